@@ -1,0 +1,633 @@
+"""The event-driven path: mode-by-mode integration of smooth fields.
+
+In a mode (a fixed face of ``∂φ``) the velocity ``f0 − B λ(x)`` is smooth: ``λ`` is fixed
+on the vertex part and, on the free part, solves the *equality* form of the selection
+(sliding: ``ḣ_J = 0``; ties: equal rates). It is integrated with one of scipy's
+``OdeSolver`` classes driven step by step, so that a failure mid-mode keeps every accepted
+step. After each step one *guard* — the minimum of the distances to every face boundary,
+positive inside the mode — is checked; a sign change is located by ``brentq`` on the
+solver's dense output (the same root finding ``solve_ivp`` does for its events, here on a
+single function so that ``m`` switching functions cost one evaluation, not ``m``).
+
+At an event the selection is re-solved on the candidate face (the variational
+inequality of DESIGN §1.2), the event is classified, the state is projected back onto the
+manifolds that stay active (drift control) and a fresh mode starts. Guards of indices that
+start a mode exactly on their boundary (just crossed or just exited) are offset by the zero
+tolerance, so an event can never re-trigger at its own time: the mode and the direction
+of the guard prevent it, the state is never nudged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
+from scipy.optimize import brentq
+
+from filippov._recorder import Recorder, make_mode, record_l1_transition
+from filippov._validation import FloatArray
+from filippov.solution import Mode
+from filippov.systems import FilippovSystem, consistent_relay
+
+INTEGRATORS: dict[str, type[OdeSolver]] = {
+    "RK23": RK23,
+    "RK45": RK45,
+    "DOP853": DOP853,
+    "Radau": Radau,
+    "BDF": BDF,
+    "LSODA": LSODA,
+}
+
+_EPS = np.finfo(float).eps
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    """Options of the event path (validated by :func:`filippov.solve`)."""
+
+    integrator: str
+    rtol: float
+    atol: float
+    max_events: int
+    zero_tol: float
+    zeno_spacing: float
+    stabilization: float
+
+
+class _Failure(Exception):
+    """Internal: ends the run with a status and message, keeping the partial solution."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _ModeField:
+    """The smooth field of one mode, its guard, and its manifold constraint.
+
+    Parameters
+    ----------
+    system : FilippovSystem
+    norm : str
+        ``"l1"``, ``"linf"`` or ``"l2"``.
+    sigma : ndarray, shape (m,)
+        ℓ1: relay signs off the sliding set (0 on it); ℓ∞: signs on the tie set.
+    free : ndarray of int
+        ℓ1 sliding set J, ℓ∞ tie set A, ℓ2: all indices when held at ``h = 0``.
+    offset : ndarray, shape (m,)
+        Added to the guards of indices that start the mode on their boundary.
+    """
+
+    def __init__(
+        self,
+        system: FilippovSystem,
+        norm: str,
+        sigma: FloatArray,
+        free: np.ndarray,
+        offset: FloatArray,
+        l2_delta: float,
+        gain: float,
+        rec: Recorder,
+    ) -> None:
+        self.system = system
+        self.norm = norm
+        self.sigma = sigma
+        self.free = free
+        self.offset = offset
+        self.l2_delta = l2_delta
+        self.gain = gain
+        self.rec = rec
+        m = sigma.shape[0]
+        self.m = m
+        self.fixed = np.setdiff1d(np.arange(m), free)
+        self.needs_jac = free.size > 0 and not (norm == "linf" and free.size == 1)
+        self._key: bytes | None = None
+        self._cache: tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]
+        self.mode = make_mode(norm, sigma, free) if norm != "l2" else Mode(
+            "l2", (0,) * m, tuple(int(i) for i in free)
+        )
+
+    # -- evaluation ---------------------------------------------------------------
+    def evaluate(
+        self, x: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]:
+        """``(f0, B, h, ∂h/∂x or None, λ)`` at ``x`` (cached for the last state)."""
+        key = x.tobytes()
+        if key == self._key:
+            return self._cache
+        f0, B, hx = self.system._evaluate(x)
+        Jac = self.system._jacobian(x, self.m) if self.needs_jac else None
+        lam = self._relay(f0, B, hx, Jac)
+        self._key = key
+        self._cache = (f0, B, hx, Jac, lam)
+        return self._cache
+
+    def _relay(
+        self, f0: FloatArray, B: FloatArray, hx: FloatArray, Jac: FloatArray | None
+    ) -> FloatArray:
+        F = self.free
+        if self.norm == "l1":
+            lam = self.sigma.copy()
+            if F.size:
+                assert Jac is not None
+                a = Jac[F] @ (f0 - B[:, self.fixed] @ lam[self.fixed])
+                lam[F] = np.linalg.solve(Jac[F] @ B[:, F], a)
+            return lam
+        if self.norm == "linf":
+            lam = np.zeros(self.m)
+            if F.size == 1:
+                lam[F] = self.sigma[F]
+                return lam
+            assert Jac is not None
+            s = self.sigma[F]
+            M = s[:, None] * (Jac[F] @ B[:, F]) * s[None, :]
+            a = s * (Jac[F] @ f0)
+            k = F.size
+            # Equal rates on the tie: M w + r 1 = a, Σ w = 1 (the KKT system of the
+            # simplex VI with every weight positive).
+            K = np.zeros((k + 1, k + 1))
+            K[:k, :k] = M
+            K[:k, k] = 1.0
+            K[k, :k] = 1.0
+            sol = np.linalg.solve(K, np.r_[a, 1.0])
+            lam[F] = s * sol[:k]
+            return lam
+        if F.size:  # ℓ2 held at h = 0: ḣ = 0
+            assert Jac is not None
+            return np.linalg.solve(Jac @ B, Jac @ f0)
+        return hx / np.linalg.norm(hx)
+
+    def rhs(self, t: float, x: FloatArray) -> FloatArray:
+        self.rec.nfev += 1
+        f0, B, hx, Jac, lam = self.evaluate(x)
+        v = f0 - B @ lam
+        res_rows = self._constraint(hx, Jac)
+        if res_rows is not None and self.gain > 0:
+            res, rows = res_rows
+            # Baumgarte-type stabilisation: pull drift off the manifold back at rate `gain`.
+            v = v - self.gain * np.linalg.lstsq(rows, res, rcond=None)[0]
+        return v
+
+    def _constraint(
+        self, hx: FloatArray, Jac: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray] | None:
+        F = self.free
+        if Jac is None or F.size == 0:
+            return None
+        if self.norm == "l1" or self.norm == "l2":
+            return hx[F], Jac[F]
+        if F.size < 2:
+            return None
+        s = self.sigma[F]
+        res = s[1:] * hx[F[1:]] - s[0] * hx[F[0]]
+        rows = s[1:, None] * Jac[F[1:]] - s[0] * Jac[F[0]][None, :]
+        return res, rows
+
+    def project(self, x: FloatArray) -> FloatArray:
+        """Newton projection of ``x`` onto the mode's manifold (minimal-norm corrections)."""
+        for _ in range(3):
+            f0, B, hx = self.system._evaluate(x)
+            if self.free.size == 0:
+                return x
+            Jac = self.system._jacobian(x, self.m)
+            res_rows = self._constraint(hx, Jac)
+            if res_rows is None:
+                return x
+            res, rows = res_rows
+            if float(np.max(np.abs(res), initial=0.0)) == 0.0:
+                return x
+            x = x - np.linalg.lstsq(rows, res, rcond=None)[0]
+        return x
+
+    # -- guards -------------------------------------------------------------------
+    def guard_values(self, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
+        """Distances to every boundary of the mode, positive inside.
+
+        Returns ``(values, lam, kinds)`` with ``kinds`` coding each entry: ``0`` an index
+        reaching its switching surface (or a new index reaching the tie), ``1`` a free
+        index whose multiplier reaches the face boundary (exit), ``2`` ``h`` reaching 0.
+        """
+        f0, B, hx, Jac, lam = self.evaluate(x)
+        F, out = self.free, self.fixed
+        if self.norm == "l1":
+            vals = np.r_[self.sigma[out] * hx[out] + self.offset[out], 1.0 - np.abs(lam[F])]
+            kinds = np.r_[np.zeros(out.size, int), np.ones(F.size, int)]
+            return vals, lam, kinds
+        if self.norm == "linf":
+            s = self.sigma[F]
+            hm = float(np.mean(s * hx[F]))
+            parts = [hm - np.abs(hx[out]) + self.offset[out]]
+            kinds = [np.zeros(out.size, int)]
+            if F.size > 1:
+                parts.append(s * lam[F])
+                kinds.append(np.ones(F.size, int))
+            parts.append(np.array([hm]))
+            kinds.append(np.array([2]))
+            return np.concatenate(parts), lam, np.concatenate(kinds)
+        if F.size:
+            return np.array([1.0 - float(np.linalg.norm(lam))]), lam, np.array([1])
+        return np.array([float(np.linalg.norm(hx)) - self.l2_delta]), lam, np.array([2])
+
+    def guard(self, x: FloatArray) -> float:
+        return float(np.min(self.guard_values(x)[0]))
+
+    def entry_index(self, position: int) -> int:
+        """Switching-function index of guard entry ``position``."""
+        F, out = self.free, self.fixed
+        if position < out.size:
+            return int(out[position])
+        position -= out.size
+        if position < F.size:
+            return int(F[position])
+        return -1
+
+
+def integrate(
+    system: FilippovSystem,
+    x0: FloatArray,
+    t0: float,
+    t_end: float,
+    opts: EventOptions,
+    rec: Recorder,
+) -> tuple[int, str]:
+    """Integrate ``system`` from ``(t0, x0)`` to ``t_end`` mode by mode."""
+    norm = system.norm.name
+    x = np.array(x0, dtype=float)
+    t = float(t0)
+    f0, B, hx = system._evaluate(x)
+    m = hx.shape[0]
+    h_scale = max(float(np.max(np.abs(hx))), 1e-300)
+    ztol = opts.zero_tol * h_scale
+    v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
+    span = t_end - t0
+    gain = opts.stabilization / span if span > 0 else 0.0
+    l2_delta = 1e-6 * h_scale
+    solver_cls = INTEGRATORS[opts.integrator]
+
+    sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, rec)
+    while True:
+        field = _ModeField(system, norm, sigma, free, offset, l2_delta, gain, rec)
+        x = field.project(x)
+        if stationary or _is_stationary(field, x, v_scale):
+            if not rec.events or rec.events[-1].kind != "stationary" or rec.events[-1].t != t:
+                rec.event(t, x, "stationary", free, field.mode, field.mode)
+            rec.linear_segment(t, t_end, x, np.zeros_like(x), field.mode, field.evaluate(x)[4])
+            return 1, f"stationary point reached at t = {t:.17g}"
+        if rec.n_events >= opts.max_events:
+            return -2, (
+                f"more than max_events = {opts.max_events} events by t = {t:.17g}; the "
+                "events may accumulate (Zeno) — raise `max_events` if this is expected"
+            )
+        try:
+            t_new, x_new, hit = _integrate_mode(field, solver_cls, t, x, t_end, opts, rec)
+        except _Failure as fail:
+            return fail.status, fail.message
+        if hit is None:
+            return 0, "reached the end of t_span"
+        t, x = t_new, x_new
+        try:
+            sigma, free, offset, stationary = _transition(
+                system, field, t, x, hit, norm, ztol, opts, rec
+            )
+        except _Failure as fail:
+            return fail.status, fail.message
+        acc = _accumulation(rec, span, opts)
+        if acc is not None:
+            return acc
+
+
+def _integrate_mode(
+    field: _ModeField,
+    solver_cls: type[OdeSolver],
+    t: float,
+    x: FloatArray,
+    t_end: float,
+    opts: EventOptions,
+    rec: Recorder,
+) -> tuple[float, FloatArray, FloatArray | None]:
+    """Integrate one mode until its guard changes sign or ``t_end``.
+
+    Returns ``(t, x, guard values at the event)``, the last item ``None`` at ``t_end``.
+    Raises :class:`_Failure` (after recording the steps taken) on non-finite values, a
+    singular selection or a solver failure.
+    """
+    ts: list[float] = [t]
+    interps: list[Callable[..., FloatArray]] = []
+    lam0 = field.evaluate(x)[4].copy()
+
+    def record(t_stop: float, x_stop: FloatArray) -> None:
+        if len(ts) >= 2:
+            ode_sol = OdeSolution(np.asarray(ts), interps)
+            rec.dense_segment(
+                ts[0], t_stop, lambda s: np.asarray(ode_sol(s)).T, x_stop, field.mode, lam0
+            )
+
+    def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> _Failure:
+        record(t_last, x_last)
+        return _Failure(
+            status,
+            f"{what} at t = {t_last:.17g}, x = {np.array2string(x_last, precision=17)}; "
+            "the solution is returned up to that point",
+        )
+
+    try:
+        solver = solver_cls(field.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol)
+    except (FloatingPointError, np.linalg.LinAlgError) as exc:
+        raise fail(-3, f"non-finite or singular value ({exc})", t, x) from None
+    t_old, x_old = t, x
+    while True:
+        try:
+            message = solver.step()
+            if solver.status == "failed":
+                raise fail(-1, f"the integrator failed ({message})", t_old, x_old)
+            t_new, x_new = float(solver.t), np.array(solver.y)
+            g_new = field.guard(x_new)
+        except FloatingPointError as exc:
+            raise fail(-3, f"non-finite value ({exc})", t_old, x_old) from None
+        except np.linalg.LinAlgError as exc:
+            raise fail(-4, f"singular sliding selection ({exc})", t_old, x_old) from None
+        dense = solver.dense_output()
+        if g_new <= 0.0:
+
+            def g_of_t(s: float) -> float:
+                return field.guard(np.asarray(dense(s)))
+
+            try:
+                t_ev = brentq(
+                    g_of_t, t_old, t_new, xtol=4 * _EPS * max(1.0, abs(t_new)), rtol=4 * _EPS
+                )
+            except ValueError:  # no sign change on the dense output: take the step end
+                t_ev = t_new
+            x_ev = np.asarray(dense(t_ev), dtype=float)
+            interps.append(dense)
+            ts.append(t_ev)
+            record(t_ev, x_ev)
+            return t_ev, x_ev, field.guard_values(x_ev)[0]
+        interps.append(dense)
+        ts.append(t_new)
+        if solver.status == "finished":
+            record(t_new, x_new)
+            return t_new, x_new, None
+        t_old, x_old = t_new, x_new
+
+
+def _initial_mode(
+    system: FilippovSystem, x: FloatArray, t: float, norm: str, ztol: float, rec: Recorder
+) -> tuple[FloatArray, np.ndarray, FloatArray, bool]:
+    """Read the initial face off ``h(x0)`` and make it consistent."""
+    f0, B, hx = system._evaluate(x)
+    m = hx.shape[0]
+    offset = np.zeros(m)
+    if norm == "l1":
+        cand = np.flatnonzero(np.abs(hx) <= ztol)
+        sigma = np.sign(hx)
+        sigma[cand] = 0.0
+        if not cand.size:
+            return sigma, cand, offset, False
+        Jac = system._jacobian(x, m)
+        cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=sigma)
+        free = np.asarray(cv.free, dtype=int)
+        leaving = np.setdiff1d(cand, free)
+        sigma[leaving] = np.sign(cv.lam[leaving])
+        offset[leaving] = ztol + np.abs(hx[leaving])
+        mode = make_mode("l1", sigma, free)
+        if free.size:
+            rec.event(
+                t,
+                x,
+                "sliding-entry" if cv.unique else "repulsive",
+                free,
+                None,
+                mode,
+                unique=cv.unique,
+                note="initial state on the switching manifold",
+            )
+        return sigma, free, offset, False
+    if norm == "linf":
+        hm = float(np.max(np.abs(hx)))
+        if hm <= ztol:
+            return np.zeros(m), np.arange(m), offset, True
+        cand = np.flatnonzero(np.abs(hx) >= hm - ztol)
+        sigma = np.zeros(m)
+        sigma[cand] = np.sign(hx[cand])
+        if cand.size == 1:
+            return sigma, cand, offset, False
+        Jac = system._jacobian(x, m)
+        cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=sigma)
+        free = np.asarray(cv.free, dtype=int)
+        dropped = np.setdiff1d(cand, free)
+        sigma[dropped] = 0.0
+        offset[dropped] = ztol
+        if free.size > 1:
+            rec.event(t, x, "tie-entry", free, None, make_mode("linf", sigma, free), note="initial tie")
+        return sigma, free, offset, False
+    if float(np.linalg.norm(hx)) <= ztol:
+        return np.zeros(m), np.arange(m), offset, False
+    return np.zeros(m), np.empty(0, dtype=int), offset, False
+
+
+def _is_stationary(field: _ModeField, x: FloatArray, v_scale: float) -> bool:
+    f0, B, _, _, lam = field.evaluate(x)
+    return bool(float(np.max(np.abs(f0 - B @ lam))) <= 1e-12 * v_scale)
+
+
+def _transition(
+    system: FilippovSystem,
+    field: _ModeField,
+    t: float,
+    x: FloatArray,
+    values: FloatArray,
+    norm: str,
+    ztol: float,
+    opts: EventOptions,
+    rec: Recorder,
+) -> tuple[FloatArray, np.ndarray, FloatArray, bool]:
+    """New mode after an event: re-solve the selection on the candidate face, record."""
+    m = field.m
+    _, lam_ev, kinds = field.guard_values(x)
+    hit_tol = np.where(kinds == 1, 100 * opts.rtol, max(ztol, 100 * opts.rtol * _scale(values)))
+    hits = np.flatnonzero(values <= hit_tol)
+    f0, B, hx = system._evaluate(x)
+    Jac = system._jacobian(x, m)
+    old_mode = field.mode
+    offset = np.zeros(m)
+    if norm == "l1":
+        sigma = field.sigma.copy()
+        J = set(int(j) for j in field.free)
+        arrived = np.array(
+            sorted(field.entry_index(p) for p in hits if kinds[p] == 0), dtype=int
+        )
+        exited = [field.entry_index(p) for p in hits if kinds[p] == 1]
+        for j in exited:
+            sigma[j] = np.sign(lam_ev[j])
+            J.discard(j)
+        cand = np.array(sorted(J | set(int(i) for i in arrived)), dtype=int)
+        old_sigma = field.sigma.copy()
+        sigma[cand] = 0.0
+        rec.n_selection_solves += 1
+        cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=sigma)
+        free = np.asarray(cv.free, dtype=int)
+        leaving = np.setdiff1d(cand, free)
+        sigma[leaving] = np.sign(cv.lam[leaving])
+        mode = make_mode("l1", sigma, free)
+        in_J = np.zeros(m, dtype=bool)
+        in_J[free] = True
+        record_l1_transition(
+            rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, cv.unique
+        )
+        # `record_l1_transition` reports free indices that left; exits found by the guard
+        # were free before the event too, so they are covered.
+        starting_at_zero = np.setdiff1d(np.r_[leaving, np.array(exited, dtype=int)], free)
+        offset[starting_at_zero] = ztol + np.abs(hx[starting_at_zero])
+        return sigma, free, offset, False
+    if norm == "linf":
+        if np.any(kinds[hits] == 2):
+            x0 = np.zeros(m)
+            rec.event(
+                t, x, "stationary", field.free, old_mode, make_mode("linf", x0, np.arange(m))
+            )
+            return np.zeros(m), np.arange(m), offset, True
+        A = set(int(i) for i in field.free)
+        joined = [field.entry_index(p) for p in hits if kinds[p] == 0]
+        left_by_guard = [field.entry_index(p) for p in hits if kinds[p] == 1]
+        cand = np.array(sorted((A - set(left_by_guard)) | set(joined)), dtype=int)
+        sigma = np.zeros(m)
+        sigma[cand] = np.sign(hx[cand])
+        rec.n_selection_solves += 1
+        cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=sigma)
+        free = np.asarray(cv.free, dtype=int) if cand.size > 1 else cand
+        sigma_new = np.zeros(m)
+        sigma_new[free] = sigma[free]
+        mode = make_mode("linf", sigma_new, free)
+        entered = sorted(set(int(i) for i in free) - A)
+        left = sorted(A - set(int(i) for i in free))
+        if entered:
+            rec.event(t, x, "tie-entry" if not left else "crossing", entered, old_mode, mode,
+                      unique=cv.unique)
+        elif joined:
+            rec.event(t, x, "tangency", joined, old_mode, mode, unique=cv.unique)
+        if left:
+            rec.event(t, x, "tie-exit", left, old_mode, mode, unique=cv.unique)
+        near = np.setdiff1d(np.arange(m), free)
+        offset[near] = ztol
+        return sigma_new, free, offset, False
+    # ℓ2
+    if field.free.size:  # leaving h = 0: ‖λ‖ reached 1
+        rec.event(t, x, "exit", np.arange(m), old_mode, Mode("l2", (0,) * m))
+        raise _Failure(
+            -4,
+            f"the ℓ2 relay leaves h = 0 at t = {t:.17g}; continuing from h = 0 needs a "
+            "direction choice the event path does not make (not supported)",
+        )
+    t, x = _arrive_l2(system, field, t, x, rec)
+    f0, B, hx = system._evaluate(x)
+    Jac = system._jacobian(x, m)
+    rec.n_selection_solves += 1
+    cv = consistent_relay(system.norm, f0, B, hx, Jac, free=np.arange(m))
+    mode = Mode("l2", (0,) * m, tuple(range(m)))
+    if float(np.max(np.abs(cv.velocity))) <= 1e-10 * max(float(np.max(np.abs(B))), 1e-300):
+        rec.event(t, x, "stationary", np.arange(m), old_mode, mode, unique=cv.unique)
+        return np.zeros(m), np.arange(m), offset, True
+    if cv.free:
+        rec.event(t, x, "sliding-entry", np.arange(m), old_mode, mode, unique=cv.unique)
+        return np.zeros(m), np.arange(m), offset, False
+    raise _Failure(
+        -4,
+        f"the ℓ2 relay passes through h = 0 at t = {t:.17g} (a crossing of a codimension-"
+        f"{m} set); the event path does not continue through it (not supported)",
+    )
+
+
+def _arrive_l2(
+    system: FilippovSystem, field: _ModeField, t: float, x: FloatArray, rec: Recorder
+) -> tuple[float, FloatArray]:
+    """Finish the finite-time arrival at ``h = 0`` by Newton steps along the flow.
+
+    The guard stops the smooth integration at ``‖h‖ = δ`` (the field is singular at
+    ``h = 0``); near the arrival ``‖h‖`` decreases linearly in time, so a few Newton steps
+    on ``‖h(x + τ v)‖ = 0`` land on ``h = 0`` with an error ``O(δ²)``.
+    """
+    mode = field.mode
+    for _ in range(4):
+        f0, B, hx = system._evaluate(x)
+        nh = float(np.linalg.norm(hx))
+        if nh == 0.0:
+            break
+        u = hx / nh
+        v = f0 - B @ u
+        rate = float(u @ (system._jacobian(x, hx.shape[0]) @ v))
+        if rate >= 0:
+            break
+        tau = -nh / rate
+        x = rec.linear_segment(t, t + tau, x, v, mode, u)
+        t = t + tau
+    return t, x
+
+
+def _scale(values: FloatArray) -> float:
+    return max(1.0, float(np.max(np.abs(values))))
+
+
+def _accumulation(rec: Recorder, span: float, opts: EventOptions) -> tuple[int, str] | None:
+    """Detect accumulating events (Zeno) and extrapolate their limit when geometric.
+
+    Triggered when the last gap between event times is below ``zeno_spacing · span``. The
+    limit time and state are estimated by Aitken's Δ² on the event sequence with period
+    ``p`` (1 or 2: a rotation through two manifolds, as in the twisting controller); the
+    period whose successive estimates agree best is used, and the run stops with status −2
+    and an ``"accumulation"`` event carrying the estimate.
+    """
+    ev = rec.events
+    if len(ev) < 2:
+        return None
+    gap = ev[-1].t - ev[-2].t
+    if gap > opts.zeno_spacing * max(span, 1e-300):
+        return None
+    times = np.array([e.t for e in ev])
+    states = np.array([e.x for e in ev])
+    best: tuple[float, int, float, FloatArray] | None = None
+    for p in (1, 2):
+        if len(times) < 2 * p + 2:
+            continue
+        est = []
+        for end in (len(times) - 1, len(times) - 2):
+            a, b, c = times[end - 2 * p], times[end - p], times[end]
+            den = (c - b) - (b - a)
+            if den == 0 or not (0 < (c - b) < (b - a)):
+                break
+            est.append(c - (c - b) ** 2 / den)
+        if len(est) == 2:
+            spread = abs(est[0] - est[1])
+            if best is None or spread < best[0]:
+                xa, xb, xc = states[-1 - 2 * p], states[-1 - p], states[-1]
+                den_x = (xc - xb) - (xb - xa)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x_star = np.where(np.abs(den_x) > 0, xc - (xc - xb) ** 2 / den_x, xc)
+                best = (spread, p, est[0], x_star)
+    last = ev[-1]
+    if best is None:
+        return -2, (
+            f"events accumulate near t = {last.t:.17g} (gap {gap:.3g} below zeno_spacing "
+            f"· span) without a geometric pattern to extrapolate; stopped (Zeno guard)"
+        )
+    spread, p, t_star, x_star = best
+    rec.event(
+        t_star,
+        x_star,
+        "accumulation",
+        last.indices,
+        last.mode_after,
+        last.mode_after,
+        note=(
+            f"Zeno point extrapolated by Aitken's delta-squared (period {p}) from "
+            f"{len(ev)} events; estimates agree to {spread:.2g}"
+        ),
+    )
+    return -2, (
+        f"Zeno accumulation of events: extrapolated limit t* = {t_star:.12g}, "
+        f"x* = {np.array2string(x_star, precision=6)} (see the 'accumulation' event); "
+        "integration stopped there"
+    )

@@ -1,0 +1,127 @@
+"""Input validation shared by every layer.
+
+Messages follow one pattern, "`name` must be <what>. Got <what it was> instead.", so a
+user always learns which argument was wrong and how.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+class NonFiniteError(ValueError, FloatingPointError):
+    """A value that must be finite is NaN or infinite.
+
+    It is a ``ValueError`` (bad input) and a ``FloatingPointError`` (bad arithmetic) at once:
+    validation code catches the former, and the engine catches the latter to stop a run
+    cleanly with the partial solution when a user function returns NaN mid-integration.
+    """
+
+
+def _preview(value: Any, limit: int = 60) -> str:
+    text = (
+        np.array2string(np.asarray(value), threshold=8, edgeitems=3)
+        if _is_arraylike(value)
+        else repr(value)
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_arraylike(value: Any) -> bool:
+    try:
+        np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def as_float_array(value: ArrayLike, name: str) -> FloatArray:
+    """Convert ``value`` to a float64 array or raise a ``TypeError`` naming ``name``."""
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`{name}` must be an array of real numbers. Got {_preview(value)} instead."
+        ) from exc
+    return arr
+
+
+def require_finite(arr: FloatArray, name: str) -> FloatArray:
+    """Raise ``ValueError`` if ``arr`` holds NaN or inf; return it unchanged otherwise."""
+    if not np.all(np.isfinite(arr)):
+        raise NonFiniteError(f"`{name}` must be finite. Got {_preview(arr)} instead.")
+    return arr
+
+
+def as_vector(value: ArrayLike, name: str, n: int | None = None) -> FloatArray:
+    """Validate a finite 1-D float vector, optionally of length ``n``.
+
+    Scalars are accepted as vectors of length one.
+    """
+    arr = as_float_array(value, name)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"`{name}` must be a 1-D vector. Got an array of shape {arr.shape} instead."
+        )
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"`{name}` must have length {n}. Got length {arr.shape[0]} instead.")
+    return require_finite(arr, name)
+
+
+def as_matrix(
+    value: ArrayLike, name: str, shape: tuple[int | None, int | None] | None = None
+) -> FloatArray:
+    """Validate a finite 2-D float matrix, optionally of a given shape (``None`` = any)."""
+    arr = as_float_array(value, name)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"`{name}` must be a 2-D matrix. Got an array of shape {arr.shape} instead."
+        )
+    if shape is not None:
+        for axis, want in enumerate(shape):
+            if want is not None and arr.shape[axis] != want:
+                raise ValueError(
+                    f"`{name}` must have shape {tuple('*' if s is None else s for s in shape)}. "
+                    f"Got shape {arr.shape} instead."
+                )
+    return require_finite(arr, name)
+
+
+def as_square_matrix(value: ArrayLike, name: str, n: int | None = None) -> FloatArray:
+    """Validate a finite square matrix (of size ``n`` when given)."""
+    arr = as_matrix(value, name)
+    if arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"`{name}` must be square. Got shape {arr.shape} instead.")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"`{name}` must have shape ({n}, {n}). Got shape {arr.shape} instead.")
+    return arr
+
+
+def require_symmetric(arr: FloatArray, name: str, rtol: float = 1e-10) -> FloatArray:
+    """Raise ``ValueError`` unless ``arr`` is symmetric to relative tolerance ``rtol``."""
+    scale = max(1.0, float(np.max(np.abs(arr)))) if arr.size else 1.0
+    asym = float(np.max(np.abs(arr - arr.T))) if arr.size else 0.0
+    if asym > rtol * scale:
+        raise ValueError(
+            f"`{name}` must be symmetric. Got max |{name} - {name}.T| = {asym:.3g} instead."
+        )
+    return arr
+
+
+def require_positive(value: float, name: str) -> float:
+    """Raise ``ValueError`` unless ``value`` is a finite number > 0."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`{name}` must be a positive number. Got {value!r} instead.") from exc
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"`{name}` must be a positive finite number. Got {value!r} instead.")
+    return v

@@ -1,0 +1,152 @@
+"""The Filippov engine: :func:`solve`, one driver over two integration paths.
+
+* The **exact path** (:mod:`filippov._exact_path`) integrates piecewise-affine systems
+  (constant ``f0`` and ``B``, affine ``h``: every quadratic objective's ℓ∞ and ℓ1
+  steepest-descent flows) in closed form, event to event.
+* The **event path** (:mod:`filippov._event_path`) integrates every other system mode by
+  mode with a scipy ``OdeSolver`` and locates events on its dense output.
+
+Both return a :class:`~filippov.solution.FilippovSolution` built by the same recorder.
+"""
+
+from __future__ import annotations
+
+from numpy.typing import ArrayLike
+
+from filippov import _event_path, _exact_path
+from filippov._recorder import Recorder
+from filippov._validation import as_vector, require_positive
+from filippov.solution import FilippovSolution
+from filippov.systems import FilippovSystem
+
+__all__ = ["solve"]
+
+_METHODS = ("auto", "exact", "events")
+
+
+def solve(
+    system: FilippovSystem,
+    x0: ArrayLike,
+    t_span: tuple[float, float],
+    *,
+    method: str = "auto",
+    integrator: str = "DOP853",
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    max_events: int = 100_000,
+    zero_tol: float = 1e-12,
+    zeno_spacing: float = 1e-9,
+    stabilization: float = 10.0,
+) -> FilippovSolution:
+    r"""Compute the Filippov solution of ``x' ∈ f0(x) − B(x) ∂φ(h(x))`` from ``x0``.
+
+    Parameters
+    ----------
+    system : FilippovSystem
+        The inclusion, e.g. from :func:`~filippov.systems.steepest_descent_flow`.
+    x0 : array_like, shape (n,)
+        Initial state (finite).
+    t_span : (float, float)
+        Start and end time, ``t0 < t_end``.
+    method : {"auto", "exact", "events"}
+        ``"exact"``: closed-form event-to-event integration of a piecewise-affine system
+        (ℓ1 / ℓ∞ relays; an error otherwise). ``"events"``: mode-by-mode numerical
+        integration. ``"auto"`` picks the exact path whenever it applies.
+    integrator : {"DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}
+        The scipy ``OdeSolver`` used inside each mode by the event path.
+    rtol, atol : float
+        Tolerances of the event path's integrator (the exact path is exact to rounding).
+    max_events : int
+        Cap on the number of events (Zeno guard).
+    zero_tol : float
+        Relative tolerance for reading zeros and ties of ``h`` off the state (initial face
+        and simultaneous events), relative to the scale of ``h(x0)``.
+    zeno_spacing : float
+        Events closer than ``zeno_spacing · (t_end − t0)`` trigger the accumulation check.
+    stabilization : float
+        Gain of the drift correction on sliding manifolds, in units of ``1/(t_end − t0)``.
+
+    Returns
+    -------
+    FilippovSolution
+        Breakpoints, typed events, segments with their modes, dense output. ``status`` is
+        0 when ``t_end`` was reached, 1 when a stationary point (Filippov equilibrium) was
+        reached (the solution stays there up to ``t_end``), negative on failure (−1
+        integrator failure, −2 too many / accumulating events, −3 non-finite values,
+        −4 an unsupported or singular situation); the message says what, when and where,
+        and the partial solution is kept.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid arguments (never for a failure during integration).
+
+    Examples
+    --------
+    The sign flow of the slope example slides along ``x1 = x2/2`` to the minimizer:
+
+    >>> import filippov as fp
+    >>> from filippov.objectives import slope
+    >>> sol = fp.solve(fp.steepest_descent_flow(slope(0.5), "linf"), [0.6, 0.1], (0.0, 4.0))
+    >>> [(round(e.t, 12), e.kind) for e in sol.events]
+    [(1.1, 'sliding-entry'), (3.1, 'stationary')]
+    >>> sol(4.0)
+    array([-1.5, -3. ])
+    """
+    if not isinstance(system, FilippovSystem):
+        raise TypeError(
+            f"`system` must be a FilippovSystem. Got {type(system).__name__} instead."
+        )
+    x0_arr = as_vector(x0, "x0")
+    try:
+        t0, t_end = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"`t_span` must be a pair (t0, t_end). Got {t_span!r} instead.") from None
+    if not (t0 < t_end) or not all(map(lambda v: abs(v) < float("inf"), (t0, t_end))):
+        raise ValueError(f"`t_span` must be finite with t0 < t_end. Got {t_span!r} instead.")
+    if method not in _METHODS:
+        raise ValueError(f"`method` must be one of {_METHODS}. Got {method!r} instead.")
+    if integrator not in _event_path.INTEGRATORS:
+        raise ValueError(
+            f"`integrator` must be one of {tuple(_event_path.INTEGRATORS)}. "
+            f"Got {integrator!r} instead."
+        )
+    rtol = require_positive(rtol, "rtol")
+    atol = require_positive(atol, "atol")
+    zero_tol = require_positive(zero_tol, "zero_tol")
+    zeno_spacing = require_positive(zeno_spacing, "zeno_spacing")
+    if stabilization < 0:
+        raise ValueError(f"`stabilization` must be >= 0. Got {stabilization!r} instead.")
+    if not isinstance(max_events, int) or max_events < 1:
+        raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
+    # Validate shapes once, up front: a wrong user function fails here with a clear message.
+    f0, B, hx = system.evaluate(x0_arr)
+    system.jacobian(x0_arr)
+
+    exact_ok = system.is_affine and system.norm.name in ("l1", "linf")
+    if method == "exact" and not exact_ok:
+        raise ValueError(
+            "`method='exact'` needs a piecewise-affine system (constant f0 and B, affine h) "
+            f"with an l1 or linf relay; {system!r} is not. Use method='events' or 'auto'."
+        )
+    use_exact = exact_ok and method != "events"
+    rec = Recorder(t0, x0_arr, "exact" if use_exact else f"events ({integrator})")
+    if use_exact:
+        assert system.affine_data is not None
+        opts = _exact_path._Options(zero_tol=zero_tol, max_events=max_events)
+        integrate = (
+            _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
+        )
+        status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
+    else:
+        ev_opts = _event_path.EventOptions(
+            integrator=integrator,
+            rtol=rtol,
+            atol=atol,
+            max_events=max_events,
+            zero_tol=zero_tol,
+            zeno_spacing=zeno_spacing,
+            stabilization=float(stabilization),
+        )
+        status, message = _event_path.integrate(system, x0_arr, t0, t_end, ev_opts, rec)
+    return rec.finish(status, message)

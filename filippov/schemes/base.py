@@ -1,0 +1,713 @@
+r"""The scheme protocol and the single driver that runs every scheme.
+
+A *scheme* is the explicit (or implicit) Euler discretization of a steepest-descent flow
+:math:`x' \in -\partial\|\nabla f(x)\|_*`; it is built from the flow's norm geometry
+(a :class:`filippov.norms.Norm`) and a step policy
+(:class:`filippov.schemes.StepPolicy`). Following torchdiffeq's fixed-grid solvers and
+optax's gradient transformations, a scheme only states its update rule; the driver
+:func:`run` owns the loop, the flow time :math:`t_k = \sum_{j<k}\eta_j`, stopping at
+``t_final`` and every diagnostic.
+
+Internally every array carries a leading batch axis: a single run (``x0`` of shape
+``(n,)``) is a batch of one point, so schemes are written once, vectorized over points.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._validation import as_float_array, require_finite, require_positive
+from ..norms import Norm, get_norm
+from .steps import StepContext, StepPolicy, as_policy
+from .trajectory import ITERATE_DIAGNOSTICS, STEP_DIAGNOSTICS, DiscreteTrajectory
+
+if TYPE_CHECKING:
+    from ..objectives import Objective
+
+__all__ = [
+    "Direction",
+    "Problem",
+    "Scheme",
+    "StepFailure",
+    "StepInfo",
+    "Update",
+    "run",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+class StepFailure(RuntimeError):
+    """Raised by a scheme's update when a step cannot be computed.
+
+    The driver turns it into ``status = -3`` and keeps the partial trajectory.
+    """
+
+
+class Direction(NamedTuple):
+    """What :meth:`Scheme.direction` returns.
+
+    Attributes
+    ----------
+    v : ndarray, shape (m, n)
+        Step direction (the explicit update is ``x + eta * v``).
+    state : object
+        The scheme's updated run state.
+    counts : mapping of str to ndarray of shape (m,), optional
+        Per-point counters for this step (e.g. ``"restarts"``).
+    """
+
+    v: FloatArray
+    state: Any = None
+    counts: Mapping[str, NDArray[Any]] | None = None
+
+
+class Update(NamedTuple):
+    """What :meth:`Scheme.update` returns.
+
+    Attributes
+    ----------
+    x : ndarray, shape (m, n)
+        Next iterates.
+    state : object
+        The scheme's updated run state.
+    g : ndarray, shape (m, n), optional
+        Gradients at ``x`` if the scheme already computed them (saves an evaluation).
+    counts : mapping of str to ndarray of shape (m,), optional
+        Per-point counters for this step (e.g. ``"freezes"``).
+    """
+
+    x: FloatArray
+    state: Any = None
+    g: FloatArray | None = None
+    counts: Mapping[str, NDArray[Any]] | None = None
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """Argument of the ``callback`` of :func:`run`, after step ``k - 1 -> k``.
+
+    Shapes are those of the run: ``x``, ``g`` are ``(n,)`` for a single run and
+    ``(m, n)`` for a batched one; ``t``, ``f``, ``step`` are scalars or ``(m,)``.
+    ``f`` is ``None`` when the run records no diagnostics.
+    """
+
+    k: int
+    t: Any
+    x: FloatArray
+    g: FloatArray
+    f: Any
+    step: Any
+
+
+class Problem:
+    """One run's objective, initial point(s) and derived data, shared by scheme and policy.
+
+    Schemes and policies receive it; users normally never build one.
+
+    Attributes
+    ----------
+    objective : Objective
+    scheme : Scheme
+        The scheme being run (used by :class:`~filippov.schemes.Tuned`).
+    x0 : ndarray, shape (n,) or (m, n)
+        Validated initial point(s), as given.
+    n, m : int
+        Dimension and number of points (``m = 1`` for a single run).
+    batched : bool
+    nfev, njev, nhev : int
+        Number of point evaluations of f, its gradient and its Hessian.
+    """
+
+    def __init__(
+        self, objective: Objective, x0: FloatArray, scheme: Scheme, *, batched: bool
+    ) -> None:
+        self.objective = objective
+        self.scheme = scheme
+        self.x0 = x0
+        self.batched = batched
+        self.n = int(x0.shape[-1])
+        self.m = int(x0.shape[0]) if batched else 1
+        self.nfev = 0
+        self.njev = 0
+        self.nhev = 0
+        self._quadratic: tuple[FloatArray, FloatArray, float] | None | bool = False
+        self._L: FloatArray | None = None
+        self._L_kind: str | None = None
+        self._L_error: str | None = None
+
+    # -- objective access, vectorized over rows -------------------------------------------
+    @property
+    def quadratic(self) -> tuple[FloatArray, FloatArray, float] | None:
+        """``(H, b, c)`` when ``f = ½xᵀHx + bᵀx + c`` exactly, else ``None``."""
+        if self._quadratic is False:
+            data = getattr(self.objective, "quadratic_data", None)
+            if data is None:
+                self._quadratic = None
+            else:
+                H, b, c = data
+                self._quadratic = (
+                    np.asarray(H, dtype=np.float64),
+                    np.asarray(b, dtype=np.float64),
+                    float(c),
+                )
+        return self._quadratic  # type: ignore[return-value]
+
+    def f_rows(self, X: FloatArray) -> FloatArray:
+        """Objective values of the rows of ``X`` (shape ``(k, n)`` -> ``(k,)``)."""
+        self.nfev += X.shape[0]
+        if self.batched and X.shape[0] > 1:
+            quad = self.quadratic
+            if quad is not None:
+                H, b, c = quad
+                return 0.5 * np.einsum("ij,ij->i", X @ H, X) + X @ b + c
+            f_batch = getattr(self.objective, "f_batch", None)
+            if callable(f_batch):
+                return np.asarray(f_batch(X), dtype=np.float64).reshape(X.shape[0])
+        return np.array([float(self.objective.f(row)) for row in X], dtype=np.float64)
+
+    def grad_rows(self, X: FloatArray) -> FloatArray:
+        """Gradients at the rows of ``X`` (shape ``(k, n)`` -> ``(k, n)``)."""
+        self.njev += X.shape[0]
+        if self.batched and X.shape[0] > 1:
+            G = np.asarray(self.objective.grad_batch(X), dtype=np.float64)
+        else:
+            G = np.stack([np.asarray(self.objective.grad(row), dtype=np.float64) for row in X])
+        if G.shape != X.shape:
+            raise ValueError(
+                f"`objective` gradients must have shape {X.shape[1:]} per point. "
+                f"Got shape {G.shape[1:]} instead."
+            )
+        return G
+
+    def hess(self, x: FloatArray) -> FloatArray:
+        """Hessian at one point ``x`` (shape ``(n,)`` -> ``(n, n)``)."""
+        quad = self.quadratic
+        if quad is not None:
+            return quad[0]
+        self.nhev += 1
+        H = np.asarray(self.objective.hess(x), dtype=np.float64)
+        if H.shape != (self.n, self.n):
+            raise ValueError(
+                f"`objective.hess` must return shape ({self.n}, {self.n}). "
+                f"Got shape {H.shape} instead."
+            )
+        return H
+
+    # -- separable smoothness ------------------------------------------------------------
+    def _compute_smoothness(self) -> None:
+        if self._L is not None or self._L_error is not None:
+            return
+        from ..geometry import separable_smoothness
+
+        try:
+            bound = separable_smoothness(self.objective)
+        except (TypeError, ValueError, NotImplementedError) as exc:
+            self._L_error = str(exc)
+            return
+        L = np.asarray(bound.L, dtype=np.float64)
+        if L.shape != (self.n,) or not np.all(np.isfinite(L)):
+            self._L_error = f"separable_smoothness returned L of shape {L.shape}"
+            return
+        self._L = L
+        self._L_kind = str(getattr(bound, "kind", "bound"))
+
+    def smoothness(self) -> FloatArray:
+        """Separable smoothness constants ``L`` (shape ``(n,)``); raises if unavailable."""
+        self._compute_smoothness()
+        if self._L is None:
+            raise ValueError(
+                "`objective` must admit separable smoothness constants for this step "
+                "policy (pass L=... to the policy). Got "
+                f"{getattr(self.objective, 'name', self.objective)!r}: {self._L_error} instead."
+            )
+        return self._L
+
+    def smoothness_or_none(self) -> FloatArray | None:
+        """Like :meth:`smoothness` but ``None`` when no bound is available."""
+        self._compute_smoothness()
+        return self._L
+
+
+def lmo_rows(norm: Norm, G: FloatArray) -> FloatArray:
+    """Row-wise linear minimization oracle :math:`\\arg\\min_{\\|v\\|\\le 1}\\langle g, v\\rangle`.
+
+    Uses the norm's own :meth:`~filippov.norms.Norm.lmo` for a single point and a
+    vectorized equivalent for batches of the built-in norms (zero rows map to zero).
+    """
+    if G.shape[0] == 1 or norm.name not in ("linf", "l2", "l1"):
+        return np.stack([np.asarray(norm.lmo(row), dtype=np.float64) for row in G])
+    if norm.name == "linf":
+        return -np.sign(G)
+    if norm.name == "l2":
+        nrm = np.sqrt(np.einsum("ij,ij->i", G, G))
+        out = np.zeros_like(G)
+        np.divide(-G, nrm[:, None], out=out, where=nrm[:, None] > 0)
+        return out
+    idx = np.argmax(np.abs(G), axis=1)
+    rows = np.arange(G.shape[0])
+    out = np.zeros_like(G)
+    out[rows, idx] = -np.sign(G[rows, idx])
+    return out
+
+
+def dual_norm_rows(norm: Norm, G: FloatArray) -> FloatArray:
+    """Row-wise dual norm :math:`\\|g\\|_*` (``linf`` -> 1-norm, ``l1`` -> max-norm)."""
+    if norm.name == "linf":
+        return np.sum(np.abs(G), axis=1)
+    if norm.name == "l1":
+        return np.max(np.abs(G), axis=1) if G.shape[1] else np.zeros(G.shape[0])
+    if norm.name == "l2":
+        return np.sqrt(np.einsum("ij,ij->i", G, G))
+    return np.array([float(norm.dual(row)) for row in G])
+
+
+class Scheme(ABC):
+    r"""Base class of discretizations of steepest-descent flows.
+
+    A scheme holds its norm geometry ``norm`` (the flow :math:`x' \in
+    -\partial\|\nabla f\|_*` it discretizes) and a step policy ``step``, and states one
+    update rule; :meth:`run` hands it to the driver :func:`run`, which owns the loop.
+
+    To write a new scheme, subclass, set the class attribute ``norm_name`` and implement
+
+    * :meth:`direction` ``(problem, x, g, state) -> Direction(v, state, counts)``: the
+      step direction ``v`` the step policy sees (e.g. ``norm.lmo(g)``);
+    * optionally :meth:`update` ``(problem, x, g, v, eta, state) -> Update(x_next, state,
+      g_next, counts)`` (default: ``x + eta * v``), for schemes that correct the plain
+      step (projection, implicit solve);
+    * optionally :meth:`init` ``(problem, x, g) -> state`` for per-run state (momentum,
+      history) and ``extra_diagnostics``, names of per-step counters the scheme reports.
+
+    All arrays have a leading batch axis ``m`` (``m = 1`` for a single run) and ``eta``
+    has shape ``(m,)``. Schemes never loop over steps and never touch the flow time.
+
+    Parameters
+    ----------
+    step : StepPolicy, float or str
+        Step policy; a number means :class:`~filippov.schemes.Constant`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import filippov as fp
+    >>> from filippov.objectives import separable_quadratic
+    >>> class HalfSign(Scheme):
+    ...     '''Half-length sign steps.'''
+    ...     norm_name = "linf"
+    ...     def direction(self, problem, x, g, state):
+    ...         return Direction(-0.5 * np.sign(g), state)
+    >>> traj = HalfSign(step=0.2).run(separable_quadratic([1.0], [0.0]), [1.0], n_steps=2)
+    >>> traj.x[:, 0]
+    array([1. , 0.9, 0.8])
+    """
+
+    norm_name: ClassVar[str] = "linf"
+    extra_diagnostics: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, step: StepPolicy | float | str) -> None:
+        self.step: StepPolicy = as_policy(step)
+        self.norm: Norm = get_norm(self.norm_name)
+
+    def init(self, problem: Problem, x: FloatArray, g: FloatArray) -> Any:
+        """Per-run state created before the first step (default: ``None``)."""
+        return None
+
+    @abstractmethod
+    def direction(self, problem: Problem, x: FloatArray, g: FloatArray, state: Any) -> Direction:
+        """Step direction ``v`` at ``x`` (shape ``(m, n)``) and the new state."""
+
+    def update(
+        self,
+        problem: Problem,
+        x: FloatArray,
+        g: FloatArray,
+        v: FloatArray,
+        eta: FloatArray,
+        state: Any,
+    ) -> Update:
+        """Next iterates for step sizes ``eta`` (default: the explicit step ``x + eta v``)."""
+        return Update(x + eta[:, None] * v, state)
+
+    def run(
+        self,
+        objective: Objective,
+        x0: ArrayLike,
+        n_steps: int | None = None,
+        t_final: float | None = None,
+        callback: Callable[[StepInfo], Any] | None = None,
+        *,
+        max_steps: int = 100_000,
+        save_every: int = 1,
+        diagnostics: bool = True,
+    ) -> DiscreteTrajectory:
+        """Run the scheme; see :func:`filippov.schemes.run` for the parameters.
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> from filippov.objectives import separable_quadratic
+        >>> obj = separable_quadratic([1.0, 4.0], [0.0, 0.0])
+        >>> traj = fp.schemes.SignGD(step=0.01).run(obj, [1.0, -1.0], n_steps=400)
+        >>> traj.x.shape, float(traj.t[-1])
+        ((401, 2), 4.0)
+        """
+        return run(
+            self,
+            objective,
+            x0,
+            n_steps=n_steps,
+            t_final=t_final,
+            callback=callback,
+            max_steps=max_steps,
+            save_every=save_every,
+            diagnostics=diagnostics,
+        )
+
+    def with_step(self, step: StepPolicy | float | str) -> Scheme:
+        """A copy of this scheme with another step policy.
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> fp.schemes.SignGD(step=0.1).with_step("adaptive")
+        SignGD(step=Adaptive())
+        """
+        new = copy.copy(self)
+        new.step = as_policy(step)
+        return new
+
+    def _options(self) -> dict[str, Any]:
+        """Scheme options shown in ``repr`` (besides the step)."""
+        return {}
+
+    def __repr__(self) -> str:
+        opts = "".join(f", {key}={value!r}" for key, value in self._options().items())
+        return f"{type(self).__name__}(step={self.step!r}{opts})"
+
+
+# ---------------------------------------------------------------------------- the driver
+class _Rows:
+    """Growable time-major buffer of rows of a fixed shape."""
+
+    def __init__(self, tail: tuple[int, ...], dtype: Any, capacity: int) -> None:
+        self.data = np.zeros((max(capacity, 1), *tail), dtype=dtype)
+        self.size = 0
+
+    def append(self, value: Any) -> None:
+        if self.size == self.data.shape[0]:
+            grown = np.zeros((2 * self.data.shape[0], *self.data.shape[1:]), self.data.dtype)
+            grown[: self.size] = self.data
+            self.data = grown
+        self.data[self.size] = value
+        self.size += 1
+
+    def array(self) -> NDArray[Any]:
+        return self.data[: self.size].copy() if self.size < self.data.shape[0] else self.data
+
+
+def _check_count(value: Any, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer. Got {value!r} instead.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}. Got {value!r} instead.")
+    return int(value)
+
+
+def _validate_x0(x0: ArrayLike, n: int | None) -> tuple[FloatArray, bool]:
+    arr = as_float_array(x0, "x0")
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            "`x0` must be a point of shape (n,) or a batch of shape (m, n). "
+            f"Got an array of shape {arr.shape} instead."
+        )
+    if n is not None and arr.shape[-1] != n:
+        raise ValueError(
+            f"`x0` must have {n} coordinates (the objective's dimension). "
+            f"Got shape {arr.shape} instead."
+        )
+    if arr.shape[-1] == 0 or (arr.ndim == 2 and arr.shape[0] == 0):
+        raise ValueError(f"`x0` must not be empty. Got shape {arr.shape} instead.")
+    require_finite(arr, "x0")
+    return arr, arr.ndim == 2
+
+
+def _fmt_state(x: FloatArray) -> str:
+    return np.array2string(np.asarray(x), threshold=6, edgeitems=2, precision=6)
+
+
+def run(
+    scheme: Scheme,
+    objective: Objective,
+    x0: ArrayLike,
+    n_steps: int | None = None,
+    t_final: float | None = None,
+    callback: Callable[[StepInfo], Any] | None = None,
+    *,
+    max_steps: int = 100_000,
+    save_every: int = 1,
+    diagnostics: bool = True,
+) -> DiscreteTrajectory:
+    r"""Run a scheme: the one loop shared by every discretization.
+
+    Each step computes the scheme's direction :math:`v_k`, asks the step policy for
+    :math:`\eta_k` (shortening the last step so that the flow time lands exactly on
+    ``t_final``), applies the scheme's update and records the flow time
+    :math:`t_{k+1} = t_k + \eta_k` and the diagnostics listed in
+    :class:`~filippov.schemes.DiscreteTrajectory`.
+
+    The run stops after ``n_steps`` steps, when the flow time reaches ``t_final``
+    (whichever comes first), when the gradient is exactly zero at every point
+    (``status = 1``), when ``callback`` returns a true value (``status = 2``), after
+    ``max_steps`` steps without reaching ``t_final`` (``status = -1``; adaptive steps of
+    a linearly convergent scheme have a finite sum, so ``t_final`` may be unreachable),
+    on a non-finite value (``status = -2``) or a failed step (``status = -3``). Failures
+    return the partial trajectory.
+
+    Parameters
+    ----------
+    scheme : Scheme
+        The discretization.
+    objective : Objective
+        Objective :math:`f` (batched runs use ``objective.grad_batch``).
+    x0 : array_like, shape (n,) or (m, n)
+        Initial point, or ``m`` initial points advanced together (vectorized).
+    n_steps : int, optional
+        Number of steps.
+    t_final : float, optional
+        Final flow time. At least one of ``n_steps`` and ``t_final`` is required.
+    callback : callable, optional
+        ``callback(info: StepInfo)`` after every step; a true return value stops the run.
+        Exceptions raised by the callback propagate.
+    max_steps : int, default 100000
+        Step cap when only ``t_final`` is given.
+    save_every : int, default 1
+        Keep every ``save_every``-th iterate (and the last) in ``x``; diagnostics keep all.
+    diagnostics : bool, default True
+        Record f, gradient norms, flips and face data (``False`` keeps only ``t`` and
+        ``step``, for speed on large batches).
+
+    Returns
+    -------
+    DiscreteTrajectory
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import filippov as fp
+    >>> from filippov.objectives import separable_quadratic
+    >>> obj = separable_quadratic([1.0, 2.0], [0.0, 0.0])
+    >>> traj = fp.schemes.run(fp.schemes.SignGD(step=0.3), obj, [1.0, 2.0], t_final=1.0)
+    >>> traj.t
+    array([0. , 0.3, 0.6, 0.9, 1. ])
+    >>> batch = fp.schemes.SignGD(step=0.1).run(obj, np.ones((5, 2)), n_steps=3)
+    >>> batch.x.shape, batch.t.shape
+    ((4, 5, 2), (4, 5))
+    """
+    if not isinstance(scheme, Scheme):
+        raise TypeError(f"`scheme` must be a Scheme. Got {scheme!r} instead.")
+    if n_steps is None and t_final is None:
+        raise ValueError("`n_steps` or `t_final` must be given. Got neither instead.")
+    if n_steps is not None:
+        n_steps = _check_count(n_steps, "n_steps", minimum=0)
+    t_end = None if t_final is None else require_positive(t_final, "t_final")
+    max_steps = _check_count(max_steps, "max_steps", minimum=1)
+    save_every = _check_count(save_every, "save_every", minimum=1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be callable. Got {callback!r} instead.")
+    for attr in ("f", "grad"):
+        if not callable(getattr(objective, attr, None)):
+            raise TypeError(
+                f"`objective` must be an Objective (with .f and .grad). Got {objective!r} instead."
+            )
+
+    x0_arr, batched = _validate_x0(x0, getattr(objective, "n", None))
+    problem = Problem(objective, x0_arr, scheme, batched=batched)
+    m, n = problem.m, problem.n
+    X = x0_arr.reshape(m, n).copy()
+    policy = scheme.step
+
+    G = problem.grad_rows(X)
+    F = problem.f_rows(X) if diagnostics else None
+    L = problem.smoothness_or_none() if diagnostics else None
+    state = scheme.init(problem, X, G)
+    pstate = policy.init(problem)
+
+    if n_steps is not None:
+        capacity = n_steps + 1
+    elif isinstance(getattr(policy, "eta", None), float):
+        capacity = min(max_steps, math.ceil(t_end / policy.eta) + 1) + 1  # type: ignore[operator,attr-defined]
+    else:
+        capacity = 1024
+    iter_names = ITERATE_DIAGNOSTICS if diagnostics else ("t",)
+    step_names = (
+        STEP_DIAGNOSTICS + tuple(d for d in scheme.extra_diagnostics if d not in STEP_DIAGNOSTICS)
+        if diagnostics
+        else ("step",)
+    )
+    int_names = {"flips", "freezes", "two_hit", "face_size", *scheme.extra_diagnostics}
+    xs = _Rows((m, n), np.float64, capacity // save_every + 2)
+    ts = _Rows((m,), np.float64, capacity // save_every + 2)
+    ks = _Rows((), np.int64, capacity // save_every + 2)
+    it_rec = {name: _Rows((m,), np.float64, capacity) for name in iter_names}
+    st_rec = {
+        name: _Rows((m,), np.int64 if name in int_names else np.float64, capacity)
+        for name in step_names
+    }
+
+    t = np.zeros(m)
+    done = np.zeros(m, dtype=bool)
+
+    def save_x(k: int) -> None:
+        xs.append(X)
+        ts.append(t)
+        ks.append(k)
+
+    def record_iterate() -> None:
+        it_rec["t"].append(t)
+        if diagnostics:
+            assert F is not None
+            it_rec["f"].append(F)
+            it_rec["grad_norm"].append(dual_norm_rows(scheme.norm, G))
+            it_rec["grad_norm2"].append(np.sqrt(np.einsum("ij,ij->i", G, G)))
+
+    status: int | None = None
+    message = ""
+    k = 0
+    if not np.all(np.isfinite(G)) or (F is not None and not np.all(np.isfinite(F))):
+        status, message = -2, f"Non-finite f or gradient at x0={_fmt_state(X)}."
+    save_x(0)
+    record_iterate()
+    while status is None:
+        if n_steps is not None and k >= n_steps:
+            status, message = 0, f"Reached n_steps={n_steps}."
+            break
+        stationary = ~np.any(G != 0, axis=1)
+        if t_end is not None and np.all(done | stationary) and np.any(done):
+            status, message = 0, f"Reached t_final={t_end!r}."
+            break
+        if np.all(stationary):
+            status = 1
+            message = f"Stationary point reached (gradient exactly zero) at k={k}, t={_fmt_state(t if batched else t[0])}."
+            break
+        if n_steps is None and k >= max_steps:
+            status = -1
+            message = f"max_steps={max_steps} reached before t_final={t_end!r} (t={_fmt_state(t if batched else t[0])})."
+            break
+
+        direction = scheme.direction(problem, X, G, state)
+        v = direction.v
+        eta, pstate = policy.size(StepContext(k, X, G, v, F, problem), pstate)
+        eta = np.array(eta, dtype=np.float64).reshape(m)
+        if not np.all(np.isfinite(eta)) or np.any(eta < 0):
+            raise ValueError(
+                f"`step` policy {policy!r} must return finite steps >= 0. "
+                f"Got {_fmt_state(eta)} at step {k} instead."
+            )
+        short = np.zeros(m, dtype=bool)
+        if t_end is not None:
+            remaining = t_end - t
+            short = (eta >= remaining) | done
+            eta = np.where(short, np.where(done, 0.0, remaining), eta)
+        try:
+            upd = scheme.update(problem, X, G, v, eta, direction.state)
+        except StepFailure as exc:
+            status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
+            break
+        X_new = upd.x
+        if not np.all(np.isfinite(X_new)):
+            status, message = -2, f"Non-finite iterate at step {k + 1} from x={_fmt_state(X)}."
+            break
+        G_new = upd.g if upd.g is not None else problem.grad_rows(X_new)
+        F_new = problem.f_rows(X_new) if diagnostics else None
+        if not np.all(np.isfinite(G_new)) or (F_new is not None and not np.all(np.isfinite(F_new))):
+            status, message = (
+                -2,
+                f"Non-finite f or gradient at step {k + 1}, x={_fmt_state(X_new)}.",
+            )
+            break
+
+        t = t + eta
+        if t_end is not None:
+            t[short] = t_end
+            done |= short
+        st_rec["step"].append(eta)
+        if diagnostics:
+            active = G != 0
+            st_rec["flips"].append(np.count_nonzero(np.sign(G) * np.sign(G_new) < 0, axis=1))
+            st_rec["face_size"].append(np.count_nonzero(active, axis=1))
+            st_rec["face_curvature"].append(active @ L if L is not None else np.full(m, np.nan))
+            counts: dict[str, Any] = {}
+            if direction.counts:
+                counts.update(direction.counts)
+            if upd.counts:
+                counts.update(upd.counts)
+            for name in step_names:
+                if name in ("step", "flips", "face_size", "face_curvature"):
+                    continue
+                st_rec[name].append(counts.get(name, 0))
+        X, G, F, state = X_new, G_new, F_new, upd.state
+        k += 1
+        if k % save_every == 0:
+            save_x(k)
+        record_iterate()
+        if callback is not None:
+            info = StepInfo(
+                k=k,
+                t=t.copy() if batched else float(t[0]),
+                x=X.copy() if batched else X[0].copy(),
+                g=G.copy() if batched else G[0].copy(),
+                f=None if F is None else (F.copy() if batched else float(F[0])),
+                step=eta.copy() if batched else float(eta[0]),
+            )
+            if callback(info):
+                status, message = 2, f"Stopped by the callback after step {k}."
+    if ks.data[ks.size - 1] != k:
+        save_x(k)
+
+    def out(arr: NDArray[Any]) -> NDArray[Any]:
+        return arr if batched else arr[:, 0]
+
+    x_arr = xs.array() if batched else xs.array()[:, 0, :]
+    diag: dict[str, NDArray[Any]] = {}
+    for records in (it_rec, st_rec):
+        for name, rows in records.items():
+            diag[name] = out(rows.array())
+    metadata: dict[str, Any] = {
+        "scheme": repr(scheme),
+        "scheme_class": type(scheme).__name__,
+        "norm": scheme.norm.name,
+        "step": policy.describe(pstate),
+        "objective": str(getattr(objective, "name", type(objective).__name__)),
+        "n": n,
+        "m": m if batched else None,
+        "n_steps_requested": n_steps,
+        "t_final": t_end,
+        "save_every": save_every,
+        "nfev": problem.nfev,
+        "njev": problem.njev,
+        "nhev": problem.nhev,
+        "smoothness": None
+        if problem._L is None
+        else {"kind": problem._L_kind, "sum": float(np.sum(problem._L))},
+    }
+    assert status is not None
+    return DiscreteTrajectory(
+        x_arr,
+        out(ts.array()),
+        ks.array(),
+        diag,
+        status=status,
+        message=message,
+        metadata=metadata,
+    )

@@ -1,0 +1,343 @@
+"""The result of a discrete run: iterates, flow times and per-step diagnostics.
+
+A plain data module (numpy and :mod:`filippov._validation` only): the driver
+:func:`filippov.schemes.run` builds a :class:`DiscreteTrajectory`, ``compare`` reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["ITERATE_DIAGNOSTICS", "STEP_DIAGNOSTICS", "DiscreteTrajectory"]
+
+#: Diagnostics recorded at every iterate ``x_k``, ``k = 0, ..., n_steps`` (length ``n_steps + 1``).
+ITERATE_DIAGNOSTICS: tuple[str, ...] = ("t", "f", "grad_norm", "grad_norm2")
+#: Diagnostics recorded for every step ``x_k -> x_{k+1}`` (length ``n_steps``); schemes may add more.
+STEP_DIAGNOSTICS: tuple[str, ...] = (
+    "step",
+    "flips",
+    "freezes",
+    "two_hit",
+    "face_size",
+    "face_curvature",
+)
+
+_META_KEY = "__metadata__"
+_DIAG_PREFIX = "diag__"
+_FORMAT = "filippov.DiscreteTrajectory/1"
+
+
+class DiscreteTrajectory:
+    r"""Iterates of a discretization together with their flow times and diagnostics.
+
+    Arrays are time-major. For a single run (``x0`` of shape ``(n,)``) and a run saving
+    every iterate (``save_every=1``, the default):
+
+    ==========================  ==========================  =====================================
+    attribute                   shape                       meaning
+    ==========================  ==========================  =====================================
+    ``x``                       ``(n_steps + 1, n)``        iterates :math:`x_0, \dots, x_N`
+    ``t``                       ``(n_steps + 1,)``          flow times :math:`t_k=\sum_{j<k}\eta_j`
+    ``k``                       ``(n_steps + 1,)``          iteration number of each row of ``x``
+    ``diagnostics["f"]``        ``(n_steps + 1,)``          :math:`f(x_k)`
+    ``diagnostics["step"]``     ``(n_steps,)``              step sizes :math:`\eta_k`
+    ==========================  ==========================  =====================================
+
+    A batched run (``x0`` of shape ``(m, n)``, ``m`` initial points advanced together)
+    inserts the batch axis after the time axis: ``x`` is ``(n_saved, m, n)``, ``t`` is
+    ``(n_saved, m)`` (every point has its own flow time; a point that reached ``t_final``
+    stays put with zero steps until the others arrive) and every diagnostic gains a
+    trailing ``m`` axis. With ``save_every = s > 1`` only iterates ``k = 0, s, 2s, ...``
+    and the last one are kept in ``x``; ``t`` and ``k`` always align with ``x``, while
+    ``diagnostics`` keep every iterate and step.
+
+    Diagnostics (``diagnostics`` maps a name to an array):
+
+    * per iterate, length ``n_steps + 1``: ``"t"`` (flow time), ``"f"`` (objective value),
+      ``"grad_norm"`` (dual norm :math:`\|g_k\|_*` of the scheme's geometry, e.g.
+      :math:`\|g_k\|_1` for SignGD), ``"grad_norm2"`` (:math:`\|g_k\|_2`);
+    * per step, length ``n_steps``: ``"step"`` (:math:`\eta_k`), ``"flips"`` (number of
+      coordinates with :math:`g_{k+1,i}\,g_{k,i} < 0`), ``"freezes"`` (coordinates whose
+      step was undone), ``"two_hit"`` (new two-hit sliding detections),
+      ``"face_size"`` (:math:`|A_k|`, :math:`A_k = \{i : g_{k,i} \ne 0\}`),
+      ``"face_curvature"`` (:math:`\sum_{i\in A_k} L_i`, NaN when no separable
+      smoothness bound is available), plus scheme-specific counters such as
+      ``"restarts"`` (inertial SignGD), ``"tie_breaks"`` (greedy coordinate descent),
+      ``"tracking"`` (sliding-track) or ``"inner_iterations"`` (implicit step).
+
+    Runs made with ``diagnostics=False`` keep only ``"t"`` and ``"step"``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_saved, n) or (n_saved, m, n)
+        Saved iterates.
+    t : ndarray, shape (n_saved,) or (n_saved, m)
+        Flow times of the saved iterates.
+    k : ndarray of int, shape (n_saved,)
+        Iteration numbers of the saved iterates.
+    diagnostics : mapping of str to ndarray
+        Per-iterate and per-step diagnostics (see above).
+    status : int
+        0: finished (``n_steps`` done or ``t_final`` reached); 1: stationary point
+        reached (gradient exactly zero); 2: stopped by the callback; -1: ``max_steps``
+        exhausted before ``t_final``; -2: non-finite value met; -3: a step failed (e.g.
+        the implicit solve did not converge). Failures keep the partial trajectory.
+    message : str
+        Human-readable reason for stopping.
+    metadata : mapping, optional
+        JSON-serializable description of the run (scheme, step policy, objective, counts).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import filippov as fp
+    >>> from filippov.objectives import separable_quadratic
+    >>> obj = separable_quadratic([1.0, 2.0], [0.0, 0.0])
+    >>> traj = fp.schemes.SignGD(step=0.25).run(obj, [1.0, -0.6], n_steps=8)
+    >>> traj.x.shape, traj.t.shape, traj.diagnostics["step"].shape
+    ((9, 2), (9,), (8,))
+    >>> float(traj.t[-1])
+    2.0
+    >>> traj.x[3]
+    array([0.25, 0.15])
+    """
+
+    def __init__(
+        self,
+        x: NDArray[np.float64],
+        t: NDArray[np.float64],
+        k: NDArray[np.int64],
+        diagnostics: Mapping[str, NDArray[Any]],
+        *,
+        status: int = 0,
+        message: str = "",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.x = np.asarray(x, dtype=np.float64)
+        self.t = np.asarray(t, dtype=np.float64)
+        self.k = np.asarray(k, dtype=np.int64)
+        if self.x.ndim not in (2, 3):
+            raise ValueError(
+                "`x` must have shape (n_saved, n) or (n_saved, m, n). "
+                f"Got shape {self.x.shape} instead."
+            )
+        if self.t.shape != self.x.shape[:-1]:
+            raise ValueError(
+                f"`t` must have shape {self.x.shape[:-1]} to match `x`. "
+                f"Got shape {self.t.shape} instead."
+            )
+        if self.k.shape != self.x.shape[:1]:
+            raise ValueError(
+                f"`k` must have shape {self.x.shape[:1]} to match `x`. "
+                f"Got shape {self.k.shape} instead."
+            )
+        self.diagnostics: dict[str, NDArray[Any]] = {
+            str(name): np.asarray(value) for name, value in diagnostics.items()
+        }
+        self.status = int(status)
+        self.message = str(message)
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    # ------------------------------------------------------------------ shape helpers
+    @property
+    def batched(self) -> bool:
+        """Whether this is a batched run (``x`` has a batch axis)."""
+        return self.x.ndim == 3
+
+    @property
+    def n(self) -> int:
+        """State dimension."""
+        return int(self.x.shape[-1])
+
+    @property
+    def m(self) -> int | None:
+        """Number of initial points of a batched run (``None`` for a single run)."""
+        return int(self.x.shape[1]) if self.batched else None
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps taken."""
+        return int(self.k[-1])
+
+    @property
+    def success(self) -> bool:
+        """``status >= 0``."""
+        return self.status >= 0
+
+    @property
+    def x_final(self) -> NDArray[np.float64]:
+        """Last iterate, shape ``(n,)`` or ``(m, n)``."""
+        return self.x[-1]
+
+    @property
+    def t_end(self) -> NDArray[np.float64] | float:
+        """Flow time of the last iterate (an array of shape ``(m,)`` when batched)."""
+        return self.t[-1] if self.batched else float(self.t[-1])
+
+    def _diag(self, name: str) -> NDArray[Any]:
+        try:
+            return self.diagnostics[name]
+        except KeyError:
+            raise AttributeError(
+                f"This trajectory has no diagnostic {name!r} (run with diagnostics=True). "
+                f"Available: {sorted(self.diagnostics)}."
+            ) from None
+
+    @property
+    def f(self) -> NDArray[np.float64]:
+        """Objective values at every iterate, shape ``(n_steps + 1,)`` or ``(n_steps + 1, m)``."""
+        return self._diag("f")
+
+    @property
+    def step(self) -> NDArray[np.float64]:
+        """Step sizes, shape ``(n_steps,)`` or ``(n_steps, m)``."""
+        return self._diag("step")
+
+    @property
+    def grad_norm(self) -> NDArray[np.float64]:
+        """Dual norm of the gradient at every iterate."""
+        return self._diag("grad_norm")
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        batch = f", m={self.m}" if self.batched else ""
+        scheme = self.metadata.get("scheme", "?")
+        return (
+            f"DiscreteTrajectory(scheme={scheme}, n_steps={self.n_steps}, n={self.n}{batch}, "
+            f"status={self.status})"
+        )
+
+    def summary(self) -> str:
+        """A short multi-line text summary of the run.
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> from filippov.objectives import separable_quadratic
+        >>> obj = separable_quadratic([1.0], [0.0])
+        >>> print(fp.schemes.SignGD(step=0.5).run(obj, [1.0], n_steps=4).summary())
+        ... # doctest: +ELLIPSIS
+        DiscreteTrajectory: SignGD(step=Constant(0.5)) on ...
+        """
+        lines = [
+            f"DiscreteTrajectory: {self.metadata.get('scheme', '?')} on "
+            f"{self.metadata.get('objective', '?')}",
+            f"  steps      : {self.n_steps}   (saved {self.x.shape[0]} iterates)",
+            f"  shape      : x {self.x.shape}, t {self.t.shape}",
+            f"  status     : {self.status} ({self.message})",
+        ]
+        t_end = np.atleast_1d(self.t[-1])
+        lines.append(f"  flow time  : {float(t_end.min()):.6g} .. {float(t_end.max()):.6g}")
+        if "f" in self.diagnostics:
+            f_end = np.atleast_1d(self.diagnostics["f"][-1])
+            lines.append(
+                f"  f          : {float(np.min(self.diagnostics['f'][0])):.6g} -> "
+                f"{float(f_end.min()):.6g} .. {float(f_end.max()):.6g}"
+            )
+        for name in ("flips", "freezes", "two_hit", "restarts", "tie_breaks"):
+            if name in self.diagnostics:
+                lines.append(f"  {name:<11}: {int(np.sum(self.diagnostics[name]))} in total")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the trajectory to one ``.npz`` file (arrays plus JSON metadata).
+
+        The write is atomic: the data go to a temporary file in the target directory that
+        then replaces ``path`` with :func:`os.replace`. Arrays round-trip bit for bit.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Target file; written as given (no suffix is appended).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import filippov as fp
+        >>> from filippov.objectives import separable_quadratic
+        >>> traj = fp.schemes.SignGD(step=0.1).run(
+        ...     separable_quadratic([1.0, 3.0], [0.0, 1.0]), [1.0, 0.0], n_steps=20)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = traj.save(os.path.join(d, "run.npz"))
+        ...     back = fp.schemes.DiscreteTrajectory.load(p)
+        >>> bool(np.array_equal(back.x, traj.x)) and back.metadata == traj.metadata
+        True
+        """
+        target = Path(path)
+        meta = {
+            "format": _FORMAT,
+            "status": self.status,
+            "message": self.message,
+            "metadata": self.metadata,
+            "diagnostics": sorted(self.diagnostics),
+        }
+        arrays: dict[str, NDArray[Any]] = {"x": self.x, "t": self.t, "k": self.k}
+        for name, value in self.diagnostics.items():
+            arrays[_DIAG_PREFIX + name] = value
+        blob = json.dumps(meta, allow_nan=True, sort_keys=True).encode("utf-8")
+        arrays[_META_KEY] = np.frombuffer(blob, dtype=np.uint8)
+        directory = target.parent if str(target.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)  # type: ignore[arg-type]
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> DiscreteTrajectory:
+        """Read a trajectory written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        DiscreteTrajectory
+
+        Examples
+        --------
+        See :meth:`save`.
+        """
+        with np.load(Path(path), allow_pickle=False) as data:
+            if _META_KEY not in data.files:
+                raise ValueError(
+                    f"`path` must be a file written by DiscreteTrajectory.save. "
+                    f"Got {os.fspath(path)!r} (no metadata record) instead."
+                )
+            meta = json.loads(bytes(data[_META_KEY]).decode("utf-8"))
+            if meta.get("format") != _FORMAT:
+                raise ValueError(
+                    f"`path` must hold format {_FORMAT!r}. Got {meta.get('format')!r} instead."
+                )
+            diagnostics = {name: data[_DIAG_PREFIX + name] for name in meta["diagnostics"]}
+            return cls(
+                data["x"],
+                data["t"],
+                data["k"],
+                diagnostics,
+                status=meta["status"],
+                message=meta["message"],
+                metadata=meta["metadata"],
+            )

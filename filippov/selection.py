@@ -1,0 +1,1079 @@
+"""Consistent relay values on a face: the box, simplex and ball variational inequalities.
+
+In a sliding mode the relay values ``λ`` must keep the mode consistent (DESIGN.md §1.2). With
+the normal velocities ``ḣ = a − Mλ`` of the free switching functions this is a linear
+variational inequality (VI) over the face of ``∂φ``:
+
+* **box** (ℓ1, zero set ``J``): ``λ ∈ [−1, 1]^k``, ``w = a − Mλ`` with ``|λ_i| < 1 ⇒ w_i = 0``,
+  ``λ_i = 1 ⇒ w_i ≥ 0``, ``λ_i = −1 ⇒ w_i ≤ 0`` (a box-constrained LCP);
+* **simplex** (ℓ∞, tie set ``A``; the caller passes the sign-conjugated ``SMS`` and ``Sa``):
+  ``w ≥ 0``, ``Σ w = 1``, ``ρ = a − Mw`` with ``w_i > 0 ⇒ ρ_i = r`` and ``w_i = 0 ⇒ ρ_i ≤ r``;
+* **ball** (ℓ2 at ``h = 0``): ``‖λ‖₂ ≤ 1``, ``‖λ‖ < 1 ⇒ a − Mλ = 0``,
+  ``‖λ‖ = 1 ⇒ a − Mλ = μλ`` with ``μ ≥ 0``.
+
+For symmetric positive definite ``M`` each VI is the optimality system of a strictly convex
+QP (``min ½λᵀMλ − aᵀλ`` over the face) and has exactly one solution, computed exactly (to
+rounding) by finite active-set methods. For other ``M`` the solution may not be unique; the
+solvers then return the minimal-norm solution among those they find and set
+``unique=False`` — never choosing silently.
+
+Why the pivoting code is written here: scipy has no LCP/VI solver, and the only PyPI
+package offering Lemke's method (``lemkelcp`` 0.1, a Python 2 wheel from 2017) is
+unmaintained and has no box form, no anti-cycling rule and no warm start.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq
+
+from filippov._validation import as_square_matrix, as_vector
+
+__all__ = [
+    "Selection",
+    "SelectionError",
+    "is_p_matrix",
+    "solve_ball_vi",
+    "solve_box_vi",
+    "solve_simplex_vi",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+_EPS = float(np.finfo(float).eps)
+#: Largest size for which the general (non-SPD) box VI enumerates all 3^k active patterns.
+_BOX_ENUM_MAX = 10
+#: Largest size for which the general simplex VI enumerates all 2^k − 1 supports.
+_SIMPLEX_ENUM_MAX = 12
+#: Largest size for which is_p_matrix checks all 2^k − 1 principal minors.
+_P_MINORS_MAX = 12
+
+
+class SelectionError(RuntimeError):
+    """A selection problem that the available exact methods could not solve."""
+
+
+def _frozen_int(value: ArrayLike) -> IntArray:
+    arr = np.array(value, dtype=np.int64).reshape(-1)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """Solution of a selection VI.
+
+    Attributes
+    ----------
+    lam : (k,) ndarray
+        Relay values ``λ`` on the free set; for the simplex VI the weights ``w``.
+    residual : float
+        Largest violation of the VI conditions at ``lam`` (bounds, equalities and sign
+        conditions, each in its own units: ``λ`` for the constraints, ``a`` for ``a − Mλ``).
+    at_upper, at_lower, interior : int ndarray
+        Box: indices with ``λ_i = 1``, ``λ_i = −1`` and ``|λ_i| < 1``. Simplex: ``at_lower``
+        is the zero-weight set, ``interior`` the support, ``at_upper`` is empty. Ball:
+        all indices are in ``at_upper`` when ``‖λ‖ = 1``, else in ``interior``.
+    rate : float or None
+        Simplex: the common rate ``r`` of the support. ``None`` otherwise.
+    unique : bool
+        True when the VI is known to have exactly one solution (box: ``M`` is a
+        P-matrix; simplex and ball: ``M`` is strictly monotone on the face's affine hull).
+        False when several solutions exist or may exist.
+    method : str
+        The algorithm that produced ``lam``.
+    multiplier : float or None
+        Ball: the multiplier ``μ ≥ 0`` of ``‖λ‖ ≤ 1`` (0 in the interior).
+    n_solutions : int or None
+        Number of distinct solutions found when all active sets were enumerated, else
+        None. A lower bound when ``M`` has singular principal submatrices.
+    n_pivots : int
+        Linear solves / active-set changes used (a measure of the warm-start benefit).
+
+    Examples
+    --------
+    >>> from filippov.selection import solve_box_vi
+    >>> sel = solve_box_vi([[2.0]], [3.0])
+    >>> sel.lam.tolist(), sel.at_upper.tolist(), sel.pattern.tolist(), sel.unique
+    ([1.0], [0], [1], True)
+    """
+
+    lam: FloatArray
+    residual: float
+    at_upper: IntArray
+    at_lower: IntArray
+    interior: IntArray
+    rate: float | None
+    unique: bool
+    method: str
+    multiplier: float | None = None
+    n_solutions: int | None = None
+    n_pivots: int = 0
+
+    def __post_init__(self) -> None:
+        lam = np.array(self.lam, dtype=np.float64).reshape(-1)
+        lam.setflags(write=False)
+        object.__setattr__(self, "lam", lam)
+        for field in ("at_upper", "at_lower", "interior"):
+            object.__setattr__(self, field, _frozen_int(getattr(self, field)))
+
+    @property
+    def pattern(self) -> IntArray:
+        """Active pattern: +1 on ``at_upper``, −1 on ``at_lower``, 0 elsewhere, shape (k,).
+
+        Pass it (or the Selection itself) as ``warm_start`` to :func:`solve_box_vi`.
+        """
+        p = np.zeros(self.lam.shape[0], dtype=np.int64)
+        p[self.at_upper] = 1
+        p[self.at_lower] = -1
+        return p
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+def _validate(M: ArrayLike, a: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    a_vec = as_vector(a, "a")
+    k = a_vec.shape[0]
+    if k == 0:
+        M_arr = np.asarray(M, dtype=np.float64)
+        if M_arr.size != 0:
+            raise ValueError(
+                f"`M` must have shape (0, 0) to match an empty `a`. Got shape {M_arr.shape} "
+                "instead."
+            )
+        return np.zeros((0, 0)), a_vec
+    return as_square_matrix(M, "M", n=k), a_vec
+
+
+def _validate_tol(tol: float) -> float:
+    t = float(tol)
+    if not (np.isfinite(t) and 0.0 <= t < 1e-2):
+        raise ValueError(f"`tol` must be a number in [0, 0.01). Got {tol!r} instead.")
+    return t
+
+
+def _is_symmetric(M: FloatArray) -> bool:
+    if M.size == 0:
+        return True
+    scale = float(np.max(np.abs(M)))
+    return float(np.max(np.abs(M - M.T))) <= 1e-13 * scale
+
+
+def _is_pd_symmetric(S: FloatArray, tol: float) -> bool:
+    """Whether the symmetric matrix ``S`` is positive definite, relative to its scale."""
+    if S.size == 0:
+        return True
+    eig = np.linalg.eigvalsh(S)
+    return bool(eig[0] > max(tol, 100 * _EPS) * max(float(np.max(np.abs(eig))), 1e-300))
+
+
+# ---------------------------------------------------------------------------------------
+# P-matrices
+# ---------------------------------------------------------------------------------------
+def is_p_matrix(M: ArrayLike, *, tol: float = 1e-12) -> bool | None:
+    """Whether every principal minor of ``M`` is positive (``M`` is a P-matrix).
+
+    A P-matrix is exactly the condition under which the box VI (an LCP) has a unique
+    solution for every right-hand side.
+
+    Parameters
+    ----------
+    M : (k, k) array_like
+        Square matrix.
+    tol : float, optional
+        Relative tolerance: a minor ``det M_SS`` counts as positive when it exceeds
+        ``tol`` times its Hadamard bound ``Π_{i∈S} ‖M_{i,S}‖₂`` (symmetric ``M``: the
+        smallest eigenvalue exceeds ``tol`` times the largest in modulus).
+
+    Returns
+    -------
+    bool or None
+        Symmetric ``M``: positive definiteness (exact test via ``eigvalsh``). Nonsymmetric
+        ``M`` with ``k ≤ 12``: all ``2^k − 1`` principal minors. Larger ``k``: True when a
+        sufficient test holds (positive definite symmetric part, or positive diagonal and
+        strict row or column diagonal dominance), False when a diagonal entry is ``≤ 0``,
+        otherwise None (unknown).
+
+    Examples
+    --------
+    >>> from filippov.selection import is_p_matrix
+    >>> is_p_matrix([[1.0, 2.0], [2.0, 1.0]]), is_p_matrix([[1.0, -3.0], [1.0, 1.0]])
+    (False, True)
+    """
+    Mf = as_square_matrix(M, "M")
+    k = Mf.shape[0]
+    if k == 0:
+        return True
+    diag = np.diag(Mf)
+    row_scale = np.linalg.norm(Mf, axis=1)
+    if np.any(diag <= tol * row_scale):
+        return False
+    if _is_symmetric(Mf):
+        return _is_pd_symmetric(0.5 * (Mf + Mf.T), tol)
+    if k <= _P_MINORS_MAX:
+        for size in range(2, k + 1):
+            subsets = np.array(list(itertools.combinations(range(k), size)))
+            blocks = Mf[subsets[:, :, None], subsets[:, None, :]]
+            dets = np.linalg.det(blocks)
+            bound = np.prod(np.linalg.norm(blocks, axis=2), axis=1)
+            if np.any(dets <= tol * bound):
+                return False
+        return True
+    if _is_pd_symmetric(0.5 * (Mf + Mf.T), tol):
+        return True
+    off = np.abs(Mf) - np.diag(np.abs(diag))
+    if np.all(diag > off.sum(axis=1)) or np.all(diag > off.sum(axis=0)):
+        return True
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# box VI
+# ---------------------------------------------------------------------------------------
+def _solve_pattern(M: FloatArray, a: FloatArray, p: IntArray) -> FloatArray:
+    """λ with ``λ_i = p_i`` where ``p_i = ±1`` and ``w_F = 0`` on the free set ``p_i = 0``."""
+    lam = p.astype(np.float64)
+    F = p == 0
+    if np.any(F):
+        B = ~F
+        rhs = a[F] - M[np.ix_(F, B)] @ lam[B]
+        lam[F] = np.linalg.solve(M[np.ix_(F, F)], rhs)
+    return lam
+
+
+def _box_residual(M: FloatArray, a: FloatArray, lam: FloatArray, p: IntArray) -> float:
+    if lam.size == 0:
+        return 0.0
+    w = a - M @ lam
+    parts = [
+        np.maximum(np.abs(lam) - 1.0, 0.0),
+        np.abs(w[p == 0]),
+        np.maximum(-w[p == 1], 0.0),
+        np.maximum(w[p == -1], 0.0),
+        np.abs(lam[p != 0] - p[p != 0]),
+    ]
+    return float(max(np.max(x, initial=0.0) for x in parts))
+
+
+def _box_tolerances(M: FloatArray, a: FloatArray, tol: float) -> tuple[float, float]:
+    scale_w = float(np.max(np.abs(a), initial=0.0) + np.max(np.sum(np.abs(M), axis=1)))
+    t = max(tol, 10 * _EPS)
+    return t, t * max(scale_w, 1e-300)
+
+
+def _box_block_pivoting(
+    M: FloatArray, a: FloatArray, p0: IntArray, tol_lam: float, tol_w: float, max_iter: int
+) -> tuple[IntArray, FloatArray, int, bool]:
+    """Block principal pivoting (Júdice–Pires / primal–dual active set) from pattern ``p0``.
+
+    Every infeasible index changes side at once. Fast (usually a handful of solves, one
+    when ``p0`` is already optimal) but not guaranteed to terminate: a repeated pattern is
+    reported as failure (``converged=False``) so that the caller can fall back.
+    """
+    p = p0.copy()
+    seen: set[bytes] = set()
+    lam = _solve_pattern(M, a, p)
+    for it in range(1, max_iter + 1):
+        w = a - M @ lam
+        F = p == 0
+        up = F & (lam > 1.0 + tol_lam)
+        lo = F & (lam < -1.0 - tol_lam)
+        leave_up = (p == 1) & (w < -tol_w)
+        leave_lo = (p == -1) & (w > tol_w)
+        if not np.any(up | lo | leave_up | leave_lo):
+            return p, lam, it, True
+        key = p.tobytes()
+        if key in seen:
+            return p, lam, it, False
+        seen.add(key)
+        p[up] = 1
+        p[lo] = -1
+        p[leave_up | leave_lo] = 0
+        lam = _solve_pattern(M, a, p)
+    return p, lam, max_iter, False
+
+
+def _box_primal_active_set(
+    M: FloatArray, a: FloatArray, lam0: FloatArray, tol_w: float, max_iter: int
+) -> tuple[IntArray, FloatArray, int]:
+    """Primal feasible active-set method for the strictly convex box QP (finite).
+
+    Between two subspace minimizers the objective strictly decreases, so no working set
+    repeats and the method terminates (Nocedal & Wright, Numerical Optimization, §16.5).
+    """
+    k = a.shape[0]
+    lam = np.clip(lam0, -1.0, 1.0)
+    bound = np.where(lam >= 1.0, 1, np.where(lam <= -1.0, -1, 0)).astype(np.int64)
+    lam[bound != 0] = bound[bound != 0]
+    at_minimizer = False
+    for it in range(1, max_iter + 1):
+        if not at_minimizer:
+            target = _solve_pattern(M, a, bound)
+            d = target - lam
+            F = bound == 0
+            steps = np.full(k, np.inf)
+            pos = F & (d > 0)
+            neg = F & (d < 0)
+            steps[pos] = (1.0 - lam[pos]) / d[pos]
+            steps[neg] = (-1.0 - lam[neg]) / d[neg]
+            j = int(np.argmin(steps))
+            if steps[j] < 1.0:
+                lam = np.clip(lam + max(steps[j], 0.0) * d, -1.0, 1.0)
+                side = 1 if d[j] > 0 else -1
+                bound[j] = side
+                lam[j] = side
+                continue
+            lam = target
+            at_minimizer = True
+        w = a - M @ lam
+        viol = np.where(bound != 0, -w * bound, -np.inf)
+        j = int(np.argmax(viol))
+        if viol[j] <= tol_w:
+            return bound, lam, it
+        bound[j] = 0
+        at_minimizer = False
+    raise SelectionError(
+        f"The active-set method did not finish in {max_iter} iterations (k = {k}); M may be "
+        "too ill-conditioned."
+    )
+
+
+def _dedupe(sols: FloatArray, tol: float = 1e-7) -> FloatArray:
+    if sols.shape[0] <= 1:
+        return sols
+    _, idx = np.unique(np.round(sols / tol), axis=0, return_index=True)
+    reps = sols[np.sort(idx)]
+    if reps.shape[0] > 2000:
+        return reps
+    keep: list[FloatArray] = []
+    for row in reps:
+        if not keep or np.min(np.max(np.abs(np.array(keep) - row), axis=1)) > tol:
+            keep.append(row)
+    return np.array(keep)
+
+
+def _box_enumerate(
+    M: FloatArray, a: FloatArray, tol_lam: float, tol_w: float
+) -> tuple[FloatArray, FloatArray]:
+    """All solutions of the box VI over the 3^k active patterns (returns sols, violations).
+
+    Patterns sharing the free set ``F`` share one least-squares solve (with the
+    ``2^{k−|F|}`` sign patterns as right-hand sides). Singular ``M_FF`` use the min-norm
+    least-squares point and are accepted only if consistent. When no pattern is within the
+    tolerances, the least-violating one is returned so the caller can report it.
+    """
+    k = a.shape[0]
+    found: list[FloatArray] = []
+    best: tuple[float, FloatArray] = (np.inf, np.zeros(k))
+    for mask in range(1 << k):
+        F = np.array([(mask >> i) & 1 == 1 for i in range(k)])
+        B = ~F
+        nb = int(B.sum())
+        P = np.array(list(itertools.product((-1.0, 1.0), repeat=nb))).reshape(1 << nb, nb)
+        LAM = np.zeros((P.shape[0], k))
+        LAM[:, B] = P
+        if np.any(F):
+            rhs = a[F][None, :] - P @ M[np.ix_(F, B)].T
+            X = np.linalg.lstsq(M[np.ix_(F, F)], rhs.T, rcond=None)[0]
+            LAM[:, F] = X.T
+        W = a[None, :] - LAM @ M.T
+        viol = np.zeros(P.shape[0])
+        if np.any(F):
+            viol = np.maximum(viol, np.max(np.abs(LAM[:, F]) - 1.0, axis=1) / tol_lam)
+            viol = np.maximum(viol, np.max(np.abs(W[:, F]), axis=1) / tol_w)
+        if nb:
+            viol = np.maximum(viol, np.max(-W[:, B] * P, axis=1) / tol_w)
+        ok = viol <= 1.0
+        if np.any(ok):
+            found.append(LAM[ok])
+        j = int(np.argmin(viol))
+        if viol[j] < best[0]:
+            best = (float(viol[j]), LAM[j])
+    if found:
+        return _dedupe(np.vstack(found)), np.zeros(0)
+    return np.zeros((0, k)), best[1]
+
+
+def _lemke(N: FloatArray, q: FloatArray, max_iter: int) -> FloatArray | None:
+    """Lemke's complementary pivoting for ``z ≥ 0, Nz + q ≥ 0, zᵀ(Nz + q) = 0``.
+
+    Covering vector ``1``, lexicographic ratio test (no cycling under degeneracy). Returns
+    ``z`` or None on ray termination. Processes every copositive-plus ``N`` (e.g. PSD).
+    """
+    n = q.shape[0]
+    if np.all(q >= 0):
+        return np.zeros(n)
+    # tableau columns: s (0..n-1), z (n..2n-1), z0 (2n), rhs (2n+1); s − N z − z0·1 = q
+    T = np.hstack([np.eye(n), -N, -np.ones((n, 1)), q[:, None]])
+    basis = list(range(n))
+
+    def pivot(row: int, col: int) -> None:
+        T[row] /= T[row, col]
+        others = np.arange(n) != row
+        T[others] -= np.outer(T[others, col], T[row])
+        basis[row] = col
+
+    def lexmin(rows: IntArray, col: FloatArray) -> int:
+        cand = rows
+        keys = [T[:, -1], *[T[:, j] for j in range(n)]]
+        for key in keys:
+            vals = key[cand] / col[cand]
+            best = np.min(vals)
+            cand = cand[vals <= best + 1e-12 * max(1.0, abs(best))]
+            if cand.size == 1:
+                break
+        return int(cand[0])
+
+    # z0 enters at the level that makes every s ≥ 0: the most negative q leaves.
+    # The z0 column is −1: z0 = −min(q) makes every s ≥ 0 and the row of min(q) leaves.
+    row = int(np.argmin(q))
+    leaving = basis[row]
+    pivot(row, 2 * n)
+    entering = leaving + n if leaving < n else leaving - n
+    for _ in range(max_iter):
+        col = T[:, entering]
+        piv_tol = 1e-11 * max(1.0, float(np.max(np.abs(col))))
+        rows = np.flatnonzero(col > piv_tol)
+        if rows.size == 0:
+            return None
+        ratios = T[rows, -1] / col[rows]
+        rmin = float(np.min(ratios))
+        ties = rows[ratios <= rmin + 1e-12 * max(1.0, abs(rmin))]
+        z0_row = [r for r in ties if basis[r] == 2 * n]
+        row = z0_row[0] if z0_row else lexmin(ties, col)
+        leaving = basis[row]
+        pivot(row, entering)
+        if leaving == 2 * n:
+            z = np.zeros(2 * n + 1)
+            z[basis] = T[:, -1]
+            return np.maximum(z[n : 2 * n], 0.0)
+        entering = leaving + n if leaving < n else leaving - n
+    return None
+
+
+def _box_lemke(M: FloatArray, a: FloatArray) -> FloatArray | None:
+    """Box VI through Lemke on the equivalent 2k LCP.
+
+    With ``u = λ + 1 ∈ [0, 2]`` and ``w = s − t`` (``s`` paired with the upper bound, ``t``
+    with the lower): ``t = Mu + s − a − M1 ≥ 0 ⊥ u ≥ 0`` and ``v = 2 − u ≥ 0 ⊥ s ≥ 0``, an
+    LCP with matrix ``[[M, I], [−I, 0]]`` (PSD when ``M`` is).
+    """
+    k = a.shape[0]
+    N = np.block([[M, np.eye(k)], [-np.eye(k), np.zeros((k, k))]])
+    q = np.concatenate([-a - M @ np.ones(k), 2.0 * np.ones(k)])
+    z = _lemke(N, q, max_iter=50 * (2 * k + 1) ** 2)
+    if z is None:
+        return None
+    return np.clip(z[:k] - 1.0, -1.0, 1.0)
+
+
+def _pattern_of(lam: FloatArray, tol_lam: float) -> IntArray:
+    return np.where(lam >= 1.0 - tol_lam, 1, np.where(lam <= -1.0 + tol_lam, -1, 0)).astype(
+        np.int64
+    )
+
+
+def _polish(M: FloatArray, a: FloatArray, lam: FloatArray, tol_lam: float) -> FloatArray:
+    """Re-solve on the active pattern of ``lam``; keep whichever has the smaller residual."""
+    p = _pattern_of(lam, max(tol_lam, 1e-9))
+    try:
+        cand = np.clip(_solve_pattern(M, a, p), -1.0, 1.0)
+    except np.linalg.LinAlgError:
+        return lam
+    if _box_residual(M, a, cand, _pattern_of(cand, 0.0)) <= _box_residual(
+        M, a, lam, _pattern_of(lam, 0.0)
+    ):
+        return cand
+    return lam
+
+
+def _make_box_selection(
+    M: FloatArray,
+    a: FloatArray,
+    lam: FloatArray,
+    p: IntArray,
+    *,
+    unique: bool,
+    method: str,
+    n_solutions: int | None,
+    n_pivots: int,
+) -> Selection:
+    lam = lam.copy()
+    lam[p != 0] = p[p != 0]
+    lam = np.clip(lam, -1.0, 1.0)
+    return Selection(
+        lam=lam,
+        residual=_box_residual(M, a, lam, p),
+        at_upper=np.flatnonzero(p == 1),
+        at_lower=np.flatnonzero(p == -1),
+        interior=np.flatnonzero(p == 0),
+        rate=None,
+        unique=unique,
+        method=method,
+        n_solutions=n_solutions,
+        n_pivots=n_pivots,
+    )
+
+
+def _warm_pattern(warm_start: Selection | ArrayLike | None, k: int) -> IntArray:
+    if warm_start is None:
+        return np.zeros(k, dtype=np.int64)
+    if isinstance(warm_start, Selection):
+        p = warm_start.pattern
+    else:
+        p = np.asarray(warm_start)
+        if p.dtype == bool or not np.all(np.isin(p, (-1, 0, 1))):
+            raise ValueError(
+                "`warm_start` must be a Selection or an active pattern of -1/0/1 entries. "
+                f"Got {np.asarray(warm_start).tolist()!r} instead."
+            )
+        p = p.astype(np.int64).reshape(-1)
+    if p.shape[0] != k:
+        raise ValueError(
+            f"`warm_start` must have length {k} (like `a`). Got length {p.shape[0]} instead."
+        )
+    return p.copy()
+
+
+def solve_box_vi(
+    M: ArrayLike,
+    a: ArrayLike,
+    *,
+    warm_start: Selection | ArrayLike | None = None,
+    tol: float = 1e-12,
+) -> Selection:
+    """Solve the box VI: ``λ ∈ [−1, 1]^k`` consistent with ``w = a − Mλ``.
+
+    Conditions: ``|λ_i| < 1 ⇒ w_i = 0``, ``λ_i = 1 ⇒ w_i ≥ 0``, ``λ_i = −1 ⇒ w_i ≤ 0``. This
+    is the ℓ1 sliding selection on a zero set ``J`` (DESIGN.md §1.2); for ``k = 1`` it is
+    the Filippov/Utkin equivalent control ``clip(a/M, −1, 1)``.
+
+    Parameters
+    ----------
+    M : (k, k) array_like
+        Finite square matrix (``(∇h B)_JJ``).
+    a : (k,) array_like
+        Finite drift part of ``ḣ_J``.
+    warm_start : Selection or (k,) array of {−1, 0, 1}, optional
+        Active pattern to start pivoting from (e.g. the previous selection, with the entry
+        of a newly joined index set to 0). When it is optimal, one linear solve suffices.
+    tol : float, optional
+        Relative tolerance of the pivoting decisions: a bound is violated when
+        ``|λ_i| > 1 + tol`` or a sign condition by more than
+        ``tol · (‖a‖∞ + ‖M‖∞)``.
+
+    Returns
+    -------
+    Selection
+        ``lam``, the sets at the bounds, ``residual``, ``unique``, ``method``.
+
+    Notes
+    -----
+    * Symmetric positive definite ``M``: the strictly convex box QP
+      ``min ½λᵀMλ − aᵀλ``. Block principal pivoting (Júdice & Pires; Kunisch & Rendl's
+      primal–dual active set) from ``warm_start``; if a pattern repeats, a primal feasible
+      active-set method (finite for strictly convex QPs) finishes. ``unique=True``.
+      Method ``"block-pivoting"`` or ``"block-pivoting+active-set"``.
+    * Other ``M`` with ``k ≤ 10``: all ``3^k`` active patterns are enumerated, every
+      solution is found and the minimal-norm one is returned (``"enumeration"``).
+      ``n_solutions`` counts the distinct solutions.
+    * Other ``M`` with ``k > 10``: Lemke's method on an equivalent LCP of size ``2k``
+      (``"lemke"``; it always succeeds for positive semidefinite ``M``), after a block
+      pivoting attempt. ``SelectionError`` when neither finds a solution.
+    * ``unique`` is True exactly when :func:`is_p_matrix` proves ``M`` is a P-matrix;
+      otherwise several solutions exist or may exist for nearby ``a`` and it is False.
+
+    References
+    ----------
+    J. J. Júdice and F. M. Pires, "A block principal pivoting algorithm for large-scale
+    strictly monotone linear complementarity problems", Comput. Oper. Res. 21 (1994).
+    K. Kunisch and F. Rendl, "An infeasible active set method for quadratic problems with
+    simple bounds", SIAM J. Optim. 14 (2003). C. E. Lemke, "Bimatrix equilibrium points and
+    mathematical programming", Management Sci. 11 (1965).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.selection import solve_box_vi
+    >>> M = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> sel = solve_box_vi(M, [3.0, 0.0])
+    >>> sel.lam.tolist(), sel.at_upper.tolist(), sel.unique
+    ([1.0, -0.5], [0], True)
+    >>> solve_box_vi(M, [3.0, 0.0], warm_start=sel).n_pivots
+    1
+    >>> solve_box_vi([[1.0, 2.0], [2.0, 1.0]], [0.0, 0.0]).n_solutions
+    3
+    """
+    Mf, af = _validate(M, a)
+    t = _validate_tol(tol)
+    k = af.shape[0]
+    p0 = _warm_pattern(warm_start, k)
+    if k == 0:
+        return _make_box_selection(
+            Mf, af, np.zeros(0), p0, unique=True, method="trivial", n_solutions=1, n_pivots=0
+        )
+    tol_lam, tol_w = _box_tolerances(Mf, af, t)
+    if _is_symmetric(Mf) and _is_pd_symmetric(0.5 * (Mf + Mf.T), t):
+        Ms = 0.5 * (Mf + Mf.T)
+        p, lam, iters, ok = _box_block_pivoting(Ms, af, p0, tol_lam, tol_w, 4 * k + 10)
+        method = "block-pivoting"
+        if not ok:
+            p, lam, more = _box_primal_active_set(Ms, af, lam, tol_w, 100 * (k + 1))
+            iters += more
+            method = "block-pivoting+active-set"
+        lam = _solve_pattern(Ms, af, p)
+        return _make_box_selection(
+            Mf, af, lam, p, unique=True, method=method, n_solutions=None, n_pivots=iters
+        )
+    unique = is_p_matrix(Mf, tol=t) is True
+    if k <= _BOX_ENUM_MAX:
+        sols, fallback = _box_enumerate(Mf, af, tol_lam, tol_w)
+        if sols.shape[0]:
+            lam = sols[int(np.argmin(np.linalg.norm(sols, axis=1)))]
+        else:
+            lam = _polish(Mf, af, fallback, tol_lam)
+        p = _pattern_of(lam, tol_lam)
+        return _make_box_selection(
+            Mf,
+            af,
+            lam,
+            p,
+            unique=unique,
+            method="enumeration",
+            n_solutions=int(sols.shape[0]),
+            n_pivots=3**k,
+        )
+    try:
+        p, lam, iters, ok = _box_block_pivoting(Mf, af, p0, tol_lam, tol_w, 4 * k + 10)
+    except np.linalg.LinAlgError:
+        ok, iters = False, 0
+    if ok:
+        return _make_box_selection(
+            Mf, af, lam, p, unique=unique, method="block-pivoting", n_solutions=None, n_pivots=iters
+        )
+    lam_l = _box_lemke(Mf, af)
+    if lam_l is None:
+        raise SelectionError(
+            f"No solution of the box VI was found for this {k}x{k} matrix: block pivoting "
+            "cycled and Lemke's method ended on a secondary ray (M is not copositive-plus)."
+        )
+    lam = _polish(Mf, af, lam_l, tol_lam)
+    p = _pattern_of(lam, tol_lam)
+    return _make_box_selection(
+        Mf, af, lam, p, unique=unique, method="lemke", n_solutions=None, n_pivots=iters
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# simplex VI
+# ---------------------------------------------------------------------------------------
+def _ones_complement_basis(k: int) -> FloatArray:
+    Q, _ = np.linalg.qr(np.ones((k, 1)), mode="complete")
+    return Q[:, 1:]
+
+
+def _monotone_on_simplex(M: FloatArray, tol: float) -> bool:
+    """Whether the symmetric part of ``M`` is positive definite on ``{d : Σ d_i = 0}``."""
+    k = M.shape[0]
+    if k == 1:
+        return True
+    Z = _ones_complement_basis(k)
+    return _is_pd_symmetric(Z.T @ (0.5 * (M + M.T)) @ Z, tol)
+
+
+def _simplex_kkt(M: FloatArray, a: FloatArray, S: IntArray) -> tuple[FloatArray, float]:
+    s = S.size
+    K = np.zeros((s + 1, s + 1))
+    K[:s, :s] = M[np.ix_(S, S)]
+    K[:s, s] = 1.0
+    K[s, :s] = 1.0
+    sol = np.linalg.solve(K, np.concatenate([a[S], [1.0]]))
+    return sol[:s], float(sol[s])
+
+
+def _simplex_residual(M: FloatArray, a: FloatArray, w: FloatArray, r: float) -> float:
+    rho = a - M @ w
+    pos = w > 0
+    parts = [
+        abs(float(np.sum(w)) - 1.0),
+        float(np.max(-w, initial=0.0)),
+        float(np.max(np.abs(rho[pos] - r), initial=0.0)),
+        float(np.max(rho[~pos] - r, initial=0.0)),
+    ]
+    return max(parts)
+
+
+def _simplex_active_set(
+    M: FloatArray, a: FloatArray, support0: IntArray | None, tol_rho: float, max_iter: int
+) -> tuple[FloatArray, float, int]:
+    """Primal feasible active-set method for ``min ½wᵀMw − aᵀw`` over the simplex.
+
+    ``M`` symmetric and positive definite on ``{Σ d = 0}``: every equality-constrained
+    subproblem has a unique minimizer and the objective strictly decreases between them,
+    so the method is finite.
+    """
+    k = a.shape[0]
+    n_solves = 0
+    at_minimizer = False
+    if support0 is None or support0.size == 0:
+        i0 = int(np.argmin(0.5 * np.diag(M) - a))
+        free = np.zeros(k, dtype=bool)
+        free[i0] = True
+        w = np.zeros(k)
+        w[i0] = 1.0
+    else:
+        free = np.zeros(k, dtype=bool)
+        free[support0] = True
+        S = np.flatnonzero(free)
+        wS, r = _simplex_kkt(M, a, S)
+        n_solves += 1
+        w = np.zeros(k)
+        if np.all(wS >= 0):
+            w[S] = wS
+            at_minimizer = True
+        else:
+            w[S] = 1.0 / S.size
+    if not at_minimizer:
+        r = 0.0
+    for _ in range(max_iter):
+        S = np.flatnonzero(free)
+        if not at_minimizer:
+            wS, r = _simplex_kkt(M, a, S)
+            n_solves += 1
+            target = np.zeros(k)
+            target[S] = wS
+            d = target - w
+            neg = free & (d < 0)
+            steps = np.full(k, np.inf)
+            steps[neg] = w[neg] / -d[neg]
+            j = int(np.argmin(steps))
+            if steps[j] < 1.0:
+                w = np.maximum(w + max(steps[j], 0.0) * d, 0.0)
+                w[j] = 0.0
+                free[j] = False
+                w /= np.sum(w)
+                continue
+            w = target
+            at_minimizer = True
+        rho = a - M @ w
+        viol = np.where(free, -np.inf, rho - r)
+        j = int(np.argmax(viol))
+        if viol[j] <= tol_rho:
+            return w, r, n_solves
+        free[j] = True
+        at_minimizer = False
+    raise SelectionError(f"The simplex active-set method did not finish (k = {k}).")
+
+
+def _simplex_enumerate(M: FloatArray, a: FloatArray, tol: float, tol_rho: float) -> FloatArray:
+    k = a.shape[0]
+    found: list[FloatArray] = []
+    for mask in range(1, 1 << k):
+        S = np.array([i for i in range(k) if (mask >> i) & 1])
+        s = S.size
+        K = np.zeros((s + 1, s + 1))
+        K[:s, :s] = M[np.ix_(S, S)]
+        K[:s, s] = 1.0
+        K[s, :s] = 1.0
+        rhs = np.concatenate([a[S], [1.0]])
+        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
+        if np.max(np.abs(K @ sol - rhs)) > tol_rho:
+            continue
+        w = np.zeros(k)
+        w[S] = sol[:s]
+        if np.any(w < -tol):
+            continue
+        rho = a - M @ w
+        out = np.ones(k, dtype=bool)
+        out[S] = False
+        if np.any(rho[out] - sol[s] > tol_rho):
+            continue
+        found.append(np.maximum(w, 0.0) / np.sum(np.maximum(w, 0.0)))
+    return _dedupe(np.array(found).reshape(-1, k))
+
+
+def _support_of(warm_start: Selection | ArrayLike | None, k: int) -> IntArray | None:
+    if warm_start is None:
+        return None
+    S = (
+        warm_start.interior
+        if isinstance(warm_start, Selection)
+        else np.asarray(warm_start, dtype=np.int64).reshape(-1)
+    )
+    if S.size and (S.min() < 0 or S.max() >= k):
+        raise ValueError(
+            f"`warm_start` must hold support indices in [0, {k}). Got {S.tolist()} instead."
+        )
+    return np.unique(S)
+
+
+def solve_simplex_vi(
+    M: ArrayLike,
+    a: ArrayLike,
+    *,
+    warm_start: Selection | ArrayLike | None = None,
+    tol: float = 1e-12,
+) -> Selection:
+    """Solve the simplex VI of an ℓ∞ tie facet: weights ``w`` with a common rate ``r``.
+
+    Find ``w ≥ 0``, ``Σ w_i = 1`` with ``ρ = a − Mw``: ``w_i > 0 ⇒ ρ_i = r`` and
+    ``w_i = 0 ⇒ ρ_i ≤ r``. The caller passes the sign-conjugated data ``SMS`` and ``Sa``
+    (``S = diag(sign(h_A))``), so that ``ρ_i = d|h_i|/dt`` for ``λ = Σ w_i s_i e_i``.
+
+    Parameters
+    ----------
+    M : (k, k) array_like
+        Finite square matrix, ``k ≥ 1``.
+    a : (k,) array_like
+        Finite vector.
+    warm_start : Selection or int array, optional
+        A previous support (indices with ``w_i > 0``) to start from.
+    tol : float, optional
+        Relative tolerance of the sign decisions, scaled by ``‖a‖∞ + ‖M‖∞``.
+
+    Returns
+    -------
+    Selection
+        ``lam`` holds the weights ``w``; ``interior`` the support, ``at_lower`` the
+        zero-weight set, ``rate`` the common rate ``r``.
+
+    Notes
+    -----
+    When ``M`` is symmetric and positive definite on ``{Σ d_i = 0}`` this is the strictly
+    convex QP ``min ½wᵀMw − aᵀw`` over the simplex, solved by a finite primal active-set
+    method (``"active-set"``, ``unique=True``). Otherwise, for ``k ≤ 12``, all ``2^k − 1``
+    supports are enumerated and the minimal-norm solution is returned (``"enumeration"``;
+    ``unique`` is True only when the symmetric part of ``M`` is positive definite on
+    ``{Σ d_i = 0}``). Larger non-symmetric problems raise ``SelectionError``.
+
+    Examples
+    --------
+    Separable quadratic: the weights are proportional to ``1/l_i``.
+
+    >>> import numpy as np
+    >>> from filippov.selection import solve_simplex_vi
+    >>> sel = solve_simplex_vi(np.diag([1.0, 2.0, 4.0]), np.zeros(3))
+    >>> np.round(sel.lam * 7, 12).tolist(), round(sel.rate * 7, 12)
+    ([4.0, 2.0, 1.0], -4.0)
+    """
+    Mf, af = _validate(M, a)
+    t = _validate_tol(tol)
+    k = af.shape[0]
+    if k == 0:
+        raise ValueError("`a` must have at least one entry (a tie set is never empty).")
+    support0 = _support_of(warm_start, k)
+    tol_lam, tol_rho = _box_tolerances(Mf, af, t)
+    monotone = _monotone_on_simplex(Mf, t)
+    if _is_symmetric(Mf) and monotone:
+        Ms = 0.5 * (Mf + Mf.T)
+        w, r, n_solves = _simplex_active_set(Ms, af, support0, tol_rho, 100 * (k + 1))
+        S = np.flatnonzero(w > 0)
+        wS, r = _simplex_kkt(Ms, af, S)
+        w = np.zeros(k)
+        w[S] = np.maximum(wS, 0.0)
+        w /= np.sum(w)
+        method, n_sol = "active-set", None
+    elif k <= _SIMPLEX_ENUM_MAX:
+        sols = _simplex_enumerate(Mf, af, max(tol_lam, 1e-10), max(tol_rho, 1e-10))
+        if sols.shape[0] == 0:
+            raise SelectionError("No solution of the simplex VI was found by enumeration.")
+        w = sols[int(np.argmin(np.linalg.norm(sols, axis=1)))]
+        S = np.flatnonzero(w > 0)
+        rho = af - Mf @ w
+        r = float(np.mean(rho[S]))
+        method, n_sol, n_solves = "enumeration", int(sols.shape[0]), 2**k - 1
+    else:
+        raise SelectionError(
+            f"The simplex VI with a non-symmetric or non-monotone {k}x{k} matrix is only "
+            f"solved for k <= {_SIMPLEX_ENUM_MAX}."
+        )
+    return Selection(
+        lam=w,
+        residual=_simplex_residual(Mf, af, w, r),
+        at_upper=np.zeros(0, dtype=np.int64),
+        at_lower=np.flatnonzero(w <= 0),
+        interior=np.flatnonzero(w > 0),
+        rate=r,
+        unique=monotone,
+        method=method,
+        n_solutions=n_sol,
+        n_pivots=n_solves,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# ball VI
+# ---------------------------------------------------------------------------------------
+def _ball_selection(
+    M: FloatArray, a: FloatArray, lam: FloatArray, mu: float, unique: bool, method: str
+) -> Selection:
+    k = a.shape[0]
+    on_boundary = mu > 0 or abs(float(np.linalg.norm(lam)) - 1.0) <= 1e-12
+    res_vec = a - M @ lam - (mu * lam if on_boundary else 0.0)
+    residual = max(
+        float(np.max(np.abs(res_vec), initial=0.0)),
+        max(float(np.linalg.norm(lam)) - 1.0, 0.0),
+        max(-mu, 0.0),
+    )
+    idx = np.arange(k)
+    empty = np.zeros(0, dtype=np.int64)
+    return Selection(
+        lam=lam,
+        residual=residual,
+        at_upper=idx if on_boundary else empty,
+        at_lower=empty,
+        interior=empty if on_boundary else idx,
+        rate=None,
+        unique=unique,
+        method=method,
+        multiplier=mu,
+    )
+
+
+def _brentq(f: Callable[[float], float], lo: float, hi: float) -> float:
+    return float(brentq(f, lo, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=500))
+
+
+def solve_ball_vi(M: ArrayLike, a: ArrayLike, *, tol: float = 1e-12) -> Selection:
+    """Solve the ball VI of ℓ2 at ``h = 0``: ``‖λ‖₂ ≤ 1`` consistent with ``a − Mλ``.
+
+    Conditions: ``‖λ‖ < 1 ⇒ a − Mλ = 0``; ``‖λ‖ = 1 ⇒ a − Mλ = μλ`` with ``μ ≥ 0``.
+
+    Parameters
+    ----------
+    M : (k, k) array_like
+        Finite square matrix.
+    a : (k,) array_like
+        Finite vector.
+    tol : float, optional
+        Relative tolerance of the definiteness tests.
+
+    Returns
+    -------
+    Selection
+        ``lam``, ``multiplier`` = ``μ``; all indices in ``interior`` or in ``at_upper``
+        (on the sphere).
+
+    Notes
+    -----
+    Symmetric ``M``: the trust-region subproblem ``min ½λᵀMλ − aᵀλ, ‖λ‖ ≤ 1`` solved
+    exactly from ``M = QΛQᵀ``: ``λ(μ) = Q (Qᵀa)/(Λ + μ)`` with ``μ`` the root of the secular
+    equation ``1/‖λ(μ)‖ = 1`` (``scipy.optimize.brentq``), including the "hard case" for
+    indefinite ``M``. Positive definite ``M`` gives ``unique=True`` (``"trust-region"``).
+    Non-symmetric ``M``: ``μ`` is a root of ``‖(M + μI)⁻¹a‖ = 1`` (``"secular"``);
+    ``unique`` when the symmetric part is positive definite (strict monotonicity).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.selection import solve_ball_vi
+    >>> sel = solve_ball_vi(np.eye(2), [3.0, 4.0])
+    >>> sel.lam.tolist(), round(sel.multiplier, 12)
+    ([0.6, 0.8], 4.0)
+    >>> solve_ball_vi(np.eye(2), [0.3, 0.4]).interior.tolist()
+    [0, 1]
+    """
+    Mf, af = _validate(M, a)
+    t = _validate_tol(tol)
+    k = af.shape[0]
+    if k == 0:
+        return _ball_selection(Mf, af, np.zeros(0), 0.0, True, "trivial")
+    anorm = float(np.linalg.norm(af))
+    if anorm == 0.0:
+        return _ball_selection(Mf, af, np.zeros(k), 0.0, _is_pd_symmetric(Mf + Mf.T, t), "trivial")
+    if _is_symmetric(Mf):
+        return _ball_symmetric(0.5 * (Mf + Mf.T), af, t, Mf)
+    return _ball_general(Mf, af, t)
+
+
+def _ball_symmetric(Ms: FloatArray, a: FloatArray, tol: float, M_orig: FloatArray) -> Selection:
+    eig, Q = np.linalg.eigh(Ms)
+    c = Q.T @ a
+    scale = max(float(np.max(np.abs(eig))), 1e-300)
+    anorm = float(np.linalg.norm(a))
+    pd = bool(eig[0] > max(tol, 100 * _EPS) * scale)
+    mu_lo = 0.0 if pd else max(0.0, -float(eig[0]))
+    shifted = eig + mu_lo
+    kernel = shifted <= max(tol, 100 * _EPS) * scale
+
+    def lam_of(mu: float) -> FloatArray:
+        return Q @ (c / (eig + mu))
+
+    def phi(mu: float) -> float:
+        return 1.0 / float(np.linalg.norm(c / (eig + mu))) - 1.0
+
+    if pd:
+        lam0 = lam_of(0.0)
+        if np.linalg.norm(lam0) <= 1.0:
+            return _ball_selection(M_orig, a, lam0, 0.0, True, "trust-region")
+        mu = _brentq(phi, 0.0, anorm)
+        lam = lam_of(mu)
+        return _ball_selection(M_orig, a, lam / np.linalg.norm(lam), mu, True, "trust-region")
+    # Not positive definite: the global TRS minimizer has μ ≥ μ_lo = max(0, −λ_min).
+    c_kernel = float(np.linalg.norm(c[kernel]))
+    lam_lo = Q[:, ~kernel] @ (c[~kernel] / shifted[~kernel])
+    if c_kernel <= max(tol, 100 * _EPS) * anorm and np.linalg.norm(lam_lo) <= 1.0:
+        if mu_lo == 0.0:
+            return _ball_selection(M_orig, a, lam_lo, 0.0, False, "trust-region")
+        tau = np.sqrt(max(1.0 - float(np.linalg.norm(lam_lo)) ** 2, 0.0))
+        lam = lam_lo + tau * Q[:, int(np.flatnonzero(kernel)[0])]
+        return _ball_selection(M_orig, a, lam, mu_lo, False, "trust-region (hard case)")
+    hi = anorm + abs(float(eig[0])) + scale
+    delta = hi
+    for _ in range(60):
+        delta *= 1e-2
+        if delta <= 0 or phi(mu_lo + delta) < 0:
+            break
+    mu = _brentq(phi, mu_lo + delta, hi)
+    lam = lam_of(mu)
+    return _ball_selection(M_orig, a, lam / np.linalg.norm(lam), mu, False, "trust-region")
+
+
+def _ball_general(M: FloatArray, a: FloatArray, tol: float) -> Selection:
+    k = a.shape[0]
+    monotone = _is_pd_symmetric(0.5 * (M + M.T), tol)
+    eye = np.eye(k)
+
+    def g(mu: float) -> float:
+        return float(np.linalg.norm(np.linalg.solve(M + mu * eye, a))) - 1.0
+
+    try:
+        lam0 = np.linalg.solve(M, a)
+        if np.linalg.norm(lam0) <= 1.0:
+            return _ball_selection(M, a, lam0, 0.0, monotone, "secular")
+    except np.linalg.LinAlgError:
+        pass
+    eig = np.linalg.eigvals(M)
+    real_neg = eig[(np.abs(eig.imag) <= 1e-12 * np.max(np.abs(eig))) & (eig.real <= 0)].real
+    mu_lo = float(np.max(-real_neg, initial=0.0))
+    hi = float(np.linalg.norm(a) + np.linalg.norm(M, 2) + 1.0) + mu_lo
+    lo: float | None = 0.0 if (mu_lo == 0.0 and _nonsingular(M)) else None
+    delta = hi
+    for _ in range(60):
+        if lo is not None:
+            break
+        delta *= 1e-2
+        try:
+            if g(mu_lo + delta) > 0:
+                lo = mu_lo + delta
+        except np.linalg.LinAlgError:
+            continue
+    if lo is None:
+        raise SelectionError(
+            "No boundary solution of the ball VI was bracketed for this non-monotone "
+            "non-symmetric matrix."
+        )
+    mu = _brentq(g, lo, hi)
+    lam = np.linalg.solve(M + mu * eye, a)
+    return _ball_selection(M, a, lam / np.linalg.norm(lam), mu, monotone, "secular")
+
+
+def _nonsingular(M: FloatArray) -> bool:
+    return bool(np.linalg.matrix_rank(M) == M.shape[0])

@@ -1,0 +1,797 @@
+"""Closed-form reference problems for the engine and system tests.
+
+Every problem here has an answer derived by hand (the derivation is in the docstring of the
+function that builds it) and checked independently of the library: the piecewise-linear
+cases against an exact rational event-driven reference (:func:`reference_sign_flow`) and
+against implicit Euler (:func:`implicit_euler_sign_flow`), the smooth cases against
+their explicit formulas. Only :meth:`ClosedFormProblem.make_system` touches ``filippov``
+(imported lazily, so this module imports with numpy alone).
+
+Conventions: states are 1-D arrays, ``x_exact`` maps an array of times ``(k,)`` to states
+``(k, n)``; times after a stationary point keep the equilibrium.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+SLIDING = frozenset({"sliding-entry"})
+TIE = frozenset({"tie-entry", "sliding-entry"})
+CROSSING = frozenset({"crossing"})
+STATIONARY = frozenset({"stationary"})
+
+#: Problems whose answer is piecewise linear in t (exact path applies).
+PIECEWISE_LINEAR = "piecewise-linear"
+
+
+@dataclass(frozen=True)
+class ExpectedEvent:
+    """An event of the exact solution: time, acceptable kinds, state, switching indices."""
+
+    t: float
+    kinds: frozenset[str]
+    x: np.ndarray
+    indices: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClosedFormProblem:
+    """A system with a known Filippov solution.
+
+    Attributes
+    ----------
+    name : str
+        Used as the pytest id.
+    make_system : callable
+        ``() -> FilippovSystem`` (imports filippov lazily).
+    x0 : ndarray, shape (n,)
+    t_span : (float, float)
+    events : tuple of ExpectedEvent
+        Every event of the exact solution in ``(t0, t_end]``, in time order.
+    x_exact : callable
+        ``(k,) -> (k, n)``: the exact solution.
+    status : int
+        The status the engine must report (1 when a stationary point is reached).
+    exact_path : bool
+        True when the system is piecewise affine with constant velocity in each mode.
+    f, grad : callable or None
+        The objective and its gradient for steepest-descent flows.
+    dual_norm : str or None
+        ``‖∇f‖_*`` for the descent identity ``df/dt = −‖∇f‖_*`` ("l1", "linf", "l2").
+    velocities : tuple of (t0, t1, v)
+        Intervals on which the exact velocity is the constant ``v``.
+    modes : tuple of (t0, t1, kind, free)
+        Intervals with the mode kind ("regular", "sliding", "tie", "stationary") and its
+        free indices, for checking the engine's segments.
+    """
+
+    name: str
+    make_system: Callable[[], Any]
+    x0: np.ndarray
+    t_span: tuple[float, float]
+    events: tuple[ExpectedEvent, ...]
+    x_exact: Callable[[np.ndarray], np.ndarray]
+    status: int
+    exact_path: bool
+    f: Callable[[np.ndarray], float] | None = None
+    grad: Callable[[np.ndarray], np.ndarray] | None = None
+    dual_norm: str | None = None
+    velocities: tuple[tuple[float, float, np.ndarray], ...] = ()
+    modes: tuple[tuple[float, float, str, tuple[int, ...]], ...] = ()
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _pwl(times: Sequence[float], states: Sequence[Sequence[float]]) -> Callable:
+    """Piecewise-linear interpolant through breakpoints, constant outside."""
+    ts = np.asarray(times, dtype=float)
+    xs = np.asarray(states, dtype=float)
+
+    def x_exact(t: np.ndarray) -> np.ndarray:
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        return np.stack([np.interp(t, ts, xs[:, k]) for k in range(xs.shape[1])], axis=1)
+
+    return x_exact
+
+
+def _quadratic_objective(H: np.ndarray, b: np.ndarray, c: float = 0.0):
+    H = np.asarray(H, float)
+    b = np.asarray(b, float)
+
+    def f(x):
+        x = np.asarray(x, float)
+        return 0.5 * x @ H @ x + b @ x + c
+
+    def grad(x):
+        return H @ np.asarray(x, float) + b
+
+    return f, grad
+
+
+def _flow(make_objective: Callable[[], Any], norm: str) -> Callable[[], Any]:
+    def make():
+        import filippov as fp
+
+        return fp.steepest_descent_flow(make_objective(), norm=norm)
+
+    return make
+
+
+def _quadratic(H, b, c=0.0) -> Callable[[], Any]:
+    def make():
+        import filippov as fp
+
+        return fp.Objective.quadratic(np.asarray(H, float), np.asarray(b, float), c)
+
+    return make
+
+
+# --------------------------------------------------------------------------------------
+# 1. Separable quadratic, ℓ∞ (sign) flow
+# --------------------------------------------------------------------------------------
+def separable_sign_flow(
+    l: Sequence[float],
+    c: Sequence[float],
+    x0: Sequence[float],
+    t_end: float,
+    *,
+    kind: str = "quadratic",
+    name: str | None = None,
+) -> ClosedFormProblem:
+    """f = ½ Σ l_i (x_i − c_i)² (or Σ cosh(x_i − c_i)), flow x' ∈ −Sign(∇f).
+
+    Derivation: ∂_i f = l_i (x_i − c_i) (resp. sinh(x_i − c_i)) has the sign of x_i − c_i
+    and depends on x_i only, so x_i' = −sign(x_i − c_i): coordinate i moves at unit speed
+    to c_i and arrives at t_i = |x0_i − c_i|. On {x_i = c_i} the sliding selection is the
+    Utkin control λ_i = a/M = 0 (the Hessian is diagonal, so the other relays do not move
+    ∂_i f): the coordinate stays. Events: sliding entry of the coordinates at the sorted
+    t_i (simultaneous arrivals form one event time), the last one stationary (∇f = 0).
+    ``x_i(t) = c_i + sign(x0_i − c_i) max(|x0_i − c_i| − t, 0)``.
+    """
+    l_arr, c_arr, x0_arr = (np.asarray(v, dtype=float) for v in (l, c, x0))
+    d = x0_arr - c_arr
+    if np.any(d == 0):
+        raise ValueError("start off every switching surface")
+    arrivals = np.abs(d)
+    times = sorted(set(arrivals.tolist()))
+    events = []
+    for k, tk in enumerate(times):
+        if tk > t_end:
+            break
+        idx = tuple(int(i) for i in np.flatnonzero(arrivals == tk))
+        xk = c_arr + np.sign(d) * np.maximum(arrivals - tk, 0.0)
+        last = k == len(times) - 1
+        events.append(ExpectedEvent(tk, STATIONARY if last else SLIDING, xk, idx))
+    status = 1 if times[-1] < t_end else 0
+
+    def x_exact(t):
+        t = np.atleast_1d(np.asarray(t, float))[:, None]
+        return c_arr + np.sign(d) * np.maximum(arrivals - t, 0.0)
+
+    bps = [0.0, *[tk for tk in times if tk < t_end], t_end]
+    velocities = tuple(
+        (a, b_, -np.sign(d) * (arrivals > a + 0.5 * (b_ - a))) for a, b_ in zip(bps, bps[1:])
+    )
+    modes = []
+    for a, b_ in zip(bps, bps[1:]):
+        free = tuple(int(i) for i in np.flatnonzero(arrivals <= a))
+        if len(free) == len(d):
+            modes.append((a, b_, "stationary", free))
+        else:
+            modes.append((a, b_, "sliding" if free else "regular", free))
+    n = len(d)
+    if kind == "quadratic":
+        H = np.diag(l_arr)
+        b = -l_arr * c_arr
+        f, grad = _quadratic_objective(H, b, 0.5 * float(l_arr @ c_arr**2))
+        make = _flow(_quadratic(H, b, 0.5 * float(l_arr @ c_arr**2)), "linf")
+        exact = True
+    elif kind == "cosh":
+
+        def f(x):
+            return float(np.sum(np.cosh(np.asarray(x) - c_arr)))
+
+        def grad(x):
+            return np.sinh(np.asarray(x) - c_arr)
+
+        def make_obj():
+            import filippov as fp
+
+            names = [f"x{i + 1}" for i in range(n)]
+            expr = " + ".join(f"cosh({v} - c{i + 1})" for i, v in enumerate(names))
+            params = {f"c{i + 1}": float(ci) for i, ci in enumerate(c_arr)}
+            return fp.Objective.from_expr(expr, variables=names, params=params)
+
+        make = _flow(make_obj, "linf")
+        exact = False
+    else:  # pragma: no cover - programming error in the test suite
+        raise ValueError(kind)
+    return ClosedFormProblem(
+        name or f"separable-{kind}-n{n}",
+        make,
+        x0_arr,
+        (0.0, float(t_end)),
+        tuple(events),
+        x_exact,
+        status,
+        exact,
+        f,
+        grad,
+        "l1",
+        velocities,
+        tuple(modes),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# 2. The slope example f = ½(x1 − a x2)² + ½(x2 + 3)², ℓ∞ flow
+# --------------------------------------------------------------------------------------
+def slope_hessian(a: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """f = ½xᵀHx + bᵀx + c with H = [[1, −a], [−a, 1 + a²]], b = (0, 3), c = 9/2."""
+    return np.array([[1.0, -a], [-a, 1.0 + a * a]]), np.array([0.0, 3.0]), 4.5
+
+
+def slope_problem(a: float, builder: str = "quadratic") -> ClosedFormProblem:
+    """The slope example of seed paper 2 §4.4, sign flow, hand solution.
+
+    ∇f = (u, x2 + 3 − a u) with u = x1 − a x2. With x' = −(λ1, λ2):
+    u' = −λ1 + a λ2 and (∂2 f)' = a λ1 − (1 + a²) λ2.
+
+    a = 0.5, x0 = (0.6, 0.1): u0 = 0.55 > 0, ∂2 f = 2.825 > 0, so x' = (−1, −1),
+    u' = −0.5: u = 0 at t = 1.1, x = (−0.5, −1) (∂2 f = 2 > 0 there). On u = 0:
+    a+ = −1 + 0.5 = −0.5 < 0 < a− = 1 + 0.5 = 1.5: sliding, λ1 = a = 0.5 (Utkin),
+    velocity (−0.5, −1); ∂2 f = x2 + 3 reaches 0 after 2 time units: stationary at
+    t = 3.1, x = (−1.5, −3) = the minimizer (−3a, −3).
+
+    a = 2, x0 = (−0.6, 0.1): u0 = −0.8 < 0, ∂2 f = 4.7 > 0, x' = (1, −1), u' = 3:
+    u = 0 at t = 0.8/3 = 4/15, x = (−1/3, −1/6); a+ = −1 + 2 = 1, a− = 1 + 2 = 3 (same
+    sign): crossing. Then x' = (−1, −1), u' = 1, ∂2 f = 17/6 − 3s (s = t − 4/15) reaches 0
+    at s = 17/18 (t = 109/90), x = (−23/18, −10/9). On ∂2 f = 0 with λ1 = 1:
+    (∂2 f)' = 2 − 5λ2: −3 for λ2 = 1, 7 for λ2 = −1: sliding, λ2 = 2/5, velocity
+    (−1, −2/5), u' = −1/5: u = 17/18 reaches 0 after 85/18: stationary at
+    t = 4/15 + 17/18 + 85/18 = 89/15 at the minimizer (−6, −3).
+    """
+    H, b, c = slope_hessian(a)
+    f, grad = _quadratic_objective(H, b, c)
+    if a == 0.5:
+        x0 = np.array([0.6, 0.1])
+        t1, x1 = 1.1, np.array([-0.5, -1.0])
+        t2, x2 = 3.1, np.array([-1.5, -3.0])
+        events = (
+            ExpectedEvent(t1, SLIDING, x1, (0,)),
+            ExpectedEvent(t2, STATIONARY, x2, (1,)),
+        )
+        t_end = 4.0
+        x_exact = _pwl([0.0, t1, t2, t_end], [x0, x1, x2, x2])
+        velocities = (
+            (0.0, t1, np.array([-1.0, -1.0])),
+            (t1, t2, np.array([-0.5, -1.0])),
+            (t2, t_end, np.zeros(2)),
+        )
+        modes = ((0.0, t1, "regular", ()), (t1, t2, "sliding", (0,)), (t2, t_end, "stationary", (0, 1)))
+    elif a == 2.0:
+        x0 = np.array([-0.6, 0.1])
+        t1, x1 = 4.0 / 15.0, np.array([-1.0 / 3.0, -1.0 / 6.0])
+        t2, x2 = 109.0 / 90.0, np.array([-23.0 / 18.0, -10.0 / 9.0])
+        t3, x3 = 89.0 / 15.0, np.array([-6.0, -3.0])
+        events = (
+            ExpectedEvent(t1, CROSSING, x1, (0,)),
+            ExpectedEvent(t2, SLIDING, x2, (1,)),
+            ExpectedEvent(t3, STATIONARY, x3, (0,)),
+        )
+        t_end = 7.0
+        x_exact = _pwl([0.0, t1, t2, t3, t_end], [x0, x1, x2, x3, x3])
+        velocities = (
+            (0.0, t1, np.array([1.0, -1.0])),
+            (t1, t2, np.array([-1.0, -1.0])),
+            (t2, t3, np.array([-1.0, -0.4])),
+            (t3, t_end, np.zeros(2)),
+        )
+        modes = (
+            (0.0, t1, "regular", ()),
+            (t1, t2, "regular", ()),
+            (t2, t3, "sliding", (1,)),
+            (t3, t_end, "stationary", (0, 1)),
+        )
+    else:  # pragma: no cover
+        raise ValueError("hand solutions exist for a = 0.5 and a = 2")
+
+    def make_obj():
+        import filippov as fp
+
+        if builder == "quadratic":
+            return fp.Objective.quadratic(H, b, c)
+        if builder == "from_expr":
+            return fp.Objective.from_expr(
+                "0.5*(x - a*y)**2 + 0.5*(y + 3)**2", variables=["x", "y"], params={"a": a}
+            )
+        from filippov.objectives import slope
+
+        return slope(a)
+
+    return ClosedFormProblem(
+        f"slope-a{a:g}-{builder}",
+        _flow(make_obj, "linf"),
+        x0,
+        (0.0, t_end),
+        events,
+        x_exact,
+        1,
+        builder == "quadratic",
+        f,
+        grad,
+        "l1",
+        velocities,
+        modes,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# 3. Separable quadratic, ℓ1-constrained (greedy) flow: ties with weights ∝ 1/l_i
+# --------------------------------------------------------------------------------------
+def greedy_separable(
+    l: Sequence[float], c: Sequence[float], x0: Sequence[float], t_end: float
+) -> ClosedFormProblem:
+    """f = ½ Σ l_i (x_i − c_i)², flow x' ∈ −∂‖∇f‖∞ (φ = ℓ∞).
+
+    Derivation: g_i = l_i (x_i − c_i). Only indices in the tie set A = argmax |g_i| move:
+    x' = −Σ_{i∈A} w_i sign(g_i) e_i, so d|g_i|/dt = −l_i w_i. Keeping the tie needs a
+    common rate r = l_i w_i, and Σ w_i = 1 gives w_i = (1/l_i) / Σ_{j∈A} 1/l_j and
+    r = 1 / Σ_{j∈A} 1/l_j. Hence, with m_j = |g_j(x0)|, the common level m(t) of the tie
+    set solves t = Σ_j (m_j − m)_+ / l_j (piecewise linear, decreasing), index j joins the
+    tie at t_j = Σ_i (m_i − m_j)_+ / l_i, and ∇f = 0 at T = Σ_j m_j / l_j = ‖x0 − c‖₁
+    (‖x − c‖₁ decreases at unit rate). x_j(t) = c_j + sign(g_j) min(m_j, m(t)) / l_j.
+    """
+    l_arr, c_arr, x0_arr = (np.asarray(v, dtype=float) for v in (l, c, x0))
+    g0 = l_arr * (x0_arr - c_arr)
+    m = np.abs(g0)
+    s = np.sign(g0)
+    if len(set(m.tolist())) != len(m) or np.any(m == 0):
+        raise ValueError("choose distinct nonzero |g_i| for a clean event sequence")
+    order = np.argsort(-m)
+
+    def time_of_level(level: float) -> float:
+        return float(np.sum(np.maximum(m - level, 0.0) / l_arr))
+
+    def state_at_level(level: float) -> np.ndarray:
+        return c_arr + s * np.minimum(m, level) / l_arr
+
+    levels = [*m[order][1:].tolist(), 0.0]
+    joiners = [*order[1:].tolist(), None]
+    events = []
+    bps_t, bps_x = [0.0], [x0_arr]
+    velocities, modes = [], []
+    active = [int(order[0])]
+    for level, j in zip(levels, joiners):
+        tk = time_of_level(level)
+        w = np.zeros_like(m)
+        inv = 1.0 / l_arr[active]
+        w[active] = inv / inv.sum()
+        velocities.append((bps_t[-1], tk, -s * w))
+        modes.append((bps_t[-1], tk, "tie" if len(active) > 1 else "regular", tuple(sorted(active))))
+        bps_t.append(tk)
+        bps_x.append(state_at_level(level))
+        if tk > t_end:
+            break
+        if j is None:
+            events.append(ExpectedEvent(tk, STATIONARY, bps_x[-1], ()))
+        else:
+            events.append(ExpectedEvent(tk, TIE, bps_x[-1], (int(j),)))
+            active.append(int(j))
+    T = bps_t[-1]
+    status = 1 if T < t_end else 0
+    if status:
+        velocities.append((T, t_end, np.zeros_like(m)))
+        modes.append((T, t_end, "stationary", tuple(range(len(m)))))
+    bps_t.append(max(t_end, T) + 1.0)
+    bps_x.append(bps_x[-1])
+    x_exact = _pwl(bps_t, bps_x)
+    H = np.diag(l_arr)
+    b = -l_arr * c_arr
+    cc = 0.5 * float(l_arr @ c_arr**2)
+    f, grad = _quadratic_objective(H, b, cc)
+    return ClosedFormProblem(
+        f"greedy-separable-n{len(m)}",
+        _flow(_quadratic(H, b, cc), "l1"),
+        x0_arr,
+        (0.0, float(t_end)),
+        tuple(events),
+        x_exact,
+        status,
+        True,
+        f,
+        grad,
+        "linf",
+        tuple(velocities),
+        tuple(modes),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# 4. ℓ2 (normalized gradient) flow on ½‖x − c‖²
+# --------------------------------------------------------------------------------------
+def l2_isotropic(c: Sequence[float], x0: Sequence[float], t_end: float) -> ClosedFormProblem:
+    """x' = −(x − c)/‖x − c‖: the straight line to c at unit speed, arrival at ‖x0 − c‖₂.
+
+    ``x(t) = c + (x0 − c) max(1 − t/‖x0 − c‖, 0)``; then stationary (h = ∇f = 0, the ball VI
+    gives λ = 0 since the Hessian is the identity and f0 = 0).
+    """
+    c_arr, x0_arr = np.asarray(c, float), np.asarray(x0, float)
+    d = x0_arr - c_arr
+    T = float(np.linalg.norm(d))
+    n = len(d)
+
+    def x_exact(t):
+        t = np.atleast_1d(np.asarray(t, float))[:, None]
+        return c_arr + d * np.maximum(1.0 - t / T, 0.0)
+
+    f, grad = _quadratic_objective(np.eye(n), -c_arr, 0.5 * float(c_arr @ c_arr))
+    return ClosedFormProblem(
+        f"l2-isotropic-n{n}",
+        _flow(_quadratic(np.eye(n), -c_arr, 0.5 * float(c_arr @ c_arr)), "l2"),
+        x0_arr,
+        (0.0, float(t_end)),
+        (ExpectedEvent(T, STATIONARY, c_arr, ()),) if T <= t_end else (),
+        x_exact,
+        1 if T < t_end else 0,
+        False,
+        f,
+        grad,
+        "l2",
+        ((0.0, T, -d / T), (T, t_end, np.zeros(n))),
+        ((0.0, T, "regular", ()),),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# 5. Coulomb (dry friction) oscillator q'' + q ∈ −μ Sign(q')
+# --------------------------------------------------------------------------------------
+def coulomb_events(mu: float, q0: float, v0: float, t_end: float):
+    """Exact event sequence of q'' + q ∈ −μ Sign(q').
+
+    Derivation: while v = q' has the sign σ ≠ 0, q'' = −(q + σμ): a harmonic oscillation
+    about the centre c = −σμ, (q − c, v) = R(cos θ, −sin θ), θ = θ0 + t (clockwise at unit
+    angular speed). v vanishes again when θ reaches the next multiple of π: after
+    τ = −θ0 mod π for σ > 0 ... in general the next zero of sin θ after θ0; there
+    q = c ± R. At v = 0 the surface {v = 0} has a± = −q ∓ μ: if |q| > μ both have the sign
+    of −q: a crossing, the motion continues with σ = −sign(q) (half period π when
+    starting at rest, amplitude |q| → |q| − 2μ). If |q| < μ, a+ < 0 < a−: sliding with
+    λ = −q/μ, velocity (v, 0) = 0: a stationary point (sticking for ever).
+    Returns (list of (t, kind, q), piece list for x_exact).
+    """
+    t, q, v = 0.0, float(q0), float(v0)
+    events = []
+    pieces = []  # (t_start, t_stop, centre, R, theta0)  or  (t_start, inf, q) for rest
+    if v == 0.0:
+        if abs(q) < mu:
+            return [], [(0.0, math.inf, None, None, None, q)]
+        sigma = -math.copysign(1.0, q)
+    else:
+        sigma = math.copysign(1.0, v)
+    while True:
+        centre = -sigma * mu
+        R = math.hypot(q - centre, v)
+        theta0 = math.atan2(-v, q - centre)  # q − c = R cos θ, v = −R sin θ
+        # next θ > θ0 with sin θ = 0 (v = 0): for σ > 0, θ0 ∈ (−π, 0] → next is 0; for σ < 0,
+        # θ0 ∈ [0, π) → next is π. When v = 0 at the start θ0 is 0 (σ<0) or π (σ>0, shift).
+        if sigma > 0:
+            if theta0 >= 0.0:
+                theta0 -= 2 * math.pi if theta0 > 0 else math.pi
+            target = 0.0
+        else:
+            if theta0 < 0.0:
+                theta0 += 2 * math.pi
+            target = math.pi
+        tau = target - theta0
+        pieces.append((t, t + tau, centre, R, theta0, None))
+        t = t + tau
+        q = centre + R * math.cos(target)
+        v = 0.0
+        if t > t_end:
+            break
+        if abs(q) < mu:
+            events.append((t, "stationary", q))
+            pieces.append((t, math.inf, None, None, None, q))
+            break
+        events.append((t, "crossing", q))
+        sigma = -math.copysign(1.0, q)
+    return events, pieces
+
+
+def coulomb_problem(mu: float, q0: float, v0: float, t_end: float) -> ClosedFormProblem:
+    """Coulomb oscillator as FilippovSystem(f0 = (v, −q), B = (0, μ)ᵀ, h = v, "l1")."""
+    evs, pieces = coulomb_events(mu, q0, v0, t_end)
+
+    def x_exact(t):
+        t = np.atleast_1d(np.asarray(t, float))
+        out = np.empty((len(t), 2))
+        for k, tk in enumerate(t):
+            for t_a, t_b, centre, R, theta0, q_rest in pieces:
+                if t_a <= tk <= t_b or (tk > t_b and (t_a, t_b) == pieces[-1][:2]):
+                    if q_rest is not None:
+                        out[k] = (q_rest, 0.0)
+                    else:
+                        th = theta0 + (tk - t_a)
+                        out[k] = (centre + R * math.cos(th), -R * math.sin(th))
+                    break
+        return out
+
+    def make():
+        import filippov as fp
+
+        return fp.FilippovSystem(
+            lambda x: np.array([x[1], -x[0]]),
+            np.array([[0.0], [mu]]),
+            lambda x: np.array([x[1]]),
+            norm="l1",
+            jac_h=lambda x: np.array([[0.0, 1.0]]),
+            name="coulomb (test)",
+        )
+
+    events = tuple(
+        ExpectedEvent(t, STATIONARY if kind == "stationary" else CROSSING, np.array([q, 0.0]), (0,))
+        for t, kind, q in evs
+    )
+    status = 1 if evs and evs[-1][1] == "stationary" else 0
+    return ClosedFormProblem(
+        f"coulomb-mu{mu:g}-q{q0:g}-v{v0:g}",
+        make,
+        np.array([q0, v0], float),
+        (0.0, float(t_end)),
+        events,
+        x_exact,
+        status,
+        False,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# 6. Twisting controller: a Zeno point
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ZenoProblem:
+    """x1' = x2, x2' ∈ −2 Sign(x1) − Sign(x2) from x0 in the open first quadrant.
+
+    Derivation: in Q1 (x1, x2 > 0) x2' = −3, in Q4 x2' = −1, in Q3 +3, in Q2 +1. From a
+    crossing of {x1 = 0} with speed |x2| = u: x2 reaches 0 after u/3 (at |x1| = u²/6), then
+    x1 reaches 0 after another u/√3 with |x2| = u/√3. So the crossing times form a geometric
+    series of ratio 1/√3 per half turn. From x0 = (x1, x2) in Q1, the previous {x1 = 0}
+    crossing had u0 = √(x2² + 6 x1); the first event (x2 = 0) comes after (u0 − x2)/3 and
+    the origin is reached at t* = u0 (1 + 2/√3) − (u0 − x2)/3. For x0 = (0.5, 1):
+    u0 = 2, t* = 5/3 + 4/√3 ≈ 3.97606774.
+    """
+
+    x0: np.ndarray
+    times: tuple[float, ...]  # first crossing times
+    states: tuple[np.ndarray, ...]
+    t_star: float
+
+    def make_system(self):
+        import filippov as fp
+
+        return fp.FilippovSystem(
+            lambda x: np.array([x[1], 0.0]),
+            np.array([[0.0, 0.0], [2.0, 1.0]]),
+            lambda x: np.array([x[0], x[1]]),
+            norm="l1",
+            jac_h=lambda x: np.eye(2),
+        )
+
+
+def twisting_problem(x0: Sequence[float] = (0.5, 1.0), n_events: int = 24) -> ZenoProblem:
+    x1, x2 = (float(v) for v in x0)
+    if not (x1 > 0 and x2 > 0):
+        raise ValueError("start in the open first quadrant")
+    u = math.sqrt(x2 * x2 + 6.0 * x1)
+    t = (u - x2) / 3.0
+    sign = 1.0
+    times, states = [t], [np.array([u * u / 6.0, 0.0])]
+    while len(times) < n_events:
+        t += u / math.sqrt(3.0)
+        u /= math.sqrt(3.0)
+        times.append(t)
+        states.append(np.array([0.0, -sign * u]))
+        t += u / 3.0
+        sign = -sign
+        times.append(t)
+        states.append(np.array([sign * u * u / 6.0, 0.0]))
+    t_star = u0 = math.sqrt(x2 * x2 + 6.0 * x1)
+    t_star = u0 * (1.0 + 2.0 / math.sqrt(3.0)) - (u0 - x2) / 3.0
+    return ZenoProblem(np.array([x1, x2]), tuple(times[:n_events]), tuple(states[:n_events]), t_star)
+
+
+# --------------------------------------------------------------------------------------
+# 7. Brute-force references for quadratic sign flows (test-only, independent of filippov)
+# --------------------------------------------------------------------------------------
+def _solve_fraction(A: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
+    """Gaussian elimination in exact rationals; None if singular."""
+    k = len(rhs)
+    M = [row[:] + [r] for row, r in zip(A, rhs)]
+    for col in range(k):
+        piv = next((r for r in range(col, k) if M[r][col] != 0), None)
+        if piv is None:
+            return None
+        M[col], M[piv] = M[piv], M[col]
+        for r in range(k):
+            if r != col and M[r][col] != 0:
+                fac = M[r][col] / M[col][col]
+                M[r] = [a - fac * b for a, b in zip(M[r], M[col])]
+    return [M[r][k] / M[r][r] for r in range(k)]
+
+
+def _box_vi_enumerate(M, a):
+    """All solutions of the box VI λ ∈ [−1,1]^k, w = a − Mλ (exact rationals, 3^k patterns)."""
+    k = len(a)
+    sols = []
+    for pattern in product((-1, 0, 1), repeat=k):
+        free = [i for i in range(k) if pattern[i] == 0]
+        lam = [Fraction(p) for p in pattern]
+        if free:
+            A = [[M[i][j] for j in free] for i in free]
+            rhs = [a[i] - sum(M[i][j] * lam[j] for j in range(k) if j not in free) for i in free]
+            sol = _solve_fraction(A, rhs)
+            if sol is None:
+                continue
+            for i, v in zip(free, sol):
+                lam[i] = v
+        if any(abs(v) > 1 for v in lam):
+            continue
+        w = [a[i] - sum(M[i][j] * lam[j] for j in range(k)) for i in range(k)]
+        ok = all(
+            (pattern[i] == 0 and w[i] == 0)
+            or (pattern[i] == 1 and w[i] >= 0)
+            or (pattern[i] == -1 and w[i] <= 0)
+            for i in range(k)
+        )
+        # a free index with |λ| = 1 duplicates a bound pattern: keep the bound one only
+        if ok and not any(pattern[i] == 0 and abs(lam[i]) == 1 for i in range(k)):
+            sols.append(lam)
+    return sols
+
+
+def reference_sign_flow(H, b, x0, t_end):
+    """Exact event-driven sign flow x' ∈ −Sign(Hx + b) in rationals (H SPD, small n).
+
+    In a mode the relay values are constant, so x is linear in t; at each event the box VI
+    on the zero set J (M = H_JJ, a = −H_JF λ_F) is solved by enumeration of all 3^|J|
+    active patterns (unique for SPD H). Returns a list of (t, x, J) breakpoints as
+    Fractions, ending at the minimizer or at t_end.
+    """
+    Hq = [[Fraction(v).limit_denominator(10**12) for v in row] for row in np.asarray(H)]
+    bq = [Fraction(v).limit_denominator(10**12) for v in np.asarray(b)]
+    x = [Fraction(v).limit_denominator(10**12) for v in np.asarray(x0)]
+    n = len(x)
+    t = Fraction(0)
+    T = Fraction(t_end).limit_denominator(10**12)
+    out = [(t, x[:], ())]
+    for _ in range(10 * n + 10):
+        g = [sum(Hq[i][j] * x[j] for j in range(n)) + bq[i] for i in range(n)]
+        J = [i for i in range(n) if g[i] == 0]
+        F = [i for i in range(n) if g[i] != 0]
+        lam = [Fraction(0)] * n
+        for i in F:
+            lam[i] = Fraction(1 if g[i] > 0 else -1)
+        if J:
+            M = [[Hq[i][j] for j in J] for i in J]
+            a = [-sum(Hq[i][j] * lam[j] for j in F) for i in J]
+            sols = _box_vi_enumerate(M, a)
+            if len(sols) != 1:
+                raise RuntimeError(f"box VI has {len(sols)} solutions")
+            for i, v in zip(J, sols[0]):
+                lam[i] = v
+        if all(v == 0 for v in lam):
+            out.append((T, x[:], tuple(J)))
+            return out
+        dg = [-sum(Hq[i][j] * lam[j] for j in range(n)) for i in range(n)]
+        # next event: an index with g_i ≠ 0 reaching 0, or a J index leaving (λ = ±1, ġ ≠ 0
+        # starts immediately: handled by the linear motion since g moves away).
+        cand = [(-g[i] / dg[i]) for i in range(n) if g[i] != 0 and dg[i] != 0 and -g[i] / dg[i] > 0]
+        dt = min(cand) if cand else None
+        if dt is None or t + dt >= T:
+            x = [x[i] - (T - t) * lam[i] for i in range(n)]
+            out.append((T, x, tuple(J)))
+            return out
+        t = t + dt
+        x = [x[i] - dt * lam[i] for i in range(n)]
+        g_new = [sum(Hq[i][j] * x[j] for j in range(n)) + bq[i] for i in range(n)]
+        out.append((t, x[:], tuple(i for i in range(n) if g_new[i] == 0)))
+    raise RuntimeError("too many events")
+
+
+def implicit_euler_sign_flow(grad, hess, x0, h, n_steps, *, tol=1e-12):
+    """Implicit Euler x_{k+1} = x_k − h λ, λ ∈ Sign(∇f(x_{k+1})), by enumeration.
+
+    For each pattern (σ_i ∈ {−1, 0, +1}) the free indices J (σ = 0) solve
+    ∂_J f(x_k − h λ) = 0 for λ_J (Newton; one step for a quadratic); the pattern is accepted
+    if |λ_J| ≤ 1 and σ_i ∂_i f(x_{k+1}) ≥ 0 elsewhere. For strongly convex f the step is the
+    resolvent of a maximal monotone operator, hence unique (for a quadratic: the optimality
+    condition of min ½ yᵀH⁻¹y − y_kᵀH⁻¹y + h‖y‖₁ in y = ∇f). The previous pattern is tried
+    first; if none is consistent within ``tol`` the least violating one is taken.
+    """
+    x = np.asarray(x0, float).copy()
+    n = len(x)
+    patterns = [np.array(p) for p in product((-1, 0, 1), repeat=n)]
+    xs = [x.copy()]
+    last = None
+    for _ in range(n_steps):
+        best, best_viol = None, np.inf
+        order = patterns if last is None else [last, *patterns]
+        for p in order:
+            J = np.flatnonzero(p == 0)
+            F = np.flatnonzero(p != 0)
+            lam = p.astype(float)
+            ok = True
+            for _newton in range(50):
+                xn = x - h * lam
+                if not len(J):
+                    break
+                r = np.asarray(grad(xn), float)[J]
+                if np.max(np.abs(r)) <= 1e-15 * (1.0 + np.max(np.abs(grad(x)))):
+                    break
+                # d r / d λ_J = −h H_JJ
+                step = np.linalg.solve(-h * np.asarray(hess(xn), float)[np.ix_(J, J)], r)
+                lam[J] -= step
+                if not np.all(np.isfinite(lam)) or np.max(np.abs(lam)) > 1e6:
+                    ok = False
+                    break
+                if np.max(np.abs(step)) <= 1e-15:
+                    break
+            if not ok:
+                continue
+            gn = np.asarray(grad(x - h * lam), float)
+            viol = max(
+                float(np.max(np.abs(lam[J]) - 1.0, initial=0.0)),
+                float(np.max(-p[F] * gn[F], initial=0.0)),
+                float(np.max(np.abs(gn[J]), initial=0.0)) / h,
+            )
+            if viol < best_viol:
+                best, best_viol, best_p = lam, viol, p
+                if viol <= tol:
+                    break
+        last = best_p
+        x = x - h * best
+        xs.append(x.copy())
+    return np.array(xs)
+
+
+def codim2_quadratic() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """A 3-D strongly convex quadratic whose sign flow slides on two manifolds at once.
+
+    H = [[1, 0.2, 0.3], [0.2, 1, 0.2], [0.3, 0.2, 1]] (SPD), b = 0, x0 = (0.5, −0.8, 2).
+    See :func:`codim2_problem` for the event sequence (computed by :func:`reference_sign_flow`
+    in exact rationals and checked by hand).
+    """
+    H = np.array([[1.0, 0.2, 0.3], [0.2, 1.0, 0.2], [0.3, 0.2, 1.0]])
+    b = np.zeros(3)
+    x0 = np.array([0.5, -0.8, 2.0])
+    return H, b, x0, 4.0
+
+
+# --------------------------------------------------------------------------------------
+# Problem lists used by the parametrized tests
+# --------------------------------------------------------------------------------------
+def sign_flow_problems() -> list[ClosedFormProblem]:
+    return [
+        separable_sign_flow([1.0, 2.0, 0.5, 3.0], [0.3, -0.2, 1.0, 0.0], [1.0, 0.3, -1.0, 2.5], 3.0),
+        separable_sign_flow(
+            [1.0, 3.0, 2.0], [0.0, 0.0, 0.25], [0.5, -0.5, 1.75], 2.0, name="separable-quadratic-tie"
+        ),
+        separable_sign_flow([1.0, 1.0], [0.0, 0.0], [1.0, -2.0], 1.5, name="separable-unfinished"),
+        slope_problem(0.5),
+        slope_problem(2.0),
+    ]
+
+
+def greedy_problems() -> list[ClosedFormProblem]:
+    return [
+        greedy_separable([1.0, 2.0, 4.0], [0.5, -1.0, 0.0], [2.0, 0.0, 0.9], 4.0),
+        greedy_separable([3.0, 0.5, 1.0, 2.0], [0.0, 1.0, -1.0, 0.5], [-1.0, 3.0, 0.7, 1.4], 8.0),
+    ]
