@@ -41,6 +41,8 @@ INTEGRATORS: dict[str, type[OdeSolver]] = {
 }
 
 _EPS = np.finfo(float).eps
+#: Number of consecutive shrinking event gaps that make a Zeno run.
+_ZENO_RUN = 6
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,10 @@ class _ModeField:
         self.needs_jac = free.size > 0 and not (norm == "linf" and free.size == 1)
         self._key: bytes | None = None
         self._cache: tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]
-        self.mode = make_mode(norm, sigma, free) if norm != "l2" else Mode(
-            "l2", (0,) * m, tuple(int(i) for i in free)
+        self.mode = (
+            make_mode(norm, sigma, free)
+            if norm != "l2"
+            else Mode("l2", (0,) * m, tuple(int(i) for i in free))
         )
 
     # -- evaluation ---------------------------------------------------------------
@@ -134,7 +138,7 @@ class _ModeField:
             if F.size:
                 assert Jac is not None
                 a = Jac[F] @ (f0 - B[:, self.fixed] @ lam[self.fixed])
-                lam[F] = np.linalg.solve(Jac[F] @ B[:, F], a)
+                lam[F] = _solve_min_norm(Jac[F] @ B[:, F], a)
             return lam
         if self.norm == "linf":
             lam = np.zeros(self.m)
@@ -152,12 +156,12 @@ class _ModeField:
             K[:k, :k] = M
             K[:k, k] = 1.0
             K[k, :k] = 1.0
-            sol = np.linalg.solve(K, np.r_[a, 1.0])
+            sol = _solve_min_norm(K, np.r_[a, 1.0])
             lam[F] = s * sol[:k]
             return lam
         if F.size:  # ℓ2 held at h = 0: ḣ = 0
             assert Jac is not None
-            return np.linalg.solve(Jac @ B, Jac @ f0)
+            return _solve_min_norm(Jac @ B, Jac @ f0)
         return hx / np.linalg.norm(hx)
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
@@ -270,11 +274,17 @@ def integrate(
     sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, rec)
     while True:
         field = _ModeField(system, norm, sigma, free, offset, l2_delta, gain, rec)
-        x = field.project(x)
-        if stationary or _is_stationary(field, x, v_scale):
+        if not stationary:
+            x = field.project(x)
+            stationary = _is_stationary(field, x, v_scale)
+        if stationary:
             if not rec.events or rec.events[-1].kind != "stationary" or rec.events[-1].t != t:
                 rec.event(t, x, "stationary", free, field.mode, field.mode)
-            rec.linear_segment(t, t_end, x, np.zeros_like(x), field.mode, field.evaluate(x)[4])
+            f0, B, hx = system._evaluate(x)
+            lam = consistent_relay(
+                system.norm, f0, B, hx, system._jacobian(x, m), free=free, signs=sigma
+            ).lam
+            rec.linear_segment(t, t_end, x, np.zeros_like(x), field.mode, lam, kind="stationary")
             return 1, f"stationary point reached at t = {t:.17g}"
         if rec.n_events >= opts.max_events:
             return -2, (
@@ -289,7 +299,7 @@ def integrate(
             return 0, "reached the end of t_span"
         t, x = t_new, x_new
         try:
-            sigma, free, offset, stationary = _transition(
+            t, x, sigma, free, offset, stationary = _transition(
                 system, field, t, x, hit, norm, ztol, opts, rec
             )
         except _Failure as fail:
@@ -362,8 +372,9 @@ def _integrate_mode(
             except ValueError:  # no sign change on the dense output: take the step end
                 t_ev = t_new
             x_ev = np.asarray(dense(t_ev), dtype=float)
-            interps.append(dense)
-            ts.append(t_ev)
+            if t_ev > ts[-1]:
+                interps.append(dense)
+                ts.append(t_ev)
             record(t_ev, x_ev)
             return t_ev, x_ev, field.guard_values(x_ev)[0]
         interps.append(dense)
@@ -422,7 +433,9 @@ def _initial_mode(
         sigma[dropped] = 0.0
         offset[dropped] = ztol
         if free.size > 1:
-            rec.event(t, x, "tie-entry", free, None, make_mode("linf", sigma, free), note="initial tie")
+            rec.event(
+                t, x, "tie-entry", free, None, make_mode("linf", sigma, free), note="initial tie"
+            )
         return sigma, free, offset, False
     if float(np.linalg.norm(hx)) <= ztol:
         return np.zeros(m), np.arange(m), offset, False
@@ -444,12 +457,15 @@ def _transition(
     ztol: float,
     opts: EventOptions,
     rec: Recorder,
-) -> tuple[FloatArray, np.ndarray, FloatArray, bool]:
+) -> tuple[float, FloatArray, FloatArray, np.ndarray, FloatArray, bool]:
     """New mode after an event: re-solve the selection on the candidate face, record."""
     m = field.m
     _, lam_ev, kinds = field.guard_values(x)
-    hit_tol = np.where(kinds == 1, 100 * opts.rtol, max(ztol, 100 * opts.rtol * _scale(values)))
-    hits = np.flatnonzero(values <= hit_tol)
+    # Events are simultaneous when they would happen within `t_tol` of each other: probe
+    # one short step ahead along the mode's field and see which guards it crosses.
+    t_tol = opts.rtol * max(1.0, abs(t))
+    probe = field.guard_values(x + t_tol * field.rhs(t, x))[0]
+    hits = np.flatnonzero((values <= 0.0) | (probe <= 0.0))
     f0, B, hx = system._evaluate(x)
     Jac = system._jacobian(x, m)
     old_mode = field.mode
@@ -457,9 +473,7 @@ def _transition(
     if norm == "l1":
         sigma = field.sigma.copy()
         J = set(int(j) for j in field.free)
-        arrived = np.array(
-            sorted(field.entry_index(p) for p in hits if kinds[p] == 0), dtype=int
-        )
+        arrived = np.array(sorted(field.entry_index(p) for p in hits if kinds[p] == 0), dtype=int)
         exited = [field.entry_index(p) for p in hits if kinds[p] == 1]
         for j in exited:
             sigma[j] = np.sign(lam_ev[j])
@@ -475,21 +489,17 @@ def _transition(
         mode = make_mode("l1", sigma, free)
         in_J = np.zeros(m, dtype=bool)
         in_J[free] = True
-        record_l1_transition(
-            rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, cv.unique
-        )
+        record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, cv.unique)
         # `record_l1_transition` reports free indices that left; exits found by the guard
         # were free before the event too, so they are covered.
         starting_at_zero = np.setdiff1d(np.r_[leaving, np.array(exited, dtype=int)], free)
         offset[starting_at_zero] = ztol + np.abs(hx[starting_at_zero])
-        return sigma, free, offset, False
+        return t, x, sigma, free, offset, False
     if norm == "linf":
         if np.any(kinds[hits] == 2):
             x0 = np.zeros(m)
-            rec.event(
-                t, x, "stationary", field.free, old_mode, make_mode("linf", x0, np.arange(m))
-            )
-            return np.zeros(m), np.arange(m), offset, True
+            rec.event(t, x, "stationary", field.free, old_mode, make_mode("linf", x0, np.arange(m)))
+            return t, x, np.zeros(m), np.arange(m), offset, True
         A = set(int(i) for i in field.free)
         joined = [field.entry_index(p) for p in hits if kinds[p] == 0]
         left_by_guard = [field.entry_index(p) for p in hits if kinds[p] == 1]
@@ -505,15 +515,22 @@ def _transition(
         entered = sorted(set(int(i) for i in free) - A)
         left = sorted(A - set(int(i) for i in free))
         if entered:
-            rec.event(t, x, "tie-entry" if not left else "crossing", entered, old_mode, mode,
-                      unique=cv.unique)
+            rec.event(
+                t,
+                x,
+                "tie-entry" if not left else "crossing",
+                entered,
+                old_mode,
+                mode,
+                unique=cv.unique,
+            )
         elif joined:
             rec.event(t, x, "tangency", joined, old_mode, mode, unique=cv.unique)
         if left:
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=cv.unique)
         near = np.setdiff1d(np.arange(m), free)
         offset[near] = ztol
-        return sigma_new, free, offset, False
+        return t, x, sigma_new, free, offset, False
     # ℓ2
     if field.free.size:  # leaving h = 0: ‖λ‖ reached 1
         rec.event(t, x, "exit", np.arange(m), old_mode, Mode("l2", (0,) * m))
@@ -530,10 +547,10 @@ def _transition(
     mode = Mode("l2", (0,) * m, tuple(range(m)))
     if float(np.max(np.abs(cv.velocity))) <= 1e-10 * max(float(np.max(np.abs(B))), 1e-300):
         rec.event(t, x, "stationary", np.arange(m), old_mode, mode, unique=cv.unique)
-        return np.zeros(m), np.arange(m), offset, True
+        return t, x, np.zeros(m), np.arange(m), offset, True
     if cv.free:
         rec.event(t, x, "sliding-entry", np.arange(m), old_mode, mode, unique=cv.unique)
-        return np.zeros(m), np.arange(m), offset, False
+        return t, x, np.zeros(m), np.arange(m), offset, False
     raise _Failure(
         -4,
         f"the ℓ2 relay passes through h = 0 at t = {t:.17g} (a crossing of a codimension-"
@@ -567,6 +584,19 @@ def _arrive_l2(
     return t, x
 
 
+def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
+    """``M⁻¹ a``, or the minimal-norm least-squares solution when ``M`` is singular.
+
+    A singular sliding matrix means the continuation is not unique; the event that
+    started the mode is already flagged (``unique=False``) and DESIGN §1.2 asks for the
+    minimal-norm choice.
+    """
+    try:
+        return np.linalg.solve(M, a)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(M, a, rcond=None)[0]
+
+
 def _scale(values: FloatArray) -> float:
     return max(1.0, float(np.max(np.abs(values))))
 
@@ -581,13 +611,19 @@ def _accumulation(rec: Recorder, span: float, opts: EventOptions) -> tuple[int, 
     and an ``"accumulation"`` event carrying the estimate.
     """
     ev = rec.events
-    if len(ev) < 2:
+    # One event per distinct time (simultaneous events share a time).
+    distinct = [e for k, e in enumerate(ev) if k == 0 or e.t != ev[k - 1].t]
+    if len(distinct) < _ZENO_RUN + 1:
         return None
-    gap = ev[-1].t - ev[-2].t
-    if gap > opts.zeno_spacing * max(span, 1e-300):
+    times = np.array([e.t for e in distinct])
+    gaps = np.diff(times[-_ZENO_RUN - 1 :])
+    gap = float(gaps[-1])
+    # A Zeno run: the last gaps shrink (per period of at most two) and the last is tiny.
+    shrinking = bool(np.all(gaps[2:] < gaps[:-2]))
+    if gap > opts.zeno_spacing * max(span, 1e-300) or not shrinking:
         return None
-    times = np.array([e.t for e in ev])
-    states = np.array([e.x for e in ev])
+    states = np.array([e.x for e in distinct])
+    ev = distinct
     best: tuple[float, int, float, FloatArray] | None = None
     for p in (1, 2):
         if len(times) < 2 * p + 2:
@@ -614,6 +650,14 @@ def _accumulation(rec: Recorder, span: float, opts: EventOptions) -> tuple[int, 
             f"· span) without a geometric pattern to extrapolate; stopped (Zeno guard)"
         )
     spread, p, t_star, x_star = best
+    t_last, x_last = rec.t[-1], rec.x[-1]
+    if t_star > t_last and last.mode_after is not None:
+        # Bridge to the extrapolated limit with a straight segment, so the dense output
+        # covers the accumulation point (the note on the event says it is extrapolated).
+        v = (x_star - x_last) / (t_star - t_last)
+        rec.linear_segment(
+            t_last, t_star, x_last, v, last.mode_after, np.zeros(len(last.mode_after.signs))
+        )
     rec.event(
         t_star,
         x_star,

@@ -119,7 +119,7 @@ def integrate_l1(
         if float(np.max(np.abs(v))) <= vtol:
             rec.event(t, x, "stationary", np.flatnonzero(in_J), mode, mode)
             if t < t_end:
-                rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam)
+                rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
             return 1, f"stationary point reached at t = {t:.17g}"
         approaching = (~in_J) & (sigma * r < 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -222,7 +222,7 @@ def integrate_linf(
     if float(np.max(np.abs(h))) == 0.0:
         mode = make_mode("linf", np.zeros(m), np.arange(m))
         rec.event(t, x, "stationary", np.arange(m), mode, mode, note="h = 0 at the start")
-        rec.linear_segment(t, t_end, x, np.zeros_like(x), mode, np.zeros(m))
+        rec.linear_segment(t, t_end, x, np.zeros_like(x), mode, np.zeros(m), kind="stationary")
         return 1, f"h = 0 (stationary) at t = {t:.17g}"
 
     A = tie_set(h)
@@ -244,7 +244,7 @@ def integrate_linf(
         rate = float(np.mean(s * r[A]))  # common rate d|h_i|/dt on the tie set
         if float(np.max(np.abs(v))) <= 1e-13 * max(float(np.max(np.abs(B))), 1e-300):
             rec.event(t, x, "stationary", A, mode, mode)
-            rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam)
+            rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
             return 1, f"stationary point reached at t = {t:.17g}"
         out = np.ones(m, dtype=bool)
         out[A] = False
@@ -272,7 +272,9 @@ def integrate_linf(
             h[A] = 0.0
             mode_at_zero = make_mode("linf", np.zeros(m), np.arange(m))
             rec.event(t, x, "stationary", A, old_mode, mode_at_zero, note="max |h| reached 0")
-            rec.linear_segment(t, t_end, x, np.zeros_like(v), mode_at_zero, np.zeros(m))
+            rec.linear_segment(
+                t, t_end, x, np.zeros_like(v), mode_at_zero, np.zeros(m), kind="stationary"
+            )
             return 1, f"h = 0 reached at t = {t:.17g}: stationary point"
         joined = np.flatnonzero(out)[tau_j <= tau_tie + 1e-15 * max(1.0, abs(t))]
         hm_new = float(np.mean(np.abs(h[A])))

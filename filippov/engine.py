@@ -35,7 +35,7 @@ def solve(
     atol: float = 1e-12,
     max_events: int = 100_000,
     zero_tol: float = 1e-12,
-    zeno_spacing: float = 1e-9,
+    zeno_spacing: float = 1e-8,
     stabilization: float = 10.0,
 ) -> FilippovSolution:
     r"""Compute the Filippov solution of ``x' ∈ f0(x) − B(x) ∂φ(h(x))`` from ``x0``.
@@ -94,9 +94,7 @@ def solve(
     array([-1.5, -3. ])
     """
     if not isinstance(system, FilippovSystem):
-        raise TypeError(
-            f"`system` must be a FilippovSystem. Got {type(system).__name__} instead."
-        )
+        raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
     x0_arr = as_vector(x0, "x0")
     try:
         t0, t_end = (float(v) for v in t_span)

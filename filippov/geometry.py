@@ -308,7 +308,7 @@ def _linf_local_search(
         T = T_new
     vals = np.abs(H @ T).sum(axis=0)
     best_val, best_t = -np.inf, T[:, 0]
-    for k in np.argsort(vals)[::-1][:4]:  # polish the best few by single sign flips
+    for k in np.argsort(vals)[::-1][:2]:  # polish the best two by single sign flips
         val, t = _flip_improve(H, T[:, k].copy())
         if val > best_val:
             best_val, best_t = val, t

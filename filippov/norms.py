@@ -606,12 +606,14 @@ class L2Norm(Norm):
     dual_name = "l2"
 
     def _value(self, Y: FloatArray) -> FloatArray:
-        return np.linalg.norm(Y, axis=1)
+        return _scaled_l2(Y)
 
     def _subgradient(self, Y: FloatArray) -> FloatArray:
-        nrm = np.linalg.norm(Y, axis=1, keepdims=True)
-        safe = np.where(nrm > 0.0, nrm, 1.0)
-        return np.where(nrm > 0.0, Y / safe, 0.0)
+        # Divide by the max modulus first: no overflow or underflow for extreme scales.
+        ymax = np.max(np.abs(Y), axis=1, keepdims=True)
+        Z = Y / np.where(ymax > 0.0, ymax, 1.0)
+        nrm = np.linalg.norm(Z, axis=1, keepdims=True)
+        return np.where(nrm > 0.0, Z / np.where(nrm > 0.0, nrm, 1.0), 0.0)
 
     def _face(self, y: FloatArray, theta: float, is_zero: bool) -> Face:
         m = y.shape[0]
@@ -623,10 +625,17 @@ class L2Norm(Norm):
         return Face(
             norm=self.name,
             kind="point",
-            center=y / np.linalg.norm(y),
+            center=self._subgradient(y.reshape(1, -1))[0],
             free=np.zeros(0, dtype=np.int64),
             signs=signs,
         )
+
+
+def _scaled_l2(Y: FloatArray) -> FloatArray:
+    """Row-wise Euclidean norms, safe from overflow and underflow (scaled by the max)."""
+    ymax = np.max(np.abs(Y), axis=1)
+    safe = np.where(ymax > 0.0, ymax, 1.0)
+    return ymax * np.linalg.norm(Y / safe[:, None], axis=1)
 
 
 _REGISTRY: dict[str, Norm] = {"l1": L1Norm(), "linf": LinfNorm(), "l2": L2Norm()}

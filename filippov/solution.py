@@ -806,30 +806,29 @@ class _ChebFits:
 
     def tail(self) -> FloatArray:
         """Size of the two highest coefficients per piece (how well the fit resolves it)."""
-        return np.max(np.abs(self.coef[:, -2:, :]), axis=(1, 2))  # type: ignore[no-any-return]
+        return np.asarray(np.max(np.abs(self.coef[:, -2:, :]), axis=(1, 2)), dtype=np.float64)
 
     def bound(self) -> float:
         """Upper bound of max|x| over all pieces (sum of |coefficients|)."""
         return float(np.max(np.sum(np.abs(self.coef), axis=1), initial=0.0))
 
-    def _s(self, t: FloatArray, k: FloatArray) -> FloatArray:
+    def _s(self, t: FloatArray, k: np.ndarray) -> FloatArray:
         return (2.0 * t - (self.a[k] + self.b[k])) / (self.b[k] - self.a[k])
 
     def deriv(self, t: FloatArray) -> FloatArray:
         """Velocity of the fit at times ``t`` (each in some ``[lo_k, hi_k]``), ``(len(t), n)``."""
         k = np.clip(np.searchsorted(self.lo, t, side="right") - 1, 0, len(self.lo) - 1)
         vander = _cheb.chebvander(self._s(t, k), _CHEB_POINTS - 2)
-        return np.einsum("kj,kjn->kn", vander, self.d1[k])  # type: ignore[no-any-return]
+        return np.asarray(np.einsum("kj,kjn->kn", vander, self.d1[k]), dtype=np.float64)
 
     def max_fourth(self) -> FloatArray:
         """max |x''''| of the fit over each ``[lo_k, hi_k]``, shape ``(P,)``."""
-        k = np.arange(len(self.lo))
         mid, half = 0.5 * (self.lo + self.hi), 0.5 * (self.hi - self.lo)
         grid = mid[:, None] + half[:, None] * _GRID[None, :]
         s = (2.0 * grid - (self.a + self.b)[:, None]) / (self.b - self.a)[:, None]
         vander = _cheb.chebvander(s, _CHEB_POINTS - 5)  # (P, g, p - 4)
-        vals = np.einsum("kgj,kjn->kgn", vander, self.d4[k])
-        return np.max(np.abs(vals), axis=(1, 2), initial=0.0)  # type: ignore[no-any-return]
+        vals = np.einsum("kgj,kjn->kgn", vander, self.d4)
+        return np.asarray(np.max(np.abs(vals), axis=(1, 2), initial=0.0), dtype=np.float64)
 
 
 def _hermite_nodes(
@@ -864,11 +863,8 @@ def _hermite_nodes(
     inner = fits.lo[1:]
     at = np.searchsorted(t, inner)
     if inner.size:
-        left = np.einsum(
-            "kj,kjn->kn",
-            _cheb.chebvander(fits._s(inner, np.arange(len(inner))), _CHEB_POINTS - 2),
-            fits.d1[:-1],
-        )
+        vander = _cheb.chebvander(fits._s(inner, np.arange(len(inner))), _CHEB_POINTS - 2)
+        left = np.einsum("kj,kjn->kn", vander, fits.d1[:-1])
         dy[at] = 0.5 * (dy[at] + left)
 
     new_t, new_y, new_dy = [t], [y], [dy]
@@ -1683,7 +1679,7 @@ class FilippovSolution:
                 str(i),
                 _fmt_time(e.t),
                 e.kind,
-                "(" + ", ".join(map(str, e.indices)) + ")",
+                ", ".join(map(str, e.indices)) or "-",
                 "yes" if e.unique else "NO",
                 _fmt_state(e.x),
                 e.note,
@@ -2056,5 +2052,9 @@ def _table(
 
     lines = [fmt(headers)]
     for row in shown:
-        lines.append(f"  ... ({skipped} rows omitted) ..." if row is None else fmt(row))
+        lines.append(
+            f"  ... ({skipped} row{'s' if skipped > 1 else ''} omitted) ..."
+            if row is None
+            else fmt(row)
+        )
     return lines

@@ -762,17 +762,100 @@ def implicit_euler_sign_flow(grad, hess, x0, h, n_steps, *, tol=1e-12):
     return np.array(xs)
 
 
-def codim2_quadratic() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """A 3-D strongly convex quadratic whose sign flow slides on two manifolds at once.
+CODIM2_H = np.array([[0.86, 0.52, -0.4], [0.52, 1.38, -0.36], [-0.4, -0.36, 1.38]])
+CODIM2_X0 = np.array([-0.8, 0.2, -2.0])
 
-    H = [[1, 0.2, 0.3], [0.2, 1, 0.2], [0.3, 0.2, 1]] (SPD), b = 0, x0 = (0.5, −0.8, 2).
-    See :func:`codim2_problem` for the event sequence (computed by :func:`reference_sign_flow`
-    in exact rationals and checked by hand).
+
+def codim2_problem() -> ClosedFormProblem:
+    """f = ½xᵀHx (H = CODIM2_H, SPD), sign flow from (−0.8, 0.2, −2): a crossing, then
+    sliding on one manifold, then on two at once (codimension 2), then the minimizer.
+
+    Hand derivation (checked in exact rationals by :func:`reference_sign_flow`):
+    g = Hx = (0.216, 0.58, −2.512) at x0, x' = (−1, −1, 1), ġ = H x' = (−1.78, −2.26, 2.14).
+    g0 = 0 at t1 = 0.216/1.78 = 54/445; there a± = −(0.86(±1) + 0.52 + 0.4) = −1.78, −0.06:
+    same sign, a crossing; x' = (1, −1, 1), ġ = (−0.06, −1.22, 1.34). g1 = 0 at
+    t2 = 10097/27145 ≈ 0.3719654: a± = −(±1.38 − 0.16) = −1.22, 1.54: sliding with the Utkin
+    control λ1 = 0.16/1.38 = 8/69, velocity (1, −8/69, 1), ġ0 = 0.39971 > 0 (g0 = −0.015037).
+    g0 = 0 at t3 = 251344/613655 ≈ 0.4095852: codimension-2 sliding on J = {0, 1}:
+    H_JJ λ_J = H_J2 = (−0.4, −0.36) gives λ_J = (−912, −254)/2291, inside the box, velocity
+    (912/2291, 254/2291, 1). x3 moves at unit speed throughout (λ2 = −1), so g2 = 0 only at
+    x = 0, t = 2: stationary.
     """
-    H = np.array([[1.0, 0.2, 0.3], [0.2, 1.0, 0.2], [0.3, 0.2, 1.0]])
+    H = CODIM2_H
     b = np.zeros(3)
-    x0 = np.array([0.5, -0.8, 2.0])
-    return H, b, x0, 4.0
+    x0 = CODIM2_X0
+    t1, t2, t3, t4 = 54 / 445, 10097 / 27145, 251344 / 613655, 2.0
+    x1 = np.array([-82 / 89, 7 / 89, -836 / 445])
+    x2 = np.array([-18207, -4668, -44193]) / 27145
+    x3 = np.array([-388512, -108204, -975966]) / 613655
+    x4 = np.zeros(3)
+    t_end = 2.5
+    events = (
+        ExpectedEvent(t1, CROSSING, x1, (0,)),
+        ExpectedEvent(t2, SLIDING, x2, (1,)),
+        ExpectedEvent(t3, SLIDING, x3, (0,)),
+        ExpectedEvent(t4, STATIONARY, x4, (2,)),
+    )
+    f, grad = _quadratic_objective(H, b)
+    return ClosedFormProblem(
+        "codim2-quadratic",
+        _flow(_quadratic(H, b), "linf"),
+        x0,
+        (0.0, t_end),
+        events,
+        _pwl([0.0, t1, t2, t3, t4, t_end], [x0, x1, x2, x3, x4, x4]),
+        1,
+        True,
+        f,
+        grad,
+        "l1",
+        (
+            (0.0, t1, np.array([-1.0, -1.0, 1.0])),
+            (t1, t2, np.array([1.0, -1.0, 1.0])),
+            (t2, t3, np.array([1.0, -8 / 69, 1.0])),
+            (t3, t4, np.array([912 / 2291, 254 / 2291, 1.0])),
+            (t4, t_end, np.zeros(3)),
+        ),
+        (
+            (0.0, t1, "regular", ()),
+            (t1, t2, "regular", ()),
+            (t2, t3, "sliding", (1,)),
+            (t3, t4, "sliding", (0, 1)),
+            (t4, t_end, "stationary", (0, 1, 2)),
+        ),
+    )
+
+
+def codim2_quartic(beta: float = 0.01):
+    """f = ½xᵀHx + β/4 Σ x_i⁴ (H = CODIM2_H): the same event structure for small β
+    (the crossing persists while 3β x0² < 0.06 at the crossing, i.e. β < 0.0236), not
+    piecewise affine. Returns (f, grad, hess, make_objective, t1) with t1 the crossing time,
+    the root of the cubic g0(x0 + t(−1, −1, 1)) = 0 in the first regular phase.
+    """
+    from scipy.optimize import brentq
+
+    H = CODIM2_H
+
+    def f(x):
+        x = np.asarray(x, float)
+        return 0.5 * x @ H @ x + 0.25 * beta * float(np.sum(x**4))
+
+    def grad(x):
+        x = np.asarray(x, float)
+        return H @ x + beta * x**3
+
+    def hess(x):
+        x = np.asarray(x, float)
+        return H + np.diag(3.0 * beta * x**2)
+
+    def make_objective():
+        import filippov as fp
+
+        return fp.Objective(f, grad, hess, n=3, name="quadratic + quartic")
+
+    v = np.array([-1.0, -1.0, 1.0])
+    t1 = brentq(lambda t: grad(CODIM2_X0 + t * v)[0], 0.0, 0.5, xtol=1e-15, rtol=1e-15)
+    return f, grad, hess, make_objective, t1
 
 
 # --------------------------------------------------------------------------------------
@@ -787,6 +870,7 @@ def sign_flow_problems() -> list[ClosedFormProblem]:
         separable_sign_flow([1.0, 1.0], [0.0, 0.0], [1.0, -2.0], 1.5, name="separable-unfinished"),
         slope_problem(0.5),
         slope_problem(2.0),
+        codim2_problem(),
     ]
 
 

@@ -25,8 +25,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._validation import as_float_array, require_finite, require_positive
+from ..geometry import separable_smoothness
 from ..norms import Norm, get_norm
-from .steps import StepContext, StepPolicy, as_policy
+from .steps import Constant, StepContext, StepPolicy, as_policy
 from .trajectory import ITERATE_DIAGNOSTICS, STEP_DIAGNOSTICS, DiscreteTrajectory
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class Problem:
         self.nfev = 0
         self.njev = 0
         self.nhev = 0
-        self._quadratic: tuple[FloatArray, FloatArray, float] | None | bool = False
+        self._quadratic: tuple[FloatArray, FloatArray, float] | bool | None = False
         self._L: FloatArray | None = None
         self._L_kind: str | None = None
         self._L_error: str | None = None
@@ -206,10 +207,12 @@ class Problem:
     def _compute_smoothness(self) -> None:
         if self._L is not None or self._L_error is not None:
             return
-        from ..geometry import separable_smoothness
-
         try:
-            bound = separable_smoothness(self.objective)
+            if self.quadratic is not None:
+                bound = separable_smoothness(self.objective)
+            else:
+                center = self.x0.reshape(-1, self.n).mean(axis=0)
+                bound = separable_smoothness(self.objective, center=center, seed=0)
         except (TypeError, ValueError, NotImplementedError) as exc:
             self._L_error = str(exc)
             return
@@ -240,23 +243,10 @@ class Problem:
 def lmo_rows(norm: Norm, G: FloatArray) -> FloatArray:
     """Row-wise linear minimization oracle :math:`\\arg\\min_{\\|v\\|\\le 1}\\langle g, v\\rangle`.
 
-    Uses the norm's own :meth:`~filippov.norms.Norm.lmo` for a single point and a
-    vectorized equivalent for batches of the built-in norms (zero rows map to zero).
+    The norm's own batched :meth:`~filippov.norms.Norm.lmo` (coordinates with
+    :math:`g_i = 0` get 0, the minimal-norm choice; ties go to the lowest index).
     """
-    if G.shape[0] == 1 or norm.name not in ("linf", "l2", "l1"):
-        return np.stack([np.asarray(norm.lmo(row), dtype=np.float64) for row in G])
-    if norm.name == "linf":
-        return -np.sign(G)
-    if norm.name == "l2":
-        nrm = np.sqrt(np.einsum("ij,ij->i", G, G))
-        out = np.zeros_like(G)
-        np.divide(-G, nrm[:, None], out=out, where=nrm[:, None] > 0)
-        return out
-    idx = np.argmax(np.abs(G), axis=1)
-    rows = np.arange(G.shape[0])
-    out = np.zeros_like(G)
-    out[rows, idx] = -np.sign(G[rows, idx])
-    return out
+    return np.asarray(norm.lmo(G), dtype=np.float64).reshape(G.shape)
 
 
 def dual_norm_rows(norm: Norm, G: FloatArray) -> FloatArray:
@@ -539,14 +529,16 @@ def run(
 
     G = problem.grad_rows(X)
     F = problem.f_rows(X) if diagnostics else None
-    L = problem.smoothness_or_none() if diagnostics else None
+    # certified constants are cheap for quadratics; otherwise use them only once a policy
+    # has paid for the (sampled) estimate
+    L = problem.smoothness_or_none() if diagnostics and problem.quadratic is not None else None
     state = scheme.init(problem, X, G)
     pstate = policy.init(problem)
 
     if n_steps is not None:
         capacity = n_steps + 1
-    elif isinstance(getattr(policy, "eta", None), float):
-        capacity = min(max_steps, math.ceil(t_end / policy.eta) + 1) + 1  # type: ignore[operator,attr-defined]
+    elif isinstance(policy, Constant) and t_end is not None:
+        capacity = min(max_steps, math.ceil(t_end / policy.eta) + 1) + 1
     else:
         capacity = 1024
     iter_names = ITERATE_DIAGNOSTICS if diagnostics else ("t",)
@@ -646,6 +638,8 @@ def run(
             active = G != 0
             st_rec["flips"].append(np.count_nonzero(np.sign(G) * np.sign(G_new) < 0, axis=1))
             st_rec["face_size"].append(np.count_nonzero(active, axis=1))
+            if L is None:
+                L = problem._L
             st_rec["face_curvature"].append(active @ L if L is not None else np.full(m, np.nan))
             counts: dict[str, Any] = {}
             if direction.counts:

@@ -51,10 +51,10 @@ class InertialSignGD(Scheme):
     >>> import numpy as np
     >>> import filippov as fp
     >>> from filippov.objectives import rotated_quadratic
-    >>> obj = rotated_quadratic([1.0, 10.0], rotation=0.4)
+    >>> obj = rotated_quadratic([1.0, 10.0], rotation=0.4, seed=0)
     >>> traj = InertialSignGD(step="adaptive", beta=0.9).run(obj, [3.0, -2.0], n_steps=50)
-    >>> bool(np.all(np.diff(traj.f) <= 0))
-    True
+    >>> bool(np.all(np.diff(traj.f) <= 1e-15)), bool(traj.f[-1] < 1e-3 * traj.f[0])
+    (True, True)
     """
 
     norm_name = "linf"

@@ -371,7 +371,7 @@ class Tuned(StepPolicy):
     >>> from filippov.objectives import separable_quadratic
     >>> obj = separable_quadratic([1.0, 2.0], [0.0, 0.0])
     >>> traj = fp.schemes.SignGD(step=Tuned(grid=[1.0, 0.1, 0.01], budget=20)).run(
-    ...     obj, [1.0, 1.0], n_steps=20)
+    ...     obj, [1.3, 0.7], n_steps=20)
     >>> traj.metadata["step"]["selected"]
     0.1
     """

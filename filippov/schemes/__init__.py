@@ -1,0 +1,54 @@
+"""Discretizations of the steepest-descent flows: SignGD and its relatives.
+
+Every scheme is the Euler step of a flow :math:`x' \\in -\\partial\\|\\nabla f(x)\\|_*`,
+built from the flow's norm geometry and a step policy; one driver (:func:`run`) owns the
+loop, the flow time :math:`t_k = \\sum_{j<k}\\eta_j` and the diagnostics, and returns a
+:class:`DiscreteTrajectory`.
+
+Examples
+--------
+>>> import filippov as fp
+>>> from filippov.objectives import separable_quadratic
+>>> obj = separable_quadratic([1.0, 4.0], [0.0, 0.0])
+>>> traj = fp.schemes.SignGD(step=0.01).run(obj, [1.0, -1.0], n_steps=400)
+>>> traj.x.shape, traj.t.shape
+((401, 2), (401,))
+"""
+
+from __future__ import annotations
+
+from .base import Direction, Problem, Scheme, StepFailure, StepInfo, Update, run
+from .baselines import Adam, Signum
+from .explicit import GD, GreedyCD, NormalizedGD, SignGD
+from .implicit import ImplicitSignGD
+from .inertial import InertialSignGD
+from .projected import ProjectedSignGD
+from .steps import Adaptive, Armijo, Constant, FaceAware, StepContext, StepPolicy, Tuned
+from .trajectory import DiscreteTrajectory
+
+__all__ = [
+    "GD",
+    "Adam",
+    "Adaptive",
+    "Armijo",
+    "Constant",
+    "Direction",
+    "DiscreteTrajectory",
+    "FaceAware",
+    "GreedyCD",
+    "ImplicitSignGD",
+    "InertialSignGD",
+    "NormalizedGD",
+    "Problem",
+    "ProjectedSignGD",
+    "Scheme",
+    "SignGD",
+    "Signum",
+    "StepContext",
+    "StepFailure",
+    "StepInfo",
+    "StepPolicy",
+    "Tuned",
+    "Update",
+    "run",
+]
