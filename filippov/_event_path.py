@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
@@ -193,7 +194,7 @@ class _ModeField:
     def project(self, x: FloatArray) -> FloatArray:
         """Newton projection of ``x`` onto the mode's manifold (minimal-norm corrections)."""
         for _ in range(3):
-            f0, B, hx = self.system._evaluate(x)
+            hx = self.system._evaluate(x)[2]
             if self.free.size == 0:
                 return x
             Jac = self.system._jacobian(x, self.m)
@@ -214,7 +215,7 @@ class _ModeField:
         reaching its switching surface (or a new index reaching the tie), ``1`` a free
         index whose multiplier reaches the face boundary (exit), ``2`` ``h`` reaching 0.
         """
-        f0, B, hx, Jac, lam = self.evaluate(x)
+        _, _, hx, _, lam = self.evaluate(x)
         F, out = self.free, self.fixed
         if self.norm == "l1":
             vals = np.r_[self.sigma[out] * hx[out] + self.offset[out], 1.0 - np.abs(lam[F])]
@@ -238,7 +239,7 @@ class _ModeField:
     def guard(self, x: FloatArray) -> float:
         return float(np.min(self.guard_values(x)[0]))
 
-    def entry_index(self, position: int) -> int:
+    def entry_index(self, position: int | np.integer[Any]) -> int:
         """Switching-function index of guard entry ``position``."""
         F, out = self.free, self.fixed
         if position < out.size:
@@ -362,7 +363,7 @@ def _integrate_mode(
         dense = solver.dense_output()
         if g_new <= 0.0:
 
-            def g_of_t(s: float) -> float:
+            def g_of_t(s: float, dense: Callable[..., FloatArray] = dense) -> float:
                 return field.guard(np.asarray(dense(s)))
 
             try:
@@ -473,7 +474,9 @@ def _transition(
     if norm == "l1":
         sigma = field.sigma.copy()
         J = set(int(j) for j in field.free)
-        arrived = np.array(sorted(field.entry_index(p) for p in hits if kinds[p] == 0), dtype=int)
+        arrived = np.asarray(
+            sorted(field.entry_index(p) for p in hits if kinds[p] == 0), dtype=np.intp
+        )
         exited = [field.entry_index(p) for p in hits if kinds[p] == 1]
         for j in exited:
             sigma[j] = np.sign(lam_ev[j])
@@ -592,9 +595,9 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
     minimal-norm choice.
     """
     try:
-        return np.linalg.solve(M, a)
+        return np.asarray(np.linalg.solve(M, a), dtype=np.float64)
     except np.linalg.LinAlgError:
-        return np.linalg.lstsq(M, a, rcond=None)[0]
+        return np.asarray(np.linalg.lstsq(M, a, rcond=None)[0], dtype=np.float64)
 
 
 def _scale(values: FloatArray) -> float:

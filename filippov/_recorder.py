@@ -9,15 +9,15 @@ they return.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from filippov._validation import FloatArray
+from filippov._validation import FloatArray, IndexLike
 from filippov.solution import Event, FilippovSolution, Mode, Segment
 
 
-def make_mode(norm: str, sigma: FloatArray, free: Sequence[int]) -> Mode:
+def make_mode(norm: str, sigma: FloatArray, free: IndexLike) -> Mode:
     """A hashable mode record from the engine's working arrays."""
     signs = tuple(int(s) for s in np.sign(sigma))
     return Mode(norm=norm, signs=signs, free=tuple(sorted(int(k) for k in free)))
@@ -42,11 +42,20 @@ class Recorder:
         return len(self.events)
 
     def linear_segment(
-        self, t0: float, t1: float, x0: FloatArray, v: FloatArray, mode: Mode, lam: FloatArray
+        self,
+        t0: float,
+        t1: float,
+        x0: FloatArray,
+        v: FloatArray,
+        mode: Mode,
+        lam: FloatArray,
+        *,
+        kind: str | None = None,
     ) -> FloatArray:
         """Record a segment ``x(t) = x0 + (t − t0) v`` and return its end state."""
         x1 = x0 + (t1 - t0) * v
-        self.segments.append(Segment.linear(t0, t1, x0.copy(), v.copy(), mode=mode, lam=lam.copy()))
+        seg = Segment.linear(t0, t1, x0.copy(), v.copy(), mode=mode, lam=lam.copy(), kind=kind)
+        self.segments.append(seg)
         self._breakpoint(t1, x1)
         return x1
 
@@ -76,7 +85,7 @@ class Recorder:
         t: float,
         x: FloatArray,
         kind: str,
-        indices: Sequence[int],
+        indices: IndexLike,
         mode_before: Mode | None,
         mode_after: Mode | None,
         *,

@@ -6,6 +6,7 @@ user always learns which argument was wrong and how.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -125,3 +126,7 @@ def require_positive(value: float, name: str) -> float:
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"`{name}` must be a positive finite number. Got {value!r} instead.")
     return v
+
+
+#: Index sets: a sequence of ints or an integer array (what numpy's set routines return).
+IndexLike = Sequence[int] | NDArray[np.integer[Any]]

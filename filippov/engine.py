@@ -118,7 +118,7 @@ def solve(
     if not isinstance(max_events, int) or max_events < 1:
         raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
-    f0, B, hx = system.evaluate(x0_arr)
+    system.evaluate(x0_arr)
     system.jacobian(x0_arr)
 
     exact_ok = system.is_affine and system.norm.name in ("l1", "linf")

@@ -26,7 +26,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import linprog
 
-from filippov._validation import FloatArray, NonFiniteError, as_float_array, as_matrix, as_vector
+from filippov._validation import (
+    FloatArray,
+    IndexLike,
+    NonFiniteError,
+    as_float_array,
+    as_matrix,
+    as_vector,
+)
 from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
 from filippov.selection import Selection, solve_ball_vi, solve_box_vi, solve_simplex_vi
@@ -529,7 +536,7 @@ class FilippovSystem:
         return lam
 
     def consistent_velocity(
-        self, x: ArrayLike, *, free: Sequence[int] | None = None, tol: float | None = None
+        self, x: ArrayLike, *, free: IndexLike | None = None, tol: float | None = None
     ) -> ConsistentVelocity:
         """The Filippov-consistent velocity at ``x`` (DESIGN §1.2).
 
@@ -572,7 +579,7 @@ def consistent_relay(
     hx: FloatArray,
     J: FloatArray,
     *,
-    free: Sequence[int] | None = None,
+    free: IndexLike | None = None,
     signs: FloatArray | None = None,
     tol: float | None = None,
 ) -> ConsistentVelocity:
