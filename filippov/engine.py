@@ -95,7 +95,7 @@ def solve(
     """
     if not isinstance(system, FilippovSystem):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
-    x0_arr = as_vector(x0, "x0")
+    x0_arr = as_vector(x0, "x0", system.n)
     try:
         t0, t_end = (float(v) for v in t_span)
     except (TypeError, ValueError):

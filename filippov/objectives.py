@@ -36,7 +36,7 @@ import sympy
 from numpy.typing import ArrayLike
 from sympy.codegen.cfunctions import expm1 as _sympy_expm1
 from sympy.codegen.cfunctions import log1p as _sympy_log1p
-from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.numpy import SciPyPrinter
 
 from filippov._validation import (
     FloatArray,
@@ -615,7 +615,7 @@ class Objective:
 
 
 def _finite_scalar(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_, str, bytes)):
         raise TypeError(f"`{name}` must be a real number. Got {value!r} instead.")
     arr = as_float_array(value, name)
     if arr.ndim != 0:
@@ -1026,8 +1026,8 @@ def _check_params(params: Any, var_names: Sequence[str]) -> dict[str, float]:
     return out
 
 
-class _ExactFloatPrinter(NumPyPrinter):
-    """NumPy printer that writes float constants with full (repr) precision."""
+class _ExactFloatPrinter(SciPyPrinter):
+    """SciPy/NumPy printer that writes float constants with full (repr) precision."""
 
     def _print_Float(self, expr: Any) -> str:
         return repr(float(expr))
@@ -1035,7 +1035,7 @@ class _ExactFloatPrinter(NumPyPrinter):
 
 def _lambdify(args: Sequence[Any], expr: Any) -> Callable[..., Any]:
     return sympy.lambdify(
-        args, expr, modules="numpy", printer=_ExactFloatPrinter, cse=True, dummify=True
+        args, expr, modules=["scipy", "numpy"], printer=_ExactFloatPrinter, cse=True, dummify=True
     )
 
 

@@ -401,77 +401,92 @@ def _box_enumerate(
     return np.zeros((0, k)), best[1]
 
 
-def _lemke(N: FloatArray, q: FloatArray, max_iter: int) -> FloatArray | None:
-    """Lemke's complementary pivoting for ``z ≥ 0, Nz + q ≥ 0, zᵀ(Nz + q) = 0``.
+def _box_lemke_path(
+    M: FloatArray, a: FloatArray, d: FloatArray, max_iter: int
+) -> tuple[IntArray, int] | None:
+    """Lemke-type complementary pivoting directly on the box VI (one homotopy path).
 
-    Covering vector ``1``, lexicographic ratio test (no cycling under degeneracy). Returns
-    ``z`` or None on ray termination. Processes every copositive-plus ``N`` (e.g. PSD).
+    Follows the solutions of the augmented VI with ``w(z0) = a − Mλ + z0·d`` from the
+    primary ray (``λ = sign(d)`` vertex, ``z0`` large) down to ``z0 = 0``. Along the path
+    exactly one index changes status per pivot: a free ``λ_i`` reaching ±1 becomes bound,
+    a bound index whose ``w_i`` reaches 0 becomes free. Because ``λ`` is bounded, the only
+    unbounded ray is the primary one, so under nondegeneracy the path always ends at a
+    solution, for *any* ``M`` (unlike Lemke's method on the equivalent LCP of size ``2k``,
+    which can end on a secondary ray when ``M`` is not copositive-plus). Returns the
+    final active pattern and the pivot count, or None on failure (degeneracy).
     """
-    n = q.shape[0]
-    if np.all(q >= 0):
-        return np.zeros(n)
-    # tableau columns: s (0..n-1), z (n..2n-1), z0 (2n), rhs (2n+1); s − N z − z0·1 = q
-    T = np.hstack([np.eye(n), -N, -np.ones((n, 1)), q[:, None]])
-    basis = list(range(n))
-
-    def pivot(row: int, col: int) -> None:
-        T[row] /= T[row, col]
-        others = np.arange(n) != row
-        T[others] -= np.outer(T[others, col], T[row])
-        basis[row] = col
-
-    def lexmin(rows: IntArray, col: FloatArray) -> int:
-        cand = rows
-        keys = [T[:, -1], *[T[:, j] for j in range(n)]]
-        for key in keys:
-            vals = key[cand] / col[cand]
-            best = np.min(vals)
-            cand = cand[vals <= best + 1e-12 * max(1.0, abs(best))]
-            if cand.size == 1:
-                break
-        return int(cand[0])
-
-    # z0 enters at the level that makes every s ≥ 0: the most negative q leaves.
-    # The z0 column is −1: z0 = −min(q) makes every s ≥ 0 and the row of min(q) leaves.
-    row = int(np.argmin(q))
-    leaving = basis[row]
-    pivot(row, 2 * n)
-    entering = leaving + n if leaving < n else leaving - n
-    for _ in range(max_iter):
-        col = T[:, entering]
-        piv_tol = 1e-11 * max(1.0, float(np.max(np.abs(col))))
-        rows = np.flatnonzero(col > piv_tol)
-        if rows.size == 0:
+    k = a.shape[0]
+    s = np.where(d >= 0, 1, -1).astype(np.int64)
+    p = s.copy()
+    lam = s.astype(np.float64)
+    base = a - M @ lam
+    need = -s * base / np.abs(d)  # z0 at which s_i w_i = 0
+    r = int(np.argmax(need))
+    if need[r] <= 0:
+        return p, 0
+    z0 = float(need[r])
+    p[r] = 0
+    entering, enter_sign = r, -int(s[r])  # λ_r leaves its bound towards the interior
+    for it in range(1, max_iter + 1):
+        F = np.flatnonzero(p == 0)
+        A = np.hstack([-M[np.ix_(F, F)], d[F, None]])  # δw_F = 0 on (δλ_F, δz0)
+        _, sv, Vt = np.linalg.svd(A)
+        direction = Vt[-1]
+        if F.size and sv.size == F.size and sv[-1] <= 1e-13 * max(sv[0], 1e-300):
+            return None  # the path is not a line here (degenerate)
+        dlam = np.zeros(k)
+        dlam[F] = direction[:-1]
+        dz0 = float(direction[-1])
+        dw = -M @ dlam + dz0 * d
+        orient = dlam[entering] if p[entering] == 0 else dw[entering] * p[entering]
+        if abs(orient) <= 1e-14 * max(1.0, float(np.max(np.abs(direction)))):
             return None
-        ratios = T[rows, -1] / col[rows]
-        rmin = float(np.min(ratios))
-        ties = rows[ratios <= rmin + 1e-12 * max(1.0, abs(rmin))]
-        z0_row = [r for r in ties if basis[r] == 2 * n]
-        row = z0_row[0] if z0_row else lexmin(ties, col)
-        leaving = basis[row]
-        pivot(row, entering)
-        if leaving == 2 * n:
-            z = np.zeros(2 * n + 1)
-            z[basis] = T[:, -1]
-            return np.maximum(z[n : 2 * n], 0.0)
-        entering = leaving + n if leaving < n else leaving - n
+        if orient * enter_sign < 0:
+            dlam, dz0, dw = -dlam, -dz0, -dw
+        w = a - M @ lam + z0 * d
+        steps = np.full(k, np.inf)
+        free = p == 0
+        up = free & (dlam > 0)
+        lo = free & (dlam < 0)
+        steps[up] = (1.0 - lam[up]) / dlam[up]
+        steps[lo] = (-1.0 - lam[lo]) / dlam[lo]
+        bound_closing = (p != 0) & (dw * p < 0)
+        steps[bound_closing] = np.maximum(w[bound_closing] * p[bound_closing], 0.0) / np.abs(
+            dw[bound_closing]
+        )
+        steps[entering] = np.inf if steps[entering] <= 0 else steps[entering]
+        t_z0 = z0 / -dz0 if dz0 < 0 else np.inf
+        j = int(np.argmin(steps))
+        if t_z0 <= steps[j]:
+            return p, it
+        if not np.isfinite(steps[j]):
+            return None  # secondary ray: only possible under degeneracy
+        t = float(steps[j])
+        lam = lam + t * dlam
+        z0 = z0 + t * dz0
+        if p[j] == 0:
+            side = 1 if dlam[j] > 0 else -1
+            p[j] = side
+            lam[j] = side
+            entering, enter_sign = j, 1  # w_j moves into its allowed sign
+        else:
+            entering, enter_sign = j, -int(p[j])  # λ_j leaves its bound inwards
+            p[j] = 0
+        lam = np.clip(lam, -1.0, 1.0)
     return None
 
 
-def _box_lemke(M: FloatArray, a: FloatArray) -> FloatArray | None:
-    """Box VI through Lemke on the equivalent 2k LCP.
-
-    With ``u = λ + 1 ∈ [0, 2]`` and ``w = s − t`` (``s`` paired with the upper bound, ``t``
-    with the lower): ``t = Mu + s − a − M1 ≥ 0 ⊥ u ≥ 0`` and ``v = 2 − u ≥ 0 ⊥ s ≥ 0``, an
-    LCP with matrix ``[[M, I], [−I, 0]]`` (PSD when ``M`` is).
-    """
+def _box_lemke(M: FloatArray, a: FloatArray) -> tuple[IntArray, int] | None:
+    """Run :func:`_box_lemke_path`, retrying with perturbed covering vectors if needed."""
     k = a.shape[0]
-    N = np.block([[M, np.eye(k)], [-np.eye(k), np.zeros((k, k))]])
-    q = np.concatenate([-a - M @ np.ones(k), 2.0 * np.ones(k)])
-    z = _lemke(N, q, max_iter=50 * (2 * k + 1) ** 2)
-    if z is None:
-        return None
-    return np.clip(z[:k] - 1.0, -1.0, 1.0)
+    base_sign = np.where(a >= 0, 1.0, -1.0)  # start at the vertex sign(a)
+    for attempt in range(4):
+        # deterministic perturbations of the covering vector (same signs, distinct sizes)
+        scale = 1.0 + attempt * np.mod(np.arange(1, k + 1) * 0.6180339887498949, 1.0)
+        out = _box_lemke_path(M, a, base_sign * scale, max_iter=50 * (k + 1) ** 2)
+        if out is not None:
+            return out
+    return None
 
 
 def _pattern_of(lam: FloatArray, tol_lam: float) -> IntArray:
@@ -584,9 +599,10 @@ def solve_box_vi(
     * Other ``M`` with ``k ≤ 10``: all ``3^k`` active patterns are enumerated, every
       solution is found and the minimal-norm one is returned (``"enumeration"``).
       ``n_solutions`` counts the distinct solutions.
-    * Other ``M`` with ``k > 10``: Lemke's method on an equivalent LCP of size ``2k``
-      (``"lemke"``; it always succeeds for positive semidefinite ``M``), after a block
-      pivoting attempt. ``SelectionError`` when neither finds a solution.
+    * Other ``M`` with ``k > 10``: a block pivoting attempt, then a Lemke-type
+      complementary pivoting path on the box itself (``"lemke"``). Because ``λ`` is
+      bounded the path cannot end on a secondary ray, so it reaches a solution for any
+      ``M`` unless the data are degenerate (then ``SelectionError``).
     * ``unique`` is True exactly when :func:`is_p_matrix` proves ``M`` is a P-matrix;
       otherwise several solutions exist or may exist for nearby ``a`` and it is False.
 
@@ -658,17 +674,27 @@ def solve_box_vi(
         return _make_box_selection(
             Mf, af, lam, p, unique=unique, method="block-pivoting", n_solutions=None, n_pivots=iters
         )
-    lam_l = _box_lemke(Mf, af)
-    if lam_l is None:
+    path = _box_lemke(Mf, af)
+    if path is None:
         raise SelectionError(
             f"No solution of the box VI was found for this {k}x{k} matrix: block pivoting "
-            "cycled and Lemke's method ended on a secondary ray (M is not copositive-plus)."
+            "cycled and the Lemke path broke down (degenerate data)."
         )
-    lam = _polish(Mf, af, lam_l, tol_lam)
+    p, more = path
+    lam = _polish(Mf, af, _solve_pattern_lstsq(Mf, af, p), tol_lam)
     p = _pattern_of(lam, tol_lam)
     return _make_box_selection(
-        Mf, af, lam, p, unique=unique, method="lemke", n_solutions=None, n_pivots=iters
+        Mf, af, lam, p, unique=unique, method="lemke", n_solutions=None, n_pivots=iters + more
     )
+
+
+def _solve_pattern_lstsq(M: FloatArray, a: FloatArray, p: IntArray) -> FloatArray:
+    lam = p.astype(np.float64)
+    F = p == 0
+    if np.any(F):
+        rhs = a[F] - M[np.ix_(F, ~F)] @ lam[~F]
+        lam[F] = np.linalg.lstsq(M[np.ix_(F, F)], rhs, rcond=None)[0]
+    return np.clip(lam, -1.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------

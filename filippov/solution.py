@@ -164,7 +164,13 @@ def _fmt_time(t: float) -> str:
 
 
 def _fmt_state(x: FloatArray, limit: int = 40) -> str:
-    text = np.array2string(np.asarray(x), precision=6, threshold=6, edgeitems=2, separator=", ")
+    text = np.array2string(
+        np.asarray(x),
+        threshold=6,
+        edgeitems=2,
+        separator=", ",
+        formatter={"float_kind": lambda v: f"{v:.6g}"},
+    )
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -183,7 +189,7 @@ def _json_normalize(value: Any, name: str) -> Any:
 # --------------------------------------------------------------------------- Mode
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Mode:
     """The face of the relay set held over a segment (DESIGN.md §1.2).
 
@@ -231,13 +237,19 @@ class Mode:
     signs: tuple[int, ...]
     free: tuple[int, ...] = ()
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.norm, str) or not self.norm:
-            raise TypeError(f"`norm` must be a non-empty string. Got {self.norm!r} instead.")
-        signs = _int_tuple(self.signs, "signs")
+    def __init__(
+        self,
+        norm: str,
+        signs: Sequence[int] | np.ndarray,
+        free: Sequence[int] | np.ndarray = (),
+    ) -> None:
+        if not isinstance(norm, str) or not norm:
+            raise TypeError(f"`norm` must be a non-empty string. Got {norm!r} instead.")
+        object.__setattr__(self, "norm", norm)
+        signs = _int_tuple(signs, "signs")
         if any(s not in (-1, 0, 1) for s in signs):
             raise ValueError(f"`signs` must hold only -1, 0 and +1. Got {signs} instead.")
-        free_list = _int_tuple(self.free, "free")
+        free_list = _int_tuple(free, "free")
         free = tuple(sorted(free_list))
         if len(set(free)) != len(free):
             raise ValueError(f"`free` must not repeat an index. Got {free_list} instead.")
@@ -249,14 +261,14 @@ class Mode:
         object.__setattr__(self, "signs", signs)
         object.__setattr__(self, "free", free)
         free_set = set(free)
-        if self.norm == "l1":
+        if norm == "l1":
             bad = [i for i, s in enumerate(signs) if (s == 0) != (i in free_set)]
             if bad:
                 raise ValueError(
                     "`signs` must be 0 exactly on the sliding set `free` for an l1 mode "
                     f"(and ±1 elsewhere). Got signs={signs}, free={free} instead."
                 )
-        elif self.norm == "linf":
+        elif norm == "linf":
             if signs and not free:
                 raise ValueError(
                     "`free` must hold the active (argmax) set of an linf mode, at least "
@@ -268,7 +280,7 @@ class Mode:
                     "`signs` must be 0 off the active set `free` for an linf mode. "
                     f"Got signs={signs}, free={free} instead."
                 )
-        elif self.norm == "l2":
+        elif norm == "l2":
             if any(signs):
                 raise ValueError(f"`signs` must be all 0 for an l2 mode. Got {signs} instead.")
             if free and len(free) != len(signs):
@@ -634,8 +646,8 @@ class HermiteDense(SegmentDense):
         if np.any(steps <= 0):
             i = int(np.argmax(steps <= 0))
             raise ValueError(
-                f"`t` must be strictly increasing. Got t[{i}] = {t_arr[i]!r} >= "
-                f"t[{i + 1}] = {t_arr[i + 1]!r} instead."
+                f"`t` must be strictly increasing. Got t[{i}] = {float(t_arr[i])!r} >= "
+                f"t[{i + 1}] = {float(t_arr[i + 1])!r} instead."
             )
         y_arr = as_float_array(y, "y")
         y_arr = as_matrix(y_arr[:, None] if y_arr.ndim == 1 else y_arr, "y", (len(t_arr), None))
@@ -676,7 +688,7 @@ class HermiteDense(SegmentDense):
 
     def __repr__(self) -> str:
         return (
-            f"HermiteDense(nodes={len(self.t)}, t=[{self.t[0]!r}, {self.t[-1]!r}], n={self.n}, "
+            f"HermiteDense(nodes={len(self.t)}, t=[{float(self.t[0])!r}, {float(self.t[-1])!r}], n={self.n}, "
             f"source={self.source!r}, error={self.error!r})"
         )
 
@@ -997,7 +1009,7 @@ class Segment:
         if isinstance(dense, HermiteDense) and (dense.t[0] != t0 or dense.t[-1] != t1):
             raise ValueError(
                 f"`dense.t` must run from `t0` = {t0!r} to `t1` = {t1!r}. "
-                f"Got [{dense.t[0]!r}, {dense.t[-1]!r}] instead."
+                f"Got [{float(dense.t[0])!r}, {float(dense.t[-1])!r}] instead."
             )
         object.__setattr__(self, "t0", t0)
         object.__setattr__(self, "t1", t1)
@@ -1162,7 +1174,7 @@ class Segment:
         hi = float(ts[-1]) if t1 is None else _as_time(t1, "t1")
         if not (ts[0] <= lo < hi <= ts[-1]):
             raise ValueError(
-                f"`t0` < `t1` must lie in the dense output's range [{ts[0]!r}, {ts[-1]!r}]. "
+                f"`t0` < `t1` must lie in the dense output's range [{float(ts[0])!r}, {float(ts[-1])!r}]. "
                 f"Got [{lo!r}, {hi!r}] instead."
             )
 
@@ -1420,8 +1432,8 @@ class FilippovSolution:
         if np.any(back):
             i = int(np.argmax(back))
             raise ValueError(
-                f"`t` must be non-decreasing. Got t[{i}] = {t_arr[i]!r} > "
-                f"t[{i + 1}] = {t_arr[i + 1]!r} instead."
+                f"`t` must be non-decreasing. Got t[{i}] = {float(t_arr[i])!r} > "
+                f"t[{i + 1}] = {float(t_arr[i + 1])!r} instead."
             )
         x_arr = as_float_array(x, "x")
         if x_arr.ndim != 2 or x_arr.shape[0] != t_arr.shape[0]:

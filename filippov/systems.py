@@ -260,6 +260,17 @@ class FilippovSystem:
         self.name = name
         self.affine_data = affine
         self.objective = objective
+        #: State dimension when it is known without a state (affine data, objective,
+        #: constant ``f0`` or ``B``); ``None`` otherwise.
+        self.n: int | None = None
+        if affine is not None:
+            self.n = int(affine.B.shape[0])
+        elif objective is not None and objective.n is not None:
+            self.n = int(objective.n)
+        elif self._f0_const is not None:
+            self.n = int(self._f0_const.reshape(-1).shape[0])
+        elif self._B_const is not None and self._B_const.ndim == 2:
+            self.n = int(self._B_const.shape[0])
 
     # -- construction helpers ---------------------------------------------------------
     @classmethod

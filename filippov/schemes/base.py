@@ -401,7 +401,7 @@ class _Rows:
         self.size += 1
 
     def array(self) -> NDArray[Any]:
-        return self.data[: self.size].copy() if self.size < self.data.shape[0] else self.data
+        return self.data[: self.size]
 
 
 def _check_count(value: Any, name: str, *, minimum: int) -> int:
@@ -541,6 +541,7 @@ def run(
         capacity = min(max_steps, math.ceil(t_end / policy.eta) + 1) + 1
     else:
         capacity = 1024
+    n_saved = (capacity - 1) // save_every + 1 + int((capacity - 1) % save_every != 0)
     iter_names = ITERATE_DIAGNOSTICS if diagnostics else ("t",)
     step_names = (
         STEP_DIAGNOSTICS + tuple(d for d in scheme.extra_diagnostics if d not in STEP_DIAGNOSTICS)
@@ -548,53 +549,67 @@ def run(
         else ("step",)
     )
     int_names = {"flips", "freezes", "two_hit", "face_size", *scheme.extra_diagnostics}
-    xs = _Rows((m, n), np.float64, capacity // save_every + 2)
-    ts = _Rows((m,), np.float64, capacity // save_every + 2)
-    ks = _Rows((), np.int64, capacity // save_every + 2)
+    xs = _Rows((m, n), np.float64, n_saved)
+    ts = _Rows((m,), np.float64, n_saved)
+    ks = _Rows((), np.int64, n_saved)
     it_rec = {name: _Rows((m,), np.float64, capacity) for name in iter_names}
     st_rec = {
-        name: _Rows((m,), np.int64 if name in int_names else np.float64, capacity)
+        name: _Rows((m,), np.int64 if name in int_names else np.float64, capacity - 1)
         for name in step_names
     }
+    scheme_counters = [name for name in step_names if name in int_names and name != "flips"]
+    scheme_counters.remove("face_size") if "face_size" in scheme_counters else None
 
+    ones = np.ones(n)
     t = np.zeros(m)
     done = np.zeros(m, dtype=bool)
+    t_tol = 8.0 * np.finfo(np.float64).eps * (t_end or 0.0)
 
     def save_x(k: int) -> None:
         xs.append(X)
         ts.append(t)
         ks.append(k)
 
-    def record_iterate() -> None:
+    def record_iterate(abs_sum: FloatArray) -> None:
         it_rec["t"].append(t)
         if diagnostics:
             assert F is not None
             it_rec["f"].append(F)
-            it_rec["grad_norm"].append(dual_norm_rows(scheme.norm, G))
-            it_rec["grad_norm2"].append(np.sqrt(np.einsum("ij,ij->i", G, G)))
+            name = scheme.norm.name
+            it_rec["grad_norm"].append(
+                abs_sum if name == "linf" else dual_norm_rows(scheme.norm, G)
+            )
+            it_rec["grad_norm2"].append(np.sqrt((G * G) @ ones))
+
+    def abs_row_sums(A: FloatArray) -> FloatArray:
+        with np.errstate(over="ignore"):
+            return np.abs(A) @ ones
 
     status: int | None = None
     message = ""
     k = 0
     if not np.all(np.isfinite(G)) or (F is not None and not np.all(np.isfinite(F))):
         status, message = -2, f"Non-finite f or gradient at x0={_fmt_state(X)}."
+    g_abs = abs_row_sums(G)
     save_x(0)
-    record_iterate()
+    record_iterate(g_abs)
     while status is None:
         if n_steps is not None and k >= n_steps:
             status, message = 0, f"Reached n_steps={n_steps}."
             break
-        stationary = ~np.any(G != 0, axis=1)
+        stationary = g_abs == 0
         if t_end is not None and np.all(done | stationary) and np.any(done):
             status, message = 0, f"Reached t_final={t_end!r}."
             break
         if np.all(stationary):
             status = 1
-            message = f"Stationary point reached (gradient exactly zero) at k={k}, t={_fmt_state(t if batched else t[0])}."
+            when = _fmt_state(t if batched else t[0])
+            message = f"Stationary point reached (gradient exactly zero) at k={k}, t={when}."
             break
         if n_steps is None and k >= max_steps:
             status = -1
-            message = f"max_steps={max_steps} reached before t_final={t_end!r} (t={_fmt_state(t if batched else t[0])})."
+            when = _fmt_state(t if batched else t[0])
+            message = f"max_steps={max_steps} reached before t_final={t_end!r} (t={when})."
             break
 
         direction = scheme.direction(problem, X, G, state)
@@ -606,10 +621,10 @@ def run(
                 f"`step` policy {policy!r} must return finite steps >= 0. "
                 f"Got {_fmt_state(eta)} at step {k} instead."
             )
-        short = np.zeros(m, dtype=bool)
         if t_end is not None:
             remaining = t_end - t
-            short = (eta >= remaining) | done
+            # the last step is shortened (or stretched by rounding, <= 8 ulp) onto t_final
+            short = (eta >= remaining - t_tol) | done
             eta = np.where(short, np.where(done, 0.0, remaining), eta)
         try:
             upd = scheme.update(problem, X, G, v, eta, direction.state)
@@ -620,13 +635,19 @@ def run(
         if not np.all(np.isfinite(X_new)):
             status, message = -2, f"Non-finite iterate at step {k + 1} from x={_fmt_state(X)}."
             break
-        G_new = upd.g if upd.g is not None else problem.grad_rows(X_new)
-        F_new = problem.f_rows(X_new) if diagnostics else None
-        if not np.all(np.isfinite(G_new)) or (F_new is not None and not np.all(np.isfinite(F_new))):
-            status, message = (
-                -2,
-                f"Non-finite f or gradient at step {k + 1}, x={_fmt_state(X_new)}.",
+        try:
+            G_new = upd.g if upd.g is not None else problem.grad_rows(X_new)
+            F_new = problem.f_rows(X_new) if diagnostics else None
+        except (ValueError, FloatingPointError, OverflowError) as exc:
+            # Objective rejects non-finite values with ValueError: keep the partial run
+            status = -2
+            message = (
+                f"Evaluating the objective at step {k + 1}, x={_fmt_state(X_new)} failed: {exc}"
             )
+            break
+        if not np.all(np.isfinite(G_new)) or (F_new is not None and not np.all(np.isfinite(F_new))):
+            status = -2
+            message = f"Non-finite f or gradient at step {k + 1}, x={_fmt_state(X_new)}."
             break
 
         t = t + eta
@@ -636,8 +657,9 @@ def run(
         st_rec["step"].append(eta)
         if diagnostics:
             active = G != 0
-            st_rec["flips"].append(np.count_nonzero(np.sign(G) * np.sign(G_new) < 0, axis=1))
-            st_rec["face_size"].append(np.count_nonzero(active, axis=1))
+            with np.errstate(over="ignore"):
+                st_rec["flips"].append((G * G_new < 0) @ ones)
+            st_rec["face_size"].append(active @ ones)
             if L is None:
                 L = problem._L
             st_rec["face_curvature"].append(active @ L if L is not None else np.full(m, np.nan))
@@ -646,15 +668,14 @@ def run(
                 counts.update(direction.counts)
             if upd.counts:
                 counts.update(upd.counts)
-            for name in step_names:
-                if name in ("step", "flips", "face_size", "face_curvature"):
-                    continue
+            for name in scheme_counters:
                 st_rec[name].append(counts.get(name, 0))
         X, G, F, state = X_new, G_new, F_new, upd.state
+        g_abs = abs_row_sums(G)
         k += 1
         if k % save_every == 0:
             save_x(k)
-        record_iterate()
+        record_iterate(g_abs)
         if callback is not None:
             info = StepInfo(
                 k=k,

@@ -1,0 +1,245 @@
+"""The ``filippov`` command line: simulate a flow, print its events, draw its portrait.
+
+Commands
+--------
+``filippov simulate EXPR --vars x,y [--params a=0.5] --norm linf --x0 0.6,0.1 --t-end 4``
+    Simulate the steepest-descent flow of an objective given as an expression (parsed
+    without ``eval``) and print the segment/event summary (``--json`` for machine-readable
+    output, ``--save`` to keep the solution, ``--plot`` for a phase portrait of a 2-D flow).
+``filippov demo [--plot PATH]``
+    The slope example ``f = ½(x1 − a x2)² + ½(x2 + 3)²`` for ``a = 0.5`` (the manifold
+    ``x1 = a x2`` is sliding) and ``a = 2`` (crossing): both summaries, and a side-by-side
+    phase portrait.
+``filippov portrait EXPR --vars x,y --norm linf --xlim -4,2 --ylim -4,2 --plot out.png``
+    A phase portrait of a 2-D flow, optionally with trajectories from ``--x0``.
+
+Bad arguments exit with status 2 and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from filippov.engine import solve
+from filippov.objectives import Objective, slope
+from filippov.solution import FilippovSolution
+from filippov.systems import FilippovSystem, steepest_descent_flow
+
+__all__ = ["main"]
+
+#: The demo's initial points: they reach the manifold x1 = a x2 from the side where the
+#: hand solutions of the slope example (tests/problems.py) are known.
+_DEMO_CASES = ((0.5, (0.6, 0.1)), (2.0, (-0.6, 0.1)))
+_DEMO_T_END = 4.0
+
+
+class _UsageError(Exception):
+    """A bad command-line argument: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (argparse prints the whole usage by default)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _floats(text: str, name: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise _UsageError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    if not values or not all(np.isfinite(values)):
+        raise _UsageError(f"{name} must be finite numbers, got {text!r}")
+    return values
+
+
+def _params(items: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip():
+                raise _UsageError(f"--params expects name=value pairs, got {part!r}")
+            out[name.strip()] = _floats(value, f"parameter {name.strip()!r}")[0]
+    return out
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="filippov",
+        description="Filippov solutions of norm-constrained steepest-descent flows.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def flow_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("expr", help="objective, e.g. '0.5*(x - a*y)**2 + 0.5*(y + 3)**2'")
+        p.add_argument("--vars", required=True, help="comma-separated variable names")
+        p.add_argument("--params", action="append", default=[], help="name=value[,name=value]")
+        p.add_argument(
+            "--norm",
+            default="linf",
+            choices=("linf", "l1", "l2"),
+            help="constraint norm: linf = sign flow, l1 = greedy, l2 = normalized (default linf)",
+        )
+
+    sim = sub.add_parser("simulate", help="simulate a flow and print its events")
+    flow_args(sim)
+    sim.add_argument(
+        "--x0", required=True, help="initial point, comma-separated (negative first: --x0=-1,2)"
+    )
+    sim.add_argument("--t-end", type=float, required=True, help="final time")
+    sim.add_argument("--t0", type=float, default=0.0, help="initial time (default 0)")
+    sim.add_argument("--method", default="auto", choices=("auto", "exact", "events"))
+    sim.add_argument("--rtol", type=float, default=1e-10)
+    sim.add_argument("--atol", type=float, default=1e-12)
+    sim.add_argument("--json", action="store_true", help="print the solution as JSON")
+    sim.add_argument("--save", type=Path, help="save the solution (.npz)")
+    sim.add_argument("--plot", type=Path, help="write a phase portrait (2-D flows)")
+
+    demo = sub.add_parser("demo", help="the slope example: sliding (a=0.5) vs crossing (a=2)")
+    demo.add_argument(
+        "--plot",
+        type=Path,
+        default=Path("build") / "filippov-demo.png",
+        help="where to write the phase portrait (default build/filippov-demo.png)",
+    )
+    demo.add_argument("--no-plot", action="store_true", help="only print the summaries")
+
+    por = sub.add_parser("portrait", help="draw the phase portrait of a 2-D flow")
+    flow_args(por)
+    por.add_argument("--xlim", required=True, help="xmin,xmax")
+    por.add_argument("--ylim", required=True, help="ymin,ymax")
+    por.add_argument("--x0", action="append", default=[], help="start of a trajectory")
+    por.add_argument("--t-end", type=float, default=5.0)
+    por.add_argument("--plot", type=Path, required=True, help="output image file")
+    return parser
+
+
+def _system_from_args(args: argparse.Namespace) -> FilippovSystem:
+    variables = [v.strip() for v in args.vars.split(",") if v.strip()]
+    objective = Objective.from_expr(args.expr, variables=variables, params=_params(args.params))
+    return steepest_descent_flow(objective, norm=args.norm)
+
+
+def _limits(text: str, name: str) -> tuple[float, float]:
+    values = _floats(text, name)
+    if len(values) != 2 or not values[0] < values[1]:
+        raise _UsageError(f"{name} must be two increasing numbers 'min,max', got {text!r}")
+    return values[0], values[1]
+
+
+def _write_portrait(
+    panels: Sequence[tuple[FilippovSystem, Sequence[FilippovSolution], str]],
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    path: Path,
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from filippov import plot
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 5.2), squeeze=False)
+    for ax, (system, sols, title) in zip(axes[0], panels, strict=True):
+        plot.phase_portrait(system, xlim, ylim, ax=ax, trajectories=list(sols))
+        ax.set_title(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"phase portrait written to {path}")
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    system = _system_from_args(args)
+    x0 = _floats(args.x0, "--x0")
+    sol = solve(
+        system,
+        x0,
+        (args.t0, args.t_end),
+        method=args.method,
+        rtol=args.rtol,
+        atol=args.atol,
+    )
+    if args.json:
+        print(json.dumps(sol.to_dict(), indent=2))
+    else:
+        print(sol.summary())
+    if args.save is not None:
+        sol.save(args.save)
+        print(f"solution saved to {args.save}", file=sys.stderr if args.json else sys.stdout)
+    if args.plot is not None:
+        if len(x0) != 2:
+            raise _UsageError("--plot needs a 2-D flow (two variables)")
+        xs = np.asarray(sol.x)
+        pad = 0.15 * max(float(np.ptp(xs[:, 0])), float(np.ptp(xs[:, 1])), 1.0)
+        xlim = (float(xs[:, 0].min()) - pad, float(xs[:, 0].max()) + pad)
+        ylim = (float(xs[:, 1].min()) - pad, float(xs[:, 1].max()) + pad)
+        _write_portrait([(system, [sol], system.name)], xlim, ylim, args.plot)
+    return 0 if sol.status >= 0 else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    panels = []
+    worst = 0
+    for a, x0 in _DEMO_CASES:
+        system = steepest_descent_flow(slope(a), norm="linf")
+        sol = solve(system, x0, (0.0, _DEMO_T_END))
+        kind = "sliding" if abs(a) < 1 else "crossing"
+        title = f"slope example, a = {a:g}: the manifold x1 = a·x2 is {kind}"
+        print(f"== {title}; sign flow from x0 = {x0} ==")
+        print(sol.summary())
+        print()
+        panels.append((system, [sol], f"a = {a:g} ({kind})"))
+        worst = min(worst, sol.status)
+    if not args.no_plot:
+        _write_portrait(panels, (-5.0, 1.5), (-4.0, 1.0), args.plot)
+    return 0 if worst >= 0 else 1
+
+
+def _portrait(args: argparse.Namespace) -> int:
+    system = _system_from_args(args)
+    xlim, ylim = _limits(args.xlim, "--xlim"), _limits(args.ylim, "--ylim")
+    sols = [solve(system, _floats(p, "--x0"), (0.0, args.t_end)) for p in args.x0]
+    _write_portrait([(system, sols, system.name)], xlim, ylim, args.plot)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``filippov`` command line; returns the exit status.
+
+    Examples
+    --------
+    >>> from filippov.cli import main
+    >>> main(["simulate", "x**2 + 3*y**2", "--vars", "x,y", "--x0", "1,1", "--t-end", "2"])
+    FilippovSolution: success (status 1)...
+    0
+    """
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler = {"simulate": _simulate, "demo": _demo, "portrait": _portrait}[args.command]
+        return handler(args)
+    except _UsageError as exc:
+        print(f"filippov: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as exc:
+        # Validation errors of the library name the bad input; show them in one line.
+        print(f"filippov: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the console script
+    raise SystemExit(main())

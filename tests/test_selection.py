@@ -1,0 +1,456 @@
+"""Tests of filippov.selection against brute force and closed forms."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from filippov.selection import (
+    Selection,
+    SelectionError,
+    _box_lemke,
+    _solve_pattern,
+    is_p_matrix,
+    solve_ball_vi,
+    solve_box_vi,
+    solve_simplex_vi,
+)
+
+
+# ---------------------------------------------------------------------------------------
+# independent references
+# ---------------------------------------------------------------------------------------
+def box_violation(M: np.ndarray, a: np.ndarray, lam: np.ndarray, edge: float = 1e-12) -> float:
+    """Largest violation of the box VI conditions, classifying λ by its value."""
+    w = a - M @ lam
+    out = float(np.max(np.maximum(np.abs(lam) - 1.0, 0.0), initial=0.0))
+    for li, wi in zip(lam, w, strict=True):
+        if li >= 1.0 - edge:
+            out = max(out, -wi)
+        elif li <= -1.0 + edge:
+            out = max(out, wi)
+        else:
+            out = max(out, abs(wi))
+    return out
+
+
+def brute_force_box(M: np.ndarray, a: np.ndarray, tol: float = 1e-9) -> list[np.ndarray]:
+    """Every solution over the 3^k active patterns, one plain solve per pattern."""
+    k = a.size
+    sols: list[np.ndarray] = []
+    for pattern in itertools.product((-1, 0, 1), repeat=k):
+        p = np.array(pattern)
+        F = p == 0
+        lam = p.astype(float)
+        if F.any():
+            A = M[np.ix_(F, F)]
+            if abs(np.linalg.det(A)) < 1e-12:
+                continue
+            lam[F] = np.linalg.solve(A, a[F] - M[np.ix_(F, ~F)] @ lam[~F])
+        w = a - M @ lam
+        if np.all(np.abs(lam) <= 1 + tol) and np.all(w[p == 1] >= -tol):
+            if np.all(w[p == -1] <= tol) and not any(np.allclose(lam, s) for s in sols):
+                sols.append(lam)
+    return sols
+
+
+def random_spd(rng: np.random.Generator, k: int, cond: float = 100.0) -> np.ndarray:
+    Q, _ = np.linalg.qr(rng.standard_normal((k, k)))
+    return (Q * np.geomspace(1.0, cond, k)) @ Q.T / np.sqrt(cond)
+
+
+def simplex_violation(M: np.ndarray, a: np.ndarray, w: np.ndarray, r: float) -> float:
+    rho = a - M @ w
+    pos = w > 0
+    return max(
+        abs(w.sum() - 1.0),
+        float(np.max(-w, initial=0.0)),
+        float(np.max(np.abs(rho[pos] - r), initial=0.0)),
+        float(np.max(rho[~pos] - r, initial=0.0)),
+    )
+
+
+def brute_force_simplex(M: np.ndarray, a: np.ndarray, tol: float = 1e-9) -> list[np.ndarray]:
+    k = a.size
+    sols = []
+    for size in range(1, k + 1):
+        for S in itertools.combinations(range(k), size):
+            idx = list(S)
+            K = np.block([[M[np.ix_(idx, idx)], np.ones((size, 1))], [np.ones((1, size)), 0]])
+            if abs(np.linalg.det(K)) < 1e-12:
+                continue
+            sol = np.linalg.solve(K, np.r_[a[idx], 1.0])
+            w = np.zeros(k)
+            w[idx] = sol[:size]
+            if simplex_violation(M, a, np.maximum(w, 0), sol[size]) <= tol and w.min() >= -tol:
+                sols.append(w)
+    return sols
+
+
+# ---------------------------------------------------------------------------------------
+# box VI: symmetric positive definite
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize("seed", range(4))
+def test_box_spd_matches_brute_force(k: int, seed: int) -> None:
+    rng = np.random.default_rng(100 * k + seed)
+    M = random_spd(rng, k)
+    a = 2.0 * rng.standard_normal(k)
+    sel = solve_box_vi(M, a)
+    assert sel.unique and sel.method.startswith("block-pivoting")
+    assert box_violation(M, a, sel.lam) <= 1e-10
+    assert sel.residual <= 1e-10
+    if k <= 5 or seed < 2:
+        (ref,) = brute_force_box(M, a)
+        assert np.max(np.abs(sel.lam - ref)) <= 1e-10
+    # sets and pattern agree with the values
+    assert np.all(sel.lam[sel.at_upper] == 1.0) and np.all(sel.lam[sel.at_lower] == -1.0)
+    assert np.all(np.abs(sel.lam[sel.interior]) < 1.0)
+    assert sorted([*sel.at_upper, *sel.at_lower, *sel.interior]) == list(range(k))
+
+
+def test_box_spd_is_the_box_qp_minimizer() -> None:
+    rng = np.random.default_rng(7)
+    M = random_spd(rng, 6)
+    a = 3.0 * rng.standard_normal(6)
+    lam = solve_box_vi(M, a).lam
+
+    def q(x: np.ndarray) -> float:
+        return float(0.5 * x @ M @ x - a @ x)
+
+    trials = np.clip(lam + 0.3 * rng.standard_normal((2000, 6)), -1.0, 1.0)
+    assert q(lam) <= min(q(x) for x in trials) + 1e-12
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1e-6, 1e6), st.floats(-1e6, 1e6))
+def test_codim_one_is_the_utkin_formula(m: float, a: float) -> None:
+    sel = solve_box_vi([[m]], [a])
+    assert sel.lam[0] == pytest.approx(np.clip(a / m, -1.0, 1.0), rel=1e-15, abs=0.0)
+    assert sel.unique
+
+
+def test_ill_conditioned_spd_still_exact() -> None:
+    rng = np.random.default_rng(3)
+    M = random_spd(rng, 8, cond=1e8)
+    a = rng.standard_normal(8)
+    sel = solve_box_vi(M, a)
+    assert box_violation(M, a, sel.lam) <= 1e-10 * (np.abs(a).max() + np.abs(M).sum(1).max())
+
+
+def test_block_pivoting_cycle_falls_back_to_active_set() -> None:
+    # Block pivoting (flip every infeasible index at once) is known to cycle on SPD
+    # matrices that are far from M-matrices; the finite fallback must finish the job.
+    rng = np.random.default_rng(11)
+    fallbacks = 0
+    for _ in range(300):
+        k = 6
+        G = rng.standard_normal((k, k))
+        M = G @ G.T + 1e-2 * np.eye(k)
+        a = 5.0 * rng.standard_normal(k)
+        sel = solve_box_vi(M, a)
+        fallbacks += sel.method == "block-pivoting+active-set"
+        assert box_violation(M, a, sel.lam) <= 1e-9 * (1.0 + np.abs(a).max())
+    assert fallbacks >= 0  # counted for the record; correctness is asserted above
+
+
+# ---------------------------------------------------------------------------------------
+# box VI: warm start
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(5))
+def test_warm_start_gives_identical_results(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = 8
+    M = random_spd(rng, k)
+    a = 2.0 * rng.standard_normal(k)
+    cold = solve_box_vi(M, a)
+    warm = solve_box_vi(M, a, warm_start=cold)
+    assert np.array_equal(warm.lam, cold.lam) and warm.n_pivots == 1
+    assert np.array_equal(solve_box_vi(M, a, warm_start=cold.pattern).lam, cold.lam)
+    # An index joins the zero set: warm-start from the previous pattern plus a free entry.
+    small = solve_box_vi(M[:-1, :-1], a[:-1])
+    joined = solve_box_vi(M, a, warm_start=np.r_[small.pattern, 0])
+    assert np.max(np.abs(joined.lam - cold.lam)) <= 1e-12
+    # A slightly moved right-hand side: the old pattern is (nearly) right.
+    moved = solve_box_vi(M, a + 1e-6, warm_start=cold)
+    assert moved.n_pivots <= 3
+    assert np.max(np.abs(moved.lam - solve_box_vi(M, a + 1e-6).lam)) <= 1e-12
+
+
+# ---------------------------------------------------------------------------------------
+# box VI: general matrices and uniqueness
+# ---------------------------------------------------------------------------------------
+def test_non_p_matrix_is_flagged_and_min_norm_is_returned() -> None:
+    M = np.array([[1.0, 2.0], [2.0, 1.0]])
+    assert is_p_matrix(M) is False
+    for a in ([0.0, 0.0], [0.5, -0.2], [3.0, 3.0]):
+        sel = solve_box_vi(M, a)
+        assert not sel.unique and sel.method == "enumeration"
+        ref = brute_force_box(M, np.array(a))
+        assert sel.n_solutions == len(ref)
+        assert np.linalg.norm(sel.lam) == pytest.approx(min(np.linalg.norm(s) for s in ref))
+        assert box_violation(M, np.array(a), sel.lam) <= 1e-12
+    assert solve_box_vi(M, [0.0, 0.0]).lam.tolist() == [0.0, 0.0]
+
+
+def test_two_solutions() -> None:
+    # λ' = −λ relay with a = 1: λ = −1 (w = 0) and λ = +1 (w = 2) both solve.
+    sel = solve_box_vi([[-1.0]], [1.0])
+    assert (sel.n_solutions, sel.unique) == (2, False)
+    assert abs(sel.lam[0]) == 1.0
+    assert len(brute_force_box(np.array([[-1.0]]), np.array([1.0]))) == 2
+
+
+def test_singular_psd_matrix_is_not_unique() -> None:
+    M = np.array([[1.0, 1.0], [1.0, 1.0]])
+    sel = solve_box_vi(M, [0.5, 0.5])
+    assert not sel.unique
+    assert box_violation(M, np.array([0.5, 0.5]), sel.lam) <= 1e-12
+    assert sel.lam == pytest.approx([0.25, 0.25])  # min-norm point of {λ1 + λ2 = 1/2}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nonsymmetric_p_matrix_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = 5
+    S = rng.standard_normal((k, k))
+    M = random_spd(rng, k) + 0.8 * (S - S.T)  # PD symmetric part ⇒ P-matrix
+    a = 2.0 * rng.standard_normal(k)
+    assert is_p_matrix(M) is True
+    sel = solve_box_vi(M, a)
+    (ref,) = brute_force_box(M, a)
+    assert sel.unique and sel.n_solutions == 1
+    assert np.max(np.abs(sel.lam - ref)) <= 1e-10
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_general_random_matrices_match_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(50 + seed)
+    k = 4
+    M = rng.standard_normal((k, k))
+    a = rng.standard_normal(k)
+    sel = solve_box_vi(M, a)
+    ref = brute_force_box(M, a)
+    assert sel.n_solutions == len(ref) >= 1
+    assert sel.unique == (len(ref) == 1 and is_p_matrix(M) is True)
+    assert box_violation(M, a, sel.lam) <= 1e-10
+    assert np.linalg.norm(sel.lam) == pytest.approx(min(np.linalg.norm(s) for s in ref))
+
+
+def test_lemke_agrees_with_active_set_on_spd() -> None:
+    rng = np.random.default_rng(5)
+    for k in (3, 12, 20):
+        M = random_spd(rng, k)
+        a = 3.0 * rng.standard_normal(k)
+        path = _box_lemke(M, a)
+        assert path is not None
+        lam = _solve_pattern(M, a, path[0])
+        assert np.max(np.abs(lam - solve_box_vi(M, a).lam)) <= 1e-10
+
+
+def test_large_general_psd_uses_pivoting() -> None:
+    rng = np.random.default_rng(9)
+    k = 14
+    G = rng.standard_normal((k, 6))
+    S = rng.standard_normal((k, k))
+    M = G @ G.T + (S - S.T)  # monotone (PSD symmetric part), singular, non-symmetric
+    a = 3.0 * rng.standard_normal(k)
+    sel = solve_box_vi(M, a)
+    assert sel.method in ("block-pivoting", "lemke") and not sel.unique
+    assert box_violation(M, a, sel.lam, edge=1e-9) <= 1e-8
+
+
+# ---------------------------------------------------------------------------------------
+# P-matrix test
+# ---------------------------------------------------------------------------------------
+def brute_p(M: np.ndarray) -> bool:
+    k = M.shape[0]
+    return all(
+        np.linalg.det(M[np.ix_(S, S)]) > 0
+        for size in range(1, k + 1)
+        for S in itertools.combinations(range(k), size)
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_is_p_matrix_matches_principal_minors(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = 1 + seed % 5
+    M = rng.standard_normal((k, k)) + 1.5 * np.eye(k)
+    assert is_p_matrix(M) == brute_p(M)
+    Ms = M + M.T
+    assert is_p_matrix(Ms) == brute_p(Ms)
+
+
+def test_is_p_matrix_large_sizes() -> None:
+    block = np.array([[1.0, -3.0], [1.0, 1.0]])  # P, but symmetric part only PSD
+    assert is_p_matrix(block) is True
+    big = np.kron(np.eye(7), block)  # k = 14: no minor enumeration, no sufficient test
+    assert is_p_matrix(big) is None
+    dominant = 4.0 * np.eye(14) + np.diag(np.ones(13), 1) - 2.0 * np.diag(np.ones(13), -1)
+    assert is_p_matrix(dominant) is True
+    assert is_p_matrix(-np.eye(14)) is False
+    assert is_p_matrix(np.zeros((0, 0))) is True
+
+
+# ---------------------------------------------------------------------------------------
+# simplex VI
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_tie_selection_on_separable_quadratic(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = 2 + seed
+    ell = rng.uniform(0.1, 10.0, k)
+    s = rng.choice([-1.0, 1.0], k)
+    H = np.diag(ell)
+    S = np.diag(s)
+    sel = solve_simplex_vi(S @ H @ S, S @ np.zeros(k))  # the caller's conjugation
+    w = (1.0 / ell) / np.sum(1.0 / ell)
+    assert np.max(np.abs(sel.lam - w)) <= 1e-14
+    assert sel.rate == pytest.approx(-1.0 / np.sum(1.0 / ell), rel=1e-14)
+    assert sel.unique and sel.interior.tolist() == list(range(k))
+    assert sel.residual <= 1e-14
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 6])
+@pytest.mark.parametrize("seed", range(4))
+def test_simplex_spd_matches_brute_force(k: int, seed: int) -> None:
+    rng = np.random.default_rng(1000 + 10 * k + seed)
+    M = random_spd(rng, k)
+    a = 2.0 * rng.standard_normal(k)
+    sel = solve_simplex_vi(M, a)
+    (ref,) = brute_force_simplex(M, a)
+    assert np.max(np.abs(sel.lam - ref)) <= 1e-10
+    assert simplex_violation(M, a, sel.lam, sel.rate) <= 1e-10
+    warm = solve_simplex_vi(M, a, warm_start=sel)
+    assert np.array_equal(warm.lam, sel.lam) and warm.n_pivots == 1
+
+
+def test_simplex_non_monotone_is_flagged() -> None:
+    M = np.array([[0.0, 1.0], [1.0, 0.0]])
+    sel = solve_simplex_vi(M, [0.0, 0.0])
+    assert not sel.unique and sel.n_solutions == 3 and sel.method == "enumeration"
+    assert sel.lam.tolist() == pytest.approx([0.5, 0.5])
+    assert len(brute_force_simplex(M, np.zeros(2))) == 3
+
+
+def test_simplex_nonsymmetric_matches_brute_force() -> None:
+    rng = np.random.default_rng(2)
+    M = random_spd(rng, 4) + 0.5 * np.array(
+        [[0, 1, 0, 0], [-1, 0, 2, 0], [0, -2, 0, 1], [0, 0, -1, 0]]
+    )
+    a = rng.standard_normal(4)
+    sel = solve_simplex_vi(M, a)
+    (ref,) = brute_force_simplex(M, a)
+    assert sel.unique and np.max(np.abs(sel.lam - ref)) <= 1e-10
+
+
+def test_simplex_single_index() -> None:
+    sel = solve_simplex_vi([[2.0]], [5.0])
+    assert sel.lam.tolist() == [1.0] and sel.rate == 3.0 and sel.unique
+
+
+# ---------------------------------------------------------------------------------------
+# ball VI
+# ---------------------------------------------------------------------------------------
+def ball_violation(M: np.ndarray, a: np.ndarray, lam: np.ndarray) -> float:
+    """Violation of the ball VI: interior ⇒ a = Mλ, sphere ⇒ a − Mλ = μλ with μ ≥ 0."""
+    w = a - M @ lam
+    nrm = np.linalg.norm(lam)
+    if nrm < 1.0 - 1e-12:
+        return float(np.max(np.abs(w)))
+    mu = float(w @ lam)  # the only candidate multiplier (‖λ‖ = 1)
+    return max(float(np.max(np.abs(w - mu * lam))), -mu, nrm - 1.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(-100.0, 100.0), min_size=1, max_size=5), st.floats(0.01, 100.0))
+def test_ball_scaled_identity_closed_form(a: list[float], c: float) -> None:
+    av = np.array(a)
+    sel = solve_ball_vi(c * np.eye(av.size), av)
+    expected = av / max(c, float(np.linalg.norm(av)))
+    assert np.max(np.abs(sel.lam - expected)) <= 1e-12
+    assert sel.unique
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ball_spd_is_the_trust_region_minimizer(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = 2 + seed % 4
+    M = random_spd(rng, k, cond=1e3)
+    a = rng.standard_normal(k) * (0.1 if seed % 2 else 20.0)
+    sel = solve_ball_vi(M, a)
+    assert ball_violation(M, a, sel.lam) <= 1e-10 * max(1.0, np.abs(a).max())
+    assert (sel.multiplier or 0.0) >= 0.0
+
+    def q(x: np.ndarray) -> float:
+        return float(0.5 * x @ M @ x - a @ x)
+
+    pts = rng.standard_normal((4000, k))
+    pts *= rng.uniform(0, 1, (4000, 1)) ** (1 / k) / np.linalg.norm(pts, axis=1, keepdims=True)
+    assert q(sel.lam) <= min(q(x) for x in pts) + 1e-12
+
+
+def test_ball_hard_case_and_indefinite() -> None:
+    M = np.diag([-1.0, 2.0])
+    sel = solve_ball_vi(M, [0.0, 1.0])  # hard case: a ⟂ eigenvector of −1
+    assert sel.multiplier == pytest.approx(1.0)
+    assert abs(sel.lam[1]) == pytest.approx(1.0 / 3.0) and abs(sel.lam[0]) == pytest.approx(
+        np.sqrt(8.0) / 3.0
+    )
+    assert not sel.unique and ball_violation(M, np.array([0.0, 1.0]), sel.lam) <= 1e-12
+    sel2 = solve_ball_vi(M, [0.5, 1.0])
+    assert ball_violation(M, np.array([0.5, 1.0]), sel2.lam) <= 1e-12 and not sel2.unique
+
+
+def test_ball_nonsymmetric() -> None:
+    M = np.array([[1.0, 2.0], [-2.0, 1.0]])  # monotone: unique
+    for a in ([0.1, 0.2], [10.0, -3.0]):
+        sel = solve_ball_vi(M, a)
+        assert sel.unique and ball_violation(M, np.array(a), sel.lam) <= 1e-10
+
+
+# ---------------------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("solver", [solve_box_vi, solve_simplex_vi, solve_ball_vi])
+def test_bad_input(solver: object) -> None:
+    with pytest.raises(ValueError, match="`M` must be square"):
+        solver(np.ones((2, 3)), [1.0, 2.0])  # type: ignore[operator]
+    with pytest.raises(ValueError, match=r"`M` must have shape \(3, 3\)"):
+        solver(np.eye(2), [1.0, 2.0, 3.0])  # type: ignore[operator]
+    with pytest.raises(ValueError, match="`M` must be finite"):
+        solver([[1.0, np.nan], [0.0, 1.0]], [1.0, 2.0])  # type: ignore[operator]
+    with pytest.raises(ValueError, match="`a` must be finite"):
+        solver(np.eye(2), [np.inf, 2.0])  # type: ignore[operator]
+    with pytest.raises(ValueError, match="`a` must be a 1-D vector"):
+        solver(np.eye(2), np.ones((2, 1)))  # type: ignore[operator]
+    with pytest.raises(ValueError, match="`tol`"):
+        solver(np.eye(2), [1.0, 2.0], tol=-1.0)  # type: ignore[operator]
+
+
+def test_bad_warm_start_and_empty_problems() -> None:
+    with pytest.raises(ValueError, match="`warm_start` must have length 2"):
+        solve_box_vi(np.eye(2), [1.0, 2.0], warm_start=[0, 0, 0])
+    with pytest.raises(ValueError, match="-1/0/1"):
+        solve_box_vi(np.eye(2), [1.0, 2.0], warm_start=[2, 0])
+    with pytest.raises(ValueError, match="support indices"):
+        solve_simplex_vi(np.eye(2), [1.0, 2.0], warm_start=[5])
+    with pytest.raises(ValueError, match="at least one entry"):
+        solve_simplex_vi(np.zeros((0, 0)), [])
+    assert solve_box_vi(np.zeros((0, 0)), []).lam.size == 0
+    assert solve_ball_vi(np.zeros((0, 0)), []).lam.size == 0
+    with pytest.raises(SelectionError):
+        raise SelectionError("named error class exported")
+
+
+def test_selection_is_immutable() -> None:
+    sel = solve_box_vi(np.eye(2), [3.0, 0.5])
+    assert isinstance(sel, Selection)
+    with pytest.raises(ValueError):
+        sel.lam[0] = 0.0
+    assert sel.pattern.tolist() == [1, 0]
