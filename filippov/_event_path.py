@@ -349,6 +349,7 @@ def _integrate_mode(
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise fail(-3, f"non-finite or singular value ({exc})", t, x) from None
     t_old, x_old = t, x
+    span = max(abs(t_end - t), 1e-300)
     while True:
         try:
             message = solver.step()
@@ -357,7 +358,26 @@ def _integrate_mode(
             t_new, x_new = float(solver.t), np.array(solver.y)
             g_new = field.guard(x_new)
         except FloatingPointError as exc:
-            raise fail(-3, f"non-finite value ({exc})", t_old, x_old) from None
+            # A trial step reached a region where the field is not finite. Retry from the
+            # last accepted state with a smaller step cap, so the partial solution runs
+            # up to the edge of that region instead of stopping a whole step short.
+            tried = min(float(getattr(solver, "h_abs", span) or span), t_end - t_old)
+            if tried <= 1e-13 * max(1.0, abs(t_old)) or tried <= 1e-15 * span:
+                raise fail(-3, f"non-finite value ({exc})", t_old, x_old) from None
+            try:
+                solver = solver_cls(
+                    field.rhs,
+                    t_old,
+                    x_old,
+                    t_end,
+                    rtol=opts.rtol,
+                    atol=opts.atol,
+                    max_step=tried / 4,
+                    first_step=tried / 4,
+                )
+            except FloatingPointError:
+                raise fail(-3, f"non-finite value ({exc})", t_old, x_old) from None
+            continue
         except np.linalg.LinAlgError as exc:
             raise fail(-4, f"singular sliding selection ({exc})", t_old, x_old) from None
         dense = solver.dense_output()

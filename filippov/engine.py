@@ -89,7 +89,7 @@ def solve(
     >>> from filippov.objectives import slope
     >>> sol = fp.solve(fp.steepest_descent_flow(slope(0.5), "linf"), [0.6, 0.1], (0.0, 4.0))
     >>> [(round(e.t, 12), e.kind) for e in sol.events]
-    [(1.1, 'sliding-entry'), (3.1, 'stationary')]
+    [(1.1, 'sliding-entry'), (3.1, 'sliding-entry'), (3.1, 'stationary')]
     >>> sol(4.0)
     array([-1.5, -3. ])
     """

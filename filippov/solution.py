@@ -1493,14 +1493,15 @@ class FilippovSolution:
         self._status = _as_int(status, "status")
         self._message = _as_str(message, "message")
         self._method = _as_str(method, "method")
-        self.nfev = _as_int(nfev, "nfev", minimum=0)
-        self.njev = _as_int(njev, "njev", minimum=0)
-        self.nlu = _as_int(nlu, "nlu", minimum=0)
-        self.n_selection_solves = _as_int(n_selection_solves, "n_selection_solves", minimum=0)
-        info_n = _json_normalize({} if info is None else dict(info), "info")
-        if not isinstance(info_n, dict):  # pragma: no cover - dict stays dict
-            raise TypeError(f"`info` must be a mapping. Got {info!r} instead.")
-        self._info: dict[str, Any] = info_n
+        self._counters = (
+            _as_int(nfev, "nfev", minimum=0),
+            _as_int(njev, "njev", minimum=0),
+            _as_int(nlu, "nlu", minimum=0),
+            _as_int(n_selection_solves, "n_selection_solves", minimum=0),
+        )
+        if info is not None and not isinstance(info, Mapping):
+            raise TypeError(f"`info` must be a mapping or None. Got {info!r} instead.")
+        self._info: dict[str, Any] = _json_normalize({} if info is None else dict(info), "info")
         self._seg_t0 = np.array([s.t0 for s in segments_t], dtype=np.float64)
 
     # ---- read-only data
@@ -1539,6 +1540,26 @@ class FilippovSolution:
     def method(self) -> str:
         """Engine path that produced the solution."""
         return self._method
+
+    @property
+    def nfev(self) -> int:
+        """Number of right-hand-side evaluations."""
+        return self._counters[0]
+
+    @property
+    def njev(self) -> int:
+        """Number of Jacobian evaluations."""
+        return self._counters[1]
+
+    @property
+    def nlu(self) -> int:
+        """Number of LU decompositions."""
+        return self._counters[2]
+
+    @property
+    def n_selection_solves(self) -> int:
+        """Number of solves of the sliding selection (box / simplex / ball VI)."""
+        return self._counters[3]
 
     @property
     def info(self) -> dict[str, Any]:
@@ -1749,8 +1770,7 @@ class FilippovSolution:
             and self._status == other._status
             and self._message == other._message
             and self._method == other._method
-            and (self.nfev, self.njev, self.nlu, self.n_selection_solves)
-            == (other.nfev, other.njev, other.nlu, other.n_selection_solves)
+            and self._counters == other._counters
             and self._info == other._info
         )
 

@@ -102,8 +102,9 @@ class VelocitySet:
         The relay values whose images span the set (the vertices of ``face``, or for the
         Filippov set of an ℓ∞ system only those realised by a full-measure region).
     vertices : ndarray, shape (k, n)
-        The velocities ``f0 − B v`` of the relay vertices; the set is their convex hull
-        (the unit ball's image for an ℓ2 face at ``h = 0``, sampled on its boundary).
+        The velocities ``f0 − B v`` of the relay vertices; the set is their convex hull.
+        For an ℓ2 face at ``h = 0`` (a Euclidean ball) the relay "vertices" are samples of
+        the unit sphere, so the hull is an inscribed approximation of the true set.
     """
 
     x: FloatArray
@@ -424,7 +425,10 @@ class FilippovSystem:
         xv = self._state(x)
         f0, B, hx = self._evaluate(xv)
         face = self.norm.face(hx) if tol is None else self.norm.face(hx, tol)
-        relay = np.atleast_2d(face.vertices())
+        if face.kind == "ball" and face.ball_norm == "l2":
+            relay = _sample_sphere(hx.shape[0])
+        else:
+            relay = np.atleast_2d(face.vertices())
         return VelocitySet(xv, f0, B, face, relay, f0 - relay @ B.T)
 
     def filippov_set(self, x: ArrayLike, *, tol: float | None = None) -> VelocitySet:
@@ -443,9 +447,9 @@ class FilippovSystem:
         >>> import filippov as fp
         >>> obj = fp.Objective.quadratic(np.diag([0.0, 1.0]))
         >>> sys = fp.steepest_descent_flow(obj, norm="l1")
-        >>> sys.filippov_set(np.zeros(2)).vertices
-        array([[-0., -1.],
-               [-0.,  1.]])
+        >>> sys.filippov_set(np.zeros(2)).vertices + 0.0
+        array([[ 0., -1.],
+               [ 0.,  1.]])
         """
         vset = self.velocity_set(x, tol=tol)
         if self.norm.name != "linf" or len(vset.relay_vertices) <= 1:
@@ -678,6 +682,25 @@ def _ball_like_l1_at_zero(f0: FloatArray, B: FloatArray, J: FloatArray) -> Consi
         return ConsistentVelocity(f0 - B @ lam, lam, tuple(range(m)), None, True)
     lam = np.zeros(m)
     return ConsistentVelocity(f0 - B @ lam, lam, tuple(range(m)), None, False)
+
+
+def _sample_sphere(m: int) -> FloatArray:
+    """Points on the Euclidean unit sphere of ``R^m`` standing in for the ball's vertices.
+
+    The ℓ2 ball has no finite vertex set; its image is drawn and bounded through these
+    samples: the circle at 64 angles for ``m = 2``, otherwise ``±e_i`` and, for ``m ≤ 6``,
+    the normalised diagonals ``(±1, …, ±1)/√m``.
+    """
+    if m == 1:
+        return np.array([[1.0], [-1.0]])
+    if m == 2:
+        angles = np.linspace(0.0, 2 * np.pi, 64, endpoint=False)
+        return np.column_stack([np.cos(angles), np.sin(angles)])
+    points = [np.eye(m), -np.eye(m)]
+    if m <= 6:
+        corners = np.array(np.meshgrid(*[[-1.0, 1.0]] * m)).reshape(m, -1).T
+        points.append(corners / np.sqrt(m))
+    return np.vstack(points)
 
 
 def _kind_from_sides(a_plus: float, a_minus: float, zero_tol: float) -> str:

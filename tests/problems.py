@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import product
+from itertools import pairwise, product
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ class ExpectedEvent:
     kinds: frozenset[str]
     x: np.ndarray
     indices: tuple[int, ...] = ()
+    optional: bool = False  # e.g. a grazing contact the engine may or may not report
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def _quadratic(H, b, c=0.0) -> Callable[[], Any]:
 # 1. Separable quadratic, ℓ∞ (sign) flow
 # --------------------------------------------------------------------------------------
 def separable_sign_flow(
-    l: Sequence[float],
+    L: Sequence[float],
     c: Sequence[float],
     x0: Sequence[float],
     t_end: float,
@@ -156,7 +157,7 @@ def separable_sign_flow(
     t_i (simultaneous arrivals form one event time), the last one stationary (∇f = 0).
     ``x_i(t) = c_i + sign(x0_i − c_i) max(|x0_i − c_i| − t, 0)``.
     """
-    l_arr, c_arr, x0_arr = (np.asarray(v, dtype=float) for v in (l, c, x0))
+    l_arr, c_arr, x0_arr = (np.asarray(v, dtype=float) for v in (L, c, x0))
     d = x0_arr - c_arr
     if np.any(d == 0):
         raise ValueError("start off every switching surface")
@@ -178,10 +179,10 @@ def separable_sign_flow(
 
     bps = [0.0, *[tk for tk in times if tk < t_end], t_end]
     velocities = tuple(
-        (a, b_, -np.sign(d) * (arrivals > a + 0.5 * (b_ - a))) for a, b_ in zip(bps, bps[1:])
+        (a, b_, -np.sign(d) * (arrivals > a + 0.5 * (b_ - a))) for a, b_ in pairwise(bps)
     )
     modes = []
-    for a, b_ in zip(bps, bps[1:]):
+    for a, b_ in pairwise(bps):
         free = tuple(int(i) for i in np.flatnonzero(arrivals <= a))
         if len(free) == len(d):
             modes.append((a, b_, "stationary", free))
@@ -276,7 +277,11 @@ def slope_problem(a: float, builder: str = "quadratic") -> ClosedFormProblem:
             (t1, t2, np.array([-0.5, -1.0])),
             (t2, t_end, np.zeros(2)),
         )
-        modes = ((0.0, t1, "regular", ()), (t1, t2, "sliding", (0,)), (t2, t_end, "stationary", (0, 1)))
+        modes = (
+            (0.0, t1, "regular", ()),
+            (t1, t2, "sliding", (0,)),
+            (t2, t_end, "stationary", (0, 1)),
+        )
     elif a == 2.0:
         x0 = np.array([-0.6, 0.1])
         t1, x1 = 4.0 / 15.0, np.array([-1.0 / 3.0, -1.0 / 6.0])
@@ -338,7 +343,7 @@ def slope_problem(a: float, builder: str = "quadratic") -> ClosedFormProblem:
 # 3. Separable quadratic, ℓ1-constrained (greedy) flow: ties with weights ∝ 1/l_i
 # --------------------------------------------------------------------------------------
 def greedy_separable(
-    l: Sequence[float], c: Sequence[float], x0: Sequence[float], t_end: float
+    L: Sequence[float], c: Sequence[float], x0: Sequence[float], t_end: float
 ) -> ClosedFormProblem:
     """f = ½ Σ l_i (x_i − c_i)², flow x' ∈ −∂‖∇f‖∞ (φ = ℓ∞).
 
@@ -350,7 +355,7 @@ def greedy_separable(
     tie at t_j = Σ_i (m_i − m_j)_+ / l_i, and ∇f = 0 at T = Σ_j m_j / l_j = ‖x0 − c‖₁
     (‖x − c‖₁ decreases at unit rate). x_j(t) = c_j + sign(g_j) min(m_j, m(t)) / l_j.
     """
-    l_arr, c_arr, x0_arr = (np.asarray(v, dtype=float) for v in (l, c, x0))
+    l_arr, c_arr, x0_arr = (np.asarray(v, dtype=float) for v in (L, c, x0))
     g0 = l_arr * (x0_arr - c_arr)
     m = np.abs(g0)
     s = np.sign(g0)
@@ -370,13 +375,15 @@ def greedy_separable(
     bps_t, bps_x = [0.0], [x0_arr]
     velocities, modes = [], []
     active = [int(order[0])]
-    for level, j in zip(levels, joiners):
+    for level, j in zip(levels, joiners, strict=True):
         tk = time_of_level(level)
         w = np.zeros_like(m)
         inv = 1.0 / l_arr[active]
         w[active] = inv / inv.sum()
         velocities.append((bps_t[-1], tk, -s * w))
-        modes.append((bps_t[-1], tk, "tie" if len(active) > 1 else "regular", tuple(sorted(active))))
+        modes.append(
+            (bps_t[-1], tk, "tie" if len(active) > 1 else "regular", tuple(sorted(active)))
+        )
         bps_t.append(tk)
         bps_x.append(state_at_level(level))
         if tk > t_end:
@@ -387,7 +394,7 @@ def greedy_separable(
             events.append(ExpectedEvent(tk, TIE, bps_x[-1], (int(j),)))
             active.append(int(j))
     T = bps_t[-1]
-    status = 1 if T < t_end else 0
+    status = 1 if t_end > T else 0
     if status:
         velocities.append((T, t_end, np.zeros_like(m)))
         modes.append((T, t_end, "stationary", tuple(range(len(m)))))
@@ -439,9 +446,9 @@ def l2_isotropic(c: Sequence[float], x0: Sequence[float], t_end: float) -> Close
         _flow(_quadratic(np.eye(n), -c_arr, 0.5 * float(c_arr @ c_arr)), "l2"),
         x0_arr,
         (0.0, float(t_end)),
-        (ExpectedEvent(T, STATIONARY, c_arr, ()),) if T <= t_end else (),
+        (ExpectedEvent(T, STATIONARY, c_arr, ()),) if t_end >= T else (),
         x_exact,
-        1 if T < t_end else 0,
+        1 if t_end > T else 0,
         False,
         f,
         grad,
@@ -554,6 +561,62 @@ def coulomb_problem(mu: float, q0: float, v0: float, t_end: float) -> ClosedForm
 
 
 # --------------------------------------------------------------------------------------
+# 5b. A fold (two-field system): sliding up to the fold, tangential exit; grazing
+# --------------------------------------------------------------------------------------
+def fold_problem(x0: Sequence[float], t_end: float = 2.0) -> ClosedFormProblem:
+    """x' = F+ = (1, x1) for h = x2 > 0, F− = (1, 1) for x2 < 0.
+
+    On h = 0: a+ = x1, a− = 1, so {x1 < 0} is a sliding region, (0, 0) a fold of F+ (a+ = 0)
+    and {x1 > 0} a crossing region. x1' = 1 everywhere.
+
+    From (−1, 0): sliding with the Filippov velocity (1, 0) until the fold at t = 1, then a
+    tangential exit into x2 > 0: x = (t − 1, (t − 1)²/2). (Unique: past the fold both fields
+    point up.) The exit event may be called "exit" (λ reaches its bound) or "tangency"
+    (a+ = 0 there).
+
+    From (−1, 1/2) in x2 > 0: x = (t − 1, (t − 1)²/2) for all t: the trajectory grazes the
+    surface at the fold at t = 1 without leaving x2 ≥ 0 (an optional "tangency" event).
+    """
+    x0_arr = np.asarray(x0, float)
+
+    def make():
+        import filippov as fp
+
+        return fp.piecewise_system(
+            lambda x: np.array([1.0, 1.0]),
+            lambda x: np.array([1.0, x[0]]),
+            lambda x: x[1],
+            grad_h=lambda x: np.array([0.0, 1.0]),
+            name="fold",
+        )
+
+    if np.allclose(x0_arr, [-1.0, 0.0]):
+        name = "fold-sliding-exit"
+        event = ExpectedEvent(1.0, frozenset({"exit", "tangency"}), np.zeros(2), (0,))
+
+        def x_exact(t):
+            t = np.atleast_1d(np.asarray(t, float))
+            s = np.maximum(t - 1.0, 0.0)
+            return np.stack([t - 1.0, 0.5 * s * s], axis=1)
+
+        velocities = ((0.0, 1.0, np.array([1.0, 0.0])),)
+    elif np.allclose(x0_arr, [-1.0, 0.5]):
+        name = "fold-grazing"
+        event = ExpectedEvent(1.0, frozenset({"tangency"}), np.zeros(2), (0,), optional=True)
+
+        def x_exact(t):
+            t = np.atleast_1d(np.asarray(t, float))
+            return np.stack([t - 1.0, 0.5 * (t - 1.0) ** 2], axis=1)
+
+        velocities = ()
+    else:  # pragma: no cover
+        raise ValueError("closed forms for x0 = (−1, 0) and (−1, 0.5)")
+    return ClosedFormProblem(
+        name, make, x0_arr, (0.0, float(t_end)), (event,), x_exact, 0, False, velocities=velocities
+    )
+
+
+# --------------------------------------------------------------------------------------
 # 6. Twisting controller: a Zeno point
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -605,7 +668,9 @@ def twisting_problem(x0: Sequence[float] = (0.5, 1.0), n_events: int = 24) -> Ze
         states.append(np.array([sign * u * u / 6.0, 0.0]))
     t_star = u0 = math.sqrt(x2 * x2 + 6.0 * x1)
     t_star = u0 * (1.0 + 2.0 / math.sqrt(3.0)) - (u0 - x2) / 3.0
-    return ZenoProblem(np.array([x1, x2]), tuple(times[:n_events]), tuple(states[:n_events]), t_star)
+    return ZenoProblem(
+        np.array([x1, x2]), tuple(times[:n_events]), tuple(states[:n_events]), t_star
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -614,7 +679,7 @@ def twisting_problem(x0: Sequence[float] = (0.5, 1.0), n_events: int = 24) -> Ze
 def _solve_fraction(A: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
     """Gaussian elimination in exact rationals; None if singular."""
     k = len(rhs)
-    M = [row[:] + [r] for row, r in zip(A, rhs)]
+    M = [[*row, r] for row, r in zip(A, rhs, strict=True)]
     for col in range(k):
         piv = next((r for r in range(col, k) if M[r][col] != 0), None)
         if piv is None:
@@ -623,7 +688,7 @@ def _solve_fraction(A: list[list[Fraction]], rhs: list[Fraction]) -> list[Fracti
         for r in range(k):
             if r != col and M[r][col] != 0:
                 fac = M[r][col] / M[col][col]
-                M[r] = [a - fac * b for a, b in zip(M[r], M[col])]
+                M[r] = [a - fac * b for a, b in zip(M[r], M[col], strict=True)]
     return [M[r][k] / M[r][r] for r in range(k)]
 
 
@@ -640,7 +705,7 @@ def _box_vi_enumerate(M, a):
             sol = _solve_fraction(A, rhs)
             if sol is None:
                 continue
-            for i, v in zip(free, sol):
+            for i, v in zip(free, sol, strict=True):
                 lam[i] = v
         if any(abs(v) > 1 for v in lam):
             continue
@@ -685,7 +750,7 @@ def reference_sign_flow(H, b, x0, t_end):
             sols = _box_vi_enumerate(M, a)
             if len(sols) != 1:
                 raise RuntimeError(f"box VI has {len(sols)} solutions")
-            for i, v in zip(J, sols[0]):
+            for i, v in zip(J, sols[0], strict=True):
                 lam[i] = v
         if all(v == 0 for v in lam):
             out.append((T, x[:], tuple(J)))
@@ -863,9 +928,15 @@ def codim2_quartic(beta: float = 0.01):
 # --------------------------------------------------------------------------------------
 def sign_flow_problems() -> list[ClosedFormProblem]:
     return [
-        separable_sign_flow([1.0, 2.0, 0.5, 3.0], [0.3, -0.2, 1.0, 0.0], [1.0, 0.3, -1.0, 2.5], 3.0),
         separable_sign_flow(
-            [1.0, 3.0, 2.0], [0.0, 0.0, 0.25], [0.5, -0.5, 1.75], 2.0, name="separable-quadratic-tie"
+            [1.0, 2.0, 0.5, 3.0], [0.3, -0.2, 1.0, 0.0], [1.0, 0.3, -1.0, 2.5], 3.0
+        ),
+        separable_sign_flow(
+            [1.0, 3.0, 2.0],
+            [0.0, 0.0, 0.25],
+            [0.5, -0.5, 1.75],
+            2.0,
+            name="separable-quadratic-tie",
         ),
         separable_sign_flow([1.0, 1.0], [0.0, 0.0], [1.0, -2.0], 1.5, name="separable-unfinished"),
         slope_problem(0.5),

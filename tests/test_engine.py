@@ -15,11 +15,10 @@ import signal
 import time
 
 import numpy as np
+import problems as P
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import problems as P
 
 fp = pytest.importorskip("filippov")
 pytest.importorskip("filippov.engine")
@@ -40,6 +39,8 @@ SMOOTH = [
     P.coulomb_problem(0.1, 0.0, 1.0, 20.0),
     P.coulomb_problem(0.2, -0.3, 0.9, 12.0),
     P.coulomb_problem(0.1, 1.0, 0.0, 10.0),  # stops mid-flight: status 0
+    P.fold_problem([-1.0, 0.0]),
+    P.fold_problem([-1.0, 0.5]),
     P.slope_problem(0.5, "from_expr"),
     P.slope_problem(2.0, "library"),
 ]
@@ -74,6 +75,8 @@ def check_events(sol, problem, tol_t, tol_x):
     actual = [e for e in sol.events if e.t > t0 + tol_t]
     for exp in problem.events:
         near = [e for e in actual if abs(e.t - exp.t) <= tol_t * max(1.0, exp.t)]
+        if exp.optional and not near:
+            continue
         assert near, f"no event within {tol_t:g} of t={exp.t!r}; got {_describe(sol)}"
         assert any(e.kind in exp.kinds for e in near), (
             f"event at t={exp.t!r} should be {sorted(exp.kinds)}; got {_describe(sol)}"
@@ -137,10 +140,10 @@ def test_exact_method_refused_when_not_piecewise_affine(problem):
 
 def test_event_times_within_1e12_on_exact_path():
     """Issue 5: separable quadratic, arrival times t_i = |x0_i − c_i| to 1e-12."""
-    l, c, x0 = [1.0, 2.0, 0.5, 3.0], [0.3, -0.2, 1.0, 0.0], [1.0, 0.3, -1.0, 2.5]
-    obj = fp.Objective.quadratic(np.diag(l), -np.asarray(l) * np.asarray(c))
+    L, c, x0 = [1.0, 2.0, 0.5, 3.0], [0.3, -0.2, 1.0, 0.0], [1.0, 0.3, -1.0, 2.5]
+    obj = fp.Objective.quadratic(np.diag(L), -np.asarray(L) * np.asarray(c))
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 3.0), method="exact")
-    arrivals = sorted(abs(a - b) for a, b in zip(x0, c))
+    arrivals = sorted(abs(a - b) for a, b in zip(x0, c, strict=True))
     entries = [e.t for e in sol.events if e.kind == "sliding-entry"]
     np.testing.assert_allclose(entries[:3], arrivals[:3], rtol=0, atol=1e-12)
     assert all(abs(t - arrivals[3]) <= 1e-12 for t in entries[3:])  # may precede stationary
@@ -149,7 +152,9 @@ def test_event_times_within_1e12_on_exact_path():
     np.testing.assert_allclose(sol(3.0), c, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("problem", [p for p in PIECEWISE_AFFINE + SMOOTH if p.velocities], ids=repr)
+@pytest.mark.parametrize(
+    "problem", [p for p in PIECEWISE_AFFINE + SMOOTH if p.velocities], ids=repr
+)
 def test_velocity_on_each_segment(problem):
     """The exact velocity in the interior of every mode (central differences of sol)."""
     methods = ["exact", "events"] if problem.exact_path else ["auto"]
@@ -208,6 +213,25 @@ def test_greedy_tie_weights():
         np.testing.assert_allclose(np.abs(seg.lam), np.abs(v), atol=1e-12)
 
 
+def test_repulsive_start_is_flagged():
+    """Both fields point away from h = x2 = 0 at the start: three Filippov solutions
+    (x2 = t, −t, or 0 by sliding); the event must be flagged non-unique and the returned
+    solution must be one of them."""
+    sys = fp.piecewise_system(
+        lambda x: np.array([1.0, -1.0]),
+        lambda x: np.array([1.0, 1.0]),
+        lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )
+    sol = fp.solve(sys, [0.0, 0.0], (0.0, 1.0))
+    rep = [e for e in sol.events if e.kind == "repulsive"]
+    assert rep and rep[0].t == 0.0 and rep[0].unique is False, _describe(sol)
+    ts = np.linspace(0.0, 1.0, 11)
+    x = np.asarray(sol(ts))
+    np.testing.assert_allclose(x[:, 0], ts, atol=1e-10)
+    assert any(np.allclose(x[:, 1], s * ts, atol=1e-10) for s in (-1.0, 0.0, 1.0)), x
+
+
 # ---------------------------------------------------------------------------------------
 # Coulomb friction
 # ---------------------------------------------------------------------------------------
@@ -250,7 +274,7 @@ def _implicit_euler_errors(sol, grad, hess, x0, t1, T, ks=(4, 8, 16, 32, 64), th
     hs, errs = [], []
     for k in ks:
         h = t1 / (k + theta)
-        n = int(math.ceil(T / h))
+        n = math.ceil(T / h)
         X = P.implicit_euler_sign_flow(grad, hess, x0, h, n)
         ts = np.arange(n + 1) * h
         errs.append(float(np.max(np.abs(X - np.asarray(sol(ts))))))
@@ -274,7 +298,7 @@ def test_codim2_quadratic_against_implicit_euler():
 
 def test_codim2_nonquadratic_against_implicit_euler():
     """Same structure with a quartic term: event path, two manifolds held at once."""
-    f, grad, hess, make_objective, t1 = P.codim2_quartic(0.01)
+    _f, grad, hess, make_objective, t1 = P.codim2_quartic(0.01)
     sys = fp.steepest_descent_flow(make_objective(), "linf")
     sol = fp.solve(sys, P.CODIM2_X0, (0.0, 2.5))
     assert sol.method.startswith("events")
@@ -289,7 +313,11 @@ def test_codim2_nonquadratic_against_implicit_euler():
 # ---------------------------------------------------------------------------------------
 # Steepest descent: df/dt = −‖∇f‖_* and monotonicity
 # ---------------------------------------------------------------------------------------
-DUAL = {"l1": lambda g: np.sum(np.abs(g)), "linf": lambda g: np.max(np.abs(g)), "l2": np.linalg.norm}
+DUAL = {
+    "l1": lambda g: np.sum(np.abs(g)),
+    "linf": lambda g: np.max(np.abs(g)),
+    "l2": np.linalg.norm,
+}
 DESCENT = [p for p in PIECEWISE_AFFINE + SMOOTH if p.f is not None]
 
 
@@ -404,8 +432,8 @@ def test_twisting_zeno_stops_cleanly():
         sol = fp.solve(zp.make_system(), zp.x0, (0.0, 5.0))
     assert time.perf_counter() - start < 60
     crossings = [e for e in sol.events if e.kind == "crossing"]
-    assert len(crossings) >= 10, _describe(sol)
-    for e, t, x in zip(crossings[:12], zp.times, zp.states):
+    assert len(crossings) >= 12, _describe(sol)
+    for e, t, x in zip(crossings[:12], zp.times[:12], zp.states[:12], strict=True):
         assert abs(e.t - t) <= 1e-8, (e.t, t)
         np.testing.assert_allclose(e.x, x, atol=1e-8)
     accumulation = [e for e in sol.events if e.kind == "accumulation"]

@@ -604,6 +604,13 @@ def test_from_expr_domain_errors_are_reported_at_evaluation() -> None:
         obj.grad([0.0, 0.0])
     with pytest.raises(ValueError, match=r"`grad_batch\(X\)` must be finite"):
         obj.grad_batch([[0.0, 0.0]])
+    # the engine stops a run cleanly on FloatingPointError (filippov._validation.NonFiniteError)
+    with pytest.raises(FloatingPointError):
+        obj.hess([0.0, 0.0])
+    with pytest.warns(UserWarning):
+        fd = Objective(lambda x: float(x @ x), lambda x: np.where(x < 0, np.nan, 2 * x))
+    with pytest.raises(FloatingPointError):
+        fd.hess([0.0])
 
 
 def test_parse_expression_is_reusable() -> None:

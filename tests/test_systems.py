@@ -6,9 +6,8 @@ from __future__ import annotations
 from itertools import product
 
 import numpy as np
-import pytest
-
 import problems as P
+import pytest
 
 fp = pytest.importorskip("filippov")
 pytest.importorskip("filippov.systems")
@@ -101,7 +100,9 @@ def test_selectors_of_the_three_flows():
     for _ in range(20):
         x = rng.normal(size=3)
         g = H @ x + b
-        np.testing.assert_array_equal(fp.steepest_descent_flow(obj, "linf").selector(x), -np.sign(g))
+        np.testing.assert_array_equal(
+            fp.steepest_descent_flow(obj, "linf").selector(x), -np.sign(g)
+        )
         i = int(np.argmax(np.abs(g)))
         want = np.zeros(3)
         want[i] = -np.sign(g[i])
@@ -186,7 +187,9 @@ def test_classify_repulsive():
     assert (cls.kind, cls.a_plus, cls.a_minus) == ("repulsive", 1.0, -1.0)
 
 
-@pytest.mark.parametrize(("q", "kind"), [(0.5, "crossing"), (-0.5, "crossing"), (0.05, "sliding"), (0.1, "tangency")])
+@pytest.mark.parametrize(
+    ("q", "kind"), [(0.5, "crossing"), (-0.5, "crossing"), (0.05, "sliding"), (0.1, "tangency")]
+)
 def test_classify_coulomb(q, kind):
     """On v = 0: a± = −q ∓ μ (μ = 0.1)."""
     sys = P.coulomb_problem(0.1, 1.0, 0.0, 1.0).make_system()
@@ -198,12 +201,12 @@ def test_classify_coulomb(q, kind):
 
 def test_greedy_tie_selection_weights():
     """ℓ∞ tie selection on a separable quadratic: w_i ∝ 1/l_i (common rate of |∂_i f|)."""
-    l = np.array([1.0, 2.0, 4.0, 0.5])
-    obj = fp.Objective.quadratic(np.diag(l))
+    L = np.array([1.0, 2.0, 4.0, 0.5])
+    obj = fp.Objective.quadratic(np.diag(L))
     sys = fp.steepest_descent_flow(obj, "l1")
-    x = np.array([1.0, -1.0, 1.0, -1.0]) / l  # |∂_i f| = 1 for all i: a full tie
+    x = np.array([1.0, -1.0, 1.0, -1.0]) / L  # |∂_i f| = 1 for all i: a full tie
     cv = sys.consistent_velocity(x)
-    w = (1 / l) / np.sum(1 / l)
+    w = (1 / L) / np.sum(1 / L)
     np.testing.assert_allclose(cv.velocity, -np.sign(x) * w, atol=1e-10)
 
 

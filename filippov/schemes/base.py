@@ -627,7 +627,9 @@ def run(
             short = (eta >= remaining - t_tol) | done
             eta = np.where(short, np.where(done, 0.0, remaining), eta)
         try:
-            upd = scheme.update(problem, X, G, v, eta, direction.state)
+            # overflow to inf is detected just below and reported as status -2
+            with np.errstate(over="ignore", invalid="ignore"):
+                upd = scheme.update(problem, X, G, v, eta, direction.state)
         except StepFailure as exc:
             status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
             break
