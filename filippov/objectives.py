@@ -601,6 +601,16 @@ class Objective:
                 [np.broadcast_to(np.asarray(c, dtype=float), (m,)) for c in comps]
             ).reshape(m, n)
 
+        # A formula of degree <= 2 is a quadratic: keep (H, b, c) so that its flows take the
+        # engine's exact path (every second derivative is then free of the variables).
+        quadratic = None
+        minimizer = None
+        if all(not (h.free_symbols & set(xs)) for h in hess_exprs):
+            zero = np.zeros(n)
+            H0, b0, c0 = hess(zero), grad(zero), float(f(zero))
+            if np.all(np.isfinite(H0)) and np.all(np.isfinite(b0)) and np.isfinite(c0):
+                quadratic = (H0, b0, c0)
+                minimizer = _pd_solve(H0, -b0)
         obj = cls._build(
             f=f,
             grad=grad,
@@ -609,6 +619,8 @@ class Objective:
             grad_batch=grad_batch,
             n=n,
             name=_check_name(expr.strip() if name is None else name),
+            quadratic=quadratic,
+            minimizer=minimizer,
         )
         obj.expr = f_expr.xreplace({symbols[p]: sympy.Float(v) for p, v in param_values.items()})
         return obj

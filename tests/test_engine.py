@@ -74,7 +74,7 @@ def check_events(sol, problem, tol_t, tol_x):
     t0 = problem.t_span[0]
     actual = [e for e in sol.events if e.t > t0 + tol_t]
     for exp in problem.events:
-        near = [e for e in actual if abs(e.t - exp.t) <= tol_t * max(1.0, exp.t)]
+        near = [e for e in actual if abs(e.t - exp.t) <= tol_t]
         if exp.optional and not near:
             continue
         assert near, f"no event within {tol_t:g} of t={exp.t!r}; got {_describe(sol)}"
@@ -88,7 +88,7 @@ def check_events(sol, problem, tol_t, tol_x):
             got = set().union(*(set(e.indices) for e in near))
             assert set(exp.indices) <= got, f"indices at t={exp.t}: {got} vs {exp.indices}"
     for e in actual:
-        assert any(abs(e.t - exp.t) <= tol_t * max(1.0, exp.t) for exp in problem.events), (
+        assert any(abs(e.t - exp.t) <= tol_t for exp in problem.events), (
             f"spurious event {e.kind}@{e.t!r} {tuple(e.indices)}; exact: "
             f"{[(x.t, sorted(x.kinds)) for x in problem.events]}"
         )

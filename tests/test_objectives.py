@@ -593,7 +593,12 @@ def test_from_expr_exposes_sympy_expression_and_batch_of_constants() -> None:
     assert sympy.simplify(obj.expr - (2 * x**2 + y)) == 0
     G = obj.grad_batch(np.array([[1.0, 5.0], [2.0, 6.0], [3.0, 7.0]]))
     np.testing.assert_array_equal(G, [[4.0, 1.0], [8.0, 1.0], [12.0, 1.0]])
-    assert obj.quadratic_data is None  # from_expr does not claim quadratic structure
+    # Degree <= 2: from_expr recognises the quadratic, so flows take the exact path.
+    H, b, c = obj.quadratic_data
+    np.testing.assert_array_equal(H, [[4.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(b, [0.0, 1.0])
+    assert c == 0.0
+    assert Objective.from_expr("cosh(x) + y**2", ["x", "y"]).quadratic_data is None
 
 
 def test_from_expr_domain_errors_are_reported_at_evaluation() -> None:

@@ -54,14 +54,21 @@ class ProjectedSignGD(Scheme):
 
     clamped to :math:`[0, 1]`. If the denominator vanishes or has the wrong sign
     (:math:`(\Delta_2-\Delta_1)\,g^k \le 0`, i.e. :math:`d \le 0`), the plain sign step is
-    taken (switching regime). When :math:`0 \le \theta \le 1` before clamping, the
-    coordinate enters *tracking*: with :math:`d = \sigma(\Delta_2-\Delta_1)/2` kept, the
-    drift :math:`c` is re-estimated after every step from the relay value :math:`u`
-    actually applied (:math:`(g^{k+1}-g^k)/\eta_k = c - d u`) and the next relay value is
-    the discrete equivalent control :math:`u = (g/\eta + c)/d`; tracking ends (plain sign
-    step) when :math:`|u| > 1`, i.e. when the flow leaves the sliding surface. For a
-    quadratic whose other coordinates keep their signs the model is exact, so the
-    corrected step lands :math:`\partial_i f` on 0 and keeps it there.
+    taken (switching regime). A clamped :math:`\theta = 1` is the plain step: the surface
+    is not reached in one step.
+
+    Tracking (beyond the first corrected step). :math:`\Delta_1 = c - d\sigma` and
+    :math:`\Delta_2 = c + d\sigma` are the one-sided rates :math:`a_\pm` of
+    :math:`\partial_i f` under the two relay values; two strict flips make them of
+    opposite signs, i.e. the model is *sliding* (:math:`|c| < d`, DESIGN §1.3). So after
+    a two-hit the coordinate is tracked: :math:`d` is kept, the drift is re-estimated
+    after every step from the relay value :math:`u` actually applied,
+    :math:`c = (g^{k+1}-g^k)/\eta_k + d u`, and the next relay value is the clipped
+    discrete equivalent control :math:`u = \operatorname{clip}((g/\eta + c)/d, -1, 1)`,
+    which lands :math:`\partial_i f` on 0 within a few steps and keeps it there.
+    Tracking ends (plain sign steps again) when :math:`|c| \ge d`: the equivalent control
+    leaves :math:`[-1, 1]`, the flow leaves the sliding surface. For a quadratic whose
+    other coordinates keep their relay values the model is exact.
 
     Counters: ``freezes`` (frozen coordinates), ``two_hit`` (θ corrections triggered),
     ``tracking`` (coordinates in tracking mode after the step).
@@ -156,17 +163,19 @@ class ProjectedSignGD(Scheme):
         eta1, eta2 = state["eta1"][:, None], state["eta2"][:, None]
         two_hit = np.zeros(g.shape, dtype=bool)
 
-        # coordinates already tracking: re-estimate the drift c, apply the equivalent control
+        # coordinates already tracking: re-estimate the drift c from the relay value u1
+        # actually applied, keep sliding while the model's one-sided rates c -/+ d have
+        # opposite signs (|c| < d) and apply the clipped discrete equivalent control
         old = tracking & (eta1 > 0) & (e > 0)
         if np.any(old):
             delta_last = np.zeros_like(g)
             np.divide(g - g1, eta1, out=delta_last, where=old)
             c = np.where(old, delta_last + d * u1, c)
+            slide = old & (np.abs(c) < d)
             u_req = np.zeros_like(g)
-            np.divide(g / np.where(old, e, 1.0) + c, d, out=u_req, where=old & (d > 0))
-            keep = old & (d > 0) & (np.abs(u_req) <= 1.0)
-            u = np.where(keep, u_req, u)
-            tracking &= ~(old & ~keep)
+            np.divide(g / np.where(slide, e, 1.0) + c, d, out=u_req, where=slide)
+            u = np.where(slide, np.clip(u_req, -1.0, 1.0), u)
+            tracking &= ~(old & ~slide)
 
         # two-hit detection on coordinates not tracking
         if state["hist"] >= 2:
@@ -194,10 +203,10 @@ class ProjectedSignGD(Scheme):
                 np.divide(num, den, out=theta, where=ok)
                 u = np.where(ok, np.clip(theta, 0.0, 1.0) * s, u)
                 two_hit = ok
-                enter = ok & (theta >= 0.0) & (theta <= 1.0)
-                d = np.where(enter, 0.5 * (delta2 - delta1) * s, d)
-                c = np.where(enter, 0.5 * (delta1 + delta2), c)
-                tracking |= enter
+                # Δ1 < 0 < Δ2 (σ = +1) or Δ2 < 0 < Δ1 (σ = −1): the model is sliding
+                d = np.where(ok, 0.5 * (delta2 - delta1) * s, d)
+                c = np.where(ok, 0.5 * (delta1 + delta2), c)
+                tracking |= ok
 
         x_new = x - e * u
         moved = eta > 0
