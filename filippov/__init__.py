@@ -8,10 +8,13 @@ discretize them.
 (1, 2)
 """
 
+from filippov import schemes
+from filippov.compare import ComparisonReport, ConvergenceStudy, compare, convergence_study
 from filippov.engine import solve
 from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
-from filippov.solution import Event, FilippovSolution, Mode, Segment
+from filippov.schemes import DiscreteTrajectory
+from filippov.solution import EVENT_KINDS, Event, FilippovSolution, Mode, Segment
 from filippov.systems import (
     FilippovSystem,
     coulomb_oscillator,
@@ -23,6 +26,10 @@ from filippov.systems import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "EVENT_KINDS",
+    "ComparisonReport",
+    "ConvergenceStudy",
+    "DiscreteTrajectory",
     "Event",
     "Face",
     "FilippovSolution",
@@ -31,9 +38,12 @@ __all__ = [
     "Norm",
     "Objective",
     "Segment",
+    "compare",
+    "convergence_study",
     "coulomb_oscillator",
     "get_norm",
     "piecewise_system",
+    "schemes",
     "solve",
     "steepest_descent_flow",
     "twisting_system",

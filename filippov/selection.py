@@ -333,7 +333,7 @@ def _box_primal_active_set(
             lam = target
             at_minimizer = True
         w = a - M @ lam
-        viol = np.where(bound != 0, -w * bound, -np.inf)
+        viol = np.where(bound != 0, w * bound, -np.inf)
         j = int(np.argmax(viol))
         if viol[j] <= tol_w:
             return bound, lam, it

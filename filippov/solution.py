@@ -856,6 +856,12 @@ def _hermite_nodes(
     ``fun`` maps times ``(k,)`` to states ``(k, n)``; ``fits`` covers ``[lo_0, hi_last]``
     with contiguous node ranges. Returns the nodes and the largest midpoint error.
     """
+    rtol, atol = _as_time(rtol, "rtol"), _as_time(atol, "atol")
+    if rtol < 0 or atol < 0 or rtol + atol == 0:
+        raise ValueError(
+            f"`rtol` and `atol` must be >= 0 and not both 0. Got rtol={rtol!r}, atol={atol!r} "
+            "instead."
+        )
     tol = atol + rtol * fits.bound()
     span = fits.hi - fits.lo
     m4 = fits.max_fourth()

@@ -24,8 +24,18 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 def test_simulate_prints_the_hand_solution_of_the_slope_example(capsys):
     code, out, _ = run(
-        ["simulate", SLOPE, "--vars", "x,y", "--params", "a=0.5", "--x0", "0.6,0.1",
-         "--t-end", "4"],
+        [
+            "simulate",
+            SLOPE,
+            "--vars",
+            "x,y",
+            "--params",
+            "a=0.5",
+            "--x0",
+            "0.6,0.1",
+            "--t-end",
+            "4",
+        ],
         capsys,
     )
     assert code == 0
@@ -35,8 +45,18 @@ def test_simulate_prints_the_hand_solution_of_the_slope_example(capsys):
 
 def test_simulate_json_round_trips_event_times(capsys):
     code, out, _ = run(
-        ["simulate", SLOPE, "--vars", "x,y", "--params", "a=2", "--x0=-0.6,0.1",
-         "--t-end", "1", "--json"],
+        [
+            "simulate",
+            SLOPE,
+            "--vars",
+            "x,y",
+            "--params",
+            "a=2",
+            "--x0=-0.6,0.1",
+            "--t-end",
+            "1",
+            "--json",
+        ],
         capsys,
     )
     assert code == 0
@@ -49,8 +69,20 @@ def test_simulate_json_round_trips_event_times(capsys):
 def test_simulate_save_writes_a_loadable_solution(tmp_path: Path, capsys):
     target = tmp_path / "sol.npz"
     code, _, _ = run(
-        ["simulate", SLOPE, "--vars", "x,y", "--params", "a=0.5", "--x0", "0.6,0.1",
-         "--t-end", "4", "--save", str(target)],
+        [
+            "simulate",
+            SLOPE,
+            "--vars",
+            "x,y",
+            "--params",
+            "a=0.5",
+            "--x0",
+            "0.6,0.1",
+            "--t-end",
+            "4",
+            "--save",
+            str(target),
+        ],
         capsys,
     )
     assert code == 0
@@ -66,14 +98,31 @@ def test_simulate_save_writes_a_loadable_solution(tmp_path: Path, capsys):
         (["simulate", "x**2", "--vars", "x", "--x0", "1,2", "--t-end", "1"], "x0"),
         (["simulate", "x**2", "--vars", "x", "--x0", "nan", "--t-end", "1"], "finite"),
         (["simulate", "abs(x)", "--vars", "x", "--x0", "1", "--t-end", "1"], "smooth"),
-        (["simulate", "x**2", "--vars", "x", "--x0", "1", "--t-end", "1", "--norm", "l3"],
-         "--norm"),
+        (
+            ["simulate", "x**2", "--vars", "x", "--x0", "1", "--t-end", "1", "--norm", "l3"],
+            "--norm",
+        ),
         (["simulate", "x**2 + z", "--vars", "x", "--x0", "1", "--t-end", "1"], "z"),
         (["simulate", "x**2", "--vars", "x", "--x0", "1", "--t-end", "-1"], "t_span"),
-        (["simulate", "x**2", "--vars", "x", "--params", "a", "--x0", "1", "--t-end", "1"],
-         "name=value"),
-        (["portrait", "x**2+y**2", "--vars", "x,y", "--xlim", "1,0", "--ylim", "0,1",
-          "--plot", "out.png"], "--xlim"),
+        (
+            ["simulate", "x**2", "--vars", "x", "--params", "a", "--x0", "1", "--t-end", "1"],
+            "name=value",
+        ),
+        (
+            [
+                "portrait",
+                "x**2+y**2",
+                "--vars",
+                "x,y",
+                "--xlim",
+                "1,0",
+                "--ylim",
+                "0,1",
+                "--plot",
+                "out.png",
+            ],
+            "--xlim",
+        ),
         (["frobnicate"], "invalid choice"),
         ([], "required"),
     ],

@@ -375,6 +375,8 @@ def test_segment_from_ode_solution_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="must cover a forward time interval"):
         Segment.from_ode_solution(back.sol, mode=POS, lam=[1.0])
     fwd = solve_ivp(lambda t, x: -x, (0.0, 1.0), [1.0], dense_output=True)
+    with pytest.raises(ValueError, match="`rtol` and `atol` must be >= 0 and not both 0"):
+        Segment.from_ode_solution(fwd.sol, mode=POS, lam=[1.0], rtol=0.0, atol=0.0)
     with pytest.raises(ValueError, match=r"must lie in the dense output's range \[0.0, 1.0\]"):
         Segment.from_ode_solution(fwd.sol, mode=POS, lam=[1.0], t1=1.5)
 

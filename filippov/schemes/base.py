@@ -249,6 +249,17 @@ def lmo_rows(norm: Norm, G: FloatArray) -> FloatArray:
     return np.asarray(norm.lmo(G), dtype=np.float64).reshape(G.shape)
 
 
+def _norm2_rows(G: FloatArray, ones: FloatArray) -> FloatArray:
+    """Row 2-norms without spurious overflow (rescaled only when the fast path overflows)."""
+    with np.errstate(over="ignore"):
+        out = np.sqrt((G * G) @ ones)
+    bad = ~np.isfinite(out)
+    if np.any(bad):
+        scale = np.max(np.abs(G[bad]), axis=1, keepdims=True)
+        out[bad] = scale[:, 0] * np.sqrt(((G[bad] / scale) ** 2) @ ones)
+    return out
+
+
 def dual_norm_rows(norm: Norm, G: FloatArray) -> FloatArray:
     """Row-wise dual norm :math:`\\|g\\|_*` (``linf`` -> 1-norm, ``l1`` -> max-norm)."""
     if norm.name == "linf":
@@ -256,7 +267,7 @@ def dual_norm_rows(norm: Norm, G: FloatArray) -> FloatArray:
     if norm.name == "l1":
         return np.max(np.abs(G), axis=1) if G.shape[1] else np.zeros(G.shape[0])
     if norm.name == "l2":
-        return np.sqrt(np.einsum("ij,ij->i", G, G))
+        return _norm2_rows(G, np.ones(G.shape[1]))
     return np.array([float(norm.dual(row)) for row in G])
 
 
@@ -579,7 +590,7 @@ def run(
             it_rec["grad_norm"].append(
                 abs_sum if name == "linf" else dual_norm_rows(scheme.norm, G)
             )
-            it_rec["grad_norm2"].append(np.sqrt((G * G) @ ones))
+            it_rec["grad_norm2"].append(_norm2_rows(G, ones))
 
     def abs_row_sums(A: FloatArray) -> FloatArray:
         with np.errstate(over="ignore"):
@@ -638,8 +649,10 @@ def run(
             status, message = -2, f"Non-finite iterate at step {k + 1} from x={_fmt_state(X)}."
             break
         try:
-            G_new = upd.g if upd.g is not None else problem.grad_rows(X_new)
-            F_new = problem.f_rows(X_new) if diagnostics else None
+            # overflow in f or its gradient is reported below as status -2
+            with np.errstate(over="ignore", invalid="ignore"):
+                G_new = upd.g if upd.g is not None else problem.grad_rows(X_new)
+                F_new = problem.f_rows(X_new) if diagnostics else None
         except (ValueError, FloatingPointError, OverflowError) as exc:
             # Objective rejects non-finite values with ValueError: keep the partial run
             status = -2

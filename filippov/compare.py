@@ -1,0 +1,348 @@
+"""Discrete schemes against the Filippov solution they discretize.
+
+:func:`compare` aligns a discrete trajectory with a continuous solution at the flow times
+``t_k = Σ_{j<k} η_j`` and reports the errors, the chattering band on the solution's sliding
+segments, and whether the scheme enters and leaves sliding where the flow does.
+:func:`convergence_study` repeats this over step sizes and fits the observed order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from filippov._validation import FloatArray, as_vector
+from filippov.engine import solve
+from filippov.schemes.trajectory import DiscreteTrajectory
+from filippov.solution import FilippovSolution
+from filippov.systems import FilippovSystem
+
+__all__ = ["ComparisonReport", "ConvergenceStudy", "EventMatch", "compare", "convergence_study"]
+
+#: Solution events that the discrete scheme should reproduce as a sign change of ``h_i``.
+_SWITCH_KINDS = ("crossing", "sliding-entry", "exit", "tie-entry", "tie-exit")
+
+
+@dataclass(frozen=True)
+class EventMatch:
+    """One solution event and the discrete iterate where the scheme reproduces it.
+
+    Attributes
+    ----------
+    t : float
+        Time of the solution's event.
+    kind : str
+        Its kind.
+    index : int
+        The switching function concerned.
+    t_discrete : float or None
+        Flow time of the first iterate, from one step before the event on, at which the
+        scheme's ``h_index`` changes sign (or reaches zero); ``None`` if it never does.
+    agrees : bool
+        ``|t_discrete − t| ≤ tol`` with ``tol`` twice the largest step near the event.
+    """
+
+    t: float
+    kind: str
+    index: int
+    t_discrete: float | None
+    agrees: bool
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    """Errors of a discrete trajectory against a Filippov solution.
+
+    Attributes
+    ----------
+    t : ndarray, shape (k,)
+        The flow times compared (those of the trajectory inside the solution's range).
+    error_inf, error_2 : ndarray, shape (k,)
+        ``‖x_k − x(t_k)‖∞`` and ``‖x_k − x(t_k)‖₂``.
+    sup_error_inf, sup_error_2, final_error_inf, final_error_2 : float
+        Their maxima and last values.
+    band : float or None
+        Chattering band: the largest distance ``max_j |h_j(x_k)| / ‖∇h_j(x_k)‖`` of the
+        iterates to the sliding manifolds ``{h_j = 0}`` held by the solution at ``t_k``
+        (``None`` without a system or when the solution never slides).
+    events : tuple of EventMatch
+        The solution's switching events and their discrete counterparts (empty without a
+        system).
+    truncated : bool
+        True when the trajectory runs past the solution's time range (those iterates are
+        not compared).
+    """
+
+    t: FloatArray
+    error_inf: FloatArray
+    error_2: FloatArray
+    sup_error_inf: float
+    sup_error_2: float
+    final_error_inf: float
+    final_error_2: float
+    band: float | None
+    events: tuple[EventMatch, ...] = ()
+    truncated: bool = False
+
+    @property
+    def events_agree(self) -> bool:
+        """True when every switching event of the solution is matched within tolerance."""
+        return all(e.agrees for e in self.events)
+
+    def summary(self) -> str:
+        """A short readable account of the comparison."""
+        lines = [
+            f"compared at {self.t.size} flow times in [{self.t[0]:.6g}, {self.t[-1]:.6g}]"
+            + (" (trajectory truncated to the solution's range)" if self.truncated else ""),
+            f"  sup error: inf-norm {self.sup_error_inf:.3e}, 2-norm {self.sup_error_2:.3e}",
+            f"  final error: inf-norm {self.final_error_inf:.3e}, 2-norm {self.final_error_2:.3e}",
+        ]
+        if self.band is not None:
+            lines.append(f"  chattering band on sliding segments: {self.band:.3e}")
+        for e in self.events:
+            found = "never" if e.t_discrete is None else f"t = {e.t_discrete:.6g}"
+            mark = "ok" if e.agrees else "MISSED"
+            lines.append(f"  {e.kind:>13s} h_{e.index} at t = {e.t:.6g}: scheme {found} [{mark}]")
+        return "\n".join(lines)
+
+
+def compare(
+    traj: DiscreteTrajectory,
+    sol: FilippovSolution,
+    *,
+    system: FilippovSystem | None = None,
+) -> ComparisonReport:
+    r"""Compare discrete iterates ``x_k`` with the Filippov solution at their flow times.
+
+    Parameters
+    ----------
+    traj : DiscreteTrajectory
+        A single (non-batched) run; its flow times ``t_k`` must start at the solution's
+        initial time.
+    sol : FilippovSolution
+        The continuous solution from the same initial point.
+    system : FilippovSystem, optional
+        The system both discretize; needed for the chattering band and the event
+        agreement (they look at the switching functions ``h``).
+
+    Returns
+    -------
+    ComparisonReport
+
+    Examples
+    --------
+    >>> import filippov as fp
+    >>> from filippov.objectives import separable_quadratic
+    >>> obj = separable_quadratic([1.0, 4.0], [0.5, -1.0])
+    >>> flow = fp.steepest_descent_flow(obj, "linf")
+    >>> sol = fp.solve(flow, [0.0, 0.0], (0.0, 2.0))
+    >>> traj = fp.schemes.SignGD(step=0.01).run(obj, [0.0, 0.0], t_final=2.0)
+    >>> rep = fp.compare(traj, sol, system=flow)
+    >>> bool(rep.sup_error_inf <= 0.01 + 1e-12), rep.events_agree
+    (True, True)
+    """
+    if not isinstance(traj, DiscreteTrajectory):
+        raise TypeError(f"`traj` must be a DiscreteTrajectory. Got {type(traj).__name__} instead.")
+    if not isinstance(sol, FilippovSolution):
+        raise TypeError(f"`sol` must be a FilippovSolution. Got {type(sol).__name__} instead.")
+    x = np.asarray(traj.x, dtype=float)
+    t = np.asarray(traj.t, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(
+            "`traj` must be a single run (x of shape (k, n)); compare batched runs one "
+            f"initial point at a time. Got x of shape {x.shape} instead."
+        )
+    if x.shape[1] != sol.x.shape[1]:
+        raise ValueError(
+            f"`traj` and `sol` must have the same dimension. Got {x.shape[1]} and "
+            f"{sol.x.shape[1]} instead."
+        )
+    t_lo, t_hi = float(sol.t[0]), float(sol.t[-1])
+    if abs(t[0] - t_lo) > 1e-12 * max(1.0, abs(t_lo)):
+        raise ValueError(
+            f"`traj` must start at the solution's initial time {t_lo!r}. Got t[0] = {t[0]!r}."
+        )
+    keep = t <= t_hi * (1 + 1e-14) + 1e-300
+    truncated = not bool(np.all(keep))
+    t, x = np.minimum(t[keep], t_hi), x[keep]
+    ref = sol(t)
+    diff = x - ref
+    err_inf = np.max(np.abs(diff), axis=1)
+    err_2 = np.linalg.norm(diff, axis=1)
+    band: float | None = None
+    matches: tuple[EventMatch, ...] = ()
+    if system is not None:
+        band = _chattering_band(system, sol, t, x)
+        steps = np.diff(np.asarray(traj.t, dtype=float))
+        matches = _match_events(system, sol, t, x, steps)
+    return ComparisonReport(
+        t=t,
+        error_inf=err_inf,
+        error_2=err_2,
+        sup_error_inf=float(err_inf.max()),
+        sup_error_2=float(err_2.max()),
+        final_error_inf=float(err_inf[-1]),
+        final_error_2=float(err_2[-1]),
+        band=band,
+        events=matches,
+        truncated=truncated,
+    )
+
+
+def _sliding_sets(sol: FilippovSolution, t: FloatArray) -> list[tuple[int, ...]]:
+    """The free set held by the solution at each time (empty outside sliding/tie modes)."""
+    out: list[tuple[int, ...]] = []
+    segs = sol.segments
+    starts = np.array([s.t0 for s in segs])
+    for tk in t:
+        i = int(np.searchsorted(starts, tk, side="right")) - 1
+        seg = segs[max(i, 0)]
+        free = seg.mode.free if seg.mode.kind == "sliding" else ()
+        out.append(free)
+    return out
+
+
+def _chattering_band(
+    system: FilippovSystem, sol: FilippovSolution, t: FloatArray, x: FloatArray
+) -> float | None:
+    band = None
+    for free, xk in zip(_sliding_sets(sol, t), x, strict=True):
+        if not free:
+            continue
+        idx = list(free)
+        h = system.h(xk)[idx]
+        grad_norm = np.linalg.norm(system.jacobian(xk)[idx], axis=1)
+        dist = float(np.max(np.abs(h) / np.maximum(grad_norm, 1e-300)))
+        band = dist if band is None else max(band, dist)
+    return band
+
+
+def _match_events(
+    system: FilippovSystem,
+    sol: FilippovSolution,
+    t: FloatArray,
+    x: FloatArray,
+    steps: FloatArray,
+) -> tuple[EventMatch, ...]:
+    if system.norm.name != "l1":
+        return ()  # sign changes of h are the ℓ1 relay's events; ties have no sign change.
+    h = np.array([system.h(xk) for xk in x])  # (k, m)
+    out = []
+    for ev in sol.events:
+        if ev.kind not in _SWITCH_KINDS or ev.t <= t[0]:
+            continue
+        for i in ev.indices:
+            k0 = int(np.searchsorted(t, ev.t, side="left"))
+            window = steps[max(k0 - 2, 0) : k0 + 2] if steps.size else np.array([0.0])
+            tol = 2.0 * float(np.max(window)) if window.size else 0.0
+            start = max(k0 - 1, 0)
+            col = h[start:, i]
+            change = np.flatnonzero((col[1:] * col[:-1] <= 0.0))
+            t_disc = float(t[start + change[0] + 1]) if change.size else None
+            agrees = t_disc is not None and abs(t_disc - ev.t) <= tol
+            out.append(EventMatch(ev.t, ev.kind, int(i), t_disc, bool(agrees)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ConvergenceStudy:
+    """Errors of a scheme for several step sizes and the observed order.
+
+    Attributes
+    ----------
+    steps : ndarray, shape (s,)
+        The step sizes.
+    sup_errors, final_errors : ndarray, shape (s,)
+        Sup-norm-in-time and final errors (∞-norm in space) against one accurate solution.
+    order : float
+        Slope of the least-squares line of ``log sup_error`` against ``log step``.
+    final_order : float
+        The same for the final errors.
+    reports : tuple of ComparisonReport
+        One per step size.
+    """
+
+    steps: FloatArray
+    sup_errors: FloatArray
+    final_errors: FloatArray
+    order: float
+    final_order: float
+    reports: tuple[ComparisonReport, ...] = field(repr=False, default=())
+
+
+def convergence_study(
+    scheme_factory: Callable[[float], object],
+    system: FilippovSystem,
+    x0: ArrayLike,
+    T: float,
+    steps: Sequence[float],
+) -> ConvergenceStudy:
+    r"""Run a scheme for each step size, compare with one accurate solution, fit the order.
+
+    Parameters
+    ----------
+    scheme_factory : callable
+        ``step -> scheme`` (e.g. ``lambda h: fp.schemes.SignGD(step=h)``); the scheme's
+        ``run(objective, x0, t_final=T)`` must return a :class:`DiscreteTrajectory`.
+    system : FilippovSystem
+        A steepest-descent flow (its ``objective`` is what the scheme minimises).
+    x0 : array_like, shape (n,)
+        Initial point.
+    T : float
+        Final flow time.
+    steps : sequence of float
+        At least two positive step sizes.
+
+    Returns
+    -------
+    ConvergenceStudy
+        ``order`` is the observed order of the sup error: 1 for first-order tracking.
+
+    Examples
+    --------
+    >>> import filippov as fp
+    >>> from filippov.objectives import slope
+    >>> flow = fp.steepest_descent_flow(slope(0.5), "linf")
+    >>> study = fp.convergence_study(lambda h: fp.schemes.SignGD(step=h), flow,
+    ...                              [0.6, 0.1], 2.5, [0.0437, 0.02185, 0.010925])
+    >>> bool(0.8 <= study.order <= 1.2)
+    True
+    """
+    if system.objective is None:
+        raise ValueError(
+            "`system` must be a steepest-descent flow built from an Objective "
+            "(fp.steepest_descent_flow), so that the scheme has something to minimise."
+        )
+    x0_arr = as_vector(x0, "x0", system.n)
+    step_arr = as_vector(steps, "steps")
+    if step_arr.size < 2 or np.any(step_arr <= 0):
+        raise ValueError(f"`steps` must hold at least two positive step sizes. Got {steps!r}.")
+    if not (np.isfinite(T) and T > 0):
+        raise ValueError(f"`T` must be a positive finite time. Got {T!r} instead.")
+    sol = solve(system, x0_arr, (0.0, float(T)))
+    reports = []
+    for h in step_arr:
+        scheme = scheme_factory(float(h))
+        traj = scheme.run(system.objective, x0_arr, t_final=float(T))  # type: ignore[attr-defined]
+        reports.append(compare(traj, sol, system=system))
+    sup = np.array([r.sup_error_inf for r in reports])
+    fin = np.array([r.final_error_inf for r in reports])
+    return ConvergenceStudy(
+        steps=step_arr,
+        sup_errors=sup,
+        final_errors=fin,
+        order=_fit_order(step_arr, sup),
+        final_order=_fit_order(step_arr, fin),
+        reports=tuple(reports),
+    )
+
+
+def _fit_order(steps: FloatArray, errors: FloatArray) -> float:
+    ok = errors > 0
+    if np.count_nonzero(ok) < 2:
+        return float("nan")
+    slope, _ = np.polyfit(np.log(steps[ok]), np.log(errors[ok]), 1)
+    return float(slope)

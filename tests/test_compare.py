@@ -1,0 +1,116 @@
+"""Discrete schemes against the Filippov solution: errors, bands, events, observed order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov.objectives import rotated_quadratic, separable_quadratic, slope
+
+STEPS = 0.0437 * 2.0 ** -np.arange(5)  # not commensurate with the event times
+
+
+def signgd(h: float) -> fp.schemes.SignGD:
+    return fp.schemes.SignGD(step=h)
+
+
+def implicit(h: float) -> fp.schemes.ImplicitSignGD:
+    return fp.schemes.ImplicitSignGD(step=h)
+
+
+def test_signgd_on_separable_quadratic_stays_within_one_step_of_the_flow():
+    obj = separable_quadratic([1.0, 4.0, 0.5], [0.5, -1.0, 2.0])
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.array([0.0, 0.3, -0.7])
+    sol = fp.solve(flow, x0, (0.0, 4.0))
+    eta = 0.013
+    rep = fp.compare(signgd(eta).run(obj, x0, t_final=4.0), sol, system=flow)
+    assert rep.sup_error_inf <= eta + 1e-12
+    assert rep.band is not None and rep.band <= eta + 1e-12
+    assert rep.events_agree
+    assert [e.index for e in rep.events] == [0, 1, 2]  # arrivals at 0.5, 1.3, 2.7
+
+
+def test_implicit_step_slides_without_chattering_while_signgd_band_scales_with_eta():
+    obj = slope(0.5)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, [0.6, 0.1], (0.0, 3.0))
+    bands = []
+    for eta in (0.02, 0.01, 0.005):
+        explicit_rep = fp.compare(signgd(eta).run(obj, [0.6, 0.1], t_final=3.0), sol, system=flow)
+        implicit_rep = fp.compare(implicit(eta).run(obj, [0.6, 0.1], t_final=3.0), sol, system=flow)
+        assert implicit_rep.band is not None and implicit_rep.band <= 1e-12
+        assert explicit_rep.band is not None
+        bands.append(explicit_rep.band / eta)
+    # explicit SignGD chatters in a band proportional to η (here ≈ 0.67 η).
+    assert max(bands) / min(bands) < 1.5
+    assert min(bands) > 0.1
+
+
+@pytest.mark.parametrize(("a", "x0"), [(0.5, [0.6, 0.1]), (2.0, [-0.6, 0.1]), (0.5, [-2.0, 1.0])])
+def test_signgd_observed_order_on_the_slope_example(a, x0):
+    flow = fp.steepest_descent_flow(slope(a), "linf")
+    study = fp.convergence_study(signgd, flow, x0, 2.5, STEPS)
+    assert 0.8 <= study.order <= 1.2, study.sup_errors
+
+
+def test_signgd_observed_order_on_a_random_10d_quadratic():
+    obj = rotated_quadratic(np.geomspace(1.0, 10.0, 10), rotation=1.0, seed=1)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.random.default_rng(1).normal(size=10)
+    study = fp.convergence_study(signgd, flow, x0, 3.0, STEPS)
+    assert 0.8 <= study.order <= 1.2, study.sup_errors
+
+
+def test_implicit_step_is_exact_on_grid_points_without_crossings():
+    # The Moreau step reproduces the sign flow of a quadratic at every grid point as long
+    # as no step contains a crossing or an exit: the "order" is that of rounding.
+    flow = fp.steepest_descent_flow(slope(0.5), "linf")
+    study = fp.convergence_study(implicit, flow, [0.6137, 0.1234567], 2.5, STEPS[:3])
+    assert np.all(study.sup_errors <= 1e-12)
+
+
+def test_implicit_step_is_first_order_through_a_crossing():
+    # Slope a = 2 crosses at t1 = 0.8/3; steps h = t1/(k + 1/2) put the crossing at the
+    # same fraction of a step for every k, so the error is exactly proportional to h.
+    flow = fp.steepest_descent_flow(slope(2.0), "linf")
+    t1 = 0.8 / 3
+    steps = [t1 / (k + 0.5) for k in (4, 8, 16, 32)]
+    study = fp.convergence_study(implicit, flow, [-0.6, 0.1], 2.0, steps)
+    assert 0.8 <= study.order <= 1.2, study.sup_errors
+    assert study.sup_errors[-1] < 0.01
+
+
+def test_implicit_step_is_first_order_through_exits_on_a_10d_quadratic():
+    obj = rotated_quadratic(np.geomspace(1.0, 10.0, 10), rotation=1.0, seed=3)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.random.default_rng(3).normal(size=10)
+    sol = fp.solve(flow, x0, (0.0, 3.0))
+    assert sol.counts["exit"] >= 1
+    errs = [
+        fp.compare(implicit(h).run(obj, x0, t_final=3.0), sol).sup_error_inf for h in (1e-3, 1e-4)
+    ]
+    assert 5.0 <= errs[0] / errs[1] <= 20.0, errs
+
+
+def test_report_summary_and_truncation():
+    obj = slope(0.5)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, [0.6, 0.1], (0.0, 1.0))
+    rep = fp.compare(signgd(0.01).run(obj, [0.6, 0.1], t_final=2.0), sol, system=flow)
+    assert rep.truncated and rep.t[-1] == pytest.approx(1.0)
+    text = rep.summary()
+    assert "sup error" in text and "truncated" in text
+
+
+def test_compare_rejects_mismatched_inputs():
+    obj = slope(0.5)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), [0.6, 0.1], (0.0, 1.0))
+    traj = signgd(0.1).run(obj, np.array([[0.6, 0.1], [0.0, 0.0]]), n_steps=3)
+    with pytest.raises(ValueError, match="single run"):
+        fp.compare(traj, sol)
+    with pytest.raises(TypeError, match="DiscreteTrajectory"):
+        fp.compare(sol, sol)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="two positive"):
+        fp.convergence_study(signgd, fp.steepest_descent_flow(obj, "linf"), [0, 0], 1.0, [0.1])
