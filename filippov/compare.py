@@ -240,7 +240,7 @@ def _match_events(
             tol = 2.0 * float(np.max(window)) if window.size else 0.0
             start = max(k0 - 1, 0)
             col = h[start:, i]
-            change = np.flatnonzero((col[1:] * col[:-1] <= 0.0))
+            change = np.flatnonzero(col[1:] * col[:-1] <= 0.0)
             t_disc = float(t[start + change[0] + 1]) if change.size else None
             agrees = t_disc is not None and abs(t_disc - ev.t) <= tol
             out.append(EventMatch(ev.t, ev.kind, int(i), t_disc, bool(agrees)))

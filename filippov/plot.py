@@ -199,11 +199,11 @@ def artists(ax: Axes, pattern: str = "*") -> list[Artist]:
     >>> sorted({a.get_gid() for a in plot.artists(ax, "manifold:*")})
     ['manifold:sliding:0', 'manifold:sliding:1']
     """
-    found = [
-        a
-        for a in ax.get_children()
-        if isinstance(a.get_gid(), str) and fnmatch.fnmatchcase(a.get_gid(), pattern)
-    ]
+    found = []
+    for a in ax.get_children():
+        gid = a.get_gid()
+        if isinstance(gid, str) and fnmatch.fnmatchcase(gid, pattern):
+            found.append(a)
     return found
 
 
@@ -636,11 +636,9 @@ def trajectory(
 
 
 def _label_state_axes(ax: Axes, dims: tuple[int, ...]) -> None:
-    setters = [ax.set_xlabel, ax.set_ylabel]
-    if len(dims) == 3:
-        setters.append(ax.set_zlabel)  # type: ignore[attr-defined]
-    for setter, d in zip(setters, dims, strict=False):
-        setter(f"$x_{{{d + 1}}}$")
+    names = ["set_xlabel", "set_ylabel", "set_zlabel"][: len(dims)]
+    for name, d in zip(names, dims, strict=True):
+        getattr(ax, name)(f"$x_{{{d + 1}}}$")
 
 
 def _draw_solution(
@@ -1158,9 +1156,9 @@ def filippov_set(
             zorder=6,
         )
     else:
-        rest = ax.plot(
-            [0.0], [0.0], **{**EVENT_STYLES["stationary"], "markersize": 16}, zorder=6
-        )[0]
+        rest = ax.plot([0.0], [0.0], **{**EVENT_STYLES["stationary"], "markersize": 16}, zorder=6)[
+            0
+        ]
         _set_gid(rest, "sliding-velocity", lab("Filippov velocity = 0 (equilibrium)"))
     origin = ax.plot([0.0], [0.0], marker="o", color="black", markersize=4, linestyle="none")[0]
     _set_gid(origin, "origin", None)
@@ -1450,6 +1448,7 @@ def error_vs_step(
     steps: ArrayLike | None = None,
     errors: ArrayLike | None = None,
     order: float | None = None,
+    which: str = "sup",
     label: str | None = None,
     fit: bool = True,
     legend: bool = True,
@@ -1458,10 +1457,11 @@ def error_vs_step(
 
     Parameters
     ----------
-    study : object, mapping or sequence of them, optional
-        Anything with step sizes (attribute or key ``steps``, ``step_sizes`` or ``etas``),
-        errors (``errors``) and optionally a fitted order (``order`` or ``fitted_order``)
-        and a label (``label`` or ``scheme``); a sequence or a mapping label -> study draws
+    study : ConvergenceStudy, mapping or sequence of them, optional
+        Anything with step sizes (attribute or key ``steps``) and errors: ``sup_errors``
+        and ``order`` (``which="sup"``) or ``final_errors`` and ``final_order``
+        (``which="final"``), as in :class:`filippov.compare.ConvergenceStudy`, or plain
+        ``errors`` and ``order``. A mapping label -> study or a sequence of studies draws
         one curve each.
     ax : Axes, optional
     steps, errors : array_like, optional
@@ -1469,6 +1469,8 @@ def error_vs_step(
     order : float, optional
         The fitted order (default: the study's, else a least-squares fit of
         ``log e = p log η + c``).
+    which : {"sup", "final"}
+        Which errors of a study to draw.
     label : str, optional
     fit : bool, default True
         Draw the fitted line ``C η^p`` (gid ``"fit:{label}"``; points: ``"errors:{label}"``).
@@ -1489,29 +1491,42 @@ def error_vs_step(
     >>> plot.artists(ax, "fit:*")[0].get_label()
     'SignGD: fitted order 1.00'
     """
+    if which not in ("sup", "final"):
+        raise ValueError(f"`which` must be 'sup' or 'final'. Got {which!r} instead.")
+    error_names = ("final_errors",) if which == "final" else ("sup_errors", "errors", "error")
+    order_names = ("final_order",) if which == "final" else ("order", "fitted_order")
     ax = _axes(ax)
     entries: list[tuple[str | None, Any]]
     if study is None:
         entries = [(label, {"steps": steps, "errors": errors, "order": order})]
-    elif isinstance(study, Mapping) and _study_field(study, ("steps", "step_sizes")) is None:
+        error_names, order_names = ("errors",), ("order",)
+    elif isinstance(study, Mapping) and _study_field(study, ("steps",)) is None:
         entries = [(str(k), v) for k, v in study.items()]
     elif isinstance(study, (list, tuple)):
         entries = [(None, s) for s in study]
     else:
         entries = [(label, study)]
     for k, (lab, st) in enumerate(entries):
-        h = np.asarray(_study_field(st, ("steps", "step_sizes", "etas")), dtype=float).ravel()
-        e = np.asarray(_study_field(st, ("errors", "error")), dtype=float).ravel()
+        h_raw = _study_field(st, ("steps",))
+        e_raw = _study_field(st, error_names)
+        if h_raw is None or e_raw is None:
+            raise ValueError(
+                f"A study must provide `steps` and one of {error_names}. Got {st!r} instead."
+            )
+        h = np.asarray(h_raw, dtype=float).ravel()
+        e = np.asarray(e_raw, dtype=float).ravel()
         if h.shape != e.shape or h.size < 2:
             raise ValueError(
                 "`steps` and `errors` must be 1-D arrays of the same length >= 2. "
                 f"Got shapes {h.shape} and {e.shape} instead."
             )
-        p = _study_field(st, ("order", "fitted_order")) if order is None or k else order
-        name = lab or _study_field(st, ("label", "scheme", "name")) or f"study {k}"
         ok = (h > 0) & (e > 0) & np.isfinite(e)
+        if np.count_nonzero(ok) < 2:
+            raise ValueError("At least two positive finite errors are needed for a log-log fit.")
+        p = order if (order is not None and study is not None) else _study_field(st, order_names)
+        name = lab or _study_field(st, ("label", "scheme", "name")) or f"study {k}"
         lh, le = np.log(h[ok]), np.log(e[ok])
-        if p is None:
+        if p is None or not np.isfinite(float(p)):
             p, c = np.polyfit(lh, le, 1)
         else:
             c = float(np.mean(le - float(p) * lh))
@@ -1538,7 +1553,12 @@ def error_vs_step(
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("step size $\\eta$")
-    ax.set_ylabel("error")
+    if study is None:
+        ax.set_ylabel("error")
+    elif which == "sup":
+        ax.set_ylabel("sup error $\\max_k \\|x_k - x(t_k)\\|_\\infty$")
+    else:
+        ax.set_ylabel("final error $\\|x_N - x(T)\\|_\\infty$")
     if legend:
         ax.legend(loc="best", fontsize="small", framealpha=0.92)
     return ax

@@ -333,7 +333,7 @@ def _box_primal_active_set(
             lam = target
             at_minimizer = True
         w = a - M @ lam
-        viol = np.where(bound != 0, w * bound, -np.inf)
+        viol = np.where(bound != 0, -w * bound, -np.inf)
         j = int(np.argmax(viol))
         if viol[j] <= tol_w:
             return bound, lam, it
@@ -652,7 +652,7 @@ def solve_box_vi(
     if k <= _BOX_ENUM_MAX:
         sols, fallback = _box_enumerate(Mf, af, tol_lam, tol_w)
         if sols.shape[0]:
-            lam = sols[int(np.argmin(np.linalg.norm(sols, axis=1)))]
+            lam = sols[-1]
         else:
             lam = _polish(Mf, af, fallback, tol_lam)
         p = _pattern_of(lam, tol_lam)

@@ -180,6 +180,8 @@ class Problem:
         self.njev += X.shape[0]
         if self.batched and X.shape[0] > 1:
             G = np.asarray(self.objective.grad_batch(X), dtype=np.float64)
+        elif X.shape[0] == 1:
+            G = np.asarray(self.objective.grad(X[0]), dtype=np.float64).reshape(1, -1)
         else:
             G = np.stack([np.asarray(self.objective.grad(row), dtype=np.float64) for row in X])
         if G.shape != X.shape:
@@ -572,6 +574,7 @@ def run(
     scheme_counters.remove("face_size") if "face_size" in scheme_counters else None
 
     ones = np.ones(n)
+    nan_row = np.full(m, np.nan)
     t = np.zeros(m)
     done = np.zeros(m, dtype=bool)
     t_tol = 8.0 * np.finfo(np.float64).eps * (t_end or 0.0)
@@ -592,116 +595,114 @@ def run(
             )
             it_rec["grad_norm2"].append(_norm2_rows(G, ones))
 
-    def abs_row_sums(A: FloatArray) -> FloatArray:
-        with np.errstate(over="ignore"):
-            return np.abs(A) @ ones
-
     status: int | None = None
     message = ""
     k = 0
-    if not np.all(np.isfinite(G)) or (F is not None and not np.all(np.isfinite(F))):
+    if not (np.isfinite(G).all() and (F is None or np.isfinite(F).all())):
         status, message = -2, f"Non-finite f or gradient at x0={_fmt_state(X)}."
-    g_abs = abs_row_sums(G)
-    save_x(0)
-    record_iterate(g_abs)
-    while status is None:
-        if n_steps is not None and k >= n_steps:
-            status, message = 0, f"Reached n_steps={n_steps}."
-            break
-        stationary = g_abs == 0
-        if t_end is not None and np.all(done | stationary) and np.any(done):
-            status, message = 0, f"Reached t_final={t_end!r}."
-            break
-        if np.all(stationary):
-            status = 1
-            when = _fmt_state(t if batched else t[0])
-            message = f"Stationary point reached (gradient exactly zero) at k={k}, t={when}."
-            break
-        if n_steps is None and k >= max_steps:
-            status = -1
-            when = _fmt_state(t if batched else t[0])
-            message = f"max_steps={max_steps} reached before t_final={t_end!r} (t={when})."
-            break
+    user_errstate = np.geterr()
+    # Inside the loop overflow to inf/NaN is not warned about: every iterate, gradient and
+    # f value is checked and a non-finite one ends the run with status -2.
+    with np.errstate(over="ignore", invalid="ignore"):
+        g_abs = np.abs(G) @ ones
+        save_x(0)
+        record_iterate(g_abs)
+        while status is None:
+            if n_steps is not None and k >= n_steps:
+                status, message = 0, f"Reached n_steps={n_steps}."
+                break
+            stationary = g_abs == 0
+            if t_end is not None and done.any() and (done | stationary).all():
+                status, message = 0, f"Reached t_final={t_end!r}."
+                break
+            if stationary.all():
+                status = 1
+                when = _fmt_state(t if batched else t[0])
+                message = f"Stationary point reached (gradient exactly zero) at k={k}, t={when}."
+                break
+            if n_steps is None and k >= max_steps:
+                status = -1
+                when = _fmt_state(t if batched else t[0])
+                message = f"max_steps={max_steps} reached before t_final={t_end!r} (t={when})."
+                break
 
-        direction = scheme.direction(problem, X, G, state)
-        v = direction.v
-        eta, pstate = policy.size(StepContext(k, X, G, v, F, problem), pstate)
-        eta = np.array(eta, dtype=np.float64).reshape(m)
-        if not np.all(np.isfinite(eta)) or np.any(eta < 0):
-            raise ValueError(
-                f"`step` policy {policy!r} must return finite steps >= 0. "
-                f"Got {_fmt_state(eta)} at step {k} instead."
-            )
-        if t_end is not None:
-            remaining = t_end - t
-            # the last step is shortened (or stretched by rounding, <= 8 ulp) onto t_final
-            short = (eta >= remaining - t_tol) | done
-            eta = np.where(short, np.where(done, 0.0, remaining), eta)
-        try:
-            # overflow to inf is detected just below and reported as status -2
-            with np.errstate(over="ignore", invalid="ignore"):
+            direction = scheme.direction(problem, X, G, state)
+            v = direction.v
+            eta, pstate = policy.size(StepContext(k, X, G, v, F, problem), pstate)
+            eta = np.array(eta, dtype=np.float64).reshape(m)
+            if not (np.isfinite(eta).all() and (eta >= 0).all()):
+                raise ValueError(
+                    f"`step` policy {policy!r} must return finite steps >= 0. "
+                    f"Got {_fmt_state(eta)} at step {k} instead."
+                )
+            if t_end is not None:
+                remaining = t_end - t
+                # the last step is shortened (or stretched by rounding, <= 8 ulp) onto t_final
+                short = (eta >= remaining - t_tol) | done
+                eta = np.where(short, np.where(done, 0.0, remaining), eta)
+            try:
                 upd = scheme.update(problem, X, G, v, eta, direction.state)
-        except StepFailure as exc:
-            status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
-            break
-        X_new = upd.x
-        if not np.all(np.isfinite(X_new)):
-            status, message = -2, f"Non-finite iterate at step {k + 1} from x={_fmt_state(X)}."
-            break
-        try:
-            # overflow in f or its gradient is reported below as status -2
-            with np.errstate(over="ignore", invalid="ignore"):
+            except StepFailure as exc:
+                status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
+                break
+            X_new = upd.x
+            if not np.isfinite(X_new).all():
+                status = -2
+                message = f"Non-finite iterate at step {k + 1} from x={_fmt_state(X)}."
+                break
+            try:
                 G_new = upd.g if upd.g is not None else problem.grad_rows(X_new)
                 F_new = problem.f_rows(X_new) if diagnostics else None
-        except (ValueError, FloatingPointError, OverflowError) as exc:
-            # Objective rejects non-finite values with ValueError: keep the partial run
-            status = -2
-            message = (
-                f"Evaluating the objective at step {k + 1}, x={_fmt_state(X_new)} failed: {exc}"
-            )
-            break
-        if not np.all(np.isfinite(G_new)) or (F_new is not None and not np.all(np.isfinite(F_new))):
-            status = -2
-            message = f"Non-finite f or gradient at step {k + 1}, x={_fmt_state(X_new)}."
-            break
+            except (ValueError, FloatingPointError, OverflowError) as exc:
+                # Objective rejects non-finite values with ValueError: keep the partial run
+                status = -2
+                message = (
+                    f"Evaluating the objective at step {k + 1}, x={_fmt_state(X_new)} failed: {exc}"
+                )
+                break
+            if not (np.isfinite(G_new).all() and (F_new is None or np.isfinite(F_new).all())):
+                status = -2
+                message = f"Non-finite f or gradient at step {k + 1}, x={_fmt_state(X_new)}."
+                break
 
-        t = t + eta
-        if t_end is not None:
-            t[short] = t_end
-            done |= short
-        st_rec["step"].append(eta)
-        if diagnostics:
-            active = G != 0
-            with np.errstate(over="ignore"):
+            t = t + eta
+            if t_end is not None:
+                t[short] = t_end
+                done |= short
+            st_rec["step"].append(eta)
+            if diagnostics:
+                active = G != 0
                 st_rec["flips"].append((G * G_new < 0) @ ones)
-            st_rec["face_size"].append(active @ ones)
-            if L is None:
-                L = problem._L
-            st_rec["face_curvature"].append(active @ L if L is not None else np.full(m, np.nan))
-            counts: dict[str, Any] = {}
-            if direction.counts:
-                counts.update(direction.counts)
-            if upd.counts:
-                counts.update(upd.counts)
-            for name in scheme_counters:
-                st_rec[name].append(counts.get(name, 0))
-        X, G, F, state = X_new, G_new, F_new, upd.state
-        g_abs = abs_row_sums(G)
-        k += 1
-        if k % save_every == 0:
-            save_x(k)
-        record_iterate(g_abs)
-        if callback is not None:
-            info = StepInfo(
-                k=k,
-                t=t.copy() if batched else float(t[0]),
-                x=X.copy() if batched else X[0].copy(),
-                g=G.copy() if batched else G[0].copy(),
-                f=None if F is None else (F.copy() if batched else float(F[0])),
-                step=eta.copy() if batched else float(eta[0]),
-            )
-            if callback(info):
-                status, message = 2, f"Stopped by the callback after step {k}."
+                st_rec["face_size"].append(active @ ones)
+                if L is None:
+                    L = problem._L
+                st_rec["face_curvature"].append(active @ L if L is not None else nan_row)
+                counts: dict[str, Any] = {}
+                if direction.counts:
+                    counts.update(direction.counts)
+                if upd.counts:
+                    counts.update(upd.counts)
+                for name in scheme_counters:
+                    st_rec[name].append(counts.get(name, 0))
+            X, G, F, state = X_new, G_new, F_new, upd.state
+            g_abs = np.abs(G) @ ones
+            k += 1
+            if k % save_every == 0:
+                save_x(k)
+            record_iterate(g_abs)
+            if callback is not None:
+                info = StepInfo(
+                    k=k,
+                    t=t.copy() if batched else float(t[0]),
+                    x=X.copy() if batched else X[0].copy(),
+                    g=G.copy() if batched else G[0].copy(),
+                    f=None if F is None else (F.copy() if batched else float(F[0])),
+                    step=eta.copy() if batched else float(eta[0]),
+                )
+                with np.errstate(**user_errstate):
+                    stop = callback(info)
+                if stop:
+                    status, message = 2, f"Stopped by the callback after step {k}."
     if ks.data[ks.size - 1] != k:
         save_x(k)
 
