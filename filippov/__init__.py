@@ -25,6 +25,15 @@ from filippov.systems import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # `fp.plot` is imported on first use, so `import filippov` never imports matplotlib.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module("filippov.plot")
+    raise AttributeError(f"module 'filippov' has no attribute {name!r}")
+
 __all__ = [
     "EVENT_KINDS",
     "ComparisonReport",

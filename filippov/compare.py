@@ -176,8 +176,8 @@ def compare(
     matches: tuple[EventMatch, ...] = ()
     if system is not None:
         band = _chattering_band(system, sol, t, x)
-        steps = np.diff(np.asarray(traj.t, dtype=float))
-        matches = _match_events(system, sol, t, x, steps)
+        all_t = np.asarray(traj.diagnostics.get("t", traj.t), dtype=float)
+        matches = _match_events(system, sol, t, x, all_t, np.asarray(traj.step, dtype=float))
     return ComparisonReport(
         t=t,
         error_inf=err_inf,
@@ -225,8 +225,15 @@ def _match_events(
     sol: FilippovSolution,
     t: FloatArray,
     x: FloatArray,
+    all_t: FloatArray,
     steps: FloatArray,
 ) -> tuple[EventMatch, ...]:
+    """Match each switching event of the solution with the scheme's first sign change.
+
+    ``t, x`` are the saved iterates; ``all_t`` and ``steps`` the flow times and step sizes
+    of every iterate (they differ from ``t`` when only every ``s``-th iterate was saved).
+    The tolerance is twice the largest step, or saved gap, around the event.
+    """
     if system.norm.name != "l1":
         return ()  # sign changes of h are the ℓ1 relay's events; ties have no sign change.
     h = np.array([system.h(xk) for xk in x])  # (k, m)
@@ -234,11 +241,12 @@ def _match_events(
     for ev in sol.events:
         if ev.kind not in _SWITCH_KINDS or ev.t <= t[0]:
             continue
+        k0 = int(np.searchsorted(t, ev.t, side="left"))
+        j0 = int(np.searchsorted(all_t, ev.t, side="left"))
+        local = [*steps[max(j0 - 2, 0) : j0 + 2], *np.diff(t[max(k0 - 1, 0) : k0 + 2])]
+        tol = 2.0 * max(local, default=0.0)
+        start = max(k0 - 1, 0)
         for i in ev.indices:
-            k0 = int(np.searchsorted(t, ev.t, side="left"))
-            window = steps[max(k0 - 2, 0) : k0 + 2] if steps.size else np.array([0.0])
-            tol = 2.0 * float(np.max(window)) if window.size else 0.0
-            start = max(k0 - 1, 0)
             col = h[start:, i]
             change = np.flatnonzero(col[1:] * col[:-1] <= 0.0)
             t_disc = float(t[start + change[0] + 1]) if change.size else None

@@ -90,7 +90,7 @@ class Face:
     Parameters
     ----------
     norm : str
-        Name of the norm ``φ`` (``"l1"``, ``"linf"`` or ``"l2"``).
+        Name of the norm ``φ`` (``"l1"``, ``"linf"``, ``"l2"`` or a user norm's name).
     kind : {"point", "box", "simplex", "ball"}
         Shape of the set.
     center : (m,) array
@@ -139,10 +139,15 @@ class Face:
     signs: IntArray
 
     def __post_init__(self) -> None:
-        if self.norm not in _NORM_NAMES:
-            raise ValueError(f"`norm` must be one of {_NORM_NAMES}. Got {self.norm!r} instead.")
+        if not isinstance(self.norm, str) or not self.norm:
+            raise ValueError(f"`norm` must be a norm name. Got {self.norm!r} instead.")
         if self.kind not in FACE_KINDS:
             raise ValueError(f"`kind` must be one of {FACE_KINDS}. Got {self.kind!r} instead.")
+        if self.kind == "ball" and self.norm not in ("l2", "linf"):
+            raise ValueError(
+                "`kind` 'ball' is defined for the norms 'l2' (Euclidean ball) and 'linf' "
+                f"(ℓ1 ball). Got norm {self.norm!r} instead."
+            )
         center = _frozen_float(self.center)
         free = _int_array(self.free)
         signs = _int_array(self.signs)
@@ -374,8 +379,9 @@ class Norm(ABC):
 
     Notes
     -----
-    To write a new norm, subclass :class:`Norm`, set the class attributes ``name`` and ``dual_name`` (the
-    name of the dual norm, registered in :func:`get_norm`) and implement
+    To write a new norm, subclass :class:`Norm`, set the class attributes ``name`` and
+    ``dual_name`` (a name known to :func:`get_norm`; otherwise override the :attr:`dual`
+    property to return the dual norm object) and implement
 
     * ``_value(Y)``: the norm of each row of a ``(batch, m)`` array, shape ``(batch,)``;
     * ``_subgradient(Y)``: one element of ``∂φ(y)`` per row, deterministic (the selector

@@ -77,10 +77,10 @@ _BLUE, _RED, _ORANGE, _PURPLE, _TEAL, _GREY = (
 
 #: Line styles of switching-manifold pieces by kind.
 MANIFOLD_STYLES: dict[str, dict[str, Any]] = {
-    "crossing": {"color": _BLUE, "linestyle": (0, (6.0, 3.0)), "linewidth": 1.6},
+    "crossing": {"color": _BLUE, "linestyle": "--", "linewidth": 1.6},
     "sliding": {"color": _RED, "linestyle": "-", "linewidth": 3.2, "alpha": 0.85},
-    "repulsive": {"color": _ORANGE, "linestyle": (0, (1.0, 1.6)), "linewidth": 3.2},
-    "tangency": {"color": "black", "linestyle": (0, (3.0, 1.5, 1.0, 1.5)), "linewidth": 1.2},
+    "repulsive": {"color": _ORANGE, "linestyle": ":", "linewidth": 3.2},
+    "tangency": {"color": "black", "linestyle": "-.", "linewidth": 1.2},
 }
 _MANIFOLD_LABELS = {
     "crossing": "crossing manifold",
@@ -102,7 +102,7 @@ _FOLD_STYLE: dict[str, Any] = {
 SEGMENT_STYLES: dict[str, dict[str, Any]] = {
     "regular": {"color": "#222222", "linestyle": "-", "linewidth": 1.5},
     "sliding": {"color": _PURPLE, "linestyle": "-", "linewidth": 2.6},
-    "tie": {"color": _TEAL, "linestyle": (0, (4.0, 1.5)), "linewidth": 2.6},
+    "tie": {"color": _TEAL, "linestyle": "--", "linewidth": 2.6},
     "stationary": {"color": "#222222", "linestyle": "-", "linewidth": 1.5},
 }
 _SEGMENT_LABELS = {
@@ -370,55 +370,63 @@ class _Classifier:
 def _split_path(
     classify: _Classifier, xy: FloatArray
 ) -> tuple[list[tuple[str, FloatArray]], list[FloatArray]]:
-    """Cut a path into runs of constant kind; return the runs and the fold points."""
+    """Cut a path into runs of constant kind; return the runs and the fold points.
+
+    Where the kind changes between two samples the boundary is bisected; it is a fold
+    when the one-sided normal velocities ``a±`` are continuous there and one of them
+    vanishes (otherwise the path met another switching manifold, where ``a±`` jump).
+    A sample classified ``"tangency"`` is a fold itself.
+    """
     info = [classify(p) for p in xy]
     scale = max([max(abs(a), abs(b)) for _, a, b in info] + [1e-300])
     runs: list[tuple[str, FloatArray]] = []
     folds: list[FloatArray] = []
-    current: list[FloatArray] = [xy[0]]
+
+    def add_fold(point: FloatArray) -> None:
+        if not folds or not np.allclose(folds[-1], point, rtol=0.0, atol=1e-12):
+            folds.append(np.array(point, dtype=float))
+
     kind = info[0][0]
-
-    def close(end: FloatArray, k: str) -> None:
-        current.append(end)
-        if k != "tangency" and len(current) >= 2:
-            runs.append((k, np.asarray(current)))
-
+    if kind == "tangency":
+        add_fold(xy[0])
+    current: list[FloatArray] = [xy[0]]
     for idx in range(1, len(xy)):
         k_new = info[idx][0]
         if k_new == kind:
             current.append(xy[idx])
             continue
-        if k_new == "tangency" or kind == "tangency":
-            # A sampled tangency: a fold at the sample itself.
-            point = xy[idx] if k_new == "tangency" else xy[idx - 1]
-            if not folds or not np.allclose(folds[-1], point):
-                folds.append(point.copy())
-            close(xy[idx], kind)
-            current = [xy[idx]]
-            kind = k_new
-            continue
-        lo, hi = xy[idx - 1].copy(), xy[idx].copy()
-        i_lo, i_hi = info[idx - 1], info[idx]
-        for _ in range(48):
-            mid = 0.5 * (lo + hi)
-            if np.array_equal(mid, lo) or np.array_equal(mid, hi):
-                break
-            i_mid = classify(mid)
-            if i_mid[0] == kind:
-                lo, i_lo = mid, i_mid
-            else:
-                hi, i_hi = mid, i_mid
-        boundary = 0.5 * (lo + hi)
-        continuous = (
-            abs(i_lo[1] - i_hi[1]) <= 1e-3 * scale and abs(i_lo[2] - i_hi[2]) <= 1e-3 * scale
-        )
-        vanishing = min(abs(i_lo[1]), abs(i_lo[2]), abs(i_hi[1]), abs(i_hi[2])) <= 1e-3 * scale
-        if continuous and vanishing:
-            folds.append(boundary)
-        close(boundary, kind)
-        current = [boundary, xy[idx]]
+        if k_new == "tangency":
+            boundary = xy[idx]
+            add_fold(boundary)
+        elif kind == "tangency":
+            boundary = xy[idx - 1]
+        else:
+            lo, hi = xy[idx - 1].copy(), xy[idx].copy()
+            i_lo, i_hi = info[idx - 1], info[idx]
+            for _ in range(48):
+                mid = 0.5 * (lo + hi)
+                if np.array_equal(mid, lo) or np.array_equal(mid, hi):
+                    break
+                i_mid = classify(mid)
+                if i_mid[0] == kind:
+                    lo, i_lo = mid, i_mid
+                else:
+                    hi, i_hi = mid, i_mid
+            boundary = 0.5 * (lo + hi)
+            tol = 1e-3 * scale
+            continuous = abs(i_lo[1] - i_hi[1]) <= tol and abs(i_lo[2] - i_hi[2]) <= tol
+            vanishing = min(abs(i_lo[1]), abs(i_lo[2]), abs(i_hi[1]), abs(i_hi[2])) <= tol
+            if continuous and vanishing:
+                add_fold(boundary)
+        if not np.array_equal(current[-1], boundary):
+            current.append(boundary)
+        if len(current) >= 2:
+            runs.append((kind, np.asarray(current)))
+        current = [boundary]
+        if not np.array_equal(boundary, xy[idx]):
+            current.append(xy[idx])
         kind = k_new
-    if kind != "tangency" and len(current) >= 2:
+    if len(current) >= 2:
         runs.append((kind, np.asarray(current)))
     return runs, folds
 
@@ -510,11 +518,22 @@ def _length(xy: FloatArray) -> float:
 
 
 def _require_planar(system: FilippovSystem, x: FloatArray) -> None:
-    f0, _, _ = system.evaluate(x)
-    if f0.shape != (2,):
-        raise ValueError(
-            f"`system` must have a 2-D state for a phase portrait. Got n = {f0.shape[0]} instead."
-        )
+    """Raise a ValueError unless the system has a 2-D state."""
+    n: int | None = None
+    if system.affine_data is not None:
+        n = int(system.affine_data.c0.shape[0])
+    elif system.objective is not None and system.objective.n is not None:
+        n = int(system.objective.n)
+    if n is None:
+        try:
+            n = int(system.evaluate(x)[0].shape[0])
+        except (ValueError, IndexError, TypeError) as exc:
+            raise ValueError(
+                "`system` must have a 2-D state for a planar plot; evaluating it at a 2-D "
+                f"point failed: {exc}"
+            ) from exc
+    if n != 2:
+        raise ValueError(f"`system` must have a 2-D state for a planar plot. Got n = {n} instead.")
 
 
 def _index_text(index: tuple[int, ...]) -> str:
@@ -720,7 +739,7 @@ def _draw_iterates(
             markersize=3.2,
             linewidth=0.8,
             alpha=0.9,
-            zorder=6,
+            zorder=4.5,  # under the Filippov solutions, over the manifolds
             markeredgewidth=0.0,
         )
         _set_gid(
@@ -835,7 +854,16 @@ def phase_portrait(
         levels = (
             lo + (float(np.quantile(F, 0.97)) - lo) * np.linspace(0.0, 1.0, n_contours + 1)[1:] ** 2
         )
-        cs = ax.contour(xs, ys, F, levels=levels, colors="#BBBBBB", linewidths=0.7, zorder=0)
+        cs = ax.contour(
+            xs,
+            ys,
+            F,
+            levels=levels,
+            colors="#BBBBBB",
+            linewidths=0.7,
+            negative_linestyles="solid",
+            zorder=0,
+        )
         _set_gid(cs, "objective", None)
 
     if field:
@@ -988,6 +1016,9 @@ def _arrow(ax: Axes, v: FloatArray, gid: str, label: str | None, **style: Any) -
     return arrow
 
 
+_NORM_TEX = {"l1": "$\\ell_1$", "linf": "$\\ell_\\infty$", "l2": "$\\ell_2$"}
+
+
 def _unit_ball(name: str) -> FloatArray:
     if name == "l1":
         return np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
@@ -1079,7 +1110,7 @@ def filippov_set(
             ax,
             ball,
             "unit-ball",
-            lab(f"unit ball of the constraint norm ({system.norm.dual.name})"),
+            lab(f"unit ball ({_NORM_TEX[system.norm.dual.name]})"),
             fill=False,
             edgecolor=_GREY,
             linestyle=":",
@@ -1092,7 +1123,7 @@ def filippov_set(
             ax,
             vset.vertices,
             "velocity-hull",
-            lab("hull of all face vertices"),
+            lab("hull of face vertices"),
             fill=False,
             edgecolor="black",
             linestyle="--",
@@ -1114,7 +1145,7 @@ def filippov_set(
             ax,
             v,
             f"one-sided:{k}",
-            lab("one-sided fields (vertices)"),
+            lab("one-sided fields"),
             arrowstyle="-|>",
             mutation_scale=14,
             color=_BLUE,
@@ -1141,14 +1172,14 @@ def filippov_set(
             line = ax.plot(
                 seg[:, 0], seg[:, 1], color=_RED, linestyle="-.", linewidth=1.0, zorder=2
             )[0]
-            _set_gid(line, f"tangent:{text}", lab("tangent of the kept manifold"))
+            _set_gid(line, f"tangent:{text}", lab("manifold tangent"))
 
     if np.linalg.norm(cv.velocity) > 1e-12 * max(1.0, float(np.max(np.abs(fset.vertices)))):
         _arrow(
             ax,
             cv.velocity,
             "sliding-velocity",
-            lab("Filippov (sliding) velocity" if cv.free else "velocity"),
+            lab("sliding velocity" if cv.free else "velocity"),
             arrowstyle="-|>",
             mutation_scale=20,
             color=_PURPLE,
@@ -1159,7 +1190,7 @@ def filippov_set(
         rest = ax.plot([0.0], [0.0], **{**EVENT_STYLES["stationary"], "markersize": 16}, zorder=6)[
             0
         ]
-        _set_gid(rest, "sliding-velocity", lab("Filippov velocity = 0 (equilibrium)"))
+        _set_gid(rest, "sliding-velocity", lab("velocity 0 (at rest)"))
     origin = ax.plot([0.0], [0.0], marker="o", color="black", markersize=4, linestyle="none")[0]
     _set_gid(origin, "origin", None)
 
@@ -1168,7 +1199,8 @@ def filippov_set(
     half = 0.5 * 1.3 * max(float(np.max(hi - lo)), 1e-9)
     mid = 0.5 * (lo + hi)
     ax.set_xlim(mid[0] - half, mid[0] + half)
-    ax.set_ylim(mid[1] - half, mid[1] + half)
+    # headroom for the legend, so that it never hides the set
+    ax.set_ylim(mid[1] - half, mid[1] + half * (1.65 if legend else 1.0))
     ax.set_aspect("equal", adjustable="box")
     ax.axhline(0.0, color="#DDDDDD", linewidth=0.6, zorder=0)
     ax.axvline(0.0, color="#DDDDDD", linewidth=0.6, zorder=0)
@@ -1178,7 +1210,7 @@ def filippov_set(
         title = f"Filippov set at $x = ({xv[0]:.3g}, {xv[1]:.3g})$"
     ax.set_title(title)
     if legend:
-        ax.legend(loc="best", fontsize="x-small", framealpha=0.92)
+        ax.legend(loc="upper center", ncol=2, fontsize="x-small", framealpha=0.92)
     return ax
 
 
@@ -1570,24 +1602,34 @@ def active_face(
     ax: Axes | None = None,
     quantity: str = "both",
     normalize: bool = True,
+    against: str = "iteration",
+    L: ArrayLike | None = None,
     labels: Sequence[str] | None = None,
     legend: bool = True,
 ) -> Axes:
-    r"""Active-face diagnostics of discrete runs: ``|A_k|`` and ``Σ_{i∈A_k} L_i``.
+    r"""Active-face diagnostics: ``|A_k|`` and ``Σ_{i∈A_k} L_i`` along runs.
 
     ``A_k = {i : g_{k,i} ≠ 0}`` is the set of coordinates a sign step moves; the
     face-aware step ``η_k = ‖g_k‖_1 / Σ_{i∈A_k} L_i`` grows when it shrinks (seed paper 2,
-    Proposition 5.5 and Appendix A.2).
+    Proposition 5.5 and Appendix A.2). Its continuous counterpart along a Filippov
+    solution of the sign flow is the complement of the sliding set ``J`` of each segment:
+    the coordinates held at ``∂_i f = 0`` do not move.
 
     Parameters
     ----------
     runs : run, sequence of runs or mapping label -> run
-        Discrete trajectories with ``diagnostics["face_size"]`` and
-        ``diagnostics["face_curvature"]``.
+        Discrete trajectories with ``diagnostics["face_size"]`` (and
+        ``diagnostics["face_curvature"]``), or Filippov solutions of ℓ1-relay systems
+        (``against="time"``; drawn as step functions).
     ax : Axes, optional
     quantity : {"both", "size", "curvature"}
     normalize : bool, default True
         Divide by ``n`` and by ``Σ_i L_i`` (fractions of the full face).
+    against : {"iteration", "time"}
+        Iteration ``k`` or flow time ``t_k`` (solutions need ``"time"``).
+    L : array_like, optional
+        Coordinate constants for the curvature of a solution's face (discrete runs carry
+        their own ``face_curvature``).
     labels : sequence of str, optional
     legend : bool, default True
 
@@ -1613,35 +1655,72 @@ def active_face(
         raise ValueError(
             f"`quantity` must be 'both', 'size' or 'curvature'. Got {quantity!r} instead."
         )
+    if against not in ("iteration", "time"):
+        raise ValueError(f"`against` must be 'iteration' or 'time'. Got {against!r} instead.")
+    Lv = None if L is None else as_vector(L, "L")
     ax = _axes(ax)
     for k, (lab, run) in enumerate(_runs(runs, labels)):
-        diag = getattr(run, "diagnostics", None)
-        if not isinstance(diag, Mapping) or "face_size" not in diag:
-            raise ValueError(
-                f"Run {lab!r} has no 'face_size' diagnostic (run the scheme with diagnostics=True)."
-            )
+        abscissa, size, curv, n, total, steps = _face_series(run, lab, against, Lv)
         color = _RUN_COLORS[k % len(_RUN_COLORS)]
-        size = np.asarray(diag["face_size"], dtype=float)
-        its = np.arange(len(size))
+        draw: dict[str, Any] = {"drawstyle": "steps-post"} if steps else {}
         if quantity in ("both", "size"):
-            n = float(np.asarray(run.x).shape[-1])
             y = size / n if normalize else size
-            line = ax.plot(its, y, color=color, linestyle="-", linewidth=1.6)[0]
-            _set_gid(line, f"face-size:{lab}", f"{'$|A_k|/n$' if normalize else '$|A_k|$'} — {lab}")
-        if quantity in ("both", "curvature"):
-            curv = np.asarray(diag.get("face_curvature", np.full_like(size, np.nan)), dtype=float)
-            total = _total_curvature(run, curv)
+            line = ax.plot(abscissa, y, color=color, linestyle="-", linewidth=1.6, **draw)[0]
+            text = "$|A|/n$" if normalize else "$|A|$"
+            _set_gid(line, f"face-size:{lab}", f"{text} — {lab}")
+        if quantity in ("both", "curvature") and curv is not None:
             y = curv / total if normalize else curv
-            line = ax.plot(its, y, color=color, linestyle="--", linewidth=1.6)[0]
-            text = "$\\sum_{A_k} L_i / \\sum_i L_i$" if normalize else "$\\sum_{A_k} L_i$"
+            line = ax.plot(abscissa, y, color=color, linestyle="--", linewidth=1.6, **draw)[0]
+            text = "$\\sum_{A} L_i / \\sum_i L_i$" if normalize else "$\\sum_{A} L_i$"
             _set_gid(line, f"face-curvature:{lab}", f"{text} — {lab}")
-    ax.set_xlabel("iteration $k$")
+    ax.set_xlabel(
+        "iteration $k$" if against == "iteration" else "flow time $t_k = \\sum_{j<k} \\eta_j$"
+    )
     ax.set_ylabel("fraction of the full face" if normalize else "active face")
     if normalize:
         ax.set_ylim(-0.03, 1.05)
     if legend:
         ax.legend(loc="best", fontsize="small", framealpha=0.92)
     return ax
+
+
+def _face_series(
+    run: Any, lab: str, against: str, L: FloatArray | None
+) -> tuple[FloatArray, FloatArray, FloatArray | None, float, float, bool]:
+    """(abscissa, |A|, Σ_A L_i or None, n, Σ_i L_i, step-function?) of one run."""
+    if _is_solution(run):
+        if against != "time":
+            raise ValueError(
+                "A FilippovSolution has no iterations: use `against='time'`. "
+                f"Got against={against!r} instead."
+            )
+        segs = [seg for seg in run.segments if seg.mode.norm == "l1"]
+        if not segs:
+            raise ValueError(f"Run {lab!r} has no l1-relay segments (sign flows only).")
+        m = segs[0].mode.m
+        active = [np.setdiff1d(np.arange(m), seg.mode.free) for seg in segs]
+        t = np.array([seg.t0 for seg in segs] + [segs[-1].t1])
+        size = np.array([len(a) for a in active] + [len(active[-1])], dtype=float)
+        curv = None
+        total = float("nan")
+        if L is not None:
+            curv = np.array([L[a].sum() for a in active] + [L[active[-1]].sum()])
+            total = float(L.sum())
+        return t, size, curv, float(m), total, True
+    diag = getattr(run, "diagnostics", None)
+    if not isinstance(diag, Mapping) or "face_size" not in diag:
+        raise ValueError(
+            f"Run {lab!r} has no 'face_size' diagnostic (run the scheme with diagnostics=True)."
+        )
+    size = np.asarray(diag["face_size"], dtype=float)
+    if against == "time":
+        abscissa = np.asarray(diag.get("t", run.t), dtype=float)[: len(size)]
+    else:
+        abscissa = np.arange(len(size), dtype=float)
+    curv_raw = diag.get("face_curvature")
+    curv = None if curv_raw is None else np.asarray(curv_raw, dtype=float)
+    total = _total_curvature(run, curv) if curv is not None else float("nan")
+    return abscissa, size, curv, float(np.asarray(run.x).shape[-1]), total, False
 
 
 def _total_curvature(run: Any, curv: FloatArray) -> float:

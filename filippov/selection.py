@@ -17,9 +17,12 @@ rounding) by finite active-set methods. For other ``M`` the solution may not be 
 solvers then return the minimal-norm solution among those they find and set
 ``unique=False`` — never choosing silently.
 
-Why the pivoting code is written here: scipy has no LCP/VI solver, and the only PyPI
-package offering Lemke's method (``lemkelcp`` 0.1, a Python 2 wheel from 2017) is
-unmaintained and has no box form, no anti-cycling rule and no warm start.
+Why the pivoting code is written here: scipy has no LCP/VI solver, and the PyPI package
+for Lemke's method (``lemkelcp``, a single 0.1 release with a Python 2 wheel) is not
+maintained and solves only the standard LCP ``z ≥ 0 ⊥ Mz + q ≥ 0``: no box form, no warm
+start, no enumeration of the solution set for the ``unique`` flag. Lemke's method on the
+standard LCP equivalent to a box VI (size ``2k``) also ends on a secondary ray for many
+non-monotone ``M``; the Lemke-type path used here works on the box itself and cannot.
 """
 
 from __future__ import annotations
@@ -94,7 +97,8 @@ class Selection:
         Number of distinct solutions found when all active sets were enumerated, else
         None. A lower bound when ``M`` has singular principal submatrices.
     n_pivots : int
-        Linear solves / active-set changes used (a measure of the warm-start benefit).
+        Linear solves of the pivoting / active-set methods (1 when a warm start is
+        already optimal); for enumeration, the number of patterns examined.
 
     Examples
     --------
@@ -163,7 +167,7 @@ def _is_symmetric(M: FloatArray) -> bool:
     if M.size == 0:
         return True
     scale = float(np.max(np.abs(M)))
-    return float(np.max(np.abs(M - M.T))) <= 1e-13 * scale
+    return float(np.max(np.abs(M - M.T))) <= 1e-12 * scale
 
 
 def _is_pd_symmetric(S: FloatArray, tol: float) -> bool:
@@ -644,7 +648,7 @@ def solve_box_vi(
             p, lam, more = _box_primal_active_set(Ms, af, lam, tol_w, 100 * (k + 1))
             iters += more
             method = "block-pivoting+active-set"
-        lam = _solve_pattern(Ms, af, p)
+        lam = _solve_pattern(Mf, af, p)  # exact for the matrix as given
         return _make_box_selection(
             Mf, af, lam, p, unique=True, method=method, n_solutions=None, n_pivots=iters
         )
@@ -652,7 +656,7 @@ def solve_box_vi(
     if k <= _BOX_ENUM_MAX:
         sols, fallback = _box_enumerate(Mf, af, tol_lam, tol_w)
         if sols.shape[0]:
-            lam = sols[-1]
+            lam = sols[int(np.argmin(np.linalg.norm(sols, axis=1)))]
         else:
             lam = _polish(Mf, af, fallback, tol_lam)
         p = _pattern_of(lam, tol_lam)
@@ -1071,7 +1075,7 @@ def _ball_general(M: FloatArray, a: FloatArray, tol: float) -> Selection:
         return float(np.linalg.norm(np.linalg.solve(M + mu * eye, a))) - 1.0
 
     try:
-        lam0 = np.linalg.solve(M, a)
+        lam0 = np.asarray(np.linalg.solve(M, a), dtype=np.float64)
         if np.linalg.norm(lam0) <= 1.0:
             return _ball_selection(M, a, lam0, 0.0, monotone, "secular")
     except np.linalg.LinAlgError:

@@ -502,13 +502,23 @@ def test_batched_run_equals_single_runs_and_is_vectorized() -> None:
         S.InertialSignGD(step="adaptive"),
         S.ProjectedSignGD(step=0.05),
         S.GreedyCD(step=0.05, tie="equal", tie_tol=1e-3),
+        S.SignGD(step="armijo"),
+        S.ImplicitSignGD(step=0.05),
     ):
         batch = scheme.run(obj, X0, n_steps=40)
         assert batch.x.shape == (41, 7, 2) and batch.t.shape == (41, 7)
         assert batch.diagnostics["f"].shape == (41, 7)
         for i in range(7):
             single = scheme.run(obj, X0[i], n_steps=40)
-            np.testing.assert_allclose(batch.x[: len(single.x), i], single.x, rtol=0, atol=1e-14)
+            xb = batch.x[: len(single.x), i]
+            if isinstance(scheme.step, S.Armijo):
+                # batched f is vectorized (½xᵀHx + bᵀx + c) and rounds differently from
+                # obj.f: acceptance may differ once f - f* is at the rounding floor
+                far = batch.f[: len(single.x), i] - obj.f(obj.minimizer) > 1e-10
+                np.testing.assert_allclose(xb[far], single.x[far], rtol=0, atol=1e-14)
+                np.testing.assert_allclose(xb, single.x, rtol=0, atol=1e-6)
+            else:
+                np.testing.assert_allclose(xb, single.x, rtol=0, atol=1e-14)
 
 
 def test_batched_t_final_each_point_stops_exactly() -> None:

@@ -53,9 +53,10 @@ def brute_force_box(M: np.ndarray, a: np.ndarray, tol: float = 1e-9) -> list[np.
                 continue
             lam[F] = np.linalg.solve(A, a[F] - M[np.ix_(F, ~F)] @ lam[~F])
         w = a - M @ lam
-        if np.all(np.abs(lam) <= 1 + tol) and np.all(w[p == 1] >= -tol):
-            if np.all(w[p == -1] <= tol) and not any(np.allclose(lam, s) for s in sols):
-                sols.append(lam)
+        feasible = np.all(np.abs(lam) <= 1 + tol) and np.all(w[p == 1] >= -tol)
+        feasible = feasible and np.all(w[p == -1] <= tol)
+        if feasible and not any(np.allclose(lam, s) for s in sols):
+            sols.append(lam)
     return sols
 
 
@@ -143,6 +144,16 @@ def test_ill_conditioned_spd_still_exact() -> None:
     assert box_violation(M, a, sel.lam) <= 1e-10 * (np.abs(a).max() + np.abs(M).sum(1).max())
 
 
+def test_rounding_level_asymmetry_keeps_the_spd_path() -> None:
+    rng = np.random.default_rng(12)
+    M = random_spd(rng, 6)
+    M = M + 1e-14 * rng.standard_normal((6, 6))  # e.g. M = J B evaluated in floating point
+    a = 3.0 * rng.standard_normal(6)
+    sel = solve_box_vi(M, a)
+    assert sel.method == "block-pivoting" and sel.unique
+    assert box_violation(M, a, sel.lam) <= 1e-13
+
+
 def test_block_pivoting_cycle_falls_back_to_active_set() -> None:
     # Block pivoting (flip every infeasible index at once) can cycle on SPD matrices far
     # from M-matrices; this instance (found by search, ~0.2% of such draws) does, and the
@@ -164,7 +175,7 @@ def test_primal_active_set_alone_matches_brute_force(seed: int) -> None:
     M = random_spd(rng, k, cond=1e3)
     a = 3.0 * rng.standard_normal(k)
     start = rng.uniform(-1.0, 1.0, k)
-    p, lam, _ = _box_primal_active_set(M, a, start, 1e-12, 1000)
+    p, _, _ = _box_primal_active_set(M, a, start, 1e-12, 1000)
     (ref,) = brute_force_box(M, a)
     assert np.max(np.abs(_solve_pattern(M, a, p) - ref)) <= 1e-10
 
@@ -360,6 +371,7 @@ def test_simplex_spd_matches_brute_force(k: int, seed: int) -> None:
     sel = solve_simplex_vi(M, a)
     (ref,) = brute_force_simplex(M, a)
     assert np.max(np.abs(sel.lam - ref)) <= 1e-10
+    assert sel.rate is not None
     assert simplex_violation(M, a, sel.lam, sel.rate) <= 1e-10
     warm = solve_simplex_vi(M, a, warm_start=sel)
     assert np.array_equal(warm.lam, sel.lam) and warm.n_pivots == 1

@@ -254,7 +254,7 @@ def lmo_rows(norm: Norm, G: FloatArray) -> FloatArray:
 def _norm2_rows(G: FloatArray, ones: FloatArray) -> FloatArray:
     """Row 2-norms without spurious overflow (rescaled only when the fast path overflows)."""
     with np.errstate(over="ignore"):
-        out = np.sqrt((G * G) @ ones)
+        out = np.sqrt(np.array([G[0] @ G[0]]) if G.shape[0] == 1 else (G * G) @ ones)
     bad = ~np.isfinite(out)
     if np.any(bad):
         scale = np.max(np.abs(G[bad]), axis=1, keepdims=True)
@@ -570,11 +570,11 @@ def run(
         name: _Rows((m,), np.int64 if name in int_names else np.float64, capacity - 1)
         for name in step_names
     }
-    scheme_counters = [name for name in step_names if name in int_names and name != "flips"]
-    scheme_counters.remove("face_size") if "face_size" in scheme_counters else None
+    scheme_counters = [n_ for n_ in step_names if n_ in int_names - {"flips", "face_size"}]
 
     ones = np.ones(n)
     nan_row = np.full(m, np.nan)
+    L_sum = float(np.sum(L)) if L is not None else np.nan
     t = np.zeros(m)
     done = np.zeros(m, dtype=bool)
     t_tol = 8.0 * np.finfo(np.float64).eps * (t_end or 0.0)
@@ -671,12 +671,23 @@ def run(
                 done |= short
             st_rec["step"].append(eta)
             if diagnostics:
-                active = G != 0
-                st_rec["flips"].append((G * G_new < 0) @ ones)
-                st_rec["face_size"].append(active @ ones)
+                flips = G * G_new < 0
+                if m == 1:  # count_nonzero is much cheaper than a bool -> float matmul
+                    face_size = np.array([np.count_nonzero(G)], dtype=np.float64)
+                    st_rec["flips"].append(np.count_nonzero(flips))
+                else:
+                    face_size = (G != 0) @ ones
+                    st_rec["flips"].append(flips @ ones)
+                st_rec["face_size"].append(face_size)
                 if L is None:
                     L = problem._L
-                st_rec["face_curvature"].append(active @ L if L is not None else nan_row)
+                    L_sum = float(np.sum(L)) if L is not None else np.nan
+                if L is None:
+                    st_rec["face_curvature"].append(nan_row)
+                elif (face_size == n).all():  # full face: Σ_{A} L_i = Σ L_i
+                    st_rec["face_curvature"].append(L_sum)
+                else:
+                    st_rec["face_curvature"].append((G != 0) @ L)
                 counts: dict[str, Any] = {}
                 if direction.counts:
                     counts.update(direction.counts)

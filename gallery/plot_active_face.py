@@ -1,0 +1,111 @@
+"""
+The active face: where sign steps still move
+============================================
+
+A sign step moves every coordinate whose partial derivative is non-zero, the *active
+face* :math:`A_k = \\{i : \\partial_i f(x_k) \\ne 0\\}`. The face-aware step
+:math:`\\eta_k = \\|g_k\\|_1 / \\sum_{i\\in A_k} L_i` grows as :math:`A_k` shrinks, and the
+contraction factor improves from :math:`1 - \\mu/\\sum_i L_i` to
+:math:`1 - \\mu/\\sum_{i\\in A} L_i` (seed paper 2, Proposition 5.5). Appendix A.2 of the
+paper tracks :math:`|A_k|` and :math:`\\sum_{i\\in A_k} L_i` and sees both collapse.
+
+Along the sign *flow* the active face is the complement of the sliding set: a coordinate
+that enters sliding on :math:`\\partial_i f = 0` stops moving, and the Filippov solution
+records exactly when. Whether a discrete scheme sees the same collapse depends on whether
+it is consistent with the sliding motion:
+
+* explicit SignGD chatters around :math:`\\partial_i f = 0` — its partial derivatives
+  flip sign but never vanish, so its face stays full;
+* the implicit (Moreau) step :math:`x_{k+1} = x_k - \\eta\\lambda_{k+1}`,
+  :math:`\\lambda_{k+1} \\in \\operatorname{Sign}(\\nabla f(x_{k+1}))`, and the two-hit
+  sliding-track correction land on :math:`\\partial_i f = 0` and stay there.
+"""
+
+# %%
+# A quadratic with 30 coordinates and its sign flow
+# -------------------------------------------------
+import matplotlib.pyplot as plt
+import numpy as np
+
+import filippov as fp
+from filippov import plot, schemes
+from filippov.geometry import separable_smoothness
+from filippov.objectives import rotated_quadratic
+
+n = 30
+obj = rotated_quadratic(np.geomspace(0.1, 10.0, n), rotation=0.3, seed=3)
+L = separable_smoothness(obj).L  # certified: L_i = Σ_j |H_ij|
+x0 = np.random.default_rng(1).standard_normal(n)
+T = 5.0
+sol = fp.solve(fp.steepest_descent_flow(obj, norm="linf"), x0, (0.0, T))
+print(sol.message)
+print("events:", {k: v for k, v in sol.counts.items() if v})
+print("sliding-set sizes along the segments:", [len(s.mode.free) for s in sol.segments])
+
+# %%
+# Three discretizations with the same step
+# ----------------------------------------
+# All three run with :math:`\eta = 0.01` to flow time :math:`T = 5`. A partial derivative
+# counts as zero when :math:`|\partial_i f| \le 10^{-9}\,\|\nabla f(x_0)\|_\infty`
+# (rounding level for the implicit step, whose inner solves are exact for a quadratic).
+eta = 0.01
+runs = {
+    "explicit SignGD": schemes.SignGD(step=eta),
+    "two-hit sliding-track": schemes.ProjectedSignGD(step=eta, mode="sliding-track"),
+    "implicit SignGD": schemes.ImplicitSignGD(step=eta),
+}
+runs = {label: s.run(obj, x0, t_final=T) for label, s in runs.items()}
+zero = 1e-9 * np.abs(obj.grad(x0)).max()
+
+
+class FaceOf:
+    """A run whose face diagnostics count |∂_i f| > zero instead of exact non-zeros."""
+
+    def __init__(self, run):
+        G = obj.grad_batch(run.x[:-1])
+        active = np.abs(G) > zero
+        self.x, self.t, self.metadata = run.x, run.t, run.metadata
+        self.diagnostics = {"t": run.t, "face_size": active.sum(axis=1),
+                            "face_curvature": active @ L}
+
+
+for label, run in runs.items():
+    exact = run.diagnostics["face_size"]
+    print(f"{label:22s} steps {run.n_steps}, exact |A_k| in [{exact.min()}, {exact.max()}], "
+          f"final |A_k| with the threshold: {FaceOf(run).diagnostics['face_size'][-1]}")
+
+# %%
+# The picture
+# -----------
+# Left and middle: the fraction of the face still active, :math:`|A|/n`, and its share of
+# the curvature, :math:`\sum_{i\in A} L_i / \sum_i L_i`, against flow time. The flow's
+# face is a step function: one step per sliding entry or exit. Right: the function gap.
+everything = {"sign flow (Filippov)": sol, **{k: FaceOf(r) for k, r in runs.items()}}
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
+plot.active_face(everything, ax=axes[0], quantity="size", against="time", L=L, legend=False)
+plot.active_face(everything, ax=axes[1], quantity="curvature", against="time", L=L,
+                 legend=False)
+axes[0].set_title("active face size $|A|/n$")
+axes[1].set_title("active curvature $\\sum_{A} L_i / \\sum_i L_i$")
+plot.convergence({"sign flow (Filippov)": sol, **runs}, ax=axes[2], objective=obj,
+                 against="time", legend=False)
+axes[2].set_title("function gap")
+for ax in axes:
+    ax.set_xlim(0.0, T)
+fig.legend(*axes[2].get_legend_handles_labels(), loc="outside lower center", ncol=4,
+           fontsize="small")
+
+# %%
+# Reading the figure
+# ------------------
+# * Along the flow the face shrinks one coordinate at a time (a few coordinates leave
+#   sliding again on the way: the *exit* events) until the solution is at rest at the
+#   minimizer, where the face is empty: the "collapse" of the paper, exactly.
+# * The implicit step reproduces the collapse with a delay of order :math:`\eta`, and the
+#   two-hit sliding-track rule nearly so: once it has detected a sliding coordinate it
+#   holds its partial derivative at zero.
+# * Explicit SignGD never produces a zero partial derivative: its face stays full, the
+#   function gap stalls in the chattering band, and a face-aware step computed from
+#   :math:`A_k` would be the plain adaptive step. The exact ``face_size`` diagnostic of
+#   every explicit run printed above stays at :math:`n = 30`; we do not observe the
+#   collapse of the paper's Figure 6 for explicit SignGD or ASGD in exact terms.

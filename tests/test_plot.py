@@ -1,0 +1,468 @@
+"""Tests of :mod:`filippov.plot`: what was drawn, not only that nothing raised.
+
+Every function is called headless (Agg) and the artists it leaves on the axes are
+inspected through their gids: geometry against closed forms (the slope example's valley
+``x1 = a x2``, Coulomb friction's stick band ``|q| ≤ μ/k``, a fold of a two-field system),
+styles against the documented style tables, and trajectories against the solution they
+draw (one artist per segment, event markers at the event states).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.patches import FancyArrowPatch, Polygon
+
+import filippov as fp
+from filippov import plot, schemes
+from filippov.objectives import separable_quadratic, slope
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _xy(artist) -> np.ndarray:
+    return np.asarray(artist.get_xydata(), dtype=float)
+
+
+def _gids(ax, pattern="*") -> list[str]:
+    return [a.get_gid() for a in plot.artists(ax, pattern)]
+
+
+def _union_x_range(artists) -> tuple[float, float]:
+    xs = np.concatenate([_xy(a)[:, 0] for a in artists])
+    return float(xs.min()), float(xs.max())
+
+
+def _fold_system():
+    """x' = (1, 1) below x2 = 0 and (1, x1) above: sliding for x1 < 0, crossing for x1 > 0."""
+    return fp.piecewise_system(
+        lambda x: np.array([1.0, 1.0]),
+        lambda x: np.array([1.0, x[0]]),
+        lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )
+
+
+# ----------------------------------------------------------------------- manifolds
+
+
+def test_slope_sliding_manifold_drawn_in_sliding_style_over_its_x_range():
+    system = fp.steepest_descent_flow(slope(0.5), norm="linf")
+    ax = plot.phase_portrait(system, (-4.0, 2.0), (-5.0, 1.0), field=False)
+    pieces = plot.artists(ax, "manifold:*:0")
+    assert [a.get_gid() for a in pieces] == ["manifold:sliding:0"]
+    (line,) = pieces
+    xy = _xy(line)
+    # On the valley x1 = a x2 (h_0 = x1 − a x2 is affine: contouring is exact).
+    np.testing.assert_allclose(xy[:, 0], 0.5 * xy[:, 1], atol=1e-9)
+    # Over the whole window: x2 ∈ [−5, 1] gives x1 ∈ [−2.5, 0.5].
+    lo, hi = _union_x_range(pieces)
+    assert lo == pytest.approx(-2.5, abs=1e-9)
+    assert hi == pytest.approx(0.5, abs=1e-9)
+    style = plot.MANIFOLD_STYLES["sliding"]
+    assert line.get_linestyle() == "-"
+    assert line.get_linewidth() == pytest.approx(style["linewidth"])
+    assert to_hex(line.get_color()) == to_hex(style["color"])
+    # The second manifold ∂2 f = 0 is sliding too, and nothing is a fold.
+    assert _gids(ax, "manifold:*:1") == ["manifold:sliding:1"]
+    assert _gids(ax, "fold:*") == []
+
+
+def test_slope_a2_valley_is_drawn_as_crossing():
+    system = fp.steepest_descent_flow(slope(2.0), norm="linf")
+    ax = plot.phase_portrait(system, (-8.0, 2.0), (-5.0, 1.0), field=False)
+    pieces = plot.artists(ax, "manifold:*:0")
+    assert pieces and all(a.get_gid() == "manifold:crossing:0" for a in pieces)
+    for line in pieces:
+        xy = _xy(line)
+        np.testing.assert_allclose(xy[:, 0], 2.0 * xy[:, 1], atol=1e-9)
+        assert line.get_linestyle() == "--"
+        assert line.get_linewidth() == pytest.approx(plot.MANIFOLD_STYLES["crossing"]["linewidth"])
+        assert to_hex(line.get_color()) == to_hex(plot.MANIFOLD_STYLES["crossing"]["color"])
+    # x2 ∈ [−5, 1] gives x1 ∈ [−10, 2], cut by the window to [−8, 2]; the pieces meet
+    # only at the minimizer (−6, −3), where the manifold ∂2 f = 0 crosses it (no fold).
+    lo, hi = _union_x_range(pieces)
+    assert (lo, hi) == (pytest.approx(-8.0, abs=1e-9), pytest.approx(2.0, abs=1e-9))
+    total = sum(np.sum(np.linalg.norm(np.diff(_xy(a), axis=0), axis=1)) for a in pieces)
+    assert total == pytest.approx(np.hypot(10.0, 5.0), rel=1e-9)
+    assert _gids(ax, "fold:*") == []
+    assert _gids(ax, "manifold:*:1") == ["manifold:sliding:1"]
+
+
+def test_switching_set_matches_the_drawn_pieces():
+    system = fp.steepest_descent_flow(slope(2.0), norm="linf")
+    sw = plot.switching_set(system, (-8.0, 2.0), (-5.0, 1.0))
+    assert {(p.index, p.kind) for p in sw.pieces} == {((0,), "crossing"), ((1,), "sliding")}
+    assert sw.folds == ()
+
+
+def test_fold_point_located_and_pieces_split_there():
+    system = _fold_system()
+    sw = plot.switching_set(system, (-2.0, 2.0), (-1.0, 1.0))
+    kinds = {p.kind: p for p in sw.pieces}
+    assert set(kinds) == {"sliding", "crossing"}
+    assert _union_x_range_arr(kinds["sliding"].xy) == pytest.approx((-2.0, 0.0), abs=1e-9)
+    assert _union_x_range_arr(kinds["crossing"].xy) == pytest.approx((0.0, 2.0), abs=1e-9)
+    assert len(sw.folds) == 1
+    index, point = sw.folds[0]
+    assert index == (0,)
+    np.testing.assert_allclose(point, [0.0, 0.0], atol=1e-9)
+    ax = plot.phase_portrait(system, (-2.0, 2.0), (-1.0, 1.0), field=False)
+    (fold,) = plot.artists(ax, "fold:0")
+    np.testing.assert_allclose(_xy(fold), [[0.0, 0.0]], atol=1e-9)
+    assert fold.get_marker() == "D"
+
+
+def _union_x_range_arr(xy: np.ndarray) -> tuple[float, float]:
+    return float(xy[:, 0].min()), float(xy[:, 0].max())
+
+
+def test_coulomb_stick_band_is_sliding_between_two_folds():
+    mu, k = 0.3, 1.0
+    ax = plot.phase_portrait(fp.coulomb_oscillator(mu=mu, stiffness=k), (-2, 2), (-2, 2))
+    (stick,) = plot.artists(ax, "manifold:sliding:0")
+    xy = _xy(stick)
+    np.testing.assert_allclose(xy[:, 1], 0.0, atol=1e-12)
+    assert _union_x_range_arr(xy) == pytest.approx((-mu / k, mu / k), abs=1e-9)
+    folds = np.vstack([_xy(a) for a in plot.artists(ax, "fold:0")])
+    np.testing.assert_allclose(np.sort(folds[:, 0]), [-mu / k, mu / k], atol=1e-9)
+    crossing = plot.artists(ax, "manifold:crossing:0")
+    assert _union_x_range(crossing) == pytest.approx((-2.0, 2.0), abs=1e-9)
+    assert plot.artists(ax, "field"), "the streamplot is drawn"
+    assert not plot.artists(ax, "objective"), "no objective, no contours"
+
+
+def test_repulsive_manifold_style():
+    system = fp.piecewise_system(
+        lambda x: np.array([1.0, -1.0]),
+        lambda x: np.array([1.0, 1.0]),
+        lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )
+    ax = plot.phase_portrait(system, (-1, 1), (-1, 1), field=False)
+    (line,) = plot.artists(ax, "manifold:*")
+    assert line.get_gid() == "manifold:repulsive:0"
+    assert line.get_linestyle() == ":"
+    labels = ax.get_legend_handles_labels()[1]
+    assert "repulsive manifold (escaping)" in labels
+
+
+def test_tie_surfaces_of_the_greedy_flow():
+    # l1-constrained flow of ½(x1² + 2 x2²): ties |x1| = |2 x2|, i.e. x1 = ±2 x2.
+    obj = fp.Objective.quadratic(np.diag([1.0, 2.0]))
+    ax = plot.phase_portrait(fp.steepest_descent_flow(obj, "l1"), (-2, 2), (-1, 1), field=False)
+    pieces = plot.artists(ax, "manifold:*:0,1")
+    assert pieces
+    for line in pieces:
+        xy = _xy(line)
+        np.testing.assert_allclose(np.abs(xy[:, 0]), np.abs(2.0 * xy[:, 1]), atol=1e-9)
+    assert {a.get_gid().split(":")[1] for a in pieces} == {"sliding"}
+
+
+def test_l2_flow_has_no_manifolds_but_a_field_and_contours():
+    obj = fp.Objective.quadratic(np.diag([1.0, 2.0]))
+    ax = plot.phase_portrait(fp.steepest_descent_flow(obj, "l2"), (-1, 1), (-1, 1))
+    assert not plot.artists(ax, "manifold:*")
+    assert plot.artists(ax, "field") and plot.artists(ax, "objective")
+    np.testing.assert_allclose(_xy(plot.artists(ax, "minimizer")[0]), [[0.0, 0.0]])
+
+
+def test_non_planar_system_rejected():
+    obj = separable_quadratic([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="2-D state"):
+        plot.phase_portrait(fp.steepest_descent_flow(obj), (-1, 1), (-1, 1))
+    with pytest.raises(ValueError, match="xlim"):
+        plot.phase_portrait(fp.steepest_descent_flow(slope(0.5)), (1, -1), (-1, 1))
+
+
+# ----------------------------------------------------------------------- trajectories
+
+
+@pytest.mark.parametrize("a", [0.5, 2.0])
+def test_solution_segments_and_events_are_drawn(a):
+    system = fp.steepest_descent_flow(slope(a), norm="linf")
+    sol = fp.solve(system, [0.6, 0.1], (0.0, 10.0))
+    ax = plot.phase_portrait(system, (-8, 2), (-5, 1), trajectories=[sol], field=False)
+    segs = plot.artists(ax, "solution0:segment:*")
+    assert len(segs) == len(sol.segments)
+    for k, (line, seg) in enumerate(zip(segs, sol.segments, strict=True)):
+        assert line.get_gid() == f"solution0:segment:{k}:{seg.kind}"
+        xy = _xy(line)
+        np.testing.assert_allclose(xy[0], seg(seg.t0), atol=1e-12)
+        np.testing.assert_allclose(xy[-1], seg(seg.t1), atol=1e-12)
+        style = plot.SEGMENT_STYLES[seg.kind]
+        assert line.get_linewidth() == pytest.approx(style["linewidth"])
+    assert [s.kind for s in sol.segments] == ["regular", "sliding", "stationary"]
+    for kind in {ev.kind for ev in sol.events}:
+        (markers,) = plot.artists(ax, f"solution0:event:{kind}")
+        expected = np.array([ev.x for ev in sol.events if ev.kind == kind])
+        np.testing.assert_allclose(_xy(markers), expected, atol=1e-12)
+        assert markers.get_marker() == plot.EVENT_STYLES[kind]["marker"]
+    labels = ax.get_legend().get_texts()
+    texts = {t.get_text() for t in labels}
+    assert {"event: sliding-entry", "event: stationary", "solution: sliding segment"} <= texts
+    assert "event: crossing" not in texts
+    assert len(texts) == len(labels), "no duplicate legend entries"
+
+
+def test_curved_segments_are_sampled_on_the_dense_output():
+    sol = fp.solve(fp.coulomb_oscillator(mu=0.3), [1.8, 0.0], (0.0, 12.0))
+    ax = plot.trajectory(sol, samples=50)
+    segs = plot.artists(ax, "solution0:segment:*")
+    assert len(segs) == len(sol.segments)
+    for line, seg in zip(segs, sol.segments, strict=True):
+        xy = _xy(line)
+        if seg.t1 > seg.t0 and seg.kind == "regular":
+            assert len(xy) == 50
+            np.testing.assert_allclose(xy, seg(np.linspace(seg.t0, seg.t1, 50)), atol=1e-12)
+
+
+def test_discrete_iterates_single_and_batched():
+    obj = slope(0.5)
+    system = fp.steepest_descent_flow(obj)
+    traj = schemes.SignGD(step=0.2).run(obj, [0.6, 0.1], n_steps=25)
+    batch = schemes.SignGD(step=0.2).run(obj, np.array([[0.6, 0.1], [-3.0, 0.5]]), n_steps=10)
+    ax = plot.phase_portrait(
+        system, (-4, 2), (-5, 1), trajectories={"sign steps": traj, "batch": batch}
+    )
+    (line,) = plot.artists(ax, "iterates0")
+    np.testing.assert_allclose(_xy(line), traj.x)
+    assert line.get_label() == "sign steps"
+    batch_lines = plot.artists(ax, "iterates1*")
+    assert len(batch_lines) == 2
+    for b, bl in enumerate(batch_lines):
+        np.testing.assert_allclose(_xy(bl), batch.x[:, b, :])
+
+
+def test_default_label_of_iterates_is_the_scheme():
+    obj = slope(0.5)
+    traj = schemes.SignGD(step=0.2).run(obj, [0.6, 0.1], n_steps=5)
+    ax = plot.trajectory(traj)
+    assert plot.artists(ax, "iterates0")[0].get_label() == traj.metadata["scheme"]
+
+
+def test_plain_array_path_and_bad_input():
+    ax = plot.trajectory(np.array([[0.0, 0.0], [1.0, 1.0]]), label="path")
+    np.testing.assert_allclose(_xy(plot.artists(ax, "path0")[0]), [[0, 0], [1, 1]])
+    with pytest.raises(TypeError, match="FilippovSolution"):
+        plot.trajectory(np.zeros(3))
+
+
+def test_trajectory_in_3d():
+    H = np.array([[2.0, 0.3, 0.0], [0.3, 1.5, 0.2], [0.0, 0.2, 1.0]])
+    obj = fp.Objective.quadratic(H, np.array([0.5, -1.0, 0.3]))
+    sol = fp.solve(fp.steepest_descent_flow(obj), [1.0, 1.0, 1.0], (0.0, 5.0))
+    fig = plt.figure()
+    ax3 = fig.add_subplot(projection="3d")
+    out = plot.trajectory(sol, ax=ax3)
+    assert out is ax3
+    segs = plot.artists(ax3, "solution0:segment:*")
+    assert len(segs) == len(sol.segments)
+    xs, ys, zs = segs[0].get_data_3d()
+    np.testing.assert_allclose([xs[0], ys[0], zs[0]], sol.x[0])
+    assert ax3.get_zlabel() == "$x_{3}$"
+
+
+def test_passing_ax_reuses_it_and_never_creates_figures():
+    fig, ax = plt.subplots()
+    before = plt.get_fignums()
+    out = plot.phase_portrait(fp.steepest_descent_flow(slope(0.5)), (-4, 2), (-5, 1), ax=ax)
+    assert out is ax
+    assert plt.get_fignums() == before
+
+
+# ----------------------------------------------------------------------- Filippov set
+
+
+def test_filippov_set_on_a_tie_facet():
+    obj = fp.Objective.quadratic(np.diag([1.0, 2.0]))
+    system = fp.steepest_descent_flow(obj, "l1")
+    ax = plot.filippov_set(system, [1.0, 0.5])
+    (fset,) = plot.artists(ax, "filippov-set")
+    np.testing.assert_allclose(_xy(fset), [[-1.0, 0.0], [0.0, -1.0]])
+    arrows = plot.artists(ax, "one-sided:*")
+    heads = sorted(tuple(a._posA_posB[1]) for a in arrows)  # noqa: SLF001
+    assert heads == [(-1.0, 0.0), (0.0, -1.0)]
+    (slide,) = plot.artists(ax, "sliding-velocity")
+    assert isinstance(slide, FancyArrowPatch)
+    # Keeping |∂1 f| = |∂2 f|: v = −(w, 1 − w) with w = 2(1 − w).
+    np.testing.assert_allclose(slide._posA_posB[1], [-2 / 3, -1 / 3])  # noqa: SLF001
+    (tangent,) = plot.artists(ax, "tangent:0,1")
+    direction = np.diff(_xy(tangent), axis=0)[0]
+    assert direction @ np.array([1.0, -2.0]) == pytest.approx(0.0, abs=1e-12)
+    (ball,) = plot.artists(ax, "unit-ball")
+    assert isinstance(ball, Polygon)
+    assert not plot.artists(ax, "velocity-hull"), "all face vertices are realised"
+
+
+def test_filippov_set_smaller_than_hull_lemma_4_2():
+    obj = fp.Objective.quadratic(np.diag([0.0, 1.0]))
+    ax = plot.filippov_set(fp.steepest_descent_flow(obj, "l1"), [0.0, 0.0])
+    (fset,) = plot.artists(ax, "filippov-set")
+    np.testing.assert_allclose(np.sort(_xy(fset)[:, 1]), [-1.0, 1.0])
+    np.testing.assert_allclose(_xy(fset)[:, 0], 0.0)
+    (hull,) = plot.artists(ax, "velocity-hull")
+    assert len(hull.get_xy()) - 1 == 4  # the whole ℓ1 diamond (closed polygon)
+
+
+def test_filippov_set_at_an_equilibrium_and_for_a_ball():
+    system = fp.steepest_descent_flow(slope(0.5))
+    ax = plot.filippov_set(system, [-1.5, -3.0])
+    (fset,) = plot.artists(ax, "filippov-set")
+    np.testing.assert_allclose(
+        sorted(map(tuple, fset.get_xy()[:-1])), [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    )
+    (rest,) = plot.artists(ax, "sliding-velocity")
+    assert rest.get_marker() == "*"
+    assert len(plot.artists(ax, "tangent:*")) == 2
+    obj = fp.Objective.quadratic(np.diag([1.0, 2.0]))
+    ax2 = plot.filippov_set(fp.steepest_descent_flow(obj, "l2"), [0.0, 0.0])
+    (disc,) = plot.artists(ax2, "filippov-set")
+    radii = np.linalg.norm(disc.get_xy(), axis=1)
+    np.testing.assert_allclose(radii, 1.0)
+    assert not plot.artists(ax2, "one-sided:*")
+
+
+def test_filippov_set_needs_a_planar_state():
+    with pytest.raises(ValueError, match="2-D"):
+        plot.filippov_set(fp.steepest_descent_flow(slope(0.5)), [0.0, 0.0, 0.0])
+
+
+# ----------------------------------------------------------------------- time series
+
+
+def test_time_series_of_the_twisting_system():
+    sol = fp.solve(fp.twisting_system(), [1.0, 0.0], (0.0, 6.0))
+    ax = plot.time_series(sol, samples=200)
+    lines = plot.artists(ax, "component:*")
+    assert len(lines) == 2
+    t, x1 = lines[0].get_xydata().T
+    np.testing.assert_allclose(x1, sol(t)[:, 0], atol=1e-12)
+    crossings = [ev for ev in sol.events if ev.kind == "crossing"]
+    (mk,) = plot.artists(ax, "event:crossing")
+    assert len(_xy(mk)) == 2 * len(crossings)
+    np.testing.assert_allclose(_xy(mk)[0], [crossings[0].t, crossings[0].x[0]])
+
+
+# ----------------------------------------------------------------------- convergence
+
+
+@pytest.fixture(scope="module")
+def runs():
+    obj = separable_quadratic([1.0, 4.0, 9.0], [1.0, -1.0, 0.5])
+    return obj, {
+        "SignGD": schemes.SignGD(step="adaptive").run(obj, np.zeros(3), n_steps=40),
+        "ASGD": schemes.InertialSignGD(step="adaptive").run(obj, np.zeros(3), n_steps=40),
+    }
+
+
+def test_convergence_gap_and_distance(runs):
+    obj, rs = runs
+    fstar = obj.f(obj.minimizer)
+    ax = plot.convergence(rs, objective=obj)
+    for label, run in rs.items():
+        (line,) = plot.artists(ax, f"run:{label}")
+        k, y = line.get_xydata().T
+        expected = run.diagnostics["f"] - fstar
+        np.testing.assert_allclose(k, np.arange(len(expected)))
+        mask = expected > 0
+        np.testing.assert_allclose(y[mask], expected[mask])
+        assert np.all(np.isnan(y[~mask]))
+    assert ax.get_yscale() == "log"
+    ax2 = plot.convergence(rs, objective=obj, metric="dist", against="time")
+    (line,) = plot.artists(ax2, "run:SignGD")
+    t, d = line.get_xydata().T
+    run = rs["SignGD"]
+    np.testing.assert_allclose(t, run.t)
+    expected = np.sum((run.x - obj.minimizer) ** 2, axis=1)
+    np.testing.assert_allclose(d[expected > 0], expected[expected > 0])
+    assert "flow time" in ax2.get_xlabel()
+
+
+def test_convergence_of_a_filippov_solution_and_arrays():
+    obj = slope(0.5)
+    sol = fp.solve(fp.steepest_descent_flow(obj), [0.6, 0.1], (0.0, 4.0))
+    ax = plot.convergence({"flow": sol}, objective=obj, against="time", samples=100)
+    (line,) = plot.artists(ax, "run:flow")
+    t, y = line.get_xydata().T
+    after = y[t > 3.1 + 1e-9]  # at rest at x* (up to rounding): f − f* is 0 or ~1e-31
+    assert np.all(np.isnan(after) | (after < 1e-25))
+    ok = ~np.isnan(y)
+    np.testing.assert_allclose(y[ok], [obj.f(x) for x in sol(t[ok])])
+    with pytest.raises(ValueError, match="against='time'"):
+        plot.convergence(sol, objective=obj)
+    ax3 = plot.convergence([1.0, 0.1, 0.01], metric="dist", labels=["values"])
+    np.testing.assert_allclose(_xy(plot.artists(ax3, "run:values")[0])[:, 1], [1.0, 0.1, 0.01])
+
+
+def test_convergence_without_f_star_uses_the_best_value(runs):
+    obj, rs = runs
+    ax = plot.convergence(rs)  # f values come from the diagnostics
+    assert "min f" in ax.get_ylabel()
+
+
+def test_error_vs_step_reports_the_fitted_order():
+    eta = np.array([0.2, 0.1, 0.05, 0.025])
+    ax = plot.error_vs_step(steps=eta, errors=3.0 * eta**1.5, label="scheme")
+    (fit,) = plot.artists(ax, "fit:scheme")
+    assert fit.get_label() == "scheme: fitted order 1.50"
+    h, e = fit.get_xydata().T
+    np.testing.assert_allclose(e, 3.0 * h**1.5, rtol=1e-10)
+    (pts,) = plot.artists(ax, "errors:scheme")
+    np.testing.assert_allclose(_xy(pts), np.column_stack([eta, 3.0 * eta**1.5]))
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+def test_error_vs_step_uses_a_study_and_its_order():
+    from types import SimpleNamespace
+
+    eta = np.array([0.1, 0.05, 0.025])
+    study = SimpleNamespace(
+        steps=eta, sup_errors=eta, final_errors=eta**2, order=0.97, final_order=2.0
+    )
+    ax = plot.error_vs_step({"SignGD": study})
+    assert plot.artists(ax, "fit:SignGD")[0].get_label() == "SignGD: fitted order 0.97"
+    ax2 = plot.error_vs_step(study, which="final", label="final")
+    assert plot.artists(ax2, "fit:final")[0].get_label() == "final: fitted order 2.00"
+    with pytest.raises(ValueError, match="which"):
+        plot.error_vs_step(study, which="mean")
+
+
+def test_active_face_normalized(runs):
+    obj, rs = runs
+    ax = plot.active_face(rs)
+    run = rs["SignGD"]
+    (size,) = plot.artists(ax, "face-size:SignGD")
+    np.testing.assert_allclose(size.get_xydata()[:, 1], run.diagnostics["face_size"] / 3)
+    (curv,) = plot.artists(ax, "face-curvature:SignGD")
+    total = run.metadata["smoothness"]["sum"]
+    np.testing.assert_allclose(curv.get_xydata()[:, 1], run.diagnostics["face_curvature"] / total)
+    assert size.get_linestyle() == "-" and curv.get_linestyle() == "--"
+    ax2 = plot.active_face(run, quantity="size", normalize=False, labels=["raw"])
+    assert _gids(ax2) == ["face-size:raw"]
+
+
+def test_diagnostic_cumulative_mean():
+    obj = slope(0.5)
+    run = schemes.SignGD(step=0.1).run(obj, [0.6, 0.1], n_steps=60)
+    ax = plot.diagnostic({"SignGD": run}, "flips", statistic="cumulative-mean")
+    (line,) = plot.artists(ax, "diagnostic:flips:SignGD")
+    flips = run.diagnostics["flips"].astype(float)
+    np.testing.assert_allclose(line.get_xydata()[:, 1], np.cumsum(flips) / np.arange(1, 61))
+    ax2 = plot.diagnostic(run, "flips", statistic="running-mean", window=5, labels=["r"])
+    np.testing.assert_allclose(
+        plot.artists(ax2, "diagnostic:*")[0].get_xydata()[:, 1],
+        np.convolve(flips, np.ones(5) / 5, mode="valid"),
+    )
+    with pytest.raises(ValueError, match="no diagnostic"):
+        plot.diagnostic(run, "nope")
