@@ -15,6 +15,7 @@ from scratch every ``_RESYNC`` events so rounding cannot accumulate.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.blas import dger as _dger
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._validation import FloatArray
@@ -22,6 +23,10 @@ from filippov.selection import solve_box_vi, solve_simplex_vi
 from filippov.systems import AffineData
 
 _RESYNC = 64
+#: Selections between two rebuilds from scratch of the inverse kept by the incremental
+#: sliding solver (a residual check rebuilds it earlier when rounding has built up).
+_REFRESH = 512
+_EPS = float(np.finfo(float).eps)
 
 
 class _Options:
@@ -32,6 +37,291 @@ class _Options:
         self.max_events = max_events
 
 
+class _InverseBlock:
+    """The inverse ``W = M_SS⁻¹`` of a principal block of a symmetric positive definite ``M``.
+
+    Indices join and leave ``S`` one at a time and ``W`` follows in ``O(k²)`` (``k = |S|``):
+    a join is a bordering step, ``W' = [[W, 0], [0, 0]] + uuᵀ/s`` with ``u = (W m_i, −1)``
+    and the Schur complement ``s = M_ii − m_iᵀ W m_i > 0``; a leave swaps the index to the
+    last position and takes the Schur complement ``W' = W₁₁ − w wᵀ/β``. Each is one copy of a
+    contiguous block and one BLAS rank-one update (``dger``), with no Python loop over ``k``.
+
+    Why an explicit inverse and not a Cholesky factor: deleting an index from the middle of
+    a Cholesky factor needs ``k`` sequential Givens rotations (neither LAPACK nor scipy has a
+    Cholesky up/downdate), which costs more in Python than the whole update here. Rounding in
+    ``W`` is controlled by the caller, which checks every solution by its residual and
+    refines it, or rebuilds ``W`` from scratch, when the residual exceeds rounding level.
+    The order of ``S`` is the insertion order, up to the swaps of deletions (``order``).
+    """
+
+    def __init__(self, M: FloatArray) -> None:
+        self.M = M
+        m = M.shape[0]
+        self.k = 0
+        self.order = np.zeros(m, dtype=np.intp)
+        self.pos = np.full(m, -1, dtype=np.intp)  # position of each index in ``order``
+        self._cap = 0
+        self._bufs: list[FloatArray] = [np.zeros(0), np.zeros(0)]
+        self._cur = 0
+        self.n_updates = 0
+
+    @property
+    def members(self) -> np.ndarray:
+        return self.order[: self.k]
+
+    @property
+    def W(self) -> FloatArray:
+        k = self.k
+        return self._bufs[self._cur][: k * k].reshape(k, k)
+
+    def _target(self, k: int) -> FloatArray:
+        """A contiguous ``(k, k)`` array in the spare buffer (grown by doubling)."""
+        if k > self._cap:
+            cap = max(k, min(2 * self._cap, self.M.shape[0]), 16)
+            cur = self.W.copy()
+            self._bufs = [np.empty(cap * cap), np.empty(cap * cap)]
+            self._cur = 0
+            self._bufs[0][: cur.size] = cur.ravel()
+            self._cap = cap
+        return self._bufs[1 - self._cur][: k * k].reshape(k, k)
+
+    def _commit(self, k: int) -> None:
+        self._cur = 1 - self._cur
+        self.k = k
+        self.n_updates += 1
+
+    def insert(self, i: int) -> None:
+        """Add index ``i`` (raises ``LinAlgError`` if the block stops being PD)."""
+        k = self.k
+        S = self.members
+        mi = self.M[i, S]
+        u = self.W @ mi if k else np.zeros(0)
+        s = float(self.M[i, i] - mi @ u)
+        if not s > 1e3 * _EPS * abs(float(self.M[i, i])):
+            raise np.linalg.LinAlgError("principal block is not numerically positive definite")
+        Wn = self._target(k + 1)
+        Wn[:k, :k] = self.W
+        Wn[k, :] = 0.0
+        Wn[:k, k] = 0.0
+        uu = np.empty(k + 1)
+        uu[:k] = u
+        uu[k] = -1.0
+        _rank_one(Wn, 1.0 / s, uu)
+        self.order[k] = i
+        self.pos[i] = k
+        self._commit(k + 1)
+
+    def delete(self, i: int) -> None:
+        """Remove index ``i`` from the block."""
+        k = self.k
+        p, last = int(self.pos[i]), k - 1
+        W = self.W
+        if p != last:  # move i to the last position (a symmetric permutation of W)
+            W[[p, last], :] = W[[last, p], :]
+            W[:, [p, last]] = W[:, [last, p]]
+            j = int(self.order[last])
+            self.order[p], self.order[last] = j, i
+            self.pos[j] = p
+        beta = float(W[last, last])
+        w = W[:last, last].copy()
+        Wn = self._target(last)
+        Wn[...] = W[:last, :last]
+        if last:
+            _rank_one(Wn, -1.0 / beta, w)
+        self.pos[i] = -1
+        self._commit(last)
+
+    def reset(self, members: np.ndarray) -> None:
+        """Make ``members`` the block (in this order) and compute ``W`` from scratch."""
+        self.pos[self.members] = -1
+        k = members.size
+        self.order[:k] = members
+        self.pos[members] = np.arange(k)
+        self._target(k)  # grow the buffers if needed (keeps the current W)
+        self.k = k
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Recompute ``W`` from scratch (``O(k³)``) for the current members."""
+        S = self.members
+        k = S.size
+        if k == 0:
+            return
+        Winv = np.linalg.inv(self.M[np.ix_(S, S)])
+        Wn = self._target(k)
+        Wn[...] = 0.5 * (Winv + Winv.T)
+        self._commit(k)
+
+
+def _rank_one(A: FloatArray, alpha: float, u: FloatArray) -> None:
+    """``A += alpha u uᵀ`` in place for a C-contiguous square ``A`` (BLAS ``dger``)."""
+    out = _dger(alpha, u, u, a=A.T, overwrite_a=True)  # A.T is Fortran-contiguous: no copy
+    if not np.shares_memory(out, A):  # pragma: no cover - depends on the BLAS wrapper
+        A[...] = out.T
+
+
+class _SpdBoxSelector:
+    """Incremental ℓ1 sliding selection for a symmetric positive definite ``GB``.
+
+    It keeps, between events, the relay values held at a bound (``sig``, 0 on the sliding
+    set), the drift ``rho = Gc0 − GB sig`` of every switching function, and the inverse of
+    ``GB`` on the sliding set (:class:`_InverseBlock`). At an event only what changed is
+    updated: the relays that changed sign (one row of ``GB`` each), the indices that join or
+    leave the sliding set (``O(k²)`` each), then one solve ``λ_J = W rho_J`` (``O(k²)``) and
+    one product ``GB λ`` for the new rates (``O(m²)``, BLAS). The box VI is the same as the
+    one :func:`~filippov.selection.solve_box_vi` solves — for SPD ``M`` its solution is
+    unique — by block principal pivoting warm started from "all candidates interior" (the
+    previous sliding set plus the arrivals), each pivot an ``O(k²)`` update. A repeated
+    pattern hands the block to :func:`solve_box_vi` (warm started) and rebuilds ``W``.
+
+    Every solution is checked by its residual ``(rho − GB λ)_J``, which the rate product
+    gives for free; above rounding level it is refined once with ``W`` and, if that does
+    not suffice, ``W`` is rebuilt from scratch. ``W`` is also rebuilt every ``_REFRESH``
+    selections and ``rho`` recomputed every ``_RESYNC``, so rounding cannot accumulate.
+    """
+
+    def __init__(self, GB: FloatArray, Gc0: FloatArray, tol: float = 1e-12) -> None:
+        self.GB = GB
+        self.Gc0 = Gc0
+        m = GB.shape[0]
+        self.block = _InverseBlock(GB)
+        self.sig = np.zeros(m)
+        self.rho = Gc0.copy()
+        self.rates = Gc0.copy()
+        self.tol_lam = max(tol, 10 * _EPS)
+        self.rowsum = float(np.max(np.sum(np.abs(GB), axis=1))) if m else 0.0
+        self.n_calls = 0
+        self.n_refined = 0
+        self.n_rebuilt = 0
+        self.n_fallback = 0
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def _fix(self, j: int, value: float) -> None:
+        """Hold relay ``j`` at ``value`` (``±1``, or 0 to free it) and update ``rho``."""
+        delta = value - self.sig[j]
+        if delta != 0.0:
+            self.rho -= delta * self.GB[j]  # GB symmetric: row j is column j
+            self.sig[j] = value
+
+    def _sync(self, sigma: FloatArray) -> None:
+        if self.n_calls % _RESYNC == 0:
+            self.sig = sigma.copy()
+            self.rho = self.Gc0 - self.GB @ self.sig
+            return
+        diff = np.flatnonzero(sigma != self.sig)
+        if diff.size:
+            self.rho -= (sigma[diff] - self.sig[diff]) @ self.GB[diff]
+            self.sig[diff] = sigma[diff]
+
+    # -- the selection -----------------------------------------------------------------
+    def select(self, cand: np.ndarray, sigma: FloatArray) -> tuple[FloatArray, np.ndarray, bool]:
+        """Relay values on ``cand`` (``sigma`` holds the others and is 0 on ``cand``)."""
+        self.n_calls += 1
+        self._sync(sigma)
+        blk = self.block
+        m = self.GB.shape[0]
+        is_cand = np.zeros(m, dtype=bool)
+        is_cand[cand] = True
+        for i in blk.members[~is_cand[blk.members]].tolist():
+            blk.delete(i)
+        try:
+            for i in cand[blk.pos[cand] < 0].tolist():
+                blk.insert(i)
+            if self.n_calls % _REFRESH == 0:
+                blk.rebuild()
+                self.n_rebuilt += 1
+            bound = self._pivot(cand)
+        except np.linalg.LinAlgError:
+            bound = None
+        if bound is None:
+            bound = self._fallback(cand, sigma)
+        lam_J = self._solve_checked()
+        lam_c = self.sig[cand].copy()
+        interior = blk.pos[cand] >= 0
+        lam_c[interior] = lam_J[blk.pos[cand[interior]]]
+        return lam_c, interior, True
+
+    def _pivot(self, cand: np.ndarray) -> dict[int, float] | None:
+        """Block principal pivoting over ``cand`` from "all interior"; None if it cycles."""
+        blk = self.block
+        tol_lam = self.tol_lam
+        tol_w = tol_lam * (float(np.max(np.abs(self.rho[cand]), initial=0.0)) + self.rowsum)
+        bound: dict[int, float] = {}
+        seen: set[frozenset[tuple[int, float]]] = set()
+        for _ in range(4 * cand.size + 10):
+            S = blk.members
+            lam_S = blk.W @ self.rho[S] if S.size else np.zeros(0)
+            up = S[lam_S > 1.0 + tol_lam].tolist()
+            lo = S[lam_S < -1.0 - tol_lam].tolist()
+            leave: list[int] = []
+            if bound:
+                Bi = np.fromiter(bound, dtype=np.intp, count=len(bound))
+                p = np.fromiter(bound.values(), dtype=float, count=len(bound))
+                w = self.rho[Bi] - (self.GB[np.ix_(Bi, S)] @ lam_S if S.size else 0.0)
+                leave = Bi[((p > 0) & (w < -tol_w)) | ((p < 0) & (w > tol_w))].tolist()
+            if not (up or lo or leave):
+                return bound
+            key = frozenset(bound.items())
+            if key in seen:
+                return None
+            seen.add(key)
+            for j, side in [(j, 1.0) for j in up] + [(j, -1.0) for j in lo]:
+                blk.delete(j)
+                self._fix(j, side)
+                bound[j] = side
+            for j in leave:
+                del bound[j]
+                self._fix(j, 0.0)
+                blk.insert(j)
+        return None
+
+    def _fallback(self, cand: np.ndarray, sigma: FloatArray) -> dict[int, float]:
+        """Solve the block with :func:`solve_box_vi` (warm started) and rebuild ``W``."""
+        self.n_fallback += 1
+        pattern = np.rint(self.sig[cand]).astype(np.int64)
+        for j in cand.tolist():
+            self._fix(j, 0.0)
+        M = self.GB[np.ix_(cand, cand)]
+        sel = solve_box_vi(M, self.rho[cand], warm_start=pattern)
+        bound: dict[int, float] = {}
+        for j, pj in zip(cand.tolist(), sel.pattern.tolist(), strict=True):
+            if pj != 0:
+                self._fix(j, float(pj))
+                bound[j] = float(pj)
+        self.block.reset(cand[sel.pattern == 0])
+        return bound
+
+    def _rates_for(self, lam_J: FloatArray) -> FloatArray:
+        S = self.block.members
+        lam_s = np.zeros(self.GB.shape[0])
+        lam_s[S] = lam_J
+        return self.rho - self.GB @ lam_s
+
+    def _solve_checked(self) -> FloatArray:
+        """``λ_J = W rho_J`` with the new rates; refined when its residual is not rounding."""
+        blk = self.block
+        S = blk.members
+        if S.size == 0:
+            self.rates = self.rho.copy()
+            return np.zeros(0)
+        lam_J = blk.W @ self.rho[S]
+        rates = self._rates_for(lam_J)
+        tol_res = 4 * _EPS * (
+            float(np.max(np.abs(self.rho[S]))) + self.rowsum * float(np.max(np.abs(lam_J)))
+        )
+        if float(np.max(np.abs(rates[S]))) > tol_res:
+            self.n_refined += 1
+            lam_J = lam_J + blk.W @ rates[S]
+            rates = self._rates_for(lam_J)
+            if float(np.max(np.abs(rates[S]))) > tol_res:
+                self.n_rebuilt += 1
+                blk.rebuild()
+                lam_J = blk.W @ self.rho[S]
+                rates = self._rates_for(lam_J)
+        self.rates = rates
+        return lam_J
+
+
 def integrate_l1(
     data: AffineData,
     x0: FloatArray,
@@ -39,8 +329,17 @@ def integrate_l1(
     t_end: float,
     opts: _Options,
     rec: Recorder,
+    *,
+    incremental: bool = True,
 ) -> tuple[int, str]:
-    """Exact path for ``φ = ℓ1`` (independent relays: the sign flow and relay systems)."""
+    """Exact path for ``φ = ℓ1`` (independent relays: the sign flow and relay systems).
+
+    With ``incremental`` (the default) and a symmetric positive definite ``G B`` (the sign
+    flow of every strongly convex quadratic) the sliding selection is maintained by
+    :class:`_SpdBoxSelector` in ``O(k²)`` per changed index; otherwise (and always with
+    ``incremental=False``, kept as the reference the tests compare with) each selection is
+    solved directly on its block.
+    """
     c0, B, G, e = data.c0, data.B, data.G, data.e
     m = G.shape[0]
     GB = G @ B
@@ -63,8 +362,13 @@ def integrate_l1(
     # A symmetric positive definite G B (every strongly convex quadratic's sign flow) makes
     # every principal block PD, so each box VI is uniquely solvable: checked once here.
     gb_pd = m > 0 and _is_symmetric_pd(GB)
+    spd = _SpdBoxSelector(GB, Gc0) if incremental and gb_pd and np.array_equal(GB, GB.T) else None
+    b_is_eye = B.shape[0] == B.shape[1] and np.array_equal(B, np.eye(B.shape[0]))
 
-    def select(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    def velocity(lam_full: FloatArray) -> FloatArray:
+        return c0 - lam_full if b_is_eye else c0 - B @ lam_full
+
+    def select_direct(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Relay values on the candidate sliding set ``cand`` (others keep ``sigma``)."""
         if cand.size == 0:
             return np.empty(0), np.empty(0, dtype=bool), True
@@ -72,7 +376,6 @@ def integrate_l1(
         lam_fixed[cand] = 0.0
         a = Gc0[cand] - GB[cand] @ lam_fixed
         M = GB[np.ix_(cand, cand)]
-        rec.n_selection_solves += 1
         # Fast path: every candidate stays in the interior of its box (the common case
         # when one index joins a sliding set); it is the VI solution when it is feasible.
         try:
@@ -85,6 +388,12 @@ def integrate_l1(
         interior = np.zeros(cand.size, dtype=bool)
         interior[np.asarray(sel.interior, dtype=int)] = True
         return np.asarray(sel.lam, dtype=float), interior, bool(sel.unique)
+
+    def select(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        rec.n_selection_solves += 1
+        if spd is not None:
+            return spd.select(cand, sigma)
+        return select_direct(cand)
 
     mode = make_mode("l1", sigma, np.flatnonzero(in_J))
     cand = np.flatnonzero(in_J)
@@ -110,8 +419,8 @@ def integrate_l1(
         if leaving.size:
             rec.event(t, x, "exit", leaving, None, new_mode, note="leaves at the initial state")
         mode = new_mode
-    v = c0 - B @ lam
-    r = Gc0 - GB @ lam
+    v = velocity(lam)
+    r = spd.rates.copy() if spd is not None else Gc0 - GB @ lam
     r[in_J] = 0.0
     since_resync = 0
 
@@ -147,8 +456,9 @@ def integrate_l1(
         h[in_J] = 0.0
         old_sigma = sigma.copy()
         old_mode = mode
-        cand = np.flatnonzero(in_J)
-        cand = np.union1d(cand, arrived)
+        in_cand = in_J.copy()
+        in_cand[arrived] = True
+        cand = np.flatnonzero(in_cand)
         sigma[arrived] = 0.0
         lam_c, interior, unique = select(cand)
         new_lam = sigma.copy()
@@ -159,15 +469,20 @@ def integrate_l1(
         in_J[cand[interior]] = True
         mode = make_mode("l1", sigma, np.flatnonzero(in_J))
         record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, unique)
-        changed = np.flatnonzero(new_lam != lam)
-        if changed.size:
-            dlam = new_lam[changed] - lam[changed]
-            v = v - B[:, changed] @ dlam
-            r = r - GB[:, changed] @ dlam
-        lam = new_lam
-        if since_resync == 0:
-            v = c0 - B @ lam
-            r = Gc0 - GB @ lam
+        if spd is not None:
+            lam = new_lam
+            v = velocity(lam)
+            r = spd.rates.copy()
+        else:
+            changed = np.flatnonzero(new_lam != lam)
+            if changed.size:
+                dlam = new_lam[changed] - lam[changed]
+                v = v - B[:, changed] @ dlam
+                r = r - GB[:, changed] @ dlam
+            lam = new_lam
+            if since_resync == 0:
+                v = c0 - B @ lam
+                r = Gc0 - GB @ lam
         r[in_J] = 0.0
 
 

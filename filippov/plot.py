@@ -1742,7 +1742,7 @@ _STATISTICS: dict[str, Callable[[FloatArray, int], FloatArray]] = {
 
 def diagnostic(
     runs: Any,
-    name: str,
+    name: str | Sequence[str],
     *,
     ax: Axes | None = None,
     statistic: str = "raw",
@@ -1757,8 +1757,9 @@ def diagnostic(
     ----------
     runs : run, sequence of runs or mapping label -> run
         Discrete trajectories with ``diagnostics[name]``.
-    name : str
-        The diagnostic, e.g. ``"flips"``, ``"freezes"``, ``"two_hit"``, ``"step"``.
+    name : str or sequence of str
+        The diagnostic, e.g. ``"flips"``, ``"freezes"``, ``"two_hit"``, ``"step"``; or one
+        name per run (e.g. each method's own counter).
     ax : Axes, optional
     statistic : {"raw", "running-mean", "cumulative-mean"}
         ``"cumulative-mean"`` gives e.g. the average number of flips per iteration so far.
@@ -1792,14 +1793,20 @@ def diagnostic(
     if window < 1:
         raise ValueError(f"`window` must be a positive integer. Got {window!r} instead.")
     ax = _axes(ax)
-    for k, (lab, run) in enumerate(_runs(runs, labels)):
+    items = _runs(runs, labels)
+    names = [name] * len(items) if isinstance(name, str) else list(name)
+    if len(names) != len(items):
+        raise ValueError(
+            f"`name` must be one string or one per run ({len(items)}). Got {len(names)} instead."
+        )
+    for k, ((lab, run), name_k) in enumerate(zip(items, names, strict=True)):
         diag = getattr(run, "diagnostics", None)
-        if not isinstance(diag, Mapping) or name not in diag:
+        if not isinstance(diag, Mapping) or name_k not in diag:
             avail = sorted(diag) if isinstance(diag, Mapping) else []
-            raise ValueError(f"Run {lab!r} has no diagnostic {name!r}. Available: {avail}.")
-        v = np.asarray(diag[name], dtype=float)
+            raise ValueError(f"Run {lab!r} has no diagnostic {name_k!r}. Available: {avail}.")
+        v = np.asarray(diag[name_k], dtype=float)
         if v.ndim != 1:
-            raise ValueError(f"Diagnostic {name!r} must be 1-D (one run). Got shape {v.shape}.")
+            raise ValueError(f"Diagnostic {name_k!r} must be 1-D (one run). Got shape {v.shape}.")
         y = _STATISTICS[statistic](v, min(window, max(len(v), 1)))
         its = np.arange(len(v) - len(y), len(v))
         line = ax.plot(
@@ -1809,14 +1816,15 @@ def diagnostic(
             linestyle=_RUN_LINESTYLES[k % len(_RUN_LINESTYLES)],
             linewidth=1.5,
         )[0]
-        _set_gid(line, f"diagnostic:{name}:{lab}", lab)
+        _set_gid(line, f"diagnostic:{name_k}:{lab}", lab)
     ax.set_xlabel("iteration $k$")
     what = {
         "raw": "",
         "running-mean": f" (running mean, {window} steps)",
         "cumulative-mean": " (mean per iteration so far)",
     }
-    ax.set_ylabel(ylabel if ylabel is not None else f"{name}{what[statistic]}")
+    what_name = name if isinstance(name, str) else "events"
+    ax.set_ylabel(ylabel if ylabel is not None else f"{what_name}{what[statistic]}")
     if legend:
         ax.legend(loc="best", fontsize="small", framealpha=0.92)
     return ax

@@ -65,14 +65,25 @@ class FaceOf:
         G = obj.grad_batch(run.x[:-1])
         active = np.abs(G) > zero
         self.x, self.t, self.metadata = run.x, run.t, run.metadata
-        self.diagnostics = {"t": run.t, "face_size": active.sum(axis=1),
-                            "face_curvature": active @ L}
+        self.diagnostics = {
+            "t": run.t,
+            "face_size": active.sum(axis=1),
+            "face_curvature": active @ L,
+        }
 
 
 for label, run in runs.items():
     exact = run.diagnostics["face_size"]
-    print(f"{label:22s} steps {run.n_steps}, exact |A_k| in [{exact.min()}, {exact.max()}], "
-          f"final |A_k| with the threshold: {FaceOf(run).diagnostics['face_size'][-1]}")
+    g_end = np.abs(obj.grad(run.x[-1]))
+    print(
+        f"{label:22s} steps {run.n_steps}, exact |A_k| in [{exact.min()}, {exact.max()}], "
+        f"final |A_k| with the threshold: {FaceOf(run).diagnostics['face_size'][-1]}, "
+        f"final median |grad_i f| = {np.median(g_end):.1e}"
+    )
+print(
+    "coordinates in tracking mode at the end of the sliding-track run:",
+    runs["two-hit sliding-track"].diagnostics["tracking"][-1],
+)
 
 # %%
 # The picture
@@ -83,17 +94,19 @@ for label, run in runs.items():
 everything = {"sign flow (Filippov)": sol, **{k: FaceOf(r) for k, r in runs.items()}}
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
 plot.active_face(everything, ax=axes[0], quantity="size", against="time", L=L, legend=False)
-plot.active_face(everything, ax=axes[1], quantity="curvature", against="time", L=L,
-                 legend=False)
+plot.active_face(everything, ax=axes[1], quantity="curvature", against="time", L=L, legend=False)
 axes[0].set_title("active face size $|A|/n$")
 axes[1].set_title("active curvature $\\sum_{A} L_i / \\sum_i L_i$")
-plot.convergence({"sign flow (Filippov)": sol, **runs}, ax=axes[2], objective=obj,
-                 against="time", legend=False)
+plot.convergence(
+    {"sign flow (Filippov)": sol, **runs}, ax=axes[2], objective=obj, against="time", legend=False
+)
 axes[2].set_title("function gap")
+axes[2].set_ylim(1e-18, None)  # the implicit run reaches x* = 0 to rounding: f = 1e-300
 for ax in axes:
     ax.set_xlim(0.0, T)
-fig.legend(*axes[2].get_legend_handles_labels(), loc="outside lower center", ncol=4,
-           fontsize="small")
+fig.legend(
+    *axes[2].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize="small"
+)
 
 # %%
 # Reading the figure
@@ -101,11 +114,16 @@ fig.legend(*axes[2].get_legend_handles_labels(), loc="outside lower center", nco
 # * Along the flow the face shrinks one coordinate at a time (a few coordinates leave
 #   sliding again on the way: the *exit* events) until the solution is at rest at the
 #   minimizer, where the face is empty: the "collapse" of the paper, exactly.
-# * The implicit step reproduces the collapse with a delay of order :math:`\eta`, and the
-#   two-hit sliding-track rule nearly so: once it has detected a sliding coordinate it
-#   holds its partial derivative at zero.
+# * The implicit step reproduces the collapse with a delay of order :math:`\eta`: once a
+#   coordinate reaches :math:`\partial_i f = 0` its relay value is the equivalent control
+#   and it stays there, and the iterates reach :math:`x^\star` to rounding.
+# * The two-hit sliding-track rule detects the sliding coordinates (all 30 end in
+#   tracking mode) but corrects them one at a time with a per-coordinate model that is
+#   exact only when the other relay values are fixed; with 30 coupled coordinates all
+#   tracking, its partial derivatives end at the same size as plain SignGD's (median
+#   about :math:`10^{-2}`, printed above), not at zero, so its face stays full.
 # * Explicit SignGD never produces a zero partial derivative: its face stays full, the
 #   function gap stalls in the chattering band, and a face-aware step computed from
-#   :math:`A_k` would be the plain adaptive step. The exact ``face_size`` diagnostic of
-#   every explicit run printed above stays at :math:`n = 30`; we do not observe the
-#   collapse of the paper's Figure 6 for explicit SignGD or ASGD in exact terms.
+#   :math:`A_k` is the plain adaptive step. We therefore do not observe the collapse of
+#   the paper's Figure 6 for explicit SignGD or ASGD in exact terms; it is a property of
+#   the flow, which Filippov-consistent (implicit) steps inherit.

@@ -82,11 +82,19 @@ problems = {
 }
 optima = {}
 for name, (obj, L) in problems.items():
-    res = minimize(obj.f, np.zeros(n), jac=obj.grad, hess=obj.hess, method="trust-exact",
-                   options={"gtol": 1e-13})
+    res = minimize(
+        obj.f,
+        np.zeros(n),
+        jac=obj.grad,
+        hess=obj.hess,
+        method="trust-exact",
+        options={"gtol": 1e-13},
+    )
     optima[name] = (res.x, obj.f(res.x))
-    print(f"{name:20s} f* = {obj.f(res.x):.10f}, |grad f*|_inf = {np.abs(obj.grad(res.x)).max():.1e},"
-          f" sum L_i = {L.sum():.2f}")
+    print(
+        f"{name:20s} f* = {obj.f(res.x):.10f}, |grad f*|_inf = {np.abs(obj.grad(res.x)).max():.1e},"
+        f" sum L_i = {L.sum():.2f}"
+    )
 
 # %%
 # The methods
@@ -139,7 +147,9 @@ def panel_grid(metric):
     fig, axes = plt.subplots(3, 2, figsize=(11, 10.5), layout="constrained", sharex=True)
     for row, (name, (obj, L)) in zip(axes, problems.items(), strict=True):
         xstar, fstar = optima[name]
-        for ax, runs, policy in zip(row, results[name], ("tuned constant", "adaptive"), strict=True):
+        for ax, runs, policy in zip(
+            row, results[name], ("tuned constant", "adaptive"), strict=True
+        ):
             plot.convergence(runs, ax=ax, objective=obj, f_star=fstar, x_star=xstar, metric=metric)
             ax.set_title(f"{name}, {policy} steps", fontsize="medium")
             ax.legend(fontsize="x-small", loc="upper right")

@@ -89,9 +89,11 @@ def test_implicit_step_is_first_order_through_exits_on_a_10d_quadratic():
     sol = fp.solve(flow, x0, (0.0, 3.0))
     assert sol.counts["exit"] >= 1
     errs = [
-        fp.compare(implicit(h).run(obj, x0, t_final=3.0), sol).sup_error_inf for h in (1e-3, 1e-4)
+        fp.compare(implicit(h).run(obj, x0, t_final=3.0), sol).sup_error_inf for h in (2e-3, 1e-3)
     ]
-    assert 5.0 <= errs[0] / errs[1] <= 20.0, errs
+    # First order: halving the step roughly halves the error (6.2e-6 -> 2.7e-6 measured;
+    # the constant depends on where the exit falls inside a step).
+    assert 1.5 <= errs[0] / errs[1] <= 4.0, errs
 
 
 def test_report_summary_and_truncation():
