@@ -5,10 +5,20 @@ each mode, so the state moves on a straight line and every switching function is
 time. The next event is the smallest positive root of a set of linear functions, and the
 selection problem is re-solved only at events (DESIGN §1.4).
 
-Cost per event: the rates ``r = G v`` and the velocity ``v`` are updated from the changed
-relay values only (``O((n + m) k)`` for ``k`` changed values) and the selection is first tried
-as an interior solve on the candidate face, falling back to the exact VI solver (warm
-started) only when some multiplier reaches its bound. ``h`` and ``r`` are re-synchronised
+Cost per event (ℓ1 relays with a symmetric positive definite ``G B``: the sign flow of every
+strongly convex quadratic): the sliding selection is kept incrementally by
+:class:`_SpdBoxSelector` — the inverse of ``G B`` on the sliding set is updated in ``O(k²)``
+per index that joins or leaves (``k`` sliding indices), the box VI is warm started from the
+previous sliding set, and the new rates cost one symmetric matrix-vector product
+(``O(m²)``, BLAS). Before this the selection was re-solved from scratch at every event
+(``O(k³)``): the sign flow of a d = 500 rotated quadratic (1759 events) took 7.2 s, now
+about 1.5 s, most of it the recorder (one BLAS thread, see ``benchmarks/``). Every
+solution is checked by its residual and refined when needed, so the path stays exact to
+rounding; ``incremental=False`` keeps the direct solve as the reference the tests compare
+with (identical events, states to 1e-12).
+Other systems: the rates and the velocity are updated from the changed relay values
+(``O((n + m) k)``) and the selection is solved on the candidate block, falling back to the
+exact VI solver when a multiplier reaches its bound. ``h`` and ``r`` are re-synchronised
 from scratch every ``_RESYNC`` events so rounding cannot accumulate.
 """
 
@@ -16,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg.blas import dger as _dger
+from scipy.linalg.blas import dsymv as _dsymv
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._validation import FloatArray
@@ -182,6 +193,7 @@ class _SpdBoxSelector:
 
     def __init__(self, GB: FloatArray, Gc0: FloatArray, tol: float = 1e-12) -> None:
         self.GB = GB
+        self.GBt = GB.T  # Fortran-contiguous view for BLAS (no copy)
         self.Gc0 = Gc0
         m = GB.shape[0]
         self.block = _InverseBlock(GB)
@@ -295,7 +307,8 @@ class _SpdBoxSelector:
         S = self.block.members
         lam_s = np.zeros(self.GB.shape[0])
         lam_s[S] = lam_J
-        return self.rho - self.GB @ lam_s
+        # GB is exactly symmetric here: the symmetric product reads half of it.
+        return self.rho - _dsymv(1.0, self.GBt, lam_s)
 
     def _solve_checked(self) -> FloatArray:
         """``λ_J = W rho_J`` with the new rates; refined when its residual is not rounding."""
@@ -306,8 +319,10 @@ class _SpdBoxSelector:
             return np.zeros(0)
         lam_J = blk.W @ self.rho[S]
         rates = self._rates_for(lam_J)
-        tol_res = 4 * _EPS * (
-            float(np.max(np.abs(self.rho[S]))) + self.rowsum * float(np.max(np.abs(lam_J)))
+        tol_res = (
+            4
+            * _EPS
+            * (float(np.max(np.abs(self.rho[S]))) + self.rowsum * float(np.max(np.abs(lam_J))))
         )
         if float(np.max(np.abs(rates[S]))) > tol_res:
             self.n_refined += 1

@@ -1008,11 +1008,23 @@ def _draw_set(ax: Axes, verts: FloatArray, gid: str, label: str | None, **style:
 
 
 def _arrow(ax: Axes, v: FloatArray, gid: str, label: str | None, **style: Any) -> Any:
+    """An arrow from the origin to ``v``; its legend entry is a line proxy of its style."""
     from matplotlib.patches import FancyArrowPatch
 
     arrow = FancyArrowPatch((0.0, 0.0), (float(v[0]), float(v[1])), **style)
     ax.add_patch(arrow)
-    _set_gid(arrow, gid, label)
+    _set_gid(arrow, gid, None)
+    if label is not None:
+        proxy = ax.plot(
+            [],
+            [],
+            color=style.get("color", "black"),
+            linestyle=style.get("linestyle", "-"),
+            linewidth=style.get("linewidth", 1.5),
+            marker=">",
+            markevery=[-1],
+        )[0]
+        _set_gid(proxy, f"legend:{gid.split(':')[0]}", label)
     return arrow
 
 
@@ -1222,8 +1234,13 @@ def time_series(
     *,
     ax: Axes | None = None,
     components: Sequence[int] | None = None,
+    fun: Callable[[FloatArray], ArrayLike] | None = None,
+    name: str = "x",
+    labels: Sequence[str] | None = None,
     samples: int = 400,
     events: bool = True,
+    mark: str = "all",
+    legend: bool = True,
 ) -> Axes:
     """Components of a Filippov solution against time, with its events marked by kind.
 
@@ -1232,15 +1249,28 @@ def time_series(
     sol : FilippovSolution
     ax : Axes, optional
     components : sequence of int, optional
-        The state components to draw (default: all, at most 6).
+        The components to draw (default: all, at most 6).
+    fun : callable, optional
+        Draw ``fun(x(t))`` instead of the state: a map from states ``(k, n)`` to values
+        ``(k, p)``, e.g. ``system_objective.grad_batch`` to watch the switching functions
+        ``h = ∇f`` of a sign flow reach zero and stay there on sliding segments.
+    name : str, default "x"
+        Symbol used in the legend (``"$x_1(t)$"``, or e.g. ``"h"`` with ``fun``).
+    labels : sequence of str, optional
+        Legend labels of the drawn components instead (e.g. ``["position", "velocity"]``).
     samples : int, default 400
         Sample times (the breakpoints are always included).
     events : bool, default True
-        Mark each event on every drawn component (gids ``"event:{kind}"``).
+        Mark the events (gids ``"event:{kind}"``).
+    mark : {"all", "indices"}
+        Mark each event on every drawn component, or only on the components listed in
+        its ``indices`` (meaningful when ``fun`` returns the switching functions).
+    legend : bool, default True
 
     Returns
     -------
     Axes
+        Curves have gids ``"component:{i}"``.
 
     Examples
     --------
@@ -1255,33 +1285,55 @@ def time_series(
     """
     if not _is_solution(sol):
         raise TypeError(f"`sol` must be a FilippovSolution. Got {type(sol).__name__} instead.")
+    if mark not in ("all", "indices"):
+        raise ValueError(f"`mark` must be 'all' or 'indices'. Got {mark!r} instead.")
     ax = _axes(ax)
     lab = _Labeller(ax)
     t0, t1 = float(sol.t[0]), float(sol.t[-1])
     ts = np.union1d(np.linspace(t0, t1, int(samples)), np.asarray(sol.t, dtype=float))
-    X = np.asarray(sol(ts), dtype=float)
-    comps = list(range(min(X.shape[1], 6))) if components is None else list(components)
-    for c in comps:
+
+    def values(X: FloatArray) -> FloatArray:
+        if fun is None:
+            return X
+        out = np.asarray(fun(X), dtype=float)
+        return out.reshape(len(X), -1)
+
+    Y = values(np.asarray(sol(ts), dtype=float))
+    comps = list(range(min(Y.shape[1], 6))) if components is None else list(components)
+    if labels is not None and len(labels) != len(comps):
+        raise ValueError(
+            f"`labels` must have one entry per component ({len(comps)}). Got {len(labels)} instead."
+        )
+    for j, c in enumerate(comps):
         color = _RUN_COLORS[c % len(_RUN_COLORS)]
         line = ax.plot(
-            ts, X[:, c], color=color, linestyle=_RUN_LINESTYLES[c % len(_RUN_LINESTYLES)]
+            ts, Y[:, c], color=color, linestyle=_RUN_LINESTYLES[c % len(_RUN_LINESTYLES)]
         )[0]
-        _set_gid(line, f"component:{c}", f"$x_{{{c + 1}}}(t)$")
-    if events:
-        by_kind: dict[str, list[tuple[float, float]]] = {}
-        for ev in sol.events:
-            for c in comps:
-                by_kind.setdefault(ev.kind, []).append((ev.t, float(ev.x[c])))
+        text = labels[j] if labels is not None else f"${name}_{{{c + 1}}}(t)$"
+        _set_gid(line, f"component:{c}", text)
+    if events and sol.events:
+        ev_t = np.array([ev.t for ev in sol.events])
+        ev_y = values(np.array([ev.x for ev in sol.events]))
         for kind in EVENT_KINDS:
-            if kind in by_kind:
-                pts = np.asarray(by_kind[kind])
-                style = dict(EVENT_STYLES[kind])
-                style["markersize"] = 0.7 * style["markersize"]
-                mk = ax.plot(pts[:, 0], pts[:, 1], **style, zorder=5)[0]
-                _set_gid(mk, f"event:{kind}", lab(f"event: {kind}"))
+            rows = [k for k, ev in enumerate(sol.events) if ev.kind == kind]
+            if not rows:
+                continue
+            pts = np.array(
+                [
+                    (ev_t[k], ev_y[k, c])
+                    for k in rows
+                    for c in comps
+                    if mark == "all" or c in sol.events[k].indices
+                ]
+            ).reshape(-1, 2)
+            style = dict(EVENT_STYLES[kind])
+            style["markersize"] = 0.7 * style["markersize"]
+            mk = ax.plot(pts[:, 0], pts[:, 1], **style, zorder=5)[0]
+            _set_gid(mk, f"event:{kind}", lab(f"event: {kind}"))
     ax.set_xlabel("time $t$")
-    ax.set_ylabel("state")
-    ax.legend(loc="best", fontsize="small", framealpha=0.92)
+    ax.set_ylabel("state" if fun is None else f"${name}(x(t))$")
+    if legend:
+        ax.legend(loc="best", fontsize="small", framealpha=0.92)
     return ax
 
 
@@ -1636,8 +1688,8 @@ def active_face(
     Returns
     -------
     Axes
-        Curves have gids ``"face-size:{label}"`` (solid) and ``"face-curvature:{label}"``
-        (dashed).
+        Curves have gids ``"face-size:{label}"`` and ``"face-curvature:{label}"`` (solid
+        and dashed when both are drawn; one line style per run otherwise).
 
     Examples
     --------
@@ -1663,14 +1715,18 @@ def active_face(
         abscissa, size, curv, n, total, steps = _face_series(run, lab, against, Lv)
         color = _RUN_COLORS[k % len(_RUN_COLORS)]
         draw: dict[str, Any] = {"drawstyle": "steps-post"} if steps else {}
+        # one quantity: line styles tell the runs apart (as in `convergence`); both: solid
+        # for the size, dashed for the curvature
+        run_style = _RUN_LINESTYLES[k % len(_RUN_LINESTYLES)]
+        size_style, curv_style = ("-", "--") if quantity == "both" else (run_style, run_style)
         if quantity in ("both", "size"):
             y = size / n if normalize else size
-            line = ax.plot(abscissa, y, color=color, linestyle="-", linewidth=1.6, **draw)[0]
+            line = ax.plot(abscissa, y, color=color, linestyle=size_style, linewidth=1.6, **draw)[0]
             text = "$|A|/n$" if normalize else "$|A|$"
             _set_gid(line, f"face-size:{lab}", f"{text} — {lab}")
         if quantity in ("both", "curvature") and curv is not None:
             y = curv / total if normalize else curv
-            line = ax.plot(abscissa, y, color=color, linestyle="--", linewidth=1.6, **draw)[0]
+            line = ax.plot(abscissa, y, color=color, linestyle=curv_style, linewidth=1.6, **draw)[0]
             text = "$\\sum_{A} L_i / \\sum_i L_i$" if normalize else "$\\sum_{A} L_i$"
             _set_gid(line, f"face-curvature:{lab}", f"{text} — {lab}")
     ax.set_xlabel(

@@ -79,7 +79,7 @@ for n, (obj, L, xstar) in problems.items():
 # of the counter each method is about — sign flips for SignGD, freezes for one-hit,
 # two-hit detections for sliding-track.
 fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
-for col, (n, (obj, L, xstar)) in enumerate(problems.items()):
+for col, (n, (_, _, xstar)) in enumerate(problems.items()):
     plot.convergence(results[n], ax=axes[0, col], metric="dist", x_star=xstar)
     axes[0, col].set_title(f"ridge logistic, $n = {n}$, $m = {m}$")
     plot.diagnostic(

@@ -145,7 +145,7 @@ for name, (obj, L) in problems.items():
 
 def panel_grid(metric):
     fig, axes = plt.subplots(3, 2, figsize=(11, 10.5), layout="constrained", sharex=True)
-    for row, (name, (obj, L)) in zip(axes, problems.items(), strict=True):
+    for row, (name, (obj, _)) in zip(axes, problems.items(), strict=True):
         xstar, fstar = optima[name]
         for ax, runs, policy in zip(
             row, results[name], ("tuned constant", "adaptive"), strict=True

@@ -49,7 +49,7 @@ for a in (0.5, 2.0):
 # from three initial points (segments styled by mode, events marked), and SignGD iterates
 # with step :math:`\eta = 0.25` from the first point.
 x0s = [[0.6, 0.1], [-7.0, 0.5], [1.5, -4.5]]
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.9), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, layout="constrained")
 for ax, a in zip(axes, (0.5, 2.0), strict=True):
     system = fp.steepest_descent_flow(slope(a), norm="linf")
     sols = [fp.solve(system, x0, (0.0, 12.0)) for x0 in x0s]
@@ -73,8 +73,7 @@ for ax in axes:
         if lab not in labels:
             handles.append(h)
             labels.append(lab)
-fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="small", frameon=False)
-fig.tight_layout(rect=(0, 0.13, 1, 1))
+fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize="small", frameon=False)
 
 # %%
 # What the solver recorded

@@ -59,16 +59,17 @@ for w in (1.0, 0.5, abs(cv.lam[0]), 0.0):
 # -----------
 # Left: the greedy flow's phase portrait with its tie surfaces, the Filippov solution
 # (teal on the tie facet) and greedy coordinate descent with two tie rules: the classical
-# vertex choice zig-zags across the tie, the selection rule follows it. Middle: the
-# Filippov set at the tie-entry point — the segment between the two one-sided fields,
-# a face of the :math:`\ell_1` unit ball — and the sliding velocity where it meets the
-# tangent of the tie surface. Right: Lemma 4.2 for :math:`f = \tfrac12 x_2^2` at the
-# origin, where :math:`\nabla f = 0` makes every vertex of the :math:`\ell_1` ball active,
-# but only :math:`\pm e_2` are realised by nearby states: the Filippov set is the vertical
+# vertex choice zig-zags across the tie; the selection rule on the 5 % tie set (the
+# convex weights that keep the tie, any of which descends equally fast) follows it. Middle: the Filippov set at the
+# tie-entry point — the segment between the two one-sided fields, a face of the
+# :math:`\ell_1` unit ball — and the sliding velocity where it meets the tangent of the
+# tie surface. Right: Lemma 4.2 for :math:`f = \tfrac12 x_2^2` at the origin, where
+# :math:`\nabla f = 0` makes every vertex of the :math:`\ell_1` ball active, but only
+# :math:`\pm e_2` are realised by nearby states: the Filippov set is the vertical
 # segment, not the diamond.
 eta = 0.08
 vertex = schemes.GreedyCD(step=eta, tie="vertex").run(obj, x0, n_steps=60)
-selection = schemes.GreedyCD(step=eta, tie="selection", tie_tol=0.05).run(obj, x0, n_steps=60)
+blend = schemes.GreedyCD(step=eta, tie="selection", tie_tol=0.05).run(obj, x0, n_steps=60)
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), layout="constrained")
 plot.phase_portrait(
@@ -78,7 +79,7 @@ plot.phase_portrait(
     ax=axes[0],
     trajectories={
         "greedy CD, vertex rule": vertex,
-        "greedy CD, selection rule": selection,
+        "greedy CD, tie-keeping selection": blend,
         "Filippov solution": sol,
     },
     density=0.6,

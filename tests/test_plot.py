@@ -274,7 +274,7 @@ def test_trajectory_in_3d():
 
 
 def test_passing_ax_reuses_it_and_never_creates_figures():
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     before = plt.get_fignums()
     out = plot.phase_portrait(fp.steepest_descent_flow(slope(0.5)), (-4, 2), (-5, 1), ax=ax)
     assert out is ax
@@ -291,12 +291,12 @@ def test_filippov_set_on_a_tie_facet():
     (fset,) = plot.artists(ax, "filippov-set")
     np.testing.assert_allclose(_xy(fset), [[-1.0, 0.0], [0.0, -1.0]])
     arrows = plot.artists(ax, "one-sided:*")
-    heads = sorted(tuple(a._posA_posB[1]) for a in arrows)  # noqa: SLF001
+    heads = sorted(tuple(a._posA_posB[1]) for a in arrows)
     assert heads == [(-1.0, 0.0), (0.0, -1.0)]
     (slide,) = plot.artists(ax, "sliding-velocity")
     assert isinstance(slide, FancyArrowPatch)
     # Keeping |∂1 f| = |∂2 f|: v = −(w, 1 − w) with w = 2(1 − w).
-    np.testing.assert_allclose(slide._posA_posB[1], [-2 / 3, -1 / 3])  # noqa: SLF001
+    np.testing.assert_allclose(slide._posA_posB[1], [-2 / 3, -1 / 3])
     (tangent,) = plot.artists(ax, "tangent:0,1")
     direction = np.diff(_xy(tangent), axis=0)[0]
     assert direction @ np.array([1.0, -2.0]) == pytest.approx(0.0, abs=1e-12)
@@ -406,7 +406,7 @@ def test_convergence_of_a_filippov_solution_and_arrays():
 
 
 def test_convergence_without_f_star_uses_the_best_value(runs):
-    obj, rs = runs
+    _, rs = runs
     ax = plot.convergence(rs)  # f values come from the diagnostics
     assert "min f" in ax.get_ylabel()
 
@@ -439,7 +439,7 @@ def test_error_vs_step_uses_a_study_and_its_order():
 
 
 def test_active_face_normalized(runs):
-    obj, rs = runs
+    _, rs = runs
     ax = plot.active_face(rs)
     run = rs["SignGD"]
     (size,) = plot.artists(ax, "face-size:SignGD")
@@ -466,3 +466,60 @@ def test_diagnostic_cumulative_mean():
     )
     with pytest.raises(ValueError, match="no diagnostic"):
         plot.diagnostic(run, "nope")
+
+
+def test_time_series_of_switching_functions_marks_only_the_event_indices():
+    H = np.array([[1.0, 0.45, 0.3], [0.45, 1.0, 0.45], [0.3, 0.45, 1.0]])
+    obj = fp.Objective.quadratic(H)
+    sol = fp.solve(fp.steepest_descent_flow(obj), [3.0, -2.0, 1.0], (0.0, 4.0))
+    ax = plot.time_series(sol, fun=obj.grad_batch, name="h", mark="indices")
+    lines = plot.artists(ax, "component:*")
+    assert [ln.get_label() for ln in lines] == ["$h_{1}(t)$", "$h_{2}(t)$", "$h_{3}(t)$"]
+    t, h2 = lines[1].get_xydata().T
+    np.testing.assert_allclose(h2, (sol(t) @ H.T)[:, 1], atol=1e-12)
+    (entries,) = plot.artists(ax, "event:sliding-entry")
+    expected = [
+        (ev.t, (H @ ev.x)[i]) for ev in sol.events if ev.kind == "sliding-entry" for i in ev.indices
+    ]
+    np.testing.assert_allclose(_xy(entries), expected, atol=1e-12)
+    np.testing.assert_allclose(_xy(entries)[:, 1], 0.0, atol=1e-12)  # h_i = 0 at entry
+    ax2 = plot.time_series(sol, labels=["a", "b", "c"], legend=False)
+    assert [ln.get_label() for ln in plot.artists(ax2, "component:*")] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="labels"):
+        plot.time_series(sol, labels=["a"])
+
+
+def test_active_face_of_a_solution_is_the_complement_of_the_sliding_set():
+    obj = separable_quadratic([1.0, 2.0, 4.0], [0.5, -0.5, 0.25])
+    sol = fp.solve(fp.steepest_descent_flow(obj), np.zeros(3), (0.0, 2.0))
+    L = np.array([1.0, 2.0, 4.0])
+    ax = plot.active_face({"flow": sol}, against="time", L=L)
+    (size,) = plot.artists(ax, "face-size:flow")
+    t, frac = size.get_xydata().T
+    assert size.get_drawstyle() == "steps-post"
+    segs = sol.segments
+    np.testing.assert_allclose(t, [s.t0 for s in segs] + [segs[-1].t1])
+    expected = [(3 - len(s.mode.free)) / 3 for s in segs]
+    np.testing.assert_allclose(frac, [*expected, expected[-1]])
+    # Separable: each coordinate reaches its minimizer at t = |c_i|, then slides.
+    assert frac[0] == 1.0 and frac[-1] == 0.0
+    (curv,) = plot.artists(ax, "face-curvature:flow")
+    free_last = set(segs[1].mode.free)
+    active = [i for i in range(3) if i not in free_last]
+    assert curv.get_xydata()[1, 1] == pytest.approx(L[active].sum() / L.sum())
+    with pytest.raises(ValueError, match="against='time'"):
+        plot.active_face(sol)
+
+
+def test_diagnostic_with_one_name_per_run():
+    obj = slope(0.5)
+    plain = schemes.SignGD(step=0.1).run(obj, [0.6, 0.1], n_steps=40)
+    frozen = schemes.ProjectedSignGD(step=0.1, mode="freeze").run(obj, [0.6, 0.1], n_steps=40)
+    ax = plot.diagnostic({"flips": plain, "freezes": frozen}, ["flips", "freezes"])
+    assert _gids(ax, "diagnostic:*") == ["diagnostic:flips:flips", "diagnostic:freezes:freezes"]
+    np.testing.assert_allclose(
+        plot.artists(ax, "diagnostic:freezes:*")[0].get_xydata()[:, 1],
+        frozen.diagnostics["freezes"],
+    )
+    with pytest.raises(ValueError, match="one per run"):
+        plot.diagnostic({"a": plain, "b": frozen}, ["flips"])

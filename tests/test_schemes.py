@@ -661,3 +661,12 @@ def test_bad_objective_and_smoothness_of_general_objectives() -> None:
     traj = S.SignGD(step=S.Adaptive(L=[20.0, 3.0])).run(obj, [0.5, -0.5], n_steps=5)
     np.testing.assert_allclose(traj.step[0], np.abs(obj.grad([0.5, -0.5])).sum() / 23.0)
     assert np.all(np.isnan(traj.diagnostics["face_curvature"]))
+
+
+def test_greedy_selection_rule_with_a_single_active_coordinate():
+    # Regression: the selection rule crashed when the tie set had one index.
+    traj = S.GreedyCD(step=0.1, tie="selection").run(
+        separable_quadratic([1.0, 2.0], [0.0, 0.0]), [2.0, 0.5], n_steps=3
+    )
+    np.testing.assert_allclose(traj.x[:, 0], [2.0, 1.9, 1.8, 1.7])
+    np.testing.assert_allclose(traj.x[:, 1], 0.5)

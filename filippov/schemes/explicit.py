@@ -246,11 +246,11 @@ class GreedyCD(Scheme):
                 A = np.flatnonzero(tie[row])
                 if A.size == 0:
                     continue
+                sA = s[row, A]
                 if A.size == 1:
                     weights = np.ones(1)
                 else:
                     H = problem.hess(x[row])
-                    sA = s[row, A]
                     M = sA[:, None] * H[np.ix_(A, A)] * sA[None, :]
                     weights = np.asarray(solve_simplex_vi(M, np.zeros(A.size)).lam, dtype=float)
                 v[row, A] = -sA * weights
