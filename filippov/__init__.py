@@ -34,6 +34,7 @@ def __getattr__(name: str) -> object:
         return importlib.import_module("filippov.plot")
     raise AttributeError(f"module 'filippov' has no attribute {name!r}")
 
+
 __all__ = [
     "EVENT_KINDS",
     "ComparisonReport",
