@@ -19,8 +19,8 @@ from filippov.solution import Event, FilippovSolution, Mode, Segment
 
 def make_mode(norm: str, sigma: FloatArray, free: IndexLike) -> Mode:
     """A hashable mode record from the engine's working arrays."""
-    signs = tuple(int(s) for s in np.sign(sigma))
-    return Mode(norm=norm, signs=signs, free=tuple(sorted(int(k) for k in free)))
+    signs = np.sign(np.asarray(sigma)).astype(np.int64)
+    return Mode(norm=norm, signs=signs, free=np.sort(np.asarray(free, dtype=np.int64)))
 
 
 class Recorder:
