@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
-from filippov._recorder import Recorder, make_mode, record_l1_transition
+from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
+from filippov.norms import Norm
 from filippov.solution import Mode
 from filippov.systems import FilippovSystem, consistent_relay
 
@@ -42,8 +43,6 @@ INTEGRATORS: dict[str, type[OdeSolver]] = {
 }
 
 _EPS = np.finfo(float).eps
-#: Number of consecutive shrinking event gaps that make a Zeno run.
-_ZENO_RUN = 6
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,7 @@ class _ModeField:
         self.l2_delta = l2_delta
         self.gain = gain
         self.rec = rec
+        self.h_scale = 1.0
         m = sigma.shape[0]
         self.m = m
         self.fixed = np.setdiff1d(np.arange(m), free)
@@ -207,6 +207,22 @@ class _ModeField:
             x = x - _min_norm_correction(rows, res)
         return x
 
+    def settle_offsets(self, x: FloatArray, ztol: float) -> None:
+        """Set the offsets of indices that start on their boundary from the state the mode
+        really starts at (after projection, which moves ``h``): their guards start at
+        ``ztol`` > 0, so they cannot fire at the mode's own start time."""
+        flagged = np.flatnonzero(self.offset > 0)
+        if not flagged.size:
+            return
+        hx = self.system._evaluate(x)[2]
+        if self.norm == "l1":
+            raw = self.sigma[flagged] * hx[flagged]
+        else:
+            hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
+            raw = hm - np.abs(hx[flagged])
+        self.offset[flagged] = ztol + np.maximum(-raw, 0.0)
+        self._key = None
+
     # -- guards -------------------------------------------------------------------
     def guard_values(self, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
         """Distances to every boundary of the mode, positive inside.
@@ -264,7 +280,10 @@ def integrate(
     t = float(t0)
     f0, B, hx = system._evaluate(x)
     m = hx.shape[0]
-    h_scale = max(float(np.max(np.abs(hx))), 1e-300)
+    # Scale of h: its size at x0, or (when x0 lies on the manifolds, h(x0) = 0) the size
+    # of its first-order variation over the state's scale.
+    jac_scale = float(np.max(np.abs(system._jacobian(x, m)))) * max(1.0, float(np.max(np.abs(x))))
+    h_scale = max(float(np.max(np.abs(hx))), jac_scale, 1e-300)
     ztol = opts.zero_tol * h_scale
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
@@ -272,11 +291,17 @@ def integrate(
     l2_delta = 1e-6 * h_scale
     solver_cls = INTEGRATORS[opts.integrator]
 
-    sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, rec)
+    try:
+        sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, rec)
+    except _Failure as fail:
+        return fail.status, fail.message
+    stalls = 0
     while True:
         field = _ModeField(system, norm, sigma, free, offset, l2_delta, gain, rec)
+        field.h_scale = h_scale
         if not stationary:
             x = field.project(x)
+            field.settle_offsets(x, ztol)
             stationary = _is_stationary(field, x, v_scale)
         if stationary:
             if not rec.events or rec.events[-1].kind != "stationary" or rec.events[-1].t != t:
@@ -298,14 +323,20 @@ def integrate(
             return fail.status, fail.message
         if hit is None:
             return 0, "reached the end of t_span"
+        stalls = stalls + 1 if t_new == t else 0
+        if stalls > 2 * m + 4:
+            return -4, (
+                f"no consistent mode found at t = {t:.17g}: {stalls} zero-length modes in a "
+                f"row at x = {np.array2string(x, precision=17)}"
+            )
         t, x = t_new, x_new
         try:
             t, x, sigma, free, offset, stationary = _transition(
-                system, field, t, x, hit, norm, ztol, opts, rec
+                system, field, t, x, hit, norm, ztol, opts.rtol * span, rec
             )
         except _Failure as fail:
             return fail.status, fail.message
-        acc = _accumulation(rec, span, opts)
+        acc = check_accumulation(rec, span, opts.zeno_spacing)
         if acc is not None:
             return acc
 
@@ -349,6 +380,10 @@ def _integrate_mode(
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise fail(-3, f"non-finite or singular value ({exc})", t, x) from None
     t_old, x_old = t, x
+    g_old = field.guard_values(x)[0]
+    if float(np.min(g_old)) <= 0.0:
+        # The mode is already at one of its boundaries: an immediate event.
+        return t, x, g_old
     span = max(abs(t_end - t), 1e-300)
     while True:
         try:
@@ -356,7 +391,9 @@ def _integrate_mode(
             if solver.status == "failed":
                 raise fail(-1, f"the integrator failed ({message})", t_old, x_old)
             t_new, x_new = float(solver.t), np.array(solver.y)
-            g_new = field.guard(x_new)
+            g_new = field.guard_values(x_new)[0]
+            dense = solver.dense_output()
+            bracket = _first_sign_change(field, dense, t_old, t_new, g_old, g_new)
         except FloatingPointError as exc:
             # A trial step reached a region where the field is not finite. Retry from the
             # last accepted state with a smaller step cap, so the partial solution runs
@@ -380,30 +417,135 @@ def _integrate_mode(
             continue
         except np.linalg.LinAlgError as exc:
             raise fail(-4, f"singular sliding selection ({exc})", t_old, x_old) from None
-        dense = solver.dense_output()
-        if g_new <= 0.0:
+        if bracket is not None and bracket[0] == "graze":
+            t_touch = bracket[1]
+            vals = field.guard_values(np.asarray(dense(t_touch), dtype=float))[0]
+            k = int(np.argmin(vals))
+            rec.event(
+                t_touch,
+                np.asarray(dense(t_touch), dtype=float),
+                "tangency",
+                (field.entry_index(k),),
+                field.mode,
+                field.mode,
+                note="grazing contact: the trajectory touches the surface and turns back",
+            )
+            bracket = None
+        if bracket is not None:
+            _, lo, hi = bracket
 
             def g_of_t(s: float, dense: Callable[..., FloatArray] = dense) -> float:
                 return field.guard(np.asarray(dense(s)))
 
             try:
-                t_ev = brentq(
-                    g_of_t, t_old, t_new, xtol=4 * _EPS * max(1.0, abs(t_new)), rtol=4 * _EPS
-                )
-            except ValueError:  # no sign change on the dense output: take the step end
-                t_ev = t_new
-            x_ev = np.asarray(dense(t_ev), dtype=float)
+                t_ev = brentq(g_of_t, lo, hi, xtol=4 * _EPS * max(1.0, abs(hi)), rtol=4 * _EPS)
+                x_ev = np.asarray(dense(t_ev), dtype=float)
+                values = field.guard_values(x_ev)[0]
+            except FloatingPointError as exc:
+                if lo > ts[-1]:
+                    interps.append(dense)
+                    ts.append(lo)
+                raise fail(
+                    -3, f"non-finite value while locating an event ({exc})", lo, dense(lo)
+                ) from None
             if t_ev > ts[-1]:
                 interps.append(dense)
                 ts.append(t_ev)
+            if abs(float(np.min(values))) > 1e-6 * max(1.0, field.h_scale):
+                # The guard changed sign without passing through zero: h has a pole or a
+                # jump there, not a switching surface.
+                raise fail(
+                    -3,
+                    "a switching function changes sign without passing through 0 (a pole or "
+                    f"discontinuity of h; guard {float(np.min(values)):.3g})",
+                    t_ev,
+                    x_ev,
+                )
             record(t_ev, x_ev)
-            return t_ev, x_ev, field.guard_values(x_ev)[0]
+            return t_ev, x_ev, values
         interps.append(dense)
         ts.append(t_new)
         if solver.status == "finished":
             record(t_new, x_new)
             return t_new, x_new, None
-        t_old, x_old = t_new, x_new
+        t_old, x_old, g_old = t_new, x_new, g_new
+
+
+#: Interior points at which each accepted step's dense output is checked for guards that
+#: dip below zero and come back within the step (the step ends alone would miss them).
+_DIP_SAMPLES = 4
+#: A guard whose minimum inside a step lies within this (relative) distance of zero
+#: touches its boundary without crossing it: a grazing contact, recorded as a tangency.
+_GRAZE_TOL = 1e-10
+
+
+def _first_sign_change(
+    field: _ModeField,
+    dense: Callable[..., FloatArray],
+    t_old: float,
+    t_new: float,
+    g_old: FloatArray,
+    g_new: FloatArray,
+) -> tuple[str, float, float] | None:
+    """The first sub-interval of the step on whose ends the guard changes sign.
+
+    The guard vector is sampled at ``_DIP_SAMPLES`` interior points of the dense output;
+    between samples each component is modelled by the parabola through three consecutive
+    samples, and a predicted interior minimum below zero is checked directly. Returns
+    ``("cross", lo, hi)`` with the guard positive at ``lo`` and non-positive at ``hi``,
+    ``("graze", t, t)`` when the guard only touches zero at ``t``, or None.
+    """
+    ts = np.linspace(t_old, t_new, _DIP_SAMPLES + 2)
+    rows = [g_old]
+    for tk in ts[1:-1]:
+        rows.append(field.guard_values(np.asarray(dense(tk), dtype=float))[0])
+    rows.append(g_new)
+    G = np.asarray(rows)
+    mins = G.min(axis=1)
+    hit = np.flatnonzero(mins <= 0.0)
+    first = int(hit[0]) if hit.size else None
+    # Parabolic look between samples, up to the first sampled sign change.
+    last = first if first is not None else len(ts) - 1
+    for j in range(1, last):
+        t0, t1, t2 = ts[j - 1], ts[j], ts[j + 1]
+        g0, g1, g2 = G[j - 1], G[j], G[j + 1]
+        # Second divided difference (curvature) and the vertex of each parabola.
+        d01 = (g1 - g0) / (t1 - t0)
+        d12 = (g2 - g1) / (t2 - t1)
+        curv = (d12 - d01) / (t2 - t0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_star = 0.5 * (t0 + t1) - d01 / (2 * curv)
+        cand = (curv > 0) & (t_star > t0) & (t_star < t2)
+        if not np.any(cand):
+            continue
+        pred = np.where(
+            cand, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
+        )
+        if float(np.min(pred)) > 0.0:
+            continue
+        # Locate the guard's true minimum on [t0, t2]: a graze touches zero (to rounding)
+        # and turns back, a dip crosses it.
+        res = minimize_scalar(
+            lambda tt: field.guard(np.asarray(dense(tt), dtype=float)),
+            bounds=(float(t0), float(t2)),
+            method="bounded",
+            options={"xatol": 4 * _EPS * max(1.0, abs(float(t2)))},
+        )
+        t_min, g_min = float(res.x), float(res.fun)
+        margin = 1e-6 * (t2 - t0)
+        if not (t0 + margin < t_min < t2 - margin):
+            continue  # the minimum is at an end (e.g. a guard starting at its offset)
+        if g_min <= -_GRAZE_TOL * max(1.0, field.h_scale):
+            lo = t0 if t_min <= t1 else t1
+            return "cross", float(lo), t_min
+        depth = min(float(G[j - 1].min()), float(G[j + 1].min())) - g_min
+        if abs(g_min) <= _GRAZE_TOL * max(1.0, field.h_scale) and depth > 100 * abs(g_min):
+            # A real touch: the guard comes down to zero from well above and turns back
+            # (a guard that merely wobbles at its start offset is not a contact).
+            return "graze", t_min, t_min
+    if first is None:
+        return None
+    return "cross", float(ts[first - 1]), float(ts[first])
 
 
 def _initial_mode(
@@ -441,6 +583,7 @@ def _initial_mode(
     if norm == "linf":
         hm = float(np.max(np.abs(hx)))
         if hm <= ztol:
+            _linf_rest_at_zero(system.norm, f0, B, system._jacobian(x, m), t)
             return np.zeros(m), np.arange(m), offset, True
         cand = np.flatnonzero(np.abs(hx) >= hm - ztol)
         sigma = np.zeros(m)
@@ -463,6 +606,22 @@ def _initial_mode(
     return np.zeros(m), np.empty(0, dtype=int), offset, False
 
 
+def _linf_rest_at_zero(
+    norm: Norm, f0: FloatArray, B: FloatArray, Jac: FloatArray, t: float
+) -> None:
+    """At ``h = 0`` an ℓ∞ relay's face is the whole ℓ1 ball: the state is an equilibrium
+    only if the consistent velocity there vanishes (always for gradient flows). Otherwise
+    it moves along ``h = 0``, which this path does not integrate: fail clearly."""
+    cv = consistent_relay(norm, f0, B, np.zeros(B.shape[1]), Jac)
+    if float(np.max(np.abs(cv.velocity))) > 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
+        raise _Failure(
+            -4,
+            f"h = 0 reached at t = {t:.17g} with a nonzero consistent velocity "
+            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of an linf relay "
+            "is not supported",
+        )
+
+
 def _is_stationary(field: _ModeField, x: FloatArray, v_scale: float) -> bool:
     f0, B, _, _, lam = field.evaluate(x)
     return bool(float(np.max(np.abs(f0 - B @ lam))) <= 1e-12 * v_scale)
@@ -476,15 +635,15 @@ def _transition(
     values: FloatArray,
     norm: str,
     ztol: float,
-    opts: EventOptions,
+    t_tol: float,
     rec: Recorder,
 ) -> tuple[float, FloatArray, FloatArray, np.ndarray, FloatArray, bool]:
     """New mode after an event: re-solve the selection on the candidate face, record."""
     m = field.m
     _, lam_ev, kinds = field.guard_values(x)
-    # Events are simultaneous when they would happen within `t_tol` of each other: probe
-    # one short step ahead along the mode's field and see which guards it crosses.
-    t_tol = opts.rtol * max(1.0, abs(t))
+    # Events are simultaneous when they would happen within `t_tol` (rtol times the time
+    # span) of each other: probe that far ahead along the mode's field and see which
+    # guards it crosses.
     probe = field.guard_values(x + t_tol * field.rhs(t, x))[0]
     hits = np.flatnonzero((values <= 0.0) | (probe <= 0.0))
     f0, B, hx = system._evaluate(x)
@@ -520,6 +679,7 @@ def _transition(
         return t, x, sigma, free, offset, False
     if norm == "linf":
         if np.any(kinds[hits] == 2):
+            _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             x0 = np.zeros(m)
             rec.event(t, x, "stationary", field.free, old_mode, make_mode("linf", x0, np.arange(m)))
             return t, x, np.zeros(m), np.arange(m), offset, True
@@ -635,79 +795,3 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
 
 def _scale(values: FloatArray) -> float:
     return max(1.0, float(np.max(np.abs(values))))
-
-
-def _accumulation(rec: Recorder, span: float, opts: EventOptions) -> tuple[int, str] | None:
-    """Detect accumulating events (Zeno) and extrapolate their limit when geometric.
-
-    Triggered when the last gap between event times is below ``zeno_spacing · span``. The
-    limit time and state are estimated by Aitken's Δ² on the event sequence with period
-    ``p`` (1 or 2: a rotation through two manifolds, as in the twisting controller); the
-    period whose successive estimates agree best is used, and the run stops with status −2
-    and an ``"accumulation"`` event carrying the estimate.
-    """
-    ev = rec.events
-    # One event per distinct time (simultaneous events share a time).
-    distinct = [e for k, e in enumerate(ev) if k == 0 or e.t != ev[k - 1].t]
-    if len(distinct) < _ZENO_RUN + 1:
-        return None
-    times = np.array([e.t for e in distinct])
-    gaps = np.diff(times[-_ZENO_RUN - 1 :])
-    gap = float(gaps[-1])
-    # A Zeno run: the last gaps shrink (per period of at most two) and the last is tiny.
-    shrinking = bool(np.all(gaps[2:] < gaps[:-2]))
-    if gap > opts.zeno_spacing * max(span, 1e-300) or not shrinking:
-        return None
-    states = np.array([e.x for e in distinct])
-    ev = distinct
-    best: tuple[float, int, float, FloatArray] | None = None
-    for p in (1, 2):
-        if len(times) < 2 * p + 2:
-            continue
-        est = []
-        for end in (len(times) - 1, len(times) - 2):
-            a, b, c = times[end - 2 * p], times[end - p], times[end]
-            den = (c - b) - (b - a)
-            if den == 0 or not (0 < (c - b) < (b - a)):
-                break
-            est.append(c - (c - b) ** 2 / den)
-        if len(est) == 2:
-            spread = abs(est[0] - est[1])
-            if best is None or spread < best[0]:
-                xa, xb, xc = states[-1 - 2 * p], states[-1 - p], states[-1]
-                den_x = (xc - xb) - (xb - xa)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    x_star = np.where(np.abs(den_x) > 0, xc - (xc - xb) ** 2 / den_x, xc)
-                best = (spread, p, est[0], x_star)
-    last = ev[-1]
-    if best is None:
-        return -2, (
-            f"events accumulate near t = {last.t:.17g} (gap {gap:.3g} below zeno_spacing "
-            f"· span) without a geometric pattern to extrapolate; stopped (Zeno guard)"
-        )
-    spread, p, t_star, x_star = best
-    t_last, x_last = rec.t[-1], rec.x[-1]
-    if t_star > t_last and last.mode_after is not None:
-        # Bridge to the extrapolated limit with a straight segment, so the dense output
-        # covers the accumulation point (the note on the event says it is extrapolated).
-        v = (x_star - x_last) / (t_star - t_last)
-        rec.linear_segment(
-            t_last, t_star, x_last, v, last.mode_after, np.zeros(len(last.mode_after.signs))
-        )
-    rec.event(
-        t_star,
-        x_star,
-        "accumulation",
-        last.indices,
-        last.mode_after,
-        last.mode_after,
-        note=(
-            f"Zeno point extrapolated by Aitken's delta-squared (period {p}) from "
-            f"{len(ev)} events; estimates agree to {spread:.2g}"
-        ),
-    )
-    return -2, (
-        f"Zeno accumulation of events: extrapolated limit t* = {t_star:.12g}, "
-        f"x* = {np.array2string(x_star, precision=6)} (see the 'accumulation' event); "
-        "integration stopped there"
-    )

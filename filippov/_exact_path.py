@@ -28,10 +28,11 @@ import numpy as np
 from scipy.linalg.blas import dger as _dger
 from scipy.linalg.blas import dsymv as _dsymv
 
-from filippov._recorder import Recorder, make_mode, record_l1_transition
+from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.selection import solve_box_vi, solve_simplex_vi
-from filippov.systems import AffineData
+from filippov.solution import Mode
+from filippov.systems import AffineData, _ball_like_l1_at_zero
 
 _RESYNC = 64
 #: Selections between two rebuilds from scratch of the inverse kept by the incremental
@@ -43,9 +44,10 @@ _EPS = float(np.finfo(float).eps)
 class _Options:
     """The subset of the engine's options the exact path needs (kept explicit)."""
 
-    def __init__(self, zero_tol: float, max_events: int) -> None:
+    def __init__(self, zero_tol: float, max_events: int, zeno_spacing: float = 1e-8) -> None:
         self.zero_tol = zero_tol
         self.max_events = max_events
+        self.zeno_spacing = zeno_spacing
 
 
 class _InverseBlock:
@@ -439,7 +441,13 @@ def integrate_l1(
     r[in_J] = 0.0
     since_resync = 0
 
+    # With every index sliding, G v = ḣ = 0; if G is nonsingular (B square and G B positive
+    # definite) the velocity is exactly 0, whatever the rounding in λ (which grows with
+    # the condition number and would defeat an absolute threshold on v).
+    full_slide_is_rest = gb_pd and B.shape[0] == B.shape[1]
     while True:
+        if full_slide_is_rest and bool(in_J.all()):
+            v = np.zeros_like(v)
         if float(np.max(np.abs(v))) <= vtol:
             rec.event(t, x, "stationary", np.flatnonzero(in_J), mode, mode)
             if t < t_end:
@@ -484,6 +492,9 @@ def integrate_l1(
         in_J[cand[interior]] = True
         mode = make_mode("l1", sigma, np.flatnonzero(in_J))
         record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, unique)
+        acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
+        if acc is not None:
+            return acc
         if spd is not None:
             lam = new_lam
             v = velocity(lam)
@@ -549,11 +560,24 @@ def integrate_linf(
         w = np.asarray(sel.lam, dtype=float)
         return w, w > 0, bool(sel.unique)
 
+    def at_zero(old_mode: Mode | None, note: str) -> tuple[int, str]:
+        """``h = 0``: the face is the whole ℓ1 ball. Stationary only if the consistent
+        velocity there vanishes (always for gradient flows); anything else is a sliding
+        motion on ``h = 0`` that this path does not integrate."""
+        cv = _ball_like_l1_at_zero(c0, B, G)
+        mode0 = make_mode("linf", np.zeros(m), np.arange(m))
+        if float(np.max(np.abs(cv.velocity))) <= 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
+            rec.event(t, x, "stationary", np.arange(m), old_mode, mode0, note=note)
+            rec.linear_segment(t, t_end, x, np.zeros_like(x), mode0, cv.lam, kind="stationary")
+            return 1, f"h = 0 reached at t = {t:.17g}: stationary point"
+        return -4, (
+            f"h = 0 reached at t = {t:.17g} with a nonzero consistent velocity "
+            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of an linf relay "
+            "is not supported"
+        )
+
     if float(np.max(np.abs(h))) == 0.0:
-        mode = make_mode("linf", np.zeros(m), np.arange(m))
-        rec.event(t, x, "stationary", np.arange(m), mode, mode, note="h = 0 at the start")
-        rec.linear_segment(t, t_end, x, np.zeros_like(x), mode, np.zeros(m), kind="stationary")
-        return 1, f"h = 0 (stationary) at t = {t:.17g}"
+        return at_zero(None, "h = 0 at the start")
 
     A = tie_set(h)
     s = np.sign(h[A])
@@ -580,11 +604,14 @@ def integrate_linf(
         out[A] = False
         hj, rj = h[out], r[out]
         with np.errstate(divide="ignore", invalid="ignore"):
-            # |h_j + r_j τ| = hm + rate τ on either branch of the absolute value.
-            t_plus = (hm - hj) / (rj - rate)
-            t_minus = (-hm - hj) / (rj + rate)
-        t_plus = np.where((t_plus > 0) & np.isfinite(t_plus), t_plus, np.inf)
-        t_minus = np.where((t_minus > 0) & np.isfinite(t_minus), t_minus, np.inf)
+            # |h_j + r_j τ| = hm + rate τ on either branch of the absolute value. A root
+            # counts only when h_j approaches that branch (so an index that just left the
+            # tie, a rounding error above it and moving away, never rejoins at once); a
+            # root a rounding error in the past is an immediate join.
+            t_plus = np.where(rj - rate > 0, np.maximum((hm - hj) / (rj - rate), 0.0), np.inf)
+            t_minus = np.where(rj + rate < 0, np.maximum((-hm - hj) / (rj + rate), 0.0), np.inf)
+        t_plus = np.where(np.isfinite(t_plus), t_plus, np.inf)
+        t_minus = np.where(np.isfinite(t_minus), t_minus, np.inf)
         tau_j = np.minimum(t_plus, t_minus)
         tau_tie = float(np.min(tau_j)) if tau_j.size else np.inf
         tau_zero = -hm / rate if rate < 0 else np.inf
@@ -599,13 +626,7 @@ def integrate_linf(
         t = t + tau
         old_mode = mode
         if tau_zero <= tau_tie:
-            h[A] = 0.0
-            mode_at_zero = make_mode("linf", np.zeros(m), np.arange(m))
-            rec.event(t, x, "stationary", A, old_mode, mode_at_zero, note="max |h| reached 0")
-            rec.linear_segment(
-                t, t_end, x, np.zeros_like(v), mode_at_zero, np.zeros(m), kind="stationary"
-            )
-            return 1, f"h = 0 reached at t = {t:.17g}: stationary point"
+            return at_zero(old_mode, "max |h| reached 0")
         joined = np.flatnonzero(out)[tau_j <= tau_tie + 1e-15 * max(1.0, abs(t))]
         hm_new = float(np.mean(np.abs(h[A])))
         h[A] = s * hm_new
@@ -635,3 +656,6 @@ def integrate_linf(
             rec.event(t, x, "tangency", joined, old_mode, mode, unique=unique)
         if left:
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=unique)
+        acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
+        if acc is not None:
+            return acc

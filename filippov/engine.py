@@ -131,7 +131,9 @@ def solve(
     rec = Recorder(t0, x0_arr, "exact" if use_exact else f"events ({integrator})")
     if use_exact:
         assert system.affine_data is not None
-        opts = _exact_path._Options(zero_tol=zero_tol, max_events=max_events)
+        opts = _exact_path._Options(
+            zero_tol=zero_tol, max_events=max_events, zeno_spacing=zeno_spacing
+        )
         integrate = (
             _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
         )

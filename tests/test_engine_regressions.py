@@ -1,0 +1,107 @@
+"""Regressions from the review of the engine: each reproduces a bug that was fixed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov.objectives import rotated_quadratic, smooth_max
+from filippov.systems import piecewise_system
+
+
+def test_event_right_after_a_projection_is_not_delayed():
+    # Offsets were computed before projecting onto the sliding manifold, so a mode could
+    # start with a negative guard and its first event was placed at the step end.
+    n = 20
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((3 * n, n))
+    obj = smooth_max(A, rng.standard_normal(3 * n), 0.1, 0.5)
+    x0 = rng.standard_normal(n) * 2
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 3.0))
+    ref = fp.solve(flow, x0, (0.0, 3.0), rtol=1e-13, atol=1e-15)
+    ts = np.linspace(0.0, 3.0, 601)
+    assert np.abs(sol(ts) - ref(ts)).max() < 1e-7
+
+
+def test_guard_dipping_below_zero_inside_one_step_is_found():
+    # x2 grows at rate 5 only while (x1 - 1)^2 < 0.01, i.e. for t in (0.9, 1.1): a window
+    # much shorter than the step DOP853 takes on this piecewise-constant field.
+    system = piecewise_system(
+        lambda x: np.array([1.0, 5.0]),
+        lambda x: np.array([1.0, 0.0]),
+        lambda x: (x[0] - 1.0) ** 2 - 0.01,
+        grad_h=lambda x: np.array([2 * (x[0] - 1.0), 0.0]),
+    )
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 3.0))
+    np.testing.assert_allclose(sol(3.0), [3.0, 1.0], atol=1e-9)
+    assert [(round(e.t, 9), e.kind) for e in sol.events] == [(0.9, "crossing"), (1.1, "crossing")]
+
+
+@pytest.mark.parametrize("method", ["exact", "events"])
+def test_linf_relay_reaching_h_zero_with_drift_is_not_called_stationary(method):
+    # x' = (1, 2) − (0, 1) λ, λ ∈ ∂|x2|: at x2 = 0 the velocity is not zero, so the state
+    # is no equilibrium (it was reported as one); the run now stops with status −4.
+    system = fp.FilippovSystem.affine([1.0, 2.0], [[0.0], [1.0]], [[0.0, 1.0]], [0.0], "linf")
+    sol = fp.solve(system, [0.0, -1.0], (0.0, 1.0), method=method)
+    assert sol.status == -4
+    assert "stationary" not in sol.counts or sol.counts["stationary"] == 0
+    assert sol.t[-1] == pytest.approx(1 / 3, abs=1e-9)
+
+
+def test_exact_greedy_path_does_not_loop_on_a_dropped_tie_index():
+    n = 30
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((n, n))
+    H = A @ A.T + 0.1 * np.eye(n)
+    b = rng.standard_normal(n)
+    x0 = rng.standard_normal(n)
+    flow = fp.steepest_descent_flow(fp.Objective.quadratic(H, b), "l1")
+    exact = fp.solve(flow, x0, (0.0, 20.0), max_events=3000)
+    events = fp.solve(flow, x0, (0.0, 20.0), method="events")
+    assert exact.status == events.status == 0, exact.message
+    assert exact.counts["tangency"] == 0
+    ts = np.linspace(0.0, 20.0, 401)
+    assert np.abs(exact(ts) - events(ts)).max() < 1e-7
+
+
+def test_exact_path_stops_at_an_accumulation_point():
+    n, m = 3, 5
+    rng = np.random.default_rng(18)
+    G = rng.standard_normal((m, n))
+    e = rng.standard_normal(m)
+    B = rng.standard_normal((n, m))
+    c0 = 0.5 * rng.standard_normal(n)
+    x0 = rng.standard_normal(n)
+    system = fp.FilippovSystem.affine(c0, B, G, e, "l1")
+    exact = fp.solve(system, x0, (0.0, 5.0), method="exact")
+    events = fp.solve(system, x0, (0.0, 5.0), method="events")
+    assert exact.status == events.status == -2
+    t_exact = [ev.t for ev in exact.events if ev.kind == "accumulation"]
+    t_events = [ev.t for ev in events.events if ev.kind == "accumulation"]
+    assert len(t_exact) == 1 and len(t_events) == 1
+    assert t_exact[0] == pytest.approx(t_events[0], abs=1e-8)
+
+
+def test_ill_conditioned_sign_flow_reaches_its_minimizer_on_both_paths():
+    obj = rotated_quadratic(np.logspace(0, 4, 6), rotation=1.0, seed=0)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.random.default_rng(0).standard_normal(6)
+    for method in ("exact", "events"):
+        sol = fp.solve(flow, x0, (0.0, 5.0), method=method)
+        assert sol.status == 1, (method, sol.message)
+        np.testing.assert_allclose(sol(5.0), obj.minimizer, atol=1e-9)
+
+
+def test_pole_of_h_is_a_failure_not_an_event():
+    system = fp.FilippovSystem(
+        np.array([-1.0]),
+        np.array([[0.5]]),
+        lambda x: 1.0 / x,
+        "l1",
+        jac_h=lambda x: np.array([[-1.0 / x[0] ** 2]]),
+    )
+    sol = fp.solve(system, [1.0], (0.0, 3.0))
+    assert sol.status == -3
+    assert "pole" in sol.message or "non-finite" in sol.message
