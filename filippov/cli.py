@@ -10,7 +10,7 @@ Commands
     The slope example ``f = ½(x1 − a x2)² + ½(x2 + 3)²`` for ``a = 0.5`` (the manifold
     ``x1 = a x2`` is sliding) and ``a = 2`` (crossing): both summaries, and a side-by-side
     phase portrait.
-``filippov portrait EXPR --vars x,y --norm linf --xlim -4,2 --ylim -4,2 --plot out.png``
+``filippov portrait EXPR --vars x,y --norm linf --xlim=-4,2 --ylim=-4,2 --plot out.png``
     A phase portrait of a 2-D flow, optionally with trajectories from ``--x0``.
 
 Bad arguments exit with status 2 and a one-line message, never a traceback.
@@ -234,6 +234,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except _UsageError as exc:
         print(f"filippov: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # An output path that cannot be written (missing folder, permissions).
+        print(
+            f"filippov: error: cannot write {exc.filename or ''}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     except (ValueError, TypeError) as exc:
         # Validation errors of the library name the bad input; show them in one line.

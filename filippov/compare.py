@@ -23,7 +23,9 @@ from filippov.systems import FilippovSystem
 __all__ = ["ComparisonReport", "ConvergenceStudy", "EventMatch", "compare", "convergence_study"]
 
 #: Solution events that the discrete scheme should reproduce as a sign change of ``h_i``.
-_SWITCH_KINDS = ("crossing", "sliding-entry", "exit", "tie-entry", "tie-exit")
+#: (Exits are not matched: while sliding, a scheme's h chatters around 0, so a sign change
+#: near an exit says nothing; ties of the ℓ∞ relay have no sign change at all.)
+_SWITCH_KINDS = ("crossing", "sliding-entry")
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ class ComparisonReport:
         iterates to the sliding manifolds ``{h_j = 0}`` held by the solution at ``t_k``
         (``None`` without a system or when the solution never slides).
     events : tuple of EventMatch
-        The solution's switching events and their discrete counterparts (empty without a
-        system).
+        The solution's crossings and sliding entries of an ℓ1 relay (sign flow) and their
+        discrete counterparts; empty without a system or for ℓ∞ / ℓ2 relays (see
+        :attr:`events_agree`).
     truncated : bool
         True when the trajectory runs past the solution's time range (those iterates are
         not compared).
@@ -88,8 +91,11 @@ class ComparisonReport:
     truncated: bool = False
 
     @property
-    def events_agree(self) -> bool:
-        """True when every switching event of the solution is matched within tolerance."""
+    def events_agree(self) -> bool | None:
+        """True when every matched event agrees within tolerance; None when no event was
+        checked (no system, no crossing or sliding entry, or an ℓ∞ / ℓ2 relay)."""
+        if not self.events:
+            return None
         return all(e.agrees for e in self.events)
 
     def summary(self) -> str:

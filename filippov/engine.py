@@ -11,6 +11,7 @@ Both return a :class:`~filippov.solution.FilippovSolution` built by the same rec
 
 from __future__ import annotations
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from filippov import _event_path, _exact_path
@@ -113,10 +114,19 @@ def solve(
     atol = require_positive(atol, "atol")
     zero_tol = require_positive(zero_tol, "zero_tol")
     zeno_spacing = require_positive(zeno_spacing, "zeno_spacing")
-    if stabilization < 0:
-        raise ValueError(f"`stabilization` must be >= 0. Got {stabilization!r} instead.")
-    if not isinstance(max_events, int) or max_events < 1:
+    if zero_tol >= 1.0:
+        raise ValueError(f"`zero_tol` must be a small relative tolerance < 1. Got {zero_tol!r}.")
+    if isinstance(stabilization, bool) or not isinstance(stabilization, (int, float, np.number)):
+        raise TypeError(f"`stabilization` must be a number >= 0. Got {stabilization!r} instead.")
+    if not (np.isfinite(stabilization) and stabilization >= 0):
+        raise ValueError(f"`stabilization` must be finite and >= 0. Got {stabilization!r} instead.")
+    if (
+        isinstance(max_events, bool)
+        or not isinstance(max_events, (int, np.integer))
+        or max_events < 1
+    ):
         raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
+    max_events = int(max_events)
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
     system.evaluate(x0_arr)
     system.jacobian(x0_arr)

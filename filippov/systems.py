@@ -339,8 +339,17 @@ class FilippovSystem:
         f0 = np.asarray(self._f0(x), dtype=float).reshape(-1)
         if f0.shape != (n,):
             raise ValueError(f"`f0(x)` must have shape ({n},). Got shape {f0.shape} instead.")
-        hx = np.asarray(self._h(x), dtype=float).reshape(-1)
+        hx = np.asarray(self._h(x), dtype=float)
+        if hx.ndim > 1:
+            raise ValueError(
+                f"`h(x)` must be a vector of shape (m,). Got shape {hx.shape} instead."
+            )
+        hx = hx.reshape(-1)
         m = hx.shape[0]
+        if m == 0:
+            raise ValueError(
+                "`h(x)` must have at least one switching function. Got an empty array."
+            )
         B = np.asarray(self._B(x), dtype=float)
         if B.ndim == 1 and m == 1:
             B = B.reshape(-1, 1)

@@ -150,3 +150,24 @@ def test_console_script_entry_point_runs_the_demo():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("FilippovSolution") == 2
     assert "crossing" in proc.stdout and "sliding-entry" in proc.stdout
+
+
+def test_unwritable_save_path_is_a_one_line_error(tmp_path: Path, capsys):
+    code, _, err = run(
+        [
+            "simulate",
+            "x**2",
+            "--vars",
+            "x",
+            "--x0",
+            "1",
+            "--t-end",
+            "1",
+            "--save",
+            str(tmp_path / "missing" / "sol.npz"),
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert err.strip().startswith("filippov: error: cannot write")
+    assert len(err.strip().splitlines()) == 1

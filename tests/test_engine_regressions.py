@@ -105,3 +105,41 @@ def test_pole_of_h_is_a_failure_not_an_event():
     sol = fp.solve(system, [1.0], (0.0, 3.0))
     assert sol.status == -3
     assert "pole" in sol.message or "non-finite" in sol.message
+
+
+def _relay() -> fp.FilippovSystem:
+    return fp.FilippovSystem.affine([0.0], [[1.0]], [[1.0]], [0.0], "l1")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"stabilization": float("nan")}, ValueError, "stabilization"),
+        ({"stabilization": "x"}, TypeError, "stabilization"),
+        ({"max_events": True}, ValueError, "max_events"),
+        ({"max_events": 0}, ValueError, "max_events"),
+        ({"zero_tol": 10.0}, ValueError, "zero_tol"),
+        ({"method": "magic"}, ValueError, "method"),
+        ({"integrator": "Euler"}, ValueError, "integrator"),
+    ],
+)
+def test_bad_solver_options_are_named(kwargs, error, fragment):
+    with pytest.raises(error, match=fragment):
+        fp.solve(_relay(), [1.0], (0.0, 1.0), **kwargs)
+
+
+def test_numpy_integer_max_events_is_accepted():
+    sol = fp.solve(_relay(), [1.0], (0.0, 2.0), max_events=np.int64(10))
+    assert sol.status == 1
+
+
+@pytest.mark.parametrize(
+    ("h", "fragment"),
+    [(lambda x: np.zeros(0), "at least one"), (lambda x: np.zeros((1, 1)), "h\\(x\\)")],
+)
+def test_bad_switching_function_shapes_are_named(h, fragment):
+    system = fp.FilippovSystem(
+        np.zeros(1), np.ones((1, 1)), h, "l1", jac_h=lambda x: np.ones((1, 1))
+    )
+    with pytest.raises(ValueError, match=fragment):
+        fp.solve(system, [1.0], (0.0, 1.0))
