@@ -229,7 +229,7 @@ def _system(f0=None, B=None, h=None, norm="l1"):
         ({"f0": lambda x: np.zeros(3)}, "f0"),
         ({"B": lambda x: np.eye(3)}, "B"),
         ({"B": lambda x: np.ones((2, 3))}, "B"),
-        ({"h": lambda x: np.zeros((2, 2))}, "B"),  # m = 4 switching functions vs B (2, 2)
+        ({"h": lambda x: np.zeros((2, 2))}, "h"),  # a matrix is not a vector of switching functions
     ],
 )
 def test_wrong_output_shapes_raise(kw, culprit):
