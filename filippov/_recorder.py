@@ -18,6 +18,8 @@ from filippov.solution import Event, FilippovSolution, Mode, Segment
 
 #: Number of consecutive shrinking event gaps that make a Zeno run.
 _ZENO_RUN = 6
+#: How many of the latest events the accumulation check looks at.
+_ZENO_TAIL = 64
 
 
 def make_mode(norm: str, sigma: FloatArray, free: IndexLike) -> Mode:
@@ -177,18 +179,26 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     period whose successive estimates agree best is used, and the run stops with status −2
     and an ``"accumulation"`` event carrying the estimate.
     """
-    ev = rec.events
+    # Only the recent events matter: the check runs after every event, so it must cost
+    # O(1), not O(number of events so far).
+    recent = rec.events[-_ZENO_TAIL:]
+    if len(recent) < 2:
+        return None
+    # A cheap exit first: the last gap between distinct event times is not tiny.
+    last_t = recent[-1].t
+    earlier = [e.t for e in recent if e.t != last_t]
+    if not earlier or last_t - earlier[-1] > zeno_spacing * max(span, 1e-300):
+        return None
     # One event per distinct time (simultaneous events share a time).
-    distinct = [e for k, e in enumerate(ev) if k == 0 or e.t != ev[k - 1].t]
+    distinct = [e for k, e in enumerate(recent) if k == 0 or e.t != recent[k - 1].t]
     if len(distinct) < _ZENO_RUN + 1:
         return None
     times = np.array([e.t for e in distinct])
     gaps = np.diff(times[-_ZENO_RUN - 1 :])
-    gap = float(gaps[-1])
     # A Zeno run: the last gaps shrink (per period of at most two) and the last is tiny.
-    shrinking = bool(np.all(gaps[2:] < gaps[:-2]))
-    if gap > zeno_spacing * max(span, 1e-300) or not shrinking:
+    if not bool(np.all(gaps[2:] < gaps[:-2])):
         return None
+    gap = float(gaps[-1])
     states = np.array([e.x for e in distinct])
     ev = distinct
     best: tuple[float, int, float, FloatArray] | None = None
@@ -234,7 +244,7 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
         last.mode_after,
         note=(
             f"Zeno point extrapolated by Aitken's delta-squared (period {p}) from "
-            f"{len(ev)} events; estimates agree to {spread:.2g}"
+            f"the last {len(ev)} distinct event times; estimates agree to {spread:.2g}"
         ),
     )
     return -2, (
