@@ -439,8 +439,11 @@ def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         acc = ie["max_err"] / own
         add(
             "d = 200: exact ≥ 10× faster than implicit Euler h = 1e-3",
-            speed >= 10 and ie["status"] == "ok",
-            f"{ex['wall']:.3f} s vs {ie['wall']:.3f} s ({ie['status']}): {speed:.1f}×",
+            # A capped implicit Euler run only gives a lower bound on its time, hence on
+            # the speed-up; a failed run gives nothing.
+            speed >= 10 and ie["status"] in ("ok", "did not finish"),
+            f"{ex['wall']:.3f} s vs {ie['wall']:.3f} s ({ie['status']}): {speed:.1f}×"
+            + (" (lower bound)" if ie["status"] == "did not finish" else ""),
         )
         add(
             "d = 200: exact ≥ 1e6× more accurate than implicit Euler h = 1e-3",
