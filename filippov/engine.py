@@ -75,7 +75,9 @@ def solve(
         reached (the solution stays there up to ``t_end``), negative on failure (−1
         integrator failure, −2 too many / accumulating events, −3 non-finite values,
         −4 an unsupported or singular situation); the message says what, when and where,
-        and the partial solution is kept.
+        and the partial solution is kept. When the last switching function reaching its
+        manifold makes the state an equilibrium, both events are recorded at that time:
+        the ``"sliding-entry"`` of that index and the ``"stationary"`` point.
 
     Raises
     ------
