@@ -361,11 +361,24 @@ def _integrate_mode(
     lam0 = field.evaluate(x)[4].copy()
 
     def record(t_stop: float, x_stop: FloatArray) -> None:
-        if len(ts) >= 2:
-            ode_sol = OdeSolution(np.asarray(ts), interps)
-            rec.dense_segment(
-                ts[0], t_stop, lambda s: np.asarray(ode_sol(s)).T, x_stop, field.mode, lam0
-            )
+        if len(ts) < 2:
+            return
+        ode_sol = OdeSolution(np.asarray(ts), interps)
+        on_manifold = field.free.size > (0 if field.norm in ("l1", "l2") else 1)
+        if on_manifold:
+
+            def dense(s: FloatArray) -> FloatArray:
+                # States on a sliding manifold / tie are reported projected back onto it,
+                # so the dense output's drift is rounding, not the integration error.
+                X = np.asarray(ode_sol(s)).T
+                return np.array([field.project(xk) for xk in np.atleast_2d(X)])
+
+        else:
+
+            def dense(s: FloatArray) -> FloatArray:
+                return np.asarray(ode_sol(s)).T
+
+        rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0)
 
     def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> _Failure:
         record(t_last, x_last)
