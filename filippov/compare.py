@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike
 
 from filippov._validation import FloatArray, as_vector
 from filippov.engine import solve
+from filippov.schemes.base import Scheme
 from filippov.schemes.trajectory import DiscreteTrajectory
 from filippov.solution import FilippovSolution
 from filippov.systems import FilippovSystem
@@ -288,7 +289,7 @@ class ConvergenceStudy:
 
 
 def convergence_study(
-    scheme_factory: Callable[[float], object],
+    scheme_factory: Callable[[float], Scheme],
     system: FilippovSystem,
     x0: ArrayLike,
     T: float,
@@ -340,7 +341,7 @@ def convergence_study(
     reports = []
     for h in step_arr:
         scheme = scheme_factory(float(h))
-        traj = scheme.run(system.objective, x0_arr, t_final=float(T))  # type: ignore[attr-defined]
+        traj = scheme.run(system.objective, x0_arr, t_final=float(T))
         reports.append(compare(traj, sol, system=system))
     sup = np.array([r.sup_error_inf for r in reports])
     fin = np.array([r.final_error_inf for r in reports])

@@ -505,7 +505,10 @@ class FilippovSystem:
                 "only on h = 0, which has no sides. Use `consistent_velocity` instead."
             )
         if self.norm.name == "l1":
-            idx = int(np.asarray(i).reshape(-1)[0]) if not np.isscalar(i) else int(i)  # type: ignore[arg-type]
+            flat = np.asarray(i).reshape(-1)
+            if flat.size != 1 or flat.dtype.kind not in "iu":
+                raise ValueError(f"`i` must be one integer index for the l1 norm. Got {i!r}.")
+            idx = int(flat[0])
             if not 0 <= idx < m:
                 raise ValueError(f"`i` must be in [0, {m}). Got {i} instead.")
             sides = []
