@@ -358,8 +358,14 @@ class FilippovSystem:
                 f"`B(x)` must have shape ({n}, {m}) (n states, m switching functions). "
                 f"Got shape {B.shape} instead."
             )
-        for name, val in (("f0(x)", f0), ("B(x)", B), ("h(x)", hx)):
-            if not np.all(np.isfinite(val)):
+        # Constant f0 / B were checked once at construction; only computed values are
+        # checked here (this runs in every right-hand-side evaluation of the engine).
+        for name, val, const in (
+            ("f0(x)", f0, self._f0_const),
+            ("B(x)", B, self._B_const),
+            ("h(x)", hx, None),
+        ):
+            if const is None and not np.all(np.isfinite(val)):
                 raise NonFiniteError(f"`{name}` is not finite at x = {x}.")
         return f0, B, hx
 
@@ -816,9 +822,12 @@ class _GradientFlowSystem(FilippovSystem):
     """Steepest-descent flow of a general objective: ``f0 = 0``, ``B = I``, ``h = ∇f``."""
 
     def __init__(self, objective: Objective, phi: str, name: str) -> None:
+        # With a known dimension f0 = 0 and B = I are constants (built and checked once);
+        # otherwise they are made to the size of each state.
+        n = objective.n
         super().__init__(
-            self._zero,
-            self._eye,
+            self._zero if n is None else np.zeros(n),
+            self._eye if n is None else np.eye(n),
             objective.grad,
             phi,
             jac_h=objective.hess,
