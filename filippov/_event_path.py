@@ -81,6 +81,8 @@ class _ModeField:
         ℓ1 sliding set J, ℓ∞ tie set A, ℓ2: all indices when held at ``h = 0``.
     offset : ndarray, shape (m,)
         Added to the guards of indices that start the mode on their boundary.
+    h_scale : float
+        Scale of ``h`` (for the ℓ2 stopping radius and the pole test).
     """
 
     def __init__(
@@ -90,7 +92,7 @@ class _ModeField:
         sigma: FloatArray,
         free: np.ndarray,
         offset: FloatArray,
-        l2_delta: float,
+        h_scale: float,
         gain: float,
         rec: Recorder,
     ) -> None:
@@ -99,10 +101,11 @@ class _ModeField:
         self.sigma = sigma
         self.free = free
         self.offset = offset
-        self.l2_delta = l2_delta
+        self.h_scale = h_scale
+        # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see _arrive_l2).
+        self.l2_delta = 1e-6 * h_scale
         self.gain = gain
         self.rec = rec
-        self.h_scale = 1.0
         m = sigma.shape[0]
         self.m = m
         self.fixed = np.setdiff1d(np.arange(m), free)
@@ -288,7 +291,6 @@ def integrate(
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
-    l2_delta = 1e-6 * h_scale
     solver_cls = INTEGRATORS[opts.integrator]
 
     try:
@@ -297,8 +299,7 @@ def integrate(
         return fail.status, fail.message
     stalls = 0
     while True:
-        field = _ModeField(system, norm, sigma, free, offset, l2_delta, gain, rec)
-        field.h_scale = h_scale
+        field = _ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
         if not stationary:
             x = field.project(x)
             field.settle_offsets(x, ztol)

@@ -103,7 +103,7 @@ def solve(
         t0, t_end = (float(v) for v in t_span)
     except (TypeError, ValueError):
         raise ValueError(f"`t_span` must be a pair (t0, t_end). Got {t_span!r} instead.") from None
-    if not (t0 < t_end) or not all(map(lambda v: abs(v) < float("inf"), (t0, t_end))):
+    if not (np.isfinite(t0) and np.isfinite(t_end) and t0 < t_end):
         raise ValueError(f"`t_span` must be finite with t0 < t_end. Got {t_span!r} instead.")
     if method not in _METHODS:
         raise ValueError(f"`method` must be one of {_METHODS}. Got {method!r} instead.")
