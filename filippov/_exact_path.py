@@ -24,9 +24,12 @@ from scratch every ``_RESYNC`` events so rounding cannot accumulate.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
-from scipy.linalg.blas import dger as _dger
 from scipy.linalg.blas import dsymv as _dsymv
+from scipy.linalg.blas import dsyr as _dsyr
+from threadpoolctl import threadpool_limits
 
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
@@ -39,6 +42,24 @@ _RESYNC = 64
 #: sliding solver (a residual check rebuilds it earlier when rounding has built up).
 _REFRESH = 512
 _EPS = float(np.finfo(float).eps)
+#: Systems with at least this many switching functions run the exact path on one BLAS
+#: thread (see :func:`serial_blas`); below it BLAS does not start threads anyway.
+_SERIAL_BLAS_FROM = 128
+
+
+def serial_blas(m: int) -> contextlib.AbstractContextManager[object]:
+    """Limit BLAS to one thread while the exact path runs (for ``m`` switching functions).
+
+    Why: every event does a few matrix-vector products and rank-one updates on a few MB,
+    which are memory bound, interleaved with short numpy operations. OpenBLAS's worker
+    threads spin between those calls against the Python thread: the sign flow of the
+    d = 1000 benchmark quadratic took 13.8 s with two threads on a two-core machine and
+    2.9 s with one. ``threadpoolctl`` (the scikit-learn team's library) changes the limit
+    for this call only and restores it afterwards; it costs ~2 ms, so small systems skip it.
+    """
+    if m < _SERIAL_BLAS_FROM:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Options:
@@ -53,124 +74,149 @@ class _Options:
 class _InverseBlock:
     """The inverse ``W = M_SS⁻¹`` of a principal block of a symmetric positive definite ``M``.
 
-    Indices join and leave ``S`` one at a time and ``W`` follows in ``O(k²)`` (``k = |S|``):
-    a join is a bordering step, ``W' = [[W, 0], [0, 0]] + uuᵀ/s`` with ``u = (W m_i, −1)``
-    and the Schur complement ``s = M_ii − m_iᵀ W m_i > 0``; a leave swaps the index to the
-    last position and takes the Schur complement ``W' = W₁₁ − w wᵀ/β``. Each is one copy of a
-    contiguous block and one BLAS rank-one update (``dger``), with no Python loop over ``k``.
+    Indices join and leave ``S`` one at a time and ``W`` follows with one symmetric rank-one
+    update each: a join is a bordering step, ``W' = W ⊕ 0 + uuᵀ/s`` with ``u = (W m_i, −1)``
+    and the Schur complement ``s = M_ii − m_iᵀ W m_i > 0``; a leave is the Schur complement
+    ``W' = W − w wᵀ/β`` with ``w`` the leaving column and ``β`` its diagonal entry.
+
+    Storage: every member owns a *slot* of a ``C × C`` buffer (``C`` doubles as needed and
+    shrinks when the block does, so ``C ≤ 2 max(|S|, 8)`` up to ``m``). Free slots keep exactly
+    zero rows and columns, so products with the whole buffer ignore them and a join or a
+    leave never moves data; only the lower triangle is kept, updated by BLAS ``dsyr`` and
+    read by ``dsymv``, each touching half the buffer. (A compact ``k × k`` layout needs a
+    copy of the whole block at every change, which cost as much as the update itself.)
 
     Why an explicit inverse and not a Cholesky factor: deleting an index from the middle of
     a Cholesky factor needs ``k`` sequential Givens rotations (neither LAPACK nor scipy has a
     Cholesky up/downdate), which costs more in Python than the whole update here. Rounding in
     ``W`` is controlled by the caller, which checks every solution by its residual and
     refines it, or rebuilds ``W`` from scratch, when the residual exceeds rounding level.
-    The order of ``S`` is the insertion order, up to the swaps of deletions (``order``).
     """
+
+    _MIN_CAP = 16
 
     def __init__(self, M: FloatArray) -> None:
         self.M = M
-        m = M.shape[0]
+        self.m = M.shape[0]
         self.k = 0
-        self.order = np.zeros(m, dtype=np.intp)
-        self.pos = np.full(m, -1, dtype=np.intp)  # position of each index in ``order``
-        self._cap = 0
-        self._bufs: list[FloatArray] = [np.zeros(0), np.zeros(0)]
-        self._cur = 0
+        #: Slot of each index of ``M`` (−1: not in ``S``).
+        self.slot = np.full(self.m, -1, dtype=np.intp)
+        self._alloc(0)
         self.n_updates = 0
+
+    def _alloc(self, cap: int) -> None:
+        """Fresh empty storage with ``cap`` slots (the members must be re-entered)."""
+        self.slot[:] = -1
+        self.k = 0
+        #: Index held by each slot (−1: free).
+        self.index = np.full(cap, -1, dtype=np.intp)
+        #: ``index`` with free slots pointing at index 0: gathers a vector into slot
+        #: space without a mask (the zero columns of ``L`` cancel whatever it reads there).
+        self.gather = np.zeros(cap, dtype=np.intp)
+        self.L = np.zeros((cap, cap))
+        self._free = list(range(cap - 1, -1, -1))  # a stack: the lowest slot is used first
+
+    def _resize(self, cap: int) -> None:
+        """Move the members to slots ``0 … k−1`` of a ``cap``-slot buffer (exact copy)."""
+        occ = np.flatnonzero(self.index >= 0)
+        S = self.index[occ]
+        block = self.L[np.ix_(occ, occ)]  # occ is increasing: the lower triangle stays lower
+        self._alloc(cap)
+        k = S.size
+        self.L[:k, :k] = block
+        self._place(S)
+
+    def _place(self, S: np.ndarray) -> None:
+        k = S.size
+        self.index[:k] = S
+        self.gather[:k] = S
+        self.slot[S] = np.arange(k)
+        self.k = k
+        self._free = list(range(self.index.size - 1, k - 1, -1))
 
     @property
     def members(self) -> np.ndarray:
-        return self.order[: self.k]
+        """The indices in ``S`` (in slot order)."""
+        return self.index[self.index >= 0]
 
-    @property
-    def W(self) -> FloatArray:
-        k = self.k
-        return self._bufs[self._cur][: k * k].reshape(k, k)
+    def occupied(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(slots, indices)`` of the members, in slot order."""
+        slots = np.flatnonzero(self.index >= 0)
+        return slots, self.index[slots]
 
-    def _target(self, k: int) -> FloatArray:
-        """A contiguous ``(k, k)`` array in the spare buffer (grown by doubling)."""
-        if k > self._cap:
-            cap = max(k, min(2 * self._cap, self.M.shape[0]), 16)
-            cur = self.W.copy()
-            self._bufs = [np.empty(cap * cap), np.empty(cap * cap)]
-            self._cur = 0
-            self._bufs[0][: cur.size] = cur.ravel()
-            self._cap = cap
-        return self._bufs[1 - self._cur][: k * k].reshape(k, k)
+    def apply(self, v: FloatArray) -> FloatArray:
+        """``W v_S`` in slot space (0 on free slots) for a vector ``v`` over all indices."""
+        if self.index.size == 0:
+            return np.zeros(0)
+        return _dsymv(1.0, self.L.T, v[self.gather])  # L.T: Fortran order, upper = our lower
 
-    def _commit(self, k: int) -> None:
-        self._cur = 1 - self._cur
-        self.k = k
-        self.n_updates += 1
+    def dense(self) -> FloatArray:
+        """``W`` as a ``(k, k)`` array in the order of :attr:`members` (for tests)."""
+        occ = np.flatnonzero(self.index >= 0)
+        low = np.tril(self.L[np.ix_(occ, occ)])
+        return low + np.tril(low, -1).T
 
     def insert(self, i: int) -> None:
         """Add index ``i`` (raises ``LinAlgError`` if the block stops being PD)."""
-        k = self.k
-        S = self.members
-        mi = self.M[i, S]
-        u = self.W @ mi if k else np.zeros(0)
+        if not self._free:
+            self._resize(min(max(2 * self.index.size, self._MIN_CAP), self.m))
+        mi = self.M[i, self.gather]
+        u = _dsymv(1.0, self.L.T, mi) if mi.size else np.zeros(0)
         s = float(self.M[i, i] - mi @ u)
         if not s > 1e3 * _EPS * abs(float(self.M[i, i])):
             raise np.linalg.LinAlgError("principal block is not numerically positive definite")
-        Wn = self._target(k + 1)
-        Wn[:k, :k] = self.W
-        Wn[k, :] = 0.0
-        Wn[:k, k] = 0.0
-        uu = np.empty(k + 1)
-        uu[:k] = u
-        uu[k] = -1.0
-        _rank_one(Wn, 1.0 / s, uu)
-        self.order[k] = i
-        self.pos[i] = k
-        self._commit(k + 1)
+        p = self._free.pop()
+        u[p] = -1.0
+        _sym_rank_one(self.L, 1.0 / s, u)
+        self.index[p] = i
+        self.gather[p] = i
+        self.slot[i] = p
+        self.k += 1
+        self.n_updates += 1
 
     def delete(self, i: int) -> None:
         """Remove index ``i`` from the block."""
-        k = self.k
-        p, last = int(self.pos[i]), k - 1
-        W = self.W
-        if p != last:  # move i to the last position (a symmetric permutation of W)
-            W[[p, last], :] = W[[last, p], :]
-            W[:, [p, last]] = W[:, [last, p]]
-            j = int(self.order[last])
-            self.order[p], self.order[last] = j, i
-            self.pos[j] = p
-        beta = float(W[last, last])
-        w = W[:last, last].copy()
-        Wn = self._target(last)
-        Wn[...] = W[:last, :last]
-        if last:
-            _rank_one(Wn, -1.0 / beta, w)
-        self.pos[i] = -1
-        self._commit(last)
+        p = int(self.slot[i])
+        L = self.L
+        w = np.empty(L.shape[0])
+        w[: p + 1] = L[p, : p + 1]  # column p of W, read from the lower triangle
+        w[p + 1 :] = L[p + 1 :, p]
+        _sym_rank_one(L, -1.0 / float(w[p]), w)
+        L[p, : p + 1] = 0.0  # exactly zero (the update leaves rounding there)
+        L[p + 1 :, p] = 0.0
+        self.index[p] = -1
+        self.gather[p] = 0
+        self.slot[i] = -1
+        self._free.append(p)
+        self.k -= 1
+        self.n_updates += 1
+        cap = self.index.size
+        if cap > self._MIN_CAP and 4 * self.k < cap:
+            self._resize(max(2 * self.k, self._MIN_CAP))
 
     def reset(self, members: np.ndarray) -> None:
-        """Make ``members`` the block (in this order) and compute ``W`` from scratch."""
-        self.pos[self.members] = -1
+        """Make ``members`` the block and compute ``W`` from scratch."""
         k = members.size
-        self.order[:k] = members
-        self.pos[members] = np.arange(k)
-        self._target(k)  # grow the buffers if needed (keeps the current W)
-        self.k = k
+        self._alloc(min(max(2 * k, self._MIN_CAP), self.m))
+        self._place(np.asarray(members, dtype=np.intp))
         self.rebuild()
 
     def rebuild(self) -> None:
         """Recompute ``W`` from scratch (``O(k³)``) for the current members."""
-        S = self.members
-        k = S.size
-        if k == 0:
+        occ, S = self.occupied()
+        if S.size == 0:
             return
         Winv = np.linalg.inv(self.M[np.ix_(S, S)])
-        Wn = self._target(k)
-        Wn[...] = 0.5 * (Winv + Winv.T)
-        self._commit(k)
+        self.L[...] = 0.0
+        self.L[np.ix_(occ, occ)] = 0.5 * (Winv + Winv.T)
+        self.n_updates += 1
 
 
-def _rank_one(A: FloatArray, alpha: float, u: FloatArray) -> None:
-    """``A += alpha u uᵀ`` in place for a C-contiguous square ``A`` (BLAS ``dger``)."""
-    out = _dger(alpha, u, u, a=A.T, overwrite_a=True)  # A.T is Fortran-contiguous: no copy
-    if not np.shares_memory(out, A):  # pragma: no cover - depends on the BLAS wrapper
-        A[...] = out.T
+def _sym_rank_one(L: FloatArray, alpha: float, u: FloatArray) -> None:
+    """``L += alpha u uᵀ`` on the lower triangle of a C-contiguous square ``L`` (``dsyr``)."""
+    out = _dsyr(alpha, u, a=L.T, overwrite_a=True)  # L.T is Fortran-contiguous: no copy
+    if not np.shares_memory(out, L):  # pragma: no cover - depends on the BLAS wrapper
+        L[...] = out.T
 
 
 class _SpdBoxSelector:
@@ -236,35 +282,42 @@ class _SpdBoxSelector:
         m = self.GB.shape[0]
         is_cand = np.zeros(m, dtype=bool)
         is_cand[cand] = True
-        for i in blk.members[~is_cand[blk.members]].tolist():
+        members = blk.members
+        for i in members[~is_cand[members]].tolist():
             blk.delete(i)
+        lam_slots: FloatArray | None = None
         try:
-            for i in cand[blk.pos[cand] < 0].tolist():
+            for i in cand[blk.slot[cand] < 0].tolist():
                 blk.insert(i)
             if self.n_calls % _REFRESH == 0:
                 blk.rebuild()
                 self.n_rebuilt += 1
-            bound = self._pivot(cand)
+            pivoted = self._pivot(cand)
         except np.linalg.LinAlgError:
-            bound = None
-        if bound is None:
-            bound = self._fallback(cand, sigma)
-        lam_J = self._solve_checked()
-        lam_c = self.sig[cand].copy()
-        interior = blk.pos[cand] >= 0
-        lam_c[interior] = lam_J[blk.pos[cand[interior]]]
+            pivoted = None
+        if pivoted is None:
+            self._fallback(cand)
+        else:
+            lam_slots = pivoted[1]  # W rho_J of the accepted pattern: reused, not recomputed
+        lam_full = self._solve_checked(lam_slots)
+        interior = blk.slot[cand] >= 0
+        lam_c = np.where(interior, lam_full[cand], self.sig[cand])
         return lam_c, interior, True
 
-    def _pivot(self, cand: np.ndarray) -> dict[int, float] | None:
-        """Block principal pivoting over ``cand`` from "all interior"; None if it cycles."""
+    def _pivot(self, cand: np.ndarray) -> tuple[dict[int, float], FloatArray] | None:
+        """Block principal pivoting over ``cand`` from "all interior"; None if it cycles.
+
+        Returns the bound indices with their sides and ``W rho_J`` in slot space.
+        """
         blk = self.block
         tol_lam = self.tol_lam
         tol_w = tol_lam * (float(np.max(np.abs(self.rho[cand]), initial=0.0)) + self.rowsum)
         bound: dict[int, float] = {}
         seen: set[frozenset[tuple[int, float]]] = set()
         for _ in range(4 * cand.size + 10):
-            S = blk.members
-            lam_S = blk.W @ self.rho[S] if S.size else np.zeros(0)
+            lam_slots = blk.apply(self.rho)
+            slots, S = blk.occupied()
+            lam_S = lam_slots[slots]
             up = S[lam_S > 1.0 + tol_lam].tolist()
             lo = S[lam_S < -1.0 - tol_lam].tolist()
             leave: list[int] = []
@@ -274,7 +327,7 @@ class _SpdBoxSelector:
                 w = self.rho[Bi] - (self.GB[np.ix_(Bi, S)] @ lam_S if S.size else 0.0)
                 leave = Bi[((p > 0) & (w < -tol_w)) | ((p < 0) & (w > tol_w))].tolist()
             if not (up or lo or leave):
-                return bound
+                return bound, lam_slots
             key = frozenset(bound.items())
             if key in seen:
                 return None
@@ -289,7 +342,7 @@ class _SpdBoxSelector:
                 blk.insert(j)
         return None
 
-    def _fallback(self, cand: np.ndarray, sigma: FloatArray) -> dict[int, float]:
+    def _fallback(self, cand: np.ndarray) -> None:
         """Solve the block with :func:`solve_box_vi` (warm started) and rebuild ``W``."""
         self.n_fallback += 1
         pattern = np.rint(self.sig[cand]).astype(np.int64)
@@ -297,46 +350,47 @@ class _SpdBoxSelector:
             self._fix(j, 0.0)
         M = self.GB[np.ix_(cand, cand)]
         sel = solve_box_vi(M, self.rho[cand], warm_start=pattern)
-        bound: dict[int, float] = {}
         for j, pj in zip(cand.tolist(), sel.pattern.tolist(), strict=True):
             if pj != 0:
                 self._fix(j, float(pj))
-                bound[j] = float(pj)
         self.block.reset(cand[sel.pattern == 0])
-        return bound
 
-    def _rates_for(self, lam_J: FloatArray) -> FloatArray:
-        S = self.block.members
-        lam_s = np.zeros(self.GB.shape[0])
-        lam_s[S] = lam_J
+    def _rates_for(self, lam_full: FloatArray) -> FloatArray:
         # GB is exactly symmetric here: the symmetric product reads half of it.
-        return self.rho - _dsymv(1.0, self.GBt, lam_s)
+        return self.rho - _dsymv(1.0, self.GBt, lam_full)
 
-    def _solve_checked(self) -> FloatArray:
-        """``λ_J = W rho_J`` with the new rates; refined when its residual is not rounding."""
+    def _solve_checked(self, lam_slots: FloatArray | None) -> FloatArray:
+        """``λ_J = W rho_J`` (over all indices, 0 off ``J``) with the new rates; refined
+        when its residual is not rounding. ``lam_slots``: ``W rho_J`` if already known."""
         blk = self.block
-        S = blk.members
+        slots, S = blk.occupied()
+        lam_full = np.zeros(self.GB.shape[0])
         if S.size == 0:
             self.rates = self.rho.copy()
-            return np.zeros(0)
-        lam_J = blk.W @ self.rho[S]
-        rates = self._rates_for(lam_J)
+            return lam_full
+        if lam_slots is None:
+            lam_slots = blk.apply(self.rho)
+        lam_full[S] = lam_slots[slots]
+        rates = self._rates_for(lam_full)
         tol_res = (
             4
             * _EPS
-            * (float(np.max(np.abs(self.rho[S]))) + self.rowsum * float(np.max(np.abs(lam_J))))
+            * (
+                float(np.max(np.abs(self.rho[S])))
+                + self.rowsum * float(np.max(np.abs(lam_full[S])))
+            )
         )
         if float(np.max(np.abs(rates[S]))) > tol_res:
             self.n_refined += 1
-            lam_J = lam_J + blk.W @ rates[S]
-            rates = self._rates_for(lam_J)
+            lam_full[S] += blk.apply(rates)[slots]
+            rates = self._rates_for(lam_full)
             if float(np.max(np.abs(rates[S]))) > tol_res:
                 self.n_rebuilt += 1
                 blk.rebuild()
-                lam_J = blk.W @ self.rho[S]
-                rates = self._rates_for(lam_J)
+                lam_full[S] = blk.apply(self.rho)[slots]
+                rates = self._rates_for(lam_full)
         self.rates = rates
-        return lam_J
+        return lam_full
 
 
 def integrate_l1(

@@ -14,7 +14,15 @@ from collections.abc import Callable
 import numpy as np
 
 from filippov._validation import FloatArray, IndexLike
-from filippov.solution import Event, FilippovSolution, Mode, Segment
+from filippov.solution import (
+    Event,
+    FilippovSolution,
+    LinearDense,
+    Mode,
+    Segment,
+    _readonly,
+    _unchecked,
+)
 
 #: Number of consecutive shrinking event gaps that make a Zeno run.
 _ZENO_RUN = 6
@@ -23,9 +31,10 @@ _ZENO_TAIL = 64
 
 
 def make_mode(norm: str, sigma: FloatArray, free: IndexLike) -> Mode:
-    """A hashable mode record from the engine's working arrays."""
-    signs = np.sign(np.asarray(sigma)).astype(np.int64)
-    return Mode(norm=norm, signs=signs, free=np.sort(np.asarray(free, dtype=np.int64)))
+    """A hashable mode record from the engine's working arrays (canonical by construction)."""
+    signs = tuple(np.sign(np.asarray(sigma)).astype(np.int64).tolist())
+    free_sorted = tuple(np.sort(np.asarray(free, dtype=np.int64)).tolist())
+    return _unchecked(Mode, norm=norm, signs=signs, free=free_sorted)
 
 
 class Recorder:
@@ -59,7 +68,16 @@ class Recorder:
     ) -> FloatArray:
         """Record a segment ``x(t) = x0 + (t − t0) v`` and return its end state."""
         x1 = x0 + (t1 - t0) * v
-        seg = Segment.linear(t0, t1, x0.copy(), v.copy(), mode=mode, lam=lam.copy(), kind=kind)
+        dense = _unchecked(LinearDense, t0=float(t0), x0=_readonly(x0), v=_readonly(v))
+        seg = _unchecked(
+            Segment,
+            t0=float(t0),
+            t1=float(t1),
+            mode=mode,
+            kind=mode.kind if kind is None else kind,
+            lam=_readonly(lam),
+            dense=dense,
+        )
         self.segments.append(seg)
         self._breakpoint(t1, x1)
         return x1
@@ -98,14 +116,15 @@ class Recorder:
         note: str = "",
     ) -> None:
         self.events.append(
-            Event(
+            _unchecked(
+                Event,
                 t=float(t),
-                x=np.array(x, dtype=float),
+                x=_readonly(x),
                 kind=kind,
                 indices=tuple(int(i) for i in indices),
                 mode_before=mode_before,
                 mode_after=mode_after,
-                unique=unique,
+                unique=bool(unique),
                 note=note,
             )
         )

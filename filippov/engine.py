@@ -149,7 +149,8 @@ def solve(
         integrate = (
             _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
         )
-        status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
+        with _exact_path.serial_blas(system.affine_data.G.shape[0]):
+            status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
     else:
         ev_opts = _event_path.EventOptions(
             integrator=integrator,

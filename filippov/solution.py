@@ -39,7 +39,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
@@ -154,6 +154,25 @@ def _readonly(arr: FloatArray) -> FloatArray:
     arr = np.array(arr, dtype=np.float64, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+_Record = TypeVar("_Record")
+
+
+def _unchecked(cls: type[_Record], **fields: Any) -> _Record:
+    """An instance of the frozen record class ``cls`` holding ``fields``, not validated.
+
+    For the engine only. It builds a mode, a segment and one or more events per event of
+    the flow — thousands per solve — from arrays it owns, and the invariants the public
+    constructors check hold there by construction; those checks (per-item conversions of
+    length-n tuples, finiteness scans, copies) cost about as much as the rest of an event
+    at n = 1000. ``tests/test_solution.py`` rebuilds engine output through the public
+    constructors to keep the invariants honest.
+    """
+    obj = object.__new__(cls)
+    for name, value in fields.items():
+        object.__setattr__(obj, name, value)
+    return obj
 
 
 def _fmt_set(indices: Sequence[int]) -> str:

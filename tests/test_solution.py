@@ -765,3 +765,49 @@ def test_invariants_random_piecewise_linear(sol: FilippovSolution, tmp_path_fact
     path = tmp_path_factory.mktemp("h") / "s.npz"
     assert_same_solution(sol, FilippovSolution.load(sol.save(path)))
     assert json.loads(json.dumps(sol.to_dict())) == sol.to_dict()
+
+
+# ------------------------------------------- engine records satisfy the public invariants
+def _rebuilt_through_public_constructors(sol: FilippovSolution) -> FilippovSolution:
+    """Rebuild every record of an engine solution with the validating constructors."""
+
+    def mode(m: Mode | None) -> Mode | None:
+        return None if m is None else Mode(m.norm, list(m.signs), list(m.free))
+
+    events = [
+        Event(e.t, e.x, e.kind, list(e.indices), mode(e.mode_before), mode(e.mode_after),
+              e.unique, e.note)
+        for e in sol.events
+    ]  # fmt: skip
+    segments = []
+    for s in sol.segments:
+        md = mode(s.mode)
+        assert md is not None
+        if isinstance(s.dense, LinearDense):
+            segments.append(Segment.linear(s.t0, s.t1, s.dense.x0, s.dense.v, mode=md,
+                                           lam=s.lam, kind=s.kind))  # fmt: skip
+        else:
+            segments.append(Segment(s.t0, s.t1, md, s.kind, s.lam, s.dense))
+    return FilippovSolution(sol.t, sol.x, events, segments, sol.status, sol.message)
+
+
+@pytest.mark.parametrize("method", ["exact", "events"])
+@pytest.mark.parametrize("flow", ["linf", "l1"])
+def test_engine_records_pass_the_public_validation(method: str, flow: str) -> None:
+    """The engine builds its records without validation (speed): they must still be valid,
+    canonical and equal to what the public constructors make of them."""
+    import filippov as fp
+    from filippov.objectives import rotated_quadratic
+
+    obj = rotated_quadratic(np.geomspace(1.0, 30.0, 12), rotation=1.0, seed=3)
+    x0 = np.random.default_rng(3).standard_normal(12)
+    sol = fp.solve(fp.steepest_descent_flow(obj, flow), x0, (0.0, 5.0), method=method)
+    assert sol.events and sol.segments
+    rebuilt = _rebuilt_through_public_constructors(sol)
+    assert rebuilt.events == sol.events
+    assert [s.mode for s in rebuilt.segments] == [s.mode for s in sol.segments]
+    assert [s.kind for s in rebuilt.segments] == [s.kind for s in sol.segments]
+    for e in sol.events:
+        assert not e.x.flags.writeable
+    for s in sol.segments:
+        assert not s.lam.flags.writeable
