@@ -232,6 +232,6 @@ def make_problems(quick: bool) -> list[Problem]:
     sizes = (50, 200) if quick else (50, 200, 1000)
     problems = [slope_problem(0.5), slope_problem(2.0)]
     problems += [quadratic_problem(d, "linf") for d in sizes]
-    problems += [] if quick else [quadratic_problem(d, "l1") for d in (50, 200)]
+    problems += [] if quick else [quadratic_problem(d, "l1") for d in sizes]
     problems += [logistic_problem(), coulomb_problem()]
     return problems

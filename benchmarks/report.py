@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -171,77 +172,111 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def plot_work_precision(result: dict[str, Any], path: Path) -> Path | None:
-    """Error against wall time, log-log, one panel per problem, one line per method family."""
+    """Error against wall time, log-log, one panel per problem, one marker per method.
+
+    Colours follow the method family and markers the variant, so the shared legend names
+    every point and the panels need no labels of their own (they overlapped in crowded
+    panels). Runs that did not finish or failed are listed under their panel; those that
+    still measured an error on the part they computed are drawn hollow at that error.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import NullFormatter
 
     names = list(result["problems"])
     if not names:
         return None
     ncol = min(3, len(names))
     nrow = math.ceil(len(names) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 4.0 * nrow), squeeze=False)
-    colors: dict[str, str] = {}
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.4 * ncol, 4.6 * nrow), squeeze=False)
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = "osD^vP*Xh<>"
+    fam_color: dict[str, str] = {}
+    style: dict[str, tuple[str, str]] = {}  # method -> (colour, marker), in table order
+    fam_count: dict[str, int] = {}
+    for r in result["rows"]:
+        fam, meth = r["family"], r["method"]
+        if meth in style:
+            continue
+        col = fam_color.setdefault(fam, palette[len(fam_color) % len(palette)])
+        k = fam_count.get(fam, 0)
+        fam_count[fam] = k + 1
+        style[meth] = (col, markers[k % len(markers)])
     floor = 1e-16
+    used: set[str] = set()
     for ax, name in zip(axes.ravel(), names, strict=False):
         rows = [r for r in result["rows"] if r["problem"] == name and r.get("wall") is not None]
         fams: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
             fams.setdefault(r["family"], []).append(r)
+        unfinished: list[tuple[str, str]] = []
         for fam, rs in fams.items():
-            col = colors.setdefault(fam, palette[len(colors) % len(palette)])
             done = sorted(
                 (r for r in rs if r["status"] == "ok" and r.get("max_err") is not None),
                 key=lambda r: r["wall"],
             )
-            if done:
+            if len(done) > 1:
                 ax.plot(
                     [r["wall"] for r in done],
                     [max(r["max_err"], floor) for r in done],
-                    "o-",
-                    color=col,
-                    label=fam,
+                    "-",
+                    color=fam_color[fam],
+                    lw=0.8,
+                    alpha=0.6,
                 )
-                for r in done:
-                    ax.annotate(
-                        r["method"].replace(fam, "").strip() or r["method"],
-                        (r["wall"], max(r["max_err"], floor)),
-                        fontsize=6,
-                        xytext=(3, 3),
-                        textcoords="offset points",
-                    )
             for r in rs:
-                if r["status"] != "ok":
-                    y = r.get("max_err")
-                    y = 1.0 if y is None or not math.isfinite(y) else max(y, floor)
-                    ax.plot([r["wall"]], [y], "x", color=col, ms=9)
-                    ax.annotate(
-                        f"{r['method']}: {r['status']}",
-                        (r["wall"], y),
-                        fontsize=6,
-                        xytext=(3, -8),
-                        textcoords="offset points",
-                    )
+                col, mk = style[r["method"]]
+                err = r.get("max_err")
+                has_err = err is not None and math.isfinite(err)
+                if r["status"] == "ok" and has_err:
+                    ax.plot([r["wall"]], [max(err, floor)], mk, color=col, ms=6)
+                    used.add(r["method"])
+                    continue
+                if r["status"] == "ok":
+                    continue
+                unfinished.append((r["method"], r["status"]))
+                if has_err:
+                    ax.plot([r["wall"]], [max(err, floor)], mk, color=col, ms=6, mfc="none")
+                    used.add(r["method"])
+        if unfinished:
+            # Below the axes, not inside them: a box there hid points in crowded panels.
+            by_status: dict[str, list[str]] = {}
+            for meth, status in unfinished:
+                by_status.setdefault(status, []).append(meth)
+            text = "; ".join(f"{st}: {', '.join(ms)}" for st, ms in by_status.items())
+            ax.annotate(
+                textwrap.fill(text, 95),
+                xy=(0.5, -0.2),
+                xycoords="axes fraction",
+                ha="center",
+                va="top",
+                fontsize=6,
+                color="0.25",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collided on short ranges
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("wall time [s]")
         ax.set_ylabel("max error vs reference")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, which="major", alpha=0.3)
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
-    handles, labels = [], []
-    for ax in axes.ravel():
-        for hnd, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab not in labels:
-                handles.append(hnd)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
-    fig.suptitle("Work-precision: error against wall time (x = did not finish / failed)")
-    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    handles = [
+        Line2D([], [], ls="", marker=mk, color=col, label=meth)
+        for meth, (col, mk) in style.items()
+        if meth in used
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=min(5, len(handles)), fontsize=7.5)
+    fig.suptitle(
+        "Work-precision: error against wall time (hollow: did not finish or failed, error on "
+        "the part computed; errors below 1e-16 drawn at 1e-16)"
+    )
+    nleg = math.ceil(len(handles) / 5)
+    fig.tight_layout(rect=(0, 0.02 + 0.022 * nleg, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
