@@ -115,6 +115,9 @@ class _InverseBlock:
         self.gather = np.zeros(cap, dtype=np.intp)
         self.L = np.zeros((cap, cap))
         self._free = list(range(cap - 1, -1, -1))  # a stack: the lowest slot is used first
+        #: Bumped whenever members move to other slots or ``W`` is recomputed: vectors kept
+        #: in slot space by the caller are stale then.
+        self.generation = getattr(self, "generation", 0) + 1
 
     def _resize(self, cap: int) -> None:
         """Move the members to slots ``0 … k−1`` of a ``cap``-slot buffer (exact copy)."""
@@ -156,8 +159,12 @@ class _InverseBlock:
         low = np.tril(self.L[np.ix_(occ, occ)])
         return low + np.tril(low, -1).T
 
-    def insert(self, i: int) -> None:
-        """Add index ``i`` (raises ``LinAlgError`` if the block stops being PD)."""
+    def insert(self, i: int) -> tuple[int, FloatArray, float]:
+        """Add index ``i`` (raises ``LinAlgError`` if the block stops being PD).
+
+        Returns its slot ``p``, the bordering vector ``u`` (slot space, ``u[p] = −1``) and
+        the Schur complement ``s``, so that ``W' = W + uuᵀ/s``.
+        """
         if not self._free:
             self._resize(min(max(2 * self.index.size, self._MIN_CAP), self.m))
         mi = self.M[i, self.gather]
@@ -173,15 +180,21 @@ class _InverseBlock:
         self.slot[i] = p
         self.k += 1
         self.n_updates += 1
+        return p, u, s
 
-    def delete(self, i: int) -> None:
-        """Remove index ``i`` from the block."""
+    def delete(self, i: int) -> tuple[int, FloatArray, float]:
+        """Remove index ``i`` from the block.
+
+        Returns its former slot ``p``, the column ``w = W e_p`` and ``β = w[p]``, so that
+        ``W' = W − w wᵀ/β`` (before any compaction, which bumps :attr:`generation`).
+        """
         p = int(self.slot[i])
         L = self.L
         w = np.empty(L.shape[0])
         w[: p + 1] = L[p, : p + 1]  # column p of W, read from the lower triangle
         w[p + 1 :] = L[p + 1 :, p]
-        _sym_rank_one(L, -1.0 / float(w[p]), w)
+        beta = float(w[p])
+        _sym_rank_one(L, -1.0 / beta, w)
         L[p, : p + 1] = 0.0  # exactly zero (the update leaves rounding there)
         L[p + 1 :, p] = 0.0
         self.index[p] = -1
@@ -193,6 +206,7 @@ class _InverseBlock:
         cap = self.index.size
         if cap > self._MIN_CAP and 4 * self.k < cap:
             self._resize(max(2 * self.k, self._MIN_CAP))
+        return p, w, beta
 
     def reset(self, members: np.ndarray) -> None:
         """Make ``members`` the block and compute ``W`` from scratch."""
@@ -210,6 +224,7 @@ class _InverseBlock:
         self.L[...] = 0.0
         self.L[np.ix_(occ, occ)] = 0.5 * (Winv + Winv.T)
         self.n_updates += 1
+        self.generation += 1
 
 
 def _sym_rank_one(L: FloatArray, alpha: float, u: FloatArray) -> None:
@@ -250,45 +265,97 @@ class _SpdBoxSelector:
         self.rates = Gc0.copy()
         self.tol_lam = max(tol, 10 * _EPS)
         self.rowsum = float(np.max(np.sum(np.abs(GB), axis=1))) if m else 0.0
+        self.lam: FloatArray | None = None
+        self.lam_gen = -1
         self.n_calls = 0
         self.n_refined = 0
         self.n_rebuilt = 0
         self.n_fallback = 0
 
     # -- bookkeeping -------------------------------------------------------------------
+    # ``lam`` is ``W rho_S`` in slot space, kept up to date through joins, leaves and relay
+    # changes in O(k) each (so an ordinary event costs no extra O(k²) solve): a relay
+    # change of an index j *in* S moves λ_j only (``W GB[S, j] = e_j``), which is why the
+    # arrivals' relays are freed after they join S and the pivot's leaving indices are
+    # fixed before they leave it. Anything else (a crossing elsewhere, a resync, a rebuild
+    # or a move of the slots) marks it stale, and the next use recomputes it.
+    def _lam_valid(self) -> bool:
+        return self.lam is not None and self.lam_gen == self.block.generation
+
+    def _lam_current(self) -> FloatArray:
+        if not self._lam_valid():
+            self.lam = self.block.apply(self.rho)
+            self.lam_gen = self.block.generation
+        assert self.lam is not None
+        return self.lam
+
     def _fix(self, j: int, value: float) -> None:
         """Hold relay ``j`` at ``value`` (``±1``, or 0 to free it) and update ``rho``."""
         delta = value - self.sig[j]
         if delta != 0.0:
             self.rho -= delta * self.GB[j]  # GB symmetric: row j is column j
             self.sig[j] = value
+            p = int(self.block.slot[j])
+            if p >= 0 and self._lam_valid():
+                assert self.lam is not None
+                self.lam[p] -= delta
+            else:
+                self.lam = None
 
-    def _sync(self, sigma: FloatArray) -> None:
-        if self.n_calls % _RESYNC == 0:
-            self.sig = sigma.copy()
-            self.rho = self.Gc0 - self.GB @ self.sig
-            return
-        diff = np.flatnonzero(sigma != self.sig)
-        if diff.size:
-            self.rho -= (sigma[diff] - self.sig[diff]) @ self.GB[diff]
-            self.sig[diff] = sigma[diff]
+    def _insert(self, j: int) -> None:
+        valid = self._lam_valid()
+        blk = self.block
+        _, u, s = blk.insert(j)
+        if valid and self.lam_gen == blk.generation:
+            assert self.lam is not None
+            # Bordering: λ' = (λ, 0) + u (uᵀ rho_S')/s (u vanishes on free slots).
+            self.lam += (float(u @ self.rho[blk.gather]) / s) * u
+        else:
+            self.lam = None
+
+    def _delete(self, j: int) -> None:
+        valid = self._lam_valid()
+        blk = self.block
+        p, w, beta = blk.delete(j)
+        if valid and self.lam_gen == blk.generation:
+            assert self.lam is not None
+            # Schur complement: λ' = λ − w λ_p/β, exactly 0 in the freed slot.
+            self.lam -= (self.lam[p] / beta) * w
+            self.lam[p] = 0.0
+        else:
+            self.lam = None
 
     # -- the selection -----------------------------------------------------------------
     def select(self, cand: np.ndarray, sigma: FloatArray) -> tuple[FloatArray, np.ndarray, bool]:
         """Relay values on ``cand`` (``sigma`` holds the others and is 0 on ``cand``)."""
         self.n_calls += 1
-        self._sync(sigma)
         blk = self.block
         m = self.GB.shape[0]
         is_cand = np.zeros(m, dtype=bool)
         is_cand[cand] = True
+        arrivals = np.zeros(0, dtype=np.intp)
+        if self.n_calls % _RESYNC == 0:  # from scratch now and then: no drift in rho
+            self.sig = sigma.copy()
+            self.rho = self.Gc0 - self.GB @ self.sig
+            self.lam = None
+        else:
+            diff = np.flatnonzero(sigma != self.sig)
+            joining = is_cand[diff] & (blk.slot[diff] < 0)
+            arrivals = diff[joining]  # freed below, once they are in S
+            other = diff[~joining]
+            if other.size:
+                self.rho -= (sigma[other] - self.sig[other]) @ self.GB[other]
+                self.sig[other] = sigma[other]
+                self.lam = None
         members = blk.members
         for i in members[~is_cand[members]].tolist():
-            blk.delete(i)
+            self._delete(i)
         lam_slots: FloatArray | None = None
         try:
             for i in cand[blk.slot[cand] < 0].tolist():
-                blk.insert(i)
+                self._insert(i)
+            for j in arrivals.tolist():
+                self._fix(j, float(sigma[j]))
             if self.n_calls % _REFRESH == 0:
                 blk.rebuild()
                 self.n_rebuilt += 1
@@ -296,9 +363,11 @@ class _SpdBoxSelector:
         except np.linalg.LinAlgError:
             pivoted = None
         if pivoted is None:
+            for j in arrivals.tolist():  # not applied if the pivoting broke off first
+                self._fix(j, float(sigma[j]))
             self._fallback(cand)
         else:
-            lam_slots = pivoted[1]  # W rho_J of the accepted pattern: reused, not recomputed
+            lam_slots = pivoted[1]
         lam_full = self._solve_checked(lam_slots)
         interior = blk.slot[cand] >= 0
         lam_c = np.where(interior, lam_full[cand], self.sig[cand])
@@ -315,7 +384,7 @@ class _SpdBoxSelector:
         bound: dict[int, float] = {}
         seen: set[frozenset[tuple[int, float]]] = set()
         for _ in range(4 * cand.size + 10):
-            lam_slots = blk.apply(self.rho)
+            lam_slots = self._lam_current()
             slots, S = blk.occupied()
             lam_S = lam_slots[slots]
             up = S[lam_S > 1.0 + tol_lam].tolist()
@@ -333,13 +402,13 @@ class _SpdBoxSelector:
                 return None
             seen.add(key)
             for j, side in [(j, 1.0) for j in up] + [(j, -1.0) for j in lo]:
-                blk.delete(j)
-                self._fix(j, side)
+                self._fix(j, side)  # while j is in S: an O(1) change of λ (see above)
+                self._delete(j)
                 bound[j] = side
             for j in leave:
                 del bound[j]
+                self._insert(j)
                 self._fix(j, 0.0)
-                blk.insert(j)
         return None
 
     def _fallback(self, cand: np.ndarray) -> None:
@@ -383,6 +452,7 @@ class _SpdBoxSelector:
         if float(np.max(np.abs(rates[S]))) > tol_res:
             self.n_refined += 1
             lam_full[S] += blk.apply(rates)[slots]
+            self.lam = None
             rates = self._rates_for(lam_full)
             if float(np.max(np.abs(rates[S]))) > tol_res:
                 self.n_rebuilt += 1
