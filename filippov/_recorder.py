@@ -208,14 +208,28 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     earlier = [e.t for e in recent if e.t != last_t]
     if not earlier or last_t - earlier[-1] > zeno_spacing * max(span, 1e-300):
         return None
-    # One event per distinct time (simultaneous events share a time).
+    # One event per distinct time (simultaneous events share a time), and the switching
+    # functions involved at each of those times.
     distinct = [e for k, e in enumerate(recent) if k == 0 or e.t != recent[k - 1].t]
     if len(distinct) < _ZENO_RUN + 1:
         return None
+    groups: list[frozenset[int]] = []
+    for k, e in enumerate(recent):
+        if k and e.t == recent[k - 1].t:
+            groups[-1] = groups[-1] | frozenset(e.indices)
+        else:
+            groups.append(frozenset(e.indices))
     times = np.array([e.t for e in distinct])
     gaps = np.diff(times[-_ZENO_RUN - 1 :])
     # A Zeno run: the last gaps shrink (per period of at most two) and the last is tiny.
     if not bool(np.all(gaps[2:] < gaps[:-2])):
+        return None
+    # ... and the same switching functions are hit again and again (period 1, 2 or 3).
+    # Close events on *different* manifolds are no accumulation: the sign flow of a
+    # d = 2000 quadratic has thousands of distinct events, some 1e-10 apart near the end,
+    # which a test on the times alone took for a Zeno run.
+    run = groups[-_ZENO_RUN - 1 :]
+    if not any(all(run[k] == run[k - p] for k in range(p, len(run))) for p in (1, 2, 3)):
         return None
     gap = float(gaps[-1])
     states = np.array([e.x for e in distinct])
