@@ -569,6 +569,12 @@ class LinfNorm(Norm):
     def _value(self, Y: FloatArray) -> FloatArray:
         return np.max(np.abs(Y), axis=1)
 
+    def _lmo(self, G: FloatArray) -> FloatArray:
+        # -sign(G), the generic -dual._subgradient(G) negated in place: this is SignGD's
+        # direction, computed at every step of every run
+        v = np.sign(G)
+        return np.negative(v, out=v)
+
     def _subgradient(self, Y: FloatArray) -> FloatArray:
         absY = np.abs(Y)
         idx = np.argmax(absY, axis=1)

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 import sympy
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from sympy.codegen.cfunctions import expm1 as _sympy_expm1
 from sympy.codegen.cfunctions import log1p as _sympy_log1p
 from sympy.printing.numpy import SciPyPrinter
@@ -180,6 +180,11 @@ class Objective:
     array([ 1., -1.])
     """
 
+    #: Optional ``(x, rows) -> rows of ∇²f(x)``, set by library objectives that compute a
+    #: few rows for less than the whole Hessian (see :meth:`hess_rows`); ``None`` means
+    #: "slice the dense Hessian".
+    _hess_rows: Callable[[FloatArray, NDArray[np.intp]], Any] | None = None
+
     def __init__(
         self,
         f: Callable[[FloatArray], Any],
@@ -201,7 +206,11 @@ class Objective:
         self._grad = grad
         self._grad_batch: Callable[[FloatArray], Any] | None = None
         self._quadratic: tuple[FloatArray, FloatArray, float] | None = None
+        self._separable: tuple[FloatArray, FloatArray, float] | None = None
         self._minimizer: FloatArray | None = None
+        # True when the callables were built by this module (see `_build`): they return fresh
+        # arrays of the right shape and never modify their input.
+        self._trusted = False
         self._hess: Callable[[FloatArray], Any]
         self._hvp: Callable[[FloatArray, FloatArray], Any]
         if hess is not None:
@@ -236,13 +245,22 @@ class Objective:
         n: int,
         name: str,
         quadratic: tuple[FloatArray, FloatArray, float] | None = None,
+        separable: tuple[FloatArray, FloatArray, float] | None = None,
         minimizer: FloatArray | None = None,
     ) -> Objective:
+        # Only for callables written in this module: they must return fresh arrays and never
+        # modify their input, because the scheme driver calls them without validation or
+        # defensive copies (`_eval_grad_rows`). `separable = (l, b, c)` describes a quadratic
+        # with diagonal Hessian diag(l); its dense `quadratic_data` is then built on demand.
         obj = cls(f, grad, hess, hvp=hvp, n=n, name=name)
         obj._grad_batch = grad_batch
+        obj._trusted = True
         if quadratic is not None:
             H, b, c = quadratic
             obj._quadratic = (_readonly(H), _readonly(b), float(c))
+        if separable is not None:
+            lv, b, c = separable
+            obj._separable = (_readonly(lv), _readonly(b), float(c))
         obj._minimizer = None if minimizer is None else _readonly(minimizer)
         return obj
 
@@ -290,6 +308,36 @@ class Objective:
 
     def _eval_hvp(self, x: FloatArray, v: FloatArray) -> FloatArray:
         return _out_vector(self._hvp(x, v), "hvp(x, v)", x.size)
+
+    # ---- evaluation for the scheme driver ------------------------------------------
+
+    def _eval_grad_rows(self, X: FloatArray) -> FloatArray:
+        """Gradients at the rows of ``X``, as an ``(m, n)`` float array, for the scheme driver.
+
+        ``X`` must be a finite float64 array of shape ``(m, n)``. The driver validates its
+        initial point once and checks every iterate and gradient for finiteness itself, so
+        the callables of library objectives (trusted, see :meth:`_build`) are called
+        directly: the result may hold NaN or inf and its shape is the caller's to check.
+        User callables go through the validating :meth:`grad`/:meth:`grad_batch`, which
+        also copy ``x`` and the result (a user ``grad`` may modify its argument in place or
+        return an array it reuses).
+        """
+        if not self._trusted:
+            return self.grad(X[0]).reshape(1, -1) if X.shape[0] == 1 else self.grad_batch(X)
+        if X.shape[0] == 1:
+            return np.asarray(self._grad(X[0]), dtype=np.float64).reshape(1, -1)
+        if self._grad_batch is not None:
+            return np.asarray(self._grad_batch(X), dtype=np.float64)
+        return np.stack([np.asarray(self._grad(x), dtype=np.float64) for x in X])
+
+    def _eval_f_rows(self, X: FloatArray) -> FloatArray:
+        """Objective values at the rows of ``X``, shape ``(m,)``, for the scheme driver.
+
+        Like :meth:`_eval_grad_rows`: library callables are called without validation (the
+        values may be NaN or inf), user callables through the validating :meth:`f`.
+        """
+        f = self._f if self._trusted else self.f
+        return np.array([float(f(x)) for x in X], dtype=np.float64)
 
     # ---- public API ------------------------------------------------------------------
 
@@ -377,6 +425,52 @@ class Objective:
         vv = as_vector(v, "v", xv.size)
         return self._eval_hvp(xv, vv)
 
+    def hess_rows(self, x: ArrayLike, rows: ArrayLike) -> FloatArray:
+        """Rows ``rows`` of the Hessian, ``∇²f(x)[rows]``.
+
+        The event path's sliding modes need only the Hessian rows of their sliding
+        coordinates; objectives that can compute those alone (:func:`ridge_logistic`)
+        do so, every other objective slices its dense :meth:`hess`. The two agree to
+        rounding.
+
+        Parameters
+        ----------
+        x : (n,) array_like
+            Point.
+        rows : (k,) array_like of int
+            Row indices in ``[0, n)``.
+
+        Returns
+        -------
+        (k, n) ndarray
+
+        Examples
+        --------
+        >>> from filippov.objectives import slope
+        >>> slope(a=0.5).hess_rows([0.0, 0.0], [1])
+        array([[-0.5 ,  1.25]])
+        """
+        xv = self._check_x(x)
+        idx = np.asarray(rows)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise ValueError(f"`rows` must be a 1-D array of integer indices. Got {rows!r}.")
+        idx = idx.astype(np.intp, copy=False)
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= xv.size):
+            raise ValueError(f"`rows` must lie in [0, {xv.size}). Got {rows!r} instead.")
+        return self._eval_hess_rows(xv, idx)
+
+    def _eval_hess_rows(self, x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        """:meth:`hess_rows` for a validated ``x`` and valid ``rows`` (the event path's
+        sliding modes call it in every right-hand side); the result is still checked."""
+        if self._hess_rows is None:
+            return self._eval_hess(x)[rows]
+        R = self._hess_rows(x, rows)
+        if type(R) is np.ndarray and R.dtype == np.float64 and R.shape == (rows.size, x.size):
+            # `_hess_rows` is set by library objectives only, which return fresh arrays:
+            # checked for finiteness without the defensive copy of `_out_matrix`.
+            return require_finite(R, "hess_rows(x, rows)")
+        return _out_matrix(R, "hess_rows(x, rows)", (rows.size, x.size))
+
     def grad_batch(self, X: ArrayLike) -> FloatArray:
         """Gradients at the rows of ``X``.
 
@@ -420,7 +514,33 @@ class Objective:
         >>> H.tolist(), b.tolist(), c
         ([[1.0, -2.0], [-2.0, 5.0]], [0.0, 3.0], 4.5)
         """
+        if self._quadratic is None and self._separable is not None:
+            # built on first request only: the dense n x n Hessian of a large separable
+            # quadratic is big (800 MB for n = 10^4) and the scheme driver never needs it
+            lv, b, c = self._separable
+            H = np.diag(lv)
+            H.flags.writeable = False
+            self._quadratic = (H, b, c)
         return self._quadratic
+
+    @property
+    def separable_quadratic_data(self) -> tuple[FloatArray, FloatArray, float] | None:
+        """``(l, b, c)`` with ``f(x) = ½ Σ_i l_i x_i² + bᵀx + c`` exactly, or ``None``.
+
+        Set for quadratics known to have the diagonal Hessian ``diag(l)``
+        (:func:`separable_quadratic`), so that large ones can be used without forming
+        the dense ``quadratic_data`` Hessian. The arrays are read-only.
+
+        Examples
+        --------
+        >>> from filippov.objectives import separable_quadratic, slope
+        >>> l, b, c = separable_quadratic([1.0, 4.0], [1.0, 0.5]).separable_quadratic_data
+        >>> l.tolist(), b.tolist(), c
+        ([1.0, 4.0], [-1.0, -2.0], 1.0)
+        >>> slope(a=0.5).separable_quadratic_data is None
+        True
+        """
+        return self._separable
 
     @property
     def minimizer(self) -> FloatArray | None:
@@ -435,7 +555,8 @@ class Objective:
         return self._minimizer
 
     def __repr__(self) -> str:
-        kind = "quadratic" if self._quadratic is not None else "general"
+        quadratic = self._quadratic is not None or self._separable is not None
+        kind = "quadratic" if quadratic else "general"
         return (
             f"Objective(name={self.name!r}, n={self.n}, kind={kind!r}, hessian={self._hess_kind!r})"
         )
@@ -1084,16 +1205,22 @@ def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) 
     lv = as_vector(l, "l")
     n = lv.size
     cv = np.full(n, _finite_scalar(c, "c")) if np.ndim(c) == 0 else as_vector(c, "c", n)
-    H = np.diag(lv)
+
+    def f(x: FloatArray) -> float:
+        d = x - cv
+        return 0.5 * float(d @ (lv * d))
+
+    # The Hessian is kept as its diagonal: `quadratic_data` builds the dense matrix only
+    # when asked for (and `hess(x)` returns it), so large instances stay cheap.
     return Objective._build(
-        f=lambda x: 0.5 * float(np.sum(lv * (x - cv) ** 2)),
+        f=f,
         grad=lambda x: lv * (x - cv),
         hess=lambda x: np.diag(lv),
         hvp=lambda x, v: lv * v,
         grad_batch=lambda X: (X - cv) * lv,
         n=n,
         name=f"separable_quadratic(n={n})" if name is None else _check_name(name),
-        quadratic=(H, -lv * cv, 0.5 * float(np.sum(lv * cv**2))),
+        separable=(lv, -lv * cv, 0.5 * float(np.sum(lv * cv**2))),
         minimizer=cv if np.all(lv > 0) else None,
     )
 
@@ -1261,7 +1388,28 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     def grad_batch(X: FloatArray) -> FloatArray:
         return -(scipy.special.expit(-(X @ yA.T)) @ yA) / m + lam_f * X
 
-    return Objective._build(
+    # Rows of Aᵀ contiguous, so that the rows of the Hessian the event path asks for are
+    # one (k, m) @ (m, n) product instead of the whole (n, m) @ (m, n) one. The event path
+    # asks for the same rows (its sliding set) many times in a row: the last selection of
+    # rows of Aᵀ and the flat positions of their diagonal entries are kept.
+    At = np.ascontiguousarray(Am.T)
+    last_rows: list[tuple[bytes, FloatArray, NDArray[np.intp]]] = []
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        key = rows.tobytes()
+        kept = last_rows[0] if last_rows else None
+        if kept is None or kept[0] != key:
+            kept = (key, At[rows], np.arange(rows.size) * n + rows)
+            last_rows[:] = [kept]
+        _, At_rows, diagonal = kept
+        z = yA @ x
+        w = scipy.special.expit(z) * scipy.special.expit(-z)
+        w /= m
+        R = (At_rows * w) @ Am
+        R.flat[diagonal] += lam_f
+        return R
+
+    obj = Objective._build(
         f=f,
         grad=grad,
         hess=hess,
@@ -1270,6 +1418,8 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         n=n,
         name=f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name),
     )
+    obj._hess_rows = hess_rows
+    return obj
 
 
 def smooth_max(

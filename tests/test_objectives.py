@@ -213,6 +213,26 @@ def test_library_minimizers_in_closed_form() -> None:
     assert smooth_max(A_MAX, B_MAX, 0.1).minimizer is None
 
 
+def test_separable_quadratic_keeps_its_hessian_diagonal() -> None:
+    """The dense Hessian of a separable quadratic is only built when asked for."""
+    obj = separable_quadratic([1.0, 4.0, 0.0], [1.0, -0.5, 2.0])
+    assert obj._quadratic is None  # not formed at construction (n² memory)
+    lv, b, c = obj.separable_quadratic_data
+    np.testing.assert_array_equal(lv, [1.0, 4.0, 0.0])
+    np.testing.assert_array_equal(b, [-1.0, 2.0, 0.0])
+    assert c == 1.0
+    assert not (lv.flags.writeable or b.flags.writeable)
+    assert "kind='quadratic'" in repr(obj)
+    H, b2, c2 = obj.quadratic_data
+    np.testing.assert_array_equal(H, np.diag([1.0, 4.0, 0.0]))
+    assert not H.flags.writeable and b2 is b and c2 == c
+    assert obj.quadratic_data[0] is H  # built once
+    x = np.array([0.3, -1.0, 5.0])
+    assert obj.f(x) == pytest.approx(0.5 * x @ H @ x + b @ x + c, rel=1e-14)
+    assert slope(0.5).separable_quadratic_data is None
+    assert Objective.quadratic(np.diag([1.0, 2.0])).separable_quadratic_data is None
+
+
 def test_acceptance_from_expr_grad() -> None:
     obj = Objective.from_expr("x**2+3*y**2", variables=["x", "y"])
     g = obj.grad([1, 1])

@@ -586,6 +586,66 @@ def test_non_finite_values_stop_with_partial_trajectory() -> None:
     assert traj.n_steps == 7 and traj.x[-1, 0] == 700.0
 
 
+@pytest.mark.parametrize("diagnostics", [True, False])
+def test_non_finite_gradient_of_a_library_objective_stops_the_run(diagnostics: bool) -> None:
+    # library objectives are evaluated without per-call validation inside the driver: its
+    # own finiteness check must stop the run with the same status, message and partial run
+    exploding = Objective.from_expr("-exp(x)", variables=["x"])
+    traj = S.SignGD(step=100.0).run(exploding, [0.0], n_steps=20, diagnostics=diagnostics)
+    assert traj.status == -2 and "Evaluating the objective at step 8" in traj.message
+    assert "`grad(x)` must be finite" in traj.message
+    assert traj.n_steps == 7 and traj.x[-1, 0] == 700.0 and np.all(np.isfinite(traj.x))
+    batch = S.SignGD(step=100.0).run(
+        exploding, [[0.0], [-50.0]], n_steps=20, diagnostics=diagnostics
+    )
+    assert batch.status == -2 and "`grad_batch(X)` must be finite" in batch.message
+    assert batch.n_steps == 7 and np.all(np.isfinite(batch.x))
+
+
+def test_user_gradient_may_reuse_its_output_and_modify_its_input() -> None:
+    # user callables keep the defensive copies of Objective.grad: a gradient that returns
+    # one reused buffer, and scribbles on its argument, gives the same run as a clean one
+    buf = np.empty(2)
+
+    def grad(x):
+        buf[:] = [x[0] - 0.5 * x[1], -0.5 * (x[0] - 0.5 * x[1]) + x[1] + 3.0]
+        x[:] = np.nan
+        return buf
+
+    messy = Objective(slope(0.5).f, grad, hvp=lambda x, v: v, n=2)
+    for x0 in ([1.0, 1.0], [[1.0, 1.0], [-2.0, 0.5]]):
+        ref = S.SignGD(step=0.1).run(slope(0.5), x0, n_steps=30)
+        traj = S.SignGD(step=0.1).run(messy, x0, n_steps=30)
+        assert traj.status == ref.status == 0
+        np.testing.assert_array_equal(traj.x, ref.x)
+        np.testing.assert_array_equal(traj.diagnostics["flips"], ref.diagnostics["flips"])
+
+
+def test_stationarity_and_finiteness_tests_survive_under_and_overflow() -> None:
+    # g·g underflows to 0 for |g| ~ 1e-200 (not stationary) and overflows for |g| ~ 1e200
+    # (still finite): the driver's one-reduction tests must fall back to exact ones
+    tiny = S.SignGD(step=1e-201).run(separable_quadratic([1.0], [1e-200]), [0.0], n_steps=3)
+    assert tiny.status == 0 and tiny.n_steps == 3
+    zero_obj = separable_quadratic([1.0, 1.0], [0.0, 1e-200])
+    zero = S.SignGD(step=0.1).run(zero_obj, [0.0, 1e-200], n_steps=3)
+    assert zero.status == 1 and zero.n_steps == 0
+    huge = S.SignGD(step=0.25).run(separable_quadratic([1e200, 1.0], [0.0, 0.0]), [1.0, 1.0], 2)
+    assert huge.status == 0 and huge.n_steps == 2
+    np.testing.assert_allclose(huge.diagnostics["grad_norm2"][0], 1e200)
+
+
+def test_separable_quadratic_runs_without_its_dense_hessian() -> None:
+    obj = separable_quadratic([1.0, 4.0, 9.0], [1.0, -1.0, 0.5])
+    traj = S.SignGD(step="adaptive").run(obj, np.zeros((4, 3)), n_steps=5)
+    assert obj._quadratic is None  # driver, smoothness and f all used the diagonal
+    assert traj.metadata["smoothness"] == {"kind": "bound", "sum": 14.0}
+    np.testing.assert_array_equal(traj.diagnostics["face_curvature"][0], 14.0)
+    for row in range(4):
+        f_row = [obj.f(x) for x in traj.x[:, row]]
+        # closed-form batch values ½xᵀLx + bᵀx + c cancel near the minimum (as for a dense H)
+        np.testing.assert_allclose(traj.diagnostics["f"][:, row], f_row, rtol=1e-9, atol=1e-15)
+
+
 def test_save_every_keeps_aligned_x_and_t() -> None:
     obj = slope(a=0.5)
     full = S.SignGD(step=0.01).run(obj, [1.0, 1.0], n_steps=25)

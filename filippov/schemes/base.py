@@ -19,7 +19,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -27,11 +27,9 @@ from numpy.typing import ArrayLike, NDArray
 from .._validation import as_float_array, require_finite, require_positive
 from ..geometry import separable_smoothness
 from ..norms import Norm, get_norm
+from ..objectives import Objective
 from .steps import Constant, StepContext, StepPolicy, as_policy
 from .trajectory import ITERATE_DIAGNOSTICS, STEP_DIAGNOSTICS, DiscreteTrajectory
-
-if TYPE_CHECKING:
-    from ..objectives import Objective
 
 __all__ = [
     "Direction",
@@ -126,6 +124,9 @@ class Problem:
     batched : bool
     nfev, njev, nhev : int
         Number of point evaluations of f, its gradient and its Hessian.
+    separable : tuple (l, b, c) or None
+        ``f = ½ Σ l_i x_i² + bᵀx + c`` exactly (``Objective.separable_quadratic_data``): a
+        quadratic whose dense Hessian :attr:`quadratic` is only formed if asked for.
     """
 
     def __init__(
@@ -141,6 +142,15 @@ class Problem:
         self.njev = 0
         self.nhev = 0
         self._quadratic: tuple[FloatArray, FloatArray, float] | bool | None = False
+        self.separable: tuple[FloatArray, FloatArray, float] | None = None
+        data = getattr(objective, "separable_quadratic_data", None)
+        if data is not None:
+            lv, b, c = data
+            self.separable = (
+                np.asarray(lv, dtype=np.float64),
+                np.asarray(b, dtype=np.float64),
+                float(c),
+            )
         self._L: FloatArray | None = None
         self._L_kind: str | None = None
         self._L_error: str | None = None
@@ -162,10 +172,23 @@ class Problem:
                 )
         return self._quadratic  # type: ignore[return-value]
 
+    @property
+    def is_quadratic(self) -> bool:
+        """Whether ``f`` is exactly quadratic (without forming a dense Hessian)."""
+        return self.separable is not None or self.quadratic is not None
+
     def f_rows(self, X: FloatArray) -> FloatArray:
-        """Objective values of the rows of ``X`` (shape ``(k, n)`` -> ``(k,)``)."""
+        """Objective values of the rows of ``X`` (shape ``(k, n)`` -> ``(k,)``).
+
+        ``X`` must be finite. Values from the objective's own ``f`` are checked (a
+        non-finite one raises :class:`~filippov._validation.NonFiniteError`, as
+        ``Objective.f`` does); closed-form quadratic values are not.
+        """
         self.nfev += X.shape[0]
         if self.batched and X.shape[0] > 1:
+            if self.separable is not None:
+                lv, b, c = self.separable
+                return 0.5 * ((X * X) @ lv) + X @ b + c
             quad = self.quadratic
             if quad is not None:
                 H, b, c = quad
@@ -173,12 +196,27 @@ class Problem:
             f_batch = getattr(self.objective, "f_batch", None)
             if callable(f_batch):
                 return np.asarray(f_batch(X), dtype=np.float64).reshape(X.shape[0])
+        if isinstance(self.objective, Objective):
+            # the driver's X is already validated: skip the per-call checks of Objective.f
+            F = self.objective._eval_f_rows(X)
+            return F if np.isfinite(F).all() else require_finite(F, "f(x)")
         return np.array([float(self.objective.f(row)) for row in X], dtype=np.float64)
 
-    def grad_rows(self, X: FloatArray) -> FloatArray:
-        """Gradients at the rows of ``X`` (shape ``(k, n)`` -> ``(k, n)``)."""
+    def grad_rows(self, X: FloatArray, *, check: bool = True) -> FloatArray:
+        """Gradients at the rows of ``X`` (shape ``(k, n)`` -> ``(k, n)``).
+
+        ``X`` must be finite. For an :class:`~filippov.objectives.Objective` the gradients
+        are evaluated without its per-call validation, and with ``check`` (the default) a
+        non-finite one raises :class:`~filippov._validation.NonFiniteError`, as
+        ``Objective.grad`` does; the driver passes ``check=False`` and checks the gradients
+        itself (see :meth:`check_grad`), fused with its stationarity test.
+        """
         self.njev += X.shape[0]
-        if self.batched and X.shape[0] > 1:
+        if isinstance(self.objective, Objective):
+            G = self.objective._eval_grad_rows(X)
+            if G.shape == X.shape:
+                return self.check_grad(G) if check else G
+        elif self.batched and X.shape[0] > 1:
             G = np.asarray(self.objective.grad_batch(X), dtype=np.float64)
         elif X.shape[0] == 1:
             G = np.asarray(self.objective.grad(X[0]), dtype=np.float64).reshape(1, -1)
@@ -190,6 +228,10 @@ class Problem:
                 f"Got shape {G.shape[1:]} instead."
             )
         return G
+
+    def check_grad(self, G: FloatArray) -> FloatArray:
+        """Return ``G`` if finite, else raise :class:`~filippov._validation.NonFiniteError`."""
+        return require_finite(G, "grad(x)" if G.shape[0] == 1 else "grad_batch(X)")
 
     def hess(self, x: FloatArray) -> FloatArray:
         """Hessian at one point ``x`` (shape ``(n,)`` -> ``(n, n)``)."""
@@ -210,6 +252,12 @@ class Problem:
         if self._L is not None or self._L_error is not None:
             return
         try:
+            if self.separable is not None:
+                # the row sums of |diag(l)|, as separable_smoothness computes them from the
+                # dense Hessian, without forming it
+                self._L = np.abs(self.separable[0])
+                self._L_kind = "bound"
+                return
             if self.quadratic is not None:
                 bound = separable_smoothness(self.objective)
             else:
@@ -246,15 +294,43 @@ def lmo_rows(norm: Norm, G: FloatArray) -> FloatArray:
     """Row-wise linear minimization oracle :math:`\\arg\\min_{\\|v\\|\\le 1}\\langle g, v\\rangle`.
 
     The norm's own batched :meth:`~filippov.norms.Norm.lmo` (coordinates with
-    :math:`g_i = 0` get 0, the minimal-norm choice; ties go to the lowest index).
+    :math:`g_i = 0` get 0, the minimal-norm choice; ties go to the lowest index). ``G``
+    must be a finite float array of shape ``(m, n)``, as the driver's gradients are: the
+    input checks of the public method are skipped (they cost as much as the oracle).
     """
-    return np.asarray(norm.lmo(G), dtype=np.float64).reshape(G.shape)
+    v = np.asarray(norm._lmo(G), dtype=np.float64).reshape(G.shape)
+    # the public method hands `_lmo` a copy; keep schemes that edit `v` off the gradient
+    return v.copy() if np.may_share_memory(v, G) else v
 
 
-def _norm2_rows(G: FloatArray, ones: FloatArray) -> FloatArray:
-    """Row 2-norms without spurious overflow (rescaled only when the fast path overflows)."""
-    with np.errstate(over="ignore"):
-        out = np.sqrt(np.array([G[0] @ G[0]]) if G.shape[0] == 1 else (G * G) @ ones)
+def _sq_rows(G: FloatArray, ones: FloatArray) -> FloatArray:
+    """Row-wise ``g·g`` in one pass over ``G`` (call under ``np.errstate(over="ignore")``).
+
+    Finite exactly when the row is (barring overflow of huge entries) and zero exactly
+    when the row is (barring underflow of tiny ones), so the driver uses it as a cheap
+    finiteness and stationarity test and confirms either outcome exactly when it fails.
+    """
+    return np.array([G[0] @ G[0]]) if G.shape[0] == 1 else (G * G) @ ones
+
+
+def _all_finite(X: FloatArray, ones: FloatArray) -> bool:
+    """Whether every entry of ``X`` (shape ``(m, n)``) is finite, by a single reduction.
+
+    A sum is finite when every entry is; if it is not (a NaN or inf, or an overflow of
+    huge finite entries) the exact elementwise test decides. ``ones`` has shape ``(n,)``.
+    """
+    total = X[0] @ ones if X.shape[0] == 1 else np.add.reduce(X, axis=None)
+    return math.isfinite(total) or bool(np.isfinite(X).all())
+
+
+def _norm2_rows(G: FloatArray, ones: FloatArray, sq: FloatArray | None = None) -> FloatArray:
+    """Row 2-norms without spurious overflow (rescaled only when the fast path overflows).
+
+    ``sq`` is ``_sq_rows(G, ones)`` when the caller already has it.
+    """
+    out = np.sqrt(_sq_rows(G, ones) if sq is None else sq)
+    if math.isfinite(np.add.reduce(out)):
+        return out
     bad = ~np.isfinite(out)
     if np.any(bad):
         scale = np.max(np.abs(G[bad]), axis=1, keepdims=True)
@@ -544,7 +620,7 @@ def run(
     F = problem.f_rows(X) if diagnostics else None
     # certified constants are cheap for quadratics; otherwise use them only once a policy
     # has paid for the (sampled) estimate
-    L = problem.smoothness_or_none() if diagnostics and problem.quadratic is not None else None
+    L = problem.smoothness_or_none() if diagnostics and problem.is_quadratic else None
     state = scheme.init(problem, X, G)
     pstate = policy.init(problem)
 
@@ -573,6 +649,10 @@ def run(
     scheme_counters = [n_ for n_ in step_names if n_ in int_names - {"flips", "face_size"}]
 
     ones = np.ones(n)
+    linf = scheme.norm.name == "linf"
+    # Constant (exactly; a subclass may override `size`) is stateless and its step was
+    # validated when it was built: skip the per-step call and checks
+    constant_eta = np.full(m, policy.eta) if type(policy) is Constant else None
     nan_row = np.full(m, np.nan)
     L_sum = float(np.sum(L)) if L is not None else np.nan
     t = np.zeros(m)
@@ -584,16 +664,21 @@ def run(
         ts.append(t)
         ks.append(k)
 
-    def record_iterate(abs_sum: FloatArray) -> None:
+    def record_iterate(g_sq: FloatArray) -> None:
         it_rec["t"].append(t)
         if diagnostics:
             assert F is not None
             it_rec["f"].append(F)
-            name = scheme.norm.name
-            it_rec["grad_norm"].append(
-                abs_sum if name == "linf" else dual_norm_rows(scheme.norm, G)
-            )
-            it_rec["grad_norm2"].append(_norm2_rows(G, ones))
+            it_rec["grad_norm"].append(np.abs(G) @ ones if linf else dual_norm_rows(scheme.norm, G))
+            it_rec["grad_norm2"].append(_norm2_rows(G, ones, g_sq))
+
+    def stationary_rows(g_sq: FloatArray) -> NDArray[np.bool_] | None:
+        """Mask of the rows with an exactly zero gradient; ``None`` when there is none."""
+        if np.minimum.reduce(g_sq) > 0:  # the usual case, in one reduction
+            return None
+        zero = g_sq == 0
+        zero[zero] = ~G[zero].any(axis=1)  # g·g underflows for tiny g: confirm exactly
+        return zero if zero.any() else None
 
     status: int | None = None
     message = ""
@@ -604,18 +689,21 @@ def run(
     # Inside the loop overflow to inf/NaN is not warned about: every iterate, gradient and
     # f value is checked and a non-finite one ends the run with status -2.
     with np.errstate(over="ignore", invalid="ignore"):
-        g_abs = np.abs(G) @ ones
+        g_sq = _sq_rows(G, ones)
         save_x(0)
-        record_iterate(g_abs)
+        record_iterate(g_sq)
         while status is None:
             if n_steps is not None and k >= n_steps:
                 status, message = 0, f"Reached n_steps={n_steps}."
                 break
-            stationary = g_abs == 0
-            if t_end is not None and done.any() and (done | stationary).all():
-                status, message = 0, f"Reached t_final={t_end!r}."
-                break
-            if stationary.all():
+            stationary = stationary_rows(g_sq)
+            if t_end is not None and done.any():
+                # points at t_final or stationary stay put: stop once they all do
+                finished = done if stationary is None else done | stationary
+                if finished.all():
+                    status, message = 0, f"Reached t_final={t_end!r}."
+                    break
+            if stationary is not None and stationary.all():
                 status = 1
                 when = _fmt_state(t if batched else t[0])
                 message = f"Stationary point reached (gradient exactly zero) at k={k}, t={when}."
@@ -628,13 +716,17 @@ def run(
 
             direction = scheme.direction(problem, X, G, state)
             v = direction.v
-            eta, pstate = policy.size(StepContext(k, X, G, v, F, problem), pstate)
-            eta = np.array(eta, dtype=np.float64).reshape(m)
-            if not (np.isfinite(eta).all() and (eta >= 0).all()):
-                raise ValueError(
-                    f"`step` policy {policy!r} must return finite steps >= 0. "
-                    f"Got {_fmt_state(eta)} at step {k} instead."
-                )
+            if constant_eta is not None:
+                eta = constant_eta.copy()
+            else:
+                eta, pstate = policy.size(StepContext(k, X, G, v, F, problem), pstate)
+                eta = np.array(eta, dtype=np.float64).reshape(m)
+                # NaN propagates through both reductions and fails the comparisons
+                if not (np.minimum.reduce(eta) >= 0 and np.maximum.reduce(eta) < np.inf):
+                    raise ValueError(
+                        f"`step` policy {policy!r} must return finite steps >= 0. "
+                        f"Got {_fmt_state(eta)} at step {k} instead."
+                    )
             if t_end is not None:
                 remaining = t_end - t
                 # the last step is shortened (or stretched by rounding, <= 8 ulp) onto t_final
@@ -646,12 +738,20 @@ def run(
                 status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
                 break
             X_new = upd.x
-            if not np.isfinite(X_new).all():
+            if not _all_finite(X_new, ones):
                 status = -2
                 message = f"Non-finite iterate at step {k + 1} from x={_fmt_state(X)}."
                 break
             try:
-                G_new = upd.g if upd.g is not None else problem.grad_rows(X_new)
+                if upd.g is None:
+                    # unchecked evaluation; g·g is the finiteness test (exact when it fails)
+                    G_new = problem.grad_rows(X_new, check=False)
+                    g_sq = _sq_rows(G_new, ones)
+                    if not math.isfinite(np.add.reduce(g_sq)):
+                        problem.check_grad(G_new)
+                else:
+                    G_new = upd.g
+                    g_sq = _sq_rows(G_new, ones)
                 F_new = problem.f_rows(X_new) if diagnostics else None
             except (ValueError, FloatingPointError, OverflowError) as exc:
                 # Objective rejects non-finite values with ValueError: keep the partial run
@@ -660,7 +760,10 @@ def run(
                     f"Evaluating the objective at step {k + 1}, x={_fmt_state(X_new)} failed: {exc}"
                 )
                 break
-            if not (np.isfinite(G_new).all() and (F_new is None or np.isfinite(F_new).all())):
+            if not (
+                (math.isfinite(np.add.reduce(g_sq)) or np.isfinite(G_new).all())
+                and (F_new is None or np.isfinite(F_new).all())
+            ):
                 status = -2
                 message = f"Non-finite f or gradient at step {k + 1}, x={_fmt_state(X_new)}."
                 break
@@ -672,11 +775,12 @@ def run(
             st_rec["step"].append(eta)
             if diagnostics:
                 flips = G * G_new < 0
-                if m == 1:  # count_nonzero is much cheaper than a bool -> float matmul
-                    face_size = np.array([np.count_nonzero(G)], dtype=np.float64)
+                nonzero = G != 0
+                if m == 1:  # count_nonzero of a bool mask is much cheaper than a matmul
+                    face_size = np.array([np.count_nonzero(nonzero)], dtype=np.float64)
                     st_rec["flips"].append(np.count_nonzero(flips))
-                else:
-                    face_size = (G != 0) @ ones
+                else:  # ... but not than a row sum of a narrow (m, n) array
+                    face_size = nonzero @ ones
                     st_rec["flips"].append(flips @ ones)
                 st_rec["face_size"].append(face_size)
                 if L is None:
@@ -687,7 +791,7 @@ def run(
                 elif (face_size == n).all():  # full face: Σ_{A} L_i = Σ L_i
                     st_rec["face_curvature"].append(L_sum)
                 else:
-                    st_rec["face_curvature"].append((G != 0) @ L)
+                    st_rec["face_curvature"].append(nonzero @ L)
                 counts: dict[str, Any] = {}
                 if direction.counts:
                     counts.update(direction.counts)
@@ -696,11 +800,10 @@ def run(
                 for name in scheme_counters:
                     st_rec[name].append(counts.get(name, 0))
             X, G, F, state = X_new, G_new, F_new, upd.state
-            g_abs = np.abs(G) @ ones
             k += 1
             if k % save_every == 0:
                 save_x(k)
-            record_iterate(g_abs)
+            record_iterate(g_sq)
             if callback is not None:
                 info = StepInfo(
                     k=k,
