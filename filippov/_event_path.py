@@ -7,7 +7,11 @@ on the vertex part and, on the free part, solves the *equality* form of the sele
 step. After each step one *guard* — the minimum of the distances to every face boundary,
 positive inside the mode — is checked; a sign change is located by ``brentq`` on the
 solver's dense output (the same root finding ``solve_ivp`` does for its events, here on a
-single function so that ``m`` switching functions cost one evaluation, not ``m``).
+single function so that ``m`` switching functions cost one evaluation, not ``m``). The
+common event, a switching function reaching its surface, is located from ``h`` alone (no
+Jacobian, no selection), and the step is then searched for earlier dips up to that time
+only. Only the Jacobian rows of the free indices are ever evaluated, and each mode starts
+with the step size the previous one ended with.
 
 At an event the selection is re-solved on the candidate face (the variational
 inequality of DESIGN §1.2), the event is classified, the state is projected back onto the
@@ -24,12 +28,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
+from scipy.linalg.lapack import dgesv, dposv
 from scipy.optimize import brentq, minimize_scalar
 
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.norms import Norm
+from filippov.selection import _box_tolerances, _is_pd_symmetric, _is_symmetric, solve_box_vi
 from filippov.solution import Mode
 from filippov.systems import FilippovSystem, consistent_relay
 
@@ -83,6 +90,10 @@ class _ModeField:
         Added to the guards of indices that start the mode on their boundary.
     h_scale : float
         Scale of ``h`` (for the ℓ2 stopping radius and the pole test).
+    gain : float
+        Rate of the drift correction on the mode's manifold.
+    rec : Recorder
+        Counts the right-hand-side evaluations.
     """
 
     def __init__(
@@ -99,7 +110,7 @@ class _ModeField:
         self.system = system
         self.norm = norm
         self.sigma = sigma
-        self.free = free
+        self.free = np.asarray(free, dtype=np.intp)
         self.offset = offset
         self.h_scale = h_scale
         # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see _arrive_l2).
@@ -108,51 +119,112 @@ class _ModeField:
         self.rec = rec
         m = sigma.shape[0]
         self.m = m
-        self.fixed = np.setdiff1d(np.arange(m), free)
-        self.needs_jac = free.size > 0 and not (norm == "linf" and free.size == 1)
+        F = self.free
+        outside = np.ones(m, dtype=bool)
+        outside[F] = False
+        self.fixed = np.flatnonzero(outside)
+        self.needs_jac = F.size > 0 and not (norm == "linf" and F.size == 1)
+        self.kinds = self._guard_kinds()
+        # Guard entries that depend on h alone (a surface or the tie reached, h reaching 0),
+        # not on the sliding selection λ: event location evaluates just h for them.
+        self.cheap = self.kinds != 1
+        # With constant f0 and B (every steepest-descent flow) the ℓ1 velocity's x-independent
+        # parts are formed once per mode, not in every right-hand-side evaluation.
+        self._const_fb = system._f0_const is not None and system._B_const is not None
+        self._l1_parts: tuple[FloatArray, FloatArray, bool] | None = None
         self._key: bytes | None = None
+        # Last evaluated state: f0, B, h, ∂h_F/∂x (rows of the free indices) or None, λ, and
+        # the stabilised velocity (None until a right-hand side asks for it).
         self._cache: tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]
+        self._v: FloatArray | None = None
+        #: The state :meth:`start` projected the mode's start to.
+        self._projected: bytes | None = None
         self.mode = (
-            make_mode(norm, sigma, free)
+            make_mode(norm, sigma, F)
             if norm != "l2"
-            else Mode("l2", (0,) * m, tuple(int(i) for i in free))
+            else Mode("l2", (0,) * m, tuple(int(i) for i in F))
         )
+
+    def _guard_kinds(self) -> np.ndarray:
+        """The kind of each guard entry (see :meth:`guard_values`), fixed per mode."""
+        F, out = self.free, self.fixed
+        if self.norm == "l1":
+            return np.r_[np.zeros(out.size, int), np.ones(F.size, int)]
+        if self.norm == "linf":
+            return np.r_[np.zeros(out.size, int), np.ones(F.size if F.size > 1 else 0, int), 2]
+        return np.array([1 if F.size else 2])
 
     # -- evaluation ---------------------------------------------------------------
     def evaluate(
         self, x: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]:
-        """``(f0, B, h, ∂h/∂x or None, λ)`` at ``x`` (cached for the last state)."""
+        """``(f0, B, h, ∂h_F/∂x or None, λ)`` at ``x`` (cached for the last state).
+
+        Only the Jacobian rows of the free indices ``F`` are computed: they are all the
+        selection and the manifold constraint use.
+        """
         key = x.tobytes()
         if key == self._key:
             return self._cache
         f0, B, hx = self.system._evaluate(x)
-        Jac = self.system._jacobian(x, self.m) if self.needs_jac else None
-        lam = self._relay(f0, B, hx, Jac)
+        JF = self.system._jacobian_rows(x, self.free, self.m) if self.needs_jac else None
+        if self.norm == "l1":
+            lam, v = self._relay_l1(f0, B, hx, JF)
+        else:
+            lam, v = self._relay(f0, B, hx, JF), None
         self._key = key
-        self._cache = (f0, B, hx, Jac, lam)
+        self._cache = (f0, B, hx, JF, lam)
+        self._v = v
         return self._cache
 
+    def _relay_l1(
+        self, f0: FloatArray, B: FloatArray, hx: FloatArray, JF: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray]:
+        """ℓ1 mode: ``λ`` (signs off ``J``, equivalent control on ``J``) and the velocity
+        ``f0 − Bλ``, with the drift correction on the sliding manifold ``h_J = 0``."""
+        F, sigma = self.free, self.sigma
+        if self._l1_parts is not None:
+            u, BF, unit = self._l1_parts
+        else:
+            out = self.fixed
+            u = f0 - B[:, out] @ sigma[out]
+            BF = B[:, F]
+            # B_J made of columns of the identity (every steepest-descent flow, B = I):
+            # products with it are plain index operations.
+            unit = B.shape[0] == B.shape[1] and np.array_equal(BF, np.eye(B.shape[0])[:, F])
+            if self._const_fb:
+                self._l1_parts = (u, BF, unit)
+        lam = sigma.copy()
+        if not F.size:
+            return lam, u
+        assert JF is not None
+        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, JF @ u)
+        if unit:
+            v = u.copy()
+            v[F] -= lam_F
+        else:
+            v = u - BF @ lam_F
+        if self.gain > 0:
+            # Baumgarte-type stabilisation: pull drift off the manifold back at rate `gain`,
+            # by the minimal-norm correction (normal to the manifold: a correction along
+            # B_J instead would turn the drift into an error along the manifold).
+            v -= self.gain * _min_norm_correction(JF, hx[F])
+        return lam, v
+
     def _relay(
-        self, f0: FloatArray, B: FloatArray, hx: FloatArray, Jac: FloatArray | None
+        self, f0: FloatArray, B: FloatArray, hx: FloatArray, JF: FloatArray | None
     ) -> FloatArray:
+        """``λ`` of an ℓ∞ (tie) or ℓ2 mode."""
         F = self.free
-        if self.norm == "l1":
-            lam = self.sigma.copy()
-            if F.size:
-                assert Jac is not None
-                a = Jac[F] @ (f0 - B[:, self.fixed] @ lam[self.fixed])
-                lam[F] = _solve_min_norm(Jac[F] @ B[:, F], a)
-            return lam
         if self.norm == "linf":
             lam = np.zeros(self.m)
             if F.size == 1:
                 lam[F] = self.sigma[F]
                 return lam
-            assert Jac is not None
+            assert JF is not None
             s = self.sigma[F]
-            M = s[:, None] * (Jac[F] @ B[:, F]) * s[None, :]
-            a = s * (Jac[F] @ f0)
+            M = s[:, None] * (JF @ B[:, F]) * s[None, :]
+            a = s * (JF @ f0)
             k = F.size
             # Equal rates on the tie: M w + r 1 = a, Σ w = 1 (the KKT system of the
             # simplex VI with every weight positive).
@@ -164,50 +236,81 @@ class _ModeField:
             lam[F] = s * sol[:k]
             return lam
         if F.size:  # ℓ2 held at h = 0: ḣ = 0
-            assert Jac is not None
-            return _solve_min_norm(Jac @ B, Jac @ f0)
+            assert JF is not None
+            return _solve_min_norm(JF @ B, JF @ f0)
         return hx / np.linalg.norm(hx)
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
-        f0, B, hx, Jac, lam = self.evaluate(x)
-        v = f0 - B @ lam
-        res_rows = self._constraint(hx, Jac)
-        if res_rows is not None and self.gain > 0:
-            res, rows = res_rows
-            # Baumgarte-type stabilisation: pull drift off the manifold back at rate `gain`.
-            v = v - self.gain * _min_norm_correction(rows, res)
-        return v
+        f0, B, hx, JF, lam = self.evaluate(x)
+        if self._v is None:
+            v = f0 - B @ lam
+            res_rows = self._constraint(hx, JF)
+            if res_rows is not None and self.gain > 0:
+                res, rows = res_rows
+                # Baumgarte-type stabilisation: pull drift off the manifold back at rate `gain`.
+                v = v - self.gain * _min_norm_correction(rows, res)
+            self._v = v
+        # A copy: the solver keeps what it is given, and the cache must stay intact.
+        return self._v.copy()
 
     def _constraint(
-        self, hx: FloatArray, Jac: FloatArray | None
+        self, hx: FloatArray, JF: FloatArray | None
     ) -> tuple[FloatArray, FloatArray] | None:
         F = self.free
-        if Jac is None or F.size == 0:
+        if JF is None or F.size == 0:
             return None
         if self.norm == "l1" or self.norm == "l2":
-            return hx[F], Jac[F]
+            return hx[F], JF
         if F.size < 2:
             return None
         s = self.sigma[F]
         res = s[1:] * hx[F[1:]] - s[0] * hx[F[0]]
-        rows = s[1:, None] * Jac[F[1:]] - s[0] * Jac[F[0]][None, :]
+        rows = s[1:, None] * JF[1:] - s[0] * JF[0][None, :]
         return res, rows
 
-    def project(self, x: FloatArray) -> FloatArray:
-        """Newton projection of ``x`` onto the mode's manifold (minimal-norm corrections)."""
-        for _ in range(3):
-            hx = self.system._evaluate(x)[2]
-            if self.free.size == 0:
-                return x
-            Jac = self.system._jacobian(x, self.m)
-            res_rows = self._constraint(hx, Jac)
+    def project(
+        self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None
+    ) -> FloatArray:
+        """Newton projection of ``x`` onto the mode's manifold (minimal-norm corrections).
+
+        ``seed``: ``h(x)`` and the Jacobian rows of the free indices at ``x`` when the
+        caller has them (the event that started the mode evaluated them).
+        """
+        if not self.needs_jac:
+            return x  # no manifold to hold: nothing free (or a single ℓ∞ index)
+        if x.tobytes() == self._projected:
+            # The mode's start state, already projected (the dense output reproduces it
+            # exactly at the start time, where the recorded segment is first evaluated).
+            return x
+        JF: FloatArray | None
+        for i in range(3):
+            if i == 0 and seed is not None:
+                hx, JF = seed
+            else:
+                # Through the mode's evaluation: the state it returns is then the cached
+                # one the mode starts from (its selection, guards and first derivative).
+                _, _, hx, JF, _ = self.evaluate(x)
+            res_rows = self._constraint(hx, JF)
             if res_rows is None:
                 return x
             res, rows = res_rows
             if float(np.max(np.abs(res), initial=0.0)) == 0.0:
                 return x
-            x = x - _min_norm_correction(rows, res)
+            d = _min_norm_correction(rows, res)
+            # Newton converges quadratically: once the correction is at the rounding level
+            # of x, x is on the manifold to rounding and a further step would only move it
+            # by rounding.
+            if float(np.max(np.abs(d))) <= 4 * _EPS * float(np.max(np.abs(x))):
+                return x
+            x = x - d
+        return x
+
+    def start(self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None) -> FloatArray:
+        """The state the mode starts at: ``x`` projected onto its manifold (``seed`` as in
+        :meth:`project`)."""
+        x = self.project(x, seed)
+        self._projected = x.tobytes()
         return x
 
     def settle_offsets(self, x: FloatArray, ztol: float) -> None:
@@ -217,14 +320,14 @@ class _ModeField:
         flagged = np.flatnonzero(self.offset > 0)
         if not flagged.size:
             return
-        hx = self.system._evaluate(x)[2]
+        hx = self.evaluate(x)[2]
         if self.norm == "l1":
             raw = self.sigma[flagged] * hx[flagged]
         else:
             hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
             raw = hm - np.abs(hx[flagged])
+        # (The cache holds no guard values, so it stays valid.)
         self.offset[flagged] = ztol + np.maximum(-raw, 0.0)
-        self._key = None
 
     # -- guards -------------------------------------------------------------------
     def guard_values(self, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
@@ -237,26 +340,41 @@ class _ModeField:
         _, _, hx, _, lam = self.evaluate(x)
         F, out = self.free, self.fixed
         if self.norm == "l1":
-            vals = np.r_[self.sigma[out] * hx[out] + self.offset[out], 1.0 - np.abs(lam[F])]
-            kinds = np.r_[np.zeros(out.size, int), np.ones(F.size, int)]
-            return vals, lam, kinds
+            vals = np.concatenate(
+                (self.sigma[out] * hx[out] + self.offset[out], 1.0 - np.abs(lam[F]))
+            )
+            return vals, lam, self.kinds
         if self.norm == "linf":
             s = self.sigma[F]
             hm = float(np.mean(s * hx[F]))
             parts = [hm - np.abs(hx[out]) + self.offset[out]]
-            kinds = [np.zeros(out.size, int)]
             if F.size > 1:
                 parts.append(s * lam[F])
-                kinds.append(np.ones(F.size, int))
             parts.append(np.array([hm]))
-            kinds.append(np.array([2]))
-            return np.concatenate(parts), lam, np.concatenate(kinds)
+            return np.concatenate(parts), lam, self.kinds
         if F.size:
-            return np.array([1.0 - float(np.linalg.norm(lam))]), lam, np.array([1])
-        return np.array([float(np.linalg.norm(hx)) - self.l2_delta]), lam, np.array([2])
+            return np.array([1.0 - float(np.linalg.norm(lam))]), lam, self.kinds
+        return np.array([float(np.linalg.norm(hx)) - self.l2_delta]), lam, self.kinds
 
     def guard(self, x: FloatArray) -> float:
         return float(np.min(self.guard_values(x)[0]))
+
+    def cheap_entries(self, x: FloatArray, positions: np.ndarray) -> FloatArray:
+        """Guard entries ``positions``, all of h alone (:attr:`cheap`), at ``x``: one
+        evaluation of h, not of the whole mode."""
+        hx = self._cache[2] if x.tobytes() == self._key else self.system._evaluate(x)[2]
+        F, out = self.free, self.fixed
+        if self.norm == "l1":
+            i = out[positions]
+            return np.asarray(self.sigma[i] * hx[i] + self.offset[i], dtype=float)
+        if self.norm == "linf":
+            hm = float(np.mean(self.sigma[F] * hx[F]))
+            vals = np.full(positions.size, hm)
+            inner = positions < out.size
+            i = out[positions[inner]]
+            vals[inner] = hm - np.abs(hx[i]) + self.offset[i]
+            return vals
+        return np.full(positions.size, float(np.linalg.norm(hx)) - self.l2_delta)
 
     def entry_index(self, position: int | np.integer[Any]) -> int:
         """Switching-function index of guard entry ``position``."""
@@ -298,10 +416,14 @@ def integrate(
     except _Failure as fail:
         return fail.status, fail.message
     stalls = 0
+    # The step size the last mode ended with: the next mode starts with it (the field's
+    # smoothness scale barely changes at an event; the solver shrinks a step that fails).
+    h_next: float | None = None
+    seed: tuple[FloatArray, FloatArray] | None = None
     while True:
         field = _ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
         if not stationary:
-            x = field.project(x)
+            x = field.start(x, seed)
             field.settle_offsets(x, ztol)
             stationary = _is_stationary(field, x, v_scale)
         if stationary:
@@ -319,7 +441,9 @@ def integrate(
                 "events may accumulate (Zeno) — raise `max_events` if this is expected"
             )
         try:
-            t_new, x_new, hit = _integrate_mode(field, solver_cls, t, x, t_end, opts, rec)
+            t_new, x_new, hit, h_next = _integrate_mode(
+                field, solver_cls, t, x, t_end, opts, rec, first_step=h_next
+            )
         except _Failure as fail:
             return fail.status, fail.message
         if hit is None:
@@ -332,7 +456,7 @@ def integrate(
             )
         t, x = t_new, x_new
         try:
-            t, x, sigma, free, offset, stationary = _transition(
+            t, x, sigma, free, offset, stationary, seed = _transition(
                 system, field, t, x, hit, norm, ztol, opts.rtol * span, rec
             )
         except _Failure as fail:
@@ -350,10 +474,14 @@ def _integrate_mode(
     t_end: float,
     opts: EventOptions,
     rec: Recorder,
-) -> tuple[float, FloatArray, FloatArray | None]:
+    first_step: float | None = None,
+) -> tuple[float, FloatArray, FloatArray | None, float | None]:
     """Integrate one mode until its guard changes sign or ``t_end``.
 
-    Returns ``(t, x, guard values at the event)``, the last item ``None`` at ``t_end``.
+    Returns ``(t, x, guard values at the event, h)``, the third item ``None`` at ``t_end``;
+    ``h`` is the step the integrator would take next (``None`` if it does not say), for the
+    next mode to start with: ``first_step`` spares scipy's initial-step heuristic, which
+    costs an evaluation per mode and proposes steps far shorter than the tolerances allow.
     Raises :class:`_Failure` (after recording the steps taken) on non-finite values, a
     singular selection or a solver failure.
     """
@@ -389,15 +517,18 @@ def _integrate_mode(
             "the solution is returned up to that point",
         )
 
+    start: dict[str, float] = {}
+    if first_step is not None and np.isfinite(first_step) and first_step > 0 and t_end > t:
+        start["first_step"] = min(first_step, t_end - t)
     try:
-        solver = solver_cls(field.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol)
+        solver = solver_cls(field.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol, **start)
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise fail(-3, f"non-finite or singular value ({exc})", t, x) from None
     t_old, x_old = t, x
     g_old = field.guard_values(x)[0]
     if float(np.min(g_old)) <= 0.0:
         # The mode is already at one of its boundaries: an immediate event.
-        return t, x, g_old
+        return t, x, g_old, first_step
     span = max(abs(t_end - t), 1e-300)
     while True:
         try:
@@ -407,7 +538,7 @@ def _integrate_mode(
             t_new, x_new = float(solver.t), np.array(solver.y)
             g_new = field.guard_values(x_new)[0]
             dense = solver.dense_output()
-            bracket = _first_sign_change(field, dense, t_old, t_new, g_old, g_new)
+            scan = _scan_step(field, dense, t_old, t_new, g_old, g_new)
         except FloatingPointError as exc:
             # A trial step reached a region where the field is not finite. Retry from the
             # last accepted state with a smaller step cap, so the partial solution runs
@@ -431,8 +562,10 @@ def _integrate_mode(
             continue
         except np.linalg.LinAlgError as exc:
             raise fail(-4, f"singular sliding selection ({exc})", t_old, x_old) from None
-        if bracket is not None and bracket[0] == "graze":
-            t_touch = bracket[1]
+        h_next = getattr(solver, "h_abs", None)
+        h_next = float(h_next) if h_next is not None else None
+        t_touch, bracket = scan
+        if t_touch is not None:
             vals = field.guard_values(np.asarray(dense(t_touch), dtype=float))[0]
             k = int(np.argmin(vals))
             rec.event(
@@ -444,24 +577,20 @@ def _integrate_mode(
                 field.mode,
                 note="grazing contact: the trajectory touches the surface and turns back",
             )
-            bracket = None
         if bracket is not None:
-            _, lo, hi = bracket
-
-            def g_of_t(s: float, dense: Callable[..., FloatArray] = dense) -> float:
-                return field.guard(np.asarray(dense(s)))
-
-            try:
-                t_ev = brentq(g_of_t, lo, hi, xtol=4 * _EPS * max(1.0, abs(hi)), rtol=4 * _EPS)
-                x_ev = np.asarray(dense(t_ev), dtype=float)
-                values = field.guard_values(x_ev)[0]
-            except FloatingPointError as exc:
-                if lo > ts[-1]:
-                    interps.append(dense)
-                    ts.append(lo)
-                raise fail(
-                    -3, f"non-finite value while locating an event ({exc})", lo, dense(lo)
-                ) from None
+            if bracket[0] == "event":  # already located by the scan
+                _, t_ev, x_ev, values = bracket
+            else:
+                _, lo, hi, g_lo, g_hi = bracket
+                try:
+                    t_ev, x_ev, values = _locate_event(field, dense, lo, hi, g_lo, g_hi)
+                except FloatingPointError as exc:
+                    if lo > ts[-1]:
+                        interps.append(dense)
+                        ts.append(lo)
+                    raise fail(
+                        -3, f"non-finite value while locating an event ({exc})", lo, dense(lo)
+                    ) from None
             if t_ev > ts[-1]:
                 interps.append(dense)
                 ts.append(t_ev)
@@ -476,13 +605,113 @@ def _integrate_mode(
                     x_ev,
                 )
             record(t_ev, x_ev)
-            return t_ev, x_ev, values
+            return t_ev, x_ev, values, h_next
         interps.append(dense)
         ts.append(t_new)
         if solver.status == "finished":
             record(t_new, x_new)
-            return t_new, x_new, None
+            return t_new, x_new, None, h_next
         t_old, x_old, g_old = t_new, x_new, g_new
+
+
+def _locate_event(
+    field: _ModeField,
+    dense: Callable[..., FloatArray],
+    lo: float,
+    hi: float,
+    g_lo: FloatArray | None,
+    g_hi: FloatArray | None,
+) -> tuple[float, FloatArray, FloatArray]:
+    """Where the guard reaches zero in ``[lo, hi]`` (positive at ``lo``, not at ``hi``).
+
+    ``g_lo`` and ``g_hi`` hold the guard entries at ``lo`` and ``hi`` when known. When
+    every entry that is non-positive at ``hi`` depends on ``h`` alone (an index reaching
+    its surface, the common event), they are located by :func:`_earliest_root`, which
+    evaluates ``h`` only instead of the whole mode (Jacobian rows and the selection). The
+    whole guard is then checked at the root found: if another entry is already below
+    zero there, it crossed first, and the minimum of all entries is located on
+    ``[lo, root]`` as in the general case.
+
+    Returns ``(t, x(t), guard entries at t)``.
+    """
+    cand = _cheap_crossings(field, g_hi)
+    if cand.size and g_lo is not None and g_hi is not None:
+        t_ev = _earliest_root(field, dense, lo, hi, g_lo, g_hi, cand)
+        x_ev = _state(dense, t_ev)
+        values = field.guard_values(x_ev)[0]
+        if _others_min(values, cand) >= 0.0:
+            return t_ev, x_ev, values
+        hi = t_ev  # another entry crossed earlier: it is inside [lo, t_ev]
+
+    def g_of_t(s: float) -> float:
+        return field.guard(_state(dense, s))
+
+    t_ev = float(brentq(g_of_t, lo, hi, xtol=_xtol(hi), rtol=4 * _EPS))
+    x_ev = _state(dense, t_ev)
+    return t_ev, x_ev, field.guard_values(x_ev)[0]
+
+
+def _state(dense: Callable[..., FloatArray], s: float) -> FloatArray:
+    return np.asarray(dense(s), dtype=float)
+
+
+def _xtol(b: float) -> float:
+    """Absolute time tolerance of the root finding near ``b`` (a few ulps)."""
+    return 4 * _EPS * max(1.0, abs(b))
+
+
+def _cheap_crossings(field: _ModeField, g: FloatArray | None) -> np.ndarray:
+    """Entries not above zero in ``g`` when all of them depend on ``h`` alone, else none."""
+    if g is None:
+        return np.empty(0, dtype=np.intp)
+    cand = np.flatnonzero(g <= 0.0)
+    return cand if bool(np.all(field.cheap[cand])) else np.empty(0, dtype=np.intp)
+
+
+def _others_min(values: FloatArray, cand: np.ndarray) -> float:
+    """The smallest guard entry outside ``cand`` (``inf`` when there is none)."""
+    return float(np.min(np.delete(values, cand), initial=np.inf))
+
+
+def _earliest_root(
+    field: _ModeField,
+    dense: Callable[..., FloatArray],
+    lo: float,
+    hi: float,
+    g_lo: FloatArray,
+    g_hi: FloatArray,
+    cand: np.ndarray,
+) -> float:
+    """The earliest time in ``(lo, hi]`` at which one of the guard entries ``cand`` (all
+    of h alone, positive in ``g_lo`` at ``lo`` and not in ``g_hi`` at ``hi``) reaches zero.
+
+    The entries are taken in the order of their linear root estimates; each is located by
+    ``brentq`` on the dense output, evaluating h only. After each root the remaining
+    entries are read there (one evaluation of h): those already at or below zero reach it
+    earlier and are located before it. The known values at the bracket's ends are given
+    to ``brentq`` instead of being recomputed.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = g_lo[cand] / (g_lo[cand] - g_hi[cand])
+    pending = [int(c) for c in cand[np.argsort(est, kind="stable")]]
+    at_hi = {c: float(g_hi[c]) for c in pending}
+    t_hi = hi
+    while pending:
+        c = pending.pop(0)
+        known = {lo: float(g_lo[c]), t_hi: at_hi[c]}
+
+        def entry(s: float, c: int = c, known: dict[float, float] = known) -> float:
+            v = known.get(s)
+            if v is not None:
+                return v
+            return float(field.cheap_entries(_state(dense, s), np.array([c]))[0])
+
+        t_hi = float(brentq(entry, lo, t_hi, xtol=_xtol(t_hi), rtol=4 * _EPS))
+        if pending and t_hi > lo:
+            vals = field.cheap_entries(_state(dense, t_hi), np.asarray(pending))
+            at_hi = dict(zip(pending, (float(v) for v in vals), strict=True))
+            pending = [p for p in pending if at_hi[p] <= 0.0]
+    return t_hi
 
 
 #: Interior points at which each accepted step's dense output is checked for guards that
@@ -493,35 +722,70 @@ _DIP_SAMPLES = 4
 _GRAZE_TOL = 1e-10
 
 
-def _first_sign_change(
+def _scan_step(
     field: _ModeField,
     dense: Callable[..., FloatArray],
     t_old: float,
     t_new: float,
     g_old: FloatArray,
     g_new: FloatArray,
-) -> tuple[str, float, float] | None:
-    """The first sub-interval of the step on whose ends the guard changes sign.
+) -> tuple[float | None, tuple[Any, ...] | None]:
+    """Find the first place in the step where the guard changes sign.
 
-    The guard vector is sampled at ``_DIP_SAMPLES`` interior points of the dense output;
-    between samples each component is modelled by the parabola through three consecutive
-    samples, and a predicted interior minimum below zero is checked directly. Returns
-    ``("cross", lo, hi)`` with the guard positive at ``lo`` and non-positive at ``hi``,
-    ``("graze", t, t)`` when the guard only touches zero at ``t``, or None.
+    When the guard is not positive at the step's end and every entry below zero there
+    depends on ``h`` alone (a switching surface reached: the common event), the earliest
+    of them is located first, from ``h`` alone (:func:`_earliest_root`); the search for
+    earlier sign changes and dips then only covers the step up to that time.
+
+    That search samples the guard vector at interior points of the dense output, spaced
+    at most a ``1 / (_DIP_SAMPLES + 1)`` of the step apart (``_DIP_SAMPLES`` points on
+    the whole step); between samples each component is modelled by the parabola through
+    three consecutive samples, and a predicted interior minimum below zero is checked
+    directly.
+
+    Returns ``(t_graze, found)``: ``t_graze`` the time of a grazing contact (the guard
+    only touches zero and turns back) before any sign change, or None; ``found`` is
+    ``("event", t, x, g)`` for an event located at ``t`` (state ``x``, guard entries
+    ``g``), ``("cross", lo, hi, g_lo, g_hi)`` with the guard positive at ``lo`` and not at
+    ``hi`` (``g_lo``, ``g_hi`` its entries there when they were sampled, else None), or
+    None when the guard stays positive.
     """
-    ts = np.linspace(t_old, t_new, _DIP_SAMPLES + 2)
+    t_hi = t_new
+    t_root: float | None = None
+    cand = _cheap_crossings(field, g_new)
+    if cand.size:
+        t_root = t_hi = _earliest_root(field, dense, t_old, t_new, g_old, g_new, cand)
+    # Interior samples at the spacing of _DIP_SAMPLES on the whole step (at least one).
+    frac = (t_hi - t_old) / (t_new - t_old) if t_new > t_old else 1.0
+    k = max(1, int(np.ceil(_DIP_SAMPLES * frac - 1e-9)))
+    ts = np.linspace(t_old, t_hi, k + 2)
+    # One call of the dense output for all samples; rows made contiguous (states).
+    X = np.ascontiguousarray(np.asarray(dense(ts[1:-1]), dtype=float).T)
     rows = [g_old]
-    for tk in ts[1:-1]:
-        rows.append(field.guard_values(np.asarray(dense(tk), dtype=float))[0])
-    rows.append(g_new)
+    for xk in X:
+        rows.append(field.guard_values(xk)[0])
+    g_hi, x_root = g_new, None
+    if t_root is not None:
+        # Evaluated last, so the event state is the field's cached one for _transition.
+        x_root = _state(dense, t_root)
+        g_hi = field.guard_values(x_root)[0]
+    rows.append(g_hi)
     G = np.asarray(rows)
     mins = G.min(axis=1)
+    if x_root is not None:
+        # At the located root its own entries are zero to rounding: the last row is a
+        # crossing only if another entry is already below zero there.
+        others = _others_min(g_hi, cand)
+        mins[-1] = others if others < 0.0 else np.inf
     hit = np.flatnonzero(mins <= 0.0)
     first = int(hit[0]) if hit.size else None
     # Parabolic look between samples, up to the first sampled sign change.
     last = first if first is not None else len(ts) - 1
+    t_graze: float | None = None
     for j in range(1, last):
         t0, t1, t2 = ts[j - 1], ts[j], ts[j + 1]
+        if t_graze is not None and t0 < t_graze < t2:
+            continue  # the contact already found
         g0, g1, g2 = G[j - 1], G[j], G[j + 1]
         # Second divided difference (curvature) and the vertex of each parabola.
         d01 = (g1 - g0) / (t1 - t0)
@@ -529,11 +793,11 @@ def _first_sign_change(
         curv = (d12 - d01) / (t2 - t0)
         with np.errstate(divide="ignore", invalid="ignore"):
             t_star = 0.5 * (t0 + t1) - d01 / (2 * curv)
-        cand = (curv > 0) & (t_star > t0) & (t_star < t2)
-        if not np.any(cand):
+        cand_j = (curv > 0) & (t_star > t0) & (t_star < t2)
+        if not np.any(cand_j):
             continue
         pred = np.where(
-            cand, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
+            cand_j, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
         )
         if float(np.min(pred)) > 0.0:
             continue
@@ -551,15 +815,18 @@ def _first_sign_change(
             continue  # the minimum is at an end (e.g. a guard starting at its offset)
         if g_min <= -_GRAZE_TOL * max(1.0, field.h_scale):
             lo = t0 if t_min <= t1 else t1
-            return "cross", float(lo), t_min
-        depth = min(float(G[j - 1].min()), float(G[j + 1].min())) - g_min
+            return t_graze, ("cross", float(lo), t_min, None, None)
+        depth = min(float(mins[j - 1]), float(mins[j + 1])) - g_min
         if abs(g_min) <= _GRAZE_TOL * max(1.0, field.h_scale) and depth > 100 * abs(g_min):
             # A real touch: the guard comes down to zero from well above and turns back
-            # (a guard that merely wobbles at its start offset is not a contact).
-            return "graze", t_min, t_min
-    if first is None:
-        return None
-    return "cross", float(ts[first - 1]), float(ts[first])
+            # (a guard that merely wobbles at its start offset is not a contact). The
+            # search goes on: the guard may still cross zero later in the step.
+            t_graze = t_min
+    if first is not None:
+        return t_graze, ("cross", float(ts[first - 1]), float(ts[first]), G[first - 1], G[first])
+    if x_root is not None:
+        return t_graze, ("event", t_hi, x_root, g_hi)
+    return t_graze, None
 
 
 def _initial_mode(
@@ -651,17 +918,28 @@ def _transition(
     ztol: float,
     t_tol: float,
     rec: Recorder,
-) -> tuple[float, FloatArray, FloatArray, np.ndarray, FloatArray, bool]:
-    """New mode after an event: re-solve the selection on the candidate face, record."""
+) -> tuple[
+    float,
+    FloatArray,
+    FloatArray,
+    np.ndarray,
+    FloatArray,
+    bool,
+    tuple[FloatArray, FloatArray] | None,
+]:
+    """New mode after an event: re-solve the selection on the candidate face, record.
+
+    Returns ``(t, x, sigma, free, offset, stationary, seed)``; ``seed`` holds ``h(x)``
+    and the Jacobian rows of the new free set when they were evaluated here (ℓ1).
+    """
     m = field.m
+    f0, B, hx, _, _ = field.evaluate(x)  # the event state, cached by the location
     _, lam_ev, kinds = field.guard_values(x)
     # Events are simultaneous when they would happen within `t_tol` (rtol times the time
     # span) of each other: probe that far ahead along the mode's field and see which
     # guards it crosses.
     probe = field.guard_values(x + t_tol * field.rhs(t, x))[0]
     hits = np.flatnonzero((values <= 0.0) | (probe <= 0.0))
-    f0, B, hx = system._evaluate(x)
-    Jac = system._jacobian(x, m)
     old_mode = field.mode
     offset = np.zeros(m)
     if norm == "l1":
@@ -674,29 +952,37 @@ def _transition(
         for j in exited:
             sigma[j] = np.sign(lam_ev[j])
             J.discard(j)
-        cand = np.array(sorted(J | set(int(i) for i in arrived)), dtype=int)
+        cand = np.array(sorted(J | set(int(i) for i in arrived)), dtype=np.intp)
         old_sigma = field.sigma.copy()
         sigma[cand] = 0.0
         rec.n_selection_solves += 1
-        cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=sigma)
-        free = np.asarray(cv.free, dtype=int)
-        leaving = np.setdiff1d(cand, free)
-        sigma[leaving] = np.sign(cv.lam[leaving])
+        lam = sigma.copy()
+        lam[cand], interior, unique, Jc = _l1_selection(system, x, f0, B, sigma, cand)
+        free = cand[interior]
+        leaving = np.delete(cand, interior)
+        sigma[leaving] = np.sign(lam[leaving])
         mode = make_mode("l1", sigma, free)
         in_J = np.zeros(m, dtype=bool)
         in_J[free] = True
-        record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, cv.unique)
+        record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, unique)
         # `record_l1_transition` reports free indices that left; exits found by the guard
         # were free before the event too, so they are covered.
-        starting_at_zero = np.setdiff1d(np.r_[leaving, np.array(exited, dtype=int)], free)
+        at_zero = np.zeros(m, dtype=bool)
+        at_zero[leaving] = True
+        at_zero[exited] = True
+        at_zero[free] = False
+        starting_at_zero = np.flatnonzero(at_zero)
         offset[starting_at_zero] = ztol + np.abs(hx[starting_at_zero])
-        return t, x, sigma, free, offset, False
+        # h and the rows of the new sliding set at x: the new mode's projection starts
+        # from them instead of evaluating them again.
+        return t, x, sigma, free, offset, False, (hx, Jc[interior])
+    Jac = system._jacobian(x, m)
     if norm == "linf":
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             x0 = np.zeros(m)
             rec.event(t, x, "stationary", field.free, old_mode, make_mode("linf", x0, np.arange(m)))
-            return t, x, np.zeros(m), np.arange(m), offset, True
+            return t, x, np.zeros(m), np.arange(m), offset, True, None
         A = set(int(i) for i in field.free)
         joined = [field.entry_index(p) for p in hits if kinds[p] == 0]
         left_by_guard = [field.entry_index(p) for p in hits if kinds[p] == 1]
@@ -727,7 +1013,7 @@ def _transition(
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=cv.unique)
         near = np.setdiff1d(np.arange(m), free)
         offset[near] = ztol
-        return t, x, sigma_new, free, offset, False
+        return t, x, sigma_new, free, offset, False, None
     # ℓ2
     if field.free.size:  # leaving h = 0: ‖λ‖ reached 1
         rec.event(t, x, "exit", np.arange(m), old_mode, Mode("l2", (0,) * m))
@@ -744,15 +1030,57 @@ def _transition(
     mode = Mode("l2", (0,) * m, tuple(range(m)))
     if float(np.max(np.abs(cv.velocity))) <= 1e-10 * max(float(np.max(np.abs(B))), 1e-300):
         rec.event(t, x, "stationary", np.arange(m), old_mode, mode, unique=cv.unique)
-        return t, x, np.zeros(m), np.arange(m), offset, True
+        return t, x, np.zeros(m), np.arange(m), offset, True, None
     if cv.free:
         rec.event(t, x, "sliding-entry", np.arange(m), old_mode, mode, unique=cv.unique)
-        return t, x, np.zeros(m), np.arange(m), offset, False
+        return t, x, np.zeros(m), np.arange(m), offset, False, None
     raise _Failure(
         -4,
         f"the ℓ2 relay passes through h = 0 at t = {t:.17g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
     )
+
+
+def _l1_selection(
+    system: FilippovSystem,
+    x: FloatArray,
+    f0: FloatArray,
+    B: FloatArray,
+    sigma: FloatArray,
+    cand: NDArray[np.intp],
+) -> tuple[FloatArray, np.ndarray, bool, FloatArray]:
+    """The ℓ1 selection on the candidate zero set ``cand`` at an event.
+
+    The box VI of :func:`~filippov.systems.consistent_relay` (``M = (∂h/∂x)_J B_J``, the
+    drift ``a`` with the relays off ``J`` at ``sigma``), built from the Jacobian rows of
+    ``J`` only. Returns ``(λ_J, positions in cand that stay free, unique, rows)``, the
+    answer of :func:`~filippov.selection.solve_box_vi` and the Jacobian rows of ``cand``. Its most common case at an event is settled
+    here first, at a fraction of its cost (it runs once per event): ``M`` symmetric
+    positive definite by ``solve_box_vi``'s own tests (every sign flow: ``M = ∇²f_JJ``)
+    and the unconstrained solution inside the box; then every candidate stays free and
+    that solution is the unique one (the VI is a strictly convex QP). Anything else goes
+    to ``solve_box_vi``.
+    """
+    k = cand.size
+    if k == 0:
+        return np.zeros(0), np.zeros(0, dtype=np.intp), True, np.zeros((0, x.shape[0]))
+    outside = np.ones(sigma.shape[0], dtype=bool)
+    outside[cand] = False
+    Jc = system._jacobian_rows(x, cand, sigma.shape[0])
+    a = Jc @ (f0 - B[:, outside] @ sigma[outside])
+    M = Jc @ B[:, cand]
+    tol = 1e-12  # solve_box_vi's default, as consistent_relay uses it
+    if _is_symmetric(M):
+        Ms = 0.5 * (M + M.T)
+        if _is_pd_symmetric(Ms, tol):
+            tol_lam, _ = _box_tolerances(M, a, tol)
+            # solve_box_vi's tests: the bounds on the symmetrised system, λ from M itself.
+            if float(np.max(np.abs(np.linalg.solve(Ms, a)))) <= 1.0 + tol_lam:
+                lam = np.clip(np.linalg.solve(M, a), -1.0, 1.0)
+                return lam, np.arange(k), True, Jc
+    sel = solve_box_vi(M, a)
+    interior = np.asarray(sel.interior, dtype=np.intp)
+    return np.asarray(sel.lam, dtype=float), interior, sel.unique, Jc
 
 
 def _arrive_l2(
@@ -784,14 +1112,15 @@ def _arrive_l2(
 def _min_norm_correction(rows: FloatArray, res: FloatArray) -> FloatArray:
     """Smallest ``d`` with ``rows @ d = res`` (rows independent: the manifold's normals).
 
-    Through the normal equations ``rows rowsᵀ y = res``, ``d = rowsᵀ y`` (a k×k solve,
-    several times cheaper than an SVD-based least squares in the right-hand side); falls
-    back to least squares when the normals are dependent.
+    Through the normal equations ``rows rowsᵀ y = res``, ``d = rowsᵀ y`` (a k×k Cholesky
+    solve, LAPACK's posv called directly: this runs in every right-hand side of a sliding
+    mode); falls back to least squares when the normals are dependent (the Cholesky
+    factorisation fails).
     """
-    try:
-        return np.asarray(rows.T @ np.linalg.solve(rows @ rows.T, res), dtype=np.float64)
-    except np.linalg.LinAlgError:
-        return np.asarray(np.linalg.lstsq(rows, res, rcond=None)[0], dtype=np.float64)
+    _, y, info = dposv(rows @ rows.T, res)
+    if info == 0:
+        return np.asarray(rows.T @ y, dtype=np.float64)
+    return np.asarray(np.linalg.lstsq(rows, res, rcond=None)[0], dtype=np.float64)
 
 
 def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
@@ -801,10 +1130,12 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
     started the mode is already flagged (``unique=False``) and DESIGN §1.2 asks for the
     minimal-norm choice.
     """
-    try:
-        return np.asarray(np.linalg.solve(M, a), dtype=np.float64)
-    except np.linalg.LinAlgError:
-        return np.asarray(np.linalg.lstsq(M, a, rcond=None)[0], dtype=np.float64)
+    # LAPACK's gesv directly (what `np.linalg.solve` wraps), without numpy's per-call
+    # overhead: this runs in every right-hand side of a sliding mode. info > 0: singular.
+    _, _, sol, info = dgesv(M, a)
+    if info == 0:
+        return np.asarray(sol, dtype=np.float64)
+    return np.asarray(np.linalg.lstsq(M, a, rcond=None)[0], dtype=np.float64)
 
 
 def _scale(values: FloatArray) -> float:

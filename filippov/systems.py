@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 
 from filippov._validation import (
@@ -409,6 +409,15 @@ class FilippovSystem:
         if not np.all(np.isfinite(J)):
             raise NonFiniteError(f"`jac_h(x)` is not finite at x = {x}.")
         return J
+
+    def _jacobian_rows(self, x: FloatArray, rows: NDArray[np.intp], m: int) -> FloatArray:
+        """Rows ``rows`` of ``∂h/∂x`` at ``x``, shape ``(len(rows), n)``.
+
+        A sliding mode of the event path only needs the rows of its sliding indices. This
+        slices the full Jacobian; the gradient flow overrides it to compute only those rows
+        of the Hessian.
+        """
+        return self._jacobian(x, m)[rows]
 
     # -- set-valued questions ---------------------------------------------------------
     def velocity(self, x: ArrayLike, lam: ArrayLike) -> FloatArray:
@@ -834,6 +843,14 @@ class _GradientFlowSystem(FilippovSystem):
             name=name,
             objective=objective,
         )
+
+    def _jacobian_rows(self, x: FloatArray, rows: NDArray[np.intp], m: int) -> FloatArray:
+        # Rows of the Hessian: k of them cost about k/n of the dense Hessian for objectives
+        # that implement `hess_rows`. `x` is the engine's finite state (h(x) = ∇f(x) was
+        # evaluated and checked first) and `rows` its index array, so only the result is
+        # checked (shape and finiteness).
+        assert self.objective is not None
+        return self.objective._eval_hess_rows(x, rows)
 
     @staticmethod
     def _zero(x: FloatArray) -> FloatArray:

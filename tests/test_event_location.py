@@ -1,0 +1,136 @@
+"""Event location of the event path: surfaces located from h alone, dips and contacts
+before them in the same step, the ℓ1 selection at events, and Hessian rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov._event_path import _l1_selection
+from filippov.objectives import Objective, ridge_logistic, slope
+from filippov.selection import solve_box_vi
+
+
+def _window_system(c: float, h2, dh2) -> fp.FilippovSystem:
+    # x0' = 1; x1' = 2.5 − 0.5 λ1 − 2.5 λ2 with λ = sign(h): h1 = x0 − c is crossed at
+    # t = c, h2 is a function of x0 only (a window or a contact).
+    return fp.FilippovSystem(
+        np.array([1.0, 2.5]),
+        np.array([[0.0, 0.0], [0.5, 2.5]]),
+        lambda x: np.array([x[0] - c, h2(x[0])]),
+        "l1",
+        jac_h=lambda x: np.array([[1.0, 0.0], [dh2(x[0]), 0.0]]),
+    )
+
+
+def test_dip_inside_a_step_before_a_located_crossing_is_found():
+    # h2 < 0 only for x0 in (0.9, 1.0), a window inside the DOP853 step that also ends
+    # past h1's surface at t = 1.02: the crossing of h1 is located first, the dip of h2
+    # before it must still be found.
+    system = _window_system(1.02, lambda s: (s - 0.95) ** 2 - 0.0025, lambda s: 2 * (s - 0.95))
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 3.0))
+    assert sol.status == 0, sol.message
+    events = [(round(e.t, 9), e.kind, e.indices) for e in sol.events]
+    assert events == [(0.9, "crossing", (1,)), (1.0, "crossing", (1,)), (1.02, "crossing", (0,))]
+    # x1' = 0.5 before the window, 5.5 in it, 0.5 up to t = 1.02, −0.5 after.
+    np.testing.assert_allclose(sol(3.0), [3.0, 0.45 + 0.55 + 0.01 - 0.99], atol=1e-9)
+
+
+def test_contact_and_crossing_in_one_step_are_both_reported():
+    # h2 = (x0 − 1)² touches zero at t = 1 and turns back; h1 is crossed at t = 1.02 in
+    # the same integrator step.
+    system = _window_system(1.02, lambda s: (s - 1.0) ** 2, lambda s: 2 * (s - 1.0))
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 3.0))
+    assert sol.status == 0, sol.message
+    events = [(round(e.t, 9), e.kind, e.indices) for e in sol.events]
+    assert events == [(1.0, "tangency", (1,)), (1.02, "crossing", (0,))]
+    np.testing.assert_allclose(sol(3.0), [3.0, 0.51 - 0.99], atol=1e-9)
+
+
+def test_several_surfaces_crossed_in_one_step_are_taken_in_time_order():
+    # x_i' = 1 − sign(x_i − c_i) / 2: each coordinate crosses its surface at t = c_i / 1.5,
+    # all of them within the first steps; the candidate listed first is not the earliest.
+    c = np.array([0.3, 0.1, 0.2])
+    system = fp.FilippovSystem.affine(np.ones(3), 0.5 * np.eye(3), np.eye(3), -c, "l1")
+    sol = fp.solve(system, np.zeros(3), (0.0, 1.0), method="events")
+    assert sol.status == 0, sol.message
+    t_cross = c / 1.5
+    assert [e.indices for e in sol.events] == [(1,), (2,), (0,)]
+    np.testing.assert_allclose([e.t for e in sol.events], np.sort(t_cross), atol=1e-12)
+    np.testing.assert_allclose(sol(1.0), c + 0.5 * (1.0 - t_cross), atol=1e-10)
+
+
+def test_sign_flow_of_ridge_logistic_matches_a_tight_run():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((40, 10))
+    y = np.sign(A @ rng.standard_normal(10) + 0.5 * rng.standard_normal(40))
+    flow = fp.steepest_descent_flow(ridge_logistic(A, y, 0.1), "linf")
+    sol = fp.solve(flow, np.zeros(10), (0.0, 1.0))
+    ref = fp.solve(flow, np.zeros(10), (0.0, 1.0), rtol=1e-13, atol=1e-15)
+    assert sol.status == ref.status
+    assert [e.kind for e in sol.events] == [e.kind for e in ref.events]
+    np.testing.assert_allclose([e.t for e in sol.events], [e.t for e in ref.events], atol=1e-10)
+    ts = np.linspace(0.0, 1.0, 201)
+    assert np.abs(sol(ts) - ref(ts)).max() < 1e-10
+
+
+def test_ridge_logistic_hessian_rows_match_the_dense_hessian():
+    rng = np.random.default_rng(0)
+    obj = ridge_logistic(rng.standard_normal((30, 8)), rng.integers(0, 2, 30), 0.3)
+    x = rng.standard_normal(8)
+    H = obj.hess(x)
+    for rows in ([0, 3, 5], [7], [], list(range(8)), [5, 3], [0, 3, 5]):
+        R = obj.hess_rows(x, rows)
+        assert R.shape == (len(rows), 8)
+        np.testing.assert_allclose(R, H[rows], rtol=0, atol=1e-15)
+
+
+def test_hessian_rows_fall_back_to_the_dense_hessian():
+    obj = Objective(lambda x: x @ x, lambda x: 2 * x, lambda x: np.diag([2.0, 4.0, 6.0]), n=3)
+    np.testing.assert_array_equal(obj.hess_rows(np.zeros(3), [2, 0]), [[0, 0, 6], [2, 0, 0]])
+    np.testing.assert_array_equal(slope(0.5).hess_rows([0.0, 0.0], [1]), [[-0.5, 1.25]])
+
+
+@pytest.mark.parametrize(
+    ("rows", "fragment"), [([3], "lie in"), ([-1], "lie in"), ([[0]], "1-D"), ([0.5], "1-D")]
+)
+def test_bad_hessian_rows_are_named(rows, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        Objective.quadratic(np.eye(3)).hess_rows(np.zeros(3), rows)
+
+
+class _Rows:
+    """Just what `_l1_selection` asks of a system: rows of a constant Jacobian."""
+
+    def __init__(self, J: np.ndarray) -> None:
+        self.J = J
+
+    def _jacobian_rows(self, x, rows, m):
+        return self.J[rows]
+
+
+@pytest.mark.parametrize("case", ["spd inside", "spd at a bound", "nonsymmetric"])
+def test_l1_selection_agrees_with_the_box_vi(case):
+    rng = np.random.default_rng(1)
+    n = 6
+    if case == "nonsymmetric":
+        J = np.eye(n) + 0.3 * rng.standard_normal((n, n))
+    else:
+        Q = rng.standard_normal((n, n))
+        J = Q @ Q.T + n * np.eye(n)
+    B = np.eye(n)
+    sigma = np.array([1.0, -1.0, 0.0, 0.0, 0.0, 1.0])
+    cand = np.array([2, 3, 4], dtype=np.intp)
+    f0 = rng.standard_normal(n) * (0.01 if case == "spd inside" else 10.0)
+    lam, interior, unique, rows = _l1_selection(_Rows(J), np.zeros(n), f0, B, sigma, cand)
+    np.testing.assert_array_equal(rows, J[cand])
+    out = np.array([0, 1, 5])
+    sel = solve_box_vi(J[cand][:, cand], J[cand] @ (f0 - B[:, out] @ sigma[out]))
+    np.testing.assert_allclose(lam, sel.lam, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(interior, sel.interior)
+    assert unique == sel.unique
+    if case == "spd inside":  # the common case, settled without the box VI solver
+        assert interior.tolist() == [0, 1, 2]
+    elif case == "spd at a bound":
+        assert interior.size < 3
