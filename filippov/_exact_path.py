@@ -79,116 +79,118 @@ class _InverseBlock:
     and the Schur complement ``s = M_ii − m_iᵀ W m_i > 0``; a leave is the Schur complement
     ``W' = W − w wᵀ/β`` with ``w`` the leaving column and ``β`` its diagonal entry.
 
-    Storage: every member owns a *slot* of a ``C × C`` buffer (``C`` doubles as needed and
-    shrinks when the block does, so ``C ≤ 2 max(|S|, 8)`` up to ``m``). Free slots keep exactly
-    zero rows and columns, so products with the whole buffer ignore them and a join or a
-    leave never moves data; only the lower triangle is kept, updated by BLAS ``dsyr`` and
-    read by ``dsymv``, each touching half the buffer. (A compact ``k × k`` layout needs a
-    copy of the whole block at every change, which cost as much as the update itself.)
+    Layout: the block keeps ``P``, a symmetrically permuted copy of ``M`` whose first ``k``
+    positions are the members of ``S`` (``perm[p]`` is the index at position ``p`` and
+    ``pos`` its inverse), and ``W`` in the lower triangle of a ``C × C`` buffer whose slot
+    ``p < k`` is position ``p``; slots ``k …`` are exactly zero. So the bordering row
+    ``m_i`` is a contiguous piece of a row of ``P``, the coupling of the non-members to
+    the members is the contiguous-row block ``P[k:, :k]`` (a product with it costs
+    ``(m − k) k``, against ``m²/2`` for a symmetric product with all of ``M``), and BLAS
+    ``dsyr``/``dsymv`` on the buffer touch about ``k²/2`` numbers, because ``C`` stays within
+    about ``k/8 + 16`` of ``k``. A join swaps the new index into position ``k``, a leave
+    moves the last member into the freed position, each an ``O(m)`` row and column swap.
+    Vectors the caller keeps in position order are registered in :attr:`position_vectors`
+    and swapped along (they must be updated in place, never rebound).
 
     Why an explicit inverse and not a Cholesky factor: deleting an index from the middle of
     a Cholesky factor needs ``k`` sequential Givens rotations (neither LAPACK nor scipy has a
     Cholesky up/downdate), which costs more in Python than the whole update here. Rounding in
-    ``W`` is controlled by the caller, which checks every solution by its residual and
-    refines it, or rebuilds ``W`` from scratch, when the residual exceeds rounding level.
+    ``W`` is controlled by the caller, which checks the solutions by their residual and
+    refines them, or rebuilds ``W`` from scratch, when the residual exceeds rounding level.
     """
 
-    _MIN_CAP = 16
+    _MIN_SLACK = 16
 
     def __init__(self, M: FloatArray) -> None:
-        self.M = M
         self.m = M.shape[0]
+        self.P = np.array(M, dtype=float, order="C", copy=True)
+        self.perm = np.arange(self.m, dtype=np.intp)
+        self.pos = np.arange(self.m, dtype=np.intp)
         self.k = 0
-        #: Slot of each index of ``M`` (−1: not in ``S``).
-        self.slot = np.full(self.m, -1, dtype=np.intp)
-        self._alloc(0)
+        self.L = np.zeros((min(self._MIN_SLACK, self.m),) * 2)
+        self.position_vectors: list[np.ndarray] = []
         self.n_updates = 0
+        #: Bumped whenever ``W`` is recomputed from scratch: slot vectors kept by the
+        #: caller (``W v``) are stale then.
+        self.generation = 0
 
-    def _alloc(self, cap: int) -> None:
-        """Fresh empty storage with ``cap`` slots (the members must be re-entered)."""
-        self.slot[:] = -1
-        self.k = 0
-        #: Index held by each slot (−1: free).
-        self.index = np.full(cap, -1, dtype=np.intp)
-        #: ``index`` with free slots pointing at index 0: gathers a vector into slot
-        #: space without a mask (the zero columns of ``L`` cancel whatever it reads there).
-        self.gather = np.zeros(cap, dtype=np.intp)
-        self.L = np.zeros((cap, cap))
-        self._free = list(range(cap - 1, -1, -1))  # a stack: the lowest slot is used first
-        #: Bumped whenever members move to other slots or ``W`` is recomputed: vectors kept
-        #: in slot space by the caller are stale then.
-        self.generation = getattr(self, "generation", 0) + 1
+    # -- storage ------------------------------------------------------------------------
+    def _capacity_for(self, k: int) -> int:
+        return min(self.m, k + max(self._MIN_SLACK, k // 8))
 
-    def _resize(self, cap: int) -> None:
-        """Move the members to slots ``0 … k−1`` of a ``cap``-slot buffer (exact copy)."""
-        occ = np.flatnonzero(self.index >= 0)
-        S = self.index[occ]
-        block = self.L[np.ix_(occ, occ)]  # occ is increasing: the lower triangle stays lower
-        self._alloc(cap)
-        k = S.size
-        self.L[:k, :k] = block
-        self._place(S)
+    def _set_capacity(self, cap: int) -> None:
+        k = self.k
+        L = np.zeros((cap, cap))
+        L[:k, :k] = self.L[:k, :k]
+        self.L = L
 
-    def _place(self, S: np.ndarray) -> None:
-        k = S.size
-        self.index[:k] = S
-        self.gather[:k] = S
-        self.slot[S] = np.arange(k)
-        self.k = k
-        self._free = list(range(self.index.size - 1, k - 1, -1))
+    def _swap(self, a: int, b: int) -> None:
+        """Exchange positions ``a`` and ``b`` (rows and columns of ``P``, registered vectors)."""
+        if a == b:
+            return
+        P = self.P
+        row = P[a].copy()
+        P[a] = P[b]
+        P[b] = row
+        col = P[:, a].copy()
+        P[:, a] = P[:, b]
+        P[:, b] = col
+        ia, ib = int(self.perm[a]), int(self.perm[b])
+        self.perm[a], self.perm[b] = ib, ia
+        self.pos[ia], self.pos[ib] = b, a
+        for vec in self.position_vectors:
+            vec[a], vec[b] = vec[b], vec[a]
 
     @property
     def members(self) -> np.ndarray:
         """The indices in ``S`` (in slot order)."""
-        return self.index[self.index >= 0]
-
-    def occupied(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(slots, indices)`` of the members, in slot order."""
-        slots = np.flatnonzero(self.index >= 0)
-        return slots, self.index[slots]
+        return self.perm[: self.k].copy()
 
     def apply(self, v: FloatArray) -> FloatArray:
-        """``W v_S`` in slot space (0 on free slots) for a vector ``v`` over all indices."""
-        if self.index.size == 0:
+        """``W v_S`` in slot space (length ``C``, 0 from slot ``k`` on) for ``v`` in position
+        order."""
+        C = self.L.shape[0]
+        if C == 0:
             return np.zeros(0)
-        return _dsymv(1.0, self.L.T, v[self.gather])  # L.T: Fortran order, upper = our lower
+        return _dsymv(1.0, self.L.T, v[:C])  # L.T: Fortran order, upper = our lower
 
     def dense(self) -> FloatArray:
         """``W`` as a ``(k, k)`` array in the order of :attr:`members` (for tests)."""
-        occ = np.flatnonzero(self.index >= 0)
-        low = np.tril(self.L[np.ix_(occ, occ)])
+        low = np.tril(self.L[: self.k, : self.k])
         return low + np.tril(low, -1).T
 
+    # -- updates ------------------------------------------------------------------------
     def insert(self, i: int) -> tuple[int, FloatArray, float]:
         """Add index ``i`` (raises ``LinAlgError`` if the block stops being PD).
 
-        Returns its slot ``p``, the bordering vector ``u`` (slot space, ``u[p] = −1``) and
-        the Schur complement ``s``, so that ``W' = W + uuᵀ/s``.
+        Returns its slot ``p`` (``= k`` before the call), the bordering vector ``u`` (slot
+        space, ``u[p] = −1``) and the Schur complement ``s``, so that ``W' = W + uuᵀ/s``.
         """
-        if not self._free:
-            self._resize(min(max(2 * self.index.size, self._MIN_CAP), self.m))
-        mi = self.M[i, self.gather]
-        u = _dsymv(1.0, self.L.T, mi) if mi.size else np.zeros(0)
-        s = float(self.M[i, i] - mi @ u)
-        if not s > 1e3 * _EPS * abs(float(self.M[i, i])):
+        k = self.k
+        if k + 1 > self.L.shape[0]:
+            self._set_capacity(self._capacity_for(k + 1))
+        self._swap(k, int(self.pos[i]))
+        C = self.L.shape[0]
+        mi = self.P[k, :C]  # entries from slot k on meet zero columns of W
+        u = _dsymv(1.0, self.L.T, mi)
+        s = float(self.P[k, k] - mi[:k] @ u[:k])
+        if not s > 1e3 * _EPS * abs(float(self.P[k, k])):
             raise np.linalg.LinAlgError("principal block is not numerically positive definite")
-        p = self._free.pop()
-        u[p] = -1.0
+        u[k] = -1.0
         _sym_rank_one(self.L, 1.0 / s, u)
-        self.index[p] = i
-        self.gather[p] = i
-        self.slot[i] = p
-        self.k += 1
+        self.k = k + 1
         self.n_updates += 1
-        return p, u, s
+        return k, u, s
 
-    def delete(self, i: int) -> tuple[int, FloatArray, float]:
+    def delete(self, i: int) -> tuple[int, int, FloatArray, float]:
         """Remove index ``i`` from the block.
 
-        Returns its former slot ``p``, the column ``w = W e_p`` and ``β = w[p]``, so that
-        ``W' = W − w wᵀ/β`` (before any compaction, which bumps :attr:`generation`).
+        Returns its slot ``p``, the last slot ``q`` (whose member moves to ``p`` when
+        ``p < q``), the column ``w = W e_p`` and ``β = w[p]``: slot vectors follow with
+        ``v −= w v_p/β`` (the Schur complement, before the move) and then ``v_p = v_q``.
         """
-        p = int(self.slot[i])
+        p = int(self.pos[i])
+        q = self.k - 1
         L = self.L
         w = np.empty(L.shape[0])
         w[: p + 1] = L[p, : p + 1]  # column p of W, read from the lower triangle
@@ -197,34 +199,37 @@ class _InverseBlock:
         _sym_rank_one(L, -1.0 / beta, w)
         L[p, : p + 1] = 0.0  # exactly zero (the update leaves rounding there)
         L[p + 1 :, p] = 0.0
-        self.index[p] = -1
-        self.gather[p] = 0
-        self.slot[i] = -1
-        self._free.append(p)
-        self.k -= 1
+        if p < q:  # the last member moves into the hole: slots stay 0 … k−2
+            last = L[q, : q + 1].copy()  # column q of W (nothing lies beyond slot q)
+            L[q, : q + 1] = 0.0
+            L[p, :p] = last[:p]
+            L[p, p] = last[q]
+            L[p + 1 : q, p] = last[p + 1 : q]
+            self._swap(p, q)
+        self.k = q
         self.n_updates += 1
-        cap = self.index.size
-        if cap > self._MIN_CAP and 4 * self.k < cap:
-            self._resize(max(2 * self.k, self._MIN_CAP))
-        return p, w, beta
+        if L.shape[0] > self._capacity_for(q) + self._MIN_SLACK:
+            self._set_capacity(self._capacity_for(q))
+        return p, q, w, beta
 
     def reset(self, members: np.ndarray) -> None:
         """Make ``members`` the block and compute ``W`` from scratch."""
-        k = members.size
-        self._alloc(min(max(2 * k, self._MIN_CAP), self.m))
-        self._place(np.asarray(members, dtype=np.intp))
+        for p, i in enumerate(np.asarray(members, dtype=np.intp).tolist()):
+            self._swap(p, int(self.pos[i]))
+        self.k = len(members)
+        self.L = np.zeros((self._capacity_for(self.k),) * 2)
         self.rebuild()
 
     def rebuild(self) -> None:
         """Recompute ``W`` from scratch (``O(k³)``) for the current members."""
-        occ, S = self.occupied()
-        if S.size == 0:
-            return
-        Winv = np.linalg.inv(self.M[np.ix_(S, S)])
-        self.L[...] = 0.0
-        self.L[np.ix_(occ, occ)] = 0.5 * (Winv + Winv.T)
-        self.n_updates += 1
+        k = self.k
         self.generation += 1
+        if k == 0:
+            return
+        Winv = np.linalg.inv(self.P[:k, :k])
+        self.L[...] = 0.0
+        self.L[:k, :k] = np.tril(0.5 * (Winv + Winv.T))
+        self.n_updates += 1
 
 
 def _sym_rank_one(L: FloatArray, alpha: float, u: FloatArray) -> None:
@@ -239,35 +244,50 @@ class _SpdBoxSelector:
 
     It keeps, between events, the relay values held at a bound (``sig``, 0 on the sliding
     set), the drift ``rho = Gc0 − GB sig`` of every switching function, and the inverse of
-    ``GB`` on the sliding set (:class:`_InverseBlock`). At an event only what changed is
-    updated: the relays that changed sign (one row of ``GB`` each), the indices that join or
-    leave the sliding set (``O(k²)`` each), then one solve ``λ_J = W rho_J`` (``O(k²)``) and
-    one product ``GB λ`` for the new rates (``O(m²)``, BLAS). The box VI is the same as the
-    one :func:`~filippov.selection.solve_box_vi` solves — for SPD ``M`` its solution is
-    unique — by block principal pivoting warm started from "all candidates interior" (the
-    previous sliding set plus the arrivals), each pivot an ``O(k²)`` update. A repeated
-    pattern hands the block to :func:`solve_box_vi` (warm started) and rebuilds ``W``.
+    ``GB`` on the sliding set (:class:`_InverseBlock`); ``sig`` and ``rho`` are kept in the
+    block's position order. At an event only what changed is updated: the relays that
+    changed sign (one row of ``GB`` each), the indices that join or leave the sliding set
+    (``O(k²)`` each) and ``λ_S = W rho_S`` with them (``O(k)`` each, see below); then one
+    product ``GB[N, S] λ_S`` gives the new rates off the sliding set (``(m − k) k``, BLAS).
+    The box VI is the same as the one :func:`~filippov.selection.solve_box_vi` solves —
+    for SPD ``M`` its solution is unique — by block principal pivoting warm started from
+    "all candidates interior" (the previous sliding set plus the arrivals), each pivot an
+    ``O(k²)`` update. A repeated pattern hands the block to :func:`solve_box_vi` (warm
+    started) and rebuilds ``W``.
 
-    Every solution is checked by its residual ``(rho − GB λ)_J``, which the rate product
-    gives for free; above rounding level it is refined once with ``W`` and, if that does
-    not suffice, ``W`` is rebuilt from scratch. ``W`` is also rebuilt every ``_REFRESH``
-    selections and ``rho`` recomputed every ``_RESYNC``, so rounding cannot accumulate.
+    Rounding: the residual ``(rho − GB λ)_S`` (``k²``) is checked every ``_CHECK_EVERY``
+    selections, after every rebuild and whenever a join met a small Schur complement (the
+    block became ill-conditioned); above rounding level ``λ`` is refined once with ``W`` and,
+    if that does not suffice, ``W`` is rebuilt from scratch. ``W`` is also rebuilt every
+    ``_REFRESH`` selections and ``rho`` recomputed every ``_RESYNC``, so rounding cannot
+    accumulate between checks.
     """
 
+    #: Selections between two residual checks (see the class docstring).
+    _CHECK_EVERY = 8
+    #: A join whose Schur complement is below this fraction of its diagonal entry makes
+    #: the next selection check its residual.
+    _SMALL_SCHUR = 1e-6
+
     def __init__(self, GB: FloatArray, Gc0: FloatArray, tol: float = 1e-12) -> None:
-        self.GB = GB
-        self.GBt = GB.T  # Fortran-contiguous view for BLAS (no copy)
-        self.Gc0 = Gc0
         m = GB.shape[0]
+        self.m = m
+        self.Gc0 = Gc0
         self.block = _InverseBlock(GB)
-        self.sig = np.zeros(m)
+        self.P = self.block.P
+        self.sig = np.zeros(m)  # position order, like rho
         self.rho = Gc0.copy()
-        self.rates = Gc0.copy()
+        self.block.position_vectors += [self.sig, self.rho]
+        self.rates = Gc0.copy()  # original order (what the caller reads)
         self.tol_lam = max(tol, 10 * _EPS)
         self.rowsum = float(np.max(np.sum(np.abs(GB), axis=1))) if m else 0.0
-        self.lam: FloatArray | None = None
+        #: ``W rho_S`` in slot space (length m, 0 from slot k on) and whether it is current.
+        self.lam = np.zeros(m)
+        self.lam_ok = False
         self.lam_gen = -1
+        self.check_due = True
         self.n_calls = 0
+        self.n_checked = 0
         self.n_refined = 0
         self.n_rebuilt = 0
         self.n_fallback = 0
@@ -277,126 +297,131 @@ class _SpdBoxSelector:
     # changes in O(k) each (so an ordinary event costs no extra O(k²) solve): a relay
     # change of an index j *in* S moves λ_j only (``W GB[S, j] = e_j``), which is why the
     # arrivals' relays are freed after they join S and the pivot's leaving indices are
-    # fixed before they leave it. Anything else (a crossing elsewhere, a resync, a rebuild
-    # or a move of the slots) marks it stale, and the next use recomputes it.
+    # fixed before they leave it. Anything else (a crossing elsewhere, a resync or a
+    # rebuild) marks it stale, and the next use recomputes it.
     def _lam_valid(self) -> bool:
-        return self.lam is not None and self.lam_gen == self.block.generation
+        return self.lam_ok and self.lam_gen == self.block.generation
 
     def _lam_current(self) -> FloatArray:
         if not self._lam_valid():
-            self.lam = self.block.apply(self.rho)
+            self.lam[:] = 0.0
+            w = self.block.apply(self.rho)
+            self.lam[: w.size] = w
+            self.lam_ok = True
             self.lam_gen = self.block.generation
-        assert self.lam is not None
         return self.lam
 
     def _fix(self, j: int, value: float) -> None:
         """Hold relay ``j`` at ``value`` (``±1``, or 0 to free it) and update ``rho``."""
-        delta = value - self.sig[j]
+        p = int(self.block.pos[j])
+        delta = value - self.sig[p]
         if delta != 0.0:
-            self.rho -= delta * self.GB[j]  # GB symmetric: row j is column j
-            self.sig[j] = value
-            p = int(self.block.slot[j])
-            if p >= 0 and self._lam_valid():
-                assert self.lam is not None
+            self.rho -= delta * self.P[p]  # GB symmetric: row j is column j
+            self.sig[p] = value
+            if p < self.block.k and self._lam_valid():
                 self.lam[p] -= delta
             else:
-                self.lam = None
+                self.lam_ok = False
 
     def _insert(self, j: int) -> None:
         valid = self._lam_valid()
         blk = self.block
-        _, u, s = blk.insert(j)
-        if valid and self.lam_gen == blk.generation:
-            assert self.lam is not None
-            # Bordering: λ' = (λ, 0) + u (uᵀ rho_S')/s (u vanishes on free slots).
-            self.lam += (float(u @ self.rho[blk.gather]) / s) * u
-        else:
-            self.lam = None
+        p, u, s = blk.insert(j)
+        if s < self._SMALL_SCHUR * abs(float(self.P[p, p])):
+            self.check_due = True
+        if valid:
+            # Bordering: λ' = (λ, 0) + u (uᵀ rho_S')/s (u vanishes from slot k on).
+            C = u.size
+            self.lam[:C] += (float(u @ self.rho[:C]) / s) * u
 
     def _delete(self, j: int) -> None:
         valid = self._lam_valid()
-        blk = self.block
-        p, w, beta = blk.delete(j)
-        if valid and self.lam_gen == blk.generation:
-            assert self.lam is not None
-            # Schur complement: λ' = λ − w λ_p/β, exactly 0 in the freed slot.
-            self.lam -= (self.lam[p] / beta) * w
-            self.lam[p] = 0.0
-        else:
-            self.lam = None
+        p, q, w, beta = self.block.delete(j)
+        if valid:
+            lam = self.lam
+            # Schur complement: λ' = λ − w λ_p/β, exactly 0 in the freed slot ...
+            lam[: w.size] -= (lam[p] / beta) * w
+            lam[p] = 0.0
+            if p < q:  # ... into which the last member moved
+                lam[p] = lam[q]
+                lam[q] = 0.0
 
     # -- the selection -----------------------------------------------------------------
     def select(self, cand: np.ndarray, sigma: FloatArray) -> tuple[FloatArray, np.ndarray, bool]:
         """Relay values on ``cand`` (``sigma`` holds the others and is 0 on ``cand``)."""
         self.n_calls += 1
         blk = self.block
-        m = self.GB.shape[0]
-        is_cand = np.zeros(m, dtype=bool)
-        is_cand[cand] = True
-        arrivals = np.zeros(0, dtype=np.intp)
+        pos, perm = blk.pos, blk.perm
+        is_cand = np.zeros(self.m, dtype=bool)  # position order
+        is_cand[pos[cand]] = True
+        arrivals: list[int] = []
+        sigma_p = sigma[perm]
         if self.n_calls % _RESYNC == 0:  # from scratch now and then: no drift in rho
-            self.sig = sigma.copy()
-            self.rho = self.Gc0 - self.GB @ self.sig
-            self.lam = None
+            self.sig[:] = sigma_p
+            self.rho[:] = self.Gc0[perm] - self.P @ self.sig
+            self.lam_ok = False
         else:
-            diff = np.flatnonzero(sigma != self.sig)
-            joining = is_cand[diff] & (blk.slot[diff] < 0)
-            arrivals = diff[joining]  # freed below, once they are in S
+            diff = np.flatnonzero(sigma_p != self.sig)
+            joining = is_cand[diff] & (diff >= blk.k)
+            arrivals = perm[diff[joining]].tolist()  # freed below, once they are in S
             other = diff[~joining]
             if other.size:
-                self.rho -= (sigma[other] - self.sig[other]) @ self.GB[other]
-                self.sig[other] = sigma[other]
-                self.lam = None
-        members = blk.members
-        for i in members[~is_cand[members]].tolist():
+                self.rho -= (sigma_p[other] - self.sig[other]) @ self.P[other]
+                self.sig[other] = sigma_p[other]
+                self.lam_ok = False
+        for i in perm[: blk.k][~is_cand[: blk.k]].tolist():
             self._delete(i)
-        lam_slots: FloatArray | None = None
+        joins = cand[pos[cand] >= blk.k].tolist()
         try:
-            for i in cand[blk.slot[cand] < 0].tolist():
+            for i in joins:
                 self._insert(i)
-            for j in arrivals.tolist():
+            for j in arrivals:
                 self._fix(j, float(sigma[j]))
             if self.n_calls % _REFRESH == 0:
                 blk.rebuild()
                 self.n_rebuilt += 1
+                self.check_due = True
             pivoted = self._pivot(cand)
         except np.linalg.LinAlgError:
             pivoted = None
         if pivoted is None:
-            for j in arrivals.tolist():  # not applied if the pivoting broke off first
+            for j in arrivals:  # not applied if the pivoting broke off first
                 self._fix(j, float(sigma[j]))
             self._fallback(cand)
-        else:
-            lam_slots = pivoted[1]
-        lam_full = self._solve_checked(lam_slots)
-        interior = blk.slot[cand] >= 0
-        lam_c = np.where(interior, lam_full[cand], self.sig[cand])
+            self.check_due = True
+        self._solve_checked()
+        pc = pos[cand]
+        interior = pc < blk.k
+        lam_c = np.where(interior, self.lam[pc], self.sig[pc])
         return lam_c, interior, True
 
-    def _pivot(self, cand: np.ndarray) -> tuple[dict[int, float], FloatArray] | None:
+    def _pivot(self, cand: np.ndarray) -> dict[int, float] | None:
         """Block principal pivoting over ``cand`` from "all interior"; None if it cycles.
 
-        Returns the bound indices with their sides and ``W rho_J`` in slot space.
+        Returns the bound indices with their sides; ``lam`` then holds ``W rho_J``.
         """
         blk = self.block
         tol_lam = self.tol_lam
-        tol_w = tol_lam * (float(np.max(np.abs(self.rho[cand]), initial=0.0)) + self.rowsum)
+        tol_w = tol_lam * (
+            float(np.max(np.abs(self.rho[blk.pos[cand]]), initial=0.0)) + self.rowsum
+        )
         bound: dict[int, float] = {}
         seen: set[frozenset[tuple[int, float]]] = set()
         for _ in range(4 * cand.size + 10):
-            lam_slots = self._lam_current()
-            slots, S = blk.occupied()
-            lam_S = lam_slots[slots]
+            k = blk.k
+            lam_S = self._lam_current()[:k]
+            S = blk.perm[:k]
             up = S[lam_S > 1.0 + tol_lam].tolist()
             lo = S[lam_S < -1.0 - tol_lam].tolist()
             leave: list[int] = []
             if bound:
                 Bi = np.fromiter(bound, dtype=np.intp, count=len(bound))
                 p = np.fromiter(bound.values(), dtype=float, count=len(bound))
-                w = self.rho[Bi] - (self.GB[np.ix_(Bi, S)] @ lam_S if S.size else 0.0)
+                Bp = blk.pos[Bi]
+                w = self.rho[Bp] - (self.P[Bp, :k] @ lam_S if k else 0.0)
                 leave = Bi[((p > 0) & (w < -tol_w)) | ((p < 0) & (w > tol_w))].tolist()
             if not (up or lo or leave):
-                return bound, lam_slots
+                return bound
             key = frozenset(bound.items())
             if key in seen:
                 return None
@@ -414,53 +439,68 @@ class _SpdBoxSelector:
     def _fallback(self, cand: np.ndarray) -> None:
         """Solve the block with :func:`solve_box_vi` (warm started) and rebuild ``W``."""
         self.n_fallback += 1
-        pattern = np.rint(self.sig[cand]).astype(np.int64)
+        pc = self.block.pos[cand]
+        pattern = np.rint(self.sig[pc]).astype(np.int64)
         for j in cand.tolist():
             self._fix(j, 0.0)
-        M = self.GB[np.ix_(cand, cand)]
-        sel = solve_box_vi(M, self.rho[cand], warm_start=pattern)
+        pc = self.block.pos[cand]
+        M = self.P[np.ix_(pc, pc)]
+        sel = solve_box_vi(M, self.rho[pc], warm_start=pattern)
         for j, pj in zip(cand.tolist(), sel.pattern.tolist(), strict=True):
             if pj != 0:
                 self._fix(j, float(pj))
         self.block.reset(cand[sel.pattern == 0])
+        self.lam_ok = False
 
-    def _rates_for(self, lam_full: FloatArray) -> FloatArray:
-        # GB is exactly symmetric here: the symmetric product reads half of it.
-        return self.rho - _dsymv(1.0, self.GBt, lam_full)
+    def _rates_for(self, lam_S: FloatArray, *, with_residual: bool) -> FloatArray:
+        """``rho − GB λ`` in position order: off ``S`` always, on ``S`` (the residual) only
+        when asked (0 there otherwise)."""
+        k = lam_S.size
+        rates = self.rho.copy()
+        if with_residual:
+            rates -= self.P[:, :k] @ lam_S
+        else:
+            rates[k:] -= self.P[k:, :k] @ lam_S
+            rates[:k] = 0.0
+        return rates
 
-    def _solve_checked(self, lam_slots: FloatArray | None) -> FloatArray:
-        """``λ_J = W rho_J`` (over all indices, 0 off ``J``) with the new rates; refined
-        when its residual is not rounding. ``lam_slots``: ``W rho_J`` if already known."""
+    def _solve_checked(self) -> None:
+        """``λ_S = W rho_S`` and the new rates (original order in :attr:`rates`); the
+        residual on ``S`` is checked when due and ``λ`` refined when it is not rounding."""
         blk = self.block
-        slots, S = blk.occupied()
-        lam_full = np.zeros(self.GB.shape[0])
-        if S.size == 0:
-            self.rates = self.rho.copy()
-            return lam_full
-        if lam_slots is None:
-            lam_slots = blk.apply(self.rho)
-        lam_full[S] = lam_slots[slots]
-        rates = self._rates_for(lam_full)
-        tol_res = (
-            4
-            * _EPS
-            * (
-                float(np.max(np.abs(self.rho[S])))
-                + self.rowsum * float(np.max(np.abs(lam_full[S])))
+        k = blk.k
+        lam = self._lam_current()
+        if k == 0:
+            rates = self.rho.copy()
+        elif self.check_due or self.n_calls % self._CHECK_EVERY == 0:
+            self.n_checked += 1
+            self.check_due = False
+            rates = self._rates_for(lam[:k], with_residual=True)
+            tol_res = (
+                4
+                * _EPS
+                * (
+                    float(np.max(np.abs(self.rho[:k])))
+                    + self.rowsum * float(np.max(np.abs(lam[:k])))
+                )
             )
-        )
-        if float(np.max(np.abs(rates[S]))) > tol_res:
-            self.n_refined += 1
-            lam_full[S] += blk.apply(rates)[slots]
-            self.lam = None
-            rates = self._rates_for(lam_full)
-            if float(np.max(np.abs(rates[S]))) > tol_res:
-                self.n_rebuilt += 1
-                blk.rebuild()
-                lam_full[S] = blk.apply(self.rho)[slots]
-                rates = self._rates_for(lam_full)
-        self.rates = rates
-        return lam_full
+            if float(np.max(np.abs(rates[:k]))) > tol_res:
+                self.n_refined += 1
+                C = blk.L.shape[0]
+                res = np.zeros(C)
+                res[:k] = rates[:k]
+                lam[:C] += blk.apply(res)
+                rates = self._rates_for(lam[:k], with_residual=True)
+                if float(np.max(np.abs(rates[:k]))) > tol_res:
+                    self.n_rebuilt += 1
+                    blk.rebuild()
+                    rates = self._rates_for(self._lam_current()[:k], with_residual=True)
+            rates[:k] = 0.0
+        else:
+            rates = self._rates_for(lam[:k], with_residual=False)
+        out = np.empty(self.m)
+        out[blk.perm] = rates
+        self.rates = out
 
 
 def integrate_l1(
