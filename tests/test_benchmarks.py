@@ -103,11 +103,16 @@ def test_incremental_exact_path_matches_direct_selection(d: int, seed: int) -> N
     slow = _exact(p, incremental=False, T=50.0)
     assert fast.status == slow.status == 1
     assert [(e.kind, e.indices) for e in fast.events] == [(e.kind, e.indices) for e in slow.events]
+    assert [s.mode for s in fast.segments] == [s.mode for s in slow.segments]
+    assert fast.n_selection_solves == slow.n_selection_solves
     scale = max(1.0, float(np.max(np.abs(p.x0))))
     assert np.max(np.abs(fast.t - slow.t)) <= 1e-12 * max(1.0, float(fast.t[-1]))
     assert np.max(np.abs(fast.x - slow.x)) <= 1e-12 * scale
     ts = np.linspace(0.0, float(fast.t[-1]), 501)
     assert np.max(np.abs(fast(ts) - slow(ts))) <= 1e-12 * scale
+    lam_fast = np.array([s.lam for s in fast.segments])
+    lam_slow = np.array([s.lam for s in slow.segments])
+    assert np.max(np.abs(lam_fast - lam_slow)) <= 1e-10
     kinds = {e.kind for e in fast.events}
     if d >= 30:  # the sizes that exercise the pivoting: exits and crossings occur
         assert {"exit", "crossing", "sliding-entry"} <= kinds
