@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+from scipy.linalg.blas import daxpy as _daxpy
 from scipy.linalg.blas import dsymv as _dsymv
 from scipy.linalg.blas import dsyr as _dsyr
 from scipy.linalg.lapack import dpotrf as _dpotrf
@@ -335,7 +336,7 @@ class _SpdBoxSelector:
         p = int(self.block.pos[j])
         delta = value - self.sig[p]
         if delta != 0.0:
-            self.rho -= delta * self.P[p]  # GB symmetric: row j is column j
+            _daxpy(self.P[p], self.rho, a=-delta)  # rho −= δ GB[:, j] (row j: symmetric)
             self.sig[p] = value
             if p < self.block.k and self._lam_valid():
                 self.lam[p] -= delta
@@ -351,7 +352,7 @@ class _SpdBoxSelector:
         if valid:
             # Bordering: λ' = (λ, 0) + u (uᵀ rho_S')/s (u vanishes from slot k on).
             C = u.size
-            self.lam[:C] += (float(u @ self.rho[:C]) / s) * u
+            _daxpy(u, self.lam[:C], a=float(u @ self.rho[:C]) / s)
 
     def _delete(self, j: int) -> None:
         valid = self._lam_valid()
@@ -359,7 +360,7 @@ class _SpdBoxSelector:
         if valid:
             lam = self.lam
             # Schur complement: λ' = λ − w λ_p/β, exactly 0 in the freed slot ...
-            lam[: w.size] -= (lam[p] / beta) * w
+            _daxpy(w, lam[: w.size], a=-lam[p] / beta)
             lam[p] = 0.0
             if p < q:  # ... into which the last member moved
                 lam[p] = lam[q]
@@ -450,9 +451,9 @@ class _SpdBoxSelector:
         for _ in range(4 * cand.size + 10):
             k = blk.k
             lam_S = self._lam_current()[:k]
-            S = blk.perm[:k]
-            up = S[lam_S > 1.0 + tol_lam].tolist()
-            lo = S[lam_S < -1.0 - tol_lam].tolist()
+            out = np.flatnonzero(np.abs(lam_S) > 1.0 + tol_lam)
+            up = blk.perm[out[lam_S[out] > 0.0]].tolist() if out.size else []
+            lo = blk.perm[out[lam_S[out] < 0.0]].tolist() if out.size else []
             leave: list[int] = []
             if bound:
                 Bi = np.fromiter(bound, dtype=np.intp, count=len(bound))

@@ -48,6 +48,13 @@ def _frozen(arr: FloatArray) -> FloatArray:
     return _readonly(arr)
 
 
+def _int_tuple(indices: IndexLike) -> tuple[int, ...]:
+    """Indices as a tuple of Python ints (lists from ``tolist()`` already hold them)."""
+    if isinstance(indices, list) and all(type(i) is int for i in indices):
+        return tuple(indices)
+    return tuple(int(i) for i in indices)
+
+
 def make_mode(norm: str, sigma: FloatArray, free: IndexLike) -> Mode:
     """A hashable mode record from the engine's working arrays (canonical by construction)."""
     signs = tuple(np.sign(np.asarray(sigma)).astype(np.int64).tolist())
@@ -140,7 +147,7 @@ class Recorder:
                 t=float(t),
                 x=_frozen(x),
                 kind=kind,
-                indices=tuple(int(i) for i in indices),
+                indices=_int_tuple(indices),
                 mode_before=mode_before,
                 mode_after=mode_after,
                 unique=bool(unique),
