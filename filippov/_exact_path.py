@@ -9,13 +9,15 @@ Cost per event (ℓ1 relays with a symmetric positive definite ``G B``: the sign
 strongly convex quadratic): the sliding selection is kept incrementally by
 :class:`_SpdBoxSelector` — the inverse of ``G B`` on the sliding set is updated in ``O(k²)``
 per index that joins or leaves (``k`` sliding indices), the box VI is warm started from the
-previous sliding set, and the new rates cost one symmetric matrix-vector product
-(``O(m²)``, BLAS). Before this the selection was re-solved from scratch at every event
-(``O(k³)``): the sign flow of a d = 500 rotated quadratic (1759 events) took 7.2 s, now
-about 1.5 s, most of it the recorder (one BLAS thread, see ``benchmarks/``). Every
-solution is checked by its residual and refined when needed, so the path stays exact to
-rounding; ``incremental=False`` keeps the direct solve as the reference the tests compare
-with (identical events, states to 1e-12).
+previous sliding set, and the new rates cost one product with the ``(m − k) × k`` block
+coupling the free to the sliding indices (BLAS, on a permuted copy of ``G B`` that keeps the
+sliding set first). Before this the selection was re-solved from scratch at every event
+(``O(k³)``), and a d = 500 rotated quadratic took 7.2 s; the sign flow of the d = 1000
+benchmark quadratic (3720 events) took 2.9 s with a first incremental version and now takes
+~0.9 s on one BLAS thread (see ``benchmarks/``). The solutions are checked by their residual (every few selections, and
+after anything that may have cost accuracy) and refined when needed, so the path stays
+exact to rounding; ``incremental=False`` keeps the direct solve as the reference the tests
+compare with (identical events and modes, states to 1e-12).
 Other systems: the rates and the velocity are updated from the changed relay values
 (``O((n + m) k)``) and the selection is solved on the candidate block, falling back to the
 exact VI solver when a multiplier reaches its bound. ``h`` and ``r`` are re-synchronised
@@ -720,20 +722,15 @@ def integrate_l1(
         acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
         if acc is not None:
             return acc
-        if spd is not None:
-            lam = new_lam
-            v = velocity(lam)
-            r = spd.rates.copy()
-        else:
-            changed = np.flatnonzero(new_lam != lam)
-            if changed.size:
-                dlam = new_lam[changed] - lam[changed]
-                v = v - B[:, changed] @ dlam
-                r = r - GB[:, changed] @ dlam
-            lam = new_lam
-            if since_resync == 0:
-                v = c0 - B @ lam
-                r = Gc0 - GB @ lam
+        changed = np.flatnonzero(new_lam != lam)
+        if changed.size:
+            dlam = new_lam[changed] - lam[changed]
+            v = v - B[:, changed] @ dlam
+            r = r - GB[:, changed] @ dlam
+        lam = new_lam
+        if since_resync == 0:
+            v = c0 - B @ lam
+            r = Gc0 - GB @ lam
         r[in_J] = 0.0
 
 
