@@ -170,3 +170,29 @@ def test_exact_path_is_the_limit_of_implicit_euler() -> None:
     assert 0.75 < order < 1.5, (order, errs_arr)
     assert np.max(errs_arr / hs) < 2.0  # error ≤ C h with C of the size of the velocity jump
     assert errs_arr[-1] < errs_arr[0] / 10
+
+
+def test_incremental_exact_path_on_an_ill_conditioned_quadratic() -> None:
+    """Condition number 1e8: rounding in the kept inverse grows fastest here, so the
+    residual checks (every few selections) must keep the path on the direct solution."""
+    d, seed = 60, 11
+    rng = np.random.default_rng(seed)
+    obj = rotated_quadratic(np.geomspace(1e-4, 1e4, d), rotation=1.0, seed=seed)
+    p = Problem(
+        name="ill",
+        description="test",
+        system=fp.steepest_descent_flow(obj, "linf"),
+        x0=rng.standard_normal(d),
+        T=1.0,
+        flow="linf",
+        reference="exact",
+        objective=obj,
+    )
+    fast = _exact(p, incremental=True, T=5.0)
+    slow = _exact(p, incremental=False, T=5.0)
+    assert fast.status == slow.status
+    assert len(fast.events) > 2 * d  # many joins and leaves
+    assert [(e.kind, e.indices) for e in fast.events] == [(e.kind, e.indices) for e in slow.events]
+    ts = np.linspace(0.0, float(fast.t[-1]), 301)
+    scale = max(1.0, float(np.max(np.abs(p.x0))))
+    assert np.max(np.abs(fast(ts) - slow(ts))) <= 1e-8 * scale  # was 1e-5 unrefined
