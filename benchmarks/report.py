@@ -71,7 +71,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"at end {tuple(round(x, 2) for x in m.get('load_average_at_end', (0, 0, 0)))}.",
         f"Siconos: {m['siconos']}. nosnoc: {m['nosnoc']} (casadi {m['casadi']}).",
         f"Wall-clock cap per run {cfg['cap']:g} s; medians of ≥ {cfg['repeats']} runs for every "
-        "method that finishes (a capped or failed run is recorded once). Errors: max over the "
+        "method that finishes (cases under 1 s: one untimed warm-up run, then 5; a capped or "
+        "failed run is recorded once). Errors: max over the "
         "method's output times of ‖x(t) − x_ref(t)‖∞ (`max err`) and at T (`final err`).",
         f"Total time of this run: {result.get('total_wall', 0):.0f} s.",
         "",

@@ -1,8 +1,10 @@
 """Run the methods on the problems, time them, measure their errors; scaling and targets.
 
-Timing rule: every method that finishes is run at least ``repeats`` (≥ 3) times — runs
-shorter than a second 5 times, because on a shared two-core machine single runs of the fast
-cases scatter by ±30 % — and its median wall time is reported; a run that hits the
+Timing rule: every method that finishes is run at least ``repeats`` (≥ 3) times and its
+median wall time is reported. A case whose first run takes under a second gets that run
+as an untimed warm-up (kept in ``warmup_wall``) and 5 timed runs, the same for every
+method: on this shared two-core machine single runs of the fast cases scatter by ±30 %,
+and first runs are slower (fresh allocations, cold caches). A run that hits the
 wall-clock cap or fails is recorded once, with its reason, and not repeated (repeating a
 capped run only re-measures the cap).
 
@@ -150,12 +152,18 @@ def run_case(p: Problem, method: Method, ref: Ref, cfg: Config) -> dict[str, Any
     walls: list[float] = []
     res: RunResult | None = None
     cap = cfg.cap_fixed_step if method.family in ("implicit Euler", "Siconos") else cfg.cap
-    while not walls or len(walls) < _n_runs(cfg.repeats, walls[0]):
+    warmup: float | None = None
+    n_runs = cfg.repeats
+    while len(walls) < n_runs:
         try:
             res = method.run(p, cap)
         except Exception as exc:  # a peer's failure is a result, never a crash of the run
             row.update(status="failed", reason=f"{type(exc).__name__}: {exc}", runs=len(walls) + 1)
             return row
+        if res.status == "ok" and warmup is None and not walls and _is_fast(res.wall):
+            warmup = res.wall  # a fast case: this run warms up, 5 timed runs follow
+            n_runs = max(cfg.repeats, _FAST_REPEATS)
+            continue
         walls.append(res.wall)
         if res.status != "ok":
             break
@@ -167,6 +175,7 @@ def run_case(p: Problem, method: Method, ref: Ref, cfg: Config) -> dict[str, Any
         runs=len(walls),
         wall=statistics.median(walls),
         walls=walls,
+        warmup_wall=warmup,
         max_err=max_err,
         final_err=final_err,
         t_reached=float(res.t[-1]) if res.t.size else None,
@@ -181,15 +190,18 @@ _FAST_WALL = 1.0
 _FAST_REPEATS = 5
 
 
-def _n_runs(repeats: int, first_wall: float) -> int:
-    """How many runs to take the median of, given the first one's wall time."""
-    return max(repeats, _FAST_REPEATS) if first_wall < _FAST_WALL else repeats
+def _is_fast(first_wall: float) -> bool:
+    """Whether a case is fast: its first run is a warm-up, then 5 timed runs."""
+    return first_wall < _FAST_WALL
 
 
 def _median_time(fun: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
-    walls: list[float] = []
-    out = None
-    while not walls or len(walls) < _n_runs(repeats, walls[0]):
+    t0 = time.perf_counter()
+    out = fun()
+    first = time.perf_counter() - t0
+    walls = [] if _is_fast(first) else [first]
+    n = max(repeats, _FAST_REPEATS) if _is_fast(first) else repeats
+    while len(walls) < n:
         t0 = time.perf_counter()
         out = fun()
         walls.append(time.perf_counter() - t0)
