@@ -412,11 +412,14 @@ class _SpdBoxSelector:
         lam_c = np.where(interior, self.lam[pc], self.sig[pc])
         return lam_c, interior, True
 
-    def join(self, arrived: list[int]) -> None:
+    def join(self, arrived: list[int]) -> dict[int, float] | None:
         """The common event, without :meth:`select`'s bookkeeping: the indices ``arrived``
         (none of them sliding) reach their manifolds, and the candidates are the sliding set
         plus them. Afterwards the sliding set is ``block.perm[:block.k]``, ``sig`` holds the
-        other relays and ``rates_p`` the rates, all in position order."""
+        other relays and ``rates_p`` the rates, all in position order.
+
+        Returns the candidates the selection holds at a bound, with their sides (None when
+        the pivoting gave way to the direct solver)."""
         self.n_calls += 1
         blk = self.block
         cand = np.concatenate((blk.perm[: blk.k], np.asarray(arrived, dtype=np.intp)))
@@ -426,9 +429,11 @@ class _SpdBoxSelector:
             self.rho[:] = self.Gc0[blk.perm] - self.P @ self.sig
             self.lam_ok = False
             to_free = []
-        self._solve_with(cand, arrived, to_free)
+        return self._solve_with(cand, arrived, to_free)
 
-    def _solve_with(self, cand: np.ndarray, joins: list[int], to_free: list[int]) -> None:
+    def _solve_with(
+        self, cand: np.ndarray, joins: list[int], to_free: list[int]
+    ) -> dict[int, float] | None:
         """Insert ``joins`` into the sliding set, free the relays of ``to_free`` (after they
         joined, see above), solve the box VI over ``cand`` and compute the rates."""
         blk = self.block
@@ -450,6 +455,7 @@ class _SpdBoxSelector:
             self._fallback(cand)
             self.check_due = True
         self._solve_checked()
+        return pivoted
 
     def _pivot(self, cand: np.ndarray) -> dict[int, float] | None:
         """Block principal pivoting over ``cand`` from "all interior"; None if it cycles.
@@ -820,28 +826,49 @@ def _advance_spd(
             since_resync = 0
         h_p[arrived_p] = 0.0
         h_p[:k] = 0.0
-        arrived = perm[arrived_p]
-        old_sigma, old_mode = sigma, mode
+        arrived = np.sort(perm[arrived_p]).tolist()
+        old_signs, old_mode = signs.copy(), mode
         rec.n_selection_solves += 1
-        spd.join(arrived.tolist())
+        bound = spd.join(arrived)
         k = blk.k
         r_p = spd.rates_p
-        sigma = np.empty(m)
-        sigma[perm] = sig
         lam_p = sig.copy()
         lam_p[:k] = spd.lam[:k]
         lam = np.empty(m)
         lam[perm] = lam_p
         lam.setflags(write=False)  # recorded without a copy (see _recorder._frozen)
-        in_J = sigma == 0.0  # the relays off the sliding set are ±1
+        if bound is None:  # the pivoting gave way to the direct solver: read the relays
+            sigma = np.empty(m)
+            sigma[perm] = sig
+            cand = [i for i, sign in enumerate(old_signs) if sign == 0] + arrived
+            bound = {i: float(sigma[i]) for i in cand if sigma[i] != 0.0}
         # The mode's sign tuple is rebuilt from a list patched where the relays changed
-        # (a handful per event): converting all m of them again cost ~30 µs per event.
-        for i in np.flatnonzero(sigma != old_sigma).tolist():
-            signs[i] = int(sigma[i])
+        # (a handful per event; converting all m of them again cost ~30 µs per event), and
+        # the event is classified from what the pivoting bound: an arrival it kept is a
+        # sliding entry, one it bound is a crossing (opposite side) or a tangency, and a
+        # bound sliding index is an exit. (`record_l1_transition` finds the same by
+        # comparing the relay vectors, O(m) per event.)
+        for i in arrived:
+            signs[i] = 0
+        for i, side in bound.items():
+            signs[i] = int(side)
         mode = _unchecked(
-            Mode, norm="l1", signs=tuple(signs), free=tuple(np.flatnonzero(in_J).tolist())
+            Mode, norm="l1", signs=tuple(signs), free=tuple(np.sort(perm[:k]).tolist())
         )
-        record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, True)
+        groups: dict[str, list[int]] = {}
+        for i in arrived:
+            if i not in bound:
+                kind = "sliding-entry"
+            elif signs[i] == -old_signs[i]:
+                kind = "crossing"
+            else:
+                kind = "tangency"
+            groups.setdefault(kind, []).append(i)
+        exits = sorted(i for i in bound if old_signs[i] == 0 and i not in arrived)
+        if exits:
+            groups["exit"] = exits
+        for kind, idx in groups.items():
+            rec.event(t, x, kind, idx, old_mode, mode)
         acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
         if acc is not None:
             return acc
@@ -887,13 +914,21 @@ def integrate_linf(
         hm = float(np.max(np.abs(hv)))
         return np.flatnonzero(np.abs(hv) >= hm - rel * max(hm, h_scale * rel))
 
-    def select(A: np.ndarray, s: FloatArray) -> tuple[FloatArray, np.ndarray, bool]:
+    def select(
+        A: np.ndarray, s: FloatArray, previous: np.ndarray | None = None
+    ) -> tuple[FloatArray, np.ndarray, bool]:
+        """Weights on the tie set ``A``, warm started from the ``previous`` support (a
+        subset of ``A``): the active-set method then needs one or two KKT solves instead
+        of growing the support one index per solve from a single vertex (``O(k)`` solves
+        of up to ``k × k``: the greedy flow of a d = 200 quadratic spent most of its time
+        there)."""
         rec.n_selection_solves += 1
         if A.size == 1:
             return np.ones(1), np.ones(1, dtype=bool), True
         M = s[:, None] * GB[np.ix_(A, A)] * s[None, :]
         a = s * Gc0[A]
-        sel = solve_simplex_vi(M, a)
+        warm = None if previous is None else np.searchsorted(A, previous)
+        sel = solve_simplex_vi(M, a, warm_start=warm)
         w = np.asarray(sel.lam, dtype=float)
         return w, w > 0, bool(sel.unique)
 
@@ -970,7 +1005,7 @@ def integrate_linf(
         h[joined] = np.sign(h[joined]) * hm_new
         A_cand = np.union1d(A, joined)
         s_cand = np.sign(h[A_cand])
-        w, support, unique = select(A_cand, s_cand)
+        w, support, unique = select(A_cand, s_cand, A)
         old_A = set(int(i) for i in A)
         A, s, w = A_cand[support], s_cand[support], w[support]
         new_lam = np.zeros(m)
