@@ -1104,7 +1104,8 @@ def _arrive_l2(
         if rate >= 0:
             break
         tau = -nh / rate
-        x = rec.linear_segment(t, t + tau, x, v, mode, u)
+        # the recorder keeps its end state frozen; user functions get a writable copy
+        x = rec.linear_segment(t, t + tau, x, v, mode, u).copy()
         t = t + tau
     return t, x
 

@@ -50,6 +50,9 @@ _EPS = float(np.finfo(float).eps)
 #: Systems with at least this many switching functions run the exact path on one BLAS
 #: thread (see :func:`serial_blas`); below it BLAS does not start threads anyway.
 _SERIAL_BLAS_FROM = 128
+#: A segment longer than this fraction of ``t_span`` starts with a checked (and refined)
+#: selection (see :class:`_SpdBoxSelector`): it would integrate any error in λ.
+_LONG_SEGMENT = 0.01
 
 
 def serial_blas(m: int) -> contextlib.AbstractContextManager[object]:
@@ -276,25 +279,25 @@ class _SpdBoxSelector:
     ``O(k²)`` update. A repeated pattern hands the block to :func:`solve_box_vi` (warm
     started) and rebuilds ``W``.
 
-    Rounding: the residual ``(rho − GB λ)_S`` (``k²``) is checked every ``_CHECK_EVERY``
-    selections, after every rebuild and whenever a join met a small Schur complement (the
-    block became ill-conditioned); above rounding level ``λ`` is refined once with ``W``
-    (and kept refined through the following updates) and, if that does not suffice, ``W``
-    is rebuilt from scratch. A check that needed a refinement makes every selection checked
-    until ``_CLEAN_STREAK`` checks in a row pass: for an ill-conditioned ``GB`` the product
-    ``W rho`` is off by about ``cond(GB) · eps``, and that error, integrated over many
-    events, moved the end point of a condition-1e8 sign flow by 1e-5 (checked at every
-    selection it stays within ~2e-9 of the direct solve; see ``tests/test_benchmarks.py``).
-    For well-conditioned problems (the benchmark quadratics) no check needs a refinement
-    and checking one selection in ``_CHECK_EVERY`` saves the ``k²`` product. ``W`` is
-    also rebuilt every ``_REFRESH`` selections and ``rho`` recomputed every ``_RESYNC``, so
-    rounding cannot accumulate between checks.
+    Rounding: the residual ``(rho − GB λ)_S`` (``k²``) is checked at every selection, and
+    above rounding level ``λ`` is refined once with ``W`` (and kept refined through the
+    following updates) and, if that does not suffice, ``W`` is rebuilt from scratch. Only
+    after ``_CLEAN_STREAK`` checks in a row needed no refinement does checking relax to
+    every ``_CHECK_EVERY``-th selection (plus after every rebuild, after a join with a
+    small Schur complement, and — see :meth:`check_now` — before any long segment); any
+    refinement makes it strict again. Why: for an ill-conditioned ``GB`` the product
+    ``W rho`` is off by about ``cond(GB) · eps``, and that error, integrated over a
+    segment, moves the state (a condition-1e8 sign flow ended 1e-5 off the direct solve
+    when only every 8th selection was checked; see ``tests/test_benchmarks.py``); for
+    well-conditioned problems (the benchmark quadratics) no check ever needs a refinement
+    and the relaxed checking saves the ``k²`` product at most events. ``W`` is also rebuilt
+    every ``_REFRESH`` selections and ``rho`` recomputed every ``_RESYNC``.
     """
 
-    #: Selections between two residual checks while no check has needed a refinement.
+    #: Selections between two residual checks once ``_CLEAN_STREAK`` checks in a row have
+    #: needed no refinement (before that, and after any refinement: every selection).
     _CHECK_EVERY = 8
-    #: Clean checks in a row after which checking relaxes to every ``_CHECK_EVERY``.
-    _CLEAN_STREAK = 32
+    _CLEAN_STREAK = 64
     #: A join whose Schur complement is below this fraction of its diagonal entry makes
     #: the next selection check its residual.
     _SMALL_SCHUR = 1e-6
@@ -317,8 +320,9 @@ class _SpdBoxSelector:
         self.lam_ok = False
         self.lam_gen = -1
         self.check_due = True
-        self.check_every = self._CHECK_EVERY
+        self.check_every = 1  # relaxed to _CHECK_EVERY after _CLEAN_STREAK clean checks
         self.clean_checks = 0
+        self.checked = True
         self.n_calls = 0
         self.n_checked = 0
         self.n_refined = 0
@@ -527,15 +531,17 @@ class _SpdBoxSelector:
             rates[:k] = 0.0
         return rates
 
-    def _solve_checked(self) -> None:
-        """``λ_S = W rho_S`` and the new rates (original order in :attr:`rates`); the
-        residual on ``S`` is checked when due and ``λ`` refined when it is not rounding."""
+    def _solve_checked(self, *, force: bool = False) -> None:
+        """``λ_S = W rho_S`` and the new rates (position order, in :attr:`rates_p`); the
+        residual on ``S`` is checked when due (or ``force``) and ``λ`` refined when it is
+        not rounding. :attr:`checked` tells whether this selection was checked."""
         blk = self.block
         k = blk.k
         lam = self._lam_current()
+        self.checked = k == 0 or force or self.check_due or self.n_calls % self.check_every == 0
         if k == 0:
             rates = self.rho.copy()
-        elif self.check_due or self.n_calls % self.check_every == 0:
+        elif self.checked:
             self.n_checked += 1
             self.check_due = False
             self.clean_checks += 1
@@ -566,6 +572,11 @@ class _SpdBoxSelector:
         else:
             rates = self._rates_for(lam[:k], with_residual=False)
         self.rates_p = rates
+
+    def check_now(self) -> None:
+        """Check (and refine) the current selection if it was not checked."""
+        if not self.checked:
+            self._solve_checked(force=True)
 
 
 def integrate_l1(
@@ -792,6 +803,7 @@ def _advance_spd(
     r_p = spd.rates_p
     signs = list(mode.signs)
     since_resync = 0
+    span = max(t_end - t0, 0.0)
     while True:
         k = blk.k
         if full_slide_is_rest and k == m:
@@ -806,6 +818,12 @@ def _advance_spd(
         approaching = np.flatnonzero(sig[k:] * r_free < 0.0)
         tau_app = -h_p[k:][approaching] / r_free[approaching]
         tau = float(tau_app.min()) if approaching.size else np.inf
+        if not spd.checked and min(tau, t_end - t) > _LONG_SEGMENT * span:
+            # A long segment integrates any error in λ: check this selection first.
+            spd.check_now()
+            r_p = spd.rates_p
+            lam, v = _spd_lam_v(spd, perm, c0, B, b_is_eye)
+            continue
         if t + tau >= t_end:
             rec.linear_segment(t, t_end, x, v, mode, lam)
             return 0, "reached the end of t_span"
@@ -832,11 +850,7 @@ def _advance_spd(
         bound = spd.join(arrived)
         k = blk.k
         r_p = spd.rates_p
-        lam_p = sig.copy()
-        lam_p[:k] = spd.lam[:k]
-        lam = np.empty(m)
-        lam[perm] = lam_p
-        lam.setflags(write=False)  # recorded without a copy (see _recorder._frozen)
+        lam, v = _spd_lam_v(spd, perm, c0, B, b_is_eye)
         if bound is None:  # the pivoting gave way to the direct solver: read the relays
             sigma = np.empty(m)
             sigma[perm] = sig
@@ -872,8 +886,22 @@ def _advance_spd(
         acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
         if acc is not None:
             return acc
-        v = c0 - lam if b_is_eye else c0 - B @ lam
-        v.setflags(write=False)
+
+
+def _spd_lam_v(
+    spd: _SpdBoxSelector, perm: np.ndarray, c0: FloatArray, B: FloatArray, b_is_eye: bool
+) -> tuple[FloatArray, FloatArray]:
+    """The relay values (original order) and the velocity of the selector's current mode,
+    both frozen: the recorder keeps them without a copy (see ``_recorder._frozen``)."""
+    k = spd.block.k
+    lam_p = spd.sig.copy()
+    lam_p[:k] = spd.lam[:k]
+    lam = np.empty(perm.size)
+    lam[perm] = lam_p
+    lam.setflags(write=False)
+    v = c0 - lam if b_is_eye else c0 - B @ lam
+    v.setflags(write=False)
+    return lam, v
 
 
 def _is_symmetric_pd(M: FloatArray) -> bool:

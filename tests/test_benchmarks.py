@@ -25,6 +25,7 @@ from benchmarks.problems import Problem, coulomb_reference, slope_problem  # noq
 from filippov import _exact_path  # noqa: E402
 from filippov._recorder import Recorder  # noqa: E402
 from filippov.objectives import rotated_quadratic  # noqa: E402
+from filippov.systems import AffineData  # noqa: E402
 
 
 def _quad_problem(d: int, seed: int, T: float = 1.0) -> Problem:
@@ -197,3 +198,50 @@ def test_incremental_exact_path_on_an_ill_conditioned_quadratic() -> None:
     ts = np.linspace(0.0, float(fast.t[-1]), 301)
     scale = max(1.0, float(np.max(np.abs(p.x0))))
     assert np.max(np.abs(fast(ts) - slow(ts))) <= 1e-8 * scale  # was 1e-5 unrefined
+
+
+def _moderately_conditioned_relay_system() -> tuple[AffineData, np.ndarray]:
+    """A relay system ``x' = c0 − λ, λ ∈ Sign(G x + e)``, ``G`` SPD of condition 1e5
+    (m = 11), found by a random search (the 39th draw of the generator below), whose last
+    segment is long (20 of 30 time units)."""
+    rng = np.random.default_rng(123)
+    for trial in range(39):
+        m = int(rng.integers(1, 40))
+        kind = trial % 4
+        if kind == 3:
+            # an integer case of the search: only its draws matter here
+            for low, high, size in ((-2, 3, (m, m)), (-4, 5, m), (-3, 4, m), (-3, 4, m)):
+                rng.integers(low, high, size=size)
+            continue
+        Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
+        G = (Q * np.geomspace(1.0, [3.0, 100.0, 1e5][kind], m)) @ Q.T
+        G = 0.5 * (G + G.T)
+        c0 = rng.standard_normal(m) * rng.choice([0.0, 0.5])
+        e = rng.standard_normal(m)
+        x0 = rng.standard_normal(m)
+        if trial % 5 == 0:
+            idx = rng.choice(m, size=int(rng.integers(1, m + 1)), replace=False)
+            e[idx] -= (G @ x0 + e)[idx]
+    return AffineData(c0=c0, B=np.eye(m), G=G, e=e), x0
+
+
+def test_incremental_exact_path_checks_the_selection_of_a_long_segment() -> None:
+    """Checking only every 8th selection left the last selection of this run unchecked;
+    its λ (off by 2.5e-10) drove the final 20 time units and moved the end state by 5e-9
+    from the direct solve. A long segment now starts from a checked selection."""
+    data, x0 = _moderately_conditioned_relay_system()
+    assert np.linalg.cond(data.G) == pytest.approx(1e5, rel=1e-3)
+    runs = []
+    for incremental in (True, False):
+        rec = Recorder(0.0, x0, "exact")
+        opts = _exact_path._Options(zero_tol=1e-12, max_events=20_000)
+        status, msg = _exact_path.integrate_l1(
+            data, x0, 0.0, 30.0, opts, rec, incremental=incremental
+        )
+        runs.append(rec.finish(status, msg))
+    fast, slow = runs
+    assert fast.status == slow.status == 0
+    assert [(e.kind, e.indices) for e in fast.events] == [(e.kind, e.indices) for e in slow.events]
+    assert fast.events[-1].t < 10.0  # the last segment is the long one
+    ts = np.linspace(0.0, 30.0, 601)
+    assert np.max(np.abs(fast(ts) - slow(ts))) <= 1e-9
