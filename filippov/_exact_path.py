@@ -14,9 +14,9 @@ coupling the free to the sliding indices (BLAS, on a permuted copy of ``G B`` th
 sliding set first). Before this the selection was re-solved from scratch at every event
 (``O(k³)``), and a d = 500 rotated quadratic took 7.2 s; the sign flow of the d = 1000
 benchmark quadratic (3720 events) took 2.9 s with a first incremental version and now takes
-~0.9 s on one BLAS thread (see ``benchmarks/``). The solutions are checked by their residual (every few selections, and
-after anything that may have cost accuracy) and refined when needed, so the path stays
-exact to rounding; ``incremental=False`` keeps the direct solve as the reference the tests
+~0.9 s on one BLAS thread (see ``benchmarks/``). The solutions are checked by their residual (at every selection until a long
+run of checks needed no refinement, then every few selections and always before a long
+segment) and refined when needed, so the path stays exact to rounding; ``incremental=False`` keeps the direct solve as the reference the tests
 compare with (identical events and modes, states to 1e-12).
 Other systems: the rates and the velocity are updated from the changed relay values
 (``O((n + m) k)``) and the selection is solved on the candidate block, falling back to the
