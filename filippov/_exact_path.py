@@ -13,11 +13,13 @@ previous sliding set, and the new rates cost one product with the ``(m − k) ×
 coupling the free to the sliding indices (BLAS, on a permuted copy of ``G B`` that keeps the
 sliding set first). Before this the selection was re-solved from scratch at every event
 (``O(k³)``), and a d = 500 rotated quadratic took 7.2 s; the sign flow of the d = 1000
-benchmark quadratic (3720 events) took 2.9 s with a first incremental version and now takes
-~0.9 s on one BLAS thread (see ``benchmarks/``). The solutions are checked by their residual (at every selection until a long
-run of checks needed no refinement, then every few selections and always before a long
-segment) and refined when needed, so the path stays exact to rounding; ``incremental=False`` keeps the direct solve as the reference the tests
-compare with (identical events and modes, states to 1e-12).
+benchmark quadratic (3720 events) took 2.9 s with a first incremental version and now
+takes 0.8–1.2 s on one BLAS thread on the two-core benchmark machine (see
+``benchmarks/``). The solutions are checked by their residual (at every selection until a
+long run of checks needed no refinement, then every few selections and always before a
+long segment) and refined when needed, so the path stays exact to rounding;
+``incremental=False`` keeps the direct solve as the reference the tests compare with
+(identical events and modes, states to 1e-12).
 Other systems: the rates and the velocity are updated from the changed relay values
 (``O((n + m) k)``) and the selection is solved on the candidate block, falling back to the
 exact VI solver when a multiplier reaches its bound. ``h`` and ``r`` are re-synchronised
