@@ -2,9 +2,10 @@
 
 Timing rule: every method that finishes is run at least ``repeats`` (≥ 3) times and its
 median wall time is reported. A case whose first run takes under a second gets that run
-as an untimed warm-up (kept in ``warmup_wall``) and 5 timed runs, the same for every
-method: on this shared two-core machine single runs of the fast cases scatter by ±30 %,
-and first runs are slower (fresh allocations, cold caches). A run that hits the
+as an untimed warm-up (kept in ``warmup_wall``) and 5 timed runs (``repeats`` in the
+quick run), the same for every method: on this shared two-core machine single runs of
+the fast cases scatter by ±30 %, and first runs are slower (fresh allocations, cold
+caches). A run that hits the
 wall-clock cap or fails is recorded once, with its reason, and not repeated (repeating a
 capped run only re-measures the cap).
 
@@ -162,7 +163,7 @@ def run_case(p: Problem, method: Method, ref: Ref, cfg: Config) -> dict[str, Any
             return row
         if res.status == "ok" and warmup is None and not walls and _is_fast(res.wall):
             warmup = res.wall  # a fast case: this run warms up, 5 timed runs follow
-            n_runs = max(cfg.repeats, _FAST_REPEATS)
+            n_runs = _fast_runs(cfg)
             continue
         walls.append(res.wall)
         if res.status != "ok":
@@ -195,12 +196,19 @@ def _is_fast(first_wall: float) -> bool:
     return first_wall < _FAST_WALL
 
 
-def _median_time(fun: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
+def _fast_runs(cfg: Config) -> int:
+    """Timed runs of a fast case: 5 in the full run, ``repeats`` in the quick one (which
+    must stay under two minutes)."""
+    return cfg.repeats if cfg.quick else max(cfg.repeats, _FAST_REPEATS)
+
+
+def _median_time(fun: Callable[[], Any], cfg: Config) -> tuple[float, list[float], Any]:
+    repeats = cfg.repeats
     t0 = time.perf_counter()
     out = fun()
     first = time.perf_counter() - t0
     walls = [] if _is_fast(first) else [first]
-    n = max(repeats, _FAST_REPEATS) if _is_fast(first) else repeats
+    n = _fast_runs(cfg) if _is_fast(first) else repeats
     while len(walls) < n:
         t0 = time.perf_counter()
         out = fun()
@@ -217,7 +225,7 @@ def scaling(cfg: Config, log: Callable[[str], None]) -> dict[str, Any]:
 
     for size in cfg.scaling_sizes:
         p = quadratic_problem(size, "linf")
-        med, walls, sol = _median_time(functools.partial(solve_exact, p), cfg.repeats)
+        med, walls, sol = _median_time(functools.partial(solve_exact, p), cfg)
         ev = len(sol.events)
         rows.append(
             {
@@ -308,7 +316,7 @@ def schemes_targets(cfg: Config, log: Callable[[str], None]) -> dict[str, Any]:
             save_every=10_000,
             diagnostics=diag,
         )
-        med, walls, _ = _median_time(run_big, cfg.repeats)
+        med, walls, _ = _median_time(run_big, cfg)
         out[f"signgd_d1e4_steps1e4_diagnostics={diag}"] = {"wall": med, "walls": walls}
         log(f"  SignGD 1e4 steps, d = 1e4, diagnostics={diag}: {med:.3f} s")
     X0 = rng.standard_normal((10_000, 2))
@@ -316,7 +324,7 @@ def schemes_targets(cfg: Config, log: Callable[[str], None]) -> dict[str, Any]:
         run_batch = functools.partial(
             SignGD(step=1e-3).run, slope(0.5), X0, n_steps=1000, save_every=1000, diagnostics=diag
         )
-        med, walls, _ = _median_time(run_batch, cfg.repeats)
+        med, walls, _ = _median_time(run_batch, cfg)
         out[f"signgd_batch1e4x1e3_2d_diagnostics={diag}"] = {"wall": med, "walls": walls}
         log(f"  SignGD batch 1e4 points x 1e3 steps (2-D), diagnostics={diag}: {med:.3f} s")
     return out
