@@ -722,10 +722,7 @@ def integrate_l1(
             x = rec.linear_segment(t, t_end, x, v, mode, lam)
             return 0, "reached the end of t_span"
         if rec.n_events >= opts.max_events:
-            return -2, (
-                f"more than max_events = {opts.max_events} events by t = {t:.17g}; "
-                "raise `max_events` if the system really switches this often"
-            )
+            return _too_many_events(opts, t)
         tau = max(tau, 0.0)
         t_new = t + tau
         arrived = approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
@@ -830,10 +827,7 @@ def _advance_spd(
             rec.linear_segment(t, t_end, x, v, mode, lam)
             return 0, "reached the end of t_span"
         if rec.n_events >= opts.max_events:
-            return -2, (
-                f"more than max_events = {opts.max_events} events by t = {t:.17g}; "
-                "raise `max_events` if the system really switches this often"
-            )
+            return _too_many_events(opts, t)
         tau = max(tau, 0.0)
         t_new = t + tau
         arrived_p = k + approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
@@ -888,6 +882,14 @@ def _advance_spd(
         acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
         if acc is not None:
             return acc
+
+
+def _too_many_events(opts: _Options, t: float) -> tuple[int, str]:
+    """The status and message of a run stopped by ``max_events`` (both ℓ1 loops)."""
+    return -2, (
+        f"more than max_events = {opts.max_events} events by t = {t:.17g}; "
+        "raise `max_events` if the system really switches this often"
+    )
 
 
 def _spd_lam_v(
