@@ -679,10 +679,6 @@ def integrate_l1(
             rec.event(t, x, "exit", leaving, None, new_mode, note="leaves at the initial state")
         mode = new_mode
     v = velocity(lam)
-    r = spd.rates.copy() if spd is not None else Gc0 - GB @ lam
-    r[in_J] = 0.0
-    since_resync = 0
-
     # With every index sliding, G v = ḣ = 0; if G is nonsingular (B square and G B positive
     # definite) the velocity is exactly 0, whatever the rounding in λ (which grows with
     # the condition number and would defeat an absolute threshold on v).
@@ -696,7 +692,6 @@ def integrate_l1(
             t_end,
             x,
             h,
-            sigma,
             lam,
             v,
             mode,
@@ -706,6 +701,9 @@ def integrate_l1(
             full_slide_is_rest,
             b_is_eye,
         )
+    r = Gc0 - GB @ lam
+    r[in_J] = 0.0
+    since_resync = 0
     while True:
         if full_slide_is_rest and bool(in_J.all()):
             v = np.zeros_like(v)
@@ -773,7 +771,6 @@ def _advance_spd(
     t_end: float,
     x: FloatArray,
     h: FloatArray,
-    sigma: FloatArray,
     lam: FloatArray,
     v: FloatArray,
     mode: Mode,
