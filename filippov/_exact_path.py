@@ -19,7 +19,8 @@ takes 0.8–1.2 s on one BLAS thread on the two-core benchmark machine (see
 long run of checks needed no refinement, then every few selections and always before a
 long segment) and refined when needed, so the path stays exact to rounding;
 ``incremental=False`` keeps the direct solve as the reference the tests compare with
-(identical events and modes, states to 1e-12).
+(identical events and modes, states to 1e-12); it is also what runs when ``G B`` is too
+ill-conditioned for a kept inverse (condition above ``_INCREMENTAL_MAX_COND``).
 Other systems: the rates and the velocity are updated from the changed relay values
 (``O((n + m) k)``) and the selection is solved on the candidate block, falling back to the
 exact VI solver when a multiplier reaches its bound. ``h`` and ``r`` are re-synchronised
@@ -34,6 +35,7 @@ import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
 from scipy.linalg.blas import dsymv as _dsymv
 from scipy.linalg.blas import dsyr as _dsyr
+from scipy.linalg.lapack import dpocon as _dpocon
 from scipy.linalg.lapack import dpotrf as _dpotrf
 from scipy.linalg.lapack import dpotri as _dpotri
 from threadpoolctl import threadpool_limits
@@ -55,6 +57,13 @@ _SERIAL_BLAS_FROM = 128
 #: A segment longer than this fraction of ``t_span`` starts with a checked (and refined)
 #: selection (see :class:`_SpdBoxSelector`): it would integrate any error in λ.
 _LONG_SEGMENT = 0.01
+#: The incremental selection is used up to this condition number of ``G B`` (1-norm
+#: estimate), the direct solve on each block beyond. Why: even with iterative refinement
+#: (see ``_SpdBoxSelector._refine``) an inverse kept through thousands of rank-one updates
+#: loses to a fresh factorization once ``cond · eps`` nears 1e-6: on random sign flows the
+#: final gradient was within 2× of the direct path's up to condition 1e9, 10× at 1e10 and
+#: up to 1e5× (1e-5 against 1e-10) at 1e12.
+_INCREMENTAL_MAX_COND = 1e10
 
 
 def serial_blas(m: int) -> contextlib.AbstractContextManager[object]:
@@ -303,6 +312,8 @@ class _SpdBoxSelector:
     #: A join whose Schur complement is below this fraction of its diagonal entry makes
     #: the next selection check its residual.
     _SMALL_SCHUR = 1e-6
+    #: Refinement steps at most per checked selection (see :meth:`_refine`).
+    _MAX_REFINE = 6
 
     def __init__(self, GB: FloatArray, Gc0: FloatArray, tol: float = 1e-12) -> None:
         m = GB.shape[0]
@@ -561,19 +572,45 @@ class _SpdBoxSelector:
             if float(np.max(np.abs(rates[:k]))) > tol_res:
                 self.n_refined += 1
                 self.check_every, self.clean_checks = 1, 0
-                C = blk.L.shape[0]
-                res = np.zeros(C)
-                res[:k] = rates[:k]
-                lam[:C] += blk.apply(res)
-                rates = self._rates_for(lam[:k], with_residual=True)
-                if float(np.max(np.abs(rates[:k]))) > tol_res:
-                    self.n_rebuilt += 1
-                    blk.rebuild()
-                    rates = self._rates_for(self._lam_current()[:k], with_residual=True)
+                rates = self._refine(lam, rates, tol_res)
             rates[:k] = 0.0
         else:
             rates = self._rates_for(lam[:k], with_residual=False)
         self.rates_p = rates
+
+    def _refine(self, lam: FloatArray, rates: FloatArray, tol_res: float) -> FloatArray:
+        """Iterative refinement of ``λ_S`` (in place) until its residual is rounding;
+        returns the rates with the final residual.
+
+        ``λ = W rho`` with an explicit inverse is not backward stable: its residual is about
+        ``cond(GB_SS) · eps`` relative, not ``eps`` (a condition-1e8 sign flow ended with a
+        gradient of 1e-7 instead of 1e-11 after a single refinement step, because the rate
+        of the last free index, a small difference of large numbers, was off by 1e-5).
+        Each step ``λ += W r`` shrinks the error by about that factor, so a few steps
+        reach rounding level for any condition number well below ``1/eps``; a step that
+        does not at least quarter the residual means ``W`` itself has drifted, and it is
+        recomputed once (keeping the current ``λ``).
+        """
+        blk = self.block
+        k = blk.k
+        res_max = float(np.max(np.abs(rates[:k])))
+        rebuilt = False
+        for _ in range(self._MAX_REFINE):
+            C = blk.L.shape[0]
+            res = np.zeros(C)
+            res[:k] = rates[:k]
+            lam[:C] += blk.apply(res)
+            rates = self._rates_for(lam[:k], with_residual=True)
+            new_max = float(np.max(np.abs(rates[:k])))
+            if new_max <= tol_res:
+                break
+            if new_max > 0.25 * res_max and not rebuilt:
+                self.n_rebuilt += 1
+                blk.rebuild()
+                self.lam_gen = blk.generation  # λ is kept: it is refined, not recomputed
+                rebuilt = True
+            res_max = new_max
+        return rates
 
     def check_now(self) -> None:
         """Check (and refine) the current selection if it was not checked."""
@@ -621,8 +658,13 @@ def integrate_l1(
     t = float(t0)
     # A symmetric positive definite G B (every strongly convex quadratic's sign flow) makes
     # every principal block PD, so each box VI is uniquely solvable: checked once here.
-    gb_pd = m > 0 and _is_symmetric_pd(GB)
-    spd = _SpdBoxSelector(GB, Gc0) if incremental and gb_pd and np.array_equal(GB, GB.T) else None
+    gb_cond = _spd_condition(GB) if m > 0 else None
+    gb_pd = gb_cond is not None
+    spd = (
+        _SpdBoxSelector(GB, Gc0)
+        if incremental and gb_cond is not None and gb_cond <= _INCREMENTAL_MAX_COND
+        else None
+    )
 
     def velocity(lam_full: FloatArray) -> FloatArray:
         return c0 - lam_full if b_is_eye else c0 - B @ lam_full
@@ -704,6 +746,7 @@ def integrate_l1(
     r = Gc0 - GB @ lam
     r[in_J] = 0.0
     since_resync = 0
+    held = np.empty(0, dtype=np.intp)  # held at a bound at the current time: see _advance_spd
     while True:
         if full_slide_is_rest and bool(in_J.all()):
             v = np.zeros_like(v)
@@ -726,19 +769,23 @@ def integrate_l1(
         arrived = approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
         x = rec.linear_segment(t, t_new, x, v, mode, lam)
         h = h + tau * r
+        again = np.setdiff1d(held, arrived) if t_new == t else held[:0]
         t = t_new
         since_resync += 1
         if since_resync >= _RESYNC:
             h = G @ x + e
             since_resync = 0
         h[arrived] = 0.0
+        h[again] = 0.0
         h[in_J] = 0.0
         old_sigma = sigma.copy()
         old_mode = mode
         in_cand = in_J.copy()
         in_cand[arrived] = True
+        in_cand[again] = True
         cand = np.flatnonzero(in_cand)
         sigma[arrived] = 0.0
+        sigma[again] = 0.0
         lam_c, interior, unique = select(cand)
         new_lam = sigma.copy()
         new_lam[cand] = lam_c
@@ -747,6 +794,9 @@ def integrate_l1(
         in_J[:] = False
         in_J[cand[interior]] = True
         mode = make_mode("l1", sigma, np.flatnonzero(in_J))
+        if again.size:  # selected again: an event only if the relay changed
+            changed_again = again[in_J[again] | (sigma[again] != old_sigma[again])]
+            arrived = np.union1d(arrived, changed_again)
         record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, unique)
         acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
         if acc is not None:
@@ -761,6 +811,10 @@ def integrate_l1(
             v = c0 - B @ lam
             r = Gc0 - GB @ lam
         r[in_J] = 0.0
+        if leaving.size:  # every candidate the selection holds at a bound
+            _hold_bound_off_their_manifolds(r, leaving, sigma)
+        held = np.union1d(again, leaving) if again.size else leaving
+        held = held[~in_J[held]]
 
 
 def _advance_spd(
@@ -800,6 +854,12 @@ def _advance_spd(
     signs = list(mode.signs)
     since_resync = 0
     span = max(t_end - t0, 0.0)
+    # Indices the selections at the current time held at a bound (on their manifold, with
+    # their rates clamped by _hold_bound_off_their_manifolds): an event after a zero-length
+    # segment selects them again together with the new arrivals, so a set of functions
+    # sitting on their manifolds is decided jointly instead of one by one, which could
+    # alternate forever between two of them at one time (seen at condition ≥ 1e12).
+    held: set[int] = set()
     while True:
         k = blk.k
         if full_slide_is_rest and k == m:
@@ -830,7 +890,7 @@ def _advance_spd(
         arrived_p = k + approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
         x = rec.linear_segment(t, t_new, x, v, mode, lam)
         h_p += tau * r_p
-        t = t_new
+        t_old, t = t, t_new
         since_resync += 1
         if since_resync >= _RESYNC:
             h_p[:] = (G @ x + e)[perm]
@@ -838,17 +898,27 @@ def _advance_spd(
         h_p[arrived_p] = 0.0
         h_p[:k] = 0.0
         arrived = np.sort(perm[arrived_p]).tolist()
+        # At the same time again: the functions held there are selected again with them.
+        again = sorted(held.difference(arrived)) if t_new == t_old and held else []
+        if again:
+            h_p[blk.pos[again]] = 0.0
+        else:
+            held = set()
         old_signs, old_mode = signs.copy(), mode
         rec.n_selection_solves += 1
-        bound = spd.join(arrived)
+        bound = spd.join(arrived + again)
         k = blk.k
         r_p = spd.rates_p
         lam, v = _spd_lam_v(spd, perm, c0, B, b_is_eye)
         if bound is None:  # the pivoting gave way to the direct solver: read the relays
             sigma = np.empty(m)
             sigma[perm] = sig
-            cand = [i for i, sign in enumerate(old_signs) if sign == 0] + arrived
+            cand = [i for i, sign in enumerate(old_signs) if sign == 0] + arrived + again
             bound = {i: float(sigma[i]) for i in cand if sigma[i] != 0.0}
+        if bound:
+            _hold_bound_off_their_manifolds(r_p, blk.pos[list(bound)], sig)
+            held.update(bound)
+        held.difference_update(i for i in arrived + again if i not in bound)  # sliding now
         # The mode's sign tuple is rebuilt from a list patched where the relays changed
         # (a handful per event; converting all m of them again cost ~30 µs per event), and
         # the event is classified from what the pivoting bound: an arrival it kept is a
@@ -856,6 +926,8 @@ def _advance_spd(
         # bound sliding index is an exit. (`record_l1_transition` finds the same by
         # comparing the relay vectors, O(m) per event.)
         for i in arrived:
+            signs[i] = 0
+        for i in again:
             signs[i] = 0
         for i, side in bound.items():
             signs[i] = int(side)
@@ -871,6 +943,11 @@ def _advance_spd(
             else:
                 kind = "tangency"
             groups.setdefault(kind, []).append(i)
+        for i in again:  # selected again: an event only if its relay changed
+            if i not in bound:
+                groups.setdefault("sliding-entry", []).append(i)
+            elif signs[i] != old_signs[i]:
+                groups.setdefault("crossing", []).append(i)
         exits = sorted(i for i in bound if old_signs[i] == 0 and i not in arrived)
         if exits:
             groups["exit"] = exits
@@ -879,6 +956,23 @@ def _advance_spd(
         acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
         if acc is not None:
             return acc
+
+
+def _hold_bound_off_their_manifolds(rates: FloatArray, idx: np.ndarray, relays: FloatArray) -> None:
+    """Zero the rates of switching functions that the selection just held at a bound but
+    that still point back to their manifold (``relay · rate < 0``), in place.
+
+    At an event every candidate sits on its manifold (``h = 0``), and a candidate the
+    selection holds at ``±1`` must not move back across it: the box VI says
+    ``relay · rate ≥ 0``, which the solvers accept down to a tolerance. Why the clamp: a
+    rate in that tolerance band with the wrong sign (rounding, about ``cond(G B) · eps``)
+    made the same index arrive again after a zero-length segment and be held again, an
+    endless loop of zero-time "tangency" events (seen on quadratics of condition ≥ 1e12).
+    The next event recomputes every rate, so a function that really turns back arrives
+    then.
+    """
+    back = idx[relays[idx] * rates[idx] < 0.0]
+    rates[back] = 0.0
 
 
 def _too_many_events(opts: _Options, t: float) -> tuple[int, str]:
@@ -905,19 +999,25 @@ def _spd_lam_v(
     return lam, v
 
 
-def _is_symmetric_pd(M: FloatArray) -> bool:
-    """Is ``M`` symmetric positive definite (so all its principal blocks are)?
+def _spd_condition(M: FloatArray) -> float | None:
+    """An estimate of the 1-norm condition number of ``M`` if it is symmetric positive
+    definite (so all its principal blocks are), else None.
 
-    Then a feasible interior solution of a box VI on any block is *the* solution; anything
-    else is handed to the full VI solver, which decides uniqueness itself.
+    For such an ``M`` a feasible interior solution of a box VI on any block is *the*
+    solution; anything else is handed to the full VI solver, which decides uniqueness
+    itself. The estimate (LAPACK ``dpocon`` on the Cholesky factor, ``O(m²)`` after the
+    ``O(m³)`` factorization that decides definiteness) chooses between the incremental
+    and the direct selection (see ``_INCREMENTAL_MAX_COND``).
     """
     if not np.allclose(M, M.T, rtol=0, atol=1e-12 * max(1.0, float(np.max(np.abs(M))))):
-        return False
-    try:
-        np.linalg.cholesky(M)
-    except np.linalg.LinAlgError:
-        return False
-    return True
+        return None
+    factor, info = _dpotrf(M, lower=1)
+    if info != 0:
+        return None
+    rcond, info = _dpocon(factor, float(np.max(np.sum(np.abs(M), axis=0))), uplo="L")
+    if info != 0 or not rcond > 0.0:
+        return np.inf
+    return 1.0 / float(rcond)
 
 
 def integrate_linf(
