@@ -1473,7 +1473,7 @@ class FilippovSolution:
                 f"`x` must have shape (len(t), n) = ({t_arr.shape[0]}, n), one row per "
                 f"breakpoint. Got shape {x_arr.shape} instead."
             )
-        x_arr = as_matrix(x_arr, "x")
+        x_arr = require_finite(x_arr, "x")  # not as_matrix: it would copy x a second time
         n = x_arr.shape[1]
         lo, hi = float(t_arr[0]), float(t_arr[-1])
 
