@@ -796,9 +796,10 @@ def _scan_step(
         cand_j = (curv > 0) & (t_star > t0) & (t_star < t2)
         if not np.any(cand_j):
             continue
-        pred = np.where(
-            cand_j, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
-        )
+        with np.errstate(invalid="ignore", over="ignore"):  # nan/inf off cand_j: masked
+            pred = np.where(
+                cand_j, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
+            )
         if float(np.min(pred)) > 0.0:
             continue
         # Locate the guard's true minimum on [t0, t2]: a graze touches zero (to rounding)

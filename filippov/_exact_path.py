@@ -60,9 +60,10 @@ _LONG_SEGMENT = 0.01
 #: The incremental selection is used up to this condition number of ``G B`` (1-norm
 #: estimate), the direct solve on each block beyond. Why: even with iterative refinement
 #: (see ``_SpdBoxSelector._refine``) an inverse kept through thousands of rank-one updates
-#: loses to a fresh factorization once ``cond · eps`` nears 1e-6: on random sign flows the
-#: final gradient was within 2× of the direct path's up to condition 1e9, 10× at 1e10 and
-#: up to 1e5× (1e-5 against 1e-10) at 1e12.
+#: loses to a fresh factorization once ``cond · eps`` nears 1e-6: on 40 random sign flows
+#: per decade of condition (d = 5…40) the incremental path's final gradient was within 13×
+#: of the direct path's (median 2–3×) up to condition 1e10, and up to 8e4× worse between
+#: 1e10 and 1e11.
 _INCREMENTAL_MAX_COND = 1e10
 
 
@@ -291,8 +292,9 @@ class _SpdBoxSelector:
     started) and rebuilds ``W``.
 
     Rounding: the residual ``(rho − GB λ)_S`` (``k²``) is checked at every selection, and
-    above rounding level ``λ`` is refined once with ``W`` (and kept refined through the
-    following updates) and, if that does not suffice, ``W`` is rebuilt from scratch. Only
+    above rounding level ``λ`` is refined with ``W`` until it is rounding (at most
+    ``_MAX_REFINE`` steps, ``W`` rebuilt from scratch once if a step gains too little; see
+    :meth:`_refine`) and kept refined through the following updates. Only
     after ``_CLEAN_STREAK`` checks in a row needed no refinement does checking relax to
     every ``_CHECK_EVERY``-th selection (plus after every rebuild, after a join with a
     small Schur complement, and — see :meth:`check_now` — before any long segment); any
@@ -688,7 +690,9 @@ def integrate_l1(
         sel = solve_box_vi(M, a)
         interior = np.zeros(cand.size, dtype=bool)
         interior[np.asarray(sel.interior, dtype=int)] = True
-        return np.asarray(sel.lam, dtype=float), interior, bool(sel.unique)
+        # A symmetric positive definite G B makes every block a P-matrix, so the solution
+        # is unique even where the solver, on a near-singular block, cannot prove it.
+        return np.asarray(sel.lam, dtype=float), interior, bool(sel.unique) or gb_pd
 
     def select(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         rec.n_selection_solves += 1
@@ -769,7 +773,8 @@ def integrate_l1(
         arrived = approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
         x = rec.linear_segment(t, t_new, x, v, mode, lam)
         h = h + tau * r
-        again = np.setdiff1d(held, arrived) if t_new == t else held[:0]
+        zero_length = t_new == t
+        again = np.setdiff1d(held, arrived) if zero_length else held[:0]
         t = t_new
         since_resync += 1
         if since_resync >= _RESYNC:
@@ -811,7 +816,7 @@ def integrate_l1(
             v = c0 - B @ lam
             r = Gc0 - GB @ lam
         r[in_J] = 0.0
-        if leaving.size:  # every candidate the selection holds at a bound
+        if leaving.size and zero_length:  # every candidate the selection holds at a bound
             _hold_bound_off_their_manifolds(r, leaving, sigma)
         held = np.union1d(again, leaving) if again.size else leaving
         held = held[~in_J[held]]
@@ -854,11 +859,12 @@ def _advance_spd(
     signs = list(mode.signs)
     since_resync = 0
     span = max(t_end - t0, 0.0)
-    # Indices the selections at the current time held at a bound (on their manifold, with
-    # their rates clamped by _hold_bound_off_their_manifolds): an event after a zero-length
-    # segment selects them again together with the new arrivals, so a set of functions
-    # sitting on their manifolds is decided jointly instead of one by one, which could
-    # alternate forever between two of them at one time (seen at condition ≥ 1e12).
+    # Indices the selections at the current time held at a bound (on their manifold): an
+    # event after a zero-length segment selects them again together with the new arrivals,
+    # so a set of functions sitting on their manifolds is decided jointly instead of one by
+    # one, which could alternate forever between two of them at one time (seen at
+    # condition ≥ 1e12); that joint selection also clamps the rates of the ones it holds
+    # (_hold_bound_off_their_manifolds).
     held: set[int] = set()
     while True:
         k = blk.k
@@ -916,7 +922,8 @@ def _advance_spd(
             cand = [i for i, sign in enumerate(old_signs) if sign == 0] + arrived + again
             bound = {i: float(sigma[i]) for i in cand if sigma[i] != 0.0}
         if bound:
-            _hold_bound_off_their_manifolds(r_p, blk.pos[list(bound)], sig)
+            if t == t_old:
+                _hold_bound_off_their_manifolds(r_p, blk.pos[list(bound)], sig)
             held.update(bound)
         held.difference_update(i for i in arrived + again if i not in bound)  # sliding now
         # The mode's sign tuple is rebuilt from a list patched where the relays changed
@@ -968,8 +975,13 @@ def _hold_bound_off_their_manifolds(rates: FloatArray, idx: np.ndarray, relays: 
     rate in that tolerance band with the wrong sign (rounding, about ``cond(G B) · eps``)
     made the same index arrive again after a zero-length segment and be held again, an
     endless loop of zero-time "tangency" events (seen on quadratics of condition ≥ 1e12).
-    The next event recomputes every rate, so a function that really turns back arrives
-    then.
+    The loops apply it only at an event after a zero-length segment, i.e. to a function
+    that has already arrived once at this time: at a first arrival the held rate may still
+    be off by more than rounding (the incremental selection pivots on λ before refining
+    it), and zeroing it then hid real turn-backs (conditions 5e9–9e9). The incremental
+    loop recomputes every rate at the next event; the general loop updates its rates
+    incrementally, so there the clamped offset (within the selection's tolerance) stays
+    until the next resynchronisation (``_RESYNC`` events).
     """
     back = idx[relays[idx] * rates[idx] < 0.0]
     rates[back] = 0.0

@@ -203,10 +203,13 @@ def _random_ill_conditioned_sign_flow(
     return fp.steepest_descent_flow(obj, "linf"), rng.standard_normal(d), obj
 
 
-def _integrate_l1(system: fp.FilippovSystem, x0: np.ndarray, incremental: bool) -> fp.Solution:
+def _integrate_l1(
+    system: fp.FilippovSystem, x0: np.ndarray, incremental: bool
+) -> fp.FilippovSolution:
     from filippov import _exact_path
     from filippov._recorder import Recorder
 
+    assert system.affine_data is not None
     rec = Recorder(0.0, x0, "exact")
     opts = _exact_path._Options(zero_tol=1e-12, max_events=20_000)
     status, message = _exact_path.integrate_l1(
@@ -215,28 +218,61 @@ def _integrate_l1(system: fp.FilippovSystem, x0: np.ndarray, incremental: bool) 
     return rec.finish(status, message)
 
 
-def test_incremental_sign_flow_at_condition_1e8_lands_on_the_minimizer():
+def _count_incremental_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the runs of the incremental loop (one entry per call)."""
+    from filippov import _exact_path
+
+    calls: list[int] = []
+    inner = _exact_path._advance_spd
+
+    def counted(*args: object, **kwargs: object) -> tuple[int, str]:
+        calls.append(1)
+        return inner(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_exact_path, "_advance_spd", counted)
+    return calls
+
+
+def test_incremental_sign_flow_at_condition_1e8_lands_on_the_minimizer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # λ = W rho with the kept inverse has a residual of about cond · eps, and one step of
     # refinement (all there was) left the rate of the last free index, a small difference
     # of large numbers, 1e-5 off: the run ended with ‖∇f‖₁ = 3e-7 (direct solve: 8e-12).
-    from filippov._exact_path import _INCREMENTAL_MAX_COND, _spd_condition
-
+    calls = _count_incremental_runs(monkeypatch)
     system, x0, obj = _random_ill_conditioned_sign_flow(1, (8.0, 8.0))
-    assert _spd_condition(system.affine_data.G) < _INCREMENTAL_MAX_COND  # incremental path
     for incremental in (True, False):
         sol = _integrate_l1(system, x0, incremental)
         assert sol.status == 1, sol.message
         assert np.abs(obj.grad(sol.x[-1])).sum() < 1e-10, incremental
+    assert calls == [1]  # the incremental run did take the incremental loop
+
+
+@pytest.mark.parametrize("seed", [3, 46, 73])
+def test_incremental_sign_flow_below_the_condition_limit_keeps_real_turn_backs(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Condition 5e9–9e9 (below _INCREMENTAL_MAX_COND): the pivoting held an arrival at a
+    # bound on the unrefined λ, and after refinement its rate pointed back to its manifold
+    # by 50–300× the tolerance; clamping that rate to 0 at a first arrival (the loop fix
+    # below, applied too eagerly) hid the turn-back for a whole segment: ‖∇f‖₁ = 2e-7 to
+    # 1e-6 at the end against 5e-11 to 8e-11 on the direct path.
+    calls = _count_incremental_runs(monkeypatch)
+    system, x0, obj = _random_ill_conditioned_sign_flow(seed, (9.0, 10.0))
+    sol = fp.solve(system, x0, (0.0, 5.0), method="exact")
+    assert calls == [1]
+    assert sol.status == 1, sol.message
+    assert np.abs(obj.grad(sol.x[-1])).sum() < 1e-9
 
 
 @pytest.mark.parametrize("seed", [1, 3, 18])
 @pytest.mark.parametrize("incremental", [True, False])
 def test_near_singular_sign_flow_does_not_loop_at_one_time(
     seed: int, incremental: bool, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     # Condition 1e12 to 1e14: a function the selection held at a bound kept a rate of the
     # wrong sign within the solver's tolerance, arrived again after a zero-length segment,
-    # was held again, ... (seed 3: 20 000 "tangency" events at t = 3.67 on the incremental
+    # was held again, ... (seed 3: 20 000 "tangency" events at one time on the incremental
     # path; seed 1 on the direct one; seed 18 alternated between two functions). The
     # incremental path is forced here: by default it hands such systems to the direct solve.
     from filippov import _exact_path
@@ -251,9 +287,9 @@ def test_near_singular_sign_flow_does_not_loop_at_one_time(
     assert len(sol.events) < 40 * x0.size
 
 
-def test_near_singular_sign_flow_still_reaches_its_minimizer():
+def test_near_singular_sign_flow_still_reaches_its_minimizer() -> None:
     # By default a sign flow of condition > _INCREMENTAL_MAX_COND runs the direct solve,
-    # which ends at rest near the minimizer (the incremental path looped at t = 3.67).
+    # which ends at rest near the minimizer (the incremental path looped at one time).
     system, x0, obj = _random_ill_conditioned_sign_flow(3, (12.0, 14.0))
     sol = fp.solve(system, x0, (0.0, 5.0), method="exact")
     assert sol.status == 1, sol.message
