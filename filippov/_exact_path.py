@@ -1105,6 +1105,17 @@ def integrate_linf(
     mode = make_mode("linf", sig, A)
     if A.size > 1:
         rec.event(t, x, "tie-entry", A, None, mode, unique=unique, note="initial tie")
+    # Indices the selection dropped from the tie at the current time, and those it dropped
+    # there twice (they joined again after a zero-length segment). Why: on a near-singular
+    # quadratic (condition ≥ 1e11) a dropped index's rate exceeds the tie's by rounding,
+    # so its root is "now" again and again: an endless loop of zero-time tangencies, of
+    # one index or alternating between two. So after a zero-length segment the indices
+    # dropped at this time are selected again jointly with the arrivals, and the segments
+    # leaving this time ignore the roots of those dropped twice. After a single drop the
+    # rate may still be meaningfully off, so only a repeated drop is taken for rounding
+    # (as in the ℓ1 loops).
+    dropped_now: set[int] = set()
+    ignored = np.empty(0, dtype=np.intp)
 
     while True:
         hm = float(np.mean(np.abs(h[A])))
@@ -1126,6 +1137,8 @@ def integrate_linf(
         t_plus = np.where(np.isfinite(t_plus), t_plus, np.inf)
         t_minus = np.where(np.isfinite(t_minus), t_minus, np.inf)
         tau_j = np.minimum(t_plus, t_minus)
+        if ignored.size:
+            tau_j[np.searchsorted(np.flatnonzero(out), ignored[out[ignored]])] = np.inf
         tau_tie = float(np.min(tau_j)) if tau_j.size else np.inf
         tau_zero = -hm / rate if rate < 0 else np.inf
         tau = min(tau_tie, tau_zero)
@@ -1136,11 +1149,15 @@ def integrate_linf(
             return -2, f"more than max_events = {opts.max_events} events by t = {t:.17g}"
         x = rec.linear_segment(t, t + tau, x, v, mode, lam)
         h = h + tau * r
+        if t + tau != t:  # time moved (a positive τ below rounding of t does not count)
+            dropped_now, ignored = set(), ignored[:0]
         t = t + tau
         old_mode = mode
         if tau_zero <= tau_tie:
             return at_zero(old_mode, "max |h| reached 0")
         joined = np.flatnonzero(out)[tau_j <= tau_tie + 1e-15 * max(1.0, abs(t))]
+        if dropped_now:  # after a zero-length segment: decide them jointly (see above)
+            joined = np.union1d(joined, np.fromiter(dropped_now, dtype=np.intp))
         hm_new = float(np.mean(np.abs(h[A])))
         h[A] = s * hm_new
         h[joined] = np.sign(h[joined]) * hm_new
@@ -1160,6 +1177,9 @@ def integrate_linf(
         sig[A] = s
         mode = make_mode("linf", sig, A)
         new_A = set(int(i) for i in A)
+        dropped = set(joined.tolist()) - new_A
+        ignored = np.union1d(ignored, np.fromiter(dropped & dropped_now, dtype=np.intp))
+        dropped_now |= dropped
         entered = sorted(new_A - old_A)
         left = sorted(old_A - new_A)
         if entered:

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from filippov import _event_path, _exact_path
 from filippov._recorder import Recorder
 from filippov._validation import as_vector, require_positive
+from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
 from filippov.systems import FilippovSystem
 
@@ -150,7 +151,10 @@ def solve(
             _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
         )
         with _exact_path.serial_blas(system.affine_data.G.shape[0]):
-            status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
+            try:
+                status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
+            except SelectionError as exc:  # keep the partial solution (see Returns)
+                status, message = -4, _selection_failure(rec, exc)
     else:
         ev_opts = _event_path.EventOptions(
             integrator=integrator,
@@ -161,5 +165,17 @@ def solve(
             zeno_spacing=zeno_spacing,
             stabilization=float(stabilization),
         )
-        status, message = _event_path.integrate(system, x0_arr, t0, t_end, ev_opts, rec)
+        try:
+            status, message = _event_path.integrate(system, x0_arr, t0, t_end, ev_opts, rec)
+        except SelectionError as exc:
+            status, message = -4, _selection_failure(rec, exc)
     return rec.finish(status, message)
+
+
+def _selection_failure(rec: Recorder, exc: SelectionError) -> str:
+    """The message of a run stopped by a selection problem no solver could decide (e.g. a
+    near-singular tie block that is not provably monotone)."""
+    return (
+        f"the sliding selection at t = {rec.t[-1]:.17g} could not be solved: {exc} "
+        "(the solution up to there is kept)"
+    )

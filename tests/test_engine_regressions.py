@@ -294,3 +294,52 @@ def test_near_singular_sign_flow_still_reaches_its_minimizer() -> None:
     sol = fp.solve(system, x0, (0.0, 5.0), method="exact")
     assert sol.status == 1, sol.message
     assert np.abs(obj.grad(sol.x[-1])).sum() < 1e-7
+
+
+@pytest.mark.parametrize(("log_cond", "d", "seed"), [(12.0, 20, 1), (11.0, 30, 6), (12.0, 40, 3)])
+def test_near_singular_greedy_flow_does_not_loop_at_one_time(
+    log_cond: float, d: int, seed: int
+) -> None:
+    # The ℓ∞-relay exact path had the same endless loop: an index dropped from the tie
+    # kept a rate above the tie's by rounding and rejoined at once (seed 1: 19 830
+    # "tangency" events at one time; seed 6 alternated between two indices; seed 3 met a
+    # positive τ too small to move t).
+    obj = rotated_quadratic(
+        np.geomspace(10 ** (-log_cond / 2), 10 ** (log_cond / 2), d), rotation=1.0, seed=seed
+    )
+    x0 = np.random.default_rng(seed).standard_normal(d)
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 200.0), method="exact", max_events=20_000
+    )
+    assert sol.status == 1, sol.message
+    times = [ev.t for ev in sol.events]
+    assert max(times.count(t) for t in set(times)) <= d
+    assert np.abs(obj.grad(sol.x[-1])).sum() < 1e-4
+
+
+def test_selection_failure_ends_the_run_with_the_partial_solution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A tie block the simplex solvers cannot decide (seen on a condition-1e14 greedy flow:
+    # a near-singular block not provably monotone) raised SelectionError out of solve and
+    # lost the solution so far; it is now status −4 with everything up to that time.
+    from filippov import _exact_path
+    from filippov.selection import SelectionError
+
+    inner = _exact_path.solve_simplex_vi
+    calls = []
+
+    def fails_on_the_fifth(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 5:
+            raise SelectionError("undecidable block (test)")
+        return inner(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_exact_path, "solve_simplex_vi", fails_on_the_fifth)
+    obj = rotated_quadratic(np.geomspace(0.1, 10.0, 8), rotation=1.0, seed=0)
+    x0 = np.random.default_rng(0).standard_normal(8)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 50.0), method="exact")
+    assert sol.status == -4
+    assert "could not be solved" in sol.message and "undecidable block (test)" in sol.message
+    assert 0.0 < sol.t[-1] < 50.0 and len(sol.events) >= 3
+    assert sol(sol.t[-1]) == pytest.approx(sol.x[-1])
