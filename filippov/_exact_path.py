@@ -14,7 +14,7 @@ coupling the free to the sliding indices (BLAS, on a permuted copy of ``G B`` th
 sliding set first). Before this the selection was re-solved from scratch at every event
 (``O(k³)``), and a d = 500 rotated quadratic took 7.2 s; the sign flow of the d = 1000
 benchmark quadratic (3720 events) took 2.9 s with a first incremental version and now
-takes 0.8–1.2 s on one BLAS thread on the two-core benchmark machine (see
+takes 0.8–1.4 s on one BLAS thread on the two-core benchmark machine, whose speed drifts (see
 ``benchmarks/``). The solutions are checked by their residual (at every selection until a
 long run of checks needed no refinement, then every few selections and always before a
 long segment) and refined when needed, so the path stays exact to rounding;
