@@ -230,8 +230,9 @@ def plot_work_precision(result: dict[str, Any], path: Path) -> Path | None:
                 )
             for r in rs:
                 col, mk = style[r["method"]]
-                err = r.get("max_err")
-                has_err = err is not None and math.isfinite(err)
+                raw_err = r.get("max_err")
+                err = math.nan if raw_err is None else float(raw_err)
+                has_err = math.isfinite(err)
                 if r["status"] == "ok" and has_err:
                     ax.plot([r["wall"]], [max(err, floor)], mk, color=col, ms=6)
                     used.add(r["method"])
