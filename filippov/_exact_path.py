@@ -591,13 +591,15 @@ class _SpdBoxSelector:
         Each step ``λ += W r`` shrinks the error by about that factor, so a few steps
         reach rounding level for any condition number well below ``1/eps``; a step that
         does not at least quarter the residual means ``W`` itself has drifted, and it is
-        recomputed once (keeping the current ``λ``).
+        recomputed once (keeping the current ``λ``). If rounding level is not reached, the
+        iterate with the smallest residual is kept.
         """
         blk = self.block
         k = blk.k
         res_max = float(np.max(np.abs(rates[:k])))
+        best = (res_max, lam[:k].copy(), rates)
         rebuilt = False
-        for _ in range(self._MAX_REFINE):
+        for step in range(self._MAX_REFINE):
             C = blk.L.shape[0]
             res = np.zeros(C)
             res[:k] = rates[:k]
@@ -605,14 +607,19 @@ class _SpdBoxSelector:
             rates = self._rates_for(lam[:k], with_residual=True)
             new_max = float(np.max(np.abs(rates[:k])))
             if new_max <= tol_res:
-                break
-            if new_max > 0.25 * res_max and not rebuilt:
+                return rates
+            if new_max < best[0]:
+                best = (new_max, lam[:k].copy(), rates)
+            last = step == self._MAX_REFINE - 1
+            if new_max > 0.25 * res_max and not rebuilt and not last:
                 self.n_rebuilt += 1
                 blk.rebuild()
                 self.lam_gen = blk.generation  # λ is kept: it is refined, not recomputed
                 rebuilt = True
             res_max = new_max
-        return rates
+        # Not down to rounding (condition near 1/eps): keep the best of the iterates.
+        lam[:k] = best[1]
+        return best[2]
 
     def check_now(self) -> None:
         """Check (and refine) the current selection if it was not checked."""
