@@ -142,40 +142,34 @@ def solve(
         )
     use_exact = exact_ok and method != "events"
     rec = Recorder(t0, x0_arr, "exact" if use_exact else f"events ({integrator})")
-    if use_exact:
-        assert system.affine_data is not None
-        opts = _exact_path._Options(
-            zero_tol=zero_tol, max_events=max_events, zeno_spacing=zeno_spacing
-        )
-        integrate = (
-            _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
-        )
-        with _exact_path.serial_blas(system.affine_data.G.shape[0]):
-            try:
+    try:  # an undecidable selection ends the run, keeping the partial solution (Returns)
+        if use_exact:
+            assert system.affine_data is not None
+            opts = _exact_path._Options(
+                zero_tol=zero_tol, max_events=max_events, zeno_spacing=zeno_spacing
+            )
+            integrate = (
+                _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
+            )
+            with _exact_path.serial_blas(system.affine_data.G.shape[0]):
                 status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
-            except SelectionError as exc:  # keep the partial solution (see Returns)
-                status, message = -4, _selection_failure(rec, exc)
-    else:
-        ev_opts = _event_path.EventOptions(
-            integrator=integrator,
-            rtol=rtol,
-            atol=atol,
-            max_events=max_events,
-            zero_tol=zero_tol,
-            zeno_spacing=zeno_spacing,
-            stabilization=float(stabilization),
-        )
-        try:
+        else:
+            ev_opts = _event_path.EventOptions(
+                integrator=integrator,
+                rtol=rtol,
+                atol=atol,
+                max_events=max_events,
+                zero_tol=zero_tol,
+                zeno_spacing=zeno_spacing,
+                stabilization=float(stabilization),
+            )
             status, message = _event_path.integrate(system, x0_arr, t0, t_end, ev_opts, rec)
-        except SelectionError as exc:
-            status, message = -4, _selection_failure(rec, exc)
+    except SelectionError as exc:
+        status, message = (
+            -4,
+            (
+                f"the sliding selection at t = {rec.t[-1]:.17g} could not be solved: {exc} "
+                "(the solution up to there is kept)"
+            ),
+        )
     return rec.finish(status, message)
-
-
-def _selection_failure(rec: Recorder, exc: SelectionError) -> str:
-    """The message of a run stopped by a selection problem no solver could decide (e.g. a
-    near-singular tie block that is not provably monotone)."""
-    return (
-        f"the sliding selection at t = {rec.t[-1]:.17g} could not be solved: {exc} "
-        "(the solution up to there is kept)"
-    )
