@@ -157,9 +157,9 @@ class Recorder:
         self.kinds[kind] += 1
 
     def finish(self, status: int, message: str) -> FilippovSolution:
-        return FilippovSolution(
-            t=np.asarray(self.t),
-            x=np.asarray(self.x),
+        return FilippovSolution._from_engine(
+            np.array(self.t, dtype=np.float64),
+            np.array(self.x, dtype=np.float64),
             events=tuple(self.events),
             segments=tuple(self.segments),
             status=status,

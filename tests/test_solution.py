@@ -804,6 +804,12 @@ def test_engine_records_pass_the_public_validation(method: str, flow: str) -> No
     sol = fp.solve(fp.steepest_descent_flow(obj, flow), x0, (0.0, 5.0), method=method)
     assert sol.events and sol.segments
     rebuilt = _rebuilt_through_public_constructors(sol)
+    # The solution itself is also assembled unchecked (FilippovSolution._from_engine).
+    np.testing.assert_array_equal(rebuilt.t, sol.t)
+    np.testing.assert_array_equal(rebuilt.x, sol.x)
+    assert not sol.t.flags.writeable and not sol.x.flags.writeable
+    assert (rebuilt.status, rebuilt.message, rebuilt.info) == (sol.status, sol.message, {})
+    assert sol.n_selection_solves > 0 and sol.nlu == 0
     assert rebuilt.events == sol.events
     assert [s.mode for s in rebuilt.segments] == [s.mode for s in sol.segments]
     assert [s.kind for s in rebuilt.segments] == [s.kind for s in sol.segments]
