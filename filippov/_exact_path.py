@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import gc
+from collections.abc import Iterator
 
 import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
@@ -81,6 +83,28 @@ def serial_blas(m: int) -> contextlib.AbstractContextManager[object]:
     if m < _SERIAL_BLAS_FROM:
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the exact path runs, then restore it.
+
+    Why: an exact-path run allocates a few records per event (mode, segment, events), and
+    every few hundred allocations trigger a collection that walks the objects of the
+    whole process — all the records of this run and anything else alive. None of these
+    records refers back to another in a cycle (reference counting frees whatever is
+    dropped, collector or not), and no user code runs inside the loop, so the collector
+    has nothing to find there. Measured on the d = 1000 benchmark sign flow, alternating
+    in one process: 6 % faster with nothing else alive, 10 % with earlier solutions kept.
+    The collector state is process-wide: it is only re-enabled if it was enabled before.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Options:
@@ -490,9 +514,14 @@ class _SpdBoxSelector:
         for _ in range(4 * cand.size + 10):
             k = blk.k
             lam_S = self._lam_current()[:k]
-            out = np.flatnonzero(np.abs(lam_S) > 1.0 + tol_lam)
-            up = blk.perm[out[lam_S[out] > 0.0]].tolist() if out.size else []
-            lo = blk.perm[out[lam_S[out] < 0.0]].tolist() if out.size else []
+            # Two reductions first: at most events no multiplier is out of [−1, 1], and
+            # that is cheaper to see than to list (abs, compare and flatnonzero).
+            if k and (lam_S.max() > 1.0 + tol_lam or lam_S.min() < -1.0 - tol_lam):
+                out = np.flatnonzero(np.abs(lam_S) > 1.0 + tol_lam)
+                up = blk.perm[out[lam_S[out] > 0.0]].tolist()
+                lo = blk.perm[out[lam_S[out] < 0.0]].tolist()
+            else:
+                up = lo = []
             leave: list[int] = []
             if bound:
                 Bi = np.fromiter(bound, dtype=np.intp, count=len(bound))

@@ -151,7 +151,8 @@ def solve(
             integrate = (
                 _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
             )
-            with _exact_path.serial_blas(system.affine_data.G.shape[0]):
+            m = system.affine_data.G.shape[0]
+            with _exact_path.serial_blas(m), _exact_path.cyclic_gc_paused():
                 status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
         else:
             ev_opts = _event_path.EventOptions(
