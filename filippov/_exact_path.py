@@ -911,8 +911,7 @@ def _advance_spd(
         if full_slide_is_rest and k == m:
             v = np.zeros_like(v)
         if float(np.abs(v).max()) <= vtol:
-            free = np.sort(perm[:k])
-            rec.event(t, x, "stationary", free, mode, mode)
+            rec.event(t, x, "stationary", free_sorted, mode, mode)
             if t < t_end:
                 rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
             return 1, f"stationary point reached at t = {t:.17g}"
@@ -935,7 +934,9 @@ def _advance_spd(
         t_new = t + tau
         arrived_p = k + approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
         x = rec.linear_segment(t, t_new, x, v, mode, lam)
-        _daxpy(r_p, h_p, a=tau)  # h_p += tau r_p in one pass, no temporary
+        # h_p += tau r_p in one pass, no temporary (in place: h_p is a fresh contiguous
+        # array, made by the fancy indexing above; daxpy would copy anything else).
+        _daxpy(r_p, h_p, a=tau)
         t_old, t = t, t_new
         since_resync += 1
         if since_resync >= _RESYNC:
@@ -976,7 +977,10 @@ def _advance_spd(
         old_signs = {i: signs[i] for i in (*arrived, *again, *bound)}
         for i in bound:
             if old_signs[i] == 0:  # an exit
-                del free_sorted[bisect.bisect_left(free_sorted, i)]
+                at = bisect.bisect_left(free_sorted, i)
+                if at == len(free_sorted) or free_sorted[at] != i:  # pragma: no cover
+                    raise RuntimeError(f"exact path: exit of {i}, which is not sliding")
+                del free_sorted[at]
         for i in arrived + again:
             if i not in bound:  # joins the sliding set
                 bisect.insort(free_sorted, i)

@@ -85,6 +85,15 @@ def solve(
     TypeError, ValueError
         For invalid arguments (never for a failure during integration).
 
+    Notes
+    -----
+    While the exact path runs, the calling process has Python's cyclic garbage collector
+    paused (``gc.disable``; its records hold no reference cycles and no user code runs in
+    its loop), and BLAS limited to one thread for systems of 128 or more switching
+    functions. Both are restored as found when ``solve`` returns or raises. Both settings
+    are process-wide: other threads run with them meanwhile, and a thread that changes
+    them during a solve has its change undone at the end.
+
     Examples
     --------
     The sign flow of the slope example slides along ``x1 = x2/2`` to the minimizer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -343,16 +345,12 @@ def test_selection_failure_ends_the_run_with_the_partial_solution(
     assert "could not be solved" in sol.message and "undecidable block (test)" in sol.message
     assert 0.0 < sol.t[-1] < 50.0 and len(sol.events) >= 3
     assert sol(sol.t[-1]) == pytest.approx(sol.x[-1])
-    import gc
-
     assert gc.isenabled()  # the collector paused for the exact path is on again (raised)
 
 
 @pytest.mark.parametrize("enabled_before", [True, False])
 def test_exact_path_restores_the_garbage_collector(enabled_before: bool) -> None:
     # The exact path pauses the cyclic collector (speed) and must leave it as it found it.
-    import gc
-
     obj = rotated_quadratic(np.geomspace(1.0, 10.0, 6), rotation=1.0, seed=1)
     x0 = np.random.default_rng(1).standard_normal(6)
     seen: list[bool] = []
@@ -362,6 +360,7 @@ def test_exact_path_restores_the_garbage_collector(enabled_before: bool) -> None
         seen.append(gc.isenabled())
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
+    was_enabled = gc.isenabled()
     try:
         if not enabled_before:
             gc.disable()
@@ -371,4 +370,5 @@ def test_exact_path_restores_the_garbage_collector(enabled_before: bool) -> None
         assert sol.status == 1 and seen == [False]
         assert gc.isenabled() is enabled_before
     finally:
-        gc.enable()
+        if was_enabled:
+            gc.enable()
