@@ -514,14 +514,9 @@ class _SpdBoxSelector:
         for _ in range(4 * cand.size + 10):
             k = blk.k
             lam_S = self._lam_current()[:k]
-            # Two reductions first: at most events no multiplier is out of [−1, 1], and
-            # that is cheaper to see than to list (abs, compare and flatnonzero).
-            if k and (lam_S.max() > 1.0 + tol_lam or lam_S.min() < -1.0 - tol_lam):
-                out = np.flatnonzero(np.abs(lam_S) > 1.0 + tol_lam)
-                up = blk.perm[out[lam_S[out] > 0.0]].tolist()
-                lo = blk.perm[out[lam_S[out] < 0.0]].tolist()
-            else:
-                up = lo = []
+            out = np.flatnonzero(np.abs(lam_S) > 1.0 + tol_lam)
+            up = blk.perm[out[lam_S[out] > 0.0]].tolist() if out.size else []
+            lo = blk.perm[out[lam_S[out] < 0.0]].tolist() if out.size else []
             leave: list[int] = []
             if bound:
                 Bi = np.fromiter(bound, dtype=np.intp, count=len(bound))
