@@ -1519,14 +1519,7 @@ class FilippovSolution:
                 f"[{segments_t[0].t0!r}, {segments_t[-1].t1!r}] instead."
             )
 
-        self._t = _readonly(t_arr)
-        self._x = _readonly(x_arr)
-        self._events = events_t
-        self._segments = segments_t
-        self._status = _as_int(status, "status")
-        self._message = _as_str(message, "message")
-        self._method = _as_str(method, "method")
-        self._counters = (
+        counters = (
             _as_int(nfev, "nfev", minimum=0),
             _as_int(njev, "njev", minimum=0),
             _as_int(nlu, "nlu", minimum=0),
@@ -1534,8 +1527,37 @@ class FilippovSolution:
         )
         if info is not None and not isinstance(info, Mapping):
             raise TypeError(f"`info` must be a mapping or None. Got {info!r} instead.")
-        self._info: dict[str, Any] = _json_normalize({} if info is None else dict(info), "info")
-        self._seg_t0 = np.array([s.t0 for s in segments_t], dtype=np.float64)
+        self._set_fields(
+            _readonly(t_arr),
+            _readonly(x_arr),
+            events_t,
+            segments_t,
+            _as_int(status, "status"),
+            _as_str(message, "message"),
+            _as_str(method, "method"),
+            counters,
+            _json_normalize({} if info is None else dict(info), "info"),
+        )
+
+    def _set_fields(
+        self,
+        t: FloatArray,
+        x: FloatArray,
+        events: tuple[Event, ...],
+        segments: tuple[Segment, ...],
+        status: int,
+        message: str,
+        method: str,
+        counters: tuple[int, int, int, int],
+        info: dict[str, Any],
+    ) -> None:
+        """Store checked fields (``t`` and ``x`` read-only); shared by both constructors."""
+        self._t, self._x = t, x
+        self._events, self._segments = events, segments
+        self._status, self._message, self._method = status, message, method
+        self._counters = counters
+        self._info = info
+        self._seg_t0 = np.array([s.t0 for s in segments], dtype=np.float64)
 
     @classmethod
     def _from_engine(
@@ -1564,12 +1586,8 @@ class FilippovSolution:
         x = require_finite(x, "x")  # the one check kept: a non-finite state is an engine bug
         t.setflags(write=False)
         x.setflags(write=False)
-        obj._t, obj._x = t, x
-        obj._events, obj._segments = events, segments
-        obj._status, obj._message, obj._method = int(status), str(message), str(method)
-        obj._counters = (int(nfev), int(njev), 0, int(n_selection_solves))
-        obj._info = {}
-        obj._seg_t0 = np.array([s.t0 for s in segments], dtype=np.float64)
+        counters = (int(nfev), int(njev), 0, int(n_selection_solves))
+        obj._set_fields(t, x, events, segments, int(status), message, method, counters, {})
         return obj
 
     # ---- read-only data
