@@ -1166,9 +1166,23 @@ class _ExactFloatPrinter(SciPyPrinter):
         return repr(float(expr))
 
 
+def _cse_with_private_names(exprs: Any) -> Any:
+    # sympy's default `cse` names its subexpressions Symbol("x0"), Symbol("x1"), ...: equal,
+    # as sympy symbols, to a user's variables of the same names, which `dummify` then
+    # rewrites to the arguments -- every derivative of f(x0, x1, ...) came out wrong (sympy
+    # issue 25043). Dummy symbols compare equal to nothing else and print with a private,
+    # unique name.
+    return sympy.cse(exprs, symbols=sympy.numbered_symbols(prefix="_cse", cls=sympy.Dummy))
+
+
 def _lambdify(args: Sequence[Any], expr: Any) -> Callable[..., Any]:
     return sympy.lambdify(
-        args, expr, modules=["scipy", "numpy"], printer=_ExactFloatPrinter, cse=True, dummify=True
+        args,
+        expr,
+        modules=["scipy", "numpy"],
+        printer=_ExactFloatPrinter,
+        cse=_cse_with_private_names,
+        dummify=True,
     )
 
 
