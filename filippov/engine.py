@@ -15,8 +15,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from filippov import _event_path, _exact_path
+from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
-from filippov._validation import as_vector, require_positive
+from filippov._validation import _preview, as_vector, require_positive
 from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
 from filippov.systems import FilippovSystem
@@ -39,6 +40,7 @@ def solve(
     zero_tol: float = 1e-12,
     zeno_spacing: float = 1e-8,
     stabilization: float = 10.0,
+    check_derivatives: bool = True,
 ) -> FilippovSolution:
     r"""Compute the Filippov solution of ``x' ∈ f0(x) − B(x) ∂φ(h(x))`` from ``x0``.
 
@@ -67,6 +69,14 @@ def solve(
         Events closer than ``zeno_spacing · (t_end − t0)`` trigger the accumulation check.
     stabilization : float
         Gain of the drift correction on sliding manifolds, in units of ``1/(t_end − t0)``.
+    check_derivatives : bool, default True
+        Before integrating, compare the derivatives the engine will trust with finite
+        differences at ``x0`` along two random directions: the objective's gradient with
+        ``f`` and its Hessian with the gradient (steepest-descent flows, see
+        :meth:`~filippov.objectives.Objective.check_derivatives`), or a user ``jac_h`` with
+        ``h`` (general systems). A mismatch raises ``ValueError`` naming the derivative:
+        a wrong derivative gives a wrong flow, never an error, later. About 16 evaluations
+        each of ``f`` and ``grad`` (or of ``h``); ``False`` skips it.
 
     Returns
     -------
@@ -83,7 +93,8 @@ def solve(
     Raises
     ------
     TypeError, ValueError
-        For invalid arguments (never for a failure during integration).
+        For invalid arguments (never for a failure during integration), and for a
+        derivative that disagrees with its function (``check_derivatives``).
 
     Notes
     -----
@@ -142,6 +153,10 @@ def solve(
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
     system.evaluate(x0_arr)
     system.jacobian(x0_arr)
+    if not isinstance(check_derivatives, (bool, np.bool_)):
+        raise TypeError(f"`check_derivatives` must be True or False. Got {check_derivatives!r}.")
+    if check_derivatives:
+        _check_system_derivatives(system, x0_arr)
 
     exact_ok = system.is_affine and system.norm.name in ("l1", "linf")
     if method == "exact" and not exact_ok:
@@ -183,3 +198,29 @@ def solve(
             ),
         )
     return rec.finish(status, message)
+
+
+def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
+    """Raise ``ValueError`` when a derivative the engine trusts disagrees with its function
+    at ``x0`` (see ``check_derivatives`` of :func:`solve`)."""
+    hint = "fix it, or pass check_derivatives=False to solve to skip this check"
+    if system.objective is not None:
+        check = system.objective.check_derivatives(x0, n_directions=2, dense=False)
+        if not check.ok:
+            raise ValueError(f"{check} at x0 = {_preview(x0)}; {hint}.")
+        return
+    if system.affine_data is not None or not system.has_exact_jacobian:
+        return  # no user derivative: affine data is exact, finite differences are ours
+    h_raw = lambda y: np.asarray(system.h(y), dtype=np.float64).reshape(-1)  # noqa: E731
+    J = system.jacobian(x0)
+    V = random_directions(x0.size, 2, 0)
+    scale = max(float(np.max(np.abs(J @ v))) for v in V)
+    worst = 0.0
+    for v in V:
+        excess, uncertainty = directional_mismatch(h_raw, x0, v, J @ v)
+        worst = max(worst, relative_error(excess, scale, uncertainty))
+    if worst > 1e-6:
+        raise ValueError(
+            f"the Jacobian `jac_h` of {system.name!r} disagrees with finite differences of h "
+            f"(relative error {worst:.3g}, tol 1e-06) at x0 = {_preview(x0)}; {hint}."
+        )

@@ -369,6 +369,11 @@ class FilippovSystem:
                 raise NonFiniteError(f"`{name}` is not finite at x = {x}.")
         return f0, B, hx
 
+    @property
+    def has_exact_jacobian(self) -> bool:
+        """``True`` when ``jac_h`` was given (else :meth:`jacobian` uses finite differences)."""
+        return self._jac_h is not None
+
     def h(self, x: ArrayLike) -> FloatArray:
         """Switching functions ``h(x)``, shape ``(m,)``."""
         return self.evaluate(x)[2]
