@@ -198,17 +198,16 @@ class _ModeField:
         if not F.size:
             return lam, u
         assert JF is not None
-        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, JF @ u)
+        # Equivalent control with Baumgarte-type stabilisation: ḣ_J = J_J (u − B_J λ_J) =
+        # −gain·h_J pulls drift off the manifold back through the mode's own relay values,
+        # so the velocity stays in F(x): coordinates whose relay value is fixed move
+        # exactly at their fixed rate (a correction normal to the manifold would move them).
+        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, JF @ u + self.gain * hx[F])
         if unit:
             v = u.copy()
             v[F] -= lam_F
         else:
             v = u - BF @ lam_F
-        if self.gain > 0:
-            # Baumgarte-type stabilisation: pull drift off the manifold back at rate `gain`,
-            # by the minimal-norm correction (normal to the manifold: a correction along
-            # B_J instead would turn the drift into an error along the manifold).
-            v -= self.gain * _min_norm_correction(JF, hx[F])
         return lam, v
 
     def _relay(
@@ -224,10 +223,13 @@ class _ModeField:
             assert JF is not None
             s = self.sigma[F]
             M = s[:, None] * (JF @ B[:, F]) * s[None, :]
-            a = s * (JF @ f0)
+            # Rates of |h_i| on the tie: a − M w. Asking for r − gain·|h_i| instead of a
+            # common r pulls the tie's drift back through the weights themselves (Baumgarte
+            # stabilisation that keeps λ in the face, the velocity in F(x)).
+            a = s * (JF @ f0) + self.gain * (s * hx[F])
             k = F.size
-            # Equal rates on the tie: M w + r 1 = a, Σ w = 1 (the KKT system of the
-            # simplex VI with every weight positive).
+            # Equal (stabilised) rates on the tie: M w + r 1 = a, Σ w = 1 (the KKT system
+            # of the simplex VI with every weight positive).
             K = np.zeros((k + 1, k + 1))
             K[:k, :k] = M
             K[:k, k] = 1.0
@@ -235,22 +237,17 @@ class _ModeField:
             sol = _solve_min_norm(K, np.r_[a, 1.0])
             lam[F] = s * sol[:k]
             return lam
-        if F.size:  # ℓ2 held at h = 0: ḣ = 0
+        if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)
             assert JF is not None
-            return _solve_min_norm(JF @ B, JF @ f0)
+            return _solve_min_norm(JF @ B, JF @ f0 + self.gain * hx)
         return hx / np.linalg.norm(hx)
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
-        f0, B, hx, JF, lam = self.evaluate(x)
+        f0, B, _, _, lam = self.evaluate(x)
         if self._v is None:
-            v = f0 - B @ lam
-            res_rows = self._constraint(hx, JF)
-            if res_rows is not None and self.gain > 0:
-                res, rows = res_rows
-                # Baumgarte-type stabilisation: pull drift off the manifold back at rate `gain`.
-                v = v - self.gain * _min_norm_correction(rows, res)
-            self._v = v
+            # λ already holds the drift correction (see `_relay`): v is in F(x).
+            self._v = f0 - B @ lam
         # A copy: the solver keeps what it is given, and the cache must stay intact.
         return self._v.copy()
 
@@ -272,10 +269,14 @@ class _ModeField:
     def project(
         self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None
     ) -> FloatArray:
-        """Newton projection of ``x`` onto the mode's manifold (minimal-norm corrections).
+        """Newton projection of ``x`` onto the mode's manifold.
 
-        ``seed``: ``h(x)`` and the Jacobian rows of the free indices at ``x`` when the
-        caller has them (the event that started the mode evaluated them).
+        The corrections lie in the span of ``B_J`` (the columns of the mode's free relay
+        values, minimal-norm within it): a projection may only do what the mode's relay
+        values can, so for a steepest-descent flow only the sliding coordinates move and
+        the others keep exactly the values their fixed rates give them. ``seed``: ``h(x)``
+        and the Jacobian rows of the free indices at ``x`` when the caller has them (the
+        event that started the mode evaluated them).
         """
         if not self.needs_jac:
             return x  # no manifold to hold: nothing free (or a single ℓ∞ index)
@@ -297,7 +298,8 @@ class _ModeField:
             res, rows = res_rows
             if float(np.max(np.abs(res), initial=0.0)) == 0.0:
                 return x
-            d = _min_norm_correction(rows, res)
+            BF = self._free_columns(x)
+            d = BF @ _min_norm_correction(rows @ BF, res)
             # Newton converges quadratically: once the correction is at the rounding level
             # of x, x is on the manifold to rounding and a further step would only move it
             # by rounding.
@@ -305,6 +307,11 @@ class _ModeField:
                 return x
             x = x - d
         return x
+
+    def _free_columns(self, x: FloatArray) -> FloatArray:
+        """``B_J(x)``: the columns of ``B`` of the free indices."""
+        B = self.system._B_const if self.system._B_const is not None else self.evaluate(x)[1]
+        return np.asarray(B, dtype=np.float64).reshape(x.size, self.m)[:, self.free]
 
     def start(self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None) -> FloatArray:
         """The state the mode starts at: ``x`` projected onto its manifold (``seed`` as in
@@ -434,10 +441,10 @@ def integrate(
                 system.norm, f0, B, hx, system._jacobian(x, m), free=free, signs=sigma
             ).lam
             rec.linear_segment(t, t_end, x, np.zeros_like(x), field.mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.17g}"
+            return 1, f"stationary point reached at t = {t:.12g}"
         if rec.n_events >= opts.max_events:
             return -2, (
-                f"more than max_events = {opts.max_events} events by t = {t:.17g}; the "
+                f"more than max_events = {opts.max_events} events by t = {t:.12g}; the "
                 "events may accumulate (Zeno) — raise `max_events` if this is expected"
             )
         try:
@@ -451,8 +458,8 @@ def integrate(
         stalls = stalls + 1 if t_new == t else 0
         if stalls > 2 * m + 4:
             return -4, (
-                f"no consistent mode found at t = {t:.17g}: {stalls} zero-length modes in a "
-                f"row at x = {np.array2string(x, precision=17)}"
+                f"no consistent mode found at t = {t:.12g}: {stalls} zero-length modes in a "
+                f"row at x = {np.array2string(x, precision=12)}"
             )
         t, x = t_new, x_new
         try:
@@ -513,7 +520,7 @@ def _integrate_mode(
         record(t_last, x_last)
         return _Failure(
             status,
-            f"{what} at t = {t_last:.17g}, x = {np.array2string(x_last, precision=17)}; "
+            f"{what} at t = {t_last:.12g}, x = {np.array2string(x_last, precision=12)}; "
             "the solution is returned up to that point",
         )
 
@@ -646,9 +653,34 @@ def _locate_event(
     def g_of_t(s: float) -> float:
         return field.guard(_state(dense, s))
 
-    t_ev = float(brentq(g_of_t, lo, hi, xtol=_xtol(hi), rtol=4 * _EPS))
+    t_ev = _bracketed_root(g_of_t, lo, hi)
     x_ev = _state(dense, t_ev)
     return t_ev, x_ev, field.guard_values(x_ev)[0]
+
+
+def _bracketed_root(fun: Callable[[float], float], lo: float, hi: float) -> float:
+    """A zero of ``fun`` in ``[lo, hi]``, where ``fun(lo) > 0 >= fun(hi)``, to a few ulps.
+
+    ``brentq`` first; it can exhaust its iterations on a flat root (a guard like
+    ``(x + 1)³`` near a degenerate minimum, whose values sink into rounding noise long
+    before the bracket is small), so bisection, which needs at most ~64 halvings of a
+    double interval and never fails, finishes from the bracket brentq was given.
+    """
+    xtol = _xtol(hi)
+    root, info = brentq(
+        fun, lo, hi, xtol=xtol, rtol=4 * _EPS, maxiter=200, full_output=True, disp=False
+    )
+    if info.converged:
+        return float(root)
+    while hi - lo > xtol + 4 * _EPS * abs(hi):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        if fun(mid) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def _state(dense: Callable[..., FloatArray], s: float) -> FloatArray:
@@ -706,7 +738,7 @@ def _earliest_root(
                 return v
             return float(field.cheap_entries(_state(dense, s), np.array([c]))[0])
 
-        t_hi = float(brentq(entry, lo, t_hi, xtol=_xtol(t_hi), rtol=4 * _EPS))
+        t_hi = _bracketed_root(entry, lo, t_hi)
         if pending and t_hi > lo:
             vals = field.cheap_entries(_state(dense, t_hi), np.asarray(pending))
             at_hi = dict(zip(pending, (float(v) for v in vals), strict=True))
@@ -898,7 +930,7 @@ def _linf_rest_at_zero(
     if float(np.max(np.abs(cv.velocity))) > 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
         raise _Failure(
             -4,
-            f"h = 0 reached at t = {t:.17g} with a nonzero consistent velocity "
+            f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
             f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of an linf relay "
             "is not supported",
         )
@@ -1020,7 +1052,7 @@ def _transition(
         rec.event(t, x, "exit", np.arange(m), old_mode, Mode("l2", (0,) * m))
         raise _Failure(
             -4,
-            f"the ℓ2 relay leaves h = 0 at t = {t:.17g}; continuing from h = 0 needs a "
+            f"the ℓ2 relay leaves h = 0 at t = {t:.12g}; continuing from h = 0 needs a "
             "direction choice the event path does not make (not supported)",
         )
     t, x = _arrive_l2(system, field, t, x, rec)
@@ -1037,7 +1069,7 @@ def _transition(
         return t, x, np.zeros(m), np.arange(m), offset, False, None
     raise _Failure(
         -4,
-        f"the ℓ2 relay passes through h = 0 at t = {t:.17g} (a crossing of a codimension-"
+        f"the ℓ2 relay passes through h = 0 at t = {t:.12g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
     )
 

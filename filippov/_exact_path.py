@@ -790,7 +790,7 @@ def integrate_l1(
             rec.event(t, x, "stationary", np.flatnonzero(in_J), mode, mode)
             if t < t_end:
                 rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.17g}"
+            return 1, f"stationary point reached at t = {t:.12g}"
         # sigma and r vanish on the sliding set, so it never counts as approaching
         approaching = np.flatnonzero(sigma * r < 0.0)
         tau_app = -h[approaching] / r[approaching]
@@ -909,7 +909,7 @@ def _advance_spd(
             rec.event(t, x, "stationary", free_sorted, mode, mode)
             if t < t_end:
                 rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.17g}"
+            return 1, f"stationary point reached at t = {t:.12g}"
         r_free = r_p[k:]
         approaching = np.flatnonzero(sig[k:] * r_free < 0.0)
         tau_app = -h_p[k:][approaching] / r_free[approaching]
@@ -1032,7 +1032,7 @@ def _hold_bound_off_their_manifolds(rates: FloatArray, idx: np.ndarray, relays: 
 def _too_many_events(opts: _Options, t: float) -> tuple[int, str]:
     """The status and message of a run stopped by ``max_events`` (both ℓ1 loops)."""
     return -2, (
-        f"more than max_events = {opts.max_events} events by t = {t:.17g}; "
+        f"more than max_events = {opts.max_events} events by t = {t:.12g}; "
         "raise `max_events` if the system really switches this often"
     )
 
@@ -1127,9 +1127,9 @@ def integrate_linf(
         if float(np.max(np.abs(cv.velocity))) <= 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
             rec.event(t, x, "stationary", np.arange(m), old_mode, mode0, note=note)
             rec.linear_segment(t, t_end, x, np.zeros_like(x), mode0, cv.lam, kind="stationary")
-            return 1, f"h = 0 reached at t = {t:.17g}: stationary point"
+            return 1, f"h = 0 reached at t = {t:.12g}: stationary point"
         return -4, (
-            f"h = 0 reached at t = {t:.17g} with a nonzero consistent velocity "
+            f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
             f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of an linf relay "
             "is not supported"
         )
@@ -1168,7 +1168,7 @@ def integrate_linf(
         if float(np.max(np.abs(v))) <= 1e-13 * max(float(np.max(np.abs(B))), 1e-300):
             rec.event(t, x, "stationary", A, mode, mode)
             rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.17g}"
+            return 1, f"stationary point reached at t = {t:.12g}"
         out = np.ones(m, dtype=bool)
         out[A] = False
         hj, rj = h[out], r[out]
@@ -1191,7 +1191,7 @@ def integrate_linf(
             rec.linear_segment(t, t_end, x, v, mode, lam)
             return 0, "reached the end of t_span"
         if rec.n_events >= opts.max_events:
-            return -2, f"more than max_events = {opts.max_events} events by t = {t:.17g}"
+            return -2, f"more than max_events = {opts.max_events} events by t = {t:.12g}"
         x = rec.linear_segment(t, t + tau, x, v, mode, lam)
         h = h + tau * r
         if t + tau != t:  # time moved (a positive τ below rounding of t does not count)

@@ -301,7 +301,7 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     last = ev[-1]
     if best is None:
         return -2, (
-            f"events accumulate near t = {last.t:.17g} (gap {gap:.3g} below zeno_spacing "
+            f"events accumulate near t = {last.t:.12g} (gap {gap:.3g} below zeno_spacing "
             f"· span) without a geometric pattern to extrapolate; stopped (Zeno guard)"
         )
     spread, p, t_star, x_star = best

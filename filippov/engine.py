@@ -193,7 +193,7 @@ def solve(
         status, message = (
             -4,
             (
-                f"the sliding selection at t = {rec.t[-1]:.17g} could not be solved: {exc} "
+                f"the sliding selection at t = {rec.t[-1]:.12g} could not be solved: {exc} "
                 "(the solution up to there is kept)"
             ),
         )
