@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 from numpy.typing import NDArray
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
+from scipy.interpolate import CubicHermiteSpline
 from scipy.linalg.lapack import dgesv, dposv
 from scipy.optimize import brentq, minimize_scalar
 
@@ -114,7 +116,9 @@ class _ModeField:
         self.offset = offset
         self.h_scale = h_scale
         # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see _arrive_l2).
-        self.l2_delta = 1e-6 * h_scale
+        # Small, so that the straight Newton steps of the arrival are short: the velocity
+        # −h/‖h‖ turns along the way, and the last stretch should be rounding-sized.
+        self.l2_delta = _L2_STOP * h_scale
         self.gain = gain
         self.rec = rec
         m = sigma.shape[0]
@@ -536,6 +540,9 @@ def _integrate_mode(
     if float(np.min(g_old)) <= 0.0:
         # The mode is already at one of its boundaries: an immediate event.
         return t, x, g_old, first_step
+    # The ℓ2 direction u = h/‖h‖ at the last accepted state (free ℓ2 modes only; see below).
+    watch_reversal = field.norm == "l2" and not field.free.size
+    h_old = field.evaluate(x)[2] if watch_reversal else None
     span = max(abs(t_end - t), 1e-300)
     while True:
         try:
@@ -571,6 +578,27 @@ def _integrate_mode(
             raise fail(-4, f"singular sliding selection ({exc})", t_old, x_old) from None
         h_next = getattr(solver, "h_abs", None)
         h_next = float(h_next) if h_next is not None else None
+        if h_old is not None:
+            h_new = field.evaluate(x_new)[2]
+            if float(h_old @ h_new) <= 0.0:
+                # The ℓ2 velocity −h/‖h‖ is smooth where h ≠ 0: within one accepted step
+                # it cannot turn by 90° or more unless h passed through 0 (an arrival the
+                # guard's samples missed) or through infinity (a pole; the flow would cross
+                # it and chatter around it). The turning point tells which.
+                t_ev, x_ev = _turning_point(field, dense, t_old, t_new, h_old)
+                if t_ev > ts[-1]:
+                    interps.append(dense)
+                    ts.append(t_ev)
+                if float(np.linalg.norm(field.evaluate(x_ev)[2])) > field.l2_delta:
+                    raise fail(
+                        -3,
+                        "h turns around without passing through 0 (a pole or discontinuity of h)",
+                        t_ev,
+                        x_ev,
+                    )
+                record(t_ev, x_ev)
+                return t_ev, x_ev, field.guard_values(x_ev)[0], h_next
+            h_old = h_new
         t_touch, bracket = scan
         if t_touch is not None:
             vals = field.guard_values(np.asarray(dense(t_touch), dtype=float))[0]
@@ -656,6 +684,27 @@ def _locate_event(
     t_ev = _bracketed_root(g_of_t, lo, hi)
     x_ev = _state(dense, t_ev)
     return t_ev, x_ev, field.guard_values(x_ev)[0]
+
+
+def _turning_point(
+    field: _ModeField,
+    dense: Callable[..., FloatArray],
+    lo: float,
+    hi: float,
+    h_lo: FloatArray,
+) -> tuple[float, FloatArray]:
+    """Where ``h_lo · h(x(t))`` changes sign on ``[lo, hi]`` (positive at ``lo``, not at
+    ``hi``), and the state there; a non-finite ``h`` on the way counts as past the turn."""
+
+    def along(s: float) -> float:
+        try:
+            value = float(h_lo @ field.system._evaluate(_state(dense, s))[2])
+        except FloatingPointError:
+            return -1.0
+        return value if np.isfinite(value) else -1.0
+
+    t_ev = _bracketed_root(along, lo, hi)
+    return t_ev, _state(dense, t_ev)
 
 
 def _bracketed_root(fun: Callable[[float], float], lo: float, hi: float) -> float:
@@ -745,6 +794,17 @@ def _earliest_root(
             pending = [p for p in pending if at_hi[p] <= 0.0]
     return t_hi
 
+
+#: The ℓ2 guard's stopping radius ‖h‖ = δ, relative to the scale of h.
+_L2_STOP = 1e-10
+#: Newton steps of the ℓ2 arrival, at most: quadratic convergence needs a few; a degenerate
+#: minimum (‖h‖ ~ distance^p) converges linearly, by the factor (p − 1)/p per step.
+_L2_NEWTON_STEPS = 200
+#: The closed-form ℓ2 arrival is used when the gradient at its predicted minimizer is at
+#: most this fraction of the gradient where it starts.
+_L2_MODEL_TOL = 1e-4
+#: Grid points of the arc-length table of the closed-form ℓ2 arrival.
+_L2_ARC_POINTS = 400
 
 #: Interior points at which each accepted step's dense output is checked for guards that
 #: dip below zero and come back within the step (the step ends alone would miss them).
@@ -1119,24 +1179,113 @@ def _l1_selection(
 def _arrive_l2(
     system: FilippovSystem, field: _ModeField, t: float, x: FloatArray, rec: Recorder
 ) -> tuple[float, FloatArray]:
+    """Finish the finite-time arrival at ``h = 0`` from the guard's stop at ``‖h‖ = δ``:
+    in closed form for a gradient flow at a nondegenerate minimum
+    (:func:`_arrive_l2_linearized`), else by straight Newton steps
+    (:func:`_arrive_l2_newton`)."""
+    arrived = _arrive_l2_linearized(system, field, t, x, rec)
+    return arrived if arrived is not None else _arrive_l2_newton(system, field, t, x, rec)
+
+
+def _arrive_l2_linearized(
+    system: FilippovSystem, field: _ModeField, t: float, x: FloatArray, rec: Recorder
+) -> tuple[float, FloatArray] | None:
+    """The last stretch of a normalized gradient flow ``x' = −g/‖g‖`` into a minimum with
+    positive definite Hessian ``H``, on the quadratic model at ``x`` (``None`` when the
+    system is not such a flow there).
+
+    The normalized flow runs along the path of the gradient flow ``dx/ds = −g`` at unit
+    speed, so its time is the path's arc length. On the model the path is
+    ``x(s) = x* + Q e^{−Λs} c`` (``H = QΛQᵀ``, ``c = Qᵀ(x − x*)``, ``x* = x − H⁻¹g``) with
+    speed ``‖Λ e^{−Λs} c‖``: the arrival time is the path's length and the dense output
+    follows the curve, with velocity ``−g/‖g‖`` of the model at every time (straight steps
+    would cut the corner: the direction turns by O(1) on the way in unless ``x − x*`` is
+    an eigenvector). The model's error is ``O(‖x − x*‖²)``, rounding-sized at the guard's
+    ``‖g‖ = δ``.
+    """
+    if system.objective is None:
+        return None
+    f0, B, hx = system._evaluate(x)
+    n = x.size
+    if hx.size != n or np.any(f0 != 0.0) or not np.array_equal(B, np.eye(n)):
+        return None
+    H = system._jacobian(x, n)
+    H = 0.5 * (H + H.T)
+    lam, Q = scipy.linalg.eigh(H)
+    if not (lam[0] > 1e-8 * max(lam[-1], 1e-300)):
+        return None  # singular or indefinite: a degenerate arrival (Newton steps)
+    c = (Q.T @ hx) / lam  # coordinates of x − x* in the eigenbasis
+    x_star = x - Q @ c
+    # The model must be good at this distance: at a nondegenerate minimum the gradient at
+    # the predicted x* is O(‖x − x*‖²), at a degenerate one (‖g‖ ~ distance^p) a fixed
+    # fraction of ‖g(x)‖.
+    try:
+        g_star = system._evaluate(x_star)[2]
+    except FloatingPointError:
+        return None
+    if not float(np.linalg.norm(g_star)) <= _L2_MODEL_TOL * float(np.linalg.norm(hx)):
+        return None
+    # Arc length on a grid of s, geometric from the fastest mode's time scale to where the
+    # slowest mode has decayed below rounding; per interval a 3-point Gauss rule, exact
+    # enough for a path this short (its length is ~‖g‖/λ_min).
+    s_grid = np.r_[0.0, np.geomspace(1e-3 / lam[-1], 40.0 / lam[0], _L2_ARC_POINTS)]
+    nodes, weights = np.polynomial.legendre.leggauss(3)
+    mid = 0.5 * (s_grid[1:] + s_grid[:-1])
+    half = 0.5 * np.diff(s_grid)
+    s_q = mid[:, None] + half[:, None] * nodes[None, :]
+    pieces = (_l2_arc_speed(lam, c, s_q.ravel()).reshape(s_q.shape) @ weights) * half
+    length = np.r_[0.0, np.cumsum(pieces)]
+    if not (np.all(np.isfinite(length)) and length[-1] > 0.0):
+        return None
+    # s(τ) by cubic Hermite interpolation of the inverse, with ds/dτ = 1/speed exactly at
+    # the nodes (monotone: the speed is positive until the arrival).
+    speed = _l2_arc_speed(lam, c, s_grid)
+    keep = np.r_[True, np.diff(length) > 0.0]
+    s_of_tau = CubicHermiteSpline(length[keep], s_grid[keep], 1.0 / speed[keep])
+    t_arrive = t + float(length[-1])
+    t_start, tau_end = t, float(length[keep][-1])
+
+    def dense(ts: FloatArray) -> FloatArray:
+        tau = np.clip(np.asarray(ts, dtype=float) - t_start, 0.0, tau_end)
+        decay = np.exp(-np.outer(s_of_tau(tau), lam))
+        return np.asarray(x_star + (decay * c) @ Q.T, dtype=np.float64)
+
+    rec.dense_segment(t, t_arrive, dense, x_star, field.mode, hx / np.linalg.norm(hx))
+    return t_arrive, x_star.copy()
+
+
+def _l2_arc_speed(lam: FloatArray, c: FloatArray, s: FloatArray) -> FloatArray:
+    """``‖Λ e^{−Λs} c‖`` for each ``s``: the gradient-flow speed on the quadratic model."""
+    return np.asarray(np.linalg.norm(lam * c * np.exp(-np.outer(s, lam)), axis=1), dtype=np.float64)
+
+
+def _arrive_l2_newton(
+    system: FilippovSystem, field: _ModeField, t: float, x: FloatArray, rec: Recorder
+) -> tuple[float, FloatArray]:
     """Finish the finite-time arrival at ``h = 0`` by Newton steps along the flow.
 
     The guard stops the smooth integration at ``‖h‖ = δ`` (the field is singular at
-    ``h = 0``); near the arrival ``‖h‖`` decreases linearly in time, so a few Newton steps
-    on ``‖h(x + τ v)‖ = 0`` land on ``h = 0`` with an error ``O(δ²)``.
+    ``h = 0``); near a regular arrival ``‖h‖`` decreases linearly in time, so a few Newton
+    steps on ``‖h(x + τ v)‖ = 0`` land on ``h = 0`` with an error ``O(δ²)``; near a
+    degenerate one (``‖h‖ ~ distance^p``) they converge linearly. They stop when ``‖h‖``
+    stops shrinking (rounding) or the step is below the time resolution.
     """
     mode = field.mode
-    for _ in range(4):
+    previous = float("inf")
+    for _ in range(_L2_NEWTON_STEPS):
         f0, B, hx = system._evaluate(x)
         nh = float(np.linalg.norm(hx))
-        if nh == 0.0:
+        if nh == 0.0 or nh >= 0.99 * previous:
             break
+        previous = nh
         u = hx / nh
         v = f0 - B @ u
         rate = float(u @ (system._jacobian(x, hx.shape[0]) @ v))
         if rate >= 0:
             break
         tau = -nh / rate
+        if tau <= 4 * _EPS * max(1.0, abs(t)):
+            break  # below the time resolution: arrived to rounding
         # the recorder keeps its end state frozen; user functions get a writable copy
         x = rec.linear_segment(t, t + tau, x, v, mode, u).copy()
         t = t + tau
