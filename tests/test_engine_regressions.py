@@ -372,3 +372,102 @@ def test_exact_path_restores_the_garbage_collector(enabled_before: bool) -> None
     finally:
         if was_enabled:
             gc.enable()
+
+
+# -- the general-objective path (trustworthy answers for every objective) ---------------
+
+
+@pytest.mark.parametrize(
+    ("expr", "x0", "centre"),
+    [
+        ("(x+1)**4", [1.0], [-1.0]),
+        ("(x+1)**6", [1.0], [-1.0]),
+        ("(x-0.5)**4 + (y+1)**4", [1.0, 1.0], [0.5, -1.0]),
+    ],
+)
+def test_sign_flow_into_a_degenerate_minimum(expr, x0, centre):
+    # brentq ran out of iterations on the flat guard (x + 1)³ and its RuntimeError escaped
+    # from solve. Each coordinate moves at unit speed and arrives at t = |x0_i − c_i|.
+    names = ["x", "y"][: len(x0)]
+    flow = fp.steepest_descent_flow(Objective.from_expr(expr, variables=names), "linf")
+    sol = fp.solve(flow, x0, (0.0, 4.0))
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol(4.0), centre, atol=1e-12)
+    arrivals = np.abs(np.asarray(x0) - np.asarray(centre))
+    stationary = [e.t for e in sol.events if e.kind == "stationary"]
+    assert stationary == [pytest.approx(arrivals.max(), abs=1e-9)]
+    for i, t_i in enumerate(arrivals):
+        before = np.linspace(0.0, t_i, 9)[1:-1]
+        expected = x0[i] - np.sign(x0[i] - centre[i]) * before
+        np.testing.assert_allclose(sol(before)[:, i], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("expr", "names", "x0"), [("log(x)", ["x"], [1.0]), ("log(x) + y**2", ["x", "y"], [1.0, 1.0])]
+)
+def test_l2_flow_stops_at_a_pole(expr, names, x0):
+    # The normalized flow stepped over the pole of ∂f/∂x = 1/x and chattered around it
+    # for ever; now the direction's turn within one step is located and the run stops.
+    flow = fp.steepest_descent_flow(Objective.from_expr(expr, variables=names), "l2")
+    sol = fp.solve(flow, x0, (0.0, 5.0))
+    assert sol.status == -3
+    assert "pole" in sol.message
+    assert abs(sol.x[-1][0]) < 1e-9  # it got to the pole, not stopped short
+
+
+def test_l2_arrival_is_located_exactly_and_keeps_the_normalized_velocity():
+    # The last stretch into the minimum was a few straight Newton steps from ‖∇f‖ = 1e-6
+    # whose velocities differed from −∇f/‖∇f‖ by O(1); now it is the model's curved path.
+    rng = np.random.default_rng(5)
+    n = 6
+    M = rng.standard_normal((n, n))
+    H = M @ M.T + np.eye(n)
+    obj = Objective(
+        lambda x: 0.5 * x @ H @ x + np.sum(np.cosh(x)),
+        lambda x: H @ x + np.sinh(x),
+        lambda x: H + np.diag(np.cosh(x)),
+        n=n,
+    )
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l2"), rng.standard_normal(n), (0.0, 20.0))
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol(20.0), np.zeros(n), atol=1e-12)
+    for seg in sol.segments:
+        if seg.kind == "stationary":
+            continue
+        length = seg.t1 - seg.t0
+        for t in seg.t0 + length * np.array([0.1, 0.5, 0.9]):
+            # the difference of the representable times, not 2·dt: the last segment is
+            # ~1e-9 long at t ≈ 3, where a time's rounding is 5e-16
+            half = min(1e-4 * length, 1e-6)
+            t_lo, t_hi = t - half, t + half
+            v = (sol(t_hi) - sol(t_lo)) / (t_hi - t_lo)
+            g = obj.grad(sol(t))
+            # central-difference error ~ eps·x / (t_hi − t_lo) on the short last stretch
+            tol = 1e-8 + 1e-15 / (t_hi - t_lo)
+            assert np.abs(v + g / np.linalg.norm(g)).max() < tol
+
+
+def test_sliding_correction_moves_only_sliding_coordinates():
+    # The drift correction and the projections used the minimal-norm direction normal to
+    # the manifold, which moved coordinates whose relay value was fixed: their velocity
+    # was not −sign ∂_i f. Now they go through B_J: fixed coordinates move at exactly ±1.
+    rng = np.random.default_rng(11)
+    n = 5
+    A = rng.standard_normal((4 * n, n))
+    obj = smooth_max(A, rng.standard_normal(4 * n), 0.1, 0.5)
+    x0 = 2.0 * rng.standard_normal(n)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 20.0))
+    assert sol.status == 1, sol.message
+    checked = 0
+    for seg in sol.segments:
+        if seg.kind == "stationary" or seg.t1 - seg.t0 < 1e-3:
+            continue
+        fixed = [i for i in range(n) if i not in seg.mode.free]
+        for t in np.linspace(seg.t0, seg.t1, 5)[1:-1]:
+            dt = 1e-6 * (seg.t1 - seg.t0)
+            v = (sol(t + dt) - sol(t - dt)) / (2 * dt)
+            g = obj.grad(sol(t))
+            np.testing.assert_allclose(v[fixed], -np.sign(g[fixed]), atol=1e-8)
+            assert np.all(np.abs(v) <= 1.0 + 1e-8)
+            checked += 1
+    assert checked > 0

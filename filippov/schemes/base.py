@@ -427,6 +427,7 @@ class Scheme(ABC):
         max_steps: int = 100_000,
         save_every: int = 1,
         diagnostics: bool = True,
+        check_derivatives: bool = True,
     ) -> DiscreteTrajectory:
         """Run the scheme; see :func:`filippov.schemes.run` for the parameters.
 
@@ -449,6 +450,7 @@ class Scheme(ABC):
             max_steps=max_steps,
             save_every=save_every,
             diagnostics=diagnostics,
+            check_derivatives=check_derivatives,
         )
 
     def with_step(self, step: StepPolicy | float | str) -> Scheme:
@@ -536,6 +538,7 @@ def run(
     max_steps: int = 100_000,
     save_every: int = 1,
     diagnostics: bool = True,
+    check_derivatives: bool = True,
 ) -> DiscreteTrajectory:
     r"""Run a scheme: the one loop shared by every discretization.
 
@@ -575,6 +578,12 @@ def run(
     diagnostics : bool, default True
         Record f, gradient norms, flips and face data (``False`` keeps only ``t`` and
         ``step``, for speed on large batches).
+    check_derivatives : bool, default True
+        Before the first step, compare the gradient with finite differences of ``f`` (and
+        the Hessian with the gradient) at the first initial point, as
+        :func:`~filippov.engine.solve` does, and raise ``ValueError`` naming the
+        inconsistent derivative (see
+        :meth:`~filippov.objectives.Objective.check_derivatives`); ``False`` skips it.
 
     Returns
     -------
@@ -611,6 +620,16 @@ def run(
             )
 
     x0_arr, batched = _validate_x0(x0, getattr(objective, "n", None))
+    if not isinstance(check_derivatives, (bool, np.bool_)):
+        raise TypeError(f"`check_derivatives` must be True or False. Got {check_derivatives!r}.")
+    if check_derivatives and isinstance(objective, Objective):
+        check = objective.check_derivatives(
+            x0_arr.reshape(-1, x0_arr.shape[-1])[0], n_directions=2, dense=False
+        )
+        if not check.ok:
+            raise ValueError(
+                f"{check} at x0; fix it, or pass check_derivatives=False to skip this check."
+            )
     problem = Problem(objective, x0_arr, scheme, batched=batched)
     m, n = problem.m, problem.n
     X = x0_arr.reshape(m, n).copy()

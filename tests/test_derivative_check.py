@@ -1,0 +1,185 @@
+"""Derivatives users bring: the checker, and solve / run refusing inconsistent ones.
+
+The checker must never raise a false alarm on a correct derivative (it runs by default
+inside ``solve``), and must catch every plausible slip: a sign, a missing term, a
+transposed or asymmetric Hessian entry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import filippov as fp
+from filippov.objectives import Objective, ridge_logistic, smooth_max
+
+# -- objectives with hand-written derivatives, correct by construction -------------------
+
+
+def _quartic_coupled(n: int, seed: int) -> tuple[Objective, np.ndarray]:
+    """f = ½xᵀAx + Σ (x_i − c_i)⁴ + cosh(x_0 − x_1): numpy callables written out by hand."""
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((n, n))
+    A = M @ M.T + n * np.eye(n)
+    c = rng.standard_normal(n)
+
+    def f(x):
+        return 0.5 * x @ A @ x + np.sum((x - c) ** 4) + np.cosh(x[0] - x[1])
+
+    def grad(x):
+        g = A @ x + 4 * (x - c) ** 3
+        s = np.sinh(x[0] - x[1])
+        g[0] += s
+        g[1] -= s
+        return g
+
+    def hess(x):
+        H = A + np.diag(12 * (x - c) ** 2)
+        ch = np.cosh(x[0] - x[1])
+        H[0, 0] += ch
+        H[1, 1] += ch
+        H[0, 1] -= ch
+        H[1, 0] -= ch
+        return H
+
+    return Objective(f, grad, hess, n=n, name="quartic+cosh"), rng.standard_normal(n)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(n=st.integers(2, 12), seed=st.integers(0, 10_000), scale=st.sampled_from([1e-3, 1.0, 20.0]))
+def test_correct_derivatives_pass(n, seed, scale):
+    obj, x = _quartic_coupled(n, seed)
+    check = obj.check_derivatives(scale * x)
+    assert check.ok, str(check)
+    assert check.grad_error <= 1e-6 and check.hess_error <= 1e-6
+
+
+@pytest.mark.parametrize(
+    ("expr", "names", "x"),
+    [
+        ("cosh(x1 - x2) + x0**2", ["x0", "x1", "x2"], [0.3, 1.0, -0.5]),
+        ("exp(30*x) + y**2", ["x", "y"], [1.0, 1.0]),  # steep: truncation dominates
+        ("log(x) + y**2", ["x", "y"], [1e-9, 1.0]),  # the step is wider than x at first
+        ("1/x + y**2", ["x", "y"], [1e-6, 1.0]),
+        ("sin(1000*x) + y**2", ["x", "y"], [1.0, 2.0]),  # fast oscillation
+        ("(1 - x)**2 + 100*(y - x**2)**2", ["x", "y"], [-1.2, 1.0]),
+        ("x**8 + y**2", ["x", "y"], [100.0, 1.0]),
+        ("x**4 + y**2", ["x", "y"], [0.0, 0.0]),  # every derivative but one vanishes
+    ],
+)
+def test_no_false_alarm_on_hard_but_correct_expressions(expr, names, x):
+    check = Objective.from_expr(expr, variables=names).check_derivatives(x)
+    assert check.ok, str(check)
+
+
+def test_library_objectives_pass():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((40, 6))
+    y = np.sign(rng.standard_normal(40))
+    for obj in (ridge_logistic(A, y, 0.1), smooth_max(rng.standard_normal((5, 6)), None, 0.5, 2.0)):
+        assert obj.check_derivatives(rng.standard_normal(6)).ok
+
+
+def test_sympy_subexpression_names_never_meet_user_names():
+    """The reproduction of the issue: cse named its temporaries x0, x1, ... (sympy 25043)."""
+    obj = Objective.from_expr("cosh(x1 - x2)", variables=["x0", "x1", "x2"])
+    s = np.sinh(1.0)
+    np.testing.assert_allclose(obj.grad([0.0, 1.0, 0.0]), [0.0, s, -s], rtol=1e-14)
+    np.testing.assert_allclose(
+        obj.hess([0.0, 0.0, 0.0]), [[0, 0, 0], [0, 1, -1], [0, -1, 1]], rtol=1e-14
+    )
+    # the same formula over other names gives the same numbers
+    other = Objective.from_expr("cosh(b - c)", variables=["a", "b", "c"])
+    x = np.array([0.2, 0.7, -0.4])
+    np.testing.assert_allclose(obj.grad(x), other.grad(x), rtol=1e-14)
+    np.testing.assert_allclose(obj.hess(x), other.hess(x), rtol=1e-14)
+
+
+# -- wrong derivatives are reported, and refused -----------------------------------------
+
+H2 = np.array([[2.0, 1.0], [1.0, 3.0]])
+
+
+def _with(grad_sign=(1.0, 1.0), hess_mask=((1.0, 1.0), (1.0, 1.0))):
+    sign = np.asarray(grad_sign)
+    mask = np.asarray(hess_mask)
+    return Objective(
+        lambda x: 0.5 * x @ H2 @ x + np.cosh(x[0]),
+        lambda x: sign * (H2 @ x + np.array([np.sinh(x[0]), 0.0])),
+        lambda x: mask * (H2 + np.diag([np.cosh(x[0]), 0.0])),
+        n=2,
+    )
+
+
+WRONG = {
+    "gradient": _with(grad_sign=(1.0, -1.0)),
+    "Hessian": _with(hess_mask=((1.0, -1.0), (-1.0, 1.0))),  # symmetric sign slip
+    "Hessian ": _with(hess_mask=((1.0, -1.0), (1.0, 1.0))),  # one entry only
+}
+
+
+@pytest.mark.parametrize("culprit", sorted(WRONG))
+def test_wrong_derivative_is_reported(culprit):
+    check = WRONG[culprit].check_derivatives([0.7, -1.3])
+    assert not check.ok
+    assert check.culprit == culprit.strip()
+    assert culprit.strip() in str(check)
+    assert max(check.grad_error, check.hess_error) > 1e-2
+
+
+@pytest.mark.parametrize("culprit", sorted(WRONG))
+@pytest.mark.parametrize("norm", ["linf", "l1", "l2"])
+def test_solve_refuses_a_wrong_derivative(culprit, norm):
+    flow = fp.steepest_descent_flow(WRONG[culprit], norm)
+    with pytest.raises(ValueError, match=culprit.strip()) as info:
+        fp.solve(flow, [0.7, -1.3], (0.0, 3.0))
+    assert "check_derivatives=False" in str(info.value)
+
+
+def test_solve_check_can_be_turned_off():
+    flow = fp.steepest_descent_flow(WRONG["Hessian"], "l2")
+    sol = fp.solve(flow, [0.7, -1.3], (0.0, 3.0), check_derivatives=False)
+    assert sol.t[-1] > 0.0
+    with pytest.raises(TypeError, match="check_derivatives"):
+        fp.solve(flow, [0.7, -1.3], (0.0, 3.0), check_derivatives="no")
+
+
+def test_scheme_run_refuses_a_wrong_gradient():
+    with pytest.raises(ValueError, match="gradient"):
+        fp.schemes.SignGD(step=0.01).run(WRONG["gradient"], [0.7, -1.3], n_steps=5)
+    traj = fp.schemes.SignGD(step=0.01).run(
+        WRONG["gradient"], [0.7, -1.3], n_steps=5, check_derivatives=False
+    )
+    assert traj.x.shape == (6, 2)
+
+
+def test_solve_refuses_a_wrong_jacobian_of_a_general_system():
+    # x' ∈ −Sign(h(x)) with h(x) = (x0² + x1, x1): jac_h has the sign of one entry wrong.
+    def h(x):
+        return np.array([x[0] ** 2 + x[1], x[1]])
+
+    def good(x):
+        return np.array([[2 * x[0], 1.0], [0.0, 1.0]])
+
+    def bad(x):
+        return np.array([[2 * x[0], -1.0], [0.0, 1.0]])
+
+    ok = fp.FilippovSystem(np.zeros(2), np.eye(2), h, "l1", jac_h=good)
+    assert fp.solve(ok, [0.5, 0.4], (0.0, 1.0)).status >= 0
+    wrong = fp.FilippovSystem(np.zeros(2), np.eye(2), h, "l1", jac_h=bad)
+    with pytest.raises(ValueError, match="jac_h"):
+        fp.solve(wrong, [0.5, 0.4], (0.0, 1.0))
+
+
+def test_check_derivatives_arguments():
+    obj = Objective.from_expr("x**2 + y**2", variables=["x", "y"])
+    with pytest.raises(TypeError, match="n_directions"):
+        obj.check_derivatives([1.0, 2.0], n_directions=1.5)
+    with pytest.raises(ValueError, match="n_directions"):
+        obj.check_derivatives([1.0, 2.0], n_directions=0)
+    with pytest.raises(ValueError, match="tol"):
+        obj.check_derivatives([1.0, 2.0], tol=-1.0)
+    with pytest.raises(ValueError, match="x"):
+        obj.check_derivatives([1.0, np.nan])
