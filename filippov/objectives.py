@@ -246,6 +246,11 @@ class Objective:
     #: "slice the dense Hessian".
     _hess_rows: Callable[[FloatArray, NDArray[np.intp]], Any] | None = None
 
+    #: How to build this objective again, ``(constructor, args, kwargs)``, for pickling:
+    #: set by the constructors of this module, whose callables are closures (see
+    #: :meth:`__reduce_ex__`); ``None`` for objectives made of user callables.
+    _recipe: tuple[Callable[..., Objective], tuple[Any, ...], dict[str, Any]] | None = None
+
     def __init__(
         self,
         f: Callable[[FloatArray], Any],
@@ -324,6 +329,22 @@ class Objective:
             obj._separable = (_readonly(lv), _readonly(b), float(c))
         obj._minimizer = None if minimizer is None else _readonly(minimizer)
         return obj
+
+    def _with_recipe(
+        self, constructor: Callable[..., Objective], *args: Any, **kwargs: Any
+    ) -> Objective:
+        self._recipe = (constructor, args, kwargs)
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle support: objectives of this module's constructors pickle their recipe
+        (a formula with its variables and parameters, a quadratic's data, a library
+        problem's arrays) and are rebuilt, compiled functions included, when loaded; an
+        objective of user callables pickles them as they are, under pickle's usual rules
+        (module-level functions pickle, lambdas and local functions do not)."""
+        if self._recipe is not None:
+            return (_rebuild, self._recipe)
+        return super().__reduce_ex__(protocol)
 
     # ---- derived second-order callables ------------------------------------------------
 
@@ -758,6 +779,7 @@ class Objective:
             raise ValueError("`H` must be at least 1 x 1. Got shape (0, 0) instead.")
         bv = np.zeros(n) if b is None else as_vector(b, "b", n)
         cf = _finite_scalar(c, "c")
+        name = _check_name(name)
         return cls._build(
             f=lambda x: 0.5 * float(x @ (Hm @ x)) + float(bv @ x) + cf,
             grad=lambda x: Hm @ x + bv,
@@ -765,10 +787,10 @@ class Objective:
             hvp=lambda x, v: Hm @ v,
             grad_batch=lambda X: X @ Hm + bv,
             n=n,
-            name=_check_name(name),
+            name=name,
             quadratic=(Hm, bv, cf),
             minimizer=_pd_solve(Hm, -bv),
-        )
+        )._with_recipe(Objective.quadratic, Hm, bv, cf, name=name)
 
     @classmethod
     def from_expr(
@@ -895,7 +917,16 @@ class Objective:
             minimizer=minimizer,
         )
         obj.expr = f_expr.xreplace({symbols[p]: sympy.Float(v) for p, v in param_values.items()})
-        return obj
+        return obj._with_recipe(
+            Objective.from_expr, expr, var_names, param_values, name=obj.name
+        )
+
+
+def _rebuild(
+    constructor: Callable[..., Objective], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Objective:
+    """Unpickling: build the objective again from its recipe (see ``__reduce_ex__``)."""
+    return constructor(*args, **kwargs)
 
 
 def _finite_scalar(value: Any, name: str) -> float:
@@ -1379,7 +1410,7 @@ def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) 
 
     # The Hessian is kept as its diagonal: `quadratic_data` builds the dense matrix only
     # when asked for (and `hess(x)` returns it), so large instances stay cheap.
-    return Objective._build(
+    obj = Objective._build(
         f=f,
         grad=lambda x: lv * (x - cv),
         hess=lambda x: np.diag(lv),
@@ -1390,6 +1421,7 @@ def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) 
         separable=(lv, -lv * cv, 0.5 * float(np.sum(lv * cv**2))),
         minimizer=cv if np.all(lv > 0) else None,
     )
+    return obj._with_recipe(separable_quadratic, lv, cv, name=obj.name)
 
 
 def _skew_log_of_random_rotation(n: int, rng: np.random.Generator) -> FloatArray:
@@ -1586,7 +1618,7 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         name=f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name),
     )
     obj._hess_rows = hess_rows
-    return obj
+    return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
 
 
 def smooth_max(
@@ -1665,7 +1697,7 @@ def smooth_max(
         P = scipy.special.softmax((X @ Am.T + bv) / T, axis=1)
         return np.asarray(P @ Am + lam_f * X)
 
-    return Objective._build(
+    obj = Objective._build(
         f=f,
         grad=grad,
         hess=hess,
@@ -1678,6 +1710,7 @@ def smooth_max(
             else _check_name(name)
         ),
     )
+    return obj._with_recipe(smooth_max, Am, bv, lam_f, T, name=obj.name)
 
 
 def slope(a: float = 0.5, *, name: str | None = None) -> Objective:
@@ -1722,7 +1755,7 @@ def slope(a: float = 0.5, *, name: str | None = None) -> Objective:
         r = X[:, 0] - af * X[:, 1]
         return np.column_stack([r, -af * r + X[:, 1] + 3.0])
 
-    return Objective._build(
+    obj = Objective._build(
         f=f,
         grad=grad,
         hess=lambda x: H.copy(),
@@ -1733,3 +1766,4 @@ def slope(a: float = 0.5, *, name: str | None = None) -> Objective:
         quadratic=(H, bv, 4.5),
         minimizer=np.array([-3.0 * af, -3.0]),
     )
+    return obj._with_recipe(slope, af, name=obj.name)

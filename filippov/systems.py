@@ -187,7 +187,32 @@ def _constant_or_callable(value: Any, name: str) -> tuple[Field, FloatArray | No
     arr = as_float_array(value, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"`{name}` must be finite. Got {arr} instead.")
-    return (lambda x, _a=arr: _a), arr
+    return _Constant(arr), arr
+
+
+class _AffineMap:
+    """The map ``x -> G x + e`` (a class, not a lambda, so that systems pickle)."""
+
+    __slots__ = ("G", "e")
+
+    def __init__(self, G: FloatArray, e: FloatArray) -> None:
+        self.G = G
+        self.e = e
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        return np.asarray(self.G @ x + self.e, dtype=np.float64)
+
+
+class _Constant:
+    """The constant field ``x -> value`` (a class, not a lambda, so that systems pickle)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: FloatArray) -> None:
+        self.value = value
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        return self.value
 
 
 class FilippovSystem:
@@ -303,9 +328,9 @@ class FilippovSystem:
         return cls(
             c0_arr,
             B_arr,
-            lambda x: G_arr @ x + e_arr,
+            _AffineMap(G_arr, e_arr),
             norm,
-            jac_h=lambda x: G_arr,
+            jac_h=_Constant(G_arr),
             name=name,
             affine=data,
         )
