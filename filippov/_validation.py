@@ -162,6 +162,17 @@ def require_positive(value: float, name: str) -> float:
     return v
 
 
+def require_non_negative(value: float, name: str) -> float:
+    """Raise ``ValueError`` unless ``value`` is a finite number >= 0 (``TypeError`` if not a
+    real number)."""
+    if not _is_real_scalar(value):
+        raise TypeError(f"`{name}` must be a non-negative number. Got {value!r} instead.")
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"`{name}` must be a non-negative finite number. Got {value!r} instead.")
+    return v
+
+
 def require_int(value: Any, name: str, minimum: int | None = None) -> int:
     """Validate an integer (Python or numpy, not a bool or a float), at least ``minimum``.
 
