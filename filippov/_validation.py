@@ -194,6 +194,40 @@ def require_callable(value: Any, name: str, what: str = "a callable") -> Any:
     return value
 
 
+#: Largest |limit| of a plot window: squared distances and quadratic objective values on
+#: its grid must stay finite (1e100² = 1e200 < 1.8e308).
+MAX_LIMIT = 1e100
+#: Smallest width of a window relative to its magnitude: room for a grid of a few hundred
+#: distinct floats with many ulps between neighbours.
+MIN_RELATIVE_WIDTH = 1e-9
+
+
+def as_limits(lim: Any, name: str) -> tuple[float, float]:
+    """Validate a plot window ``(low, high)``: finite, increasing, drawable in floating point.
+
+    Raises ``ValueError`` naming ``name`` for anything else, including windows beyond
+    ``±MAX_LIMIT`` and windows narrower than ``MIN_RELATIVE_WIDTH`` times their magnitude.
+    """
+    try:
+        lo, hi = (float(v) for v in lim)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a pair (low, high). Got {lim!r} instead.") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"`{name}` must be finite with low < high. Got {lim!r} instead.")
+    big = max(abs(lo), abs(hi))
+    if big > MAX_LIMIT:
+        raise ValueError(
+            f"`{name}` must lie within ±{MAX_LIMIT:g} (squared distances on a wider window "
+            f"overflow). Got {lim!r} instead."
+        )
+    if hi - lo <= MIN_RELATIVE_WIDTH * big:
+        raise ValueError(
+            f"`{name}` must be wider than {MIN_RELATIVE_WIDTH:g} times its magnitude "
+            f"(a narrower window has too few distinct floats for a grid). Got {lim!r} instead."
+        )
+    return lo, hi
+
+
 def output_path(path: Any, name: str, *, make_parents: bool = False) -> Path:
     """Check a destination file before anything is computed for it.
 

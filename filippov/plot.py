@@ -39,6 +39,7 @@ from numpy.typing import ArrayLike
 
 from filippov._validation import (
     FloatArray,
+    as_limits,
     as_real,
     as_vector,
     require_callable,
@@ -291,33 +292,8 @@ def _grid(
     return xs, ys, np.column_stack([X.ravel(), Y.ravel()])
 
 
-#: Largest |limit| of a plot window: the grid's squared distances and objective values
-#: must stay finite (1e100² = 1e200 < 1.8e308).
-_MAX_LIMIT = 1e100
-#: Smallest width of a window relative to its magnitude: room for a 201-point grid of
-#: distinct floats with many ulps between neighbours.
-_MIN_RELATIVE_WIDTH = 1e-9
-
-
 def _check_limits(lim: Any, name: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in lim)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a pair (low, high). Got {lim!r} instead.") from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"`{name}` must be finite with low < high. Got {lim!r} instead.")
-    big = max(abs(lo), abs(hi))
-    if big > _MAX_LIMIT:
-        raise ValueError(
-            f"`{name}` must lie within ±{_MAX_LIMIT:g} (squared distances on a wider window "
-            f"overflow). Got {lim!r} instead."
-        )
-    if hi - lo <= _MIN_RELATIVE_WIDTH * big:
-        raise ValueError(
-            f"`{name}` must be wider than {_MIN_RELATIVE_WIDTH:g} times its magnitude "
-            f"(a narrower window has too few distinct floats for a grid). Got {lim!r} instead."
-        )
-    return lo, hi
+    return as_limits(lim, name)
 
 
 def _gradient_flow_objective(system: FilippovSystem, x: FloatArray) -> Any:
