@@ -956,14 +956,14 @@ def phase_portrait(
         raise ValueError(f"`legend` must be True, False or 'outside'. Got {legend!r} instead.")
     title = _optional_text(title, "title")
     items: list[tuple[str | None, Any]]
+    if _is_solution(trajectories) or _is_discrete(trajectories):
+        raise TypeError(
+            "`trajectories` must be a list (or mapping) of runs. Got a single "
+            f"{type(trajectories).__name__} instead: wrap it in a list."
+        )
     if isinstance(trajectories, Mapping):
         items = list(trajectories.items())
     elif isinstance(trajectories, Iterable) and not isinstance(trajectories, str | bytes):
-        if _is_solution(trajectories) or _is_discrete(trajectories):
-            raise TypeError(
-                "`trajectories` must be a list (or mapping) of runs. Got a single "
-                f"{type(trajectories).__name__} instead: wrap it in a list."
-            )
         items = [(None, t) for t in trajectories]
     else:
         raise TypeError(
