@@ -132,7 +132,7 @@ def test_convergence_study_names_a_bad_T(T):
 
 
 def test_convergence_study_names_a_factory_that_returns_no_scheme():
-    with pytest.raises(TypeError, match="`scheme_factory` must return a Scheme. Got NoneType"):
+    with pytest.raises(TypeError, match=r"`scheme_factory` must return a Scheme\. Got NoneType"):
         fp.convergence_study(lambda h: None, _flow(), [0.6, 0.1], 1.0, [0.1, 0.05])
 
 

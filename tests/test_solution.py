@@ -824,7 +824,7 @@ def test_engine_records_pass_the_public_validation(method: str, flow: str) -> No
 
 def test_save_to_an_empty_name_or_a_folder_is_a_value_error(tmp_path: Path) -> None:
     sol = crossing_solution()
-    with pytest.raises(ValueError, match="`path` must name a file. Got ''"):
+    with pytest.raises(ValueError, match=r"`path` must name a file\. Got ''"):
         sol.save("")
     with pytest.raises(ValueError, match="`path` must name a file, not a folder"):
         sol.save(tmp_path)
