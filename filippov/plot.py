@@ -1568,6 +1568,11 @@ def _metric_series(
         return abscissa, np.array([objective.f(p) for p in X])
     if x_star is None:
         raise ValueError("`x_star` (or an objective with a known minimizer) is needed. Got None.")
+    if x_star.shape != X.shape[1:]:
+        raise ValueError(
+            f"`x_star` must have length {X.shape[1]} (the runs' state). "
+            f"Got length {x_star.size} instead."
+        )
     return abscissa, np.sum((X - x_star) ** 2, axis=1)
 
 
@@ -1642,13 +1647,13 @@ def convergence(
     legend = _flag(legend, "legend")
     _check_ax(ax)
     items = _runs(runs, labels)
-    ax = _axes(ax)
     xs_opt = getattr(objective, "minimizer", None) if objective is not None else None
     xstar = (
-        as_vector(x_star, "x_star")
+        as_vector(x_star, "x_star", getattr(objective, "n", None))
         if x_star is not None
         else (None if xs_opt is None else np.asarray(xs_opt, dtype=float))
     )
+    ax = _axes(ax)
     series = [
         (lab, *_metric_series(r, metric, against, objective, xstar, samples)) for lab, r in items
     ]
