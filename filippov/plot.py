@@ -292,10 +292,6 @@ def _grid(
     return xs, ys, np.column_stack([X.ravel(), Y.ravel()])
 
 
-def _check_limits(lim: Any, name: str) -> tuple[float, float]:
-    return as_limits(lim, name)
-
-
 def _gradient_flow_objective(system: FilippovSystem, x: FloatArray) -> Any:
     """The objective when ``system`` is its steepest-descent flow (f0 = 0, B = I, h = ∇f)."""
     obj = system.objective
@@ -421,8 +417,10 @@ def _resample_path(xy: FloatArray, spacing: float) -> FloatArray:
     seg = np.hypot.reduce(np.diff(xy, axis=0), axis=1) if xy.shape[1] else np.zeros(len(xy) - 1)
     parts = [xy[:1]]
     for k, length in enumerate(seg):
+        # A segment far longer than the window (a path leaving it) needs no more points
+        # than one that crosses it; the cap keeps a stray huge segment cheap.
         ratio = length / spacing
-        n_sub = max(1, int(np.ceil(ratio))) if np.isfinite(ratio) and ratio < 1e6 else 1
+        n_sub = int(np.clip(np.ceil(ratio), 1, 10_000)) if np.isfinite(ratio) else 1
         s = np.linspace(0.0, 1.0, n_sub + 1)[1:, None]
         parts.append(xy[k] + s * (xy[k + 1] - xy[k]))
     return np.vstack(parts)
@@ -546,8 +544,8 @@ def switching_set(
 
     if not isinstance(system, FilippovSystem):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
-    xlim = _check_limits(xlim, "xlim")
-    ylim = _check_limits(ylim, "ylim")
+    xlim = as_limits(xlim, "xlim")
+    ylim = as_limits(ylim, "ylim")
     resolution = require_int(resolution, "resolution", 3)
     centre = np.array([0.5 * (xlim[0] + xlim[1]), 0.5 * (ylim[0] + ylim[1])])
     _require_planar(system, centre)
@@ -942,8 +940,8 @@ def phase_portrait(
     """
     if not isinstance(system, FilippovSystem):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
-    xlim = _check_limits(xlim, "xlim")
-    ylim = _check_limits(ylim, "ylim")
+    xlim = as_limits(xlim, "xlim")
+    ylim = as_limits(ylim, "ylim")
     field = _flag(field, "field")
     density = require_positive(density, "density")
     classify = _flag(classify, "classify")

@@ -664,6 +664,7 @@ def test_bad_argument_is_named(api: Api, arg: str, value: Any, tmp_path: Path) -
     assert f"`{arg}`" in text or f"`{arg}[" in text, f"{type(info.value).__name__}: {text}"
 
 
+@pytest.mark.filterwarnings("ignore:Objective 'objective'. no Hessian given:UserWarning")
 @pytest.mark.parametrize("api", APIS, ids=[a.name for a in APIS])
 def test_the_working_call_works(api: Api, tmp_path: Path) -> None:
     """Each row changes one argument of a call that succeeds, so the row tests that argument."""
