@@ -320,6 +320,14 @@ def convergence_study(
     ConvergenceStudy
         ``order`` is the observed order of the sup error: 1 for first-order tracking.
 
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument, before anything is solved: a factory that is not callable or
+        does not return a :class:`~filippov.schemes.Scheme`, a system without an
+        objective, a ``T`` that is not a positive number, fewer than two distinct
+        positive steps.
+
     Examples
     --------
     >>> import filippov as fp

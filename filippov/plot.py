@@ -670,7 +670,8 @@ def trajectory(
     ax : Axes, optional
         2-D axes, or 3-D axes (``projection="3d"``). A new figure when None.
     dims : sequence of int, optional
-        The state components on the axes (default ``(0, 1)``, or ``(0, 1, 2)`` in 3-D).
+        The state components on the axes (default ``(0, 1)``, or ``(0, 1, 2)`` in 3-D):
+        two (three on 3-D axes) distinct indices in ``[0, n)``.
     label : str, optional
         Legend label of discrete iterates or a path (default: the scheme's description).
     samples : int, default 80
@@ -915,6 +916,13 @@ def phase_portrait(
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument: e.g. a window beyond ``±1e100`` or narrower than ``1e-9``
+        times its magnitude (refused rather than drawn wrong), a run in ``trajectories``
+        whose state is not 2-D (draw it with :func:`trajectory` and explicit ``dims``).
 
     Notes
     -----

@@ -1898,6 +1898,15 @@ class FilippovSolution:
         pathlib.Path
             The path written.
 
+        Raises
+        ------
+        TypeError, ValueError
+            ``path`` is not a path, is empty or names a folder; ``rtol``/``atol`` are not
+            non-negative numbers.
+        OSError
+            The folder does not exist or cannot be written; ``filename`` is ``path``
+            (never the temporary file).
+
         Examples
         --------
         >>> import tempfile, pathlib
