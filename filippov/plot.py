@@ -977,7 +977,10 @@ def phase_portrait(
             f"Got {type(trajectories).__name__} instead."
         )
     for k, (label, run) in enumerate(items):
-        _optional_text(label, "trajectories")
+        if label is not None and not isinstance(label, str):
+            raise TypeError(
+                f"`trajectories` must map labels (strings) to runs. Got the key {label!r} instead."
+            )
         n_run = _run_dimension(run)
         if n_run != 2:
             raise ValueError(

@@ -621,3 +621,8 @@ def test_resample_path_survives_huge_coordinates():
     xy = np.array([[-1e160, 0.0], [1e160, 0.0]])
     out = _resample_path(xy, 1e158)
     assert np.all(np.isfinite(out)) and out[0, 0] == -1e160 and out[-1, 0] == 1e160
+
+
+def test_phase_portrait_mapping_keys_are_labels(planar):
+    with pytest.raises(TypeError, match="`trajectories` must map labels"):
+        plot.phase_portrait(planar[0], (-4, 2), (-5, 1), trajectories={1: planar[1]}, field=False)
