@@ -6,7 +6,11 @@ user always learns which argument was wrong and how.
 
 from __future__ import annotations
 
+import errno
+import numbers
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -122,15 +126,159 @@ def require_symmetric(arr: FloatArray, name: str, rtol: float = 1e-10) -> FloatA
     return arr
 
 
+def _is_real_scalar(value: Any) -> bool:
+    """A real number (Python or numpy, or a 0-d real array), but not a bool or a string."""
+    if isinstance(value, bool | np.bool_ | str | bytes):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    return isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+
+
+def as_real(value: Any, name: str) -> float:
+    """Validate a finite real number (not a bool or a string) and return it as a float.
+
+    Raises ``TypeError`` for anything that is not a real number and ``ValueError`` for
+    NaN or inf, both naming ``name``.
+    """
+    if not _is_real_scalar(value):
+        raise TypeError(f"`{name}` must be a real number. Got {value!r} instead.")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"`{name}` must be finite. Got {value!r} instead.")
+    return v
+
+
 def require_positive(value: float, name: str) -> float:
-    """Raise ``ValueError`` unless ``value`` is a finite number > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"`{name}` must be a positive number. Got {value!r} instead.") from exc
+    """Raise ``ValueError`` unless ``value`` is a finite number > 0.
+
+    A value that is not a real number (a string, a bool, ``None``) is a ``TypeError``.
+    """
+    if not _is_real_scalar(value):
+        raise TypeError(f"`{name}` must be a positive number. Got {value!r} instead.")
+    v = float(value)
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"`{name}` must be a positive finite number. Got {value!r} instead.")
     return v
+
+
+def require_non_negative(value: float, name: str) -> float:
+    """Raise ``ValueError`` unless ``value`` is a finite number >= 0 (``TypeError`` if not a
+    real number)."""
+    if not _is_real_scalar(value):
+        raise TypeError(f"`{name}` must be a non-negative number. Got {value!r} instead.")
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"`{name}` must be a non-negative finite number. Got {value!r} instead.")
+    return v
+
+
+def require_int(value: Any, name: str, minimum: int | None = None) -> int:
+    """Validate an integer (Python or numpy, not a bool or a float), at least ``minimum``.
+
+    Raises ``TypeError`` for a non-integer and ``ValueError`` below ``minimum``, naming
+    ``name``.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an integer. Got {value!r} instead.")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Got {value!r} instead.")
+    return v
+
+
+def require_callable(value: Any, name: str, what: str = "a callable") -> Any:
+    """Raise ``TypeError`` naming ``name`` unless ``value`` is callable; return it."""
+    if not callable(value):
+        raise TypeError(f"`{name}` must be {what}. Got {type(value).__name__} instead.")
+    return value
+
+
+#: Largest |limit| of a plot window: squared distances and quadratic objective values on
+#: its grid must stay finite (1e100² = 1e200 < 1.8e308).
+MAX_LIMIT = 1e100
+#: Smallest width of a window relative to its magnitude: room for a grid of a few hundred
+#: distinct floats with many ulps between neighbours.
+MIN_RELATIVE_WIDTH = 1e-9
+
+
+def as_limits(lim: Any, name: str) -> tuple[float, float]:
+    """Validate a plot window ``(low, high)``: finite, increasing, drawable in floating point.
+
+    Raises ``ValueError`` naming ``name`` for anything else, including windows beyond
+    ``±MAX_LIMIT`` and windows narrower than ``MIN_RELATIVE_WIDTH`` times their magnitude.
+    """
+    try:
+        lo, hi = (float(v) for v in lim)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a pair (low, high). Got {lim!r} instead.") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"`{name}` must be finite with low < high. Got {lim!r} instead.")
+    big = max(abs(lo), abs(hi))
+    if big > MAX_LIMIT:
+        raise ValueError(
+            f"`{name}` must lie within ±{MAX_LIMIT:g} (squared distances on a wider window "
+            f"overflow). Got {lim!r} instead."
+        )
+    if hi - lo <= MIN_RELATIVE_WIDTH * big:
+        raise ValueError(
+            f"`{name}` must be wider than {MIN_RELATIVE_WIDTH:g} times its magnitude "
+            f"(a narrower window has too few distinct floats for a grid). Got {lim!r} instead."
+        )
+    return lo, hi
+
+
+def output_path(path: Any, name: str, *, make_parents: bool = False) -> Path:
+    """Check a destination file before anything is computed for it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to be written.
+    name : str
+        The argument's name, for the messages.
+    make_parents : bool, default False
+        Whether the caller creates missing parent folders; then the nearest existing
+        ancestor must be a writable folder instead of the parent itself.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a string or path-like.
+    ValueError
+        ``path`` is empty, ends in a separator or is an existing folder.
+    OSError
+        The folder that would hold it does not exist (``FileNotFoundError``), is not a
+        folder, or is not writable; ``filename`` is ``path`` itself.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"`{name}` must be a file path (str or path-like). Got {type(path).__name__} instead."
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise ValueError(f"`{name}` must name a file. Got {text!r} instead.")
+    seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
+    out = Path(text)
+    if text.endswith(seps) or out.is_dir():
+        raise ValueError(f"`{name}` must name a file, not a folder. Got {text!r} instead.")
+    folder = out.parent
+    if make_parents:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+    if not folder.exists():
+        raise FileNotFoundError(errno.ENOENT, f"folder {str(out.parent)!r} does not exist", text)
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{str(folder)!r} is not a folder", text)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"folder {str(folder)!r} is not writable", text)
+    return out
 
 
 #: Index sets: a sequence of ints or an integer array (what numpy's set routines return).

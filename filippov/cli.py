@@ -13,20 +13,33 @@ Commands
 ``filippov portrait EXPR --vars x,y --norm linf --xlim=-4,2 --ylim=-4,2 --plot out.png``
     A phase portrait of a 2-D flow, optionally with trajectories from ``--x0``.
 
-Bad arguments exit with status 2 and a one-line message, never a traceback.
+An expression that starts with ``-`` is accepted right after the command
+(``filippov simulate '-x*y' --vars x,y ...``); anywhere else, put it after ``--`` at the end
+(``filippov simulate --vars x,y --x0 1,1 --t-end 2 -- -x*y``). The same holds for numbers:
+write ``--x0=-1,2``.
+
+Output files are checked before anything is solved: ``--save`` must name a file in an
+existing folder; ``--plot`` must name a file (missing folders are created), its suffix
+choosing the format (``.png`` is added when there is none, and the message names the file
+written). Bad arguments exit with status 2 and a one-line message, never a traceback. When
+the reader of the output goes away (``filippov simulate ... --json | head -1``) the command
+stops quietly with status 141, as ``yes | head -1`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
 
+from filippov._validation import as_limits, output_path
 from filippov.engine import solve
 from filippov.objectives import Objective, slope
 from filippov.solution import FilippovSolution
@@ -38,6 +51,11 @@ __all__ = ["main"]
 #: hand solutions of the slope example (tests/problems.py) are known.
 _DEMO_CASES = ((0.5, (0.6, 0.1)), (2.0, (-0.6, 0.1)))
 _DEMO_T_END = 4.0
+
+
+#: Exit status when stdout is a closed pipe: 128 + SIGPIPE, what a shell reports for
+#: ``yes | head -1``.
+_EXIT_BROKEN_PIPE = 141
 
 
 class _UsageError(Exception):
@@ -103,14 +121,14 @@ def _build_parser() -> _Parser:
     sim.add_argument("--rtol", type=float, default=1e-10)
     sim.add_argument("--atol", type=float, default=1e-12)
     sim.add_argument("--json", action="store_true", help="print the solution as JSON")
-    sim.add_argument("--save", type=Path, help="save the solution (.npz)")
-    sim.add_argument("--plot", type=Path, help="write a phase portrait (2-D flows)")
+    # Paths stay strings until checked: argparse's Path("") would be the current folder.
+    sim.add_argument("--save", help="save the solution (.npz)")
+    sim.add_argument("--plot", help="write a phase portrait (2-D flows)")
 
     demo = sub.add_parser("demo", help="the slope example: sliding (a=0.5) vs crossing (a=2)")
     demo.add_argument(
         "--plot",
-        type=Path,
-        default=Path("build") / "filippov-demo.png",
+        default=str(Path("build") / "filippov-demo.png"),
         help="where to write the phase portrait (default build/filippov-demo.png)",
     )
     demo.add_argument("--no-plot", action="store_true", help="only print the summaries")
@@ -121,8 +139,47 @@ def _build_parser() -> _Parser:
     por.add_argument("--ylim", required=True, help="ymin,ymax")
     por.add_argument("--x0", action="append", default=[], help="start of a trajectory")
     por.add_argument("--t-end", type=float, default=5.0)
-    por.add_argument("--plot", type=Path, required=True, help="output image file")
+    por.add_argument("--plot", required=True, help="output image file")
     return parser
+
+
+def _probe_writable(path: Path) -> None:
+    """Create and remove a scratch file where ``path`` will go, or raise the ``OSError``.
+
+    Permission bits do not tell everything (read-only mounts, ``/proc``, quotas), so the
+    folder that will hold ``path`` (or its nearest existing ancestor, for folders still
+    to be made) is tried for real before anything is solved.
+    """
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".filippov-probe-"):
+            pass
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+
+
+def _plot_path(path: str, option: str) -> Path:
+    """The image file ``--plot`` will write, checked before anything is solved.
+
+    A missing suffix becomes ``.png`` (what matplotlib would write anyway), so that the
+    file reported is the file written; an unknown suffix and a folder are usage errors.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    out = output_path(path, option, make_parents=True)
+    if not out.suffix:
+        out = out.with_name(out.name + ".png")
+        output_path(out, option, make_parents=True)
+    _probe_writable(out)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        raise _UsageError(
+            f"{option} must end in an image suffix ({', '.join('.' + f for f in sorted(formats))}),"
+            f" got {str(path)!r}"
+        )
+    return out
 
 
 def _system_from_args(args: argparse.Namespace) -> FilippovSystem:
@@ -136,6 +193,31 @@ def _limits(text: str, name: str) -> tuple[float, float]:
     if len(values) != 2 or not values[0] < values[1]:
         raise _UsageError(f"{name} must be two increasing numbers 'min,max', got {text!r}")
     return values[0], values[1]
+
+
+def _check_window(xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
+    """Refuse a window the portrait cannot draw, before anything is solved."""
+    for lim, option in ((xlim, "--xlim"), (ylim, "--ylim")):
+        try:
+            as_limits(lim, option.lstrip("-"))
+        except ValueError as exc:
+            raise _UsageError(f"{option}: {exc}") from None
+
+
+def _expression_first(argv: list[str]) -> list[str]:
+    """Let an expression that starts with ``-`` follow the command, as in ``simulate -x*y``.
+
+    argparse reads ``-x*y`` as an unknown option; when it is the first word after
+    ``simulate`` or ``portrait`` and not ``-h``, it is moved behind a ``--`` at the end,
+    where argparse takes it as the expression.
+    """
+    if len(argv) < 2 or argv[0] not in ("simulate", "portrait") or "--" in argv:
+        return argv
+    word = argv[1]
+    # The commands' only single-dash option is -h; every other one is spelled --name.
+    if not word.startswith("-") or word.startswith("--") or word in ("-", "-h"):
+        return argv
+    return [argv[0], *argv[2:], "--", word]
 
 
 def _write_portrait(
@@ -157,14 +239,23 @@ def _write_portrait(
         ax.set_title(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=120, format=path.suffix[1:].lower())
+    finally:
+        plt.close(fig)
     print(f"phase portrait written to {path}")
 
 
 def _simulate(args: argparse.Namespace) -> int:
     system = _system_from_args(args)
     x0 = _floats(args.x0, "--x0")
+    # Check every destination before solving, so that a bad path never costs the result.
+    save = None if args.save is None else output_path(args.save, "--save")
+    if save is not None:
+        _probe_writable(save)
+    plot_path = None if args.plot is None else _plot_path(args.plot, "--plot")
+    if plot_path is not None and len(x0) != 2:
+        raise _UsageError("--plot needs a 2-D flow (two variables)")
     sol = solve(
         system,
         x0,
@@ -177,21 +268,20 @@ def _simulate(args: argparse.Namespace) -> int:
         print(json.dumps(sol.to_dict(), indent=2))
     else:
         print(sol.summary())
-    if args.save is not None:
-        sol.save(args.save)
-        print(f"solution saved to {args.save}", file=sys.stderr if args.json else sys.stdout)
-    if args.plot is not None:
-        if len(x0) != 2:
-            raise _UsageError("--plot needs a 2-D flow (two variables)")
+    if save is not None:
+        written = sol.save(save)
+        print(f"solution saved to {written}", file=sys.stderr if args.json else sys.stdout)
+    if plot_path is not None:
         xs = np.asarray(sol.x)
         pad = 0.15 * max(float(np.ptp(xs[:, 0])), float(np.ptp(xs[:, 1])), 1.0)
         xlim = (float(xs[:, 0].min()) - pad, float(xs[:, 0].max()) + pad)
         ylim = (float(xs[:, 1].min()) - pad, float(xs[:, 1].max()) + pad)
-        _write_portrait([(system, [sol], system.name)], xlim, ylim, args.plot)
+        _write_portrait([(system, [sol], system.name)], xlim, ylim, plot_path)
     return 0 if sol.status >= 0 else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
+    plot_path = None if args.no_plot else _plot_path(args.plot, "--plot")
     panels = []
     worst = 0
     for a, x0 in _DEMO_CASES:
@@ -204,16 +294,21 @@ def _demo(args: argparse.Namespace) -> int:
         print()
         panels.append((system, [sol], f"a = {a:g} ({kind})"))
         worst = min(worst, sol.status)
-    if not args.no_plot:
-        _write_portrait(panels, (-5.0, 1.5), (-4.0, 1.0), args.plot)
+    if plot_path is not None:
+        _write_portrait(panels, (-5.0, 1.5), (-4.0, 1.0), plot_path)
     return 0 if worst >= 0 else 1
 
 
 def _portrait(args: argparse.Namespace) -> int:
     system = _system_from_args(args)
     xlim, ylim = _limits(args.xlim, "--xlim"), _limits(args.ylim, "--ylim")
-    sols = [solve(system, _floats(p, "--x0"), (0.0, args.t_end)) for p in args.x0]
-    _write_portrait([(system, sols, system.name)], xlim, ylim, args.plot)
+    plot_path = _plot_path(args.plot, "--plot")
+    starts = [_floats(p, "--x0") for p in args.x0]
+    if any(len(x0) != 2 for x0 in starts):
+        raise _UsageError("--x0 must have two components for a 2-D portrait")
+    _check_window(xlim, ylim)
+    sols = [solve(system, x0, (0.0, args.t_end)) for x0 in starts]
+    _write_portrait([(system, sols, system.name)], xlim, ylim, plot_path)
     return 0
 
 
@@ -228,10 +323,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     parser = _build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_expression_first(words))
         handler = {"simulate": _simulate, "demo": _demo, "portrait": _portrait}[args.command]
         return handler(args)
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly, and point stdout at devnull
+        # so that the interpreter's final flush does not complain either.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # no real stdout (captured)
+            pass
+        return _EXIT_BROKEN_PIPE
     except _UsageError as exc:
         print(f"filippov: error: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov._validation import FloatArray, as_vector
+from filippov._validation import FloatArray, as_vector, require_callable, require_positive
 from filippov.engine import solve
 from filippov.schemes.base import Scheme
 from filippov.schemes.trajectory import DiscreteTrajectory
@@ -155,6 +155,10 @@ def compare(
         raise TypeError(f"`traj` must be a DiscreteTrajectory. Got {type(traj).__name__} instead.")
     if not isinstance(sol, FilippovSolution):
         raise TypeError(f"`sol` must be a FilippovSolution. Got {type(sol).__name__} instead.")
+    if system is not None and not isinstance(system, FilippovSystem):
+        raise TypeError(
+            f"`system` must be a FilippovSystem or None. Got {type(system).__name__} instead."
+        )
     x = np.asarray(traj.x, dtype=float)
     t = np.asarray(traj.t, dtype=float)
     if x.ndim != 2:
@@ -309,12 +313,20 @@ def convergence_study(
     T : float
         Final flow time.
     steps : sequence of float
-        At least two positive step sizes.
+        At least two positive, distinct step sizes.
 
     Returns
     -------
     ConvergenceStudy
         ``order`` is the observed order of the sup error: 1 for first-order tracking.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument, before anything is solved: a factory that is not callable or
+        does not return a :class:`~filippov.schemes.Scheme`, a system without an
+        objective, a ``T`` that is not a positive number, fewer than two distinct
+        positive steps.
 
     Examples
     --------
@@ -326,22 +338,37 @@ def convergence_study(
     >>> bool(0.8 <= study.order <= 1.2)
     True
     """
+    require_callable(scheme_factory, "scheme_factory", "a callable step -> Scheme")
+    if not isinstance(system, FilippovSystem):
+        raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
     if system.objective is None:
         raise ValueError(
             "`system` must be a steepest-descent flow built from an Objective "
             "(fp.steepest_descent_flow), so that the scheme has something to minimise."
         )
     x0_arr = as_vector(x0, "x0", system.n)
+    T = require_positive(T, "T")
+    if isinstance(steps, str | bytes):
+        raise TypeError(f"`steps` must be a sequence of step sizes. Got {steps!r} instead.")
     step_arr = as_vector(steps, "steps")
-    if step_arr.size < 2 or np.any(step_arr <= 0):
-        raise ValueError(f"`steps` must hold at least two positive step sizes. Got {steps!r}.")
-    if not (np.isfinite(T) and T > 0):
-        raise ValueError(f"`T` must be a positive finite time. Got {T!r} instead.")
-    sol = solve(system, x0_arr, (0.0, float(T)))
-    reports = []
+    if np.unique(step_arr).size < 2 or np.any(step_arr <= 0):
+        raise ValueError(
+            "`steps` must hold at least two positive, distinct step sizes (the order is a "
+            f"log-log fit). Got {step_arr.tolist()} instead."
+        )
+    schemes = []
     for h in step_arr:
         scheme = scheme_factory(float(h))
-        traj = scheme.run(system.objective, x0_arr, t_final=float(T))
+        if not isinstance(scheme, Scheme):
+            raise TypeError(
+                f"`scheme_factory` must return a Scheme. Got {type(scheme).__name__} for "
+                f"step {float(h)!r} instead."
+            )
+        schemes.append(scheme)
+    sol = solve(system, x0_arr, (0.0, T))
+    reports = []
+    for scheme in schemes:
+        traj = scheme.run(system.objective, x0_arr, t_final=T)
         reports.append(compare(traj, sol, system=system))
     sup = np.array([r.sup_error_inf for r in reports])
     fin = np.array([r.final_error_inf for r in reports])

@@ -37,7 +37,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov._validation import FloatArray, as_vector
+from filippov._validation import (
+    FloatArray,
+    as_limits,
+    as_real,
+    as_vector,
+    require_callable,
+    require_int,
+    require_positive,
+)
 from filippov.solution import EVENT_KINDS, FilippovSolution, LinearDense
 from filippov.systems import FilippovSystem
 
@@ -139,11 +147,74 @@ _RUN_MARKERS = ("o", "s", "^", "v", "D", "P", "X")
 def _axes(ax: Axes | None, projection: str | None = None) -> Axes:
     """Return ``ax`` or the axes of a new pyplot figure (so galleries can scrape it)."""
     if ax is not None:
+        _check_ax(ax)
         return ax
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=(6.4, 5.2) if projection is None else (6.4, 6.0))
     return fig.add_subplot(projection=projection)
+
+
+def _check_ax(ax: Any) -> None:
+    """Raise a ``TypeError`` unless ``ax`` is None or a matplotlib Axes."""
+    if ax is None:
+        return
+    from matplotlib.axes import Axes as _Axes
+
+    if not isinstance(ax, _Axes):
+        raise TypeError(f"`ax` must be a matplotlib Axes or None. Got {type(ax).__name__} instead.")
+
+
+def _flag(value: Any, name: str) -> bool:
+    """Validate a boolean option (``True``/``False``, numpy bools included)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"`{name}` must be True or False. Got {value!r} instead.")
+    return bool(value)
+
+
+def _choice(value: Any, name: str, options: Sequence[str]) -> str:
+    """Validate one of a fixed set of strings."""
+    if not isinstance(value, str) or value not in options:
+        choices = ", ".join(repr(o) for o in options)
+        raise ValueError(f"`{name}` must be one of {choices}. Got {value!r} instead.")
+    return value
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    """Validate an optional string (a label or a title)."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a string or None. Got {type(value).__name__} instead.")
+    return value
+
+
+def _text_list(value: Any, name: str) -> list[str] | None:
+    """Validate an optional sequence of strings (legend labels)."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"`{name}` must be a sequence of strings. Got {value!r} instead.")
+    items = list(value)
+    if not all(isinstance(v, str) for v in items):
+        raise TypeError(f"`{name}` must be a sequence of strings. Got {value!r} instead.")
+    return items
+
+
+def _indices(value: Any, name: str, n: int, length: int | None = None) -> tuple[int, ...]:
+    """Validate a sequence of distinct component indices in ``[0, n)``."""
+    if isinstance(value, str) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"`{name}` must be a sequence of integers. Got {value!r} instead.")
+    items = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
+    out = tuple(require_int(v, name) for v in items)
+    if not out:
+        raise ValueError(f"`{name}` must name at least one component. Got {value!r} instead.")
+    if length is not None and len(out) != length:
+        raise ValueError(f"`{name}` must hold {length} indices. Got {value!r} instead.")
+    if any(not 0 <= d < n for d in out) or len(set(out)) != len(out):
+        raise ValueError(
+            f"`{name}` must hold distinct indices in [0, {n}) (the state has {n} components). "
+            f"Got {value!r} instead."
+        )
+    return out
 
 
 def _halo(width: float) -> list[Any]:
@@ -199,6 +270,11 @@ def artists(ax: Axes, pattern: str = "*") -> list[Artist]:
     >>> sorted({a.get_gid() for a in plot.artists(ax, "manifold:*")})
     ['manifold:sliding:0', 'manifold:sliding:1']
     """
+    if ax is None:
+        raise TypeError("`ax` must be a matplotlib Axes. Got NoneType instead.")
+    _check_ax(ax)
+    if not isinstance(pattern, str):
+        raise TypeError(f"`pattern` must be a string. Got {type(pattern).__name__} instead.")
     found = []
     for a in ax.get_children():
         gid = a.get_gid()
@@ -214,16 +290,6 @@ def _grid(
     ys = np.linspace(float(ylim[0]), float(ylim[1]), resolution)
     X, Y = np.meshgrid(xs, ys)
     return xs, ys, np.column_stack([X.ravel(), Y.ravel()])
-
-
-def _check_limits(lim: Any, name: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in lim)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a pair (low, high). Got {lim!r} instead.") from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"`{name}` must be finite with low < high. Got {lim!r} instead.")
-    return lo, hi
 
 
 def _gradient_flow_objective(system: FilippovSystem, x: FloatArray) -> Any:
@@ -348,10 +414,13 @@ def _resample_path(xy: FloatArray, spacing: float) -> FloatArray:
     """Insert points so that consecutive points are at most ``spacing`` apart."""
     if len(xy) < 2:
         return xy
-    seg = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+    seg = np.hypot.reduce(np.diff(xy, axis=0), axis=1) if xy.shape[1] else np.zeros(len(xy) - 1)
     parts = [xy[:1]]
     for k, length in enumerate(seg):
-        n_sub = max(1, int(np.ceil(length / spacing)))
+        # A segment far longer than the window (a path leaving it) needs no more points
+        # than one that crosses it; the cap keeps a stray huge segment cheap.
+        ratio = length / spacing
+        n_sub = int(np.clip(np.ceil(ratio), 1, 10_000)) if np.isfinite(ratio) else 1
         s = np.linspace(0.0, 1.0, n_sub + 1)[1:, None]
         parts.append(xy[k] + s * (xy[k + 1] - xy[k]))
     return np.vstack(parts)
@@ -475,11 +544,9 @@ def switching_set(
 
     if not isinstance(system, FilippovSystem):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
-    xlim = _check_limits(xlim, "xlim")
-    ylim = _check_limits(ylim, "ylim")
-    if int(resolution) < 3:
-        raise ValueError(f"`resolution` must be an integer >= 3. Got {resolution!r} instead.")
-    resolution = int(resolution)
+    xlim = as_limits(xlim, "xlim")
+    ylim = as_limits(ylim, "ylim")
+    resolution = require_int(resolution, "resolution", 3)
     centre = np.array([0.5 * (xlim[0] + xlim[1]), 0.5 * (ylim[0] + ylim[1])])
     _require_planar(system, centre)
     if not _vectorized(system, centre):
@@ -603,7 +670,8 @@ def trajectory(
     ax : Axes, optional
         2-D axes, or 3-D axes (``projection="3d"``). A new figure when None.
     dims : sequence of int, optional
-        The state components on the axes (default ``(0, 1)``, or ``(0, 1, 2)`` in 3-D).
+        The state components on the axes (default ``(0, 1)``, or ``(0, 1, 2)`` in 3-D):
+        two (three on 3-D axes) distinct indices in ``[0, n)``.
     label : str, optional
         Legend label of discrete iterates or a path (default: the scheme's description).
     samples : int, default 80
@@ -629,29 +697,63 @@ def trajectory(
     >>> [a.get_gid() for a in plot.artists(ax, "solution0:segment:*")]
     ['solution0:segment:0:regular', 'solution0:segment:1:sliding', 'solution0:segment:2:stationary']
     """
-    ax = _axes(ax)
-    lab = _Labeller(ax)
+    samples = require_int(samples, "samples", 2)
+    events = _flag(events, "events")
+    label = _optional_text(label, "label")
+    color = _optional_text(color, "color")
+    marker = _optional_text(marker, "marker")
+    _check_ax(ax)
+    X: FloatArray | None = None
     if _is_solution(run):
-        n = run.n if hasattr(run, "n") else np.asarray(run.x).shape[1]
-        dd = tuple(dims) if dims is not None else _default_dims(ax, n)
-        _draw_solution(ax, run, dd, samples, events, lab)
+        n = int(run.n if hasattr(run, "n") else np.asarray(run.x).shape[1])
     elif _is_discrete(run):
         X = np.asarray(run.x, dtype=float)
-        dd = tuple(dims) if dims is not None else _default_dims(ax, X.shape[-1])
+        n = int(X.shape[-1])
+    else:
+        X = _path_array(run)
+        n = int(X.shape[1])
+    want = 3 if getattr(ax, "name", "") == "3d" else 2
+    dd = _indices(dims, "dims", n, want) if dims is not None else None
+    ax = _axes(ax)
+    dd = dd if dd is not None else _default_dims(ax, n)
+    lab = _Labeller(ax)
+    if _is_solution(run):
+        _draw_solution(ax, run, dd, samples, events, lab)
+    elif _is_discrete(run):
+        assert X is not None
         _draw_iterates(ax, run, X, dd, label, color, marker, lab)
     else:
-        X = np.asarray(run, dtype=float)
-        if X.ndim != 2:
-            raise TypeError(
-                "`run` must be a FilippovSolution, a discrete trajectory (with .x) or an array "
-                f"of shape (k, n). Got {type(run).__name__} of shape {X.shape} instead."
-            )
-        dd = tuple(dims) if dims is not None else _default_dims(ax, X.shape[1])
+        assert X is not None
         j = len(artists(ax, "path*"))
         line = _plot_xy(ax, X, dd, color=color or "black", linewidth=1.2, zorder=4)
         _set_gid(line, f"path{j}", label)
     _label_state_axes(ax, dd)
     return ax
+
+
+def _path_array(run: Any) -> FloatArray:
+    """A plain path ``(k, n)`` of finite numbers, or a ``TypeError`` naming ``run``."""
+    try:
+        X = np.asarray(run, dtype=float)
+    except (TypeError, ValueError):
+        X = np.empty((0,))
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise TypeError(
+            "`run` must be a FilippovSolution, a discrete trajectory (with .x) or an array "
+            f"of shape (k, n). Got {type(run).__name__} of shape {X.shape} instead."
+        )
+    if not np.all(np.isfinite(X)):
+        raise ValueError("`run` must be finite. Got a path with NaN or inf instead.")
+    return X
+
+
+def _run_dimension(run: Any) -> int:
+    """The state dimension of a run accepted by :func:`trajectory`."""
+    if _is_solution(run):
+        return int(run.n if hasattr(run, "n") else np.asarray(run.x).shape[1])
+    if _is_discrete(run):
+        return int(np.asarray(run.x).shape[-1])
+    return int(_path_array(run).shape[1])
 
 
 def _label_state_axes(ax: Axes, dims: tuple[int, ...]) -> None:
@@ -815,6 +917,13 @@ def phase_portrait(
     -------
     Axes
 
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument: e.g. a window beyond ``±1e100`` or narrower than ``1e-9``
+        times its magnitude (refused rather than drawn wrong), a run in ``trajectories``
+        whose state is not 2-D (draw it with :func:`trajectory` and explicit ``dims``).
+
     Notes
     -----
     On a sliding manifold the streamlines of the selector zig-zag: the selector is not the
@@ -839,8 +948,46 @@ def phase_portrait(
     """
     if not isinstance(system, FilippovSystem):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
-    xlim = _check_limits(xlim, "xlim")
-    ylim = _check_limits(ylim, "ylim")
+    xlim = as_limits(xlim, "xlim")
+    ylim = as_limits(ylim, "ylim")
+    field = _flag(field, "field")
+    density = require_positive(density, "density")
+    classify = _flag(classify, "classify")
+    objective_contours = _flag(objective_contours, "objective_contours")
+    n_contours = require_int(n_contours, "n_contours", 1)
+    resolution = require_int(resolution, "resolution", 3)
+    field_resolution = require_int(field_resolution, "field_resolution", 2)
+    minimizer = _flag(minimizer, "minimizer")
+    if not (isinstance(legend, bool | np.bool_) or legend == "outside"):
+        raise ValueError(f"`legend` must be True, False or 'outside'. Got {legend!r} instead.")
+    title = _optional_text(title, "title")
+    items: list[tuple[str | None, Any]]
+    if _is_solution(trajectories) or _is_discrete(trajectories):
+        raise TypeError(
+            "`trajectories` must be a list (or mapping) of runs. Got a single "
+            f"{type(trajectories).__name__} instead: wrap it in a list."
+        )
+    if isinstance(trajectories, Mapping):
+        items = list(trajectories.items())
+    elif isinstance(trajectories, Iterable) and not isinstance(trajectories, str | bytes):
+        items = [(None, t) for t in trajectories]
+    else:
+        raise TypeError(
+            "`trajectories` must be an iterable or a mapping of runs. "
+            f"Got {type(trajectories).__name__} instead."
+        )
+    for k, (label, run) in enumerate(items):
+        if label is not None and not isinstance(label, str):
+            raise TypeError(
+                f"`trajectories` must map labels (strings) to runs. Got the key {label!r} instead."
+            )
+        n_run = _run_dimension(run)
+        if n_run != 2:
+            raise ValueError(
+                f"`trajectories` must hold runs with a 2-D state for a planar portrait. "
+                f"Got a run with n = {n_run} at position {k} instead (draw it with "
+                "plot.trajectory(run, ax=ax, dims=...) to choose the components)."
+            )
     centre = np.array([0.5 * (xlim[0] + xlim[1]), 0.5 * (ylim[0] + ylim[1])])
     _require_planar(system, centre)
     ax = _axes(ax)
@@ -848,7 +995,7 @@ def phase_portrait(
 
     obj = system.objective
     if objective_contours and obj is not None:
-        xs, ys, P = _grid(xlim, ylim, min(int(resolution), 121))
+        xs, ys, P = _grid(xlim, ylim, min(resolution, 121))
         F = _objective_values(obj, P).reshape(len(ys), len(xs))
         lo = float(np.min(F))
         levels = (
@@ -867,7 +1014,7 @@ def phase_portrait(
         _set_gid(cs, "objective", None)
 
     if field:
-        xs, ys, P = _grid(xlim, ylim, int(field_resolution))
+        xs, ys, P = _grid(xlim, ylim, field_resolution)
         _, V = _sample(system, P)
         U = V[:, 0].reshape(len(ys), len(xs))
         W = V[:, 1].reshape(len(ys), len(xs))
@@ -919,11 +1066,6 @@ def phase_portrait(
         )[0]
         _set_gid(mk, "minimizer", lab("minimizer $x^\\star$"))
 
-    items: Iterable[tuple[str | None, Any]]
-    if isinstance(trajectories, Mapping):
-        items = list(trajectories.items())
-    else:
-        items = [(None, t) for t in trajectories]
     for label, run in items:
         trajectory(run, ax=ax, dims=(0, 1), label=label)
 
@@ -1106,6 +1248,10 @@ def filippov_set(
     xv = as_vector(x, "x")
     if xv.shape != (2,):
         raise ValueError(f"`x` must be a 2-D state. Got shape {xv.shape} instead.")
+    unit_ball = _flag(unit_ball, "unit_ball")
+    tangents = _flag(tangents, "tangents")
+    legend = _flag(legend, "legend")
+    title = _optional_text(title, "title")
     _require_planar(system, xv)
     ax = _axes(ax)
     lab = _Labeller(ax)
@@ -1285,12 +1431,18 @@ def time_series(
     """
     if not _is_solution(sol):
         raise TypeError(f"`sol` must be a FilippovSolution. Got {type(sol).__name__} instead.")
-    if mark not in ("all", "indices"):
-        raise ValueError(f"`mark` must be 'all' or 'indices'. Got {mark!r} instead.")
-    ax = _axes(ax)
-    lab = _Labeller(ax)
+    mark = _choice(mark, "mark", ("all", "indices"))
+    if fun is not None:
+        require_callable(fun, "fun", "a callable (k, n) -> (k, p) or None")
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. Got {type(name).__name__} instead.")
+    labels = _text_list(labels, "labels")
+    samples = require_int(samples, "samples", 2)
+    events = _flag(events, "events")
+    legend = _flag(legend, "legend")
+    _check_ax(ax)
     t0, t1 = float(sol.t[0]), float(sol.t[-1])
-    ts = np.union1d(np.linspace(t0, t1, int(samples)), np.asarray(sol.t, dtype=float))
+    ts = np.union1d(np.linspace(t0, t1, samples), np.asarray(sol.t, dtype=float))
 
     def values(X: FloatArray) -> FloatArray:
         if fun is None:
@@ -1299,11 +1451,17 @@ def time_series(
         return out.reshape(len(X), -1)
 
     Y = values(np.asarray(sol(ts), dtype=float))
-    comps = list(range(min(Y.shape[1], 6))) if components is None else list(components)
+    comps = (
+        list(range(min(Y.shape[1], 6)))
+        if components is None
+        else list(_indices(components, "components", Y.shape[1]))
+    )
     if labels is not None and len(labels) != len(comps):
         raise ValueError(
             f"`labels` must have one entry per component ({len(comps)}). Got {len(labels)} instead."
         )
+    ax = _axes(ax)
+    lab = _Labeller(ax)
     for j, c in enumerate(comps):
         color = _RUN_COLORS[c % len(_RUN_COLORS)]
         line = ax.plot(
@@ -1351,10 +1509,18 @@ def _runs(runs: Any, labels: Sequence[str] | None) -> list[tuple[str, Any]]:
         items = [("", runs)]
     elif isinstance(runs, Sequence) and runs and all(np.isscalar(v) for v in runs):
         items = [("", np.asarray(runs, dtype=float))]
-    else:
+    elif isinstance(runs, Iterable) and not isinstance(runs, str | bytes):
         items = [("", r) for r in runs]
+    else:
+        raise TypeError(
+            f"`runs` must be a run, a sequence of runs or a mapping label -> run. "
+            f"Got {type(runs).__name__} instead."
+        )
+    if not items:
+        raise ValueError(f"`runs` must hold at least one run. Got {runs!r} instead.")
     if labels is not None:
-        labels = list(labels)
+        labels = _text_list(labels, "labels")
+        assert labels is not None
         if len(labels) != len(items):
             raise ValueError(
                 f"`labels` must have one entry per run ({len(items)}). Got {len(labels)} instead."
@@ -1411,6 +1577,11 @@ def _metric_series(
         return abscissa, np.array([objective.f(p) for p in X])
     if x_star is None:
         raise ValueError("`x_star` (or an objective with a known minimizer) is needed. Got None.")
+    if x_star.shape != X.shape[1:]:
+        raise ValueError(
+            f"`x_star` must have length {X.shape[1]} (the runs' state). "
+            f"Got length {x_star.size} instead."
+        )
     return abscissa, np.sum((X - x_star) ** 2, axis=1)
 
 
@@ -1472,18 +1643,26 @@ def convergence(
     >>> plot.artists(ax, "run:*")[0].get_gid()
     'run:SignGD'
     """
-    if metric not in ("gap", "dist"):
-        raise ValueError(f"`metric` must be 'gap' or 'dist'. Got {metric!r} instead.")
-    if against not in ("iteration", "time"):
-        raise ValueError(f"`against` must be 'iteration' or 'time'. Got {against!r} instead.")
-    ax = _axes(ax)
+    metric = _choice(metric, "metric", ("gap", "dist"))
+    against = _choice(against, "against", ("iteration", "time"))
+    if objective is not None and not callable(getattr(objective, "f", None)):
+        raise TypeError(
+            f"`objective` must be a filippov Objective or None. Got {type(objective).__name__} "
+            "instead."
+        )
+    if f_star is not None:
+        f_star = as_real(f_star, "f_star")
+    samples = require_int(samples, "samples", 2)
+    legend = _flag(legend, "legend")
+    _check_ax(ax)
     items = _runs(runs, labels)
     xs_opt = getattr(objective, "minimizer", None) if objective is not None else None
     xstar = (
-        as_vector(x_star, "x_star")
+        as_vector(x_star, "x_star", getattr(objective, "n", None))
         if x_star is not None
         else (None if xs_opt is None else np.asarray(xs_opt, dtype=float))
     )
+    ax = _axes(ax)
     series = [
         (lab, *_metric_series(r, metric, against, objective, xstar, samples)) for lab, r in items
     ]
@@ -1575,8 +1754,18 @@ def error_vs_step(
     >>> plot.artists(ax, "fit:*")[0].get_label()
     'SignGD: fitted order 1.00'
     """
-    if which not in ("sup", "final"):
-        raise ValueError(f"`which` must be 'sup' or 'final'. Got {which!r} instead.")
+    which = _choice(which, "which", ("sup", "final"))
+    label = _optional_text(label, "label")
+    fit = _flag(fit, "fit")
+    legend = _flag(legend, "legend")
+    if order is not None:
+        order = as_real(order, "order")
+    if study is None and (steps is None or errors is None):
+        raise ValueError(
+            "`study` must be given, or both `steps` and `errors`. Got study=None with "
+            f"steps={steps!r} and errors={errors!r} instead."
+        )
+    _check_ax(ax)
     error_names = ("final_errors",) if which == "final" else ("sup_errors", "errors", "error")
     order_names = ("final_order",) if which == "final" else ("order", "fitted_order")
     ax = _axes(ax)
@@ -1703,15 +1892,15 @@ def active_face(
     >>> sorted(a.get_gid() for a in plot.artists(ax, "face-*"))
     ['face-curvature:SignGD', 'face-size:SignGD']
     """
-    if quantity not in ("both", "size", "curvature"):
-        raise ValueError(
-            f"`quantity` must be 'both', 'size' or 'curvature'. Got {quantity!r} instead."
-        )
-    if against not in ("iteration", "time"):
-        raise ValueError(f"`against` must be 'iteration' or 'time'. Got {against!r} instead.")
+    quantity = _choice(quantity, "quantity", ("both", "size", "curvature"))
+    normalize = _flag(normalize, "normalize")
+    against = _choice(against, "against", ("iteration", "time"))
+    legend = _flag(legend, "legend")
     Lv = None if L is None else as_vector(L, "L")
+    _check_ax(ax)
+    items = _runs(runs, labels)
     ax = _axes(ax)
-    for k, (lab, run) in enumerate(_runs(runs, labels)):
+    for k, (lab, run) in enumerate(items):
         abscissa, size, curv, n, total, steps = _face_series(run, lab, against, Lv)
         color = _RUN_COLORS[k % len(_RUN_COLORS)]
         draw: dict[str, Any] = {"drawstyle": "steps-post"} if steps else {}
@@ -1841,15 +2030,15 @@ def diagnostic(
     >>> plot.artists(ax, "diagnostic:*")[0].get_gid()
     'diagnostic:flips:SignGD'
     """
-    if statistic not in _STATISTICS:
-        raise ValueError(
-            f"`statistic` must be one of {sorted(_STATISTICS)}. Got {statistic!r} instead."
-        )
-    window = int(window)
-    if window < 1:
-        raise ValueError(f"`window` must be a positive integer. Got {window!r} instead.")
-    ax = _axes(ax)
+    statistic = _choice(statistic, "statistic", sorted(_STATISTICS))
+    window = require_int(window, "window", 1)
+    ylabel = _optional_text(ylabel, "ylabel")
+    legend = _flag(legend, "legend")
+    if not isinstance(name, str):
+        _text_list(name, "name")
+    _check_ax(ax)
     items = _runs(runs, labels)
+    ax = _axes(ax)
     names = [name] * len(items) if isinstance(name, str) else list(name)
     if len(names) != len(items):
         raise ValueError(

@@ -52,7 +52,9 @@ from ._validation import (
     as_float_array,
     as_matrix,
     as_vector,
+    output_path,
     require_finite,
+    require_non_negative,
 )
 
 __all__ = [
@@ -1887,7 +1889,7 @@ class FilippovSolution:
         Parameters
         ----------
         path : str or path-like
-            Destination file.
+            Destination file, in an existing folder (not a folder itself).
         rtol, atol : float, default 1e-12
             Resampling tolerance for callable segments (unused otherwise).
 
@@ -1895,6 +1897,15 @@ class FilippovSolution:
         -------
         pathlib.Path
             The path written.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``path`` is not a path, is empty or names a folder; ``rtol``/``atol`` are not
+            non-negative numbers.
+        OSError
+            The folder does not exist or cannot be written; ``filename`` is ``path``
+            (never the temporary file).
 
         Examples
         --------
@@ -1906,8 +1917,10 @@ class FilippovSolution:
         ...     FilippovSolution.load(p) == sol
         True
         """
-        path = Path(os.fspath(path))
-        arrays = self._to_arrays(rtol=float(rtol), atol=float(atol))
+        path = output_path(path, "path")
+        arrays = self._to_arrays(
+            rtol=require_non_negative(rtol, "rtol"), atol=require_non_negative(atol, "atol")
+        )
         directory = path.parent
         while True:
             tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
@@ -1917,6 +1930,9 @@ class FilippovSolution:
                 )
             except FileExistsError:  # pragma: no cover - 48 random bits collided
                 continue
+            except OSError as exc:
+                # Name the destination, not the hidden temporary file next to it.
+                raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
             break
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -33,6 +33,8 @@ from filippov._validation import (
     as_float_array,
     as_matrix,
     as_vector,
+    require_callable,
+    require_positive,
 )
 from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
@@ -180,6 +182,12 @@ class ConsistentVelocity:
 Field = Callable[[FloatArray], Any]
 
 
+def _require_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. Got {type(name).__name__} instead.")
+    return name
+
+
 def _constant_or_callable(value: Any, name: str) -> tuple[Field, FloatArray | None]:
     """Wrap an array as a constant function; return (callable, constant or None)."""
     if callable(value):
@@ -272,6 +280,16 @@ class FilippovSystem:
         objective: Objective | None = None,
     ) -> None:
         self.norm: Norm = get_norm(norm)
+        _require_name(name)
+        if affine is not None and not isinstance(affine, AffineData):
+            raise TypeError(
+                f"`affine` must be an AffineData or None. Got {type(affine).__name__} instead."
+            )
+        if objective is not None and not isinstance(objective, Objective):
+            raise TypeError(
+                f"`objective` must be a filippov Objective or None. "
+                f"Got {type(objective).__name__} instead."
+            )
         if not callable(h):
             raise TypeError(f"`h` must be a callable x -> h(x). Got {type(h).__name__} instead.")
         if jac_h is not None and not callable(jac_h):
@@ -319,6 +337,7 @@ class FilippovSystem:
         >>> sys.selector([2.0, 0.0])
         array([-1.,  1.])
         """
+        _require_name(name)
         B_arr = as_matrix(B, "B")
         n, m = B_arr.shape
         c0_arr = as_vector(c0, "c0", n)
@@ -839,7 +858,12 @@ def steepest_descent_flow(objective: Objective, norm: str = "linf") -> FilippovS
         raise TypeError(
             f"`objective` must be a filippov Objective. Got {type(objective).__name__} instead."
         )
-    key = norm.lower() if isinstance(norm, str) else norm
+    if not isinstance(norm, str):
+        raise TypeError(
+            f"`norm` must be one of {sorted(_CONSTRAINT_TO_PHI)} (a string). "
+            f"Got {type(norm).__name__} instead."
+        )
+    key = norm.lower()
     if key not in _CONSTRAINT_TO_PHI:
         raise ValueError(
             f"`norm` must be one of {sorted(_CONSTRAINT_TO_PHI)} (the constraint norm of the "
@@ -924,20 +948,48 @@ def piecewise_system(
     'sliding'
     """
 
+    require_callable(F_minus, "F_minus", "a callable x -> F-(x)")
+    require_callable(F_plus, "F_plus", "a callable x -> F+(x)")
+    require_callable(h, "h", "a callable x -> h(x)")
+    if grad_h is not None:
+        require_callable(grad_h, "grad_h", "a callable x -> grad h(x)")
+    _require_name(name)
+
+    def field(F: Field, label: str, x: FloatArray) -> FloatArray:
+        value = np.asarray(F(x), dtype=float)
+        if value.shape != x.shape:
+            raise ValueError(
+                f"`{label}(x)` must have shape {x.shape} (the state's). "
+                f"Got shape {value.shape} instead."
+            )
+        return value
+
     def f0(x: FloatArray) -> FloatArray:
-        return 0.5 * (np.asarray(F_plus(x), float) + np.asarray(F_minus(x), float))
+        return 0.5 * (field(F_plus, "F_plus", x) + field(F_minus, "F_minus", x))
 
     def B(x: FloatArray) -> FloatArray:
-        return (0.5 * (np.asarray(F_minus(x), float) - np.asarray(F_plus(x), float))).reshape(-1, 1)
+        return (0.5 * (field(F_minus, "F_minus", x) - field(F_plus, "F_plus", x))).reshape(-1, 1)
 
     def h_vec(x: FloatArray) -> FloatArray:
-        return np.atleast_1d(np.asarray(h(x), dtype=float))
+        value = np.asarray(h(x), dtype=float)
+        if value.size != 1:
+            raise ValueError(
+                "`h(x)` must be one scalar switching function for a two-field system. "
+                f"Got shape {value.shape} instead."
+            )
+        return value.reshape(1)
 
     jac = None
     if grad_h is not None:
 
         def jac(x: FloatArray) -> FloatArray:
-            return np.asarray(grad_h(x), dtype=float).reshape(1, -1)
+            value = np.asarray(grad_h(x), dtype=float)
+            if value.size != x.size:
+                raise ValueError(
+                    f"`grad_h(x)` must have shape {x.shape} (the state's). "
+                    f"Got shape {value.shape} instead."
+                )
+            return value.reshape(1, -1)
 
     return FilippovSystem(f0, B, h_vec, "l1", jac_h=jac, name=name)
 
@@ -958,9 +1010,9 @@ def coulomb_oscillator(
     >>> sys.selector(np.array([1.0, 0.5]))
     array([ 0.5, -1.1])
     """
-    for val, nm in ((mu, "mu"), (stiffness, "stiffness"), (mass, "mass")):
-        if not (np.isfinite(val) and val > 0):
-            raise ValueError(f"`{nm}` must be a positive finite number. Got {val!r} instead.")
+    mu = require_positive(mu, "mu")
+    stiffness = require_positive(stiffness, "stiffness")
+    mass = require_positive(mass, "mass")
     k_over_m, mu_over_m = stiffness / mass, mu / mass
     B = np.array([[0.0], [mu_over_m]])
     jac = np.array([[0.0, 1.0]])
@@ -987,8 +1039,10 @@ def twisting_system(a: float = 2.0, b: float = 1.0) -> FilippovSystem:
     >>> twisting_system().selector(np.array([1.0, 1.0]))
     array([ 1., -3.])
     """
-    if not (np.isfinite(a) and np.isfinite(b) and a > b > 0):
-        raise ValueError(f"The twisting system needs a > b > 0. Got a={a!r}, b={b!r} instead.")
+    a = require_positive(a, "a")
+    b = require_positive(b, "b")
+    if not a > b:
+        raise ValueError(f"`a` must be greater than `b` (a > b > 0). Got a={a!r}, b={b!r} instead.")
     B = np.array([[0.0, 0.0], [a, b]])
     jac = np.eye(2)
     return FilippovSystem(

@@ -171,3 +171,133 @@ def test_unwritable_save_path_is_a_one_line_error(tmp_path: Path, capsys):
     assert code == 2
     assert err.strip().startswith("filippov: error: cannot write")
     assert len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------- files and pipes (issue 22)
+
+SIM = ["simulate", "x**2 + 3*y**2", "--vars", "x,y", "--x0", "1,1", "--t-end", "2"]
+
+
+def test_plot_to_a_folder_is_an_error_and_writes_nothing(tmp_path: Path, capsys):
+    code, out, err = run(["demo", "--plot", str(tmp_path)], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("filippov: error: `--plot` must name a file, not a folder")
+    assert not Path(str(tmp_path) + ".png").exists()
+
+
+def test_plot_without_suffix_reports_the_file_written(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["demo", "--plot", "noext"], capsys)
+    assert code == 0
+    assert out.strip().endswith("phase portrait written to noext.png")
+    assert (tmp_path / "noext.png").is_file() and not (tmp_path / "noext").exists()
+
+
+def test_plot_with_an_unknown_suffix_fails_before_solving(tmp_path: Path, capsys):
+    code, out, err = run([*SIM, "--plot", str(tmp_path / "a.xyz")], capsys)
+    assert code == 2 and out == ""
+    assert "--plot must end in an image suffix" in err
+
+
+@pytest.mark.parametrize("where", ["folder", "empty", "missing"])
+def test_bad_save_destination_fails_before_solving(tmp_path: Path, capsys, where):
+    dest = {"folder": str(tmp_path), "empty": "", "missing": str(tmp_path / "no" / "s.npz")}
+    code, out, err = run([*SIM, "--save", dest[where]], capsys)
+    assert code == 2
+    assert out == ""  # nothing was solved and printed, then lost
+    assert len(err.strip().splitlines()) == 1 and err.startswith("filippov: error:")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_unwritable_save_destination_is_found_before_solving(capsys):
+    code, out, err = run([*SIM, "--save", "/proc/x.npz"], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("filippov: error: cannot write /proc/x.npz")
+
+
+@pytest.mark.parametrize("position", ["first", "after --"])
+def test_expression_starting_with_minus(capsys, position):
+    expr = "-x*y+x**2+y**2"
+    opts = ["--vars", "x,y", "--x0", "1,0.5", "--t-end", "1", "--json"]
+    argv = ["simulate", expr, *opts] if position == "first" else ["simulate", *opts, "--", expr]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert json.loads(out)["status"] in (0, 1)
+
+
+def test_portrait_with_a_huge_window_is_a_one_line_error(tmp_path: Path, capsys):
+    code, _, err = run(
+        [
+            "portrait",
+            "x**2+y**2",
+            "--vars",
+            "x,y",
+            "--xlim=-1e160,1e160",
+            "--ylim=-1,1",
+            "--plot",
+            str(tmp_path / "p.png"),
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert err.startswith("filippov: error: --xlim: `xlim` must lie within")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_json_into_a_closed_pipe_stops_quietly():
+    code = "\n".join(
+        [
+            "import subprocess, sys",
+            "p = subprocess.Popen([sys.executable, '-m', 'filippov.cli', 'simulate', 'x**2',",
+            "    '--vars', 'x', '--x0', '1', '--t-end', '1', '--json'],",
+            "    stdout=subprocess.PIPE, stderr=subprocess.PIPE)",
+            "p.stdout.readline(); p.stdout.close()",
+            "err = p.stderr.read(); p.wait()",
+            "print(p.returncode); print(err.decode())",
+        ]
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120
+    )
+    rc, _, err = done.stdout.partition("\n")
+    # 141 (128 + SIGPIPE) and nothing on stderr, or 0 when the whole JSON fit in the pipe
+    assert rc.strip() in ("141", "0"), done.stdout
+    assert "Broken pipe" not in err and "Traceback" not in err and "cannot write" not in err
+
+
+def test_readme_cli_example_runs_as_pasted(tmp_path: Path, capsys, monkeypatch):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("## Command line", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = block.replace("\\\n", " ").strip().splitlines()
+    assert commands and all("[" not in c for c in commands)
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == "filippov"
+        code, _, err = run(words[1:], capsys)
+        assert code == 0, (command, err)
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone away."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        raise ValueError("no file descriptor")
+
+
+def test_broken_pipe_is_status_141_without_a_message(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    code = main([*SIM, "--json"])
+    monkeypatch.undo()
+    _, err = capsys.readouterr()
+    assert code == 141
+    assert err == ""

@@ -116,3 +116,34 @@ def test_compare_rejects_mismatched_inputs():
         fp.compare(sol, sol)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="two positive"):
         fp.convergence_study(signgd, fp.steepest_descent_flow(obj, "linf"), [0, 0], 1.0, [0.1])
+
+
+# ------------------------------------------------------------ clear errors (issue 22)
+
+
+def _flow() -> fp.FilippovSystem:
+    return fp.steepest_descent_flow(slope(0.5), "linf")
+
+
+@pytest.mark.parametrize("T", ["a", None, float("nan"), -1.0, 0.0])
+def test_convergence_study_names_a_bad_T(T):
+    with pytest.raises((TypeError, ValueError), match="`T`"):
+        fp.convergence_study(signgd, _flow(), [0.6, 0.1], T, [0.1, 0.05])
+
+
+def test_convergence_study_names_a_factory_that_returns_no_scheme():
+    with pytest.raises(TypeError, match=r"`scheme_factory` must return a Scheme\. Got NoneType"):
+        fp.convergence_study(lambda h: None, _flow(), [0.6, 0.1], 1.0, [0.1, 0.05])
+
+
+def test_convergence_study_refuses_equal_steps_instead_of_fitting_them(recwarn):
+    with pytest.raises(ValueError, match="`steps` must hold at least two positive, distinct"):
+        fp.convergence_study(signgd, _flow(), [0.6, 0.1], 1.0, [0.1, 0.1])
+    assert not [w for w in recwarn if "Rank" in type(w.message).__name__]
+
+
+def test_convergence_study_refuses_a_system_that_is_not_one():
+    with pytest.raises(TypeError, match="`system` must be a FilippovSystem"):
+        fp.convergence_study(signgd, "flow", [0.6, 0.1], 1.0, [0.1, 0.05])
+    with pytest.raises(TypeError, match="`scheme_factory` must be a callable"):
+        fp.convergence_study(None, _flow(), [0.6, 0.1], 1.0, [0.1, 0.05])

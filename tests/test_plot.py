@@ -523,3 +523,106 @@ def test_diagnostic_with_one_name_per_run():
     )
     with pytest.raises(ValueError, match="one per run"):
         plot.diagnostic({"a": plain, "b": frozen}, ["flips"])
+
+
+# ------------------------------------------------------------ clear errors (issue 22)
+
+
+@pytest.fixture(scope="module")
+def planar():
+    system = fp.steepest_descent_flow(slope(0.5), norm="linf")
+    return system, fp.solve(system, [0.6, 0.1], (0.0, 4.0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"resolution": 0}, ValueError, "`resolution` must be an integer >= 3"),
+        ({"resolution": 10.5}, TypeError, "`resolution` must be an integer"),
+        ({"field_resolution": 0}, ValueError, "`field_resolution` must be an integer >= 2"),
+        ({"trajectories": None}, TypeError, "`trajectories` must be an iterable"),
+        ({"density": -1.0}, ValueError, "`density`"),
+        ({"n_contours": 0}, ValueError, "`n_contours`"),
+        ({"legend": "inside"}, ValueError, "`legend`"),
+    ],
+)
+def test_phase_portrait_names_a_bad_argument(planar, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        plot.phase_portrait(planar[0], (-4, 2), (-5, 1), **kwargs)
+
+
+def test_phase_portrait_refuses_a_single_solution_not_in_a_list(planar):
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        plot.phase_portrait(planar[0], (-4, 2), (-5, 1), trajectories=planar[1])
+
+
+def test_a_3d_solution_on_a_planar_portrait_is_refused(planar):
+    obj = fp.Objective.quadratic(np.eye(3), np.ones(3))
+    sol3 = fp.solve(fp.steepest_descent_flow(obj), [1.0, 2.0, 3.0], (0.0, 4.0))
+    with pytest.raises(ValueError, match=r"`trajectories` must hold runs with a 2-D state.*n = 3"):
+        plot.phase_portrait(planar[0], (-4, 2), (-5, 1), trajectories=[sol3], field=False)
+    # the explicit way: choose the components
+    ax = plot.phase_portrait(planar[0], (-4, 2), (-5, 1), field=False)
+    plot.trajectory(sol3, ax=ax, dims=(0, 2))
+    assert plot.artists(ax, "solution0:segment:*")
+
+
+@pytest.mark.parametrize(
+    ("xlim", "match"),
+    [
+        ((-1e160, 1e160), r"`xlim` must lie within"),
+        ((1.0, 1.0 + 1e-15), r"`xlim` must be wider"),
+        ((0.0, float("inf")), r"`xlim` must be finite"),
+    ],
+)
+def test_windows_that_cannot_be_drawn_are_refused(planar, xlim, match):
+    with pytest.raises(ValueError, match=match):
+        plot.phase_portrait(planar[0], xlim, (-5, 1))
+    with pytest.raises(ValueError, match=match):
+        plot.switching_set(planar[0], xlim, (-5, 1))
+
+
+def test_a_huge_window_within_the_limit_is_drawn(planar):
+    ax = plot.phase_portrait(planar[0], (-1e99, 1e99), (-1e99, 1e99), field=False)
+    assert ax.get_xlim() == pytest.approx((-1e99, 1e99), rel=1e-12)
+    assert plot.artists(ax, "manifold:*")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"dims": (0, 5)}, ValueError, r"`dims` must hold distinct indices in \[0, 2\)"),
+        ({"dims": (0,)}, ValueError, "`dims` must hold 2 indices"),
+        ({"dims": ("a", 1)}, TypeError, "`dims` must be an integer"),
+        ({"samples": 0}, ValueError, "`samples` must be an integer >= 2"),
+        ({"events": "yes"}, TypeError, "`events` must be True or False"),
+    ],
+)
+def test_trajectory_names_a_bad_argument(planar, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        plot.trajectory(planar[1], **kwargs)
+
+
+def test_time_series_components_out_of_range(planar):
+    with pytest.raises(ValueError, match=r"`components` must hold distinct indices in \[0, 2\)"):
+        plot.time_series(planar[1], components=[7])
+
+
+def test_convergence_of_no_runs():
+    with pytest.raises(ValueError, match="`runs` must hold at least one run"):
+        plot.convergence([])
+    with pytest.raises(TypeError, match="`runs` must be a run"):
+        plot.convergence(None)
+
+
+def test_resample_path_survives_huge_coordinates():
+    from filippov.plot import _resample_path
+
+    xy = np.array([[-1e160, 0.0], [1e160, 0.0]])
+    out = _resample_path(xy, 1e158)
+    assert np.all(np.isfinite(out)) and out[0, 0] == -1e160 and out[-1, 0] == 1e160
+
+
+def test_phase_portrait_mapping_keys_are_labels(planar):
+    with pytest.raises(TypeError, match="`trajectories` must map labels"):
+        plot.phase_portrait(planar[0], (-4, 2), (-5, 1), trajectories={1: planar[1]}, field=False)

@@ -817,3 +817,39 @@ def test_engine_records_pass_the_public_validation(method: str, flow: str) -> No
         assert not e.x.flags.writeable
     for s in sol.segments:
         assert not s.lam.flags.writeable
+
+
+# ------------------------------------------------------- save destinations (issue 22)
+
+
+def test_save_to_an_empty_name_or_a_folder_is_a_value_error(tmp_path: Path) -> None:
+    sol = crossing_solution()
+    with pytest.raises(ValueError, match=r"`path` must name a file\. Got ''"):
+        sol.save("")
+    with pytest.raises(ValueError, match="`path` must name a file, not a folder"):
+        sol.save(tmp_path)
+    with pytest.raises(ValueError, match="not a folder"):
+        sol.save(str(tmp_path) + os.sep)
+    with pytest.raises(TypeError, match="`path` must be a file path"):
+        sol.save(3)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_errors_name_the_destination_not_the_temp_file(tmp_path: Path) -> None:
+    sol = crossing_solution()
+    missing = tmp_path / "missing" / "sol.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        sol.save(missing)
+    assert info.value.filename == str(missing)
+    if Path("/proc/self").exists():  # a folder nobody can create files in, even root
+        with pytest.raises(OSError) as info:
+            sol.save("/proc/x.npz")
+        assert info.value.filename == "/proc/x.npz"
+        assert ".tmp" not in str(info.value)
+
+
+@pytest.mark.parametrize(("kw", "exc"), [({"rtol": "a"}, TypeError), ({"atol": -1.0}, ValueError)])
+def test_save_tolerances_are_validated(tmp_path: Path, kw: dict[str, Any], exc: type) -> None:
+    name = next(iter(kw))
+    with pytest.raises(exc, match=f"`{name}`"):
+        crossing_solution().save(tmp_path / "s.npz", **kw)

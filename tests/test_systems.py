@@ -266,3 +266,43 @@ def test_wrong_state_length_raises():
         sys.selector(np.zeros(2))
     with pytest.raises(ValueError):
         fp.solve(sys, np.zeros(2), (0.0, 1.0))
+
+
+# ------------------------------------------------------------ clear errors (issue 22)
+
+
+@pytest.mark.parametrize(
+    ("make", "exc", "match"),
+    [
+        (lambda: fp.coulomb_oscillator(mu="a"), TypeError, "`mu` must be a positive number"),
+        (lambda: fp.coulomb_oscillator(mass=float("nan")), ValueError, "`mass`"),
+        (lambda: fp.twisting_system("x", 1), TypeError, "`a` must be a positive number"),
+        (lambda: fp.twisting_system(2, None), TypeError, "`b` must be a positive number"),
+        (lambda: fp.twisting_system(1.0, 2.0), ValueError, "`a` must be greater than `b`"),
+    ],
+)
+def test_constructors_name_the_bad_argument(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+def test_piecewise_system_with_a_field_of_the_wrong_size_names_the_field():
+    sys2 = fp.piecewise_system(
+        lambda x: np.ones(3), lambda x: -np.ones(3), lambda x: x[1], grad_h=lambda x: [0.0, 1.0]
+    )
+    with pytest.raises(ValueError, match=r"`F_plus\(x\)` must have shape \(2,\)"):
+        sys2.selector([0.0, 1.0])
+
+
+def test_piecewise_system_with_two_switching_values_names_h_not_B():
+    sys2 = fp.piecewise_system(lambda x: np.ones(2), lambda x: -np.ones(2), lambda x: x)
+    with pytest.raises(ValueError, match=r"`h\(x\)` must be one scalar") as info:
+        sys2.selector([0.5, 1.0])
+    assert "B(x)" not in str(info.value)
+
+
+def test_piecewise_system_rejects_non_callables():
+    with pytest.raises(TypeError, match="`F_minus` must be a callable"):
+        fp.piecewise_system(np.ones(2), lambda x: x, lambda x: x[0])
+    with pytest.raises(TypeError, match="`grad_h` must be a callable"):
+        fp.piecewise_system(lambda x: x, lambda x: x, lambda x: x[0], grad_h=[0.0, 1.0])
