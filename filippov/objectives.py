@@ -917,9 +917,7 @@ class Objective:
             minimizer=minimizer,
         )
         obj.expr = f_expr.xreplace({symbols[p]: sympy.Float(v) for p, v in param_values.items()})
-        return obj._with_recipe(
-            Objective.from_expr, expr, var_names, param_values, name=obj.name
-        )
+        return obj._with_recipe(Objective.from_expr, expr, var_names, param_values, name=obj.name)
 
 
 def _rebuild(
