@@ -591,6 +591,7 @@ class Objective:
         tol: float = 1e-6,
         seed: int = 0,
         dense: bool = True,
+        hessian: bool = True,
     ) -> DerivativeCheck:
         r"""Compare the gradient with ``f`` and the Hessian with the gradient at ``x``.
 
@@ -620,6 +621,9 @@ class Objective:
             Seed of the random directions (the check is deterministic).
         dense : bool, default True
             Also evaluate the dense Hessian (costly for large ``n``).
+        hessian : bool, default True
+            Check second derivatives at all (``False``: the gradient only, for users of
+            first-order methods; ``hess_error`` is then 0).
 
         Returns
         -------
@@ -648,23 +652,31 @@ class Objective:
             raise ValueError(f"`n_directions` must be at least 1. Got {n_directions} instead.")
         tol_value = _nonnegative(tol, "tol")
         # The raw callables at the offset points: a NaN there (a pole within the step) makes
-        # the check inconclusive instead of raising.
-        raw_f = lambda y: np.asarray(self._f(y), dtype=np.float64)  # noqa: E731
-        raw_grad = lambda y: np.asarray(self._grad(y), dtype=np.float64)  # noqa: E731
-        g = self._eval_grad(xv)
-        self.f(xv)  # validated once at x: a bad value there is an error, not a mismatch
+        # the check inconclusive instead of raising. Copies of what they return: a user
+        # callable may hand back one buffer it reuses (the offsets are fresh arrays).
+        raw_f = lambda y: np.array(self._f(y), dtype=np.float64)  # noqa: E731
+        raw_grad = lambda y: np.array(self._grad(y), dtype=np.float64)  # noqa: E731
+        # At x itself through the validating methods (they copy x: a user callable may
+        # write into its argument): a bad value there is an error, not a mismatch.
+        g = self.grad(xv)
+        self.f(xv)
         V = random_directions(xv.size, int(n_directions), int(seed))
-        hvps = [self._eval_hvp(xv, v) for v in V]
         g_scale = float(np.linalg.norm(g))
-        h_scale = max(float(np.max(np.abs(hv))) for hv in hvps)
         grad_error = hess_error = 0.0
-        for v, hv in zip(V, hvps, strict=True):
+        for v in V:
             excess, unc = directional_mismatch(raw_f, xv, v, np.asarray(g @ v))
             grad_error = max(grad_error, relative_error(excess, g_scale, unc))
+        if not hessian:
+            return DerivativeCheck(
+                grad_error=grad_error, hess_error=0.0, tol=tol_value, name=self.name
+            )
+        hvps = [self.hvp(xv, v) for v in V]
+        h_scale = max(float(np.max(np.abs(hv))) for hv in hvps)
+        for v, hv in zip(V, hvps, strict=True):
             excess, unc = directional_mismatch(raw_grad, xv, v, hv)
             hess_error = max(hess_error, relative_error(excess, h_scale, unc))
         if dense:
-            H = self._eval_hess(xv)
+            H = self.hess(xv)
             h_scale = max(h_scale, float(np.max(np.abs(H))) if H.size else 0.0)
             asym = float(np.max(np.abs(H - H.T))) if H.size else 0.0
             vs_hvp = max(float(np.max(np.abs(H @ v - hv))) for v, hv in zip(V, hvps, strict=True))

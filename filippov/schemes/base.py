@@ -579,11 +579,11 @@ def run(
         Record f, gradient norms, flips and face data (``False`` keeps only ``t`` and
         ``step``, for speed on large batches).
     check_derivatives : bool, default True
-        Before the first step, compare the gradient with finite differences of ``f`` (and
-        the Hessian with the gradient) at the first initial point, as
-        :func:`~filippov.engine.solve` does, and raise ``ValueError`` naming the
-        inconsistent derivative (see
-        :meth:`~filippov.objectives.Objective.check_derivatives`); ``False`` skips it.
+        Before the first step, compare the gradient with finite differences of ``f`` at
+        the first initial point, as :func:`~filippov.engine.solve` does, and raise
+        ``ValueError`` if they disagree (see
+        :meth:`~filippov.objectives.Objective.check_derivatives`; the schemes use no
+        second derivatives, so the Hessian is not checked); ``False`` skips it.
 
     Returns
     -------
@@ -624,7 +624,7 @@ def run(
         raise TypeError(f"`check_derivatives` must be True or False. Got {check_derivatives!r}.")
     if check_derivatives and isinstance(objective, Objective):
         check = objective.check_derivatives(
-            x0_arr.reshape(-1, x0_arr.shape[-1])[0], n_directions=2, dense=False
+            x0_arr.reshape(-1, x0_arr.shape[-1])[0], n_directions=2, hessian=False
         )
         if not check.ok:
             raise ValueError(

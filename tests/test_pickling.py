@@ -1,0 +1,125 @@
+"""Objects built by the library pickle and unpickle to working, equal objects.
+
+They must cross process boundaries (multiprocessing, Dask, joblib, caches): each kind goes
+through ``pickle`` and through a real ``ProcessPoolExecutor`` round trip, and the copy is
+compared with the original by what it computes.
+"""
+
+from __future__ import annotations
+
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov import objectives as obj_lib
+from filippov.objectives import Objective
+
+RNG = np.random.default_rng(20261203)
+A = RNG.standard_normal((12, 3))
+LABELS = np.sign(RNG.standard_normal(12))
+
+OBJECTIVES = {
+    "quadratic": lambda: Objective.quadratic([[2.0, 0.5], [0.5, 1.0]], [1.0, -1.0], 0.5),
+    "from_expr": lambda: Objective.from_expr(
+        "0.5*(x0 - a*x1)**2 + cosh(x1 - x2) + x2**2", ["x0", "x1", "x2"], {"a": 0.3}
+    ),
+    "separable_quadratic": lambda: obj_lib.separable_quadratic([1.0, 4.0], [0.5, -0.5]),
+    "rotated_quadratic": lambda: obj_lib.rotated_quadratic([1.0, 10.0, 100.0], seed=RNG),
+    "ridge_logistic": lambda: obj_lib.ridge_logistic(A, LABELS, 0.1),
+    "smooth_max": lambda: obj_lib.smooth_max(A[:5], None, 0.1, 0.5),
+    "slope": lambda: obj_lib.slope(0.5),
+}
+
+
+def _same_objective(a: Objective, b: Objective) -> None:
+    assert (a.n, a.name, repr(a)) == (b.n, b.name, repr(b))
+    x = np.linspace(-0.7, 0.9, a.n)
+    v = np.linspace(1.0, -1.0, a.n)
+    assert a.f(x) == b.f(x)
+    np.testing.assert_array_equal(a.grad(x), b.grad(x))
+    np.testing.assert_array_equal(a.hess(x), b.hess(x))
+    np.testing.assert_array_equal(a.hvp(x, v), b.hvp(x, v))
+    assert (a.quadratic_data is None) == (b.quadratic_data is None)
+
+
+def _round_trip(value):
+    """Identity, run in a worker process (arguments and result are pickled)."""
+    return value
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ProcessPoolExecutor(max_workers=2) as executor:
+        yield executor
+
+
+@pytest.mark.parametrize("kind", sorted(OBJECTIVES))
+def test_objectives_pickle(kind, pool):
+    original = OBJECTIVES[kind]()
+    _same_objective(original, pickle.loads(pickle.dumps(original)))
+    _same_objective(original, pool.submit(_round_trip, original).result())
+
+
+@pytest.mark.parametrize("kind", sorted(OBJECTIVES))
+@pytest.mark.parametrize("norm", ["linf", "l1", "l2"])
+def test_steepest_descent_systems_pickle(kind, norm):
+    system = fp.steepest_descent_flow(OBJECTIVES[kind](), norm)
+    copy = pickle.loads(pickle.dumps(system))
+    x = np.linspace(-0.3, 0.8, system.n)
+    np.testing.assert_array_equal(copy.h(x), system.h(x))
+    np.testing.assert_array_equal(copy.jacobian(x), system.jacobian(x))
+    assert copy.is_affine == system.is_affine
+    assert copy.norm.name == system.norm.name
+
+
+def test_exact_path_solution_pickles(pool):
+    system = fp.steepest_descent_flow(obj_lib.slope(0.5), "linf")
+    sol = fp.solve(system, [0.6, 0.1], (0.0, 4.0))
+    for copy in (pickle.loads(pickle.dumps(sol)), pool.submit(_round_trip, sol).result()):
+        ts = np.linspace(0.0, 4.0, 41)
+        np.testing.assert_array_equal(copy(ts), sol(ts))
+        assert [(e.t, e.kind, e.indices) for e in copy.events] == [
+            (e.t, e.kind, e.indices) for e in sol.events
+        ]
+        assert (copy.status, copy.message) == (sol.status, sol.message)
+
+
+def test_solve_in_a_worker_matches_solve_here(pool):
+    system = fp.steepest_descent_flow(OBJECTIVES["from_expr"](), "linf")
+    here = fp.solve(system, [1.0, -0.5, 0.3], (0.0, 3.0))
+    there = pool.submit(fp.solve, system, [1.0, -0.5, 0.3], (0.0, 3.0)).result()
+    np.testing.assert_allclose(there.x, here.x, rtol=0, atol=1e-14)
+    assert there.status == here.status
+
+
+def test_trajectory_and_schemes_pickle(pool):
+    for scheme in (fp.schemes.SignGD(step=0.1), fp.schemes.SignGD(step="adaptive")):
+        copy = pickle.loads(pickle.dumps(scheme))
+        assert repr(copy) == repr(scheme)
+    traj = fp.schemes.SignGD(step=0.1).run(obj_lib.slope(0.5), [0.6, 0.1], n_steps=20)
+    copy = pool.submit(_round_trip, traj).result()
+    np.testing.assert_array_equal(copy.x, traj.x)
+    np.testing.assert_array_equal(copy.t, traj.t)
+
+
+def _module_level_f(x):
+    return float(x @ x)
+
+
+def _module_level_grad(x):
+    return 2.0 * x
+
+
+def _module_level_hess(x):
+    return 2.0 * np.eye(x.size)
+
+
+def test_user_callables_follow_pickle_rules():
+    ok = Objective(_module_level_f, _module_level_grad, _module_level_hess, n=2)
+    _same_objective(ok, pickle.loads(pickle.dumps(ok)))
+    local = Objective(lambda x: float(x @ x), lambda x: 2.0 * x, lambda x: 2.0 * np.eye(2))
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        pickle.dumps(local)
