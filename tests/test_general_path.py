@@ -18,6 +18,7 @@ Everything expected here is computed independently of the library's own machiner
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
 import threading
@@ -324,10 +325,16 @@ class Problem:
 
     def objective(self, builder: str):
         if builder == "expr":
-            return fp.Objective.from_expr(self.expr, variables=[f"x{i}" for i in range(self.n)])
+            return _expr_objective(self.expr, self.n)
         if builder == "library":
             return self.library
         return fp.Objective(self.f, self.grad, self.hess, n=self.n, name=self.family)
+
+
+@functools.lru_cache(maxsize=64)
+def _expr_objective(expr: str, n: int):
+    # symbolic differentiation is the slow part: build each formula once for all norms
+    return fp.Objective.from_expr(expr, variables=[f"x{i}" for i in range(n)])
 
 
 def _quad_parts(rng, n):
@@ -432,7 +439,7 @@ def make_problem(family: str, n: int, seed: int) -> Problem:
             return H + A.T @ (np.diag(p) - np.outer(p, p)) @ A
 
     elif family == "logistic":
-        m = n + 3
+        m = n + 3 if n <= 5 else 8  # the formula's symbolic Hessian grows like m·n²
         A = rng.uniform(-1.0, 1.0, size=(m, n))
         y = np.where(rng.uniform(size=m) < 0.5, -1.0, 1.0)
         lam = float(rng.uniform(0.3, 1.0))
@@ -621,17 +628,18 @@ def test_flow_of_strongly_convex_objective_large(family, n, seed, norm):
         check_flow(p, p.objective(builder), norm, xstar, f"{family} n={n} {norm} {builder}")
 
 
-def test_flow_from_expr_n20_logistic():
-    """One large formula (n = 20 from_expr) to cover the x10..x19 names as well."""
-    p = make_problem("logistic", 20, 21)
+def test_flow_from_expr_n20():
+    """One large formula (n = 20, from_expr) to cover the names x10..x19 as well."""
+    p = make_problem("cosh", 20, 21)
     xstar = minimizer(p)
     obj = p.objective("expr")
     x = np.random.default_rng(1).uniform(-1, 1, 20)
     np.testing.assert_allclose(obj.grad(x), p.grad(x), rtol=0, atol=1e-12)
-    check_flow(p, obj, "linf", xstar, "logistic n=20 linf expr")
+    np.testing.assert_allclose(obj.hess(x), p.hess(x), rtol=0, atol=1e-12)
+    check_flow(p, obj, "linf", xstar, "cosh n=20 linf expr")
 
 
-@pytest.mark.parametrize("n, seed", [(3, 5), (8, 6)])
+@pytest.mark.parametrize("n, seed", [(3, 5), (4, 6)])
 def test_ridge_logistic_library_matches_formula(n, seed):
     p = make_problem("logistic", n, seed)
     x = np.random.default_rng(seed).uniform(-1, 1, n)
@@ -644,6 +652,13 @@ def test_ridge_logistic_library_matches_formula(n, seed):
 # ======================================================================================
 # 3. The sign flow against its implicit Euler step (box-constrained minimization)
 # ======================================================================================
+
+
+def arrival_time(sol) -> float:
+    """Time of the (first) stationary event: the arrival at the minimizer."""
+    ts = [e.t for e in sol.events if e.kind == "stationary"]
+    assert ts, f"no stationary event: {sol.message}"
+    return float(min(ts))
 
 
 def box_argmin(p: Problem, xk: np.ndarray, h: float) -> np.ndarray:
@@ -708,9 +723,9 @@ def test_sign_flow_equals_implicit_euler_box_minimizer(family, n, seed, frac_t, 
     with time_limit(60):
         sol = fp.solve(fp.steepest_descent_flow(obj, norm="linf"), p.x0, (0.0, T))
     assert sol.status == 1, sol.message
-    t_arr = float(sol.t[-1]) if sol.status == 1 else T
+    t_arr = arrival_time(sol)
     tk = frac_t * t_arr
-    h = frac_h * t_arr
+    h = min(frac_h * t_arr, T - tk)
     bad = [e for e in sol.events if tk < e.t <= tk + h and e.kind not in ("sliding-entry", "stationary")]
     assume(not bad)
     ts = np.linspace(tk, tk + h, 201)
@@ -739,19 +754,19 @@ def test_sign_flow_implicit_euler_identity_holds_on_enough_cases():
             T = 2.0 * arrival_bound(p, "linf", xstar) + 1.0
             sol = fp.solve(fp.steepest_descent_flow(p.objective("numpy"), norm="linf"), p.x0, (0.0, T))
             assert sol.status == 1, sol.message
-            ta = float(sol.t[-1])
+            ta = arrival_time(sol)
             cuts = [0.0, *[e.t for e in sol.events if e.kind not in ("sliding-entry", "stationary")]]
             for tk in cuts:  # start at an event: the step until the next bad event is clean
                 nxt = [e.t for e in sol.events if e.t > tk and e.kind not in ("sliding-entry", "stationary")]
-                end = min(nxt) if nxt else ta * 1.2
-                h = 0.9 * (end - tk)
-                if h <= 1e-6:
-                    continue
-                y = box_argmin(p, sol(tk), h)
-                assert np.max(np.abs(sol(tk + h) - y)) <= 1e-8 * max(1.0, np.max(np.abs(y))), (
-                    family, n, tk, h, sol(tk + h) - y,
-                )
-                count += 1
+                end = min(nxt) if nxt else min(ta * 1.2, T)
+                for frac in (0.4, 0.95):
+                    h = frac * (end - tk)
+                    if h <= 1e-6:
+                        continue
+                    y = box_argmin(p, sol(tk), h)
+                    err = np.max(np.abs(sol(tk + h) - y))
+                    assert err <= 1e-8 * max(1.0, np.max(np.abs(y))), (family, n, tk, h, err)
+                    count += 1
     assert count >= 20
 
 
@@ -787,7 +802,7 @@ def test_quartic_sextic_sign_flow_arrives_coordinatewise(builder):
     entries = sorted(e.t for e in sol.events if e.kind in ("sliding-entry", "stationary"))
     for ta in arrive:
         assert min(abs(t - ta) for t in entries) <= 1e-8, (ta, entries)
-    assert abs(float(sol.t[-1]) - 2.0) <= 1e-8
+    assert abs(arrival_time(sol) - 2.0) <= 1e-8
 
 
 # ======================================================================================
@@ -904,12 +919,12 @@ def test_l2_flow_of_log_returns_with_failure_status():
     ∇f → ∞). solve must return within seconds, with status < 0 and a message."""
     obj = fp.Objective.from_expr("log(x)", variables=["x"])
     start = time.perf_counter()
-    with time_limit(20):
+    with time_limit(10):
         sol = fp.solve(fp.steepest_descent_flow(obj, norm="l2"), [1.0], (0.0, 5.0))
     assert time.perf_counter() - start < 10.0
     assert sol.status < 0
     assert isinstance(sol.message, str) and sol.message
     # what was computed before the singularity is right: x(t) = 1 − t
     t_ok = np.linspace(0.0, 0.9, 10)
-    t_ok = t_ok[t_ok <= float(sol.t[-1])]
+    t_ok = t_ok[t_ok <= max(seg.t1 for seg in sol.segments)]
     np.testing.assert_allclose(sol(t_ok)[:, 0], 1.0 - t_ok, rtol=0, atol=1e-8)
