@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -247,7 +249,7 @@ def test_cse_names_do_not_collide_with_variables(expr, names, x):
 
 def obj_free_eval(expr: str, names: list[str], Z):
     """Evaluate the three fixed formulas above with numpy (tiny, hand-written table)."""
-    env = dict(zip(names, Z))
+    env = dict(zip(names, Z, strict=False))
     if expr == "cosh(x1 - x2)":
         return np.cosh(env["x1"] - env["x2"])
     if expr.startswith("x0*x1"):
@@ -401,7 +403,9 @@ def make_problem(family: str, n: int, seed: int) -> Problem:
         idx = rng.choice(n, k, replace=False)
         cs = rng.uniform(-1.0, 1.0, size=k)
         ws = rng.uniform(0.1, 0.5, size=k)
-        expr = qexpr + "".join(f" + {num(w)}*(x{i} - {num(c)})**4" for i, c, w in zip(idx, cs, ws))
+        expr = qexpr + "".join(
+            f" + {num(w)}*(x{i} - {num(c)})**4" for i, c, w in zip(idx, cs, ws, strict=False)
+        )
 
         def f(x):
             return quad_f(x) + float(np.sum(ws * (x[idx] - cs) ** 4))
@@ -584,16 +588,20 @@ def check_flow(p: Problem, obj, norm: str, xstar: np.ndarray, label: str):
             viol = velocity_violation(
                 norm, p.grad(xs[2]), v, gscale, 1e-8 + slack, hnorm, 1e-9 * xscale
             )
-            assert viol is None, f"{ctx}; t={t!r} in segment [{seg.t0!r}, {seg.t1!r}] ({seg.kind}): {viol}"
+            assert viol is None, (
+                f"{ctx}; t={t!r} in segment [{seg.t0!r}, {seg.t1!r}] ({seg.kind}): {viol}"
+            )
     # continuity at events: left limit (end of a segment) = right limit (start of the next)
-    for a, bseg in zip(segs, segs[1:]):
+    for a, bseg in itertools.pairwise(segs):
         jump = float(np.max(np.abs(a(a.t1) - bseg(bseg.t0))))
         assert abs(a.t1 - bseg.t0) <= 1e-12 * max(1.0, T), (ctx, a.t1, bseg.t0)
         assert jump <= 1e-10 * xscale, f"{ctx}: state jumps by {jump:.3e} at t={a.t1!r}"
     # the recorded event states agree with the dense output to the integration accuracy
     for ev in sol.events:
         err = float(np.max(np.abs(sol(ev.t) - np.asarray(ev.x))))
-        assert err <= 1e-9 * xscale, f"{ctx}: event {ev.kind} at t={ev.t!r}: x differs from sol(t) by {err:.3e}"
+        assert err <= 1e-9 * xscale, (
+            f"{ctx}: event {ev.kind} at t={ev.t!r}: x differs from sol(t) by {err:.3e}"
+        )
     return sol
 
 
@@ -668,7 +676,7 @@ def box_argmin(p: Problem, xk: np.ndarray, h: float) -> np.ndarray:
     own gradient/Hessian, then a KKT check (so the reference is known to be right)."""
     lo, hi = xk - h, xk + h
     res = scipy.optimize.minimize(
-        p.f, xk, jac=p.grad, method="L-BFGS-B", bounds=list(zip(lo, hi)),
+        p.f, xk, jac=p.grad, method="L-BFGS-B", bounds=list(zip(lo, hi, strict=False)),
         options={"ftol": 0.0, "gtol": 1e-13, "maxiter": 10_000},
     )  # fmt: skip
     y = np.clip(res.x, lo, hi)
@@ -728,7 +736,11 @@ def test_sign_flow_equals_implicit_euler_box_minimizer(family, n, seed, frac_t, 
     t_arr = arrival_time(sol)
     tk = frac_t * t_arr
     h = min(frac_h * t_arr, T - tk)
-    bad = [e for e in sol.events if tk < e.t <= tk + h and e.kind not in ("sliding-entry", "stationary")]
+    bad = [
+        e
+        for e in sol.events
+        if tk < e.t <= tk + h and e.kind not in ("sliding-entry", "stationary")
+    ]
     assume(not bad)
     ts = np.linspace(tk, tk + h, 201)
     G = np.array([p.grad(xi) for xi in sol(ts)])
@@ -754,12 +766,21 @@ def test_sign_flow_implicit_euler_identity_holds_on_enough_cases():
             p = make_problem(family, n, 1000 + 10 * k + n)
             xstar = minimizer(p)
             T = 2.0 * arrival_bound(p, "linf", xstar) + 1.0
-            sol = fp.solve(fp.steepest_descent_flow(p.objective("numpy"), norm="linf"), p.x0, (0.0, T))
+            sol = fp.solve(
+                fp.steepest_descent_flow(p.objective("numpy"), norm="linf"), p.x0, (0.0, T)
+            )
             assert sol.status == 1, sol.message
             ta = arrival_time(sol)
-            cuts = [0.0, *[e.t for e in sol.events if e.kind not in ("sliding-entry", "stationary")]]
+            cuts = [
+                0.0,
+                *[e.t for e in sol.events if e.kind not in ("sliding-entry", "stationary")],
+            ]
             for tk in cuts:  # start at an event: the step until the next bad event is clean
-                nxt = [e.t for e in sol.events if e.t > tk and e.kind not in ("sliding-entry", "stationary")]
+                nxt = [
+                    e.t
+                    for e in sol.events
+                    if e.t > tk and e.kind not in ("sliding-entry", "stationary")
+                ]
                 end = min(nxt) if nxt else min(ta * 1.2, T)
                 for frac in (0.4, 0.95):
                     h = frac * (end - tk)
@@ -858,16 +879,25 @@ X_CHECK = np.array([0.4, -0.7, 0.2])
 def test_check_derivatives_accepts_correct_callables():
     f, grad, hess = _user_problem()
     rep = fp.Objective(f, grad, hess, n=3).check_derivatives(X_CHECK)
-    assert rep.ok is True
+    assert isinstance(rep.ok, (bool, np.bool_)) and rep.ok
     assert isinstance(rep.grad_error, float) and isinstance(rep.hess_error, float)
     assert 0.0 <= rep.grad_error <= 1e-6 and 0.0 <= rep.hess_error <= 1e-6
+
+
+def test_check_derivatives_accepts_library_and_formula_objectives():
+    for obj in (
+        fp.Objective.from_expr("a**2 + cosh(a - b) + exp(0.3*b)", variables=["a", "b"]),
+        fp.objectives.ridge_logistic([[1.0, 0.5], [-0.3, 1.0], [0.2, -1.0]], [1, -1, 1], 0.5),
+    ):
+        rep = obj.check_derivatives(np.array([0.3, -0.4]))
+        assert rep.ok and rep.grad_error <= 1e-6 and rep.hess_error <= 1e-6
 
 
 @pytest.mark.parametrize("bad_hess", [_wrong_hess, _wrong_hess_asym])
 def test_check_derivatives_reports_wrong_hessian(bad_hess):
     f, grad, _ = _user_problem()
     rep = fp.Objective(f, grad, bad_hess, n=3).check_derivatives(X_CHECK)
-    assert rep.ok is False
+    assert not rep.ok
     assert rep.grad_error <= 1e-6
     assert rep.hess_error >= 0.1  # the flipped entry is 2·0.6 (or 2·0.4) off on a scale ~3
 
@@ -875,7 +905,7 @@ def test_check_derivatives_reports_wrong_hessian(bad_hess):
 def test_check_derivatives_reports_wrong_gradient():
     f, _, hess = _user_problem()
     rep = fp.Objective(f, _wrong_grad, hess, n=3).check_derivatives(X_CHECK)
-    assert rep.ok is False
+    assert not rep.ok
     assert rep.grad_error >= 0.1
 
 
