@@ -13,6 +13,12 @@ Everything expected here is computed independently of the library's own machiner
   Euler step computed as a box-constrained minimization;
 * closed-form cases (separable quartic/sextic sign flow), derivative checking of user
   callables, and a flow that runs into a singularity (must return, never hang).
+
+Tolerances (solve at its defaults rtol=1e-10, atol=1e-12): end state 1e-8·max(1, ‖x*‖∞);
+velocities 1e-8 absolute (plus the rounding of the difference quotient); for ℓ2 the
+direction −g/‖g‖ is only defined to 2‖∇²f‖ε_x/‖g‖ when the state is known to ε_x, so that
+term (ε_x = 1e-9·max(1, ‖x*‖∞)) is added; left/right limits at segment boundaries 1e-10;
+recorded event states vs the dense output 1e-9.
 """
 
 from __future__ import annotations
