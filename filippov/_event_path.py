@@ -500,11 +500,17 @@ def _integrate_mode(
     interps: list[Callable[..., FloatArray]] = []
     lam0 = field.evaluate(x)[4].copy()
 
-    def record(t_stop: float, x_stop: FloatArray) -> None:
+    on_manifold = field.free.size > (0 if field.norm in ("l1", "l2") else 1)
+
+    def record(t_stop: float, x_stop: FloatArray) -> FloatArray:
+        """Record the mode's segment up to ``t_stop``; return its end state, projected onto
+        the mode's manifold like every state of its dense output (the event, the next
+        mode and the breakpoint then see the same state as ``sol(t_stop)``)."""
+        if on_manifold:
+            x_stop = field.project(x_stop)
         if len(ts) < 2:
-            return
+            return x_stop
         ode_sol = OdeSolution(np.asarray(ts), interps)
-        on_manifold = field.free.size > (0 if field.norm in ("l1", "l2") else 1)
         if on_manifold:
 
             def dense(s: FloatArray) -> FloatArray:
@@ -519,6 +525,7 @@ def _integrate_mode(
                 return np.asarray(ode_sol(s)).T
 
         rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0)
+        return x_stop
 
     def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> _Failure:
         record(t_last, x_last)
@@ -583,21 +590,24 @@ def _integrate_mode(
             if float(h_old @ h_new) <= 0.0:
                 # The ℓ2 velocity −h/‖h‖ is smooth where h ≠ 0: within one accepted step
                 # it cannot turn by 90° or more unless h passed through 0 (an arrival the
-                # guard's samples missed) or through infinity (a pole; the flow would cross
-                # it and chatter around it). The turning point tells which.
+                # guard's samples missed: h is small at the turn) or through infinity (a
+                # pole, where the flow would cross and chatter around it: h is large).
                 t_ev, x_ev = _turning_point(field, dense, t_old, t_new, h_old)
                 if t_ev > ts[-1]:
                     interps.append(dense)
                     ts.append(t_ev)
-                if float(np.linalg.norm(field.evaluate(x_ev)[2])) > field.l2_delta:
+                try:
+                    h_turn = float(np.linalg.norm(field.evaluate(x_ev)[2]))
+                except FloatingPointError:
+                    h_turn = float("inf")
+                if not h_turn <= max(float(np.linalg.norm(h_old)), float(np.linalg.norm(h_new))):
                     raise fail(
                         -3,
                         "h turns around without passing through 0 (a pole or discontinuity of h)",
                         t_ev,
                         x_ev,
                     )
-                record(t_ev, x_ev)
-                return t_ev, x_ev, field.guard_values(x_ev)[0], h_next
+                return t_ev, record(t_ev, x_ev), field.guard_values(x_ev)[0], h_next
             h_old = h_new
         t_touch, bracket = scan
         if t_touch is not None:
@@ -639,13 +649,11 @@ def _integrate_mode(
                     t_ev,
                     x_ev,
                 )
-            record(t_ev, x_ev)
-            return t_ev, x_ev, values, h_next
+            return t_ev, record(t_ev, x_ev), values, h_next
         interps.append(dense)
         ts.append(t_new)
         if solver.status == "finished":
-            record(t_new, x_new)
-            return t_new, x_new, None, h_next
+            return t_new, record(t_new, x_new), None, h_next
         t_old, x_old, g_old = t_new, x_new, g_new
 
 

@@ -187,14 +187,16 @@ def record_l1_transition(
 
     An index that ``arrived`` on its manifold is a sliding entry when the selection keeps
     it (``|λ_i| < 1``), a crossing when its relay value flips sign, and a tangency when it
-    turns back; sliding indices the new selection pushes to a bound are exits. A sliding
-    entry whose selection is not unique is recorded as repulsive and flagged.
+    turns back; sliding indices the new selection pushes to a bound are exits. An index
+    that arrived was pushed onto its surface from the side it came from, so it is never
+    repulsive (``a₊ > 0 > a₋``): a sliding entry whose selection is not unique (a singular
+    selection matrix, e.g. at a degenerate minimum) stays a sliding entry and is flagged
+    ``unique=False``.
     """
     groups: dict[str, list[int]] = {}
-    entry = "sliding-entry" if unique else "repulsive"
     for i in np.asarray(arrived, dtype=np.intp).tolist():  # usually one index
         if in_J[i]:
-            kind = entry
+            kind = "sliding-entry"
         elif sigma[i] == -old_sigma[i]:
             kind = "crossing"
         else:
@@ -213,7 +215,7 @@ def record_l1_transition(
             idx,
             old_mode,
             mode,
-            unique=unique or kind not in ("sliding-entry", "repulsive"),
+            unique=unique or kind != "sliding-entry",
         )
 
 
