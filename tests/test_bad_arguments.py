@@ -275,14 +275,12 @@ APIS: list[Api] = [
         FilippovSolution.load,
         lambda: {"path": "unused.npz"},
         {"path": [3, None, "", "."]},
-        known={("path", None): SOLUTION},
     ),
     Api(
         "Mode",
         Mode,
         lambda: {"norm": "l1", "signs": [1, -1]},
         {"norm": CHOICE, "signs": ["ab", [2, 1], [0.5, 1]], "free": ["ab", [5], [0.5]]},
-        known={("norm", 1): SOLUTION},
     ),
     Api(
         "Event",
