@@ -187,6 +187,16 @@ def require_int(value: Any, name: str, minimum: int | None = None) -> int:
     return v
 
 
+def require_flag(value: Any, name: str) -> bool:
+    """Validate a flag: ``True`` or ``False`` (a numpy bool too, not ``0``/``1`` or ``None``).
+
+    Raises ``TypeError`` naming ``name`` for anything else.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"`{name}` must be True or False. Got {value!r} instead.")
+    return bool(value)
+
+
 def require_callable(value: Any, name: str, what: str = "a callable") -> Any:
     """Raise ``TypeError`` naming ``name`` unless ``value`` is callable; return it."""
     if not callable(value):
@@ -278,6 +288,46 @@ def output_path(path: Any, name: str, *, make_parents: bool = False) -> Path:
         raise NotADirectoryError(errno.ENOTDIR, f"{str(folder)!r} is not a folder", text)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"folder {str(folder)!r} is not writable", text)
+    return out
+
+
+def input_path(path: Any, name: str) -> Path:
+    """Check a source file before opening it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to be read.
+    name : str
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a string or path-like.
+    ValueError
+        ``path`` is empty or an existing folder.
+    FileNotFoundError
+        ``path`` does not exist; ``filename`` is ``path`` itself.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"`{name}` must be a file path (str or path-like). Got {type(path).__name__} instead."
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise ValueError(f"`{name}` must name a file. Got {text!r} instead.")
+    out = Path(text)
+    if out.is_dir():
+        raise ValueError(f"`{name}` must name a file, not a folder. Got {text!r} instead.")
+    if not out.exists():
+        raise FileNotFoundError(errno.ENOENT, "no such file", text)
     return out
 
 

@@ -52,10 +52,12 @@ from ._validation import (
     as_float_array,
     as_matrix,
     as_vector,
+    input_path,
     output_path,
     require_finite,
     require_non_negative,
 )
+from .norms import Norm
 
 __all__ = [
     "EVENT_KINDS",
@@ -225,7 +227,8 @@ class Mode:
     ----------
     norm : str
         Name of the norm φ whose subdifferential holds the relay values λ: ``"l1"``,
-        ``"linf"`` or ``"l2"`` (other names are accepted for user-defined norms).
+        ``"linf"``, ``"l2"`` or the ``name`` of a user-defined :class:`~filippov.norms.Norm`
+        subclass.
         This is φ, not the steepest-descent geometry: the ℓ∞ steepest-descent flow
         ``x' ∈ -Sign(∇f)`` has φ = ℓ1.
     signs : tuple of int, length m
@@ -273,6 +276,17 @@ class Mode:
     ) -> None:
         if not isinstance(norm, str) or not norm:
             raise TypeError(f"`norm` must be a non-empty string. Got {norm!r} instead.")
+        if norm not in _BUILTIN_NORMS and norm not in _norm_class_names():
+            raise ValueError(
+                f"`norm` must be one of {', '.join(map(repr, _BUILTIN_NORMS))} or the name of "
+                f"a Norm subclass. Got {norm!r} instead."
+            )
+        self._set(norm, signs, free)
+
+    def _set(
+        self, norm: str, signs: Sequence[int] | np.ndarray, free: Sequence[int] | np.ndarray
+    ) -> None:
+        """Validate and store ``signs`` and ``free`` for the norm named ``norm``."""
         object.__setattr__(self, "norm", norm)
         signs = _int_tuple(signs, "signs")
         sign_arr = np.asarray(signs, dtype=np.int64)
@@ -405,7 +419,27 @@ class Mode:
 
     @classmethod
     def _from_json(cls, data: Mapping[str, Any]) -> Mode:
-        return cls(str(data["norm"]), tuple(data["signs"]), tuple(data["free"]))
+        # A saved mode of a user-defined norm loads even where that Norm class is not
+        # defined: only the name check is skipped, signs and free are still validated.
+        mode = object.__new__(cls)
+        mode._set(str(data["norm"]), tuple(data["signs"]), tuple(data["free"]))
+        return mode
+
+
+_BUILTIN_NORMS = ("l1", "linf", "l2")
+
+
+def _norm_class_names() -> set[str]:
+    """The ``name`` of every :class:`~filippov.norms.Norm` subclass defined so far."""
+    names: set[str] = set()
+    stack: list[type] = [Norm]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        name = getattr(cls, "name", None)
+        if isinstance(name, str):
+            names.add(name)
+    return names
 
 
 # --------------------------------------------------------------------------- Event
@@ -1963,10 +1997,15 @@ class FilippovSolution:
 
         Raises
         ------
+        TypeError
+            ``path`` is not a string or path-like.
         ValueError
-            If the file is not a filippov solution file (or of a newer format version).
+            ``path`` is empty or names a folder, or the file is not a filippov solution
+            file (or of a newer format version).
+        FileNotFoundError
+            ``path`` does not exist.
         """
-        path = Path(os.fspath(path))
+        path = input_path(path, "path")
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: np.array(data[key]) for key in data.files}
         if "meta" not in arrays:

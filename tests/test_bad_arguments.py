@@ -188,7 +188,8 @@ APIS: list[Api] = [
         fp.get_norm,
         lambda: {"name": "l1"},
         {"name": [*CHOICE, None]},
-        # the message names `norm`, the parameter is `name`
+        # the message names `norm`, the parameter is `name`; FilippovSystem(norm=...) calls
+        # get_norm and relies on that `norm`, so the fix needs systems.py too
         known={("name", None): NORMS},
     ),
     Api(
@@ -275,14 +276,12 @@ APIS: list[Api] = [
         FilippovSolution.load,
         lambda: {"path": "unused.npz"},
         {"path": [3, None, "", "."]},
-        known={("path", None): SOLUTION},
     ),
     Api(
         "Mode",
         Mode,
         lambda: {"norm": "l1", "signs": [1, -1]},
         {"norm": CHOICE, "signs": ["ab", [2, 1], [0.5, 1]], "free": ["ab", [5], [0.5]]},
-        known={("norm", 1): SOLUTION},
     ),
     Api(
         "Event",
@@ -338,15 +337,6 @@ APIS: list[Api] = [
             "message": [3],
             "metadata": [3],
         },
-        known={
-            ("x", 0): SCHEMES,
-            ("t", 0): SCHEMES,
-            ("k", 0): SCHEMES,
-            ("diagnostics", None): SCHEMES,
-            ("status", None): SCHEMES,
-            ("message", None): SCHEMES,
-            ("metadata", None): SCHEMES,
-        },
     ),
     Api(
         "FilippovSolution",
@@ -378,8 +368,13 @@ APIS: list[Api] = [
         "Adam",
         schemes.Adam,
         lambda: {"step": 0.1},
-        {"step": ["nope", -1.0], "beta1": ["a", -0.1, 1.0], "beta2": ["a", 1.5], "eps": POSITIVE},
-        known={("eps", 2): SCHEMES, ("eps", 6): SCHEMES},
+        # eps = 0 is allowed: with beta1 = beta2 = 0 it makes Adam SignGD
+        {
+            "step": ["nope", -1.0],
+            "beta1": ["a", -0.1, 1.0],
+            "beta2": ["a", 1.5],
+            "eps": ["a", None, True, NAN, INF, -1.0],
+        },
     ),
     Api(
         "GreedyCD",
@@ -392,7 +387,6 @@ APIS: list[Api] = [
         schemes.ImplicitSignGD,
         lambda: {"step": 0.1},
         {"step": ["nope", -1.0], "tol": POSITIVE, "max_iter": count(1)},
-        known={("tol", 2): SCHEMES},
     ),
     Api(
         "InertialSignGD",
@@ -412,14 +406,7 @@ APIS: list[Api] = [
         lambda: {"step": 0.1},
         {"step": ["nope", -1.0], "beta": ["a", -0.5, 1.5]},
     ),
-    # the message names `step`, the parameter is `eta`
-    Api(
-        "Constant",
-        schemes.Constant,
-        lambda: {"eta": 0.1},
-        {"eta": POSITIVE},
-        known={("eta", None): SCHEMES},
-    ),
+    Api("Constant", schemes.Constant, lambda: {"eta": 0.1}, {"eta": POSITIVE}),
     Api("Adaptive", schemes.Adaptive, dict, {"L": ["abc", [NAN, 1.0], [-1.0, 1.0]]}),
     Api("FaceAware", schemes.FaceAware, dict, {"L": ["abc", [NAN, 1.0], [-1.0, 1.0]]}),
     Api(
@@ -439,8 +426,7 @@ APIS: list[Api] = [
         "Tuned",
         schemes.Tuned,
         dict,
-        {"grid": ["abc", [-1.0, 0.1], [NAN]], "budget": count(1), "validation": [3]},
-        known={("validation", 0): SCHEMES},
+        {"grid": ["abc", [-1.0, 0.1], [NAN]], "budget": count(1), "validation": [3, "f"]},
     ),
     Api(
         "Scheme.run",
@@ -456,7 +442,6 @@ APIS: list[Api] = [
             "save_every": count(1),
             "diagnostics": FLAG,
         },
-        known={("diagnostics", None): SCHEMES},
     ),
     Api(
         "schemes.run",
@@ -480,7 +465,6 @@ APIS: list[Api] = [
         lambda **kw: trajectory().save(**kw),
         lambda: {"path": "unused.npz"},
         {"path": [3, None, "", "."]},
-        known={("path", None): SCHEMES},
     ),
     # -- plot ---------------------------------------------------------------------------
     Api(

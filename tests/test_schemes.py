@@ -730,3 +730,42 @@ def test_greedy_selection_rule_with_a_single_active_coordinate():
     )
     np.testing.assert_allclose(traj.x[:, 0], [2.0, 1.9, 1.8, 1.7])
     np.testing.assert_allclose(traj.x[:, 1], 0.5)
+
+
+# ------------------------------------------------------- argument checks (issue 22)
+
+
+def test_adam_with_zero_eps_and_betas_is_signgd() -> None:
+    obj = separable_quadratic([1.0, 100.0], [0.3, -0.2])
+    adam = S.Adam(step=0.05, beta1=0.0, beta2=0.0, eps=0.0).run(obj, [1.0, 1.0], n_steps=40)
+    sign = S.SignGD(step=0.05).run(obj, [1.0, 1.0], n_steps=40)
+    np.testing.assert_allclose(adam.x, sign.x, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: S.SignGD(step=-1.0), "`step` must be a positive"),
+        (lambda: S.Constant(eta=-1.0), "`eta` must be a positive"),
+        (lambda: S.Adam(step=0.1, eps=True), "`eps` must be a non-negative number"),
+        (lambda: S.ImplicitSignGD(step=0.1, tol=True), "`tol` must be a positive number"),
+        (lambda: S.Tuned(validation=slope(0.5).f), "`validation` must be an Objective"),
+    ],
+)
+def test_constructors_name_the_bad_argument(make, match) -> None:
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
+
+
+@pytest.mark.parametrize("flag", [0, 1, None, "no"])
+def test_run_diagnostics_must_be_a_bool(flag) -> None:
+    with pytest.raises(TypeError, match="`diagnostics` must be True or False"):
+        S.SignGD(step=0.1).run(slope(0.5), [1.0, 1.0], n_steps=2, diagnostics=flag)
+
+
+def test_tuned_scores_on_the_validation_objective() -> None:
+    val = separable_quadratic([1.0, 1.0], [0.0, 0.0])
+    traj = S.SignGD(step=S.Tuned(grid=[0.5, 0.1], budget=5, validation=val)).run(
+        slope(0.5), [1.0, 1.0], n_steps=2
+    )
+    assert traj.success

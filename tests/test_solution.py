@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
+from filippov.norms import L1Norm
 from filippov.solution import (
     EVENT_KINDS,
     SEGMENT_KINDS,
@@ -118,6 +119,12 @@ def assert_same_solution(a: FilippovSolution, b: FilippovSolution) -> None:
 
 
 # --------------------------------------------------------------------------- Mode
+
+
+class _CustomNorm(L1Norm):
+    """A user-defined norm: its name is a valid ``Mode.norm``."""
+
+    name = "custom"
 
 
 @pytest.mark.parametrize(
@@ -853,3 +860,31 @@ def test_save_tolerances_are_validated(tmp_path: Path, kw: dict[str, Any], exc: 
     name = next(iter(kw))
     with pytest.raises(exc, match=f"`{name}`"):
         crossing_solution().save(tmp_path / "s.npz", **kw)
+
+
+def test_load_checks_the_path_first(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="`path` must be a file path"):
+        FilippovSolution.load(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`path` must name a file\. Got ''"):
+        FilippovSolution.load("")
+    with pytest.raises(ValueError, match="`path` must name a file, not a folder"):
+        FilippovSolution.load(tmp_path)
+    missing = tmp_path / "sol.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        FilippovSolution.load(missing)
+    assert info.value.filename == str(missing)
+
+
+def test_mode_norm_must_name_a_known_norm() -> None:
+    with pytest.raises(ValueError, match="`norm` must be one of 'l1', 'linf', 'l2' or the name"):
+        Mode("L1", (1,))
+    assert Mode("custom", (1,)).norm == "custom"  # _CustomNorm above
+
+
+def test_saved_mode_of_an_undefined_norm_still_loads() -> None:
+    # a file written where a user-defined norm existed loads where it does not
+    data = {"norm": "gone", "signs": [1, 0], "free": [1]}
+    mode = Mode._from_json(data)
+    assert (mode.norm, mode.signs, mode.free, mode.label) == ("gone", (1, 0), (1,), "free on {1}")
+    with pytest.raises(ValueError, match="`free` must not repeat"):
+        Mode._from_json({"norm": "gone", "signs": [1, 0], "free": [1, 1]})

@@ -145,3 +145,67 @@ def test_missing_diagnostic_and_summary() -> None:
     np.testing.assert_allclose(lean.step, 0.1)
     text = S.ProjectedSignGD(step=0.02).run(slope(0.5), [1.0, 1.0], n_steps=100).summary()
     assert "ProjectedSignGD" in text and "two_hit" in text and "slope(a=0.5)" in text
+
+
+# ------------------------------------------------------- argument checks (issue 22)
+
+
+@pytest.mark.parametrize(
+    ("kw", "exc", "match"),
+    [
+        ({"x": "abc"}, TypeError, "`x` must be an array of real numbers"),
+        ({"k": [0.0, 1.5, 2.0, 3.0]}, ValueError, "`k` must hold whole numbers"),
+        ({"diagnostics": {1: np.zeros(3)}}, TypeError, "`diagnostics` must be a mapping"),
+        (
+            {"diagnostics": {"f": ["a"] * 4}},
+            TypeError,
+            r"`diagnostics\['f'\]` must be a numeric array",
+        ),
+        ({"status": 7}, ValueError, r"`status` must be one of \[-3, -2, -1, 0, 1, 2\]"),
+        ({"status": True}, TypeError, "`status` must be an integer"),
+        ({"message": None}, TypeError, "`message` must be a string"),
+        ({"metadata": [("a", 1)]}, TypeError, "`metadata` must be a mapping or None"),
+    ],
+)
+def test_constructor_names_the_bad_argument(kw, exc, match) -> None:
+    args = {"x": np.zeros((4, 2)), "t": np.zeros(4), "k": np.arange(4), "diagnostics": {}}
+    args.update(kw)
+    with pytest.raises(exc, match=match):
+        DiscreteTrajectory(**args)
+
+
+def test_constructor_keeps_float_arrays_and_accepts_whole_float_counts() -> None:
+    x = np.zeros((4, 2))
+    traj = DiscreteTrajectory(x, np.zeros(4), np.arange(4.0), {}, metadata=None)
+    assert traj.x is x  # no copy of a large batch
+    assert traj.k.dtype == np.int64 and traj.k.tolist() == [0, 1, 2, 3]
+
+
+def test_save_and_load_check_the_path_first(tmp_path) -> None:
+    traj = S.SignGD(step=0.1).run(slope(0.5), [1.0, 1.0], n_steps=3)
+    with pytest.raises(ValueError, match=r"`path` must name a file\. Got ''"):
+        traj.save("")
+    with pytest.raises(ValueError, match="`path` must name a file, not a folder"):
+        traj.save(tmp_path)
+    with pytest.raises(TypeError, match="`path` must be a file path"):
+        traj.save(None)
+    missing = tmp_path / "missing" / "run.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        traj.save(missing)
+    assert info.value.filename == str(missing) and ".tmp" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="`path` must name a file, not a folder"):
+        DiscreteTrajectory.load(tmp_path)
+    with pytest.raises(TypeError, match="`path` must be a file path"):
+        DiscreteTrajectory.load(3)
+    with pytest.raises(FileNotFoundError) as info:
+        DiscreteTrajectory.load(missing)
+    assert info.value.filename == str(missing)
+
+
+def test_save_to_a_bare_name_writes_in_the_current_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    traj = S.SignGD(step=0.1).run(slope(0.5), [1.0, 1.0], n_steps=3)
+    assert str(traj.save("run.npz")) == "run.npz"
+    assert_same(DiscreteTrajectory.load("run.npz"), traj)
+    assert os.listdir(tmp_path) == ["run.npz"]

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._validation import as_float_array, require_finite, require_positive
+from .._validation import as_float_array, require_finite, require_flag, require_positive
 from ..geometry import separable_smoothness
 from ..norms import Norm, get_norm
 from ..objectives import Objective
@@ -611,6 +611,7 @@ def run(
     t_end = None if t_final is None else require_positive(t_final, "t_final")
     max_steps = _check_count(max_steps, "max_steps", minimum=1)
     save_every = _check_count(save_every, "save_every", minimum=1)
+    diagnostics = require_flag(diagnostics, "diagnostics")
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable. Got {callback!r} instead.")
     for attr in ("f", "grad"):

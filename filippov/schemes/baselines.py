@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import require_non_negative
 from .base import Direction, FloatArray, Problem, Scheme
 from .steps import StepPolicy
 
@@ -122,13 +123,9 @@ class Adam(Scheme):
         super().__init__(step)
         self.beta1 = _unit_interval(beta1, "beta1")
         self.beta2 = _unit_interval(beta2, "beta2")
-        try:
-            e = float(eps)
-        except (TypeError, ValueError):
-            raise TypeError(f"`eps` must be a number >= 0. Got {eps!r} instead.") from None
-        if not (np.isfinite(e) and e >= 0):
-            raise ValueError(f"`eps` must be a finite number >= 0. Got {eps!r} instead.")
-        self.eps = e
+        # eps = 0 is allowed: with beta1 = beta2 = 0 it makes Adam SignGD (direction()
+        # leaves coordinates with a zero denominator at 0).
+        self.eps = require_non_negative(eps, "eps")
 
     def _options(self) -> dict[str, Any]:
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import require_positive
 from ..selection import solve_box_vi
 from .base import Direction, FloatArray, Problem, Scheme, StepFailure, Update, lmo_rows
 from .steps import StepPolicy
@@ -79,12 +80,7 @@ class ImplicitSignGD(Scheme):
         self, step: StepPolicy | float | str, *, tol: float = 1e-12, max_iter: int = 50
     ) -> None:
         super().__init__(step)
-        try:
-            tol_f = float(tol)
-        except (TypeError, ValueError):
-            raise TypeError(f"`tol` must be a positive number. Got {tol!r} instead.") from None
-        if not (np.isfinite(tol_f) and tol_f > 0):
-            raise ValueError(f"`tol` must be a positive finite number. Got {tol!r} instead.")
+        tol_f = require_positive(tol, "tol")
         if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)):
             raise TypeError(f"`max_iter` must be an integer. Got {max_iter!r} instead.")
         if max_iter < 1:

@@ -152,11 +152,11 @@ class Constant(StepPolicy):
     >>> Constant(-1.0)
     Traceback (most recent call last):
     ...
-    ValueError: `step` must be a positive finite number. Got -1.0 instead.
+    ValueError: `eta` must be a positive finite number. Got -1.0 instead.
     """
 
     def __init__(self, eta: float) -> None:
-        self.eta = require_positive(eta, "step")
+        self.eta = require_positive(eta, "eta")
 
     def size(self, ctx: StepContext, state: Any) -> tuple[FloatArray, Any]:
         return np.full(ctx.x.shape[0], self.eta), state
@@ -392,6 +392,13 @@ class Tuned(StepPolicy):
         if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
             raise ValueError(f"`budget` must be a positive integer. Got {budget!r} instead.")
         self.budget = int(budget)
+        if validation is not None and not (
+            callable(getattr(validation, "f", None)) and callable(getattr(validation, "grad", None))
+        ):
+            raise TypeError(
+                f"`validation` must be an Objective (with .f and .grad) or None. "
+                f"Got {validation!r} instead."
+            )
         self.validation = validation
 
     def init(self, problem: Problem) -> Any:
@@ -470,7 +477,7 @@ def as_policy(step: StepPolicy | float | str) -> StepPolicy:
             f"`step` must be a positive number, a StepPolicy or a policy name. "
             f"Got {step!r} instead."
         )
-    return Constant(float(step))
+    return Constant(require_positive(step, "step"))
 
 
 def _validate_L(L: ArrayLike) -> FloatArray:

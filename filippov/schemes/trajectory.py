@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._validation import _preview, input_path, output_path, require_int
+
 __all__ = ["ITERATE_DIAGNOSTICS", "STEP_DIAGNOSTICS", "DiscreteTrajectory"]
 
 #: Diagnostics recorded at every iterate ``x_k``, ``k = 0, ..., n_steps`` (length ``n_steps + 1``).
@@ -33,6 +35,28 @@ STEP_DIAGNOSTICS: tuple[str, ...] = (
 _META_KEY = "__metadata__"
 _DIAG_PREFIX = "diag__"
 _FORMAT = "filippov.DiscreteTrajectory/1"
+#: The status codes of a run (see :class:`DiscreteTrajectory`).
+_STATUSES = (-3, -2, -1, 0, 1, 2)
+
+
+def _as_float(value: Any, name: str) -> NDArray[np.float64]:
+    """``value`` as a float64 array (no copy when it is one), or a ``TypeError`` naming it."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"`{name}` must be an array of real numbers. Got {_preview(value)} instead."
+        ) from None
+
+
+def _as_counts(value: Any, name: str) -> NDArray[np.int64]:
+    """``value`` as an int64 array of whole numbers, or an error naming it."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        return value.astype(np.int64, copy=False)
+    arr = _as_float(value, name)
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise ValueError(f"`{name}` must hold whole numbers. Got {_preview(arr)} instead.")
+    return arr.astype(np.int64)
 
 
 class DiscreteTrajectory:
@@ -95,6 +119,15 @@ class DiscreteTrajectory:
     metadata : mapping, optional
         JSON-serializable description of the run (scheme, step policy, objective, counts).
 
+    Raises
+    ------
+    TypeError
+        An argument of the wrong type: ``x``, ``t`` or ``k`` not numeric, ``diagnostics``
+        not a mapping of str to arrays, ``status`` not an integer, ``message`` not a
+        string, ``metadata`` not a mapping.
+    ValueError
+        Shapes that do not match, ``k`` not whole numbers, an unknown ``status``.
+
     Examples
     --------
     >>> import numpy as np
@@ -121,9 +154,9 @@ class DiscreteTrajectory:
         message: str = "",
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        self.x = np.asarray(x, dtype=np.float64)
-        self.t = np.asarray(t, dtype=np.float64)
-        self.k = np.asarray(k, dtype=np.int64)
+        self.x = _as_float(x, "x")
+        self.t = _as_float(t, "t")
+        self.k = _as_counts(k, "k")
         if self.x.ndim not in (2, 3):
             raise ValueError(
                 "`x` must have shape (n_saved, n) or (n_saved, m, n). "
@@ -139,11 +172,30 @@ class DiscreteTrajectory:
                 f"`k` must have shape {self.x.shape[:1]} to match `x`. "
                 f"Got shape {self.k.shape} instead."
             )
-        self.diagnostics: dict[str, NDArray[Any]] = {
-            str(name): np.asarray(value) for name, value in diagnostics.items()
-        }
-        self.status = int(status)
-        self.message = str(message)
+        if not isinstance(diagnostics, Mapping) or not all(
+            isinstance(name, str) for name in diagnostics
+        ):
+            raise TypeError(
+                "`diagnostics` must be a mapping of str to arrays. "
+                f"Got {_preview(diagnostics)} instead."
+            )
+        self.diagnostics: dict[str, NDArray[Any]] = {}
+        for name, value in diagnostics.items():
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"`diagnostics[{name!r}]` must be a numeric array. "
+                    f"Got {_preview(value)} instead."
+                )
+            self.diagnostics[name] = arr
+        self.status = require_int(status, "status")
+        if self.status not in _STATUSES:
+            raise ValueError(f"`status` must be one of {list(_STATUSES)}. Got {status!r} instead.")
+        if not isinstance(message, str):
+            raise TypeError(f"`message` must be a string. Got {message!r} instead.")
+        self.message = message
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise TypeError(f"`metadata` must be a mapping or None. Got {metadata!r} instead.")
         self.metadata: dict[str, Any] = dict(metadata or {})
 
     # ------------------------------------------------------------------ shape helpers
@@ -257,12 +309,21 @@ class DiscreteTrajectory:
         Parameters
         ----------
         path : str or path-like
-            Target file; written as given (no suffix is appended).
+            Target file, in an existing folder (not a folder itself); written as given (no
+            suffix is appended).
 
         Returns
         -------
         pathlib.Path
             The path written.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``path`` is not a path, is empty or names a folder.
+        OSError
+            The folder does not exist or cannot be written; ``filename`` is ``path``
+            (never the temporary file).
 
         Examples
         --------
@@ -278,7 +339,7 @@ class DiscreteTrajectory:
         >>> bool(np.array_equal(back.x, traj.x)) and back.metadata == traj.metadata
         True
         """
-        target = Path(path)
+        target = output_path(path, "path")
         meta = {
             "format": _FORMAT,
             "status": self.status,
@@ -291,8 +352,11 @@ class DiscreteTrajectory:
             arrays[_DIAG_PREFIX + name] = value
         blob = json.dumps(meta, allow_nan=True, sort_keys=True).encode("utf-8")
         arrays[_META_KEY] = np.frombuffer(blob, dtype=np.uint8)
-        directory = target.parent if str(target.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as exc:
+            # Name the destination, not the hidden temporary file next to it.
+            raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, **arrays)  # type: ignore[arg-type]
@@ -316,11 +380,19 @@ class DiscreteTrajectory:
         -------
         DiscreteTrajectory
 
+        Raises
+        ------
+        TypeError, ValueError
+            ``path`` is not a path, is empty or names a folder; the file was not written
+            by :meth:`save`.
+        FileNotFoundError
+            ``path`` does not exist.
+
         Examples
         --------
         See :meth:`save`.
         """
-        with np.load(Path(path), allow_pickle=False) as data:
+        with np.load(input_path(path, "path"), allow_pickle=False) as data:
             if _META_KEY not in data.files:
                 raise ValueError(
                     f"`path` must be a file written by DiscreteTrajectory.save. "
