@@ -653,8 +653,8 @@ def _scaled_l2(Y: FloatArray) -> FloatArray:
 _REGISTRY: dict[str, Norm] = {"l1": L1Norm(), "linf": LinfNorm(), "l2": L2Norm()}
 
 
-def get_norm(name: str | Norm) -> Norm:
-    """The norm object for ``name`` (``"l1"``, ``"linf"`` or ``"l2"``, case-insensitive).
+def get_norm(norm: str | Norm) -> Norm:
+    """The norm object for ``norm`` (``"l1"``, ``"linf"`` or ``"l2"``, case-insensitive).
 
     A :class:`Norm` instance is returned unchanged.
 
@@ -675,14 +675,14 @@ def get_norm(name: str | Norm) -> Norm:
     ...
     ValueError: `norm` must be one of 'l1', 'linf', 'l2'. Got 'lp' instead.
     """
-    if isinstance(name, Norm):
-        return name
-    if not isinstance(name, str):
+    if isinstance(norm, Norm):
+        return norm
+    if not isinstance(norm, str):
         raise TypeError(
-            f"`norm` must be a string ('l1', 'linf', 'l2') or a Norm. Got {name!r} instead."
+            f"`norm` must be a string ('l1', 'linf', 'l2') or a Norm. Got {norm!r} instead."
         )
-    key = name.strip().lower()
+    key = norm.strip().lower()
     if key not in _REGISTRY:
         choices = ", ".join(repr(n) for n in _NORM_NAMES)
-        raise ValueError(f"`norm` must be one of {choices}. Got {name!r} instead.")
+        raise ValueError(f"`norm` must be one of {choices}. Got {norm!r} instead.")
     return _REGISTRY[key]
