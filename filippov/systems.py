@@ -17,6 +17,7 @@ have length ``m``, ``B`` has shape ``(n, m)`` and ``jac_h`` shape ``(m, n)``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -955,7 +956,20 @@ def piecewise_system(
         require_callable(grad_h, "grad_h", "a callable x -> grad h(x)")
     _require_name(name)
 
-    def field(F: Field, label: str, x: FloatArray) -> FloatArray:
+    parts = _TwoFields(F_minus, F_plus, h, grad_h)
+    jac = parts.jac if grad_h is not None else None
+    return FilippovSystem(parts.f0, parts.B, parts.h_vec, "l1", jac_h=jac, name=name)
+
+
+class _TwoFields:
+    """The Lur'e parts of a two-field system (methods of an object, not closures, so that
+    the system pickles whenever the user's callables do)."""
+
+    def __init__(self, F_minus: Field, F_plus: Field, h: Field, grad_h: Field | None) -> None:
+        self.F_minus, self.F_plus, self.h, self.grad_h = F_minus, F_plus, h, grad_h
+
+    @staticmethod
+    def _field(F: Field, label: str, x: FloatArray) -> FloatArray:
         value = np.asarray(F(x), dtype=float)
         if value.shape != x.shape:
             raise ValueError(
@@ -964,14 +978,17 @@ def piecewise_system(
             )
         return value
 
-    def f0(x: FloatArray) -> FloatArray:
-        return 0.5 * (field(F_plus, "F_plus", x) + field(F_minus, "F_minus", x))
+    def f0(self, x: FloatArray) -> FloatArray:
+        return 0.5 * (
+            self._field(self.F_plus, "F_plus", x) + self._field(self.F_minus, "F_minus", x)
+        )
 
-    def B(x: FloatArray) -> FloatArray:
-        return (0.5 * (field(F_minus, "F_minus", x) - field(F_plus, "F_plus", x))).reshape(-1, 1)
+    def B(self, x: FloatArray) -> FloatArray:
+        diff = self._field(self.F_minus, "F_minus", x) - self._field(self.F_plus, "F_plus", x)
+        return (0.5 * diff).reshape(-1, 1)
 
-    def h_vec(x: FloatArray) -> FloatArray:
-        value = np.asarray(h(x), dtype=float)
+    def h_vec(self, x: FloatArray) -> FloatArray:
+        value = np.asarray(self.h(x), dtype=float)
         if value.size != 1:
             raise ValueError(
                 "`h(x)` must be one scalar switching function for a two-field system. "
@@ -979,19 +996,15 @@ def piecewise_system(
             )
         return value.reshape(1)
 
-    jac = None
-    if grad_h is not None:
-
-        def jac(x: FloatArray) -> FloatArray:
-            value = np.asarray(grad_h(x), dtype=float)
-            if value.size != x.size:
-                raise ValueError(
-                    f"`grad_h(x)` must have shape {x.shape} (the state's). "
-                    f"Got shape {value.shape} instead."
-                )
-            return value.reshape(1, -1)
-
-    return FilippovSystem(f0, B, h_vec, "l1", jac_h=jac, name=name)
+    def jac(self, x: FloatArray) -> FloatArray:
+        assert self.grad_h is not None
+        value = np.asarray(self.grad_h(x), dtype=float)
+        if value.size != x.size:
+            raise ValueError(
+                f"`grad_h(x)` must have shape {x.shape} (the state's). "
+                f"Got shape {value.shape} instead."
+            )
+        return value.reshape(1, -1)
 
 
 def coulomb_oscillator(
@@ -1017,11 +1030,11 @@ def coulomb_oscillator(
     B = np.array([[0.0], [mu_over_m]])
     jac = np.array([[0.0, 1.0]])
     return FilippovSystem(
-        lambda x: np.array([x[1], -k_over_m * x[0]]),
+        functools.partial(_spring, k_over_m),
         B,
-        lambda x: x[1:2],
+        _velocity,
         "l1",
-        jac_h=lambda x: jac,
+        jac_h=_Constant(jac),
         name=f"Coulomb oscillator (mu={mu:g})",
     )
 
@@ -1046,10 +1059,27 @@ def twisting_system(a: float = 2.0, b: float = 1.0) -> FilippovSystem:
     B = np.array([[0.0, 0.0], [a, b]])
     jac = np.eye(2)
     return FilippovSystem(
-        lambda x: np.array([x[1], 0.0]),
+        _double_integrator,
         B,
-        lambda x: np.asarray(x, dtype=float).copy(),
+        _state_copy,
         "l1",
-        jac_h=lambda x: jac,
+        jac_h=_Constant(jac),
         name=f"twisting (a={a:g}, b={b:g})",
     )
+
+
+# Module-level fields of the library systems (closures and lambdas do not pickle).
+def _spring(k_over_m: float, x: FloatArray) -> FloatArray:
+    return np.array([x[1], -k_over_m * x[0]])
+
+
+def _velocity(x: FloatArray) -> FloatArray:
+    return np.asarray(x[1:2], dtype=float)
+
+
+def _double_integrator(x: FloatArray) -> FloatArray:
+    return np.array([x[1], 0.0])
+
+
+def _state_copy(x: FloatArray) -> FloatArray:
+    return np.array(x, dtype=float)

@@ -105,6 +105,36 @@ def test_trajectory_and_schemes_pickle(pool):
     np.testing.assert_array_equal(copy.t, traj.t)
 
 
+def _field_minus(x):
+    return np.array([1.0, 1.0])
+
+
+def _field_plus(x):
+    return np.array([1.0, -1.0])
+
+
+def _switch(x):
+    return x[1]
+
+
+def _switch_grad(x):
+    return np.array([0.0, 1.0])
+
+
+def test_library_systems_pickle():
+    from filippov.systems import coulomb_oscillator, piecewise_system, twisting_system
+
+    x = np.array([0.3, -0.7])
+    for system in (
+        coulomb_oscillator(0.2),
+        twisting_system(),
+        piecewise_system(_field_minus, _field_plus, _switch, grad_h=_switch_grad),
+    ):
+        copy = pickle.loads(pickle.dumps(system))
+        np.testing.assert_array_equal(copy.selector(x), system.selector(x))
+        np.testing.assert_array_equal(copy.jacobian(x), system.jacobian(x))
+
+
 def _module_level_f(x):
     return float(x @ x)
 
