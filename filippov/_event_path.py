@@ -107,7 +107,7 @@ class _ModeField:
         offset: FloatArray,
         h_scale: float,
         gain: float,
-        rec: Recorder,
+        rec: Recorder | None,
     ) -> None:
         self.system = system
         self.norm = norm
@@ -247,7 +247,8 @@ class _ModeField:
         return hx / np.linalg.norm(hx)
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
-        self.rec.nfev += 1
+        if self.rec is not None:
+            self.rec.nfev += 1
         f0, B, _, _, lam = self.evaluate(x)
         if self._v is None:
             # λ already holds the drift correction (see `_relay`): v is in F(x).
@@ -511,19 +512,7 @@ def _integrate_mode(
         if len(ts) < 2:
             return x_stop
         ode_sol = OdeSolution(np.asarray(ts), interps)
-        if on_manifold:
-
-            def dense(s: FloatArray) -> FloatArray:
-                # States on a sliding manifold / tie are reported projected back onto it,
-                # so the dense output's drift is rounding, not the integration error.
-                X = np.asarray(ode_sol(s)).T
-                return np.array([field.project(xk) for xk in np.atleast_2d(X)])
-
-        else:
-
-            def dense(s: FloatArray) -> FloatArray:
-                return np.asarray(ode_sol(s)).T
-
+        dense = _ModeDense(ode_sol, field if on_manifold else None)
         rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0)
         return x_stop
 
@@ -655,6 +644,40 @@ def _integrate_mode(
         if solver.status == "finished":
             return t_new, record(t_new, x_new), None, h_next
         t_old, x_old, g_old = t_new, x_new, g_new
+
+
+class _ModeDense:
+    """Dense output of one mode: the integrator's piecewise interpolant, with states on a
+    sliding manifold or tie projected back onto it (so the dense output's drift is
+    rounding, not the integration error).
+
+    A module-level class, not a closure, so that solutions pickle: the projection needs
+    only the system and the mode, and the mode's field is rebuilt from them on loading.
+    """
+
+    def __init__(self, ode_sol: OdeSolution, field: _ModeField | None) -> None:
+        self.ode_sol = ode_sol
+        self.field = field
+
+    def __call__(self, s: FloatArray) -> FloatArray:
+        X = np.asarray(self.ode_sol(s)).T
+        if self.field is None:
+            return X
+        return np.array([self.field.project(xk) for xk in np.atleast_2d(X)])
+
+    def __getstate__(self) -> dict[str, Any]:
+        f = self.field
+        mode = None if f is None else (f.system, f.norm, f.sigma, f.free)
+        return {"ode_sol": self.ode_sol, "mode": mode}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.ode_sol = state["ode_sol"]
+        self.field = None
+        if state["mode"] is not None:
+            system, norm, sigma, free = state["mode"]
+            m = sigma.shape[0]
+            # Projection uses neither the offsets, the scale, the gain nor a recorder.
+            self.field = _ModeField(system, norm, sigma, free, np.zeros(m), 1.0, 0.0, None)
 
 
 def _locate_event(
