@@ -42,7 +42,6 @@ from hypothesis import strategies as st
 
 import filippov as fp
 
-
 SETTINGS = dict(derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
 
