@@ -33,6 +33,7 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolv
 from scipy.linalg.lapack import dgesv, dposv
 from scipy.optimize import brentq, minimize_scalar
 
+from filippov._certify import component_scales
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.norms import Norm
@@ -313,21 +314,25 @@ class _ModeField:
         self._projected = x.tobytes()
         return x
 
-    def settle_offsets(self, x: FloatArray, ztol: float) -> None:
+    def settle_offsets(self, x: FloatArray, ztol: FloatArray, tie_tol: float) -> None:
         """Set the offsets of indices that start on their boundary from the state the mode
         really starts at (after projection, which moves ``h``): their guards start at
-        ``ztol`` > 0, so they cannot fire at the mode's own start time."""
+        ``ztol[i]`` > 0 (ℓ1, each index on its own scale) or ``tie_tol`` (ℓ∞ ties, on
+        the scale of the largest component), so they cannot fire at the mode's own start
+        time."""
         flagged = np.flatnonzero(self.offset > 0)
         if not flagged.size:
             return
         hx = self.evaluate(x)[2]
         if self.norm == "l1":
             raw = self.sigma[flagged] * hx[flagged]
+            margin = ztol[flagged]
         else:
             hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
             raw = hm - np.abs(hx[flagged])
+            margin = np.full(flagged.size, tie_tol)
         # (The cache holds no guard values, so it stays valid.)
-        self.offset[flagged] = ztol + np.maximum(-raw, 0.0)
+        self.offset[flagged] = margin + np.maximum(-raw, 0.0)
 
     # -- guards -------------------------------------------------------------------
     def guard_values(self, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
@@ -402,17 +407,33 @@ def integrate(
     f0, B, hx = system._evaluate(x)
     m = hx.shape[0]
     # Scale of h: its size at x0, or (when x0 lies on the manifolds, h(x0) = 0) the size
-    # of its first-order variation over the state's scale.
-    jac_scale = float(np.max(np.abs(system._jacobian(x, m)))) * max(1.0, float(np.max(np.abs(x))))
+    # of its first-order variation over the state's scale. It sets the ℓ2 stopping radius,
+    # the pole test and the tolerance of ties (|h_i| compared with max |h|, so on the scale
+    # of the largest component).
+    jac0 = system._jacobian(x, m)
+    jac_scale = float(np.max(np.abs(jac0))) * max(1.0, float(np.max(np.abs(x))))
     h_scale = max(float(np.max(np.abs(hx))), jac_scale, 1e-300)
-    ztol = opts.zero_tol * h_scale
+    tie_tol = opts.zero_tol * h_scale
+    # Whether h_i is zero is decided per index, on the scale of h_i alone (component_scales):
+    # against the largest component, a small but resolved component of a badly scaled
+    # gradient read as zero and never moved (or was snapped to its manifold at t0).
+    ztol = opts.zero_tol * np.maximum(component_scales(jac0, x), 1e-300)
+    # The margin an index starting on its boundary keeps from it (its guard's offset) must
+    # cover the rounding of h_i along the motion, not only at x0: h = v of an oscillator
+    # started at rest has scale 0 at x0 and rounding ~1e-17 after a half period. So it is
+    # the row's size times the state's size (still per index, never the largest h), the
+    # state's size at least 1 as for h_scale (a state started at 0 has no size of its own).
+    x_size = max(float(np.max(np.abs(x))), 1.0)
+    margin = np.maximum(ztol, opts.zero_tol * np.max(np.abs(jac0), axis=1) * x_size)
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
     solver_cls = INTEGRATORS[opts.integrator]
 
     try:
-        sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, rec)
+        sigma, free, offset, stationary = _initial_mode(
+            system, x, t, norm, ztol, margin, tie_tol, rec
+        )
     except _Failure as fail:
         return fail.status, fail.message
     stalls = 0
@@ -424,7 +445,7 @@ def integrate(
         field = _ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
         if not stationary:
             x = field.start(x, seed)
-            field.settle_offsets(x, ztol)
+            field.settle_offsets(x, margin, tie_tol)
             stationary = _is_stationary(field, x, v_scale)
         if stationary:
             if not rec.events or rec.events[-1].kind != "stationary" or rec.events[-1].t != t:
@@ -457,7 +478,7 @@ def integrate(
         t, x = t_new, x_new
         try:
             t, x, sigma, free, offset, stationary, seed = _transition(
-                system, field, t, x, hit, norm, ztol, opts.rtol * span, rec
+                system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec
             )
         except _Failure as fail:
             return fail.status, fail.message
@@ -831,9 +852,21 @@ def _scan_step(
 
 
 def _initial_mode(
-    system: FilippovSystem, x: FloatArray, t: float, norm: str, ztol: float, rec: Recorder
+    system: FilippovSystem,
+    x: FloatArray,
+    t: float,
+    norm: str,
+    ztol: FloatArray,
+    margin: FloatArray,
+    tie_tol: float,
+    rec: Recorder,
 ) -> tuple[FloatArray, np.ndarray, FloatArray, bool]:
-    """Read the initial face off ``h(x0)`` and make it consistent."""
+    """Read the initial face off ``h(x0)`` and make it consistent.
+
+    ``ztol[i]`` decides whether ``h_i`` is zero (each index on its own scale), ``margin[i]``
+    is the guard offset of an index leaving its boundary at once; ``tie_tol`` decides
+    whether ``|h_i|`` ties the largest ``|h_j|`` (ℓ∞).
+    """
     f0, B, hx = system._evaluate(x)
     m = hx.shape[0]
     offset = np.zeros(m)
@@ -848,7 +881,7 @@ def _initial_mode(
         free = np.asarray(cv.free, dtype=int)
         leaving = np.setdiff1d(cand, free)
         sigma[leaving] = np.sign(cv.lam[leaving])
-        offset[leaving] = ztol + np.abs(hx[leaving])
+        offset[leaving] = margin[leaving] + np.abs(hx[leaving])
         mode = make_mode("l1", sigma, free)
         if free.size:
             rec.event(
@@ -864,10 +897,10 @@ def _initial_mode(
         return sigma, free, offset, False
     if norm == "linf":
         hm = float(np.max(np.abs(hx)))
-        if hm <= ztol:
+        if bool(np.all(np.abs(hx) <= ztol)):
             _linf_rest_at_zero(system.norm, f0, B, system._jacobian(x, m), t)
             return np.zeros(m), np.arange(m), offset, True
-        cand = np.flatnonzero(np.abs(hx) >= hm - ztol)
+        cand = np.flatnonzero(np.abs(hx) >= hm - tie_tol)
         sigma = np.zeros(m)
         sigma[cand] = np.sign(hx[cand])
         if cand.size == 1:
@@ -877,13 +910,13 @@ def _initial_mode(
         free = np.asarray(cv.free, dtype=int)
         dropped = np.setdiff1d(cand, free)
         sigma[dropped] = 0.0
-        offset[dropped] = ztol
+        offset[dropped] = tie_tol
         if free.size > 1:
             rec.event(
                 t, x, "tie-entry", free, None, make_mode("linf", sigma, free), note="initial tie"
             )
         return sigma, free, offset, False
-    if float(np.linalg.norm(hx)) <= ztol:
+    if bool(np.all(np.abs(hx) <= ztol)):
         return np.zeros(m), np.arange(m), offset, False
     return np.zeros(m), np.empty(0, dtype=int), offset, False
 
@@ -916,7 +949,8 @@ def _transition(
     x: FloatArray,
     values: FloatArray,
     norm: str,
-    ztol: float,
+    ztol: FloatArray,
+    tie_tol: float,
     t_tol: float,
     rec: Recorder,
 ) -> tuple[
@@ -973,7 +1007,7 @@ def _transition(
         at_zero[exited] = True
         at_zero[free] = False
         starting_at_zero = np.flatnonzero(at_zero)
-        offset[starting_at_zero] = ztol + np.abs(hx[starting_at_zero])
+        offset[starting_at_zero] = ztol[starting_at_zero] + np.abs(hx[starting_at_zero])
         # h and the rows of the new sliding set at x: the new mode's projection starts
         # from them instead of evaluating them again.
         return t, x, sigma, free, offset, False, (hx, Jc[interior])
@@ -1013,7 +1047,7 @@ def _transition(
         if left:
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=cv.unique)
         near = np.setdiff1d(np.arange(m), free)
-        offset[near] = ztol
+        offset[near] = tie_tol
         return t, x, sigma_new, free, offset, False, None
     # ℓ2
     if field.free.size:  # leaving h = 0: ‖λ‖ reached 1

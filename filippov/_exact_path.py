@@ -43,6 +43,7 @@ from scipy.linalg.lapack import dpotrf as _dpotrf
 from scipy.linalg.lapack import dpotri as _dpotri
 from threadpoolctl import threadpool_limits
 
+from filippov._certify import component_scales
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.selection import solve_box_vi, solve_simplex_vi
@@ -677,9 +678,11 @@ def integrate_l1(
     Gc0 = G @ c0
     x = x0.copy()
     h = G @ x + e
-    h_scale = max(float(np.max(np.abs(h))) if m else 0.0, float(np.max(np.abs(e))) if m else 0.0)
-    h_scale = max(h_scale, float(np.max(np.abs(G))) * max(1.0, float(np.max(np.abs(x0)))))
-    ztol = opts.zero_tol * h_scale
+    # Whether h_i(x0) is zero is decided on the scale of h_i itself: the size of the terms
+    # it is computed from, |G_i| |x0| + |e_i| (its rounding error is eps times that). A
+    # scale shared by all indices (the largest h) read a small but resolved component of
+    # a badly scaled gradient (diag(1e13, 1)) as zero, and that index never moved.
+    ztol = opts.zero_tol * component_scales(G, x0, e)
     v_scale = float(np.max(np.abs(c0))) + float(np.max(np.abs(B))) if B.size else 1.0
     vtol = 1e-13 * max(v_scale, 1e-300)
 
