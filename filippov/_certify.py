@@ -10,9 +10,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
+import numpy as np
+from scipy.linalg import lu_factor
+from scipy.linalg.lapack import dgecon
+
+from filippov._recorder import Recorder
 from filippov._validation import FloatArray
+from filippov.systems import FilippovSystem
 
 __all__ = ["component_scales"]
 
@@ -51,3 +57,282 @@ def component_scales(jac: FloatArray, x: FloatArray, e: FloatArray | None = None
     if e is not None:
         scales = scales + np.abs(e)
     return np.asarray(scales, dtype=np.float64)
+
+
+#: A failed self-check: the run's result is not certified (see :func:`certify`).
+STATUS_UNCERTIFIED = -5
+#: Relative tolerance (on each component's scale) of the end-of-run checks: looser than
+#: the engine's own zero tolerance (the end state carries the rounding of every segment).
+_CHECK_RTOL = 1e-9
+#: Equilibrated condition numbers beyond this leave less than ~3 correct digits in a
+#: sliding selection computed in double precision (eps · 1e13 ≈ 2e-3).
+_MAX_CONDITION = 1e13
+#: How many breakpoints the descent check evaluates f at (evenly spaced, both ends kept):
+#: f costs O(n²) for a quadratic, so every breakpoint of a d = 1000 run would cost more
+#: than the run itself.
+_DESCENT_SAMPLES = 33
+
+
+def path_scale(xs: list[FloatArray]) -> FloatArray:
+    """``max_k |x_k|`` per component over the breakpoints (the size each component had on
+    the way: the rounding of the end state is relative to it, not to the end state)."""
+    scale = np.abs(xs[0])
+    for xk in xs[1:]:
+        np.maximum(scale, np.abs(xk), out=scale)
+    return scale
+
+
+def certify(system: FilippovSystem, rec: Recorder, status: int, message: str) -> tuple[int, str]:
+    """Check a run the paths report as a success; a failed check becomes status −5.
+
+    Cheap checks of the result against the inclusion itself, at the end of the run (their
+    cost does not grow with the number of events beyond ``O(n)`` per breakpoint):
+
+    * **descent**: for a steepest-descent flow, ``f`` does not increase over the
+      breakpoints (sampled: at most ``_DESCENT_SAMPLES`` of them);
+    * **stationary end** (status 1): the end state is an equilibrium of the inclusion on
+      each component's own scale: every switching function whose relay value the final
+      mode takes inside its face (sliding, tied, ``h = 0``) is zero (or tied) to
+      tolerance, the others have the sign of their relay, and ``f0 − B λ`` vanishes;
+    * **precision**: the final mode's selection is resolved in double precision (its
+      equilibrated condition number is below ``_MAX_CONDITION``); beyond that the
+      computed velocity, and so the end state, is rounding.
+
+    Parameters
+    ----------
+    system : FilippovSystem
+    rec : Recorder
+        The run, in the paths' clock.
+    status, message : int, str
+        What the path reported.
+
+    Returns
+    -------
+    (int, str)
+        ``(status, message)`` unchanged when the run failed already or every check
+        passes; ``(−5, what failed)`` otherwise.
+    """
+    if status < 0 or not rec.segments:
+        return status, message
+    checked = _manifold_failure(system, rec, status)
+    if checked is None:
+        failure = _descent_failure(system, rec)
+        if failure is None:
+            failure = _precision_failure(system, rec)
+        if failure is None:
+            return status, message
+        checked = (STATUS_UNCERTIFIED, failure)
+    bad_status, failure = checked
+    return bad_status, (
+        f"self-check failed: {failure} (the path reported: {message}; the solution is "
+        "kept but is not a certified answer)"
+    )
+
+
+def _descent_failure(system: FilippovSystem, rec: Recorder) -> str | None:
+    obj = system.objective
+    if obj is None:  # only steepest-descent flows carry their objective
+        return None
+    k = len(rec.x)
+    picks = np.unique(np.linspace(0, k - 1, min(k, _DESCENT_SAMPLES)).round().astype(int))
+    with np.errstate(all="ignore"):
+        fs = np.array([float(obj.f(np.array(rec.x[i]))) for i in picks])
+    if not np.all(np.isfinite(fs)):
+        bad = int(picks[np.flatnonzero(~np.isfinite(fs))[0]])
+        return f"f is not finite at the breakpoint t = {rec.t[bad]:.17g}"
+    tol = _CHECK_RTOL * float(np.max(np.abs(fs)))
+    rise = np.flatnonzero(fs[1:] > fs[:-1] + tol)
+    if rise.size:
+        i, j = int(picks[rise[0]]), int(picks[rise[0] + 1])
+        return (
+            f"f increased from {fs[rise[0]]:.6g} at t = {rec.t[i]:.17g} to "
+            f"{fs[rise[0] + 1]:.6g} at t = {rec.t[j]:.17g} along a descent flow (a pole or "
+            "discontinuity of the gradient was passed, or precision was lost)"
+        )
+    return None
+
+
+def _end_state(
+    system: FilippovSystem, rec: Recorder
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``(x, f0, B, h, ∂h/∂x, S)`` at the end state; ``S[i]`` is the size of the terms
+    ``h_i`` is made of there: ``|∂h_i/∂x|`` times each component's size on the path, plus
+    the intercept ``|h_i − ∂h_i/∂x · x|``."""
+    x = np.array(rec.x[-1], dtype=float)
+    f0, B, hx = system._evaluate(x)
+    jac = system._jacobian(x, hx.shape[0])
+    intercept = hx - jac @ x
+    return x, f0, B, hx, jac, component_scales(jac, path_scale(rec.x), intercept)
+
+
+class _Unresolved(Exception):
+    """A switching function that is not a resolved zero at the end: ``status`` −3 (pole
+    or discontinuity) or −5 (not zero)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _check_zeros(
+    system: FilippovSystem,
+    rec: Recorder,
+    idx: np.ndarray,
+    x: FloatArray,
+    hx: FloatArray,
+    jac: FloatArray,
+    scale: FloatArray,
+    what: str,
+) -> None:
+    """Raise :class:`_Unresolved` unless each ``h_i``, ``i ∈ idx``, is zero at ``x`` on
+    its own scale.
+
+    Affine ``h`` (``∂h/∂x`` exact and constant): ``|h_i| ≤ _CHECK_RTOL · S_i``. Any other
+    ``h``: ``h_i`` must change sign between ``x ∓ δ`` with ``δ_j = _CHECK_RTOL · X_j ·
+    sign(∂h_i/∂x_j)`` (``X`` the path's size), and its difference there must match the
+    Jacobian's prediction ``2 _CHECK_RTOL S_i`` within a factor 4: a zero of a smooth
+    ``h_i`` passes both, a pole (``1/x`` at 0) or a jump that rounding turned into a
+    "zero" (``x**(10**100)`` flat below 1) fails the second.
+    """
+    where = f"at t = {rec.t[-1]:.17g}, x = {np.array2string(x, precision=17)}"
+    X = path_scale(rec.x)
+    for i in np.asarray(idx, dtype=np.intp).tolist():
+        tol = _CHECK_RTOL * scale[i]
+        if system.is_affine:
+            if abs(hx[i]) > tol:
+                raise _Unresolved(
+                    STATUS_UNCERTIFIED,
+                    f"{what}, but h_{i} = {hx[i]:.6g} is not zero on its own scale "
+                    f"(tolerance {tol:.3g}) {where}",
+                )
+            continue
+        delta = _CHECK_RTOL * X * np.sign(jac[i])
+        with np.errstate(all="ignore"):
+            try:
+                lo = float(system._evaluate(x - delta)[2][i])
+                hi = float(system._evaluate(x + delta)[2][i])
+            except FloatingPointError:  # h not finite next to x (NonFiniteError too)
+                lo = hi = np.nan
+        predicted = 2.0 * tol
+        change = hi - lo
+        if not (np.isfinite(lo) and np.isfinite(hi)) or not (
+            0.25 * predicted <= change <= 4.0 * predicted
+        ):
+            raise _Unresolved(
+                -3,
+                f"{what}, but h_{i} is not smooth there: across a relative perturbation "
+                f"{_CHECK_RTOL:g} it goes from {lo:.6g} to {hi:.6g} where its Jacobian "
+                f"predicts a change of {predicted:.3g} (a pole or discontinuity of h) {where}",
+            )
+        if lo > 0.0 or hi < 0.0:
+            raise _Unresolved(
+                STATUS_UNCERTIFIED,
+                f"{what}, but h_{i} = {hx[i]:.6g} is not zero on its own scale "
+                f"(tolerance {tol:.3g}) {where}",
+            )
+
+
+def _manifold_failure(system: FilippovSystem, rec: Recorder, status: int) -> tuple[int, str] | None:
+    """The switching functions the final mode holds on their manifolds (ℓ1 sliding; every
+    index at rest on ``h = 0``) are zero at the end; at a stationary end also the velocity
+    ``f0 − B λ`` vanishes and the other relays have the signs of their ``h_i``."""
+    seg = rec.segments[-1]
+    mode, lam = seg.mode, np.asarray(seg.lam, dtype=float)
+    free = np.asarray(mode.free, dtype=np.intp)
+    signs = np.asarray(mode.signs, dtype=float)
+    at_rest = free.size == signs.size and not signs.any()
+    holds_zeros = mode.norm == "l1" or at_rest
+    if not (free.size and holds_zeros) and status != 1:
+        return None
+    x, f0, B, hx, jac, scale = _end_state(system, rec)
+    what = "the end is reported stationary" if status == 1 else "the final mode slides on h_i = 0"
+    where = f"at t = {rec.t[-1]:.17g}, x = {np.array2string(x, precision=17)}"
+    try:
+        if holds_zeros:
+            _check_zeros(system, rec, free, x, hx, jac, scale, what)
+    except _Unresolved as bad:
+        return bad.status, bad.message
+    if status != 1 or at_rest:
+        # At rest on h = 0 the face is the whole ball: the h check above is the test (the
+        # engine already found a zero consistent velocity there).
+        return None
+    if mode.norm == "l1":
+        fixed = np.flatnonzero(signs != 0)
+        tol = _CHECK_RTOL * scale[fixed]
+        wrong = fixed[(np.abs(hx[fixed]) > tol) & (np.sign(hx[fixed]) != signs[fixed])]
+        if wrong.size:
+            i = int(wrong[0])
+            return STATUS_UNCERTIFIED, (
+                f"{what}, but h_{i} = {hx[i]:.6g} has the sign opposite to its relay value "
+                f"{signs[i]:+.0f} {where}"
+            )
+    v = f0 - B @ lam
+    v_tol = _CHECK_RTOL * (np.abs(f0) + np.abs(B) @ np.abs(lam))
+    moving = np.flatnonzero(np.abs(v) > np.maximum(v_tol, _CHECK_RTOL * float(np.max(v_tol))))
+    if moving.size:
+        i = int(moving[0])
+        return STATUS_UNCERTIFIED, f"{what}, but its velocity component {i} is {v[i]:.6g} {where}"
+    return None
+
+
+def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
+    seg = rec.segments[-1]
+    mode = seg.mode
+    free = np.asarray(mode.free, dtype=np.intp)
+    at_rest = free.size == len(mode.signs) and not any(mode.signs)
+    # ℓ1 sliding selects λ_J from M = (∂h/∂x)_J B_J; at rest on h = 0 (ℓ∞, ℓ2) the end
+    # state is where h vanishes, resolved through the same M on every index. (A ℓ∞ tie
+    # facet selects through a bordered system whose conditioning M alone does not tell.)
+    if not free.size or not (mode.norm == "l1" or at_rest):
+        return None
+    x = np.array(rec.x[-1], dtype=float)
+    _, B, hx = system._evaluate(x)
+    jac = system._jacobian(x, hx.shape[0])
+    M = jac[free] @ B[:, free]
+    cond = _equilibrated_condition(M)
+    if cond <= _MAX_CONDITION:
+        return None
+    return (
+        f"precision lost: the sliding selection of the final mode (switching functions "
+        f"{_brief(free)}) has condition number {cond:.3g} after equilibration, beyond what "
+        f"double precision resolves ({_MAX_CONDITION:.0e}); its velocity and end state "
+        "are rounding"
+    )
+
+
+def _equilibrated_condition(M: FloatArray) -> float:
+    """1-norm condition estimate of ``M`` with rows, then columns, scaled to unit max.
+
+    Equilibration removes what a diagonal rescaling of ``h`` or ``x`` would (the sign flow
+    of ``diag(1e13, 1)`` is perfectly resolved), leaving the coupling that rounding cannot
+    undo. LU plus LAPACK's ``gecon``: ``O(k³)`` once, at the end of a run.
+    """
+    with np.errstate(divide="ignore"):
+        r = 1.0 / np.max(np.abs(M), axis=1)
+    if not np.all(np.isfinite(r)):
+        return np.inf  # a zero row: singular
+    Ms = M * r[:, None]
+    with np.errstate(divide="ignore"):
+        c = 1.0 / np.max(np.abs(Ms), axis=0)
+    if not np.all(np.isfinite(c)):
+        return np.inf
+    Ms = Ms * c[None, :]
+    anorm = float(np.max(np.sum(np.abs(Ms), axis=0)))
+    try:
+        with warnings.catch_warnings():  # a singular factor is reported as inf below
+            warnings.simplefilter("ignore")
+            lu, _ = lu_factor(Ms, check_finite=False)
+    except (ValueError, np.linalg.LinAlgError):
+        return np.inf
+    if not np.all(np.isfinite(lu)) or np.any(np.diag(lu) == 0.0):
+        return np.inf
+    rcond, info = dgecon(lu, anorm, norm="1")
+    if info != 0 or not rcond > 0.0:
+        return np.inf
+    return 1.0 / float(rcond)
+
+
+def _brief(idx: np.ndarray) -> str:
+    items = [str(int(i)) for i in idx[:8]]
+    return "{" + ", ".join(items) + (", ...}" if idx.size > 8 else "}")

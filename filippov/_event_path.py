@@ -37,7 +37,13 @@ from filippov._certify import component_scales
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.norms import Norm
-from filippov.selection import _box_tolerances, _is_pd_symmetric, _is_symmetric, solve_box_vi
+from filippov.selection import (
+    _box_tolerances,
+    _is_pd_symmetric,
+    _is_symmetric,
+    is_p_matrix,
+    solve_box_vi,
+)
 from filippov.solution import Mode
 from filippov.systems import FilippovSystem, consistent_relay
 
@@ -449,7 +455,15 @@ def integrate(
             stationary = _is_stationary(field, x, v_scale)
         if stationary:
             if not rec.events or rec.events[-1].kind != "stationary" or rec.events[-1].t != t:
-                rec.event(t, x, "stationary", free, field.mode, field.mode)
+                rec.event(
+                    t,
+                    x,
+                    "stationary",
+                    free,
+                    field.mode,
+                    field.mode,
+                    unique=_rest_is_unique(system, x, free, m),
+                )
             f0, B, hx = system._evaluate(x)
             lam = consistent_relay(
                 system.norm, f0, B, hx, system._jacobian(x, m), free=free, signs=sigma
@@ -935,6 +949,18 @@ def _linf_rest_at_zero(
             f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of an linf relay "
             "is not supported",
         )
+
+
+def _rest_is_unique(system: FilippovSystem, x: FloatArray, free: np.ndarray, m: int) -> bool:
+    """Whether staying at the equilibrium ``x`` is the only Filippov solution, judged from
+    the geometry alone, the same way for every norm: when every relay value is free
+    (``h = 0``), only if ``M = ∂h/∂x B`` is a P-matrix (for a gradient flow: a strict local
+    minimum; at a maximum or a saddle the flow may leave along any descent direction).
+    An equilibrium inside a smaller face keeps the uniqueness its entry event recorded."""
+    if free.size != m:
+        return True
+    _, B, _ = system._evaluate(x)
+    return is_p_matrix(system._jacobian(x, m) @ B) is True
 
 
 def _is_stationary(field: _ModeField, x: FloatArray, v_scale: float) -> bool:

@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 from filippov._certify import component_scales
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
-from filippov.selection import solve_box_vi, solve_simplex_vi
+from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
 from filippov.solution import Mode, _unchecked
 from filippov.systems import AffineData, _ball_like_l1_at_zero
 
@@ -1128,7 +1128,10 @@ def integrate_linf(
         cv = _ball_like_l1_at_zero(c0, B, G)
         mode0 = make_mode("linf", np.zeros(m), np.arange(m))
         if float(np.max(np.abs(cv.velocity))) <= 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
-            rec.event(t, x, "stationary", np.arange(m), old_mode, mode0, note=note)
+            # At h = 0 every relay value is free: staying is the only solution only if GB
+            # is a P-matrix (a strict minimum), as on every norm (see the event path).
+            unique = is_p_matrix(GB) is True
+            rec.event(t, x, "stationary", np.arange(m), old_mode, mode0, unique=unique, note=note)
             rec.linear_segment(t, t_end, x, np.zeros_like(x), mode0, cv.lam, kind="stationary")
             return 1, f"h = 0 reached at t = {t:.17g}: stationary point"
         return -4, (

@@ -11,10 +11,14 @@ Both return a :class:`~filippov.solution.FilippovSolution` built by the same rec
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from filippov import _event_path, _exact_path
+from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._recorder import Recorder
 from filippov._validation import as_vector, require_positive
 from filippov.selection import SelectionError
@@ -24,6 +28,10 @@ from filippov.systems import FilippovSystem
 __all__ = ["solve"]
 
 _METHODS = ("auto", "exact", "events")
+#: The smallest relative tolerance an integrator can honour in double precision.
+_MIN_RTOL = 100 * float(np.finfo(float).eps)
+#: A time span must hold at least this many floating-point times.
+_MIN_SPAN_ULPS = 16
 
 
 def solve(
@@ -115,14 +123,31 @@ def solve(
         raise ValueError(f"`t_span` must be a pair (t0, t_end). Got {t_span!r} instead.") from None
     if not (np.isfinite(t0) and np.isfinite(t_end) and t0 < t_end):
         raise ValueError(f"`t_span` must be finite with t0 < t_end. Got {t_span!r} instead.")
-    if method not in _METHODS:
+    # Times are reported as t0 + τ: a span of a few ulps of t0 leaves no times in between.
+    t_ulp = float(np.spacing(max(abs(t0), abs(t_end))))
+    if t_end - t0 < _MIN_SPAN_ULPS * t_ulp:
+        raise ValueError(
+            f"`t_span` must span at least {_MIN_SPAN_ULPS} floating-point times (ulp "
+            f"{t_ulp:.3g} at t0 = {t0!r}). Got {t_span!r} instead: shift the time origin."
+        )
+    if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"`method` must be one of {_METHODS}. Got {method!r} instead.")
-    if integrator not in _event_path.INTEGRATORS:
+    if not isinstance(integrator, str) or integrator not in _event_path.INTEGRATORS:
         raise ValueError(
             f"`integrator` must be one of {tuple(_event_path.INTEGRATORS)}. "
             f"Got {integrator!r} instead."
         )
     rtol = require_positive(rtol, "rtol")
+    if rtol < _MIN_RTOL:
+        # Below ~100 eps no OdeSolver can honour rtol (scipy clamps it itself, and the
+        # event location then brackets roots below rounding: brentq raised on rtol=1e-16).
+        warnings.warn(
+            f"`rtol` = {rtol!r} is below what double precision can honour; using "
+            f"rtol = {_MIN_RTOL:.3g} (100 eps) instead.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        rtol = _MIN_RTOL
     atol = require_positive(atol, "atol")
     zero_tol = require_positive(zero_tol, "zero_tol")
     zeno_spacing = require_positive(zeno_spacing, "zeno_spacing")
@@ -150,7 +175,11 @@ def solve(
             f"with an l1 or linf relay; {system!r} is not. Use method='events' or 'auto'."
         )
     use_exact = exact_ok and method != "events"
-    rec = Recorder(t0, x0_arr, "exact" if use_exact else f"events ({integrator})")
+    # The paths integrate in τ = t − t0 (see Recorder.finish): at t0 = 1e15 a time is only
+    # resolved to 0.125, which moved event times, shortened segments and ended the sign
+    # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
+    span = _tau_span(t0, t_end)
+    rec = Recorder(0.0, x0_arr, "exact" if use_exact else f"events ({integrator})")
     try:  # an undecidable selection ends the run, keeping the partial solution (Returns)
         if use_exact:
             assert system.affine_data is not None
@@ -162,7 +191,7 @@ def solve(
             )
             m = system.affine_data.G.shape[0]
             with _exact_path.serial_blas(m), _exact_path.cyclic_gc_paused():
-                status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
+                status, message = integrate(system.affine_data, x0_arr, 0.0, span, opts, rec)
         else:
             ev_opts = _event_path.EventOptions(
                 integrator=integrator,
@@ -173,7 +202,7 @@ def solve(
                 zeno_spacing=zeno_spacing,
                 stabilization=float(stabilization),
             )
-            status, message = _event_path.integrate(system, x0_arr, t0, t_end, ev_opts, rec)
+            status, message = _event_path.integrate(system, x0_arr, 0.0, span, ev_opts, rec)
     except SelectionError as exc:
         status, message = (
             -4,
@@ -182,4 +211,47 @@ def solve(
                 "(the solution up to there is kept)"
             ),
         )
-    return rec.finish(status, message)
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        # solve never raises once the integration has started (Raises): a numerical
+        # routine giving up (e.g. a root bracket lost to rounding) ends the run as a
+        # failure with what it said, the partial solution kept.
+        status, message = (
+            -1,
+            (
+                f"the integration failed at t = {rec.t[-1]:.17g} "
+                f"({type(exc).__name__}: {exc}); the solution up to there is kept"
+            ),
+        )
+    try:
+        status, message = certify(system, rec, status, message)
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        status, message = (
+            STATUS_UNCERTIFIED,
+            f"self-check failed: the end state could not be checked ({type(exc).__name__}: "
+            f"{exc}); the path reported: {message}",
+        )
+    return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
+
+
+def _tau_span(t0: float, t_end: float) -> float:
+    """``t_end − t0`` as the τ at which ``t0 + τ`` rounds to ``t_end`` exactly (so the last
+    breakpoint, shifted back, is ``t_end`` itself)."""
+    span = t_end - t0
+    for _ in range(4):  # off by at most an ulp or two: a few nudges settle it
+        if t0 + span < t_end:
+            span = float(np.nextafter(span, np.inf))
+        elif t0 + span > t_end:
+            span = float(np.nextafter(span, -np.inf))
+        else:
+            break
+    return span
+
+
+_TIME_IN_MESSAGE = re.compile(r"\bt = (-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)")
+
+
+def _shift_times_in(message: str, t0: float) -> str:
+    """``message`` with its times ``t = τ`` (the paths' clock) written as ``t = t0 + τ``."""
+    if t0 == 0.0:
+        return message
+    return _TIME_IN_MESSAGE.sub(lambda m: f"t = {t0 + float(m.group(1)):.17g}", message)
