@@ -696,6 +696,7 @@ def integrate_l1(
     # A symmetric positive definite G B (every strongly convex quadratic's sign flow) makes
     # every principal block PD, so each box VI is uniquely solvable: checked once here.
     gb_cond = _spd_condition(GB) if m > 0 else None
+    rec.spd_condition = gb_cond
     gb_pd = gb_cond is not None
     spd = (
         _SpdBoxSelector(GB, Gc0)

@@ -223,7 +223,11 @@ def solve(
             ),
         )
     try:
-        status, message = certify(system, rec, status, message)
+        # (With the collector paused like the exact path itself: the recorder holds
+        # thousands of records, and a collection triggered here would cost more than
+        # the checks.)
+        with _exact_path.cyclic_gc_paused():
+            status, message = certify(system, rec, status, message)
     except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
         status, message = (
             STATUS_UNCERTIFIED,
