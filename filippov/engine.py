@@ -57,7 +57,9 @@ def solve(
     x0 : array_like, shape (n,)
         Initial state (finite).
     t_span : (float, float)
-        Start and end time, ``t0 < t_end``.
+        Start and end time, ``t0 < t_end``, at least 16 floating-point numbers apart
+        (times are reported as ``t0 + τ``; the paths integrate in ``τ = t − t0``, so a
+        large ``t0`` costs no resolution inside the run).
     method : {"auto", "exact", "events"}
         ``"exact"``: closed-form event-to-event integration of a piecewise-affine system
         (ℓ1 / ℓ∞ relays; an error otherwise). ``"events"``: mode-by-mode numerical
@@ -66,11 +68,17 @@ def solve(
         The scipy ``OdeSolver`` used inside each mode by the event path.
     rtol, atol : float
         Tolerances of the event path's integrator (the exact path is exact to rounding).
+        An ``rtol`` below ``100 eps`` cannot be honoured in double precision: it is raised
+        to ``100 eps`` with a ``RuntimeWarning``.
     max_events : int
         Cap on the number of events (Zeno guard).
     zero_tol : float
         Relative tolerance for reading zeros and ties of ``h`` off the state (initial face
-        and simultaneous events), relative to the scale of ``h(x0)``.
+        and simultaneous events). A zero is judged per index, on the scale of that
+        switching function alone: ``h_i(x0)`` counts as zero when
+        ``|h_i| <= zero_tol · Σ_j |∂h_i/∂x_j| |x0_j|`` (plus ``|e_i|`` for an affine
+        ``h = G x + e``), the size of the terms it is made of. Ties of the ℓ∞ relay are
+        judged against the largest ``|h_i|``.
     zeno_spacing : float
         Events closer than ``zeno_spacing · (t_end − t0)`` trigger the accumulation check.
     stabilization : float
@@ -82,9 +90,10 @@ def solve(
         Breakpoints, typed events, segments with their modes, dense output. ``status`` is
         0 when ``t_end`` was reached, 1 when a stationary point (Filippov equilibrium) was
         reached (the solution stays there up to ``t_end``), negative on failure (−1
-        integrator failure, −2 too many / accumulating events, −3 non-finite values,
-        −4 an unsupported or singular situation); the message says what, when and where,
-        and the partial solution is kept. When the last switching function reaching its
+        integrator failure, −2 too many / accumulating events, −3 non-finite values or a
+        pole or discontinuity of ``h``, −4 an unsupported or singular situation, −5 a
+        failed self-check, see Notes); the message says what, when and where, and the
+        partial solution is kept. When the last switching function reaching its
         manifold makes the state an equilibrium, both events are recorded at that time:
         the ``"sliding-entry"`` of that index and the ``"stationary"`` point.
 
@@ -95,6 +104,21 @@ def solve(
 
     Notes
     -----
+    Before a run is returned with status 0 or 1 the engine checks its own result, at the
+    end of the run (its cost does not grow with the number of events): the switching
+    functions the final mode holds at zero are zero at the end state, each on its own
+    scale (or the state is within what the path's accuracy and the Jacobian's condition
+    number allow of where they vanish), and smooth there (a pole or jump is status −3);
+    at a stationary end the other relays have the signs of their ``h_i`` and the
+    velocity vanishes; a steepest-descent flow's objective has not increased over the
+    breakpoints (sampled); and the final sliding selection's condition number, after
+    diagonal equilibration, is below 1e13 (beyond, its velocity is rounding). A failed
+    check is status −5 naming it, with the path's own message and the solution kept.
+
+    An equilibrium at ``h = 0`` is recorded with ``unique=False`` on every norm unless
+    ``∂h/∂x B`` is a P-matrix there (for a gradient flow: unless it is a strict local
+    minimum).
+
     While the exact path runs, the calling process has Python's cyclic garbage collector
     paused (``gc.disable``; its records hold no reference cycles and no user code runs in
     its loop), and BLAS limited to one thread for systems of 128 or more switching
