@@ -999,8 +999,11 @@ def _transition(
     # Events are simultaneous when they would happen within `t_tol` (rtol times the time
     # span) of each other: probe that far ahead along the mode's field and see which
     # guards it crosses.
-    probe = field.guard_values(x + t_tol * field.rhs(t, x))[0]
+    v_ev = field.rhs(t, x)
+    probe = field.guard_values(x + t_tol * v_ev)[0]
     hits = np.flatnonzero((values <= 0.0) | (probe <= 0.0))
+    if norm == "l1":
+        _refuse_jumps_in_probe(system, field, x, v_ev, values, probe, t)
     old_mode = field.mode
     offset = np.zeros(m)
     if norm == "l1":
@@ -1100,6 +1103,43 @@ def _transition(
         f"the ℓ2 relay passes through h = 0 at t = {t:.17g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
     )
+
+
+def _refuse_jumps_in_probe(
+    system: FilippovSystem,
+    field: _ModeField,
+    x: FloatArray,
+    v: FloatArray,
+    values: FloatArray,
+    probe: FloatArray,
+    t: float,
+) -> None:
+    """Raise a −3 :class:`_Failure` when the probe of simultaneous events finds a
+    switching function that crossed zero while moving away from it: it jumped (a pole or
+    a discontinuity of h), it did not arrive.
+
+    Why: the ℓ∞ flow of ``log(x) + y²`` has x reach the pole of ``∂f/∂x = 1/x`` at the
+    very time y reaches 0; ``1/x`` jumps from +1e16 to −1e16 within the probe's reach and
+    was taken for an arrival, and the run reported a "stationary point" at x ≈ 1e-15.
+    An index that truly arrives within the probe has its guard decreasing at the event.
+    """
+    n_out = field.fixed.size
+    cand = np.flatnonzero((values[:n_out] > 0.0) & (probe[:n_out] <= 0.0))
+    if not cand.size:
+        return
+    idx = field.fixed[cand]
+    rows = system._jacobian_rows(x, idx, field.m)
+    rates = field.sigma[idx] * (rows @ v)
+    away = np.flatnonzero(~(rates < 0.0))
+    if away.size:
+        i = int(idx[away[0]])
+        raise _Failure(
+            -3,
+            f"switching function h_{i} changes sign right after t = {t:.17g} while moving "
+            f"away from 0 (guard {values[cand[away[0]]]:.3g}, rate {rates[away[0]]:.3g}): a "
+            f"pole or discontinuity of h, at x = {np.array2string(x, precision=17)}; the "
+            "solution is returned up to that point",
+        )
 
 
 def _l1_selection(
