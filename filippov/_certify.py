@@ -20,9 +20,28 @@ from filippov._recorder import Recorder
 from filippov._validation import FloatArray
 from filippov.systems import FilippovSystem
 
-__all__ = ["component_scales"]
+__all__ = ["component_scales", "initial_zero_rtol"]
 
 _EPS = float(np.finfo(float).eps)
+#: An initial state is on a manifold only within this many ulps of the terms of h_i.
+_INITIAL_ZERO_ULPS = 64
+
+
+def initial_zero_rtol(zero_tol: float) -> float:
+    """The relative tolerance (of :func:`component_scales`) for reading ``h_i(x0) = 0``.
+
+    At most ``_INITIAL_ZERO_ULPS`` ulps, whatever ``zero_tol``: a state read as on its
+    manifold is held there (the exact path) or projected onto it (the event path), so a
+    looser reading would move the initial state, or offset the manifold it slides on, by
+    up to ``zero_tol`` of its size. A state a little further off simply reaches its
+    manifold after a short first segment.
+
+    Examples
+    --------
+    >>> initial_zero_rtol(1e-12) == 64 * 2.0**-52, initial_zero_rtol(1e-16)
+    (True, 1e-16)
+    """
+    return min(float(zero_tol), _INITIAL_ZERO_ULPS * _EPS)
 
 
 def component_scales(jac: FloatArray, x: FloatArray, e: FloatArray | None = None) -> FloatArray:

@@ -33,7 +33,7 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolv
 from scipy.linalg.lapack import dgesv, dposv
 from scipy.optimize import brentq, minimize_scalar
 
-from filippov._certify import component_scales
+from filippov._certify import component_scales, initial_zero_rtol
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.norms import Norm
@@ -423,7 +423,7 @@ def integrate(
     # Whether h_i is zero is decided per index, on the scale of h_i alone (component_scales):
     # against the largest component, a small but resolved component of a badly scaled
     # gradient read as zero and never moved (or was snapped to its manifold at t0).
-    ztol = opts.zero_tol * np.maximum(component_scales(jac0, x), 1e-300)
+    ztol = initial_zero_rtol(opts.zero_tol) * np.maximum(component_scales(jac0, x), 1e-300)
     # The margin an index starting on its boundary keeps from it (its guard's offset) must
     # cover the rounding of h_i along the motion, not only at x0: h = v of an oscillator
     # started at rest has scale 0 at x0 and rounding ~1e-17 after a half period. So it is

@@ -43,7 +43,7 @@ from scipy.linalg.lapack import dpotrf as _dpotrf
 from scipy.linalg.lapack import dpotri as _dpotri
 from threadpoolctl import threadpool_limits
 
-from filippov._certify import component_scales
+from filippov._certify import component_scales, initial_zero_rtol
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
@@ -682,7 +682,7 @@ def integrate_l1(
     # it is computed from, |G_i| |x0| + |e_i| (its rounding error is eps times that). A
     # scale shared by all indices (the largest h) read a small but resolved component of
     # a badly scaled gradient (diag(1e13, 1)) as zero, and that index never moved.
-    ztol = opts.zero_tol * component_scales(G, x0, e)
+    ztol = initial_zero_rtol(opts.zero_tol) * component_scales(G, x0, e)
     v_scale = float(np.max(np.abs(c0))) + float(np.max(np.abs(B))) if B.size else 1.0
     vtol = 1e-13 * max(v_scale, 1e-300)
 

@@ -76,9 +76,12 @@ def solve(
         Relative tolerance for reading zeros and ties of ``h`` off the state (initial face
         and simultaneous events). A zero is judged per index, on the scale of that
         switching function alone: ``h_i(x0)`` counts as zero when
-        ``|h_i| <= zero_tol · Σ_j |∂h_i/∂x_j| |x0_j|`` (plus ``|e_i|`` for an affine
-        ``h = G x + e``), the size of the terms it is made of. Ties of the ℓ∞ relay are
-        judged against the largest ``|h_i|``.
+        ``|h_i| <= min(zero_tol, 64 eps) · Σ_j |∂h_i/∂x_j| |x0_j|`` (plus ``|e_i|`` for
+        an affine ``h = G x + e``), the size of the terms it is made of: the initial state
+        is never moved by more than rounding (a state further off reaches its manifold
+        after a short first segment). Ties of the ℓ∞ relay are judged against the largest
+        ``|h_i|``, and ``zero_tol`` (relative to the scale of ``h``) sets the margins that
+        keep an event from firing again at its own time.
     zeno_spacing : float
         Events closer than ``zeno_spacing · (t_end − t0)`` trigger the accumulation check.
     stabilization : float

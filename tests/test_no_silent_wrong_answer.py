@@ -226,7 +226,7 @@ def _badly_scaled_quadratic(draw):
     return H, b, x0, 10.0**log_cond
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_badly_scaled_quadratic(), st.sampled_from(METHODS))
 def test_success_implies_the_right_minimizer(problem, method):
     H, b, x0, cond = problem
@@ -243,3 +243,29 @@ def test_success_implies_the_right_minimizer(problem, method):
     scale = max(float(np.max(np.abs(x0))), float(np.max(np.abs(x_ref))))
     err = float(np.max(np.abs(sol(T) - x_ref)))
     assert err <= max(cond * 1e-14, 1e-12) * scale, (sol.status, sol.message, err, scale)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_state_slightly_off_its_manifold_is_not_moved_at_t0(method):
+    # h_0(x0) = 1e-13 is beyond rounding of its terms: the state is not snapped onto
+    # h_0 = 0 at t0 (a move of 1e-13); it gets there after a first segment of 1e-13.
+    x0 = np.array([1e-13, 1.0])
+    sol = fp.solve(_sign_flow(np.eye(2)), x0, (0.0, 2.0), method=method)
+    assert sol.status == 1, sol.message
+    np.testing.assert_array_equal(sol(0.0), x0)
+    first = sol.events[0]
+    assert first.indices == (0,) and abs(first.t - 1e-13) <= 1e-20
+    np.testing.assert_allclose(sol(2.0), [0.0, 0.0], atol=1e-15)
+
+
+def test_state_on_its_manifold_to_rounding_is_read_as_on_it():
+    # h_0 = x_0 + 0.2 x_1 is 0 up to rounding at x0 (-0.06 + 0.2 * 0.3): read as 0, the
+    # state slides on it from t0 (equivalent control λ_0 = -0.2), moved by rounding only.
+    H = np.array([[1.0, 0.2], [0.2, 1.0]])
+    x0 = np.array([-0.06, 0.3])
+    for method in METHODS:
+        sol = fp.solve(_sign_flow(H), x0, (0.0, 2.0), method=method)
+        assert sol.status == 1, sol.message
+        first = sol.events[0]
+        assert (first.t, first.kind, first.indices) == (0.0, "sliding-entry", (0,))
+        np.testing.assert_allclose(sol(0.0), x0, rtol=1e-15)
