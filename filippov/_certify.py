@@ -104,7 +104,12 @@ def path_scale(rec: Recorder) -> FloatArray:
 
 
 def certify(
-    system: FilippovSystem, rec: Recorder, status: int, message: str, drift_rtol: float = 0.0
+    system: FilippovSystem,
+    rec: Recorder,
+    status: int,
+    message: str,
+    drift_rtol: float = 0.0,
+    drift_atol: float = 0.0,
 ) -> tuple[int, str]:
     """Check a run the paths report as a success; a failed check becomes status −5.
 
@@ -128,9 +133,10 @@ def certify(
         The run, in the paths' clock.
     status, message : int, str
         What the path reported.
-    drift_rtol : float
-        How far (relative to their terms) the integration may let sliding switching
-        functions drift off zero: 0 for the exact path, about ``rtol`` for the event path.
+    drift_rtol, drift_atol : float
+        How far (relative to the path's size, and absolutely) the integration may let the
+        state drift off its sliding manifolds: 0 for the exact path, about ``rtol`` and
+        ``atol`` for the event path.
 
     Returns
     -------
@@ -140,7 +146,7 @@ def certify(
     """
     if status < 0 or not rec.segments:
         return status, message
-    checked = _manifold_failure(system, rec, status, drift_rtol)
+    checked = _manifold_failure(system, rec, status, drift_rtol, drift_atol)
     if checked is None:
         failure = _descent_failure(system, rec)
         if failure is None:
@@ -210,6 +216,7 @@ def _check_zeros(
     jac: FloatArray,
     scale: FloatArray,
     state_rtol: float,
+    state_atol: float,
     what: str,
 ) -> None:
     """Raise :class:`_Unresolved` unless the switching functions ``idx`` are zero at ``x``.
@@ -219,7 +226,7 @@ def _check_zeros(
     path and the event path's projection leave. If that fails, the distance from ``x`` to
     the manifold ``{h_idx = 0}`` is measured, as the minimal-norm Newton correction
     ``d = (∂h_idx/∂x)⁺ h_idx``, and must be at most ``state_rtol`` times the path's size
-    (a residual small on the scale of its terms can still be far from the manifold when
+    plus ``state_atol`` (a residual small on the scale of its terms can still be far from the manifold when
     the Jacobian is ill-conditioned: a condition-1e12 sign flow ended 2 % off with
     residuals of 5e-13 of their terms).
 
@@ -265,7 +272,7 @@ def _check_zeros(
     # condition (the bar the issue sets); the path's own accuracy otherwise.
     cond = float(sv[0] / sv[-1]) if sv.size and sv[-1] > 0 else np.inf
     allowed = max(state_rtol, zero_rtol, _RESOLVED_PER_CONDITION * cond)
-    if np.isfinite(dist) and dist <= allowed * size:
+    if np.isfinite(dist) and dist <= allowed * size + state_atol:
         return
     i = int(off[np.argmax(np.abs(hx[off]) / np.maximum(scale[off], 1e-300))])
     raise _Unresolved(
@@ -285,14 +292,15 @@ def _where(rec: Recorder, x: FloatArray) -> str:
 
 
 def _manifold_failure(
-    system: FilippovSystem, rec: Recorder, status: int, drift_rtol: float
+    system: FilippovSystem, rec: Recorder, status: int, drift_rtol: float, drift_atol: float
 ) -> tuple[int, str] | None:
     """The switching functions the final mode holds on their manifolds (ℓ1 sliding; every
     index at rest on ``h = 0``) are zero at the end; at a stationary end also the velocity
     ``f0 − B λ`` vanishes and the other relays have the signs of their ``h_i``.
 
     The end may be off the manifolds by the path's own accuracy, ``drift_rtol`` of the
-    path's size (the event path's integration error), see :func:`_check_zeros`.
+    path's size plus ``drift_atol`` (the event path's integration error), see
+    :func:`_check_zeros`.
     """
     seg = rec.segments[-1]
     mode, lam = seg.mode, np.asarray(seg.lam, dtype=float)
@@ -306,7 +314,7 @@ def _manifold_failure(
     what = "the end is reported stationary" if status == 1 else "the final mode slides on h_i = 0"
     try:
         if holds_zeros:
-            _check_zeros(system, rec, free, x, hx, jac, scale, drift_rtol, what)
+            _check_zeros(system, rec, free, x, hx, jac, scale, drift_rtol, drift_atol, what)
     except _Unresolved as bad:
         return bad.status, bad.message
     if status != 1 or at_rest:

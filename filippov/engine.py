@@ -255,7 +255,12 @@ def solve(
         # the checks.)
         with _exact_path.cyclic_gc_paused():
             status, message = certify(
-                system, rec, status, message, drift_rtol=0.0 if use_exact else 100.0 * rtol
+                system,
+                rec,
+                status,
+                message,
+                drift_rtol=0.0 if use_exact else 100.0 * rtol,
+                drift_atol=0.0 if use_exact else 100.0 * atol,
             )
     except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
         status, message = (
