@@ -118,10 +118,13 @@ def certify(
 
     * **descent**: for a steepest-descent flow, ``f`` does not increase over the
       breakpoints (sampled: at most ``_DESCENT_SAMPLES`` of them);
-    * **stationary end** (status 1): the end state is an equilibrium of the inclusion on
-      each component's own scale: every switching function whose relay value the final
-      mode takes inside its face (sliding, tied, ``h = 0``) is zero (or tied) to
-      tolerance, the others have the sign of their relay, and ``f0 − B λ`` vanishes;
+    * **zeros** (status 0 or 1): every switching function the final mode holds at zero
+      (ℓ1 sliding, or every index at rest on ``h = 0``) is zero at the end state, each on
+      its own scale, or the state is as close to where they vanish as the path's
+      accuracy and the Jacobian's condition allow; for an ``h`` that is not affine, ``h``
+      is also smooth there (a pole or jump: status −3);
+    * **stationary end** (status 1): the other relays have the signs of their ``h_i``
+      and ``f0 − B λ`` vanishes, each component on its own scale;
     * **precision**: the final mode's selection is resolved in double precision (its
       equilibrated condition number is below ``_MAX_CONDITION``); beyond that the
       computed velocity, and so the end state, is rounding.
@@ -142,7 +145,7 @@ def certify(
     -------
     (int, str)
         ``(status, message)`` unchanged when the run failed already or every check
-        passes; ``(−5, what failed)`` otherwise.
+        passes; ``(−5, what failed)`` otherwise (``−3`` for a pole or jump of ``h``).
     """
     if status < 0 or not rec.segments:
         return status, message
@@ -352,11 +355,13 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
     # facet selects through a bordered system whose conditioning M alone does not tell.)
     if not free.size or not (mode.norm == "l1" or at_rest):
         return None
-    if rec.spd_condition is not None and 10.0 * free.size * rec.spd_condition <= _MAX_CONDITION:
+    k = free.size
+    if rec.spd_condition is not None and 10.0 * k * k * rec.spd_condition <= _MAX_CONDITION:
         # Every principal block of a symmetric positive definite matrix is at most as
-        # ill-conditioned as the whole (2-norm; 1-norm estimates within a factor k, the
-        # factor 10 for the estimate), and diagonal scaling only improves on it: nothing
-        # to factor again (O(k³): ~20 ms at d = 1000).
+        # ill-conditioned as the whole (2-norm), its unit-diagonal scaling at most k times
+        # the best diagonal scaling (van der Sluis), 1-norm and 2-norm condition numbers
+        # agree within a factor k, and the estimate within 10: no need to factor again
+        # (O(k³): ~20 ms at d = 1000).
         return None
     x = np.array(rec.x[-1], dtype=float)
     _, B, hx = system._evaluate(x)

@@ -269,3 +269,30 @@ def test_state_on_its_manifold_to_rounding_is_read_as_on_it():
         first = sol.events[0]
         assert (first.t, first.kind, first.indices) == (0.0, "sliding-entry", (0,))
         np.testing.assert_allclose(sol(0.0), x0, rtol=1e-15)
+
+
+def test_a_numerical_routine_giving_up_mid_run_is_a_status_not_an_exception(monkeypatch):
+    # solve raises only for invalid arguments: scipy's brentq giving up (as it did on
+    # rtol=1e-16) ends the run with status −1, the partial solution and what it said.
+    import filippov._event_path as event_path
+
+    def give_up(*args, **kwargs):
+        raise ValueError("f(a) and f(b) must have different signs")
+
+    monkeypatch.setattr(event_path, "_earliest_root", give_up)
+    sol = fp.solve(
+        fp.steepest_descent_flow(slope(0.5), "linf"), [0.6, 0.1], (0.0, 4.0), method="events"
+    )
+    assert sol.status == -1
+    assert "different signs" in sol.message and "t = " in sol.message
+    np.testing.assert_array_equal(sol(0.0), [0.6, 0.1])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_saddle_at_rest_is_non_unique_on_the_exact_and_event_paths(method):
+    # h = 0 at a saddle of a quadratic (the ℓ1 / greedy flow's ℓ∞ relay, at rest there).
+    flow = fp.steepest_descent_flow(Objective.quadratic(np.diag([1.0, -1.0])), "l1")
+    sol = fp.solve(flow, [0.0, 0.0], (0.0, 1.0), method=method)
+    assert sol.status == 1, sol.message
+    stationary = [e for e in sol.events if e.kind == "stationary"]
+    assert stationary and not stationary[-1].unique
