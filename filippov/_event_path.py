@@ -975,7 +975,7 @@ def _transition(
     x: FloatArray,
     values: FloatArray,
     norm: str,
-    ztol: FloatArray,
+    margin: FloatArray,
     tie_tol: float,
     t_tol: float,
     rec: Recorder,
@@ -990,8 +990,10 @@ def _transition(
 ]:
     """New mode after an event: re-solve the selection on the candidate face, record.
 
-    Returns ``(t, x, sigma, free, offset, stationary, seed)``; ``seed`` holds ``h(x)``
-    and the Jacobian rows of the new free set when they were evaluated here (ℓ1).
+    ``margin[i]`` is the guard offset of an ℓ1 index leaving its surface at the event,
+    ``tie_tol`` that of an index leaving an ℓ∞ tie. Returns ``(t, x, sigma, free,
+    offset, stationary, seed)``; ``seed`` holds ``h(x)`` and the Jacobian rows of the new
+    free set when they were evaluated here (ℓ1).
     """
     m = field.m
     f0, B, hx, _, _ = field.evaluate(x)  # the event state, cached by the location
@@ -1036,7 +1038,7 @@ def _transition(
         at_zero[exited] = True
         at_zero[free] = False
         starting_at_zero = np.flatnonzero(at_zero)
-        offset[starting_at_zero] = ztol[starting_at_zero] + np.abs(hx[starting_at_zero])
+        offset[starting_at_zero] = margin[starting_at_zero] + np.abs(hx[starting_at_zero])
         # h and the rows of the new sliding set at x: the new mode's projection starts
         # from them instead of evaluating them again.
         return t, x, sigma, free, offset, False, (hx, Jc[interior])
