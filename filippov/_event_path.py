@@ -35,10 +35,23 @@ from scipy.interpolate import CubicHermiteSpline
 from scipy.linalg.lapack import dgesv, dposv
 from scipy.optimize import brentq, minimize_scalar
 
+from filippov._certify import (
+    MAX_CONDITION,
+    STATUS_UNCERTIFIED,
+    component_scales,
+    equilibrated_condition,
+    initial_zero_rtol,
+)
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
 from filippov.norms import Norm
-from filippov.selection import _box_tolerances, _is_pd_symmetric, _is_symmetric, solve_box_vi
+from filippov.selection import (
+    _box_tolerances,
+    _is_pd_symmetric,
+    _is_symmetric,
+    is_p_matrix,
+    solve_box_vi,
+)
 from filippov.solution import Mode
 from filippov.systems import FilippovSystem, consistent_relay
 
@@ -325,21 +338,25 @@ class _ModeField:
         self._projected = x.tobytes()
         return x
 
-    def settle_offsets(self, x: FloatArray, ztol: float) -> None:
+    def settle_offsets(self, x: FloatArray, ztol: FloatArray, tie_tol: float) -> None:
         """Set the offsets of indices that start on their boundary from the state the mode
         really starts at (after projection, which moves ``h``): their guards start at
-        ``ztol`` > 0, so they cannot fire at the mode's own start time."""
+        ``ztol[i]`` > 0 (ℓ1, each index on its own scale) or ``tie_tol`` (ℓ∞ ties, on
+        the scale of the largest component), so they cannot fire at the mode's own start
+        time."""
         flagged = np.flatnonzero(self.offset > 0)
         if not flagged.size:
             return
         hx = self.evaluate(x)[2]
         if self.norm == "l1":
             raw = self.sigma[flagged] * hx[flagged]
+            margin = ztol[flagged]
         else:
             hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
             raw = hm - np.abs(hx[flagged])
+            margin = np.full(flagged.size, tie_tol)
         # (The cache holds no guard values, so it stays valid.)
-        self.offset[flagged] = ztol + np.maximum(-raw, 0.0)
+        self.offset[flagged] = margin + np.maximum(-raw, 0.0)
 
     # -- guards -------------------------------------------------------------------
     def guard_values(self, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
@@ -414,17 +431,33 @@ def integrate(
     f0, B, hx = system._evaluate(x)
     m = hx.shape[0]
     # Scale of h: its size at x0, or (when x0 lies on the manifolds, h(x0) = 0) the size
-    # of its first-order variation over the state's scale.
-    jac_scale = float(np.max(np.abs(system._jacobian(x, m)))) * max(1.0, float(np.max(np.abs(x))))
+    # of its first-order variation over the state's scale. It sets the ℓ2 stopping radius,
+    # the pole test and the tolerance of ties (|h_i| compared with max |h|, so on the scale
+    # of the largest component).
+    jac0 = system._jacobian(x, m)
+    jac_scale = float(np.max(np.abs(jac0))) * max(1.0, float(np.max(np.abs(x))))
     h_scale = max(float(np.max(np.abs(hx))), jac_scale, 1e-300)
-    ztol = opts.zero_tol * h_scale
+    tie_tol = opts.zero_tol * h_scale
+    # Whether h_i is zero is decided per index, on the scale of h_i alone (component_scales):
+    # against the largest component, a small but resolved component of a badly scaled
+    # gradient read as zero and never moved (or was snapped to its manifold at t0).
+    ztol = initial_zero_rtol(opts.zero_tol) * np.maximum(component_scales(jac0, x), 1e-300)
+    # The margin an index starting on its boundary keeps from it (its guard's offset) must
+    # cover the rounding of h_i along the motion, not only at x0: h = v of an oscillator
+    # started at rest has scale 0 at x0 and rounding ~1e-17 after a half period. So it is
+    # the row's size times the state's size (still per index, never the largest h), the
+    # state's size at least 1 as for h_scale (a state started at 0 has no size of its own).
+    x_size = max(float(np.max(np.abs(x))), 1.0)
+    margin = np.maximum(ztol, opts.zero_tol * np.max(np.abs(jac0), axis=1) * x_size)
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
     solver_cls = INTEGRATORS[opts.integrator]
 
     try:
-        sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, rec)
+        sigma, free, offset, stationary = _initial_mode(
+            system, x, t, norm, ztol, margin, tie_tol, rec
+        )
     except _Failure as fail:
         return fail.status, fail.message
     stalls = 0
@@ -435,12 +468,24 @@ def integrate(
     while True:
         field = _ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
         if not stationary:
+            try:
+                _check_selection_precision(field, x)
+            except _Failure as fail:
+                return fail.status, fail.message
             x = field.start(x, seed)
-            field.settle_offsets(x, ztol)
+            field.settle_offsets(x, margin, tie_tol)
             stationary = _is_stationary(field, x, v_scale)
         if stationary:
             if not rec.events or rec.events[-1].kind != "stationary" or rec.events[-1].t != t:
-                rec.event(t, x, "stationary", free, field.mode, field.mode)
+                rec.event(
+                    t,
+                    x,
+                    "stationary",
+                    free,
+                    field.mode,
+                    field.mode,
+                    unique=_rest_is_unique(system, x, free, m),
+                )
             f0, B, hx = system._evaluate(x)
             lam = consistent_relay(
                 system.norm, f0, B, hx, system._jacobian(x, m), free=free, signs=sigma
@@ -469,13 +514,39 @@ def integrate(
         t, x = t_new, x_new
         try:
             t, x, sigma, free, offset, stationary, seed = _transition(
-                system, field, t, x, hit, norm, ztol, opts.rtol * span, rec
+                system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec
             )
         except _Failure as fail:
             return fail.status, fail.message
         acc = check_accumulation(rec, span, opts.zeno_spacing)
         if acc is not None:
             return acc
+
+
+def _check_selection_precision(field: _ModeField, x: FloatArray) -> None:
+    """Fail (status −5) when an ℓ1 sliding mode's selection matrix ``M = (∂h/∂x)_J B_J`` is
+    beyond what double precision resolves: its equivalent control, and so the velocity,
+    would be rounding, and the integrator crawls on that noise for ever (a condition-1e16
+    sign flow never returned). The end-of-run self-check would reject the result anyway.
+    Degenerate rows (a zero diagonal: a flat zero of h_i, as at a degenerate minimum) are
+    not a loss of precision and are left to the minimal-norm selection."""
+    F = field.free
+    if field.norm != "l1" or F.size < 2:
+        return
+    _, B, _, JF, _ = field.evaluate(x)
+    assert JF is not None
+    M = JF @ B[:, F]
+    if not bool(np.all(np.diag(M) > 0.0)):
+        return
+    cond = equilibrated_condition(M)
+    if cond > MAX_CONDITION:
+        raise _Failure(
+            STATUS_UNCERTIFIED,
+            f"precision lost: the sliding selection on switching functions "
+            f"{np.array2string(F, threshold=8)} has condition number {cond:.3g} after "
+            f"equilibration, beyond what double precision resolves ({MAX_CONDITION:.0e}), "
+            f"at x = {np.array2string(x, precision=12)}; the solution is kept up to there",
+        )
 
 
 def _integrate_mode(
@@ -954,9 +1025,21 @@ def _scan_step(
 
 
 def _initial_mode(
-    system: FilippovSystem, x: FloatArray, t: float, norm: str, ztol: float, rec: Recorder
+    system: FilippovSystem,
+    x: FloatArray,
+    t: float,
+    norm: str,
+    ztol: FloatArray,
+    margin: FloatArray,
+    tie_tol: float,
+    rec: Recorder,
 ) -> tuple[FloatArray, np.ndarray, FloatArray, bool]:
-    """Read the initial face off ``h(x0)`` and make it consistent."""
+    """Read the initial face off ``h(x0)`` and make it consistent.
+
+    ``ztol[i]`` decides whether ``h_i`` is zero (each index on its own scale), ``margin[i]``
+    is the guard offset of an index leaving its boundary at once; ``tie_tol`` decides
+    whether ``|h_i|`` ties the largest ``|h_j|`` (ℓ∞).
+    """
     f0, B, hx = system._evaluate(x)
     m = hx.shape[0]
     offset = np.zeros(m)
@@ -971,7 +1054,7 @@ def _initial_mode(
         free = np.asarray(cv.free, dtype=int)
         leaving = np.setdiff1d(cand, free)
         sigma[leaving] = np.sign(cv.lam[leaving])
-        offset[leaving] = ztol + np.abs(hx[leaving])
+        offset[leaving] = margin[leaving] + np.abs(hx[leaving])
         mode = make_mode("l1", sigma, free)
         if free.size:
             rec.event(
@@ -987,10 +1070,10 @@ def _initial_mode(
         return sigma, free, offset, False
     if norm == "linf":
         hm = float(np.max(np.abs(hx)))
-        if hm <= ztol:
+        if bool(np.all(np.abs(hx) <= ztol)):
             _linf_rest_at_zero(system.norm, f0, B, system._jacobian(x, m), t)
             return np.zeros(m), np.arange(m), offset, True
-        cand = np.flatnonzero(np.abs(hx) >= hm - ztol)
+        cand = np.flatnonzero(np.abs(hx) >= hm - tie_tol)
         sigma = np.zeros(m)
         sigma[cand] = np.sign(hx[cand])
         if cand.size == 1:
@@ -1000,13 +1083,13 @@ def _initial_mode(
         free = np.asarray(cv.free, dtype=int)
         dropped = np.setdiff1d(cand, free)
         sigma[dropped] = 0.0
-        offset[dropped] = ztol
+        offset[dropped] = tie_tol
         if free.size > 1:
             rec.event(
                 t, x, "tie-entry", free, None, make_mode("linf", sigma, free), note="initial tie"
             )
         return sigma, free, offset, False
-    if float(np.linalg.norm(hx)) <= ztol:
+    if bool(np.all(np.abs(hx) <= ztol)):
         return np.zeros(m), np.arange(m), offset, False
     return np.zeros(m), np.empty(0, dtype=int), offset, False
 
@@ -1027,6 +1110,18 @@ def _linf_rest_at_zero(
         )
 
 
+def _rest_is_unique(system: FilippovSystem, x: FloatArray, free: np.ndarray, m: int) -> bool:
+    """Whether staying at the equilibrium ``x`` is the only Filippov solution, judged from
+    the geometry alone, the same way for every norm: when every relay value is free
+    (``h = 0``), only if ``M = ∂h/∂x B`` is a P-matrix (for a gradient flow: a strict local
+    minimum; at a maximum or a saddle the flow may leave along any descent direction).
+    An equilibrium inside a smaller face keeps the uniqueness its entry event recorded."""
+    if free.size != m:
+        return True
+    _, B, _ = system._evaluate(x)
+    return is_p_matrix(system._jacobian(x, m) @ B) is True
+
+
 def _is_stationary(field: _ModeField, x: FloatArray, v_scale: float) -> bool:
     f0, B, _, _, lam = field.evaluate(x)
     return bool(float(np.max(np.abs(f0 - B @ lam))) <= 1e-12 * v_scale)
@@ -1039,7 +1134,8 @@ def _transition(
     x: FloatArray,
     values: FloatArray,
     norm: str,
-    ztol: float,
+    margin: FloatArray,
+    tie_tol: float,
     t_tol: float,
     rec: Recorder,
 ) -> tuple[
@@ -1053,8 +1149,10 @@ def _transition(
 ]:
     """New mode after an event: re-solve the selection on the candidate face, record.
 
-    Returns ``(t, x, sigma, free, offset, stationary, seed)``; ``seed`` holds ``h(x)``
-    and the Jacobian rows of the new free set when they were evaluated here (ℓ1).
+    ``margin[i]`` is the guard offset of an ℓ1 index leaving its surface at the event,
+    ``tie_tol`` that of an index leaving an ℓ∞ tie. Returns ``(t, x, sigma, free,
+    offset, stationary, seed)``; ``seed`` holds ``h(x)`` and the Jacobian rows of the new
+    free set when they were evaluated here (ℓ1).
     """
     m = field.m
     f0, B, hx, _, _ = field.evaluate(x)  # the event state, cached by the location
@@ -1062,8 +1160,11 @@ def _transition(
     # Events are simultaneous when they would happen within `t_tol` (rtol times the time
     # span) of each other: probe that far ahead along the mode's field and see which
     # guards it crosses.
-    probe = field.guard_values(x + t_tol * field.rhs(t, x))[0]
+    v_ev = field.rhs(t, x)
+    probe = field.guard_values(x + t_tol * v_ev)[0]
     hits = np.flatnonzero((values <= 0.0) | (probe <= 0.0))
+    if norm == "l1":
+        _refuse_jumps_in_probe(system, field, x, v_ev, values, probe, t)
     old_mode = field.mode
     offset = np.zeros(m)
     if norm == "l1":
@@ -1096,7 +1197,7 @@ def _transition(
         at_zero[exited] = True
         at_zero[free] = False
         starting_at_zero = np.flatnonzero(at_zero)
-        offset[starting_at_zero] = ztol + np.abs(hx[starting_at_zero])
+        offset[starting_at_zero] = margin[starting_at_zero] + np.abs(hx[starting_at_zero])
         # h and the rows of the new sliding set at x: the new mode's projection starts
         # from them instead of evaluating them again.
         return t, x, sigma, free, offset, False, (hx, Jc[interior])
@@ -1136,7 +1237,7 @@ def _transition(
         if left:
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=cv.unique)
         near = np.setdiff1d(np.arange(m), free)
-        offset[near] = ztol
+        offset[near] = tie_tol
         return t, x, sigma_new, free, offset, False, None
     # ℓ2
     if field.free.size:  # leaving h = 0: ‖λ‖ reached 1
@@ -1163,6 +1264,43 @@ def _transition(
         f"the ℓ2 relay passes through h = 0 at t = {t:.12g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
     )
+
+
+def _refuse_jumps_in_probe(
+    system: FilippovSystem,
+    field: _ModeField,
+    x: FloatArray,
+    v: FloatArray,
+    values: FloatArray,
+    probe: FloatArray,
+    t: float,
+) -> None:
+    """Raise a −3 :class:`_Failure` when the probe of simultaneous events finds a
+    switching function that crossed zero while moving away from it: it jumped (a pole or
+    a discontinuity of h), it did not arrive.
+
+    Why: the ℓ∞ flow of ``log(x) + y²`` has x reach the pole of ``∂f/∂x = 1/x`` at the
+    very time y reaches 0; ``1/x`` jumps from +1e16 to −1e16 within the probe's reach and
+    was taken for an arrival, and the run reported a "stationary point" at x ≈ 1e-15.
+    An index that truly arrives within the probe has its guard decreasing at the event.
+    """
+    n_out = field.fixed.size
+    cand = np.flatnonzero((values[:n_out] > 0.0) & (probe[:n_out] <= 0.0))
+    if not cand.size:
+        return
+    idx = field.fixed[cand]
+    rows = system._jacobian_rows(x, idx, field.m)
+    rates = field.sigma[idx] * (rows @ v)
+    away = np.flatnonzero(~(rates < 0.0))
+    if away.size:
+        i = int(idx[away[0]])
+        raise _Failure(
+            -3,
+            f"switching function h_{i} changes sign right after t = {t:.12g} while moving "
+            f"away from 0 (guard {values[cand[away[0]]]:.3g}, rate {rates[away[0]]:.3g}): a "
+            f"pole or discontinuity of h, at x = {np.array2string(x, precision=12)}; the "
+            "solution is returned up to that point",
+        )
 
 
 def _l1_selection(
@@ -1331,7 +1469,8 @@ def _min_norm_correction(rows: FloatArray, res: FloatArray) -> FloatArray:
     mode); falls back to least squares when the normals are dependent (the Cholesky
     factorisation fails).
     """
-    _, y, info = dposv(rows @ rows.T, res)
+    with np.errstate(all="ignore"):  # overflow near a pole of h: non-finite, caught later
+        _, y, info = dposv(rows @ rows.T, res)
     if info == 0:
         return np.asarray(rows.T @ y, dtype=np.float64)
     return np.asarray(np.linalg.lstsq(rows, res, rcond=None)[0], dtype=np.float64)

@@ -43,9 +43,10 @@ from scipy.linalg.lapack import dpotrf as _dpotrf
 from scipy.linalg.lapack import dpotri as _dpotri
 from threadpoolctl import threadpool_limits
 
+from filippov._certify import component_scales, initial_zero_rtol
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
 from filippov._validation import FloatArray
-from filippov.selection import solve_box_vi, solve_simplex_vi
+from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
 from filippov.solution import Mode, _unchecked
 from filippov.systems import AffineData, _ball_like_l1_at_zero
 
@@ -677,9 +678,11 @@ def integrate_l1(
     Gc0 = G @ c0
     x = x0.copy()
     h = G @ x + e
-    h_scale = max(float(np.max(np.abs(h))) if m else 0.0, float(np.max(np.abs(e))) if m else 0.0)
-    h_scale = max(h_scale, float(np.max(np.abs(G))) * max(1.0, float(np.max(np.abs(x0)))))
-    ztol = opts.zero_tol * h_scale
+    # Whether h_i(x0) is zero is decided on the scale of h_i itself: the size of the terms
+    # it is computed from, |G_i| |x0| + |e_i| (its rounding error is eps times that). A
+    # scale shared by all indices (the largest h) read a small but resolved component of
+    # a badly scaled gradient (diag(1e13, 1)) as zero, and that index never moved.
+    ztol = initial_zero_rtol(opts.zero_tol) * component_scales(G, x0, e)
     v_scale = float(np.max(np.abs(c0))) + float(np.max(np.abs(B))) if B.size else 1.0
     vtol = 1e-13 * max(v_scale, 1e-300)
 
@@ -693,6 +696,7 @@ def integrate_l1(
     # A symmetric positive definite G B (every strongly convex quadratic's sign flow) makes
     # every principal block PD, so each box VI is uniquely solvable: checked once here.
     gb_cond = _spd_condition(GB) if m > 0 else None
+    rec.spd_condition = gb_cond
     gb_pd = gb_cond is not None
     spd = (
         _SpdBoxSelector(GB, Gc0)
@@ -1125,7 +1129,10 @@ def integrate_linf(
         cv = _ball_like_l1_at_zero(c0, B, G)
         mode0 = make_mode("linf", np.zeros(m), np.arange(m))
         if float(np.max(np.abs(cv.velocity))) <= 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
-            rec.event(t, x, "stationary", np.arange(m), old_mode, mode0, note=note)
+            # At h = 0 every relay value is free: staying is the only solution only if GB
+            # is a P-matrix (a strict minimum), as on every norm (see the event path).
+            unique = is_p_matrix(GB) is True
+            rec.event(t, x, "stationary", np.arange(m), old_mode, mode0, unique=unique, note=note)
             rec.linear_segment(t, t_end, x, np.zeros_like(x), mode0, cv.lam, kind="stationary")
             return 1, f"h = 0 reached at t = {t:.12g}: stationary point"
         return -4, (

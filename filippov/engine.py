@@ -11,10 +11,14 @@ Both return a :class:`~filippov.solution.FilippovSolution` built by the same rec
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from filippov import _event_path, _exact_path
+from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
 from filippov._validation import _preview, as_vector, require_positive
@@ -25,6 +29,10 @@ from filippov.systems import FilippovSystem
 __all__ = ["solve"]
 
 _METHODS = ("auto", "exact", "events")
+#: The smallest relative tolerance an integrator can honour in double precision.
+_MIN_RTOL = 100 * float(np.finfo(float).eps)
+#: A time span must hold at least this many floating-point times.
+_MIN_SPAN_ULPS = 16
 
 
 def solve(
@@ -51,7 +59,9 @@ def solve(
     x0 : array_like, shape (n,)
         Initial state (finite).
     t_span : (float, float)
-        Start and end time, ``t0 < t_end``.
+        Start and end time, ``t0 < t_end``, at least 16 floating-point numbers apart
+        (times are reported as ``t0 + τ``; the paths integrate in ``τ = t − t0``, so a
+        large ``t0`` costs no resolution inside the run).
     method : {"auto", "exact", "events"}
         ``"exact"``: closed-form event-to-event integration of a piecewise-affine system
         (ℓ1 / ℓ∞ relays; an error otherwise). ``"events"``: mode-by-mode numerical
@@ -60,11 +70,20 @@ def solve(
         The scipy ``OdeSolver`` used inside each mode by the event path.
     rtol, atol : float
         Tolerances of the event path's integrator (the exact path is exact to rounding).
+        An ``rtol`` below ``100 eps`` cannot be honoured in double precision: it is raised
+        to ``100 eps`` with a ``RuntimeWarning``.
     max_events : int
         Cap on the number of events (Zeno guard).
     zero_tol : float
         Relative tolerance for reading zeros and ties of ``h`` off the state (initial face
-        and simultaneous events), relative to the scale of ``h(x0)``.
+        and simultaneous events). A zero is judged per index, on the scale of that
+        switching function alone: ``h_i(x0)`` counts as zero when
+        ``|h_i| <= min(zero_tol, 64 eps) · Σ_j |∂h_i/∂x_j| |x0_j|`` (plus ``|e_i|`` for
+        an affine ``h = G x + e``), the size of the terms it is made of: the initial state
+        is never moved by more than rounding (a state further off reaches its manifold
+        after a short first segment). Ties of the ℓ∞ relay are judged against the largest
+        ``|h_i|``, and ``zero_tol`` (relative to the scale of ``h``) sets the margins that
+        keep an event from firing again at its own time.
     zeno_spacing : float
         Events closer than ``zeno_spacing · (t_end − t0)`` trigger the accumulation check.
     stabilization : float
@@ -84,9 +103,10 @@ def solve(
         Breakpoints, typed events, segments with their modes, dense output. ``status`` is
         0 when ``t_end`` was reached, 1 when a stationary point (Filippov equilibrium) was
         reached (the solution stays there up to ``t_end``), negative on failure (−1
-        integrator failure, −2 too many / accumulating events, −3 non-finite values,
-        −4 an unsupported or singular situation); the message says what, when and where,
-        and the partial solution is kept. When the last switching function reaching its
+        integrator failure, −2 too many / accumulating events, −3 non-finite values or a
+        pole or discontinuity of ``h``, −4 an unsupported or singular situation, −5 a
+        failed self-check, see Notes); the message says what, when and where, and the
+        partial solution is kept. When the last switching function reaching its
         manifold makes the state an equilibrium, both events are recorded at that time:
         the ``"sliding-entry"`` of that index and the ``"stationary"`` point.
 
@@ -98,6 +118,21 @@ def solve(
 
     Notes
     -----
+    Before a run is returned with status 0 or 1 the engine checks its own result, at the
+    end of the run (its cost does not grow with the number of events): the switching
+    functions the final mode holds at zero are zero at the end state, each on its own
+    scale (or the state is within what the path's accuracy and the Jacobian's condition
+    number allow of where they vanish), and smooth there (a pole or jump is status −3);
+    at a stationary end the other relays have the signs of their ``h_i`` and the
+    velocity vanishes; a steepest-descent flow's objective has not increased over the
+    breakpoints (sampled); and the final sliding selection's condition number, after
+    diagonal equilibration, is below 1e13 (beyond, its velocity is rounding). A failed
+    check is status −5 naming it, with the path's own message and the solution kept.
+
+    An equilibrium at ``h = 0`` is recorded with ``unique=False`` on every norm unless
+    ``∂h/∂x B`` is a P-matrix there (for a gradient flow: unless it is a strict local
+    minimum).
+
     While the exact path runs, the calling process has Python's cyclic garbage collector
     paused (``gc.disable``; its records hold no reference cycles and no user code runs in
     its loop), and BLAS limited to one thread for systems of 128 or more switching
@@ -126,14 +161,31 @@ def solve(
         raise ValueError(f"`t_span` must be a pair (t0, t_end). Got {t_span!r} instead.") from None
     if not (np.isfinite(t0) and np.isfinite(t_end) and t0 < t_end):
         raise ValueError(f"`t_span` must be finite with t0 < t_end. Got {t_span!r} instead.")
-    if method not in _METHODS:
+    # Times are reported as t0 + τ: a span of a few ulps of t0 leaves no times in between.
+    t_ulp = float(np.spacing(max(abs(t0), abs(t_end))))
+    if t_end - t0 < _MIN_SPAN_ULPS * t_ulp:
+        raise ValueError(
+            f"`t_span` must span at least {_MIN_SPAN_ULPS} floating-point times (ulp "
+            f"{t_ulp:.3g} at t0 = {t0!r}). Got {t_span!r} instead: shift the time origin."
+        )
+    if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"`method` must be one of {_METHODS}. Got {method!r} instead.")
-    if integrator not in _event_path.INTEGRATORS:
+    if not isinstance(integrator, str) or integrator not in _event_path.INTEGRATORS:
         raise ValueError(
             f"`integrator` must be one of {tuple(_event_path.INTEGRATORS)}. "
             f"Got {integrator!r} instead."
         )
     rtol = require_positive(rtol, "rtol")
+    if rtol < _MIN_RTOL:
+        # Below ~100 eps no OdeSolver can honour rtol (scipy clamps it itself, and the
+        # event location then brackets roots below rounding: brentq raised on rtol=1e-16).
+        warnings.warn(
+            f"`rtol` = {rtol!r} is below what double precision can honour; using "
+            f"rtol = {_MIN_RTOL:.3g} (100 eps) instead.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        rtol = _MIN_RTOL
     atol = require_positive(atol, "atol")
     zero_tol = require_positive(zero_tol, "zero_tol")
     zeno_spacing = require_positive(zeno_spacing, "zeno_spacing")
@@ -165,7 +217,11 @@ def solve(
             f"with an l1 or linf relay; {system!r} is not. Use method='events' or 'auto'."
         )
     use_exact = exact_ok and method != "events"
-    rec = Recorder(t0, x0_arr, "exact" if use_exact else f"events ({integrator})")
+    # The paths integrate in τ = t − t0 (see Recorder.finish): at t0 = 1e15 a time is only
+    # resolved to 0.125, which moved event times, shortened segments and ended the sign
+    # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
+    span = _tau_span(t0, t_end)
+    rec = Recorder(0.0, x0_arr, "exact" if use_exact else f"events ({integrator})")
     try:  # an undecidable selection ends the run, keeping the partial solution (Returns)
         if use_exact:
             assert system.affine_data is not None
@@ -177,7 +233,7 @@ def solve(
             )
             m = system.affine_data.G.shape[0]
             with _exact_path.serial_blas(m), _exact_path.cyclic_gc_paused():
-                status, message = integrate(system.affine_data, x0_arr, t0, t_end, opts, rec)
+                status, message = integrate(system.affine_data, x0_arr, 0.0, span, opts, rec)
         else:
             ev_opts = _event_path.EventOptions(
                 integrator=integrator,
@@ -188,7 +244,10 @@ def solve(
                 zeno_spacing=zeno_spacing,
                 stabilization=float(stabilization),
             )
-            status, message = _event_path.integrate(system, x0_arr, t0, t_end, ev_opts, rec)
+            # Non-finite values are found by explicit checks (status −3) and near a pole
+            # overflow is expected on the way there: numpy's warnings would only be noise.
+            with np.errstate(all="ignore"):
+                status, message = _event_path.integrate(system, x0_arr, 0.0, span, ev_opts, rec)
     except SelectionError as exc:
         status, message = (
             -4,
@@ -197,7 +256,61 @@ def solve(
                 "(the solution up to there is kept)"
             ),
         )
-    return rec.finish(status, message)
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        # solve never raises once the integration has started (Raises): a numerical
+        # routine giving up (e.g. a root bracket lost to rounding) ends the run as a
+        # failure with what it said, the partial solution kept.
+        status, message = (
+            -1,
+            (
+                f"the integration failed at t = {rec.t[-1]:.12g} "
+                f"({type(exc).__name__}: {exc}); the solution up to there is kept"
+            ),
+        )
+    try:
+        # (With the collector paused like the exact path itself: the recorder holds
+        # thousands of records, and a collection triggered here would cost more than
+        # the checks.)
+        with _exact_path.cyclic_gc_paused():
+            status, message = certify(
+                system,
+                rec,
+                status,
+                message,
+                drift_rtol=0.0 if use_exact else 100.0 * rtol,
+                drift_atol=0.0 if use_exact else 100.0 * atol,
+            )
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        status, message = (
+            STATUS_UNCERTIFIED,
+            f"self-check failed: the end state could not be checked ({type(exc).__name__}: "
+            f"{exc}); the path reported: {message}",
+        )
+    return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
+
+
+def _tau_span(t0: float, t_end: float) -> float:
+    """``t_end − t0`` as the τ at which ``t0 + τ`` rounds to ``t_end`` exactly (so the last
+    breakpoint, shifted back, is ``t_end`` itself)."""
+    span = t_end - t0
+    for _ in range(4):  # off by at most an ulp or two: a few nudges settle it
+        if t0 + span < t_end:
+            span = float(np.nextafter(span, np.inf))
+        elif t0 + span > t_end:
+            span = float(np.nextafter(span, -np.inf))
+        else:
+            break
+    return span
+
+
+_TIME_IN_MESSAGE = re.compile(r"\bt = (-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)")
+
+
+def _shift_times_in(message: str, t0: float) -> str:
+    """``message`` with its times ``t = τ`` (the paths' clock) written as ``t = t0 + τ``."""
+    if t0 == 0.0:
+        return message
+    return _TIME_IN_MESSAGE.sub(lambda m: f"t = {t0 + float(m.group(1))!r}", message)
 
 
 def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:

@@ -313,7 +313,13 @@ def test_near_singular_greedy_flow_does_not_loop_at_one_time(
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 200.0), method="exact", max_events=20_000
     )
-    assert sol.status == 1, sol.message
+    # Issue 22: these ends are 0.03-0.17 away from the minimizer 0 (|x0| ~ 1-3): at
+    # condition 1e11-1e12 the tie path's h = 0 is reached with residuals ~1e-6, 1e3 ulps
+    # above rounding of their terms. The end-of-run self-check now says so (−5) instead
+    # of reporting a stationary point; what this test guards is the loop at one time.
+    assert sol.status in (1, -5), sol.message
+    if sol.status == -5:
+        assert "not zero on its own scale" in sol.message
     times = [ev.t for ev in sol.events]
     assert max(times.count(t) for t in set(times)) <= d
     assert np.abs(obj.grad(sol.x[-1])).sum() < 1e-4
