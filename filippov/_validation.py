@@ -265,15 +265,7 @@ def output_path(path: Any, name: str, *, make_parents: bool = False) -> Path:
         The folder that would hold it does not exist (``FileNotFoundError``), is not a
         folder, or is not writable; ``filename`` is ``path`` itself.
     """
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(
-            f"`{name}` must be a file path (str or path-like). Got {type(path).__name__} instead."
-        )
-    text = os.fspath(path)
-    if not isinstance(text, str):
-        text = os.fsdecode(text)
-    if not text.strip():
-        raise ValueError(f"`{name}` must name a file. Got {text!r} instead.")
+    text = _path_text(path, name)
     seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
     out = Path(text)
     if text.endswith(seps) or out.is_dir():
@@ -289,6 +281,20 @@ def output_path(path: Any, name: str, *, make_parents: bool = False) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"folder {str(folder)!r} is not writable", text)
     return out
+
+
+def _path_text(path: Any, name: str) -> str:
+    """``path`` as a non-blank string, or a ``TypeError``/``ValueError`` naming ``name``."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"`{name}` must be a file path (str or path-like). Got {type(path).__name__} instead."
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise ValueError(f"`{name}` must name a file. Got {text!r} instead.")
+    return text
 
 
 def input_path(path: Any, name: str) -> Path:
@@ -314,15 +320,7 @@ def input_path(path: Any, name: str) -> Path:
     FileNotFoundError
         ``path`` does not exist; ``filename`` is ``path`` itself.
     """
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(
-            f"`{name}` must be a file path (str or path-like). Got {type(path).__name__} instead."
-        )
-    text = os.fspath(path)
-    if not isinstance(text, str):
-        text = os.fsdecode(text)
-    if not text.strip():
-        raise ValueError(f"`{name}` must name a file. Got {text!r} instead.")
+    text = _path_text(path, name)
     out = Path(text)
     if out.is_dir():
         raise ValueError(f"`{name}` must name a file, not a folder. Got {text!r} instead.")

@@ -21,7 +21,7 @@ from filippov import _event_path, _exact_path
 from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
-from filippov._validation import _preview, as_vector, require_positive
+from filippov._validation import _preview, as_vector, require_flag, require_positive
 from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
 from filippov.systems import FilippovSystem
@@ -205,9 +205,7 @@ def solve(
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
     system.evaluate(x0_arr)
     system.jacobian(x0_arr)
-    if not isinstance(check_derivatives, (bool, np.bool_)):
-        raise TypeError(f"`check_derivatives` must be True or False. Got {check_derivatives!r}.")
-    if check_derivatives:
+    if require_flag(check_derivatives, "check_derivatives"):
         _check_system_derivatives(system, x0_arr)
 
     exact_ok = system.is_affine and system.norm.name in ("l1", "linf")

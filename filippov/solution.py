@@ -55,6 +55,7 @@ from ._validation import (
     input_path,
     output_path,
     require_finite,
+    require_int,
     require_non_negative,
 )
 from .norms import Norm
@@ -102,16 +103,6 @@ _CHEB_POINTS = 17  # exact for the step polynomials of every solve_ivp method (d
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
-    """Return ``value`` as a Python int (numpy integers accepted, bools and floats not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer. Got {value!r} instead.")
-    out = int(value)
-    if minimum is not None and out < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Got {out} instead.")
-    return out
 
 
 def _as_time(value: Any, name: str) -> float:
@@ -784,7 +775,7 @@ class CallableDense(SegmentDense):
         if not callable(fun):
             raise TypeError(f"`fun` must be callable. Got {fun!r} instead.")
         self._fun = fun
-        self._n = _as_int(n, "n", minimum=0)
+        self._n = require_int(n, "n", minimum=0)
         self._vectorized = bool(vectorized)
 
     @property
@@ -1258,7 +1249,11 @@ class Segment:
         fits = _ChebFits(a, b, values)
         fits.lo, fits.hi = np.maximum(a, lo), np.minimum(b, hi)
         t_nodes, y, dy, error = _hermite_nodes(
-            fun, fits, rtol=rtol, atol=atol, max_nodes=_as_int(max_nodes, "max_nodes", minimum=2)
+            fun,
+            fits,
+            rtol=rtol,
+            atol=atol,
+            max_nodes=require_int(max_nodes, "max_nodes", minimum=2),
         )
         dense = HermiteDense(t_nodes, y, dy, source="ode_solution", error=error)
         return cls(lo, hi, mode, mode.kind if kind is None else kind, lam, dense)
@@ -1556,10 +1551,10 @@ class FilippovSolution:
             )
 
         counters = (
-            _as_int(nfev, "nfev", minimum=0),
-            _as_int(njev, "njev", minimum=0),
-            _as_int(nlu, "nlu", minimum=0),
-            _as_int(n_selection_solves, "n_selection_solves", minimum=0),
+            require_int(nfev, "nfev", minimum=0),
+            require_int(njev, "njev", minimum=0),
+            require_int(nlu, "nlu", minimum=0),
+            require_int(n_selection_solves, "n_selection_solves", minimum=0),
         )
         if info is not None and not isinstance(info, Mapping):
             raise TypeError(f"`info` must be a mapping or None. Got {info!r} instead.")
@@ -1568,7 +1563,7 @@ class FilippovSolution:
             _readonly(x_arr),
             events_t,
             segments_t,
-            _as_int(status, "status"),
+            require_int(status, "status"),
             _as_str(message, "message"),
             _as_str(method, "method"),
             counters,
@@ -1803,7 +1798,7 @@ class FilippovSolution:
         <BLANKLINE>
         Events (0)
         """
-        max_rows = _as_int(max_rows, "max_rows", minimum=2)
+        max_rows = require_int(max_rows, "max_rows", minimum=2)
         lo, hi = self.t_span
         outcome = "success" if self.success else "FAILURE"
         nonzero = [f"{k} {v}" for k, v in self.counts.items() if v]

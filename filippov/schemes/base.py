@@ -621,9 +621,7 @@ def run(
             )
 
     x0_arr, batched = _validate_x0(x0, getattr(objective, "n", None))
-    if not isinstance(check_derivatives, (bool, np.bool_)):
-        raise TypeError(f"`check_derivatives` must be True or False. Got {check_derivatives!r}.")
-    if check_derivatives and isinstance(objective, Objective):
+    if require_flag(check_derivatives, "check_derivatives") and isinstance(objective, Objective):
         check = objective.check_derivatives(
             x0_arr.reshape(-1, x0_arr.shape[-1])[0], n_directions=2, hessian=False
         )
