@@ -133,6 +133,9 @@ class _ModeField:
         # −h/‖h‖ turns along the way, and the last stretch should be rounding-sized.
         self.l2_delta = _L2_STOP * h_scale
         self.gain = gain
+        #: Whether the drift correction goes through the mode's relay values (velocity in
+        #: F(x)); False for ill-conditioned selections (see _check_selection_precision).
+        self.correct_through_relays = True
         self.rec = rec
         m = sigma.shape[0]
         self.m = m
@@ -219,12 +222,18 @@ class _ModeField:
         # −gain·h_J pulls drift off the manifold back through the mode's own relay values,
         # so the velocity stays in F(x): coordinates whose relay value is fixed move
         # exactly at their fixed rate (a correction normal to the manifold would move them).
-        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, JF @ u + self.gain * hx[F])
+        through_relays = self.correct_through_relays
+        rhs = JF @ u + self.gain * hx[F] if through_relays else JF @ u
+        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, rhs)
         if unit:
             v = u.copy()
             v[F] -= lam_F
         else:
             v = u - BF @ lam_F
+        if not through_relays and self.gain > 0:
+            # An ill-conditioned M would amplify the drift into the relay values: the
+            # correction is then the minimal-norm one, normal to the manifold.
+            v -= self.gain * _min_norm_correction(JF, hx[F])
         return lam, v
 
     def _relay(
@@ -539,6 +548,10 @@ def _check_selection_precision(field: _ModeField, x: FloatArray) -> None:
     if not bool(np.all(np.diag(M) > 0.0)):
         return
     cond = equilibrated_condition(M)
+    # Beyond ~1e8 the stabilising term M⁻¹(gain·h_J) turns the drift into relay values
+    # of order cond·drift and the integrator crawls (seen at condition 1e10-1e11).
+    field.correct_through_relays = cond <= _RELAY_CORRECTION_MAX_CONDITION
+    field._key = None  # the cached velocity was computed before this choice
     if cond > MAX_CONDITION:
         raise _Failure(
             STATUS_UNCERTIFIED,
@@ -897,6 +910,9 @@ def _earliest_root(
     return t_hi
 
 
+#: Largest condition of an ℓ1 sliding selection whose drift is corrected through the
+#: relay values (beyond it the correction is normal to the manifold).
+_RELAY_CORRECTION_MAX_CONDITION = 1e8
 #: The ℓ2 guard's stopping radius ‖h‖ = δ, relative to the scale of h.
 _L2_STOP = 1e-10
 #: Newton steps of the ℓ2 arrival, at most: quadratic convergence needs a few; a degenerate
