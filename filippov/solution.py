@@ -46,6 +46,7 @@ from numpy.polynomial import chebyshev as _cheb
 from numpy.typing import ArrayLike
 from scipy.interpolate import CubicHermiteSpline
 
+from ._npz_io import contents_of, npz_bytes, read_npz
 from ._validation import (
     FloatArray,
     _preview,
@@ -1965,7 +1966,7 @@ class FilippovSolution:
             break
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
+                fh.write(npz_bytes(arrays))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -1995,14 +1996,16 @@ class FilippovSolution:
         TypeError
             ``path`` is not a string or path-like.
         ValueError
-            ``path`` is empty or names a folder, or the file is not a filippov solution
-            file (or of a newer format version).
+            ``path`` is empty or names a folder, or the file cannot be read as a solution
+            (the message names the file and the problem): empty, truncated, corrupted
+            (every file :meth:`save` writes carries a SHA-256 of its bytes), not a filippov
+            solution file, of a newer format version, or holding an object array (files
+            are read with ``allow_pickle=False``: nothing in them is ever executed).
         FileNotFoundError
             ``path`` does not exist.
         """
         path = input_path(path, "path")
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: np.array(data[key]) for key in data.files}
+        arrays = read_npz(path, "filippov solution")
         if "meta" not in arrays:
             raise ValueError(
                 f"`path` must be a filippov solution file written by FilippovSolution.save. "
@@ -2010,7 +2013,7 @@ class FilippovSolution:
             )
         try:
             meta = json.loads(arrays["meta"].astype(np.uint8).tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
             raise ValueError(
                 f"`path` must be a filippov solution file. Got {str(path)!r} with an "
                 "unreadable 'meta' entry instead."
@@ -2025,6 +2028,12 @@ class FilippovSolution:
                 f"`path` must be a format version {_FORMAT_VERSION} file. Got version "
                 f"{meta.get('version')!r} in {str(path)!r} instead (written by a newer filippov?)."
             )
+        with contents_of(path, "filippov solution"):
+            return cls._from_arrays(meta, arrays)
+
+    @classmethod
+    def _from_arrays(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilippovSolution:
+        """The solution :meth:`_to_arrays` stored (``meta`` is its decoded JSON entry)."""
         modes = [Mode._from_json(m) for m in meta["modes"]]
 
         def mode_of(index: int | None) -> Mode | None:

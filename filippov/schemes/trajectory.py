@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._npz_io import contents_of, npz_bytes, read_npz
 from .._validation import _preview, input_path, output_path, require_int
 
 __all__ = ["ITERATE_DIAGNOSTICS", "STEP_DIAGNOSTICS", "DiscreteTrajectory"]
@@ -352,6 +353,7 @@ class DiscreteTrajectory:
             arrays[_DIAG_PREFIX + name] = value
         blob = json.dumps(meta, allow_nan=True, sort_keys=True).encode("utf-8")
         arrays[_META_KEY] = np.frombuffer(blob, dtype=np.uint8)
+        blob = npz_bytes(arrays)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         except OSError as exc:
@@ -359,7 +361,7 @@ class DiscreteTrajectory:
             raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)  # type: ignore[arg-type]
+                handle.write(blob)
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
@@ -383,8 +385,11 @@ class DiscreteTrajectory:
         Raises
         ------
         TypeError, ValueError
-            ``path`` is not a path, is empty or names a folder; the file was not written
-            by :meth:`save`.
+            ``path`` is not a path, is empty or names a folder; the file cannot be read as
+            a trajectory (the message names the file and the problem): empty, truncated,
+            corrupted (every file :meth:`save` writes carries a SHA-256 of its bytes), not
+            written by :meth:`save`, of a newer format version, or holding an object array
+            (files are read with ``allow_pickle=False``: nothing in them is executed).
         FileNotFoundError
             ``path`` does not exist.
 
@@ -392,17 +397,29 @@ class DiscreteTrajectory:
         --------
         See :meth:`save`.
         """
-        with np.load(input_path(path, "path"), allow_pickle=False) as data:
-            if _META_KEY not in data.files:
-                raise ValueError(
-                    f"`path` must be a file written by DiscreteTrajectory.save. "
-                    f"Got {os.fspath(path)!r} (no metadata record) instead."
-                )
-            meta = json.loads(bytes(data[_META_KEY]).decode("utf-8"))
-            if meta.get("format") != _FORMAT:
-                raise ValueError(
-                    f"`path` must hold format {_FORMAT!r}. Got {meta.get('format')!r} instead."
-                )
+        source = input_path(path, "path")
+        data = read_npz(source, "filippov trajectory")
+        if _META_KEY not in data:
+            raise ValueError(
+                f"`path` must be a file written by DiscreteTrajectory.save. "
+                f"Got {str(source)!r} (no metadata record) instead."
+            )
+        try:
+            meta = json.loads(data[_META_KEY].astype(np.uint8).tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"`path` must be a file written by DiscreteTrajectory.save. Got {str(source)!r} "
+                "with an unreadable metadata record instead."
+            ) from exc
+        found = meta.get("format") if isinstance(meta, dict) else None
+        if found != _FORMAT:
+            prefix, _, version = str(found).rpartition("/")
+            newer = prefix == _FORMAT.rpartition("/")[0] and version.isdigit()
+            raise ValueError(
+                f"`path` must hold format {_FORMAT!r}. Got {found!r} in {str(source)!r} instead"
+                + (" (written by a newer filippov?)." if newer else ".")
+            )
+        with contents_of(source, "filippov trajectory"):
             diagnostics = {name: data[_DIAG_PREFIX + name] for name in meta["diagnostics"]}
             return cls(
                 data["x"],
