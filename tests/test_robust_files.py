@@ -75,7 +75,7 @@ def _refused(load, path: Path) -> str:
 
 
 def test_truncated_files(saved):
-    kind, raw, load, folder = saved
+    _kind, raw, load, folder = saved
     rng = np.random.default_rng(21)
     offsets = {0, 1, 4, len(raw) - 1, len(raw) - 22, len(raw) - 64}
     offsets |= set(rng.integers(1, len(raw), N_TRUNCATIONS).tolist())
@@ -87,7 +87,7 @@ def test_truncated_files(saved):
 
 
 def test_flipped_bytes(saved):
-    kind, raw, load, folder = saved
+    _kind, raw, load, folder = saved
     rng = np.random.default_rng(2121)
     positions = rng.integers(0, len(raw), N_FLIPS).tolist()
     # the headers and the end record too, where zip's CRCs do not look
@@ -101,7 +101,7 @@ def test_flipped_bytes(saved):
 
 
 def test_foreign_and_hostile_files(saved, tmp_path):
-    kind, raw, load, folder = saved
+    kind, raw, load, _folder = saved
     marker = tmp_path / "pwned"
     cases: dict[str, bytes] = {}
     buf = io.BytesIO()
@@ -141,7 +141,12 @@ def test_foreign_and_hostile_files(saved, tmp_path):
     cases["signed, an array missing"] = npz_bytes({k: v for k, v in good.items() if k != "x"})
     cases["signed, wrong shapes"] = npz_bytes({**good, "t": np.zeros((2, 2, 2))})
     cases["signed, meta truncated"] = npz_bytes(
-        {**good, meta_key: meta({k: v for k, v in old_meta.items() if k not in ("status", "diagnostics")})}
+        {
+            **good,
+            meta_key: meta(
+                {k: v for k, v in old_meta.items() if k not in ("status", "diagnostics")}
+            ),
+        }
     )
     if kind == "trajectory":
         newer = {**old_meta, "format": "filippov.DiscreteTrajectory/99"}
@@ -165,7 +170,7 @@ def test_foreign_and_hostile_files(saved, tmp_path):
 
 def test_saved_files_are_plain_npz(saved):
     # The digest sits in the zip comment: any npz reader still opens the file.
-    kind, raw, load, folder = saved
+    _kind, raw, _load, _folder = saved
     with np.load(io.BytesIO(raw), allow_pickle=False) as data:
         assert "x" in data.files
     assert zipfile.ZipFile(io.BytesIO(raw)).comment.startswith(b"filippov-sha256:")
