@@ -595,9 +595,12 @@ def _integrate_mode(
             x_stop = field.project(x_stop)
         if len(ts) < 2:
             return x_stop
-        ode_sol = OdeSolution(np.asarray(ts), interps)
+        steps = np.asarray(ts)
+        ode_sol = OdeSolution(steps, interps)
         dense = _ModeDense(ode_sol, field if on_manifold else None)
-        rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0)
+        # one piece per integrator step, the last one ending at t_stop
+        breaks = np.r_[steps[steps < t_stop], t_stop] if t_stop > steps[0] else steps[:1].repeat(2)
+        rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0, breaks)
         return x_stop
 
     def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> _Failure:
@@ -1435,7 +1438,10 @@ def _arrive_l2_linearized(
         decay = np.exp(-np.outer(s_of_tau(tau), lam))
         return np.asarray(x_star + (decay * c) @ Q.T, dtype=np.float64)
 
-    rec.dense_segment(t, t_arrive, dense, x_star, field.mode, hx / np.linalg.norm(hx))
+    # pieces: the spline's intervals (dense is smooth on each)
+    breaks = t_start + length[keep]
+    breaks = np.r_[breaks[breaks < t_arrive], t_arrive]
+    rec.dense_segment(t, t_arrive, dense, x_star, field.mode, hx / np.linalg.norm(hx), breaks)
     return t_arrive, x_star.copy()
 
 

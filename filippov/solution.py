@@ -16,7 +16,7 @@ Vocabulary (DESIGN.md §1.2–1.3):
 Arrays are time-major throughout: a trajectory sampled at ``k`` times in ``R^n`` has
 shape ``(k, n)``. Relay indices (``Event.indices``, ``Mode.free``) are 0-based.
 
-Dense output of a segment is one of three kinds, chosen so that a solution can be saved
+Dense output of a segment is one of four kinds, chosen so that a solution can be saved
 and loaded *exactly*:
 
 * :class:`LinearDense` -- the exact path of a piecewise-affine system,
@@ -24,6 +24,9 @@ and loaded *exactly*:
 * :class:`HermiteDense` -- a piecewise cubic Hermite interpolant
   (:class:`scipy.interpolate.CubicHermiteSpline`) through stored nodes ``(t, y, dy)``;
   built from samples, or from a ``solve_ivp`` dense output to a stated tolerance;
+* :class:`NodalDense` -- a piecewise polynomial stored by its values at 17
+  Chebyshev--Lobatto nodes per piece: the event path samples the integrator's dense
+  output (projected onto the mode's sliding manifold) this way, one piece per step;
 * :class:`CallableDense` -- any callable. It is evaluated directly, but it cannot be
   written to disk: :meth:`FilippovSolution.save` stores Hermite samples of it instead and
   marks the loaded segment as resampled (``dense.source == "callable"``).
@@ -70,6 +73,7 @@ __all__ = [
     "HermiteDense",
     "LinearDense",
     "Mode",
+    "NodalDense",
     "Segment",
     "SegmentDense",
 ]
@@ -93,7 +97,8 @@ EVENT_KINDS: tuple[str, ...] = (
 SEGMENT_KINDS: tuple[str, ...] = ("regular", "sliding", "tie", "stationary")
 
 _FORMAT = "filippov.FilippovSolution"
-_FORMAT_VERSION = 1
+#: Version 2 added :class:`NodalDense` segments; version 1 files still load.
+_FORMAT_VERSION = 2
 
 # Default tolerances for resampling a dense output into Hermite nodes: the stored
 # interpolant reproduces its source to atol + rtol * max|x| on the segment.
@@ -566,7 +571,7 @@ class SegmentDense(ABC):
     :meth:`FilippovSolution.save`, which stores other kinds as Hermite samples.
     """
 
-    #: Short name of the representation ("linear", "hermite", "callable").
+    #: Short name of the representation ("linear", "hermite", "nodal", "callable").
     kind: ClassVar[str] = ""
 
     @property
@@ -831,6 +836,134 @@ class CallableDense(SegmentDense):
         return f"CallableDense({self._fun!r}, n={self._n}, vectorized={self._vectorized})"
 
 
+#: Nodes per piece of a :class:`NodalDense`: Chebyshev--Lobatto points of degree 16, more
+#: than the step polynomials of every solve_ivp method need (degree <= 12), with room for
+#: the smooth projection of the event path's sliding modes.
+_NODAL_POINTS = 17
+_NODAL_UNIT = 0.5 * (1.0 - np.cos(np.pi * np.arange(_NODAL_POINTS) / (_NODAL_POINTS - 1)))
+_NODAL_UNIT[0], _NODAL_UNIT[-1] = 0.0, 1.0
+_NODAL_WEIGHTS = (-1.0) ** np.arange(_NODAL_POINTS)
+_NODAL_WEIGHTS[[0, -1]] *= 0.5
+
+
+@dataclass(frozen=True, eq=False, init=False)
+class NodalDense(SegmentDense):
+    """Piecewise polynomial given by its values at Chebyshev--Lobatto nodes of each piece.
+
+    Piece ``k`` spans ``[breaks[k], breaks[k + 1]]``; its 17 nodes are
+    ``breaks[k] + (breaks[k + 1] - breaks[k]) (1 - cos(pi j / 16)) / 2``, ``j = 0..16``
+    (both ends included, the last exactly ``breaks[k + 1]``), and the state between them
+    is the degree-16 interpolant, evaluated by the barycentric formula (exactly the
+    stored value at a node). This is how the event path stores a mode: one piece per
+    integrator step, sampled from the integrator's dense output (projected onto the
+    mode's sliding manifold); step polynomials of degree <= 16 are reproduced to
+    rounding. The nodes are the data: :meth:`FilippovSolution.save` writes them and
+    :meth:`FilippovSolution.load` and pickling give back an equal object that evaluates
+    bit for bit like the original.
+
+    Parameters
+    ----------
+    breaks : array_like, shape (P + 1,)
+        Non-decreasing piece boundaries, ``P >= 1``.
+    values : array_like, shape (P, 17, n)
+        States at the nodes of each piece.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.solution import NodalDense
+    >>> d = NodalDense.sample(lambda t: np.exp(-t)[:, None], [0.0, 0.5, 1.0], n=1)
+    >>> bool(abs(d(0.3)[0] - np.exp(-0.3)) < 1e-15), d.nodes().shape
+    (True, (2, 17))
+    """
+
+    kind: ClassVar[str] = "nodal"
+    breaks: FloatArray
+    values: FloatArray
+
+    def __init__(self, breaks: ArrayLike, values: ArrayLike) -> None:
+        b = as_vector(breaks, "breaks")
+        if b.shape[0] < 2:
+            raise ValueError(f"`breaks` must hold at least 2 times. Got {b.shape[0]} instead.")
+        require_finite(b, "breaks")
+        if np.any(np.diff(b) < 0):
+            raise ValueError(f"`breaks` must be non-decreasing. Got {_preview(b)} instead.")
+        v = as_float_array(values, "values")
+        if v.ndim != 3 or v.shape[:2] != (b.shape[0] - 1, _NODAL_POINTS):
+            raise ValueError(
+                f"`values` must have shape ({b.shape[0] - 1}, {_NODAL_POINTS}, n). "
+                f"Got an array of shape {v.shape} instead."
+            )
+        object.__setattr__(self, "breaks", _readonly(b))
+        object.__setattr__(self, "values", _readonly(v))
+
+    @classmethod
+    def sample(cls, fun: Callable[[FloatArray], Any], breaks: ArrayLike, n: int) -> NodalDense:
+        """Sample ``fun`` (times ``(k,)`` -> states ``(k, n)``) at the nodes of ``breaks``."""
+        b = as_vector(breaks, "breaks")
+        t = _nodal_times(b).ravel()
+        values = np.asarray(fun(t), dtype=np.float64).reshape(b.shape[0] - 1, _NODAL_POINTS, n)
+        return cls(b, values)
+
+    def nodes(self) -> FloatArray:
+        """Node times, shape ``(P, 17)``."""
+        return _nodal_times(self.breaks)
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[2])
+
+    def _evaluate(self, t: FloatArray) -> FloatArray:
+        # Own code rather than scipy's BarycentricInterpolator: that is one object per
+        # piece, where here all pieces are evaluated together and grouped by piece.
+        b = self.breaks
+        k = np.clip(np.searchsorted(b, t, side="right") - 1, 0, len(b) - 2)
+        nodes = _nodal_times(b[k], b[k + 1])  # (m, 17)
+        diff = t[:, None] - nodes
+        hit = diff == 0.0
+        q = _NODAL_WEIGHTS / np.where(hit, 1.0, diff)
+        out = np.empty((len(t), self.n))
+        for piece in np.unique(k):
+            rows = np.flatnonzero(k == piece)
+            qk = q[rows]
+            # Interpolate the change from the piece's first state, then add that state:
+            # the rounding then scales with how far the state moves over the piece, not
+            # with |x| (like the integrators' own y_old + h Q p form), so the output is
+            # as smooth as theirs at the scale of a finite difference.
+            base = self.values[piece, 0]
+            change = (qk @ (self.values[piece] - base)) / np.sum(qk, axis=1)[:, None]
+            out[rows] = base + change
+        exact = np.flatnonzero(hit.any(axis=1))
+        if exact.size:
+            out[exact] = self.values[k[exact], np.argmax(hit[exact], axis=1)]
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NodalDense):
+            return NotImplemented
+        return np.array_equal(self.breaks, other.breaks) and np.array_equal(
+            self.values, other.values
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.breaks.tobytes(), self.values.tobytes()))
+
+    def __repr__(self) -> str:
+        return (
+            f"NodalDense(pieces={len(self.breaks) - 1}, t=[{float(self.breaks[0])!r}, "
+            f"{float(self.breaks[-1])!r}], n={self.n})"
+        )
+
+
+def _nodal_times(a: FloatArray, b: FloatArray | None = None) -> FloatArray:
+    """Node times of the pieces ``[a_k, b_k]`` (or of consecutive ``breaks`` ``a``), ``(P, 17)``."""
+    if b is None:
+        a, b = a[:-1], a[1:]
+    t = a[:, None] + (b - a)[:, None] * _NODAL_UNIT[None, :]
+    t[:, -1] = b  # exactly the piece's end (a + (b - a) * 1 may round away from it)
+    return t
+
+
 # --------------------------------------------------------------------------- resampling
 #
 # A dense output is turned into Hermite nodes in two steps. (1) It is cut into smooth
@@ -1071,6 +1204,11 @@ class Segment:
             raise ValueError(
                 f"`dense.t` must run from `t0` = {t0!r} to `t1` = {t1!r}. "
                 f"Got [{float(dense.t[0])!r}, {float(dense.t[-1])!r}] instead."
+            )
+        if isinstance(dense, NodalDense) and (dense.breaks[0] != t0 or dense.breaks[-1] != t1):
+            raise ValueError(
+                f"`dense.breaks` must run from `t0` = {t0!r} to `t1` = {t1!r}. Got "
+                f"[{float(dense.breaks[0])!r}, {float(dense.breaks[-1])!r}] instead."
             )
         object.__setattr__(self, "t0", t0)
         object.__setattr__(self, "t1", t1)
@@ -1399,6 +1537,8 @@ class Segment:
             dense = {"type": "linear", "x0": d.x0.tolist(), "v": d.v.tolist()}
         elif isinstance(d, HermiteDense):
             dense = {"type": "hermite", "n_nodes": len(d.t), "source": d.source, "error": d.error}
+        elif isinstance(d, NodalDense):
+            dense = {"type": "nodal", "n_pieces": len(d.breaks) - 1}
         else:
             dense = {"type": d.kind}
         return {
@@ -1912,7 +2052,9 @@ class FilippovSolution:
         never leaves a partial file at ``path`` (an existing file stays intact).
         The name is used as given (no ``.npz`` suffix is added).
 
-        Linear and Hermite segments round-trip exactly. A :class:`CallableDense`
+        Linear, Hermite and nodal segments (so every solution :func:`filippov.solve`
+        returns) round-trip exactly: the loaded solution is ``==`` to this one and
+        evaluates bit for bit like it. A :class:`CallableDense`
         segment is stored as Hermite samples reproducing it to ``atol + rtol * max|x|``;
         the loaded segment has ``dense.source == "callable"`` and ``dense.error``.
 
@@ -1988,8 +2130,8 @@ class FilippovSolution:
         Returns
         -------
         FilippovSolution
-            Equal (``==``) to the saved one, except that callable segments come back as
-            their Hermite samples.
+            Equal (``==``) to the saved one, except that :class:`CallableDense` segments (never made by
+            :func:`filippov.solve`) come back as their Hermite samples.
 
         Raises
         ------
@@ -2023,9 +2165,9 @@ class FilippovSolution:
                 f"`path` must be a filippov solution file ({_FORMAT!r}). Got {str(path)!r} "
                 f"with format {meta.get('format') if isinstance(meta, dict) else None!r} instead."
             )
-        if meta.get("version") != _FORMAT_VERSION:
+        if meta.get("version") not in (1, _FORMAT_VERSION):
             raise ValueError(
-                f"`path` must be a format version {_FORMAT_VERSION} file. Got version "
+                f"`path` must be a format version 1 or {_FORMAT_VERSION} file. Got version "
                 f"{meta.get('version')!r} in {str(path)!r} instead (written by a newer filippov?)."
             )
         with contents_of(path, "filippov solution"):
@@ -2055,7 +2197,8 @@ class FilippovSolution:
         segments = []
         lam_off = arrays["segment_lam_offsets"]
         her_off = arrays["hermite_offsets"]
-        n_lin = n_her = 0
+        n_lin = n_her = n_nod = 0
+        nod_off = arrays.get("nodal_offsets", np.zeros(1, dtype=np.int64))
         for i, s in enumerate(meta["segments"]):
             t0, t1 = (float(v) for v in arrays["segment_t"][i])
             lam = arrays["segment_lam"][lam_off[i] : lam_off[i + 1]]
@@ -2063,6 +2206,13 @@ class FilippovSolution:
             if s["dense"] == "linear":
                 dense = LinearDense(t0, arrays["linear_x0"][n_lin], arrays["linear_v"][n_lin])
                 n_lin += 1
+            elif s["dense"] == "nodal":
+                a, b = nod_off[n_nod], nod_off[n_nod + 1]
+                # pieces are counted by breaks: segment k's values start at a - k
+                dense = NodalDense(
+                    arrays["nodal_breaks"][a:b], arrays["nodal_values"][a - n_nod : b - n_nod - 1]
+                )
+                n_nod += 1
             else:
                 a, b = her_off[n_her], her_off[n_her + 1]
                 dense = HermiteDense(
@@ -2114,9 +2264,14 @@ class FilippovSolution:
         seg_meta: list[dict[str, Any]] = []
         lin_x0, lin_v, her_t, her_y, her_dy = [], [], [], [], []
         her_off, lam_off, lams = [0], [0], []
+        nod_breaks: list[FloatArray] = []
+        nod_values: list[FloatArray] = []
+        nod_off = [0]
         for s in self._segments:
             d = s.dense
-            if isinstance(d, CallableDense) or not isinstance(d, (LinearDense, HermiteDense)):
+            if isinstance(d, CallableDense) or not isinstance(
+                d, (LinearDense, HermiteDense, NodalDense)
+            ):
                 if s.t1 > s.t0:
                     d = _resample_callable(
                         d, s.t0, s.t1, rtol=rtol, atol=atol, max_nodes=_RESAMPLE_MAX_NODES
@@ -2128,6 +2283,11 @@ class FilippovSolution:
                 entry["dense"] = "linear"
                 lin_x0.append(d.x0)
                 lin_v.append(d.v)
+            elif isinstance(d, NodalDense):
+                entry["dense"] = "nodal"
+                nod_breaks.append(d.breaks)
+                nod_values.append(d.values)
+                nod_off.append(nod_off[-1] + len(d.breaks))
             else:
                 assert isinstance(d, HermiteDense)
                 entry.update(dense="hermite", source=d.source, error=d.error)
@@ -2184,6 +2344,13 @@ class FilippovSolution:
             "hermite_y": cat(her_y, n),
             "hermite_dy": cat(her_dy, n),
             "hermite_offsets": np.array(her_off, dtype=np.int64),
+            "nodal_breaks": cat(nod_breaks, None),
+            "nodal_values": (
+                np.concatenate(nod_values)
+                if nod_values
+                else np.zeros((0, _NODAL_POINTS, n), dtype=np.float64)
+            ),
+            "nodal_offsets": np.array(nod_off, dtype=np.int64),
         }
 
 
