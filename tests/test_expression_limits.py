@@ -63,3 +63,40 @@ def test_formulas_at_the_limits_still_work():
     # a long sum (a wide, flat tree) is not a deep one
     obj = Objective.from_expr(" + ".join(f"{k}*x**2" for k in range(1, 400)), ["x"])
     assert obj.grad([1.0])[0] == 2.0 * sum(range(1, 400))
+
+
+# ------------------------------ pathological flows answer with a status, never loop
+@pytest.mark.parametrize("x0", [0.5, 2.0, -0.5])
+def test_l2_flow_of_log_x_squared_stops_at_the_pole(x0):
+    # In 1-D the ℓ2 flow moves at unit speed towards the pole x = 0 of ∇f = 2/x, reached
+    # at t = |x0|; there h turns around without passing through 0: status −3.
+    import filippov as fp
+
+    obj = Objective.from_expr("log(x**2)", ["x"])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l2"), [x0], (0.0, 10.0))
+    assert sol.status == -3
+    assert "pole or discontinuity" in sol.message and "returned up to" in sol.message
+    assert sol.t[-1] == pytest.approx(abs(x0), abs=1e-8)
+    assert abs(sol.x[-1, 0]) < 1e-8
+
+
+def test_l2_flow_of_log_x_plus_y_squared_stops_at_the_pole():
+    # The ℓ2 flow is the gradient flow x' = −1/x, y' = −2y in arc length: x² = x0² − 2s,
+    # y = y0 e^{−2s}; x reaches 0 at s* = x0²/2, after the length ∫ ‖∇f‖ ds.
+    from scipy.integrate import quad
+
+    import filippov as fp
+
+    x0, y0 = 0.5, 1.0
+    length = quad(
+        lambda s: np.sqrt(1.0 / (x0**2 - 2.0 * s) + 4.0 * y0**2 * np.exp(-4.0 * s)),
+        0.0,
+        x0**2 / 2.0,
+        limit=200,
+    )[0]
+    obj = Objective.from_expr("log(x) + y**2", ["x", "y"])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l2"), [x0, y0], (0.0, 10.0))
+    assert sol.status == -3
+    assert "pole or discontinuity" in sol.message
+    assert sol.t[-1] == pytest.approx(length, rel=1e-6)
+    np.testing.assert_allclose(sol.x[-1], [0.0, y0 * np.exp(-(x0**2))], atol=1e-7)
