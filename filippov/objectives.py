@@ -846,7 +846,11 @@ class Objective:
             subscripts, lambdas, comprehensions, comparisons, strings, keyword arguments,
             non-whitelisted calls such as ``__import__``), non-smooth functions (``abs``,
             ``sign``, ``max``, ``min``, ...), non-scalar expressions (tuples, lists) and
-            constants that are complex, infinite or too large.
+            constants that are complex, infinite or too large. Also for formulas past
+            the limits that keep parsing and differentiation bounded: more than 20 000
+            characters, a syntax tree more than 100 levels deep, exact numeric powers
+            of more than 4096 bits, exponents of a variable above 1000 in magnitude, and
+            operations on the variables nested more than 32 deep.
         TypeError
             If ``expr`` is not a string, ``variables`` not a sequence of strings, or a
             parameter value not a real number.
