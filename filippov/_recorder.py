@@ -243,7 +243,10 @@ def _shift_segment(seg: Segment, dt: float) -> Segment:
     if isinstance(dense, LinearDense):
         new_dense = _unchecked(LinearDense, t0=dense.t0 + dt, x0=dense.x0, v=dense.v)
     elif isinstance(dense, NodalDense):
-        new_dense = _unchecked(NodalDense, breaks=_frozen(dense.breaks + dt), values=dense.values)
+        # shifted by its offset, not its breaks: at t0 = 1e15 the node times would round
+        new_dense = _unchecked(
+            NodalDense, breaks=dense.breaks, values=dense.values, offset=dense.offset + dt
+        )
     else:
         inner = dense
 

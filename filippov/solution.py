@@ -864,9 +864,13 @@ class NodalDense(SegmentDense):
     Parameters
     ----------
     breaks : array_like, shape (P + 1,)
-        Non-decreasing piece boundaries, ``P >= 1``.
+        Non-decreasing piece boundaries, ``P >= 1``, on the clock ``t - offset``.
     values : array_like, shape (P, 17, n)
         States at the nodes of each piece.
+    offset : float, default 0.0
+        Time shift: the state at ``t`` is the interpolant's at ``t - offset``. (The engine
+        integrates from 0 and shifts once; a late start such as ``t0 = 1e15``, where a
+        time is resolved to 0.125 only, keeps the full resolution of the pieces.)
 
     Examples
     --------
@@ -880,8 +884,9 @@ class NodalDense(SegmentDense):
     kind: ClassVar[str] = "nodal"
     breaks: FloatArray
     values: FloatArray
+    offset: float = 0.0
 
-    def __init__(self, breaks: ArrayLike, values: ArrayLike) -> None:
+    def __init__(self, breaks: ArrayLike, values: ArrayLike, offset: float = 0.0) -> None:
         b = as_vector(breaks, "breaks")
         if b.shape[0] < 2:
             raise ValueError(f"`breaks` must hold at least 2 times. Got {b.shape[0]} instead.")
@@ -896,6 +901,7 @@ class NodalDense(SegmentDense):
             )
         object.__setattr__(self, "breaks", _readonly(b))
         object.__setattr__(self, "values", _readonly(v))
+        object.__setattr__(self, "offset", _as_time(offset, "offset"))
 
     @classmethod
     def sample(cls, fun: Callable[[FloatArray], Any], breaks: ArrayLike, n: int) -> NodalDense:
@@ -906,8 +912,18 @@ class NodalDense(SegmentDense):
         return cls(b, values)
 
     def nodes(self) -> FloatArray:
-        """Node times, shape ``(P, 17)``."""
+        """Node times on the clock ``t - offset``, shape ``(P, 17)``."""
         return _nodal_times(self.breaks)
+
+    @property
+    def t0(self) -> float:
+        """Start time, ``breaks[0] + offset``."""
+        return float(self.breaks[0]) + self.offset
+
+    @property
+    def t1(self) -> float:
+        """End time, ``breaks[-1] + offset``."""
+        return float(self.breaks[-1]) + self.offset
 
     @property
     def n(self) -> int:
@@ -917,6 +933,8 @@ class NodalDense(SegmentDense):
         # Own code rather than scipy's BarycentricInterpolator: that is one object per
         # piece, where here all pieces are evaluated together and grouped by piece.
         b = self.breaks
+        if self.offset:
+            t = t - self.offset
         k = np.clip(np.searchsorted(b, t, side="right") - 1, 0, len(b) - 2)
         nodes = _nodal_times(b[k], b[k + 1])  # (m, 17)
         diff = t[:, None] - nodes
@@ -941,17 +959,19 @@ class NodalDense(SegmentDense):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NodalDense):
             return NotImplemented
-        return np.array_equal(self.breaks, other.breaks) and np.array_equal(
-            self.values, other.values
+        return (
+            np.array_equal(self.breaks, other.breaks)
+            and np.array_equal(self.values, other.values)
+            and self.offset == other.offset
         )
 
     def __hash__(self) -> int:
-        return hash((self.breaks.tobytes(), self.values.tobytes()))
+        return hash((self.breaks.tobytes(), self.values.tobytes(), self.offset))
 
     def __repr__(self) -> str:
         return (
             f"NodalDense(pieces={len(self.breaks) - 1}, t=[{float(self.breaks[0])!r}, "
-            f"{float(self.breaks[-1])!r}], n={self.n})"
+            f"{float(self.breaks[-1])!r}], offset={self.offset!r}, n={self.n})"
         )
 
 
@@ -1205,10 +1225,10 @@ class Segment:
                 f"`dense.t` must run from `t0` = {t0!r} to `t1` = {t1!r}. "
                 f"Got [{float(dense.t[0])!r}, {float(dense.t[-1])!r}] instead."
             )
-        if isinstance(dense, NodalDense) and (dense.breaks[0] != t0 or dense.breaks[-1] != t1):
+        if isinstance(dense, NodalDense) and (dense.t0 != t0 or dense.t1 != t1):
             raise ValueError(
-                f"`dense.breaks` must run from `t0` = {t0!r} to `t1` = {t1!r}. Got "
-                f"[{float(dense.breaks[0])!r}, {float(dense.breaks[-1])!r}] instead."
+                f"`dense` must run from `t0` = {t0!r} to `t1` = {t1!r}. Got "
+                f"[{dense.t0!r}, {dense.t1!r}] instead."
             )
         object.__setattr__(self, "t0", t0)
         object.__setattr__(self, "t1", t1)
@@ -2210,7 +2230,9 @@ class FilippovSolution:
                 a, b = nod_off[n_nod], nod_off[n_nod + 1]
                 # pieces are counted by breaks: segment k's values start at a - k
                 dense = NodalDense(
-                    arrays["nodal_breaks"][a:b], arrays["nodal_values"][a - n_nod : b - n_nod - 1]
+                    arrays["nodal_breaks"][a:b],
+                    arrays["nodal_values"][a - n_nod : b - n_nod - 1],
+                    s["offset"],
                 )
                 n_nod += 1
             else:
@@ -2284,7 +2306,7 @@ class FilippovSolution:
                 lin_x0.append(d.x0)
                 lin_v.append(d.v)
             elif isinstance(d, NodalDense):
-                entry["dense"] = "nodal"
+                entry.update(dense="nodal", offset=d.offset)
                 nod_breaks.append(d.breaks)
                 nod_values.append(d.values)
                 nod_off.append(nod_off[-1] + len(d.breaks))
