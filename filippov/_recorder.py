@@ -244,9 +244,7 @@ def _shift_segment(seg: Segment, dt: float) -> Segment:
         new_dense = _unchecked(LinearDense, t0=dense.t0 + dt, x0=dense.x0, v=dense.v)
     elif isinstance(dense, NodalDense):
         # shifted by its offset, not its breaks: at t0 = 1e15 the node times would round
-        new_dense = _unchecked(
-            NodalDense, breaks=dense.breaks, values=dense.values, offset=dense.offset + dt
-        )
+        new_dense = dense._shifted(dt)
     else:
         inner = dense
 

@@ -883,8 +883,8 @@ class NodalDense(SegmentDense):
 
     kind: ClassVar[str] = "nodal"
     breaks: FloatArray
-    values: FloatArray
     offset: float = 0.0
+    _store: _NodeValues = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     def __init__(self, breaks: ArrayLike, values: ArrayLike, offset: float = 0.0) -> None:
         b = as_vector(breaks, "breaks")
@@ -900,16 +900,30 @@ class NodalDense(SegmentDense):
                 f"Got an array of shape {v.shape} instead."
             )
         object.__setattr__(self, "breaks", _readonly(b))
-        object.__setattr__(self, "values", _readonly(v))
         object.__setattr__(self, "offset", _as_time(offset, "offset"))
+        object.__setattr__(self, "_store", _NodeValues(v.shape[2], values=_readonly(v)))
 
     @classmethod
     def sample(cls, fun: Callable[[FloatArray], Any], breaks: ArrayLike, n: int) -> NodalDense:
-        """Sample ``fun`` (times ``(k,)`` -> states ``(k, n)``) at the nodes of ``breaks``."""
-        b = as_vector(breaks, "breaks")
-        t = _nodal_times(b).ravel()
-        values = np.asarray(fun(t), dtype=np.float64).reshape(b.shape[0] - 1, _NODAL_POINTS, n)
-        return cls(b, values)
+        """``fun`` (times ``(k,)`` -> states ``(k, n)``) at the nodes of ``breaks``.
+
+        ``fun`` is called once, when the values are first needed (to evaluate, compare,
+        save or pickle): the engine then spends nothing on the dense output of a solution
+        that is never read between its breakpoints. The values do not depend on when.
+        """
+        b = _readonly(as_vector(breaks, "breaks"))
+        return _unchecked(cls, breaks=b, offset=0.0, _store=_NodeValues(n, fun=fun, breaks=b))
+
+    @property
+    def values(self) -> FloatArray:
+        """States at the nodes, shape ``(P, 17, n)``."""
+        return self._store.get()
+
+    def _shifted(self, dt: float) -> NodalDense:
+        """The same interpolant read at ``t - dt`` (sharing the values)."""
+        return _unchecked(
+            NodalDense, breaks=self.breaks, offset=self.offset + dt, _store=self._store
+        )
 
     def nodes(self) -> FloatArray:
         """Node times on the clock ``t - offset``, shape ``(P, 17)``."""
@@ -927,7 +941,7 @@ class NodalDense(SegmentDense):
 
     @property
     def n(self) -> int:
-        return int(self.values.shape[2])
+        return self._store.n
 
     def _evaluate(self, t: FloatArray) -> FloatArray:
         # Own code rather than scipy's BarycentricInterpolator: that is one object per
@@ -973,6 +987,41 @@ class NodalDense(SegmentDense):
             f"NodalDense(pieces={len(self.breaks) - 1}, t=[{float(self.breaks[0])!r}, "
             f"{float(self.breaks[-1])!r}], offset={self.offset!r}, n={self.n})"
         )
+
+
+class _NodeValues:
+    """The node values of a :class:`NodalDense`, computed from their source on first use.
+
+    Shared by a dense output and its time-shifted copies; pickles as the values alone.
+    """
+
+    __slots__ = ("_breaks", "_fun", "_values", "n")
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        values: FloatArray | None = None,
+        fun: Callable[[FloatArray], Any] | None = None,
+        breaks: FloatArray | None = None,
+    ) -> None:
+        self.n = n
+        self._values, self._fun, self._breaks = values, fun, breaks
+
+    def get(self) -> FloatArray:
+        if self._values is None:
+            assert self._fun is not None and self._breaks is not None
+            t = _nodal_times(self._breaks).ravel()
+            shape = (len(self._breaks) - 1, _NODAL_POINTS, self.n)
+            self._values = _readonly(np.asarray(self._fun(t), dtype=np.float64).reshape(shape))
+            self._fun = self._breaks = None  # the source (and its system) can go
+        return self._values
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"n": self.n, "values": self.get()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.n, self._values, self._fun, self._breaks = state["n"], state["values"], None, None
 
 
 def _nodal_times(a: FloatArray, b: FloatArray | None = None) -> FloatArray:
