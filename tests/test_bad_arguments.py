@@ -378,10 +378,16 @@ APIS: list[Api] = [
         {"step": ["nope", -1.0], "tol": POSITIVE, "max_iter": count(1)},
     ),
     Api(
-        "InertialSignGD",
-        schemes.InertialSignGD,
+        "RestartedSignum",
+        schemes.RestartedSignum,
         lambda: {"step": 0.1},
         {"step": ["nope", -1.0], "beta": ["a", -0.5, 1.5, NAN], "restart": FLAG},
+    ),
+    Api(
+        "ASGD",
+        schemes.ASGD,
+        lambda: {"step": 0.1},
+        {"step": ["nope", -1.0], "beta": ["a", True, -0.5, 1.5, NAN], "restart": FLAG},
     ),
     Api(
         "ProjectedSignGD",
@@ -397,7 +403,12 @@ APIS: list[Api] = [
     ),
     Api("Constant", schemes.Constant, lambda: {"eta": 0.1}, {"eta": POSITIVE}),
     Api("Adaptive", schemes.Adaptive, dict, {"L": ["abc", [NAN, 1.0], [-1.0, 1.0]]}),
-    Api("FaceAware", schemes.FaceAware, dict, {"L": ["abc", [NAN, 1.0], [-1.0, 1.0]]}),
+    Api(
+        "FaceAware",
+        schemes.FaceAware,
+        dict,
+        {"L": ["abc", [NAN, 1.0], [-1.0, 1.0]], "tau": ["a", True, -1.0, NAN], "relative": FLAG},
+    ),
     Api(
         "Armijo",
         schemes.Armijo,
