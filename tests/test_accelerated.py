@@ -249,3 +249,36 @@ def test_restarted_signum_without_restart_is_signum() -> None:
     a = S.RestartedSignum(step=0.01, beta=0.8, restart=False).run(obj, x0, n_steps=60)
     b = S.Signum(step=0.01, beta=0.8).run(obj, x0, n_steps=60)
     np.testing.assert_allclose(a.x, b.x, rtol=0, atol=1e-13)
+
+
+# ------------------------------------------------------- smooth max with a quadratic term
+def test_smooth_max_quadratic_term_against_closed_forms() -> None:
+    import pickle
+
+    from scipy.special import logsumexp, softmax
+
+    rng = np.random.default_rng(7)
+    m, n, lam, T = 9, 4, 0.1, 0.7
+    A, b = rng.standard_normal((m, n)), rng.standard_normal(m)
+    Q = rotated_quadratic(np.geomspace(0.5, 50.0, n), seed=3).quadratic_data[0]
+    obj = smooth_max(A, b, lam, T, quadratic=Q)
+    plain = smooth_max(A, b, lam, T)
+    x, v = rng.standard_normal(n), rng.standard_normal(n)
+    p = softmax((A @ x + b) / T)
+    assert obj.f(x) == pytest.approx(
+        T * logsumexp((A @ x + b) / T) + 0.5 * lam * x @ x + 0.5 * x @ Q @ x, rel=1e-13
+    )
+    np.testing.assert_allclose(obj.grad(x), A.T @ p + lam * x + Q @ x, rtol=1e-12)
+    H = A.T @ (np.diag(p) - np.outer(p, p)) @ A / T + lam * np.eye(n) + Q
+    np.testing.assert_allclose(obj.hess(x), H, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(obj.hvp(x, v), H @ v, rtol=1e-12, atol=1e-14)
+    X = rng.standard_normal((3, n))
+    np.testing.assert_allclose(obj.grad_batch(X), [obj.grad(r) for r in X], rtol=1e-12)
+    np.testing.assert_allclose(obj.hess(x) - plain.hess(x), Q, rtol=1e-12, atol=1e-13)
+    assert obj.check_derivatives(x).ok
+    again = pickle.loads(pickle.dumps(obj))
+    assert again.f(x) == obj.f(x)
+    with pytest.raises(ValueError, match="symmetric"):
+        smooth_max(A, b, lam, T, quadratic=np.triu(Q))
+    with pytest.raises(ValueError, match=r"\(4, 4\)"):
+        smooth_max(A, b, lam, T, quadratic=np.eye(3))

@@ -366,7 +366,9 @@ class Scheme(ABC):
     To write a new scheme, subclass, set the class attribute ``norm_name`` and implement
 
     * :meth:`direction` ``(problem, x, g, state) -> Direction(v, state, counts)``: the
-      step direction ``v`` the step policy sees (e.g. ``norm.lmo(g)``);
+      step direction ``v`` the step policy sees (e.g. ``norm.lmo(g)``); a scheme that
+      steps from another point than the iterate (:class:`~filippov.schemes.ASGD`'s
+      extrapolation) returns it as ``Direction(..., at=(y, g_y, f_y))``;
     * optionally :meth:`update` ``(problem, x, g, v, eta, state) -> Update(x_next, state,
       g_next, counts)`` (default: ``x + eta * v``), for schemes that correct the plain
       step (projection, implicit solve);

@@ -192,8 +192,9 @@ class Adaptive(StepPolicy):
     :math:`\eta_k = \|g_k\|_1 / \sum_i L_i`, which guarantees
     :math:`f_{k+1} \le f_k - \|g_k\|_1^2 / (2\sum_i L_i)` and, under
     :math:`\mu`-strong convexity, :math:`f_k - f^\star \le (1 - \mu/\sum_i L_i)^k
-    (f_0 - f^\star)`. For inertial SignGD (:math:`v = -\operatorname{sign} m_k`) it is
-    :math:`\langle g_k, d_k\rangle/\sum_i L_i`. A direction that is not a descent
+    (f_0 - f^\star)`. For the restarted Signum (:math:`v = -\operatorname{sign} m_k`) it is
+    :math:`\langle g_k, d_k\rangle/\sum_i L_i`; for :class:`~filippov.schemes.ASGD` it is
+    taken at the extrapolated point, :math:`\|\nabla f(y_k)\|_1/\sum_i L_i`. A direction that is not a descent
     direction gets :math:`\eta_k = 0`.
 
     Parameters
