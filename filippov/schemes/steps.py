@@ -504,8 +504,14 @@ class Tuned(StepPolicy):
             if trial.status < 0 or not np.all(np.isfinite(x_end)):
                 scores.append(np.inf)
                 continue
-            values = [float(scorer.f(row)) for row in x_end]
-            score = float(np.mean(values))
+            try:
+                values = [float(scorer.f(row)) for row in x_end]
+            except (ValueError, FloatingPointError, OverflowError):
+                # a finite end point may still overflow the (validation) objective
+                scores.append(np.inf)
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                score = float(np.mean(values))
             scores.append(score if np.isfinite(score) else np.inf)
         scores_arr = np.asarray(scores)
         if not np.any(np.isfinite(scores_arr)):
