@@ -282,3 +282,66 @@ def test_smooth_max_quadratic_term_against_closed_forms() -> None:
         smooth_max(A, b, lam, T, quadratic=np.triu(Q))
     with pytest.raises(ValueError, match=r"\(4, 4\)"):
         smooth_max(A, b, lam, T, quadratic=np.eye(3))
+
+
+# ------------------------------------------------------------ reproduce and the Fig. 6 plot
+def test_paper2_benchmarks_certify_their_constants_and_minimizers() -> None:
+    from filippov.reproduce import paper2_benchmarks
+
+    rng = np.random.default_rng(0)
+    for bench in paper2_benchmarks().values():
+        obj = bench.objective
+        assert np.abs(obj.grad(bench.x_star)).max() < 1e-9
+        for _ in range(3):
+            x = bench.x_star + 3.0 * rng.standard_normal(bench.x0.size)
+            H = obj.hess(x)
+            # diag(L) ⪰ ∇²f and L_euclid ≥ λmax(∇²f), at points far from x*
+            assert np.linalg.eigvalsh(np.diag(bench.L) - H)[0] >= -1e-12
+            assert np.linalg.eigvalsh(H)[-1] <= bench.L_euclid * (1 + 1e-12)
+        assert bench.validation.f(bench.x0) != obj.f(bench.x0)
+
+
+def test_gap_and_monotonicity_measures_and_claims_table() -> None:
+    from filippov.reproduce import ClaimsTable, iterations_to_gap, nonmonotone_steps
+
+    run = SimpleNamespace(f=np.array([5.0, 2.0, 2.5, 1.0 + 1e-3, 1.0005, 1.0]))
+    assert iterations_to_gap(run, 1.0, 1e-3) == 3
+    assert iterations_to_gap(run, 1.0, 1e-9) == 5
+    assert iterations_to_gap(run, 0.0, 1e-3) is None
+    assert nonmonotone_steps(run) == 1
+    assert nonmonotone_steps(SimpleNamespace(f=[1.0, 1.0 + 1e-15])) == 0  # rounding
+    table = ClaimsTable().add("a < b", "Sec. 1", "3 vs <4>", "no")
+    html = table._repr_html_()
+    assert "3 vs &lt;4&gt;" in html and html.count("<tr>") == 2
+    assert "   * - a < b" in table.to_rst()
+    assert "reproduced: no" in str(table)
+    with pytest.raises(TypeError, match="measured"):
+        table.add("c", "d", 3, "yes")
+
+
+def test_face_ablation_plot_draws_the_numerical_face() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from filippov import plot
+
+    P = problem(8, 6)
+    runs = {
+        "SignGD": S.SignGD(step=S.Adaptive(P.L)).run(P.obj, P.x0, n_steps=40),
+        "ASGD": S.ASGD(step=S.Adaptive(P.L)).run(P.obj, P.x0, n_steps=40),
+    }
+    ax = plot.face_ablation(P.obj, runs, 0.2, relative=True)
+    for label, run in runs.items():
+        (line,) = plot.artists(ax, f"face-ablation:{label}")
+        G = np.array([P.grad(x) for x in run.x])
+        expected = (np.abs(G) > 0.2 * np.abs(G).max(axis=1, keepdims=True)).sum(axis=1)
+        np.testing.assert_array_equal(line.get_ydata(), expected)
+    ax2 = plot.face_ablation(P.obj, runs, 1.0, quantity="curvature", L=P.L)
+    (line,) = plot.artists(ax2, "face-ablation:SignGD")
+    G = np.array([P.grad(x) for x in runs["SignGD"].x])
+    np.testing.assert_allclose(line.get_ydata(), (np.abs(G) > 1.0) @ P.L)
+    with pytest.raises(ValueError, match="`L` is required"):
+        plot.face_ablation(P.obj, runs, 1.0, quantity="curvature")
+    plt.close("all")
