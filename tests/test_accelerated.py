@@ -345,3 +345,21 @@ def test_face_ablation_plot_draws_the_numerical_face() -> None:
     with pytest.raises(ValueError, match="`L` is required"):
         plot.face_ablation(P.obj, runs, 1.0, quantity="curvature")
     plt.close("all")
+
+
+def test_tuned_discards_candidates_whose_validation_value_overflows() -> None:
+    P = problem(9, 3)
+    # finite training run, but the validation objective overflows far from the origin
+    validation = Objective(
+        lambda x: float(np.exp(np.abs(x).max() * 100.0)),
+        lambda x: np.zeros_like(x),
+        lambda x: np.zeros((3, 3)),
+        n=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = S.SignGD(step=S.Tuned(grid=[0.01, 1000.0], budget=5, validation=validation)).run(
+            P.obj, np.zeros(3), n_steps=3
+        )
+    assert run.metadata["step"]["selected"] == 0.01
+    assert run.metadata["step"]["scores"][1] is None

@@ -495,7 +495,20 @@ class Tuned(StepPolicy):
 
     def init(self, problem: Problem) -> Any:
         scorer = self.validation if self.validation is not None else problem.objective
-        scores = []
+        scores: list[float] = []
+        # candidates with too long a step may overflow: they are discarded, not warned about
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._score_candidates(problem, scorer, scores)
+        scores_arr = np.asarray(scores)
+        if not np.any(np.isfinite(scores_arr)):
+            raise ValueError(
+                "`grid` must contain at least one step whose candidate run stays finite. "
+                f"Got {self.grid.tolist()} (all diverged) instead."
+            )
+        best = int(np.argmin(scores_arr))
+        return {"eta": float(self.grid[best]), "scores": scores_arr.tolist()}
+
+    def _score_candidates(self, problem: Problem, scorer: Any, scores: list[float]) -> None:
         for eta in self.grid:
             trial = problem.scheme.with_step(Constant(float(eta))).run(
                 problem.objective, problem.x0, n_steps=self.budget, diagnostics=False
@@ -510,17 +523,8 @@ class Tuned(StepPolicy):
                 # a finite end point may still overflow the (validation) objective
                 scores.append(np.inf)
                 continue
-            with np.errstate(over="ignore", invalid="ignore"):
-                score = float(np.mean(values))
+            score = float(np.mean(values))
             scores.append(score if np.isfinite(score) else np.inf)
-        scores_arr = np.asarray(scores)
-        if not np.any(np.isfinite(scores_arr)):
-            raise ValueError(
-                "`grid` must contain at least one step whose candidate run stays finite. "
-                f"Got {self.grid.tolist()} (all diverged) instead."
-            )
-        best = int(np.argmin(scores_arr))
-        return {"eta": float(self.grid[best]), "scores": scores_arr.tolist()}
 
     def size(self, ctx: StepContext, state: Any) -> tuple[FloatArray, Any]:
         return np.full(ctx.x.shape[0], state["eta"]), state
