@@ -682,6 +682,9 @@ def run(
     constant_eta = np.full(m, policy.eta) if type(policy) is Constant else None
     # policies without a numerical active face (the default hook) cost no call per step
     face_of = None if type(policy).face is StepPolicy.face else policy.face
+    policy_L = getattr(policy, "L", None)
+    if diagnostics and L is None and face_of is not None and isinstance(policy_L, np.ndarray):
+        L = policy_L  # a face-aware step's own constants: its face curvature is Σ_{A_k} L_i
     nan_row = np.full(m, np.nan)
     L_sum = float(np.sum(L)) if L is not None else np.nan
     t = np.zeros(m)
