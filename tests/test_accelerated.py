@@ -363,3 +363,16 @@ def test_tuned_discards_candidates_whose_validation_value_overflows() -> None:
         )
     assert run.metadata["step"]["selected"] == 0.01
     assert run.metadata["step"]["scores"][1] is None
+
+
+def test_asgd_points_that_reach_t_final_stay_put() -> None:
+    P = problem(10, 4)
+    X0 = np.stack([P.x0, 0.5 * P.x0])
+    run = S.ASGD(step=S.Adaptive(P.L)).run(P.obj, X0, t_final=0.3)
+    assert run.status == 0
+    np.testing.assert_allclose(run.t[-1], [0.3, 0.3], rtol=1e-13)
+    for i in range(2):
+        reached = np.flatnonzero(np.isclose(run.t[:, i], 0.3, rtol=1e-13))[0]
+        np.testing.assert_array_equal(
+            run.x[reached:, i], np.repeat(run.x[[reached], i], len(run.x) - reached, axis=0)
+        )

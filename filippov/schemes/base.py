@@ -773,6 +773,10 @@ def run(
                 # the last step is shortened (or stretched by rounding, <= 8 ulp) onto t_final
                 short = (eta >= remaining - t_tol) | done
                 eta = np.where(short, np.where(done, 0.0, remaining), eta)
+                if direction.at is not None and done.any():
+                    # finished points stay put: not at the point the scheme stepped from
+                    Xs = np.where(done[:, None], X, Xs)
+                    Gs = np.where(done[:, None], G, Gs)
             try:
                 upd = scheme.update(problem, Xs, Gs, v, eta, direction.state)
             except StepFailure as exc:
