@@ -368,11 +368,13 @@ def test_tuned_discards_candidates_whose_validation_value_overflows() -> None:
 def test_asgd_points_that_reach_t_final_stay_put() -> None:
     P = problem(10, 4)
     X0 = np.stack([P.x0, 0.5 * P.x0])
-    run = S.ASGD(step=S.Adaptive(P.L)).run(P.obj, X0, t_final=0.3)
+    run = S.ASGD(step=S.Adaptive(P.L)).run(P.obj, X0, t_final=2.0)
     assert run.status == 0
-    np.testing.assert_allclose(run.t[-1], [0.3, 0.3], rtol=1e-13)
+    np.testing.assert_allclose(run.t[-1], [2.0, 2.0], rtol=1e-13)
+    first = [np.flatnonzero(np.isclose(run.t[:, i], 2.0, rtol=1e-13))[0] for i in range(2)]
+    assert first[0] < first[1]  # the first point waits (with momentum) for the second
     for i in range(2):
-        reached = np.flatnonzero(np.isclose(run.t[:, i], 0.3, rtol=1e-13))[0]
+        reached = first[i]
         np.testing.assert_array_equal(
             run.x[reached:, i], np.repeat(run.x[[reached], i], len(run.x) - reached, axis=0)
         )
