@@ -141,7 +141,7 @@ ax.bar(pos + 0.2, [asgd_k[n] for n in names], 0.4, label="ASGD + restart, adapti
        color="#CC3311")  # fmt: skip
 ax.set_xticks(pos, names)
 ax.set_yscale("log")
-ax.set_ylabel("iterations to $f - f^\\star \\le 10^{-3}$")
+ax.set_ylabel("iterations to $f - f^\\star \\leq 10^{-3}$")
 ax.legend()
 
 # %%

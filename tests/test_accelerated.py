@@ -333,6 +333,7 @@ def test_face_ablation_plot_draws_the_numerical_face() -> None:
         "ASGD": S.ASGD(step=S.Adaptive(P.L)).run(P.obj, P.x0, n_steps=40),
     }
     ax = plot.face_ablation(P.obj, runs, 0.2, relative=True)
+    ax.figure.canvas.draw()  # the labels' mathtext parses
     for label, run in runs.items():
         (line,) = plot.artists(ax, f"face-ablation:{label}")
         G = np.array([P.grad(x) for x in run.x])
