@@ -1,6 +1,6 @@
 """
 SignGD, its step policies, and the paper's accelerated SignGD (ASGD)
-===================================================================
+====================================================================
 
 Seed paper 2 (§5–§7) analyses the Euler discretization of the sign flow,
 :math:`x_{k+1} = x_k - \\eta_k \\operatorname{sign}(\\nabla f(x_k))`, and compares on three
