@@ -593,6 +593,21 @@ APIS: list[Api] = [
         },
     ),
     Api(
+        "plot.face_ablation",
+        plot.face_ablation,
+        lambda: {"objective": objective(), "runs": [trajectory()], "tau": 0.1},
+        {
+            "runs": [[], None],
+            "tau": ["a", True, -1.0, NAN],
+            "relative": FLAG,
+            "quantity": CHOICE,
+            "L": ["abc", [NAN, 1.0]],
+            "ax": [3],
+            "labels": [3, [1]],
+            "legend": FLAG,
+        },
+    ),
+    Api(
         "plot.diagnostic",
         plot.diagnostic,
         lambda: {"runs": [trajectory()], "name": "flips"},
