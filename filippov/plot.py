@@ -64,6 +64,7 @@ __all__ = [
     "convergence",
     "diagnostic",
     "error_vs_step",
+    "face_ablation",
     "filippov_set",
     "phase_portrait",
     "switching_set",
@@ -2070,6 +2071,99 @@ def diagnostic(
     }
     what_name = name if isinstance(name, str) else "events"
     ax.set_ylabel(ylabel if ylabel is not None else f"{what_name}{what[statistic]}")
+    if legend:
+        ax.legend(loc="best", fontsize="small", framealpha=0.92)
+    return ax
+
+
+# ------------------------------------------------------- active-face ablation (issue 17)
+def face_ablation(
+    objective: Any,
+    runs: Any,
+    tau: float,
+    *,
+    relative: bool = False,
+    quantity: str = "size",
+    L: ArrayLike | None = None,
+    ax: Axes | None = None,
+    labels: Sequence[str] | None = None,
+    legend: bool = True,
+) -> Axes:
+    r"""Numerical active face along runs, against the iteration (seed paper 2, Fig. 6).
+
+    For each run the face :math:`A_k = \{i : |\partial_i f(x_k)| > \tau\}` (or
+    :math:`> \tau\|\nabla f(x_k)\|_\infty` with ``relative=True``; see
+    :func:`filippov.schemes.active_face`) is computed at its saved iterates, so that
+    SignGD, ASGD and face-aware runs are measured the same way, and :math:`|A_k|`
+    (``quantity="size"``) or :math:`\sum_{i\in A_k} L_i` (``"curvature"``) is drawn.
+
+    Parameters
+    ----------
+    objective : Objective
+        The objective the runs minimized (its ``grad_batch`` is evaluated at the iterates).
+    runs : run, sequence of runs or mapping label -> run
+        Single-point discrete trajectories.
+    tau : float
+        Threshold.
+    relative : bool, default False
+    quantity : {"size", "curvature"}
+    L : array_like, optional
+        Coordinate constants (required for ``"curvature"``).
+    ax : Axes, optional
+    labels : sequence of str, optional
+    legend : bool, default True
+
+    Returns
+    -------
+    Axes
+        Curves have gids ``"face-ablation:{label}"``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from filippov import plot, schemes
+    >>> from filippov.objectives import separable_quadratic
+    >>> obj = separable_quadratic([1.0, 4.0, 9.0], [1.0, -1.0, 0.5])
+    >>> run = schemes.SignGD(step="adaptive").run(obj, [0.0, 0.0, 0.0], n_steps=30)
+    >>> ax = plot.face_ablation(obj, {"SignGD": run}, 0.1, relative=True)
+    >>> [a.get_gid() for a in plot.artists(ax, "face-ablation:*")]
+    ['face-ablation:SignGD']
+    """
+    from .schemes import active_face as _active_face
+
+    quantity = _choice(quantity, "quantity", ("size", "curvature"))
+    relative = _flag(relative, "relative")
+    legend = _flag(legend, "legend")
+    Lv = None if L is None else as_vector(L, "L")
+    if quantity == "curvature" and Lv is None:
+        raise ValueError("`L` is required for quantity='curvature'. Got None instead.")
+    _check_ax(ax)
+    items = _runs(runs, labels)
+    ax = _axes(ax)
+    for k, (lab, run) in enumerate(items):
+        X = np.asarray(run.x, dtype=float)
+        if X.ndim != 2:
+            raise ValueError(f"Run {lab!r} must be a single run (x of shape (k, n)).")
+        mask = _active_face(
+            np.asarray(objective.grad_batch(X), dtype=float), tau, relative=relative
+        )
+        y = mask.sum(axis=1) if Lv is None or quantity == "size" else mask @ Lv
+        its = np.asarray(getattr(run, "k", np.arange(len(X))), dtype=float)
+        line = ax.plot(
+            its,
+            y,
+            color=_RUN_COLORS[k % len(_RUN_COLORS)],
+            linestyle=_RUN_LINESTYLES[k % len(_RUN_LINESTYLES)],
+            linewidth=1.5,
+            drawstyle="steps-post",
+        )[0]
+        _set_gid(line, f"face-ablation:{lab}", lab)
+    ax.set_xlabel("iteration $k$")
+    what = "|\\partial_i f| > \\tau" + ("\\,\\|\\nabla f\\|_\\infty" if relative else "")
+    ax.set_ylabel(
+        f"$|A_k|$, $A_k = \\{{i : {what}\\}}$" if quantity == "size" else "$\\sum_{i \\in A_k} L_i$"
+    )
     if legend:
         ax.legend(loc="best", fontsize="small", framealpha=0.92)
     return ax

@@ -92,10 +92,13 @@ class DiscreteTrajectory:
     * per step, length ``n_steps``: ``"step"`` (:math:`\eta_k`), ``"flips"`` (number of
       coordinates with :math:`g_{k+1,i}\,g_{k,i} < 0`), ``"freezes"`` (coordinates whose
       step was undone), ``"two_hit"`` (new two-hit sliding detections),
-      ``"face_size"`` (:math:`|A_k|`, :math:`A_k = \{i : g_{k,i} \ne 0\}`),
+      ``"face_size"`` (:math:`|A_k|`, the active face of the step: :math:`A_k = \{i :
+      g_{k,i} \ne 0\}`, or the numerical face :math:`\{i : |g_{k,i}| > \tau\}` of a
+      :class:`~filippov.schemes.FaceAware` step; for :class:`~filippov.schemes.ASGD` the
+      gradient is the one at the extrapolated point :math:`y_k`),
       ``"face_curvature"`` (:math:`\sum_{i\in A_k} L_i`, NaN when no separable
       smoothness bound is available), plus scheme-specific counters such as
-      ``"restarts"`` (inertial SignGD), ``"tie_breaks"`` (greedy coordinate descent),
+      ``"restarts"`` (ASGD, restarted Signum), ``"tie_breaks"`` (greedy coordinate descent),
       ``"tracking"`` (sliding-track) or ``"inner_iterations"`` (implicit step).
 
     Runs made with ``diagnostics=False`` keep only ``"t"`` and ``"step"``.
