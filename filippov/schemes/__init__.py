@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from .alignment import UpdateAlignment, cosine_similarity, update_alignment
 from .base import Direction, Problem, Scheme, StepFailure, StepInfo, Update, run
 from .baselines import Adam, Signum
 from .explicit import GD, GreedyCD, NormalizedGD, SignGD
@@ -50,5 +51,8 @@ __all__ = [
     "StepPolicy",
     "Tuned",
     "Update",
+    "UpdateAlignment",
+    "cosine_similarity",
     "run",
+    "update_alignment",
 ]
