@@ -7,11 +7,12 @@ make two claims about neural networks: Adam behaves like sign descent with momen
 (Signum), so its elementwise adaptivity plays a secondary role; and network Hessians
 have the two properties under which sign descent beats gradient descent, (i) curvature
 concentrated on the diagonal and (ii) :math:`\\lambda_{\\max} \\gg \\lambda_{\\mathrm{avg}}`.
-We check both on the smallest network where every quantity is exact: a one-hidden-layer
-tanh network (12 units, 910 parameters) with softmax cross-entropy on scikit-learn's
-digits (1797 images of 8x8 pixels, 10 classes), trained full-batch and deterministically
-(the paper trains larger networks with mini-batches) by Adam, Signum, SignGD and gradient
-descent. Gradients come from backpropagation and Hessian-vector products from
+We check both on a network small enough for every quantity to be exact: a
+one-hidden-layer tanh network (12 units, 910 parameters) with softmax cross-entropy on
+scikit-learn's digits (1797 images of 8x8 pixels, 10 classes), trained full-batch and
+deterministically by Adam, Signum, SignGD and gradient descent. (The paper compares Adam
+with *signSGD* with momentum, i.e. stochastic mini-batch training, on its own networks;
+those settings are not reproduced here.) Gradients come from backpropagation and Hessian-vector products from
 Pearlmutter's R-operator (:func:`filippov.objectives.mlp_classifier`); the dense Hessian
 is assembled from 910 such products.
 """
