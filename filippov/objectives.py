@@ -1895,3 +1895,9 @@ def slope(a: float = 0.5, *, name: str | None = None) -> Objective:
         minimizer=np.array([-3.0 * af, -3.0]),
     )
     return obj._with_recipe(slope, af, name=obj.name)
+
+
+# The neural-network objective lives in its own module (it imports Objective from here).
+from filippov._mlp import mlp_classifier, mlp_init  # noqa: E402
+
+__all__ += ["mlp_classifier", "mlp_init"]

@@ -267,8 +267,27 @@ table.add(
     + per_problem({n: f"{gd_k[n]} vs {sign_k[n]}" for n in benchmarks}),
     "yes" if all(gd_k[n] is not None and gd_k[n] < sign_k[n] for n in benchmarks) else "partly",
 )
-# Rows of seed paper 1 (e.g. the Adam-versus-Signum experiment) are appended here with
-# `table.add(claim, paper, measured, reproduced)`, their numbers computed above.
+
+# %%
+# Seed paper 1: Adam, Signum and network Hessians
+# -----------------------------------------------
+# These rows come from the gallery page "Adam, Signum and the Hessian of a small network",
+# whose script is run again here (its printout and figures suppressed) so that the one
+# table is computed in one place. sphinx-gallery runs a script from its own folder and
+# does not set ``__file__``; a plain ``python`` run does.
+import contextlib
+import io
+import runpy
+from pathlib import Path
+
+gallery = Path(globals()["__file__"]).parent if "__file__" in globals() else Path.cwd()
+figures_before = set(plt.get_fignums())
+with contextlib.redirect_stdout(io.StringIO()):
+    network = runpy.run_path(str(gallery / "plot_adam_signum_mlp.py"), run_name="claims")
+for number in set(plt.get_fignums()) - figures_before:
+    plt.close(number)
+for claim, where, measured, verdict in network["claims"]:
+    table.add(claim, f"Seed paper 1, {where}", measured, verdict)
 print(table)
 
 # %%

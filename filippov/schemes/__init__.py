@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 from .accelerated import ASGD
+from .alignment import UpdateAlignment, cosine_similarity, update_alignment
 from .base import Direction, Problem, Scheme, StepFailure, StepInfo, Update, run
 from .baselines import Adam, Signum
 from .explicit import GD, GreedyCD, NormalizedGD, SignGD
@@ -62,6 +63,9 @@ __all__ = [
     "StepPolicy",
     "Tuned",
     "Update",
+    "UpdateAlignment",
     "active_face",
+    "cosine_similarity",
     "run",
+    "update_alignment",
 ]
