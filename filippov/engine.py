@@ -129,9 +129,15 @@ def solve(
     diagonal equilibration, is below 1e13 (beyond, its velocity is rounding). A failed
     check is status −5 naming it, with the path's own message and the solution kept.
 
-    An equilibrium at ``h = 0`` is recorded with ``unique=False`` on every norm unless
-    ``∂h/∂x B`` is a P-matrix there (for a gradient flow: unless it is a strict local
-    minimum).
+    An equilibrium on ℓ1 switching manifolds is recorded with ``unique=False`` only when
+    the set of solutions of its sliding selection holds a velocity along which the
+    solution can really leave (checked a short step along it), so a unique attracting
+    equilibrium is ``"stationary"`` and unique even where ``∂h/∂x B`` is no P-matrix (the
+    nonsmooth harmonic oscillator's centre). For the ℓ∞ and ℓ2 relays an equilibrium at
+    ``h = 0`` is unique only if ``∂h/∂x B`` is a P-matrix there (for a gradient flow: a
+    strict local minimum). A manifold the solution leaves at its initial state is
+    recorded with the kind :meth:`~filippov.systems.FilippovSystem.classify` gives it
+    (``"crossing"``, ``"tangency"``, else ``"exit"``) by both paths.
 
     While the exact path runs, the calling process has Python's cyclic garbage collector
     paused (``gc.disable``; its records hold no reference cycles and no user code runs in
