@@ -17,13 +17,14 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov import _event_path, _exact_path
+from filippov import _event_path, _exact_path, _piecewise_path
 from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
 from filippov._validation import _preview, as_vector, require_flag, require_positive
 from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
+from filippov.piecewise import PiecewiseSystem
 from filippov.systems import FilippovSystem
 
 __all__ = ["solve"]
@@ -158,7 +159,7 @@ def solve(
     >>> sol(4.0)
     array([-1.5, -3. ])
     """
-    if not isinstance(system, FilippovSystem):
+    if not isinstance(system, (FilippovSystem, PiecewiseSystem)):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
     x0_arr = as_vector(x0, "x0", system.n)
     try:
@@ -208,6 +209,21 @@ def solve(
     ):
         raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
     max_events = int(max_events)
+    if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
+        return _solve_piecewise(
+            system,
+            x0_arr,
+            t0,
+            t_end,
+            method,
+            integrator,
+            rtol,
+            atol,
+            max_events,
+            zero_tol,
+            zeno_spacing,
+            float(stabilization),
+        )
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
     system.evaluate(x0_arr)
     system.jacobian(x0_arr)
@@ -341,3 +357,48 @@ def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
             f"the Jacobian `jac_h` of {system.name!r} disagrees with finite differences of h "
             f"(relative error {worst:.3g}, tol 1e-06) at x0 = {_preview(x0)}; {hint}."
         )
+
+
+def _solve_piecewise(
+    system: PiecewiseSystem,
+    x0: np.ndarray,
+    t0: float,
+    t_end: float,
+    method: str,
+    integrator: str,
+    rtol: float,
+    atol: float,
+    max_events: int,
+    zero_tol: float,
+    zeno_spacing: float,
+    stabilization: float,
+) -> FilippovSolution:
+    """:func:`solve` for a :class:`~filippov.piecewise.PiecewiseSystem` (its event path)."""
+    if method == "exact":
+        raise ValueError(
+            "`method='exact'` needs a piecewise-affine Lur'e system; a PiecewiseSystem is "
+            "integrated by its event path. Use method='events' or 'auto'."
+        )
+    system.c(x0)
+    system.jacobian(x0)
+    span = _tau_span(t0, t_end)
+    rec = Recorder(0.0, x0, f"events ({integrator}, {system.selection})")
+    opts = _piecewise_path.PiecewiseOptions(
+        integrator=integrator,
+        rtol=rtol,
+        atol=atol,
+        max_events=max_events,
+        zero_tol=zero_tol,
+        zeno_spacing=zeno_spacing,
+        stabilization=stabilization,
+    )
+    try:
+        with np.errstate(all="ignore"):
+            status, message = _piecewise_path.integrate(system, x0, 0.0, span, opts, rec)
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        status, message = (
+            -1,
+            f"the integration failed at t = {rec.t[-1]:.12g} ({type(exc).__name__}: {exc}); "
+            "the solution up to there is kept",
+        )
+    return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
