@@ -63,13 +63,34 @@ def _released(
     sig = signs.copy()
     sig[i] = s
     grad = system.jacobian(x)[i]
-    sel = system.mode_velocity(x, sub, sig, check_unique=False)
+    sel = system.mode_velocity(x, sub, sig, check_unique=False, extend=True)
     if sel is not None:
         return float(s * grad @ sel.velocity)
     # No sliding on the other surfaces on that side: the regions there decide; the flow
     # can leave to side s if some adjacent field points into it.
     _, F = system.adjacent(x, sub, sig)
     return float(np.max(s * F @ grad))
+
+
+def _leaves(
+    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], signs: np.ndarray, i: int, s: int
+) -> float:
+    """``s ∇c_i · v`` for the mode the flow would choose with ``i`` released to side ``s``.
+
+    Unlike the event function :func:`_released` (the continuation of the sliding on the
+    other surfaces, smooth in ``x``), this asks the whole question on the other surfaces
+    at zero: on that side they may be crossed or left rather than slid on (a gene held
+    at one threshold, released above the other, falls back into a region)."""
+    sub = tuple(j for j in free if j != i)
+    sig = signs.copy()
+    sig[i] = s
+    grad = system.jacobian(x)[i]
+    if not sub:
+        return float(s * grad @ system.field(x, sig))
+    choice = choose_mode(system, x, sub, sig, check=False)
+    if choice is None:
+        return 0.0  # undecided on that side: neither proves nor rules out attraction
+    return float(s * grad @ choice.selection.velocity)
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,7 @@ def choose_mode(
     *,
     forced: dict[int, int] | None = None,
     previous: np.ndarray | None = None,
+    check: bool = True,
 ) -> ModeChoice | None:
     """The consistent mode at ``x`` among the ``3^s`` candidates on the surfaces ``zero``.
 
@@ -128,7 +150,7 @@ def choose_mode(
                         break
                 else:
                     for side in (1, -1):
-                        if _released(system, x, free, sig, i, side) > (1e3 if relaxed else 1) * tol:
+                        if _leaves(system, x, free, sig, i, side) > (1e3 if relaxed else 1) * tol:
                             ok = False
                             break
                     if not ok:
@@ -146,7 +168,7 @@ def choose_mode(
 
     cands.sort(key=rank)
     free, sig, _ = cands[0]
-    sel = system.mode_velocity(x, free, sig, check_unique=True)
+    sel = system.mode_velocity(x, free, sig, check_unique=check)
     assert sel is not None
     return ModeChoice(free, sig, sel, len(cands) == 1 and sel.unique, len(cands))
 
@@ -174,7 +196,7 @@ class _Mode:
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
-        sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
+        sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False, extend=True)
         if sel is None:
             raise _Failure(
                 -4,

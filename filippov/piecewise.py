@@ -170,7 +170,7 @@ def _single_velocity(F: FloatArray, A: FloatArray, b: FloatArray, eps: float) ->
 
 
 def bilinear_selection(
-    fields: ArrayLike, normals: ArrayLike, *, tol: float = 1e-12
+    fields: ArrayLike, normals: ArrayLike, *, tol: float = 1e-12, extend: bool = False
 ) -> tuple[list[FloatArray], FloatArray]:
     """Dieci–Lopez bilinear sliding weights on a codimension-2 intersection.
 
@@ -185,6 +185,10 @@ def bilinear_selection(
         ``f₋₋, f₊₋, f₋₊, f₊₊`` (first sign: surface 1).
     normals : array_like, shape (2, n)
         ``∇c_1, ∇c_2``.
+
+    extend : bool
+        When no solution lies in the square, return the real solution nearest to it
+        (the continuation the integrator needs just past an exit).
 
     Returns
     -------
@@ -221,21 +225,22 @@ def bilinear_selection(
         coeffs_arr = coeffs_arr[1:]
     roots = np.roots(coeffs_arr)
     sols: list[FloatArray] = []
+    outside: list[FloatArray] = []
     for beta_c in roots:
         if abs(beta_c.imag) > 1e-9:
             continue
         beta = float(beta_c.real)
-        if not -eps <= beta <= 1 + eps:
-            continue
         d1, d2 = B1 + D1 * beta, B2 + D2 * beta
-        if abs(d1) >= abs(d2):
-            alpha = -(A1 + C1 * beta) / d1
-        else:
-            alpha = -(A2 + C2 * beta) / d2
-        if -eps <= alpha <= 1 + eps:
+        alpha = -(A1 + C1 * beta) / d1 if abs(d1) >= abs(d2) else -(A2 + C2 * beta) / d2
+        if -eps <= alpha <= 1 + eps and -eps <= beta <= 1 + eps:
             ab = np.clip([alpha, beta], 0.0, 1.0)
             if not any(np.allclose(ab, s, atol=1e-12) for s in sols):
                 sols.append(ab)
+        else:
+            outside.append(np.array([alpha, beta]))
+    if not sols and extend and outside:
+        dist = [float(np.max(np.abs(ab - np.clip(ab, 0.0, 1.0)))) for ab in outside]
+        sols = [outside[int(np.argmin(dist))]]
     if not sols:
         return sols, np.zeros(0)
     a, b_ = sols[0]
@@ -357,7 +362,13 @@ class PiecewiseSystem:
 
     # -- sliding ------------------------------------------------------------------------
     def mode_velocity(
-        self, x: ArrayLike, free: Sequence[int], signs: Sequence[int], *, check_unique: bool = True
+        self,
+        x: ArrayLike,
+        free: Sequence[int],
+        signs: Sequence[int],
+        *,
+        check_unique: bool = True,
+        extend: bool = False,
     ) -> PiecewiseSelection | None:
         """The velocity of the mode sliding on ``free`` (``None`` if no sliding velocity).
 
@@ -370,6 +381,12 @@ class PiecewiseSystem:
             The signs of the other switching functions.
         check_unique : bool
             Decide ``unique`` (linear programs at codimension ≥ 2); False skips it.
+        extend : bool
+            Where no sliding velocity exists, return its continuation (weights may be
+            negative: the minimal-norm solution of the equations alone; for the bilinear
+            selection the real root nearest to the square) instead of ``None``: the
+            integrator evaluates trial points a little past an exit, which its event
+            functions then locate.
 
         Examples
         --------
@@ -390,13 +407,18 @@ class PiecewiseSystem:
         N = self.jacobian(xv)[free]
         if len(free) == 2 and self.selection == "bilinear":
             try:
-                sols, w = bilinear_selection(F, N)
+                sols, w = bilinear_selection(F, N, extend=extend)
             except ValueError:
                 return None
             if not sols:
                 return None
             return PiecewiseSelection(F.T @ w, w, w @ P, len(sols) == 1)
         out = stewart_selection(F, N, check_unique=check_unique)
+        if out is None and extend:
+            A = np.vstack([np.ones(F.shape[0]), N @ F.T])
+            b = np.zeros(A.shape[0])
+            b[0] = 1.0
+            out = (np.linalg.lstsq(A, b, rcond=None)[0], False)
         if out is None:
             return None
         theta, unique = out

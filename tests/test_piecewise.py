@@ -67,3 +67,96 @@ def test_start_on_a_crossing_surface_is_labelled_crossing_by_both_paths(method: 
     sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0), method=method)
     assert [(ev.t, ev.kind, ev.indices) for ev in sol.events] == [(0.0, "crossing", (0,))]
     np.testing.assert_allclose(sol(1.0), [1.0, 1.0], rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------
+# a 2-gene negative-feedback network: closed form
+# ---------------------------------------------------------------------------------------
+def test_two_gene_negative_feedback_against_closed_form() -> None:
+    # x1' = 2 s-(x1, 1) s-(x2, 1) − x1   (gene 1 represses itself and is repressed by 2)
+    # x2' = 3 s+(x1, 1) − x2             (gene 1 activates gene 2): negative feedback.
+    net = fp.gene_network(
+        [[(2.0, [(0, "-"), (1, "-")])], [(3.0, [(0, "+")])]], [1.0, 1.0], [(0, 1.0), (1, 1.0)]
+    )
+    sol = fp.solve(net, [0.5, 2.0], (0.0, 3.0), rtol=1e-12, atol=1e-14)
+    # Closed form. Region (−, +): x1 = 0.5 e^{−t}, x2 = 2 e^{−t}: x2 crosses 1 at ln 2.
+    # Region (−, −): x1' = 2 − x1 from 1/4 reaches 1 at ln 2 + ln(7/4) = ln 3.5, x2 = 4/7.
+    # Sliding on x1 = 1 (Filippov weight 1/2 on x1 > 1): x2' = 3/2 − x2 reaches 1 after
+    # ln((3/2 − 4/7)/(1/2)) = ln(13/7): at ln 6.5, the singular steady state (1, 1).
+    expected = [
+        (np.log(2.0), "crossing", (1,), [0.25, 1.0]),
+        (np.log(3.5), "sliding-entry", (0,), [1.0, 4.0 / 7.0]),
+        (np.log(6.5), "sliding-entry", (1,), [1.0, 1.0]),
+        (np.log(6.5), "stationary", (0, 1), [1.0, 1.0]),
+    ]
+    assert [(e.kind, e.indices) for e in sol.events] == [(k, i) for _, k, i, _ in expected]
+    for ev, (t, _, _, x) in zip(sol.events, expected, strict=True):
+        assert abs(ev.t - t) <= 1e-8
+        np.testing.assert_allclose(ev.x, x, rtol=0, atol=1e-8)
+        assert ev.unique
+    assert sol.status == 1
+    # inside the sliding phase: x2 = 3/2 − (3/2 − 4/7) e^{−(t − ln 3.5)}
+    t_mid = 0.5 * (np.log(3.5) + np.log(6.5))
+    x2_mid = 1.5 - (1.5 - 4.0 / 7.0) * np.exp(-(t_mid - np.log(3.5)))
+    np.testing.assert_allclose(sol(t_mid), [1.0, x2_mid], atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------
+# codimension-2 sliding: Stewart against bilinear, closed forms
+# ---------------------------------------------------------------------------------------
+_CODIM2_XY = {(-1, -1): (2.0, 1.0), (1, -1): (-1.0, 2.0), (-1, 1): (1.0, -1.0), (1, 1): (-1.0, -2.0)}
+
+
+def _codim2_system(selection: str) -> fp.PiecewiseSystem:
+    # c = (x, y); constant fields, z' = 1 only in the region x > 0, y > 0.
+    def field(x: np.ndarray, s: tuple[int, ...]) -> np.ndarray:
+        fx, fy = _CODIM2_XY[s]
+        return np.array([fx, fy, 1.0 if s == (1, 1) else 0.0])
+
+    return fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: np.eye(3)[:2], n=3, selection=selection
+    )
+
+
+@pytest.mark.parametrize(
+    ("selection", "z_rate", "unique"),
+    [
+        # Stewart: min ‖θ‖ over θ ≥ 0, Σθ = 1, (x, y)-velocity 0; interior, so
+        # θ = Aᵀ(AAᵀ)⁻¹e1 = (25/133, 81/266, 29/133, 11/38): z' = θ_{++} = 11/38. The
+        # sliding velocities form a segment in z: flagged non-unique.
+        ("stewart", 11.0 / 38.0, False),
+        # Bilinear: (1−α)(1−β)f₋₋ + α(1−β)f₊₋ + (1−α)βf₋₊ + αβf₊₊ with zero (x, y) parts:
+        # α = 3/5, β = 1/2 (the other root, α = −1, is outside), z' = αβ = 3/10.
+        ("bilinear", 3.0 / 10.0, True),
+    ],
+)
+def test_codimension_two_stewart_and_bilinear_differ(
+    selection: str, z_rate: float, unique: bool
+) -> None:
+    system = _codim2_system(selection)
+    sol = fp.solve(system, [-1.0, -0.75, 0.0], (0.0, 1.65), rtol=1e-12, atol=1e-14)
+    # (−1, −0.75) moves along (2, 1): x = 0 at t = 1/2 with y = −1/4; sliding on x = 0
+    # below y = 0 (weight 2/3 on x > 0) has y' = 5/3: y = 0 at t = 0.65.
+    kinds = [(e.kind, e.indices) for e in sol.events]
+    assert kinds == [("sliding-entry", (0,)), ("sliding-entry", (1,))]
+    assert abs(sol.events[0].t - 0.5) <= 1e-10 and abs(sol.events[1].t - 0.65) <= 1e-10
+    assert sol.events[1].unique is unique
+    np.testing.assert_allclose(sol(1.65), [0.0, 0.0, z_rate * 1.0], atol=1e-9)
+    seg = sol.segments[-1]
+    assert seg.mode.free == (0, 1)
+
+
+def test_codimension_two_selection_values_in_closed_form() -> None:
+    from filippov.piecewise import bilinear_selection, stewart_selection
+
+    F = np.array([[*_CODIM2_XY[s], 1.0 if s == (1, 1) else 0.0] for s in _CODIM2_XY])
+    N = np.eye(3)[:2]
+    theta, unique = stewart_selection(F, N)  # type: ignore[misc]
+    np.testing.assert_allclose(theta, [25 / 133, 81 / 266, 29 / 133, 11 / 38], atol=1e-14)
+    assert not unique
+    sols, w = bilinear_selection(F, N)
+    assert len(sols) == 1
+    np.testing.assert_allclose(sols[0], [0.6, 0.5], atol=1e-14)
+    np.testing.assert_allclose(w, [0.2, 0.3, 0.2, 0.3], atol=1e-14)
+    # The difference of the two sliding velocities: only z, 3/10 − 11/38 = 2/190.
+    np.testing.assert_allclose(F.T @ w - F.T @ theta, [0.0, 0.0, 3 / 10 - 11 / 38], atol=1e-14)
