@@ -385,7 +385,7 @@ def _run_mode(
     g_scale = np.maximum(np.abs(g_prev), 1e-300)
     armed = g_prev < -1e-12 * np.maximum(g_scale, 1.0)
     ts = [t]
-    interps = []
+    interps: list[object] = []
     hit: tuple[str, int, int] | None = None
     t_hit = t_end
     x_hit = x
@@ -403,8 +403,8 @@ def _run_mode(
             best_t, best_k = np.inf, -1
             for k in fired:
 
-                def g(tt: float, k: int = int(k)) -> float:
-                    return float(mode.guards(dense(tt))[k])
+                def g(tt: float, k: int = int(k), dense: object = dense) -> float:
+                    return float(mode.guards(dense(tt))[k])  # type: ignore[operator]
 
                 ga = g(solver.t_old)
                 if ga >= 0:

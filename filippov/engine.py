@@ -22,9 +22,9 @@ from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
 from filippov._validation import _preview, as_vector, require_flag, require_positive
+from filippov.piecewise import PiecewiseSystem
 from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
-from filippov.piecewise import PiecewiseSystem
 from filippov.systems import FilippovSystem
 
 __all__ = ["solve"]

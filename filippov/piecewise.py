@@ -54,6 +54,8 @@ from scipy.optimize import linprog
 
 from filippov._validation import FloatArray, as_vector, require_positive
 
+IndexLike = Sequence[int] | np.ndarray
+
 __all__ = [
     "PiecewiseSelection",
     "PiecewiseSystem",
@@ -203,7 +205,7 @@ def bilinear_selection(
     >>> F = [[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]]
     >>> sols, w = bilinear_selection(F, [[1.0, 0.0], [0.0, 1.0]])
     >>> [s.tolist() for s in sols], w.tolist()
-    [[0.5, 0.5]], [0.25, 0.25, 0.25, 0.25]
+    ([[0.5, 0.5]], [0.25, 0.25, 0.25, 0.25])
     """
     F = np.asarray(fields, dtype=float)
     N = np.asarray(normals, dtype=float)
@@ -338,7 +340,7 @@ class PiecewiseSystem:
         return tuple(int(s) for s in np.where(self.c(x) < 0, -1, 1))
 
     def adjacent(
-        self, x: ArrayLike, free: Sequence[int], signs: Sequence[int]
+        self, x: ArrayLike, free: IndexLike, signs: IndexLike
     ) -> tuple[list[tuple[int, ...]], FloatArray]:
         """The regions around the intersection ``c_free = 0`` (others at ``signs``) and
         their fields at ``x``, shape ``(2^s, n)``; the first free index varies fastest."""
@@ -364,8 +366,8 @@ class PiecewiseSystem:
     def mode_velocity(
         self,
         x: ArrayLike,
-        free: Sequence[int],
-        signs: Sequence[int],
+        free: IndexLike,
+        signs: IndexLike,
         *,
         check_unique: bool = True,
         extend: bool = False,
@@ -580,9 +582,10 @@ def stewart_system(
         if jac is None or not callable(jac):
             raise TypeError("`jac` must be a callable x -> dc/dx when `switching` is a callable.")
         c_fun, jac_fun = switching, jac
-        n_dim = n if n is not None else (len(names) if names is not None else None)
-        if n_dim is None:
+        n_opt = n if n is not None else (len(names) if names is not None else None)
+        if n_opt is None:
             raise ValueError("`n` must be given (the state dimension).")
+        n_dim = int(n_opt)
         k = int(np.asarray(switching(np.zeros(int(n_dim))), dtype=float).size)
     if n is not None and int(n) != n_dim:
         raise ValueError(f"`n` = {n} disagrees with the {n_dim} variables.")
@@ -717,5 +720,7 @@ def gene_network(
                 fs.append((int(t), 1 if d == "+" else -1))
             parsed.append((float(kappa), fs))
         terms.append(parsed)
-    th = _Thresholds(genes, np.array(values), n)
-    return PiecewiseSystem(_GeneField(terms, gam), th, th.jac, n, k, selection=selection, name=name)
+    thr = _Thresholds(genes, np.array(values), n)
+    return PiecewiseSystem(
+        _GeneField(terms, gam), thr, thr.jac, n, k, selection=selection, name=name
+    )

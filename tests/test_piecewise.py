@@ -104,7 +104,12 @@ def test_two_gene_negative_feedback_against_closed_form() -> None:
 # ---------------------------------------------------------------------------------------
 # codimension-2 sliding: Stewart against bilinear, closed forms
 # ---------------------------------------------------------------------------------------
-_CODIM2_XY = {(-1, -1): (2.0, 1.0), (1, -1): (-1.0, 2.0), (-1, 1): (1.0, -1.0), (1, 1): (-1.0, -2.0)}
+_CODIM2_XY = {
+    (-1, -1): (2.0, 1.0),
+    (1, -1): (-1.0, 2.0),
+    (-1, 1): (1.0, -1.0),
+    (1, 1): (-1.0, -2.0),
+}
 
 
 def _codim2_system(selection: str) -> fp.PiecewiseSystem:
@@ -160,3 +165,138 @@ def test_codimension_two_selection_values_in_closed_form() -> None:
     np.testing.assert_allclose(w, [0.2, 0.3, 0.2, 0.3], atol=1e-14)
     # The difference of the two sliding velocities: only z, 3/10 − 11/38 = 2/190.
     np.testing.assert_allclose(F.T @ w - F.T @ theta, [0.0, 0.0, 3 / 10 - 11 / 38], atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------
+# two-surface stick-slip: two blocks on a belt, against a closed-form hybrid reference
+# ---------------------------------------------------------------------------------------
+_K, _KC, _MU, _VB = 1.0, 0.5, (1.0, 1.5), 0.5
+
+
+def _stick_slip() -> fp.PiecewiseSystem:
+    # q_i'' = −k q_i + kc (q_j − q_i) − μ_i sign(q_i' − vb): surfaces c_i = v_i − vb.
+    def field(x: np.ndarray, s: tuple[int, ...]) -> np.ndarray:
+        q1, v1, q2, v2 = x
+        return np.array(
+            [
+                v1,
+                -_K * q1 + _KC * (q2 - q1) - _MU[0] * s[0],
+                v2,
+                -_K * q2 + _KC * (q1 - q2) - _MU[1] * s[1],
+            ]
+        )
+
+    G = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    return fp.stewart_system(
+        field, lambda x: G @ x - _VB, jac=lambda x: G, n=4, name="two-block stick-slip"
+    )
+
+
+def _stick_slip_reference(x0: np.ndarray, T: float) -> list[tuple[float, str, int, np.ndarray]]:
+    """Events of the two-block stick-slip oscillator from closed-form segments.
+
+    Written independently of the library: in every mode (each block stuck to the belt,
+    or slipping with sign σ_i) the motion is linear, x' = A x + b, propagated exactly by
+    the matrix exponential of the augmented matrix; events are roots of the spring force
+    (stuck block: |F_i| = μ_i) or of v_i − vb (slipping block), bracketed on a grid of
+    the closed form and refined by brentq.
+    """
+    import scipy.linalg
+    from scipy.optimize import brentq
+
+    def force(x: np.ndarray, i: int) -> float:
+        q, o = x[2 * i], x[2 - 2 * i]
+        return -_K * q + _KC * (o - q)
+
+    def generator(stuck: tuple[bool, bool], sigma: tuple[int, int]) -> np.ndarray:
+        A = np.zeros((5, 5))
+        for i in range(2):
+            qi, vi, qo = 2 * i, 2 * i + 1, 2 - 2 * i
+            if stuck[i]:
+                A[qi, 4] = _VB
+            else:
+                A[qi, vi] = 1.0
+                A[vi, qi] = -_K - _KC
+                A[vi, qo] = _KC
+                A[vi, 4] = -_MU[i] * sigma[i]
+        return A
+
+    x = np.array(x0, dtype=float)
+    t = 0.0
+    stuck = [False, False]
+    sigma = [int(np.sign(x[1] - _VB)), int(np.sign(x[3] - _VB))]
+    events: list[tuple[float, str, int, np.ndarray]] = []
+    while True:
+        A = generator((stuck[0], stuck[1]), (sigma[0], sigma[1]))
+
+        def flow(x_start: np.ndarray, tau: float, A: np.ndarray = A) -> np.ndarray:
+            return (scipy.linalg.expm(A * tau) @ np.r_[x_start, 1.0])[:4]
+
+        def guards(tau: float, x_start: np.ndarray = x, flow=flow) -> np.ndarray:  # type: ignore[no-untyped-def]
+            y = flow(x_start, tau)
+            return np.array(
+                [
+                    abs(force(y, i)) - _MU[i] if stuck[i] else sigma[i] * (y[2 * i + 1] - _VB)
+                    for i in range(2)
+                ]
+            )
+
+        # Bracket on a grid of step h (the state advanced by the exact one-step map
+        # expm(A h)), then refine the root on the closed form itself.
+        h = 0.005
+        E = scipy.linalg.expm(A * h)
+        n_steps = int((T - t) / h) + 1
+        y_aug = np.r_[x, 1.0]
+        found = None
+        for j in range(1, n_steps + 1):
+            b = j * h
+            y_aug = E @ y_aug
+            y = y_aug[:4]
+            g_b = np.array(
+                [
+                    abs(force(y, i)) - _MU[i] if stuck[i] else sigma[i] * (y[2 * i + 1] - _VB)
+                    for i in range(2)
+                ]
+            )
+            bad = [(stuck[i] and g_b[i] >= 0) or (not stuck[i] and g_b[i] <= 0) for i in range(2)]
+            if any(bad):
+                i = int(np.flatnonzero(bad)[0])
+                lo = max((j - 1) * h, 1e-12)
+                tau = brentq(lambda s, i=i: guards(s)[i], lo, b, xtol=1e-15, rtol=1e-15)
+                found = (tau, i)
+                break
+            if b >= T - t:
+                break  # (the last bracket may pass T: an event there is beyond the run)
+        if found is None or found[0] > T - t:
+            return events
+        tau, i = found
+        x = flow(x, tau)
+        t += tau
+        if stuck[i]:
+            stuck[i] = False
+            sigma[i] = int(np.sign(force(x, i)))
+            events.append((t, "exit", i, x.copy()))
+        else:
+            x[2 * i + 1] = _VB
+            if abs(force(x, i)) < _MU[i]:
+                stuck[i] = True
+                events.append((t, "sliding-entry", i, x.copy()))
+            else:
+                sigma[i] = -sigma[i]
+                events.append((t, "crossing", i, x.copy()))
+
+
+def test_two_surface_stick_slip_against_closed_form_reference() -> None:
+    x0 = np.zeros(4)
+    T = 12.0
+    sol = fp.solve(_stick_slip(), x0, (0.0, T), rtol=1e-12, atol=1e-14)
+    assert sol.status == 0, sol.message
+    ref = _stick_slip_reference(x0, T)
+    got = [(e.t, e.kind, e.indices, e.x) for e in sol.events]
+    assert [(k, (i,)) for _, k, i, _ in ref] == [(k, idx) for _, k, idx, _ in got]
+    # both blocks stuck at once (codimension-2 sliding) happens in this run
+    assert any(seg.mode.free == (0, 1) for seg in sol.segments)
+    for (t_ref, _, _, x_ref), (t, _, _, x) in zip(ref, got, strict=True):
+        assert abs(t - t_ref) <= 1e-8
+        np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-8)
+    assert len(ref) >= 6
