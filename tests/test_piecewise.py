@@ -300,3 +300,63 @@ def test_two_surface_stick_slip_against_closed_form_reference() -> None:
         assert abs(t - t_ref) <= 1e-8
         np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-8)
     assert len(ref) >= 6
+
+
+# ---------------------------------------------------------------------------------------
+# construction from expressions, bad input, the portrait
+# ---------------------------------------------------------------------------------------
+def test_expression_system_matches_callable_system() -> None:
+    # Filippov sliding on a curved surface: x' = (1, ∓a) across c = y − x², a = 2.
+    table = {(-1,): ["1", "a"], (1,): ["1", "-a"]}
+    sys_expr = fp.stewart_system(table, ["y - x**2"], variables=["x", "y"], params={"a": 2.0})
+    sol = fp.solve(sys_expr, [0.0, -0.5], (0.0, 1.2), rtol=1e-12, atol=1e-14)
+    # Below the parabola y' = 2 until y = x²: x = t, y = −0.5 + 2t = t² at t = 1 − √0.5;
+    # then sliding along y = x² (x' = 1, ẏ = 2x) while the field below still pushes up,
+    # 2 − 2x > 0: exit at x = 1, t = 1, back into the region below (y' = 2).
+    assert [(e.kind, e.indices) for e in sol.events] == [("sliding-entry", (0,)), ("exit", (0,))]
+    assert abs(sol.events[0].t - (1.0 - np.sqrt(0.5))) <= 1e-10
+    assert abs(sol.events[1].t - 1.0) <= 1e-8
+    np.testing.assert_allclose(sol(0.9), [0.9, 0.81], atol=1e-8)
+    np.testing.assert_allclose(sol(1.2), [1.2, 1.4], atol=1e-8)
+    assert sol.segments[-1].mode.signs == (-1,)
+
+
+def test_bad_input_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="missing"):
+        fp.stewart_system({"+": ["1"]}, ["x"], variables=["x"])
+    with pytest.raises(ValueError, match="signs"):
+        fp.stewart_system({(2,): ["1"], (-1,): ["1"]}, ["x"], variables=["x"])
+    with pytest.raises(TypeError, match="jac"):
+        fp.stewart_system(lambda x, s: x, lambda x: x, n=1)
+    with pytest.raises(ValueError, match="selection"):
+        fp.stewart_system({"+": ["1"], "-": ["1"]}, ["x"], variables=["x"], selection="lazy")
+    with pytest.raises(ValueError, match="not allowed|must|unknown|Got"):
+        fp.stewart_system({"+": ["__import__('os')"], "-": ["1"]}, ["x"], variables=["x"])
+    with pytest.raises(ValueError, match="threshold"):
+        fp.gene_network([[(1.0, [(0, "-")])]], [1.0], [(3, 1.0)])
+    with pytest.raises(ValueError, match="exact"):
+        net = fp.gene_network([[(2.0, [(0, "-")])]], [1.0], [(0, 1.0)])
+        fp.solve(net, [0.0], (0.0, 1.0), method="exact")
+
+
+def test_piecewise_portrait_draws_regions_and_surface_pieces() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from filippov import plot
+
+    net = fp.gene_network(
+        [[(2.0, [(0, "-"), (1, "-")])], [(3.0, [(0, "+")])]], [1.0, 1.0], [(0, 1.0), (1, 1.0)]
+    )
+    sol = fp.solve(net, [0.5, 2.0], (0.0, 3.0))
+    ax = plot.piecewise_portrait(net, (0.0, 2.0), (0.0, 2.0), trajectories=[sol], resolution=41)
+    gids = {a.get_gid() for a in plot.artists(ax, "*")}
+    assert {"regions", "field", "manifold:sliding:0", "manifold:crossing:1"} <= gids
+    # the sliding piece of x1 = 1 is exactly the part below the other threshold
+    (piece,) = plot.artists(ax, "manifold:sliding:0")
+    xy = np.asarray(piece.get_xydata())
+    np.testing.assert_allclose(xy[:, 0], 1.0)
+    assert xy[:, 1].max() <= 1.0 + 2.0 / 40 and xy[:, 1].min() <= 0.05
+    plt.close("all")
