@@ -330,7 +330,7 @@ def test_bad_input_is_refused_clearly() -> None:
         fp.stewart_system(lambda x, s: x, lambda x: x, n=1)
     with pytest.raises(ValueError, match="selection"):
         fp.stewart_system({"+": ["1"], "-": ["1"]}, ["x"], variables=["x"], selection="lazy")
-    with pytest.raises(ValueError, match="not allowed|must|unknown|Got"):
+    with pytest.raises(ValueError, match="is not allowed"):
         fp.stewart_system({"+": ["__import__('os')"], "-": ["1"]}, ["x"], variables=["x"])
     with pytest.raises(ValueError, match="threshold"):
         fp.gene_network([[(1.0, [(0, "-")])]], [1.0], [(3, 1.0)])
