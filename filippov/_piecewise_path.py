@@ -269,7 +269,9 @@ def _integrate(
     choice = _choose(system, x, zero, signs, None, signs, t)
     signs = choice.signs
     if zero:
-        _record_transition(rec, t, x, zero, (), np.where(c < 0, -1, 1), choice, None, initial=True)
+        _record_transition(
+            system, rec, t, x, zero, (), np.where(c < 0, -1, 1), choice, None, initial=True
+        )
     free = choice.free
     while True:
         mode = _Mode(system, free, signs, gain, rec)
@@ -304,7 +306,7 @@ def _integrate(
         base[base == 0] = 1
         choice = _choose(system, x, zero_t, base, forced, old_signs, t)
         arrived = tuple(j for j in zero_t if j not in free)
-        _record_transition(rec, t, x, arrived, free, old_signs, choice, old_mode)
+        _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
         signs, free = choice.signs, choice.free
         acc = check_accumulation(rec, span, opts.zeno_spacing)
         if acc is not None:
@@ -331,6 +333,7 @@ def _choose(
 
 
 def _record_transition(
+    system: PiecewiseSystem,
     rec: Recorder,
     t: float,
     x: FloatArray,
@@ -348,7 +351,12 @@ def _record_transition(
     for i in arrived:
         if i in choice.free:
             kind = "sliding-entry"
-        elif initial or choice.signs[i] == -old_signs[i]:
+        elif initial:
+            # left at once: labelled as classify() labels the surface (as the l1 paths do)
+            kind = {"crossing": "crossing", "tangency": "tangency"}.get(
+                system.classify(x, i)[0], "exit"
+            )
+        elif choice.signs[i] == -old_signs[i]:
             kind = "crossing"
         else:
             kind = "tangency"

@@ -52,7 +52,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import linprog
 
-from filippov._validation import FloatArray, as_vector, require_positive
+from filippov._validation import FloatArray, as_vector, require_int, require_positive
 
 IndexLike = Sequence[int] | np.ndarray
 
@@ -249,6 +249,13 @@ def bilinear_selection(
     return sols, np.array([(1 - a) * (1 - b_), a * (1 - b_), (1 - a) * b_, a * b_])
 
 
+def _check_name_and_selection(name: Any, selection: Any) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. Got {type(name).__name__} instead.")
+    if not isinstance(selection, str) or selection not in _SELECTIONS:
+        raise ValueError(f"`selection` must be one of {_SELECTIONS}. Got {selection!r} instead.")
+
+
 # ---------------------------------------------------------------------------------------
 # the system
 # ---------------------------------------------------------------------------------------
@@ -288,20 +295,17 @@ class PiecewiseSystem:
         selection: str = "stewart",
         name: str = "piecewise system",
     ) -> None:
-        if selection not in _SELECTIONS:
-            raise ValueError(
-                f"`selection` must be one of {_SELECTIONS}. Got {selection!r} instead."
-            )
+        _check_name_and_selection(name, selection)
         for value, label in ((field, "field"), (switching, "switching"), (jac, "jac")):
             if not callable(value):
                 raise TypeError(f"`{label}` must be callable. Got {type(value).__name__} instead.")
         self._field = field
         self._c = switching
         self._jac = jac
-        self.n = int(n)
-        self.k = int(k)
+        self.n = require_int(n, "n", 1)
+        self.k = require_int(k, "k", 1)
         self.selection = selection
-        self.name = str(name)
+        self.name = name
 
     def __repr__(self) -> str:
         return f"PiecewiseSystem({self.name!r}, n={self.n}, k={self.k}, {self.selection})"
@@ -458,14 +462,16 @@ class PiecewiseSystem:
 def _sign_key(key: Any, k: int) -> tuple[int, ...]:
     if isinstance(key, str):
         if len(key) != k or any(ch not in "+-" for ch in key):
-            raise ValueError(f"a region key string must be {k} characters of '+'/'-'. Got {key!r}.")
+            raise ValueError(
+                f"a `fields` key string must be {k} characters of '+'/'-'. Got {key!r}."
+            )
         return tuple(1 if ch == "+" else -1 for ch in key)
     try:
         tup = tuple(int(v) for v in key)
     except TypeError:
         tup = (int(key),)
     if len(tup) != k or any(v not in (-1, 1) for v in tup):
-        raise ValueError(f"a region key must be {k} signs ±1. Got {key!r} instead.")
+        raise ValueError(f"a `fields` key must be {k} signs ±1. Got {key!r} instead.")
     return tup
 
 
@@ -563,6 +569,7 @@ def stewart_system(
     >>> [(round(e.t, 12), e.kind, e.indices) for e in sol.events]
     [(0.5, 'sliding-entry', (1,)), (1.0, 'sliding-entry', (0,)), (1.0, 'stationary', (0, 1))]
     """
+    _check_name_and_selection(name, selection)
     names = list(variables) if variables is not None else None
     pars = dict(params or {})
     if isinstance(switching, (list, tuple)) and all(isinstance(s, str) for s in switching):
@@ -598,15 +605,14 @@ def stewart_system(
                     raise ValueError("`variables` must name the coordinates for expression fields.")
                 if len(val) != n_dim:
                     raise ValueError(
-                        f"the field of region {key!r} must have {n_dim} expressions. "
-                        f"Got {len(val)} instead."
+                        f"`fields[{key!r}]` must have {n_dim} expressions. Got {len(val)} instead."
                     )
                 table[sk] = _ExprVector(list(val), names, pars)
             elif callable(val):
                 table[sk] = val
             else:
                 raise TypeError(
-                    f"the field of region {key!r} must be a callable or expression strings. "
+                    f"`fields[{key!r}]` must be a callable or expression strings. "
                     f"Got {type(val).__name__} instead."
                 )
         missing = [p for p in itertools.product((-1, 1), repeat=k) if p not in table]
@@ -692,6 +698,7 @@ def gene_network(
     >>> [e.kind for e in sol.events], round(float(sol(2.0)[0]), 12)
     (['sliding-entry', 'stationary'], 1.0)
     """
+    _check_name_and_selection(name, selection)
     gam = as_vector(decay, "decay")
     n = gam.size
     for g in gam:

@@ -2154,6 +2154,7 @@ def piecewise_portrait(
     y0, y1 = as_limits(ylim, "ylim")
     res = require_int(resolution, "resolution", 8)
     density = require_positive(density, "density")
+    legend = _flag(legend, "legend")
     ax = _axes(ax)
     labeller = _Labeller(ax)
     xs, ys = np.linspace(x0, x1, res), np.linspace(y0, y1, res)

@@ -360,3 +360,11 @@ def test_piecewise_portrait_draws_regions_and_surface_pieces() -> None:
     np.testing.assert_allclose(xy[:, 0], 1.0)
     assert xy[:, 1].max() <= 1.0 + 2.0 / 40 and xy[:, 1].min() <= 0.05
     plt.close("all")
+
+
+def test_start_on_a_crossing_surface_of_a_stewart_system_is_a_crossing() -> None:
+    system = fp.stewart_system({"-": ["1", "3"], "+": ["1", "1"]}, ["y"], variables=["x", "y"])
+    assert system.classify([0.0, 0.0], 0)[0] == "crossing"
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0))
+    assert [(ev.t, ev.kind, ev.indices) for ev in sol.events] == [(0.0, "crossing", (0,))]
+    np.testing.assert_allclose(sol(1.0), [1.0, 1.0], rtol=1e-9)
