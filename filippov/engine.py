@@ -210,6 +210,8 @@ def solve(
         raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
     max_events = int(max_events)
     if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
+        if require_flag(check_derivatives, "check_derivatives"):
+            _check_piecewise_jacobian(system, x0_arr)
         return _solve_piecewise(
             system,
             x0_arr,
@@ -356,6 +358,25 @@ def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
         raise ValueError(
             f"the Jacobian `jac_h` of {system.name!r} disagrees with finite differences of h "
             f"(relative error {worst:.3g}, tol 1e-06) at x0 = {_preview(x0)}; {hint}."
+        )
+
+
+def _check_piecewise_jacobian(system: PiecewiseSystem, x0: np.ndarray) -> None:
+    """Raise ``ValueError`` when the Jacobian of the switching functions disagrees with
+    finite differences of ``c`` at ``x0`` (as for ``jac_h`` of a FilippovSystem)."""
+    J = system.jacobian(x0)
+    V = random_directions(x0.size, 2, 0)
+    scale = max(float(np.max(np.abs(J @ v))) for v in V)
+    worst = 0.0
+    for v in V:
+        excess, uncertainty = directional_mismatch(system.c, x0, v, J @ v)
+        worst = max(worst, relative_error(excess, scale, uncertainty))
+    if worst > 1e-6:
+        raise ValueError(
+            f"the Jacobian `jac` of {system.name!r} disagrees with finite differences of the "
+            f"switching functions (relative error {worst:.3g}, tol 1e-06) at x0 = "
+            f"{_preview(x0)}; fix it, or pass check_derivatives=False to solve to skip this "
+            "check."
         )
 
 

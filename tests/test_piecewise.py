@@ -368,3 +368,15 @@ def test_start_on_a_crossing_surface_of_a_stewart_system_is_a_crossing() -> None
     sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0))
     assert [(ev.t, ev.kind, ev.indices) for ev in sol.events] == [(0.0, "crossing", (0,))]
     np.testing.assert_allclose(sol(1.0), [1.0, 1.0], rtol=1e-9)
+
+
+def test_a_wrong_jacobian_is_refused() -> None:
+    system = fp.stewart_system(
+        lambda x, s: np.array([1.0, -float(s[0])]),
+        lambda x: np.array([x[1] - x[0] ** 2]),
+        jac=lambda x: np.array([[2.0 * x[0], 1.0]]),  # sign of the first entry wrong
+        n=2,
+    )
+    with pytest.raises(ValueError, match="`jac`"):
+        fp.solve(system, [0.5, 0.0], (0.0, 1.0))
+    fp.solve(system, [0.5, 0.0], (0.0, 0.1), check_derivatives=False)
