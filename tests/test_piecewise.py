@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import filippov as fp
 from filippov.selection import box_vi_solution_set, is_p_matrix
@@ -380,3 +382,39 @@ def test_a_wrong_jacobian_is_refused() -> None:
     with pytest.raises(ValueError, match="`jac`"):
         fp.solve(system, [0.5, 0.0], (0.0, 1.0))
     fp.solve(system, [0.5, 0.0], (0.0, 0.1), check_derivatives=False)
+
+
+@settings(derandomize=True, deadline=None, max_examples=40)
+@given(
+    st.lists(st.floats(-3.0, 3.0, allow_nan=False, allow_subnormal=False), min_size=12, max_size=12)
+)
+def test_stewart_selection_is_the_minimal_norm_feasible_weight(values: list[float]) -> None:
+    from scipy.optimize import linprog, minimize
+
+    from filippov.piecewise import stewart_selection
+
+    F = np.array(values).reshape(4, 3)
+    N = np.eye(3)[:2]
+    A = np.vstack([np.ones(4), N @ F.T])
+    b = np.array([1.0, 0.0, 0.0])
+    feasible = linprog(np.zeros(4), A_eq=A, b_eq=b, bounds=[(0, None)] * 4).status == 0
+    out = stewart_selection(F, N)
+    if out is None:
+        assert not feasible
+        return
+    theta, _ = out
+    assert feasible
+    assert theta.min() >= 0.0 and abs(theta.sum() - 1.0) <= 1e-12
+    np.testing.assert_allclose(N @ F.T @ theta, 0.0, atol=1e-10 * (1 + np.abs(F).max()))
+    # no feasible weight has a smaller norm (an independent solver from the same start)
+    res = minimize(
+        lambda w: w @ w,
+        np.full(4, 0.25),
+        jac=lambda w: 2 * w,
+        constraints=[{"type": "eq", "fun": lambda w: A @ w - b, "jac": lambda w: A}],
+        bounds=[(0, None)] * 4,
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    if res.success and np.abs(A @ res.x - b).max() <= 1e-9:
+        assert theta @ theta <= res.x @ res.x + 1e-8
