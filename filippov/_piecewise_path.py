@@ -48,6 +48,11 @@ class PiecewiseOptions:
     stabilization: float
 
 
+#: Points per integrator step at which the event functions are checked (the step's end
+#: and equally spaced interior points of its dense output).
+_SAMPLES = 4
+
+
 class _Failure(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -405,8 +410,19 @@ def _run_mode(
         dense = solver.dense_output()
         ts.append(solver.t)
         interps.append(dense)
-        g_new = mode.guards(solver.y)
-        fired = np.flatnonzero(armed & (g_new >= 0))
+        # The guards at interior points of the step too: a surface touched and left
+        # again within one step (a short stick of a block) changes no sign at its ends.
+        t_lo = float(solver.t_old)
+        fired = np.empty(0, dtype=int)
+        g_new = g_prev
+        for j in range(1, _SAMPLES + 1):
+            t_j = float(solver.t) if j == _SAMPLES else t_lo + j * (solver.t - t_lo) / _SAMPLES
+            y_j = solver.y if j == _SAMPLES else dense(t_j)
+            g_new = mode.guards(np.asarray(y_j, dtype=float))
+            fired = np.flatnonzero(armed & (g_new >= 0))
+            if fired.size:
+                break
+            t_lo = t_j
         if fired.size:
             best_t, best_k = np.inf, -1
             for k in fired:
@@ -414,11 +430,11 @@ def _run_mode(
                 def g(tt: float, k: int = int(k), dense: object = dense) -> float:
                     return float(mode.guards(dense(tt))[k])  # type: ignore[operator]
 
-                ga = g(solver.t_old)
+                ga = g(t_lo)
                 if ga >= 0:
-                    root = solver.t_old
+                    root = t_lo
                 else:
-                    root = brentq(g, solver.t_old, solver.t, xtol=1e-15, rtol=1e-15, maxiter=200)
+                    root = brentq(g, t_lo, t_j, xtol=1e-15, rtol=1e-15, maxiter=200)
                 if root < best_t:
                     best_t, best_k = root, int(k)
             t_hit = float(best_t)
