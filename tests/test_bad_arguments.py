@@ -117,6 +117,43 @@ APIS: list[Api] = [
         {"F_minus": CALLABLE, "F_plus": CALLABLE, "h": CALLABLE, "grad_h": CALLABLE, "name": TEXT},
     ),
     Api(
+        "stewart_system",
+        fp.stewart_system,
+        lambda: {"fields": {"+": ["-1"], "-": ["1"]}, "switching": ["x"], "variables": ["x"]},
+        {
+            "fields": [3, "f", {"+": ["-1"]}, {"+": [3], "-": ["1"]}],
+            "switching": [3],
+            "selection": CHOICE,
+            "name": TEXT,
+        },
+    ),
+    Api(
+        "gene_network",
+        fp.gene_network,
+        lambda: {"production": [[(2.0, [(0, "-")])]], "decay": [1.0], "thresholds": [(0, 1.0)]},
+        {"decay": ["abc", [NAN], [-1.0]], "selection": CHOICE, "name": TEXT},
+    ),
+    Api(
+        "PiecewiseSystem",
+        fp.PiecewiseSystem,
+        lambda: {
+            "field": lambda x, s: -np.asarray(s, dtype=float),
+            "switching": lambda x: x,
+            "jac": lambda x: np.ones((1, 1)),
+            "n": 1,
+            "k": 1,
+        },
+        {
+            "field": CALLABLE,
+            "switching": CALLABLE,
+            "jac": CALLABLE,
+            "n": count(1),
+            "k": count(1),
+            "selection": CHOICE,
+            "name": TEXT,
+        },
+    ),
+    Api(
         "steepest_descent_flow",
         fp.steepest_descent_flow,
         lambda: {"objective": objective()},
@@ -467,6 +504,25 @@ APIS: list[Api] = [
         {"path": [3, None, "", "."]},
     ),
     # -- plot ---------------------------------------------------------------------------
+    Api(
+        "plot.piecewise_portrait",
+        plot.piecewise_portrait,
+        lambda: {
+            "system": fp.gene_network([[(2.0, [(0, "-")])], [(1.0, [])]], [1.0, 1.0], [(0, 1.0)]),
+            "xlim": (0, 2),
+            "ylim": (0, 2),
+            "resolution": 12,
+        },
+        {
+            "system": [None, flow()],
+            "xlim": ["ab", (1, 0), (0, NAN)],
+            "ylim": ["ab", (1, 0)],
+            "ax": [3, "ax"],
+            "resolution": count(8),
+            "density": POSITIVE,
+            "legend": FLAG,
+        },
+    ),
     Api(
         "plot.phase_portrait",
         plot.phase_portrait,

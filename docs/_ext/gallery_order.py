@@ -11,6 +11,7 @@ ORDER = (
     "plot_codim2_sliding_3d.py",
     "plot_twisting_zeno.py",
     "plot_coulomb_friction.py",
+    "plot_piecewise_stick_slip.py",
     "plot_discrete_tracking.py",
     "plot_signgd_variants.py",
     "plot_active_face.py",
