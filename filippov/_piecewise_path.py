@@ -470,4 +470,8 @@ def _record(
         return np.asarray(sol(np.asarray(tt, dtype=float)), dtype=float).T
 
     x_end = np.asarray(sol(t1), dtype=float) if x1 is None else x1
-    rec.dense_segment(ts[0], t1, dense, x_end, mode_rec, mode.lam(x_end))  # type: ignore[arg-type]
+    # one piece per integrator step, the last one ending at t1 (sampled into a NodalDense,
+    # so the solution pickles and saves like the event path's)
+    steps = np.asarray(ts, dtype=float)
+    breaks = np.r_[steps[steps < t1], t1]
+    rec.dense_segment(ts[0], t1, dense, x_end, mode_rec, mode.lam(x_end), breaks)  # type: ignore[arg-type]

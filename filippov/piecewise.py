@@ -476,13 +476,16 @@ def _sign_key(key: Any, k: int) -> tuple[int, ...]:
 
 
 class _ExprVector:
-    """A vector of expressions ``x -> (len,)`` lambdified from the safe parser (picklable
-    only as far as sympy lambdas are: they are not)."""
+    """A vector of expressions ``x -> (len,)`` lambdified from the safe parser. It pickles
+    its source strings, variables and parameters and is compiled again when loaded
+    (sympy's lambdified functions do not pickle)."""
 
     def __init__(self, exprs: Sequence[str], names: list[str], params: Mapping[str, float]):
         import sympy
 
         from filippov.objectives import parse_expression
+
+        self._source = (list(exprs), list(names), dict(params))
 
         symbols = {v: sympy.Symbol(v, real=True) for v in names}
         table = dict(symbols)
@@ -494,6 +497,9 @@ class _ExprVector:
         jac = [[sympy.diff(e, s) for s in syms] for e in self.exprs]
         self._j = sympy.lambdify(syms, jac, modules="numpy")
         self.n = len(names)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_ExprVector, self._source)
 
     def __call__(self, x: FloatArray) -> FloatArray:
         vals = self._f(*x)

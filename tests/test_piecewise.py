@@ -427,3 +427,27 @@ def test_stewart_selection_is_the_minimal_norm_feasible_weight(values: list[floa
     )
     if res.success and np.abs(A @ res.x - b).max() <= 1e-9:
         assert theta @ theta <= res.x @ res.x + 1e-8
+
+
+# ---------------------------------------------------------------------------------------
+# pickling and files (the robust-objects contract holds for piecewise systems too)
+# ---------------------------------------------------------------------------------------
+def test_piecewise_systems_and_solutions_pickle_and_save_to_equal_objects(tmp_path) -> None:
+    import pickle
+
+    net = fp.gene_network(
+        [[(2.0, [(0, "-"), (1, "-")])], [(3.0, [(0, "+")])]], [1.0, 1.0], [(0, 1.0), (1, 1.0)]
+    )
+    table = {(-1,): ["1", "a"], (1,): ["1", "-a"]}
+    curved = fp.stewart_system(table, ["y - x**2"], variables=["x", "y"], params={"a": 2.0})
+    for system, x0, T in ((net, [0.5, 2.0], 3.0), (curved, [0.0, -0.5], 1.2)):
+        sol = fp.solve(system, x0, (0.0, T), rtol=1e-12, atol=1e-14)
+        assert pickle.loads(pickle.dumps(sol)) == sol
+        copy = pickle.loads(pickle.dumps(system))
+        assert fp.solve(copy, x0, (0.0, T), rtol=1e-12, atol=1e-14) == sol
+        path = tmp_path / "piecewise.npz"
+        sol.save(path)
+        loaded = fp.FilippovSolution.load(path)
+        assert loaded == sol
+        ts = np.linspace(0.0, T, 37)
+        np.testing.assert_array_equal(loaded(ts), sol(ts))
