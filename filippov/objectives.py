@@ -23,23 +23,19 @@ Objectives must be smooth (C²): the non-smoothness of a Filippov system lives i
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.linalg
-import scipy.special
-import sympy
 from numpy.typing import ArrayLike, NDArray
-from sympy.codegen.cfunctions import expm1 as _sympy_expm1
-from sympy.codegen.cfunctions import log1p as _sympy_log1p
-from sympy.printing.numpy import SciPyPrinter
 
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
+from filippov._lazy import LazyMapping, LazyModule
 from filippov._validation import (
     FloatArray,
     as_float_array,
@@ -50,6 +46,15 @@ from filippov._validation import (
     require_positive,
     require_symmetric,
 )
+
+if TYPE_CHECKING:
+    import scipy.linalg
+    import scipy.special
+    import sympy
+else:
+    # Imported on first use: sympy only when an expression is parsed (it costs ~0.3 s).
+    scipy = LazyModule("scipy")  # its submodules load on attribute access
+    sympy = LazyModule("sympy")
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
@@ -978,32 +983,40 @@ def _pd_solve(H: FloatArray, rhs: FloatArray) -> FloatArray | None:
 # Safe expression parsing (ast whitelist -> sympy)
 # --------------------------------------------------------------------------------------
 
-ALLOWED_FUNCTIONS: dict[str, Any] = {
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "log1p": _sympy_log1p,
-    "expm1": _sympy_expm1,
-    "sqrt": sympy.sqrt,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "sinh": sympy.sinh,
-    "cosh": sympy.cosh,
-    "tanh": sympy.tanh,
-    "asin": sympy.asin,
-    "acos": sympy.acos,
-    "atan": sympy.atan,
-    "asinh": sympy.asinh,
-    "acosh": sympy.acosh,
-    "atanh": sympy.atanh,
-    "arcsin": sympy.asin,
-    "arccos": sympy.acos,
-    "arctan": sympy.atan,
-    "arcsinh": sympy.asinh,
-    "arccosh": sympy.acosh,
-    "arctanh": sympy.atanh,
-    "erf": sympy.erf,
-}
+
+def _allowed_functions() -> dict[str, Any]:
+    from sympy.codegen.cfunctions import expm1 as _sympy_expm1
+    from sympy.codegen.cfunctions import log1p as _sympy_log1p
+
+    return {
+        "exp": sympy.exp,
+        "log": sympy.log,
+        "log1p": _sympy_log1p,
+        "expm1": _sympy_expm1,
+        "sqrt": sympy.sqrt,
+        "sin": sympy.sin,
+        "cos": sympy.cos,
+        "tan": sympy.tan,
+        "sinh": sympy.sinh,
+        "cosh": sympy.cosh,
+        "tanh": sympy.tanh,
+        "asin": sympy.asin,
+        "acos": sympy.acos,
+        "atan": sympy.atan,
+        "asinh": sympy.asinh,
+        "acosh": sympy.acosh,
+        "atanh": sympy.atanh,
+        "arcsin": sympy.asin,
+        "arccos": sympy.acos,
+        "arctan": sympy.atan,
+        "arcsinh": sympy.asinh,
+        "arccosh": sympy.acosh,
+        "arctanh": sympy.atanh,
+        "erf": sympy.erf,
+    }
+
+
+ALLOWED_FUNCTIONS: Mapping[str, Any] = LazyMapping(_allowed_functions)
 """Functions :meth:`Objective.from_expr` accepts (smooth on their domains), by name."""
 
 _NONSMOOTH_FUNCTIONS = frozenset(
@@ -1014,7 +1027,7 @@ _NONSMOOTH_FUNCTIONS = frozenset(
     }
 )  # fmt: skip
 
-_CONSTANTS: dict[str, Any] = {"pi": sympy.pi}
+_CONSTANTS: Mapping[str, Any] = LazyMapping(lambda: {"pi": sympy.pi})
 
 _MAX_EXPR_CHARS = 20_000
 _MAX_POWER_BITS = 4096  # exact integer/rational powers larger than this are refused
@@ -1360,11 +1373,17 @@ def _check_params(params: Any, var_names: Sequence[str]) -> dict[str, float]:
     return out
 
 
-class _ExactFloatPrinter(SciPyPrinter):
-    """SciPy/NumPy printer that writes float constants with full (repr) precision."""
+@functools.cache
+def _exact_float_printer() -> type:
+    from sympy.printing.numpy import SciPyPrinter
 
-    def _print_Float(self, expr: Any) -> str:
-        return repr(float(expr))
+    class _ExactFloatPrinter(SciPyPrinter):
+        """SciPy/NumPy printer that writes float constants with full (repr) precision."""
+
+        def _print_Float(self, expr: Any) -> str:
+            return repr(float(expr))
+
+    return _ExactFloatPrinter
 
 
 def _cse_with_private_names(exprs: Any) -> Any:
@@ -1383,7 +1402,7 @@ def _lambdify(args: Sequence[Any], expr: Any) -> Callable[..., Any]:
         args,
         expr,
         modules=["scipy", "numpy"],
-        printer=_ExactFloatPrinter,
+        printer=_exact_float_printer(),
         cse=_cse_with_private_names,
         dummify=True,
     )

@@ -39,12 +39,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 from numpy.typing import ArrayLike
-from scipy.interpolate import CubicHermiteSpline
 
 from ._validation import (
     FloatArray,
@@ -59,6 +58,9 @@ from ._validation import (
     require_non_negative,
 )
 from .norms import Norm
+
+if TYPE_CHECKING:
+    from scipy.interpolate import CubicHermiteSpline
 
 __all__ = [
     "EVENT_KINDS",
@@ -717,6 +719,8 @@ class HermiteDense(SegmentDense):
         object.__setattr__(self, "dy", _readonly(dy_arr))
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "error", None if error is None else _as_time(error, "error"))
+        from scipy.interpolate import CubicHermiteSpline  # (here: `import filippov` stays light)
+
         object.__setattr__(self, "_spline", CubicHermiteSpline(t_arr, y_arr, dy_arr, axis=0))
 
     @property
