@@ -945,6 +945,93 @@ class Objective:
         obj.expr = f_expr.xreplace({symbols[p]: sympy.Float(v) for p, v in param_values.items()})
         return obj._with_recipe(Objective.from_expr, expr, var_names, param_values, name=obj.name)
 
+    @classmethod
+    def from_jax(
+        cls,
+        fun: Callable[..., Any],
+        n: int | None = None,
+        *,
+        dense_hessian: bool | None = None,
+        name: str | None = None,
+    ) -> Objective:
+        """An objective from a JAX function, differentiated by JAX (jit-compiled, float64).
+
+        ``f`` and ``grad`` come from ``jax.grad``; Hessian-vector products are forward-over-
+        reverse (``jax.jvp`` of the gradient), the Hessian rows the event path's sliding modes
+        need are batches of them (``jax.vmap``), and ``grad_batch`` is the vmapped gradient.
+        The dense Hessian (``jax.hessian``) is compiled for small ``n`` only; otherwise
+        :meth:`hess` is assembled from ``n`` HVPs when something needs the whole matrix, and
+        the general path of :func:`~filippov.solve` runs on HVPs alone. Every method takes and
+        returns numpy float64 arrays. Requires JAX (``pip install 'filippov[jax]'``).
+
+        **float64**: this calls ``jax.config.update("jax_enable_x64", True)``, a process-wide
+        JAX setting (JAX computes in float32 by default). Build the JAX arrays ``fun`` closes
+        over after it, or enable x64 yourself first: an array made before is float32.
+
+        Parameters
+        ----------
+        fun : callable
+            ``fun(x) -> scalar`` for a JAX array ``x`` of shape ``(n,)``, written with
+            ``jax.numpy`` (traceable: no Python branching on values).
+        n : int, optional
+            Dimension (checked on every input when given).
+        dense_hessian : bool, optional
+            Compile the dense Hessian; default: when ``n`` is given and at most
+            ``filippov._jax_objective.DENSE_HESSIAN_MAX_N`` (100).
+        name : str, optional
+            Label; defaults to ``fun.__name__``.
+
+        Returns
+        -------
+        Objective
+
+        Raises
+        ------
+        ImportError
+            If JAX is not installed.
+        TypeError
+            If ``fun`` is not callable.
+
+        Notes
+        -----
+        Pickling (for sweeps over processes) stores ``fun`` by reference and compiles again
+        when loaded: a module-level function pickles with the standard :mod:`pickle`; a lambda
+        or a local function needs ``cloudpickle``.
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp
+        >>> from filippov.objectives import Objective
+        >>> def loss(x):
+        ...     return jnp.sum(jnp.log1p(jnp.exp(x))) + 0.5 * jnp.dot(x, x)
+        >>> obj = Objective.from_jax(loss, n=2)
+        >>> obj.grad([0.0, 0.0])
+        array([0.5, 0.5])
+        >>> obj.hvp([0.0, 0.0], [1.0, 0.0])
+        array([1.25, 0.  ])
+        """
+        from filippov._jax_objective import DENSE_HESSIAN_MAX_N, jax_callables
+
+        _check_callable(fun, "fun")
+        n_checked = _check_n(n)
+        if dense_hessian is None:
+            dense = n_checked is not None and n_checked <= DENSE_HESSIAN_MAX_N
+        elif isinstance(dense_hessian, (bool, np.bool_)):
+            dense = bool(dense_hessian)
+        else:
+            raise TypeError(
+                f"`dense_hessian` must be True, False or None. Got {dense_hessian!r} instead."
+            )
+        label = _check_name(getattr(fun, "__name__", "jax objective") if name is None else name)
+        parts = jax_callables(fun, dense_hessian=dense)
+        obj = cls(parts.f, parts.grad, parts.hess, hvp=parts.hvp, n=n_checked, name=label)
+        obj._grad_batch = parts.grad_batch
+        obj._hess_rows = parts.hess_rows
+        obj._trusted = True  # fresh float64 arrays, inputs never modified (_jax_objective)
+        return obj._with_recipe(
+            Objective.from_jax, fun, n_checked, dense_hessian=dense_hessian, name=label
+        )
+
 
 def _rebuild(
     constructor: Callable[..., Objective], args: tuple[Any, ...], kwargs: dict[str, Any]
