@@ -5,7 +5,7 @@
 functions of this module. Tables are tidy (one row per event, per segment, per sampled
 time or per iterate; one column per variable, state coordinates as ``x0, x1, ...``), so
 they write to parquet as they are; Datasets have named dimensions (``time``, ``coord``,
-``event``, ``segment`` for a solution; ``k``, ``iterate``, ``step``, ``batch``, ``coord`` for a
+``event``, ``segment`` for a solution; ``k``, ``iterate``, ``step_index``, ``batch``, ``coord`` for a
 trajectory) and carry ``status`` and ``message`` as attributes, so they write to netCDF as
 they are. pandas and xarray are imported here, when used (``pip install 'filippov[export]'``,
 which also installs ``h5netcdf`` for netCDF and ``pyarrow`` for parquet).
@@ -204,7 +204,7 @@ def solution_to_xarray(
         "segment_mode": ("segment", np.array(sg["mode"], dtype=str)),
         "segment_dense": ("segment", np.array(sg["dense"], dtype=str)),
     }
-    return xr.Dataset(data, coords={"time": ts, "coord": coord}, attrs=_solution_attrs(sol))  # type: ignore[no-any-return]
+    return xr.Dataset(data, coords={"time": ts, "coord": coord}, attrs=_solution_attrs(sol))
 
 
 # ---------------------------------------------------------------------------- trajectories
@@ -279,12 +279,12 @@ def trajectory_to_xarray(traj: DiscreteTrajectory) -> xr.Dataset:
     for name, arr in per_iterate.items():
         data[f"{name}_all" if name == "t" else name] = (("iterate", *batch), arr)
     for name, arr in per_step.items():
-        data[name] = (("step", *batch), arr)
+        data[name] = (("step_index", *batch), arr)
     coords: dict[str, Any] = {
         "k": traj.k,
         "coord": np.arange(traj.n),
         "iterate": np.arange(traj.n_steps + 1),
-        "step": np.arange(traj.n_steps),
+        "step_index": np.arange(traj.n_steps),
     }
     if traj.batched:
         coords["batch"] = np.arange(traj.x.shape[1])

@@ -312,7 +312,7 @@ class DiscreteTrajectory:
         ``x`` has dimensions ``(k, coord)`` (``(k, batch, coord)`` for a batched run) with the
         saved iteration numbers as coordinate ``k``, and ``t`` the flow times along ``k``;
         per-iterate diagnostics run along ``iterate`` (every iterate, ``t_all`` for the flow
-        times) and per-step ones along ``step``. ``status``, ``message``, ``scheme`` and
+        times) and per-step ones along ``step_index``. ``status``, ``message``, ``scheme`` and
         ``objective`` are attributes; it writes to netCDF as it is.
 
         Returns
