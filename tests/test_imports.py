@@ -55,7 +55,7 @@ def _loaded_after(code: str) -> list[str]:
 
 
 def test_import_filippov_loads_no_heavy_module() -> None:
-    loaded = _loaded_after("import filippov; assert filippov.__file__.startswith(%r)" % str(ROOT))
+    loaded = _loaded_after(f"import filippov; assert filippov.__file__.startswith({str(ROOT)!r})")
     assert loaded == []
 
 
