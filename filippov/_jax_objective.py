@@ -6,10 +6,10 @@ an :class:`~filippov.objectives.Objective` carries:
 * ``f`` and ``grad`` (reverse mode, ``jax.grad``);
 * ``hvp(x, v) = ∇²f(x) v``, forward-over-reverse (``jax.jvp`` of ``jax.grad``): one
   product costs a few gradients, whatever ``n``;
-* ``hess_rows(x, rows)``, the rows the event path's sliding modes ask for, as a batch of
-  HVPs along unit vectors (``jax.vmap``; the Hessian is symmetric, so ``∇²f(x) e_i`` is row
-  ``i``). Batches are padded to a power of two so that a run with sliding sets of many
-  sizes compiles ``log2(n)`` programs, not ``n``;
+* ``hess_rows(x, rows)``, the rows the event path's sliding modes ask for: without a dense
+  Hessian, a batch of HVPs along unit vectors (``jax.vmap``; the Hessian is symmetric, so
+  ``∇²f(x) e_i`` is row ``i``), padded to a power of two so that a run with sliding sets of
+  many sizes compiles ``log2(n)`` programs, not ``n``; with one, its rows;
 * ``grad_batch(X)`` (``jax.vmap`` of the gradient) for the scheme driver;
 * for small ``n`` only, the dense Hessian (``jax.hessian``). Without it the Objective
   assembles ``hess(x)`` from ``n`` HVPs when something needs the whole matrix.
@@ -117,9 +117,12 @@ def jax_callables(fun: Callable[..., Any], *, dense_hessian: bool) -> JaxCallabl
         n, k = x.shape[0], rows.shape[0]
         if k == 0:
             return np.zeros((0, n))
+        if hess_c is not None:  # small n: one compiled program, sliced in numpy
+            return _as_f64(hess_c(x))[rows]
         units = np.zeros((_bucket(k, n), n))
         units[np.arange(k), rows] = 1.0
-        return _as_f64(hvps_c(x, jnp.asarray(units))[:k])
+        # (Sliced as a numpy array: slicing the JAX array compiles a program per shape.)
+        return _as_f64(hvps_c(x, jnp.asarray(units)))[:k]
 
     def grad_batch(X: FloatArray) -> FloatArray:
         return _as_f64(grad_batch_c(X))

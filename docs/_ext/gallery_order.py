@@ -16,6 +16,7 @@ ORDER = (
     "plot_active_face.py",
     "plot_freeze_vs_sliding_track.py",
     "plot_breast_cancer.py",
+    "plot_jax_model.py",
     "plot_sign_vs_gd_geometry.py",
 )
 
