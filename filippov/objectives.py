@@ -957,9 +957,9 @@ class Objective:
         """An objective from a JAX function, differentiated by JAX (jit-compiled, float64).
 
         ``f`` and ``grad`` come from ``jax.grad``; Hessian-vector products are forward-over-
-        reverse (``jax.jvp`` of the gradient), the Hessian rows the event path's sliding modes
-        need are batches of them (``jax.vmap``), and ``grad_batch`` is the vmapped gradient.
-        The dense Hessian (``jax.hessian``) is compiled for small ``n`` only; otherwise
+        reverse (``jax.jvp`` of the gradient) and ``grad_batch`` is the vmapped gradient.
+        The dense Hessian (``jax.hessian``) is compiled for small ``n`` only; otherwise the
+        Hessian rows the event path's sliding modes need are batches of HVPs (``jax.vmap``),
         :meth:`hess` is assembled from ``n`` HVPs when something needs the whole matrix, and
         the general path of :func:`~filippov.solve` runs on HVPs alone. Every method takes and
         returns numpy float64 arrays. Requires JAX (``pip install 'filippov[jax]'``).
