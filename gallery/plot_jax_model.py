@@ -57,7 +57,7 @@ print(f"{len(train)} training images, n = {obj.n} parameters, f(0) = {obj.f(w0):
 # The ℓ∞ steepest-descent flow of a non-quadratic objective takes the event path: every
 # coordinate whose partial derivative reaches zero either crosses or starts sliding, and
 # the sliding modes use the Hessian rows JAX computes.
-T = 1.0
+T = 0.6
 flow = fp.steepest_descent_flow(obj, "linf")
 sol = fp.solve(flow, w0, (0.0, T))
 print(sol.summary(max_rows=8))
