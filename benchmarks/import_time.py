@@ -42,7 +42,7 @@ TARGETS = {"import filippov": 0.3, "python -m filippov.cli --help": 0.5}
 
 def _wall(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, cwd=env["PYTHONPATH"], env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -52,9 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-bytecode", action="store_true", help="compile every module from source each run"
     )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=ROOT,
+        help="the checkout to time (default: this one); e.g. an older one for a ratio",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="filippov-pycache-") as cache:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PYTHONPATH=str(args.repo.resolve()))
         if args.no_bytecode:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
             env.pop("PYTHONPYCACHEPREFIX", None)
