@@ -996,7 +996,9 @@ class Objective:
         -----
         Pickling (for sweeps over processes) stores ``fun`` by reference and compiles again
         when loaded: a module-level function pickles with the standard :mod:`pickle`; a lambda
-        or a local function needs ``cloudpickle``.
+        or a local function needs ``cloudpickle``. Give process pools the ``"spawn"`` or
+        ``"forkserver"`` start method: JAX is multithreaded, and a ``fork`` after it has
+        started can deadlock.
 
         Examples
         --------
