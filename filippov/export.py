@@ -108,6 +108,8 @@ def _sample_times(sol: FilippovSolution, t: ArrayLike | None, n_samples: int) ->
     if t is not None:
         return np.asarray(as_vector(t, "t"), dtype=np.float64)
     n_samples = require_int(n_samples, "n_samples", minimum=2)
+    if not sol.segments:  # a run that stopped at its start: only its breakpoints are known
+        return np.unique(sol.t)
     lo, hi = sol.t_span
     # A uniform grid plus every breakpoint (events are where the state turns a corner).
     return np.unique(np.concatenate([np.linspace(lo, hi, n_samples), sol.t]))

@@ -114,6 +114,18 @@ def test_trajectory_tables_and_round_trips(batched: bool, tmp_path) -> None:
         assert back.attrs["scheme"] == traj.metadata["scheme"]
 
 
+def test_run_stopped_at_its_start_exports_its_single_state() -> None:
+    from filippov.solution import FilippovSolution
+
+    sol = FilippovSolution([0.0], [[0.1, 0.2]], [], [], -3, "Non-finite field at x0.")
+    ds = sol.to_xarray()
+    np.testing.assert_array_equal(ds.x.values, [[0.1, 0.2]])
+    assert ds.sizes["event"] == 0 and ds.sizes["segment"] == 0 and ds.attrs["status"] == -3
+    st = sol.to_dataframe("states")
+    assert st.shape == (1, 3) and st.attrs["message"] == "Non-finite field at x0."
+    assert len(sol.to_dataframe("events")) == 0 and len(sol.to_dataframe("segments")) == 0
+
+
 def test_bad_table_names(sol: fp.FilippovSolution) -> None:
     with pytest.raises(ValueError, match="`table` must be one of"):
         sol.to_dataframe("states_and_events")

@@ -117,3 +117,9 @@ def test_trajectory_html(batched: bool) -> None:
     page = parse(markup)
     assert "script" not in page.tags and "img" not in page.tags and "svg" not in page.tags
     assert " ".join(page.text).count(EVIL) == 3 and "FAILURE" in markup
+
+
+def test_run_stopped_at_its_start_displays() -> None:
+    sol = FilippovSolution([0.0], [[0.1, 0.2]], [], [], -3, "Non-finite field at x0.")
+    text = " ".join(parse(sol._repr_html_()).text)
+    assert "-3 (FAILURE)" in text and "Non-finite field at x0." in text and "Events" not in text
