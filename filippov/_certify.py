@@ -13,8 +13,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.linalg import lu_factor
-from scipy.linalg.lapack import dgecon, dpocon, dpotrf
 
 from filippov._recorder import Recorder
 from filippov._validation import FloatArray
@@ -421,6 +419,9 @@ def equilibrated_condition(M: FloatArray) -> float:
     Cholesky (``potrf``/``pocon``); anything else has its rows, then its columns, scaled to
     unit max and is factored by LU (``gecon``). ``O(k³)`` once, at the end of a run.
     """
+    from scipy.linalg import lu_factor  # (imported here: `import filippov` stays light)
+    from scipy.linalg.lapack import dgecon, dpocon, dpotrf
+
     if np.array_equal(M, M.T) and bool(np.all(np.diag(M) > 0)):
         # Symmetric (a Hessian): scale both sides by the diagonal instead (keeps the
         # symmetry; near-optimal for a positive definite M, van der Sluis) and try

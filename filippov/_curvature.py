@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse.linalg
 from numpy.typing import ArrayLike
 
 from filippov._validation import FloatArray, as_vector, require_int, require_positive
@@ -131,6 +130,8 @@ def curvature_probe(
         eig = np.linalg.eigvalsh(0.5 * (H + H.T))
         lmax, lmin = float(eig[-1]), float(eig[0])
     else:
+        import scipy.sparse.linalg  # on first use: `import filippov` stays light
+
         op = scipy.sparse.linalg.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
         v0 = rng.standard_normal(n)
         lmax = float(scipy.sparse.linalg.eigsh(op, k=1, which="LA", tol=tol_v, v0=v0)[0][0])

@@ -11,13 +11,13 @@ Both return a :class:`~filippov.solution.FilippovSolution` built by the same rec
 
 from __future__ import annotations
 
+import importlib
 import re
 import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov import _event_path, _exact_path, _piecewise_path
 from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
@@ -177,6 +177,9 @@ def solve(
         )
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"`method` must be one of {_METHODS}. Got {method!r} instead.")
+    # The two paths import scipy's integrators and LAPACK: loaded on the first solve.
+    from filippov import _event_path, _exact_path
+
     if not isinstance(integrator, str) or integrator not in _event_path.INTEGRATORS:
         raise ValueError(
             f"`integrator` must be one of {tuple(_event_path.INTEGRATORS)}. "
@@ -404,6 +407,8 @@ def _solve_piecewise(
     system.jacobian(x0)
     span = _tau_span(t0, t_end)
     rec = Recorder(0.0, x0, f"events ({integrator}, {system.selection})")
+    from filippov import _piecewise_path  # imported on first use, like the other paths
+
     opts = _piecewise_path.PiecewiseOptions(
         integrator=integrator,
         rtol=rtol,
@@ -423,3 +428,11 @@ def _solve_piecewise(
             "the solution up to there is kept",
         )
     return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
+
+
+def __getattr__(name: str) -> object:
+    # `engine._event_path` / `engine._exact_path` stay reachable (tests patch them there)
+    # although they are imported on the first solve only (PEP 562).
+    if name in ("_event_path", "_exact_path", "_piecewise_path"):
+        return importlib.import_module(f"filippov.{name}")
+    raise AttributeError(f"module 'filippov.engine' has no attribute {name!r}")

@@ -23,23 +23,19 @@ Objectives must be smooth (C²): the non-smoothness of a Filippov system lives i
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.linalg
-import scipy.special
-import sympy
 from numpy.typing import ArrayLike, NDArray
-from sympy.codegen.cfunctions import expm1 as _sympy_expm1
-from sympy.codegen.cfunctions import log1p as _sympy_log1p
-from sympy.printing.numpy import SciPyPrinter
 
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
+from filippov._lazy import LazyMapping, LazyModule
 from filippov._validation import (
     FloatArray,
     as_float_array,
@@ -50,6 +46,15 @@ from filippov._validation import (
     require_positive,
     require_symmetric,
 )
+
+if TYPE_CHECKING:
+    import scipy.linalg
+    import scipy.special
+    import sympy
+else:
+    # Imported on first use: sympy only when an expression is parsed (it costs ~0.3 s).
+    scipy = LazyModule("scipy")  # its submodules load on attribute access
+    sympy = LazyModule("sympy")
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
@@ -953,6 +958,95 @@ class Objective:
         obj.expr = f_expr.xreplace({symbols[p]: sympy.Float(v) for p, v in param_values.items()})
         return obj._with_recipe(Objective.from_expr, expr, var_names, param_values, name=obj.name)
 
+    @classmethod
+    def from_jax(
+        cls,
+        fun: Callable[..., Any],
+        n: int | None = None,
+        *,
+        dense_hessian: bool | None = None,
+        name: str | None = None,
+    ) -> Objective:
+        """An objective from a JAX function, differentiated by JAX (jit-compiled, float64).
+
+        ``f`` and ``grad`` come from ``jax.grad``; Hessian-vector products are forward-over-
+        reverse (``jax.jvp`` of the gradient) and ``grad_batch`` is the vmapped gradient.
+        The dense Hessian (``jax.hessian``) is compiled for small ``n`` only; otherwise the
+        Hessian rows the event path's sliding modes need are batches of HVPs (``jax.vmap``),
+        :meth:`hess` is assembled from ``n`` HVPs when something needs the whole matrix, and
+        the general path of :func:`~filippov.solve` runs on HVPs alone. Every method takes and
+        returns numpy float64 arrays. Requires JAX (``pip install 'filippov[jax]'``).
+
+        **float64**: this calls ``jax.config.update("jax_enable_x64", True)``, a process-wide
+        JAX setting (JAX computes in float32 by default). Build the JAX arrays ``fun`` closes
+        over after it, or enable x64 yourself first: an array made before is float32.
+
+        Parameters
+        ----------
+        fun : callable
+            ``fun(x) -> scalar`` for a JAX array ``x`` of shape ``(n,)``, written with
+            ``jax.numpy`` (traceable: no Python branching on values).
+        n : int, optional
+            Dimension (checked on every input when given).
+        dense_hessian : bool, optional
+            Compile the dense Hessian; default: when ``n`` is given and at most
+            ``filippov._jax_objective.DENSE_HESSIAN_MAX_N`` (100).
+        name : str, optional
+            Label; defaults to ``fun.__name__``.
+
+        Returns
+        -------
+        Objective
+
+        Raises
+        ------
+        ImportError
+            If JAX is not installed.
+        TypeError
+            If ``fun`` is not callable.
+
+        Notes
+        -----
+        Pickling (for sweeps over processes) stores ``fun`` by reference and compiles again
+        when loaded: a module-level function pickles with the standard :mod:`pickle`; a lambda
+        or a local function needs ``cloudpickle``. Give process pools the ``"spawn"`` or
+        ``"forkserver"`` start method: JAX is multithreaded, and a ``fork`` after it has
+        started can deadlock.
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp
+        >>> from filippov.objectives import Objective
+        >>> def loss(x):
+        ...     return jnp.sum(jnp.log1p(jnp.exp(x))) + 0.5 * jnp.dot(x, x)
+        >>> obj = Objective.from_jax(loss, n=2)
+        >>> obj.grad([0.0, 0.0])
+        array([0.5, 0.5])
+        >>> obj.hvp([0.0, 0.0], [1.0, 0.0])
+        array([1.25, 0.  ])
+        """
+        from filippov._jax_objective import DENSE_HESSIAN_MAX_N, jax_callables
+
+        _check_callable(fun, "fun")
+        n_checked = _check_n(n)
+        if dense_hessian is None:
+            dense = n_checked is not None and n_checked <= DENSE_HESSIAN_MAX_N
+        elif isinstance(dense_hessian, (bool, np.bool_)):
+            dense = bool(dense_hessian)
+        else:
+            raise TypeError(
+                f"`dense_hessian` must be True, False or None. Got {dense_hessian!r} instead."
+            )
+        label = _check_name(getattr(fun, "__name__", "jax objective") if name is None else name)
+        parts = jax_callables(fun, dense_hessian=dense)
+        obj = cls(parts.f, parts.grad, parts.hess, hvp=parts.hvp, n=n_checked, name=label)
+        obj._grad_batch = parts.grad_batch
+        obj._hess_rows = parts.hess_rows
+        obj._trusted = True  # fresh float64 arrays, inputs never modified (_jax_objective)
+        return obj._with_recipe(
+            Objective.from_jax, fun, n_checked, dense_hessian=dense_hessian, name=label
+        )
+
 
 def _rebuild(
     constructor: Callable[..., Objective], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -991,32 +1085,40 @@ def _pd_solve(H: FloatArray, rhs: FloatArray) -> FloatArray | None:
 # Safe expression parsing (ast whitelist -> sympy)
 # --------------------------------------------------------------------------------------
 
-ALLOWED_FUNCTIONS: dict[str, Any] = {
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "log1p": _sympy_log1p,
-    "expm1": _sympy_expm1,
-    "sqrt": sympy.sqrt,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "sinh": sympy.sinh,
-    "cosh": sympy.cosh,
-    "tanh": sympy.tanh,
-    "asin": sympy.asin,
-    "acos": sympy.acos,
-    "atan": sympy.atan,
-    "asinh": sympy.asinh,
-    "acosh": sympy.acosh,
-    "atanh": sympy.atanh,
-    "arcsin": sympy.asin,
-    "arccos": sympy.acos,
-    "arctan": sympy.atan,
-    "arcsinh": sympy.asinh,
-    "arccosh": sympy.acosh,
-    "arctanh": sympy.atanh,
-    "erf": sympy.erf,
-}
+
+def _allowed_functions() -> dict[str, Any]:
+    from sympy.codegen.cfunctions import expm1 as _sympy_expm1
+    from sympy.codegen.cfunctions import log1p as _sympy_log1p
+
+    return {
+        "exp": sympy.exp,
+        "log": sympy.log,
+        "log1p": _sympy_log1p,
+        "expm1": _sympy_expm1,
+        "sqrt": sympy.sqrt,
+        "sin": sympy.sin,
+        "cos": sympy.cos,
+        "tan": sympy.tan,
+        "sinh": sympy.sinh,
+        "cosh": sympy.cosh,
+        "tanh": sympy.tanh,
+        "asin": sympy.asin,
+        "acos": sympy.acos,
+        "atan": sympy.atan,
+        "asinh": sympy.asinh,
+        "acosh": sympy.acosh,
+        "atanh": sympy.atanh,
+        "arcsin": sympy.asin,
+        "arccos": sympy.acos,
+        "arctan": sympy.atan,
+        "arcsinh": sympy.asinh,
+        "arccosh": sympy.acosh,
+        "arctanh": sympy.atanh,
+        "erf": sympy.erf,
+    }
+
+
+ALLOWED_FUNCTIONS: Mapping[str, Any] = LazyMapping(_allowed_functions)
 """Functions :meth:`Objective.from_expr` accepts (smooth on their domains), by name."""
 
 _NONSMOOTH_FUNCTIONS = frozenset(
@@ -1027,7 +1129,7 @@ _NONSMOOTH_FUNCTIONS = frozenset(
     }
 )  # fmt: skip
 
-_CONSTANTS: dict[str, Any] = {"pi": sympy.pi}
+_CONSTANTS: Mapping[str, Any] = LazyMapping(lambda: {"pi": sympy.pi})
 
 _MAX_EXPR_CHARS = 20_000
 _MAX_POWER_BITS = 4096  # exact integer/rational powers larger than this are refused
@@ -1441,11 +1543,17 @@ def _check_params(params: Any, var_names: Sequence[str]) -> dict[str, float]:
     return out
 
 
-class _ExactFloatPrinter(SciPyPrinter):
-    """SciPy/NumPy printer that writes float constants with full (repr) precision."""
+@functools.cache
+def _exact_float_printer() -> type:
+    from sympy.printing.numpy import SciPyPrinter
 
-    def _print_Float(self, expr: Any) -> str:
-        return repr(float(expr))
+    class _ExactFloatPrinter(SciPyPrinter):
+        """SciPy/NumPy printer that writes float constants with full (repr) precision."""
+
+        def _print_Float(self, expr: Any) -> str:
+            return repr(float(expr))
+
+    return _ExactFloatPrinter
 
 
 def _cse_with_private_names(exprs: Any) -> Any:
@@ -1464,7 +1572,7 @@ def _lambdify(args: Sequence[Any], expr: Any) -> Callable[..., Any]:
         args,
         expr,
         modules=["scipy", "numpy"],
-        printer=_ExactFloatPrinter,
+        printer=_exact_float_printer(),
         cse=_cse_with_private_names,
         dummify=True,
     )

@@ -50,7 +50,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import linprog
 
 from filippov._validation import FloatArray, as_vector, require_int, require_positive
 
@@ -162,6 +161,8 @@ def _single_velocity(F: FloatArray, A: FloatArray, b: FloatArray, eps: float) ->
     for j in range(n):
         values = []
         for sgn in (1.0, -1.0):
+            from scipy.optimize import linprog  # on first use (light import)
+
             res = linprog(sgn * F[:, j], A_eq=A, b_eq=b, bounds=[(0, None)] * r, method="highs")
             if res.status != 0:
                 return True

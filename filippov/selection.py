@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import brentq
 
 from filippov._validation import as_square_matrix, as_vector
 
@@ -978,6 +977,8 @@ def _ball_selection(
 
 
 def _brentq(f: Callable[[float], float], lo: float, hi: float) -> float:
+    from scipy.optimize import brentq  # (imported here: `import filippov` stays light)
+
     return float(brentq(f, lo, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=500))
 
 

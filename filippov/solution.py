@@ -42,12 +42,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 from numpy.typing import ArrayLike
-from scipy.interpolate import CubicHermiteSpline
 
 from ._npz_io import contents_of, npz_bytes, read_npz
 from ._validation import (
@@ -63,6 +62,9 @@ from ._validation import (
     require_non_negative,
 )
 from .norms import Norm
+
+if TYPE_CHECKING:
+    from scipy.interpolate import CubicHermiteSpline
 
 __all__ = [
     "EVENT_KINDS",
@@ -539,6 +541,12 @@ class Event:
             f"x={_fmt_state(self.x)}{extra})"
         )
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the event's fields as a small table."""
+        from filippov._html import event_html
+
+        return event_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description; floats are exact (JSON uses ``repr``).
 
@@ -723,6 +731,8 @@ class HermiteDense(SegmentDense):
         object.__setattr__(self, "dy", _readonly(dy_arr))
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "error", None if error is None else _as_time(error, "error"))
+        from scipy.interpolate import CubicHermiteSpline  # (here: `import filippov` stays light)
+
         object.__setattr__(self, "_spline", CubicHermiteSpline(t_arr, y_arr, dy_arr, axis=0))
 
     @property
@@ -2085,6 +2095,82 @@ class FilippovSolution:
             "segments": [s.to_dict() for s in self._segments],
             "info": self.info,
         }
+
+    # ---- notebooks and the data stack (filippov/_html.py, filippov/export.py)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the summary table and, in 2-D, a small inline portrait."""
+        from filippov._html import solution_html
+
+        return solution_html(self)
+
+    def to_dataframe(
+        self, table: str = "events", *, t: ArrayLike | None = None, n_samples: int = 201
+    ) -> Any:
+        """One table of the solution as a tidy pandas DataFrame (needs pandas).
+
+        Parameters
+        ----------
+        table : {"events", "segments", "states"}, default "events"
+            ``"events"``: one row per event (``t``, ``kind``, ``indices`` as ``"0,2"``,
+            ``mode_before``, ``mode_after``, ``unique``, ``note``, ``x0, x1, ...``);
+            ``"segments"``: one row per segment (``t0``, ``t1``, ``kind``, ``mode``, ``norm``,
+            ``signs``, ``free``, ``dense``, relay values ``lam0, lam1, ...`` at ``t0``);
+            ``"states"``: ``t`` and ``x0, x1, ...`` sampled from the dense output.
+        t : (k,) array_like, optional
+            Times of the ``"states"`` table; default: ``n_samples`` uniform times plus
+            every breakpoint :attr:`t`.
+        n_samples : int, default 201
+
+        Returns
+        -------
+        pandas.DataFrame
+            With ``status``, ``message``, ``method`` and the counters in ``df.attrs``.
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> from filippov.objectives import slope
+        >>> sol = fp.solve(fp.steepest_descent_flow(slope(0.5), "linf"), [0.6, 0.1], (0, 4))
+        >>> df = sol.to_dataframe("segments")
+        >>> list(df["kind"]), df.attrs["status"]
+        (['regular', 'sliding', 'stationary'], 1)
+        """
+        from filippov.export import solution_to_dataframe
+
+        return solution_to_dataframe(self, table, t=t, n_samples=n_samples)
+
+    def to_xarray(self, *, t: ArrayLike | None = None, n_samples: int = 201) -> Any:
+        """The solution as an xarray Dataset (needs xarray).
+
+        The state sampled from the dense output is ``x`` with dimensions ``(time, coord)``;
+        events are ``event_t``, ``event_kind``, ``event_x`` (``(event, coord)``), ... along
+        ``event``, segments ``segment_t0``, ``segment_kind``, ... along ``segment``.
+        ``status``, ``message``, ``success`` (0/1), ``method`` and the counters are
+        attributes. Writes to netCDF as it is (``ds.to_netcdf(path, engine="h5netcdf")``).
+
+        Parameters
+        ----------
+        t : (k,) array_like, optional
+            Sample times; default: ``n_samples`` uniform times plus every breakpoint.
+        n_samples : int, default 201
+
+        Returns
+        -------
+        xarray.Dataset
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> from filippov.objectives import slope
+        >>> sol = fp.solve(fp.steepest_descent_flow(slope(0.5), "linf"), [0.6, 0.1], (0, 4))
+        >>> ds = sol.to_xarray(t=[0.0, 4.0])
+        >>> ds.x.sel(time=4.0).values, ds.event_kind.values.tolist()
+        (array([-1.5, -3. ]), ['sliding-entry', 'sliding-entry', 'stationary'])
+        """
+        from filippov.export import solution_to_xarray
+
+        return solution_to_xarray(self, t=t, n_samples=n_samples)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FilippovSolution):

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linprog
 
 from filippov._validation import (
     FloatArray,
@@ -743,6 +742,8 @@ def _ball_like_l1_at_zero(f0: FloatArray, B: FloatArray, J: FloatArray) -> Consi
     m = B.shape[1]
     # λ = p − q with p, q ≥ 0, Σ(p + q) ≤ 1, J(f0 − Bλ) = 0; minimise Σ(p + q). A linear
     # program: scipy's HiGHS solves it exactly, so no hand-written method is needed.
+    from scipy.optimize import linprog  # (imported here: `import filippov` stays light)
+
     JB = J @ B
     A_eq = np.hstack([JB, -JB])
     res = linprog(
@@ -812,6 +813,8 @@ def _region_has_interior(J: FloatArray, relay_vertices: FloatArray, k: int) -> b
     G = np.asarray(rows)
     n = J.shape[1]
     # variables (d, τ): maximise τ s.t. G d ≥ τ, −1 ≤ d ≤ 1, τ ≤ 1.
+    from scipy.optimize import linprog
+
     res = linprog(
         np.r_[np.zeros(n), -1.0],
         A_ub=np.hstack([-G, np.ones((len(G), 1))]),

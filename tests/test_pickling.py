@@ -7,6 +7,7 @@ compared with the original by what it computes.
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 
@@ -52,7 +53,10 @@ def _round_trip(value):
 
 @pytest.fixture(scope="module")
 def pool():
-    with ProcessPoolExecutor(max_workers=2) as executor:
+    # "spawn": other test modules import JAX, which is multithreaded, and a fork after
+    # that can deadlock (JAX warns); fresh interpreters also unpickle with nothing shared.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as executor:
         yield executor
 
 

@@ -17,6 +17,7 @@ ORDER = (
     "plot_active_face.py",
     "plot_freeze_vs_sliding_track.py",
     "plot_breast_cancer.py",
+    "plot_jax_model.py",
     "plot_sign_vs_gd_geometry.py",
     "plot_adam_signum_mlp.py",
     "plot_paper_claims.py",

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal
 from numpy.typing import ArrayLike, NDArray
 
 from .._validation import FloatArray, as_float_array, as_real, require_finite
@@ -145,6 +144,8 @@ def update_alignment(
         raise ValueError(f"`beta` must lie in [0, 1). Got {beta!r} instead.")
     X = traj.x
     G = np.stack([objective.grad(x) for x in X[:-1]]) if X.shape[0] > 1 else X[:0]
+    import scipy.signal  # on first use: `import filippov` stays light
+
     M = scipy.signal.lfilter([1.0 - b], [1.0, -b], G, axis=0)
     D = np.diff(X, axis=0)
     return UpdateAlignment(

@@ -271,6 +271,62 @@ class DiscreteTrajectory:
             f"status={self.status})"
         )
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the summary table and, in 2-D, a small inline plot of the iterates."""
+        from .._html import trajectory_html
+
+        return trajectory_html(self)
+
+    def to_dataframe(self, table: str = "iterates") -> Any:
+        """One table of the run as a tidy pandas DataFrame (needs pandas).
+
+        Parameters
+        ----------
+        table : {"iterates", "steps"}, default "iterates"
+            ``"iterates"``: one row per saved iterate (``k``, ``t``, ``x0, x1, ...`` and the
+            per-iterate diagnostics at ``k``); ``"steps"``: one row per step
+            (``step_index`` and the per-step diagnostics). Batched runs are in long format
+            with a ``batch`` column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            With ``status``, ``message``, ``scheme`` and ``objective`` in ``df.attrs``.
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> from filippov.objectives import separable_quadratic
+        >>> obj = separable_quadratic([1.0, 4.0], [0.0, 0.0])
+        >>> traj = fp.schemes.SignGD(step=0.25).run(obj, [1.0, -1.0], n_steps=3)
+        >>> traj.to_dataframe()[["k", "t", "x0", "x1"]]
+           k     t    x0    x1
+        0  0  0.00  1.00 -1.00
+        1  1  0.25  0.75 -0.75
+        2  2  0.50  0.50 -0.50
+        3  3  0.75  0.25 -0.25
+        """
+        from ..export import trajectory_to_dataframe
+
+        return trajectory_to_dataframe(self, table)
+
+    def to_xarray(self) -> Any:
+        """The run as an xarray Dataset (needs xarray).
+
+        ``x`` has dimensions ``(k, coord)`` (``(k, batch, coord)`` for a batched run) with the
+        saved iteration numbers as coordinate ``k``, and ``t`` the flow times along ``k``;
+        per-iterate diagnostics run along ``iterate`` (every iterate, ``t_all`` for the flow
+        times) and per-step ones along ``step_index``. ``status``, ``message``, ``scheme`` and
+        ``objective`` are attributes; it writes to netCDF as it is.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        from ..export import trajectory_to_xarray
+
+        return trajectory_to_xarray(self)
+
     def summary(self) -> str:
         """A short multi-line text summary of the run.
 

@@ -1,0 +1,139 @@
+"""The callables of :meth:`filippov.Objective.from_jax`: JAX autodiff, jit-compiled, float64.
+
+A loss written in JAX, ``fun(x) -> scalar`` for ``x`` of shape ``(n,)``, gives every callable
+an :class:`~filippov.objectives.Objective` carries:
+
+* ``f`` and ``grad`` (reverse mode, ``jax.grad``);
+* ``hvp(x, v) = ∇²f(x) v``, forward-over-reverse (``jax.jvp`` of ``jax.grad``): one
+  product costs a few gradients, whatever ``n``;
+* ``hess_rows(x, rows)``, the rows the event path's sliding modes ask for: without a dense
+  Hessian, a batch of HVPs along unit vectors (``jax.vmap``; the Hessian is symmetric, so
+  ``∇²f(x) e_i`` is row ``i``), padded to a power of two so that a run with sliding sets of
+  many sizes compiles ``log2(n)`` programs, not ``n``; with one, its rows;
+* ``grad_batch(X)`` (``jax.vmap`` of the gradient) for the scheme driver;
+* for small ``n`` only, the dense Hessian (``jax.hessian``). Without it the Objective
+  assembles ``hess(x)`` from ``n`` HVPs when something needs the whole matrix.
+
+Every callable takes and returns numpy float64 arrays (fresh copies). JAX is imported here,
+and this module only by ``from_jax``: ``import filippov`` never imports JAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from filippov._validation import FloatArray
+
+__all__ = ["DENSE_HESSIAN_MAX_N", "JaxCallables", "jax_callables"]
+
+#: ``from_jax`` builds the dense Hessian (``jax.hessian``) up to this dimension by default;
+#: above it second derivatives come from Hessian-vector products only.
+DENSE_HESSIAN_MAX_N = 100
+
+
+@dataclass(frozen=True)
+class JaxCallables:
+    """The numpy-facing callables compiled from one JAX function (see the module doc)."""
+
+    f: Callable[[FloatArray], float]
+    grad: Callable[[FloatArray], FloatArray]
+    hvp: Callable[[FloatArray, FloatArray], FloatArray]
+    hess_rows: Callable[[FloatArray, NDArray[np.intp]], FloatArray]
+    grad_batch: Callable[[FloatArray], FloatArray]
+    hess: Callable[[FloatArray], FloatArray] | None
+
+
+def _import_jax() -> Any:
+    try:
+        import jax
+    except ImportError:
+        raise ImportError(
+            "Objective.from_jax needs JAX, which is not installed: "
+            "pip install 'filippov[jax]' (or pip install jax)."
+        ) from None
+    # float64 everywhere (JAX computes in float32 by default): a process-wide JAX setting,
+    # documented in Objective.from_jax.
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def _as_f64(value: Any) -> FloatArray:
+    # A fresh, writable float64 numpy array (np.asarray of a JAX array is a read-only view
+    # of its buffer, and the scheme driver may keep what it is given).
+    return np.array(value, dtype=np.float64)
+
+
+def _bucket(k: int, n: int) -> int:
+    """The padded batch size for ``k`` rows: the next power of two, at most ``n``."""
+    return min(n, 1 << max(0, (k - 1).bit_length()))
+
+
+def jax_callables(fun: Callable[..., Any], *, dense_hessian: bool) -> JaxCallables:
+    """Compile ``fun``'s value, gradient, HVPs and (when asked) dense Hessian with JAX.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> scalar`` for a JAX array ``x`` of shape ``(n,)``, written with
+        ``jax.numpy``.
+    dense_hessian : bool
+        Also compile ``jax.hessian(fun)``.
+
+    Returns
+    -------
+    JaxCallables
+    """
+    jax = _import_jax()
+    jnp = jax.numpy
+
+    grad_fun = jax.grad(fun)
+
+    def hvp_fun(x: Any, v: Any) -> Any:
+        return jax.jvp(grad_fun, (x,), (v,))[1]
+
+    value_c = jax.jit(fun)
+    grad_c = jax.jit(grad_fun)
+    hvp_c = jax.jit(hvp_fun)
+    # Products along the rows of V at once: (k, n) -> (k, n).
+    hvps_c = jax.jit(jax.vmap(hvp_fun, in_axes=(None, 0)))
+    grad_batch_c = jax.jit(jax.vmap(grad_fun))
+    hess_c = jax.jit(jax.hessian(fun)) if dense_hessian else None
+
+    def f(x: FloatArray) -> float:
+        return float(value_c(x))
+
+    def grad(x: FloatArray) -> FloatArray:
+        return _as_f64(grad_c(x))
+
+    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        return _as_f64(hvp_c(x, v))
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        n, k = x.shape[0], rows.shape[0]
+        if k == 0:
+            return np.zeros((0, n))
+        if hess_c is not None:  # small n: one compiled program, sliced in numpy
+            return _as_f64(hess_c(x))[rows]
+        units = np.zeros((_bucket(k, n), n))
+        units[np.arange(k), rows] = 1.0
+        # (Sliced as a numpy array: slicing the JAX array compiles a program per shape.)
+        return _as_f64(hvps_c(x, jnp.asarray(units)))[:k]
+
+    def grad_batch(X: FloatArray) -> FloatArray:
+        return _as_f64(grad_batch_c(X))
+
+    hess: Callable[[FloatArray], FloatArray] | None = None
+    if hess_c is not None:
+        dense = hess_c
+
+        def hess(x: FloatArray) -> FloatArray:
+            return _as_f64(dense(x))
+
+    return JaxCallables(
+        f=f, grad=grad, hvp=hvp, hess_rows=hess_rows, grad_batch=grad_batch, hess=hess
+    )
