@@ -746,13 +746,17 @@ class _SimplexTieSelector:
         self.n_calls += 1
         blk = self.block
         pos = blk.pos
-        pc = pos[cand]
-        self.sig[pc] = signs
         is_cand = np.zeros(self.m, dtype=bool)
         is_cand[cand] = True
+        pc = pos[cand]
+        flipped = cand[(pc < blk.k) & (self.sig[pc] != signs)]
         try:
-            for i in blk.perm[: blk.k][~is_cand[blk.perm[: blk.k]]].tolist():
-                self._delete(i)  # not a candidate any more (the loop never does this)
+            # Members that are no candidates any more, or whose sign changed (u = W s
+            # would be stale), leave first; the path itself never does either.
+            members = blk.perm[: blk.k]
+            for i in members[~is_cand[members]].tolist() + flipped.tolist():
+                self._delete(i)
+            self.sig[pos[cand]] = signs
             if self.n_calls % _REFRESH == 0 and blk.k:
                 blk.rebuild()
                 self.n_rebuilt += 1
