@@ -514,6 +514,12 @@ class CompactSolution(FilippovSolution):
     True
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "CompactSolution has no public constructor: it is returned by "
+            "filippov.solve(..., storage='compact') and by CompactSolution.load."
+        )
+
     _store_arrays: dict[str, np.ndarray]
     _labels: dict[str, Any]
     _reader: _Reader

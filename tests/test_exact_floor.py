@@ -229,6 +229,8 @@ def test_compact_storage_keeps_less_than_the_full_solution() -> None:
 
 
 def test_compact_storage_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="no public constructor"):
+        CompactSolution([0.0], [[1.0]], [], [], 0, "")
     system = fp.steepest_descent_flow(fp.Objective.quadratic(np.eye(2)), "linf")
     with pytest.raises(ValueError, match="storage"):
         fp.solve(system, [1.0, 2.0], (0, 1), storage="small")
