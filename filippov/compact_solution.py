@@ -52,6 +52,14 @@ from filippov.solution import (
 __all__ = ["CompactSolution"]
 
 _FORMAT = "filippov-compact-solution"
+#: The arrays a compact solution file holds besides ``meta``.
+_ARRAY_KEYS = (
+    "t", "x_init", "c0", "tau0", "tau1", "seg_mode", "seg_kind", "v_rule", "v_off", "v_idx",
+    "v_val", "lam_off", "lam_idx", "lam_val", "chk_seg", "chk_x", "chk_v", "chk_lam", "bp_seg",
+    "mode_norm", "sign_off", "sign_idx", "sign_val", "free_off", "free_idx", "mode_chk_signs",
+    "mode_chk_free", "ev_tau", "ev_kind", "ev_idx_off", "ev_idx", "ev_mode", "ev_unique",
+    "ev_note", "ev_xref", "extra_x",
+)  # fmt: skip
 _FORMAT_VERSION = 1
 #: Modes between two full copies of a mode's signs and free set.
 _MODE_CHECKPOINT = 64
@@ -738,18 +746,29 @@ class CompactSolution(FilippovSolution):
                 f"`path` must be a format version {_FORMAT_VERSION} file. Got version "
                 f"{meta.get('version')!r} in {str(path)!r} instead."
             )
-        t = arrays.pop("t")
-        counters = tuple(int(c) for c in meta["counters"])
-        return cls._from_arrays(
-            arrays,
-            meta["labels"],
-            n=meta["n"],
-            m=meta["m"],
-            offset=meta["offset"],
-            t=t,
-            status=meta["status"],
-            message=meta["message"],
-            method=meta["method"],
-            counters=(counters[0], counters[1], counters[2], counters[3]),
-            info=meta["info"],
-        )
+        missing = sorted(set(_ARRAY_KEYS) - set(arrays))
+        if missing:
+            raise ValueError(
+                f"`path` must be a complete compact filippov solution file. Got {str(path)!r} "
+                f"without the entries {missing} instead."
+            )
+        try:
+            counters = tuple(int(c) for c in meta["counters"])
+            return cls._from_arrays(
+                arrays,
+                meta["labels"],
+                n=meta["n"],
+                m=meta["m"],
+                offset=meta["offset"],
+                t=arrays.pop("t"),
+                status=meta["status"],
+                message=meta["message"],
+                method=meta["method"],
+                counters=(counters[0], counters[1], counters[2], counters[3]),
+                info=meta["info"],
+            )
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ValueError(
+                f"`path` must be a compact filippov solution file. Got {str(path)!r} with "
+                f"an incomplete 'meta' entry ({type(exc).__name__}: {exc}) instead."
+            ) from exc

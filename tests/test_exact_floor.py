@@ -212,6 +212,11 @@ def test_compact_solution_is_the_full_solution(
             fp.FilippovSolution.load(path)
         with pytest.raises(ValueError, match="compact"):
             CompactSolution.load(full.save(tmp_path / f"{name}-full.npz"))
+        with np.load(path) as data:  # a file with an entry missing is refused by name
+            kept = {k: data[k] for k in data.files if k != "lam_val"}
+        np.savez(tmp_path / "broken.npz", **kept)
+        with pytest.raises(ValueError, match="lam_val"):
+            CompactSolution.load(tmp_path / "broken.npz")
 
 
 def test_compact_storage_keeps_less_than_the_full_solution() -> None:
