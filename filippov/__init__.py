@@ -14,6 +14,7 @@ from filippov.compare import ComparisonReport, ConvergenceStudy, compare, conver
 from filippov.engine import solve
 from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
+from filippov.piecewise import PiecewiseSystem, gene_network, stewart_system
 from filippov.schemes import DiscreteTrajectory
 from filippov.solution import EVENT_KINDS, Event, FilippovSolution, Mode, Segment
 from filippov.systems import (
@@ -49,14 +50,17 @@ __all__ = [
     "Mode",
     "Norm",
     "Objective",
+    "PiecewiseSystem",
     "Segment",
     "compare",
     "convergence_study",
     "coulomb_oscillator",
+    "gene_network",
     "get_norm",
     "piecewise_system",
     "schemes",
     "solve",
     "steepest_descent_flow",
+    "stewart_system",
     "twisting_system",
 ]

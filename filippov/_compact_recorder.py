@@ -237,7 +237,7 @@ class CompactRecorder(Recorder):
         t = np.array(self.t, dtype=np.float64)
         if t_offset != 0.0:
             t = t + t_offset
-        return CompactSolution._from_arrays(
+        return CompactSolution._from_compact(
             store.freeze(),
             store.labels(),
             n=store.n,

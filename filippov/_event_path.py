@@ -43,6 +43,7 @@ from filippov._certify import (
     initial_zero_rtol,
 )
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
+from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray
 from filippov.norms import Norm
 from filippov.selection import (
@@ -493,7 +494,7 @@ def integrate(
                     free,
                     field.mode,
                     field.mode,
-                    unique=_rest_is_unique(system, x, free, m),
+                    unique=_rest_is_unique(system, x, free, m, sigma),
                 )
             f0, B, hx = system._evaluate(x)
             lam = consistent_relay(
@@ -595,9 +596,12 @@ def _integrate_mode(
             x_stop = field.project(x_stop)
         if len(ts) < 2:
             return x_stop
-        ode_sol = OdeSolution(np.asarray(ts), interps)
+        steps = np.asarray(ts)
+        ode_sol = OdeSolution(steps, interps)
         dense = _ModeDense(ode_sol, field if on_manifold else None)
-        rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0)
+        # one piece per integrator step, the last one ending at t_stop
+        breaks = np.r_[steps[steps < t_stop], t_stop] if t_stop > steps[0] else steps[:1].repeat(2)
+        rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0, breaks)
         return x_stop
 
     def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> _Failure:
@@ -1072,17 +1076,28 @@ def _initial_mode(
         sigma[leaving] = np.sign(cv.lam[leaving])
         offset[leaving] = margin[leaving] + np.abs(hx[leaving])
         mode = make_mode("l1", sigma, free)
+        v_scale = float(np.max(np.abs(f0))) + float(np.max(np.abs(B)))
+        unique = cv.unique or (
+            float(np.max(np.abs(cv.velocity))) <= 1e-12 * v_scale
+            and _rest_is_unique(system, x, free, m, sigma)
+        )
         if free.size:
             rec.event(
                 t,
                 x,
-                "sliding-entry" if cv.unique else "repulsive",
+                "sliding-entry" if unique else "repulsive",
                 free,
                 None,
                 mode,
-                unique=cv.unique,
+                unique=unique,
                 note="initial state on the switching manifold",
             )
+        # A manifold left at once is labelled as classify() labels it (same as the exact path).
+        JB = Jac[leaving] @ B
+        scale = np.linalg.norm(Jac[leaving], axis=1) * (np.linalg.norm(f0) + np.abs(B).sum())
+        record_initial_leave(
+            rec, t, x, leaving, cv.velocity, JB, Jac[leaving], sigma[leaving], scale, mode
+        )
         return sigma, free, offset, False
     if norm == "linf":
         hm = float(np.max(np.abs(hx)))
@@ -1126,12 +1141,30 @@ def _linf_rest_at_zero(
         )
 
 
-def _rest_is_unique(system: FilippovSystem, x: FloatArray, free: np.ndarray, m: int) -> bool:
-    """Whether staying at the equilibrium ``x`` is the only Filippov solution, judged from
-    the geometry alone, the same way for every norm: when every relay value is free
-    (``h = 0``), only if ``M = ∂h/∂x B`` is a P-matrix (for a gradient flow: a strict local
-    minimum; at a maximum or a saddle the flow may leave along any descent direction).
-    An equilibrium inside a smaller face keeps the uniqueness its entry event recorded."""
+def _rest_is_unique(
+    system: FilippovSystem,
+    x: FloatArray,
+    free: np.ndarray,
+    m: int,
+    sigma: FloatArray | None = None,
+) -> bool:
+    """Whether staying at the equilibrium ``x`` is the only Filippov solution.
+
+    ℓ1: decided from the set of solutions of the selection on the zero set, with a
+    second-order probe of each candidate departure (:func:`filippov._rest.rest_is_unique`).
+    Other norms, with every relay value free (``h = 0``): only if ``M = ∂h/∂x B`` is a
+    P-matrix (for a gradient flow: a strict local minimum). An equilibrium inside a
+    smaller face keeps the uniqueness its entry event recorded."""
+    if system.norm.name == "l1":
+
+        def evaluate(z: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+            f0, B, hz = system._evaluate(z)
+            return f0, B, hz, system._jacobian(z, m)
+
+        f0, B, hx = system._evaluate(x)
+        signs = np.sign(hx) if sigma is None else sigma
+        v_scale = float(np.max(np.abs(f0))) + float(np.max(np.abs(B)))
+        return rest_is_unique(evaluate, x, np.asarray(free, dtype=np.intp), signs, v_scale)
     if free.size != m:
         return True
     _, B, _ = system._evaluate(x)
@@ -1435,7 +1468,10 @@ def _arrive_l2_linearized(
         decay = np.exp(-np.outer(s_of_tau(tau), lam))
         return np.asarray(x_star + (decay * c) @ Q.T, dtype=np.float64)
 
-    rec.dense_segment(t, t_arrive, dense, x_star, field.mode, hx / np.linalg.norm(hx))
+    # pieces: the spline's intervals (dense is smooth on each)
+    breaks = t_start + length[keep]
+    breaks = np.r_[breaks[breaks < t_arrive], t_arrive]
+    rec.dense_segment(t, t_arrive, dense, x_star, field.mode, hx / np.linalg.norm(hx), breaks)
     return t_arrive, x_star.copy()
 
 

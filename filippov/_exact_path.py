@@ -45,6 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from filippov._certify import component_scales, initial_zero_rtol
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
+from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray
 from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
 from filippov.solution import Mode, _unchecked
@@ -953,6 +954,9 @@ def integrate_l1(
     def velocity(lam_full: FloatArray) -> FloatArray:
         return c0 - lam_full if b_is_eye else c0 - B @ lam_full
 
+    def affine_eval(z: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        return c0, B, G @ z + e, G
+
     def select_direct(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Relay values on the candidate sliding set ``cand`` (others keep ``sigma``)."""
         if cand.size == 0:
@@ -992,6 +996,11 @@ def integrate_l1(
         in_J[leaving] = False
         new_mode = make_mode("l1", sigma, np.flatnonzero(in_J))
         kept = cand[interior]
+        lam_now = sigma.copy()
+        lam_now[kept] = lam_c[interior]
+        v_now = c0 - B @ lam_now
+        if not unique and float(np.max(np.abs(v_now))) <= vtol:
+            unique = rest_is_unique(affine_eval, x, kept, lam_now, v_scale)
         if kept.size:
             rec.event(
                 t,
@@ -1003,8 +1012,11 @@ def integrate_l1(
                 unique=unique,
                 note="initial state on the switching manifold",
             )
-        if leaving.size:
-            rec.event(t, x, "exit", leaving, None, new_mode, note="leaves at the initial state")
+        # A manifold left at once is labelled as classify() labels it (as the event path).
+        scale = np.linalg.norm(G[leaving], axis=1) * (np.linalg.norm(c0) + np.abs(B).sum())
+        record_initial_leave(
+            rec, t, x, leaving, v_now, GB[leaving], G[leaving], sigma[leaving], scale, new_mode
+        )
         mode = new_mode
     v = velocity(lam)
     # With every index sliding, G v = ḣ = 0; if G is nonsingular (B square and G B positive
@@ -1037,7 +1049,16 @@ def integrate_l1(
         if full_slide_is_rest and bool(in_J.all()):
             v = np.zeros_like(v)
         if float(np.max(np.abs(v))) <= vtol:
-            rec.event(t, x, "stationary", np.flatnonzero(in_J), mode, mode)
+            rest_free = np.flatnonzero(in_J)
+            rec.event(
+                t,
+                x,
+                "stationary",
+                rest_free,
+                mode,
+                mode,
+                unique=rest_is_unique(affine_eval, x, rest_free, sigma, v_scale),
+            )
             if t < t_end:
                 rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
             return 1, f"stationary point reached at t = {t:.12g}"

@@ -20,6 +20,7 @@ from filippov.solution import (
     FilippovSolution,
     LinearDense,
     Mode,
+    NodalDense,
     Segment,
     SegmentDense,
     _readonly,
@@ -134,10 +135,25 @@ class Recorder:
         x1: FloatArray,
         mode: Mode,
         lam: FloatArray,
+        breaks: FloatArray,
     ) -> None:
-        """Record a smooth segment; ``dense(ts)`` maps times ``(k,)`` to states ``(k, n)``."""
+        """Record a smooth segment; ``dense(ts)`` maps times ``(k,)`` to states ``(k, n)``.
+
+        The segment keeps ``dense`` sampled at the nodes of the pieces ``breaks`` (from
+        ``t0`` to ``t1``; the integrator's steps), as a :class:`NodalDense`: data, so the
+        solution pickles, saves and loads to an equal object.
+        """
+        nodal = NodalDense.sample(dense, breaks, x1.shape[0])
         self.segments.append(
-            Segment.from_callable(t0, t1, dense, mode=mode, lam=lam.copy(), vectorized=True)
+            _unchecked(
+                Segment,
+                t0=float(t0),
+                t1=float(t1),
+                mode=mode,
+                kind=mode.kind,
+                lam=_frozen(lam.copy()),
+                dense=nodal,
+            )
         )
         self._breakpoint(t1, x1)
 
@@ -230,6 +246,9 @@ def _shift_segment(seg: Segment, dt: float) -> Segment:
     new_dense: SegmentDense
     if isinstance(dense, LinearDense):
         new_dense = _unchecked(LinearDense, t0=dense.t0 + dt, x0=dense.x0, v=dense.v)
+    elif isinstance(dense, NodalDense):
+        # shifted by its offset, not its breaks: at t0 = 1e15 the node times would round
+        new_dense = dense._shifted(dt)
     else:
         inner = dense
 

@@ -536,7 +536,7 @@ class CompactSolution(FilippovSolution):
     _offset: float
 
     @classmethod
-    def _from_arrays(
+    def _from_compact(
         cls,
         arrays: dict[str, np.ndarray],
         labels: dict[str, Any],
@@ -754,7 +754,7 @@ class CompactSolution(FilippovSolution):
             )
         try:
             counters = tuple(int(c) for c in meta["counters"])
-            return cls._from_arrays(
+            return cls._from_compact(
                 arrays,
                 meta["labels"],
                 n=meta["n"],

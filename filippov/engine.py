@@ -17,12 +17,13 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov import _event_path, _exact_path
+from filippov import _event_path, _exact_path, _piecewise_path
 from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._compact_recorder import CompactRecorder
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
 from filippov._validation import FloatArray, _preview, as_vector, require_flag, require_positive
+from filippov.piecewise import PiecewiseSystem
 from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
 from filippov.systems import FilippovSystem
@@ -144,9 +145,15 @@ def solve(
     diagonal equilibration, is below 1e13 (beyond, its velocity is rounding). A failed
     check is status −5 naming it, with the path's own message and the solution kept.
 
-    An equilibrium at ``h = 0`` is recorded with ``unique=False`` on every norm unless
-    ``∂h/∂x B`` is a P-matrix there (for a gradient flow: unless it is a strict local
-    minimum).
+    An equilibrium on ℓ1 switching manifolds is recorded with ``unique=False`` only when
+    the set of solutions of its sliding selection holds a velocity along which the
+    solution can really leave (checked a short step along it), so a unique attracting
+    equilibrium is ``"stationary"`` and unique even where ``∂h/∂x B`` is no P-matrix (the
+    nonsmooth harmonic oscillator's centre). For the ℓ∞ and ℓ2 relays an equilibrium at
+    ``h = 0`` is unique only if ``∂h/∂x B`` is a P-matrix there (for a gradient flow: a
+    strict local minimum). A manifold the solution leaves at its initial state is
+    recorded with the kind :meth:`~filippov.systems.FilippovSystem.classify` gives it
+    (``"crossing"``, ``"tangency"``, else ``"exit"``) by both paths.
 
     While the exact path runs, the calling process has Python's cyclic garbage collector
     paused (``gc.disable``; its records hold no reference cycles and no user code runs in
@@ -167,7 +174,7 @@ def solve(
     >>> sol(4.0)
     array([-1.5, -3. ])
     """
-    if not isinstance(system, FilippovSystem):
+    if not isinstance(system, (FilippovSystem, PiecewiseSystem)):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
     x0_arr = as_vector(x0, "x0", system.n)
     try:
@@ -217,6 +224,28 @@ def solve(
     ):
         raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
     max_events = int(max_events)
+    if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
+        if storage != "full" or checkpoints is not None:
+            raise ValueError(
+                "`storage='compact'` and `checkpoints` need the exact path; a PiecewiseSystem "
+                "is integrated by its event path (storage='full')."
+            )
+        if require_flag(check_derivatives, "check_derivatives"):
+            _check_piecewise_jacobian(system, x0_arr)
+        return _solve_piecewise(
+            system,
+            x0_arr,
+            t0,
+            t_end,
+            method,
+            integrator,
+            rtol,
+            atol,
+            max_events,
+            zero_tol,
+            zeno_spacing,
+            float(stabilization),
+        )
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
     system.evaluate(x0_arr)
     system.jacobian(x0_arr)
@@ -397,3 +426,67 @@ def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
             f"the Jacobian `jac_h` of {system.name!r} disagrees with finite differences of h "
             f"(relative error {worst:.3g}, tol 1e-06) at x0 = {_preview(x0)}; {hint}."
         )
+
+
+def _check_piecewise_jacobian(system: PiecewiseSystem, x0: np.ndarray) -> None:
+    """Raise ``ValueError`` when the Jacobian of the switching functions disagrees with
+    finite differences of ``c`` at ``x0`` (as for ``jac_h`` of a FilippovSystem)."""
+    J = system.jacobian(x0)
+    V = random_directions(x0.size, 2, 0)
+    scale = max(float(np.max(np.abs(J @ v))) for v in V)
+    worst = 0.0
+    for v in V:
+        excess, uncertainty = directional_mismatch(system.c, x0, v, J @ v)
+        worst = max(worst, relative_error(excess, scale, uncertainty))
+    if worst > 1e-6:
+        raise ValueError(
+            f"the Jacobian `jac` of {system.name!r} disagrees with finite differences of the "
+            f"switching functions (relative error {worst:.3g}, tol 1e-06) at x0 = "
+            f"{_preview(x0)}; fix it, or pass check_derivatives=False to solve to skip this "
+            "check."
+        )
+
+
+def _solve_piecewise(
+    system: PiecewiseSystem,
+    x0: np.ndarray,
+    t0: float,
+    t_end: float,
+    method: str,
+    integrator: str,
+    rtol: float,
+    atol: float,
+    max_events: int,
+    zero_tol: float,
+    zeno_spacing: float,
+    stabilization: float,
+) -> FilippovSolution:
+    """:func:`solve` for a :class:`~filippov.piecewise.PiecewiseSystem` (its event path)."""
+    if method == "exact":
+        raise ValueError(
+            "`method='exact'` needs a piecewise-affine Lur'e system; a PiecewiseSystem is "
+            "integrated by its event path. Use method='events' or 'auto'."
+        )
+    system.c(x0)
+    system.jacobian(x0)
+    span = _tau_span(t0, t_end)
+    rec = Recorder(0.0, x0, f"events ({integrator}, {system.selection})")
+    opts = _piecewise_path.PiecewiseOptions(
+        integrator=integrator,
+        rtol=rtol,
+        atol=atol,
+        max_events=max_events,
+        zero_tol=zero_tol,
+        zeno_spacing=zeno_spacing,
+        stabilization=stabilization,
+    )
+    try:
+        with np.errstate(all="ignore"):
+            status, message = _piecewise_path.integrate(system, x0, 0.0, span, opts, rec)
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        status, message = (
+            -1,
+            f"the integration failed at t = {rec.t[-1]:.12g} ({type(exc).__name__}: {exc}); "
+            "the solution up to there is kept",
+        )
+    return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)

@@ -524,3 +524,9 @@ def eigenvalue_ratio(H: Objective | ArrayLike) -> float:
             f"Got λ_avg = {mean:.3g} instead."
         )
     return float(eig[-1]) / mean
+
+
+# Matrix-free estimates (Hessian-vector products only) live in their own module.
+from filippov._curvature import CurvatureProbe, curvature_probe  # noqa: E402
+
+__all__ += ["CurvatureProbe", "curvature_probe"]

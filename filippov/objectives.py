@@ -846,7 +846,11 @@ class Objective:
             subscripts, lambdas, comprehensions, comparisons, strings, keyword arguments,
             non-whitelisted calls such as ``__import__``), non-smooth functions (``abs``,
             ``sign``, ``max``, ``min``, ...), non-scalar expressions (tuples, lists) and
-            constants that are complex, infinite or too large.
+            constants that are complex, infinite or too large. Also for formulas past
+            the limits that keep parsing and differentiation bounded: more than 20 000
+            characters, a syntax tree more than 100 levels deep, exact numeric powers
+            of more than 4096 bits, exponents of a variable above 1000 in magnitude, and
+            operations on the variables nested more than 32 deep.
         TypeError
             If ``expr`` is not a string, ``variables`` not a sequence of strings, or a
             parameter value not a real number.
@@ -869,6 +873,15 @@ class Objective:
         symbols = {nm: sympy.Symbol(nm) for nm in (*var_names, *param_values)}
         f_expr = parse_expression(expr, symbols)
         xs = [symbols[v] for v in var_names]
+        depth = _formula_depth(f_expr, set(xs))
+        if depth > _MAX_FORMULA_DEPTH:
+            raise ValueError(
+                f"`expr` must nest operations on the variables at most {_MAX_FORMULA_DEPTH} "
+                f"deep (calls, powers, products and sums; the size of the symbolic Hessian "
+                f"grows like the cube of the depth). Got depth {depth} in "
+                f"{_preview_text(expr)} instead; pass such a function as callables "
+                "(Objective(f, grad, hess))."
+            )
         ps = [symbols[p] for p in param_values]
         n = len(xs)
         # Float literals stand in as symbols while differentiating and compiling, and are
@@ -1018,6 +1031,15 @@ _CONSTANTS: dict[str, Any] = {"pi": sympy.pi}
 
 _MAX_EXPR_CHARS = 20_000
 _MAX_POWER_BITS = 4096  # exact integer/rational powers larger than this are refused
+#: Deepest syntax tree accepted (nested calls, operators, unary signs); Python's parser
+#: itself stops at 200 nested parentheses.
+_MAX_SYNTAX_DEPTH = 100
+#: Largest |exponent| of a power of a variable: x**1000 already overflows for |x| > 2.1.
+_MAX_EXPONENT = 1000
+#: Deepest nesting of operations that involve a variable (each call, power, product and
+#: sum counts), in the expression sympy builds. The Hessian of a depth-d composition has
+#: O(d**3) terms: sympy took 0.7 s at sin nested 32 deep, 25 s at 80 and > 65 s at 120.
+_MAX_FORMULA_DEPTH = 32
 
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "+",
@@ -1175,6 +1197,12 @@ class _SympyBuilder:
         return acc
 
     def power(self, base: Any, exponent: Any, node: ast.AST) -> Any:
+        if exponent.is_Number and base.free_symbols and abs(exponent) > _MAX_EXPONENT:
+            raise self.fail(
+                f"exponents of a variable must be at most {_MAX_EXPONENT} in magnitude "
+                "(a larger power overflows for almost every x)",
+                node,
+            )
         if base.is_Rational and exponent.is_Integer:
             bits = abs(int(exponent)) * (int(base.p).bit_length() + int(base.q).bit_length())
             if bits > _MAX_POWER_BITS:
@@ -1266,6 +1294,12 @@ def parse_expression(expr: str, symbols: Mapping[str, Any]) -> Any:
         raise ValueError("`expr` must be a non-empty formula. Got an empty string instead.")
     try:
         tree = ast.parse(expr.strip(), mode="eval")
+        depth = _syntax_depth(tree.body)
+        if depth > _MAX_SYNTAX_DEPTH:
+            raise ValueError(
+                f"`expr` must be nested at most {_MAX_SYNTAX_DEPTH} levels deep. Got an "
+                f"expression nested {depth} levels deep instead."
+            )
         result = _SympyBuilder(expr.strip(), symbols).build(tree.body)
     except SyntaxError as exc:
         raise ValueError(
@@ -1273,11 +1307,58 @@ def parse_expression(expr: str, symbols: Mapping[str, Any]) -> Any:
         ) from None
     except (RecursionError, MemoryError):
         raise ValueError(
-            "`expr` is nested too deeply to be parsed. Got an expression of "
-            f"{len(expr)} characters instead."
+            f"`expr` must be nested at most {_MAX_SYNTAX_DEPTH} levels deep. Got an "
+            f"expression of {len(expr)} characters nested too deeply to parse instead."
         ) from None
     _check_constants(expr, result)
     return result
+
+
+def _preview_text(text: str) -> str:
+    """``repr`` of ``text``, shortened to 80 characters."""
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+
+
+def _syntax_depth(root: ast.AST) -> int:
+    """Depth of a syntax tree as :class:`_SympyBuilder` recurses into it, without recursion.
+
+    The left operand of a binary operator does not count: left-deep chains (long sums)
+    are folded iteratively. The walk stops one level past the limit.
+    """
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > _MAX_SYNTAX_DEPTH:
+            continue
+        if isinstance(node, ast.BinOp):
+            stack.append((node.left, depth))
+            stack.append((node.right, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _formula_depth(expr: Any, variables: set[Any]) -> int:
+    """Deepest nesting of sympy operations that involve one of ``variables``.
+
+    Iterative, and each shared subexpression is visited once (sympy builds a DAG).
+    """
+    depth: dict[Any, int] = {}
+    stack = [(expr, False)]
+    while stack:
+        node, done = stack.pop()
+        if node in depth:
+            continue
+        if not node.args or not (node.free_symbols & variables):
+            depth[node] = 0
+        elif done:
+            depth[node] = 1 + max(depth[a] for a in node.args)
+        else:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in depth)
+    return depth[expr]
 
 
 def _check_constants(source: str, result: Any) -> None:
@@ -1646,16 +1727,21 @@ def smooth_max(
     lam: float,
     temperature: float = 1.0,
     *,
+    quadratic: ArrayLike | None = None,
     name: str | None = None,
 ) -> Objective:
-    r"""Log-sum-exp ("soft max") of affine maps plus a ridge term.
+    r"""Log-sum-exp ("soft max") of affine maps plus a ridge term (and a quadratic).
 
     .. math:: f(x) = T \log \sum_{i=1}^m \exp\Bigl(\frac{a_i^\top x + b_i}{T}\Bigr)
-              + \frac{\lambda}{2}\|x\|_2^2,
+              + \frac{\lambda}{2}\|x\|_2^2 + \frac12 x^\top Q x,
 
     a smooth upper approximation of ``max_i (a_iᵀx + b_i)`` (within ``T log m``), evaluated
     stably with ``scipy.special.logsumexp``. With ``p = softmax((Ax + b)/T)``:
-    ``∇f = Aᵀp + λx`` and ``∇²f = Aᵀ(diag(p) − ppᵀ)A / T + λI``.
+    ``∇f = Aᵀp + λx + Qx`` and ``∇²f = Aᵀ(diag(p) − ppᵀ)A / T + λI + Q``. The optional
+    quadratic ``Q`` (default none) sets the strong convexity and conditioning, as in the
+    smooth-max benchmark of seed paper 2 (Sec. 7.1), where ``Q`` is a Haar-rotated
+    diagonal with a chosen condition number (e.g. from
+    :func:`rotated_quadratic`).
 
     Parameters
     ----------
@@ -1667,6 +1753,8 @@ def smooth_max(
         Ridge weight ``λ ≥ 0``.
     temperature : float, default 1.0
         Smoothing ``T > 0``.
+    quadratic : (n, n) array_like, optional
+        Symmetric matrix ``Q`` of the added term ``½xᵀQx`` (default: no such term).
     name : str, optional
 
     Returns
@@ -1681,6 +1769,9 @@ def smooth_max(
     >>> obj = smooth_max([[1.0], [-1.0]], None, lam=0.0)
     >>> bool(np.isclose(obj.f([0.0]), np.log(2.0))), obj.grad([0.0])
     (True, array([0.]))
+    >>> with_q = smooth_max([[1.0], [-1.0]], None, lam=0.0, quadratic=[[4.0]])
+    >>> bool(np.isclose(with_q.f([0.5]), obj.f([0.5]) + 0.5)), with_q.hess([0.0])
+    (True, array([[5.]]))
     """
     Am = as_matrix(A, "A")
     m, n = Am.shape
@@ -1691,30 +1782,46 @@ def smooth_max(
     bv = np.zeros(m) if b is None else as_vector(b, "b", m)
     lam_f = _nonnegative(lam, "lam")
     T = require_positive(temperature, "temperature")
+    # λI + Q in one matrix (λI alone when no Q is given, keeping the former arithmetic)
+    Qm: FloatArray | None = None
+    if quadratic is not None:
+        Qm = as_matrix(quadratic, "quadratic")
+        if Qm.shape != (n, n) or not np.allclose(Qm, Qm.T, rtol=1e-12, atol=0.0):
+            raise ValueError(
+                f"`quadratic` must be a symmetric ({n}, {n}) matrix. "
+                f"Got shape {Qm.shape}{'' if Qm.shape != (n, n) else ' (not symmetric)'} instead."
+            )
+        Qm = 0.5 * (Qm + Qm.T)
 
     def probs(x: FloatArray) -> FloatArray:
         return np.asarray(scipy.special.softmax((Am @ x + bv) / T))
 
     def f(x: FloatArray) -> float:
-        return T * float(scipy.special.logsumexp((Am @ x + bv) / T)) + 0.5 * lam_f * float(x @ x)
+        val = T * float(scipy.special.logsumexp((Am @ x + bv) / T)) + 0.5 * lam_f * float(x @ x)
+        return val if Qm is None else val + 0.5 * float(x @ Qm @ x)
 
     def grad(x: FloatArray) -> FloatArray:
-        return probs(x) @ Am + lam_f * x
+        g = probs(x) @ Am + lam_f * x
+        return g if Qm is None else g + Qm @ x
 
     def hess(x: FloatArray) -> FloatArray:
         p = probs(x)
         Ap = p @ Am
         H = ((Am.T * p) @ Am - np.outer(Ap, Ap)) / T + lam_f * np.eye(n)
+        if Qm is not None:
+            H = H + Qm
         return 0.5 * (H + H.T)
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
         p = probs(x)
         Av = Am @ v
-        return Am.T @ (p * (Av - p @ Av)) / T + lam_f * v
+        out = Am.T @ (p * (Av - p @ Av)) / T + lam_f * v
+        return out if Qm is None else out + Qm @ v
 
     def grad_batch(X: FloatArray) -> FloatArray:
         P = scipy.special.softmax((X @ Am.T + bv) / T, axis=1)
-        return np.asarray(P @ Am + lam_f * X)
+        G = np.asarray(P @ Am + lam_f * X)
+        return G if Qm is None else G + X @ Qm
 
     obj = Objective._build(
         f=f,
@@ -1724,12 +1831,14 @@ def smooth_max(
         grad_batch=grad_batch,
         n=n,
         name=(
-            f"smooth_max(m={m}, n={n}, lam={lam_f:g}, T={T:g})"
+            f"smooth_max(m={m}, n={n}, lam={lam_f:g}, T={T:g}{'' if Qm is None else ', Q'})"
             if name is None
             else _check_name(name)
         ),
     )
-    return obj._with_recipe(smooth_max, Am, bv, lam_f, T, name=obj.name)
+    if Qm is None:
+        return obj._with_recipe(smooth_max, Am, bv, lam_f, T, name=obj.name)
+    return obj._with_recipe(smooth_max, Am, bv, lam_f, T, quadratic=Qm, name=obj.name)
 
 
 def slope(a: float = 0.5, *, name: str | None = None) -> Objective:
@@ -1786,3 +1895,9 @@ def slope(a: float = 0.5, *, name: str | None = None) -> Objective:
         minimizer=np.array([-3.0 * af, -3.0]),
     )
     return obj._with_recipe(slope, af, name=obj.name)
+
+
+# The neural-network objective lives in its own module (it imports Objective from here).
+from filippov._mlp import mlp_classifier, mlp_init  # noqa: E402
+
+__all__ += ["mlp_classifier", "mlp_init"]

@@ -64,8 +64,10 @@ __all__ = [
     "convergence",
     "diagnostic",
     "error_vs_step",
+    "face_ablation",
     "filippov_set",
     "phase_portrait",
+    "piecewise_portrait",
     "switching_set",
     "time_series",
     "trajectory",
@@ -2072,4 +2074,229 @@ def diagnostic(
     ax.set_ylabel(ylabel if ylabel is not None else f"{what_name}{what[statistic]}")
     if legend:
         ax.legend(loc="best", fontsize="small", framealpha=0.92)
+    return ax
+
+
+# ------------------------------------------------------- active-face ablation (issue 17)
+def face_ablation(
+    objective: Any,
+    runs: Any,
+    tau: float,
+    *,
+    relative: bool = False,
+    quantity: str = "size",
+    L: ArrayLike | None = None,
+    ax: Axes | None = None,
+    labels: Sequence[str] | None = None,
+    legend: bool = True,
+) -> Axes:
+    r"""Numerical active face along runs, against the iteration (seed paper 2, Fig. 6).
+
+    For each run the face :math:`A_k = \{i : |\partial_i f(x_k)| > \tau\}` (or
+    :math:`> \tau\|\nabla f(x_k)\|_\infty` with ``relative=True``; see
+    :func:`filippov.schemes.active_face`) is computed at its saved iterates, so that
+    SignGD, ASGD and face-aware runs are measured the same way, and :math:`|A_k|`
+    (``quantity="size"``) or :math:`\sum_{i\in A_k} L_i` (``"curvature"``) is drawn.
+
+    Parameters
+    ----------
+    objective : Objective
+        The objective the runs minimized (its ``grad_batch`` is evaluated at the iterates).
+    runs : run, sequence of runs or mapping label -> run
+        Single-point discrete trajectories.
+    tau : float
+        Threshold.
+    relative : bool, default False
+    quantity : {"size", "curvature"}
+    L : array_like, optional
+        Coordinate constants (required for ``"curvature"``).
+    ax : Axes, optional
+    labels : sequence of str, optional
+    legend : bool, default True
+
+    Returns
+    -------
+    Axes
+        Curves have gids ``"face-ablation:{label}"``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from filippov import plot, schemes
+    >>> from filippov.objectives import separable_quadratic
+    >>> obj = separable_quadratic([1.0, 4.0, 9.0], [1.0, -1.0, 0.5])
+    >>> run = schemes.SignGD(step="adaptive").run(obj, [0.0, 0.0, 0.0], n_steps=30)
+    >>> ax = plot.face_ablation(obj, {"SignGD": run}, 0.1, relative=True)
+    >>> [a.get_gid() for a in plot.artists(ax, "face-ablation:*")]
+    ['face-ablation:SignGD']
+    """
+    from .schemes import active_face as _active_face
+
+    quantity = _choice(quantity, "quantity", ("size", "curvature"))
+    relative = _flag(relative, "relative")
+    legend = _flag(legend, "legend")
+    Lv = None if L is None else as_vector(L, "L")
+    if quantity == "curvature" and Lv is None:
+        raise ValueError("`L` is required for quantity='curvature'. Got None instead.")
+    _check_ax(ax)
+    items = _runs(runs, labels)
+    ax = _axes(ax)
+    for k, (lab, run) in enumerate(items):
+        X = np.asarray(run.x, dtype=float)
+        if X.ndim != 2:
+            raise ValueError(f"Run {lab!r} must be a single run (x of shape (k, n)).")
+        mask = _active_face(
+            np.asarray(objective.grad_batch(X), dtype=float), tau, relative=relative
+        )
+        y = mask.sum(axis=1) if Lv is None or quantity == "size" else mask @ Lv
+        its = np.asarray(getattr(run, "k", np.arange(len(X))), dtype=float)
+        line = ax.plot(
+            its,
+            y,
+            color=_RUN_COLORS[k % len(_RUN_COLORS)],
+            linestyle=_RUN_LINESTYLES[k % len(_RUN_LINESTYLES)],
+            linewidth=1.5,
+            drawstyle="steps-post",
+        )[0]
+        _set_gid(line, f"face-ablation:{lab}", lab)
+    ax.set_xlabel("iteration $k$")
+    what = "|\\partial_i f| > \\tau" + ("\\,\\|\\nabla f\\|_\\infty" if relative else "")
+    ax.set_ylabel(
+        f"$|A_k|$, $A_k = \\{{i : {what}\\}}$" if quantity == "size" else "$\\sum_{i \\in A_k} L_i$"
+    )
+    if legend:
+        ax.legend(loc="best", fontsize="small", framealpha=0.92)
+    return ax
+
+
+# ------------------------------------------------------------------------------ piecewise systems
+#: Light fills of the regions of a piecewise system (Paul Tol's "light" palette).
+_REGION_COLORS = (
+    "#77AADD",
+    "#EE8866",
+    "#EEDD88",
+    "#FFAABB",
+    "#99DDFF",
+    "#44BB99",
+    "#BBCC33",
+    "#AAAA00",
+)
+
+
+def piecewise_portrait(
+    system: Any,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    *,
+    ax: Axes | None = None,
+    trajectories: Iterable[Any] = (),
+    resolution: int = 160,
+    density: float = 1.0,
+    legend: bool = True,
+) -> Axes:
+    """Phase portrait of a planar :class:`~filippov.piecewise.PiecewiseSystem`.
+
+    The regions (sign patterns of the switching functions) are shaded, each region's
+    field is drawn as streamlines, and every surface ``c_i = 0`` is drawn piece by piece
+    in the style of its kind at each point (:data:`MANIFOLD_STYLES`: crossing, sliding,
+    repulsive, tangency; the other switching functions at their sign there). Gids:
+    ``"regions"``, ``"field"``, ``"manifold:{kind}:{i}"``, and those of
+    :func:`trajectory` for the solutions.
+
+    Parameters
+    ----------
+    system : PiecewiseSystem
+        A system with a 2-D state.
+    xlim, ylim : (float, float)
+        The window.
+    ax : Axes, optional
+        A new figure when None.
+    trajectories : iterable
+        Solutions (or anything :func:`trajectory` draws) to overlay.
+    resolution : int, default 160
+        Grid points per axis for the regions and the surfaces.
+    density : float, default 1.0
+        Streamline density.
+    legend : bool, default True
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import filippov as fp
+    >>> from filippov import plot
+    >>> net = fp.gene_network([[(2.0, [(0, "-"), (1, "-")])], [(3.0, [(0, "+")])]],
+    ...                       [1.0, 1.0], [(0, 1.0), (1, 1.0)])
+    >>> ax = plot.piecewise_portrait(net, (0.0, 2.5), (0.0, 3.0), resolution=60)
+    >>> sorted({a.get_gid() for a in plot.artists(ax, "manifold:*")})
+    ['manifold:crossing:0', 'manifold:crossing:1', 'manifold:sliding:0']
+    """
+    import contourpy
+
+    from filippov.piecewise import PiecewiseSystem
+
+    if not isinstance(system, PiecewiseSystem):
+        raise TypeError(f"`system` must be a PiecewiseSystem. Got {type(system).__name__} instead.")
+    if system.n != 2:
+        raise ValueError(f"`system` must have a 2-D state. Got n = {system.n} instead.")
+    x0, x1 = as_limits(xlim, "xlim")
+    y0, y1 = as_limits(ylim, "ylim")
+    res = require_int(resolution, "resolution", 8)
+    density = require_positive(density, "density")
+    legend = _flag(legend, "legend")
+    ax = _axes(ax)
+    labeller = _Labeller(ax)
+    xs, ys = np.linspace(x0, x1, res), np.linspace(y0, y1, res)
+    X, Y = np.meshgrid(xs, ys)
+    C = np.array([system.c(p) for p in np.column_stack([X.ravel(), Y.ravel()])])
+    code = ((C > 0) * (1 << np.arange(system.k))).sum(axis=1).reshape(X.shape)
+    from matplotlib.colors import ListedColormap
+
+    n_regions = 1 << system.k
+    cmap = ListedColormap([_REGION_COLORS[r % len(_REGION_COLORS)] for r in range(n_regions)])
+    mesh = ax.pcolormesh(
+        X, Y, code, cmap=cmap, vmin=-0.5, vmax=n_regions - 0.5, alpha=0.35, shading="auto"
+    )
+    _set_gid(mesh, "regions", None)
+    # Streamlines of each region's own field (a coarser grid: streamplot interpolates).
+    m = max(12, res // 5)
+    sx, sy = np.linspace(x0, x1, m), np.linspace(y0, y1, m)
+    SX, SY = np.meshgrid(sx, sy)
+    U, V = np.empty_like(SX), np.empty_like(SY)
+    for idx in np.ndindex(SX.shape):
+        p = np.array([SX[idx], SY[idx]])
+        U[idx], V[idx] = system.field(p, system.region(p))
+    stream = ax.streamplot(SX, SY, U, V, density=density, color=_GREY, linewidth=0.7)
+    _set_gid(stream.lines, "field", None)
+    # Each surface, split into pieces of one kind.
+    span = max(x1 - x0, y1 - y0)
+    for i in range(system.k):
+        lines = contourpy.contour_generator(X, Y, C[:, i].reshape(X.shape)).lines(0.0)
+        for line in lines:
+            pts = _resample_path(np.asarray(line, dtype=float), span / (2 * res))
+            if len(pts) < 2:
+                continue
+            kinds = [system.classify(p, i)[0] for p in pts]
+            start = 0
+            for j in range(1, len(pts) + 1):
+                if j == len(pts) or kinds[j] != kinds[start]:
+                    kind = kinds[start]
+                    seg = pts[start : min(j + 1, len(pts))]
+                    if len(seg) >= 2:
+                        (artist,) = ax.plot(seg[:, 0], seg[:, 1], **MANIFOLD_STYLES[kind])
+                        _set_gid(artist, f"manifold:{kind}:{i}", labeller(_MANIFOLD_LABELS[kind]))
+                    start = j
+    for run in trajectories:
+        trajectory(run, ax=ax)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if legend:
+        _legend(ax)
     return ax

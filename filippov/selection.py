@@ -38,8 +38,10 @@ from scipy.optimize import brentq
 from filippov._validation import as_square_matrix, as_vector
 
 __all__ = [
+    "BoxSolutionSet",
     "Selection",
     "SelectionError",
+    "box_vi_solution_set",
     "is_p_matrix",
     "solve_ball_vi",
     "solve_box_vi",
@@ -52,6 +54,9 @@ IntArray = NDArray[np.int64]
 _EPS = float(np.finfo(float).eps)
 #: Largest size for which the general (non-SPD) box VI enumerates all 3^k active patterns.
 _BOX_ENUM_MAX = 10
+#: Largest size for which a non-P box VI with one solution found has its whole solution
+#: set examined (3^k patterns, a linear program per singular block) to decide uniqueness.
+_SOLUTION_SET_MAX = 6
 #: Largest size for which the general simplex VI enumerates all 2^k − 1 supports.
 _SIMPLEX_ENUM_MAX = 12
 #: Largest size for which is_p_matrix checks all 2^k − 1 principal minors.
@@ -607,8 +612,9 @@ def solve_box_vi(
       complementary pivoting path on the box itself (``"lemke"``). Because ``λ`` is
       bounded the path cannot end on a secondary ray, so it reaches a solution for any
       ``M`` unless the data are degenerate (then ``SelectionError``).
-    * ``unique`` is True exactly when :func:`is_p_matrix` proves ``M`` is a P-matrix;
-      otherwise several solutions exist or may exist for nearby ``a`` and it is False.
+    * ``unique`` is True when :func:`is_p_matrix` proves ``M`` is a P-matrix, or, for
+      ``k ≤ 6``, when the whole solution set for this ``a`` is a single point
+      (:func:`box_vi_solution_set`); otherwise it is False.
 
     References
     ----------
@@ -660,6 +666,10 @@ def solve_box_vi(
         else:
             lam = _polish(Mf, af, fallback, tol_lam)
         p = _pattern_of(lam, tol_lam)
+        if not unique and sols.shape[0] == 1 and k <= _SOLUTION_SET_MAX:
+            # Not a P-matrix, yet one solution found: decide from the whole solution set
+            # (a singular block may carry a polytope the enumeration saw as one point).
+            unique = box_vi_solution_set(Mf, af).unique
         return _make_box_selection(
             Mf,
             af,
@@ -1107,3 +1117,120 @@ def _ball_general(M: FloatArray, a: FloatArray, tol: float) -> Selection:
 
 def _nonsingular(M: FloatArray) -> bool:
     return bool(np.linalg.matrix_rank(M) == M.shape[0])
+
+
+# ---------------------------------------------------------------------------------------
+# the solution set of the box VI (uniqueness decided from the set, not from M alone)
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class BoxSolutionSet:
+    """All solutions of a small box VI, as the active patterns that carry them.
+
+    Attributes
+    ----------
+    points : (s, k) ndarray
+        One solution per solving pattern, and for a pattern whose block ``M_FF`` is
+        singular the extreme points of its solution polytope along every null direction
+        (so an affine function of ``λ`` that is constant on ``points`` is constant on
+        the whole set only up to those directions: see ``continuum``).
+    continuum : bool
+        True when some pattern carries a whole polytope of solutions (positive diameter).
+    """
+
+    points: FloatArray
+    continuum: bool
+
+    @property
+    def unique(self) -> bool:
+        """Exactly one solution."""
+        return self.points.shape[0] == 1 and not self.continuum
+
+
+def box_vi_solution_set(M: ArrayLike, a: ArrayLike, *, tol: float = 1e-10) -> BoxSolutionSet:
+    """Every solution of the box VI ``λ ∈ [−1, 1]^k`` with ``w = a − Mλ`` (``k ≤ 10``).
+
+    All ``3^k`` active patterns are examined. A pattern with nonsingular ``M_FF`` carries
+    at most one solution; one with singular ``M_FF`` carries the polytope
+    ``{λ_F : M_FF λ_F = a_F − M_FB p_B, |λ_F| ≤ 1, p_i w_i ≥ 0 (i ∈ B)}``, whose
+    feasibility and extent along each null direction of ``M_FF`` are linear programs
+    (scipy's HiGHS). This decides uniqueness from the set itself: ``M`` need not be a
+    P-matrix (``[[0, 1], [−1, 0]]`` with ``a = 0``, the nonsmooth harmonic oscillator at
+    its centre, has the single solution ``λ = 0``).
+
+    Examples
+    --------
+    >>> from filippov.selection import box_vi_solution_set
+    >>> box_vi_solution_set([[0.0, 1.0], [-1.0, 0.0]], [0.0, 0.0]).unique
+    True
+    >>> s = box_vi_solution_set([[1.0, 2.0], [2.0, 1.0]], [0.0, 0.0])
+    >>> s.unique, s.points.shape[0]
+    (False, 3)
+    """
+    from scipy.optimize import linprog
+
+    Mf, af = _validate(M, a)
+    t = _validate_tol(tol)
+    k = af.shape[0]
+    if k > _BOX_ENUM_MAX:
+        raise ValueError(f"`a` must have at most {_BOX_ENUM_MAX} entries. Got {k} instead.")
+    if k == 0:
+        return BoxSolutionSet(np.zeros((1, 0)), False)
+    tol_lam, tol_w = _box_tolerances(Mf, af, max(t, 1e-10))
+    found: list[FloatArray] = []
+    continuum = False
+    for pat in itertools.product((-1, 0, 1), repeat=k):
+        p = np.array(pat, dtype=np.int64)
+        F = p == 0
+        Bd = ~F
+        lam = p.astype(np.float64)
+        rhs = af[F] - Mf[np.ix_(F, Bd)] @ lam[Bd]
+        MFF = Mf[np.ix_(F, F)]
+        nf = int(F.sum())
+        rank = int(np.linalg.matrix_rank(MFF, tol=1e-12 * max(1.0, float(np.abs(Mf).max()))))
+        if nf == rank:
+            if nf:
+                lam[F] = np.linalg.solve(MFF, rhs)
+            w = af - Mf @ lam
+            ok = (
+                np.all(np.abs(lam[F]) <= 1.0 + tol_lam)
+                and np.all(p[Bd] * w[Bd] >= -tol_w)
+                and np.all(np.abs(w[F]) <= tol_w)
+            )
+            if ok:
+                found.append(np.clip(lam, -1.0, 1.0))
+            continue
+        # Singular block: a polytope of solutions (or none). Inequalities on λ_F:
+        # p_i w_i = p_i (a_i − M_iB p_B − M_iF λ_F) ≥ 0 for the bound indices.
+        Bi = np.flatnonzero(Bd)
+        A_ub = p[Bi, None] * Mf[np.ix_(Bi, np.flatnonzero(F))] if Bi.size else None
+        b_ub = p[Bi] * (af[Bi] - Mf[np.ix_(Bi, Bi)] @ lam[Bi]) if Bi.size else None
+        _, _, Vt = np.linalg.svd(MFF)
+        null = Vt[rank:]
+        extremes: list[FloatArray] = []
+        for z in null:
+            values = []
+            for sgn in (1.0, -1.0):
+                res = linprog(
+                    -sgn * z,
+                    A_ub=A_ub,
+                    b_ub=b_ub,
+                    A_eq=MFF,
+                    b_eq=rhs,
+                    bounds=[(-1.0, 1.0)] * nf,
+                    method="highs",
+                )
+                if res.status != 0:
+                    break  # infeasible: the pattern carries no solution
+                extremes.append(np.asarray(res.x, dtype=float))
+                values.append(float(z @ res.x))
+            if len(values) < 2:
+                extremes = []
+                break
+            continuum = continuum or values[0] - values[1] > tol_lam
+        for e in extremes:
+            pt = lam.copy()
+            pt[F] = e
+            found.append(pt)
+    if not found:
+        return BoxSolutionSet(np.zeros((0, k)), False)
+    return BoxSolutionSet(_dedupe(np.vstack(found), 1e-9), continuum)

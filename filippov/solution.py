@@ -16,7 +16,7 @@ Vocabulary (DESIGN.md §1.2–1.3):
 Arrays are time-major throughout: a trajectory sampled at ``k`` times in ``R^n`` has
 shape ``(k, n)``. Relay indices (``Event.indices``, ``Mode.free``) are 0-based.
 
-Dense output of a segment is one of three kinds, chosen so that a solution can be saved
+Dense output of a segment is one of four kinds, chosen so that a solution can be saved
 and loaded *exactly*:
 
 * :class:`LinearDense` -- the exact path of a piecewise-affine system,
@@ -24,6 +24,9 @@ and loaded *exactly*:
 * :class:`HermiteDense` -- a piecewise cubic Hermite interpolant
   (:class:`scipy.interpolate.CubicHermiteSpline`) through stored nodes ``(t, y, dy)``;
   built from samples, or from a ``solve_ivp`` dense output to a stated tolerance;
+* :class:`NodalDense` -- a piecewise polynomial stored by its values at 17
+  Chebyshev--Lobatto nodes per piece: the event path samples the integrator's dense
+  output (projected onto the mode's sliding manifold) this way, one piece per step;
 * :class:`CallableDense` -- any callable. It is evaluated directly, but it cannot be
   written to disk: :meth:`FilippovSolution.save` stores Hermite samples of it instead and
   marks the loaded segment as resampled (``dense.source == "callable"``).
@@ -46,6 +49,7 @@ from numpy.polynomial import chebyshev as _cheb
 from numpy.typing import ArrayLike
 from scipy.interpolate import CubicHermiteSpline
 
+from ._npz_io import contents_of, npz_bytes, read_npz
 from ._validation import (
     FloatArray,
     _preview,
@@ -69,6 +73,7 @@ __all__ = [
     "HermiteDense",
     "LinearDense",
     "Mode",
+    "NodalDense",
     "Segment",
     "SegmentDense",
 ]
@@ -92,7 +97,8 @@ EVENT_KINDS: tuple[str, ...] = (
 SEGMENT_KINDS: tuple[str, ...] = ("regular", "sliding", "tie", "stationary")
 
 _FORMAT = "filippov.FilippovSolution"
-_FORMAT_VERSION = 1
+#: Version 2 added :class:`NodalDense` segments; version 1 files still load.
+_FORMAT_VERSION = 2
 
 # Default tolerances for resampling a dense output into Hermite nodes: the stored
 # interpolant reproduces its source to atol + rtol * max|x| on the segment.
@@ -565,7 +571,7 @@ class SegmentDense(ABC):
     :meth:`FilippovSolution.save`, which stores other kinds as Hermite samples.
     """
 
-    #: Short name of the representation ("linear", "hermite", "callable").
+    #: Short name of the representation ("linear", "hermite", "nodal", "callable").
     kind: ClassVar[str] = ""
 
     @property
@@ -830,6 +836,203 @@ class CallableDense(SegmentDense):
         return f"CallableDense({self._fun!r}, n={self._n}, vectorized={self._vectorized})"
 
 
+#: Nodes per piece of a :class:`NodalDense`: Chebyshev--Lobatto points of degree 16, more
+#: than the step polynomials of every solve_ivp method need (degree <= 12), with room for
+#: the smooth projection of the event path's sliding modes.
+_NODAL_POINTS = 17
+_NODAL_UNIT = 0.5 * (1.0 - np.cos(np.pi * np.arange(_NODAL_POINTS) / (_NODAL_POINTS - 1)))
+_NODAL_UNIT[0], _NODAL_UNIT[-1] = 0.0, 1.0
+_NODAL_WEIGHTS = (-1.0) ** np.arange(_NODAL_POINTS)
+_NODAL_WEIGHTS[[0, -1]] *= 0.5
+
+
+@dataclass(frozen=True, eq=False, init=False)
+class NodalDense(SegmentDense):
+    """Piecewise polynomial given by its values at Chebyshev--Lobatto nodes of each piece.
+
+    Piece ``k`` spans ``[breaks[k], breaks[k + 1]]``; its 17 nodes are
+    ``breaks[k] + (breaks[k + 1] - breaks[k]) (1 - cos(pi j / 16)) / 2``, ``j = 0..16``
+    (both ends included, the last exactly ``breaks[k + 1]``), and the state between them
+    is the degree-16 interpolant, evaluated by the barycentric formula (exactly the
+    stored value at a node). This is how the event path stores a mode: one piece per
+    integrator step, sampled from the integrator's dense output (projected onto the
+    mode's sliding manifold); step polynomials of degree <= 16 are reproduced to
+    rounding. The nodes are the data: :meth:`FilippovSolution.save` writes them and
+    :meth:`FilippovSolution.load` and pickling give back an equal object that evaluates
+    bit for bit like the original.
+
+    Parameters
+    ----------
+    breaks : array_like, shape (P + 1,)
+        Non-decreasing piece boundaries, ``P >= 1``, on the clock ``t - offset``.
+    values : array_like, shape (P, 17, n)
+        States at the nodes of each piece.
+    offset : float, default 0.0
+        Time shift: the state at ``t`` is the interpolant's at ``t - offset``. (The engine
+        integrates from 0 and shifts once; a late start such as ``t0 = 1e15``, where a
+        time is resolved to 0.125 only, keeps the full resolution of the pieces.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.solution import NodalDense
+    >>> d = NodalDense.sample(lambda t: np.exp(-t)[:, None], [0.0, 0.5, 1.0], n=1)
+    >>> bool(abs(d(0.3)[0] - np.exp(-0.3)) < 1e-15), d.nodes().shape
+    (True, (2, 17))
+    """
+
+    kind: ClassVar[str] = "nodal"
+    breaks: FloatArray
+    offset: float = 0.0
+    _store: _NodeValues = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __init__(self, breaks: ArrayLike, values: ArrayLike, offset: float = 0.0) -> None:
+        b = as_vector(breaks, "breaks")
+        if b.shape[0] < 2:
+            raise ValueError(f"`breaks` must hold at least 2 times. Got {b.shape[0]} instead.")
+        require_finite(b, "breaks")
+        if np.any(np.diff(b) < 0):
+            raise ValueError(f"`breaks` must be non-decreasing. Got {_preview(b)} instead.")
+        v = as_float_array(values, "values")
+        if v.ndim != 3 or v.shape[:2] != (b.shape[0] - 1, _NODAL_POINTS):
+            raise ValueError(
+                f"`values` must have shape ({b.shape[0] - 1}, {_NODAL_POINTS}, n). "
+                f"Got an array of shape {v.shape} instead."
+            )
+        object.__setattr__(self, "breaks", _readonly(b))
+        object.__setattr__(self, "offset", _as_time(offset, "offset"))
+        object.__setattr__(self, "_store", _NodeValues(v.shape[2], values=_readonly(v)))
+
+    @classmethod
+    def sample(cls, fun: Callable[[FloatArray], Any], breaks: ArrayLike, n: int) -> NodalDense:
+        """``fun`` (times ``(k,)`` -> states ``(k, n)``) at the nodes of ``breaks``.
+
+        ``fun`` is called once, when the values are first needed (to evaluate, compare,
+        save or pickle): the engine then spends nothing on the dense output of a solution
+        that is never read between its breakpoints. The values do not depend on when.
+        """
+        b = _readonly(as_vector(breaks, "breaks"))
+        return _unchecked(cls, breaks=b, offset=0.0, _store=_NodeValues(n, fun=fun, breaks=b))
+
+    @property
+    def values(self) -> FloatArray:
+        """States at the nodes, shape ``(P, 17, n)``."""
+        return self._store.get()
+
+    def _shifted(self, dt: float) -> NodalDense:
+        """The same interpolant read at ``t - dt`` (sharing the values)."""
+        return _unchecked(
+            NodalDense, breaks=self.breaks, offset=self.offset + dt, _store=self._store
+        )
+
+    def nodes(self) -> FloatArray:
+        """Node times on the clock ``t - offset``, shape ``(P, 17)``."""
+        return _nodal_times(self.breaks)
+
+    @property
+    def t0(self) -> float:
+        """Start time, ``breaks[0] + offset``."""
+        return float(self.breaks[0]) + self.offset
+
+    @property
+    def t1(self) -> float:
+        """End time, ``breaks[-1] + offset``."""
+        return float(self.breaks[-1]) + self.offset
+
+    @property
+    def n(self) -> int:
+        return self._store.n
+
+    def _evaluate(self, t: FloatArray) -> FloatArray:
+        # Own code rather than scipy's BarycentricInterpolator: that is one object per
+        # piece, where here all pieces are evaluated together and grouped by piece.
+        b = self.breaks
+        if self.offset:
+            t = t - self.offset
+        k = np.clip(np.searchsorted(b, t, side="right") - 1, 0, len(b) - 2)
+        nodes = _nodal_times(b[k], b[k + 1])  # (m, 17)
+        diff = t[:, None] - nodes
+        hit = diff == 0.0
+        q = _NODAL_WEIGHTS / np.where(hit, 1.0, diff)
+        out = np.empty((len(t), self.n))
+        for piece in np.unique(k):
+            rows = np.flatnonzero(k == piece)
+            qk = q[rows]
+            # Interpolate the change from the piece's first state, then add that state:
+            # the rounding then scales with how far the state moves over the piece, not
+            # with |x| (like the integrators' own y_old + h Q p form), so the output is
+            # as smooth as theirs at the scale of a finite difference.
+            base = self.values[piece, 0]
+            change = (qk @ (self.values[piece] - base)) / np.sum(qk, axis=1)[:, None]
+            out[rows] = base + change
+        exact = np.flatnonzero(hit.any(axis=1))
+        if exact.size:
+            out[exact] = self.values[k[exact], np.argmax(hit[exact], axis=1)]
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NodalDense):
+            return NotImplemented
+        return (
+            np.array_equal(self.breaks, other.breaks)
+            and np.array_equal(self.values, other.values)
+            and self.offset == other.offset
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.breaks.tobytes(), self.values.tobytes(), self.offset))
+
+    def __repr__(self) -> str:
+        return (
+            f"NodalDense(pieces={len(self.breaks) - 1}, t=[{float(self.breaks[0])!r}, "
+            f"{float(self.breaks[-1])!r}], offset={self.offset!r}, n={self.n})"
+        )
+
+
+class _NodeValues:
+    """The node values of a :class:`NodalDense`, computed from their source on first use.
+
+    Shared by a dense output and its time-shifted copies; pickles as the values alone.
+    """
+
+    __slots__ = ("_breaks", "_fun", "_values", "n")
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        values: FloatArray | None = None,
+        fun: Callable[[FloatArray], Any] | None = None,
+        breaks: FloatArray | None = None,
+    ) -> None:
+        self.n = n
+        self._values, self._fun, self._breaks = values, fun, breaks
+
+    def get(self) -> FloatArray:
+        if self._values is None:
+            assert self._fun is not None and self._breaks is not None
+            t = _nodal_times(self._breaks).ravel()
+            shape = (len(self._breaks) - 1, _NODAL_POINTS, self.n)
+            self._values = _readonly(np.asarray(self._fun(t), dtype=np.float64).reshape(shape))
+            self._fun = self._breaks = None  # the source (and its system) can go
+        return self._values
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"n": self.n, "values": self.get()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.n, self._values, self._fun, self._breaks = state["n"], state["values"], None, None
+
+
+def _nodal_times(a: FloatArray, b: FloatArray | None = None) -> FloatArray:
+    """Node times of the pieces ``[a_k, b_k]`` (or of consecutive ``breaks`` ``a``), ``(P, 17)``."""
+    if b is None:
+        a, b = a[:-1], a[1:]
+    t = a[:, None] + (b - a)[:, None] * _NODAL_UNIT[None, :]
+    t[:, -1] = b  # exactly the piece's end (a + (b - a) * 1 may round away from it)
+    return t
+
+
 # --------------------------------------------------------------------------- resampling
 #
 # A dense output is turned into Hermite nodes in two steps. (1) It is cut into smooth
@@ -1070,6 +1273,11 @@ class Segment:
             raise ValueError(
                 f"`dense.t` must run from `t0` = {t0!r} to `t1` = {t1!r}. "
                 f"Got [{float(dense.t[0])!r}, {float(dense.t[-1])!r}] instead."
+            )
+        if isinstance(dense, NodalDense) and (dense.t0 != t0 or dense.t1 != t1):
+            raise ValueError(
+                f"`dense` must run from `t0` = {t0!r} to `t1` = {t1!r}. Got "
+                f"[{dense.t0!r}, {dense.t1!r}] instead."
             )
         object.__setattr__(self, "t0", t0)
         object.__setattr__(self, "t1", t1)
@@ -1398,6 +1606,8 @@ class Segment:
             dense = {"type": "linear", "x0": d.x0.tolist(), "v": d.v.tolist()}
         elif isinstance(d, HermiteDense):
             dense = {"type": "hermite", "n_nodes": len(d.t), "source": d.source, "error": d.error}
+        elif isinstance(d, NodalDense):
+            dense = {"type": "nodal", "n_pieces": len(d.breaks) - 1}
         else:
             dense = {"type": d.kind}
         return {
@@ -1911,7 +2121,9 @@ class FilippovSolution:
         never leaves a partial file at ``path`` (an existing file stays intact).
         The name is used as given (no ``.npz`` suffix is added).
 
-        Linear and Hermite segments round-trip exactly. A :class:`CallableDense`
+        Linear, Hermite and nodal segments (so every solution :func:`filippov.solve`
+        returns) round-trip exactly: the loaded solution is ``==`` to this one and
+        evaluates bit for bit like it. A :class:`CallableDense`
         segment is stored as Hermite samples reproducing it to ``atol + rtol * max|x|``;
         the loaded segment has ``dense.source == "callable"`` and ``dense.error``.
 
@@ -1965,7 +2177,7 @@ class FilippovSolution:
             break
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
+                fh.write(npz_bytes(arrays))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -1987,22 +2199,24 @@ class FilippovSolution:
         Returns
         -------
         FilippovSolution
-            Equal (``==``) to the saved one, except that callable segments come back as
-            their Hermite samples.
+            Equal (``==``) to the saved one, except that :class:`CallableDense` segments (never made by
+            :func:`filippov.solve`) come back as their Hermite samples.
 
         Raises
         ------
         TypeError
             ``path`` is not a string or path-like.
         ValueError
-            ``path`` is empty or names a folder, or the file is not a filippov solution
-            file (or of a newer format version).
+            ``path`` is empty or names a folder, or the file cannot be read as a solution
+            (the message names the file and the problem): empty, truncated, corrupted
+            (every file :meth:`save` writes carries a SHA-256 of its bytes), not a filippov
+            solution file, of a newer format version, or holding an object array (files
+            are read with ``allow_pickle=False``: nothing in them is ever executed).
         FileNotFoundError
             ``path`` does not exist.
         """
         path = input_path(path, "path")
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: np.array(data[key]) for key in data.files}
+        arrays = read_npz(path, "filippov solution")
         if "meta" not in arrays:
             raise ValueError(
                 f"`path` must be a filippov solution file written by FilippovSolution.save. "
@@ -2010,7 +2224,7 @@ class FilippovSolution:
             )
         try:
             meta = json.loads(arrays["meta"].astype(np.uint8).tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
             raise ValueError(
                 f"`path` must be a filippov solution file. Got {str(path)!r} with an "
                 "unreadable 'meta' entry instead."
@@ -2020,11 +2234,17 @@ class FilippovSolution:
                 f"`path` must be a filippov solution file ({_FORMAT!r}). Got {str(path)!r} "
                 f"with format {meta.get('format') if isinstance(meta, dict) else None!r} instead."
             )
-        if meta.get("version") != _FORMAT_VERSION:
+        if meta.get("version") not in (1, _FORMAT_VERSION):
             raise ValueError(
-                f"`path` must be a format version {_FORMAT_VERSION} file. Got version "
+                f"`path` must be a format version 1 or {_FORMAT_VERSION} file. Got version "
                 f"{meta.get('version')!r} in {str(path)!r} instead (written by a newer filippov?)."
             )
+        with contents_of(path, "filippov solution"):
+            return cls._from_arrays(meta, arrays)
+
+    @classmethod
+    def _from_arrays(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilippovSolution:
+        """The solution :meth:`_to_arrays` stored (``meta`` is its decoded JSON entry)."""
         modes = [Mode._from_json(m) for m in meta["modes"]]
 
         def mode_of(index: int | None) -> Mode | None:
@@ -2046,7 +2266,8 @@ class FilippovSolution:
         segments = []
         lam_off = arrays["segment_lam_offsets"]
         her_off = arrays["hermite_offsets"]
-        n_lin = n_her = 0
+        n_lin = n_her = n_nod = 0
+        nod_off = arrays.get("nodal_offsets", np.zeros(1, dtype=np.int64))
         for i, s in enumerate(meta["segments"]):
             t0, t1 = (float(v) for v in arrays["segment_t"][i])
             lam = arrays["segment_lam"][lam_off[i] : lam_off[i + 1]]
@@ -2054,6 +2275,15 @@ class FilippovSolution:
             if s["dense"] == "linear":
                 dense = LinearDense(t0, arrays["linear_x0"][n_lin], arrays["linear_v"][n_lin])
                 n_lin += 1
+            elif s["dense"] == "nodal":
+                a, b = nod_off[n_nod], nod_off[n_nod + 1]
+                # pieces are counted by breaks: segment k's values start at a - k
+                dense = NodalDense(
+                    arrays["nodal_breaks"][a:b],
+                    arrays["nodal_values"][a - n_nod : b - n_nod - 1],
+                    s["offset"],
+                )
+                n_nod += 1
             else:
                 a, b = her_off[n_her], her_off[n_her + 1]
                 dense = HermiteDense(
@@ -2105,9 +2335,14 @@ class FilippovSolution:
         seg_meta: list[dict[str, Any]] = []
         lin_x0, lin_v, her_t, her_y, her_dy = [], [], [], [], []
         her_off, lam_off, lams = [0], [0], []
+        nod_breaks: list[FloatArray] = []
+        nod_values: list[FloatArray] = []
+        nod_off = [0]
         for s in self._segments:
             d = s.dense
-            if isinstance(d, CallableDense) or not isinstance(d, (LinearDense, HermiteDense)):
+            if isinstance(d, CallableDense) or not isinstance(
+                d, (LinearDense, HermiteDense, NodalDense)
+            ):
                 if s.t1 > s.t0:
                     d = _resample_callable(
                         d, s.t0, s.t1, rtol=rtol, atol=atol, max_nodes=_RESAMPLE_MAX_NODES
@@ -2119,6 +2354,11 @@ class FilippovSolution:
                 entry["dense"] = "linear"
                 lin_x0.append(d.x0)
                 lin_v.append(d.v)
+            elif isinstance(d, NodalDense):
+                entry.update(dense="nodal", offset=d.offset)
+                nod_breaks.append(d.breaks)
+                nod_values.append(d.values)
+                nod_off.append(nod_off[-1] + len(d.breaks))
             else:
                 assert isinstance(d, HermiteDense)
                 entry.update(dense="hermite", source=d.source, error=d.error)
@@ -2175,6 +2415,13 @@ class FilippovSolution:
             "hermite_y": cat(her_y, n),
             "hermite_dy": cat(her_dy, n),
             "hermite_offsets": np.array(her_off, dtype=np.int64),
+            "nodal_breaks": cat(nod_breaks, None),
+            "nodal_values": (
+                np.concatenate(nod_values)
+                if nod_values
+                else np.zeros((0, _NODAL_POINTS, n), dtype=np.float64)
+            ),
+            "nodal_offsets": np.array(nod_off, dtype=np.int64),
         }
 
 

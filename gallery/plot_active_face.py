@@ -123,8 +123,67 @@ fig.legend(
 #   exact only when the other relay values are fixed; with 30 coupled coordinates all
 #   tracking, its partial derivatives end at the same size as plain SignGD's (median
 #   about :math:`10^{-2}`, printed above), not at zero, so its face stays full.
-# * Explicit SignGD never produces a zero partial derivative: its face stays full, the
-#   function gap stalls in the chattering band, and a face-aware step computed from
-#   :math:`A_k` is the plain adaptive step. We therefore do not observe the collapse of
-#   the paper's Figure 6 for explicit SignGD or ASGD in exact terms; it is a property of
-#   the flow, which Filippov-consistent (implicit) steps inherit.
+# * Explicit SignGD never produces an exactly zero partial derivative (its exact
+#   :math:`|A_k|` stays at 30, printed above): in exact terms its face stays full. With a
+#   numerical threshold the picture changes, which is what the paper's Figure 6 measures
+#   (next section).
+
+# %%
+# The paper's Figure 6: a numerical active face along SignGD and ASGD
+# -------------------------------------------------------------------
+# On the logistic–quadratic benchmark of the paper (:mod:`filippov.reproduce`), we run
+# SignGD and ASGD (the paper's Algorithm 3, with restart, :math:`\beta = 0.9`) with the
+# adaptive step, and SignGD with the face-aware step
+# (:class:`~filippov.schemes.FaceAware`), and measure at every iterate the numerical
+# face :math:`A_k = \{i : |\partial_i f(x_k)| > \tau\|\nabla f(x_k)\|_\infty\}`,
+# :math:`\tau = 0.1` — the threshold the face-aware step itself uses.
+from filippov.reproduce import FACE_TAU, logistic_quadratic_benchmark
+
+bench = logistic_quadratic_benchmark()
+ablation = {
+    "SignGD (adaptive)": schemes.SignGD(step=schemes.Adaptive(bench.L)),
+    "ASGD + restart (adaptive)": schemes.ASGD(step=schemes.Adaptive(bench.L)),
+    "SignGD (face-aware)": schemes.FaceAware(bench.L, tau=FACE_TAU, relative=True),
+}
+ablation["SignGD (face-aware)"] = schemes.SignGD(step=ablation["SignGD (face-aware)"])
+ablation = {k: s.run(bench.objective, bench.x0, n_steps=400) for k, s in ablation.items()}
+n_b = bench.x0.size
+for label, run in ablation.items():
+    G = bench.objective.grad_batch(run.x)
+    size = schemes.active_face(G, FACE_TAU, relative=True).sum(axis=1)
+    half = np.flatnonzero(size <= n_b // 2)
+    print(
+        f"{label:26s} |A_0| = {size[0]}, first k with |A_k| <= {n_b // 2}: "
+        f"{half[0] if half.size else '-'}, median |A_k| over k >= 50: "
+        f"{np.median(size[50:]):.0f}, final gap {run.f[-1] - bench.f_star:.1e}"
+    )
+face_run = ablation["SignGD (face-aware)"]
+print(
+    "face-aware run, recorded face: |A_k| in "
+    f"[{face_run.diagnostics['face_size'].min()}, {face_run.diagnostics['face_size'].max()}], "
+    f"sum_A L_i / sum L_i at the end: "
+    f"{face_run.diagnostics['face_curvature'][-1] / bench.L.sum():.2f}"
+)
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
+plot.face_ablation(bench.objective, ablation, FACE_TAU, relative=True, ax=axes[0])
+plot.face_ablation(
+    bench.objective, ablation, FACE_TAU, relative=True, quantity="curvature", L=bench.L,
+    ax=axes[1], legend=False,
+)  # fmt: skip
+axes[0].set_title("active face size")
+axes[1].set_title("active-face curvature")
+for ax in axes:
+    ax.set_xscale("symlog", linthresh=10)
+
+# %%
+# Reading Figure 6
+# ----------------
+# * The numerical face of every run starts with 23 of the 30 coordinates and collapses
+#   (median :math:`|A_k|` after 50 steps: 2 for SignGD, 1 for ASGD; printed above): the
+#   gradient concentrates on a few coordinates, the paper's Appendix A.2 observation.
+# * ASGD with restart reaches the collapse earlier than SignGD (the first iteration with
+#   :math:`|A_k| \le 15`: 4 against 20, printed above), as the paper reports.
+# * The face-aware step moves only the coordinates of this face, with the step
+#   :math:`\|g_A\|_1 / \sum_{A} L_i`; its final gap is about 50 times below the
+#   adaptive SignGD run's (printed above).

@@ -4,10 +4,13 @@ Real data: logistic regression on the breast cancer data set
 
 The Wisconsin breast cancer data (569 samples, 30 features) ship with scikit-learn, so
 this example needs no download (scikit-learn is a documentation-only extra of
-``filippov``). We follow seed paper 2, Appendix A.4: standardized features, a
-train/validation/test split, ridge-regularized logistic regression on the training set,
-and SignGD (tuned constant and adaptive steps) against ASGD with and without restart.
-The constant steps are selected on the *validation* objective under a fixed budget.
+``filippov``). We follow seed paper 2, Appendix A.4
+(:func:`filippov.reproduce.breast_cancer_benchmark`): a stratified
+train/validation/test split (60/20/20), features standardized with the training split's
+statistics, ridge-regularized logistic regression on the training split, and SignGD
+(tuned constant and adaptive steps) against the paper's ASGD with and without restart,
+the face-aware step and gradient descent. Constant steps are selected on the
+*validation* objective under a fixed budget.
 """
 
 # %%
@@ -15,77 +18,48 @@ The constant steps are selected on the *validation* objective under a fixed budg
 # ------------------
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy.optimize import minimize
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
-from filippov import plot, schemes
-from filippov.objectives import ridge_logistic
-
-X, y = load_breast_cancer(return_X_y=True)
-X_train, X_rest, y_train, y_rest = train_test_split(X, y, test_size=0.4, random_state=0, stratify=y)
-X_val, X_test, y_val, y_test = train_test_split(
-    X_rest, y_rest, test_size=0.5, random_state=0, stratify=y_rest
+from filippov import plot
+from filippov.reproduce import (
+    breast_cancer_benchmark,
+    iterations_to_gap,
+    nonmonotone_steps,
+    paper2_runs,
 )
-scaler = StandardScaler().fit(X_train)
 
-
-def design(features):
-    """Standardized features plus an intercept column."""
-    Z = scaler.transform(features)
-    return np.column_stack([Z, np.ones(len(Z))])
-
-
-lam = 1e-2
-train = ridge_logistic(design(X_train), y_train, lam)
-validation = ridge_logistic(design(X_val), y_val, lam)
-A = design(X_train)
-n = A.shape[1]
-L = np.sum(np.abs(A.T @ A), axis=1) / (4 * len(A)) + lam  # diag(L) ⪰ ∇²f everywhere
-res = minimize(
-    train.f,
-    np.zeros(n),
-    jac=train.grad,
-    hess=train.hess,
-    method="trust-exact",
-    options={"gtol": 1e-13},
-)
-xstar, fstar = res.x, train.f(res.x)
+bench = breast_cancer_benchmark(lam=1e-2, seed=0)
+s = bench.settings
 print(
-    f"{len(X_train)} training samples, n = {n} parameters, f* = {fstar:.8f}, "
-    f"sum L_i = {L.sum():.1f}"
+    f"train/validation/test: {s['m']}/{s['m_val']}/{s['m_test']} samples, "
+    f"n = {bench.x0.size} parameters (30 features + intercept), f* = {bench.f_star:.8f}, "
+    f"sum L_i = {bench.L.sum():.1f}, L (Euclidean) = {bench.L_euclid:.2f}"
 )
 
 # %%
 # Runs
 # ----
-n_steps = 500
-x0 = np.zeros(n)
-grid = np.logspace(-4, 0, 13)
-runs = {
-    "SignGD, tuned constant": schemes.SignGD(
-        step=schemes.Tuned(grid=grid, budget=200, validation=validation)
-    ),
-    "SignGD, adaptive": schemes.SignGD(step=schemes.Adaptive(L)),
-    "ASGD + restart, tuned constant": schemes.InertialSignGD(
-        step=schemes.Tuned(grid=grid, budget=200, validation=validation)
-    ),
-    "ASGD + restart, adaptive": schemes.InertialSignGD(step=schemes.Adaptive(L)),
-    "ASGD, no restart, adaptive": schemes.InertialSignGD(step=schemes.Adaptive(L), restart=False),
-}
-runs = {label: s.run(train, x0, n_steps=n_steps) for label, s in runs.items()}
+# 500 steps from :math:`x_0 = 0`; tuned steps on a 9-point grid with a budget of 100
+# steps, scored on the validation split.
+tol = 1e-3
+runs = paper2_runs(bench, n_steps=500)
 for label, run in runs.items():
+    k = iterations_to_gap(run, bench.f_star, tol)
     chosen = run.metadata["step"].get("selected")
-    extra = f" (constant step {chosen:.3g})" if chosen is not None else ""
-    print(f"{label:32s} f - f* = {run.f[-1] - fstar:.2e}{extra}")
+    restarts = run.diagnostics.get("restarts")
+    print(
+        f"{label:28s} k(gap<=1e-3) = {'-' if k is None else k:>4}, "
+        f"final gap {run.f[-1] - bench.f_star:8.1e}, increases {nonmonotone_steps(run):3d}"
+        + ("" if restarts is None else f", restarts {int(restarts.sum()):3d}")
+        + ("" if chosen is None else f", step {chosen:.2g}")
+    )
 
 # %%
 # Convergence
 # -----------
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-plot.convergence(runs, ax=axes[0], objective=train, f_star=fstar, legend=False)
-plot.convergence(runs, ax=axes[1], metric="dist", x_star=xstar, legend=False)
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), layout="constrained")
+plot.convergence(runs, ax=axes[0], objective=bench.objective, f_star=bench.f_star, legend=False)
+plot.convergence(runs, ax=axes[1], metric="dist", x_star=bench.x_star, legend=False)
+axes[0].axhline(tol, color="0.6", linewidth=0.8, linestyle=":")
 axes[0].set_title("training objective gap")
 axes[1].set_title("squared distance to the minimizer")
 fig.legend(
@@ -97,15 +71,31 @@ fig.legend(
 # -------------
 # The optimizers minimise the training objective; the classifier they produce is judged
 # on the held-out test split.
-Z_test = design(X_test)
+A_test, y_test = s["A_test"], s["y_test"]
+accuracies = {}
 for label, run in {"minimizer x*": None, **runs}.items():
-    w = xstar if run is None else run.x[-1]
-    accuracy = np.mean((Z_test @ w > 0) == (y_test == 1))
-    print(f"{label:32s} test accuracy {accuracy:.3f}")
+    w = bench.x_star if run is None else run.x[-1]
+    accuracies[label] = float(np.mean((A_test @ w > 0) == (y_test == 1)))
+    print(f"{label:28s} test accuracy {accuracies[label]:.3f}")
+print(f"test accuracies span [{min(accuracies.values()):.3f}, {max(accuracies.values()):.3f}]")
 
 # %%
-# As on the synthetic problems, the adaptive step decreases the objective monotonically
-# but slowly and ASGD under the adaptive step follows SignGD closely. With the tuned
-# constant step both make fast progress and then stall in their chattering band; there
-# ASGD with restart settles lower than SignGD, as in the paper's Figure 11. The test
-# accuracy stopped changing long before.
+# What the numbers say
+# --------------------
+# * Adaptive SignGD is monotone (no increasing step) and needs 357 steps for a gap of
+#   :math:`10^{-3}`; ASGD with restart under the same adaptive step is monotone as well
+#   and needs 75 (the "k" column) — the paper's "ASGD with restart accelerates early
+#   progress" of Appendix A.4, reproduced. Without the restart it needs 118 steps and
+#   has 8 increasing steps.
+# * With the validation-tuned constant steps every sign method chatters (over 200
+#   increasing steps each). There the validation split picks a larger step for ASGD with
+#   restart than for SignGD, and ASGD with restart ends *above* SignGD (final gaps
+#   1.7e-3 against 1.9e-4): the paper's "improves the overall gap under the tuned
+#   constant step" (Figure 11) is not reproduced for the restarted version; the
+#   unrestarted one ends lowest of the sign methods.
+# * The face-aware step ends about 2.4 times below the adaptive one (2.8e-4 against
+#   6.6e-4).
+# * Gradient descent with step :math:`1/L` needs 172 steps: fewer than adaptive SignGD,
+#   more than ASGD with restart; with a tuned step, 29.
+# * The test accuracy is 0.974 to 0.982 for every run (one test sample is 0.009): the
+#   optimizers differ in the training objective, not in the classifier.

@@ -153,3 +153,81 @@ def test_user_callables_follow_pickle_rules():
     local = Objective(lambda x: float(x @ x), lambda x: 2.0 * x, lambda x: 2.0 * np.eye(2))
     with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
         pickle.dumps(local)
+
+
+# ------------------------------------- every remaining public kind, through both routes
+def _both_routes(value, pool):
+    """The copies made by pickle and by a worker process round trip."""
+    return [pickle.loads(pickle.dumps(value)), pool.submit(_round_trip, value).result()]
+
+
+@pytest.mark.parametrize("name", ["linf", "l1", "l2"])
+def test_norms_pickle(name, pool):
+    norm = fp.get_norm(name)
+    g = np.array([0.3, -0.3, 1.2, 0.0])
+    for copy in _both_routes(norm, pool):
+        assert copy == norm and copy.name == norm.name
+        assert copy.dual == norm.dual
+        assert copy(g) == norm(g)
+        np.testing.assert_array_equal(copy.lmo(g), norm.lmo(g))
+        assert copy.face(g) == norm.face(g)
+
+
+def test_systems_pickle_through_a_worker(pool):
+    from filippov.systems import coulomb_oscillator
+
+    x = np.array([0.3, -0.7])
+    for system in (
+        fp.steepest_descent_flow(OBJECTIVES["from_expr"](), "l1"),
+        coulomb_oscillator(0.2),
+    ):
+        xs = x if system.n == 2 else np.array([0.3, -0.7, 0.2])
+        for copy in _both_routes(system, pool):
+            np.testing.assert_array_equal(copy.h(xs), system.h(xs))
+            np.testing.assert_array_equal(copy.jacobian(xs), system.jacobian(xs))
+            # and it still solves, to the same solution
+            assert fp.solve(copy, xs, (0.0, 1.0)) == fp.solve(system, xs, (0.0, 1.0))
+
+
+SCHEMES = {
+    "SignGD": lambda: fp.schemes.SignGD(step=0.05),
+    "SignGD adaptive": lambda: fp.schemes.SignGD(step="adaptive"),
+    "Signum": lambda: fp.schemes.Signum(step=0.05, beta=0.8),
+    "InertialSignGD": lambda: fp.schemes.InertialSignGD(step=0.05),
+    "ImplicitSignGD": lambda: fp.schemes.ImplicitSignGD(step=0.05),
+    "ProjectedSignGD": lambda: fp.schemes.ProjectedSignGD(step=0.05),
+    "GreedyCD": lambda: fp.schemes.GreedyCD(step=0.05),
+    "NormalizedGD": lambda: fp.schemes.NormalizedGD(step=0.05),
+    "GD": lambda: fp.schemes.GD(step=fp.schemes.Armijo()),
+    "Adam": lambda: fp.schemes.Adam(step=0.05),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMES))
+def test_schemes_pickle_and_run_the_same(name, pool):
+    from test_trajectory import assert_same
+
+    scheme = SCHEMES[name]()
+    obj = obj_lib.separable_quadratic([1.0, 4.0], [0.5, -0.5])
+    ref = scheme.run(obj, [1.0, 1.0], n_steps=15)
+    for copy in _both_routes(scheme, pool):
+        assert repr(copy) == repr(scheme)
+        assert_same(copy.run(obj, [1.0, 1.0], n_steps=15), ref)
+    # the trajectory itself, through both routes
+    for copy in _both_routes(ref, pool):
+        assert_same(copy, ref)
+
+
+@pytest.mark.parametrize("norm", ["linf", "l1", "l2"])
+def test_event_path_solutions_pickle_to_an_equal_solution(norm, pool):
+    system = fp.steepest_descent_flow(OBJECTIVES["from_expr"](), norm)
+    sol = fp.solve(system, [1.0, -0.5, 0.3], (0.0, 3.0))
+    assert sol.method.startswith("events") and sol.segments
+    ts = np.linspace(0.0, 3.0, 301)
+    for copy in _both_routes(sol, pool):
+        assert copy == sol
+        np.testing.assert_array_equal(copy(ts), sol(ts))
+        assert [(e.t, e.kind, e.indices, e.mode_after) for e in copy.events] == [
+            (e.t, e.kind, e.indices, e.mode_after) for e in sol.events
+        ]
+        assert (copy.status, copy.message) == (sol.status, sol.message)

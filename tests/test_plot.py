@@ -362,7 +362,9 @@ def runs():
     obj = separable_quadratic([1.0, 4.0, 9.0], [1.0, -1.0, 0.5])
     return obj, {
         "SignGD": schemes.SignGD(step="adaptive").run(obj, np.zeros(3), n_steps=40),
-        "ASGD": schemes.InertialSignGD(step="adaptive").run(obj, np.zeros(3), n_steps=40),
+        "Signum + restart": schemes.RestartedSignum(step="adaptive").run(
+            obj, np.zeros(3), n_steps=40
+        ),
     }
 
 

@@ -268,18 +268,18 @@ def test_sliding_track_follows_the_slope_manifold() -> None:
     assert tracked.diagnostics["two_hit"].sum() >= 1
 
 
-# ------------------------------------------------------------------- inertial SignGD (ASGD)
+# ------------------------------------------- restarted Signum (heavy ball of gradients)
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_asgd_restart_descent_inequality(seed: int) -> None:
+def test_restarted_signum_descent_inequality(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = 6
     obj = rotated_quadratic(np.geomspace(1.0, 100.0, n), rotation=0.6, seed=seed)
     H = obj.quadratic_data[0]
     L_sum = float(np.abs(H).sum())
     x0 = rng.standard_normal(n) * 5
-    traj = S.InertialSignGD(step="adaptive", beta=0.9, restart=True).run(obj, x0, n_steps=150)
+    traj = S.RestartedSignum(step="adaptive", beta=0.9, restart=True).run(obj, x0, n_steps=150)
     assert traj.status in (0, 1)
     g = np.array([obj.grad(x) for x in traj.x[:-1]])
     eta = traj.step
@@ -292,11 +292,11 @@ def test_asgd_restart_descent_inequality(seed: int) -> None:
     assert np.all(decrease >= gd**2 / (2 * L_sum) - tol)
 
 
-def test_asgd_restart_fires_and_no_restart_variant_runs() -> None:
+def test_restarted_signum_restart_fires_and_no_restart_variant_runs() -> None:
     obj = rotated_quadratic([1.0, 100.0], rotation=0.5, seed=1)
     x0 = [4.0, -3.0]
-    with_restart = S.InertialSignGD(step="adaptive", beta=0.95).run(obj, x0, n_steps=200)
-    without = S.InertialSignGD(step="adaptive", beta=0.95, restart=False).run(obj, x0, n_steps=200)
+    with_restart = S.RestartedSignum(step="adaptive", beta=0.95).run(obj, x0, n_steps=200)
+    without = S.RestartedSignum(step="adaptive", beta=0.95, restart=False).run(obj, x0, n_steps=200)
     assert with_restart.diagnostics["restarts"].sum() > 0
     assert without.diagnostics["restarts"].sum() == 0
     # without the safeguard, non-descent momentum directions get zero adaptive steps
@@ -304,10 +304,10 @@ def test_asgd_restart_fires_and_no_restart_variant_runs() -> None:
     assert with_restart.f[-1] < 1e-4 * with_restart.f[0]
 
 
-def test_asgd_with_beta_zero_is_signgd() -> None:
+def test_restarted_signum_with_beta_zero_is_signgd() -> None:
     obj = rotated_quadratic([1.0, 5.0, 20.0], rotation=0.8, seed=2)
     x0 = [1.0, -2.0, 0.5]
-    a = S.InertialSignGD(step=0.01, beta=0.0).run(obj, x0, n_steps=50)
+    a = S.RestartedSignum(step=0.01, beta=0.0).run(obj, x0, n_steps=50)
     b = S.SignGD(step=0.01).run(obj, x0, n_steps=50)
     np.testing.assert_array_equal(a.x, b.x)
 
@@ -499,7 +499,7 @@ def test_batched_run_equals_single_runs_and_is_vectorized() -> None:
     for scheme in (
         S.SignGD(step=0.05),
         S.SignGD(step="adaptive"),
-        S.InertialSignGD(step="adaptive"),
+        S.RestartedSignum(step="adaptive"),
         S.ProjectedSignGD(step=0.05),
         S.GreedyCD(step=0.05, tie="equal", tie_tol=1e-3),
         S.SignGD(step="armijo"),
@@ -673,7 +673,7 @@ def test_save_every_keeps_aligned_x_and_t() -> None:
         (lambda: S.GreedyCD(step=0.1, tie="random"), ValueError, "`tie` must be one of"),
         (lambda: S.GreedyCD(step=0.1, tie_tol=1.5), ValueError, "`tie_tol` must lie in"),
         (lambda: S.ProjectedSignGD(step=0.1, mode="slide"), ValueError, "`mode` must be one of"),
-        (lambda: S.InertialSignGD(step=0.1, beta=1.0), ValueError, "`beta` must lie in"),
+        (lambda: S.RestartedSignum(step=0.1, beta=1.0), ValueError, "`beta` must lie in"),
         (lambda: S.Adam(step=0.1, beta2=-0.1), ValueError, "`beta2` must lie in"),
         (lambda: S.Armijo(shrink=1.5), ValueError, "`shrink` must lie in"),
         (lambda: S.Tuned(grid=[0.1, -1.0]), ValueError, "`grid` must be"),

@@ -618,7 +618,7 @@ def test_save_load_round_trip_is_exact(make: Any, tmp_path: Path) -> None:
     with np.load(path, allow_pickle=False) as data:  # one plain npz, no pickles
         assert data["meta"].dtype == np.uint8
         meta = json.loads(data["meta"].tobytes().decode("utf-8"))
-    assert meta["format"] == "filippov.FilippovSolution" and meta["version"] == 1
+    assert meta["format"] == "filippov.FilippovSolution" and meta["version"] == 2
 
 
 def test_save_uses_the_name_as_given(tmp_path: Path) -> None:
@@ -716,7 +716,7 @@ def test_load_rejects_other_files(tmp_path: Path) -> None:
     meta_d["version"] = 99
     arrays["meta"] = np.frombuffer(json.dumps(meta_d).encode(), dtype=np.uint8)
     np.savez(path, **arrays)
-    with pytest.raises(ValueError, match=r"must be a format version 1 file\. Got version 99"):
+    with pytest.raises(ValueError, match=r"must be a format version 1 or 2 file\. Got version 99"):
         FilippovSolution.load(path)
 
 

@@ -50,7 +50,7 @@ def test_single_run_shapes_and_diagnostics() -> None:
 def test_batched_shapes() -> None:
     X0 = np.random.default_rng(1).uniform(-2, 2, (6, 3))
     obj = rotated_quadratic([1.0, 2.0, 5.0], rotation=0.5, seed=0)
-    traj = S.InertialSignGD(step=0.02).run(obj, X0, n_steps=12, save_every=5)
+    traj = S.RestartedSignum(step=0.02).run(obj, X0, n_steps=12, save_every=5)
     assert traj.batched and traj.m == 6 and traj.n == 3
     assert traj.x.shape == (4, 6, 3) and traj.t.shape == (4, 6)
     np.testing.assert_array_equal(traj.k, [0, 5, 10, 12])
@@ -58,7 +58,7 @@ def test_batched_shapes() -> None:
     assert traj.diagnostics["restarts"].shape == (12, 6)
     np.testing.assert_array_equal(traj.x[0], X0)
     assert traj.t_end.shape == (6,)
-    assert "DiscreteTrajectory(scheme=InertialSignGD" in repr(traj) and "m=6" in repr(traj)
+    assert "DiscreteTrajectory(scheme=RestartedSignum" in repr(traj) and "m=6" in repr(traj)
 
 
 @pytest.mark.parametrize(

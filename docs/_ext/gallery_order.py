@@ -11,12 +11,15 @@ ORDER = (
     "plot_codim2_sliding_3d.py",
     "plot_twisting_zeno.py",
     "plot_coulomb_friction.py",
+    "plot_piecewise_stick_slip.py",
     "plot_discrete_tracking.py",
     "plot_signgd_variants.py",
     "plot_active_face.py",
     "plot_freeze_vs_sliding_track.py",
     "plot_breast_cancer.py",
     "plot_sign_vs_gd_geometry.py",
+    "plot_adam_signum_mlp.py",
+    "plot_paper_claims.py",
 )
 
 

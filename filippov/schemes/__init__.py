@@ -17,16 +17,28 @@ Examples
 
 from __future__ import annotations
 
+from .accelerated import ASGD
+from .alignment import UpdateAlignment, cosine_similarity, update_alignment
 from .base import Direction, Problem, Scheme, StepFailure, StepInfo, Update, run
 from .baselines import Adam, Signum
 from .explicit import GD, GreedyCD, NormalizedGD, SignGD
 from .implicit import ImplicitSignGD
-from .inertial import InertialSignGD
+from .inertial import InertialSignGD, RestartedSignum
 from .projected import ProjectedSignGD
-from .steps import Adaptive, Armijo, Constant, FaceAware, StepContext, StepPolicy, Tuned
+from .steps import (
+    Adaptive,
+    Armijo,
+    Constant,
+    FaceAware,
+    StepContext,
+    StepPolicy,
+    Tuned,
+    active_face,
+)
 from .trajectory import DiscreteTrajectory
 
 __all__ = [
+    "ASGD",
     "GD",
     "Adam",
     "Adaptive",
@@ -41,6 +53,7 @@ __all__ = [
     "NormalizedGD",
     "Problem",
     "ProjectedSignGD",
+    "RestartedSignum",
     "Scheme",
     "SignGD",
     "Signum",
@@ -50,5 +63,9 @@ __all__ = [
     "StepPolicy",
     "Tuned",
     "Update",
+    "UpdateAlignment",
+    "active_face",
+    "cosine_similarity",
     "run",
+    "update_alignment",
 ]

@@ -62,11 +62,18 @@ class Direction(NamedTuple):
         The scheme's updated run state.
     counts : mapping of str to ndarray of shape (m,), optional
         Per-point counters for this step (e.g. ``"restarts"``).
+    at : tuple (x, g, f) of arrays, optional
+        The point the step is taken from, when it is not the current iterate (the
+        extrapolated point :math:`y_k` of :class:`~filippov.schemes.ASGD`): its rows
+        ``x`` (shape ``(m, n)``), gradients ``g`` and objective values ``f`` (shape
+        ``(m,)``). The step policy sizes the step at this point and :meth:`Scheme.update`
+        starts from it. ``None`` (the default): the current iterate.
     """
 
     v: FloatArray
     state: Any = None
     counts: Mapping[str, NDArray[Any]] | None = None
+    at: tuple[FloatArray, FloatArray, FloatArray] | None = None
 
 
 class Update(NamedTuple):
@@ -359,7 +366,9 @@ class Scheme(ABC):
     To write a new scheme, subclass, set the class attribute ``norm_name`` and implement
 
     * :meth:`direction` ``(problem, x, g, state) -> Direction(v, state, counts)``: the
-      step direction ``v`` the step policy sees (e.g. ``norm.lmo(g)``);
+      step direction ``v`` the step policy sees (e.g. ``norm.lmo(g)``); a scheme that
+      steps from another point than the iterate (:class:`~filippov.schemes.ASGD`'s
+      extrapolation) returns it as ``Direction(..., at=(y, g_y, f_y))``;
     * optionally :meth:`update` ``(problem, x, g, v, eta, state) -> Update(x_next, state,
       g_next, counts)`` (default: ``x + eta * v``), for schemes that correct the plain
       step (projection, implicit solve);
@@ -671,6 +680,11 @@ def run(
     # Constant (exactly; a subclass may override `size`) is stateless and its step was
     # validated when it was built: skip the per-step call and checks
     constant_eta = np.full(m, policy.eta) if type(policy) is Constant else None
+    # policies without a numerical active face (the default hook) cost no call per step
+    face_of = None if type(policy).face is StepPolicy.face else policy.face
+    policy_L = getattr(policy, "L", None)
+    if diagnostics and L is None and face_of is not None and isinstance(policy_L, np.ndarray):
+        L = policy_L  # a face-aware step's own constants: its face curvature is Σ_{A_k} L_i
     nan_row = np.full(m, np.nan)
     L_sum = float(np.sum(L)) if L is not None else np.nan
     t = np.zeros(m)
@@ -732,12 +746,21 @@ def run(
                 message = f"max_steps={max_steps} reached before t_final={t_end!r} (t={when})."
                 break
 
-            direction = scheme.direction(problem, X, G, state)
+            try:
+                direction = scheme.direction(problem, X, G, state)
+            except StepFailure as exc:
+                status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
+                break
             v = direction.v
+            # the point the step starts from: the iterate, or e.g. ASGD's extrapolation
+            Xs, Gs, Fs = (X, G, F) if direction.at is None else direction.at
+            face = None if face_of is None else face_of(Gs)
+            if face is not None:
+                v = np.where(face, v, 0.0)  # the policy's inactive coordinates stay put
             if constant_eta is not None:
                 eta = constant_eta.copy()
             else:
-                eta, pstate = policy.size(StepContext(k, X, G, v, F, problem), pstate)
+                eta, pstate = policy.size(StepContext(k, Xs, Gs, v, Fs, problem), pstate)
                 eta = np.array(eta, dtype=np.float64).reshape(m)
                 # NaN propagates through both reductions and fails the comparisons
                 if not (np.minimum.reduce(eta) >= 0 and np.maximum.reduce(eta) < np.inf):
@@ -750,8 +773,12 @@ def run(
                 # the last step is shortened (or stretched by rounding, <= 8 ulp) onto t_final
                 short = (eta >= remaining - t_tol) | done
                 eta = np.where(short, np.where(done, 0.0, remaining), eta)
+                if direction.at is not None and done.any():
+                    # finished points stay put: not at the point the scheme stepped from
+                    Xs = np.where(done[:, None], X, Xs)
+                    Gs = np.where(done[:, None], G, Gs)
             try:
-                upd = scheme.update(problem, X, G, v, eta, direction.state)
+                upd = scheme.update(problem, Xs, Gs, v, eta, direction.state)
             except StepFailure as exc:
                 status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
                 break
@@ -793,7 +820,7 @@ def run(
             st_rec["step"].append(eta)
             if diagnostics:
                 flips = G * G_new < 0
-                nonzero = G != 0
+                nonzero = Gs != 0 if face is None else face
                 if m == 1:  # count_nonzero of a bool mask is much cheaper than a matmul
                     face_size = np.array([np.count_nonzero(nonzero)], dtype=np.float64)
                     st_rec["flips"].append(np.count_nonzero(flips))

@@ -31,7 +31,7 @@ class Signum(Scheme):
         m_k = \beta m_{k-1} + (1-\beta) g_k, \qquad
         x_{k+1} = x_k - \eta_k \operatorname{sign}(m_k), \qquad m_{-1} = 0 .
 
-    Unlike :class:`~filippov.schemes.InertialSignGD` there is no restart safeguard.
+    Unlike :class:`~filippov.schemes.RestartedSignum` there is no restart safeguard.
 
     Parameters
     ----------

@@ -40,6 +40,7 @@ __all__ = [
     "StepContext",
     "StepPolicy",
     "Tuned",
+    "active_face",
     "as_policy",
 ]
 
@@ -115,6 +116,16 @@ class StepPolicy(ABC):
         """JSON-serializable description (stored in the trajectory metadata)."""
         return {"policy": type(self).__name__, "repr": repr(self)}
 
+    def face(self, g: FloatArray) -> NDArray[np.bool_] | None:
+        """Coordinates the step may move, given the gradients ``g`` (shape ``(m, n)``).
+
+        ``None`` (the default): every coordinate. A policy that returns a boolean mask of
+        shape ``(m, n)`` (:class:`FaceAware`) has the driver zero the direction outside it
+        before :meth:`size` is called, and record the mask's size and curvature as the
+        trajectory's ``face_size`` and ``face_curvature``.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -181,8 +192,9 @@ class Adaptive(StepPolicy):
     :math:`\eta_k = \|g_k\|_1 / \sum_i L_i`, which guarantees
     :math:`f_{k+1} \le f_k - \|g_k\|_1^2 / (2\sum_i L_i)` and, under
     :math:`\mu`-strong convexity, :math:`f_k - f^\star \le (1 - \mu/\sum_i L_i)^k
-    (f_0 - f^\star)`. For inertial SignGD (:math:`v = -\operatorname{sign} m_k`) it is
-    :math:`\langle g_k, d_k\rangle/\sum_i L_i`. A direction that is not a descent
+    (f_0 - f^\star)`. For the restarted Signum (:math:`v = -\operatorname{sign} m_k`) it is
+    :math:`\langle g_k, d_k\rangle/\sum_i L_i`; for :class:`~filippov.schemes.ASGD` it is
+    taken at the extrapolated point, :math:`\|\nabla f(y_k)\|_1/\sum_i L_i`. A direction that is not a descent
     direction gets :math:`\eta_k = 0`.
 
     Parameters
@@ -214,23 +226,82 @@ class Adaptive(StepPolicy):
         return "Adaptive()" if self.L is None else f"Adaptive(L={self.L.tolist()!r})"
 
 
+def active_face(g: ArrayLike, tau: float = 0.0, *, relative: bool = False) -> NDArray[np.bool_]:
+    r"""The numerically active coordinates :math:`A = \{i : |g_i| > \tau\}` of a gradient.
+
+    Exact zeros never occur on explicit iterates in floating point, so the active face of
+    seed paper 2 (Sec. 5.3, App. A.2) needs a tolerance: absolute, :math:`|g_i| > \tau`,
+    or relative to the largest component, :math:`|g_i| > \tau\|g\|_\infty`. With
+    :math:`\tau = 0` it is :math:`\{i : g_i \ne 0\}`.
+
+    Parameters
+    ----------
+    g : array_like, shape (n,) or (m, n)
+        Gradient(s), one per row.
+    tau : float >= 0, default 0.0
+        Threshold (``relative=True``: a fraction in [0, 1)).
+    relative : bool, default False
+        Measure ``tau`` relative to :math:`\|g\|_\infty` (per row).
+
+    Returns
+    -------
+    ndarray of bool, the shape of ``g``
+
+    Examples
+    --------
+    >>> active_face([1.0, -1e-9, 0.0, 0.3], 1e-6)
+    array([ True, False, False,  True])
+    >>> active_face([[2.0, 0.5], [1.0, 0.5]], 0.3, relative=True)
+    array([[ True, False],
+           [ True,  True]])
+    """
+    mag = np.abs(np.asarray(g, dtype=np.float64))
+    t = _check_tau(tau, relative)
+    if relative and t > 0 and mag.shape[-1]:
+        return mag > t * np.max(mag, axis=-1, keepdims=True)
+    return mag > t
+
+
+def _check_tau(tau: Any, relative: Any) -> float:
+    if not isinstance(relative, (bool, np.bool_)):
+        raise TypeError(f"`relative` must be True or False. Got {relative!r} instead.")
+    if isinstance(tau, bool) or not isinstance(tau, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`tau` must be a non-negative number. Got {tau!r} instead.")
+    t = float(tau)
+    if not (np.isfinite(t) and t >= 0.0):
+        raise ValueError(f"`tau` must be a finite number >= 0. Got {tau!r} instead.")
+    if relative and t >= 1.0:
+        raise ValueError(f"`tau` must lie in [0, 1) when `relative=True`. Got {tau!r} instead.")
+    return t
+
+
 class FaceAware(StepPolicy):
-    r"""Face-aware adaptive step (seed paper 2, Sec. 5.3, "active-face refinement").
+    r"""Face-aware adaptive step on a numerical active face (seed paper 2, Sec. 5.3).
+
+    Only the numerically active coordinates :math:`A_k = \{i : |g_{k,i}| > \tau\}`
+    (or :math:`|g_{k,i}| > \tau\|g_k\|_\infty` with ``relative=True``; see
+    :func:`active_face`) move: the driver zeroes the direction outside :math:`A_k`, and
+    the step is the exact minimizer of the separable bound along what is left,
 
     .. math::
 
         \eta_k = \frac{\langle g_k, -v_k\rangle}{\sum_i L_i v_{k,i}^2},
 
-    the exact minimizer of the separable bound along :math:`v_k`. For SignGD the
-    direction is supported on the active face :math:`A_k = \{i : g_{k,i} \ne 0\}` and
-    this is :math:`\eta_k = \|g_k\|_1 / \sum_{i \in A_k} L_i` with decrease
-    :math:`f_{k+1} \le f_k - \|g_k\|_1^2/(2\sum_{i\in A_k} L_i)`. It coincides with
-    :class:`Adaptive` whenever no gradient component is exactly zero.
+    which for SignGD is :math:`\eta_k = \|g_{A_k}\|_1 / \sum_{i \in A_k} L_i` with the
+    decrease :math:`f(x_{k+1}) \le f(x_k) - \|g_{A_k}\|_1^2/(2\sum_{i\in A_k} L_i)`.
+    With :math:`\tau = 0` (the default) :math:`A_k = \{i : g_{k,i} \ne 0\}` and the step
+    is :class:`Adaptive` whenever no gradient component is exactly zero. The trajectory's
+    ``face_size`` and ``face_curvature`` diagnostics record :math:`|A_k|` and
+    :math:`\sum_{i\in A_k} L_i`.
 
     Parameters
     ----------
     L : array_like, shape (n,), optional
         Separable smoothness constants (default: from the objective).
+    tau : float >= 0, default 0.0
+        Activity threshold.
+    relative : bool, default False
+        Threshold relative to :math:`\|g_k\|_\infty` (``tau`` in [0, 1)).
 
     Examples
     --------
@@ -240,17 +311,38 @@ class FaceAware(StepPolicy):
     >>> traj = fp.schemes.SignGD(step=FaceAware()).run(obj, [1.0, 0.0], n_steps=1)
     >>> float(traj.step[0])  # ||g||_1 / L_1: the second coordinate is not active
     1.0
+    >>> traj = fp.schemes.SignGD(step=FaceAware(tau=0.01)).run(obj, [1.0, 1e-3], n_steps=1)
+    >>> traj.x[1], int(traj.diagnostics["face_size"][0])  # |g_2| = 3e-3 <= tau: it stays
+    (array([0.   , 0.001]), 1)
     """
 
-    def __init__(self, L: ArrayLike | None = None) -> None:
+    def __init__(
+        self, L: ArrayLike | None = None, *, tau: float = 0.0, relative: bool = False
+    ) -> None:
         self.L = None if L is None else _validate_L(L)
+        self.tau = _check_tau(tau, relative)
+        self.relative = bool(relative)
+
+    def face(self, g: FloatArray) -> NDArray[np.bool_] | None:
+        return active_face(g, self.tau, relative=self.relative)
 
     def size(self, ctx: StepContext, state: Any) -> tuple[FloatArray, Any]:
         L = _smoothness(self.L, ctx.problem)
         return _safe_ratio(_inner_descent(ctx), (ctx.v**2) @ L), state
 
+    def describe(self, state: Any = None) -> dict[str, Any]:
+        return {
+            "policy": "FaceAware",
+            "repr": repr(self),
+            "tau": self.tau,
+            "relative": self.relative,
+        }
+
     def __repr__(self) -> str:
-        return "FaceAware()" if self.L is None else f"FaceAware(L={self.L.tolist()!r})"
+        opts = [] if self.L is None else [f"L={self.L.tolist()!r}"]
+        if self.tau or self.relative:
+            opts += [f"tau={self.tau!r}", f"relative={self.relative!r}"]
+        return f"FaceAware({', '.join(opts)})"
 
 
 class Armijo(StepPolicy):
@@ -403,18 +495,10 @@ class Tuned(StepPolicy):
 
     def init(self, problem: Problem) -> Any:
         scorer = self.validation if self.validation is not None else problem.objective
-        scores = []
-        for eta in self.grid:
-            trial = problem.scheme.with_step(Constant(float(eta))).run(
-                problem.objective, problem.x0, n_steps=self.budget, diagnostics=False
-            )
-            x_end = np.atleast_2d(trial.x_final)
-            if trial.status < 0 or not np.all(np.isfinite(x_end)):
-                scores.append(np.inf)
-                continue
-            values = [float(scorer.f(row)) for row in x_end]
-            score = float(np.mean(values))
-            scores.append(score if np.isfinite(score) else np.inf)
+        scores: list[float] = []
+        # candidates with too long a step may overflow: they are discarded, not warned about
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._score_candidates(problem, scorer, scores)
         scores_arr = np.asarray(scores)
         if not np.any(np.isfinite(scores_arr)):
             raise ValueError(
@@ -423,6 +507,24 @@ class Tuned(StepPolicy):
             )
         best = int(np.argmin(scores_arr))
         return {"eta": float(self.grid[best]), "scores": scores_arr.tolist()}
+
+    def _score_candidates(self, problem: Problem, scorer: Any, scores: list[float]) -> None:
+        for eta in self.grid:
+            trial = problem.scheme.with_step(Constant(float(eta))).run(
+                problem.objective, problem.x0, n_steps=self.budget, diagnostics=False
+            )
+            x_end = np.atleast_2d(trial.x_final)
+            if trial.status < 0 or not np.all(np.isfinite(x_end)):
+                scores.append(np.inf)
+                continue
+            try:
+                values = [float(scorer.f(row)) for row in x_end]
+            except (ValueError, FloatingPointError, OverflowError):
+                # a finite end point may still overflow the (validation) objective
+                scores.append(np.inf)
+                continue
+            score = float(np.mean(values))
+            scores.append(score if np.isfinite(score) else np.inf)
 
     def size(self, ctx: StepContext, state: Any) -> tuple[FloatArray, Any]:
         return np.full(ctx.x.shape[0], state["eta"]), state

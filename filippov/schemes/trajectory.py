@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._npz_io import contents_of, npz_bytes, read_npz
 from .._validation import _preview, input_path, output_path, require_int
 
 __all__ = ["ITERATE_DIAGNOSTICS", "STEP_DIAGNOSTICS", "DiscreteTrajectory"]
@@ -91,10 +92,13 @@ class DiscreteTrajectory:
     * per step, length ``n_steps``: ``"step"`` (:math:`\eta_k`), ``"flips"`` (number of
       coordinates with :math:`g_{k+1,i}\,g_{k,i} < 0`), ``"freezes"`` (coordinates whose
       step was undone), ``"two_hit"`` (new two-hit sliding detections),
-      ``"face_size"`` (:math:`|A_k|`, :math:`A_k = \{i : g_{k,i} \ne 0\}`),
+      ``"face_size"`` (:math:`|A_k|`, the active face of the step: :math:`A_k = \{i :
+      g_{k,i} \ne 0\}`, or the numerical face :math:`\{i : |g_{k,i}| > \tau\}` of a
+      :class:`~filippov.schemes.FaceAware` step; for :class:`~filippov.schemes.ASGD` the
+      gradient is the one at the extrapolated point :math:`y_k`),
       ``"face_curvature"`` (:math:`\sum_{i\in A_k} L_i`, NaN when no separable
       smoothness bound is available), plus scheme-specific counters such as
-      ``"restarts"`` (inertial SignGD), ``"tie_breaks"`` (greedy coordinate descent),
+      ``"restarts"`` (ASGD, restarted Signum), ``"tie_breaks"`` (greedy coordinate descent),
       ``"tracking"`` (sliding-track) or ``"inner_iterations"`` (implicit step).
 
     Runs made with ``diagnostics=False`` keep only ``"t"`` and ``"step"``.
@@ -352,6 +356,7 @@ class DiscreteTrajectory:
             arrays[_DIAG_PREFIX + name] = value
         blob = json.dumps(meta, allow_nan=True, sort_keys=True).encode("utf-8")
         arrays[_META_KEY] = np.frombuffer(blob, dtype=np.uint8)
+        blob = npz_bytes(arrays)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         except OSError as exc:
@@ -359,7 +364,7 @@ class DiscreteTrajectory:
             raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)  # type: ignore[arg-type]
+                handle.write(blob)
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
@@ -383,8 +388,11 @@ class DiscreteTrajectory:
         Raises
         ------
         TypeError, ValueError
-            ``path`` is not a path, is empty or names a folder; the file was not written
-            by :meth:`save`.
+            ``path`` is not a path, is empty or names a folder; the file cannot be read as
+            a trajectory (the message names the file and the problem): empty, truncated,
+            corrupted (every file :meth:`save` writes carries a SHA-256 of its bytes), not
+            written by :meth:`save`, of a newer format version, or holding an object array
+            (files are read with ``allow_pickle=False``: nothing in them is executed).
         FileNotFoundError
             ``path`` does not exist.
 
@@ -392,17 +400,29 @@ class DiscreteTrajectory:
         --------
         See :meth:`save`.
         """
-        with np.load(input_path(path, "path"), allow_pickle=False) as data:
-            if _META_KEY not in data.files:
-                raise ValueError(
-                    f"`path` must be a file written by DiscreteTrajectory.save. "
-                    f"Got {os.fspath(path)!r} (no metadata record) instead."
-                )
-            meta = json.loads(bytes(data[_META_KEY]).decode("utf-8"))
-            if meta.get("format") != _FORMAT:
-                raise ValueError(
-                    f"`path` must hold format {_FORMAT!r}. Got {meta.get('format')!r} instead."
-                )
+        source = input_path(path, "path")
+        data = read_npz(source, "filippov trajectory")
+        if _META_KEY not in data:
+            raise ValueError(
+                f"`path` must be a file written by DiscreteTrajectory.save. "
+                f"Got {str(source)!r} (no metadata record) instead."
+            )
+        try:
+            meta = json.loads(data[_META_KEY].astype(np.uint8).tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"`path` must be a file written by DiscreteTrajectory.save. Got {str(source)!r} "
+                "with an unreadable metadata record instead."
+            ) from exc
+        found = meta.get("format") if isinstance(meta, dict) else None
+        if found != _FORMAT:
+            prefix, _, version = str(found).rpartition("/")
+            newer = prefix == _FORMAT.rpartition("/")[0] and version.isdigit()
+            raise ValueError(
+                f"`path` must hold format {_FORMAT!r}. Got {found!r} in {str(source)!r} instead"
+                + (" (written by a newer filippov?)." if newer else ".")
+            )
+        with contents_of(source, "filippov trajectory"):
             diagnostics = {name: data[_DIAG_PREFIX + name] for name in meta["diagnostics"]}
             return cls(
                 data["x"],

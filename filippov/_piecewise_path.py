@@ -1,0 +1,477 @@
+"""The event-driven path of :class:`~filippov.piecewise.PiecewiseSystem` (Stewart systems).
+
+A mode is a set ``S`` of surfaces held at ``c_i = 0`` plus the signs of the others; its
+velocity is the region's field (``S`` empty) or the sliding selection of
+:meth:`~filippov.piecewise.PiecewiseSystem.mode_velocity`, plus a drift correction
+``−g ∇c_Sᵀ (∇c_S ∇c_Sᵀ)⁻¹ c_S`` towards the manifold. It is integrated with a scipy
+``OdeSolver`` driven step by step. Its events, each a function that is negative while
+the mode holds, are checked at every step end and located by ``brentq`` on the dense
+output:
+
+* a switching function outside ``S`` reaching zero, ``−σ_i c_i``;
+* for each ``i ∈ S`` and side ``s``, the normal velocity ``s ∇c_i · v`` of the mode with
+  ``i`` released to side ``s``: positive means the flow leaves ``c_i = 0`` there (an exit;
+  for one surface these are Filippov's ``∇c · f₊`` and ``−∇c · f₋``).
+
+An event function that starts a mode on its boundary only becomes active once it is
+strictly negative, so an event cannot fire again at its own time (the state is never
+nudged). At an event the next mode is chosen among the ``3^s`` candidates on the surfaces
+at zero (:func:`choose_mode`); several consistent candidates mean several Filippov
+solutions, and the event is flagged ``unique=False``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import OdeSolution
+from scipy.optimize import brentq
+
+from filippov._event_path import INTEGRATORS
+from filippov._recorder import Recorder, check_accumulation, make_mode
+from filippov._validation import FloatArray
+from filippov.piecewise import MAX_CODIM, PiecewiseSelection, PiecewiseSystem
+
+
+@dataclass(frozen=True)
+class PiecewiseOptions:
+    """Options of the piecewise path (the subset of :func:`filippov.solve`'s it uses)."""
+
+    integrator: str
+    rtol: float
+    atol: float
+    max_events: int
+    zero_tol: float
+    zeno_spacing: float
+    stabilization: float
+
+
+#: Points per integrator step at which the event functions are checked (the step's end
+#: and equally spaced interior points of its dense output).
+_SAMPLES = 4
+
+
+class _Failure(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _released(
+    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], signs: np.ndarray, i: int, s: int
+) -> float:
+    """``s ∇c_i · v`` of the mode with ``i`` released to side ``s`` (> 0: the flow leaves)."""
+    sub = tuple(j for j in free if j != i)
+    sig = signs.copy()
+    sig[i] = s
+    grad = system.jacobian(x)[i]
+    sel = system.mode_velocity(x, sub, sig, check_unique=False, extend=True)
+    if sel is not None:
+        return float(s * grad @ sel.velocity)
+    # No sliding on the other surfaces on that side: the regions there decide; the flow
+    # can leave to side s if some adjacent field points into it.
+    _, F = system.adjacent(x, sub, sig)
+    return float(np.max(s * F @ grad))
+
+
+def _leaves(
+    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], signs: np.ndarray, i: int, s: int
+) -> float:
+    """``s ∇c_i · v`` for the mode the flow would choose with ``i`` released to side ``s``.
+
+    Unlike the event function :func:`_released` (the continuation of the sliding on the
+    other surfaces, smooth in ``x``), this asks the whole question on the other surfaces
+    at zero: on that side they may be crossed or left rather than slid on (a gene held
+    at one threshold, released above the other, falls back into a region)."""
+    sub = tuple(j for j in free if j != i)
+    sig = signs.copy()
+    sig[i] = s
+    grad = system.jacobian(x)[i]
+    if not sub:
+        return float(s * grad @ system.field(x, sig))
+    choice = choose_mode(system, x, sub, sig, check=False)
+    if choice is None:
+        return 0.0  # undecided on that side: neither proves nor rules out attraction
+    return float(s * grad @ choice.selection.velocity)
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """The mode chosen at an event."""
+
+    free: tuple[int, ...]
+    signs: np.ndarray
+    selection: PiecewiseSelection
+    unique: bool
+    n_candidates: int
+
+
+def choose_mode(
+    system: PiecewiseSystem,
+    x: FloatArray,
+    zero: tuple[int, ...],
+    signs: np.ndarray,
+    *,
+    forced: dict[int, int] | None = None,
+    previous: np.ndarray | None = None,
+    check: bool = True,
+) -> ModeChoice | None:
+    """The consistent mode at ``x`` among the ``3^s`` candidates on the surfaces ``zero``.
+
+    A candidate keeps some of ``zero`` (sliding) and sends each other one to a side. It is
+    consistent when its velocity exists, every index it sends to side ``s`` moves strictly
+    into that side, and every kept index is attracting (released to either side, the flow
+    comes back). ``forced`` fixes the side of indices known to leave (an exit event).
+    Among several consistent candidates (non-unique solutions) the one keeping the most
+    surfaces, then the fewest sign changes from ``previous``, is returned, flagged.
+    """
+    forced = forced or {}
+    grads = system.jacobian(x)
+    cands: list[tuple[tuple[int, ...], np.ndarray, PiecewiseSelection]] = []
+    for relaxed in (False, True):
+        for assign in itertools.product((0, 1, -1), repeat=len(zero)):
+            if any(forced.get(i, a) != a for i, a in zip(zero, assign, strict=True)):
+                continue
+            free = tuple(i for i, a in zip(zero, assign, strict=True) if a == 0)
+            sig = signs.copy()
+            for i, a in zip(zero, assign, strict=True):
+                sig[i] = a
+            sel = system.mode_velocity(x, free, sig, check_unique=False)
+            if sel is None:
+                continue
+            v = sel.velocity
+            vs = max(float(np.max(np.abs(v))), 1e-300)
+            ok = True
+            for i, a in zip(zero, assign, strict=True):
+                tol = 1e-10 * float(np.linalg.norm(grads[i])) * vs
+                if a != 0:
+                    rate = a * float(grads[i] @ v)
+                    need = -tol if (relaxed or i in forced) else tol
+                    if rate < need:
+                        ok = False
+                        break
+                else:
+                    for side in (1, -1):
+                        if _leaves(system, x, free, sig, i, side) > (1e3 if relaxed else 1) * tol:
+                            ok = False
+                            break
+                    if not ok:
+                        break
+            if ok:
+                cands.append((free, sig, sel))
+        if cands:
+            break
+    if not cands:
+        return None
+
+    def rank(c: tuple[tuple[int, ...], np.ndarray, PiecewiseSelection]) -> tuple[int, int]:
+        changes = 0 if previous is None else int(np.sum(c[1] != previous))
+        return (-len(c[0]), changes)
+
+    cands.sort(key=rank)
+    free, sig, _ = cands[0]
+    sel = system.mode_velocity(x, free, sig, check_unique=check)
+    assert sel is not None
+    return ModeChoice(free, sig, sel, len(cands) == 1 and sel.unique, len(cands))
+
+
+class _Mode:
+    """The right-hand side and the event functions of one mode."""
+
+    def __init__(
+        self,
+        system: PiecewiseSystem,
+        free: tuple[int, ...],
+        signs: np.ndarray,
+        gain: float,
+        rec: Recorder,
+    ) -> None:
+        self.system = system
+        self.free = free
+        self.signs = signs
+        self.gain = gain
+        self.rec = rec
+        self.regular = [i for i in range(system.k) if i not in free]
+        #: (kind, index, side): "hit" of a regular index, "exit" of a free one to a side
+        self.labels: list[tuple[str, int, int]] = [("hit", i, 0) for i in self.regular]
+        self.labels += [("exit", i, s) for i in free for s in (1, -1)]
+
+    def rhs(self, t: float, x: FloatArray) -> FloatArray:
+        self.rec.nfev += 1
+        sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False, extend=True)
+        if sel is None:
+            raise _Failure(
+                -4,
+                f"the sliding velocity on {set(self.free)} ceased to exist at t = {t:.12g} "
+                "without an exit event",
+            )
+        v = sel.velocity
+        if self.free and self.gain > 0:
+            N = self.system.jacobian(x)[list(self.free)]
+            cS = self.system.c(x)[list(self.free)]
+            v = v - self.gain * N.T @ np.linalg.solve(N @ N.T, cS)
+        return v
+
+    def guards(self, x: FloatArray) -> FloatArray:
+        c = self.system.c(x)
+        out = np.empty(len(self.labels))
+        for k, (kind, i, s) in enumerate(self.labels):
+            if kind == "hit":
+                out[k] = -self.signs[i] * c[i]
+            else:
+                out[k] = _released(self.system, x, self.free, self.signs, i, s)
+        return out
+
+    def lam(self, x: FloatArray) -> FloatArray:
+        sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
+        return self.signs.astype(float) if sel is None else sel.lam
+
+
+def integrate(
+    system: PiecewiseSystem,
+    x0: FloatArray,
+    t0: float,
+    t_end: float,
+    opts: PiecewiseOptions,
+    rec: Recorder,
+) -> tuple[int, str]:
+    """Integrate ``system`` from ``x0`` on ``[t0, t_end]`` into ``rec``; (status, message)."""
+    try:
+        return _integrate(system, x0, t0, t_end, opts, rec)
+    except _Failure as fail:
+        return fail.status, fail.message
+
+
+def _zero_set(system: PiecewiseSystem, x: FloatArray, opts: PiecewiseOptions) -> np.ndarray:
+    c = system.c(x)
+    J = system.jacobian(x)
+    scale = np.abs(J) @ np.maximum(np.abs(x), 1.0)
+    return np.flatnonzero(np.abs(c) <= opts.zero_tol * np.maximum(scale, 1e-300))
+
+
+def _integrate(
+    system: PiecewiseSystem,
+    x0: FloatArray,
+    t0: float,
+    t_end: float,
+    opts: PiecewiseOptions,
+    rec: Recorder,
+) -> tuple[int, str]:
+    x = np.array(x0, dtype=float)
+    t = float(t0)
+    span = t_end - t0
+    gain = opts.stabilization / span
+    solver_cls = INTEGRATORS[opts.integrator]
+    c = system.c(x)
+    signs = np.where(c < 0, -1, 1)
+    zero = tuple(int(i) for i in _zero_set(system, x, opts))
+    if len(zero) > MAX_CODIM:
+        raise _Failure(-4, f"{len(zero)} switching functions vanish at x0 (at most {MAX_CODIM})")
+    old_mode = None
+    choice = _choose(system, x, zero, signs, None, signs, t)
+    signs = choice.signs
+    if zero:
+        _record_transition(
+            system, rec, t, x, zero, (), np.where(c < 0, -1, 1), choice, None, initial=True
+        )
+    free = choice.free
+    while True:
+        mode = _Mode(system, free, signs, gain, rec)
+        mode_rec = make_mode("l1", signs, free)
+        vel = choice.selection.velocity
+        v_scale = max(1.0, float(np.max(np.abs(system.adjacent(x, free, signs)[1]))))
+        if float(np.max(np.abs(vel))) <= 1e-12 * v_scale:
+            rec.event(t, x, "stationary", free, old_mode, mode_rec, unique=choice.unique)
+            rec.linear_segment(
+                t, t_end, x, np.zeros_like(x), mode_rec, choice.selection.lam, kind="stationary"
+            )
+            return 1, f"stationary point reached at t = {t:.12g}"
+        if rec.n_events >= opts.max_events:
+            return -2, f"more than max_events = {opts.max_events} events by t = {t:.12g}"
+        t_new, x_new, hit = _run_mode(mode, solver_cls, t, x, t_end, opts, rec, mode_rec)
+        t, x = t_new, x_new
+        if hit is None:
+            return 0, "reached the end of t_span"
+        kind, i, s = hit
+        old_mode = mode_rec
+        old_signs = signs.copy()
+        if kind == "hit":
+            zero_now = set(free) | {i} | set(int(j) for j in _zero_set(system, x, opts))
+            forced = None
+        else:
+            zero_now = set(free) | set(int(j) for j in _zero_set(system, x, opts))
+            forced = {i: s}
+        zero_t = tuple(sorted(zero_now))
+        if len(zero_t) > MAX_CODIM:
+            return -4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}"
+        base = signs.copy()
+        base[base == 0] = 1
+        choice = _choose(system, x, zero_t, base, forced, old_signs, t)
+        arrived = tuple(j for j in zero_t if j not in free)
+        _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
+        signs, free = choice.signs, choice.free
+        acc = check_accumulation(rec, span, opts.zeno_spacing)
+        if acc is not None:
+            return acc
+
+
+def _choose(
+    system: PiecewiseSystem,
+    x: FloatArray,
+    zero: tuple[int, ...],
+    signs: np.ndarray,
+    forced: dict[int, int] | None,
+    previous: np.ndarray,
+    t: float,
+) -> ModeChoice:
+    choice = choose_mode(system, x, zero, signs, forced=forced, previous=previous)
+    if choice is None:
+        raise _Failure(
+            -4,
+            f"no consistent mode at t = {t:.12g} on the surfaces {set(zero)} "
+            f"(x = {np.array2string(x, precision=6)})",
+        )
+    return choice
+
+
+def _record_transition(
+    system: PiecewiseSystem,
+    rec: Recorder,
+    t: float,
+    x: FloatArray,
+    arrived: tuple[int, ...],
+    old_free: tuple[int, ...],
+    old_signs: np.ndarray,
+    choice: ModeChoice,
+    old_mode: object,
+    *,
+    initial: bool = False,
+) -> None:
+    """Record the events of a mode change, grouped by kind."""
+    new_mode = make_mode("l1", choice.signs, choice.free)
+    groups: dict[str, list[int]] = {}
+    for i in arrived:
+        if i in choice.free:
+            kind = "sliding-entry"
+        elif initial:
+            # left at once: labelled as classify() labels the surface (as the l1 paths do)
+            kind = {"crossing": "crossing", "tangency": "tangency"}.get(
+                system.classify(x, i)[0], "exit"
+            )
+        elif choice.signs[i] == -old_signs[i]:
+            kind = "crossing"
+        else:
+            kind = "tangency"
+        groups.setdefault(kind, []).append(i)
+    for i in old_free:
+        if i not in choice.free:
+            groups.setdefault("exit", []).append(i)
+    for kind, idx in groups.items():
+        rec.event(
+            t,
+            x,
+            kind,
+            idx,
+            old_mode,  # type: ignore[arg-type]
+            new_mode,
+            unique=choice.unique,
+            note="initial state on the switching surfaces" if initial else "",
+        )
+
+
+def _run_mode(
+    mode: _Mode,
+    solver_cls: type,
+    t: float,
+    x: FloatArray,
+    t_end: float,
+    opts: PiecewiseOptions,
+    rec: Recorder,
+    mode_rec: object,
+) -> tuple[float, FloatArray, tuple[str, int, int] | None]:
+    """Integrate one mode to its first event or ``t_end``; record the segment."""
+    solver = solver_cls(mode.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol)
+    g_prev = mode.guards(x)
+    g_scale = np.maximum(np.abs(g_prev), 1e-300)
+    armed = g_prev < -1e-12 * np.maximum(g_scale, 1.0)
+    ts = [t]
+    interps: list[object] = []
+    hit: tuple[str, int, int] | None = None
+    t_hit = t_end
+    x_hit = x
+    while solver.status == "running":
+        msg = solver.step()
+        if solver.status == "failed":
+            _record(rec, mode, ts, interps, solver.t_old or t, mode_rec)
+            raise _Failure(-1, f"the integrator failed at t = {solver.t:.12g}: {msg}")
+        dense = solver.dense_output()
+        ts.append(solver.t)
+        interps.append(dense)
+        # The guards at interior points of the step too: a surface touched and left
+        # again within one step (a short stick of a block) changes no sign at its ends.
+        t_lo = float(solver.t_old)
+        fired = np.empty(0, dtype=int)
+        g_new = g_prev
+        for j in range(1, _SAMPLES + 1):
+            t_j = float(solver.t) if j == _SAMPLES else t_lo + j * (solver.t - t_lo) / _SAMPLES
+            y_j = solver.y if j == _SAMPLES else dense(t_j)
+            g_new = mode.guards(np.asarray(y_j, dtype=float))
+            fired = np.flatnonzero(armed & (g_new >= 0))
+            if fired.size:
+                break
+            t_lo = t_j
+        if fired.size:
+            best_t, best_k = np.inf, -1
+            for k in fired:
+
+                def g(tt: float, k: int = int(k), dense: object = dense) -> float:
+                    return float(mode.guards(dense(tt))[k])  # type: ignore[operator]
+
+                ga = g(t_lo)
+                if ga >= 0:
+                    root = t_lo
+                else:
+                    root = brentq(g, t_lo, t_j, xtol=1e-15, rtol=1e-15, maxiter=200)
+                if root < best_t:
+                    best_t, best_k = root, int(k)
+            t_hit = float(best_t)
+            x_hit = np.asarray(dense(t_hit), dtype=float)
+            hit = mode.labels[best_k]
+            ts[-1] = t_hit
+            break
+        armed |= g_new < -1e-12 * np.maximum(np.abs(g_new), 1.0)
+        g_prev = g_new
+    if hit is None:
+        t_hit = float(solver.t)
+        x_hit = np.asarray(solver.y, dtype=float)
+    _record(rec, mode, ts, interps, t_hit, mode_rec, x_hit)
+    return t_hit, x_hit, hit
+
+
+def _record(
+    rec: Recorder,
+    mode: _Mode,
+    ts: list[float],
+    interps: list[object],
+    t1: float,
+    mode_rec: object,
+    x1: FloatArray | None = None,
+) -> None:
+    if not interps or t1 <= ts[0]:
+        return
+    if len(ts) > 2 and ts[-1] <= ts[-2]:  # the event is at the start of the last step
+        ts, interps = ts[:-1], interps[:-1]
+    sol = OdeSolution(np.array(ts), interps)
+
+    def dense(tt: FloatArray) -> FloatArray:
+        return np.asarray(sol(np.asarray(tt, dtype=float)), dtype=float).T
+
+    x_end = np.asarray(sol(t1), dtype=float) if x1 is None else x1
+    # one piece per integrator step, the last one ending at t1 (sampled into a NodalDense,
+    # so the solution pickles and saves like the event path's)
+    steps = np.asarray(ts, dtype=float)
+    breaks = np.r_[steps[steps < t1], t1]
+    rec.dense_segment(ts[0], t1, dense, x_end, mode_rec, mode.lam(x_end), breaks)  # type: ignore[arg-type]

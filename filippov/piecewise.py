@@ -1,0 +1,739 @@
+r"""Piecewise-smooth systems with several switching surfaces (Stewart's formulation).
+
+A :class:`PiecewiseSystem` is given by ``k`` switching functions ``c_1 … c_k`` and one
+smooth field per *region*, a region being a sign pattern ``σ ∈ {−1, +1}^k`` of the
+switching functions:
+
+.. math:: x' = f_σ(x) \quad\text{where}\quad \operatorname{sign} c(x) = σ .
+
+On an intersection of ``s`` surfaces (the indices ``S`` held at ``c_i = 0``) the
+Filippov set is the convex hull of the ``2^s`` adjacent fields (Stewart, 1990). A
+*sliding* velocity keeps ``c_S = 0``:
+
+* **Stewart** (default): ``v = Σ_r θ_r f_r`` with ``θ`` in the simplex and
+  ``∇c_i · v = 0`` for ``i ∈ S``. For ``s = 1`` this is Filippov's convex combination
+  (unique). For ``s ≥ 2`` the set of such ``v`` is in general a segment or a polygon
+  (``2^s`` weights, ``s + 1`` equations): the library takes the minimal-norm weights
+  (a strictly convex QP, solved exactly by enumerating supports and checking its KKT
+  conditions) and flags the choice ``unique=False`` whenever a linear program finds more
+  than one sliding *velocity*.
+* **bilinear** (codimension 2, Dieci & Lopez 2011): ``v`` is the bilinear interpolation
+  ``Σ (1 ± α)(1 ± β)/4 · f_{±±}`` of the four fields, with ``(α, β) ∈ [−1, 1]^2``
+  solving the two bilinear equations ``∇c_i · v = 0`` (one quadratic: closed form).
+
+Which surfaces a solution keeps, crosses or leaves at an event is decided by enumerating
+the ``3^s`` candidate modes (keep ``c_i = 0``, or leave to either side) and keeping the
+*consistent* ones: a leaving index moves strictly into its side, a kept index is
+attracting (the sliding velocities with that index released point back to it from both
+sides). Several consistent modes mean several Filippov solutions: the event is flagged.
+
+:func:`stewart_system` builds such a system from callables, tables or expression strings
+(parsed without ``eval``); :func:`gene_network` builds the multilinear step-function
+models of gene regulation (Glass, de Jong), whose sliding on the thresholds ("singular
+domains") is this convexification. :func:`filippov.solve` integrates them.
+
+References
+----------
+D. E. Stewart, "A high accuracy method for solving ODEs with discontinuous right-hand
+side", Numer. Math. 58 (1990). L. Dieci and L. Lopez, "Sliding motion on discontinuity
+surfaces of high co-dimension. A construction for selecting a Filippov vector field",
+Numer. Math. 117 (2011). H. de Jong, J.-L. Gouzé et al., "Qualitative simulation of
+genetic regulatory networks using piecewise-linear models", Bull. Math. Biol. 66 (2004).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.optimize import linprog
+
+from filippov._validation import FloatArray, as_vector, require_int, require_positive
+
+IndexLike = Sequence[int] | np.ndarray
+
+__all__ = [
+    "PiecewiseSelection",
+    "PiecewiseSystem",
+    "bilinear_selection",
+    "gene_network",
+    "stewart_selection",
+    "stewart_system",
+]
+
+_SELECTIONS = ("stewart", "bilinear")
+#: Largest number of switching functions at zero at one state (3^s candidate modes).
+MAX_CODIM = 4
+
+
+@dataclass(frozen=True)
+class PiecewiseSelection:
+    """A sliding (or regional) velocity of a piecewise system at one state.
+
+    Attributes
+    ----------
+    velocity : ndarray, shape (n,)
+        The selected velocity.
+    weights : ndarray, shape (r,)
+        The weights of the adjacent fields (``r = 2^s``; 1 in a region).
+    lam : ndarray, shape (k,)
+        The mean sign ``Σ_r θ_r σ_r`` of every switching function (``±1`` off the sliding
+        set): the relay values of the Lur'e form when the fields are affine in the signs.
+    unique : bool
+        False when several sliding velocities exist (the choice is flagged).
+    """
+
+    velocity: FloatArray
+    weights: FloatArray
+    lam: FloatArray
+    unique: bool = True
+
+
+# ---------------------------------------------------------------------------------------
+# selections (pure matrices)
+# ---------------------------------------------------------------------------------------
+def stewart_selection(
+    fields: ArrayLike, normals: ArrayLike, *, tol: float = 1e-12, check_unique: bool = True
+) -> tuple[FloatArray, bool] | None:
+    """Minimal-norm weights ``θ`` of the Stewart sliding velocity (``None`` if infeasible).
+
+    Solves ``min ½‖θ‖²`` over ``θ ≥ 0``, ``Σθ = 1``, ``N Fᵀ θ = 0`` (``F`` the adjacent
+    fields as rows, ``N`` the surface gradients as rows). Why enumeration: scipy has no
+    exact QP solver; with ``r ≤ 16`` weights, checking the KKT conditions on each support
+    (smallest first) is exact to rounding and finite.
+
+    Returns
+    -------
+    (theta, velocity_unique) or None
+        ``velocity_unique`` is False when the feasible set holds more than one velocity
+        ``Fᵀθ`` (decided by linear programs on each velocity component).
+
+    Examples
+    --------
+    Two fields either side of ``y = 0`` (Filippov's convex combination):
+
+    >>> import numpy as np
+    >>> from filippov.piecewise import stewart_selection
+    >>> theta, unique = stewart_selection([[1.0, 1.0], [1.0, -3.0]], [[0.0, 1.0]])
+    >>> theta.tolist(), unique
+    ([0.75, 0.25], True)
+    """
+    F = np.atleast_2d(np.asarray(fields, dtype=float))
+    N = np.atleast_2d(np.asarray(normals, dtype=float))
+    r = F.shape[0]
+    A = np.vstack([np.ones(r), N @ F.T])
+    b = np.zeros(A.shape[0])
+    b[0] = 1.0
+    scale = max(1.0, float(np.max(np.abs(A))))
+    eps = tol * scale * 100.0
+    theta: FloatArray | None = None
+    for size in range(1, r + 1):
+        for P in itertools.combinations(range(r), size):
+            AP = A[:, P]
+            y = np.linalg.lstsq(AP @ AP.T, b, rcond=None)[0]
+            tP = AP.T @ y
+            if np.max(np.abs(AP @ tP - b)) > eps or np.min(tP) < -eps:
+                continue
+            out = np.setdiff1d(np.arange(r), P)
+            if out.size and np.min(-(A[:, out].T @ y)) < -eps:
+                continue
+            theta = np.zeros(r)
+            theta[list(P)] = np.clip(tP, 0.0, None)
+            theta /= theta.sum()
+            break
+        if theta is not None:
+            break
+    if theta is None:
+        return None
+    if N.shape[0] == 1:
+        # Codimension 1: the normal components of the two fields fix θ unless both vanish.
+        return theta, bool(abs(A[1, 0] - A[1, 1]) > eps)
+    return theta, (not check_unique) or _single_velocity(F, A, b, eps)
+
+
+def _single_velocity(F: FloatArray, A: FloatArray, b: FloatArray, eps: float) -> bool:
+    """Whether ``{Fᵀθ : θ ≥ 0, Aθ = b}`` is a single point (a linear program per component)."""
+    r, n = F.shape
+    vscale = max(1.0, float(np.max(np.abs(F))))
+    for j in range(n):
+        values = []
+        for sgn in (1.0, -1.0):
+            res = linprog(sgn * F[:, j], A_eq=A, b_eq=b, bounds=[(0, None)] * r, method="highs")
+            if res.status != 0:
+                return True
+            values.append(sgn * res.fun)
+        if values[1] - values[0] > 1e-9 * vscale:
+            return False
+    return True
+
+
+def bilinear_selection(
+    fields: ArrayLike, normals: ArrayLike, *, tol: float = 1e-12, extend: bool = False
+) -> tuple[list[FloatArray], FloatArray]:
+    """Dieci–Lopez bilinear sliding weights on a codimension-2 intersection.
+
+    The velocity is ``v(α, β) = (1−α)(1−β) f₋₋ + α(1−β) f₊₋ + (1−α)β f₋₊ + αβ f₊₊``
+    (``α, β ∈ [0, 1]`` the weights of the positive sides of the two surfaces) and
+    ``(α, β)`` solves ``∇c_1 · v = ∇c_2 · v = 0``: eliminating ``α`` from the first
+    equation leaves a quadratic in ``β`` (closed form).
+
+    Parameters
+    ----------
+    fields : array_like, shape (4, n)
+        ``f₋₋, f₊₋, f₋₊, f₊₊`` (first sign: surface 1).
+    normals : array_like, shape (2, n)
+        ``∇c_1, ∇c_2``.
+
+    extend : bool
+        When no solution lies in the square, return the real solution nearest to it
+        (the continuation the integrator needs just past an exit).
+
+    Returns
+    -------
+    (solutions, weights_of_first)
+        Every solution ``(α, β)`` in ``[0, 1]^2`` (possibly none or several) and the four
+        field weights of the first one (empty when there is none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.piecewise import bilinear_selection
+    >>> F = [[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]]
+    >>> sols, w = bilinear_selection(F, [[1.0, 0.0], [0.0, 1.0]])
+    >>> [s.tolist() for s in sols], w.tolist()
+    ([[0.5, 0.5]], [0.25, 0.25, 0.25, 0.25])
+    """
+    F = np.asarray(fields, dtype=float)
+    N = np.asarray(normals, dtype=float)
+    if F.shape[0] != 4 or N.shape[0] != 2:
+        raise ValueError(
+            "`fields` must hold 4 fields and `normals` 2 gradients (codimension 2). "
+            f"Got shapes {F.shape} and {N.shape} instead."
+        )
+    fmm, fpm, fmp, fpp = F
+    G = np.stack([fmm, fpm - fmm, fmp - fmm, fpp - fpm - fmp + fmm])  # v = G·(1, α, β, αβ)
+    (A1, B1, C1, D1), (A2, B2, C2, D2) = N @ G.T
+    scale = max(1e-300, float(np.max(np.abs(N @ G.T))))
+    eps = 1e-9
+    coeffs = [C2 * D1 - D2 * C1, A2 * D1 + C2 * B1 - B2 * C1 - D2 * A1, A2 * B1 - B2 * A1]
+    coeffs_arr = np.array(coeffs)
+    if np.all(np.abs(coeffs_arr) <= tol * scale**2):
+        raise ValueError("degenerate bilinear system: the two sliding equations coincide")
+    while abs(coeffs_arr[0]) <= tol * scale**2:
+        coeffs_arr = coeffs_arr[1:]
+    roots = np.roots(coeffs_arr)
+    sols: list[FloatArray] = []
+    outside: list[FloatArray] = []
+    for beta_c in roots:
+        if abs(beta_c.imag) > 1e-9:
+            continue
+        beta = float(beta_c.real)
+        d1, d2 = B1 + D1 * beta, B2 + D2 * beta
+        alpha = -(A1 + C1 * beta) / d1 if abs(d1) >= abs(d2) else -(A2 + C2 * beta) / d2
+        if -eps <= alpha <= 1 + eps and -eps <= beta <= 1 + eps:
+            ab = np.clip([alpha, beta], 0.0, 1.0)
+            if not any(np.allclose(ab, s, atol=1e-12) for s in sols):
+                sols.append(ab)
+        else:
+            outside.append(np.array([alpha, beta]))
+    if not sols and extend and outside:
+        dist = [float(np.max(np.abs(ab - np.clip(ab, 0.0, 1.0)))) for ab in outside]
+        sols = [outside[int(np.argmin(dist))]]
+    if not sols:
+        return sols, np.zeros(0)
+    a, b_ = sols[0]
+    return sols, np.array([(1 - a) * (1 - b_), a * (1 - b_), (1 - a) * b_, a * b_])
+
+
+def _check_name_and_selection(name: Any, selection: Any) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. Got {type(name).__name__} instead.")
+    if not isinstance(selection, str) or selection not in _SELECTIONS:
+        raise ValueError(f"`selection` must be one of {_SELECTIONS}. Got {selection!r} instead.")
+
+
+# ---------------------------------------------------------------------------------------
+# the system
+# ---------------------------------------------------------------------------------------
+class PiecewiseSystem:
+    r"""``x' = f_σ(x)`` in the region ``sign c(x) = σ``, Filippov/Stewart on the surfaces.
+
+    Build it with :func:`stewart_system` or :func:`gene_network`; integrate it with
+    :func:`filippov.solve` (its own event-driven path: regions, sliding on any
+    intersection of surfaces, exits; the usual :class:`~filippov.solution.FilippovSolution`
+    with typed events, modes ``Mode("l1", signs, free)`` — the sign pattern, 0 on the
+    sliding set — and segment ``lam`` the mean signs of :class:`PiecewiseSelection`).
+
+    Parameters
+    ----------
+    field : callable
+        ``field(x, signs) -> (n,)``, ``signs`` a tuple of ``±1`` of length ``k``.
+    switching : callable
+        ``x -> c(x)``, shape ``(k,)``.
+    jac : callable
+        ``x -> ∂c/∂x``, shape ``(k, n)``.
+    n, k : int
+        State dimension and number of switching functions.
+    selection : {"stewart", "bilinear"}
+        The sliding velocity on codimension-2 intersections (codimension 1 is Filippov's
+        in both; codimension 3 and more is Stewart's).
+    name : str
+    """
+
+    def __init__(
+        self,
+        field: Callable[[FloatArray, tuple[int, ...]], Any],
+        switching: Callable[[FloatArray], Any],
+        jac: Callable[[FloatArray], Any],
+        n: int,
+        k: int,
+        *,
+        selection: str = "stewart",
+        name: str = "piecewise system",
+    ) -> None:
+        _check_name_and_selection(name, selection)
+        for value, label in ((field, "field"), (switching, "switching"), (jac, "jac")):
+            if not callable(value):
+                raise TypeError(f"`{label}` must be callable. Got {type(value).__name__} instead.")
+        self._field = field
+        self._c = switching
+        self._jac = jac
+        self.n = require_int(n, "n", 1)
+        self.k = require_int(k, "k", 1)
+        self.selection = selection
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"PiecewiseSystem({self.name!r}, n={self.n}, k={self.k}, {self.selection})"
+
+    # -- evaluation ---------------------------------------------------------------------
+    def c(self, x: ArrayLike) -> FloatArray:
+        """The switching functions ``c(x)``, shape ``(k,)``."""
+        xv = np.asarray(x, dtype=float)
+        out = np.asarray(self._c(xv), dtype=float).reshape(-1)
+        if out.shape != (self.k,):
+            raise ValueError(f"`switching(x)` must have shape ({self.k},). Got {out.shape}.")
+        return out
+
+    def jacobian(self, x: ArrayLike) -> FloatArray:
+        """``∂c/∂x``, shape ``(k, n)``."""
+        out = np.asarray(self._jac(np.asarray(x, dtype=float)), dtype=float)
+        out = out.reshape(self.k, -1) if out.size == self.k * self.n else out
+        if out.shape != (self.k, self.n):
+            raise ValueError(
+                f"`jac(x)` must have shape ({self.k}, {self.n}). Got {out.shape} instead."
+            )
+        return out
+
+    def field(self, x: ArrayLike, signs: Sequence[int]) -> FloatArray:
+        """The field ``f_σ(x)`` of the region with sign pattern ``signs``."""
+        key = tuple(int(s) for s in signs)
+        out = np.asarray(self._field(np.asarray(x, dtype=float), key), dtype=float).reshape(-1)
+        if out.shape != (self.n,):
+            raise ValueError(
+                f"the field of region {key} must have shape ({self.n},). Got {out.shape}."
+            )
+        return out
+
+    def region(self, x: ArrayLike) -> tuple[int, ...]:
+        """The sign pattern of ``c(x)`` (``+1`` at an exact zero)."""
+        return tuple(int(s) for s in np.where(self.c(x) < 0, -1, 1))
+
+    def adjacent(
+        self, x: ArrayLike, free: IndexLike, signs: IndexLike
+    ) -> tuple[list[tuple[int, ...]], FloatArray]:
+        """The regions around the intersection ``c_free = 0`` (others at ``signs``) and
+        their fields at ``x``, shape ``(2^s, n)``; the first free index varies fastest."""
+        free = list(free)
+        patterns = []
+        for combo in itertools.product((-1, 1), repeat=len(free)):
+            s = list(int(v) if v != 0 else 1 for v in signs)
+            for i, v in zip(free, reversed(combo), strict=True):
+                s[i] = v
+            patterns.append(tuple(s))
+        return patterns, np.array([self.field(x, p) for p in patterns])
+
+    def filippov_set(self, x: ArrayLike, *, tol: float = 1e-12) -> FloatArray:
+        """The vertices of the Filippov set at ``x``: the fields of the regions whose
+        closure holds ``x`` (``|c_i| ≤ tol · (1 + |x|)`` counts as on surface ``i``)."""
+        xv = as_vector(x, "x", self.n)
+        cx = self.c(xv)
+        zero = np.flatnonzero(np.abs(cx) <= tol * (1.0 + float(np.max(np.abs(xv)))))
+        _, F = self.adjacent(xv, zero, np.where(cx < 0, -1, 1))
+        return F
+
+    # -- sliding ------------------------------------------------------------------------
+    def mode_velocity(
+        self,
+        x: ArrayLike,
+        free: IndexLike,
+        signs: IndexLike,
+        *,
+        check_unique: bool = True,
+        extend: bool = False,
+    ) -> PiecewiseSelection | None:
+        """The velocity of the mode sliding on ``free`` (``None`` if no sliding velocity).
+
+        Parameters
+        ----------
+        x : array_like, shape (n,)
+        free : sequence of int
+            The surfaces held at zero (empty: the region ``signs``).
+        signs : sequence of int
+            The signs of the other switching functions.
+        check_unique : bool
+            Decide ``unique`` (linear programs at codimension ≥ 2); False skips it.
+        extend : bool
+            Where no sliding velocity exists, return its continuation (weights may be
+            negative: the minimal-norm solution of the equations alone; for the bilinear
+            selection the real root nearest to the square) instead of ``None``: the
+            integrator evaluates trial points a little past an exit, which its event
+            functions then locate.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import filippov as fp
+        >>> sys = fp.stewart_system({(-1,): ["1", "1"], (1,): ["1", "-3"]}, ["y"],
+        ...                         variables=["x", "y"])
+        >>> sys.mode_velocity([0.0, 0.0], [0], [0]).velocity.tolist()
+        [1.0, 0.0]
+        """
+        xv = np.asarray(x, dtype=float)
+        free = [int(i) for i in free]
+        sig = np.array([int(s) for s in signs], dtype=int)
+        patterns, F = self.adjacent(xv, free, sig)
+        P = np.array(patterns, dtype=float)
+        if not free:
+            return PiecewiseSelection(F[0], np.ones(1), P[0])
+        N = self.jacobian(xv)[free]
+        if len(free) == 2 and self.selection == "bilinear":
+            try:
+                sols, w = bilinear_selection(F, N, extend=extend)
+            except ValueError:
+                return None
+            if not sols:
+                return None
+            return PiecewiseSelection(F.T @ w, w, w @ P, len(sols) == 1)
+        out = stewart_selection(F, N, check_unique=check_unique)
+        if out is None and extend:
+            A = np.vstack([np.ones(F.shape[0]), N @ F.T])
+            b = np.zeros(A.shape[0])
+            b[0] = 1.0
+            out = (np.linalg.lstsq(A, b, rcond=None)[0], False)
+        if out is None:
+            return None
+        theta, unique = out
+        return PiecewiseSelection(F.T @ theta, theta, theta @ P, unique)
+
+    def classify(self, x: ArrayLike, i: int) -> tuple[str, float, float]:
+        """Kind of surface ``i`` at ``x`` from the one-sided normal velocities.
+
+        The other switching functions take their sign at ``x``. Returns
+        ``(kind, a_plus, a_minus)`` with ``kind`` one of ``"crossing"``, ``"sliding"``,
+        ``"repulsive"``, ``"tangency"`` (as :meth:`FilippovSystem.classify`).
+        """
+        xv = as_vector(x, "x", self.n)
+        sig = list(self.region(xv))
+        grad = self.jacobian(xv)[i]
+        sig[i] = 1
+        a_plus = float(grad @ self.field(xv, sig))
+        sig[i] = -1
+        a_minus = float(grad @ self.field(xv, sig))
+        tol = 1e-9 * max(1e-300, float(np.linalg.norm(grad)) * (abs(a_plus) + abs(a_minus)))
+        if abs(a_plus) <= tol or abs(a_minus) <= tol:
+            kind = "tangency"
+        elif a_plus * a_minus > 0:
+            kind = "crossing"
+        elif a_plus < 0 < a_minus:
+            kind = "sliding"
+        else:
+            kind = "repulsive"
+        return kind, a_plus, a_minus
+
+
+# ---------------------------------------------------------------------------------------
+# constructors
+# ---------------------------------------------------------------------------------------
+def _sign_key(key: Any, k: int) -> tuple[int, ...]:
+    if isinstance(key, str):
+        if len(key) != k or any(ch not in "+-" for ch in key):
+            raise ValueError(
+                f"a `fields` key string must be {k} characters of '+'/'-'. Got {key!r}."
+            )
+        return tuple(1 if ch == "+" else -1 for ch in key)
+    try:
+        tup = tuple(int(v) for v in key)
+    except TypeError:
+        tup = (int(key),)
+    if len(tup) != k or any(v not in (-1, 1) for v in tup):
+        raise ValueError(f"a `fields` key must be {k} signs ±1. Got {key!r} instead.")
+    return tup
+
+
+class _ExprVector:
+    """A vector of expressions ``x -> (len,)`` lambdified from the safe parser. It pickles
+    its source strings, variables and parameters and is compiled again when loaded
+    (sympy's lambdified functions do not pickle)."""
+
+    def __init__(self, exprs: Sequence[str], names: list[str], params: Mapping[str, float]):
+        import sympy
+
+        from filippov.objectives import parse_expression
+
+        self._source = (list(exprs), list(names), dict(params))
+
+        symbols = {v: sympy.Symbol(v, real=True) for v in names}
+        table = dict(symbols)
+        for p, val in params.items():
+            table[p] = sympy.Float(float(val))
+        self.exprs = [parse_expression(e, table) for e in exprs]
+        syms = [symbols[v] for v in names]
+        self._f = sympy.lambdify(syms, self.exprs, modules="numpy")
+        jac = [[sympy.diff(e, s) for s in syms] for e in self.exprs]
+        self._j = sympy.lambdify(syms, jac, modules="numpy")
+        self.n = len(names)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_ExprVector, self._source)
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        vals = self._f(*x)
+        return np.array([np.broadcast_to(v, ()) for v in vals], dtype=float)
+
+    def jac(self, x: FloatArray) -> FloatArray:
+        rows = self._j(*x)
+        return np.array([[float(v) for v in row] for row in rows], dtype=float)
+
+
+class _FieldTable:
+    """Region fields from a table ``{signs: callable or expressions}``."""
+
+    def __init__(self, table: Mapping[tuple[int, ...], Callable[[FloatArray], Any]]) -> None:
+        self.table = table
+
+    def __call__(self, x: FloatArray, signs: tuple[int, ...]) -> Any:
+        try:
+            f = self.table[signs]
+        except KeyError:
+            raise ValueError(f"no field given for the region {signs}") from None
+        return f(x)
+
+
+def stewart_system(
+    fields: Callable[[FloatArray, tuple[int, ...]], Any] | Mapping[Any, Any],
+    switching: Callable[[FloatArray], Any] | Sequence[str],
+    *,
+    jac: Callable[[FloatArray], Any] | None = None,
+    n: int | None = None,
+    variables: Sequence[str] | None = None,
+    params: Mapping[str, float] | None = None,
+    selection: str = "stewart",
+    name: str = "piecewise system",
+) -> PiecewiseSystem:
+    r"""A system with ``k`` switching functions and one smooth field per region.
+
+    Parameters
+    ----------
+    fields : callable or mapping
+        ``fields(x, signs) -> (n,)`` with ``signs`` a tuple of ``±1``; or a table
+        ``{signs: field}`` keyed by sign tuples (or strings such as ``"+-"``), each field
+        a callable ``x -> (n,)`` or a sequence of ``n`` expression strings.
+    switching : callable or sequence of str
+        ``x -> c(x)`` of shape ``(k,)`` (then ``jac`` is required), or ``k`` expression
+        strings (their Jacobian is derived symbolically). Expressions are parsed by
+        :func:`filippov.objectives.parse_expression` (a whitelist; never ``eval``).
+    jac : callable, optional
+        ``x -> ∂c/∂x`` of shape ``(k, n)``.
+    n : int, optional
+        State dimension (needed when nothing else gives it).
+    variables : sequence of str, optional
+        Names of the coordinates, for expressions.
+    params : mapping, optional
+        Named constants of the expressions.
+    selection : {"stewart", "bilinear"}
+        Sliding velocity on codimension-2 intersections.
+    name : str
+
+    Returns
+    -------
+    PiecewiseSystem
+
+    Examples
+    --------
+    Four constant fields around the origin of the plane, all pointing inwards:
+
+    >>> import numpy as np
+    >>> import filippov as fp
+    >>> table = {"--": ["1", "1"], "+-": ["-1", "1"], "-+": ["1", "-1"], "++": ["-1", "-1"]}
+    >>> sys = fp.stewart_system(table, ["x", "y"], variables=["x", "y"])
+    >>> sol = fp.solve(sys, [1.0, 0.5], (0.0, 2.0))
+    >>> [(round(e.t, 12), e.kind, e.indices) for e in sol.events]
+    [(0.5, 'sliding-entry', (1,)), (1.0, 'sliding-entry', (0,)), (1.0, 'stationary', (0, 1))]
+    """
+    _check_name_and_selection(name, selection)
+    names = list(variables) if variables is not None else None
+    pars = dict(params or {})
+    if isinstance(switching, (list, tuple)) and all(isinstance(s, str) for s in switching):
+        if names is None:
+            raise ValueError("`variables` must name the coordinates when `switching` is strings.")
+        cvec = _ExprVector(list(switching), names, pars)
+        c_fun: Callable[[FloatArray], Any] = cvec
+        jac_fun: Callable[[FloatArray], Any] = cvec.jac
+        k = len(switching)
+        n_dim = len(names)
+    else:
+        if not callable(switching):
+            raise TypeError(
+                "`switching` must be a callable x -> c(x) or a sequence of expression strings. "
+                f"Got {type(switching).__name__} instead."
+            )
+        if jac is None or not callable(jac):
+            raise TypeError("`jac` must be a callable x -> dc/dx when `switching` is a callable.")
+        c_fun, jac_fun = switching, jac
+        n_opt = n if n is not None else (len(names) if names is not None else None)
+        if n_opt is None:
+            raise ValueError("`n` must be given (the state dimension).")
+        n_dim = int(n_opt)
+        k = int(np.asarray(switching(np.zeros(int(n_dim))), dtype=float).size)
+    if n is not None and int(n) != n_dim:
+        raise ValueError(f"`n` = {n} disagrees with the {n_dim} variables.")
+    if isinstance(fields, Mapping):
+        table: dict[tuple[int, ...], Callable[[FloatArray], Any]] = {}
+        for key, val in fields.items():
+            sk = _sign_key(key, k)
+            if isinstance(val, (list, tuple)) and all(isinstance(e, str) for e in val):
+                if names is None:
+                    raise ValueError("`variables` must name the coordinates for expression fields.")
+                if len(val) != n_dim:
+                    raise ValueError(
+                        f"`fields[{key!r}]` must have {n_dim} expressions. Got {len(val)} instead."
+                    )
+                table[sk] = _ExprVector(list(val), names, pars)
+            elif callable(val):
+                table[sk] = val
+            else:
+                raise TypeError(
+                    f"`fields[{key!r}]` must be a callable or expression strings. "
+                    f"Got {type(val).__name__} instead."
+                )
+        missing = [p for p in itertools.product((-1, 1), repeat=k) if p not in table]
+        if missing:
+            raise ValueError(f"`fields` must give every region; missing {missing}.")
+        field_fun: Callable[[FloatArray, tuple[int, ...]], Any] = _FieldTable(table)
+    elif callable(fields):
+        field_fun = fields
+    else:
+        raise TypeError(
+            f"`fields` must be a callable (x, signs) -> f or a table. Got {type(fields).__name__}."
+        )
+    if k > 16:
+        raise ValueError(f"at most 16 switching functions are supported. Got {k}.")
+    return PiecewiseSystem(field_fun, c_fun, jac_fun, int(n_dim), k, selection=selection, name=name)
+
+
+class _GeneField:
+    """``x_i' = Σ_terms κ Π s±(x_j, θ) − γ_i x_i`` with the step values read off the signs."""
+
+    def __init__(self, terms: list[list[tuple[float, list[tuple[int, int]]]]], decay: FloatArray):
+        self.terms = terms
+        self.decay = decay
+
+    def __call__(self, x: FloatArray, signs: tuple[int, ...]) -> FloatArray:
+        out = -self.decay * x
+        for i, gene_terms in enumerate(self.terms):
+            for kappa, factors in gene_terms:
+                on = all((signs[t] > 0) == (d > 0) for t, d in factors)
+                if on:
+                    out[i] += kappa
+        return out
+
+
+class _Thresholds:
+    def __init__(self, genes: list[int], values: FloatArray, n: int) -> None:
+        self.genes = genes
+        self.values = values
+        self.G = np.zeros((len(genes), n))
+        self.G[np.arange(len(genes)), genes] = 1.0
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        return np.asarray(x, dtype=float)[self.genes] - self.values
+
+    def jac(self, x: FloatArray) -> FloatArray:
+        return self.G
+
+
+def gene_network(
+    production: Sequence[Sequence[tuple[float, Sequence[tuple[int, str]]]]],
+    decay: ArrayLike,
+    thresholds: Sequence[tuple[int, float]],
+    *,
+    selection: str = "stewart",
+    name: str = "gene network",
+) -> PiecewiseSystem:
+    r"""A piecewise-linear gene regulatory network (Glass; de Jong's models).
+
+    .. math:: x_i' = \sum_{\text{terms}} κ \prod_{(t, ±)} s^±(x_{j_t}, θ_t) − γ_i x_i,
+
+    with ``s⁺(x, θ) = 1`` if ``x > θ`` else 0 and ``s⁻ = 1 − s⁺``. Each threshold is a
+    switching function ``c_t = x_{j_t} − θ_t``; on a threshold ("singular domain") the
+    Filippov set is the convex hull of the adjacent regions' fields (de Jong et al. 2004),
+    so a gene held at its threshold by its own regulation slides along it.
+
+    Parameters
+    ----------
+    production : sequence (one per gene) of sequences of ``(κ, factors)``
+        ``factors`` a sequence of ``(threshold index, "+" or "-")``.
+    decay : array_like, shape (n,)
+        Degradation rates ``γ_i > 0``.
+    thresholds : sequence of ``(gene j, θ)``
+    selection : {"stewart", "bilinear"}
+    name : str
+
+    Examples
+    --------
+    One self-repressing gene ``x' = 2 s⁻(x, 1) − x`` settles on its threshold:
+
+    >>> import filippov as fp
+    >>> net = fp.gene_network([[(2.0, [(0, "-")])]], [1.0], [(0, 1.0)])
+    >>> sol = fp.solve(net, [0.0], (0.0, 2.0))
+    >>> [e.kind for e in sol.events], round(float(sol(2.0)[0]), 12)
+    (['sliding-entry', 'stationary'], 1.0)
+    """
+    _check_name_and_selection(name, selection)
+    gam = as_vector(decay, "decay")
+    n = gam.size
+    for g in gam:
+        require_positive(float(g), "decay")
+    genes, values = [], []
+    for item in thresholds:
+        j, th = item
+        if not 0 <= int(j) < n:
+            raise ValueError(f"a threshold's gene must be in [0, {n}). Got {j!r} instead.")
+        genes.append(int(j))
+        values.append(float(th))
+    k = len(genes)
+    if len(production) != n:
+        raise ValueError(f"`production` must have one entry per gene ({n}). Got {len(production)}.")
+    terms: list[list[tuple[float, list[tuple[int, int]]]]] = []
+    for gene_terms in production:
+        parsed = []
+        for kappa, factors in gene_terms:
+            fs = []
+            for t, d in factors:
+                if not 0 <= int(t) < k or d not in ("+", "-"):
+                    raise ValueError(
+                        f"a factor must be (threshold index in [0, {k}), '+' or '-'). "
+                        f"Got {(t, d)!r} instead."
+                    )
+                fs.append((int(t), 1 if d == "+" else -1))
+            parsed.append((float(kappa), fs))
+        terms.append(parsed)
+    thr = _Thresholds(genes, np.array(values), n)
+    return PiecewiseSystem(
+        _GeneField(terms, gam), thr, thr.jac, n, k, selection=selection, name=name
+    )

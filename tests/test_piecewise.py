@@ -1,0 +1,453 @@
+"""Piecewise-smooth systems with several switching surfaces, and the labels both paths give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import filippov as fp
+from filippov.selection import box_vi_solution_set, is_p_matrix
+from filippov.systems import FilippovSystem
+
+
+# ---------------------------------------------------------------------------------------
+# labels: equilibria on switching surfaces, starts on crossing surfaces
+# ---------------------------------------------------------------------------------------
+def _harmonic_oscillator() -> FilippovSystem:
+    # x' = −sign(y), y' = sign(x): f0 = 0, h = (x, y), B λ = (λ2, −λ1)
+    return FilippovSystem.affine(
+        [0.0, 0.0], [[0.0, 1.0], [-1.0, 0.0]], np.eye(2), [0.0, 0.0], "l1", name="nho"
+    )
+
+
+@pytest.mark.parametrize("method", ["exact", "events"])
+def test_nonsmooth_harmonic_oscillator_origin_is_stationary_and_unique(method: str) -> None:
+    system = _harmonic_oscillator()
+    # The selection matrix is no P-matrix, yet the selection set is the single point 0.
+    assert is_p_matrix([[0.0, 1.0], [-1.0, 0.0]]) is False
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0), method=method)
+    assert sol.status == 1
+    kinds = [ev.kind for ev in sol.events]
+    assert "repulsive" not in kinds and kinds[-1] == "stationary"
+    assert all(ev.unique for ev in sol.events)
+    np.testing.assert_array_equal(sol(np.array([0.5, 1.0])), np.zeros((2, 2)))
+
+
+def test_twisting_origin_is_stationary_and_unique_on_the_event_path() -> None:
+    # The twisting controller has f0 = (x2, 0): not piecewise constant, so only the event
+    # path integrates it (the exact path refuses it with a clear error).
+    system = fp.twisting_system(a=2.0, b=1.0)
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0), method="events")
+    assert sol.status == 1
+    kinds = [ev.kind for ev in sol.events]
+    assert "repulsive" not in kinds and kinds[-1] == "stationary"
+    assert all(ev.unique for ev in sol.events)
+    with pytest.raises(ValueError, match="piecewise-affine"):
+        fp.solve(system, [0.0, 0.0], (0.0, 1.0), method="exact")
+    # First order alone cannot decide it: the selection set is a continuum of λ (with
+    # velocities (0, c), c ∈ [−1, 1]), which the second-order probe rules out.
+    sset = box_vi_solution_set([[0.0, 0.0], [2.0, 1.0]], [0.0, 0.0])
+    assert sset.continuum and not sset.unique
+
+
+@pytest.mark.parametrize("method", ["exact", "events"])
+def test_repulsive_equilibrium_stays_flagged(method: str) -> None:
+    # x' ∈ Sign(x) at 0: solutions leave with ±1, the rest is not unique.
+    system = FilippovSystem.affine([0.0], [[-1.0]], [[1.0]], [0.0], "l1")
+    sol = fp.solve(system, [0.0], (0.0, 1.0), method=method)
+    assert [ev.kind for ev in sol.events] == ["repulsive", "stationary"]
+    assert not any(ev.unique for ev in sol.events)
+
+
+@pytest.mark.parametrize("method", ["exact", "events"])
+def test_start_on_a_crossing_surface_is_labelled_crossing_by_both_paths(method: str) -> None:
+    # x' = 1, y' = 2 − sign(y): a+ = 1, a− = 3, the surface y = 0 is crossed upwards.
+    system = FilippovSystem.affine([1.0, 2.0], [[0.0], [1.0]], [[0.0, 1.0]], [0.0], "l1")
+    assert system.classify([0.0, 0.0], 0).kind == "crossing"
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0), method=method)
+    assert [(ev.t, ev.kind, ev.indices) for ev in sol.events] == [(0.0, "crossing", (0,))]
+    np.testing.assert_allclose(sol(1.0), [1.0, 1.0], rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------
+# a 2-gene negative-feedback network: closed form
+# ---------------------------------------------------------------------------------------
+def test_two_gene_negative_feedback_against_closed_form() -> None:
+    # x1' = 2 s-(x1, 1) s-(x2, 1) − x1   (gene 1 represses itself and is repressed by 2)
+    # x2' = 3 s+(x1, 1) − x2             (gene 1 activates gene 2): negative feedback.
+    net = fp.gene_network(
+        [[(2.0, [(0, "-"), (1, "-")])], [(3.0, [(0, "+")])]], [1.0, 1.0], [(0, 1.0), (1, 1.0)]
+    )
+    sol = fp.solve(net, [0.5, 2.0], (0.0, 3.0), rtol=1e-12, atol=1e-14)
+    # Closed form. Region (−, +): x1 = 0.5 e^{−t}, x2 = 2 e^{−t}: x2 crosses 1 at ln 2.
+    # Region (−, −): x1' = 2 − x1 from 1/4 reaches 1 at ln 2 + ln(7/4) = ln 3.5, x2 = 4/7.
+    # Sliding on x1 = 1 (Filippov weight 1/2 on x1 > 1): x2' = 3/2 − x2 reaches 1 after
+    # ln((3/2 − 4/7)/(1/2)) = ln(13/7): at ln 6.5, the singular steady state (1, 1).
+    expected = [
+        (np.log(2.0), "crossing", (1,), [0.25, 1.0]),
+        (np.log(3.5), "sliding-entry", (0,), [1.0, 4.0 / 7.0]),
+        (np.log(6.5), "sliding-entry", (1,), [1.0, 1.0]),
+        (np.log(6.5), "stationary", (0, 1), [1.0, 1.0]),
+    ]
+    assert [(e.kind, e.indices) for e in sol.events] == [(k, i) for _, k, i, _ in expected]
+    for ev, (t, _, _, x) in zip(sol.events, expected, strict=True):
+        assert abs(ev.t - t) <= 1e-8
+        np.testing.assert_allclose(ev.x, x, rtol=0, atol=1e-8)
+        assert ev.unique
+    assert sol.status == 1
+    # inside the sliding phase: x2 = 3/2 − (3/2 − 4/7) e^{−(t − ln 3.5)}
+    t_mid = 0.5 * (np.log(3.5) + np.log(6.5))
+    x2_mid = 1.5 - (1.5 - 4.0 / 7.0) * np.exp(-(t_mid - np.log(3.5)))
+    np.testing.assert_allclose(sol(t_mid), [1.0, x2_mid], atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------
+# codimension-2 sliding: Stewart against bilinear, closed forms
+# ---------------------------------------------------------------------------------------
+_CODIM2_XY = {
+    (-1, -1): (2.0, 1.0),
+    (1, -1): (-1.0, 2.0),
+    (-1, 1): (1.0, -1.0),
+    (1, 1): (-1.0, -2.0),
+}
+
+
+def _codim2_system(selection: str) -> fp.PiecewiseSystem:
+    # c = (x, y); constant fields, z' = 1 only in the region x > 0, y > 0.
+    def field(x: np.ndarray, s: tuple[int, ...]) -> np.ndarray:
+        fx, fy = _CODIM2_XY[s]
+        return np.array([fx, fy, 1.0 if s == (1, 1) else 0.0])
+
+    return fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: np.eye(3)[:2], n=3, selection=selection
+    )
+
+
+@pytest.mark.parametrize(
+    ("selection", "z_rate", "unique"),
+    [
+        # Stewart: min ‖θ‖ over θ ≥ 0, Σθ = 1, (x, y)-velocity 0; interior, so
+        # θ = Aᵀ(AAᵀ)⁻¹e1 = (25/133, 81/266, 29/133, 11/38): z' = θ_{++} = 11/38. The
+        # sliding velocities form a segment in z: flagged non-unique.
+        ("stewart", 11.0 / 38.0, False),
+        # Bilinear: (1−α)(1−β)f₋₋ + α(1−β)f₊₋ + (1−α)βf₋₊ + αβf₊₊ with zero (x, y) parts:
+        # α = 3/5, β = 1/2 (the other root, α = −1, is outside), z' = αβ = 3/10.
+        ("bilinear", 3.0 / 10.0, True),
+    ],
+)
+def test_codimension_two_stewart_and_bilinear_differ(
+    selection: str, z_rate: float, unique: bool
+) -> None:
+    system = _codim2_system(selection)
+    sol = fp.solve(system, [-1.0, -0.75, 0.0], (0.0, 1.65), rtol=1e-12, atol=1e-14)
+    # (−1, −0.75) moves along (2, 1): x = 0 at t = 1/2 with y = −1/4; sliding on x = 0
+    # below y = 0 (weight 2/3 on x > 0) has y' = 5/3: y = 0 at t = 0.65.
+    kinds = [(e.kind, e.indices) for e in sol.events]
+    assert kinds == [("sliding-entry", (0,)), ("sliding-entry", (1,))]
+    assert abs(sol.events[0].t - 0.5) <= 1e-10 and abs(sol.events[1].t - 0.65) <= 1e-10
+    assert sol.events[1].unique is unique
+    np.testing.assert_allclose(sol(1.65), [0.0, 0.0, z_rate * 1.0], atol=1e-9)
+    seg = sol.segments[-1]
+    assert seg.mode.free == (0, 1)
+
+
+def test_codimension_two_selection_values_in_closed_form() -> None:
+    from filippov.piecewise import bilinear_selection, stewart_selection
+
+    F = np.array([[*_CODIM2_XY[s], 1.0 if s == (1, 1) else 0.0] for s in _CODIM2_XY])
+    N = np.eye(3)[:2]
+    theta, unique = stewart_selection(F, N)  # type: ignore[misc]
+    np.testing.assert_allclose(theta, [25 / 133, 81 / 266, 29 / 133, 11 / 38], atol=1e-14)
+    assert not unique
+    sols, w = bilinear_selection(F, N)
+    assert len(sols) == 1
+    np.testing.assert_allclose(sols[0], [0.6, 0.5], atol=1e-14)
+    np.testing.assert_allclose(w, [0.2, 0.3, 0.2, 0.3], atol=1e-14)
+    # The difference of the two sliding velocities: only z, 3/10 − 11/38 = 2/190.
+    np.testing.assert_allclose(F.T @ w - F.T @ theta, [0.0, 0.0, 3 / 10 - 11 / 38], atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------
+# two-surface stick-slip: two blocks on a belt, against a closed-form hybrid reference
+# ---------------------------------------------------------------------------------------
+_K, _KC, _MU, _VB = 1.0, 0.5, (1.0, 1.5), 0.5
+
+
+def _stick_slip() -> fp.PiecewiseSystem:
+    # q_i'' = −k q_i + kc (q_j − q_i) − μ_i sign(q_i' − vb): surfaces c_i = v_i − vb.
+    def field(x: np.ndarray, s: tuple[int, ...]) -> np.ndarray:
+        q1, v1, q2, v2 = x
+        return np.array(
+            [
+                v1,
+                -_K * q1 + _KC * (q2 - q1) - _MU[0] * s[0],
+                v2,
+                -_K * q2 + _KC * (q1 - q2) - _MU[1] * s[1],
+            ]
+        )
+
+    G = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    return fp.stewart_system(
+        field, lambda x: G @ x - _VB, jac=lambda x: G, n=4, name="two-block stick-slip"
+    )
+
+
+def _stick_slip_reference(x0: np.ndarray, T: float) -> list[tuple[float, str, int, np.ndarray]]:
+    """Events of the two-block stick-slip oscillator from closed-form segments.
+
+    Written independently of the library: in every mode (each block stuck to the belt,
+    or slipping with sign σ_i) the motion is linear, x' = A x + b, propagated exactly by
+    the matrix exponential of the augmented matrix; events are roots of the spring force
+    (stuck block: |F_i| = μ_i) or of v_i − vb (slipping block), bracketed on a grid of
+    the closed form and refined by brentq.
+    """
+    import scipy.linalg
+    from scipy.optimize import brentq
+
+    def force(x: np.ndarray, i: int) -> float:
+        q, o = x[2 * i], x[2 - 2 * i]
+        return -_K * q + _KC * (o - q)
+
+    def generator(stuck: tuple[bool, bool], sigma: tuple[int, int]) -> np.ndarray:
+        A = np.zeros((5, 5))
+        for i in range(2):
+            qi, vi, qo = 2 * i, 2 * i + 1, 2 - 2 * i
+            if stuck[i]:
+                A[qi, 4] = _VB
+            else:
+                A[qi, vi] = 1.0
+                A[vi, qi] = -_K - _KC
+                A[vi, qo] = _KC
+                A[vi, 4] = -_MU[i] * sigma[i]
+        return A
+
+    x = np.array(x0, dtype=float)
+    t = 0.0
+    stuck = [False, False]
+    sigma = [int(np.sign(x[1] - _VB)), int(np.sign(x[3] - _VB))]
+    events: list[tuple[float, str, int, np.ndarray]] = []
+    while True:
+        A = generator((stuck[0], stuck[1]), (sigma[0], sigma[1]))
+
+        def flow(x_start: np.ndarray, tau: float, A: np.ndarray = A) -> np.ndarray:
+            return (scipy.linalg.expm(A * tau) @ np.r_[x_start, 1.0])[:4]
+
+        def guards(tau: float, x_start: np.ndarray = x, flow=flow) -> np.ndarray:  # type: ignore[no-untyped-def]
+            y = flow(x_start, tau)
+            return np.array(
+                [
+                    abs(force(y, i)) - _MU[i] if stuck[i] else sigma[i] * (y[2 * i + 1] - _VB)
+                    for i in range(2)
+                ]
+            )
+
+        # Bracket on a grid of step h (the state advanced by the exact one-step map
+        # expm(A h)), then refine the root on the closed form itself.
+        h = 0.005
+        E = scipy.linalg.expm(A * h)
+        n_steps = int((T - t) / h) + 1
+        y_aug = np.r_[x, 1.0]
+        found = None
+        for j in range(1, n_steps + 1):
+            b = j * h
+            y_aug = E @ y_aug
+            y = y_aug[:4]
+            g_b = np.array(
+                [
+                    abs(force(y, i)) - _MU[i] if stuck[i] else sigma[i] * (y[2 * i + 1] - _VB)
+                    for i in range(2)
+                ]
+            )
+            bad = [(stuck[i] and g_b[i] >= 0) or (not stuck[i] and g_b[i] <= 0) for i in range(2)]
+            if any(bad):
+                i = int(np.flatnonzero(bad)[0])
+                lo = max((j - 1) * h, 1e-12)
+                tau = brentq(lambda s, i=i: guards(s)[i], lo, b, xtol=1e-15, rtol=1e-15)
+                found = (tau, i)
+                break
+            if b >= T - t:
+                break  # (the last bracket may pass T: an event there is beyond the run)
+        if found is None or found[0] > T - t:
+            return events
+        tau, i = found
+        x = flow(x, tau)
+        t += tau
+        if stuck[i]:
+            stuck[i] = False
+            sigma[i] = int(np.sign(force(x, i)))
+            events.append((t, "exit", i, x.copy()))
+        else:
+            x[2 * i + 1] = _VB
+            if abs(force(x, i)) < _MU[i]:
+                stuck[i] = True
+                events.append((t, "sliding-entry", i, x.copy()))
+            else:
+                sigma[i] = -sigma[i]
+                events.append((t, "crossing", i, x.copy()))
+
+
+@pytest.mark.parametrize(
+    ("x0", "T"),
+    [
+        ((0.0, 0.0, 0.0, 0.0), 12.0),
+        # ends with a stick of block 1 lasting 0.055, shorter than an integrator step:
+        # found only because the event functions are checked inside each step too
+        ((-0.51, 0.865, -0.59, -0.14), 40.0),
+    ],
+)
+def test_two_surface_stick_slip_against_closed_form_reference(
+    x0: tuple[float, ...], T: float
+) -> None:
+    sol = fp.solve(_stick_slip(), np.array(x0), (0.0, T), rtol=1e-12, atol=1e-14)
+    assert sol.status == 0, sol.message
+    ref = _stick_slip_reference(np.array(x0), T)
+    got = [(e.t, e.kind, e.indices, e.x) for e in sol.events]
+    assert [(k, (i,)) for _, k, i, _ in ref] == [(k, idx) for _, k, idx, _ in got]
+    # both blocks stuck at once (codimension-2 sliding) happens in this run
+    assert any(seg.mode.free == (0, 1) for seg in sol.segments)
+    for (t_ref, _, _, x_ref), (t, _, _, x) in zip(ref, got, strict=True):
+        assert abs(t - t_ref) <= 1e-8
+        np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-8)
+    assert len(ref) >= 6
+
+
+# ---------------------------------------------------------------------------------------
+# construction from expressions, bad input, the portrait
+# ---------------------------------------------------------------------------------------
+def test_expression_system_matches_callable_system() -> None:
+    # Filippov sliding on a curved surface: x' = (1, ∓a) across c = y − x², a = 2.
+    table = {(-1,): ["1", "a"], (1,): ["1", "-a"]}
+    sys_expr = fp.stewart_system(table, ["y - x**2"], variables=["x", "y"], params={"a": 2.0})
+    sol = fp.solve(sys_expr, [0.0, -0.5], (0.0, 1.2), rtol=1e-12, atol=1e-14)
+    # Below the parabola y' = 2 until y = x²: x = t, y = −0.5 + 2t = t² at t = 1 − √0.5;
+    # then sliding along y = x² (x' = 1, ẏ = 2x) while the field below still pushes up,
+    # 2 − 2x > 0: exit at x = 1, t = 1, back into the region below (y' = 2).
+    assert [(e.kind, e.indices) for e in sol.events] == [("sliding-entry", (0,)), ("exit", (0,))]
+    assert abs(sol.events[0].t - (1.0 - np.sqrt(0.5))) <= 1e-10
+    assert abs(sol.events[1].t - 1.0) <= 1e-8
+    np.testing.assert_allclose(sol(0.9), [0.9, 0.81], atol=1e-8)
+    np.testing.assert_allclose(sol(1.2), [1.2, 1.4], atol=1e-8)
+    assert sol.segments[-1].mode.signs == (-1,)
+
+
+def test_bad_input_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="missing"):
+        fp.stewart_system({"+": ["1"]}, ["x"], variables=["x"])
+    with pytest.raises(ValueError, match="signs"):
+        fp.stewart_system({(2,): ["1"], (-1,): ["1"]}, ["x"], variables=["x"])
+    with pytest.raises(TypeError, match="jac"):
+        fp.stewart_system(lambda x, s: x, lambda x: x, n=1)
+    with pytest.raises(ValueError, match="selection"):
+        fp.stewart_system({"+": ["1"], "-": ["1"]}, ["x"], variables=["x"], selection="lazy")
+    with pytest.raises(ValueError, match="is not allowed"):
+        fp.stewart_system({"+": ["__import__('os')"], "-": ["1"]}, ["x"], variables=["x"])
+    with pytest.raises(ValueError, match="threshold"):
+        fp.gene_network([[(1.0, [(0, "-")])]], [1.0], [(3, 1.0)])
+    with pytest.raises(ValueError, match="exact"):
+        net = fp.gene_network([[(2.0, [(0, "-")])]], [1.0], [(0, 1.0)])
+        fp.solve(net, [0.0], (0.0, 1.0), method="exact")
+
+
+def test_piecewise_portrait_draws_regions_and_surface_pieces() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from filippov import plot
+
+    net = fp.gene_network(
+        [[(2.0, [(0, "-"), (1, "-")])], [(3.0, [(0, "+")])]], [1.0, 1.0], [(0, 1.0), (1, 1.0)]
+    )
+    sol = fp.solve(net, [0.5, 2.0], (0.0, 3.0))
+    ax = plot.piecewise_portrait(net, (0.0, 2.0), (0.0, 2.0), trajectories=[sol], resolution=41)
+    gids = {a.get_gid() for a in plot.artists(ax, "*")}
+    assert {"regions", "field", "manifold:sliding:0", "manifold:crossing:1"} <= gids
+    # the sliding piece of x1 = 1 is exactly the part below the other threshold
+    (piece,) = plot.artists(ax, "manifold:sliding:0")
+    xy = np.asarray(piece.get_xydata())
+    np.testing.assert_allclose(xy[:, 0], 1.0)
+    assert xy[:, 1].max() <= 1.0 + 2.0 / 40 and xy[:, 1].min() <= 0.05
+    plt.close("all")
+
+
+def test_start_on_a_crossing_surface_of_a_stewart_system_is_a_crossing() -> None:
+    system = fp.stewart_system({"-": ["1", "3"], "+": ["1", "1"]}, ["y"], variables=["x", "y"])
+    assert system.classify([0.0, 0.0], 0)[0] == "crossing"
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0))
+    assert [(ev.t, ev.kind, ev.indices) for ev in sol.events] == [(0.0, "crossing", (0,))]
+    np.testing.assert_allclose(sol(1.0), [1.0, 1.0], rtol=1e-9)
+
+
+def test_a_wrong_jacobian_is_refused() -> None:
+    system = fp.stewart_system(
+        lambda x, s: np.array([1.0, -float(s[0])]),
+        lambda x: np.array([x[1] - x[0] ** 2]),
+        jac=lambda x: np.array([[2.0 * x[0], 1.0]]),  # sign of the first entry wrong
+        n=2,
+    )
+    with pytest.raises(ValueError, match="`jac`"):
+        fp.solve(system, [0.5, 0.0], (0.0, 1.0))
+    fp.solve(system, [0.5, 0.0], (0.0, 0.1), check_derivatives=False)
+
+
+@settings(derandomize=True, deadline=None, max_examples=40)
+@given(
+    st.lists(st.floats(-3.0, 3.0, allow_nan=False, allow_subnormal=False), min_size=12, max_size=12)
+)
+def test_stewart_selection_is_the_minimal_norm_feasible_weight(values: list[float]) -> None:
+    from scipy.optimize import linprog, minimize
+
+    from filippov.piecewise import stewart_selection
+
+    F = np.array(values).reshape(4, 3)
+    N = np.eye(3)[:2]
+    A = np.vstack([np.ones(4), N @ F.T])
+    b = np.array([1.0, 0.0, 0.0])
+    feasible = linprog(np.zeros(4), A_eq=A, b_eq=b, bounds=[(0, None)] * 4).status == 0
+    out = stewart_selection(F, N)
+    if out is None:
+        assert not feasible
+        return
+    theta, _ = out
+    assert feasible
+    assert theta.min() >= 0.0 and abs(theta.sum() - 1.0) <= 1e-12
+    np.testing.assert_allclose(N @ F.T @ theta, 0.0, atol=1e-10 * (1 + np.abs(F).max()))
+    # no feasible weight has a smaller norm (an independent solver from the same start)
+    res = minimize(
+        lambda w: w @ w,
+        np.full(4, 0.25),
+        jac=lambda w: 2 * w,
+        constraints=[{"type": "eq", "fun": lambda w: A @ w - b, "jac": lambda w: A}],
+        bounds=[(0, None)] * 4,
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    if res.success and np.abs(A @ res.x - b).max() <= 1e-9:
+        assert theta @ theta <= res.x @ res.x + 1e-8
+
+
+# ---------------------------------------------------------------------------------------
+# pickling and files (the robust-objects contract holds for piecewise systems too)
+# ---------------------------------------------------------------------------------------
+def test_piecewise_systems_and_solutions_pickle_and_save_to_equal_objects(tmp_path) -> None:
+    import pickle
+
+    net = fp.gene_network(
+        [[(2.0, [(0, "-"), (1, "-")])], [(3.0, [(0, "+")])]], [1.0, 1.0], [(0, 1.0), (1, 1.0)]
+    )
+    table = {(-1,): ["1", "a"], (1,): ["1", "-a"]}
+    curved = fp.stewart_system(table, ["y - x**2"], variables=["x", "y"], params={"a": 2.0})
+    for system, x0, T in ((net, [0.5, 2.0], 3.0), (curved, [0.0, -0.5], 1.2)):
+        sol = fp.solve(system, x0, (0.0, T), rtol=1e-12, atol=1e-14)
+        assert pickle.loads(pickle.dumps(sol)) == sol
+        copy = pickle.loads(pickle.dumps(system))
+        assert fp.solve(copy, x0, (0.0, T), rtol=1e-12, atol=1e-14) == sol
+        path = tmp_path / "piecewise.npz"
+        sol.save(path)
+        loaded = fp.FilippovSolution.load(path)
+        assert loaded == sol
+        ts = np.linspace(0.0, T, 37)
+        np.testing.assert_array_equal(loaded(ts), sol(ts))
