@@ -9,6 +9,7 @@ discretize them.
 """
 
 from filippov import schemes
+from filippov.compact_solution import CompactSolution
 from filippov.compare import ComparisonReport, ConvergenceStudy, compare, convergence_study
 from filippov.engine import solve
 from filippov.norms import Face, Norm, get_norm
@@ -38,6 +39,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "EVENT_KINDS",
+    "CompactSolution",
     "ComparisonReport",
     "ConvergenceStudy",
     "DiscreteTrajectory",

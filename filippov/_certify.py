@@ -116,7 +116,7 @@ def _matches_simpson(
 def path_scale(rec: Recorder) -> FloatArray:
     """``max_k |x_k|`` per component over the breakpoints (the size each component had on
     the way: the rounding of the end state is relative to it, not to the end state)."""
-    return np.asarray(np.max(np.abs(rec.states()), axis=0), dtype=np.float64)
+    return rec.component_max()
 
 
 def certify(

@@ -91,6 +91,10 @@ class Recorder:
             self._stacked = np.array(self.x, dtype=np.float64)
         return self._stacked
 
+    def component_max(self) -> FloatArray:
+        """``max_k |x_k|`` per component over the breakpoints."""
+        return np.asarray(np.max(np.abs(self.states()), axis=0), dtype=np.float64)
+
     @property
     def n_events(self) -> int:
         return len(self.events)

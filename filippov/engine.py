@@ -19,9 +19,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from filippov._certify import STATUS_UNCERTIFIED, certify
+from filippov._compact_recorder import CompactRecorder
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
-from filippov._validation import _preview, as_vector, require_flag, require_positive
+from filippov._validation import FloatArray, _preview, as_vector, require_flag, require_positive
 from filippov.piecewise import PiecewiseSystem
 from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
@@ -50,6 +51,8 @@ def solve(
     zeno_spacing: float = 1e-8,
     stabilization: float = 10.0,
     check_derivatives: bool = True,
+    storage: str = "full",
+    checkpoints: int | ArrayLike | None = None,
 ) -> FilippovSolution:
     r"""Compute the Filippov solution of ``x' ∈ f0(x) − B(x) ∂φ(h(x))`` from ``x0``.
 
@@ -97,6 +100,18 @@ def solve(
         ``h`` (general systems). A mismatch raises ``ValueError`` naming the derivative:
         a wrong derivative gives a wrong flow, never an error, later. About 16 evaluations
         each of ``f`` and ``grad`` (or of ``h``); ``False`` skips it.
+    storage : {"full", "compact"}, default "full"
+        ``"compact"`` (exact path only): a
+        :class:`~filippov.compact_solution.CompactSolution`, which keeps per segment only
+        the velocity and relay entries that changed and full states only at checkpoints,
+        and rebuilds the rest on access, bit for bit the same (for long runs in many
+        dimensions: see :mod:`filippov.compact_solution`).
+    checkpoints : int or array_like of float, optional
+        With ``storage="compact"``: a full state every ``checkpoints`` segments (default
+        64), or, given times, only at the first segment starting at or after each of them
+        (a time grid: for very long runs, the memory of full states then grows with the
+        grid, not with the number of events; reading a segment replays those since the
+        last checkpoint).
 
     Returns
     -------
@@ -213,6 +228,11 @@ def solve(
         raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
     max_events = int(max_events)
     if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
+        if storage != "full" or checkpoints is not None:
+            raise ValueError(
+                "`storage='compact'` and `checkpoints` need the exact path; a PiecewiseSystem "
+                "is integrated by its event path (storage='full')."
+            )
         if require_flag(check_derivatives, "check_derivatives"):
             _check_piecewise_jacobian(system, x0_arr)
         return _solve_piecewise(
@@ -246,7 +266,7 @@ def solve(
     # resolved to 0.125, which moved event times, shortened segments and ended the sign
     # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
     span = _tau_span(t0, t_end)
-    rec = Recorder(0.0, x0_arr, "exact" if use_exact else f"events ({integrator})")
+    rec = _make_recorder(system, x0_arr, t0, use_exact, integrator, storage, checkpoints)
     try:  # an undecidable selection ends the run, keeping the partial solution (Returns)
         if use_exact:
             assert system.affine_data is not None
@@ -312,6 +332,53 @@ def solve(
             f"{exc}); the path reported: {message}",
         )
     return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
+
+
+def _make_recorder(
+    system: FilippovSystem,
+    x0: FloatArray,
+    t0: float,
+    use_exact: bool,
+    integrator: str,
+    storage: str,
+    checkpoints: int | ArrayLike | None,
+) -> Recorder:
+    """The recorder for ``storage`` (checked here: before any integration)."""
+    if storage not in ("full", "compact"):
+        raise ValueError(f"`storage` must be 'full' or 'compact'. Got {storage!r} instead.")
+    if storage == "full":
+        if checkpoints is not None:
+            raise ValueError("`checkpoints` applies to storage='compact' only.")
+        return Recorder(0.0, x0, "exact" if use_exact else f"events ({integrator})")
+    if not use_exact or system.affine_data is None:
+        raise ValueError(
+            "`storage='compact'` needs the exact path (a piecewise-affine system with an "
+            "l1 or linf relay, method 'auto' or 'exact')."
+        )
+    data = system.affine_data
+    every, grid = 64, None
+    if checkpoints is not None:
+        if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
+            every = int(require_positive(int(checkpoints), "checkpoints"))
+        else:
+            times = np.asarray(checkpoints, dtype=float)
+            if times.ndim != 1 or not np.all(np.isfinite(times)):
+                raise ValueError(
+                    "`checkpoints` must be a positive int or a 1-D array of finite times. "
+                    f"Got {_preview(np.atleast_1d(times).ravel())} instead."
+                )
+            grid = np.sort(times - t0)  # the paths integrate in τ = t − t0
+    B = data.B
+    b_is_eye = B.shape[0] == B.shape[1] and np.array_equal(B, np.eye(B.shape[0]))
+    return CompactRecorder(
+        0.0,
+        x0,
+        "exact",
+        m=data.G.shape[0],
+        c0=data.c0 if b_is_eye else None,
+        every=every,
+        grid=grid,
+    )
 
 
 def _tau_span(t0: float, t_end: float) -> float:

@@ -325,12 +325,15 @@ def test_near_singular_greedy_flow_does_not_loop_at_one_time(
     assert np.abs(obj.grad(sol.x[-1])).sum() < 1e-4
 
 
+@pytest.mark.parametrize("incremental", [False, True])
 def test_selection_failure_ends_the_run_with_the_partial_solution(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, incremental: bool
 ) -> None:
     # A tie block the simplex solvers cannot decide (seen on a condition-1e14 greedy flow:
     # a near-singular block not provably monotone) raised SelectionError out of solve and
     # lost the solution so far; it is now status −4 with everything up to that time.
+    # Direct path: the fifth solve fails. Incremental path (issue 23): its active-set
+    # method gives up at the fifth selection and the direct solver it falls back on fails.
     from filippov import _exact_path
     from filippov.selection import SelectionError
 
@@ -339,11 +342,24 @@ def test_selection_failure_ends_the_run_with_the_partial_solution(
 
     def fails_on_the_fifth(*args: object, **kwargs: object) -> object:
         calls.append(1)
-        if len(calls) == 5:
+        if len(calls) == 5 or incremental:
             raise SelectionError("undecidable block (test)")
         return inner(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_exact_path, "solve_simplex_vi", fails_on_the_fifth)
+    if incremental:
+        active_set = _exact_path._SimplexTieSelector._active_set
+        selections = []
+
+        def stalls_on_the_fifth(self: object, *args: object) -> object:
+            selections.append(1)
+            if len(selections) == 5:
+                raise _exact_path._ActiveSetStalled
+            return active_set(self, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(_exact_path._SimplexTieSelector, "_active_set", stalls_on_the_fifth)
+    else:
+        monkeypatch.setattr(_exact_path, "_INCREMENTAL_MAX_COND", 0.0)
     obj = rotated_quadratic(np.geomspace(0.1, 10.0, 8), rotation=1.0, seed=0)
     x0 = np.random.default_rng(0).standard_normal(8)
     sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 50.0), method="exact")

@@ -1,0 +1,774 @@
+"""Compact storage of long exact-path runs: per segment only what changed.
+
+A :class:`~filippov.solution.FilippovSolution` keeps, per segment, the state at its start,
+its velocity and its relay values (three length-``n`` arrays) and, per mode, one sign per
+switching function: 532 MB for the 8200 events of the d = 2000 sign flow. On the exact
+path the velocity and the relay values are piecewise constant and an event changes only
+some of them (the relays of the indices that joined, left or crossed, and the multipliers
+of the sliding set), while the state moves in closed form, ``x₁ = x₀ + (t₁ − t₀) v``.
+:class:`CompactSolution` therefore stores
+
+* the breakpoint times and, per segment, its start and end time, mode number and kind;
+* the relay values and the velocity as *changes*: the entries that differ (bit for bit)
+  from the previous segment's, and not even those of the velocity when it is
+  ``c0 − λ`` (``B = I``: every steepest-descent flow), which is recomputed;
+* the modes as changes of their signs and of their free set;
+* full copies of state, velocity and relay values only at *checkpoints*: every
+  ``checkpoints`` segments, or at the first segment starting at or after each time of a
+  grid (an option for very long runs: the memory of the full states then grows with the
+  grid, not with the number of events).
+
+Everything else is recomputed on demand by replaying, from the nearest checkpoint, the
+same floating-point operations the exact path did (``x0 + (t1 − t0) * v``), so the dense
+output, the breakpoints, the events and the segments are *identical* (bit for bit) to the
+ones a full solution holds, and :meth:`CompactSolution.save` / :meth:`CompactSolution.load`
+round-trip exactly. Reading one segment costs at most one replay from its checkpoint;
+iterating, or evaluating the dense output at sorted times, replays each segment once.
+
+Ask for it with ``fp.solve(..., storage="compact")``; see :func:`filippov.solve`.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from filippov._validation import FloatArray, as_float_array, input_path, require_finite
+from filippov.solution import (
+    EVENT_KINDS,
+    Event,
+    FilippovSolution,
+    LinearDense,
+    Mode,
+    Segment,
+    _unchecked,
+)
+
+__all__ = ["CompactSolution"]
+
+_FORMAT = "filippov-compact-solution"
+#: The arrays a compact solution file holds besides ``meta``.
+_ARRAY_KEYS = (
+    "t", "x_init", "c0", "tau0", "tau1", "seg_mode", "seg_kind", "v_rule", "v_off", "v_idx",
+    "v_val", "lam_off", "lam_idx", "lam_val", "chk_seg", "chk_x", "chk_v", "chk_lam", "bp_seg",
+    "mode_norm", "sign_off", "sign_idx", "sign_val", "free_off", "free_idx", "mode_chk_signs",
+    "mode_chk_free", "ev_tau", "ev_kind", "ev_idx_off", "ev_idx", "ev_mode", "ev_unique",
+    "ev_note", "ev_xref", "extra_x",
+)  # fmt: skip
+_FORMAT_VERSION = 1
+#: Modes between two full copies of a mode's signs and free set.
+_MODE_CHECKPOINT = 64
+
+
+def _bits(a: FloatArray) -> np.ndarray:
+    """The float64 array ``a`` as int64 bit patterns (so ``-0.0 != 0.0`` and NaN == NaN)."""
+    return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
+
+
+class _DeltaLog:
+    """Append-only log of a vector's changes: record ``i`` sets ``vec[idx_i] = val_i``."""
+
+    def __init__(self, size: int, dtype: str = "d") -> None:
+        self.size = size
+        self.dtype = dtype
+        self.off = array("q", [0])
+        self.idx = array("i")
+        self.val = array(dtype)
+
+    def append(self, idx: np.ndarray, val: np.ndarray | None = None) -> None:
+        """One record (``val`` None: indices only)."""
+        self.idx.frombytes(np.asarray(idx, dtype=np.int32).tobytes())
+        if val is not None:
+            np_dtype = np.float64 if self.dtype == "d" else np.int8
+            self.val.frombytes(np.ascontiguousarray(val, dtype=np_dtype).tobytes())
+        self.off.append(len(self.idx))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(off, idx, val)`` as numpy arrays (copies: the log may still grow)."""
+        np_dtype = np.float64 if self.dtype == "d" else np.int8
+        return (
+            np.array(self.off, dtype=np.int64),
+            np.array(self.idx, dtype=np.int32),
+            np.frombuffer(self.val, dtype=np_dtype).copy()
+            if len(self.val)
+            else np.zeros(0, np_dtype),
+        )
+
+
+class _CompactStore:
+    """The compact records of one run (built by the engine's compact recorder).
+
+    While recording, the ``append_*`` methods add to ``array.array`` buffers (no Python
+    object per number); :meth:`freeze` turns them into numpy arrays, which is also what
+    :meth:`CompactSolution.save` writes.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        m: int,
+        x_init: FloatArray,
+        c0: FloatArray | None,
+        every: int,
+        grid: FloatArray | None,
+    ) -> None:
+        self.n, self.m = n, m
+        self.x_init = np.array(x_init, dtype=np.float64)
+        self.c0 = None if c0 is None else np.array(c0, dtype=np.float64)
+        self.every = every
+        self.grid = grid
+        self._grid_next = 0
+        # segments
+        self.tau0 = array("d")
+        self.tau1 = array("d")
+        self.seg_mode = array("q")
+        self.seg_kind = array("b")
+        self.v_rule = array("b")  # 1: v = c0 − λ (nothing stored for v)
+        self.v_log = _DeltaLog(n)
+        self.lam_log = _DeltaLog(m)
+        self._v_prev = np.zeros(n)
+        self._lam_prev = np.zeros(m)
+        self.chk_seg = array("q")
+        self.chk_x: list[FloatArray] = []
+        self.chk_v: list[FloatArray] = []
+        self.chk_lam: list[FloatArray] = []
+        # breakpoints: the segment whose end each one is (−1: the initial state)
+        self.bp_seg = array("q", [-1])
+        # modes
+        self.mode_norm = array("b")
+        self.norms: list[str] = []
+        self.sign_log = _DeltaLog(m, "b")
+        self.free_log = _DeltaLog(m, "b")  # toggled indices (values unused: 1)
+        self._signs_prev = np.zeros(m, dtype=np.int8)
+        self._free_prev = np.zeros(m, dtype=bool)
+        self.mode_chk_signs: list[np.ndarray] = []
+        self.mode_chk_free: list[np.ndarray] = []
+        # events
+        self.ev_tau = array("d")
+        self.ev_kind = array("b")
+        self.ev_idx = _DeltaLog(0)  # idx only (the values are unused)
+        self.ev_mode = array("q")  # before, after (−1: None), interleaved
+        self.ev_unique = array("b")
+        self.ev_note = array("q")
+        self.notes: list[str] = [""]
+        self.ev_xref = array("q")  # ≥ 0: end of that segment; −1: x_init; ≤ −2: extra_x
+        self.extra_x: list[FloatArray] = []
+        self.kinds: list[str] = []
+
+    # -- codes ----------------------------------------------------------------------------
+    def kind_code(self, kind: str) -> int:
+        try:
+            return self.kinds.index(kind)
+        except ValueError:
+            self.kinds.append(kind)
+            return len(self.kinds) - 1
+
+    def note_code(self, note: str) -> int:
+        if not note:
+            return 0
+        try:
+            return self.notes.index(note)
+        except ValueError:
+            self.notes.append(note)
+            return len(self.notes) - 1
+
+    # -- recording ------------------------------------------------------------------------
+    def append_mode(self, mode: Mode) -> int:
+        """Number a new mode, storing what changed since the last numbered one."""
+        q = len(self.mode_norm)
+        if mode.norm not in self.norms:
+            self.norms.append(mode.norm)
+        self.mode_norm.append(self.norms.index(mode.norm))
+        signs = np.array(mode.signs, dtype=np.int64)
+        if signs.size and (signs.min() < -127 or signs.max() > 127):  # pragma: no cover
+            raise ValueError("compact storage keeps mode signs as int8")
+        signs8 = signs.astype(np.int8)
+        free = np.zeros(self.m, dtype=bool)
+        free[np.asarray(mode.free, dtype=np.intp)] = True
+        ch = np.flatnonzero(signs8 != self._signs_prev)
+        self.sign_log.append(ch, signs8[ch])
+        self.free_log.append(np.flatnonzero(free != self._free_prev))
+        self._signs_prev, self._free_prev = signs8, free
+        if q % _MODE_CHECKPOINT == 0:
+            self.mode_chk_signs.append(signs8.copy())
+            self.mode_chk_free.append(free.copy())
+        return q
+
+    def checkpoint_due(self, tau0: float) -> bool:
+        s = len(self.tau0)
+        if self.grid is None:
+            return s % self.every == 0
+        due = False
+        while self._grid_next < self.grid.size and self.grid[self._grid_next] <= tau0:
+            self._grid_next += 1
+            due = True
+        return due or s == 0
+
+    def append_segment(
+        self,
+        tau0: float,
+        tau1: float,
+        x0: FloatArray,
+        v: FloatArray,
+        lam: FloatArray,
+        mode_no: int,
+        kind: str,
+        checkpoint: bool,
+    ) -> None:
+        s = len(self.tau0)
+        self.tau0.append(tau0)
+        self.tau1.append(tau1)
+        self.seg_mode.append(mode_no)
+        self.seg_kind.append(self.kind_code(kind))
+        lb = _bits(lam)
+        ch = np.flatnonzero(lb != _bits(self._lam_prev))
+        self.lam_log.append(ch, lam[ch])
+        self._lam_prev = np.array(lam, dtype=np.float64)
+        rule = self.c0 is not None and bool(np.array_equal(_bits(v), _bits(self.c0 - lam)))
+        self.v_rule.append(1 if rule else 0)
+        if rule:
+            self.v_log.append(np.zeros(0, dtype=np.int32), np.zeros(0))
+        else:  # the entries that changed, bit for bit (so -0.0 and 0.0 stay apart)
+            vch = np.flatnonzero(_bits(v) != _bits(self._v_prev))
+            self.v_log.append(vch, v[vch])
+        self._v_prev = np.array(v, dtype=np.float64)
+        if checkpoint:
+            self.chk_seg.append(s)
+            self.chk_x.append(np.array(x0, dtype=np.float64))
+            self.chk_v.append(self._v_prev.copy())
+            self.chk_lam.append(self._lam_prev.copy())
+
+    # -- reading --------------------------------------------------------------------------
+    def freeze(self) -> dict[str, np.ndarray]:
+        """All records as numpy arrays (the compact file's content, ``meta`` aside)."""
+        v_off, v_idx, v_val = self.v_log.arrays()
+        l_off, l_idx, l_val = self.lam_log.arrays()
+        s_off, s_idx, s_val = self.sign_log.arrays()
+        f_off, f_idx, _ = self.free_log.arrays()
+        e_off, e_idx, _ = self.ev_idx.arrays()
+        n, m = self.n, self.m
+
+        def stack(rows: list[np.ndarray], width: int, dtype: Any) -> np.ndarray:
+            return np.array(rows, dtype=dtype).reshape(len(rows), width)
+
+        return {
+            "x_init": self.x_init,
+            "c0": np.zeros(0) if self.c0 is None else self.c0,
+            "tau0": np.array(self.tau0, dtype=np.float64),
+            "tau1": np.array(self.tau1, dtype=np.float64),
+            "seg_mode": np.array(self.seg_mode, dtype=np.int64),
+            "seg_kind": np.array(self.seg_kind, dtype=np.int8),
+            "v_rule": np.array(self.v_rule, dtype=np.int8),
+            "v_off": v_off,
+            "v_idx": v_idx,
+            "v_val": v_val,
+            "lam_off": l_off,
+            "lam_idx": l_idx,
+            "lam_val": l_val,
+            "chk_seg": np.array(self.chk_seg, dtype=np.int64),
+            "chk_x": stack(self.chk_x, n, np.float64),
+            "chk_v": stack(self.chk_v, n, np.float64),
+            "chk_lam": stack(self.chk_lam, m, np.float64),
+            "bp_seg": np.array(self.bp_seg, dtype=np.int64),
+            "mode_norm": np.array(self.mode_norm, dtype=np.int8),
+            "sign_off": s_off,
+            "sign_idx": s_idx,
+            "sign_val": s_val,
+            "free_off": f_off,
+            "free_idx": f_idx,
+            "mode_chk_signs": stack(self.mode_chk_signs, m, np.int8),
+            "mode_chk_free": stack(self.mode_chk_free, m, np.bool_),
+            "ev_tau": np.array(self.ev_tau, dtype=np.float64),
+            "ev_kind": np.array(self.ev_kind, dtype=np.int8),
+            "ev_idx_off": e_off,
+            "ev_idx": e_idx,
+            "ev_mode": np.array(self.ev_mode, dtype=np.int64).reshape(-1, 2),
+            "ev_unique": np.array(self.ev_unique, dtype=np.int8),
+            "ev_note": np.array(self.ev_note, dtype=np.int64),
+            "ev_xref": np.array(self.ev_xref, dtype=np.int64),
+            "extra_x": stack(self.extra_x, n, np.float64),
+        }
+
+    def labels(self) -> dict[str, Any]:
+        """The string tables the integer codes refer to."""
+        return {"kinds": list(self.kinds), "notes": list(self.notes), "norms": list(self.norms)}
+
+
+class _Reader:
+    """Replays frozen compact records: states, velocities, relay values, modes, records.
+
+    Keeps a cursor (the last segment replayed with its start state, velocity and relay
+    values), so reading segments in order costs one step each.
+    """
+
+    def __init__(
+        self, arrays: dict[str, np.ndarray], labels: dict[str, Any], n: int, m: int, offset: float
+    ) -> None:
+        self.a = arrays
+        self.kinds: list[str] = labels["kinds"]
+        self.notes: list[str] = labels["notes"]
+        self.norms: list[str] = labels["norms"]
+        self.n, self.m = n, m
+        self.offset = offset
+        self.c0 = arrays["c0"] if arrays["c0"].size == n and n else None
+        self.tau0 = arrays["tau0"]
+        self.tau1 = arrays["tau1"]
+        self.chk = arrays["chk_seg"]
+        self._cursor: tuple[int, FloatArray, FloatArray, FloatArray] | None = None
+        self._mode_cache: dict[int, Mode] = {}
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.tau0.size)
+
+    def _time(self, tau: float) -> float:
+        return float(tau) + self.offset if self.offset != 0.0 else float(tau)
+
+    # -- the replay -----------------------------------------------------------------------
+    def _step(
+        self, j: int, x: FloatArray, v: FloatArray, lam: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """From segment ``j``'s (x0, v, λ) to segment ``j + 1``'s (new arrays)."""
+        a = self.a
+        x = x + (float(self.tau1[j]) - float(self.tau0[j])) * v  # the path's own operation
+        lam = lam.copy()
+        lo, hi = a["lam_off"][j + 1], a["lam_off"][j + 2]
+        lam[a["lam_idx"][lo:hi]] = a["lam_val"][lo:hi]
+        if a["v_rule"][j + 1]:
+            assert self.c0 is not None
+            v = self.c0 - lam
+        else:
+            v = v.copy()
+            lo, hi = a["v_off"][j + 1], a["v_off"][j + 2]
+            v[a["v_idx"][lo:hi]] = a["v_val"][lo:hi]
+        return x, v, lam
+
+    def segment_state(self, j: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``(x0, v, λ)`` of segment ``j`` (fresh arrays the caller may keep)."""
+        c = int(self.chk[int(np.searchsorted(self.chk, j, side="right")) - 1])
+        cur = self._cursor
+        if cur is not None and c <= cur[0] <= j:
+            i, x, v, lam = cur
+        else:
+            p = int(np.searchsorted(self.chk, c))
+            i, x, v, lam = c, self.a["chk_x"][p], self.a["chk_v"][p], self.a["chk_lam"][p]
+        while i < j:
+            x, v, lam = self._step(i, x, v, lam)
+            i += 1
+            if i in self._chk_set:
+                p = int(np.searchsorted(self.chk, i))
+                x = self.a["chk_x"][p].copy()
+        self._cursor = (j, x, v, lam)
+        return x.copy(), v.copy(), lam.copy()
+
+    @property
+    def _chk_set(self) -> set[int]:
+        s = getattr(self, "_chk_set_cache", None)
+        if s is None:
+            s = set(self.chk.tolist())
+            self._chk_set_cache = s
+        return s
+
+    def end_state(self, j: int) -> FloatArray:
+        """The state at the end of segment ``j`` (as the path computed it)."""
+        x, v, _ = self.segment_state(j)
+        return x + (float(self.tau1[j]) - float(self.tau0[j])) * v
+
+    def breakpoint_state(self, j: int) -> FloatArray:
+        s = int(self.a["bp_seg"][j])
+        return self.a["x_init"].copy() if s < 0 else self.end_state(s)
+
+    # -- modes ----------------------------------------------------------------------------
+    def mode(self, q: int) -> Mode | None:
+        if q < 0:
+            return None
+        cached = self._mode_cache.get(q)
+        if cached is not None:
+            return cached
+        a = self.a
+        c = (q // _MODE_CHECKPOINT) * _MODE_CHECKPOINT
+        signs = a["mode_chk_signs"][c // _MODE_CHECKPOINT].copy()
+        free = a["mode_chk_free"][c // _MODE_CHECKPOINT].copy()
+        for r in range(c + 1, q + 1):
+            lo, hi = a["sign_off"][r], a["sign_off"][r + 1]
+            signs[a["sign_idx"][lo:hi]] = a["sign_val"][lo:hi]
+            lo, hi = a["free_off"][r], a["free_off"][r + 1]
+            tog = a["free_idx"][lo:hi]
+            free[tog] = ~free[tog]
+        mode = _unchecked(
+            Mode,
+            norm=self.norms[int(a["mode_norm"][q])],
+            signs=tuple(signs.astype(np.int64).tolist()),
+            free=tuple(np.flatnonzero(free).tolist()),
+        )
+        if len(self._mode_cache) > 256:
+            self._mode_cache.clear()
+        self._mode_cache[q] = mode
+        return mode
+
+    # -- records --------------------------------------------------------------------------
+    def segment(self, j: int) -> Segment:
+        x0, v, lam = self.segment_state(j)
+        for arr in (x0, v, lam):
+            arr.setflags(write=False)
+        t0 = self._time(self.tau0[j])
+        return _unchecked(
+            Segment,
+            t0=t0,
+            t1=self._time(self.tau1[j]),
+            mode=self.mode(int(self.a["seg_mode"][j])),
+            kind=self.kinds[int(self.a["seg_kind"][j])],
+            lam=lam,
+            dense=_unchecked(LinearDense, t0=t0, x0=x0, v=v),
+        )
+
+    def event(self, i: int) -> Event:
+        a = self.a
+        ref = int(a["ev_xref"][i])
+        if ref >= 0:
+            x = self.end_state(ref)
+        elif ref == -1:
+            x = a["x_init"].copy()
+        else:
+            x = a["extra_x"][-2 - ref].copy()
+        x.setflags(write=False)
+        lo, hi = a["ev_idx_off"][i], a["ev_idx_off"][i + 1]
+        mb, ma = (int(q) for q in a["ev_mode"][i])
+        return _unchecked(
+            Event,
+            t=self._time(a["ev_tau"][i]),
+            x=x,
+            kind=self.kinds[int(a["ev_kind"][i])],
+            indices=tuple(a["ev_idx"][lo:hi].astype(np.int64).tolist()),
+            mode_before=self.mode(mb),
+            mode_after=self.mode(ma),
+            unique=bool(a["ev_unique"][i]),
+            note=self.notes[int(a["ev_note"][i])],
+        )
+
+
+class _LazyRecords(Sequence[Any]):
+    """A read-only sequence of records built on access (segments or events)."""
+
+    def __init__(self, length: int, build: Any) -> None:
+        self._length = length
+        self._build = build
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Any, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(self._length)))
+        j = int(i)
+        if j < 0:
+            j += self._length
+        if not 0 <= j < self._length:
+            raise IndexError("record index out of range")
+        return self._build(j)
+
+    def __iter__(self) -> Iterator[Any]:
+        for j in range(self._length):
+            yield self._build(j)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._length} records, built on access>"
+
+
+class CompactSolution(FilippovSolution):
+    """A :class:`~filippov.solution.FilippovSolution` stored compactly (exact path only).
+
+    The same interface and the same values, bit for bit: ``t``, ``x``, ``events``,
+    ``segments``, dense output ``sol(t)``, ``save``/``load``. Per segment only the
+    entries of the velocity and of the relay values that changed are kept, the modes as
+    changes of their signs and free sets, and full states at checkpoints; everything else
+    is recomputed on access by replaying the exact path's own arithmetic (see the module
+    docstring). ``sol.x`` builds every breakpoint state on access, and each event or
+    segment read is built then: for thousands of events in thousands of dimensions that
+    is the memory of a full solution, so read what you need (:meth:`state_at_breakpoint`
+    rebuilds one state alone; :attr:`counts` builds no event).
+
+    Build it with ``fp.solve(system, x0, t_span, storage="compact")``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import filippov as fp
+    >>> obj = fp.Objective.quadratic(np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -1.0]))
+    >>> system = fp.steepest_descent_flow(obj, "linf")
+    >>> full = fp.solve(system, [1.0, 2.0], (0.0, 5.0))
+    >>> small = fp.solve(system, [1.0, 2.0], (0.0, 5.0), storage="compact")
+    >>> bool(np.array_equal(small(np.linspace(0, 5, 11)), full(np.linspace(0, 5, 11))))
+    True
+    >>> small.events == full.events and small.segments == full.segments
+    True
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "CompactSolution has no public constructor: it is returned by "
+            "filippov.solve(..., storage='compact') and by CompactSolution.load."
+        )
+
+    _store_arrays: dict[str, np.ndarray]
+    _labels: dict[str, Any]
+    _reader: _Reader
+    _n: int
+    _m: int
+    _offset: float
+
+    @classmethod
+    def _from_compact(
+        cls,
+        arrays: dict[str, np.ndarray],
+        labels: dict[str, Any],
+        *,
+        n: int,
+        m: int,
+        offset: float,
+        t: FloatArray,
+        status: int,
+        message: str,
+        method: str,
+        counters: tuple[int, int, int, int],
+        info: dict[str, Any],
+    ) -> CompactSolution:
+        obj = object.__new__(cls)
+        obj._store_arrays = arrays
+        obj._labels = labels
+        obj._n = int(n)
+        obj._m = int(m)
+        obj._offset = float(offset)
+        obj._reader = _Reader(arrays, labels, n, m, float(offset))
+        t = np.array(t, dtype=np.float64)
+        t.setflags(write=False)
+        obj._t = t
+        obj._status, obj._message, obj._method = int(status), str(message), str(method)
+        obj._counters = counters
+        obj._info = info
+        reader = obj._reader
+        seg_t0 = arrays["tau0"] + offset if offset != 0.0 else arrays["tau0"].copy()
+        obj._seg_t0 = seg_t0
+        obj._segments = _LazyRecords(reader.n_segments, reader.segment)  # type: ignore[assignment]
+        obj._events = _LazyRecords(int(arrays["ev_tau"].size), reader.event)  # type: ignore[assignment]
+        return obj
+
+    # ---- storage-specific reads
+
+    @property
+    def _x(self) -> FloatArray:  # type: ignore[override]
+        # Built on access (the base class reads ``self._x``): every breakpoint state.
+        reader = self._reader
+        out = np.empty((self._t.size, self._n))
+        for j in range(self._t.size):
+            out[j] = reader.breakpoint_state(j)
+        out.setflags(write=False)
+        return out
+
+    def state_at_breakpoint(self, j: int) -> FloatArray:
+        """The state at breakpoint ``j`` (``x[j]``), rebuilt alone.
+
+        Parameters
+        ----------
+        j : int
+            Breakpoint index (negative counts from the end).
+
+        Returns
+        -------
+        ndarray, shape (n,)
+        """
+        k = self._t.size
+        jj = int(j) + k if int(j) < 0 else int(j)
+        if not 0 <= jj < k:
+            raise IndexError(f"`j` must index one of the {k} breakpoints. Got {j!r} instead.")
+        return self._reader.breakpoint_state(jj)
+
+    @property
+    def n(self) -> int:
+        """State dimension."""
+        return self._n
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """Events in time order (built on access)."""
+        return self._events
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Segments in time order (built on access)."""
+        return self._segments
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of events of each kind (from the stored kind codes: no event is built)."""
+        out = dict.fromkeys(EVENT_KINDS, 0)
+        kinds = self._labels["kinds"]
+        codes, n = np.unique(self._store_arrays["ev_kind"], return_counts=True)
+        for code, c in zip(codes.tolist(), n.tolist(), strict=True):
+            out[kinds[code]] = out.get(kinds[code], 0) + c
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the compact records (numpy arrays; the Python objects aside)."""
+        return int(sum(a.nbytes for a in self._store_arrays.values())) + int(self._t.nbytes)
+
+    def __call__(self, t: ArrayLike) -> FloatArray:
+        """State at ``t`` (as :meth:`FilippovSolution.__call__`), replaying each segment
+        needed once, in time order."""
+        ts = as_float_array(t, "t")
+        if ts.ndim > 1 or self._reader.n_segments == 0:
+            return super().__call__(t)
+        require_finite(ts, "t")
+        flat = np.atleast_1d(ts)
+        lo, hi = self.t_span
+        if np.any((flat < lo) | (flat > hi)):
+            return super().__call__(t)  # the base class words the error
+        out = np.empty((flat.shape[0], self._n))
+        which = np.clip(np.searchsorted(self._seg_t0, flat, side="right") - 1, 0, None)
+        for k in np.unique(which).tolist():
+            mask = which == k
+            out[mask] = self._reader.segment(k).dense(flat[mask])
+        return out[0] if ts.ndim == 0 else out
+
+    def to_full(self) -> FilippovSolution:
+        """The same solution as a plain :class:`~filippov.solution.FilippovSolution`
+        (every record built: the memory of a full solution)."""
+        return FilippovSolution._from_engine(
+            np.array(self._t),
+            np.array(self._x),
+            tuple(self._events),
+            tuple(self._segments),
+            self._status,
+            self._message,
+            nfev=self._counters[0],
+            njev=self._counters[1],
+            n_selection_solves=self._counters[3],
+            method=self._method,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FilippovSolution):
+            return NotImplemented
+        return (
+            np.array_equal(self._t, other.t)
+            and self._status == other.status
+            and self._message == other.message
+            and self._method == other.method
+            and self._counters == (other.nfev, other.njev, other.nlu, other.n_selection_solves)
+            and self._info == other.info
+            and len(self._events) == len(other.events)
+            and len(self._segments) == len(other.segments)
+            and np.array_equal(self._x, other.x)
+            and all(a == b for a, b in zip(self._events, other.events, strict=True))
+            and all(a == b for a, b in zip(self._segments, other.segments, strict=True))
+        )
+
+    __hash__ = None
+
+    # ---- persistence
+
+    def _to_arrays(self, *, rtol: float, atol: float) -> dict[str, np.ndarray]:
+        """The compact records and a JSON ``meta`` entry (what :meth:`save` writes)."""
+        meta = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "n": self._n,
+            "m": self._m,
+            "offset": self._offset,
+            "status": self._status,
+            "message": self._message,
+            "method": self._method,
+            "counters": list(self._counters),
+            "info": self._info,
+            "labels": self._labels,
+        }
+        out = dict(self._store_arrays)
+        out["t"] = np.asarray(self._t)
+        out["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        return out
+
+    @classmethod
+    def load(cls, path: Any) -> CompactSolution:
+        """Read a compact solution written by :meth:`save` (exactly as it was saved).
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        CompactSolution
+
+        Raises
+        ------
+        ValueError
+            The file is not a compact filippov solution (a full one loads with
+            :meth:`FilippovSolution.load <filippov.solution.FilippovSolution.load>`).
+        """
+        path = input_path(path, "path")
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: np.array(data[key]) for key in data.files}
+        try:
+            meta = json.loads(arrays.pop("meta").astype(np.uint8).tobytes().decode("utf-8"))
+        except (KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(
+                f"`path` must be a compact filippov solution file. Got {str(path)!r} "
+                "without a readable 'meta' entry instead."
+            ) from exc
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(
+                f"`path` must be a compact filippov solution file ({_FORMAT!r}). Got "
+                f"{str(path)!r} with format "
+                f"{meta.get('format') if isinstance(meta, dict) else None!r} instead "
+                "(a full solution loads with FilippovSolution.load)."
+            )
+        if meta.get("version") != _FORMAT_VERSION:
+            raise ValueError(
+                f"`path` must be a format version {_FORMAT_VERSION} file. Got version "
+                f"{meta.get('version')!r} in {str(path)!r} instead."
+            )
+        missing = sorted(set(_ARRAY_KEYS) - set(arrays))
+        if missing:
+            raise ValueError(
+                f"`path` must be a complete compact filippov solution file. Got {str(path)!r} "
+                f"without the entries {missing} instead."
+            )
+        try:
+            counters = tuple(int(c) for c in meta["counters"])
+            return cls._from_compact(
+                arrays,
+                meta["labels"],
+                n=meta["n"],
+                m=meta["m"],
+                offset=meta["offset"],
+                t=arrays.pop("t"),
+                status=meta["status"],
+                message=meta["message"],
+                method=meta["method"],
+                counters=(counters[0], counters[1], counters[2], counters[3]),
+                info=meta["info"],
+            )
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ValueError(
+                f"`path` must be a compact filippov solution file. Got {str(path)!r} with "
+                f"an incomplete 'meta' entry ({type(exc).__name__}: {exc}) instead."
+            ) from exc
