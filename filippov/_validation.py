@@ -187,6 +187,20 @@ def require_int(value: Any, name: str, minimum: int | None = None) -> int:
     return v
 
 
+def require_unit_interval(value: Any, name: str) -> float:
+    """``value`` as a float in [0, 1) (momentum and averaging factors); ``TypeError`` for
+    a non-number (booleans included), ``ValueError`` outside the interval."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a number in [0, 1). Got {value!r} instead.")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a number in [0, 1). Got {value!r} instead.") from None
+    if not 0.0 <= v < 1.0:
+        raise ValueError(f"`{name}` must lie in [0, 1). Got {value!r} instead.")
+    return v
+
+
 def require_flag(value: Any, name: str) -> bool:
     """Validate a flag: ``True`` or ``False`` (a numpy bool too, not ``0``/``1`` or ``None``).
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import require_flag
+from .._validation import require_flag, require_unit_interval
 from .base import Direction, FloatArray, Problem, Scheme, StepFailure
 from .steps import StepPolicy
 
@@ -77,15 +77,7 @@ class ASGD(Scheme):
         self, step: StepPolicy | float | str, *, beta: float = 0.9, restart: bool = True
     ) -> None:
         super().__init__(step)
-        if isinstance(beta, bool):
-            raise TypeError(f"`beta` must be a number in [0, 1). Got {beta!r} instead.")
-        try:
-            b = float(beta)
-        except (TypeError, ValueError):
-            raise TypeError(f"`beta` must be a number in [0, 1). Got {beta!r} instead.") from None
-        if not 0.0 <= b < 1.0:
-            raise ValueError(f"`beta` must lie in [0, 1). Got {beta!r} instead.")
-        self.beta = b
+        self.beta = require_unit_interval(beta, "beta")
         self.restart = require_flag(restart, "restart")
 
     def _options(self) -> dict[str, Any]:

@@ -6,21 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import require_non_negative
+from .._validation import require_non_negative, require_unit_interval
 from .base import Direction, FloatArray, Problem, Scheme
 from .steps import StepPolicy
 
 __all__ = ["Adam", "Signum"]
-
-
-def _unit_interval(value: float, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a number in [0, 1). Got {value!r} instead.") from None
-    if not 0.0 <= v < 1.0:
-        raise ValueError(f"`{name}` must lie in [0, 1). Got {value!r} instead.")
-    return v
 
 
 class Signum(Scheme):
@@ -59,7 +49,7 @@ class Signum(Scheme):
 
     def __init__(self, step: StepPolicy | float | str, *, beta: float = 0.9) -> None:
         super().__init__(step)
-        self.beta = _unit_interval(beta, "beta")
+        self.beta = require_unit_interval(beta, "beta")
 
     def _options(self) -> dict[str, Any]:
         return {"beta": self.beta}
@@ -121,8 +111,8 @@ class Adam(Scheme):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(step)
-        self.beta1 = _unit_interval(beta1, "beta1")
-        self.beta2 = _unit_interval(beta2, "beta2")
+        self.beta1 = require_unit_interval(beta1, "beta1")
+        self.beta2 = require_unit_interval(beta2, "beta2")
         # eps = 0 is allowed: with beta1 = beta2 = 0 it makes Adam SignGD (direction()
         # leaves coordinates with a zero denominator at 0).
         self.eps = require_non_negative(eps, "eps")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import require_flag, require_unit_interval
 from .base import Direction, FloatArray, Problem, Scheme
 from .steps import StepPolicy
 
@@ -75,16 +76,8 @@ class RestartedSignum(Scheme):
         self, step: StepPolicy | float | str, *, beta: float = 0.9, restart: bool = True
     ) -> None:
         super().__init__(step)
-        try:
-            b = float(beta)
-        except (TypeError, ValueError):
-            raise TypeError(f"`beta` must be a number in [0, 1). Got {beta!r} instead.") from None
-        if not 0.0 <= b < 1.0:
-            raise ValueError(f"`beta` must lie in [0, 1). Got {beta!r} instead.")
-        if not isinstance(restart, (bool, np.bool_)):
-            raise TypeError(f"`restart` must be True or False. Got {restart!r} instead.")
-        self.beta = b
-        self.restart = bool(restart)
+        self.beta = require_unit_interval(beta, "beta")
+        self.restart = require_flag(restart, "restart")
 
     def _options(self) -> dict[str, Any]:
         return {"beta": self.beta, "restart": self.restart}
