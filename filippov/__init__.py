@@ -23,6 +23,11 @@ from filippov.systems import (
     twisting_system,
 )
 
+# Sweeps (pandas, tqdm and dask are imported only when a sweep runs). The function
+# `fp.sweep` shadows the module name on the package: import the module's other names
+# with `from filippov.sweep import ...`.
+from filippov.sweep import grid, sweep  # noqa: E402
+
 __version__ = "0.1.0"
 
 
@@ -52,9 +57,11 @@ __all__ = [
     "convergence_study",
     "coulomb_oscillator",
     "get_norm",
+    "grid",
     "piecewise_system",
     "schemes",
     "solve",
     "steepest_descent_flow",
+    "sweep",
     "twisting_system",
 ]
