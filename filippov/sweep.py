@@ -526,12 +526,31 @@ def _frame(rows: list[dict[str, Any]], columns: Mapping[str, str]) -> pd.DataFra
 
 
 def _conform(df: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
-    """Cast a table read from a file to the plan's dtypes (CSV loses them)."""
+    """Cast a table read from a file to the plan's dtypes (CSV loses them: a chunk whose
+    messages are all missing reads back as floats)."""
     out = df.copy()
     for name, dtype in columns.items():
-        if name in out.columns and dtype not in ("object",):
-            out[name] = out[name].astype(dtype) if dtype != "str" else out[name]
+        if name in out.columns and dtype != "object":
+            out[name] = out[name].astype(dtype)
     return out
+
+
+#: dtypes of the columns every sweep table may hold (parameters keep what was read).
+_KNOWN_DTYPES: dict[str, str] = {
+    "run": "int64",
+    "status": "int64",
+    "message": "str",
+    "method": "str",
+    "norm": "str",
+    "step": "float64",
+    "seed": "int64",
+    "n_events": "Int64",
+    "n_steps": "Int64",
+    "scheme_status": "Int64",
+    "scheme_message": "str",
+    "events_agree": "boolean",
+    **{_count_column(k): "Int64" for k in EVENT_KINDS},
+}
 
 
 def _write_atomic(df: pd.DataFrame, path: Path, fmt: str) -> None:
@@ -554,7 +573,7 @@ def _read(path: Path, fmt: str) -> pd.DataFrame:
 
     if fmt == "parquet":
         return pd.read_parquet(path)
-    return pd.read_csv(path)
+    return pd.read_csv(path, float_precision="round_trip")
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -593,23 +612,17 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if manifest is None:
             raise ValueError(f"`path` must be a sweep folder with a {_MANIFEST}. Got {p}.")
         fmt = manifest["format"]
-        parts = [_read(f, fmt) for f in sorted(p.glob(f"chunk-*.{fmt}"))]
+        columns = manifest["columns"]
+        parts = [_conform(_read(f, fmt), columns) for f in sorted(p.glob(f"chunk-*.{fmt}"))]
         if not parts:
             raise ValueError(f"the sweep folder {p} holds no finished chunk yet.")
         df = pd.concat(parts, ignore_index=True)
     elif p.suffix == ".parquet":
         df = pd.read_parquet(p)
     elif p.suffix == ".csv":
-        df = pd.read_csv(p)
+        df = _conform(pd.read_csv(p, float_precision="round_trip"), _KNOWN_DTYPES)
     else:
         raise ValueError(f"`path` must end in .parquet or .csv, or be a folder. Got {p}.")
-    for name in df.columns:
-        if name in ("run", "status", "scheme_status", "n_steps", "n_events") or (
-            name in {_count_column(k) for k in EVENT_KINDS}
-        ):
-            df[name] = df[name].astype("int64" if name in ("run", "status") else "Int64")
-    if "events_agree" in df.columns:
-        df["events_agree"] = df["events_agree"].astype("boolean")
     return df.sort_values("run", kind="stable").reset_index(drop=True)
 
 
