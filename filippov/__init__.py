@@ -15,6 +15,11 @@ from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
 from filippov.schemes import DiscreteTrajectory
 from filippov.solution import EVENT_KINDS, Event, FilippovSolution, Mode, Segment
+
+# Sweeps (pandas, tqdm and dask are imported only when a sweep runs). The function
+# `fp.sweep` shadows the module name on the package: import the module's other names
+# with `from filippov.sweep import ...`.
+from filippov.sweep import grid, sweep
 from filippov.systems import (
     FilippovSystem,
     coulomb_oscillator,
@@ -22,11 +27,6 @@ from filippov.systems import (
     steepest_descent_flow,
     twisting_system,
 )
-
-# Sweeps (pandas, tqdm and dask are imported only when a sweep runs). The function
-# `fp.sweep` shadows the module name on the package: import the module's other names
-# with `from filippov.sweep import ...`.
-from filippov.sweep import grid, sweep  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -361,7 +361,9 @@ def _sweep(args: argparse.Namespace) -> int:
             raise _UsageError(f"--axis expects name=v1,v2,..., got {item!r}")
         axes[name.strip()] = _floats(values, f"--axis {name.strip()}")
     # Build once here: a bad expression is a usage error before any worker starts.
-    Objective.from_expr(args.expr, variables=variables, params={**fixed, **{k: v[0] for k, v in axes.items()}})
+    Objective.from_expr(
+        args.expr, variables=variables, params={**fixed, **{k: v[0] for k, v in axes.items()}}
+    )
     factory = partial(_expr_objective, args.expr, variables, **fixed)
     starts = grid(_limits(args.xlim, "--xlim"), _limits(args.ylim, "--ylim"), num=args.num)
     client = None

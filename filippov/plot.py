@@ -2165,8 +2165,7 @@ def arrival_time_map(
         dtype=float, na_value=np.nan
     )
     ax = _axes(ax)
-    colors = mpl.colormaps[cmap].copy()
-    colors.set_bad("#DDDDDD")
+    colors = mpl.colormaps[cmap].with_extremes(bad="#DDDDDD")
     mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(Z), shading="nearest", cmap=colors)
     mesh.set_gid(f"map:{value}")
     if colorbar:

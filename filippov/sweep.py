@@ -279,10 +279,11 @@ def _instance(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Object
         if isinstance(hit, BaseException):
             raise hit
         return hit  # type: ignore[no-any-return]
+    built: Any
     try:
         built = _build(plan, instance)
     except Exception as exc:
-        built = exc
+        built = exc  # kept, so that every run of the instance reports it
     cache[instance] = built
     while len(cache) > 8:  # instances are contiguous in run order: a few suffice
         cache.popitem(last=False)
@@ -292,7 +293,7 @@ def _instance(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Object
 
 
 def _build(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Objective | None]:
-    i_param, i_norm, i_step, i_seed = plan.axes_of(instance)
+    i_param, i_norm, _, i_seed = plan.axes_of(instance)
     problem = plan.problem
     if plan.factory:
         kwargs = dict(plan.params[i_param])
@@ -357,8 +358,9 @@ def _run_one(plan: _Plan, run: int) -> dict[str, Any]:
         else:
             assert plan.scheme is not None and objective is not None
             scheme = plan.scheme
-            if plan.steps[i_step] is not None:
-                scheme = scheme.with_step(plan.steps[i_step])
+            step = plan.steps[i_step]
+            if step is not None:
+                scheme = scheme.with_step(step)
             traj = scheme.run(
                 objective,
                 x0,
@@ -517,9 +519,7 @@ def _frame(rows: list[dict[str, Any]], columns: Mapping[str, str]) -> pd.DataFra
         elif dtype == "str":
             data[name] = pd.Series(values, dtype="str")
         elif dtype == "float64":
-            data[name] = pd.Series(
-                [math.nan if v is None else v for v in values], dtype="float64"
-            )
+            data[name] = pd.Series([math.nan if v is None else v for v in values], dtype="float64")
         else:
             data[name] = pd.Series(values, dtype=dtype)
     return pd.DataFrame(data)
@@ -573,6 +573,15 @@ def _read(path: Path, fmt: str) -> pd.DataFrame:
 
     if fmt == "parquet":
         return pd.read_parquet(path)
+    return _read_csv(path)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """``read_csv`` with floats read back exactly (pandas < 3 needs asking; 3 deprecates it)."""
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return pd.read_csv(path)
     return pd.read_csv(path, float_precision="round_trip")
 
 
@@ -620,7 +629,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     elif p.suffix == ".parquet":
         df = pd.read_parquet(p)
     elif p.suffix == ".csv":
-        df = _conform(pd.read_csv(p, float_precision="round_trip"), _KNOWN_DTYPES)
+        df = _conform(_read_csv(p), _KNOWN_DTYPES)
     else:
         raise ValueError(f"`path` must end in .parquet or .csv, or be a folder. Got {p}.")
     return df.sort_values("run", kind="stable").reset_index(drop=True)
@@ -739,9 +748,10 @@ def _plan(
             raise ValueError(f"`norms` must hold 'linf', 'l1' or 'l2'. Got {bad} instead.")
     step_axis: tuple[float | None, ...] = (None,)
     if steps is not None:
-        step_axis = tuple(float(s) for s in _axis(steps, "steps"))
-        if not all(np.isfinite(s) and s > 0 for s in step_axis):  # type: ignore[operator]
-            raise ValueError(f"`steps` must be positive numbers. Got {list(step_axis)}.")
+        step_values = [float(s) for s in _axis(steps, "steps")]
+        if not all(np.isfinite(s) and s > 0 for s in step_values):
+            raise ValueError(f"`steps` must be positive numbers. Got {step_values}.")
+        step_axis = tuple(step_values)
     seed_axis: tuple[int | None, ...] = (None,)
     if seeds is not None:
         if not factory:
@@ -758,7 +768,9 @@ def _plan(
         steps=step_axis,
         seeds=seed_axis,
         t_span=span,
-        solve_options=_options(solve_options, "solve_options", _SOLVE_OPTIONS - {"check_derivatives"}),
+        solve_options=_options(
+            solve_options, "solve_options", _SOLVE_OPTIONS - {"check_derivatives"}
+        ),
         scheme=scheme,
         scheme_options=_options(scheme_options, "scheme_options", _SCHEME_OPTIONS),
         check_derivatives=require_flag(check_derivatives, "check_derivatives"),
@@ -955,7 +967,9 @@ def sweep(
     ex, owned, n_workers = _resolve_executor(executor, workers)
     try:
         if chunk_size is None:
-            chunk_size = max(1, min(_MAX_CHUNK, math.ceil(n_runs / (_CHUNKS_PER_WORKER * n_workers))))
+            chunk_size = max(
+                1, min(_MAX_CHUNK, math.ceil(n_runs / (_CHUNKS_PER_WORKER * n_workers)))
+            )
         chunk_size = require_int(chunk_size, "chunk_size", 1)
         n_chunks = math.ceil(n_runs / chunk_size)
         if folder is not None:

@@ -48,8 +48,10 @@ print(table[["x0_0", "x0_1", "t_sliding_entry", "t_stationary", "n_events"]].hea
 
 # %%
 # Every run arrived, and every run ended at the minimizer:
-print("largest distance of a final state to x*:",
-      float(np.abs(table[["xf_0", "xf_1"]].to_numpy() - [-3 * a, -3.0]).max()))
+print(
+    "largest distance of a final state to x*:",
+    float(np.abs(table[["xf_0", "xf_1"]].to_numpy() - [-3 * a, -3.0]).max()),
+)
 
 # %%
 # Two maps
