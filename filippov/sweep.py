@@ -278,7 +278,7 @@ def _instance(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Object
         hit = cache[instance]
         if isinstance(hit, BaseException):
             raise hit
-        return hit  # type: ignore[no-any-return]
+        return hit
     built: Any
     try:
         built = _build(plan, instance)
