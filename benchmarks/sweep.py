@@ -112,8 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     targets = []
     try:
         for name, case in cases.items():
-            kw = {k: v for k, v in case.items() if k not in ("problem", "x0")}
-
             serial, t_serial = _sweep(fp, case, "serial")
             n_runs = len(serial)
             rows.append((name, n_runs, "serial", 1, t_serial, 1.0, "—", _ok(serial)))
