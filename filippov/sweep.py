@@ -25,6 +25,7 @@ and a sweep started again with the same ``out`` runs only the chunks that are mi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import itertools
@@ -132,7 +133,8 @@ class _Plan:
     problem: Any
     factory: bool
     kind: str
-    x0: FloatArray
+    x0: FloatArray  # every initial state (main process) or only the first (workers)
+    n_x0: int
     params: list[dict[str, Any]]
     param_names: tuple[str, ...]
     norms: tuple[str | None, ...]
@@ -154,7 +156,7 @@ class _Plan:
 
     @property
     def n_runs(self) -> int:
-        return self.n_instances * len(self.x0)
+        return self.n_instances * self.n_x0
 
     @property
     def n_instances(self) -> int:
@@ -331,11 +333,10 @@ def _build(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Objective
     return system, objective
 
 
-def _run_one(plan: _Plan, run: int) -> dict[str, Any]:
+def _run_one(plan: _Plan, run: int, x0: FloatArray) -> dict[str, Any]:
     """The row of run ``run``: its inputs and its summaries (never raises an Exception)."""
-    instance, i_x = divmod(run, len(plan.x0))
+    instance = run // plan.n_x0
     i_param, i_norm, i_step, i_seed = plan.axes_of(instance)
-    x0 = plan.x0[i_x]
     row: dict[str, Any] = {"run": run}
     row.update({f"x0_{i}": float(v) for i, v in enumerate(x0)})
     dtypes = plan.param_dtypes
@@ -451,20 +452,23 @@ def _safe_f(objective: Objective, x: FloatArray) -> float:
 _PLANS: OrderedDict[str, _Plan] = OrderedDict()
 
 
-def _run_chunk(payload: bytes, digest: str, start: int, stop: int) -> list[dict[str, Any]]:
-    """Worker entry point: the rows of runs ``start`` to ``stop - 1``."""
+def _run_chunk(payload: bytes, digest: str, start: int, x0: FloatArray) -> list[dict[str, Any]]:
+    """Worker entry point: the rows of runs ``start, start + 1, …`` from the states ``x0``
+    (one row each; sent with the chunk, so a task carries O(chunk) data, not the grid)."""
     plan = _PLANS.get(digest)
     if plan is None:
         plan = pickle.loads(payload)
         _PLANS[digest] = plan
         while len(_PLANS) > 4:
             _PLANS.popitem(last=False)
-    return [_run_one(plan, r) for r in range(start, stop)]
+    return [_run_one(plan, start + i, x) for i, x in enumerate(x0)]
 
 
 def _dumps(plan: _Plan) -> bytes:
     """Pickle the plan once, before anything is submitted (cloudpickle when installed, so
-    that lambdas and functions of ``__main__`` travel too)."""
+    that lambdas and functions of ``__main__`` travel too). The initial states travel with
+    their chunks; the plan keeps the first one, where derivatives are checked."""
+    plan = dataclasses.replace(plan, x0=plan.x0[:1])
     try:
         import cloudpickle
 
@@ -762,6 +766,7 @@ def _plan(
         factory=factory,
         kind=run,
         x0=X,
+        n_x0=len(X),
         params=param_grid,
         param_names=names,
         norms=norm_axis,
@@ -1008,13 +1013,15 @@ def sweep(
             if ex is None:
                 for c in todo:
                     lo, hi = bounds[c]
-                    finish(c, [_run_one(plan, r) for r in range(lo, hi)])
+                    finish(c, [_run_one(plan, r, plan.x0[r % plan.n_x0]) for r in range(lo, hi)])
                     bar.update(hi - lo)
             else:
                 payload = _dumps(plan)
                 digest = hashlib.sha256(payload).hexdigest()
                 futures: dict[Future[list[dict[str, Any]]], int] = {
-                    ex.submit(_run_chunk, payload, digest, *bounds[c]): c for c in todo
+                    ex.submit(_run_chunk, payload, digest, lo, _states(plan, lo, hi)): c
+                    for c in todo
+                    for lo, hi in [bounds[c]]
                 }
                 try:
                     from concurrent.futures import as_completed
@@ -1043,6 +1050,11 @@ def sweep(
         "n": int(plan.x0.shape[1]),
     }
     return table
+
+
+def _states(plan: _Plan, start: int, stop: int) -> FloatArray:
+    """The initial states of runs ``start`` to ``stop - 1`` (x0 varies fastest)."""
+    return plan.x0[np.arange(start, stop) % plan.n_x0]
 
 
 class _NoBar:
