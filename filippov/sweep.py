@@ -452,16 +452,17 @@ def _safe_f(objective: Objective, x: FloatArray) -> float:
 _PLANS: OrderedDict[str, _Plan] = OrderedDict()
 
 
-def _run_chunk(payload: bytes, digest: str, start: int, x0: FloatArray) -> list[dict[str, Any]]:
-    """Worker entry point: the rows of runs ``start, start + 1, …`` from the states ``x0``
-    (one row each; sent with the chunk, so a task carries O(chunk) data, not the grid)."""
+def _run_chunk(payload: bytes, digest: str, start: int, x0: FloatArray) -> pd.DataFrame:
+    """Worker entry point: the table of runs ``start, start + 1, …`` from the states ``x0``
+    (one row each; sent with the chunk, so a task carries O(chunk) data, not the grid).
+    The table is built here, in parallel, and travels back column by column."""
     plan = _PLANS.get(digest)
     if plan is None:
         plan = pickle.loads(payload)
         _PLANS[digest] = plan
         while len(_PLANS) > 4:
             _PLANS.popitem(last=False)
-    return [_run_one(plan, start + i, x) for i, x in enumerate(x0)]
+    return _frame([_run_one(plan, start + i, x) for i, x in enumerate(x0)], plan.columns())
 
 
 def _dumps(plan: _Plan) -> bytes:
@@ -1001,8 +1002,7 @@ def sweep(
         bounds = {c: (c * chunk_size, min(n_runs, (c + 1) * chunk_size)) for c in todo}
         results: dict[int, pd.DataFrame] = {}
 
-        def finish(c: int, rows: list[dict[str, Any]]) -> None:
-            df = _frame(rows, columns)
+        def finish(c: int, df: pd.DataFrame) -> None:
             if folder is not None:
                 _write_atomic(df, folder / f"chunk-{c:06d}.{table_format}", table_format)
             results[c] = df
@@ -1013,12 +1013,13 @@ def sweep(
             if ex is None:
                 for c in todo:
                     lo, hi = bounds[c]
-                    finish(c, [_run_one(plan, r, plan.x0[r % plan.n_x0]) for r in range(lo, hi)])
+                    rows = [_run_one(plan, r, plan.x0[r % plan.n_x0]) for r in range(lo, hi)]
+                    finish(c, _frame(rows, columns))
                     bar.update(hi - lo)
             else:
                 payload = _dumps(plan)
                 digest = hashlib.sha256(payload).hexdigest()
-                futures: dict[Future[list[dict[str, Any]]], int] = {
+                futures: dict[Future[pd.DataFrame], int] = {
                     ex.submit(_run_chunk, payload, digest, lo, _states(plan, lo, hi)): c
                     for c in todo
                     for lo, hi in [bounds[c]]
