@@ -327,3 +327,24 @@ def test_arrival_time_map_draws_the_grid_and_manifolds():
     with pytest.raises(ValueError, match="grid"):
         plot.arrival_time_map(table.iloc[:-1], flow)
     plt.close("all")
+
+
+def test_benchmark_cases_are_what_they_claim():
+    """benchmarks/sweep.py: the exact-path case is exact, the logistic case event-path."""
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks.sweep import _cases
+
+    cases = _cases(quick=True)
+    assert len(cases["slope exact"]["x0"]) == 32 * 32
+    for name, method in (("slope exact", "exact"), ("logistic events", "events")):
+        case = dict(cases[name])
+        problem, x0 = case.pop("problem"), case.pop("x0")
+        if "seeds" in case:
+            case["seeds"] = case["seeds"][:1]
+        table = fp.sweep(problem, x0[:2], executor="serial", **case)
+        assert table["method"].str.startswith(method).all() and (table["status"] >= 0).all()
