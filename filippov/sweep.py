@@ -238,15 +238,20 @@ class _Plan:
 
 
 def _describe(value: Any) -> Any:
-    """A JSON-safe description of an input for the fingerprint."""
+    """A JSON-safe description of an input for the fingerprint: the value itself, or a
+    digest of its pickle (library objects pickle by their recipe and data, functions by
+    their qualified name), or its ``repr`` when it does not pickle."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.ndarray):
         return hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
-    name = getattr(value, "__qualname__", None)
-    if callable(value) and name is not None:
-        return f"{getattr(value, '__module__', '')}.{name}"
-    return repr(value)
+    try:
+        return hashlib.sha256(pickle.dumps(value, protocol=4)).hexdigest()
+    except Exception:
+        name = getattr(value, "__qualname__", None)
+        if callable(value) and name is not None:
+            return f"{getattr(value, '__module__', '')}.{name}"
+        return repr(value)
 
 
 def _param_dtype(values: list[Any]) -> str:
@@ -970,6 +975,9 @@ def sweep(
         chunk_size = int(manifest["chunk_size"])
         table_format = str(manifest["format"])
 
+    serial = executor is None or (isinstance(executor, str) and executor == "serial")
+    # Checked before any worker starts: a problem that cannot travel is a TypeError now.
+    payload = b"" if serial else _dumps(plan)
     ex, owned, n_workers = _resolve_executor(executor, workers)
     try:
         if chunk_size is None:
@@ -1017,7 +1025,6 @@ def sweep(
                     finish(c, _frame(rows, columns))
                     bar.update(hi - lo)
             else:
-                payload = _dumps(plan)
                 digest = hashlib.sha256(payload).hexdigest()
                 futures: dict[Future[pd.DataFrame], int] = {
                     ex.submit(_run_chunk, payload, digest, lo, _states(plan, lo, hi)): c

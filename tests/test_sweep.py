@@ -156,6 +156,12 @@ def test_out_folder_of_another_sweep_is_refused(tmp_path):
     _slope_sweep(executor="serial", out=tmp_path)
     with pytest.raises(ValueError, match="another sweep"):
         fp.sweep(slope(0.5), [[0.0, 0.0]], t_span=(0.0, 30.0), executor="serial", out=tmp_path)
+    # Same name, other data: still another sweep.
+    H = np.diag(L)
+    kw = {"t_span": (0.0, 10.0), "executor": "serial", "out": tmp_path / "q"}
+    fp.sweep(fp.Objective.quadratic(H, -H @ C, name="q"), STARTS[:2], **kw)
+    with pytest.raises(ValueError, match="another sweep"):
+        fp.sweep(fp.Objective.quadratic(H, H @ C, name="q"), STARTS[:2], **kw)
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
