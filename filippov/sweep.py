@@ -34,6 +34,7 @@ import math
 import os
 import pickle
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -279,23 +280,21 @@ def _instance(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Object
     The derivative check runs here, once per instance, at the sweep's first initial
     state: the same point whatever the chunking, so the outcome cannot depend on it.
     """
-    cache = plan._instances
-    if instance in cache:
-        cache.move_to_end(instance)
-        hit = cache[instance]
-        if isinstance(hit, BaseException):
-            raise hit
-        return hit
-    built: Any
-    try:
-        built = _build(plan, instance)
-    except Exception as exc:
-        built = exc  # kept, so that every run of the instance reports it
-    cache[instance] = built
-    while len(cache) > 8:  # instances are contiguous in run order: a few suffice
-        cache.popitem(last=False)
+    with _LOCK:  # Dask workers may run several chunks of one plan in threads
+        cache = plan._instances
+        if instance in cache:
+            cache.move_to_end(instance)
+            built = cache[instance]
+        else:
+            try:
+                built = _build(plan, instance)
+            except Exception as exc:
+                built = exc  # kept, so that every run of the instance reports it
+            cache[instance] = built
+            while len(cache) > 8:  # instances are contiguous in run order: a few suffice
+                cache.popitem(last=False)
     if isinstance(built, BaseException):
-        raise built
+        raise built.with_traceback(None)  # no traceback growing with every run
     return built
 
 
@@ -455,18 +454,21 @@ def _safe_f(objective: Objective, x: FloatArray) -> float:
 #: Plans already unpickled in this process, by digest (a from_expr objective re-derives
 #: its formulas when unpickled: once per worker, not once per chunk).
 _PLANS: OrderedDict[str, _Plan] = OrderedDict()
+#: Guards the caches (plans, problem instances) against worker threads.
+_LOCK = threading.RLock()
 
 
 def _run_chunk(payload: bytes, digest: str, start: int, x0: FloatArray) -> pd.DataFrame:
     """Worker entry point: the table of runs ``start, start + 1, …`` from the states ``x0``
     (one row each; sent with the chunk, so a task carries O(chunk) data, not the grid).
     The table is built here, in parallel, and travels back column by column."""
-    plan = _PLANS.get(digest)
-    if plan is None:
-        plan = pickle.loads(payload)
-        _PLANS[digest] = plan
-        while len(_PLANS) > 4:
-            _PLANS.popitem(last=False)
+    with _LOCK:
+        plan = _PLANS.get(digest)
+        if plan is None:
+            plan = pickle.loads(payload)
+            _PLANS[digest] = plan
+            while len(_PLANS) > 4:
+                _PLANS.popitem(last=False)
     return _frame([_run_one(plan, start + i, x) for i, x in enumerate(x0)], plan.columns())
 
 
