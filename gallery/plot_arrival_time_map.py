@@ -56,12 +56,16 @@ print(
 # %%
 # Two maps
 # --------
-# Left: the time to reach a sliding manifold. It vanishes on the valley itself and grows
-# linearly away from it (the flow approaches the valley at a constant normal speed), with
-# a kink across the manifold :math:`\partial_2 f = 0`, where the direction of motion
-# changes. Right: the arrival time at the minimizer — the time to the valley plus the
-# time sliding down it, at the sliding speed :math:`1/(1+a)` per unit of :math:`x_2`.
-# The switching manifolds are drawn over both maps, styled by kind.
+# For :math:`a = 0.5` both switching manifolds are sliding: the valley
+# :math:`\partial_1 f = 0` and :math:`\partial_2 f = 0` (drawn over the maps). Left: the
+# time to reach the first of them. It vanishes on them and grows linearly away from them
+# (the flow meets a manifold at a constant normal speed); the bright rays ending at the
+# minimizer separate the starts that meet one manifold first from those that meet the
+# other (along them the straight path runs into the minimizer, where the two meet). Right: the arrival time at the
+# minimizer — the time to a manifold plus the time sliding along it (on the valley
+# :math:`x_2` moves at unit speed and :math:`x_1 = a x_2` at speed :math:`a`; on
+# :math:`\partial_2 f = 0`, :math:`x_1` moves at unit speed and :math:`x_2` at speed
+# :math:`a/(1+a^2)`).
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), sharey=True, layout="constrained")
 plot.arrival_time_map(table, flow, value="t_sliding_entry", ax=axes[0], legend=False)
 plot.arrival_time_map(table, flow, value="t_stationary", ax=axes[1])
