@@ -2142,16 +2142,26 @@ def arrival_time_map(
     """
     import matplotlib as mpl
 
-    for name in ("x0_0", "x0_1", value):
-        if name not in getattr(table, "columns", ()):
+    columns = list(getattr(table, "columns", []))
+    for name in ("x0_0", "x0_1"):
+        if name not in columns:
             raise ValueError(
-                f"`table` must be a sweep table with a column {name!r}. "
-                f"Got columns {list(getattr(table, 'columns', []))} instead."
+                f"`table` must be a sweep table with a column {name!r}. Got columns {columns}."
             )
-    if "x0_2" in table.columns:
+    if "x0_2" in columns:
         raise ValueError("`table` must come from a sweep of 2-D states. Got more coordinates.")
+    if not isinstance(value, str) or value not in columns:
+        raise ValueError(f"`value` must name a column of `table`. Got {value!r} instead.")
     if system is not None and not isinstance(system, FilippovSystem):
         raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
+    _check_ax(ax)
+    if not isinstance(cmap, str) or cmap not in mpl.colormaps:
+        raise ValueError(f"`cmap` must name a matplotlib colormap. Got {cmap!r} instead.")
+    colorbar = _flag(colorbar, "colorbar")
+    minimizer = _flag(minimizer, "minimizer")
+    legend = _flag(legend, "legend")
+    title = _optional_text(title, "title")
+    resolution = require_int(resolution, "resolution", 3)
     px = table["x0_0"].to_numpy(dtype=float)
     py = table["x0_1"].to_numpy(dtype=float)
     xs, ys = np.unique(px), np.unique(py)
@@ -2161,9 +2171,11 @@ def arrival_time_map(
             f"{len(table)} runs over {len(xs)} x {len(ys)} distinct coordinates instead."
         )
     Z = np.full((len(ys), len(xs)), np.nan)
-    Z[np.searchsorted(ys, py), np.searchsorted(xs, px)] = table[value].to_numpy(
-        dtype=float, na_value=np.nan
-    )
+    try:
+        shown = table[value].to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise ValueError(f"`value` must name a numeric column. Got {value!r} instead.") from None
+    Z[np.searchsorted(ys, py), np.searchsorted(xs, px)] = shown
     ax = _axes(ax)
     colors = mpl.colormaps[cmap].with_extremes(bad="#DDDDDD")
     mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(Z), shading="nearest", cmap=colors)

@@ -113,7 +113,9 @@ def grid(*limits: tuple[float, float], num: int | Sequence[int] = 50) -> FloatAr
     if not limits:
         raise ValueError("`limits` must name at least one coordinate range. Got none instead.")
     lims = [as_limits(lim, f"limits[{i}]") for i, lim in enumerate(limits)]
-    counts = [num] * len(lims) if isinstance(num, int | np.integer) else list(num)
+    if isinstance(num, str) or not isinstance(num, Iterable):
+        num = [num] * len(lims)
+    counts = list(num)
     if len(counts) != len(lims):
         raise ValueError(
             f"`num` must be one number or one per coordinate ({len(lims)}). "
@@ -718,9 +720,12 @@ def _plan(
             f"`x0` must be one initial state (n,) or several, one per row (k, n). "
             f"Got shape {X.shape} instead."
         )
-    if not (isinstance(t_span, Sequence) and len(t_span) == 2):
+    if isinstance(t_span, str) or not (isinstance(t_span, Sequence) and len(t_span) == 2):
         raise TypeError(f"`t_span` must be a pair (t0, t_end). Got {t_span!r} instead.")
-    span = (float(t_span[0]), float(t_span[1]))
+    try:
+        span = (float(t_span[0]), float(t_span[1]))
+    except (TypeError, ValueError):
+        raise TypeError(f"`t_span` must hold two numbers. Got {t_span!r} instead.") from None
     if not (np.isfinite(span).all() and span[0] < span[1]):
         raise ValueError(f"`t_span` must be finite with t0 < t_end. Got {t_span!r} instead.")
     param_grid: list[dict[str, Any]] = [{}]
@@ -944,6 +949,12 @@ def sweep(
         check_derivatives=check_derivatives,
         keep_solutions=keep_solutions,
     )
+    if workers is not None:
+        workers = require_int(workers, "workers", 1)
+    if chunk_size is not None:
+        chunk_size = require_int(chunk_size, "chunk_size", 1)
+    if out is not None and not isinstance(out, str | os.PathLike):
+        raise TypeError(f"`out` must be a folder path or None. Got {out!r} instead.")
     if table_format not in _FORMATS:
         raise ValueError(
             f"`table_format` must be 'parquet' or 'csv'. Got {table_format!r} instead."
