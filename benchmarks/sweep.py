@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     targets = []
+    capacity = [_capacity(pool, n)]
     try:
         for name, case in cases.items():
             engines = {"serial": "serial", f"process pool ({n})": pool}
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((name, n_runs, label, n, t, t_serial / t, same, _ok(table)))
                 if name == "slope exact":
                     targets.append((t_serial / t, label))
+        capacity.append(_capacity(pool, n))
     finally:
         pool.shutdown()
         client.close()
@@ -163,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nStart-up, outside the timings: process pool {t_pool:.2f} s, "
         f"Dask LocalCluster {t_dask:.2f} s."
     )
+    print(
+        f"Machine gauge: {n} processes ran pure-Python CPU work "
+        f"{capacity[0]:.2f}× (before) and {capacity[-1]:.2f}× (after) as fast as one "
+        f"(ideal {n}×); below that, other load is taking the cores."
+    )
     for speedup, label in targets:
         met = "met" if speedup >= TARGET_SPEEDUP else "MISSED"
         print(
@@ -170,6 +177,27 @@ def main(argv: list[str] | None = None) -> int:
             f"(target ≥ {TARGET_SPEEDUP}× with 2 workers)"
         )
     return 0
+
+
+def _burn(n: int) -> int:
+    """Pure-Python CPU work: the gauge of how much two processes can get on this machine."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def _capacity(pool: ProcessPoolExecutor, n: int) -> float:
+    """Speed-up of ``n`` processes over one on pure CPU work, measured now: on a machine
+    shared with other work it is below ``n``, and no sweep can beat it."""
+    work = [1_500_000] * (4 * n)
+    tic = time.perf_counter()
+    for w in work:
+        _burn(w)
+    t_one = time.perf_counter() - tic
+    tic = time.perf_counter()
+    list(pool.map(_burn, work))
+    return t_one / (time.perf_counter() - tic)
 
 
 def _warm(module: str) -> str:
