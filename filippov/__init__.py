@@ -17,6 +17,11 @@ from filippov.objectives import Objective
 from filippov.piecewise import PiecewiseSystem, gene_network, stewart_system
 from filippov.schemes import DiscreteTrajectory
 from filippov.solution import EVENT_KINDS, Event, FilippovSolution, Mode, Segment
+
+# Sweeps (pandas, tqdm and dask are imported only when a sweep runs). The function
+# `fp.sweep` shadows the module name on the package: import the module's other names
+# with `from filippov.sweep import ...`.
+from filippov.sweep import grid, sweep
 from filippov.systems import (
     FilippovSystem,
     coulomb_oscillator,
@@ -57,10 +62,12 @@ __all__ = [
     "coulomb_oscillator",
     "gene_network",
     "get_norm",
+    "grid",
     "piecewise_system",
     "schemes",
     "solve",
     "steepest_descent_flow",
     "stewart_system",
+    "sweep",
     "twisting_system",
 ]

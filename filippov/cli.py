@@ -12,6 +12,11 @@ Commands
     phase portrait.
 ``filippov portrait EXPR --vars x,y --norm linf --xlim=-4,2 --ylim=-4,2 --plot out.png``
     A phase portrait of a 2-D flow, optionally with trajectories from ``--x0``.
+``filippov sweep EXPR --vars x,y --xlim=-8,2 --ylim=-7,1 --num 100 --t-end 30 --out t.parquet``
+    Solve the flow from every point of a grid (see :func:`filippov.sweep`) and write the
+    table (``.parquet`` or ``.csv``); ``--axis a=0.5,2`` sweeps a parameter too,
+    ``--workers N`` sets the local process pool, ``--scheduler ADDRESS`` runs on a Dask
+    cluster, ``--chunks DIR`` keeps finished chunks there so that a rerun resumes.
 
 An expression that starts with ``-`` is accepted right after the command
 (``filippov simulate '-x*y' --vars x,y ...``); anywhere else, put it after ``--`` at the end
@@ -140,6 +145,21 @@ def _build_parser() -> _Parser:
     por.add_argument("--x0", action="append", default=[], help="start of a trajectory")
     por.add_argument("--t-end", type=float, default=5.0)
     por.add_argument("--plot", required=True, help="output image file")
+
+    swp = sub.add_parser("sweep", help="solve a flow from every point of a grid; write a table")
+    flow_args(swp)
+    swp.add_argument("--xlim", required=True, help="xmin,xmax of the grid of initial states")
+    swp.add_argument("--ylim", required=True, help="ymin,ymax of the grid of initial states")
+    swp.add_argument("--num", type=int, default=50, help="grid points per axis (default 50)")
+    swp.add_argument("--t-end", type=float, required=True, help="final time of every run")
+    swp.add_argument(
+        "--axis", action="append", default=[], help="a swept parameter: name=v1,v2,..."
+    )
+    swp.add_argument("--out", required=True, help="the table to write (.parquet or .csv)")
+    swp.add_argument("--chunks", help="folder for finished chunks (a rerun resumes from it)")
+    where = swp.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (1: this process)")
+    where.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
     return parser
 
 
@@ -211,7 +231,7 @@ def _expression_first(argv: list[str]) -> list[str]:
     ``simulate`` or ``portrait`` and not ``-h``, it is moved behind a ``--`` at the end,
     where argparse takes it as the expression.
     """
-    if len(argv) < 2 or argv[0] not in ("simulate", "portrait") or "--" in argv:
+    if len(argv) < 2 or argv[0] not in ("simulate", "portrait", "sweep") or "--" in argv:
         return argv
     word = argv[1]
     # The commands' only single-dash option is -h; every other one is spelled --name.
@@ -312,6 +332,70 @@ def _portrait(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expr_objective(expr: str, variables: list[str], **params: float) -> Objective:
+    """The sweep's problem factory (module level, so that it pickles for the workers)."""
+    return Objective.from_expr(expr, variables=variables, params=params)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from filippov.sweep import grid, sweep
+
+    out = output_path(args.out, "--out", make_parents=True)
+    if out.suffix not in (".parquet", ".csv"):
+        raise _UsageError(f"--out must end in .parquet or .csv, got {args.out!r}")
+    _probe_writable(out)
+    if args.workers is not None and args.workers < 1:
+        raise _UsageError(f"--workers must be at least 1, got {args.workers}")
+    if args.num < 2:
+        raise _UsageError(f"--num must be at least 2, got {args.num}")
+    variables = [v.strip() for v in args.vars.split(",") if v.strip()]
+    if len(variables) != 2:
+        raise _UsageError("a grid sweep needs a 2-D flow (two variables in --vars)")
+    fixed = _params(args.params)
+    axes = {}
+    for item in args.axis:
+        name, sep, values = item.partition("=")
+        if not sep or not name.strip():
+            raise _UsageError(f"--axis expects name=v1,v2,..., got {item!r}")
+        axes[name.strip()] = _floats(values, f"--axis {name.strip()}")
+    # Build once here: a bad expression is a usage error before any worker starts.
+    Objective.from_expr(
+        args.expr, variables=variables, params={**fixed, **{k: v[0] for k, v in axes.items()}}
+    )
+    factory = partial(_expr_objective, args.expr, variables, **fixed)
+    starts = grid(_limits(args.xlim, "--xlim"), _limits(args.ylim, "--ylim"), num=args.num)
+    client = None
+    executor: object = "process" if args.workers != 1 else "serial"
+    if args.scheduler is not None:
+        from dask.distributed import Client
+
+        client = executor = Client(args.scheduler)
+    try:
+        table = sweep(
+            factory,
+            starts,
+            t_span=(0.0, args.t_end),
+            params=axes or None,
+            norms=[args.norm],
+            executor=executor,
+            workers=args.workers,
+            out=args.chunks,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    if out.suffix == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False)
+    counts = table["status"].value_counts().sort_index()
+    by_status = ", ".join(f"status {k}: {v}" for k, v in counts.items())
+    print(f"{len(table)} runs ({by_status}); table written to {out}")
+    return 0 if int(table["status"].min()) >= 0 else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``filippov`` command line; returns the exit status.
 
@@ -326,7 +410,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(_expression_first(words))
-        handler = {"simulate": _simulate, "demo": _demo, "portrait": _portrait}[args.command]
+        handler = {
+            "simulate": _simulate,
+            "demo": _demo,
+            "portrait": _portrait,
+            "sweep": _sweep,
+        }[args.command]
         return handler(args)
     except BrokenPipeError:
         # The reader went away (`... | head -1`): stop quietly, and point stdout at devnull

@@ -60,6 +60,7 @@ __all__ = [
     "ManifoldPiece",
     "SwitchingSet",
     "active_face",
+    "arrival_time_map",
     "artists",
     "convergence",
     "diagnostic",
@@ -2297,6 +2298,138 @@ def piecewise_portrait(
     ax.set_ylim(y0, y1)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
+    if legend:
+        _legend(ax)
+    return ax
+
+
+# ------------------------------------------------------------------------------ sweep maps
+_MAP_LABELS = {
+    "t_stationary": "arrival time at the minimizer",
+    "t_sliding_entry": "time to reach a sliding manifold",
+    "sliding_duration": "time spent sliding",
+    "n_events": "number of events",
+}
+
+
+def arrival_time_map(
+    table: Any,
+    system: FilippovSystem | None = None,
+    *,
+    value: str = "t_stationary",
+    ax: Axes | None = None,
+    cmap: str = "viridis",
+    colorbar: bool = True,
+    minimizer: bool = True,
+    legend: bool = True,
+    title: str | None = None,
+    resolution: int = 201,
+) -> Axes:
+    """An arrival-time (or basin) map: a sweep's result over a 2-D grid of initial states.
+
+    Each cell is coloured by the column ``value`` of the run started there (e.g. the
+    arrival time at the minimizer, the time to reach a sliding manifold, the number of
+    events); runs where it is missing (never arrived, or failed) are light grey. With a
+    ``system`` its switching manifolds are drawn over the map, styled by kind as in
+    :func:`phase_portrait` (gids ``"manifold:{kind}:{i}"``), and the objective's
+    minimizer is marked (gid ``"minimizer"``). The map itself has gid ``"map:{value}"``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`filippov.sweep` over :func:`filippov.grid` points of a 2-D
+        state (columns ``x0_0``, ``x0_1`` and ``value``), one run per grid point.
+    system : FilippovSystem, optional
+        The planar system swept, for its switching manifolds.
+    value : str, default "t_stationary"
+        The numeric column to show.
+    ax : matplotlib Axes, optional
+    cmap : str, default "viridis"
+    colorbar, minimizer, legend : bool
+        Draw a colorbar, the minimizer (when the system's objective knows it), a legend.
+    title : str, optional
+    resolution : int, default 201
+        Grid points per axis for tracing the manifolds (see :func:`switching_set`).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import filippov as fp
+    >>> from filippov import plot
+    >>> from filippov.objectives import slope
+    >>> flow = fp.steepest_descent_flow(slope(0.5))
+    >>> table = fp.sweep(slope(0.5), fp.grid((-8, 2), (-7, 1), num=12), t_span=(0, 30),
+    ...                  executor="serial")
+    >>> ax = plot.arrival_time_map(table, flow)
+    >>> len(plot.artists(ax, "map:t_stationary")), len(plot.artists(ax, "manifold:sliding:*")) > 0
+    (1, True)
+    """
+    import matplotlib as mpl
+
+    columns = list(getattr(table, "columns", []))
+    for name in ("x0_0", "x0_1"):
+        if name not in columns:
+            raise ValueError(
+                f"`table` must be a sweep table with a column {name!r}. Got columns {columns}."
+            )
+    if "x0_2" in columns:
+        raise ValueError("`table` must come from a sweep of 2-D states. Got more coordinates.")
+    if not isinstance(value, str) or value not in columns:
+        raise ValueError(f"`value` must name a column of `table`. Got {value!r} instead.")
+    if system is not None and not isinstance(system, FilippovSystem):
+        raise TypeError(f"`system` must be a FilippovSystem. Got {type(system).__name__} instead.")
+    _check_ax(ax)
+    if not isinstance(cmap, str) or cmap not in mpl.colormaps:
+        raise ValueError(f"`cmap` must name a matplotlib colormap. Got {cmap!r} instead.")
+    colorbar = _flag(colorbar, "colorbar")
+    minimizer = _flag(minimizer, "minimizer")
+    legend = _flag(legend, "legend")
+    title = _optional_text(title, "title")
+    resolution = require_int(resolution, "resolution", 3)
+    px = table["x0_0"].to_numpy(dtype=float)
+    py = table["x0_1"].to_numpy(dtype=float)
+    xs, ys = np.unique(px), np.unique(py)
+    if len(xs) < 2 or len(ys) < 2 or len(xs) * len(ys) != len(table):
+        raise ValueError(
+            "`table` must hold one run per point of a 2-D grid (from `filippov.grid`). Got "
+            f"{len(table)} runs over {len(xs)} x {len(ys)} distinct coordinates instead."
+        )
+    Z = np.full((len(ys), len(xs)), np.nan)
+    try:
+        shown = table[value].to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise ValueError(f"`value` must name a numeric column. Got {value!r} instead.") from None
+    Z[np.searchsorted(ys, py), np.searchsorted(xs, px)] = shown
+    ax = _axes(ax)
+    colors = mpl.colormaps[cmap].with_extremes(bad="#DDDDDD")
+    mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(Z), shading="nearest", cmap=colors)
+    mesh.set_gid(f"map:{value}")
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label=_MAP_LABELS.get(value, value))
+    xlim = (float(xs[0]), float(xs[-1]))
+    ylim = (float(ys[0]), float(ys[-1]))
+    lab = _Labeller(ax)
+    if system is not None and system.norm.name in ("l1", "linf"):
+        for piece in switching_set(system, xlim, ylim, resolution=resolution).pieces:
+            line = ax.plot(piece.xy[:, 0], piece.xy[:, 1], **MANIFOLD_STYLES[piece.kind])[0]
+            line.set_path_effects(_halo(MANIFOLD_STYLES[piece.kind]["linewidth"]))
+            _set_gid(
+                line,
+                f"manifold:{piece.kind}:{_index_text(piece.index)}",
+                lab(_MANIFOLD_LABELS[piece.kind]),
+            )
+    obj = None if system is None else system.objective
+    if minimizer and obj is not None and obj.minimizer is not None:
+        xstar = np.asarray(obj.minimizer, dtype=float)
+        mk = ax.plot([xstar[0]], [xstar[1]], marker="*", markersize=15, color="white")[0]
+        mk.set_markeredgecolor("black")
+        _set_gid(mk, "minimizer", lab("minimizer $x^\\star$"))
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(_MAP_LABELS.get(value, value) if title is None else title)
     if legend:
         _legend(ax)
     return ax

@@ -86,6 +86,11 @@ def study() -> fp.ConvergenceStudy:
     )
 
 
+@cache
+def sweep_table() -> Any:
+    return fp.sweep(objective(), fp.grid((-1, 1), (-1, 1), num=3), t_span=(0, 4), executor=None)
+
+
 def sign_gd(h: float) -> schemes.Scheme:
     return schemes.SignGD(step=h)
 
@@ -676,6 +681,56 @@ APIS: list[Api] = [
             "labels": [3, [1]],
             "ylabel": TEXT,
             "legend": FLAG,
+        },
+    ),
+    # -- sweeps (issue 18) -------------------------------------------------------------
+    Api(
+        "sweep",
+        fp.sweep,
+        lambda: {"problem": objective(), "x0": [[0.0, 0.0]], "t_span": (0, 2), "executor": None},
+        {
+            "problem": [3, "f"],
+            "x0": ["abc", [[NAN, 0.0]], [[]]],
+            "t_span": [(1.0, 0.0), "ab", (0.0, NAN), 3],
+            "params": [3, {"a": [1.0]}],
+            "norms": [["l3"], "linf", 3],
+            "steps": [[0.1]],
+            "seeds": [[1]],
+            "run": CHOICE,
+            "scheme": [3],
+            "solve_options": [3, {"rtoll": 1.0}],
+            "scheme_options": [3, {"nope": 1}],
+            "check_derivatives": FLAG,
+            "keep_solutions": FLAG,
+            "executor": ["threads", 3],
+            "workers": count(1, optional=True),
+            "chunk_size": count(1, optional=True),
+            "out": [3],
+            "table_format": CHOICE,
+            "progress": ["yes", 2],
+        },
+    ),
+    Api(
+        "grid",
+        lambda limits, num: fp.grid(*limits, num=num),
+        lambda: {"limits": [(0.0, 1.0), (0.0, 1.0)], "num": 3},
+        {"limits": [[], [(1.0, 0.0)], [(0.0, NAN)]], "num": [2.5, "3", 1, (3,)]},
+    ),
+    Api(
+        "plot.arrival_time_map",
+        plot.arrival_time_map,
+        lambda: {"table": sweep_table(), "system": flow()},
+        {
+            "table": [3, sweep_table().iloc[:-1]],
+            "system": [3],
+            "value": ["nope", 3, "message"],
+            "ax": [3],
+            "cmap": CHOICE,
+            "colorbar": FLAG,
+            "minimizer": FLAG,
+            "legend": FLAG,
+            "title": TEXT,
+            "resolution": count(3),
         },
     ),
     Api(

@@ -7,6 +7,7 @@ import os
 #: Filenames in reading order: the Filippov phenomena first, then the optimizers.
 ORDER = (
     "plot_slope_switching_sliding.py",
+    "plot_arrival_time_map.py",
     "plot_tie_convexification.py",
     "plot_codim2_sliding_3d.py",
     "plot_twisting_zeno.py",
