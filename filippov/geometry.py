@@ -484,8 +484,8 @@ def diagonal_concentration(H: Objective | ArrayLike) -> float:
     Examples
     --------
     >>> from filippov.geometry import diagonal_concentration
-    >>> diagonal_concentration([[2.0, 1.0], [1.0, 2.0]])
-    0.6666666666666666
+    >>> round(diagonal_concentration([[2.0, 1.0], [1.0, 2.0]]), 12)  # 4 / 6
+    0.666666666667
     """
     Hm = _hessian_of(H, "H")
     total = float(np.sum(np.abs(Hm)))
