@@ -1,4 +1,6 @@
-r"""Geometry diagnostics of an objective's Hessian (DESIGN.md §1.6, seed paper 1).
+r"""Geometry diagnostics of an objective's Hessian (seed paper 1).
+
+The mathematics: :doc:`/theory`, "Geometry: when does sign descent win?".
 
 Sign-based methods beat gradient methods when the curvature is concentrated on the diagonal
 and the spectrum is spread. The quantities that say so:
