@@ -14,7 +14,8 @@ only. Only the Jacobian rows of the free indices are ever evaluated, and each mo
 with the step size the previous one ended with.
 
 At an event the selection is re-solved on the candidate face (the variational
-inequality of DESIGN §1.2), the event is classified, the state is projected back onto the
+inequality of docs/theory.rst, "Modes and the sliding selection"), the event is
+classified, the state is projected back onto the
 manifolds that stay active (drift control) and a fresh mode starts. Guards of indices that
 start a mode exactly on their boundary (just crossed or just exited) are offset by the zero
 tolerance, so an event can never re-trigger at its own time: the mode and the direction
@@ -1532,7 +1533,8 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
     """``M⁻¹ a``, or the minimal-norm least-squares solution when ``M`` is singular.
 
     A singular sliding matrix means the continuation is not unique; the event that
-    started the mode is already flagged (``unique=False``) and DESIGN §1.2 asks for the
+    started the mode is already flagged (``unique=False``) and docs/theory.rst ("Modes and
+    the sliding selection") asks for the
     minimal-norm choice.
     """
     # LAPACK's gesv directly (what `np.linalg.solve` wraps), without numpy's per-call

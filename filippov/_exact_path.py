@@ -3,7 +3,8 @@
 For ``x' ∈ c0 − B ∂φ(G x + e)`` with ``φ = ℓ1`` or ``ℓ∞`` the relay values are constant in
 each mode, so the state moves on a straight line and every switching function is affine in
 time. The next event is the smallest positive root of a set of linear functions, and the
-selection problem is re-solved only at events (DESIGN §1.4).
+selection problem is re-solved only at events (docs/theory.rst, "The exact path";
+docs/design.rst, "The integration paths").
 
 Cost per event (ℓ1 relays with a symmetric positive definite ``G B``: the sign flow of every
 strongly convex quadratic): the sliding selection is kept incrementally by

@@ -1,4 +1,6 @@
-r"""Geometry diagnostics of an objective's Hessian (DESIGN.md §1.6, seed paper 1).
+r"""Geometry diagnostics of an objective's Hessian (seed paper 1).
+
+The mathematics: :doc:`/theory`, "Geometry: when does sign descent win?".
 
 Sign-based methods beat gradient methods when the curvature is concentrated on the diagonal
 and the spectrum is spread. The quantities that say so:
@@ -484,8 +486,8 @@ def diagonal_concentration(H: Objective | ArrayLike) -> float:
     Examples
     --------
     >>> from filippov.geometry import diagonal_concentration
-    >>> diagonal_concentration([[2.0, 1.0], [1.0, 2.0]])
-    0.6666666666666666
+    >>> round(diagonal_concentration([[2.0, 1.0], [1.0, 2.0]]), 12)  # 4 / 6
+    0.666666666667
     """
     Hm = _hessian_of(H, "H")
     total = float(np.sum(np.abs(Hm)))

@@ -3,7 +3,7 @@
 A Filippov system ``x' ∈ f0(x) − B(x) ∂φ(h(x))`` is set-valued only through the
 subdifferential ``∂φ(y)`` of a norm ``φ`` at ``y = h(x)``. This module describes that set
 exactly, as a :class:`Face` (a fixed part plus a structured free part), for the three norms of
-DESIGN.md §1.1:
+:doc:`/theory`, "One form for every system":
 
 ============  ==============================================  ===============================
 ``φ``         ``∂φ(y)``                                       where it is not a single point

@@ -1,6 +1,7 @@
 """Consistent relay values on a face: the box, simplex and ball variational inequalities.
 
-In a sliding mode the relay values ``λ`` must keep the mode consistent (DESIGN.md §1.2). With
+In a sliding mode the relay values ``λ`` must keep the mode consistent (:doc:`/theory`,
+"Modes and the sliding selection"). With
 the normal velocities ``ḣ = a − Mλ`` of the free switching functions this is a linear
 variational inequality (VI) over the face of ``∂φ``:
 
@@ -575,7 +576,8 @@ def solve_box_vi(
     """Solve the box VI: ``λ ∈ [−1, 1]^k`` consistent with ``w = a − Mλ``.
 
     Conditions: ``|λ_i| < 1 ⇒ w_i = 0``, ``λ_i = 1 ⇒ w_i ≥ 0``, ``λ_i = −1 ⇒ w_i ≤ 0``. This
-    is the ℓ1 sliding selection on a zero set ``J`` (DESIGN.md §1.2); for ``k = 1`` it is
+    is the ℓ1 sliding selection on a zero set ``J`` (:doc:`/theory`, "Modes and the sliding
+    selection"); for ``k = 1`` it is
     the Filippov/Utkin equivalent control ``clip(a/M, −1, 1)``.
 
     Parameters

@@ -4,7 +4,8 @@ This module is a plain data layer: the engine (:func:`filippov.solve`) fills a
 :class:`FilippovSolution`; plotting, comparison and the command line read it. Nothing
 here integrates anything.
 
-Vocabulary (DESIGN.md §1.2–1.3):
+Vocabulary (:doc:`/theory`, "Modes and the sliding selection" and "Events and their
+classification"; the result types and their status codes: :doc:`/design`):
 
 * a :class:`Mode` is the face of the relay set ∂φ(h(x)) held over a time interval
   (fixed signs plus the sliding set J for ℓ1, the tie set A for ℓ∞, h = 0 or not for ℓ2);
@@ -80,7 +81,8 @@ __all__ = [
     "SegmentDense",
 ]
 
-#: Kinds of :class:`Event` (DESIGN.md §1.3; "tie-entry"/"tie-exit" are the ℓ∞ names of
+#: Kinds of :class:`Event` (docs/theory.rst, "Events and their classification";
+#: "tie-entry"/"tie-exit" are the ℓ∞ names of
 #: entering/leaving a tie facet; "accumulation" is an extrapolated Zeno point).
 EVENT_KINDS: tuple[str, ...] = (
     "crossing",
@@ -220,7 +222,9 @@ def _json_normalize(value: Any, name: str) -> Any:
 
 @dataclass(frozen=True, init=False)
 class Mode:
-    """The face of the relay set held over a segment (DESIGN.md §1.2).
+    """The face of the relay set held over a segment.
+
+    The mathematics: :doc:`/theory`, "Modes and the sliding selection".
 
     Parameters
     ----------
@@ -446,7 +450,9 @@ def _norm_class_names() -> set[str]:
 
 @dataclass(frozen=True, eq=False, init=False)
 class Event:
-    """A typed record of an event that ends a mode (DESIGN.md §1.3).
+    """A typed record of an event that ends a mode.
+
+    The kinds: :doc:`/theory`, "Events and their classification".
 
     Parameters
     ----------
@@ -609,7 +615,7 @@ class SegmentDense(ABC):
 
 @dataclass(frozen=True, eq=False, init=False)
 class LinearDense(SegmentDense):
-    """Exact linear path ``x(t) = x0 + (t - t0) v`` (the exact path of DESIGN.md §1.4).
+    """Exact linear path ``x(t) = x0 + (t - t0) v`` (the exact path: :doc:`/design`).
 
     Parameters
     ----------
@@ -887,7 +893,7 @@ class NodalDense(SegmentDense):
     >>> import numpy as np
     >>> from filippov.solution import NodalDense
     >>> d = NodalDense.sample(lambda t: np.exp(-t)[:, None], [0.0, 0.5, 1.0], n=1)
-    >>> bool(abs(d(0.3)[0] - np.exp(-0.3)) < 1e-15), d.nodes().shape
+    >>> bool(abs(d(0.3)[0] - np.exp(-0.3)) < 1e-14), d.nodes().shape  # exact to rounding
     (True, (2, 17))
     """
 

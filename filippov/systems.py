@@ -629,7 +629,9 @@ class FilippovSystem:
     def consistent_velocity(
         self, x: ArrayLike, *, free: IndexLike | None = None, tol: float | None = None
     ) -> ConsistentVelocity:
-        """The Filippov-consistent velocity at ``x`` (DESIGN §1.2).
+        """The Filippov-consistent velocity at ``x``.
+
+        The mathematics: :doc:`/theory`, "Modes and the sliding selection".
 
         The relay values on the face of ``∂φ(h(x))`` are chosen by the variational
         inequality that keeps the face: the box VI on the zero set (ℓ1), the simplex VI on the

@@ -8,7 +8,7 @@ them (codimension 1) and then on the *intersection* of two (codimension 2, a cur
 two relay values are set at once by the sliding selection: a box-constrained linear
 variational inequality in :math:`\\lambda_J \\in [-1, 1]^J`, here with
 :math:`J = \\{1, 2\\}` (0-based) and :math:`M = \\nabla^2 f_{JJ}` positive definite, so
-the selection is unique (DESIGN §1.2).
+the selection is unique (:doc:`/theory`, "Modes and the sliding selection").
 """
 
 # %%

@@ -171,7 +171,7 @@ def test_linf_exact_matches_brute_force(n: int, psd: bool) -> None:
         signs = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
         quad = np.einsum("ki,ij,kj->k", signs, H, signs)
         assert res.lower == pytest.approx(float(quad.max()), rel=1e-13)
-    # the separable constants bound it (DESIGN §1.6)
+    # the separable constants bound it (docs/theory.rst, "Geometry: when does sign descent win?")
     assert res.upper <= separable_smoothness(H).total * (1 + 1e-13)
 
 

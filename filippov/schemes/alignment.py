@@ -40,8 +40,8 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike) -> FloatArray:
     Examples
     --------
     >>> from filippov.schemes import cosine_similarity
-    >>> float(cosine_similarity([1.0, 0.0], [1.0, 1.0]))  # 45 degrees
-    0.7071067811865475
+    >>> round(float(cosine_similarity([1.0, 0.0], [1.0, 1.0])), 12)  # 45 degrees: 1/√2
+    0.707106781187
     >>> cosine_similarity([[1.0, 2.0], [0.0, 0.0]], [[-2.0, -4.0], [1.0, 0.0]])
     array([-1., nan])
     """

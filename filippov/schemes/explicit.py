@@ -1,4 +1,6 @@
-r"""Explicit Euler discretizations of the steepest-descent flows (DESIGN §1.5).
+r"""Explicit Euler discretizations of the steepest-descent flows.
+
+The mathematics: :doc:`/theory`, "Discretizations".
 
 For a norm :math:`\|\cdot\|` with dual :math:`\|\cdot\|_*`, the steepest-descent flow is
 :math:`x' \in -\partial\|\nabla f(x)\|_*` and its explicit Euler step is
@@ -158,7 +160,7 @@ class GreedyCD(Scheme):
     * ``"vertex"``: the ℓ1 linear minimization oracle (one coordinate, the first maximizer)
       -- classical greedy coordinate descent; zig-zags across ties;
     * ``"equal"``: :math:`w_i = 1/|A_k|`;
-    * ``"selection"``: the Filippov sliding selection of DESIGN §1.2 on the tie facet,
+    * ``"selection"``: the Filippov sliding selection (:doc:`/theory`) on the tie facet,
       :math:`w = ` :func:`~filippov.selection.solve_simplex_vi` of
       :math:`\tilde M = S H_{AA} S` (:math:`S = \operatorname{diag}\operatorname{sign}
       g_A`, :math:`H = \nabla^2 f(x_k)`) with zero drift, which keeps every tied

@@ -1,4 +1,7 @@
-r"""Implicit (Moreau-type) sign step: Filippov-consistent, no chattering (DESIGN §1.5)."""
+r"""Implicit (Moreau-type) sign step: Filippov-consistent, no chattering.
+
+The mathematics: :doc:`/theory`, "Discretizations".
+"""
 
 from __future__ import annotations
 

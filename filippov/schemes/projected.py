@@ -1,4 +1,6 @@
-r"""Projected SignGD: one-hit freeze and two-hit sliding-track (DESIGN §1.5).
+r"""Projected SignGD: one-hit freeze and two-hit sliding-track.
+
+The mathematics: :doc:`/theory`, "Discretizations".
 
 Both variants start from the SignGD step :math:`x_k - \eta_k\operatorname{sign}(g_k)`
 and correct it coordinate by coordinate near switching surfaces
@@ -60,7 +62,7 @@ class ProjectedSignGD(Scheme):
     Tracking (beyond the first corrected step). :math:`\Delta_1 = c - d\sigma` and
     :math:`\Delta_2 = c + d\sigma` are the one-sided rates :math:`a_\pm` of
     :math:`\partial_i f` under the two relay values; two strict flips make them of
-    opposite signs, i.e. the model is *sliding* (:math:`|c| < d`, DESIGN §1.3). So after
+    opposite signs, i.e. the model is *sliding* (:math:`|c| < d`; :doc:`/theory`, events). So after
     a two-hit the coordinate is tracked: :math:`d` is kept, the drift is re-estimated
     after every step from the relay value :math:`u` actually applied,
     :math:`c = (g^{k+1}-g^k)/\eta_k + d u`, and the next relay value is the clipped
