@@ -30,6 +30,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import importlib  # noqa: E402
+import multiprocessing  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -106,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Engines first, warmed up, so that the clock measures sweeping, not start-up.
     tic = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=n)
+    # started like the sweep's own default pool (a fork server, never a fork)
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver"))
     list(pool.map(_warm, ["filippov.sweep"] * n))
     t_pool = time.perf_counter() - tic
     tic = time.perf_counter()

@@ -515,7 +515,13 @@ def _resolve_executor(executor: Any, workers: int | None) -> tuple[Executor | No
         return None, False, 1
     if isinstance(executor, str) and executor == "process":
         n = workers if workers is not None else (os.cpu_count() or 1)
-        return ProcessPoolExecutor(max_workers=n), True, n
+        # Workers are started by a fork server, never forked from this process: a fork
+        # of a process that has loaded a threaded library (JAX, a BLAS pool) can deadlock.
+        import multiprocessing
+
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        return ProcessPoolExecutor(max_workers=n, mp_context=context), True, n
     if isinstance(executor, Executor):
         n = getattr(executor, "_max_workers", None) or workers or os.cpu_count() or 1
         return executor, False, int(n)

@@ -9,6 +9,7 @@ time spent sliding before it is the difference.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -68,7 +69,9 @@ def test_rows_match_the_closed_form():
 def test_identical_tables_serial_process_pool_and_dask_cluster():
     distributed = pytest.importorskip("distributed")
     serial = _slope_sweep(executor="serial", chunk_size=4)
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # a fork server, as the sweep's own default pool (forking after JAX is loaded can hang)
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
         pooled = _slope_sweep(executor=pool, chunk_size=5)
     assert pooled.attrs["sweep"]["chunks_run"] == list(range(6))
     with (
