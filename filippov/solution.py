@@ -2286,7 +2286,8 @@ class FilippovSolution:
         -------
         FilippovSolution
             Equal (``==``) to the saved one, except that :class:`CallableDense` segments (never made by
-            :func:`filippov.solve`) come back as their Hermite samples.
+            :func:`filippov.solve`) come back as their Hermite samples. A file written by a
+            :class:`~filippov.compact_solution.CompactSolution` loads as one.
 
         Raises
         ------
@@ -2315,6 +2316,11 @@ class FilippovSolution:
                 f"`path` must be a filippov solution file. Got {str(path)!r} with an "
                 "unreadable 'meta' entry instead."
             ) from exc
+        if isinstance(meta, dict) and meta.get("format") == "filippov-compact-solution":
+            # Written by CompactSolution.save (storage="compact"): a FilippovSolution too.
+            from filippov.compact_solution import CompactSolution  # lazy: it imports us
+
+            return CompactSolution._from_npz(path, arrays)
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise ValueError(
                 f"`path` must be a filippov solution file ({_FORMAT!r}). Got {str(path)!r} "
