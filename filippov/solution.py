@@ -2114,8 +2114,10 @@ class FilippovSolution:
         table : {"events", "segments", "states"}, default "events"
             ``"events"``: one row per event (``t``, ``kind``, ``indices`` as ``"0,2"``,
             ``mode_before``, ``mode_after``, ``unique``, ``note``, ``x0, x1, ...``);
-            ``"segments"``: one row per segment (``t0``, ``t1``, ``kind``, ``mode``, ``norm``,
-            ``signs``, ``free``, ``dense``, relay values ``lam0, lam1, ...`` at ``t0``);
+            ``"segments"``: one row per segment (``t0``, ``t1``, ``kind``, ``mode``,
+            ``relay_norm`` (the relay norm φ of the mode: ``"l1"`` for the ``"linf"``
+            steepest-descent flow, its dual), ``signs``, ``free``, ``dense``, relay values
+            ``lam0, lam1, ...`` at ``t0``);
             ``"states"``: ``t`` and ``x0, x1, ...`` sampled from the dense output.
         t : (k,) array_like, optional
             Times of the ``"states"`` table; default: ``n_samples`` uniform times plus
