@@ -725,8 +725,16 @@ class CompactSolution(FilippovSolution):
         Raises
         ------
         ValueError
-            The file is not a compact filippov solution (a full one loads with
-            :meth:`FilippovSolution.load <filippov.solution.FilippovSolution.load>`).
+            (a ``FileFormatError``, naming the file and the problem) The file is empty,
+            truncated or corrupted (:meth:`save` writes a SHA-256 digest), holds an object
+            array (files are read with ``allow_pickle=False``), is not a compact filippov
+            solution (a full one loads with
+            :meth:`FilippovSolution.load <filippov.solution.FilippovSolution.load>`, which
+            also loads compact files), or its entries do not fit together: an array of the
+            wrong length, times that decrease, an index out of range (the message names
+            the entry).
+        FileNotFoundError
+            ``path`` does not exist.
         """
         path = input_path(path, "path")
         return cls._from_npz(path, read_npz(path, _WHAT))
