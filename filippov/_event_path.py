@@ -1137,7 +1137,7 @@ def _linf_rest_at_zero(
         raise _Failure(
             -4,
             f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
-            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of an linf relay "
+            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of the linf relay "
             "is not supported",
         )
 

@@ -1434,7 +1434,7 @@ def integrate_linf(
             return 1, f"h = 0 reached at t = {t:.12g}: stationary point"
         return -4, (
             f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
-            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of an linf relay "
+            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of the linf relay "
             "is not supported"
         )
 

@@ -104,16 +104,39 @@ def jax_callables(fun: Callable[..., Any], *, dense_hessian: bool) -> JaxCallabl
     grad_batch_c = jax.jit(jax.vmap(grad_fun))
     hess_c = jax.jit(jax.hessian(fun)) if dense_hessian else None
 
+    checked: list[tuple[int, ...]] = []
+
+    def require_scalar(x: FloatArray) -> None:
+        # Why before the first call: a non-scalar ``fun`` otherwise fails inside JAX
+        # ("Only scalar arrays can be converted...", "Gradient only defined for
+        # scalar-output functions"), which does not say which argument is wrong.
+        shape = tuple(np.shape(x))[-1:]
+        if shape in checked:
+            return
+        out = jax.eval_shape(fun, jax.ShapeDtypeStruct(shape, jnp.float64))
+        out_shape = getattr(out, "shape", None)
+        if out_shape != ():
+            raise ValueError(
+                "`fun` must return a scalar (shape ()) for an input of shape "
+                f"{shape}. Got {'a non-array' if out_shape is None else 'shape'} "
+                f"{out if out_shape is None else tuple(out_shape)} instead."
+            )
+        checked.append(shape)
+
     def f(x: FloatArray) -> float:
+        require_scalar(x)
         return float(value_c(x))
 
     def grad(x: FloatArray) -> FloatArray:
+        require_scalar(x)
         return _as_f64(grad_c(x))
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        require_scalar(x)
         return _as_f64(hvp_c(x, v))
 
     def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        require_scalar(x)
         n, k = x.shape[0], rows.shape[0]
         if k == 0:
             return np.zeros((0, n))
@@ -125,6 +148,7 @@ def jax_callables(fun: Callable[..., Any], *, dense_hessian: bool) -> JaxCallabl
         return _as_f64(hvps_c(x, jnp.asarray(units)))[:k]
 
     def grad_batch(X: FloatArray) -> FloatArray:
+        require_scalar(X)
         return _as_f64(grad_batch_c(X))
 
     hess: Callable[[FloatArray], FloatArray] | None = None
@@ -132,6 +156,7 @@ def jax_callables(fun: Callable[..., Any], *, dense_hessian: bool) -> JaxCallabl
         dense = hess_c
 
         def hess(x: FloatArray) -> FloatArray:
+            require_scalar(x)
             return _as_f64(dense(x))
 
     return JaxCallables(

@@ -33,11 +33,13 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from filippov._npz_io import FileFormatError, contents_of, read_npz
 from filippov._validation import FloatArray, as_float_array, input_path, require_finite
 from filippov.solution import (
     EVENT_KINDS,
@@ -61,6 +63,8 @@ _ARRAY_KEYS = (
     "ev_note", "ev_xref", "extra_x",
 )  # fmt: skip
 _FORMAT_VERSION = 1
+#: How read errors name the file kind.
+_WHAT = "compact filippov solution"
 #: Modes between two full copies of a mode's signs and free set.
 _MODE_CHECKPOINT = 64
 
@@ -721,54 +725,220 @@ class CompactSolution(FilippovSolution):
         Raises
         ------
         ValueError
-            The file is not a compact filippov solution (a full one loads with
-            :meth:`FilippovSolution.load <filippov.solution.FilippovSolution.load>`).
+            (a ``FileFormatError``, naming the file and the problem) The file is empty,
+            truncated or corrupted (:meth:`save` writes a SHA-256 digest), holds an object
+            array (files are read with ``allow_pickle=False``), is not a compact filippov
+            solution (a full one loads with
+            :meth:`FilippovSolution.load <filippov.solution.FilippovSolution.load>`, which
+            also loads compact files), or its entries do not fit together: an array of the
+            wrong length, times that decrease, an index out of range (the message names
+            the entry).
+        FileNotFoundError
+            ``path`` does not exist.
         """
         path = input_path(path, "path")
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: np.array(data[key]) for key in data.files}
+        return cls._from_npz(path, read_npz(path, _WHAT))
+
+    @classmethod
+    def _from_npz(cls, path: Path, arrays: dict[str, np.ndarray]) -> CompactSolution:
+        """The solution in the arrays :func:`~filippov._npz_io.read_npz` read from ``path``
+        (also what :meth:`FilippovSolution.load` calls on a compact file)."""
+        arrays = dict(arrays)
         try:
             meta = json.loads(arrays.pop("meta").astype(np.uint8).tobytes().decode("utf-8"))
-        except (KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(
+        except (KeyError, UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise FileFormatError(
                 f"`path` must be a compact filippov solution file. Got {str(path)!r} "
                 "without a readable 'meta' entry instead."
             ) from exc
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(
+            raise FileFormatError(
                 f"`path` must be a compact filippov solution file ({_FORMAT!r}). Got "
                 f"{str(path)!r} with format "
                 f"{meta.get('format') if isinstance(meta, dict) else None!r} instead "
                 "(a full solution loads with FilippovSolution.load)."
             )
         if meta.get("version") != _FORMAT_VERSION:
-            raise ValueError(
+            raise FileFormatError(
                 f"`path` must be a format version {_FORMAT_VERSION} file. Got version "
-                f"{meta.get('version')!r} in {str(path)!r} instead."
+                f"{meta.get('version')!r} in {str(path)!r} instead (written by a newer filippov?)."
             )
         missing = sorted(set(_ARRAY_KEYS) - set(arrays))
         if missing:
-            raise ValueError(
+            raise FileFormatError(
                 f"`path` must be a complete compact filippov solution file. Got {str(path)!r} "
                 f"without the entries {missing} instead."
             )
         try:
+            n, m = _check_arrays(arrays, meta)
+        except _Bad as exc:
+            raise FileFormatError(
+                f"`path` must be a consistent compact filippov solution file. Got "
+                f"{str(path)!r}, where {exc} instead."
+            ) from None
+        with contents_of(path, _WHAT):
             counters = tuple(int(c) for c in meta["counters"])
+            info = meta["info"]
+            if not isinstance(info, dict):
+                raise TypeError("the 'info' entry of 'meta' is not a mapping")
             return cls._from_compact(
                 arrays,
                 meta["labels"],
-                n=meta["n"],
-                m=meta["m"],
-                offset=meta["offset"],
+                n=n,
+                m=m,
+                offset=float(meta["offset"]),
                 t=arrays.pop("t"),
-                status=meta["status"],
-                message=meta["message"],
-                method=meta["method"],
+                status=int(meta["status"]),
+                message=str(meta["message"]),
+                method=str(meta["method"]),
                 counters=(counters[0], counters[1], counters[2], counters[3]),
-                info=meta["info"],
+                info=info,
             )
-        except (KeyError, IndexError, TypeError) as exc:
-            raise ValueError(
-                f"`path` must be a compact filippov solution file. Got {str(path)!r} with "
-                f"an incomplete 'meta' entry ({type(exc).__name__}: {exc}) instead."
-            ) from exc
+
+
+# ---- checking a file's contents
+
+
+class _Bad(Exception):
+    """One inconsistency found by :func:`_check_arrays` (turned into a FileFormatError)."""
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> tuple[int, int]:
+    """Check that the records of a compact file fit together; return ``(n, m)``.
+
+    Why every entry is checked: the reader indexes one array with the values of another
+    (offsets, segment and mode numbers, label codes), so a file edited by hand or by a
+    faulty tool would otherwise load and then give wrong records or fail deep inside a
+    later read with an ``IndexError``. Raises :class:`_Bad` naming the entry.
+    """
+
+    def meta_value(key: str) -> Any:
+        if key not in meta:
+            raise _Bad(f"its 'meta' entry has no {key!r}")
+        return meta[key]
+
+    n, m = meta_value("n"), meta_value("m")
+    for name, value in (("n", n), ("m", m)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _Bad(f"its 'meta' entry has {name} = {value!r} (not a count)")
+    offset = meta_value("offset")
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not np.isfinite(offset):
+        raise _Bad(f"its 'meta' entry has offset = {offset!r} (not a finite number)")
+    labels = meta_value("labels")
+    if not isinstance(labels, dict):
+        raise _Bad("its 'meta' entry has no label tables")
+    for key in ("kinds", "notes", "norms"):
+        table = labels.get(key)
+        if not isinstance(table, list) or not all(isinstance(s, str) for s in table):
+            raise _Bad(f"its label table {key!r} is not a list of strings")
+
+    def arr(key: str, kind: str, ndim: int) -> np.ndarray:
+        a = arrays[key]
+        ok = {"f": np.issubdtype(a.dtype, np.floating), "i": np.issubdtype(a.dtype, np.integer),
+              "b": a.dtype == np.bool_}[kind]  # fmt: skip
+        if not ok or a.ndim != ndim:
+            what = {"f": "float", "i": "integer", "b": "boolean"}[kind]
+            raise _Bad(
+                f"its entry {key!r} is a {a.ndim}-d {a.dtype} array, not a {ndim}-d {what} array"
+            )
+        return a
+
+    def size(key: str, a: np.ndarray, expected: int, why: str) -> None:
+        if a.shape[0] != expected:
+            raise _Bad(f"its entry {key!r} has {a.shape[0]} rows where {why} gives {expected}")
+
+    def width(key: str, a: np.ndarray, expected: int, why: str) -> None:
+        if a.shape[1] != expected:
+            raise _Bad(f"its entry {key!r} has {a.shape[1]} columns where {why} is {expected}")
+
+    def within(key: str, a: np.ndarray, lo: int, hi: int) -> None:
+        if a.size and (int(a.min()) < lo or int(a.max()) >= hi):
+            bad = a[(a < lo) | (a >= hi)].ravel()[0]
+            raise _Bad(f"its entry {key!r} holds {int(bad)}, outside [{lo}, {hi})")
+
+    def finite_sorted(key: str, a: np.ndarray) -> None:
+        if not np.all(np.isfinite(a)):
+            raise _Bad(f"its entry {key!r} holds a non-finite time")
+        if a.size > 1 and np.any(np.diff(a) < 0):
+            i = int(np.flatnonzero(np.diff(a) < 0)[0])
+            raise _Bad(f"its entry {key!r} decreases at index {i + 1} (times must not decrease)")
+
+    def offsets(key: str, records: int, idx_key: str, val_key: str | None, hi: int) -> None:
+        off = arr(key, "i", 1)
+        size(key, off, records + 1, f"one more than the {records} records")
+        idx = arr(idx_key, "i", 1)
+        if off[0] != 0 or np.any(np.diff(off) < 0) or off[-1] != idx.size:
+            raise _Bad(
+                f"its entry {key!r} is not a run of offsets from 0 to the {idx.size} "
+                f"entries of {idx_key!r}"
+            )
+        within(idx_key, idx, 0, hi)
+        if val_key is not None:
+            size(val_key, arrays[val_key], idx.size, f"{idx_key!r}")
+
+    for key in ("x_init", "c0", "tau0", "tau1", "v_val", "lam_val", "ev_tau", "t"):
+        arr(key, "f", 1)
+    for key in ("chk_x", "chk_v", "chk_lam", "extra_x"):
+        arr(key, "f", 2)
+    for key in ("seg_mode", "seg_kind", "v_rule", "chk_seg", "bp_seg", "mode_norm",
+                "sign_val", "ev_kind", "ev_unique", "ev_note", "ev_xref"):  # fmt: skip
+        arr(key, "i", 1)
+    size("x_init", arrays["x_init"], n, "n")
+    c0 = arrays["c0"]
+    if c0.size not in (0, n):
+        raise _Bad(f"its entry 'c0' has {c0.size} entries, neither 0 nor n = {n}")
+    t = arrays["t"]
+    if t.size == 0:
+        raise _Bad("its entry 't' is empty")
+    finite_sorted("t", t)
+    tau0, tau1 = arrays["tau0"], arrays["tau1"]
+    n_seg = tau0.size
+    for key in ("tau1", "seg_mode", "seg_kind", "v_rule"):
+        size(key, arrays[key], n_seg, "'tau0' (one per segment)")
+    finite_sorted("tau0", tau0)
+    finite_sorted("tau1", tau1)
+    if np.any(tau1 < tau0):
+        raise _Bad("its entries 'tau0' and 'tau1' have a segment ending before it starts")
+    n_modes = arrays["mode_norm"].size
+    within("seg_mode", arrays["seg_mode"], -1, n_modes)
+    within("seg_kind", arrays["seg_kind"], 0, len(labels["kinds"]))
+    within("v_rule", arrays["v_rule"], 0, 2)
+    if c0.size == 0 and np.any(arrays["v_rule"] == 1):
+        raise _Bad("its entry 'v_rule' asks for v = c0 - λ but 'c0' is empty")
+    offsets("v_off", n_seg, "v_idx", "v_val", n)
+    offsets("lam_off", n_seg, "lam_idx", "lam_val", m)
+    chk = arrays["chk_seg"]
+    if n_seg and (chk.size == 0 or chk[0] != 0):
+        raise _Bad("its entry 'chk_seg' does not start with segment 0")
+    if chk.size > 1 and np.any(np.diff(chk) <= 0):
+        raise _Bad("its entry 'chk_seg' is not strictly increasing")
+    within("chk_seg", chk, 0, max(n_seg, 1))
+    for key, w, why in (("chk_x", n, "n"), ("chk_v", n, "n"), ("chk_lam", m, "m")):
+        size(key, arrays[key], chk.size, "'chk_seg' (one per checkpoint)")
+        width(key, arrays[key], w, why)
+    size("bp_seg", arrays["bp_seg"], t.size, "'t' (one per breakpoint)")
+    within("bp_seg", arrays["bp_seg"], -1, n_seg)
+    within("mode_norm", arrays["mode_norm"], 0, len(labels["norms"]))
+    offsets("sign_off", n_modes, "sign_idx", "sign_val", m)
+    offsets("free_off", n_modes, "free_idx", None, m)
+    n_mode_chk = -(-n_modes // _MODE_CHECKPOINT)
+    for key, kind in (("mode_chk_signs", "i"), ("mode_chk_free", "b")):
+        a = arr(key, kind, 2)
+        size(key, a, n_mode_chk, f"{n_modes} modes with one copy every {_MODE_CHECKPOINT}")
+        width(key, a, m, "m")
+    ev_tau = arrays["ev_tau"]
+    n_ev = ev_tau.size
+    finite_sorted("ev_tau", ev_tau)
+    for key in ("ev_kind", "ev_unique", "ev_note", "ev_xref"):
+        size(key, arrays[key], n_ev, "'ev_tau' (one per event)")
+    ev_mode = arr("ev_mode", "i", 2)
+    size("ev_mode", ev_mode, n_ev, "'ev_tau' (one per event)")
+    width("ev_mode", ev_mode, 2, "the pair (before, after)")
+    within("ev_mode", ev_mode, -1, n_modes)
+    within("ev_kind", arrays["ev_kind"], 0, len(labels["kinds"]))
+    within("ev_note", arrays["ev_note"], 0, len(labels["notes"]))
+    offsets("ev_idx_off", n_ev, "ev_idx", None, np.iinfo(np.int32).max)
+    extra = arrays["extra_x"]
+    width("extra_x", extra, n, "n")
+    within("ev_xref", arrays["ev_xref"], -1 - extra.shape[0], n_seg)
+    return n, m

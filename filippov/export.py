@@ -143,7 +143,9 @@ def _segment_columns(sol: FilippovSolution) -> dict[str, Any]:
         "t1": np.array([s.t1 for s in segs], dtype=np.float64),
         "kind": [s.kind for s in segs],
         "mode": [s.mode.label for s in segs],
-        "norm": [s.mode.norm for s in segs],
+        # The relay norm φ of the mode (the dual of a steepest-descent flow's norm: "l1"
+        # for the linf sign flow), named so that it is not read as the flow's norm.
+        "relay_norm": [s.mode.norm for s in segs],
         "signs": [_ints(s.mode.signs) for s in segs],
         "free": [_ints(s.mode.free) for s in segs],
         "dense": [s._dense_label() for s in segs],

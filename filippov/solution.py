@@ -2120,8 +2120,10 @@ class FilippovSolution:
         table : {"events", "segments", "states"}, default "events"
             ``"events"``: one row per event (``t``, ``kind``, ``indices`` as ``"0,2"``,
             ``mode_before``, ``mode_after``, ``unique``, ``note``, ``x0, x1, ...``);
-            ``"segments"``: one row per segment (``t0``, ``t1``, ``kind``, ``mode``, ``norm``,
-            ``signs``, ``free``, ``dense``, relay values ``lam0, lam1, ...`` at ``t0``);
+            ``"segments"``: one row per segment (``t0``, ``t1``, ``kind``, ``mode``,
+            ``relay_norm`` (the relay norm φ of the mode: ``"l1"`` for the ``"linf"``
+            steepest-descent flow, its dual), ``signs``, ``free``, ``dense``, relay values
+            ``lam0, lam1, ...`` at ``t0``);
             ``"states"``: ``t`` and ``x0, x1, ...`` sampled from the dense output.
         t : (k,) array_like, optional
             Times of the ``"states"`` table; default: ``n_samples`` uniform times plus
@@ -2292,7 +2294,8 @@ class FilippovSolution:
         -------
         FilippovSolution
             Equal (``==``) to the saved one, except that :class:`CallableDense` segments (never made by
-            :func:`filippov.solve`) come back as their Hermite samples.
+            :func:`filippov.solve`) come back as their Hermite samples. A file written by a
+            :class:`~filippov.compact_solution.CompactSolution` loads as one.
 
         Raises
         ------
@@ -2321,6 +2324,11 @@ class FilippovSolution:
                 f"`path` must be a filippov solution file. Got {str(path)!r} with an "
                 "unreadable 'meta' entry instead."
             ) from exc
+        if isinstance(meta, dict) and meta.get("format") == "filippov-compact-solution":
+            # Written by CompactSolution.save (storage="compact"): a FilippovSolution too.
+            from filippov.compact_solution import CompactSolution  # lazy: it imports us
+
+            return CompactSolution._from_npz(path, arrays)
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise ValueError(
                 f"`path` must be a filippov solution file ({_FORMAT!r}). Got {str(path)!r} "

@@ -41,6 +41,8 @@ def test_solution_tables_hold_the_hand_solution(sol: fp.FilippovSolution) -> Non
     np.testing.assert_allclose(seg["t0"], [0.0, 1.1, 3.1], atol=1e-12)
     np.testing.assert_allclose(seg["t1"], [1.1, 3.1, 4.0], atol=1e-12)
     assert list(seg["kind"]) == ["regular", "sliding", "stationary"]
+    # the linf flow's relay norm is its dual, l1; the column says which norm it is
+    assert "norm" not in seg.columns and list(seg["relay_norm"]) == ["l1"] * 3
     # sliding: λ1 = a = 0.5 (Utkin's equivalent control), λ2 = 1
     np.testing.assert_allclose(seg.loc[1, ["lam0", "lam1"]].to_numpy(float), [0.5, 1.0], atol=1e-12)
     st = sol.to_dataframe("states", n_samples=41)
@@ -134,3 +136,14 @@ def test_bad_table_names(sol: fp.FilippovSolution) -> None:
         traj.to_dataframe("events")
     with pytest.raises(ValueError, match="n_samples"):
         sol.to_xarray(n_samples=1)
+
+
+def test_segments_table_names_the_relay_norm_of_each_flow() -> None:
+    # The relay norm φ is the dual of the steepest-descent flow's norm (DESIGN.md).
+    dual = {"linf": "l1", "l1": "linf", "l2": "l2"}
+    obj = fp.Objective.quadratic(np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -1.0]))
+    for flow_norm, relay in dual.items():
+        sol = fp.solve(fp.steepest_descent_flow(obj, flow_norm), [1.0, 2.0], (0.0, 1.0))
+        seg = sol.to_dataframe("segments")
+        assert len(seg) >= 1 and set(seg["relay_norm"]) == {relay}, flow_norm
+        assert "norm" not in seg.columns

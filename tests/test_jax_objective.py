@@ -154,3 +154,22 @@ def test_bad_arguments() -> None:
     assert obj._hess_kind == "from hvp"
     with pytest.raises(ValueError, match="must have length 2"):
         obj.grad([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("fun", "shape"),
+    [
+        (lambda v: v, "(2,)"),
+        (lambda v: jnp.outer(v, v), "(2, 2)"),
+        (lambda v: v.sum()[None], "(1,)"),
+    ],
+)
+def test_a_non_scalar_fun_is_named_with_the_shape_it_returned(fun, shape: str) -> None:
+    obj = Objective.from_jax(fun, n=2)
+    for method in (obj.f, obj.grad):
+        with pytest.raises(
+            ValueError, match=rf"`fun` must return a scalar \(shape \(\)\).*{shape}"
+        ):
+            method(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="`fun` must return a scalar"):  # before any step
+        fp.schemes.SignGD(step=0.1).run(obj, [1.0, 2.0], n_steps=3)

@@ -1,6 +1,6 @@
 """Damaged, foreign and hostile result files are refused with a ValueError naming the file.
 
-A fuzz test over solution (exact path and event path) and trajectory files: truncations at
+A fuzz test over solution (exact path, event path and compact) and trajectory files: truncations at
 seeded random offsets, seeded random byte flips, foreign npz archives, pickle-bearing files,
 an empty file and a folder. Every one must raise ``ValueError`` (never a raw ``zipfile``,
 numpy or ``KeyError``), and a pickle payload that would create a marker file must never run.
@@ -20,6 +20,7 @@ import pytest
 import filippov as fp
 from filippov import objectives as obj_lib
 from filippov._npz_io import npz_bytes
+from filippov.compact_solution import CompactSolution
 from filippov.schemes import DiscreteTrajectory
 from filippov.solution import FilippovSolution
 
@@ -50,7 +51,19 @@ def _trajectory() -> DiscreteTrajectory:
     return fp.schemes.SignGD(step=0.1).run(obj_lib.slope(0.5), [0.6, 0.1], n_steps=20)
 
 
+def _compact_solution() -> CompactSolution:
+    a = np.array([[4.0, 1.0, 0.0, 0.0], [1.0, 3.0, 1.0, 0.0], [0.0, 1.0, 2.0, 0.5], [0, 0, 0.5, 1]])
+    obj = fp.Objective.quadratic(a, np.array([1.0, -1.0, 0.5, 2.0]))
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, [1.0, 2.0, -1.0, 0.3], (0.0, 5.0), storage="compact")
+    assert isinstance(sol, CompactSolution) and len(sol.events) == 5
+    return sol
+
+
 KINDS = {
+    "compact-solution": (_compact_solution, CompactSolution.load),
+    # the full-format reader routes compact files to CompactSolution: same checks
+    "compact-via-full-load": (_compact_solution, FilippovSolution.load),
     "exact-solution": (_exact_solution, FilippovSolution.load),
     "event-solution": (_event_solution, FilippovSolution.load),
     "trajectory": (_trajectory, DiscreteTrajectory.load),
@@ -138,7 +151,8 @@ def test_foreign_and_hostile_files(saved, tmp_path):
     old_meta = json.loads(good[meta_key].tobytes().decode())
     cases["signed, meta is not JSON"] = npz_bytes({**good, meta_key: np.arange(5, dtype=np.uint8)})
     cases["signed, meta is a list"] = npz_bytes({**good, meta_key: meta([1, 2])})
-    cases["signed, an array missing"] = npz_bytes({k: v for k, v in good.items() if k != "x"})
+    gone = "x" if "x" in good else "lam_val"
+    cases["signed, an array missing"] = npz_bytes({k: v for k, v in good.items() if k != gone})
     cases["signed, wrong shapes"] = npz_bytes({**good, "t": np.zeros((2, 2, 2))})
     cases["signed, meta truncated"] = npz_bytes(
         {
@@ -172,8 +186,78 @@ def test_saved_files_are_plain_npz(saved):
     # The digest sits in the zip comment: any npz reader still opens the file.
     _kind, raw, _load, _folder = saved
     with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-        assert "x" in data.files
+        assert "t" in data.files
     assert zipfile.ZipFile(io.BytesIO(raw)).comment.startswith(b"filippov-sha256:")
+
+
+# ------------------------------------- compact files: well-formed but inconsistent contents
+def _compact_tampered(good: dict[str, np.ndarray]) -> dict[str, tuple[str, dict]]:
+    """Re-saved (validly signed) compact files with one entry edited: name -> (entry, arrays)."""
+    n_modes = good["mode_norm"].size
+    n_seg = good["tau0"].size
+
+    def edit(key: str, value: np.ndarray) -> tuple[str, dict]:
+        return key, {**good, key: value}
+
+    def shorter(key: str) -> tuple[str, dict]:
+        return edit(key, good[key][:-1])
+
+    def replaced(key: str, index: tuple, value: int) -> tuple[str, dict]:
+        a = good[key].copy()
+        a[index] = value
+        return edit(key, a)
+
+    cases = {f"{key} shortened": shorter(key) for key in (
+        "ev_tau", "t", "tau1", "seg_mode", "seg_kind", "v_rule", "sign_off", "free_off",
+        "lam_off", "lam_val", "bp_seg", "chk_x", "ev_kind", "ev_mode", "ev_xref", "x_init",
+        "mode_chk_signs",
+    )}  # fmt: skip
+    cases |= {
+        "t reversed": edit("t", good["t"][::-1].copy()),
+        "tau0 reversed": edit("tau0", good["tau0"][::-1].copy()),
+        "ev_tau reversed": edit("ev_tau", good["ev_tau"][::-1].copy()),
+        "t with a NaN": replaced("t", (1,), np.nan),
+        "seg_mode out of range": replaced("seg_mode", (0,), n_modes),
+        "ev_mode out of range": replaced("ev_mode", (0, 1), n_modes + 3),
+        "seg_kind out of range": replaced("seg_kind", (0,), 100),
+        "ev_note out of range": replaced("ev_note", (0,), 7),
+        "ev_xref out of range": replaced("ev_xref", (0,), n_seg),
+        "ev_xref before extra_x": replaced("ev_xref", (0,), -2),
+        "bp_seg out of range": replaced("bp_seg", (1,), n_seg + 1),
+        "lam_idx out of range": replaced("lam_idx", (0,), good["x_init"].size),
+        "sign_idx negative": replaced("sign_idx", (0,), -1),
+        "free_idx out of range": replaced("free_idx", (0,), 99),
+        "lam_off not monotone": replaced("lam_off", (1,), 10**6),
+        "chk_seg not at 0": replaced("chk_seg", (0,), 1),
+        "mode_norm out of range": replaced("mode_norm", (0,), 9),
+        "seg_mode as floats": edit("seg_mode", good["seg_mode"].astype(np.float64)),
+    }
+    return cases
+
+
+def test_compact_files_with_inconsistent_contents_are_refused(tmp_path):
+    good_path = _compact_solution().save(tmp_path / "good.npz")
+    with np.load(good_path, allow_pickle=False) as data:
+        good = {k: np.array(data[k]) for k in data.files}
+    assert len(CompactSolution.load(good_path).events) == 5
+    for name, (entry, arrays) in _compact_tampered(good).items():
+        path = tmp_path / f"{name.replace(' ', '_')}.npz"
+        path.write_bytes(npz_bytes(arrays))
+        for load in (CompactSolution.load, FilippovSolution.load):
+            message = _refused(load, path)
+            assert repr(entry) in message, (name, message)
+
+
+def test_compact_file_with_an_event_deleted_is_not_read_as_fewer_events(tmp_path):
+    # The wrong-answer case: ev_tau one shorter loaded before as 4 events instead of 5.
+    good_path = _compact_solution().save(tmp_path / "good.npz")
+    with np.load(good_path, allow_pickle=False) as data:
+        arrays = {k: np.array(data[k]) for k in data.files}
+    arrays["ev_tau"] = np.delete(arrays["ev_tau"], 2)
+    path = tmp_path / "fewer.npz"
+    path.write_bytes(npz_bytes(arrays))
+    with pytest.raises(ValueError, match=r"'ev_tau'.*one per event|'ev_kind'.*'ev_tau'"):
+        CompactSolution.load(path)
 
 
 # ------------------------------------------------------- save/load and pickle are exact

@@ -533,7 +533,11 @@ def _validate_x0(x0: ArrayLike, n: int | None) -> tuple[FloatArray, bool]:
 
 
 def _fmt_state(x: FloatArray) -> str:
-    return np.array2string(np.asarray(x), threshold=6, edgeitems=2, precision=6)
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        # array2string writes a whole float as "0." (so "t=0.." ending a sentence)
+        return f"{float(arr):.6g}"
+    return np.array2string(arr, threshold=6, edgeitems=2, precision=6)
 
 
 def run(

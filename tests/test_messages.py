@@ -1,0 +1,35 @@
+"""The wording of status messages: whole sentences, no doubled punctuation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov.objectives import Objective
+from filippov.systems import FilippovSystem
+
+
+def test_stationary_start_message_has_one_period() -> None:
+    obj = Objective.quadratic(np.eye(2))
+    single = fp.schemes.SignGD(step=0.1).run(obj, [0.0, 0.0], n_steps=3)
+    assert single.message == "Stationary point reached (gradient exactly zero) at k=0, t=0."
+    later = fp.schemes.SignGD(step=0.25).run(obj, [0.5, 0.5], n_steps=5)
+    assert later.message.endswith("at k=2, t=0.5."), later.message
+    batch = fp.schemes.SignGD(step=0.1).run(obj, [[0.0, 0.0], [0.0, 0.0]], n_steps=3)
+    assert ".." not in batch.message and batch.message.endswith("."), batch.message
+
+
+@pytest.mark.parametrize("method", ["exact", "event"])
+def test_motion_on_h_zero_message_reads_right(method: str) -> None:
+    # x' ∈ c0 − B ∂‖x[:2]‖∞: at h = 0 the relay value λ = (0.1, 0.1) is consistent and
+    # leaves the velocity (0, 0, 1), which moves along h = 0 (not integrated: status −4).
+    c0, B = np.array([0.1, 0.1, 1.0]), np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    if method == "exact":
+        system = FilippovSystem.affine(c0, B, np.eye(2, 3), np.zeros(2), "linf")
+    else:
+        system = FilippovSystem(c0, B, lambda x: x[:2], norm="linf", jac_h=lambda x: np.eye(2, 3))
+    sol = fp.solve(system, [0.5, 0.2, 0.0], (0.0, 3.0))
+    assert sol.method.startswith(method) and sol.status == -4
+    assert "motion on h = 0 of the linf relay is not supported" in sol.message, sol.message
+    assert " an linf" not in sol.message
