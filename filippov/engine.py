@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov import _event_path, _exact_path
+from filippov import _continuation_path, _event_path, _exact_path
 from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder
@@ -28,7 +28,7 @@ from filippov.systems import FilippovSystem
 
 __all__ = ["solve"]
 
-_METHODS = ("auto", "exact", "events")
+_METHODS = ("auto", "exact", "events", "continuation")
 #: The smallest relative tolerance an integrator can honour in double precision.
 _MIN_RTOL = 100 * float(np.finfo(float).eps)
 #: A time span must hold at least this many floating-point times.
@@ -62,10 +62,15 @@ def solve(
         Start and end time, ``t0 < t_end``, at least 16 floating-point numbers apart
         (times are reported as ``t0 + τ``; the paths integrate in ``τ = t − t0``, so a
         large ``t0`` costs no resolution inside the run).
-    method : {"auto", "exact", "events"}
+    method : {"auto", "exact", "events", "continuation"}
         ``"exact"``: closed-form event-to-event integration of a piecewise-affine system
         (ℓ1 / ℓ∞ relays; an error otherwise). ``"events"``: mode-by-mode numerical
-        integration. ``"auto"`` picks the exact path whenever it applies.
+        integration. ``"continuation"``: the ℓ∞ steepest-descent (sign) flow of an
+        objective followed as continuation of its sliding curves with Hessian–vector
+        products (an error for other systems; see the theory page). ``"auto"`` picks the
+        exact path whenever it applies, else the continuation path for sign flows (the
+        event path when it fails for want of a positive definite sliding block), else
+        the event path.
     integrator : {"DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}
         The scipy ``OdeSolver`` used inside each mode by the event path.
     rtol, atol : float
@@ -214,12 +219,20 @@ def solve(
             "`method='exact'` needs a piecewise-affine system (constant f0 and B, affine h) "
             f"with an l1 or linf relay; {system!r} is not. Use method='events' or 'auto'."
         )
-    use_exact = exact_ok and method != "events"
+    use_exact = exact_ok and method in ("auto", "exact")
+    why_not = _continuation_path.unsupported(system)
+    if method == "continuation" and why_not is not None:
+        raise ValueError(f"`method='continuation'` cannot run {system!r}: {why_not}.")
+    use_cont = not use_exact and why_not is None and method in ("auto", "continuation")
     # The paths integrate in τ = t − t0 (see Recorder.finish): at t0 = 1e15 a time is only
     # resolved to 0.125, which moved event times, shortened segments and ended the sign
     # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
     span = _tau_span(t0, t_end)
-    rec = Recorder(0.0, x0_arr, "exact" if use_exact else f"events ({integrator})")
+    rec = Recorder(
+        0.0,
+        x0_arr,
+        "exact" if use_exact else "continuation" if use_cont else f"events ({integrator})",
+    )
     try:  # an undecidable selection ends the run, keeping the partial solution (Returns)
         if use_exact:
             assert system.affine_data is not None
@@ -232,7 +245,24 @@ def solve(
             m = system.affine_data.G.shape[0]
             with _exact_path.serial_blas(m), _exact_path.cyclic_gc_paused():
                 status, message = integrate(system.affine_data, x0_arr, 0.0, span, opts, rec)
-        else:
+        if use_cont:
+            cont_opts = _continuation_path.ContinuationOptions(
+                rtol=rtol,
+                atol=atol,
+                max_events=max_events,
+                zero_tol=zero_tol,
+                zeno_spacing=zeno_spacing,
+            )
+            with np.errstate(all="ignore"):
+                status, message = _continuation_path.integrate(
+                    system, x0_arr, 0.0, span, cont_opts, rec
+                )
+            if method == "auto" and status in (-1, -4):
+                # The continuation needs a positive definite sliding block (a convex
+                # objective near the path); elsewhere the event path runs the system.
+                use_cont = False
+                rec = Recorder(0.0, x0_arr, f"events ({integrator})")
+        if not use_exact and not use_cont:
             ev_opts = _event_path.EventOptions(
                 integrator=integrator,
                 rtol=rtol,
