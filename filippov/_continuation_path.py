@@ -104,6 +104,7 @@ class _Block:
         self.S = np.zeros(0, dtype=np.intp)
         self.L = np.zeros((0, 0))
         self.n_refresh = 0
+        self.excess = 0
 
     def hvp_full(self, x: FloatArray, v: FloatArray) -> FloatArray:
         self.rec.njev += 1
@@ -117,6 +118,7 @@ class _Block:
     def refresh(self, x: FloatArray) -> None:
         """Factor ``H_SS(x)`` from its Hessian rows (raises ``LinAlgError`` unless PD)."""
         self.n_refresh += 1
+        self.excess = 0
         if self.S.size == 0:
             self.L = np.zeros((0, 0))
             return
@@ -164,11 +166,17 @@ class _Block:
             return np.zeros(0)
         for attempt in range(2):
             y, iters, ok = self._pcg(x, b, guess, rtol)
-            if ok and iters <= min(_REFRESH_ITERATIONS, 2 + self.S.size // 8):
+            # A refresh costs about |S|/2 products (Hessian rows in one matrix product):
+            # worth it once the iterations beyond the first, summed since the last
+            # refresh, exceed that.
+            self.excess += max(iters - 1, 0)
+            if ok and iters <= _REFRESH_ITERATIONS and self.excess <= 4 + self.S.size // 2:
                 return y
-            if attempt == 0:
+            if attempt == 0 or not ok:
                 self.refresh(x)
                 guess = y
+            if ok:
+                return y
         if not ok:
             raise np.linalg.LinAlgError(
                 "conjugate gradients on the sliding block did not converge (the Hessian "
@@ -285,8 +293,14 @@ class _Mode:
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
 
-    def correct(self, tau: float, xs: FloatArray) -> tuple[FloatArray, FloatArray] | None:
-        """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge."""
+    def correct(
+        self, tau: float, xs: FloatArray, tight: bool = False
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
+
+        ``tight``: to rounding (the last index's entry, where the state becomes the
+        stationary point) rather than to the step tolerance.
+        """
         x = self.base(tau)
         S = self.S
         x[S] = xs
@@ -312,7 +326,7 @@ class _Mode:
             last = size
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
-            done = size <= self.tol(x)
+            done = size <= (64 * _EPS * float(np.max(np.abs(x))) if tight else self.tol(x))
         return None
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
@@ -623,7 +637,7 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
     if corrected is None:
         raise _Failure(-1, f"the corrector did not converge while locating an event near τ = {tau:.12g}")
     xn, gn = corrected

@@ -253,7 +253,9 @@ def solve(
                 zero_tol=zero_tol,
                 zeno_spacing=zeno_spacing,
             )
-            with np.errstate(all="ignore"):
+            # One BLAS thread like the exact path: its products are small and many (two
+            # threads made a d = 200 run 3x slower on a loaded machine).
+            with np.errstate(all="ignore"), _exact_path.serial_blas(system.n):
                 status, message = _continuation_path.integrate(
                     system, x0_arr, 0.0, span, cont_opts, rec
                 )

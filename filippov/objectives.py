@@ -1598,9 +1598,18 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         H = (Am.T * w) @ Am / m + lam_f * np.eye(n)
         return 0.5 * (H + H.T)
 
+    # The weights of the last point: solvers take several products at one point (CG),
+    # and recomputing them cost a third product each time.
+    last_w: list[tuple[bytes, FloatArray]] = []
+
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
-        z = yA @ x
-        w = scipy.special.expit(z) * scipy.special.expit(-z)
+        key = x.tobytes()
+        if last_w and last_w[0][0] == key:
+            w = last_w[0][1]
+        else:
+            z = yA @ x
+            w = scipy.special.expit(z) * scipy.special.expit(-z)
+            last_w[:] = [(key, w)]
         return Am.T @ (w * (Am @ v)) / m + lam_f * v
 
     def grad_batch(X: FloatArray) -> FloatArray:
