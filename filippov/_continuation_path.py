@@ -49,6 +49,8 @@ _EPS = float(np.finfo(float).eps)
 _REFRESH_ITERATIONS = 6
 #: Newton iterations of the corrector before the step is shortened.
 _MAX_NEWTON = 8
+#: Blocks with |S|·n up to this are factored exactly at every point instead of CG.
+_DIRECT_SIZE = 4096
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
@@ -105,6 +107,8 @@ class _Block:
         self.L = np.zeros((0, 0))
         self.n_refresh = 0
         self.excess = 0
+        #: The point the factor was taken at (b"" when it mixes points).
+        self.key = b""
 
     def hvp_full(self, x: FloatArray, v: FloatArray) -> FloatArray:
         self.rec.njev += 1
@@ -119,6 +123,7 @@ class _Block:
         """Factor ``H_SS(x)`` from its Hessian rows (raises ``LinAlgError`` unless PD)."""
         self.n_refresh += 1
         self.excess = 0
+        self.key = b""
         if self.S.size == 0:
             self.L = np.zeros((0, 0))
             return
@@ -164,6 +169,13 @@ class _Block:
         """``H_SS(x)⁻¹ b`` to relative residual ``rtol`` (to rounding at most)."""
         if self.S.size == 0:
             return np.zeros(0)
+        if self.S.size * self.n <= _DIRECT_SIZE:
+            # A small block: its exact factor at x costs less than a CG loop's overhead.
+            key = x.tobytes()
+            if self.key != key:
+                self.refresh(x)
+                self.key = key
+            return self.precondition(b)
         for attempt in range(2):
             y, iters, ok = self._pcg(x, b, guess, rtol)
             # A refresh costs about |S|/2 products (Hessian rows in one matrix product):
@@ -661,8 +673,8 @@ def _refine_entry(
         else:
             hi = tau
             best = p
-        if val == 0.0:
-            return p
+        if abs(val - offset[j]) <= 8 * _EPS * cm.g_scale and val <= 0.0:
+            return p  # at (or just past) the root to rounding: no further point needed
         step = -val / slope if slope != 0 else 0.0
         nxt = tau + step
         if abs(step) <= 4 * _EPS * max(1.0, abs(tau)) or hi - lo <= 4 * _EPS * max(1.0, hi):
