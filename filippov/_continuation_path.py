@@ -327,7 +327,7 @@ class _Mode:
             # The first corrections use the block's factor as it is (a chord step: no
             # Hessian product; the predictor is within the tolerance, so a contraction
             # by the factor's accuracy suffices); later ones solve with H_SS(x) itself.
-            if it < 2 and self.block.L.shape[0] == S.size:
+            if it < 4 and self.block.L.shape[0] == S.size:
                 delta = self.block.precondition(g[S])
             else:
                 delta = self.block.solve(x, g[S], rtol=1e-10)
@@ -346,7 +346,7 @@ class _Mode:
         p = self.block.hvp_full(x, self.sigma)  # H σ (σ is 0 on S)
         if self.S.size:
             # To 1e-9: the tangent enters the dense output as h·δu/4, far below atol then.
-            u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-9)
+            u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-8)
             v = -self.sigma.copy()
             v[self.S] = u
             gdot = self.block.hvp_full(x, v)
