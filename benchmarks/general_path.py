@@ -56,7 +56,7 @@ def minimizer(obj: Objective, n: int) -> np.ndarray:
     x = np.zeros(n)
     for _ in range(60):
         g = obj.grad(x)
-        op = scipy.sparse.linalg.LinearOperator((n, n), matvec=lambda v: obj.hvp(x, v))
+        op = scipy.sparse.linalg.LinearOperator((n, n), matvec=lambda v, x=x: obj.hvp(x, v))
         step, _ = scipy.sparse.linalg.cg(op, g, rtol=1e-14, atol=0.0, maxiter=10 * n)
         x = x - step
         if np.max(np.abs(step)) <= 1e-15 * max(1.0, float(np.max(np.abs(x)))):
@@ -219,13 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|---|")
     for r in rows:
         print(
-            f"| {r['d']:>4} | {r['method']:<42} | {str(r['status']):<14} | {fmt(r['wall']):>8} | "
+            f"| {r['d']:>4} | {r['method']:<42} | {r['status']!s:<14} | {fmt(r['wall']):>8} | "
             f"{'—' if r['events'] is None else r['events']:>6} | {fmt(r['end_err']):>9} | "
             f"{r['note']} |"
         )
     mem_d = args.memory or max(dims)
-    print(f"\npeak memory of the d = {mem_d} continuation run beyond its data: "
-          f"{peak_memory(mem_d):.1f} MB (tracemalloc)")
+    print(
+        f"\npeak memory of the d = {mem_d} continuation run beyond its data: "
+        f"{peak_memory(mem_d):.1f} MB (tracemalloc)"
+    )
     print(f"load average at the end: {os.getloadavg()}")
     return 0
 

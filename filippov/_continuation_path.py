@@ -455,8 +455,16 @@ def integrate(
         except np.linalg.LinAlgError as exc:
             return -4, f"the sliding selection at t = {t:.12g} failed: {exc}"
         record_l1_transition(
-            rec, t, x, np.asarray(arrived, dtype=np.intp), old_sigma, sigma, sigma == 0,
-            old_mode, mode, True,
+            rec,
+            t,
+            x,
+            np.asarray(arrived, dtype=np.intp),
+            old_sigma,
+            sigma,
+            sigma == 0,
+            old_mode,
+            mode,
+            True,
         )
         acc = check_accumulation(rec, span, opts.zeno_spacing)
         if acc is not None:
@@ -537,8 +545,13 @@ def _run_mode(
             return
         ts = np.array([t + p.tau for p in pts])
         dense = CurveDense(
-            x.copy(), t, sigma.copy(), S.copy(), ts,
-            np.array([p.x[S] for p in pts]), np.array([p.u for p in pts]),
+            x.copy(),
+            t,
+            sigma.copy(),
+            S.copy(),
+            ts,
+            np.array([p.x[S] for p in pts]),
+            np.array([p.u for p in pts]),
         )
         rec.dense_segment(t, t + last.tau, dense, last.x, mode, lam0)
 
@@ -613,7 +626,8 @@ def _run_mode(
             k = int(np.argmax(samples[:, c] < 0.0))
             lo = 0.0 if k == 0 else float(_GUARD_SAMPLES[k - 1])
             hi = float(_GUARD_SAMPLES[k])
-            fun = lambda s, c=c: float(_hermite(G0[c], D0[c], G1[c], D1[c], h, s))  # noqa: E731
+            coef = (float(G0[c]), float(D0[c]), float(G1[c]), float(D1[c]), h)
+            fun = lambda s, q=coef: float(_hermite(q[0], q[1], q[2], q[3], q[4], s))  # noqa: E731
             s_root = brentq(fun, lo, hi, xtol=1e-15) if fun(lo) > 0 else lo
             if cur.tau + s_root * h < tau_entry:
                 tau_entry, j_entry = cur.tau + s_root * h, int(F[c])
@@ -639,7 +653,9 @@ def _run_mode(
         G = sigma[F] * p_ev.g[F]
         ztol = max(cm.opts.zero_tol, 64 * _EPS) * g_scale
         arrived = F[G + offset[F] <= ztol].tolist()
-        exits = [(int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)]
+        exits = [
+            (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
+        ]
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
 
 
@@ -651,7 +667,9 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
     if corrected is None:
-        raise _Failure(-1, f"the corrector did not converge while locating an event near τ = {tau:.12g}")
+        raise _Failure(
+            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+        )
     xn, gn = corrected
     return cm.point(tau, xn, gn, cur.u)
 

@@ -255,7 +255,7 @@ def solve(
             )
             # One BLAS thread like the exact path: its products are small and many (two
             # threads made a d = 200 run 3x slower on a loaded machine).
-            with np.errstate(all="ignore"), _exact_path.serial_blas(system.n):
+            with np.errstate(all="ignore"), _exact_path.serial_blas(x0_arr.size):
                 status, message = _continuation_path.integrate(
                     system, x0_arr, 0.0, span, cont_opts, rec
                 )

@@ -63,7 +63,7 @@ def check_velocities(obj: Objective, sol: fp.FilippovSolution) -> None:
 
 def check_continuity(sol: fp.FilippovSolution) -> None:
     """Each segment starts where the previous one ended (dense outputs agree at events)."""
-    for a, b in zip(sol.segments, sol.segments[1:]):
+    for a, b in zip(sol.segments[:-1], sol.segments[1:], strict=True):
         assert a.t1 == b.t0
         xa = a.dense(np.array([a.t1]))[0]
         xb = b.dense(np.array([b.t0]))[0]
@@ -96,9 +96,7 @@ def test_auto_picks_continuation_for_sign_flows_only() -> None:
     obj = logistic(4, 20, 1)
     x0 = np.ones(4)
     assert fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 5.0)).method == "continuation"
-    assert fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 5.0)).method.startswith(
-        "events"
-    )
+    assert fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 5.0)).method.startswith("events")
     quad = Objective.quadratic(np.diag([1.0, 2.0]), [1.0, -1.0])
     assert fp.solve(fp.steepest_descent_flow(quad, "linf"), [1.0, 1.0], (0.0, 5.0)).method == (
         "exact"
