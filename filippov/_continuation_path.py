@@ -558,10 +558,18 @@ def _run_mode(
     guard_F = lambda p: sigma[F] * p.g[F] + offset[F]  # noqa: E731
     while True:
         cur = pts[-1]
-        h = min(h_step, tau_end - cur.tau)
-        if h <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
+        if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
             record(cur)
             return t + cur.tau, cur.x, cur.g, h_step, None, []
+        if h_step <= 4 * _EPS * max(1.0, abs(t + cur.tau)):
+            record(cur)
+            raise _Failure(
+                -1,
+                f"the step size fell to rounding at t = {t + cur.tau:.12g}, x = "
+                f"{np.array2string(cur.x, precision=12)} (a discontinuity of the gradient?); "
+                "the solution is returned up to that point",
+            )
+        h = min(h_step, tau_end - cur.tau)
         prev = pts[-2] if len(pts) > 1 else None
         tau = cur.tau + h
         if tau_end - tau < 1e-3 * h:
@@ -572,21 +580,31 @@ def _run_mode(
             xs_pred = _hermite(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
         else:
             xs_pred = cur.x[S] + h * cur.u
-        corrected = cm.correct(tau, xs_pred)
+        nonfinite = ""
+        try:
+            corrected = cm.correct(tau, xs_pred)
+        except FloatingPointError as exc:  # NonFiniteError of a gradient or product
+            corrected, nonfinite = None, str(exc)
         if corrected is None:
+            # Shorter steps: the corrector converges, or the run ends at the edge of the
+            # region where the objective is finite.
             h_step = h / 4
             if h_step < 1e-14 * max(1.0, tau_end):
                 record(cur)
+                where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
+                if nonfinite:
+                    raise _Failure(
+                        -3,
+                        f"non-finite values just past {where} ({nonfinite}); the solution "
+                        "is returned up to that point",
+                    )
                 raise _Failure(
                     -1,
-                    f"the corrector did not converge at t = {t + cur.tau:.12g} with steps "
-                    "down to rounding; the solution is returned up to that point",
+                    f"the corrector did not converge at {where} with steps down to "
+                    "rounding; the solution is returned up to that point",
                 )
             continue
         xn, gn = corrected
-        if not np.all(np.isfinite(gn)):
-            record(cur)
-            raise _Failure(-3, f"non-finite gradient near t = {t + tau:.12g}")
         new = cm.point(tau, xn, gn, cur.u)
         # The local error of the cubic Hermite dense output on this step. With a previous
         # step, the corrector's distance to the cubic extrapolation (error term
@@ -631,6 +649,15 @@ def _run_mode(
             s_root = brentq(fun, lo, hi, xtol=1e-15) if fun(lo) > 0 else lo
             if cur.tau + s_root * h < tau_entry:
                 tau_entry, j_entry = cur.tau + s_root * h, int(F[c])
+        if j_entry >= 0 and sigma[j_entry] * new.g[j_entry] + offset[j_entry] > 0.0:
+            # The interpolant dips below 0 but the guard is positive at the step's end: a
+            # false alarm of the interpolant (near a multiple root) or a dip and return
+            # inside the step. A shorter step tells them apart (a sign change at its end,
+            # or no dip); below rounding the dip is a grazing contact, not an event.
+            if h > 64 * _EPS * max(1.0, abs(tau)):
+                h_step = h / 2
+                continue
+            j_entry = -1
         exit_idx = np.flatnonzero(np.abs(new.u) >= 1.0) if S.size else np.zeros(0, int)
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
@@ -677,33 +704,36 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
 def _refine_entry(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, j: int, offset: FloatArray
 ) -> _Point:
-    """Newton on ``σ_j ∂_j f(x(τ)) + offset_j = 0`` along the curve (slope from the point's
-    own gradient rate), safeguarded by bisection in the step."""
+    """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve.
+
+    Newton (slope from the point's own gradient rate) from the Hermite estimate, inside a
+    bracket that every evaluation shrinks; bisection when a Newton step leaves the bracket
+    or fails to halve the last one (a multiple root, as at a degenerate minimum, where
+    Newton crawls but the sign of the guard still brackets the root to rounding).
+    """
     lo, hi = cur.tau, new.tau
     sj = cm.sigma[j]
-    best: _Point | None = None
-    for _ in range(30):
+    best: _Point = new
+    last_step = np.inf
+    for _ in range(200):
         p = _curve_point(cm, cur, new, h, tau)
         val = sj * p.g[j] + offset[j]
         slope = sj * p.gdot[j]
         if val > 0:
             lo = tau
         else:
-            hi = tau
-            best = p
-        if abs(val - offset[j]) <= 8 * _EPS * cm.g_scale and val <= 0.0:
-            return p  # at (or just past) the root to rounding: no further point needed
-        step = -val / slope if slope != 0 else 0.0
+            hi, best = tau, p
+            if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
+                return p  # at (or just past) the root to rounding
+        if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
+            return best  # the point at or just past the root (the guard ≤ 0 there)
+        step = -val / slope if slope != 0 else np.inf
         nxt = tau + step
-        if abs(step) <= 4 * _EPS * max(1.0, abs(tau)) or hi - lo <= 4 * _EPS * max(1.0, hi):
-            # Converged: report the point at or just past the root (the guard ≤ 0).
-            if val <= 0 or best is None:
-                return p if best is None else best
-            return best if abs(best.tau - tau) <= 64 * _EPS * max(1.0, hi) else p
-        if not lo < nxt < hi:
+        if not (lo < nxt < hi) or abs(step) > 0.5 * last_step:
             nxt = 0.5 * (lo + hi)
+        last_step = abs(nxt - tau)
         tau = nxt
-    return best if best is not None else p
+    return best
 
 
 def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:
