@@ -107,6 +107,8 @@ class _Block:
         self.L = np.zeros((0, 0))
         self.n_refresh = 0
         self.excess = 0
+        #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
+        self.last_product: FloatArray | None = None
         #: The point the factor was taken at (b"" when it mixes points).
         self.key = b""
 
@@ -175,6 +177,7 @@ class _Block:
             if self.key != key:
                 self.refresh(x)
                 self.key = key
+            self.last_product = None
             return self.precondition(b)
         for attempt in range(2):
             y, iters, ok = self._pcg(x, b, guess, rtol)
@@ -199,12 +202,23 @@ class _Block:
     def _pcg(
         self, x: FloatArray, b: FloatArray, guess: FloatArray | None, rtol: float
     ) -> tuple[FloatArray, int, bool]:
+        """Preconditioned CG; also keeps ``H [y; 0]`` (the whole product, every row) in
+        ``last_product``: the sum of the products CG takes anyway, so the caller gets the
+        gradient's rate along the tangent without one more product."""
         k = self.S.size
-        bnorm = float(np.linalg.norm(b))
-        if bnorm == 0.0:
-            return np.zeros(k), 0, True
+        S = self.S
         y = np.zeros(k) if guess is None else guess.copy()
-        r = b - self.matvec(x, y) if guess is not None else b.copy()
+        full = np.zeros(self.n)
+        if guess is not None:
+            full[S] = y
+            Hy = self.hvp_full(x, full)
+        else:
+            Hy = np.zeros(self.n)
+        self.last_product = Hy
+        bnorm = float(np.linalg.norm(b))
+        if bnorm == 0.0 and guess is None:
+            return y, 0, True
+        r = b - Hy[S]
         # The residual cannot go below the rounding of a product: stop there.
         target = max(rtol * bnorm, 64 * _EPS * bnorm)
         z = self.precondition(r)
@@ -213,12 +227,16 @@ class _Block:
         for it in range(1, 3 * k + 20):
             if float(np.linalg.norm(r)) <= target:
                 return y, it - 1, True
-            Ap = self.matvec(x, p)
+            full[:] = 0.0
+            full[S] = p
+            Hp = self.hvp_full(x, full)
+            Ap = Hp[S]
             pAp = float(p @ Ap)
             if not pAp > 0.0:
                 return y, it, False
             alpha = rz / pAp
             y += alpha * p
+            Hy += alpha * Hp
             r -= alpha * Ap
             z = self.precondition(r)
             rz_new = float(r @ z)
@@ -347,9 +365,12 @@ class _Mode:
         if self.S.size:
             # To 1e-9: the tangent enters the dense output as h·δu/4, far below atol then.
             u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-8)
-            v = -self.sigma.copy()
-            v[self.S] = u
-            gdot = self.block.hvp_full(x, v)
+            Hu = self.block.last_product
+            if Hu is None:  # solved directly: one product
+                v = np.zeros_like(x)
+                v[self.S] = u
+                Hu = self.block.hvp_full(x, v)
+            gdot = Hu - p  # H ẋ with ẋ = [u; −σ_F]
         else:
             u = np.zeros(0)
             gdot = -p
