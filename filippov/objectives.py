@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
+import scipy.sparse.linalg
 import scipy.special
 import sympy
 from numpy.typing import ArrayLike, NDArray
@@ -111,6 +113,22 @@ def _out_matrix(value: Any, name: str, shape: tuple[int, int]) -> FloatArray:
             f"`{name}` must return an array of shape {shape}. Got shape {arr.shape} instead."
         )
     return require_finite(arr, name)
+
+
+def _is_operator(H: Any) -> bool:
+    """Whether a Hessian is a scipy sparse matrix/array or a ``LinearOperator``."""
+    return scipy.sparse.issparse(H) or isinstance(H, scipy.sparse.linalg.LinearOperator)
+
+
+def _operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
+    """Rows ``rows`` of a sparse or LinearOperator Hessian as a dense ``(k, n)`` array
+    (sparse: the rows sliced; operator: ``k`` products with unit vectors, the Hessian
+    being symmetric)."""
+    if scipy.sparse.issparse(H):
+        return np.asarray(scipy.sparse.csr_array(H)[rows].toarray(), dtype=np.float64)
+    E = np.zeros((n, rows.size))
+    E[rows, np.arange(rows.size)] = 1.0
+    return np.asarray(H @ E, dtype=np.float64).T.copy()
 
 
 def _out_scalar(value: Any, name: str) -> float:
@@ -350,7 +368,10 @@ class Objective:
     # ---- derived second-order callables ------------------------------------------------
 
     def _hvp_from_hess(self, x: FloatArray, v: FloatArray) -> FloatArray:
-        return self._eval_hess(x) @ v
+        H = self._hess(x)
+        if _is_operator(H):  # sparse or LinearOperator: the product, never the matrix
+            return np.asarray(H @ v, dtype=np.float64).reshape(-1)
+        return _out_matrix(H, "hess(x)", (x.size, x.size)) @ v
 
     def _hess_from_hvp(self, x: FloatArray) -> FloatArray:
         n = x.size
@@ -387,7 +408,12 @@ class Objective:
         return _out_vector(self._grad(x), "grad(x)", x.size)
 
     def _eval_hess(self, x: FloatArray) -> FloatArray:
-        return _out_matrix(self._hess(x), "hess(x)", (x.size, x.size))
+        H = self._hess(x)
+        if _is_operator(H):
+            # A dense Hessian was asked for (hess(x), the event path): only then is a
+            # sparse or LinearOperator Hessian made dense; hvp and hess_rows never do.
+            H = _operator_rows(H, np.arange(x.size, dtype=np.intp), x.size)
+        return _out_matrix(H, "hess(x)", (x.size, x.size))
 
     def _eval_hvp(self, x: FloatArray, v: FloatArray) -> FloatArray:
         return _out_vector(self._hvp(x, v), "hvp(x, v)", x.size)
@@ -546,7 +572,16 @@ class Objective:
         """:meth:`hess_rows` for a validated ``x`` and valid ``rows`` (the event path's
         sliding modes call it in every right-hand side); the result is still checked."""
         if self._hess_rows is None:
-            return self._eval_hess(x)[rows]
+            H = self._hess(x) if self._hess_kind == "exact" else None
+            if H is not None and _is_operator(H):
+                return _out_matrix(
+                    _operator_rows(H, rows, x.size), "hess_rows(x, rows)", (rows.size, x.size)
+                )
+            return (
+                self._eval_hess(x)[rows]
+                if H is None
+                else _out_matrix(H, "hess(x)", (x.size, x.size))[rows]
+            )
         R = self._hess_rows(x, rows)
         if type(R) is np.ndarray and R.dtype == np.float64 and R.shape == (rows.size, x.size):
             # `_hess_rows` is set by library objectives only, which return fresh arrays:

@@ -222,3 +222,48 @@ def test_random_log_sum_exp_plus_quadratic(d: int, m: int, seed: int, temperatur
     np.testing.assert_allclose(
         [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-7
     )
+
+
+def _logcosh_chain(kind: str) -> tuple[Objective, np.ndarray]:
+    """``Σ log cosh(x_i − c_i) + ½ xᵀTx`` with T tridiagonal, Hessian as ``kind``."""
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    n = 7
+    c = np.linspace(-1.0, 1.0, n)
+    T = scipy.sparse.diags(
+        [np.full(n - 1, -0.4), np.full(n, 1.0), np.full(n - 1, -0.4)], [-1, 0, 1]
+    )
+    T = scipy.sparse.csr_array(T)
+
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(np.log(np.cosh(x - c))) + 0.5 * x @ (T @ x))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        return np.tanh(x - c) + T @ x
+
+    def hess(x: np.ndarray) -> object:
+        H = scipy.sparse.diags(1.0 / np.cosh(x - c) ** 2) + T
+        if kind == "sparse":
+            return scipy.sparse.csr_array(H)
+        return scipy.sparse.linalg.aslinearoperator(H)
+
+    def dense_hess(x: np.ndarray) -> np.ndarray:
+        return np.diag(1.0 / np.cosh(x - c) ** 2) + T.toarray()
+
+    return Objective(f, grad, hess, n=n, name=f"logcosh chain ({kind})"), dense_hess
+
+
+@pytest.mark.parametrize("kind", ["sparse", "operator"])
+def test_sparse_and_operator_hessians(kind: str) -> None:
+    obj, dense_hess = _logcosh_chain(kind)
+    x = np.linspace(0.3, -0.2, 7)
+    v = np.arange(7.0)
+    np.testing.assert_allclose(obj.hvp(x, v), dense_hess(x) @ v, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(obj.hess_rows(x, [4, 1]), dense_hess(x)[[4, 1]], atol=1e-15)
+    np.testing.assert_allclose(obj.hess(x), dense_hess(x), atol=1e-15)
+    x0 = np.full(7, 2.0)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 20.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 7), rtol=0, atol=1e-10)
+    check_velocities(obj, sol)
