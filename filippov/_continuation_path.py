@@ -740,12 +740,12 @@ def _refine_entry(
         p = _curve_point(cm, cur, new, h, tau)
         val = sj * p.g[j] + offset[j]
         slope = sj * p.gdot[j]
+        if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
+            return p  # the root to rounding in τ (either side: it counts as arrived)
         if val > 0:
             lo = tau
         else:
             hi, best = tau, p
-            if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
-                return p  # at (or just past) the root to rounding
         if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
             return best  # the point at or just past the root (the guard ≤ 0 there)
         step = -val / slope if slope != 0 else np.inf
