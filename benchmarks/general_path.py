@@ -8,7 +8,10 @@ continuation path (and on the event path where it finishes within the cap), and 
 peers of :mod:`benchmarks.peers` run the same flow over the same time: implicit Euler
 with ``h = 1e-3`` (a box VI per Newton step) and the ``tanh(∇f/ε)`` regularization with
 ``ε = 1e-4`` (RK45 and Radau). Every end state is compared with the minimizer computed
-independently (Newton's method with CG solves on Hessian–vector products, to rounding).
+independently (Newton's method with CG solves on Hessian–vector products, to rounding),
+and every trajectory with the continuation path's dense output on the peers' grid
+(``traj. diff``: the peers' error, if the continuation path is right; for the event path
+the two paths' difference).
 The breast-cancer ridge logistic regression of the gallery (d = 31 with the intercept)
 is run for the ℓ∞ and ℓ1 flows. The peak memory of the largest continuation run beyond
 its data is measured with ``tracemalloc``. Wall times are single-threaded BLAS and
@@ -64,9 +67,18 @@ def minimizer(obj: Objective, n: int) -> np.ndarray:
     return x
 
 
+def problem_grid(T: float) -> np.ndarray:
+    """The peers' output grid ``0, 0.01, ..., T``."""
+    return np.arange(round(T / GRID_STEP) + 1) * GRID_STEP
+
+
+#: Tolerances of filippov's runs (``--rtol``; atol is rtol / 100).
+RTOL = [1e-10]
+
+
 def timed_solve(system: fp.FilippovSystem, x0: np.ndarray, T: float, method: str) -> Any:
     start = time.perf_counter()
-    sol = fp.solve(system, x0, (0.0, T), method=method)
+    sol = fp.solve(system, x0, (0.0, T), method=method, rtol=RTOL[0], atol=RTOL[0] / 100)
     return sol, time.perf_counter() - start
 
 
@@ -105,6 +117,7 @@ def run_dimension(d: int, cap: float, events_upto: int) -> list[dict[str, Any]]:
                 "wall": ev_wall,
                 "events": len(ev.events),
                 "end_err": float(np.max(np.abs(ev.x[-1] - x_star))),
+                "traj": float(np.max(np.abs(ev(problem_grid(T)) - sol(problem_grid(T))))),
                 "note": "",
             }
         )
@@ -133,9 +146,11 @@ def run_dimension(d: int, cap: float, events_upto: int) -> list[dict[str, Any]]:
     by_name = {m.name: m for m in all_methods()}
     for name in PEERS:
         res = by_name[name].run(problem, cap)
-        end_err = None
+        end_err = traj = None
         if res.status == "ok" and res.X.shape[0]:
             end_err = float(np.max(np.abs(res.X[-1] - x_star)))
+            keep = res.t <= T + 1e-9
+            traj = float(np.max(np.abs(res.X[keep] - sol(res.t[keep]))))
         rows.append(
             {
                 "d": d,
@@ -144,6 +159,7 @@ def run_dimension(d: int, cap: float, events_upto: int) -> list[dict[str, Any]]:
                 "wall": res.wall,
                 "events": None,
                 "end_err": end_err,
+                "traj": traj,
                 "note": res.reason,
             }
         )
@@ -206,23 +222,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap", type=float, default=None, help="wall-clock cap per peer run")
     parser.add_argument("--events-upto", type=int, default=100, help="run the event path up to d")
     parser.add_argument("--memory", type=int, default=None, help="d of the tracemalloc run")
+    parser.add_argument("--no-breast-cancer", action="store_true")
+    parser.add_argument("--rtol", type=float, default=1e-10, help="filippov's rtol")
     args = parser.parse_args(argv)
+    RTOL[0] = args.rtol
+    print(f"filippov rtol = {args.rtol:g}, atol = {args.rtol / 100:g}")
     dims = args.dims or ([30, 100] if args.quick else [50, 200, 1000])
     cap = args.cap or (20.0 if args.quick else 120.0)
-    rows: list[dict[str, Any]] = []
-    for d in dims:
-        rows.extend(run_dimension(d, cap, args.events_upto))
-    rows.extend(breast_cancer())
     header = f"| {'d':>4} | {'method':<42} | {'status':<14} | {'wall s':>8} | {'events':>6} | "
-    header += f"{'end error':>9} | note"
+    header += f"{'end error':>9} | {'traj. diff':>10} | note"
+    print(f"load average at the start: {os.getloadavg()}")
     print(header)
-    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|---|")
-    for r in rows:
-        print(
-            f"| {r['d']:>4} | {r['method']:<42} | {r['status']!s:<14} | {fmt(r['wall']):>8} | "
-            f"{'—' if r['events'] is None else r['events']:>6} | {fmt(r['end_err']):>9} | "
-            f"{r['note']} |"
-        )
+    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|---|", flush=True)
+
+    def show(rows: list[dict[str, Any]]) -> None:
+        for r in rows:
+            print(
+                f"| {r['d']:>4} | {r['method']:<42} | {r['status']!s:<14} | {fmt(r['wall']):>8} "
+                f"| {'—' if r['events'] is None else r['events']:>6} | {fmt(r['end_err']):>9} "
+                f"| {fmt(r.get('traj')):>10} | {r['note']} |",
+                flush=True,
+            )
+
+    if not args.no_breast_cancer:
+        show(breast_cancer())
+    for d in dims:
+        show(run_dimension(d, cap, args.events_upto))
     mem_d = args.memory or max(dims)
     print(
         f"\npeak memory of the d = {mem_d} continuation run beyond its data: "

@@ -49,6 +49,8 @@ _EPS = float(np.finfo(float).eps)
 _REFRESH_ITERATIONS = 6
 #: Newton iterations of the corrector before the step is shortened.
 _MAX_NEWTON = 8
+#: Steps (accepted or not) in one mode before the run is given up.
+_MAX_TRIES = 2000
 #: Blocks with |S|·n up to this are factored exactly at every point instead of CG.
 _DIRECT_SIZE = 4096
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
@@ -577,8 +579,20 @@ def _run_mode(
         rec.dense_segment(t, t + last.tau, dense, last.x, mode, lam0)
 
     guard_F = lambda p: sigma[F] * p.g[F] + offset[F]  # noqa: E731
+    tries = 0
     while True:
         cur = pts[-1]
+        tries += 1
+        if tries > _MAX_TRIES:
+            # A smooth curve needs a few steps between events: thousands mean the step
+            # control is fighting something else (a wrong Hessian, a kink of f).
+            record(cur)
+            raise _Failure(
+                -1,
+                f"more than {_MAX_TRIES} continuation steps in one mode by t = "
+                f"{t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)} (is the "
+                "Hessian right? is f smooth here?); the solution is returned up to there",
+            )
         if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
             record(cur)
             return t + cur.tau, cur.x, cur.g, h_step, None, []
