@@ -168,7 +168,12 @@ class _Block:
         return np.asarray(y)
 
     def solve(
-        self, x: FloatArray, b: FloatArray, guess: FloatArray | None = None, rtol: float = 1e-13
+        self,
+        x: FloatArray,
+        b: FloatArray,
+        guess: FloatArray | None = None,
+        rtol: float = 1e-13,
+        atol: float = 0.0,
     ) -> FloatArray:
         """``H_SS(x)⁻¹ b`` to relative residual ``rtol`` (to rounding at most)."""
         if self.S.size == 0:
@@ -182,7 +187,7 @@ class _Block:
             self.last_product = None
             return self.precondition(b)
         for attempt in range(2):
-            y, iters, ok = self._pcg(x, b, guess, rtol)
+            y, iters, ok = self._pcg(x, b, guess, rtol, atol)
             # A refresh costs about |S|/2 products (Hessian rows in one matrix product):
             # worth it once the iterations beyond the first, summed since the last
             # refresh, exceed that.
@@ -202,7 +207,7 @@ class _Block:
         return y
 
     def _pcg(
-        self, x: FloatArray, b: FloatArray, guess: FloatArray | None, rtol: float
+        self, x: FloatArray, b: FloatArray, guess: FloatArray | None, rtol: float, atol: float
     ) -> tuple[FloatArray, int, bool]:
         """Preconditioned CG; also keeps ``H [y; 0]`` (the whole product, every row) in
         ``last_product``: the sum of the products CG takes anyway, so the caller gets the
@@ -218,11 +223,11 @@ class _Block:
             Hy = np.zeros(self.n)
         self.last_product = Hy
         bnorm = float(np.linalg.norm(b))
-        if bnorm == 0.0 and guess is None:
+        if bnorm <= atol and guess is None:
             return y, 0, True
         r = b - Hy[S]
         # The residual cannot go below the rounding of a product: stop there.
-        target = max(rtol * bnorm, 64 * _EPS * bnorm)
+        target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
         z = self.precondition(r)
         p = z.copy()
         rz = float(r @ z)
@@ -314,6 +319,8 @@ class _Mode:
         self.rec = rec
         #: The gradient's scale at the start of the run (its size later tends to 0).
         self.g_scale = 1.0
+        #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
+        self.b_norm = float("inf")
 
     def grad(self, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
@@ -355,6 +362,10 @@ class _Mode:
             if not size < 2 * last and size > self.tol(x):
                 return None  # diverging
             x[S] -= delta
+            if not tight and size <= 0.1 * self.tol(x):
+                # A correction this small moves the gradient by ‖H‖·δ, far below what the
+                # guards resolve: the gradient before it is kept (one evaluation saved).
+                return x, g
             last = size
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
@@ -363,8 +374,22 @@ class _Mode:
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
         """The tangent and gradient rate at a point on the curve."""
+        S = self.S
+        if S.size and u_guess is not None and S.size * self.block.n > _DIRECT_SIZE:
+            # CG on the correction y = u − u_guess: the residual of the guess is the
+            # product H ẋ₀ with ẋ₀ = [u_guess; −σ_F] (the system is (H ẋ)_S = 0), so H σ
+            # is never formed on its own, and H ẋ = H ẋ₀ + H [y; 0] comes with CG's sums.
+            v = -self.sigma.copy()
+            v[S] = u_guess
+            Hv = self.block.hvp_full(x, v)
+            atol = 1e-8 * self.b_norm if np.isfinite(self.b_norm) else 0.0
+            y = self.block.solve(x, -Hv[S], rtol=1e-8, atol=atol)
+            Hy = self.block.last_product
+            if Hy is not None:
+                return _Point(tau, x, g, u_guess + y, Hv + Hy)
         p = self.block.hvp_full(x, self.sigma)  # H σ (σ is 0 on S)
         if self.S.size:
+            self.b_norm = float(np.linalg.norm(p[self.S]))
             # To 1e-9: the tangent enters the dense output as h·δu/4, far below atol then.
             u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-8)
             Hu = self.block.last_product
