@@ -109,6 +109,8 @@ class _Block:
         self.L = np.zeros((0, 0))
         self.n_refresh = 0
         self.excess = 0
+        #: The tangent the selection solved for at the start of the next mode.
+        self.tangent: FloatArray | None = None
         #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
         self.last_product: FloatArray | None = None
         #: The point the factor was taken at (b"" when it mixes points).
@@ -375,7 +377,7 @@ class _Mode:
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
         """The tangent and gradient rate at a point on the curve."""
         S = self.S
-        if S.size and u_guess is not None and S.size * self.block.n > _DIRECT_SIZE:
+        if S.size and u_guess is not None and tau > 0.0 and S.size * self.block.n > _DIRECT_SIZE:
             # CG on the correction y = u − u_guess: the residual of the guess is the
             # product H ẋ₀ with ẋ₀ = [u_guess; −σ_F] (the system is (H ẋ)_S = 0), so H σ
             # is never formed on its own, and H ẋ = H ẋ₀ + H [y; 0] comes with CG's sums.
@@ -550,6 +552,7 @@ def _select(
     u = block.solve(x, b)
     lam = -u
     if J.size == 0 or float(np.max(np.abs(lam))) < 1.0 - 1e-12:
+        block.tangent = u  # the new mode's tangent at x: its first point starts from it
         return sigma, make_mode("l1", sigma, J), False
     rec.njev += 1
     M = obj.hess_rows(x, J)[:, J]
@@ -579,7 +582,11 @@ def _run_mode(
     """
     S, F, sigma = cm.S, cm.F, cm.sigma
     x = cm.x0
-    first = cm.point(0.0, x.copy(), g, None)
+    start = cm.block.tangent
+    cm.block.tangent = None
+    first = cm.point(
+        0.0, x.copy(), g, start if start is not None and start.size == S.size else None
+    )
     pts = [first]
     tau_end = t_end - t
     lam0 = sigma.copy()
