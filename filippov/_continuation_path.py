@@ -753,6 +753,21 @@ def _run_mode(
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
 
 
+def _curve_state(
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float
+) -> tuple[FloatArray, FloatArray]:
+    """State and gradient of the curve at ``tau`` in the step ``[cur, new]``."""
+    s = (tau - cur.tau) / h
+    S = cm.S
+    xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
+    if corrected is None:
+        raise _Failure(
+            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+        )
+    return corrected
+
+
 def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _Point:
     """The point of the curve at ``tau`` in the step ``[cur, new]`` (Hermite predictor,
     Newton corrector, then its tangent)."""
@@ -773,34 +788,46 @@ def _refine_entry(
 ) -> _Point:
     """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve.
 
-    Newton (slope from the point's own gradient rate) from the Hermite estimate, inside a
-    bracket that every evaluation shrinks; bisection when a Newton step leaves the bracket
-    or fails to halve the last one (a multiple root, as at a degenerate minimum, where
-    Newton crawls but the sign of the guard still brackets the root to rounding).
+    Newton from the Hermite estimate on the guard's values on the curve itself (each a
+    corrector solve), with the slope of the step's Hermite interpolant of the guard (the
+    tangent, a linear solve, is computed only at the point returned); inside a bracket
+    that every evaluation shrinks, bisecting when a Newton step leaves the bracket or fails
+    to halve the last one (a multiple root, as at a degenerate minimum, where Newton
+    crawls but the sign of the guard still brackets the root to rounding).
     """
     lo, hi = cur.tau, new.tau
     sj = cm.sigma[j]
-    best: _Point = new
+    G0, G1 = sj * cur.g[j] + offset[j], sj * new.g[j] + offset[j]
+    D0, D1 = sj * cur.gdot[j], sj * new.gdot[j]
+    best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     for _ in range(200):
-        p = _curve_point(cm, cur, new, h, tau)
-        val = sj * p.g[j] + offset[j]
-        slope = sj * p.gdot[j]
+        x, g = _curve_state(cm, cur, new, h, tau)
+        val = sj * g[j] + offset[j]
+        slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
-            return p  # the root to rounding in τ (either side: it counts as arrived)
+            # The root to rounding in τ (either side) by the interpolant's slope: confirmed
+            # with the curve's own slope (they differ near a multiple root).
+            p = cm.point(tau, x, g, cur.u)
+            slope = sj * float(p.gdot[j])
+            if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
+                return p
         if val > 0:
             lo = tau
         else:
-            hi, best = tau, p
+            hi, best = tau, (tau, x, g)
         if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
-            return best  # the point at or just past the root (the guard ≤ 0 there)
+            break
         step = -val / slope if slope != 0 else np.inf
         nxt = tau + step
         if not (lo < nxt < hi) or abs(step) > 0.5 * last_step:
             nxt = 0.5 * (lo + hi)
         last_step = abs(nxt - tau)
         tau = nxt
-    return best
+    if best is None:
+        return new
+    # The point at or just past the root (the guard ≤ 0 there).
+    return cm.point(best[0], best[1], best[2], cur.u)
 
 
 def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:
