@@ -274,7 +274,8 @@ class CurveDense:
         self.sigma = sigma
         self.S = S
         self.ts = ts
-        self.spline = CubicHermiteSpline(ts, XS, US, axis=0) if ts.size > 1 else None
+        self.XS = XS
+        self.US = US
 
     @property
     def n(self) -> int:
@@ -283,8 +284,11 @@ class CurveDense:
     def __call__(self, ts: FloatArray) -> FloatArray:
         tv = np.atleast_1d(np.asarray(ts, dtype=float))
         out = self.x0[None, :] - (tv - self.t0)[:, None] * self.sigma[None, :]
-        if self.spline is not None and self.S.size:
-            out[:, self.S] = self.spline(np.clip(tv, self.ts[0], self.ts[-1]))
+        if self.ts.size > 1 and self.S.size:
+            # Built per call, not kept: its coefficients are twice the states and tangents
+            # (~100 MB over a d = 1000 run), and most segments are never evaluated.
+            spline = CubicHermiteSpline(self.ts, self.XS, self.US, axis=0)
+            out[:, self.S] = spline(np.clip(tv, self.ts[0], self.ts[-1]))
         return out
 
 
