@@ -30,7 +30,7 @@ from filippov.systems import FilippovSystem
 
 __all__ = ["solve"]
 
-_METHODS = ("auto", "exact", "events")
+_METHODS = ("auto", "exact", "events", "continuation")
 #: The smallest relative tolerance an integrator can honour in double precision.
 _MIN_RTOL = 100 * float(np.finfo(float).eps)
 #: A time span must hold at least this many floating-point times.
@@ -66,10 +66,15 @@ def solve(
         Start and end time, ``t0 < t_end``, at least 16 floating-point numbers apart
         (times are reported as ``t0 + τ``; the paths integrate in ``τ = t − t0``, so a
         large ``t0`` costs no resolution inside the run).
-    method : {"auto", "exact", "events"}
+    method : {"auto", "exact", "events", "continuation"}
         ``"exact"``: closed-form event-to-event integration of a piecewise-affine system
         (ℓ1 / ℓ∞ relays; an error otherwise). ``"events"``: mode-by-mode numerical
-        integration. ``"auto"`` picks the exact path whenever it applies.
+        integration. ``"continuation"``: the ℓ∞ steepest-descent (sign) flow of an
+        objective followed as continuation of its sliding curves with Hessian–vector
+        products (an error for other systems; see the theory page). ``"auto"`` picks the
+        exact path whenever it applies, else the continuation path for sign flows (the
+        event path when it fails for want of a positive definite sliding block), else
+        the event path.
     integrator : {"DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}
         The scipy ``OdeSolver`` used inside each mode by the event path.
     rtol, atol : float
@@ -193,7 +198,7 @@ def solve(
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"`method` must be one of {_METHODS}. Got {method!r} instead.")
     # The two paths import scipy's integrators and LAPACK: loaded on the first solve.
-    from filippov import _event_path, _exact_path
+    from filippov import _continuation_path, _event_path, _exact_path
 
     if not isinstance(integrator, str) or integrator not in _event_path.INTEGRATORS:
         raise ValueError(
@@ -261,12 +266,17 @@ def solve(
             "`method='exact'` needs a piecewise-affine system (constant f0 and B, affine h) "
             f"with an l1 or linf relay; {system!r} is not. Use method='events' or 'auto'."
         )
-    use_exact = exact_ok and method != "events"
+    use_exact = exact_ok and method in ("auto", "exact")
+    why_not = _continuation_path.unsupported(system)
+    if method == "continuation" and why_not is not None:
+        raise ValueError(f"`method='continuation'` cannot run {system!r}: {why_not}.")
+    use_cont = not use_exact and why_not is None and method in ("auto", "continuation")
     # The paths integrate in τ = t − t0 (see Recorder.finish): at t0 = 1e15 a time is only
     # resolved to 0.125, which moved event times, shortened segments and ended the sign
     # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
     span = _tau_span(t0, t_end)
-    rec = _make_recorder(system, x0_arr, t0, use_exact, integrator, storage, checkpoints)
+    label = "exact" if use_exact else "continuation" if use_cont else f"events ({integrator})"
+    rec = _make_recorder(system, x0_arr, t0, use_exact, label, storage, checkpoints)
     try:  # an undecidable selection ends the run, keeping the partial solution (Returns)
         if use_exact:
             assert system.affine_data is not None
@@ -279,7 +289,26 @@ def solve(
             m = system.affine_data.G.shape[0]
             with _exact_path.serial_blas(m), _exact_path.cyclic_gc_paused():
                 status, message = integrate(system.affine_data, x0_arr, 0.0, span, opts, rec)
-        else:
+        if use_cont:
+            cont_opts = _continuation_path.ContinuationOptions(
+                rtol=rtol,
+                atol=atol,
+                max_events=max_events,
+                zero_tol=zero_tol,
+                zeno_spacing=zeno_spacing,
+            )
+            # One BLAS thread like the exact path: its products are small and many (two
+            # threads made a d = 200 run 3x slower on a loaded machine).
+            with np.errstate(all="ignore"), _exact_path.serial_blas(x0_arr.size):
+                status, message = _continuation_path.integrate(
+                    system, x0_arr, 0.0, span, cont_opts, rec
+                )
+            if method == "auto" and status in (-1, -4):
+                # The continuation needs a positive definite sliding block (a convex
+                # objective near the path); elsewhere the event path runs the system.
+                use_cont = False
+                rec = Recorder(0.0, x0_arr, f"events ({integrator})")
+        if not use_exact and not use_cont:
             ev_opts = _event_path.EventOptions(
                 integrator=integrator,
                 rtol=rtol,
@@ -339,7 +368,7 @@ def _make_recorder(
     x0: FloatArray,
     t0: float,
     use_exact: bool,
-    integrator: str,
+    label: str,
     storage: str,
     checkpoints: int | ArrayLike | None,
 ) -> Recorder:
@@ -349,7 +378,7 @@ def _make_recorder(
     if storage == "full":
         if checkpoints is not None:
             raise ValueError("`checkpoints` applies to storage='compact' only.")
-        return Recorder(0.0, x0, "exact" if use_exact else f"events ({integrator})")
+        return Recorder(0.0, x0, label)
     if not use_exact or system.affine_data is None:
         raise ValueError(
             "`storage='compact'` needs the exact path (a piecewise-affine system with an "
@@ -500,6 +529,6 @@ def _solve_piecewise(
 def __getattr__(name: str) -> object:
     # `engine._event_path` / `engine._exact_path` stay reachable (tests patch them there)
     # although they are imported on the first solve only (PEP 562).
-    if name in ("_event_path", "_exact_path", "_piecewise_path"):
+    if name in ("_continuation_path", "_event_path", "_exact_path", "_piecewise_path"):
         return importlib.import_module(f"filippov.{name}")
     raise AttributeError(f"module 'filippov.engine' has no attribute {name!r}")

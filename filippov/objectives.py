@@ -118,6 +118,22 @@ def _out_matrix(value: Any, name: str, shape: tuple[int, int]) -> FloatArray:
     return require_finite(arr, name)
 
 
+def _is_operator(H: Any) -> bool:
+    """Whether a Hessian is a scipy sparse matrix/array or a ``LinearOperator``."""
+    return scipy.sparse.issparse(H) or isinstance(H, scipy.sparse.linalg.LinearOperator)
+
+
+def _operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
+    """Rows ``rows`` of a sparse or LinearOperator Hessian as a dense ``(k, n)`` array
+    (sparse: the rows sliced; operator: ``k`` products with unit vectors, the Hessian
+    being symmetric)."""
+    if scipy.sparse.issparse(H):
+        return np.asarray(scipy.sparse.csr_array(H)[rows].toarray(), dtype=np.float64)
+    E = np.zeros((n, rows.size))
+    E[rows, np.arange(rows.size)] = 1.0
+    return np.asarray(H @ E, dtype=np.float64).T.copy()
+
+
 def _out_scalar(value: Any, name: str) -> float:
     arr = as_float_array(value, name)
     if arr.size != 1 or arr.ndim > 1:
@@ -355,7 +371,10 @@ class Objective:
     # ---- derived second-order callables ------------------------------------------------
 
     def _hvp_from_hess(self, x: FloatArray, v: FloatArray) -> FloatArray:
-        return self._eval_hess(x) @ v
+        H = self._hess(x)
+        if _is_operator(H):  # sparse or LinearOperator: the product, never the matrix
+            return np.asarray(H @ v, dtype=np.float64).reshape(-1)
+        return _out_matrix(H, "hess(x)", (x.size, x.size)) @ v
 
     def _hess_from_hvp(self, x: FloatArray) -> FloatArray:
         n = x.size
@@ -392,7 +411,12 @@ class Objective:
         return _out_vector(self._grad(x), "grad(x)", x.size)
 
     def _eval_hess(self, x: FloatArray) -> FloatArray:
-        return _out_matrix(self._hess(x), "hess(x)", (x.size, x.size))
+        H = self._hess(x)
+        if _is_operator(H):
+            # A dense Hessian was asked for (hess(x), the event path): only then is a
+            # sparse or LinearOperator Hessian made dense; hvp and hess_rows never do.
+            H = _operator_rows(H, np.arange(x.size, dtype=np.intp), x.size)
+        return _out_matrix(H, "hess(x)", (x.size, x.size))
 
     def _eval_hvp(self, x: FloatArray, v: FloatArray) -> FloatArray:
         return _out_vector(self._hvp(x, v), "hvp(x, v)", x.size)
@@ -551,7 +575,16 @@ class Objective:
         """:meth:`hess_rows` for a validated ``x`` and valid ``rows`` (the event path's
         sliding modes call it in every right-hand side); the result is still checked."""
         if self._hess_rows is None:
-            return self._eval_hess(x)[rows]
+            H = self._hess(x) if self._hess_kind == "exact" else None
+            if H is not None and _is_operator(H):
+                return _out_matrix(
+                    _operator_rows(H, rows, x.size), "hess_rows(x, rows)", (rows.size, x.size)
+                )
+            return (
+                self._eval_hess(x)[rows]
+                if H is None
+                else _out_matrix(H, "hess(x)", (x.size, x.size))[rows]
+            )
         R = self._hess_rows(x, rows)
         if type(R) is np.ndarray and R.dtype == np.float64 and R.shape == (rows.size, x.size):
             # `_hess_rows` is set by library objectives only, which return fresh arrays:
@@ -1787,9 +1820,18 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         H = (Am.T * w) @ Am / m + lam_f * np.eye(n)
         return 0.5 * (H + H.T)
 
+    # The weights of the last point: solvers take several products at one point (CG),
+    # and recomputing them cost a third product each time.
+    last_w: list[tuple[bytes, FloatArray]] = []
+
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
-        z = yA @ x
-        w = scipy.special.expit(z) * scipy.special.expit(-z)
+        key = x.tobytes()
+        if last_w and last_w[0][0] == key:
+            w = last_w[0][1]
+        else:
+            z = yA @ x
+            w = scipy.special.expit(z) * scipy.special.expit(-z)
+            last_w[:] = [(key, w)]
         return Am.T @ (w * (Am @ v)) / m + lam_f * v
 
     def grad_batch(X: FloatArray) -> FloatArray:

@@ -1,0 +1,261 @@
+"""The continuation path at scale: sign flows of ridge logistic regression.
+
+``python -m benchmarks.general_path [--quick] [--dims 50 200 1000] [--cap SECONDS]``
+
+For each dimension ``d`` (``m = 5d`` Gaussian samples, ``λ = 0.1``, ``x0 ~ N(0, I)``), the
+ℓ∞ steepest-descent flow is run to its stationary point by :func:`filippov.solve` on the
+continuation path (and on the event path where it finishes within the cap), and the
+peers of :mod:`benchmarks.peers` run the same flow over the same time: implicit Euler
+with ``h = 1e-3`` (a box VI per Newton step) and the ``tanh(∇f/ε)`` regularization with
+``ε = 1e-4`` (RK45 and Radau). Every end state is compared with the minimizer computed
+independently (Newton's method with CG solves on Hessian–vector products, to rounding),
+and every trajectory with the continuation path's dense output on the peers' grid
+(``traj. diff``: the peers' error, if the continuation path is right; for the event path
+the two paths' difference).
+The breast-cancer ridge logistic regression of the gallery (d = 31 with the intercept)
+is run for the ℓ∞ and ℓ1 flows. The peak memory of the largest continuation run beyond
+its data is measured with ``tracemalloc``. Wall times are single-threaded BLAS and
+depend on the machine's load: compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy.sparse.linalg  # noqa: E402
+
+import filippov as fp  # noqa: E402
+from filippov.objectives import Objective, ridge_logistic  # noqa: E402
+
+from .peers import all_methods  # noqa: E402
+from .problems import GRID_STEP, Problem  # noqa: E402
+
+PEERS = ("implicit Euler h=0.001", "tanh ε=0.0001 RK45", "tanh ε=0.0001 Radau")
+
+
+def logistic(d: int, seed: int | None = None) -> tuple[Objective, np.ndarray]:
+    """Ridge logistic regression with ``m = 5d`` Gaussian samples, and a random ``x0``."""
+    rng = np.random.default_rng(d if seed is None else seed)
+    m = 5 * d
+    A = rng.standard_normal((m, d))
+    y = np.sign(A @ rng.standard_normal(d) + rng.standard_normal(m))
+    return ridge_logistic(A, y, 0.1), rng.standard_normal(d)
+
+
+def minimizer(obj: Objective, n: int) -> np.ndarray:
+    """Newton's method with CG on Hessian–vector products, to rounding (independent of
+    the continuation path's curves, factors and events)."""
+    x = np.zeros(n)
+    for _ in range(60):
+        g = obj.grad(x)
+        op = scipy.sparse.linalg.LinearOperator((n, n), matvec=lambda v, x=x: obj.hvp(x, v))
+        step, _ = scipy.sparse.linalg.cg(op, g, rtol=1e-14, atol=0.0, maxiter=10 * n)
+        x = x - step
+        if np.max(np.abs(step)) <= 1e-15 * max(1.0, float(np.max(np.abs(x)))):
+            break
+    return x
+
+
+def problem_grid(T: float) -> np.ndarray:
+    """The peers' output grid ``0, 0.01, ..., T``."""
+    return np.arange(round(T / GRID_STEP) + 1) * GRID_STEP
+
+
+#: Tolerances of filippov's runs (``--rtol``; atol is rtol / 100).
+RTOL = [1e-10]
+
+
+def timed_solve(system: fp.FilippovSystem, x0: np.ndarray, T: float, method: str) -> Any:
+    start = time.perf_counter()
+    sol = fp.solve(system, x0, (0.0, T), method=method, rtol=RTOL[0], atol=RTOL[0] / 100)
+    return sol, time.perf_counter() - start
+
+
+def fmt(v: float | None) -> str:
+    return "—" if v is None or not np.isfinite(v) else f"{v:.3g}"
+
+
+def run_dimension(d: int, cap: float, events_upto: int) -> list[dict[str, Any]]:
+    obj, x0 = logistic(d)
+    system = fp.steepest_descent_flow(obj, "linf")
+    x_star = minimizer(obj, d)
+    sol, wall = timed_solve(system, x0, 100.0, "continuation")
+    rows: list[dict[str, Any]] = []
+    t_stat = sol.events[-1].t if sol.status == 1 else float("nan")
+    err = float(np.max(np.abs(sol.x[-1] - x_star)))
+    rows.append(
+        {
+            "d": d,
+            "method": "fp continuation",
+            "status": sol.status,
+            "wall": wall,
+            "events": len(sol.events),
+            "end_err": err,
+            "note": f"t* = {t_stat:.4f}; {sol.nfev} gradients, {sol.njev} Hessian products",
+        }
+    )
+    # The same horizon for everybody: the stationary time rounded up to the grid.
+    T = GRID_STEP * math.ceil(1.05 * t_stat / GRID_STEP) if np.isfinite(t_stat) else 5.0
+    if d <= events_upto:
+        ev, ev_wall = timed_solve(system, x0, T, "events")
+        rows.append(
+            {
+                "d": d,
+                "method": "fp events (DOP853)",
+                "status": ev.status,
+                "wall": ev_wall,
+                "events": len(ev.events),
+                "end_err": float(np.max(np.abs(ev.x[-1] - x_star))),
+                "traj": float(np.max(np.abs(ev(problem_grid(T)) - sol(problem_grid(T))))),
+                "note": "",
+            }
+        )
+    else:
+        rows.append(
+            {
+                "d": d,
+                "method": "fp events (DOP853)",
+                "status": None,
+                "wall": None,
+                "events": None,
+                "end_err": None,
+                "note": f"not run above d = {events_upto} (the issue: 134 s at d = 200)",
+            }
+        )
+    problem = Problem(
+        name=f"logistic-d{d}",
+        description="",
+        system=system,
+        x0=x0,
+        T=T,
+        flow="linf",
+        reference="events-tight",
+        objective=obj,
+    )
+    by_name = {m.name: m for m in all_methods()}
+    for name in PEERS:
+        res = by_name[name].run(problem, cap)
+        end_err = traj = None
+        if res.status == "ok" and res.X.shape[0]:
+            end_err = float(np.max(np.abs(res.X[-1] - x_star)))
+            keep = res.t <= T + 1e-9
+            traj = float(np.max(np.abs(res.X[keep] - sol(res.t[keep]))))
+        rows.append(
+            {
+                "d": d,
+                "method": name,
+                "status": res.status,
+                "wall": res.wall,
+                "events": None,
+                "end_err": end_err,
+                "traj": traj,
+                "note": res.reason,
+            }
+        )
+    return rows
+
+
+def peak_memory(d: int) -> float:
+    """Peak traced memory (MB) of one continuation run beyond its data."""
+    obj, x0 = logistic(d)
+    system = fp.steepest_descent_flow(obj, "linf")
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    sol = fp.solve(system, x0, (0.0, 100.0), method="continuation", check_derivatives=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del sol
+    return (peak - base) / 2**20
+
+
+def breast_cancer() -> list[dict[str, Any]]:
+    """The gallery's problem: standardized features plus an intercept, λ = 1e-2, x0 = 0."""
+    try:
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:  # pragma: no cover - sklearn is a docs dependency
+        return []
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.4, random_state=0, stratify=y)
+    Z = StandardScaler().fit(X_train).transform(X_train)
+    A = np.column_stack([Z, np.ones(len(Z))])
+    obj = ridge_logistic(A, y_train, 1e-2)
+    n = A.shape[1]
+    x_star = minimizer(obj, n)
+    rows = []
+    for norm in ("linf", "l1"):
+        system = fp.steepest_descent_flow(obj, norm)
+        walls = []
+        for _ in range(3):  # best of three: the machine is shared
+            sol, wall = timed_solve(system, np.zeros(n), 200.0, "auto")
+            walls.append(wall)
+        rows.append(
+            {
+                "d": n,
+                "method": f"breast cancer {norm} flow: fp {sol.method}",
+                "status": sol.status,
+                "wall": min(walls),
+                "events": len(sol.events),
+                "end_err": float(np.max(np.abs(sol.x[-1] - x_star))),
+                "note": f"walls {', '.join(f'{w:.3f}' for w in walls)} s",
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.general_path", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="d = 30, 100; 20 s caps")
+    parser.add_argument("--dims", type=int, nargs="*", default=None)
+    parser.add_argument("--cap", type=float, default=None, help="wall-clock cap per peer run")
+    parser.add_argument("--events-upto", type=int, default=100, help="run the event path up to d")
+    parser.add_argument("--memory", type=int, default=None, help="d of the tracemalloc run")
+    parser.add_argument("--no-breast-cancer", action="store_true")
+    parser.add_argument("--rtol", type=float, default=1e-10, help="filippov's rtol")
+    args = parser.parse_args(argv)
+    RTOL[0] = args.rtol
+    print(f"filippov rtol = {args.rtol:g}, atol = {args.rtol / 100:g}")
+    dims = args.dims or ([30, 100] if args.quick else [50, 200, 1000])
+    cap = args.cap or (20.0 if args.quick else 120.0)
+    header = f"| {'d':>4} | {'method':<42} | {'status':<14} | {'wall s':>8} | {'events':>6} | "
+    header += f"{'end error':>9} | {'traj. diff':>10} | note"
+    print(f"load average at the start: {os.getloadavg()}")
+    print(header)
+    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|---|", flush=True)
+
+    def show(rows: list[dict[str, Any]]) -> None:
+        for r in rows:
+            print(
+                f"| {r['d']:>4} | {r['method']:<42} | {r['status']!s:<14} | {fmt(r['wall']):>8} "
+                f"| {'—' if r['events'] is None else r['events']:>6} | {fmt(r['end_err']):>9} "
+                f"| {fmt(r.get('traj')):>10} | {r['note']} |",
+                flush=True,
+            )
+
+    if not args.no_breast_cancer:
+        show(breast_cancer())
+    for d in dims:
+        show(run_dimension(d, cap, args.events_upto))
+    mem_d = args.memory or max(dims)
+    print(
+        f"\npeak memory of the d = {mem_d} continuation run beyond its data: "
+        f"{peak_memory(mem_d):.1f} MB (tracemalloc)"
+    )
+    print(f"load average at the end: {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

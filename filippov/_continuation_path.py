@@ -1,0 +1,855 @@
+"""The continuation path: sign flows of smooth objectives as continuation of sliding curves.
+
+On a mode of the ℓ∞ steepest-descent flow ``x' ∈ −Sign(∇f(x))`` (sliding set ``S``, where
+``∂_S f = 0`` is held, and fixed signs ``σ_F`` elsewhere) the free coordinates move in
+closed form, ``x_F(τ) = x_F(τ₀) − σ_F (τ − τ₀)``, and the sliding ones follow the smooth
+curve ``∇_S f(x_S, x_F(τ)) = 0``. The path follows that curve by predictor–corrector
+continuation instead of integrating the sliding velocity as an ODE:
+
+* **predictor**: the cubic Hermite extrapolation of the last step (the tangent
+  ``ẋ_S = H_SS⁻¹ H_SF σ_F`` at both ends), or the tangent alone on a mode's first step;
+* **corrector**: Newton on ``∇_S f = 0``. Its linear systems with ``H_SS`` are solved by
+  conjugate gradients on Hessian–vector products, preconditioned by a Cholesky factor of
+  ``H_SS`` taken at an earlier point and grown by one row when an index joins ``S`` (so a
+  step costs a few products, ``O(m·d)`` each for the library objectives, never a dense
+  Hessian); the factor is refreshed when CG stops converging fast;
+* **step control**: the corrector's distance to the prediction is the local error of the
+  cubic dense output (as in a multistep method), kept below ``atol + rtol·‖x‖``;
+* **events** are smooth functions along the curve: ``σ_i ∂_i f`` for ``i ∈ F`` reaching 0
+  (entry, crossing; detected on the Hermite interpolant of the gradient, whose derivative
+  ``Hẋ`` is one more product, then refined by Newton on the curve itself) and the
+  equivalent control ``|ẋ_i|`` of ``i ∈ S`` reaching 1 (exit; refined by ``brentq`` on the
+  curve). At an entry the selection on the candidate zero set is the interior solution
+  when it lies in the box (one more CG solve), else the box variational inequality on the
+  dense block (:func:`~filippov.selection.solve_box_vi`).
+
+States are on the curve to the corrector's tolerance at every step: there is no drift to
+correct and no stabilisation gain. See ``docs/theory.rst`` (the continuation path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+from scipy.interpolate import CubicHermiteSpline
+from scipy.linalg.lapack import dpotrs
+from scipy.optimize import brentq
+
+from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
+from filippov._validation import FloatArray
+from filippov.objectives import Objective
+from filippov.selection import solve_box_vi
+from filippov.systems import FilippovSystem
+
+_EPS = float(np.finfo(float).eps)
+#: CG iterations beyond which the preconditioner is refreshed at the current point.
+_REFRESH_ITERATIONS = 6
+#: Newton iterations of the corrector before the step is shortened.
+_MAX_NEWTON = 8
+#: Steps (accepted or not) in one mode before the run is given up.
+_MAX_TRIES = 2000
+#: Blocks with |S|·n up to this are factored exactly at every point instead of CG.
+_DIRECT_SIZE = 4096
+#: Samples per step of the Hermite interpolant of the guards (a dip between step points
+#: deeper than the interpolation error is found by one of them).
+_GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
+
+
+@dataclass(frozen=True)
+class ContinuationOptions:
+    """Options of the continuation path (validated by :func:`filippov.solve`)."""
+
+    rtol: float
+    atol: float
+    max_events: int
+    zero_tol: float
+    zeno_spacing: float
+
+
+def unsupported(system: FilippovSystem) -> str | None:
+    """Why the continuation path cannot run ``system`` (``None`` when it can)."""
+    if system.objective is None:
+        return "it is not a steepest-descent flow of an objective"
+    if system.norm.name != "l1":
+        return (
+            "only the linf steepest-descent (sign) flow is supported "
+            f"(relay norm {system.norm.name!r})"
+        )
+    return None
+
+
+class _Failure(Exception):
+    """Internal: ends the run with a status and message, keeping the partial solution."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Block:
+    """Linear algebra on the sliding block ``H_SS`` of the Hessian.
+
+    Solves ``H_SS(x) y = b`` by preconditioned conjugate gradients on Hessian–vector
+    products. The preconditioner is a Cholesky factor ``L Lᵀ`` of ``H_SS`` at earlier points:
+    a row is appended (``O(|S|²)`` plus one Hessian row) when an index joins ``S``, and the
+    whole factor is recomputed when an index leaves or when CG needs many iterations.
+    (Own CG rather than ``scipy.sparse.linalg.cg``: the iteration count decides refreshes,
+    and the warm start and stopping rule must be on the block's own scale.)
+    """
+
+    def __init__(self, obj: Objective, n: int, rec: Recorder) -> None:
+        self.obj = obj
+        self.n = n
+        self.rec = rec
+        self.S = np.zeros(0, dtype=np.intp)
+        self.L = np.zeros((0, 0))
+        self.n_refresh = 0
+        self.excess = 0
+        #: The tangent the selection solved for at the start of the next mode.
+        self.tangent: FloatArray | None = None
+        #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
+        self.last_product: FloatArray | None = None
+        #: The point the factor was taken at (b"" when it mixes points).
+        self.key = b""
+
+    def hvp_full(self, x: FloatArray, v: FloatArray) -> FloatArray:
+        self.rec.njev += 1
+        return self.obj.hvp(x, v)
+
+    def matvec(self, x: FloatArray, vS: FloatArray) -> FloatArray:
+        full = np.zeros(self.n)
+        full[self.S] = vS
+        return self.hvp_full(x, full)[self.S]
+
+    def refresh(self, x: FloatArray) -> None:
+        """Factor ``H_SS(x)`` from its Hessian rows (raises ``LinAlgError`` unless PD)."""
+        self.n_refresh += 1
+        self.excess = 0
+        self.key = b""
+        if self.S.size == 0:
+            self.L = np.zeros((0, 0))
+            return
+        self.rec.njev += 1
+        R = self.obj.hess_rows(x, self.S)[:, self.S]
+        self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
+
+    def set(self, x: FloatArray, S: np.ndarray) -> None:
+        self.S = np.asarray(S, dtype=np.intp).copy()
+        self.refresh(x)
+
+    def add(self, x: FloatArray, j: int) -> None:
+        """Append index ``j``: one Hessian row and a bordered Cholesky step."""
+        self.rec.njev += 1
+        row = self.obj.hess_rows(x, np.array([j], dtype=np.intp))[0]
+        k = self.S.size
+        self.S = np.append(self.S, j).astype(np.intp)
+        c = row[self.S[:k]]
+        w = scipy.linalg.solve_triangular(self.L, c, lower=True) if k else np.zeros(0)
+        s = float(row[j]) - float(w @ w)
+        if not s > 1e-8 * abs(float(row[j])):
+            # The old factor (taken at other points) and the new row do not make a PD
+            # matrix: factor the block afresh at x.
+            self.refresh(x)
+            return
+        L = np.zeros((k + 1, k + 1))
+        L[:k, :k] = self.L
+        L[k, :k] = w
+        L[k, k] = np.sqrt(s)
+        self.L = L
+
+    def precondition(self, r: FloatArray) -> FloatArray:
+        # LAPACK directly: the scipy wrappers' argument checks cost more than the solve
+        # for the small blocks of most modes (called in every CG iteration).
+        y, info = dpotrs(self.L, r, lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"dpotrs failed (info {info})")
+        return np.asarray(y)
+
+    def solve(
+        self,
+        x: FloatArray,
+        b: FloatArray,
+        guess: FloatArray | None = None,
+        rtol: float = 1e-13,
+        atol: float = 0.0,
+    ) -> FloatArray:
+        """``H_SS(x)⁻¹ b`` to relative residual ``rtol`` (to rounding at most)."""
+        if self.S.size == 0:
+            return np.zeros(0)
+        if self.S.size * self.n <= _DIRECT_SIZE:
+            # A small block: its exact factor at x costs less than a CG loop's overhead.
+            key = x.tobytes()
+            if self.key != key:
+                self.refresh(x)
+                self.key = key
+            self.last_product = None
+            return self.precondition(b)
+        for attempt in range(2):
+            y, iters, ok = self._pcg(x, b, guess, rtol, atol)
+            # A refresh costs about |S|/2 products (Hessian rows in one matrix product):
+            # worth it once the iterations beyond the first, summed since the last
+            # refresh, exceed that.
+            self.excess += max(iters - 1, 0)
+            if ok and iters <= _REFRESH_ITERATIONS and self.excess <= 4 + self.S.size // 2:
+                return y
+            if attempt == 0 or not ok:
+                self.refresh(x)
+                guess = y
+            if ok:
+                return y
+        if not ok:
+            raise np.linalg.LinAlgError(
+                "conjugate gradients on the sliding block did not converge (the Hessian "
+                "block is not positive definite or is too ill-conditioned)"
+            )
+        return y
+
+    def _pcg(
+        self, x: FloatArray, b: FloatArray, guess: FloatArray | None, rtol: float, atol: float
+    ) -> tuple[FloatArray, int, bool]:
+        """Preconditioned CG; also keeps ``H [y; 0]`` (the whole product, every row) in
+        ``last_product``: the sum of the products CG takes anyway, so the caller gets the
+        gradient's rate along the tangent without one more product."""
+        k = self.S.size
+        S = self.S
+        y = np.zeros(k) if guess is None else guess.copy()
+        full = np.zeros(self.n)
+        if guess is not None:
+            full[S] = y
+            Hy = self.hvp_full(x, full)
+        else:
+            Hy = np.zeros(self.n)
+        self.last_product = Hy
+        bnorm = float(np.linalg.norm(b))
+        if bnorm <= atol and guess is None:
+            return y, 0, True
+        r = b - Hy[S]
+        # The residual cannot go below the rounding of a product: stop there.
+        target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
+        z = self.precondition(r)
+        p = z.copy()
+        rz = float(r @ z)
+        for it in range(1, 3 * k + 20):
+            if float(np.linalg.norm(r)) <= target:
+                return y, it - 1, True
+            full[:] = 0.0
+            full[S] = p
+            Hp = self.hvp_full(x, full)
+            Ap = Hp[S]
+            pAp = float(p @ Ap)
+            if not pAp > 0.0:
+                return y, it, False
+            alpha = rz / pAp
+            y += alpha * p
+            Hy += alpha * Hp
+            r -= alpha * Ap
+            z = self.precondition(r)
+            rz_new = float(r @ z)
+            p = z + (rz_new / rz) * p
+            rz = rz_new
+        return y, 3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target
+
+
+class CurveDense:
+    """Dense output of one continuation mode: free coordinates linear in ``t``, sliding ones
+    the cubic Hermite interpolant of the continuation steps (states and tangents on the
+    curve). Module-level and made of arrays, so solutions pickle."""
+
+    def __init__(
+        self,
+        x0: FloatArray,
+        t0: float,
+        sigma: FloatArray,
+        S: np.ndarray,
+        ts: FloatArray,
+        XS: FloatArray,
+        US: FloatArray,
+    ) -> None:
+        self.x0 = x0
+        self.t0 = t0
+        self.sigma = sigma
+        self.S = S
+        self.ts = ts
+        self.XS = XS
+        self.US = US
+
+    @property
+    def n(self) -> int:
+        return int(self.x0.size)
+
+    def __call__(self, ts: FloatArray) -> FloatArray:
+        tv = np.atleast_1d(np.asarray(ts, dtype=float))
+        out = self.x0[None, :] - (tv - self.t0)[:, None] * self.sigma[None, :]
+        if self.ts.size > 1 and self.S.size:
+            # Built per call, not kept: its coefficients are twice the states and tangents
+            # (~100 MB over a d = 1000 run), and most segments are never evaluated.
+            spline = CubicHermiteSpline(self.ts, self.XS, self.US, axis=0)
+            out[:, self.S] = spline(np.clip(tv, self.ts[0], self.ts[-1]))
+        return out
+
+
+@dataclass
+class _Point:
+    """A point of the curve: time in the mode, state, gradient, tangent, gradient rate."""
+
+    tau: float
+    x: FloatArray
+    g: FloatArray
+    u: FloatArray  # ẋ_S
+    gdot: FloatArray  # d∇f/dτ = H ẋ
+
+
+class _Mode:
+    """One mode: the curve ``∇_S f = 0`` with ``x_F`` moving at unit speed against σ_F."""
+
+    def __init__(
+        self,
+        obj: Objective,
+        block: _Block,
+        x: FloatArray,
+        sigma: FloatArray,
+        opts: ContinuationOptions,
+        rec: Recorder,
+    ) -> None:
+        self.obj = obj
+        self.block = block
+        self.S = block.S
+        self.x0 = x
+        self.sigma = sigma
+        self.F = np.flatnonzero(sigma != 0)
+        self.opts = opts
+        self.rec = rec
+        #: The gradient's scale at the start of the run (its size later tends to 0).
+        self.g_scale = 1.0
+        #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
+        self.b_norm = float("inf")
+
+    def grad(self, x: FloatArray) -> FloatArray:
+        self.rec.nfev += 1
+        return self.obj.grad(x)
+
+    def base(self, tau: float) -> FloatArray:
+        return self.x0 - tau * self.sigma
+
+    def tol(self, x: FloatArray) -> float:
+        return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
+
+    def correct(
+        self, tau: float, xs: FloatArray, tight: bool = False
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
+
+        ``tight``: to rounding (the last index's entry, where the state becomes the
+        stationary point) rather than to the step tolerance.
+        """
+        x = self.base(tau)
+        S = self.S
+        x[S] = xs
+        if S.size == 0:
+            return x, self.grad(x)
+        last = np.inf
+        done = False
+        for it in range(_MAX_NEWTON):
+            g = self.grad(x)
+            if done:
+                return x, g
+            # The first corrections use the block's factor as it is (a chord step: no
+            # Hessian product; the predictor is within the tolerance, so a contraction
+            # by the factor's accuracy suffices); later ones solve with H_SS(x) itself.
+            if it < 4 and self.block.L.shape[0] == S.size:
+                delta = self.block.precondition(g[S])
+            else:
+                delta = self.block.solve(x, g[S], rtol=1e-10)
+            size = float(np.max(np.abs(delta)))
+            if not size < 2 * last and size > self.tol(x):
+                return None  # diverging
+            x[S] -= delta
+            if not tight and size <= 0.1 * self.tol(x):
+                # A correction this small moves the gradient by ‖H‖·δ, far below what the
+                # guards resolve: the gradient before it is kept (one evaluation saved).
+                return x, g
+            last = size
+            # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
+            # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
+            done = size <= (64 * _EPS * float(np.max(np.abs(x))) if tight else self.tol(x))
+        return None
+
+    def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
+        """The tangent and gradient rate at a point on the curve."""
+        S = self.S
+        if S.size and u_guess is not None and tau > 0.0 and S.size * self.block.n > _DIRECT_SIZE:
+            # CG on the correction y = u − u_guess: the residual of the guess is the
+            # product H ẋ₀ with ẋ₀ = [u_guess; −σ_F] (the system is (H ẋ)_S = 0), so H σ
+            # is never formed on its own, and H ẋ = H ẋ₀ + H [y; 0] comes with CG's sums.
+            v = -self.sigma.copy()
+            v[S] = u_guess
+            Hv = self.block.hvp_full(x, v)
+            atol = 1e-8 * self.b_norm if np.isfinite(self.b_norm) else 0.0
+            y = self.block.solve(x, -Hv[S], rtol=1e-8, atol=atol)
+            Hy = self.block.last_product
+            if Hy is not None:
+                return _Point(tau, x, g, u_guess + y, Hv + Hy)
+        p = self.block.hvp_full(x, self.sigma)  # H σ (σ is 0 on S)
+        if self.S.size:
+            self.b_norm = float(np.linalg.norm(p[self.S]))
+            # To 1e-9: the tangent enters the dense output as h·δu/4, far below atol then.
+            u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-8)
+            Hu = self.block.last_product
+            if Hu is None:  # solved directly: one product
+                v = np.zeros_like(x)
+                v[self.S] = u
+                Hu = self.block.hvp_full(x, v)
+            gdot = Hu - p  # H ẋ with ẋ = [u; −σ_F]
+        else:
+            u = np.zeros(0)
+            gdot = -p
+        return _Point(tau, x, g, u, gdot)
+
+
+def _hermite(
+    y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, s: Any
+) -> Any:
+    """Cubic Hermite on ``[0, h]`` at fractions ``s`` (scalar or (k,) → broadcast last)."""
+    s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+    h00 = (1 + 2 * s) * (1 - s) ** 2
+    h10 = s * (1 - s) ** 2
+    h01 = s * s * (3 - 2 * s)
+    h11 = s * s * (s - 1)
+    return h00 * y0 + h10 * h * d0 + h01 * y1 + h11 * h * d1
+
+
+def _hermite_slope(
+    y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, s: float
+) -> Any:
+    """Derivative in τ of :func:`_hermite` at fraction ``s``."""
+    dh00 = 6 * s * s - 6 * s
+    dh10 = 3 * s * s - 4 * s + 1
+    dh01 = -6 * s * s + 6 * s
+    dh11 = 3 * s * s - 2 * s
+    return (dh00 * y0 + dh01 * y1) / h + dh10 * d0 + dh11 * d1
+
+
+def integrate(
+    system: FilippovSystem,
+    x0: FloatArray,
+    t0: float,
+    t_end: float,
+    opts: ContinuationOptions,
+    rec: Recorder,
+) -> tuple[int, str]:
+    """Integrate the ℓ∞ steepest-descent flow of ``system.objective`` from ``(t0, x0)``."""
+    obj = system.objective
+    assert obj is not None
+    n = x0.size
+    x = np.array(x0, dtype=float)
+    t = float(t0)
+    span = t_end - t0
+    block = _Block(obj, n, rec)
+    rec.nfev += 1
+    g = obj.grad(x)
+    if not np.all(np.isfinite(g)):
+        return -3, f"non-finite gradient at t = {t:.12g}"
+    g_scale = max(float(np.max(np.abs(g))), 1e-300)
+    # Zeros read off the state: rounding-level gradient components (the state is never moved).
+    ztol = max(opts.zero_tol, 64 * _EPS) * g_scale
+    zero = np.abs(g) <= 64 * _EPS * g_scale
+    sigma = np.where(zero, 0.0, np.sign(g))
+    try:
+        sigma, mode, stationary = _select(obj, block, x, sigma, np.flatnonzero(zero), rec)
+    except np.linalg.LinAlgError as exc:
+        return -4, f"the sliding selection at t = {t:.12g} failed: {exc}"
+    if zero.any():
+        record_l1_transition(
+            rec, t, x, np.flatnonzero(zero), np.sign(g), sigma, sigma == 0, None, mode, True
+        )
+    h_step = min(span, 1e-2 * max(1.0, float(np.max(np.abs(x)))))
+    stalls = 0
+    while True:
+        if stationary:
+            rec.event(t, x, "stationary", np.arange(n), mode, mode)
+            rec.linear_segment(t, t_end, x, np.zeros(n), mode, np.zeros(n), kind="stationary")
+            return 1, f"stationary point reached at t = {t:.12g}"
+        if rec.n_events >= opts.max_events:
+            return -2, (
+                f"more than max_events = {opts.max_events} events by t = {t:.12g}; the "
+                "events may accumulate (Zeno) — raise `max_events` if this is expected"
+            )
+        # Guards of indices starting on (or within rounding of) their boundary are offset
+        # so that the event that put them there cannot fire again at its own time.
+        offset = np.maximum(0.0, ztol - sigma * g)
+        offset[sigma == 0] = 0.0
+        cm = _Mode(obj, block, x, sigma, opts, rec)
+        cm.g_scale = g_scale
+        try:
+            out = _run_mode(cm, t, t_end, g, offset, h_step, mode, rec)
+        except _Failure as fail:
+            return fail.status, fail.message
+        except np.linalg.LinAlgError as exc:
+            return -4, f"the sliding block became singular after t = {t:.12g} ({exc})"
+        t_new, x, g, h_step, arrived, exited = out
+        if arrived is None:
+            return 0, "reached the end of t_span"
+        stalls = stalls + 1 if t_new == t else 0
+        if stalls > 2 * n + 4:
+            return -4, f"no consistent mode found at t = {t:.12g}: {stalls} zero-length modes"
+        t = t_new
+        old_sigma, old_mode = sigma, mode
+        new_sigma = sigma.copy()
+        for i, u_i in exited:
+            new_sigma[i] = -np.sign(u_i)  # λ_i = −ẋ_i reached ±1: the relay saturates
+        new_sigma[arrived] = 0.0
+        if exited:
+            block.set(x, np.flatnonzero(new_sigma == 0))
+        try:
+            sigma, mode, stationary = _select(obj, block, x, new_sigma, arrived, rec)
+        except np.linalg.LinAlgError as exc:
+            return -4, f"the sliding selection at t = {t:.12g} failed: {exc}"
+        record_l1_transition(
+            rec,
+            t,
+            x,
+            np.asarray(arrived, dtype=np.intp),
+            old_sigma,
+            sigma,
+            sigma == 0,
+            old_mode,
+            mode,
+            True,
+        )
+        acc = check_accumulation(rec, span, opts.zeno_spacing)
+        if acc is not None:
+            return acc
+
+
+def _select(
+    obj: Objective,
+    block: _Block,
+    x: FloatArray,
+    sigma: FloatArray,
+    arrived: Any,
+    rec: Recorder,
+) -> tuple[FloatArray, Any, bool]:
+    """The mode after indices ``arrived`` reached ``∂_i f = 0`` (their ``sigma`` is 0).
+
+    The block holds the previous sliding set; the candidate zero set is it plus
+    ``arrived``. The interior solution ``λ_J = −H_JJ⁻¹ H_JF σ_F`` is tried first (one CG
+    solve); when it leaves the box, the box variational inequality is solved on the dense
+    block. Returns the new signs (0 on the sliding set), the mode, and whether it is the
+    rest point (every index sliding).
+    """
+    n = x.size
+    arrived = np.asarray(arrived, dtype=np.intp)
+    for j in arrived.tolist():
+        if j not in set(block.S.tolist()):
+            block.add(x, j)
+    J = block.S
+    rec.n_selection_solves += 1
+    if J.size == n:
+        # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
+        return sigma, make_mode("l1", sigma, J), True
+    rec.njev += 1
+    b = obj.hvp(x, sigma)[J]  # H_JF σ_F
+    u = block.solve(x, b)
+    lam = -u
+    if J.size == 0 or float(np.max(np.abs(lam))) < 1.0 - 1e-12:
+        block.tangent = u  # the new mode's tangent at x: its first point starts from it
+        return sigma, make_mode("l1", sigma, J), False
+    rec.njev += 1
+    M = obj.hess_rows(x, J)[:, J]
+    sel = solve_box_vi(0.5 * (M + M.T), -b)
+    lam = np.asarray(sel.lam)
+    inside = np.abs(lam) < 1.0
+    new_sigma = sigma.copy()
+    new_sigma[J[~inside]] = np.sign(lam[~inside])
+    block.set(x, J[inside])
+    S = block.S
+    return new_sigma, make_mode("l1", new_sigma, S), S.size == n
+
+
+def _run_mode(
+    cm: _Mode,
+    t: float,
+    t_end: float,
+    g: FloatArray,
+    offset: FloatArray,
+    h_step: float,
+    mode: Any,
+    rec: Recorder,
+) -> tuple[float, FloatArray, FloatArray, float, Any, list[tuple[int, float]]]:
+    """Follow one mode's curve from time ``t`` until an event or ``t_end``.
+
+    Returns ``(t, x, g, next step, arrived indices or None at t_end, exits [(i, ẋ_i)])``.
+    """
+    S, F, sigma = cm.S, cm.F, cm.sigma
+    x = cm.x0
+    start = cm.block.tangent
+    cm.block.tangent = None
+    first = cm.point(
+        0.0, x.copy(), g, start if start is not None and start.size == S.size else None
+    )
+    pts = [first]
+    tau_end = t_end - t
+    lam0 = sigma.copy()
+    lam0[S] = -first.u
+
+    def record(last: _Point) -> None:
+        if last.tau <= 0.0:
+            return
+        if S.size == 0:
+            rec.linear_segment(t, t + last.tau, x, -sigma, mode, lam0)
+            return
+        ts = np.array([t + p.tau for p in pts])
+        dense = CurveDense(
+            x.copy(),
+            t,
+            sigma.copy(),
+            S.copy(),
+            ts,
+            np.array([p.x[S] for p in pts]),
+            np.array([p.u for p in pts]),
+        )
+        # one piece per continuation step (the Hermite cubics are sampled exactly)
+        t_stop = t + last.tau
+        breaks = np.r_[ts[ts < t_stop], t_stop]
+        rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
+
+    guard_F = lambda p: sigma[F] * p.g[F] + offset[F]  # noqa: E731
+    tries = 0
+    while True:
+        cur = pts[-1]
+        tries += 1
+        if tries > _MAX_TRIES:
+            # A smooth curve needs a few steps between events: thousands mean the step
+            # control is fighting something else (a wrong Hessian, a kink of f).
+            record(cur)
+            raise _Failure(
+                -1,
+                f"more than {_MAX_TRIES} continuation steps in one mode by t = "
+                f"{t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)} (is the "
+                "Hessian right? is f smooth here?); the solution is returned up to there",
+            )
+        if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
+            record(cur)
+            return t + cur.tau, cur.x, cur.g, h_step, None, []
+        if h_step <= 4 * _EPS * max(1.0, abs(t + cur.tau)):
+            record(cur)
+            raise _Failure(
+                -1,
+                f"the step size fell to rounding at t = {t + cur.tau:.12g}, x = "
+                f"{np.array2string(cur.x, precision=12)} (a discontinuity of the gradient?); "
+                "the solution is returned up to that point",
+            )
+        h = min(h_step, tau_end - cur.tau)
+        prev = pts[-2] if len(pts) > 1 else None
+        tau = cur.tau + h
+        if tau_end - tau < 1e-3 * h:
+            tau, h = tau_end, tau_end - cur.tau
+        if prev is not None:
+            hp = cur.tau - prev.tau
+            s = 1.0 + h / hp
+            xs_pred = _hermite(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
+        else:
+            xs_pred = cur.x[S] + h * cur.u
+        nonfinite = ""
+        try:
+            corrected = cm.correct(tau, xs_pred)
+        except FloatingPointError as exc:  # NonFiniteError of a gradient or product
+            corrected, nonfinite = None, str(exc)
+        if corrected is None:
+            # Shorter steps: the corrector converges, or the run ends at the edge of the
+            # region where the objective is finite.
+            h_step = h / 4
+            if h_step < 1e-14 * max(1.0, tau_end):
+                record(cur)
+                where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
+                if nonfinite:
+                    raise _Failure(
+                        -3,
+                        f"non-finite values just past {where} ({nonfinite}); the solution "
+                        "is returned up to that point",
+                    )
+                raise _Failure(
+                    -1,
+                    f"the corrector did not converge at {where} with steps down to "
+                    "rounding; the solution is returned up to that point",
+                )
+            continue
+        xn, gn = corrected
+        new = cm.point(tau, xn, gn, cur.u)
+        # The local error of the cubic Hermite dense output on this step. With a previous
+        # step, the corrector's distance to the cubic extrapolation (error term
+        # s²(s−1)² h⁴ x''''/24 at s = 1 + h/hp) rescaled to the interpolant's midpoint
+        # error (1/16 of that at s = 2 for equal steps): order 4. On a mode's first step,
+        # the defect of the tangent against the quadratic through x0, u0, x1 (h² x'''/6):
+        # an order-3 estimate, conservative by about h x''''/x'''.
+        g_scale = cm.g_scale
+        if prev is not None:
+            shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
+            g_pred = _hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
+            err_x = float(np.max(np.abs(xn[S] - xs_pred))) / shrink if S.size else 0.0
+            err_g = float(np.max(np.abs(gn - g_pred))) / shrink
+            order = 4
+        else:
+            dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
+            dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
+            err_x = h * float(np.max(np.abs(dx))) / 8.0
+            err_g = h * float(np.max(np.abs(dg))) / 8.0
+            order = 3
+        err_x /= cm.tol(xn)
+        # The gradient's interpolant only has to show sign changes: a looser tolerance.
+        err_g /= 1e-6 * g_scale
+        err = max(err_x, err_g, 1e-10)
+        if err > 1.0:
+            h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
+            continue
+        h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
+        # Events on this step: entries of F (on the Hermite interpolant of the guards)
+        # and exits of S (the equivalent control crossing ±1 at the step's end).
+        G0, G1 = guard_F(cur), guard_F(new)
+        D0, D1 = sigma[F] * cur.gdot[F], sigma[F] * new.gdot[F]
+        samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
+        neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
+        tau_entry, j_entry = np.inf, -1
+        for c in neg.tolist():
+            k = int(np.argmax(samples[:, c] < 0.0))
+            lo = 0.0 if k == 0 else float(_GUARD_SAMPLES[k - 1])
+            hi = float(_GUARD_SAMPLES[k])
+            coef = (float(G0[c]), float(D0[c]), float(G1[c]), float(D1[c]), h)
+            fun = lambda s, q=coef: float(_hermite(q[0], q[1], q[2], q[3], q[4], s))  # noqa: E731
+            s_root = brentq(fun, lo, hi, xtol=1e-15) if fun(lo) > 0 else lo
+            if cur.tau + s_root * h < tau_entry:
+                tau_entry, j_entry = cur.tau + s_root * h, int(F[c])
+        if j_entry >= 0 and sigma[j_entry] * new.g[j_entry] + offset[j_entry] > 0.0:
+            # The interpolant dips below 0 but the guard is positive at the step's end: a
+            # false alarm of the interpolant (near a multiple root) or a dip and return
+            # inside the step. A shorter step tells them apart (a sign change at its end,
+            # or no dip); below rounding the dip is a grazing contact, not an event.
+            if h > 64 * _EPS * max(1.0, abs(tau)):
+                h_step = h / 2
+                continue
+            j_entry = -1
+        exit_idx = np.flatnonzero(np.abs(new.u) >= 1.0) if S.size else np.zeros(0, int)
+        if j_entry < 0 and exit_idx.size == 0:
+            pts.append(new)
+            if new.tau >= tau_end:
+                record(new)
+                return t + new.tau, new.x, new.g, h_step, None, []
+            continue
+        # Locate on the curve itself.
+        candidates: list[tuple[float, _Point, str]] = []
+        if j_entry >= 0:
+            p_e = _refine_entry(cm, cur, new, h, tau_entry, j_entry, offset)
+            candidates.append((p_e.tau, p_e, "entry"))
+        if exit_idx.size:
+            p_x = _refine_exit(cm, cur, new, exit_idx)
+            candidates.append((p_x.tau, p_x, "exit"))
+        candidates.sort(key=lambda c: c[0])
+        tau_ev, p_ev, _ = candidates[0]
+        pts.append(p_ev)
+        record(p_ev)
+        G = sigma[F] * p_ev.g[F]
+        ztol = max(cm.opts.zero_tol, 64 * _EPS) * g_scale
+        arrived = F[G + offset[F] <= ztol].tolist()
+        exits = [
+            (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
+        ]
+        return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
+
+
+def _curve_state(
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float
+) -> tuple[FloatArray, FloatArray]:
+    """State and gradient of the curve at ``tau`` in the step ``[cur, new]``."""
+    s = (tau - cur.tau) / h
+    S = cm.S
+    xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
+    if corrected is None:
+        raise _Failure(
+            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+        )
+    return corrected
+
+
+def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _Point:
+    """The point of the curve at ``tau`` in the step ``[cur, new]`` (Hermite predictor,
+    Newton corrector, then its tangent)."""
+    s = (tau - cur.tau) / h
+    S = cm.S
+    xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
+    if corrected is None:
+        raise _Failure(
+            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+        )
+    xn, gn = corrected
+    return cm.point(tau, xn, gn, cur.u)
+
+
+def _refine_entry(
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, j: int, offset: FloatArray
+) -> _Point:
+    """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve.
+
+    Newton from the Hermite estimate on the guard's values on the curve itself (each a
+    corrector solve), with the slope of the step's Hermite interpolant of the guard (the
+    tangent, a linear solve, is computed only at the point returned); inside a bracket
+    that every evaluation shrinks, bisecting when a Newton step leaves the bracket or fails
+    to halve the last one (a multiple root, as at a degenerate minimum, where Newton
+    crawls but the sign of the guard still brackets the root to rounding).
+    """
+    lo, hi = cur.tau, new.tau
+    sj = cm.sigma[j]
+    G0, G1 = sj * cur.g[j] + offset[j], sj * new.g[j] + offset[j]
+    D0, D1 = sj * cur.gdot[j], sj * new.gdot[j]
+    best: tuple[float, FloatArray, FloatArray] | None = None
+    last_step = np.inf
+    for _ in range(200):
+        x, g = _curve_state(cm, cur, new, h, tau)
+        val = sj * g[j] + offset[j]
+        slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
+        if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
+            # The root to rounding in τ (either side) by the interpolant's slope: confirmed
+            # with the curve's own slope (they differ near a multiple root).
+            p = cm.point(tau, x, g, cur.u)
+            slope = sj * float(p.gdot[j])
+            if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
+                return p
+        if val > 0:
+            lo = tau
+        else:
+            hi, best = tau, (tau, x, g)
+        if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
+            break
+        step = -val / slope if slope != 0 else np.inf
+        nxt = tau + step
+        if not (lo < nxt < hi) or abs(step) > 0.5 * last_step:
+            nxt = 0.5 * (lo + hi)
+        last_step = abs(nxt - tau)
+        tau = nxt
+    if best is None:
+        return new
+    # The point at or just past the root (the guard ≤ 0 there).
+    return cm.point(best[0], best[1], best[2], cur.u)
+
+
+def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:
+    """The first time in the step at which an equivalent control ``|ẋ_i|`` reaches 1."""
+    h = new.tau - cur.tau
+    cache: dict[float, _Point] = {}
+
+    def margin(tau: float) -> float:
+        if tau not in cache:
+            cache[tau] = new if tau == new.tau else _curve_point(cm, cur, new, h, tau)
+        return 1.0 - float(np.max(np.abs(cache[tau].u[exit_idx])))
+
+    if margin(cur.tau) <= 0.0:
+        return cur
+    tau = brentq(margin, cur.tau, new.tau, xtol=4 * _EPS * max(1.0, new.tau), rtol=4 * _EPS)
+    # Report the point at or just past the root (|ẋ_i| ≥ 1 there up to rounding).
+    p = cache.get(tau) or _curve_point(cm, cur, new, h, tau)
+    return p

@@ -1,0 +1,269 @@
+"""The continuation path (``solve(method="continuation")``): ℓ∞ sign flows of smooth objectives.
+
+Checked against independent computations: the minimizer by Newton's method written here,
+the exact path's event times on quadratics, the event path's events on logistic
+regression; and invariants of the Filippov solution (velocity in F(x), sliding set on
+its manifold, continuity, a stationary end) on random objectives.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import filippov as fp
+from filippov.objectives import Objective, ridge_logistic, smooth_max
+
+
+def newton_minimizer(obj: Objective, n: int) -> np.ndarray:
+    """Damped Newton from 0 with a dense Hessian (independent of the path's CG and curves)."""
+    x = np.zeros(n)
+    for _ in range(100):
+        g = obj.grad(x)
+        step = np.linalg.solve(obj.hess(x), g)
+        t = 1.0
+        while obj.f(x - t * step) > obj.f(x) - 0.25 * t * float(g @ step) and t > 1e-8:
+            t *= 0.5
+        x = x - t * step
+        if np.max(np.abs(step)) < 1e-15 * max(1.0, np.max(np.abs(x))):
+            break
+    return x
+
+
+def logistic(d: int, m: int, seed: int, lam: float = 0.1) -> Objective:
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, d))
+    y = np.where(rng.standard_normal(m) + A[:, 0] > 0, 1.0, -1.0)
+    return ridge_logistic(A, y, lam)
+
+
+def check_velocities(obj: Objective, sol: fp.FilippovSolution) -> None:
+    """Velocity in F(x) at sampled times inside segments: |ẋ_i| ≤ 1, ẋ_i = −sign ∂_i f where
+    ∂_i f is clearly nonzero, and ∂_i f ≈ 0 for the segment's sliding indices."""
+    g_scale = float(np.max(np.abs(obj.grad(sol.x[0]))))
+    for seg in sol.segments:
+        if seg.kind == "stationary" or seg.t1 - seg.t0 < 1e-6:
+            continue
+        sliding = np.asarray(seg.mode.free, dtype=int)
+        for t in np.linspace(seg.t0, seg.t1, 5)[1:-1]:
+            dt = 1e-7 * (seg.t1 - seg.t0)
+            v = (seg.dense(np.array([t + dt]))[0] - seg.dense(np.array([t - dt]))[0]) / (2 * dt)
+            x = seg.dense(np.array([t]))[0]
+            g = obj.grad(x)
+            assert np.all(np.abs(v) <= 1.0 + 1e-5), (t, v)
+            clear = np.abs(g) > 1e-6 * g_scale
+            np.testing.assert_allclose(v[clear], -np.sign(g[clear]), atol=1e-5)
+            if sliding.size:
+                assert np.max(np.abs(g[sliding])) <= 1e-8 * g_scale
+
+
+def check_continuity(sol: fp.FilippovSolution) -> None:
+    """Each segment starts where the previous one ended (dense outputs agree at events)."""
+    for a, b in zip(sol.segments[:-1], sol.segments[1:], strict=True):
+        assert a.t1 == b.t0
+        xa = a.dense(np.array([a.t1]))[0]
+        xb = b.dense(np.array([b.t0]))[0]
+        np.testing.assert_allclose(xa, xb, rtol=0, atol=1e-9 * max(1.0, np.max(np.abs(xa))))
+
+
+def test_logistic_matches_newton_and_event_path() -> None:
+    obj = logistic(8, 40, 3)
+    x0 = np.random.default_rng(0).standard_normal(8)
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 10.0), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 10.0), method="events")
+    assert sol.status == 1 and ref.status == 1
+    assert sol.method == "continuation"
+    x_star = newton_minimizer(obj, 8)
+    np.testing.assert_allclose(sol.x[-1], x_star, rtol=0, atol=1e-10)
+    assert [e.kind for e in sol.events] == [e.kind for e in ref.events]
+    assert [e.indices for e in sol.events] == [e.indices for e in ref.events]
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-8
+    )
+    # The dense outputs agree between the events too.
+    ts = np.linspace(0.0, sol.events[-1].t, 57)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+
+
+def test_auto_picks_continuation_for_sign_flows_only() -> None:
+    obj = logistic(4, 20, 1)
+    x0 = np.ones(4)
+    assert fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 5.0)).method == "continuation"
+    assert fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 5.0)).method.startswith("events")
+    quad = Objective.quadratic(np.diag([1.0, 2.0]), [1.0, -1.0])
+    assert fp.solve(fp.steepest_descent_flow(quad, "linf"), [1.0, 1.0], (0.0, 5.0)).method == (
+        "exact"
+    )
+
+
+@pytest.mark.parametrize("seed", [3, 9, 37])
+def test_quadratic_event_times_match_exact_path(seed: int) -> None:
+    """Crossings and exits included (these seeds have both): the exact path's event times."""
+    rng = np.random.default_rng(seed)
+    Q = rng.standard_normal((4, 4))
+    H = Q @ Q.T + 0.1 * np.eye(4)
+    b = rng.standard_normal(4)
+    x0 = 2.0 * rng.standard_normal(4)
+    system = fp.steepest_descent_flow(Objective.quadratic(H, b), "linf")
+    exact = fp.solve(system, x0, (0.0, 30.0), method="exact")
+    sol = fp.solve(system, x0, (0.0, 30.0), method="continuation")
+    assert sol.status == exact.status == 1
+    kinds = [e.kind for e in exact.events]
+    assert "exit" in kinds or "crossing" in kinds
+    assert [e.kind for e in sol.events] == kinds
+    assert [e.indices for e in sol.events] == [e.indices for e in exact.events]
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in exact.events], rtol=0, atol=1e-9
+    )
+    np.testing.assert_allclose(sol.x[-1], np.linalg.solve(H, -b), rtol=0, atol=1e-10)
+    ts = np.linspace(0.0, exact.events[-1].t, 41)
+    np.testing.assert_allclose(sol(ts), exact(ts), rtol=0, atol=1e-8)
+
+
+def test_end_of_span_before_stationary() -> None:
+    obj = logistic(5, 25, 2)
+    x0 = np.full(5, 2.0)
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 0.3), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 0.3), method="events")
+    assert sol.status == 0 and sol.t[-1] == 0.3
+    np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-9)
+
+
+def test_solution_pickles() -> None:
+    obj = logistic(4, 20, 5)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), np.ones(4), (0.0, 5.0))
+    back = pickle.loads(pickle.dumps(sol))
+    ts = np.linspace(0.0, 5.0, 11)
+    np.testing.assert_array_equal(back(ts), sol(ts))
+
+
+def test_unsupported_systems_are_refused() -> None:
+    obj = logistic(3, 10, 0)
+    with pytest.raises(ValueError, match="continuation"):
+        fp.solve(fp.steepest_descent_flow(obj, "l2"), np.ones(3), (0.0, 1.0), method="continuation")
+    two_field = fp.FilippovSystem(
+        lambda x: np.array([1.0, 0.0]),
+        lambda x: np.eye(2)[:, :1],
+        lambda x: x[:1],
+        norm="l1",
+        jac_h=lambda x: np.eye(2)[:1],
+    )
+    with pytest.raises(ValueError, match="continuation"):
+        fp.solve(two_field, [1.0, 0.0], (0.0, 1.0), method="continuation")
+
+
+def test_auto_falls_back_to_the_event_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the continuation gives up (no positive definite sliding block: status −4),
+    ``auto`` runs the event path from the start; an explicit method does not fall back."""
+    from filippov import _continuation_path
+
+    obj = logistic(3, 12, 4)
+    system = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.array([1.0, -0.5, 0.25])
+    events = fp.solve(system, x0, (0.0, 5.0), method="events")
+
+    def refuse(*args: object) -> tuple[int, str]:
+        return -4, "the sliding block is not positive definite"
+
+    monkeypatch.setattr(_continuation_path, "integrate", refuse)
+    auto = fp.solve(system, x0, (0.0, 5.0))
+    assert auto.method.startswith("events")
+    np.testing.assert_array_equal(auto.x[-1], events.x[-1])
+    assert [e.t for e in auto.events] == [e.t for e in events.events]
+    forced = fp.solve(system, x0, (0.0, 5.0), method="continuation")
+    assert forced.status == -4 and "positive definite" in forced.message
+
+
+@settings(derandomize=True, deadline=None, max_examples=10)
+@given(
+    d=st.integers(2, 6),
+    ratio=st.integers(2, 6),
+    seed=st.integers(0, 2**31 - 1),
+    lam=st.sampled_from([0.01, 0.1, 1.0]),
+)
+def test_random_logistic_invariants(d: int, ratio: int, seed: int, lam: float) -> None:
+    obj = logistic(d, ratio * d, seed, lam)
+    x0 = np.random.default_rng(seed + 1).uniform(-2, 2, d)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 60.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-9)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+    assert sol.events[-1].kind == "stationary"
+
+
+@settings(derandomize=True, deadline=None, max_examples=6)
+@given(
+    d=st.integers(2, 5),
+    m=st.integers(2, 8),
+    seed=st.integers(0, 2**31 - 1),
+    temperature=st.sampled_from([0.3, 1.0]),
+)
+def test_random_log_sum_exp_plus_quadratic(d: int, m: int, seed: int, temperature: float) -> None:
+    rng = np.random.default_rng(seed)
+    obj = smooth_max(rng.standard_normal((m, d)), rng.standard_normal(m), 0.5, temperature)
+    x0 = rng.uniform(-2, 2, d)
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 60.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-9)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+    ref = fp.solve(system, x0, (0.0, 60.0), method="events")
+    assert [e.kind for e in sol.events] == [e.kind for e in ref.events]
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-7
+    )
+
+
+def _logcosh_chain(kind: str) -> tuple[Objective, np.ndarray]:
+    """``Σ log cosh(x_i − c_i) + ½ xᵀTx`` with T tridiagonal, Hessian as ``kind``."""
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    n = 7
+    c = np.linspace(-1.0, 1.0, n)
+    T = scipy.sparse.diags(
+        [np.full(n - 1, -0.4), np.full(n, 1.0), np.full(n - 1, -0.4)], [-1, 0, 1]
+    )
+    T = scipy.sparse.csr_array(T)
+
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(np.log(np.cosh(x - c))) + 0.5 * x @ (T @ x))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        return np.tanh(x - c) + T @ x
+
+    def hess(x: np.ndarray) -> object:
+        H = scipy.sparse.diags(1.0 / np.cosh(x - c) ** 2) + T
+        if kind == "sparse":
+            return scipy.sparse.csr_array(H)
+        return scipy.sparse.linalg.aslinearoperator(H)
+
+    def dense_hess(x: np.ndarray) -> np.ndarray:
+        return np.diag(1.0 / np.cosh(x - c) ** 2) + T.toarray()
+
+    return Objective(f, grad, hess, n=n, name=f"logcosh chain ({kind})"), dense_hess
+
+
+@pytest.mark.parametrize("kind", ["sparse", "operator"])
+def test_sparse_and_operator_hessians(kind: str) -> None:
+    obj, dense_hess = _logcosh_chain(kind)
+    x = np.linspace(0.3, -0.2, 7)
+    v = np.arange(7.0)
+    np.testing.assert_allclose(obj.hvp(x, v), dense_hess(x) @ v, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(obj.hess_rows(x, [4, 1]), dense_hess(x)[[4, 1]], atol=1e-15)
+    np.testing.assert_allclose(obj.hess(x), dense_hess(x), atol=1e-15)
+    x0 = np.full(7, 2.0)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 20.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 7), rtol=0, atol=1e-10)
+    check_velocities(obj, sol)
