@@ -71,6 +71,8 @@ def _cases(quick: bool) -> dict[str, dict[str, Any]]:
             "x0": rng.uniform(-2.0, 2.0, size=(starts, 3)),
             "seeds": list(range(10)),
             "t_span": (0.0, 10.0),
+            # the event path, as the case is named ("auto" now takes the continuation path)
+            "solve_options": {"method": "events"},
         },
     }
 

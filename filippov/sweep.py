@@ -515,12 +515,18 @@ def _resolve_executor(executor: Any, workers: int | None) -> tuple[Executor | No
         return None, False, 1
     if isinstance(executor, str) and executor == "process":
         n = workers if workers is not None else (os.cpu_count() or 1)
-        # Workers are started by a fork server, never forked from this process: a fork
-        # of a process that has loaded a threaded library (JAX, a BLAS pool) can deadlock.
+        # The platform's default start method (a fork on Linux: workers start at once and
+        # scripts need no `if __name__ == "__main__"` guard), except once JAX is loaded:
+        # forking a process that runs JAX's threads can deadlock, so its workers come
+        # from a fork server (or are spawned where there is none).
         import multiprocessing
 
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        context = None
+        if "jax" in sys.modules:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context(
+                "forkserver" if "forkserver" in methods else "spawn"
+            )
         return ProcessPoolExecutor(max_workers=n, mp_context=context), True, n
     if isinstance(executor, Executor):
         n = getattr(executor, "_max_workers", None) or workers or os.cpu_count() or 1

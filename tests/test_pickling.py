@@ -225,11 +225,14 @@ def test_schemes_pickle_and_run_the_same(name, pool):
         assert_same(copy, ref)
 
 
-@pytest.mark.parametrize("norm", ["linf", "l1", "l2"])
-def test_event_path_solutions_pickle_to_an_equal_solution(norm, pool):
+@pytest.mark.parametrize(
+    ("norm", "method"),
+    [("linf", "events"), ("l1", "events"), ("l2", "events"), ("linf", "continuation")],
+)
+def test_event_and_continuation_path_solutions_pickle_to_an_equal_solution(norm, method, pool):
     system = fp.steepest_descent_flow(OBJECTIVES["from_expr"](), norm)
-    sol = fp.solve(system, [1.0, -0.5, 0.3], (0.0, 3.0))
-    assert sol.method.startswith("events") and sol.segments
+    sol = fp.solve(system, [1.0, -0.5, 0.3], (0.0, 3.0), method=method)
+    assert sol.method.startswith(method[:6]) and sol.segments
     ts = np.linspace(0.0, 3.0, 301)
     for copy in _both_routes(sol, pool):
         assert copy == sol

@@ -277,6 +277,7 @@ def _round_trip_cases():
             3.0,
         ),
         "linf event path": (_flow(*smooth, "linf"), [1.0, -0.5], 3.0),
+        "linf continuation path": (_flow(*smooth, "linf"), [1.0, -0.5], 3.0),
         "l1 event path": (_flow(*smooth, "l1"), [1.0, -0.5], 3.0),
         "l2 event path": (_flow(*smooth, "l2"), [1.0, -0.5], 3.0),
         # a late start: the dense output is shifted by an offset, not by rounded times
@@ -316,18 +317,22 @@ def _assert_identical(a: FilippovSolution, b: FilippovSolution) -> None:
 def test_save_load_and_pickle_give_an_identical_solution(case, tmp_path):
     system, x0, t_end, *start = _round_trip_cases()[case]
     t0 = start[0] if start else 0.0
-    sol = fp.solve(system, x0, (t0, t0 + t_end))
+    # "auto" runs sign flows of smooth objectives on the continuation path
+    method = "events" if "event path" in case else "auto"
+    sol = fp.solve(system, x0, (t0, t0 + t_end), method=method)
     np.testing.assert_array_equal(sol(t0), x0)
     if t0:
         # the engine integrates from 0 and shifts: at times t0 + τ with τ on a grid that
         # t0 + τ represents exactly, the late run reads like the run from 0
-        early = fp.solve(system, x0, (0.0, t_end))
+        early = fp.solve(system, x0, (0.0, t_end), method=method)
         tau = np.arange(0, int(64 * t_end) + 1) / 64.0
         np.testing.assert_allclose(sol(t0 + tau), early(tau), rtol=0, atol=1e-12)
     assert sol.status in (0, 1), sol.message
     if "event" in case or case in ("coulomb friction", "twisting relay"):
         assert sol.method.startswith("events"), sol.method
         assert len(sol.events) >= 1
+    if "continuation" in case:
+        assert sol.method == "continuation" and len(sol.events) >= 1
     loaded = FilippovSolution.load(sol.save(tmp_path / "sol.npz"))
     _assert_identical(sol, loaded)
     _assert_identical(sol, pickle.loads(pickle.dumps(sol)))
