@@ -507,7 +507,7 @@ def _missed_sign_changes(
             continue
 
         def g(tt: float, k: int = k) -> float:
-            return float(mode.guards(np.asarray(dense(tt), dtype=float))[k])  # type: ignore[operator]
+            return float(mode.guards(np.asarray(dense(tt), dtype=float))[k])  # type: ignore[operator, arg-type]
 
         h = t1 - t0
         grid = np.unique(np.r_[t0 + h * 2.0 ** -np.arange(1, 60), np.linspace(t0, t1, 65)])

@@ -442,7 +442,7 @@ class PiecewiseSystem:
             A = _constraints(F, N)
             b = np.zeros(A.shape[0])
             b[0] = 1.0
-            out = (np.linalg.lstsq(A, b, rcond=None)[0], False)
+            out = (np.asarray(np.linalg.lstsq(A, b, rcond=None)[0], dtype=np.float64), False)
         if out is None:
             return None
         theta, unique = out
