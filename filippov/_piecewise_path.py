@@ -272,10 +272,31 @@ def _integrate(
         raise _Failure(-4, f"{len(zero)} switching functions vanish at x0 (at most {MAX_CODIM})")
     old_mode = None
     choice = _choose(system, x, zero, signs, None, signs, t)
+    # A start on a repulsive surface: both sides and the sliding are Filippov solutions.
+    # As the event path of piecewise_system, stay on it (the sliding mode, flagged
+    # non-unique, labelled "repulsive" as classify() labels it).
+    repulsive = tuple(i for i in zero if system.classify(x, i)[0] == "repulsive")
+    if repulsive and not set(repulsive) <= set(choice.free):
+        free0 = tuple(sorted(set(choice.free) | set(repulsive)))
+        sig0 = choice.signs.copy()
+        sig0[list(free0)] = 0
+        sel0 = system.mode_velocity(x, free0, sig0, check_unique=False)
+        if sel0 is not None:
+            choice = ModeChoice(free0, sig0, sel0, False, choice.n_candidates + 1)
     signs = choice.signs
     if zero:
         _record_transition(
-            system, rec, t, x, zero, (), np.where(c < 0, -1, 1), choice, None, initial=True
+            system,
+            rec,
+            t,
+            x,
+            zero,
+            (),
+            np.where(c < 0, -1, 1),
+            choice,
+            None,
+            initial=True,
+            repulsive=repulsive,
         )
     free = choice.free
     while True:
@@ -349,13 +370,14 @@ def _record_transition(
     old_mode: object,
     *,
     initial: bool = False,
+    repulsive: tuple[int, ...] = (),
 ) -> None:
     """Record the events of a mode change, grouped by kind."""
     new_mode = make_mode("l1", choice.signs, choice.free)
     groups: dict[str, list[int]] = {}
     for i in arrived:
         if i in choice.free:
-            kind = "sliding-entry"
+            kind = "repulsive" if i in repulsive else "sliding-entry"
         elif initial:
             # left at once: labelled as classify() labels the surface (as the l1 paths do)
             kind = {"crossing": "crossing", "tangency": "tangency"}.get(
@@ -397,6 +419,7 @@ def _run_mode(
     g_prev = mode.guards(x)
     g_scale = np.maximum(np.abs(g_prev), 1e-300)
     armed = g_prev < -1e-12 * np.maximum(g_scale, 1.0)
+    g_start = g_prev.copy()
     ts = [t]
     interps: list[object] = []
     hit: tuple[str, int, int] | None = None
@@ -412,43 +435,104 @@ def _run_mode(
         interps.append(dense)
         # The guards at interior points of the step too: a surface touched and left
         # again within one step (a short stick of a block) changes no sign at its ends.
-        t_lo = float(solver.t_old)
+        t_step = t_lo = float(solver.t_old)
         fired = np.empty(0, dtype=int)
         g_new = g_prev
         for j in range(1, _SAMPLES + 1):
-            t_j = float(solver.t) if j == _SAMPLES else t_lo + j * (solver.t - t_lo) / _SAMPLES
+            t_j = float(solver.t) if j == _SAMPLES else t_step + j * (solver.t - t_step) / _SAMPLES
             y_j = solver.y if j == _SAMPLES else dense(t_j)
             g_new = mode.guards(np.asarray(y_j, dtype=float))
             fired = np.flatnonzero(armed & (g_new >= 0))
             if fired.size:
                 break
+            # armed from interior samples too: a guard starting at 0 (just after a
+            # crossing) may dip below 0 and come back within one step
+            armed |= g_new < -1e-12 * np.maximum(np.abs(g_new), 1.0)
             t_lo = t_j
-        if fired.size:
-            best_t, best_k = np.inf, -1
-            for k in fired:
+        roots: list[tuple[float, int]] = []
+        for k in fired:
 
-                def g(tt: float, k: int = int(k), dense: object = dense) -> float:
-                    return float(mode.guards(dense(tt))[k])  # type: ignore[operator]
+            def g(tt: float, k: int = int(k), dense: object = dense) -> float:
+                return float(mode.guards(dense(tt))[k])  # type: ignore[operator]
 
-                ga = g(t_lo)
-                if ga >= 0:
-                    root = t_lo
-                else:
-                    root = brentq(g, t_lo, t_j, xtol=1e-15, rtol=1e-15, maxiter=200)
-                if root < best_t:
-                    best_t, best_k = root, int(k)
+            ga = g(t_lo)
+            if ga >= 0:
+                roots.append((t_lo, int(k)))
+            else:
+                roots.append((brentq(g, t_lo, t_j, xtol=1e-15, rtol=1e-15, maxiter=200), int(k)))
+        # Safety net: at the last point checked the state must lie in the mode's region
+        # (sign c_i = σ_i for every regular i). A switching function that left its side
+        # unseen (a dip and return between samples) is located on the dense output.
+        roots += _missed_sign_changes(mode, dense, t_step, t_j, g_start, g_new, armed)
+        if roots:
+            best_t, best_k = min(roots)
             t_hit = float(best_t)
             x_hit = np.asarray(dense(t_hit), dtype=float)
             hit = mode.labels[best_k]
             ts[-1] = t_hit
             break
-        armed |= g_new < -1e-12 * np.maximum(np.abs(g_new), 1.0)
         g_prev = g_new
     if hit is None:
         t_hit = float(solver.t)
         x_hit = np.asarray(solver.y, dtype=float)
     _record(rec, mode, ts, interps, t_hit, mode_rec, x_hit)
     return t_hit, x_hit, hit
+
+
+def _missed_sign_changes(
+    mode: _Mode,
+    dense: object,
+    t0: float,
+    t1: float,
+    g_start: FloatArray,
+    g_end: FloatArray,
+    armed: np.ndarray,
+) -> list[tuple[float, int]]:
+    """The (time, label) of each region guard that is on the wrong side at ``t1`` unseen.
+
+    A "hit" guard ``−σ_i c_i`` not armed (it started at 0) but positive at ``t1`` beyond
+    its start and rounding means ``c_i`` changed sign between samples without being seen.
+    Its excursion below 0 is found on a fine grid of ``[t0, t1]`` (geometric near ``t0``,
+    where such a guard starts) refined by a bounded minimisation, and the return to 0
+    after it by ``brentq``. If no excursion exists the mode never held (a wrong choice):
+    that is a failure, never a silent wrong answer."""
+    from scipy.optimize import minimize_scalar
+
+    out: list[tuple[float, int]] = []
+    for k, (kind, _i, _s) in enumerate(mode.labels):
+        if kind != "hit" or armed[k]:
+            continue
+        tol = 1e-12 * max(abs(float(g_start[k])), abs(float(g_end[k])), 1e-300)
+        if not g_end[k] > max(float(g_start[k]), 0.0) + tol:
+            continue
+
+        def g(tt: float, k: int = k) -> float:
+            return float(mode.guards(np.asarray(dense(tt), dtype=float))[k])  # type: ignore[operator, arg-type]
+
+        h = t1 - t0
+        grid = np.unique(np.r_[t0 + h * 2.0 ** -np.arange(1, 60), np.linspace(t0, t1, 65)])
+        grid = grid[(grid > t0) & (grid < t1)]
+        vals = np.array([g(tt) for tt in grid])
+        j = int(np.argmin(vals)) if grid.size else -1
+        t_a, g_a = (float(grid[j]), float(vals[j])) if j >= 0 else (t0, 0.0)
+        if not g_a < 0:
+            res = minimize_scalar(g, bounds=(t0, t1), method="bounded", options={"xatol": 1e-15})
+            t_a, g_a = float(res.x), float(res.fun)
+        if not g_a < 0:
+            sw = mode.labels[k][1]
+            raise _Failure(
+                -4,
+                f"switching function {sw} changed sign between t = {t0:.12g} and "
+                f"{t1:.12g} without an event (the mode never held there)",
+            )
+        later = grid[(grid > t_a)]
+        t_b = t1
+        for tt in later:
+            if g(float(tt)) >= 0:
+                t_b = float(tt)
+                break
+        out.append((float(brentq(g, t_a, t_b, xtol=1e-15, rtol=1e-15, maxiter=200)), k))
+    return out
 
 
 def _record(

@@ -124,15 +124,20 @@ def stewart_selection(
     F = np.atleast_2d(np.asarray(fields, dtype=float))
     N = np.atleast_2d(np.asarray(normals, dtype=float))
     r = F.shape[0]
-    A = np.vstack([np.ones(r), N @ F.T])
+    A = _constraints(F, N)
     b = np.zeros(A.shape[0])
     b[0] = 1.0
-    scale = max(1.0, float(np.max(np.abs(A))))
-    eps = tol * scale * 100.0
+    # A is scaled to unit size (_constraints), so the tolerances are relative to the
+    # fields whatever their units.
+    eps = tol * 100.0
     theta: FloatArray | None = None
     for size in range(1, r + 1):
         for P in itertools.combinations(range(r), size):
             AP = A[:, P]
+            # KKT on the support P: tP = APᵀ y with AP APᵀ y = b. The normal equations square
+            # AP's condition number, which stays moderate once A is of unit size (with raw
+            # rows of sizes 1 and 1e8 it reached 1e16: no mode found); their rank cut also
+            # picks bounded multipliers y on nearly dependent rows.
             y = np.linalg.lstsq(AP @ AP.T, b, rcond=None)[0]
             tP = AP.T @ y
             if np.max(np.abs(AP @ tP - b)) > eps or np.min(tP) < -eps:
@@ -154,10 +159,22 @@ def stewart_selection(
     return theta, (not check_unique) or _single_velocity(F, A, b, eps)
 
 
+def _constraints(F: FloatArray, N: FloatArray) -> FloatArray:
+    """The rows ``1ᵀ`` and ``N Fᵀ / ‖N Fᵀ‖_max`` of the equations on ``θ``.
+
+    Scaling the rows with right-hand side 0 leaves the feasible set and the minimal-norm
+    solution unchanged, and makes the system (and its tolerances) independent of the
+    units of ``F`` and ``N``. One common factor, not one per row: a row much smaller than
+    the others stays small (scaled up, its rounding would decide feasibility)."""
+    NF = N @ F.T
+    size = float(np.max(np.abs(NF))) if NF.size else 0.0
+    return np.vstack([np.ones(F.shape[0]), NF / size if size > 0 else NF])
+
+
 def _single_velocity(F: FloatArray, A: FloatArray, b: FloatArray, eps: float) -> bool:
     """Whether ``{Fᵀθ : θ ≥ 0, Aθ = b}`` is a single point (a linear program per component)."""
     r, n = F.shape
-    vscale = max(1.0, float(np.max(np.abs(F))))
+    vscale = max(1e-300, float(np.max(np.abs(F))))
     for j in range(n):
         values = []
         for sgn in (1.0, -1.0):
@@ -422,10 +439,10 @@ class PiecewiseSystem:
             return PiecewiseSelection(F.T @ w, w, w @ P, len(sols) == 1)
         out = stewart_selection(F, N, check_unique=check_unique)
         if out is None and extend:
-            A = np.vstack([np.ones(F.shape[0]), N @ F.T])
+            A = _constraints(F, N)
             b = np.zeros(A.shape[0])
             b[0] = 1.0
-            out = (np.linalg.lstsq(A, b, rcond=None)[0], False)
+            out = (np.asarray(np.linalg.lstsq(A, b, rcond=None)[0], dtype=np.float64), False)
         if out is None:
             return None
         theta, unique = out
@@ -563,6 +580,13 @@ def stewart_system(
     Returns
     -------
     PiecewiseSystem
+
+    Notes
+    -----
+    A start on a repulsive surface (both fields point away from it; :meth:`~PiecewiseSystem.classify`
+    says ``"repulsive"``) has several Filippov solutions: it is recorded as a
+    ``"repulsive"`` event with ``unique=False`` and the solution stays on the surface (the
+    sliding branch), as the event path of :func:`filippov.systems.piecewise_system` does.
 
     Examples
     --------

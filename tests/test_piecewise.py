@@ -451,3 +451,75 @@ def test_piecewise_systems_and_solutions_pickle_and_save_to_equal_objects(tmp_pa
         assert loaded == sol
         ts = np.linspace(0.0, T, 37)
         np.testing.assert_array_equal(loaded(ts), sol(ts))
+
+
+# ---------------------------------------------------------------------------------------
+# regressions: a sliding entry right after a crossing, scaled input, a repulsive start
+# ---------------------------------------------------------------------------------------
+def _dip_system(time_scale: float, size: float) -> fp.PiecewiseSystem:
+    """``+``: (a, −a); ``−``: (a, a (x/s − 0.1)) with ``a = time_scale · size``.
+
+    From (−s, s): y = s − a t crosses 0 at t₁ = 1/time_scale (x = 0); below,
+    y = s (τ²/2 − 0.1 τ) with τ = time_scale · t − 1 comes back to 0 at τ = 0.2, where
+    the fields point at each other (sliding, x' = a): x(3/time_scale) = (2s, 0)."""
+    a = time_scale * size
+    return fp.stewart_system(
+        {"+": [f"{a!r}", f"-{a!r}"], "-": [f"{a!r}", f"{a!r}*(x/{size!r} - 0.1)"]},
+        ["y"],
+        variables=["x", "y"],
+    )
+
+
+@pytest.mark.parametrize("time_scale", [1.0, 1e2, 1e4, 1e6])
+def test_sliding_entry_right_after_a_crossing_is_found_at_every_time_scale(
+    time_scale: float,
+) -> None:
+    # Regression: at 1e4 and 1e6 the dip of y below 0 and its return fell inside the first
+    # integrator step after the crossing, so the entry was missed and the "−" field ran on.
+    sol = fp.solve(_dip_system(time_scale, 1.0), [-1.0, 1.0], (0.0, 3.0 / time_scale))
+    assert sol.status == 0
+    assert [e.kind for e in sol.events] == ["crossing", "sliding-entry"]
+    assert sol.events[0].t * time_scale == pytest.approx(1.0, rel=1e-9)
+    assert sol.events[1].t * time_scale == pytest.approx(1.2, rel=1e-9)
+    np.testing.assert_allclose(sol(3.0 / time_scale), [2.0, 0.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("size", [1e-8, 1e8])
+def test_uniformly_scaled_sliding_entry(size: float) -> None:
+    # Regression: the sliding weights were solved from the normal equations with absolute
+    # tolerances, so no consistent mode was found at t = 1.2 for sizes 1e±8.
+    sol = fp.solve(_dip_system(1.0, size), [-size, size], (0.0, 3.0))
+    assert sol.status == 0, sol.message
+    assert [e.kind for e in sol.events] == ["crossing", "sliding-entry"]
+    assert sol.events[1].t == pytest.approx(1.2, rel=1e-9)
+    np.testing.assert_allclose(sol(3.0) / size, [2.0, 0.0], atol=1e-9)
+
+
+def test_stewart_selection_weights_do_not_depend_on_units() -> None:
+    from filippov.piecewise import stewart_selection
+
+    # fields (1, -1) and (1, 0.1) scaled: θ₊ = 0.1/1.1 from θ₊(−1) + θ₋(0.1) = 0
+    for size in (1e-8, 1.0, 1e8):
+        out = stewart_selection([[size, -size], [size, 0.1 * size]], [[0.0, 1.0]])
+        assert out is not None
+        np.testing.assert_allclose(out[0], [0.1 / 1.1, 1.0 / 1.1], rtol=1e-12)
+
+
+def test_start_on_a_repulsive_surface_is_labelled_as_classify_and_as_the_event_path() -> None:
+    from filippov.systems import piecewise_system
+
+    S = fp.stewart_system({"+": ["1", "1"], "-": ["1", "-1"]}, ["y"], variables=["x", "y"])
+    assert S.classify([0.0, 0.0], 0)[0] == "repulsive"
+    two = piecewise_system(
+        lambda x: np.array([1.0, -1.0]),
+        lambda x: np.array([1.0, 1.0]),
+        lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )
+    assert two.classify(np.array([0.0, 0.0]), 0).kind == "repulsive"
+    ref = fp.solve(two, [0.0, 0.0], (0.0, 1.0))
+    sol = fp.solve(S, [0.0, 0.0], (0.0, 1.0))
+    for s in (sol, ref):
+        assert [(e.t, e.kind, e.unique) for e in s.events] == [(0.0, "repulsive", False)]
+        # the sliding branch (x' = 1 on y = 0) is kept, as the event path keeps it
+        np.testing.assert_allclose(s(1.0), [1.0, 0.0], atol=1e-9)
