@@ -36,8 +36,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import filippov as fp
-from filippov import _exact_path
 from filippov._recorder import Recorder
+from filippov.engine import ExactOptions, ExactPath, run
 
 from .problems import quadratic_problem
 
@@ -63,12 +63,10 @@ def _matvec_time(H: np.ndarray, count: int, repeats: int = 3) -> float:
 
 def _greedy(p: Any, incremental: bool) -> tuple[float, Recorder, tuple[int, str]]:
     """The ℓ1 flow's exact path, called directly (for ``incremental=False``)."""
-    data = p.system.affine_data
     rec = Recorder(0.0, p.x0, "exact")
-    opts = _exact_path._Options(zero_tol=1e-12, max_events=10**7)
+    path = ExactPath(p.system, p.x0, _T, ExactOptions(incremental=incremental), rec)
     t0 = time.perf_counter()
-    with _exact_path.serial_blas(p.n), _exact_path.cyclic_gc_paused():
-        st = _exact_path.integrate_linf(data, p.x0, 0.0, _T, opts, rec, incremental=incremental)
+    st = run(path, max_events=10**7, zeno_spacing=1e-8)
     return time.perf_counter() - t0, rec, st
 
 

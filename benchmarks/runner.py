@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 
 import filippov as fp
-from filippov import _exact_path
-from filippov._recorder import Recorder
+from filippov.engine import ExactOptions
 
 from .peers import (
     Method,
@@ -96,12 +95,14 @@ def reference_of(p: Problem) -> tuple[Ref, dict[str, Any]]:
         }
         # The exact path's own error: compare with the direct (non-incremental) selection.
         if p.flow == "linf" and p.system.affine_data is not None:
-            rec = Recorder(0.0, p.x0, "exact")
-            opts = _exact_path._Options(zero_tol=1e-12, max_events=10**7)
-            st, msg = _exact_path.integrate_l1(
-                p.system.affine_data, p.x0, 0.0, p.T, opts, rec, incremental=False
+            direct = fp.solve(
+                p.system,
+                p.x0,
+                (0.0, p.T),
+                method="exact",
+                options=ExactOptions(incremental=False),
+                max_events=10**7,
             )
-            direct = rec.finish(st, msg)
             grid = p.grid
             info["self_check"] = float(np.max(np.abs(direct(grid) - sol(grid))))
         return sol, info

@@ -29,6 +29,8 @@ correct and no stabilisation gain. See ``docs/theory.rst`` (the continuation pat
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +40,16 @@ from scipy.interpolate import CubicHermiteSpline
 from scipy.linalg.lapack import dpotrs
 from scipy.optimize import brentq
 
-from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
+from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._validation import FloatArray
+from filippov.engine.protocol import (
+    REACHED_END,
+    Finished,
+    PathFailure,
+    Rest,
+    SteppedPath,
+    serial_blas,
+)
 from filippov.objectives import Objective
 from filippov.selection import solve_box_vi
 from filippov.systems import FilippovSystem
@@ -60,17 +70,25 @@ _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
 
 @dataclass(frozen=True)
 class ContinuationOptions:
-    """Options of the continuation path (validated by :func:`filippov.solve`)."""
+    """Options of the continuation path (see :func:`filippov.solve`, which validates them).
 
-    rtol: float
-    atol: float
-    max_events: int
-    zero_tol: float
-    zeno_spacing: float
+    Attributes
+    ----------
+    rtol, atol : float
+        Tolerances of the corrector and of the step control along the sliding curves.
+    zero_tol : float
+        Relative tolerance for reading zeros of the gradient off the state.
+    """
+
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    zero_tol: float = 1e-12
 
 
-def unsupported(system: FilippovSystem) -> str | None:
+def unsupported(system: Any) -> str | None:
     """Why the continuation path cannot run ``system`` (``None`` when it can)."""
+    if not isinstance(system, FilippovSystem):
+        return "it is not a FilippovSystem (Lur'e form)"
     if system.objective is None:
         return "it is not a steepest-descent flow of an objective"
     if system.norm.name != "l1":
@@ -81,13 +99,35 @@ def unsupported(system: FilippovSystem) -> str | None:
     return None
 
 
-class _Failure(Exception):
-    """Internal: ends the run with a status and message, keeping the partial solution."""
+class ContinuationPath(SteppedPath):
+    """The ℓ∞ steepest-descent (sign) flow of an objective, its sliding curves followed
+    by continuation with Hessian–vector products (see the theory page)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+    name = "continuation"
+    Options = ContinuationOptions
+    # Without a positive definite sliding block (a convex objective near the path) the
+    # continuation cannot go on; method="auto" then runs the event path.
+    retry_on = frozenset({-1, -4})
+
+    @classmethod
+    def unsupported(cls, system: Any) -> str | None:
+        return unsupported(system)
+
+    def running(self) -> contextlib.AbstractContextManager[object]:
+        # One BLAS thread like the exact path: its products are small and many (two
+        # threads made a d = 200 run 3x slower on a loaded machine).
+        stack = contextlib.ExitStack()
+        stack.enter_context(np.errstate(all="ignore"))
+        stack.enter_context(serial_blas(self.x0.size))
+        return stack
+
+    def certify_tolerances(self) -> tuple[float, float] | None:
+        return 100.0 * self.options.rtol, 100.0 * self.options.atol
+
+    def steps(self) -> Generator[None, None, Finished | Rest]:
+        return (
+            yield from _steps(self.system, self.x0, 0.0, self.horizon, self.options, self.recorder)
+        )
 
 
 class _Block:
@@ -433,15 +473,16 @@ def _hermite_slope(
     return (dh00 * y0 + dh01 * y1) / h + dh10 * d0 + dh11 * d1
 
 
-def integrate(
+def _steps(
     system: FilippovSystem,
     x0: FloatArray,
     t0: float,
     t_end: float,
     opts: ContinuationOptions,
     rec: Recorder,
-) -> tuple[int, str]:
-    """Integrate the ℓ∞ steepest-descent flow of ``system.objective`` from ``(t0, x0)``."""
+) -> Generator[None, None, Finished | Rest]:
+    """Integrate the ℓ∞ steepest-descent flow of ``system.objective`` from ``(t0, x0)``
+    (the loop of :class:`ContinuationPath`)."""
     obj = system.objective
     assert obj is not None
     n = x0.size
@@ -452,7 +493,7 @@ def integrate(
     rec.nfev += 1
     g = obj.grad(x)
     if not np.all(np.isfinite(g)):
-        return -3, f"non-finite gradient at t = {t:.12g}"
+        return Finished(-3, f"non-finite gradient at t = {t:.12g}")
     g_scale = max(float(np.max(np.abs(g))), 1e-300)
     # Zeros read off the state: rounding-level gradient components (the state is never moved).
     ztol = max(opts.zero_tol, 64 * _EPS) * g_scale
@@ -461,7 +502,7 @@ def integrate(
     try:
         sigma, mode, stationary = _select(obj, block, x, sigma, np.flatnonzero(zero), rec)
     except np.linalg.LinAlgError as exc:
-        return -4, f"the sliding selection at t = {t:.12g} failed: {exc}"
+        return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
     if zero.any():
         record_l1_transition(
             rec, t, x, np.flatnonzero(zero), np.sign(g), sigma, sigma == 0, None, mode, True
@@ -470,14 +511,8 @@ def integrate(
     stalls = 0
     while True:
         if stationary:
-            rec.event(t, x, "stationary", np.arange(n), mode, mode)
-            rec.linear_segment(t, t_end, x, np.zeros(n), mode, np.zeros(n), kind="stationary")
-            return 1, f"stationary point reached at t = {t:.12g}"
-        if rec.n_events >= opts.max_events:
-            return -2, (
-                f"more than max_events = {opts.max_events} events by t = {t:.12g}; the "
-                "events may accumulate (Zeno) — raise `max_events` if this is expected"
-            )
+            return Rest(t, x, np.arange(n), mode, mode, np.zeros(n))
+        yield
         # Guards of indices starting on (or within rounding of) their boundary are offset
         # so that the event that put them there cannot fire again at its own time.
         offset = np.maximum(0.0, ztol - sigma * g)
@@ -486,16 +521,16 @@ def integrate(
         cm.g_scale = g_scale
         try:
             out = _run_mode(cm, t, t_end, g, offset, h_step, mode, rec)
-        except _Failure as fail:
-            return fail.status, fail.message
         except np.linalg.LinAlgError as exc:
-            return -4, f"the sliding block became singular after t = {t:.12g} ({exc})"
+            return Finished(-4, f"the sliding block became singular after t = {t:.12g} ({exc})")
         t_new, x, g, h_step, arrived, exited = out
         if arrived is None:
-            return 0, "reached the end of t_span"
+            return REACHED_END
         stalls = stalls + 1 if t_new == t else 0
         if stalls > 2 * n + 4:
-            return -4, f"no consistent mode found at t = {t:.12g}: {stalls} zero-length modes"
+            return Finished(
+                -4, f"no consistent mode found at t = {t:.12g}: {stalls} zero-length modes"
+            )
         t = t_new
         old_sigma, old_mode = sigma, mode
         new_sigma = sigma.copy()
@@ -507,7 +542,7 @@ def integrate(
         try:
             sigma, mode, stationary = _select(obj, block, x, new_sigma, arrived, rec)
         except np.linalg.LinAlgError as exc:
-            return -4, f"the sliding selection at t = {t:.12g} failed: {exc}"
+            return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
         record_l1_transition(
             rec,
             t,
@@ -520,9 +555,6 @@ def integrate(
             mode,
             True,
         )
-        acc = check_accumulation(rec, span, opts.zeno_spacing)
-        if acc is not None:
-            return acc
 
 
 def _select(
@@ -626,7 +658,7 @@ def _run_mode(
             # A smooth curve needs a few steps between events: thousands mean the step
             # control is fighting something else (a wrong Hessian, a kink of f).
             record(cur)
-            raise _Failure(
+            raise PathFailure(
                 -1,
                 f"more than {_MAX_TRIES} continuation steps in one mode by t = "
                 f"{t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)} (is the "
@@ -637,7 +669,7 @@ def _run_mode(
             return t + cur.tau, cur.x, cur.g, h_step, None, []
         if h_step <= 4 * _EPS * max(1.0, abs(t + cur.tau)):
             record(cur)
-            raise _Failure(
+            raise PathFailure(
                 -1,
                 f"the step size fell to rounding at t = {t + cur.tau:.12g}, x = "
                 f"{np.array2string(cur.x, precision=12)} (a discontinuity of the gradient?); "
@@ -667,12 +699,12 @@ def _run_mode(
                 record(cur)
                 where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
                 if nonfinite:
-                    raise _Failure(
+                    raise PathFailure(
                         -3,
                         f"non-finite values just past {where} ({nonfinite}); the solution "
                         "is returned up to that point",
                     )
-                raise _Failure(
+                raise PathFailure(
                     -1,
                     f"the corrector did not converge at {where} with steps down to "
                     "rounding; the solution is returned up to that point",
@@ -769,7 +801,7 @@ def _curve_state(
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
     if corrected is None:
-        raise _Failure(
+        raise PathFailure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
         )
     return corrected
@@ -783,7 +815,7 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
     if corrected is None:
-        raise _Failure(
+        raise PathFailure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
         )
     xn, gn = corrected

@@ -24,7 +24,8 @@ of the guard prevent it, the state is never nudged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +44,10 @@ from filippov._certify import (
     equilibrated_condition,
     initial_zero_rtol,
 )
-from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
+from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray
+from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
 from filippov.norms import Norm
 from filippov.selection import (
     _box_tolerances,
@@ -71,24 +73,56 @@ _EPS = np.finfo(float).eps
 
 @dataclass(frozen=True)
 class EventOptions:
-    """Options of the event path (validated by :func:`filippov.solve`)."""
+    """Options of the event path (see :func:`filippov.solve`, which validates them).
 
-    integrator: str
-    rtol: float
-    atol: float
-    max_events: int
-    zero_tol: float
-    zeno_spacing: float
-    stabilization: float
+    Attributes
+    ----------
+    integrator : str
+        The scipy ``OdeSolver`` used inside each mode (a key of ``INTEGRATORS``).
+    rtol, atol : float
+        Its tolerances.
+    zero_tol : float
+        Relative tolerance for reading zeros and ties of ``h`` off the state.
+    stabilization : float
+        Gain of the drift correction on sliding manifolds, in units of ``1/(t_end − t0)``.
+    """
+
+    integrator: str = "DOP853"
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    zero_tol: float = 1e-12
+    stabilization: float = 10.0
 
 
-class _Failure(Exception):
-    """Internal: ends the run with a status and message, keeping the partial solution."""
+class EventPath(SteppedPath):
+    """Mode-by-mode integration of any Lur'e system with a scipy ``OdeSolver``, events
+    located on its dense output."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+    name = "events"
+    Options = EventOptions
+
+    @classmethod
+    def unsupported(cls, system: Any) -> str | None:
+        if not isinstance(system, FilippovSystem):
+            return "it is not a FilippovSystem (Lur'e form); see method='piecewise'"
+        return None
+
+    @property
+    def label(self) -> str:
+        return f"events ({self.options.integrator})"
+
+    def running(self) -> contextlib.AbstractContextManager[object]:
+        # Non-finite values are found by explicit checks (status −3) and near a pole
+        # overflow is expected on the way there: numpy's warnings would only be noise.
+        return np.errstate(all="ignore")
+
+    def certify_tolerances(self) -> tuple[float, float] | None:
+        return 100.0 * self.options.rtol, 100.0 * self.options.atol
+
+    def steps(self) -> Generator[None, None, Finished | Rest]:
+        return (
+            yield from _steps(self.system, self.x0, 0.0, self.horizon, self.options, self.recorder)
+        )
 
 
 class _ModeField:
@@ -427,15 +461,16 @@ class _ModeField:
         return -1
 
 
-def integrate(
+def _steps(
     system: FilippovSystem,
     x0: FloatArray,
     t0: float,
     t_end: float,
     opts: EventOptions,
     rec: Recorder,
-) -> tuple[int, str]:
-    """Integrate ``system`` from ``(t0, x0)`` to ``t_end`` mode by mode."""
+) -> Generator[None, None, Finished | Rest]:
+    """Integrate ``system`` from ``(t0, x0)`` to ``t_end`` mode by mode (the loop of
+    :class:`EventPath`)."""
     norm = system.norm.name
     x = np.array(x0, dtype=float)
     t = float(t0)
@@ -465,12 +500,7 @@ def integrate(
     gain = opts.stabilization / span if span > 0 else 0.0
     solver_cls = INTEGRATORS[opts.integrator]
 
-    try:
-        sigma, free, offset, stationary = _initial_mode(
-            system, x, t, norm, ztol, margin, tie_tol, rec
-        )
-    except _Failure as fail:
-        return fail.status, fail.message
+    sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, margin, tie_tol, rec)
     stalls = 0
     # The step size the last mode ended with: the next mode starts with it (the field's
     # smoothness scale barely changes at an event; the solver shrinks a step that fails).
@@ -479,59 +509,37 @@ def integrate(
     while True:
         field = _ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
         if not stationary:
-            try:
-                _check_selection_precision(field, x)
-            except _Failure as fail:
-                return fail.status, fail.message
+            _check_selection_precision(field, x)
             x = field.start(x, seed)
             field.settle_offsets(x, margin, tie_tol)
             stationary = _is_stationary(field, x, v_scale)
         if stationary:
-            if not rec.events or rec.events[-1].kind != "stationary" or rec.events[-1].t != t:
-                rec.event(
-                    t,
-                    x,
-                    "stationary",
-                    free,
-                    field.mode,
-                    field.mode,
-                    unique=_rest_is_unique(system, x, free, m, sigma),
-                )
+            recorded = bool(rec.events) and (
+                rec.events[-1].kind == "stationary" and rec.events[-1].t == t
+            )
+            unique = True if recorded else _rest_is_unique(system, x, free, m, sigma)
             f0, B, hx = system._evaluate(x)
             lam = consistent_relay(
                 system.norm, f0, B, hx, system._jacobian(x, m), free=free, signs=sigma
             ).lam
-            rec.linear_segment(t, t_end, x, np.zeros_like(x), field.mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.12g}"
-        if rec.n_events >= opts.max_events:
-            return -2, (
-                f"more than max_events = {opts.max_events} events by t = {t:.12g}; the "
-                "events may accumulate (Zeno) — raise `max_events` if this is expected"
-            )
-        try:
-            t_new, x_new, hit, h_next = _integrate_mode(
-                field, solver_cls, t, x, t_end, opts, rec, first_step=h_next
-            )
-        except _Failure as fail:
-            return fail.status, fail.message
+            return Rest(t, x, free, field.mode, field.mode, lam, unique, record_event=not recorded)
+        yield
+        t_new, x_new, hit, h_next = _integrate_mode(
+            field, solver_cls, t, x, t_end, opts, rec, first_step=h_next
+        )
         if hit is None:
-            return 0, "reached the end of t_span"
+            return REACHED_END
         stalls = stalls + 1 if t_new == t else 0
         if stalls > 2 * m + 4:
-            return -4, (
+            return Finished(
+                -4,
                 f"no consistent mode found at t = {t:.12g}: {stalls} zero-length modes in a "
-                f"row at x = {np.array2string(x, precision=12)}"
+                f"row at x = {np.array2string(x, precision=12)}",
             )
         t, x = t_new, x_new
-        try:
-            t, x, sigma, free, offset, stationary, seed = _transition(
-                system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec
-            )
-        except _Failure as fail:
-            return fail.status, fail.message
-        acc = check_accumulation(rec, span, opts.zeno_spacing)
-        if acc is not None:
-            return acc
+        t, x, sigma, free, offset, stationary, seed = _transition(
+            system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec
+        )
 
 
 def _check_selection_precision(field: _ModeField, x: FloatArray) -> None:
@@ -555,7 +563,7 @@ def _check_selection_precision(field: _ModeField, x: FloatArray) -> None:
     field.correct_through_relays = cond <= _RELAY_CORRECTION_MAX_CONDITION
     field._key = None  # the cached velocity was computed before this choice
     if cond > MAX_CONDITION:
-        raise _Failure(
+        raise PathFailure(
             STATUS_UNCERTIFIED,
             f"precision lost: the sliding selection on switching functions "
             f"{np.array2string(F, threshold=8)} has condition number {cond:.3g} after "
@@ -580,7 +588,7 @@ def _integrate_mode(
     ``h`` is the step the integrator would take next (``None`` if it does not say), for the
     next mode to start with: ``first_step`` spares scipy's initial-step heuristic, which
     costs an evaluation per mode and proposes steps far shorter than the tolerances allow.
-    Raises :class:`_Failure` (after recording the steps taken) on non-finite values, a
+    Raises :class:`~filippov.engine.protocol.PathFailure` (after recording the steps taken) on non-finite values, a
     singular selection or a solver failure.
     """
     ts: list[float] = [t]
@@ -605,9 +613,9 @@ def _integrate_mode(
         rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0, breaks)
         return x_stop
 
-    def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> _Failure:
+    def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> PathFailure:
         record(t_last, x_last)
-        return _Failure(
+        return PathFailure(
             status,
             f"{what} at t = {t_last:.12g}, x = {np.array2string(x_last, precision=12)}; "
             "the solution is returned up to that point",
@@ -1134,7 +1142,7 @@ def _linf_rest_at_zero(
     it moves along ``h = 0``, which this path does not integrate: fail clearly."""
     cv = consistent_relay(norm, f0, B, np.zeros(B.shape[1]), Jac)
     if float(np.max(np.abs(cv.velocity))) > 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
-        raise _Failure(
+        raise PathFailure(
             -4,
             f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
             f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of the linf relay "
@@ -1292,7 +1300,7 @@ def _transition(
     # ℓ2
     if field.free.size:  # leaving h = 0: ‖λ‖ reached 1
         rec.event(t, x, "exit", np.arange(m), old_mode, Mode("l2", (0,) * m))
-        raise _Failure(
+        raise PathFailure(
             -4,
             f"the ℓ2 relay leaves h = 0 at t = {t:.12g}; continuing from h = 0 needs a "
             "direction choice the event path does not make (not supported)",
@@ -1309,7 +1317,7 @@ def _transition(
     if cv.free:
         rec.event(t, x, "sliding-entry", np.arange(m), old_mode, mode, unique=cv.unique)
         return t, x, np.zeros(m), np.arange(m), offset, False, None
-    raise _Failure(
+    raise PathFailure(
         -4,
         f"the ℓ2 relay passes through h = 0 at t = {t:.12g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
@@ -1325,7 +1333,7 @@ def _refuse_jumps_in_probe(
     probe: FloatArray,
     t: float,
 ) -> None:
-    """Raise a −3 :class:`_Failure` when the probe of simultaneous events finds a
+    """Raise a −3 :class:`~filippov.engine.protocol.PathFailure` when the probe of simultaneous events finds a
     switching function that crossed zero while moving away from it: it jumped (a pole or
     a discontinuity of h), it did not arrive.
 
@@ -1344,7 +1352,7 @@ def _refuse_jumps_in_probe(
     away = np.flatnonzero(~(rates < 0.0))
     if away.size:
         i = int(idx[away[0]])
-        raise _Failure(
+        raise PathFailure(
             -3,
             f"switching function h_{i} changes sign right after t = {t:.12g} while moving "
             f"away from 0 (guard {values[cand[away[0]]]:.3g}, rate {rates[away[0]]:.3g}): a "

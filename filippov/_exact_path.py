@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import gc
-from collections.abc import Iterator
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
@@ -42,24 +43,28 @@ from scipy.linalg.blas import dsyr as _dsyr
 from scipy.linalg.lapack import dpocon as _dpocon
 from scipy.linalg.lapack import dpotrf as _dpotrf
 from scipy.linalg.lapack import dpotri as _dpotri
-from threadpoolctl import threadpool_limits
 
 from filippov._certify import component_scales, initial_zero_rtol
-from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
+from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray
+from filippov.engine.protocol import (
+    REACHED_END,
+    Finished,
+    Rest,
+    SteppedPath,
+    cyclic_gc_paused,
+    serial_blas,
+)
 from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
 from filippov.solution import Mode, _unchecked
-from filippov.systems import AffineData, ConsistentVelocity, _ball_like_l1_at_zero
+from filippov.systems import AffineData, ConsistentVelocity, FilippovSystem, _ball_like_l1_at_zero
 
 _RESYNC = 64
 #: Selections between two rebuilds from scratch of the inverse kept by the incremental
 #: sliding solver (a residual check rebuilds it earlier when rounding has built up).
 _REFRESH = 2048
 _EPS = float(np.finfo(float).eps)
-#: Systems with at least this many switching functions run the exact path on one BLAS
-#: thread (see :func:`serial_blas`); below it BLAS does not start threads anyway.
-_SERIAL_BLAS_FROM = 128
 #: A segment longer than this fraction of ``t_span`` starts with a checked (and refined)
 #: selection (see :class:`_SpdBoxSelector`): it would integrate any error in λ.
 _LONG_SEGMENT = 0.01
@@ -73,50 +78,51 @@ _LONG_SEGMENT = 0.01
 _INCREMENTAL_MAX_COND = 1e10
 
 
-def serial_blas(m: int) -> contextlib.AbstractContextManager[object]:
-    """Limit BLAS to one thread while the exact path runs (for ``m`` switching functions).
+@dataclass(frozen=True)
+class ExactOptions:
+    """Options of the exact path (see :func:`filippov.solve`).
 
-    Why: every event does a few matrix-vector products and rank-one updates on a few MB,
-    which are memory bound, interleaved with short numpy operations. OpenBLAS's worker
-    threads spin between those calls against the Python thread: the sign flow of the
-    d = 1000 benchmark quadratic took 13.8 s with two threads on a two-core machine and
-    2.9 s with one. ``threadpoolctl`` (the scikit-learn team's library) changes the limit
-    for this call only and restores it afterwards; it costs ~2 ms, so small systems skip it.
+    Attributes
+    ----------
+    zero_tol : float
+        Relative tolerance for reading zeros and ties of ``h`` off the state.
+    incremental : bool
+        Keep the sliding (ℓ1) or tie (ℓ∞) selection by rank-one updates, ``O(k²)`` per
+        index that joins or leaves; ``False`` solves each selection from scratch
+        (``O(k³)``: the reference the tests compare the incremental selection with).
     """
-    if m < _SERIAL_BLAS_FROM:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+
+    zero_tol: float = 1e-12
+    incremental: bool = True
 
 
-@contextlib.contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the exact path runs, then restore it.
+class ExactPath(SteppedPath):
+    """Closed-form event-to-event integration of piecewise-affine ℓ1 / ℓ∞ relay systems
+    (constant ``f0`` and ``B``, affine ``h``: every quadratic's sign and greedy flows)."""
 
-    Why: an exact-path run allocates a few records per event (mode, segment, events), and
-    every few hundred allocations trigger a collection that walks the objects of the
-    whole process — all the records of this run and anything else alive. None of these
-    records refers back to another in a cycle (reference counting frees whatever is
-    dropped, collector or not), and no user code runs inside the loop, so the collector
-    has nothing to find there. Measured on the d = 1000 benchmark sign flow, alternating
-    in one process: 6 % faster with nothing else alive, 10 % with earlier solutions kept.
-    The collector state is process-wide: it is only re-enabled if it was enabled before.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    name = "exact"
+    Options = ExactOptions
 
+    @classmethod
+    def unsupported(cls, system: Any) -> str | None:
+        if not isinstance(system, FilippovSystem):
+            return "it is not a FilippovSystem (Lur'e form)"
+        if not system.is_affine or system.affine_data is None:
+            return "it is not piecewise-affine (constant f0 and B, affine h)"
+        if system.norm.name not in ("l1", "linf"):
+            return f"its relay norm is {system.norm.name}, not l1 or linf"
+        return None
 
-class _Options:
-    """The subset of the engine's options the exact path needs (kept explicit)."""
+    def running(self) -> contextlib.AbstractContextManager[object]:
+        stack = contextlib.ExitStack()
+        stack.enter_context(serial_blas(self.system.affine_data.G.shape[0]))
+        stack.enter_context(cyclic_gc_paused())
+        return stack
 
-    def __init__(self, zero_tol: float, max_events: int, zeno_spacing: float = 1e-8) -> None:
-        self.zero_tol = zero_tol
-        self.max_events = max_events
-        self.zeno_spacing = zeno_spacing
+    def steps(self) -> Generator[None, None, Finished | Rest]:
+        data = self.system.affine_data
+        loop = l1_steps if self.system.norm.name == "l1" else linf_steps
+        return (yield from loop(data, self.x0, 0.0, self.horizon, self.options, self.recorder))
 
 
 class _InverseBlock:
@@ -901,19 +907,17 @@ class _ActiveSetStalled(Exception):
     """The incremental active-set method did not finish (handed to the direct solver)."""
 
 
-def integrate_l1(
+def l1_steps(
     data: AffineData,
     x0: FloatArray,
     t0: float,
     t_end: float,
-    opts: _Options,
+    opts: ExactOptions,
     rec: Recorder,
-    *,
-    incremental: bool = True,
-) -> tuple[int, str]:
+) -> Generator[None, None, Finished | Rest]:
     """Exact path for ``φ = ℓ1`` (independent relays: the sign flow and relay systems).
 
-    With ``incremental`` (the default) and a symmetric positive definite ``G B`` (the sign
+    With ``opts.incremental`` (the default) and a symmetric positive definite ``G B`` (the sign
     flow of every strongly convex quadratic) the sliding selection is maintained by
     :class:`_SpdBoxSelector` in ``O(k²)`` per changed index; otherwise (and always with
     ``incremental=False``, kept as the reference the tests compare with) each selection is
@@ -948,7 +952,7 @@ def integrate_l1(
     gb_pd = gb_cond is not None
     spd = (
         _SpdBoxSelector(GB, Gc0)
-        if incremental and gb_cond is not None and gb_cond <= _INCREMENTAL_MAX_COND
+        if opts.incremental and gb_cond is not None and gb_cond <= _INCREMENTAL_MAX_COND
         else None
     )
 
@@ -1025,22 +1029,24 @@ def integrate_l1(
     # the condition number and would defeat an absolute threshold on v).
     full_slide_is_rest = gb_pd and B.shape[0] == B.shape[1]
     if spd is not None:
-        return _advance_spd(
-            spd,
-            data,
-            t,
-            t0,
-            t_end,
-            x,
-            h,
-            lam,
-            v,
-            mode,
-            opts,
-            rec,
-            vtol,
-            full_slide_is_rest,
-            b_is_eye,
+        return (
+            yield from _advance_spd(
+                spd,
+                data,
+                t,
+                t0,
+                t_end,
+                x,
+                h,
+                lam,
+                v,
+                mode,
+                opts,
+                rec,
+                vtol,
+                full_slide_is_rest,
+                b_is_eye,
+            )
         )
     r = Gc0 - GB @ lam
     r[in_J] = 0.0
@@ -1051,27 +1057,16 @@ def integrate_l1(
             v = np.zeros_like(v)
         if float(np.max(np.abs(v))) <= vtol:
             rest_free = np.flatnonzero(in_J)
-            rec.event(
-                t,
-                x,
-                "stationary",
-                rest_free,
-                mode,
-                mode,
-                unique=rest_is_unique(affine_eval, x, rest_free, sigma, v_scale),
-            )
-            if t < t_end:
-                rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.12g}"
+            unique = rest_is_unique(affine_eval, x, rest_free, sigma, v_scale)
+            return Rest(t, x, rest_free, mode, mode, lam, unique)
         # sigma and r vanish on the sliding set, so it never counts as approaching
         approaching = np.flatnonzero(sigma * r < 0.0)
         tau_app = -h[approaching] / r[approaching]
         tau = float(tau_app.min()) if approaching.size else np.inf
         if t + tau >= t_end:
             x = rec.linear_segment(t, t_end, x, v, mode, lam)
-            return 0, "reached the end of t_span"
-        if rec.n_events >= opts.max_events:
-            return _too_many_events(opts, t)
+            return REACHED_END
+        yield
         tau = max(tau, 0.0)
         t_new = t + tau
         arrived = approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
@@ -1107,9 +1102,6 @@ def integrate_l1(
             changed_again = again[in_J[again] | (sigma[again] != old_sigma[again])]
             arrived = np.union1d(arrived, changed_again)
         record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, unique)
-        acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
-        if acc is not None:
-            return acc
         changed = np.flatnonzero(new_lam != lam)
         if changed.size:
             dlam = new_lam[changed] - lam[changed]
@@ -1137,12 +1129,12 @@ def _advance_spd(
     lam: FloatArray,
     v: FloatArray,
     mode: Mode,
-    opts: _Options,
+    opts: ExactOptions,
     rec: Recorder,
     vtol: float,
     full_slide_is_rest: bool,
     b_is_eye: bool,
-) -> tuple[int, str]:
+) -> Generator[None, None, Finished | Rest]:
     """The event loop of :func:`integrate_l1` with the incremental selector (SPD ``GB``).
 
     The same steps as the general loop, but ``h``, the relays and the rates live in the
@@ -1178,10 +1170,7 @@ def _advance_spd(
         if full_slide_is_rest and k == m:
             v = np.zeros_like(v)
         if float(np.abs(v).max()) <= vtol:
-            rec.event(t, x, "stationary", free_sorted, mode, mode)
-            if t < t_end:
-                rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.12g}"
+            return Rest(t, x, free_sorted, mode, mode, lam)
         r_free = r_p[k:]
         approaching = np.flatnonzero(sig[k:] * r_free < 0.0)
         tau_app = -h_p[k:][approaching] / r_free[approaching]
@@ -1194,9 +1183,8 @@ def _advance_spd(
             continue
         if t + tau >= t_end:
             rec.linear_segment(t, t_end, x, v, mode, lam)
-            return 0, "reached the end of t_span"
-        if rec.n_events >= opts.max_events:
-            return _too_many_events(opts, t)
+            return REACHED_END
+        yield
         tau = max(tau, 0.0)
         t_new = t + tau
         arrived_p = k + approaching[tau_app <= tau + 1e-15 * max(1.0, abs(t_new))]
@@ -1274,9 +1262,6 @@ def _advance_spd(
             groups["exit"] = exits
         for kind, idx in groups.items():
             rec.event(t, x, kind, idx, old_mode, mode)
-        acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
-        if acc is not None:
-            return acc
 
 
 def _hold_bound_off_their_manifolds(rates: FloatArray, idx: np.ndarray, relays: FloatArray) -> None:
@@ -1299,14 +1284,6 @@ def _hold_bound_off_their_manifolds(rates: FloatArray, idx: np.ndarray, relays: 
     """
     back = idx[relays[idx] * rates[idx] < 0.0]
     rates[back] = 0.0
-
-
-def _too_many_events(opts: _Options, t: float) -> tuple[int, str]:
-    """The status and message of a run stopped by ``max_events`` (both ℓ1 loops)."""
-    return -2, (
-        f"more than max_events = {opts.max_events} events by t = {t:.12g}; "
-        "raise `max_events` if the system really switches this often"
-    )
 
 
 def _spd_lam_v(
@@ -1349,19 +1326,17 @@ def _spd_condition(M: FloatArray) -> float | None:
     return 1.0 / float(rcond)
 
 
-def integrate_linf(
+def linf_steps(
     data: AffineData,
     x0: FloatArray,
     t0: float,
     t_end: float,
-    opts: _Options,
+    opts: ExactOptions,
     rec: Recorder,
-    *,
-    incremental: bool = True,
-) -> tuple[int, str]:
+) -> Generator[None, None, Finished | Rest]:
     """Exact path for ``φ = ℓ∞`` (greedy coordinate flow: tie facets of any size).
 
-    With ``incremental`` (the default) and a symmetric positive definite ``G B`` of
+    With ``opts.incremental`` (the default) and a symmetric positive definite ``G B`` of
     condition at most ``_INCREMENTAL_MAX_COND`` (the greedy flow of every strongly convex
     quadratic that is not near singular) the tie selection is kept by
     :class:`_SimplexTieSelector`, ``O(k²)`` per index that joins or leaves the tie;
@@ -1380,7 +1355,7 @@ def integrate_linf(
     # Known SPD: the end-of-run precision check needs no factorization of its own (an SVD
     # and a least-squares solve of G B at rest on h = 0: 2 of 8 s of the d = 1000 run).
     rec.spd_condition = gb_cond
-    if incremental and gb_cond is not None and gb_cond <= _INCREMENTAL_MAX_COND:
+    if opts.incremental and gb_cond is not None and gb_cond <= _INCREMENTAL_MAX_COND:
         tie = _SimplexTieSelector(GB, Gc0)
     x = x0.copy()
     h = G @ x + e
@@ -1412,7 +1387,7 @@ def integrate_linf(
         w = np.asarray(sel.lam, dtype=float)
         return w, w > 0, bool(sel.unique)
 
-    def at_zero(old_mode: Mode | None, note: str) -> tuple[int, str]:
+    def at_zero(old_mode: Mode | None, note: str) -> Finished | Rest:
         """``h = 0``: the face is the whole ℓ1 ball. Stationary only if the consistent
         velocity there vanishes (always for gradient flows); anything else is a sliding
         motion on ``h = 0`` that this path does not integrate."""
@@ -1429,13 +1404,12 @@ def integrate_linf(
             # is a P-matrix (a strict minimum), as on every norm (see the event path).
             # (A symmetric positive definite G B is one: no eigenvalue test needed.)
             unique = gb_cond is not None or is_p_matrix(GB) is True
-            rec.event(t, x, "stationary", np.arange(m), old_mode, mode0, unique=unique, note=note)
-            rec.linear_segment(t, t_end, x, np.zeros_like(x), mode0, cv.lam, kind="stationary")
-            return 1, f"h = 0 reached at t = {t:.12g}: stationary point"
-        return -4, (
+            return Rest(t, x, np.arange(m), old_mode, mode0, cv.lam, unique, note=note)
+        return Finished(
+            -4,
             f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
             f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of the linf relay "
-            "is not supported"
+            "is not supported",
         )
 
     if float(np.max(np.abs(h))) == 0.0:
@@ -1470,9 +1444,7 @@ def integrate_linf(
         hm = float(np.mean(np.abs(h[A])))
         rate = float(np.mean(s * r[A]))  # common rate d|h_i|/dt on the tie set
         if float(np.max(np.abs(v))) <= 1e-13 * b_max:
-            rec.event(t, x, "stationary", A, mode, mode)
-            rec.linear_segment(t, t_end, x, np.zeros_like(v), mode, lam, kind="stationary")
-            return 1, f"stationary point reached at t = {t:.12g}"
+            return Rest(t, x, A, mode, mode, lam)
         out = np.ones(m, dtype=bool)
         out[A] = False
         hj, rj = h[out], r[out]
@@ -1493,9 +1465,8 @@ def integrate_linf(
         tau = min(tau_tie, tau_zero)
         if t + tau >= t_end:
             rec.linear_segment(t, t_end, x, v, mode, lam)
-            return 0, "reached the end of t_span"
-        if rec.n_events >= opts.max_events:
-            return -2, f"more than max_events = {opts.max_events} events by t = {t:.12g}"
+            return REACHED_END
+        yield
         x = rec.linear_segment(t, t + tau, x, v, mode, lam)
         h = h + tau * r
         if t + tau != t:  # time moved (a positive τ below rounding of t does not count)
@@ -1547,6 +1518,3 @@ def integrate_linf(
             rec.event(t, x, "tangency", joined, old_mode, mode, unique=unique)
         if left:
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=unique)
-        acc = check_accumulation(rec, t_end - t0, opts.zeno_spacing)
-        if acc is not None:
-            return acc

@@ -22,42 +22,78 @@ solutions, and the event is flagged ``unique=False``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.integrate import OdeSolution
 from scipy.optimize import brentq
 
 from filippov._event_path import INTEGRATORS
-from filippov._recorder import Recorder, check_accumulation, make_mode
+from filippov._recorder import Recorder, make_mode
 from filippov._validation import FloatArray
+from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
 from filippov.piecewise import MAX_CODIM, PiecewiseSelection, PiecewiseSystem
 
 
 @dataclass(frozen=True)
 class PiecewiseOptions:
-    """Options of the piecewise path (the subset of :func:`filippov.solve`'s it uses)."""
+    """Options of the piecewise path (see :func:`filippov.solve`, which validates them).
 
-    integrator: str
-    rtol: float
-    atol: float
-    max_events: int
-    zero_tol: float
-    zeno_spacing: float
-    stabilization: float
+    Attributes
+    ----------
+    integrator : str
+        The scipy ``OdeSolver`` used inside each mode.
+    rtol, atol : float
+        Its tolerances.
+    zero_tol : float
+        Relative tolerance for reading zeros of the switching functions off the state.
+    stabilization : float
+        Gain of the drift correction on sliding surfaces, in units of ``1/(t_end − t0)``.
+    """
+
+    integrator: str = "DOP853"
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    zero_tol: float = 1e-12
+    stabilization: float = 10.0
+
+
+class PiecewisePath(SteppedPath):
+    """Mode-by-mode integration of a :class:`~filippov.piecewise.PiecewiseSystem`
+    (Stewart form: a field per region, the selection of its ``selection`` rule)."""
+
+    name = "piecewise"
+    Options = PiecewiseOptions
+
+    @classmethod
+    def unsupported(cls, system: Any) -> str | None:
+        if not isinstance(system, PiecewiseSystem):
+            return "it is not a PiecewiseSystem"
+        return None
+
+    @property
+    def label(self) -> str:
+        return f"events ({self.options.integrator}, {self.system.selection})"
+
+    def running(self) -> contextlib.AbstractContextManager[object]:
+        return np.errstate(all="ignore")
+
+    def certify_tolerances(self) -> tuple[float, float] | None:
+        return None  # the end-of-run self-check reads Lur'e systems only
+
+    def steps(self) -> Generator[None, None, Finished | Rest]:
+        return (
+            yield from _steps(self.system, self.x0, 0.0, self.horizon, self.options, self.recorder)
+        )
 
 
 #: Points per integrator step at which the event functions are checked (the step's end
 #: and equally spaced interior points of its dense output).
 _SAMPLES = 4
-
-
-class _Failure(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _released(
@@ -203,7 +239,7 @@ class _Mode:
         self.rec.nfev += 1
         sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False, extend=True)
         if sel is None:
-            raise _Failure(
+            raise PathFailure(
                 -4,
                 f"the sliding velocity on {set(self.free)} ceased to exist at t = {t:.12g} "
                 "without an exit event",
@@ -230,21 +266,6 @@ class _Mode:
         return self.signs.astype(float) if sel is None else sel.lam
 
 
-def integrate(
-    system: PiecewiseSystem,
-    x0: FloatArray,
-    t0: float,
-    t_end: float,
-    opts: PiecewiseOptions,
-    rec: Recorder,
-) -> tuple[int, str]:
-    """Integrate ``system`` from ``x0`` on ``[t0, t_end]`` into ``rec``; (status, message)."""
-    try:
-        return _integrate(system, x0, t0, t_end, opts, rec)
-    except _Failure as fail:
-        return fail.status, fail.message
-
-
 def _zero_set(system: PiecewiseSystem, x: FloatArray, opts: PiecewiseOptions) -> np.ndarray:
     c = system.c(x)
     J = system.jacobian(x)
@@ -252,14 +273,16 @@ def _zero_set(system: PiecewiseSystem, x: FloatArray, opts: PiecewiseOptions) ->
     return np.flatnonzero(np.abs(c) <= opts.zero_tol * np.maximum(scale, 1e-300))
 
 
-def _integrate(
+def _steps(
     system: PiecewiseSystem,
     x0: FloatArray,
     t0: float,
     t_end: float,
     opts: PiecewiseOptions,
     rec: Recorder,
-) -> tuple[int, str]:
+) -> Generator[None, None, Finished | Rest]:
+    """Integrate ``system`` from ``x0`` on ``[t0, t_end]`` into ``rec`` (the loop of
+    :class:`PiecewisePath`)."""
     x = np.array(x0, dtype=float)
     t = float(t0)
     span = t_end - t0
@@ -269,7 +292,7 @@ def _integrate(
     signs = np.where(c < 0, -1, 1)
     zero = tuple(int(i) for i in _zero_set(system, x, opts))
     if len(zero) > MAX_CODIM:
-        raise _Failure(-4, f"{len(zero)} switching functions vanish at x0 (at most {MAX_CODIM})")
+        raise PathFailure(-4, f"{len(zero)} switching functions vanish at x0 (at most {MAX_CODIM})")
     old_mode = None
     choice = _choose(system, x, zero, signs, None, signs, t)
     # A start on a repulsive surface: both sides and the sliding are Filippov solutions.
@@ -305,17 +328,12 @@ def _integrate(
         vel = choice.selection.velocity
         v_scale = max(1.0, float(np.max(np.abs(system.adjacent(x, free, signs)[1]))))
         if float(np.max(np.abs(vel))) <= 1e-12 * v_scale:
-            rec.event(t, x, "stationary", free, old_mode, mode_rec, unique=choice.unique)
-            rec.linear_segment(
-                t, t_end, x, np.zeros_like(x), mode_rec, choice.selection.lam, kind="stationary"
-            )
-            return 1, f"stationary point reached at t = {t:.12g}"
-        if rec.n_events >= opts.max_events:
-            return -2, f"more than max_events = {opts.max_events} events by t = {t:.12g}"
+            return Rest(t, x, free, old_mode, mode_rec, choice.selection.lam, choice.unique)
+        yield
         t_new, x_new, hit = _run_mode(mode, solver_cls, t, x, t_end, opts, rec, mode_rec)
         t, x = t_new, x_new
         if hit is None:
-            return 0, "reached the end of t_span"
+            return REACHED_END
         kind, i, s = hit
         old_mode = mode_rec
         old_signs = signs.copy()
@@ -327,16 +345,13 @@ def _integrate(
             forced = {i: s}
         zero_t = tuple(sorted(zero_now))
         if len(zero_t) > MAX_CODIM:
-            return -4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}"
+            return Finished(-4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}")
         base = signs.copy()
         base[base == 0] = 1
         choice = _choose(system, x, zero_t, base, forced, old_signs, t)
         arrived = tuple(j for j in zero_t if j not in free)
         _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
         signs, free = choice.signs, choice.free
-        acc = check_accumulation(rec, span, opts.zeno_spacing)
-        if acc is not None:
-            return acc
 
 
 def _choose(
@@ -350,7 +365,7 @@ def _choose(
 ) -> ModeChoice:
     choice = choose_mode(system, x, zero, signs, forced=forced, previous=previous)
     if choice is None:
-        raise _Failure(
+        raise PathFailure(
             -4,
             f"no consistent mode at t = {t:.12g} on the surfaces {set(zero)} "
             f"(x = {np.array2string(x, precision=6)})",
@@ -429,7 +444,7 @@ def _run_mode(
         msg = solver.step()
         if solver.status == "failed":
             _record(rec, mode, ts, interps, solver.t_old or t, mode_rec)
-            raise _Failure(-1, f"the integrator failed at t = {solver.t:.12g}: {msg}")
+            raise PathFailure(-1, f"the integrator failed at t = {solver.t:.12g}: {msg}")
         dense = solver.dense_output()
         ts.append(solver.t)
         interps.append(dense)
@@ -520,7 +535,7 @@ def _missed_sign_changes(
             t_a, g_a = float(res.x), float(res.fun)
         if not g_a < 0:
             sw = mode.labels[k][1]
-            raise _Failure(
+            raise PathFailure(
                 -4,
                 f"switching function {sw} changed sign between t = {t0:.12g} and "
                 f"{t1:.12g} without an event (the mode never held there)",

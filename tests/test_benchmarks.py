@@ -24,6 +24,7 @@ from benchmarks import peers, report, runner  # noqa: E402
 from benchmarks.problems import Problem, coulomb_reference, slope_problem  # noqa: E402
 from filippov import _exact_path  # noqa: E402
 from filippov._recorder import Recorder  # noqa: E402
+from filippov.engine import ExactOptions, ExactPath, run  # noqa: E402
 from filippov.objectives import rotated_quadratic  # noqa: E402
 from filippov.systems import AffineData  # noqa: E402
 
@@ -44,12 +45,9 @@ def _quad_problem(d: int, seed: int, T: float = 1.0) -> Problem:
 
 
 def _exact(p: Problem, *, incremental: bool, T: float) -> fp.FilippovSolution:
-    assert p.system.affine_data is not None
     rec = Recorder(0.0, p.x0, "exact")
-    opts = _exact_path._Options(zero_tol=1e-12, max_events=100_000)
-    status, msg = _exact_path.integrate_l1(
-        p.system.affine_data, p.x0, 0.0, T, opts, rec, incremental=incremental
-    )
+    path = ExactPath(p.system, p.x0, T, ExactOptions(incremental=incremental), rec)
+    status, msg = run(path, max_events=100_000, zeno_spacing=1e-8)
     return rec.finish(status, msg)
 
 
@@ -234,10 +232,9 @@ def test_incremental_exact_path_checks_the_selection_of_a_long_segment() -> None
     runs = []
     for incremental in (True, False):
         rec = Recorder(0.0, x0, "exact")
-        opts = _exact_path._Options(zero_tol=1e-12, max_events=20_000)
-        status, msg = _exact_path.integrate_l1(
-            data, x0, 0.0, 30.0, opts, rec, incremental=incremental
-        )
+        system = fp.FilippovSystem.affine(data.c0, data.B, data.G, data.e, "l1")
+        path = ExactPath(system, x0, 30.0, ExactOptions(incremental=incremental), rec)
+        status, msg = run(path, max_events=20_000, zeno_spacing=1e-8)
         runs.append(rec.finish(status, msg))
     fast, slow = runs
     assert fast.status == slow.status == 0

@@ -9,6 +9,7 @@ its manifold, continuity, a stationary end) on random objectives.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Generator
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filippov as fp
+from filippov.engine import Finished
 from filippov.objectives import Objective, ridge_logistic, smooth_max
 
 
@@ -170,10 +172,11 @@ def test_auto_falls_back_to_the_event_path(monkeypatch: pytest.MonkeyPatch) -> N
     x0 = np.array([1.0, -0.5, 0.25])
     events = fp.solve(system, x0, (0.0, 5.0), method="events")
 
-    def refuse(*args: object) -> tuple[int, str]:
-        return -4, "the sliding block is not positive definite"
+    def refuse(*args: object) -> Generator[None, None, Finished]:
+        return Finished(-4, "the sliding block is not positive definite")
+        yield  # (a generator that ends at once)
 
-    monkeypatch.setattr(_continuation_path, "integrate", refuse)
+    monkeypatch.setattr(_continuation_path, "_steps", refuse)
     auto = fp.solve(system, x0, (0.0, 5.0))
     assert auto.method.startswith("events")
     np.testing.assert_array_equal(auto.x[-1], events.x[-1])

@@ -22,6 +22,7 @@ import filippov as fp
 from filippov import _exact_path
 from filippov._recorder import Recorder
 from filippov.compact_solution import CompactSolution
+from filippov.engine import ExactOptions, ExactPath, run
 from filippov.selection import solve_simplex_vi
 
 
@@ -84,11 +85,8 @@ def _greedy(
 ) -> tuple[Recorder, tuple[int, str]]:
     system = fp.steepest_descent_flow(fp.Objective.quadratic(H, b), "l1")
     rec = Recorder(0.0, x0, "exact")
-    opts = _exact_path._Options(zero_tol=1e-12, max_events=100_000)
-    assert system.affine_data is not None
-    st_ = _exact_path.integrate_linf(
-        system.affine_data, x0, 0.0, T, opts, rec, incremental=incremental
-    )
+    path = ExactPath(system, x0, T, ExactOptions(incremental=incremental), rec)
+    st_ = run(path, max_events=100_000, zeno_spacing=1e-8)
     return rec, st_
 
 

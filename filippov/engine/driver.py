@@ -1,16 +1,13 @@
-"""The Filippov engine: :func:`solve`, one driver over two integration paths.
+"""The driver: :func:`solve` picks an integration path, runs it event by event
+(:func:`run`) and checks the result.
 
-* The **exact path** (:mod:`filippov._exact_path`) integrates piecewise-affine systems
-  (constant ``f0`` and ``B``, affine ``h``: every quadratic objective's ℓ∞ and ℓ1
-  steepest-descent flows) in closed form, event to event.
-* The **event path** (:mod:`filippov._event_path`) integrates every other system mode by
-  mode with a scipy ``OdeSolver`` and locates events on its dense output.
-
-Both return a :class:`~filippov.solution.FilippovSolution` built by the same recorder.
+The paths follow :mod:`filippov.engine.protocol`; all of them return a
+:class:`~filippov.solution.FilippovSolution` built by the same recorder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 import warnings
@@ -21,16 +18,16 @@ from numpy.typing import ArrayLike
 from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._compact_recorder import CompactRecorder
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
-from filippov._recorder import Recorder
+from filippov._recorder import Recorder, check_accumulation
 from filippov._validation import FloatArray, _preview, as_vector, require_flag, require_positive
+from filippov.engine.protocol import IntegrationPath, PathFailure, Rest, cyclic_gc_paused
 from filippov.piecewise import PiecewiseSystem
 from filippov.selection import SelectionError
 from filippov.solution import FilippovSolution
 from filippov.systems import FilippovSystem
 
-__all__ = ["solve"]
+__all__ = ["path_class", "run", "solve"]
 
-_METHODS = ("auto", "exact", "events", "continuation")
 #: The smallest relative tolerance an integrator can honour in double precision.
 _MIN_RTOL = 100 * float(np.finfo(float).eps)
 #: A time span must hold at least this many floating-point times.
@@ -42,7 +39,7 @@ def solve(
     x0: ArrayLike,
     t_span: tuple[float, float],
     *,
-    method: str = "auto",
+    method: str | type[IntegrationPath] = "auto",
     integrator: str = "DOP853",
     rtol: float = 1e-10,
     atol: float = 1e-12,
@@ -53,6 +50,7 @@ def solve(
     check_derivatives: bool = True,
     storage: str = "full",
     checkpoints: int | ArrayLike | None = None,
+    options: object | None = None,
 ) -> FilippovSolution:
     r"""Compute the Filippov solution of ``x' ∈ f0(x) − B(x) ∂φ(h(x))`` from ``x0``.
 
@@ -66,19 +64,22 @@ def solve(
         Start and end time, ``t0 < t_end``, at least 16 floating-point numbers apart
         (times are reported as ``t0 + τ``; the paths integrate in ``τ = t − t0``, so a
         large ``t0`` costs no resolution inside the run).
-    method : {"auto", "exact", "events", "continuation"}
+    method : {"auto", "exact", "events", "continuation", "piecewise"} or IntegrationPath subclass
         ``"exact"``: closed-form event-to-event integration of a piecewise-affine system
         (ℓ1 / ℓ∞ relays; an error otherwise). ``"events"``: mode-by-mode numerical
-        integration. ``"continuation"``: the ℓ∞ steepest-descent (sign) flow of an
-        objective followed as continuation of its sliding curves with Hessian–vector
-        products (an error for other systems; see the theory page). ``"auto"`` picks the
-        exact path whenever it applies, else the continuation path for sign flows (the
-        event path when it fails for want of a positive definite sliding block), else
-        the event path.
+        integration (for a :class:`~filippov.piecewise.PiecewiseSystem`, its own event
+        path, ``"piecewise"``). ``"continuation"``: the ℓ∞ steepest-descent (sign) flow
+        of an objective followed as continuation of its sliding curves with
+        Hessian–vector products (an error for other systems; see the theory page).
+        ``"auto"`` picks the exact path whenever it applies, else the continuation path
+        for sign flows (the event path when it fails for want of a positive definite
+        sliding block), else the event path. A subclass of
+        :class:`~filippov.engine.IntegrationPath` runs a path of your own.
     integrator : {"DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}
-        The scipy ``OdeSolver`` used inside each mode by the event path.
+        The scipy ``OdeSolver`` used inside each mode by the event and piecewise paths.
     rtol, atol : float
-        Tolerances of the event path's integrator (the exact path is exact to rounding).
+        Tolerances of the integrator of the event, continuation and piecewise paths (the
+        exact path is exact to rounding).
         An ``rtol`` below ``100 eps`` cannot be honoured in double precision: it is raised
         to ``100 eps`` with a ``RuntimeWarning``.
     max_events : int
@@ -117,6 +118,14 @@ def solve(
         (a time grid: for very long runs, the memory of full states then grows with the
         grid, not with the number of events; reading a segment replays those since the
         last checkpoint).
+    options : dataclass, optional
+        The chosen path's options whole (:class:`~filippov.engine.ExactOptions`,
+        :class:`~filippov.engine.EventOptions`, :class:`~filippov.engine.ContinuationOptions`,
+        :class:`~filippov.engine.PiecewiseOptions`) instead of the keywords above; with
+        ``method="auto"`` their type names the path. Options only a path has are set here,
+        e.g. ``ExactOptions(incremental=False)``. A keyword given besides ``options`` for
+        the same option is an error; a keyword the chosen path does not read (with an
+        explicit ``method``) is ignored with a ``UserWarning``.
 
     Returns
     -------
@@ -195,10 +204,9 @@ def solve(
             f"`t_span` must span at least {_MIN_SPAN_ULPS} floating-point times (ulp "
             f"{t_ulp:.3g} at t0 = {t0!r}). Got {t_span!r} instead: shift the time origin."
         )
-    if not isinstance(method, str) or method not in _METHODS:
-        raise ValueError(f"`method` must be one of {_METHODS}. Got {method!r} instead.")
-    # The two paths import scipy's integrators and LAPACK: loaded on the first solve.
-    from filippov import _continuation_path, _event_path, _exact_path
+    path_cls = _resolve_method(method, system, options)
+    # The paths import scipy's integrators and LAPACK: loaded on the first solve.
+    from filippov import _event_path
 
     if not isinstance(integrator, str) or integrator not in _event_path.INTEGRATORS:
         raise ValueError(
@@ -232,145 +240,134 @@ def solve(
     ):
         raise ValueError(f"`max_events` must be a positive integer. Got {max_events!r} instead.")
     max_events = int(max_events)
+    keywords = {
+        "integrator": integrator,
+        "rtol": rtol,
+        "atol": atol,
+        "zero_tol": zero_tol,
+        "stabilization": float(stabilization),
+    }
     if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
-        if storage != "full" or checkpoints is not None:
-            raise ValueError(
-                "`storage='compact'` and `checkpoints` need the exact path; a PiecewiseSystem "
-                "is integrated by its event path (storage='full')."
-            )
+        system.c(x0_arr)
+        system.jacobian(x0_arr)
         if require_flag(check_derivatives, "check_derivatives"):
             _check_piecewise_jacobian(system, x0_arr)
-        return _solve_piecewise(
-            system,
-            x0_arr,
-            t0,
-            t_end,
-            method,
-            integrator,
-            rtol,
-            atol,
-            max_events,
-            zero_tol,
-            zeno_spacing,
-            float(stabilization),
-        )
-    # Validate shapes once, up front: a wrong user function fails here with a clear message.
-    system.evaluate(x0_arr)
-    system.jacobian(x0_arr)
-    if require_flag(check_derivatives, "check_derivatives"):
-        _check_system_derivatives(system, x0_arr)
-
-    exact_ok = system.is_affine and system.norm.name in ("l1", "linf")
-    if method == "exact" and not exact_ok:
-        raise ValueError(
-            "`method='exact'` needs a piecewise-affine system (constant f0 and B, affine h) "
-            f"with an l1 or linf relay; {system!r} is not. Use method='events' or 'auto'."
-        )
-    use_exact = exact_ok and method in ("auto", "exact")
-    why_not = _continuation_path.unsupported(system)
-    if method == "continuation" and why_not is not None:
-        raise ValueError(f"`method='continuation'` cannot run {system!r}: {why_not}.")
-    use_cont = not use_exact and why_not is None and method in ("auto", "continuation")
+    else:
+        # Validate shapes once, up front: a wrong user function fails here with a clear
+        # message.
+        system.evaluate(x0_arr)
+        system.jacobian(x0_arr)
+        if require_flag(check_derivatives, "check_derivatives"):
+            _check_system_derivatives(system, x0_arr)
+    candidates = _candidates(path_cls, system)
+    explicit = path_cls is not None
+    chosen = candidates[0]
+    _check_path_options(chosen, keywords, options, explicit)
     # The paths integrate in τ = t − t0 (see Recorder.finish): at t0 = 1e15 a time is only
     # resolved to 0.125, which moved event times, shortened segments and ended the sign
     # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
     span = _tau_span(t0, t_end)
-    label = "exact" if use_exact else "continuation" if use_cont else f"events ({integrator})"
-    rec = _make_recorder(system, x0_arr, t0, use_exact, label, storage, checkpoints)
-    try:  # an undecidable selection ends the run, keeping the partial solution (Returns)
-        if use_exact:
-            assert system.affine_data is not None
-            opts = _exact_path._Options(
-                zero_tol=zero_tol, max_events=max_events, zeno_spacing=zeno_spacing
-            )
-            integrate = (
-                _exact_path.integrate_l1 if system.norm.name == "l1" else _exact_path.integrate_linf
-            )
-            m = system.affine_data.G.shape[0]
-            with _exact_path.serial_blas(m), _exact_path.cyclic_gc_paused():
-                status, message = integrate(system.affine_data, x0_arr, 0.0, span, opts, rec)
-        if use_cont:
-            cont_opts = _continuation_path.ContinuationOptions(
-                rtol=rtol,
-                atol=atol,
-                max_events=max_events,
-                zero_tol=zero_tol,
-                zeno_spacing=zeno_spacing,
-            )
-            # One BLAS thread like the exact path: its products are small and many (two
-            # threads made a d = 200 run 3x slower on a loaded machine).
-            with np.errstate(all="ignore"), _exact_path.serial_blas(x0_arr.size):
-                status, message = _continuation_path.integrate(
-                    system, x0_arr, 0.0, span, cont_opts, rec
+    for position, candidate in enumerate(candidates):
+        opts = options if options is not None else _options_for(candidate, keywords)
+        rec = _make_recorder(system, x0_arr, candidate, storage, checkpoints, t0)
+        path = candidate(system, x0_arr, span, opts, rec)
+        rec.method = path.label
+        status, message = run(path, max_events, zeno_spacing)
+        if status not in candidate.retry_on or position == len(candidates) - 1:
+            break
+        # (method="auto": the next candidate runs the system from the start; the
+        # continuation path needs a positive definite sliding block, for instance.)
+    tolerances = path.certify_tolerances()
+    if tolerances is not None:
+        try:
+            # (With the collector paused like the exact path itself: the recorder holds
+            # thousands of records, and a collection triggered here would cost more than
+            # the checks.)
+            with cyclic_gc_paused():
+                status, message = certify(
+                    system, rec, status, message, drift_rtol=tolerances[0], drift_atol=tolerances[1]
                 )
-            if method == "auto" and status in (-1, -4):
-                # The continuation needs a positive definite sliding block (a convex
-                # objective near the path); elsewhere the event path runs the system.
-                use_cont = False
-                rec = Recorder(0.0, x0_arr, f"events ({integrator})")
-        if not use_exact and not use_cont:
-            ev_opts = _event_path.EventOptions(
-                integrator=integrator,
-                rtol=rtol,
-                atol=atol,
-                max_events=max_events,
-                zero_tol=zero_tol,
-                zeno_spacing=zeno_spacing,
-                stabilization=float(stabilization),
+        except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+            status, message = (
+                STATUS_UNCERTIFIED,
+                f"self-check failed: the end state could not be checked ({type(exc).__name__}: "
+                f"{exc}); the path reported: {message}",
             )
-            # Non-finite values are found by explicit checks (status −3) and near a pole
-            # overflow is expected on the way there: numpy's warnings would only be noise.
-            with np.errstate(all="ignore"):
-                status, message = _event_path.integrate(system, x0_arr, 0.0, span, ev_opts, rec)
-    except SelectionError as exc:
-        status, message = (
-            -4,
-            (
-                f"the sliding selection at t = {rec.t[-1]:.12g} could not be solved: {exc} "
-                "(the solution up to there is kept)"
-            ),
-        )
-    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
-        # solve never raises once the integration has started (Raises): a numerical
-        # routine giving up (e.g. a root bracket lost to rounding) ends the run as a
-        # failure with what it said, the partial solution kept.
-        status, message = (
-            -1,
-            (
-                f"the integration failed at t = {rec.t[-1]:.12g} "
-                f"({type(exc).__name__}: {exc}); the solution up to there is kept"
-            ),
-        )
-    try:
-        # (With the collector paused like the exact path itself: the recorder holds
-        # thousands of records, and a collection triggered here would cost more than
-        # the checks.)
-        with _exact_path.cyclic_gc_paused():
-            status, message = certify(
-                system,
-                rec,
-                status,
-                message,
-                drift_rtol=0.0 if use_exact else 100.0 * rtol,
-                drift_atol=0.0 if use_exact else 100.0 * atol,
-            )
-    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
-        status, message = (
-            STATUS_UNCERTIFIED,
-            f"self-check failed: the end state could not be checked ({type(exc).__name__}: "
-            f"{exc}); the path reported: {message}",
-        )
     return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
 
 
+def run(path: IntegrationPath, max_events: int, zeno_spacing: float) -> tuple[int, str]:
+    """Drive ``path`` from event to event to the end of its run; ``(status, message)``.
+
+    The driver alone stops a run for the event limit and for accumulating events, records
+    the rest at a stationary point, and turns a failure of the path into a status (``solve``
+    never raises once the integration has started: the partial solution is kept).
+    """
+    rec = path.recorder
+    span = path.horizon
+    try:
+        with path.running():
+            while True:
+                outcome = path.advance()
+                if outcome is None:  # at an event (or the start), before the next segment
+                    accumulation = check_accumulation(rec, span, zeno_spacing)
+                    if accumulation is not None:
+                        return accumulation
+                    if rec.n_events >= max_events:
+                        return -2, (
+                            f"more than max_events = {max_events} events by "
+                            f"t = {rec.t[-1]:.12g}; the events may accumulate (Zeno): raise "
+                            "`max_events` if the system really switches this often"
+                        )
+                    continue
+                if isinstance(outcome, Rest):
+                    return _record_rest(rec, outcome, span)
+                return outcome.status, outcome.message
+    except PathFailure as failure:
+        return failure.status, failure.message
+    except SelectionError as exc:
+        return -4, (
+            f"the sliding selection at t = {rec.t[-1]:.12g} could not be solved: {exc} "
+            "(the solution up to there is kept)"
+        )
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        # A numerical routine giving up (e.g. a root bracket lost to rounding) ends the
+        # run as a failure with what it said, the partial solution kept.
+        return -1, (
+            f"the integration failed at t = {rec.t[-1]:.12g} "
+            f"({type(exc).__name__}: {exc}); the solution up to there is kept"
+        )
+
+
+def _record_rest(rec: Recorder, rest: Rest, horizon: float) -> tuple[int, str]:
+    """Record a run's rest at a Filippov equilibrium: the stationary event and the segment
+    at rest up to the end of the run."""
+    if rest.record_event:
+        rec.event(
+            rest.t,
+            rest.x,
+            "stationary",
+            rest.free,
+            rest.mode_before,
+            rest.mode,
+            unique=rest.unique,
+            note=rest.note,
+        )
+    if rest.t < horizon:
+        rec.linear_segment(
+            rest.t, horizon, rest.x, np.zeros_like(rest.x), rest.mode, rest.lam, kind="stationary"
+        )
+    note = f" ({rest.note})" if rest.note else ""
+    return 1, f"stationary point reached at t = {rest.t:.12g}{note}"
+
+
 def _make_recorder(
-    system: FilippovSystem,
+    system: FilippovSystem | PiecewiseSystem,
     x0: FloatArray,
-    t0: float,
-    use_exact: bool,
-    label: str,
+    path_cls: type[IntegrationPath],
     storage: str,
     checkpoints: int | ArrayLike | None,
+    t0: float,
 ) -> Recorder:
     """The recorder for ``storage`` (checked here: before any integration)."""
     if storage not in ("full", "compact"):
@@ -378,13 +375,13 @@ def _make_recorder(
     if storage == "full":
         if checkpoints is not None:
             raise ValueError("`checkpoints` applies to storage='compact' only.")
-        return Recorder(0.0, x0, label)
-    if not use_exact or system.affine_data is None:
+        return Recorder(0.0, x0, path_cls.name)
+    data = getattr(system, "affine_data", None)
+    if path_cls.name != "exact" or data is None:
         raise ValueError(
             "`storage='compact'` needs the exact path (a piecewise-affine system with an "
             "l1 or linf relay, method 'auto' or 'exact')."
         )
-    data = system.affine_data
     every, grid = 64, None
     if checkpoints is not None:
         if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
@@ -408,6 +405,122 @@ def _make_recorder(
         every=every,
         grid=grid,
     )
+
+
+#: The paths ``solve`` knows by name: module and class, imported on the first solve.
+_PATHS = {
+    "exact": ("filippov._exact_path", "ExactPath"),
+    "events": ("filippov._event_path", "EventPath"),
+    "continuation": ("filippov._continuation_path", "ContinuationPath"),
+    "piecewise": ("filippov._piecewise_path", "PiecewisePath"),
+}
+_METHODS = ("auto", *_PATHS)
+
+
+def path_class(name: str) -> type[IntegrationPath]:
+    """The integration path ``solve`` knows as ``method=name``."""
+    module, cls = _PATHS[name]
+    path: type[IntegrationPath] = getattr(importlib.import_module(module), cls)
+    return path
+
+
+def _resolve_method(
+    method: str | type[IntegrationPath], system: object, options: object
+) -> type[IntegrationPath] | None:
+    """The path ``method`` names (``None`` for ``"auto"`` without ``options``), checked
+    against ``system``."""
+    if isinstance(method, type) and issubclass(method, IntegrationPath):
+        path_cls = method
+    elif isinstance(method, str) and method in _METHODS:
+        if method == "auto":
+            if options is None:
+                return None
+            # options of one path's type name that path
+            for name in _PATHS:
+                if type(options) is path_class(name).Options:
+                    return _resolve_method(name, system, options)
+            raise TypeError(
+                "`options` must be the options of an integration path (e.g. "
+                f"filippov.engine.ExactOptions). Got {type(options).__name__} instead."
+            )
+        if method == "events" and isinstance(system, PiecewiseSystem):
+            method = "piecewise"  # a PiecewiseSystem's event path is its own
+        path_cls = path_class(method)
+    else:
+        raise ValueError(
+            f"`method` must be one of {_METHODS} or an IntegrationPath subclass. "
+            f"Got {method!r} instead."
+        )
+    why_not = path_cls.unsupported(system)
+    if why_not is not None:
+        raise ValueError(
+            f"`method={path_cls.name!r}` cannot run {system!r}: {why_not}. Use method='auto'."
+        )
+    if options is not None and not isinstance(options, path_cls.Options):
+        raise TypeError(
+            f"`options` must be a {path_cls.Options.__name__} for method {path_cls.name!r}. "
+            f"Got {type(options).__name__} instead."
+        )
+    return path_cls
+
+
+def _candidates(
+    path_cls: type[IntegrationPath] | None, system: object
+) -> list[type[IntegrationPath]]:
+    """The paths to run, in order: the one asked for, or what ``method="auto"`` picks (the
+    exact path whenever it applies, else the continuation path for sign flows with the
+    event path as its fallback, else the event path)."""
+    if path_cls is not None:
+        return [path_cls]
+    if isinstance(system, PiecewiseSystem):
+        return [path_class("piecewise")]
+    exact = path_class("exact")
+    if exact.supports(system):
+        return [exact]
+    continuation = path_class("continuation")
+    events = path_class("events")
+    return [continuation, events] if continuation.supports(system) else [events]
+
+
+#: The defaults of the keywords of ``solve`` that go into a path's options.
+_KEYWORD_DEFAULTS = {
+    "integrator": "DOP853",
+    "rtol": 1e-10,
+    "atol": 1e-12,
+    "zero_tol": 1e-12,
+    "stabilization": 10.0,
+}
+
+
+def _check_path_options(
+    path_cls: type[IntegrationPath], keywords: dict[str, object], options: object, explicit: bool
+) -> None:
+    """Warn about keywords the chosen path does not read; refuse keywords given beside
+    ``options`` (which would silently lose one of the two)."""
+    fields = {f.name for f in dataclasses.fields(path_cls.Options)}
+    changed = [k for k, v in keywords.items() if v != _KEYWORD_DEFAULTS[k]]
+    if options is not None:
+        both = [k for k in changed if k in fields]
+        if both:
+            raise ValueError(
+                f"{', '.join(f'`{k}`' for k in both)} given both as keyword and in `options`; "
+                "give each option once."
+            )
+    ignored = [k for k in changed if k not in fields]
+    if explicit and ignored:
+        names = ", ".join(f"`{k}`" for k in ignored)
+        warnings.warn(
+            f"{names} {'does' if len(ignored) == 1 else 'do'} not apply to the "
+            f"{path_cls.name!r} path and {'is' if len(ignored) == 1 else 'are'} ignored.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _options_for(path_cls: type[IntegrationPath], keywords: dict[str, object]) -> object:
+    """The path's options from the keywords of ``solve`` that it reads."""
+    fields = {f.name for f in dataclasses.fields(path_cls.Options)}
+    return path_cls.Options(**{k: v for k, v in keywords.items() if k in fields})
 
 
 def _tau_span(t0: float, t_end: float) -> float:
@@ -477,58 +590,3 @@ def _check_piecewise_jacobian(system: PiecewiseSystem, x0: np.ndarray) -> None:
             f"{_preview(x0)}; fix it, or pass check_derivatives=False to solve to skip this "
             "check."
         )
-
-
-def _solve_piecewise(
-    system: PiecewiseSystem,
-    x0: np.ndarray,
-    t0: float,
-    t_end: float,
-    method: str,
-    integrator: str,
-    rtol: float,
-    atol: float,
-    max_events: int,
-    zero_tol: float,
-    zeno_spacing: float,
-    stabilization: float,
-) -> FilippovSolution:
-    """:func:`solve` for a :class:`~filippov.piecewise.PiecewiseSystem` (its event path)."""
-    if method == "exact":
-        raise ValueError(
-            "`method='exact'` needs a piecewise-affine Lur'e system; a PiecewiseSystem is "
-            "integrated by its event path. Use method='events' or 'auto'."
-        )
-    system.c(x0)
-    system.jacobian(x0)
-    span = _tau_span(t0, t_end)
-    rec = Recorder(0.0, x0, f"events ({integrator}, {system.selection})")
-    from filippov import _piecewise_path  # imported on first use, like the other paths
-
-    opts = _piecewise_path.PiecewiseOptions(
-        integrator=integrator,
-        rtol=rtol,
-        atol=atol,
-        max_events=max_events,
-        zero_tol=zero_tol,
-        zeno_spacing=zeno_spacing,
-        stabilization=stabilization,
-    )
-    try:
-        with np.errstate(all="ignore"):
-            status, message = _piecewise_path.integrate(system, x0, 0.0, span, opts, rec)
-    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
-        status, message = (
-            -1,
-            f"the integration failed at t = {rec.t[-1]:.12g} ({type(exc).__name__}: {exc}); "
-            "the solution up to there is kept",
-        )
-    return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
-
-
-def __getattr__(name: str) -> object:
-    # `engine._event_path` / `engine._exact_path` stay reachable (tests patch them there)
-    # although they are imported on the first solve only (PEP 562).
-    if name in ("_continuation_path", "_event_path", "_exact_path", "_piecewise_path"):
-        return importlib.import_module(f"filippov.{name}")
-    raise AttributeError(f"module 'filippov.engine' has no attribute {name!r}")
