@@ -19,9 +19,16 @@ The path classes and their options are imported on first use (they load scipy).
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from filippov.engine.driver import run, solve
 from filippov.engine.protocol import Finished, IntegrationPath, PathFailure, Rest, SteppedPath
+
+if TYPE_CHECKING:  # (imported on first access at run time: they load scipy)
+    from filippov._continuation_path import ContinuationOptions, ContinuationPath
+    from filippov._event_path import EventOptions, EventPath
+    from filippov._exact_path import ExactOptions, ExactPath
+    from filippov._piecewise_path import PiecewiseOptions, PiecewisePath
 
 __all__ = [
     "ContinuationOptions",

@@ -192,7 +192,7 @@ class SteppedPath(IntegrationPath):
         try:
             next(self._steps)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return stop.value
         return None
 
 

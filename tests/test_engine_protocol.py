@@ -1,0 +1,204 @@
+"""The engine's path protocol: the driver owns what every path shares.
+
+Checked here: options that a path ignores are reported, options passed whole reach the
+path, a path written outside the package plugs into ``solve`` unchanged, and the event
+limit, the stationary stop and failures behave the same on every path.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov.engine import (
+    ContinuationOptions,
+    EventOptions,
+    ExactOptions,
+    Finished,
+    PathFailure,
+    Rest,
+    SteppedPath,
+)
+from filippov.objectives import ridge_logistic, rotated_quadratic, slope
+
+
+def _sign_flow() -> tuple[fp.FilippovSystem, np.ndarray]:
+    obj = rotated_quadratic(np.geomspace(0.5, 5.0, 6), rotation=1.0, seed=2)
+    return fp.steepest_descent_flow(obj, "linf"), np.random.default_rng(2).standard_normal(6)
+
+
+def _logistic_flow() -> tuple[fp.FilippovSystem, np.ndarray]:
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((25, 5))
+    y = np.where(rng.standard_normal(25) > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, 0.1)
+    return fp.steepest_descent_flow(obj, "linf"), rng.standard_normal(5)
+
+
+@pytest.mark.parametrize(
+    ("method", "keywords", "named"),
+    [
+        (
+            "exact",
+            {"rtol": 1e-3, "integrator": "BDF", "stabilization": 5.0},
+            ["rtol", "integrator", "stabilization"],
+        ),
+        ("exact", {"atol": 1e-6}, ["atol"]),
+        ("continuation", {"integrator": "Radau"}, ["integrator"]),
+        ("events", {}, []),
+        ("events", {"rtol": 1e-8, "stabilization": 1.0}, []),
+    ],
+)
+def test_an_option_the_chosen_path_ignores_is_named_in_a_warning(
+    method: str, keywords: dict[str, Any], named: list[str]
+) -> None:
+    system, x0 = _logistic_flow() if method != "exact" else _sign_flow()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sol = fp.solve(system, x0, (0.0, 2.0), method=method, **keywords)
+    assert sol.status >= 0
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    if not named:
+        assert messages == []
+    else:
+        assert len(messages) == 1
+        for name in named:
+            assert f"`{name}`" in messages[0]
+        assert method in messages[0]
+
+
+def test_auto_gives_no_warning_for_path_options() -> None:
+    system, x0 = _sign_flow()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fp.solve(system, x0, (0.0, 2.0), rtol=1e-8)
+
+
+def test_options_passed_whole_reach_the_path_and_name_it() -> None:
+    system, x0 = _sign_flow()
+    ref = fp.solve(system, x0, (0.0, 20.0))
+    direct = fp.solve(system, x0, (0.0, 20.0), options=ExactOptions(incremental=False))
+    assert direct.method == "exact" and ref.status == direct.status == 1
+    assert [(e.kind, e.indices) for e in direct.events] == [(e.kind, e.indices) for e in ref.events]
+    np.testing.assert_allclose(direct.x, ref.x, rtol=0, atol=1e-12)
+    # the options' type names the path under "auto"
+    events = fp.solve(system, x0, (0.0, 20.0), options=EventOptions(rtol=1e-11, atol=1e-13))
+    assert events.method == "events (DOP853)"
+    np.testing.assert_allclose(events.x[-1], ref.x[-1], atol=1e-7)
+
+
+def test_options_and_the_same_keyword_are_refused() -> None:
+    system, x0 = _logistic_flow()
+    with pytest.raises(ValueError, match="`rtol` given both"):
+        fp.solve(system, x0, (0.0, 1.0), rtol=1e-6, options=ContinuationOptions(rtol=1e-8))
+    flow, y0 = _sign_flow()
+    with pytest.raises(TypeError, match="ExactOptions"):
+        fp.solve(flow, y0, (0.0, 1.0), method="exact", options=EventOptions())
+
+
+def test_a_path_that_cannot_run_the_system_says_why() -> None:
+    system, x0 = _logistic_flow()
+    with pytest.raises(ValueError, match="piecewise-affine"):
+        fp.solve(system, x0, (0.0, 1.0), method="exact")
+    flow, y0 = _sign_flow()
+    greedy = fp.steepest_descent_flow(rotated_quadratic([1.0, 2.0], seed=0), "l1")
+    with pytest.raises(ValueError, match="sign"):
+        fp.solve(greedy, y0[:2], (0.0, 1.0), method="continuation")
+    with pytest.raises(ValueError, match="method"):
+        fp.solve(flow, y0, (0.0, 1.0), method="no-such-path")
+
+
+class _ScalarRelayPath(SteppedPath):
+    """A path written outside the package: x' = −sign(x) in one dimension, in closed form
+    (reaches 0 at |x0| and rests there). Uses only the protocol and the recorder."""
+
+    name = "scalar-relay"
+
+    @dataclass(frozen=True)
+    class Options:
+        """No options."""
+
+    @classmethod
+    def unsupported(cls, system: Any) -> str | None:
+        return None if getattr(system, "n", None) == 1 else "one dimension only"
+
+    def steps(self) -> Generator[None, None, Finished | Rest]:
+        rec, x = self.recorder, np.array(self.x0, dtype=float)
+        t, v = 0.0, -np.sign(x)
+        mode = fp.Mode("l1", (int(np.sign(x[0])),), ())
+        t_hit = float(abs(x[0]))
+        if t_hit >= self.horizon:
+            rec.linear_segment(t, self.horizon, x, v, mode, np.sign(x))
+            return Finished(0, "reached the end of t_span")
+        yield
+        x = rec.linear_segment(t, t_hit, x, v, mode, np.sign(x))
+        rest = fp.Mode("l1", (0,), (0,))
+        rec.event(t_hit, x, "sliding-entry", [0], mode, rest)
+        return Rest(t_hit, x, [0], rest, rest, np.zeros(1))
+
+
+def test_a_path_of_ones_own_plugs_into_solve() -> None:
+    relay = fp.FilippovSystem.affine([0.0], [[1.0]], [[1.0]], [0.0], "l1")
+    sol = fp.solve(relay, [1.5], (0.0, 4.0), method=_ScalarRelayPath, check_derivatives=False)
+    assert sol.method == "scalar-relay" and sol.status == 1
+    assert [e.kind for e in sol.events] == ["sliding-entry", "stationary"]
+    assert sol.events[0].t == pytest.approx(1.5)
+    np.testing.assert_allclose(sol(np.array([0.5, 1.5, 3.0])).ravel(), [1.0, 0.0, 0.0], atol=1e-15)
+    # the same as the library's exact path
+    exact = fp.solve(relay, [1.5], (0.0, 4.0))
+    np.testing.assert_allclose(exact(np.linspace(0, 4, 9)), sol(np.linspace(0, 4, 9)), atol=1e-15)
+
+
+class _FailingPath(_ScalarRelayPath):
+    name = "failing"
+
+    def steps(self) -> Generator[None, None, Finished | Rest]:
+        self.recorder.linear_segment(
+            0.0, 0.25, self.x0, -np.sign(self.x0), fp.Mode("l1", (1,), ()), np.ones(1)
+        )
+        yield
+        raise PathFailure(-4, "the test path gives up at t = 0.25")
+
+
+class _RaisingPath(_ScalarRelayPath):
+    name = "raising"
+
+    def steps(self) -> Generator[None, None, Finished | Rest]:
+        yield
+        raise ArithmeticError("a numerical routine gave up")
+
+
+def test_failures_of_a_path_end_the_run_with_a_status_and_keep_the_partial_solution() -> None:
+    relay = fp.FilippovSystem.affine([0.0], [[1.0]], [[1.0]], [0.0], "l1")
+    sol = fp.solve(relay, [1.5], (0.0, 4.0), method=_FailingPath, check_derivatives=False)
+    assert sol.status == -4 and "gives up" in sol.message and sol.t[-1] == 0.25
+    sol = fp.solve(relay, [1.5], (0.0, 4.0), method=_RaisingPath, check_derivatives=False)
+    assert sol.status == -1 and "ArithmeticError" in sol.message
+
+
+@pytest.mark.parametrize("method", ["exact", "events", "continuation"])
+def test_the_event_limit_is_the_drivers_on_every_path(method: str) -> None:
+    system, x0 = _sign_flow() if method != "continuation" else _logistic_flow()
+    full = fp.solve(system, x0, (0.0, 30.0), method=method)
+    assert full.status == 1 and len(full.events) > 4
+    part = fp.solve(system, x0, (0.0, 30.0), method=method, max_events=3)
+    assert part.status == -2
+    assert part.message.startswith("more than max_events = 3 events by t = ")
+    # stopped before a fourth event, with the solution up to there kept as it was
+    assert 3 <= len(part.events) < len(full.events)
+    k = len(part.t)
+    np.testing.assert_array_equal(part.t, full.t[:k])
+    np.testing.assert_allclose(part.x, full.x[:k], rtol=0, atol=1e-12)
+
+
+def test_the_stationary_stop_is_recorded_once_by_the_driver() -> None:
+    sol = fp.solve(fp.steepest_descent_flow(slope(0.5), "linf"), [0.6, 0.1], (0.0, 4.0))
+    assert [e.kind for e in sol.events].count("stationary") == 1
+    assert sol.segments[-1].kind == "stationary" and sol.t[-1] == 4.0
+    assert sol.message == "stationary point reached at t = 3.1"
