@@ -49,7 +49,8 @@ from filippov._recorder import Recorder, check_accumulation, make_mode, record_l
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray
 from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
-from filippov.solution import Mode, _unchecked
+from filippov.solution import Mode
+from filippov.solution import trusted_record as _unchecked
 from filippov.systems import AffineData, ConsistentVelocity, _ball_like_l1_at_zero
 
 _RESYNC = 64

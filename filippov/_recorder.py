@@ -23,8 +23,10 @@ from filippov.solution import (
     NodalDense,
     Segment,
     SegmentDense,
-    _readonly,
-    _unchecked,
+)
+from filippov.solution import (  # engine-facing constructors (filippov.solution.records)
+    readonly_view as _readonly,
+    trusted_record as _unchecked,
 )
 
 #: Number of consecutive shrinking event gaps that make a Zeno run.
