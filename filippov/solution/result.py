@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov._status import EVENT_KINDS, Status, make_stats
+from filippov._status import EVENT_KINDS, STATS_KEYS, Status, make_stats
 from filippov._validation import (
     FloatArray,
     _preview,
@@ -54,7 +54,14 @@ def _extra_counters(counters: Mapping[str, int] | None) -> dict[str, int]:
         raise TypeError(
             f"`counters` must be a mapping of str to int or None. Got {counters!r} instead."
         )
-    return {k: require_int(v, f"counters[{k!r}]", minimum=0) for k, v in counters.items()}
+    checked = {k: require_int(v, f"counters[{k!r}]", minimum=0) for k, v in counters.items()}
+    return _without_default_zeros(checked)
+
+
+def _without_default_zeros(counters: Mapping[str, int]) -> dict[str, int]:
+    """``counters`` less the zero values of standard keys (``stats`` shows those anyway),
+    so that two solutions with the same ``stats`` compare equal."""
+    return {k: int(v) for k, v in counters.items() if v or k not in STATS_KEYS}
 
 
 # --------------------------------------------------------------------------- solution
@@ -283,7 +290,7 @@ class FilippovSolution:
         four = (int(nfev), int(njev), int(nlu), int(n_selection_solves))
         obj._set_fields(
             t, x, events, segments, Status(status), message, method, four, {},
-            {k: int(v) for k, v in (counters or {}).items()},
+            _without_default_zeros(counters or {}),
         )  # fmt: skip
         return obj
 
