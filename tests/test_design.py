@@ -237,15 +237,18 @@ def test_the_readme_layout_names_every_module(graph):
     layout = readme[readme.index("## Layout") :]
     layout = layout[: layout.index("\n## ", 1)]
     missing = []
+    packages = {m for m in modules if (PACKAGE / Path(*m.split(".")[1:]) / "__init__.py").is_file()}
     for module in modules:
         if module == "filippov":
             name = "__init__.py"
-        elif module == "filippov.schemes":
-            name = "schemes/"
+        elif module in packages:  # a subpackage: "schemes/", "solution/"
+            name = module.rsplit(".", 1)[-1] + "/"
         else:
             name = module.rsplit(".", 1)[-1] + ".py"
+        parent = module.rsplit(".", 1)[0]
+        in_package = parent in packages and parent != "filippov"
         if f"`{name}`" not in layout and not (
-            module.startswith("filippov.schemes.") and f"`schemes/{name}`" in layout
+            in_package and f"`{parent.rsplit('.', 1)[-1]}/{name}`" in layout
         ):
             missing.append(module)
     assert sorted(missing) == [], "describe these modules in the README's Layout section"
