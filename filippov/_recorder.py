@@ -24,10 +24,8 @@ from filippov.solution import (
     Segment,
     SegmentDense,
 )
-from filippov.solution import (  # engine-facing constructors (filippov.solution.records)
-    readonly_view as _readonly,
-    trusted_record as _unchecked,
-)
+from filippov.solution import readonly_view as _readonly  # engine-facing constructors
+from filippov.solution import trusted_record as _unchecked
 
 #: Number of consecutive shrinking event gaps that make a Zeno run.
 _ZENO_RUN = 6

@@ -38,12 +38,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from filippov._npz_io import FileFormatError, contents_of, read_npz
-from filippov._validation import FloatArray, as_float_array, input_path, require_finite
 from filippov._status import EVENT_KINDS, Status
+from filippov._validation import FloatArray, as_float_array, input_path, require_finite
+from filippov.solution.compact_store import MODE_CHECKPOINT, CompactReader, LazyRecords
 from filippov.solution.records import Event
 from filippov.solution.result import FilippovSolution
 from filippov.solution.segment import Segment
-from filippov.solution.compact_store import MODE_CHECKPOINT, CompactReader, LazyRecords
 
 __all__ = ["CompactSolution"]
 

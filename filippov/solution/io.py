@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def load_solution(cls: type[SolutionT], path: str | os.PathLike[str]) -> Solutio
         # Written by CompactSolution.save (storage="compact"): a FilippovSolution too.
         from filippov.solution.compact import CompactSolution  # lazy: it imports us
 
-        return CompactSolution._from_npz(path, arrays)
+        return cast(SolutionT, CompactSolution._from_npz(path, arrays))
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(
             f"`path` must be a filippov solution file ({FORMAT!r}). Got {str(path)!r} "

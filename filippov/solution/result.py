@@ -239,7 +239,7 @@ class FilippovSolution:
         x: FloatArray,
         events: tuple[Event, ...],
         segments: tuple[Segment, ...],
-        status: int,
+        status: Status,
         message: str,
         method: str,
         counters: tuple[int, int, int, int],
