@@ -25,13 +25,13 @@ from filippov.solution.io import load_solution, save_solution, solution_to_array
 from filippov.solution.records import (
     Event,
     as_str,
-    fmt_state,
     fmt_time,
     json_normalize,
     readonly_view,
 )
 from filippov.solution.resample import RESAMPLE_ATOL, RESAMPLE_RTOL
 from filippov.solution.segment import Segment
+from filippov.solution.text import summary_text
 
 __all__ = ["FilippovSolution"]
 
@@ -507,50 +507,7 @@ class FilippovSolution:
         Events (0)
         """
         max_rows = require_int(max_rows, "max_rows", minimum=2)
-        lo, hi = self.t_span
-        outcome = "success" if self.success else "FAILURE"
-        nonzero = [f"{k} {v}" for k, v in self.counts.items() if v]
-        lines = [
-            f"FilippovSolution: {outcome} (status {self._status}): {self._message}",
-            f"  method: {self._method or '-'}, n = {self.n}, t in [{fmt_time(lo)}, {fmt_time(hi)}]",
-            f"  counters: nfev {self.nfev}, njev {self.njev}, nlu {self.nlu}, "
-            f"selection solves {self.n_selection_solves}",
-            f"  events: {', '.join(nonzero) if nonzero else 'none'}",
-            "",
-        ]
-        seg_rows = [
-            [str(i), fmt_time(s.t0), fmt_time(s.t1), s.kind, s.mode.label, s._dense_label()]
-            for i, s in enumerate(self._segments)
-        ]
-        lines.append(f"Segments ({len(seg_rows)})")
-        if seg_rows:
-            lines += _table(
-                ["#", "t0", "t1", "kind", "mode", "dense"],
-                seg_rows,
-                "rrrlll",
-                max_rows,
-                {1: 15, 2: 15, 3: 10},
-            )
-        ev_rows = [
-            [
-                str(i),
-                fmt_time(e.t),
-                e.kind,
-                ", ".join(map(str, e.indices)) or "-",
-                "yes" if e.unique else "NO",
-                fmt_state(e.x),
-                e.note,
-            ]
-            for i, e in enumerate(self._events)
-        ]
-        lines.append("")
-        lines.append(f"Events ({len(ev_rows)})")
-        if ev_rows:
-            headers = ["#", "t", "kind", "indices", "unique", "x", "note"]
-            if not any(e.note for e in self._events):
-                headers, ev_rows = headers[:-1], [r[:-1] for r in ev_rows]
-            lines += _table(headers, ev_rows, "rrlllll", max_rows, {1: 15, 2: 13})
-        return "\n".join(line.rstrip() for line in lines)
+        return summary_text(self, max_rows)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description (for ``--json``); floats survive ``json`` exactly.
@@ -770,39 +727,3 @@ class FilippovSolution:
     def _to_arrays(self, *, rtol: float, atol: float) -> dict[str, np.ndarray]:
         """Everything :meth:`save` writes, as named arrays (a compact solution has its own)."""
         return solution_to_arrays(self, rtol=rtol, atol=atol)
-
-
-def _table(
-    headers: list[str],
-    rows: list[list[str]],
-    align: str,
-    max_rows: int,
-    min_widths: Mapping[int, int] | None = None,
-) -> list[str]:
-    """Fixed-width table lines (``align``: one 'l' or 'r' per column)."""
-    if len(rows) > max_rows:
-        head, tail = max_rows // 2, max_rows - max_rows // 2
-        skipped = len(rows) - max_rows
-        shown: list[list[str] | None] = [*rows[:head], None, *rows[-tail:]]
-    else:
-        skipped = 0
-        shown = list(rows)
-    widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(headers)]
-    for j, w in (min_widths or {}).items():
-        widths[j] = max(widths[j], w)
-
-    def fmt(cells: list[str]) -> str:
-        out = [
-            c.rjust(w) if a == "r" else c.ljust(w)
-            for c, w, a in zip(cells, widths, align, strict=False)
-        ]
-        return "  " + "  ".join(out)
-
-    lines = [fmt(headers)]
-    for row in shown:
-        lines.append(
-            f"  ... ({skipped} row{'s' if skipped > 1 else ''} omitted) ..."
-            if row is None
-            else fmt(row)
-        )
-    return lines
