@@ -5,7 +5,7 @@ discretize them.
 >>> from filippov.objectives import slope
 >>> sol = fp.solve(fp.steepest_descent_flow(slope(0.5), norm="linf"), [0.6, 0.1], (0, 4))
 >>> sol.status, sol.counts["sliding-entry"]
-(1, 2)
+(<Status.STATIONARY: 1>, 2)
 """
 
 from filippov import schemes
