@@ -291,3 +291,11 @@ def test_every_format_1_trajectory_code_is_mapped(old_code, new, tmp_path):
     arrays["__metadata__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     path.write_bytes(npz_bytes(arrays))
     assert DiscreteTrajectory.load(path).status is new
+
+
+def test_tables_carry_the_stats_of_both_result_types():
+    pytest.importorskip("pandas")
+    sol, traj = _both_results()
+    for result, table in ((sol, "events"), (traj, "iterates")):
+        attrs = result.to_dataframe(table).attrs  # type: ignore[attr-defined]
+        assert {k: attrs[k] for k in STATS_KEYS} == dict(result.stats)  # type: ignore[attr-defined]
