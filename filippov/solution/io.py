@@ -244,7 +244,8 @@ def solution_to_arrays(
         "status": int(solution.status),
         "message": solution.message,
         "method": solution.method,
-        # "counters": the four a version-2 reader of filippov < 0.x expects; "stats": all
+        # "counters": the four every version-2 reader expects (earlier filippov too);
+        # "stats": every counter that the events do not give back
         "counters": {key: solution.stats[key] for key in _COUNTERS},
         "stats": _stored_stats(solution.stats),
         "info": solution.info,

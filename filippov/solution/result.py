@@ -707,7 +707,7 @@ class FilippovSolution:
         FilippovSolution
             Equal (``==``) to the saved one, except that :class:`CallableDense` segments (never made by
             :func:`filippov.solve`) come back as their Hermite samples. A file written by a
-            :class:`~filippov.compact_solution.CompactSolution` loads as one.
+            :class:`~filippov.CompactSolution` loads as one.
 
         Raises
         ------
