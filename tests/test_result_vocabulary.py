@@ -299,3 +299,23 @@ def test_tables_carry_the_stats_of_both_result_types():
     for result, table in ((sol, "events"), (traj, "iterates")):
         attrs = result.to_dataframe(table).attrs  # type: ignore[attr-defined]
         assert {k: attrs[k] for k in STATS_KEYS} == dict(result.stats)  # type: ignore[attr-defined]
+
+
+def test_no_module_imports_a_private_name_of_the_result_modules():
+    """The engine uses the documented constructors (``trusted_record``, ``readonly_view``,
+    ``CompactStore``, ...), not private names of ``filippov.solution`` and friends."""
+    import ast
+
+    result_modules = ("filippov.solution", "filippov.compact_solution", "filippov._status")
+    root = Path(fp.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and not node.level
+                and (node.module or "").startswith(result_modules)
+            ):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                found += [f"{path.relative_to(root)}: {node.module}.{n}" for n in private]
+    assert found == []
