@@ -5,11 +5,11 @@ discretize them.
 >>> from filippov.objectives import slope
 >>> sol = fp.solve(fp.steepest_descent_flow(slope(0.5), norm="linf"), [0.6, 0.1], (0, 4))
 >>> sol.status, sol.counts["sliding-entry"]
-(1, 2)
+(<Status.STATIONARY: 1>, 2)
 """
 
 from filippov import schemes
-from filippov.compact_solution import CompactSolution
+from filippov._status import Status
 from filippov.compare import ComparisonReport, ConvergenceStudy, compare, convergence_study
 from filippov.engine import solve
 from filippov.norms import Face, Norm, get_norm
@@ -17,6 +17,7 @@ from filippov.objectives import Objective
 from filippov.piecewise import PiecewiseSystem, gene_network, stewart_system
 from filippov.schemes import DiscreteTrajectory
 from filippov.solution import EVENT_KINDS, Event, FilippovSolution, Mode, Segment
+from filippov.solution.compact import CompactSolution
 
 # Sweeps (pandas, tqdm and dask are imported only when a sweep runs). The function
 # `fp.sweep` shadows the module name on the package: import the module's other names
@@ -57,6 +58,7 @@ __all__ = [
     "Objective",
     "PiecewiseSystem",
     "Segment",
+    "Status",
     "compare",
     "convergence_study",
     "coulomb_oscillator",

@@ -19,8 +19,12 @@ import numpy as np
 
 from filippov._recorder import _ZENO_TAIL, Recorder, _frozen, _int_tuple
 from filippov._validation import FloatArray, IndexLike
-from filippov.compact_solution import CompactSolution, _bits, _CompactStore, _Reader
-from filippov.solution import Event, LinearDense, Mode, Segment, _unchecked
+from filippov.solution import Event, LinearDense, Mode, Segment
+from filippov.solution import trusted_record as _unchecked
+from filippov.solution.compact import CompactSolution
+from filippov.solution.compact_store import CompactReader as _Reader
+from filippov.solution.compact_store import CompactStore as _CompactStore
+from filippov.solution.compact_store import bits as _bits
 
 #: Mode objects remembered by identity (a mode is recorded once for its segment and
 #: the events on either side of it, all within a few calls).

@@ -57,7 +57,8 @@ from filippov.engine.protocol import (
     serial_blas,
 )
 from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
-from filippov.solution import Mode, _unchecked
+from filippov.solution import Mode
+from filippov.solution import trusted_record as _unchecked
 from filippov.systems import AffineData, ConsistentVelocity, FilippovSystem, _ball_like_l1_at_zero
 
 _RESYNC = 64

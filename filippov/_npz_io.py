@@ -11,12 +11,19 @@ header fields), and it never unpickles: object arrays are refused, whatever the 
 Every failure to read is a :class:`ValueError` naming the file and what is wrong (empty,
 not an npz archive, truncated, corrupted, a pickle or object array); a missing file stays
 :class:`FileNotFoundError` and an unreadable one the :class:`OSError` the system gives.
+
+Both result types write through :func:`save_npz` (:func:`atomic_write_bytes`): a temporary
+file beside the target, flushed and fsynced, then moved into place with :func:`os.replace`
+and the folder fsynced, so an interrupted save never leaves a partial file at the target.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
+import secrets
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -136,3 +143,71 @@ def contents_of(path: Path, what: str) -> Iterator[None]:
         raise _fail(
             path, what, f"has missing or inconsistent contents ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and durably; returns ``path``.
+
+    The bytes go to a hidden temporary file in the same folder (created exclusively), are
+    flushed and fsynced, and the file replaces ``path`` with :func:`os.replace`; then the
+    folder is fsynced (best effort) so that the rename survives a crash. An interrupted
+    write removes its temporary file and leaves an existing ``path`` intact.
+
+    Raises
+    ------
+    OSError
+        The folder does not exist or cannot be written; ``filename`` is ``path`` (never
+        the temporary file).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = atomic_write_bytes(pathlib.Path(d) / "a.bin", b"abc")
+    ...     p.read_bytes(), sorted(q.name for q in pathlib.Path(d).iterdir())
+    (b'abc', ['a.bin'])
+    """
+    directory = path.parent
+    while True:
+        tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+            )
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
+        except OSError as exc:
+            # Name the destination, not the hidden temporary file next to it.
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+        break
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+    return path
+
+
+def save_npz(path: Path, arrays: Mapping[str, NDArray[Any]]) -> Path:
+    """Write :func:`npz_bytes` of ``arrays`` to ``path`` with :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, npz_bytes(arrays))
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Best-effort fsync of a directory so a completed rename survives a crash."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

@@ -23,9 +23,9 @@ from filippov.solution import (
     NodalDense,
     Segment,
     SegmentDense,
-    _readonly,
-    _unchecked,
 )
+from filippov.solution import readonly_view as _readonly  # engine-facing constructors
+from filippov.solution import trusted_record as _unchecked
 
 #: Number of consecutive shrinking event gaps that make a Zeno run.
 _ZENO_RUN = 6

@@ -6,8 +6,8 @@ functions of this module. Tables are tidy (one row per event, per segment, per s
 time or per iterate; one column per variable, state coordinates as ``x0, x1, ...``), so
 they write to parquet as they are; Datasets have named dimensions (``time``, ``coord``,
 ``event``, ``segment`` for a solution; ``k``, ``iterate``, ``step_index``, ``batch``, ``coord`` for a
-trajectory) and carry ``status`` and ``message`` as attributes, so they write to netCDF as
-they are. pandas and xarray are imported here, when used (``pip install 'filippov[export]'``,
+trajectory) and carry ``status``, ``message`` and the ``stats`` counters as attributes,
+so they write to netCDF as they are. pandas and xarray are imported here, when used (``pip install 'filippov[export]'``,
 which also installs ``h5netcdf`` for netCDF and ``pyarrow`` for parquet).
 
 Examples
@@ -97,10 +97,8 @@ def _solution_attrs(sol: FilippovSolution) -> dict[str, Any]:
         "n": int(sol.n),
         "t0": lo,
         "t_end": hi,
-        "nfev": int(sol.nfev),
-        "njev": int(sol.njev),
-        "nlu": int(sol.nlu),
-        "n_selection_solves": int(sol.n_selection_solves),
+        # every stats key (nfev, njev, nlu, n_selection_solves, n_steps, n_events, ...)
+        **{key: int(value) for key, value in sol.stats.items()},
     }
 
 
@@ -223,7 +221,8 @@ def _trajectory_attrs(traj: DiscreteTrajectory) -> dict[str, Any]:
         "scheme": str(md.get("scheme", "")),
         "objective": str(md.get("objective", "")),
         "n": int(traj.n),
-        "n_steps": int(traj.n_steps),
+        # the same stats keys as a solution's (n_steps among them)
+        **{key: int(value) for key, value in traj.stats.items()},
     }
 
 

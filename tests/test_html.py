@@ -109,7 +109,7 @@ def test_trajectory_html(batched: bool) -> None:
         np.array([0.0, 0.1]),
         np.array([0, 1]),
         {"step": np.array([0.1])},
-        status=-2,
+        status=-3,
         message=EVIL,
         metadata={"scheme": EVIL, "objective": EVIL},
     )

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from problems import implicit_euler_sign_flow
 
 import filippov.schemes as S
+from filippov import Status
 from filippov.objectives import Objective, rotated_quadratic, separable_quadratic, slope
 from filippov.schemes.base import Problem
 
@@ -558,7 +559,9 @@ def test_stationary_point_and_callback_and_max_steps() -> None:
     traj = S.SignGD(step="adaptive").run(
         separable_quadratic([1.0, 2.0], [0.1, 0.0]), [1.0, 0.5], t_final=100.0, max_steps=50
     )
-    assert traj.status == -1 and traj.n_steps == 50 and "max_steps" in traj.message
+    assert (
+        traj.status == Status.MAX_STEPS == -6 and traj.n_steps == 50 and "max_steps" in traj.message
+    )
 
 
 def test_non_finite_values_stop_with_partial_trajectory() -> None:
@@ -568,7 +571,7 @@ def test_non_finite_values_stop_with_partial_trajectory() -> None:
 
     concave = Objective(f, lambda x: -2.0 * x, n=1, hvp=lambda x, v: -2 * v)
     traj = S.GD(step=10.0).run(concave, [1.0], n_steps=1000)  # |x| grows 21-fold per step
-    assert traj.status == -2  # f overflows once |x| > 1e154
+    assert traj.status == Status.NON_FINITE == -3  # f overflows once |x| > 1e154
     assert "step 117" in traj.message
     assert np.all(np.isfinite(traj.x)) and traj.n_steps == 116
 
@@ -582,7 +585,7 @@ def test_non_finite_values_stop_with_partial_trajectory() -> None:
 
     exploding = Objective(f_exp, g_exp, n=1, hvp=lambda x, v: -np.exp(x) * v)
     traj = S.SignGD(step=100.0).run(exploding, [0.0], n_steps=20)  # x = 800 overflows exp
-    assert traj.status == -2 and "Evaluating the objective" in traj.message
+    assert traj.status == -3 and "Evaluating the objective" in traj.message
     assert traj.n_steps == 7 and traj.x[-1, 0] == 700.0
 
 
@@ -592,13 +595,13 @@ def test_non_finite_gradient_of_a_library_objective_stops_the_run(diagnostics: b
     # own finiteness check must stop the run with the same status, message and partial run
     exploding = Objective.from_expr("-exp(x)", variables=["x"])
     traj = S.SignGD(step=100.0).run(exploding, [0.0], n_steps=20, diagnostics=diagnostics)
-    assert traj.status == -2 and "Evaluating the objective at step 8" in traj.message
+    assert traj.status == -3 and "Evaluating the objective at step 8" in traj.message
     assert "`grad(x)` must be finite" in traj.message
     assert traj.n_steps == 7 and traj.x[-1, 0] == 700.0 and np.all(np.isfinite(traj.x))
     batch = S.SignGD(step=100.0).run(
         exploding, [[0.0], [-50.0]], n_steps=20, diagnostics=diagnostics
     )
-    assert batch.status == -2 and "`grad_batch(X)` must be finite" in batch.message
+    assert batch.status == -3 and "`grad_batch(X)` must be finite" in batch.message
     assert batch.n_steps == 7 and np.all(np.isfinite(batch.x))
 
 

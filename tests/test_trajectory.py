@@ -161,7 +161,7 @@ def test_missing_diagnostic_and_summary() -> None:
             TypeError,
             r"`diagnostics\['f'\]` must be a numeric array",
         ),
-        ({"status": 7}, ValueError, r"`status` must be one of \[-3, -2, -1, 0, 1, 2\]"),
+        ({"status": 7}, ValueError, r"`status` must be one of 2 \(CALLBACK\), 1 \(STATIONARY\)"),
         ({"status": True}, TypeError, "`status` must be an integer"),
         ({"message": None}, TypeError, "`message` must be a string"),
         ({"metadata": [("a", 1)]}, TypeError, "`metadata` must be a mapping or None"),

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._status import Status
 from .._validation import as_float_array, require_finite, require_flag, require_positive
 from ..geometry import separable_smoothness
 from ..norms import Norm, get_norm
@@ -47,7 +48,8 @@ FloatArray = NDArray[np.float64]
 class StepFailure(RuntimeError):
     """Raised by a scheme's update when a step cannot be computed.
 
-    The driver turns it into ``status = -3`` and keeps the partial trajectory.
+    The driver turns it into ``status = -1`` (:attr:`Status.INTEGRATION_FAILED
+    <filippov.Status.INTEGRATION_FAILED>`) and keeps the partial trajectory.
     """
 
 
@@ -564,10 +566,11 @@ def run(
     The run stops after ``n_steps`` steps, when the flow time reaches ``t_final``
     (whichever comes first), when the gradient is exactly zero at every point
     (``status = 1``), when ``callback`` returns a true value (``status = 2``), after
-    ``max_steps`` steps without reaching ``t_final`` (``status = -1``; adaptive steps of
+    ``max_steps`` steps without reaching ``t_final`` (``status = -6``; adaptive steps of
     a linearly convergent scheme have a finite sum, so ``t_final`` may be unreachable),
-    on a non-finite value (``status = -2``) or a failed step (``status = -3``). Failures
-    return the partial trajectory.
+    on a non-finite value (``status = -3``) or a failed step (``status = -1``): the codes
+    of :class:`~filippov.Status`, shared with :func:`filippov.solve`. Failures return the
+    partial trajectory.
 
     Parameters
     ----------
@@ -716,44 +719,47 @@ def run(
         zero[zero] = ~G[zero].any(axis=1)  # g·g underflows for tiny g: confirm exactly
         return zero if zero.any() else None
 
-    status: int | None = None
+    status: Status | None = None
     message = ""
     k = 0
     if not (np.isfinite(G).all() and (F is None or np.isfinite(F).all())):
-        status, message = -2, f"Non-finite f or gradient at x0={_fmt_state(X)}."
+        status, message = Status.NON_FINITE, f"Non-finite f or gradient at x0={_fmt_state(X)}."
     user_errstate = np.geterr()
     # Inside the loop overflow to inf/NaN is not warned about: every iterate, gradient and
-    # f value is checked and a non-finite one ends the run with status -2.
+    # f value is checked and a non-finite one ends the run with status -3 (NON_FINITE).
     with np.errstate(over="ignore", invalid="ignore"):
         g_sq = _sq_rows(G, ones)
         save_x(0)
         record_iterate(g_sq)
         while status is None:
             if n_steps is not None and k >= n_steps:
-                status, message = 0, f"Reached n_steps={n_steps}."
+                status, message = Status.FINISHED, f"Reached n_steps={n_steps}."
                 break
             stationary = stationary_rows(g_sq)
             if t_end is not None and done.any():
                 # points at t_final or stationary stay put: stop once they all do
                 finished = done if stationary is None else done | stationary
                 if finished.all():
-                    status, message = 0, f"Reached t_final={t_end!r}."
+                    status, message = Status.FINISHED, f"Reached t_final={t_end:.12g}."
                     break
             if stationary is not None and stationary.all():
-                status = 1
+                status = Status.STATIONARY
                 when = _fmt_state(t if batched else t[0])
                 message = f"Stationary point reached (gradient exactly zero) at k={k}, t={when}."
                 break
             if n_steps is None and k >= max_steps:
-                status = -1
+                status = Status.MAX_STEPS
                 when = _fmt_state(t if batched else t[0])
-                message = f"max_steps={max_steps} reached before t_final={t_end!r} (t={when})."
+                message = f"max_steps={max_steps} reached before t_final={t_end:.12g} (t={when})."
                 break
 
             try:
                 direction = scheme.direction(problem, X, G, state)
             except StepFailure as exc:
-                status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
+                status, message = (
+                    Status.INTEGRATION_FAILED,
+                    f"Step {k} failed at t={_fmt_state(t)}: {exc}",
+                )
                 break
             v = direction.v
             # the point the step starts from: the iterate, or e.g. ASGD's extrapolation
@@ -784,11 +790,14 @@ def run(
             try:
                 upd = scheme.update(problem, Xs, Gs, v, eta, direction.state)
             except StepFailure as exc:
-                status, message = -3, f"Step {k} failed at t={_fmt_state(t)}: {exc}"
+                status, message = (
+                    Status.INTEGRATION_FAILED,
+                    f"Step {k} failed at t={_fmt_state(t)}: {exc}",
+                )
                 break
             X_new = upd.x
             if not _all_finite(X_new, ones):
-                status = -2
+                status = Status.NON_FINITE
                 message = f"Non-finite iterate at step {k + 1} from x={_fmt_state(X)}."
                 break
             try:
@@ -804,7 +813,7 @@ def run(
                 F_new = problem.f_rows(X_new) if diagnostics else None
             except (ValueError, FloatingPointError, OverflowError) as exc:
                 # Objective rejects non-finite values with ValueError: keep the partial run
-                status = -2
+                status = Status.NON_FINITE
                 message = (
                     f"Evaluating the objective at step {k + 1}, x={_fmt_state(X_new)} failed: {exc}"
                 )
@@ -813,7 +822,7 @@ def run(
                 (math.isfinite(np.add.reduce(g_sq)) or np.isfinite(G_new).all())
                 and (F_new is None or np.isfinite(F_new).all())
             ):
-                status = -2
+                status = Status.NON_FINITE
                 message = f"Non-finite f or gradient at step {k + 1}, x={_fmt_state(X_new)}."
                 break
 
@@ -865,7 +874,7 @@ def run(
                 with np.errstate(**user_errstate):
                     stop = callback(info)
                 if stop:
-                    status, message = 2, f"Stopped by the callback after step {k}."
+                    status, message = Status.CALLBACK, f"Stopped by the callback after step {k}."
     if ks.data[ks.size - 1] != k:
         save_x(k)
 

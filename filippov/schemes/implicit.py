@@ -55,7 +55,7 @@ class ImplicitSignGD(Scheme):
     tol : float, default 1e-12
         Relative convergence tolerance of the Newton iteration (general objectives).
     max_iter : int, default 50
-        Newton iterations before the step fails (``status = -3``).
+        Newton iterations before the step fails (``status = -1``, ``INTEGRATION_FAILED``).
 
     References
     ----------

@@ -1,14 +1,15 @@
 """The result of a discrete run: iterates, flow times and per-step diagnostics.
 
-A plain data module (numpy and :mod:`filippov._validation` only): the driver
+A plain data module (numpy and the foundation modules only): the driver
 :func:`filippov.schemes.run` builds a :class:`DiscreteTrajectory`, ``compare`` reads it.
+Its :class:`~filippov.Status` codes and ``stats`` keys are those of a
+:class:`~filippov.FilippovSolution` (:mod:`filippov._status`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._npz_io import contents_of, npz_bytes, read_npz
+from .._npz_io import contents_of, read_npz, save_npz
+from .._status import Status, make_stats
 from .._validation import _preview, input_path, output_path, require_int
 
 __all__ = ["ITERATE_DIAGNOSTICS", "STEP_DIAGNOSTICS", "DiscreteTrajectory"]
@@ -35,9 +37,27 @@ STEP_DIAGNOSTICS: tuple[str, ...] = (
 
 _META_KEY = "__metadata__"
 _DIAG_PREFIX = "diag__"
-_FORMAT = "filippov.DiscreteTrajectory/1"
-#: The status codes of a run (see :class:`DiscreteTrajectory`).
-_STATUSES = (-3, -2, -1, 0, 1, 2)
+_FORMAT = "filippov.DiscreteTrajectory/2"
+#: Version 1 files (filippov before the shared :class:`~filippov.Status`) used their own
+#: codes: -1 max_steps, -2 non-finite, -3 failed step. They load with the codes mapped.
+_FORMAT_V1 = "filippov.DiscreteTrajectory/1"
+_V1_STATUS = {
+    2: Status.CALLBACK,
+    1: Status.STATIONARY,
+    0: Status.FINISHED,
+    -1: Status.MAX_STEPS,
+    -2: Status.NON_FINITE,
+    -3: Status.INTEGRATION_FAILED,
+}
+#: The codes a discrete run ends with (see :class:`DiscreteTrajectory`).
+_STATUSES = (
+    Status.CALLBACK,
+    Status.STATIONARY,
+    Status.FINISHED,
+    Status.INTEGRATION_FAILED,
+    Status.NON_FINITE,
+    Status.MAX_STEPS,
+)
 
 
 def _as_float(value: Any, name: str) -> NDArray[np.float64]:
@@ -113,15 +133,28 @@ class DiscreteTrajectory:
         Iteration numbers of the saved iterates.
     diagnostics : mapping of str to ndarray
         Per-iterate and per-step diagnostics (see above).
-    status : int
-        0: finished (``n_steps`` done or ``t_final`` reached); 1: stationary point
-        reached (gradient exactly zero); 2: stopped by the callback; -1: ``max_steps``
-        exhausted before ``t_final``; -2: non-finite value met; -3: a step failed (e.g.
-        the implicit solve did not converge). Failures keep the partial trajectory.
+    status : int or Status
+        A code of :class:`~filippov.Status`, the vocabulary of
+        :class:`~filippov.FilippovSolution`: 0 (``FINISHED``, ``n_steps`` done or
+        ``t_final`` reached); 1 (``STATIONARY``, gradient exactly zero); 2 (``CALLBACK``,
+        stopped by the callback); -1 (``INTEGRATION_FAILED``, a step failed, e.g. the
+        implicit solve did not converge); -3 (``NON_FINITE``, a non-finite value met);
+        -6 (``MAX_STEPS``, ``max_steps`` exhausted before ``t_final``). Failures keep the
+        partial trajectory.
     message : str
         Human-readable reason for stopping.
     metadata : mapping, optional
-        JSON-serializable description of the run (scheme, step policy, objective, counts).
+        JSON-serializable description of the run (scheme, step policy, objective, counts:
+        ``nfev`` / ``njev`` / ``nhev`` are evaluations of f, its gradient and its Hessian).
+
+    Attributes
+    ----------
+    stats : mapping of str to int
+        Read-only counters with the keys of a :class:`~filippov.FilippovSolution`'s
+        ``stats`` (:data:`filippov._status.STATS_KEYS`): ``nfev`` counts evaluations of the
+        field of the flow, here the gradient (``metadata["njev"]``), ``njev`` those of its
+        Jacobian, the Hessian (``metadata["nhev"]``), ``n_steps`` the steps; the selection,
+        LU and event counters are 0.
 
     Raises
     ------
@@ -192,9 +225,11 @@ class DiscreteTrajectory:
                     f"Got {_preview(value)} instead."
                 )
             self.diagnostics[name] = arr
-        self.status = require_int(status, "status")
-        if self.status not in _STATUSES:
-            raise ValueError(f"`status` must be one of {list(_STATUSES)}. Got {status!r} instead.")
+        code = require_int(status, "status")
+        if code not in _STATUSES:
+            known = ", ".join(f"{int(s)} ({s.name})" for s in _STATUSES)
+            raise ValueError(f"`status` must be one of {known}. Got {status!r} instead.")
+        self.status = Status(code)
         if not isinstance(message, str):
             raise TypeError(f"`message` must be a string. Got {message!r} instead.")
         self.message = message
@@ -227,6 +262,35 @@ class DiscreteTrajectory:
     def success(self) -> bool:
         """``status >= 0``."""
         return self.status >= 0
+
+    @property
+    def stats(self) -> Mapping[str, int]:
+        """Counters with the keys of :attr:`FilippovSolution.stats
+        <filippov.FilippovSolution.stats>` (read-only; see the class doc).
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> from filippov.objectives import separable_quadratic
+        >>> traj = fp.schemes.SignGD(step=0.25).run(separable_quadratic([1.0], [0.0]), [1.0],
+        ...                                         n_steps=2)
+        >>> traj.stats["n_steps"], traj.stats["n_events"]
+        (2, 0)
+        """
+        meta = self.metadata
+        return make_stats(
+            {
+                "nfev": int(meta.get("njev") or 0),
+                "njev": int(meta.get("nhev") or 0),
+                "n_steps": self.n_steps,
+            }
+        )
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Pickles of earlier versions hold the plain int codes of format 1.
+        if not isinstance(state.get("status"), Status):
+            state["status"] = _V1_STATUS[int(state["status"])]
+        self.__dict__.update(state)
 
     @property
     def x_final(self) -> NDArray[np.float64]:
@@ -363,8 +427,10 @@ class DiscreteTrajectory:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the trajectory to one ``.npz`` file (arrays plus JSON metadata).
 
-        The write is atomic: the data go to a temporary file in the target directory that
-        then replaces ``path`` with :func:`os.replace`. Arrays round-trip bit for bit.
+        The write is atomic and durable (:func:`filippov._npz_io.save_npz`, as for a
+        :class:`~filippov.FilippovSolution`): the data go to a temporary file in the target
+        directory, are fsynced, and the file then replaces ``path`` with
+        :func:`os.replace`. Arrays round-trip bit for bit.
 
         Parameters
         ----------
@@ -402,7 +468,7 @@ class DiscreteTrajectory:
         target = output_path(path, "path")
         meta = {
             "format": _FORMAT,
-            "status": self.status,
+            "status": int(self.status),
             "message": self.message,
             "metadata": self.metadata,
             "diagnostics": sorted(self.diagnostics),
@@ -412,21 +478,7 @@ class DiscreteTrajectory:
             arrays[_DIAG_PREFIX + name] = value
         blob = json.dumps(meta, allow_nan=True, sort_keys=True).encode("utf-8")
         arrays[_META_KEY] = np.frombuffer(blob, dtype=np.uint8)
-        blob = npz_bytes(arrays)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        except OSError as exc:
-            # Name the destination, not the hidden temporary file next to it.
-            raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return target
+        return save_npz(target, arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> DiscreteTrajectory:
@@ -449,6 +501,8 @@ class DiscreteTrajectory:
             corrupted (every file :meth:`save` writes carries a SHA-256 of its bytes), not
             written by :meth:`save`, of a newer format version, or holding an object array
             (files are read with ``allow_pickle=False``: nothing in them is executed).
+            Format 1 files (earlier versions, with their own status codes) load with the
+            codes mapped to :class:`~filippov.Status`.
         FileNotFoundError
             ``path`` does not exist.
 
@@ -471,7 +525,7 @@ class DiscreteTrajectory:
                 "with an unreadable metadata record instead."
             ) from exc
         found = meta.get("format") if isinstance(meta, dict) else None
-        if found != _FORMAT:
+        if found not in (_FORMAT, _FORMAT_V1):
             prefix, _, version = str(found).rpartition("/")
             newer = prefix == _FORMAT.rpartition("/")[0] and version.isdigit()
             raise ValueError(
@@ -480,12 +534,15 @@ class DiscreteTrajectory:
             )
         with contents_of(source, "filippov trajectory"):
             diagnostics = {name: data[_DIAG_PREFIX + name] for name in meta["diagnostics"]}
+            status = meta["status"]
+            if found == _FORMAT_V1:
+                status = _V1_STATUS[status]
             return cls(
                 data["x"],
                 data["t"],
                 data["k"],
                 diagnostics,
-                status=meta["status"],
+                status=status,
                 message=meta["message"],
                 metadata=meta["metadata"],
             )
