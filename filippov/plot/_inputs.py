@@ -10,7 +10,7 @@ attribute ``x`` of shape ``(k, n)`` or ``(k, m, n)``, e.g. a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -105,12 +105,12 @@ def indices(value: object, name: str, n: int, length: int | None = None) -> tupl
 # ------------------------------------------------------------------------------ runs
 
 
-def is_solution(obj: object) -> bool:
+def is_solution(obj: object) -> TypeGuard[FilippovSolution]:
     """A Filippov solution (or anything with ``segments`` and ``events``)."""
     return hasattr(obj, "segments") and hasattr(obj, "events")
 
 
-def is_discrete(obj: object) -> bool:
+def is_discrete(obj: object) -> TypeGuard[DiscreteTrajectory]:
     """Discrete iterates: an attribute ``x`` holding an array ``(k, n)`` or ``(k, m, n)``."""
     x = getattr(obj, "x", None)
     return x is not None and not callable(x) and np.ndim(x) in (2, 3)
@@ -135,9 +135,9 @@ def path_array(run: object) -> FloatArray:
 def run_dimension(run: Run) -> int:
     """The state dimension of a run accepted by :func:`filippov.plot.trajectory`."""
     if is_solution(run):
-        return int(run.n if hasattr(run, "n") else np.asarray(run.x).shape[1])  # type: ignore[union-attr]
+        return int(run.n if hasattr(run, "n") else np.asarray(run.x).shape[1])
     if is_discrete(run):
-        return int(np.asarray(run.x).shape[-1])  # type: ignore[union-attr]
+        return int(np.asarray(run.x).shape[-1])
     return int(path_array(run).shape[1])
 
 
@@ -149,7 +149,7 @@ def run_label(run: object, default: str) -> str:
     return default
 
 
-def run_items(runs: Runs, labels: Sequence[str] | None) -> list[tuple[str, Any]]:
+def run_items(runs: Runs, labels: Sequence[str] | None) -> list[tuple[str, Run]]:
     """``[(label, run), ...]`` from one run, a sequence of runs or a mapping label -> run."""
     items: list[tuple[str, Any]]
     if isinstance(runs, Mapping):

@@ -29,6 +29,7 @@ from filippov.plot._inputs import (
     choice,
     flag,
     indices,
+    is_discrete,
     is_solution,
     optional_text,
     run_items,
@@ -55,8 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from filippov.plot._inputs import Runs
-    from filippov.schemes.trajectory import DiscreteTrajectory
+    from filippov.plot._inputs import Run, Runs
 
 __all__ = ["active_face", "arrival_time_map", "diagnostic", "face_ablation", "time_series"]
 
@@ -155,8 +155,8 @@ def time_series(
     lab = Labeller(ax)
     for j, c in enumerate(comps):
         color = RUN_COLORS[c % len(RUN_COLORS)]
-        style = {"color": color, "linestyle": RUN_LINESTYLES[c % len(RUN_LINESTYLES)]}
-        line = ax.plot(ts, Y[:, c], **line_style(style, kwargs))[0]
+        curve = {"color": color, "linestyle": RUN_LINESTYLES[c % len(RUN_LINESTYLES)]}
+        line = ax.plot(ts, Y[:, c], **line_style(curve, kwargs))[0]
         text = labels[j] if labels is not None else f"${name}_{{{c + 1}}}(t)$"
         tag(line, f"component:{c}", text)
     if events and sol.events:
@@ -262,7 +262,8 @@ def active_face(
         size_style, curv_style = ("-", "--") if quantity == "both" else (run_style, run_style)
         if quantity in ("both", "size"):
             y = size / n if normalize else size
-            style = {"color": color, "linestyle": size_style, "linewidth": 1.6, **draw}
+            style: dict[str, Any] = {"color": color, "linestyle": size_style, "linewidth": 1.6}
+            style.update(draw)
             line = ax.plot(abscissa, y, **line_style(style, kwargs))[0]
             text = "$|A|/n$" if normalize else "$|A|$"
             tag(line, f"face-size:{lab}", f"{text} — {lab}")
@@ -284,7 +285,7 @@ def active_face(
 
 
 def _face_series(
-    run: FilippovSolution | DiscreteTrajectory, lab: str, against: str, L: FloatArray | None
+    run: Run, lab: str, against: str, L: FloatArray | None
 ) -> tuple[FloatArray, FloatArray, FloatArray | None, float, float, bool]:
     """(abscissa, |A|, Σ_A L_i or None, n, Σ_i L_i, step-function?) of one run."""
     if is_solution(run):
@@ -307,7 +308,7 @@ def _face_series(
             total = float(L.sum())
         return t, size, curv, float(m), total, True
     diag = getattr(run, "diagnostics", None)
-    if not isinstance(diag, Mapping) or "face_size" not in diag:
+    if not is_discrete(run) or not isinstance(diag, Mapping) or "face_size" not in diag:
         raise ValueError(
             f"Run {lab!r} has no 'face_size' diagnostic (run the scheme with diagnostics=True)."
         )
@@ -412,7 +413,7 @@ def diagnostic(
             raise ValueError(f"Diagnostic {name_k!r} must be 1-D (one run). Got shape {v.shape}.")
         y = _STATISTICS[statistic](v, min(window, max(len(v), 1)))
         its = np.arange(len(v) - len(y), len(v))
-        style = {
+        style: dict[str, Any] = {
             "color": RUN_COLORS[k % len(RUN_COLORS)],
             "linestyle": RUN_LINESTYLES[k % len(RUN_LINESTYLES)],
             "linewidth": 1.5,
@@ -506,6 +507,11 @@ def face_ablation(
     items = run_items(runs, labels)
     ax = axes_or_new(ax)
     for k, (lab, run) in enumerate(items):
+        if not is_discrete(run):
+            raise TypeError(
+                f"Run {lab!r} must be a discrete trajectory (with .x). "
+                f"Got {type(run).__name__} instead."
+            )
         X = np.asarray(run.x, dtype=float)
         if X.ndim != 2:
             raise ValueError(f"Run {lab!r} must be a single run (x of shape (k, n)).")
@@ -514,7 +520,7 @@ def face_ablation(
         )
         y = mask.sum(axis=1) if Lv is None or quantity == "size" else mask @ Lv
         its = np.asarray(getattr(run, "k", np.arange(len(X))), dtype=float)
-        style = {
+        style: dict[str, Any] = {
             "color": RUN_COLORS[k % len(RUN_COLORS)],
             "linestyle": RUN_LINESTYLES[k % len(RUN_LINESTYLES)],
             "linewidth": 1.5,

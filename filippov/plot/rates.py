@@ -183,7 +183,7 @@ def convergence(
     for k, (lab, a, v) in enumerate(series):
         y = v - float(f_star) if metric == "gap" else v  # type: ignore[arg-type]
         y = np.where(y > 0, y, np.nan)
-        style = {
+        style: dict[str, Any] = {
             "color": RUN_COLORS[k % len(RUN_COLORS)],
             "linestyle": RUN_LINESTYLES[k % len(RUN_LINESTYLES)],
             "linewidth": 1.6,
@@ -318,7 +318,7 @@ def error_vs_step(
         else:
             c = float(np.mean(le - float(p) * lh))
         color = RUN_COLORS[k % len(RUN_COLORS)]
-        style = {
+        style: dict[str, Any] = {
             "marker": RUN_MARKERS[k % len(RUN_MARKERS)],
             "linestyle": "none",
             "color": color,

@@ -173,7 +173,7 @@ def trajectory(
     if is_solution(run):
         n = run_dimension(run)
     elif is_discrete(run):
-        X = np.asarray(run.x, dtype=float)  # type: ignore[union-attr]
+        X = np.asarray(run.x, dtype=float)
         n = int(X.shape[-1])
     else:
         X = path_array(run)
@@ -184,14 +184,14 @@ def trajectory(
     dd = dd if dd is not None else _default_dims(ax, n)
     lab = Labeller(ax)
     if is_solution(run):
-        _draw_solution(ax, run, dd, samples, events, lab, kwargs)  # type: ignore[arg-type]
+        _draw_solution(ax, run, dd, samples, events, lab, kwargs)
     elif is_discrete(run):
         assert X is not None
         _draw_iterates(ax, run, X, dd, label, color, marker, lab, kwargs)
     else:
         assert X is not None
         j = len(artists(ax, "path*"))
-        style = {"color": color or "black", "linewidth": 1.2, "zorder": 4}
+        style: dict[str, Any] = {"color": color or "black", "linewidth": 1.2, "zorder": 4}
         line = _plot_xy(ax, X, dd, **line_style(style, kwargs))
         tag(line, f"path{j}", label)
     _label_state_axes(ax, dd)

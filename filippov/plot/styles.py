@@ -19,6 +19,7 @@ from filippov.plot._inputs import check_axes
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
+    from matplotlib.patheffects import AbstractPathEffect
 
 __all__ = [
     "EVENT_STYLES",
@@ -133,14 +134,14 @@ def line_style(style: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[s
     }
 
 
-def halo(width: float) -> list[Any]:
+def halo(width: float) -> list[AbstractPathEffect]:
     """A white outline so that a line stays visible on top of a manifold of equal colour."""
     from matplotlib import patheffects
 
     return [patheffects.withStroke(linewidth=width + 2.2, foreground="white"), patheffects.Normal()]
 
 
-def tag(artist: Any, gid: str, label: str | None) -> None:
+def tag(artist: Artist, gid: str, label: str | None) -> None:
     """Give ``artist`` its gid and its legend label (none when ``label`` is None)."""
     artist.set_gid(gid)
     artist.set_label(label if label is not None else "_nolegend_")
