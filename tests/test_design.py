@@ -238,14 +238,15 @@ def test_the_readme_layout_names_every_module(graph):
     layout = layout[: layout.index("\n## ", 1)]
     missing = []
     for module in modules:
+        parts = module.split(".")
         if module == "filippov":
             name = "__init__.py"
-        elif module == "filippov.schemes":
-            name = "schemes/"
+        elif (PACKAGE.joinpath(*parts[1:]) / "__init__.py").exists():  # a package: `plot/`
+            name = parts[-1] + "/"
         else:
-            name = module.rsplit(".", 1)[-1] + ".py"
-        if f"`{name}`" not in layout and not (
-            module.startswith("filippov.schemes.") and f"`schemes/{name}`" in layout
-        ):
+            name = parts[-1] + ".py"
+        # a package's module may be written `styles.py` or `plot/styles.py`
+        nested = len(parts) > 2 and f"`{parts[-2]}/{name}`" in layout
+        if f"`{name}`" not in layout and not nested:
             missing.append(module)
     assert sorted(missing) == [], "describe these modules in the README's Layout section"

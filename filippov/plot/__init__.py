@@ -41,8 +41,9 @@ The package is split by job; every name is importable from ``filippov.plot`` its
 * :mod:`filippov.plot.rates` — :func:`convergence`, :func:`error_vs_step`.
 
 What the pictures show is computed without matplotlib in :mod:`filippov.switching`
-(switching sets, classification, selector fields; :func:`switching_set`,
-:class:`SwitchingSet` and :class:`ManifoldPiece` are re-exported here) and
+(switching sets, classification, selector fields;
+:func:`~filippov.switching.switching_set`, :class:`~filippov.switching.SwitchingSet` and
+:class:`~filippov.switching.ManifoldPiece` are re-exported here) and
 :mod:`filippov.grid_maps` (a sweep table on its grid).
 """
 
