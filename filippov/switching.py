@@ -342,8 +342,8 @@ def classify_points(
     P = _points(points)
     if isinstance(index, int | np.integer):
         key: int | tuple[int, ...] = int(index)
-    elif isinstance(index, Sequence) and not isinstance(index, str):
-        key = tuple(require_int(i, "index") for i in index)
+    elif isinstance(index, Sequence | np.ndarray) and not isinstance(index, str):
+        key = tuple(require_int(i, "index") for i in np.asarray(index).ravel().tolist())
     else:
         raise TypeError(f"`index` must be an int or a pair of ints. Got {index!r} instead.")
     if isinstance(system, PiecewiseSystem) and not (isinstance(key, int) and 0 <= key < system.k):

@@ -311,3 +311,16 @@ def test_grid_map_refuses_what_is_not_a_grid():
         grid_map(full, "nope")
     with pytest.raises(ValueError, match="x0_1"):
         grid_map(full.drop(columns="x0_1"), "msg")
+
+
+def test_classify_points_on_an_linf_tie_surface_matches_the_vertex_fields():
+    """ℓ∞ flow of f = ½(x1² + 4 x2²): on the tie |∂1 f| = |∂2 f| with x1, x2 > 0, the
+    fields of the two vertices are −e1 and −e2 and s = |h_0| − |h_1| = x1 − 4 x2 has
+    normal (1, −4): a+ = (1, −4)·(−e1) = −1 and a− = (1, −4)·(−e2) = 4, both towards it."""
+    flow = fp.steepest_descent_flow(fp.Objective.quadratic(np.diag([1.0, 4.0])), "l1")
+    points = np.array([[4.0, 1.0], [2.0, 0.5]])
+    for index in ((0, 1), np.array([0, 1])):
+        got = classify_points(flow, points, index)
+        assert got.kind == ("sliding", "sliding")
+        np.testing.assert_allclose(got.a_plus, -1.0)
+        np.testing.assert_allclose(got.a_minus, 4.0)
