@@ -617,14 +617,104 @@ def test_convergence_of_no_runs():
         plot.convergence(None)
 
 
-def test_resample_path_survives_huge_coordinates():
-    from filippov.plot import _resample_path
-
-    xy = np.array([[-1e160, 0.0], [1e160, 0.0]])
-    out = _resample_path(xy, 1e158)
-    assert np.all(np.isfinite(out)) and out[0, 0] == -1e160 and out[-1, 0] == 1e160
-
-
 def test_phase_portrait_mapping_keys_are_labels(planar):
     with pytest.raises(TypeError, match="`trajectories` must map labels"):
         plot.phase_portrait(planar[0], (-4, 2), (-5, 1), trajectories={1: planar[1]}, field=False)
+
+
+# ----------------------------------------------------------------------- the package
+
+
+def test_every_public_name_is_importable_from_the_package_and_its_modules_are_small():
+    from pathlib import Path
+
+    import filippov.plot as fpplot
+    from filippov import switching
+
+    for name in fpplot.__all__:
+        assert getattr(fpplot, name) is not None
+    # the computations are the ones of filippov.switching (re-exported, not copied)
+    assert fpplot.switching_set is switching.switching_set
+    assert fpplot.SwitchingSet is switching.SwitchingSet
+    assert fpplot.ManifoldPiece is switching.ManifoldPiece
+    package = Path(fpplot.__file__).parent
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in package.glob("*.py")}
+    assert len(sizes) >= 5 and max(sizes.values()) <= 720, sizes
+
+
+# ----------------------------------------------------------------------- **kwargs to matplotlib
+
+
+def test_trajectory_passes_keywords_to_its_lines_not_to_its_events():
+    sol = fp.solve(fp.steepest_descent_flow(slope(0.5)), [0.6, 0.1], (0.0, 4.0))
+    ax = plot.trajectory(sol, alpha=0.4, lw=5.0)
+    segments = plot.artists(ax, "solution0:segment:*")
+    assert segments and all(a.get_alpha() == pytest.approx(0.4) for a in segments)
+    assert all(a.get_linewidth() == pytest.approx(5.0) for a in segments)
+    # the kind's colour is kept where not overridden
+    sliding = plot.artists(ax, "solution0:segment:*:sliding")[0]
+    assert to_hex(sliding.get_color()) == to_hex(plot.SEGMENT_STYLES["sliding"]["color"])
+    events = plot.artists(ax, "solution0:event:*")
+    assert events and all(a.get_alpha() is None for a in events)
+    path = plot.trajectory(np.array([[0.0, 0.0], [1.0, 1.0]]), color="red", linestyle=":")
+    (line,) = plot.artists(path, "path0")
+    assert to_hex(line.get_color()) == to_hex("red") and line.get_linestyle() == ":"
+    its = plot.trajectory(schemes.SignGD(step=0.1).run(slope(0.5), [0.6, 0.1], n_steps=5), ms=9)
+    assert plot.artists(its, "iterates0")[0].get_markersize() == pytest.approx(9.0)
+
+
+def test_phase_portrait_passes_keywords_to_the_streamplot():
+    system = fp.steepest_descent_flow(slope(0.5), norm="linf")
+    ax = plot.phase_portrait(
+        system, (-4, 2), (-5, 1), classify=False, color="#112233", linewidth=2.5
+    )
+    (field,) = plot.artists(ax, "field")
+    assert to_hex(field.get_colors()[0]) == "#112233"
+    assert np.all(np.asarray(field.get_linewidths()) == pytest.approx(2.5))
+    with pytest.raises(TypeError, match="field=False"):
+        plot.phase_portrait(system, (-4, 2), (-5, 1), field=False, color="red")
+
+
+def test_drawing_functions_pass_keywords_to_the_artist_they_document(runs):
+    obj, rs = runs
+    ax = plot.convergence(rs, objective=obj, linewidth=4.0, marker="x")
+    curves = plot.artists(ax, "run:*")
+    assert len(curves) == 2
+    assert all(c.get_linewidth() == pytest.approx(4.0) and c.get_marker() == "x" for c in curves)
+    ax = plot.error_vs_step(steps=[0.1, 0.05], errors=[0.2, 0.1], label="a", markersize=11)
+    assert plot.artists(ax, "errors:a")[0].get_markersize() == pytest.approx(11.0)
+    assert plot.artists(ax, "fit:a")[0].get_markersize() != pytest.approx(11.0)
+    ax = plot.diagnostic(rs, "flips", alpha=0.3)
+    assert all(a.get_alpha() == pytest.approx(0.3) for a in plot.artists(ax, "diagnostic:*"))
+    ax = plot.active_face(rs, quantity="size", lw=3.0)
+    assert all(a.get_linewidth() == pytest.approx(3.0) for a in plot.artists(ax, "face-size:*"))
+    ax = plot.face_ablation(obj, rs, 0.1, relative=True, linestyle=":")
+    assert all(a.get_linestyle() == ":" for a in plot.artists(ax, "face-ablation:*"))
+    sol = fp.solve(fp.twisting_system(), [1.0, 0.0], (0.0, 3.0))
+    ax = plot.time_series(sol, linewidth=3.5)
+    assert all(a.get_linewidth() == pytest.approx(3.5) for a in plot.artists(ax, "component:*"))
+
+
+def test_filippov_set_passes_keywords_to_its_polygon():
+    flow = fp.steepest_descent_flow(fp.Objective.quadratic(np.diag([1.0, 2.0])), "linf")
+    ax = plot.filippov_set(flow, [0.0, 0.0], hatch="//", facecolor="#FFEEDD")
+    (patch,) = plot.artists(ax, "filippov-set")
+    assert isinstance(patch, Polygon)
+    assert patch.get_hatch() == "//" and to_hex(patch.get_facecolor()) == "#ffeedd"
+
+
+def test_maps_and_piecewise_portraits_pass_keywords_on():
+    import pandas as pd
+
+    X, Y = np.meshgrid([0.0, 1.0, 2.0], [0.0, 1.0])
+    table = pd.DataFrame(
+        {"x0_0": X.ravel(), "x0_1": Y.ravel(), "t_stationary": X.ravel() + Y.ravel()}
+    )
+    ax = plot.arrival_time_map(table, vmin=-1.0, vmax=10.0, alpha=0.5)
+    (mesh,) = plot.artists(ax, "map:t_stationary")
+    assert (mesh.norm.vmin, mesh.norm.vmax, mesh.get_alpha()) == (-1.0, 10.0, 0.5)
+    np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(2, 3), X + Y)
+    net = fp.gene_network([[(2.0, [(0, "-")])], [(1.0, [])]], [1.0, 1.0], [(0, 1.0)])
+    ax = plot.piecewise_portrait(net, (0, 2), (0, 2), resolution=20, color="#123456")
+    (field,) = plot.artists(ax, "field")
+    assert to_hex(field.get_colors()[0]) == "#123456"
