@@ -283,7 +283,7 @@ def test_rotated_quadratic_diagonal_concentration_falls_with_rotation() -> None:
 def test_rotation_log_handles_eigenvalue_minus_one() -> None:
     import scipy.linalg
 
-    from filippov.objectives import _rotation_log
+    from filippov.objectives.library import _rotation_log
 
     Q = special_ortho_group.rvs(4, random_state=np.random.default_rng(0))
     for d in ([-1.0, -1.0, 1.0, 1.0], [-1.0, -1.0, -1.0, -1.0]):
