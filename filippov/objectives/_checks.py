@@ -43,6 +43,7 @@ __all__ = [
 
 
 def check_callable(value: Any, name: str, *, optional: bool = False) -> None:
+    """Raise ``TypeError`` unless ``value`` is callable (or ``None`` when ``optional``)."""
     if value is None and optional:
         return
     if not callable(value):
@@ -50,12 +51,14 @@ def check_callable(value: Any, name: str, *, optional: bool = False) -> None:
 
 
 def check_name(name: Any) -> str:
+    """An objective's label: a string, else ``TypeError``."""
     if not isinstance(name, str):
         raise TypeError(f"`name` must be a string. Got {name!r} instead.")
     return name
 
 
 def check_dimension(n: Any) -> int | None:
+    """A dimension ``n``: a positive integer or ``None`` (unknown), else ``ValueError``."""
     if n is None:
         return None
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -74,6 +77,7 @@ def returned_vector(value: Any, name: str, n: int) -> FloatArray:
 
 
 def returned_matrix(value: Any, name: str, shape: tuple[int, int]) -> FloatArray:
+    """Validate what a callable returned: a finite float matrix of shape ``shape``."""
     arr = as_float_array(value, name)
     if arr.shape != shape:
         raise ValueError(
@@ -99,6 +103,7 @@ def operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
 
 
 def returned_scalar(value: Any, name: str) -> float:
+    """Validate what a callable returned: one finite number (a size-1 array is accepted)."""
     arr = as_float_array(value, name)
     if arr.size != 1 or arr.ndim > 1:
         raise ValueError(
@@ -108,12 +113,14 @@ def returned_scalar(value: Any, name: str) -> float:
 
 
 def readonly(arr: FloatArray) -> FloatArray:
+    """A read-only float copy of ``arr`` (the data an objective hands out must not change)."""
     out = np.array(arr, dtype=float)
     out.flags.writeable = False
     return out
 
 
 def finite_scalar(value: Any, name: str) -> float:
+    """A finite real argument as a float; booleans and strings are refused."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
         raise TypeError(f"`{name}` must be a real number. Got {value!r} instead.")
     arr = as_float_array(value, name)
@@ -123,6 +130,7 @@ def finite_scalar(value: Any, name: str) -> float:
 
 
 def nonnegative(value: Any, name: str) -> float:
+    """A finite, non-negative real argument as a float."""
     v = finite_scalar(value, name)
     if v < 0:
         raise ValueError(f"`{name}` must be non-negative. Got {value!r} instead.")

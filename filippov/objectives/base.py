@@ -92,7 +92,9 @@ class Objective:
     -----
     Every public method validates ``x`` (finite, 1-D, length ``n``) and the values the
     underlying callables return (shape and finiteness), raising ``ValueError``/``TypeError``
-    with a message naming the culprit. ``grad_batch`` is vectorized for quadratics,
+    with a message naming the culprit, except the ``eval_*`` methods (:meth:`eval_f_rows`,
+    :meth:`eval_grad_rows`, :meth:`eval_hess_rows`), meant for drivers that validate
+    their inputs once themselves. ``grad_batch`` is vectorized for quadratics,
     ``from_expr`` and library objectives, and loops over rows otherwise.
 
     Examples
@@ -266,61 +268,6 @@ class Objective:
     def _eval_hvp(self, x: FloatArray, v: FloatArray) -> FloatArray:
         return returned_vector(self._hvp(x, v), "hvp(x, v)", x.size)
 
-    # ---- the driver interface: inputs validated by the caller ------------------------
-    # For drivers that validate their own inputs once and check every result for
-    # finiteness themselves (the scheme driver: `schemes.base`; the event path's sliding
-    # modes: `systems`). Objectives of this package's constructors (trusted, see `_build`)
-    # are then called without per-call validation or copies; user callables still go
-    # through the validating methods (a user `grad` may modify its argument in place or
-    # return an array it reuses).
-
-    def eval_grad_rows(self, X: FloatArray) -> FloatArray:
-        """Gradients at the rows of ``X``, for a driver that validated ``X`` itself.
-
-        Parameters
-        ----------
-        X : (m, n) ndarray
-            Finite float64 points, one per row (not checked).
-
-        Returns
-        -------
-        (m, n) ndarray
-            For a trusted objective (the package's constructors) the callables' result,
-            unchecked: it may hold NaN or inf and its shape is the caller's to check. For
-            user callables the result of the validating :meth:`grad` / :meth:`grad_batch`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from filippov.objectives import slope
-        >>> slope(a=0.5).eval_grad_rows(np.array([[0.0, 0.0], [-1.5, -3.0]]))
-        array([[0., 3.],
-               [0., 0.]])
-        """
-        if not self._trusted:
-            return self.grad(X[0]).reshape(1, -1) if X.shape[0] == 1 else self.grad_batch(X)
-        if X.shape[0] == 1:
-            return np.asarray(self._grad(X[0]), dtype=np.float64).reshape(1, -1)
-        if self._grad_batch is not None:
-            return np.asarray(self._grad_batch(X), dtype=np.float64)
-        return np.stack([np.asarray(self._grad(x), dtype=np.float64) for x in X])
-
-    def eval_f_rows(self, X: FloatArray) -> FloatArray:
-        """Objective values at the rows of ``X``, for a driver that validated ``X`` itself.
-
-        Like :meth:`eval_grad_rows`: shape ``(m,)``; unchecked (possibly NaN or inf) for a
-        trusted objective, through the validating :meth:`f` for user callables.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from filippov.objectives import slope
-        >>> slope(a=0.5).eval_f_rows(np.array([[0.0, 0.0], [-1.5, -3.0]]))
-        array([4.5, 0. ])
-        """
-        f = self._f if self._trusted else self.f
-        return np.array([float(f(x)) for x in X], dtype=np.float64)
-
     # ---- public API ------------------------------------------------------------------
 
     def f(self, x: ArrayLike) -> float:
@@ -440,38 +387,6 @@ class Objective:
         if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= xv.size):
             raise ValueError(f"`rows` must lie in [0, {xv.size}). Got {rows!r} instead.")
         return self.eval_hess_rows(xv, idx)
-
-    def eval_hess_rows(self, x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
-        """:meth:`hess_rows` for a caller that validated ``x`` and ``rows`` itself.
-
-        The event path's sliding modes call it in every right-hand side. ``x`` must be a
-        finite float64 vector of length ``n`` and ``rows`` an ``intp`` array of indices in
-        ``[0, n)`` (neither is checked); the result is checked (shape and finiteness).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from filippov.objectives import slope
-        >>> slope(a=0.5).eval_hess_rows(np.zeros(2), np.array([1], dtype=np.intp))
-        array([[-0.5 ,  1.25]])
-        """
-        if self._hess_rows is None:
-            H = self._hess(x) if self._hess_kind == "exact" else None
-            if H is not None and is_operator(H):
-                return returned_matrix(
-                    operator_rows(H, rows, x.size), "hess_rows(x, rows)", (rows.size, x.size)
-                )
-            return (
-                self._eval_hess(x)[rows]
-                if H is None
-                else returned_matrix(H, "hess(x)", (x.size, x.size))[rows]
-            )
-        R = self._hess_rows(x, rows)
-        if type(R) is np.ndarray and R.dtype == np.float64 and R.shape == (rows.size, x.size):
-            # `_hess_rows` is set by library objectives only, which return fresh arrays:
-            # checked for finiteness without the defensive copy of `returned_matrix`.
-            return require_finite(R, "hess_rows(x, rows)")
-        return returned_matrix(R, "hess_rows(x, rows)", (rows.size, x.size))
 
     def grad_batch(self, X: ArrayLike) -> FloatArray:
         """Gradients at the rows of ``X``.
@@ -664,6 +579,93 @@ class Objective:
         return (
             f"Objective(name={self.name!r}, n={self.n}, kind={kind!r}, hessian={self._hess_kind!r})"
         )
+
+    # ---- the driver interface: inputs validated by the caller ------------------------
+    # For drivers that validate their own inputs once and check every result for
+    # finiteness themselves (the scheme driver: `schemes.base`; the event path's sliding
+    # modes: `systems`). Objectives of this package's constructors (trusted, see `_build`)
+    # are then called without per-call validation or copies; user callables still go
+    # through the validating methods (a user `grad` may modify its argument in place or
+    # return an array it reuses).
+
+    def eval_grad_rows(self, X: FloatArray) -> FloatArray:
+        """Gradients at the rows of ``X``, for a driver that validated ``X`` itself.
+
+        Parameters
+        ----------
+        X : (m, n) ndarray
+            Finite float64 points, one per row (not checked).
+
+        Returns
+        -------
+        (m, n) ndarray
+            For a trusted objective (the package's constructors) the callables' result,
+            unchecked: it may hold NaN or inf and its shape is the caller's to check. For
+            user callables the result of the validating :meth:`grad` / :meth:`grad_batch`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from filippov.objectives import slope
+        >>> slope(a=0.5).eval_grad_rows(np.array([[0.0, 0.0], [-1.5, -3.0]]))
+        array([[0., 3.],
+               [0., 0.]])
+        """
+        if not self._trusted:
+            return self.grad(X[0]).reshape(1, -1) if X.shape[0] == 1 else self.grad_batch(X)
+        if X.shape[0] == 1:
+            return np.asarray(self._grad(X[0]), dtype=np.float64).reshape(1, -1)
+        if self._grad_batch is not None:
+            return np.asarray(self._grad_batch(X), dtype=np.float64)
+        return np.stack([np.asarray(self._grad(x), dtype=np.float64) for x in X])
+
+    def eval_f_rows(self, X: FloatArray) -> FloatArray:
+        """Objective values at the rows of ``X``, for a driver that validated ``X`` itself.
+
+        Like :meth:`eval_grad_rows`: shape ``(m,)``; unchecked (possibly NaN or inf) for a
+        trusted objective, through the validating :meth:`f` for user callables.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from filippov.objectives import slope
+        >>> slope(a=0.5).eval_f_rows(np.array([[0.0, 0.0], [-1.5, -3.0]]))
+        array([4.5, 0. ])
+        """
+        f = self._f if self._trusted else self.f
+        return np.array([float(f(x)) for x in X], dtype=np.float64)
+
+    def eval_hess_rows(self, x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        """:meth:`hess_rows` for a caller that validated ``x`` and ``rows`` itself.
+
+        The event path's sliding modes call it in every right-hand side. ``x`` must be a
+        finite float64 vector of length ``n`` and ``rows`` an ``intp`` array of indices in
+        ``[0, n)`` (neither is checked); the result is checked (shape and finiteness).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from filippov.objectives import slope
+        >>> slope(a=0.5).eval_hess_rows(np.zeros(2), np.array([1], dtype=np.intp))
+        array([[-0.5 ,  1.25]])
+        """
+        if self._hess_rows is None:
+            H = self._hess(x) if self._hess_kind == "exact" else None
+            if H is not None and is_operator(H):
+                return returned_matrix(
+                    operator_rows(H, rows, x.size), "hess_rows(x, rows)", (rows.size, x.size)
+                )
+            return (
+                self._eval_hess(x)[rows]
+                if H is None
+                else returned_matrix(H, "hess(x)", (x.size, x.size))[rows]
+            )
+        R = self._hess_rows(x, rows)
+        if type(R) is np.ndarray and R.dtype == np.float64 and R.shape == (rows.size, x.size):
+            # `_hess_rows` is set by library objectives only, which return fresh arrays:
+            # checked for finiteness without the defensive copy of `returned_matrix`.
+            return require_finite(R, "hess_rows(x, rows)")
+        return returned_matrix(R, "hess_rows(x, rows)", (rows.size, x.size))
 
     # ---- constructors ----------------------------------------------------------------
 
