@@ -1,10 +1,11 @@
 """Checks shared by the modules of :mod:`filippov.objectives`, and :class:`DerivativeCheck`.
 
 Arguments of the constructors (callables, names, dimensions, finite scalars) and the values
-the user's callables return (shape and finiteness), plus the positive-definite solve that
-gives quadratics their minimizer. Internal: the names are public so that the modules of the
-package can share them. :class:`DerivativeCheck`, the result of
-:meth:`Objective.check_derivatives`, is public as ``filippov.objectives.DerivativeCheck``.
+the user's callables return (shape and finiteness), the positive-definite solve that gives
+quadratics their minimizer, and :func:`derivative_check`, the computation of
+:meth:`Objective.check_derivatives`, whose result :class:`DerivativeCheck` is public as
+``filippov.objectives.DerivativeCheck``. Internal: the names are public so that the
+modules of the package can share them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._lazy import LazyModule
 from filippov._validation import FloatArray, as_float_array, require_finite
 
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     import scipy.linalg
     import scipy.sparse
     import scipy.sparse.linalg
+
+    from .base import Objective
 else:
     scipy = LazyModule("scipy")  # its submodules load on attribute access
 
@@ -30,6 +34,7 @@ __all__ = [
     "check_callable",
     "check_dimension",
     "check_name",
+    "derivative_check",
     "finite_scalar",
     "is_operator",
     "nonnegative",
@@ -207,3 +212,57 @@ class DerivativeCheck:
             f"the {self.culprit} of {name!r} disagrees with finite differences of "
             f"{'f' if self.culprit == 'gradient' else 'the gradient'} ({numbers})"
         )
+
+
+def derivative_check(
+    objective: Objective,
+    x: ArrayLike,
+    *,
+    n_directions: int,
+    tol: float,
+    seed: int,
+    dense: bool,
+    hessian: bool,
+) -> DerivativeCheck:
+    """The computation of :meth:`Objective.check_derivatives` (documented there)."""
+    xv = objective._check_x(x)
+    if isinstance(n_directions, (bool, np.bool_)) or not isinstance(
+        n_directions, (int, np.integer)
+    ):
+        raise TypeError(f"`n_directions` must be an integer. Got {n_directions!r} instead.")
+    if n_directions < 1:
+        raise ValueError(f"`n_directions` must be at least 1. Got {n_directions} instead.")
+    tol_value = nonnegative(tol, "tol")
+    # The raw callables at the offset points: a NaN there (a pole within the step) makes
+    # the check inconclusive instead of raising. Copies of what they return: a user
+    # callable may hand back one buffer it reuses (the offsets are fresh arrays).
+    raw_f = lambda y: np.array(objective._f(y), dtype=np.float64)  # noqa: E731
+    raw_grad = lambda y: np.array(objective._grad(y), dtype=np.float64)  # noqa: E731
+    # At x itself through the validating methods (they copy x: a user callable may
+    # write into its argument): a bad value there is an error, not a mismatch.
+    g = objective.grad(xv)
+    objective.f(xv)
+    V = random_directions(xv.size, int(n_directions), int(seed))
+    g_scale = float(np.linalg.norm(g))
+    grad_error = hess_error = 0.0
+    for v in V:
+        excess, unc = directional_mismatch(raw_f, xv, v, np.asarray(g @ v))
+        grad_error = max(grad_error, relative_error(excess, g_scale, unc))
+    if not hessian:
+        return DerivativeCheck(
+            grad_error=grad_error, hess_error=0.0, tol=tol_value, name=objective.name
+        )
+    hvps = [objective.hvp(xv, v) for v in V]
+    h_scale = max(float(np.max(np.abs(hv))) for hv in hvps)
+    for v, hv in zip(V, hvps, strict=True):
+        excess, unc = directional_mismatch(raw_grad, xv, v, hv)
+        hess_error = max(hess_error, relative_error(excess, h_scale, unc))
+    if dense:
+        H = objective.hess(xv)
+        h_scale = max(h_scale, float(np.max(np.abs(H))) if H.size else 0.0)
+        asym = float(np.max(np.abs(H - H.T))) if H.size else 0.0
+        vs_hvp = max(float(np.max(np.abs(H @ v - hv))) for v, hv in zip(V, hvps, strict=True))
+        hess_error = max(hess_error, relative_error(max(asym, vs_hvp), h_scale, 0.0))
+    return DerivativeCheck(
+        grad_error=grad_error, hess_error=hess_error, tol=tol_value, name=objective.name
+    )

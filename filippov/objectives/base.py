@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._validation import (
     FloatArray,
     as_matrix,
@@ -35,9 +34,9 @@ from ._checks import (
     check_callable,
     check_dimension,
     check_name,
+    derivative_check,
     finite_scalar,
     is_operator,
-    nonnegative,
     operator_rows,
     pd_solve,
     readonly,
@@ -93,8 +92,8 @@ class Objective:
     Every public method validates ``x`` (finite, 1-D, length ``n``) and the values the
     underlying callables return (shape and finiteness), raising ``ValueError``/``TypeError``
     with a message naming the culprit, except the ``eval_*`` methods (:meth:`eval_f_rows`,
-    :meth:`eval_grad_rows`, :meth:`eval_hess_rows`), meant for drivers that validate
-    their inputs once themselves. ``grad_batch`` is vectorized for quadratics,
+    :meth:`eval_grad_rows`, :meth:`eval_grad`, :meth:`eval_hvp`, :meth:`eval_hess_rows`),
+    meant for drivers that validate their inputs once themselves. ``grad_batch`` is vectorized for quadratics,
     ``from_expr`` and library objectives, and loops over rows otherwise.
 
     Examples
@@ -478,46 +477,8 @@ class Objective:
         >>> check.ok, check.grad_error > 0.1
         (False, True)
         """
-        xv = self._check_x(x)
-        if isinstance(n_directions, (bool, np.bool_)) or not isinstance(
-            n_directions, (int, np.integer)
-        ):
-            raise TypeError(f"`n_directions` must be an integer. Got {n_directions!r} instead.")
-        if n_directions < 1:
-            raise ValueError(f"`n_directions` must be at least 1. Got {n_directions} instead.")
-        tol_value = nonnegative(tol, "tol")
-        # The raw callables at the offset points: a NaN there (a pole within the step) makes
-        # the check inconclusive instead of raising. Copies of what they return: a user
-        # callable may hand back one buffer it reuses (the offsets are fresh arrays).
-        raw_f = lambda y: np.array(self._f(y), dtype=np.float64)  # noqa: E731
-        raw_grad = lambda y: np.array(self._grad(y), dtype=np.float64)  # noqa: E731
-        # At x itself through the validating methods (they copy x: a user callable may
-        # write into its argument): a bad value there is an error, not a mismatch.
-        g = self.grad(xv)
-        self.f(xv)
-        V = random_directions(xv.size, int(n_directions), int(seed))
-        g_scale = float(np.linalg.norm(g))
-        grad_error = hess_error = 0.0
-        for v in V:
-            excess, unc = directional_mismatch(raw_f, xv, v, np.asarray(g @ v))
-            grad_error = max(grad_error, relative_error(excess, g_scale, unc))
-        if not hessian:
-            return DerivativeCheck(
-                grad_error=grad_error, hess_error=0.0, tol=tol_value, name=self.name
-            )
-        hvps = [self.hvp(xv, v) for v in V]
-        h_scale = max(float(np.max(np.abs(hv))) for hv in hvps)
-        for v, hv in zip(V, hvps, strict=True):
-            excess, unc = directional_mismatch(raw_grad, xv, v, hv)
-            hess_error = max(hess_error, relative_error(excess, h_scale, unc))
-        if dense:
-            H = self.hess(xv)
-            h_scale = max(h_scale, float(np.max(np.abs(H))) if H.size else 0.0)
-            asym = float(np.max(np.abs(H - H.T))) if H.size else 0.0
-            vs_hvp = max(float(np.max(np.abs(H @ v - hv))) for v, hv in zip(V, hvps, strict=True))
-            hess_error = max(hess_error, relative_error(max(asym, vs_hvp), h_scale, 0.0))
-        return DerivativeCheck(
-            grad_error=grad_error, hess_error=hess_error, tol=tol_value, name=self.name
+        return derivative_check(
+            self, x, n_directions=n_directions, tol=tol, seed=seed, dense=dense, hessian=hessian
         )
 
     @property
@@ -583,10 +544,10 @@ class Objective:
     # ---- the driver interface: inputs validated by the caller ------------------------
     # For drivers that validate their own inputs once and check every result for
     # finiteness themselves (the scheme driver: `schemes.base`; the event path's sliding
-    # modes: `systems`). Objectives of this package's constructors (trusted, see `_build`)
-    # are then called without per-call validation or copies; user callables still go
-    # through the validating methods (a user `grad` may modify its argument in place or
-    # return an array it reuses).
+    # modes: `systems`; the continuation path's products). The callables of this
+    # package's constructors (trusted, see `_build`) are then called without per-call
+    # validation or copies; user callables still go through the validating methods (a
+    # user `grad` may modify its argument in place or return an array it reuses).
 
     def eval_grad_rows(self, X: FloatArray) -> FloatArray:
         """Gradients at the rows of ``X``, for a driver that validated ``X`` itself.
@@ -634,6 +595,40 @@ class Objective:
         """
         f = self._f if self._trusted else self.f
         return np.array([float(f(x)) for x in X], dtype=np.float64)
+
+    def eval_grad(self, x: FloatArray) -> FloatArray:
+        """Gradient at one point, for a caller that validated ``x`` itself.
+
+        Like :meth:`eval_grad_rows` for one finite float64 ``x`` of length ``n``: the
+        callable's result unchecked for a trusted objective, :meth:`grad` otherwise.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from filippov.objectives import slope
+        >>> slope(a=0.5).eval_grad(np.zeros(2))
+        array([0., 3.])
+        """
+        if not self._trusted:
+            return self.grad(x)
+        return np.asarray(self._grad(x), dtype=np.float64)
+
+    def eval_hvp(self, x: FloatArray, v: FloatArray) -> FloatArray:
+        """Hessian-vector product, for a caller that validated ``x`` and ``v`` itself.
+
+        Like :meth:`eval_grad`: the callable's result unchecked (possibly NaN or inf) for
+        a trusted objective, :meth:`hvp` otherwise.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from filippov.objectives import slope
+        >>> slope(a=0.5).eval_hvp(np.zeros(2), np.array([1.0, 0.0]))
+        array([ 1. , -0.5])
+        """
+        if not self._trusted:
+            return self.hvp(x, v)
+        return np.asarray(self._hvp(x, v), dtype=np.float64)
 
     def eval_hess_rows(self, x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
         """:meth:`hess_rows` for a caller that validated ``x`` and ``rows`` itself.
