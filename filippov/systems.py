@@ -910,7 +910,7 @@ class _GradientFlowSystem(FilippovSystem):
         # evaluated and checked first) and `rows` its index array, so only the result is
         # checked (shape and finiteness).
         assert self.objective is not None
-        return self.objective._eval_hess_rows(x, rows)
+        return self.objective.eval_hess_rows(x, rows)
 
     @staticmethod
     def _zero(x: FloatArray) -> FloatArray:

@@ -1,8 +1,8 @@
 """Pathological formulas are refused with a clear ValueError instead of running for minutes.
 
-The limits (filippov/objectives.py): 20 000 characters, a syntax tree at most 100 levels
-deep, exact numeric powers of at most 4096 bits, exponents of a variable at most 1000 in
-magnitude, and operations on the variables nested at most 32 deep (the symbolic Hessian
+The limits (filippov/objectives/expression.py): 20 000 characters, a syntax tree at most
+100 levels deep, exact numeric powers of at most 4096 bits, exponents of a variable at most
+1000 in magnitude, and operations on the variables nested at most 32 deep (the symbolic Hessian
 grows like the cube of that depth). Refusals are immediate (timings in the report and
 README); the tests check the errors and that formulas at the limits still work.
 """

@@ -283,7 +283,7 @@ def test_rotated_quadratic_diagonal_concentration_falls_with_rotation() -> None:
 def test_rotation_log_handles_eigenvalue_minus_one() -> None:
     import scipy.linalg
 
-    from filippov.objectives import _rotation_log
+    from filippov.objectives.library import _rotation_log
 
     Q = special_ortho_group.rvs(4, random_state=np.random.default_rng(0))
     for d in ([-1.0, -1.0, 1.0, 1.0], [-1.0, -1.0, -1.0, -1.0]):
@@ -883,3 +883,47 @@ def test_library_rejects_bad_input(
 ) -> None:
     with pytest.raises(error, match=match):
         build()
+
+
+# --------------------------------------------------------------------------------------
+# the driver interface (eval_*): inputs validated by the caller
+# --------------------------------------------------------------------------------------
+
+
+def test_eval_methods_agree_with_the_validating_ones() -> None:
+    library = ridge_logistic([[1.0, 0.5], [-0.3, 1.0], [0.2, -1.0]], [1, -1, 1], 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the finite-difference Hessian warns
+        user = Objective(lambda x: float(x @ x), lambda x: 2.0 * x, n=2)
+    X = np.array([[0.3, -0.2], [1.0, 2.0], [-0.5, 0.0]])
+    v = np.array([1.0, -2.0])
+    rows = np.array([1], dtype=np.intp)
+    for obj in (library, user):
+        np.testing.assert_allclose(obj.eval_f_rows(X), [obj.f(x) for x in X], rtol=1e-15)
+        np.testing.assert_allclose(obj.eval_grad_rows(X), obj.grad_batch(X), rtol=1e-14)
+        np.testing.assert_allclose(obj.eval_grad(X[0]), obj.grad(X[0]), rtol=1e-15)
+        np.testing.assert_allclose(obj.eval_hvp(X[0], v), obj.hvp(X[0], v), rtol=1e-14)
+        np.testing.assert_allclose(
+            obj.eval_hess_rows(X[0], rows), obj.hess(X[0])[rows], rtol=1e-12, atol=1e-14
+        )
+
+
+def test_eval_methods_call_user_callables_through_the_validating_path() -> None:
+    """A user callable that writes into its argument cannot corrupt the caller's array,
+    and a bad value it returns is reported; the library's trusted callables are called
+    directly (their non-finite values are the caller's to check)."""
+
+    def grad_in_place(x: np.ndarray) -> np.ndarray:
+        x *= 2.0  # a user callable that reuses its argument
+        return x
+
+    user = Objective(lambda x: float(x @ x), grad_in_place, lambda x: 2.0 * np.eye(2), n=2)
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(user.eval_grad(x), [2.0, 4.0])
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+    nan_user = Objective(lambda x: float("nan"), lambda x: x, lambda x: np.eye(2), n=2)
+    with pytest.raises(ValueError, match="f\\(x\\)"):
+        nan_user.eval_f_rows(np.zeros((1, 2)))
+    trusted = Objective.from_expr("log(x) + y**2", ["x", "y"])
+    with np.errstate(all="ignore"):
+        assert np.isnan(trusted.eval_f_rows(np.array([[-1.0, 0.0]]))[0])

@@ -207,7 +207,7 @@ class Problem:
                 return np.asarray(f_batch(X), dtype=np.float64).reshape(X.shape[0])
         if isinstance(self.objective, Objective):
             # the driver's X is already validated: skip the per-call checks of Objective.f
-            F = self.objective._eval_f_rows(X)
+            F = self.objective.eval_f_rows(X)
             return F if np.isfinite(F).all() else require_finite(F, "f(x)")
         return np.array([float(self.objective.f(row)) for row in X], dtype=np.float64)
 
@@ -222,7 +222,7 @@ class Problem:
         """
         self.njev += X.shape[0]
         if isinstance(self.objective, Objective):
-            G = self.objective._eval_grad_rows(X)
+            G = self.objective.eval_grad_rows(X)
             if G.shape == X.shape:
                 return self.check_grad(G) if check else G
         elif self.batched and X.shape[0] > 1:

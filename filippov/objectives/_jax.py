@@ -1,6 +1,6 @@
-"""The callables of :meth:`filippov.Objective.from_jax`: JAX autodiff, jit-compiled, float64.
+"""Objectives from JAX functions: :meth:`Objective.from_jax` and its compiled callables.
 
-A loss written in JAX, ``fun(x) -> scalar`` for ``x`` of shape ``(n,)``, gives every callable
+JAX autodiff, jit-compiled, float64. A loss written in JAX, ``fun(x) -> scalar`` for ``x`` of shape ``(n,)``, gives every callable
 an :class:`~filippov.objectives.Objective` carries:
 
 * ``f`` and ``grad`` (reverse mode, ``jax.grad``);
@@ -14,22 +14,28 @@ an :class:`~filippov.objectives.Objective` carries:
 * for small ``n`` only, the dense Hessian (``jax.hessian``). Without it the Objective
   assembles ``hess(x)`` from ``n`` HVPs when something needs the whole matrix.
 
-Every callable takes and returns numpy float64 arrays (fresh copies). JAX is imported here,
-and this module only by ``from_jax``: ``import filippov`` never imports JAX.
+Every callable takes and returns numpy float64 arrays (fresh copies). JAX is imported by
+:func:`jax_callables` only, when ``from_jax`` is called: ``import filippov`` never imports
+JAX. :func:`from_jax` is bound to the class as :meth:`Objective.from_jax`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from filippov._validation import FloatArray
 
-__all__ = ["DENSE_HESSIAN_MAX_N", "JaxCallables", "jax_callables"]
+from ._checks import check_callable, check_dimension, check_name
+
+if TYPE_CHECKING:
+    from .base import Objective
+
+__all__ = ["DENSE_HESSIAN_MAX_N", "JaxCallables", "from_jax", "jax_callables"]
 
 #: ``from_jax`` builds the dense Hessian (``jax.hessian``) up to this dimension by default;
 #: above it second derivatives come from Hessian-vector products only.
@@ -162,3 +168,88 @@ def jax_callables(fun: Callable[..., Any], *, dense_hessian: bool) -> JaxCallabl
     return JaxCallables(
         f=f, grad=grad, hvp=hvp, hess_rows=hess_rows, grad_batch=grad_batch, hess=hess
     )
+
+
+def from_jax(
+    cls: type[Objective],
+    fun: Callable[..., Any],
+    n: int | None = None,
+    *,
+    dense_hessian: bool | None = None,
+    name: str | None = None,
+) -> Objective:
+    """An objective from a JAX function, differentiated by JAX (jit-compiled, float64).
+
+    ``f`` and ``grad`` come from ``jax.grad``; Hessian-vector products are forward-over-
+    reverse (``jax.jvp`` of the gradient) and ``grad_batch`` is the vmapped gradient.
+    The dense Hessian (``jax.hessian``) is compiled for small ``n`` only; otherwise the
+    Hessian rows the event path's sliding modes need are batches of HVPs (``jax.vmap``),
+    :meth:`hess` is assembled from ``n`` HVPs when something needs the whole matrix, and
+    the general path of :func:`~filippov.solve` runs on HVPs alone. Every method takes and
+    returns numpy float64 arrays. Requires JAX (``pip install 'filippov[jax]'``).
+
+    **float64**: this calls ``jax.config.update("jax_enable_x64", True)``, a process-wide
+    JAX setting (JAX computes in float32 by default). Build the JAX arrays ``fun`` closes
+    over after it, or enable x64 yourself first: an array made before is float32.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> scalar`` for a JAX array ``x`` of shape ``(n,)``, written with
+        ``jax.numpy`` (traceable: no Python branching on values).
+    n : int, optional
+        Dimension (checked on every input when given).
+    dense_hessian : bool, optional
+        Compile the dense Hessian; default: when ``n`` is given and at most
+        ``filippov.objectives._jax.DENSE_HESSIAN_MAX_N`` (100).
+    name : str, optional
+        Label; defaults to ``fun.__name__``.
+
+    Returns
+    -------
+    Objective
+
+    Raises
+    ------
+    ImportError
+        If JAX is not installed.
+    TypeError
+        If ``fun`` is not callable.
+
+    Notes
+    -----
+    Pickling (for sweeps over processes) stores ``fun`` by reference and compiles again
+    when loaded: a module-level function pickles with the standard :mod:`pickle`; a lambda
+    or a local function needs ``cloudpickle``. Give process pools the ``"spawn"`` or
+    ``"forkserver"`` start method: JAX is multithreaded, and a ``fork`` after it has
+    started can deadlock.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from filippov.objectives import Objective
+    >>> def loss(x):
+    ...     return jnp.sum(jnp.log1p(jnp.exp(x))) + 0.5 * jnp.dot(x, x)
+    >>> obj = Objective.from_jax(loss, n=2)
+    >>> obj.grad([0.0, 0.0])
+    array([0.5, 0.5])
+    >>> obj.hvp([0.0, 0.0], [1.0, 0.0])
+    array([1.25, 0.  ])
+    """
+    check_callable(fun, "fun")
+    n_checked = check_dimension(n)
+    if dense_hessian is None:
+        dense = n_checked is not None and n_checked <= DENSE_HESSIAN_MAX_N
+    elif isinstance(dense_hessian, (bool, np.bool_)):
+        dense = bool(dense_hessian)
+    else:
+        raise TypeError(
+            f"`dense_hessian` must be True, False or None. Got {dense_hessian!r} instead."
+        )
+    label = check_name(getattr(fun, "__name__", "jax objective") if name is None else name)
+    parts = jax_callables(fun, dense_hessian=dense)
+    obj = cls(parts.f, parts.grad, parts.hess, hvp=parts.hvp, n=n_checked, name=label)
+    obj._grad_batch = parts.grad_batch
+    obj._hess_rows = parts.hess_rows
+    obj._trusted = True  # fresh float64 arrays, inputs never modified (jax_callables)
+    return obj._with_recipe(cls.from_jax, fun, n_checked, dense_hessian=dense_hessian, name=label)

@@ -1,0 +1,268 @@
+"""Checks shared by the modules of :mod:`filippov.objectives`, and :class:`DerivativeCheck`.
+
+Arguments of the constructors (callables, names, dimensions, finite scalars) and the values
+the user's callables return (shape and finiteness), the positive-definite solve that gives
+quadratics their minimizer, and :func:`derivative_check`, the computation of
+:meth:`Objective.check_derivatives`, whose result :class:`DerivativeCheck` is public as
+``filippov.objectives.DerivativeCheck``. Internal: the names are public so that the
+modules of the package can share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from filippov._derivative_check import directional_mismatch, random_directions, relative_error
+from filippov._lazy import LazyModule
+from filippov._validation import FloatArray, as_float_array, require_finite
+
+if TYPE_CHECKING:
+    import scipy.linalg
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    from .base import Objective
+else:
+    scipy = LazyModule("scipy")  # its submodules load on attribute access
+
+__all__ = [
+    "DerivativeCheck",
+    "check_callable",
+    "check_dimension",
+    "check_name",
+    "derivative_check",
+    "finite_scalar",
+    "is_operator",
+    "nonnegative",
+    "operator_rows",
+    "pd_solve",
+    "readonly",
+    "returned_matrix",
+    "returned_scalar",
+    "returned_vector",
+]
+
+
+def check_callable(value: Any, name: str, *, optional: bool = False) -> None:
+    """Raise ``TypeError`` unless ``value`` is callable (or ``None`` when ``optional``)."""
+    if value is None and optional:
+        return
+    if not callable(value):
+        raise TypeError(f"`{name}` must be callable. Got {value!r} instead.")
+
+
+def check_name(name: Any) -> str:
+    """An objective's label: a string, else ``TypeError``."""
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. Got {name!r} instead.")
+    return name
+
+
+def check_dimension(n: Any) -> int | None:
+    """A dimension ``n``: a positive integer or ``None`` (unknown), else ``ValueError``."""
+    if n is None:
+        return None
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"`n` must be a positive integer or None. Got {n!r} instead.")
+    return int(n)
+
+
+def returned_vector(value: Any, name: str, n: int) -> FloatArray:
+    """Validate what a callable returned: a finite float vector of length ``n``."""
+    arr = as_float_array(value, name)
+    if arr.shape != (n,):
+        raise ValueError(
+            f"`{name}` must return an array of shape ({n},). Got shape {arr.shape} instead."
+        )
+    return require_finite(arr, name)
+
+
+def returned_matrix(value: Any, name: str, shape: tuple[int, int]) -> FloatArray:
+    """Validate what a callable returned: a finite float matrix of shape ``shape``."""
+    arr = as_float_array(value, name)
+    if arr.shape != shape:
+        raise ValueError(
+            f"`{name}` must return an array of shape {shape}. Got shape {arr.shape} instead."
+        )
+    return require_finite(arr, name)
+
+
+def is_operator(H: Any) -> bool:
+    """Whether a Hessian is a scipy sparse matrix/array or a ``LinearOperator``."""
+    return scipy.sparse.issparse(H) or isinstance(H, scipy.sparse.linalg.LinearOperator)
+
+
+def operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
+    """Rows ``rows`` of a sparse or LinearOperator Hessian as a dense ``(k, n)`` array
+    (sparse: the rows sliced; operator: ``k`` products with unit vectors, the Hessian
+    being symmetric)."""
+    if scipy.sparse.issparse(H):
+        return np.asarray(scipy.sparse.csr_array(H)[rows].toarray(), dtype=np.float64)
+    E = np.zeros((n, rows.size))
+    E[rows, np.arange(rows.size)] = 1.0
+    return np.asarray(H @ E, dtype=np.float64).T.copy()
+
+
+def returned_scalar(value: Any, name: str) -> float:
+    """Validate what a callable returned: one finite number (a size-1 array is accepted)."""
+    arr = as_float_array(value, name)
+    if arr.size != 1 or arr.ndim > 1:
+        raise ValueError(
+            f"`{name}` must return a scalar. Got an array of shape {arr.shape} instead."
+        )
+    return float(require_finite(arr, name).reshape(()))
+
+
+def readonly(arr: FloatArray) -> FloatArray:
+    """A read-only float copy of ``arr`` (the data an objective hands out must not change)."""
+    out = np.array(arr, dtype=float)
+    out.flags.writeable = False
+    return out
+
+
+def finite_scalar(value: Any, name: str) -> float:
+    """A finite real argument as a float; booleans and strings are refused."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"`{name}` must be a real number. Got {value!r} instead.")
+    arr = as_float_array(value, name)
+    if arr.ndim != 0:
+        raise ValueError(f"`{name}` must be a scalar. Got an array of shape {arr.shape} instead.")
+    return float(require_finite(arr, name))
+
+
+def nonnegative(value: Any, name: str) -> float:
+    """A finite, non-negative real argument as a float."""
+    v = finite_scalar(value, name)
+    if v < 0:
+        raise ValueError(f"`{name}` must be non-negative. Got {value!r} instead.")
+    return v
+
+
+def pd_solve(H: FloatArray, rhs: FloatArray) -> FloatArray | None:
+    """Solve ``H x = rhs`` when ``H`` is (numerically) positive definite, else ``None``."""
+    try:
+        factor = scipy.linalg.cho_factor(H)
+    except np.linalg.LinAlgError:
+        return None
+    x = scipy.linalg.cho_solve(factor, rhs)
+    return x if np.all(np.isfinite(x)) else None
+
+
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DerivativeCheck:
+    """Result of :meth:`Objective.check_derivatives`: how far the derivatives are from
+    finite differences of the function, relative to their own size.
+
+    Attributes
+    ----------
+    grad_error : float
+        Worst relative mismatch of ``∇f·v`` against a difference of ``f``.
+    hess_error : float
+        Worst relative mismatch of ``∇²f v`` against a difference of ``grad`` (and of the
+        dense Hessian's asymmetry and disagreement with ``hvp`` when it was checked).
+    tol : float
+        The tolerance the errors were held to.
+    name : str
+        The objective's name (used in the verdict).
+
+    Examples
+    --------
+    >>> from filippov.objectives import Objective
+    >>> print(Objective.from_expr("x**2 + 3*y**2", variables=["x", "y"]).check_derivatives(
+    ...     [1.0, 2.0]))
+    derivatives of 'x**2 + 3*y**2' are consistent (gradient error 0, Hessian error 0, tol 1e-06)
+    """
+
+    grad_error: float
+    hess_error: float
+    tol: float
+    name: str = "objective"
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when both errors are within ``tol``."""
+        return self.grad_error <= self.tol and self.hess_error <= self.tol
+
+    @property
+    def culprit(self) -> str | None:
+        """``"gradient"`` or ``"Hessian"``: the derivative that failed (gradient first,
+        because a wrong gradient also spoils the Hessian check), or ``None``."""
+        if self.grad_error > self.tol:
+            return "gradient"
+        if self.hess_error > self.tol:
+            return "Hessian"
+        return None
+
+    def __str__(self) -> str:
+        name = self.name if len(self.name) <= 60 else self.name[:57] + "..."
+        numbers = (
+            f"gradient error {self.grad_error:.3g}, Hessian error {self.hess_error:.3g}, "
+            f"tol {self.tol:.3g}"
+        )
+        if self.ok:
+            return f"derivatives of {name!r} are consistent ({numbers})"
+        return (
+            f"the {self.culprit} of {name!r} disagrees with finite differences of "
+            f"{'f' if self.culprit == 'gradient' else 'the gradient'} ({numbers})"
+        )
+
+
+def derivative_check(
+    objective: Objective,
+    x: ArrayLike,
+    *,
+    n_directions: int,
+    tol: float,
+    seed: int,
+    dense: bool,
+    hessian: bool,
+) -> DerivativeCheck:
+    """The computation of :meth:`Objective.check_derivatives` (documented there)."""
+    xv = objective._check_x(x)
+    if isinstance(n_directions, (bool, np.bool_)) or not isinstance(
+        n_directions, (int, np.integer)
+    ):
+        raise TypeError(f"`n_directions` must be an integer. Got {n_directions!r} instead.")
+    if n_directions < 1:
+        raise ValueError(f"`n_directions` must be at least 1. Got {n_directions} instead.")
+    tol_value = nonnegative(tol, "tol")
+    # The raw callables at the offset points: a NaN there (a pole within the step) makes
+    # the check inconclusive instead of raising. Copies of what they return: a user
+    # callable may hand back one buffer it reuses (the offsets are fresh arrays).
+    raw_f = lambda y: np.array(objective._f(y), dtype=np.float64)  # noqa: E731
+    raw_grad = lambda y: np.array(objective._grad(y), dtype=np.float64)  # noqa: E731
+    # At x itself through the validating methods (they copy x: a user callable may
+    # write into its argument): a bad value there is an error, not a mismatch.
+    g = objective.grad(xv)
+    objective.f(xv)
+    V = random_directions(xv.size, int(n_directions), int(seed))
+    g_scale = float(np.linalg.norm(g))
+    grad_error = hess_error = 0.0
+    for v in V:
+        excess, unc = directional_mismatch(raw_f, xv, v, np.asarray(g @ v))
+        grad_error = max(grad_error, relative_error(excess, g_scale, unc))
+    if not hessian:
+        return DerivativeCheck(
+            grad_error=grad_error, hess_error=0.0, tol=tol_value, name=objective.name
+        )
+    hvps = [objective.hvp(xv, v) for v in V]
+    h_scale = max(float(np.max(np.abs(hv))) for hv in hvps)
+    for v, hv in zip(V, hvps, strict=True):
+        excess, unc = directional_mismatch(raw_grad, xv, v, hv)
+        hess_error = max(hess_error, relative_error(excess, h_scale, unc))
+    if dense:
+        H = objective.hess(xv)
+        h_scale = max(h_scale, float(np.max(np.abs(H))) if H.size else 0.0)
+        asym = float(np.max(np.abs(H - H.T))) if H.size else 0.0
+        vs_hvp = max(float(np.max(np.abs(H @ v - hv))) for v, hv in zip(V, hvps, strict=True))
+        hess_error = max(hess_error, relative_error(max(asym, vs_hvp), h_scale, 0.0))
+    return DerivativeCheck(
+        grad_error=grad_error, hess_error=hess_error, tol=tol_value, name=objective.name
+    )

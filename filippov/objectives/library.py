@@ -1,0 +1,467 @@
+"""The problem library: the test objectives of the seed papers' experiments.
+
+Quadratics (:func:`separable_quadratic`, :func:`rotated_quadratic`, :func:`slope`) and two
+smooth non-quadratic losses (:func:`ridge_logistic`, :func:`smooth_max`); the network
+objective is in :mod:`filippov.objectives.mlp`. Each constructor records its recipe (its
+validated arguments), so its objective pickles as the recipe and is rebuilt when loaded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from filippov._lazy import LazyModule
+from filippov._validation import (
+    FloatArray,
+    as_matrix,
+    as_vector,
+    require_positive,
+)
+
+# (The bodies below use the names these had when the library was part of one module.)
+from ._checks import check_name as _check_name
+from ._checks import finite_scalar as _finite_scalar
+from ._checks import nonnegative as _nonnegative
+from .base import Objective
+
+if TYPE_CHECKING:
+    import scipy.linalg
+    import scipy.special
+else:
+    scipy = LazyModule("scipy")  # its submodules load on attribute access
+
+__all__ = ["ridge_logistic", "rotated_quadratic", "separable_quadratic", "slope", "smooth_max"]
+
+
+def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) -> Objective:  # noqa: E741
+    r"""The separable quadratic ``f(x) = ½ Σ_i l_i (x_i − c_i)²``.
+
+    .. math:: f(x) = \tfrac12 \sum_i l_i (x_i - c_i)^2,\qquad \nabla^2 f = \operatorname{diag}(l).
+
+    Parameters
+    ----------
+    l : (n,) array_like
+        Curvatures (finite; the coordinate smoothness constants when non-negative).
+    c : (n,) array_like or float
+        Center (a scalar is broadcast).
+    name : str, optional
+
+    Returns
+    -------
+    Objective
+        Quadratic, with ``minimizer = c`` when every ``l_i > 0``.
+
+    Examples
+    --------
+    >>> from filippov.objectives import separable_quadratic
+    >>> obj = separable_quadratic([1.0, 100.0], [1.0, -1.0])
+    >>> obj.f([0.0, 0.0]), obj.grad([0.0, 0.0]), obj.minimizer
+    (50.5, array([ -1., 100.]), array([ 1., -1.]))
+    """
+    lv = as_vector(l, "l")
+    n = lv.size
+    cv = np.full(n, _finite_scalar(c, "c")) if np.ndim(c) == 0 else as_vector(c, "c", n)
+
+    def f(x: FloatArray) -> float:
+        d = x - cv
+        return 0.5 * float(d @ (lv * d))
+
+    # The Hessian is kept as its diagonal: `quadratic_data` builds the dense matrix only
+    # when asked for (and `hess(x)` returns it), so large instances stay cheap.
+    obj = Objective._build(
+        f=f,
+        grad=lambda x: lv * (x - cv),
+        hess=lambda x: np.diag(lv),
+        hvp=lambda x, v: lv * v,
+        grad_batch=lambda X: (X - cv) * lv,
+        n=n,
+        name=f"separable_quadratic(n={n})" if name is None else _check_name(name),
+        separable=(lv, -lv * cv, 0.5 * float(np.sum(lv * cv**2))),
+        minimizer=cv if np.all(lv > 0) else None,
+    )
+    return obj._with_recipe(separable_quadratic, lv, cv, name=obj.name)
+
+
+def _skew_log_of_random_rotation(n: int, rng: np.random.Generator) -> FloatArray:
+    """A skew-symmetric ``K`` whose exponential is a Haar-random rotation in SO(n)."""
+    if n == 1:
+        return np.zeros((1, 1))
+    from scipy.stats import special_ortho_group
+
+    return _rotation_log(special_ortho_group.rvs(n, random_state=rng))
+
+
+def _rotation_log(R: FloatArray) -> FloatArray:
+    """The real principal logarithm of a rotation ``R`` in SO(n): skew ``K``, ``exp(K) = R``."""
+    n = R.shape[0]
+    T, Z = scipy.linalg.schur(R, output="real")  # R normal => T block diagonal
+    KT = np.zeros((n, n))
+    minus_ones: list[int] = []
+    i = 0
+    while i < n:
+        if i + 1 < n and T[i + 1, i] != 0.0:  # 2x2 rotation block [[cos, -sin], [sin, cos]]
+            theta = float(np.arctan2(T[i + 1, i] - T[i, i + 1], T[i, i] + T[i + 1, i + 1]))
+            KT[i, i + 1], KT[i + 1, i] = -theta, theta
+            i += 2
+        else:
+            if T[i, i] < 0.0:  # eigenvalue -1: pair them up as rotations by pi
+                minus_ones.append(i)
+            i += 1
+    for p, q in zip(minus_ones[::2], minus_ones[1::2], strict=False):
+        KT[p, q], KT[q, p] = -np.pi, np.pi
+    K = Z @ KT @ Z.T
+    return 0.5 * (K - K.T)
+
+
+def rotated_quadratic(
+    eigenvalues: ArrayLike,
+    rotation: float = 1.0,
+    seed: int | np.random.Generator | None = None,
+    *,
+    name: str | None = None,
+) -> Objective:
+    r"""A quadratic ``½xᵀHx`` with spectrum ``eigenvalues`` and tunable rotation.
+
+    .. math:: H = Q\,\operatorname{diag}(\lambda)\,Q^\top,\qquad Q = \exp(r K),
+
+    where ``K`` is skew-symmetric and ``exp(K)`` is a Haar-random rotation in SO(n) (``K``
+    is the principal logarithm of the random rotation, computed from its real Schur form).
+    ``rotation = r = 0`` gives the diagonal ``H = diag(λ)``, ``r = 1`` the fully (randomly)
+    rotated one, and ``0 < r < 1`` walks along the geodesic between them, so the diagonal
+    concentration of ``H`` decreases (typically) as ``r`` grows. The same ``seed`` gives the
+    same ``K`` for every ``r``.
+
+    Parameters
+    ----------
+    eigenvalues : (n,) array_like
+        The spectrum of ``H`` (finite).
+    rotation : float in [0, 1], default 1.0
+        Rotation strength ``r``.
+    seed : int, numpy Generator or None
+        Randomness of the rotation.
+    name : str, optional
+
+    Returns
+    -------
+    Objective
+        Quadratic with ``b = 0``; minimizer ``0`` when all eigenvalues are positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.objectives import rotated_quadratic
+    >>> obj = rotated_quadratic([1.0, 10.0, 100.0], rotation=1.0, seed=0)
+    >>> H = obj.quadratic_data[0]
+    >>> np.allclose(np.linalg.eigvalsh(H), [1.0, 10.0, 100.0])
+    True
+    >>> rotated_quadratic([1.0, 10.0], rotation=0.0, seed=0).hess([0.0, 0.0])
+    array([[ 1.,  0.],
+           [ 0., 10.]])
+    """
+    lam = as_vector(eigenvalues, "eigenvalues")
+    r = _finite_scalar(rotation, "rotation")
+    if not 0.0 <= r <= 1.0:
+        raise ValueError(f"`rotation` must be in [0, 1]. Got {rotation!r} instead.")
+    n = lam.size
+    rng = np.random.default_rng(seed)
+    K = _skew_log_of_random_rotation(n, rng)
+    Q = scipy.linalg.expm(r * K) if r > 0 else np.eye(n)
+    H = (Q * lam) @ Q.T
+    H = 0.5 * (H + H.T)
+    return Objective.quadratic(
+        H,
+        name=f"rotated_quadratic(n={n}, rotation={r:g})" if name is None else name,
+    )
+
+
+def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None = None) -> Objective:
+    r"""L2-regularized logistic regression (mean loss).
+
+    .. math:: f(x) = \frac1m \sum_{i=1}^m \log\bigl(1 + e^{-y_i a_i^\top x}\bigr)
+              + \frac{\lambda}{2}\|x\|_2^2,
+
+    evaluated stably with ``np.logaddexp``; the gradient and Hessian use
+    ``scipy.special.expit``.
+
+    Parameters
+    ----------
+    A : (m, n) array_like
+        Data, one sample ``a_i`` per row.
+    y : (m,) array_like
+        Labels in {-1, +1} or in {0, 1} (0 is mapped to -1).
+    lam : float
+        Ridge weight ``λ ≥ 0``.
+    name : str, optional
+
+    Returns
+    -------
+    Objective
+        (No closed-form minimizer: ``minimizer`` is ``None``.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.objectives import ridge_logistic
+    >>> obj = ridge_logistic([[1.0, 0.0], [0.0, 1.0]], [1, 0], lam=0.1)
+    >>> bool(np.isclose(obj.f([0.0, 0.0]), np.log(2.0)))
+    True
+    >>> obj.grad([0.0, 0.0])
+    array([-0.25,  0.25])
+    """
+    Am = as_matrix(A, "A")
+    m, n = Am.shape
+    if m == 0 or n == 0:
+        raise ValueError(
+            f"`A` must have at least one row and column. Got shape {Am.shape} instead."
+        )
+    yv = as_vector(y, "y", m)
+    labels = set(np.unique(yv).tolist())
+    if labels <= {0.0, 1.0}:
+        yv = 2.0 * yv - 1.0
+    elif not labels <= {-1.0, 1.0}:
+        raise ValueError(
+            f"`y` must hold labels in {{-1, 1}} or {{0, 1}}. Got values {sorted(labels)} instead."
+        )
+    lam_f = _nonnegative(lam, "lam")
+    yA = yv[:, None] * Am  # rows y_i a_i
+
+    def f(x: FloatArray) -> float:
+        return float(np.mean(np.logaddexp(0.0, -(yA @ x)))) + 0.5 * lam_f * float(x @ x)
+
+    def grad(x: FloatArray) -> FloatArray:
+        return -(scipy.special.expit(-(yA @ x)) @ yA) / m + lam_f * x
+
+    def hess(x: FloatArray) -> FloatArray:
+        z = yA @ x
+        w = scipy.special.expit(z) * scipy.special.expit(-z)
+        H = (Am.T * w) @ Am / m + lam_f * np.eye(n)
+        return 0.5 * (H + H.T)
+
+    # The weights of the last point: solvers take several products at one point (CG),
+    # and recomputing them cost a third product each time.
+    last_w: list[tuple[bytes, FloatArray]] = []
+
+    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        key = x.tobytes()
+        if last_w and last_w[0][0] == key:
+            w = last_w[0][1]
+        else:
+            z = yA @ x
+            w = scipy.special.expit(z) * scipy.special.expit(-z)
+            last_w[:] = [(key, w)]
+        return Am.T @ (w * (Am @ v)) / m + lam_f * v
+
+    def grad_batch(X: FloatArray) -> FloatArray:
+        return -(scipy.special.expit(-(X @ yA.T)) @ yA) / m + lam_f * X
+
+    # Rows of Aᵀ contiguous, so that the rows of the Hessian the event path asks for are
+    # one (k, m) @ (m, n) product instead of the whole (n, m) @ (m, n) one. The event path
+    # asks for the same rows (its sliding set) many times in a row: the last selection of
+    # rows of Aᵀ and the flat positions of their diagonal entries are kept.
+    At = np.ascontiguousarray(Am.T)
+    last_rows: list[tuple[bytes, FloatArray, NDArray[np.intp]]] = []
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        key = rows.tobytes()
+        kept = last_rows[0] if last_rows else None
+        if kept is None or kept[0] != key:
+            kept = (key, At[rows], np.arange(rows.size) * n + rows)
+            last_rows[:] = [kept]
+        _, At_rows, diagonal = kept
+        z = yA @ x
+        w = scipy.special.expit(z) * scipy.special.expit(-z)
+        w /= m
+        R = (At_rows * w) @ Am
+        R.flat[diagonal] += lam_f
+        return R
+
+    obj = Objective._build(
+        f=f,
+        grad=grad,
+        hess=hess,
+        hvp=hvp,
+        grad_batch=grad_batch,
+        n=n,
+        name=f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name),
+    )
+    obj._hess_rows = hess_rows
+    return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
+
+
+def smooth_max(
+    A: ArrayLike,
+    b: ArrayLike | None,
+    lam: float,
+    temperature: float = 1.0,
+    *,
+    quadratic: ArrayLike | None = None,
+    name: str | None = None,
+) -> Objective:
+    r"""Log-sum-exp ("soft max") of affine maps plus a ridge term (and a quadratic).
+
+    .. math:: f(x) = T \log \sum_{i=1}^m \exp\Bigl(\frac{a_i^\top x + b_i}{T}\Bigr)
+              + \frac{\lambda}{2}\|x\|_2^2 + \frac12 x^\top Q x,
+
+    a smooth upper approximation of ``max_i (a_iᵀx + b_i)`` (within ``T log m``), evaluated
+    stably with ``scipy.special.logsumexp``. With ``p = softmax((Ax + b)/T)``:
+    ``∇f = Aᵀp + λx + Qx`` and ``∇²f = Aᵀ(diag(p) − ppᵀ)A / T + λI + Q``. The optional
+    quadratic ``Q`` (default none) sets the strong convexity and conditioning, as in the
+    smooth-max benchmark of seed paper 2 (Sec. 7.1), where ``Q`` is a Haar-rotated
+    diagonal with a chosen condition number (e.g. from
+    :func:`rotated_quadratic`).
+
+    Parameters
+    ----------
+    A : (m, n) array_like
+        Slopes, one affine map per row.
+    b : (m,) array_like or None
+        Offsets (``None`` = zero).
+    lam : float
+        Ridge weight ``λ ≥ 0``.
+    temperature : float, default 1.0
+        Smoothing ``T > 0``.
+    quadratic : (n, n) array_like, optional
+        Symmetric matrix ``Q`` of the added term ``½xᵀQx`` (default: no such term).
+    name : str, optional
+
+    Returns
+    -------
+    Objective
+        (``minimizer`` is ``None``: no closed form in general.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.objectives import smooth_max
+    >>> obj = smooth_max([[1.0], [-1.0]], None, lam=0.0)
+    >>> bool(np.isclose(obj.f([0.0]), np.log(2.0))), obj.grad([0.0])
+    (True, array([0.]))
+    >>> with_q = smooth_max([[1.0], [-1.0]], None, lam=0.0, quadratic=[[4.0]])
+    >>> bool(np.isclose(with_q.f([0.5]), obj.f([0.5]) + 0.5)), with_q.hess([0.0])
+    (True, array([[5.]]))
+    """
+    Am = as_matrix(A, "A")
+    m, n = Am.shape
+    if m == 0 or n == 0:
+        raise ValueError(
+            f"`A` must have at least one row and column. Got shape {Am.shape} instead."
+        )
+    bv = np.zeros(m) if b is None else as_vector(b, "b", m)
+    lam_f = _nonnegative(lam, "lam")
+    T = require_positive(temperature, "temperature")
+    # λI + Q in one matrix (λI alone when no Q is given, keeping the former arithmetic)
+    Qm: FloatArray | None = None
+    if quadratic is not None:
+        Qm = as_matrix(quadratic, "quadratic")
+        if Qm.shape != (n, n) or not np.allclose(Qm, Qm.T, rtol=1e-12, atol=0.0):
+            raise ValueError(
+                f"`quadratic` must be a symmetric ({n}, {n}) matrix. "
+                f"Got shape {Qm.shape}{'' if Qm.shape != (n, n) else ' (not symmetric)'} instead."
+            )
+        Qm = 0.5 * (Qm + Qm.T)
+
+    def probs(x: FloatArray) -> FloatArray:
+        return np.asarray(scipy.special.softmax((Am @ x + bv) / T))
+
+    def f(x: FloatArray) -> float:
+        val = T * float(scipy.special.logsumexp((Am @ x + bv) / T)) + 0.5 * lam_f * float(x @ x)
+        return val if Qm is None else val + 0.5 * float(x @ Qm @ x)
+
+    def grad(x: FloatArray) -> FloatArray:
+        g = probs(x) @ Am + lam_f * x
+        return g if Qm is None else g + Qm @ x
+
+    def hess(x: FloatArray) -> FloatArray:
+        p = probs(x)
+        Ap = p @ Am
+        H = ((Am.T * p) @ Am - np.outer(Ap, Ap)) / T + lam_f * np.eye(n)
+        if Qm is not None:
+            H = H + Qm
+        return 0.5 * (H + H.T)
+
+    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        p = probs(x)
+        Av = Am @ v
+        out = Am.T @ (p * (Av - p @ Av)) / T + lam_f * v
+        return out if Qm is None else out + Qm @ v
+
+    def grad_batch(X: FloatArray) -> FloatArray:
+        P = scipy.special.softmax((X @ Am.T + bv) / T, axis=1)
+        G = np.asarray(P @ Am + lam_f * X)
+        return G if Qm is None else G + X @ Qm
+
+    obj = Objective._build(
+        f=f,
+        grad=grad,
+        hess=hess,
+        hvp=hvp,
+        grad_batch=grad_batch,
+        n=n,
+        name=(
+            f"smooth_max(m={m}, n={n}, lam={lam_f:g}, T={T:g}{'' if Qm is None else ', Q'})"
+            if name is None
+            else _check_name(name)
+        ),
+    )
+    if Qm is None:
+        return obj._with_recipe(smooth_max, Am, bv, lam_f, T, name=obj.name)
+    return obj._with_recipe(smooth_max, Am, bv, lam_f, T, quadratic=Qm, name=obj.name)
+
+
+def slope(a: float = 0.5, *, name: str | None = None) -> Objective:
+    r"""The 2-D "slope" example ``f = ½(x₁ − a x₂)² + ½(x₂ + 3)²``.
+
+    .. math:: f(x) = \tfrac12 (x_1 - a x_2)^2 + \tfrac12 (x_2 + 3)^2,
+              \qquad x^\star = (-3a, -3).
+
+    Under the ℓ∞ steepest-descent flow (sign gradient flow) the manifold
+    ``∂f/∂x₁ = x₁ − a x₂ = 0`` is sliding for ``|a| < 1`` and crossing for ``|a| > 1``.
+
+    Parameters
+    ----------
+    a : float, default 0.5
+        Slope of the valley ``x₁ = a x₂``.
+    name : str, optional
+
+    Returns
+    -------
+    Objective
+        Quadratic with ``H = [[1, −a], [−a, 1 + a²]]``, ``b = (0, 3)``, ``c = 4.5``.
+
+    Examples
+    --------
+    >>> from filippov.objectives import slope
+    >>> obj = slope(a=0.5)
+    >>> obj.minimizer, obj.grad([0.0, 0.0])
+    (array([-1.5, -3. ]), array([0., 3.]))
+    """
+    af = _finite_scalar(a, "a")
+    H = np.array([[1.0, -af], [-af, 1.0 + af * af]])
+    bv = np.array([0.0, 3.0])
+
+    def f(x: FloatArray) -> float:
+        return 0.5 * float((x[0] - af * x[1]) ** 2 + (x[1] + 3.0) ** 2)
+
+    def grad(x: FloatArray) -> FloatArray:
+        r = x[0] - af * x[1]
+        return np.array([r, -af * r + x[1] + 3.0])
+
+    def grad_batch(X: FloatArray) -> FloatArray:
+        r = X[:, 0] - af * X[:, 1]
+        return np.column_stack([r, -af * r + X[:, 1] + 3.0])
+
+    obj = Objective._build(
+        f=f,
+        grad=grad,
+        hess=lambda x: H.copy(),
+        hvp=lambda x, v: H @ v,
+        grad_batch=grad_batch,
+        n=2,
+        name=f"slope(a={af:g})" if name is None else _check_name(name),
+        quadratic=(H, bv, 4.5),
+        minimizer=np.array([-3.0 * af, -3.0]),
+    )
+    return obj._with_recipe(slope, af, name=obj.name)

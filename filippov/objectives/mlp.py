@@ -1,0 +1,287 @@
+r"""A one-hidden-layer tanh network with softmax cross-entropy, as an :class:`Objective`.
+
+The smallest neural-network objective on which seed paper 1's claims about deep learning
+(Adam behaves like sign descent with momentum; network Hessians are concentrated on their
+diagonal with :math:`\lambda_{\max} \gg \lambda_{\mathrm{avg}}`) can be checked with
+exact second derivatives. Gradient by backpropagation, Hessian-vector product by
+Pearlmutter's R-operator (forward-over-reverse differentiation written out by hand: the
+library has no automatic differentiation dependency, and the network is small enough for
+the formulas to be read and checked). The dense Hessian is assembled from Hessian-vector
+products, a block of directions at a time.
+
+Parameters are packed in one vector ``x = [W1.ravel(), b1, W2.ravel(), b2]`` with
+``W1`` of shape ``(hidden, n_features)`` and ``W2`` of shape ``(n_classes, hidden)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from filippov._validation import (
+    FloatArray,
+    as_matrix,
+    require_finite,
+    require_int,
+    require_non_negative,
+)
+
+from .base import Objective
+
+__all__ = ["MLPLoss", "mlp_classifier", "mlp_init"]
+
+# Hessian columns per block in `MLPLoss.hess`: the R-operator on a block of k directions holds
+# a few (k, m, hidden) arrays, about 15 MB each for the digits data and k = 64.
+_BLOCK = 64
+
+
+def _n_params(n_features: int, hidden: int, n_classes: int) -> int:
+    return hidden * n_features + hidden + n_classes * hidden + n_classes
+
+
+class MLPLoss:
+    """The network's loss and its derivatives, the callables of :func:`mlp_classifier`.
+
+    Module level, so that the objective pickles (with its bound methods). Pickles made
+    before :mod:`filippov.objectives` became a package name it ``filippov._mlp._MLP``.
+    """
+
+    def __init__(
+        self,
+        X: FloatArray,
+        labels: NDArray[np.intp],
+        n_classes: int,
+        hidden: int,
+        weight_decay: float,
+    ) -> None:
+        self.X = X
+        self.labels = labels
+        self.m, self.d = X.shape
+        self.h = hidden
+        self.c = n_classes
+        self.lam = weight_decay
+        self.n = _n_params(self.d, hidden, n_classes)
+        self.Y = np.zeros((self.m, n_classes))
+        self.Y[np.arange(self.m), labels] = 1.0
+        self._cache: tuple[bytes, tuple[FloatArray, ...]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        return state
+
+    def unpack(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        d, h, c = self.d, self.h, self.c
+        i = h * d
+        W1 = x[:i].reshape(h, d)
+        b1 = x[i : i + h]
+        i += h
+        W2 = x[i : i + c * h].reshape(c, h)
+        b2 = x[i + c * h :]
+        return W1, b1, W2, b2
+
+    def forward(self, x: FloatArray) -> tuple[FloatArray, ...]:
+        """Activations ``A``, probabilities ``P`` and per-sample losses at ``x``.
+
+        The driver asks for ``grad`` and ``f`` at the same point in a row: the last forward
+        pass is kept (keyed by the bytes of ``x``) so the pair costs one pass.
+        """
+        key = x.tobytes()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        W1, b1, W2, b2 = self.unpack(x)
+        A = np.tanh(self.X @ W1.T + b1)
+        Z = A @ W2.T + b2
+        Z -= Z.max(axis=1, keepdims=True)  # log-sum-exp shift: exp never overflows
+        E = np.exp(Z)
+        S = E.sum(axis=1)
+        P = E / S[:, None]
+        losses = np.log(S) - Z[np.arange(self.m), self.labels]
+        out = (A, P, losses)
+        self._cache = (key, out)
+        return out
+
+    def f(self, x: FloatArray) -> float:
+        _, _, losses = self.forward(x)
+        return float(np.mean(losses)) + 0.5 * self.lam * float(x @ x)
+
+    def grad(self, x: FloatArray) -> FloatArray:
+        _, _, W2, _ = self.unpack(x)
+        A, P, _ = self.forward(x)
+        D2 = (P - self.Y) / self.m  # ∂loss/∂Z
+        D1 = (D2 @ W2) * (1.0 - A * A)  # ∂loss/∂(pre-activation)
+        g = np.concatenate(
+            [(D1.T @ self.X).ravel(), D1.sum(axis=0), (D2.T @ A).ravel(), D2.sum(axis=0)]
+        )
+        return g + self.lam * x
+
+    def hvp_block(self, x: FloatArray, V: FloatArray) -> FloatArray:
+        """``∇²f(x) V`` for the columns of ``V`` (shape ``(n, k)``), by the R-operator.
+
+        Every intermediate of :meth:`grad` is differentiated along each direction
+        ``v = (V1, c1, V2, c2)``: ``R(·) = d/dt (·)(x + t v)`` at ``t = 0``.
+        """
+        d, h, c, m = self.d, self.h, self.c, self.m
+        k = V.shape[1]
+        _, _, W2, _ = self.unpack(x)
+        A, P, _ = self.forward(x)
+        S = 1.0 - A * A  # tanh'
+        D2 = (P - self.Y) / m
+        DA = D2 @ W2
+        i = h * d
+        V1 = V[:i].T.reshape(k * h, d)
+        c1 = V[i : i + h].T  # (k, h)
+        i += h
+        V2 = V[i : i + c * h].T.reshape(k, c, h)
+        c2 = V[i + c * h :].T  # (k, c)
+        # forward pass, differentiated
+        RZ1 = (self.X @ V1.T).reshape(m, k, h).transpose(1, 0, 2) + c1[:, None, :]
+        RA = S * RZ1  # (k, m, h)
+        RZ2 = RA @ W2.T + (A @ V2.reshape(k * c, h).T).reshape(m, k, c).transpose(1, 0, 2)
+        RZ2 += c2[:, None, :]
+        RP = P * (RZ2 - np.sum(P * RZ2, axis=2, keepdims=True))  # softmax Jacobian
+        RD2 = RP / m
+        # backward pass, differentiated
+        RgW2 = RD2.transpose(0, 2, 1) @ A + D2.T @ RA
+        Rgb2 = RD2.sum(axis=1)
+        RDA = RD2 @ W2 + D2 @ V2
+        RD1 = RDA * S - 2.0 * DA * A * RA
+        RgW1 = (RD1.transpose(0, 2, 1).reshape(k * h, m) @ self.X).reshape(k, h * d)
+        Rgb1 = RD1.sum(axis=1)
+        out = np.concatenate([RgW1, Rgb1, RgW2.reshape(k, c * h), Rgb2], axis=1).T
+        return out + self.lam * V
+
+    def hvp(self, x: FloatArray, v: FloatArray) -> FloatArray:
+        return self.hvp_block(x, v.reshape(-1, 1))[:, 0]
+
+    def hess(self, x: FloatArray) -> FloatArray:
+        H = np.empty((self.n, self.n))
+        eye = np.eye(self.n)
+        for j in range(0, self.n, _BLOCK):
+            H[:, j : j + _BLOCK] = self.hvp_block(x, eye[:, j : j + _BLOCK])
+        return 0.5 * (H + H.T)  # exact up to rounding: symmetrize the rounding away
+
+
+def _check_data(X: ArrayLike, y: ArrayLike) -> tuple[FloatArray, NDArray[np.intp], int]:
+    Xm = require_finite(as_matrix(X, "X"), "X")
+    m, d = Xm.shape
+    if m == 0 or d == 0:
+        raise ValueError(
+            f"`X` must have at least one row and column. Got shape {Xm.shape} instead."
+        )
+    yv = np.asarray(y)
+    if yv.shape != (m,):
+        raise ValueError(
+            f"`y` must have shape ({m},), one label per row of X. Got {yv.shape} instead."
+        )
+    if yv.dtype.kind not in "iu" and not (
+        yv.dtype.kind == "f" and np.all(np.isfinite(yv)) and np.all(yv == np.round(yv))
+    ):
+        raise TypeError(f"`y` must hold integer class labels. Got dtype {yv.dtype} instead.")
+    classes, labels = np.unique(yv, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(f"`y` must hold at least two classes. Got {classes.tolist()} instead.")
+    return Xm, labels.astype(np.intp), int(classes.size)
+
+
+def mlp_classifier(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    hidden: int = 16,
+    weight_decay: float = 0.0,
+    name: str | None = None,
+) -> Objective:
+    r"""Mean softmax cross-entropy of a one-hidden-layer tanh network on ``(X, y)``.
+
+    .. math::
+
+        f(x) = \frac1m \sum_{i=1}^m \Bigl(\log \sum_c e^{z_{ic}} - z_{i y_i}\Bigr)
+               + \frac{\lambda}{2}\|x\|_2^2,
+        \qquad z_i = W_2 \tanh(W_1 a_i + b_1) + b_2,
+
+    with exact gradient (backpropagation), Hessian-vector product (Pearlmutter's
+    R-operator) and dense Hessian (assembled from blocks of Hessian-vector products:
+    ``n`` products, so keep ``hidden`` small when you ask for it). The objective is
+    smooth (C^∞) but not convex. Parameters are packed as ``[W1.ravel(), b1, W2.ravel(),
+    b2]``, ``W1`` of shape ``(hidden, n_features)``, ``W2`` of shape ``(n_classes,
+    hidden)``; :func:`mlp_init` draws a starting point.
+
+    Parameters
+    ----------
+    X : (m, n_features) array_like
+        Inputs, one sample per row (standardize them first).
+    y : (m,) array_like of int
+        Class labels (any integers; the classes are the distinct values, sorted).
+    hidden : int, default 16
+        Width of the hidden layer.
+    weight_decay : float, default 0
+        Ridge weight :math:`\lambda \ge 0` on all parameters.
+    name : str, optional
+
+    Returns
+    -------
+    Objective
+        Of dimension ``hidden * (n_features + 1) + n_classes * (hidden + 1)``. It pickles
+        (its callables are methods of a module-level class).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.objectives import mlp_classifier, mlp_init
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((30, 4)), np.arange(30) % 3
+    >>> obj = mlp_classifier(X, y, hidden=5)
+    >>> obj.n
+    43
+    >>> x0 = mlp_init(4, 3, hidden=5, seed=0)
+    >>> bool(np.isclose(obj.f(np.zeros(obj.n)), np.log(3.0)))  # uniform prediction
+    True
+    >>> obj.check_derivatives(x0).ok
+    True
+    """
+    Xm, labels, n_classes = _check_data(X, y)
+    h = require_int(hidden, "hidden", minimum=1)
+    lam = require_non_negative(weight_decay, "weight_decay")
+    model = MLPLoss(Xm.copy(), labels, n_classes, h, lam)
+    if name is None:
+        name = f"mlp_classifier(m={model.m}, features={model.d}, hidden={h}, classes={n_classes})"
+    return Objective(model.f, model.grad, model.hess, hvp=model.hvp, n=model.n, name=name)
+
+
+def mlp_init(n_features: int, n_classes: int, *, hidden: int = 16, seed: int = 0) -> FloatArray:
+    r"""A starting point for :func:`mlp_classifier`: Glorot-uniform weights, zero biases.
+
+    Each weight matrix of shape ``(fan_out, fan_in)`` is drawn uniformly in
+    :math:`\pm\sqrt{6/(\mathrm{fan_{in}} + \mathrm{fan_{out}})}` with
+    ``numpy.random.default_rng(seed)`` (deterministic).
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+        Input dimension and number of classes of the data.
+    hidden : int, default 16
+        Width of the hidden layer (as given to :func:`mlp_classifier`).
+    seed : int, default 0
+
+    Returns
+    -------
+    (n,) ndarray
+
+    Examples
+    --------
+    >>> from filippov.objectives import mlp_init
+    >>> x0 = mlp_init(64, 10, hidden=16, seed=0)
+    >>> x0.shape
+    (1210,)
+    """
+    d = require_int(n_features, "n_features", minimum=1)
+    c = require_int(n_classes, "n_classes", minimum=2)
+    h = require_int(hidden, "hidden", minimum=1)
+    rng = np.random.default_rng(require_int(seed, "seed", minimum=0))
+    r1, r2 = np.sqrt(6.0 / (d + h)), np.sqrt(6.0 / (h + c))
+    W1 = rng.uniform(-r1, r1, size=(h, d))
+    W2 = rng.uniform(-r2, r2, size=(c, h))
+    return np.concatenate([W1.ravel(), np.zeros(h), W2.ravel(), np.zeros(c)])
