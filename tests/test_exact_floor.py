@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filippov as fp
-from filippov import _exact_path
+from filippov import _exact_path, incremental_selection
 from filippov._recorder import Recorder
 from filippov.compact_solution import CompactSolution
 from filippov.selection import solve_simplex_vi
@@ -44,7 +44,7 @@ def test_incremental_tie_selection_matches_the_direct_solve(
     rng = np.random.default_rng(seed)
     GB = _spd(d, rng)
     Gc0 = gc_scale * rng.standard_normal(d)
-    sel = _exact_path._SimplexTieSelector(GB, Gc0)
+    sel = incremental_selection.SimplexTieSelector(GB, Gc0)
     signs = rng.choice([-1.0, 1.0], size=d)
     support = np.zeros(0, dtype=np.intp)
     for _ in range(12):
@@ -113,13 +113,13 @@ def test_incremental_greedy_path_matches_the_direct_path(d: int, seed: int) -> N
 
 def test_greedy_flow_reaches_the_minimizer_at_moderate_d(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = _exact_path._SimplexTieSelector.select
+    real = incremental_selection.SimplexTieSelector.select
 
     def counting(self: object, *args: object) -> object:
         calls.append(1)
         return real(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_exact_path._SimplexTieSelector, "select", counting)
+    monkeypatch.setattr(incremental_selection.SimplexTieSelector, "select", counting)
     rng = np.random.default_rng(23)
     d = 60
     H = _spd(d, rng)
@@ -144,10 +144,10 @@ def test_greedy_flow_reaches_the_minimizer_at_moderate_d(monkeypatch: pytest.Mon
 def test_the_condition_gate_keeps_the_direct_solve(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     monkeypatch.setattr(
-        _exact_path._SimplexTieSelector, "__init__", lambda *a, **k: calls.append(1)
+        incremental_selection.SimplexTieSelector, "__init__", lambda *a, **k: calls.append(1)
     )
     rng = np.random.default_rng(5)
-    H = _spd(8, rng, cond=1e11)  # beyond _INCREMENTAL_MAX_COND
+    H = _spd(8, rng, cond=1e11)  # beyond _exact_path._INCREMENTAL_MAX_COND
     sol = fp.solve(fp.steepest_descent_flow(fp.Objective.quadratic(H), "l1"), np.ones(8), (0, 50))
     assert calls == [] and sol.success
 
