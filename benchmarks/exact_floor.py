@@ -39,7 +39,7 @@ import filippov as fp
 from filippov import _exact_path
 from filippov._recorder import Recorder
 
-from .problems import quadratic_problem
+from .problems import haar_quadratic_problem, quadratic_problem
 
 _T = 1e6  # past the time every flow here stops (status 1)
 
@@ -95,21 +95,12 @@ def sign_flow_ratio(repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     }
 
 
-def _haar_quadratic(d: int, seed: int) -> tuple[fp.FilippovSystem, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    Q, R = np.linalg.qr(rng.standard_normal((d, d)))
-    Q *= np.sign(np.diag(R))  # Haar on O(d) (Mezzadri's sign fix)
-    H = (Q * np.geomspace(1.0, 100.0, d)) @ Q.T
-    H = 0.5 * (H + H.T)
-    x0 = rng.standard_normal(d)
-    return fp.steepest_descent_flow(fp.Objective.quadratic(H), "linf"), x0
-
-
 def sign_flow_5000(horizon: float, log: Callable[[str], None]) -> dict[str, Any]:
     """The d = 5000 sign flow with compact storage, to ``horizon`` (``_T``: the minimizer),
     with one 5000 × 5000 product timed in the same process."""
     t0 = time.perf_counter()
-    system, x0 = _haar_quadratic(5000, 5000)
+    p = haar_quadratic_problem(5000)
+    system, x0 = p.system, p.x0
     setup = time.perf_counter() - t0
     t0 = time.perf_counter()
     sol = fp.solve(

@@ -60,6 +60,9 @@ _InverseBlock = InverseBlock
 _SpdBoxSelector = SpdBoxSelector
 _SimplexTieSelector = SimplexTieSelector
 _ActiveSetStalled = ActiveSetStalled
+#: Allocations during a pause of the collector beyond which :func:`cyclic_gc_paused`
+#: moves them to the oldest generation when it ends (short runs are left alone).
+_PROMOTE_AFTER = 10_000
 #: Systems with at least this many switching functions run the exact path on one BLAS
 #: thread (see :func:`serial_blas`); below it BLAS does not start threads anyway.
 _SERIAL_BLAS_FROM = 128
@@ -103,6 +106,17 @@ def cyclic_gc_paused() -> Iterator[None]:
     has nothing to find there. Measured on the d = 1000 benchmark sign flow, alternating
     in one process: 6 % faster with nothing else alive, 10 % with earlier solutions kept.
     The collector state is process-wide: it is only re-enabled if it was enabled before.
+
+    After a long pause the objects allocated meanwhile (the run's records, alive in the
+    solution) are moved to the oldest generation before the collector is re-enabled
+    (``gc.freeze()`` then ``gc.unfreeze()``, two list splices), where the collector would
+    put them anyway after two collections. Why: otherwise the first allocation after the
+    pause starts a collection of the youngest generation that walks all of them, the
+    ``m`` signs of every mode included: 40–45 ms of CPU after the d = 1000 benchmark sign
+    flow (under load), about 5 % of its solve. The price: cyclic garbage that other code
+    made during the pause is reclaimed by the next full collection instead of a young one.
+    Objects someone else froze (``gc.get_freeze_count() > 0``) are never touched: then
+    nothing is moved.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -110,6 +124,9 @@ def cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if gc.get_count()[0] > _PROMOTE_AFTER and gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -432,7 +449,7 @@ def _advance_spd(
             since_resync = 0
         h_p[arrived_p] = 0.0
         h_p[:k] = 0.0
-        arrived = np.sort(perm[arrived_p]).tolist()
+        arrived = sorted(perm[arrived_p].tolist())  # (usually one: no numpy sort)
         # At the same time again: the functions held there are selected again with them.
         again = sorted(held.difference(arrived)) if t_new == t_old and held else []
         if again:
@@ -536,10 +553,8 @@ def _spd_lam_v(
     """The relay values (original order) and the velocity of the selector's current mode,
     both frozen: the recorder keeps them without a copy (see ``_recorder._frozen``)."""
     k = spd.block.k
-    lam_p = spd.sig.copy()
-    lam_p[:k] = spd.lam[:k]
-    lam = np.empty(perm.size)
-    lam[perm] = lam_p
+    # (one concatenation and one gather: a fresh array that owns its data)
+    lam = np.concatenate((spd.lam[:k], spd.sig[k:]))[spd.block.pos]
     lam.setflags(write=False)
     v = c0 - lam if b_is_eye else c0 - B @ lam
     v.setflags(write=False)
