@@ -248,3 +248,32 @@ def test_compact_storage_bad_arguments() -> None:
         fp.solve(system, [1.0, 2.0], (0, 1), storage="compact", checkpoints=0)
     with pytest.raises(ValueError, match="checkpoints"):
         fp.solve(system, [1.0, 2.0], (0, 1), storage="compact", checkpoints=[[0.0, 1.0]])
+
+
+# ------------------------------------------------ the collector after a long exact-path run
+def test_a_long_collector_pause_promotes_its_objects_and_freezes_nothing() -> None:
+    import gc
+
+    was = gc.isenabled()
+    gc.enable()
+    gc.collect()  # counts at 0: without the promotion only a young collection would follow
+    try:
+        with _exact_path.cyclic_gc_paused():
+            assert not gc.isenabled()
+            kept = [[] for _ in range(_exact_path._PROMOTE_AFTER + 10)]
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        # The records of the pause went straight to the oldest generation (a young
+        # collection would have walked them all, and left them one generation up).
+        assert id(kept[0]) in {id(o) for o in gc.get_objects(generation=2)}
+        # Objects someone else froze stay frozen; nothing is moved then.
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        try:
+            with _exact_path.cyclic_gc_paused():
+                more = [[] for _ in range(_exact_path._PROMOTE_AFTER + 10)]
+            assert gc.get_freeze_count() == frozen and len(more) > _exact_path._PROMOTE_AFTER
+        finally:
+            gc.unfreeze()
+    finally:
+        if not was:
+            gc.disable()
