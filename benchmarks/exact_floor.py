@@ -1,7 +1,8 @@
 """The exact path at its floor (issue 23): cost per event against one dense matvec.
 
-Run ``python -m benchmarks.exact_floor`` (about 3–6 minutes on two shared cores; ``--quick``
-skips the d = 5000 run and the direct-solve reference of the greedy flow). Prints one
+Run ``python -m benchmarks.exact_floor`` (about 20 minutes on two shared cores, most of it
+the d = 5000 run; ``--quick``, 1–2 minutes, skips it, the d = 2000 storage row and the
+direct-solve reference of the greedy flow). Prints one
 table; every ratio is measured in this process, runs alternating, medians of the repeats.
 
 Rows:
@@ -14,10 +15,10 @@ Rows:
   ``--d5000-horizon``): wall time (target < 60 s), the bytes the solution keeps (target
   < 1 GB), the time per event against one 5000 × 5000 product. The quadratic is of the same
   family as :func:`benchmarks.problems.quadratic_problem` (eigenvalues log-spaced in
-  [1, 100], Haar-random rotation, ``x0 ~ N(0, I)``) but its rotation is drawn directly
-  (QR of a Gaussian matrix, signs fixed): ``rotated_quadratic`` goes through the
-  rotation's logarithm and exponential (for fractional rotations), which takes minutes
-  at d = 5000.
+  [1, 100], Haar-random rotation, ``x0 ~ N(0, I)``) but built by
+  :func:`benchmarks.problems.haar_quadratic_problem` (the rotation drawn directly, from a
+  QR factorization): ``rotated_quadratic`` goes through the rotation's logarithm and
+  exponential (for fractional rotations), which took 452 s at d = 5000.
 * ℓ1 (greedy) flow, d = 500 to the minimizer: the incremental tie selection against the
   direct one (``incremental=False``, the previous algorithm), same process; target ≥ 10×;
   both must give the same events and states within 1e-12.
