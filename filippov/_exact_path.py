@@ -7,8 +7,10 @@ selection problem is re-solved only at events (docs/theory.rst, "The exact path"
 docs/design.rst, "The integration paths").
 
 Cost per event (ℓ1 relays with a symmetric positive definite ``G B``: the sign flow of every
-strongly convex quadratic): the sliding selection is kept incrementally by
-:class:`~filippov.incremental_selection.SpdBoxSelector` — the inverse of ``G B`` on the sliding set is updated in ``O(k²)``
+strongly convex quadratic; docs/exact_path_cost.rst has the profile): the sliding selection
+is kept incrementally by :class:`~filippov.incremental_selection.SpdBoxSelector` (the
+linear algebra lives in :mod:`filippov.incremental_selection`, the event loops here) —
+the inverse of ``G B`` on the sliding set is updated in ``O(k²)``
 per index that joins or leaves (``k`` sliding indices), the box VI is warm started from the
 previous sliding set, and the new rates cost one product with the ``(m − k) × k`` block
 coupling the free to the sliding indices (BLAS, on a permuted copy of ``G B`` that keeps the

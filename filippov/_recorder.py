@@ -349,11 +349,11 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     spans_rev: list[tuple[int, int]] = []  # (first, last) event at each distinct time
     k = len(events) - 1
     while k >= lowest and len(spans_rev) <= _ZENO_RUN:
-        last, t_k = k, events[k].t
+        end, t_k = k, events[k].t
         k -= 1
         while k >= lowest and events[k].t == t_k:
             k -= 1
-        spans_rev.append((k + 1, last))
+        spans_rev.append((k + 1, end))
     if len(spans_rev) < _ZENO_RUN + 1:
         return None
     spans = spans_rev[::-1]
@@ -368,8 +368,8 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     times = np.array(tl)
     gaps = np.diff(times)
     groups = [
-        frozenset(i for j in range(first, last + 1) for i in events[j].indices)
-        for first, last in spans
+        frozenset(i for j in range(first, end + 1) for i in events[j].indices)
+        for first, end in spans
     ]
     # ... and the same switching functions are hit again and again (period 1, 2 or 3).
     # Close events on *different* manifolds are no accumulation: the sign flow of a
