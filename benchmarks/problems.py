@@ -158,8 +158,9 @@ def haar_quadratic_problem(d: int, flow: str = "linf", *, seed: int | None = Non
     ``rotated_quadratic(..., rotation=1)``, which computes the rotation's logarithm and
     exponential (for fractional rotations) and took 452 s at d = 5000; this is one QR
     factorization and one product (217 s at d = 5000 measured on the two shared cores
-    at load average 7–9, where the BLAS threads fight for them). The matrices differ (same distribution, other draws), so the two are not
-    interchangeable for comparisons with earlier runs of :func:`quadratic_problem`.
+    at load average 7–9, where the BLAS threads fight for them). The matrices differ
+    (same distribution, other draws), so the two are not interchangeable for comparisons
+    with earlier runs of :func:`quadratic_problem`.
 
     Examples
     --------

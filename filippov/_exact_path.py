@@ -69,15 +69,16 @@ _PROMOTE_AFTER = 10_000
 #: thread (see :func:`serial_blas`); below it BLAS does not start threads anyway.
 _SERIAL_BLAS_FROM = 128
 #: A segment longer than this fraction of ``t_span`` starts with a checked (and refined)
-#: selection (see :class:`~filippov.incremental_selection.SpdBoxSelector`): it would integrate any error in λ.
+#: selection (see :class:`~filippov.incremental_selection.SpdBoxSelector`): it would
+#: integrate any error in λ.
 _LONG_SEGMENT = 0.01
 #: The incremental selection is used up to this condition number of ``G B`` (1-norm
 #: estimate), the direct solve on each block beyond. Why: even with iterative refinement
-#: (see ``incremental_selection.SpdBoxSelector._refine``) an inverse kept through thousands of rank-one updates
-#: loses to a fresh factorization once ``cond · eps`` nears 1e-6: on 40 random sign flows
-#: per decade of condition (d = 5…40) the incremental path's final gradient was within 13×
-#: of the direct path's (median 2–3×) up to condition 1e10, and up to 8e4× worse between
-#: 1e10 and 1e11.
+#: (see ``incremental_selection.SpdBoxSelector._refine``) an inverse kept through
+#: thousands of rank-one updates loses to a fresh factorization once ``cond · eps`` nears
+#: 1e-6: on 40 random sign flows per decade of condition (d = 5…40) the incremental
+#: path's final gradient was within 13× of the direct path's (median 2–3×) up to
+#: condition 1e10, and up to 8e4× worse between 1e10 and 1e11.
 _INCREMENTAL_MAX_COND = 1e10
 
 
@@ -155,9 +156,9 @@ def integrate_l1(
 
     With ``incremental`` (the default) and a symmetric positive definite ``G B`` (the sign
     flow of every strongly convex quadratic) the sliding selection is maintained by
-    :class:`~filippov.incremental_selection.SpdBoxSelector` in ``O(k²)`` per changed index; otherwise (and always with
-    ``incremental=False``, kept as the reference the tests compare with) each selection is
-    solved directly on its block.
+    :class:`~filippov.incremental_selection.SpdBoxSelector` in ``O(k²)`` per changed
+    index; otherwise (and always with ``incremental=False``, kept as the reference the
+    tests compare with) each selection is solved directly on its block.
     """
     c0, B, G, e = data.c0, data.B, data.G, data.e
     m = G.shape[0]
@@ -578,9 +579,9 @@ def integrate_linf(
     With ``incremental`` (the default) and a symmetric positive definite ``G B`` of
     condition at most ``_INCREMENTAL_MAX_COND`` (the greedy flow of every strongly convex
     quadratic that is not near singular) the tie selection is kept by
-    :class:`~filippov.incremental_selection.SimplexTieSelector`, ``O(k²)`` per index that joins or leaves the tie;
-    otherwise (and always with ``incremental=False``, the reference the tests compare
-    with) each selection is solved from scratch by
+    :class:`~filippov.incremental_selection.SimplexTieSelector`, ``O(k²)`` per index that
+    joins or leaves the tie; otherwise (and always with ``incremental=False``, the
+    reference the tests compare with) each selection is solved from scratch by
     :func:`~filippov.selection.solve_simplex_vi`.
     """
     c0, B, G, e = data.c0, data.B, data.G, data.e
