@@ -1,7 +1,8 @@
 """The exact path at its floor (issue 23): cost per event against one dense matvec.
 
-Run ``python -m benchmarks.exact_floor`` (about 3–6 minutes on two shared cores; ``--quick``
-skips the d = 5000 run and the direct-solve reference of the greedy flow). Prints one
+Run ``python -m benchmarks.exact_floor`` (about 20 minutes on two shared cores, most of it
+the d = 5000 run; ``--quick``, 1–2 minutes, skips it, the d = 2000 storage row and the
+direct-solve reference of the greedy flow). Prints one
 table; every ratio is measured in this process, runs alternating, medians of the repeats.
 
 Rows:
@@ -14,10 +15,10 @@ Rows:
   ``--d5000-horizon``): wall time (target < 60 s), the bytes the solution keeps (target
   < 1 GB), the time per event against one 5000 × 5000 product. The quadratic is of the same
   family as :func:`benchmarks.problems.quadratic_problem` (eigenvalues log-spaced in
-  [1, 100], Haar-random rotation, ``x0 ~ N(0, I)``) but its rotation is drawn directly
-  (QR of a Gaussian matrix, signs fixed): ``rotated_quadratic`` goes through the
-  rotation's logarithm and exponential (for fractional rotations), which takes minutes
-  at d = 5000.
+  [1, 100], Haar-random rotation, ``x0 ~ N(0, I)``) but built by
+  :func:`benchmarks.problems.haar_quadratic_problem` (the rotation drawn directly, from a
+  QR factorization): ``rotated_quadratic`` goes through the rotation's logarithm and
+  exponential (for fractional rotations), which took 452 s at d = 5000.
 * ℓ1 (greedy) flow, d = 500 to the minimizer: the incremental tie selection against the
   direct one (``incremental=False``, the previous algorithm), same process; target ≥ 10×;
   both must give the same events and states within 1e-12.
@@ -39,7 +40,7 @@ import filippov as fp
 from filippov._recorder import Recorder
 from filippov.engine import ExactOptions, ExactPath, run
 
-from .problems import quadratic_problem
+from .problems import haar_quadratic_problem, quadratic_problem
 
 _T = 1e6  # past the time every flow here stops (status 1)
 
@@ -93,21 +94,12 @@ def sign_flow_ratio(repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     }
 
 
-def _haar_quadratic(d: int, seed: int) -> tuple[fp.FilippovSystem, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    Q, R = np.linalg.qr(rng.standard_normal((d, d)))
-    Q *= np.sign(np.diag(R))  # Haar on O(d) (Mezzadri's sign fix)
-    H = (Q * np.geomspace(1.0, 100.0, d)) @ Q.T
-    H = 0.5 * (H + H.T)
-    x0 = rng.standard_normal(d)
-    return fp.steepest_descent_flow(fp.Objective.quadratic(H), "linf"), x0
-
-
 def sign_flow_5000(horizon: float, log: Callable[[str], None]) -> dict[str, Any]:
     """The d = 5000 sign flow with compact storage, to ``horizon`` (``_T``: the minimizer),
     with one 5000 × 5000 product timed in the same process."""
     t0 = time.perf_counter()
-    system, x0 = _haar_quadratic(5000, 5000)
+    p = haar_quadratic_problem(5000)
+    system, x0 = p.system, p.x0
     setup = time.perf_counter() - t0
     t0 = time.perf_counter()
     sol = fp.solve(

@@ -333,7 +333,7 @@ def test_selection_failure_ends_the_run_with_the_partial_solution(
     # lost the solution so far; it is now status −4 with everything up to that time.
     # Direct path: the fifth solve fails. Incremental path (issue 23): its active-set
     # method gives up at the fifth selection and the direct solver it falls back on fails.
-    from filippov import _exact_path
+    from filippov import _exact_path, incremental_selection
     from filippov.selection import SelectionError
 
     inner = _exact_path.solve_simplex_vi
@@ -346,6 +346,8 @@ def test_selection_failure_ends_the_run_with_the_partial_solution(
         return inner(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_exact_path, "solve_simplex_vi", fails_on_the_fifth)
+    # (the incremental selector's fallback, in its own module)
+    monkeypatch.setattr(incremental_selection, "solve_simplex_vi", fails_on_the_fifth)
     if incremental:
         active_set = _exact_path._SimplexTieSelector._active_set
         selections = []

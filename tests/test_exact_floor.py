@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filippov as fp
-from filippov import _exact_path
+from filippov import _exact_path, incremental_selection
 from filippov._recorder import Recorder
 from filippov.compact_solution import CompactSolution
-from filippov.engine import ExactOptions, ExactPath, run
+from filippov.engine import ExactOptions, ExactPath, protocol, run
 from filippov.selection import solve_simplex_vi
 
 
@@ -45,7 +45,7 @@ def test_incremental_tie_selection_matches_the_direct_solve(
     rng = np.random.default_rng(seed)
     GB = _spd(d, rng)
     Gc0 = gc_scale * rng.standard_normal(d)
-    sel = _exact_path._SimplexTieSelector(GB, Gc0)
+    sel = incremental_selection.SimplexTieSelector(GB, Gc0)
     signs = rng.choice([-1.0, 1.0], size=d)
     support = np.zeros(0, dtype=np.intp)
     for _ in range(12):
@@ -111,13 +111,13 @@ def test_incremental_greedy_path_matches_the_direct_path(d: int, seed: int) -> N
 
 def test_greedy_flow_reaches_the_minimizer_at_moderate_d(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = _exact_path._SimplexTieSelector.select
+    real = incremental_selection.SimplexTieSelector.select
 
     def counting(self: object, *args: object) -> object:
         calls.append(1)
         return real(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_exact_path._SimplexTieSelector, "select", counting)
+    monkeypatch.setattr(incremental_selection.SimplexTieSelector, "select", counting)
     rng = np.random.default_rng(23)
     d = 60
     H = _spd(d, rng)
@@ -142,10 +142,10 @@ def test_greedy_flow_reaches_the_minimizer_at_moderate_d(monkeypatch: pytest.Mon
 def test_the_condition_gate_keeps_the_direct_solve(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     monkeypatch.setattr(
-        _exact_path._SimplexTieSelector, "__init__", lambda *a, **k: calls.append(1)
+        incremental_selection.SimplexTieSelector, "__init__", lambda *a, **k: calls.append(1)
     )
     rng = np.random.default_rng(5)
-    H = _spd(8, rng, cond=1e11)  # beyond _INCREMENTAL_MAX_COND
+    H = _spd(8, rng, cond=1e11)  # beyond _exact_path._INCREMENTAL_MAX_COND
     sol = fp.solve(fp.steepest_descent_flow(fp.Objective.quadratic(H), "l1"), np.ones(8), (0, 50))
     assert calls == [] and sol.success
 
@@ -246,3 +246,32 @@ def test_compact_storage_bad_arguments() -> None:
         fp.solve(system, [1.0, 2.0], (0, 1), storage="compact", checkpoints=0)
     with pytest.raises(ValueError, match="checkpoints"):
         fp.solve(system, [1.0, 2.0], (0, 1), storage="compact", checkpoints=[[0.0, 1.0]])
+
+
+# ------------------------------------------------ the collector after a long exact-path run
+def test_a_long_collector_pause_promotes_its_objects_and_freezes_nothing() -> None:
+    import gc
+
+    was = gc.isenabled()
+    gc.enable()
+    gc.collect()  # counts at 0: without the promotion only a young collection would follow
+    try:
+        with protocol.cyclic_gc_paused():
+            assert not gc.isenabled()
+            kept = [[] for _ in range(protocol._PROMOTE_AFTER + 10)]
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        # The records of the pause went straight to the oldest generation (a young
+        # collection would have walked them all, and left them one generation up).
+        assert id(kept[0]) in {id(o) for o in gc.get_objects(generation=2)}
+        # Objects someone else froze stay frozen; nothing is moved then.
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        try:
+            with protocol.cyclic_gc_paused():
+                more = [[] for _ in range(protocol._PROMOTE_AFTER + 10)]
+            assert gc.get_freeze_count() == frozen and len(more) > protocol._PROMOTE_AFTER
+        finally:
+            gc.unfreeze()
+    finally:
+        if not was:
+            gc.disable()

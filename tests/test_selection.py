@@ -503,3 +503,76 @@ def test_selection_is_immutable() -> None:
     with pytest.raises(ValueError):
         sel.lam[0] = 0.0
     assert sel.pattern.tolist() == [1, 0]
+
+
+# ---------------------------------------------------------------------------------------
+# filippov.incremental_selection: the same selections kept from event to event
+# ---------------------------------------------------------------------------------------
+def _random_spd(d: int, rng: np.random.Generator, cond: float = 100.0) -> np.ndarray:
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    H = (Q * np.geomspace(1.0, cond, d)) @ Q.T
+    return 0.5 * (H + H.T)
+
+
+def test_inverse_block_keeps_w_through_capacity_changes() -> None:
+    """Up to 90 members and back (the buffer grows and shrinks past its slack many times,
+    reusing its two backing arrays): ``W`` stays the inverse of the block and every slot
+    from ``k`` on stays exactly zero."""
+    from filippov.incremental_selection import InverseBlock
+
+    rng = np.random.default_rng(11)
+    n = 90
+    M = _random_spd(n, rng)
+    blk = InverseBlock(M)
+    order = rng.permutation(n).tolist()
+    capacities = set()
+    for step in range(2 * n):
+        if step < n:
+            blk.insert(order[step])
+        else:
+            members = blk.members.tolist()
+            blk.delete(members[int(rng.integers(len(members)))])
+        k = blk.k
+        capacities.add(blk.L.shape[0])
+        assert blk.L.flags.c_contiguous
+        assert not np.any(blk.L[k:]) and not np.any(blk.L[:k, k:])
+        if k:
+            S = blk.members
+            W = np.linalg.inv(M[np.ix_(S, S)])
+            assert np.max(np.abs(blk.dense() - W)) <= 1e-11 * np.max(np.abs(W))
+    assert len(capacities) >= 6  # grown and shrunk repeatedly
+
+
+@settings(derandomize=True, deadline=None, max_examples=20)
+@given(d=st.integers(min_value=2, max_value=16), seed=st.integers(min_value=0, max_value=10**6))
+def test_spd_box_selector_matches_solve_box_vi(d: int, seed: int) -> None:
+    """Event after event (candidates changing by a few indices, relays elsewhere flipping),
+    the incremental selection is the box VI's unique solution on the candidate block."""
+    from filippov.incremental_selection import SpdBoxSelector
+
+    rng = np.random.default_rng(seed)
+    GB = _random_spd(d, rng, cond=float(rng.choice([10.0, 1e4])))
+    Gc0 = 3.0 * rng.standard_normal(d)
+    sel = SpdBoxSelector(GB, Gc0)
+    sigma = rng.choice([-1.0, 1.0], size=d)
+    cand = np.zeros(0, dtype=np.intp)
+    for _ in range(15):
+        flip = rng.random(d) < 0.5
+        cand = np.flatnonzero(flip) if rng.random() < 0.3 else np.union1d(cand, [rng.integers(d)])
+        sigma[cand] = 0.0
+        lam_c, interior, unique = sel.select(cand, sigma)
+        assert unique
+        a = (
+            Gc0[cand]
+            - GB[np.ix_(cand, np.setdiff1d(np.arange(d), cand))]
+            @ sigma[np.setdiff1d(np.arange(d), cand)]
+        )
+        ref = solve_box_vi(GB[np.ix_(cand, cand)], a)
+        np.testing.assert_allclose(lam_c, ref.lam, rtol=0, atol=1e-9)
+        assert box_violation(GB[np.ix_(cand, cand)], a, lam_c, edge=1e-9) <= 1e-8
+        # the next event: bound candidates take their side, the others a random sign
+        sigma[cand[~interior]] = np.sign(lam_c[~interior])
+        cand = cand[interior]
+        free = np.setdiff1d(np.arange(d), cand)
+        sigma[free] = np.where(sigma[free] == 0.0, 1.0, sigma[free])
+        sigma[free[rng.random(free.size) < 0.2]] *= -1.0
