@@ -109,8 +109,14 @@ class _Block:
         self.L = np.zeros((0, 0))
         self.n_refresh = 0
         self.excess = 0
-        #: The tangent the selection solved for at the start of the next mode.
-        self.tangent: FloatArray | None = None
+        #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ`` and ``‖(H σ)_S‖``, as
+        #: the selection solved for them at the start of the next mode (its products are
+        #: the first point's: none is taken again).
+        self.tangent: tuple[FloatArray, FloatArray, float] | None = None
+        #: ``err / h³`` of the last mode's first step (the order-3 estimate): the next
+        #: mode's first step is sized by it, not by the last step of the previous mode
+        #: (which the new mode's first, tangent-only, estimate nearly always rejected).
+        self.first_step_coef = 0.0
         #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
         self.last_product: FloatArray | None = None
         #: The point the factor was taken at (b"" when it mixes points).
@@ -339,12 +345,16 @@ class _Mode:
         return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
 
     def correct(
-        self, tau: float, xs: FloatArray, tight: bool = False
+        self, tau: float, xs: FloatArray, tight: bool = False, fresh: bool = False
     ) -> tuple[FloatArray, FloatArray] | None:
         """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
 
         ``tight``: to rounding (the last index's entry, where the state becomes the
-        stationary point) rather than to the step tolerance.
+        stationary point) rather than to the step tolerance. ``fresh``: the gradient
+        returned is evaluated at the state returned (event location compares guards to
+        rounding); otherwise, after a last correction within the tolerance, it is the
+        gradient before that correction (off by ``‖H‖·tol``, a million times below what
+        the guards' interpolation resolves), which saves one evaluation per step.
         """
         x = self.base(tau)
         S = self.S
@@ -368,7 +378,7 @@ class _Mode:
             if not size < 2 * last and size > self.tol(x):
                 return None  # diverging
             x[S] -= delta
-            if not tight and size <= 0.1 * self.tol(x):
+            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
                 # A correction this small moves the gradient by ‖H‖·δ, far below what the
                 # guards resolve: the gradient before it is kept (one evaluation saved).
                 return x, g
@@ -552,11 +562,19 @@ def _select(
         # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
         return sigma, make_mode("l1", sigma, J), True
     rec.njev += 1
-    b = obj.hvp(x, sigma)[J]  # H_JF σ_F
+    Hsigma = obj.hvp(x, sigma)
+    b = Hsigma[J]  # H_JF σ_F
     u = block.solve(x, b)
     lam = -u
     if J.size == 0 or float(np.max(np.abs(lam))) < 1.0 - 1e-12:
-        block.tangent = u  # the new mode's tangent at x: its first point starts from it
+        # The new mode's first point: its tangent u and gradient rate H ẋ = H [u; 0] − H σ
+        # (the first from CG's own sums, or one product after a direct solve).
+        Hu = block.last_product if J.size else np.zeros(n)
+        if Hu is None:
+            v = np.zeros(n)
+            v[J] = u
+            Hu = block.hvp_full(x, v)
+        block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)))
         return sigma, make_mode("l1", sigma, J), False
     rec.njev += 1
     M = obj.hess_rows(x, J)[:, J]
@@ -588,9 +606,11 @@ def _run_mode(
     x = cm.x0
     start = cm.block.tangent
     cm.block.tangent = None
-    first = cm.point(
-        0.0, x.copy(), g, start if start is not None and start.size == S.size else None
-    )
+    if start is not None and start[0].size == S.size:
+        first = _Point(0.0, x.copy(), g, start[0], start[1])
+        cm.b_norm = start[2] if S.size else cm.b_norm
+    else:
+        first = cm.point(0.0, x.copy(), g, None)
     pts = [first]
     tau_end = t_end - t
     lam0 = sigma.copy()
@@ -645,6 +665,9 @@ def _run_mode(
             )
         h = min(h_step, tau_end - cur.tau)
         prev = pts[-2] if len(pts) > 1 else None
+        if prev is None and tries == 1 and cm.block.first_step_coef > 0.0:
+            # A mode's first step, sized by the last mode's first step (same estimate).
+            h = min(h, 0.8 * cm.block.first_step_coef ** (-1.0 / 3.0))
         tau = cur.tau + h
         if tau_end - tau < 1e-3 * h:
             tau, h = tau_end, tau_end - cur.tau
@@ -679,7 +702,6 @@ def _run_mode(
                 )
             continue
         xn, gn = corrected
-        new = cm.point(tau, xn, gn, cur.u)
         # The local error of the cubic Hermite dense output on this step. With a previous
         # step, the corrector's distance to the cubic extrapolation (error term
         # s²(s−1)² h⁴ x''''/24 at s = 1 + h/hp) rescaled to the interpolant's midpoint
@@ -687,13 +709,16 @@ def _run_mode(
         # the defect of the tangent against the quadratic through x0, u0, x1 (h² x'''/6):
         # an order-3 estimate, conservative by about h x''''/x'''.
         g_scale = cm.g_scale
+        new: _Point | None = None
         if prev is not None:
+            # (Without the new tangent: a rejected step costs no tangent solve.)
             shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
             g_pred = _hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
             err_x = float(np.max(np.abs(xn[S] - xs_pred))) / shrink if S.size else 0.0
             err_g = float(np.max(np.abs(gn - g_pred))) / shrink
             order = 4
         else:
+            new = cm.point(tau, xn, gn, cur.u)
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
             err_x = h * float(np.max(np.abs(dx))) / 8.0
@@ -703,10 +728,17 @@ def _run_mode(
         # The gradient's interpolant only has to show sign changes: a looser tolerance.
         err_g /= 1e-6 * g_scale
         err = max(err_x, err_g, 1e-10)
+        if prev is None:
+            cm.block.first_step_coef = err / h**3
         if err > 1.0:
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
+        if new is None:
+            # The tangent from the derivative of the cubic extrapolation as the first
+            # guess (error O(h³)): CG then starts within a few digits of its target.
+            u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
+            new = cm.point(tau, xn, gn, u_guess)
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         G0, G1 = guard_F(cur), guard_F(new)
@@ -767,7 +799,7 @@ def _curve_state(
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
     if corrected is None:
         raise _Failure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
@@ -781,7 +813,7 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
     if corrected is None:
         raise _Failure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
