@@ -267,3 +267,31 @@ def test_sparse_and_operator_hessians(kind: str) -> None:
     assert sol.status == 1, sol.message
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 7), rtol=0, atol=1e-10)
     check_velocities(obj, sol)
+
+
+def test_end_check_finds_a_jump_among_many_smooth_components_with_one_pair_of_gradients():
+    # The end-of-run check reads h_i = 0 as a zero only where h_i is smooth. It first
+    # tests every index with one shared pair of evaluations and sends only the failures to
+    # the per-index test: a kink |x_2| (its gradient jumps by 1 across 0, read as 0 by
+    # np.sign) must be among them, and the smooth components must not.
+    from filippov._certify import _rough_candidates
+
+    calls = []
+
+    def grad(x):
+        calls.append(1)
+        return x + 0.5 * np.sign(x) * (np.arange(x.size) == 2)
+
+    obj = Objective(
+        lambda x: 0.5 * float(x @ x) + 0.5 * abs(x[2]), grad, lambda x: np.eye(x.size), n=6
+    )
+    system = fp.steepest_descent_flow(obj, "linf")
+    x = np.zeros(6)
+    idx = np.arange(6)
+    calls.clear()
+    rough = _rough_candidates(system, idx, x, np.eye(6), np.ones(6))
+    assert rough.tolist() == [2]
+    assert len(calls) == 2
+    # smooth everywhere (a quadratic): nobody is sent on
+    smooth = fp.steepest_descent_flow(Objective.quadratic(np.diag(np.arange(1.0, 7.0))), "linf")
+    assert _rough_candidates(smooth, idx, x + 0.3, np.diag(np.arange(1.0, 7.0)), np.ones(6)).size == 0
