@@ -39,7 +39,7 @@ from scipy.linalg.lapack import dpotrs
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, check_accumulation, make_mode, record_l1_transition
-from filippov._validation import FloatArray
+from filippov._validation import FloatArray, require_finite
 from filippov.objectives import Objective
 from filippov.selection import solve_box_vi
 from filippov.systems import FilippovSystem
@@ -105,6 +105,7 @@ class _Block:
         self.obj = obj
         self.n = n
         self.rec = rec
+        self.trusted = bool(getattr(obj, "_trusted", False))
         self.S = np.zeros(0, dtype=np.intp)
         self.L = np.zeros((0, 0))
         self.n_refresh = 0
@@ -117,6 +118,9 @@ class _Block:
         #: mode's first step is sized by it, not by the last step of the previous mode
         #: (which the new mode's first, tangent-only, estimate nearly always rejected).
         self.first_step_coef = 0.0
+        #: ``(S, ẋ_S, H ẋ, σ)`` of the old mode at an entry it ended with: the selection
+        #: starts its CG from the old velocity.
+        self.entry_tangent: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
         #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
         self.last_product: FloatArray | None = None
         #: The point the factor was taken at (b"" when it mixes points).
@@ -124,7 +128,25 @@ class _Block:
 
     def hvp_full(self, x: FloatArray, v: FloatArray) -> FloatArray:
         self.rec.njev += 1
+        if self.trusted:
+            # The library's own callables: fresh arrays of the right shape, inputs never
+            # modified (Objective._build); only finiteness is left to check. (The public
+            # methods' validation and copies cost more than a d = 31 product.)
+            return require_finite(np.asarray(self.obj._hvp(x, v), dtype=float), "hvp(x, v)")
         return self.obj.hvp(x, v)
+
+    def grad(self, x: FloatArray) -> FloatArray:
+        self.rec.nfev += 1
+        if self.trusted:
+            return require_finite(np.asarray(self.obj._grad(x), dtype=float), "grad(x)")
+        return self.obj.grad(x)
+
+    def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
+        """Hessian rows ``rows`` at ``x`` (one Hessian evaluation counted)."""
+        self.rec.njev += 1
+        if self.trusted:
+            return self.obj._eval_hess_rows(x, rows)
+        return self.obj.hess_rows(x, rows)
 
     def matvec(self, x: FloatArray, vS: FloatArray) -> FloatArray:
         full = np.zeros(self.n)
@@ -139,8 +161,7 @@ class _Block:
         if self.S.size == 0:
             self.L = np.zeros((0, 0))
             return
-        self.rec.njev += 1
-        R = self.obj.hess_rows(x, self.S)[:, self.S]
+        R = self.rows(x, self.S)[:, self.S]
         self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
@@ -149,8 +170,7 @@ class _Block:
 
     def add(self, x: FloatArray, j: int) -> None:
         """Append index ``j``: one Hessian row and a bordered Cholesky step."""
-        self.rec.njev += 1
-        row = self.obj.hess_rows(x, np.array([j], dtype=np.intp))[0]
+        row = self.rows(x, np.array([j], dtype=np.intp))[0]
         k = self.S.size
         self.S = np.append(self.S, j).astype(np.intp)
         c = row[self.S[:k]]
@@ -182,8 +202,12 @@ class _Block:
         guess: FloatArray | None = None,
         rtol: float = 1e-13,
         atol: float = 0.0,
+        guess_product: FloatArray | None = None,
     ) -> FloatArray:
-        """``H_SS(x)⁻¹ b`` to relative residual ``rtol`` (to rounding at most)."""
+        """``H_SS(x)⁻¹ b`` to relative residual ``rtol`` (to rounding at most).
+
+        ``guess_product``: ``H [guess; 0]`` (every row) when the caller knows it already.
+        """
         if self.S.size == 0:
             return np.zeros(0)
         if self.S.size * self.n <= _DIRECT_SIZE:
@@ -195,7 +219,7 @@ class _Block:
             self.last_product = None
             return self.precondition(b)
         for attempt in range(2):
-            y, iters, ok = self._pcg(x, b, guess, rtol, atol)
+            y, iters, ok = self._pcg(x, b, guess, rtol, atol, guess_product)
             # A refresh costs about |S|/2 products (Hessian rows in one matrix product):
             # worth it once the iterations beyond the first, summed since the last
             # refresh, exceed that.
@@ -204,7 +228,7 @@ class _Block:
                 return y
             if attempt == 0 or not ok:
                 self.refresh(x)
-                guess = y
+                guess, guess_product = y, self.last_product
             if ok:
                 return y
         if not ok:
@@ -215,7 +239,13 @@ class _Block:
         return y
 
     def _pcg(
-        self, x: FloatArray, b: FloatArray, guess: FloatArray | None, rtol: float, atol: float
+        self,
+        x: FloatArray,
+        b: FloatArray,
+        guess: FloatArray | None,
+        rtol: float,
+        atol: float,
+        guess_product: FloatArray | None = None,
     ) -> tuple[FloatArray, int, bool]:
         """Preconditioned CG; also keeps ``H [y; 0]`` (the whole product, every row) in
         ``last_product``: the sum of the products CG takes anyway, so the caller gets the
@@ -224,7 +254,9 @@ class _Block:
         S = self.S
         y = np.zeros(k) if guess is None else guess.copy()
         full = np.zeros(self.n)
-        if guess is not None:
+        if guess is not None and guess_product is not None:
+            Hy = guess_product.copy()
+        elif guess is not None:
             full[S] = y
             Hy = self.hvp_full(x, full)
         else:
@@ -335,8 +367,7 @@ class _Mode:
         self.b_norm = float("inf")
 
     def grad(self, x: FloatArray) -> FloatArray:
-        self.rec.nfev += 1
-        return self.obj.grad(x)
+        return self.block.grad(x)
 
     def base(self, tau: float) -> FloatArray:
         return self.x0 - tau * self.sigma
@@ -561,10 +592,22 @@ def _select(
     if J.size == n:
         # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
         return sigma, make_mode("l1", sigma, J), True
-    rec.njev += 1
-    Hsigma = obj.hvp(x, sigma)
+    Hsigma = block.hvp_full(x, sigma)
     b = Hsigma[J]  # H_JF σ_F
-    u = block.solve(x, b)
+    guess = guess_product = None
+    old = block.entry_tangent
+    block.entry_tangent = None
+    if old is not None and J.size == old[0].size + arrived.size:
+        S_old, u_old, gdot_old, sigma_old = old
+        if np.array_equal(J[: S_old.size], S_old) and np.array_equal(J[S_old.size :], arrived):
+            # After an entry, from the old velocity [u_old; −σ_old,arrived]: its product is
+            # H [u_old; 0] − σ_old,arrived H e_arrived = ẋ-rate of the old mode + H σ (no
+            # product), and its residual is the old guards' rates on J (0 on the old S).
+            guess = np.concatenate([u_old, -sigma_old[arrived]])
+            guess_product = gdot_old + Hsigma
+    # To 1e-10 (not to rounding): the test |λ| < 1 below is decided to that, and an index
+    # with |λ_i| within it of 1 exits at once in the next mode.
+    u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
     lam = -u
     if J.size == 0 or float(np.max(np.abs(lam))) < 1.0 - 1e-12:
         # The new mode's first point: its tangent u and gradient rate H ẋ = H [u; 0] − H σ
@@ -576,8 +619,7 @@ def _select(
             Hu = block.hvp_full(x, v)
         block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)))
         return sigma, make_mode("l1", sigma, J), False
-    rec.njev += 1
-    M = obj.hess_rows(x, J)[:, J]
+    M = block.rows(x, J)[:, J]
     sel = solve_box_vi(0.5 * (M + M.T), -b)
     lam = np.asarray(sel.lam)
     inside = np.abs(lam) < 1.0
@@ -786,10 +828,20 @@ def _run_mode(
         G = sigma[F] * p_ev.g[F]
         ztol = max(cm.opts.zero_tol, 64 * _EPS) * g_scale
         arrived = F[G + offset[F] <= ztol].tolist()
+        cm.block.entry_tangent = (S.copy(), p_ev.u, p_ev.gdot, sigma)
         exits = [
             (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
         ]
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
+
+
+def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> FloatArray:
+    """The tangent at ``tau`` in the step ``[cur, new]`` by the step's Hermite interpolant
+    (error O(h³)): the first guess of the tangent's CG there."""
+    if not cm.S.size:
+        return cur.u
+    s = (tau - cur.tau) / h
+    return np.asarray(_hermite_slope(cur.x[cm.S], cur.u, new.x[cm.S], new.u, h, s))
 
 
 def _curve_state(
@@ -819,7 +871,7 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
         )
     xn, gn = corrected
-    return cm.point(tau, xn, gn, cur.u)
+    return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau))
 
 
 def _refine_entry(
@@ -847,7 +899,7 @@ def _refine_entry(
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
             # The root to rounding in τ (either side) by the interpolant's slope: confirmed
             # with the curve's own slope (they differ near a multiple root).
-            p = cm.point(tau, x, g, cur.u)
+            p = cm.point(tau, x, g, _slope_guess(cm, cur, new, h, tau))
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
@@ -866,7 +918,7 @@ def _refine_entry(
     if best is None:
         return new
     # The point at or just past the root (the guard ≤ 0 there).
-    return cm.point(best[0], best[1], best[2], cur.u)
+    return cm.point(best[0], best[1], best[2], _slope_guess(cm, cur, new, h, best[0]))
 
 
 def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:
