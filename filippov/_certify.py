@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -165,6 +166,20 @@ def certify(
     """
     if status < 0 or not rec.segments:
         return status, message
+    try:
+        return _certify(system, rec, status, message, drift_rtol, drift_atol)
+    finally:
+        _clear_end_jacobian()  # (not kept beyond the run: it may be d × d)
+
+
+def _certify(
+    system: FilippovSystem,
+    rec: Recorder,
+    status: int,
+    message: str,
+    drift_rtol: float,
+    drift_atol: float,
+) -> tuple[int, str]:
     checked = _manifold_failure(system, rec, status, drift_rtol, drift_atol)
     if checked is None:
         failure = _descent_failure(system, rec)
@@ -211,9 +226,29 @@ def _end_state(
     the intercept ``|h_i − ∂h_i/∂x · x|``."""
     x = np.array(rec.x[-1], dtype=float)
     f0, B, hx = system._evaluate(x)
-    jac = system._jacobian(x, hx.shape[0])
+    jac = _end_jacobian(system, x, hx.shape[0])
     intercept = hx - jac @ x
     return x, f0, B, hx, jac, component_scales(jac, path_scale(rec), intercept)
+
+
+#: The last end-state Jacobian, per thread: the manifold and precision checks of one run
+#: both need it at the same state (a dense Hessian, ~0.5 s at d = 1000, for a gradient flow).
+_END_JACOBIAN = threading.local()
+
+
+def _end_jacobian(system: FilippovSystem, x: FloatArray, m: int) -> FloatArray:
+    """``∂h/∂x`` at the end state ``x``, computed once for both checks of a run."""
+    key = x.tobytes()
+    kept = getattr(_END_JACOBIAN, "entry", None)
+    if kept is not None and kept[0] is system and kept[1] == key:
+        return kept[2]
+    jac = system._jacobian(x, m)
+    _END_JACOBIAN.entry = (system, key, jac)
+    return jac
+
+
+def _clear_end_jacobian() -> None:
+    _END_JACOBIAN.entry = None
 
 
 class _Unresolved(Exception):
@@ -417,7 +452,7 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         return None
     x = np.array(rec.x[-1], dtype=float)
     _, B, hx = system._evaluate(x)
-    jac = system._jacobian(x, hx.shape[0])
+    jac = _end_jacobian(system, x, hx.shape[0])
     if B.shape[0] == B.shape[1] and np.array_equal(B, np.eye(B.shape[0])):
         M = jac[np.ix_(free, free)]  # B = I (every steepest-descent flow): no product
     else:

@@ -256,7 +256,14 @@ def solve(
         )
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
     system.evaluate(x0_arr)
-    system.jacobian(x0_arr)
+    if not (
+        system.objective is not None
+        and method in ("auto", "continuation")
+        and _continuation_path.unsupported(system) is None
+    ):
+        # (Not on the continuation path: it never forms the dense Hessian, ~1 s at d = 1000;
+        # an objective checks the shape of whatever it returns when asked.)
+        system.jacobian(x0_arr)
     if require_flag(check_derivatives, "check_derivatives"):
         _check_system_derivatives(system, x0_arr)
 
