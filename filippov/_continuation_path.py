@@ -779,6 +779,7 @@ def _run_mode(
         if new is None:
             # The tangent from the derivative of the cubic extrapolation as the first
             # guess (error O(h³)): CG then starts within a few digits of its target.
+            assert prev is not None  # (only the first step computes its tangent above)
             u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
             new = cm.point(tau, xn, gn, u_guess)
         # Events on this step: entries of F (on the Hermite interpolant of the guards)

@@ -294,4 +294,28 @@ def test_end_check_finds_a_jump_among_many_smooth_components_with_one_pair_of_gr
     assert len(calls) == 2
     # smooth everywhere (a quadratic): nobody is sent on
     smooth = fp.steepest_descent_flow(Objective.quadratic(np.diag(np.arange(1.0, 7.0))), "linf")
-    assert _rough_candidates(smooth, idx, x + 0.3, np.diag(np.arange(1.0, 7.0)), np.ones(6)).size == 0
+    assert (
+        _rough_candidates(smooth, idx, x + 0.3, np.diag(np.arange(1.0, 7.0)), np.ones(6)).size == 0
+    )
+
+
+def test_cg_sized_logistic_no_dense_hessian_and_few_products_per_event():
+    # d = 80: the sliding blocks outgrow the direct factorization (|S|·n > 4096), so the
+    # CG solves, the bordered factor and the selection's warm start all run. One dense
+    # Hessian only (the end-of-run check's per-component scales), and a bound on the work
+    # per event: the previous version took 65 gradients and products per event here, this
+    # one 47 (a regression to the old step control or cold CG starts fails this).
+    d = 80
+    obj = logistic(d, 5 * d, 5)
+    dense = []
+    raw_hess = obj._hess
+    obj._hess = lambda x: (dense.append(1), raw_hess(x))[1]
+    x0 = np.random.default_rng(1).standard_normal(d)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 50.0), method="continuation")
+    assert sol.status == 1 and len(sol.events) == d + 1
+    assert len(dense) == 1
+    assert (sol.nfev + sol.njev) / len(sol.events) <= 55
+    obj._hess = raw_hess
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-10)
+    check_velocities(obj, sol)
+    check_continuity(sol)
