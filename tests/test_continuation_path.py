@@ -304,7 +304,7 @@ def test_cg_sized_logistic_no_dense_hessian_and_few_products_per_event():
     # CG solves, the bordered factor and the selection's warm start all run. One dense
     # Hessian only (the end-of-run check's per-component scales), and a bound on the work
     # per event: the previous version took 65 gradients and products per event here, this
-    # one 47 (a regression to the old step control or cold CG starts fails this).
+    # one 43 (a regression to the old step control or cold CG starts fails this).
     d = 80
     obj = logistic(d, 5 * d, 5)
     dense = []
