@@ -768,6 +768,7 @@ def _run_mode(
             # 8 x'''/(h x'''') (hundreds on the logistic benchmarks): before rejecting,
             # measure the error where it is largest, at the step's midpoint (one
             # correction, about one gradient, instead of a second step).
+            assert new is not None  # (the first step's tangent is solved for above)
             measured = _midpoint_error(cm, cur, new, h)
             if measured is not None:
                 err, order = max(measured, 1e-10), 4
