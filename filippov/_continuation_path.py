@@ -412,7 +412,11 @@ class _Mode:
             last = size
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
-            done = size <= (64 * _EPS * float(np.max(np.abs(x))) if tight else self.tol(x))
+            # To rounding "tight": on the scale of the mode's states (the state itself may
+            # converge to 0, the stationary point at the origin, where no relative test
+            # of it ends).
+            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+            done = size <= (64 * _EPS * scale if tight else self.tol(x))
         return None
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
