@@ -325,7 +325,7 @@ def test_last_entry_onto_a_stationary_point_at_the_origin():
     # The last entry is located "to rounding"; its corrector's test was relative to the
     # state alone, which converges to 0 here (the minimizer is the origin), so it never
     # ended and the run failed with −1. x0 = 1 reaches 0 at unit speed: t = 1.
-    obj = Objective.from_expr("x2**2 + 0.5*(x0 - 0.3*x1)**2 + cosh(x1 - x2)")
+    obj = Objective.from_expr("0.5*(x0 - 0.3*x1)**2 + cosh(x1 - x2) + x2**2", ["x0", "x1", "x2"])
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "linf"), [1.0, -0.5, 0.3], (0.0, 3.0), method="continuation"
     )
