@@ -11,6 +11,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import problems as P
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -332,3 +333,21 @@ def test_last_entry_onto_a_stationary_point_at_the_origin():
     assert sol.status == 1, sol.message
     np.testing.assert_allclose(sol.x[-1], 0.0, rtol=0, atol=1e-12)
     assert abs(sol.events[-1].t - 1.0) <= 1e-12
+
+
+def test_codim2_quartic_matches_the_event_path():
+    # A crossing, then two manifolds held at once, then the stationary point at the origin
+    # (the previous version failed there with −1 and "auto" fell back to the event path).
+    _f, _grad, _hess, make_objective, t1 = P.codim2_quartic(0.01)
+    system = fp.steepest_descent_flow(make_objective(), "linf")
+    sol = fp.solve(system, P.CODIM2_X0, (0.0, 2.5))
+    ref = fp.solve(system, P.CODIM2_X0, (0.0, 2.5), method="events")
+    assert sol.method == "continuation" and sol.status == ref.status == 1
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
+    assert abs(sol.events[0].t - t1) <= 1e-8
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-9
+    )
+    np.testing.assert_allclose(sol.x[-1], 0.0, rtol=0, atol=1e-12)
+    ts = np.linspace(0.0, 2.5, 51)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
