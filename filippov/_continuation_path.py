@@ -41,7 +41,7 @@ from scipy.linalg.lapack import dpotrs
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
-from filippov._validation import FloatArray
+from filippov._validation import FloatArray, require_finite
 from filippov.engine.protocol import (
     REACHED_END,
     Finished,
@@ -149,8 +149,13 @@ class _Block:
         self.L = np.zeros((0, 0))
         self.n_refresh = 0
         self.excess = 0
-        #: The tangent the selection solved for at the start of the next mode.
-        self.tangent: FloatArray | None = None
+        #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ`` and ``‖(H σ)_S‖``, as
+        #: the selection solved for them at the start of the next mode (its products are
+        #: the first point's: none is taken again).
+        self.tangent: tuple[FloatArray, FloatArray, float] | None = None
+        #: ``(S, ẋ_S, H ẋ, σ)`` of the old mode at an entry it ended with: the selection
+        #: starts its CG from the old velocity.
+        self.entry_tangent: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
         #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
         self.last_product: FloatArray | None = None
         #: The point the factor was taken at (b"" when it mixes points).
@@ -158,7 +163,19 @@ class _Block:
 
     def hvp_full(self, x: FloatArray, v: FloatArray) -> FloatArray:
         self.rec.njev += 1
-        return self.obj.hvp(x, v)
+        # The eval_* methods skip the public methods' validation and copies for the
+        # library's own callables (they cost more than a d = 31 product); only finiteness
+        # is left to check.
+        return require_finite(self.obj.eval_hvp(x, v), "hvp(x, v)")
+
+    def grad(self, x: FloatArray) -> FloatArray:
+        self.rec.nfev += 1
+        return require_finite(self.obj.eval_grad(x), "grad(x)")
+
+    def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
+        """Hessian rows ``rows`` at ``x`` (one Hessian evaluation counted)."""
+        self.rec.njev += 1
+        return self.obj.eval_hess_rows(x, rows)
 
     def matvec(self, x: FloatArray, vS: FloatArray) -> FloatArray:
         full = np.zeros(self.n)
@@ -173,8 +190,7 @@ class _Block:
         if self.S.size == 0:
             self.L = np.zeros((0, 0))
             return
-        self.rec.njev += 1
-        R = self.obj.hess_rows(x, self.S)[:, self.S]
+        R = self.rows(x, self.S)[:, self.S]
         self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
@@ -183,8 +199,7 @@ class _Block:
 
     def add(self, x: FloatArray, j: int) -> None:
         """Append index ``j``: one Hessian row and a bordered Cholesky step."""
-        self.rec.njev += 1
-        row = self.obj.hess_rows(x, np.array([j], dtype=np.intp))[0]
+        row = self.rows(x, np.array([j], dtype=np.intp))[0]
         k = self.S.size
         self.S = np.append(self.S, j).astype(np.intp)
         c = row[self.S[:k]]
@@ -216,8 +231,12 @@ class _Block:
         guess: FloatArray | None = None,
         rtol: float = 1e-13,
         atol: float = 0.0,
+        guess_product: FloatArray | None = None,
     ) -> FloatArray:
-        """``H_SS(x)⁻¹ b`` to relative residual ``rtol`` (to rounding at most)."""
+        """``H_SS(x)⁻¹ b`` to relative residual ``rtol`` (to rounding at most).
+
+        ``guess_product``: ``H [guess; 0]`` (every row) when the caller knows it already.
+        """
         if self.S.size == 0:
             return np.zeros(0)
         if self.S.size * self.n <= _DIRECT_SIZE:
@@ -229,7 +248,7 @@ class _Block:
             self.last_product = None
             return self.precondition(b)
         for attempt in range(2):
-            y, iters, ok = self._pcg(x, b, guess, rtol, atol)
+            y, iters, ok = self._pcg(x, b, guess, rtol, atol, guess_product)
             # A refresh costs about |S|/2 products (Hessian rows in one matrix product):
             # worth it once the iterations beyond the first, summed since the last
             # refresh, exceed that.
@@ -238,7 +257,7 @@ class _Block:
                 return y
             if attempt == 0 or not ok:
                 self.refresh(x)
-                guess = y
+                guess, guess_product = y, self.last_product
             if ok:
                 return y
         if not ok:
@@ -249,7 +268,13 @@ class _Block:
         return y
 
     def _pcg(
-        self, x: FloatArray, b: FloatArray, guess: FloatArray | None, rtol: float, atol: float
+        self,
+        x: FloatArray,
+        b: FloatArray,
+        guess: FloatArray | None,
+        rtol: float,
+        atol: float,
+        guess_product: FloatArray | None = None,
     ) -> tuple[FloatArray, int, bool]:
         """Preconditioned CG; also keeps ``H [y; 0]`` (the whole product, every row) in
         ``last_product``: the sum of the products CG takes anyway, so the caller gets the
@@ -258,7 +283,9 @@ class _Block:
         S = self.S
         y = np.zeros(k) if guess is None else guess.copy()
         full = np.zeros(self.n)
-        if guess is not None:
+        if guess is not None and guess_product is not None:
+            Hy = guess_product.copy()
+        elif guess is not None:
             full[S] = y
             Hy = self.hvp_full(x, full)
         else:
@@ -369,8 +396,7 @@ class _Mode:
         self.b_norm = float("inf")
 
     def grad(self, x: FloatArray) -> FloatArray:
-        self.rec.nfev += 1
-        return self.obj.grad(x)
+        return self.block.grad(x)
 
     def base(self, tau: float) -> FloatArray:
         return self.x0 - tau * self.sigma
@@ -379,12 +405,16 @@ class _Mode:
         return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
 
     def correct(
-        self, tau: float, xs: FloatArray, tight: bool = False
+        self, tau: float, xs: FloatArray, tight: bool = False, fresh: bool = False
     ) -> tuple[FloatArray, FloatArray] | None:
         """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
 
         ``tight``: to rounding (the last index's entry, where the state becomes the
-        stationary point) rather than to the step tolerance.
+        stationary point) rather than to the step tolerance. ``fresh``: the gradient
+        returned is evaluated at the state returned (event location compares guards to
+        rounding); otherwise, after a last correction within the tolerance, it is the
+        gradient before that correction (off by ``‖H‖·tol``, a million times below what
+        the guards' interpolation resolves), which saves one evaluation per step.
         """
         x = self.base(tau)
         S = self.S
@@ -408,14 +438,18 @@ class _Mode:
             if not size < 2 * last and size > self.tol(x):
                 return None  # diverging
             x[S] -= delta
-            if not tight and size <= 0.1 * self.tol(x):
+            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
                 # A correction this small moves the gradient by ‖H‖·δ, far below what the
                 # guards resolve: the gradient before it is kept (one evaluation saved).
                 return x, g
             last = size
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
-            done = size <= (64 * _EPS * float(np.max(np.abs(x))) if tight else self.tol(x))
+            # To rounding "tight": on the scale of the mode's states (the state itself may
+            # converge to 0, the stationary point at the origin, where no relative test
+            # of it ends).
+            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+            done = size <= (64 * _EPS * scale if tight else self.tol(x))
         return None
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
@@ -583,15 +617,34 @@ def _select(
     if J.size == n:
         # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
         return sigma, make_mode("l1", sigma, J), True
-    rec.njev += 1
-    b = obj.hvp(x, sigma)[J]  # H_JF σ_F
-    u = block.solve(x, b)
+    Hsigma = block.hvp_full(x, sigma)
+    b = Hsigma[J]  # H_JF σ_F
+    guess = guess_product = None
+    old = block.entry_tangent
+    block.entry_tangent = None
+    if old is not None and J.size == old[0].size + arrived.size:
+        S_old, u_old, gdot_old, sigma_old = old
+        if np.array_equal(J[: S_old.size], S_old) and np.array_equal(J[S_old.size :], arrived):
+            # After an entry, from the old velocity [u_old; −σ_old,arrived]: its product is
+            # H [u_old; 0] − σ_old,arrived H e_arrived = ẋ-rate of the old mode + H σ (no
+            # product), and its residual is the old guards' rates on J (0 on the old S).
+            guess = np.concatenate([u_old, -sigma_old[arrived]])
+            guess_product = gdot_old + Hsigma
+    # To 1e-10 (not to rounding): the test |λ| < 1 below is decided to that, and an index
+    # with |λ_i| within it of 1 exits at once in the next mode.
+    u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
     lam = -u
     if J.size == 0 or float(np.max(np.abs(lam))) < 1.0 - 1e-12:
-        block.tangent = u  # the new mode's tangent at x: its first point starts from it
+        # The new mode's first point: its tangent u and gradient rate H ẋ = H [u; 0] − H σ
+        # (the first from CG's own sums, or one product after a direct solve).
+        Hu = block.last_product if J.size else np.zeros(n)
+        if Hu is None:
+            v = np.zeros(n)
+            v[J] = u
+            Hu = block.hvp_full(x, v)
+        block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)))
         return sigma, make_mode("l1", sigma, J), False
-    rec.njev += 1
-    M = obj.hess_rows(x, J)[:, J]
+    M = block.rows(x, J)[:, J]
     sel = solve_box_vi(0.5 * (M + M.T), -b)
     lam = np.asarray(sel.lam)
     inside = np.abs(lam) < 1.0
@@ -620,9 +673,11 @@ def _run_mode(
     x = cm.x0
     start = cm.block.tangent
     cm.block.tangent = None
-    first = cm.point(
-        0.0, x.copy(), g, start if start is not None and start.size == S.size else None
-    )
+    if start is not None and start[0].size == S.size:
+        first = _Point(0.0, x.copy(), g, start[0], start[1])
+        cm.b_norm = start[2] if S.size else cm.b_norm
+    else:
+        first = cm.point(0.0, x.copy(), g, None)
     pts = [first]
     tau_end = t_end - t
     lam0 = sigma.copy()
@@ -711,7 +766,6 @@ def _run_mode(
                 )
             continue
         xn, gn = corrected
-        new = cm.point(tau, xn, gn, cur.u)
         # The local error of the cubic Hermite dense output on this step. With a previous
         # step, the corrector's distance to the cubic extrapolation (error term
         # s²(s−1)² h⁴ x''''/24 at s = 1 + h/hp) rescaled to the interpolant's midpoint
@@ -719,13 +773,16 @@ def _run_mode(
         # the defect of the tangent against the quadratic through x0, u0, x1 (h² x'''/6):
         # an order-3 estimate, conservative by about h x''''/x'''.
         g_scale = cm.g_scale
+        new: _Point | None = None
         if prev is not None:
+            # (Without the new tangent: a rejected step costs no tangent solve.)
             shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
             g_pred = _hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
             err_x = float(np.max(np.abs(xn[S] - xs_pred))) / shrink if S.size else 0.0
             err_g = float(np.max(np.abs(gn - g_pred))) / shrink
             order = 4
         else:
+            new = cm.point(tau, xn, gn, cur.u)
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
             err_x = h * float(np.max(np.abs(dx))) / 8.0
@@ -735,10 +792,25 @@ def _run_mode(
         # The gradient's interpolant only has to show sign changes: a looser tolerance.
         err_g /= 1e-6 * g_scale
         err = max(err_x, err_g, 1e-10)
+        if prev is None and err > 1.0:
+            # The order-3 estimate overstates the cubic's O(h⁴) error by about
+            # 8 x'''/(h x'''') (hundreds on the logistic benchmarks): before rejecting,
+            # measure the error where it is largest, at the step's midpoint (one
+            # correction, about one gradient, instead of a second step).
+            assert new is not None  # (the first step's tangent is solved for above)
+            measured = _midpoint_error(cm, cur, new, h)
+            if measured is not None:
+                err, order = max(measured, 1e-10), 4
         if err > 1.0:
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
+        if new is None:
+            # The tangent from the derivative of the cubic extrapolation as the first
+            # guess (error O(h³)): CG then starts within a few digits of its target.
+            assert prev is not None  # (only the first step computes its tangent above)
+            u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
+            new = cm.point(tau, xn, gn, u_guess)
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         G0, G1 = guard_F(cur), guard_F(new)
@@ -786,10 +858,41 @@ def _run_mode(
         G = sigma[F] * p_ev.g[F]
         ztol = max(cm.opts.zero_tol, 64 * _EPS) * g_scale
         arrived = F[G + offset[F] <= ztol].tolist()
+        cm.block.entry_tangent = (S.copy(), p_ev.u, p_ev.gdot, sigma)
         exits = [
             (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
         ]
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
+
+
+def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> float | None:
+    """The error of the step's cubic Hermite dense output at its midpoint, where the
+    error term ``s²(1−s)² h⁴ x''''/24`` is largest, in units of the tolerances (the
+    state's and the gradient's, as the step control's): the corrector's distance there
+    from the interpolant. ``None`` when the corrector does not converge."""
+    S = cm.S
+    tau = cur.tau + 0.5 * h
+    xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, 0.5) if S.size else np.zeros(0)
+    try:
+        corrected = cm.correct(tau, xs)
+    except FloatingPointError:
+        return None
+    if corrected is None:
+        return None
+    xm, gm = corrected
+    g_pred = _hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
+    err_x = float(np.max(np.abs(xm[S] - xs))) / cm.tol(xm) if S.size else 0.0
+    err_g = float(np.max(np.abs(gm - g_pred))) / (1e-6 * cm.g_scale)
+    return max(err_x, err_g)
+
+
+def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> FloatArray:
+    """The tangent at ``tau`` in the step ``[cur, new]`` by the step's Hermite interpolant
+    (error O(h³)): the first guess of the tangent's CG there."""
+    if not cm.S.size:
+        return cur.u
+    s = (tau - cur.tau) / h
+    return np.asarray(_hermite_slope(cur.x[cm.S], cur.u, new.x[cm.S], new.u, h, s))
 
 
 def _curve_state(
@@ -799,7 +902,7 @@ def _curve_state(
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
     if corrected is None:
         raise PathFailure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
@@ -813,13 +916,13 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
     if corrected is None:
         raise PathFailure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
         )
     xn, gn = corrected
-    return cm.point(tau, xn, gn, cur.u)
+    return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau))
 
 
 def _refine_entry(
@@ -847,7 +950,7 @@ def _refine_entry(
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
             # The root to rounding in τ (either side) by the interpolant's slope: confirmed
             # with the curve's own slope (they differ near a multiple root).
-            p = cm.point(tau, x, g, cur.u)
+            p = cm.point(tau, x, g, _slope_guess(cm, cur, new, h, tau))
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
@@ -866,7 +969,7 @@ def _refine_entry(
     if best is None:
         return new
     # The point at or just past the root (the guard ≤ 0 there).
-    return cm.point(best[0], best[1], best[2], cur.u)
+    return cm.point(best[0], best[1], best[2], _slope_guess(cm, cur, new, h, best[0]))
 
 
 def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:

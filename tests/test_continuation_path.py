@@ -12,6 +12,7 @@ import pickle
 from collections.abc import Generator
 
 import numpy as np
+import problems as P
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -270,3 +271,86 @@ def test_sparse_and_operator_hessians(kind: str) -> None:
     assert sol.status == 1, sol.message
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 7), rtol=0, atol=1e-10)
     check_velocities(obj, sol)
+
+
+def test_end_check_finds_a_jump_among_many_smooth_components_with_one_pair_of_gradients():
+    # The end-of-run check reads h_i = 0 as a zero only where h_i is smooth. It first
+    # tests every index with one shared pair of evaluations and sends only the failures to
+    # the per-index test: a kink |x_2| (its gradient jumps by 1 across 0, read as 0 by
+    # np.sign) must be among them, and the smooth components must not.
+    from filippov._certify import _rough_candidates
+
+    calls = []
+
+    def grad(x):
+        calls.append(1)
+        return x + 0.5 * np.sign(x) * (np.arange(x.size) == 2)
+
+    obj = Objective(
+        lambda x: 0.5 * float(x @ x) + 0.5 * abs(x[2]), grad, lambda x: np.eye(x.size), n=6
+    )
+    system = fp.steepest_descent_flow(obj, "linf")
+    x = np.zeros(6)
+    idx = np.arange(6)
+    calls.clear()
+    rough = _rough_candidates(system, idx, x, np.eye(6), np.ones(6))
+    assert rough.tolist() == [2]
+    assert len(calls) == 2
+    # smooth everywhere (a quadratic): nobody is sent on
+    smooth = fp.steepest_descent_flow(Objective.quadratic(np.diag(np.arange(1.0, 7.0))), "linf")
+    assert (
+        _rough_candidates(smooth, idx, x + 0.3, np.diag(np.arange(1.0, 7.0)), np.ones(6)).size == 0
+    )
+
+
+def test_cg_sized_logistic_no_dense_hessian_and_few_products_per_event():
+    # d = 80: the sliding blocks outgrow the direct factorization (|S|·n > 4096), so the
+    # CG solves, the bordered factor and the selection's warm start all run. One dense
+    # Hessian only (the end-of-run check's per-component scales), and a bound on the work
+    # per event: the previous version took 65 gradients and products per event here, this
+    # one 43 (a regression to the old step control or cold CG starts fails this).
+    d = 80
+    obj = logistic(d, 5 * d, 5)
+    dense = []
+    raw_hess = obj._hess
+    obj._hess = lambda x: (dense.append(1), raw_hess(x))[1]
+    x0 = np.random.default_rng(1).standard_normal(d)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 50.0), method="continuation")
+    assert sol.status == 1 and len(sol.events) == d + 1
+    assert len(dense) == 1
+    assert (sol.nfev + sol.njev) / len(sol.events) <= 55
+    obj._hess = raw_hess
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-10)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+
+
+def test_last_entry_onto_a_stationary_point_at_the_origin():
+    # The last entry is located "to rounding"; its corrector's test was relative to the
+    # state alone, which converges to 0 here (the minimizer is the origin), so it never
+    # ended and the run failed with −1. x0 = 1 reaches 0 at unit speed: t = 1.
+    obj = Objective.from_expr("0.5*(x0 - 0.3*x1)**2 + cosh(x1 - x2) + x2**2", ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), [1.0, -0.5, 0.3], (0.0, 3.0), method="continuation"
+    )
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], 0.0, rtol=0, atol=1e-12)
+    assert abs(sol.events[-1].t - 1.0) <= 1e-12
+
+
+def test_codim2_quartic_matches_the_event_path():
+    # A crossing, then two manifolds held at once, then the stationary point at the origin
+    # (the previous version failed there with −1 and "auto" fell back to the event path).
+    _f, _grad, _hess, make_objective, t1 = P.codim2_quartic(0.01)
+    system = fp.steepest_descent_flow(make_objective(), "linf")
+    sol = fp.solve(system, P.CODIM2_X0, (0.0, 2.5))
+    ref = fp.solve(system, P.CODIM2_X0, (0.0, 2.5), method="events")
+    assert sol.method == "continuation" and sol.status == ref.status == 1
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
+    assert abs(sol.events[0].t - t1) <= 1e-8
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-9
+    )
+    np.testing.assert_allclose(sol.x[-1], 0.0, rtol=0, atol=1e-12)
+    ts = np.linspace(0.0, 2.5, 51)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import filippov as fp
-from filippov import _exact_path, incremental_selection
+from filippov import incremental_selection
 from filippov._recorder import Recorder
 from filippov.compact_solution import CompactSolution
 from filippov.engine import ExactOptions, ExactPath, protocol, run

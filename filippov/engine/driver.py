@@ -252,14 +252,17 @@ def solve(
         system.jacobian(x0_arr)
         if require_flag(check_derivatives, "check_derivatives"):
             _check_piecewise_jacobian(system, x0_arr)
-    else:
+    candidates = _candidates(path_cls, system)
+    if not isinstance(system, PiecewiseSystem):
         # Validate shapes once, up front: a wrong user function fails here with a clear
         # message.
         system.evaluate(x0_arr)
-        system.jacobian(x0_arr)
+        if candidates[0].name != "continuation":
+            # (Not on the continuation path: it never forms the dense Hessian, ~1 s at
+            # d = 1000; an objective checks the shape of whatever it returns when asked.)
+            system.jacobian(x0_arr)
         if require_flag(check_derivatives, "check_derivatives"):
             _check_system_derivatives(system, x0_arr)
-    candidates = _candidates(path_cls, system)
     explicit = path_cls is not None
     chosen = candidates[0]
     _check_path_options(chosen, keywords, options, explicit)
