@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from filippov._recorder import _ZENO_TAIL, Recorder, _frozen, _int_tuple
+from filippov._recorder import ZENO_TAIL, Recorder, frozen_array, index_tuple
 from filippov._validation import FloatArray, IndexLike
 from filippov.solution import Event, LinearDense, Mode, Segment
 from filippov.solution import trusted_record as _unchecked
@@ -89,7 +89,7 @@ class CompactRecorder(Recorder):
         self._absmax = np.abs(x_init)
         self._modes: dict[int, tuple[int, Mode]] = {}
         self._mode_order: deque[int] = deque()
-        self._tail: deque[Event] = deque(maxlen=2 * _ZENO_TAIL)
+        self._tail: deque[Event] = deque(maxlen=2 * ZENO_TAIL)
         self._n_ev = 0
         self._last_segment: tuple[Any, ...] | None = None
         self._reader_cache: tuple[tuple[int, int, int], _Reader] | None = None
@@ -124,9 +124,9 @@ class CompactRecorder(Recorder):
         if back != 0 or self._last_segment is None:
             return None
         t0, t1, x0, v, mode, lam, kind = self._last_segment
-        dense = _unchecked(LinearDense, t0=t0, x0=_frozen(x0), v=_frozen(v))
+        dense = _unchecked(LinearDense, t0=t0, x0=frozen_array(x0), v=frozen_array(v))
         return _unchecked(
-            Segment, t0=t0, t1=t1, mode=mode, kind=kind, lam=_frozen(lam), dense=dense
+            Segment, t0=t0, t1=t1, mode=mode, kind=kind, lam=frozen_array(lam), dense=dense
         )
 
     def _segment(self, j: int) -> Segment:
@@ -205,11 +205,11 @@ class CompactRecorder(Recorder):
         note: str = "",
     ) -> None:
         store = self._store
-        idx = _int_tuple(indices)
+        idx = index_tuple(indices)
         ev = _unchecked(
             Event,
             t=float(t),
-            x=_frozen(x),
+            x=frozen_array(x),
             kind=kind,
             indices=idx,
             mode_before=mode_before,

@@ -50,10 +50,10 @@ from filippov._validation import FloatArray
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
 from filippov.norms import Norm
 from filippov.selection import (
-    _box_tolerances,
-    _is_pd_symmetric,
-    _is_symmetric,
+    box_tolerances,
     is_p_matrix,
+    is_pd_symmetric,
+    is_symmetric,
     solve_box_vi,
 )
 from filippov.solution import Mode
@@ -1390,10 +1390,10 @@ def _l1_selection(
     a = Jc @ (f0 - B[:, outside] @ sigma[outside])
     M = Jc @ B[:, cand]
     tol = 1e-12  # solve_box_vi's default, as consistent_relay uses it
-    if _is_symmetric(M):
+    if is_symmetric(M):
         Ms = 0.5 * (M + M.T)
-        if _is_pd_symmetric(Ms, tol):
-            tol_lam, _ = _box_tolerances(M, a, tol)
+        if is_pd_symmetric(Ms, tol):
+            tol_lam, _ = box_tolerances(M, a, tol)
             # solve_box_vi's tests: the bounds on the symmetrised system, λ from M itself.
             if float(np.max(np.abs(np.linalg.solve(Ms, a)))) <= 1.0 + tol_lam:
                 lam = np.clip(np.linalg.solve(M, a), -1.0, 1.0)

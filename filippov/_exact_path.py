@@ -64,7 +64,7 @@ from filippov.incremental_selection import (
 from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
 from filippov.solution import Mode
 from filippov.solution import trusted_record as _unchecked
-from filippov.systems import AffineData, ConsistentVelocity, FilippovSystem, _ball_like_l1_at_zero
+from filippov.systems import AffineData, ConsistentVelocity, FilippovSystem, ball_like_l1_at_zero
 
 # The selectors' former private names here (tests patch the classes through them).
 _InverseBlock = InverseBlock
@@ -515,7 +515,7 @@ def _spd_lam_v(
     spd: SpdBoxSelector, perm: np.ndarray, c0: FloatArray, B: FloatArray, b_is_eye: bool
 ) -> tuple[FloatArray, FloatArray]:
     """The relay values (original order) and the velocity of the selector's current mode,
-    both frozen: the recorder keeps them without a copy (see ``_recorder._frozen``)."""
+    both frozen: the recorder keeps them without a copy (see ``_recorder.frozen_array``)."""
     k = spd.block.k
     # (one concatenation and one gather: a fresh array that owns its data)
     lam = np.concatenate((spd.lam[:k], spd.sig[k:]))[spd.block.pos]
@@ -596,7 +596,7 @@ def linf_steps(
             # (at d = 500 that program cost as much as the 2000 events before it).
             cv = ConsistentVelocity(c0.copy(), np.zeros(m), tuple(range(m)), None, True)
         else:
-            cv = _ball_like_l1_at_zero(c0, B, G)
+            cv = ball_like_l1_at_zero(c0, B, G)
         mode0 = make_mode("linf", np.zeros(m), np.arange(m))
         if float(np.max(np.abs(cv.velocity))) <= 1e-12 * b_max:
             # At h = 0 every relay value is free: staying is the only solution only if GB

@@ -28,12 +28,12 @@ from filippov.solution import readonly_view as _readonly  # engine-facing constr
 from filippov.solution import trusted_record as _unchecked
 
 #: Number of consecutive shrinking event gaps that make a Zeno run.
-_ZENO_RUN = 6
+ZENO_RUN = 6
 #: How many of the latest events the accumulation check looks at.
-_ZENO_TAIL = 64
+ZENO_TAIL = 64
 
 
-def _frozen(arr: FloatArray) -> FloatArray:
+def frozen_array(arr: FloatArray) -> FloatArray:
     """``arr`` as a read-only float array, shared when it already is one that owns its data.
 
     Why not always copy (as the public constructors do): the engine hands the recorder
@@ -51,7 +51,7 @@ def _frozen(arr: FloatArray) -> FloatArray:
     return _readonly(arr)
 
 
-def _int_tuple(indices: IndexLike) -> tuple[int, ...]:
+def index_tuple(indices: IndexLike) -> tuple[int, ...]:
     """Indices as a tuple of Python ints (lists from ``tolist()`` already hold them)."""
     if isinstance(indices, list) and all(type(i) is int for i in indices):
         return tuple(indices)
@@ -113,14 +113,14 @@ class Recorder:
         """Record a segment ``x(t) = x0 + (t − t0) v`` and return its end state."""
         x1 = x0 + (t1 - t0) * v
         x1.setflags(write=False)  # fresh: stored once, shared with the next segment
-        dense = _unchecked(LinearDense, t0=float(t0), x0=_frozen(x0), v=_frozen(v))
+        dense = _unchecked(LinearDense, t0=float(t0), x0=frozen_array(x0), v=frozen_array(v))
         seg = _unchecked(
             Segment,
             t0=float(t0),
             t1=float(t1),
             mode=mode,
             kind=mode.kind if kind is None else kind,
-            lam=_frozen(lam),
+            lam=frozen_array(lam),
             dense=dense,
         )
         self.segments.append(seg)
@@ -151,7 +151,7 @@ class Recorder:
                 t1=float(t1),
                 mode=mode,
                 kind=mode.kind,
-                lam=_frozen(lam.copy()),
+                lam=frozen_array(lam.copy()),
                 dense=nodal,
             )
         )
@@ -161,7 +161,7 @@ class Recorder:
         if t == self.t[-1] and np.array_equal(x, self.x[-1]):
             return
         self.t.append(float(t))
-        self.x.append(_frozen(x))
+        self.x.append(frozen_array(x))
 
     def event(
         self,
@@ -179,9 +179,9 @@ class Recorder:
             _unchecked(
                 Event,
                 t=float(t),
-                x=_frozen(x),
+                x=frozen_array(x),
                 kind=kind,
-                indices=_int_tuple(indices),
+                indices=index_tuple(indices),
                 mode_before=mode_before,
                 mode_after=mode_after,
                 unique=bool(unique),
@@ -334,27 +334,27 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
         return None
     last_t = events[-1].t
     previous_t = None
-    for back in range(2, min(len(events), _ZENO_TAIL) + 1):
+    for back in range(2, min(len(events), ZENO_TAIL) + 1):
         if events[-back].t != last_t:
             previous_t = events[-back].t
             break
     if previous_t is None or last_t - previous_t > zeno_spacing * max(span, 1e-300):
         return None
-    # The last _ZENO_RUN + 1 distinct times (simultaneous events share a time), walking
-    # back from the end within the last _ZENO_TAIL events, with the first event at each
+    # The last ZENO_RUN + 1 distinct times (simultaneous events share a time), walking
+    # back from the end within the last ZENO_TAIL events, with the first event at each
     # time and the switching functions involved there. (Walking back, not building the
     # lists over the whole tail: near the end of a long sign flow the cheap exit above
     # often fails, and the full lists cost 5 % of a d = 1000 run.)
-    lowest = len(events) - min(len(events), _ZENO_TAIL)
+    lowest = len(events) - min(len(events), ZENO_TAIL)
     spans_rev: list[tuple[int, int]] = []  # (first, last) event at each distinct time
     k = len(events) - 1
-    while k >= lowest and len(spans_rev) <= _ZENO_RUN:
+    while k >= lowest and len(spans_rev) <= ZENO_RUN:
         end, t_k = k, events[k].t
         k -= 1
         while k >= lowest and events[k].t == t_k:
             k -= 1
         spans_rev.append((k + 1, end))
-    if len(spans_rev) < _ZENO_RUN + 1:
+    if len(spans_rev) < ZENO_RUN + 1:
         return None
     spans = spans_rev[::-1]
     distinct = [events[first] for first, _ in spans]
@@ -375,7 +375,7 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     # Close events on *different* manifolds are no accumulation: the sign flow of a
     # d = 2000 quadratic has thousands of distinct events, some 1e-10 apart near the end,
     # which a test on the times alone took for a Zeno run.
-    run = groups[-_ZENO_RUN - 1 :]
+    run = groups[-ZENO_RUN - 1 :]
     if not any(all(run[k] == run[k - p] for k in range(p, len(run))) for p in (1, 2, 3)):
         return None
     gap = float(gaps[-1])

@@ -28,7 +28,7 @@ class NonFiniteError(ValueError, FloatingPointError):
     """
 
 
-def _preview(value: Any, limit: int = 60) -> str:
+def preview(value: Any, limit: int = 60) -> str:
     text = (
         np.array2string(np.asarray(value), threshold=8, edgeitems=3)
         if _is_arraylike(value)
@@ -52,7 +52,7 @@ def as_float_array(value: ArrayLike, name: str) -> FloatArray:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            f"`{name}` must be an array of real numbers. Got {_preview(value)} instead."
+            f"`{name}` must be an array of real numbers. Got {preview(value)} instead."
         ) from exc
     return arr
 
@@ -66,7 +66,7 @@ def require_finite(arr: FloatArray, name: str) -> FloatArray:
         total = np.add.reduce(arr, axis=None)
     if np.isfinite(total) or np.all(np.isfinite(arr)):
         return arr
-    raise NonFiniteError(f"`{name}` must be finite. Got {_preview(arr)} instead.")
+    raise NonFiniteError(f"`{name}` must be finite. Got {preview(arr)} instead.")
 
 
 def as_vector(value: ArrayLike, name: str, n: int | None = None) -> FloatArray:

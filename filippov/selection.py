@@ -168,14 +168,14 @@ def _validate_tol(tol: float) -> float:
     return t
 
 
-def _is_symmetric(M: FloatArray) -> bool:
+def is_symmetric(M: FloatArray) -> bool:
     if M.size == 0:
         return True
     scale = float(np.max(np.abs(M)))
     return float(np.max(np.abs(M - M.T))) <= 1e-12 * scale
 
 
-def _is_pd_symmetric(S: FloatArray, tol: float) -> bool:
+def is_pd_symmetric(S: FloatArray, tol: float) -> bool:
     """Whether the symmetric matrix ``S`` is positive definite, relative to its scale."""
     if S.size == 0:
         return True
@@ -224,8 +224,8 @@ def is_p_matrix(M: ArrayLike, *, tol: float = 1e-12) -> bool | None:
     row_scale = np.linalg.norm(Mf, axis=1)
     if np.any(diag <= tol * row_scale):
         return False
-    if _is_symmetric(Mf):
-        return _is_pd_symmetric(0.5 * (Mf + Mf.T), tol)
+    if is_symmetric(Mf):
+        return is_pd_symmetric(0.5 * (Mf + Mf.T), tol)
     if k <= _P_MINORS_MAX:
         for size in range(2, k + 1):
             subsets = np.array(list(itertools.combinations(range(k), size)))
@@ -235,7 +235,7 @@ def is_p_matrix(M: ArrayLike, *, tol: float = 1e-12) -> bool | None:
             if np.any(dets <= tol * bound):
                 return False
         return True
-    if _is_pd_symmetric(0.5 * (Mf + Mf.T), tol):
+    if is_pd_symmetric(0.5 * (Mf + Mf.T), tol):
         return True
     off = np.abs(Mf) - np.diag(np.abs(diag))
     if np.all(diag > off.sum(axis=1)) or np.all(diag > off.sum(axis=0)):
@@ -271,7 +271,7 @@ def _box_residual(M: FloatArray, a: FloatArray, lam: FloatArray, p: IntArray) ->
     return float(max(np.max(x, initial=0.0) for x in parts))
 
 
-def _box_tolerances(M: FloatArray, a: FloatArray, tol: float) -> tuple[float, float]:
+def box_tolerances(M: FloatArray, a: FloatArray, tol: float) -> tuple[float, float]:
     scale_w = float(np.max(np.abs(a), initial=0.0) + np.max(np.sum(np.abs(M), axis=1)))
     t = max(tol, 10 * _EPS)
     return t, t * max(scale_w, 1e-300)
@@ -646,8 +646,8 @@ def solve_box_vi(
         return _make_box_selection(
             Mf, af, np.zeros(0), p0, unique=True, method="trivial", n_solutions=1, n_pivots=0
         )
-    tol_lam, tol_w = _box_tolerances(Mf, af, t)
-    if _is_symmetric(Mf) and _is_pd_symmetric(0.5 * (Mf + Mf.T), t):
+    tol_lam, tol_w = box_tolerances(Mf, af, t)
+    if is_symmetric(Mf) and is_pd_symmetric(0.5 * (Mf + Mf.T), t):
         Ms = 0.5 * (Mf + Mf.T)
         p, lam, iters, ok = _box_block_pivoting(Ms, af, p0, tol_lam, tol_w, 4 * k + 10)
         method = "block-pivoting"
@@ -726,7 +726,7 @@ def _monotone_on_simplex(M: FloatArray, tol: float) -> bool:
     if k == 1:
         return True
     Z = _ones_complement_basis(k)
-    return _is_pd_symmetric(Z.T @ (0.5 * (M + M.T)) @ Z, tol)
+    return is_pd_symmetric(Z.T @ (0.5 * (M + M.T)) @ Z, tol)
 
 
 def _simplex_kkt(M: FloatArray, a: FloatArray, S: IntArray) -> tuple[FloatArray, float]:
@@ -910,9 +910,9 @@ def solve_simplex_vi(
     if k == 0:
         raise ValueError("`a` must have at least one entry (a tie set is never empty).")
     support0 = _support_of(warm_start, k)
-    tol_lam, tol_rho = _box_tolerances(Mf, af, t)
+    tol_lam, tol_rho = box_tolerances(Mf, af, t)
     monotone = _monotone_on_simplex(Mf, t)
-    if _is_symmetric(Mf) and monotone:
+    if is_symmetric(Mf) and monotone:
         Ms = 0.5 * (Mf + Mf.T)
         w, r, n_solves = _simplex_active_set(Ms, af, support0, tol_rho, 100 * (k + 1))
         S = np.flatnonzero(w > 0)
@@ -1030,8 +1030,8 @@ def solve_ball_vi(M: ArrayLike, a: ArrayLike, *, tol: float = 1e-12) -> Selectio
         return _ball_selection(Mf, af, np.zeros(0), 0.0, True, "trivial")
     anorm = float(np.linalg.norm(af))
     if anorm == 0.0:
-        return _ball_selection(Mf, af, np.zeros(k), 0.0, _is_pd_symmetric(Mf + Mf.T, t), "trivial")
-    if _is_symmetric(Mf):
+        return _ball_selection(Mf, af, np.zeros(k), 0.0, is_pd_symmetric(Mf + Mf.T, t), "trivial")
+    if is_symmetric(Mf):
         return _ball_symmetric(0.5 * (Mf + Mf.T), af, t, Mf)
     return _ball_general(Mf, af, t)
 
@@ -1081,7 +1081,7 @@ def _ball_symmetric(Ms: FloatArray, a: FloatArray, tol: float, M_orig: FloatArra
 
 def _ball_general(M: FloatArray, a: FloatArray, tol: float) -> Selection:
     k = a.shape[0]
-    monotone = _is_pd_symmetric(0.5 * (M + M.T), tol)
+    monotone = is_pd_symmetric(0.5 * (M + M.T), tol)
     eye = np.eye(k)
 
     def g(mu: float) -> float:
@@ -1178,7 +1178,7 @@ def box_vi_solution_set(M: ArrayLike, a: ArrayLike, *, tol: float = 1e-10) -> Bo
         raise ValueError(f"`a` must have at most {_BOX_ENUM_MAX} entries. Got {k} instead.")
     if k == 0:
         return BoxSolutionSet(np.zeros((1, 0)), False)
-    tol_lam, tol_w = _box_tolerances(Mf, af, max(t, 1e-10))
+    tol_lam, tol_w = box_tolerances(Mf, af, max(t, 1e-10))
     found: list[FloatArray] = []
     continuum = False
     for pat in itertools.product((-1, 0, 1), repeat=k):

@@ -47,9 +47,9 @@ from numpy.typing import ArrayLike
 
 from filippov._validation import (
     FloatArray,
-    _preview,
     as_float_array,
     as_limits,
+    preview,
     require_finite,
     require_flag,
     require_int,
@@ -335,7 +335,7 @@ def _build(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Objective
         x_check = plan.x0[0]
         check = objective.check_derivatives(x_check, n_directions=2, dense=False)
         if not check.ok:
-            raise ValueError(f"{check} at x0 = {_preview(x_check)}.")
+            raise ValueError(f"{check} at x0 = {preview(x_check)}.")
     return system, objective
 
 

@@ -711,7 +711,7 @@ def consistent_relay(
     if norm.name == "linf":
         if free is None and not np.any(hx):
             # h = 0: the face is the whole ℓ1 ball; the consistent choice keeps h = 0.
-            return _ball_like_l1_at_zero(f0, B, J)
+            return ball_like_l1_at_zero(f0, B, J)
         if F.size <= 1:
             lam = np.zeros(m)
             if F.size == 1:
@@ -739,7 +739,7 @@ def consistent_relay(
     return ConsistentVelocity(f0 - B @ lam, lam, inside, sel, sel.unique)
 
 
-def _ball_like_l1_at_zero(f0: FloatArray, B: FloatArray, J: FloatArray) -> ConsistentVelocity:
+def ball_like_l1_at_zero(f0: FloatArray, B: FloatArray, J: FloatArray) -> ConsistentVelocity:
     """ℓ∞ relay at ``h = 0``: λ in the ℓ1 ball keeping ``h = 0`` (minimal ℓ1 norm)."""
     m = B.shape[1]
     # λ = p − q with p, q ≥ 0, Σ(p + q) ≤ 1, J(f0 − Bλ) = 0; minimise Σ(p + q). A linear

@@ -248,3 +248,55 @@ def test_the_readme_layout_names_every_module(graph):
         if not any(f"`{name}`" in layout for name in names):
             missing.append(module)
     assert sorted(missing) == [], "describe these modules in the README's Layout section"
+
+
+def _private_name_imports(
+    source: str, package_dir: Path, here: Path | None = None
+) -> list[tuple[int, str, str]]:
+    """``(line, module, name)`` of every ``from <filippov module> import _name`` in
+    ``source`` that imports a private *name* (a submodule such as ``_exact_path`` is not
+    a name: internal modules are for the package's own use)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        module = node.module or ""
+        if node.level == 0 and not (module == "filippov" or module.startswith("filippov.")):
+            continue
+        for alias in node.names:
+            name = alias.name
+            if not name.startswith("_") or name.startswith("__"):
+                continue
+            if node.level == 0:
+                base = package_dir.joinpath(*module.split(".")[1:])
+            else:  # relative to the package of the file `here`
+                base = (here or package_dir / "x.py").parents[node.level - 1]
+                base = base.joinpath(*module.split(".")) if module else base
+            if (base / f"{name}.py").is_file() or (base / name / "__init__.py").is_file():
+                continue  # a submodule
+            found.append((node.lineno, "." * node.level + module, name))
+    return found
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    package_dir = ROOT / "filippov"
+    offenders = []
+    for path in sorted(package_dir.rglob("*.py")):
+        source = path.read_text("utf-8")
+        for line, module, name in _private_name_imports(source, package_dir, path):
+            offenders.append(f"{path.relative_to(ROOT)}:{line}: {name} from {module}")
+    assert offenders == [], "private names imported across modules:\n" + "\n".join(offenders)
+
+
+def test_a_private_name_import_is_reported() -> None:
+    package_dir = ROOT / "filippov"
+    source = (
+        "from filippov._validation import preview, _secret\n"
+        "from filippov import _exact_path\n"
+        "from numpy import _core\n"
+        "from .norms import _hidden\n"
+    )
+    assert _private_name_imports(source, package_dir) == [
+        (1, "filippov._validation", "_secret"),
+        (4, ".norms", "_hidden"),
+    ]

@@ -19,7 +19,7 @@ from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._compact_recorder import CompactRecorder
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder, check_accumulation
-from filippov._validation import FloatArray, _preview, as_vector, require_flag, require_positive
+from filippov._validation import FloatArray, as_vector, preview, require_flag, require_positive
 from filippov.engine.protocol import IntegrationPath, PathFailure, Rest, cyclic_gc_paused
 from filippov.piecewise import PiecewiseSystem
 from filippov.selection import SelectionError
@@ -394,7 +394,7 @@ def _make_recorder(
             if times.ndim != 1 or not np.all(np.isfinite(times)):
                 raise ValueError(
                     "`checkpoints` must be a positive int or a 1-D array of finite times. "
-                    f"Got {_preview(np.atleast_1d(times).ravel())} instead."
+                    f"Got {preview(np.atleast_1d(times).ravel())} instead."
                 )
             grid = np.sort(times - t0)  # the paths integrate in τ = t − t0
     B = data.B
@@ -557,7 +557,7 @@ def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
     if system.objective is not None:
         check = system.objective.check_derivatives(x0, n_directions=2, dense=False)
         if not check.ok:
-            raise ValueError(f"{check} at x0 = {_preview(x0)}; {hint}.")
+            raise ValueError(f"{check} at x0 = {preview(x0)}; {hint}.")
         return
     if system.affine_data is not None or not system.has_exact_jacobian:
         return  # no user derivative: affine data is exact, finite differences are ours
@@ -572,7 +572,7 @@ def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
     if worst > 1e-6:
         raise ValueError(
             f"the Jacobian `jac_h` of {system.name!r} disagrees with finite differences of h "
-            f"(relative error {worst:.3g}, tol 1e-06) at x0 = {_preview(x0)}; {hint}."
+            f"(relative error {worst:.3g}, tol 1e-06) at x0 = {preview(x0)}; {hint}."
         )
 
 
@@ -590,6 +590,6 @@ def _check_piecewise_jacobian(system: PiecewiseSystem, x0: np.ndarray) -> None:
         raise ValueError(
             f"the Jacobian `jac` of {system.name!r} disagrees with finite differences of the "
             f"switching functions (relative error {worst:.3g}, tol 1e-06) at x0 = "
-            f"{_preview(x0)}; fix it, or pass check_derivatives=False to solve to skip this "
+            f"{preview(x0)}; fix it, or pass check_derivatives=False to solve to skip this "
             "check."
         )

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from .._npz_io import contents_of, read_npz, save_npz
 from .._status import Status, make_stats
-from .._validation import _preview, input_path, output_path, require_int
+from .._validation import input_path, output_path, preview, require_int
 
 __all__ = ["ITERATE_DIAGNOSTICS", "STEP_DIAGNOSTICS", "DiscreteTrajectory"]
 
@@ -66,7 +66,7 @@ def _as_float(value: Any, name: str) -> NDArray[np.float64]:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(
-            f"`{name}` must be an array of real numbers. Got {_preview(value)} instead."
+            f"`{name}` must be an array of real numbers. Got {preview(value)} instead."
         ) from None
 
 
@@ -76,7 +76,7 @@ def _as_counts(value: Any, name: str) -> NDArray[np.int64]:
         return value.astype(np.int64, copy=False)
     arr = _as_float(value, name)
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-        raise ValueError(f"`{name}` must hold whole numbers. Got {_preview(arr)} instead.")
+        raise ValueError(f"`{name}` must hold whole numbers. Got {preview(arr)} instead.")
     return arr.astype(np.int64)
 
 
@@ -214,7 +214,7 @@ class DiscreteTrajectory:
         ):
             raise TypeError(
                 "`diagnostics` must be a mapping of str to arrays. "
-                f"Got {_preview(diagnostics)} instead."
+                f"Got {preview(diagnostics)} instead."
             )
         self.diagnostics: dict[str, NDArray[Any]] = {}
         for name, value in diagnostics.items():
@@ -222,7 +222,7 @@ class DiscreteTrajectory:
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
                     f"`diagnostics[{name!r}]` must be a numeric array. "
-                    f"Got {_preview(value)} instead."
+                    f"Got {preview(value)} instead."
                 )
             self.diagnostics[name] = arr
         code = require_int(status, "status")

@@ -19,10 +19,10 @@ from numpy.typing import ArrayLike
 
 from filippov._validation import (
     FloatArray,
-    _preview,
     as_float_array,
     as_matrix,
     as_vector,
+    preview,
     require_finite,
     require_int,
 )
@@ -376,7 +376,7 @@ class NodalDense(SegmentDense):
             raise ValueError(f"`breaks` must hold at least 2 times. Got {b.shape[0]} instead.")
         require_finite(b, "breaks")
         if np.any(np.diff(b) < 0):
-            raise ValueError(f"`breaks` must be non-decreasing. Got {_preview(b)} instead.")
+            raise ValueError(f"`breaks` must be non-decreasing. Got {preview(b)} instead.")
         v = as_float_array(values, "values")
         if v.ndim != 3 or v.shape[:2] != (b.shape[0] - 1, NODAL_POINTS):
             raise ValueError(

@@ -23,8 +23,8 @@ from numpy.typing import ArrayLike
 from filippov._status import EVENT_KINDS
 from filippov._validation import (
     FloatArray,
-    _preview,
     as_vector,
+    preview,
 )
 from filippov.norms import Norm
 
@@ -52,7 +52,7 @@ def as_time(value: Any, name: str) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"`{name}` must be a real number. Got {_preview(value)} instead.") from exc
+        raise TypeError(f"`{name}` must be a real number. Got {preview(value)} instead.") from exc
     if not np.isfinite(out):
         raise ValueError(f"`{name}` must be finite. Got {out!r} instead.")
     return out
@@ -79,7 +79,7 @@ def int_tuple(value: Any, name: str) -> tuple[int, ...]:
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
             raise TypeError(
-                f"`{name}` must be a sequence of integers. Got {_preview(value)} instead."
+                f"`{name}` must be a sequence of integers. Got {preview(value)} instead."
             )
         out.append(int(item))
     return tuple(out)
@@ -169,7 +169,7 @@ def json_normalize(value: Any, name: str) -> Any:
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"`{name}` must be JSON-serializable (str keys, finite numbers, lists, "
-            f"dicts, str, bool, None). Got {_preview(value)} instead."
+            f"dicts, str, bool, None). Got {preview(value)} instead."
         ) from exc
 
 

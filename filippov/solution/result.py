@@ -15,9 +15,9 @@ from numpy.typing import ArrayLike
 from filippov._status import EVENT_KINDS, STATS_KEYS, Status, make_stats
 from filippov._validation import (
     FloatArray,
-    _preview,
     as_float_array,
     as_vector,
+    preview,
     require_finite,
     require_int,
 )
@@ -447,7 +447,7 @@ class FilippovSolution:
         if np.any(outside):
             raise ValueError(
                 f"`t` must lie in the solution's time range [{lo!r}, {hi!r}]. "
-                f"Got {_preview(flat[outside])} instead."
+                f"Got {preview(flat[outside])} instead."
             )
         out = np.empty((flat.shape[0], self.n))
         if not self._segments:
@@ -456,7 +456,7 @@ class FilippovSolution:
             if np.any(self._t[pos] != flat):
                 raise ValueError(
                     "`t` must be one of the breakpoints: this solution has no segments "
-                    f"(status {self._status}: {self._message}). Got {_preview(flat)} instead."
+                    f"(status {self._status}: {self._message}). Got {preview(flat)} instead."
                 )
             out[:] = self._x[pos]
         else:

@@ -11,9 +11,9 @@ from numpy.typing import ArrayLike
 
 from filippov._validation import (
     FloatArray,
-    _preview,
     as_float_array,
     as_vector,
+    preview,
     require_finite,
     require_int,
 )
@@ -265,7 +265,7 @@ class Segment:
         if len(ts) < 2 or not np.all(np.diff(ts) > 0):
             raise ValueError(
                 "`ode_solution` must cover a forward time interval of positive length. "
-                f"Got steps at {_preview(ts)} instead."
+                f"Got steps at {preview(ts)} instead."
             )
         lo = float(ts[0]) if t0 is None else as_time(t0, "t0")
         hi = float(ts[-1]) if t1 is None else as_time(t1, "t1")
@@ -387,7 +387,7 @@ class Segment:
         if ts.size and (ts.min() < self.t0 or ts.max() > self.t1):
             raise ValueError(
                 f"`t` must lie in the segment's range [{self.t0!r}, {self.t1!r}]. "
-                f"Got {_preview(ts)} instead."
+                f"Got {preview(ts)} instead."
             )
         return self.dense(ts)
 
