@@ -640,6 +640,7 @@ def _integrate_mode(
     while True:
         try:
             message = solver.step()
+            rec.count_step(solver)
             if solver.status == "failed":
                 raise fail(-1, f"the integrator failed ({message})", t_old, x_old)
             t_new, x_new = float(solver.t), np.array(solver.y)

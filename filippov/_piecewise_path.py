@@ -442,6 +442,7 @@ def _run_mode(
     x_hit = x
     while solver.status == "running":
         msg = solver.step()
+        rec.count_step(solver)
         if solver.status == "failed":
             _record(rec, mode, ts, interps, solver.t_old or t, mode_rec)
             raise PathFailure(-1, f"the integrator failed at t = {solver.t:.12g}: {msg}")

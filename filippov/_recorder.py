@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,12 @@ class Recorder:
         self.segments: list[Segment] = []
         self.nfev = 0
         self.njev = 0
+        #: LU decompositions and steps of the implicit / explicit integrators (event and
+        #: piecewise paths), summed over modes by :meth:`count_step`.
+        self.nlu = 0
+        self.n_steps = 0
+        self._solver: object = None
+        self._solver_seen = (0, 0)
         self.n_selection_solves = 0
         self.kinds: Counter[str] = Counter()
         self._stacked: FloatArray | None = None
@@ -163,6 +170,18 @@ class Recorder:
         self.t.append(float(t))
         self.x.append(frozen_array(x))
 
+    def count_step(self, solver: Any) -> None:
+        """Count one step of a scipy ``OdeSolver`` and the Jacobians and LU decompositions
+        it made since the last count (its own counters are cumulative per solver; a mode
+        starts a new solver, so the sums over modes are kept here)."""
+        self.n_steps += 1
+        if solver is not self._solver:
+            self._solver, self._solver_seen = solver, (0, 0)
+        njev, nlu = int(solver.njev), int(solver.nlu)
+        self.njev += njev - self._solver_seen[0]
+        self.nlu += nlu - self._solver_seen[1]
+        self._solver_seen = (njev, nlu)
+
     def event(
         self,
         t: float,
@@ -198,6 +217,7 @@ class Recorder:
         ``t0`` is large (at ``t0 = 1e15`` a time is only resolved to 0.125). The shift to
         ``t`` happens once, here, in what the user reads.
         """
+        self._solver = None  # (the last integrator is not kept alive by the solution)
         events: tuple[Event, ...] = tuple(self.events)
         segments: tuple[Segment, ...] = tuple(self.segments)
         t = np.array(self.t, dtype=np.float64)
@@ -216,6 +236,8 @@ class Recorder:
             message=message,
             nfev=self.nfev,
             njev=self.njev,
+            nlu=self.nlu,
+            counters={"n_steps": self.n_steps},
             method=self.method,
             n_selection_solves=self.n_selection_solves,
         )

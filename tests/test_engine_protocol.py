@@ -202,3 +202,17 @@ def test_the_stationary_stop_is_recorded_once_by_the_driver() -> None:
     assert [e.kind for e in sol.events].count("stationary") == 1
     assert sol.segments[-1].kind == "stationary" and sol.t[-1] == 4.0
     assert sol.message == "stationary point reached at t = 3.1"
+
+
+@pytest.mark.parametrize("integrator", ["DOP853", "Radau", "BDF"])
+def test_the_integrators_counters_are_summed_over_modes(integrator: str) -> None:
+    system, x0 = _sign_flow()
+    sol = fp.solve(system, x0, (0.0, 20.0), method="events", integrator=integrator)
+    stats = sol.stats
+    assert sol.status == 1 and stats["n_events"] == len(sol.events) >= 3
+    assert stats["n_steps"] >= len(sol.segments) - 1 > 0 and stats["nfev"] > stats["n_steps"]
+    if integrator == "DOP853":  # explicit: no Jacobian, no LU decomposition
+        assert stats["njev"] == 0 and stats["nlu"] == 0
+    else:  # implicit: every mode starts a solver with a Jacobian and its LU factors
+        assert stats["njev"] >= 1 and stats["nlu"] >= stats["njev"]
+    assert sol.njev == stats["njev"] and sol.nlu == stats["nlu"]
