@@ -111,14 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     tic = time.perf_counter()
     # started like the sweep's own default pool (a fork server, never a fork)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("forkserver"))
-    list(pool.map(_warm, ["filippov.sweep"] * n))
+    list(pool.map(_warm, ["filippov.sweeps"] * n))
     t_pool = time.perf_counter() - tic
     tic = time.perf_counter()
     cluster = LocalCluster(
         n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
     )
     client = Client(cluster)
-    client.run(_warm, "filippov.sweep")
+    client.run(_warm, "filippov.sweeps")
     t_dask = time.perf_counter() - tic
 
     rows = []

@@ -10,7 +10,7 @@ discretize them.
 
 from filippov import schemes
 from filippov._status import Status
-from filippov.compare import ComparisonReport, ConvergenceStudy, compare, convergence_study
+from filippov.comparison import ComparisonReport, ConvergenceStudy, compare, convergence_study
 from filippov.engine import solve
 from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
@@ -19,10 +19,10 @@ from filippov.schemes import DiscreteTrajectory
 from filippov.solution import EVENT_KINDS, Event, FilippovSolution, Mode, Segment
 from filippov.solution.compact import CompactSolution
 
-# Sweeps (pandas, tqdm and dask are imported only when a sweep runs). The function
-# `fp.sweep` shadows the module name on the package: import the module's other names
-# with `from filippov.sweep import ...`.
-from filippov.sweep import grid, sweep
+# Sweeps (pandas, tqdm and dask are imported only when a sweep runs). The modules are
+# `comparison` and `sweeps`, not `compare` and `sweep`: a function named like its module
+# hid the module (`import filippov.compare as m` gave the function).
+from filippov.sweeps import grid, sweep
 from filippov.systems import (
     FilippovSystem,
     coulomb_oscillator,

@@ -340,7 +340,7 @@ def _expr_objective(expr: str, variables: list[str], **params: float) -> Objecti
 def _sweep(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from filippov.sweep import grid, sweep
+    from filippov.sweeps import grid, sweep
 
     out = output_path(args.out, "--out", make_parents=True)
     if out.suffix not in (".parquet", ".csv"):

@@ -4,10 +4,10 @@ Discrete schemes tracking the Filippov solution
 
 SignGD is the explicit Euler method of the sign flow, so its iterates :math:`x_k` should
 stay close to the Filippov solution at the flow times :math:`t_k = \\sum_{j<k}\\eta_j`.
-:func:`filippov.compare.compare` measures exactly that — the errors
+:func:`filippov.comparison.compare` measures exactly that — the errors
 :math:`\\|x_k - x(t_k)\\|_\\infty`, the chattering band around the sliding manifolds and
 whether the scheme switches where the flow does — and
-:func:`filippov.compare.convergence_study` repeats it over step sizes and fits the order.
+:func:`filippov.comparison.convergence_study` repeats it over step sizes and fits the order.
 """
 
 # %%
@@ -21,7 +21,7 @@ import numpy as np
 
 import filippov as fp
 from filippov import plot, schemes
-from filippov.compare import compare, convergence_study
+from filippov.comparison import compare, convergence_study
 from filippov.objectives import slope
 
 obj = slope(0.5)

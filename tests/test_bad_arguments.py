@@ -2,7 +2,7 @@
 
 One table lists, for each public function, constructor and method (``filippov.__all__``,
 ``filippov.plot``, the public classes of ``filippov.schemes``, the systems constructors,
-``compare`` / ``convergence_study`` and the methods of ``FilippovSolution``), a call that
+``comparison`` / ``convergence_study`` and the methods of ``FilippovSolution``), a call that
 works and, argument by argument, wrong-typed and out-of-range values. Each row replaces one
 argument of the working call by one bad value and expects a ``TypeError`` or a
 ``ValueError`` whose message names that argument in backticks (the project's

@@ -132,3 +132,19 @@ def test_lazy_module_imports_on_first_attribute() -> None:
     assert calls == []
     assert "a" in table and table["b"] == 2 and sorted(table) == ["a", "b"] and len(table) == 2
     assert calls == [1]  # built once
+
+
+def test_no_public_function_hides_its_module() -> None:
+    # `import filippov.compare as m` used to give the function `fp.compare`, not a module.
+    code = (
+        "import types, filippov as fp\n"
+        "import filippov.comparison as c, filippov.sweeps as s\n"
+        "assert isinstance(c, types.ModuleType) and isinstance(s, types.ModuleType)\n"
+        "assert callable(fp.compare) and callable(fp.sweep)\n"
+        "import pkgutil\n"
+        "names = {m.name for m in pkgutil.iter_modules(fp.__path__)}\n"
+        "clash = [n for n in names if not isinstance(getattr(fp, n, types), (type, types.ModuleType))"
+        " and callable(getattr(fp, n, None))]\n"
+        "assert clash == [], clash\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -22,7 +22,7 @@ pd = pytest.importorskip("pandas")
 import filippov as fp  # noqa: E402
 from filippov.cli import main  # noqa: E402
 from filippov.objectives import separable_quadratic, slope  # noqa: E402
-from filippov.sweep import STATUS_RAISED, read_table  # noqa: E402
+from filippov.sweeps import STATUS_RAISED, read_table  # noqa: E402
 
 L = np.array([1.0, 4.0])
 C = np.array([0.5, -1.0])

@@ -30,7 +30,7 @@ from filippov.plot.styles import RUN_COLORS, RUN_LINESTYLES, RUN_MARKERS, line_s
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
 
-    from filippov.compare import ConvergenceStudy
+    from filippov.comparison import ConvergenceStudy
     from filippov.plot._inputs import Run, Runs
 
 __all__ = ["convergence", "error_vs_step"]
@@ -233,7 +233,7 @@ def error_vs_step(
     study : ConvergenceStudy, mapping or sequence of them, optional
         Anything with step sizes (attribute or key ``steps``) and errors: ``sup_errors``
         and ``order`` (``which="sup"``) or ``final_errors`` and ``final_order``
-        (``which="final"``), as in :class:`filippov.compare.ConvergenceStudy`, or plain
+        (``which="final"``), as in :class:`filippov.comparison.ConvergenceStudy`, or plain
         ``errors`` and ``order``. A mapping label -> study or a sequence of studies draws
         one curve each.
     ax : Axes, optional

@@ -1,7 +1,7 @@
 """The result of a discrete run: iterates, flow times and per-step diagnostics.
 
 A plain data module (numpy and the foundation modules only): the driver
-:func:`filippov.schemes.run` builds a :class:`DiscreteTrajectory`, ``compare`` reads it.
+:func:`filippov.schemes.run` builds a :class:`DiscreteTrajectory`, ``comparison`` reads it.
 Its :class:`~filippov.Status` codes and ``stats`` keys are those of a
 :class:`~filippov.FilippovSolution` (:mod:`filippov._status`).
 """

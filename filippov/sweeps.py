@@ -1,4 +1,4 @@
-"""Sweeps: many runs of :func:`~filippov.engine.solve`, a scheme or :func:`~filippov.compare.compare`
+"""Sweeps: many runs of :func:`~filippov.engine.solve`, a scheme or :func:`~filippov.comparison.compare`
 over the product of axes, with one table row per run.
 
 A phase portrait is hundreds of trajectories, an arrival-time map is 10⁴–10⁶ initial
@@ -54,7 +54,7 @@ from filippov._validation import (
     require_flag,
     require_int,
 )
-from filippov.compare import compare
+from filippov.comparison import compare
 from filippov.engine import solve
 from filippov.objectives import Objective
 from filippov.schemes import DiscreteTrajectory, Scheme
@@ -101,7 +101,7 @@ def grid(*limits: tuple[float, float], num: int | Sequence[int] = 50) -> FloatAr
 
     Examples
     --------
-    >>> from filippov.sweep import grid
+    >>> from filippov.sweeps import grid
     >>> grid((0.0, 1.0), (-1.0, 1.0), num=(2, 3))
     array([[ 0., -1.],
            [ 1., -1.],
@@ -840,7 +840,7 @@ def sweep(
     table_format: str = "parquet",
     progress: bool | None = None,
 ) -> pd.DataFrame:
-    r"""Run :func:`~filippov.engine.solve`, a scheme, or both and :func:`~filippov.compare.compare`,
+    r"""Run :func:`~filippov.engine.solve`, a scheme, or both and :func:`~filippov.comparison.compare`,
     over the product of axes; one table row per run.
 
     The runs are the product, in this order (the last varying fastest), of the parameter
