@@ -5,7 +5,7 @@ evaluation grid (spacing 0.01, so that the fixed-step methods with ``h = 1e-2`` 
 ``1e-3`` land on it exactly) and how its reference solution is obtained:
 
 * ``"exact"`` — the exact path of :func:`filippov.solve` (piecewise-affine systems); it is
-  itself checked against implicit Euler with decreasing steps in ``tests/test_benchmarks.py``;
+  itself checked against implicit Euler with decreasing steps in ``tests/analysis/test_benchmarks.py``;
 * ``"closed-form"`` — an analytic solution (the Coulomb oscillator);
 * ``"events-tight"`` — the event path at ``rtol = 1e-13, atol = 1e-15`` (ridge logistic,
   which has no closed form); it is cross-checked against implicit Euler's extrapolated limit.

@@ -53,7 +53,7 @@ from filippov.systems import FilippovSystem, steepest_descent_flow
 __all__ = ["main"]
 
 #: The demo's initial points: they reach the manifold x1 = a x2 from the side where the
-#: hand solutions of the slope example (tests/problems.py) are known.
+#: hand solutions of the slope example (tests/reference/problems.py) are known.
 _DEMO_CASES = ((0.5, (0.6, 0.1)), (2.0, (-0.6, 0.1)))
 _DEMO_T_END = 4.0
 

@@ -312,7 +312,7 @@ class SpdBoxSelector:
     refinement makes it strict again. Why: for an ill-conditioned ``GB`` the product
     ``W rho`` is off by about ``cond(GB) · eps``, and that error, integrated over a
     segment, moves the state (a condition-1e8 sign flow ended 1e-5 off the direct solve
-    when only every 8th selection was checked; see ``tests/test_benchmarks.py``); for
+    when only every 8th selection was checked; see ``tests/analysis/test_benchmarks.py``); for
     well-conditioned problems (the benchmark quadratics) no check ever needs a refinement
     and the relaxed checking saves the ``k²`` product at most events. ``W`` is also rebuilt
     every ``REFRESH`` selections and ``rho`` recomputed every ``RESYNC``.

@@ -121,7 +121,7 @@ def trusted_record(cls: type[RecordT], **fields: Any) -> RecordT:
     the flow — thousands per solve — from arrays it owns, and the invariants the public
     constructors check hold there by construction; those checks (per-item conversions of
     length-n tuples, finiteness scans, copies) cost about as much as the rest of an event
-    at n = 1000. ``tests/test_solution.py`` rebuilds engine output through the public
+    at n = 1000. ``tests/results/test_solution.py`` rebuilds engine output through the public
     constructors to keep the invariants honest.
 
     Examples

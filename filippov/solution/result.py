@@ -279,7 +279,7 @@ class FilippovSolution:
         arrays the recorder gives up, and its records satisfy the invariants ``__init__``
         checks by construction. Those checks are Python loops over every event and segment
         plus a copy of ``x`` — ~5 % of a 3700-event, d = 1000 exact-path solve.
-        ``tests/test_solution.py`` rebuilds engine output through ``__init__`` and compares.
+        ``tests/results/test_solution.py`` rebuilds engine output through ``__init__`` and compares.
         ``counters`` is the generic channel for whatever else a path counts (``n_steps``,
         ...): it ends up in :attr:`stats`.
         """

@@ -16,7 +16,7 @@ pytest.importorskip("pyarrow")
 
 
 def hand_slope(t: np.ndarray) -> np.ndarray:
-    """The slope example (a = 0.5) by hand (tests/problems.py): x' = (-1, -1) until 1.1,
+    """The slope example (a = 0.5) by hand (tests/reference/problems.py): x' = (-1, -1) until 1.1,
     sliding with x' = (-0.5, -1) until 3.1, then at rest at (-1.5, -3)."""
     t = np.asarray(t, dtype=float)
     s1 = np.minimum(t, 1.1)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Imported on first use only: sympy by from_expr, matplotlib by filippov.plot, scipy's
 #: integrators and optimizers by the first solve, jax/pandas/xarray by their features.

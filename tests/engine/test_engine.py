@@ -1,6 +1,6 @@
 """The engine against closed-form Filippov solutions (issue 5 acceptance).
 
-Every expected number comes from ``tests/problems.py``, where it is derived by hand and
+Every expected number comes from ``tests/reference/problems.py``, where it is derived by hand and
 checked against independent references (exact rational event-driven integration,
 implicit Euler, explicit formulas). Tolerances: the exact path must match to 1e-12
 (rounding), the event path to 1e-8 at ``rtol=1e-10, atol=1e-12``.

@@ -343,7 +343,7 @@ def test_benchmark_cases_are_what_they_claim():
     import sys
     from pathlib import Path
 
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     if root not in sys.path:
         sys.path.insert(0, root)
     from benchmarks.sweep import _cases

@@ -256,7 +256,7 @@ def test_json_into_a_closed_pipe_stops_quietly():
             "print(p.returncode); print(err.decode())",
         ]
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120
     )
@@ -267,7 +267,7 @@ def test_json_into_a_closed_pipe_stops_quietly():
 
 
 def test_readme_cli_example_runs_as_pasted(tmp_path: Path, capsys, monkeypatch):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = readme.split("## Command line", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     commands = block.replace("\\\n", " ").strip().splitlines()
     assert commands and all("[" not in c for c in commands)

@@ -4,7 +4,7 @@
   same :class:`~filippov.Status` code for the same outcome and the same ``stats`` keys;
 * both save through :func:`filippov._npz_io.save_npz` (temporary file, fsync, replace);
 * pickles and files written before ``filippov.solution`` became a package (and before
-  the shared codes) still load: ``tests/old_format_fixtures.py`` holds their bytes.
+  the shared codes) still load: ``tests/reference/old_format_fixtures.py`` holds their bytes.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GALLERY = ROOT / "gallery"
 SCRIPTS = sorted(GALLERY.glob("plot_*.py"))
 QUICK = ("plot_codim2_sliding_3d.py", "plot_tie_convexification.py", "plot_active_face.py")
