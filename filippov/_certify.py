@@ -102,10 +102,10 @@ def _matches_simpson(
     """Whether ``h_i(x + δ) − h_i(x − δ) = change`` agrees, within a factor 4, with
     Simpson's rule on the Jacobian, ``(∂h_i(x − δ) + 4 ∂h_i(x) + ∂h_i(x + δ))·δ/3`` (off by
     the factor q/3 for ``h_i ~ (x − c)^q`` flat at x, q ≤ 11)."""
-    m = system._evaluate(x)[2].shape[0]
+    m = system.kernel_evaluate(x)[2].shape[0]
     try:
         with np.errstate(all="ignore"):
-            rows = [system._jacobian(x + s * delta, m)[i] for s in (-1.0, 0.0, 1.0)]
+            rows = [system.kernel_jacobian(x + s * delta, m)[i] for s in (-1.0, 0.0, 1.0)]
     except FloatingPointError:
         return False
     simpson = float((rows[0] + 4.0 * rows[1] + rows[2]) @ delta) / 3.0
@@ -225,7 +225,7 @@ def _end_state(
     ``h_i`` is made of there: ``|∂h_i/∂x|`` times each component's size on the path, plus
     the intercept ``|h_i − ∂h_i/∂x · x|``."""
     x = np.array(rec.x[-1], dtype=float)
-    f0, B, hx = system._evaluate(x)
+    f0, B, hx = system.kernel_evaluate(x)
     jac = _end_jacobian(system, x, hx.shape[0])
     intercept = hx - jac @ x
     return x, f0, B, hx, jac, component_scales(jac, path_scale(rec), intercept)
@@ -242,7 +242,7 @@ def _end_jacobian(system: FilippovSystem, x: FloatArray, m: int) -> FloatArray:
     kept = getattr(_END_JACOBIAN, "entry", None)
     if kept is not None and kept[0] is system and kept[1] == key:
         return kept[2]
-    jac = system._jacobian(x, m)
+    jac = system.kernel_jacobian(x, m)
     _END_JACOBIAN.entry = (system, key, jac)
     return jac
 
@@ -298,8 +298,8 @@ def _check_zeros(
             delta = _CHECK_RTOL * X * np.sign(jac[i])
             with np.errstate(all="ignore"):
                 try:
-                    lo = float(system._evaluate(x - delta)[2][i])
-                    hi = float(system._evaluate(x + delta)[2][i])
+                    lo = float(system.kernel_evaluate(x - delta)[2][i])
+                    hi = float(system.kernel_evaluate(x + delta)[2][i])
                 except FloatingPointError:  # h not finite next to x (NonFiniteError too)
                     lo = hi = np.nan
             smooth = np.isfinite(lo) and np.isfinite(hi)
@@ -365,7 +365,7 @@ def _rough_candidates(
     delta = _CHECK_RTOL * X * r
     with np.errstate(all="ignore"):
         try:
-            change = system._evaluate(x + delta)[2][idx] - system._evaluate(x - delta)[2][idx]
+            change = system.kernel_evaluate(x + delta)[2][idx] - system.kernel_evaluate(x - delta)[2][idx]
         except FloatingPointError:  # not finite next to x: every index to the full test
             return idx
         rows = jac[idx]
@@ -451,7 +451,7 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         # (O(k³): ~20 ms at d = 1000).
         return None
     x = np.array(rec.x[-1], dtype=float)
-    _, B, hx = system._evaluate(x)
+    _, B, hx = system.kernel_evaluate(x)
     jac = _end_jacobian(system, x, hx.shape[0])
     if B.shape[0] == B.shape[1] and np.array_equal(B, np.eye(B.shape[0])):
         M = jac[np.ix_(free, free)]  # B = I (every steepest-descent flow): no product

@@ -186,7 +186,7 @@ class _ModeField:
         self.cheap = self.kinds != 1
         # With constant f0 and B (every steepest-descent flow) the ℓ1 velocity's x-independent
         # parts are formed once per mode, not in every right-hand-side evaluation.
-        self._const_fb = system._f0_const is not None and system._B_const is not None
+        self._const_fb = system.f0_constant is not None and system.B_constant is not None
         self._l1_parts: tuple[FloatArray, FloatArray, bool] | None = None
         self._key: bytes | None = None
         # Last evaluated state: f0, B, h, ∂h_F/∂x (rows of the free indices) or None, λ, and
@@ -222,8 +222,8 @@ class _ModeField:
         key = x.tobytes()
         if key == self._key:
             return self._cache
-        f0, B, hx = self.system._evaluate(x)
-        JF = self.system._jacobian_rows(x, self.free, self.m) if self.needs_jac else None
+        f0, B, hx = self.system.kernel_evaluate(x)
+        JF = self.system.kernel_jacobian_rows(x, self.free, self.m) if self.needs_jac else None
         if self.norm == "l1":
             lam, v = self._relay_l1(f0, B, hx, JF)
         else:
@@ -373,7 +373,7 @@ class _ModeField:
 
     def _free_columns(self, x: FloatArray) -> FloatArray:
         """``B_J(x)``: the columns of ``B`` of the free indices."""
-        B = self.system._B_const if self.system._B_const is not None else self.evaluate(x)[1]
+        B = self.system.B_constant if self.system.B_constant is not None else self.evaluate(x)[1]
         return np.asarray(B, dtype=np.float64).reshape(x.size, self.m)[:, self.free]
 
     def start(self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None) -> FloatArray:
@@ -436,7 +436,7 @@ class _ModeField:
     def cheap_entries(self, x: FloatArray, positions: np.ndarray) -> FloatArray:
         """Guard entries ``positions``, all of h alone (:attr:`cheap`), at ``x``: one
         evaluation of h, not of the whole mode."""
-        hx = self._cache[2] if x.tobytes() == self._key else self.system._evaluate(x)[2]
+        hx = self._cache[2] if x.tobytes() == self._key else self.system.kernel_evaluate(x)[2]
         F, out = self.free, self.fixed
         if self.norm == "l1":
             i = out[positions]
@@ -474,13 +474,13 @@ def _steps(
     norm = system.norm.name
     x = np.array(x0, dtype=float)
     t = float(t0)
-    f0, B, hx = system._evaluate(x)
+    f0, B, hx = system.kernel_evaluate(x)
     m = hx.shape[0]
     # Scale of h: its size at x0, or (when x0 lies on the manifolds, h(x0) = 0) the size
     # of its first-order variation over the state's scale. It sets the ℓ2 stopping radius,
     # the pole test and the tolerance of ties (|h_i| compared with max |h|, so on the scale
     # of the largest component).
-    jac0 = system._jacobian(x, m)
+    jac0 = system.kernel_jacobian(x, m)
     jac_scale = float(np.max(np.abs(jac0))) * max(1.0, float(np.max(np.abs(x))))
     h_scale = max(float(np.max(np.abs(hx))), jac_scale, 1e-300)
     tie_tol = opts.zero_tol * h_scale
@@ -518,9 +518,9 @@ def _steps(
                 rec.events[-1].kind == "stationary" and rec.events[-1].t == t
             )
             unique = True if recorded else _rest_is_unique(system, x, free, m, sigma)
-            f0, B, hx = system._evaluate(x)
+            f0, B, hx = system.kernel_evaluate(x)
             lam = consistent_relay(
-                system.norm, f0, B, hx, system._jacobian(x, m), free=free, signs=sigma
+                system.norm, f0, B, hx, system.kernel_jacobian(x, m), free=free, signs=sigma
             ).lam
             return Rest(t, x, free, field.mode, field.mode, lam, unique, record_event=not recorded)
         yield
@@ -827,7 +827,7 @@ def _turning_point(
 
     def along(s: float) -> float:
         try:
-            value = float(h_lo @ field.system._evaluate(_state(dense, s))[2])
+            value = float(h_lo @ field.system.kernel_evaluate(_state(dense, s))[2])
         except FloatingPointError:
             return -1.0
         return value if np.isfinite(value) else -1.0
@@ -1070,7 +1070,7 @@ def _initial_mode(
     is the guard offset of an index leaving its boundary at once; ``tie_tol`` decides
     whether ``|h_i|`` ties the largest ``|h_j|`` (ℓ∞).
     """
-    f0, B, hx = system._evaluate(x)
+    f0, B, hx = system.kernel_evaluate(x)
     m = hx.shape[0]
     offset = np.zeros(m)
     if norm == "l1":
@@ -1079,7 +1079,7 @@ def _initial_mode(
         sigma[cand] = 0.0
         if not cand.size:
             return sigma, cand, offset, False
-        Jac = system._jacobian(x, m)
+        Jac = system.kernel_jacobian(x, m)
         cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=sigma)
         free = np.asarray(cv.free, dtype=int)
         leaving = np.setdiff1d(cand, free)
@@ -1112,14 +1112,14 @@ def _initial_mode(
     if norm == "linf":
         hm = float(np.max(np.abs(hx)))
         if bool(np.all(np.abs(hx) <= ztol)):
-            _linf_rest_at_zero(system.norm, f0, B, system._jacobian(x, m), t)
+            _linf_rest_at_zero(system.norm, f0, B, system.kernel_jacobian(x, m), t)
             return np.zeros(m), np.arange(m), offset, True
         cand = np.flatnonzero(np.abs(hx) >= hm - tie_tol)
         sigma = np.zeros(m)
         sigma[cand] = np.sign(hx[cand])
         if cand.size == 1:
             return sigma, cand, offset, False
-        Jac = system._jacobian(x, m)
+        Jac = system.kernel_jacobian(x, m)
         cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=sigma)
         free = np.asarray(cv.free, dtype=int)
         dropped = np.setdiff1d(cand, free)
@@ -1168,17 +1168,17 @@ def _rest_is_unique(
     if system.norm.name == "l1":
 
         def evaluate(z: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-            f0, B, hz = system._evaluate(z)
-            return f0, B, hz, system._jacobian(z, m)
+            f0, B, hz = system.kernel_evaluate(z)
+            return f0, B, hz, system.kernel_jacobian(z, m)
 
-        f0, B, hx = system._evaluate(x)
+        f0, B, hx = system.kernel_evaluate(x)
         signs = np.sign(hx) if sigma is None else sigma
         v_scale = float(np.max(np.abs(f0))) + float(np.max(np.abs(B)))
         return rest_is_unique(evaluate, x, np.asarray(free, dtype=np.intp), signs, v_scale)
     if free.size != m:
         return True
-    _, B, _ = system._evaluate(x)
-    return is_p_matrix(system._jacobian(x, m) @ B) is True
+    _, B, _ = system.kernel_evaluate(x)
+    return is_p_matrix(system.kernel_jacobian(x, m) @ B) is True
 
 
 def _is_stationary(field: _ModeField, x: FloatArray, v_scale: float) -> bool:
@@ -1260,7 +1260,7 @@ def _transition(
         # h and the rows of the new sliding set at x: the new mode's projection starts
         # from them instead of evaluating them again.
         return t, x, sigma, free, offset, False, (hx, Jc[interior])
-    Jac = system._jacobian(x, m)
+    Jac = system.kernel_jacobian(x, m)
     if norm == "linf":
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
@@ -1307,8 +1307,8 @@ def _transition(
             "direction choice the event path does not make (not supported)",
         )
     t, x = _arrive_l2(system, field, t, x, rec)
-    f0, B, hx = system._evaluate(x)
-    Jac = system._jacobian(x, m)
+    f0, B, hx = system.kernel_evaluate(x)
+    Jac = system.kernel_jacobian(x, m)
     rec.n_selection_solves += 1
     cv = consistent_relay(system.norm, f0, B, hx, Jac, free=np.arange(m))
     mode = Mode("l2", (0,) * m, tuple(range(m)))
@@ -1348,7 +1348,7 @@ def _refuse_jumps_in_probe(
     if not cand.size:
         return
     idx = field.fixed[cand]
-    rows = system._jacobian_rows(x, idx, field.m)
+    rows = system.kernel_jacobian_rows(x, idx, field.m)
     rates = field.sigma[idx] * (rows @ v)
     away = np.flatnonzero(~(rates < 0.0))
     if away.size:
@@ -1387,7 +1387,7 @@ def _l1_selection(
         return np.zeros(0), np.zeros(0, dtype=np.intp), True, np.zeros((0, x.shape[0]))
     outside = np.ones(sigma.shape[0], dtype=bool)
     outside[cand] = False
-    Jc = system._jacobian_rows(x, cand, sigma.shape[0])
+    Jc = system.kernel_jacobian_rows(x, cand, sigma.shape[0])
     a = Jc @ (f0 - B[:, outside] @ sigma[outside])
     M = Jc @ B[:, cand]
     tol = 1e-12  # solve_box_vi's default, as consistent_relay uses it
@@ -1433,11 +1433,11 @@ def _arrive_l2_linearized(
     """
     if system.objective is None:
         return None
-    f0, B, hx = system._evaluate(x)
+    f0, B, hx = system.kernel_evaluate(x)
     n = x.size
     if hx.size != n or np.any(f0 != 0.0) or not np.array_equal(B, np.eye(n)):
         return None
-    H = system._jacobian(x, n)
+    H = system.kernel_jacobian(x, n)
     H = 0.5 * (H + H.T)
     lam, Q = scipy.linalg.eigh(H)
     if not (lam[0] > 1e-8 * max(lam[-1], 1e-300)):
@@ -1448,7 +1448,7 @@ def _arrive_l2_linearized(
     # the predicted x* is O(‖x − x*‖²), at a degenerate one (‖g‖ ~ distance^p) a fixed
     # fraction of ‖g(x)‖.
     try:
-        g_star = system._evaluate(x_star)[2]
+        g_star = system.kernel_evaluate(x_star)[2]
     except FloatingPointError:
         return None
     if not float(np.linalg.norm(g_star)) <= _L2_MODEL_TOL * float(np.linalg.norm(hx)):
@@ -1504,14 +1504,14 @@ def _arrive_l2_newton(
     mode = field.mode
     previous = float("inf")
     for _ in range(_L2_NEWTON_STEPS):
-        f0, B, hx = system._evaluate(x)
+        f0, B, hx = system.kernel_evaluate(x)
         nh = float(np.linalg.norm(hx))
         if nh == 0.0 or nh >= 0.99 * previous:
             break
         previous = nh
         u = hx / nh
         v = f0 - B @ u
-        rate = float(u @ (system._jacobian(x, hx.shape[0]) @ v))
+        rate = float(u @ (system.kernel_jacobian(x, hx.shape[0]) @ v))
         if rate >= 0:
             break
         tau = -nh / rate

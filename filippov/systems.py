@@ -376,9 +376,23 @@ class FilippovSystem:
             If a user function returns the wrong shape or a non-finite value.
         """
         xv = self._state(x)
-        return self._evaluate(xv)
+        return self.kernel_evaluate(xv)
 
-    def _evaluate(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    @property
+    def f0_constant(self) -> FloatArray | None:
+        """``f0`` when it is a constant vector (``None`` when it depends on ``x``)."""
+        return self._f0_const
+
+    @property
+    def B_constant(self) -> FloatArray | None:
+        """``B`` when it is a constant matrix (``None`` when it depends on ``x``)."""
+        return self._B_const
+
+    def kernel_evaluate(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``(f0(x), B(x), h(x))`` for the engine: ``x`` a finite float vector of length
+        ``n`` that the caller validated (not checked again); the results' shapes and
+        finiteness are checked. :meth:`evaluate` is the public, validating version.
+        """
         n = x.shape[0]
         f0 = np.asarray(self._f0(x), dtype=float).reshape(-1)
         if f0.shape != (n,):
@@ -425,9 +439,11 @@ class FilippovSystem:
     def jacobian(self, x: ArrayLike) -> FloatArray:
         """Jacobian ``∂h/∂x`` at ``x``, shape ``(m, n)``."""
         xv = self._state(x)
-        return self._jacobian(xv)
+        return self.kernel_jacobian(xv)
 
-    def _jacobian(self, x: FloatArray, m: int | None = None) -> FloatArray:
+    def kernel_jacobian(self, x: FloatArray, m: int | None = None) -> FloatArray:
+        """``∂h/∂x`` at ``x`` (shape ``(m, n)``) for the engine, ``x`` validated by the
+        caller as for :meth:`kernel_evaluate`; :meth:`jacobian` is the public version."""
         n = x.shape[0]
         if m is None:
             m = np.asarray(self._h(x), dtype=float).reshape(-1).shape[0]
@@ -459,14 +475,14 @@ class FilippovSystem:
             raise NonFiniteError(f"`jac_h(x)` is not finite at x = {x}.")
         return J
 
-    def _jacobian_rows(self, x: FloatArray, rows: NDArray[np.intp], m: int) -> FloatArray:
+    def kernel_jacobian_rows(self, x: FloatArray, rows: NDArray[np.intp], m: int) -> FloatArray:
         """Rows ``rows`` of ``∂h/∂x`` at ``x``, shape ``(len(rows), n)``.
 
         A sliding mode of the event path only needs the rows of its sliding indices. This
         slices the full Jacobian; the gradient flow overrides it to compute only those rows
         of the Hessian.
         """
-        return self._jacobian(x, m)[rows]
+        return self.kernel_jacobian(x, m)[rows]
 
     # -- set-valued questions ---------------------------------------------------------
     def velocity(self, x: ArrayLike, lam: ArrayLike) -> FloatArray:
@@ -496,7 +512,7 @@ class FilippovSystem:
             Relative tolerance for zeros and ties of ``h(x)`` (the norm's default if None).
         """
         xv = self._state(x)
-        f0, B, hx = self._evaluate(xv)
+        f0, B, hx = self.kernel_evaluate(xv)
         face = self.norm.face(hx) if tol is None else self.norm.face(hx, tol)
         if face.kind == "ball" and face.ball_norm == "l2":
             relay = _sample_sphere(hx.shape[0])
@@ -527,7 +543,7 @@ class FilippovSystem:
         vset = self.velocity_set(x, tol=tol)
         if self.norm.name != "linf" or len(vset.relay_vertices) <= 1:
             return vset
-        J = self._jacobian(vset.x, vset.face.signs.shape[0])
+        J = self.kernel_jacobian(vset.x, vset.face.signs.shape[0])
         keep = [
             k
             for k, v in enumerate(vset.relay_vertices)
@@ -560,9 +576,9 @@ class FilippovSystem:
             sides), or an index out of range.
         """
         xv = self._state(x)
-        f0, B, hx = self._evaluate(xv)
+        f0, B, hx = self.kernel_evaluate(xv)
         m = hx.shape[0]
-        J = self._jacobian(xv, m)
+        J = self.kernel_jacobian(xv, m)
         if self.norm.name == "l2":
             raise ValueError(
                 "`classify` needs a codimension-one switching surface; the ℓ2 norm switches "
@@ -660,8 +676,8 @@ class FilippovSystem:
         (array([-0.5, -1. ]), (0,))
         """
         xv = self._state(x)
-        f0, B, hx = self._evaluate(xv)
-        J = self._jacobian(xv, hx.shape[0])
+        f0, B, hx = self.kernel_evaluate(xv)
+        J = self.kernel_jacobian(xv, hx.shape[0])
         return consistent_relay(self.norm, f0, B, hx, J, free=free, tol=tol)
 
 
@@ -904,7 +920,7 @@ class _GradientFlowSystem(FilippovSystem):
             objective=objective,
         )
 
-    def _jacobian_rows(self, x: FloatArray, rows: NDArray[np.intp], m: int) -> FloatArray:
+    def kernel_jacobian_rows(self, x: FloatArray, rows: NDArray[np.intp], m: int) -> FloatArray:
         # Rows of the Hessian: k of them cost about k/n of the dense Hessian for objectives
         # that implement `hess_rows`. `x` is the engine's finite state (h(x) = ∇f(x) was
         # evaluated and checked first) and `rows` its index array, so only the result is

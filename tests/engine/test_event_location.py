@@ -106,7 +106,7 @@ class _Rows:
     def __init__(self, J: np.ndarray) -> None:
         self.J = J
 
-    def _jacobian_rows(self, x, rows, m):
+    def kernel_jacobian_rows(self, x, rows, m):
         return self.J[rows]
 
 
