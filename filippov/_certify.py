@@ -365,7 +365,10 @@ def _rough_candidates(
     delta = _CHECK_RTOL * X * r
     with np.errstate(all="ignore"):
         try:
-            change = system.kernel_evaluate(x + delta)[2][idx] - system.kernel_evaluate(x - delta)[2][idx]
+            change = (
+                system.kernel_evaluate(x + delta)[2][idx]
+                - system.kernel_evaluate(x - delta)[2][idx]
+            )
         except FloatingPointError:  # not finite next to x: every index to the full test
             return idx
         rows = jac[idx]
