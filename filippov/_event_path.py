@@ -30,20 +30,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import NDArray
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
-from scipy.interpolate import CubicHermiteSpline
-from scipy.linalg.lapack import dgesv, dposv
-from scipy.optimize import brentq, minimize_scalar
 
 from filippov._certify import (
-    MAX_CONDITION,
-    STATUS_UNCERTIFIED,
     component_scales,
-    equilibrated_condition,
     initial_zero_rtol,
 )
+from filippov._event_location import ModeDense, locate_event, scan_step, turning_point
+from filippov._l2_arrival import arrive_l2
+from filippov._mode_field import ModeField, check_selection_precision
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray
@@ -69,6 +65,12 @@ INTEGRATORS: dict[str, type[OdeSolver]] = {
 }
 
 _EPS = np.finfo(float).eps
+
+# Solutions pickled before the mode field and the event location moved to their own
+# modules reference these classes here (event-path dense outputs hold the field): the
+# old names stay importable so that those pickles still load.
+_ModeDense = ModeDense
+_ModeField = ModeField
 
 
 @dataclass(frozen=True)
@@ -125,342 +127,6 @@ class EventPath(SteppedPath):
         )
 
 
-class _ModeField:
-    """The smooth field of one mode, its guard, and its manifold constraint.
-
-    Parameters
-    ----------
-    system : FilippovSystem
-    norm : str
-        ``"l1"``, ``"linf"`` or ``"l2"``.
-    sigma : ndarray, shape (m,)
-        ℓ1: relay signs off the sliding set (0 on it); ℓ∞: signs on the tie set.
-    free : ndarray of int
-        ℓ1 sliding set J, ℓ∞ tie set A, ℓ2: all indices when held at ``h = 0``.
-    offset : ndarray, shape (m,)
-        Added to the guards of indices that start the mode on their boundary.
-    h_scale : float
-        Scale of ``h`` (for the ℓ2 stopping radius and the pole test).
-    gain : float
-        Rate of the drift correction on the mode's manifold.
-    rec : Recorder
-        Counts the right-hand-side evaluations.
-    """
-
-    def __init__(
-        self,
-        system: FilippovSystem,
-        norm: str,
-        sigma: FloatArray,
-        free: np.ndarray,
-        offset: FloatArray,
-        h_scale: float,
-        gain: float,
-        rec: Recorder | None,
-    ) -> None:
-        self.system = system
-        self.norm = norm
-        self.sigma = sigma
-        self.free = np.asarray(free, dtype=np.intp)
-        self.offset = offset
-        self.h_scale = h_scale
-        # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see _arrive_l2).
-        # Small, so that the straight Newton steps of the arrival are short: the velocity
-        # −h/‖h‖ turns along the way, and the last stretch should be rounding-sized.
-        self.l2_delta = _L2_STOP * h_scale
-        self.gain = gain
-        #: Whether the drift correction goes through the mode's relay values (velocity in
-        #: F(x)); False for ill-conditioned selections (see _check_selection_precision).
-        self.correct_through_relays = True
-        self.rec = rec
-        m = sigma.shape[0]
-        self.m = m
-        F = self.free
-        outside = np.ones(m, dtype=bool)
-        outside[F] = False
-        self.fixed = np.flatnonzero(outside)
-        self.needs_jac = F.size > 0 and not (norm == "linf" and F.size == 1)
-        self.kinds = self._guard_kinds()
-        # Guard entries that depend on h alone (a surface or the tie reached, h reaching 0),
-        # not on the sliding selection λ: event location evaluates just h for them.
-        self.cheap = self.kinds != 1
-        # With constant f0 and B (every steepest-descent flow) the ℓ1 velocity's x-independent
-        # parts are formed once per mode, not in every right-hand-side evaluation.
-        self._const_fb = system.f0_constant is not None and system.B_constant is not None
-        self._l1_parts: tuple[FloatArray, FloatArray, bool] | None = None
-        self._key: bytes | None = None
-        # Last evaluated state: f0, B, h, ∂h_F/∂x (rows of the free indices) or None, λ, and
-        # the stabilised velocity (None until a right-hand side asks for it).
-        self._cache: tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]
-        self._v: FloatArray | None = None
-        #: The state :meth:`start` projected the mode's start to.
-        self._projected: bytes | None = None
-        self.mode = (
-            make_mode(norm, sigma, F)
-            if norm != "l2"
-            else Mode("l2", (0,) * m, tuple(int(i) for i in F))
-        )
-
-    def _guard_kinds(self) -> np.ndarray:
-        """The kind of each guard entry (see :meth:`guard_values`), fixed per mode."""
-        F, out = self.free, self.fixed
-        if self.norm == "l1":
-            return np.r_[np.zeros(out.size, int), np.ones(F.size, int)]
-        if self.norm == "linf":
-            return np.r_[np.zeros(out.size, int), np.ones(F.size if F.size > 1 else 0, int), 2]
-        return np.array([1 if F.size else 2])
-
-    # -- evaluation ---------------------------------------------------------------
-    def evaluate(
-        self, x: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]:
-        """``(f0, B, h, ∂h_F/∂x or None, λ)`` at ``x`` (cached for the last state).
-
-        Only the Jacobian rows of the free indices ``F`` are computed: they are all the
-        selection and the manifold constraint use.
-        """
-        key = x.tobytes()
-        if key == self._key:
-            return self._cache
-        f0, B, hx = self.system.kernel_evaluate(x)
-        JF = self.system.kernel_jacobian_rows(x, self.free, self.m) if self.needs_jac else None
-        if self.norm == "l1":
-            lam, v = self._relay_l1(f0, B, hx, JF)
-        else:
-            lam, v = self._relay(f0, B, hx, JF), None
-        self._key = key
-        self._cache = (f0, B, hx, JF, lam)
-        self._v = v
-        return self._cache
-
-    def _relay_l1(
-        self, f0: FloatArray, B: FloatArray, hx: FloatArray, JF: FloatArray | None
-    ) -> tuple[FloatArray, FloatArray]:
-        """ℓ1 mode: ``λ`` (signs off ``J``, equivalent control on ``J``) and the velocity
-        ``f0 − Bλ``, with the drift correction on the sliding manifold ``h_J = 0``."""
-        F, sigma = self.free, self.sigma
-        if self._l1_parts is not None:
-            u, BF, unit = self._l1_parts
-        else:
-            out = self.fixed
-            u = f0 - B[:, out] @ sigma[out]
-            BF = B[:, F]
-            # B_J made of columns of the identity (every steepest-descent flow, B = I):
-            # products with it are plain index operations.
-            unit = B.shape[0] == B.shape[1] and np.array_equal(BF, np.eye(B.shape[0])[:, F])
-            if self._const_fb:
-                self._l1_parts = (u, BF, unit)
-        lam = sigma.copy()
-        if not F.size:
-            return lam, u
-        assert JF is not None
-        # Equivalent control with Baumgarte-type stabilisation: ḣ_J = J_J (u − B_J λ_J) =
-        # −gain·h_J pulls drift off the manifold back through the mode's own relay values,
-        # so the velocity stays in F(x): coordinates whose relay value is fixed move
-        # exactly at their fixed rate (a correction normal to the manifold would move them).
-        through_relays = self.correct_through_relays
-        rhs = JF @ u + self.gain * hx[F] if through_relays else JF @ u
-        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, rhs)
-        if unit:
-            v = u.copy()
-            v[F] -= lam_F
-        else:
-            v = u - BF @ lam_F
-        if not through_relays and self.gain > 0:
-            # An ill-conditioned M would amplify the drift into the relay values: the
-            # correction is then the minimal-norm one, normal to the manifold.
-            v -= self.gain * _min_norm_correction(JF, hx[F])
-        return lam, v
-
-    def _relay(
-        self, f0: FloatArray, B: FloatArray, hx: FloatArray, JF: FloatArray | None
-    ) -> FloatArray:
-        """``λ`` of an ℓ∞ (tie) or ℓ2 mode."""
-        F = self.free
-        if self.norm == "linf":
-            lam = np.zeros(self.m)
-            if F.size == 1:
-                lam[F] = self.sigma[F]
-                return lam
-            assert JF is not None
-            s = self.sigma[F]
-            M = s[:, None] * (JF @ B[:, F]) * s[None, :]
-            # Rates of |h_i| on the tie: a − M w. Asking for r − gain·|h_i| instead of a
-            # common r pulls the tie's drift back through the weights themselves (Baumgarte
-            # stabilisation that keeps λ in the face, the velocity in F(x)).
-            a = s * (JF @ f0) + self.gain * (s * hx[F])
-            k = F.size
-            # Equal (stabilised) rates on the tie: M w + r 1 = a, Σ w = 1 (the KKT system
-            # of the simplex VI with every weight positive).
-            K = np.zeros((k + 1, k + 1))
-            K[:k, :k] = M
-            K[:k, k] = 1.0
-            K[k, :k] = 1.0
-            sol = _solve_min_norm(K, np.r_[a, 1.0])
-            lam[F] = s * sol[:k]
-            return lam
-        if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)
-            assert JF is not None
-            return _solve_min_norm(JF @ B, JF @ f0 + self.gain * hx)
-        return hx / np.linalg.norm(hx)
-
-    def rhs(self, t: float, x: FloatArray) -> FloatArray:
-        if self.rec is not None:
-            self.rec.nfev += 1
-        f0, B, _, _, lam = self.evaluate(x)
-        if self._v is None:
-            # λ already holds the drift correction (see `_relay`): v is in F(x).
-            self._v = f0 - B @ lam
-        # A copy: the solver keeps what it is given, and the cache must stay intact.
-        return self._v.copy()
-
-    def _constraint(
-        self, hx: FloatArray, JF: FloatArray | None
-    ) -> tuple[FloatArray, FloatArray] | None:
-        F = self.free
-        if JF is None or F.size == 0:
-            return None
-        if self.norm == "l1" or self.norm == "l2":
-            return hx[F], JF
-        if F.size < 2:
-            return None
-        s = self.sigma[F]
-        res = s[1:] * hx[F[1:]] - s[0] * hx[F[0]]
-        rows = s[1:, None] * JF[1:] - s[0] * JF[0][None, :]
-        return res, rows
-
-    def project(
-        self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None
-    ) -> FloatArray:
-        """Newton projection of ``x`` onto the mode's manifold.
-
-        The corrections lie in the span of ``B_J`` (the columns of the mode's free relay
-        values, minimal-norm within it): a projection may only do what the mode's relay
-        values can, so for a steepest-descent flow only the sliding coordinates move and
-        the others keep exactly the values their fixed rates give them. ``seed``: ``h(x)``
-        and the Jacobian rows of the free indices at ``x`` when the caller has them (the
-        event that started the mode evaluated them).
-        """
-        if not self.needs_jac:
-            return x  # no manifold to hold: nothing free (or a single ℓ∞ index)
-        if x.tobytes() == self._projected:
-            # The mode's start state, already projected (the dense output reproduces it
-            # exactly at the start time, where the recorded segment is first evaluated).
-            return x
-        JF: FloatArray | None
-        for i in range(3):
-            if i == 0 and seed is not None:
-                hx, JF = seed
-            else:
-                # Through the mode's evaluation: the state it returns is then the cached
-                # one the mode starts from (its selection, guards and first derivative).
-                _, _, hx, JF, _ = self.evaluate(x)
-            res_rows = self._constraint(hx, JF)
-            if res_rows is None:
-                return x
-            res, rows = res_rows
-            if float(np.max(np.abs(res), initial=0.0)) == 0.0:
-                return x
-            BF = self._free_columns(x)
-            d = BF @ _min_norm_correction(rows @ BF, res)
-            # Newton converges quadratically: once the correction is at the rounding level
-            # of x, x is on the manifold to rounding and a further step would only move it
-            # by rounding.
-            if float(np.max(np.abs(d))) <= 4 * _EPS * float(np.max(np.abs(x))):
-                return x
-            x = x - d
-        return x
-
-    def _free_columns(self, x: FloatArray) -> FloatArray:
-        """``B_J(x)``: the columns of ``B`` of the free indices."""
-        B = self.system.B_constant if self.system.B_constant is not None else self.evaluate(x)[1]
-        return np.asarray(B, dtype=np.float64).reshape(x.size, self.m)[:, self.free]
-
-    def start(self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None) -> FloatArray:
-        """The state the mode starts at: ``x`` projected onto its manifold (``seed`` as in
-        :meth:`project`)."""
-        x = self.project(x, seed)
-        self._projected = x.tobytes()
-        return x
-
-    def settle_offsets(self, x: FloatArray, ztol: FloatArray, tie_tol: float) -> None:
-        """Set the offsets of indices that start on their boundary from the state the mode
-        really starts at (after projection, which moves ``h``): their guards start at
-        ``ztol[i]`` > 0 (ℓ1, each index on its own scale) or ``tie_tol`` (ℓ∞ ties, on
-        the scale of the largest component), so they cannot fire at the mode's own start
-        time."""
-        flagged = np.flatnonzero(self.offset > 0)
-        if not flagged.size:
-            return
-        hx = self.evaluate(x)[2]
-        if self.norm == "l1":
-            raw = self.sigma[flagged] * hx[flagged]
-            margin = ztol[flagged]
-        else:
-            hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
-            raw = hm - np.abs(hx[flagged])
-            margin = np.full(flagged.size, tie_tol)
-        # (The cache holds no guard values, so it stays valid.)
-        self.offset[flagged] = margin + np.maximum(-raw, 0.0)
-
-    # -- guards -------------------------------------------------------------------
-    def guard_values(self, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
-        """Distances to every boundary of the mode, positive inside.
-
-        Returns ``(values, lam, kinds)`` with ``kinds`` coding each entry: ``0`` an index
-        reaching its switching surface (or a new index reaching the tie), ``1`` a free
-        index whose multiplier reaches the face boundary (exit), ``2`` ``h`` reaching 0.
-        """
-        _, _, hx, _, lam = self.evaluate(x)
-        F, out = self.free, self.fixed
-        if self.norm == "l1":
-            vals = np.concatenate(
-                (self.sigma[out] * hx[out] + self.offset[out], 1.0 - np.abs(lam[F]))
-            )
-            return vals, lam, self.kinds
-        if self.norm == "linf":
-            s = self.sigma[F]
-            hm = float(np.mean(s * hx[F]))
-            parts = [hm - np.abs(hx[out]) + self.offset[out]]
-            if F.size > 1:
-                parts.append(s * lam[F])
-            parts.append(np.array([hm]))
-            return np.concatenate(parts), lam, self.kinds
-        if F.size:
-            return np.array([1.0 - float(np.linalg.norm(lam))]), lam, self.kinds
-        return np.array([float(np.linalg.norm(hx)) - self.l2_delta]), lam, self.kinds
-
-    def guard(self, x: FloatArray) -> float:
-        return float(np.min(self.guard_values(x)[0]))
-
-    def cheap_entries(self, x: FloatArray, positions: np.ndarray) -> FloatArray:
-        """Guard entries ``positions``, all of h alone (:attr:`cheap`), at ``x``: one
-        evaluation of h, not of the whole mode."""
-        hx = self._cache[2] if x.tobytes() == self._key else self.system.kernel_evaluate(x)[2]
-        F, out = self.free, self.fixed
-        if self.norm == "l1":
-            i = out[positions]
-            return np.asarray(self.sigma[i] * hx[i] + self.offset[i], dtype=float)
-        if self.norm == "linf":
-            hm = float(np.mean(self.sigma[F] * hx[F]))
-            vals = np.full(positions.size, hm)
-            inner = positions < out.size
-            i = out[positions[inner]]
-            vals[inner] = hm - np.abs(hx[i]) + self.offset[i]
-            return vals
-        return np.full(positions.size, float(np.linalg.norm(hx)) - self.l2_delta)
-
-    def entry_index(self, position: int | np.integer[Any]) -> int:
-        """Switching-function index of guard entry ``position``."""
-        F, out = self.free, self.fixed
-        if position < out.size:
-            return int(out[position])
-        position -= out.size
-        if position < F.size:
-            return int(F[position])
-        return -1
-
-
 def _steps(
     system: FilippovSystem,
     x0: FloatArray,
@@ -507,9 +173,9 @@ def _steps(
     h_next: float | None = None
     seed: tuple[FloatArray, FloatArray] | None = None
     while True:
-        field = _ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
+        field = ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
         if not stationary:
-            _check_selection_precision(field, x)
+            check_selection_precision(field, x)
             x = field.start(x, seed)
             field.settle_offsets(x, margin, tie_tol)
             stationary = _is_stationary(field, x, v_scale)
@@ -542,38 +208,8 @@ def _steps(
         )
 
 
-def _check_selection_precision(field: _ModeField, x: FloatArray) -> None:
-    """Fail (status −5) when an ℓ1 sliding mode's selection matrix ``M = (∂h/∂x)_J B_J`` is
-    beyond what double precision resolves: its equivalent control, and so the velocity,
-    would be rounding, and the integrator crawls on that noise for ever (a condition-1e16
-    sign flow never returned). The end-of-run self-check would reject the result anyway.
-    Degenerate rows (a zero diagonal: a flat zero of h_i, as at a degenerate minimum) are
-    not a loss of precision and are left to the minimal-norm selection."""
-    F = field.free
-    if field.norm != "l1" or F.size < 2:
-        return
-    _, B, _, JF, _ = field.evaluate(x)
-    assert JF is not None
-    M = JF @ B[:, F]
-    if not bool(np.all(np.diag(M) > 0.0)):
-        return
-    cond = equilibrated_condition(M)
-    # Beyond ~1e8 the stabilising term M⁻¹(gain·h_J) turns the drift into relay values
-    # of order cond·drift and the integrator crawls (seen at condition 1e10-1e11).
-    field.correct_through_relays = cond <= _RELAY_CORRECTION_MAX_CONDITION
-    field._key = None  # the cached velocity was computed before this choice
-    if cond > MAX_CONDITION:
-        raise PathFailure(
-            STATUS_UNCERTIFIED,
-            f"precision lost: the sliding selection on switching functions "
-            f"{np.array2string(F, threshold=8)} has condition number {cond:.3g} after "
-            f"equilibration, beyond what double precision resolves ({MAX_CONDITION:.0e}), "
-            f"at x = {np.array2string(x, precision=12)}; the solution is kept up to there",
-        )
-
-
 def _integrate_mode(
-    field: _ModeField,
+    field: ModeField,
     solver_cls: type[OdeSolver],
     t: float,
     x: FloatArray,
@@ -607,7 +243,7 @@ def _integrate_mode(
             return x_stop
         steps = np.asarray(ts)
         ode_sol = OdeSolution(steps, interps)
-        dense = _ModeDense(ode_sol, field if on_manifold else None)
+        dense = ModeDense(ode_sol, field if on_manifold else None)
         # one piece per integrator step, the last one ending at t_stop
         breaks = np.r_[steps[steps < t_stop], t_stop] if t_stop > steps[0] else steps[:1].repeat(2)
         rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0, breaks)
@@ -646,7 +282,7 @@ def _integrate_mode(
             t_new, x_new = float(solver.t), np.array(solver.y)
             g_new = field.guard_values(x_new)[0]
             dense = solver.dense_output()
-            scan = _scan_step(field, dense, t_old, t_new, g_old, g_new)
+            scan = scan_step(field, dense, t_old, t_new, g_old, g_new)
         except FloatingPointError as exc:
             # A trial step reached a region where the field is not finite. Retry from the
             # last accepted state with a smaller step cap, so the partial solution runs
@@ -679,7 +315,7 @@ def _integrate_mode(
                 # it cannot turn by 90° or more unless h passed through 0 (an arrival the
                 # guard's samples missed: h is small at the turn) or through infinity (a
                 # pole, where the flow would cross and chatter around it: h is large).
-                t_ev, x_ev = _turning_point(field, dense, t_old, t_new, h_old)
+                t_ev, x_ev = turning_point(field, dense, t_old, t_new, h_old)
                 if t_ev > ts[-1]:
                     interps.append(dense)
                     ts.append(t_ev)
@@ -715,7 +351,7 @@ def _integrate_mode(
             else:
                 _, lo, hi, g_lo, g_hi = bracket
                 try:
-                    t_ev, x_ev, values = _locate_event(field, dense, lo, hi, g_lo, g_hi)
+                    t_ev, x_ev, values = locate_event(field, dense, lo, hi, g_lo, g_hi)
                 except FloatingPointError as exc:
                     if lo > ts[-1]:
                         interps.append(dense)
@@ -742,316 +378,6 @@ def _integrate_mode(
         if solver.status == "finished":
             return t_new, record(t_new, x_new), None, h_next
         t_old, x_old, g_old = t_new, x_new, g_new
-
-
-class _ModeDense:
-    """Dense output of one mode: the integrator's piecewise interpolant, with states on a
-    sliding manifold or tie projected back onto it (so the dense output's drift is
-    rounding, not the integration error).
-
-    A module-level class, not a closure, so that solutions pickle: the projection needs
-    only the system and the mode, and the mode's field is rebuilt from them on loading.
-    """
-
-    def __init__(self, ode_sol: OdeSolution, field: _ModeField | None) -> None:
-        self.ode_sol = ode_sol
-        self.field = field
-
-    def __call__(self, s: FloatArray) -> FloatArray:
-        X = np.asarray(self.ode_sol(s)).T
-        if self.field is None:
-            return X
-        return np.array([self.field.project(xk) for xk in np.atleast_2d(X)])
-
-    def __getstate__(self) -> dict[str, Any]:
-        f = self.field
-        mode = None if f is None else (f.system, f.norm, f.sigma, f.free)
-        return {"ode_sol": self.ode_sol, "mode": mode}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.ode_sol = state["ode_sol"]
-        self.field = None
-        if state["mode"] is not None:
-            system, norm, sigma, free = state["mode"]
-            m = sigma.shape[0]
-            # Projection uses neither the offsets, the scale, the gain nor a recorder.
-            self.field = _ModeField(system, norm, sigma, free, np.zeros(m), 1.0, 0.0, None)
-
-
-def _locate_event(
-    field: _ModeField,
-    dense: Callable[..., FloatArray],
-    lo: float,
-    hi: float,
-    g_lo: FloatArray | None,
-    g_hi: FloatArray | None,
-) -> tuple[float, FloatArray, FloatArray]:
-    """Where the guard reaches zero in ``[lo, hi]`` (positive at ``lo``, not at ``hi``).
-
-    ``g_lo`` and ``g_hi`` hold the guard entries at ``lo`` and ``hi`` when known. When
-    every entry that is non-positive at ``hi`` depends on ``h`` alone (an index reaching
-    its surface, the common event), they are located by :func:`_earliest_root`, which
-    evaluates ``h`` only instead of the whole mode (Jacobian rows and the selection). The
-    whole guard is then checked at the root found: if another entry is already below
-    zero there, it crossed first, and the minimum of all entries is located on
-    ``[lo, root]`` as in the general case.
-
-    Returns ``(t, x(t), guard entries at t)``.
-    """
-    cand = _cheap_crossings(field, g_hi)
-    if cand.size and g_lo is not None and g_hi is not None:
-        t_ev = _earliest_root(field, dense, lo, hi, g_lo, g_hi, cand)
-        x_ev = _state(dense, t_ev)
-        values = field.guard_values(x_ev)[0]
-        if _others_min(values, cand) >= 0.0:
-            return t_ev, x_ev, values
-        hi = t_ev  # another entry crossed earlier: it is inside [lo, t_ev]
-
-    def g_of_t(s: float) -> float:
-        return field.guard(_state(dense, s))
-
-    t_ev = _bracketed_root(g_of_t, lo, hi)
-    x_ev = _state(dense, t_ev)
-    return t_ev, x_ev, field.guard_values(x_ev)[0]
-
-
-def _turning_point(
-    field: _ModeField,
-    dense: Callable[..., FloatArray],
-    lo: float,
-    hi: float,
-    h_lo: FloatArray,
-) -> tuple[float, FloatArray]:
-    """Where ``h_lo · h(x(t))`` changes sign on ``[lo, hi]`` (positive at ``lo``, not at
-    ``hi``), and the state there; a non-finite ``h`` on the way counts as past the turn."""
-
-    def along(s: float) -> float:
-        try:
-            value = float(h_lo @ field.system.kernel_evaluate(_state(dense, s))[2])
-        except FloatingPointError:
-            return -1.0
-        return value if np.isfinite(value) else -1.0
-
-    t_ev = _bracketed_root(along, lo, hi)
-    return t_ev, _state(dense, t_ev)
-
-
-def _bracketed_root(fun: Callable[[float], float], lo: float, hi: float) -> float:
-    """A zero of ``fun`` in ``[lo, hi]``, where ``fun(lo) > 0 >= fun(hi)``, to a few ulps.
-
-    ``brentq`` first; it can exhaust its iterations on a flat root (a guard like
-    ``(x + 1)³`` near a degenerate minimum, whose values sink into rounding noise long
-    before the bracket is small), so bisection, which needs at most ~64 halvings of a
-    double interval and never fails, finishes from the bracket brentq was given.
-    """
-    xtol = _xtol(hi)
-    root, info = brentq(
-        fun, lo, hi, xtol=xtol, rtol=4 * _EPS, maxiter=200, full_output=True, disp=False
-    )
-    if info.converged:
-        return float(root)
-    while hi - lo > xtol + 4 * _EPS * abs(hi):
-        mid = 0.5 * (lo + hi)
-        if mid <= lo or mid >= hi:
-            break
-        if fun(mid) > 0.0:
-            lo = mid
-        else:
-            hi = mid
-    return hi
-
-
-def _state(dense: Callable[..., FloatArray], s: float) -> FloatArray:
-    return np.asarray(dense(s), dtype=float)
-
-
-def _xtol(b: float) -> float:
-    """Absolute time tolerance of the root finding near ``b`` (a few ulps)."""
-    return 4 * _EPS * max(1.0, abs(b))
-
-
-def _cheap_crossings(field: _ModeField, g: FloatArray | None) -> np.ndarray:
-    """Entries not above zero in ``g`` when all of them depend on ``h`` alone, else none."""
-    if g is None:
-        return np.empty(0, dtype=np.intp)
-    cand = np.flatnonzero(g <= 0.0)
-    return cand if bool(np.all(field.cheap[cand])) else np.empty(0, dtype=np.intp)
-
-
-def _others_min(values: FloatArray, cand: np.ndarray) -> float:
-    """The smallest guard entry outside ``cand`` (``inf`` when there is none)."""
-    return float(np.min(np.delete(values, cand), initial=np.inf))
-
-
-def _earliest_root(
-    field: _ModeField,
-    dense: Callable[..., FloatArray],
-    lo: float,
-    hi: float,
-    g_lo: FloatArray,
-    g_hi: FloatArray,
-    cand: np.ndarray,
-) -> float:
-    """The earliest time in ``(lo, hi]`` at which one of the guard entries ``cand`` (all
-    of h alone, positive in ``g_lo`` at ``lo`` and not in ``g_hi`` at ``hi``) reaches zero.
-
-    The entries are taken in the order of their linear root estimates; each is located by
-    ``brentq`` on the dense output, evaluating h only. After each root the remaining
-    entries are read there (one evaluation of h): those already at or below zero reach it
-    earlier and are located before it. The known values at the bracket's ends are given
-    to ``brentq`` instead of being recomputed.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        est = g_lo[cand] / (g_lo[cand] - g_hi[cand])
-    pending = [int(c) for c in cand[np.argsort(est, kind="stable")]]
-    at_hi = {c: float(g_hi[c]) for c in pending}
-    t_hi = hi
-    while pending:
-        c = pending.pop(0)
-        known = {lo: float(g_lo[c]), t_hi: at_hi[c]}
-
-        def entry(s: float, c: int = c, known: dict[float, float] = known) -> float:
-            v = known.get(s)
-            if v is not None:
-                return v
-            return float(field.cheap_entries(_state(dense, s), np.array([c]))[0])
-
-        t_hi = _bracketed_root(entry, lo, t_hi)
-        if pending and t_hi > lo:
-            vals = field.cheap_entries(_state(dense, t_hi), np.asarray(pending))
-            at_hi = dict(zip(pending, (float(v) for v in vals), strict=True))
-            pending = [p for p in pending if at_hi[p] <= 0.0]
-    return t_hi
-
-
-#: Largest condition of an ℓ1 sliding selection whose drift is corrected through the
-#: relay values (beyond it the correction is normal to the manifold).
-_RELAY_CORRECTION_MAX_CONDITION = 1e8
-#: The ℓ2 guard's stopping radius ‖h‖ = δ, relative to the scale of h.
-_L2_STOP = 1e-10
-#: Newton steps of the ℓ2 arrival, at most: quadratic convergence needs a few; a degenerate
-#: minimum (‖h‖ ~ distance^p) converges linearly, by the factor (p − 1)/p per step.
-_L2_NEWTON_STEPS = 200
-#: The closed-form ℓ2 arrival is used when the gradient at its predicted minimizer is at
-#: most this fraction of the gradient where it starts.
-_L2_MODEL_TOL = 1e-4
-#: Grid points of the arc-length table of the closed-form ℓ2 arrival.
-_L2_ARC_POINTS = 400
-
-#: Interior points at which each accepted step's dense output is checked for guards that
-#: dip below zero and come back within the step (the step ends alone would miss them).
-_DIP_SAMPLES = 4
-#: A guard whose minimum inside a step lies within this (relative) distance of zero
-#: touches its boundary without crossing it: a grazing contact, recorded as a tangency.
-_GRAZE_TOL = 1e-10
-
-
-def _scan_step(
-    field: _ModeField,
-    dense: Callable[..., FloatArray],
-    t_old: float,
-    t_new: float,
-    g_old: FloatArray,
-    g_new: FloatArray,
-) -> tuple[float | None, tuple[Any, ...] | None]:
-    """Find the first place in the step where the guard changes sign.
-
-    When the guard is not positive at the step's end and every entry below zero there
-    depends on ``h`` alone (a switching surface reached: the common event), the earliest
-    of them is located first, from ``h`` alone (:func:`_earliest_root`); the search for
-    earlier sign changes and dips then only covers the step up to that time.
-
-    That search samples the guard vector at interior points of the dense output, spaced
-    at most a ``1 / (_DIP_SAMPLES + 1)`` of the step apart (``_DIP_SAMPLES`` points on
-    the whole step); between samples each component is modelled by the parabola through
-    three consecutive samples, and a predicted interior minimum below zero is checked
-    directly.
-
-    Returns ``(t_graze, found)``: ``t_graze`` the time of a grazing contact (the guard
-    only touches zero and turns back) before any sign change, or None; ``found`` is
-    ``("event", t, x, g)`` for an event located at ``t`` (state ``x``, guard entries
-    ``g``), ``("cross", lo, hi, g_lo, g_hi)`` with the guard positive at ``lo`` and not at
-    ``hi`` (``g_lo``, ``g_hi`` its entries there when they were sampled, else None), or
-    None when the guard stays positive.
-    """
-    t_hi = t_new
-    t_root: float | None = None
-    cand = _cheap_crossings(field, g_new)
-    if cand.size:
-        t_root = t_hi = _earliest_root(field, dense, t_old, t_new, g_old, g_new, cand)
-    # Interior samples at the spacing of _DIP_SAMPLES on the whole step (at least one).
-    frac = (t_hi - t_old) / (t_new - t_old) if t_new > t_old else 1.0
-    k = max(1, int(np.ceil(_DIP_SAMPLES * frac - 1e-9)))
-    ts = np.linspace(t_old, t_hi, k + 2)
-    # One call of the dense output for all samples; rows made contiguous (states).
-    X = np.ascontiguousarray(np.asarray(dense(ts[1:-1]), dtype=float).T)
-    rows = [g_old]
-    for xk in X:
-        rows.append(field.guard_values(xk)[0])
-    g_hi, x_root = g_new, None
-    if t_root is not None:
-        # Evaluated last, so the event state is the field's cached one for _transition.
-        x_root = _state(dense, t_root)
-        g_hi = field.guard_values(x_root)[0]
-    rows.append(g_hi)
-    G = np.asarray(rows)
-    mins = G.min(axis=1)
-    if x_root is not None:
-        # At the located root its own entries are zero to rounding: the last row is a
-        # crossing only if another entry is already below zero there.
-        others = _others_min(g_hi, cand)
-        mins[-1] = others if others < 0.0 else np.inf
-    hit = np.flatnonzero(mins <= 0.0)
-    first = int(hit[0]) if hit.size else None
-    # Parabolic look between samples, up to the first sampled sign change.
-    last = first if first is not None else len(ts) - 1
-    t_graze: float | None = None
-    for j in range(1, last):
-        t0, t1, t2 = ts[j - 1], ts[j], ts[j + 1]
-        if t_graze is not None and t0 < t_graze < t2:
-            continue  # the contact already found
-        g0, g1, g2 = G[j - 1], G[j], G[j + 1]
-        # Second divided difference (curvature) and the vertex of each parabola.
-        d01 = (g1 - g0) / (t1 - t0)
-        d12 = (g2 - g1) / (t2 - t1)
-        curv = (d12 - d01) / (t2 - t0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_star = 0.5 * (t0 + t1) - d01 / (2 * curv)
-        cand_j = (curv > 0) & (t_star > t0) & (t_star < t2)
-        if not np.any(cand_j):
-            continue
-        with np.errstate(invalid="ignore", over="ignore"):  # nan/inf off cand_j: masked
-            pred = np.where(
-                cand_j, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
-            )
-        if float(np.min(pred)) > 0.0:
-            continue
-        # Locate the guard's true minimum on [t0, t2]: a graze touches zero (to rounding)
-        # and turns back, a dip crosses it.
-        res = minimize_scalar(
-            lambda tt: field.guard(np.asarray(dense(tt), dtype=float)),
-            bounds=(float(t0), float(t2)),
-            method="bounded",
-            options={"xatol": 4 * _EPS * max(1.0, abs(float(t2)))},
-        )
-        t_min, g_min = float(res.x), float(res.fun)
-        margin = 1e-6 * (t2 - t0)
-        if not (t0 + margin < t_min < t2 - margin):
-            continue  # the minimum is at an end (e.g. a guard starting at its offset)
-        if g_min <= -_GRAZE_TOL * max(1.0, field.h_scale):
-            lo = t0 if t_min <= t1 else t1
-            return t_graze, ("cross", float(lo), t_min, None, None)
-        depth = min(float(mins[j - 1]), float(mins[j + 1])) - g_min
-        if abs(g_min) <= _GRAZE_TOL * max(1.0, field.h_scale) and depth > 100 * abs(g_min):
-            # A real touch: the guard comes down to zero from well above and turns back
-            # (a guard that merely wobbles at its start offset is not a contact). The
-            # search goes on: the guard may still cross zero later in the step.
-            t_graze = t_min
-    if first is not None:
-        return t_graze, ("cross", float(ts[first - 1]), float(ts[first]), G[first - 1], G[first])
-    if x_root is not None:
-        return t_graze, ("event", t_hi, x_root, g_hi)
-    return t_graze, None
 
 
 def _initial_mode(
@@ -1181,14 +507,14 @@ def _rest_is_unique(
     return is_p_matrix(system.kernel_jacobian(x, m) @ B) is True
 
 
-def _is_stationary(field: _ModeField, x: FloatArray, v_scale: float) -> bool:
+def _is_stationary(field: ModeField, x: FloatArray, v_scale: float) -> bool:
     f0, B, _, _, lam = field.evaluate(x)
     return bool(float(np.max(np.abs(f0 - B @ lam))) <= 1e-12 * v_scale)
 
 
 def _transition(
     system: FilippovSystem,
-    field: _ModeField,
+    field: ModeField,
     t: float,
     x: FloatArray,
     values: FloatArray,
@@ -1306,7 +632,7 @@ def _transition(
             f"the ℓ2 relay leaves h = 0 at t = {t:.12g}; continuing from h = 0 needs a "
             "direction choice the event path does not make (not supported)",
         )
-    t, x = _arrive_l2(system, field, t, x, rec)
+    t, x = arrive_l2(system, field, t, x, rec)
     f0, B, hx = system.kernel_evaluate(x)
     Jac = system.kernel_jacobian(x, m)
     rec.n_selection_solves += 1
@@ -1327,7 +653,7 @@ def _transition(
 
 def _refuse_jumps_in_probe(
     system: FilippovSystem,
-    field: _ModeField,
+    field: ModeField,
     x: FloatArray,
     v: FloatArray,
     values: FloatArray,
@@ -1402,156 +728,6 @@ def _l1_selection(
     sel = solve_box_vi(M, a)
     interior = np.asarray(sel.interior, dtype=np.intp)
     return np.asarray(sel.lam, dtype=float), interior, sel.unique, Jc
-
-
-def _arrive_l2(
-    system: FilippovSystem, field: _ModeField, t: float, x: FloatArray, rec: Recorder
-) -> tuple[float, FloatArray]:
-    """Finish the finite-time arrival at ``h = 0`` from the guard's stop at ``‖h‖ = δ``:
-    in closed form for a gradient flow at a nondegenerate minimum
-    (:func:`_arrive_l2_linearized`), else by straight Newton steps
-    (:func:`_arrive_l2_newton`)."""
-    arrived = _arrive_l2_linearized(system, field, t, x, rec)
-    return arrived if arrived is not None else _arrive_l2_newton(system, field, t, x, rec)
-
-
-def _arrive_l2_linearized(
-    system: FilippovSystem, field: _ModeField, t: float, x: FloatArray, rec: Recorder
-) -> tuple[float, FloatArray] | None:
-    """The last stretch of a normalized gradient flow ``x' = −g/‖g‖`` into a minimum with
-    positive definite Hessian ``H``, on the quadratic model at ``x`` (``None`` when the
-    system is not such a flow there).
-
-    The normalized flow runs along the path of the gradient flow ``dx/ds = −g`` at unit
-    speed, so its time is the path's arc length. On the model the path is
-    ``x(s) = x* + Q e^{−Λs} c`` (``H = QΛQᵀ``, ``c = Qᵀ(x − x*)``, ``x* = x − H⁻¹g``) with
-    speed ``‖Λ e^{−Λs} c‖``: the arrival time is the path's length and the dense output
-    follows the curve, with velocity ``−g/‖g‖`` of the model at every time (straight steps
-    would cut the corner: the direction turns by O(1) on the way in unless ``x − x*`` is
-    an eigenvector). The model's error is ``O(‖x − x*‖²)``, rounding-sized at the guard's
-    ``‖g‖ = δ``.
-    """
-    if system.objective is None:
-        return None
-    f0, B, hx = system.kernel_evaluate(x)
-    n = x.size
-    if hx.size != n or np.any(f0 != 0.0) or not np.array_equal(B, np.eye(n)):
-        return None
-    H = system.kernel_jacobian(x, n)
-    H = 0.5 * (H + H.T)
-    lam, Q = scipy.linalg.eigh(H)
-    if not (lam[0] > 1e-8 * max(lam[-1], 1e-300)):
-        return None  # singular or indefinite: a degenerate arrival (Newton steps)
-    c = (Q.T @ hx) / lam  # coordinates of x − x* in the eigenbasis
-    x_star = x - Q @ c
-    # The model must be good at this distance: at a nondegenerate minimum the gradient at
-    # the predicted x* is O(‖x − x*‖²), at a degenerate one (‖g‖ ~ distance^p) a fixed
-    # fraction of ‖g(x)‖.
-    try:
-        g_star = system.kernel_evaluate(x_star)[2]
-    except FloatingPointError:
-        return None
-    if not float(np.linalg.norm(g_star)) <= _L2_MODEL_TOL * float(np.linalg.norm(hx)):
-        return None
-    # Arc length on a grid of s, geometric from the fastest mode's time scale to where the
-    # slowest mode has decayed below rounding; per interval a 3-point Gauss rule, exact
-    # enough for a path this short (its length is ~‖g‖/λ_min).
-    s_grid = np.r_[0.0, np.geomspace(1e-3 / lam[-1], 40.0 / lam[0], _L2_ARC_POINTS)]
-    nodes, weights = np.polynomial.legendre.leggauss(3)
-    mid = 0.5 * (s_grid[1:] + s_grid[:-1])
-    half = 0.5 * np.diff(s_grid)
-    s_q = mid[:, None] + half[:, None] * nodes[None, :]
-    pieces = (_l2_arc_speed(lam, c, s_q.ravel()).reshape(s_q.shape) @ weights) * half
-    length = np.r_[0.0, np.cumsum(pieces)]
-    if not (np.all(np.isfinite(length)) and length[-1] > 0.0):
-        return None
-    # s(τ) by cubic Hermite interpolation of the inverse, with ds/dτ = 1/speed exactly at
-    # the nodes (monotone: the speed is positive until the arrival).
-    speed = _l2_arc_speed(lam, c, s_grid)
-    keep = np.r_[True, np.diff(length) > 0.0]
-    s_of_tau = CubicHermiteSpline(length[keep], s_grid[keep], 1.0 / speed[keep])
-    t_arrive = t + float(length[-1])
-    t_start, tau_end = t, float(length[keep][-1])
-
-    def dense(ts: FloatArray) -> FloatArray:
-        tau = np.clip(np.asarray(ts, dtype=float) - t_start, 0.0, tau_end)
-        decay = np.exp(-np.outer(s_of_tau(tau), lam))
-        return np.asarray(x_star + (decay * c) @ Q.T, dtype=np.float64)
-
-    # pieces: the spline's intervals (dense is smooth on each)
-    breaks = t_start + length[keep]
-    breaks = np.r_[breaks[breaks < t_arrive], t_arrive]
-    rec.dense_segment(t, t_arrive, dense, x_star, field.mode, hx / np.linalg.norm(hx), breaks)
-    return t_arrive, x_star.copy()
-
-
-def _l2_arc_speed(lam: FloatArray, c: FloatArray, s: FloatArray) -> FloatArray:
-    """``‖Λ e^{−Λs} c‖`` for each ``s``: the gradient-flow speed on the quadratic model."""
-    return np.asarray(np.linalg.norm(lam * c * np.exp(-np.outer(s, lam)), axis=1), dtype=np.float64)
-
-
-def _arrive_l2_newton(
-    system: FilippovSystem, field: _ModeField, t: float, x: FloatArray, rec: Recorder
-) -> tuple[float, FloatArray]:
-    """Finish the finite-time arrival at ``h = 0`` by Newton steps along the flow.
-
-    The guard stops the smooth integration at ``‖h‖ = δ`` (the field is singular at
-    ``h = 0``); near a regular arrival ``‖h‖`` decreases linearly in time, so a few Newton
-    steps on ``‖h(x + τ v)‖ = 0`` land on ``h = 0`` with an error ``O(δ²)``; near a
-    degenerate one (``‖h‖ ~ distance^p``) they converge linearly. They stop when ``‖h‖``
-    stops shrinking (rounding) or the step is below the time resolution.
-    """
-    mode = field.mode
-    previous = float("inf")
-    for _ in range(_L2_NEWTON_STEPS):
-        f0, B, hx = system.kernel_evaluate(x)
-        nh = float(np.linalg.norm(hx))
-        if nh == 0.0 or nh >= 0.99 * previous:
-            break
-        previous = nh
-        u = hx / nh
-        v = f0 - B @ u
-        rate = float(u @ (system.kernel_jacobian(x, hx.shape[0]) @ v))
-        if rate >= 0:
-            break
-        tau = -nh / rate
-        if tau <= 4 * _EPS * max(1.0, abs(t)):
-            break  # below the time resolution: arrived to rounding
-        # the recorder keeps its end state frozen; user functions get a writable copy
-        x = rec.linear_segment(t, t + tau, x, v, mode, u).copy()
-        t = t + tau
-    return t, x
-
-
-def _min_norm_correction(rows: FloatArray, res: FloatArray) -> FloatArray:
-    """Smallest ``d`` with ``rows @ d = res`` (rows independent: the manifold's normals).
-
-    Through the normal equations ``rows rowsᵀ y = res``, ``d = rowsᵀ y`` (a k×k Cholesky
-    solve, LAPACK's posv called directly: this runs in every right-hand side of a sliding
-    mode); falls back to least squares when the normals are dependent (the Cholesky
-    factorisation fails).
-    """
-    with np.errstate(all="ignore"):  # overflow near a pole of h: non-finite, caught later
-        _, y, info = dposv(rows @ rows.T, res)
-    if info == 0:
-        return np.asarray(rows.T @ y, dtype=np.float64)
-    return np.asarray(np.linalg.lstsq(rows, res, rcond=None)[0], dtype=np.float64)
-
-
-def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
-    """``M⁻¹ a``, or the minimal-norm least-squares solution when ``M`` is singular.
-
-    A singular sliding matrix means the continuation is not unique; the event that
-    started the mode is already flagged (``unique=False``) and docs/theory.rst ("Modes and
-    the sliding selection") asks for the
-    minimal-norm choice.
-    """
-    # LAPACK's gesv directly (what `np.linalg.solve` wraps), without numpy's per-call
-    # overhead: this runs in every right-hand side of a sliding mode. info > 0: singular.
-    _, _, sol, info = dgesv(M, a)
-    if info == 0:
-        return np.asarray(sol, dtype=np.float64)
-    return np.asarray(np.linalg.lstsq(M, a, rcond=None)[0], dtype=np.float64)
 
 
 def _scale(values: FloatArray) -> float:

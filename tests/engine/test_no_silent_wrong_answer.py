@@ -277,12 +277,12 @@ def test_state_on_its_manifold_to_rounding_is_read_as_on_it():
 def test_a_numerical_routine_giving_up_mid_run_is_a_status_not_an_exception(monkeypatch):
     # solve raises only for invalid arguments: scipy's brentq giving up (as it did on
     # rtol=1e-16) ends the run with status −1, the partial solution and what it said.
-    import filippov._event_path as event_path
+    import filippov._event_location as event_location
 
     def give_up(*args, **kwargs):
         raise ValueError("f(a) and f(b) must have different signs")
 
-    monkeypatch.setattr(event_path, "_earliest_root", give_up)
+    monkeypatch.setattr(event_location, "_earliest_root", give_up)
     sol = fp.solve(
         fp.steepest_descent_flow(slope(0.5), "linf"), [0.6, 0.1], (0.0, 4.0), method="events"
     )

@@ -1,0 +1,317 @@
+"""Event location of the event path: where a mode's guard changes sign within a step.
+
+:class:`ModeDense` is a mode's dense output (projected back onto its manifold);
+:func:`scan_step` searches each accepted step for the first sign change of the guard (and
+grazing contacts), :func:`locate_event` and :func:`turning_point` locate it to a few ulps
+by ``brentq`` on the dense output (see :mod:`filippov._event_path`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.integrate import OdeSolution
+from scipy.optimize import brentq, minimize_scalar
+
+from filippov._mode_field import ModeField
+from filippov._validation import FloatArray
+
+_EPS = np.finfo(float).eps
+
+
+class ModeDense:
+    """Dense output of one mode: the integrator's piecewise interpolant, with states on a
+    sliding manifold or tie projected back onto it (so the dense output's drift is
+    rounding, not the integration error).
+
+    A module-level class, not a closure, so that solutions pickle: the projection needs
+    only the system and the mode, and the mode's field is rebuilt from them on loading.
+    """
+
+    def __init__(self, ode_sol: OdeSolution, field: ModeField | None) -> None:
+        self.ode_sol = ode_sol
+        self.field = field
+
+    def __call__(self, s: FloatArray) -> FloatArray:
+        X = np.asarray(self.ode_sol(s)).T
+        if self.field is None:
+            return X
+        return np.array([self.field.project(xk) for xk in np.atleast_2d(X)])
+
+    def __getstate__(self) -> dict[str, Any]:
+        f = self.field
+        mode = None if f is None else (f.system, f.norm, f.sigma, f.free)
+        return {"ode_sol": self.ode_sol, "mode": mode}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.ode_sol = state["ode_sol"]
+        self.field = None
+        if state["mode"] is not None:
+            system, norm, sigma, free = state["mode"]
+            m = sigma.shape[0]
+            # Projection uses neither the offsets, the scale, the gain nor a recorder.
+            self.field = ModeField(system, norm, sigma, free, np.zeros(m), 1.0, 0.0, None)
+
+
+def locate_event(
+    field: ModeField,
+    dense: Callable[..., FloatArray],
+    lo: float,
+    hi: float,
+    g_lo: FloatArray | None,
+    g_hi: FloatArray | None,
+) -> tuple[float, FloatArray, FloatArray]:
+    """Where the guard reaches zero in ``[lo, hi]`` (positive at ``lo``, not at ``hi``).
+
+    ``g_lo`` and ``g_hi`` hold the guard entries at ``lo`` and ``hi`` when known. When
+    every entry that is non-positive at ``hi`` depends on ``h`` alone (an index reaching
+    its surface, the common event), they are located by :func:`_earliest_root`, which
+    evaluates ``h`` only instead of the whole mode (Jacobian rows and the selection). The
+    whole guard is then checked at the root found: if another entry is already below
+    zero there, it crossed first, and the minimum of all entries is located on
+    ``[lo, root]`` as in the general case.
+
+    Returns ``(t, x(t), guard entries at t)``.
+    """
+    cand = _cheap_crossings(field, g_hi)
+    if cand.size and g_lo is not None and g_hi is not None:
+        t_ev = _earliest_root(field, dense, lo, hi, g_lo, g_hi, cand)
+        x_ev = _state(dense, t_ev)
+        values = field.guard_values(x_ev)[0]
+        if _others_min(values, cand) >= 0.0:
+            return t_ev, x_ev, values
+        hi = t_ev  # another entry crossed earlier: it is inside [lo, t_ev]
+
+    def g_of_t(s: float) -> float:
+        return field.guard(_state(dense, s))
+
+    t_ev = _bracketed_root(g_of_t, lo, hi)
+    x_ev = _state(dense, t_ev)
+    return t_ev, x_ev, field.guard_values(x_ev)[0]
+
+
+def turning_point(
+    field: ModeField,
+    dense: Callable[..., FloatArray],
+    lo: float,
+    hi: float,
+    h_lo: FloatArray,
+) -> tuple[float, FloatArray]:
+    """Where ``h_lo · h(x(t))`` changes sign on ``[lo, hi]`` (positive at ``lo``, not at
+    ``hi``), and the state there; a non-finite ``h`` on the way counts as past the turn."""
+
+    def along(s: float) -> float:
+        try:
+            value = float(h_lo @ field.system.kernel_evaluate(_state(dense, s))[2])
+        except FloatingPointError:
+            return -1.0
+        return value if np.isfinite(value) else -1.0
+
+    t_ev = _bracketed_root(along, lo, hi)
+    return t_ev, _state(dense, t_ev)
+
+
+def _bracketed_root(fun: Callable[[float], float], lo: float, hi: float) -> float:
+    """A zero of ``fun`` in ``[lo, hi]``, where ``fun(lo) > 0 >= fun(hi)``, to a few ulps.
+
+    ``brentq`` first; it can exhaust its iterations on a flat root (a guard like
+    ``(x + 1)³`` near a degenerate minimum, whose values sink into rounding noise long
+    before the bracket is small), so bisection, which needs at most ~64 halvings of a
+    double interval and never fails, finishes from the bracket brentq was given.
+    """
+    xtol = _xtol(hi)
+    root, info = brentq(
+        fun, lo, hi, xtol=xtol, rtol=4 * _EPS, maxiter=200, full_output=True, disp=False
+    )
+    if info.converged:
+        return float(root)
+    while hi - lo > xtol + 4 * _EPS * abs(hi):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        if fun(mid) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def _state(dense: Callable[..., FloatArray], s: float) -> FloatArray:
+    return np.asarray(dense(s), dtype=float)
+
+
+def _xtol(b: float) -> float:
+    """Absolute time tolerance of the root finding near ``b`` (a few ulps)."""
+    return 4 * _EPS * max(1.0, abs(b))
+
+
+def _cheap_crossings(field: ModeField, g: FloatArray | None) -> np.ndarray:
+    """Entries not above zero in ``g`` when all of them depend on ``h`` alone, else none."""
+    if g is None:
+        return np.empty(0, dtype=np.intp)
+    cand = np.flatnonzero(g <= 0.0)
+    return cand if bool(np.all(field.cheap[cand])) else np.empty(0, dtype=np.intp)
+
+
+def _others_min(values: FloatArray, cand: np.ndarray) -> float:
+    """The smallest guard entry outside ``cand`` (``inf`` when there is none)."""
+    return float(np.min(np.delete(values, cand), initial=np.inf))
+
+
+def _earliest_root(
+    field: ModeField,
+    dense: Callable[..., FloatArray],
+    lo: float,
+    hi: float,
+    g_lo: FloatArray,
+    g_hi: FloatArray,
+    cand: np.ndarray,
+) -> float:
+    """The earliest time in ``(lo, hi]`` at which one of the guard entries ``cand`` (all
+    of h alone, positive in ``g_lo`` at ``lo`` and not in ``g_hi`` at ``hi``) reaches zero.
+
+    The entries are taken in the order of their linear root estimates; each is located by
+    ``brentq`` on the dense output, evaluating h only. After each root the remaining
+    entries are read there (one evaluation of h): those already at or below zero reach it
+    earlier and are located before it. The known values at the bracket's ends are given
+    to ``brentq`` instead of being recomputed.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = g_lo[cand] / (g_lo[cand] - g_hi[cand])
+    pending = [int(c) for c in cand[np.argsort(est, kind="stable")]]
+    at_hi = {c: float(g_hi[c]) for c in pending}
+    t_hi = hi
+    while pending:
+        c = pending.pop(0)
+        known = {lo: float(g_lo[c]), t_hi: at_hi[c]}
+
+        def entry(s: float, c: int = c, known: dict[float, float] = known) -> float:
+            v = known.get(s)
+            if v is not None:
+                return v
+            return float(field.cheap_entries(_state(dense, s), np.array([c]))[0])
+
+        t_hi = _bracketed_root(entry, lo, t_hi)
+        if pending and t_hi > lo:
+            vals = field.cheap_entries(_state(dense, t_hi), np.asarray(pending))
+            at_hi = dict(zip(pending, (float(v) for v in vals), strict=True))
+            pending = [p for p in pending if at_hi[p] <= 0.0]
+    return t_hi
+
+
+#: Interior points at which each accepted step's dense output is checked for guards that
+#: dip below zero and come back within the step (the step ends alone would miss them).
+_DIP_SAMPLES = 4
+#: A guard whose minimum inside a step lies within this (relative) distance of zero
+#: touches its boundary without crossing it: a grazing contact, recorded as a tangency.
+_GRAZE_TOL = 1e-10
+
+
+def scan_step(
+    field: ModeField,
+    dense: Callable[..., FloatArray],
+    t_old: float,
+    t_new: float,
+    g_old: FloatArray,
+    g_new: FloatArray,
+) -> tuple[float | None, tuple[Any, ...] | None]:
+    """Find the first place in the step where the guard changes sign.
+
+    When the guard is not positive at the step's end and every entry below zero there
+    depends on ``h`` alone (a switching surface reached: the common event), the earliest
+    of them is located first, from ``h`` alone (:func:`_earliest_root`); the search for
+    earlier sign changes and dips then only covers the step up to that time.
+
+    That search samples the guard vector at interior points of the dense output, spaced
+    at most a ``1 / (_DIP_SAMPLES + 1)`` of the step apart (``_DIP_SAMPLES`` points on
+    the whole step); between samples each component is modelled by the parabola through
+    three consecutive samples, and a predicted interior minimum below zero is checked
+    directly.
+
+    Returns ``(t_graze, found)``: ``t_graze`` the time of a grazing contact (the guard
+    only touches zero and turns back) before any sign change, or None; ``found`` is
+    ``("event", t, x, g)`` for an event located at ``t`` (state ``x``, guard entries
+    ``g``), ``("cross", lo, hi, g_lo, g_hi)`` with the guard positive at ``lo`` and not at
+    ``hi`` (``g_lo``, ``g_hi`` its entries there when they were sampled, else None), or
+    None when the guard stays positive.
+    """
+    t_hi = t_new
+    t_root: float | None = None
+    cand = _cheap_crossings(field, g_new)
+    if cand.size:
+        t_root = t_hi = _earliest_root(field, dense, t_old, t_new, g_old, g_new, cand)
+    # Interior samples at the spacing of _DIP_SAMPLES on the whole step (at least one).
+    frac = (t_hi - t_old) / (t_new - t_old) if t_new > t_old else 1.0
+    k = max(1, int(np.ceil(_DIP_SAMPLES * frac - 1e-9)))
+    ts = np.linspace(t_old, t_hi, k + 2)
+    # One call of the dense output for all samples; rows made contiguous (states).
+    X = np.ascontiguousarray(np.asarray(dense(ts[1:-1]), dtype=float).T)
+    rows = [g_old]
+    for xk in X:
+        rows.append(field.guard_values(xk)[0])
+    g_hi, x_root = g_new, None
+    if t_root is not None:
+        # Evaluated last, so the event state is the field's cached one for _transition.
+        x_root = _state(dense, t_root)
+        g_hi = field.guard_values(x_root)[0]
+    rows.append(g_hi)
+    G = np.asarray(rows)
+    mins = G.min(axis=1)
+    if x_root is not None:
+        # At the located root its own entries are zero to rounding: the last row is a
+        # crossing only if another entry is already below zero there.
+        others = _others_min(g_hi, cand)
+        mins[-1] = others if others < 0.0 else np.inf
+    hit = np.flatnonzero(mins <= 0.0)
+    first = int(hit[0]) if hit.size else None
+    # Parabolic look between samples, up to the first sampled sign change.
+    last = first if first is not None else len(ts) - 1
+    t_graze: float | None = None
+    for j in range(1, last):
+        t0, t1, t2 = ts[j - 1], ts[j], ts[j + 1]
+        if t_graze is not None and t0 < t_graze < t2:
+            continue  # the contact already found
+        g0, g1, g2 = G[j - 1], G[j], G[j + 1]
+        # Second divided difference (curvature) and the vertex of each parabola.
+        d01 = (g1 - g0) / (t1 - t0)
+        d12 = (g2 - g1) / (t2 - t1)
+        curv = (d12 - d01) / (t2 - t0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_star = 0.5 * (t0 + t1) - d01 / (2 * curv)
+        cand_j = (curv > 0) & (t_star > t0) & (t_star < t2)
+        if not np.any(cand_j):
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):  # nan/inf off cand_j: masked
+            pred = np.where(
+                cand_j, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
+            )
+        if float(np.min(pred)) > 0.0:
+            continue
+        # Locate the guard's true minimum on [t0, t2]: a graze touches zero (to rounding)
+        # and turns back, a dip crosses it.
+        res = minimize_scalar(
+            lambda tt: field.guard(np.asarray(dense(tt), dtype=float)),
+            bounds=(float(t0), float(t2)),
+            method="bounded",
+            options={"xatol": 4 * _EPS * max(1.0, abs(float(t2)))},
+        )
+        t_min, g_min = float(res.x), float(res.fun)
+        margin = 1e-6 * (t2 - t0)
+        if not (t0 + margin < t_min < t2 - margin):
+            continue  # the minimum is at an end (e.g. a guard starting at its offset)
+        if g_min <= -_GRAZE_TOL * max(1.0, field.h_scale):
+            lo = t0 if t_min <= t1 else t1
+            return t_graze, ("cross", float(lo), t_min, None, None)
+        depth = min(float(mins[j - 1]), float(mins[j + 1])) - g_min
+        if abs(g_min) <= _GRAZE_TOL * max(1.0, field.h_scale) and depth > 100 * abs(g_min):
+            # A real touch: the guard comes down to zero from well above and turns back
+            # (a guard that merely wobbles at its start offset is not a contact). The
+            # search goes on: the guard may still cross zero later in the step.
+            t_graze = t_min
+    if first is not None:
+        return t_graze, ("cross", float(ts[first - 1]), float(ts[first]), G[first - 1], G[first])
+    if x_root is not None:
+        return t_graze, ("event", t_hi, x_root, g_hi)
+    return t_graze, None

@@ -1,0 +1,427 @@
+"""The smooth field of one mode of the event path, its guard and its manifold constraint.
+
+In a mode (a fixed face of ``∂φ``) the velocity ``f0 − B λ(x)`` is smooth: ``λ`` is fixed
+on the vertex part and, on the free part, solves the *equality* form of the selection
+(sliding: ``ḣ_J = 0``; ties: equal rates). :class:`ModeField` evaluates it (only the
+Jacobian rows of the free indices), holds the mode's manifold (projection, drift
+correction) and its guard, the distances to every face boundary (see
+:mod:`filippov._event_path`, which integrates it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.linalg.lapack import dgesv, dposv
+
+from filippov._certify import MAX_CONDITION, STATUS_UNCERTIFIED, equilibrated_condition
+from filippov._recorder import Recorder, make_mode
+from filippov._validation import FloatArray
+from filippov.engine.protocol import PathFailure
+from filippov.solution import Mode
+from filippov.systems import FilippovSystem
+
+_EPS = np.finfo(float).eps
+#: Largest condition of an ℓ1 sliding selection whose drift is corrected through the
+#: relay values (beyond it the correction is normal to the manifold).
+_RELAY_CORRECTION_MAX_CONDITION = 1e8
+#: The ℓ2 guard's stopping radius ‖h‖ = δ, relative to the scale of h.
+_L2_STOP = 1e-10
+
+
+class ModeField:
+    """The smooth field of one mode, its guard, and its manifold constraint.
+
+    Parameters
+    ----------
+    system : FilippovSystem
+    norm : str
+        ``"l1"``, ``"linf"`` or ``"l2"``.
+    sigma : ndarray, shape (m,)
+        ℓ1: relay signs off the sliding set (0 on it); ℓ∞: signs on the tie set.
+    free : ndarray of int
+        ℓ1 sliding set J, ℓ∞ tie set A, ℓ2: all indices when held at ``h = 0``.
+    offset : ndarray, shape (m,)
+        Added to the guards of indices that start the mode on their boundary.
+    h_scale : float
+        Scale of ``h`` (for the ℓ2 stopping radius and the pole test).
+    gain : float
+        Rate of the drift correction on the mode's manifold.
+    rec : Recorder
+        Counts the right-hand-side evaluations.
+    """
+
+    def __init__(
+        self,
+        system: FilippovSystem,
+        norm: str,
+        sigma: FloatArray,
+        free: np.ndarray,
+        offset: FloatArray,
+        h_scale: float,
+        gain: float,
+        rec: Recorder | None,
+    ) -> None:
+        self.system = system
+        self.norm = norm
+        self.sigma = sigma
+        self.free = np.asarray(free, dtype=np.intp)
+        self.offset = offset
+        self.h_scale = h_scale
+        # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see filippov._l2_arrival).
+        # Small, so that the straight Newton steps of the arrival are short: the velocity
+        # −h/‖h‖ turns along the way, and the last stretch should be rounding-sized.
+        self.l2_delta = _L2_STOP * h_scale
+        self.gain = gain
+        #: Whether the drift correction goes through the mode's relay values (velocity in
+        #: F(x)); False for ill-conditioned selections (see check_selection_precision).
+        self.correct_through_relays = True
+        self.rec = rec
+        m = sigma.shape[0]
+        self.m = m
+        F = self.free
+        outside = np.ones(m, dtype=bool)
+        outside[F] = False
+        self.fixed = np.flatnonzero(outside)
+        self.needs_jac = F.size > 0 and not (norm == "linf" and F.size == 1)
+        self.kinds = self._guard_kinds()
+        # Guard entries that depend on h alone (a surface or the tie reached, h reaching 0),
+        # not on the sliding selection λ: event location evaluates just h for them.
+        self.cheap = self.kinds != 1
+        # With constant f0 and B (every steepest-descent flow) the ℓ1 velocity's x-independent
+        # parts are formed once per mode, not in every right-hand-side evaluation.
+        self._const_fb = system.f0_constant is not None and system.B_constant is not None
+        self._l1_parts: tuple[FloatArray, FloatArray, bool] | None = None
+        self._key: bytes | None = None
+        # Last evaluated state: f0, B, h, ∂h_F/∂x (rows of the free indices) or None, λ, and
+        # the stabilised velocity (None until a right-hand side asks for it).
+        self._cache: tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]
+        self._v: FloatArray | None = None
+        #: The state :meth:`start` projected the mode's start to.
+        self._projected: bytes | None = None
+        self.mode = (
+            make_mode(norm, sigma, F)
+            if norm != "l2"
+            else Mode("l2", (0,) * m, tuple(int(i) for i in F))
+        )
+
+    def _guard_kinds(self) -> np.ndarray:
+        """The kind of each guard entry (see :meth:`guard_values`), fixed per mode."""
+        F, out = self.free, self.fixed
+        if self.norm == "l1":
+            return np.r_[np.zeros(out.size, int), np.ones(F.size, int)]
+        if self.norm == "linf":
+            return np.r_[np.zeros(out.size, int), np.ones(F.size if F.size > 1 else 0, int), 2]
+        return np.array([1 if F.size else 2])
+
+    # -- evaluation ---------------------------------------------------------------
+    def evaluate(
+        self, x: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]:
+        """``(f0, B, h, ∂h_F/∂x or None, λ)`` at ``x`` (cached for the last state).
+
+        Only the Jacobian rows of the free indices ``F`` are computed: they are all the
+        selection and the manifold constraint use.
+        """
+        key = x.tobytes()
+        if key == self._key:
+            return self._cache
+        f0, B, hx = self.system.kernel_evaluate(x)
+        JF = self.system.kernel_jacobian_rows(x, self.free, self.m) if self.needs_jac else None
+        if self.norm == "l1":
+            lam, v = self._relay_l1(f0, B, hx, JF)
+        else:
+            lam, v = self._relay(f0, B, hx, JF), None
+        self._key = key
+        self._cache = (f0, B, hx, JF, lam)
+        self._v = v
+        return self._cache
+
+    def _relay_l1(
+        self, f0: FloatArray, B: FloatArray, hx: FloatArray, JF: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray]:
+        """ℓ1 mode: ``λ`` (signs off ``J``, equivalent control on ``J``) and the velocity
+        ``f0 − Bλ``, with the drift correction on the sliding manifold ``h_J = 0``."""
+        F, sigma = self.free, self.sigma
+        if self._l1_parts is not None:
+            u, BF, unit = self._l1_parts
+        else:
+            out = self.fixed
+            u = f0 - B[:, out] @ sigma[out]
+            BF = B[:, F]
+            # B_J made of columns of the identity (every steepest-descent flow, B = I):
+            # products with it are plain index operations.
+            unit = B.shape[0] == B.shape[1] and np.array_equal(BF, np.eye(B.shape[0])[:, F])
+            if self._const_fb:
+                self._l1_parts = (u, BF, unit)
+        lam = sigma.copy()
+        if not F.size:
+            return lam, u
+        assert JF is not None
+        # Equivalent control with Baumgarte-type stabilisation: ḣ_J = J_J (u − B_J λ_J) =
+        # −gain·h_J pulls drift off the manifold back through the mode's own relay values,
+        # so the velocity stays in F(x): coordinates whose relay value is fixed move
+        # exactly at their fixed rate (a correction normal to the manifold would move them).
+        through_relays = self.correct_through_relays
+        rhs = JF @ u + self.gain * hx[F] if through_relays else JF @ u
+        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, rhs)
+        if unit:
+            v = u.copy()
+            v[F] -= lam_F
+        else:
+            v = u - BF @ lam_F
+        if not through_relays and self.gain > 0:
+            # An ill-conditioned M would amplify the drift into the relay values: the
+            # correction is then the minimal-norm one, normal to the manifold.
+            v -= self.gain * _min_norm_correction(JF, hx[F])
+        return lam, v
+
+    def _relay(
+        self, f0: FloatArray, B: FloatArray, hx: FloatArray, JF: FloatArray | None
+    ) -> FloatArray:
+        """``λ`` of an ℓ∞ (tie) or ℓ2 mode."""
+        F = self.free
+        if self.norm == "linf":
+            lam = np.zeros(self.m)
+            if F.size == 1:
+                lam[F] = self.sigma[F]
+                return lam
+            assert JF is not None
+            s = self.sigma[F]
+            M = s[:, None] * (JF @ B[:, F]) * s[None, :]
+            # Rates of |h_i| on the tie: a − M w. Asking for r − gain·|h_i| instead of a
+            # common r pulls the tie's drift back through the weights themselves (Baumgarte
+            # stabilisation that keeps λ in the face, the velocity in F(x)).
+            a = s * (JF @ f0) + self.gain * (s * hx[F])
+            k = F.size
+            # Equal (stabilised) rates on the tie: M w + r 1 = a, Σ w = 1 (the KKT system
+            # of the simplex VI with every weight positive).
+            K = np.zeros((k + 1, k + 1))
+            K[:k, :k] = M
+            K[:k, k] = 1.0
+            K[k, :k] = 1.0
+            sol = _solve_min_norm(K, np.r_[a, 1.0])
+            lam[F] = s * sol[:k]
+            return lam
+        if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)
+            assert JF is not None
+            return _solve_min_norm(JF @ B, JF @ f0 + self.gain * hx)
+        return hx / np.linalg.norm(hx)
+
+    def rhs(self, t: float, x: FloatArray) -> FloatArray:
+        if self.rec is not None:
+            self.rec.nfev += 1
+        f0, B, _, _, lam = self.evaluate(x)
+        if self._v is None:
+            # λ already holds the drift correction (see `_relay`): v is in F(x).
+            self._v = f0 - B @ lam
+        # A copy: the solver keeps what it is given, and the cache must stay intact.
+        return self._v.copy()
+
+    def _constraint(
+        self, hx: FloatArray, JF: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray] | None:
+        F = self.free
+        if JF is None or F.size == 0:
+            return None
+        if self.norm == "l1" or self.norm == "l2":
+            return hx[F], JF
+        if F.size < 2:
+            return None
+        s = self.sigma[F]
+        res = s[1:] * hx[F[1:]] - s[0] * hx[F[0]]
+        rows = s[1:, None] * JF[1:] - s[0] * JF[0][None, :]
+        return res, rows
+
+    def project(
+        self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None
+    ) -> FloatArray:
+        """Newton projection of ``x`` onto the mode's manifold.
+
+        The corrections lie in the span of ``B_J`` (the columns of the mode's free relay
+        values, minimal-norm within it): a projection may only do what the mode's relay
+        values can, so for a steepest-descent flow only the sliding coordinates move and
+        the others keep exactly the values their fixed rates give them. ``seed``: ``h(x)``
+        and the Jacobian rows of the free indices at ``x`` when the caller has them (the
+        event that started the mode evaluated them).
+        """
+        if not self.needs_jac:
+            return x  # no manifold to hold: nothing free (or a single ℓ∞ index)
+        if x.tobytes() == self._projected:
+            # The mode's start state, already projected (the dense output reproduces it
+            # exactly at the start time, where the recorded segment is first evaluated).
+            return x
+        JF: FloatArray | None
+        for i in range(3):
+            if i == 0 and seed is not None:
+                hx, JF = seed
+            else:
+                # Through the mode's evaluation: the state it returns is then the cached
+                # one the mode starts from (its selection, guards and first derivative).
+                _, _, hx, JF, _ = self.evaluate(x)
+            res_rows = self._constraint(hx, JF)
+            if res_rows is None:
+                return x
+            res, rows = res_rows
+            if float(np.max(np.abs(res), initial=0.0)) == 0.0:
+                return x
+            BF = self._free_columns(x)
+            d = BF @ _min_norm_correction(rows @ BF, res)
+            # Newton converges quadratically: once the correction is at the rounding level
+            # of x, x is on the manifold to rounding and a further step would only move it
+            # by rounding.
+            if float(np.max(np.abs(d))) <= 4 * _EPS * float(np.max(np.abs(x))):
+                return x
+            x = x - d
+        return x
+
+    def _free_columns(self, x: FloatArray) -> FloatArray:
+        """``B_J(x)``: the columns of ``B`` of the free indices."""
+        B = self.system.B_constant if self.system.B_constant is not None else self.evaluate(x)[1]
+        return np.asarray(B, dtype=np.float64).reshape(x.size, self.m)[:, self.free]
+
+    def start(self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None = None) -> FloatArray:
+        """The state the mode starts at: ``x`` projected onto its manifold (``seed`` as in
+        :meth:`project`)."""
+        x = self.project(x, seed)
+        self._projected = x.tobytes()
+        return x
+
+    def settle_offsets(self, x: FloatArray, ztol: FloatArray, tie_tol: float) -> None:
+        """Set the offsets of indices that start on their boundary from the state the mode
+        really starts at (after projection, which moves ``h``): their guards start at
+        ``ztol[i]`` > 0 (ℓ1, each index on its own scale) or ``tie_tol`` (ℓ∞ ties, on
+        the scale of the largest component), so they cannot fire at the mode's own start
+        time."""
+        flagged = np.flatnonzero(self.offset > 0)
+        if not flagged.size:
+            return
+        hx = self.evaluate(x)[2]
+        if self.norm == "l1":
+            raw = self.sigma[flagged] * hx[flagged]
+            margin = ztol[flagged]
+        else:
+            hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
+            raw = hm - np.abs(hx[flagged])
+            margin = np.full(flagged.size, tie_tol)
+        # (The cache holds no guard values, so it stays valid.)
+        self.offset[flagged] = margin + np.maximum(-raw, 0.0)
+
+    # -- guards -------------------------------------------------------------------
+    def guard_values(self, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
+        """Distances to every boundary of the mode, positive inside.
+
+        Returns ``(values, lam, kinds)`` with ``kinds`` coding each entry: ``0`` an index
+        reaching its switching surface (or a new index reaching the tie), ``1`` a free
+        index whose multiplier reaches the face boundary (exit), ``2`` ``h`` reaching 0.
+        """
+        _, _, hx, _, lam = self.evaluate(x)
+        F, out = self.free, self.fixed
+        if self.norm == "l1":
+            vals = np.concatenate(
+                (self.sigma[out] * hx[out] + self.offset[out], 1.0 - np.abs(lam[F]))
+            )
+            return vals, lam, self.kinds
+        if self.norm == "linf":
+            s = self.sigma[F]
+            hm = float(np.mean(s * hx[F]))
+            parts = [hm - np.abs(hx[out]) + self.offset[out]]
+            if F.size > 1:
+                parts.append(s * lam[F])
+            parts.append(np.array([hm]))
+            return np.concatenate(parts), lam, self.kinds
+        if F.size:
+            return np.array([1.0 - float(np.linalg.norm(lam))]), lam, self.kinds
+        return np.array([float(np.linalg.norm(hx)) - self.l2_delta]), lam, self.kinds
+
+    def guard(self, x: FloatArray) -> float:
+        return float(np.min(self.guard_values(x)[0]))
+
+    def cheap_entries(self, x: FloatArray, positions: np.ndarray) -> FloatArray:
+        """Guard entries ``positions``, all of h alone (:attr:`cheap`), at ``x``: one
+        evaluation of h, not of the whole mode."""
+        hx = self._cache[2] if x.tobytes() == self._key else self.system.kernel_evaluate(x)[2]
+        F, out = self.free, self.fixed
+        if self.norm == "l1":
+            i = out[positions]
+            return np.asarray(self.sigma[i] * hx[i] + self.offset[i], dtype=float)
+        if self.norm == "linf":
+            hm = float(np.mean(self.sigma[F] * hx[F]))
+            vals = np.full(positions.size, hm)
+            inner = positions < out.size
+            i = out[positions[inner]]
+            vals[inner] = hm - np.abs(hx[i]) + self.offset[i]
+            return vals
+        return np.full(positions.size, float(np.linalg.norm(hx)) - self.l2_delta)
+
+    def entry_index(self, position: int | np.integer[Any]) -> int:
+        """Switching-function index of guard entry ``position``."""
+        F, out = self.free, self.fixed
+        if position < out.size:
+            return int(out[position])
+        position -= out.size
+        if position < F.size:
+            return int(F[position])
+        return -1
+
+
+def _min_norm_correction(rows: FloatArray, res: FloatArray) -> FloatArray:
+    """Smallest ``d`` with ``rows @ d = res`` (rows independent: the manifold's normals).
+
+    Through the normal equations ``rows rowsᵀ y = res``, ``d = rowsᵀ y`` (a k×k Cholesky
+    solve, LAPACK's posv called directly: this runs in every right-hand side of a sliding
+    mode); falls back to least squares when the normals are dependent (the Cholesky
+    factorisation fails).
+    """
+    with np.errstate(all="ignore"):  # overflow near a pole of h: non-finite, caught later
+        _, y, info = dposv(rows @ rows.T, res)
+    if info == 0:
+        return np.asarray(rows.T @ y, dtype=np.float64)
+    return np.asarray(np.linalg.lstsq(rows, res, rcond=None)[0], dtype=np.float64)
+
+
+def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
+    """``M⁻¹ a``, or the minimal-norm least-squares solution when ``M`` is singular.
+
+    A singular sliding matrix means the continuation is not unique; the event that
+    started the mode is already flagged (``unique=False``) and docs/theory.rst ("Modes and
+    the sliding selection") asks for the
+    minimal-norm choice.
+    """
+    # LAPACK's gesv directly (what `np.linalg.solve` wraps), without numpy's per-call
+    # overhead: this runs in every right-hand side of a sliding mode. info > 0: singular.
+    _, _, sol, info = dgesv(M, a)
+    if info == 0:
+        return np.asarray(sol, dtype=np.float64)
+    return np.asarray(np.linalg.lstsq(M, a, rcond=None)[0], dtype=np.float64)
+
+
+def check_selection_precision(field: ModeField, x: FloatArray) -> None:
+    """Fail (status −5) when an ℓ1 sliding mode's selection matrix ``M = (∂h/∂x)_J B_J`` is
+    beyond what double precision resolves: its equivalent control, and so the velocity,
+    would be rounding, and the integrator crawls on that noise for ever (a condition-1e16
+    sign flow never returned). The end-of-run self-check would reject the result anyway.
+    Degenerate rows (a zero diagonal: a flat zero of h_i, as at a degenerate minimum) are
+    not a loss of precision and are left to the minimal-norm selection."""
+    F = field.free
+    if field.norm != "l1" or F.size < 2:
+        return
+    _, B, _, JF, _ = field.evaluate(x)
+    assert JF is not None
+    M = JF @ B[:, F]
+    if not bool(np.all(np.diag(M) > 0.0)):
+        return
+    cond = equilibrated_condition(M)
+    # Beyond ~1e8 the stabilising term M⁻¹(gain·h_J) turns the drift into relay values
+    # of order cond·drift and the integrator crawls (seen at condition 1e10-1e11).
+    field.correct_through_relays = cond <= _RELAY_CORRECTION_MAX_CONDITION
+    field._key = None  # the cached velocity was computed before this choice
+    if cond > MAX_CONDITION:
+        raise PathFailure(
+            STATUS_UNCERTIFIED,
+            f"precision lost: the sliding selection on switching functions "
+            f"{np.array2string(F, threshold=8)} has condition number {cond:.3g} after "
+            f"equilibration, beyond what double precision resolves ({MAX_CONDITION:.0e}), "
+            f"at x = {np.array2string(x, precision=12)}; the solution is kept up to there",
+        )
