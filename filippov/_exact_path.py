@@ -55,8 +55,6 @@ from filippov.engine.protocol import (
 )
 from filippov.incremental_selection import (
     RESYNC,
-    ActiveSetStalled,
-    InverseBlock,
     SimplexTieSelector,
     SpdBoxSelector,
     spd_condition,
@@ -66,11 +64,6 @@ from filippov.solution import Mode
 from filippov.solution import trusted_record as _unchecked
 from filippov.systems import AffineData, ConsistentVelocity, FilippovSystem, ball_like_l1_at_zero
 
-# The selectors' former private names here (tests patch the classes through them).
-_InverseBlock = InverseBlock
-_SpdBoxSelector = SpdBoxSelector
-_SimplexTieSelector = SimplexTieSelector
-_ActiveSetStalled = ActiveSetStalled
 #: A segment longer than this fraction of ``t_span`` starts with a checked (and refined)
 #: selection (see :class:`~filippov.incremental_selection.SpdBoxSelector`): it would
 #: integrate any error in λ.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 import re
 import warnings
 
@@ -247,25 +248,23 @@ def solve(
         "zero_tol": zero_tol,
         "stabilization": float(stabilization),
     }
+    candidates = _candidates(path_cls, system)
+    check = require_flag(check_derivatives, "check_derivatives")
+    # Validate shapes once, up front: a wrong user function fails here with a clear message.
     if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
         system.c(x0_arr)
         system.jacobian(x0_arr)
-        if require_flag(check_derivatives, "check_derivatives"):
+        if check:
             _check_piecewise_jacobian(system, x0_arr)
-    candidates = _candidates(path_cls, system)
-    if not isinstance(system, PiecewiseSystem):
-        # Validate shapes once, up front: a wrong user function fails here with a clear
-        # message.
+    else:
         system.evaluate(x0_arr)
         if candidates[0].name != "continuation":
             # (Not on the continuation path: it never forms the dense Hessian, ~1 s at
             # d = 1000; an objective checks the shape of whatever it returns when asked.)
             system.jacobian(x0_arr)
-        if require_flag(check_derivatives, "check_derivatives"):
+        if check:
             _check_system_derivatives(system, x0_arr)
-    explicit = path_cls is not None
-    chosen = candidates[0]
-    _check_path_options(chosen, keywords, options, explicit)
+    _check_path_options(candidates[0], keywords, options, explicit=path_cls is not None)
     # The paths integrate in τ = t − t0 (see Recorder.finish): at t0 = 1e15 a time is only
     # resolved to 0.125, which moved event times, shortened segments and ended the sign
     # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
@@ -485,23 +484,14 @@ def _candidates(
     return [continuation, events] if continuation.supports(system) else [events]
 
 
-#: The defaults of the keywords of ``solve`` that go into a path's options.
-_KEYWORD_DEFAULTS = {
-    "integrator": "DOP853",
-    "rtol": 1e-10,
-    "atol": 1e-12,
-    "zero_tol": 1e-12,
-    "stabilization": 10.0,
-}
-
-
 def _check_path_options(
     path_cls: type[IntegrationPath], keywords: dict[str, object], options: object, explicit: bool
 ) -> None:
     """Warn about keywords the chosen path does not read; refuse keywords given beside
     ``options`` (which would silently lose one of the two)."""
     fields = {f.name for f in dataclasses.fields(path_cls.Options)}
-    changed = [k for k, v in keywords.items() if v != _KEYWORD_DEFAULTS[k]]
+    defaults = inspect.signature(solve).parameters
+    changed = [k for k, v in keywords.items() if v != defaults[k].default]
     if options is not None:
         both = [k for k in changed if k in fields]
         if both:

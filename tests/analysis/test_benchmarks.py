@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 import filippov as fp  # noqa: E402
 from benchmarks import peers, report, runner  # noqa: E402
 from benchmarks.problems import Problem, coulomb_reference, slope_problem  # noqa: E402
-from filippov import _exact_path  # noqa: E402
+from filippov import incremental_selection  # noqa: E402
 from filippov._recorder import Recorder  # noqa: E402
 from filippov.engine import ExactOptions, ExactPath, run  # noqa: E402
 from filippov.objectives import rotated_quadratic  # noqa: E402
@@ -124,7 +124,7 @@ def test_inverse_block_follows_inserts_and_deletes() -> None:
     n = 40
     A = rng.standard_normal((n, n))
     M = A @ A.T + n * np.eye(n)
-    blk = _exact_path._InverseBlock(M)
+    blk = incremental_selection.InverseBlock(M)
     members: list[int] = []
     for _ in range(300):
         if members and (len(members) == n or rng.random() < 0.4):
@@ -145,7 +145,7 @@ def test_spd_selector_falls_back_and_agrees(monkeypatch: pytest.MonkeyPatch) -> 
     """Force the warm-started pivoting to give up: the fallback gives the same solution."""
     p = _quad_problem(30, 5)
     ref = _exact(p, incremental=False, T=50.0)
-    monkeypatch.setattr(_exact_path._SpdBoxSelector, "_pivot", lambda self, cand: None)
+    monkeypatch.setattr(incremental_selection.SpdBoxSelector, "_pivot", lambda self, cand: None)
     fb = _exact(p, incremental=True, T=50.0)
     assert [(e.kind, e.indices) for e in fb.events] == [(e.kind, e.indices) for e in ref.events]
     assert np.max(np.abs(fb.x - ref.x)) <= 1e-12 * max(1.0, float(np.max(np.abs(p.x0))))

@@ -349,16 +349,18 @@ def test_selection_failure_ends_the_run_with_the_partial_solution(
     # (the incremental selector's fallback, in its own module)
     monkeypatch.setattr(incremental_selection, "solve_simplex_vi", fails_on_the_fifth)
     if incremental:
-        active_set = _exact_path._SimplexTieSelector._active_set
+        active_set = incremental_selection.SimplexTieSelector._active_set
         selections = []
 
         def stalls_on_the_fifth(self: object, *args: object) -> object:
             selections.append(1)
             if len(selections) == 5:
-                raise _exact_path._ActiveSetStalled
+                raise incremental_selection.ActiveSetStalled
             return active_set(self, *args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(_exact_path._SimplexTieSelector, "_active_set", stalls_on_the_fifth)
+        monkeypatch.setattr(
+            incremental_selection.SimplexTieSelector, "_active_set", stalls_on_the_fifth
+        )
     else:
         monkeypatch.setattr(_exact_path, "_INCREMENTAL_MAX_COND", 0.0)
     obj = rotated_quadratic(np.geomspace(0.1, 10.0, 8), rotation=1.0, seed=0)
