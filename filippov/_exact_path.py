@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import importlib
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ from filippov.engine.protocol import (
 )
 from filippov.incremental_selection import (
     RESYNC,
+    KernelWork,
     SimplexTieSelector,
     SpdBoxSelector,
     spd_condition,
@@ -76,6 +78,9 @@ _LONG_SEGMENT = 0.01
 #: path's final gradient was within 13× of the direct path's (median 2–3×) up to
 #: condition 1e10, and up to 8e4× worse between 1e10 and 1e11.
 _INCREMENTAL_MAX_COND = 1e10
+#: ``ExactOptions(compiled=None)`` runs the compiled event step from this many switching
+#: functions on: below it a whole run costs less than importing numba (~1 s).
+_COMPILED_MIN_M = 500
 
 
 @dataclass(frozen=True)
@@ -90,10 +95,19 @@ class ExactOptions:
         Keep the sliding (ℓ1) or tie (ℓ∞) selection by rank-one updates, ``O(k²)`` per
         index that joins or leaves; ``False`` solves each selection from scratch
         (``O(k³)``: the reference the tests compare the incremental selection with).
+    compiled : bool or None
+        Run each event of the incremental sign-flow loop (``G B`` symmetric positive
+        definite, ``B = I``) as one compiled call (:mod:`filippov._spd_kernel`, needs numba:
+        ``pip install filippov[fast]``); the solution is the same bit for bit. ``None``
+        (the default) does so from ``_COMPILED_MIN_M`` switching functions on, when numba
+        is installed; ``True`` whenever numba is installed; ``False`` never (the numpy
+        loop). The first compiled run of a process pays numba's import and the loading
+        (or, the very first time, the compilation) of the kernels, about 1 s (30 s).
     """
 
     zero_tol: float = 1e-12
     incremental: bool = True
+    compiled: bool | None = None
 
 
 class ExactPath(SteppedPath):
@@ -246,6 +260,14 @@ def l1_steps(
     # definite) the velocity is exactly 0, whatever the rounding in λ (which grows with
     # the condition number and would defeat an absolute threshold on v).
     full_slide_is_rest = gb_pd and B.shape[0] == B.shape[1]
+    kernel = _compiled_kernel(opts, m) if spd is not None and b_is_eye else None
+    if spd is not None and kernel is not None:
+        return (
+            yield from _advance_spd_compiled(
+                kernel, spd, data, t, t0, t_end, x, h, lam, v, mode, rec, vtol,
+                full_slide_is_rest,
+            )  # fmt: skip
+        )
     if spd is not None:
         return (
             yield from _advance_spd(
@@ -440,46 +462,176 @@ def _advance_spd(
                 _hold_bound_off_their_manifolds(r_p, blk.pos[list(bound)], sig)
             held.update(bound)
         held.difference_update(i for i in arrived + again if i not in bound)  # sliding now
-        # The mode's sign tuple is rebuilt from a list patched where the relays changed
-        # (a handful per event; converting all m of them again cost ~30 µs per event), and
-        # the event is classified from what the pivoting bound: an arrival it kept is a
-        # sliding entry, one it bound is a crossing (opposite side) or a tangency, and a
-        # bound sliding index is an exit. (`record_l1_transition` finds the same by
-        # comparing the relay vectors, O(m) per event.)
-        # The relays before this event, where they may change (copying all m cost ~3 µs).
-        old_signs = {i: signs[i] for i in (*arrived, *again, *bound)}
-        for i in bound:
-            if old_signs[i] == 0:  # an exit
-                at = bisect.bisect_left(free_sorted, i)
-                if at == len(free_sorted) or free_sorted[at] != i:  # pragma: no cover
-                    raise RuntimeError(f"exact path: exit of {i}, which is not sliding")
-                del free_sorted[at]
-        for i in arrived + again:
-            if i not in bound:  # joins the sliding set
-                bisect.insort(free_sorted, i)
-                signs[i] = 0
-        for i, side in bound.items():
-            signs[i] = int(side)
-        mode = _unchecked(Mode, norm="l1", signs=tuple(signs), free=tuple(free_sorted))
-        groups: dict[str, list[int]] = {}
-        for i in arrived:
-            if i not in bound:
-                kind = "sliding-entry"
-            elif signs[i] == -old_signs[i]:
-                kind = "crossing"
-            else:
-                kind = "tangency"
-            groups.setdefault(kind, []).append(i)
-        for i in again:  # selected again: an event only if its relay changed
-            if i not in bound:
-                groups.setdefault("sliding-entry", []).append(i)
-            elif signs[i] != old_signs[i]:
-                groups.setdefault("crossing", []).append(i)
-        exits = sorted(i for i in bound if old_signs[i] == 0 and i not in arrived)
-        if exits:
-            groups["exit"] = exits
-        for kind, idx in groups.items():
-            rec.event(t, x, kind, idx, old_mode, mode)
+        mode = _record_spd_event(rec, t, x, arrived, again, bound, signs, free_sorted, old_mode)
+
+
+def _compiled_kernel(opts: ExactOptions, m: int) -> Any | None:
+    """:mod:`filippov._spd_kernel` if ``opts.compiled`` asks for it (``None``: from
+    ``_COMPILED_MIN_M`` switching functions on) and numba is installed, else None."""
+    if opts.compiled is False or (opts.compiled is None and m < _COMPILED_MIN_M):
+        return None
+    try:
+        return importlib.import_module("filippov._spd_kernel")
+    except ImportError:  # numba is not installed: the numpy loop runs
+        return None
+
+
+def _advance_spd_compiled(
+    kernel: Any,
+    spd: SpdBoxSelector,
+    data: AffineData,
+    t: float,
+    t0: float,
+    t_end: float,
+    x: FloatArray,
+    h: FloatArray,
+    lam: FloatArray,
+    v: FloatArray,
+    mode: Mode,
+    rec: Recorder,
+    vtol: float,
+    full_slide_is_rest: bool,
+) -> Generator[None, None, Finished | Rest]:
+    """:func:`_advance_spd` (``B = I``) with each event's arithmetic in one compiled call
+    (:func:`filippov._spd_kernel.event_step`): the same operations in the same order, so
+    the same solution bit for bit; the Python part of an event is what is recorded (the
+    segment, the mode, the events) and the rare steps the kernel hands back (see
+    :meth:`~filippov.incremental_selection.SpdBoxSelector.compiled_event`)."""
+    c0, G, e = data.c0, data.G, data.e
+    m = G.shape[0]
+    blk = spd.block
+    perm, sig = blk.perm, spd.sig  # updated in place by the selector
+    h_p = h[perm]
+    h_p[: blk.k] = 0.0
+    blk.position_vectors.append(h_p)
+    if blk.position_vectors != [spd.sig, spd.rho, h_p]:  # pragma: no cover - the kernel's swap
+        raise RuntimeError("exact path: unexpected position vectors for the compiled step")
+    work = KernelWork(m)
+    r_p = spd.rates_p
+    signs = list(mode.signs)
+    free_sorted = list(mode.free)
+    since_resync = 0
+    span = max(t_end - t0, 0.0)
+    held: set[int] = set()  # see _advance_spd
+    tau, n_arrived = kernel.next_event(sig, r_p, h_p, blk.k, t, work.arrived_pos)
+    vmax = float(np.abs(v).max())
+    while True:
+        if full_slide_is_rest and blk.k == m:
+            v = np.zeros_like(v)
+            vmax = 0.0
+        if vmax <= vtol:
+            return Rest(t, x, free_sorted, mode, mode, lam)
+        if not spd.checked and min(tau, t_end - t) > _LONG_SEGMENT * span:
+            # A long segment integrates any error in λ: check this selection first.
+            spd.check_now()
+            r_p = spd.rates_p
+            lam, v = _spd_lam_v(spd, perm, c0, data.B, True)
+            vmax = float(np.abs(v).max())
+            tau, n_arrived = kernel.next_event(sig, r_p, h_p, blk.k, t, work.arrived_pos)
+            continue
+        if t + tau >= t_end:
+            rec.linear_segment(t, t_end, x, v, mode, lam)
+            return REACHED_END
+        yield
+        tau = max(tau, 0.0)
+        t_new = t + tau
+        arrived = sorted(perm[work.arrived_pos[:n_arrived]].tolist())
+        x = rec.linear_segment(t, t_new, x, v, mode, lam)
+        t_old, t = t, t_new
+        since_resync += 1
+        advance_h = since_resync < RESYNC
+        if not advance_h:  # h from scratch (the kernel would add τ r to it first)
+            h_p[:] = (G @ x + e)[perm]
+            since_resync = 0
+        again = sorted(held.difference(arrived)) if t_new == t_old and held else []
+        if not again:
+            held = set()
+        old_mode = mode
+        rec.n_selection_solves += 1
+        joins = np.array(arrived + again, dtype=np.int64)
+        work.lam = np.empty(m)
+        work.v = np.empty(m)
+        bound, complete = spd.compiled_event(
+            kernel, h_p, r_p, tau, advance_h, joins, t == t_old, t, c0, work
+        )
+        r_p = spd.rates_p
+        if complete:
+            lam, v = work.lam, work.v
+            lam.setflags(write=False)
+            v.setflags(write=False)
+            tau, vmax, n_arrived = float(work.floats[1]), float(work.floats[2]), work.n_arrived
+        else:
+            lam, v = _spd_lam_v(spd, perm, c0, data.B, True)
+            vmax = float(np.abs(v).max())
+        if bound is None:  # the pivoting gave way to the direct solver: read the relays
+            sigma = np.empty(m)
+            sigma[perm] = sig
+            cand = free_sorted + arrived + again  # the sliding set before this event
+            bound = {i: float(sigma[i]) for i in cand if sigma[i] != 0.0}
+        if bound:
+            if t == t_old and not complete:  # (the kernel held them when it completed)
+                _hold_bound_off_their_manifolds(r_p, blk.pos[list(bound)], sig)
+            held.update(bound)
+        held.difference_update(i for i in arrived + again if i not in bound)  # sliding now
+        if not complete:
+            tau, n_arrived = kernel.next_event(sig, r_p, h_p, blk.k, t, work.arrived_pos)
+        mode = _record_spd_event(rec, t, x, arrived, again, bound, signs, free_sorted, old_mode)
+
+
+def _record_spd_event(
+    rec: Recorder,
+    t: float,
+    x: FloatArray,
+    arrived: list[int],
+    again: list[int],
+    bound: dict[int, float],
+    signs: list[int],
+    free_sorted: list[int],
+    old_mode: Mode,
+) -> Mode:
+    """The new mode of an event of the incremental loops, and its events recorded;
+    ``signs`` and ``free_sorted`` are patched in place."""
+    # The mode's sign tuple is rebuilt from a list patched where the relays changed
+    # (a handful per event; converting all m of them again cost ~30 µs per event), and
+    # the event is classified from what the pivoting bound: an arrival it kept is a
+    # sliding entry, one it bound is a crossing (opposite side) or a tangency, and a
+    # bound sliding index is an exit. (`record_l1_transition` finds the same by
+    # comparing the relay vectors, O(m) per event.)
+    # The relays before this event, where they may change (copying all m cost ~3 µs).
+    old_signs = {i: signs[i] for i in (*arrived, *again, *bound)}
+    for i in bound:
+        if old_signs[i] == 0:  # an exit
+            at = bisect.bisect_left(free_sorted, i)
+            if at == len(free_sorted) or free_sorted[at] != i:  # pragma: no cover
+                raise RuntimeError(f"exact path: exit of {i}, which is not sliding")
+            del free_sorted[at]
+    for i in arrived + again:
+        if i not in bound:  # joins the sliding set
+            bisect.insort(free_sorted, i)
+            signs[i] = 0
+    for i, side in bound.items():
+        signs[i] = int(side)
+    mode = _unchecked(Mode, norm="l1", signs=tuple(signs), free=tuple(free_sorted))
+    groups: dict[str, list[int]] = {}
+    for i in arrived:
+        if i not in bound:
+            kind = "sliding-entry"
+        elif signs[i] == -old_signs[i]:
+            kind = "crossing"
+        else:
+            kind = "tangency"
+        groups.setdefault(kind, []).append(i)
+    for i in again:  # selected again: an event only if its relay changed
+        if i not in bound:
+            groups.setdefault("sliding-entry", []).append(i)
+        elif signs[i] != old_signs[i]:
+            groups.setdefault("crossing", []).append(i)
+    exits = sorted(i for i in bound if old_signs[i] == 0 and i not in arrived)
+    if exits:
+        groups["exit"] = exits
+    for kind, idx in groups.items():
+        rec.event(t, x, kind, idx, old_mode, mode)
+    return mode
 
 
 def _hold_bound_off_their_manifolds(rates: FloatArray, idx: np.ndarray, relays: FloatArray) -> None:

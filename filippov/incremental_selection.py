@@ -25,6 +25,8 @@ time or systems, and are used by :mod:`filippov._exact_path`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
 from scipy.linalg.blas import dsymv as _dsymv
@@ -41,6 +43,7 @@ __all__ = [
     "RESYNC",
     "ActiveSetStalled",
     "InverseBlock",
+    "KernelWork",
     "SimplexTieSelector",
     "SpdBoxSelector",
     "spd_condition",
@@ -354,6 +357,7 @@ class SpdBoxSelector:
         self._rate_buffers = (np.empty(m), np.empty(m))
         self._flip = 0
         self._scratch = np.empty(m)
+        self._si = np.zeros(13, dtype=np.int64)  # see _kernel_state
         self.tol_lam = max(tol, 10 * _EPS)
         self.rowsum = float(np.max(np.sum(np.abs(GB), axis=1))) if m else 0.0
         #: ``W rho_S`` in slot space (length m, 0 from slot k on) and whether it is current.
@@ -475,6 +479,114 @@ class SpdBoxSelector:
             self.lam_ok = False
             to_free = []
         return self._solve_with(cand, arrived, to_free)
+
+    # -- the compiled event step (filippov._spd_kernel) ----------------------------------
+    def _kernel_state(self) -> np.ndarray:
+        """The scalar state the compiled step reads and updates (``_spd_kernel.S_*``)."""
+        blk = self.block
+        si = self._si
+        si[:] = (
+            self.n_calls,
+            self.lam_ok,
+            self.lam_gen,
+            self.check_due,
+            self.check_every,
+            self.clean_checks,
+            self.checked,
+            self.n_checked,
+            self._flip,
+            blk.k,
+            blk.n_updates,
+            blk.generation,
+            blk._flip,
+        )
+        return si
+
+    def _adopt_kernel_state(self, si: np.ndarray, L: FloatArray, backing: list[FloatArray]) -> None:
+        blk = self.block
+        (
+            self.n_calls,
+            lam_ok,
+            self.lam_gen,
+            check_due,
+            self.check_every,
+            self.clean_checks,
+            checked,
+            self.n_checked,
+            self._flip,
+            blk.k,
+            blk.n_updates,
+            blk.generation,
+            blk._flip,
+        ) = si.tolist()
+        self.lam_ok, self.check_due, self.checked = bool(lam_ok), bool(check_due), bool(checked)
+        blk.L = L
+        blk._backing = backing
+
+    def compiled_event(
+        self,
+        kernel: Any,
+        h_p: FloatArray,
+        r_old: FloatArray,
+        tau: float,
+        advance_h: bool,
+        joins: np.ndarray,
+        zero_length: bool,
+        t_new: float,
+        c0: FloatArray,
+        work: KernelWork,
+    ) -> tuple[dict[int, float] | None, bool]:
+        """One event of the exact path's sign flow by the compiled step
+        (:func:`filippov._spd_kernel.event_step`, passed as ``kernel``): ``h_p += tau r_old``
+        if ``advance_h``, then the functions ``joins`` (not sliding) reach their manifolds
+        and the selection is :meth:`join`'s, on the same arrays and bit for bit.
+
+        Returns the bound candidates (as :meth:`join`) and whether the step completed:
+        then ``work`` holds the relays, the velocity (``B = I``) and the next event
+        (see ``event_step``); otherwise (a refresh of ``W``, the direct solver, a
+        refinement, an empty sliding set: the Python methods finished the selection) the
+        caller computes those itself.
+        """
+        blk = self.block
+        if (self.n_calls + 1) % REFRESH == 0:  # W rebuilt from scratch: the Python step
+            if advance_h:
+                _daxpy(r_old, h_p, a=tau)
+            h_p[blk.pos[joins]] = 0.0
+            h_p[: blk.k] = 0.0
+            return self.join(joins.tolist()), False
+        si = self._kernel_state()
+        code, nbound, work.n_arrived, ncand, L, back0, back1 = kernel.event_step(
+            self.P, blk.perm, blk.pos, self.sig, self.rho, h_p, self.lam, self.Gc0, c0,
+            blk.L, blk._backing[0], blk._backing[1], si, self._rate_buffers[0],
+            self._rate_buffers[1], self._scratch, r_old, tau, advance_h, joins, zero_length,
+            t_new, self.tol_lam, self.rowsum, self._SMALL_SCHUR, self._CHECK_EVERY,
+            self._CLEAN_STREAK, RESYNC, work.cand, work.bound_idx, work.bound_side,
+            work.lam, work.v, work.arrived_pos, work.floats,
+        )  # fmt: skip
+        self._adopt_kernel_state(si, L, [back0, back1])
+        bound = dict(
+            zip(work.bound_idx[:nbound].tolist(), work.bound_side[:nbound].tolist(), strict=True)
+        )
+        if code == kernel.CODE_OK:
+            self.rates_p = self._rate_buffers[self._flip]
+            return bound, True
+        if code == kernel.CODE_FALLBACK:  # as _solve_with after a failed update or pivoting
+            if self.n_calls % RESYNC != 0:
+                for j in joins.tolist():
+                    self._fix(j, 0.0)
+            self._fallback(work.cand[:ncand].copy())
+            self.check_due = True
+            self._solve_checked()
+            return None, False
+        if code == kernel.CODE_REFINE:  # as _solve_checked after a residual check failed
+            self.n_refined += 1
+            self.check_every, self.clean_checks = 1, 0
+            rates = self._refine(self.lam, self._rate_buffers[self._flip], float(work.floats[0]))
+            rates[: blk.k] = 0.0
+            self.rates_p = rates
+            return bound, False
+        self.rates_p = self.rho.copy()  # CODE_EMPTY: nothing slides
+        return bound, False
 
     def _solve_with(
         self, cand: np.ndarray, joins: list[int], to_free: list[int]
@@ -901,6 +1013,23 @@ class SimplexTieSelector:
         rates[blk.perm] = rates_p
         self.rates = rates
         return lam, r
+
+
+class KernelWork:
+    """Buffers of the compiled event step (:meth:`SpdBoxSelector.compiled_event`), made once
+    per run: the candidates, the bound indices and their sides, the next arrivals (positions)
+    and ``floats`` (the refinement tolerance, the next τ, the largest ``|v|``). ``lam`` and
+    ``v`` are set by the caller to fresh arrays before each event (they are recorded)."""
+
+    def __init__(self, m: int) -> None:
+        self.cand = np.empty(m, dtype=np.int64)
+        self.bound_idx = np.empty(m, dtype=np.int64)
+        self.bound_side = np.empty(m)
+        self.arrived_pos = np.empty(m, dtype=np.int64)
+        self.floats = np.zeros(3)
+        self.n_arrived = 0
+        self.lam = np.empty(m)
+        self.v = np.empty(m)
 
 
 class ActiveSetStalled(Exception):
