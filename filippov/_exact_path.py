@@ -507,13 +507,14 @@ def _advance_spd_compiled(
     if blk.position_vectors != [spd.sig, spd.rho, h_p]:  # pragma: no cover - the kernel's swap
         raise RuntimeError("exact path: unexpected position vectors for the compiled step")
     work = KernelWork(m)
+    spd.prepare_compiled()
     r_p = spd.rates_p
     signs = list(mode.signs)
     free_sorted = list(mode.free)
     since_resync = 0
     span = max(t_end - t0, 0.0)
     held: set[int] = set()  # see _advance_spd
-    tau, n_arrived = kernel.next_event(sig, r_p, h_p, blk.k, t, work.arrived_pos)
+    tau, n_arrived = kernel.next_event(sig, r_p, h_p, perm, blk.k, t, work.arrived)
     vmax = float(np.abs(v).max())
     while True:
         if full_slide_is_rest and blk.k == m:
@@ -527,7 +528,7 @@ def _advance_spd_compiled(
             r_p = spd.rates_p
             lam, v = _spd_lam_v(spd, perm, c0, data.B, True)
             vmax = float(np.abs(v).max())
-            tau, n_arrived = kernel.next_event(sig, r_p, h_p, blk.k, t, work.arrived_pos)
+            tau, n_arrived = kernel.next_event(sig, r_p, h_p, perm, blk.k, t, work.arrived)
             continue
         if t + tau >= t_end:
             rec.linear_segment(t, t_end, x, v, mode, lam)
@@ -535,7 +536,7 @@ def _advance_spd_compiled(
         yield
         tau = max(tau, 0.0)
         t_new = t + tau
-        arrived = sorted(perm[work.arrived_pos[:n_arrived]].tolist())
+        arrived = work.arrived[:n_arrived].tolist()  # (sorted)
         x = rec.linear_segment(t, t_new, x, v, mode, lam)
         t_old, t = t, t_new
         since_resync += 1
@@ -548,7 +549,7 @@ def _advance_spd_compiled(
             held = set()
         old_mode = mode
         rec.n_selection_solves += 1
-        joins = np.array(arrived + again, dtype=np.int64)
+        joins = work.arrived[:n_arrived] if not again else np.array(arrived + again)
         work.lam = np.empty(m)
         work.v = np.empty(m)
         bound, complete = spd.compiled_event(
@@ -574,7 +575,7 @@ def _advance_spd_compiled(
             held.update(bound)
         held.difference_update(i for i in arrived + again if i not in bound)  # sliding now
         if not complete:
-            tau, n_arrived = kernel.next_event(sig, r_p, h_p, blk.k, t, work.arrived_pos)
+            tau, n_arrived = kernel.next_event(sig, r_p, h_p, perm, blk.k, t, work.arrived)
         mode = _record_spd_event(rec, t, x, arrived, again, bound, signs, free_sorted, old_mode)
 
 

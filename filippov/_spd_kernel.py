@@ -59,7 +59,12 @@ S_K = 9
 S_NUPD = 10
 S_GEN = 11
 S_BACK_FLIP = 12
-S_SIZE = 13
+S_CAP = 13
+S_N_ARRIVED = 14
+S_N_BOUND = 15
+S_N_CAND = 16
+S_CAP_CHANGED = 17
+S_SIZE = 18
 
 #: The event is complete (rates, relays, velocity and the next event are set).
 CODE_OK = 0
@@ -222,24 +227,20 @@ def _swap(P, perm, pos, sig, rho, hp, a, b):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _set_capacity(L, cap, m, si, back0, back1):  # type: ignore[no-untyped-def]
+def _set_capacity(L, cap, si, back0, back1):  # type: ignore[no-untyped-def]
     """``InverseBlock._set_capacity``: ``W`` moved into a ``cap × cap`` view of the other
-    backing array (reallocated when too small); returns ``(L, back0, back1)``."""
+    backing array (both are ``m²`` long here: the caller allocates them); returns it."""
     k = si[S_K]
     flip = si[S_BACK_FLIP] ^ 1
     si[S_BACK_FLIP] = flip
+    si[S_CAP] = cap
+    si[S_CAP_CHANGED] = 1
     back = back1 if flip else back0
-    if back.size < cap * cap:
-        back = np.empty(min(m * m, 4 * cap * cap))
-        if flip:
-            back1 = back
-        else:
-            back0 = back
     new = back[: cap * cap].reshape((cap, cap))
     new[:k, :k] = L[:k, :k]
     new[:k, k:] = 0.0
     new[k:, :] = 0.0
-    return new, back0, back1
+    return new
 
 
 # -- the selector (SpdBoxSelector) ----------------------------------------------------------
@@ -277,12 +278,12 @@ def _fix(P, pos, sig, rho, lam, si, j, value):  # type: ignore[no-untyped-def]
 @_jit
 def _insert(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i, small_schur):  # type: ignore[no-untyped-def]
     """``SpdBoxSelector._insert`` (with ``InverseBlock.insert``); returns
-    ``(ok, L, back0, back1)``, ``ok`` False where Python raises ``LinAlgError``."""
+    ``(ok, L)``, ``ok`` False where Python raises ``LinAlgError``."""
     valid = _lam_valid(si)
     m = P.shape[0]
     k = si[S_K]
     if k + 1 > L.shape[0]:
-        L, back0, back1 = _set_capacity(L, _capacity_for(m, k + 1), m, si, back0, back1)
+        L = _set_capacity(L, _capacity_for(m, k + 1), si, back0, back1)
     _swap(P, perm, pos, sig, rho, hp, k, pos[i])
     C = L.shape[0]
     mi = P[k, :C]
@@ -291,7 +292,7 @@ def _insert(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i, small_schur
     pkk = P[k, k]
     s = pkk - dot(k, mi, u)
     if not s > 1e3 * _EPS * abs(pkk):
-        return False, L, back0, back1
+        return False, L
     u[k] = -1.0
     syr_lower(C, 1.0 / s, u, L)
     si[S_K] = k + 1
@@ -300,12 +301,12 @@ def _insert(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i, small_schur
         si[S_CHECK_DUE] = 1
     if valid:
         axpy(C, dot(C, u, rho) / s, u, lam)
-    return True, L, back0, back1
+    return True, L
 
 
 @_jit
 def _delete(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i):  # type: ignore[no-untyped-def]
-    """``SpdBoxSelector._delete`` (with ``InverseBlock.delete``); returns ``(L, back0, back1)``."""
+    """``SpdBoxSelector._delete`` (with ``InverseBlock.delete``); returns ``L``."""
     valid = _lam_valid(si)
     m = P.shape[0]
     p = pos[i]
@@ -328,14 +329,14 @@ def _delete(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i):  # type: i
     si[S_K] = q
     si[S_NUPD] += 1
     if C > _capacity_for(m, q) + _MIN_SLACK:
-        L, back0, back1 = _set_capacity(L, _capacity_for(m, q), m, si, back0, back1)
+        L = _set_capacity(L, _capacity_for(m, q), si, back0, back1)
     if valid:
         axpy(C, -lam[p] / beta, w, lam)
         lam[p] = 0.0
         if p < q:
             lam[p] = lam[q]
             lam[q] = 0.0
-    return L, back0, back1
+    return L
 
 
 @_jit
@@ -343,7 +344,7 @@ def _pivot(  # type: ignore[no-untyped-def]
     P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, cand, tol_lam, rowsum,
     small_schur, bound_idx, bound_side,
 ):  # fmt: skip
-    """``SpdBoxSelector._pivot``: returns ``(nbound, L, back0, back1)``, ``nbound`` the
+    """``SpdBoxSelector._pivot``: returns ``(nbound, L)``, ``nbound`` the
     number of bound indices (in ``bound_idx``/``bound_side``, in the dict's order), −1
     when the pivoting cycles or runs out of steps, −2 where Python raises ``LinAlgError``."""
     tol_w = -1.0
@@ -386,14 +387,14 @@ def _pivot(  # type: ignore[no-untyped-def]
                     leaves[nleave] = bound_idx[b]
                     nleave += 1
         if nup == 0 and nlo == 0 and nleave == 0:
-            return nbound, L, back0, back1
+            return nbound, L
         key = np.empty(nbound, np.int64)
         for b in range(nbound):
             key[b] = 2 * bound_idx[b] + (1 if bound_side[b] > 0.0 else 0)
         key.sort()
         for old in seen:
             if old.size == key.size and np.all(old == key):
-                return -1, L, back0, back1
+                return -1, L
         seen.append(key)
         for side_pass in range(2):
             side = 1.0 if side_pass == 0 else -1.0
@@ -401,7 +402,7 @@ def _pivot(  # type: ignore[no-untyped-def]
             for a in range(nj):
                 j = ups[a] if side_pass == 0 else los[a]
                 _fix(P, pos, sig, rho, lam, si, j, side)
-                L, back0, back1 = _delete(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, j)
+                L = _delete(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, j)
                 bound_idx[nbound] = j
                 bound_side[nbound] = side
                 nbound += 1
@@ -414,13 +415,11 @@ def _pivot(  # type: ignore[no-untyped-def]
                 bound_idx[b] = bound_idx[b + 1]
                 bound_side[b] = bound_side[b + 1]
             nbound -= 1
-            ok, L, back0, back1 = _insert(
-                P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, j, small_schur
-            )
+            ok, L = _insert(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, j, small_schur)
             if not ok:
-                return -2, L, back0, back1
+                return -2, L
             _fix(P, pos, sig, rho, lam, si, j, 0.0)
-    return -1, L, back0, back1
+    return -1, L
 
 
 @_jit
@@ -439,9 +438,9 @@ def _rates_for(P, rho, lam, k, rates, scratch, with_residual):  # type: ignore[n
 
 
 @_jit
-def next_event(sig, rates, hp, k, t, arrived_pos):  # type: ignore[no-untyped-def]
+def next_event(sig, rates, hp, perm, k, t, arrived):  # type: ignore[no-untyped-def]
     """The time to the next event (the smallest root of the approaching free functions,
-    ``inf`` if none) and the positions arriving then, in ``arrived_pos``; returns
+    ``inf`` if none) and the indices arriving then, sorted, in ``arrived``; returns
     ``(tau, count)``. The arrivals are those within ``1e-15 max(1, |t_new|)`` of the root,
     with ``t_new = t + max(τ, 0)`` (as ``_advance_spd`` reads them after the segment)."""
     m = hp.size
@@ -457,8 +456,10 @@ def next_event(sig, rates, hp, k, t, arrived_pos):  # type: ignore[no-untyped-de
         thr = step + 1e-15 * max(1.0, abs(t + step))
         for p in range(k, m):
             if sig[p] * rates[p] < 0.0 and -hp[p] / rates[p] <= thr:
-                arrived_pos[n] = p
+                arrived[n] = perm[p]
                 n += 1
+        if n > 1:
+            arrived[:n].sort()
     return tau, n
 
 
@@ -467,17 +468,18 @@ def event_step(  # type: ignore[no-untyped-def]
     P, perm, pos, sig, rho, hp, lam, Gc0, c0, L, back0, back1, si, rates0, rates1, scratch,
     r_old, tau, advance_h, joins, zero_length, t_new, tol_lam, rowsum, small_schur,
     check_every_relaxed, clean_streak, resync, cand_out, bound_idx, bound_side, lam_out,
-    v_out, arrived_pos, float_out,
+    v_out, arrived, float_out,
 ):  # fmt: skip
     """One event of ``_advance_spd`` after its segment: ``h += τ r`` (``advance_h``), the
     functions ``joins`` (the arrivals, and those selected again) on their manifolds, the
     selection (``SpdBoxSelector.join``), and — when it completes (``CODE_OK``) — the
     relays and velocity in the original order (``lam_out``, ``v_out``, for ``B = I``),
     the bound candidates held off their manifolds after a zero-length segment, and the
-    next event (``float_out[1]`` its τ, ``float_out[2]`` the largest ``|v|``, the count
-    of ``arrived_pos`` in the third returned value).
+    next event (``float_out[1]`` its τ, ``float_out[2]`` the largest ``|v|``, its arrivals
+    in ``arrived``).
 
-    Returns ``(code, nbound, narrived, ncand, L, back0, back1)``.
+    Returns the code; the counts of candidates, bound indices and arrivals are in ``si``,
+    and ``W``'s buffer is ``back0`` or ``back1`` (``si[S_BACK_FLIP]``) of size ``si[S_CAP]``.
     """
     m = P.shape[0]
     if advance_h:
@@ -497,6 +499,8 @@ def event_step(  # type: ignore[no-untyped-def]
         cand_out[ncand] = i
         ncand += 1
     cand = cand_out[:ncand]
+    si[S_N_CAND] = ncand
+    si[S_N_BOUND] = 0
     free_joins = True
     if n_calls % resync == 0:
         for c in cand:
@@ -508,27 +512,26 @@ def event_step(  # type: ignore[no-untyped-def]
         free_joins = False
     # _solve_with (the refresh of W every REFRESH selections is left to Python)
     for i in joins:
-        ok, L, back0, back1 = _insert(
-            P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i, small_schur
-        )
+        ok, L = _insert(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i, small_schur)
         if not ok:
-            return CODE_FALLBACK, 0, 0, ncand, L, back0, back1
+            return CODE_FALLBACK
     if free_joins:
         for j in joins:
             _fix(P, pos, sig, rho, lam, si, j, 0.0)
-    nbound, L, back0, back1 = _pivot(
+    nbound, L = _pivot(
         P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, cand, tol_lam, rowsum,
         small_schur, bound_idx, bound_side,
     )  # fmt: skip
     if nbound < 0:
-        return CODE_FALLBACK, 0, 0, ncand, L, back0, back1
+        return CODE_FALLBACK
+    si[S_N_BOUND] = nbound
     # _solve_checked
     k = si[S_K]
     _lam_current(L, rho, lam, si)
     checked = k == 0 or si[S_CHECK_DUE] != 0 or n_calls % si[S_CHECK_EVERY] == 0
     si[S_CHECKED] = 1 if checked else 0
     if k == 0:
-        return CODE_EMPTY, nbound, 0, ncand, L, back0, back1
+        return CODE_EMPTY
     flip = si[S_RATE_FLIP] ^ 1
     si[S_RATE_FLIP] = flip
     rates = rates1 if flip else rates0
@@ -549,7 +552,7 @@ def event_step(  # type: ignore[no-untyped-def]
         tol_res = 4 * _EPS * (rho_max + rowsum * lam_max)
         if res_max > tol_res:
             float_out[0] = tol_res
-            return CODE_REFINE, nbound, 0, ncand, L, back0, back1
+            return CODE_REFINE
         rates[:k] = 0.0
     else:
         _rates_for(P, rho, lam, k, rates, scratch, False)
@@ -568,7 +571,8 @@ def event_step(  # type: ignore[no-untyped-def]
             p = pos[bound_idx[b]]
             if sig[p] * rates[p] < 0.0:
                 rates[p] = 0.0
-    tau_next, narrived = next_event(sig, rates, hp, k, t_new, arrived_pos)
+    tau_next, narrived = next_event(sig, rates, hp, perm, k, t_new, arrived)
     float_out[1] = tau_next
     float_out[2] = vmax
-    return CODE_OK, nbound, narrived, ncand, L, back0, back1
+    si[S_N_ARRIVED] = narrived
+    return CODE_OK

@@ -357,7 +357,7 @@ class SpdBoxSelector:
         self._rate_buffers = (np.empty(m), np.empty(m))
         self._flip = 0
         self._scratch = np.empty(m)
-        self._si = np.zeros(13, dtype=np.int64)  # see _kernel_state
+        self._si = np.zeros(18, dtype=np.int64)  # see _kernel_state
         self.tol_lam = max(tol, 10 * _EPS)
         self.rowsum = float(np.max(np.sum(np.abs(GB), axis=1))) if m else 0.0
         #: ``W rho_S`` in slot space (length m, 0 from slot k on) and whether it is current.
@@ -485,7 +485,7 @@ class SpdBoxSelector:
         """The scalar state the compiled step reads and updates (``_spd_kernel.S_*``)."""
         blk = self.block
         si = self._si
-        si[:] = (
+        si[:14] = (
             self.n_calls,
             self.lam_ok,
             self.lam_gen,
@@ -499,11 +499,14 @@ class SpdBoxSelector:
             blk.n_updates,
             blk.generation,
             blk._flip,
+            blk.L.shape[0],
         )
+        si[17] = 0  # S_CAP_CHANGED
         return si
 
-    def _adopt_kernel_state(self, si: np.ndarray, L: FloatArray, backing: list[FloatArray]) -> None:
+    def _adopt_kernel_state(self, si: np.ndarray) -> None:
         blk = self.block
+        state = si.tolist()
         (
             self.n_calls,
             lam_ok,
@@ -518,10 +521,21 @@ class SpdBoxSelector:
             blk.n_updates,
             blk.generation,
             blk._flip,
-        ) = si.tolist()
+            cap,
+        ) = state[:14]
         self.lam_ok, self.check_due, self.checked = bool(lam_ok), bool(check_due), bool(checked)
-        blk.L = L
-        blk._backing = backing
+        if state[17]:  # W moved to a buffer of another capacity
+            blk.L = blk._backing[blk._flip][: cap * cap].reshape(cap, cap)
+
+    def prepare_compiled(self) -> None:
+        """Give ``W`` two backing arrays of ``m²`` numbers (untouched memory until used), so
+        that the compiled step changes its capacity without allocating (see
+        ``InverseBlock._set_capacity``)."""
+        blk = self.block
+        size = self.m * self.m
+        blk._backing = [
+            b if b.size >= size else np.empty(size) for b in blk._backing
+        ]
 
     def compiled_event(
         self,
@@ -537,9 +551,10 @@ class SpdBoxSelector:
         work: KernelWork,
     ) -> tuple[dict[int, float] | None, bool]:
         """One event of the exact path's sign flow by the compiled step
-        (:func:`filippov._spd_kernel.event_step`, passed as ``kernel``): ``h_p += tau r_old``
-        if ``advance_h``, then the functions ``joins`` (not sliding) reach their manifolds
-        and the selection is :meth:`join`'s, on the same arrays and bit for bit.
+        (:func:`filippov._spd_kernel.event_step`; ``kernel`` is that module):
+        ``h_p += tau r_old`` if ``advance_h``, then the functions ``joins`` (not sliding)
+        reach their manifolds and the selection is :meth:`join`'s, on the same arrays and
+        bit for bit. Needs :meth:`prepare_compiled` first.
 
         Returns the bound candidates (as :meth:`join`) and whether the step completed:
         then ``work`` holds the relays, the velocity (``B = I``) and the next event
@@ -555,26 +570,30 @@ class SpdBoxSelector:
             h_p[: blk.k] = 0.0
             return self.join(joins.tolist()), False
         si = self._kernel_state()
-        code, nbound, work.n_arrived, ncand, L, back0, back1 = kernel.event_step(
+        code = kernel.event_step(
             self.P, blk.perm, blk.pos, self.sig, self.rho, h_p, self.lam, self.Gc0, c0,
             blk.L, blk._backing[0], blk._backing[1], si, self._rate_buffers[0],
             self._rate_buffers[1], self._scratch, r_old, tau, advance_h, joins, zero_length,
             t_new, self.tol_lam, self.rowsum, self._SMALL_SCHUR, self._CHECK_EVERY,
             self._CLEAN_STREAK, RESYNC, work.cand, work.bound_idx, work.bound_side,
-            work.lam, work.v, work.arrived_pos, work.floats,
+            work.lam, work.v, work.arrived, work.floats,
         )  # fmt: skip
-        self._adopt_kernel_state(si, L, [back0, back1])
-        bound = dict(
-            zip(work.bound_idx[:nbound].tolist(), work.bound_side[:nbound].tolist(), strict=True)
+        self._adopt_kernel_state(si)
+        nbound = int(si[15])  # S_N_BOUND
+        bound = (
+            dict(zip(work.bound_idx[:nbound].tolist(), work.bound_side[:nbound].tolist()))
+            if nbound
+            else {}
         )
         if code == kernel.CODE_OK:
             self.rates_p = self._rate_buffers[self._flip]
+            work.n_arrived = int(si[14])  # S_N_ARRIVED
             return bound, True
         if code == kernel.CODE_FALLBACK:  # as _solve_with after a failed update or pivoting
             if self.n_calls % RESYNC != 0:
                 for j in joins.tolist():
                     self._fix(j, 0.0)
-            self._fallback(work.cand[:ncand].copy())
+            self._fallback(work.cand[: int(si[16])].copy())  # S_N_CAND
             self.check_due = True
             self._solve_checked()
             return None, False
@@ -1017,15 +1036,15 @@ class SimplexTieSelector:
 
 class KernelWork:
     """Buffers of the compiled event step (:meth:`SpdBoxSelector.compiled_event`), made once
-    per run: the candidates, the bound indices and their sides, the next arrivals (positions)
-    and ``floats`` (the refinement tolerance, the next τ, the largest ``|v|``). ``lam`` and
+    per run: the candidates, the bound indices and their sides, the next arrivals (indices,
+    sorted) and ``floats`` (the refinement tolerance, the next τ, the largest ``|v|``). ``lam`` and
     ``v`` are set by the caller to fresh arrays before each event (they are recorded)."""
 
     def __init__(self, m: int) -> None:
         self.cand = np.empty(m, dtype=np.int64)
         self.bound_idx = np.empty(m, dtype=np.int64)
         self.bound_side = np.empty(m)
-        self.arrived_pos = np.empty(m, dtype=np.int64)
+        self.arrived = np.empty(m, dtype=np.int64)
         self.floats = np.zeros(3)
         self.n_arrived = 0
         self.lam = np.empty(m)
