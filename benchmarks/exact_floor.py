@@ -9,7 +9,11 @@ Rows:
 
 * ℓ∞ (sign) flow, d = 1000 benchmark quadratic to the minimizer: solve time against
   ``events ×`` one dense ``1000 × 1000`` matrix–vector product (BLAS ``dgemv`` through
-  numpy, timed here on one BLAS thread, as the exact path runs). Target ≤ 1.5.
+  numpy, timed here on one BLAS thread, as the exact path runs). Target ≤ 1.5. Warm runs
+  of the compiled event step (``pip install filippov[fast]``; without numba the numpy loop
+  runs), alternating with the numpy loop (``ExactOptions(compiled=False)``, next row);
+  what the first compiled solve of the process paid on top (numba's import, loading or
+  compiling the kernels) is reported beside.
 * ℓ∞ flow, d = 2000 to the minimizer: the bytes a full and a compact solution keep.
 * ℓ∞ flow, d = 5000 with ``storage="compact"``, to the minimizer (or to
   ``--d5000-horizon``): wall time (target < 60 s), the bytes the solution keeps (target
@@ -28,6 +32,7 @@ Rows:
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import time
 from collections.abc import Callable
@@ -47,6 +52,11 @@ _T = 1e6  # past the time every flow here stops (status 1)
 
 def _solve(p: Any, **kw: Any) -> fp.FilippovSolution:
     return fp.solve(p.system, p.x0, (0.0, _T), max_events=10**7, check_derivatives=False, **kw)
+
+
+def _numpy_loop(p: Any) -> fp.FilippovSolution:
+    """The sign flow's exact path without the compiled event step (``compiled=False``)."""
+    return _solve(p, options=ExactOptions(compiled=False))
 
 
 def _matvec_time(H: np.ndarray, count: int, repeats: int = 3) -> float:
@@ -71,26 +81,68 @@ def _greedy(p: Any, incremental: bool) -> tuple[float, Recorder, tuple[int, str]
     return time.perf_counter() - t0, rec, st
 
 
+def compile_cost(p: Any, log: Callable[[str], None]) -> dict[str, Any]:
+    """What the first compiled solve of a process pays on top of a warm one: importing
+    numba and the kernel module, then loading the kernels from numba's cache (or, when
+    the cache is cold, compiling them). None when numba is not installed."""
+    t0 = time.perf_counter()
+    try:
+        kernel = importlib.import_module("filippov._spd_kernel")
+    except ImportError:
+        log("  numba is not installed: the numpy loop runs")
+        return {"available": False}
+    imported = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _solve(p)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _solve(p)
+    warm = time.perf_counter() - t0
+    stats = kernel.event_step.stats
+    out = {
+        "available": True,
+        "import": imported,
+        "first_call": first - warm,
+        "from_cache": bool(stats.cache_hits) and not stats.cache_misses,
+    }
+    log(f"  compiled step: {out}")
+    return out
+
+
 def sign_flow_ratio(repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """The d = 1000 sign flow against ``events ×`` one dense matvec, the compiled event
+    step (the default at this size when numba is installed) and the numpy loop
+    alternating, warm runs only (the compile cost is :func:`compile_cost`'s)."""
     p = quadratic_problem(1000, "linf", horizon=_T)
     H = p.quadratic[0]  # type: ignore[index]
-    _solve(p)  # warm-up
-    solves, mats, ratios = [], [], []
+    compiled = compile_cost(p, log)
+    _numpy_loop(p)  # warm-up
+    solves, numpy_solves, mats, ratios, numpy_ratios = [], [], [], [], []
     events = 0
     for _ in range(repeats):
         t0 = time.perf_counter()
         sol = _solve(p)
         solves.append(time.perf_counter() - t0)
         events = len(sol.events)
+        t0 = time.perf_counter()
+        _numpy_loop(p)
+        numpy_solves.append(time.perf_counter() - t0)
         mats.append(_matvec_time(H, events, repeats=1))
         ratios.append(solves[-1] / mats[-1])
-        log(f"  sign flow d = 1000: {solves[-1]:.3f} s, {events} matvecs {mats[-1]:.3f} s")
+        numpy_ratios.append(numpy_solves[-1] / mats[-1])
+        log(
+            f"  sign flow d = 1000: {solves[-1]:.3f} s (numpy loop {numpy_solves[-1]:.3f} s), "
+            f"{events} matvecs {mats[-1]:.3f} s"
+        )
     return {
         "events": events,
         "solve": statistics.median(solves),
+        "numpy_solve": statistics.median(numpy_solves),
         "matvecs": statistics.median(mats),
         "ratio": statistics.median(ratios),
         "ratios": ratios,
+        "numpy_ratio": statistics.median(numpy_ratios),
+        "compiled": compiled,
     }
 
 
@@ -220,6 +272,21 @@ def main(argv: list[str] | None = None) -> None:
             f"{1e6 * s['matvecs'] / s['events']:.1f} µs); runs "
             + ", ".join(f"{r:.2f}" for r in s["ratios"]),
             "yes" if s["ratio"] <= 1.5 else "no",
+        )
+    )
+    c = s["compiled"]
+    rows.append(
+        (
+            "ℓ∞ flow d = 1000: the same with the numpy loop (`compiled=False`)",
+            "—",
+            f"{s['numpy_ratio']:.2f} ({s['numpy_solve']:.3f} s); compiled step: "
+            + (
+                f"numba import {c['import']:.2f} s, first call +{c['first_call']:.2f} s "
+                + ("(kernels from numba's cache)" if c["from_cache"] else "(compiled)")
+                if c["available"]
+                else "numba not installed"
+            ),
+            "—",
         )
     )
     if not args.quick:

@@ -264,9 +264,21 @@ def l1_steps(
     if spd is not None and kernel is not None:
         return (
             yield from _advance_spd_compiled(
-                kernel, spd, data, t, t0, t_end, x, h, lam, v, mode, rec, vtol,
+                kernel,
+                spd,
+                data,
+                t,
+                t0,
+                t_end,
+                x,
+                h,
+                lam,
+                v,
+                mode,
+                rec,
+                vtol,
                 full_slide_is_rest,
-            )  # fmt: skip
+            )
         )
     if spd is not None:
         return (
@@ -560,7 +572,8 @@ def _advance_spd_compiled(
             lam, v = work.lam, work.v
             lam.setflags(write=False)
             v.setflags(write=False)
-            tau, vmax, n_arrived = float(work.floats[1]), float(work.floats[2]), work.n_arrived
+            tau, vmax = work.floats[1:].tolist()
+            n_arrived = work.n_arrived
         else:
             lam, v = _spd_lam_v(spd, perm, c0, data.B, True)
             vmax = float(np.abs(v).max())
@@ -573,7 +586,8 @@ def _advance_spd_compiled(
             if t == t_old and not complete:  # (the kernel held them when it completed)
                 _hold_bound_off_their_manifolds(r_p, blk.pos[list(bound)], sig)
             held.update(bound)
-        held.difference_update(i for i in arrived + again if i not in bound)  # sliding now
+        if held:  # (the arrivals and those selected again that slide now)
+            held.difference_update(i for i in arrived + again if i not in bound)
         if not complete:
             tau, n_arrived = kernel.next_event(sig, r_p, h_p, perm, blk.k, t, work.arrived)
         mode = _record_spd_event(rec, t, x, arrived, again, bound, signs, free_sorted, old_mode)

@@ -387,8 +387,6 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     tl = [e.t for e in distinct]
     if not all(tl[j + 3] - tl[j + 2] < tl[j + 1] - tl[j] for j in range(len(tl) - 3)):
         return None
-    times = np.array(tl)
-    gaps = np.diff(times)
     groups = [
         frozenset(i for j in range(first, end + 1) for i in events[j].indices)
         for first, end in spans
@@ -400,6 +398,8 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     run = groups[-ZENO_RUN - 1 :]
     if not any(all(run[k] == run[k - p] for k in range(p, len(run))) for p in (1, 2, 3)):
         return None
+    times = np.array(tl)  # (numpy only now: the tests above fail at most events)
+    gaps = np.diff(times)
     gap = float(gaps[-1])
     states = np.array([e.x for e in distinct])
     ev = distinct

@@ -33,10 +33,10 @@ import numpy as np
 from numba.extending import get_cython_function_address
 
 __all__ = [
+    "CODE_EMPTY",
     "CODE_FALLBACK",
     "CODE_OK",
     "CODE_REFINE",
-    "CODE_EMPTY",
     "event_step",
     "next_event",
 ]
@@ -75,6 +75,7 @@ CODE_REFINE = 2
 #: The sliding set is empty: the rates are the drift.
 CODE_EMPTY = 3
 
+
 def _blas(name: str, restype: Any, nargs: int) -> Any:
     """scipy's BLAS routine ``name`` as an external function of the compiled code.
 
@@ -95,7 +96,7 @@ _jit = nb.njit(cache=True, nogil=True, error_model="numpy")
 
 
 @_jit
-def symv_lower(n, L, x, y):  # type: ignore[no-untyped-def]
+def symv_lower(n: int, L: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
     """``y = W x`` for ``W`` in the lower triangle of the C-contiguous ``n × n`` ``L``
     (the 'U' triangle of its Fortran transpose, as ``scipy.linalg.blas.dsymv(1, L.T, x)``)."""
     ib = np.empty(3, np.int32)
@@ -120,7 +121,7 @@ def symv_lower(n, L, x, y):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def syr_lower(n, alpha, u, L):  # type: ignore[no-untyped-def]
+def syr_lower(n: int, alpha: float, u: np.ndarray, L: np.ndarray) -> None:
     """``L += alpha u uᵀ`` on the lower triangle (``dsyr`` as ``sym_rank_one``)."""
     ib = np.empty(3, np.int32)
     ib[0] = 85
@@ -132,7 +133,7 @@ def syr_lower(n, alpha, u, L):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def axpy(n, alpha, x, y):  # type: ignore[no-untyped-def]
+def axpy(n: int, alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     """``y[:n] += alpha x[:n]`` (``daxpy``)."""
     if n <= 0:
         return
@@ -145,7 +146,7 @@ def axpy(n, alpha, x, y):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def dot(n, x, y):  # type: ignore[no-untyped-def]
+def dot(n: int, x: np.ndarray, y: np.ndarray) -> float:
     """``x[:n] · y[:n]`` as numpy's ``@`` computes it (``0.0 +`` one ``ddot``)."""
     if n <= 0:
         return 0.0
@@ -156,7 +157,7 @@ def dot(n, x, y):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def rows_dot(rows, cols, A, lda, x, y):  # type: ignore[no-untyped-def]
+def rows_dot(rows: int, cols: int, A: np.ndarray, lda: int, x: np.ndarray, y: np.ndarray) -> None:
     """``y[:rows] = A[:rows, :cols] @ x`` for a row-major ``A`` of row stride ``lda``, as
     numpy's matmul computes it (``dgemv('T')`` on its Fortran view; ``ddot`` for one row)."""
     if rows <= 0:
@@ -196,12 +197,21 @@ def rows_dot(rows, cols, A, lda, x, y):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _capacity_for(m, k):  # type: ignore[no-untyped-def]
+def _capacity_for(m: int, k: int) -> int:
     return min(m, k + max(_MIN_SLACK, k // 8))
 
 
 @_jit
-def _swap(P, perm, pos, sig, rho, hp, a, b):  # type: ignore[no-untyped-def]
+def _swap(
+    P: np.ndarray,
+    perm: np.ndarray,
+    pos: np.ndarray,
+    sig: np.ndarray,
+    rho: np.ndarray,
+    hp: np.ndarray,
+    a: int,
+    b: int,
+) -> None:
     """Exchange positions ``a`` and ``b`` (``InverseBlock._swap``: pure data movement)."""
     if a == b:
         return
@@ -227,7 +237,9 @@ def _swap(P, perm, pos, sig, rho, hp, a, b):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _set_capacity(L, cap, si, back0, back1):  # type: ignore[no-untyped-def]
+def _set_capacity(
+    L: np.ndarray, cap: int, si: np.ndarray, back0: np.ndarray, back1: np.ndarray
+) -> np.ndarray:
     """``InverseBlock._set_capacity``: ``W`` moved into a ``cap × cap`` view of the other
     backing array (both are ``m²`` long here: the caller allocates them); returns it."""
     k = si[S_K]
@@ -247,12 +259,12 @@ def _set_capacity(L, cap, si, back0, back1):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _lam_valid(si):  # type: ignore[no-untyped-def]
+def _lam_valid(si: np.ndarray) -> bool:
     return si[S_LAM_OK] != 0 and si[S_LAM_GEN] == si[S_GEN]
 
 
 @_jit
-def _lam_current(L, rho, lam, si):  # type: ignore[no-untyped-def]
+def _lam_current(L: np.ndarray, rho: np.ndarray, lam: np.ndarray, si: np.ndarray) -> None:
     if not _lam_valid(si):
         lam[:] = 0.0
         C = L.shape[0]
@@ -263,7 +275,16 @@ def _lam_current(L, rho, lam, si):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _fix(P, pos, sig, rho, lam, si, j, value):  # type: ignore[no-untyped-def]
+def _fix(
+    P: np.ndarray,
+    pos: np.ndarray,
+    sig: np.ndarray,
+    rho: np.ndarray,
+    lam: np.ndarray,
+    si: np.ndarray,
+    j: int,
+    value: float,
+) -> None:
     p = pos[j]
     delta = value - sig[p]
     if delta != 0.0:
@@ -276,7 +297,10 @@ def _fix(P, pos, sig, rho, lam, si, j, value):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _insert(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i, small_schur):  # type: ignore[no-untyped-def]
+def _insert(
+    P: np.ndarray, perm: np.ndarray, pos: np.ndarray, sig: np.ndarray, rho: np.ndarray, hp: np.ndarray, lam: np.ndarray, L: np.ndarray,
+    back0: np.ndarray, back1: np.ndarray, si: np.ndarray, i: int, small_schur: float,
+) -> tuple[bool, np.ndarray]:  # fmt: skip
     """``SpdBoxSelector._insert`` (with ``InverseBlock.insert``); returns
     ``(ok, L)``, ``ok`` False where Python raises ``LinAlgError``."""
     valid = _lam_valid(si)
@@ -305,7 +329,10 @@ def _insert(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i, small_schur
 
 
 @_jit
-def _delete(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i):  # type: ignore[no-untyped-def]
+def _delete(
+    P: np.ndarray, perm: np.ndarray, pos: np.ndarray, sig: np.ndarray, rho: np.ndarray, hp: np.ndarray, lam: np.ndarray, L: np.ndarray,
+    back0: np.ndarray, back1: np.ndarray, si: np.ndarray, i: int,
+) -> np.ndarray:  # fmt: skip
     """``SpdBoxSelector._delete`` (with ``InverseBlock.delete``); returns ``L``."""
     valid = _lam_valid(si)
     m = P.shape[0]
@@ -328,7 +355,7 @@ def _delete(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i):  # type: i
         _swap(P, perm, pos, sig, rho, hp, p, q)
     si[S_K] = q
     si[S_NUPD] += 1
-    if C > _capacity_for(m, q) + _MIN_SLACK:
+    if _capacity_for(m, q) + _MIN_SLACK < C:
         L = _set_capacity(L, _capacity_for(m, q), si, back0, back1)
     if valid:
         axpy(C, -lam[p] / beta, w, lam)
@@ -340,10 +367,11 @@ def _delete(P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, i):  # type: i
 
 
 @_jit
-def _pivot(  # type: ignore[no-untyped-def]
-    P, perm, pos, sig, rho, hp, lam, L, back0, back1, si, cand, tol_lam, rowsum,
-    small_schur, bound_idx, bound_side,
-):  # fmt: skip
+def _pivot(
+    P: np.ndarray, perm: np.ndarray, pos: np.ndarray, sig: np.ndarray, rho: np.ndarray, hp: np.ndarray, lam: np.ndarray, L: np.ndarray,
+    back0: np.ndarray, back1: np.ndarray, si: np.ndarray, cand: np.ndarray, tol_lam: float, rowsum: float,
+    small_schur: float, bound_idx: np.ndarray, bound_side: np.ndarray,
+) -> tuple[int, np.ndarray]:  # fmt: skip
     """``SpdBoxSelector._pivot``: returns ``(nbound, L)``, ``nbound`` the
     number of bound indices (in ``bound_idx``/``bound_side``, in the dict's order), −1
     when the pivoting cycles or runs out of steps, −2 where Python raises ``LinAlgError``."""
@@ -423,7 +451,15 @@ def _pivot(  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _rates_for(P, rho, lam, k, rates, scratch, with_residual):  # type: ignore[no-untyped-def]
+def _rates_for(
+    P: np.ndarray,
+    rho: np.ndarray,
+    lam: np.ndarray,
+    k: int,
+    rates: np.ndarray,
+    scratch: np.ndarray,
+    with_residual: bool,
+) -> None:
     """``SpdBoxSelector._rates_for`` into ``rates`` (the buffer chosen by the caller)."""
     m = P.shape[0]
     if with_residual:
@@ -438,7 +474,15 @@ def _rates_for(P, rho, lam, k, rates, scratch, with_residual):  # type: ignore[n
 
 
 @_jit
-def next_event(sig, rates, hp, perm, k, t, arrived):  # type: ignore[no-untyped-def]
+def next_event(
+    sig: np.ndarray,
+    rates: np.ndarray,
+    hp: np.ndarray,
+    perm: np.ndarray,
+    k: int,
+    t: float,
+    arrived: np.ndarray,
+) -> tuple[float, int]:
     """The time to the next event (the smallest root of the approaching free functions,
     ``inf`` if none) and the indices arriving then, sorted, in ``arrived``; returns
     ``(tau, count)``. The arrivals are those within ``1e-15 max(1, |t_new|)`` of the root,
@@ -464,12 +508,14 @@ def next_event(sig, rates, hp, perm, k, t, arrived):  # type: ignore[no-untyped-
 
 
 @_jit
-def event_step(  # type: ignore[no-untyped-def]
-    P, perm, pos, sig, rho, hp, lam, Gc0, c0, L, back0, back1, si, rates0, rates1, scratch,
-    r_old, tau, advance_h, joins, zero_length, t_new, tol_lam, rowsum, small_schur,
-    check_every_relaxed, clean_streak, resync, cand_out, bound_idx, bound_side, lam_out,
-    v_out, arrived, float_out,
-):  # fmt: skip
+def event_step(
+    P: np.ndarray, perm: np.ndarray, pos: np.ndarray, sig: np.ndarray, rho: np.ndarray, hp: np.ndarray, lam: np.ndarray, Gc0: np.ndarray, c0: np.ndarray,
+    L: np.ndarray, back0: np.ndarray, back1: np.ndarray, si: np.ndarray, rates0: np.ndarray, rates1: np.ndarray, scratch: np.ndarray,
+    r_old: np.ndarray, tau: float, advance_h: bool, joins: np.ndarray, zero_length: bool, t_new: float,
+    tol_lam: float, rowsum: float, small_schur: float, check_every_relaxed: int,
+    clean_streak: int, resync: int, cand_out: np.ndarray, bound_idx: np.ndarray, bound_side: np.ndarray,
+    lam_out: np.ndarray, v_out: np.ndarray, arrived: np.ndarray, float_out: np.ndarray,
+) -> int:  # fmt: skip
     """One event of ``_advance_spd`` after its segment: ``h += τ r`` (``advance_h``), the
     functions ``joins`` (the arrivals, and those selected again) on their manifolds, the
     selection (``SpdBoxSelector.join``), and — when it completes (``CODE_OK``) — the

@@ -533,9 +533,7 @@ class SpdBoxSelector:
         ``InverseBlock._set_capacity``)."""
         blk = self.block
         size = self.m * self.m
-        blk._backing = [
-            b if b.size >= size else np.empty(size) for b in blk._backing
-        ]
+        blk._backing = [b if b.size >= size else np.empty(size) for b in blk._backing]
 
     def compiled_event(
         self,
@@ -581,7 +579,11 @@ class SpdBoxSelector:
         self._adopt_kernel_state(si)
         nbound = int(si[15])  # S_N_BOUND
         bound = (
-            dict(zip(work.bound_idx[:nbound].tolist(), work.bound_side[:nbound].tolist()))
+            dict(
+                zip(
+                    work.bound_idx[:nbound].tolist(), work.bound_side[:nbound].tolist(), strict=True
+                )
+            )
             if nbound
             else {}
         )

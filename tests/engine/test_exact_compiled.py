@@ -111,6 +111,7 @@ def test_steps_handed_back_to_python_keep_the_bits(
         fast = _solve(system, x0, True)
         slow = _solve(system, x0, False)
         assert fast.status == 1, fast.message
+        np.testing.assert_allclose(fast.x[-1], x_star, rtol=0, atol=1e-4 * np.abs(x_star).max())
         _assert_same_bits(fast, slow)
     assert kernel_codes[kernel.CODE_OK] > 30
     assert kernel_codes[kernel.CODE_REFINE] > 0
