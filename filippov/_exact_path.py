@@ -16,9 +16,11 @@ previous sliding set, and the new rates cost one product with the ``(m − k) ×
 coupling the free to the sliding indices (BLAS, on a permuted copy of ``G B`` that keeps the
 sliding set first). Before this the selection was re-solved from scratch at every event
 (``O(k³)``), and a d = 500 rotated quadratic took 7.2 s; the sign flow of the d = 1000
-benchmark quadratic (3720 events) took 2.9 s with a first incremental version and now
-takes 0.8–1.4 s on one BLAS thread on the two-core benchmark machine, whose speed drifts (see
-``benchmarks/``). The solutions are checked by their residual (at every selection until a
+benchmark quadratic (3720 events) took 2.9 s with a first incremental version and then
+0.8–1.4 s on one BLAS thread on the two-core benchmark machine, whose speed drifts (see
+``benchmarks/``). With numba installed each of its events is one compiled call
+(:mod:`filippov._spd_kernel`, ``ExactOptions(compiled=...)``), with the same solution bit
+for bit: about 1.5 dense matrix–vector products per event instead of 2.5. The solutions are checked by their residual (at every selection until a
 long run of checks needed no refinement, then every few selections and always before a
 long segment) and refined when needed, so the path stays exact to rounding;
 ``incremental=False`` keeps the direct solve as the reference the tests compare with
