@@ -81,8 +81,10 @@ _LONG_SEGMENT = 0.01
 #: condition 1e10, and up to 8e4× worse between 1e10 and 1e11.
 _INCREMENTAL_MAX_COND = 1e10
 #: ``ExactOptions(compiled=None)`` runs the compiled event step from this many switching
-#: functions on: below it a whole run costs less than importing numba (~1 s).
-_COMPILED_MIN_M = 500
+#: functions on. Why not lower: a process's first compiled solve pays ~0.4 s (numba's
+#: import, the kernels loaded from numba's cache; ~20 s once when the cache is cold),
+#: about what the kernel saves over one d = 1000 sign flow (0.75 s → 0.45 s).
+_COMPILED_MIN_M = 1000
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ class ExactOptions:
         (the default) does so from ``_COMPILED_MIN_M`` switching functions on, when numba
         is installed; ``True`` whenever numba is installed; ``False`` never (the numpy
         loop). The first compiled run of a process pays numba's import and the loading
-        (or, the very first time, the compilation) of the kernels, about 1 s (30 s).
+        of the kernels from numba's cache, about 0.4 s (their compilation, about 20 s,
+        when the cache is cold: once per installation).
     """
 
     zero_tol: float = 1e-12

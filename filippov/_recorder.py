@@ -337,6 +337,31 @@ def record_l1_transition(
         )
 
 
+def _recent_runs(rec: Recorder, n: int) -> list[list[Any]]:
+    """The last ``ZENO_RUN + 1`` runs of equal times among the recorder's events, oldest
+    first, each ``[t, first, last]`` (event indices; ``first`` may be cut at the start of
+    the tail), extended by the events recorded since the last call.
+
+    Why kept: the accumulation check runs after every event, and near the end of a long
+    sign flow (a long ``t_span``) its cheap exit fails at almost every event; walking back
+    over the event records each time to find the runs (records long evicted from the
+    cache) cost about 10 µs per event of a d = 1000 run.
+    """
+    events = rec.events
+    seen, runs = rec.__dict__.get("_zeno_runs", (0, []))
+    if seen > n or n - seen > ZENO_TAIL:  # a new list of events, or a long gap: the tail
+        seen, runs = n - min(n, ZENO_TAIL), []
+    for j in range(seen, n):
+        t = events[j].t
+        if runs and runs[-1][0] == t:
+            runs[-1][2] = j
+        else:
+            runs.append([t, j, j])
+    del runs[: -ZENO_RUN - 1]
+    rec.__dict__["_zeno_runs"] = (n, runs)
+    return runs
+
+
 def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple[int, str] | None:
     """Detect accumulating events (Zeno) and extrapolate their limit when geometric.
 
@@ -347,38 +372,26 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     and an ``"accumulation"`` event carrying the estimate.
     """
     # Only the recent events matter: the check runs after every event, so it must cost
-    # O(1), not O(number of events so far). The cheap exit first: the last gap between
-    # distinct event times is not tiny. (It indexes the list instead of slicing it: a
-    # slice touches the reference count of 64 objects, long evicted from the cache in a
-    # long run, and cost more than the rest of an exact-path event.)
+    # O(1), not O(number of events so far). The runs of equal times among the last
+    # ZENO_TAIL events are kept on the recorder and extended by the events recorded since
+    # the last call (see _recent_runs); the cheap exit first: the last gap between
+    # distinct event times is not tiny.
     events = rec.events
-    if len(events) < 2:
+    n = len(events)
+    if n < 2:
         return None
-    last_t = events[-1].t
-    previous_t = None
-    for back in range(2, min(len(events), ZENO_TAIL) + 1):
-        if events[-back].t != last_t:
-            previous_t = events[-back].t
-            break
-    if previous_t is None or last_t - previous_t > zeno_spacing * max(span, 1e-300):
+    runs = _recent_runs(rec, n)
+    lowest = n - min(n, ZENO_TAIL)
+    if len(runs) < 2 or runs[-2][2] < lowest:  # one time over the whole tail
         return None
-    # The last ZENO_RUN + 1 distinct times (simultaneous events share a time), walking
-    # back from the end within the last ZENO_TAIL events, with the first event at each
-    # time and the switching functions involved there. (Walking back, not building the
-    # lists over the whole tail: near the end of a long sign flow the cheap exit above
-    # often fails, and the full lists cost 5 % of a d = 1000 run.)
-    lowest = len(events) - min(len(events), ZENO_TAIL)
-    spans_rev: list[tuple[int, int]] = []  # (first, last) event at each distinct time
-    k = len(events) - 1
-    while k >= lowest and len(spans_rev) <= ZENO_RUN:
-        end, t_k = k, events[k].t
-        k -= 1
-        while k >= lowest and events[k].t == t_k:
-            k -= 1
-        spans_rev.append((k + 1, end))
-    if len(spans_rev) < ZENO_RUN + 1:
+    if runs[-1][0] - runs[-2][0] > zeno_spacing * max(span, 1e-300):
         return None
-    spans = spans_rev[::-1]
+    # The last ZENO_RUN + 1 distinct times (simultaneous events share a time) within the
+    # last ZENO_TAIL events, with the first event at each time (in the tail) and the
+    # switching functions involved there.
+    if len(runs) < ZENO_RUN + 1 or runs[-ZENO_RUN - 1][2] < lowest:
+        return None
+    spans = [(max(first, lowest), last) for _, first, last in runs[-ZENO_RUN - 1 :]]
     distinct = [events[first] for first, _ in spans]
     # A Zeno run: the last gaps shrink (per period of at most two) and the last is tiny.
     # (Tested on Python floats, before the groups below are built: with a long span this
