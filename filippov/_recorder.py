@@ -391,15 +391,16 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
     # switching functions involved there.
     if len(runs) < ZENO_RUN + 1 or runs[-ZENO_RUN - 1][2] < lowest:
         return None
-    spans = [(max(first, lowest), last) for _, first, last in runs[-ZENO_RUN - 1 :]]
-    distinct = [events[first] for first, _ in spans]
+    recent = runs[-ZENO_RUN - 1 :]
     # A Zeno run: the last gaps shrink (per period of at most two) and the last is tiny.
     # (Tested on Python floats, before the groups below are built: with a long span this
     # test runs at nearly every event of a long run, and numpy's array, diff and all on 7
     # numbers cost 5 % of a d = 1000 run.)
-    tl = [e.t for e in distinct]
+    tl = [run[0] for run in recent]
     if not all(tl[j + 3] - tl[j + 2] < tl[j + 1] - tl[j] for j in range(len(tl) - 3)):
         return None
+    spans = [(max(first, lowest), last) for _, first, last in recent]
+    distinct = [events[first] for first, _ in spans]
     groups = [
         frozenset(i for j in range(first, end + 1) for i in events[j].indices)
         for first, end in spans
