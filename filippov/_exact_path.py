@@ -617,6 +617,14 @@ def _record_spd_event(
     # sliding entry, one it bound is a crossing (opposite side) or a tangency, and a
     # bound sliding index is an exit. (`record_l1_transition` finds the same by
     # comparing the relay vectors, O(m) per event.)
+    if not bound and not again:  # the common event: the arrivals join the sliding set
+        for i in arrived:
+            bisect.insort(free_sorted, i)
+            signs[i] = 0
+        mode = _unchecked(Mode, norm="l1", signs=tuple(signs), free=tuple(free_sorted))
+        if arrived:
+            rec.event(t, x, "sliding-entry", arrived, old_mode, mode)
+        return mode
     # The relays before this event, where they may change (copying all m cost ~3 µs).
     old_signs = {i: signs[i] for i in (*arrived, *again, *bound)}
     for i in bound:
