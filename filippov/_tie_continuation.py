@@ -86,8 +86,8 @@ class _TieMode:
         self,
         block: SlidingBlock,
         x: FloatArray,
+        g: FloatArray,
         sigma: FloatArray,
-        c: float,
         opts: ContinuationOptions,
         g_scale: float,
     ) -> None:
@@ -96,7 +96,13 @@ class _TieMode:
         self.sT = sigma[self.T].copy()
         self.x0 = x
         self.x0T = x[self.T].copy()
-        self.c0 = c
+        ties = self.sT * g[self.T]
+        self.c0 = float(np.mean(ties))
+        #: The tie's spread at the start, kept along the mode: a join is located with the
+        #: guard offset of its index (up to ``zero_tol`` of the gradient's scale), so the
+        #: start is on the curve ``∇_T f = σ_T c + δ`` rather than off ``∇_T f = σ_T c`` by
+        #: that much (which no step of the corrector's tolerance could ever reach).
+        self.delta = self.sT * (ties - self.c0)
         self.F = np.flatnonzero(sigma == 0)
         self.opts = opts
         self.g_scale = g_scale
@@ -127,7 +133,7 @@ class _TieMode:
             g = block.grad(x)
             if done:
                 return x, g, c
-            r1 = g[T] - sT * c
+            r1 = g[T] - sT * c - self.delta
             r2 = float(sT @ (x[T] - self.x0T)) + tau
             if it < 4 and block.L.shape[0] == T.size:
                 # chord steps with the factor as it is (the predictor is within tolerance)
@@ -416,7 +422,8 @@ def _run_tie_mode(
                 where = f"t = {t + cur.tau:.12g}"
                 if nonfinite:
                     raise PathFailure(
-                        -3, f"non-finite values just past {where} ({nonfinite}); the solution "
+                        -3,
+                        f"non-finite values just past {where} ({nonfinite}); the solution "
                         "is returned up to that point",
                     )
                 raise PathFailure(
@@ -465,6 +472,12 @@ def _run_tie_mode(
         samples = hermite(V0, R0, V1, R1, h, _GUARD_SAMPLES)
         neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
         tau_hit, k_hit = np.inf, -1
+        zero_guard = 2 * tm.F.size
+        if neg.size and neg[-1] == zero_guard:
+            # The zero of c first: a frozen partial that stays 0 (|∂_j f| ≤ c reaches 0
+            # with c) has its join guard equal to c, and the stationary point is what
+            # happens there, not a join.
+            neg = np.r_[zero_guard, neg[:-1]]
         for k in neg.tolist():
             i = int(np.argmax(samples[:, k] < 0.0))
             lo = 0.0 if i == 0 else float(_GUARD_SAMPLES[i - 1])
@@ -472,7 +485,7 @@ def _run_tie_mode(
             coef = (float(V0[k]), float(R0[k]), float(V1[k]), float(R1[k]), h)
             fun = lambda s, q=coef: float(hermite(q[0], q[1], q[2], q[3], q[4], s))  # noqa: E731
             s_root = brentq(fun, lo, hi, xtol=1e-15) if fun(lo) > 0 else lo
-            if cur.tau + s_root * h < tau_hit:
+            if cur.tau + s_root * h < tau_hit - 16 * _EPS * max(1.0, abs(tau)):
                 tau_hit, k_hit = cur.tau + s_root * h, k
         if k_hit >= 0 and V1[k_hit] > 0.0:
             # A dip of the interpolant with the guard positive at the step's end: a false
@@ -481,16 +494,13 @@ def _run_tie_mode(
                 h_step = h / 2
                 continue
             k_hit = -1
-        leaving = (
-            np.flatnonzero(-sT * new.u <= 0.0) if T.size > 1 else np.zeros(0, dtype=np.intp)
-        )
+        leaving = np.flatnonzero(-sT * new.u <= 0.0) if T.size > 1 else np.zeros(0, dtype=np.intp)
         if k_hit < 0 and leaving.size == 0:
             pts.append(new)
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new, h_step, None
             continue
-        zero_guard = 2 * tm.F.size
         candidates: list[tuple[float, _TiePoint, str]] = []
         if k_hit == zero_guard:
             z = _hermite_z(tm, cur, new, h, (tau_hit - cur.tau) / h)
@@ -601,7 +611,7 @@ def tie_steps(
         # cannot fire again at its own time.
         offset = np.maximum(0.0, ztol - (c - np.abs(g)))
         offset[sigma != 0] = 0.0
-        tm = _TieMode(block, x, sigma, c, opts, g_scale)
+        tm = _TieMode(block, x, g, sigma, opts, g_scale)
         try:
             t_new, p, h_step, what = _run_tie_mode(tm, t, t_end, g, offset, h_step, mode, rec)
         except np.linalg.LinAlgError as exc:
@@ -625,7 +635,7 @@ def tie_steps(
         t = t_new
         T_old = tm.T.copy()
         frozen = tm.F
-        joined = frozen[c - np.abs(g[frozen]) + offset[frozen] <= ztol]
+        joined = frozen[(c - np.abs(g[frozen]) + offset[frozen] <= ztol) & (g[frozen] != 0.0)]
         leaves = T_old[-tm.sT * p.u <= _MIN_WEIGHT] if T_old.size > 1 else T_old[:0]
         old_mode = mode
         cand_sigma = sigma.copy()
