@@ -51,7 +51,7 @@ from filippov._continuation_path import (
 from filippov._recorder import Recorder, make_mode
 from filippov._validation import FloatArray
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest
-from filippov.selection import solve_simplex_vi
+from filippov.selection import is_p_matrix, solve_simplex_vi
 from filippov.systems import FilippovSystem
 
 _EPS = float(np.finfo(float).eps)
@@ -553,6 +553,13 @@ def _select(
     return new_sigma, bool(sel.unique)
 
 
+def _rest_unique(block: SlidingBlock, x: FloatArray) -> bool:
+    """Whether resting at ``x`` (``∇f = 0``) is the only solution: the Hessian is a
+    P-matrix there (for a symmetric matrix: positive definite, a strict minimum)."""
+    H = block.rows(x, np.arange(x.size))
+    return is_p_matrix(0.5 * (H + H.T)) is True
+
+
 def tie_steps(
     system: FilippovSystem,
     x0: FloatArray,
@@ -586,7 +593,16 @@ def tie_steps(
     mode_rest = make_mode("linf", np.zeros(n), np.arange(n))
     c = float(np.max(np.abs(g)))
     if c == 0.0:
-        return Rest(t, x, np.arange(n), None, mode_rest, np.zeros(n), note="h = 0 at the start")
+        return Rest(
+            t,
+            x,
+            np.arange(n),
+            None,
+            mode_rest,
+            np.zeros(n),
+            _rest_unique(block, x),
+            "h = 0 at the start",
+        )
     g_scale = c
     ztol = max(opts.zero_tol, 64 * _EPS) * g_scale
     rel = opts.zero_tol
@@ -626,7 +642,11 @@ def tie_steps(
                     f"the tie value reached 0 at t = {t_new:.12g} with a nonzero gradient "
                     f"(max |∂f| = {float(np.max(np.abs(g))):.3g})",
                 )
-            return Rest(t_new, x, np.arange(n), mode, mode_rest, np.zeros(n), note="")
+            # At h = 0 every relay value is free: staying is the only solution when the
+            # Hessian is a P-matrix (positive definite: the tie block's factor says so
+            # when every index is tied).
+            unique = block.S.size == n or _rest_unique(block, x)
+            return Rest(t_new, x, np.arange(n), mode, mode_rest, np.zeros(n), unique)
         stalls = stalls + 1 if t_new == t else 0
         if stalls > 2 * n + 4:
             return Finished(
