@@ -65,6 +65,30 @@ _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
 _MIN_WEIGHT = 1e-12
 
 
+class _TieBlock(SlidingBlock):
+    """The sliding block's solver, keeping the last Hessian rows it took: when the block
+    is factored from its rows at a point, the gradient's rate along the tangent there is
+    ``H[:, T] y = H[T, :]ᵀ y`` (the Hessian is symmetric) from those rows, without one
+    more Hessian–vector product."""
+
+    kept: tuple[bytes, np.ndarray, FloatArray] | None = None
+
+    def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
+        R = super().rows(x, rows)
+        self.kept = (x.tobytes(), np.asarray(rows), R)
+        return R
+
+    def product_from_rows(self, x: FloatArray, y: FloatArray) -> FloatArray | None:
+        """``H [y; 0]`` (``y`` on the block) from the rows kept at ``x``, if they are the
+        block's."""
+        if self.kept is None:
+            return None
+        key, rows, R = self.kept
+        if key != x.tobytes() or not np.array_equal(rows, self.S):
+            return None
+        return np.asarray(R.T @ y)
+
+
 @dataclass
 class _TiePoint:
     """A point of a tie curve: time in the mode, state, gradient, tie value ``c``, the
@@ -84,7 +108,7 @@ class _TieMode:
 
     def __init__(
         self,
-        block: SlidingBlock,
+        block: _TieBlock,
         x: FloatArray,
         g: FloatArray,
         sigma: FloatArray,
@@ -129,6 +153,8 @@ class _TieMode:
         x[T] = xs
         last = np.inf
         done = False
+        # (once: the corrections move x by far less than its size)
+        tol = self.tol(x)
         for it in range(_MAX_NEWTON):
             g = block.grad(x)
             if done:
@@ -148,15 +174,18 @@ class _TieMode:
             dc = (float(sT @ z) - r2) / q
             dx = y * dc - z
             size = float(np.max(np.abs(dx)))
-            if not size < 2 * last and size > self.tol(x):
+            if not size < 2 * last and size > tol:
                 return None  # diverging
             x[T] += dx
             c += dc
-            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
+            if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 return x, g, c
             last = size
-            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
-            done = size <= (64 * _EPS * scale if tight else self.tol(x))
+            if tight:
+                scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+                done = size <= 64 * _EPS * scale
+            else:
+                done = size <= tol
         return None
 
     def point(
@@ -178,7 +207,9 @@ class _TieMode:
         if not q > 0.0:
             raise np.linalg.LinAlgError("the tie block is not positive definite")
         Hy = block.last_product
-        if Hy is None:  # solved directly: one product
+        if Hy is None:  # solved directly: from the block's rows, or one product
+            Hy = block.product_from_rows(x, y)
+        if Hy is None:
             v = np.zeros_like(x)
             v[T] = y
             Hy = block.hvp_full(x, v)
@@ -523,7 +554,7 @@ def _run_tie_mode(
 
 
 def _select(
-    block: SlidingBlock, x: FloatArray, sigma: FloatArray, rec: Recorder
+    block: _TieBlock, x: FloatArray, sigma: FloatArray, rec: Recorder, kept: int = 0
 ) -> tuple[FloatArray, bool]:
     """The weights on the candidate tie set ``block.S`` (signs ``sigma``).
 
@@ -546,14 +577,15 @@ def _select(
         return new_sigma, True
     R = block.rows(x, A)[:, A]
     M = sA[:, None] * (0.5 * (R + R.T)) * sA[None, :]
-    sel = solve_simplex_vi(M, np.zeros(A.size))
+    # warm started from the old tie (the block's first ``kept`` indices)
+    sel = solve_simplex_vi(M, np.zeros(A.size), warm_start=np.arange(kept) if kept else None)
     support = np.asarray(sel.lam, dtype=float) > 0.0
     new_sigma[A[support]] = sA[support]
     block.set(x, A[support])
     return new_sigma, bool(sel.unique)
 
 
-def _rest_unique(block: SlidingBlock, x: FloatArray) -> bool:
+def _rest_unique(block: _TieBlock, x: FloatArray) -> bool:
     """Whether resting at ``x`` (``∇f = 0``) is the only solution: the Hessian is a
     P-matrix there (for a symmetric matrix: positive definite, a strict minimum)."""
     H = block.rows(x, np.arange(x.size))
@@ -588,7 +620,7 @@ def tie_steps(
     n = x0.size
     x = np.array(x0, dtype=float)
     t = float(t0)
-    block = SlidingBlock(obj, n, rec)
+    block = _TieBlock(obj, n, rec)
     g = block.grad(x)
     mode_rest = make_mode("linf", np.zeros(n), np.arange(n))
     c = float(np.max(np.abs(g)))
@@ -664,9 +696,10 @@ def tie_steps(
         try:
             if leaves.size:
                 block.set(x, np.setdiff1d(T_old, leaves))
+            kept = block.S.size
             for j in joined.tolist():
                 block.add(x, j)
-            sigma, unique = _select(block, x, cand_sigma, rec)
+            sigma, unique = _select(block, x, cand_sigma, rec, kept)
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
         T = block.S
