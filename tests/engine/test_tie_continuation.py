@@ -258,3 +258,33 @@ def test_breast_cancer_ridge_logistic_reaches_the_minimizer() -> None:
     assert joined | {first} == set(range(n))
     check_greedy_velocities(obj, sol)
     check_continuity(sol)
+
+
+def test_conjugate_gradient_blocks_match_the_direct_factorization(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks above ``_DIRECT_SIZE`` are solved by preconditioned CG on Hessian–vector
+    products (large models); forced here on a small logistic regression: the same events
+    as the event path and the direct factorization, and the minimizer."""
+    from filippov import _continuation_path
+
+    rng = np.random.default_rng(11)
+    d = 8
+    A = rng.standard_normal((40, d))
+    y = np.where(rng.standard_normal(40) + A[:, 0] > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, 0.05)
+    x0 = rng.uniform(-2, 2, d)
+    system = fp.steepest_descent_flow(obj, "l1")
+    direct = fp.solve(system, x0, (0.0, 60.0), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 60.0), method="events", rtol=1e-12, atol=1e-14)
+    monkeypatch.setattr(_continuation_path, "_DIRECT_SIZE", 0)
+    sol = fp.solve(system, x0, (0.0, 60.0), method="continuation")
+    assert sol.status == direct.status == 1, sol.message
+    assert len(sol.events) >= d
+    same_events(sol, ref, atol=1e-8)
+    same_events(sol, direct, atol=1e-9)
+    ts = np.linspace(0.0, sol.events[-1].t, 41)
+    np.testing.assert_allclose(sol(ts), direct(ts), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-10)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
