@@ -195,14 +195,20 @@ class _TieMode:
         g: FloatArray,
         c: float,
         guess: tuple[FloatArray, float] | None = None,
+        solved: FloatArray | None = None,
     ) -> _TiePoint:
         """The tangent at a point of the curve: one solve ``y = H_TT⁻¹σ_T``.
 
         ``guess``: an estimate ``(ẋ_T, ċ)`` of the tangent (the conjugate gradients start
-        from ``y = ẋ_T / ċ``)."""
+        from ``y = ẋ_T / ċ``); ``solved``: ``y`` itself, when the selection solved for it
+        at this point (the mode's first)."""
         T, sT, block = self.T, self.sT, self.block
-        y_guess = None if guess is None or guess[1] == 0.0 else guess[0] / guess[1]
-        y = block.solve(x, sT, guess=y_guess, rtol=1e-10)
+        if solved is not None:
+            y = solved
+            block.last_product = None
+        else:
+            y_guess = None if guess is None or guess[1] == 0.0 else guess[0] / guess[1]
+            y = block.solve(x, sT, guess=y_guess, rtol=1e-10)
         q = float(sT @ y)
         if not q > 0.0:
             raise np.linalg.LinAlgError("the tie block is not positive definite")
@@ -377,6 +383,7 @@ def _run_tie_mode(
     h_step: float,
     mode: Any,
     rec: Recorder,
+    solved: FloatArray | None = None,
 ) -> tuple[float, _TiePoint, float, str | None]:
     """Follow one tie mode from ``t`` until an event or ``t_end``.
 
@@ -385,7 +392,7 @@ def _run_tie_mode(
     """
     T, sT, n = tm.T, tm.sT, tm.x0.size
     x = tm.x0
-    first = tm.point(0.0, x.copy(), g, tm.c0)
+    first = tm.point(0.0, x.copy(), g, tm.c0, solved=solved)
     pts = [first]
     tau_end = t_end - t
     lam0 = np.zeros(n)
@@ -409,6 +416,8 @@ def _run_tie_mode(
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
     tries = 0
+    # the guards at the last accepted point (computed once, not again at each try)
+    cur_guards: tuple[_TiePoint | None, FloatArray, FloatArray] = (None, first.g, first.g)
     while True:
         cur = pts[-1]
         tries += 1
@@ -498,7 +507,9 @@ def _run_tie_mode(
             new = tm.point(tau, xn, gn, cn, _slope_guess(tm, prev, cur, hp, tau))
         # Events on this step: joins and the zero of c on the Hermite interpolants of the
         # guards; leaves (a weight reaching 0) at the step's end.
-        V0, R0 = _guards(tm, cur, offset)
+        if cur_guards[0] is not cur:
+            cur_guards = (cur, *_guards(tm, cur, offset))
+        _, V0, R0 = cur_guards
         V1, R1 = _guards(tm, new, offset)
         samples = hermite(V0, R0, V1, R1, h, _GUARD_SAMPLES)
         neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
@@ -528,6 +539,7 @@ def _run_tie_mode(
         leaving = np.flatnonzero(-sT * new.u <= 0.0) if T.size > 1 else np.zeros(0, dtype=np.intp)
         if k_hit < 0 and leaving.size == 0:
             pts.append(new)
+            cur_guards = (new, V1, R1)
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new, h_step, None
@@ -555,12 +567,14 @@ def _run_tie_mode(
 
 def _select(
     block: _TieBlock, x: FloatArray, sigma: FloatArray, rec: Recorder, kept: int = 0
-) -> tuple[FloatArray, bool]:
+) -> tuple[FloatArray, bool, FloatArray | None]:
     """The weights on the candidate tie set ``block.S`` (signs ``sigma``).
 
     The interior solution ``w ∝ σ ∘ H⁻¹σ`` when every weight is positive (one solve);
     else the simplex variational inequality on the dense block, and the block is cut to
-    its support. Returns the new signs (0 off the tie) and whether the selection is unique.
+    its support. Returns the new signs (0 off the tie), whether the selection is unique,
+    and ``H_TT⁻¹σ_T`` on the new tie when it was solved for directly (the interior
+    solution; the mode's first tangent then needs no solve of its own).
     """
     rec.n_selection_solves += 1
     A = block.S
@@ -568,13 +582,14 @@ def _select(
     new_sigma = np.zeros_like(sigma)
     if A.size == 1:
         new_sigma[A] = sA
-        return new_sigma, True
+        return new_sigma, True, None
     y = block.solve(x, sA, rtol=1e-12)
     q = float(sA @ y)
     w = sA * y / q if q > 0.0 else np.full(A.size, -1.0)
     if float(np.min(w)) > _MIN_WEIGHT:
         new_sigma[A] = sA
-        return new_sigma, True
+        # (to 1e-12, directly or by CG; a CG solve's product is not kept for the tangent)
+        return new_sigma, True, y
     R = block.rows(x, A)[:, A]
     M = sA[:, None] * (0.5 * (R + R.T)) * sA[None, :]
     # warm started from the old tie (the block's first ``kept`` indices)
@@ -582,7 +597,7 @@ def _select(
     support = np.asarray(sel.lam, dtype=float) > 0.0
     new_sigma[A[support]] = sA[support]
     block.set(x, A[support])
-    return new_sigma, bool(sel.unique)
+    return new_sigma, bool(sel.unique), None
 
 
 def _rest_unique(block: _TieBlock, x: FloatArray) -> bool:
@@ -643,7 +658,7 @@ def tie_steps(
     sigma[cand] = np.sign(g[cand])
     try:
         block.set(x, cand)
-        sigma, unique = _select(block, x, sigma, rec)
+        sigma, unique, solved = _select(block, x, sigma, rec)
     except np.linalg.LinAlgError as exc:
         return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
     mode = make_mode("linf", sigma, block.S)
@@ -661,7 +676,9 @@ def tie_steps(
         offset[sigma != 0] = 0.0
         tm = _TieMode(block, x, g, sigma, opts, g_scale)
         try:
-            t_new, p, h_step, what = _run_tie_mode(tm, t, t_end, g, offset, h_step, mode, rec)
+            t_new, p, h_step, what = _run_tie_mode(
+                tm, t, t_end, g, offset, h_step, mode, rec, solved
+            )
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the tie block became singular after t = {t:.12g} ({exc})")
         if what is None:
@@ -699,7 +716,7 @@ def tie_steps(
             kept = block.S.size
             for j in joined.tolist():
                 block.add(x, j)
-            sigma, unique = _select(block, x, cand_sigma, rec, kept)
+            sigma, unique, solved = _select(block, x, cand_sigma, rec, kept)
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
         T = block.S
