@@ -91,9 +91,9 @@ def unsupported(system: Any) -> str | None:
         return "it is not a FilippovSystem (Lur'e form)"
     if system.objective is None:
         return "it is not a steepest-descent flow of an objective"
-    if system.norm.name != "l1":
+    if system.norm.name not in ("l1", "linf"):
         return (
-            "only the linf steepest-descent (sign) flow is supported "
+            "only the linf (sign) and l1 (greedy) steepest-descent flows are supported "
             f"(relay norm {system.norm.name!r})"
         )
     return None
@@ -125,8 +125,11 @@ class ContinuationPath(SteppedPath):
         return 100.0 * self.options.rtol, 100.0 * self.options.atol
 
     def steps(self) -> Generator[None, None, Finished | Rest]:
+        loop = _steps
+        if self.system.norm.name == "linf":  # the greedy flow's tie modes
+            from filippov._tie_continuation import tie_steps as loop
         return (
-            yield from _steps(self.system, self.x0, 0.0, self.horizon, self.options, self.recorder)
+            yield from loop(self.system, self.x0, 0.0, self.horizon, self.options, self.recorder)
         )
 
 
@@ -988,3 +991,10 @@ def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _
     # Report the point at or just past the root (|ẋ_i| ≥ 1 there up to rounding).
     p = cache.get(tau) or _curve_point(cm, cur, new, h, tau)
     return p
+
+
+#: Public names of the sliding block's solver and the Hermite helpers for the tie modes
+#: of the greedy flow (:mod:`filippov._tie_continuation`).
+SlidingBlock = _Block
+hermite = _hermite
+hermite_slope = _hermite_slope

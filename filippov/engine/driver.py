@@ -69,12 +69,12 @@ def solve(
         ``"exact"``: closed-form event-to-event integration of a piecewise-affine system
         (ℓ1 / ℓ∞ relays; an error otherwise). ``"events"``: mode-by-mode numerical
         integration (for a :class:`~filippov.piecewise.PiecewiseSystem`, its own event
-        path, ``"piecewise"``). ``"continuation"``: the ℓ∞ steepest-descent (sign) flow
-        of an objective followed as continuation of its sliding curves with
-        Hessian–vector products (an error for other systems; see the theory page).
-        ``"auto"`` picks the exact path whenever it applies, else the continuation path
-        for sign flows (the event path when it fails for want of a positive definite
-        sliding block), else the event path. A subclass of
+        path, ``"piecewise"``). ``"continuation"``: the ℓ∞ (sign) and ℓ1 (greedy)
+        steepest-descent flows of an objective followed as continuation of their sliding
+        and tie curves with Hessian–vector products (an error for other systems; see the
+        theory page). ``"auto"`` picks the exact path whenever it applies, else the
+        continuation path for sign and greedy flows (the event path when it fails for
+        want of a positive definite sliding block), else the event path. A subclass of
         :class:`~filippov.engine.IntegrationPath` runs a path of your own.
     integrator : {"DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}
         The scipy ``OdeSolver`` used inside each mode by the event and piecewise paths.

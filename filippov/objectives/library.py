@@ -393,6 +393,17 @@ def smooth_max(
         G = np.asarray(P @ Am + lam_f * X)
         return G if Qm is None else G + X @ Qm
 
+    # Rows of Aᵀ contiguous, so that a block of Hessian rows is one (k, m) @ (m, n)
+    # product, O(m·k·n), instead of the whole Hessian, O(m·n²).
+    At = np.ascontiguousarray(Am.T)
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        p = probs(x)
+        Ap = p @ Am
+        R = ((At[rows] * p) @ Am - np.outer(Ap[rows], Ap)) / T
+        R[np.arange(rows.size), rows] += lam_f
+        return R if Qm is None else R + Qm[rows]
+
     obj = Objective._build(
         f=f,
         grad=grad,
@@ -406,6 +417,7 @@ def smooth_max(
             else _check_name(name)
         ),
     )
+    obj._hess_rows = hess_rows
     if Qm is None:
         return obj._with_recipe(smooth_max, Am, bv, lam_f, T, name=obj.name)
     return obj._with_recipe(smooth_max, Am, bv, lam_f, T, quadratic=Qm, name=obj.name)

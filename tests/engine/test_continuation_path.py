@@ -95,11 +95,12 @@ def test_logistic_matches_newton_and_event_path() -> None:
     check_continuity(sol)
 
 
-def test_auto_picks_continuation_for_sign_flows_only() -> None:
+def test_auto_picks_continuation_for_sign_and_greedy_flows_only() -> None:
     obj = logistic(4, 20, 1)
     x0 = np.ones(4)
     assert fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 5.0)).method == "continuation"
-    assert fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 5.0)).method.startswith("events")
+    assert fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 5.0)).method == "continuation"
+    assert fp.solve(fp.steepest_descent_flow(obj, "l2"), x0, (0.0, 5.0)).method.startswith("events")
     quad = Objective.quadratic(np.diag([1.0, 2.0]), [1.0, -1.0])
     assert fp.solve(fp.steepest_descent_flow(quad, "linf"), [1.0, 1.0], (0.0, 5.0)).method == (
         "exact"

@@ -107,9 +107,9 @@ def test_a_path_that_cannot_run_the_system_says_why() -> None:
     with pytest.raises(ValueError, match="piecewise-affine"):
         fp.solve(system, x0, (0.0, 1.0), method="exact")
     flow, y0 = _sign_flow()
-    greedy = fp.steepest_descent_flow(rotated_quadratic([1.0, 2.0], seed=0), "l1")
+    normalized = fp.steepest_descent_flow(rotated_quadratic([1.0, 2.0], seed=0), "l2")
     with pytest.raises(ValueError, match="sign"):
-        fp.solve(greedy, y0[:2], (0.0, 1.0), method="continuation")
+        fp.solve(normalized, y0[:2], (0.0, 1.0), method="continuation")
     with pytest.raises(ValueError, match="method"):
         fp.solve(flow, y0, (0.0, 1.0), method="no-such-path")
 

@@ -172,10 +172,15 @@ def test_library_matches_independent_sympy(name: str, obj: Objective, sym: Any) 
     assert obj.n is not None
     xs = list(sympy.symbols(f"x0:{obj.n}"))
     f_ref, g_ref, h_ref = sympy_reference(sym(xs), xs)
+    # Row blocks as the continuation and event paths ask for them: unordered, one row,
+    # every row (the library's own hess_rows where it has one, else rows of hess).
+    blocks = [np.array([obj.n - 1, 0]), np.array([1]), np.arange(obj.n)[::-1]]
     for x in _points(obj.n, seed=1):
         assert_rel(obj.f(x), f_ref(x), 1e-12)
         assert_rel(obj.grad(x), g_ref(x), 1e-12)
         assert_rel(obj.hess(x), h_ref(x), 1e-12)
+        for rows in blocks:
+            assert_rel(obj.hess_rows(x, rows), h_ref(x)[rows], 1e-12)
 
 
 @pytest.mark.parametrize(("name", "obj", "sym"), LIBRARY, ids=LIB_IDS)
@@ -318,6 +323,18 @@ def test_smooth_max_is_stable_and_approaches_max() -> None:
     assert_rel(huge.f(xh), zh.max(), 1e-12)
     assert np.all(np.isfinite(huge.hess(xh)))
     np.testing.assert_allclose(huge.grad(xh), A_MAX[np.argmax(zh)], atol=1e-12)
+
+
+def test_smooth_max_hessian_rows_include_the_quadratic_term() -> None:
+    # Rows of ∇²f = Aᵀ(diag p − ppᵀ)A / T + λI + Q against the finite-difference Jacobian
+    # of the gradient (independent of hess_rows' block formula), for Q with off-diagonals.
+    Q = np.array([[2.0, 0.5, -0.3], [0.5, 1.0, 0.2], [-0.3, 0.2, 3.0]])
+    obj = smooth_max(A_MAX, B_MAX, lam=0.1, temperature=0.7, quadratic=Q)
+    for x in _points(3, seed=4):
+        H_fd = fd_jac(obj.grad, x)
+        for rows in (np.array([2, 0]), np.array([1])):
+            assert_rel(obj.hess_rows(x, rows), H_fd[rows], 1e-6)
+            assert_rel(obj.hess_rows(x, rows), obj.hess(x)[rows], 1e-13)
 
 
 # --------------------------------------------------------------------------------------

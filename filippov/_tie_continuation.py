@@ -1,0 +1,737 @@
+"""The tie modes of the ℓ1 (greedy) steepest-descent flow, followed by continuation.
+
+The ℓ1-constrained steepest descent ``x' ∈ −∂‖∇f(x)‖_∞`` moves only coordinates whose
+partial derivative has the largest modulus. On a *tie mode* with tie set ``T`` (signs
+``σ_T = sign ∇_T f``) the others are frozen, ``ẋ_T = −σ_T ∘ w`` with weights ``w ≥ 0``,
+``Σ w = 1``, and the tie ``σ_i ∂_i f = c`` (``i ∈ T``) is kept. Differentiating the tie,
+``H_TT ẋ_T = ċ σ_T``, and with ``σ_Tᵀ ẋ_T = −1``::
+
+    ẋ_T = −H_TT⁻¹σ_T / (σ_Tᵀ H_TT⁻¹ σ_T),    ċ = −1 / (σ_Tᵀ H_TT⁻¹ σ_T),
+
+one linear solve with ``H_TT`` per point. The mode is the smooth curve of the bordered
+system in ``(x_T, c)``::
+
+    ∇_T f(x_T, x_F) = σ_T c,    σ_Tᵀ (x_T − x_T(τ₀)) = −(τ − τ₀),
+
+which this module follows by predictor–corrector continuation exactly as
+:mod:`filippov._continuation_path` follows the sliding curves of the sign flow (Hermite
+predictor, Newton corrector, step control from the corrector's distance to the
+prediction, the same :class:`~filippov._continuation_path.SlidingBlock` for the solves
+with ``H_TT``). Newton's step on the bordered system eliminates ``c`` by its Schur
+complement: with ``z = H_TT⁻¹ r₁`` and ``y = H_TT⁻¹ σ_T`` (the second is the tangent's own
+solve, kept per factor), ``δc = (σ_Tᵀz − r₂)/(σ_Tᵀy)`` and ``δx_T = y δc − z``.
+
+Events are smooth functions along the curve: a frozen ``j`` reaching the tie,
+``c ∓ ∂_j f = 0`` (a *join*, found on the Hermite interpolants of ``c`` and ``∇f``, refined
+on the curve), a weight ``w_i = −σ_i ẋ_i`` reaching 0 (a *leave*, refined by ``brentq`` on
+the curve), and ``c`` reaching 0 with every index tied (the stationary point, solved for
+directly: ``∇f = 0`` by Newton, its time from the linear constraint). At a join the new
+weights are the interior solution ``w ∝ σ ∘ H⁻¹σ`` when it is positive (one solve), else
+the simplex variational inequality on the dense block
+(:func:`~filippov.selection.solve_simplex_vi`), which decides who stays in the tie.
+See ``docs/theory.rst`` (the continuation path, tie modes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
+
+from filippov._continuation_path import (
+    ContinuationOptions,
+    CurveDense,
+    SlidingBlock,
+    hermite,
+    hermite_slope,
+)
+from filippov._recorder import Recorder, make_mode
+from filippov._validation import FloatArray
+from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest
+from filippov.selection import is_p_matrix, solve_simplex_vi
+from filippov.systems import FilippovSystem
+
+_EPS = float(np.finfo(float).eps)
+#: Newton iterations of the corrector before the step is shortened.
+_MAX_NEWTON = 8
+#: Steps (accepted or not) in one mode before the run is given up.
+_MAX_TRIES = 2000
+#: Samples per step of the Hermite interpolants of the join guards.
+_GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
+#: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
+_MIN_WEIGHT = 1e-12
+
+
+class _TieBlock(SlidingBlock):
+    """The sliding block's solver, keeping the last Hessian rows it took: when the block
+    is factored from its rows at a point, the gradient's rate along the tangent there is
+    ``H[:, T] y = H[T, :]ᵀ y`` (the Hessian is symmetric) from those rows, without one
+    more Hessian–vector product."""
+
+    kept: tuple[bytes, np.ndarray, FloatArray] | None = None
+
+    def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
+        R = super().rows(x, rows)
+        self.kept = (x.tobytes(), np.asarray(rows), R)
+        return R
+
+    def product_from_rows(self, x: FloatArray, y: FloatArray) -> FloatArray | None:
+        """``H [y; 0]`` (``y`` on the block) from the rows kept at ``x``, if they are the
+        block's."""
+        if self.kept is None:
+            return None
+        key, rows, R = self.kept
+        if key != x.tobytes() or not np.array_equal(rows, self.S):
+            return None
+        return np.asarray(R.T @ y)
+
+
+@dataclass
+class _TiePoint:
+    """A point of a tie curve: time in the mode, state, gradient, tie value ``c``, the
+    tangent ``ẋ_T``, ``ċ`` and the gradient's rate ``H ẋ`` (every row)."""
+
+    tau: float
+    x: FloatArray
+    g: FloatArray
+    c: float
+    u: FloatArray
+    cdot: float
+    gdot: FloatArray
+
+
+class _TieMode:
+    """One tie mode: the curve ``∇_T f = σ_T c``, ``σ_Tᵀ(x_T − x_T(0)) = −τ``, frozen ``x_F``."""
+
+    def __init__(
+        self,
+        block: _TieBlock,
+        x: FloatArray,
+        g: FloatArray,
+        sigma: FloatArray,
+        opts: ContinuationOptions,
+        g_scale: float,
+    ) -> None:
+        self.block = block
+        self.T = block.S
+        self.sT = sigma[self.T].copy()
+        self.x0 = x
+        self.x0T = x[self.T].copy()
+        ties = self.sT * g[self.T]
+        self.c0 = float(np.mean(ties))
+        #: The tie's spread at the start, kept along the mode: a join is located with the
+        #: guard offset of its index (up to ``zero_tol`` of the gradient's scale), so the
+        #: start is on the curve ``∇_T f = σ_T c + δ`` rather than off ``∇_T f = σ_T c`` by
+        #: that much (which no step of the corrector's tolerance could ever reach).
+        self.delta = self.sT * (ties - self.c0)
+        self.F = np.flatnonzero(sigma == 0)
+        self.opts = opts
+        self.g_scale = g_scale
+        # H_TT⁻¹σ_T by the block's current factor (the chord iterations' Schur complement)
+        self._chord: tuple[Any, FloatArray] | None = None
+
+    def tol(self, x: FloatArray) -> float:
+        return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
+
+    def _chord_y(self) -> FloatArray:
+        L = self.block.L
+        if self._chord is None or self._chord[0] is not L:
+            self._chord = (L, self.block.precondition(self.sT))
+        return self._chord[1]
+
+    def correct(
+        self, tau: float, xs: FloatArray, c: float, tight: bool = False, fresh: bool = False
+    ) -> tuple[FloatArray, FloatArray, float] | None:
+        """Newton on the bordered system at ``tau`` from ``(xs, c)``; ``None`` if it does
+        not converge. ``tight`` and ``fresh`` as for the sign flow's corrector: to
+        rounding, and with the gradient evaluated at the state returned."""
+        T, sT, block = self.T, self.sT, self.block
+        x = self.x0.copy()
+        x[T] = xs
+        last = np.inf
+        done = False
+        # (once: the corrections move x by far less than its size)
+        tol = self.tol(x)
+        for it in range(_MAX_NEWTON):
+            g = block.grad(x)
+            if done:
+                return x, g, c
+            r1 = g[T] - sT * c - self.delta
+            r2 = float(sT @ (x[T] - self.x0T)) + tau
+            if it < 4 and block.L.shape[0] == T.size:
+                # chord steps with the factor as it is (the predictor is within tolerance)
+                z = block.precondition(r1)
+                y = self._chord_y()
+            else:
+                z = block.solve(x, r1, rtol=1e-10)
+                y = block.solve(x, sT, rtol=1e-10)
+            q = float(sT @ y)
+            if not q > 0.0:
+                raise np.linalg.LinAlgError("the tie block is not positive definite")
+            dc = (float(sT @ z) - r2) / q
+            dx = y * dc - z
+            size = float(np.max(np.abs(dx)))
+            if not size < 2 * last and size > tol:
+                return None  # diverging
+            x[T] += dx
+            c += dc
+            if not tight and size <= (0.1 if fresh else 1.0) * tol:
+                return x, g, c
+            last = size
+            if tight:
+                scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+                done = size <= 64 * _EPS * scale
+            else:
+                done = size <= tol
+        return None
+
+    def point(
+        self,
+        tau: float,
+        x: FloatArray,
+        g: FloatArray,
+        c: float,
+        guess: tuple[FloatArray, float] | None = None,
+        solved: FloatArray | None = None,
+    ) -> _TiePoint:
+        """The tangent at a point of the curve: one solve ``y = H_TT⁻¹σ_T``.
+
+        ``guess``: an estimate ``(ẋ_T, ċ)`` of the tangent (the conjugate gradients start
+        from ``y = ẋ_T / ċ``); ``solved``: ``y`` itself, when the selection solved for it
+        at this point (the mode's first)."""
+        T, sT, block = self.T, self.sT, self.block
+        if solved is not None:
+            y = solved
+            block.last_product = None
+        else:
+            y_guess = None if guess is None or guess[1] == 0.0 else guess[0] / guess[1]
+            y = block.solve(x, sT, guess=y_guess, rtol=1e-10)
+        q = float(sT @ y)
+        if not q > 0.0:
+            raise np.linalg.LinAlgError("the tie block is not positive definite")
+        Hy = block.last_product
+        if Hy is None:  # solved directly: from the block's rows, or one product
+            Hy = block.product_from_rows(x, y)
+        if Hy is None:
+            v = np.zeros_like(x)
+            v[T] = y
+            Hy = block.hvp_full(x, v)
+        return _TiePoint(tau, x, g, c, -y / q, -1.0 / q, -Hy / q)
+
+    def rest_point(self, tau: float, xs: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        """Where ``c`` reaches 0: ``∇_T f = 0`` by Newton to rounding from ``xs`` (near
+        ``τ``), its time from the linear constraint."""
+        T, block = self.T, self.block
+        x = self.x0.copy()
+        x[T] = xs
+        for _ in range(3 * _MAX_NEWTON):
+            g = block.grad(x)
+            delta = block.solve(x, g[T], rtol=1e-13)
+            x[T] -= delta
+            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+            if float(np.max(np.abs(delta))) <= 64 * _EPS * scale:
+                g = block.grad(x)
+                return -float(self.sT @ (x[T] - self.x0T)), x, g
+        raise PathFailure(
+            -1, f"Newton's method did not converge onto the stationary point near τ = {tau:.12g}"
+        )
+
+
+def _guards(tm: _TieMode, p: _TiePoint, offset: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Join guards ``c − ∂_j f`` and ``c + ∂_j f`` (``j`` frozen, plus offsets) and the
+    zero guard ``c`` (last), with their rates along the curve."""
+    F = tm.F
+    gF, dF, off = p.g[F], p.gdot[F], offset[F]
+    vals = np.concatenate((p.c - gF + off, p.c + gF + off, [p.c]))
+    rates = np.concatenate((p.cdot - dF, p.cdot + dF, [p.cdot]))
+    return vals, rates
+
+
+def _z(tm: _TieMode, p: _TiePoint) -> FloatArray:
+    """``(x_T, c)`` of a point (the curve's unknowns)."""
+    z = np.empty(tm.T.size + 1)
+    z[:-1] = p.x[tm.T]
+    z[-1] = p.c
+    return z
+
+
+def _dz(p: _TiePoint) -> FloatArray:
+    """``(ẋ_T, ċ)`` of a point."""
+    d = np.empty(p.u.size + 1)
+    d[:-1] = p.u
+    d[-1] = p.cdot
+    return d
+
+
+def _hermite_z(tm: _TieMode, a: _TiePoint, b: _TiePoint, h: float, s: Any) -> FloatArray:
+    """``(x_T, c)`` on the Hermite interpolant of the step ``[a, b]`` at fraction ``s``."""
+    return np.asarray(hermite(_z(tm, a), _dz(a), _z(tm, b), _dz(b), h, s))
+
+
+def _slope_guess(tm: _TieMode, a: _TiePoint, b: _TiePoint, h: float, tau: float) -> Any:
+    """``(ẋ_T, ċ)`` at ``tau`` by the step's Hermite interpolant (error O(h³))."""
+    s = (tau - a.tau) / h
+    d = np.asarray(hermite_slope(_z(tm, a), _dz(a), _z(tm, b), _dz(b), h, s))
+    return d[:-1], float(d[-1])
+
+
+def _curve_point(
+    tm: _TieMode, a: _TiePoint, b: _TiePoint, h: float, tau: float, with_tangent: bool
+) -> tuple[FloatArray, FloatArray, float, _TiePoint | None]:
+    """The point of the curve at ``tau`` in the step ``[a, b]`` (to rounding, gradient
+    evaluated there), with its tangent when asked."""
+    z = _hermite_z(tm, a, b, h, (tau - a.tau) / h)
+    corrected = tm.correct(tau, z[:-1], float(z[-1]), fresh=True)
+    if corrected is None:
+        raise PathFailure(
+            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+        )
+    x, g, c = corrected
+    p = tm.point(tau, x, g, c, _slope_guess(tm, a, b, h, tau)) if with_tangent else None
+    return x, g, c, p
+
+
+def _midpoint_error(tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float) -> float | None:
+    """The dense output's error at the step's midpoint in units of the tolerances (as the
+    sign flow's continuation measures it); ``None`` when the corrector fails there."""
+    tau = cur.tau + 0.5 * h
+    z = _hermite_z(tm, cur, new, h, 0.5)
+    try:
+        corrected = tm.correct(tau, z[:-1], float(z[-1]))
+    except FloatingPointError:
+        return None
+    if corrected is None:
+        return None
+    xm, gm, _ = corrected
+    g_pred = hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
+    err_x = float(np.max(np.abs(xm[tm.T] - z[:-1]))) / tm.tol(xm)
+    err_g = float(np.max(np.abs(gm - g_pred))) / (1e-6 * tm.g_scale)
+    return max(err_x, err_g)
+
+
+def _refine_join(
+    tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float, tau: float, k: int, offset: FloatArray
+) -> _TiePoint:
+    """The first ``τ`` in the step where join guard ``k`` (see :func:`_guards`) is 0 on
+    the curve: Newton with the slope of the guard's Hermite interpolant, inside a bracket
+    every evaluation shrinks, bisecting when Newton leaves it or stalls (as the sign
+    flow's entries are located)."""
+    nF = tm.F.size
+    j, side = int(tm.F[k % nF]), (-1.0 if k < nF else 1.0)
+    V0, R0 = _guards(tm, cur, offset)
+    V1, R1 = _guards(tm, new, offset)
+    G0, D0, G1, D1 = V0[k], R0[k], V1[k], R1[k]
+    lo, hi = cur.tau, new.tau
+    best: tuple[float, FloatArray, FloatArray, float] | None = None
+    last_step = np.inf
+    for _ in range(200):
+        x, g, c, _ = _curve_point(tm, cur, new, h, tau, False)
+        val = c + side * g[j] + offset[j]
+        slope = float(hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
+        # The guard is a difference of two values of size c: it is known to 16 eps c.
+        floor = 16 * _EPS * abs(c)
+        if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope) + floor:
+            p = tm.point(tau, x, g, c, _slope_guess(tm, cur, new, h, tau))
+            slope = p.cdot + side * float(p.gdot[j])
+            if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope) + floor:
+                return p
+        if val > 0:
+            lo = tau
+        else:
+            hi, best = tau, (tau, x, g, c)
+        if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
+            break
+        step = -val / slope if slope != 0 else np.inf
+        nxt = tau + step
+        if not (lo < nxt < hi) or abs(step) > 0.5 * last_step:
+            nxt = 0.5 * (lo + hi)
+        last_step = abs(nxt - tau)
+        tau = nxt
+    if best is None:
+        return new
+    return tm.point(best[0], best[1], best[2], best[3], _slope_guess(tm, cur, new, h, best[0]))
+
+
+def _refine_leave(tm: _TieMode, cur: _TiePoint, new: _TiePoint, leaving: np.ndarray) -> _TiePoint:
+    """The first time in the step at which a weight ``−σ_i ẋ_i`` (``i`` in ``leaving``,
+    positions in ``T``) reaches 0."""
+    h = new.tau - cur.tau
+    cache: dict[float, _TiePoint] = {}
+
+    def weight(tau: float) -> float:
+        if tau not in cache:
+            p = new if tau == new.tau else _curve_point(tm, cur, new, h, tau, True)[3]
+            assert p is not None
+            cache[tau] = p
+        return float(np.min(-tm.sT[leaving] * cache[tau].u[leaving]))
+
+    if weight(cur.tau) <= 0.0:
+        return cur
+    tau = brentq(weight, cur.tau, new.tau, xtol=4 * _EPS * max(1.0, new.tau), rtol=4 * _EPS)
+    return cache.get(tau) or _curve_point(tm, cur, new, h, tau, True)[3] or new
+
+
+def _run_tie_mode(
+    tm: _TieMode,
+    t: float,
+    t_end: float,
+    g: FloatArray,
+    offset: FloatArray,
+    h_step: float,
+    mode: Any,
+    rec: Recorder,
+    solved: FloatArray | None = None,
+) -> tuple[float, _TiePoint, float, str | None]:
+    """Follow one tie mode from ``t`` until an event or ``t_end``.
+
+    Returns ``(t, point, next step, what ended the mode)``: ``None`` at ``t_end``,
+    ``"event"`` at a join or leave, ``"zero"`` at the stationary point.
+    """
+    T, sT, n = tm.T, tm.sT, tm.x0.size
+    x = tm.x0
+    first = tm.point(0.0, x.copy(), g, tm.c0, solved=solved)
+    pts = [first]
+    tau_end = t_end - t
+    lam0 = np.zeros(n)
+    lam0[T] = -first.u  # λ = σ ∘ w, ẋ = −λ
+
+    def record(last: _TiePoint) -> None:
+        if last.tau <= 0.0:
+            return
+        ts = np.array([t + p.tau for p in pts])
+        dense = CurveDense(
+            x.copy(),
+            t,
+            np.zeros(n),
+            T.copy(),
+            ts,
+            np.array([p.x[T] for p in pts]),
+            np.array([p.u for p in pts]),
+        )
+        t_stop = t + last.tau
+        breaks = np.r_[ts[ts < t_stop], t_stop]
+        rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
+
+    tries = 0
+    # the guards at the last accepted point (computed once, not again at each try)
+    cur_guards: tuple[_TiePoint | None, FloatArray, FloatArray] = (None, first.g, first.g)
+    while True:
+        cur = pts[-1]
+        tries += 1
+        if tries > _MAX_TRIES:
+            record(cur)
+            raise PathFailure(
+                -1,
+                f"more than {_MAX_TRIES} continuation steps in one tie mode by t = "
+                f"{t + cur.tau:.12g} (is the Hessian right? is f smooth here?); the solution "
+                "is returned up to there",
+            )
+        if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
+            record(cur)
+            return t + cur.tau, cur, h_step, None
+        if h_step <= 4 * _EPS * max(1.0, abs(t + cur.tau)):
+            record(cur)
+            raise PathFailure(
+                -1,
+                f"the step size fell to rounding at t = {t + cur.tau:.12g} (a discontinuity "
+                "of the gradient?); the solution is returned up to that point",
+            )
+        h = min(h_step, tau_end - cur.tau)
+        prev = pts[-2] if len(pts) > 1 else None
+        tau = cur.tau + h
+        if tau_end - tau < 1e-3 * h:
+            tau, h = tau_end, tau_end - cur.tau
+        if prev is not None:
+            hp = cur.tau - prev.tau
+            s = 1.0 + h / hp
+            z_pred = _hermite_z(tm, prev, cur, hp, s)
+        else:
+            z_pred = _z(tm, cur) + h * _dz(cur)
+        nonfinite = ""
+        try:
+            corrected = tm.correct(tau, z_pred[:-1], float(z_pred[-1]))
+        except FloatingPointError as exc:  # a non-finite gradient or product
+            corrected, nonfinite = None, str(exc)
+        if corrected is None:
+            h_step = h / 4
+            if h_step < 1e-14 * max(1.0, tau_end):
+                record(cur)
+                where = f"t = {t + cur.tau:.12g}"
+                if nonfinite:
+                    raise PathFailure(
+                        -3,
+                        f"non-finite values just past {where} ({nonfinite}); the solution "
+                        "is returned up to that point",
+                    )
+                raise PathFailure(
+                    -1,
+                    f"the corrector did not converge at {where} with steps down to rounding; "
+                    "the solution is returned up to that point",
+                )
+            continue
+        xn, gn, cn = corrected
+        # Local error of the cubic Hermite dense output, as on the sign flow's curves:
+        # order 4 from the distance to the cubic extrapolation, order 3 (then measured at
+        # the midpoint) on a mode's first step.
+        new: _TiePoint | None = None
+        if prev is not None:
+            shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
+            g_pred = hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
+            err_x = float(np.max(np.abs(xn[T] - z_pred[:-1]))) / shrink
+            err_g = float(np.max(np.abs(gn - g_pred))) / shrink
+            order = 4
+        else:
+            new = tm.point(tau, xn, gn, cn, (cur.u, cur.cdot))
+            dx = new.u - (2.0 * (xn[T] - cur.x[T]) / h - cur.u)
+            dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
+            err_x = h * float(np.max(np.abs(dx))) / 8.0
+            err_g = h * float(np.max(np.abs(dg))) / 8.0
+            order = 3
+        err_x /= tm.tol(xn)
+        err_g /= 1e-6 * tm.g_scale
+        err = max(err_x, err_g, 1e-10)
+        if prev is None and err > 1.0:
+            assert new is not None
+            measured = _midpoint_error(tm, cur, new, h)
+            if measured is not None:
+                err, order = max(measured, 1e-10), 4
+        if err > 1.0:
+            h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
+            continue
+        h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
+        if new is None:
+            assert prev is not None
+            new = tm.point(tau, xn, gn, cn, _slope_guess(tm, prev, cur, hp, tau))
+        # Events on this step: joins and the zero of c on the Hermite interpolants of the
+        # guards; leaves (a weight reaching 0) at the step's end.
+        if cur_guards[0] is not cur:
+            cur_guards = (cur, *_guards(tm, cur, offset))
+        _, V0, R0 = cur_guards
+        V1, R1 = _guards(tm, new, offset)
+        samples = hermite(V0, R0, V1, R1, h, _GUARD_SAMPLES)
+        neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
+        tau_hit, k_hit = np.inf, -1
+        zero_guard = 2 * tm.F.size
+        if neg.size and neg[-1] == zero_guard:
+            # The zero of c first: a frozen partial that stays 0 (|∂_j f| ≤ c reaches 0
+            # with c) has its join guard equal to c, and the stationary point is what
+            # happens there, not a join.
+            neg = np.r_[zero_guard, neg[:-1]]
+        for k in neg.tolist():
+            i = int(np.argmax(samples[:, k] < 0.0))
+            lo = 0.0 if i == 0 else float(_GUARD_SAMPLES[i - 1])
+            hi = float(_GUARD_SAMPLES[i])
+            coef = (float(V0[k]), float(R0[k]), float(V1[k]), float(R1[k]), h)
+            fun = lambda s, q=coef: float(hermite(q[0], q[1], q[2], q[3], q[4], s))  # noqa: E731
+            s_root = brentq(fun, lo, hi, xtol=1e-15) if fun(lo) > 0 else lo
+            if cur.tau + s_root * h < tau_hit - 16 * _EPS * max(1.0, abs(tau)):
+                tau_hit, k_hit = cur.tau + s_root * h, k
+        if k_hit >= 0 and V1[k_hit] > 0.0:
+            # A dip of the interpolant with the guard positive at the step's end: a false
+            # alarm or a dip and return inside the step; a shorter step tells them apart.
+            if h > 64 * _EPS * max(1.0, abs(tau)):
+                h_step = h / 2
+                continue
+            k_hit = -1
+        leaving = np.flatnonzero(-sT * new.u <= 0.0) if T.size > 1 else np.zeros(0, dtype=np.intp)
+        if k_hit < 0 and leaving.size == 0:
+            pts.append(new)
+            cur_guards = (new, V1, R1)
+            if new.tau >= tau_end:
+                record(new)
+                return t + new.tau, new, h_step, None
+            continue
+        candidates: list[tuple[float, _TiePoint, str]] = []
+        if k_hit == zero_guard:
+            z = _hermite_z(tm, cur, new, h, (tau_hit - cur.tau) / h)
+            tau_z, xz, gz = tm.rest_point(tau_hit, z[:-1])
+            if not cur.tau <= tau_z <= new.tau:
+                tau_z = min(max(tau_z, cur.tau), new.tau)
+            p_z = tm.point(tau_z, xz, gz, 0.0, _slope_guess(tm, cur, new, h, tau_z))
+            candidates.append((p_z.tau, p_z, "zero"))
+        elif k_hit >= 0:
+            p_j = _refine_join(tm, cur, new, h, tau_hit, k_hit, offset)
+            candidates.append((p_j.tau, p_j, "event"))
+        if leaving.size:
+            p_l = _refine_leave(tm, cur, new, leaving)
+            candidates.append((p_l.tau, p_l, "event"))
+        candidates.sort(key=lambda q: q[0])
+        tau_ev, p_ev, what = candidates[0]
+        pts.append(p_ev)
+        record(p_ev)
+        return t + tau_ev, p_ev, max(h_step, 1e-3 * h), what
+
+
+def _select(
+    block: _TieBlock, x: FloatArray, sigma: FloatArray, rec: Recorder, kept: int = 0
+) -> tuple[FloatArray, bool, FloatArray | None]:
+    """The weights on the candidate tie set ``block.S`` (signs ``sigma``).
+
+    The interior solution ``w ∝ σ ∘ H⁻¹σ`` when every weight is positive (one solve);
+    else the simplex variational inequality on the dense block, and the block is cut to
+    its support. Returns the new signs (0 off the tie), whether the selection is unique,
+    and ``H_TT⁻¹σ_T`` on the new tie when it was solved for directly (the interior
+    solution; the mode's first tangent then needs no solve of its own).
+    """
+    rec.n_selection_solves += 1
+    A = block.S
+    sA = sigma[A]
+    new_sigma = np.zeros_like(sigma)
+    if A.size == 1:
+        new_sigma[A] = sA
+        return new_sigma, True, None
+    y = block.solve(x, sA, rtol=1e-12)
+    q = float(sA @ y)
+    w = sA * y / q if q > 0.0 else np.full(A.size, -1.0)
+    if float(np.min(w)) > _MIN_WEIGHT:
+        new_sigma[A] = sA
+        # (to 1e-12, directly or by CG; a CG solve's product is not kept for the tangent)
+        return new_sigma, True, y
+    R = block.rows(x, A)[:, A]
+    M = sA[:, None] * (0.5 * (R + R.T)) * sA[None, :]
+    # warm started from the old tie (the block's first ``kept`` indices)
+    sel = solve_simplex_vi(M, np.zeros(A.size), warm_start=np.arange(kept) if kept else None)
+    support = np.asarray(sel.lam, dtype=float) > 0.0
+    new_sigma[A[support]] = sA[support]
+    block.set(x, A[support])
+    return new_sigma, bool(sel.unique), None
+
+
+def _rest_unique(block: _TieBlock, x: FloatArray) -> bool:
+    """Whether resting at ``x`` (``∇f = 0``) is the only solution: the Hessian is a
+    P-matrix there (for a symmetric matrix: positive definite, a strict minimum)."""
+    H = block.rows(x, np.arange(x.size))
+    return is_p_matrix(0.5 * (H + H.T)) is True
+
+
+def tie_steps(
+    system: FilippovSystem,
+    x0: FloatArray,
+    t0: float,
+    t_end: float,
+    opts: ContinuationOptions,
+    rec: Recorder,
+) -> Generator[None, None, Finished | Rest]:
+    """Integrate the ℓ1 (greedy) steepest-descent flow of ``system.objective`` from
+    ``(t0, x0)`` by continuation of its tie modes (the loop of the continuation path for
+    the ℓ∞ relay).
+
+    Examples
+    --------
+    >>> import numpy as np, filippov as fp
+    >>> from filippov.objectives import ridge_logistic
+    >>> rng = np.random.default_rng(0)
+    >>> A, y = rng.standard_normal((20, 3)), np.sign(rng.standard_normal(20))
+    >>> flow = fp.steepest_descent_flow(ridge_logistic(A, y, 0.1), "l1")
+    >>> sol = fp.solve(flow, np.ones(3), (0.0, 20.0), method="continuation")
+    >>> sol.method, sol.status.name, sol.events[-1].kind
+    ('continuation', 'STATIONARY', 'stationary')
+    """
+    obj = system.objective
+    assert obj is not None
+    n = x0.size
+    x = np.array(x0, dtype=float)
+    t = float(t0)
+    block = _TieBlock(obj, n, rec)
+    g = block.grad(x)
+    mode_rest = make_mode("linf", np.zeros(n), np.arange(n))
+    c = float(np.max(np.abs(g)))
+    if c == 0.0:
+        return Rest(
+            t,
+            x,
+            np.arange(n),
+            None,
+            mode_rest,
+            np.zeros(n),
+            _rest_unique(block, x),
+            "h = 0 at the start",
+        )
+    g_scale = c
+    ztol = max(opts.zero_tol, 64 * _EPS) * g_scale
+    rel = opts.zero_tol
+    cand = np.flatnonzero(np.abs(g) >= c - rel * max(c, g_scale * rel))
+    sigma = np.zeros(n)
+    sigma[cand] = np.sign(g[cand])
+    try:
+        block.set(x, cand)
+        sigma, unique, solved = _select(block, x, sigma, rec)
+    except np.linalg.LinAlgError as exc:
+        return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
+    mode = make_mode("linf", sigma, block.S)
+    if block.S.size > 1:
+        rec.event(t, x, "tie-entry", block.S, None, mode, unique=unique, note="initial tie")
+    c = float(np.mean(sigma[block.S] * g[block.S]))
+    h_step = min(t_end - t0, 1e-2 * max(1.0, float(np.max(np.abs(x)))))
+    stalls = 0
+    while True:
+        yield
+        # Frozen indices starting within rounding of the tie (one that just left it, or
+        # touched it and turned back) are offset so that the event that put them there
+        # cannot fire again at its own time.
+        offset = np.maximum(0.0, ztol - (c - np.abs(g)))
+        offset[sigma != 0] = 0.0
+        tm = _TieMode(block, x, g, sigma, opts, g_scale)
+        try:
+            t_new, p, h_step, what = _run_tie_mode(
+                tm, t, t_end, g, offset, h_step, mode, rec, solved
+            )
+        except np.linalg.LinAlgError as exc:
+            return Finished(-4, f"the tie block became singular after t = {t:.12g} ({exc})")
+        if what is None:
+            return REACHED_END
+        x, g, c = p.x, p.g, p.c
+        if what == "zero":
+            if float(np.max(np.abs(g))) > ztol:
+                return Finished(
+                    -4,
+                    f"the tie value reached 0 at t = {t_new:.12g} with a nonzero gradient "
+                    f"(max |∂f| = {float(np.max(np.abs(g))):.3g})",
+                )
+            # At h = 0 every relay value is free: staying is the only solution when the
+            # Hessian is a P-matrix (positive definite: the tie block's factor says so
+            # when every index is tied).
+            unique = block.S.size == n or _rest_unique(block, x)
+            return Rest(t_new, x, np.arange(n), mode, mode_rest, np.zeros(n), unique)
+        stalls = stalls + 1 if t_new == t else 0
+        if stalls > 2 * n + 4:
+            return Finished(
+                -4, f"no consistent tie mode found at t = {t:.12g}: {stalls} zero-length modes"
+            )
+        t = t_new
+        T_old = tm.T.copy()
+        frozen = tm.F
+        joined = frozen[(c - np.abs(g[frozen]) + offset[frozen] <= ztol) & (g[frozen] != 0.0)]
+        leaves = T_old[-tm.sT * p.u <= _MIN_WEIGHT] if T_old.size > 1 else T_old[:0]
+        old_mode = mode
+        cand_sigma = sigma.copy()
+        cand_sigma[leaves] = 0.0
+        cand_sigma[joined] = np.sign(g[joined])
+        try:
+            if leaves.size:
+                block.set(x, np.setdiff1d(T_old, leaves))
+            kept = block.S.size
+            for j in joined.tolist():
+                block.add(x, j)
+            sigma, unique, solved = _select(block, x, cand_sigma, rec, kept)
+        except np.linalg.LinAlgError as exc:
+            return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
+        T = block.S
+        c = float(np.mean(sigma[T] * g[T]))
+        mode = make_mode("linf", sigma, T)
+        in_T = np.zeros(n, dtype=bool)
+        in_T[T] = True
+        was_in = np.zeros(n, dtype=bool)
+        was_in[T_old] = True
+        entered = np.flatnonzero(in_T & ~was_in).tolist()
+        left = np.flatnonzero(was_in & ~in_T).tolist()
+        if entered:
+            kind = "tie-entry" if not left else "crossing"
+            rec.event(t, x, kind, entered, old_mode, mode, unique=unique)
+        elif joined.size:
+            rec.event(t, x, "tangency", joined, old_mode, mode, unique=unique)
+        if left:
+            rec.event(t, x, "tie-exit", left, old_mode, mode, unique=unique)
