@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 from scipy.interpolate import CubicHermiteSpline
-from scipy.linalg.lapack import dpotrs
+from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dpotri, dpotrs
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
@@ -63,6 +64,8 @@ _MAX_NEWTON = 8
 _MAX_TRIES = 2000
 #: Blocks with |S|·n up to this are factored exactly at every point instead of CG.
 _DIRECT_SIZE = 4096
+#: Blocks above this size are preconditioned with the factor's explicit inverse.
+_INVERSE_SIZE = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
@@ -130,6 +133,79 @@ class ContinuationPath(SteppedPath):
         )
 
 
+class _LinearModel:
+    """Products of an objective ``f(x) = mean_i ℓ(b_iᵀx) + (λ/2)‖x‖²`` (a generalized
+    linear model with a ridge term, as :func:`~filippov.objectives.ridge_logistic`) by
+    passes over its data ``B`` that touch only the columns they need.
+
+    The products are memory-bound passes over ``B`` (``m × n``): ``H v`` for ``v``
+    supported on the sliding set ``S`` needs ``B_S v_S`` and ``B_Sᵀ(·)`` only, ``m·|S|``
+    each, when the columns of ``S`` are contiguous. A Fortran-ordered copy of ``B`` is kept
+    with the columns of the block's ``S`` first, in ``S``'s order (an index joining ``S`` is
+    one column swap, ``O(m)``). Along a mode ``z = B x`` is affine in ``τ`` and in
+    ``x_S``: ``z = B x₀ − τ Bσ + B_S (x_S − x₀_S)``, so a point's ``z`` costs ``m·|S|``, and
+    only the full gradient and the full product ``H ẋ`` (the guards' values and rates)
+    take a pass over all of ``B`` (one each per point).
+    """
+
+    def __init__(self, data: Any) -> None:
+        B, lam, dloss, d2loss = data
+        self.B = np.asarray(B, dtype=np.float64)
+        self.m, self.n = self.B.shape
+        self.lam = float(lam)
+        self.dloss = dloss
+        self.d2loss = d2loss
+        self.cols_f = np.asfortranarray(self.B).copy()
+        #: Column ``i`` of ``cols_f`` is column ``order[i]`` of ``B``; ``where`` inverts it.
+        self.order = np.arange(self.n)
+        self.where = np.arange(self.n)
+        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``.
+        self.zs: dict[bytes, FloatArray] = {}
+        self.w_key = b""
+        self.w = np.zeros(0)
+
+    def columns(self, S: np.ndarray) -> FloatArray:
+        """``B[:, S]`` as a view (the columns of ``S`` are swapped to the front)."""
+        k = S.size
+        if not np.array_equal(self.order[:k], S):
+            for i, j in enumerate(S.tolist()):
+                p = int(self.where[j])
+                if p != i:
+                    self.cols_f[:, [i, p]] = self.cols_f[:, [p, i]]
+                    a = int(self.order[i])
+                    self.order[i], self.order[p] = j, a
+                    self.where[j], self.where[a] = i, p
+        return self.cols_f[:, :k]
+
+    def remember(self, x: FloatArray, z: FloatArray) -> None:
+        if len(self.zs) >= 8:
+            self.zs.pop(next(iter(self.zs)))
+        self.zs[x.tobytes()] = z
+
+    def z(self, x: FloatArray) -> FloatArray:
+        key = x.tobytes()
+        z = self.zs.get(key)
+        if z is None:
+            z = self.B @ x
+            self.remember(x, z)
+        return z
+
+    def weights(self, x: FloatArray) -> FloatArray:
+        """``ℓ''(B x) / m``: the Hessian is ``Bᵀ diag(w) B + λI``."""
+        key = x.tobytes()
+        if key != self.w_key:
+            self.w = self.d2loss(self.z(x)) / self.m
+            self.w_key = key
+        return self.w
+
+    def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
+        return (self.dloss(z) @ self.B) / self.m + self.lam * x
+
+    def back(self, r: FloatArray) -> FloatArray:
+        """``Bᵀ r`` (one pass over all of ``B``)."""
+        return np.asarray(r @ self.B)
+
+
 class _Block:
     """Linear algebra on the sliding block ``H_SS`` of the Hessian.
 
@@ -147,6 +223,9 @@ class _Block:
         self.rec = rec
         self.S = np.zeros(0, dtype=np.intp)
         self.L = np.zeros((0, 0))
+        #: ``(L Lᵀ)⁻¹`` explicitly, and the factor it inverts (see `precondition`).
+        self._inverse = np.zeros((0, 0))
+        self._inverse_of: FloatArray | None = None
         self.n_refresh = 0
         self.excess = 0
         #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ`` and ``‖(H σ)_S‖``, as
@@ -156,13 +235,46 @@ class _Block:
         #: ``(S, ẋ_S, H ẋ, σ)`` of the old mode at an entry it ended with: the selection
         #: starts its CG from the old velocity.
         self.entry_tangent: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
-        #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
-        self.last_product: FloatArray | None = None
+        self._last_product: FloatArray | None = None
+        #: ``H [y; 0]`` of the last CG on the sliding columns, not yet summed over all rows:
+        #: ``(w, base, y₀, y, B_S (y − y₀))`` with ``base = H [y₀; 0]`` (see `last_product`).
+        self._pending: tuple[Any, ...] | None = None
         #: The point the factor was taken at (b"" when it mixes points).
         self.key = b""
+        # Objectives of the form mean ℓ(Bx) + (λ/2)‖x‖² expose their data: the products
+        # then touch only the sliding columns (see `_LinearModel`).
+        data = getattr(obj, "_linear_model", None)
+        self.lm = _LinearModel(data) if data is not None else None
+
+    @property
+    def last_product(self) -> FloatArray | None:
+        """``H [y; 0]`` (every row) of the last CG solution (``None`` after a direct
+        solve). On the sliding columns of a linear model it is summed over all rows when
+        first asked for (one pass over the data; most solves never ask)."""
+        if self._pending is not None:
+            assert self.lm is not None
+            w, base, y0, y, Bdy = self._pending
+            self._pending = None
+            self.rec.njev += 1
+            full = self.lm.back(w * Bdy)
+            full[self.S] += self.lm.lam * (y - y0)
+            if base is not None:
+                full += base
+            self._last_product = require_finite(full, "hvp(x, v)")
+        return self._last_product
+
+    @last_product.setter
+    def last_product(self, value: FloatArray | None) -> None:
+        self._pending = None
+        self._last_product = value
 
     def hvp_full(self, x: FloatArray, v: FloatArray) -> FloatArray:
         self.rec.njev += 1
+        if self.lm is not None:
+            lm = self.lm
+            return require_finite(
+                lm.back(lm.weights(x) * (lm.B @ v)) + lm.lam * v, "hvp(x, v)"
+            )
         # The eval_* methods skip the public methods' validation and copies for the
         # library's own callables (they cost more than a d = 31 product); only finiteness
         # is left to check.
@@ -170,6 +282,8 @@ class _Block:
 
     def grad(self, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
+        if self.lm is not None:
+            return require_finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
         return require_finite(self.obj.eval_grad(x), "grad(x)")
 
     def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
@@ -190,6 +304,16 @@ class _Block:
         if self.S.size == 0:
             self.L = np.zeros((0, 0))
             return
+        if self.lm is not None:
+            # H_SS = B_Sᵀ diag(w) B_S + λI from the sliding columns alone: |S|/n of the
+            # work of the Hessian rows.
+            self.rec.njev += 1
+            BS = self.lm.columns(self.S)
+            Bw = np.asfortranarray(BS * np.sqrt(self.lm.weights(x))[:, None])
+            R = dsyrk(1.0, Bw, trans=1, lower=1)  # the lower triangle of Bwᵀ Bw
+            R.flat[:: self.S.size + 1] += self.lm.lam
+            self.L = scipy.linalg.cholesky(R, lower=True, overwrite_a=True, check_finite=False)
+            return
         R = self.rows(x, self.S)[:, self.S]
         self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
 
@@ -199,10 +323,19 @@ class _Block:
 
     def add(self, x: FloatArray, j: int) -> None:
         """Append index ``j``: one Hessian row and a bordered Cholesky step."""
-        row = self.rows(x, np.array([j], dtype=np.intp))[0]
         k = self.S.size
-        self.S = np.append(self.S, j).astype(np.intp)
-        c = row[self.S[:k]]
+        if self.lm is not None:
+            # H_{S j} and H_jj from the sliding columns and column j alone.
+            self.rec.njev += 1
+            wb = self.lm.weights(x) * self.lm.B[:, j]
+            c = self.lm.columns(self.S).T @ wb
+            row = np.zeros(self.n)
+            row[j] = float(wb @ self.lm.B[:, j]) + self.lm.lam
+            self.S = np.append(self.S, j).astype(np.intp)
+        else:
+            row = self.rows(x, np.array([j], dtype=np.intp))[0]
+            self.S = np.append(self.S, j).astype(np.intp)
+            c = row[self.S[:k]]
         w = scipy.linalg.solve_triangular(self.L, c, lower=True) if k else np.zeros(0)
         s = float(row[j]) - float(w @ w)
         if not s > 1e-8 * abs(float(row[j])):
@@ -214,9 +347,32 @@ class _Block:
         L[:k, :k] = self.L
         L[k, :k] = w
         L[k, k] = np.sqrt(s)
+        if self._inverse_of is self.L:
+            # The bordered inverse: with M = (L Lᵀ)⁻¹ and q = M c, the new inverse is
+            # [[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]] (s the Schur complement, as in the factor).
+            q = self._inverse @ c
+            inverse = np.empty((k + 1, k + 1))
+            inverse[:k, :k] = self._inverse + np.outer(q / s, q)
+            inverse[k, :k] = inverse[:k, k] = -q / s
+            inverse[k, k] = 1.0 / s
+            self._inverse, self._inverse_of = inverse, L
         self.L = L
 
     def precondition(self, r: FloatArray) -> FloatArray:
+        k = self.L.shape[0]
+        if k > _INVERSE_SIZE:
+            # The factor's inverse as one matrix: a product reads it once, two triangular
+            # solves read the factor twice, and are slower still (4x at |S| = 1000). The
+            # block is well conditioned where CG runs (it is positive definite along the
+            # path, and stale anyway): the explicit inverse loses nothing that matters.
+            if self._inverse_of is not self.L:
+                inv, info = dpotri(self.L, lower=1)
+                if info != 0:
+                    raise np.linalg.LinAlgError(f"dpotri failed (info {info})")
+                inv = np.tril(inv)
+                self._inverse = inv + np.tril(inv, -1).T
+                self._inverse_of = self.L
+            return np.asarray(self._inverse @ r)
         # LAPACK directly: the scipy wrappers' argument checks cost more than the solve
         # for the small blocks of most modes (called in every CG iteration).
         y, info = dpotrs(self.L, r, lower=1)
@@ -253,7 +409,10 @@ class _Block:
             # worth it once the iterations beyond the first, summed since the last
             # refresh, exceed that.
             self.excess += max(iters - 1, 0)
-            if ok and iters <= _REFRESH_ITERATIONS and self.excess <= 4 + self.S.size // 2:
+            # On a linear model's sliding columns a refresh is |S|·m·|S| flops against
+            # 4·m·|S| bytes a product: about |S|/40 products.
+            worth = 4 + self.S.size // (2 if self.lm is None else 40)
+            if ok and iters <= _REFRESH_ITERATIONS and self.excess <= worth:
                 return y
             if attempt == 0 or not ok:
                 self.refresh(x)
@@ -279,6 +438,8 @@ class _Block:
         """Preconditioned CG; also keeps ``H [y; 0]`` (the whole product, every row) in
         ``last_product``: the sum of the products CG takes anyway, so the caller gets the
         gradient's rate along the tangent without one more product."""
+        if self.lm is not None:
+            return self._pcg_columns(x, b, guess, rtol, atol, guess_product)
         k = self.S.size
         S = self.S
         y = np.zeros(k) if guess is None else guess.copy()
@@ -319,6 +480,74 @@ class _Block:
             p = z + (rz_new / rz) * p
             rz = rz_new
         return y, 3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target
+
+
+    def _pcg_columns(
+        self,
+        x: FloatArray,
+        b: FloatArray,
+        guess: FloatArray | None,
+        rtol: float,
+        atol: float,
+        guess_product: FloatArray | None,
+    ) -> tuple[FloatArray, int, bool]:
+        """:meth:`_pcg` for a linear model: products on the sliding columns only, and
+        ``B_S y`` summed in sample space, so that ``H [y; 0]`` over all rows costs one pass
+        over the data, and only when asked for (`last_product`)."""
+        assert self.lm is not None
+        lm = self.lm
+        S = self.S
+        k = S.size
+        BS = lm.columns(S)
+        w = lm.weights(x)
+        lam = lm.lam
+
+        def product(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+            self.rec.njev += 1
+            q = BS @ p
+            return q, require_finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
+
+        y = np.zeros(k) if guess is None else guess.copy()
+        base: FloatArray | None = None
+        y0 = np.zeros(k)
+        Bdy = np.zeros(lm.m)
+        if guess is not None and guess_product is not None:
+            base, y0 = guess_product, guess.copy()
+            HyS = guess_product[S].copy()
+        elif guess is not None:
+            Bdy, HyS = product(y)
+        else:
+            HyS = np.zeros(k)
+
+        def done(it: int, ok: bool) -> tuple[FloatArray, int, bool]:
+            self._last_product = None
+            self._pending = (w, base, y0, y.copy(), Bdy.copy())
+            return y, it, ok
+
+        bnorm = float(np.linalg.norm(b))
+        if bnorm <= atol and guess is None:
+            return done(0, True)
+        r = b - HyS
+        target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
+        z = self.precondition(r)
+        p = z.copy()
+        rz = float(r @ z)
+        for it in range(1, 3 * k + 20):
+            if float(np.linalg.norm(r)) <= target:
+                return done(it - 1, True)
+            Bp, Ap = product(p)
+            pAp = float(p @ Ap)
+            if not pAp > 0.0:
+                return done(it, False)
+            alpha = rz / pAp
+            y += alpha * p
+            Bdy += alpha * Bp
+            r -= alpha * Ap
+            z = self.precondition(r)
+            rz_new = float(r @ z)
+            p = z + (rz_new / rz) * p
+            rz = rz_new
+        return done(3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target)
 
 
 class CurveDense:
@@ -394,6 +623,67 @@ class _Mode:
         self.g_scale = 1.0
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
         self.b_norm = float("inf")
+        self.lm = block.lm
+        if self.lm is not None:
+            # z = B x along the mode: B x₀ − τ Bσ + B_S (x_S − x₀_S) (see `_LinearModel`).
+            # Both from a full pass (not from the last mode's affine sums): no rounding
+            # carried from one mode to the next.
+            rec.njev += 1
+            self.z0 = self.lm.B @ x
+            self.z_sigma = self.lm.B @ sigma
+
+    def _z(self, tau: float, xs: FloatArray) -> FloatArray:
+        assert self.lm is not None
+        z = self.z0 - tau * self.z_sigma
+        if self.S.size:
+            z += self.lm.columns(self.S) @ (xs - self.x0[self.S])
+        return z
+
+    def _full_grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
+        assert self.lm is not None
+        self.rec.nfev += 1
+        self.lm.remember(x.copy(), z)
+        return require_finite(self.lm.grad(x, z), "grad(x)")
+
+    def _correct_columns(
+        self, tau: float, xs: FloatArray, tight: bool, fresh: bool
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
+        sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
+        point returned (or, unless ``fresh``, just before its last correction)."""
+        lm = self.lm
+        assert lm is not None
+        x = self.base(tau)
+        S = self.S
+        x[S] = xs
+        if S.size == 0:
+            return x, self._full_grad(x, self._z(tau, xs))
+        BS = lm.columns(S)
+        last = np.inf
+        done = False
+        for it in range(_MAX_NEWTON):
+            z = self._z(tau, x[S])
+            if done:
+                return x, self._full_grad(x, z)
+            self.rec.nfev += 1
+            gS = require_finite(BS.T @ lm.dloss(z) / lm.m + lm.lam * x[S], "grad(x)")
+            if it < 4 and self.block.L.shape[0] == S.size:
+                delta = self.block.precondition(gS)
+            else:
+                lm.remember(x.copy(), z)
+                delta = self.block.solve(x, gS, rtol=1e-10)
+            size = float(np.max(np.abs(delta)))
+            if not size < 2 * last and size > self.tol(x):
+                return None  # diverging
+            x[S] -= delta
+            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
+                # As in `correct`: unless fresh, the gradient (and z, for the weights of
+                # the tangent's solve, to 1e-8) before this last correction is kept.
+                return x, self._full_grad(x, self._z(tau, x[S]) if fresh else z)
+            last = size
+            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+            done = size <= (64 * _EPS * scale if tight else self.tol(x))
+        return None
 
     def grad(self, x: FloatArray) -> FloatArray:
         return self.block.grad(x)
@@ -416,6 +706,8 @@ class _Mode:
         gradient before that correction (off by ``‖H‖·tol``, a million times below what
         the guards' interpolation resolves), which saves one evaluation per step.
         """
+        if self.lm is not None:
+            return self._correct_columns(tau, xs, tight, fresh)
         x = self.base(tau)
         S = self.S
         x[S] = xs
@@ -455,7 +747,10 @@ class _Mode:
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
         """The tangent and gradient rate at a point on the curve."""
         S = self.S
-        if S.size and u_guess is not None and tau > 0.0 and S.size * self.block.n > _DIRECT_SIZE:
+        big = S.size * self.block.n > _DIRECT_SIZE
+        if self.lm is not None and S.size and u_guess is not None and tau > 0.0 and big:
+            return self._point_columns(tau, x, g, u_guess)
+        if S.size and u_guess is not None and tau > 0.0 and big:
             # CG on the correction y = u − u_guess: the residual of the guess is the
             # product H ẋ₀ with ẋ₀ = [u_guess; −σ_F] (the system is (H ẋ)_S = 0), so H σ
             # is never formed on its own, and H ẋ = H ẋ₀ + H [y; 0] comes with CG's sums.
@@ -482,6 +777,37 @@ class _Mode:
             u = np.zeros(0)
             gdot = -p
         return _Point(tau, x, g, u, gdot)
+
+
+    def _point_columns(
+        self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray
+    ) -> _Point:
+        """:meth:`point` for a linear model: ``B ẋ₀ = B_S u_guess − Bσ`` from the sliding
+        columns, CG on them, and ``H ẋ`` over all rows in one pass at the end."""
+        lm, block, S = self.lm, self.block, self.S
+        assert lm is not None
+        BS = lm.columns(S)
+        w = lm.weights(x)
+        self.rec.njev += 1
+        Bv = BS @ u_guess - self.z_sigma
+        HvS = require_finite(BS.T @ (w * Bv) + lm.lam * u_guess, "hvp(x, v)")
+        atol = 1e-8 * self.b_norm if np.isfinite(self.b_norm) else 0.0
+        y = block.solve(x, -HvS, rtol=1e-8, atol=atol)
+        v = -self.sigma.copy()
+        v[S] = u_guess + y
+        pending = block._pending
+        self.rec.njev += 1
+        if pending is not None and pending[1] is None:
+            # H ẋ = Bᵀ(w ∘ (B ẋ₀ + B_S y)) + λ ẋ: the two products' passes in one.
+            block._pending = None
+            gdot = lm.back(pending[0] * (Bv + pending[4])) + lm.lam * v
+        else:
+            v0 = -self.sigma.copy()
+            v0[S] = u_guess
+            Hy = block.last_product
+            assert Hy is not None
+            gdot = lm.back(w * Bv) + lm.lam * v0 + Hy
+        return _Point(tau, x, g, v[S], require_finite(gdot, "hvp(x, v)"))
 
 
 def _hermite(
