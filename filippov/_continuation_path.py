@@ -161,6 +161,9 @@ class _LinearModel:
         self.where = np.arange(self.n)
         #: ``z = B x`` of the last points, keyed by ``x.tobytes()``.
         self.zs: dict[bytes, FloatArray] = {}
+        #: ``B v`` of the last full product's ``v`` (the selection's ``H σ``: its ``B σ``
+        #: is the next mode's).
+        self.last_v = (b"", np.zeros(0))
         self.w_key = b""
         self.w = np.zeros(0)
 
@@ -200,6 +203,13 @@ class _LinearModel:
 
     def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
         return (self.dloss(z) @ self.B) / self.m + self.lam * x
+
+    def times(self, v: FloatArray) -> FloatArray:
+        """``B v`` (one pass), kept for the next call with the same ``v``."""
+        key = v.tobytes()
+        if self.last_v[0] != key:
+            self.last_v = (key, self.B @ v)
+        return self.last_v[1]
 
     def back(self, r: FloatArray) -> FloatArray:
         """``Bᵀ r`` (one pass over all of ``B``)."""
@@ -273,7 +283,7 @@ class _Block:
         if self.lm is not None:
             lm = self.lm
             return require_finite(
-                lm.back(lm.weights(x) * (lm.B @ v)) + lm.lam * v, "hvp(x, v)"
+                lm.back(lm.weights(x) * lm.times(v)) + lm.lam * v, "hvp(x, v)"
             )
         # The eval_* methods skip the public methods' validation and copies for the
         # library's own callables (they cost more than a d = 31 product); only finiteness
@@ -309,7 +319,7 @@ class _Block:
             # work of the Hessian rows.
             self.rec.njev += 1
             BS = self.lm.columns(self.S)
-            Bw = np.asfortranarray(BS * np.sqrt(self.lm.weights(x))[:, None])
+            Bw = np.multiply(BS, np.sqrt(self.lm.weights(x))[:, None], order="F")
             R = dsyrk(1.0, Bw, trans=1, lower=1)  # the lower triangle of Bwᵀ Bw
             R.flat[:: self.S.size + 1] += self.lm.lam
             self.L = scipy.linalg.cholesky(R, lower=True, overwrite_a=True, check_finite=False)
@@ -410,8 +420,8 @@ class _Block:
             # refresh, exceed that.
             self.excess += max(iters - 1, 0)
             # On a linear model's sliding columns a refresh is |S|·m·|S| flops against
-            # 4·m·|S| bytes a product: about |S|/40 products.
-            worth = 4 + self.S.size // (2 if self.lm is None else 40)
+            # 4·m·|S| bytes a product: about |S|/20 products (measured at |S| = 250-1000).
+            worth = 4 + self.S.size // (2 if self.lm is None else 20)
             if ok and iters <= _REFRESH_ITERATIONS and self.excess <= worth:
                 return y
             if attempt == 0 or not ok:
@@ -630,7 +640,7 @@ class _Mode:
             # carried from one mode to the next.
             rec.njev += 1
             self.z0 = self.lm.B @ x
-            self.z_sigma = self.lm.B @ sigma
+            self.z_sigma = self.lm.times(sigma)
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
