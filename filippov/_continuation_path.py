@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 from scipy.interpolate import CubicHermiteSpline
-from scipy.linalg.blas import dsyrk
+from scipy.linalg.blas import dsyrk, ssyrk
 from scipy.linalg.lapack import dpotri, dpotrs
 from scipy.optimize import brentq
 
@@ -319,9 +319,17 @@ class _Block:
             # work of the Hessian rows.
             self.rec.njev += 1
             BS = self.lm.columns(self.S)
-            Bw = np.multiply(BS, np.sqrt(self.lm.weights(x))[:, None], order="F")
-            R = dsyrk(1.0, Bw, trans=1, lower=1)  # the lower triangle of Bwᵀ Bw
-            R.flat[:: self.S.size + 1] += self.lm.lam
+            k = self.S.size
+            root_w = np.sqrt(self.lm.weights(x))[:, None]
+            if k * self.n > _DIRECT_SIZE:
+                # Only a preconditioner (and a chord step's): single precision is plenty
+                # for a block this well conditioned, and halves the dominant |S|²·m work.
+                Bw32 = np.empty((BS.shape[0], k), dtype=np.float32, order="F")
+                np.multiply(BS, root_w, out=Bw32, casting="same_kind")
+                R = ssyrk(1.0, Bw32, trans=1, lower=1).astype(np.float64)
+            else:  # the exact factor: the solve itself for small blocks
+                R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
+            R.flat[:: k + 1] += self.lm.lam
             self.L = scipy.linalg.cholesky(R, lower=True, overwrite_a=True, check_finite=False)
             return
         R = self.rows(x, self.S)[:, self.S]
@@ -420,8 +428,9 @@ class _Block:
             # refresh, exceed that.
             self.excess += max(iters - 1, 0)
             # On a linear model's sliding columns a refresh is |S|·m·|S| flops against
-            # 4·m·|S| bytes a product: about |S|/20 products (measured at |S| = 250-1000).
-            worth = 4 + self.S.size // (2 if self.lm is None else 20)
+            # 4·m·|S| bytes a product: about |S|/40 products in single precision (measured
+            # at |S| = 500-1000).
+            worth = 4 + self.S.size // (2 if self.lm is None else 40)
             if ok and iters <= _REFRESH_ITERATIONS and self.excess <= worth:
                 return y
             if attempt == 0 or not ok:
