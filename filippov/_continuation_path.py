@@ -64,6 +64,8 @@ _MAX_NEWTON = 8
 _MAX_TRIES = 2000
 #: Blocks with |S|·n up to this are factored exactly at every point instead of CG.
 _DIRECT_SIZE = 4096
+#: Sums of a linear model updated column by column are recomputed by a full pass this often.
+_FULL_PASS_EVERY = 32
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
@@ -159,11 +161,16 @@ class _LinearModel:
         #: Column ``i`` of ``cols_f`` is column ``order[i]`` of ``B``; ``where`` inverts it.
         self.order = np.arange(self.n)
         self.where = np.arange(self.n)
-        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``.
-        self.zs: dict[bytes, FloatArray] = {}
-        #: ``B v`` of the last full product's ``v`` (the selection's ``H σ``: its ``B σ``
-        #: is the next mode's).
-        self.last_v = (b"", np.zeros(0))
+        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``, and whether it is
+        #: ``B x`` to rounding (not the ``z`` before a last correction, kept for weights).
+        self.zs: dict[bytes, tuple[FloatArray, bool]] = {}
+        #: Modes started (every `_FULL_PASS_EVERY`-th takes ``B x₀`` by a full pass).
+        self.modes = 0
+        #: ``(v, B v)`` of the last `times` (the selection's ``H σ``: its ``B σ`` is the
+        #: next mode's, and the next selection's σ differs from it in the indices that
+        #: arrived), and how many column updates it carries since its last full pass.
+        self.last_v = (np.zeros(0), np.zeros(0))
+        self.updates = 0
         self.w_key = b""
         self.w = np.zeros(0)
 
@@ -180,18 +187,24 @@ class _LinearModel:
                     self.where[j], self.where[a] = i, p
         return self.cols_f[:, :k]
 
-    def remember(self, x: FloatArray, z: FloatArray) -> None:
+    def remember(self, x: FloatArray, z: FloatArray, exact: bool = True) -> None:
         if len(self.zs) >= 8:
             self.zs.pop(next(iter(self.zs)))
-        self.zs[x.tobytes()] = z
+        self.zs[x.tobytes()] = (z, exact)
+
+    def exact_z(self, x: FloatArray) -> FloatArray | None:
+        """A remembered ``B x`` that is ``B x`` to rounding, else ``None``."""
+        kept = self.zs.get(x.tobytes())
+        return kept[0] if kept is not None and kept[1] else None
 
     def z(self, x: FloatArray) -> FloatArray:
-        key = x.tobytes()
-        z = self.zs.get(key)
-        if z is None:
+        """``B x`` (one pass unless remembered)."""
+        kept = self.zs.get(x.tobytes())
+        if kept is None:
             z = self.B @ x
             self.remember(x, z)
-        return z
+            return z
+        return kept[0]
 
     def weights(self, x: FloatArray) -> FloatArray:
         """``ℓ''(B x) / m``: the Hessian is ``Bᵀ diag(w) B + λI``."""
@@ -205,10 +218,21 @@ class _LinearModel:
         return (self.dloss(z) @ self.B) / self.m + self.lam * x
 
     def times(self, v: FloatArray) -> FloatArray:
-        """``B v`` (one pass), kept for the next call with the same ``v``."""
-        key = v.tobytes()
-        if self.last_v[0] != key:
-            self.last_v = (key, self.B @ v)
+        """``B v``: from the last one by its few changed columns (``O(m)`` each), or one
+        pass (at most every `_FULL_PASS_EVERY` updates: no rounding piles up)."""
+        old_v, old_Bv = self.last_v
+        if old_v.size == v.size:
+            changed = np.flatnonzero(old_v != v)
+            if changed.size == 0:
+                return old_Bv
+            if changed.size <= 4 and self.updates < _FULL_PASS_EVERY:
+                cols = self.cols_f[:, self.where[changed]]
+                self.updates += 1
+                Bv = old_Bv + cols @ (v[changed] - old_v[changed])
+                self.last_v = (v.copy(), Bv)
+                return Bv
+        self.updates = 0
+        self.last_v = (v.copy(), self.B @ v)
         return self.last_v[1]
 
     def back(self, r: FloatArray) -> FloatArray:
@@ -282,9 +306,7 @@ class _Block:
         self.rec.njev += 1
         if self.lm is not None:
             lm = self.lm
-            return require_finite(
-                lm.back(lm.weights(x) * lm.times(v)) + lm.lam * v, "hvp(x, v)"
-            )
+            return require_finite(lm.back(lm.weights(x) * lm.times(v)) + lm.lam * v, "hvp(x, v)")
         # The eval_* methods skip the public methods' validation and copies for the
         # library's own callables (they cost more than a d = 31 product); only finiteness
         # is left to check.
@@ -500,7 +522,6 @@ class _Block:
             rz = rz_new
         return y, 3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target
 
-
     def _pcg_columns(
         self,
         x: FloatArray,
@@ -645,11 +666,16 @@ class _Mode:
         self.lm = block.lm
         if self.lm is not None:
             # z = B x along the mode: B x₀ − τ Bσ + B_S (x_S − x₀_S) (see `_LinearModel`).
-            # Both from a full pass (not from the last mode's affine sums): no rounding
-            # carried from one mode to the next.
-            rec.njev += 1
-            self.z0 = self.lm.B @ x
-            self.z_sigma = self.lm.times(sigma)
+            # B x₀ from the last mode's affine sums at its end point, with a full pass
+            # every `_FULL_PASS_EVERY` modes (the rounding of the sums is not carried on).
+            lm = self.lm
+            z = lm.exact_z(x)
+            lm.modes += 1
+            if z is None or lm.modes % _FULL_PASS_EVERY == 0:
+                rec.njev += 1
+                z = lm.B @ x
+            self.z0 = z
+            self.z_sigma = lm.times(sigma)
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -658,10 +684,10 @@ class _Mode:
             z += self.lm.columns(self.S) @ (xs - self.x0[self.S])
         return z
 
-    def _full_grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
+    def _full_grad(self, x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
         assert self.lm is not None
         self.rec.nfev += 1
-        self.lm.remember(x.copy(), z)
+        self.lm.remember(x, z, exact)
         return require_finite(self.lm.grad(x, z), "grad(x)")
 
     def _correct_columns(
@@ -698,7 +724,9 @@ class _Mode:
             if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
                 # As in `correct`: unless fresh, the gradient (and z, for the weights of
                 # the tangent's solve, to 1e-8) before this last correction is kept.
-                return x, self._full_grad(x, self._z(tau, x[S]) if fresh else z)
+                if fresh:
+                    return x, self._full_grad(x, self._z(tau, x[S]))
+                return x, self._full_grad(x, z, exact=False)
             last = size
             scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
             done = size <= (64 * _EPS * scale if tight else self.tol(x))
@@ -796,7 +824,6 @@ class _Mode:
             u = np.zeros(0)
             gdot = -p
         return _Point(tau, x, g, u, gdot)
-
 
     def _point_columns(
         self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray
