@@ -66,6 +66,9 @@ _MAX_TRIES = 2000
 _DIRECT_SIZE = 4096
 #: Sums of a linear model updated column by column are recomputed by a full pass this often.
 _FULL_PASS_EVERY = 32
+#: A corrector whose last correction is within this many tolerances takes the gradient
+#: over all rows next (on a linear model's columns: see `_Mode._correct_columns`).
+_NEAR = 256.0
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
@@ -695,7 +698,9 @@ class _Mode:
     ) -> tuple[FloatArray, FloatArray] | None:
         """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
         sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
-        point returned (or, unless ``fresh``, just before its last correction)."""
+        point returned or (as in `correct`) just before its last correction. Once a
+        correction is within ``_NEAR`` tolerances the next is expected to be the last: its
+        ``∂_S f`` is read off the gradient over all rows (a restricted pass saved)."""
         lm = self.lm
         assert lm is not None
         x = self.base(tau)
@@ -710,8 +715,13 @@ class _Mode:
             z = self._z(tau, x[S])
             if done:
                 return x, self._full_grad(x, z)
-            self.rec.nfev += 1
-            gS = require_finite(BS.T @ lm.dloss(z) / lm.m + lm.lam * x[S], "grad(x)")
+            near = not tight and last <= _NEAR * self.tol(x)
+            if near:
+                g = self._full_grad(x, z)
+                gS = g[S]
+            else:
+                self.rec.nfev += 1
+                gS = require_finite(BS.T @ lm.dloss(z) / lm.m + lm.lam * x[S], "grad(x)")
             if it < 4 and self.block.L.shape[0] == S.size:
                 delta = self.block.precondition(gS)
             else:
@@ -722,10 +732,11 @@ class _Mode:
                 return None  # diverging
             x[S] -= delta
             if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
-                # As in `correct`: unless fresh, the gradient (and z, for the weights of
-                # the tangent's solve, to 1e-8) before this last correction is kept.
-                if fresh:
-                    return x, self._full_grad(x, self._z(tau, x[S]))
+                # As in `correct`: the gradient (and z, for the weights of the tangent's
+                # solve, to 1e-8) before this last correction is kept.
+                if near:
+                    lm.remember(x, z, exact=False)
+                    return x, g
                 return x, self._full_grad(x, z, exact=False)
             last = size
             scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
