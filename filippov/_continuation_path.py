@@ -460,7 +460,12 @@ class _Block:
                 return y
             if attempt == 0 or not ok:
                 self.refresh(x)
-                guess, guess_product = y, self.last_product
+                if ok:
+                    return y
+                # (On a linear model's columns the guess's product is one restricted
+                # product, cheaper than summing the last one over all rows.)
+                guess = y
+                guess_product = None if self.lm is not None else self.last_product
             if ok:
                 return y
         if not ok:
@@ -693,31 +698,60 @@ class _Mode:
         self.lm.remember(x, z, exact)
         return require_finite(self.lm.grad(x, z), "grad(x)")
 
+    def _partial_grad(self, x: FloatArray, z: FloatArray, j: int, exact: bool) -> FloatArray:
+        """The gradient on ``S`` and at ``j`` only (NaN elsewhere: see `complete`)."""
+        lm = self.lm
+        assert lm is not None
+        self.rec.nfev += 1
+        lm.remember(x, z, exact)
+        dl = lm.dloss(z) / lm.m
+        g = np.full(x.size, np.nan)
+        g[self.S] = lm.columns(self.S).T @ dl + lm.lam * x[self.S]
+        g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]
+        require_finite(g[np.r_[self.S, j]], "grad(x)")
+        return g
+
+    def complete(self, x: FloatArray, g: FloatArray) -> FloatArray:
+        """The whole gradient at ``x`` from one that `correct` returned with ``only``
+        (from the same ``z``, so the same point as the partial one)."""
+        if self.lm is None or not np.isnan(g).any():
+            return g
+        self.rec.nfev += 1
+        return require_finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
+
     def _correct_columns(
-        self, tau: float, xs: FloatArray, tight: bool, fresh: bool
+        self, tau: float, xs: FloatArray, tight: bool, fresh: bool, only: int | None = None
     ) -> tuple[FloatArray, FloatArray] | None:
         """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
         sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
         point returned or (as in `correct`) just before its last correction. Once a
         correction is within ``_NEAR`` tolerances the next is expected to be the last: its
-        ``∂_S f`` is read off the gradient over all rows (a restricted pass saved)."""
+        ``∂_S f`` is read off the gradient over all rows (a restricted pass saved). With
+        ``only``, the gradient returned is on ``S`` and at ``only`` alone (see `complete`).
+        """
         lm = self.lm
         assert lm is not None
+
+        def result(x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
+            if only is None:
+                return self._full_grad(x, z, exact)
+            return self._partial_grad(x, z, only, exact)
+
         x = self.base(tau)
         S = self.S
         x[S] = xs
         if S.size == 0:
-            return x, self._full_grad(x, self._z(tau, xs))
+            return x, result(x, self._z(tau, xs))
         BS = lm.columns(S)
         last = np.inf
         done = False
         for it in range(_MAX_NEWTON):
             z = self._z(tau, x[S])
             if done:
-                return x, self._full_grad(x, z)
+                return x, result(x, z)
             near = not tight and last <= _NEAR * self.tol(x)
             if near:
-                g = self._full_grad(x, z)
+                g = result(x, z)
                 gS = g[S]
             else:
                 self.rec.nfev += 1
@@ -725,7 +759,7 @@ class _Mode:
             if it < 4 and self.block.L.shape[0] == S.size:
                 delta = self.block.precondition(gS)
             else:
-                lm.remember(x.copy(), z)
+                lm.remember(x, z)
                 delta = self.block.solve(x, gS, rtol=1e-10)
             size = float(np.max(np.abs(delta)))
             if not size < 2 * last and size > self.tol(x):
@@ -737,7 +771,7 @@ class _Mode:
                 if near:
                     lm.remember(x, z, exact=False)
                     return x, g
-                return x, self._full_grad(x, z, exact=False)
+                return x, result(x, z, exact=False)
             last = size
             scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
             done = size <= (64 * _EPS * scale if tight else self.tol(x))
@@ -753,7 +787,12 @@ class _Mode:
         return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
 
     def correct(
-        self, tau: float, xs: FloatArray, tight: bool = False, fresh: bool = False
+        self,
+        tau: float,
+        xs: FloatArray,
+        tight: bool = False,
+        fresh: bool = False,
+        only: int | None = None,
     ) -> tuple[FloatArray, FloatArray] | None:
         """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
 
@@ -763,9 +802,11 @@ class _Mode:
         rounding); otherwise, after a last correction within the tolerance, it is the
         gradient before that correction (off by ``‖H‖·tol``, a million times below what
         the guards' interpolation resolves), which saves one evaluation per step.
+        ``only``: an index whose partial derivative is all the caller needs besides
+        ``∂_S f`` (a linear model then returns NaN elsewhere: :meth:`complete` fills them).
         """
         if self.lm is not None:
-            return self._correct_columns(tau, xs, tight, fresh)
+            return self._correct_columns(tau, xs, tight, fresh, only)
         x = self.base(tau)
         S = self.S
         x[S] = xs
@@ -1279,13 +1320,14 @@ def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> F
 
 
 def _curve_state(
-    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, only: int | None = None
 ) -> tuple[FloatArray, FloatArray]:
-    """State and gradient of the curve at ``tau`` in the step ``[cur, new]``."""
+    """State and gradient of the curve at ``tau`` in the step ``[cur, new]`` (with
+    ``only``, possibly the gradient on ``S`` and at ``only`` alone: see `_Mode.correct`)."""
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, only=only)
     if corrected is None:
         raise PathFailure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
@@ -1327,13 +1369,14 @@ def _refine_entry(
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     for _ in range(200):
-        x, g = _curve_state(cm, cur, new, h, tau)
+        # (∂_j f alone at the iterates: the whole gradient only at the point returned)
+        x, g = _curve_state(cm, cur, new, h, tau, only=j)
         val = sj * g[j] + offset[j]
         slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
             # The root to rounding in τ (either side) by the interpolant's slope: confirmed
             # with the curve's own slope (they differ near a multiple root).
-            p = cm.point(tau, x, g, _slope_guess(cm, cur, new, h, tau))
+            p = cm.point(tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau))
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
@@ -1352,7 +1395,8 @@ def _refine_entry(
     if best is None:
         return new
     # The point at or just past the root (the guard ≤ 0 there).
-    return cm.point(best[0], best[1], best[2], _slope_guess(cm, cur, new, h, best[0]))
+    x, g = best[1], cm.complete(best[1], best[2])
+    return cm.point(best[0], x, g, _slope_guess(cm, cur, new, h, best[0]))
 
 
 def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:
