@@ -282,6 +282,9 @@ class _Block:
         # then touch only the sliding columns (see `_LinearModel`).
         data = getattr(obj, "_linear_model", None)
         self.lm = _LinearModel(data) if data is not None else None
+        #: ``(x.tobytes(), B ẋ)`` of the last tangent on a linear model's columns: the
+        #: selection at an entry there sums its product in sample space from it.
+        self.kept_Bxdot: tuple[bytes, FloatArray] | None = None
 
     @property
     def last_product(self) -> FloatArray | None:
@@ -898,7 +901,9 @@ class _Mode:
         if pending is not None and pending[1] is None:
             # H ẋ = Bᵀ(w ∘ (B ẋ₀ + B_S y)) + λ ẋ: the two products' passes in one.
             block._pending = None
-            gdot = lm.back(pending[0] * (Bv + pending[4])) + lm.lam * v
+            Bxdot = Bv + pending[4]
+            block.kept_Bxdot = (x.tobytes(), Bxdot)
+            gdot = lm.back(pending[0] * Bxdot) + lm.lam * v
         else:
             v0 = -self.sigma.copy()
             v0[S] = u_guess
@@ -1041,6 +1046,12 @@ def _select(
     if J.size == n:
         # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
         return sigma, make_mode("l1", sigma, J), True
+    if block.lm is not None and J.size * n > _DIRECT_SIZE:
+        u, gdot, b = _interior_columns(block, x, sigma, arrived)
+        if float(np.max(np.abs(u))) < 1.0 - 1e-12:
+            block.tangent = (u, gdot, float(np.linalg.norm(b)))
+            return sigma, make_mode("l1", sigma, J), False
+        return _box_selection(block, x, sigma, b)
     Hsigma = block.hvp_full(x, sigma)
     b = Hsigma[J]  # H_JF σ_F
     guess = guess_product = None
@@ -1068,6 +1079,16 @@ def _select(
             Hu = block.hvp_full(x, v)
         block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)))
         return sigma, make_mode("l1", sigma, J), False
+    return _box_selection(block, x, sigma, b)
+
+
+def _box_selection(
+    block: _Block, x: FloatArray, sigma: FloatArray, b: FloatArray
+) -> tuple[FloatArray, Any, bool]:
+    """The selection on ``J = block.S`` by the box variational inequality on the dense
+    block (``b = H_JF σ_F``), when the interior solution leaves the box."""
+    n = x.size
+    J = block.S
     M = block.rows(x, J)[:, J]
     sel = solve_box_vi(0.5 * (M + M.T), -b)
     lam = np.asarray(sel.lam)
@@ -1077,6 +1098,56 @@ def _select(
     block.set(x, J[inside])
     S = block.S
     return new_sigma, make_mode("l1", new_sigma, S), S.size == n
+
+
+def _interior_columns(
+    block: _Block, x: FloatArray, sigma: FloatArray, arrived: np.ndarray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The interior selection ``u = H_JJ⁻¹ H_JF σ_F`` on a linear model's columns, with
+    its gradient rate ``H ẋ`` (``ẋ = [u; −σ_F]``) and ``b = H_JF σ_F``.
+
+    ``b = B_Jᵀ(w ∘ Bσ)`` on the columns (``Bσ`` from the last one by the changed signs);
+    after an entry CG starts from the old velocity, whose product on ``J`` is the old
+    gradient rate plus ``b`` and whose sample-space product is ``B ẋ_old + Bσ``; then
+    ``H ẋ = Bᵀ(w ∘ (B_J u − Bσ)) + λẋ`` is one pass over all rows (the generic selection
+    takes ``H σ`` and ``H [u; 0]`` over all rows: two).
+    """
+    lm = block.lm
+    assert lm is not None
+    J = block.S
+    n = x.size
+    w = lm.weights(x)
+    Bs = lm.times(sigma)
+    block.rec.njev += 1
+    b = require_finite(lm.columns(J).T @ (w * Bs), "hvp(x, v)")  # σ_J = 0
+    guess = guess_product = B_guess = None
+    old = block.entry_tangent
+    block.entry_tangent = None
+    kept = block.kept_Bxdot
+    if old is not None and J.size == old[0].size + arrived.size:
+        S_old, u_old, gdot_old, sigma_old = old
+        if np.array_equal(J[: S_old.size], S_old) and np.array_equal(J[S_old.size :], arrived):
+            guess = np.concatenate([u_old, -sigma_old[arrived]])
+            if kept is not None and kept[0] == x.tobytes():
+                # (only its rows on J are read: the rest is never summed)
+                guess_product = np.full(n, np.nan)
+                guess_product[J] = gdot_old[J] + b
+                B_guess = kept[1] + Bs  # B_J [u_old; −σ_old,arrived] = B ẋ_old + Bσ
+    u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
+    pending = block._pending
+    block.last_product = None
+    assert pending is not None  # (CG ran: the block is above the direct size)
+    w_cg, base, _, _, Bdy = pending
+    if base is None:
+        BJu = Bdy
+    else:
+        assert B_guess is not None
+        BJu = B_guess + Bdy
+    xdot = -sigma.copy()
+    xdot[J] = u
+    block.rec.njev += 1
+    gdot = require_finite(lm.back(w_cg * (BJu - Bs)) + lm.lam * xdot, "hvp(x, v)")
+    return u, gdot, b
 
 
 def _run_mode(
