@@ -263,6 +263,8 @@ class _Block:
         #: ``(L Lᵀ)⁻¹`` explicitly, and the factor it inverts (see `precondition`).
         self._inverse = np.zeros((0, 0))
         self._inverse_of: FloatArray | None = None
+        self._inverse32 = np.zeros((0, 0), dtype=np.float32)
+        self._inverse32_of: FloatArray | None = None
         self.n_refresh = 0
         self.excess = 0
         #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ`` and ``‖(H σ)_S‖``, as
@@ -418,6 +420,13 @@ class _Block:
                 inv = np.tril(inv)
                 self._inverse = inv + np.tril(inv, -1).T
                 self._inverse_of = self.L
+            if k * self.n > _DIRECT_SIZE:
+                # Only a preconditioner here (small blocks' factors are their solves): in
+                # single precision it reads half the bytes.
+                if self._inverse32_of is not self._inverse:
+                    self._inverse32 = self._inverse.astype(np.float32)
+                    self._inverse32_of = self._inverse
+                return (self._inverse32 @ r.astype(np.float32)).astype(np.float64)
             return np.asarray(self._inverse @ r)
         # LAPACK directly: the scipy wrappers' argument checks cost more than the solve
         # for the small blocks of most modes (called in every CG iteration).

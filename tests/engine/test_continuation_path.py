@@ -407,6 +407,7 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     B = block.lm.B
     order = rng.permutation(d)
     block.set(x, order[:70])
+    block.precondition(np.ones(70))  # (forms the inverse, which the steps below border)
     for j in order[70:100].tolist():  # bordered steps of the factor and of its inverse
         block.add(x, j)
     S = block.S
@@ -414,7 +415,12 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     np.testing.assert_array_equal(block.lm.columns(S), B[:, S])
     r = rng.standard_normal(S.size)
     LLt = block.L @ block.L.T
-    np.testing.assert_allclose(block.precondition(r), np.linalg.solve(LLt, r), rtol=1e-10)
+    # The bordered inverse in double precision; applied in single (a preconditioner).
+    exact = np.linalg.solve(LLt, r)
+    np.testing.assert_allclose(
+        block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
+    )
+    np.testing.assert_allclose(block._inverse, np.linalg.inv(LLt), rtol=0, atol=1e-10)
     # The factor is of H_SS at x (every index joined at the same point); the refresh
     # forms H_SS in single precision (a preconditioner), the bordered rows in double.
     scale = float(np.max(np.abs(H)))
