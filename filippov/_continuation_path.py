@@ -24,7 +24,10 @@ continuation instead of integrating the sliding velocity as an ODE:
   dense block (:func:`~filippov.selection.solve_box_vi`).
 
 States are on the curve to the corrector's tolerance at every step: there is no drift to
-correct and no stabilisation gain. See ``docs/theory.rst`` (the continuation path).
+correct and no stabilisation gain. On a generalized linear model (an objective exposing
+``_linear_model``, as :func:`~filippov.objectives.ridge_logistic`) the products touch
+only the sliding columns of its data, and ``B x`` is affine along a mode
+(:class:`_LinearModel`). See ``docs/theory.rst`` (the continuation path).
 """
 
 from __future__ import annotations
