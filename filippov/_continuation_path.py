@@ -24,7 +24,10 @@ continuation instead of integrating the sliding velocity as an ODE:
   dense block (:func:`~filippov.selection.solve_box_vi`).
 
 States are on the curve to the corrector's tolerance at every step: there is no drift to
-correct and no stabilisation gain. See ``docs/theory.rst`` (the continuation path).
+correct and no stabilisation gain. On a generalized linear model (an objective exposing
+``_linear_model``, as :func:`~filippov.objectives.ridge_logistic`) the products touch
+only the sliding columns of its data, and ``B x`` is affine along a mode
+(:class:`_LinearModel`). See ``docs/theory.rst`` (the continuation path).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 from scipy.interpolate import CubicHermiteSpline
-from scipy.linalg.lapack import dpotrs
+from scipy.linalg.blas import dsyrk, ssyrk
+from scipy.linalg.lapack import dpotri, dpotrs
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
@@ -63,6 +67,13 @@ _MAX_NEWTON = 8
 _MAX_TRIES = 2000
 #: Blocks with |S|·n up to this are factored exactly at every point instead of CG.
 _DIRECT_SIZE = 4096
+#: Sums of a linear model updated column by column are recomputed by a full pass this often.
+_FULL_PASS_EVERY = 32
+#: A corrector whose last correction is within this many tolerances takes the gradient
+#: over all rows next (on a linear model's columns: see `_Mode._correct_columns`).
+_NEAR = 256.0
+#: Blocks above this size are preconditioned with the factor's explicit inverse.
+_INVERSE_SIZE = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
@@ -133,6 +144,111 @@ class ContinuationPath(SteppedPath):
         )
 
 
+class _LinearModel:
+    """Products of an objective ``f(x) = mean_i ℓ(b_iᵀx) + (λ/2)‖x‖²`` (a generalized
+    linear model with a ridge term, as :func:`~filippov.objectives.ridge_logistic`) by
+    passes over its data ``B`` that touch only the columns they need.
+
+    The products are memory-bound passes over ``B`` (``m × n``): ``H v`` for ``v``
+    supported on the sliding set ``S`` needs ``B_S v_S`` and ``B_Sᵀ(·)`` only, ``m·|S|``
+    each, when the columns of ``S`` are contiguous. A Fortran-ordered copy of ``B`` is kept
+    with the columns of the block's ``S`` first, in ``S``'s order (an index joining ``S`` is
+    one column swap, ``O(m)``). Along a mode ``z = B x`` is affine in ``τ`` and in
+    ``x_S``: ``z = B x₀ − τ Bσ + B_S (x_S − x₀_S)``, so a point's ``z`` costs ``m·|S|``, and
+    only the full gradient and the full product ``H ẋ`` (the guards' values and rates)
+    take a pass over all of ``B`` (one each per point).
+    """
+
+    def __init__(self, data: Any) -> None:
+        B, lam, dloss, d2loss = data
+        self.B = np.asarray(B, dtype=np.float64)
+        self.m, self.n = self.B.shape
+        self.lam = float(lam)
+        self.dloss = dloss
+        self.d2loss = d2loss
+        self.cols_f = np.asfortranarray(self.B).copy()
+        #: Column ``i`` of ``cols_f`` is column ``order[i]`` of ``B``; ``where`` inverts it.
+        self.order = np.arange(self.n)
+        self.where = np.arange(self.n)
+        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``, and whether it is
+        #: ``B x`` to rounding (not the ``z`` before a last correction, kept for weights).
+        self.zs: dict[bytes, tuple[FloatArray, bool]] = {}
+        #: Modes started (every `_FULL_PASS_EVERY`-th takes ``B x₀`` by a full pass).
+        self.modes = 0
+        #: ``(v, B v)`` of the last `times` (the selection's ``H σ``: its ``B σ`` is the
+        #: next mode's, and the next selection's σ differs from it in the indices that
+        #: arrived), and how many column updates it carries since its last full pass.
+        self.last_v = (np.zeros(0), np.zeros(0))
+        self.updates = 0
+        self.w_key = b""
+        self.w = np.zeros(0)
+
+    def columns(self, S: np.ndarray) -> FloatArray:
+        """``B[:, S]`` as a view (the columns of ``S`` are swapped to the front)."""
+        k = S.size
+        if not np.array_equal(self.order[:k], S):
+            for i, j in enumerate(S.tolist()):
+                p = int(self.where[j])
+                if p != i:
+                    self.cols_f[:, [i, p]] = self.cols_f[:, [p, i]]
+                    a = int(self.order[i])
+                    self.order[i], self.order[p] = j, a
+                    self.where[j], self.where[a] = i, p
+        return self.cols_f[:, :k]
+
+    def remember(self, x: FloatArray, z: FloatArray, exact: bool = True) -> None:
+        if len(self.zs) >= 8:
+            self.zs.pop(next(iter(self.zs)))
+        self.zs[x.tobytes()] = (z, exact)
+
+    def exact_z(self, x: FloatArray) -> FloatArray | None:
+        """A remembered ``B x`` that is ``B x`` to rounding, else ``None``."""
+        kept = self.zs.get(x.tobytes())
+        return kept[0] if kept is not None and kept[1] else None
+
+    def z(self, x: FloatArray) -> FloatArray:
+        """``B x`` (one pass unless remembered)."""
+        kept = self.zs.get(x.tobytes())
+        if kept is None:
+            z = self.B @ x
+            self.remember(x, z)
+            return z
+        return kept[0]
+
+    def weights(self, x: FloatArray) -> FloatArray:
+        """``ℓ''(B x) / m``: the Hessian is ``Bᵀ diag(w) B + λI``."""
+        key = x.tobytes()
+        if key != self.w_key:
+            self.w = self.d2loss(self.z(x)) / self.m
+            self.w_key = key
+        return self.w
+
+    def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
+        return (self.dloss(z) @ self.B) / self.m + self.lam * x
+
+    def times(self, v: FloatArray) -> FloatArray:
+        """``B v``: from the last one by its few changed columns (``O(m)`` each), or one
+        pass (at most every `_FULL_PASS_EVERY` updates: no rounding piles up)."""
+        old_v, old_Bv = self.last_v
+        if old_v.size == v.size:
+            changed = np.flatnonzero(old_v != v)
+            if changed.size == 0:
+                return old_Bv
+            if changed.size <= 4 and self.updates < _FULL_PASS_EVERY:
+                cols = self.cols_f[:, self.where[changed]]
+                self.updates += 1
+                Bv = old_Bv + cols @ (v[changed] - old_v[changed])
+                self.last_v = (v.copy(), Bv)
+                return Bv
+        self.updates = 0
+        self.last_v = (v.copy(), self.B @ v)
+        return self.last_v[1]
+
+    def back(self, r: FloatArray) -> FloatArray:
+        """``Bᵀ r`` (one pass over all of ``B``)."""
+        return np.asarray(r @ self.B)
+
+
 class _Block:
     """Linear algebra on the sliding block ``H_SS`` of the Hessian.
 
@@ -150,6 +266,11 @@ class _Block:
         self.rec = rec
         self.S = np.zeros(0, dtype=np.intp)
         self.L = np.zeros((0, 0))
+        #: ``(L Lᵀ)⁻¹`` explicitly, and the factor it inverts (see `precondition`).
+        self._inverse = np.zeros((0, 0))
+        self._inverse_of: FloatArray | None = None
+        self._inverse32 = np.zeros((0, 0), dtype=np.float32)
+        self._inverse32_of: FloatArray | None = None
         self.n_refresh = 0
         self.excess = 0
         #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ`` and ``‖(H σ)_S‖``, as
@@ -159,13 +280,47 @@ class _Block:
         #: ``(S, ẋ_S, H ẋ, σ)`` of the old mode at an entry it ended with: the selection
         #: starts its CG from the old velocity.
         self.entry_tangent: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
-        #: ``H [y; 0]`` of the last CG solution (``None`` after a direct solve).
-        self.last_product: FloatArray | None = None
+        self._last_product: FloatArray | None = None
+        #: ``H [y; 0]`` of the last CG on the sliding columns, not yet summed over all rows:
+        #: ``(w, base, y₀, y, B_S (y − y₀))`` with ``base = H [y₀; 0]`` (see `last_product`).
+        self._pending: tuple[Any, ...] | None = None
         #: The point the factor was taken at (b"" when it mixes points).
         self.key = b""
+        # Objectives of the form mean ℓ(Bx) + (λ/2)‖x‖² expose their data: the products
+        # then touch only the sliding columns (see `_LinearModel`).
+        data = getattr(obj, "_linear_model", None)
+        self.lm = _LinearModel(data) if data is not None else None
+        #: ``(x.tobytes(), B ẋ)`` of the last tangent on a linear model's columns: the
+        #: selection at an entry there sums its product in sample space from it.
+        self.kept_Bxdot: tuple[bytes, FloatArray] | None = None
+
+    @property
+    def last_product(self) -> FloatArray | None:
+        """``H [y; 0]`` (every row) of the last CG solution (``None`` after a direct
+        solve). On the sliding columns of a linear model it is summed over all rows when
+        first asked for (one pass over the data; most solves never ask)."""
+        if self._pending is not None:
+            assert self.lm is not None
+            w, base, y0, y, Bdy = self._pending
+            self._pending = None
+            self.rec.njev += 1
+            full = self.lm.back(w * Bdy)
+            full[self.S] += self.lm.lam * (y - y0)
+            if base is not None:
+                full += base
+            self._last_product = require_finite(full, "hvp(x, v)")
+        return self._last_product
+
+    @last_product.setter
+    def last_product(self, value: FloatArray | None) -> None:
+        self._pending = None
+        self._last_product = value
 
     def hvp_full(self, x: FloatArray, v: FloatArray) -> FloatArray:
         self.rec.njev += 1
+        if self.lm is not None:
+            lm = self.lm
+            return require_finite(lm.back(lm.weights(x) * lm.times(v)) + lm.lam * v, "hvp(x, v)")
         # The eval_* methods skip the public methods' validation and copies for the
         # library's own callables (they cost more than a d = 31 product); only finiteness
         # is left to check.
@@ -173,6 +328,8 @@ class _Block:
 
     def grad(self, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
+        if self.lm is not None:
+            return require_finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
         return require_finite(self.obj.eval_grad(x), "grad(x)")
 
     def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
@@ -193,6 +350,24 @@ class _Block:
         if self.S.size == 0:
             self.L = np.zeros((0, 0))
             return
+        if self.lm is not None:
+            # H_SS = B_Sᵀ diag(w) B_S + λI from the sliding columns alone: |S|/n of the
+            # work of the Hessian rows.
+            self.rec.njev += 1
+            BS = self.lm.columns(self.S)
+            k = self.S.size
+            root_w = np.sqrt(self.lm.weights(x))[:, None]
+            if k * self.n > _DIRECT_SIZE:
+                # Only a preconditioner (and a chord step's): single precision is plenty
+                # for a block this well conditioned, and halves the dominant |S|²·m work.
+                Bw32 = np.empty((BS.shape[0], k), dtype=np.float32, order="F")
+                np.multiply(BS, root_w, out=Bw32, casting="same_kind")
+                R = ssyrk(1.0, Bw32, trans=1, lower=1).astype(np.float64)
+            else:  # the exact factor: the solve itself for small blocks
+                R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
+            R.flat[:: k + 1] += self.lm.lam
+            self.L = scipy.linalg.cholesky(R, lower=True, overwrite_a=True, check_finite=False)
+            return
         R = self.rows(x, self.S)[:, self.S]
         self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
 
@@ -202,10 +377,19 @@ class _Block:
 
     def add(self, x: FloatArray, j: int) -> None:
         """Append index ``j``: one Hessian row and a bordered Cholesky step."""
-        row = self.rows(x, np.array([j], dtype=np.intp))[0]
         k = self.S.size
-        self.S = np.append(self.S, j).astype(np.intp)
-        c = row[self.S[:k]]
+        if self.lm is not None:
+            # H_{S j} and H_jj from the sliding columns and column j alone.
+            self.rec.njev += 1
+            wb = self.lm.weights(x) * self.lm.B[:, j]
+            c = self.lm.columns(self.S).T @ wb
+            row = np.zeros(self.n)
+            row[j] = float(wb @ self.lm.B[:, j]) + self.lm.lam
+            self.S = np.append(self.S, j).astype(np.intp)
+        else:
+            row = self.rows(x, np.array([j], dtype=np.intp))[0]
+            self.S = np.append(self.S, j).astype(np.intp)
+            c = row[self.S[:k]]
         w = scipy.linalg.solve_triangular(self.L, c, lower=True) if k else np.zeros(0)
         s = float(row[j]) - float(w @ w)
         if not s > 1e-8 * abs(float(row[j])):
@@ -217,9 +401,39 @@ class _Block:
         L[:k, :k] = self.L
         L[k, :k] = w
         L[k, k] = np.sqrt(s)
+        if self._inverse_of is self.L:
+            # The bordered inverse: with M = (L Lᵀ)⁻¹ and q = M c, the new inverse is
+            # [[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]] (s the Schur complement, as in the factor).
+            q = self._inverse @ c
+            inverse = np.empty((k + 1, k + 1))
+            inverse[:k, :k] = self._inverse + np.outer(q / s, q)
+            inverse[k, :k] = inverse[:k, k] = -q / s
+            inverse[k, k] = 1.0 / s
+            self._inverse, self._inverse_of = inverse, L
         self.L = L
 
     def precondition(self, r: FloatArray) -> FloatArray:
+        k = self.L.shape[0]
+        if k > _INVERSE_SIZE:
+            # The factor's inverse as one matrix: a product reads it once, two triangular
+            # solves read the factor twice, and are slower still (4x at |S| = 1000). The
+            # block is well conditioned where CG runs (it is positive definite along the
+            # path, and stale anyway): the explicit inverse loses nothing that matters.
+            if self._inverse_of is not self.L:
+                inv, info = dpotri(self.L, lower=1)
+                if info != 0:
+                    raise np.linalg.LinAlgError(f"dpotri failed (info {info})")
+                inv = np.tril(inv)
+                self._inverse = inv + np.tril(inv, -1).T
+                self._inverse_of = self.L
+            if k * self.n > _DIRECT_SIZE:
+                # Only a preconditioner here (small blocks' factors are their solves): in
+                # single precision it reads half the bytes.
+                if self._inverse32_of is not self._inverse:
+                    self._inverse32 = self._inverse.astype(np.float32)
+                    self._inverse32_of = self._inverse
+                return (self._inverse32 @ r.astype(np.float32)).astype(np.float64)
+            return np.asarray(self._inverse @ r)
         # LAPACK directly: the scipy wrappers' argument checks cost more than the solve
         # for the small blocks of most modes (called in every CG iteration).
         y, info = dpotrs(self.L, r, lower=1)
@@ -256,11 +470,20 @@ class _Block:
             # worth it once the iterations beyond the first, summed since the last
             # refresh, exceed that.
             self.excess += max(iters - 1, 0)
-            if ok and iters <= _REFRESH_ITERATIONS and self.excess <= 4 + self.S.size // 2:
+            # On a linear model's sliding columns a refresh is |S|·m·|S| flops against
+            # 4·m·|S| bytes a product: about |S|/40 products in single precision (measured
+            # at |S| = 500-1000).
+            worth = 4 + self.S.size // (2 if self.lm is None else 40)
+            if ok and iters <= _REFRESH_ITERATIONS and self.excess <= worth:
                 return y
             if attempt == 0 or not ok:
                 self.refresh(x)
-                guess, guess_product = y, self.last_product
+                if ok:
+                    return y
+                # (On a linear model's columns the guess's product is one restricted
+                # product, cheaper than summing the last one over all rows.)
+                guess = y
+                guess_product = None if self.lm is not None else self.last_product
             if ok:
                 return y
         if not ok:
@@ -282,6 +505,8 @@ class _Block:
         """Preconditioned CG; also keeps ``H [y; 0]`` (the whole product, every row) in
         ``last_product``: the sum of the products CG takes anyway, so the caller gets the
         gradient's rate along the tangent without one more product."""
+        if self.lm is not None:
+            return self._pcg_columns(x, b, guess, rtol, atol, guess_product)
         k = self.S.size
         S = self.S
         y = np.zeros(k) if guess is None else guess.copy()
@@ -322,6 +547,73 @@ class _Block:
             p = z + (rz_new / rz) * p
             rz = rz_new
         return y, 3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target
+
+    def _pcg_columns(
+        self,
+        x: FloatArray,
+        b: FloatArray,
+        guess: FloatArray | None,
+        rtol: float,
+        atol: float,
+        guess_product: FloatArray | None,
+    ) -> tuple[FloatArray, int, bool]:
+        """:meth:`_pcg` for a linear model: products on the sliding columns only, and
+        ``B_S y`` summed in sample space, so that ``H [y; 0]`` over all rows costs one pass
+        over the data, and only when asked for (`last_product`)."""
+        assert self.lm is not None
+        lm = self.lm
+        S = self.S
+        k = S.size
+        BS = lm.columns(S)
+        w = lm.weights(x)
+        lam = lm.lam
+
+        def product(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+            self.rec.njev += 1
+            q = BS @ p
+            return q, require_finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
+
+        y = np.zeros(k) if guess is None else guess.copy()
+        base: FloatArray | None = None
+        y0 = np.zeros(k)
+        Bdy = np.zeros(lm.m)
+        if guess is not None and guess_product is not None:
+            base, y0 = guess_product, guess.copy()
+            HyS = guess_product[S].copy()
+        elif guess is not None:
+            Bdy, HyS = product(y)
+        else:
+            HyS = np.zeros(k)
+
+        def done(it: int, ok: bool) -> tuple[FloatArray, int, bool]:
+            self._last_product = None
+            self._pending = (w, base, y0, y.copy(), Bdy.copy())
+            return y, it, ok
+
+        bnorm = float(np.linalg.norm(b))
+        if bnorm <= atol and guess is None:
+            return done(0, True)
+        r = b - HyS
+        target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
+        z = self.precondition(r)
+        p = z.copy()
+        rz = float(r @ z)
+        for it in range(1, 3 * k + 20):
+            if float(np.linalg.norm(r)) <= target:
+                return done(it - 1, True)
+            Bp, Ap = product(p)
+            pAp = float(p @ Ap)
+            if not pAp > 0.0:
+                return done(it, False)
+            alpha = rz / pAp
+            y += alpha * p
+            Bdy += alpha * Bp
+            r -= alpha * Ap
+            z = self.precondition(r)
+            rz_new = float(r @ z)
+            p = z + (rz_new / rz) * p
+            rz = rz_new
+        return done(3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target)
 
 
 class CurveDense:
@@ -397,6 +689,111 @@ class _Mode:
         self.g_scale = 1.0
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
         self.b_norm = float("inf")
+        self.lm = block.lm
+        if self.lm is not None:
+            # z = B x along the mode: B x₀ − τ Bσ + B_S (x_S − x₀_S) (see `_LinearModel`).
+            # B x₀ from the last mode's affine sums at its end point, with a full pass
+            # every `_FULL_PASS_EVERY` modes (the rounding of the sums is not carried on).
+            lm = self.lm
+            z = lm.exact_z(x)
+            lm.modes += 1
+            if z is None or lm.modes % _FULL_PASS_EVERY == 0:
+                rec.njev += 1
+                z = lm.B @ x
+            self.z0 = z
+            self.z_sigma = lm.times(sigma)
+
+    def _z(self, tau: float, xs: FloatArray) -> FloatArray:
+        assert self.lm is not None
+        z = self.z0 - tau * self.z_sigma
+        if self.S.size:
+            z += self.lm.columns(self.S) @ (xs - self.x0[self.S])
+        return z
+
+    def _full_grad(self, x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
+        assert self.lm is not None
+        self.rec.nfev += 1
+        self.lm.remember(x, z, exact)
+        return require_finite(self.lm.grad(x, z), "grad(x)")
+
+    def _partial_grad(self, x: FloatArray, z: FloatArray, j: int, exact: bool) -> FloatArray:
+        """The gradient on ``S`` and at ``j`` only (NaN elsewhere: see `complete`)."""
+        lm = self.lm
+        assert lm is not None
+        self.rec.nfev += 1
+        lm.remember(x, z, exact)
+        dl = lm.dloss(z) / lm.m
+        g = np.full(x.size, np.nan)
+        g[self.S] = lm.columns(self.S).T @ dl + lm.lam * x[self.S]
+        g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]
+        require_finite(g[np.r_[self.S, j]], "grad(x)")
+        return g
+
+    def complete(self, x: FloatArray, g: FloatArray) -> FloatArray:
+        """The whole gradient at ``x`` from one that `correct` returned with ``only``
+        (from the same ``z``, so the same point as the partial one)."""
+        if self.lm is None or not np.isnan(g).any():
+            return g
+        self.rec.nfev += 1
+        return require_finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
+
+    def _correct_columns(
+        self, tau: float, xs: FloatArray, tight: bool, fresh: bool, only: int | None = None
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
+        sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
+        point returned or (as in `correct`) just before its last correction. Once a
+        correction is within ``_NEAR`` tolerances the next is expected to be the last: its
+        ``∂_S f`` is read off the gradient over all rows (a restricted pass saved). With
+        ``only``, the gradient returned is on ``S`` and at ``only`` alone (see `complete`).
+        """
+        lm = self.lm
+        assert lm is not None
+
+        def result(x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
+            if only is None:
+                return self._full_grad(x, z, exact)
+            return self._partial_grad(x, z, only, exact)
+
+        x = self.base(tau)
+        S = self.S
+        x[S] = xs
+        if S.size == 0:
+            return x, result(x, self._z(tau, xs))
+        BS = lm.columns(S)
+        last = np.inf
+        done = False
+        for it in range(_MAX_NEWTON):
+            z = self._z(tau, x[S])
+            if done:
+                return x, result(x, z)
+            near = not tight and last <= _NEAR * self.tol(x)
+            if near:
+                g = result(x, z)
+                gS = g[S]
+            else:
+                self.rec.nfev += 1
+                gS = require_finite(BS.T @ lm.dloss(z) / lm.m + lm.lam * x[S], "grad(x)")
+            if it < 4 and self.block.L.shape[0] == S.size:
+                delta = self.block.precondition(gS)
+            else:
+                lm.remember(x, z)
+                delta = self.block.solve(x, gS, rtol=1e-10)
+            size = float(np.max(np.abs(delta)))
+            if not size < 2 * last and size > self.tol(x):
+                return None  # diverging
+            x[S] -= delta
+            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
+                # As in `correct`: the gradient (and z, for the weights of the tangent's
+                # solve, to 1e-8) before this last correction is kept.
+                if near:
+                    lm.remember(x, z, exact=False)
+                    return x, g
+                return x, result(x, z, exact=False)
+            last = size
+            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+            done = size <= (64 * _EPS * scale if tight else self.tol(x))
+        return None
 
     def grad(self, x: FloatArray) -> FloatArray:
         return self.block.grad(x)
@@ -408,7 +805,12 @@ class _Mode:
         return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
 
     def correct(
-        self, tau: float, xs: FloatArray, tight: bool = False, fresh: bool = False
+        self,
+        tau: float,
+        xs: FloatArray,
+        tight: bool = False,
+        fresh: bool = False,
+        only: int | None = None,
     ) -> tuple[FloatArray, FloatArray] | None:
         """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
 
@@ -418,7 +820,11 @@ class _Mode:
         rounding); otherwise, after a last correction within the tolerance, it is the
         gradient before that correction (off by ``‖H‖·tol``, a million times below what
         the guards' interpolation resolves), which saves one evaluation per step.
+        ``only``: an index whose partial derivative is all the caller needs besides
+        ``∂_S f`` (a linear model then returns NaN elsewhere: :meth:`complete` fills them).
         """
+        if self.lm is not None:
+            return self._correct_columns(tau, xs, tight, fresh, only)
         x = self.base(tau)
         S = self.S
         x[S] = xs
@@ -458,7 +864,10 @@ class _Mode:
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
         """The tangent and gradient rate at a point on the curve."""
         S = self.S
-        if S.size and u_guess is not None and tau > 0.0 and S.size * self.block.n > _DIRECT_SIZE:
+        big = S.size * self.block.n > _DIRECT_SIZE
+        if self.lm is not None and S.size and u_guess is not None and tau > 0.0 and big:
+            return self._point_columns(tau, x, g, u_guess)
+        if S.size and u_guess is not None and tau > 0.0 and big:
             # CG on the correction y = u − u_guess: the residual of the guess is the
             # product H ẋ₀ with ẋ₀ = [u_guess; −σ_F] (the system is (H ẋ)_S = 0), so H σ
             # is never formed on its own, and H ẋ = H ẋ₀ + H [y; 0] comes with CG's sums.
@@ -485,6 +894,38 @@ class _Mode:
             u = np.zeros(0)
             gdot = -p
         return _Point(tau, x, g, u, gdot)
+
+    def _point_columns(
+        self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray
+    ) -> _Point:
+        """:meth:`point` for a linear model: ``B ẋ₀ = B_S u_guess − Bσ`` from the sliding
+        columns, CG on them, and ``H ẋ`` over all rows in one pass at the end."""
+        lm, block, S = self.lm, self.block, self.S
+        assert lm is not None
+        BS = lm.columns(S)
+        w = lm.weights(x)
+        self.rec.njev += 1
+        Bv = BS @ u_guess - self.z_sigma
+        HvS = require_finite(BS.T @ (w * Bv) + lm.lam * u_guess, "hvp(x, v)")
+        atol = 1e-8 * self.b_norm if np.isfinite(self.b_norm) else 0.0
+        y = block.solve(x, -HvS, rtol=1e-8, atol=atol)
+        v = -self.sigma.copy()
+        v[S] = u_guess + y
+        pending = block._pending
+        self.rec.njev += 1
+        if pending is not None and pending[1] is None:
+            # H ẋ = Bᵀ(w ∘ (B ẋ₀ + B_S y)) + λ ẋ: the two products' passes in one.
+            block._pending = None
+            Bxdot = Bv + pending[4]
+            block.kept_Bxdot = (x.tobytes(), Bxdot)
+            gdot = lm.back(pending[0] * Bxdot) + lm.lam * v
+        else:
+            v0 = -self.sigma.copy()
+            v0[S] = u_guess
+            Hy = block.last_product
+            assert Hy is not None
+            gdot = lm.back(w * Bv) + lm.lam * v0 + Hy
+        return _Point(tau, x, g, v[S], require_finite(gdot, "hvp(x, v)"))
 
 
 def _hermite(
@@ -620,6 +1061,12 @@ def _select(
     if J.size == n:
         # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
         return sigma, make_mode("l1", sigma, J), True
+    if block.lm is not None and J.size * n > _DIRECT_SIZE:
+        u, gdot, b = _interior_columns(block, x, sigma, arrived)
+        if float(np.max(np.abs(u))) < 1.0 - 1e-12:
+            block.tangent = (u, gdot, float(np.linalg.norm(b)))
+            return sigma, make_mode("l1", sigma, J), False
+        return _box_selection(block, x, sigma, b)
     Hsigma = block.hvp_full(x, sigma)
     b = Hsigma[J]  # H_JF σ_F
     guess = guess_product = None
@@ -647,6 +1094,16 @@ def _select(
             Hu = block.hvp_full(x, v)
         block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)))
         return sigma, make_mode("l1", sigma, J), False
+    return _box_selection(block, x, sigma, b)
+
+
+def _box_selection(
+    block: _Block, x: FloatArray, sigma: FloatArray, b: FloatArray
+) -> tuple[FloatArray, Any, bool]:
+    """The selection on ``J = block.S`` by the box variational inequality on the dense
+    block (``b = H_JF σ_F``), when the interior solution leaves the box."""
+    n = x.size
+    J = block.S
     M = block.rows(x, J)[:, J]
     sel = solve_box_vi(0.5 * (M + M.T), -b)
     lam = np.asarray(sel.lam)
@@ -656,6 +1113,56 @@ def _select(
     block.set(x, J[inside])
     S = block.S
     return new_sigma, make_mode("l1", new_sigma, S), S.size == n
+
+
+def _interior_columns(
+    block: _Block, x: FloatArray, sigma: FloatArray, arrived: np.ndarray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The interior selection ``u = H_JJ⁻¹ H_JF σ_F`` on a linear model's columns, with
+    its gradient rate ``H ẋ`` (``ẋ = [u; −σ_F]``) and ``b = H_JF σ_F``.
+
+    ``b = B_Jᵀ(w ∘ Bσ)`` on the columns (``Bσ`` from the last one by the changed signs);
+    after an entry CG starts from the old velocity, whose product on ``J`` is the old
+    gradient rate plus ``b`` and whose sample-space product is ``B ẋ_old + Bσ``; then
+    ``H ẋ = Bᵀ(w ∘ (B_J u − Bσ)) + λẋ`` is one pass over all rows (the generic selection
+    takes ``H σ`` and ``H [u; 0]`` over all rows: two).
+    """
+    lm = block.lm
+    assert lm is not None
+    J = block.S
+    n = x.size
+    w = lm.weights(x)
+    Bs = lm.times(sigma)
+    block.rec.njev += 1
+    b = require_finite(lm.columns(J).T @ (w * Bs), "hvp(x, v)")  # σ_J = 0
+    guess = guess_product = B_guess = None
+    old = block.entry_tangent
+    block.entry_tangent = None
+    kept = block.kept_Bxdot
+    if old is not None and J.size == old[0].size + arrived.size:
+        S_old, u_old, gdot_old, sigma_old = old
+        if np.array_equal(J[: S_old.size], S_old) and np.array_equal(J[S_old.size :], arrived):
+            guess = np.concatenate([u_old, -sigma_old[arrived]])
+            if kept is not None and kept[0] == x.tobytes():
+                # (only its rows on J are read: the rest is never summed)
+                guess_product = np.full(n, np.nan)
+                guess_product[J] = gdot_old[J] + b
+                B_guess = kept[1] + Bs  # B_J [u_old; −σ_old,arrived] = B ẋ_old + Bσ
+    u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
+    pending = block._pending
+    block.last_product = None
+    assert pending is not None  # (CG ran: the block is above the direct size)
+    w_cg, base, _, _, Bdy = pending
+    if base is None:
+        BJu = Bdy
+    else:
+        assert B_guess is not None
+        BJu = B_guess + Bdy
+    xdot = -sigma.copy()
+    xdot[J] = u
+    block.rec.njev += 1
+    gdot = require_finite(lm.back(w_cg * (BJu - Bs)) + lm.lam * xdot, "hvp(x, v)")
+    return u, gdot, b
 
 
 def _run_mode(
@@ -899,13 +1406,14 @@ def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> F
 
 
 def _curve_state(
-    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, only: int | None = None
 ) -> tuple[FloatArray, FloatArray]:
-    """State and gradient of the curve at ``tau`` in the step ``[cur, new]``."""
+    """State and gradient of the curve at ``tau`` in the step ``[cur, new]`` (with
+    ``only``, possibly the gradient on ``S`` and at ``only`` alone: see `_Mode.correct`)."""
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, only=only)
     if corrected is None:
         raise PathFailure(
             -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
@@ -947,13 +1455,14 @@ def _refine_entry(
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     for _ in range(200):
-        x, g = _curve_state(cm, cur, new, h, tau)
+        # (∂_j f alone at the iterates: the whole gradient only at the point returned)
+        x, g = _curve_state(cm, cur, new, h, tau, only=j)
         val = sj * g[j] + offset[j]
         slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
             # The root to rounding in τ (either side) by the interpolant's slope: confirmed
             # with the curve's own slope (they differ near a multiple root).
-            p = cm.point(tau, x, g, _slope_guess(cm, cur, new, h, tau))
+            p = cm.point(tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau))
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
@@ -972,7 +1481,8 @@ def _refine_entry(
     if best is None:
         return new
     # The point at or just past the root (the guard ≤ 0 there).
-    return cm.point(best[0], best[1], best[2], _slope_guess(cm, cur, new, h, best[0]))
+    x, g = best[1], cm.complete(best[1], best[2])
+    return cm.point(best[0], x, g, _slope_guess(cm, cur, new, h, best[0]))
 
 
 def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:

@@ -114,6 +114,11 @@ class Objective:
     #: "slice the dense Hessian".
     _hess_rows: Callable[[FloatArray, NDArray[np.intp]], Any] | None = None
 
+    #: Optional ``(B, λ, ℓ', ℓ'')`` of an objective ``f(x) = mean_i ℓ(b_iᵀx) + (λ/2)‖x‖²``
+    #: (a generalized linear model, set by library objectives such as ``ridge_logistic``):
+    #: the continuation path then takes its products on the sliding columns of ``B`` only.
+    _linear_model: tuple[Any, float, Any, Any] | None = None
+
     #: How to build this objective again, ``(constructor, args, kwargs)``, for pickling:
     #: set by the constructors of this module, whose callables are closures (see
     #: :meth:`__reduce_ex__`); ``None`` for objectives made of user callables.

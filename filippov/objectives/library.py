@@ -288,7 +288,20 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         name=f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name),
     )
     obj._hess_rows = hess_rows
+    # f = mean ℓ(yA x) + (λ/2)‖x‖² with ℓ(z) = log(1 + e^{−z}): the continuation path takes
+    # its products on the sliding columns of yA only (ℓ' = −expit(−z), ℓ'' = expit·expit(−·)).
+    obj._linear_model = (yA, lam_f, _logistic_dloss, _logistic_d2loss)
     return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
+
+
+def _logistic_dloss(z: FloatArray) -> FloatArray:
+    """``ℓ'(z)`` of the logistic loss ``ℓ(z) = log(1 + e^{−z})``."""
+    return -scipy.special.expit(-z)
+
+
+def _logistic_d2loss(z: FloatArray) -> FloatArray:
+    """``ℓ''(z)`` of the logistic loss."""
+    return scipy.special.expit(z) * scipy.special.expit(-z)
 
 
 def smooth_max(

@@ -355,3 +355,97 @@ def test_codim2_quartic_matches_the_event_path():
     np.testing.assert_allclose(sol.x[-1], 0.0, rtol=0, atol=1e-12)
     ts = np.linspace(0.0, 2.5, 51)
     np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
+
+
+def test_linear_model_columns_match_the_generic_products():
+    # ridge_logistic exposes its data (a generalized linear model): the path then takes its
+    # products on the sliding columns only, sums H[y; 0] in sample space, keeps z = Bx
+    # affine along a mode and preconditions with the factor's explicit inverse (|S| > 64
+    # here). The same objective as plain callables (no data exposed) runs the generic
+    # products: events, dense outputs and the end state must agree, and the fast run must
+    # not call the objective's own hvp or Hessian rows at all.
+    d = 90
+    obj = logistic(d, 4 * d, 11)
+    plain = Objective(obj.f, obj.grad, obj.hess, hvp=obj.hvp, n=d)
+    assert obj._linear_model is not None and plain._linear_model is None
+    calls = []
+    raw_hvp, raw_rows = obj._hvp, obj._hess_rows
+    obj._hvp = lambda x, v: (calls.append("hvp"), raw_hvp(x, v))[1]
+    obj._hess_rows = lambda x, r: (calls.append("rows"), raw_rows(x, r))[1]
+    x0 = np.random.default_rng(2).standard_normal(d)
+    system = fp.steepest_descent_flow(obj, "linf")
+    # (without the up-front derivative check, which calls hvp itself)
+    fast = fp.solve(system, x0, (0.0, 50.0), method="continuation", check_derivatives=False)
+    assert calls == []
+    obj._hvp, obj._hess_rows = raw_hvp, raw_rows
+    ref = fp.solve(fp.steepest_descent_flow(plain, "linf"), x0, (0.0, 50.0), method="continuation")
+    assert fast.status == ref.status == 1 and len(fast.events) == d + 1
+    assert [e.kind for e in fast.events] == [e.kind for e in ref.events]
+    assert [e.indices for e in fast.events] == [e.indices for e in ref.events]
+    np.testing.assert_allclose(
+        [e.t for e in fast.events], [e.t for e in ref.events], rtol=0, atol=1e-9
+    )
+    ts = np.linspace(0.0, fast.events[-1].t, 41)
+    np.testing.assert_allclose(fast(ts), ref(ts), rtol=0, atol=1e-9)
+    x_star = newton_minimizer(obj, d)
+    for _ in range(2):  # (its damped steps may stop at 1e-10 here: polished by plain ones)
+        x_star = x_star - np.linalg.solve(obj.hess(x_star), obj.grad(x_star))
+    np.testing.assert_allclose(fast.x[-1], x_star, rtol=0, atol=1e-12)
+    check_velocities(obj, fast)
+
+
+def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
+    # The sliding block on a linear model's columns against the dense Hessian: the column
+    # view after indices join in any order, CG solves and the full product H[y; 0] summed
+    # lazily, the bordered explicit inverse against (L Lᵀ)⁻¹, and the factor of a refresh.
+    from filippov import _continuation_path as cp
+    from filippov._recorder import Recorder
+
+    d, m = 120, 300
+    obj = logistic(d, m, 4)
+    rng = np.random.default_rng(9)
+    x = 0.3 * rng.standard_normal(d)
+    H = obj.hess(x)
+    block = cp._Block(obj, d, Recorder(0.0, x, "continuation"))
+    assert block.lm is not None
+    B = block.lm.B
+    order = rng.permutation(d)
+    block.set(x, order[:70])
+    block.precondition(np.ones(70))  # (forms the inverse, which the steps below border)
+    for j in order[70:100].tolist():  # bordered steps of the factor and of its inverse
+        block.add(x, j)
+    S = block.S
+    np.testing.assert_array_equal(S, order[:100])
+    np.testing.assert_array_equal(block.lm.columns(S), B[:, S])
+    r = rng.standard_normal(S.size)
+    LLt = block.L @ block.L.T
+    # The bordered inverse in double precision; applied in single (a preconditioner).
+    exact = np.linalg.solve(LLt, r)
+    np.testing.assert_allclose(
+        block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
+    )
+    np.testing.assert_allclose(block._inverse, np.linalg.inv(LLt), rtol=0, atol=1e-10)
+    # The factor is of H_SS at x (every index joined at the same point); the refresh
+    # forms H_SS in single precision (a preconditioner), the bordered rows in double.
+    scale = float(np.max(np.abs(H)))
+    np.testing.assert_allclose(LLt, H[np.ix_(S, S)], rtol=0, atol=3e-5 * scale)
+    b = rng.standard_normal(S.size)
+    y = block.solve(x, b, rtol=1e-12)
+    np.testing.assert_allclose(y, np.linalg.solve(H[np.ix_(S, S)], b), rtol=1e-10)
+    full = np.zeros(d)
+    full[S] = y
+    np.testing.assert_allclose(block.last_product, H @ full, rtol=0, atol=1e-12)
+    # A block set in another order: the columns are swapped into it.
+    S2 = np.sort(order[:50])
+    block.set(x + 0.1, S2)
+    np.testing.assert_array_equal(block.lm.columns(S2), B[:, S2])
+    H2 = obj.hess(x + 0.1)
+    np.testing.assert_allclose(block.L @ block.L.T, H2[np.ix_(S2, S2)], rtol=0, atol=3e-5 * scale)
+    # A small block (|S|·n ≤ 4096) is factored exactly: its solve is the factor's.
+    block.set(x, order[:20])
+    S3 = block.S
+    np.testing.assert_allclose(
+        block.solve(x, b[:20]), np.linalg.solve(H[np.ix_(S3, S3)], b[:20]), rtol=1e-12
+    )
+    np.testing.assert_allclose(block.hvp_full(x, full), H @ full, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(block.grad(x), obj.grad(x), rtol=0, atol=1e-14)
