@@ -42,6 +42,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
+    GUARD_SAMPLES,
     ContinuationOptions,
     CurveDense,
     SlidingBlock,
@@ -60,7 +61,7 @@ _MAX_NEWTON = 8
 #: Steps (accepted or not) in one mode before the run is given up.
 _MAX_TRIES = 2000
 #: Samples per step of the Hermite interpolants of the join guards.
-_GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
+_GUARD_SAMPLES = GUARD_SAMPLES
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
 _MIN_WEIGHT = 1e-12
 
@@ -134,7 +135,7 @@ class _TieMode:
         self._chord: tuple[Any, FloatArray] | None = None
 
     def tol(self, x: FloatArray) -> float:
-        return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
+        return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
 
     def _chord_y(self) -> FloatArray:
         L = self.block.L
@@ -173,7 +174,7 @@ class _TieMode:
                 raise np.linalg.LinAlgError("the tie block is not positive definite")
             dc = (float(sT @ z) - r2) / q
             dx = y * dc - z
-            size = float(np.max(np.abs(dx)))
+            size = float(np.abs(dx).max())
             if not size < 2 * last and size > tol:
                 return None  # diverging
             x[T] += dx
@@ -182,7 +183,7 @@ class _TieMode:
                 return x, g, c
             last = size
             if tight:
-                scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
                 done = size <= 64 * _EPS * scale
             else:
                 done = size <= tol
@@ -231,8 +232,8 @@ class _TieMode:
             g = block.grad(x)
             delta = block.solve(x, g[T], rtol=1e-13)
             x[T] -= delta
-            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
-            if float(np.max(np.abs(delta))) <= 64 * _EPS * scale:
+            scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+            if float(np.abs(delta).max()) <= 64 * _EPS * scale:
                 g = block.grad(x)
                 return -float(self.sT @ (x[T] - self.x0T)), x, g
         raise PathFailure(
@@ -307,8 +308,8 @@ def _midpoint_error(tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float) -> f
         return None
     xm, gm, _ = corrected
     g_pred = hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
-    err_x = float(np.max(np.abs(xm[tm.T] - z[:-1]))) / tm.tol(xm)
-    err_g = float(np.max(np.abs(gm - g_pred))) / (1e-6 * tm.g_scale)
+    err_x = float(np.abs(xm[tm.T] - z[:-1]).max()) / tm.tol(xm)
+    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * tm.g_scale)
     return max(err_x, err_g)
 
 
@@ -480,15 +481,15 @@ def _run_tie_mode(
         if prev is not None:
             shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
             g_pred = hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
-            err_x = float(np.max(np.abs(xn[T] - z_pred[:-1]))) / shrink
-            err_g = float(np.max(np.abs(gn - g_pred))) / shrink
+            err_x = float(np.abs(xn[T] - z_pred[:-1]).max()) / shrink
+            err_g = float(np.abs(gn - g_pred).max()) / shrink
             order = 4
         else:
             new = tm.point(tau, xn, gn, cn, (cur.u, cur.cdot))
             dx = new.u - (2.0 * (xn[T] - cur.x[T]) / h - cur.u)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
-            err_x = h * float(np.max(np.abs(dx))) / 8.0
-            err_g = h * float(np.max(np.abs(dg))) / 8.0
+            err_x = h * float(np.abs(dx).max()) / 8.0
+            err_g = h * float(np.abs(dg).max()) / 8.0
             order = 3
         err_x /= tm.tol(xn)
         err_g /= 1e-6 * tm.g_scale
@@ -638,7 +639,7 @@ def tie_steps(
     block = _TieBlock(obj, n, rec)
     g = block.grad(x)
     mode_rest = make_mode("linf", np.zeros(n), np.arange(n))
-    c = float(np.max(np.abs(g)))
+    c = float(np.abs(g).max())
     if c == 0.0:
         return Rest(
             t,
@@ -665,7 +666,7 @@ def tie_steps(
     if block.S.size > 1:
         rec.event(t, x, "tie-entry", block.S, None, mode, unique=unique, note="initial tie")
     c = float(np.mean(sigma[block.S] * g[block.S]))
-    h_step = min(t_end - t0, 1e-2 * max(1.0, float(np.max(np.abs(x)))))
+    h_step = min(t_end - t0, 1e-2 * max(1.0, float(np.abs(x).max())))
     stalls = 0
     while True:
         yield
@@ -685,11 +686,11 @@ def tie_steps(
             return REACHED_END
         x, g, c = p.x, p.g, p.c
         if what == "zero":
-            if float(np.max(np.abs(g))) > ztol:
+            if float(np.abs(g).max()) > ztol:
                 return Finished(
                     -4,
                     f"the tie value reached 0 at t = {t_new:.12g} with a nonzero gradient "
-                    f"(max |∂f| = {float(np.max(np.abs(g))):.3g})",
+                    f"(max |∂f| = {float(np.abs(g).max()):.3g})",
                 )
             # At h = 0 every relay value is free: staying is the only solution when the
             # Hessian is a P-matrix (positive definite: the tie block's factor says so
