@@ -282,7 +282,7 @@ class _LinearModel:
         pass (at most every `_FULL_PASS_EVERY` updates: no rounding piles up)."""
         old_v, old_Bv = self.last_v
         if old_v.size == v.size:
-            changed = np.flatnonzero(old_v != v)
+            changed = (old_v != v).nonzero()[0]
             if changed.size == 0:
                 return old_Bv
             if changed.size <= 4 and self.updates < _FULL_PASS_EVERY:
@@ -732,6 +732,7 @@ class _Mode:
         self.block = block
         self.S = block.S
         self.x0 = x
+        self.x0S = x[self.S]  # (the mode's start on S: every corrector's z is from it)
         self.sigma = sigma
         self.F = np.flatnonzero(sigma != 0)
         self.opts = opts
@@ -758,7 +759,7 @@ class _Mode:
         assert self.lm is not None
         z = self.z0 - tau * self.z_sigma
         if self.S.size:
-            z += self.lm.columns(self.S) @ (xs - self.x0[self.S])
+            z += self.lm.columns(self.S) @ (xs - self.x0S)
         return z
 
     def _full_grad(self, x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
@@ -777,7 +778,8 @@ class _Mode:
         g = np.full(x.size, np.nan)
         g[self.S] = lm.columns(self.S).T @ dl + lm.lam * x[self.S]
         g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]
-        _finite(g[np.r_[self.S, j]], "grad(x)")
+        _finite(g[self.S], "grad(x)")
+        _finite(g[j : j + 1], "grad(x)")
         return g
 
     def complete(self, x: FloatArray, g: FloatArray) -> FloatArray:
@@ -939,7 +941,7 @@ class _Mode:
             u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-8)
             Hu = self.block.last_product
             if Hu is None:  # solved directly: one product
-                v = np.zeros_like(x)
+                v = np.zeros(x.size)
                 v[self.S] = u
                 Hu = self.block.hvp_full(x, v)
             gdot = Hu - p  # H ẋ with ẋ = [u; −σ_F]
@@ -1268,7 +1270,14 @@ def _run_mode(
         breaks = np.r_[ts[ts < t_stop], t_stop]
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
-    guard_F = lambda p: sigma[F] * p.g[F] + offset[F]  # noqa: E731
+    sigma_F, offset_F = sigma[F], offset[F]
+
+    def guards(p: _Point) -> tuple[FloatArray, FloatArray]:
+        """The entry guards of ``F`` at ``p`` and their rates."""
+        return sigma_F * p.g[F] + offset_F, sigma_F * p.gdot[F]
+
+    # the guards at the last accepted point (taken once, not again at each try)
+    cur_guards: tuple[_Point | None, FloatArray, FloatArray] = (None, offset_F, offset_F)
     tries = 0
     while True:
         cur = pts[-1]
@@ -1377,10 +1386,12 @@ def _run_mode(
             new = cm.point(tau, xn, gn, u_guess)
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
-        G0, G1 = guard_F(cur), guard_F(new)
-        D0, D1 = sigma[F] * cur.gdot[F], sigma[F] * new.gdot[F]
+        if cur_guards[0] is not cur:
+            cur_guards = (cur, *guards(cur))
+        _, G0, D0 = cur_guards
+        G1, D1 = guards(new)
         samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
-        neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
+        neg = (samples < 0.0).any(axis=0).nonzero()[0]
         tau_entry, j_entry = np.inf, -1
         for c in neg.tolist():
             k = int(np.argmax(samples[:, c] < 0.0))
@@ -1400,9 +1411,10 @@ def _run_mode(
                 h_step = h / 2
                 continue
             j_entry = -1
-        exit_idx = np.flatnonzero(np.abs(new.u) >= 1.0) if S.size else np.zeros(0, int)
+        exit_idx = (np.abs(new.u) >= 1.0).nonzero()[0] if S.size else np.zeros(0, int)
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
+            cur_guards = (new, G1, D1)
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new.x, new.g, h_step, None, []

@@ -35,7 +35,7 @@ See ``docs/theory.rst`` (the continuation path, tie modes).
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,10 @@ class _TiePoint:
     u: FloatArray
     cdot: float
     gdot: FloatArray
+    #: ``(x_T, c)`` and ``(ẋ_T, ċ)`` once asked for (see `_z`, `_dz`): the Hermite
+    #: predictors of the following steps read them again.
+    z: FloatArray | None = field(default=None, repr=False, compare=False)
+    dz: FloatArray | None = field(default=None, repr=False, compare=False)
 
 
 class _TieMode:
@@ -133,6 +137,8 @@ class _TieMode:
         self.g_scale = g_scale
         # H_TT⁻¹σ_T by the block's current factor (the chord iterations' Schur complement)
         self._chord: tuple[Any, FloatArray] | None = None
+        #: ``(offset, offset[F])`` of the last guards (see `_guards`): taken once a mode.
+        self.offset_F: tuple[FloatArray, FloatArray] | None = None
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
@@ -152,6 +158,7 @@ class _TieMode:
         T, sT, block = self.T, self.sT, self.block
         x = self.x0.copy()
         x[T] = xs
+        xT = x[T]  # (a copy, kept equal to x[T]: not gathered again at each iteration)
         last = np.inf
         done = False
         # (once: the corrections move x by far less than its size)
@@ -161,7 +168,7 @@ class _TieMode:
             if done:
                 return x, g, c
             r1 = g[T] - sT * c - self.delta
-            r2 = float(sT @ (x[T] - self.x0T)) + tau
+            r2 = float(sT @ (xT - self.x0T)) + tau
             if it < 4 and block.L.shape[0] == T.size:
                 # chord steps with the factor as it is (the predictor is within tolerance)
                 z = block.precondition(r1)
@@ -177,7 +184,8 @@ class _TieMode:
             size = float(np.abs(dx).max())
             if not size < 2 * last and size > tol:
                 return None  # diverging
-            x[T] += dx
+            xT += dx
+            x[T] = xT
             c += dc
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 return x, g, c
@@ -217,7 +225,7 @@ class _TieMode:
         if Hy is None:  # solved directly: from the block's rows, or one product
             Hy = block.product_from_rows(x, y)
         if Hy is None:
-            v = np.zeros_like(x)
+            v = np.zeros(x.size)
             v[T] = y
             Hy = block.hvp_full(x, v)
         return _TiePoint(tau, x, g, c, -y / q, -1.0 / q, -Hy / q)
@@ -245,26 +253,34 @@ def _guards(tm: _TieMode, p: _TiePoint, offset: FloatArray) -> tuple[FloatArray,
     """Join guards ``c − ∂_j f`` and ``c + ∂_j f`` (``j`` frozen, plus offsets) and the
     zero guard ``c`` (last), with their rates along the curve."""
     F = tm.F
-    gF, dF, off = p.g[F], p.gdot[F], offset[F]
+    if tm.offset_F is None or tm.offset_F[0] is not offset:
+        tm.offset_F = (offset, offset[F])
+    gF, dF, off = p.g[F], p.gdot[F], tm.offset_F[1]
     vals = np.concatenate((p.c - gF + off, p.c + gF + off, [p.c]))
     rates = np.concatenate((p.cdot - dF, p.cdot + dF, [p.cdot]))
     return vals, rates
 
 
 def _z(tm: _TieMode, p: _TiePoint) -> FloatArray:
-    """``(x_T, c)`` of a point (the curve's unknowns)."""
-    z = np.empty(tm.T.size + 1)
-    z[:-1] = p.x[tm.T]
-    z[-1] = p.c
-    return z
+    """``(x_T, c)`` of a point (the curve's unknowns; kept on the point, read-only)."""
+    if p.z is None:
+        z = np.empty(tm.T.size + 1)
+        z[:-1] = p.x[tm.T]
+        z[-1] = p.c
+        z.flags.writeable = False
+        p.z = z
+    return p.z
 
 
 def _dz(p: _TiePoint) -> FloatArray:
-    """``(ẋ_T, ċ)`` of a point."""
-    d = np.empty(p.u.size + 1)
-    d[:-1] = p.u
-    d[-1] = p.cdot
-    return d
+    """``(ẋ_T, ċ)`` of a point (kept on the point, read-only)."""
+    if p.dz is None:
+        d = np.empty(p.u.size + 1)
+        d[:-1] = p.u
+        d[-1] = p.cdot
+        d.flags.writeable = False
+        p.dz = d
+    return p.dz
 
 
 def _hermite_z(tm: _TieMode, a: _TiePoint, b: _TiePoint, h: float, s: Any) -> FloatArray:
@@ -513,7 +529,7 @@ def _run_tie_mode(
         _, V0, R0 = cur_guards
         V1, R1 = _guards(tm, new, offset)
         samples = hermite(V0, R0, V1, R1, h, _GUARD_SAMPLES)
-        neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
+        neg = (samples < 0.0).any(axis=0).nonzero()[0]
         tau_hit, k_hit = np.inf, -1
         zero_guard = 2 * tm.F.size
         if neg.size and neg[-1] == zero_guard:
