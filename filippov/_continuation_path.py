@@ -816,7 +816,9 @@ class _Mode:
         BS = lm.columns(S)
         last = np.inf
         done = False
-        tol = self.tol(x)  # (of x as it is: taken again after each correction)
+        # The tolerance at x, taken after each correction; the first iteration needs none
+        # (with ``last`` infinite no test below reads it before x is corrected).
+        tol = 0.0
         for it in range(_MAX_NEWTON):
             z = self._z(tau, x[S])
             if done:
@@ -846,8 +848,11 @@ class _Mode:
                     return x, g
                 return x, result(x, z, exact=False)
             last = size
-            scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
-            done = size <= (64 * _EPS * scale if tight else tol)
+            if tight:
+                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+                done = size <= 64 * _EPS * scale
+            else:
+                done = size <= tol
         return None
 
     def grad(self, x: FloatArray) -> FloatArray:
@@ -902,7 +907,8 @@ class _Mode:
             if not size < 2 * last and size > self.tol(x):
                 return None  # diverging
             x[S] -= delta
-            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
+            tol = self.tol(x)
+            if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 # A correction this small moves the gradient by ‖H‖·δ, far below what the
                 # guards resolve: the gradient before it is kept (one evaluation saved).
                 return x, g
@@ -912,8 +918,11 @@ class _Mode:
             # To rounding "tight": on the scale of the mode's states (the state itself may
             # converge to 0, the stationary point at the origin, where no relative test
             # of it ends).
-            scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
-            done = size <= (64 * _EPS * scale if tight else self.tol(x))
+            if tight:
+                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+                done = size <= 64 * _EPS * scale
+            else:
+                done = size <= tol
         return None
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
