@@ -41,7 +41,7 @@ import numpy as np
 import scipy.linalg
 from scipy.interpolate import CubicHermiteSpline
 from scipy.linalg.blas import dsyrk, ssyrk
-from scipy.linalg.lapack import dpotri, dpotrs
+from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
@@ -77,6 +77,16 @@ _INVERSE_SIZE = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
+_GUARD_SAMPLES.flags.writeable = False
+
+
+def _hermite_basis(s: Any) -> tuple[Any, Any, Any, Any]:
+    """The cubic Hermite basis functions at fractions ``s``."""
+    return (1 + 2 * s) * (1 - s) ** 2, s * (1 - s) ** 2, s * s * (3 - 2 * s), s * s * (s - 1)
+
+
+#: The basis at the guards' samples (a column: they broadcast over the guards), taken once.
+_GUARD_BASIS = _hermite_basis(_GUARD_SAMPLES[:, None])
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,39 @@ class ContinuationPath(SteppedPath):
         )
 
 
+def _cholesky(R: FloatArray) -> FloatArray:
+    """The lower Cholesky factor of ``R`` (overwritten) by LAPACK directly, as
+    ``scipy.linalg.cholesky(R, lower=True, overwrite_a=True, check_finite=False)`` computes
+    it: the wrapper's checks cost more than the factor of a small block (every point)."""
+    L, info = dpotrf(R, lower=1, clean=1, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(
+            f"{info}-th leading minor of the array is not positive definite (dpotrf)"
+        )
+    return np.asarray(L)
+
+
+def _forward(L: FloatArray, c: FloatArray) -> FloatArray:
+    """``L⁻¹ c`` for lower triangular ``L`` by LAPACK directly, as
+    ``scipy.linalg.solve_triangular(L, c, lower=True)`` computes it (the transposed
+    system for a C-ordered ``L``, so the rounding is the same)."""
+    if L.flags.f_contiguous:
+        y, info = dtrtrs(L, c, lower=1)
+    else:
+        y, info = dtrtrs(L.T, c, lower=0, trans=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"singular triangular factor (dtrtrs info {info})")
+    return np.asarray(y)
+
+
+def _finite(arr: FloatArray, name: str) -> FloatArray:
+    """:func:`require_finite` without its ``errstate`` context, which costs more than the
+    check itself on the small vectors of every step (one elementwise test instead)."""
+    if np.isfinite(arr).all():
+        return arr
+    return require_finite(arr, name)
+
+
 class _LinearModel:
     """Products of an objective ``f(x) = mean_i ℓ(b_iᵀx) + (λ/2)‖x‖²`` (a generalized
     linear model with a ridge term, as :func:`~filippov.objectives.ridge_logistic`) by
@@ -167,6 +210,9 @@ class _LinearModel:
         self.dloss = dloss
         self.d2loss = d2loss
         self.cols_f = np.asfortranarray(self.B).copy()
+        #: The index array of the last `columns` call and its view (returned again for it).
+        self._columns_of: np.ndarray | None = None
+        self._columns = self.cols_f[:, :0]
         #: Column ``i`` of ``cols_f`` is column ``order[i]`` of ``B``; ``where`` inverts it.
         self.order = np.arange(self.n)
         self.where = np.arange(self.n)
@@ -185,6 +231,10 @@ class _LinearModel:
 
     def columns(self, S: np.ndarray) -> FloatArray:
         """``B[:, S]`` as a view (the columns of ``S`` are swapped to the front)."""
+        if S is self._columns_of:
+            # The same index array as last time (the sliding sets are never changed in
+            # place, only replaced): no comparison, no new view.
+            return self._columns
         k = S.size
         if not np.array_equal(self.order[:k], S):
             for i, j in enumerate(S.tolist()):
@@ -194,7 +244,8 @@ class _LinearModel:
                     a = int(self.order[i])
                     self.order[i], self.order[p] = j, a
                     self.where[j], self.where[a] = i, p
-        return self.cols_f[:, :k]
+        self._columns_of, self._columns = S, self.cols_f[:, :k]
+        return self._columns
 
     def remember(self, x: FloatArray, z: FloatArray, exact: bool = True) -> None:
         if len(self.zs) >= 8:
@@ -231,7 +282,7 @@ class _LinearModel:
         pass (at most every `_FULL_PASS_EVERY` updates: no rounding piles up)."""
         old_v, old_Bv = self.last_v
         if old_v.size == v.size:
-            changed = np.flatnonzero(old_v != v)
+            changed = (old_v != v).nonzero()[0]
             if changed.size == 0:
                 return old_Bv
             if changed.size <= 4 and self.updates < _FULL_PASS_EVERY:
@@ -308,7 +359,7 @@ class _Block:
             full[self.S] += self.lm.lam * (y - y0)
             if base is not None:
                 full += base
-            self._last_product = require_finite(full, "hvp(x, v)")
+            self._last_product = _finite(full, "hvp(x, v)")
         return self._last_product
 
     @last_product.setter
@@ -320,17 +371,17 @@ class _Block:
         self.rec.njev += 1
         if self.lm is not None:
             lm = self.lm
-            return require_finite(lm.back(lm.weights(x) * lm.times(v)) + lm.lam * v, "hvp(x, v)")
+            return _finite(lm.back(lm.weights(x) * lm.times(v)) + lm.lam * v, "hvp(x, v)")
         # The eval_* methods skip the public methods' validation and copies for the
         # library's own callables (they cost more than a d = 31 product); only finiteness
         # is left to check.
-        return require_finite(self.obj.eval_hvp(x, v), "hvp(x, v)")
+        return _finite(self.obj.eval_hvp(x, v), "hvp(x, v)")
 
     def grad(self, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
         if self.lm is not None:
-            return require_finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
-        return require_finite(self.obj.eval_grad(x), "grad(x)")
+            return _finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
+        return _finite(self.obj.eval_grad(x), "grad(x)")
 
     def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
         """Hessian rows ``rows`` at ``x`` (one Hessian evaluation counted)."""
@@ -366,7 +417,7 @@ class _Block:
             else:  # the exact factor: the solve itself for small blocks
                 R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
             R.flat[:: k + 1] += self.lm.lam
-            self.L = scipy.linalg.cholesky(R, lower=True, overwrite_a=True, check_finite=False)
+            self.L = _cholesky(R)
             return
         R = self.rows(x, self.S)[:, self.S]
         self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
@@ -390,7 +441,7 @@ class _Block:
             row = self.rows(x, np.array([j], dtype=np.intp))[0]
             self.S = np.append(self.S, j).astype(np.intp)
             c = row[self.S[:k]]
-        w = scipy.linalg.solve_triangular(self.L, c, lower=True) if k else np.zeros(0)
+        w = _forward(self.L, c) if k else np.zeros(0)
         s = float(row[j]) - float(w @ w)
         if not s > 1e-8 * abs(float(row[j])):
             # The old factor (taken at other points) and the new row do not make a PD
@@ -571,7 +622,7 @@ class _Block:
         def product(p: FloatArray) -> tuple[FloatArray, FloatArray]:
             self.rec.njev += 1
             q = BS @ p
-            return q, require_finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
+            return q, _finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
 
         y = np.zeros(k) if guess is None else guess.copy()
         base: FloatArray | None = None
@@ -681,6 +732,7 @@ class _Mode:
         self.block = block
         self.S = block.S
         self.x0 = x
+        self.x0S = x[self.S]  # (the mode's start on S: every corrector's z is from it)
         self.sigma = sigma
         self.F = np.flatnonzero(sigma != 0)
         self.opts = opts
@@ -707,14 +759,14 @@ class _Mode:
         assert self.lm is not None
         z = self.z0 - tau * self.z_sigma
         if self.S.size:
-            z += self.lm.columns(self.S) @ (xs - self.x0[self.S])
+            z += self.lm.columns(self.S) @ (xs - self.x0S)
         return z
 
     def _full_grad(self, x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
         assert self.lm is not None
         self.rec.nfev += 1
         self.lm.remember(x, z, exact)
-        return require_finite(self.lm.grad(x, z), "grad(x)")
+        return _finite(self.lm.grad(x, z), "grad(x)")
 
     def _partial_grad(self, x: FloatArray, z: FloatArray, j: int, exact: bool) -> FloatArray:
         """The gradient on ``S`` and at ``j`` only (NaN elsewhere: see `complete`)."""
@@ -726,7 +778,8 @@ class _Mode:
         g = np.full(x.size, np.nan)
         g[self.S] = lm.columns(self.S).T @ dl + lm.lam * x[self.S]
         g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]
-        require_finite(g[np.r_[self.S, j]], "grad(x)")
+        _finite(g[self.S], "grad(x)")
+        _finite(g[j : j + 1], "grad(x)")
         return g
 
     def complete(self, x: FloatArray, g: FloatArray) -> FloatArray:
@@ -735,7 +788,7 @@ class _Mode:
         if self.lm is None or not np.isnan(g).any():
             return g
         self.rec.nfev += 1
-        return require_finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
+        return _finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
 
     def _correct_columns(
         self, tau: float, xs: FloatArray, tight: bool, fresh: bool, only: int | None = None
@@ -763,27 +816,31 @@ class _Mode:
         BS = lm.columns(S)
         last = np.inf
         done = False
+        # The tolerance at x, taken after each correction; the first iteration needs none
+        # (with ``last`` infinite no test below reads it before x is corrected).
+        tol = 0.0
         for it in range(_MAX_NEWTON):
             z = self._z(tau, x[S])
             if done:
                 return x, result(x, z)
-            near = not tight and last <= _NEAR * self.tol(x)
+            near = not tight and last <= _NEAR * tol
             if near:
                 g = result(x, z)
                 gS = g[S]
             else:
                 self.rec.nfev += 1
-                gS = require_finite(BS.T @ lm.dloss(z) / lm.m + lm.lam * x[S], "grad(x)")
+                gS = _finite(BS.T @ lm.dloss(z) / lm.m + lm.lam * x[S], "grad(x)")
             if it < 4 and self.block.L.shape[0] == S.size:
                 delta = self.block.precondition(gS)
             else:
                 lm.remember(x, z)
                 delta = self.block.solve(x, gS, rtol=1e-10)
-            size = float(np.max(np.abs(delta)))
-            if not size < 2 * last and size > self.tol(x):
+            size = float(np.abs(delta).max())
+            if not size < 2 * last and size > tol:
                 return None  # diverging
             x[S] -= delta
-            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
+            tol = self.tol(x)
+            if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 # As in `correct`: the gradient (and z, for the weights of the tangent's
                 # solve, to 1e-8) before this last correction is kept.
                 if near:
@@ -791,8 +848,11 @@ class _Mode:
                     return x, g
                 return x, result(x, z, exact=False)
             last = size
-            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
-            done = size <= (64 * _EPS * scale if tight else self.tol(x))
+            if tight:
+                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+                done = size <= 64 * _EPS * scale
+            else:
+                done = size <= tol
         return None
 
     def grad(self, x: FloatArray) -> FloatArray:
@@ -802,7 +862,7 @@ class _Mode:
         return self.x0 - tau * self.sigma
 
     def tol(self, x: FloatArray) -> float:
-        return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
+        return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
 
     def correct(
         self,
@@ -843,11 +903,12 @@ class _Mode:
                 delta = self.block.precondition(g[S])
             else:
                 delta = self.block.solve(x, g[S], rtol=1e-10)
-            size = float(np.max(np.abs(delta)))
+            size = float(np.abs(delta).max())
             if not size < 2 * last and size > self.tol(x):
                 return None  # diverging
             x[S] -= delta
-            if not tight and size <= (0.1 if fresh else 1.0) * self.tol(x):
+            tol = self.tol(x)
+            if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 # A correction this small moves the gradient by ‖H‖·δ, far below what the
                 # guards resolve: the gradient before it is kept (one evaluation saved).
                 return x, g
@@ -857,8 +918,11 @@ class _Mode:
             # To rounding "tight": on the scale of the mode's states (the state itself may
             # converge to 0, the stationary point at the origin, where no relative test
             # of it ends).
-            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
-            done = size <= (64 * _EPS * scale if tight else self.tol(x))
+            if tight:
+                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+                done = size <= 64 * _EPS * scale
+            else:
+                done = size <= tol
         return None
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
@@ -886,7 +950,7 @@ class _Mode:
             u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-8)
             Hu = self.block.last_product
             if Hu is None:  # solved directly: one product
-                v = np.zeros_like(x)
+                v = np.zeros(x.size)
                 v[self.S] = u
                 Hu = self.block.hvp_full(x, v)
             gdot = Hu - p  # H ẋ with ẋ = [u; −σ_F]
@@ -906,7 +970,7 @@ class _Mode:
         w = lm.weights(x)
         self.rec.njev += 1
         Bv = BS @ u_guess - self.z_sigma
-        HvS = require_finite(BS.T @ (w * Bv) + lm.lam * u_guess, "hvp(x, v)")
+        HvS = _finite(BS.T @ (w * Bv) + lm.lam * u_guess, "hvp(x, v)")
         atol = 1e-8 * self.b_norm if np.isfinite(self.b_norm) else 0.0
         y = block.solve(x, -HvS, rtol=1e-8, atol=atol)
         v = -self.sigma.copy()
@@ -925,18 +989,19 @@ class _Mode:
             Hy = block.last_product
             assert Hy is not None
             gdot = lm.back(w * Bv) + lm.lam * v0 + Hy
-        return _Point(tau, x, g, v[S], require_finite(gdot, "hvp(x, v)"))
+        return _Point(tau, x, g, v[S], _finite(gdot, "hvp(x, v)"))
 
 
 def _hermite(
     y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, s: Any
 ) -> Any:
     """Cubic Hermite on ``[0, h]`` at fractions ``s`` (scalar or (k,) → broadcast last)."""
-    s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
-    h00 = (1 + 2 * s) * (1 - s) ** 2
-    h10 = s * (1 - s) ** 2
-    h01 = s * s * (3 - 2 * s)
-    h11 = s * s * (s - 1)
+    if s is _GUARD_SAMPLES:  # (every step's guards: the basis is taken once)
+        h00, h10, h01, h11 = _GUARD_BASIS
+    else:
+        if not isinstance(s, float):  # (a Python or NumPy float skips the checks)
+            s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+        h00, h10, h01, h11 = _hermite_basis(s)
     return h00 * y0 + h10 * h * d0 + h01 * y1 + h11 * h * d1
 
 
@@ -972,7 +1037,7 @@ def _steps(
     g = obj.grad(x)
     if not np.all(np.isfinite(g)):
         return Finished(-3, f"non-finite gradient at t = {t:.12g}")
-    g_scale = max(float(np.max(np.abs(g))), 1e-300)
+    g_scale = max(float(np.abs(g).max()), 1e-300)
     # Zeros read off the state: rounding-level gradient components (the state is never moved).
     ztol = max(opts.zero_tol, 64 * _EPS) * g_scale
     zero = np.abs(g) <= 64 * _EPS * g_scale
@@ -985,7 +1050,7 @@ def _steps(
         record_l1_transition(
             rec, t, x, np.flatnonzero(zero), np.sign(g), sigma, sigma == 0, None, mode, True
         )
-    h_step = min(span, 1e-2 * max(1.0, float(np.max(np.abs(x)))))
+    h_step = min(span, 1e-2 * max(1.0, float(np.abs(x).max())))
     stalls = 0
     while True:
         if stationary:
@@ -1063,7 +1128,7 @@ def _select(
         return sigma, make_mode("l1", sigma, J), True
     if block.lm is not None and J.size * n > _DIRECT_SIZE:
         u, gdot, b = _interior_columns(block, x, sigma, arrived)
-        if float(np.max(np.abs(u))) < 1.0 - 1e-12:
+        if float(np.abs(u).max()) < 1.0 - 1e-12:
             block.tangent = (u, gdot, float(np.linalg.norm(b)))
             return sigma, make_mode("l1", sigma, J), False
         return _box_selection(block, x, sigma, b)
@@ -1084,7 +1149,7 @@ def _select(
     # with |λ_i| within it of 1 exits at once in the next mode.
     u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
     lam = -u
-    if J.size == 0 or float(np.max(np.abs(lam))) < 1.0 - 1e-12:
+    if J.size == 0 or float(np.abs(lam).max()) < 1.0 - 1e-12:
         # The new mode's first point: its tangent u and gradient rate H ẋ = H [u; 0] − H σ
         # (the first from CG's own sums, or one product after a direct solve).
         Hu = block.last_product if J.size else np.zeros(n)
@@ -1134,7 +1199,7 @@ def _interior_columns(
     w = lm.weights(x)
     Bs = lm.times(sigma)
     block.rec.njev += 1
-    b = require_finite(lm.columns(J).T @ (w * Bs), "hvp(x, v)")  # σ_J = 0
+    b = _finite(lm.columns(J).T @ (w * Bs), "hvp(x, v)")  # σ_J = 0
     guess = guess_product = B_guess = None
     old = block.entry_tangent
     block.entry_tangent = None
@@ -1161,7 +1226,7 @@ def _interior_columns(
     xdot = -sigma.copy()
     xdot[J] = u
     block.rec.njev += 1
-    gdot = require_finite(lm.back(w_cg * (BJu - Bs)) + lm.lam * xdot, "hvp(x, v)")
+    gdot = _finite(lm.back(w_cg * (BJu - Bs)) + lm.lam * xdot, "hvp(x, v)")
     return u, gdot, b
 
 
@@ -1214,7 +1279,14 @@ def _run_mode(
         breaks = np.r_[ts[ts < t_stop], t_stop]
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
-    guard_F = lambda p: sigma[F] * p.g[F] + offset[F]  # noqa: E731
+    sigma_F, offset_F = sigma[F], offset[F]
+
+    def guards(p: _Point) -> tuple[FloatArray, FloatArray]:
+        """The entry guards of ``F`` at ``p`` and their rates."""
+        return sigma_F * p.g[F] + offset_F, sigma_F * p.gdot[F]
+
+    # the guards at the last accepted point (taken once, not again at each try)
+    cur_guards: tuple[_Point | None, FloatArray, FloatArray] = (None, offset_F, offset_F)
     tries = 0
     while True:
         cur = pts[-1]
@@ -1288,15 +1360,15 @@ def _run_mode(
             # (Without the new tangent: a rejected step costs no tangent solve.)
             shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
             g_pred = _hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
-            err_x = float(np.max(np.abs(xn[S] - xs_pred))) / shrink if S.size else 0.0
-            err_g = float(np.max(np.abs(gn - g_pred))) / shrink
+            err_x = float(np.abs(xn[S] - xs_pred).max()) / shrink if S.size else 0.0
+            err_g = float(np.abs(gn - g_pred).max()) / shrink
             order = 4
         else:
             new = cm.point(tau, xn, gn, cur.u)
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
-            err_x = h * float(np.max(np.abs(dx))) / 8.0
-            err_g = h * float(np.max(np.abs(dg))) / 8.0
+            err_x = h * float(np.abs(dx).max()) / 8.0
+            err_g = h * float(np.abs(dg).max()) / 8.0
             order = 3
         err_x /= cm.tol(xn)
         # The gradient's interpolant only has to show sign changes: a looser tolerance.
@@ -1323,10 +1395,12 @@ def _run_mode(
             new = cm.point(tau, xn, gn, u_guess)
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
-        G0, G1 = guard_F(cur), guard_F(new)
-        D0, D1 = sigma[F] * cur.gdot[F], sigma[F] * new.gdot[F]
+        if cur_guards[0] is not cur:
+            cur_guards = (cur, *guards(cur))
+        _, G0, D0 = cur_guards
+        G1, D1 = guards(new)
         samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
-        neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
+        neg = (samples < 0.0).any(axis=0).nonzero()[0]
         tau_entry, j_entry = np.inf, -1
         for c in neg.tolist():
             k = int(np.argmax(samples[:, c] < 0.0))
@@ -1346,9 +1420,10 @@ def _run_mode(
                 h_step = h / 2
                 continue
             j_entry = -1
-        exit_idx = np.flatnonzero(np.abs(new.u) >= 1.0) if S.size else np.zeros(0, int)
+        exit_idx = (np.abs(new.u) >= 1.0).nonzero()[0] if S.size else np.zeros(0, int)
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
+            cur_guards = (new, G1, D1)
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new.x, new.g, h_step, None, []
@@ -1391,8 +1466,8 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> float | No
         return None
     xm, gm = corrected
     g_pred = _hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
-    err_x = float(np.max(np.abs(xm[S] - xs))) / cm.tol(xm) if S.size else 0.0
-    err_g = float(np.max(np.abs(gm - g_pred))) / (1e-6 * cm.g_scale)
+    err_x = float(np.abs(xm[S] - xs).max()) / cm.tol(xm) if S.size else 0.0
+    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * cm.g_scale)
     return max(err_x, err_g)
 
 
@@ -1493,7 +1568,7 @@ def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _
     def margin(tau: float) -> float:
         if tau not in cache:
             cache[tau] = new if tau == new.tau else _curve_point(cm, cur, new, h, tau)
-        return 1.0 - float(np.max(np.abs(cache[tau].u[exit_idx])))
+        return 1.0 - float(np.abs(cache[tau].u[exit_idx]).max())
 
     if margin(cur.tau) <= 0.0:
         return cur
@@ -1508,3 +1583,6 @@ def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _
 SlidingBlock = _Block
 hermite = _hermite
 hermite_slope = _hermite_slope
+#: The fractions of a step at which the guards' interpolants are sampled (`hermite` has
+#: their basis at hand).
+GUARD_SAMPLES = _GUARD_SAMPLES

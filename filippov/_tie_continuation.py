@@ -35,13 +35,14 @@ See ``docs/theory.rst`` (the continuation path, tie modes).
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
+    GUARD_SAMPLES,
     ContinuationOptions,
     CurveDense,
     SlidingBlock,
@@ -60,7 +61,7 @@ _MAX_NEWTON = 8
 #: Steps (accepted or not) in one mode before the run is given up.
 _MAX_TRIES = 2000
 #: Samples per step of the Hermite interpolants of the join guards.
-_GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
+_GUARD_SAMPLES = GUARD_SAMPLES
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
 _MIN_WEIGHT = 1e-12
 
@@ -101,6 +102,10 @@ class _TiePoint:
     u: FloatArray
     cdot: float
     gdot: FloatArray
+    #: ``(x_T, c)`` and ``(ẋ_T, ċ)`` once asked for (see `_z`, `_dz`): the Hermite
+    #: predictors of the following steps read them again.
+    z: FloatArray | None = field(default=None, repr=False, compare=False)
+    dz: FloatArray | None = field(default=None, repr=False, compare=False)
 
 
 class _TieMode:
@@ -132,9 +137,11 @@ class _TieMode:
         self.g_scale = g_scale
         # H_TT⁻¹σ_T by the block's current factor (the chord iterations' Schur complement)
         self._chord: tuple[Any, FloatArray] | None = None
+        #: ``(offset, offset[F])`` of the last guards (see `_guards`): taken once a mode.
+        self.offset_F: tuple[FloatArray, FloatArray] | None = None
 
     def tol(self, x: FloatArray) -> float:
-        return self.opts.atol + self.opts.rtol * float(np.max(np.abs(x)))
+        return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
 
     def _chord_y(self) -> FloatArray:
         L = self.block.L
@@ -151,6 +158,7 @@ class _TieMode:
         T, sT, block = self.T, self.sT, self.block
         x = self.x0.copy()
         x[T] = xs
+        xT = x[T]  # (a copy, kept equal to x[T]: not gathered again at each iteration)
         last = np.inf
         done = False
         # (once: the corrections move x by far less than its size)
@@ -160,7 +168,7 @@ class _TieMode:
             if done:
                 return x, g, c
             r1 = g[T] - sT * c - self.delta
-            r2 = float(sT @ (x[T] - self.x0T)) + tau
+            r2 = float(sT @ (xT - self.x0T)) + tau
             if it < 4 and block.L.shape[0] == T.size:
                 # chord steps with the factor as it is (the predictor is within tolerance)
                 z = block.precondition(r1)
@@ -173,16 +181,17 @@ class _TieMode:
                 raise np.linalg.LinAlgError("the tie block is not positive definite")
             dc = (float(sT @ z) - r2) / q
             dx = y * dc - z
-            size = float(np.max(np.abs(dx)))
+            size = float(np.abs(dx).max())
             if not size < 2 * last and size > tol:
                 return None  # diverging
-            x[T] += dx
+            xT += dx
+            x[T] = xT
             c += dc
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 return x, g, c
             last = size
             if tight:
-                scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
+                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
                 done = size <= 64 * _EPS * scale
             else:
                 done = size <= tol
@@ -216,7 +225,7 @@ class _TieMode:
         if Hy is None:  # solved directly: from the block's rows, or one product
             Hy = block.product_from_rows(x, y)
         if Hy is None:
-            v = np.zeros_like(x)
+            v = np.zeros(x.size)
             v[T] = y
             Hy = block.hvp_full(x, v)
         return _TiePoint(tau, x, g, c, -y / q, -1.0 / q, -Hy / q)
@@ -231,8 +240,8 @@ class _TieMode:
             g = block.grad(x)
             delta = block.solve(x, g[T], rtol=1e-13)
             x[T] -= delta
-            scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(self.x0))))
-            if float(np.max(np.abs(delta))) <= 64 * _EPS * scale:
+            scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+            if float(np.abs(delta).max()) <= 64 * _EPS * scale:
                 g = block.grad(x)
                 return -float(self.sT @ (x[T] - self.x0T)), x, g
         raise PathFailure(
@@ -244,26 +253,34 @@ def _guards(tm: _TieMode, p: _TiePoint, offset: FloatArray) -> tuple[FloatArray,
     """Join guards ``c − ∂_j f`` and ``c + ∂_j f`` (``j`` frozen, plus offsets) and the
     zero guard ``c`` (last), with their rates along the curve."""
     F = tm.F
-    gF, dF, off = p.g[F], p.gdot[F], offset[F]
+    if tm.offset_F is None or tm.offset_F[0] is not offset:
+        tm.offset_F = (offset, offset[F])
+    gF, dF, off = p.g[F], p.gdot[F], tm.offset_F[1]
     vals = np.concatenate((p.c - gF + off, p.c + gF + off, [p.c]))
     rates = np.concatenate((p.cdot - dF, p.cdot + dF, [p.cdot]))
     return vals, rates
 
 
 def _z(tm: _TieMode, p: _TiePoint) -> FloatArray:
-    """``(x_T, c)`` of a point (the curve's unknowns)."""
-    z = np.empty(tm.T.size + 1)
-    z[:-1] = p.x[tm.T]
-    z[-1] = p.c
-    return z
+    """``(x_T, c)`` of a point (the curve's unknowns; kept on the point, read-only)."""
+    if p.z is None:
+        z = np.empty(tm.T.size + 1)
+        z[:-1] = p.x[tm.T]
+        z[-1] = p.c
+        z.flags.writeable = False
+        p.z = z
+    return p.z
 
 
 def _dz(p: _TiePoint) -> FloatArray:
-    """``(ẋ_T, ċ)`` of a point."""
-    d = np.empty(p.u.size + 1)
-    d[:-1] = p.u
-    d[-1] = p.cdot
-    return d
+    """``(ẋ_T, ċ)`` of a point (kept on the point, read-only)."""
+    if p.dz is None:
+        d = np.empty(p.u.size + 1)
+        d[:-1] = p.u
+        d[-1] = p.cdot
+        d.flags.writeable = False
+        p.dz = d
+    return p.dz
 
 
 def _hermite_z(tm: _TieMode, a: _TiePoint, b: _TiePoint, h: float, s: Any) -> FloatArray:
@@ -307,8 +324,8 @@ def _midpoint_error(tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float) -> f
         return None
     xm, gm, _ = corrected
     g_pred = hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
-    err_x = float(np.max(np.abs(xm[tm.T] - z[:-1]))) / tm.tol(xm)
-    err_g = float(np.max(np.abs(gm - g_pred))) / (1e-6 * tm.g_scale)
+    err_x = float(np.abs(xm[tm.T] - z[:-1]).max()) / tm.tol(xm)
+    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * tm.g_scale)
     return max(err_x, err_g)
 
 
@@ -480,15 +497,15 @@ def _run_tie_mode(
         if prev is not None:
             shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
             g_pred = hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
-            err_x = float(np.max(np.abs(xn[T] - z_pred[:-1]))) / shrink
-            err_g = float(np.max(np.abs(gn - g_pred))) / shrink
+            err_x = float(np.abs(xn[T] - z_pred[:-1]).max()) / shrink
+            err_g = float(np.abs(gn - g_pred).max()) / shrink
             order = 4
         else:
             new = tm.point(tau, xn, gn, cn, (cur.u, cur.cdot))
             dx = new.u - (2.0 * (xn[T] - cur.x[T]) / h - cur.u)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
-            err_x = h * float(np.max(np.abs(dx))) / 8.0
-            err_g = h * float(np.max(np.abs(dg))) / 8.0
+            err_x = h * float(np.abs(dx).max()) / 8.0
+            err_g = h * float(np.abs(dg).max()) / 8.0
             order = 3
         err_x /= tm.tol(xn)
         err_g /= 1e-6 * tm.g_scale
@@ -512,7 +529,7 @@ def _run_tie_mode(
         _, V0, R0 = cur_guards
         V1, R1 = _guards(tm, new, offset)
         samples = hermite(V0, R0, V1, R1, h, _GUARD_SAMPLES)
-        neg = np.flatnonzero(np.any(samples < 0.0, axis=0))
+        neg = (samples < 0.0).any(axis=0).nonzero()[0]
         tau_hit, k_hit = np.inf, -1
         zero_guard = 2 * tm.F.size
         if neg.size and neg[-1] == zero_guard:
@@ -638,7 +655,7 @@ def tie_steps(
     block = _TieBlock(obj, n, rec)
     g = block.grad(x)
     mode_rest = make_mode("linf", np.zeros(n), np.arange(n))
-    c = float(np.max(np.abs(g)))
+    c = float(np.abs(g).max())
     if c == 0.0:
         return Rest(
             t,
@@ -665,7 +682,7 @@ def tie_steps(
     if block.S.size > 1:
         rec.event(t, x, "tie-entry", block.S, None, mode, unique=unique, note="initial tie")
     c = float(np.mean(sigma[block.S] * g[block.S]))
-    h_step = min(t_end - t0, 1e-2 * max(1.0, float(np.max(np.abs(x)))))
+    h_step = min(t_end - t0, 1e-2 * max(1.0, float(np.abs(x).max())))
     stalls = 0
     while True:
         yield
@@ -685,11 +702,11 @@ def tie_steps(
             return REACHED_END
         x, g, c = p.x, p.g, p.c
         if what == "zero":
-            if float(np.max(np.abs(g))) > ztol:
+            if float(np.abs(g).max()) > ztol:
                 return Finished(
                     -4,
                     f"the tie value reached 0 at t = {t_new:.12g} with a nonzero gradient "
-                    f"(max |∂f| = {float(np.max(np.abs(g))):.3g})",
+                    f"(max |∂f| = {float(np.abs(g).max()):.3g})",
                 )
             # At h = 0 every relay value is free: staying is the only solution when the
             # Hessian is a P-matrix (positive definite: the tie block's factor says so
