@@ -37,6 +37,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import importlib
+import warnings
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -104,8 +105,8 @@ class ExactOptions:
         definite, ``B = I``) as one compiled call (:mod:`filippov._spd_kernel`, needs numba:
         ``pip install filippov[fast]``); the solution is the same bit for bit. ``None``
         (the default) does so from ``_COMPILED_MIN_M`` switching functions on, when numba
-        is installed; ``True`` whenever numba is installed; ``False`` never (the numpy
-        loop). The first compiled run of a process pays numba's import and the loading
+        is installed; ``True`` whenever numba is installed (without it: a
+        ``UserWarning``, and the numpy loop runs); ``False`` never (the numpy loop). The first compiled run of a process pays numba's import and the loading
         of the kernels from numba's cache, about 0.4 s (their compilation, about 20 s,
         when the cache is cold: once per installation).
     """
@@ -489,7 +490,16 @@ def _compiled_kernel(opts: ExactOptions, m: int) -> Any | None:
         return None
     try:
         return importlib.import_module("filippov._spd_kernel")
-    except ImportError:  # numba is not installed: the numpy loop runs
+    except ImportError as exc:  # numba is not installed: the numpy loop runs
+        if opts.compiled:
+            # Asked for explicitly: say why it is not used (the results are the same).
+            warnings.warn(
+                f"ExactOptions(compiled=True) needs numba ({exc}); install it with "
+                "`pip install 'filippov[fast]'`. The numpy loop runs instead (the same "
+                "solution, slower).",
+                UserWarning,
+                stacklevel=2,
+            )
         return None
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from collections import Counter
 from typing import Any
 
@@ -159,8 +160,14 @@ def test_without_numba_the_numpy_loop_runs(
 
     monkeypatch.setattr(_exact_path.importlib, "import_module", no_numba)
     system, x0, x_star = _sign_flow(20, 2.0, 8)
-    sol = _solve(system, x0, True)
+    with pytest.warns(UserWarning, match=r"compiled=True\) needs numba.*numpy loop runs"):
+        sol = _solve(system, x0, True)
     assert sol.status == 1 and not kernel_codes
+    # Left to the default (None), the fallback is silent: numba is an optional speed-up.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        default = fp.solve(system, x0, (0.0, 1e3), max_events=10**5)
+    assert default.status == 1
     np.testing.assert_allclose(sol.x[-1], x_star, rtol=0, atol=1e-9 * np.abs(x_star).max())
 
 
