@@ -1,4 +1,7 @@
-"""The continuation path: sign flows of smooth objectives as continuation of sliding curves.
+"""The continuation path: sign and greedy flows of smooth objectives as continuation of
+sliding curves (the greedy flow's tie modes are in :mod:`filippov._tie_continuation`;
+this module dispatches to it and holds what both share: the block solver, the dense
+output and the Hermite interpolants).
 
 On a mode of the ℓ∞ steepest-descent flow ``x' ∈ −Sign(∇f(x))`` (sliding set ``S``, where
 ``∂_S f = 0`` is held, and fixed signs ``σ_F`` elsewhere) the free coordinates move in
@@ -121,13 +124,15 @@ def unsupported(system: Any) -> str | None:
 
 
 class ContinuationPath(SteppedPath):
-    """The ℓ∞ steepest-descent (sign) flow of an objective, its sliding curves followed
-    by continuation with Hessian–vector products (see the theory page)."""
+    """The ℓ∞ steepest-descent (sign) flow and the ℓ1 (greedy) flow of an objective, their
+    sliding curves and tie curves followed by continuation with Hessian–vector products
+    (see the theory page)."""
 
     name = "continuation"
     Options = ContinuationOptions
-    # Without a positive definite sliding block (a convex objective near the path) the
-    # continuation cannot go on; method="auto" then runs the event path.
+    # Without a positive definite sliding or tie block (−4: not convex near the path) or
+    # when a corrector cannot converge (−1: e.g. a block too ill-conditioned for its
+    # tolerance) the continuation cannot go on; method="auto" then runs the event path.
     retry_on = frozenset({-1, -4})
 
     @classmethod

@@ -115,6 +115,23 @@ class ExactOptions:
     incremental: bool = True
     compiled: bool | None = None
 
+    def __post_init__(self) -> None:
+        # The switches are read with `is`: a truthy stand-in (0, "no") would silently
+        # choose the other branch, so refuse anything but bool (and None for compiled).
+        if not isinstance(self.incremental, bool):
+            raise TypeError(
+                f"`incremental` must be True or False. Got {self.incremental!r} instead."
+            )
+        if self.compiled is not None and not isinstance(self.compiled, bool):
+            raise TypeError(
+                f"`compiled` must be True, False or None. Got {self.compiled!r} instead."
+            )
+        zero_tol = float(self.zero_tol)
+        if not (np.isfinite(zero_tol) and zero_tol >= 0.0):
+            raise ValueError(
+                f"`zero_tol` must be finite and non-negative. Got {self.zero_tol!r} instead."
+            )
+
 
 class ExactPath(SteppedPath):
     """Closed-form event-to-event integration of piecewise-affine ℓ1 / ℓ∞ relay systems

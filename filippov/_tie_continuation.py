@@ -119,8 +119,11 @@ class _TieMode:
         sigma: FloatArray,
         opts: ContinuationOptions,
         g_scale: float,
+        t_start: float = 0.0,
     ) -> None:
         self.block = block
+        #: The mode's start time (τ = 0), for messages in the solution's time.
+        self.t_start = t_start
         self.T = block.S
         self.sT = sigma[self.T].copy()
         self.x0 = x
@@ -189,12 +192,17 @@ class _TieMode:
             c += dc
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 return x, g, c
-            last = size
             if tight:
                 scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
-                done = size <= 64 * _EPS * scale
+                # To rounding; or, for an ill-conditioned block, where full Newton steps
+                # (from the fifth on; the first four are chord steps, which may converge
+                # slowly) stop shrinking within the tolerance: their floor is about
+                # cond(H_TT)·eps there, above 64 eps, and waiting for the latter never ends.
+                stalled = it >= 5 and size > 0.5 * last and size <= tol
+                done = size <= 64 * _EPS * scale or stalled
             else:
                 done = size <= tol
+            last = size
         return None
 
     def point(
@@ -236,16 +244,23 @@ class _TieMode:
         T, block = self.T, self.block
         x = self.x0.copy()
         x[T] = xs
-        for _ in range(3 * _MAX_NEWTON):
+        last = np.inf
+        for it in range(3 * _MAX_NEWTON):
             g = block.grad(x)
             delta = block.solve(x, g[T], rtol=1e-13)
             x[T] -= delta
             scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
-            if float(np.abs(delta).max()) <= 64 * _EPS * scale:
+            size = float(np.abs(delta).max())
+            # To rounding; or, for an ill-conditioned block, where the steps stop shrinking
+            # within the tolerance (their floor is about cond(H_TT)·eps, above 64 eps).
+            if size <= 64 * _EPS * scale or (it >= 2 and size > 0.5 * last and size <= self.tol(x)):
                 g = block.grad(x)
                 return -float(self.sT @ (x[T] - self.x0T)), x, g
+            last = size
         raise PathFailure(
-            -1, f"Newton's method did not converge onto the stationary point near τ = {tau:.12g}"
+            -1,
+            "Newton's method did not converge onto the stationary point near "
+            f"t = {self.t_start + tau:.12g}",
         )
 
 
@@ -304,7 +319,9 @@ def _curve_point(
     corrected = tm.correct(tau, z[:-1], float(z[-1]), fresh=True)
     if corrected is None:
         raise PathFailure(
-            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+            -1,
+            "the corrector did not converge while locating an event near "
+            f"t = {tm.t_start + tau:.12g}",
         )
     x, g, c = corrected
     p = tm.point(tau, x, g, c, _slope_guess(tm, a, b, h, tau)) if with_tangent else None
@@ -691,7 +708,7 @@ def tie_steps(
         # cannot fire again at its own time.
         offset = np.maximum(0.0, ztol - (c - np.abs(g)))
         offset[sigma != 0] = 0.0
-        tm = _TieMode(block, x, g, sigma, opts, g_scale)
+        tm = _TieMode(block, x, g, sigma, opts, g_scale, t)
         try:
             t_new, p, h_step, what = _run_tie_mode(
                 tm, t, t_end, g, offset, h_step, mode, rec, solved

@@ -27,7 +27,11 @@ import filippov as fp
 from filippov import _exact_path, incremental_selection
 from filippov.engine import ExactOptions
 
-kernel = pytest.importorskip("filippov._spd_kernel", reason="the compiled step needs numba")
+try:
+    import filippov._spd_kernel as kernel
+except ImportError:  # numba not installed: the tests of the fallback still run
+    kernel = None
+needs_numba = pytest.mark.skipif(kernel is None, reason="the compiled step needs numba")
 
 
 def _sign_flow(d: int, log_cond: float, seed: int) -> tuple[fp.FilippovSystem, np.ndarray, Any]:
@@ -69,6 +73,8 @@ def _assert_same_bits(a: fp.FilippovSolution, b: fp.FilippovSolution) -> None:
 def kernel_codes(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     """The codes the compiled step returned (it ran when there are any)."""
     codes: Counter[int] = Counter()
+    if kernel is None:
+        return codes
     step = kernel.event_step
 
     def counted(*args: Any) -> Any:
@@ -80,6 +86,7 @@ def kernel_codes(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     return codes
 
 
+@needs_numba
 @pytest.mark.parametrize(
     ("d", "log_cond", "seed"),
     [(40, 2.0, 0), (60, 1.0, 1), (30, 4.0, 2), (25, 8.0, 3), (20, 9.5, 4)],
@@ -98,6 +105,7 @@ def test_compiled_sign_flow_is_the_numpy_sign_flow_bit_for_bit(
     _assert_same_bits(fast, slow)
 
 
+@needs_numba
 def test_steps_handed_back_to_python_keep_the_bits(
     monkeypatch: pytest.MonkeyPatch, kernel_codes: Counter[int]
 ) -> None:
@@ -118,6 +126,7 @@ def test_steps_handed_back_to_python_keep_the_bits(
     assert kernel_codes[kernel.CODE_REFINE] > 0
 
 
+@needs_numba
 def test_a_direct_solve_fallback_keeps_the_bits(
     monkeypatch: pytest.MonkeyPatch, kernel_codes: Counter[int]
 ) -> None:
@@ -136,6 +145,7 @@ def test_a_direct_solve_fallback_keeps_the_bits(
     assert sum(fallbacks) > 0, fallbacks
 
 
+@needs_numba
 def test_the_default_compiles_only_large_systems(
     monkeypatch: pytest.MonkeyPatch, kernel_codes: Counter[int]
 ) -> None:
@@ -163,11 +173,21 @@ def test_without_numba_the_numpy_loop_runs(
     with pytest.warns(UserWarning, match=r"compiled=True\) needs numba.*numpy loop runs"):
         sol = _solve(system, x0, True)
     assert sol.status == 1 and not kernel_codes
-    # Left to the default (None), the fallback is silent: numba is an optional speed-up.
+    # Left to the default (None), the fallback is silent: numba is an optional speed-up
+    # (the threshold lowered so that the default does try to import the kernel).
+    monkeypatch.setattr(_exact_path, "_COMPILED_MIN_M", 1)
+    tried = []
+
+    def counting(name: str, *args: Any) -> Any:
+        tried.append(name)
+        return no_numba(name, *args)
+
+    monkeypatch.setattr(_exact_path.importlib, "import_module", counting)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         default = fp.solve(system, x0, (0.0, 1e3), max_events=10**5)
-    assert default.status == 1
+    assert default.status == 1 and "filippov._spd_kernel" in tried and not kernel_codes
+    _assert_same_bits(sol, default)
     np.testing.assert_allclose(sol.x[-1], x_star, rtol=0, atol=1e-9 * np.abs(x_star).max())
 
 
@@ -177,3 +197,18 @@ def test_import_filippov_does_not_import_numba() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"compiled": 0}, TypeError, "`compiled` must be True, False or None. Got 0"),
+        ({"compiled": "no"}, TypeError, "`compiled` must be True, False or None"),
+        ({"incremental": 1}, TypeError, "`incremental` must be True or False"),
+        ({"zero_tol": float("nan")}, ValueError, "`zero_tol` must be finite"),
+        ({"zero_tol": -1e-3}, ValueError, "`zero_tol` must be finite and non-negative"),
+    ],
+)
+def test_exact_options_refuse_stand_ins(kwargs: dict[str, Any], error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        ExactOptions(**kwargs)

@@ -288,3 +288,27 @@ def test_conjugate_gradient_blocks_match_the_direct_factorization(
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-10)
     check_greedy_velocities(obj, sol)
     check_continuity(sol)
+
+
+def test_ill_conditioned_rest_is_reached_not_given_up() -> None:
+    # Found in review: with cond(H) ≈ 1.5e5 at the minimizer (a column twice another,
+    # λ = 1e-3) Newton's steps onto the stationary point stall at about cond·eps, above the
+    # old 64·eps acceptance, and the run ended −1 while the event path reached the minimizer.
+    rng = np.random.default_rng(11)
+    for _ in range(10):  # the tenth draw of the reviewer's generator
+        n, m = int(rng.integers(3, 9)), int(rng.integers(5, 40))
+        A = rng.standard_normal((m, n)) * rng.choice([0.1, 1, 10])
+        A[:, -1] = 2.0 * A[:, 0]
+        y = rng.choice([0, 1], m)
+        rng.choice([1e-1, 1e-3, 1e-6])
+        x0 = rng.standard_normal(n) * rng.choice([0.1, 1, 5])
+    obj = ridge_logistic(A, y, 1e-3)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    cont = fp.solve(flow, x0, (0.0, 50.0), method="continuation")
+    events = fp.solve(flow, x0, (0.0, 50.0), method="events")
+    assert np.linalg.cond(obj.hess(events.x[-1])) > 1e5
+    assert cont.status == 1 and cont.method == "continuation", cont.message
+    assert cont.events[-1].kind == "stationary"
+    assert abs(cont.events[-1].t - events.events[-1].t) < 1e-7
+    np.testing.assert_allclose(cont.x[-1], events.x[-1], rtol=0, atol=1e-9)
+    assert np.abs(obj.grad(cont.x[-1])).max() < 1e-12
