@@ -36,7 +36,7 @@ only the sliding columns of its data, and ``B x`` is affine along a mode
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -581,28 +581,15 @@ class _Block:
         r = b - Hy[S]
         # The residual cannot go below the rounding of a product: stop there.
         target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
-        z = self.precondition(r)
-        p = z.copy()
-        rz = float(r @ z)
-        for it in range(1, 3 * k + 20):
-            if float(np.linalg.norm(r)) <= target:
-                return y, it - 1, True
+
+        def product(p: FloatArray) -> tuple[FloatArray, FloatArray]:
             full[:] = 0.0
             full[S] = p
             Hp = self.hvp_full(x, full)
-            Ap = Hp[S]
-            pAp = float(p @ Ap)
-            if not pAp > 0.0:
-                return y, it, False
-            alpha = rz / pAp
-            y += alpha * p
-            Hy += alpha * Hp
-            r -= alpha * Ap
-            z = self.precondition(r)
-            rz_new = float(r @ z)
-            p = z + (rz_new / rz) * p
-            rz = rz_new
-        return y, 3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target
+            return Hp, Hp[S]
+
+        iters, ok = _cg_iterations(r, y, Hy, product, self.precondition, target, 3 * k + 20)
+        return y, iters, ok
 
     def _pcg_columns(
         self,
@@ -651,25 +638,45 @@ class _Block:
             return done(0, True)
         r = b - HyS
         target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
-        z = self.precondition(r)
-        p = z.copy()
-        rz = float(r @ z)
-        for it in range(1, 3 * k + 20):
-            if float(np.linalg.norm(r)) <= target:
-                return done(it - 1, True)
-            Bp, Ap = product(p)
-            pAp = float(p @ Ap)
-            if not pAp > 0.0:
-                return done(it, False)
-            alpha = rz / pAp
-            y += alpha * p
-            Bdy += alpha * Bp
-            r -= alpha * Ap
-            z = self.precondition(r)
-            rz_new = float(r @ z)
-            p = z + (rz_new / rz) * p
-            rz = rz_new
-        return done(3 * k + 20, float(np.linalg.norm(r)) <= 1e3 * target)
+        return done(*_cg_iterations(r, y, Bdy, product, self.precondition, target, 3 * k + 20))
+
+
+def _cg_iterations(
+    r: FloatArray,
+    y: FloatArray,
+    acc: FloatArray,
+    product: Callable[[FloatArray], tuple[FloatArray, FloatArray]],
+    precondition: Callable[[FloatArray], FloatArray],
+    target: float,
+    max_iter: int,
+) -> tuple[int, bool]:
+    """Preconditioned conjugate gradients from the residual ``r`` of ``y``, both updated in
+    place, to ``‖r‖ ≤ target``: ``(iterations, converged)``.
+
+    ``product(p)`` returns ``(P, A p)``; ``acc += α P`` follows ``y += α p``, so that the
+    caller keeps a linear image of ``y`` (the whole Hessian product, or ``B_S y`` of a
+    linear model) without another product. ``converged`` is false when ``pᵀAp ≤ 0``, or
+    at ``max_iter`` unless ``r`` is within ``1e3 · target``.
+    """
+    z = precondition(r)
+    p = z.copy()
+    rz = float(r @ z)
+    for it in range(1, max_iter):
+        if float(np.linalg.norm(r)) <= target:
+            return it - 1, True
+        P, Ap = product(p)
+        pAp = float(p @ Ap)
+        if not pAp > 0.0:
+            return it, False
+        alpha = rz / pAp
+        y += alpha * p
+        acc += alpha * P
+        r -= alpha * Ap
+        z = precondition(r)
+        rz_new = float(r @ z)
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return max_iter, float(np.linalg.norm(r)) <= 1e3 * target
 
 
 class CurveDense:

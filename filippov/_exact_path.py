@@ -46,7 +46,7 @@ import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
 
 from filippov._certify import component_scales, initial_zero_rtol
-from filippov._recorder import Recorder, make_mode, record_l1_transition
+from filippov._recorder import Recorder, make_mode, record_l1_transition, record_tie_change
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray
 from filippov.engine.protocol import (
@@ -910,10 +910,4 @@ def linf_steps(
         dropped_now |= dropped
         entered = A_cand[support & ~was_in].tolist()
         left = A_cand[~support & was_in].tolist()
-        if entered:
-            kind = "tie-entry" if not left else "crossing"
-            rec.event(t, x, kind, entered, old_mode, mode, unique=unique)
-        elif joined.size:
-            rec.event(t, x, "tangency", joined, old_mode, mode, unique=unique)
-        if left:
-            rec.event(t, x, "tie-exit", left, old_mode, mode, unique=unique)
+        record_tie_change(rec, t, x, entered, left, joined, old_mode, mode, unique)

@@ -337,6 +337,31 @@ def record_l1_transition(
         )
 
 
+def record_tie_change(
+    rec: Recorder,
+    t: float,
+    x: FloatArray,
+    entered: list[int],
+    left: list[int],
+    joined: np.ndarray,
+    old_mode: Mode | None,
+    mode: Mode,
+    unique: bool,
+) -> None:
+    """Record an ℓ∞-relay (greedy flow) event from the tie's change: indices that
+    ``entered`` the tie make a tie entry (a crossing when others ``left`` at once); indices
+    that ``joined`` the candidates but were not kept are a tangency; ``left`` ones a tie
+    exit. Shared by the exact and continuation paths, so both label ties alike.
+    """
+    if entered:
+        kind = "tie-entry" if not left else "crossing"
+        rec.event(t, x, kind, entered, old_mode, mode, unique=unique)
+    elif joined.size:
+        rec.event(t, x, "tangency", joined, old_mode, mode, unique=unique)
+    if left:
+        rec.event(t, x, "tie-exit", left, old_mode, mode, unique=unique)
+
+
 def _recent_runs(rec: Recorder, n: int) -> list[list[Any]]:
     """The last ``ZENO_RUN + 1`` runs of equal times among the recorder's events, oldest
     first, each ``[t, first, last]`` (event indices; ``first`` may be cut at the start of

@@ -49,7 +49,7 @@ from filippov._continuation_path import (
     hermite,
     hermite_slope,
 )
-from filippov._recorder import Recorder, make_mode
+from filippov._recorder import Recorder, make_mode, record_tie_change
 from filippov._validation import FloatArray
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest
 from filippov.selection import is_p_matrix, solve_simplex_vi
@@ -762,10 +762,4 @@ def tie_steps(
         was_in[T_old] = True
         entered = np.flatnonzero(in_T & ~was_in).tolist()
         left = np.flatnonzero(was_in & ~in_T).tolist()
-        if entered:
-            kind = "tie-entry" if not left else "crossing"
-            rec.event(t, x, kind, entered, old_mode, mode, unique=unique)
-        elif joined.size:
-            rec.event(t, x, "tangency", joined, old_mode, mode, unique=unique)
-        if left:
-            rec.event(t, x, "tie-exit", left, old_mode, mode, unique=unique)
+        record_tie_change(rec, t, x, entered, left, joined, old_mode, mode, unique)
