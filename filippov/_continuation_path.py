@@ -749,6 +749,8 @@ class _Mode:
         self.F = np.flatnonzero(sigma != 0)
         self.opts = opts
         self.rec = rec
+        #: The mode's start time (τ = 0), for messages in the solution's time.
+        self.t_start = 0.0
         #: The gradient's scale at the start of the run (its size later tends to 0).
         self.g_scale = 1.0
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
@@ -1074,6 +1076,7 @@ def _steps(
         offset[sigma == 0] = 0.0
         cm = _Mode(obj, block, x, sigma, opts, rec)
         cm.g_scale = g_scale
+        cm.t_start = t
         try:
             out = _run_mode(cm, t, t_end, g, offset, h_step, mode, rec)
         except np.linalg.LinAlgError as exc:
@@ -1503,7 +1506,9 @@ def _curve_state(
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, only=only)
     if corrected is None:
         raise PathFailure(
-            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+            -1,
+            "the corrector did not converge while locating an event near "
+            f"t = {cm.t_start + tau:.12g}",
         )
     return corrected
 
@@ -1517,7 +1522,9 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
     if corrected is None:
         raise PathFailure(
-            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+            -1,
+            "the corrector did not converge while locating an event near "
+            f"t = {cm.t_start + tau:.12g}",
         )
     xn, gn = corrected
     return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau))
