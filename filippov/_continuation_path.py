@@ -1184,7 +1184,15 @@ def _box_selection(
     block (``b = H_JF σ_F``), when the interior solution leaves the box."""
     n = x.size
     J = block.S
-    M = block.rows(x, J)[:, J]
+    if block.lm is not None:
+        # H_JJ = B_Jᵀ diag(w) B_J + λI from the block's columns (the Hessian rows would
+        # take all n columns of B).
+        block.rec.njev += 1
+        BJ = block.lm.columns(J)
+        M = BJ.T @ (block.lm.weights(x)[:, None] * BJ)
+        M.flat[:: J.size + 1] += block.lm.lam
+    else:
+        M = block.rows(x, J)[:, J]
     sel = solve_box_vi(0.5 * (M + M.T), -b)
     lam = np.asarray(sel.lam)
     inside = np.abs(lam) < 1.0
