@@ -412,7 +412,15 @@ class _Block:
             self.rec.njev += 1
             BS = self.lm.columns(self.S)
             k = self.S.size
-            root_w = np.sqrt(self.lm.weights(x))[:, None]
+            w = self.lm.weights(x)
+            if not (w >= 0.0).all():
+                # A loss with ℓ'' < 0 at some samples (a Cauchy loss; f itself may well be
+                # convex): the weights have no square root, so a general product.
+                R = BS.T @ (w[:, None] * BS)
+                R.flat[:: k + 1] += self.lm.lam
+                self.L = _cholesky(R)
+                return
+            root_w = np.sqrt(w)[:, None]
             if k * self.n > _DIRECT_SIZE:
                 # Only a preconditioner (and a chord step's): single precision is plenty
                 # for a block this well conditioned, and halves the dominant |S|²·m work.

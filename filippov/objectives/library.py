@@ -358,6 +358,20 @@ class GLMLoss:
     name: str = "custom"
     check_targets: Callable[[FloatArray], None] | None = None
 
+    def __post_init__(self) -> None:
+        for field in ("value", "first", "second"):
+            if not callable(getattr(self, field)):
+                raise TypeError(
+                    f"GLMLoss `{field}` must be a callable (z, y) -> array. Got "
+                    f"{type(getattr(self, field)).__name__} instead."
+                )
+        if self.check_targets is not None and not callable(self.check_targets):
+            raise TypeError(
+                "GLMLoss `check_targets` must be a callable y -> None or None. Got "
+                f"{type(self.check_targets).__name__} instead."
+            )
+        _check_name(self.name)
+
 
 def _logistic_value(z: FloatArray, y: FloatArray) -> FloatArray:
     return np.logaddexp(0.0, -y * z)
@@ -375,21 +389,26 @@ def _logistic_second(z: FloatArray, y: FloatArray) -> FloatArray:
 def _labels(y: FloatArray) -> None:
     if not set(np.unique(y).tolist()) <= {-1.0, 1.0}:
         raise ValueError(
-            f"`y` must hold labels in {{-1, 1}} for the logistic loss. Got values "
-            f"{sorted(set(np.unique(y).tolist()))[:6]} instead."
+            f"`y` must hold labels in {{-1, 1}} or {{0, 1}} for the logistic loss. Got "
+            f"values {sorted(set(np.unique(y).tolist()))[:6]} instead."
         )
 
 
+# (e^z overflows to inf beyond z ≈ 709: the objective's finiteness checks then name the
+# problem, so numpy's overflow warning is silenced rather than raised as well.)
 def _poisson_value(z: FloatArray, y: FloatArray) -> FloatArray:
-    return np.exp(z) - y * z
+    with np.errstate(over="ignore"):
+        return np.exp(z) - y * z
 
 
 def _poisson_first(z: FloatArray, y: FloatArray) -> FloatArray:
-    return np.exp(z) - y
+    with np.errstate(over="ignore"):
+        return np.exp(z) - y
 
 
 def _poisson_second(z: FloatArray, y: FloatArray) -> FloatArray:
-    return np.exp(z)
+    with np.errstate(over="ignore"):
+        return np.exp(z)
 
 
 def _counts(y: FloatArray) -> None:
@@ -423,7 +442,10 @@ def _logcosh_first(z: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def _logcosh_second(z: FloatArray, y: FloatArray) -> FloatArray:
-    return 1.0 / np.cosh(np.clip(z - y, -700.0, 700.0)) ** 2
+    # sech² r = 4a/(1 + a)² with a = e^{−2|r|}: no overflow, and accurate in the tails
+    # (1 − tanh² r cancels to 0 there).
+    a = np.exp(-2.0 * np.abs(z - y))
+    return 4.0 * a / (1.0 + a) ** 2
 
 
 #: The losses :func:`linear_model` knows by name: ``"logistic"`` (labels ±1 or 0/1,
@@ -527,7 +549,7 @@ def linear_model(
             f"`loss` must be a loss name or a GLMLoss. Got {type(loss).__name__} instead."
         )
     yv = as_vector(y, "y", m)
-    if spec is GLM_LOSSES["logistic"] and set(np.unique(yv).tolist()) <= {0.0, 1.0}:
+    if spec.check_targets is _labels and set(np.unique(yv).tolist()) <= {0.0, 1.0}:
         yv = 2.0 * yv - 1.0
     if spec.check_targets is not None:
         spec.check_targets(yv)
@@ -575,7 +597,12 @@ def linear_model(
 
     def grad_batch(X: FloatArray) -> FloatArray:
         Z = X @ Am.T
-        D = np.stack([dloss(z) for z in Z]) if Z.ndim == 2 else dloss(Z)
+        if Z.ndim == 1:
+            return (dloss(Z) @ Am) / m + lam_f * X
+        # (row by row: a loss of the user's need only take vectors)
+        D = np.empty_like(Z)
+        for i, z in enumerate(Z):
+            D[i] = dloss(z)
         return D @ Am / m + lam_f * X
 
     At = np.ascontiguousarray(Am.T)

@@ -8,6 +8,7 @@ column products against plain callables, and the input checks.
 
 from __future__ import annotations
 
+import math
 import pickle
 
 import numpy as np
@@ -188,3 +189,54 @@ def test_bad_input_is_refused_with_the_problem_named() -> None:
     with pytest.raises(ValueError, match=r"`first` must return an array of shape \(5,\)"):
         linear_model(A, y, 0.1, loss=scalar)
     assert set(GLM_LOSSES) == set(FORMULAS)
+
+
+@pytest.mark.parametrize("norm", ["linf", "l1"])
+def test_a_loss_with_negative_curvature_at_some_samples_runs_on_the_columns(norm: str) -> None:
+    """The Cauchy loss has ℓ'' < 0 wherever |z − y| > 1; with λ = 1 the objective is still
+    strongly convex. The block of the sliding columns has no square root of its weights
+    there: the run must still follow the flow (as the generic products do)."""
+    d = 12
+    A, y = _data("squared", 4 * d, d, 21)
+    y *= 3.0  # (large residuals: many samples with ℓ'' < 0 along the flow)
+    obj = linear_model(A, y, 1.0, loss=CAUCHY)
+    x0 = np.random.default_rng(22).standard_normal(d)
+    assert (_cauchy_second(A @ x0, y) < 0).sum() >= 5
+    assert np.linalg.eigvalsh(obj.hess(x0))[0] > 0.1
+    system = fp.steepest_descent_flow(obj, norm)
+    fast = fp.solve(system, x0, (0.0, 80.0), method="continuation")
+    assert fast.status == 1, fast.message
+    plain = Objective(obj.f, obj.grad, obj.hess, hvp=obj.hvp, n=d)
+    ref = fp.solve(fp.steepest_descent_flow(plain, norm), x0, (0.0, 80.0), method="continuation")
+    assert [(e.kind, e.indices) for e in fast.events] == [(e.kind, e.indices) for e in ref.events]
+    np.testing.assert_allclose(
+        [e.t for e in fast.events], [e.t for e in ref.events], rtol=0, atol=1e-9
+    )
+    np.testing.assert_allclose(fast.x[-1], newton(obj, d), rtol=0, atol=1e-10)
+
+
+def test_tails_are_finite_without_warnings() -> None:
+    """Far from the data: log-cosh's curvature sech² r without overflow (1/cosh² r
+    computed by the standard library for comparison), Poisson's e^z overflow reported by
+    the objective's own check, not by a numpy warning (warnings are errors here)."""
+    obj = linear_model([[1.0]], [0.0], 0.0, loss="logcosh")
+    for r in (20.0, 300.0, 400.0):
+        h = float(obj.hess(np.array([r]))[0, 0])
+        assert h == pytest.approx(
+            1.0 / math.cosh(r) ** 2 if r < 355 else 0.0, rel=1e-12, abs=1e-300
+        )
+        assert float(obj.grad(np.array([-r]))[0]) == pytest.approx(-1.0, rel=1e-15)
+    poisson = linear_model([[1.0], [2.0]], [1.0, 0.0], 0.1, loss="poisson")
+    with pytest.raises(ValueError, match="finite"):
+        poisson.grad(np.array([400.0]))
+
+
+def test_batches_of_no_rows_and_bad_loss_fields() -> None:
+    obj = linear_model(*_data("poisson", 5, 3, 0), 0.1, loss="poisson")
+    assert obj.grad_batch(np.zeros((0, 3))).shape == (0, 3)
+    with pytest.raises(TypeError, match="GLMLoss `second` must be a callable"):
+        GLMLoss(_cauchy_value, _cauchy_first, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`name` must be a string"):
+        GLMLoss(_cauchy_value, _cauchy_first, _cauchy_second, name=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"\{-1, 1\} or \{0, 1\}"):
+        linear_model([[1.0], [2.0]], [0.0, 2.0], 0.1)
