@@ -412,7 +412,15 @@ class _Block:
             self.rec.njev += 1
             BS = self.lm.columns(self.S)
             k = self.S.size
-            root_w = np.sqrt(self.lm.weights(x))[:, None]
+            w = self.lm.weights(x)
+            if not (w >= 0.0).all():
+                # A loss with ℓ'' < 0 at some samples (a Cauchy loss; f itself may well be
+                # convex): the weights have no square root, so a general product.
+                R = BS.T @ (w[:, None] * BS)
+                R.flat[:: k + 1] += self.lm.lam
+                self.L = _cholesky(R)
+                return
+            root_w = np.sqrt(w)[:, None]
             if k * self.n > _DIRECT_SIZE:
                 # Only a preconditioner (and a chord step's): single precision is plenty
                 # for a block this well conditioned, and halves the dominant |S|²·m work.
@@ -749,6 +757,8 @@ class _Mode:
         self.F = np.flatnonzero(sigma != 0)
         self.opts = opts
         self.rec = rec
+        #: The mode's start time (τ = 0), for messages in the solution's time.
+        self.t_start = 0.0
         #: The gradient's scale at the start of the run (its size later tends to 0).
         self.g_scale = 1.0
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
@@ -1074,6 +1084,7 @@ def _steps(
         offset[sigma == 0] = 0.0
         cm = _Mode(obj, block, x, sigma, opts, rec)
         cm.g_scale = g_scale
+        cm.t_start = t
         try:
             out = _run_mode(cm, t, t_end, g, offset, h_step, mode, rec)
         except np.linalg.LinAlgError as exc:
@@ -1181,7 +1192,15 @@ def _box_selection(
     block (``b = H_JF σ_F``), when the interior solution leaves the box."""
     n = x.size
     J = block.S
-    M = block.rows(x, J)[:, J]
+    if block.lm is not None:
+        # H_JJ = B_Jᵀ diag(w) B_J + λI from the block's columns (the Hessian rows would
+        # take all n columns of B).
+        block.rec.njev += 1
+        BJ = block.lm.columns(J)
+        M = BJ.T @ (block.lm.weights(x)[:, None] * BJ)
+        M.flat[:: J.size + 1] += block.lm.lam
+    else:
+        M = block.rows(x, J)[:, J]
     sel = solve_box_vi(0.5 * (M + M.T), -b)
     lam = np.asarray(sel.lam)
     inside = np.abs(lam) < 1.0
@@ -1503,7 +1522,9 @@ def _curve_state(
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, only=only)
     if corrected is None:
         raise PathFailure(
-            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+            -1,
+            "the corrector did not converge while locating an event near "
+            f"t = {cm.t_start + tau:.12g}",
         )
     return corrected
 
@@ -1517,7 +1538,9 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
     if corrected is None:
         raise PathFailure(
-            -1, f"the corrector did not converge while locating an event near τ = {tau:.12g}"
+            -1,
+            "the corrector did not converge while locating an event near "
+            f"t = {cm.t_start + tau:.12g}",
         )
     xn, gn = corrected
     return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau))

@@ -591,7 +591,10 @@ def _transition(
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             x0 = np.zeros(m)
-            rec.event(t, x, "stationary", field.free, old_mode, make_mode("linf", x0, np.arange(m)))
+            # (every index, as the rest mode and the exact and continuation paths name it)
+            rec.event(
+                t, x, "stationary", np.arange(m), old_mode, make_mode("linf", x0, np.arange(m))
+            )
             return t, x, np.zeros(m), np.arange(m), offset, True, None
         A = set(int(i) for i in field.free)
         joined = [field.entry_index(p) for p in hits if kinds[p] == 0]

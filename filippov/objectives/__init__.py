@@ -13,7 +13,7 @@ comes back has the right shape and is finite. Three ways to build one:
 
 and :meth:`Objective.from_jax` for a loss written in JAX. The library functions
 (:func:`separable_quadratic`, :func:`rotated_quadratic`, :func:`ridge_logistic`,
-:func:`smooth_max`, :func:`slope`, :func:`mlp_classifier`) build the test problems used in
+:func:`linear_model`, :func:`smooth_max`, :func:`slope`, :func:`mlp_classifier`) build the test problems used in
 the experiments of the seed papers.
 
 Objectives must be smooth (C²): the non-smoothness of a Filippov system lives in the norm
@@ -46,13 +46,25 @@ from .base import Objective
 # `filippov.objectives._rebuild` (their recipes name the public constructors below).
 from .base import rebuild_from_recipe as _rebuild  # noqa: F401
 from .expression import ALLOWED_FUNCTIONS, parse_expression
-from .library import ridge_logistic, rotated_quadratic, separable_quadratic, slope, smooth_max
+from .library import (
+    GLM_LOSSES,
+    GLMLoss,
+    linear_model,
+    ridge_logistic,
+    rotated_quadratic,
+    separable_quadratic,
+    slope,
+    smooth_max,
+)
 from .mlp import mlp_classifier, mlp_init
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
+    "GLM_LOSSES",
     "DerivativeCheck",
+    "GLMLoss",
     "Objective",
+    "linear_model",
     "mlp_classifier",
     "mlp_init",
     "parse_expression",

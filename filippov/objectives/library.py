@@ -1,14 +1,18 @@
 """The problem library: the test objectives of the seed papers' experiments.
 
-Quadratics (:func:`separable_quadratic`, :func:`rotated_quadratic`, :func:`slope`) and two
-smooth non-quadratic losses (:func:`ridge_logistic`, :func:`smooth_max`); the network
+Quadratics (:func:`separable_quadratic`, :func:`rotated_quadratic`, :func:`slope`), two
+smooth non-quadratic losses (:func:`ridge_logistic`, :func:`smooth_max`) and generalized
+linear models with a ridge term (:func:`linear_model`, with the losses of :data:`GLM_LOSSES`
+or a :class:`GLMLoss` of the user's); the network
 objective is in :mod:`filippov.objectives.mlp`. Each constructor records its recipe (its
 validated arguments), so its objective pickles as the recipe and is rebuilt when loaded.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -33,7 +37,16 @@ if TYPE_CHECKING:
 else:
     scipy = LazyModule("scipy")  # its submodules load on attribute access
 
-__all__ = ["ridge_logistic", "rotated_quadratic", "separable_quadratic", "slope", "smooth_max"]
+__all__ = [
+    "GLM_LOSSES",
+    "GLMLoss",
+    "linear_model",
+    "ridge_logistic",
+    "rotated_quadratic",
+    "separable_quadratic",
+    "slope",
+    "smooth_max",
+]
 
 
 def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) -> Objective:  # noqa: E741
@@ -302,6 +315,320 @@ def _logistic_dloss(z: FloatArray) -> FloatArray:
 def _logistic_d2loss(z: FloatArray) -> FloatArray:
     """``ℓ''(z)`` of the logistic loss."""
     return scipy.special.expit(z) * scipy.special.expit(-z)
+
+
+@dataclass(frozen=True)
+class GLMLoss:
+    r"""A smooth per-sample loss ``ℓ(z, y)`` of a linear model, with its first two
+    derivatives in ``z``: each callable takes the arrays ``z`` (the samples' linear
+    predictors ``a_iᵀx``) and ``y`` (their targets), both of shape ``(m,)``, and returns an
+    array of shape ``(m,)``.
+
+    The loss must be twice continuously differentiable in ``z`` (the objective must be C²;
+    :func:`filippov.solve` checks the derivatives against finite differences up front).
+    Module-level functions pickle with the objective; lambdas do not.
+
+    Attributes
+    ----------
+    value, first, second : callable
+        ``ℓ(z, y)``, ``∂ℓ/∂z`` and ``∂²ℓ/∂z²``, elementwise.
+    name : str
+        Shown in the objective's name.
+    check_targets : callable, optional
+        ``y -> None`` raising ``ValueError`` for targets the loss does not accept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.objectives import GLMLoss, linear_model
+    >>> cubic_soft = GLMLoss(                       # ℓ(z, y) = log(1 + (z − y)²)
+    ...     value=lambda z, y: np.log1p((z - y) ** 2),
+    ...     first=lambda z, y: 2 * (z - y) / (1 + (z - y) ** 2),
+    ...     second=lambda z, y: 2 * (1 - (z - y) ** 2) / (1 + (z - y) ** 2) ** 2,
+    ...     name="cauchy",
+    ... )
+    >>> obj = linear_model([[1.0, 0.0], [0.0, 2.0]], [0.0, 1.0], 1.0, loss=cubic_soft)
+    >>> obj.grad([0.0, 0.0])
+    array([ 0., -1.])
+    """
+
+    value: Callable[[FloatArray, FloatArray], Any]
+    first: Callable[[FloatArray, FloatArray], Any]
+    second: Callable[[FloatArray, FloatArray], Any]
+    name: str = "custom"
+    check_targets: Callable[[FloatArray], None] | None = None
+
+    def __post_init__(self) -> None:
+        for field in ("value", "first", "second"):
+            if not callable(getattr(self, field)):
+                raise TypeError(
+                    f"GLMLoss `{field}` must be a callable (z, y) -> array. Got "
+                    f"{type(getattr(self, field)).__name__} instead."
+                )
+        if self.check_targets is not None and not callable(self.check_targets):
+            raise TypeError(
+                "GLMLoss `check_targets` must be a callable y -> None or None. Got "
+                f"{type(self.check_targets).__name__} instead."
+            )
+        _check_name(self.name)
+
+
+def _logistic_value(z: FloatArray, y: FloatArray) -> FloatArray:
+    return np.logaddexp(0.0, -y * z)
+
+
+def _logistic_first(z: FloatArray, y: FloatArray) -> FloatArray:
+    return -y * scipy.special.expit(-y * z)
+
+
+def _logistic_second(z: FloatArray, y: FloatArray) -> FloatArray:
+    # (y² = 1 for labels ±1)
+    return scipy.special.expit(z) * scipy.special.expit(-z)
+
+
+def _labels(y: FloatArray) -> None:
+    if not set(np.unique(y).tolist()) <= {-1.0, 1.0}:
+        raise ValueError(
+            f"`y` must hold labels in {{-1, 1}} or {{0, 1}} for the logistic loss. Got "
+            f"values {sorted(set(np.unique(y).tolist()))[:6]} instead."
+        )
+
+
+# (e^z overflows to inf beyond z ≈ 709: the objective's finiteness checks then name the
+# problem, so numpy's overflow warning is silenced rather than raised as well.)
+def _poisson_value(z: FloatArray, y: FloatArray) -> FloatArray:
+    with np.errstate(over="ignore"):
+        return np.exp(z) - y * z
+
+
+def _poisson_first(z: FloatArray, y: FloatArray) -> FloatArray:
+    with np.errstate(over="ignore"):
+        return np.exp(z) - y
+
+
+def _poisson_second(z: FloatArray, y: FloatArray) -> FloatArray:
+    with np.errstate(over="ignore"):
+        return np.exp(z)
+
+
+def _counts(y: FloatArray) -> None:
+    if (y < 0).any():
+        raise ValueError(
+            f"`y` must hold nonnegative counts for the Poisson loss. Got {float(y.min())!r} "
+            "instead."
+        )
+
+
+def _squared_value(z: FloatArray, y: FloatArray) -> FloatArray:
+    return 0.5 * (z - y) ** 2
+
+
+def _squared_first(z: FloatArray, y: FloatArray) -> FloatArray:
+    return z - y
+
+
+def _squared_second(z: FloatArray, y: FloatArray) -> FloatArray:
+    return np.ones_like(z)
+
+
+def _logcosh_value(z: FloatArray, y: FloatArray) -> FloatArray:
+    r = z - y
+    # log cosh r = log(e^r + e^−r) − log 2, without overflow for large |r|
+    return np.logaddexp(r, -r) - np.log(2.0)
+
+
+def _logcosh_first(z: FloatArray, y: FloatArray) -> FloatArray:
+    return np.tanh(z - y)
+
+
+def _logcosh_second(z: FloatArray, y: FloatArray) -> FloatArray:
+    # sech² r = 4a/(1 + a)² with a = e^{−2|r|}: no overflow, and accurate in the tails
+    # (1 − tanh² r cancels to 0 there).
+    a = np.exp(-2.0 * np.abs(z - y))
+    return 4.0 * a / (1.0 + a) ** 2
+
+
+#: The losses :func:`linear_model` knows by name: ``"logistic"`` (labels ±1 or 0/1,
+#: ``ℓ = log(1 + e^{−yz})``), ``"poisson"`` (counts ``y ≥ 0``, ``ℓ = e^z − yz``, the log
+#: link), ``"squared"`` (``ℓ = ½(z − y)²``: ridge regression) and ``"logcosh"`` (robust
+#: regression, ``ℓ = log cosh(z − y)``).
+GLM_LOSSES: dict[str, GLMLoss] = {
+    "logistic": GLMLoss(
+        _logistic_value, _logistic_first, _logistic_second, "logistic", check_targets=_labels
+    ),
+    "poisson": GLMLoss(
+        _poisson_value, _poisson_first, _poisson_second, "poisson", check_targets=_counts
+    ),
+    "squared": GLMLoss(_squared_value, _squared_first, _squared_second, "squared"),
+    "logcosh": GLMLoss(_logcosh_value, _logcosh_first, _logcosh_second, "logcosh"),
+}
+
+
+def _loss_array(values: Any, m: int, what: str) -> FloatArray:
+    """A loss callable's output as a float array of shape ``(m,)`` (else a clear error)."""
+    out = np.asarray(values, dtype=float)
+    if out.shape != (m,):
+        raise ValueError(
+            f"the loss's `{what}` must return an array of shape ({m},) for {m} samples. Got "
+            f"shape {out.shape} instead."
+        )
+    return out
+
+
+def linear_model(
+    A: ArrayLike,
+    y: ArrayLike,
+    lam: float,
+    loss: str | GLMLoss = "logistic",
+    *,
+    name: str | None = None,
+) -> Objective:
+    r"""A generalized linear model with a ridge term.
+
+    .. math:: f(x) = \frac1m \sum_{i=1}^m \ell(a_i^\top x,\, y_i) + \frac{\lambda}{2}\|x\|_2^2
+
+    with a loss of :data:`GLM_LOSSES` (``"logistic"``, ``"poisson"``, ``"squared"``,
+    ``"logcosh"``) or a :class:`GLMLoss` of your own. Its Hessian is
+    ``Aᵀ diag(ℓ''(Ax, y)) A / m + λI``: a product costs two passes over ``A``. The objective
+    exposes its data to the continuation path (:func:`filippov.solve`), which then takes
+    its products on the sliding columns of ``A`` only, as for :func:`ridge_logistic`.
+
+    Parameters
+    ----------
+    A : (m, n) array_like
+        Data, one sample ``a_i`` per row.
+    y : (m,) array_like
+        Targets (for ``"logistic"``: labels in {-1, 1} or {0, 1}, 0 mapped to -1).
+    lam : float
+        Ridge weight ``λ ≥ 0``.
+    loss : str or GLMLoss
+        The per-sample loss.
+    name : str, optional
+
+    Returns
+    -------
+    Objective
+        Pickles as its recipe when the loss is named or made of module-level functions.
+
+    Raises
+    ------
+    ValueError
+        Non-finite or misshapen data, targets the loss refuses (negative counts, labels
+        outside {-1, 1}), a negative ``lam``, an unknown loss name, or loss callables that
+        do not return one finite value per sample.
+
+    Examples
+    --------
+    Poisson regression (log link) on three samples:
+
+    >>> import numpy as np
+    >>> from filippov.objectives import linear_model
+    >>> A = np.array([[1.0, 0.5], [0.0, 1.0], [1.0, -1.0]])
+    >>> obj = linear_model(A, [2.0, 0.0, 1.0], lam=0.1, loss="poisson")
+    >>> float(obj.f([0.0, 0.0]))                       # mean of e⁰ − y·0
+    1.0
+    >>> obj.grad([0.0, 0.0])                          # Aᵀ(e⁰ − y)/m
+    array([-0.33333333,  0.16666667])
+    """
+    Am = as_matrix(A, "A")
+    m, n = Am.shape
+    if m == 0 or n == 0:
+        raise ValueError(
+            f"`A` must have at least one row and column. Got shape {Am.shape} instead."
+        )
+    if isinstance(loss, str):
+        if loss not in GLM_LOSSES:
+            raise ValueError(
+                f"`loss` must be one of {sorted(GLM_LOSSES)} or a GLMLoss. Got {loss!r} instead."
+            )
+        spec = GLM_LOSSES[loss]
+    elif isinstance(loss, GLMLoss):
+        spec = loss
+    else:
+        raise TypeError(
+            f"`loss` must be a loss name or a GLMLoss. Got {type(loss).__name__} instead."
+        )
+    yv = as_vector(y, "y", m)
+    if spec.check_targets is _labels and set(np.unique(yv).tolist()) <= {0.0, 1.0}:
+        yv = 2.0 * yv - 1.0
+    if spec.check_targets is not None:
+        spec.check_targets(yv)
+    lam_f = _nonnegative(lam, "lam")
+    value, first, second = spec.value, spec.first, spec.second
+    # Each callable once on the data at x = 0, so that a loss of the wrong shape fails
+    # here, with the callable named, rather than inside a solver.
+    z0 = np.zeros(m)
+    for what, fn in (("value", value), ("first", first), ("second", second)):
+        out = _loss_array(fn(z0, yv), m, what)
+        if not np.isfinite(out).all():
+            raise ValueError(f"the loss's `{what}` is not finite at x = 0.")
+
+    def dloss(z: FloatArray) -> FloatArray:
+        return _loss_array(first(z, yv), m, "first")
+
+    def d2loss(z: FloatArray) -> FloatArray:
+        return _loss_array(second(z, yv), m, "second")
+
+    def f(x: FloatArray) -> float:
+        return float(np.mean(_loss_array(value(Am @ x, yv), m, "value"))) + 0.5 * lam_f * float(
+            x @ x
+        )
+
+    def grad(x: FloatArray) -> FloatArray:
+        return (dloss(Am @ x) @ Am) / m + lam_f * x
+
+    def hess(x: FloatArray) -> FloatArray:
+        H = (Am.T * d2loss(Am @ x)) @ Am / m + lam_f * np.eye(n)
+        return 0.5 * (H + H.T)
+
+    # The weights of the last point: solvers take several products at one point (CG).
+    last_w: list[tuple[bytes, FloatArray]] = []
+
+    def weights(x: FloatArray) -> FloatArray:
+        key = x.tobytes()
+        if last_w and last_w[0][0] == key:
+            return last_w[0][1]
+        w = d2loss(Am @ x)
+        last_w[:] = [(key, w)]
+        return w
+
+    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        return Am.T @ (weights(x) * (Am @ v)) / m + lam_f * v
+
+    def grad_batch(X: FloatArray) -> FloatArray:
+        Z = X @ Am.T
+        if Z.ndim == 1:
+            return (dloss(Z) @ Am) / m + lam_f * X
+        # (row by row: a loss of the user's need only take vectors)
+        D = np.empty_like(Z)
+        for i, z in enumerate(Z):
+            D[i] = dloss(z)
+        return D @ Am / m + lam_f * X
+
+    At = np.ascontiguousarray(Am.T)
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        R = (At[rows] * (weights(x) / m)) @ Am
+        R[np.arange(rows.size), rows] += lam_f
+        return R
+
+    label = spec.name
+    obj = Objective._build(
+        f=f,
+        grad=grad,
+        hess=hess,
+        hvp=hvp,
+        grad_batch=grad_batch,
+        n=n,
+        name=f"linear_model({label}, m={m}, n={n}, lam={lam_f:g})"
+        if name is None
+        else _check_name(name),
+    )
+    obj._hess_rows = hess_rows
+    # f = mean ℓ(Ax, y) + (λ/2)‖x‖²: the continuation path takes its products on the
+    # sliding columns of A (see its `_LinearModel`).
+    obj._linear_model = (Am, lam_f, dloss, d2loss)
+    return obj._with_recipe(linear_model, Am, yv, lam_f, loss, name=obj.name)
 
 
 def smooth_max(

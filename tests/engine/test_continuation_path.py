@@ -187,6 +187,40 @@ def test_auto_falls_back_to_the_event_path(monkeypatch: pytest.MonkeyPatch) -> N
     assert forced.status == -4 and "positive definite" in forced.message
 
 
+@pytest.mark.parametrize("d", [3, 12])  # generic products; a linear model's columns
+def test_event_location_failure_is_reported_in_the_solutions_time(
+    monkeypatch: pytest.MonkeyPatch, d: int
+) -> None:
+    """A corrector that fails while an event is located (forced here after the first
+    mode) ends the run with status −1, the partial solution, and a message giving the
+    solution's time t (the span starts at 3), not the time inside the mode."""
+    from filippov import _continuation_path
+
+    real = _continuation_path._Mode.correct
+    monkeypatch.setattr(_continuation_path, "_DIRECT_SIZE", 0 if d == 12 else 4096)
+
+    modes: list[object] = []
+
+    def fails_in_the_second_mode(
+        self: object, tau: float, xs: np.ndarray, *a: object, **kw: object
+    ):  # type: ignore[no-untyped-def]
+        if self not in modes:
+            modes.append(self)
+        if kw.get("fresh") and len(modes) > 1:
+            return None
+        return real(self, tau, xs, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_continuation_path._Mode, "correct", fails_in_the_second_mode)
+    obj = logistic(d, 5 * d, 2)
+    x0 = np.random.default_rng(3).uniform(-2, 2, d)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (3.0, 60.0), method="continuation")
+    assert sol.status == -1, sol.message
+    assert "locating an event near t = " in sol.message
+    t_msg = float(sol.message.split("near t = ")[1].split()[0].rstrip(",;"))
+    # After the first event and within the partial solution's last segment's step.
+    assert sol.events and 3.0 < sol.events[-1].t <= sol.t[-1] <= t_msg <= 60.0
+
+
 @settings(derandomize=True, deadline=None, max_examples=10)
 @given(
     d=st.integers(2, 6),
