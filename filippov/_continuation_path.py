@@ -48,7 +48,12 @@ from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
-from filippov._validation import FloatArray, require_finite
+from filippov._validation import (
+    FloatArray,
+    require_finite,
+    require_non_negative,
+    require_positive,
+)
 from filippov.engine.protocol import (
     REACHED_END,
     Finished,
@@ -94,19 +99,49 @@ _GUARD_BASIS = _hermite_basis(_GUARD_SAMPLES[:, None])
 
 @dataclass(frozen=True)
 class ContinuationOptions:
-    """Options of the continuation path (see :func:`filippov.solve`, which validates them).
+    """Options of the continuation path (see :func:`filippov.solve`).
 
     Attributes
     ----------
     rtol, atol : float
-        Tolerances of the corrector and of the step control along the sliding curves.
+        Tolerances of the corrector and of the step control along the sliding curves
+        (finite, > 0).
     zero_tol : float
-        Relative tolerance for reading zeros of the gradient off the state.
+        Relative tolerance for reading zeros of the gradient off the state (finite, in
+        ``[0, 1)``).
+
+    Raises
+    ------
+    TypeError
+        If a field is not a real number.
+    ValueError
+        If a field is out of its range (the error names the field and the value).
+
+    Examples
+    --------
+    >>> from filippov.engine import ContinuationOptions
+    >>> ContinuationOptions(rtol=1e-8).rtol
+    1e-08
+    >>> ContinuationOptions(rtol=-1.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: `rtol` must be a positive finite number. Got -1.0 instead.
     """
 
     rtol: float = 1e-10
     atol: float = 1e-12
     zero_tol: float = 1e-12
+
+    def __post_init__(self) -> None:
+        # `options=` reaches the path as given (solve validates only its keywords): a
+        # negative or NaN tolerance would silently make every corrector test pass or fail.
+        require_positive(self.rtol, "rtol")
+        require_positive(self.atol, "atol")
+        zero_tol = require_non_negative(self.zero_tol, "zero_tol")
+        if zero_tol >= 1.0:
+            raise ValueError(
+                f"`zero_tol` must be a small relative tolerance < 1. Got {self.zero_tol!r} instead."
+            )
 
 
 def unsupported(system: Any) -> str | None:

@@ -164,6 +164,59 @@ def test_unsupported_systems_are_refused() -> None:
         fp.solve(two_field, [1.0, 0.0], (0.0, 1.0), method="continuation")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "error", "match"),
+    [
+        ("rtol", -1.0, ValueError, "`rtol` must be a positive finite number. Got -1.0"),
+        ("rtol", 0.0, ValueError, "`rtol` must be a positive finite number. Got 0.0"),
+        ("rtol", float("nan"), ValueError, "`rtol` must be a positive finite number. Got nan"),
+        ("atol", float("inf"), ValueError, "`atol` must be a positive finite number. Got inf"),
+        ("atol", -1e-12, ValueError, "`atol` must be a positive finite number. Got -1e-12"),
+        ("zero_tol", float("nan"), ValueError, "`zero_tol` must be a non-negative finite"),
+        ("zero_tol", -1e-3, ValueError, "`zero_tol` must be a non-negative finite"),
+        ("zero_tol", 2.0, ValueError, "`zero_tol` must be a small relative tolerance < 1"),
+        ("rtol", "1e-8", TypeError, "`rtol` must be a positive number. Got '1e-8'"),
+        ("zero_tol", None, TypeError, "`zero_tol` must be a non-negative number. Got None"),
+    ],
+)
+def test_continuation_options_refuse_bad_values(
+    field: str, value: object, error: type, match: str
+) -> None:
+    """Options given whole reach the path unchecked by ``solve`` (it validates its keywords
+    only): the dataclass itself refuses a bad field, naming it and the value, both when
+    built and when passed to ``solve``."""
+    with pytest.raises(error, match=match):
+        fp.engine.ContinuationOptions(**{field: value})
+    obj = logistic(3, 10, 0)
+    system = fp.steepest_descent_flow(obj, "linf")
+    with pytest.raises(error, match=match):
+        fp.solve(
+            system,
+            np.ones(3),
+            (0.0, 1.0),
+            method="continuation",
+            options=fp.engine.ContinuationOptions(**{field: value}),
+        )
+
+
+def test_continuation_options_accept_the_edges_of_their_ranges() -> None:
+    """A zero ``zero_tol`` (the path floors it at 64 eps) and tiny positive tolerances are
+    valid; the fields keep the values given."""
+    opts = fp.engine.ContinuationOptions(rtol=1e-14, atol=1e-300, zero_tol=0.0)
+    assert (opts.rtol, opts.atol, opts.zero_tol) == (1e-14, 1e-300, 0.0)
+    obj = logistic(3, 10, 0)
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(
+        system,
+        np.ones(3),
+        (0.0, 5.0),
+        method="continuation",
+        options=fp.engine.ContinuationOptions(zero_tol=0.0),
+    )
+    assert sol.status == 1
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 3), rtol=0, atol=1e-10)
+
+
 def test_auto_falls_back_to_the_event_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """When the continuation gives up (no positive definite sliding block: status −4),
     ``auto`` runs the event path from the start; an explicit method does not fall back."""
