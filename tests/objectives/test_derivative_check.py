@@ -138,6 +138,30 @@ def test_solve_refuses_a_wrong_derivative(culprit, norm):
     assert "check_derivatives=False" in str(info.value)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in dot:RuntimeWarning")
+def test_wrong_gradient_of_huge_size_is_reported():
+    """A gradient three times too large is caught at |g| ~ 1e200 as at |g| ~ 1e100 (the
+    gradient's scale once overflowed to inf there, and every error read as 0)."""
+    for scale in (1e100, 1e200):
+        curvature = np.array([scale, 1.0])
+        wrong = Objective(
+            lambda x, L=curvature: 0.5 * float(L @ (x * x)),
+            lambda x, L=curvature: 3.0 * L * x,
+            lambda x, L=curvature: np.diag(3.0 * L),
+            n=2,
+        )
+        check = wrong.check_derivatives(np.ones(2), hessian=False)
+        assert not check.ok, scale
+        assert check.culprit == "gradient"
+        right = Objective(
+            lambda x, L=curvature: 0.5 * float(L @ (x * x)),
+            lambda x, L=curvature: L * x,
+            lambda x, L=curvature: np.diag(L),
+            n=2,
+        )
+        assert right.check_derivatives(np.ones(2), hessian=False).ok, scale
+
+
 def test_solve_check_can_be_turned_off():
     flow = fp.steepest_descent_flow(WRONG["Hessian"], "l2")
     sol = fp.solve(flow, [0.7, -1.3], (0.0, 3.0), check_derivatives=False)

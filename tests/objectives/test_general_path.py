@@ -654,7 +654,9 @@ def test_flow_from_expr_n20():
     check_flow(p, obj, "linf", xstar, "cosh n=20 linf expr")
 
 
-@pytest.mark.parametrize("n, seed", [(3, 5), (4, 6)])
+# Two of FLOW_CASES's logistic problems: their formulas are already differentiated
+# (_expr_objective's cache), which costs more than the whole comparison.
+@pytest.mark.parametrize("n, seed", [(3, 403), (5, 405)])
 def test_ridge_logistic_library_matches_formula(n, seed):
     p = make_problem("logistic", n, seed)
     x = np.random.default_rng(seed).uniform(-1, 1, n)
