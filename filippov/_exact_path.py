@@ -69,6 +69,9 @@ from filippov.solution import Mode
 from filippov.solution import trusted_record as _unchecked
 from filippov.systems import AffineData, ConsistentVelocity, FilippovSystem, ball_like_l1_at_zero
 
+_new = object.__new__
+_empty = np.empty
+
 #: A segment longer than this fraction of ``t_span`` starts with a checked (and refined)
 #: selection (see :class:`~filippov.incremental_selection.SpdBoxSelector`): it would
 #: integrate any error in λ.
@@ -560,13 +563,15 @@ def _advance_spd_compiled(
     held: set[int] = set()  # see _advance_spd
     tau, n_arrived = kernel.next_event(sig, r_p, h_p, perm, blk.k, t, work.arrived)
     vmax = float(np.abs(v).max())
+    long_segment = _LONG_SEGMENT * span
+    arrivals = work.arrived
     while True:
         if full_slide_is_rest and blk.k == m:
             v = np.zeros_like(v)
             vmax = 0.0
         if vmax <= vtol:
             return Rest(t, x, free_sorted, mode, mode, lam)
-        if not spd.checked and min(tau, t_end - t) > _LONG_SEGMENT * span:
+        if not spd.checked and min(tau, t_end - t) > long_segment:
             # A long segment integrates any error in λ: check this selection first.
             spd.check_now()
             r_p = spd.rates_p
@@ -580,7 +585,8 @@ def _advance_spd_compiled(
         yield
         tau = max(tau, 0.0)
         t_new = t + tau
-        arrived = work.arrived[:n_arrived].tolist()  # (sorted)
+        joins = arrivals[:n_arrived]
+        arrived = joins.tolist()  # (sorted)
         x = rec.linear_segment(t, t_new, x, v, mode, lam)
         t_old, t = t, t_new
         since_resync += 1
@@ -588,14 +594,15 @@ def _advance_spd_compiled(
         if not advance_h:  # h from scratch (the kernel would add τ r to it first)
             h_p[:] = (G @ x + e)[perm]
             since_resync = 0
-        again = sorted(held.difference(arrived)) if t_new == t_old and held else []
-        if not again:
+        again = sorted(held.difference(arrived)) if held and t_new == t_old else []
+        if again:
+            joins = np.array(arrived + again)
+        elif held:
             held = set()
         old_mode = mode
         rec.n_selection_solves += 1
-        joins = work.arrived[:n_arrived] if not again else np.array(arrived + again)
-        work.lam = np.empty(m)
-        work.v = np.empty(m)
+        work.lam = _empty(m)
+        work.v = _empty(m)
         bound, complete = spd.compiled_event(
             kernel, h_p, r_p, tau, advance_h, joins, t == t_old, t, c0, work
         )
@@ -648,7 +655,8 @@ def _record_spd_event(
         for i in arrived:
             bisect.insort(free_sorted, i)
             signs[i] = 0
-        mode = _unchecked(Mode, norm="l1", signs=tuple(signs), free=tuple(free_sorted))
+        mode = _new(Mode)  # (as `trusted_record`, without its call: thousands per solve)
+        mode.__dict__.update(norm="l1", signs=tuple(signs), free=tuple(free_sorted))
         if arrived:
             rec.event(t, x, "sliding-entry", arrived, old_mode, mode)
         return mode
@@ -666,7 +674,8 @@ def _record_spd_event(
             signs[i] = 0
     for i, side in bound.items():
         signs[i] = int(side)
-    mode = _unchecked(Mode, norm="l1", signs=tuple(signs), free=tuple(free_sorted))
+    mode = _new(Mode)
+    mode.__dict__.update(norm="l1", signs=tuple(signs), free=tuple(free_sorted))
     groups: dict[str, list[int]] = {}
     for i in arrived:
         if i not in bound:
