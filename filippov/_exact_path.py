@@ -136,6 +136,24 @@ class ExactOptions:
             )
 
 
+def _is_identity(B: FloatArray) -> bool:
+    """Whether ``B`` is the identity matrix exactly (as ``np.array_equal(B, np.eye(n))``).
+
+    Its diagonal all ones and nothing else nonzero (a NaN counts as nonzero): one pass
+    over ``B`` without building the ``n × n`` identity (~2 ms at n = 1000, per solve).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _is_identity(np.eye(3)), _is_identity(np.diag([1.0, 2.0])), _is_identity(np.ones((1, 2)))
+    (True, False, False)
+    """
+    n = B.shape[0]
+    if B.ndim != 2 or B.shape[1] != n:
+        return False
+    return bool(np.all(np.diagonal(B) == 1.0)) and int(np.count_nonzero(B)) == n
+
+
 class ExactPath(SteppedPath):
     """Closed-form event-to-event integration of piecewise-affine ℓ1 / ℓ∞ relay systems
     (constant ``f0`` and ``B``, affine ``h``: every quadratic's sign and greedy flows)."""
@@ -183,7 +201,7 @@ def l1_steps(
     """
     c0, B, G, e = data.c0, data.B, data.G, data.e
     m = G.shape[0]
-    b_is_eye = B.shape[0] == B.shape[1] and np.array_equal(B, np.eye(B.shape[0]))
+    b_is_eye = _is_identity(B)
     GB = G if b_is_eye else G @ B  # the sign flow has B = I: skip an O(n³) product (read only)
     Gc0 = G @ c0
     x = x0.copy()
@@ -754,7 +772,7 @@ def linf_steps(
     """
     c0, B, G, e = data.c0, data.B, data.G, data.e
     m = G.shape[0]
-    b_is_eye = B.shape[0] == B.shape[1] and np.array_equal(B, np.eye(B.shape[0]))
+    b_is_eye = _is_identity(B)
     GB = G if b_is_eye else G @ B  # the greedy flow has B = I: skip an O(n³) product
     Gc0 = G @ c0
     b_max = max(float(np.max(np.abs(B))), 1e-300)  # once: B is m × m (the identity)
