@@ -66,7 +66,6 @@ from filippov.incremental_selection import (
 )
 from filippov.selection import is_p_matrix, solve_box_vi, solve_simplex_vi
 from filippov.solution import Mode
-from filippov.solution import trusted_record as _unchecked
 from filippov.systems import AffineData, ConsistentVelocity, FilippovSystem, ball_like_l1_at_zero
 
 _new = object.__new__
