@@ -307,10 +307,11 @@ def run(path: IntegrationPath, max_events: int, zeno_spacing: float) -> tuple[in
     """
     rec = path.recorder
     span = path.horizon
+    advance = path.advance
     try:
         with path.running():
             while True:
-                outcome = path.advance()
+                outcome = advance()
                 if outcome is None:  # at an event (or the start), before the next segment
                     accumulation = check_accumulation(rec, span, zeno_spacing)
                     if accumulation is not None:

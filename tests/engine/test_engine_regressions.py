@@ -193,6 +193,58 @@ def test_zeno_guard_ignores_close_events_on_different_manifolds() -> None:
     assert check_accumulation(rec, span=1.0, zeno_spacing=1e-8) is None  # type: ignore[arg-type]
 
 
+def _trailing_shrinking(times: list[float]) -> int:
+    """How many of the last relations ``g[e] < g[e − 2]`` between the gaps of ``times``
+    (distinct, increasing) hold in a row, counted directly."""
+    count = 0
+    for e in range(len(times) - 1, 2, -1):
+        if times[e] - times[e - 1] < times[e - 2] - times[e - 3]:
+            count += 1
+        else:
+            break
+    return count
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_zeno_guard_counts_shrinking_gaps_as_a_direct_count(seed: int) -> None:
+    """The accumulation check counts the shrinking gaps as the event times arrive (O(1)
+    per event, not the last seven times tested again at every event): that count must
+    decide as the direct one over all distinct times does, whether the check ran after
+    every event or only now and then (its runs then rebuilt from the last events), with
+    simultaneous events, and the check must give the same answer both ways."""
+    from filippov._recorder import ZENO_RUN, Recorder, _recent_runs, check_accumulation, make_mode
+
+    rng = np.random.default_rng(seed)
+    mode = make_mode("l1", np.array([1.0, -1.0]), [])
+    every, sparse = Recorder(0.0, np.zeros(2), "exact"), Recorder(0.0, np.zeros(2), "exact")
+    times: list[float] = []
+    t, gap = 0.0, 0.1
+    longest = 0
+    for k in range(600):
+        if times and rng.random() < 0.2:
+            pass  # a simultaneous event: same time
+        else:
+            # mostly shrinking gaps (runs of Zeno-like events), sometimes growing again
+            gap *= rng.choice([0.5, 0.9, 1.1, 3.0], p=[0.35, 0.2, 0.25, 0.2])
+            t += gap
+            times.append(t)
+        for rec in (every, sparse):
+            rec.event(t, np.full(2, t), "crossing", (k % 2,), mode, mode)
+        runs, streak = _recent_runs(every, every.n_events)
+        assert [r[0] for r in runs] == times[-len(runs) :]
+        if len(runs) >= ZENO_RUN + 1:  # (when the check looks at the count at all)
+            assert min(streak, ZENO_RUN - 2) == min(_trailing_shrinking(times), ZENO_RUN - 2)
+        longest = max(longest, streak)
+        out_every = check_accumulation(every, span=1.0, zeno_spacing=1e-4)  # type: ignore[arg-type]
+        # the other recorder checked now and then (often after more than ZENO_TAIL events)
+        if out_every is not None or rng.random() < 0.02:
+            out_sparse = check_accumulation(sparse, span=1.0, zeno_spacing=1e-4)  # type: ignore[arg-type]
+            assert out_sparse == out_every
+            if out_every is not None:  # an accumulation event was recorded: the run ends
+                break
+    assert longest >= ZENO_RUN - 2  # (the sequence did reach the count the check needs)
+
+
 def _random_ill_conditioned_sign_flow(
     seed: int, log_cond: tuple[float, float]
 ) -> tuple[fp.FilippovSystem, np.ndarray, Objective]:
