@@ -48,7 +48,7 @@ from scipy.linalg.blas import daxpy as _daxpy
 from filippov._certify import component_scales, initial_zero_rtol
 from filippov._recorder import Recorder, make_mode, record_l1_transition, record_tie_change
 from filippov._rest import record_initial_leave, rest_is_unique
-from filippov._validation import FloatArray
+from filippov._validation import FloatArray, user_stacklevel
 from filippov.engine.protocol import (
     REACHED_END,
     Finished,
@@ -535,7 +535,7 @@ def _compiled_kernel(opts: ExactOptions, m: int) -> Any | None:
                 "`pip install 'filippov[fast]'`. The numpy loop runs instead (the same "
                 "solution, slower).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import numbers
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,22 @@ class NonFiniteError(ValueError, FloatingPointError):
     validation code catches the former, and the engine catches the latter to stop a run
     cleanly with the partial solution when a user function returns NaN mid-integration.
     """
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for :func:`warnings.warn`, called by the function that warns,
+    that points at the first frame outside this package: the user's line, however deep
+    in the engine the warning is raised (a fixed level points inside filippov when the
+    call depth varies, as in a path's generator)."""
+    level = 1
+    frame = sys._getframe(1)  # the function that warns: stacklevel 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def preview(value: Any, limit: int = 60) -> str:

@@ -170,8 +170,10 @@ def test_without_numba_the_numpy_loop_runs(
 
     monkeypatch.setattr(_exact_path.importlib, "import_module", no_numba)
     system, x0, x_star = _sign_flow(20, 2.0, 8)
-    with pytest.warns(UserWarning, match=r"compiled=True\) needs numba.*numpy loop runs"):
+    with pytest.warns(UserWarning, match=r"compiled=True\) needs numba.*numpy loop runs") as got:
         sol = _solve(system, x0, True)
+    # (pointing at the caller's line, here in the tests, not inside filippov)
+    assert [w.filename for w in got] == [__file__] * len(got)
     assert sol.status == 1 and not kernel_codes
     # Left to the default (None), the fallback is silent: numba is an optional speed-up
     # (the threshold lowered so that the default does try to import the kernel).
