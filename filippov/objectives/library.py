@@ -49,6 +49,17 @@ __all__ = [
 ]
 
 
+def _data_matrix(A: ArrayLike) -> FloatArray:
+    """The data ``A`` of a loss over samples: a finite matrix with at least one row and
+    one column (else ``ValueError``)."""
+    Am = as_matrix(A, "A")
+    if Am.shape[0] == 0 or Am.shape[1] == 0:
+        raise ValueError(
+            f"`A` must have at least one row and column. Got shape {Am.shape} instead."
+        )
+    return Am
+
+
 def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) -> Objective:  # noqa: E741
     r"""The separable quadratic ``f(x) = ½ Σ_i l_i (x_i − c_i)²``.
 
@@ -224,12 +235,8 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     >>> obj.grad([0.0, 0.0])
     array([-0.25,  0.25])
     """
-    Am = as_matrix(A, "A")
+    Am = _data_matrix(A)
     m, n = Am.shape
-    if m == 0 or n == 0:
-        raise ValueError(
-            f"`A` must have at least one row and column. Got shape {Am.shape} instead."
-        )
     yv = as_vector(y, "y", m)
     labels = set(np.unique(yv).tolist())
     if labels <= {0.0, 1.0}:
@@ -530,12 +537,8 @@ def linear_model(
     >>> obj.grad([0.0, 0.0])                          # Aᵀ(e⁰ − y)/m
     array([-0.33333333,  0.16666667])
     """
-    Am = as_matrix(A, "A")
+    Am = _data_matrix(A)
     m, n = Am.shape
-    if m == 0 or n == 0:
-        raise ValueError(
-            f"`A` must have at least one row and column. Got shape {Am.shape} instead."
-        )
     if isinstance(loss, str):
         if loss not in GLM_LOSSES:
             raise ValueError(
@@ -683,12 +686,8 @@ def smooth_max(
     >>> bool(np.isclose(with_q.f([0.5]), obj.f([0.5]) + 0.5)), with_q.hess([0.0])
     (True, array([[5.]]))
     """
-    Am = as_matrix(A, "A")
+    Am = _data_matrix(A)
     m, n = Am.shape
-    if m == 0 or n == 0:
-        raise ValueError(
-            f"`A` must have at least one row and column. Got shape {Am.shape} instead."
-        )
     bv = np.zeros(m) if b is None else as_vector(b, "b", m)
     lam_f = _nonnegative(lam, "lam")
     T = require_positive(temperature, "temperature")
