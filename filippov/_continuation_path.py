@@ -339,6 +339,13 @@ class _LinearModel:
         """``Bᵀ r`` (one pass over all of ``B``)."""
         return np.asarray(r @ self.B)
 
+    def block(self, x: FloatArray, S: np.ndarray) -> FloatArray:
+        """The Hessian block ``H_SS = B_Sᵀ diag(w) B_S + λI`` from the columns of ``S``."""
+        BS = self.columns(S)
+        M = BS.T @ (self.weights(x)[:, None] * BS)
+        M.flat[:: S.size + 1] += self.lam
+        return M
+
 
 class _Block:
     """Linear algebra on the sliding block ``H_SS`` of the Hessian.
@@ -451,9 +458,7 @@ class _Block:
             if not (w >= 0.0).all():
                 # A loss with ℓ'' < 0 at some samples (a Cauchy loss; f itself may well be
                 # convex): the weights have no square root, so a general product.
-                R = BS.T @ (w[:, None] * BS)
-                R.flat[:: k + 1] += self.lm.lam
-                self.L = _cholesky(R)
+                self.L = _cholesky(self.lm.block(x, self.S))
                 return
             root_w = np.sqrt(w)[:, None]
             if k * self.n > _DIRECT_SIZE:
@@ -1231,9 +1236,7 @@ def _box_selection(
         # H_JJ = B_Jᵀ diag(w) B_J + λI from the block's columns (the Hessian rows would
         # take all n columns of B).
         block.rec.njev += 1
-        BJ = block.lm.columns(J)
-        M = BJ.T @ (block.lm.weights(x)[:, None] * BJ)
-        M.flat[:: J.size + 1] += block.lm.lam
+        M = block.lm.block(x, J)
     else:
         M = block.rows(x, J)[:, J]
     sel = solve_box_vi(0.5 * (M + M.T), -b)
