@@ -910,12 +910,18 @@ class _Mode:
                     return x, g
                 return x, result(x, z, exact=False)
             last = size
-            if tight:
-                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
-                done = size <= 64 * _EPS * scale
-            else:
-                done = size <= tol
+            done = self._converged(size, x, tol, tight)
         return None
+
+    def _converged(self, size: float, x: FloatArray, tol: float, tight: bool) -> bool:
+        """Whether a Newton correction of this ``size`` ends the corrector: within the
+        tolerance, or ``tight`` to rounding on the scale of the mode's states (the state
+        itself may converge to 0, the stationary point at the origin, where no relative
+        test of it ends)."""
+        if tight:
+            scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+            return size <= 64 * _EPS * scale
+        return size <= tol
 
     def grad(self, x: FloatArray) -> FloatArray:
         return self.block.grad(x)
@@ -977,14 +983,7 @@ class _Mode:
             last = size
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
-            # To rounding "tight": on the scale of the mode's states (the state itself may
-            # converge to 0, the stationary point at the origin, where no relative test
-            # of it ends).
-            if tight:
-                scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
-                done = size <= 64 * _EPS * scale
-            else:
-                done = size <= tol
+            done = self._converged(size, x, tol, tight)
         return None
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
