@@ -1613,23 +1613,38 @@ def _refine_entry(
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
-        if val > 0:
-            lo = tau
-        else:
-            hi, best = tau, (tau, x, g)
-        if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
+        if not val > 0:  # (the hi side of the bracket, as the step below takes it)
+            best = (tau, x, g)
+        bracket = _bracketed_newton_step(tau, val, slope, lo, hi, last_step)
+        if bracket is None:
             break
-        step = -val / slope if slope != 0 else np.inf
-        nxt = tau + step
-        if not (lo < nxt < hi) or abs(step) > 0.5 * last_step:
-            nxt = 0.5 * (lo + hi)
-        last_step = abs(nxt - tau)
-        tau = nxt
+        lo, hi, tau, last_step = bracket
     if best is None:
         return new
     # The point at or just past the root (the guard ≤ 0 there).
     x, g = best[1], cm.complete(best[1], best[2])
     return cm.point(best[0], x, g, _slope_guess(cm, cur, new, h, best[0]))
+
+
+def _bracketed_newton_step(
+    tau: float, val: float, slope: float, lo: float, hi: float, last_step: float
+) -> tuple[float, float, float, float] | None:
+    """One step of a root search on a guard that is positive before its root: the
+    bracket ``[lo, hi]`` shrunk by the sign of ``val`` (the guard at ``tau``), and the next
+    iterate, Newton's with ``slope`` unless it leaves the bracket or fails to halve the
+    last step (a multiple root, where Newton crawls), then bisection. Returns
+    ``(lo, hi, next τ, its step)``, or ``None`` once the bracket is down to rounding."""
+    if val > 0:
+        lo = tau
+    else:
+        hi = tau
+    if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
+        return None
+    step = -val / slope if slope != 0 else np.inf
+    nxt = tau + step
+    if not (lo < nxt < hi) or abs(step) > 0.5 * last_step:
+        nxt = 0.5 * (lo + hi)
+    return lo, hi, nxt, abs(nxt - tau)
 
 
 def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:
@@ -1655,6 +1670,10 @@ def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _
 SlidingBlock = _Block
 hermite = _hermite
 hermite_slope = _hermite_slope
+bracketed_newton_step = _bracketed_newton_step
+#: The correctors' iteration limit and the steps allowed in one mode (both paths).
+MAX_NEWTON = _MAX_NEWTON
+MAX_TRIES = _MAX_TRIES
 #: The fractions of a step at which the guards' interpolants are sampled (`hermite` has
 #: their basis at hand).
 GUARD_SAMPLES = _GUARD_SAMPLES

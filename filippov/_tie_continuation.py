@@ -43,9 +43,12 @@ from scipy.optimize import brentq
 
 from filippov._continuation_path import (
     GUARD_SAMPLES,
+    MAX_NEWTON,
+    MAX_TRIES,
     ContinuationOptions,
     CurveDense,
     SlidingBlock,
+    bracketed_newton_step,
     hermite,
     hermite_slope,
 )
@@ -56,10 +59,10 @@ from filippov.selection import is_p_matrix, solve_simplex_vi
 from filippov.systems import FilippovSystem
 
 _EPS = float(np.finfo(float).eps)
-#: Newton iterations of the corrector before the step is shortened.
-_MAX_NEWTON = 8
-#: Steps (accepted or not) in one mode before the run is given up.
-_MAX_TRIES = 2000
+#: Newton iterations of the corrector before the step is shortened, and steps (accepted
+#: or not) in one mode before the run is given up: the sign flow's settings.
+_MAX_NEWTON = MAX_NEWTON
+_MAX_TRIES = MAX_TRIES
 #: Samples per step of the Hermite interpolants of the join guards.
 _GUARD_SAMPLES = GUARD_SAMPLES
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
@@ -372,18 +375,12 @@ def _refine_join(
             slope = p.cdot + side * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope) + floor:
                 return p
-        if val > 0:
-            lo = tau
-        else:
-            hi, best = tau, (tau, x, g, c)
-        if hi - lo <= 4 * _EPS * max(1.0, abs(hi)):
+        if not val > 0:  # (the hi side of the bracket, as the step below takes it)
+            best = (tau, x, g, c)
+        bracket = bracketed_newton_step(tau, val, slope, lo, hi, last_step)
+        if bracket is None:
             break
-        step = -val / slope if slope != 0 else np.inf
-        nxt = tau + step
-        if not (lo < nxt < hi) or abs(step) > 0.5 * last_step:
-            nxt = 0.5 * (lo + hi)
-        last_step = abs(nxt - tau)
-        tau = nxt
+        lo, hi, tau, last_step = bracket
     if best is None:
         return new
     return tm.point(best[0], best[1], best[2], best[3], _slope_guess(tm, cur, new, h, best[0]))
