@@ -24,7 +24,9 @@ continuation instead of integrating the sliding velocity as an ODE:
   equivalent control ``|ẋ_i|`` of ``i ∈ S`` reaching 1 (exit; refined by ``brentq`` on the
   curve). At an entry the selection on the candidate zero set is the interior solution
   when it lies in the box (one more CG solve), else the box variational inequality on the
-  dense block (:func:`~filippov.selection.solve_box_vi`).
+  dense block (:func:`~filippov.selection.solve_box_vi`). A mode's last step and its
+  entry point take their tangents from interpolation (the mode ends there: they are only
+  interpolation data), not from a solve: see `_quartic_slope` and `_entry_point`.
 
 States are on the curve to the corrector's tolerance at every step: there is no drift to
 correct and no stabilisation gain. On a generalized linear model (an objective exposing
@@ -82,6 +84,12 @@ _FULL_PASS_EVERY = 32
 _NEAR = 256.0
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
+#: An entry's root is simple when the guard's interpolated slope there is at least this
+#: fraction of its slopes at the step's ends (else it is confirmed on the curve's tangent).
+_SIMPLE_ROOT = 0.1
+#: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
+#: at the entry's time is decided on the solved tangent).
+_EXIT_MARGIN = 1e-6
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
@@ -347,6 +355,10 @@ class _LinearModel:
         return M
 
 
+#: ``(S, ẋ_S, H ẋ or None, σ)`` of a mode's last point at an entry (`_Block.entry_tangent`).
+_EntryTangent = tuple[FloatArray, FloatArray, FloatArray | None, FloatArray]
+
+
 class _Block:
     """Linear algebra on the sliding block ``H_SS`` of the Hessian.
 
@@ -376,8 +388,9 @@ class _Block:
         #: the first point's: none is taken again).
         self.tangent: tuple[FloatArray, FloatArray, float] | None = None
         #: ``(S, ẋ_S, H ẋ, σ)`` of the old mode at an entry it ended with: the selection
-        #: starts its CG from the old velocity.
-        self.entry_tangent: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
+        #: starts its CG from the old velocity (``H ẋ`` is ``None`` when ``ẋ_S`` is the
+        #: step's interpolated slope: CG then takes the guess's product itself).
+        self.entry_tangent: _EntryTangent | None = None
         self._last_product: FloatArray | None = None
         #: ``H [y; 0]`` of the last CG on the sliding columns, not yet summed over all rows:
         #: ``(w, base, y₀, y, B_S (y − y₀))`` with ``base = H [y₀; 0]`` (see `last_product`).
@@ -767,13 +780,18 @@ class CurveDense:
 
 @dataclass
 class _Point:
-    """A point of the curve: time in the mode, state, gradient, tangent, gradient rate."""
+    """A point of the curve: time in the mode, state, gradient, tangent, gradient rate.
+
+    At an entry the tangent may be the step's interpolant's slope instead of the solved
+    one, and the gradient rate then unknown (``gdot`` is ``None``: see
+    `_entry_point`); every other point has both to the tangent's tolerance.
+    """
 
     tau: float
     x: FloatArray
     g: FloatArray
     u: FloatArray  # ẋ_S
-    gdot: FloatArray  # d∇f/dτ = H ẋ
+    gdot: Any  # d∇f/dτ = H ẋ (a FloatArray; None at an entry point without its tangent)
 
 
 class _Mode:
@@ -985,6 +1003,18 @@ class _Mode:
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
             done = self._converged(size, x, tol, tight)
         return None
+
+    def rate(self, x: FloatArray, u: FloatArray) -> FloatArray:
+        """``H ẋ`` at ``x`` for ``ẋ = [u; −σ_F]`` (one product; on a linear model from the
+        sliding columns and one pass over the data)."""
+        v = -self.sigma.copy()
+        v[self.S] = u
+        if self.lm is None:
+            return self.block.hvp_full(x, v)
+        lm = self.lm
+        self.rec.njev += 1
+        Bxdot = lm.columns(self.S) @ u - self.z_sigma if self.S.size else -self.z_sigma
+        return _finite(lm.back(lm.weights(x) * Bxdot) + lm.lam * v, "hvp(x, v)")
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
         """The tangent and gradient rate at a point on the curve."""
@@ -1206,7 +1236,8 @@ def _select(
             # H [u_old; 0] − σ_old,arrived H e_arrived = ẋ-rate of the old mode + H σ (no
             # product), and its residual is the old guards' rates on J (0 on the old S).
             guess = np.concatenate([u_old, -sigma_old[arrived]])
-            guess_product = gdot_old + Hsigma
+            # (no product when the old tangent was interpolated: CG takes the guess's)
+            guess_product = None if gdot_old is None else gdot_old + Hsigma
     # To 1e-10 (not to rounding): the test |λ| < 1 below is decided to that, and an index
     # with |λ_i| within it of 1 exits at once in the next mode.
     u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
@@ -1276,7 +1307,7 @@ def _interior_columns(
         S_old, u_old, gdot_old, sigma_old = old
         if np.array_equal(J[: S_old.size], S_old) and np.array_equal(J[S_old.size :], arrived):
             guess = np.concatenate([u_old, -sigma_old[arrived]])
-            if kept is not None and kept[0] == x.tobytes():
+            if gdot_old is not None and kept is not None and kept[0] == x.tobytes():
                 # (only its rows on J are read: the rest is never summed)
                 guess_product = np.full(n, np.nan)
                 guess_product[J] = gdot_old[J] + b
@@ -1456,9 +1487,19 @@ def _run_mode(
             continue
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
+            assert prev is not None  # (only the first step computes its tangent above)
+            if h <= 2.0 * hp and (sigma_F * gn[F] + offset_F < 0.0).any():
+                # An entry inside this step is certain (a guard is negative at its end),
+                # and the mode ends there: the end's tangent is only interpolation data
+                # for this step. The quartic through the last two points and the new
+                # state gives it to O(h⁴) without a tangent solve (see `_quartic_slope`).
+                u_end = _quartic_slope(prev, cur, tau, xn, S)
+                if not S.size or float(np.abs(u_end).max()) < 1.0 - _EXIT_MARGIN:
+                    new = _Point(tau, xn, gn, u_end, cm.rate(xn, u_end))
+        if new is None:
             # The tangent from the derivative of the cubic extrapolation as the first
             # guess (error O(h³)): CG then starts within a few digits of its target.
-            assert prev is not None  # (only the first step computes its tangent above)
+            assert prev is not None
             u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
             new = cm.point(tau, xn, gn, u_guess)
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
@@ -1516,6 +1557,29 @@ def _run_mode(
             (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
         ]
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
+
+
+def _quartic_slope(
+    prev: _Point, cur: _Point, tau: float, x_new: FloatArray, S: np.ndarray
+) -> FloatArray:
+    """The slope at ``tau`` of the quartic through the sliding states and tangents of the
+    last two points and the new state ``x_new`` (error ``O(h⁴)``).
+
+    Used once, at the end of a mode's last step: the formula amplifies errors of the
+    tangents it reads (by 4 for equal steps), so a chain of such slopes would be
+    unstable; those it reads are solved ones. (The coefficients are the derivative at
+    ``h`` of the quartic with ``p(−hp), p'(−hp), p(0), p'(0), p(h)`` given, by sympy.)
+    """
+    hp = cur.tau - prev.tau
+    h = tau - cur.tau
+    r = h + hp
+    return (
+        (-2.0 * h * h * (h + 2.0 * hp) / (hp**3 * r)) * prev.x[S]
+        - (h * h / (hp * hp)) * prev.u
+        + (2.0 * (h - hp) * r * r / (h * hp**3)) * cur.x[S]
+        - (r * r / (hp * hp)) * cur.u
+        + (2.0 * (2.0 * h + hp) / (h * r)) * x_new[S]
+    )
 
 
 def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> float | None:
@@ -1607,8 +1671,13 @@ def _refine_entry(
         val = sj * g[j] + offset[j]
         slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
-            # The root to rounding in τ (either side) by the interpolant's slope: confirmed
-            # with the curve's own slope (they differ near a multiple root).
+            # The root to rounding in τ (either side) by the interpolant's slope. Near a
+            # multiple root the interpolant's slope and the curve's differ: there it is
+            # confirmed with the curve's own slope (one tangent solve).
+            if abs(slope) >= _SIMPLE_ROOT * max(abs(D0), abs(D1)):
+                p = _entry_point(cm, cur, new, h, tau, x, cm.complete(x, g))
+                if p is not None:
+                    return p
             p = cm.point(tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau))
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
@@ -1624,6 +1693,28 @@ def _refine_entry(
     # The point at or just past the root (the guard ≤ 0 there).
     x, g = best[1], cm.complete(best[1], best[2])
     return cm.point(best[0], x, g, _slope_guess(cm, cur, new, h, best[0]))
+
+
+def _entry_point(
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, x: FloatArray, g: FloatArray
+) -> _Point | None:
+    """The mode's last point at an entry located at ``tau`` inside the step ``[cur,
+    new]``, with the slope of the step's Hermite interpolant as its tangent instead of a
+    tangent solve; ``None`` when some ``|ẋ_i|`` of the slope is near 1 (an exit at the same
+    time is then decided on the solved tangent).
+
+    The mode ends here, so its tangent serves only as the last node of the dense output
+    and as the first guess of the selection's solve. Inside the step the interpolant's
+    slope is off by ``O(h³ x)`` (at most about ``h³ x/100``), which moves the
+    last piece of the dense output by less than the step's own interpolation error; the
+    state itself is the corrector's, on the curve. The selection's solve starts from it
+    as from any guess (its product is one more product, against a tangent solve of a
+    few products and a pass over the data saved).
+    """
+    u = _slope_guess(cm, cur, new, h, tau)
+    if cm.S.size and float(np.abs(u).max()) >= 1.0 - _EXIT_MARGIN:
+        return None
+    return _Point(tau, x, g, np.array(u, dtype=float, copy=True), None)
 
 
 def _bracketed_newton_step(

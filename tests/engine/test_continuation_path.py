@@ -536,3 +536,84 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     )
     np.testing.assert_allclose(block.hvp_full(x, full), H @ full, rtol=0, atol=1e-12)
     np.testing.assert_allclose(block.grad(x), obj.grad(x), rtol=0, atol=1e-14)
+
+
+def test_quartic_slope_is_fourth_order_on_an_analytic_curve():
+    # The end slope of a mode's last step without a tangent solve: the derivative of the
+    # quartic through two states with tangents and the new state, against the curve's own
+    # derivative, for equal and unequal steps; halving the steps divides the error by
+    # about 2⁴ (a wrong coefficient leaves an O(1) or O(h) error).
+    from filippov import _continuation_path as cp
+
+    def curve(t: float) -> np.ndarray:
+        return np.array([np.sin(t), np.exp(0.3 * t), np.log1p(t * t)])
+
+    def slope(t: float) -> np.ndarray:
+        return np.array([np.cos(t), 0.3 * np.exp(0.3 * t), 2 * t / (1 + t * t)])
+
+    S = np.arange(3)
+    for ratio in (0.5, 1.0, 1.7):
+        errors = []
+        for hp in (0.08, 0.04, 0.02):
+            # (the middle point fixed: the error's constant is the curve's there)
+            tp, tc, tn = 0.9 - hp, 0.9, 0.9 + ratio * hp
+            prev = cp._Point(tp, curve(tp), np.zeros(3), slope(tp), None)
+            cur = cp._Point(tc, curve(tc), np.zeros(3), slope(tc), None)
+            estimate = cp._quartic_slope(prev, cur, tn, curve(tn), S)
+            errors.append(np.abs(estimate - slope(tn)).max())
+        assert errors[0] < 1e-4
+        assert 14.0 < errors[0] / errors[1] < 18.0 and 14.0 < errors[1] / errors[2] < 18.0
+
+
+@pytest.mark.parametrize("linear_model", [True, False])
+def test_mode_ends_without_tangent_solves_match_a_tight_run(
+    linear_model: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mode's last step (an entry is certain: a guard is negative at its end) and its
+    # entry point take their tangents from interpolation, not from a solve. The dense
+    # output and the event times must still be those of a run 1000x tighter, to the
+    # default tolerances; and the shortcut must have been taken (else this tests nothing).
+    from filippov import _continuation_path as cp
+
+    d = 60
+    obj = logistic(d, 5 * d, 11)
+    if not linear_model:
+        obj = Objective(obj.f, grad=obj.grad, hess=obj.hess, hvp=obj.hvp)
+    x0 = np.random.default_rng(2).standard_normal(d)
+    system = fp.steepest_descent_flow(obj, "linf")
+    taken = {"quartic": 0, "entry": 0}
+    real_quartic, real_entry = cp._quartic_slope, cp._entry_point
+
+    def quartic(*args: object) -> np.ndarray:
+        taken["quartic"] += 1
+        return real_quartic(*args)  # type: ignore[arg-type]
+
+    def entry(*args: object) -> object:
+        p = real_entry(*args)  # type: ignore[arg-type]
+        taken["entry"] += p is not None
+        return p
+
+    monkeypatch.setattr(cp, "_quartic_slope", quartic)
+    monkeypatch.setattr(cp, "_entry_point", entry)
+    sol = fp.solve(system, x0, (0.0, 50.0), method="continuation", check_derivatives=False)
+    monkeypatch.setattr(cp, "_quartic_slope", real_quartic)
+    monkeypatch.setattr(cp, "_entry_point", real_entry)
+    assert taken["quartic"] >= 5 and taken["entry"] >= d // 2
+    ref = fp.solve(
+        system,
+        x0,
+        (0.0, 50.0),
+        method="continuation",
+        rtol=1e-13,
+        atol=1e-15,
+        check_derivatives=False,
+    )
+    assert sol.status == ref.status == 1 and len(sol.events) == len(ref.events) == d + 1
+    ts = np.array([e.t for e in sol.events])
+    np.testing.assert_allclose(ts, [e.t for e in ref.events], rtol=0, atol=1e-9)
+    # A grid, plus points just before each event (the pieces the shortcut interpolates).
+    grid = np.unique(np.r_[np.linspace(0.0, ts[-1], 400), ts[1:] - 1e-4 * np.diff(ts)])
+    scale = float(np.abs(x0).max())
+    np.testing.assert_allclose(sol(grid), ref(grid), rtol=0, atol=1e-9 * scale)
+    check_velocities(obj, sol)
+    check_continuity(sol)
