@@ -383,10 +383,11 @@ class _Block:
         self._inverse32_of: FloatArray | None = None
         self.n_refresh = 0
         self.excess = 0
-        #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ`` and ``‖(H σ)_S‖``, as
+        #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ``, ``‖(H σ)_S‖`` and
+        #: ``B ẋ`` (a linear model's, else ``None``), as
         #: the selection solved for them at the start of the next mode (its products are
         #: the first point's: none is taken again).
-        self.tangent: tuple[FloatArray, FloatArray, float] | None = None
+        self.tangent: tuple[FloatArray, FloatArray, float, FloatArray | None] | None = None
         #: ``(S, ẋ_S, H ẋ, σ)`` of the old mode at an entry it ended with: the selection
         #: starts its CG from the old velocity (``H ẋ`` is ``None`` when ``ẋ_S`` is the
         #: step's interpolated slope: CG then takes the guess's product itself).
@@ -792,6 +793,11 @@ class _Point:
     g: FloatArray
     u: FloatArray  # ẋ_S
     gdot: Any  # d∇f/dτ = H ẋ (a FloatArray; None at an entry point without its tangent)
+    #: On a linear model: ``z = B x`` as the point's gradient was taken at (within
+    #: ``‖B‖·tol`` of ``B x``: see `_Mode.correct`) and ``ż = B ẋ``; ``None`` if unknown.
+    #: They make the predictors' ``z`` an interpolation in sample space (``O(m)``).
+    z: Any = None
+    zdot: Any = None
 
 
 class _Mode:
@@ -834,6 +840,8 @@ class _Mode:
                 z = lm.B @ x
             self.z0 = z
             self.z_sigma = lm.times(sigma)
+        #: The ``z`` of the gradient the last corrector returned (linear models).
+        self.last_z: FloatArray | None = None
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -871,7 +879,13 @@ class _Mode:
         return _finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
 
     def _correct_columns(
-        self, tau: float, xs: FloatArray, tight: bool, fresh: bool, only: int | None = None
+        self,
+        tau: float,
+        xs: FloatArray,
+        tight: bool,
+        fresh: bool,
+        only: int | None = None,
+        z_guess: FloatArray | None = None,
     ) -> tuple[FloatArray, FloatArray] | None:
         """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
         sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
@@ -879,6 +893,12 @@ class _Mode:
         correction is within ``_NEAR`` tolerances the next is expected to be the last: its
         ``∂_S f`` is read off the gradient over all rows (a restricted pass saved). With
         ``only``, the gradient returned is on ``S`` and at ``only`` alone (see `complete`).
+
+        ``z_guess``: ``B x`` at the prediction, interpolated in sample space from the
+        points the prediction interpolates (off by the ``‖B‖·tol`` their ``z`` may carry).
+        The first correction is taken there (a pass over the sliding columns saved); every
+        later one, and a gradient returned as this very point's (``fresh``, ``tight``),
+        at ``z`` taken afresh. ``last_z`` is the ``z`` of the gradient returned.
         """
         lm = self.lm
         assert lm is not None
@@ -892,16 +912,24 @@ class _Mode:
         S = self.S
         x[S] = xs
         if S.size == 0:
-            return x, result(x, self._z(tau, xs))
+            self.last_z = self._z(tau, xs)
+            return x, result(x, self.last_z)
         BS = lm.columns(S)
         last = np.inf
         done = False
         # The tolerance at x, taken after each correction; the first iteration needs none
         # (with ``last`` infinite no test below reads it before x is corrected).
         tol = 0.0
+        guessed = z_guess is not None and z_guess.shape == self.z0.shape
         for it in range(_MAX_NEWTON):
-            z = self._z(tau, x[S])
+            if it == 0 and guessed:
+                assert z_guess is not None
+                z = z_guess
+            else:
+                z = self._z(tau, x[S])
+                guessed = False
             if done:
+                self.last_z = z
                 return x, result(x, z)
             near = not tight and last <= _NEAR * tol
             if near:
@@ -913,7 +941,7 @@ class _Mode:
             if it < 4 and self.block.L.shape[0] == S.size:
                 delta = self.block.precondition(gS)
             else:
-                lm.remember(x, z)
+                lm.remember(x, z, exact=not guessed)
                 delta = self.block.solve(x, gS, rtol=1e-10)
             size = float(np.abs(delta).max())
             if not size < 2 * last and size > tol:
@@ -921,8 +949,13 @@ class _Mode:
             x[S] -= delta
             tol = self.tol(x)
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
+                if guessed and fresh:
+                    # (the gradient is wanted at this point: not at an interpolated z)
+                    self.last_z = self._z(tau, x[S])
+                    return x, result(x, self.last_z)
                 # As in `correct`: the gradient (and z, for the weights of the tangent's
                 # solve, to 1e-8) before this last correction is kept.
+                self.last_z = z
                 if near:
                     lm.remember(x, z, exact=False)
                     return x, g
@@ -957,6 +990,7 @@ class _Mode:
         tight: bool = False,
         fresh: bool = False,
         only: int | None = None,
+        z_guess: FloatArray | None = None,
     ) -> tuple[FloatArray, FloatArray] | None:
         """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
 
@@ -968,9 +1002,11 @@ class _Mode:
         the guards' interpolation resolves), which saves one evaluation per step.
         ``only``: an index whose partial derivative is all the caller needs besides
         ``∂_S f`` (a linear model then returns NaN elsewhere: :meth:`complete` fills them).
+        ``z_guess``: a linear model's ``B x`` at the prediction (see `_correct_columns`;
+        ignored otherwise).
         """
         if self.lm is not None:
-            return self._correct_columns(tau, xs, tight, fresh, only)
+            return self._correct_columns(tau, xs, tight, fresh, only, z_guess)
         x = self.base(tau)
         S = self.S
         x[S] = xs
@@ -1004,17 +1040,17 @@ class _Mode:
             done = self._converged(size, x, tol, tight)
         return None
 
-    def rate(self, x: FloatArray, u: FloatArray) -> FloatArray:
+    def rate(self, x: FloatArray, u: FloatArray) -> tuple[FloatArray, FloatArray | None]:
         """``H ẋ`` at ``x`` for ``ẋ = [u; −σ_F]`` (one product; on a linear model from the
-        sliding columns and one pass over the data)."""
+        sliding columns and one pass over the data), and ``B ẋ`` (linear models)."""
         v = -self.sigma.copy()
         v[self.S] = u
         if self.lm is None:
-            return self.block.hvp_full(x, v)
+            return self.block.hvp_full(x, v), None
         lm = self.lm
         self.rec.njev += 1
         Bxdot = lm.columns(self.S) @ u - self.z_sigma if self.S.size else -self.z_sigma
-        return _finite(lm.back(lm.weights(x) * Bxdot) + lm.lam * v, "hvp(x, v)")
+        return _finite(lm.back(lm.weights(x) * Bxdot) + lm.lam * v, "hvp(x, v)"), Bxdot
 
     def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
         """The tangent and gradient rate at a point on the curve."""
@@ -1071,16 +1107,18 @@ class _Mode:
         if pending is not None and pending[1] is None:
             # H ẋ = Bᵀ(w ∘ (B ẋ₀ + B_S y)) + λ ẋ: the two products' passes in one.
             block._pending = None
-            Bxdot = Bv + pending[4]
-            block.kept_Bxdot = (x.tobytes(), Bxdot)
-            gdot = lm.back(pending[0] * Bxdot) + lm.lam * v
+            summed = Bv + pending[4]
+            block.kept_Bxdot = (x.tobytes(), summed)
+            gdot = lm.back(pending[0] * summed) + lm.lam * v
+            Bxdot: FloatArray | None = summed
         else:
+            Bxdot = None
             v0 = -self.sigma.copy()
             v0[S] = u_guess
             Hy = block.last_product
             assert Hy is not None
             gdot = lm.back(w * Bv) + lm.lam * v0 + Hy
-        return _Point(tau, x, g, v[S], _finite(gdot, "hvp(x, v)"))
+        return _Point(tau, x, g, v[S], _finite(gdot, "hvp(x, v)"), zdot=Bxdot)
 
 
 def _hermite(
@@ -1219,9 +1257,9 @@ def _select(
         # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
         return sigma, make_mode("l1", sigma, J), True
     if block.lm is not None and J.size * n > _DIRECT_SIZE:
-        u, gdot, b = _interior_columns(block, x, sigma, arrived)
+        u, gdot, b, Bxdot = _interior_columns(block, x, sigma, arrived)
         if float(np.abs(u).max()) < 1.0 - 1e-12:
-            block.tangent = (u, gdot, float(np.linalg.norm(b)))
+            block.tangent = (u, gdot, float(np.linalg.norm(b)), Bxdot)
             return sigma, make_mode("l1", sigma, J), False
         return _box_selection(block, x, sigma, b)
     Hsigma = block.hvp_full(x, sigma)
@@ -1250,7 +1288,7 @@ def _select(
             v = np.zeros(n)
             v[J] = u
             Hu = block.hvp_full(x, v)
-        block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)))
+        block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)), None)
         return sigma, make_mode("l1", sigma, J), False
     return _box_selection(block, x, sigma, b)
 
@@ -1281,9 +1319,9 @@ def _box_selection(
 
 def _interior_columns(
     block: _Block, x: FloatArray, sigma: FloatArray, arrived: np.ndarray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """The interior selection ``u = H_JJ⁻¹ H_JF σ_F`` on a linear model's columns, with
-    its gradient rate ``H ẋ`` (``ẋ = [u; −σ_F]``) and ``b = H_JF σ_F``.
+    its gradient rate ``H ẋ`` (``ẋ = [u; −σ_F]``), ``b = H_JF σ_F`` and ``B ẋ``.
 
     ``b = B_Jᵀ(w ∘ Bσ)`` on the columns (``Bσ`` from the last one by the changed signs);
     after an entry CG starts from the old velocity, whose product on ``J`` is the old
@@ -1325,8 +1363,9 @@ def _interior_columns(
     xdot = -sigma.copy()
     xdot[J] = u
     block.rec.njev += 1
-    gdot = _finite(lm.back(w_cg * (BJu - Bs)) + lm.lam * xdot, "hvp(x, v)")
-    return u, gdot, b
+    Bxdot = BJu - Bs
+    gdot = _finite(lm.back(w_cg * Bxdot) + lm.lam * xdot, "hvp(x, v)")
+    return u, gdot, b, Bxdot
 
 
 def _run_mode(
@@ -1348,10 +1387,12 @@ def _run_mode(
     start = cm.block.tangent
     cm.block.tangent = None
     if start is not None and start[0].size == S.size:
-        first = _Point(0.0, x.copy(), g, start[0], start[1])
+        first = _Point(0.0, x.copy(), g, start[0], start[1], zdot=start[3])
         cm.b_norm = start[2] if S.size else cm.b_norm
     else:
         first = cm.point(0.0, x.copy(), g, None)
+    if cm.lm is not None:
+        first.z = cm.z0
     pts = [first]
     tau_end = t_end - t
     lam0 = sigma.copy()
@@ -1416,15 +1457,20 @@ def _run_mode(
         tau = cur.tau + h
         if tau_end - tau < 1e-3 * h:
             tau, h = tau_end, tau_end - cur.tau
+        z_pred = None
         if prev is not None:
             hp = cur.tau - prev.tau
             s = 1.0 + h / hp
             xs_pred = _hermite(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
+            if _has_z(prev, cur):
+                z_pred = _hermite(prev.z, prev.zdot, cur.z, cur.zdot, hp, s)
         else:
             xs_pred = cur.x[S] + h * cur.u
+            if _has_z(cur, cur):
+                z_pred = cur.z + h * cur.zdot
         nonfinite = ""
         try:
-            corrected = cm.correct(tau, xs_pred)
+            corrected = cm.correct(tau, xs_pred, z_guess=z_pred)
         except FloatingPointError as exc:  # NonFiniteError of a gradient or product
             corrected, nonfinite = None, str(exc)
         if corrected is None:
@@ -1464,6 +1510,7 @@ def _run_mode(
             order = 4
         else:
             new = cm.point(tau, xn, gn, cur.u)
+            new.z = cm.last_z
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
             err_x = h * float(np.abs(dx).max()) / 8.0
@@ -1495,13 +1542,15 @@ def _run_mode(
                 # state gives it to O(h⁴) without a tangent solve (see `_quartic_slope`).
                 u_end = _quartic_slope(prev, cur, tau, xn, S)
                 if not S.size or float(np.abs(u_end).max()) < 1.0 - _EXIT_MARGIN:
-                    new = _Point(tau, xn, gn, u_end, cm.rate(xn, u_end))
+                    gdot, Bxdot = cm.rate(xn, u_end)
+                    new = _Point(tau, xn, gn, u_end, gdot, cm.last_z, Bxdot)
         if new is None:
             # The tangent from the derivative of the cubic extrapolation as the first
             # guess (error O(h³)): CG then starts within a few digits of its target.
             assert prev is not None
             u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
             new = cm.point(tau, xn, gn, u_guess)
+            new.z = cm.last_z
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         if cur_guards[0] is not cur:
@@ -1559,6 +1608,20 @@ def _run_mode(
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
 
 
+def _has_z(a: _Point, b: _Point) -> bool:
+    """Whether both points carry ``z`` and ``ż`` (a linear model's sample-space data)."""
+    return a.z is not None and a.zdot is not None and b.z is not None and b.zdot is not None
+
+
+def _z_between(cur: _Point, new: _Point, h: float, s: float) -> FloatArray | None:
+    """``B x`` at fraction ``s`` of the step ``[cur, new]`` by the Hermite interpolant of
+    the points' ``z`` (``z`` is affine in ``x``: the interpolant of the states maps to
+    it), or ``None`` without their sample-space data."""
+    if not _has_z(cur, new):
+        return None
+    return np.asarray(_hermite(cur.z, cur.zdot, new.z, new.zdot, h, s))
+
+
 def _quartic_slope(
     prev: _Point, cur: _Point, tau: float, x_new: FloatArray, S: np.ndarray
 ) -> FloatArray:
@@ -1591,7 +1654,7 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> float | No
     tau = cur.tau + 0.5 * h
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, 0.5) if S.size else np.zeros(0)
     try:
-        corrected = cm.correct(tau, xs)
+        corrected = cm.correct(tau, xs, z_guess=_z_between(cur, new, h, 0.5))
     except FloatingPointError:
         return None
     if corrected is None:
@@ -1620,6 +1683,8 @@ def _curve_state(
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
+    # (No sample-space z_guess here: a z off by the points' ‖B‖·tol spoils Newton's
+    # quadratic last correction, and the event times then lose a digit or two.)
     corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, only=only)
     if corrected is None:
         raise PathFailure(

@@ -617,3 +617,41 @@ def test_mode_ends_without_tangent_solves_match_a_tight_run(
     np.testing.assert_allclose(sol(grid), ref(grid), rtol=0, atol=1e-9 * scale)
     check_velocities(obj, sol)
     check_continuity(sol)
+
+
+def test_sample_space_predictions_are_b_times_the_predicted_states(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a linear model the correctors of the steps start from z = B x at the predicted
+    # state interpolated in sample space (from the points' z and B ẋ), not from a pass
+    # over the sliding columns. Every such z must be B x_pred to the tolerance's level
+    # (a wrong sign of B σ in B ẋ, or a z of the wrong point, is off by O(h)).
+    from filippov import _continuation_path as cp
+
+    d = 100  # (above the direct size once |S| > 40: the CG path keeps B ẋ)
+    obj = logistic(d, 3 * d, 3)
+    B = obj._linear_model[0]
+    x0 = np.random.default_rng(4).standard_normal(d)
+    checked = []
+    real = cp._Mode.correct
+
+    def correct(self: cp._Mode, tau: float, xs: np.ndarray, *args: object, **kw: object):
+        z_guess = kw.get("z_guess")
+        if z_guess is not None:
+            x = self.base(tau)
+            x[self.S] = xs
+            exact = B @ x
+            checked.append(float(np.abs(z_guess - exact).max() / np.abs(exact).max()))
+        return real(self, tau, xs, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cp._Mode, "correct", correct)
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"),
+        x0,
+        (0.0, 50.0),
+        method="continuation",
+        check_derivatives=False,
+    )
+    assert sol.status == 1 and len(checked) >= d
+    assert max(checked) <= 1e-8
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-10)
