@@ -46,7 +46,7 @@ import numpy as np
 import scipy.linalg
 from scipy.interpolate import CubicHermiteSpline
 from scipy.linalg.blas import dsyrk, ssyrk
-from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs
+from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs, spotrf, spotri
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
@@ -480,7 +480,11 @@ class _Block:
                 # for a block this well conditioned, and halves the dominant |S|²·m work.
                 Bw32 = np.empty((BS.shape[0], k), dtype=np.float32, order="F")
                 np.multiply(BS, root_w, out=Bw32, casting="same_kind")
-                R = ssyrk(1.0, Bw32, trans=1, lower=1).astype(np.float64)
+                R32 = ssyrk(1.0, Bw32, trans=1, lower=1)
+                if k > _INVERSE_SIZE:
+                    self._factor_single(R32, k)
+                    return
+                R = R32.astype(np.float64)
             else:  # the exact factor: the solve itself for small blocks
                 R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
             R.flat[:: k + 1] += self.lm.lam
@@ -488,6 +492,28 @@ class _Block:
             return
         R = self.rows(x, self.S)[:, self.S]
         self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
+
+    def _factor_single(self, R32: Any, k: int) -> None:
+        """Factor and invert the block ``R32`` (single precision, lower triangle, without
+        its ridge) in single precision: the preconditioner of a large block is applied as
+        a single-precision inverse anyway, and the factor and inverse in double cost
+        twice as much (about 30 of 90 ms of a refresh at |S| = 1000, m = 5000)."""
+        assert self.lm is not None
+        R32.flat[:: k + 1] += self.lm.lam
+        L32, info = spotrf(R32, lower=1, clean=1, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(
+                f"{info}-th leading minor of the array is not positive definite (spotrf)"
+            )
+        inv32, info = spotri(L32, lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"spotri failed (info {info})")
+        inverse = np.tril(inv32)
+        inverse += np.tril(inverse, -1).T
+        # (in double for the bordered steps' forward solves; a token of the factor's
+        # version for the inverse and for the tie modes' chord steps)
+        self.L = np.asarray(L32, dtype=np.float64)
+        self._inverse, self._inverse_of = inverse, self.L
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
         self.S = np.asarray(S, dtype=np.intp).copy()
@@ -521,10 +547,18 @@ class _Block:
         L[k, k] = np.sqrt(s)
         if self._inverse_of is self.L:
             # The bordered inverse: with M = (L Lᵀ)⁻¹ and q = M c, the new inverse is
-            # [[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]] (s the Schur complement, as in the factor).
-            q = self._inverse @ c
-            inverse = np.empty((k + 1, k + 1))
-            inverse[:k, :k] = self._inverse + np.outer(q / s, q)
+            # [[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]] (s the Schur complement, as in the factor),
+            # in M's precision (single for a linear model's large blocks: see `refresh`).
+            M = self._inverse
+            if M.dtype == np.float64:
+                q = M @ c
+                inverse = np.empty((k + 1, k + 1))
+                inverse[:k, :k] = M + np.outer(q / s, q)
+            else:
+                q = (M @ c.astype(M.dtype)).astype(np.float64)
+                inverse = np.empty((k + 1, k + 1), dtype=M.dtype)
+                inverse[:k, :k] = M
+                inverse[:k, :k] += np.outer(q / s, q).astype(M.dtype)
             inverse[k, :k] = inverse[:k, k] = -q / s
             inverse[k, k] = 1.0 / s
             self._inverse, self._inverse_of = inverse, L
@@ -548,7 +582,8 @@ class _Block:
                 # Only a preconditioner here (small blocks' factors are their solves): in
                 # single precision it reads half the bytes.
                 if self._inverse32_of is not self._inverse:
-                    self._inverse32 = self._inverse.astype(np.float32)
+                    # (no copy when the inverse is in single precision already)
+                    self._inverse32 = np.asarray(self._inverse, dtype=np.float32)
                     self._inverse32_of = self._inverse
                 return (self._inverse32 @ r.astype(np.float32)).astype(np.float64)
             return np.asarray(self._inverse @ r)

@@ -506,12 +506,15 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     np.testing.assert_array_equal(block.lm.columns(S), B[:, S])
     r = rng.standard_normal(S.size)
     LLt = block.L @ block.L.T
-    # The bordered inverse in double precision; applied in single (a preconditioner).
+    # The factor and its bordered inverse in single precision (a preconditioner): the
+    # inverse is (L Lᵀ)⁻¹ to single precision's level, and so is its application.
     exact = np.linalg.solve(LLt, r)
     np.testing.assert_allclose(
         block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
     )
-    np.testing.assert_allclose(block._inverse, np.linalg.inv(LLt), rtol=0, atol=1e-10)
+    inverse = np.linalg.inv(LLt)
+    assert block._inverse.dtype == np.float32
+    np.testing.assert_allclose(block._inverse, inverse, rtol=0, atol=1e-5 * np.abs(inverse).max())
     # The factor is of H_SS at x (every index joined at the same point); the refresh
     # forms H_SS in single precision (a preconditioner), the bordered rows in double.
     scale = float(np.max(np.abs(H)))
