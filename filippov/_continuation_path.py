@@ -1311,9 +1311,7 @@ def _select(
             guess = np.concatenate([u_old, -sigma_old[arrived]])
             # (no product when the old tangent was interpolated: CG takes the guess's)
             guess_product = None if gdot_old is None else gdot_old + Hsigma
-    # To 1e-10 (not to rounding): the test |λ| < 1 below is decided to that, and an index
-    # with |λ_i| within it of 1 exits at once in the next mode.
-    u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
+    u = _selection_solve(block, x, b, guess, guess_product)
     lam = -u
     if J.size == 0 or float(np.abs(lam).max()) < 1.0 - 1e-12:
         # The new mode's first point: its tangent u and gradient rate H ẋ = H [u; 0] − H σ
@@ -1326,6 +1324,24 @@ def _select(
         block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)), None)
         return sigma, make_mode("l1", sigma, J), False
     return _box_selection(block, x, sigma, b)
+
+
+def _selection_solve(
+    block: _Block,
+    x: FloatArray,
+    b: FloatArray,
+    guess: FloatArray | None,
+    guess_product: FloatArray | None,
+) -> FloatArray:
+    """The interior selection's solve ``H_JJ u = b``: to 1e-8 like a tangent (it is the
+    next mode's first tangent), then on to 1e-10 when some ``|u_i|`` is within 1e-6 of 1
+    (the test ``|λ| < 1`` is decided to that, and an index with ``|λ_i|`` within it of 1
+    exits at once in the next mode). The last CG's sums are the solution's (`_pending`,
+    `last_product`)."""
+    u = block.solve(x, b, guess=guess, rtol=1e-8, guess_product=guess_product)
+    if u.size and float(np.abs(u).max()) >= 1.0 - 1e-6:
+        u = block.solve(x, b, guess=u, rtol=1e-10)
+    return u
 
 
 def _box_selection(
@@ -1385,7 +1401,7 @@ def _interior_columns(
                 guess_product = np.full(n, np.nan)
                 guess_product[J] = gdot_old[J] + b
                 B_guess = kept[1] + Bs  # B_J [u_old; −σ_old,arrived] = B ẋ_old + Bσ
-    u = block.solve(x, b, guess=guess, rtol=1e-10, guess_product=guess_product)
+    u = _selection_solve(block, x, b, guess, guess_product)
     pending = block._pending
     block.last_product = None
     assert pending is not None  # (CG ran: the block is above the direct size)
