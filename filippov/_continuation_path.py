@@ -1560,7 +1560,8 @@ def _run_mode(
             err_g = float(np.abs(gn - g_pred).max()) / shrink
             order = 4
         else:
-            new = cm.point(tau, xn, gn, cur.u)
+            # (the CG's first guess: the slope of the quadratic through x0, u0 and x1)
+            new = cm.point(tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u)
             new.z = cm.last_z
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
@@ -1596,10 +1597,16 @@ def _run_mode(
                     gdot, Bxdot = cm.rate(xn, u_end)
                     new = _Point(tau, xn, gn, u_end, gdot, cm.last_z, Bxdot)
         if new is None:
-            # The tangent from the derivative of the cubic extrapolation as the first
-            # guess (error O(h³)): CG then starts within a few digits of its target.
+            # The first guess of the tangent's CG: the slope of the quartic through the
+            # last two points and the new state (error O(h⁴)) for steps that do not grow
+            # much, else of the cubic extrapolation (O(h³)).
             assert prev is not None
-            u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
+            if not S.size:
+                u_guess = cur.u
+            elif h <= 2.0 * hp:
+                u_guess = _quartic_slope(prev, cur, tau, xn, S)
+            else:
+                u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
             new = cm.point(tau, xn, gn, u_guess)
             new.z = cm.last_z
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
