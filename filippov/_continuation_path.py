@@ -347,6 +347,15 @@ class _LinearModel:
         """``Bᵀ r`` (one pass over all of ``B``)."""
         return np.asarray(r @ self.B)
 
+    def back_free(self, r: FloatArray, S: np.ndarray) -> FloatArray:
+        """``Bᵀ r`` on the indices outside ``S`` (0 on ``S``): a pass over those columns
+        alone (behind the columns of ``S`` since the last `columns` call for ``S``)."""
+        k = S.size
+        assert np.array_equal(self.order[:k], S)
+        out = np.zeros(self.n)
+        out[self.order[k:]] = r @ self.cols_f[:, k:]
+        return out
+
     def block(self, x: FloatArray, S: np.ndarray) -> FloatArray:
         """The Hessian block ``H_SS = B_Sᵀ diag(w) B_S + λI`` from the columns of ``S``."""
         BS = self.columns(S)
@@ -833,6 +842,9 @@ class _Point:
     #: They make the predictors' ``z`` an interpolation in sample space (``O(m)``).
     z: Any = None
     zdot: Any = None
+    #: ``gdot`` is taken on the free indices only (0 on ``S``, where ``H ẋ`` is the
+    #: tangent's residual): enough for the guards, not for a product of the tangent.
+    free_rates: bool = False
 
 
 class _Mode:
@@ -1144,16 +1156,19 @@ class _Mode:
             block._pending = None
             summed = Bv + pending[4]
             block.kept_Bxdot = (x.tobytes(), summed)
-            gdot = lm.back(pending[0] * summed) + lm.lam * v
-            Bxdot: FloatArray | None = summed
-        else:
-            Bxdot = None
-            v0 = -self.sigma.copy()
-            v0[S] = u_guess
-            Hy = block.last_product
-            assert Hy is not None
-            gdot = lm.back(w * Bv) + lm.lam * v0 + Hy
-        return _Point(tau, x, g, v[S], _finite(gdot, "hvp(x, v)"), zdot=Bxdot)
+            # The rates of the free indices alone (the guards'; on S, H ẋ is the tangent's
+            # residual, 0 to its tolerance): a pass over their columns only.
+            gdot = lm.back_free(pending[0] * summed, S)
+            gdot += lm.lam * v
+            gdot[S] = 0.0
+            gdot = _finite(gdot, "hvp(x, v)")
+            return _Point(tau, x, g, v[S], gdot, zdot=summed, free_rates=True)
+        v0 = -self.sigma.copy()
+        v0[S] = u_guess
+        Hy = block.last_product
+        assert Hy is not None
+        gdot = lm.back(w * Bv) + lm.lam * v0 + Hy
+        return _Point(tau, x, g, v[S], _finite(gdot, "hvp(x, v)"))
 
 
 def _hermite(
@@ -1415,8 +1430,11 @@ def _interior_columns(
     xdot[J] = u
     block.rec.njev += 1
     Bxdot = BJu - Bs
-    gdot = _finite(lm.back(w_cg * Bxdot) + lm.lam * xdot, "hvp(x, v)")
-    return u, gdot, b, Bxdot
+    # (the free indices' rates alone, as at the steps' points: see `_Mode._point_columns`)
+    gdot = lm.back_free(w_cg * Bxdot, J)
+    gdot += lm.lam * xdot
+    gdot[J] = 0.0
+    return u, _finite(gdot, "hvp(x, v)"), b, Bxdot
 
 
 def _run_mode(
@@ -1438,7 +1456,9 @@ def _run_mode(
     start = cm.block.tangent
     cm.block.tangent = None
     if start is not None and start[0].size == S.size:
-        first = _Point(0.0, x.copy(), g, start[0], start[1], zdot=start[3])
+        # (a linear model's selection takes the rates of the free indices alone)
+        free_rates = start[3] is not None
+        first = _Point(0.0, x.copy(), g, start[0], start[1], zdot=start[3], free_rates=free_rates)
         cm.b_norm = start[2] if S.size else cm.b_norm
     else:
         first = cm.point(0.0, x.copy(), g, None)
@@ -1659,7 +1679,9 @@ def _run_mode(
         G = sigma[F] * p_ev.g[F]
         ztol = max(cm.opts.zero_tol, 64 * _EPS) * g_scale
         arrived = F[G + offset[F] <= ztol].tolist()
-        cm.block.entry_tangent = (S.copy(), p_ev.u, p_ev.gdot, sigma)
+        # (the old tangent's product only if the point has it on every index)
+        gdot_ev = None if p_ev.free_rates else p_ev.gdot
+        cm.block.entry_tangent = (S.copy(), p_ev.u, gdot_ev, sigma)
         exits = [
             (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
         ]

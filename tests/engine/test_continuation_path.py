@@ -504,6 +504,11 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     S = block.S
     np.testing.assert_array_equal(S, order[:100])
     np.testing.assert_array_equal(block.lm.columns(S), B[:, S])
+    # Bᵀ r on the free indices alone (the guards' rates), 0 on S.
+    r_m = rng.standard_normal(m)
+    expected = B.T @ r_m
+    expected[S] = 0.0
+    np.testing.assert_allclose(block.lm.back_free(r_m, S), expected, rtol=1e-13, atol=1e-13)
     r = rng.standard_normal(S.size)
     LLt = block.L @ block.L.T
     # The factor and its bordered inverse in single precision (a preconditioner): the
