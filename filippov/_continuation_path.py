@@ -364,6 +364,8 @@ class _LinearModel:
         return M
 
 
+#: ``(ℓ'(z)/m, B_Sᵀ ℓ'(z)/m)`` at a corrector's ``z`` (see `_Mode._full_grad`).
+_KnownS = tuple[FloatArray, FloatArray]
 #: ``(S, ẋ_S, H ẋ or None, σ)`` of a mode's last point at an entry (`_Block.entry_tangent`).
 _EntryTangent = tuple[FloatArray, FloatArray, FloatArray | None, FloatArray]
 
@@ -897,21 +899,39 @@ class _Mode:
             z += self.lm.columns(self.S) @ (xs - self.x0S)
         return z
 
-    def _full_grad(self, x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
-        assert self.lm is not None
+    def _full_grad(
+        self, x: FloatArray, z: FloatArray, exact: bool = True, known: _KnownS | None = None
+    ) -> FloatArray:
+        """The gradient at ``x`` from ``z``; with ``known`` (``ℓ'(z)/m`` and its product
+        with the sliding columns, as a correction just took them at this ``z``) a pass
+        over the free columns alone."""
+        lm = self.lm
+        assert lm is not None
         self.rec.nfev += 1
-        self.lm.remember(x, z, exact)
-        return _finite(self.lm.grad(x, z), "grad(x)")
+        lm.remember(x, z, exact)
+        if known is None:
+            return _finite(lm.grad(x, z), "grad(x)")
+        dl, data_S = known
+        g = lm.back_free(dl, self.S)
+        g[self.S] = data_S
+        g += lm.lam * x
+        return _finite(g, "grad(x)")
 
-    def _partial_grad(self, x: FloatArray, z: FloatArray, j: int, exact: bool) -> FloatArray:
+    def _partial_grad(
+        self, x: FloatArray, z: FloatArray, j: int, exact: bool, known: _KnownS | None = None
+    ) -> FloatArray:
         """The gradient on ``S`` and at ``j`` only (NaN elsewhere: see `complete`)."""
         lm = self.lm
         assert lm is not None
         self.rec.nfev += 1
         lm.remember(x, z, exact)
-        dl = lm.dloss(z) / lm.m
+        if known is None:
+            dl = lm.dloss(z) / lm.m
+            data_S = lm.columns(self.S).T @ dl
+        else:
+            dl, data_S = known
         g = np.full(x.size, np.nan)
-        g[self.S] = lm.columns(self.S).T @ dl + lm.lam * x[self.S]
+        g[self.S] = data_S + lm.lam * x[self.S]
         g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]
         _finite(g[self.S], "grad(x)")
         _finite(g[j : j + 1], "grad(x)")
@@ -922,8 +942,14 @@ class _Mode:
         (from the same ``z``, so the same point as the partial one)."""
         if self.lm is None or not np.isnan(g).any():
             return g
+        lm = self.lm
         self.rec.nfev += 1
-        return _finite(self.lm.grad(x, self.lm.z(x)), "grad(x)")
+        # ∂_S f is the partial one's: a pass over the free columns alone.
+        lm.columns(self.S)
+        full = lm.back_free(lm.dloss(lm.z(x)) / lm.m, self.S)
+        full += lm.lam * x
+        full[self.S] = g[self.S]
+        return _finite(full, "grad(x)")
 
     def _correct_columns(
         self,
@@ -950,10 +976,12 @@ class _Mode:
         lm = self.lm
         assert lm is not None
 
-        def result(x: FloatArray, z: FloatArray, exact: bool = True) -> FloatArray:
+        def result(
+            x: FloatArray, z: FloatArray, exact: bool = True, known: _KnownS | None = None
+        ) -> FloatArray:
             if only is None:
-                return self._full_grad(x, z, exact)
-            return self._partial_grad(x, z, only, exact)
+                return self._full_grad(x, z, exact, known)
+            return self._partial_grad(x, z, only, exact, known)
 
         x = self.base(tau)
         S = self.S
@@ -984,7 +1012,9 @@ class _Mode:
                 gS = g[S]
             else:
                 self.rec.nfev += 1
-                gS = _finite(BS.T @ lm.dloss(z) / lm.m + lm.lam * x[S], "grad(x)")
+                dl = lm.dloss(z) / lm.m
+                data_S = BS.T @ dl
+                gS = _finite(data_S + lm.lam * x[S], "grad(x)")
             if it < 4 and self.block.L.shape[0] == S.size:
                 delta = self.block.precondition(gS)
             else:
@@ -1006,7 +1036,8 @@ class _Mode:
                 if near:
                     lm.remember(x, z, exact=False)
                     return x, g
-                return x, result(x, z, exact=False)
+                # (∂_S f at this z was just taken: the free columns' pass completes it)
+                return x, result(x, z, exact=False, known=(dl, data_S))
             last = size
             done = self._converged(size, x, tol, tight)
         return None
