@@ -386,7 +386,14 @@ class _Block:
         self.n = n
         self.rec = rec
         self.S = np.zeros(0, dtype=np.intp)
+        #: The preconditioner: a Cholesky factor ``L`` in double precision, or (a linear
+        #: model's large blocks: see `_factor_single`) the inverse ``single`` alone in
+        #: single precision, ``L`` then empty. ``size`` is the block it covers and
+        #: ``version`` changes whenever it changes (a token for the tie modes' chord).
         self.L = np.zeros((0, 0))
+        self.single: Any = None
+        self.size = 0
+        self.version = 0
         #: ``(L Lᵀ)⁻¹`` explicitly, and the factor it inverts (see `precondition`).
         self._inverse = np.zeros((0, 0))
         self._inverse_of: FloatArray | None = None
@@ -471,7 +478,7 @@ class _Block:
         self.excess = 0
         self.key = b""
         if self.S.size == 0:
-            self.L = np.zeros((0, 0))
+            self._set_factor(np.zeros((0, 0)))
             return
         if self.lm is not None:
             # H_SS = B_Sᵀ diag(w) B_S + λI from the sliding columns alone: |S|/n of the
@@ -483,7 +490,7 @@ class _Block:
             if not (w >= 0.0).all():
                 # A loss with ℓ'' < 0 at some samples (a Cauchy loss; f itself may well be
                 # convex): the weights have no square root, so a general product.
-                self.L = _cholesky(self.lm.block(x, self.S))
+                self._set_factor(_cholesky(self.lm.block(x, self.S)))
                 return
             root_w = np.sqrt(w)[:, None]
             if k * self.n > _DIRECT_SIZE:
@@ -499,10 +506,15 @@ class _Block:
             else:  # the exact factor: the solve itself for small blocks
                 R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
             R.flat[:: k + 1] += self.lm.lam
-            self.L = _cholesky(R)
+            self._set_factor(_cholesky(R))
             return
         R = self.rows(x, self.S)[:, self.S]
-        self.L = scipy.linalg.cholesky(0.5 * (R + R.T), lower=True)
+        self._set_factor(scipy.linalg.cholesky(0.5 * (R + R.T), lower=True))
+
+    def _set_factor(self, L: FloatArray) -> None:
+        self.L, self.single = L, None
+        self.size = L.shape[0]
+        self.version += 1
 
     def _factor_single(self, R32: Any, k: int) -> None:
         """Factor and invert the block ``R32`` (single precision, lower triangle, without
@@ -521,10 +533,10 @@ class _Block:
             raise np.linalg.LinAlgError(f"spotri failed (info {info})")
         inverse = np.tril(inv32)
         inverse += np.tril(inverse, -1).T
-        # (in double for the bordered steps' forward solves; a token of the factor's
-        # version for the inverse and for the tie modes' chord steps)
-        self.L = np.asarray(L32, dtype=np.float64)
-        self._inverse, self._inverse_of = inverse, self.L
+        # The inverse alone (the bordered steps need no factor: see `add`).
+        self.L, self.single = np.zeros((0, 0)), inverse
+        self.size = k
+        self.version += 1
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
         self.S = np.asarray(S, dtype=np.intp).copy()
@@ -545,6 +557,9 @@ class _Block:
             row = self.rows(x, np.array([j], dtype=np.intp))[0]
             self.S = np.append(self.S, j).astype(np.intp)
             c = row[self.S[:k]]
+        if self.single is not None:
+            self._add_single(x, c, float(row[j]))
+            return
         w = _forward(self.L, c) if k else np.zeros(0)
         s = float(row[j]) - float(w @ w)
         if not s > 1e-8 * abs(float(row[j])):
@@ -558,24 +573,40 @@ class _Block:
         L[k, k] = np.sqrt(s)
         if self._inverse_of is self.L:
             # The bordered inverse: with M = (L Lᵀ)⁻¹ and q = M c, the new inverse is
-            # [[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]] (s the Schur complement, as in the factor),
-            # in M's precision (single for a linear model's large blocks: see `refresh`).
-            M = self._inverse
-            if M.dtype == np.float64:
-                q = M @ c
-                inverse = np.empty((k + 1, k + 1))
-                inverse[:k, :k] = M + np.outer(q / s, q)
-            else:
-                q = (M @ c.astype(M.dtype)).astype(np.float64)
-                inverse = np.empty((k + 1, k + 1), dtype=M.dtype)
-                inverse[:k, :k] = M
-                inverse[:k, :k] += np.outer(q / s, q).astype(M.dtype)
+            # [[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]] (s the Schur complement, as in the factor).
+            q = self._inverse @ c
+            inverse = np.empty((k + 1, k + 1))
+            inverse[:k, :k] = self._inverse + np.outer(q / s, q)
             inverse[k, :k] = inverse[:k, k] = -q / s
             inverse[k, k] = 1.0 / s
             self._inverse, self._inverse_of = inverse, L
-        self.L = L
+        self._set_factor(L)
+
+    def _add_single(self, x: FloatArray, c: FloatArray, h_jj: float) -> None:
+        """`add` on a single-precision inverse ``M``: with ``q = M c`` and the Schur
+        complement ``s = h_jj − cᵀq`` the new inverse is ``[[M + q qᵀ/s, −q/s], [−qᵀ/s,
+        1/s]]`` (``O(|S|²)``, no factor needed), or a refresh when ``s`` is not positive."""
+        M = self.single
+        k = M.shape[0]
+        q32 = M @ c.astype(np.float32)
+        s = h_jj - float(c @ q32.astype(np.float64))
+        if not s > 1e-8 * abs(h_jj):
+            # The old inverse (taken at other points) and the new row do not make a PD
+            # matrix: factor the block afresh at x.
+            self.refresh(x)
+            return
+        inverse = np.empty((k + 1, k + 1), dtype=np.float32)
+        inverse[:k, :k] = M
+        inverse[:k, :k] += np.outer(q32 / np.float32(s), q32)
+        inverse[k, :k] = inverse[:k, k] = -q32 / np.float32(s)
+        inverse[k, k] = 1.0 / s
+        self.single = inverse
+        self.size = k + 1
+        self.version += 1
 
     def precondition(self, r: FloatArray) -> FloatArray:
+        if self.single is not None:
+            return (self.single @ r.astype(np.float32)).astype(np.float64)
         k = self.L.shape[0]
         if k > _INVERSE_SIZE:
             # The factor's inverse as one matrix: a product reads it once, two triangular
@@ -593,8 +624,7 @@ class _Block:
                 # Only a preconditioner here (small blocks' factors are their solves): in
                 # single precision it reads half the bytes.
                 if self._inverse32_of is not self._inverse:
-                    # (no copy when the inverse is in single precision already)
-                    self._inverse32 = np.asarray(self._inverse, dtype=np.float32)
+                    self._inverse32 = self._inverse.astype(np.float32)
                     self._inverse32_of = self._inverse
                 return (self._inverse32 @ r.astype(np.float32)).astype(np.float64)
             return np.asarray(self._inverse @ r)
@@ -1015,7 +1045,7 @@ class _Mode:
                 dl = lm.dloss(z) / lm.m
                 data_S = BS.T @ dl
                 gS = _finite(data_S + lm.lam * x[S], "grad(x)")
-            if it < 4 and self.block.L.shape[0] == S.size:
+            if it < 4 and self.block.size == S.size:
                 delta = self.block.precondition(gS)
             else:
                 lm.remember(x, z, exact=not guessed)
@@ -1099,7 +1129,7 @@ class _Mode:
             # The first corrections use the block's factor as it is (a chord step: no
             # Hessian product; the predictor is within the tolerance, so a contraction
             # by the factor's accuracy suffices); later ones solve with H_SS(x) itself.
-            if it < 4 and self.block.L.shape[0] == S.size:
+            if it < 4 and self.block.size == S.size:
                 delta = self.block.precondition(g[S])
             else:
                 delta = self.block.solve(x, g[S], rtol=1e-10)

@@ -150,9 +150,9 @@ class _TieMode:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
 
     def _chord_y(self) -> FloatArray:
-        L = self.block.L
-        if self._chord is None or self._chord[0] is not L:
-            self._chord = (L, self.block.precondition(self.sT))
+        version = self.block.version
+        if self._chord is None or self._chord[0] != version:
+            self._chord = (version, self.block.precondition(self.sT))
         return self._chord[1]
 
     def correct(
@@ -175,7 +175,7 @@ class _TieMode:
                 return x, g, c
             r1 = g[T] - sT * c - self.delta
             r2 = float(sT @ (xT - self.x0T)) + tau
-            if it < 4 and block.L.shape[0] == T.size:
+            if it < 4 and block.size == T.size:
                 # chord steps with the factor as it is (the predictor is within tolerance)
                 z = block.precondition(r1)
                 y = self._chord_y()

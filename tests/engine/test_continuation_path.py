@@ -484,7 +484,7 @@ def test_linear_model_columns_match_the_generic_products():
 def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     # The sliding block on a linear model's columns against the dense Hessian: the column
     # view after indices join in any order, CG solves and the full product H[y; 0] summed
-    # lazily, the bordered explicit inverse against (L Lᵀ)⁻¹, and the factor of a refresh.
+    # lazily, the bordered single-precision inverse against H_SS, and a refresh's.
     from filippov import _continuation_path as cp
     from filippov._recorder import Recorder
 
@@ -498,8 +498,7 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     B = block.lm.B
     order = rng.permutation(d)
     block.set(x, order[:70])
-    block.precondition(np.ones(70))  # (forms the inverse, which the steps below border)
-    for j in order[70:100].tolist():  # bordered steps of the factor and of its inverse
+    for j in order[70:100].tolist():  # bordered steps of the inverse
         block.add(x, j)
     S = block.S
     np.testing.assert_array_equal(S, order[:100])
@@ -510,20 +509,18 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     expected[S] = 0.0
     np.testing.assert_allclose(block.lm.back_free(r_m, S), expected, rtol=1e-13, atol=1e-13)
     r = rng.standard_normal(S.size)
-    LLt = block.L @ block.L.T
-    # The factor and its bordered inverse in single precision (a preconditioner): the
-    # inverse is (L Lᵀ)⁻¹ to single precision's level, and so is its application.
-    exact = np.linalg.solve(LLt, r)
+    # A large block's preconditioner is the inverse alone, in single precision (factored
+    # and inverted at the refresh, bordered as indices join): its matrix is H_SS at x
+    # (every index joined at the same point) to single precision's level, and it is
+    # applied as that inverse.
+    assert block.single is not None and block.single.dtype == np.float32
+    assert block.size == S.size and block.L.size == 0
+    M = block.single.astype(np.float64)
     np.testing.assert_allclose(
-        block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
+        block.precondition(r), M @ r, rtol=0, atol=1e-5 * np.abs(M @ r).max()
     )
-    inverse = np.linalg.inv(LLt)
-    assert block._inverse.dtype == np.float32
-    np.testing.assert_allclose(block._inverse, inverse, rtol=0, atol=1e-5 * np.abs(inverse).max())
-    # The factor is of H_SS at x (every index joined at the same point); the refresh
-    # forms H_SS in single precision (a preconditioner), the bordered rows in double.
     scale = float(np.max(np.abs(H)))
-    np.testing.assert_allclose(LLt, H[np.ix_(S, S)], rtol=0, atol=3e-5 * scale)
+    np.testing.assert_allclose(np.linalg.inv(M), H[np.ix_(S, S)], rtol=0, atol=3e-5 * scale)
     b = rng.standard_normal(S.size)
     y = block.solve(x, b, rtol=1e-12)
     np.testing.assert_allclose(y, np.linalg.solve(H[np.ix_(S, S)], b), rtol=1e-10)
@@ -535,6 +532,8 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     block.set(x + 0.1, S2)
     np.testing.assert_array_equal(block.lm.columns(S2), B[:, S2])
     H2 = obj.hess(x + 0.1)
+    # (|S| = 50: a double-precision factor of the single-precision block)
+    assert block.single is None
     np.testing.assert_allclose(block.L @ block.L.T, H2[np.ix_(S2, S2)], rtol=0, atol=3e-5 * scale)
     # A small block (|S|·n ≤ 4096) is factored exactly: its solve is the factor's.
     block.set(x, order[:20])
