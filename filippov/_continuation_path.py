@@ -1245,6 +1245,48 @@ def _hermite(
     return h00 * y0 + h10 * h * d0 + h01 * y1 + h11 * h * d1
 
 
+def _first_roots(
+    G0: FloatArray, D0: FloatArray, G1: FloatArray, D1: FloatArray, h: float
+) -> list[tuple[int, float]]:
+    """``(k, s)`` for every guard ``k`` whose cubic Hermite interpolant on a step (values
+    ``G0, G1`` and rates ``D0, D1`` at its ends, length ``h``) is negative somewhere in
+    ``(0, 1]``: ``s`` the fraction of its first root.
+
+    Exact for the cubic: besides fixed samples, each interpolant is evaluated at its own
+    critical points in ``(0, 1)``, where its minima between the ends are. (Samples alone
+    miss a dip narrower than their spacing: on a long step of a mode whose guards are
+    cubics in τ, the interpolants are exact and the step control lets the step grow, a
+    guard crossing 0 and back between two samples went unseen.)
+    """
+    samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
+    # p(s) = G0 + b s + c s² + d s³ (the Hermite basis expanded); p'(s) = b + 2c s + 3d s².
+    b = h * D0
+    c = 3.0 * (G1 - G0) - 2.0 * b - h * D1
+    d = 2.0 * (G0 - G1) + b + h * D1
+    with np.errstate(all="ignore"):
+        root = np.sqrt(np.maximum(c * c - 3.0 * d * b, 0.0))
+        q = -(c + np.where(c >= 0.0, root, -root))  # (the stable pair of roots)
+        crit = np.stack([q / (3.0 * d), b / q])
+        crit[~((crit > 0.0) & (crit < 1.0))] = np.nan
+        at_crit = G0 + crit * (b + crit * (c + crit * d))
+    dips = (samples < 0.0).any(axis=0) | (at_crit < 0.0).any(axis=0)
+    out: list[tuple[int, float]] = []
+    for k in dips.nonzero()[0].tolist():
+        coef = (float(G0[k]), float(b[k]), float(c[k]), float(d[k]))
+
+        def cubic(s: float, q: tuple[float, float, float, float] = coef) -> float:
+            return q[0] + s * (q[1] + s * (q[2] + s * q[3]))
+
+        points = sorted([*_GUARD_SAMPLES.tolist(), *crit[:, k][np.isfinite(crit[:, k])].tolist()])
+        lo = 0.0
+        for hi in points:
+            if cubic(hi) < 0.0:
+                break
+            lo = hi
+        out.append((k, brentq(cubic, lo, hi, xtol=1e-15) if cubic(lo) > 0 else lo))
+    return out
+
+
 def _hermite_slope(
     y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, s: float
 ) -> Any:
@@ -1696,16 +1738,8 @@ def _run_mode(
             cur_guards = (cur, *guards(cur))
         _, G0, D0 = cur_guards
         G1, D1 = guards(new)
-        samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
-        neg = (samples < 0.0).any(axis=0).nonzero()[0]
         tau_entry, j_entry = np.inf, -1
-        for c in neg.tolist():
-            k = int(np.argmax(samples[:, c] < 0.0))
-            lo = 0.0 if k == 0 else float(_GUARD_SAMPLES[k - 1])
-            hi = float(_GUARD_SAMPLES[k])
-            coef = (float(G0[c]), float(D0[c]), float(G1[c]), float(D1[c]), h)
-            fun = lambda s, q=coef: float(_hermite(q[0], q[1], q[2], q[3], q[4], s))  # noqa: E731
-            s_root = brentq(fun, lo, hi, xtol=1e-15) if fun(lo) > 0 else lo
+        for c, s_root in _first_roots(G0, D0, G1, D1, h):
             if cur.tau + s_root * h < tau_entry:
                 tau_entry, j_entry = cur.tau + s_root * h, int(F[c])
         if j_entry >= 0 and sigma[j_entry] * new.g[j_entry] + offset[j_entry] > 0.0:
@@ -1968,9 +2002,7 @@ SlidingBlock = _Block
 hermite = _hermite
 hermite_slope = _hermite_slope
 bracketed_newton_step = _bracketed_newton_step
+first_roots = _first_roots
 #: The correctors' iteration limit and the steps allowed in one mode (both paths).
 MAX_NEWTON = _MAX_NEWTON
 MAX_TRIES = _MAX_TRIES
-#: The fractions of a step at which the guards' interpolants are sampled (`hermite` has
-#: their basis at hand).
-GUARD_SAMPLES = _GUARD_SAMPLES

@@ -42,13 +42,13 @@ import numpy as np
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
-    GUARD_SAMPLES,
     MAX_NEWTON,
     MAX_TRIES,
     ContinuationOptions,
     CurveDense,
     SlidingBlock,
     bracketed_newton_step,
+    first_roots,
     hermite,
     hermite_slope,
 )
@@ -63,8 +63,6 @@ _EPS = float(np.finfo(float).eps)
 #: or not) in one mode before the run is given up: the sign flow's settings.
 _MAX_NEWTON = MAX_NEWTON
 _MAX_TRIES = MAX_TRIES
-#: Samples per step of the Hermite interpolants of the join guards.
-_GUARD_SAMPLES = GUARD_SAMPLES
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
 _MIN_WEIGHT = 1e-12
 
@@ -542,22 +540,15 @@ def _run_tie_mode(
             cur_guards = (cur, *_guards(tm, cur, offset))
         _, V0, R0 = cur_guards
         V1, R1 = _guards(tm, new, offset)
-        samples = hermite(V0, R0, V1, R1, h, _GUARD_SAMPLES)
-        neg = (samples < 0.0).any(axis=0).nonzero()[0]
         tau_hit, k_hit = np.inf, -1
         zero_guard = 2 * tm.F.size
-        if neg.size and neg[-1] == zero_guard:
+        roots = first_roots(V0, R0, V1, R1, h)
+        if roots and roots[-1][0] == zero_guard:
             # The zero of c first: a frozen partial that stays 0 (|∂_j f| ≤ c reaches 0
             # with c) has its join guard equal to c, and the stationary point is what
             # happens there, not a join.
-            neg = np.r_[zero_guard, neg[:-1]]
-        for k in neg.tolist():
-            i = int(np.argmax(samples[:, k] < 0.0))
-            lo = 0.0 if i == 0 else float(_GUARD_SAMPLES[i - 1])
-            hi = float(_GUARD_SAMPLES[i])
-            coef = (float(V0[k]), float(R0[k]), float(V1[k]), float(R1[k]), h)
-            fun = lambda s, q=coef: float(hermite(q[0], q[1], q[2], q[3], q[4], s))  # noqa: E731
-            s_root = brentq(fun, lo, hi, xtol=1e-15) if fun(lo) > 0 else lo
+            roots = [roots[-1], *roots[:-1]]
+        for k, s_root in roots:
             if cur.tau + s_root * h < tau_hit - 16 * _EPS * max(1.0, abs(tau)):
                 tau_hit, k_hit = cur.tau + s_root * h, k
         if k_hit >= 0 and V1[k_hit] > 0.0:

@@ -662,3 +662,54 @@ def test_sample_space_predictions_are_b_times_the_predicted_states(
     assert sol.status == 1 and len(checked) >= d
     assert max(checked) <= 1e-8
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-10)
+
+
+def test_first_roots_find_a_dip_between_the_samples():
+    # A guard's cubic interpolant that dips below 0 and comes back between two of the
+    # fixed samples (p(s) = (s − 0.05)(s − 0.08)·(…) > 0 at every sample): its first root
+    # must be found, exactly; guards that stay positive, none.
+    from filippov import _continuation_path as cp
+
+    def hermite_data(coef: np.ndarray, h: float) -> tuple[float, float, float, float]:
+        p = np.polynomial.Polynomial(coef)
+        dp = p.deriv()
+        return p(0.0), dp(0.0) / h, p(1.0), dp(1.0) / h
+
+    h = 3.0
+    dip = np.polynomial.Polynomial.fromroots([0.05, 0.08, -5.0]).coef
+    high = np.array([1.0, -0.5, 0.4, 0.1])  # 1 − s/2 + 0.4 s² + 0.1 s³ > 0 on [0, 1]
+    data = np.array([hermite_data(dip, h), hermite_data(high, h)])
+    assert (cp._hermite(*data.T, h, cp._GUARD_SAMPLES) > 0.0).all()  # (the samples miss it)
+    roots = cp._first_roots(*data.T, h)
+    assert [k for k, _ in roots] == [0]
+    assert roots[0][1] == pytest.approx(0.05, abs=1e-14)
+
+
+def test_guard_dip_on_a_long_straight_mode_matches_the_event_path():
+    # Found by a random-objective review: on a mode with no sliding index the state moves
+    # on a line, the guards are exact cubics in τ, the step control lets the step grow to
+    # 35 time units, and the sign change of ∂_4 f at t ≈ 1.17 fell between two samples of
+    # the guards' interpolants: the run missed the entry and ended −1 at t = 1.54.
+    expr = (
+        "0.0779*x0**2 + 0.9855*x1**2 + 0.4597*x2**2 + 0.3307*x3**2 + 0.8760*x4**2"
+        " + 0.4696*x4*x1 + 0.3055*((1.4189)*x0 + (-1.0834)*x1 + (-2.9404)*x2"
+        " + (-1.3840)*x3 + (0.2631)*x4)**4"
+    )
+    obj = Objective.from_expr(expr, [f"x{i}" for i in range(5)])
+    x0 = [
+        3.4670851386544346,
+        0.8018702460802405,
+        -1.6046206070573334,
+        1.7687791802241766,
+        -0.022115490939501856,
+    ]
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 80.0), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 80.0), method="events", rtol=1e-12, atol=1e-14)
+    assert sol.status == ref.status == 1
+    assert [e.indices for e in sol.events] == [e.indices for e in ref.events]
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-9
+    )
+    check_velocities(obj, sol)
+    check_continuity(sol)
