@@ -84,9 +84,10 @@ _FULL_PASS_EVERY = 32
 _NEAR = 256.0
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
-#: An entry's root is simple when the guard's interpolated slope there is at least this
-#: fraction of its slopes at the step's ends (else it is confirmed on the curve's tangent).
-_SIMPLE_ROOT = 0.1
+#: An entry's root is simple when the guard's secant slope on the curve (its last two
+#: iterates) is within this factor of the interpolated slope there (else the root is
+#: confirmed on the curve's tangent).
+_SIMPLE_ROOT = 2.0
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
@@ -1905,6 +1906,7 @@ def _refine_entry(
     D0, D1 = sj * cur.gdot[j], sj * new.gdot[j]
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
+    last_iterate: tuple[float, float] | None = None
     for _ in range(200):
         # (∂_j f alone at the iterates: the whole gradient only at the point returned)
         x, g = _curve_state(cm, cur, new, h, tau, only=j)
@@ -1912,18 +1914,24 @@ def _refine_entry(
         slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
             # The root to rounding in τ (either side) by the interpolant's slope. Near a
-            # multiple root the interpolant's slope and the curve's differ: there it is
-            # confirmed with the curve's own slope (one tangent solve).
-            if abs(slope) >= _SIMPLE_ROOT * max(abs(D0), abs(D1)):
-                p = _entry_point(cm, cur, new, h, tau, x, cm.complete(x, g))
-                if p is not None:
-                    return p
+            # multiple root the interpolant's slope and the curve's differ: unless the
+            # secant through the last two iterates (on the curve) agrees with it, the root
+            # is confirmed with the curve's own slope (one tangent solve).
+            if last_iterate is not None and last_iterate[0] != tau:
+                secant = (val - last_iterate[1]) / (tau - last_iterate[0])
+                if slope / _SIMPLE_ROOT <= secant <= slope * _SIMPLE_ROOT or (
+                    slope * _SIMPLE_ROOT <= secant <= slope / _SIMPLE_ROOT
+                ):
+                    p = _entry_point(cm, cur, new, h, tau, x, cm.complete(x, g))
+                    if p is not None:
+                        return p
             p = cm.point(tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau))
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
         if not val > 0:  # (the hi side of the bracket, as the step below takes it)
             best = (tau, x, g)
+        last_iterate = (tau, val)
         bracket = _bracketed_newton_step(tau, val, slope, lo, hi, last_step)
         if bracket is None:
             break
