@@ -1027,6 +1027,7 @@ class _Mode:
         # (with ``last`` infinite no test below reads it before x is corrected).
         tol = 0.0
         guessed = z_guess is not None and z_guess.shape == self.z0.shape
+        no_chord = False
         for it in range(_MAX_NEWTON):
             if it == 0 and guessed:
                 assert z_guess is not None
@@ -1046,13 +1047,22 @@ class _Mode:
                 dl = lm.dloss(z) / lm.m
                 data_S = BS.T @ dl
                 gS = _finite(data_S + lm.lam * x[S], "grad(x)")
-            if it < 4 and self.block.size == S.size:
+            chord = it < 4 and self.block.size == S.size and not no_chord
+            if chord:
                 delta = self.block.precondition(gS)
             else:
                 lm.remember(x, z, exact=not guessed)
                 delta = self.block.solve(x, gS, rtol=1e-10)
             size = float(np.abs(delta).max())
             if not size < 2 * last and size > tol:
+                if chord:
+                    # The block's preconditioner (single precision, or stale) is too far
+                    # from H_SS here for chord steps (an ill-conditioned block): the
+                    # step is dropped and the corrections go on with solves at x,
+                    # instead of shrinking h, which does not help (the chord's
+                    # contraction does not depend on h).
+                    no_chord = True
+                    continue
                 return None  # diverging
             x[S] -= delta
             tol = self.tol(x)
@@ -1123,6 +1133,7 @@ class _Mode:
             return x, self.grad(x)
         last = np.inf
         done = False
+        no_chord = False
         for it in range(_MAX_NEWTON):
             g = self.grad(x)
             if done:
@@ -1130,12 +1141,17 @@ class _Mode:
             # The first corrections use the block's factor as it is (a chord step: no
             # Hessian product; the predictor is within the tolerance, so a contraction
             # by the factor's accuracy suffices); later ones solve with H_SS(x) itself.
-            if it < 4 and self.block.size == S.size:
+            chord = it < 4 and self.block.size == S.size and not no_chord
+            if chord:
                 delta = self.block.precondition(g[S])
             else:
                 delta = self.block.solve(x, g[S], rtol=1e-10)
             size = float(np.abs(delta).max())
             if not size < 2 * last and size > self.tol(x):
+                if chord:
+                    # (as in `_correct_columns`: the factor is too far from H_SS here)
+                    no_chord = True
+                    continue
                 return None  # diverging
             x[S] -= delta
             tol = self.tol(x)

@@ -713,3 +713,43 @@ def test_guard_dip_on_a_long_straight_mode_matches_the_event_path():
     )
     check_velocities(obj, sol)
     check_continuity(sol)
+
+
+def test_ill_conditioned_block_corrector_solves_when_chord_steps_grow() -> None:
+    # A logcosh model with a tiny ridge and nearly collinear columns: the sliding block's
+    # factor (the chord steps' matrix) is far from H_SS, and the chord corrections grow
+    # from the first on. The corrector must then go on with solves: giving up (as it did)
+    # shrank h to rounding, which does not help, and the run stopped with "the corrector
+    # did not converge" at t ≈ 1.119. Both product paths (the linear model's columns and
+    # plain callables) must reach the end and agree.
+    d = m = 120
+    rng = np.random.default_rng(687948656)
+    k = d // 10
+    noise = rng.standard_normal((m, d))
+    latent = rng.standard_normal((m, k)) @ rng.standard_normal((k, d))
+    A = np.sqrt(0.01) * noise + np.sqrt(0.99) * latent / np.sqrt(k)
+    y = A @ (rng.standard_normal(d) / np.sqrt(d)) + 0.3 * rng.standard_normal(m)
+    obj = fp.objectives.linear_model(A, y, 1e-4, "logcosh")
+    plain = Objective(obj.f, grad=obj.grad, hess=obj.hess, hvp=obj.hvp)
+    x0 = np.random.default_rng(687948657).standard_normal(d)
+    sols = [
+        fp.solve(
+            fp.steepest_descent_flow(o, "linf"),
+            x0,
+            (0.0, 1.2),
+            method="continuation",
+            check_derivatives=False,
+        )
+        for o in (obj, plain)
+    ]
+    for sol in sols:
+        assert sol.status == 0, sol.message
+        assert sol.t[-1] == 1.2 and len(sol.events) > 434
+        check_continuity(sol)
+    sol, ref = sols
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-8
+    )
+    ts = np.linspace(0.0, 1.2, 101)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
