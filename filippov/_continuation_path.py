@@ -1072,8 +1072,10 @@ class _Mode:
                     self.last_z = self._z(tau, x[S])
                     return x, result(x, self.last_z)
                 # As in `correct`: the gradient (and z, for the weights of the tangent's
-                # solve, to 1e-8) before this last correction is kept.
-                self.last_z = z
+                # solve, to 1e-8) before this last correction is kept. An interpolated z
+                # is not handed on as the point's (the next prediction would extrapolate
+                # from it, and its error would pile up from step to step).
+                self.last_z = None if guessed else z
                 if near:
                     lm.remember(x, z, exact=False)
                     return x, g

@@ -753,3 +753,21 @@ def test_ill_conditioned_block_corrector_solves_when_chord_steps_grow() -> None:
     )
     ts = np.linspace(0.0, 1.2, 101)
     np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("x0", [[0.3, -0.4], [2.5, 1.0], [1.0, 2.25]])
+def test_entry_at_a_multiple_root_is_located_on_the_curves_own_slope(x0: list[float]) -> None:
+    # (From the stranger review.) Each coordinate of (x + 1)⁶ + (y − 0.5)² moves at unit
+    # speed and reaches its minimizer at t = |x0_i − c_i|; x's guard has a root of
+    # multiplicity 5 there, where the step's Hermite interpolant of the guard has a slope
+    # far above the curve's: an entry accepted on the interpolated slope alone came up to
+    # 1.6e-4 early (with a stationary end reported). The secant through the refinement's
+    # iterates on the curve disagrees with it there, and the root is confirmed.
+    obj = Objective.from_expr("(x+1)**6 + (y-0.5)**2", variables=["x", "y"])
+    centre = np.array([-1.0, 0.5])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 4.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol(4.0), centre, rtol=0, atol=1e-12)
+    entries = [e.t for e in sol.events if e.kind == "sliding-entry"]
+    arrivals = np.sort(np.abs(np.asarray(x0) - centre))
+    np.testing.assert_allclose(entries, arrivals, rtol=0, atol=1e-9)
