@@ -348,13 +348,16 @@ class _LinearModel:
         """``Bᵀ r`` (one pass over all of ``B``)."""
         return np.asarray(r @ self.B)
 
-    def back_free(self, r: FloatArray, S: np.ndarray) -> FloatArray:
-        """``Bᵀ r`` on the indices outside ``S`` (0 on ``S``): a pass over those columns
-        alone (behind the columns of ``S`` since the last `columns` call for ``S``)."""
+    def back_free(self, r: FloatArray, S: np.ndarray, v: FloatArray, on_S: Any = 0.0) -> FloatArray:
+        """``Bᵀ r + λ v`` on the indices outside ``S`` and ``on_S`` on ``S`` (a gradient or
+        gradient rate whose ``S`` part is known): a pass over the free columns alone
+        (behind the columns of ``S`` since the last `columns` call for ``S``)."""
         k = S.size
         assert np.array_equal(self.order[:k], S)
         out = np.zeros(self.n)
         out[self.order[k:]] = r @ self.cols_f[:, k:]
+        out += self.lam * v
+        out[S] = on_S
         return out
 
     def block(self, x: FloatArray, S: np.ndarray) -> FloatArray:
@@ -573,14 +576,8 @@ class _Block:
         L[k, :k] = w
         L[k, k] = np.sqrt(s)
         if self._inverse_of is self.L:
-            # The bordered inverse: with M = (L Lᵀ)⁻¹ and q = M c, the new inverse is
-            # [[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]] (s the Schur complement, as in the factor).
-            q = self._inverse @ c
-            inverse = np.empty((k + 1, k + 1))
-            inverse[:k, :k] = self._inverse + np.outer(q / s, q)
-            inverse[k, :k] = inverse[:k, k] = -q / s
-            inverse[k, k] = 1.0 / s
-            self._inverse, self._inverse_of = inverse, L
+            self._inverse = _bordered_inverse(self._inverse, self._inverse @ c, s)
+            self._inverse_of = L
         self._set_factor(L)
 
     def _add_single(self, x: FloatArray, c: FloatArray, h_jj: float) -> None:
@@ -596,12 +593,7 @@ class _Block:
             # matrix: factor the block afresh at x.
             self.refresh(x)
             return
-        inverse = np.empty((k + 1, k + 1), dtype=np.float32)
-        inverse[:k, :k] = M
-        inverse[:k, :k] += np.outer(q32 / np.float32(s), q32)
-        inverse[k, :k] = inverse[:k, k] = -q32 / np.float32(s)
-        inverse[k, k] = 1.0 / s
-        self.single = inverse
+        self.single = _bordered_inverse(M, q32, s)
         self.size = k + 1
         self.version += 1
 
@@ -943,10 +935,7 @@ class _Mode:
         if known is None:
             return _finite(lm.grad(x, z), "grad(x)")
         dl, data_S = known
-        g = lm.back_free(dl, self.S)
-        g[self.S] = data_S
-        g += lm.lam * x
-        return _finite(g, "grad(x)")
+        return _finite(lm.back_free(dl, self.S, x, data_S + lm.lam * x[self.S]), "grad(x)")
 
     def _partial_grad(
         self, x: FloatArray, z: FloatArray, j: int, exact: bool, known: _KnownS | None = None
@@ -977,10 +966,7 @@ class _Mode:
         self.rec.nfev += 1
         # ∂_S f is the partial one's: a pass over the free columns alone.
         lm.columns(self.S)
-        full = lm.back_free(lm.dloss(lm.z(x)) / lm.m, self.S)
-        full += lm.lam * x
-        full[self.S] = g[self.S]
-        return _finite(full, "grad(x)")
+        return _finite(lm.back_free(lm.dloss(lm.z(x)) / lm.m, self.S, x, g[self.S]), "grad(x)")
 
     def _correct_columns(
         self,
@@ -1238,10 +1224,7 @@ class _Mode:
             block.kept_Bxdot = (x.tobytes(), summed)
             # The rates of the free indices alone (the guards'; on S, H ẋ is the tangent's
             # residual, 0 to its tolerance): a pass over their columns only.
-            gdot = lm.back_free(pending[0] * summed, S)
-            gdot += lm.lam * v
-            gdot[S] = 0.0
-            gdot = _finite(gdot, "hvp(x, v)")
+            gdot = _finite(lm.back_free(pending[0] * summed, S, v), "hvp(x, v)")
             return _Point(tau, x, g, v[S], gdot, zdot=summed, free_rates=True)
         v0 = -self.sigma.copy()
         v0[S] = u_guess
@@ -1249,6 +1232,23 @@ class _Mode:
         assert Hy is not None
         gdot = lm.back(w * Bv) + lm.lam * v0 + Hy
         return _Point(tau, x, g, v[S], _finite(gdot, "hvp(x, v)"))
+
+
+def _bordered_inverse(M: Any, q: Any, s: float) -> Any:
+    """The inverse of ``[[A, c], [cᵀ, h]]`` from ``M = A⁻¹``, ``q = M c`` and the Schur
+    complement ``s = h − cᵀq``: ``[[M + q qᵀ/s, −q/s], [−qᵀ/s, 1/s]]``, in ``M``'s
+    precision (``O(k²)``: an index joining the block)."""
+    k = M.shape[0]
+    inverse = np.empty((k + 1, k + 1), dtype=M.dtype)
+    if M.dtype == np.float64:
+        inverse[:k, :k] = M + np.outer(q / s, q)
+        inverse[k, :k] = inverse[:k, k] = -q / s
+    else:
+        inverse[:k, :k] = M
+        inverse[:k, :k] += np.outer(q / q.dtype.type(s), q)
+        inverse[k, :k] = inverse[:k, k] = -q / q.dtype.type(s)
+    inverse[k, k] = 1.0 / s
+    return inverse
 
 
 def _hermite(
@@ -1553,9 +1553,7 @@ def _interior_columns(
     block.rec.njev += 1
     Bxdot = BJu - Bs
     # (the free indices' rates alone, as at the steps' points: see `_Mode._point_columns`)
-    gdot = lm.back_free(w_cg * Bxdot, J)
-    gdot += lm.lam * xdot
-    gdot[J] = 0.0
+    gdot = lm.back_free(w_cg * Bxdot, J, xdot)
     return u, _finite(gdot, "hvp(x, v)"), b, Bxdot
 
 

@@ -503,11 +503,12 @@ def test_linear_model_block_solves_products_and_inverse_against_dense_algebra():
     S = block.S
     np.testing.assert_array_equal(S, order[:100])
     np.testing.assert_array_equal(block.lm.columns(S), B[:, S])
-    # Bᵀ r on the free indices alone (the guards' rates), 0 on S.
+    # Bᵀ r + λv on the free indices alone (the guards' rates), given values on S.
     r_m = rng.standard_normal(m)
-    expected = B.T @ r_m
-    expected[S] = 0.0
-    np.testing.assert_allclose(block.lm.back_free(r_m, S), expected, rtol=1e-13, atol=1e-13)
+    v = rng.standard_normal(d)
+    expected = B.T @ r_m + block.lm.lam * v
+    expected[S] = 7.0
+    np.testing.assert_allclose(block.lm.back_free(r_m, S, v, 7.0), expected, rtol=1e-13, atol=1e-13)
     r = rng.standard_normal(S.size)
     # A large block's preconditioner is the inverse alone, in single precision (factored
     # and inverted at the refresh, bordered as indices join): its matrix is H_SS at x
