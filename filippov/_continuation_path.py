@@ -427,6 +427,10 @@ class _Block:
         #: ``(x.tobytes(), B ẋ)`` of the last tangent on a linear model's columns: the
         #: selection at an entry there sums its product in sample space from it.
         self.kept_Bxdot: tuple[bytes, FloatArray] | None = None
+        #: ``(x.tobytes(), j, H_Sj, H_jj)`` of the last index ``j`` that joined a linear
+        #: model's block at ``x`` (``S`` the block before it): the selection's first guess
+        #: after an entry is corrected along ``j`` with them (see `_interior_columns`).
+        self.new_row: tuple[bytes, int, FloatArray, float] | None = None
 
     @property
     def last_product(self) -> FloatArray | None:
@@ -556,6 +560,7 @@ class _Block:
             c = self.lm.columns(self.S).T @ wb
             row = np.zeros(self.n)
             row[j] = float(wb @ self.lm.B[:, j]) + self.lm.lam
+            self.new_row = (x.tobytes(), j, c, float(row[j]))
             self.S = np.append(self.S, j).astype(np.intp)
         else:
             row = self.rows(x, np.array([j], dtype=np.intp))[0]
@@ -1523,8 +1528,10 @@ def _interior_columns(
     n = x.size
     w = lm.weights(x)
     Bs = lm.times(sigma)
+    BJ = lm.columns(J)
+    w_Bs = w * Bs
     block.rec.njev += 1
-    b = _finite(lm.columns(J).T @ (w * Bs), "hvp(x, v)")  # σ_J = 0
+    b: FloatArray | None = None
     guess = guess_product = B_guess = None
     old = block.entry_tangent
     block.entry_tangent = None
@@ -1533,11 +1540,20 @@ def _interior_columns(
         S_old, u_old, gdot_old, sigma_old = old
         if np.array_equal(J[: S_old.size], S_old) and np.array_equal(J[S_old.size :], arrived):
             guess = np.concatenate([u_old, -sigma_old[arrived]])
+            guess_product = np.full(n, np.nan)  # (only its rows on J are read)
             if gdot_old is not None and kept is not None and kept[0] == x.tobytes():
-                # (only its rows on J are read: the rest is never summed)
-                guess_product = np.full(n, np.nan)
+                b = _finite(BJ.T @ w_Bs, "hvp(x, v)")  # σ_J = 0
                 guess_product[J] = gdot_old[J] + b
                 B_guess = kept[1] + Bs  # B_J [u_old; −σ_old,arrived] = B ẋ_old + Bσ
+            else:
+                guess = _bordered_guess(block, x, guess, arrived, BJ, w_Bs)
+                B_guess = BJ @ guess
+                # b and the guess's product on J in one pass over the columns
+                both = _finite(BJ.T @ np.column_stack((w_Bs, w * B_guess)), "hvp(x, v)")
+                b = both[:, 0]
+                guess_product[J] = both[:, 1] + lm.lam * guess
+    if b is None:
+        b = _finite(BJ.T @ w_Bs, "hvp(x, v)")  # σ_J = 0
     u = _selection_solve(block, x, b, guess, guess_product)
     pending = block._pending
     block.last_product = None
@@ -1555,6 +1571,31 @@ def _interior_columns(
     # (the free indices' rates alone, as at the steps' points: see `_Mode._point_columns`)
     gdot = lm.back_free(w_cg * Bxdot, J, xdot)
     return u, _finite(gdot, "hvp(x, v)"), b, Bxdot
+
+
+def _bordered_guess(
+    block: _Block,
+    x: FloatArray,
+    guess: FloatArray,
+    arrived: np.ndarray,
+    BJ: FloatArray,
+    w_Bs: FloatArray,
+) -> FloatArray:
+    """The selection's first guess after the entry of one index ``j``, corrected along
+    ``j``: the old velocity ``y₀ = [u_old; −σ_j]`` leaves a residual ``r = b − H_JJ y₀``
+    that is the old tangent's on ``S`` (to its tolerance) and ``r_j = b_j − H_jS u_old +
+    σ_j H_jj`` at ``j``, so ``y₀ + r_j M e_j`` with the block's preconditioner ``M``
+    (just bordered by ``j``) is the first preconditioned step without its product; CG goes
+    on from there. ``H_Sj`` and ``H_jj`` are the ones `_Block.add` took at ``x``."""
+    row = block.new_row
+    if arrived.size != 1 or row is None or row[0] != x.tobytes() or row[1] != arrived[0]:
+        return guess
+    _, _, c, h_jj = row
+    # (column j is the block's last: b_j = b_jᵀ(w ∘ Bσ))
+    r_j = float(BJ[:, -1] @ w_Bs) - float(c @ guess[:-1]) - h_jj * float(guess[-1])
+    e_j = np.zeros(guess.size)
+    e_j[-1] = 1.0
+    return np.asarray(guess + r_j * block.precondition(e_j))
 
 
 def _run_mode(
