@@ -1548,10 +1548,10 @@ def _interior_columns(
             else:
                 guess = _bordered_guess(block, x, guess, arrived, BJ, w_Bs)
                 B_guess = BJ @ guess
-                # b and the guess's product on J in one pass over the columns
-                both = _finite(BJ.T @ np.column_stack((w_Bs, w * B_guess)), "hvp(x, v)")
-                b = both[:, 0]
-                guess_product[J] = both[:, 1] + lm.lam * guess
+                # (two products, not one with two columns: BLAS's matrix product packs
+                # the columns first and reads them more than twice, measured)
+                b = _finite(BJ.T @ w_Bs, "hvp(x, v)")
+                guess_product[J] = _finite(BJ.T @ (w * B_guess), "hvp(x, v)") + lm.lam * guess
     if b is None:
         b = _finite(BJ.T @ w_Bs, "hvp(x, v)")  # σ_J = 0
     u = _selection_solve(block, x, b, guess, guess_product)
