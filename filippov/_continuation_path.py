@@ -1813,6 +1813,17 @@ def _run_mode(
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
             cur_guards = (new, G1, D1)
+            # An offset has done its work once its guard has left the boundary it started
+            # on (at twice the offset: the event that put it there cannot fire again). It
+            # is dropped then, so that a return of the guard to 0 later in the mode is
+            # located at 0 itself, not the offset beyond it (the next mode would start that
+            # far off its curve, and its steps fail).
+            left = (offset_F > 0.0) & (3.0 * offset_F <= G1)
+            if left.any():
+                offset_F = np.where(left, 0.0, offset_F)
+                offset = offset.copy()
+                offset[F[left]] = 0.0
+                cur_guards = (new, *guards(new))
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new.x, new.g, h_step, None, []

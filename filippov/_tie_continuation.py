@@ -562,6 +562,16 @@ def _run_tie_mode(
         if k_hit < 0 and leaving.size == 0:
             pts.append(new)
             cur_guards = (new, V1, R1)
+            # Offsets that have done their work are dropped, as in the sign flow's modes
+            # (`_continuation_path._run_mode`): once both join guards of an index are at
+            # three times its offset, a later return to the tie is located on the tie.
+            assert tm.offset_F is not None
+            off_F, nF = tm.offset_F[1], tm.F.size
+            left = (off_F > 0.0) & (3.0 * off_F <= np.minimum(V1[:nF], V1[nF : 2 * nF]))
+            if left.any():
+                offset = offset.copy()
+                offset[tm.F[left]] = 0.0
+                cur_guards = (new, *_guards(tm, new, offset))
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new, h_step, None

@@ -772,3 +772,57 @@ def test_entry_at_a_multiple_root_is_located_on_the_curves_own_slope(x0: list[fl
     entries = [e.t for e in sol.events if e.kind == "sliding-entry"]
     arrivals = np.sort(np.abs(np.asarray(x0) - centre))
     np.testing.assert_allclose(entries, arrivals, rtol=0, atol=1e-9)
+
+
+def test_return_to_zero_of_a_guard_that_started_on_its_boundary_is_located_at_zero() -> None:
+    # Found by a random-objective review. Index 2 crosses at t ≈ 3.107; its guard starts
+    # the next mode on its boundary and is offset (by zero_tol · |∇f(x0)|, 1.9e-8 here:
+    # the start's gradient is large) so that the crossing cannot fire again. The guard
+    # rises and comes back to 0 at t ≈ 3.2295 (a sliding entry, with index 0 leaving).
+    # With the offset kept for the whole mode the entry was located where the guard
+    # reached −offset, 1.4e-8 late, the next mode started off its curve, and its steps
+    # shrank to rounding (status −1). The entry time is checked against the root of
+    # ∂_2 f on the curve ∇_{0,1} f = 0 found by scipy alone.
+    import scipy.optimize
+
+    expr = (
+        "0.7425*x0**2 + 0.7916*x1**2 + 0.4141*x2**2 + 0.1551*x3**2 + 0.4825*x4**2"
+        " + 0.3647*x5**2 + log(cosh((-0.2624)*x0 + (1.0368)*x1 + (-1.3330)*x2"
+        " + (-0.3923)*x3 + (0.2276)*x4 + (-1.6158)*x5)) + 0.2767*((-1.7041)*x0"
+        " + (0.2870)*x1 + (-0.5615)*x2 + (0.9286)*x3 + (0.1138)*x4 + (0.5720)*x5)**4"
+        " + 0.4022*((0.7519)*x0 + (-0.1033)*x1 + (-0.9822)*x2 + (1.1828)*x3"
+        " + (0.9800)*x4 + (2.2667)*x5)**4 + 0.4979*((-1.4470)*x0 + (-3.8593)*x1"
+        " + (-1.3084)*x2 + (0.4868)*x3 + (-0.8855)*x4 + (-2.5948)*x5)**4"
+        " + log(cosh((-0.5917)*x0 + (-0.3610)*x1 + (-0.4314)*x2 + (-0.1347)*x3"
+        " + (0.4744)*x4 + (-1.7345)*x5))"
+    )
+    obj = Objective.from_expr(expr, [f"x{i}" for i in range(6)])
+    x0 = [-1.0171782214347023, 2.273449440666801, -2.0705947066142394]
+    x0 += [3.274822890861925, 1.2160663950446238, 3.2492867727564265]
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 80.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 6), rtol=0, atol=1e-10)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+
+    crossing = next(e for e in sol.events if e.indices == (2,) and 3.0 < e.t < 3.2)
+    entry = next(e for e in sol.events if e.indices == (2,) and e.t > crossing.t)
+    assert entry.kind == "sliding-entry"
+    t_s, x_s = crossing.t, np.array(crossing.x, dtype=float)
+    S, F = [0, 1], [2, 3, 4, 5]
+    v_F = -np.sign(obj.grad(sol(np.array([0.5 * (t_s + entry.t)])).ravel()))[F]
+
+    def guard(t: float) -> float:
+        x = x_s.copy()
+        x[F] = x_s[F] + v_F * (t - t_s)
+
+        def on_curve(y: np.ndarray) -> np.ndarray:
+            x[S] = y
+            return obj.grad(x)[S]
+
+        x[S] = scipy.optimize.fsolve(on_curve, x_s[S], xtol=1e-13)
+        return float(obj.grad(x)[2])
+
+    t_entry = scipy.optimize.brentq(guard, entry.t - 1e-6, entry.t + 1e-6, xtol=1e-15)
+    assert abs(entry.t - t_entry) <= 1e-11
