@@ -310,3 +310,60 @@ def test_ill_conditioned_rest_is_reached_not_given_up() -> None:
     assert abs(cont.events[-1].t - events.events[-1].t) < 1e-7
     np.testing.assert_allclose(cont.x[-1], events.x[-1], rtol=0, atol=1e-9)
     assert np.abs(obj.grad(cont.x[-1])).max() < 1e-12
+
+
+def test_rejoin_of_an_index_that_started_its_mode_on_the_tie_is_located_on_the_tie() -> None:
+    # At t ≈ 14.24 index 1 enters the tie while index 0 leaves it (a crossing). Index 0
+    # starts the mode T = {1, 2} on the tie, and its join guards are offset (by zero_tol ·
+    # |∇f(x0)|, 4.4e-8 here: the start is far out on the quartics) so that its exit cannot
+    # fire again at the mode's start. The gap c − |∂₀f| opens and closes again in the same
+    # mode: 0 rejoins at t ≈ 19.0005. With the offset kept for the whole mode the join was
+    # located where the gap reached −offset, 1.4e-7 late. The join time is checked against
+    # the root of the gap on the tie curve ∂ᵢf = σᵢc (i = 1, 2), Σ σᵢ(xᵢ − xᵢ(tₛ)) =
+    # −(t − tₛ), x₀ frozen, found by scipy alone.
+    import scipy.optimize
+
+    A = np.array([[0.212, -0.072, 0.036], [-0.072, 0.592, -0.055], [0.036, -0.055, 0.915]])
+    W = np.array([[0.44, -0.24, -1.90], [-1.72, -0.34, -0.89], [1.65, 0.04, -1.03]])
+    b = np.array([0.40, 0.18, 0.43])
+    # strictly convex (A positive definite, b > 0), with its minimizer at 0
+    obj = Objective(
+        lambda x: float(0.5 * x @ A @ x + b @ (W @ x) ** 4),
+        lambda x: A @ x + W.T @ (4.0 * b * (W @ x) ** 3),
+        lambda x: A + (W.T * (12.0 * b * (W @ x) ** 2)) @ W,
+        n=3,
+    )
+    x0 = np.array([12.0, 4.0, -3.0])
+    assert 1e-12 * np.max(np.abs(obj.grad(x0))) > 4e-8  # the offset: far above the check below
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 30.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], np.zeros(3), rtol=0, atol=1e-10)
+    check_continuity(sol)
+
+    exit_0 = next(e for e in sol.events if e.kind == "tie-exit" and e.indices == (0,))
+    assert any(e.kind == "crossing" and e.indices == (1,) and e.t == exit_0.t for e in sol.events)
+    rejoin = sol.events[sol.events.index(exit_0) + 1]
+    assert rejoin.kind == "tie-entry" and rejoin.indices == (0,)
+    assert rejoin.t - exit_0.t > 4.0  # the next event of the mode, long after the exit
+    t_s, x_s = exit_0.t, np.array(exit_0.x, dtype=float)
+    tie = [1, 2]
+    sigma = np.sign(obj.grad(sol(np.array([0.5 * (t_s + rejoin.t)])).ravel()))[tie]
+
+    def gap(t: float) -> float:
+        x = x_s.copy()
+
+        def on_curve(z: np.ndarray) -> np.ndarray:
+            x[tie] = z[:2]
+            return np.r_[obj.grad(x)[tie] - sigma * z[2], sigma @ (z[:2] - x_s[tie]) + t - t_s]
+
+        # (from the dense output: only a starting guess)
+        guess = np.r_[sol(np.array([t])).ravel()[tie], abs(obj.grad(x_s)[0])]
+        z = scipy.optimize.fsolve(on_curve, guess, xtol=1e-14, full_output=True)[0]
+        assert np.max(np.abs(on_curve(z))) <= 1e-13  # (converged, or stopped at rounding)
+        x[tie] = z[:2]
+        return float(z[2] - abs(obj.grad(x)[0]))
+
+    t_join = scipy.optimize.brentq(gap, rejoin.t - 1e-5, rejoin.t + 1e-5, xtol=1e-15)
+    # The path follows the curve to atol = 1e-12 in x and the gap's slope is 0.33: it is
+    # 6e-12 off the root at the default tolerances (1e-14 at rtol 1e-12, atol 1e-14).
+    assert abs(rejoin.t - t_join) <= 5e-11
