@@ -1590,6 +1590,8 @@ def _bordered_guess(
     row = block.new_row
     if arrived.size != 1 or row is None or row[0] != x.tobytes() or row[1] != arrived[0]:
         return guess
+    if block.size != guess.size:  # (the preconditioner does not cover the new block)
+        return guess
     _, _, c, h_jj = row
     # (column j is the block's last: b_j = b_jᵀ(w ∘ Bσ))
     r_j = float(BJ[:, -1] @ w_Bs) - float(c @ guess[:-1]) - h_jj * float(guess[-1])
