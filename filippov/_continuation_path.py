@@ -1547,6 +1547,7 @@ def _interior_columns(
                 B_guess = kept[1] + Bs  # B_J [u_old; −σ_old,arrived] = B ẋ_old + Bσ
             else:
                 guess = _bordered_guess(block, x, guess, arrived, BJ, w_Bs)
+                block.rec.njev += 1  # (the guess's product, on the columns of J)
                 B_guess = BJ @ guess
                 # (two products, not one with two columns: BLAS's matrix product packs
                 # the columns first and reads them more than twice, measured)
@@ -1798,10 +1799,18 @@ def _run_mode(
             cur_guards = (cur, *guards(cur))
         _, G0, D0 = cur_guards
         G1, D1 = guards(new)
-        tau_entry, j_entry = np.inf, -1
+        tau_entry, j_entry, c_entry, s_entry = np.inf, -1, -1, 1.0
         for c, s_root in _first_roots(G0, D0, G1, D1, h):
             if cur.tau + s_root * h < tau_entry:
-                tau_entry, j_entry = cur.tau + s_root * h, int(F[c])
+                tau_entry, j_entry, c_entry, s_entry = cur.tau + s_root * h, int(F[c]), c, s_root
+        if j_entry >= 0 and offset_F[c_entry] > 0.0:
+            s_peak = _offset_peak(G0, D0, G1, D1, h, c_entry, s_entry, offset_F[c_entry])
+            if s_peak is not None and s_peak * h > 64 * _EPS * max(1.0, abs(tau)):
+                # The offset guard rose clear of its boundary and comes back inside this
+                # step: the step is cut at its peak, where the offset is dropped (below),
+                # so that the return is located at 0, not the offset beyond it.
+                h_step = s_peak * h
+                continue
         if j_entry >= 0 and sigma[j_entry] * new.g[j_entry] + offset[j_entry] > 0.0:
             # The interpolant dips below 0 but the guard is positive at the step's end: a
             # false alarm of the interpolant (near a multiple root) or a dip and return
@@ -1852,6 +1861,27 @@ def _run_mode(
             (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
         ]
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
+
+
+def _offset_peak(
+    G0: FloatArray,
+    D0: FloatArray,
+    G1: FloatArray,
+    D1: FloatArray,
+    h: float,
+    k: int,
+    s_root: float,
+    offset: float,
+) -> float | None:
+    """The fraction of a step of length ``h`` at which guard ``k``'s cubic Hermite interpolant peaks
+    before its first root ``s_root``, when the peak is at least 4 times the guard's
+    ``offset`` (the guard has left the boundary it started on: the offset can be dropped
+    there, see `_run_mode`); else ``None``."""
+    s = np.linspace(0.0, s_root, 17)
+    ks = slice(k, k + 1)
+    vals = np.ravel(_hermite(G0[ks], D0[ks], G1[ks], D1[ks], h, s))
+    i = int(np.argmax(vals))
+    return float(s[i]) if i > 0 and vals[i] >= 4.0 * offset else None
 
 
 def _has_z(a: _Point, b: _Point) -> bool:
@@ -2081,6 +2111,7 @@ hermite = _hermite
 hermite_slope = _hermite_slope
 bracketed_newton_step = _bracketed_newton_step
 first_roots = _first_roots
+offset_peak = _offset_peak
 #: The correctors' iteration limit and the steps allowed in one mode (both paths).
 MAX_NEWTON = _MAX_NEWTON
 MAX_TRIES = _MAX_TRIES

@@ -51,6 +51,7 @@ from filippov._continuation_path import (
     first_roots,
     hermite,
     hermite_slope,
+    offset_peak,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
 from filippov._validation import FloatArray
@@ -143,6 +144,9 @@ class _TieMode:
         self._chord: tuple[Any, FloatArray] | None = None
         #: ``(offset, offset[F])`` of the last guards (see `_guards`): taken once a mode.
         self.offset_F: tuple[FloatArray, FloatArray] | None = None
+        #: The guards' offsets as the mode ended (`_run_tie_mode` drops those that have
+        #: done their work): the joins at its end are read with them, as it located them.
+        self.offset: FloatArray | None = None
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
@@ -421,6 +425,7 @@ def _run_tie_mode(
     """
     T, sT, n = tm.T, tm.sT, tm.x0.size
     x = tm.x0
+    tm.offset = offset
     first = tm.point(0.0, x.copy(), g, tm.c0, solved=solved)
     pts = [first]
     tau_end = t_end - t
@@ -540,7 +545,7 @@ def _run_tie_mode(
             cur_guards = (cur, *_guards(tm, cur, offset))
         _, V0, R0 = cur_guards
         V1, R1 = _guards(tm, new, offset)
-        tau_hit, k_hit = np.inf, -1
+        tau_hit, k_hit, s_hit = np.inf, -1, 1.0
         zero_guard = 2 * tm.F.size
         roots = first_roots(V0, R0, V1, R1, h)
         if roots and roots[-1][0] == zero_guard:
@@ -550,7 +555,17 @@ def _run_tie_mode(
             roots = [roots[-1], *roots[:-1]]
         for k, s_root in roots:
             if cur.tau + s_root * h < tau_hit - 16 * _EPS * max(1.0, abs(tau)):
-                tau_hit, k_hit = cur.tau + s_root * h, k
+                tau_hit, k_hit, s_hit = cur.tau + s_root * h, k, s_root
+        if 0 <= k_hit < zero_guard:
+            assert tm.offset_F is not None
+            off_k = float(tm.offset_F[1][k_hit % tm.F.size])
+            s_peak = offset_peak(V0, R0, V1, R1, h, k_hit, s_hit, off_k) if off_k > 0 else None
+            if s_peak is not None and s_peak * h > 64 * _EPS * max(1.0, abs(tau)):
+                # An offset join guard back inside the step that left its boundary: the
+                # step is cut at its peak, where the offset is dropped (as on the sign
+                # flow's curves, see `_continuation_path._run_mode`).
+                h_step = s_peak * h
+                continue
         if k_hit >= 0 and V1[k_hit] > 0.0:
             # A dip of the interpolant with the guard positive at the step's end: a false
             # alarm or a dip and return inside the step; a shorter step tells them apart.
@@ -571,6 +586,7 @@ def _run_tie_mode(
             if left.any():
                 offset = offset.copy()
                 offset[tm.F[left]] = 0.0
+                tm.offset = offset
                 cur_guards = (new, *_guards(tm, new, offset))
             if new.tau >= tau_end:
                 record(new)
@@ -736,7 +752,11 @@ def tie_steps(
         t = t_new
         T_old = tm.T.copy()
         frozen = tm.F
-        joined = frozen[(c - np.abs(g[frozen]) + offset[frozen] <= ztol) & (g[frozen] != 0.0)]
+        # (with the offsets the mode ended with: one dropped inside it has its join
+        # located on the tie itself, where the start's offset would not count it)
+        assert tm.offset is not None
+        end_offset = tm.offset[frozen]
+        joined = frozen[(c - np.abs(g[frozen]) + end_offset <= ztol) & (g[frozen] != 0.0)]
         leaves = T_old[-tm.sT * p.u <= _MIN_WEIGHT] if T_old.size > 1 else T_old[:0]
         old_mode = mode
         cand_sigma = sigma.copy()

@@ -826,3 +826,44 @@ def test_return_to_zero_of_a_guard_that_started_on_its_boundary_is_located_at_ze
 
     t_entry = scipy.optimize.brentq(guard, entry.t - 1e-6, entry.t + 1e-6, xtol=1e-15)
     assert abs(entry.t - t_entry) <= 1e-11
+
+
+def test_return_to_zero_inside_the_step_that_left_the_boundary_is_located_at_zero() -> None:
+    # Found by a random-objective review. Index 3 crosses at t ≈ 1.70597 and starts a
+    # regular mode (no sliding index) on its boundary, its guard offset by zero_tol ·
+    # |∇f(x0)| ≈ 1.9e-9; the guard rises to 6e-4 and comes back to 0 at t ≈ 1.73945 (a
+    # sliding entry) inside the mode's first step, where the offset was never dropped:
+    # the entry was located where the guard reached −offset, 2.6e-8 late. On a regular
+    # mode x(t) = x_s − σ (t − t_s): the entry time is checked against brentq's root of
+    # ∂_3 f on that line.
+    import scipy.optimize
+
+    expr = (
+        "0.2009*x0**2 + 0.8195*x1**2 + 0.5667*x2**2 + 0.0891*x3**2 + 0.3160*x1*x3"
+        " + log(1 + exp((-0.0469)*x0 + (-1.3824)*x1 + (0.7191)*x2 + (0.5848)*x3 + 0.496))"
+        " + 0.2272*((1.5685)*x0 + (-0.6732)*x1 + (0.3438)*x2 + (-0.2298)*x3)**4"
+        " + 0.2793*((-1.7369)*x0 + (-0.7272)*x1 + (-1.9609)*x2 + (-0.3236)*x3)**4"
+    )
+    obj = Objective.from_expr(expr, [f"x{i}" for i in range(4)])
+    x0 = [-3.616879742772746, -1.0517324297234016, -0.532570272940066, -4.5973280523919735]
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 80.0), method="continuation")
+    assert sol.status == 1, sol.message
+    # (f is strictly convex; the damped Newton's line search stalls on f's rounding at
+    # about 4e-10 here, depending on earlier tests: the gradient at the end is checked too)
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 4), rtol=0, atol=1e-8)
+    assert float(np.abs(obj.grad(sol.x[-1])).max()) <= 1e-12
+    check_velocities(obj, sol)
+    check_continuity(sol)
+
+    crossing = next(e for e in sol.events if e.kind == "crossing" and e.indices == (3,))
+    entry = next(e for e in sol.events if e.indices == (3,) and e.t > crossing.t)
+    assert entry.kind == "sliding-entry" and entry.t - crossing.t < 0.1
+    t_s, x_s = crossing.t, np.array(crossing.x, dtype=float)
+    velocity = -np.sign(obj.grad(sol(np.array([0.5 * (t_s + entry.t)])).ravel()))
+
+    def guard(t: float) -> float:
+        return float(obj.grad(x_s + velocity * (t - t_s))[3])
+
+    t_entry = scipy.optimize.brentq(guard, entry.t - 1e-6, entry.t + 1e-6, xtol=1e-15)
+    assert abs(entry.t - t_entry) <= 1e-11

@@ -312,6 +312,91 @@ def test_ill_conditioned_rest_is_reached_not_given_up() -> None:
     assert np.abs(obj.grad(cont.x[-1])).max() < 1e-12
 
 
+def test_join_of_a_frozen_index_whose_offset_was_dropped_is_taken_where_located() -> None:
+    # Found by a random-objective review. Index 0 leaves the tie at t ≈ 2.3719 (its join
+    # guard starts there with an offset, larger than zero_tol here: the tie before had a
+    # spread) and comes back at t ≈ 2.45864, which the mode, its offset dropped on the
+    # way, locates on the tie itself. The loop then read the joins with the mode's start
+    # offsets, missed it, and went on in the same mode (a segment without an event) past
+    # the tie, to join about 5e-9 late. The join time is checked against the root of
+    # |∂_3 f| − |∂_0 f| on the single-index mode's line (x_3 moves at −sign ∂_3 f), by
+    # brentq alone; every segment boundary is an event.
+    import scipy.optimize
+
+    expr = (
+        "0.9794*x0**2 + 0.9440*x1**2 + 0.3737*x2**2 + 0.4642*x3**2 + log(cosh((1.3019)*x0"
+        " + (-1.5997)*x1 + (-0.3025)*x2 + (-1.3092)*x3)) + 0.3477*((1.5144)*x0"
+        " + (2.0236)*x1 + (-1.7781)*x2 + (-0.5749)*x3)**4 + log(cosh((1.5794)*x0"
+        " + (0.4212)*x1 + (-0.7462)*x2 + (0.2971)*x3))"
+    )
+    obj = Objective.from_expr(expr, [f"x{i}" for i in range(4)])
+    x0 = [-0.4074814447763388, -1.4689421970948406, 0.7745195118860111, 0.6157592527316224]
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, x0, (0.0, 80.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 4), rtol=0, atol=1e-10)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
+    event_times = {e.t for e in sol.events}
+    assert all(seg.t1 in event_times for seg in sol.segments[:-1])
+
+    leave = next(e for e in sol.events if e.kind == "tie-exit" and e.indices == (0, 2))
+    join = next(e for e in sol.events if e.kind == "tie-entry" and e.indices == (0,))
+    assert 2.0 < leave.t < join.t < 2.5
+    x_s = np.array(leave.x, dtype=float)
+    v_3 = -np.sign(obj.grad(x_s)[3])
+
+    def guard(t: float) -> float:
+        x = x_s.copy()
+        x[3] += v_3 * (t - leave.t)
+        g = obj.grad(x)
+        return float(abs(g[3]) - abs(g[0]))
+
+    t_join = scipy.optimize.brentq(guard, join.t - 1e-6, join.t + 1e-6, xtol=1e-15)
+    assert abs(join.t - t_join) <= 1e-11
+
+
+def test_return_to_the_tie_inside_the_step_that_left_it_is_located_on_the_tie() -> None:
+    # Found by a random-objective review. Index 3 leaves the tie at t ≈ 2.83729 (0 takes
+    # its place) with its join guard offset, rises clear of the tie and comes back at
+    # t ≈ 2.85333 inside one step of the single-index mode, where the offset was never
+    # dropped: the join was located where the guard reached −offset, 3e-8 late. On that
+    # mode x_0 moves at −sign ∂_0 f alone: the join time is checked against brentq's
+    # root of |∂_0 f| − |∂_3 f| on the line.
+    import scipy.optimize
+
+    expr = (
+        "0.5322*x0**2 + 0.8204*x1**2 + 0.4831*x2**2 + 0.4410*x3**2 + 0.3026*x4**2"
+        " + 0.1355*((1.4150)*x0 + (-0.0560)*x1 + (-0.1360)*x2 + (1.5846)*x3"
+        " + (-1.7058)*x4)**4 + 0.7459*x0*x1 + 0.1202*((-1.1321)*x0 + (-0.8320)*x1"
+        " + (-0.2022)*x2 + (-1.2057)*x3 + (-0.0959)*x4)**4"
+    )
+    obj = Objective.from_expr(expr, [f"x{i}" for i in range(5)])
+    x0 = [-0.6123777224442628, 2.715404032074686, 4.164130152968954]
+    x0 += [3.3461693891168824, -0.569945134856675]
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, x0, (0.0, 80.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 5), rtol=0, atol=1e-10)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
+
+    leave = next(e for e in sol.events if e.kind == "tie-exit" and e.indices == (3,))
+    join = next(e for e in sol.events if e.kind == "tie-entry" and e.indices == (3,))
+    assert 2.8 < leave.t < join.t < 2.9
+    x_s = np.array(leave.x, dtype=float)
+    v_0 = -np.sign(obj.grad(x_s)[0])
+
+    def guard(t: float) -> float:
+        x = x_s.copy()
+        x[0] += v_0 * (t - leave.t)
+        g = obj.grad(x)
+        return float(abs(g[0]) - abs(g[3]))
+
+    t_join = scipy.optimize.brentq(guard, join.t - 1e-6, join.t + 1e-6, xtol=1e-15)
+    assert abs(join.t - t_join) <= 1e-11
+
+
 def test_rejoin_of_an_index_that_started_its_mode_on_the_tie_is_located_on_the_tie() -> None:
     # At t ≈ 14.24 index 1 enters the tie while index 0 leaves it (a crossing). Index 0
     # starts the mode T = {1, 2} on the tie, and its join guards are offset (by zero_tol ·
