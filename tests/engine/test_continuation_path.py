@@ -836,7 +836,6 @@ def test_return_to_zero_inside_the_step_that_left_the_boundary_is_located_at_zer
     # the entry was located where the guard reached −offset, 2.6e-8 late. On a regular
     # mode x(t) = x_s − σ (t − t_s): the entry time is checked against brentq's root of
     # ∂_3 f on that line.
-    import scipy.optimize
 
     expr = (
         "0.2009*x0**2 + 0.8195*x1**2 + 0.5667*x2**2 + 0.0891*x3**2 + 0.3160*x1*x3"
@@ -861,9 +860,5 @@ def test_return_to_zero_inside_the_step_that_left_the_boundary_is_located_at_zer
     assert entry.kind == "sliding-entry" and entry.t - crossing.t < 0.1
     t_s, x_s = crossing.t, np.array(crossing.x, dtype=float)
     velocity = -np.sign(obj.grad(sol(np.array([0.5 * (t_s + entry.t)])).ravel()))
-
-    def guard(t: float) -> float:
-        return float(obj.grad(x_s + velocity * (t - t_s))[3])
-
-    t_entry = scipy.optimize.brentq(guard, entry.t - 1e-6, entry.t + 1e-6, xtol=1e-15)
+    t_entry = P.root_on_a_line(obj, x_s, t_s, velocity, lambda g: g[3], entry.t)
     assert abs(entry.t - t_entry) <= 1e-11

@@ -11,6 +11,7 @@ flow (velocity in F(x): on the ℓ1 sphere, supported on the coordinates of larg
 from __future__ import annotations
 
 import numpy as np
+import problems as P
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
@@ -321,7 +322,6 @@ def test_join_of_a_frozen_index_whose_offset_was_dropped_is_taken_where_located(
     # the tie, to join about 5e-9 late. The join time is checked against the root of
     # |∂_3 f| − |∂_0 f| on the single-index mode's line (x_3 moves at −sign ∂_3 f), by
     # brentq alone; every segment boundary is an event.
-    import scipy.optimize
 
     expr = (
         "0.9794*x0**2 + 0.9440*x1**2 + 0.3737*x2**2 + 0.4642*x3**2 + log(cosh((1.3019)*x0"
@@ -344,15 +344,9 @@ def test_join_of_a_frozen_index_whose_offset_was_dropped_is_taken_where_located(
     join = next(e for e in sol.events if e.kind == "tie-entry" and e.indices == (0,))
     assert 2.0 < leave.t < join.t < 2.5
     x_s = np.array(leave.x, dtype=float)
-    v_3 = -np.sign(obj.grad(x_s)[3])
-
-    def guard(t: float) -> float:
-        x = x_s.copy()
-        x[3] += v_3 * (t - leave.t)
-        g = obj.grad(x)
-        return float(abs(g[3]) - abs(g[0]))
-
-    t_join = scipy.optimize.brentq(guard, join.t - 1e-6, join.t + 1e-6, xtol=1e-15)
+    velocity = np.zeros(4)
+    velocity[3] = -np.sign(obj.grad(x_s)[3])  # (the single-index mode: x_3 alone moves)
+    t_join = P.root_on_a_line(obj, x_s, leave.t, velocity, lambda g: abs(g[3]) - abs(g[0]), join.t)
     assert abs(join.t - t_join) <= 1e-11
 
 
@@ -363,7 +357,6 @@ def test_return_to_the_tie_inside_the_step_that_left_it_is_located_on_the_tie() 
     # dropped: the join was located where the guard reached −offset, 3e-8 late. On that
     # mode x_0 moves at −sign ∂_0 f alone: the join time is checked against brentq's
     # root of |∂_0 f| − |∂_3 f| on the line.
-    import scipy.optimize
 
     expr = (
         "0.5322*x0**2 + 0.8204*x1**2 + 0.4831*x2**2 + 0.4410*x3**2 + 0.3026*x4**2"
@@ -385,15 +378,9 @@ def test_return_to_the_tie_inside_the_step_that_left_it_is_located_on_the_tie() 
     join = next(e for e in sol.events if e.kind == "tie-entry" and e.indices == (3,))
     assert 2.8 < leave.t < join.t < 2.9
     x_s = np.array(leave.x, dtype=float)
-    v_0 = -np.sign(obj.grad(x_s)[0])
-
-    def guard(t: float) -> float:
-        x = x_s.copy()
-        x[0] += v_0 * (t - leave.t)
-        g = obj.grad(x)
-        return float(abs(g[0]) - abs(g[3]))
-
-    t_join = scipy.optimize.brentq(guard, join.t - 1e-6, join.t + 1e-6, xtol=1e-15)
+    velocity = np.zeros(5)
+    velocity[0] = -np.sign(obj.grad(x_s)[0])  # (the single-index mode: x_0 alone moves)
+    t_join = P.root_on_a_line(obj, x_s, leave.t, velocity, lambda g: abs(g[0]) - abs(g[3]), join.t)
     assert abs(join.t - t_join) <= 1e-11
 
 

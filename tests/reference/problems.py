@@ -950,3 +950,25 @@ def greedy_problems() -> list[ClosedFormProblem]:
         greedy_separable([1.0, 2.0, 4.0], [0.5, -1.0, 0.0], [2.0, 0.0, 0.9], 4.0),
         greedy_separable([3.0, 0.5, 1.0, 2.0], [0.0, 1.0, -1.0, 0.5], [-1.0, 3.0, 0.7, 1.4], 8.0),
     ]
+
+
+def root_on_a_line(
+    obj: Any,
+    x_s: np.ndarray,
+    t_s: float,
+    velocity: np.ndarray,
+    guard: Callable[[np.ndarray], float],
+    t_near: float,
+    half_width: float = 1e-6,
+) -> float:
+    """The time within ``half_width`` of ``t_near`` at which ``guard(∇f(x))`` vanishes on
+    the line ``x = x_s + velocity (t − t_s)`` (a mode on which every moving coordinate
+    moves at a constant rate), by ``brentq`` to rounding: independent of the paths' curves
+    and of their event location."""
+    import scipy.optimize
+
+    def value(t: float) -> float:
+        return float(guard(obj.grad(x_s + velocity * (t - t_s))))
+
+    lo, hi = t_near - half_width, t_near + half_width
+    return float(scipy.optimize.brentq(value, lo, hi, xtol=1e-15))
