@@ -1531,7 +1531,7 @@ def _interior_columns(
     BJ = lm.columns(J)
     w_Bs = w * Bs
     block.rec.njev += 1
-    b: FloatArray | None = None
+    b = _finite(BJ.T @ w_Bs, "hvp(x, v)")  # σ_J = 0
     guess = guess_product = B_guess = None
     old = block.entry_tangent
     block.entry_tangent = None
@@ -1542,19 +1542,15 @@ def _interior_columns(
             guess = np.concatenate([u_old, -sigma_old[arrived]])
             guess_product = np.full(n, np.nan)  # (only its rows on J are read)
             if gdot_old is not None and kept is not None and kept[0] == x.tobytes():
-                b = _finite(BJ.T @ w_Bs, "hvp(x, v)")  # σ_J = 0
                 guess_product[J] = gdot_old[J] + b
                 B_guess = kept[1] + Bs  # B_J [u_old; −σ_old,arrived] = B ẋ_old + Bσ
             else:
                 guess = _bordered_guess(block, x, guess, arrived, BJ, w_Bs)
                 block.rec.njev += 1  # (the guess's product, on the columns of J)
                 B_guess = BJ @ guess
-                # (two products, not one with two columns: BLAS's matrix product packs
-                # the columns first and reads them more than twice, measured)
-                b = _finite(BJ.T @ w_Bs, "hvp(x, v)")
+                # (a product of its own, not one with b's in two columns: BLAS's matrix
+                # product packs the columns first and reads them more than twice, measured)
                 guess_product[J] = _finite(BJ.T @ (w * B_guess), "hvp(x, v)") + lm.lam * guess
-    if b is None:
-        b = _finite(BJ.T @ w_Bs, "hvp(x, v)")  # σ_J = 0
     u = _selection_solve(block, x, b, guess, guess_product)
     pending = block._pending
     block.last_product = None
