@@ -329,25 +329,8 @@ def test_join_of_a_frozen_index_whose_offset_was_dropped_is_taken_where_located(
         " + (2.0236)*x1 + (-1.7781)*x2 + (-0.5749)*x3)**4 + log(cosh((1.5794)*x0"
         " + (0.4212)*x1 + (-0.7462)*x2 + (0.2971)*x3))"
     )
-    obj = Objective.from_expr(expr, [f"x{i}" for i in range(4)])
     x0 = [-0.4074814447763388, -1.4689421970948406, 0.7745195118860111, 0.6157592527316224]
-    system = fp.steepest_descent_flow(obj, "l1")
-    sol = fp.solve(system, x0, (0.0, 80.0), method="continuation")
-    assert sol.status == 1, sol.message
-    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 4), rtol=0, atol=1e-10)
-    check_greedy_velocities(obj, sol)
-    check_continuity(sol)
-    event_times = {e.t for e in sol.events}
-    assert all(seg.t1 in event_times for seg in sol.segments[:-1])
-
-    leave = next(e for e in sol.events if e.kind == "tie-exit" and e.indices == (0, 2))
-    join = next(e for e in sol.events if e.kind == "tie-entry" and e.indices == (0,))
-    assert 2.0 < leave.t < join.t < 2.5
-    x_s = np.array(leave.x, dtype=float)
-    velocity = np.zeros(4)
-    velocity[3] = -np.sign(obj.grad(x_s)[3])  # (the single-index mode: x_3 alone moves)
-    t_join = P.root_on_a_line(obj, x_s, leave.t, velocity, lambda g: abs(g[3]) - abs(g[0]), join.t)
-    assert abs(join.t - t_join) <= 1e-11
+    check_join_on_a_single_index_line(expr, x0, left=(0, 2), joined=0, moving=3, window=(2.0, 2.5))
 
 
 def test_return_to_the_tie_inside_the_step_that_left_it_is_located_on_the_tie() -> None:
@@ -364,23 +347,45 @@ def test_return_to_the_tie_inside_the_step_that_left_it_is_located_on_the_tie() 
         " + (-1.7058)*x4)**4 + 0.7459*x0*x1 + 0.1202*((-1.1321)*x0 + (-0.8320)*x1"
         " + (-0.2022)*x2 + (-1.2057)*x3 + (-0.0959)*x4)**4"
     )
-    obj = Objective.from_expr(expr, [f"x{i}" for i in range(5)])
     x0 = [-0.6123777224442628, 2.715404032074686, 4.164130152968954]
     x0 += [3.3461693891168824, -0.569945134856675]
+    check_join_on_a_single_index_line(expr, x0, left=(3,), joined=3, moving=0, window=(2.8, 2.9))
+
+
+def check_join_on_a_single_index_line(
+    expr: str,
+    x0: list[float],
+    left: tuple[int, ...],
+    joined: int,
+    moving: int,
+    window: tuple[float, float],
+) -> None:
+    """The ℓ1 flow of ``expr`` from ``x0`` to its minimizer, with a ``tie-exit`` of
+    ``left`` and then a ``tie-entry`` of ``joined`` inside ``window``, between which the
+    mode moves ``x_moving`` alone (at −sign ∂_moving f): the join time is checked against
+    brentq's root of |∂_moving f| − |∂_joined f| on that line, and every segment boundary
+    is an event."""
+    obj = Objective.from_expr(expr, [f"x{i}" for i in range(len(x0))])
     system = fp.steepest_descent_flow(obj, "l1")
     sol = fp.solve(system, x0, (0.0, 80.0), method="continuation")
     assert sol.status == 1, sol.message
-    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 5), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, len(x0)), rtol=0, atol=1e-10)
     check_greedy_velocities(obj, sol)
     check_continuity(sol)
+    event_times = {e.t for e in sol.events}
+    assert all(seg.t1 in event_times for seg in sol.segments[:-1])
 
-    leave = next(e for e in sol.events if e.kind == "tie-exit" and e.indices == (3,))
-    join = next(e for e in sol.events if e.kind == "tie-entry" and e.indices == (3,))
-    assert 2.8 < leave.t < join.t < 2.9
+    leave = next(e for e in sol.events if e.kind == "tie-exit" and e.indices == left)
+    join = next(e for e in sol.events if e.kind == "tie-entry" and e.indices == (joined,))
+    assert window[0] < leave.t < join.t < window[1]
     x_s = np.array(leave.x, dtype=float)
-    velocity = np.zeros(5)
-    velocity[0] = -np.sign(obj.grad(x_s)[0])  # (the single-index mode: x_0 alone moves)
-    t_join = P.root_on_a_line(obj, x_s, leave.t, velocity, lambda g: abs(g[0]) - abs(g[3]), join.t)
+    velocity = np.zeros(len(x0))
+    velocity[moving] = -np.sign(obj.grad(x_s)[moving])
+
+    def gap(g: np.ndarray) -> float:
+        return float(abs(g[moving]) - abs(g[joined]))
+
+    t_join = P.root_on_a_line(obj, x_s, leave.t, velocity, gap, join.t)
     assert abs(join.t - t_join) <= 1e-11
 
 
