@@ -91,6 +91,13 @@ _SIMPLE_ROOT = 2.0
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
+#: The tangents' CG tolerance (relative residual) on steps: the tangent enters the dense
+#: output as ``h·δu/4``, far below atol there.
+_TANGENT_RTOL = 1e-8
+#: ... and where an exit is located: there the equivalent control ``|ẋ_i|`` is the event
+#: function itself, and its error divided by its rate is the error of the exit's time
+#: (at 1e-8, exit times were off by up to 5e-8 against independent roots).
+_EXIT_RTOL = 1e-13
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
@@ -1170,12 +1177,20 @@ class _Mode:
         Bxdot = lm.columns(self.S) @ u - self.z_sigma if self.S.size else -self.z_sigma
         return _finite(lm.back(lm.weights(x) * Bxdot) + lm.lam * v, "hvp(x, v)"), Bxdot
 
-    def point(self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray | None) -> _Point:
-        """The tangent and gradient rate at a point on the curve."""
+    def point(
+        self,
+        tau: float,
+        x: FloatArray,
+        g: FloatArray,
+        u_guess: FloatArray | None,
+        rtol: float = _TANGENT_RTOL,
+    ) -> _Point:
+        """The tangent and gradient rate at a point on the curve (the tangent's CG to
+        relative residual ``rtol``)."""
         S = self.S
         big = S.size * self.block.n > _DIRECT_SIZE
         if self.lm is not None and S.size and u_guess is not None and tau > 0.0 and big:
-            return self._point_columns(tau, x, g, u_guess)
+            return self._point_columns(tau, x, g, u_guess, rtol)
         if S.size and u_guess is not None and tau > 0.0 and big:
             # CG on the correction y = u − u_guess: the residual of the guess is the
             # product H ẋ₀ with ẋ₀ = [u_guess; −σ_F] (the system is (H ẋ)_S = 0), so H σ
@@ -1183,8 +1198,8 @@ class _Mode:
             v = -self.sigma.copy()
             v[S] = u_guess
             Hv = self.block.hvp_full(x, v)
-            atol = 1e-8 * self.b_norm if np.isfinite(self.b_norm) else 0.0
-            y = self.block.solve(x, -Hv[S], rtol=1e-8, atol=atol)
+            atol = rtol * self.b_norm if np.isfinite(self.b_norm) else 0.0
+            y = self.block.solve(x, -Hv[S], rtol=rtol, atol=atol)
             Hy = self.block.last_product
             if Hy is not None:
                 return _Point(tau, x, g, u_guess + y, Hv + Hy)
@@ -1192,7 +1207,7 @@ class _Mode:
         if self.S.size:
             self.b_norm = float(np.linalg.norm(p[self.S]))
             # To 1e-9: the tangent enters the dense output as h·δu/4, far below atol then.
-            u = self.block.solve(x, p[self.S], guess=u_guess, rtol=1e-8)
+            u = self.block.solve(x, p[self.S], guess=u_guess, rtol=rtol)
             Hu = self.block.last_product
             if Hu is None:  # solved directly: one product
                 v = np.zeros(x.size)
@@ -1205,7 +1220,7 @@ class _Mode:
         return _Point(tau, x, g, u, gdot)
 
     def _point_columns(
-        self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray
+        self, tau: float, x: FloatArray, g: FloatArray, u_guess: FloatArray, rtol: float
     ) -> _Point:
         """:meth:`point` for a linear model: ``B ẋ₀ = B_S u_guess − Bσ`` from the sliding
         columns, CG on them, and ``H ẋ`` over all rows in one pass at the end."""
@@ -1216,8 +1231,8 @@ class _Mode:
         self.rec.njev += 1
         Bv = BS @ u_guess - self.z_sigma
         HvS = _finite(BS.T @ (w * Bv) + lm.lam * u_guess, "hvp(x, v)")
-        atol = 1e-8 * self.b_norm if np.isfinite(self.b_norm) else 0.0
-        y = block.solve(x, -HvS, rtol=1e-8, atol=atol)
+        atol = rtol * self.b_norm if np.isfinite(self.b_norm) else 0.0
+        y = block.solve(x, -HvS, rtol=rtol, atol=atol)
         v = -self.sigma.copy()
         v[S] = u_guess + y
         pending = block._pending
@@ -1817,6 +1832,13 @@ def _run_mode(
                 continue
             j_entry = -1
         exit_idx = (np.abs(new.u) >= 1.0).nonzero()[0] if S.size else np.zeros(0, int)
+        p_x: _Point | None = None
+        if exit_idx.size:
+            p_x, new = _refine_exit(cm, cur, new, exit_idx)
+            if p_x is None:
+                # (the tighter tangent keeps every |ẋ_i| below 1 at the step's end)
+                exit_idx = exit_idx[:0]
+                G1, D1 = guards(new)
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
             cur_guards = (new, G1, D1)
@@ -1840,8 +1862,7 @@ def _run_mode(
         if j_entry >= 0:
             p_e = _refine_entry(cm, cur, new, h, tau_entry, j_entry, offset)
             candidates.append((p_e.tau, p_e, "entry"))
-        if exit_idx.size:
-            p_x = _refine_exit(cm, cur, new, exit_idx)
+        if p_x is not None:
             candidates.append((p_x.tau, p_x, "exit"))
         candidates.sort(key=lambda c: c[0])
         tau_ev, p_ev, _ = candidates[0]
@@ -1967,9 +1988,11 @@ def _curve_state(
     return corrected
 
 
-def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _Point:
+def _curve_point(
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, rtol: float = _TANGENT_RTOL
+) -> _Point:
     """The point of the curve at ``tau`` in the step ``[cur, new]`` (Hermite predictor,
-    Newton corrector, then its tangent)."""
+    Newton corrector, then its tangent, solved to ``rtol``)."""
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
@@ -1981,7 +2004,7 @@ def _curve_point(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> _
             f"t = {cm.t_start + tau:.12g}",
         )
     xn, gn = corrected
-    return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau))
+    return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau), rtol)
 
 
 def _refine_entry(
@@ -2082,22 +2105,37 @@ def _bracketed_newton_step(
     return lo, hi, nxt, abs(nxt - tau)
 
 
-def _refine_exit(cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray) -> _Point:
-    """The first time in the step at which an equivalent control ``|ẋ_i|`` reaches 1."""
+def _refine_exit(
+    cm: _Mode, cur: _Point, new: _Point, exit_idx: np.ndarray
+) -> tuple[_Point | None, _Point]:
+    """The first time in the step at which an equivalent control ``|ẋ_i|`` reaches 1.
+
+    The margins ``1 − |ẋ_i|`` are taken from tangents solved to `_EXIT_RTOL` (the step's
+    own tangents, to `_TANGENT_RTOL`, only flagged the exit). Returns ``(exit point or
+    None, the step's end point)``: ``None`` when the tighter tangent at the step's end
+    puts it back inside (the step is then accepted with that tangent).
+    """
     h = new.tau - cur.tau
     cache: dict[float, _Point] = {}
 
     def margin(tau: float) -> float:
         if tau not in cache:
-            cache[tau] = new if tau == new.tau else _curve_point(cm, cur, new, h, tau)
+            if tau == new.tau:
+                # (the corrected state is kept: only its tangent is solved again)
+                cache[tau] = cm.point(tau, new.x, new.g, new.u, _EXIT_RTOL)
+                cache[tau].z = new.z
+            else:
+                cache[tau] = _curve_point(cm, cur, new, h, tau, _EXIT_RTOL)
         return 1.0 - float(np.abs(cache[tau].u[exit_idx]).max())
 
+    if margin(new.tau) > 0.0:
+        return None, cache[new.tau]
     if margin(cur.tau) <= 0.0:
-        return cur
+        return cur, cache[new.tau]
     tau = brentq(margin, cur.tau, new.tau, xtol=4 * _EPS * max(1.0, new.tau), rtol=4 * _EPS)
     # Report the point at or just past the root (|ẋ_i| ≥ 1 there up to rounding).
-    p = cache.get(tau) or _curve_point(cm, cur, new, h, tau)
-    return p
+    p = cache.get(tau) or _curve_point(cm, cur, new, h, tau, _EXIT_RTOL)
+    return p, cache[new.tau]
 
 
 #: Public names of the sliding block's solver and the Hermite helpers for the tie modes

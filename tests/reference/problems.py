@@ -972,3 +972,34 @@ def root_on_a_line(
 
     lo, hi = t_near - half_width, t_near + half_width
     return float(scipy.optimize.brentq(value, lo, hi, xtol=1e-15))
+
+
+def sign_flow_exit_time(obj: Any, segment: Any, index: int, t_near: float) -> float:
+    """The time near ``t_near`` at which the equivalent control ``|ẋ_index|`` of a sliding
+    segment of an ℓ∞ sign flow reaches 1, independent of the paths' curves, tangents and
+    event location: the curve's point by ``fsolve`` on ``∇_S f = 0`` (free coordinates
+    ``x_F = x_F(t0) − σ_F (t − t0)``), its tangent by a dense solve of ``H_SS ẋ_S = H_SF σ_F``,
+    and the root of ``1 − |ẋ_index|`` by ``brentq`` to rounding."""
+    import scipy.optimize
+
+    sigma = np.asarray(segment.mode.signs, dtype=float)
+    S = np.asarray(segment.mode.free, dtype=int)
+    F = np.setdiff1d(np.arange(sigma.size), S)
+    x_start = segment.dense(np.array([segment.t0]))[0]
+    k = int(np.flatnonzero(index == S)[0])
+
+    def margin(t: float) -> float:
+        x = x_start.copy()
+        x[F] = x_start[F] - sigma[F] * (t - segment.t0)
+
+        def on_curve(y: np.ndarray) -> np.ndarray:
+            x[S] = y
+            return obj.grad(x)[S]
+
+        guess = segment.dense(np.array([min(max(t, segment.t0), segment.t1)]))[0][S]
+        x[S] = scipy.optimize.fsolve(on_curve, guess, xtol=1e-13)
+        H = obj.hess(x)
+        u = np.linalg.solve(H[np.ix_(S, S)], H[np.ix_(S, F)] @ sigma[F])
+        return 1.0 - abs(float(u[k]))
+
+    return float(scipy.optimize.brentq(margin, t_near - 1e-6, t_near + 1e-6, xtol=1e-15))
