@@ -909,6 +909,8 @@ class _Mode:
         self.t_start = 0.0
         #: The gradient's scale at the start of the run (its size later tends to 0).
         self.g_scale = 1.0
+        #: The zero tolerance of the mode's guards (see `_mode_zero_tol`).
+        self.ztol = 0.0
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
         self.b_norm = float("inf")
         self.lm = block.lm
@@ -1360,7 +1362,6 @@ def _steps(
         return Finished(-3, f"non-finite gradient at t = {t:.12g}")
     g_scale = max(float(np.abs(g).max()), 1e-300)
     # Zeros read off the state: rounding-level gradient components (the state is never moved).
-    ztol = max(opts.zero_tol, 64 * _EPS) * g_scale
     zero = np.abs(g) <= 64 * _EPS * g_scale
     sigma = np.where(zero, 0.0, np.sign(g))
     try:
@@ -1379,10 +1380,11 @@ def _steps(
         yield
         # Guards of indices starting on (or within rounding of) their boundary are offset
         # so that the event that put them there cannot fire again at its own time.
-        offset = np.maximum(0.0, ztol - sigma * g)
-        offset[sigma == 0] = 0.0
         cm = _Mode(obj, block, x, sigma, opts, rec)
         cm.g_scale = g_scale
+        cm.ztol = _mode_zero_tol(g, sigma, g_scale, opts.zero_tol)
+        offset = np.maximum(0.0, cm.ztol - sigma * g)
+        offset[sigma == 0] = 0.0
         cm.t_start = t
         try:
             out = _run_mode(cm, t, t_end, g, offset, h_step, mode, rec)
@@ -1420,6 +1422,23 @@ def _steps(
             mode,
             True,
         )
+
+
+def _mode_zero_tol(g: FloatArray, sigma: FloatArray, g_scale: float, zero_tol: float) -> float:
+    """The zero tolerance of a mode's entry guards: ``zero_tol`` relative to the gradient's
+    size on the mode's free indices at its start, not at the run's start.
+
+    The gradient shrinks by orders of magnitude along a run (6.9e4 to 0.16 on a Poisson
+    model), and a tolerance on the run's start scale then exceeds the guards themselves:
+    an index that leaves the sliding set is offset by it, its guard never rises clear of
+    the offset, and its return is located where the guard reaches minus the offset (the
+    next mode starts that far off its curve). The scale is kept at or above ``1e-6`` of the
+    run's start scale, so that it does not vanish as the run nears the stationary point
+    (where every free index's gradient tends to 0).
+    """
+    free = g[sigma != 0]
+    local = float(np.abs(free).max()) if free.size else 0.0
+    return max(zero_tol, 64 * _EPS) * max(local, 1e-6 * g_scale)
 
 
 def _select(
@@ -1865,12 +1884,17 @@ def _run_mode(
         if p_x is not None:
             candidates.append((p_x.tau, p_x, "exit"))
         candidates.sort(key=lambda c: c[0])
-        tau_ev, p_ev, _ = candidates[0]
+        tau_ev, p_ev, kind = candidates[0]
         pts.append(p_ev)
         record(p_ev)
         G = sigma[F] * p_ev.g[F]
-        ztol = max(cm.opts.zero_tol, 64 * _EPS) * g_scale
-        arrived = F[G + offset[F] <= ztol].tolist()
+        arrived_at = G + offset[F] <= cm.ztol
+        if kind == "entry":
+            # The located index arrives whatever its guard's rounding there: its root is
+            # located to rounding in τ, which leaves the guard up to ‖H‖·ε·τ, above a zero
+            # tolerance on a small gradient's scale (a zero-length mode would follow).
+            arrived_at[c_entry] = True
+        arrived = F[arrived_at].tolist()
         # (the old tangent's product only if the point has it on every index)
         gdot_ev = None if p_ev.free_rates else p_ev.gdot
         cm.block.entry_tangent = (S.copy(), p_ev.u, gdot_ev, sigma)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import filippov as fp
 from filippov.engine import Finished
-from filippov.objectives import Objective, ridge_logistic, smooth_max
+from filippov.objectives import Objective, linear_model, ridge_logistic, smooth_max
 
 
 def newton_minimizer(obj: Objective, n: int) -> np.ndarray:
@@ -903,3 +903,38 @@ def test_exit_times_match_independent_roots_with_cg_tangents(
                 assert abs(e.t - t_exit) <= 1e-10, (e.t, t_exit)
                 checked += 1
     assert checked >= 1
+
+
+def test_guard_offsets_follow_the_gradients_scale_at_each_mode() -> None:
+    # A Poisson model from far away: |∇f(x0)| = 2.5e3, but |∇f| ≈ 0.1 by t ≈ 2.8. Guards
+    # starting on their boundary are offset by the zero tolerance; on the run's start
+    # scale that was 1e-12 · 2.5e3 = 2.5e-9, above the whole rise of index 30's guard
+    # (a parabola from t = 2.81455 peaking at 4.8e-10 and back to 0 at t = 2.81592): the
+    # run ended at t = 2.817 with its steps shrunk to rounding (status −1). On the mode's
+    # own scale the offset is 1.2e-13 and the run reaches the minimizer.
+    rng = np.random.default_rng(10)
+    d = int(rng.integers(10, 40))
+    m = int(rng.uniform(3, 10) * d)
+    corr = float(rng.choice([0.0, 0.5, 0.9]))
+    Z, common = rng.normal(size=(m, d)), rng.normal(size=(m, 1))
+    A = np.sqrt(1 - corr) * Z + np.sqrt(corr) * common
+    A *= rng.uniform(0.3, 3.0, size=d) / np.sqrt(d)
+    x_true = rng.normal(size=d) / np.sqrt(d)
+    y = rng.poisson(np.exp(np.clip(A @ x_true, -5, 3))).astype(float)
+    obj = linear_model(A, y, float(10 ** rng.uniform(-4, -2)), "poisson")
+    x0 = rng.normal(scale=3.0, size=d)
+    assert (d, m) == (33, 146)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 50.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-8)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+
+    entry = next(e for e in sol.events if e.indices == (30,) and 2.8155 < e.t < 2.8165)
+    assert entry.kind == "sliding-entry"
+    seg = next(s for s in sol.segments if s.t1 == entry.t)
+    assert seg.t0 == pytest.approx(2.814553, abs=1e-6)
+    # The guard's slope at its root is only 1.4e-6 and ∂_30 f is known to about 1e-14
+    # (its rounding): the root is determined to about 1e-8 in t, by scipy as by the path.
+    t_entry = P.sign_flow_entry_time(obj, seg, 30, entry.t, half_width=1e-7)
+    assert abs(entry.t - t_entry) <= 2e-8

@@ -974,21 +974,18 @@ def root_on_a_line(
     return float(scipy.optimize.brentq(value, lo, hi, xtol=1e-15))
 
 
-def sign_flow_exit_time(obj: Any, segment: Any, index: int, t_near: float) -> float:
-    """The time near ``t_near`` at which the equivalent control ``|ẋ_index|`` of a sliding
-    segment of an ℓ∞ sign flow reaches 1, independent of the paths' curves, tangents and
-    event location: the curve's point by ``fsolve`` on ``∇_S f = 0`` (free coordinates
-    ``x_F = x_F(t0) − σ_F (t − t0)``), its tangent by a dense solve of ``H_SS ẋ_S = H_SF σ_F``,
-    and the root of ``1 − |ẋ_index|`` by ``brentq`` to rounding."""
+def _sign_flow_curve(obj: Any, segment: Any) -> tuple[Callable[[float], np.ndarray], Any, Any]:
+    """The state of an ℓ∞ sign flow's segment at time ``t`` found independently of the
+    paths' curves: free coordinates ``x_F = x_F(t0) − σ_F (t − t0)``, and ``x_S`` by
+    ``fsolve`` on ``∇_S f = 0`` from the segment's dense output. Returns ``(at, S, F)``."""
     import scipy.optimize
 
     sigma = np.asarray(segment.mode.signs, dtype=float)
     S = np.asarray(segment.mode.free, dtype=int)
     F = np.setdiff1d(np.arange(sigma.size), S)
     x_start = segment.dense(np.array([segment.t0]))[0]
-    k = int(np.flatnonzero(index == S)[0])
 
-    def margin(t: float) -> float:
+    def at(t: float) -> np.ndarray:
         x = x_start.copy()
         x[F] = x_start[F] - sigma[F] * (t - segment.t0)
 
@@ -996,10 +993,49 @@ def sign_flow_exit_time(obj: Any, segment: Any, index: int, t_near: float) -> fl
             x[S] = y
             return obj.grad(x)[S]
 
-        guess = segment.dense(np.array([min(max(t, segment.t0), segment.t1)]))[0][S]
-        x[S] = scipy.optimize.fsolve(on_curve, guess, xtol=1e-13)
-        H = obj.hess(x)
+        def jacobian(y: np.ndarray) -> np.ndarray:
+            x[S] = y
+            return np.asarray(obj.hess(x))[np.ix_(S, S)]
+
+        if S.size:
+            guess = segment.dense(np.array([min(max(t, segment.t0), segment.t1)]))[0][S]
+            x[S] = scipy.optimize.fsolve(on_curve, guess, fprime=jacobian, xtol=1e-13)
+        return x
+
+    return at, S, F
+
+
+def sign_flow_exit_time(obj: Any, segment: Any, index: int, t_near: float) -> float:
+    """The time near ``t_near`` at which the equivalent control ``|ẋ_index|`` of a sliding
+    segment of an ℓ∞ sign flow reaches 1, independent of the paths' curves, tangents and
+    event location: the curve's point by `_sign_flow_curve`, its tangent by a dense solve
+    of ``H_SS ẋ_S = H_SF σ_F``, and the root of ``1 − |ẋ_index|`` by ``brentq`` to rounding."""
+    import scipy.optimize
+
+    at, S, F = _sign_flow_curve(obj, segment)
+    sigma = np.asarray(segment.mode.signs, dtype=float)
+    k = int(np.flatnonzero(index == S)[0])
+
+    def margin(t: float) -> float:
+        H = obj.hess(at(t))
         u = np.linalg.solve(H[np.ix_(S, S)], H[np.ix_(S, F)] @ sigma[F])
         return 1.0 - abs(float(u[k]))
 
     return float(scipy.optimize.brentq(margin, t_near - 1e-6, t_near + 1e-6, xtol=1e-15))
+
+
+def sign_flow_entry_time(
+    obj: Any, segment: Any, index: int, t_near: float, half_width: float = 1e-6
+) -> float:
+    """The time within ``half_width`` of ``t_near`` at which ``∂_index f`` vanishes on an ℓ∞
+    sign flow's segment (the curve's point by `_sign_flow_curve`), by ``brentq`` to
+    rounding: independent of the paths' curves and event location."""
+    import scipy.optimize
+
+    at, _, _ = _sign_flow_curve(obj, segment)
+
+    def guard(t: float) -> float:
+        return float(obj.grad(at(t))[index])
+
+    lo, hi = t_near - half_width, t_near + half_width
+    return float(scipy.optimize.brentq(guard, lo, hi, xtol=1e-15))
