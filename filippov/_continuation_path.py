@@ -1438,7 +1438,7 @@ def _mode_zero_tol(g: FloatArray, sigma: FloatArray, g_scale: float, zero_tol: f
     """
     free = g[sigma != 0]
     local = float(np.abs(free).max()) if free.size else 0.0
-    return max(zero_tol, 64 * _EPS) * max(local, 1e-6 * g_scale)
+    return max(zero_tol, 64 * _EPS) * max(local, 1e-9 * g_scale)
 
 
 def _select(
@@ -1784,7 +1784,7 @@ def _run_mode(
             order = 3
         err_x /= cm.tol(xn)
         # The gradient's interpolant only has to show sign changes: a looser tolerance.
-        err_g /= 1e-6 * g_scale
+        err_g /= 1e-6 * cm.ztol / max(cm.opts.zero_tol, 64 * _EPS)
         err = max(err_x, err_g, 1e-10)
         if prev is None and err > 1.0:
             # The order-3 estimate overstates the cubic's O(h⁴) error by about
@@ -1885,10 +1885,25 @@ def _run_mode(
             candidates.append((p_x.tau, p_x, "exit"))
         candidates.sort(key=lambda c: c[0])
         tau_ev, p_ev, kind = candidates[0]
+        G_ev = sigma_F * p_ev.g[F] + offset_F
+        if kind == "entry":
+            G_ev[c_entry] = 0.0
+        ztol_event = _mode_zero_tol(p_ev.g, sigma, g_scale, cm.opts.zero_tol)
+        missed = G_ev < -1e-6 * ztol_event / max(cm.opts.zero_tol, 64 * _EPS)
+        if missed.any() and p_ev.tau - cur.tau > 64 * _EPS * max(1.0, abs(tau)):
+            # Another guard is already clearly negative at the event located: its own root
+            # came first, and the interpolants (on a scale the gradient has left behind,
+            # as when it shrinks by orders of magnitude inside a mode) put them in the
+            # wrong order. The step is cut to before the event located and taken again.
+            h_step = 0.5 * (p_ev.tau - cur.tau)
+            continue
         pts.append(p_ev)
         record(p_ev)
         G = sigma[F] * p_ev.g[F]
-        arrived_at = G + offset[F] <= cm.ztol
+        # (on the smaller of the start's and the event's scales: the gradient can shrink by
+        # orders of magnitude inside one mode, as on the exponential loss of a Poisson
+        # model from far away, and indices far from their boundary would arrive with it)
+        arrived_at = G + offset[F] <= min(cm.ztol, ztol_event)
         if kind == "entry":
             # The located index arrives whatever its guard's rounding there: its root is
             # located to rounding in τ, which leaves the guard up to ‖H‖·ε·τ, above a zero
@@ -1979,7 +1994,7 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> float | No
     xm, gm = corrected
     g_pred = _hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
     err_x = float(np.abs(xm[S] - xs).max()) / cm.tol(xm) if S.size else 0.0
-    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * cm.g_scale)
+    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * cm.ztol / max(cm.opts.zero_tol, 64 * _EPS))
     return max(err_x, err_g)
 
 

@@ -14,6 +14,7 @@ Conventions: states are 1-D arrays, ``x_exact`` maps an array of times ``(k,)`` 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -999,7 +1000,10 @@ def _sign_flow_curve(obj: Any, segment: Any) -> tuple[Callable[[float], np.ndarr
 
         if S.size:
             guess = segment.dense(np.array([min(max(t, segment.t0), segment.t1)]))[0][S]
-            x[S] = scipy.optimize.fsolve(on_curve, guess, fprime=jacobian, xtol=1e-13)
+            with warnings.catch_warnings():
+                # ("not making good progress": the residual is at rounding already)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                x[S] = scipy.optimize.fsolve(on_curve, guess, fprime=jacobian, xtol=1e-13)
         return x
 
     return at, S, F
