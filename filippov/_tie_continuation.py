@@ -140,6 +140,10 @@ class _TieMode:
         self.F = np.flatnonzero(sigma == 0)
         self.opts = opts
         self.g_scale = g_scale
+        #: The zero tolerance of the mode's join guards, on the tie value at its start
+        #: (see `_mode_zero_tol`), and the frozen index whose join ended it (-1: none).
+        self.ztol = _mode_zero_tol(self.c0, g_scale, opts.zero_tol)
+        self.located = -1
         # H_TT⁻¹σ_T by the block's current factor (the chord iterations' Schur complement)
         self._chord: tuple[Any, FloatArray] | None = None
         #: ``(offset, offset[F])`` of the last guards (see `_guards`): taken once a mode.
@@ -269,6 +273,13 @@ class _TieMode:
         )
 
 
+def _mode_zero_tol(c: float, g_scale: float, zero_tol: float) -> float:
+    """The zero tolerance of a tie mode's join guards: ``zero_tol`` relative to the tie
+    value ``c`` (the gradient's largest size) at the mode's start, kept at or above 1e-9
+    of the run's start scale (as `_continuation_path._mode_zero_tol` for the sign flow)."""
+    return max(zero_tol, 64 * _EPS) * max(abs(c), 1e-9 * g_scale)
+
+
 def _guards(tm: _TieMode, p: _TiePoint, offset: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Join guards ``c − ∂_j f`` and ``c + ∂_j f`` (``j`` frozen, plus offsets) and the
     zero guard ``c`` (last), with their rates along the curve."""
@@ -347,7 +358,7 @@ def _midpoint_error(tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float) -> f
     xm, gm, _ = corrected
     g_pred = hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
     err_x = float(np.abs(xm[tm.T] - z[:-1]).max()) / tm.tol(xm)
-    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * tm.g_scale)
+    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * tm.ztol / max(tm.opts.zero_tol, 64 * _EPS))
     return max(err_x, err_g)
 
 
@@ -525,7 +536,7 @@ def _run_tie_mode(
             err_g = h * float(np.abs(dg).max()) / 8.0
             order = 3
         err_x /= tm.tol(xn)
-        err_g /= 1e-6 * tm.g_scale
+        err_g /= 1e-6 * tm.ztol / max(tm.opts.zero_tol, 64 * _EPS)
         err = max(err_x, err_g, 1e-10)
         if prev is None and err > 1.0:
             assert new is not None
@@ -602,12 +613,26 @@ def _run_tie_mode(
             candidates.append((p_z.tau, p_z, "zero"))
         elif k_hit >= 0:
             p_j = _refine_join(tm, cur, new, h, tau_hit, k_hit, offset)
-            candidates.append((p_j.tau, p_j, "event"))
+            candidates.append((p_j.tau, p_j, "join"))
         if leaving.size:
             p_l = _refine_leave(tm, cur, new, leaving)
             candidates.append((p_l.tau, p_l, "event"))
         candidates.sort(key=lambda q: q[0])
         tau_ev, p_ev, what = candidates[0]
+        V_ev = _guards(tm, p_ev, offset)[0][:-1]
+        if what == "join":
+            V_ev[k_hit] = 0.0
+        scale_ev = _mode_zero_tol(p_ev.c, tm.g_scale, tm.opts.zero_tol)
+        missed = V_ev < -1e-6 * scale_ev / max(tm.opts.zero_tol, 64 * _EPS)
+        if what != "zero" and missed.any() and p_ev.tau - cur.tau > 64 * _EPS * max(1.0, abs(tau)):
+            # Another join guard is already clearly negative at the event located: its
+            # root came first (as in `_continuation_path._run_mode`): the step is cut to
+            # before the event located and taken again.
+            h_step = 0.5 * (p_ev.tau - cur.tau)
+            continue
+        if what == "join":
+            tm.located = int(tm.F[k_hit % tm.F.size])
+            what = "event"
         pts.append(p_ev)
         record(p_ev)
         return t + tau_ev, p_ev, max(h_step, 1e-3 * h), what
@@ -720,9 +745,9 @@ def tie_steps(
         # Frozen indices starting within rounding of the tie (one that just left it, or
         # touched it and turned back) are offset so that the event that put them there
         # cannot fire again at its own time.
-        offset = np.maximum(0.0, ztol - (c - np.abs(g)))
-        offset[sigma != 0] = 0.0
         tm = _TieMode(block, x, g, sigma, opts, g_scale, t)
+        offset = np.maximum(0.0, tm.ztol - (c - np.abs(g)))
+        offset[sigma != 0] = 0.0
         try:
             t_new, p, h_step, what = _run_tie_mode(
                 tm, t, t_end, g, offset, h_step, mode, rec, solved
@@ -756,7 +781,13 @@ def tie_steps(
         # located on the tie itself, where the start's offset would not count it)
         assert tm.offset is not None
         end_offset = tm.offset[frozen]
-        joined = frozen[(c - np.abs(g[frozen]) + end_offset <= ztol) & (g[frozen] != 0.0)]
+        # (on the smaller of the mode's start and end scales: the tie value can shrink by
+        # orders of magnitude inside one mode; the index located joins whatever its
+        # guard's rounding there)
+        ztol_end = min(tm.ztol, _mode_zero_tol(c, g_scale, opts.zero_tol))
+        near = c - np.abs(g[frozen]) + end_offset <= ztol_end
+        near |= frozen == tm.located
+        joined = frozen[near & (g[frozen] != 0.0)]
         leaves = T_old[-tm.sT * p.u <= _MIN_WEIGHT] if T_old.size > 1 else T_old[:0]
         old_mode = mode
         cand_sigma = sigma.copy()

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import filippov as fp
 from filippov.engine import Finished
-from filippov.objectives import Objective, linear_model, ridge_logistic, smooth_max
+from filippov.objectives import Objective, ridge_logistic, smooth_max
 
 
 def newton_minimizer(obj: Objective, n: int) -> np.ndarray:
@@ -921,18 +921,8 @@ def test_tolerances_follow_the_gradients_scale_at_each_mode(seed: int) -> None:
     #   wrong order, and the run reported them at one time with their guards at −0.06 to
     #   −0.5 (a silent wrong answer); the step is now cut when a guard is clearly negative
     #   at the event located.
-    rng = np.random.default_rng(seed)
-    d = int(rng.integers(10, 40))
-    m = int(rng.uniform(3, 10) * d)
-    corr = float(rng.choice([0.0, 0.5, 0.9]))
-    Z, common = rng.normal(size=(m, d)), rng.normal(size=(m, 1))
-    A = np.sqrt(1 - corr) * Z + np.sqrt(corr) * common
-    A *= rng.uniform(0.3, 3.0, size=d) / np.sqrt(d)
-    x_true = rng.normal(size=d) / np.sqrt(d)
-    y = rng.poisson(np.exp(np.clip(A @ x_true, -5, 3))).astype(float)
-    obj = linear_model(A, y, float(10 ** rng.uniform(-4, -2)), "poisson")
-    x0 = rng.normal(scale=3.0, size=d)
-    assert (d, m) == {10: (33, 146), 55: (38, 345)}[seed]
+    obj, x0 = P.poisson_from_far_away(seed)
+    d = x0.size
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 50.0), method="continuation")
     assert sol.status == 1, sol.message
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-8)

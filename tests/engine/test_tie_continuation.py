@@ -444,3 +444,24 @@ def test_rejoin_of_an_index_that_started_its_mode_on_the_tie_is_located_on_the_t
     # The path follows the curve to atol = 1e-12 in x and the gap's slope is 0.33: it is
     # 6e-12 off the root at the default tolerances (1e-14 at rtol 1e-12, atol 1e-14).
     assert abs(rejoin.t - t_join) <= 5e-11
+
+
+def test_join_tolerances_follow_the_tie_values_scale_at_each_mode() -> None:
+    # A Poisson model from far away: the tie value c = max |∂f| falls from 9.7e8 at x0
+    # to 0.19 by t ≈ 20. With the join tolerance and the guards' interpolation on the
+    # start's scale (1e-12 · 9.7e8 ≈ 1e-3, and 1e-6 · 9.7e8 ≈ 1e3 for the interpolants),
+    # joins were missed: the run ended at t = 18.23 with "the tie value reached 0 with a
+    # nonzero gradient (max |∂f| = 1.59)" (status −4). On each mode's own scale it
+    # reaches the minimizer, every join on the tie.
+    obj, x0 = P.poisson_from_far_away(23)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 60.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, x0.size), rtol=0, atol=1e-8)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
+    joins = [e for e in sol.events if e.kind == "tie-entry"]
+    assert len(joins) >= 10
+    for e in joins:
+        # (independently of the path: the joining index's |∂_j f| is the largest there)
+        g = np.abs(obj.grad(np.asarray(e.x, dtype=float)))
+        assert g.max() - g[list(e.indices)].min() <= 1e-9, (e.t, e.indices)

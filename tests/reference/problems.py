@@ -1043,3 +1043,23 @@ def sign_flow_entry_time(
 
     lo, hi = t_near - half_width, t_near + half_width
     return float(scipy.optimize.brentq(guard, lo, hi, xtol=1e-15))
+
+
+def poisson_from_far_away(seed: int) -> tuple[Any, np.ndarray]:
+    """A Poisson regression (``filippov.objectives.linear_model``, 10 ≤ d < 40 columns of
+    mixed scale and correlation) and a start ``x0 ~ N(0, 9 I)`` far from its minimizer:
+    ``exp`` of the linear predictor makes ``|∇f(x0)|`` up to 1e13 while ``|∇f|`` is about
+    0.1 later, so that tolerances on the start's scale fail."""
+    from filippov.objectives import linear_model
+
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(10, 40))
+    m = int(rng.uniform(3, 10) * d)
+    corr = float(rng.choice([0.0, 0.5, 0.9]))
+    Z, common = rng.normal(size=(m, d)), rng.normal(size=(m, 1))
+    A = np.sqrt(1 - corr) * Z + np.sqrt(corr) * common
+    A *= rng.uniform(0.3, 3.0, size=d) / np.sqrt(d)
+    x_true = rng.normal(size=d) / np.sqrt(d)
+    y = rng.poisson(np.exp(np.clip(A @ x_true, -5, 3))).astype(float)
+    obj = linear_model(A, y, float(10 ** rng.uniform(-4, -2)), "poisson")
+    return obj, rng.normal(scale=3.0, size=d)
