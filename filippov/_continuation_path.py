@@ -124,7 +124,9 @@ class ContinuationOptions:
         (finite, > 0).
     zero_tol : float
         Relative tolerance for reading zeros of the gradient off the state (finite, in
-        ``[0, 1)``).
+        ``[0, 1)``). The continuation path takes it relative to the gradient's largest
+        free partial (the tie value, on ℓ1) at each mode's start, for the margins that
+        keep an event from firing again at its own time and for simultaneous arrivals.
 
     Raises
     ------
