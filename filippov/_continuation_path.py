@@ -1301,6 +1301,18 @@ def _first_roots(
     cubics in τ, the interpolants are exact and the step control lets the step grow, a
     guard crossing 0 and back between two samples went unseen.)
     """
+    # Only guards that may dip are examined: with h00 + h01 = 1 (both in [0, 1]) and
+    # |h10|, |h11| ≤ 4/27 on [0, 1], the interpolant is at least min(G0, G1) − (4/27)·h·
+    # (|D0| + |D1|), positive for most guards of a step (those far from their boundary).
+    may_dip = np.minimum(G0, G1) <= (4.0 / 27.0) * h * (np.abs(D0) + np.abs(D1))
+    if not may_dip.all():
+        which = may_dip.nonzero()[0]
+        if which.size == 0:
+            return []
+        return [
+            (int(which[k]), s)
+            for k, s in _first_roots(G0[which], D0[which], G1[which], D1[which], h)
+        ]
     samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
     # p(s) = G0 + b s + c s² + d s³ (the Hermite basis expanded); p'(s) = b + 2c s + 3d s².
     b = h * D0
