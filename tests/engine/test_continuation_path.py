@@ -687,6 +687,38 @@ def test_first_roots_find_a_dip_between_the_samples():
     assert roots[0][1] == pytest.approx(0.05, abs=1e-14)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 40),
+    st.floats(1e-3, 10.0),
+)
+def test_first_roots_report_exactly_the_guards_that_dip(seed: int, k: int, h: float) -> None:
+    # Guards of every kind (far from 0, grazing, dipping and coming back, crossing) as
+    # cubics in s on [0, 1]; which of them go negative is decided by a dense sampling of
+    # the polynomial itself, independent of the samples, critical points and the
+    # positivity bound that `_first_roots` uses to skip guards.
+    from filippov import _continuation_path as cp
+
+    rng = np.random.default_rng(seed)
+    G0 = rng.choice([1e-3, 1.0, 100.0], k) * rng.uniform(0.0, 1.0, k)
+    G1 = rng.choice([-1.0, 1e-3, 1.0, 100.0], k) * rng.uniform(0.0, 1.0, k)
+    D0 = rng.normal(size=k) * rng.choice([1e-3, 1.0, 100.0], k) / h
+    D1 = rng.normal(size=k) * rng.choice([1e-3, 1.0, 100.0], k) / h
+    s = np.linspace(0.0, 1.0, 20001)[1:]
+    values = cp._hermite(G0, D0, G1, D1, h, s)  # (len(s), k)
+    clearly = (values < -1e-9 * (1.0 + np.abs(values).max(axis=0))).any(axis=0)
+    roots = dict(cp._first_roots(G0, D0, G1, D1, h))
+    assert set(np.flatnonzero(clearly).tolist()) <= set(roots)
+    for j, s_root in roots.items():
+        # the first root: the interpolant at or below 0 there, positive before it
+        at = cp._hermite(G0[j : j + 1], D0[j : j + 1], G1[j : j + 1], D1[j : j + 1], h, s_root)
+        assert float(at[0]) <= 1e-9 * (1.0 + abs(G0[j]) + abs(G1[j]))
+        before = s[s < s_root - 1e-9]
+        if before.size:
+            assert (values[s < s_root - 1e-9, j] >= -1e-9 * (1.0 + abs(G0[j]))).all()
+
+
 def test_guard_dip_on_a_long_straight_mode_matches_the_event_path():
     # Found by a random-objective review: on a mode with no sliding index the state moves
     # on a line, the guards are exact cubics in τ, the step control lets the step grow to
