@@ -702,8 +702,23 @@ def smooth_max(
             )
         Qm = 0.5 * (Qm + Qm.T)
 
+    # The softmax at the last x, kept: a conjugate-gradient loop takes several products
+    # at one x (and a block of Hessian rows follows a gradient there), and each would
+    # otherwise pay a pass over A and scipy's softmax again (a third of a run's time on
+    # the continuation path). Keyed by x's bytes, not the array (callers move arrays in
+    # place); one tuple, replaced whole, so that threads never see a probability vector
+    # under another x's key.
+    last: list[tuple[bytes, FloatArray]] = [(b"", np.zeros(0))]
+
     def probs(x: FloatArray) -> FloatArray:
-        return np.asarray(scipy.special.softmax((Am @ x + bv) / T))
+        key = np.asarray(x, dtype=float).tobytes()
+        kept_key, kept = last[0]
+        if kept_key == key:
+            return kept
+        p = np.asarray(scipy.special.softmax((Am @ x + bv) / T))
+        p.flags.writeable = False
+        last[0] = (key, p)
+        return p
 
     def f(x: FloatArray) -> float:
         val = T * float(scipy.special.logsumexp((Am @ x + bv) / T)) + 0.5 * lam_f * float(x @ x)

@@ -944,3 +944,33 @@ def test_eval_methods_call_user_callables_through_the_validating_path() -> None:
     trusted = Objective.from_expr("log(x) + y**2", ["x", "y"])
     with np.errstate(all="ignore"):
         assert np.isnan(trusted.eval_f_rows(np.array([[-1.0, 0.0]]))[0])
+
+
+def test_smooth_max_kept_softmax_follows_the_point_not_the_buffer() -> None:
+    # smooth_max keeps the softmax of the last point for the products that follow at it;
+    # a caller that moves x in place, or alternates points, must still get the
+    # derivatives at the point it passes (checked against the formulas in NumPy).
+    rng = np.random.default_rng(3)
+    A, b = rng.standard_normal((7, 4)), rng.standard_normal(7)
+    obj = smooth_max(A, b, 0.3, 0.7)
+
+    def reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = (A @ x + b) / 0.7
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        H = (A.T @ (np.diag(p) - np.outer(p, p)) @ A) / 0.7 + 0.3 * np.eye(4)
+        return A.T @ p + 0.3 * x, H
+
+    x = rng.standard_normal(4)
+    y = rng.standard_normal(4)
+    v = rng.standard_normal(4)
+    for point in (x, y, x):
+        g, H = reference(point)
+        np.testing.assert_allclose(obj.grad(point), g, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(obj.hvp(point, v), H @ v, rtol=1e-12, atol=1e-14)
+    buffer = x.copy()
+    obj.grad(buffer)
+    buffer += 0.5  # (the same array, another point)
+    g, H = reference(buffer)
+    np.testing.assert_allclose(obj.hvp(buffer, v), H @ v, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(obj.grad(buffer), g, rtol=1e-12, atol=1e-14)
