@@ -619,17 +619,6 @@ def _run_tie_mode(
             candidates.append((p_l.tau, p_l, "event"))
         candidates.sort(key=lambda q: q[0])
         tau_ev, p_ev, what = candidates[0]
-        V_ev = _guards(tm, p_ev, offset)[0][:-1]
-        if what == "join":
-            V_ev[k_hit] = 0.0
-        scale_ev = _mode_zero_tol(p_ev.c, tm.g_scale, tm.opts.zero_tol)
-        missed = V_ev < -1e-6 * scale_ev / max(tm.opts.zero_tol, 64 * _EPS)
-        if what != "zero" and missed.any() and p_ev.tau - cur.tau > 64 * _EPS * max(1.0, abs(tau)):
-            # Another join guard is already clearly negative at the event located: its
-            # root came first (as in `_continuation_path._run_mode`): the step is cut to
-            # before the event located and taken again.
-            h_step = 0.5 * (p_ev.tau - cur.tau)
-            continue
         if what == "join":
             tm.located = int(tm.F[k_hit % tm.F.size])
             what = "event"
