@@ -22,6 +22,7 @@ from filippov._validation import (
     FloatArray,
     as_matrix,
     as_vector,
+    require_finite,
     require_positive,
 )
 
@@ -33,6 +34,8 @@ from .base import Objective
 
 if TYPE_CHECKING:
     import scipy.linalg
+    import scipy.sparse
+    import scipy.sparse.linalg
     import scipy.special
 else:
     scipy = LazyModule("scipy")  # its submodules load on attribute access
@@ -58,6 +61,123 @@ def _data_matrix(A: ArrayLike) -> FloatArray:
             f"`A` must have at least one row and column. Got shape {Am.shape} instead."
         )
     return Am
+
+
+def _sparse_data_matrix(A: Any) -> scipy.sparse.csr_array:
+    """A scipy.sparse data ``A`` as a float64 CSR array (a copy), checked as
+    :func:`_data_matrix` checks a dense one, on its stored entries alone: ``A`` is never
+    made dense."""
+    if A.ndim != 2:
+        raise ValueError(f"`A` must be a 2-D matrix. Got a sparse array of shape {A.shape} instead.")
+    if A.dtype.kind not in "biuf":
+        raise TypeError(
+            f"`A` must be an array of real numbers. Got a sparse array of dtype {A.dtype} instead."
+        )
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        raise ValueError(f"`A` must have at least one row and column. Got shape {A.shape} instead.")
+    Ac = scipy.sparse.csr_array(A, dtype=np.float64, copy=True)
+    Ac.sum_duplicates()  # (canonical: sorted indices, one entry per position)
+    require_finite(Ac.data, "A")
+    return Ac
+
+
+#: Largest number of entries of an (m, k) block of ``A V`` that a sparse-data Hessian's
+#: product with a matrix ``V`` forms at once (8 MB): its columns are taken in chunks.
+_HESSIAN_BLOCK = 1 << 20
+
+
+def _sparse_glm(
+    B: scipy.sparse.csr_array,
+    lam: float,
+    value: Callable[[FloatArray], FloatArray],
+    dloss: Callable[[FloatArray], FloatArray],
+    d2loss: Callable[[FloatArray], FloatArray],
+    name: str,
+) -> Objective:
+    """``f(x) = mean ℓ(B x) + (λ/2)‖x‖²`` on sparse data ``B`` (CSR), the per-sample loss
+    and its derivatives given as functions of ``z = B x`` alone (``(m,) -> (m,)``).
+
+    Every product is a sparse one, ``O(nnz(B))``: ``B v`` on the CSR rows and ``Bᵀ r`` on a
+    CSR copy of ``Bᵀ`` (whose rows are also the Hessian rows' factors). The Hessian
+    ``Bᵀ diag(ℓ''/m) B + λI`` is returned as a ``LinearOperator`` (of products only:
+    ``Objective.hess`` makes it dense when asked, ``hvp`` and ``hess_rows`` never do), and
+    no ``_linear_model`` is exposed: the continuation path's column products keep a dense
+    copy of ``B``, so it takes the objective's products instead.
+    """
+    m, n = B.shape
+    Bt = B.T.tocsr()
+
+    def f(x: FloatArray) -> float:
+        return float(np.mean(value(B @ x))) + 0.5 * lam * float(x @ x)
+
+    def grad(x: FloatArray) -> FloatArray:
+        return np.asarray(Bt @ dloss(B @ x)) / m + lam * x
+
+    # The weights ℓ''(B x) of the last point: solvers take several products at one point
+    # (CG), and recomputing them cost a third product each time.
+    last_w: list[tuple[bytes, FloatArray]] = []
+
+    def weights(x: FloatArray) -> FloatArray:
+        key = x.tobytes()
+        if last_w and last_w[0][0] == key:
+            return last_w[0][1]
+        w = d2loss(B @ x)
+        last_w[:] = [(key, w)]
+        return w
+
+    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        return np.asarray(Bt @ (weights(x) * (B @ v))) / m + lam * v
+
+    def hess(x: FloatArray) -> scipy.sparse.linalg.LinearOperator:
+        w = weights(x)  # (never modified in place: the operator may keep it)
+
+        def matvec(v: Any) -> FloatArray:
+            vv = np.asarray(v, dtype=np.float64).reshape(-1)
+            return np.asarray(Bt @ (w * (B @ vv))) / m + lam * vv
+
+        def matmat(V: Any) -> FloatArray:
+            Vm = np.asarray(V, dtype=np.float64)
+            out = np.empty((n, Vm.shape[1]))
+            # Columns in chunks: B V is (m, k) and dense, k = n for a whole Hessian.
+            step = max(1, _HESSIAN_BLOCK // m)
+            for j in range(0, Vm.shape[1], step):
+                Vj = Vm[:, j : j + step]
+                out[:, j : j + step] = np.asarray(Bt @ (w[:, None] * (B @ Vj))) / m + lam * Vj
+            return out
+
+        return scipy.sparse.linalg.LinearOperator(
+            (n, n),
+            matvec=matvec,
+            rmatvec=matvec,
+            matmat=matmat,
+            rmatmat=matmat,
+            dtype=np.float64,
+        )
+
+    def grad_batch(X: FloatArray) -> FloatArray:
+        if X.ndim == 1:
+            return grad(X)
+        Z = np.asarray(B @ X.T)  # (m, k): one column per point
+        # (column by column: a loss of the user's need only take vectors)
+        D = np.empty_like(Z)
+        for i in range(Z.shape[1]):
+            D[:, i] = dloss(Z[:, i])
+        return np.asarray(Bt @ D).T / m + lam * X
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        # Rows of Bᵀ diag(w) B: the rows `rows` of Bᵀ (sparse, weighted in place on a
+        # fresh slice) times B, a sparse product made dense only as the (k, n) result.
+        Bt_rows = Bt[rows]
+        Bt_rows.data *= weights(x)[Bt_rows.indices]
+        R = np.asarray((Bt_rows @ B).toarray()) / m
+        R[np.arange(rows.size), rows] += lam
+        return R
+
+    obj = Objective._build(
+        f=f, grad=grad, hess=hess, hvp=hvp, grad_batch=grad_batch, n=n, name=name
+    )
+    obj._hess_rows = hess_rows
+    return obj
 
 
 def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) -> Objective:  # noqa: E741
@@ -235,7 +355,7 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     >>> obj.grad([0.0, 0.0])
     array([-0.25,  0.25])
     """
-    Am = _data_matrix(A)
+    Am = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else _data_matrix(A)
     m, n = Am.shape
     yv = as_vector(y, "y", m)
     labels = set(np.unique(yv).tolist())
@@ -246,6 +366,15 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
             f"`y` must hold labels in {{-1, 1}} or {{0, 1}}. Got values {sorted(labels)} instead."
         )
     lam_f = _nonnegative(lam, "lam")
+    label = f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name)
+    if scipy.sparse.issparse(Am):
+        # rows y_i a_i: the stored entries of row i scaled by y_i
+        yB = Am.copy()
+        yB.data *= np.repeat(yv, np.diff(Am.indptr))
+        obj = _sparse_glm(
+            yB, lam_f, _logistic_of_margin, _logistic_dloss, _logistic_d2loss, label
+        )
+        return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
     yA = yv[:, None] * Am  # rows y_i a_i
 
     def f(x: FloatArray) -> float:
@@ -305,13 +434,18 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         hvp=hvp,
         grad_batch=grad_batch,
         n=n,
-        name=f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name),
+        name=label,
     )
     obj._hess_rows = hess_rows
     # f = mean ℓ(yA x) + (λ/2)‖x‖² with ℓ(z) = log(1 + e^{−z}): the continuation path takes
     # its products on the sliding columns of yA only (ℓ' = −expit(−z), ℓ'' = expit·expit(−·)).
     obj._linear_model = (yA, lam_f, _logistic_dloss, _logistic_d2loss)
     return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
+
+
+def _logistic_of_margin(z: FloatArray) -> FloatArray:
+    """The logistic loss ``ℓ(z) = log(1 + e^{−z})`` of the margins ``z``."""
+    return np.logaddexp(0.0, -z)
 
 
 def _logistic_dloss(z: FloatArray) -> FloatArray:
@@ -537,7 +671,7 @@ def linear_model(
     >>> obj.grad([0.0, 0.0])                          # Aᵀ(e⁰ − y)/m
     array([-0.33333333,  0.16666667])
     """
-    Am = _data_matrix(A)
+    Am = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else _data_matrix(A)
     m, n = Am.shape
     if isinstance(loss, str):
         if loss not in GLM_LOSSES:
@@ -571,6 +705,18 @@ def linear_model(
 
     def d2loss(z: FloatArray) -> FloatArray:
         return _loss_array(second(z, yv), m, "second")
+
+    label = spec.name
+    full_name = (
+        f"linear_model({label}, m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name)
+    )
+    if scipy.sparse.issparse(Am):
+
+        def loss_value(z: FloatArray) -> FloatArray:
+            return _loss_array(value(z, yv), m, "value")
+
+        obj = _sparse_glm(Am, lam_f, loss_value, dloss, d2loss, full_name)
+        return obj._with_recipe(linear_model, Am, yv, lam_f, loss, name=obj.name)
 
     def f(x: FloatArray) -> float:
         return float(np.mean(_loss_array(value(Am @ x, yv), m, "value"))) + 0.5 * lam_f * float(
@@ -615,7 +761,6 @@ def linear_model(
         R[np.arange(rows.size), rows] += lam_f
         return R
 
-    label = spec.name
     obj = Objective._build(
         f=f,
         grad=grad,
@@ -623,9 +768,7 @@ def linear_model(
         hvp=hvp,
         grad_batch=grad_batch,
         n=n,
-        name=f"linear_model({label}, m={m}, n={n}, lam={lam_f:g})"
-        if name is None
-        else _check_name(name),
+        name=full_name,
     )
     obj._hess_rows = hess_rows
     # f = mean ℓ(Ax, y) + (λ/2)‖x‖²: the continuation path takes its products on the
