@@ -82,8 +82,8 @@ def _sparse_data_matrix(A: Any) -> scipy.sparse.csr_array:
 
 
 #: Largest number of entries of an (m, k) block of ``A V`` that a sparse-data Hessian's
-#: product with a matrix ``V`` forms at once (8 MB): its columns are taken in chunks.
-_HESSIAN_BLOCK = 1 << 20
+#: product with a matrix ``V`` forms at once (2 MB): its columns are taken in chunks.
+_HESSIAN_BLOCK = 1 << 18
 
 
 def _sparse_glm(
