@@ -68,7 +68,9 @@ def _sparse_data_matrix(A: Any) -> scipy.sparse.csr_array:
     :func:`_data_matrix` checks a dense one, on its stored entries alone: ``A`` is never
     made dense."""
     if A.ndim != 2:
-        raise ValueError(f"`A` must be a 2-D matrix. Got a sparse array of shape {A.shape} instead.")
+        raise ValueError(
+            f"`A` must be a 2-D matrix. Got a sparse array of shape {A.shape} instead."
+        )
     if A.dtype.kind not in "biuf":
         raise TypeError(
             f"`A` must be an array of real numbers. Got a sparse array of dtype {A.dtype} instead."
@@ -330,10 +332,17 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     evaluated stably with ``np.logaddexp``; the gradient and Hessian use
     ``scipy.special.expit``.
 
+    ``A`` may be any scipy.sparse matrix or array (text features: many columns, few
+    nonzeros): it is kept in CSR form, with a CSR copy of ``Aᵀ``, and never made dense.
+    Every product is then a sparse one, ``O(nnz(A))``; the Hessian callable returns a
+    ``scipy.sparse.linalg.LinearOperator`` (``hess(x)`` makes it dense only when asked
+    for; ``hvp`` and ``hess_rows`` never do), and :func:`filippov.solve`'s continuation
+    path takes the objective's products instead of its dense column products.
+
     Parameters
     ----------
-    A : (m, n) array_like
-        Data, one sample ``a_i`` per row.
+    A : (m, n) array_like or scipy.sparse matrix/array
+        Data, one sample ``a_i`` per row (finite).
     y : (m,) array_like
         Labels in {-1, +1} or in {0, 1} (0 is mapped to -1).
     lam : float
@@ -354,8 +363,18 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     True
     >>> obj.grad([0.0, 0.0])
     array([-0.25,  0.25])
+
+    The same model on sparse data:
+
+    >>> import scipy.sparse as sp
+    >>> sparse = ridge_logistic(sp.csr_array([[1.0, 0.0], [0.0, 1.0]]), [1, 0], lam=0.1)
+    >>> sparse.grad([0.0, 0.0])
+    array([-0.25,  0.25])
+    >>> sparse.hvp([0.0, 0.0], [1.0, 0.0])             # (¼·½ + 0.1, 0)
+    array([0.225, 0.   ])
     """
-    Am = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else _data_matrix(A)
+    sparse_A = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else None
+    Am = _data_matrix(A) if sparse_A is None else sparse_A
     m, n = Am.shape
     yv = as_vector(y, "y", m)
     labels = set(np.unique(yv).tolist())
@@ -367,14 +386,12 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         )
     lam_f = _nonnegative(lam, "lam")
     label = f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name)
-    if scipy.sparse.issparse(Am):
+    if sparse_A is not None:
         # rows y_i a_i: the stored entries of row i scaled by y_i
-        yB = Am.copy()
-        yB.data *= np.repeat(yv, np.diff(Am.indptr))
-        obj = _sparse_glm(
-            yB, lam_f, _logistic_of_margin, _logistic_dloss, _logistic_d2loss, label
-        )
-        return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
+        yB = sparse_A.copy()
+        yB.data *= np.repeat(yv, np.diff(sparse_A.indptr))
+        obj = _sparse_glm(yB, lam_f, _logistic_of_margin, _logistic_dloss, _logistic_d2loss, label)
+        return obj._with_recipe(ridge_logistic, sparse_A, yv, lam_f, name=obj.name)
     yA = yv[:, None] * Am  # rows y_i a_i
 
     def f(x: FloatArray) -> float:
@@ -634,10 +651,14 @@ def linear_model(
     exposes its data to the continuation path (:func:`filippov.solve`), which then takes
     its products on the sliding columns of ``A`` only, as for :func:`ridge_logistic`.
 
+    A scipy.sparse ``A`` (any format) is kept in CSR form and never made dense, as for
+    :func:`ridge_logistic`: sparse products, a ``LinearOperator`` Hessian, and the
+    continuation path on the objective's own products.
+
     Parameters
     ----------
-    A : (m, n) array_like
-        Data, one sample ``a_i`` per row.
+    A : (m, n) array_like or scipy.sparse matrix/array
+        Data, one sample ``a_i`` per row (finite).
     y : (m,) array_like
         Targets (for ``"logistic"``: labels in {-1, 1} or {0, 1}, 0 mapped to -1).
     lam : float
@@ -670,8 +691,19 @@ def linear_model(
     1.0
     >>> obj.grad([0.0, 0.0])                          # Aᵀ(e⁰ − y)/m
     array([-0.33333333,  0.16666667])
+
+    Ridge regression on sparse data (a text-like matrix of mostly zeros):
+
+    >>> import scipy.sparse as sp
+    >>> S = sp.csr_array([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 1.0, 0.0]])
+    >>> ridge = linear_model(S, [1.0, 2.0, 3.0], lam=0.5, loss="squared")
+    >>> ridge.grad([0.0, 0.0, 0.0])                   # −Aᵀy/m
+    array([-0.33333333, -1.        , -1.33333333])
+    >>> ridge.hess([0.0, 0.0, 0.0]).diagonal()        # diag(AᵀA)/m + λ
+    array([0.83333333, 0.83333333, 1.83333333])
     """
-    Am = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else _data_matrix(A)
+    sparse_A = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else None
+    Am = _data_matrix(A) if sparse_A is None else sparse_A
     m, n = Am.shape
     if isinstance(loss, str):
         if loss not in GLM_LOSSES:
@@ -710,13 +742,13 @@ def linear_model(
     full_name = (
         f"linear_model({label}, m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name)
     )
-    if scipy.sparse.issparse(Am):
+    if sparse_A is not None:
 
         def loss_value(z: FloatArray) -> FloatArray:
             return _loss_array(value(z, yv), m, "value")
 
-        obj = _sparse_glm(Am, lam_f, loss_value, dloss, d2loss, full_name)
-        return obj._with_recipe(linear_model, Am, yv, lam_f, loss, name=obj.name)
+        obj = _sparse_glm(sparse_A, lam_f, loss_value, dloss, d2loss, full_name)
+        return obj._with_recipe(linear_model, sparse_A, yv, lam_f, loss, name=obj.name)
 
     def f(x: FloatArray) -> float:
         return float(np.mean(_loss_array(value(Am @ x, yv), m, "value"))) + 0.5 * lam_f * float(

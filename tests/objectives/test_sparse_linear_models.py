@@ -128,7 +128,7 @@ def test_bad_sparse_data_is_refused_with_a_named_culprit() -> None:
     bad.data[2] = np.inf
     with pytest.raises(ValueError, match="`A` must be finite"):
         linear_model(bad, y, 0.1, "squared")
-    with pytest.raises(ValueError, match="`y` must have shape|`y`"):
+    with pytest.raises(ValueError, match="`y` must have length 10"):
         ridge_logistic(A, np.ones(9), 0.1)
     with pytest.raises(ValueError, match="at least one row and column"):
         linear_model(sp.csr_array((0, 4)), np.ones(0), 0.1, "squared")
@@ -221,7 +221,9 @@ def _newton_minimizer(obj: Objective, n: int) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize(("kind", "norm", "n"), [("ridge_logistic", "linf", 60), ("poisson", "l1", 20)])
+@pytest.mark.parametrize(
+    ("kind", "norm", "n"), [("ridge_logistic", "linf", 60), ("poisson", "l1", 20)]
+)
 def test_flows_on_sparse_data_match_the_dense_flows(kind: str, norm: str, n: int) -> None:
     m = 400 if norm == "linf" else 200
     A = _sparse_data(m, n, 0.1, seed=5)
