@@ -116,6 +116,11 @@ def test_sparse_objectives_pickle_as_their_recipe() -> None:
         assert back.f(x) == obj.f(x)
         np.testing.assert_array_equal(back.grad(x), obj.grad(x))
         np.testing.assert_array_equal(back.hvp(x, x), obj.hvp(x, x))
+    # the older matrix classes (csr_matrix, lil_matrix, ...) are taken as well
+    for old_class in (sp.csr_matrix, sp.lil_matrix, sp.dok_matrix):
+        as_matrix = ridge_logistic(old_class(A), y, 0.1)
+        _close(as_matrix.grad(x), ridge_logistic(A, y, 0.1).grad(x))
+        _close(as_matrix.hess(x), ridge_logistic(A.toarray(), y, 0.1).hess(x))
 
 
 def test_bad_sparse_data_is_refused_with_a_named_culprit() -> None:
