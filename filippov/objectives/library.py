@@ -167,11 +167,15 @@ def _sparse_glm(
         return np.asarray(Bt @ D).T / m + lam * X
 
     def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
-        # Rows of Bᵀ diag(w) B: the rows `rows` of Bᵀ (sparse, weighted in place on a
-        # fresh slice) times B, a sparse product made dense only as the (k, n) result.
+        # Rows of Bᵀ diag(w) B: the rows `rows` of Bᵀ, their entries weighted (a new
+        # array: Bt itself is never written), times B, a sparse product made dense only
+        # as the (k, n) result.
         Bt_rows = Bt[rows]
-        Bt_rows.data *= weights(x)[Bt_rows.indices]
-        R = np.asarray((Bt_rows @ B).toarray()) / m
+        weighted = scipy.sparse.csr_array(
+            (Bt_rows.data * weights(x)[Bt_rows.indices], Bt_rows.indices, Bt_rows.indptr),
+            shape=Bt_rows.shape,
+        )
+        R = np.asarray((weighted @ B).toarray()) / m
         R[np.arange(rows.size), rows] += lam
         return R
 
