@@ -102,9 +102,16 @@ def operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
     being symmetric)."""
     if scipy.sparse.issparse(H):
         return np.asarray(scipy.sparse.csr_array(H)[rows].toarray(), dtype=np.float64)
-    E = np.zeros((n, rows.size))
-    E[rows, np.arange(rows.size)] = 1.0
-    return np.asarray(H @ E, dtype=np.float64).T.copy()
+    # The unit vectors in blocks of at most ~1M entries: a whole Hessian (rows = all n)
+    # then takes the (k, n) result and one block, not three (n, n) arrays.
+    out = np.empty((rows.size, n))
+    step = max(1, (1 << 20) // max(n, 1))
+    for start in range(0, rows.size, step):
+        part = rows[start : start + step]
+        E = np.zeros((n, part.size))
+        E[part, np.arange(part.size)] = 1.0
+        out[start : start + part.size] = np.asarray(H @ E, dtype=np.float64).T
+    return out
 
 
 def returned_scalar(value: Any, name: str) -> float:

@@ -22,6 +22,7 @@ from filippov._validation import (
     FloatArray,
     as_matrix,
     as_vector,
+    require_finite,
     require_positive,
 )
 
@@ -33,6 +34,8 @@ from .base import Objective
 
 if TYPE_CHECKING:
     import scipy.linalg
+    import scipy.sparse
+    import scipy.sparse.linalg
     import scipy.special
 else:
     scipy = LazyModule("scipy")  # its submodules load on attribute access
@@ -58,6 +61,129 @@ def _data_matrix(A: ArrayLike) -> FloatArray:
             f"`A` must have at least one row and column. Got shape {Am.shape} instead."
         )
     return Am
+
+
+def _sparse_data_matrix(A: Any) -> scipy.sparse.csr_array:
+    """A scipy.sparse data ``A`` as a float64 CSR array (a copy), checked as
+    :func:`_data_matrix` checks a dense one, on its stored entries alone: ``A`` is never
+    made dense."""
+    if A.ndim != 2:
+        raise ValueError(
+            f"`A` must be a 2-D matrix. Got a sparse array of shape {A.shape} instead."
+        )
+    if A.dtype.kind not in "biuf":
+        raise TypeError(
+            f"`A` must be an array of real numbers. Got a sparse array of dtype {A.dtype} instead."
+        )
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        raise ValueError(f"`A` must have at least one row and column. Got shape {A.shape} instead.")
+    Ac = scipy.sparse.csr_array(A, dtype=np.float64, copy=True)
+    Ac.sum_duplicates()  # (canonical: sorted indices, one entry per position)
+    require_finite(Ac.data, "A")
+    return Ac
+
+
+#: Largest number of entries of an (m, k) block of ``A V`` that a sparse-data Hessian's
+#: product with a matrix ``V`` forms at once (2 MB): its columns are taken in chunks.
+_HESSIAN_BLOCK = 1 << 18
+
+
+def _sparse_glm(
+    B: scipy.sparse.csr_array,
+    lam: float,
+    value: Callable[[FloatArray], FloatArray],
+    dloss: Callable[[FloatArray], FloatArray],
+    d2loss: Callable[[FloatArray], FloatArray],
+    name: str,
+) -> Objective:
+    """``f(x) = mean ℓ(B x) + (λ/2)‖x‖²`` on sparse data ``B`` (CSR), the per-sample loss
+    and its derivatives given as functions of ``z = B x`` alone (``(m,) -> (m,)``).
+
+    Every product is a sparse one, ``O(nnz(B))``: ``B v`` on the CSR rows and ``Bᵀ r`` on a
+    CSR copy of ``Bᵀ`` (whose rows are also the Hessian rows' factors). The Hessian
+    ``Bᵀ diag(ℓ''/m) B + λI`` is returned as a ``LinearOperator`` (of products only:
+    ``Objective.hess`` makes it dense when asked, ``hvp`` and ``hess_rows`` never do), and
+    no ``_linear_model`` is exposed: the continuation path's column products keep a dense
+    copy of ``B``, so it takes the objective's products instead.
+    """
+    m, n = B.shape
+    Bt = B.T.tocsr()
+
+    def f(x: FloatArray) -> float:
+        return float(np.mean(value(B @ x))) + 0.5 * lam * float(x @ x)
+
+    def grad(x: FloatArray) -> FloatArray:
+        return np.asarray(Bt @ dloss(B @ x)) / m + lam * x
+
+    # The weights ℓ''(B x) of the last point: solvers take several products at one point
+    # (CG), and recomputing them cost a third product each time.
+    last_w: list[tuple[bytes, FloatArray]] = []
+
+    def weights(x: FloatArray) -> FloatArray:
+        key = x.tobytes()
+        if last_w and last_w[0][0] == key:
+            return last_w[0][1]
+        w = d2loss(B @ x)
+        last_w[:] = [(key, w)]
+        return w
+
+    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        return np.asarray(Bt @ (weights(x) * (B @ v))) / m + lam * v
+
+    def hess(x: FloatArray) -> scipy.sparse.linalg.LinearOperator:
+        w = weights(x)  # (never modified in place: the operator may keep it)
+
+        def matvec(v: Any) -> FloatArray:
+            vv = np.asarray(v, dtype=np.float64).reshape(-1)
+            return np.asarray(Bt @ (w * (B @ vv))) / m + lam * vv
+
+        def matmat(V: Any) -> FloatArray:
+            Vm = np.asarray(V, dtype=np.float64)
+            out = np.empty((n, Vm.shape[1]))
+            # Columns in chunks: B V is (m, k) and dense, k = n for a whole Hessian.
+            step = max(1, _HESSIAN_BLOCK // m)
+            for j in range(0, Vm.shape[1], step):
+                Vj = Vm[:, j : j + step]
+                out[:, j : j + step] = np.asarray(Bt @ (w[:, None] * (B @ Vj))) / m + lam * Vj
+            return out
+
+        return scipy.sparse.linalg.LinearOperator(
+            (n, n),
+            matvec=matvec,
+            rmatvec=matvec,
+            matmat=matmat,
+            rmatmat=matmat,
+            dtype=np.float64,
+        )
+
+    def grad_batch(X: FloatArray) -> FloatArray:
+        if X.ndim == 1:
+            return grad(X)
+        Z = np.asarray(B @ X.T)  # (m, k): one column per point
+        # (column by column: a loss of the user's need only take vectors)
+        D = np.empty_like(Z)
+        for i in range(Z.shape[1]):
+            D[:, i] = dloss(Z[:, i])
+        return np.asarray(Bt @ D).T / m + lam * X
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        # Rows of Bᵀ diag(w) B: the rows `rows` of Bᵀ, their entries weighted (a new
+        # array: Bt itself is never written), times B, a sparse product made dense only
+        # as the (k, n) result.
+        Bt_rows = Bt[rows]
+        weighted = scipy.sparse.csr_array(
+            (Bt_rows.data * weights(x)[Bt_rows.indices], Bt_rows.indices, Bt_rows.indptr),
+            shape=Bt_rows.shape,
+        )
+        R = np.asarray((weighted @ B).toarray()) / m
+        R[np.arange(rows.size), rows] += lam
+        return R
+
+    obj = Objective._build(
+        f=f, grad=grad, hess=hess, hvp=hvp, grad_batch=grad_batch, n=n, name=name
+    )
+    obj._hess_rows = hess_rows
+    return obj
 
 
 def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) -> Objective:  # noqa: E741
@@ -210,10 +336,17 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     evaluated stably with ``np.logaddexp``; the gradient and Hessian use
     ``scipy.special.expit``.
 
+    ``A`` may be any scipy.sparse matrix or array (text features: many columns, few
+    nonzeros): it is kept in CSR form, with a CSR copy of ``Aᵀ``, and never made dense.
+    Every product is then a sparse one, ``O(nnz(A))``; the Hessian callable returns a
+    ``scipy.sparse.linalg.LinearOperator`` (``hess(x)`` makes it dense only when asked
+    for; ``hvp`` and ``hess_rows`` never do), and :func:`filippov.solve`'s continuation
+    path takes the objective's products instead of its dense column products.
+
     Parameters
     ----------
-    A : (m, n) array_like
-        Data, one sample ``a_i`` per row.
+    A : (m, n) array_like or scipy.sparse matrix/array
+        Data, one sample ``a_i`` per row (finite).
     y : (m,) array_like
         Labels in {-1, +1} or in {0, 1} (0 is mapped to -1).
     lam : float
@@ -234,8 +367,18 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     True
     >>> obj.grad([0.0, 0.0])
     array([-0.25,  0.25])
+
+    The same model on sparse data:
+
+    >>> import scipy.sparse as sp
+    >>> sparse = ridge_logistic(sp.csr_array([[1.0, 0.0], [0.0, 1.0]]), [1, 0], lam=0.1)
+    >>> sparse.grad([0.0, 0.0])
+    array([-0.25,  0.25])
+    >>> sparse.hvp([0.0, 0.0], [1.0, 0.0])             # (¼·½ + 0.1, 0)
+    array([0.225, 0.   ])
     """
-    Am = _data_matrix(A)
+    sparse_A = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else None
+    Am = _data_matrix(A) if sparse_A is None else sparse_A
     m, n = Am.shape
     yv = as_vector(y, "y", m)
     labels = set(np.unique(yv).tolist())
@@ -246,6 +389,13 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
             f"`y` must hold labels in {{-1, 1}} or {{0, 1}}. Got values {sorted(labels)} instead."
         )
     lam_f = _nonnegative(lam, "lam")
+    label = f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name)
+    if sparse_A is not None:
+        # rows y_i a_i: the stored entries of row i scaled by y_i
+        yB = sparse_A.copy()
+        yB.data *= np.repeat(yv, np.diff(sparse_A.indptr))
+        obj = _sparse_glm(yB, lam_f, _logistic_of_margin, _logistic_dloss, _logistic_d2loss, label)
+        return obj._with_recipe(ridge_logistic, sparse_A, yv, lam_f, name=obj.name)
     yA = yv[:, None] * Am  # rows y_i a_i
 
     def f(x: FloatArray) -> float:
@@ -305,13 +455,18 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         hvp=hvp,
         grad_batch=grad_batch,
         n=n,
-        name=f"ridge_logistic(m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name),
+        name=label,
     )
     obj._hess_rows = hess_rows
     # f = mean ℓ(yA x) + (λ/2)‖x‖² with ℓ(z) = log(1 + e^{−z}): the continuation path takes
     # its products on the sliding columns of yA only (ℓ' = −expit(−z), ℓ'' = expit·expit(−·)).
     obj._linear_model = (yA, lam_f, _logistic_dloss, _logistic_d2loss)
     return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
+
+
+def _logistic_of_margin(z: FloatArray) -> FloatArray:
+    """The logistic loss ``ℓ(z) = log(1 + e^{−z})`` of the margins ``z``."""
+    return np.logaddexp(0.0, -z)
 
 
 def _logistic_dloss(z: FloatArray) -> FloatArray:
@@ -500,10 +655,14 @@ def linear_model(
     exposes its data to the continuation path (:func:`filippov.solve`), which then takes
     its products on the sliding columns of ``A`` only, as for :func:`ridge_logistic`.
 
+    A scipy.sparse ``A`` (any format) is kept in CSR form and never made dense, as for
+    :func:`ridge_logistic`: sparse products, a ``LinearOperator`` Hessian, and the
+    continuation path on the objective's own products.
+
     Parameters
     ----------
-    A : (m, n) array_like
-        Data, one sample ``a_i`` per row.
+    A : (m, n) array_like or scipy.sparse matrix/array
+        Data, one sample ``a_i`` per row (finite).
     y : (m,) array_like
         Targets (for ``"logistic"``: labels in {-1, 1} or {0, 1}, 0 mapped to -1).
     lam : float
@@ -536,8 +695,19 @@ def linear_model(
     1.0
     >>> obj.grad([0.0, 0.0])                          # Aᵀ(e⁰ − y)/m
     array([-0.33333333,  0.16666667])
+
+    Ridge regression on sparse data (a text-like matrix of mostly zeros):
+
+    >>> import scipy.sparse as sp
+    >>> S = sp.csr_array([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 1.0, 0.0]])
+    >>> ridge = linear_model(S, [1.0, 2.0, 3.0], lam=0.5, loss="squared")
+    >>> ridge.grad([0.0, 0.0, 0.0])                   # −Aᵀy/m
+    array([-0.33333333, -1.        , -1.33333333])
+    >>> ridge.hess([0.0, 0.0, 0.0]).diagonal()        # diag(AᵀA)/m + λ
+    array([0.83333333, 0.83333333, 1.83333333])
     """
-    Am = _data_matrix(A)
+    sparse_A = _sparse_data_matrix(A) if scipy.sparse.issparse(A) else None
+    Am = _data_matrix(A) if sparse_A is None else sparse_A
     m, n = Am.shape
     if isinstance(loss, str):
         if loss not in GLM_LOSSES:
@@ -571,6 +741,18 @@ def linear_model(
 
     def d2loss(z: FloatArray) -> FloatArray:
         return _loss_array(second(z, yv), m, "second")
+
+    label = spec.name
+    full_name = (
+        f"linear_model({label}, m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name)
+    )
+    if sparse_A is not None:
+
+        def loss_value(z: FloatArray) -> FloatArray:
+            return _loss_array(value(z, yv), m, "value")
+
+        obj = _sparse_glm(sparse_A, lam_f, loss_value, dloss, d2loss, full_name)
+        return obj._with_recipe(linear_model, sparse_A, yv, lam_f, loss, name=obj.name)
 
     def f(x: FloatArray) -> float:
         return float(np.mean(_loss_array(value(Am @ x, yv), m, "value"))) + 0.5 * lam_f * float(
@@ -615,7 +797,6 @@ def linear_model(
         R[np.arange(rows.size), rows] += lam_f
         return R
 
-    label = spec.name
     obj = Objective._build(
         f=f,
         grad=grad,
@@ -623,9 +804,7 @@ def linear_model(
         hvp=hvp,
         grad_batch=grad_batch,
         n=n,
-        name=f"linear_model({label}, m={m}, n={n}, lam={lam_f:g})"
-        if name is None
-        else _check_name(name),
+        name=full_name,
     )
     obj._hess_rows = hess_rows
     # f = mean ℓ(Ax, y) + (λ/2)‖x‖²: the continuation path takes its products on the
