@@ -1811,13 +1811,16 @@ def _run_mode(
                 err = max(err_x, err_g / cm.g_tol(), 1e-10)
         if err > 1.0 and err_x <= 1.0:
             # The gradient's interpolant alone fails. Its error falls as h^order when it is
-            # the interpolant's; when it does not fall with a 4 times shorter step, or the
-            # step is within 1e3 of rounding in t, it is the rounding of the gradient, and
-            # the tolerance is raised to it.
+            # the interpolant's (if not yet as fast on long steps, at least it falls);
+            # when it does not fall at all with a 4 times shorter step, or the step is
+            # within 1e3 of rounding in t, it is the rounding of the gradient, and the
+            # tolerance is raised to it.
             near_rounding = h <= 4e3 * _EPS * max(1.0, abs(t + cur.tau))
             if not near_rounding and (g_reject is None or err_g < g_reject[1] / 16.0):
-                g_reject = (h, err_g)  # (still falling: the reference moves with it)
-            elif near_rounding or (g_reject is not None and h <= 0.25 * g_reject[0]):
+                g_reject = (h, err_g)  # (falling: the reference moves with it)
+            elif near_rounding or (
+                g_reject is not None and h <= 0.25 * g_reject[0] and err_g >= g_reject[1]
+            ):
                 cm.g_noise = max(cm.g_noise, 2.0 * err_g)
                 err = max(err_x, err_g / cm.g_tol(), 1e-10)
         if err > 1.0:
