@@ -979,3 +979,38 @@ def test_tolerances_follow_the_gradients_scale_at_each_mode(seed: int) -> None:
         # (its rounding): the root is determined to about 1e-8 in t, by scipy as by the path.
         t_entry = P.sign_flow_entry_time(obj, seg, 30, entry.t, half_width=1e-7)
         assert abs(entry.t - t_entry) <= 2e-8
+
+
+@pytest.mark.parametrize(("loss", "seed"), [("logistic", 9), ("squared", 6), ("squared", 9)])
+def test_start_near_the_minimizer_steps_not_below_the_gradients_rounding(
+    loss: str, seed: int
+) -> None:
+    # Started 1e-8 from the minimizer, |∇f(x0)| is 4e-9 to 3e-8 while the gradient's terms
+    # are O(1) (O(100) residuals for squared): its rounding is ~1e-16 to 1e-14. The
+    # guards' interpolation tolerance, 1e-6 of a mode's free gradient (down to 1e-12
+    # there), was below it, no step met it and the runs ended with their steps shrunk to
+    # rounding (status −1). The tolerance is now raised to the rounding once the
+    # gradient's error does not fall with the step.
+    from filippov.objectives import linear_model
+
+    rng = np.random.default_rng(seed)
+    d, m = 6, 30
+    A = rng.standard_normal((m, d))
+    if loss == "logistic":
+        y = np.where(rng.uniform(size=m) < 0.5, 1.0, -1.0)
+    else:
+        y = A @ rng.standard_normal(d) + 100 * rng.standard_normal(m)
+    obj = linear_model(A, y, 1e-3, loss)
+    x_star = newton_minimizer(obj, d)
+    x0 = x_star + 1e-8 * rng.standard_normal(d)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 1.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(
+        sol.x[-1], x_star, rtol=0, atol=1e-12 * max(1.0, np.abs(x_star).max())
+    )
+    check_continuity(sol)
+    # (every |ẋ_i| ≤ 1: the minimizer is not reached before max |x0 − x*|, known to the
+    # rounding of x*)
+    t_rest = next(e.t for e in sol.events if e.kind == "stationary")
+    rounding = 1e-14 * max(1.0, np.abs(x_star).max())
+    assert np.abs(x0 - x_star).max() - rounding <= t_rest < 1.0
