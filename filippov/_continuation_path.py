@@ -1940,7 +1940,10 @@ def _run_mode(
             # wrong order. The step is cut to before the event located and taken again.
             h_step = 0.5 * (p_ev.tau - cur.tau)
             continue
-        pts.append(p_ev)
+        if p_ev.tau == cur.tau:
+            pts[-1] = p_ev  # (an event at the step's start: no zero-length piece)
+        else:
+            pts.append(p_ev)
         record(p_ev)
         G = sigma[F] * p_ev.g[F]
         # (on the smaller of the start's and the event's scales: the gradient can shrink by
@@ -2212,7 +2215,9 @@ def _refine_exit(
     if margin(new.tau) > 0.0:
         return None, cache[new.tau]
     if margin(cur.tau) <= 0.0:
-        return cur, cache[new.tau]
+        # (the tight tangent puts the exit at the step's start, where the step's own
+        # tangent did not: the point with the tight tangent, so that the exit is taken)
+        return cache[cur.tau], cache[new.tau]
     tau = brentq(margin, cur.tau, new.tau, xtol=4 * _EPS * max(1.0, new.tau), rtol=4 * _EPS)
     # Report the point at or just past the root (|ẋ_i| ≥ 1 there up to rounding).
     p = cache.get(tau) or _curve_point(cm, cur, new, h, tau, _EXIT_RTOL)
