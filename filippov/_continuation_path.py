@@ -886,6 +886,51 @@ class _Point:
     free_rates: bool = False
 
 
+class GradientTolerance:
+    """The tolerance of the gradient's Hermite interpolant in a mode's step control
+    (the guards' values come from it, and it only has to show their sign changes).
+
+    ``base`` is ``1e-6`` of the mode's scale; on a small gradient's scale (a start near
+    the stationary point) that can be below the rounding of the gradient's terms, which no
+    step reduces, and every step would be rejected until the step size reached rounding.
+    So the rounding is learned: once a step rejected by the gradient's error alone is
+    followed, at a quarter of its size or less, by an error that has not fallen at all
+    (the interpolant's error falls as ``h^order``, or at least falls, on long steps), or
+    the step is within 1e3 ulps of ``t``, the error is the gradient's rounding and the
+    tolerance is raised to twice it (``noise``).
+    """
+
+    def __init__(self, base: float) -> None:
+        self.base = base
+        self.noise = 0.0
+        #: (step, gradient error) of the first rejection by the gradient's error alone
+        #: since the last accepted step.
+        self._rejected: tuple[float, float] | None = None
+
+    @property
+    def tol(self) -> float:
+        return max(self.base, self.noise)
+
+    def error(self, err_x: float, err_g: float, h: float, t: float) -> float:
+        """A step's error in units of the tolerances (``err_x`` already in the state's,
+        ``err_g`` the gradient's absolute error), after learning the gradient's rounding
+        from it when the gradient's error alone rejects the step."""
+        err = max(err_x, err_g / self.tol, 1e-10)
+        if err > 1.0 and err_x <= 1.0:
+            near_rounding = h <= 4e3 * _EPS * max(1.0, abs(t))
+            kept = self._rejected
+            if not near_rounding and (kept is None or err_g < kept[1] / 16.0):
+                self._rejected = (h, err_g)  # (falling: the reference moves with it)
+            elif near_rounding or (kept is not None and h <= 0.25 * kept[0] and err_g >= kept[1]):
+                self.noise = max(self.noise, 2.0 * err_g)
+                err = max(err_x, err_g / self.tol, 1e-10)
+        return err
+
+    def accepted(self) -> None:
+        """A step was accepted: the next rejection starts a new comparison."""
+        self._rejected = None
+
+
 class _Mode:
     """One mode: the curve ``∇_S f = 0`` with ``x_F`` moving at unit speed against σ_F."""
 
@@ -913,9 +958,9 @@ class _Mode:
         self.g_scale = 1.0
         #: The zero tolerance of the mode's guards (see `_mode_zero_tol`).
         self.ztol = 0.0
-        #: The rounding of the gradient observed in the mode's step control (see
-        #: :meth:`g_tol`): 0 until a step's gradient error fails to shrink with the step.
-        self.g_noise = 0.0
+        #: The gradient interpolant's tolerance in the step control (its base is set with
+        #: `ztol`, by `_steps`).
+        self.g_tol = GradientTolerance(0.0)
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
         self.b_norm = float("inf")
         self.lm = block.lm
@@ -1108,14 +1153,6 @@ class _Mode:
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
-
-    def g_tol(self) -> float:
-        """The tolerance of the gradient's Hermite interpolant: ``1e-6`` of the mode's
-        scale (see `_mode_zero_tol`), and not below the gradient's rounding once observed
-        (``g_noise``): on a small gradient's scale (a start near the stationary point)
-        ``1e-6`` of it can be below the rounding of the gradient's terms, which no step
-        reduces."""
-        return max(1e-6 * self.ztol / max(self.opts.zero_tol, 64 * _EPS), self.g_noise)
 
     def correct(
         self,
@@ -1408,6 +1445,7 @@ def _steps(
         cm = _Mode(obj, block, x, sigma, opts, rec)
         cm.g_scale = g_scale
         cm.ztol = _mode_zero_tol(g, sigma, g_scale, opts.zero_tol)
+        cm.g_tol = GradientTolerance(1e-6 * cm.ztol / max(opts.zero_tol, 64 * _EPS))
         offset = np.maximum(0.0, cm.ztol - sigma * g)
         offset[sigma == 0] = 0.0
         cm.t_start = t
@@ -1717,9 +1755,6 @@ def _run_mode(
 
     # the guards at the last accepted point (taken once, not again at each try)
     cur_guards: tuple[_Point | None, FloatArray, FloatArray] = (None, offset_F, offset_F)
-    # (step, gradient error) of the first rejection by the gradient's error alone since
-    # the last accepted step (see `_Mode.g_tol`)
-    g_reject: tuple[float, float] | None = None
     tries = 0
     while True:
         cur = pts[-1]
@@ -1811,9 +1846,7 @@ def _run_mode(
             err_g = h * float(np.abs(dg).max()) / 8.0
             order = 3
         err_x /= cm.tol(xn)
-        # The gradient's interpolant only has to show sign changes: a looser tolerance.
-        err = max(err_x, err_g / cm.g_tol(), 1e-10)
-        if prev is None and err > 1.0:
+        if prev is None and max(err_x, err_g / cm.g_tol.tol) > 1.0:
             # The order-3 estimate overstates the cubic's O(h⁴) error by about
             # 8 x'''/(h x'''') (hundreds on the logistic benchmarks): before rejecting,
             # measure the error where it is largest, at the step's midpoint (one
@@ -1822,25 +1855,13 @@ def _run_mode(
             measured = _midpoint_error(cm, cur, new, h)
             if measured is not None:
                 (err_x, err_g), order = measured, 4
-                err = max(err_x, err_g / cm.g_tol(), 1e-10)
-        if err > 1.0 and err_x <= 1.0:
-            # The gradient's interpolant alone fails. Its error falls as h^order when it is
-            # the interpolant's (if not yet as fast on long steps, at least it falls);
-            # when it does not fall at all with a 4 times shorter step, or the step is
-            # within 1e3 of rounding in t, it is the rounding of the gradient, and the
-            # tolerance is raised to it.
-            near_rounding = h <= 4e3 * _EPS * max(1.0, abs(t + cur.tau))
-            if not near_rounding and (g_reject is None or err_g < g_reject[1] / 16.0):
-                g_reject = (h, err_g)  # (falling: the reference moves with it)
-            elif near_rounding or (
-                g_reject is not None and h <= 0.25 * g_reject[0] and err_g >= g_reject[1]
-            ):
-                cm.g_noise = max(cm.g_noise, 2.0 * err_g)
-                err = max(err_x, err_g / cm.g_tol(), 1e-10)
+        # The gradient's interpolant only has to show sign changes: a looser tolerance,
+        # not below the gradient's rounding (see `GradientTolerance`).
+        err = cm.g_tol.error(err_x, err_g, h, t + cur.tau)
         if err > 1.0:
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
-        g_reject = None
+        cm.g_tol.accepted()
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None  # (only the first step computes its tangent above)
@@ -1932,7 +1953,8 @@ def _run_mode(
         if kind == "entry":
             G_ev[c_entry] = 0.0
         ztol_event = _mode_zero_tol(p_ev.g, sigma, g_scale, cm.opts.zero_tol)
-        missed = G_ev < -max(1e-6 * ztol_event / max(cm.opts.zero_tol, 64 * _EPS), cm.g_noise)
+        noise = cm.g_tol.noise
+        missed = G_ev < -max(1e-6 * ztol_event / max(cm.opts.zero_tol, 64 * _EPS), noise)
         if missed.any() and p_ev.tau - cur.tau > 64 * _EPS * max(1.0, abs(tau)):
             # Another guard is already clearly negative at the event located: its own root
             # came first, and the interpolants (on a scale the gradient has left behind,

@@ -46,6 +46,7 @@ from filippov._continuation_path import (
     MAX_TRIES,
     ContinuationOptions,
     CurveDense,
+    GradientTolerance,
     SlidingBlock,
     bracketed_newton_step,
     first_roots,
@@ -143,6 +144,8 @@ class _TieMode:
         #: The zero tolerance of the mode's join guards, on the tie value at its start
         #: (see `_mode_zero_tol`), and the frozen index whose join ended it (-1: none).
         self.ztol = _mode_zero_tol(self.c0, g_scale, opts.zero_tol)
+        #: The gradient interpolant's tolerance in the step control.
+        self.g_tol = GradientTolerance(1e-6 * self.ztol / max(opts.zero_tol, 64 * _EPS))
         self.located = -1
         # H_TT⁻¹σ_T by the block's current factor (the chord iterations' Schur complement)
         self._chord: tuple[Any, FloatArray] | None = None
@@ -273,6 +276,16 @@ class _TieMode:
         )
 
 
+def _gradient_rounding(block: _TieBlock, x: FloatArray, g: FloatArray) -> float:
+    """A bound on the gradient's rounding at ``x``: 64 times its change when every
+    coordinate moves by one ulp (that change is the rounding of its terms or ``‖H‖·ulp(x)``,
+    whichever is larger). Started near the stationary point, the run's start scale can
+    be below it: the gradient at the rest point is then rounding, not a missed join."""
+    x_up = np.nextafter(x, np.inf)
+    g_up = block.grad(x_up)
+    return 64.0 * float(np.abs(g_up - g).max())
+
+
 def _mode_zero_tol(c: float, g_scale: float, zero_tol: float) -> float:
     """The zero tolerance of a tie mode's join guards: ``zero_tol`` relative to the tie
     value ``c`` (the gradient's largest size) at the mode's start, kept at or above 1e-9
@@ -344,9 +357,12 @@ def _curve_point(
     return x, g, c, p
 
 
-def _midpoint_error(tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float) -> float | None:
-    """The dense output's error at the step's midpoint in units of the tolerances (as the
-    sign flow's continuation measures it); ``None`` when the corrector fails there."""
+def _midpoint_error(
+    tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float
+) -> tuple[float, float] | None:
+    """The dense output's error at the step's midpoint (as the sign flow's continuation
+    measures it): ``(state's in units of its tolerance, gradient's)``; ``None`` when the
+    corrector fails there."""
     tau = cur.tau + 0.5 * h
     z = _hermite_z(tm, cur, new, h, 0.5)
     try:
@@ -358,8 +374,7 @@ def _midpoint_error(tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float) -> f
     xm, gm, _ = corrected
     g_pred = hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
     err_x = float(np.abs(xm[tm.T] - z[:-1]).max()) / tm.tol(xm)
-    err_g = float(np.abs(gm - g_pred).max()) / (1e-6 * tm.ztol / max(tm.opts.zero_tol, 64 * _EPS))
-    return max(err_x, err_g)
+    return err_x, float(np.abs(gm - g_pred).max())
 
 
 def _refine_join(
@@ -536,16 +551,17 @@ def _run_tie_mode(
             err_g = h * float(np.abs(dg).max()) / 8.0
             order = 3
         err_x /= tm.tol(xn)
-        err_g /= 1e-6 * tm.ztol / max(tm.opts.zero_tol, 64 * _EPS)
-        err = max(err_x, err_g, 1e-10)
-        if prev is None and err > 1.0:
+        if prev is None and max(err_x, err_g / tm.g_tol.tol) > 1.0:
             assert new is not None
             measured = _midpoint_error(tm, cur, new, h)
             if measured is not None:
-                err, order = max(measured, 1e-10), 4
+                (err_x, err_g), order = measured, 4
+        # (the gradient's tolerance not below its rounding, as on the sign flow's curves)
+        err = tm.g_tol.error(err_x, err_g, h, t + cur.tau)
         if err > 1.0:
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
+        tm.g_tol.accepted()
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None
@@ -747,7 +763,7 @@ def tie_steps(
             return REACHED_END
         x, g, c = p.x, p.g, p.c
         if what == "zero":
-            if float(np.abs(g).max()) > ztol:
+            if float(np.abs(g).max()) > max(ztol, _gradient_rounding(block, x, g)):
                 return Finished(
                     -4,
                     f"the tie value reached 0 at t = {t_new:.12g} with a nonzero gradient "
