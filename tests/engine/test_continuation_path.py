@@ -991,26 +991,7 @@ def test_start_near_the_minimizer_steps_not_below_the_gradients_rounding(
     # there), was below it, no step met it and the runs ended with their steps shrunk to
     # rounding (status −1). The tolerance is now raised to the rounding once the
     # gradient's error does not fall with the step.
-    from filippov.objectives import linear_model
-
-    rng = np.random.default_rng(seed)
-    d, m = 6, 30
-    A = rng.standard_normal((m, d))
-    if loss == "logistic":
-        y = np.where(rng.uniform(size=m) < 0.5, 1.0, -1.0)
-    else:
-        y = A @ rng.standard_normal(d) + 100 * rng.standard_normal(m)
-    obj = linear_model(A, y, 1e-3, loss)
-    x_star = newton_minimizer(obj, d)
-    x0 = x_star + 1e-8 * rng.standard_normal(d)
+    obj, x_star, x0 = P.linear_model_near_its_minimizer(loss, seed, 100.0, newton_minimizer)
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 1.0), method="continuation")
-    assert sol.status == 1, sol.message
-    np.testing.assert_allclose(
-        sol.x[-1], x_star, rtol=0, atol=1e-12 * max(1.0, np.abs(x_star).max())
-    )
+    P.check_rest_at_the_minimizer(sol, x0, x_star, np.inf)
     check_continuity(sol)
-    # (every |ẋ_i| ≤ 1: the minimizer is not reached before max |x0 − x*|, known to the
-    # rounding of x*)
-    t_rest = next(e.t for e in sol.events if e.kind == "stationary")
-    rounding = 1e-14 * max(1.0, np.abs(x_star).max())
-    assert np.abs(x0 - x_star).max() - rounding <= t_rest < 1.0

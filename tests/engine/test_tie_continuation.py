@@ -479,25 +479,8 @@ def test_start_near_the_minimizer_is_not_refused_on_the_gradients_rounding(
     # zero_tol · c(x0) (~1e-20), and the runs ended −4 ("the tie value reached 0 with a
     # nonzero gradient"). The first is now learned from the steps, the second measured
     # at the rest point (the gradient's change over one ulp of x).
-    from filippov.objectives import linear_model
-
-    rng = np.random.default_rng(seed)
-    d, m = 6, 30
-    A = rng.standard_normal((m, d))
-    if loss == "logistic":
-        y = np.where(rng.uniform(size=m) < 0.5, 1.0, -1.0)
-    else:
-        y = A @ rng.standard_normal(d) + 10 * rng.standard_normal(m)
-    obj = linear_model(A, y, 1e-3, loss)
-    x_star = newton_minimizer(obj, d)
-    x0 = x_star + 1e-8 * rng.standard_normal(d)
+    obj, x_star, x0 = P.linear_model_near_its_minimizer(loss, seed, 10.0, newton_minimizer)
     sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 1.0), method="continuation")
-    assert sol.status == 1, sol.message
-    np.testing.assert_allclose(
-        sol.x[-1], x_star, rtol=0, atol=1e-12 * max(1.0, np.abs(x_star).max())
-    )
-    check_continuity(sol)
     # (‖ẋ‖₁ ≤ 1 on the greedy flow: the minimizer is not reached before ‖x0 − x*‖₁)
-    t_rest = next(e.t for e in sol.events if e.kind == "stationary")
-    rounding = 1e-14 * max(1.0, np.abs(x_star).max())
-    assert np.abs(x0 - x_star).sum() - rounding <= t_rest < 1.0
+    P.check_rest_at_the_minimizer(sol, x0, x_star, 1.0)
+    check_continuity(sol)

@@ -12,6 +12,7 @@ import math
 import pickle
 
 import numpy as np
+import problems as P
 import pytest
 
 import filippov as fp
@@ -122,19 +123,6 @@ def test_a_wrong_derivative_of_the_users_is_caught_by_the_derivative_check() -> 
     assert not obj.check_derivatives(np.array([0.5, -0.4, 0.3])).ok
 
 
-def newton(obj: Objective, n: int) -> np.ndarray:
-    x = np.zeros(n)
-    for _ in range(100):
-        step = np.linalg.solve(obj.hess(x), obj.grad(x))
-        t = 1.0
-        while obj.f(x - t * step) > obj.f(x) - 0.25 * t * float(obj.grad(x) @ step) and t > 1e-10:
-            t *= 0.5
-        x = x - t * step
-        if np.max(np.abs(step)) < 1e-15 * max(1.0, np.max(np.abs(x))):
-            break
-    return x
-
-
 @pytest.mark.parametrize(("loss", "norm"), [("poisson", "linf"), ("logcosh", "l1")])
 def test_flows_take_column_products_and_match_plain_callables(loss: str, norm: str) -> None:
     """The continuation path on a linear model's columns (no call of the objective's own
@@ -164,7 +152,7 @@ def test_flows_take_column_products_and_match_plain_callables(loss: str, norm: s
     )
     ts = np.linspace(0.0, fast.events[-1].t, 31)
     np.testing.assert_allclose(fast(ts), ref(ts), rtol=0, atol=1e-9)
-    np.testing.assert_allclose(fast.x[-1], newton(obj, d), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.x[-1], P.newton_minimizer(obj, d), rtol=0, atol=1e-10)
 
 
 def test_bad_input_is_refused_with_the_problem_named() -> None:
@@ -212,7 +200,7 @@ def test_a_loss_with_negative_curvature_at_some_samples_runs_on_the_columns(norm
     np.testing.assert_allclose(
         [e.t for e in fast.events], [e.t for e in ref.events], rtol=0, atol=1e-9
     )
-    np.testing.assert_allclose(fast.x[-1], newton(obj, d), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.x[-1], P.newton_minimizer(obj, d), rtol=0, atol=1e-10)
 
 
 def test_tails_are_finite_without_warnings() -> None:

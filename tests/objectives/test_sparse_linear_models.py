@@ -14,6 +14,7 @@ import tracemalloc
 from typing import Any
 
 import numpy as np
+import problems as P
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -212,20 +213,6 @@ def test_the_data_is_never_made_dense() -> None:
     assert peak_solve < dense_bytes / 4, peak_solve
 
 
-def _newton_minimizer(obj: Objective, n: int) -> np.ndarray:
-    """The minimizer by damped Newton on the dense Hessian (independent of the flows)."""
-    x = np.zeros(n)
-    for _ in range(100):
-        step = np.linalg.solve(obj.hess(x), obj.grad(x))
-        t = 1.0
-        while obj.f(x - t * step) > obj.f(x) - 0.25 * t * float(obj.grad(x) @ step) and t > 1e-10:
-            t *= 0.5
-        x = x - t * step
-        if np.max(np.abs(step)) < 1e-15 * max(1.0, float(np.max(np.abs(x)))):
-            break
-    return x
-
-
 @pytest.mark.parametrize(
     ("kind", "norm", "n"), [("ridge_logistic", "linf", 60), ("poisson", "l1", 20)]
 )
@@ -247,4 +234,4 @@ def test_flows_on_sparse_data_match_the_dense_flows(kind: str, norm: str, n: int
     np.testing.assert_allclose(
         [e.t for e in fast.events], [e.t for e in ref.events], rtol=0, atol=1e-9
     )
-    np.testing.assert_allclose(fast.x[-1], _newton_minimizer(dense, n), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fast.x[-1], P.newton_minimizer(dense, n), rtol=0, atol=1e-8)

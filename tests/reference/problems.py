@@ -1063,3 +1063,52 @@ def poisson_from_far_away(seed: int) -> tuple[Any, np.ndarray]:
     y = rng.poisson(np.exp(np.clip(A @ x_true, -5, 3))).astype(float)
     obj = linear_model(A, y, float(10 ** rng.uniform(-4, -2)), "poisson")
     return obj, rng.normal(scale=3.0, size=d)
+
+
+def newton_minimizer(obj: Any, n: int) -> np.ndarray:
+    """The minimizer by damped Newton from 0 on the dense Hessian (independent of the
+    flows, their curves and events)."""
+    x = np.zeros(n)
+    for _ in range(100):
+        step = np.linalg.solve(obj.hess(x), obj.grad(x))
+        t = 1.0
+        while obj.f(x - t * step) > obj.f(x) - 0.25 * t * float(obj.grad(x) @ step) and t > 1e-10:
+            t *= 0.5
+        x = x - t * step
+        if np.max(np.abs(step)) < 1e-15 * max(1.0, float(np.max(np.abs(x)))):
+            break
+    return x
+
+
+def linear_model_near_its_minimizer(
+    loss: str, seed: int, noise: float, minimizer: Callable[[Any, int], np.ndarray]
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``(objective, x*, x0)``: a ``linear_model`` (d = 6, m = 30; logistic labels, or
+    targets with residuals of size ``noise``), its minimizer by ``minimizer``, and a start
+    1e-8 from it, where the gradient is far below the rounding of its O(1) terms."""
+    from filippov.objectives import linear_model
+
+    rng = np.random.default_rng(seed)
+    d, m = 6, 30
+    A = rng.standard_normal((m, d))
+    if loss == "logistic":
+        y = np.where(rng.uniform(size=m) < 0.5, 1.0, -1.0)
+    else:
+        y = A @ rng.standard_normal(d) + noise * rng.standard_normal(m)
+    obj = linear_model(A, y, 1e-3, loss)
+    x_star = minimizer(obj, d)
+    return obj, x_star, x_star + 1e-8 * rng.standard_normal(d)
+
+
+def check_rest_at_the_minimizer(
+    sol: Any, x0: np.ndarray, x_star: np.ndarray, speed_norm: float
+) -> None:
+    """A run that ends at rest at ``x_star`` (to 1e-12 of its size), and not before
+    ``‖x0 − x*‖`` in the norm that bounds the flow's speed by 1 (``speed_norm``: ``inf``
+    for the sign flow, 1 for the greedy flow)."""
+    assert sol.status == 1, sol.message
+    scale = max(1.0, float(np.abs(x_star).max()))
+    np.testing.assert_allclose(sol.x[-1], x_star, rtol=0, atol=1e-12 * scale)
+    t_rest = next(e.t for e in sol.events if e.kind == "stationary")
+    distance = float(np.linalg.norm(x0 - x_star, ord=speed_norm))
+    assert distance - 1e-14 * scale <= t_rest < sol.t[-1]
