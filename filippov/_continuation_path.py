@@ -956,7 +956,9 @@ class _Mode:
         self.t_start = 0.0
         #: The gradient's scale at the start of the run (its size later tends to 0).
         self.g_scale = 1.0
-        #: The zero tolerance of the mode's guards (see `_mode_zero_tol`).
+        #: The gradient's scale at the mode's start (see `mode_scale`) and the zero
+        #: tolerance of its guards on it (set by `_steps`).
+        self.scale = 1.0
         self.ztol = 0.0
         #: The gradient interpolant's tolerance in the step control (its base is set with
         #: `ztol`, by `_steps`).
@@ -1444,8 +1446,9 @@ def _steps(
         # so that the event that put them there cannot fire again at its own time.
         cm = _Mode(obj, block, x, sigma, opts, rec)
         cm.g_scale = g_scale
-        cm.ztol = _mode_zero_tol(g, sigma, g_scale, opts.zero_tol)
-        cm.g_tol = GradientTolerance(1e-6 * cm.ztol / max(opts.zero_tol, 64 * _EPS))
+        cm.scale = mode_scale(_free_size(g, sigma), g_scale)
+        cm.ztol = zero_tolerance(cm.scale, opts.zero_tol)
+        cm.g_tol = GradientTolerance(1e-6 * cm.scale)
         offset = np.maximum(0.0, cm.ztol - sigma * g)
         offset[sigma == 0] = 0.0
         cm.t_start = t
@@ -1487,21 +1490,31 @@ def _steps(
         )
 
 
-def _mode_zero_tol(g: FloatArray, sigma: FloatArray, g_scale: float, zero_tol: float) -> float:
-    """The zero tolerance of a mode's entry guards: ``zero_tol`` relative to the gradient's
-    size on the mode's free indices at its start, not at the run's start.
+def mode_scale(size: float, g_scale: float) -> float:
+    """The gradient's scale for a mode's tolerances: ``size``, the gradient's largest
+    free partial at the mode's start (on a tie mode, the tie value), not the run's start
+    scale ``g_scale``.
 
-    The gradient shrinks by orders of magnitude along a run (6.9e4 to 0.16 on a Poisson
-    model), and a tolerance on the run's start scale then exceeds the guards themselves:
-    an index that leaves the sliding set is offset by it, its guard never rises clear of
-    the offset, and its return is located where the guard reaches minus the offset (the
-    next mode starts that far off its curve). The scale is kept at or above ``1e-6`` of the
-    run's start scale, so that it does not vanish as the run nears the stationary point
-    (where every free index's gradient tends to 0).
+    The gradient shrinks by orders of magnitude along a run (from 1e13 to 0.1 on a Poisson
+    model started far away), and tolerances on the run's start scale then exceed the
+    guards themselves: an index that leaves the sliding set is offset by more than its
+    guard's whole rise, and its return is located where the guard reaches minus the offset
+    (the next mode starts that far off its curve). The scale is kept at or above 1e-9 of
+    the start's, so that it does not vanish as the run nears the stationary point.
     """
+    return max(abs(size), 1e-9 * g_scale)
+
+
+def zero_tolerance(scale: float, zero_tol: float) -> float:
+    """``zero_tol`` (at least 64 ulps) of a mode's `mode_scale`: the offsets that keep an
+    event from firing again at its own time, and the margin of simultaneous events."""
+    return max(zero_tol, 64 * _EPS) * scale
+
+
+def _free_size(g: FloatArray, sigma: FloatArray) -> float:
+    """The largest ``|∂_i f|`` over the free indices (``σ_i ≠ 0``), 0 if none."""
     free = g[sigma != 0]
-    local = float(np.abs(free).max()) if free.size else 0.0
-    return max(zero_tol, 64 * _EPS) * max(local, 1e-9 * g_scale)
+    return float(np.abs(free).max()) if free.size else 0.0
 
 
 def _select(
@@ -1952,9 +1965,8 @@ def _run_mode(
         G_ev = sigma_F * p_ev.g[F] + offset_F
         if kind == "entry":
             G_ev[c_entry] = 0.0
-        ztol_event = _mode_zero_tol(p_ev.g, sigma, g_scale, cm.opts.zero_tol)
-        noise = cm.g_tol.noise
-        missed = G_ev < -max(1e-6 * ztol_event / max(cm.opts.zero_tol, 64 * _EPS), noise)
+        scale_event = mode_scale(_free_size(p_ev.g, sigma), g_scale)
+        missed = G_ev < -max(1e-6 * scale_event, cm.g_tol.noise)
         if missed.any() and p_ev.tau - cur.tau > 64 * _EPS * max(1.0, abs(tau)):
             # Another guard is already clearly negative at the event located: its own root
             # came first, and the interpolants (on a scale the gradient has left behind,
@@ -1971,7 +1983,7 @@ def _run_mode(
         # (on the smaller of the start's and the event's scales: the gradient can shrink by
         # orders of magnitude inside one mode, as on the exponential loss of a Poisson
         # model from far away, and indices far from their boundary would arrive with it)
-        arrived_at = G + offset[F] <= min(cm.ztol, ztol_event)
+        arrived_at = G + offset[F] <= min(cm.ztol, zero_tolerance(scale_event, cm.opts.zero_tol))
         if kind == "entry":
             # The located index arrives whatever its guard's rounding there: its root is
             # located to rounding in τ, which leaves the guard up to ‖H‖·ε·τ, above a zero

@@ -52,7 +52,9 @@ from filippov._continuation_path import (
     first_roots,
     hermite,
     hermite_slope,
+    mode_scale,
     offset_peak,
+    zero_tolerance,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
 from filippov._validation import FloatArray
@@ -142,10 +144,11 @@ class _TieMode:
         self.opts = opts
         self.g_scale = g_scale
         #: The zero tolerance of the mode's join guards, on the tie value at its start
-        #: (see `_mode_zero_tol`), and the frozen index whose join ended it (-1: none).
-        self.ztol = _mode_zero_tol(self.c0, g_scale, opts.zero_tol)
-        #: The gradient interpolant's tolerance in the step control.
-        self.g_tol = GradientTolerance(1e-6 * self.ztol / max(opts.zero_tol, 64 * _EPS))
+        #: (see `mode_scale`), the gradient interpolant's tolerance in the step control,
+        #: and the frozen index whose join ended the mode (-1: none).
+        scale = mode_scale(self.c0, g_scale)
+        self.ztol = zero_tolerance(scale, opts.zero_tol)
+        self.g_tol = GradientTolerance(1e-6 * scale)
         self.located = -1
         # H_TT⁻¹σ_T by the block's current factor (the chord iterations' Schur complement)
         self._chord: tuple[Any, FloatArray] | None = None
@@ -284,13 +287,6 @@ def _gradient_rounding(block: _TieBlock, x: FloatArray, g: FloatArray) -> float:
     x_up = np.nextafter(x, np.inf)
     g_up = block.grad(x_up)
     return 64.0 * float(np.abs(g_up - g).max())
-
-
-def _mode_zero_tol(c: float, g_scale: float, zero_tol: float) -> float:
-    """The zero tolerance of a tie mode's join guards: ``zero_tol`` relative to the tie
-    value ``c`` (the gradient's largest size) at the mode's start, kept at or above 1e-9
-    of the run's start scale (as `_continuation_path._mode_zero_tol` for the sign flow)."""
-    return max(zero_tol, 64 * _EPS) * max(abs(c), 1e-9 * g_scale)
 
 
 def _guards(tm: _TieMode, p: _TiePoint, offset: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -789,7 +785,7 @@ def tie_steps(
         # (on the smaller of the mode's start and end scales: the tie value can shrink by
         # orders of magnitude inside one mode; the index located joins whatever its
         # guard's rounding there)
-        ztol_end = min(tm.ztol, _mode_zero_tol(c, g_scale, opts.zero_tol))
+        ztol_end = min(tm.ztol, zero_tolerance(mode_scale(c, g_scale), opts.zero_tol))
         near = c - np.abs(g[frozen]) + end_offset <= ztol_end
         near |= frozen == tm.located
         joined = frozen[near & (g[frozen] != 0.0)]
