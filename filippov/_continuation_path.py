@@ -960,8 +960,8 @@ class _Mode:
         #: tolerance of its guards on it (set by `_steps`).
         self.scale = 1.0
         self.ztol = 0.0
-        #: The gradient interpolant's tolerance in the step control (its base is set with
-        #: `ztol`, by `_steps`).
+        #: The gradient interpolant's tolerance in the step control (its base, 1e-6 of
+        #: `scale`, is set by `_steps`).
         self.g_tol = GradientTolerance(0.0)
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
         self.b_norm = float("inf")
