@@ -63,6 +63,30 @@ def _data_matrix(A: ArrayLike) -> FloatArray:
     return Am
 
 
+def _kept_at_last_point(
+    compute: Callable[[FloatArray], FloatArray],
+) -> Callable[[FloatArray], FloatArray]:
+    """``compute(x)``, kept for the last ``x``: solvers take several products at one point
+    (a conjugate-gradient loop; Hessian rows after a gradient), and recomputing what
+    depends on ``x`` alone (a loss's weights, a softmax) costs a pass over the data each
+    time. Keyed by the bytes of ``x``, not the array (callers move arrays in place); one
+    tuple, replaced whole, so that threads never see a value under another ``x``'s key.
+    The value is read-only (it is handed out again)."""
+    last: list[tuple[bytes, FloatArray]] = [(b"", np.zeros(0))]
+
+    def kept(x: FloatArray) -> FloatArray:
+        key = np.asarray(x, dtype=float).tobytes()
+        kept_key, value = last[0]
+        if kept_key == key:
+            return value
+        value = np.asarray(compute(x))
+        value.flags.writeable = False
+        last[0] = (key, value)
+        return value
+
+    return kept
+
+
 def _sparse_data_matrix(A: Any) -> scipy.sparse.csr_array:
     """A scipy.sparse data ``A`` as a float64 CSR array (a copy), checked as
     :func:`_data_matrix` checks a dense one, on its stored entries alone: ``A`` is never
@@ -115,17 +139,7 @@ def _sparse_glm(
     def grad(x: FloatArray) -> FloatArray:
         return np.asarray(Bt @ dloss(B @ x)) / m + lam * x
 
-    # The weights ℓ''(B x) of the last point: solvers take several products at one point
-    # (CG), and recomputing them cost a third product each time.
-    last_w: list[tuple[bytes, FloatArray]] = []
-
-    def weights(x: FloatArray) -> FloatArray:
-        key = x.tobytes()
-        if last_w and last_w[0][0] == key:
-            return last_w[0][1]
-        w = d2loss(B @ x)
-        last_w[:] = [(key, w)]
-        return w
+    weights = _kept_at_last_point(lambda x: d2loss(B @ x))  # ℓ''(B x)
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
         return np.asarray(Bt @ (weights(x) * (B @ v))) / m + lam * v
@@ -410,19 +424,10 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         H = (Am.T * w) @ Am / m + lam_f * np.eye(n)
         return 0.5 * (H + H.T)
 
-    # The weights of the last point: solvers take several products at one point (CG),
-    # and recomputing them cost a third product each time.
-    last_w: list[tuple[bytes, FloatArray]] = []
+    weights = _kept_at_last_point(lambda x: _logistic_d2loss(yA @ x))
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
-        key = x.tobytes()
-        if last_w and last_w[0][0] == key:
-            w = last_w[0][1]
-        else:
-            z = yA @ x
-            w = scipy.special.expit(z) * scipy.special.expit(-z)
-            last_w[:] = [(key, w)]
-        return Am.T @ (w * (Am @ v)) / m + lam_f * v
+        return Am.T @ (weights(x) * (Am @ v)) / m + lam_f * v
 
     def grad_batch(X: FloatArray) -> FloatArray:
         return -(scipy.special.expit(-(X @ yA.T)) @ yA) / m + lam_f * X
@@ -766,16 +771,7 @@ def linear_model(
         H = (Am.T * d2loss(Am @ x)) @ Am / m + lam_f * np.eye(n)
         return 0.5 * (H + H.T)
 
-    # The weights of the last point: solvers take several products at one point (CG).
-    last_w: list[tuple[bytes, FloatArray]] = []
-
-    def weights(x: FloatArray) -> FloatArray:
-        key = x.tobytes()
-        if last_w and last_w[0][0] == key:
-            return last_w[0][1]
-        w = d2loss(Am @ x)
-        last_w[:] = [(key, w)]
-        return w
+    weights = _kept_at_last_point(lambda x: d2loss(Am @ x))
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
         return Am.T @ (weights(x) * (Am @ v)) / m + lam_f * v
@@ -881,23 +877,8 @@ def smooth_max(
             )
         Qm = 0.5 * (Qm + Qm.T)
 
-    # The softmax at the last x, kept: a conjugate-gradient loop takes several products
-    # at one x (and a block of Hessian rows follows a gradient there), and each would
-    # otherwise pay a pass over A and scipy's softmax again (a third of a run's time on
-    # the continuation path). Keyed by x's bytes, not the array (callers move arrays in
-    # place); one tuple, replaced whole, so that threads never see a probability vector
-    # under another x's key.
-    last: list[tuple[bytes, FloatArray]] = [(b"", np.zeros(0))]
-
-    def probs(x: FloatArray) -> FloatArray:
-        key = np.asarray(x, dtype=float).tobytes()
-        kept_key, kept = last[0]
-        if kept_key == key:
-            return kept
-        p = np.asarray(scipy.special.softmax((Am @ x + bv) / T))
-        p.flags.writeable = False
-        last[0] = (key, p)
-        return p
+    # (the softmax at the last x kept: a third of a continuation run's time otherwise)
+    probs = _kept_at_last_point(lambda x: scipy.special.softmax((Am @ x + bv) / T))
 
     def f(x: FloatArray) -> float:
         val = T * float(scipy.special.logsumexp((Am @ x + bv) / T)) + 0.5 * lam_f * float(x @ x)
