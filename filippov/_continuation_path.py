@@ -98,6 +98,9 @@ _TANGENT_RTOL = 1e-8
 #: function itself, and its error divided by its rate is the error of the exit's time
 #: (at 1e-8, exit times were off by up to 5e-8 against independent roots).
 _EXIT_RTOL = 1e-13
+#: How far (in requested tolerances) a mode's start may be moved onto its curve (see
+#: `_Mode.off_curve`): beyond, it is no rounding of the entry, and is left alone.
+_START_SHIFT_MAX = 1e4
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
@@ -978,6 +981,8 @@ class _Mode:
                 z = lm.B @ x
             self.z0 = z
             self.z_sigma = lm.times(sigma)
+        #: ``(h, state error)`` of the rejected step that started a comparison (`stuck`).
+        self.x_rejected: tuple[float, float] | None = None
         #: The ``z`` of the gradient the last corrector returned (linear models).
         self.last_z: FloatArray | None = None
 
@@ -1080,6 +1085,7 @@ class _Mode:
         tol = 0.0
         guessed = z_guess is not None and z_guess.shape == self.z0.shape
         no_chord = False
+        newton_last = False  # (whether the last correction was a Newton step, not a chord's)
         for it in range(_MAX_NEWTON):
             if it == 0 and guessed:
                 assert z_guess is not None
@@ -1133,8 +1139,12 @@ class _Mode:
                     return x, g
                 # (∂_S f at this z was just taken: the free columns' pass completes it)
                 return x, result(x, z, exact=False, known=(dl, data_S))
-            last = size
-            done = self._converged(size, x, tol, tight)
+            # (Converged also where two Newton corrections in a row stop contracting below
+            # the tolerance: the curve's own rounding, the gradient's over the smallest
+            # eigenvalue of a nearly singular H_SS, is then above the state's.)
+            floor = newton_last and not chord and 0.5 * last <= size <= tol
+            last, newton_last = size, not chord
+            done = floor or self._converged(size, x, tol, tight)
         return None
 
     def _converged(self, size: float, x: FloatArray, tol: float, tight: bool) -> bool:
@@ -1155,6 +1165,47 @@ class _Mode:
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
+
+    def stuck(self, h: float, err: float, t: float) -> bool:
+        """Whether the state's error ``err`` (absolute) of a rejected step has stopped
+        falling with the step: as in `GradientTolerance`, a rejected step followed, at a
+        quarter of its size or less, by an error that has not fallen by half (an
+        interpolation error falls as ``h⁴``; across a kink as ``h``), or a step within 1e3
+        ulps of ``t``. Each `True` starts a new comparison."""
+        near_rounding = h <= 4e3 * _EPS * max(1.0, abs(t))
+        kept = self.x_rejected
+        if not near_rounding and (kept is None or err < kept[1] / 16.0):
+            self.x_rejected = (h, err)
+            return False
+        if near_rounding or (kept is not None and h <= 0.25 * kept[0] and err >= 0.5 * kept[1]):
+            self.x_rejected = None
+            return True
+        return False
+
+    def off_curve(self, start: _Point) -> _Point | None:
+        """The mode's start corrected onto its curve by Newton, when it is off by more than
+        the tolerance (else ``None``): the start is the entry point on the last mode's
+        curve, where the arrived index's partial is zero only to its tolerance ``r``, and
+        the new curve is ``H_SS⁻¹ r`` away -- above the tolerance when ``H_SS`` is nearly
+        singular (duplicated features under a weak ridge: ``r/λ``). The state moves by
+        that at the event, never by more than `_START_SHIFT_MAX` requested tolerances."""
+        x = start.x.copy()
+        g = self.block.grad(x)
+        delta = self.block.solve(x, g[self.S], rtol=1e-12)
+        size = float(np.abs(delta).max())
+        requested = self.opts.atol + self.opts.rtol * float(np.abs(x).max())
+        if not self.tol(x) < size <= _START_SHIFT_MAX * requested:
+            # (on the curve; or so far off it that the start is not a rounding of the
+            # entry -- a partial read as zero against a huge gradient: not moved)
+            return None
+        # (to a tenth of the tolerance, not to rounding: the corrections scatter by the
+        # gradient's rounding over the small eigenvalue, above the state's rounding)
+        corrected = self.correct(0.0, x[self.S] - delta, fresh=True)
+        if corrected is None:
+            return None
+        point = self.point(0.0, corrected[0], corrected[1], start.u)
+        point.z = self.last_z
+        return point
 
     def correct(
         self,
@@ -1188,6 +1239,7 @@ class _Mode:
         last = np.inf
         done = False
         no_chord = False
+        newton_last = False  # (whether the last correction was a Newton step, not a chord's)
         for it in range(_MAX_NEWTON):
             g = self.grad(x)
             if done:
@@ -1213,10 +1265,12 @@ class _Mode:
                 # A correction this small moves the gradient by ‖H‖·δ, far below what the
                 # guards resolve: the gradient before it is kept (one evaluation saved).
                 return x, g
-            last = size
+            floor = newton_last and not chord and 0.5 * last <= size <= tol
+            last, newton_last = size, not chord
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
-            # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding.
-            done = self._converged(size, x, tol, tight)
+            # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding
+            # (or to the curve's own rounding, `floor`, where corrections stop contracting).
+            done = floor or self._converged(size, x, tol, tight)
         return None
 
     def rate(self, x: FloatArray, u: FloatArray) -> tuple[FloatArray, FloatArray | None]:
@@ -1473,7 +1527,9 @@ def _steps(
         if exited:
             block.set(x, np.flatnonzero(new_sigma == 0))
         try:
-            sigma, mode, stationary = _select(obj, block, x, new_sigma, arrived, rec)
+            sigma, mode, stationary = _select(
+                obj, block, x, new_sigma, arrived, rec, previous=old_sigma
+            )
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
         record_l1_transition(
@@ -1518,6 +1574,64 @@ def _free_size(g: FloatArray, sigma: FloatArray) -> float:
 
 
 def _select(
+    obj: Objective,
+    block: _Block,
+    x: FloatArray,
+    sigma: FloatArray,
+    arrived: Any,
+    rec: Recorder,
+    previous: FloatArray | None = None,
+) -> tuple[FloatArray, Any, bool]:
+    """The mode after indices ``arrived`` reached ``∂_i f = 0`` (their ``sigma`` is 0):
+    `_select_sliding`, unless the block with them is not positive definite at ``x``.
+
+    Then (``previous``, the signs before the event, given) each arrived index whose Schur
+    complement ``s = H_jj − H_jS H_SS⁻¹ H_Sj`` in the old block is not positive crosses:
+    its sign flips and the others are selected again. Why: on the sliding curve of ``S``
+    the guard of ``j`` moves as ``ġ_j = s ẋ_j + r`` (``r`` from the free indices). It
+    arrived, so ``σ_j ġ_j = −s + σ_j r < 0``; with ``s ≤ 0`` that means ``σ_j r < s ≤ 0``,
+    and with the relay flipped (``ẋ_j = +σ_j``) ``σ_j ġ_j = s + σ_j r < 0`` still: both
+    sides push ``g_j`` the same way, through 0 -- a crossing (a symmetric block is a
+    P-matrix, the condition for a unique sliding selection, exactly when it is positive
+    definite). A nonconvex objective, a neural network's loss, has such entries where its
+    Hessian is indefinite. Convex objectives never come here: no cost for them.
+    """
+    S_old = block.S
+    try:
+        return _select_sliding(obj, block, x, sigma, arrived, rec)
+    except np.linalg.LinAlgError:
+        if previous is None:
+            raise  # (no side the indices came from: the run ends −4)
+        repelled = _repelled(block, x, S_old, np.asarray(arrived, dtype=np.intp), previous)
+        if not repelled:
+            raise
+    sigma = sigma.copy()
+    sigma[repelled] = -previous[repelled]
+    rest = np.setdiff1d(np.asarray(arrived, dtype=np.intp), repelled)
+    block.tangent = block.entry_tangent = None  # (the old velocity is no guess now)
+    return _select(obj, block, x, sigma, rest, rec, previous)
+
+
+def _repelled(
+    block: _Block, x: FloatArray, S_old: np.ndarray, arrived: np.ndarray, previous: FloatArray
+) -> list[int]:
+    """The arrived indices whose Schur complement in the block of ``S_old`` at ``x`` is
+    not positive (see `_select`); the block is set back to ``S_old``, factored at ``x``
+    (a ``LinAlgError`` if that block is not positive definite either)."""
+    block.set(x, S_old)
+    out = []
+    for j in arrived.tolist():
+        if previous[j] == 0.0 or j in set(S_old.tolist()):
+            continue
+        h_row = block.rows(x, np.array([j], dtype=np.intp))[0]
+        c = h_row[S_old]
+        y = block.solve(x, c, rtol=1e-12) if S_old.size else np.zeros(0)
+        if float(h_row[j]) - float(c @ y) <= 1e-8 * abs(float(h_row[j])):
+            out.append(int(j))
+    return out
+
+
+def _select_sliding(
     obj: Objective,
     block: _Block,
     x: FloatArray,
@@ -1610,7 +1724,11 @@ def _box_selection(
         M = block.lm.block(x, J)
     else:
         M = block.rows(x, J)[:, J]
-    sel = solve_box_vi(0.5 * (M + M.T), -b)
+    M = 0.5 * (M + M.T)
+    # (a block that is not positive definite: see `_select`; the box VI of an indefinite
+    # block has no unique solution)
+    np.linalg.cholesky(M)
+    sel = solve_box_vi(M, -b)
     lam = np.asarray(sel.lam)
     inside = np.abs(lam) < 1.0
     new_sigma = sigma.copy()
@@ -1872,9 +1990,18 @@ def _run_mode(
         # not below the gradient's rounding (see `GradientTolerance`).
         err = cm.g_tol.error(err_x, err_g, h, t + cur.tau)
         if err > 1.0:
+            if err_x > 1.0 and cur is pts[0] and S.size and cm.stuck(h, err_x * cm.tol(xn), t):
+                # The first step's state error does not fall with the step: the mode's
+                # start may be off its curve (see `_Mode.off_curve`); the step is taken
+                # again from the corrected start.
+                moved = cm.off_curve(cur)
+                if moved is not None:
+                    pts[0] = moved
+                    continue
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         cm.g_tol.accepted()
+        cm.x_rejected = None
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None  # (only the first step computes its tangent above)

@@ -156,6 +156,17 @@ class MLPLoss:
     def hvp(self, x: FloatArray, v: FloatArray) -> FloatArray:
         return self.hvp_block(x, v.reshape(-1, 1))[:, 0]
 
+    def hess_rows(self, x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        """Rows ``rows`` of the Hessian: ``len(rows)`` products (the Hessian is symmetric,
+        so its rows are its columns), not the ``n`` of :meth:`hess`."""
+        E = np.zeros((self.n, rows.size))
+        out = np.empty((rows.size, self.n))
+        for j in range(0, rows.size, _BLOCK):
+            part = rows[j : j + _BLOCK]
+            E[part, np.arange(j, j + part.size)] = 1.0
+            out[j : j + part.size] = self.hvp_block(x, E[:, j : j + part.size]).T
+        return out
+
     def hess(self, x: FloatArray) -> FloatArray:
         H = np.empty((self.n, self.n))
         eye = np.eye(self.n)
@@ -248,7 +259,9 @@ def mlp_classifier(
     model = MLPLoss(Xm.copy(), labels, n_classes, h, lam)
     if name is None:
         name = f"mlp_classifier(m={model.m}, features={model.d}, hidden={h}, classes={n_classes})"
-    return Objective(model.f, model.grad, model.hess, hvp=model.hvp, n=model.n, name=name)
+    obj = Objective(model.f, model.grad, model.hess, hvp=model.hvp, n=model.n, name=name)
+    obj._hess_rows = model.hess_rows  # (a block of rows: the continuation path's blocks)
+    return obj
 
 
 def mlp_init(n_features: int, n_classes: int, *, hidden: int = 16, seed: int = 0) -> FloatArray:

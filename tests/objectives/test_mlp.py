@@ -98,6 +98,20 @@ def test_dense_hessian_blocks_agree_past_one_block():
         np.testing.assert_allclose(Hd[:, j], obj.hvp(x, e), rtol=0, atol=1e-15)
 
 
+def test_hessian_rows_are_the_dense_hessians_rows_in_any_order(point):
+    # (the continuation path's sliding blocks: len(rows) products, not the n of hess)
+    obj = mlp_classifier(X_DATA, Y_DATA, hidden=H, weight_decay=0.05)
+    dense = obj.hess(point)
+    for rows in ([N - 1, 0, 7], list(range(N))[::-1], [5]):
+        np.testing.assert_allclose(
+            obj.hess_rows(point, rows), dense[rows], rtol=0, atol=1e-13 * np.abs(dense).max()
+        )
+    wide = mlp_classifier(X_DATA, Y_DATA, hidden=12)  # (more rows than one block of 64)
+    x = mlp_init(D, C, hidden=12, seed=1)
+    rows = np.random.default_rng(2).permutation(wide.n)[:70]
+    np.testing.assert_allclose(wide.hess_rows(x, rows), wide.hess(x)[rows], rtol=0, atol=1e-14)
+
+
 def test_labels_are_mapped_and_bad_data_refused():
     renamed = mlp_classifier(X_DATA, 10 * Y_DATA + 7, hidden=H)  # classes 7, 17, 27
     x = mlp_init(D, C, hidden=H, seed=0)
