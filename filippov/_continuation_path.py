@@ -983,6 +983,8 @@ class _Mode:
             self.z_sigma = lm.times(sigma)
         #: ``(h, state error)`` of the rejected step that started a comparison (`stuck`).
         self.x_rejected: tuple[float, float] | None = None
+        #: How far the start is off its curve, when `off_curve` found it too far to move.
+        self.start_off = 0.0
         #: The ``z`` of the gradient the last corrector returned (linear models).
         self.last_z: FloatArray | None = None
 
@@ -1182,6 +1184,16 @@ class _Mode:
             return True
         return False
 
+    def why_stuck(self) -> str:
+        """What a run that failed with its steps at rounding is told about the cause."""
+        if not self.start_off:
+            return "a discontinuity of the gradient?"
+        return (
+            f"the mode's start is {self.start_off:.3g} off its curve, beyond "
+            f"{_START_SHIFT_MAX:g} tolerances: a nearly singular sliding block puts the "
+            "new curve that far from an entry whose partial is zero only to its tolerance"
+        )
+
     def off_curve(self, start: _Point) -> _Point | None:
         """The mode's start corrected onto its curve by Newton, when it is off by more than
         the tolerance (else ``None``): the start is the entry point on the last mode's
@@ -1196,7 +1208,10 @@ class _Mode:
         requested = self.opts.atol + self.opts.rtol * float(np.abs(x).max())
         if not self.tol(x) < size <= _START_SHIFT_MAX * requested:
             # (on the curve; or so far off it that the start is not a rounding of the
-            # entry -- a partial read as zero against a huge gradient: not moved)
+            # entry -- a partial read as zero against a huge gradient: not moved, and
+            # said if the run fails)
+            if size > self.tol(x):
+                self.start_off = size
             return None
         # (to a tenth of the tolerance, not to rounding: the corrections scatter by the
         # gradient's rounding over the small eigenvalue, above the state's rounding)
@@ -1908,8 +1923,8 @@ def _run_mode(
             raise PathFailure(
                 -1,
                 f"the step size fell to rounding at t = {t + cur.tau:.12g}, x = "
-                f"{np.array2string(cur.x, precision=12)} (a discontinuity of the gradient?); "
-                "the solution is returned up to that point",
+                f"{np.array2string(cur.x, precision=12)} ({cm.why_stuck()}); the solution "
+                "is returned up to that point",
             )
         h = min(h_step, tau_end - cur.tau)
         prev = pts[-2] if len(pts) > 1 else None
@@ -1948,7 +1963,7 @@ def _run_mode(
                 raise PathFailure(
                     -1,
                     f"the corrector did not converge at {where} with steps down to "
-                    "rounding; the solution is returned up to that point",
+                    f"rounding ({cm.why_stuck()}); the solution is returned up to that point",
                 )
             continue
         xn, gn = corrected

@@ -115,3 +115,14 @@ def test_nearly_singular_block_matches_the_event_path_and_newton(lam: float, see
     for a, b in zip(sol.segments[:-1], sol.segments[1:], strict=True):
         xa, xb = a.dense(np.array([a.t1]))[0], b.dense(np.array([b.t0]))[0]
         assert np.abs(xa - xb).max() <= 1e-12 * float(np.abs(obj.grad(x0)).max()) / lam
+
+
+def test_a_start_too_far_off_its_curve_fails_and_says_why() -> None:
+    # At lam = 1e-8 this case's start is 1.6e-5 off its curve after an entry: beyond 1e4
+    # tolerances it is not moved (a start that far off is no rounding of the entry), and
+    # the run fails -- saying so, not guessing "a discontinuity of the gradient?".
+    obj, x0 = duplicated_features(1e-8, 0)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 30.0), method="continuation")
+    assert sol.status == -1
+    assert "off its curve" in sol.message and "nearly singular" in sol.message
+    assert 1.29 < sol.t[-1] < 1.30 and len(sol.events) == 5
