@@ -13,7 +13,9 @@ and every trajectory with the continuation path's dense output on the peers' gri
 (``traj. diff``: the peers' error, if the continuation path is right; for the event path
 the two paths' difference).
 The breast-cancer ridge logistic regression of the gallery (d = 31 with the intercept)
-is run for the ℓ∞ and ℓ1 flows (the ℓ1 flow also on the event path, alternated). The
+is run for the ℓ∞ and ℓ1 flows (the ℓ1 flow also on the event path, alternated).
+``--networks`` runs only the ℓ∞ flows of three small tanh networks (a nonconvex loss),
+on the continuation path and the event path (``traj. diff``: between the two). The
 peak memory of the largest continuation run beyond its data is measured with
 ``tracemalloc``. Wall times are single-threaded BLAS and depend on the machine's load:
 compare ratios measured in the same run.
@@ -186,6 +188,50 @@ def peak_memory(d: int) -> float:
     return (peak - base) / 2**20
 
 
+#: The networks of ``--networks``: (data set, hidden units, weight decay).
+NETWORKS = (("iris", 8, 1e-2), ("wine", 8, 1e-2), ("iris", 16, 1e-3))
+
+
+def networks() -> list[dict[str, Any]]:
+    """The ℓ∞ flow of ``mlp_classifier`` (a nonconvex loss) on standardized scikit-learn
+    data from ``mlp_init(seed=0)`` over t ∈ [0, 2], default tolerances: the continuation
+    path against the event path, and the largest difference of their trajectories."""
+    try:
+        from sklearn.datasets import load_iris, load_wine
+    except ImportError:  # pragma: no cover - sklearn is a docs dependency
+        return []
+    from filippov.objectives import mlp_classifier, mlp_init
+
+    loaders = {"iris": load_iris, "wine": load_wine}
+    rows = []
+    for name, hidden, decay in NETWORKS:
+        X, y = loaders[name](return_X_y=True)
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
+        obj = mlp_classifier(X, y, hidden=hidden, weight_decay=decay)
+        x0 = mlp_init(X.shape[1], len(set(y)), hidden=hidden, seed=0)
+        system = fp.steepest_descent_flow(obj, "linf")
+        sols = {}
+        for method in ("continuation", "events"):
+            start, cpu = time.perf_counter(), time.process_time()
+            sol = fp.solve(system, x0, (0.0, 2.0), method=method)
+            sols[method] = sol
+            rows.append(
+                {
+                    "d": obj.n,
+                    "method": f"{name} network, {hidden} hidden, λ = {decay:g}: fp {method}",
+                    "status": sol.status,
+                    "wall": time.perf_counter() - start,
+                    "events": len(sol.events),
+                    "end_err": None,
+                    "note": f"CPU {time.process_time() - cpu:.3g} s; {sol.message[:120]}",
+                }
+            )
+        a, b = sols["continuation"], sols["events"]
+        ts = np.linspace(0.0, min(a.t[-1], b.t[-1]), 401)
+        rows[-1]["traj"] = float(np.max(np.abs(a(ts) - b(ts))))
+    return rows
+
+
 def breast_cancer() -> list[dict[str, Any]]:
     """The gallery's problem: standardized features plus an intercept, λ = 1e-2, x0 = 0."""
     try:
@@ -242,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-upto", type=int, default=100, help="run the event path up to d")
     parser.add_argument("--memory", type=int, default=None, help="d of the tracemalloc run")
     parser.add_argument("--no-breast-cancer", action="store_true")
+    parser.add_argument(
+        "--networks", action="store_true", help="only the nonconvex networks (mlp_classifier)"
+    )
     parser.add_argument("--rtol", type=float, default=1e-10, help="filippov's rtol")
     args = parser.parse_args(argv)
     RTOL[0] = args.rtol
@@ -263,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
 
+    if args.networks:
+        show(networks())
+        return 0
     if not args.no_breast_cancer:
         show(breast_cancer())
     for d in dims:
