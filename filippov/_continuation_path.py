@@ -101,6 +101,8 @@ _EXIT_RTOL = 1e-13
 #: How far (in requested tolerances) a mode's start may be moved onto its curve (see
 #: `_Mode.off_curve`): beyond, it is no rounding of the entry, and is left alone.
 _START_SHIFT_MAX = 1e4
+#: Up to how many old sliding indices `_enter_and_exit` tries as the one that leaves.
+_SWAP_SEARCH = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
@@ -1602,7 +1604,9 @@ def _select(
 
     Then (``previous``, the signs before the event, given) each arrived index whose Schur
     complement ``s = H_jj − H_jS H_SS⁻¹ H_Sj`` in the old block is not positive crosses:
-    its sign flips and the others are selected again. Why: on the sliding curve of ``S``
+    its sign flips and the others are selected again -- provided the new mode takes each
+    flipped index off its boundary (else the ``LinAlgError`` stands: −4, and ``"auto"``
+    runs the event path). Why: on the sliding curve of ``S``
     the guard of ``j`` moves as ``ġ_j = s ẋ_j + r`` (``r`` from the free indices). It
     arrived, so ``σ_j ġ_j = −s + σ_j r < 0``; with ``s ≤ 0`` that means ``σ_j r < s ≤ 0``,
     and with the relay flipped (``ẋ_j = +σ_j``) ``σ_j ġ_j = s + σ_j r < 0`` still: both
@@ -1612,19 +1616,89 @@ def _select(
     Hessian is indefinite. Convex objectives never come here: no cost for them.
     """
     S_old = block.S
+    arrived = np.asarray(arrived, dtype=np.intp)
     try:
         return _select_sliding(obj, block, x, sigma, arrived, rec)
     except np.linalg.LinAlgError:
         if previous is None:
             raise  # (no side the indices came from: the run ends −4)
-        repelled = _repelled(block, x, S_old, np.asarray(arrived, dtype=np.intp), previous)
+        swapped = _enter_and_exit(obj, block, x, sigma, arrived, rec, S_old)
+        if swapped is not None:
+            return swapped
+        repelled = _repelled(block, x, S_old, arrived, previous)
         if not repelled:
             raise
     sigma = sigma.copy()
     sigma[repelled] = -previous[repelled]
-    rest = np.setdiff1d(np.asarray(arrived, dtype=np.intp), repelled)
+    rest = np.setdiff1d(arrived, repelled)
     block.tangent = block.entry_tangent = None  # (the old velocity is no guess now)
-    return _select(obj, block, x, sigma, rest, rec, previous)
+    out = _select_sliding(obj, block, x, sigma, rest, rec)
+    rates = _guard_rates(block, x, out[0])[repelled] * out[0][repelled]
+    if not np.all(rates > 0.0):
+        # A flipped index is pushed back to its boundary by the new mode: the crossing's
+        # argument (the old sliding set sliding on, one index at a time) does not hold
+        # here -- two arriving together push each other back, or an index of the old
+        # set leaves at the same time -- and the mode is not decided here.
+        raise np.linalg.LinAlgError(
+            f"indices {repelled} arrive with a sliding block that is not positive "
+            "definite, and crossing does not take them off their boundaries"
+        )
+    return out
+
+
+def _enter_and_exit(
+    obj: Objective,
+    block: _Block,
+    x: FloatArray,
+    sigma: FloatArray,
+    arrived: np.ndarray,
+    rec: Recorder,
+    S_old: np.ndarray,
+) -> tuple[FloatArray, Any, bool] | None:
+    """The mode where the arrived indices slide and one old sliding index ``i`` leaves at
+    the same instant, when exactly one choice of ``i`` and of its side ``σ_i`` gives a
+    positive definite block whose selection keeps the others sliding and moves ``i`` off
+    its boundary (``σ_i ġ_i > 0``); else ``None``, the block set back to ``S_old``.
+
+    An entry can make an old sliding index leave: the block with both is then what is
+    not positive definite (on networks; the event path finds the same pair). Tried for
+    up to `_SWAP_SEARCH` old indices (two selections each); several consistent choices
+    are a non-unique continuation, not decided here."""
+    if not 0 < S_old.size <= _SWAP_SEARCH:
+        return None
+    found = []
+    for pos, i in enumerate(S_old.tolist()):
+        for side in (-1.0, 1.0):
+            trial = sigma.copy()
+            trial[i] = side
+            try:
+                block.set(x, np.delete(S_old, pos))
+                out = _select_sliding(obj, block, x, trial, arrived, rec)
+            except np.linalg.LinAlgError:
+                continue
+            kept = np.delete(S_old, pos)
+            if np.any(out[0][kept] != 0.0) or out[0][i] != side:
+                continue
+            if _guard_rates(block, x, out[0])[i] * side > 0.0:
+                found.append((pos, side))
+    block.set(x, S_old)
+    if len(found) != 1:
+        return None
+    pos, side = found[0]
+    trial = sigma.copy()
+    trial[S_old[pos]] = side
+    block.set(x, np.delete(S_old, pos))
+    return _select_sliding(obj, block, x, trial, arrived, rec)
+
+
+def _guard_rates(block: _Block, x: FloatArray, sigma: FloatArray) -> FloatArray:
+    """``H ẋ`` at ``x`` for the mode with signs ``sigma`` on the block's sliding set
+    (``ẋ_S = H_SS⁻¹ H_SF σ_F``, ``ẋ_F = −σ_F``): the rates of the gradient's components."""
+    S = block.S
+    xdot = -sigma.copy()
+    if S.size:
+        xdot[S] = block.solve(x, block.hvp_full(x, sigma)[S], rtol=1e-12)
+    return block.hvp_full(x, xdot)
 
 
 def _repelled(
@@ -1942,11 +2016,16 @@ def _run_mode(
             xs_pred = cur.x[S] + h * cur.u
             if _has_z(cur, cur):
                 z_pred = cur.z + h * cur.zdot
-        nonfinite = ""
+        nonfinite = singular = ""
         try:
             corrected = cm.correct(tau, xs_pred, z_guess=z_pred)
         except FloatingPointError as exc:  # NonFiniteError of a gradient or product
             corrected, nonfinite = None, str(exc)
+        except np.linalg.LinAlgError as exc:
+            # H_SS is not positive definite at the prediction: a long step (the first of
+            # a mode takes the last mode's size) can leave the region where the curve's
+            # block is, so a shorter one is tried before the block is called singular.
+            corrected, singular = None, str(exc)
         if corrected is None:
             # Shorter steps: the corrector converges, or the run ends at the edge of the
             # region where the objective is finite.
@@ -1954,6 +2033,8 @@ def _run_mode(
             if h_step < 1e-14 * max(1.0, tau_end):
                 record(cur)
                 where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
+                if singular:
+                    raise np.linalg.LinAlgError(singular)
                 if nonfinite:
                     raise PathFailure(
                         -3,

@@ -40,33 +40,49 @@ def test_entry_with_negative_curvature_crosses_as_the_closed_form() -> None:
     np.testing.assert_allclose(sol(ts), closed, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("seed", [0, 5])
-def test_network_flow_matches_the_event_path_through_repelling_entries(
-    seed: int, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("seed", "hidden", "decay", "branch"),
+    [(0, 3, 1e-2, "crossing"), (5, 3, 1e-2, "swap"), (8, 4, 1e-3, "swap")],
+)
+def test_network_flow_matches_the_event_path_through_indefinite_entries(
+    seed: int, hidden: int, decay: float, branch: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A tanh network on random data (24 parameters): its Hessian is indefinite along the
-    # way, and an entry whose Schur complement in the sliding block is negative crosses
-    # (seeds 0 and 5 have two and one such entries). The path ended −4 at the first
-    # before; the event path integrates the same inclusion independently.
+    # A tanh network on random data: its Hessian is indefinite along the way, and an
+    # entry can make the sliding block indefinite. The path ended −4 at the first such
+    # entry before. Now, depending on the case:
+    # - "crossing": the arrived index's Schur complement is negative and it crosses
+    #   (seed 0: twice);
+    # - "swap": the entry makes one old sliding index leave at the same instant (seeds 5
+    #   and 8, from the stranger review: crossing there was pushed back at once, and the
+    #   log showed a crossing, an exit and a re-entry 6e-13 later).
+    # The event path integrates the same inclusion independently: same event log.
     rng = np.random.default_rng(seed)
-    X, y = rng.standard_normal((40, 3)), rng.integers(0, 3, 40)
-    obj = mlp_classifier(X, y, hidden=3, weight_decay=1e-2)
-    x0 = mlp_init(3, 3, hidden=3, seed=seed)
-    repelled: list[int] = []
-    found = cp._repelled
+    features = 3 if hidden == 3 else 2
+    X, y = rng.standard_normal((40, features)), rng.integers(0, 3, 40)
+    obj = mlp_classifier(X, y, hidden=hidden, weight_decay=decay)
+    x0 = mlp_init(features, 3, hidden=hidden, seed=seed)
+    fired: list[str] = []
+    repelled, swapped = cp._repelled, cp._enter_and_exit
 
-    def counted(*args: object) -> list[int]:
-        out = found(*args)  # type: ignore[arg-type]
-        repelled.extend(out)
+    def count_repelled(*args: object) -> list[int]:
+        out = repelled(*args)  # type: ignore[arg-type]
+        fired.extend("crossing" for _ in out)
         return out
 
-    monkeypatch.setattr(cp, "_repelled", counted)
+    def count_swapped(*args: object) -> object:
+        out = swapped(*args)  # type: ignore[arg-type]
+        if out is not None:
+            fired.append("swap")
+        return out
+
+    monkeypatch.setattr(cp, "_repelled", count_repelled)
+    monkeypatch.setattr(cp, "_enter_and_exit", count_swapped)
     system = fp.steepest_descent_flow(obj, "linf")
     sol = fp.solve(system, x0, (0.0, 20.0), method="continuation")
     ref = fp.solve(system, x0, (0.0, 20.0), method="events")
-    assert repelled, "no repelling entry: the case does not test the crossing"
+    assert branch in fired, f"the case does not test the {branch}: {fired}"
     assert sol.status == ref.status == 1, sol.message
-    assert [e.indices for e in sol.events] == [e.indices for e in ref.events]
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
     np.testing.assert_allclose(
         [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-8
     )
@@ -75,6 +91,48 @@ def test_network_flow_matches_the_event_path_through_repelling_entries(
     assert np.abs(obj.grad(sol.x[-1])).max() <= 1e-12
     check_velocities(obj, sol)
     check_continuity(sol)
+
+
+def test_two_indices_repelled_together_that_push_each_other_back_end_honestly() -> None:
+    # (From the stranger review.) ∂_0 f and ∂_1 f reach 0 together at t = 1; each alone
+    # would cross (H_jj = −1), but both flipped push each other back (H_00 + H_01 > 0),
+    # and the run chattered: "crossings" 9e-12 apart up to max_events. The new mode must
+    # take each flipped index off its boundary, or the run ends −4 -- and "auto" then
+    # runs the event path, which slides on both (x_0 = x_1 = 0, x_2 = −t).
+    H = np.array([[-1.0, 2.0, 0.0], [2.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
+    b = np.array([0.0, 0.0, 10.0])
+    obj = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H, n=3)
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, [1.0, 1.0, 0.0], (0.0, 3.0), method="continuation")
+    assert sol.status == -4 and len(sol.events) == 0 and sol.t[-1] == pytest.approx(1.0)
+    auto = fp.solve(system, [1.0, 1.0, 0.0], (0.0, 3.0))
+    assert auto.status == 0 and auto.method != "continuation"
+    np.testing.assert_allclose(auto.x[-1], [0.0, 0.0, -3.0], rtol=0, atol=1e-12)
+
+
+def test_a_too_long_first_step_into_an_indefinite_block_is_shortened() -> None:
+    # (From the stranger review.) A sliding mode's first step takes the last mode's size:
+    # the prediction left the region where H_SS is positive definite (H_00 ≥ 2.6 on the
+    # true arc) and the factor's failure ended the run −4. It is now a rejected step.
+    A = np.array([[-1.60567387, -1.41349552], [-1.41349552, 1.31220976]])
+    b = np.array([1.14345302, -0.452611])
+    c = np.array([1.36039365, 1.41823763])
+    C = np.array([[-0.23661123, -0.86848719], [-0.86848719, 0.84625409]])
+    obj = Objective(
+        lambda x: 0.5 * x @ A @ x + b @ x + np.sum(c * x**4) / 4 + (x @ C @ x) ** 2 / 8,
+        lambda x: A @ x + b + c * x**3 + 0.5 * (x @ C @ x) * (C @ x),
+        lambda x: A + np.diag(3 * c * x**2) + 0.5 * (x @ C @ x) * C + np.outer(C @ x, C @ x),
+        n=2,
+    )
+    x0 = np.array([-0.07144836, 3.78349112])
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 15.0), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 15.0), method="events", rtol=1e-12, atol=1e-14)
+    assert sol.status == ref.status == 1, sol.message
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
+    ts = np.linspace(0.0, sol.events[-1].t, 101)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
+    check_velocities(obj, sol)
 
 
 def duplicated_features(lam: float, seed: int) -> tuple[Objective, np.ndarray]:
