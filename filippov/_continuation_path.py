@@ -891,6 +891,34 @@ class _Point:
     free_rates: bool = False
 
 
+class _Stall:
+    """Whether a step's error has stopped falling with the step: a rejected step followed,
+    at a quarter of its size or less, by an error above ``kept`` times the first (an
+    interpolation error falls as ``h^order``; across a kink as ``h``), or a step within
+    1e3 ulps of ``t``. The reference moves with an error that falls by 16 or more; each
+    stall starts a new comparison, and so does an accepted step (`reset`)."""
+
+    def __init__(self, kept: float) -> None:
+        self.kept = kept
+        self._first: tuple[float, float] | None = None
+
+    def __call__(self, h: float, err: float, t: float) -> bool:
+        near_rounding = h <= 4e3 * _EPS * max(1.0, abs(t))
+        first = self._first
+        if not near_rounding and (first is None or err < first[1] / 16.0):
+            self._first = (h, err)
+            return False
+        if near_rounding or (
+            first is not None and h <= 0.25 * first[0] and err >= self.kept * first[1]
+        ):
+            self._first = None
+            return True
+        return False
+
+    def reset(self) -> None:
+        self._first = None
+
+
 class GradientTolerance:
     """The tolerance of the gradient's Hermite interpolant in a mode's step control
     (the guards' values come from it, and it only has to show their sign changes).
@@ -908,9 +936,8 @@ class GradientTolerance:
     def __init__(self, base: float) -> None:
         self.base = base
         self.noise = 0.0
-        #: (step, gradient error) of the first rejection by the gradient's error alone
-        #: since the last accepted step.
-        self._rejected: tuple[float, float] | None = None
+        #: (the gradient's error must not have fallen at all)
+        self._stall = _Stall(1.0)
 
     @property
     def tol(self) -> float:
@@ -921,19 +948,14 @@ class GradientTolerance:
         ``err_g`` the gradient's absolute error), after learning the gradient's rounding
         from it when the gradient's error alone rejects the step."""
         err = max(err_x, err_g / self.tol, 1e-10)
-        if err > 1.0 and err_x <= 1.0:
-            near_rounding = h <= 4e3 * _EPS * max(1.0, abs(t))
-            kept = self._rejected
-            if not near_rounding and (kept is None or err_g < kept[1] / 16.0):
-                self._rejected = (h, err_g)  # (falling: the reference moves with it)
-            elif near_rounding or (kept is not None and h <= 0.25 * kept[0] and err_g >= kept[1]):
-                self.noise = max(self.noise, 2.0 * err_g)
-                err = max(err_x, err_g / self.tol, 1e-10)
+        if err > 1.0 and err_x <= 1.0 and self._stall(h, err_g, t):
+            self.noise = max(self.noise, 2.0 * err_g)
+            err = max(err_x, err_g / self.tol, 1e-10)
         return err
 
     def accepted(self) -> None:
         """A step was accepted: the next rejection starts a new comparison."""
-        self._rejected = None
+        self._stall.reset()
 
 
 class _Mode:
@@ -983,8 +1005,9 @@ class _Mode:
                 z = lm.B @ x
             self.z0 = z
             self.z_sigma = lm.times(sigma)
-        #: ``(h, state error)`` of the rejected step that started a comparison (`stuck`).
-        self.x_rejected: tuple[float, float] | None = None
+        #: Whether a first step's state error has stopped falling with the step (the
+        #: mode's start may be off its curve: see `off_curve`): not even by half.
+        self.stuck = _Stall(0.5)
         #: How far the start is off its curve, when `off_curve` found it too far to move.
         self.start_off = 0.0
         #: The ``z`` of the gradient the last corrector returned (linear models).
@@ -1169,22 +1192,6 @@ class _Mode:
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
-
-    def stuck(self, h: float, err: float, t: float) -> bool:
-        """Whether the state's error ``err`` (absolute) of a rejected step has stopped
-        falling with the step: as in `GradientTolerance`, a rejected step followed, at a
-        quarter of its size or less, by an error that has not fallen by half (an
-        interpolation error falls as ``h⁴``; across a kink as ``h``), or a step within 1e3
-        ulps of ``t``. Each `True` starts a new comparison."""
-        near_rounding = h <= 4e3 * _EPS * max(1.0, abs(t))
-        kept = self.x_rejected
-        if not near_rounding and (kept is None or err < kept[1] / 16.0):
-            self.x_rejected = (h, err)
-            return False
-        if near_rounding or (kept is not None and h <= 0.25 * kept[0] and err >= 0.5 * kept[1]):
-            self.x_rejected = None
-            return True
-        return False
 
     def why_stuck(self) -> str:
         """What a run that failed with its steps at rounding is told about the cause."""
@@ -1671,12 +1678,12 @@ def _enter_and_exit(
         for side in (-1.0, 1.0):
             trial = sigma.copy()
             trial[i] = side
+            kept = np.delete(S_old, pos)
             try:
-                block.set(x, np.delete(S_old, pos))
+                block.set(x, kept)
                 out = _select_sliding(obj, block, x, trial, arrived, rec)
             except np.linalg.LinAlgError:
                 continue
-            kept = np.delete(S_old, pos)
             if np.any(out[0][kept] != 0.0) or out[0][i] != side:
                 continue
             if _guard_rates(block, x, out[0])[i] * side > 0.0:
@@ -1709,8 +1716,8 @@ def _repelled(
     (a ``LinAlgError`` if that block is not positive definite either)."""
     block.set(x, S_old)
     out = []
-    for j in arrived.tolist():
-        if previous[j] == 0.0 or j in set(S_old.tolist()):
+    for j in np.setdiff1d(arrived, S_old).tolist():
+        if previous[j] == 0.0:
             continue
         h_row = block.rows(x, np.array([j], dtype=np.intp))[0]
         c = h_row[S_old]
@@ -2097,7 +2104,7 @@ def _run_mode(
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         cm.g_tol.accepted()
-        cm.x_rejected = None
+        cm.stuck.reset()
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None  # (only the first step computes its tangent above)
