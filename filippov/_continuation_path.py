@@ -2491,6 +2491,7 @@ def _refine_exit(
 #: Public names of the sliding block's solver and the Hermite helpers for the tie modes
 #: of the greedy flow (:mod:`filippov._tie_continuation`).
 SlidingBlock = _Block
+cholesky = _cholesky
 hermite = _hermite
 hermite_slope = _hermite_slope
 bracketed_newton_step = _bracketed_newton_step

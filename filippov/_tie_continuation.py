@@ -49,6 +49,7 @@ from filippov._continuation_path import (
     GradientTolerance,
     SlidingBlock,
     bracketed_newton_step,
+    cholesky,
     first_roots,
     hermite,
     hermite_slope,
@@ -59,7 +60,7 @@ from filippov._continuation_path import (
 from filippov._recorder import Recorder, make_mode, record_tie_change
 from filippov._validation import FloatArray
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest
-from filippov.selection import is_p_matrix, solve_simplex_vi
+from filippov.selection import SelectionError, is_p_matrix, solve_simplex_vi
 from filippov.systems import FilippovSystem
 
 _EPS = float(np.finfo(float).eps)
@@ -75,9 +76,137 @@ class _TieBlock(SlidingBlock):
     """The sliding block's solver, keeping the last Hessian rows it took: when the block
     is factored from its rows at a point, the gradient's rate along the tangent there is
     ``H[:, T] y = H[T, :]ᵀ y`` (the Hessian is symmetric) from those rows, without one
-    more Hessian–vector product."""
+    more Hessian–vector product.
+
+    A tie needs ``H_TT`` positive definite only on the tie's tangent space ``σ_Tᵀd = 0``
+    (where the simplex VI of the weights is monotone and its solution unique), not on
+    all of ``R^T``: on a nonconvex objective ``H_TT`` can have one negative eigenvalue
+    along ``σ_T`` (then ``q = σ_TᵀH_TT⁻¹σ_T < 0`` and the tie value rises, ``ċ = −1/q``).
+    Such a block has no Cholesky factor, but ``H_TT + ρ σ_Tσ_Tᵀ`` has one for ``ρ`` large
+    enough (Finsler's lemma), and ``H_TT⁻¹`` follows from it by Sherman–Morrison (see
+    `precondition`). The shifted block is factored densely at each point it is solved at.
+    """
 
     kept: tuple[bytes, np.ndarray, FloatArray] | None = None
+    #: The tie's signs σ (every index; set by the tie code before `set` and `add`).
+    signs: FloatArray | None = None
+    #: ``ρ`` of the factored ``H_TT + ρ σ_Tσ_Tᵀ`` (0: ``H_TT`` itself is factored).
+    shift = 0.0
+    #: ``(version, H̃⁻¹σ_T, σ_TᵀH̃⁻¹σ_T)`` of the shifted factor ``H̃`` (see `precondition`).
+    _shifted_sigma: tuple[int, FloatArray, float] | None = None
+    #: σ_T of the shifted factor.
+    kept_sigma: FloatArray = np.zeros(0)
+
+    def set(self, x: FloatArray, S: np.ndarray) -> None:
+        self.shift = 0.0  # (a new tie: its block is tried unshifted first)
+        super().set(x, S)
+
+    def add(self, x: FloatArray, j: int) -> None:
+        if not self.shift:
+            super().add(x, j)  # (falls back to `refresh` when the bordered step fails)
+            return
+        self.S = np.append(self.S, j).astype(np.intp)
+        self.refresh(x)
+
+    def candidates(self, x: FloatArray, S: np.ndarray | None, joined: list[int]) -> None:
+        """The candidate tie ``S`` followed by ``joined`` (``S`` the block's own when
+        ``None``). A candidate block with no factor (not positive definite on the tie's
+        tangent space) is kept without one: the selection then decides by the simplex VI
+        (see `_select`), and `solve` factors whatever block it is asked to solve with."""
+        base = self.S if S is None else np.asarray(S, dtype=np.intp)
+        try:
+            if S is not None:
+                self.set(x, S)
+            for j in joined:
+                self.add(x, j)
+        except np.linalg.LinAlgError:
+            self.S = np.concatenate((base, joined)).astype(np.intp)
+            self.shift = 0.0
+            self._set_factor(np.zeros((0, 0)))  # (no factor: `size` is not the block's)
+
+    def refresh(self, x: FloatArray) -> None:
+        if not self.shift:
+            try:
+                super().refresh(x)
+                return
+            except np.linalg.LinAlgError:
+                if self.signs is None:
+                    raise
+        self._refresh_shifted(x)
+
+    def _refresh_shifted(self, x: FloatArray) -> None:
+        """Factor ``H_TT(x) + ρ σ_Tσ_Tᵀ`` (dense), or raise ``LinAlgError`` when ``H_TT`` is
+        not positive definite on ``σ_Tᵀd = 0`` (no ``ρ`` tried gives a factor)."""
+        assert self.signs is not None
+        S = self.S
+        sT = self.signs[S]
+        if self.lm is not None:
+            self.rec.njev += 1
+            R = self.lm.block(x, S)
+        else:
+            R = self.rows(x, S)[:, S]
+        R = 0.5 * (R + R.T)
+        # ρ‖σ_T‖² = 2‖H_TT‖∞, twice a bound of the block's negative eigenvalue: enough
+        # unless the curvature on the tangent space is small against the coupling
+        # (Finsler's ρ then grows like coupling² / curvature); two larger tries, then the
+        # tie is given up. A factor whose pivots fall to 1e-6 of the largest is no factor
+        # (ρ at the edge of the range that works leaves a nearly singular H̃).
+        rho = 2.0 * float(np.abs(R).sum(axis=1).max()) / S.size if not self.shift else self.shift
+        for _ in range(3):
+            try:
+                L = cholesky(R + rho * np.outer(sT, sT))
+                pivots = np.abs(np.diag(L))
+            except np.linalg.LinAlgError:
+                pivots = np.zeros(1)
+            if not pivots.min() > 1e-6 * pivots.max():
+                rho *= 8.0
+                continue
+            self.shift = rho
+            self.n_refresh += 1
+            self.excess = 0
+            self._set_factor(L)
+            self.key = x.tobytes()
+            self.kept_sigma = sT
+            return
+        raise np.linalg.LinAlgError(
+            f"the tie block of {S.size} indices is not positive definite on the tie's "
+            "tangent space (the tie repels, and its weights are not unique)"
+        )
+
+    def precondition(self, r: FloatArray) -> FloatArray:
+        y = super().precondition(r)
+        if not self.shift:
+            return y
+        # H_TT = H̃ − ρσσᵀ, so H_TT⁻¹r = H̃⁻¹r + ρ(σᵀH̃⁻¹r) H̃⁻¹σ / (1 − ρσᵀH̃⁻¹σ).
+        if self._shifted_sigma is None or self._shifted_sigma[0] != self.version:
+            ys = super().precondition(self.kept_sigma)
+            self._shifted_sigma = (self.version, ys, float(self.kept_sigma @ ys))
+        _, ys, qs = self._shifted_sigma
+        return y + (self.shift * float(self.kept_sigma @ y) / (1.0 - self.shift * qs)) * ys
+
+    def solve(
+        self,
+        x: FloatArray,
+        b: FloatArray,
+        guess: FloatArray | None = None,
+        rtol: float = 1e-13,
+        atol: float = 0.0,
+        guess_product: FloatArray | None = None,
+    ) -> FloatArray:
+        if self.size != self.S.size:  # (a candidate block without a factor)
+            self.refresh(x)
+        if not self.shift:
+            try:
+                return super().solve(x, b, guess, rtol, atol, guess_product)
+            except np.linalg.LinAlgError:
+                if not self.shift:  # (the refresh inside found no shifted factor either)
+                    raise
+        # The shifted block is solved directly with its factor at x (CG would need the
+        # unshifted H_TT positive definite).
+        if self.key != x.tobytes():
+            self._refresh_shifted(x)
+        self.last_product = None
+        return self.precondition(b)
 
     def rows(self, x: FloatArray, rows: np.ndarray) -> FloatArray:
         R = super().rows(x, rows)
@@ -195,8 +324,7 @@ class _TieMode:
                 z = block.solve(x, r1, rtol=1e-10)
                 y = block.solve(x, sT, rtol=1e-10)
             q = float(sT @ y)
-            if not q > 0.0:
-                raise np.linalg.LinAlgError("the tie block is not positive definite")
+            _check_q(q, block)
             dc = (float(sT @ z) - r2) / q
             dx = y * dc - z
             size = float(np.abs(dx).max())
@@ -242,8 +370,7 @@ class _TieMode:
             y_guess = None if guess is None or guess[1] == 0.0 else guess[0] / guess[1]
             y = block.solve(x, sT, guess=y_guess, rtol=1e-10)
         q = float(sT @ y)
-        if not q > 0.0:
-            raise np.linalg.LinAlgError("the tie block is not positive definite")
+        _check_q(q, block)
         Hy = block.last_product
         if Hy is None:  # solved directly: from the block's rows, or one product
             Hy = block.product_from_rows(x, y)
@@ -276,6 +403,18 @@ class _TieMode:
             -1,
             "Newton's method did not converge onto the stationary point near "
             f"t = {self.t_start + tau:.12g}",
+        )
+
+
+def _check_q(q: float, block: _TieBlock) -> None:
+    """``q = σ_TᵀH_TT⁻¹σ_T`` is positive for a positive definite ``H_TT`` and negative when
+    it has one negative eigenvalue (a shifted block: see `_TieBlock`; the sign changes
+    through ``|q| = ∞`` where ``H_TT`` turns singular, while the tie's bordered system
+    stays regular). Otherwise the bordered system of the tie is singular."""
+    if not (q != 0.0 and np.isfinite(q) if block.shift else q > 0.0):
+        raise np.linalg.LinAlgError(
+            "the tie block is not positive definite"
+            + (" on the tie's tangent space" if block.shift else "")
         )
 
 
@@ -657,17 +796,28 @@ def _select(
     if A.size == 1:
         new_sigma[A] = sA
         return new_sigma, True, None
-    y = block.solve(x, sA, rtol=1e-12)
-    q = float(sA @ y)
-    w = sA * y / q if q > 0.0 else np.full(A.size, -1.0)
-    if float(np.min(w)) > _MIN_WEIGHT:
-        new_sigma[A] = sA
-        # (to 1e-12, directly or by CG; a CG solve's product is not kept for the tangent)
-        return new_sigma, True, y
+    block.signs = sigma
+    try:
+        y: FloatArray | None = block.solve(x, sA, rtol=1e-12)
+    except np.linalg.LinAlgError:
+        # H_AA is not positive definite even on the tie's tangent space: the simplex VI
+        # is not monotone, and it decides below (by enumeration, as the event path does).
+        y = None
+    if y is not None:
+        q = float(sA @ y)
+        # (q < 0 for a shifted block: H_AA has a negative eigenvalue; see `_TieBlock`)
+        w = sA * y / q if q != 0.0 and np.isfinite(q) else np.full(A.size, -1.0)
+        if float(np.min(w)) > _MIN_WEIGHT:
+            new_sigma[A] = sA
+            # (to 1e-12, directly or by CG; a CG solve's product is not kept for the tangent)
+            return new_sigma, True, y
     R = block.rows(x, A)[:, A]
     M = sA[:, None] * (0.5 * (R + R.T)) * sA[None, :]
     # warm started from the old tie (the block's first ``kept`` indices)
-    sel = solve_simplex_vi(M, np.zeros(A.size), warm_start=np.arange(kept) if kept else None)
+    try:
+        sel = solve_simplex_vi(M, np.zeros(A.size), warm_start=np.arange(kept) if kept else None)
+    except SelectionError as exc:
+        raise np.linalg.LinAlgError(str(exc)) from exc
     support = np.asarray(sel.lam, dtype=float) > 0.0
     new_sigma[A[support]] = sA[support]
     block.set(x, A[support])
@@ -731,7 +881,8 @@ def tie_steps(
     sigma = np.zeros(n)
     sigma[cand] = np.sign(g[cand])
     try:
-        block.set(x, cand)
+        block.signs = sigma
+        block.candidates(x, cand, [])
         sigma, unique, solved = _select(block, x, sigma, rec)
     except np.linalg.LinAlgError as exc:
         return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
@@ -795,11 +946,10 @@ def tie_steps(
         cand_sigma[leaves] = 0.0
         cand_sigma[joined] = np.sign(g[joined])
         try:
-            if leaves.size:
-                block.set(x, np.setdiff1d(T_old, leaves))
-            kept = block.S.size
-            for j in joined.tolist():
-                block.add(x, j)
+            block.signs = cand_sigma
+            staying = np.setdiff1d(T_old, leaves) if leaves.size else None
+            kept = block.S.size if staying is None else staying.size
+            block.candidates(x, staying, joined.tolist())
             sigma, unique, solved = _select(block, x, cand_sigma, rec, kept)
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")

@@ -1,0 +1,139 @@
+"""The ℓ1 (greedy) flow's tie modes on nonconvex objectives, on the continuation path.
+
+A tie needs its Hessian block positive definite only on the tie's tangent space
+``σ_Tᵀd = 0``; the path refused any tie block without a Cholesky factor before (status −4
+at the first one, "k-th leading minor ... not positive definite"). Checked against closed
+forms (quadratics given as callables: the path does not know they are quadratic), the event
+path on random networks (an independent integrator of the same inclusion, with the same
+simplex VI at its tie facets), and the invariants of the greedy flow's Filippov solution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_tie_continuation import check_continuity, check_greedy_velocities, same_events
+
+import filippov as fp
+import filippov._tie_continuation as tc
+from filippov.objectives import Objective, mlp_classifier, mlp_init
+
+# A saddle in (x0, x1): H_TT has eigenvalue −3 along σ_T = (1, 1) and +1 along (1, −1),
+# the tie's tangent space, so the tie of x0 and x1 attracts (each alone would fall behind
+# the other) while its value rises: ċ = −1/(σᵀH⁻¹σ) = 3/2.
+H_SADDLE = np.array([[-1.0, -2.0, 0.0], [-2.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
+B_SADDLE = np.array([1.0, 1.0, 0.0])
+
+
+def saddle() -> Objective:
+    H, b = H_SADDLE, B_SADDLE
+    return Objective(
+        lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H, n=3, name="saddle"
+    )
+
+
+def count_shifted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the size of every tie block factored with the shift (see `_TieBlock`)."""
+    sizes: list[int] = []
+    shifted = tc._TieBlock._refresh_shifted
+
+    def counting(self: tc._TieBlock, x: np.ndarray) -> None:
+        shifted(self, x)
+        sizes.append(int(self.S.size))
+
+    monkeypatch.setattr(tc._TieBlock, "_refresh_shifted", counting)
+    return sizes
+
+
+def test_tie_with_an_indefinite_block_rises_as_the_closed_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # From (0, 0, 1/2): ∇f = (1, 1, 1/2), x0 and x1 tied from the start with weights
+    # 1/2 each; ∂_2 f stays 1/2. Closed form: x0 = x1 = −t/2, c = 1 + 3t/2.
+    shifted = count_shifted(monkeypatch)
+    obj = saddle()
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "l1"), [0.0, 0.0, 0.5], (0.0, 2.0), method="continuation"
+    )
+    assert sol.status == 0, sol.message
+    assert 2 in shifted
+    assert [(e.kind, e.indices, e.unique) for e in sol.events] == [("tie-entry", (0, 1), True)]
+    ts = np.linspace(0.0, 2.0, 21)
+    closed = np.column_stack([-ts / 2, -ts / 2, np.full(ts.size, 0.5)])
+    np.testing.assert_allclose(sol(ts), closed, rtol=0, atol=1e-12)
+    g_end = obj.grad(sol.x[-1])
+    np.testing.assert_allclose(g_end[:2], 1.0 + 1.5 * 2.0, rtol=1e-12)
+    check_greedy_velocities(obj, sol)
+
+
+def test_join_into_a_repelling_tie_takes_the_simplex_vi_as_the_event_path() -> None:
+    # From (0, 0, 3/2): x2 alone descends until ∂_2 f = 3/2 − t meets the tie of x0, x1
+    # at t = 1/2. The three-index block is not positive definite on σᵀd = 0 (along
+    # (1, 1, −2) its curvature is −2): the simplex VI is not monotone and decides by
+    # enumeration. Its only solution moves x0 and x1 (x2 alone would fall below them,
+    # every support with x2 has a negative weight); flagged not unique, as the event path
+    # flags it (a non-monotone VI can have several).
+    obj = saddle()
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, [0.0, 0.0, 1.5], (0.0, 2.0), method="continuation")
+    ref = fp.solve(system, [0.0, 0.0, 1.5], (0.0, 2.0), method="events")
+    assert sol.status == ref.status == 0, sol.message
+    assert [(e.kind, e.indices, e.unique) for e in sol.events] == [
+        ("crossing", (0, 1), False),
+        ("tie-exit", (2,), False),
+    ]
+    same_events(sol, ref, atol=1e-12)
+    assert sol.events[0].t == pytest.approx(0.5, abs=1e-12)
+    ts = np.linspace(0.0, 2.0, 21)
+    after = np.maximum(ts - 0.5, 0.0)
+    closed = np.column_stack([-after / 2, -after / 2, 1.5 - np.minimum(ts, 0.5)])
+    np.testing.assert_allclose(sol(ts), closed, rtol=0, atol=1e-12)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
+
+
+def test_single_index_with_negative_curvature_descends_as_the_closed_form() -> None:
+    # f = −x0²/2 + x0 + x1²/2 + x1/2 from 0: ∂_0 f = 1 + t rises ahead of ∂_1 f = 1/2
+    # while x0 alone moves (a one-index tie: no tangent space, any H_00 ≠ 0 will do).
+    H, b = np.diag([-1.0, 1.0]), np.array([1.0, 0.5])
+    obj = Objective(
+        lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H, n=2, name="concave"
+    )
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "l1"), [0.0, 0.0], (0.0, 3.0), method="continuation"
+    )
+    assert sol.status == 0, sol.message
+    assert len(sol.events) == 0
+    ts = np.linspace(0.0, 3.0, 13)
+    np.testing.assert_allclose(sol(ts), np.column_stack([-ts, 0 * ts]), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("seed", "hidden"), [(2, 4), (5, 3)])
+def test_network_greedy_flow_matches_the_event_path(
+    seed: int, hidden: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tanh network on random data (nonconvex). Before, the continuation path ended −4
+    # at the first tie without a Cholesky factor: at t = 1.57 (seed 2), at the start (seed
+    # 5). Now the ties positive definite on their tangent spaces are followed
+    # with the shifted factor, and the others are decided by the simplex VI; the event
+    # path integrates the same inclusion independently: same event log.
+    shifted = count_shifted(monkeypatch)
+    rng = np.random.default_rng(seed)
+    features = 3 if hidden == 3 else 2
+    X, y = rng.standard_normal((40, features)), rng.integers(0, 3, 40)
+    obj = mlp_classifier(X, y, hidden=hidden, weight_decay=1e-2 if hidden == 3 else 1e-3)
+    x0 = mlp_init(features, 3, hidden=hidden, seed=seed)
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, x0, (0.0, 20.0), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 20.0), method="events")
+    assert sol.method == "continuation"
+    assert shifted, "the case does not test a shifted tie block"
+    assert sol.status == ref.status and sol.status >= 0, sol.message
+    # (event times to 1e-7: where a guard's rate is small the event path's default
+    # tolerances place a time 1.6e-8 off; the states agree to 2e-9)
+    same_events(sol, ref, atol=1e-7)
+    assert [e.unique for e in sol.events] == [e.unique for e in ref.events]
+    ts = np.linspace(0.0, 20.0, 201)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
