@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.linalg import cho_solve
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
@@ -82,9 +83,14 @@ class _TieBlock(SlidingBlock):
     (where the simplex VI of the weights is monotone and its solution unique), not on
     all of ``R^T``: on a nonconvex objective ``H_TT`` can have one negative eigenvalue
     along ``σ_T`` (then ``q = σ_TᵀH_TT⁻¹σ_T < 0`` and the tie value rises, ``ċ = −1/q``).
-    Such a block has no Cholesky factor, but ``H_TT + ρ σ_Tσ_Tᵀ`` has one for ``ρ`` large
-    enough (Finsler's lemma), and ``H_TT⁻¹`` follows from it by Sherman–Morrison (see
-    `precondition`). The shifted block is factored densely at each point it is solved at.
+    Such a block has no Cholesky factor, but ``H̃ = H_TT + ρ σ_Tσ_Tᵀ`` has one for ``ρ``
+    large enough (Finsler's lemma), and the tie's equations need nothing else: on the tie
+    ``σ_Tᵀẋ_T = −1``, so ``H_TT ẋ_T = ċ σ_T`` reads ``H̃ ẋ_T = (ċ − ρ) σ_T``, and
+    ``ẋ_T = −H̃⁻¹σ_T / q̃``, ``ċ = ρ − 1/q̃`` with ``q̃ = σ_TᵀH̃⁻¹σ_T > 0`` (Newton's step
+    likewise, see `_TieMode.correct`). This holds through points where ``H_TT`` itself is
+    singular (``ċ = 0`` there). With ``shift = ρ > 0`` the block's `solve` and
+    `precondition` apply ``H̃⁻¹`` (its dense double-precision factor at the point solved
+    at), not ``H_TT⁻¹``; the callers read ``shift``.
     """
 
     kept: tuple[bytes, np.ndarray, FloatArray] | None = None
@@ -151,7 +157,8 @@ class _TieBlock(SlidingBlock):
         # (Finsler's ρ then grows like coupling² / curvature); two larger tries, then the
         # tie is given up. A factor whose pivots fall to 1e-6 of the largest is no factor
         # (ρ at the edge of the range that works leaves a nearly singular H̃).
-        rho = 2.0 * float(np.abs(R).sum(axis=1).max()) / S.size if not self.shift else self.shift
+        # (a one-index tie with H_jj = 0 needs any ρ > 0: 1 then)
+        rho = self.shift or 2.0 * float(np.abs(R).sum(axis=1).max()) / S.size or 1.0
         for _ in range(3):
             try:
                 L = cholesky(R + rho * np.outer(sT, sT))
@@ -166,23 +173,33 @@ class _TieBlock(SlidingBlock):
             self.excess = 0
             self._set_factor(L)
             self.key = x.tobytes()
-            self.kept_sigma = sT
             return
         raise np.linalg.LinAlgError(
-            f"the tie block of {S.size} indices is not positive definite on the tie's "
-            "tangent space (the tie repels, and its weights are not unique)"
+            f"the tie block of {S.size} indices at this point is not positive definite on "
+            f"the tie's tangent space σ_Tᵀd = 0 (H_TT + ρσσᵀ has no Cholesky factor up to "
+            f"ρ = {rho / 8:.3g})"
         )
 
     def precondition(self, r: FloatArray) -> FloatArray:
-        y = super().precondition(r)
+        if not self.shift:
+            return super().precondition(r)
+        # (the shifted factor in double precision, whatever the block's size: it is the
+        # solve itself, not a preconditioner)
+        return np.asarray(cho_solve((self.L, True), r, check_finite=False))
+
+    def solve_unshifted(self, x: FloatArray, b: FloatArray) -> FloatArray:
+        """``H_TT(x)⁻¹ b`` also for a shifted block (by Sherman–Morrison: ``H_TT = H̃ −
+        ρσσᵀ``); ``LinAlgError`` where ``H_TT`` is singular."""
+        y = self.solve(x, b, rtol=1e-13)
         if not self.shift:
             return y
-        # H_TT = H̃ − ρσσᵀ, so H_TT⁻¹r = H̃⁻¹r + ρ(σᵀH̃⁻¹r) H̃⁻¹σ / (1 − ρσᵀH̃⁻¹σ).
-        if self._shifted_sigma is None or self._shifted_sigma[0] != self.version:
-            ys = super().precondition(self.kept_sigma)
-            self._shifted_sigma = (self.version, ys, float(self.kept_sigma @ ys))
-        _, ys, qs = self._shifted_sigma
-        return y + (self.shift * float(self.kept_sigma @ y) / (1.0 - self.shift * qs)) * ys
+        assert self.signs is not None
+        sT = self.signs[self.S]
+        ys = self.precondition(sT)
+        denominator = 1.0 - self.shift * float(sT @ ys)
+        if not abs(denominator) > 1e-12:
+            raise np.linalg.LinAlgError("the Hessian block is singular")
+        return y + (self.shift * float(sT @ y) / denominator) * ys
 
     def solve(
         self,
@@ -197,10 +214,14 @@ class _TieBlock(SlidingBlock):
             self.refresh(x)
         if not self.shift:
             try:
-                return super().solve(x, b, guess, rtol, atol, guess_product)
+                y = super().solve(x, b, guess, rtol, atol, guess_product)
             except np.linalg.LinAlgError:
                 if not self.shift:  # (the refresh inside found no shifted factor either)
                     raise
+            else:
+                if not self.shift:
+                    return y
+                # (a refresh inside switched to the shifted factor: its solve, below)
         # The shifted block is solved directly with its factor at x (CG would need the
         # unshifted H_TT positive definite).
         if self.key != x.tobytes():
@@ -324,15 +345,18 @@ class _TieMode:
                 z = block.solve(x, r1, rtol=1e-10)
                 y = block.solve(x, sT, rtol=1e-10)
             q = float(sT @ y)
-            _check_q(q, block)
-            dc = (float(sT @ z) - r2) / q
-            dx = y * dc - z
+            if not q > 0.0:
+                raise np.linalg.LinAlgError("the tie block is not positive definite")
+            # (a shifted block solves with H̃ = H_TT + ρσσᵀ: since σᵀδx = −r2, Newton's
+            # H_TT δx − σ δc = −r1 reads H̃ δx − σ (δc − ρ r2) = −r1; see `_TieBlock`)
+            dc_shifted = (float(sT @ z) - r2) / q
+            dx = y * dc_shifted - z
             size = float(np.abs(dx).max())
             if not size < 2 * last and size > tol:
                 return None  # diverging
             xT += dx
             x[T] = xT
-            c += dc
+            c += dc_shifted + block.shift * r2
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 return x, g, c
             if tight:
@@ -357,20 +381,25 @@ class _TieMode:
         guess: tuple[FloatArray, float] | None = None,
         solved: FloatArray | None = None,
     ) -> _TiePoint:
-        """The tangent at a point of the curve: one solve ``y = H_TT⁻¹σ_T``.
+        """The tangent at a point of the curve: one solve ``y = H̃⁻¹σ_T`` (``H̃ = H_TT +
+        ρσ_Tσ_Tᵀ``, ``ρ`` the block's shift, usually 0), ``ẋ_T = −y/q``, ``ċ = ρ − 1/q``
+        with ``q = σ_Tᵀy`` (see `_TieBlock`).
 
         ``guess``: an estimate ``(ẋ_T, ċ)`` of the tangent (the conjugate gradients start
-        from ``y = ẋ_T / ċ``); ``solved``: ``y`` itself, when the selection solved for it
-        at this point (the mode's first)."""
+        from ``y = ẋ_T / (ċ − ρ)``); ``solved``: ``y`` itself, when the selection solved
+        for it at this point (the mode's first)."""
         T, sT, block = self.T, self.sT, self.block
         if solved is not None:
             y = solved
             block.last_product = None
         else:
-            y_guess = None if guess is None or guess[1] == 0.0 else guess[0] / guess[1]
+            y_guess = None
+            if guess is not None and guess[1] != block.shift:
+                y_guess = guess[0] / (guess[1] - block.shift)
             y = block.solve(x, sT, guess=y_guess, rtol=1e-10)
         q = float(sT @ y)
-        _check_q(q, block)
+        if not q > 0.0:
+            raise np.linalg.LinAlgError("the tie block is not positive definite")
         Hy = block.last_product
         if Hy is None:  # solved directly: from the block's rows, or one product
             Hy = block.product_from_rows(x, y)
@@ -378,7 +407,7 @@ class _TieMode:
             v = np.zeros(x.size)
             v[T] = y
             Hy = block.hvp_full(x, v)
-        return _TiePoint(tau, x, g, c, -y / q, -1.0 / q, -Hy / q)
+        return _TiePoint(tau, x, g, c, -y / q, block.shift - 1.0 / q, -Hy / q)
 
     def rest_point(self, tau: float, xs: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         """Where ``c`` reaches 0: ``∇_T f = 0`` by Newton to rounding from ``xs`` (near
@@ -389,7 +418,7 @@ class _TieMode:
         last = np.inf
         for it in range(3 * _MAX_NEWTON):
             g = block.grad(x)
-            delta = block.solve(x, g[T], rtol=1e-13)
+            delta = block.solve_unshifted(x, g[T])
             x[T] -= delta
             scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
             size = float(np.abs(delta).max())
@@ -403,18 +432,6 @@ class _TieMode:
             -1,
             "Newton's method did not converge onto the stationary point near "
             f"t = {self.t_start + tau:.12g}",
-        )
-
-
-def _check_q(q: float, block: _TieBlock) -> None:
-    """``q = σ_TᵀH_TT⁻¹σ_T`` is positive for a positive definite ``H_TT`` and negative when
-    it has one negative eigenvalue (a shifted block: see `_TieBlock`; the sign changes
-    through ``|q| = ∞`` where ``H_TT`` turns singular, while the tie's bordered system
-    stays regular). Otherwise the bordered system of the tie is singular."""
-    if not (q != 0.0 and np.isfinite(q) if block.shift else q > 0.0):
-        raise np.linalg.LinAlgError(
-            "the tie block is not positive definite"
-            + (" on the tie's tangent space" if block.shift else "")
         )
 
 
@@ -502,7 +519,7 @@ def _midpoint_error(
     z = _hermite_z(tm, cur, new, h, 0.5)
     try:
         corrected = tm.correct(tau, z[:-1], float(z[-1]))
-    except FloatingPointError:
+    except (FloatingPointError, np.linalg.LinAlgError):
         return None
     if corrected is None:
         return None
@@ -645,16 +662,27 @@ def _run_tie_mode(
             z_pred = _hermite_z(tm, prev, cur, hp, s)
         else:
             z_pred = _z(tm, cur) + h * _dz(cur)
-        nonfinite = ""
+        nonfinite = singular = ""
+        new: _TiePoint | None = None
         try:
             corrected = tm.correct(tau, z_pred[:-1], float(z_pred[-1]))
+            if corrected is not None and prev is None:
+                # (the first step's tangent, for its error estimate below)
+                new = tm.point(tau, *corrected, (cur.u, cur.cdot))
         except FloatingPointError as exc:  # a non-finite gradient or product
             corrected, nonfinite = None, str(exc)
+        except np.linalg.LinAlgError as exc:
+            # The tie's block has no factor at the trial point (a long step can leave the
+            # region where the tie is positive definite on its tangent space): a shorter
+            # one is tried before the tie is given up.
+            corrected, singular = None, str(exc)
         if corrected is None:
             h_step = h / 4
             if h_step < 1e-14 * max(1.0, tau_end):
                 record(cur)
                 where = f"t = {t + cur.tau:.12g}"
+                if singular:
+                    raise np.linalg.LinAlgError(singular)
                 if nonfinite:
                     raise PathFailure(
                         -3,
@@ -671,7 +699,6 @@ def _run_tie_mode(
         # Local error of the cubic Hermite dense output, as on the sign flow's curves:
         # order 4 from the distance to the cubic extrapolation, order 3 (then measured at
         # the midpoint) on a mode's first step.
-        new: _TiePoint | None = None
         if prev is not None:
             shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
             g_pred = hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
@@ -679,7 +706,7 @@ def _run_tie_mode(
             err_g = float(np.abs(gn - g_pred).max()) / shrink
             order = 4
         else:
-            new = tm.point(tau, xn, gn, cn, (cur.u, cur.cdot))
+            assert new is not None
             dx = new.u - (2.0 * (xn[T] - cur.x[T]) / h - cur.u)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
             err_x = h * float(np.abs(dx).max()) / 8.0
@@ -700,7 +727,13 @@ def _run_tie_mode(
         h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None
-            new = tm.point(tau, xn, gn, cn, _slope_guess(tm, prev, cur, hp, tau))
+            try:
+                new = tm.point(tau, xn, gn, cn, _slope_guess(tm, prev, cur, hp, tau))
+            except np.linalg.LinAlgError:
+                # (as a failed corrector above: no factor at the step's end, a shorter step;
+                # the corrector's chord steps need none there)
+                h_step = h / 4
+                continue
         # Events on this step: joins and the zero of c on the Hermite interpolants of the
         # guards; leaves (a weight reaching 0) at the step's end.
         if cur_guards[0] is not cur:
@@ -804,9 +837,9 @@ def _select(
         # is not monotone, and it decides below (by enumeration, as the event path does).
         y = None
     if y is not None:
+        # (w = −σ∘ẋ = σ∘y/q also for a shifted block: see `_TieMode.point`)
         q = float(sA @ y)
-        # (q < 0 for a shifted block: H_AA has a negative eigenvalue; see `_TieBlock`)
-        w = sA * y / q if q != 0.0 and np.isfinite(q) else np.full(A.size, -1.0)
+        w = sA * y / q if q > 0.0 else np.full(A.size, -1.0)
         if float(np.min(w)) > _MIN_WEIGHT:
             new_sigma[A] = sA
             # (to 1e-12, directly or by CG; a CG solve's product is not kept for the tangent)
@@ -909,7 +942,11 @@ def tie_steps(
         if what is None:
             return REACHED_END
         x, g, c = p.x, p.g, p.c
-        if what == "zero":
+        # (an event where the tie value is 0 to the mode's zero tolerance is the rest point,
+        # whatever located it: a join as c reaches 0, where a singular Hessian keeps ċ = 0
+        # and the next tie would follow a valley of minimizers at c = 0; on the mode's
+        # scale, not the run's: the gradient can fall by orders of magnitude)
+        if what == "zero" or c <= tm.ztol:
             if float(np.abs(g).max()) > max(ztol, _gradient_rounding(block, x, g)):
                 return Finished(
                     -4,

@@ -840,6 +840,96 @@ def _simplex_enumerate(M: FloatArray, a: FloatArray, tol: float, tol_rho: float)
     return _dedupe(np.array(found).reshape(-1, k))
 
 
+def _simplex_lemke(M: FloatArray, a: FloatArray, tol: float, tol_rho: float) -> FloatArray:
+    """One solution of the simplex VI, for problems too large to enumerate, by Lemke's
+    complementary pivoting; then the KKT system on its support solved exactly and checked.
+    Raises ``SelectionError`` when the check fails.
+
+    On the simplex ``Σw = 1``, so ``Mw − a = M'w`` with ``M' = M − a1ᵀ + α11ᵀ − α1·1ᵀw``;
+    with ``w = z/Σz`` the VI is the LCP ``z ≥ 0``, ``M'z − 1 ≥ 0``, ``zᵀ(M'z − 1) = 0`` for
+    ``M' = M − a1ᵀ + α11ᵀ``. For ``α`` above ``−λ_min`` of its symmetric part, ``M'`` is
+    strictly copositive (``wᵀM'w ≥ (λ_min + α)‖w‖²`` for ``w ≥ 0``, as ``(1ᵀw)² ≥ ‖w‖²``), and
+    Lemke's method then ends with a solution (Cottle, Pang & Stone, *The Linear
+    Complementarity Problem*, Thm. 4.4.13). A non-monotone VI can have several solutions:
+    this is one (the enumeration of smaller problems returns the minimal-norm one; on the
+    tie facets of the greedy flows of small networks each had a single solution, 21 of 21).
+    (Own code: neither SciPy nor a maintained package has Lemke's method, and HiGHS's
+    mixed-integer search for a feasible support took from 0.5 s to over 20 s at k = 24-51.)
+    """
+    k = a.shape[0]
+    A = M - np.outer(a, np.ones(k))
+    lam_min = float(np.linalg.eigvalsh(0.5 * (A + A.T))[0])
+    # (on A's own scale; any α > 0 for A = 0, where every w solves the VI)
+    A = A + (max(0.0, -lam_min) + (float(np.max(np.abs(A))) or 1.0)) * np.ones((k, k))
+    z = _lemke(A, -np.ones(k))
+    if z is None or not np.sum(z) > 0.0:
+        raise SelectionError(f"Lemke's method found no solution of the {k}x{k} simplex VI.")
+    S = np.flatnonzero(z > 0)
+    wS, r = _simplex_kkt(M, a, S)
+    w = np.zeros(k)
+    w[S] = wS
+    rho = a - M @ w
+    off = np.ones(k, dtype=bool)
+    off[S] = False
+    if np.any(wS < -tol) or np.any(rho[off] - r > tol_rho):
+        raise SelectionError(
+            f"The {k}x{k} simplex VI's solution by Lemke's method did not pass the exact check."
+        )
+    w = np.maximum(w, 0.0)
+    return w / np.sum(w)
+
+
+def _lemke(M: FloatArray, q: FloatArray, max_pivots: int | None = None) -> FloatArray | None:
+    """Lemke's method (covering vector 1, lexicographic ratio test against cycling) for
+    the LCP ``z ≥ 0``, ``Mz + q ≥ 0``, ``zᵀ(Mz + q) = 0``; ``None`` on a ray or at the pivot
+    limit. The dense tableau ``[B⁻¹ | B⁻¹(−M) | B⁻¹(−1) | B⁻¹q]`` over the variables
+    ``w`` (0..k−1), ``z`` (k..2k−1) and the artificial ``z₀`` (2k)."""
+    k = q.shape[0]
+    if np.all(q >= 0):
+        return np.zeros(k)
+    T = np.hstack([np.eye(k), -M, -np.ones((k, 1)), q[:, None]])
+    basis = list(range(k))
+    artificial, rhs = 2 * k, 2 * k + 1
+
+    def pivot(row: int, col: int) -> None:
+        T[row] /= T[row, col]
+        others = np.arange(k) != row
+        T[others] -= np.outer(T[others, col], T[row])
+        basis[row] = col
+
+    # z₀ enters where q is most negative (ties: the last such row, as the symbolic
+    # perturbation q + (ε, ε², …) of the lexicographic rule orders them).
+    row = int(k - 1 - np.argmin(q[::-1]))
+    entering = artificial
+    for _ in range(max_pivots or 50 * (k + 1)):
+        leaving = basis[row]
+        pivot(row, entering)
+        if leaving == artificial:
+            break
+        entering = leaving + k if leaving < k else leaving - k  # (its complement)
+        column = T[:, entering]
+        rows = np.flatnonzero(column > 1e-12 * max(1.0, float(np.max(np.abs(column)))))
+        if rows.size == 0:
+            return None  # a ray: no solution along this path
+        # Lexicographic minimum of (rhs, B⁻¹ row) / column over the candidate rows.
+        keys = np.column_stack([T[rows, rhs], T[rows, :k]]) / column[rows, None]
+        order = np.lexsort(keys.T[::-1])
+        best = order[0]
+        # (z₀ leaves as soon as it is among the minimizers: the solution is reached)
+        ties = rows[order[np.all(np.isclose(keys[order], keys[best], rtol=1e-12, atol=0), axis=1)]]
+        z0_row = [r for r in ties.tolist() if basis[r] == artificial]
+        row = z0_row[0] if z0_row else int(rows[best])
+    else:
+        return None
+    if artificial in basis:
+        return None
+    z = np.zeros(k)
+    for r, var in enumerate(basis):
+        if k <= var < 2 * k:
+            z[var - k] = max(T[r, rhs], 0.0)
+    return z
+
+
 def _support_of(warm_start: Selection | ArrayLike | None, k: int) -> IntArray | None:
     if warm_start is None:
         return None
@@ -890,9 +980,11 @@ def solve_simplex_vi(
     When ``M`` is symmetric and positive definite on ``{Σ d_i = 0}`` this is the strictly
     convex QP ``min ½wᵀMw − aᵀw`` over the simplex, solved by a finite primal active-set
     method (``"active-set"``, ``unique=True``). Otherwise, for ``k ≤ 12``, all ``2^k − 1``
-    supports are enumerated and the minimal-norm solution is returned (``"enumeration"``;
-    ``unique`` is True only when the symmetric part of ``M`` is positive definite on
-    ``{Σ d_i = 0}``). Larger non-symmetric problems raise ``SelectionError``.
+    supports are enumerated and the minimal-norm solution is returned (``"enumeration"``);
+    larger problems get one solution by Lemke's method (``"lemke"``), checked exactly on
+    its support. ``unique`` is True only when the symmetric
+    part of ``M`` is positive definite on ``{Σ d_i = 0}``. ``SelectionError`` when no
+    solution is found.
 
     Examples
     --------
@@ -931,10 +1023,10 @@ def solve_simplex_vi(
         r = float(np.mean(rho[S]))
         method, n_sol, n_solves = "enumeration", int(sols.shape[0]), 2**k - 1
     else:
-        raise SelectionError(
-            f"The simplex VI with a non-symmetric or non-monotone {k}x{k} matrix is only "
-            f"solved for k <= {_SIMPLEX_ENUM_MAX}."
-        )
+        w = _simplex_lemke(Mf, af, max(tol_lam, 1e-10), max(tol_rho, 1e-10))
+        S = np.flatnonzero(w > 0)
+        r = float(np.mean((af - Mf @ w)[S]))
+        method, n_sol, n_solves = "lemke", None, 1
     return Selection(
         lam=w,
         residual=_simplex_residual(Mf, af, w, r),
