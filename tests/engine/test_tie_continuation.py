@@ -51,7 +51,11 @@ def check_greedy_velocities(obj: Objective, sol: fp.FilippovSolution) -> None:
             continue
         tie = np.asarray(seg.mode.free, dtype=int)
         for t in np.linspace(seg.t0, seg.t1, 5)[1:-1]:
-            dt = 1e-6 * (seg.t1 - seg.t0)
+            # (at least 1e-9·|t|, as in the sign flow's check: on a segment of 1e-4 a step of
+            # 1e-10 leaves a rounding of 1e-6 in the difference quotient)
+            dt = min(
+                max(1e-6 * (seg.t1 - seg.t0), 1e-9 * max(1.0, abs(t))), 0.2 * (seg.t1 - seg.t0)
+            )
             v = (seg.dense(np.array([t + dt]))[0] - seg.dense(np.array([t - dt]))[0]) / (2 * dt)
             x = seg.dense(np.array([t]))[0]
             g = obj.grad(x)

@@ -108,16 +108,122 @@ def test_single_index_with_negative_curvature_descends_as_the_closed_form() -> N
     np.testing.assert_allclose(sol(ts), np.column_stack([-ts, 0 * ts]), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize(("seed", "hidden"), [(2, 4), (5, 3)])
+def callables(H: np.ndarray, b: np.ndarray, name: str) -> Objective:
+    return Objective(
+        lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H, n=b.size, name=name
+    )
+
+
+def test_singular_tie_block_keeps_the_tie_value_as_the_closed_form() -> None:
+    # f = (x0 + x1)²/2 + x0 − x1 + x2²/2 + x2/2 from 0: x0 and x1 tie (σ = (1, −1)) with
+    # H_TT = [[1, 1], [1, 1]] singular, positive on the tangent (1, 1): ẋ = (−1/2, 1/2)
+    # leaves ∇f unchanged (ċ = 0). The path divided by zero there (Sherman–Morrison on
+    # the shifted factor) before the tie's equations were written with the factor itself.
+    H = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    b = np.array([1.0, -1.0, 0.5])
+    flow = fp.steepest_descent_flow(callables(H, b, "singular tie"), "l1")
+    sol = fp.solve(flow, np.zeros(3), (0.0, 2.0), method="continuation")
+    exact = fp.steepest_descent_flow(Objective.quadratic(H, b), "l1")
+    ref = fp.solve(exact, np.zeros(3), (0.0, 2.0), method="exact")
+    assert sol.status == ref.status == 0, sol.message
+    same_events(sol, ref, atol=1e-12)
+    ts = np.linspace(0.0, 2.0, 11)
+    closed = np.column_stack([-ts / 2, ts / 2, 0 * ts])
+    np.testing.assert_allclose(sol(ts), closed, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ref(ts), closed, rtol=0, atol=1e-12)
+
+
+def test_large_indefinite_tie_is_solved_in_double_precision() -> None:
+    # Every index tied from the start, H_TT = I − 2·11ᵀ/n + 0.3 E (n = 100): negative
+    # along σ = 1, positive on the tangent. Its shifted factor is the solve itself: it was
+    # applied in single precision above 64 indices (residuals 1e-6, and 1691 refactors on
+    # a two-second run, 55 s). Against the exact path of the same quadratic.
+    n = 100
+    rng = np.random.default_rng(0)
+    E = rng.standard_normal((n, n))
+    H = np.eye(n) - 2.0 * np.ones((n, n)) / n + 0.3 * (E + E.T) / (2 * np.sqrt(n))
+    b = np.ones(n)
+    flow = fp.steepest_descent_flow(callables(H, b, "large tie"), "l1")
+    sol = fp.solve(flow, np.zeros(n), (0.0, 2.0), method="continuation")
+    exact = fp.steepest_descent_flow(Objective.quadratic(H, b), "l1")
+    ref = fp.solve(exact, np.zeros(n), (0.0, 2.0), method="exact")
+    assert sol.status == ref.status == 0, sol.message
+    same_events(sol, ref, atol=1e-12)
+    ts = np.linspace(0.0, 2.0, 21)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-12)
+    assert sol.njev < 50  # (a factor per point, not a refactor per solve)
+
+
+def test_trial_step_beyond_the_ties_region_is_shortened() -> None:
+    # A random quartic with an indefinite quadratic part (the stranger review's seed 42 of
+    # 200): a first step's midpoint left the region where the tie's block factors, and the
+    # run ended −4 where the event path goes on. A step whose trial point has no factor
+    # is now shortened, as one whose corrector fails.
+    rng = np.random.default_rng(42)
+    d = int(rng.integers(3, 7))
+    W, a = rng.standard_normal((d + 1, d)), rng.uniform(0.1, 1.0, d + 1)
+    Q = rng.standard_normal((d, d))
+    H, b = 0.5 * (Q + Q.T), rng.standard_normal(d)
+    obj = Objective(
+        lambda x: 0.25 * a @ (W @ x) ** 4 + 0.5 * x @ H @ x + b @ x,
+        lambda x: W.T @ (a * (W @ x) ** 3) + H @ x + b,
+        lambda x: W.T @ ((3 * a * (W @ x) ** 2)[:, None] * W) + H,
+        n=d,
+        name="quartic",
+    )
+    x0 = rng.standard_normal(d)
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, x0, (0.0, 5.0), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 5.0), method="events")
+    assert sol.status == ref.status and sol.status >= 0, sol.message
+    same_events(sol, ref, atol=1e-7)
+    ts = np.linspace(0.0, sol.t[-1], 101)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
+    check_greedy_velocities(obj, sol)
+
+
+def test_join_as_the_tie_value_reaches_zero_is_the_rest() -> None:
+    # Underdetermined least squares (4 samples, 6 weights): the sixth index joins the tie
+    # as c reaches 0 on the valley of minimizers. The path took the join and followed the
+    # valley at c = 0 (ċ = 0 on a singular Hessian) to t = 10, x5 from 0 to 4.8, and then
+    # ended −4. Now it rests there, as the event path does (both runs then end −5: the
+    # rest's selection is singular, which the driver's check reports).
+    rng = np.random.default_rng(18)
+    m, n = int(rng.integers(2, 5)), int(rng.integers(5, 8))
+    A, y = rng.standard_normal((m, n)), rng.standard_normal(m)
+    obj = callables(A.T @ A, -A.T @ y, "least squares")
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, np.zeros(n), (0.0, 10.0), method="continuation")
+    ref = fp.solve(system, np.zeros(n), (0.0, 10.0), method="events")
+    assert sol.status == ref.status
+    same_events(sol, ref, atol=1e-9)
+    assert sol.events[-1].kind == "stationary"
+    assert np.abs(obj.grad(sol.x[-1])).max() <= 1e-12
+    np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("seed", "hidden", "branch"), [(2, 4, "shift"), (1, 3, "lemke")])
 def test_network_greedy_flow_matches_the_event_path(
-    seed: int, hidden: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, hidden: int, branch: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A tanh network on random data (nonconvex). Before, the continuation path ended −4
-    # at the first tie without a Cholesky factor: at t = 1.57 (seed 2), at the start (seed
-    # 5). Now the ties positive definite on their tangent spaces are followed
-    # with the shifted factor, and the others are decided by the simplex VI; the event
-    # path integrates the same inclusion independently: same event log.
+    # at the first tie without a Cholesky factor (seed 2: at t = 1.57), and both paths
+    # ended −4 at a tie of more than 12 indices whose simplex VI is not monotone (seed 1:
+    # 16 at t = 5.98). Now the ties positive definite on their tangent spaces are
+    # followed with the shifted factor, the others are decided by the simplex VI (by
+    # Lemke's method above 12); the event path integrates the same inclusion
+    # independently: same event log.
+    import filippov.selection as selection
+
     shifted = count_shifted(monkeypatch)
+    lemke: list[int] = []
+    solve_lemke = selection._simplex_lemke
+
+    def counting(M: np.ndarray, *args: float) -> np.ndarray:
+        lemke.append(M.shape[0])
+        return solve_lemke(M, *args)
+
+    monkeypatch.setattr(selection, "_simplex_lemke", counting)
     rng = np.random.default_rng(seed)
     features = 3 if hidden == 3 else 2
     X, y = rng.standard_normal((40, features)), rng.integers(0, 3, 40)
@@ -127,11 +233,13 @@ def test_network_greedy_flow_matches_the_event_path(
     sol = fp.solve(system, x0, (0.0, 20.0), method="continuation")
     ref = fp.solve(system, x0, (0.0, 20.0), method="events")
     assert sol.method == "continuation"
-    assert shifted, "the case does not test a shifted tie block"
+    assert shifted if branch == "shift" else lemke, f"the case does not test the {branch}"
     assert sol.status == ref.status and sol.status >= 0, sol.message
-    # (event times to 1e-7: where a guard's rate is small the event path's default
-    # tolerances place a time 1.6e-8 off; the states agree to 2e-9)
-    same_events(sol, ref, atol=1e-7)
+    # (event times to 5e-6: a join guard can meet the tie tangentially, c − |∂_j f| ≈ kΔt²
+    # with k ≈ 0.1 (seed 1, t = 2.2302), and each path's zero tolerance of 1e-14 then
+    # places the time within √(1e-14/k) ≈ 3e-7 to 1e-6 of the other's at any rtol; the
+    # states agree to 1e-8 below, and a wrong join would break them)
+    same_events(sol, ref, atol=5e-6)
     assert [e.unique for e in sol.events] == [e.unique for e in ref.events]
     ts = np.linspace(0.0, 20.0, 201)
     np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)

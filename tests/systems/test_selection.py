@@ -398,6 +398,54 @@ def test_simplex_nonsymmetric_matches_brute_force() -> None:
     assert sel.unique and np.max(np.abs(sel.lam - ref)) <= 1e-10
 
 
+def non_monotone(rng: np.random.Generator, k: int, symmetric: bool) -> np.ndarray:
+    """A random matrix with negative curvature on the simplex's tangent space."""
+    G = rng.standard_normal((k, k))
+    M = G @ G.T / k - rng.uniform(0.2, 1.0) * np.eye(k)
+    return M if symmetric else M + 0.3 * rng.standard_normal((k, k))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_simplex_lemke_finds_the_single_solution_of_a_small_non_monotone_vi(seed: int) -> None:
+    # Lemke's method (used above k = 12) against brute force where that is feasible: on a
+    # VI with one solution it must find it; with several, one of them.
+    from filippov.selection import _simplex_lemke
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(3, 8))
+    M = non_monotone(rng, k, symmetric=seed % 2 == 0)
+    a = rng.standard_normal(k) if seed % 3 else np.zeros(k)
+    sols = brute_force_simplex(M, a)
+    w = _simplex_lemke(M, a, 1e-10, 1e-10)
+    assert min(np.max(np.abs(w - ref)) for ref in sols) <= 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(13, 60), st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_simplex_large_non_monotone_vi_is_solved(
+    k: int, seed: int, symmetric: bool, with_a: bool
+) -> None:
+    # Above the enumeration's k ≤ 12 a non-monotone VI raised SelectionError; the greedy
+    # flows of small networks reach such ties (k = 13-51). Now one solution is found, and
+    # it satisfies the VI's conditions (checked here, independently).
+    rng = np.random.default_rng(seed)
+    M = non_monotone(rng, k, symmetric)
+    a = rng.standard_normal(k) if with_a else np.zeros(k)
+    sel = solve_simplex_vi(M, a)
+    assert sel.method == "lemke" and not sel.unique
+    assert simplex_violation(M, a, sel.lam, sel.rate) <= 1e-9 * (1.0 + np.abs(M).max())
+
+
+@pytest.mark.parametrize(
+    "M", [np.zeros((20, 20)), np.ones((20, 20)), -np.eye(20), np.diag(np.repeat([1.0, -1.0], 10))]
+)
+def test_simplex_degenerate_large_vi_is_solved(M: np.ndarray) -> None:
+    # Every w (zeros), every w (ones), each vertex and the barycentre (−I), ...: ties in
+    # every ratio test of the pivoting.
+    sel = solve_simplex_vi(M, np.zeros(20))
+    assert simplex_violation(M, np.zeros(20), sel.lam, sel.rate) <= 1e-12
+
+
 def test_simplex_single_index() -> None:
     sel = solve_simplex_vi([[2.0]], [5.0])
     assert sel.lam.tolist() == [1.0] and sel.rate == 3.0 and sel.unique
