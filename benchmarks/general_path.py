@@ -14,7 +14,7 @@ and every trajectory with the continuation path's dense output on the peers' gri
 the two paths' difference).
 The breast-cancer ridge logistic regression of the gallery (d = 31 with the intercept)
 is run for the ℓ∞ and ℓ1 flows (the ℓ1 flow also on the event path, alternated).
-``--networks`` runs only the ℓ∞ flows of three small tanh networks (a nonconvex loss),
+``--networks`` runs only the ℓ∞ and ℓ1 flows of three small tanh networks (a nonconvex loss),
 on the continuation path and the event path (``traj. diff``: between the two). The
 peak memory of the largest continuation run beyond its data is measured with
 ``tracemalloc``. Wall times are single-threaded BLAS and depend on the machine's load:
@@ -190,12 +190,15 @@ def peak_memory(d: int) -> float:
 
 #: The networks of ``--networks``: (data set, hidden units, weight decay).
 NETWORKS = (("iris", 8, 1e-2), ("wine", 8, 1e-2), ("iris", 16, 1e-3))
+#: The span of the networks' greedy (ℓ1) flows, which move one tie at a time: longer.
+GREEDY_SPAN = 50.0
 
 
 def networks() -> list[dict[str, Any]]:
-    """The ℓ∞ flow of ``mlp_classifier`` (a nonconvex loss) on standardized scikit-learn
-    data from ``mlp_init(seed=0)`` over t ∈ [0, 2], default tolerances: the continuation
-    path against the event path, and the largest difference of their trajectories."""
+    """The ℓ∞ flow (t ∈ [0, 2]) and the ℓ1 flow (t ∈ [0, 50]) of ``mlp_classifier`` (a
+    nonconvex loss) on standardized scikit-learn data from ``mlp_init(seed=0)``, default
+    tolerances: the continuation path against the event path, and the largest difference
+    of their trajectories."""
     try:
         from sklearn.datasets import load_iris, load_wine
     except ImportError:  # pragma: no cover - sklearn is a docs dependency
@@ -209,26 +212,28 @@ def networks() -> list[dict[str, Any]]:
         X = (X - X.mean(axis=0)) / X.std(axis=0)
         obj = mlp_classifier(X, y, hidden=hidden, weight_decay=decay)
         x0 = mlp_init(X.shape[1], len(set(y)), hidden=hidden, seed=0)
-        system = fp.steepest_descent_flow(obj, "linf")
-        sols = {}
-        for method in ("continuation", "events"):
-            start, cpu = time.perf_counter(), time.process_time()
-            sol = fp.solve(system, x0, (0.0, 2.0), method=method)
-            sols[method] = sol
-            rows.append(
-                {
-                    "d": obj.n,
-                    "method": f"{name} network, {hidden} hidden, λ = {decay:g}: fp {method}",
-                    "status": sol.status,
-                    "wall": time.perf_counter() - start,
-                    "events": len(sol.events),
-                    "end_err": None,
-                    "note": f"CPU {time.process_time() - cpu:.3g} s; {sol.message[:120]}",
-                }
-            )
-        a, b = sols["continuation"], sols["events"]
-        ts = np.linspace(0.0, min(a.t[-1], b.t[-1]), 401)
-        rows[-1]["traj"] = float(np.max(np.abs(a(ts) - b(ts))))
+        for norm, T in (("linf", 2.0), ("l1", GREEDY_SPAN)):
+            system = fp.steepest_descent_flow(obj, norm)
+            sols = {}
+            for method in ("continuation", "events"):
+                start, cpu = time.perf_counter(), time.process_time()
+                sol = fp.solve(system, x0, (0.0, T), method=method)
+                sols[method] = sol
+                label = f"{name} network, {hidden} hidden, λ = {decay:g}, {norm}"
+                rows.append(
+                    {
+                        "d": obj.n,
+                        "method": f"{label}: fp {method}",
+                        "status": sol.status,
+                        "wall": time.perf_counter() - start,
+                        "events": len(sol.events),
+                        "end_err": None,
+                        "note": f"CPU {time.process_time() - cpu:.3g} s; {sol.message[:120]}",
+                    }
+                )
+            a, b = sols["continuation"], sols["events"]
+            ts = np.linspace(0.0, min(a.t[-1], b.t[-1]), 401)
+            rows[-1]["traj"] = float(np.max(np.abs(a(ts) - b(ts))))
     return rows
 
 

@@ -1954,7 +1954,7 @@ def _run_mode(
     lam0[S] = -first.u
 
     def record(last: _Point) -> None:
-        if last.tau <= 0.0:
+        if t + last.tau <= t:  # (also a step below the ulp of t: no zero-length piece)
             return
         if S.size == 0:
             rec.linear_segment(t, t + last.tau, x, -sigma, mode, lam0)

@@ -611,7 +611,7 @@ def _run_tie_mode(
     lam0[T] = -first.u  # λ = σ ∘ w, ẋ = −λ
 
     def record(last: _TiePoint) -> None:
-        if last.tau <= 0.0:
+        if t + last.tau <= t:  # (also a step below the ulp of t: no zero-length piece)
             return
         ts = np.array([t + p.tau for p in pts])
         dense = CurveDense(

@@ -245,3 +245,29 @@ def test_network_greedy_flow_matches_the_event_path(
     np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)
     check_greedy_velocities(obj, sol)
     check_continuity(sol)
+
+
+def test_no_segment_shorter_than_the_ulp_of_its_time() -> None:
+    # (From the stranger review.) Two joins 1e-15 apart at t = 19.005: the mode between
+    # them ended at a τ below the ulp of t, and was recorded as a segment with t0 = t1,
+    # whose dense output raised ("x must be strictly increasing").
+    rng = np.random.default_rng(100)
+    features, hidden, classes = (
+        int(rng.integers(2, 4)),
+        int(rng.integers(2, 5)),
+        int(rng.integers(2, 4)),
+    )
+    X, y = rng.standard_normal((30, features)), rng.integers(0, classes, 30)
+    obj = mlp_classifier(X, y, hidden=hidden, weight_decay=float(rng.choice([0.0, 1e-3, 1e-2])))
+    x0 = mlp_init(features, classes, hidden=hidden, seed=0)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 20.0), method="continuation")
+    assert sol.status >= 0, sol.message
+    assert any(abs(e.t - 19.005247) < 1e-6 for e in sol.events)
+    for seg in sol.segments:
+        assert seg.t1 > seg.t0
+        seg.dense(np.array([seg.t0, seg.t1]))
+    # (the sub-ulp mode is not a segment: its corrector's move, 1.2e-11 here, within the
+    # state tolerance rtol·|x| = 1.4e-10, shows as a step between the two around it)
+    for a, b in zip(sol.segments[:-1], sol.segments[1:], strict=True):
+        gap = a.dense(np.array([a.t1]))[0] - b.dense(np.array([b.t0]))[0]
+        assert np.abs(gap).max() <= 1e-10 * max(1.0, np.abs(sol.x).max())
