@@ -79,6 +79,11 @@ _MAX_TRIES = 2000
 _DIRECT_SIZE = 4096
 #: Sums of a linear model updated column by column are recomputed by a full pass this often.
 _FULL_PASS_EVERY = 32
+#: CG on a linear model's sliding columns takes its products in single precision once the
+#: residual is within this many targets: a product's rounding (about 6e-8 of the residual
+#: it multiplies, measured at |S| up to 1000) then moves the true residual by less than
+#: 1e-3 of the target, and the last iterations read half the bytes.
+_LOOSE_RESIDUAL = 1e4
 #: A corrector whose last correction is within this many tolerances takes the gradient
 #: over all rows next (on a linear model's columns: see `_Mode._correct_columns`).
 _NEAR = 256.0
@@ -273,6 +278,9 @@ class _LinearModel:
         self.dloss = dloss
         self.d2loss = d2loss
         self.cols_f = np.asfortranarray(self.B).copy()
+        #: ``cols_f`` in single precision (the same column order), made when first asked
+        #: for: the products of CG's last iterations (see `_LOOSE_RESIDUAL`).
+        self.cols32: Any = None
         #: The index array of the last `columns` call and its view (returned again for it).
         self._columns_of: np.ndarray | None = None
         self._columns = self.cols_f[:, :0]
@@ -304,11 +312,20 @@ class _LinearModel:
                 p = int(self.where[j])
                 if p != i:
                     self.cols_f[:, [i, p]] = self.cols_f[:, [p, i]]
+                    if self.cols32 is not None:
+                        self.cols32[:, [i, p]] = self.cols32[:, [p, i]]
                     a = int(self.order[i])
                     self.order[i], self.order[p] = j, a
                     self.where[j], self.where[a] = i, p
         self._columns_of, self._columns = S, self.cols_f[:, :k]
         return self._columns
+
+    def columns32(self, S: np.ndarray) -> Any:
+        """``B[:, S]`` in single precision, as a view (see `columns`)."""
+        self.columns(S)
+        if self.cols32 is None:
+            self.cols32 = self.cols_f.astype(np.float32, order="F")
+        return self.cols32[:, : S.size]
 
     def remember(self, x: FloatArray, z: FloatArray, exact: bool = True) -> None:
         if len(self.zs) >= 8:
@@ -766,6 +783,16 @@ class _Block:
             q = BS @ p
             return q, _finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
 
+        BS32 = lm.columns32(S)
+        w32 = w.astype(np.float32)
+
+        def loose(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+            # (single precision: only near the target, see `_LOOSE_RESIDUAL`)
+            self.rec.njev += 1
+            q32 = BS32 @ p.astype(np.float32)
+            Hp = (BS32.T @ (w32 * q32)).astype(np.float64) + lam * p
+            return q32.astype(np.float64), _finite(Hp, "hvp(x, v)")
+
         y = np.zeros(k) if guess is None else guess.copy()
         base: FloatArray | None = None
         y0 = np.zeros(k)
@@ -788,7 +815,18 @@ class _Block:
             return done(0, True)
         r = b - HyS
         target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
-        return done(*_cg_iterations(r, y, Bdy, product, self.precondition, target, 3 * k + 20))
+        iterations = _cg_iterations(
+            r,
+            y,
+            Bdy,
+            product,
+            self.precondition,
+            target,
+            3 * k + 20,
+            loose,
+            _LOOSE_RESIDUAL * target,
+        )
+        return done(*iterations)
 
 
 def _cg_iterations(
@@ -799,6 +837,8 @@ def _cg_iterations(
     precondition: Callable[[FloatArray], FloatArray],
     target: float,
     max_iter: int,
+    loose: Callable[[FloatArray], tuple[FloatArray, FloatArray]] | None = None,
+    loose_below: float = 0.0,
 ) -> tuple[int, bool]:
     """Preconditioned conjugate gradients from the residual ``r`` of ``y``, both updated in
     place, to ``‖r‖ ≤ target``: ``(iterations, converged)``.
@@ -806,15 +846,18 @@ def _cg_iterations(
     ``product(p)`` returns ``(P, A p)``; ``acc += α P`` follows ``y += α p``, so that the
     caller keeps a linear image of ``y`` (the whole Hessian product, or ``B_S y`` of a
     linear model) without another product. ``converged`` is false when ``pᵀAp ≤ 0``, or
-    at ``max_iter`` unless ``r`` is within ``1e3 · target``.
+    at ``max_iter`` unless ``r`` is within ``1e3 · target``. ``loose``: a cheaper, less
+    accurate ``product`` taken instead once ``‖r‖ ≤ loose_below`` (its rounding then
+    moves the true residual by a fraction of the target only).
     """
     z = precondition(r)
     p = z.copy()
     rz = float(r @ z)
     for it in range(1, max_iter):
-        if float(np.linalg.norm(r)) <= target:
+        r_norm = float(np.linalg.norm(r))
+        if r_norm <= target:
             return it - 1, True
-        P, Ap = product(p)
+        P, Ap = loose(p) if loose is not None and r_norm <= loose_below else product(p)
         pAp = float(p @ Ap)
         if not pAp > 0.0:
             return it, False
