@@ -84,9 +84,10 @@ _FULL_PASS_EVERY = 32
 #: it multiplies, measured at |S| up to 1000) then moves the true residual by less than
 #: 1e-3 of the target, and the last iterations read half the bytes.
 _LOOSE_RESIDUAL = 1e4
-#: A corrector whose last correction is within this many tolerances takes the gradient
-#: over all rows next (on a linear model's columns: see `_Mode._correct_columns`).
-_NEAR = 256.0
+#: A corrector on a linear model's columns updates ``z`` and ``∂_S f`` by a correction
+#: within this many tolerances in single precision (see `_Mode._correct_columns`): the
+#: update's rounding, about 1e-7 of ``B_S δ``, is then far below the tolerance's.
+_LOOSE_STEP = 100.0
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
@@ -1120,16 +1121,22 @@ class _Mode:
     ) -> tuple[FloatArray, FloatArray] | None:
         """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
         sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
-        point returned or (as in `correct`) just before its last correction. Once a
-        correction is within ``_NEAR`` tolerances the next is expected to be the last: its
-        ``∂_S f`` is read off the gradient over all rows (a restricted pass saved). With
-        ``only``, the gradient returned is on ``S`` and at ``only`` alone (see `complete`).
+        point returned or (as in `correct`) just before its last correction, by a pass
+        over the free columns that completes the ``∂_S f`` just taken. With ``only``, the
+        gradient returned is on ``S`` and at ``only`` alone (see `complete`).
+
+        After a correction ``δ`` within `_LOOSE_STEP` tolerances (not ``tight``) ``z`` and
+        ``∂_S f`` are updated by it in single precision, ``z − B_S δ`` and ``B_Sᵀ ℓ'/m``
+        plus the product of the change of ``ℓ'/m``: half the bytes of the passes that
+        take them afresh, and a rounding that is that of ``δ``'s small size (far below
+        the tolerance's effect on ``z``).
 
         ``z_guess``: ``B x`` at the prediction, interpolated in sample space from the
         points the prediction interpolates (off by the ``‖B‖·tol`` their ``z`` may carry).
         The first correction is taken there (a pass over the sliding columns saved); every
         later one, and a gradient returned as this very point's (``fresh``, ``tight``),
-        at ``z`` taken afresh. ``last_z`` is the ``z`` of the gradient returned.
+        at ``z`` taken afresh (or updated from a ``z`` taken afresh). ``last_z`` is the
+        ``z`` of the gradient returned.
         """
         lm = self.lm
         assert lm is not None
@@ -1148,6 +1155,8 @@ class _Mode:
             self.last_z = self._z(tau, xs)
             return x, result(x, self.last_z)
         BS = lm.columns(S)
+        # (single-precision updates only for blocks that CG solves, and not to rounding)
+        BS32 = lm.columns32(S) if not tight and S.size * self.block.n > _DIRECT_SIZE else None
         last = np.inf
         done = False
         # The tolerance at x, taken after each correction; the first iteration needs none
@@ -1156,25 +1165,46 @@ class _Mode:
         guessed = z_guess is not None and z_guess.shape == self.z0.shape
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
+        # z, ℓ'(z)/m and B_Sᵀ ℓ'(z)/m at x, and the correction taken since the last
+        # iterate (None: none, the chord step was dropped).
+        z: FloatArray | None = None
+        dl: FloatArray | None = None
+        data_S: FloatArray | None = None
+        step: FloatArray | None = None
         for it in range(_MAX_NEWTON):
-            if it == 0 and guessed:
-                assert z_guess is not None
-                z = z_guess
+            small = False
+            moved = True  # (whether z is new: not after a dropped chord step at a known z)
+            if z is None:
+                z = z_guess if guessed else self._z(tau, x[S])
+            elif step is not None or guessed:
+                small = (
+                    BS32 is not None
+                    and step is not None
+                    and float(np.abs(step).max()) <= _LOOSE_STEP * tol
+                )
+                if small and not guessed:
+                    assert BS32 is not None and step is not None
+                    z = z - (BS32 @ step.astype(np.float32)).astype(np.float64)
+                else:
+                    z = self._z(tau, x[S])
+                    guessed = False
             else:
-                z = self._z(tau, x[S])
-                guessed = False
+                moved = False
+            if moved:
+                self.rec.nfev += 1
+                dl_new = lm.dloss(z) / lm.m
+                if small:
+                    assert BS32 is not None and data_S is not None and dl is not None
+                    change = (dl_new - dl).astype(np.float32)
+                    data_S = data_S + (BS32.T @ change).astype(np.float64)
+                else:
+                    data_S = BS.T @ dl_new
+                dl = dl_new
+            assert z is not None and dl is not None and data_S is not None
             if done:
                 self.last_z = z
-                return x, result(x, z)
-            near = not tight and last <= _NEAR * tol
-            if near:
-                g = result(x, z)
-                gS = g[S]
-            else:
-                self.rec.nfev += 1
-                dl = lm.dloss(z) / lm.m
-                data_S = BS.T @ dl
-                gS = _finite(data_S + lm.lam * x[S], "grad(x)")
+                return x, result(x, z, known=(dl, data_S))
+            gS = _finite(data_S + lm.lam * x[S], "grad(x)")
             chord = it < 4 and self.block.size == S.size and not no_chord
             if chord:
                 delta = self.block.precondition(gS)
@@ -1190,9 +1220,11 @@ class _Mode:
                     # instead of shrinking h, which does not help (the chord's
                     # contraction does not depend on h).
                     no_chord = True
+                    step = None
                     continue
                 return None  # diverging
             x[S] -= delta
+            step = delta
             tol = self.tol(x)
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 if guessed and fresh:
@@ -1204,9 +1236,6 @@ class _Mode:
                 # is not handed on as the point's (the next prediction would extrapolate
                 # from it, and its error would pile up from step to step).
                 self.last_z = None if guessed else z
-                if near:
-                    lm.remember(x, z, exact=False)
-                    return x, g
                 # (∂_S f at this z was just taken: the free columns' pass completes it)
                 return x, result(x, z, exact=False, known=(dl, data_S))
             # (Converged also where two Newton corrections in a row stop contracting below
