@@ -930,6 +930,9 @@ class _Point:
     #: They make the predictors' ``z`` an interpolation in sample space (``O(m)``).
     z: Any = None
     zdot: Any = None
+    #: The correction the corrector took after ``z`` (``z`` is then ``B`` at the state
+    #: before it), or ``None``: `_Mode.point_z` applies it when ``B x`` itself is wanted.
+    z_step: Any = None
     #: ``gdot`` is taken on the free indices only (0 on ``S``, where ``H ẋ`` is the
     #: tangent's residual): enough for the guards, not for a product of the tangent.
     free_rates: bool = False
@@ -1054,8 +1057,10 @@ class _Mode:
         self.stuck = _Stall(0.5)
         #: How far the start is off its curve, when `off_curve` found it too far to move.
         self.start_off = 0.0
-        #: The ``z`` of the gradient the last corrector returned (linear models).
+        #: The ``z`` of the gradient the last corrector returned (linear models), and the
+        #: correction taken after it (``None``: ``last_z`` is the returned state's).
         self.last_z: FloatArray | None = None
+        self.last_step: FloatArray | None = None
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -1063,6 +1068,21 @@ class _Mode:
         if self.S.size:
             z += self.lm.columns(self.S) @ (xs - self.x0S)
         return z
+
+    def point_z(self, p: _Point) -> Any:
+        """``B x`` at ``p`` (``None`` if it has no ``z``): its ``z`` moved by the correction
+        taken after it, once (`_Point.z_step`; in single precision on a block CG solves:
+        the correction is within the tolerance, see `_LOOSE_STEP`)."""
+        if p.z is not None and p.z_step is not None:
+            assert self.lm is not None
+            step = p.z_step
+            if self.S.size * self.block.n > _DIRECT_SIZE:
+                moved = self.lm.columns32(self.S) @ step.astype(np.float32)
+                p.z = p.z - moved.astype(np.float64)
+            else:
+                p.z = p.z - self.lm.columns(self.S) @ step
+            p.z_step = None
+        return p.z
 
     def _full_grad(
         self, x: FloatArray, z: FloatArray, exact: bool = True, known: _KnownS | None = None
@@ -1118,6 +1138,7 @@ class _Mode:
         fresh: bool,
         only: int | None = None,
         z_guess: FloatArray | None = None,
+        z_exact: bool = False,
     ) -> tuple[FloatArray, FloatArray] | None:
         """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
         sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
@@ -1132,11 +1153,13 @@ class _Mode:
         the tolerance's effect on ``z``).
 
         ``z_guess``: ``B x`` at the prediction, interpolated in sample space from the
-        points the prediction interpolates (off by the ``‖B‖·tol`` their ``z`` may carry).
-        The first correction is taken there (a pass over the sliding columns saved); every
-        later one, and a gradient returned as this very point's (``fresh``, ``tight``),
-        at ``z`` taken afresh (or updated from a ``z`` taken afresh). ``last_z`` is the
-        ``z`` of the gradient returned.
+        points the prediction interpolates: with ``z_exact`` from their ``B x`` itself
+        (`point_z`), so ``B x`` to rounding, else off by the ``‖B‖·tol`` their ``z`` may
+        carry. The first correction is taken there (a pass over the sliding columns
+        saved); unless ``z_exact``, every later one, and a gradient returned as this very
+        point's (``fresh``, ``tight``), at ``z`` taken afresh (or updated from a ``z``
+        taken afresh). ``last_z`` is the ``z`` of the gradient returned, ``last_step``
+        the correction taken after it.
         """
         lm = self.lm
         assert lm is not None
@@ -1151,6 +1174,7 @@ class _Mode:
         x = self.base(tau)
         S = self.S
         x[S] = xs
+        self.last_step = None
         if S.size == 0:
             self.last_z = self._z(tau, xs)
             return x, result(x, self.last_z)
@@ -1162,7 +1186,8 @@ class _Mode:
         # The tolerance at x, taken after each correction; the first iteration needs none
         # (with ``last`` infinite no test below reads it before x is corrected).
         tol = 0.0
-        guessed = z_guess is not None and z_guess.shape == self.z0.shape
+        given = z_guess is not None and z_guess.shape == self.z0.shape
+        guessed = given and not z_exact
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
         # z, ℓ'(z)/m and B_Sᵀ ℓ'(z)/m at x, and the correction taken since the last
@@ -1175,7 +1200,7 @@ class _Mode:
             small = False
             moved = True  # (whether z is new: not after a dropped chord step at a known z)
             if z is None:
-                z = z_guess if guessed else self._z(tau, x[S])
+                z = z_guess if given else self._z(tau, x[S])
             elif step is not None or guessed:
                 small = (
                     BS32 is not None
@@ -1236,6 +1261,7 @@ class _Mode:
                 # is not handed on as the point's (the next prediction would extrapolate
                 # from it, and its error would pile up from step to step).
                 self.last_z = None if guessed else z
+                self.last_step = None if guessed else step
                 # (∂_S f at this z was just taken: the free columns' pass completes it)
                 return x, result(x, z, exact=False, known=(dl, data_S))
             # (Converged also where two Newton corrections in a row stop contracting below
@@ -1300,7 +1326,7 @@ class _Mode:
         if corrected is None:
             return None
         point = self.point(0.0, corrected[0], corrected[1], start.u)
-        point.z = self.last_z
+        point.z, point.z_step = self.last_z, self.last_step
         return point
 
     def correct(
@@ -1311,6 +1337,7 @@ class _Mode:
         fresh: bool = False,
         only: int | None = None,
         z_guess: FloatArray | None = None,
+        z_exact: bool = False,
     ) -> tuple[FloatArray, FloatArray] | None:
         """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
 
@@ -1323,10 +1350,10 @@ class _Mode:
         ``only``: an index whose partial derivative is all the caller needs besides
         ``∂_S f`` (a linear model then returns NaN elsewhere: :meth:`complete` fills them).
         ``z_guess``: a linear model's ``B x`` at the prediction (see `_correct_columns`;
-        ignored otherwise).
+        ignored otherwise), ``B x`` itself to rounding if ``z_exact``.
         """
         if self.lm is not None:
-            return self._correct_columns(tau, xs, tight, fresh, only, z_guess)
+            return self._correct_columns(tau, xs, tight, fresh, only, z_guess, z_exact)
         x = self.base(tau)
         S = self.S
         x[S] = xs
@@ -2090,13 +2117,15 @@ def _run_mode(
             s = 1.0 + h / hp
             xs_pred = _hermite(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
             if _has_z(prev, cur):
-                z_pred = _hermite(prev.z, prev.zdot, cur.z, cur.zdot, hp, s)
+                z_pred = _hermite(cm.point_z(prev), prev.zdot, cm.point_z(cur), cur.zdot, hp, s)
         else:
             xs_pred = cur.x[S] + h * cur.u
             if _has_z(cur, cur):
-                z_pred = cur.z + h * cur.zdot
+                z_pred = cm.point_z(cur) + h * cur.zdot
         nonfinite = singular = ""
         try:
+            # (a guess only: extrapolated z's taken as exact would carry their rounding on
+            # to the next step's, growing by the extrapolation's factor every step)
             corrected = cm.correct(tau, xs_pred, z_guess=z_pred)
         except FloatingPointError as exc:  # NonFiniteError of a gradient or product
             corrected, nonfinite = None, str(exc)
@@ -2145,7 +2174,7 @@ def _run_mode(
         else:
             # (the CG's first guess: the slope of the quadratic through x0, u0 and x1)
             new = cm.point(tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u)
-            new.z = cm.last_z
+            new.z, new.z_step = cm.last_z, cm.last_step
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
             err_x = h * float(np.abs(dx).max()) / 8.0
@@ -2188,7 +2217,7 @@ def _run_mode(
                 u_end = _quartic_slope(prev, cur, tau, xn, S)
                 if not S.size or float(np.abs(u_end).max()) < 1.0 - _EXIT_MARGIN:
                     gdot, Bxdot = cm.rate(xn, u_end)
-                    new = _Point(tau, xn, gn, u_end, gdot, cm.last_z, Bxdot)
+                    new = _Point(tau, xn, gn, u_end, gdot, cm.last_z, Bxdot, cm.last_step)
         if new is None:
             # The first guess of the tangent's CG: the slope of the quartic through the
             # last two points and the new state (error O(h⁴)) for steps that do not grow
@@ -2201,7 +2230,7 @@ def _run_mode(
             else:
                 u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
             new = cm.point(tau, xn, gn, u_guess)
-            new.z = cm.last_z
+            new.z, new.z_step = cm.last_z, cm.last_step
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         if cur_guards[0] is not cur:
@@ -2327,13 +2356,13 @@ def _has_z(a: _Point, b: _Point) -> bool:
     return a.z is not None and a.zdot is not None and b.z is not None and b.zdot is not None
 
 
-def _z_between(cur: _Point, new: _Point, h: float, s: float) -> FloatArray | None:
+def _z_between(cm: _Mode, cur: _Point, new: _Point, h: float, s: float) -> FloatArray | None:
     """``B x`` at fraction ``s`` of the step ``[cur, new]`` by the Hermite interpolant of
-    the points' ``z`` (``z`` is affine in ``x``: the interpolant of the states maps to
-    it), or ``None`` without their sample-space data."""
+    the points' ``B x`` and ``B ẋ`` (``z`` is affine in ``x``: the interpolant of the
+    states maps to it, to rounding), or ``None`` without their sample-space data."""
     if not _has_z(cur, new):
         return None
-    return np.asarray(_hermite(cur.z, cur.zdot, new.z, new.zdot, h, s))
+    return np.asarray(_hermite(cm.point_z(cur), cur.zdot, cm.point_z(new), new.zdot, h, s))
 
 
 def _quartic_slope(
@@ -2368,7 +2397,7 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> tuple[floa
     tau = cur.tau + 0.5 * h
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, 0.5) if S.size else np.zeros(0)
     try:
-        corrected = cm.correct(tau, xs, z_guess=_z_between(cur, new, h, 0.5))
+        corrected = cm.correct(tau, xs, z_guess=_z_between(cm, cur, new, h, 0.5), z_exact=True)
     except FloatingPointError:
         return None
     if corrected is None:
@@ -2396,9 +2425,13 @@ def _curve_state(
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    # (No sample-space z_guess here: a z off by the points' ‖B‖·tol spoils Newton's
-    # quadratic last correction, and the event times then lose a digit or two.)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, only=only)
+    # (The sample-space z from the points' B x itself, to rounding: one from the z their
+    # gradients were taken at, off by ‖B‖·tol, would spoil Newton's quadratic last
+    # correction, and the event times would lose a digit or two.)
+    z = _z_between(cm, cur, new, h, s)
+    corrected = cm.correct(
+        tau, xs, tight=cm.F.size == 1, fresh=True, only=only, z_guess=z, z_exact=True
+    )
     if corrected is None:
         raise PathFailure(
             -1,
@@ -2416,7 +2449,8 @@ def _curve_point(
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
+    z = _z_between(cm, cur, new, h, s)  # (B x itself: see `_curve_state`)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, z_guess=z, z_exact=True)
     if corrected is None:
         raise PathFailure(
             -1,
@@ -2543,7 +2577,7 @@ def _refine_exit(
             if tau == new.tau:
                 # (the corrected state is kept: only its tangent is solved again)
                 cache[tau] = cm.point(tau, new.x, new.g, new.u, _EXIT_RTOL)
-                cache[tau].z = new.z
+                cache[tau].z, cache[tau].z_step = new.z, new.z_step
             else:
                 cache[tau] = _curve_point(cm, cur, new, h, tau, _EXIT_RTOL)
         return 1.0 - float(np.abs(cache[tau].u[exit_idx]).max())
