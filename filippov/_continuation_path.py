@@ -289,9 +289,10 @@ class _LinearModel:
         #: Column ``i`` of ``cols_f`` is column ``order[i]`` of ``B``; ``where`` inverts it.
         self.order = np.arange(self.n)
         self.where = np.arange(self.n)
-        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``, and whether it is
-        #: ``B x`` to rounding (not the ``z`` before a last correction, kept for weights).
-        self.zs: dict[bytes, tuple[FloatArray, bool]] = {}
+        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``, whether it is ``B x``
+        #: to rounding (not the ``z`` before a last correction, kept for weights), and that
+        #: last correction if known (``B x`` is then ``z − B_S δ``: see `_Mode.settle`).
+        self.zs: dict[bytes, tuple[FloatArray, bool, FloatArray | None]] = {}
         #: Modes started (every `_FULL_PASS_EVERY`-th takes ``B x₀`` by a full pass).
         self.modes = 0
         #: ``(v, B v)`` of the last `times` (the selection's ``H σ``: its ``B σ`` is the
@@ -329,10 +330,19 @@ class _LinearModel:
             self.cols32 = self.cols_f.astype(np.float32, order="F")
         return self.cols32[:, : S.size]
 
-    def remember(self, x: FloatArray, z: FloatArray, exact: bool = True) -> None:
+    def remember(
+        self, x: FloatArray, z: FloatArray, exact: bool = True, step: FloatArray | None = None
+    ) -> None:
         if len(self.zs) >= 8:
             self.zs.pop(next(iter(self.zs)))
-        self.zs[x.tobytes()] = (z, exact)
+        self.zs[x.tobytes()] = (z, exact, step)
+
+    def unsettled(self, x: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+        """The remembered ``(z, δ)`` of ``x`` whose ``B x`` is ``z − B_S δ``, else ``None``."""
+        kept = self.zs.get(x.tobytes())
+        if kept is None or kept[1] or kept[2] is None:
+            return None
+        return kept[0], kept[2]
 
     def exact_z(self, x: FloatArray) -> FloatArray | None:
         """A remembered ``B x`` that is ``B x`` to rounding, else ``None``."""
@@ -1081,15 +1091,25 @@ class _Mode:
         taken after it, once (`_Point.z_step`; in single precision on a block CG solves:
         the correction is within the tolerance, see `_LOOSE_STEP`)."""
         if p.z is not None and p.z_step is not None:
-            assert self.lm is not None
-            step = p.z_step
-            if self.S.size * self.block.n > _DIRECT_SIZE:
-                moved = self.lm.columns32(self.S) @ step.astype(np.float32)
-                p.z = p.z - moved.astype(np.float64)
-            else:
-                p.z = p.z - self.lm.columns(self.S) @ step
-            p.z_step = None
+            p.z, p.z_step = self.settle(p.z, p.z_step), None
         return p.z
+
+    def settle(self, z: FloatArray, step: FloatArray) -> FloatArray:
+        """``z − B_S step``: ``B x`` after a correction ``step`` from the state of ``z``."""
+        assert self.lm is not None
+        if self.S.size * self.block.n > _DIRECT_SIZE:
+            moved = self.lm.columns32(self.S) @ step.astype(np.float32)
+            return np.asarray(z - moved.astype(np.float64))
+        return np.asarray(z - self.lm.columns(self.S) @ step)
+
+    def settle_start(self, x: FloatArray) -> None:
+        """Keep ``B x`` itself for ``x``, the next mode's start, when the corrector left
+        ``z`` before its last correction there: one single-precision update instead of
+        the next mode's pass over all of ``B`` (see `_Mode.__init__`)."""
+        kept = self.lm.unsettled(x) if self.lm is not None else None
+        if kept is not None:
+            assert self.lm is not None
+            self.lm.remember(x, self.settle(*kept))
 
     def _full_grad(
         self, x: FloatArray, z: FloatArray, exact: bool = True, known: _KnownS | None = None
@@ -1270,7 +1290,10 @@ class _Mode:
                 self.last_z = None if guessed else z
                 self.last_step = None if guessed else step
                 # (∂_S f at this z was just taken: the free columns' pass completes it)
-                return x, result(x, z, exact=False, known=(dl, data_S))
+                g = result(x, z, exact=False, known=(dl, data_S))
+                if not guessed:
+                    lm.remember(x, z, exact=False, step=step)  # (see `settle_start`)
+                return x, g
             # (Converged also where two Newton corrections in a row stop contracting below
             # the tolerance: the curve's own rounding, the gradient's over the smallest
             # eigenvalue of a nearly singular H_SS, is then above the state's.)
@@ -2334,6 +2357,7 @@ def _run_mode(
         exits = [
             (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
         ]
+        cm.settle_start(p_ev.x)
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
 
 
