@@ -269,7 +269,10 @@ class _LinearModel:
     one column swap, ``O(m)``). Along a mode ``z = B x`` is affine in ``τ`` and in
     ``x_S``: ``z = B x₀ − τ Bσ + B_S (x_S − x₀_S)``, so a point's ``z`` costs ``m·|S|``, and
     only the full gradient and the full product ``H ẋ`` (the guards' values and rates)
-    take a pass over all of ``B`` (one each per point).
+    take a pass over all of ``B`` (one each per point). Passes whose result only has to
+    be accurate to a fraction of a small quantity's size -- the last CG iterations'
+    products, a corrector's updates by a correction within the tolerance -- read a
+    single-precision copy of the columns: half the bytes.
     """
 
     def __init__(self, data: Any) -> None:
@@ -281,7 +284,9 @@ class _LinearModel:
         self.d2loss = d2loss
         self.cols_f = np.asfortranarray(self.B).copy()
         #: ``cols_f`` in single precision (the same column order), made when first asked
-        #: for: the products of CG's last iterations (see `_LOOSE_RESIDUAL`).
+        #: for: the products of CG's last iterations (see `_LOOSE_RESIDUAL`) and the
+        #: corrector's updates (`_LOOSE_STEP`) read half the bytes. (Half the data's size
+        #: in memory: 20 MB at m = 5000, n = 1000.)
         self.cols32: Any = None
         #: The index array of the last `columns` call and its view (returned again for it).
         self._columns_of: np.ndarray | None = None
