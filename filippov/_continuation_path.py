@@ -79,9 +79,16 @@ _MAX_TRIES = 2000
 _DIRECT_SIZE = 4096
 #: Sums of a linear model updated column by column are recomputed by a full pass this often.
 _FULL_PASS_EVERY = 32
-#: A corrector whose last correction is within this many tolerances takes the gradient
-#: over all rows next (on a linear model's columns: see `_Mode._correct_columns`).
-_NEAR = 256.0
+#: CG on a linear model's sliding columns takes its products in single precision once the
+#: residual is within this many targets: a product's rounding then moves the true
+#: residual by less than 1e-2 of the target (measured: at most 4e-3 at |S| up to 1000),
+#: and the last iterations (most of them: the guesses' residuals are mostly within 1e5
+#: targets) read half the bytes.
+_LOOSE_RESIDUAL = 1e5
+#: A corrector on a linear model's columns updates ``z`` and ``∂_S f`` by a correction
+#: within this many tolerances in single precision (see `_Mode._correct_columns`): the
+#: update's rounding, about 1e-7 of ``B_S δ``, is then far below the tolerance's.
+_LOOSE_STEP = 100.0
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
@@ -262,7 +269,10 @@ class _LinearModel:
     one column swap, ``O(m)``). Along a mode ``z = B x`` is affine in ``τ`` and in
     ``x_S``: ``z = B x₀ − τ Bσ + B_S (x_S − x₀_S)``, so a point's ``z`` costs ``m·|S|``, and
     only the full gradient and the full product ``H ẋ`` (the guards' values and rates)
-    take a pass over all of ``B`` (one each per point).
+    take a pass over all of ``B`` (one each per point). Passes whose result only has to
+    be accurate to a fraction of a small quantity's size -- the last CG iterations'
+    products, a corrector's updates by a correction within the tolerance -- read a
+    single-precision copy of the columns: half the bytes.
     """
 
     def __init__(self, data: Any) -> None:
@@ -273,15 +283,21 @@ class _LinearModel:
         self.dloss = dloss
         self.d2loss = d2loss
         self.cols_f = np.asfortranarray(self.B).copy()
+        #: ``cols_f`` in single precision (the same column order), made when first asked
+        #: for: the products of CG's last iterations (see `_LOOSE_RESIDUAL`) and the
+        #: corrector's updates (`_LOOSE_STEP`) read half the bytes. (Half the data's size
+        #: in memory: 20 MB at m = 5000, n = 1000.)
+        self.cols32: Any = None
         #: The index array of the last `columns` call and its view (returned again for it).
         self._columns_of: np.ndarray | None = None
         self._columns = self.cols_f[:, :0]
         #: Column ``i`` of ``cols_f`` is column ``order[i]`` of ``B``; ``where`` inverts it.
         self.order = np.arange(self.n)
         self.where = np.arange(self.n)
-        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``, and whether it is
-        #: ``B x`` to rounding (not the ``z`` before a last correction, kept for weights).
-        self.zs: dict[bytes, tuple[FloatArray, bool]] = {}
+        #: ``z = B x`` of the last points, keyed by ``x.tobytes()``, whether it is ``B x``
+        #: to rounding (not the ``z`` before a last correction, kept for weights), and that
+        #: last correction if known (``B x`` is then ``z − B_S δ``: see `_Mode.settle`).
+        self.zs: dict[bytes, tuple[FloatArray, bool, FloatArray | None]] = {}
         #: Modes started (every `_FULL_PASS_EVERY`-th takes ``B x₀`` by a full pass).
         self.modes = 0
         #: ``(v, B v)`` of the last `times` (the selection's ``H σ``: its ``B σ`` is the
@@ -304,16 +320,34 @@ class _LinearModel:
                 p = int(self.where[j])
                 if p != i:
                     self.cols_f[:, [i, p]] = self.cols_f[:, [p, i]]
+                    if self.cols32 is not None:
+                        self.cols32[:, [i, p]] = self.cols32[:, [p, i]]
                     a = int(self.order[i])
                     self.order[i], self.order[p] = j, a
                     self.where[j], self.where[a] = i, p
         self._columns_of, self._columns = S, self.cols_f[:, :k]
         return self._columns
 
-    def remember(self, x: FloatArray, z: FloatArray, exact: bool = True) -> None:
+    def columns32(self, S: np.ndarray) -> Any:
+        """``B[:, S]`` in single precision, as a view (see `columns`)."""
+        self.columns(S)
+        if self.cols32 is None:
+            self.cols32 = self.cols_f.astype(np.float32, order="F")
+        return self.cols32[:, : S.size]
+
+    def remember(
+        self, x: FloatArray, z: FloatArray, exact: bool = True, step: FloatArray | None = None
+    ) -> None:
         if len(self.zs) >= 8:
             self.zs.pop(next(iter(self.zs)))
-        self.zs[x.tobytes()] = (z, exact)
+        self.zs[x.tobytes()] = (z, exact, step)
+
+    def unsettled(self, x: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+        """The remembered ``(z, δ)`` of ``x`` whose ``B x`` is ``z − B_S δ``, else ``None``."""
+        kept = self.zs.get(x.tobytes())
+        if kept is None or kept[1] or kept[2] is None:
+            return None
+        return kept[0], kept[2]
 
     def exact_z(self, x: FloatArray) -> FloatArray | None:
         """A remembered ``B x`` that is ``B x`` to rounding, else ``None``."""
@@ -571,7 +605,13 @@ class _Block:
             # H_{S j} and H_jj from the sliding columns and column j alone.
             self.rec.njev += 1
             wb = self.lm.weights(x) * self.lm.B[:, j]
-            c = self.lm.columns(self.S).T @ wb
+            if self.single is not None:
+                # (only for a single-precision inverse and the selection's first guess:
+                # the column's products in single precision, half the bytes)
+                c32 = self.lm.columns32(self.S).T @ wb.astype(np.float32)
+                c = c32.astype(np.float64)
+            else:
+                c = self.lm.columns(self.S).T @ wb
             row = np.zeros(self.n)
             row[j] = float(wb @ self.lm.B[:, j]) + self.lm.lam
             self.new_row = (x.tobytes(), j, c, float(row[j]))
@@ -766,6 +806,16 @@ class _Block:
             q = BS @ p
             return q, _finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
 
+        BS32 = lm.columns32(S)
+        w32 = w.astype(np.float32)
+
+        def loose(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+            # (single precision: only near the target, see `_LOOSE_RESIDUAL`)
+            self.rec.njev += 1
+            q32 = BS32 @ p.astype(np.float32)
+            Hp = (BS32.T @ (w32 * q32)).astype(np.float64) + lam * p
+            return q32.astype(np.float64), _finite(Hp, "hvp(x, v)")
+
         y = np.zeros(k) if guess is None else guess.copy()
         base: FloatArray | None = None
         y0 = np.zeros(k)
@@ -788,7 +838,18 @@ class _Block:
             return done(0, True)
         r = b - HyS
         target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
-        return done(*_cg_iterations(r, y, Bdy, product, self.precondition, target, 3 * k + 20))
+        iterations = _cg_iterations(
+            r,
+            y,
+            Bdy,
+            product,
+            self.precondition,
+            target,
+            3 * k + 20,
+            loose,
+            _LOOSE_RESIDUAL * target,
+        )
+        return done(*iterations)
 
 
 def _cg_iterations(
@@ -799,6 +860,8 @@ def _cg_iterations(
     precondition: Callable[[FloatArray], FloatArray],
     target: float,
     max_iter: int,
+    loose: Callable[[FloatArray], tuple[FloatArray, FloatArray]] | None = None,
+    loose_below: float = 0.0,
 ) -> tuple[int, bool]:
     """Preconditioned conjugate gradients from the residual ``r`` of ``y``, both updated in
     place, to ``‖r‖ ≤ target``: ``(iterations, converged)``.
@@ -806,15 +869,18 @@ def _cg_iterations(
     ``product(p)`` returns ``(P, A p)``; ``acc += α P`` follows ``y += α p``, so that the
     caller keeps a linear image of ``y`` (the whole Hessian product, or ``B_S y`` of a
     linear model) without another product. ``converged`` is false when ``pᵀAp ≤ 0``, or
-    at ``max_iter`` unless ``r`` is within ``1e3 · target``.
+    at ``max_iter`` unless ``r`` is within ``1e3 · target``. ``loose``: a cheaper, less
+    accurate ``product`` taken instead once ``‖r‖ ≤ loose_below`` (its rounding then
+    moves the true residual by a fraction of the target only).
     """
     z = precondition(r)
     p = z.copy()
     rz = float(r @ z)
     for it in range(1, max_iter):
-        if float(np.linalg.norm(r)) <= target:
+        r_norm = float(np.linalg.norm(r))
+        if r_norm <= target:
             return it - 1, True
-        P, Ap = product(p)
+        P, Ap = loose(p) if loose is not None and r_norm <= loose_below else product(p)
         pAp = float(p @ Ap)
         if not pAp > 0.0:
             return it, False
@@ -886,6 +952,9 @@ class _Point:
     #: They make the predictors' ``z`` an interpolation in sample space (``O(m)``).
     z: Any = None
     zdot: Any = None
+    #: The correction the corrector took after ``z`` (``z`` is then ``B`` at the state
+    #: before it), or ``None``: `_Mode.point_z` applies it when ``B x`` itself is wanted.
+    z_step: Any = None
     #: ``gdot`` is taken on the free indices only (0 on ``S``, where ``H ẋ`` is the
     #: tangent's residual): enough for the guards, not for a product of the tangent.
     free_rates: bool = False
@@ -1010,8 +1079,10 @@ class _Mode:
         self.stuck = _Stall(0.5)
         #: How far the start is off its curve, when `off_curve` found it too far to move.
         self.start_off = 0.0
-        #: The ``z`` of the gradient the last corrector returned (linear models).
+        #: The ``z`` of the gradient the last corrector returned (linear models), and the
+        #: correction taken after it (``None``: ``last_z`` is the returned state's).
         self.last_z: FloatArray | None = None
+        self.last_step: FloatArray | None = None
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -1019,6 +1090,31 @@ class _Mode:
         if self.S.size:
             z += self.lm.columns(self.S) @ (xs - self.x0S)
         return z
+
+    def point_z(self, p: _Point) -> Any:
+        """``B x`` at ``p`` (``None`` if it has no ``z``): its ``z`` moved by the correction
+        taken after it, once (`_Point.z_step`; in single precision on a block CG solves:
+        the correction is within the tolerance, see `_LOOSE_STEP`)."""
+        if p.z is not None and p.z_step is not None:
+            p.z, p.z_step = self.settle(p.z, p.z_step), None
+        return p.z
+
+    def settle(self, z: FloatArray, step: FloatArray) -> FloatArray:
+        """``z − B_S step``: ``B x`` after a correction ``step`` from the state of ``z``."""
+        assert self.lm is not None
+        if self.S.size * self.block.n > _DIRECT_SIZE:
+            moved = self.lm.columns32(self.S) @ step.astype(np.float32)
+            return np.asarray(z - moved.astype(np.float64))
+        return np.asarray(z - self.lm.columns(self.S) @ step)
+
+    def settle_start(self, x: FloatArray) -> None:
+        """Keep ``B x`` itself for ``x``, the next mode's start, when the corrector left
+        ``z`` before its last correction there: one single-precision update instead of
+        the next mode's pass over all of ``B`` (see `_Mode.__init__`)."""
+        kept = self.lm.unsettled(x) if self.lm is not None else None
+        if kept is not None:
+            assert self.lm is not None
+            self.lm.remember(x, self.settle(*kept))
 
     def _full_grad(
         self, x: FloatArray, z: FloatArray, exact: bool = True, known: _KnownS | None = None
@@ -1074,19 +1170,28 @@ class _Mode:
         fresh: bool,
         only: int | None = None,
         z_guess: FloatArray | None = None,
+        z_exact: bool = False,
     ) -> tuple[FloatArray, FloatArray] | None:
         """:meth:`correct` for a linear model: the corrections need ``∂_S f`` only, from the
         sliding columns (``m·|S|``); the gradient over all rows is taken once, at the
-        point returned or (as in `correct`) just before its last correction. Once a
-        correction is within ``_NEAR`` tolerances the next is expected to be the last: its
-        ``∂_S f`` is read off the gradient over all rows (a restricted pass saved). With
-        ``only``, the gradient returned is on ``S`` and at ``only`` alone (see `complete`).
+        point returned or (as in `correct`) just before its last correction, by a pass
+        over the free columns that completes the ``∂_S f`` just taken. With ``only``, the
+        gradient returned is on ``S`` and at ``only`` alone (see `complete`).
+
+        After a correction ``δ`` within `_LOOSE_STEP` tolerances (not ``tight``) ``z`` and
+        ``∂_S f`` are updated by it in single precision, ``z − B_S δ`` and ``B_Sᵀ ℓ'/m``
+        plus the product of the change of ``ℓ'/m``: half the bytes of the passes that
+        take them afresh, and a rounding that is that of ``δ``'s small size (far below
+        the tolerance's effect on ``z``).
 
         ``z_guess``: ``B x`` at the prediction, interpolated in sample space from the
-        points the prediction interpolates (off by the ``‖B‖·tol`` their ``z`` may carry).
-        The first correction is taken there (a pass over the sliding columns saved); every
-        later one, and a gradient returned as this very point's (``fresh``, ``tight``),
-        at ``z`` taken afresh. ``last_z`` is the ``z`` of the gradient returned.
+        points the prediction interpolates: with ``z_exact`` from their ``B x`` itself
+        (`point_z`), so ``B x`` to rounding, else off by the ``‖B‖·tol`` their ``z`` may
+        carry. The first correction is taken there (a pass over the sliding columns
+        saved); unless ``z_exact``, every later one, and a gradient returned as this very
+        point's (``fresh``, ``tight``), at ``z`` taken afresh (or updated from a ``z``
+        taken afresh). ``last_z`` is the ``z`` of the gradient returned, ``last_step``
+        the correction taken after it.
         """
         lm = self.lm
         assert lm is not None
@@ -1101,37 +1206,62 @@ class _Mode:
         x = self.base(tau)
         S = self.S
         x[S] = xs
+        self.last_step = None
         if S.size == 0:
             self.last_z = self._z(tau, xs)
             return x, result(x, self.last_z)
         BS = lm.columns(S)
+        # (single-precision updates only for blocks that CG solves, and not to rounding)
+        BS32 = lm.columns32(S) if not tight and S.size * self.block.n > _DIRECT_SIZE else None
         last = np.inf
         done = False
         # The tolerance at x, taken after each correction; the first iteration needs none
         # (with ``last`` infinite no test below reads it before x is corrected).
         tol = 0.0
-        guessed = z_guess is not None and z_guess.shape == self.z0.shape
+        given = z_guess is not None and z_guess.shape == self.z0.shape
+        guessed = given and not z_exact
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
+        # z, ℓ'(z)/m and B_Sᵀ ℓ'(z)/m at x, and the correction taken since the last
+        # iterate (None: none, the chord step was dropped).
+        z: FloatArray | None = None
+        dl: FloatArray | None = None
+        data_S: FloatArray | None = None
+        step: FloatArray | None = None
         for it in range(_MAX_NEWTON):
-            if it == 0 and guessed:
-                assert z_guess is not None
-                z = z_guess
+            small = False
+            moved = True  # (whether z is new: not after a dropped chord step at a known z)
+            if z is None:
+                z = z_guess if given else self._z(tau, x[S])
+            elif step is not None or guessed:
+                small = (
+                    BS32 is not None
+                    and step is not None
+                    and float(np.abs(step).max()) <= _LOOSE_STEP * tol
+                )
+                if small and not guessed:
+                    assert BS32 is not None and step is not None
+                    z = z - (BS32 @ step.astype(np.float32)).astype(np.float64)
+                else:
+                    z = self._z(tau, x[S])
+                    guessed = False
             else:
-                z = self._z(tau, x[S])
-                guessed = False
+                moved = False
+            if moved:
+                self.rec.nfev += 1
+                dl_new = lm.dloss(z) / lm.m
+                if small:
+                    assert BS32 is not None and data_S is not None and dl is not None
+                    change = (dl_new - dl).astype(np.float32)
+                    data_S = data_S + (BS32.T @ change).astype(np.float64)
+                else:
+                    data_S = BS.T @ dl_new
+                dl = dl_new
+            assert z is not None and dl is not None and data_S is not None
             if done:
                 self.last_z = z
-                return x, result(x, z)
-            near = not tight and last <= _NEAR * tol
-            if near:
-                g = result(x, z)
-                gS = g[S]
-            else:
-                self.rec.nfev += 1
-                dl = lm.dloss(z) / lm.m
-                data_S = BS.T @ dl
-                gS = _finite(data_S + lm.lam * x[S], "grad(x)")
+                return x, result(x, z, known=(dl, data_S))
+            gS = _finite(data_S + lm.lam * x[S], "grad(x)")
             chord = it < 4 and self.block.size == S.size and not no_chord
             if chord:
                 delta = self.block.precondition(gS)
@@ -1147,9 +1277,11 @@ class _Mode:
                     # instead of shrinking h, which does not help (the chord's
                     # contraction does not depend on h).
                     no_chord = True
+                    step = None
                     continue
                 return None  # diverging
             x[S] -= delta
+            step = delta
             tol = self.tol(x)
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 if guessed and fresh:
@@ -1161,11 +1293,12 @@ class _Mode:
                 # is not handed on as the point's (the next prediction would extrapolate
                 # from it, and its error would pile up from step to step).
                 self.last_z = None if guessed else z
-                if near:
-                    lm.remember(x, z, exact=False)
-                    return x, g
+                self.last_step = None if guessed else step
                 # (∂_S f at this z was just taken: the free columns' pass completes it)
-                return x, result(x, z, exact=False, known=(dl, data_S))
+                g = result(x, z, exact=False, known=(dl, data_S))
+                if not guessed:
+                    lm.remember(x, z, exact=False, step=step)  # (see `settle_start`)
+                return x, g
             # (Converged also where two Newton corrections in a row stop contracting below
             # the tolerance: the curve's own rounding, the gradient's over the smallest
             # eigenvalue of a nearly singular H_SS, is then above the state's.)
@@ -1228,7 +1361,7 @@ class _Mode:
         if corrected is None:
             return None
         point = self.point(0.0, corrected[0], corrected[1], start.u)
-        point.z = self.last_z
+        point.z, point.z_step = self.last_z, self.last_step
         return point
 
     def correct(
@@ -1239,6 +1372,7 @@ class _Mode:
         fresh: bool = False,
         only: int | None = None,
         z_guess: FloatArray | None = None,
+        z_exact: bool = False,
     ) -> tuple[FloatArray, FloatArray] | None:
         """Newton on ``∇_S f(x_S, x_F(τ)) = 0`` from ``xs``; ``None`` if it does not converge.
 
@@ -1251,10 +1385,10 @@ class _Mode:
         ``only``: an index whose partial derivative is all the caller needs besides
         ``∂_S f`` (a linear model then returns NaN elsewhere: :meth:`complete` fills them).
         ``z_guess``: a linear model's ``B x`` at the prediction (see `_correct_columns`;
-        ignored otherwise).
+        ignored otherwise), ``B x`` itself to rounding if ``z_exact``.
         """
         if self.lm is not None:
-            return self._correct_columns(tau, xs, tight, fresh, only, z_guess)
+            return self._correct_columns(tau, xs, tight, fresh, only, z_guess, z_exact)
         x = self.base(tau)
         S = self.S
         x[S] = xs
@@ -2018,13 +2152,15 @@ def _run_mode(
             s = 1.0 + h / hp
             xs_pred = _hermite(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
             if _has_z(prev, cur):
-                z_pred = _hermite(prev.z, prev.zdot, cur.z, cur.zdot, hp, s)
+                z_pred = _hermite(cm.point_z(prev), prev.zdot, cm.point_z(cur), cur.zdot, hp, s)
         else:
             xs_pred = cur.x[S] + h * cur.u
             if _has_z(cur, cur):
-                z_pred = cur.z + h * cur.zdot
+                z_pred = cm.point_z(cur) + h * cur.zdot
         nonfinite = singular = ""
         try:
+            # (a guess only: extrapolated z's taken as exact would carry their rounding on
+            # to the next step's, growing by the extrapolation's factor every step)
             corrected = cm.correct(tau, xs_pred, z_guess=z_pred)
         except FloatingPointError as exc:  # NonFiniteError of a gradient or product
             corrected, nonfinite = None, str(exc)
@@ -2073,7 +2209,7 @@ def _run_mode(
         else:
             # (the CG's first guess: the slope of the quadratic through x0, u0 and x1)
             new = cm.point(tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u)
-            new.z = cm.last_z
+            new.z, new.z_step = cm.last_z, cm.last_step
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
             err_x = h * float(np.abs(dx).max()) / 8.0
@@ -2116,7 +2252,7 @@ def _run_mode(
                 u_end = _quartic_slope(prev, cur, tau, xn, S)
                 if not S.size or float(np.abs(u_end).max()) < 1.0 - _EXIT_MARGIN:
                     gdot, Bxdot = cm.rate(xn, u_end)
-                    new = _Point(tau, xn, gn, u_end, gdot, cm.last_z, Bxdot)
+                    new = _Point(tau, xn, gn, u_end, gdot, cm.last_z, Bxdot, cm.last_step)
         if new is None:
             # The first guess of the tangent's CG: the slope of the quartic through the
             # last two points and the new state (error O(h⁴)) for steps that do not grow
@@ -2129,7 +2265,7 @@ def _run_mode(
             else:
                 u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
             new = cm.point(tau, xn, gn, u_guess)
-            new.z = cm.last_z
+            new.z, new.z_step = cm.last_z, cm.last_step
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         if cur_guards[0] is not cur:
@@ -2226,6 +2362,7 @@ def _run_mode(
         exits = [
             (int(S[i]), float(p_ev.u[i])) for i in np.flatnonzero(np.abs(p_ev.u) >= 1.0 - 1e-12)
         ]
+        cm.settle_start(p_ev.x)
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
 
 
@@ -2255,13 +2392,13 @@ def _has_z(a: _Point, b: _Point) -> bool:
     return a.z is not None and a.zdot is not None and b.z is not None and b.zdot is not None
 
 
-def _z_between(cur: _Point, new: _Point, h: float, s: float) -> FloatArray | None:
+def _z_between(cm: _Mode, cur: _Point, new: _Point, h: float, s: float) -> FloatArray | None:
     """``B x`` at fraction ``s`` of the step ``[cur, new]`` by the Hermite interpolant of
-    the points' ``z`` (``z`` is affine in ``x``: the interpolant of the states maps to
-    it), or ``None`` without their sample-space data."""
+    the points' ``B x`` and ``B ẋ`` (``z`` is affine in ``x``: the interpolant of the
+    states maps to it, to rounding), or ``None`` without their sample-space data."""
     if not _has_z(cur, new):
         return None
-    return np.asarray(_hermite(cur.z, cur.zdot, new.z, new.zdot, h, s))
+    return np.asarray(_hermite(cm.point_z(cur), cur.zdot, cm.point_z(new), new.zdot, h, s))
 
 
 def _quartic_slope(
@@ -2296,7 +2433,7 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> tuple[floa
     tau = cur.tau + 0.5 * h
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, 0.5) if S.size else np.zeros(0)
     try:
-        corrected = cm.correct(tau, xs, z_guess=_z_between(cur, new, h, 0.5))
+        corrected = cm.correct(tau, xs, z_guess=_z_between(cm, cur, new, h, 0.5), z_exact=True)
     except FloatingPointError:
         return None
     if corrected is None:
@@ -2324,9 +2461,13 @@ def _curve_state(
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    # (No sample-space z_guess here: a z off by the points' ‖B‖·tol spoils Newton's
-    # quadratic last correction, and the event times then lose a digit or two.)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, only=only)
+    # (The sample-space z from the points' B x itself, to rounding: one from the z their
+    # gradients were taken at, off by ‖B‖·tol, would spoil Newton's quadratic last
+    # correction, and the event times would lose a digit or two.)
+    z = _z_between(cm, cur, new, h, s)
+    corrected = cm.correct(
+        tau, xs, tight=cm.F.size == 1, fresh=True, only=only, z_guess=z, z_exact=True
+    )
     if corrected is None:
         raise PathFailure(
             -1,
@@ -2344,7 +2485,8 @@ def _curve_point(
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True)
+    z = _z_between(cm, cur, new, h, s)  # (B x itself: see `_curve_state`)
+    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, z_guess=z, z_exact=True)
     if corrected is None:
         raise PathFailure(
             -1,
@@ -2471,7 +2613,7 @@ def _refine_exit(
             if tau == new.tau:
                 # (the corrected state is kept: only its tangent is solved again)
                 cache[tau] = cm.point(tau, new.x, new.g, new.u, _EXIT_RTOL)
-                cache[tau].z = new.z
+                cache[tau].z, cache[tau].z_step = new.z, new.z_step
             else:
                 cache[tau] = _curve_point(cm, cur, new, h, tau, _EXIT_RTOL)
         return 1.0 - float(np.abs(cache[tau].u[exit_idx]).max())
