@@ -59,6 +59,9 @@ _BOX_ENUM_MAX = 10
 _SOLUTION_SET_MAX = 6
 #: Largest size for which the general simplex VI enumerates all 2^k − 1 supports.
 _SIMPLEX_ENUM_MAX = 12
+#: The time limit of the mixed-integer search for one solution of a larger one, where
+#: Lemke's method fails.
+_SIMPLEX_MILP_SECONDS = 20.0
 #: Largest size for which is_p_matrix checks all 2^k − 1 principal minors.
 _P_MINORS_MAX = 12
 
@@ -840,21 +843,94 @@ def _simplex_enumerate(M: FloatArray, a: FloatArray, tol: float, tol_rho: float)
     return _dedupe(np.array(found).reshape(-1, k))
 
 
-def _simplex_lemke(M: FloatArray, a: FloatArray, tol: float, tol_rho: float) -> FloatArray:
-    """One solution of the simplex VI, for problems too large to enumerate, by Lemke's
-    complementary pivoting; then the KKT system on its support solved exactly and checked.
-    Raises ``SelectionError`` when the check fails.
+def _simplex_large(
+    M: FloatArray, a: FloatArray, tol: float, tol_rho: float
+) -> tuple[FloatArray, str]:
+    """One solution of a simplex VI too large to enumerate (``M``, ``a`` of scale 1): by
+    Lemke's method (`_simplex_lemke`), else, where its pivoting fails (degenerate data
+    can defeat the floating-point lexicographic rule), by a mixed-integer search for a
+    feasible support (`_simplex_milp`). Each candidate is checked exactly on its support
+    (`_simplex_checked`): ``(w, "lemke" or "milp")``. Raises ``SelectionError`` when
+    neither gives one."""
+    w = _simplex_checked(M, a, _simplex_lemke(M, a), tol, tol_rho)
+    if w is not None:
+        return w, "lemke"
+    w = _simplex_checked(M, a, _simplex_milp(M, a), tol, tol_rho)
+    if w is None:
+        raise SelectionError(
+            f"No solution of the {a.shape[0]}x{a.shape[0]} simplex VI (not monotone) was "
+            f"found by Lemke's method or by a mixed-integer search within "
+            f"{_SIMPLEX_MILP_SECONDS:g} s."
+        )
+    return w, "milp"
 
-    On the simplex ``Σw = 1``, so ``Mw − a = M'w`` with ``M' = M − a1ᵀ + α11ᵀ − α1·1ᵀw``;
-    with ``w = z/Σz`` the VI is the LCP ``z ≥ 0``, ``M'z − 1 ≥ 0``, ``zᵀ(M'z − 1) = 0`` for
-    ``M' = M − a1ᵀ + α11ᵀ``. For ``α`` above ``−λ_min`` of its symmetric part, ``M'`` is
-    strictly copositive (``wᵀM'w ≥ (λ_min + α)‖w‖²`` for ``w ≥ 0``, as ``(1ᵀw)² ≥ ‖w‖²``), and
-    Lemke's method then ends with a solution (Cottle, Pang & Stone, *The Linear
-    Complementarity Problem*, Thm. 4.4.13). A non-monotone VI can have several solutions:
-    this is one (the enumeration of smaller problems returns the minimal-norm one; on the
-    tie facets of the greedy flows of small networks each had a single solution, 21 of 21).
+
+def _simplex_checked(
+    M: FloatArray, a: FloatArray, found: FloatArray | None, tol: float, tol_rho: float
+) -> FloatArray | None:
+    """A solver's weights ``found`` polished: the weights on their support from the VI's
+    KKT system, if they satisfy the VI; else ``found`` itself, if it does (a degenerate
+    support, e.g. with repeated columns, has a singular KKT system and a continuum of
+    weights, of which its least-squares solution need not be one); else ``None``."""
+    if found is None or not np.sum(found) > 0.0:
+        return None
+    support = np.flatnonzero(found > 0)
+    polished = _simplex_on_support(M, a, support, tol, tol_rho)
+    if polished is not None:
+        return polished
+    w = np.maximum(found, 0.0) / np.sum(np.maximum(found, 0.0))
+    rho = a - M @ w
+    r = float(np.mean(rho[support]))
+    off = np.ones(a.shape[0], dtype=bool)
+    off[support] = False
+    if np.max(np.abs(rho[support] - r)) > tol_rho or np.any(rho[off] - r > tol_rho):
+        return None
+    return w
+
+
+def _simplex_on_support(
+    M: FloatArray, a: FloatArray, support: IntArray, tol: float, tol_rho: float
+) -> FloatArray | None:
+    """The weights on ``support`` from the VI's KKT system (least squares), if they
+    satisfy the VI."""
+    s = support.size
+    K = np.zeros((s + 1, s + 1))
+    K[:s, :s] = M[np.ix_(support, support)]
+    K[:s, s] = 1.0
+    K[s, :s] = 1.0
+    rhs = np.concatenate([a[support], [1.0]])
+    sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
+    w = np.zeros(a.shape[0])
+    w[support] = sol[:s]
+    rho = a - M @ w
+    off = np.ones(a.shape[0], dtype=bool)
+    off[support] = False
+    if (
+        np.max(np.abs(K @ sol - rhs)) > tol_rho
+        or np.any(w < -tol)
+        or np.any(rho[off] - sol[s] > tol_rho)
+    ):
+        return None
+    w = np.maximum(w, 0.0)
+    return w / np.sum(w)
+
+
+def _simplex_lemke(M: FloatArray, a: FloatArray) -> FloatArray | None:
+    """One solution ``w`` of the simplex VI by Lemke's complementary pivoting, or ``None``
+    where the pivoting fails.
+
+    On the simplex ``Σw = 1``, so with ``w = z/Σz`` the VI is the LCP ``z ≥ 0``,
+    ``M'z − 1 ≥ 0``, ``zᵀ(M'z − 1) = 0`` for ``M' = M − a1ᵀ + α11ᵀ`` (adding ``α11ᵀ`` shifts
+    every ``(Mw)_i`` by ``α``). For ``α`` above ``−λ_min`` of its symmetric part, ``M'`` is
+    strictly copositive (``wᵀM'w ≥ (λ_min + α)‖w‖²`` for ``w ≥ 0``, as ``(1ᵀw)² ≥ ‖w‖²``),
+    and Lemke's method then ends with a solution (Cottle, Pang & Stone, *The Linear
+    Complementarity Problem*, Thm. 4.4.13) in exact arithmetic. A non-monotone VI can have
+    several solutions: this is one (the enumeration of smaller problems returns the
+    minimal-norm one; on the tie facets of the greedy flows of small networks each
+    enumerated VI had a single solution, 21 of 21).
     (Own code: neither SciPy nor a maintained package has Lemke's method, and HiGHS's
-    mixed-integer search for a feasible support took from 0.5 s to over 20 s at k = 24-51.)
+    mixed-integer search for a feasible support took from 0.5 s to over 20 s at k = 24-51,
+    where this takes milliseconds; the search is the fallback.)
     """
     k = a.shape[0]
     A = M - np.outer(a, np.ones(k))
@@ -863,31 +939,35 @@ def _simplex_lemke(M: FloatArray, a: FloatArray, tol: float, tol_rho: float) -> 
     A = A + (max(0.0, -lam_min) + (float(np.max(np.abs(A))) or 1.0)) * np.ones((k, k))
     z = _lemke(A, -np.ones(k))
     if z is None or not np.sum(z) > 0.0:
-        raise SelectionError(f"Lemke's method found no solution of the {k}x{k} simplex VI.")
-    S = np.flatnonzero(z > 0)
-    wS, r = _simplex_kkt(M, a, S)
-    w = np.zeros(k)
-    w[S] = wS
-    rho = a - M @ w
-    off = np.ones(k, dtype=bool)
-    off[S] = False
-    if np.any(wS < -tol) or np.any(rho[off] - r > tol_rho):
-        raise SelectionError(
-            f"The {k}x{k} simplex VI's solution by Lemke's method did not pass the exact check."
-        )
-    w = np.maximum(w, 0.0)
-    return w / np.sum(w)
+        return None
+    return z / np.sum(z)
+
+
+def _lexicographic_min(keys: FloatArray, rel: float = 1e-9) -> int:
+    """The row of ``keys`` that is smallest lexicographically, comparing each column with
+    a tolerance relative to its scale (exact ties of the data stay ties in floating point:
+    the anti-cycling rule of Lemke's method needs them)."""
+    rows = np.arange(keys.shape[0])
+    for column in keys.T:
+        values = column[rows]
+        low = float(values.min())
+        rows = rows[values <= low + rel * max(float(np.abs(column).max()), 1e-300)]
+        if rows.size == 1:
+            break
+    return int(rows[0])
 
 
 def _lemke(M: FloatArray, q: FloatArray, max_pivots: int | None = None) -> FloatArray | None:
     """Lemke's method (covering vector 1, lexicographic ratio test against cycling) for
     the LCP ``z ≥ 0``, ``Mz + q ≥ 0``, ``zᵀ(Mz + q) = 0``; ``None`` on a ray or at the pivot
     limit. The dense tableau ``[B⁻¹ | B⁻¹(−M) | B⁻¹(−1) | B⁻¹q]`` over the variables
-    ``w`` (0..k−1), ``z`` (k..2k−1) and the artificial ``z₀`` (2k)."""
+    ``w`` (0..k−1), ``z`` (k..2k−1) and the artificial ``z₀`` (2k); ``M`` is scaled to
+    entries of size 1 first (the pivot tolerances are then relative)."""
     k = q.shape[0]
     if np.all(q >= 0):
         return np.zeros(k)
-    T = np.hstack([np.eye(k), -M, -np.ones((k, 1)), q[:, None]])
+    scale = float(np.max(np.abs(M))) or 1.0
+    T = np.hstack([np.eye(k), -M / scale, -np.ones((k, 1)), q[:, None]])
     basis = list(range(k))
     artificial, rhs = 2 * k, 2 * k + 1
 
@@ -897,9 +977,8 @@ def _lemke(M: FloatArray, q: FloatArray, max_pivots: int | None = None) -> Float
         T[others] -= np.outer(T[others, col], T[row])
         basis[row] = col
 
-    # z₀ enters where q is most negative (ties: the last such row, as the symbolic
-    # perturbation q + (ε, ε², …) of the lexicographic rule orders them).
-    row = int(k - 1 - np.argmin(q[::-1]))
+    # z₀ enters where q is most negative (ties: the lexicographic rule's, on [q, I])
+    row = _lexicographic_min(np.column_stack([q, np.eye(k)]))
     entering = artificial
     for _ in range(max_pivots or 50 * (k + 1)):
         leaving = basis[row]
@@ -908,17 +987,19 @@ def _lemke(M: FloatArray, q: FloatArray, max_pivots: int | None = None) -> Float
             break
         entering = leaving + k if leaving < k else leaving - k  # (its complement)
         column = T[:, entering]
-        rows = np.flatnonzero(column > 1e-12 * max(1.0, float(np.max(np.abs(column)))))
+        rows = np.flatnonzero(column > 1e-11 * float(np.max(np.abs(column))))
         if rows.size == 0:
             return None  # a ray: no solution along this path
-        # Lexicographic minimum of (rhs, B⁻¹ row) / column over the candidate rows.
+        # (z₀ leaves as soon as it can: the solution is reached)
         keys = np.column_stack([T[rows, rhs], T[rows, :k]]) / column[rows, None]
-        order = np.lexsort(keys.T[::-1])
-        best = order[0]
-        # (z₀ leaves as soon as it is among the minimizers: the solution is reached)
-        ties = rows[order[np.all(np.isclose(keys[order], keys[best], rtol=1e-12, atol=0), axis=1)]]
-        z0_row = [r for r in ties.tolist() if basis[r] == artificial]
-        row = z0_row[0] if z0_row else int(rows[best])
+        best = rows[_lexicographic_min(keys)]
+        ratio = T[best, rhs] / column[best]
+        z0_rows = [
+            r
+            for r in rows.tolist()
+            if basis[r] == artificial and T[r, rhs] / column[r] <= ratio + 1e-9 * max(ratio, 1.0)
+        ]
+        row = z0_rows[0] if z0_rows else int(best)
     else:
         return None
     if artificial in basis:
@@ -928,6 +1009,43 @@ def _lemke(M: FloatArray, q: FloatArray, max_pivots: int | None = None) -> Float
         if k <= var < 2 * k:
             z[var - k] = max(T[r, rhs], 0.0)
     return z
+
+
+def _simplex_milp(M: FloatArray, a: FloatArray) -> FloatArray | None:
+    """One solution ``w`` of the simplex VI (to HiGHS's tolerances) by a mixed-integer feasibility
+    problem (HiGHS, through :func:`scipy.optimize.milp`): a binary ``s_i`` per index allows
+    ``w_i > 0`` and forces ``ρ_i = r`` (big-M); ``None`` if none is found within
+    `_SIMPLEX_MILP_SECONDS`."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    k = a.shape[0]
+    # On the simplex r = ρ_j (j in the support) and r − ρ_i = (Mw)_i − (Mw)_j + a_j − a_i:
+    # both lie in ranges of the entries (the tighter the big-M, the faster the search).
+    big = 1.01 * (float(np.ptp(M)) + float(np.ptp(a))) + 1e-300
+    eye, zeros, ones = np.eye(k), np.zeros((k, k)), np.ones((k, 1))
+    # variables [w (k), r, s (k)]; r − ρ_i = r − a_i + (M w)_i
+    rows = [
+        np.hstack([np.ones((1, k)), [[0.0]], np.zeros((1, k))]),  # Σ w = 1
+        np.hstack([eye, np.zeros((k, 1)), -eye]),  # w_i ≤ s_i
+        np.hstack([M, ones, zeros]),  # r − ρ_i ≥ 0
+        np.hstack([M, ones, big * eye]),  # r − ρ_i ≤ big (1 − s_i)
+    ]
+    lower = np.concatenate([[1.0], np.full(k, -np.inf), a, np.full(k, -np.inf)])
+    upper = np.concatenate([[1.0], np.zeros(k), np.full(k, np.inf), a + big])
+    res = milp(
+        c=np.zeros(2 * k + 1),
+        constraints=LinearConstraint(np.vstack(rows), lower, upper),
+        integrality=np.concatenate([np.zeros(k + 1), np.ones(k)]),
+        bounds=Bounds(
+            np.concatenate([np.zeros(k), [float(a.min() - M.max())], np.zeros(k)]),
+            np.concatenate([np.ones(k), [float(a.max() - M.min())], np.ones(k)]),
+        ),
+        # (any feasible point is optimal: the search ends at the first one it finds)
+        options={"time_limit": _SIMPLEX_MILP_SECONDS},
+    )
+    if res.x is None:
+        return None
+    return np.where(res.x[:k] > 1e-9, res.x[:k], 0.0)
 
 
 def _support_of(warm_start: Selection | ArrayLike | None, k: int) -> IntArray | None:
@@ -981,8 +1099,9 @@ def solve_simplex_vi(
     convex QP ``min ½wᵀMw − aᵀw`` over the simplex, solved by a finite primal active-set
     method (``"active-set"``, ``unique=True``). Otherwise, for ``k ≤ 12``, all ``2^k − 1``
     supports are enumerated and the minimal-norm solution is returned (``"enumeration"``);
-    larger problems get one solution by Lemke's method (``"lemke"``), checked exactly on
-    its support. ``unique`` is True only when the symmetric
+    larger problems get one solution by Lemke's method (``"lemke"``) or, where its
+    pivoting fails, a mixed-integer search for a feasible support (``"milp"``, HiGHS),
+    checked exactly on its support. ``unique`` is True only when the symmetric
     part of ``M`` is positive definite on ``{Σ d_i = 0}``. ``SelectionError`` when no
     solution is found.
 
@@ -1002,7 +1121,7 @@ def solve_simplex_vi(
     if k == 0:
         raise ValueError("`a` must have at least one entry (a tie set is never empty).")
     support0 = _support_of(warm_start, k)
-    tol_lam, tol_rho = box_tolerances(Mf, af, t)
+    _, tol_rho = box_tolerances(Mf, af, t)
     monotone = _monotone_on_simplex(Mf, t)
     if is_symmetric(Mf) and monotone:
         Ms = 0.5 * (Mf + Mf.T)
@@ -1014,7 +1133,11 @@ def solve_simplex_vi(
         w /= np.sum(w)
         method, n_sol = "active-set", None
     elif k <= _SIMPLEX_ENUM_MAX:
-        sols = _simplex_enumerate(Mf, af, max(tol_lam, 1e-10), max(tol_rho, 1e-10))
+        # (on the data divided by its scale, as below: the solutions are the same, and the
+        # tolerances' floors of 1e-10 are then relative to it)
+        scale = max(float(np.max(np.abs(Mf))), float(np.max(np.abs(af))), 1e-300)
+        tl, tr = box_tolerances(Mf / scale, af / scale, t)
+        sols = _simplex_enumerate(Mf / scale, af / scale, max(tl, 1e-10), max(tr, 1e-10))
         if sols.shape[0] == 0:
             raise SelectionError("No solution of the simplex VI was found by enumeration.")
         w = sols[int(np.argmin(np.linalg.norm(sols, axis=1)))]
@@ -1023,10 +1146,15 @@ def solve_simplex_vi(
         r = float(np.mean(rho[S]))
         method, n_sol, n_solves = "enumeration", int(sols.shape[0]), 2**k - 1
     else:
-        w = _simplex_lemke(Mf, af, max(tol_lam, 1e-10), max(tol_rho, 1e-10))
+        # (on the data divided by its scale: the VI's solutions are the same, and the
+        # pivoting's and the check's tolerances are then relative)
+        scale = max(float(np.max(np.abs(Mf))), float(np.max(np.abs(af))), 1e-300)
+        Mn, an = Mf / scale, af / scale
+        tl, tr = box_tolerances(Mn, an, t)
+        w, method = _simplex_large(Mn, an, max(tl, 1e-10), max(tr, 1e-10))
         S = np.flatnonzero(w > 0)
         r = float(np.mean((af - Mf @ w)[S]))
-        method, n_sol, n_solves = "lemke", None, 1
+        n_sol, n_solves = None, 1
     return Selection(
         lam=w,
         residual=_simplex_residual(Mf, af, w, r),

@@ -409,14 +409,15 @@ def non_monotone(rng: np.random.Generator, k: int, symmetric: bool) -> np.ndarra
 def test_simplex_lemke_finds_the_single_solution_of_a_small_non_monotone_vi(seed: int) -> None:
     # Lemke's method (used above k = 12) against brute force where that is feasible: on a
     # VI with one solution it must find it; with several, one of them.
-    from filippov.selection import _simplex_lemke
+    from filippov.selection import _simplex_checked, _simplex_lemke
 
     rng = np.random.default_rng(seed)
     k = int(rng.integers(3, 8))
     M = non_monotone(rng, k, symmetric=seed % 2 == 0)
     a = rng.standard_normal(k) if seed % 3 else np.zeros(k)
     sols = brute_force_simplex(M, a)
-    w = _simplex_lemke(M, a, 1e-10, 1e-10)
+    w = _simplex_checked(M, a, _simplex_lemke(M, a), 1e-10, 1e-10)
+    assert w is not None
     assert min(np.max(np.abs(w - ref)) for ref in sols) <= 1e-9
 
 
@@ -432,7 +433,7 @@ def test_simplex_large_non_monotone_vi_is_solved(
     M = non_monotone(rng, k, symmetric)
     a = rng.standard_normal(k) if with_a else np.zeros(k)
     sel = solve_simplex_vi(M, a)
-    assert sel.method == "lemke" and not sel.unique
+    assert sel.method in ("lemke", "milp") and not sel.unique
     assert simplex_violation(M, a, sel.lam, sel.rate) <= 1e-9 * (1.0 + np.abs(M).max())
 
 
@@ -444,6 +445,51 @@ def test_simplex_degenerate_large_vi_is_solved(M: np.ndarray) -> None:
     # every ratio test of the pivoting.
     sel = solve_simplex_vi(M, np.zeros(20))
     assert simplex_violation(M, np.zeros(20), sel.lam, sel.rate) <= 1e-12
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_simplex_large_integer_vi_is_solved(seed: int) -> None:
+    # (From the stranger review.) Integer data make exact ties in Lemke's ratio tests; its
+    # lexicographic rule compared float keys exactly, rounding broke the ties, and the
+    # pivoting cycled: "no solution" for VIs that have one (14 of 200), or a singular KKT
+    # system on the support found raised numpy's LinAlgError.
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(13, 60))
+    B = rng.integers(-3, 4, (k, k)).astype(float)
+    M = B + B.T if seed % 2 else B
+    a = rng.integers(-2, 3, k).astype(float) if seed % 3 == 0 else np.zeros(k)
+    sel = solve_simplex_vi(M, a)
+    assert simplex_violation(M, a, sel.lam, sel.rate) <= 1e-9 * np.abs(M).max()
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e-6, 1e6, 1e12])
+def test_simplex_vi_does_not_depend_on_the_datas_scale(scale: float) -> None:
+    # (From the stranger review.) The pivot threshold and the enumeration's tolerance
+    # floors were absolute: at a scale of 1e12 Lemke's method saw a false ray (27 of 30
+    # failed), and at 1e-12 the enumeration accepted 33 "solutions" against 3.
+    rng = np.random.default_rng(5)
+    for k in (6, 20):
+        M = non_monotone(rng, k, symmetric=True)
+        a = rng.standard_normal(k)
+        ref = solve_simplex_vi(M, a)
+        sel = solve_simplex_vi(scale * M, scale * a)
+        assert sel.method == ref.method and sel.n_solutions == ref.n_solutions
+        np.testing.assert_allclose(sel.lam, ref.lam, rtol=0, atol=1e-9)
+        assert sel.rate == pytest.approx(scale * ref.rate, rel=1e-9)
+
+
+def test_simplex_mixed_integer_search_where_lemke_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fallback of a failed pivoting: HiGHS's search for a feasible support, its
+    # weights then polished and checked exactly.
+    import filippov.selection as selection
+
+    monkeypatch.setattr(selection, "_simplex_lemke", lambda M, a: None)
+    rng = np.random.default_rng(11)
+    M = non_monotone(rng, 16, symmetric=True)
+    a = rng.standard_normal(16)
+    sel = solve_simplex_vi(M, a)
+    assert sel.method == "milp" and not sel.unique
+    assert simplex_violation(M, a, sel.lam, sel.rate) <= 1e-10
 
 
 def test_simplex_single_index() -> None:
