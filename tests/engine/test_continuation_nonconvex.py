@@ -184,3 +184,28 @@ def test_a_start_too_far_off_its_curve_fails_and_says_why() -> None:
     assert sol.status == -1
     assert "off its curve" in sol.message and "nearly singular" in sol.message
     assert 1.29 < sol.t[-1] < 1.30 and len(sol.events) == 5
+
+
+@pytest.mark.parametrize("lam", [1e-1, 1e-6])
+def test_block_solves_reach_their_tolerance_on_a_nearly_singular_linear_model(lam: float) -> None:
+    # CG on a linear model's sliding columns takes its last products in single precision
+    # only on blocks whose condition number is bounded by 1e4: their rounding moves the
+    # true residual by about cond(H_SS) times its size. Without that bound, on nearly
+    # duplicated features under a ridge of 1e-6, the true residual of a solve to 1e-10 was
+    # 1.2e-8 (checked here against the dense Hessian, independently of the path's sums).
+    from filippov._recorder import Recorder
+
+    rng = np.random.default_rng(3)
+    m, n, dup = 400, 100, 20
+    A = rng.standard_normal((m, n))
+    A[:, -dup:] = A[:, :dup] * (1 + 1e-3 * rng.standard_normal((m, dup)))
+    obj = ridge_logistic(A, np.sign(rng.standard_normal(m)), lam)
+    x = 0.1 * rng.standard_normal(n)
+    block = cp._Block(obj, n, Recorder(0.0, x, "continuation"))
+    block.set(x, np.arange(n))
+    for _ in range(5):
+        b = rng.standard_normal(n)
+        x_moved = x + 1e-3 * rng.standard_normal(n)  # (a stale factor: CG iterates)
+        y = block.solve(x_moved, b, rtol=1e-10)
+        residual = np.linalg.norm(obj.hess(x_moved) @ y - b) / np.linalg.norm(b)
+        assert residual <= 2e-10
