@@ -821,25 +821,9 @@ def _simplex_enumerate(M: FloatArray, a: FloatArray, tol: float, tol_rho: float)
     found: list[FloatArray] = []
     for mask in range(1, 1 << k):
         S = np.array([i for i in range(k) if (mask >> i) & 1])
-        s = S.size
-        K = np.zeros((s + 1, s + 1))
-        K[:s, :s] = M[np.ix_(S, S)]
-        K[:s, s] = 1.0
-        K[s, :s] = 1.0
-        rhs = np.concatenate([a[S], [1.0]])
-        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
-        if np.max(np.abs(K @ sol - rhs)) > tol_rho:
-            continue
-        w = np.zeros(k)
-        w[S] = sol[:s]
-        if np.any(w < -tol):
-            continue
-        rho = a - M @ w
-        out = np.ones(k, dtype=bool)
-        out[S] = False
-        if np.any(rho[out] - sol[s] > tol_rho):
-            continue
-        found.append(np.maximum(w, 0.0) / np.sum(np.maximum(w, 0.0)))
+        w = _simplex_on_support(M, a, S, tol, tol_rho)
+        if w is not None:
+            found.append(w)
     return _dedupe(np.array(found).reshape(-1, k))
 
 
