@@ -144,7 +144,13 @@ def stewart_selection(
                 continue
             out = np.setdiff1d(np.arange(r), P)
             if out.size and np.min(-(A[:, out].T @ y)) < -eps:
-                continue
+                # The multipliers y are not unique when AP's rows are dependent (a zero
+                # row, or one of size 1e-9 against 1): lstsq's minimal-norm y can fail the
+                # signs off the support where another y of the same tP meets them (found by
+                # hypothesis: θ = (½, 0, 0, ½) refused, None returned for a feasible set).
+                y = _multipliers_off_support(A, list(P), out, y, eps)
+                if y is None:
+                    continue
             theta = np.zeros(r)
             theta[list(P)] = np.clip(tP, 0.0, None)
             theta /= theta.sum()
@@ -157,6 +163,36 @@ def stewart_selection(
         # Codimension 1: the normal components of the two fields fix θ unless both vanish.
         return theta, bool(abs(A[1, 0] - A[1, 1]) > eps)
     return theta, (not check_unique) or _single_velocity(F, A, b, eps)
+
+
+def _multipliers_off_support(
+    A: FloatArray, P: list[int], out: np.ndarray, y: FloatArray, eps: float
+) -> FloatArray | None:
+    """Multipliers ``y + Z c`` (``Z`` a basis of the null space of ``A_Pᵀ``: the same
+    ``θ_P = A_Pᵀ y``) with ``−A_outᵀ (y + Z c) ≥ −eps``, by a linear program; ``None`` if
+    there are none (the support is not the minimal-norm solution's)."""
+    from scipy.linalg import null_space  # on first use (light import)
+    from scipy.optimize import linprog
+
+    Z = null_space(A[:, P].T)
+    if Z.shape[1] == 0:
+        return None
+    G = A[:, out].T
+    lhs, rhs = G @ Z, -(G @ y) + eps
+    # (each row scaled to unit size: HiGHS drops coefficients below 1e-9, and the rows
+    # that matter here are exactly those, e.g. 1e-9·c ≤ −½)
+    size = np.max(np.abs(lhs), axis=1)
+    keep = size > 0
+    if np.any(rhs[~keep] < 0):
+        return None
+    res = linprog(
+        np.zeros(Z.shape[1]),
+        A_ub=lhs[keep] / size[keep, None],
+        b_ub=rhs[keep] / size[keep],
+        bounds=[(None, None)] * Z.shape[1],
+        method="highs",
+    )
+    return None if res.status != 0 else y + Z @ res.x
 
 
 def _constraints(F: FloatArray, N: FloatArray) -> FloatArray:

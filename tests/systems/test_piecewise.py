@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import filippov as fp
@@ -397,6 +397,11 @@ def test_a_wrong_jacobian_is_refused() -> None:
 @given(
     st.lists(st.floats(-3.0, 3.0, allow_nan=False, allow_subnormal=False), min_size=12, max_size=12)
 )
+# (found by hypothesis: a field component of 1e-9 against 1 makes the support's
+# multipliers non-unique; the minimal-norm ones refused θ = (0, ½, 0, ½) and
+# (½, 0, 0, ½), and the second input got None for a feasible set)
+@example([2.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1e-09, 0.0, 0.0, 0.0, 0.0])
+@example([0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1e-09, 0.0, 0.0, 0.0, 0.0])
 def test_stewart_selection_is_the_minimal_norm_feasible_weight(values: list[float]) -> None:
     from scipy.optimize import linprog, minimize
 
