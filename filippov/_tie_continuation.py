@@ -98,10 +98,6 @@ class _TieBlock(SlidingBlock):
     signs: FloatArray | None = None
     #: ``ρ`` of the factored ``H_TT + ρ σ_Tσ_Tᵀ`` (0: ``H_TT`` itself is factored).
     shift = 0.0
-    #: ``(version, H̃⁻¹σ_T, σ_TᵀH̃⁻¹σ_T)`` of the shifted factor ``H̃`` (see `precondition`).
-    _shifted_sigma: tuple[int, FloatArray, float] | None = None
-    #: σ_T of the shifted factor.
-    kept_sigma: FloatArray = np.zeros(0)
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
         self.shift = 0.0  # (a new tie: its block is tried unshifted first)
