@@ -77,10 +77,10 @@ def locate_event(
     """
     cand = _cheap_crossings(field, g_hi)
     if cand.size and g_lo is not None and g_hi is not None:
-        t_ev = _earliest_root(field, dense, lo, hi, g_lo, g_hi, cand)
+        t_ev, located = _earliest_root(field, dense, lo, hi, g_lo, g_hi, cand)
         x_ev = _state(dense, t_ev)
         values = field.guard_values(x_ev)[0]
-        if _others_min(values, cand) >= 0.0:
+        if _others_min(values, located) >= 0.0:
             return t_ev, x_ev, values
         hi = t_ev  # another entry crossed earlier: it is inside [lo, t_ev]
 
@@ -155,9 +155,9 @@ def _cheap_crossings(field: ModeField, g: FloatArray | None) -> np.ndarray:
     return cand if bool(np.all(field.cheap[cand])) else np.empty(0, dtype=np.intp)
 
 
-def _others_min(values: FloatArray, cand: np.ndarray) -> float:
-    """The smallest guard entry outside ``cand`` (``inf`` when there is none)."""
-    return float(np.min(np.delete(values, cand), initial=np.inf))
+def _others_min(values: FloatArray, located: int) -> float:
+    """The smallest guard entry other than ``located`` (``inf`` when there is none)."""
+    return float(np.min(np.delete(values, located), initial=np.inf))
 
 
 def _earliest_root(
@@ -168,23 +168,31 @@ def _earliest_root(
     g_lo: FloatArray,
     g_hi: FloatArray,
     cand: np.ndarray,
-) -> float:
+) -> tuple[float, int]:
     """The earliest time in ``(lo, hi]`` at which one of the guard entries ``cand`` (all
-    of h alone, positive in ``g_lo`` at ``lo`` and not in ``g_hi`` at ``hi``) reaches zero.
+    of h alone, positive in ``g_lo`` at ``lo`` and not in ``g_hi`` at ``hi``) reaches zero,
+    and that entry.
 
     The entries are taken in the order of their linear root estimates; each is located by
     ``brentq`` on the dense output, evaluating h only. After each root the remaining
     entries are read there (one evaluation of h): those already at or below zero reach it
     earlier and are located before it. The known values at the bracket's ends are given
     to ``brentq`` instead of being recomputed.
+
+    An entry positive again at a root found is dropped, although it may have crossed zero
+    and come back before that root: the callers therefore check every entry but the one
+    returned at the root (on a long step of a free ℓ∞ mode, exact for the integrator, an
+    entry that had just crossed reaches 0 again late in the step, and a third entry that
+    crossed early and turned back was dropped at that root; see `scan_step`).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         est = g_lo[cand] / (g_lo[cand] - g_hi[cand])
     pending = [int(c) for c in cand[np.argsort(est, kind="stable")]]
     at_hi = {c: float(g_hi[c]) for c in pending}
     t_hi = hi
+    located = pending[0]
     while pending:
-        c = pending.pop(0)
+        c = located = pending.pop(0)
         known = {lo: float(g_lo[c]), t_hi: at_hi[c]}
 
         def entry(s: float, c: int = c, known: dict[float, float] = known) -> float:
@@ -198,7 +206,7 @@ def _earliest_root(
             vals = field.cheap_entries(_state(dense, t_hi), np.asarray(pending))
             at_hi = dict(zip(pending, (float(v) for v in vals), strict=True))
             pending = [p for p in pending if at_hi[p] <= 0.0]
-    return t_hi
+    return t_hi, located
 
 
 #: Interior points at which each accepted step's dense output is checked for guards that
@@ -239,9 +247,11 @@ def scan_step(
     """
     t_hi = t_new
     t_root: float | None = None
+    located = -1
     cand = _cheap_crossings(field, g_new)
     if cand.size:
-        t_root = t_hi = _earliest_root(field, dense, t_old, t_new, g_old, g_new, cand)
+        t_root, located = _earliest_root(field, dense, t_old, t_new, g_old, g_new, cand)
+        t_hi = t_root
     # Interior samples at the spacing of _DIP_SAMPLES on the whole step (at least one).
     frac = (t_hi - t_old) / (t_new - t_old) if t_new > t_old else 1.0
     k = max(1, int(np.ceil(_DIP_SAMPLES * frac - 1e-9)))
@@ -260,9 +270,10 @@ def scan_step(
     G = np.asarray(rows)
     mins = G.min(axis=1)
     if x_root is not None:
-        # At the located root its own entries are zero to rounding: the last row is a
-        # crossing only if another entry is already below zero there.
-        others = _others_min(g_hi, cand)
+        # At the located root its own entry is zero to rounding: the last row is a
+        # crossing only if another entry is already below zero there (another of the
+        # candidates too: `_earliest_root` may have dropped one that crossed before).
+        others = _others_min(g_hi, located)
         mins[-1] = others if others < 0.0 else np.inf
     hit = np.flatnonzero(mins <= 0.0)
     first = int(hit[0]) if hit.size else None

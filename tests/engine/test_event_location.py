@@ -61,6 +61,36 @@ def test_several_surfaces_crossed_in_one_step_are_taken_in_time_order():
     np.testing.assert_allclose(sol(1.0), c + 0.5 * (1.0 - t_cross), atol=1e-10)
 
 
+def test_a_crossing_dropped_by_a_later_root_in_a_long_step_is_still_taken_first():
+    # s' = 1, y' = −sign(h(s)): every surface is crossed. After h_A's crossing at t = 0.11
+    # the next DOP853 step (exact: the field is constant) runs to t = 1.5, where h_A, h_B
+    # and h_C are all past their surfaces. h_A (its guard ≈ 0 at the step's start, so
+    # first in the order of linear estimates) is 0 again at t = 1.0, where h_B is positive
+    # (it crossed at 0.45 and came back at 0.7); h_C's root at 0.5 was then taken as the
+    # first, h_B already below 0 there, and the run ended −3 ("changes sign without passing
+    # through 0"; the wine network of benchmarks.general_path failed so, at t = 0.0115).
+    def h(x):
+        s = x[0]
+        return np.array([(s - 0.11) * (s - 1.0), -(s - 0.45) * (s - 0.7) * (s - 1.2), 0.5 - s])
+
+    def jac(x):
+        s = x[0]
+        dB = -((s - 0.7) * (s - 1.2) + (s - 0.45) * (s - 1.2) + (s - 0.45) * (s - 0.7))
+        return np.array([[2 * s - 1.11, 0, 0, 0], [dB, 0, 0, 0], [-1.0, 0, 0, 0]])
+
+    B = np.vstack([np.zeros(3), np.eye(3)])
+    system = fp.FilippovSystem(np.array([1.0, 0, 0, 0]), B, h, "l1", jac_h=jac)
+    sol = fp.solve(system, np.zeros(4), (0.0, 1.5), method="events")
+    assert sol.status == 0, sol.message
+    assert [e.indices[0] for e in sol.events] == [0, 1, 2, 1, 0, 1]
+    assert all(e.kind == "crossing" for e in sol.events)
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [0.11, 0.45, 0.5, 0.7, 1.0, 1.2], rtol=0, atol=1e-12
+    )
+    # y_i = −∫ sign(h_i): the signs between the roots above.
+    np.testing.assert_allclose(sol(1.5), [1.5, 0.28, -0.4, 0.5], atol=1e-10)
+
+
 def test_sign_flow_of_ridge_logistic_matches_a_tight_run():
     rng = np.random.default_rng(3)
     A = rng.standard_normal((40, 10))
