@@ -453,7 +453,14 @@ def _initial_mode(
         offset[dropped] = tie_tol
         if free.size > 1:
             rec.event(
-                t, x, "tie-entry", free, None, make_mode("linf", sigma, free), note="initial tie"
+                t,
+                x,
+                "tie-entry",
+                free,
+                None,
+                make_mode("linf", sigma, free),
+                unique=cv.unique,
+                note="initial tie",
             )
         return sigma, free, offset, False
     if bool(np.all(np.abs(hx) <= ztol)):
@@ -591,9 +598,17 @@ def _transition(
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             x0 = np.zeros(m)
-            # (every index, as the rest mode and the exact and continuation paths name it)
+            # (every index, as the rest mode and the exact and continuation paths name it;
+            # at h = 0 every relay value is free: staying is the only solution when
+            # ∂h/∂x B is a P-matrix, see `solve`)
             rec.event(
-                t, x, "stationary", np.arange(m), old_mode, make_mode("linf", x0, np.arange(m))
+                t,
+                x,
+                "stationary",
+                np.arange(m),
+                old_mode,
+                make_mode("linf", x0, np.arange(m)),
+                unique=is_p_matrix(Jac @ B) is True,
             )
             return t, x, np.zeros(m), np.arange(m), offset, True, None
         A = set(int(i) for i in field.free)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_solve
+from scipy.linalg import cho_solve, lu_factor, lu_solve
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
@@ -91,6 +91,14 @@ class _TieBlock(SlidingBlock):
     singular (``ċ = 0`` there). With ``shift = ρ > 0`` the block's `solve` and
     `precondition` apply ``H̃⁻¹`` (its dense double-precision factor at the point solved
     at), not ``H_TT⁻¹``; the callers read ``shift``.
+
+    A tie whose ``H_TT`` is indefinite on its tangent space (a repelling tie: the simplex
+    VI is not monotone, and the tie is one of several Filippov solutions there) has no
+    such factor for any ``ρ``. The same equations hold for any nonsingular ``H̃`` with
+    ``q̃ ≠ 0`` (they are the bordered system's ``[[H_TT, −σ_T], [σ_Tᵀ, 0]]``, regular
+    exactly then), so such a block is factored by LU (`lu`, and ``definite`` False): the
+    path follows the tie the selection chose, as the event and exact paths do, and the
+    selection there is not unique.
     """
 
     kept: tuple[bytes, np.ndarray, FloatArray] | None = None
@@ -98,6 +106,17 @@ class _TieBlock(SlidingBlock):
     signs: FloatArray | None = None
     #: ``ρ`` of the factored ``H_TT + ρ σ_Tσ_Tᵀ`` (0: ``H_TT`` itself is factored).
     shift = 0.0
+    #: The LU factors of ``H̃`` where it has no Cholesky factor (see above), else None.
+    lu: tuple[FloatArray, np.ndarray] | None = None
+
+    @property
+    def definite(self) -> bool:
+        """Whether the block's factor is a Cholesky factor (``H̃`` positive definite)."""
+        return self.lu is None
+
+    def _set_factor(self, L: FloatArray) -> None:
+        self.lu = None
+        super()._set_factor(L)
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
         self.shift = 0.0  # (a new tie: its block is tried unshifted first)
@@ -154,7 +173,9 @@ class _TieBlock(SlidingBlock):
         # tie is given up. A factor whose pivots fall to 1e-6 of the largest is no factor
         # (ρ at the edge of the range that works leaves a nearly singular H̃).
         # (a one-index tie with H_jj = 0 needs any ρ > 0: 1 then)
-        rho = self.shift or 2.0 * float(np.abs(R).sum(axis=1).max()) / S.size or 1.0
+        rho = (self.shift if self.definite else 0.0) or (
+            2.0 * float(np.abs(R).sum(axis=1).max()) / S.size or 1.0
+        )
         for _ in range(3):
             try:
                 L = cholesky(R + rho * np.outer(sT, sT))
@@ -170,17 +191,45 @@ class _TieBlock(SlidingBlock):
             self._set_factor(L)
             self.key = x.tobytes()
             return
-        raise np.linalg.LinAlgError(
-            f"the tie block of {S.size} indices at this point is not positive definite on "
-            f"the tie's tangent space σ_Tᵀd = 0 (H_TT + ρσσᵀ has no Cholesky factor up to "
-            f"ρ = {rho / 8:.3g})"
-        )
+        # Indefinite on the tangent space: LU of H̃ (any ρ leaves the tie's equations as
+        # they are; see the class), if H̃ is regular and q̃ ≠ 0. det H̃ = det H_TT·(1 +
+        # ρ σᵀH_TT⁻¹σ) vanishes for one ρ at most, which moves with x: of three ρ a factor
+        # of 8 apart, the one whose factor is the best conditioned (by its pivots) is
+        # taken afresh at each point (a ρ kept from an earlier point stopped the run where
+        # H̃ became singular on the way).
+        rho0 = 2.0 * float(np.abs(R).sum(axis=1).max()) / S.size or 1.0
+        best: tuple[float, float, tuple[FloatArray, np.ndarray]] | None = None
+        for rho in (rho0, 8.0 * rho0, rho0 / 8.0):
+            lu = lu_factor(R + rho * np.outer(sT, sT), check_finite=False)
+            pivots = np.abs(np.diag(lu[0]))
+            ratio = float(pivots.min() / pivots.max()) if pivots.max() > 0.0 else 0.0
+            if best is None or ratio > best[0]:
+                best = (ratio, rho, lu)
+        assert best is not None
+        _, rho, lu = best
+        pivots = np.abs(np.diag(lu[0]))
+        y = lu_solve(lu, sT, check_finite=False) if pivots.min() > 0.0 else sT * np.nan
+        bound = float(np.abs(y).sum()) * float(np.abs(sT).sum())  # (|q̃| at most this)
+        if not (pivots.min() > 1e-10 * pivots.max() and abs(float(sT @ y)) > 1e-10 * bound):
+            raise np.linalg.LinAlgError(
+                f"the tie block of {S.size} indices at this point is singular on the tie's "
+                "tangent space σ_Tᵀd = 0 (the bordered system [[H_TT, −σ], [σᵀ, 0]] of the "
+                "tie's equations is singular)"
+            )
+        self.shift = rho
+        self.n_refresh += 1
+        self.excess = 0
+        self._set_factor(lu[0])
+        self.lu = lu
+        self.key = x.tobytes()
 
     def precondition(self, r: FloatArray) -> FloatArray:
         if not self.shift:
             return super().precondition(r)
         # (the shifted factor in double precision, whatever the block's size: it is the
         # solve itself, not a preconditioner)
+        if self.lu is not None:
+            return np.asarray(lu_solve(self.lu, r, check_finite=False))
         return np.asarray(cho_solve((self.L, True), r, check_finite=False))
 
     def solve_unshifted(self, x: FloatArray, b: FloatArray) -> FloatArray:
@@ -341,7 +390,7 @@ class _TieMode:
                 z = block.solve(x, r1, rtol=1e-10)
                 y = block.solve(x, sT, rtol=1e-10)
             q = float(sT @ y)
-            if not q > 0.0:
+            if not (q > 0.0 or (q != 0.0 and not block.definite)):
                 raise np.linalg.LinAlgError("the tie block is not positive definite")
             # (a shifted block solves with H̃ = H_TT + ρσσᵀ: since σᵀδx = −r2, Newton's
             # H_TT δx − σ δc = −r1 reads H̃ δx − σ (δc − ρ r2) = −r1; see `_TieBlock`)
@@ -394,7 +443,7 @@ class _TieMode:
                 y_guess = guess[0] / (guess[1] - block.shift)
             y = block.solve(x, sT, guess=y_guess, rtol=1e-10)
         q = float(sT @ y)
-        if not q > 0.0:
+        if not (q > 0.0 or (q != 0.0 and not block.definite)):
             raise np.linalg.LinAlgError("the tie block is not positive definite")
         Hy = block.last_product
         if Hy is None:  # solved directly: from the block's rows, or one product
@@ -829,10 +878,12 @@ def _select(
     try:
         y: FloatArray | None = block.solve(x, sA, rtol=1e-12)
     except np.linalg.LinAlgError:
-        # H_AA is not positive definite even on the tie's tangent space: the simplex VI
-        # is not monotone, and it decides below (by enumeration, as the event path does).
+        # H_AA is singular on the tie's tangent space: the simplex VI decides below (by
+        # enumeration, as the event path does). So does it where H_AA is indefinite there
+        # (the block's factor is an LU: the VI is not monotone, and its interior solution
+        # one of several).
         y = None
-    if y is not None:
+    if y is not None and block.definite:
         # (w = −σ∘ẋ = σ∘y/q also for a shifted block: see `_TieMode.point`)
         q = float(sA @ y)
         w = sA * y / q if q > 0.0 else np.full(A.size, -1.0)
@@ -951,8 +1002,8 @@ def tie_steps(
                 )
             # At h = 0 every relay value is free: staying is the only solution when the
             # Hessian is a P-matrix (positive definite: the tie block's factor says so
-            # when every index is tied).
-            unique = block.S.size == n or _rest_unique(block, x)
+            # when every index is tied and the factor is H_TT's own, not a shifted one's).
+            unique = (block.S.size == n and not block.shift) or _rest_unique(block, x)
             return Rest(t_new, x, np.arange(n), mode, mode_rest, np.zeros(n), unique)
         stalls = stalls + 1 if t_new == t else 0
         if stalls > 2 * n + 4:

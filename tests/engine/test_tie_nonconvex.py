@@ -92,6 +92,89 @@ def test_join_into_a_repelling_tie_takes_the_simplex_vi_as_the_event_path() -> N
     check_continuity(sol)
 
 
+def repelling_quartic() -> Objective:
+    # f = x0 + x1 + (x0² + x1²)/2 + 2 x0 x1 + (x0⁴ + x1⁴)/10: at 0 the gradient (1, 1) ties
+    # both indices and H = [[1, 2], [2, 1]] has curvature −2 on the tie's tangent (1, −1).
+    def f(x: np.ndarray) -> float:
+        return float(x[0] + x[1] + 0.5 * (x @ x) + 2 * x[0] * x[1] + 0.1 * np.sum(x**4))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        return 1.0 + x + 2.0 * x[::-1] + 0.4 * x**3
+
+    def hess(x: np.ndarray) -> np.ndarray:
+        return np.array([[1.0, 2.0], [2.0, 1.0]]) + np.diag(1.2 * x**2)
+
+    return Objective(f, grad, hess, n=2, name="repelling quartic")
+
+
+@pytest.mark.parametrize("method", ["continuation", "events"])
+def test_repelling_tie_is_followed_as_the_minimal_norm_selection_and_flagged(method) -> None:
+    # The simplex VI of the weights has three solutions at 0 (each index alone, which the
+    # other then outruns, and (1/2, 1/2), which keeps the tie); like the exact path on a
+    # quadratic, both paths follow the minimal-norm one, flagged not unique. Before, the
+    # continuation path ended −4 (no Cholesky factor for any shift) and the event path
+    # flagged the tie unique. By symmetry x0 = x1 = −t/2 until the tie value 1 + 3s + 0.4s³
+    # (s = −t/2) reaches 0: a saddle, where resting is not the only solution either.
+    obj = repelling_quartic()
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), [0.0, 0.0], (0.0, 2.0), method=method)
+    assert sol.status == 1, sol.message
+    s_star = float(np.real(min(r for r in np.roots([0.4, 0.0, 3.0, 1.0]) if abs(r.imag) < 1e-12)))
+    t_star = -2.0 * s_star
+    assert [(e.kind, e.indices, e.unique) for e in sol.events] == [
+        ("tie-entry", (0, 1), False),
+        ("stationary", (0, 1), False),
+    ]
+    assert sol.events[1].t == pytest.approx(t_star, abs=1e-9)
+    ts = np.linspace(0.0, 2.0, 41)
+    closed = -0.5 * np.minimum(ts, t_star)
+    np.testing.assert_allclose(sol(ts), np.column_stack([closed, closed]), rtol=0, atol=1e-9)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
+
+
+def started_on_a_repelling_tie(seed: int) -> tuple[Objective, np.ndarray]:
+    """A random quartic whose gradient at 0 ties k ≥ 2 indices, the first two coupled so
+    that the tie's simplex VI is not monotone (each of them alone is a solution too)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 6))
+    Q = rng.standard_normal((n, n))
+    H = 0.5 * (Q + Q.T) + rng.uniform(-1.0, 2.0) * np.eye(n)
+    b = rng.uniform(0.1, 0.9, n) * rng.choice([-1.0, 1.0], n)
+    k = int(rng.integers(2, n + 1))
+    b[:k] = rng.choice([-1.0, 1.0], k)
+    H[0, 1] = H[1, 0] = b[0] * b[1] * (max(H[0, 0], H[1, 1]) + rng.uniform(0.1, 2.0))
+    c4 = rng.uniform(0.05, 0.5)
+    obj = Objective(
+        lambda x: float(0.5 * x @ H @ x + b @ x + c4 * np.sum(x**4)),
+        lambda x: H @ x + b + 4.0 * c4 * x**3,
+        lambda x: H + np.diag(12.0 * c4 * x**2),
+        n=n,
+    )
+    return obj, np.zeros(n)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_repelling_ties_match_the_event_path(seed: int) -> None:
+    # Inputs the tests did not choose: both paths follow the same selections (the event
+    # logs with their uniqueness flags agree) and stay within the event path's accuracy
+    # on a repelling tie (its default and tight runs differ by up to 3e-6 there, the
+    # continuation path's by 1e-10). Before, the continuation path ended −4 at t = 0, and
+    # with one shift kept along the tie −1 where that H̃ became singular.
+    obj, x0 = started_on_a_repelling_tie(seed)
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, x0, (0.0, 3.0), method="continuation")
+    ref = fp.solve(system, x0, (0.0, 3.0), method="events")
+    assert sol.status == ref.status and sol.status in (0, 1), sol.message
+    assert sol.events[0].kind == "tie-entry" and not sol.events[0].unique
+    assert [(e.kind, e.indices, e.unique) for e in sol.events] == [
+        (e.kind, e.indices, e.unique) for e in ref.events
+    ]
+    ts = np.linspace(0.0, 3.0, 301)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=2e-5)
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
+
+
 def test_single_index_with_negative_curvature_descends_as_the_closed_form() -> None:
     # f = −x0²/2 + x0 + x1²/2 + x1/2 from 0: ∂_0 f = 1 + t rises ahead of ∂_1 f = 1/2
     # while x0 alone moves (a one-index tie: no tangent space, any H_00 ≠ 0 will do).
