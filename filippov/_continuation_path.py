@@ -38,6 +38,7 @@ only the sliding columns of its data, and ``B x`` is affine along a mode
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -118,8 +119,7 @@ _START_SHIFT_MAX = 1e4
 _SWAP_SEARCH = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
-_GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
-_GUARD_SAMPLES.flags.writeable = False
+_GUARD_SAMPLES = tuple(np.linspace(0.125, 1.0, 8).tolist())
 
 
 def _hermite_basis(s: Any) -> tuple[Any, Any, Any, Any]:
@@ -127,8 +127,11 @@ def _hermite_basis(s: Any) -> tuple[Any, Any, Any, Any]:
     return (1 + 2 * s) * (1 - s) ** 2, s * (1 - s) ** 2, s * s * (3 - 2 * s), s * s * (s - 1)
 
 
-#: The basis at the guards' samples (a column: they broadcast over the guards), taken once.
-_GUARD_BASIS = _hermite_basis(_GUARD_SAMPLES[:, None])
+#: The basis at the guards' samples, taken once (on an array: the rounding of the
+#: interpolants' other evaluations), as rows ``(h00, h10, h01, h11)`` of Python floats.
+_GUARD_BASIS_ROWS = tuple(
+    zip(*(b.tolist() for b in _hermite_basis(np.array(_GUARD_SAMPLES))), strict=True)
+)
 
 
 @dataclass(frozen=True)
@@ -257,9 +260,16 @@ def _forward(L: FloatArray, c: FloatArray) -> FloatArray:
 
 def _finite(arr: FloatArray, name: str) -> FloatArray:
     """:func:`require_finite` without its ``errstate`` context, which costs more than the
-    check itself on the small vectors of every step (one elementwise test instead)."""
-    if np.isfinite(arr).all():
-        return arr
+    check itself on the small vectors of every step: ``arr · arr`` is finite when every
+    entry is (one BLAS call, a quarter of an elementwise test's cost); if it is not (a NaN
+    or inf, or the square of a huge finite entry overflowing) the exact test decides.
+    (The paths run under ``errstate(all="ignore")``; elsewhere an overflow may be raised
+    as an error or a warning turned into one: the exact test decides then too.)"""
+    try:
+        if arr.ndim == 1 and math.isfinite(arr.dot(arr)):
+            return arr
+    except (FloatingPointError, RuntimeWarning):
+        pass
     return require_finite(arr, name)
 
 
@@ -415,10 +425,9 @@ class _LinearModel:
         gradient rate whose ``S`` part is known): a pass over the free columns alone
         (behind the columns of ``S`` since the last `columns` call for ``S``)."""
         k = S.size
-        assert np.array_equal(self.order[:k], S)
-        out = np.zeros(self.n)
-        out[self.order[k:]] = r @ self.cols_f[:, k:]
-        out += self.lam * v
+        assert S is self._columns_of or np.array_equal(self.order[:k], S)
+        out = self.lam * v
+        out[self.order[k:]] += r @ self.cols_f[:, k:]
         out[S] = on_S
         return out
 
@@ -1254,11 +1263,8 @@ class _Mode:
             if z is None:
                 z = z_guess if given else self._z(tau, x[S])
             elif step is not None or guessed:
-                small = (
-                    BS32 is not None
-                    and step is not None
-                    and float(np.abs(step).max()) <= _LOOSE_STEP * tol
-                )
+                # (the step's size is the last correction's, `last`)
+                small = BS32 is not None and step is not None and last <= _LOOSE_STEP * tol
                 if small and not guessed:
                     assert BS32 is not None and step is not None
                     z = z - (BS32 @ step.astype(np.float32)).astype(np.float64)
@@ -1561,12 +1567,9 @@ def _hermite(
     y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, s: Any
 ) -> Any:
     """Cubic Hermite on ``[0, h]`` at fractions ``s`` (scalar or (k,) → broadcast last)."""
-    if s is _GUARD_SAMPLES:  # (every step's guards: the basis is taken once)
-        h00, h10, h01, h11 = _GUARD_BASIS
-    else:
-        if not isinstance(s, float):  # (a Python or NumPy float skips the checks)
-            s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
-        h00, h10, h01, h11 = _hermite_basis(s)
+    if not isinstance(s, float):  # (a Python or NumPy float skips the checks)
+        s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+    h00, h10, h01, h11 = _hermite_basis(s)
     return h00 * y0 + h10 * h * d0 + h01 * y1 + h11 * h * d1
 
 
@@ -1587,34 +1590,43 @@ def _first_roots(
     # |h10|, |h11| ≤ 4/27 on [0, 1], the interpolant is at least min(G0, G1) − (4/27)·h·
     # (|D0| + |D1|), positive for most guards of a step (those far from their boundary).
     may_dip = np.minimum(G0, G1) <= (4.0 / 27.0) * h * (np.abs(D0) + np.abs(D1))
-    if not may_dip.all():
-        which = may_dip.nonzero()[0]
-        if which.size == 0:
-            return []
-        return [
-            (int(which[k]), s)
-            for k, s in _first_roots(G0[which], D0[which], G1[which], D1[which], h)
-        ]
-    samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
-    # p(s) = G0 + b s + c s² + d s³ (the Hermite basis expanded); p'(s) = b + 2c s + 3d s².
-    b = h * D0
-    c = 3.0 * (G1 - G0) - 2.0 * b - h * D1
-    d = 2.0 * (G0 - G1) + b + h * D1
-    with np.errstate(all="ignore"):
-        root = np.sqrt(np.maximum(c * c - 3.0 * d * b, 0.0))
-        q = -(c + np.where(c >= 0.0, root, -root))  # (the stable pair of roots)
-        crit = np.stack([q / (3.0 * d), b / q])
-        crit[~((crit > 0.0) & (crit < 1.0))] = np.nan
-        at_crit = G0 + crit * (b + crit * (c + crit * d))
-    dips = (samples < 0.0).any(axis=0) | (at_crit < 0.0).any(axis=0)
+    which = may_dip.nonzero()[0]
     out: list[tuple[int, float]] = []
-    for k in dips.nonzero()[0].tolist():
-        coef = (float(G0[k]), float(b[k]), float(c[k]), float(d[k]))
+    # The few that may (0 to 3 on a step, mostly) one at a time in Python floats: the
+    # same operations in the same order as on arrays (IEEE arithmetic either way), a
+    # tenth of the cost of NumPy's calls on arrays of one or two entries.
+    rows = zip(
+        which.tolist(),
+        G0[which].tolist(),
+        D0[which].tolist(),
+        G1[which].tolist(),
+        D1[which].tolist(),
+        strict=True,
+    )
+    for k, g0, d0, g1, d1 in rows:
+        # p(s) = G0 + b s + c s² + d s³ (the Hermite basis expanded); p'(s) = b + 2c s + 3d s².
+        b = h * d0
+        c = 3.0 * (g1 - g0) - 2.0 * b - h * d1
+        d = 2.0 * (g0 - g1) + b + h * d1
+        # The critical points in (0, 1), where the minima between the ends are (from the
+        # stable pair of roots of p').
+        disc = c * c - 3.0 * d * b
+        root = math.sqrt(disc) if disc > 0.0 else (disc if math.isnan(disc) else 0.0)
+        q = -(c + (root if c >= 0.0 else -root))
+        crit = [
+            r for r in (q / (3.0 * d) if d else math.nan, b / q if q else math.nan) if 0.0 < r < 1.0
+        ]
+        dips = any(
+            h00 * g0 + h10 * h * d0 + h01 * g1 + h11 * h * d1 < 0.0
+            for h00, h10, h01, h11 in _GUARD_BASIS_ROWS
+        ) or any(g0 + r * (b + r * (c + r * d)) < 0.0 for r in crit)
+        if not dips:
+            continue
 
-        def cubic(s: float, q: tuple[float, float, float, float] = coef) -> float:
+        def cubic(s: float, q: tuple[float, float, float, float] = (g0, b, c, d)) -> float:
             return q[0] + s * (q[1] + s * (q[2] + s * q[3]))
 
-        points = sorted([*_GUARD_SAMPLES.tolist(), *crit[:, k][np.isfinite(crit[:, k])].tolist()])
+        points = sorted([*_GUARD_SAMPLES, *crit])
         lo = 0.0
         for hi in points:
             if cubic(hi) < 0.0:
