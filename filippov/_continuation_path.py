@@ -273,6 +273,12 @@ def _finite(arr: FloatArray, name: str) -> FloatArray:
     return require_finite(arr, name)
 
 
+def _norm(v: FloatArray) -> float:
+    """``‖v‖₂`` of a vector as :func:`numpy.linalg.norm` computes it (the square root of
+    ``v · v``), without its dispatch (CG takes one per iteration)."""
+    return math.sqrt(v.dot(v))
+
+
 class _LinearModel:
     """Products of an objective ``f(x) = mean_i ℓ(b_iᵀx) + (λ/2)‖x‖²`` (a generalized
     linear model with a ridge term, as :func:`~filippov.objectives.ridge_logistic`) by
@@ -306,6 +312,8 @@ class _LinearModel:
         self.cols32: Any = None
         #: The columns' squared norms (see `squared_norms`), taken when first asked for.
         self._squared_norms: FloatArray | None = None
+        #: The last index array asked `squared_norms` for, and its sum.
+        self._norms_of: tuple[np.ndarray | None, float] = (None, 0.0)
         #: The index array of the last `columns` call and its view (returned again for it).
         self._columns_of: np.ndarray | None = None
         self._columns = self.cols_f[:, :0]
@@ -333,8 +341,11 @@ class _LinearModel:
             # place, only replaced): no comparison, no new view.
             return self._columns
         k = S.size
-        if not np.array_equal(self.order[:k], S):
-            for i, j in enumerate(S.tolist()):
+        differ = (self.order[:k] != S).nonzero()[0]
+        if differ.size:
+            # (from the first position that differs: an index joining S is its last)
+            start = int(differ[0])
+            for i, j in enumerate(S[start:].tolist(), start):
                 p = int(self.where[j])
                 if p != i:
                     self.cols_f[:, [i, p]] = self.cols_f[:, [p, i]]
@@ -348,9 +359,12 @@ class _LinearModel:
 
     def squared_norms(self, S: np.ndarray) -> float:
         """``‖B_S‖_F²``, the sum of the columns' squared norms (taken once for all columns)."""
+        if self._norms_of[0] is S:  # (every CG on the block asks: kept per index array)
+            return self._norms_of[1]
         if self._squared_norms is None:
             self._squared_norms = np.einsum("ij,ij->j", self.B, self.B)
-        return float(self._squared_norms[S].sum())
+        self._norms_of = (S, float(self._squared_norms[S].sum()))
+        return self._norms_of[1]
 
     def columns32(self, S: np.ndarray) -> Any:
         """``B[:, S]`` in single precision, as a view (see `columns`)."""
@@ -788,7 +802,7 @@ class _Block:
         else:
             Hy = np.zeros(self.n)
         self.last_product = Hy
-        bnorm = float(np.linalg.norm(b))
+        bnorm = _norm(b)
         if bnorm <= atol and guess is None:
             return y, 0, True
         r = b - Hy[S]
@@ -856,7 +870,7 @@ class _Block:
             self._pending = (w, base, y0, y.copy(), Bdy.copy())
             return y, it, ok
 
-        bnorm = float(np.linalg.norm(b))
+        bnorm = _norm(b)
         if bnorm <= atol and guess is None:
             return done(0, True)
         r = b - HyS
@@ -906,7 +920,7 @@ def _cg_iterations(
     p = z.copy()
     rz = float(r @ z)
     for it in range(1, max_iter):
-        r_norm = float(np.linalg.norm(r))
+        r_norm = _norm(r)
         if r_norm <= target:
             return it - 1, True
         P, Ap = loose(p) if loose is not None and r_norm <= loose_below else product(p)
@@ -921,7 +935,7 @@ def _cg_iterations(
         rz_new = float(r @ z)
         p = z + (rz_new / rz) * p
         rz = rz_new
-    return max_iter, float(np.linalg.norm(r)) <= 1e3 * target
+    return max_iter, _norm(r) <= 1e3 * target
 
 
 class CurveDense:
@@ -1497,7 +1511,7 @@ class _Mode:
                 return _Point(tau, x, g, u_guess + y, Hv + Hy)
         p = self.block.hvp_full(x, self.sigma)  # H σ (σ is 0 on S)
         if self.S.size:
-            self.b_norm = float(np.linalg.norm(p[self.S]))
+            self.b_norm = _norm(p[self.S])
             # To 1e-9: the tangent enters the dense output as h·δu/4, far below atol then.
             u = self.block.solve(x, p[self.S], guess=u_guess, rtol=rtol)
             Hu = self.block.last_product
@@ -1922,7 +1936,7 @@ def _select_sliding(
     if block.lm is not None and J.size * n > _DIRECT_SIZE:
         u, gdot, b, Bxdot = _interior_columns(block, x, sigma, arrived)
         if float(np.abs(u).max()) < 1.0 - 1e-12:
-            block.tangent = (u, gdot, float(np.linalg.norm(b)), Bxdot)
+            block.tangent = (u, gdot, _norm(b), Bxdot)
             return sigma, make_mode("l1", sigma, J), False
         return _box_selection(block, x, sigma, b)
     Hsigma = block.hvp_full(x, sigma)
@@ -1949,7 +1963,7 @@ def _select_sliding(
             v = np.zeros(n)
             v[J] = u
             Hu = block.hvp_full(x, v)
-        block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)), None)
+        block.tangent = (u, Hu - Hsigma, _norm(b), None)
         return sigma, make_mode("l1", sigma, J), False
     return _box_selection(block, x, sigma, b)
 
