@@ -331,6 +331,8 @@ class _LinearModel:
         #: arrived), and how many column updates it carries since its last full pass.
         self.last_v = (np.zeros(0), np.zeros(0))
         self.updates = 0
+        #: ``B v`` of the last two full passes of `times`, keyed by ``v.tobytes()``.
+        self.passes: dict[bytes, FloatArray] = {}
         self.w_key = b""
         self.w = np.zeros(0)
 
@@ -427,8 +429,17 @@ class _LinearModel:
                 self.last_v = (v.copy(), Bv)
                 return Bv
         self.updates = 0
-        self.last_v = (v.copy(), self.B @ v)
-        return self.last_v[1]
+        # (a pass is deterministic: the last two passes' results are taken again for the
+        # same v, as the sign vector of a direct block's points alternating with tangents)
+        key = v.tobytes()
+        Bv = self.passes.get(key)
+        if Bv is None:
+            Bv = self.B @ v
+            if len(self.passes) >= 2:
+                self.passes.pop(next(iter(self.passes)))
+            self.passes[key] = Bv
+        self.last_v = (v.copy(), Bv)
+        return Bv
 
     def back(self, r: FloatArray) -> FloatArray:
         """``Bᵀ r`` (one pass over all of ``B``)."""
@@ -1126,6 +1137,8 @@ class _Mode:
         #: correction taken after it (``None``: ``last_z`` is the returned state's).
         self.last_z: FloatArray | None = None
         self.last_step: FloatArray | None = None
+        #: ``(z, ℓ'(z)/m)`` of the last partial gradient (`complete` takes it again).
+        self._partial_dl: tuple[FloatArray | None, FloatArray] = (None, np.zeros(0))
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -1187,6 +1200,7 @@ class _Mode:
             data_S = lm.columns(self.S).T @ dl
         else:
             dl, data_S = known
+        self._partial_dl = (z, dl)
         g = np.full(x.size, np.nan)
         g[self.S] = data_S + lm.lam * x[self.S]
         g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]
@@ -1201,9 +1215,14 @@ class _Mode:
             return g
         lm = self.lm
         self.rec.nfev += 1
-        # ∂_S f is the partial one's: a pass over the free columns alone.
+        # ∂_S f is the partial one's: a pass over the free columns alone (with its ℓ'/m
+        # when x's z is the one it was taken at).
         lm.columns(self.S)
-        return _finite(lm.back_free(lm.dloss(lm.z(x)) / lm.m, self.S, x, g[self.S]), "grad(x)")
+        z = lm.z(x)
+        kept_z, dl = self._partial_dl
+        if kept_z is not z:
+            dl = lm.dloss(z) / lm.m
+        return _finite(lm.back_free(dl, self.S, x, g[self.S]), "grad(x)")
 
     def _correct_columns(
         self,
