@@ -99,6 +99,8 @@ _LOOSE_STEP = 100.0
 #: A step's corrector (not an event's) ends once the chord iterations' contraction puts
 #: the state within this many tolerances of the curve (see `_Mode._correct_columns`).
 _CHORD_SETTLED = 0.1
+#: ... and takes chord steps beyond its fourth while they contract by this factor or better.
+_STEADY_CHORD = 0.1
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
@@ -1288,6 +1290,7 @@ class _Mode:
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
         chord_last = False  # (... a chord step's)
+        theta = 1.0  # (the contraction of the last two chord steps, see `settled` below)
         # z, ℓ'(z)/m and B_Sᵀ ℓ'(z)/m at x, and the correction taken since the last
         # iterate (None: none, the chord step was dropped).
         z: FloatArray | None = None
@@ -1325,7 +1328,10 @@ class _Mode:
                 self.last_z = z
                 return x, result(x, z, known=(dl, data_S))
             gS = _finite(data_S + lm.lam * x[S], "grad(x)")
-            chord = it < 4 and self.block.size == S.size and not no_chord
+            # (chord steps beyond the fourth while they contract steadily: one more is a
+            # few products' work less than a Newton step's solve to 1e-10 from scratch)
+            steady = chord_last and theta <= _STEADY_CHORD
+            chord = (it < 4 or steady) and self.block.size == S.size and not no_chord
             if chord:
                 delta = self.block.precondition(gS)
             else:
