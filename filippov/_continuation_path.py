@@ -1328,9 +1328,10 @@ class _Mode:
                 self.last_z = z
                 return x, result(x, z, known=(dl, data_S))
             gS = _finite(data_S + lm.lam * x[S], "grad(x)")
-            # (chord steps beyond the fourth while they contract steadily: one more is a
-            # few products' work less than a Newton step's solve to 1e-10 from scratch)
-            steady = chord_last and theta <= _STEADY_CHORD
+            # (a step's chord steps beyond the fourth while they contract steadily: one more
+            # is a few products' work less than a Newton step's solve to 1e-10 from scratch;
+            # an event's corrector, to a tenth of the tolerance or to rounding, as before)
+            steady = chord_last and theta <= _STEADY_CHORD and not (tight or fresh)
             chord = (it < 4 or steady) and self.block.size == S.size and not no_chord
             if chord:
                 delta = self.block.precondition(gS)
