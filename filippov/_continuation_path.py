@@ -96,11 +96,6 @@ _LOOSE_CONDITION = 1e4
 #: within this many tolerances in single precision (see `_Mode._correct_columns`): the
 #: update's rounding, about 1e-7 of ``B_S δ``, is then far below the tolerance's.
 _LOOSE_STEP = 100.0
-#: A step's corrector (not an event's) ends once the chord iterations' contraction puts
-#: the state within this many tolerances of the curve (see `_Mode._correct_columns`).
-_CHORD_SETTLED = 0.1
-#: ... and takes chord steps beyond its fourth while they contract by this factor or better.
-_STEADY_CHORD = 0.1
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
@@ -1289,8 +1284,6 @@ class _Mode:
         guessed = given and not z_exact
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
-        chord_last = False  # (... a chord step's)
-        theta = 1.0  # (the contraction of the last two chord steps, see `settled` below)
         # z, ℓ'(z)/m and B_Sᵀ ℓ'(z)/m at x, and the correction taken since the last
         # iterate (None: none, the chord step was dropped).
         z: FloatArray | None = None
@@ -1328,11 +1321,7 @@ class _Mode:
                 self.last_z = z
                 return x, result(x, z, known=(dl, data_S))
             gS = _finite(data_S + lm.lam * x[S], "grad(x)")
-            # (a step's chord steps beyond the fourth while they contract steadily: one more
-            # is a few products' work less than a Newton step's solve to 1e-10 from scratch;
-            # an event's corrector, to a tenth of the tolerance or to rounding, as before)
-            steady = chord_last and theta <= _STEADY_CHORD and not (tight or fresh)
-            chord = (it < 4 or steady) and self.block.size == S.size and not no_chord
+            chord = it < 4 and self.block.size == S.size and not no_chord
             if chord:
                 delta = self.block.precondition(gS)
             else:
@@ -1353,15 +1342,7 @@ class _Mode:
             x[S] -= delta
             step = delta
             tol = self.tol(x)
-            # A chord iteration contracts by a steady factor θ (the preconditioner's error
-            # against H_SS): after a correction of size δ the state is within about
-            # θ/(1 − θ)·δ of the curve (Hairer and Wanner's stopping rule for simplified
-            # Newton), which ends a step's corrector as well as a correction within the
-            # tolerance does (that leaves θ·tol): one chord iteration less where the
-            # second correction lands just above the tolerance.
-            theta = size / last if chord and chord_last else 1.0
-            settled = theta < 0.5 and theta / (1.0 - theta) * size <= _CHORD_SETTLED * tol
-            if not tight and (size <= (0.1 if fresh else 1.0) * tol or (settled and not fresh)):
+            if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 if guessed and fresh:
                     # (the gradient is wanted at this point: not at an interpolated z)
                     self.last_z = self._z(tau, x[S])
@@ -1381,7 +1362,7 @@ class _Mode:
             # the tolerance: the curve's own rounding, the gradient's over the smallest
             # eigenvalue of a nearly singular H_SS, is then above the state's.)
             floor = newton_last and not chord and 0.5 * last <= size <= tol
-            last, newton_last, chord_last = size, not chord, chord
+            last, newton_last = size, not chord
             done = floor or self._converged(size, x, tol, tight)
         return None
 
