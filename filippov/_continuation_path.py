@@ -335,6 +335,8 @@ class _LinearModel:
         self.passes: dict[bytes, FloatArray] = {}
         self.w_key = b""
         self.w = np.zeros(0)
+        #: ``(w, w in single precision, min w, max w)`` of the last `weight_stats`.
+        self._w_stats: tuple[FloatArray | None, Any, float, float] = (None, None, 0.0, 0.0)
 
     def columns(self, S: np.ndarray) -> FloatArray:
         """``B[:, S]`` as a view (the columns of ``S`` are swapped to the front)."""
@@ -410,6 +412,13 @@ class _LinearModel:
             self.w = self.d2loss(self.z(x)) / self.m
             self.w_key = key
         return self.w
+
+    def weight_stats(self, w: FloatArray) -> tuple[Any, float, float]:
+        """``w`` (weights from `weights`) in single precision, its min and its max: kept
+        for the last weights (every CG at a point asks for them)."""
+        if self._w_stats[0] is not w:
+            self._w_stats = (w, w.astype(np.float32), float(w.min()), float(w.max()))
+        return self._w_stats[1], self._w_stats[2], self._w_stats[3]
 
     def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
         return (self.dloss(z) @ self.B) / self.m + self.lam * x
@@ -855,7 +864,7 @@ class _Block:
             return q, _finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
 
         BS32 = lm.columns32(S)
-        w32 = w.astype(np.float32)
+        w32, w_min, w_max = lm.weight_stats(w)
 
         def loose(p: FloatArray) -> tuple[FloatArray, FloatArray]:
             # (single precision: only near the target, see `_LOOSE_RESIDUAL`)
@@ -889,8 +898,8 @@ class _Block:
         # (the condition bound's ‖B_S‖_F² from the columns' squared norms, kept per block)
         well_conditioned = (
             lam > 0.0
-            and float(w.min()) >= 0.0
-            and 1.0 + float(w.max()) * lm.squared_norms(S) / lam <= _LOOSE_CONDITION
+            and w_min >= 0.0
+            and 1.0 + w_max * lm.squared_norms(S) / lam <= _LOOSE_CONDITION
         )
         iterations = _cg_iterations(
             r,
@@ -2170,7 +2179,7 @@ def _run_mode(
         )
         # one piece per continuation step (the Hermite cubics are sampled exactly)
         t_stop = t + last.tau
-        breaks = np.r_[ts[ts < t_stop], t_stop]
+        breaks = np.append(ts[ts < t_stop], t_stop)
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
     sigma_F, offset_F = sigma[F], offset[F]
