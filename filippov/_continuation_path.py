@@ -273,6 +273,16 @@ def _finite(arr: FloatArray, name: str) -> FloatArray:
     return require_finite(arr, name)
 
 
+def _add_to_diagonal(R: Any, value: float) -> None:
+    """``R.flat[:: k + 1] += value`` for a square ``R`` (in place), on a flat view when ``R``
+    is contiguous (in either order: its diagonal is every ``k + 1``-th entry in both) instead
+    of the flat iterator, which costs more than the addition on a small block."""
+    if R.flags.c_contiguous or R.flags.f_contiguous:
+        R.ravel(order="K")[:: R.shape[0] + 1] += value
+    else:
+        R.flat[:: R.shape[0] + 1] += value
+
+
 def _norm(v: FloatArray) -> float:
     """``‖v‖₂`` of a vector as :func:`numpy.linalg.norm` computes it (the square root of
     ``v · v``), without its dispatch (CG takes one per iteration)."""
@@ -335,8 +345,10 @@ class _LinearModel:
         self.passes: dict[bytes, FloatArray] = {}
         self.w_key = b""
         self.w = np.zeros(0)
-        #: ``(w, w in single precision, min w, max w)`` of the last `weight_stats`.
-        self._w_stats: tuple[FloatArray | None, Any, float, float] = (None, None, 0.0, 0.0)
+        #: ``(w, min w, max w)`` and ``(w, w in single precision)`` of the last weights
+        #: asked for (`weight_range`, `weights32`).
+        self._w_range: tuple[FloatArray | None, float, float] = (None, 0.0, 0.0)
+        self._w32: tuple[FloatArray | None, Any] = (None, None)
 
     def columns(self, S: np.ndarray) -> FloatArray:
         """``B[:, S]`` as a view (the columns of ``S`` are swapped to the front)."""
@@ -413,12 +425,18 @@ class _LinearModel:
             self.w_key = key
         return self.w
 
-    def weight_stats(self, w: FloatArray) -> tuple[Any, float, float]:
-        """``w`` (weights from `weights`) in single precision, its min and its max: kept
-        for the last weights (every CG at a point asks for them)."""
-        if self._w_stats[0] is not w:
-            self._w_stats = (w, w.astype(np.float32), float(w.min()), float(w.max()))
-        return self._w_stats[1], self._w_stats[2], self._w_stats[3]
+    def weight_range(self, w: FloatArray) -> tuple[float, float]:
+        """``(min w, max w)`` of weights from `weights`, kept for the last weights (every
+        CG and refresh at a point asks)."""
+        if self._w_range[0] is not w:
+            self._w_range = (w, float(w.min()), float(w.max()))
+        return self._w_range[1], self._w_range[2]
+
+    def weights32(self, w: FloatArray) -> Any:
+        """Weights from `weights` in single precision, kept for the last weights."""
+        if self._w32[0] is not w:
+            self._w32 = (w, w.astype(np.float32))
+        return self._w32[1]
 
     def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
         return (self.dloss(z) @ self.B) / self.m + self.lam * x
@@ -469,7 +487,7 @@ class _LinearModel:
         """The Hessian block ``H_SS = B_Sᵀ diag(w) B_S + λI`` from the columns of ``S``."""
         BS = self.columns(S)
         M = BS.T @ (self.weights(x)[:, None] * BS)
-        M.flat[:: S.size + 1] += self.lam
+        _add_to_diagonal(M, self.lam)
         return M
 
 
@@ -600,7 +618,7 @@ class _Block:
             BS = self.lm.columns(self.S)
             k = self.S.size
             w = self.lm.weights(x)
-            if not (w >= 0.0).all():
+            if not self.lm.weight_range(w)[0] >= 0.0:  # (as `(w >= 0).all()`, NaN too)
                 # A loss with ℓ'' < 0 at some samples (a Cauchy loss; f itself may well be
                 # convex): the weights have no square root, so a general product.
                 self._set_factor(_cholesky(self.lm.block(x, self.S)))
@@ -618,7 +636,7 @@ class _Block:
                 R = R32.astype(np.float64)
             else:  # the exact factor: the solve itself for small blocks
                 R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
-            R.flat[:: k + 1] += self.lm.lam
+            _add_to_diagonal(R, self.lm.lam)
             self._set_factor(_cholesky(R))
             return
         R = self.rows(x, self.S)[:, self.S]
@@ -635,7 +653,7 @@ class _Block:
         a single-precision inverse anyway, and the factor and inverse in double cost
         twice as much (about 30 of 90 ms of a refresh at |S| = 1000, m = 5000)."""
         assert self.lm is not None
-        R32.flat[:: k + 1] += self.lm.lam
+        _add_to_diagonal(R32, self.lm.lam)
         L32, info = spotrf(R32, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError(
@@ -864,7 +882,8 @@ class _Block:
             return q, _finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
 
         BS32 = lm.columns32(S)
-        w32, w_min, w_max = lm.weight_stats(w)
+        w32 = lm.weights32(w)
+        w_min, w_max = lm.weight_range(w)
 
         def loose(p: FloatArray) -> tuple[FloatArray, FloatArray]:
             # (single precision: only near the target, see `_LOOSE_RESIDUAL`)
