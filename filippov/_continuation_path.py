@@ -38,6 +38,7 @@ only the sliding columns of its data, and ``B x`` is affine along a mode
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -118,8 +119,7 @@ _START_SHIFT_MAX = 1e4
 _SWAP_SEARCH = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
-_GUARD_SAMPLES = np.linspace(0.125, 1.0, 8)
-_GUARD_SAMPLES.flags.writeable = False
+_GUARD_SAMPLES = tuple(np.linspace(0.125, 1.0, 8).tolist())
 
 
 def _hermite_basis(s: Any) -> tuple[Any, Any, Any, Any]:
@@ -127,8 +127,11 @@ def _hermite_basis(s: Any) -> tuple[Any, Any, Any, Any]:
     return (1 + 2 * s) * (1 - s) ** 2, s * (1 - s) ** 2, s * s * (3 - 2 * s), s * s * (s - 1)
 
 
-#: The basis at the guards' samples (a column: they broadcast over the guards), taken once.
-_GUARD_BASIS = _hermite_basis(_GUARD_SAMPLES[:, None])
+#: The basis at the guards' samples, taken once (on an array: the rounding of the
+#: interpolants' other evaluations), as rows ``(h00, h10, h01, h11)`` of Python floats.
+_GUARD_BASIS_ROWS = tuple(
+    zip(*(b.tolist() for b in _hermite_basis(np.array(_GUARD_SAMPLES))), strict=True)
+)
 
 
 @dataclass(frozen=True)
@@ -257,10 +260,33 @@ def _forward(L: FloatArray, c: FloatArray) -> FloatArray:
 
 def _finite(arr: FloatArray, name: str) -> FloatArray:
     """:func:`require_finite` without its ``errstate`` context, which costs more than the
-    check itself on the small vectors of every step (one elementwise test instead)."""
-    if np.isfinite(arr).all():
-        return arr
+    check itself on the small vectors of every step: ``arr · arr`` is finite when every
+    entry is (one BLAS call, a quarter of an elementwise test's cost); if it is not (a NaN
+    or inf, or the square of a huge finite entry overflowing) the exact test decides.
+    (The paths run under ``errstate(all="ignore")``; elsewhere an overflow may be raised
+    as an error or a warning turned into one: the exact test decides then too.)"""
+    try:
+        if arr.ndim == 1 and math.isfinite(arr.dot(arr)):
+            return arr
+    except (FloatingPointError, RuntimeWarning):
+        pass
     return require_finite(arr, name)
+
+
+def _add_to_diagonal(R: Any, value: float) -> None:
+    """``R.flat[:: k + 1] += value`` for a square ``R`` (in place), on a flat view when ``R``
+    is contiguous (in either order: its diagonal is every ``k + 1``-th entry in both) instead
+    of the flat iterator, which costs more than the addition on a small block."""
+    if R.flags.c_contiguous or R.flags.f_contiguous:
+        R.ravel(order="K")[:: R.shape[0] + 1] += value
+    else:
+        R.flat[:: R.shape[0] + 1] += value
+
+
+def _norm(v: FloatArray) -> float:
+    """``‖v‖₂`` of a vector as :func:`numpy.linalg.norm` computes it (the square root of
+    ``v · v``), without its dispatch (CG takes one per iteration)."""
+    return math.sqrt(v.dot(v))
 
 
 class _LinearModel:
@@ -296,6 +322,8 @@ class _LinearModel:
         self.cols32: Any = None
         #: The columns' squared norms (see `squared_norms`), taken when first asked for.
         self._squared_norms: FloatArray | None = None
+        #: The last index array asked `squared_norms` for, and its sum.
+        self._norms_of: tuple[np.ndarray | None, float] = (None, 0.0)
         #: The index array of the last `columns` call and its view (returned again for it).
         self._columns_of: np.ndarray | None = None
         self._columns = self.cols_f[:, :0]
@@ -313,8 +341,14 @@ class _LinearModel:
         #: arrived), and how many column updates it carries since its last full pass.
         self.last_v = (np.zeros(0), np.zeros(0))
         self.updates = 0
+        #: ``B v`` of the last two full passes of `times`, keyed by ``v.tobytes()``.
+        self.passes: dict[bytes, FloatArray] = {}
         self.w_key = b""
         self.w = np.zeros(0)
+        #: ``(w, min w, max w)`` and ``(w, w in single precision)`` of the last weights
+        #: asked for (`weight_range`, `weights32`).
+        self._w_range: tuple[FloatArray | None, float, float] = (None, 0.0, 0.0)
+        self._w32: tuple[FloatArray | None, Any] = (None, None)
 
     def columns(self, S: np.ndarray) -> FloatArray:
         """``B[:, S]`` as a view (the columns of ``S`` are swapped to the front)."""
@@ -323,8 +357,11 @@ class _LinearModel:
             # place, only replaced): no comparison, no new view.
             return self._columns
         k = S.size
-        if not np.array_equal(self.order[:k], S):
-            for i, j in enumerate(S.tolist()):
+        differ = (self.order[:k] != S).nonzero()[0]
+        if differ.size:
+            # (from the first position that differs: an index joining S is its last)
+            start = int(differ[0])
+            for i, j in enumerate(S[start:].tolist(), start):
                 p = int(self.where[j])
                 if p != i:
                     self.cols_f[:, [i, p]] = self.cols_f[:, [p, i]]
@@ -338,9 +375,12 @@ class _LinearModel:
 
     def squared_norms(self, S: np.ndarray) -> float:
         """``‖B_S‖_F²``, the sum of the columns' squared norms (taken once for all columns)."""
+        if self._norms_of[0] is S:  # (every CG on the block asks: kept per index array)
+            return self._norms_of[1]
         if self._squared_norms is None:
             self._squared_norms = np.einsum("ij,ij->j", self.B, self.B)
-        return float(self._squared_norms[S].sum())
+        self._norms_of = (S, float(self._squared_norms[S].sum()))
+        return self._norms_of[1]
 
     def columns32(self, S: np.ndarray) -> Any:
         """``B[:, S]`` in single precision, as a view (see `columns`)."""
@@ -385,6 +425,19 @@ class _LinearModel:
             self.w_key = key
         return self.w
 
+    def weight_range(self, w: FloatArray) -> tuple[float, float]:
+        """``(min w, max w)`` of weights from `weights`, kept for the last weights (every
+        CG and refresh at a point asks)."""
+        if self._w_range[0] is not w:
+            self._w_range = (w, float(w.min()), float(w.max()))
+        return self._w_range[1], self._w_range[2]
+
+    def weights32(self, w: FloatArray) -> Any:
+        """Weights from `weights` in single precision, kept for the last weights."""
+        if self._w32[0] is not w:
+            self._w32 = (w, w.astype(np.float32))
+        return self._w32[1]
+
     def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
         return (self.dloss(z) @ self.B) / self.m + self.lam * x
 
@@ -403,8 +456,17 @@ class _LinearModel:
                 self.last_v = (v.copy(), Bv)
                 return Bv
         self.updates = 0
-        self.last_v = (v.copy(), self.B @ v)
-        return self.last_v[1]
+        # (a pass is deterministic: the last two passes' results are taken again for the
+        # same v, as the sign vector of a direct block's points alternating with tangents)
+        key = v.tobytes()
+        Bv = self.passes.get(key)
+        if Bv is None:
+            Bv = self.B @ v
+            if len(self.passes) >= 2:
+                self.passes.pop(next(iter(self.passes)))
+            self.passes[key] = Bv
+        self.last_v = (v.copy(), Bv)
+        return Bv
 
     def back(self, r: FloatArray) -> FloatArray:
         """``Bᵀ r`` (one pass over all of ``B``)."""
@@ -415,10 +477,9 @@ class _LinearModel:
         gradient rate whose ``S`` part is known): a pass over the free columns alone
         (behind the columns of ``S`` since the last `columns` call for ``S``)."""
         k = S.size
-        assert np.array_equal(self.order[:k], S)
-        out = np.zeros(self.n)
-        out[self.order[k:]] = r @ self.cols_f[:, k:]
-        out += self.lam * v
+        assert S is self._columns_of or np.array_equal(self.order[:k], S)
+        out = self.lam * v
+        out[self.order[k:]] += r @ self.cols_f[:, k:]
         out[S] = on_S
         return out
 
@@ -426,7 +487,7 @@ class _LinearModel:
         """The Hessian block ``H_SS = B_Sᵀ diag(w) B_S + λI`` from the columns of ``S``."""
         BS = self.columns(S)
         M = BS.T @ (self.weights(x)[:, None] * BS)
-        M.flat[:: S.size + 1] += self.lam
+        _add_to_diagonal(M, self.lam)
         return M
 
 
@@ -557,7 +618,7 @@ class _Block:
             BS = self.lm.columns(self.S)
             k = self.S.size
             w = self.lm.weights(x)
-            if not (w >= 0.0).all():
+            if not self.lm.weight_range(w)[0] >= 0.0:  # (as `(w >= 0).all()`, NaN too)
                 # A loss with ℓ'' < 0 at some samples (a Cauchy loss; f itself may well be
                 # convex): the weights have no square root, so a general product.
                 self._set_factor(_cholesky(self.lm.block(x, self.S)))
@@ -575,7 +636,7 @@ class _Block:
                 R = R32.astype(np.float64)
             else:  # the exact factor: the solve itself for small blocks
                 R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
-            R.flat[:: k + 1] += self.lm.lam
+            _add_to_diagonal(R, self.lm.lam)
             self._set_factor(_cholesky(R))
             return
         R = self.rows(x, self.S)[:, self.S]
@@ -592,7 +653,7 @@ class _Block:
         a single-precision inverse anyway, and the factor and inverse in double cost
         twice as much (about 30 of 90 ms of a refresh at |S| = 1000, m = 5000)."""
         assert self.lm is not None
-        R32.flat[:: k + 1] += self.lm.lam
+        _add_to_diagonal(R32, self.lm.lam)
         L32, info = spotrf(R32, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError(
@@ -779,7 +840,7 @@ class _Block:
         else:
             Hy = np.zeros(self.n)
         self.last_product = Hy
-        bnorm = float(np.linalg.norm(b))
+        bnorm = _norm(b)
         if bnorm <= atol and guess is None:
             return y, 0, True
         r = b - Hy[S]
@@ -821,7 +882,8 @@ class _Block:
             return q, _finite(BS.T @ (w * q) + lam * p, "hvp(x, v)")
 
         BS32 = lm.columns32(S)
-        w32 = w.astype(np.float32)
+        w32 = lm.weights32(w)
+        w_min, w_max = lm.weight_range(w)
 
         def loose(p: FloatArray) -> tuple[FloatArray, FloatArray]:
             # (single precision: only near the target, see `_LOOSE_RESIDUAL`)
@@ -847,7 +909,7 @@ class _Block:
             self._pending = (w, base, y0, y.copy(), Bdy.copy())
             return y, it, ok
 
-        bnorm = float(np.linalg.norm(b))
+        bnorm = _norm(b)
         if bnorm <= atol and guess is None:
             return done(0, True)
         r = b - HyS
@@ -855,8 +917,8 @@ class _Block:
         # (the condition bound's ‖B_S‖_F² from the columns' squared norms, kept per block)
         well_conditioned = (
             lam > 0.0
-            and float(w.min()) >= 0.0
-            and 1.0 + float(w.max()) * lm.squared_norms(S) / lam <= _LOOSE_CONDITION
+            and w_min >= 0.0
+            and 1.0 + w_max * lm.squared_norms(S) / lam <= _LOOSE_CONDITION
         )
         iterations = _cg_iterations(
             r,
@@ -897,7 +959,7 @@ def _cg_iterations(
     p = z.copy()
     rz = float(r @ z)
     for it in range(1, max_iter):
-        r_norm = float(np.linalg.norm(r))
+        r_norm = _norm(r)
         if r_norm <= target:
             return it - 1, True
         P, Ap = loose(p) if loose is not None and r_norm <= loose_below else product(p)
@@ -912,7 +974,7 @@ def _cg_iterations(
         rz_new = float(r @ z)
         p = z + (rz_new / rz) * p
         rz = rz_new
-    return max_iter, float(np.linalg.norm(r)) <= 1e3 * target
+    return max_iter, _norm(r) <= 1e3 * target
 
 
 class CurveDense:
@@ -1103,6 +1165,8 @@ class _Mode:
         #: correction taken after it (``None``: ``last_z`` is the returned state's).
         self.last_z: FloatArray | None = None
         self.last_step: FloatArray | None = None
+        #: ``(z, ℓ'(z)/m)`` of the last partial gradient (`complete` takes it again).
+        self._partial_dl: tuple[FloatArray | None, FloatArray] = (None, np.zeros(0))
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -1164,6 +1228,7 @@ class _Mode:
             data_S = lm.columns(self.S).T @ dl
         else:
             dl, data_S = known
+        self._partial_dl = (z, dl)
         g = np.full(x.size, np.nan)
         g[self.S] = data_S + lm.lam * x[self.S]
         g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]
@@ -1178,9 +1243,14 @@ class _Mode:
             return g
         lm = self.lm
         self.rec.nfev += 1
-        # ∂_S f is the partial one's: a pass over the free columns alone.
+        # ∂_S f is the partial one's: a pass over the free columns alone (with its ℓ'/m
+        # when x's z is the one it was taken at).
         lm.columns(self.S)
-        return _finite(lm.back_free(lm.dloss(lm.z(x)) / lm.m, self.S, x, g[self.S]), "grad(x)")
+        z = lm.z(x)
+        kept_z, dl = self._partial_dl
+        if kept_z is not z:
+            dl = lm.dloss(z) / lm.m
+        return _finite(lm.back_free(dl, self.S, x, g[self.S]), "grad(x)")
 
     def _correct_columns(
         self,
@@ -1254,11 +1324,8 @@ class _Mode:
             if z is None:
                 z = z_guess if given else self._z(tau, x[S])
             elif step is not None or guessed:
-                small = (
-                    BS32 is not None
-                    and step is not None
-                    and float(np.abs(step).max()) <= _LOOSE_STEP * tol
-                )
+                # (the step's size is the last correction's, `last`)
+                small = BS32 is not None and step is not None and last <= _LOOSE_STEP * tol
                 if small and not guessed:
                     assert BS32 is not None and step is not None
                     z = z - (BS32 @ step.astype(np.float32)).astype(np.float64)
@@ -1491,7 +1558,7 @@ class _Mode:
                 return _Point(tau, x, g, u_guess + y, Hv + Hy)
         p = self.block.hvp_full(x, self.sigma)  # H σ (σ is 0 on S)
         if self.S.size:
-            self.b_norm = float(np.linalg.norm(p[self.S]))
+            self.b_norm = _norm(p[self.S])
             # To 1e-9: the tangent enters the dense output as h·δu/4, far below atol then.
             u = self.block.solve(x, p[self.S], guess=u_guess, rtol=rtol)
             Hu = self.block.last_product
@@ -1561,12 +1628,9 @@ def _hermite(
     y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, s: Any
 ) -> Any:
     """Cubic Hermite on ``[0, h]`` at fractions ``s`` (scalar or (k,) → broadcast last)."""
-    if s is _GUARD_SAMPLES:  # (every step's guards: the basis is taken once)
-        h00, h10, h01, h11 = _GUARD_BASIS
-    else:
-        if not isinstance(s, float):  # (a Python or NumPy float skips the checks)
-            s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
-        h00, h10, h01, h11 = _hermite_basis(s)
+    if not isinstance(s, float):  # (a Python or NumPy float skips the checks)
+        s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+    h00, h10, h01, h11 = _hermite_basis(s)
     return h00 * y0 + h10 * h * d0 + h01 * y1 + h11 * h * d1
 
 
@@ -1587,34 +1651,43 @@ def _first_roots(
     # |h10|, |h11| ≤ 4/27 on [0, 1], the interpolant is at least min(G0, G1) − (4/27)·h·
     # (|D0| + |D1|), positive for most guards of a step (those far from their boundary).
     may_dip = np.minimum(G0, G1) <= (4.0 / 27.0) * h * (np.abs(D0) + np.abs(D1))
-    if not may_dip.all():
-        which = may_dip.nonzero()[0]
-        if which.size == 0:
-            return []
-        return [
-            (int(which[k]), s)
-            for k, s in _first_roots(G0[which], D0[which], G1[which], D1[which], h)
-        ]
-    samples = _hermite(G0, D0, G1, D1, h, _GUARD_SAMPLES)
-    # p(s) = G0 + b s + c s² + d s³ (the Hermite basis expanded); p'(s) = b + 2c s + 3d s².
-    b = h * D0
-    c = 3.0 * (G1 - G0) - 2.0 * b - h * D1
-    d = 2.0 * (G0 - G1) + b + h * D1
-    with np.errstate(all="ignore"):
-        root = np.sqrt(np.maximum(c * c - 3.0 * d * b, 0.0))
-        q = -(c + np.where(c >= 0.0, root, -root))  # (the stable pair of roots)
-        crit = np.stack([q / (3.0 * d), b / q])
-        crit[~((crit > 0.0) & (crit < 1.0))] = np.nan
-        at_crit = G0 + crit * (b + crit * (c + crit * d))
-    dips = (samples < 0.0).any(axis=0) | (at_crit < 0.0).any(axis=0)
+    which = may_dip.nonzero()[0]
     out: list[tuple[int, float]] = []
-    for k in dips.nonzero()[0].tolist():
-        coef = (float(G0[k]), float(b[k]), float(c[k]), float(d[k]))
+    # The few that may (0 to 3 on a step, mostly) one at a time in Python floats: the
+    # same operations in the same order as on arrays (IEEE arithmetic either way), a
+    # tenth of the cost of NumPy's calls on arrays of one or two entries.
+    rows = zip(
+        which.tolist(),
+        G0[which].tolist(),
+        D0[which].tolist(),
+        G1[which].tolist(),
+        D1[which].tolist(),
+        strict=True,
+    )
+    for k, g0, d0, g1, d1 in rows:
+        # p(s) = G0 + b s + c s² + d s³ (the Hermite basis expanded); p'(s) = b + 2c s + 3d s².
+        b = h * d0
+        c = 3.0 * (g1 - g0) - 2.0 * b - h * d1
+        d = 2.0 * (g0 - g1) + b + h * d1
+        # The critical points in (0, 1), where the minima between the ends are (from the
+        # stable pair of roots of p').
+        disc = c * c - 3.0 * d * b
+        root = math.sqrt(disc) if disc > 0.0 else (disc if math.isnan(disc) else 0.0)
+        q = -(c + (root if c >= 0.0 else -root))
+        crit = [
+            r for r in (q / (3.0 * d) if d else math.nan, b / q if q else math.nan) if 0.0 < r < 1.0
+        ]
+        dips = any(
+            h00 * g0 + h10 * h * d0 + h01 * g1 + h11 * h * d1 < 0.0
+            for h00, h10, h01, h11 in _GUARD_BASIS_ROWS
+        ) or any(g0 + r * (b + r * (c + r * d)) < 0.0 for r in crit)
+        if not dips:
+            continue
 
-        def cubic(s: float, q: tuple[float, float, float, float] = coef) -> float:
+        def cubic(s: float, q: tuple[float, float, float, float] = (g0, b, c, d)) -> float:
             return q[0] + s * (q[1] + s * (q[2] + s * q[3]))
 
-        points = sorted([*_GUARD_SAMPLES.tolist(), *crit[:, k][np.isfinite(crit[:, k])].tolist()])
+        points = sorted([*_GUARD_SAMPLES, *crit])
         lo = 0.0
         for hi in points:
             if cubic(hi) < 0.0:
@@ -1910,7 +1983,7 @@ def _select_sliding(
     if block.lm is not None and J.size * n > _DIRECT_SIZE:
         u, gdot, b, Bxdot = _interior_columns(block, x, sigma, arrived)
         if float(np.abs(u).max()) < 1.0 - 1e-12:
-            block.tangent = (u, gdot, float(np.linalg.norm(b)), Bxdot)
+            block.tangent = (u, gdot, _norm(b), Bxdot)
             return sigma, make_mode("l1", sigma, J), False
         return _box_selection(block, x, sigma, b)
     Hsigma = block.hvp_full(x, sigma)
@@ -1937,7 +2010,7 @@ def _select_sliding(
             v = np.zeros(n)
             v[J] = u
             Hu = block.hvp_full(x, v)
-        block.tangent = (u, Hu - Hsigma, float(np.linalg.norm(b)), None)
+        block.tangent = (u, Hu - Hsigma, _norm(b), None)
         return sigma, make_mode("l1", sigma, J), False
     return _box_selection(block, x, sigma, b)
 
@@ -2125,7 +2198,7 @@ def _run_mode(
         )
         # one piece per continuation step (the Hermite cubics are sampled exactly)
         t_stop = t + last.tau
-        breaks = np.r_[ts[ts < t_stop], t_stop]
+        breaks = np.append(ts[ts < t_stop], t_stop)
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
     sigma_F, offset_F = sigma[F], offset[F]
