@@ -241,7 +241,8 @@ _SERIAL_BLAS_FROM = 128
 
 
 def serial_blas(m: int) -> contextlib.AbstractContextManager[object]:
-    """Limit BLAS to one thread while the exact path runs (for ``m`` switching functions).
+    """Limit BLAS to one thread while the exact or continuation path runs, and while the
+    driver checks a run's end state (for ``m`` switching functions or coordinates).
 
     Why: every event does a few matrix-vector products and rank-one updates on a few MB,
     which are memory bound, interleaved with short numpy operations. OpenBLAS's worker
