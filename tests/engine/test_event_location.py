@@ -3,6 +3,8 @@ before them in the same step, the ℓ1 selection at events, and Hessian rows."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -89,6 +91,46 @@ def test_a_crossing_dropped_by_a_later_root_in_a_long_step_is_still_taken_first(
     )
     # y_i = −∫ sign(h_i): the signs between the roots above.
     np.testing.assert_allclose(sol(1.5), [1.5, 0.28, -0.4, 0.5], atol=1e-10)
+
+
+def test_a_narrow_window_between_a_long_steps_samples_is_found():
+    # A reviewer's case: s' = 1, y' = −sign(h(s)) with cubic and quartic h. After the
+    # first crossing DOP853 steps over the rest of the span (the field is constant), and
+    # h_1 < 0 only on (0.178, 0.355), between two of the step's samples 0.31 apart: the
+    # parabolas through three samples missed it, and the run ended with status 0 and y_1
+    # wrong by 0.35 (with t_span = (0, 0.4) it was right). The polynomial through all the
+    # samples finds it.
+    roots = [
+        [0.8682475373192577, 1.619116983513465, 1.7221969857121961],
+        [0.17827880175001354, 0.3549484458580386, 2.1583152222532194],
+        [0.1692380373747599, 0.5644105080330402, 1.12250608745953, 2.1575075083196027],
+    ]
+    lead = [0.6403753241657055, 1.5420769469502735, 1.6655858925988647]
+    polys = [c * np.poly1d(r, r=True) for c, r in zip(lead, roots, strict=True)]
+
+    def h(x):
+        return np.array([p(x[0]) for p in polys])
+
+    def jac(x):
+        return np.column_stack([[p.deriv()(x[0]) for p in polys], np.zeros((3, 3))])
+
+    B = np.vstack([np.zeros(3), np.eye(3)])
+    system = fp.FilippovSystem(np.array([1.0, 0, 0, 0]), B, h, "l1", jac_h=jac)
+    T = 2.0298126094400155
+    sol = fp.solve(system, np.zeros(4), (0.0, T), method="events")
+    assert sol.status == 0, sol.message
+
+    def exact(t):  # y_i = −∫₀ᵗ sign(h_i(s)) ds, between the roots
+        out = [t]
+        for p, r in zip(polys, roots, strict=True):
+            cuts = sorted([0.0, t, *[c for c in r if 0.0 < c < t]])
+            out.append(
+                -sum(np.sign(p(0.5 * (a + b))) * (b - a) for a, b in itertools.pairwise(cuts))
+            )
+        return out
+
+    ts = np.linspace(0.0, T, 41)
+    np.testing.assert_allclose(sol(ts), [exact(t) for t in ts], rtol=0, atol=1e-8)
 
 
 def test_sign_flow_of_ridge_logistic_matches_a_tight_run():
