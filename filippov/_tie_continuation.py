@@ -206,11 +206,10 @@ class _TieBlock(SlidingBlock):
             if best is None or ratio > best[0]:
                 best = (ratio, rho, lu)
         assert best is not None
-        _, rho, lu = best
-        pivots = np.abs(np.diag(lu[0]))
-        y = lu_solve(lu, sT, check_finite=False) if pivots.min() > 0.0 else sT * np.nan
-        bound = float(np.abs(y).sum()) * float(np.abs(sT).sum())  # (|q̃| at most this)
-        if not (pivots.min() > 1e-10 * pivots.max() and abs(float(sT @ y)) > 1e-10 * bound):
+        ratio, rho, lu = best
+        y = lu_solve(lu, sT, check_finite=False) if ratio > 1e-10 else None
+        # (|q̃| is at most ‖y‖₁‖σ‖₁: a q̃ far below that is a bordered system at rounding)
+        if y is None or not abs(float(sT @ y)) > 1e-10 * float(np.abs(y).sum()) * S.size:
             raise np.linalg.LinAlgError(
                 f"the tie block of {S.size} indices at this point is singular on the tie's "
                 "tangent space σ_Tᵀd = 0 (the bordered system [[H_TT, −σ], [σᵀ, 0]] of the "
