@@ -185,11 +185,7 @@ class _TieBlock(SlidingBlock):
             if not pivots.min() > 1e-6 * pivots.max():
                 rho *= 8.0
                 continue
-            self.shift = rho
-            self.n_refresh += 1
-            self.excess = 0
-            self._set_factor(L)
-            self.key = x.tobytes()
+            self._keep_shifted(x, rho, L, None)
             return
         # Indefinite on the tangent space: LU of H̃ (any ρ leaves the tie's equations as
         # they are; see the class), if H̃ is regular and q̃ ≠ 0. det H̃ = det H_TT·(1 +
@@ -215,10 +211,20 @@ class _TieBlock(SlidingBlock):
                 "tangent space σ_Tᵀd = 0 (the bordered system [[H_TT, −σ], [σᵀ, 0]] of the "
                 "tie's equations is singular)"
             )
+        self._keep_shifted(x, rho, lu[0], lu)
+
+    def _keep_shifted(
+        self,
+        x: FloatArray,
+        rho: float,
+        factor: FloatArray,
+        lu: tuple[FloatArray, np.ndarray] | None,
+    ) -> None:
+        """Keep the factor of ``H̃ = H_TT + ρσσᵀ`` at ``x``: Cholesky's ``L``, or LU's."""
         self.shift = rho
         self.n_refresh += 1
         self.excess = 0
-        self._set_factor(lu[0])
+        self._set_factor(factor)
         self.lu = lu
         self.key = x.tobytes()
 
