@@ -93,6 +93,38 @@ def test_a_crossing_dropped_by_a_later_root_in_a_long_step_is_still_taken_first(
     np.testing.assert_allclose(sol(1.5), [1.5, 0.28, -0.4, 0.5], atol=1e-10)
 
 
+def _run_polynomial_guards(roots, lead, T):
+    """``s' = 1``, ``y_i' = −sign(h_i(s))`` with ``h_i = lead_i ∏ (s − r)`` over ``roots[i]``
+    (the ℓ1 relay, ``B = [0; I]``) from 0 on ``[0, T]``: the largest error of the event
+    path's run against the closed form ``y_i = −∫₀ᵗ sign(h_i)``, and the run's status."""
+    polys = [c * np.poly1d(r, r=True) for c, r in zip(lead, roots, strict=True)]
+    m = len(polys)
+
+    def h(x):
+        return np.array([p(x[0]) for p in polys])
+
+    def jac(x):
+        return np.column_stack([[p.deriv()(x[0]) for p in polys], np.zeros((m, m))])
+
+    B = np.vstack([np.zeros(m), np.eye(m)])
+    f0 = np.zeros(m + 1)
+    f0[0] = 1.0
+    system = fp.FilippovSystem(f0, B, h, "l1", jac_h=jac)
+    sol = fp.solve(system, np.zeros(m + 1), (0.0, T), method="events")
+
+    def exact(t):  # between the roots the signs are constant
+        out = [t]
+        for p, r in zip(polys, roots, strict=True):
+            cuts = sorted([0.0, t, *[c for c in r if 0.0 < c < t]])
+            out.append(
+                -sum(np.sign(p(0.5 * (a + b))) * (b - a) for a, b in itertools.pairwise(cuts))
+            )
+        return out
+
+    ts = np.linspace(0.0, T, 41)
+    return float(np.abs(sol(ts) - np.array([exact(t) for t in ts])).max()), sol
+
+
 def test_a_narrow_window_between_a_long_steps_samples_is_found():
     # A reviewer's case: s' = 1, y' = −sign(h(s)) with cubic and quartic h. After the
     # first crossing DOP853 steps over the rest of the span (the field is constant), and
@@ -106,31 +138,89 @@ def test_a_narrow_window_between_a_long_steps_samples_is_found():
         [0.1692380373747599, 0.5644105080330402, 1.12250608745953, 2.1575075083196027],
     ]
     lead = [0.6403753241657055, 1.5420769469502735, 1.6655858925988647]
-    polys = [c * np.poly1d(r, r=True) for c, r in zip(lead, roots, strict=True)]
-
-    def h(x):
-        return np.array([p(x[0]) for p in polys])
-
-    def jac(x):
-        return np.column_stack([[p.deriv()(x[0]) for p in polys], np.zeros((3, 3))])
-
-    B = np.vstack([np.zeros(3), np.eye(3)])
-    system = fp.FilippovSystem(np.array([1.0, 0, 0, 0]), B, h, "l1", jac_h=jac)
-    T = 2.0298126094400155
-    sol = fp.solve(system, np.zeros(4), (0.0, T), method="events")
+    err, sol = _run_polynomial_guards(roots, lead, 2.0298126094400155)
     assert sol.status == 0, sol.message
+    assert err < 1e-8
 
-    def exact(t):  # y_i = −∫₀ᵗ sign(h_i(s)) ds, between the roots
-        out = [t]
-        for p, r in zip(polys, roots, strict=True):
-            cuts = sorted([0.0, t, *[c for c in r if 0.0 < c < t]])
-            out.append(
-                -sum(np.sign(p(0.5 * (a + b))) * (b - a) for a, b in itertools.pairwise(cuts))
-            )
-        return out
 
-    ts = np.linspace(0.0, T, 41)
-    np.testing.assert_allclose(sol(ts), [exact(t) for t in ts], rtol=0, atol=1e-8)
+# Three more of the review's random systems (seeds 197, 194 and 153 of its generator), each
+# ended with status 0 and a trajectory 0.35, 0.029 and 0.021 off before:
+# * 197: after the crossing at 0.134 the step runs to the end of the span and the earliest
+#   root at its end is 2.98, but the first sampled sign change is at 0.767; h_1 < 0 on
+#   (0.188, 0.363) between the samples 0.134 and 0.45 was looked for with the polynomial
+#   through the samples up to 0.767 only (a parabola);
+# * 194: the step searched up to the root 1.368 had one interior sample (in proportion to
+#   its share of the integrator's step), and h_0 < 0 on (1.276, 1.290) fell between;
+# * 153: h_3 < 0 on (1.2189, 1.2292), inside the interval of the first sampled sign change
+#   (h_0's, at 1.238); the polynomial was sampled 0.02 apart, and the root found was h_0's.
+_REVIEW_SYSTEMS = {
+    "window before a later sign change": (
+        3.3562827961306096,
+        [
+            [3.419051001200328, 3.790874684343341, 0.13400804190661708, 0.0802801084188274],
+            [3.299683629008179, 0.3628901396868507, 0.18788638051063294, 0.8925445894004258],
+            [2.982089448222822],
+            [3.0784986532235403, 0.5505761496270717, 2.3195991481632965],
+            [2.108485519425665, 2.190830401236254, 3.5886473997530364],
+            [3.0645649335567797],
+        ],
+        [
+            2.608813406552679,
+            2.556216081818654,
+            -0.2230186014846698,
+            0.2822377490272592,
+            -2.9984452882565074,
+            2.047419227545458,
+        ],
+    ),
+    "window in a short search before a root": (
+        3.597780944476556,
+        [
+            [3.919856081879203, 1.2759511677624251, 1.2902546374826058, 3.866848792088606],
+            [3.994501282978222, 0.49552554254539416, 1.3679805242072252],
+            [2.6036247594462254, 1.2386708009902376],
+            [2.226712066859024, 3.823134505549264, 3.152497512081197],
+            [2.5596632321324764, 2.6215390782668817, 0.2321210021463329, 1.9062550878730906],
+            [0.8601552807454708],
+        ],
+        [
+            2.797796653413337,
+            -2.571934708551419,
+            2.4556177069412657,
+            1.4048407182121616,
+            1.2786885378886987,
+            -2.4921177981962512,
+        ],
+    ),
+    "window narrower than the polynomial's old sampling": (
+        2.6321454145621517,
+        [
+            [2.977742041611154, 1.2383233552292132, 1.8412137218379898, 2.886854277103061],
+            [3.0479208709336283],
+            [0.7697672271632944],
+            [2.6380374517811354, 1.2188814550546752, 2.6465910877047834, 1.229213435896139],
+            [0.3231061796284203],
+        ],
+        [
+            0.7885976953788996,
+            1.8038060803654656,
+            -1.26223599461889,
+            2.3805537539576673,
+            1.3544538174468905,
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_REVIEW_SYSTEMS))
+def test_windows_of_random_polynomial_guards_are_found(case):
+    T, roots, lead = _REVIEW_SYSTEMS[case]
+    err, sol = _run_polynomial_guards(roots, lead, T)
+    assert sol.status == 0, sol.message
+    # Every simple root in the span is a crossing (no window is skipped).
+    n_roots = sum(1 for r in roots for c in r if 0.0 < c < T)
+    assert len(sol.events) == n_roots
+    assert err < 1e-8
 
 
 def test_sign_flow_of_ridge_logistic_matches_a_tight_run():
