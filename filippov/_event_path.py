@@ -87,6 +87,36 @@ class EventOptions:
         Relative tolerance for reading zeros and ties of ``h`` off the state.
     stabilization : float
         Gain of the drift correction on sliding manifolds, in units of ``1/(t_end − t0)``.
+    max_step : float
+        The integrator's largest step (``inf``: no limit, the default; > 0). Each step is
+        searched for sign changes of the guards at samples inside it, through the
+        polynomial that interpolates them: a guard that varies much faster than the field
+        -- an ``h`` oscillating along a mode whose field is constant, where one step spans
+        the whole interval -- can go below zero and back unseen between the samples. A
+        ``max_step`` below the guards' scale of variation resolves it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``max_step`` is not a number > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import filippov as fp
+    >>> from filippov.engine import EventOptions
+    >>> omega = 40.0  # h = cos(ωs) − 0.999 > 0 only near s = 2πk/ω: 7 roots in [0, 0.5]
+    >>> system = fp.FilippovSystem(
+    ...     np.array([1.0, 0.0]),  # s' = 1, y' = −sign(h(s))
+    ...     np.array([[0.0], [1.0]]),
+    ...     lambda x: np.array([np.cos(omega * x[0]) - 0.999]),
+    ...     "l1",
+    ...     jac_h=lambda x: np.array([[-omega * np.sin(omega * x[0]), 0.0]]),
+    ... )
+    >>> opts = EventOptions(max_step=0.05)
+    >>> sol = fp.solve(system, np.zeros(2), (0.0, 0.5), method="events", options=opts)
+    >>> len(sol.events), round(float(sol.x[-1, 1]), 5)
+    (7, 0.48435)
     """
 
     integrator: str = "DOP853"
@@ -94,6 +124,18 @@ class EventOptions:
     atol: float = 1e-12
     zero_tol: float = 1e-12
     stabilization: float = 10.0
+    max_step: float = np.inf
+
+    def __post_init__(self) -> None:
+        # (only the field solve has no keyword for: the others it checks itself)
+        if isinstance(self.max_step, bool) or not isinstance(
+            self.max_step, (int, float, np.number)
+        ):
+            raise TypeError(f"`max_step` must be a number > 0. Got {self.max_step!r} instead.")
+        if not float(self.max_step) > 0.0:
+            raise ValueError(
+                f"`max_step` must be > 0 (inf: no limit). Got {self.max_step!r} instead."
+            )
 
 
 class EventPath(SteppedPath):
@@ -159,8 +201,13 @@ def _steps(
     # started at rest has scale 0 at x0 and rounding ~1e-17 after a half period. So it is
     # the row's size times the state's size (still per index, never the largest h), the
     # state's size at least 1 as for h_scale (a state started at 0 has no size of its own).
+    # Nor below the size h_i itself has had (at x0 and at every event, see the loop): the
+    # row may vanish at x0 (h = cos(ωs) − c at s = 0), and a margin below the ulp of the
+    # rounding left in h_i at a root is lost when the offset is added to the guard, which
+    # is then 0 at the next mode's start -- zero-length modes until the run ends −4.
     x_size = max(float(np.max(np.abs(x))), 1.0)
     margin = np.maximum(ztol, opts.zero_tol * np.max(np.abs(jac0), axis=1) * x_size)
+    margin = np.maximum(margin, opts.zero_tol * np.abs(hx))
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
@@ -203,6 +250,8 @@ def _steps(
                 f"row at x = {np.array2string(x, precision=12)}",
             )
         t, x = t_new, x_new
+        # (h at the event state: cached by the location, no evaluation)
+        margin = np.maximum(margin, opts.zero_tol * np.abs(field.evaluate(x)[2]))
         t, x, sigma, free, offset, stationary, seed = _transition(
             system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec
         )
@@ -261,7 +310,9 @@ def _integrate_mode(
     if first_step is not None and np.isfinite(first_step) and first_step > 0 and t_end > t:
         start["first_step"] = min(first_step, t_end - t)
     try:
-        solver = solver_cls(field.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol, **start)
+        solver = solver_cls(
+            field.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol, max_step=opts.max_step, **start
+        )
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
         raise fail(-3, f"non-finite or singular value ({exc})", t, x) from None
     t_old, x_old = t, x
@@ -298,7 +349,7 @@ def _integrate_mode(
                     t_end,
                     rtol=opts.rtol,
                     atol=opts.atol,
-                    max_step=tried / 4,
+                    max_step=min(tried / 4, opts.max_step),
                     first_step=tried / 4,
                 )
             except FloatingPointError:

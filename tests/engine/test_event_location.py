@@ -10,6 +10,7 @@ import pytest
 
 import filippov as fp
 from filippov._event_path import _l1_selection
+from filippov.engine import EventOptions
 from filippov.objectives import Objective, ridge_logistic, slope
 from filippov.selection import solve_box_vi
 
@@ -296,3 +297,59 @@ def test_l1_selection_agrees_with_the_box_vi(case):
         assert interior.tolist() == [0, 1, 2]
     elif case == "spd at a bound":
         assert interior.size < 3
+
+
+def _washboard(omega=40.0, c=0.999):
+    """``s' = 1``, ``y' = −sign(h)`` with ``h = cos(ωs) − c``: the field is constant, so the
+    integrator's steps span the whole interval, and ``h > 0`` only on windows of width
+    ``2 arccos(c)/ω`` around ``s = 2πk/ω`` (its row vanishes at ``x0``: ``sin(0) = 0``)."""
+    return fp.FilippovSystem(
+        np.array([1.0, 0.0]),
+        np.array([[0.0], [1.0]]),
+        lambda x: np.array([np.cos(omega * x[0]) - c]),
+        "l1",
+        jac_h=lambda x: np.array([[-omega * np.sin(omega * x[0]), 0.0]]),
+    )
+
+
+def _washboard_end(T, omega=40.0, c=0.999):
+    """``y(T) = −∫₀ᵀ sign(cos(ωs) − c) ds`` in closed form (for T inside the 4th window)."""
+    half = np.arccos(c) / omega
+    centres = 2.0 * np.pi * np.arange(0, 4) / omega
+    positive = sum(max(0.0, min(T, m + half) - max(0.0, m - half)) for m in centres)
+    return -(positive - (T - positive))
+
+
+@pytest.mark.parametrize("max_step", [0.05, 0.03, 0.01])
+def test_max_step_resolves_a_guard_faster_than_the_field(max_step):
+    # Without a step limit one step spans [0.0011, 0.5] and the windows around 0.31 and
+    # 0.47 fall between its samples (a documented limit: see EventOptions.max_step).
+    # With max_step = 0.05 the run ended −4 before: the crossing at 0.1582 left h at
+    # 1.1e-16, and the margin taken from h's row at x0 (0: sin 0 = 0) was 1.4e-314, below
+    # the ulp of that rounding, so the next mode's guard started at exactly 0.
+    system = _washboard()
+    opts = EventOptions(max_step=max_step)
+    sol = fp.solve(system, np.zeros(2), (0.0, 0.5), method="events", options=opts)
+    assert sol.status == 0, sol.message
+    assert [e.kind for e in sol.events] == ["crossing"] * 7
+    half = np.arccos(0.999) / 40.0
+    roots = sorted(
+        r for m in 2.0 * np.pi * np.arange(4) / 40.0 for r in (m - half, m + half) if 0 < r < 0.5
+    )
+    np.testing.assert_allclose([e.t for e in sol.events], roots, rtol=0, atol=1e-9)
+    assert abs(sol.x[-1, 1] - _washboard_end(0.5)) < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (0.0, ValueError),
+        (-1.0, ValueError),
+        (np.nan, ValueError),
+        ("1", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_max_step_must_be_a_positive_number(value, error):
+    with pytest.raises(error, match="max_step"):
+        EventOptions(max_step=value)
