@@ -379,15 +379,19 @@ class _TieMode:
         xT = x[T]  # (a copy, kept equal to x[T]: not gathered again at each iteration)
         last = np.inf
         done = False
+        no_chord = False
+        g: FloatArray | None = None
         # (once: the corrections move x by far less than its size)
         tol = self.tol(x)
         for it in range(_MAX_NEWTON):
-            g = block.grad(x)
+            if g is None:
+                g = block.grad(x)
             if done:
                 return x, g, c
             r1 = g[T] - sT * c - self.delta
             r2 = float(sT @ (xT - self.x0T)) + tau
-            if it < 4 and block.size == T.size:
+            chord = it < 4 and block.size == T.size and not no_chord
+            if chord:
                 # chord steps with the factor as it is (the predictor is within tolerance)
                 z = block.precondition(r1)
                 y = self._chord_y()
@@ -403,12 +407,22 @@ class _TieMode:
             dx = y * dc_shifted - z
             size = float(np.abs(dx).max())
             if not size < 2 * last and size > tol:
+                if chord:
+                    # The factor (taken at an earlier point) is too far from H_TT here for
+                    # chord steps: where the curvature changes fast against its own size
+                    # (a weak ridge far out, where a sample's logistic weight switches on
+                    # and H_TT ≈ λI), chord steps diverged at every step size and the run
+                    # ended −1. The step is dropped and the corrections go on with solves
+                    # at x (as the sign flow's corrector does).
+                    no_chord = True
+                    continue
                 return None  # diverging
             xT += dx
             x[T] = xT
             c += dc_shifted + block.shift * r2
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
-                return x, g, c
+                return x, g, c  # (the gradient before this last, small correction)
+            g = None
             if tight:
                 scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
                 # To rounding; or, for an ill-conditioned block, where full Newton steps

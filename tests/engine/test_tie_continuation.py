@@ -488,3 +488,24 @@ def test_start_near_the_minimizer_is_not_refused_on_the_gradients_rounding(
     # (‖ẋ‖₁ ≤ 1 on the greedy flow: the minimizer is not reached before ‖x0 − x*‖₁)
     P.check_rest_at_the_minimizer(sol, x0, x_star, 1.0)
     check_continuity(sol)
+
+
+def test_chord_steps_that_diverge_fall_back_to_solves_at_the_point() -> None:
+    # A reviewer's case: a weak ridge (1e-6) started at 1e3 scale, where the logistic
+    # weights are mostly 0 and H_TT ≈ λI until a sample's weight switches on: the tie's
+    # factor, taken at an earlier point, made the chord corrections grow (4e-7 → 1.6e-4)
+    # at every step size, and the run ended −1 at t = 2084 ("the corrector did not
+    # converge ... with steps down to rounding") with |∇f| = 0.35. The event path reached
+    # the minimizer at t = 6914.9 through 80 events.
+    d = 8
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((5 * d, d))
+    y = np.sign(A @ rng.standard_normal(d) + rng.standard_normal(5 * d))
+    obj = ridge_logistic(A, y, 1e-6)
+    x0 = 1e3 * np.random.default_rng(1000).standard_normal(d)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 40000.0), method="continuation")
+    assert sol.status == 1, sol.message
+    assert len(sol.events) == 80
+    assert abs(sol.events[-1].t - 6914.9057) < 1e-3
+    x_star = newton_minimizer(obj, d)
+    np.testing.assert_allclose(sol.x[-1], x_star, rtol=1e-9, atol=1e-9)
