@@ -1303,7 +1303,7 @@ class _Mode:
         BS = lm.columns(S)
         # (single-precision updates only for blocks that CG solves, and not to rounding)
         BS32 = lm.columns32(S) if not tight and S.size * self.block.n > _DIRECT_SIZE else None
-        last = np.inf
+        last = before = np.inf
         done = False
         # The tolerance at x, taken after each correction; the first iteration needs none
         # (with ``last`` infinite no test below reads it before x is corrected).
@@ -1349,7 +1349,13 @@ class _Mode:
                 self.last_z = z
                 return x, result(x, z, known=(dl, data_S))
             gS = _finite(data_S + lm.lam * x[S], "grad(x)")
-            chord = it < 4 and self.block.size == S.size and not no_chord
+            # One chord step more than four when the last one's contraction, repeated, puts
+            # the next correction within the tolerance (a slowly contracting chord after
+            # a mode's first, tangent-only prediction), on a block CG solves and not to
+            # rounding (`BS32`): a solve at x costs a CG loop and often a refresh there,
+            # against one more pass (a small block's solve is its exact factor).
+            extra = BS32 is not None and not newton_last and last * last <= before * tol
+            chord = (it < 4 or (it == 4 and extra)) and self.block.size == S.size and not no_chord
             if chord:
                 delta = self.block.precondition(gS)
             else:
@@ -1390,7 +1396,7 @@ class _Mode:
             # the tolerance: the curve's own rounding, the gradient's over the smallest
             # eigenvalue of a nearly singular H_SS, is then above the state's.)
             floor = newton_last and not chord and 0.5 * last <= size <= tol
-            last, newton_last = size, not chord
+            before, last, newton_last = last, size, not chord
             done = floor or self._converged(size, x, tol, tight)
         return None
 
