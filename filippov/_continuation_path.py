@@ -1322,6 +1322,7 @@ class _Mode:
         if S.size == 0:
             self.last_z = self._z(tau, xs)
             return x, result(x, self.last_z)
+        xS = x[S]
         BS = lm.columns(S)
         # (single-precision updates only for blocks that CG solves, and not to rounding)
         BS32 = lm.columns32(S) if not tight and S.size * self.block.n > _DIRECT_SIZE else None
@@ -1344,7 +1345,7 @@ class _Mode:
             small = False
             moved = True  # (whether z is new: not after a dropped chord step at a known z)
             if z is None:
-                z = z_guess if given else self._z(tau, x[S])
+                z = z_guess if given else self._z(tau, xS)
             elif step is not None or guessed:
                 # (the step's size is the last correction's, `last`)
                 small = BS32 is not None and step is not None and last <= _LOOSE_STEP * tol
@@ -1352,7 +1353,7 @@ class _Mode:
                     assert BS32 is not None and step is not None
                     z = z - (BS32 @ step.astype(np.float32)).astype(np.float64)
                 else:
-                    z = self._z(tau, x[S])
+                    z = self._z(tau, xS)
                     guessed = False
             else:
                 moved = False
@@ -1370,7 +1371,7 @@ class _Mode:
             if done:
                 self.last_z = z
                 return x, result(x, z, known=(dl, data_S))
-            gS = _finite(data_S + lm.lam * x[S], "grad(x)")
+            gS = _finite(data_S + lm.lam * xS, "grad(x)")
             # One chord step more than four when the last one's contraction, repeated, puts
             # the next correction within the tolerance (a slowly contracting chord after
             # a mode's first, tangent-only prediction), on a block CG solves and not to
@@ -1395,13 +1396,14 @@ class _Mode:
                     step = None
                     continue
                 return None  # diverging
-            x[S] -= delta
+            xS = xS - delta  # (x[S] kept alongside: no gathers in the loop)
+            x[S] = xS
             step = delta
             tol = self.tol(x)
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 if guessed and fresh:
                     # (the gradient is wanted at this point: not at an interpolated z)
-                    self.last_z = self._z(tau, x[S])
+                    self.last_z = self._z(tau, xS)
                     return x, result(x, self.last_z)
                 # As in `correct`: the gradient (and z, for the weights of the tangent's
                 # solve, to 1e-8) before this last correction is kept. An interpolated z
@@ -1681,6 +1683,8 @@ def _first_roots(
     may_dip = np.minimum(G0, G1) <= (4.0 / 27.0) * h * (np.abs(D0) + np.abs(D1))
     which = may_dip.nonzero()[0]
     out: list[tuple[int, float]] = []
+    if not which.size:  # (most steps: no guard near its boundary)
+        return out
     # The few that may (0 to 3 on a step, mostly) one at a time in Python floats: the
     # same operations in the same order as on arrays (IEEE arithmetic either way), a
     # tenth of the cost of NumPy's calls on arrays of one or two entries.
@@ -2230,6 +2234,7 @@ def _run_mode(
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
     sigma_F, offset_F = sigma[F], offset[F]
+    offsets = bool((offset_F > 0.0).any())  # (whether any guard is offset: most modes none)
 
     def guards(p: _Point) -> tuple[FloatArray, FloatArray]:
         """The entry guards of ``F`` at ``p`` and their rates."""
@@ -2430,9 +2435,10 @@ def _run_mode(
             # is dropped then, so that a return of the guard to 0 later in the mode is
             # located at 0 itself, not the offset beyond it (the next mode would start that
             # far off its curve, and its steps fail).
-            left = (offset_F > 0.0) & (3.0 * offset_F <= G1)
-            if left.any():
+            left = (offset_F > 0.0) & (3.0 * offset_F <= G1) if offsets else None
+            if left is not None and left.any():
                 offset_F = np.where(left, 0.0, offset_F)
+                offsets = bool((offset_F > 0.0).any())
                 offset = offset.copy()
                 offset[F[left]] = 0.0
                 cur_guards = (new, *guards(new))
