@@ -201,13 +201,8 @@ def _steps(
     # started at rest has scale 0 at x0 and rounding ~1e-17 after a half period. So it is
     # the row's size times the state's size (still per index, never the largest h), the
     # state's size at least 1 as for h_scale (a state started at 0 has no size of its own).
-    # Nor below the size h_i itself has had (at x0 and at every event, see the loop): the
-    # row may vanish at x0 (h = cos(ωs) − c at s = 0), and a margin below the ulp of the
-    # rounding left in h_i at a root is lost when the offset is added to the guard, which
-    # is then 0 at the next mode's start -- zero-length modes until the run ends −4.
     x_size = max(float(np.max(np.abs(x))), 1.0)
     margin = np.maximum(ztol, opts.zero_tol * np.max(np.abs(jac0), axis=1) * x_size)
-    margin = np.maximum(margin, opts.zero_tol * np.abs(hx))
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
@@ -250,8 +245,6 @@ def _steps(
                 f"row at x = {np.array2string(x, precision=12)}",
             )
         t, x = t_new, x_new
-        # (h at the event state: cached by the location, no evaluation)
-        margin = np.maximum(margin, opts.zero_tol * np.abs(field.evaluate(x)[2]))
         t, x, sigma, free, offset, stationary, seed = _transition(
             system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec
         )

@@ -300,7 +300,11 @@ class ModeField:
         hx = self.evaluate(x)[2]
         if self.norm == "l1":
             raw = self.sigma[flagged] * hx[flagged]
-            margin = ztol[flagged]
+            # At least 8 ulps of the guard's own value: a margin below the ulp of the
+            # rounding left in h_i at its root (a row of h that vanished at x0, h = cos(ωs)
+            # − c at s = 0, gave 1e-314 against h = 1.1e-16) is lost in the sum below, the
+            # guard then starts at exactly 0 and zero-length modes follow until −4.
+            margin = np.maximum(ztol[flagged], 8.0 * _EPS * np.abs(raw))
         else:
             hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
             raw = hm - np.abs(hx[flagged])

@@ -353,3 +353,27 @@ def test_max_step_resolves_a_guard_faster_than_the_field(max_step):
 def test_max_step_must_be_a_positive_number(value, error):
     with pytest.raises(error, match="max_step"):
         EventOptions(max_step=value)
+
+
+def test_an_index_margin_does_not_grow_with_its_value_elsewhere():
+    # A reviewer's case against a first version of the fix above, which raised each ℓ1
+    # margin to zero_tol·|h_i| seen at any event: h_1 has a bump of height 1e8 at the
+    # event of h_0 (s = 0.5), so its margin grew to 1e-4, and its window (1, 1.01) of
+    # depth 2.5e-5 was located 0.006 late (y_1 off by 0.012, status 0). The margin is
+    # now raised only to 8 ulps of the guard's own value where it starts.
+    def h(x):
+        s = x[0]
+        return np.array([s - 0.5, (s - 1.0) * (s - 1.01) + 1e8 * np.exp(-500.0 * (s - 0.5) ** 2)])
+
+    def jac(x):
+        s = x[0]
+        bump = -1000.0 * (s - 0.5) * 1e8 * np.exp(-500.0 * (s - 0.5) ** 2)
+        return np.array([[1.0, 0.0, 0.0], [2.0 * s - 2.01 + bump, 0.0, 0.0]])
+
+    B = np.vstack([np.zeros(2), np.eye(2)])
+    system = fp.FilippovSystem(np.array([1.0, 0.0, 0.0]), B, h, "l1", jac_h=jac)
+    sol = fp.solve(system, np.zeros(3), (0.0, 1.5), method="events")
+    assert sol.status == 0, sol.message
+    np.testing.assert_allclose([e.t for e in sol.events], [0.5, 1.0, 1.01], rtol=0, atol=1e-9)
+    # y_i = −∫ sign(h_i): h_0 < 0 before 0.5, h_1 < 0 only on (1, 1.01)
+    np.testing.assert_allclose(sol.x[-1], [1.5, -0.5, -1.48], rtol=0, atol=1e-8)
