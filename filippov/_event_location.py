@@ -312,8 +312,7 @@ def scan_step(
         t_hi = t_root
     # _DIP_SAMPLES interior samples on the part of the step searched, however short it is
     # (the polynomial through them resolves the guards there as finely as on a whole step).
-    frac = (t_hi - t_old) / (t_new - t_old) if t_new > t_old else 1.0
-    k = max(_DIP_SAMPLES // 2, int(np.ceil(_DIP_SAMPLES * frac - 1e-9)))  # EXPERIMENT
+    k = _DIP_SAMPLES
     ts = np.linspace(t_old, t_hi, k + 2)
     # One call of the dense output for all samples; rows made contiguous (states).
     X = np.ascontiguousarray(np.asarray(dense(ts[1:-1]), dtype=float).T)

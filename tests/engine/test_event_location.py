@@ -155,6 +155,32 @@ def test_a_narrow_window_between_a_long_steps_samples_is_found():
 # * 153: h_3 < 0 on (1.2189, 1.2292), inside the interval of the first sampled sign change
 #   (h_0's, at 1.238); the polynomial was sampled 0.02 apart, and the root found was h_0's.
 _REVIEW_SYSTEMS = {
+    # (a later review: guards of degree 8 and 6, whose window (0.724925, 0.725984) of depth
+    # 1.6e-7 was missed with 4 samples on a short part of a step, y_1 off by 2.1e-3)
+    "degree-8 window on a short part of a step": (
+        1.1328965943503138,
+        [
+            [
+                0.7249251803742371,
+                0.7259839649036516,
+                2.8827715275802643,
+                2.104677079303369,
+                1.6864471333599997,
+                3.4763030177876453,
+                0.9969806587297789,
+                0.5046008431751177,
+            ],
+            [
+                0.878936197348668,
+                3.389229861559413,
+                1.6798142295714173,
+                2.8369516617461796,
+                3.6887815347947854,
+                1.1659027295861804,
+            ],
+        ],
+        [-1.188136159284173, 2.8235522345166855],
+    ),
     "window before a later sign change": (
         3.3562827961306096,
         [
