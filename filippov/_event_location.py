@@ -262,8 +262,7 @@ def _interpolant_dips(ts: FloatArray, G: FloatArray) -> dict[int, float]:
         for w in np.flatnonzero(chebyshev.chebval(mids, series) < 0.0).tolist():
             t_mid = 0.5 * ((b - a) * float(mids[w]) + a + b)
             i = min(max(int(np.searchsorted(ts, t_mid)) - 1, 0), len(ts) - 2)
-            out.setdefault(i, t_mid)
-            out[i] = min(out[i], t_mid)
+            out[i] = min(out.get(i, t_mid), t_mid)
     return out
 
 
@@ -341,23 +340,29 @@ def scan_step(
     # (through every sample: the guards are smooth on the whole step, and the samples
     # past a sign change pin the polynomial down before it)
     suspects = _interpolant_dips(ts, G) if len(ts) >= 3 else {}
-    if last == 1 and 0 in suspects:
+
+    def confirmed_dip(i: int) -> float | None:
+        # Where the polynomial through all the samples dips below zero in interval i, the
+        # guard itself is read there (a narrow window of an entry between two samples,
+        # which the parabolas through three samples miss): the time if it is below zero.
+        t_dip = suspects.pop(i, None)
+        if t_dip is None:
+            return None
+        below = field.guard(_state(dense, t_dip)) <= -_GRAZE_TOL * max(1.0, field.h_scale)
+        return t_dip if below else None
+
+    if last == 1:
         # (the first sampled sign change is at the first sample: the loop below, over
         # pairs of intervals before it, does not run)
-        t_dip = suspects.pop(0)
-        if field.guard(_state(dense, t_dip)) <= -_GRAZE_TOL * max(1.0, field.h_scale):
+        t_dip = confirmed_dip(0)
+        if t_dip is not None:
             return None, ("cross", float(ts[0]), t_dip, None, None)
     for j in range(1, last):
         t0, t1, t2 = ts[j - 1], ts[j], ts[j + 1]
-        # Where the polynomial through all the samples dips below zero between two of
-        # them, the guard itself is read at that dip's lowest point (a narrow window of
-        # an entry between two samples, which the parabolas through three samples miss).
         for i in (j - 1, j):
-            t_p = suspects.pop(i, None)
-            if t_p is not None and field.guard(_state(dense, t_p)) <= -_GRAZE_TOL * max(
-                1.0, field.h_scale
-            ):
-                return t_graze, ("cross", float(ts[i]), t_p, None, None)
+            t_dip = confirmed_dip(i)
+            if t_dip is not None:
+                return t_graze, ("cross", float(ts[i]), t_dip, None, None)
         if t_graze is not None and t0 < t_graze < t2:
             continue  # the contact already found
         g0, g1, g2 = G[j - 1], G[j], G[j + 1]
