@@ -348,8 +348,7 @@ def scan_step(
         t_dip = suspects.pop(i, None)
         if t_dip is None:
             return None
-        below = field.guard(_state(dense, t_dip)) <= -_GRAZE_TOL * max(1.0, field.h_scale)
-        return t_dip if below else None
+        return t_dip if field.below(_state(dense, t_dip), _GRAZE_TOL) else None
 
     if last == 1:
         # (the first sampled sign change is at the first sample: the loop below, over

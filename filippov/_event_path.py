@@ -191,6 +191,10 @@ def _steps(
     jac0 = system.kernel_jacobian(x, m)
     jac_scale = float(np.max(np.abs(jac0))) * max(1.0, float(np.max(np.abs(x))))
     h_scale = max(float(np.max(np.abs(hx))), jac_scale, 1e-300)
+    # (the same per component: each ℓ1 guard's depth is judged on its own scale)
+    index_scales = np.maximum(
+        np.abs(hx), np.max(np.abs(jac0), axis=1) * max(1.0, float(np.max(np.abs(x))))
+    )
     tie_tol = opts.zero_tol * h_scale
     # Whether h_i is zero is decided per index, on the scale of h_i alone (component_scales):
     # against the largest component, a small but resolved component of a badly scaled
@@ -216,6 +220,7 @@ def _steps(
     seed: tuple[FloatArray, FloatArray] | None = None
     while True:
         field = ModeField(system, norm, sigma, free, offset, h_scale, gain, rec)
+        field.index_scales = index_scales
         if not stationary:
             check_selection_precision(field, x)
             x = field.start(x, seed)

@@ -69,6 +69,9 @@ class ModeField:
         self.free = np.asarray(free, dtype=np.intp)
         self.offset = offset
         self.h_scale = h_scale
+        #: The scale of each ``h_i`` (``max(|h_i|, |∂h_i/∂x|·|x|)`` at the run's start), for
+        #: :meth:`below`; ``None``: every entry on ``h_scale``.
+        self.index_scales: FloatArray | None = None
         # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see filippov._l2_arrival).
         # Small, so that the straight Newton steps of the arrival are short: the velocity
         # −h/‖h‖ turns along the way, and the last stretch should be rounding-sized.
@@ -341,6 +344,19 @@ class ModeField:
 
     def guard(self, x: FloatArray) -> float:
         return float(np.min(self.guard_values(x)[0]))
+
+    def below(self, x: FloatArray, tol: float) -> bool:
+        """Whether some guard entry at ``x`` is at or below ``−tol`` times its scale: an ℓ1
+        index's scale is its own (:attr:`index_scales`, when set), not the largest of all
+        of ``h`` (on a sign flow whose components' scales differ a thousandfold, a window
+        9.6e-9 deep in a component of scale 0.6 was under 1e-10 of the largest scale, 197,
+        and taken for a touch); other entries' scale is ``max(1, h_scale)``."""
+        values = self.guard_values(x)[0]
+        scale = np.full(values.size, max(1.0, self.h_scale))
+        if self.norm == "l1" and self.index_scales is not None:
+            scale[: self.fixed.size] = np.maximum(1.0, self.index_scales[self.fixed])
+            scale[self.fixed.size :] = 1.0  # (1 − |λ_i|: the exits' margins, of size 1)
+        return bool(np.any(values <= -tol * scale))
 
     def cheap_entries(self, x: FloatArray, positions: np.ndarray) -> FloatArray:
         """Guard entries ``positions``, all of h alone (:attr:`cheap`), at ``x``: one

@@ -403,3 +403,49 @@ def test_an_index_margin_does_not_grow_with_its_value_elsewhere():
     np.testing.assert_allclose([e.t for e in sol.events], [0.5, 1.0, 1.01], rtol=0, atol=1e-9)
     # y_i = −∫ sign(h_i): h_0 < 0 before 0.5, h_1 < 0 only on (1, 1.01)
     np.testing.assert_allclose(sol.x[-1], [1.5, -0.5, -1.48], rtol=0, atol=1e-8)
+
+
+def test_a_window_deep_on_its_own_scale_but_shallow_on_the_largest_is_found():
+    # A reviewer's system (seed 1001 of its generator): h_0 < 0 on (0.27071, 0.27255) only
+    # 9.6e-9 deep, on a component of scale 0.6, while h_1's Jacobian sets the scale of all
+    # of h to 197: the window was under 1e-10 of that, taken for a touch, and y_0 ended
+    # 3.7e-3 off with status 0. Each ℓ1 guard's depth is now judged on its own scale.
+    roots = [
+        [
+            0.27071029948741404,
+            0.2725462322671539,
+            0.30479453707125703,
+            0.8043609777816965,
+            2.520403997492267,
+            0.39424853408389726,
+        ],
+        [
+            1.0138716589621897,
+            1.9624839351579957,
+            0.844330939444907,
+            1.441941806377805,
+            3.652501179138557,
+            0.2510668061074117,
+            0.8047432784465132,
+            1.0642281385877213,
+            3.8253248293975797,
+        ],
+        [1.5201533139515764],
+        [0.4682992025809175, 0.46953138860854404, 1.5582146639263508],
+        [0.8830670139506245, 0.8859569253736691, 1.600423187924266, 2.872266167582529],
+        [0.6911843305704455, 0.6927717636342484, 3.1430620979343495, 2.7669468050700448],
+    ]
+    lead = [
+        2.342428991306631,
+        -2.6898722610093837,
+        -0.3986641585786376,
+        0.5481473567677952,
+        1.6319303609970024,
+        0.49225853833522,
+    ]
+    T = 1.0471014034609945
+    err, sol = _run_polynomial_guards(roots, lead, T)
+    assert sol.status == 0, sol.message
+    assert sum(1 for r in roots for c in r if 0.0 < c < T) == len(sol.events) == 15
+    # (the window's ends are located to its depth over its slope, ~1e-7: not to 1e-8)
+    assert err < 1e-6
