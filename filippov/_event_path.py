@@ -42,7 +42,7 @@ from filippov._l2_arrival import arrive_l2
 from filippov._mode_field import ModeField, check_selection_precision
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
-from filippov._validation import FloatArray
+from filippov._validation import FloatArray, require_positive_limit
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
 from filippov.norms import Norm
 from filippov.selection import (
@@ -128,14 +128,7 @@ class EventOptions:
 
     def __post_init__(self) -> None:
         # (only the field solve has no keyword for: the others it checks itself)
-        if isinstance(self.max_step, bool) or not isinstance(
-            self.max_step, (int, float, np.number)
-        ):
-            raise TypeError(f"`max_step` must be a number > 0. Got {self.max_step!r} instead.")
-        if not float(self.max_step) > 0.0:
-            raise ValueError(
-                f"`max_step` must be > 0 (inf: no limit). Got {self.max_step!r} instead."
-            )
+        require_positive_limit(self.max_step, "max_step")
 
 
 class EventPath(SteppedPath):

@@ -179,6 +179,17 @@ def require_positive(value: float, name: str) -> float:
     return v
 
 
+def require_positive_limit(value: float, name: str) -> float:
+    """Raise ``ValueError`` unless ``value`` is a number > 0, ``inf`` allowed (a limit that
+    may be absent); a value that is not a real number is a ``TypeError``."""
+    if not _is_real_scalar(value):
+        raise TypeError(f"`{name}` must be a number > 0. Got {value!r} instead.")
+    v = float(value)
+    if not v > 0:  # (NaN too)
+        raise ValueError(f"`{name}` must be > 0 (inf: no limit). Got {value!r} instead.")
+    return v
+
+
 def require_non_negative(value: float, name: str) -> float:
     """Raise ``ValueError`` unless ``value`` is a finite number >= 0 (``TypeError`` if not a
     real number)."""
