@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from problems import implicit_euler_sign_flow
 
+import filippov as fp
 import filippov.schemes as S
 from filippov import Status
 from filippov.objectives import Objective, rotated_quadratic, separable_quadratic, slope
@@ -354,6 +355,39 @@ def test_implicit_step_matches_independent_reference_on_quadratic(h: float) -> N
     # the general (Josephy-Newton) path gives the same iterates
     gen = S.ImplicitSignGD(step=h).run(as_general(obj), x0, n_steps=len(traj.x) - 1)
     np.testing.assert_allclose(gen.x, traj.x, atol=1e-11)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(2, 6),
+    h=st.sampled_from([0.3, 0.1, 0.037]),
+)
+def test_implicit_step_is_the_filippov_solution_at_its_nodes_while_the_sliding_set_grows(
+    seed: int, n: int, h: float
+) -> None:
+    # On a strongly convex quadratic, while indices only join the sliding set, the exact
+    # state at t_{k+1} satisfies the step's inclusion: a free coordinate moved by exactly
+    # h σ_i, a sliding one sits on ∂_i f = 0 with a chord speed below 1, and the step's
+    # box VI has one solution (H ≻ 0). So the iterates are the Filippov solution itself at
+    # the nodes, for any h: what makes implicit Euler exact on benchmarks.general_path.
+    # Checked against the exact path's solution (an independent computation: pivots on
+    # the event log, not a box VI per step).
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n))
+    H = A @ A.T + 0.3 * np.eye(n)
+    b = rng.standard_normal(n)
+    obj = Objective.quadratic(H, b)
+    x0 = 2.0 * rng.standard_normal(n)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 200.0), method="exact")
+    assert sol.status == 1
+    kinds = {e.kind for e in sol.events}
+    assume(kinds <= {"sliding-entry", "stationary"})  # (no exit, no crossing)
+    t_rest = sol.events[-1].t
+    traj = S.ImplicitSignGD(step=h).run(obj, x0, t_final=t_rest + 3 * h)
+    scale = max(1.0, float(np.abs(x0).max()))
+    np.testing.assert_allclose(traj.x, sol(traj.t), rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(traj.x[-1], obj.minimizer, rtol=0, atol=1e-10 * scale)
 
 
 def test_implicit_step_general_objective_satisfies_inclusion() -> None:
