@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 from scipy.integrate import solve_ivp
 
 import filippov as fp
@@ -42,7 +43,7 @@ from filippov.selection import solve_box_vi
 
 from .problems import GRID_STEP, Problem
 
-__all__ = ["Method", "RunResult", "all_methods"]
+__all__ = ["Method", "RunResult", "all_methods", "implicit_euler_lbfgsb"]
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -322,6 +323,54 @@ def _implicit_euler(h: float) -> Callable[[Problem, float], RunResult]:
         return RunResult(status, reason, t, X, wall, {"steps": n_steps, "newton": inner})
 
     return run
+
+
+def implicit_euler_lbfgsb(h: float) -> Method:
+    """Implicit Euler of the ℓ∞ sign flow as a user would write it with scipy: each step
+    ``x_{k+1} = argmin f`` over the box ``‖x − x_k‖∞ ≤ h`` (the step's inclusion
+    ``(x_k − x_{k+1})/h ∈ Sign ∇f(x_{k+1})`` is that minimization's KKT condition), by
+    L-BFGS-B from ``x_k`` with tight tolerances (``gtol`` 1e-12, ``ftol`` 1e-15). For
+    smooth objectives (``p.objective``) only; not in `all_methods` (the general-path
+    benchmark's peer, next to the Josephy–Newton one of ``implicit Euler h=...``)."""
+
+    def run(p: Problem, cap: float) -> RunResult:
+        obj = p.objective
+        assert obj is not None
+        start = time.perf_counter()
+        n_steps = round(p.T / h)
+        every = max(1, round(GRID_STEP / h))
+        x = p.x0.copy()
+        out = [x.copy()]
+        inner = 0
+        status, reason = "ok", ""
+        options = {"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000}
+        for k in range(1, n_steps + 1):
+            res = scipy.optimize.minimize(
+                obj.f,
+                x,
+                jac=obj.grad,
+                method="L-BFGS-B",
+                bounds=scipy.optimize.Bounds(x - h, x + h),
+                options=options,
+            )
+            inner += int(res.nit)
+            x = np.asarray(res.x, dtype=float)
+            if k % every == 0:
+                out.append(x.copy())
+            if time.perf_counter() - start > cap:
+                status, reason = "did not finish", f"wall-clock cap {cap:g} s at t = {k * h:g}"
+                break
+        wall = time.perf_counter() - start
+        X = np.array(out)
+        t = np.arange(X.shape[0]) * GRID_STEP
+        return RunResult(status, reason, t, X, wall, {"steps": n_steps, "lbfgsb_iterations": inner})
+
+    def applies(p: Problem) -> str | None:
+        if p.objective is None or p.flow != "linf":
+            return "the ℓ∞ flow of a smooth objective only"
+        return None
+
+    return Method(f"implicit Euler h={h:g} L-BFGS-B", "implicit Euler", run, applies)
 
 
 def _implicit_applies(p: Problem) -> str | None:
