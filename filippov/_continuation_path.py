@@ -102,6 +102,12 @@ _INVERSE_SIZE = 64
 #: iterates) is within this factor of the interpolated slope there (else the root is
 #: confirmed on the curve's tangent).
 _SIMPLE_ROOT = 2.0
+#: An entry's iterates after a corrector solve move the solved point along the step's
+#: interpolated tangent instead of solving again (see `_Shift`) while the move's estimated
+#: distance from the curve, with a safety factor of `_SHIFT_SAFETY`, is within this
+#: fraction of the tolerance (a `fresh` corrector's last correction is within it too).
+_SHIFT_TOL = 0.1
+_SHIFT_SAFETY = 10.0
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
@@ -1184,7 +1190,8 @@ class _Mode:
         #: How far the start is off its curve, when `off_curve` found it too far to move.
         self.start_off = 0.0
         #: The ``z`` of the gradient the last corrector returned (linear models), and the
-        #: correction taken after it (``None``: ``last_z`` is the returned state's).
+        #: correction taken after that gradient's state (``None``: the gradient, and
+        #: ``last_z``, are the returned state's).
         self.last_z: FloatArray | None = None
         self.last_step: FloatArray | None = None
         #: ``(z, ℓ'(z)/m)`` of the last partial gradient (`complete` takes it again).
@@ -1509,6 +1516,7 @@ class _Mode:
         x = self.base(tau)
         S = self.S
         x[S] = xs
+        self.last_step = None
         if S.size == 0:
             return x, self.grad(x)
         last = np.inf
@@ -1539,6 +1547,7 @@ class _Mode:
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 # A correction this small moves the gradient by ‖H‖·δ, far below what the
                 # guards resolve: the gradient before it is kept (one evaluation saved).
+                self.last_step = delta
                 return x, g
             floor = newton_last and not chord and 0.5 * last <= size <= tol
             last, newton_last = size, not chord
@@ -2624,17 +2633,160 @@ def _curve_point(
     return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau), rtol)
 
 
+class _Shift:
+    """Points of the curve near one the corrector solved (at ``τ_s`` in the step ``[cur,
+    new]``): its state moved by ``Δ ẋ``, ``Δ = τ − τ_s``, ``ẋ = [u; −σ_F]`` with ``u`` the
+    slope of the step's Hermite interpolant at ``τ_s``, and the guard ``σ_j ∂_j f`` there.
+
+    An entry's Newton steps after the first corrector solve are tiny (the guard there is
+    only the interpolant's error: ``Δ`` was 1e-9 to 5e-6 of ``h`` on the logistic and
+    log-sum-exp benchmarks), and a solve at each iterate would find the moved state again
+    (its distance to the curve was the solved point's to 1e-6 of it). The move is off the curve by ``Δ (u − ẋ_S) + ½ Δ²
+    ẍ_S``: with the slope's error estimated from the solved point's distance to the
+    interpolant (the derivative of the interpolation error ``c s²(1−s)²`` that puts it
+    there), plus ``tol/h`` for the end tangents, and ``ẍ`` from the interpolant, both
+    times `_SHIFT_SAFETY`, a move is taken only while that is within `_SHIFT_TOL`
+    tolerances (it was below 1e-3 of that); else `at` returns ``None`` and the caller
+    solves.
+
+    The guard is measured at the moved point, not extrapolated: the root is still
+    confirmed on the guard's values, as after a solve. On a linear model that costs
+    ``O(m)``: ``z`` moves by ``Δ B ẋ`` (the slope of the interpolant of the points' ``B x``,
+    whose ends are ``B x`` and ``B ẋ``), and ``∂_S f`` is the solved point's (it does not
+    change along the curve: ``Δ (H ẋ)_S`` is ``Δ`` times the slope's residual). The
+    gradient is taken at the solved point's gradient's state (before the corrector's last
+    correction) moved by ``Δ ẋ``: as off the moved state as a corrector's gradient is off
+    its own (`_Mode.correct`), so that the guard is the same function of ``τ`` as on
+    solved iterates (a gradient at the moved state itself moved event times by up to
+    1e-10 at rtol = 1e-8, within that function's own error but not within rounding of
+    the solves' roots), and on a linear model `_Mode.complete` and
+    `_Mode.settle_start` read ``z`` and that correction as a corrector's.
+    """
+
+    def __init__(
+        self,
+        cm: _Mode,
+        cur: _Point,
+        new: _Point,
+        h: float,
+        tau: float,
+        x: FloatArray,
+        g: Any,
+        guard: tuple[float, float],
+    ) -> None:
+        self.cm, self.cur, self.new, self.h = cm, cur, new, h
+        self.tau, self.x, self.gS = tau, x, g[cm.S]
+        #: The guard's value at the solved point and its slope on the curve there.
+        self.guard = guard
+        # (the corrector's last `z` and correction, read before any other solve)
+        self.z, self.step = cm.last_z, cm.last_step
+        self.u: FloatArray | None = None  # (the slope and bounds: taken when first asked)
+        self.zdot: Any = None
+        self.bound = (0.0, 0.0)
+
+    def _prepare(self) -> None:
+        cm, cur, new, h, S = self.cm, self.cur, self.new, self.h, self.cm.S
+        s = (self.tau - cur.tau) / h
+        self.u = np.asarray(_slope_guess(cm, cur, new, h, self.tau))
+        if S.size:
+            off = _max_abs(self.x[S] - _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s))
+            # (the interpolation error c s²(1−s)² is `off` at s: its slope there; at an
+            # end of the step, where it vanishes, no estimate and no move)
+            inner = s * (1.0 - s)
+            slope_error = 2.0 * abs(1.0 - 2.0 * s) * off / (inner * h) if inner > 0 else np.inf
+            # (the interpolant's second derivative is linear in s: largest at an end)
+            dx = (new.x[S] - cur.x[S]) / h
+            x2_start = _max_abs(6.0 * dx - 4.0 * cur.u - 2.0 * new.u) / h
+            x2_end = _max_abs(-6.0 * dx + 2.0 * cur.u + 4.0 * new.u) / h
+            self.bound = (
+                _SHIFT_SAFETY * (slope_error + cm.tol(self.x) / h),
+                _SHIFT_SAFETY * 0.5 * max(x2_start, x2_end),
+            )
+        if cm.lm is not None:
+            if _has_z(cur, new):
+                z0, z1 = cm.point_z(cur), cm.point_z(new)
+                self.zdot = _hermite_slope(z0, cur.zdot, z1, new.zdot, h, s)
+            elif S.size:
+                self.zdot = cm.lm.columns(S) @ self.u - cm.z_sigma
+            else:
+                self.zdot = -cm.z_sigma
+
+    def at(self, tau: float, j: int) -> tuple[FloatArray, FloatArray] | None:
+        """State and gradient (with ``∂_j f`` measured; on a linear model the rest but
+        ``∂_S f`` NaN, as `_Mode.correct` with ``only``) at ``tau``, or ``None`` when the move
+        is not within the tolerance."""
+        if self.u is None:
+            self._prepare()
+        assert self.u is not None
+        cm, S = self.cm, self.cm.S
+        d = tau - self.tau
+        slope_error, curvature = self.bound
+        if not abs(d) * slope_error + d * d * curvature <= _SHIFT_TOL * cm.tol(self.x):
+            return None
+        x = cm.base(tau)
+        x[S] = self.x[S] + d * self.u
+        lm = cm.lm
+        if lm is None:
+            if self.step is None:
+                return x, cm.grad(x)
+            at = x.copy()
+            at[S] += self.step
+            return x, cm.grad(at)
+        assert self.z is not None
+        z = self.z + d * self.zdot
+        cm.rec.nfev += 1
+        dl = lm.dloss(z) / lm.m
+        g = np.full(x.size, np.nan)
+        g[S] = self.gS
+        g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]  # (j is free: not moved by `step`)
+        _finite(g[j : j + 1], "grad(x)")
+        lm.remember(x, z, exact=self.step is None, step=self.step)
+        cm._partial_dl = (z, dl)
+        return x, g
+
+    def agrees(self, tau: float, val: float) -> bool:
+        """Whether the guard ``val`` measured at the move to ``tau`` is the curve's to
+        rounding of its root: the solved point's value moved by its slope on the curve
+        (``½ Δ² φ''``, far below, is left in), within ``4 ε max(1, |τ|)`` in ``τ``.
+
+        The move's guard changes at the slope ``(H ẋ)_j`` of the interpolant's tangent,
+        not the curve's: its root is off the curve's by ``Δ`` times their relative
+        difference, which the state's distance does not show (on a nearly singular
+        block a guard of slope 2e-6 put an entry 3e-9 late from a move well within the
+        state's tolerance).
+        """
+        val_s, slope = self.guard
+        deviation = abs(val - val_s - (tau - self.tau) * slope)
+        return deviation <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope)
+
+
+def _guard_slope(G0: Any, D0: Any, G1: Any, D1: Any, h: float, s: float, val: float) -> float:
+    """The slope at fraction ``s`` of a step of the quartic through a guard's values and
+    rates at the step's ends (the cubic Hermite interpolant's data) and its value ``val``
+    on the curve at ``s``: the cubic's plus that of ``c s²(1−s)²``, the interpolation error
+    that puts ``val`` there (``inf`` at the step's ends, where it tells nothing)."""
+    inner = s * (1.0 - s)
+    if not inner > 0:
+        return np.inf
+    cubic = float(_hermite(G0, D0, G1, D1, h, s))
+    return float(_hermite_slope(G0, D0, G1, D1, h, s)) + (val - cubic) * 2.0 * (1.0 - 2.0 * s) / (
+        inner * h
+    )
+
+
 def _refine_entry(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, j: int, offset: FloatArray
 ) -> _Point:
     """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve.
 
-    Newton from the Hermite estimate on the guard's values on the curve itself (each a
-    corrector solve), with the slope of the step's Hermite interpolant of the guard (the
-    tangent, a linear solve, is computed only at the point returned); inside a bracket
-    that every evaluation shrinks, bisecting when a Newton step leaves the bracket or fails
-    to halve the last one (a multiple root, as at a degenerate minimum, where Newton
-    crawls but the sign of the guard still brackets the root to rounding).
+    Newton from the Hermite estimate on the guard's values on the curve itself, with the
+    slope of the step's Hermite interpolant of the guard (the tangent, a linear solve, is
+    computed only at the point returned); inside a bracket that every evaluation shrinks,
+    bisecting when a Newton step leaves the bracket or fails to halve the last one (a
+    multiple root, as at a degenerate minimum, where Newton crawls but the sign of the
+    guard still brackets the root to rounding). An iterate is a corrector solve, or the
+    last solved point moved along the curve's tangent while that is within the
+    tolerance (see `_Shift`): mostly one solve per entry.
     """
     lo, hi = cur.tau, new.tau
     sj = cm.sigma[j]
@@ -2643,11 +2795,26 @@ def _refine_entry(
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     last_iterate: tuple[float, float] | None = None
+    shift: _Shift | None = None
     for _ in range(200):
         # (∂_j f alone at the iterates: the whole gradient only at the point returned)
-        x, g = _curve_state(cm, cur, new, h, tau, only=j)
+        moved = shift.at(tau, j) if shift is not None else None
+        if moved is not None:
+            x, g = moved
+        else:
+            x, g = _curve_state(cm, cur, new, h, tau, only=j)
         val = sj * g[j] + offset[j]
-        slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
+        s = (tau - cur.tau) / h
+        slope = float(_hermite_slope(G0, D0, G1, D1, h, s))
+        if moved is None:
+            # (not the last index's entry: its corrector is tight, to rounding)
+            if cm.F.size > 1:
+                curve_slope = _guard_slope(G0, D0, G1, D1, h, s, val)
+                shift = _Shift(cm, cur, new, h, tau, x, g, (val, curve_slope))
+        elif shift is not None and not shift.agrees(tau, val):
+            # (solved for at the same τ, and moves from there)
+            shift = None
+            continue
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
             # The root to rounding in τ (either side) by the interpolant's slope. Near a
             # multiple root the interpolant's slope and the curve's differ: unless the
