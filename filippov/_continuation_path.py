@@ -104,10 +104,9 @@ _INVERSE_SIZE = 64
 _SIMPLE_ROOT = 2.0
 #: An entry's iterates after a corrector solve move the solved point along the step's
 #: interpolated tangent instead of solving again (see `_Shift`) while the move's estimated
-#: distance from the curve, with a safety factor of `_SHIFT_SAFETY`, is within this
-#: fraction of the tolerance (a `fresh` corrector's last correction is within it too).
-_SHIFT_TOL = 0.1
-_SHIFT_SAFETY = 10.0
+#: distance from the curve is within this fraction of the tolerance (a hundredth of what
+#: a `fresh` corrector's last correction may leave).
+_SHIFT_TOL = 1e-3
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
@@ -1190,8 +1189,7 @@ class _Mode:
         #: How far the start is off its curve, when `off_curve` found it too far to move.
         self.start_off = 0.0
         #: The ``z`` of the gradient the last corrector returned (linear models), and the
-        #: correction taken after that gradient's state (``None``: the gradient, and
-        #: ``last_z``, are the returned state's).
+        #: correction taken after it (``None``: ``last_z`` is the returned state's).
         self.last_z: FloatArray | None = None
         self.last_step: FloatArray | None = None
         #: ``(z, ℓ'(z)/m)`` of the last partial gradient (`complete` takes it again).
@@ -1516,7 +1514,6 @@ class _Mode:
         x = self.base(tau)
         S = self.S
         x[S] = xs
-        self.last_step = None
         if S.size == 0:
             return x, self.grad(x)
         last = np.inf
@@ -1547,7 +1544,6 @@ class _Mode:
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 # A correction this small moves the gradient by ‖H‖·δ, far below what the
                 # guards resolve: the gradient before it is kept (one evaluation saved).
-                self.last_step = delta
                 return x, g
             floor = newton_last and not chord and 0.5 * last <= size <= tol
             last, newton_last = size, not chord
@@ -2591,9 +2587,10 @@ def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> F
 
 def _curve_state(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, only: int | None = None
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """State and gradient of the curve at ``tau`` in the step ``[cur, new]`` (with
-    ``only``, possibly the gradient on ``S`` and at ``only`` alone: see `_Mode.correct`)."""
+    ``only``, possibly the gradient on ``S`` and at ``only`` alone: see `_Mode.correct`),
+    and the sliding state the step's interpolant predicted there."""
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
@@ -2610,7 +2607,7 @@ def _curve_state(
             "the corrector did not converge while locating an event near "
             f"t = {cm.t_start + tau:.12g}",
         )
-    return corrected
+    return corrected[0], corrected[1], xs
 
 
 def _curve_point(
@@ -2634,32 +2631,40 @@ def _curve_point(
 
 
 class _Shift:
-    """Points of the curve near one the corrector solved (at ``τ_s`` in the step ``[cur,
-    new]``): its state moved by ``Δ ẋ``, ``Δ = τ − τ_s``, ``ẋ = [u; −σ_F]`` with ``u`` the
-    slope of the step's Hermite interpolant at ``τ_s``, and the guard ``σ_j ∂_j f`` there.
+    """Points of a linear model's curve near one the corrector solved, at ``τ_s`` in the
+    step ``[cur, new]``: its state moved by ``Δ ẋ`` (``Δ = τ − τ_s``, ``ẋ = [u; −σ_F]``
+    with ``u`` the slope of the step's Hermite interpolant at ``τ_s``), and the guard
+    ``σ_j ∂_j f`` there.
 
-    An entry's Newton steps after the first corrector solve are tiny (the guard there is
-    only the interpolant's error: ``Δ`` was 1e-9 to 5e-6 of ``h`` on the logistic and
-    log-sum-exp benchmarks), and a solve at each iterate would find the moved state again
-    (its distance to the curve was the solved point's to 1e-6 of it). The move is off the curve by ``Δ (u − ẋ_S) + ½ Δ²
-    ẍ_S``: with the slope's error estimated from the solved point's distance to the
-    interpolant (the derivative of the interpolation error ``c s²(1−s)²`` that puts it
-    there), plus ``tol/h`` for the end tangents, and ``ẍ`` from the interpolant, both
-    times `_SHIFT_SAFETY`, a move is taken only while that is within `_SHIFT_TOL`
-    tolerances (it was below 1e-3 of that); else `at` returns ``None`` and the caller
-    solves.
+    After an entry's first corrector solve, at the root of the guard's interpolant, the
+    guard is only the interpolant's error, and the Newton steps that follow are tiny
+    (``Δ`` was 4e-9 to 2e-6 of ``h`` on the logistic benchmarks): a solve at each would
+    find the moved state again. Two tests stand in for it:
 
-    The guard is measured at the moved point, not extrapolated: the root is still
-    confirmed on the guard's values, as after a solve. On a linear model that costs
-    ``O(m)``: ``z`` moves by ``Δ B ẋ`` (the slope of the interpolant of the points' ``B x``,
-    whose ends are ``B x`` and ``B ẋ``), and ``∂_S f`` is the solved point's (it does not
-    change along the curve: ``Δ (H ẋ)_S`` is ``Δ`` times the slope's residual). The
-    gradient is taken at the solved point's gradient's state (before the corrector's last
-    correction) moved by ``Δ ẋ``: as off the moved state as a corrector's gradient is off
-    its own (`_Mode.correct`), so that the guard is the same function of ``τ`` as on
-    solved iterates (a gradient at the moved state itself moved event times by up to
-    1e-10 at rtol = 1e-8, within that function's own error but not within rounding of
-    the solves' roots), and on a linear model `_Mode.complete` and
+    * the state: the move is off the curve by ``Δ (u − ẋ_S) + ½ Δ² ẍ_S`` beyond the solved
+      point's own distance. The slope's error is estimated from the solved point's
+      distance to the interpolant (the derivative there of the interpolation error
+      ``c s²(1−s)²`` that puts it at that distance) plus ``tol/h`` for the end tangents,
+      ``ẍ`` from the interpolant (its largest second derivative on the step); a move is
+      taken while that is within `_SHIFT_TOL` tolerances. (The estimate was at most
+      5e-6 tolerances; the moved points' distance to the curve, by dense Newton, was the
+      solved point's to 3e-7 tolerances.)
+    * the root (`agrees`): the guard is measured at the moved point, and along the move
+      it changes at the slope ``(H ẋ)_j`` of the interpolant's tangent, not at the
+      curve's, which the state's distance does not bound in τ (on a nearly singular
+      block a guard of slope 2e-6 put an entry 3e-9 late from a move well within the
+      state's tolerance). The measured value must be the solved one moved along the
+      curve's slope, to rounding of the root.
+
+    The guard costs ``O(m)`` (a solve: passes over the sliding columns and the
+    corrector's overhead): ``z`` moves by ``Δ B ẋ`` (the slope of the interpolant of the
+    points' ``B x``, whose ends are ``B x`` and ``B ẋ``), and ``∂_S f`` is the solved
+    point's (constant along the curve). It is taken at the state of the solved point's
+    gradient (before the corrector's last correction) moved by ``Δ ẋ``: as off the moved
+    state as a corrector's gradient is off its own (`_Mode.correct`), so that the guard
+    is the same function of ``τ`` as on solved iterates (the gradient at the moved state
+    itself moved event times by up to 1e-10 at rtol = 1e-8: within that function's own
+    error, not within rounding of the solves' roots), and `_Mode.complete` and
     `_Mode.settle_start` read ``z`` and that correction as a corrector's.
     """
 
@@ -2670,91 +2675,82 @@ class _Shift:
         new: _Point,
         h: float,
         tau: float,
-        x: FloatArray,
-        g: Any,
+        solved: tuple[FloatArray, FloatArray, FloatArray],
         guard: tuple[float, float],
     ) -> None:
-        self.cm, self.cur, self.new, self.h = cm, cur, new, h
-        self.tau, self.x, self.gS = tau, x, g[cm.S]
+        self.cm, self.cur, self.new, self.h, self.tau = cm, cur, new, h, tau
+        #: The solved state and gradient, and the interpolant's prediction there.
+        self.x, g, self.xs_pred = solved
+        self.gS = g[cm.S]
         #: The guard's value at the solved point and its slope on the curve there.
         self.guard = guard
         # (the corrector's last `z` and correction, read before any other solve)
         self.z, self.step = cm.last_z, cm.last_step
         self.u: FloatArray | None = None  # (the slope and bounds: taken when first asked)
         self.zdot: Any = None
-        self.bound = (0.0, 0.0)
+        self.bound = (0.0, 0.0, 0.0)
 
     def _prepare(self) -> None:
         cm, cur, new, h, S = self.cm, self.cur, self.new, self.h, self.cm.S
         s = (self.tau - cur.tau) / h
+        tol = cm.tol(self.x)
         self.u = np.asarray(_slope_guess(cm, cur, new, h, self.tau))
+        slope_error = curvature = 0.0  # (no sliding index: x_F is linear in τ)
         if S.size:
-            off = _max_abs(self.x[S] - _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s))
-            # (the interpolation error c s²(1−s)² is `off` at s: its slope there; at an
-            # end of the step, where it vanishes, no estimate and no move)
             inner = s * (1.0 - s)
-            slope_error = 2.0 * abs(1.0 - 2.0 * s) * off / (inner * h) if inner > 0 else np.inf
-            # (the interpolant's second derivative is linear in s: largest at an end)
-            dx = (new.x[S] - cur.x[S]) / h
-            x2_start = _max_abs(6.0 * dx - 4.0 * cur.u - 2.0 * new.u) / h
-            x2_end = _max_abs(-6.0 * dx + 2.0 * cur.u + 4.0 * new.u) / h
-            self.bound = (
-                _SHIFT_SAFETY * (slope_error + cm.tol(self.x) / h),
-                _SHIFT_SAFETY * 0.5 * max(x2_start, x2_end),
-            )
-        if cm.lm is not None:
-            if _has_z(cur, new):
-                z0, z1 = cm.point_z(cur), cm.point_z(new)
-                self.zdot = _hermite_slope(z0, cur.zdot, z1, new.zdot, h, s)
-            elif S.size:
-                self.zdot = cm.lm.columns(S) @ self.u - cm.z_sigma
-            else:
-                self.zdot = -cm.z_sigma
+            # (at an end of the step, where the interpolation error vanishes, its slope
+            # is not estimated: no move)
+            off = _max_abs(self.x[S] - self.xs_pred) / (inner * h) if inner > 0 else np.inf
+            slope_error = 2.0 * abs(1.0 - 2.0 * s) * off + tol / h
+            # The interpolant's second derivative is ((u1 − u0) + (6s − 3) c)/h with
+            # c = u0 + u1 − 2 (x1 − x0)/h: at most (|u1 − u0| + 3|c|)/h on the step.
+            u0, u1 = cur.u, new.u
+            c = u0 + u1 - (2.0 / h) * (new.x[S] - cur.x[S])
+            curvature = 0.5 * (_max_abs(u1 - u0) + 3.0 * _max_abs(c)) / h
+        self.bound = (slope_error, curvature, _SHIFT_TOL * tol)
+        assert cm.lm is not None
+        if _has_z(cur, new):
+            z0, z1 = cm.point_z(cur), cm.point_z(new)
+            self.zdot = _hermite_slope(z0, cur.zdot, z1, new.zdot, h, s)
+        elif S.size:  # (B ẋ by a pass over the sliding columns)
+            self.zdot = cm.lm.columns(S) @ self.u - cm.z_sigma
+        else:
+            self.zdot = -cm.z_sigma
 
     def at(self, tau: float, j: int) -> tuple[FloatArray, FloatArray] | None:
-        """State and gradient (with ``∂_j f`` measured; on a linear model the rest but
-        ``∂_S f`` NaN, as `_Mode.correct` with ``only``) at ``tau``, or ``None`` when the move
-        is not within the tolerance."""
+        """State and gradient at ``tau`` (NaN but on ``S`` and at ``j``, as `_Mode.correct`
+        with ``only``), or ``None`` when the move is not within the tolerance."""
         if self.u is None:
             self._prepare()
         assert self.u is not None
         cm, S = self.cm, self.cm.S
         d = tau - self.tau
-        slope_error, curvature = self.bound
-        if not abs(d) * slope_error + d * d * curvature <= _SHIFT_TOL * cm.tol(self.x):
+        slope_error, curvature, allowed = self.bound
+        if not abs(d) * (slope_error + abs(d) * curvature) <= allowed:
             return None
         x = cm.base(tau)
         x[S] = self.x[S] + d * self.u
         lm = cm.lm
-        if lm is None:
-            if self.step is None:
-                return x, cm.grad(x)
-            at = x.copy()
-            at[S] += self.step
-            return x, cm.grad(at)
-        assert self.z is not None
+        assert lm is not None and self.z is not None
         z = self.z + d * self.zdot
         cm.rec.nfev += 1
         dl = lm.dloss(z) / lm.m
         g = np.full(x.size, np.nan)
         g[S] = self.gS
-        g[j] = float(lm.B[:, j] @ dl) + lm.lam * x[j]  # (j is free: not moved by `step`)
-        _finite(g[j : j + 1], "grad(x)")
+        # (j is free: the correction does not move it; its column in the column-ordered
+        # copy is contiguous)
+        g_j = float(lm.cols_f[:, lm.where[j]] @ dl) + lm.lam * x[j]
+        if not math.isfinite(g_j):
+            _finite(np.array([g_j]), "grad(x)")
+        g[j] = g_j
         lm.remember(x, z, exact=self.step is None, step=self.step)
         cm._partial_dl = (z, dl)
         return x, g
 
     def agrees(self, tau: float, val: float) -> bool:
-        """Whether the guard ``val`` measured at the move to ``tau`` is the curve's to
-        rounding of its root: the solved point's value moved by its slope on the curve
-        (``½ Δ² φ''``, far below, is left in), within ``4 ε max(1, |τ|)`` in ``τ``.
-
-        The move's guard changes at the slope ``(H ẋ)_j`` of the interpolant's tangent,
-        not the curve's: its root is off the curve's by ``Δ`` times their relative
-        difference, which the state's distance does not show (on a nearly singular
-        block a guard of slope 2e-6 put an entry 3e-9 late from a move well within the
-        state's tolerance).
-        """
+        """Whether the guard ``val`` measured at the move to ``tau`` is the solved point's
+        moved along the curve's slope there, within ``4 ε max(1, |τ|)`` in ``τ`` (the
+        root's rounding test in `_refine_entry`; ``½ Δ² φ''``, far below, is left in)."""
         val_s, slope = self.guard
         deviation = abs(val - val_s - (tau - self.tau) * slope)
         return deviation <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope)
@@ -2768,10 +2764,9 @@ def _guard_slope(G0: Any, D0: Any, G1: Any, D1: Any, h: float, s: float, val: fl
     inner = s * (1.0 - s)
     if not inner > 0:
         return np.inf
-    cubic = float(_hermite(G0, D0, G1, D1, h, s))
-    return float(_hermite_slope(G0, D0, G1, D1, h, s)) + (val - cubic) * 2.0 * (1.0 - 2.0 * s) / (
-        inner * h
-    )
+    error = val - float(_hermite(G0, D0, G1, D1, h, s))
+    error_slope = error * 2.0 * (1.0 - 2.0 * s) / (inner * h)
+    return float(_hermite_slope(G0, D0, G1, D1, h, s)) + error_slope
 
 
 def _refine_entry(
@@ -2784,9 +2779,9 @@ def _refine_entry(
     computed only at the point returned); inside a bracket that every evaluation shrinks,
     bisecting when a Newton step leaves the bracket or fails to halve the last one (a
     multiple root, as at a degenerate minimum, where Newton crawls but the sign of the
-    guard still brackets the root to rounding). An iterate is a corrector solve, or the
-    last solved point moved along the curve's tangent while that is within the
-    tolerance (see `_Shift`): mostly one solve per entry.
+    guard still brackets the root to rounding). An iterate is a corrector solve or, on a
+    linear model, the last solved point moved along the curve's tangent while that is
+    within the tolerances (see `_Shift`): mostly one solve per entry.
     """
     lo, hi = cur.tau, new.tau
     sj = cm.sigma[j]
@@ -2801,16 +2796,20 @@ def _refine_entry(
         moved = shift.at(tau, j) if shift is not None else None
         if moved is not None:
             x, g = moved
+            predicted = None
         else:
-            x, g = _curve_state(cm, cur, new, h, tau, only=j)
+            x, g, predicted = _curve_state(cm, cur, new, h, tau, only=j)
         val = sj * g[j] + offset[j]
         s = (tau - cur.tau) / h
         slope = float(_hermite_slope(G0, D0, G1, D1, h, s))
-        if moved is None:
-            # (not the last index's entry: its corrector is tight, to rounding)
-            if cm.F.size > 1:
+        if predicted is not None:
+            # Moves on a linear model only (elsewhere the guard costs a whole gradient,
+            # half of a solve: on a log-sum-exp objective the moves' time was no gain at
+            # rtol = 1e-10 and 8% more at 1e-8, where half of them failed `agrees`), and
+            # not at the last index's entry (its corrector is tight, to rounding).
+            if cm.lm is not None and cm.F.size > 1:
                 curve_slope = _guard_slope(G0, D0, G1, D1, h, s, val)
-                shift = _Shift(cm, cur, new, h, tau, x, g, (val, curve_slope))
+                shift = _Shift(cm, cur, new, h, tau, (x, g, predicted), (val, curve_slope))
         elif shift is not None and not shift.agrees(tau, val):
             # (solved for at the same τ, and moves from there)
             shift = None
