@@ -2762,6 +2762,8 @@ class _Shift:
         moved along the curve's slope there, within ``4 ε max(1, |τ|)`` in ``τ`` (the
         root's rounding test in `_refine_entry`; ``½ Δ² φ''``, far below, is left in)."""
         val_s, slope = self.guard
+        if not math.isfinite(slope):  # (a solved point at the step's end: no slope)
+            return False
         deviation = abs(val - val_s - (tau - self.tau) * slope)
         return deviation <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope)
 
