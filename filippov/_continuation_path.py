@@ -102,6 +102,11 @@ _INVERSE_SIZE = 64
 #: iterates) is within this factor of the interpolated slope there (else the root is
 #: confirmed on the curve's tangent).
 _SIMPLE_ROOT = 2.0
+#: An entry's iterates after a corrector solve move the solved point along the step's
+#: interpolated tangent instead of solving again (see `_Shift`) while the move's estimated
+#: distance from the curve is within this fraction of the tolerance (a hundredth of what
+#: a `fresh` corrector's last correction may leave).
+_SHIFT_TOL = 1e-3
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
@@ -1169,11 +1174,15 @@ class _Mode:
         if self.lm is not None:
             # z = B x along the mode: B x₀ − τ Bσ + B_S (x_S − x₀_S) (see `_LinearModel`).
             # B x₀ from the last mode's affine sums at its end point, with a full pass
-            # every `_FULL_PASS_EVERY` modes (the rounding of the sums is not carried on).
+            # every `_FULL_PASS_EVERY` modes (the rounding of the sums is not carried on)
+            # and for a mode with one free index, which ends at the stationary point: a
+            # few ulps of z there move its gradient by more than its rounding (on a
+            # Poisson model from far away, ∂_j f at the last entry was above 1e-20 of the
+            # start's gradient in 5 to 10 of 16 runs, in 1 with the pass).
             lm = self.lm
             z = lm.exact_z(x)
             lm.modes += 1
-            if z is None or lm.modes % _FULL_PASS_EVERY == 0:
+            if z is None or lm.modes % _FULL_PASS_EVERY == 0 or self.F.size == 1:
                 rec.njev += 1
                 z = lm.B @ x
             self.z0 = z
@@ -1341,7 +1350,9 @@ class _Mode:
         dl: FloatArray | None = None
         data_S: FloatArray | None = None
         step: FloatArray | None = None
-        for it in range(_MAX_NEWTON):
+        # (one pass more than corrections: a last correction that converges is followed
+        # by the gradient at its state, not by a failure)
+        for it in range(_MAX_NEWTON + 1):
             small = False
             moved = True  # (whether z is new: not after a dropped chord step at a known z)
             if z is None:
@@ -1371,6 +1382,8 @@ class _Mode:
             if done:
                 self.last_z = z
                 return x, result(x, z, known=(dl, data_S))
+            if it == _MAX_NEWTON:
+                break
             gS = _finite(data_S + lm.lam * xS, "grad(x)")
             # One chord step more than four when the last one's contraction, repeated, puts
             # the next correction within the tolerance (a slowly contracting chord after
@@ -1515,10 +1528,12 @@ class _Mode:
         done = False
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
-        for it in range(_MAX_NEWTON):
+        for it in range(_MAX_NEWTON + 1):  # (as in `_correct_columns`)
             g = self.grad(x)
             if done:
                 return x, g
+            if it == _MAX_NEWTON:
+                break
             # The first corrections use the block's factor as it is (a chord step: no
             # Hessian product; the predictor is within the tolerance, so a contraction
             # by the factor's accuracy suffices); later ones solve with H_SS(x) itself.
@@ -2582,9 +2597,10 @@ def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> F
 
 def _curve_state(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, only: int | None = None
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """State and gradient of the curve at ``tau`` in the step ``[cur, new]`` (with
-    ``only``, possibly the gradient on ``S`` and at ``only`` alone: see `_Mode.correct`)."""
+    ``only``, possibly the gradient on ``S`` and at ``only`` alone: see `_Mode.correct`),
+    and the sliding state the step's interpolant predicted there."""
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
@@ -2601,7 +2617,7 @@ def _curve_state(
             "the corrector did not converge while locating an event near "
             f"t = {cm.t_start + tau:.12g}",
         )
-    return corrected
+    return corrected[0], corrected[1], xs
 
 
 def _curve_point(
@@ -2624,17 +2640,160 @@ def _curve_point(
     return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau), rtol)
 
 
+class _Shift:
+    """Points of a linear model's curve near one the corrector solved, at ``τ_s`` in the
+    step ``[cur, new]``: its state moved by ``Δ ẋ`` (``Δ = τ − τ_s``, ``ẋ = [u; −σ_F]``
+    with ``u`` the slope of the step's Hermite interpolant at ``τ_s``), and the guard
+    ``σ_j ∂_j f`` there.
+
+    After an entry's first corrector solve, at the root of the guard's interpolant, the
+    guard is only the interpolant's error, and the Newton steps that follow are tiny
+    (``Δ`` was 4e-9 to 2e-6 of ``h`` on the logistic benchmarks): a solve at each would
+    find the moved state again. Two tests stand in for it:
+
+    * the state: the move is off the curve by ``Δ (u − ẋ_S) + ½ Δ² ẍ_S`` beyond the solved
+      point's own distance. The slope's error is estimated from the solved point's
+      distance to the interpolant (the derivative there of the interpolation error
+      ``c s²(1−s)²`` that puts it at that distance) plus ``tol/h`` for the end tangents,
+      ``ẍ`` from the interpolant (its largest second derivative on the step); a move is
+      taken while that is within `_SHIFT_TOL` tolerances. (The estimate was at most
+      5e-6 tolerances; the moved points' distance to the curve, by dense Newton, was the
+      solved point's to 3e-7 tolerances.)
+    * the root (`agrees`): the guard is measured at the moved point, and along the move
+      it changes at the slope ``(H ẋ)_j`` of the interpolant's tangent, not at the
+      curve's, which the state's distance does not bound in τ (on a nearly singular
+      block a guard of slope 2e-6 put an entry 3e-9 late from a move well within the
+      state's tolerance). The measured value must be the solved one moved along the
+      curve's slope, to rounding of the root.
+
+    The guard costs ``O(m)`` (a solve: passes over the sliding columns and the
+    corrector's overhead): ``z`` moves by ``Δ B ẋ`` (the slope of the interpolant of the
+    points' ``B x``, whose ends are ``B x`` and ``B ẋ``), and ``∂_S f`` is the solved
+    point's (constant along the curve). It is taken at the state of the solved point's
+    gradient (before the corrector's last correction) moved by ``Δ ẋ``: as off the moved
+    state as a corrector's gradient is off its own (`_Mode.correct`), so that the guard
+    is the same function of ``τ`` as on solved iterates (the gradient at the moved state
+    itself moved event times by up to 1e-10 at rtol = 1e-8: within that function's own
+    error, not within rounding of the solves' roots), and `_Mode.complete` and
+    `_Mode.settle_start` read ``z`` and that correction as a corrector's.
+    """
+
+    def __init__(
+        self,
+        cm: _Mode,
+        cur: _Point,
+        new: _Point,
+        h: float,
+        tau: float,
+        solved: tuple[FloatArray, FloatArray, FloatArray],
+        guard: tuple[float, float],
+    ) -> None:
+        self.cm, self.cur, self.new, self.h, self.tau = cm, cur, new, h, tau
+        #: The solved state and gradient, and the interpolant's prediction there.
+        self.x, g, self.xs_pred = solved
+        self.gS = g[cm.S]
+        #: The guard's value at the solved point and its slope on the curve there.
+        self.guard = guard
+        # (the corrector's last `z` and correction, read before any other solve)
+        self.z, self.step = cm.last_z, cm.last_step
+        self.u: FloatArray | None = None  # (the slope and bounds: taken when first asked)
+        self.zdot: Any = None
+        self.bound = (0.0, 0.0, 0.0)
+
+    def _prepare(self) -> None:
+        cm, cur, new, h, S = self.cm, self.cur, self.new, self.h, self.cm.S
+        s = (self.tau - cur.tau) / h
+        tol = cm.tol(self.x)
+        self.u = np.asarray(_slope_guess(cm, cur, new, h, self.tau))
+        slope_error = curvature = 0.0  # (no sliding index: x_F is linear in τ)
+        if S.size:
+            inner = s * (1.0 - s)
+            # (at an end of the step, where the interpolation error vanishes, its slope
+            # is not estimated: no move)
+            off = _max_abs(self.x[S] - self.xs_pred) / (inner * h) if inner > 0 else np.inf
+            slope_error = 2.0 * abs(1.0 - 2.0 * s) * off + tol / h
+            # The interpolant's second derivative is ((u1 − u0) + (6s − 3) c)/h with
+            # c = u0 + u1 − 2 (x1 − x0)/h: at most (|u1 − u0| + 3|c|)/h on the step.
+            u0, u1 = cur.u, new.u
+            c = u0 + u1 - (2.0 / h) * (new.x[S] - cur.x[S])
+            curvature = 0.5 * (_max_abs(u1 - u0) + 3.0 * _max_abs(c)) / h
+        self.bound = (slope_error, curvature, _SHIFT_TOL * tol)
+        assert cm.lm is not None
+        if _has_z(cur, new):
+            z0, z1 = cm.point_z(cur), cm.point_z(new)
+            self.zdot = _hermite_slope(z0, cur.zdot, z1, new.zdot, h, s)
+        elif S.size:  # (B ẋ by a pass over the sliding columns)
+            self.zdot = cm.lm.columns(S) @ self.u - cm.z_sigma
+        else:
+            self.zdot = -cm.z_sigma
+
+    def at(self, tau: float, j: int) -> tuple[FloatArray, FloatArray] | None:
+        """State and gradient at ``tau`` (NaN but on ``S`` and at ``j``, as `_Mode.correct`
+        with ``only``), or ``None`` when the move is not within the tolerance."""
+        if self.u is None:
+            self._prepare()
+        assert self.u is not None
+        cm, S = self.cm, self.cm.S
+        d = tau - self.tau
+        slope_error, curvature, allowed = self.bound
+        if not abs(d) * (slope_error + abs(d) * curvature) <= allowed:
+            return None
+        x = cm.base(tau)
+        x[S] = self.x[S] + d * self.u
+        lm = cm.lm
+        assert lm is not None and self.z is not None
+        z = self.z + d * self.zdot
+        cm.rec.nfev += 1
+        dl = lm.dloss(z) / lm.m
+        g = np.full(x.size, np.nan)
+        g[S] = self.gS
+        # (j is free: the correction does not move it; its column in the column-ordered
+        # copy is contiguous)
+        g_j = float(lm.cols_f[:, lm.where[j]] @ dl) + lm.lam * x[j]
+        if not math.isfinite(g_j):
+            _finite(np.array([g_j]), "grad(x)")
+        g[j] = g_j
+        lm.remember(x, z, exact=self.step is None, step=self.step)
+        cm._partial_dl = (z, dl)
+        return x, g
+
+    def agrees(self, tau: float, val: float) -> bool:
+        """Whether the guard ``val`` measured at the move to ``tau`` is the solved point's
+        moved along the curve's slope there, within ``4 ε max(1, |τ|)`` in ``τ`` (the
+        root's rounding test in `_refine_entry`; ``½ Δ² φ''``, far below, is left in)."""
+        val_s, slope = self.guard
+        if not math.isfinite(slope):  # (a solved point at the step's end: no slope)
+            return False
+        deviation = abs(val - val_s - (tau - self.tau) * slope)
+        return deviation <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope)
+
+
+def _guard_slope(G0: Any, D0: Any, G1: Any, D1: Any, h: float, s: float, val: float) -> float:
+    """The slope at fraction ``s`` of a step of the quartic through a guard's values and
+    rates at the step's ends (the cubic Hermite interpolant's data) and its value ``val``
+    on the curve at ``s``: the cubic's plus that of ``c s²(1−s)²``, the interpolation error
+    that puts ``val`` there (``inf`` at the step's ends, where it tells nothing)."""
+    inner = s * (1.0 - s)
+    if not inner > 0:
+        return np.inf
+    error = val - float(_hermite(G0, D0, G1, D1, h, s))
+    error_slope = error * 2.0 * (1.0 - 2.0 * s) / (inner * h)
+    return float(_hermite_slope(G0, D0, G1, D1, h, s)) + error_slope
+
+
 def _refine_entry(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, j: int, offset: FloatArray
 ) -> _Point:
     """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve.
 
-    Newton from the Hermite estimate on the guard's values on the curve itself (each a
-    corrector solve), with the slope of the step's Hermite interpolant of the guard (the
-    tangent, a linear solve, is computed only at the point returned); inside a bracket
-    that every evaluation shrinks, bisecting when a Newton step leaves the bracket or fails
-    to halve the last one (a multiple root, as at a degenerate minimum, where Newton
-    crawls but the sign of the guard still brackets the root to rounding).
+    Newton from the Hermite estimate on the guard's values on the curve itself, with the
+    slope of the step's Hermite interpolant of the guard (the tangent, a linear solve, is
+    computed only at the point returned); inside a bracket that every evaluation shrinks,
+    bisecting when a Newton step leaves the bracket or fails to halve the last one (a
+    multiple root, as at a degenerate minimum, where Newton crawls but the sign of the
+    guard still brackets the root to rounding). An iterate is a corrector solve or, on a
+    linear model, the last solved point moved along the curve's tangent while that is
+    within the tolerances (see `_Shift`): mostly one solve per entry.
     """
     lo, hi = cur.tau, new.tau
     sj = cm.sigma[j]
@@ -2643,11 +2802,30 @@ def _refine_entry(
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     last_iterate: tuple[float, float] | None = None
+    shift: _Shift | None = None
     for _ in range(200):
         # (∂_j f alone at the iterates: the whole gradient only at the point returned)
-        x, g = _curve_state(cm, cur, new, h, tau, only=j)
+        moved = shift.at(tau, j) if shift is not None else None
+        if moved is not None:
+            x, g = moved
+            predicted = None
+        else:
+            x, g, predicted = _curve_state(cm, cur, new, h, tau, only=j)
         val = sj * g[j] + offset[j]
-        slope = float(_hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
+        s = (tau - cur.tau) / h
+        slope = float(_hermite_slope(G0, D0, G1, D1, h, s))
+        if predicted is not None:
+            # Moves on a linear model only (elsewhere the guard costs a whole gradient,
+            # half of a solve: on a log-sum-exp objective the moves' time was no gain at
+            # rtol = 1e-10 and 8% more at 1e-8, where half of them failed `agrees`), and
+            # not at the last index's entry (its corrector is tight, to rounding).
+            if cm.lm is not None and cm.F.size > 1:
+                curve_slope = _guard_slope(G0, D0, G1, D1, h, s, val)
+                shift = _Shift(cm, cur, new, h, tau, (x, g, predicted), (val, curve_slope))
+        elif shift is not None and not shift.agrees(tau, val):
+            # (solved for at the same τ, and moves from there)
+            shift = None
+            continue
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
             # The root to rounding in τ (either side) by the interpolant's slope. Near a
             # multiple root the interpolant's slope and the curve's differ: unless the

@@ -628,6 +628,63 @@ def test_mode_ends_without_tangent_solves_match_a_tight_run(
     check_continuity(sol)
 
 
+def test_entries_on_a_linear_model_take_one_corrector_solve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # After an entry's first corrector solve, at the root of the guard's interpolant, the
+    # Newton iterates move the solved point along the step's tangent and measure the
+    # guard there (`_Shift`, O(m) on a linear model) instead of solving again: about one
+    # solve per entry, where the solves alone took two. The events must be the solves'
+    # to 1e-12 (the moves' guard is the same function of τ) and a run 1000x tighter's to
+    # the default tolerances, with the arrived partial at 0 at each entry's state.
+    from filippov import _continuation_path as cp
+
+    d = 60
+    obj = logistic(d, 5 * d, 11)
+    x0 = np.random.default_rng(2).standard_normal(d)
+    system = fp.steepest_descent_flow(obj, "linf")
+    count = {"solves": 0, "entries": 0}
+    real_state, real_refine = cp._curve_state, cp._refine_entry
+
+    def state(*args: object, **kw: object) -> object:
+        count["solves"] += 1
+        return real_state(*args, **kw)  # type: ignore[arg-type]
+
+    def refine(*args: object) -> object:
+        count["entries"] += 1
+        return real_refine(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cp, "_curve_state", state)
+    monkeypatch.setattr(cp, "_refine_entry", refine)
+
+    def run(**kw: object) -> tuple[fp.FilippovSolution, float]:
+        count.update(solves=0, entries=0)
+        sol = fp.solve(system, x0, (0.0, 50.0), method="continuation", **kw)  # type: ignore[arg-type]
+        return sol, count["solves"] / count["entries"]
+
+    sol, per_entry = run(check_derivatives=False)
+    assert sol.status == 1 and len(sol.events) == d + 1
+    assert per_entry <= 1.1, per_entry
+    monkeypatch.setattr(cp._Shift, "at", lambda self, tau, j: None)
+    solved, solved_per_entry = run(check_derivatives=False)
+    assert solved_per_entry >= 1.8  # (else the comparison tests nothing)
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in solved.events]
+    ts = np.array([e.t for e in sol.events])
+    np.testing.assert_allclose(ts, [e.t for e in solved.events], rtol=1e-12, atol=0)
+    ref, _ = run(rtol=1e-13, atol=1e-15, check_derivatives=False)
+    np.testing.assert_allclose(ts, [e.t for e in ref.events], rtol=0, atol=1e-9)
+    grid = np.unique(np.r_[np.linspace(0.0, ts[-1], 400), ts[1:] - 1e-4 * np.diff(ts)])
+    np.testing.assert_allclose(sol(grid), ref(grid), rtol=0, atol=1e-9 * np.abs(x0).max())
+    # (the moves' entries: not the last, onto the stationary point, whose corrector is
+    # tight and solves alone)
+    for e in sol.events:
+        if e.kind == "sliding-entry" and e.t < ts[-1]:
+            g = obj.grad(np.asarray(e.x, dtype=float))
+            assert np.abs(g[list(e.indices)]).max() <= 1e-8 * np.abs(g).max(), (e.t, e.indices)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+
+
 def test_sample_space_predictions_are_b_times_the_predicted_states(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
