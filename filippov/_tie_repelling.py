@@ -79,8 +79,13 @@ def locate_turn(kappa: Callable[[float], float], lo: float, hi: float) -> float:
     """The time in ``[lo, hi]`` where ``kappa`` turns from positive to not positive.
 
     ``kappa(lo) > 0 ≥ kappa(hi)`` is the caller's bracket; the root is refined by
-    ``brentq`` to a few ulps of the time.
+    ``brentq`` to a few ulps of the time. An end at which ``kappa`` is within rounding of 0
+    (a factor that proved the tie attracting at ``lo``, ``κ`` evaluated at a state a
+    projection moved by rounding at ``hi``) is the turn itself.
     """
-    if not kappa(hi) < 0.0:
+    k_hi = kappa(hi)
+    if not k_hi < 0.0:
         return hi
+    if not kappa(lo) > 0.0:
+        return lo
     return float(brentq(kappa, lo, hi, xtol=4 * _EPS * max(1.0, abs(hi)), rtol=4 * _EPS))
