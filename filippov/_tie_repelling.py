@@ -58,7 +58,7 @@ def tangent_curvature(H: FloatArray, s: FloatArray) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> tangent_curvature(np.array([[1.0, 2.0], [2.0, 1.0]]), np.ones(2))  # along (1, −1)
+    >>> round(tangent_curvature(np.array([[1.0, 2.0], [2.0, 1.0]]), np.ones(2)), 12)  # along (1, −1)
     -1.0
     """
     H = 0.5 * (H + H.T)
