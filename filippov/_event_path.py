@@ -42,6 +42,7 @@ from filippov._l2_arrival import arrive_l2
 from filippov._mode_field import ModeField, check_selection_precision
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
+from filippov._tie_repelling import REPELLING_NOTE, locate_turn
 from filippov._validation import FloatArray, require_positive_limit
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
 from filippov.norms import Norm
@@ -311,6 +312,9 @@ def _integrate_mode(
     if float(np.min(g_old)) <= 0.0:
         # The mode is already at one of its boundaries: an immediate event.
         return t, x, g_old, first_step
+    # Whether the tie attracts at the last accepted state (None: not a watched tie); see
+    # `_repelling_turn`.
+    attracting = field.tie_curvature(x) > 0.0 if field.watches_ties else None
     # The ℓ2 direction u = h/‖h‖ at the last accepted state (free ℓ2 modes only; see below).
     watch_reversal = field.norm == "l2" and not field.free.size
     h_old = field.evaluate(x)[2] if watch_reversal else None
@@ -375,7 +379,32 @@ def _integrate_mode(
                 return t_ev, record(t_ev, x_ev), field.guard_values(x_ev)[0], h_next
             h_old = h_new
         t_touch, bracket = scan
+        turn: tuple[float, FloatArray] | None = None
+        if attracting is not None:
+            attracting, turn = _repelling_turn(
+                field, attracting, dense, t_old, t_new, x_new, (ts[0], x, ts, interps)
+            )
+
+        def record_turn(until: float) -> None:
+            # (in time order with the step's other events; a turn past the step's event
+            # is not on this mode's trajectory)
+            nonlocal turn
+            if turn is not None and turn[0] <= until:
+                rec.event(
+                    turn[0],
+                    turn[1],
+                    "repulsive",
+                    field.free,
+                    field.mode,
+                    field.mode,
+                    unique=False,
+                    note=REPELLING_NOTE,
+                )
+            turn = None
+
         if t_touch is not None:
+            if turn is not None and turn[0] <= t_touch:
+                record_turn(t_touch)
             vals = field.guard_values(np.asarray(dense(t_touch), dtype=float))[0]
             k = int(np.argmin(vals))
             rec.event(
@@ -401,6 +430,7 @@ def _integrate_mode(
                     raise fail(
                         -3, f"non-finite value while locating an event ({exc})", lo, dense(lo)
                     ) from None
+            record_turn(t_ev)
             if t_ev > ts[-1]:
                 interps.append(dense)
                 ts.append(t_ev)
@@ -415,11 +445,55 @@ def _integrate_mode(
                     x_ev,
                 )
             return t_ev, record(t_ev, x_ev), values, h_next
+        record_turn(t_new)
         interps.append(dense)
         ts.append(t_new)
         if solver.status == "finished":
             return t_new, record(t_new, x_new), None, h_next
         t_old, x_old, g_old = t_new, x_new, g_new
+
+
+def _repelling_turn(
+    field: ModeField,
+    attracting: bool,
+    dense: Callable[..., FloatArray],
+    t_old: float,
+    t_new: float,
+    x_new: FloatArray,
+    mode_so_far: tuple[float, FloatArray, list[float], list[Callable[..., FloatArray]]],
+) -> tuple[bool, tuple[float, FloatArray] | None]:
+    """Whether the tie attracts at the end of the step ``[t_old, t_new]``, and where in it
+    the tie turned from attracting to repelling (``None``: it did not); see
+    :mod:`filippov._tie_repelling`.
+
+    The sign of the bordered selection matrix's determinant, from the factor the step's
+    last selection solved with, settles an attracting tie that stays so (−1) at no cost;
+    only otherwise is ``κ`` evaluated, and a turn located by ``brentq`` on ``κ`` along the
+    mode's dense output (projected onto the tie, as the solution is). ``mode_so_far``:
+    the mode's start time and state, and its steps before this one, a bracket of last
+    resort when ``κ`` at ``t_old`` is not positive (two eigenvalues crossing 0 in one step).
+    """
+    sign = field.bordered_sign(x_new)
+    if attracting and sign < 0.0:
+        return True, None
+    if not attracting and sign > 0.0:
+        return False, None  # (an odd number of curvatures below 0: still repelling)
+    if field.tie_curvature(x_new) > 0.0:
+        return True, None
+    if not attracting:
+        return False, None
+
+    def state(steps: Callable[..., FloatArray], tau: float) -> FloatArray:
+        return field.project(np.asarray(steps(tau), dtype=float))
+
+    lo, steps = t_old, dense
+    if not field.tie_curvature(state(steps, lo)) > 0.0:
+        t0, x0, ts, interps = mode_so_far
+        if field.tie_curvature(x0) > 0.0 and t_new > t0:
+            lo = t0
+            steps = OdeSolution(np.r_[ts, t_new], [*interps, dense])
+    tau = locate_turn(lambda s: field.tie_curvature(state(steps, s)), lo, t_new)
+    return False, (tau, state(steps, tau))
 
 
 def _initial_mode(

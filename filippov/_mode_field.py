@@ -17,6 +17,7 @@ from scipy.linalg.lapack import dgesv, dposv
 
 from filippov._certify import MAX_CONDITION, STATUS_UNCERTIFIED, equilibrated_condition
 from filippov._recorder import Recorder, make_mode
+from filippov._tie_repelling import tangent_curvature
 from filippov._validation import FloatArray
 from filippov.engine.protocol import PathFailure
 from filippov.solution import Mode
@@ -101,6 +102,9 @@ class ModeField:
         # the stabilised velocity (None until a right-hand side asks for it).
         self._cache: tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray]
         self._v: FloatArray | None = None
+        #: The LU factor ``(lu, piv)`` of a tie's bordered selection matrix at the cached
+        #: state (``None``: singular, or not a tie; see `bordered_sign`).
+        self._kkt: tuple[FloatArray, np.ndarray] | None = None
         #: The state :meth:`start` projected the mode's start to.
         self._projected: bytes | None = None
         self.mode = (
@@ -204,13 +208,48 @@ class ModeField:
             K[:k, :k] = M
             K[:k, k] = 1.0
             K[k, :k] = 1.0
-            sol = _solve_min_norm(K, np.r_[a, 1.0])
+            # (gesv here rather than `_solve_min_norm`: its LU factor of the bordered K
+            # gives the sign of det K for nothing, see `bordered_sign`)
+            lu, piv, sol, info = dgesv(K, np.r_[a, 1.0])
+            self._kkt = (lu, piv) if info == 0 else None
+            if info != 0:
+                sol = np.linalg.lstsq(K, np.r_[a, 1.0], rcond=None)[0]
             lam[F] = s * sol[:k]
             return lam
         if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)
             assert JF is not None
             return _solve_min_norm(JF @ B, JF @ f0 + self.gain * hx)
         return hx / np.linalg.norm(hx)
+
+    # -- ties turning repelling (see filippov._tie_repelling) --------------------------
+    @property
+    def watches_ties(self) -> bool:
+        """Whether the mode is a tie of a steepest-descent flow's ℓ∞ relay (the ℓ1 flow's
+        tie, ``M = σ H_TT σ`` symmetric) that can turn repelling: two or more indices."""
+        return self.norm == "linf" and self.free.size > 1 and self.system.objective is not None
+
+    def bordered_sign(self, x: FloatArray) -> float:
+        """The sign of ``det [[M, 1], [1ᵀ, 0]]`` at ``x`` from the LU factor the selection
+        solved with (0 where it is singular): −1 wherever the tie attracts (that matrix's
+        inertia is the tie block's on ``1ᵀd = 0`` plus one eigenvalue of each sign), so a
+        step whose end gives −1 needs no further test."""
+        self.evaluate(x)
+        if self._kkt is None:
+            return 0.0
+        lu, piv = self._kkt
+        diag = np.diag(lu)
+        swaps = int(np.count_nonzero(piv != np.arange(piv.size)))  # (scipy: 0-based)
+        return float(np.prod(np.sign(diag))) * (-1.0 if swaps % 2 else 1.0)
+
+    def tie_curvature(self, x: FloatArray) -> float:
+        """``κ(x)``: the smallest eigenvalue of the tie's block ``M = σ (∂h/∂x)_T B_T σ``
+        on ``1ᵀd = 0`` (see :func:`filippov._tie_repelling.tangent_curvature`)."""
+        _, B, _, JF, _ = self.evaluate(x)
+        assert JF is not None
+        F = self.free
+        s = self.sigma[F]
+        M = s[:, None] * (JF @ B[:, F]) * s[None, :]
+        return tangent_curvature(M, np.ones(F.size))
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         if self.rec is not None:

@@ -59,6 +59,7 @@ from filippov._continuation_path import (
     zero_tolerance,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
+from filippov._tie_repelling import REPELLING_NOTE, locate_turn, tangent_curvature
 from filippov._validation import FloatArray
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest
 from filippov.selection import SelectionError, is_p_matrix, solve_simplex_vi
@@ -357,6 +358,11 @@ class _TieMode:
         #: The guards' offsets as the mode ended (`_run_tie_mode` drops those that have
         #: done their work): the joins at its end are read with them, as it located them.
         self.offset: FloatArray | None = None
+        #: Whether the tie attracts at the last point it was checked at (``None``: not
+        #: yet known; see `_watch_repelling`), and that point's position in the mode's
+        #: points while it attracts (where a search for the turn to repelling starts).
+        self.attracting: bool | None = None
+        self.checked = 0
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
@@ -649,6 +655,92 @@ def _refine_leave(tm: _TieMode, cur: _TiePoint, new: _TiePoint, leaving: np.ndar
     return cache.get(tau) or _curve_point(tm, cur, new, h, tau, True)[3] or new
 
 
+def _factor_says(tm: _TieMode, p: _TiePoint) -> bool | None:
+    """What the block's factor at ``p`` says of the tie: ``True`` attracting (a Cholesky
+    factor of ``H_TT`` or of ``H_TT + ρσ_Tσ_Tᵀ`` taken at ``p.x``: by Finsler's lemma
+    ``H_TT`` is then positive definite on ``σ_Tᵀd = 0``), ``False`` an LU factor at
+    ``p.x`` (no shift gave a Cholesky factor there: repelling, or attracting with a
+    curvature too small for the shifts tried), ``None`` no factor at ``p.x`` (a
+    preconditioner taken earlier, for conjugate gradients)."""
+    block = tm.block
+    if (
+        getattr(block, "key", b"") != p.x.tobytes()
+        or block.size != tm.T.size
+        or not np.array_equal(block.S, tm.T)
+    ):
+        return None
+    return block.definite
+
+
+def _tangent_curvature_at(tm: _TieMode, x: FloatArray) -> float:
+    """``κ(x)``, the smallest curvature of ``H_TT(x)`` on the tie's tangent space (see
+    :mod:`filippov._tie_repelling`): from the Hessian rows alone, leaving the block's
+    factor and kept rows as they are (the path's own solves must not change)."""
+    block, T = tm.block, tm.T
+    if block.lm is not None:
+        block.rec.njev += 1
+        R = block.lm.block(x, T)
+    else:
+        R = SlidingBlock.rows(block, x, T)[:, T]
+    return tangent_curvature(np.asarray(R, dtype=float), tm.sT)
+
+
+def _watch_repelling(
+    tm: _TieMode, pts: list[_TiePoint], t: float, mode: Any, rec: Recorder, last: bool
+) -> None:
+    """Record where the tie turns from attracting to repelling (see
+    :mod:`filippov._tie_repelling`), as an event ``"repulsive"`` with ``unique=False``;
+    the mode goes on along the tie (the path follows the solution the selection chose).
+
+    Called at each accepted point ``pts[-1]`` (``last``: the mode's last). ``κ`` is
+    evaluated only where the block's factor at the point does not prove the tie
+    attracting (an LU factor there; the mode's first and last points when the block is
+    solved by conjugate gradients), so an ordinary run, whose ties have a Cholesky factor
+    at each point, pays nothing. A turn is located on the mode's dense output (the
+    Hermite interpolant of its points, the solution's own), between the last point known
+    attracting and the first found repelling.
+    """
+    if tm.T.size < 2:
+        return
+    i = len(pts) - 1
+    said = _factor_says(tm, pts[i])
+    if said:
+        tm.attracting, tm.checked = True, i
+        return
+    if said is None and tm.attracting is not None and not (last and tm.attracting):
+        return
+    kappa_i = _tangent_curvature_at(tm, pts[i].x)
+    if kappa_i > 0.0:
+        tm.attracting, tm.checked = True, i
+        return
+    turned = bool(tm.attracting)
+    tm.attracting = False
+    if not turned:
+        return  # (repelling from the mode's start: its entry's selection says so)
+
+    def kappa_on_curve(a: _TiePoint, b: _TiePoint) -> Any:
+        def kappa(tau: float) -> float:
+            x = tm.x0.copy()
+            x[tm.T] = _hermite_z(tm, a, b, b.tau - a.tau, (tau - a.tau) / (b.tau - a.tau))[:-1]
+            return _tangent_curvature_at(tm, x)
+
+        return kappa
+
+    # (the first repelling point after the last attracting one: between them κ was not
+    # evaluated only where no factor at the point said anything, which CG solves leave)
+    j = tm.checked + 1
+    while j < i and _tangent_curvature_at(tm, pts[j].x) > 0.0:
+        j += 1
+    a, b = pts[j - 1], pts[j]
+    tau = locate_turn(kappa_on_curve(a, b), a.tau, b.tau) if b.tau > a.tau else b.tau
+    x = tm.x0.copy()
+    if tau < b.tau:
+        x[tm.T] = _hermite_z(tm, a, b, b.tau - a.tau, (tau - a.tau) / (b.tau - a.tau))[:-1]
+    else:
+        x = b.x.copy()
+    rec.event(t + tau, x, "repulsive", tm.T, mode, mode, unique=False, note=REPELLING_NOTE)
+
+
 def _run_tie_mode(
     tm: _TieMode,
     t: float,
@@ -670,6 +762,7 @@ def _run_tie_mode(
     tm.offset = offset
     first = tm.point(0.0, x.copy(), g, tm.c0, solved=solved)
     pts = [first]
+    _watch_repelling(tm, pts, t, mode, rec, False)
     tau_end = t_end - t
     lam0 = np.zeros(n)
     lam0[T] = -first.u  # λ = σ ∘ w, ẋ = −λ
@@ -706,6 +799,7 @@ def _run_tie_mode(
                 "is returned up to there",
             )
         if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
+            _watch_repelling(tm, pts, t, mode, rec, True)
             record(cur)
             return t + cur.tau, cur, h_step, None
         if h_step <= 4 * _EPS * max(1.0, abs(t + cur.tau)):
@@ -835,6 +929,7 @@ def _run_tie_mode(
         leaving = np.flatnonzero(-sT * new.u <= 0.0) if T.size > 1 else np.zeros(0, dtype=np.intp)
         if k_hit < 0 and leaving.size == 0:
             pts.append(new)
+            _watch_repelling(tm, pts, t, mode, rec, new.tau >= tau_end)
             cur_guards = (new, V1, R1)
             # Offsets that have done their work are dropped, as in the sign flow's modes
             # (`_continuation_path._run_mode`): once both join guards of an index are at
@@ -871,6 +966,7 @@ def _run_tie_mode(
             tm.located = int(tm.F[k_hit % tm.F.size])
             what = "event"
         pts.append(p_ev)
+        _watch_repelling(tm, pts, t, mode, rec, True)
         record(p_ev)
         return t + tau_ev, p_ev, max(h_step, 1e-3 * h), what
 

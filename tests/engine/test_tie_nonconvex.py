@@ -354,3 +354,104 @@ def test_no_segment_shorter_than_the_ulp_of_its_time() -> None:
     for a, b in zip(sol.segments[:-1], sol.segments[1:], strict=True):
         gap = a.dense(np.array([a.t1]))[0] - b.dense(np.array([b.t0]))[0]
         assert np.abs(gap).max() <= 1e-10 * max(1.0, np.abs(sol.x).max())
+
+
+# Review F3: a tie that attracts at its start and turns repelling along the way. On the
+# tie of x0 and x1 (from 0, where ∂_0 f = ∂_1 f = 3 > ∂_2 f = 1/2) symmetry keeps
+# x0 = x1 = s = −t/2, and the curvature of H_TT on the tangent space σ_Tᵀd = 0 (along
+# (1, −1)) is H_00 − H_01 = 1/2 − 2s²: it crosses 0 at t = 1 exactly (a branch point of the
+# tie's curve: x0·x1 = 1/4 ties them too from there, and each index alone can leave).
+F3_EXPR = "3*x0 + 3*x1 + 0.5*(x0**2 + x1**2) + 0.5*x0*x1 + (x0*x1)**2 + 0.5*x2**2 + 0.5*x2"
+# sol(t) at t = 0.5, 1, 1.5, 1.8, 2.1, 2.4 before the turn was flagged (commit ecbd546):
+# flagging it must not change the trajectory.
+F3_BEFORE = {
+    "continuation": [
+        [-0.24999999999999967, -0.2500000000000004, 0.0],
+        [-0.5000000000044307, -0.4999999999955693, 0.0],
+        [-0.7500000000386178, -0.7499999999613821, 0.0],
+        [-0.862250283285683, -0.8622502832167925, -0.07549943349752447],
+        [-0.8990424702318027, -0.8990424701709087, -0.3019150595972888],
+        [-0.9294445359356208, -0.929444535935621, -0.5],
+    ],
+    "events": [
+        [-0.24999999999999933, -0.24999999999999994, 0.0],
+        [-0.4999999999999951, -0.49999999999999334, 0.0],
+        [-0.7499999999999969, -0.7499999999999967, 0.0],
+        [-0.8622502832258164, -0.862250283225817, -0.07549943354838064],
+        [-0.8990424701786837, -0.8990424701786836, -0.3019150596427167],
+        [-0.9294445359359398, -0.92944453593594, -0.5000000000021319],
+    ],
+}
+
+
+def bordered_det(obj: Objective, x: np.ndarray, T: tuple[int, ...]) -> float:
+    """det [[H_TT, σ_T], [σ_Tᵀ, 0]] at x: it changes sign exactly where the tie's block
+    turns indefinite on σ_Tᵀd = 0 (computed from the full Hessian, not the paths' code)."""
+    idx = list(T)
+    H = obj.hess(x)[np.ix_(idx, idx)]
+    s = np.sign(obj.grad(x)[idx])
+    K = np.block([[H, s[:, None]], [s[None, :], np.zeros((1, 1))]])
+    return float(np.linalg.det(K))
+
+
+@pytest.mark.parametrize("method", ["continuation", "events"])
+def test_tie_turning_repelling_is_flagged_where_the_bordered_determinant_vanishes(
+    method: str,
+) -> None:
+    from scipy.optimize import brentq
+
+    obj = Objective.from_expr(F3_EXPR, variables=["x0", "x1", "x2"])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), np.zeros(3), (0.0, 3.0), method=method)
+    assert sol.status == 1, sol.message
+    log = [(e.kind, e.indices, e.unique) for e in sol.events]
+    assert log == [
+        ("tie-entry", (0, 1), True),
+        ("repulsive", (0, 1), False),
+        ("tie-entry", (2,), False),
+        ("stationary", (0, 1, 2), False),
+    ]
+    turn = sol.events[1]
+    assert "turned repelling" in turn.note
+    assert turn.mode_before == turn.mode_after  # the same tie goes on
+    # Independently: the sign change of the bordered determinant on the solution's own
+    # dense output, and the closed form t = 1.
+    t_ref = brentq(lambda t: bordered_det(obj, sol(t), (0, 1)), 0.5, 1.5, xtol=1e-15)
+    assert turn.t == pytest.approx(t_ref, abs=1e-10)
+    assert turn.t == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(turn.x, sol(turn.t), rtol=0, atol=1e-12)
+    ts = np.array([0.5, 1.0, 1.5, 1.8, 2.1, 2.4])
+    np.testing.assert_allclose(sol(ts), F3_BEFORE[method], rtol=0, atol=1e-12)
+    check_greedy_velocities(obj, sol)
+
+
+def convex_quartic(seed: int) -> tuple[Objective, np.ndarray]:
+    """A random strictly convex quartic (H = A + 12 c4 diag(x²) ⪰ A ≻ 0 everywhere) whose
+    gradient at 0 ties two or more indices: every tie of its ℓ1 flow attracts."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 7))
+    Q = rng.standard_normal((n, n))
+    A = Q @ Q.T / n + rng.uniform(0.05, 1.0) * np.eye(n)
+    b = rng.uniform(0.1, 0.9, n) * rng.choice([-1.0, 1.0], n)
+    k = int(rng.integers(2, n + 1))
+    b[:k] = rng.choice([-1.0, 1.0], k)
+    c4 = rng.uniform(0.05, 0.5)
+    obj = Objective(
+        lambda x: float(0.5 * x @ A @ x + b @ x + c4 * np.sum(x**4)),
+        lambda x: A @ x + b + 4.0 * c4 * x**3,
+        lambda x: A + np.diag(12.0 * c4 * x**2),
+        n=n,
+    )
+    return obj, np.zeros(n)
+
+
+@pytest.mark.parametrize("method", ["continuation", "events"])
+@pytest.mark.parametrize("seed", range(8))
+def test_attracting_ties_of_convex_objectives_are_never_flagged_repelling(
+    method: str, seed: int
+) -> None:
+    obj, x0 = convex_quartic(seed)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 5.0), method=method)
+    assert sol.status in (0, 1), sol.message
+    assert sol.events and sol.events[0].kind == "tie-entry"
+    assert all(e.kind != "repulsive" for e in sol.events)
+    assert all(e.unique for e in sol.events)
