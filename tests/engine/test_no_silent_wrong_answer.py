@@ -79,6 +79,73 @@ def test_pole_coinciding_with_an_arrival_is_a_failure():
     assert "pole" in sol.message
 
 
+class _GuardAlongSegment:
+    """A stand-in for a mode field whose only guard entry is ``g(s)`` at ``x = s``."""
+
+    def __init__(self, g):
+        self.g = g
+
+    def guard_values(self, x):
+        return np.array([self.g(float(x[0]))]), None, None
+
+
+@pytest.mark.parametrize(
+    ("g", "jumps"),
+    [
+        # rises at first (rate 7.6e-5), turns back and crosses 0 within the probe: the
+        # shape of the log-cosh guard below, continuous
+        (lambda s: 2.4e-9 + 7.6e-5 * s - 4e-4 * s * s, False),
+        (lambda s: 1e-12 - 3e-8 * s, False),  # an ordinary arrival
+        (lambda s: 1.0 / (0.3 - s), True),  # a pole (the log(x) case's 1/x)
+        (lambda s: 1.0 if s < 0.6 else -1.0, True),  # a discontinuity
+        (lambda s: 2e-9 if s < 0.6 else -1e-9, True),  # a small one: no value near 0
+    ],
+)
+def test_a_sign_change_along_the_probe_is_a_jump_only_where_the_guard_is_not_continuous(g, jumps):
+    from filippov._event_path import _jumps_along
+
+    x, step = np.zeros(1), np.ones(1)
+    values, probe = np.array([g(0.0)]), np.array([g(1.0)])
+    assert values[0] > 0.0 >= probe[0]
+    assert _jumps_along(_GuardAlongSegment(g), x, step, 0, values, probe) is jumps
+
+
+def test_a_guard_that_rises_and_turns_back_within_the_probe_is_not_a_pole(monkeypatch):
+    # Log-cosh regression with columns scaled from 1e-3 to 1e3, started far away (a
+    # stranger review's case): at t = 1026.27 index 1's guard is 2.4e-9 and rising at the
+    # event, and crosses 0 a tenth of the probe's reach later. It was refused as a pole
+    # (status -3, "changes sign ... while moving away from 0") on a smooth objective.
+    import filippov._event_path as ep
+    from filippov.objectives import linear_model
+
+    rng = np.random.default_rng(30)
+    d, m = 12, 50
+    A = rng.standard_normal((m, d)) * np.logspace(-3, 3, d)[rng.permutation(d)]
+    w = rng.standard_normal(d)
+    eta = A @ w / max(1.0, np.linalg.norm(A @ w) / np.sqrt(m))
+    y = eta + 0.3 * rng.standard_normal(m)
+    obj = linear_model(A, y, 1e-3, loss="logcosh")
+    x0 = 1e3 * rng.standard_normal(d)
+    system = fp.steepest_descent_flow(obj, "linf")
+    verdicts = []
+    jumps_along = ep._jumps_along
+
+    def spy(*args):
+        verdicts.append(jumps_along(*args))
+        return verdicts[-1]
+
+    monkeypatch.setattr(ep, "_jumps_along", spy)
+    sol = fp.solve(system, x0, (0.0, 1030.0), method="events", rtol=1e-8, atol=1e-10)
+    assert sol.status == 0, sol.message
+    assert False in verdicts  # (the case was met, and taken for a crossing)
+    # An independent path at a tight tolerance (the continuation path, its own curves)
+    ref = fp.solve(system, x0, (0.0, 1030.0), method="continuation", rtol=1e-12, atol=1e-14)
+    assert ref.status == 0, ref.message
+    t = np.linspace(0.0, 1030.0, 1001)
+    scale = float(np.max(np.abs(ref(t))))
+    assert float(np.max(np.abs(sol(t) - ref(t)))) <= 1e-10 * scale
+
+
 def test_l2_flow_through_a_pole_is_not_a_success():
     # -1/x has a pole at 0: the ℓ2 flow from 1 must not cross it and report f increased.
     obj = Objective.from_expr("-1/x", ["x"])
