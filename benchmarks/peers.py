@@ -266,18 +266,43 @@ def _linear_relay_data(p: Problem) -> tuple[np.ndarray, ...] | None:
     return None
 
 
+def _stepped_run(
+    p: Problem,
+    h: float,
+    cap: float,
+    start: float,
+    step: Callable[[np.ndarray], tuple[np.ndarray, int]],
+    counter: str,
+) -> RunResult:
+    """The implicit Euler peers' loop: ``T/h`` steps ``x, inner = step(x)`` from ``p.x0``,
+    the states kept on the grid, stopped at the wall-clock ``cap`` (from ``start``, taken
+    before the caller's own set-up); ``counter`` names the summed inner counts."""
+    n_steps = round(p.T / h)
+    every = max(1, round(GRID_STEP / h))
+    if abs(every * h - GRID_STEP) > 1e-12:
+        raise ValueError(f"the step h = {h:g} must divide the grid step {GRID_STEP:g}")
+    x = p.x0.copy()
+    out = [x.copy()]
+    inner = 0
+    status, reason = "ok", ""
+    for k in range(1, n_steps + 1):
+        x, n_inner = step(x)
+        inner += n_inner
+        if k % every == 0:
+            out.append(x.copy())
+        if time.perf_counter() - start > cap:
+            status, reason = "did not finish", f"wall-clock cap {cap:g} s at t = {k * h:g}"
+            break
+    wall = time.perf_counter() - start
+    X = np.array(out)
+    t = np.arange(X.shape[0]) * GRID_STEP
+    return RunResult(status, reason, t, X, wall, {"steps": n_steps, counter: inner})
+
+
 def _implicit_euler(h: float) -> Callable[[Problem, float], RunResult]:
     def run(p: Problem, cap: float) -> RunResult:
         lin = _linear_relay_data(p)
         start = time.perf_counter()
-        n_steps = round(p.T / h)
-        every = max(1, round(GRID_STEP / h))
-        if abs(every * h - GRID_STEP) > 1e-12:
-            raise ValueError(f"the step h = {h:g} must divide the grid step {GRID_STEP:g}")
-        x = p.x0.copy()
-        out = [x.copy()]
-        inner = 0
-        status, reason = "ok", ""
         if lin is not None:
             A, c, B, C, e = lin
             identity = not np.any(A)
@@ -285,42 +310,35 @@ def _implicit_euler(h: float) -> Callable[[Problem, float], RunResult]:
             KB = B if identity else K @ B
             M = h * (C @ KB)
             M = 0.5 * (M + M.T)
-            pat = np.zeros(C.shape[0], dtype=np.int64)
-            for k in range(1, n_steps + 1):
+            pattern = [np.zeros(C.shape[0], dtype=np.int64)]
+
+            def linear_step(x: np.ndarray) -> tuple[np.ndarray, int]:
                 xc = x + h * c
                 xk = xc if identity else K @ xc
-                lam, pat = box_vi_warm(M, C @ xk + e, pat)
-                x = xk - h * (KB @ lam)
-                if k % every == 0:
-                    out.append(x.copy())
-                if time.perf_counter() - start > cap:
-                    status, reason = "did not finish", f"wall-clock cap {cap:g} s at t = {k * h:g}"
+                lam, pattern[0] = box_vi_warm(M, C @ xk + e, pattern[0])
+                return xk - h * (KB @ lam), 0
+
+            return _stepped_run(p, h, cap, start, linear_step, "newton")
+        # the sign flow of a smooth objective: Josephy–Newton per step
+        obj = p.objective
+        assert obj is not None
+        warm = [np.zeros(p.n, dtype=np.int64)]
+
+        def newton_step(x: np.ndarray) -> tuple[np.ndarray, int]:
+            z = x.copy()
+            iterations = 0
+            while iterations < 50:
+                iterations += 1
+                Hz = obj.hess(z)
+                lam, warm[0] = box_vi_warm(h * Hz, obj.grad(z) + Hz @ (x - z), warm[0])
+                z_new = x - h * lam
+                done = np.max(np.abs(z_new - z)) <= 1e-14 * (1 + np.max(np.abs(z)))
+                z = z_new
+                if done:
                     break
-        else:  # sign flow of a smooth objective: Josephy–Newton per step
-            obj = p.objective
-            assert obj is not None
-            pat = np.zeros(p.n, dtype=np.int64)
-            for k in range(1, n_steps + 1):
-                z = x.copy()
-                for _ in range(50):
-                    inner += 1
-                    Hz = obj.hess(z)
-                    lam, pat = box_vi_warm(h * Hz, obj.grad(z) + Hz @ (x - z), pat)
-                    z_new = x - h * lam
-                    done = np.max(np.abs(z_new - z)) <= 1e-14 * (1 + np.max(np.abs(z)))
-                    z = z_new
-                    if done:
-                        break
-                x = z
-                if k % every == 0:
-                    out.append(x.copy())
-                if time.perf_counter() - start > cap:
-                    status, reason = "did not finish", f"wall-clock cap {cap:g} s at t = {k * h:g}"
-                    break
-        wall = time.perf_counter() - start
-        X = np.array(out)
-        t = np.arange(X.shape[0]) * GRID_STEP
-        return RunResult(status, reason, t, X, wall, {"steps": n_steps, "newton": inner})
+            return z, iterations
+
+        return _stepped_run(p, h, cap, start, newton_step, "newton")
 
     return run
 
@@ -332,19 +350,14 @@ def implicit_euler_lbfgsb(h: float) -> Method:
     L-BFGS-B from ``x_k`` with tight tolerances (``gtol`` 1e-12, ``ftol`` 1e-15). For
     smooth objectives (``p.objective``) only; not in `all_methods` (the general-path
     benchmark's peer, next to the Josephy–Newton one of ``implicit Euler h=...``)."""
+    options = {"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000}
 
     def run(p: Problem, cap: float) -> RunResult:
         obj = p.objective
         assert obj is not None
         start = time.perf_counter()
-        n_steps = round(p.T / h)
-        every = max(1, round(GRID_STEP / h))
-        x = p.x0.copy()
-        out = [x.copy()]
-        inner = 0
-        status, reason = "ok", ""
-        options = {"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000}
-        for k in range(1, n_steps + 1):
+
+        def minimizing_step(x: np.ndarray) -> tuple[np.ndarray, int]:
             res = scipy.optimize.minimize(
                 obj.f,
                 x,
@@ -353,17 +366,9 @@ def implicit_euler_lbfgsb(h: float) -> Method:
                 bounds=scipy.optimize.Bounds(x - h, x + h),
                 options=options,
             )
-            inner += int(res.nit)
-            x = np.asarray(res.x, dtype=float)
-            if k % every == 0:
-                out.append(x.copy())
-            if time.perf_counter() - start > cap:
-                status, reason = "did not finish", f"wall-clock cap {cap:g} s at t = {k * h:g}"
-                break
-        wall = time.perf_counter() - start
-        X = np.array(out)
-        t = np.arange(X.shape[0]) * GRID_STEP
-        return RunResult(status, reason, t, X, wall, {"steps": n_steps, "lbfgsb_iterations": inner})
+            return np.asarray(res.x, dtype=float), int(res.nit)
+
+        return _stepped_run(p, h, cap, start, minimizing_step, "lbfgsb_iterations")
 
     def applies(p: Problem) -> str | None:
         if p.objective is None or p.flow != "linf":
