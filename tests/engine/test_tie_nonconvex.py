@@ -143,14 +143,17 @@ def started_on_a_repelling_tie(seed: int) -> tuple[Objective, np.ndarray]:
     k = int(rng.integers(2, n + 1))
     b[:k] = rng.choice([-1.0, 1.0], k)
     H[0, 1] = H[1, 0] = b[0] * b[1] * (max(H[0, 0], H[1, 1]) + rng.uniform(0.1, 2.0))
-    c4 = rng.uniform(0.05, 0.5)
-    obj = Objective(
+    return quartic(H, b, rng.uniform(0.05, 0.5)), np.zeros(n)
+
+
+def quartic(H: np.ndarray, b: np.ndarray, c4: float) -> Objective:
+    """``½ xᵀHx + bᵀx + c4 Σ x⁴`` with its gradient and Hessian."""
+    return Objective(
         lambda x: float(0.5 * x @ H @ x + b @ x + c4 * np.sum(x**4)),
         lambda x: H @ x + b + 4.0 * c4 * x**3,
         lambda x: H + np.diag(12.0 * c4 * x**2),
-        n=n,
+        n=b.size,
     )
-    return obj, np.zeros(n)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -434,14 +437,7 @@ def convex_quartic(seed: int) -> tuple[Objective, np.ndarray]:
     b = rng.uniform(0.1, 0.9, n) * rng.choice([-1.0, 1.0], n)
     k = int(rng.integers(2, n + 1))
     b[:k] = rng.choice([-1.0, 1.0], k)
-    c4 = rng.uniform(0.05, 0.5)
-    obj = Objective(
-        lambda x: float(0.5 * x @ A @ x + b @ x + c4 * np.sum(x**4)),
-        lambda x: A @ x + b + 4.0 * c4 * x**3,
-        lambda x: A + np.diag(12.0 * c4 * x**2),
-        n=n,
-    )
-    return obj, np.zeros(n)
+    return quartic(A, b, rng.uniform(0.05, 0.5)), np.zeros(n)
 
 
 @pytest.mark.parametrize("method", ["continuation", "events"])
