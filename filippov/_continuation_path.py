@@ -74,8 +74,7 @@ _EPS = float(np.finfo(float).eps)
 _REFRESH_ITERATIONS = 6
 #: Newton iterations of the corrector before the step is shortened.
 _MAX_NEWTON = 8
-#: Steps (accepted or not) in one mode before the run is given up, if most of them were
-#: rejected (see `too_many_tries`).
+#: Steps (accepted or not) in one mode before the run is given up.
 _MAX_TRIES = 2000
 #: Blocks with |S|·n up to this are factored exactly at every point instead of CG.
 _DIRECT_SIZE = 4096
@@ -1853,21 +1852,6 @@ def _steps(
         )
 
 
-def too_many_tries(tries: int, accepted: int) -> bool:
-    """Whether a mode's step control has given up after ``tries`` steps, ``accepted`` of
-    them accepted: more than `_MAX_TRIES`, over half of them rejected (the step control
-    fights something else: a wrong Hessian, a kink of f), or 50 times as many in all.
-
-    A long mode at a tight tolerance is not such a fight: from a start at 1e3 scale at
-    rtol = 1e-13 one mode of a ridge logistic regression ran from t = 534 past t = 804 in
-    steps of about 0.067, 2051 of its last 2100 accepted, and a cap on all steps ended it
-    −1 there.
-    """
-    if tries <= _MAX_TRIES:
-        return False
-    return 2 * (tries - 1 - accepted) > tries or tries > 50 * _MAX_TRIES
-
-
 def mode_scale(size: float, g_scale: float) -> float:
     """The gradient's scale for a mode's tolerances: ``size``, the gradient's largest
     free partial at the mode's start (on a tie mode, the tie value), not the run's start
@@ -2285,14 +2269,15 @@ def _run_mode(
     while True:
         cur = pts[-1]
         tries += 1
-        if too_many_tries(tries, len(pts) - 1):
+        if tries > _MAX_TRIES:
+            # A smooth curve needs a few steps between events: thousands mean the step
+            # control is fighting something else (a wrong Hessian, a kink of f).
             record(cur)
             raise PathFailure(
                 -1,
-                f"{tries - 1} continuation steps in one mode, {tries - len(pts)} of them "
-                f"rejected, by t = {t + cur.tau:.12g}, x = "
-                f"{np.array2string(cur.x, precision=12)} (is the Hessian right? is f smooth "
-                "here?); the solution is returned up to there",
+                f"more than {_MAX_TRIES} continuation steps in one mode by t = "
+                f"{t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)} (is the "
+                "Hessian right? is f smooth here?); the solution is returned up to there",
             )
         if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
             record(cur)
@@ -2967,6 +2952,6 @@ hermite_slope = _hermite_slope
 bracketed_newton_step = _bracketed_newton_step
 first_roots = _first_roots
 offset_peak = _offset_peak
-#: The correctors' iteration limit (both paths; the steps allowed in one mode are
-#: `too_many_tries`'s).
+#: The correctors' iteration limit and the steps allowed in one mode (both paths).
 MAX_NEWTON = _MAX_NEWTON
+MAX_TRIES = _MAX_TRIES

@@ -44,6 +44,7 @@ from scipy.optimize import brentq
 
 from filippov._continuation_path import (
     MAX_NEWTON,
+    MAX_TRIES,
     ContinuationOptions,
     CurveDense,
     GradientTolerance,
@@ -55,7 +56,6 @@ from filippov._continuation_path import (
     hermite_slope,
     mode_scale,
     offset_peak,
-    too_many_tries,
     zero_tolerance,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
@@ -69,6 +69,7 @@ _EPS = float(np.finfo(float).eps)
 #: Newton iterations of the corrector before the step is shortened, and steps (accepted
 #: or not) in one mode before the run is given up: the sign flow's settings.
 _MAX_NEWTON = MAX_NEWTON
+_MAX_TRIES = MAX_TRIES
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
 _MIN_WEIGHT = 1e-12
 
@@ -789,13 +790,13 @@ def _run_tie_mode(
     while True:
         cur = pts[-1]
         tries += 1
-        if too_many_tries(tries, len(pts) - 1):
+        if tries > _MAX_TRIES:
             record(cur)
             raise PathFailure(
                 -1,
-                f"{tries - 1} continuation steps in one tie mode, {tries - len(pts)} of them "
-                f"rejected, by t = {t + cur.tau:.12g} (is the Hessian right? is f smooth "
-                "here?); the solution is returned up to there",
+                f"more than {_MAX_TRIES} continuation steps in one tie mode by t = "
+                f"{t + cur.tau:.12g} (is the Hessian right? is f smooth here?); the solution "
+                "is returned up to there",
             )
         if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
             _watch_repelling(tm, pts, t, mode, rec, True)
