@@ -208,12 +208,9 @@ class ModeField:
             K[:k, :k] = M
             K[:k, k] = 1.0
             K[k, :k] = 1.0
-            # (gesv here rather than `_solve_min_norm`: its LU factor of the bordered K
-            # gives the sign of det K for nothing, see `bordered_sign`)
-            lu, piv, sol, info = dgesv(K, np.r_[a, 1.0])
-            self._kkt = (lu, piv) if info == 0 else None
-            if info != 0:
-                sol = np.linalg.lstsq(K, np.r_[a, 1.0], rcond=None)[0]
+            # (the LU factor of the bordered K kept: it gives the sign of det K for
+            # nothing, see `bordered_sign`)
+            sol, self._kkt = _solve_min_norm_factored(K, np.r_[a, 1.0])
             lam[F] = s * sol[:k]
             return lam
         if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)
@@ -448,12 +445,20 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
     the sliding selection") asks for the
     minimal-norm choice.
     """
+    return _solve_min_norm_factored(M, a)[0]
+
+
+def _solve_min_norm_factored(
+    M: FloatArray, a: FloatArray
+) -> tuple[FloatArray, tuple[FloatArray, np.ndarray] | None]:
+    """`_solve_min_norm`, with the LU factor ``(lu, piv)`` of ``M`` (``None`` when ``M`` is
+    singular)."""
     # LAPACK's gesv directly (what `np.linalg.solve` wraps), without numpy's per-call
     # overhead: this runs in every right-hand side of a sliding mode. info > 0: singular.
-    _, _, sol, info = dgesv(M, a)
+    lu, piv, sol, info = dgesv(M, a)
     if info == 0:
-        return np.asarray(sol, dtype=np.float64)
-    return np.asarray(np.linalg.lstsq(M, a, rcond=None)[0], dtype=np.float64)
+        return np.asarray(sol, dtype=np.float64), (lu, piv)
+    return np.asarray(np.linalg.lstsq(M, a, rcond=None)[0], dtype=np.float64), None
 
 
 def check_selection_precision(field: ModeField, x: FloatArray) -> None:
