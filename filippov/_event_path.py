@@ -35,12 +35,14 @@ from numpy.typing import NDArray
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
 
 from filippov._certify import (
+    MAX_CONDITION,
     component_scales,
+    equilibrated_condition,
     initial_zero_rtol,
 )
 from filippov._event_location import ModeDense, locate_event, scan_step, turning_point
 from filippov._l2_arrival import arrive_l2
-from filippov._mode_field import ModeField, check_selection_precision
+from filippov._mode_field import ModeField, _min_norm_correction, check_selection_precision
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._tie_repelling import REPELLING_NOTE, locate_turn
@@ -355,6 +357,16 @@ def _integrate_mode(
             raise fail(-4, f"singular sliding selection ({exc})", t_old, x_old) from None
         h_next = getattr(solver, "h_abs", None)
         h_next = float(h_next) if h_next is not None else None
+        h_last = getattr(solver, "h_previous", None)  # (scipy's explicit Runge–Kutta)
+        if h_next is not None and h_last is not None and h_next >= 9.9 * h_last:
+            # The step grew by the solver's largest factor (10): its error estimate was
+            # about 0, as on a free mode of a steepest-descent flow (a constant field), so
+            # it says nothing about the next mode's curvature, which then starts from
+            # scipy's own first-step rule. Carried over, such a step (1.5 after a free
+            # mode of the greedy flow) was accepted by DOP853's error estimate far
+            # outside its asymptotic range, and the tie mode it started was 7.7e-6 off
+            # at rtol = 1e-8.
+            h_next = None
         if h_old is not None:
             h_new = field.evaluate(x_new)[2]
             if float(h_old @ h_new) <= 0.0:
@@ -585,6 +597,45 @@ def _initial_mode(
     return np.zeros(m), np.empty(0, dtype=int), offset, False
 
 
+def _onto_zero_set(
+    system: FilippovSystem, x: FloatArray, hx: FloatArray, Jac: FloatArray, B: FloatArray
+) -> FloatArray:
+    """The rest state at ``h = 0`` of an ℓ∞ relay: ``x`` moved onto ``h = 0`` by Newton
+    corrections in the span of ``B`` (what the relay values can do; minimal-norm), as a
+    sliding mode's start is moved onto its manifold (`ModeField.project`).
+
+    The event was located on the dense output of a mode whose guard (the tie's common
+    ``|h_i|``) falls to 0 slowly where ``∂h/∂x B`` is ill-conditioned, so its time, and
+    the state there, are off by the dense output's error times that condition: on the
+    greedy flow of convex objectives the rest state was up to 3e-7 from the minimizer at
+    rtol = 1e-8, where the sign flow's last mode, projected onto ``h = 0``, ends at
+    rounding. Only where ``∂h/∂x B`` is resolved in double precision (see
+    `filippov._certify.MAX_CONDITION`): then the zero is isolated and is where the
+    solution arrives; on a set of zeros (a valley of minimizers, singular ``∂h/∂x B``) a
+    projection would pick a point of it that the solution does not reach, and the state
+    is kept. The corrections stop at rounding, and a step that does not reduce ``|h|``
+    is not taken."""
+    if hx.shape[0] != x.shape[0] or not equilibrated_condition(Jac @ B) <= MAX_CONDITION:
+        return x
+    size = float(np.max(np.abs(hx), initial=0.0))
+    for _ in range(4):
+        if size == 0.0:
+            break
+        d = B @ _min_norm_correction(Jac @ B, hx)
+        if not np.all(np.isfinite(d)):
+            break
+        moved = x - d
+        _, B_new, h_new = system.kernel_evaluate(moved)
+        new_size = float(np.max(np.abs(h_new), initial=0.0))
+        if not new_size < size:
+            break
+        x, hx, size, B = moved, h_new, new_size, B_new
+        if float(np.max(np.abs(d))) <= 4 * _EPS * float(np.max(np.abs(x))):
+            break
+        Jac = system.kernel_jacobian(x, hx.shape[0])
+    return x
+
+
 def _linf_rest_at_zero(
     norm: Norm, f0: FloatArray, B: FloatArray, Jac: FloatArray, t: float
 ) -> None:
@@ -714,6 +765,7 @@ def _transition(
     if norm == "linf":
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
+            x = _onto_zero_set(system, x, hx, Jac, B)
             x0 = np.zeros(m)
             # (every index, as the rest mode and the exact and continuation paths name it;
             # at h = 0 every relay value is free: staying is the only solution when
