@@ -44,11 +44,11 @@ from scipy.optimize import brentq
 
 from filippov._continuation_path import (
     MAX_NEWTON,
-    MAX_TRIES,
     ContinuationOptions,
     CurveDense,
     GradientTolerance,
     SlidingBlock,
+    TryBudget,
     bracketed_newton_step,
     cholesky,
     first_roots,
@@ -66,10 +66,9 @@ from filippov.selection import SelectionError, is_p_matrix, solve_simplex_vi
 from filippov.systems import FilippovSystem
 
 _EPS = float(np.finfo(float).eps)
-#: Newton iterations of the corrector before the step is shortened, and steps (accepted
-#: or not) in one mode before the run is given up: the sign flow's settings.
+#: Newton iterations of the corrector before the step is shortened: the sign flow's
+#: setting (as are the tries allowed in one mode, `TryBudget`).
 _MAX_NEWTON = MAX_NEWTON
-_MAX_TRIES = MAX_TRIES
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
 _MIN_WEIGHT = 1e-12
 
@@ -784,19 +783,19 @@ def _run_tie_mode(
         breaks = np.r_[ts[ts < t_stop], t_stop]
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
-    tries = 0
+    # (the sign flow's judgement of many tries: see `TryBudget`)
+    budget = TryBudget()
     # the guards at the last accepted point (computed once, not again at each try)
     cur_guards: tuple[_TiePoint | None, FloatArray, FloatArray] = (None, first.g, first.g)
     while True:
         cur = pts[-1]
-        tries += 1
-        if tries > _MAX_TRIES:
+        spent = budget.spent(len(pts) - 1, cur.tau)
+        if spent is not None:
             record(cur)
             raise PathFailure(
                 -1,
-                f"more than {_MAX_TRIES} continuation steps in one tie mode by t = "
-                f"{t + cur.tau:.12g} (is the Hessian right? is f smooth here?); the solution "
-                "is returned up to there",
+                f"{spent[0]} in one tie mode by t = {t + cur.tau:.12g} ({spent[1]}); the "
+                "solution is returned up to there",
             )
         if tau_end - cur.tau <= 16 * _EPS * max(1.0, abs(t + cur.tau)):
             _watch_repelling(tm, pts, t, mode, rec, True)

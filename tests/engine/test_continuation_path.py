@@ -14,6 +14,7 @@ from collections.abc import Generator
 import numpy as np
 import problems as P
 import pytest
+import scipy.optimize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -1052,3 +1053,96 @@ def test_start_near_the_minimizer_steps_not_below_the_gradients_rounding(
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 1.0), method="continuation")
     P.check_rest_at_the_minimizer(sol, x0, x_star, np.inf)
     check_continuity(sol)
+
+
+def longest_mode(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """The most tries any mode's `TryBudget` (``module.name``) counted, as a 1-list."""
+    import filippov._continuation_path as cp
+
+    most = [0]
+
+    class Counting(cp.TryBudget):
+        def spent(self, accepted: int, tau: float) -> tuple[str, str] | None:
+            most[0] = max(most[0], self._tries + 1)
+            return super().spent(accepted, tau)
+
+    monkeypatch.setattr(module, name, Counting)
+    return most
+
+
+def test_a_long_steady_mode_past_the_first_judgement_runs_to_the_minimizer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Started at 1e3 scale at rtol = 1e-13, the last mode takes 2478 tries (steps of a
+    # steady curve, nearly all accepted): a cap on all tries at 2000 ended the run -1 at
+    # t = 638.8 (as on five far starts of a stranger review). Its progress is judged
+    # instead (see `TryBudget`): the run reaches the minimizer with the event path's events.
+    import filippov._continuation_path as cp
+
+    most = longest_mode(monkeypatch, cp, "_TryBudget")
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((40, 2))
+    y = np.sign(A @ rng.standard_normal(2) + rng.standard_normal(40))
+    obj = ridge_logistic(A, y, 0.1)
+    x0 = 1e3 * rng.standard_normal(2)
+    system = fp.steepest_descent_flow(obj, "linf")
+    kw = {"rtol": 1e-13, "atol": 1e-15}
+    sol = fp.solve(system, x0, (0.0, 1e4), method="continuation", **kw)
+    assert sol.status == 1, sol.message
+    assert most[0] > 2000  # (the case is one: a mode past the first judgement)
+    ref = fp.solve(system, x0, (0.0, 1e4), method="events", **kw)
+    assert ref.status == 1, ref.message
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
+    np.testing.assert_allclose(
+        [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-9
+    )
+    # (the minimizer by scipy's trust-region Newton, independently)
+    x_star = scipy.optimize.minimize(
+        obj.f, x0, jac=obj.grad, hess=obj.hess, method="trust-exact", options={"gtol": 1e-14}
+    ).x
+    np.testing.assert_allclose(sol.x[-1], x_star, rtol=0, atol=1e-12)
+
+
+def _budget_run(steps: list[tuple[bool, float]]) -> tuple[int, tuple[str, str]] | None:
+    """Feed a `TryBudget` tries of steps ``(accepted, length)``: the try it gives up at, and
+    why, or ``None``."""
+    from filippov._continuation_path import TryBudget
+
+    budget = TryBudget()
+    accepted, tau = 0, 0.0
+    for i, (ok, h) in enumerate(steps):
+        spent = budget.spent(accepted, tau)
+        if spent is not None:
+            return i, spent
+        if ok:
+            accepted, tau = accepted + 1, tau + h
+    return None
+
+
+def test_a_modes_tries_are_judged_by_their_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    import filippov._continuation_path as cp
+
+    # judged from 20 tries on, on windows of 10; at most 200 tries
+    monkeypatch.setattr(cp, "_MAX_TRIES", 20)
+    # a steady mode goes on to the ceiling
+    given_up = _budget_run([(True, 0.1)] * 1000)
+    assert given_up is not None and given_up[0] == 200
+    assert "200 continuation steps (0 of them rejected)" in given_up[1][0]
+    assert "the most one mode may take" in given_up[1][1]
+    # a mode that slows down 70-fold (measured on a far start at rtol 1e-13: 491 in its
+    # first 1000 tries, 6.8 in the next, near the minimizer) goes on
+    assert _budget_run([(True, 49.1)] * 10 + [(True, 0.68)] * 180) is None
+    # most tries rejected: the step control fights something
+    fight = _budget_run([(True, 0.1), (False, 0.0), (False, 0.0)] * 100)
+    assert fight is not None and fight[0] == 20
+    assert "13 of them rejected" in fight[1][0] and "7 of the last 10 rejected" in fight[1][1]
+    # a crawl into a pole: the distance left falls as (1 + k)^-4 after k steps (steps of
+    # the distance to the power 5/4, as at the pole of log(x))
+    crawl = [(True, (1 + k) ** -4.0 - (2 + k) ** -4.0) for k in range(1000)]
+    given_up = _budget_run(crawl)
+    assert given_up is not None and given_up[0] == 20
+    assert "a crawl toward a singularity" in given_up[1][1]
+    # ... also after a steady stretch (it is caught at the first window inside it)
+    given_up = _budget_run([(True, 0.1)] * 40 + [(True, 0.1 * h) for _, h in crawl])
+    assert given_up is not None and given_up[0] == 60
+    assert "a crawl toward a singularity" in given_up[1][1]

@@ -79,6 +79,27 @@ def test_pole_coinciding_with_an_arrival_is_a_failure():
     assert "pole" in sol.message
 
 
+@pytest.mark.parametrize("norm", ["linf", "l1"])
+def test_a_crawl_into_a_pole_is_given_up_at_the_first_judgement(norm):
+    # The continuation path's steps shrink toward the pole of log(x) without end (about
+    # as the distance left to the power 5/4), nearly all accepted: judged by the progress
+    # of its tries, the mode is given up where the cap on all tries gave it up (2000
+    # tries). Let on, it reached the pole after 8648 tries and 100 000 events followed at
+    # t = 1 + 1e-10, in 7 minutes (-2); given up, "auto" runs the event path, which
+    # reports the pole (-3, the test above).
+    obj = Objective.from_expr("log(x) + y**2", ["x", "y"])
+    system = fp.steepest_descent_flow(obj, norm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sol = fp.solve(system, [1.0, 1.0], (0.0, 3.0), method="continuation")
+        auto = fp.solve(system, [1.0, 1.0], (0.0, 3.0))
+    assert sol.status == -1, sol.message
+    assert "2000 continuation steps" in sol.message
+    assert "a crawl toward a singularity" in sol.message
+    assert auto.status == -3, auto.message
+    assert "pole" in auto.message
+
+
 class _GuardAlongSegment:
     """A stand-in for a mode field whose only guard entry is ``g(s)`` at ``x = s``."""
 

@@ -15,6 +15,7 @@ import problems as P
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
+from test_continuation_path import longest_mode
 
 import filippov as fp
 from filippov.objectives import Objective, ridge_logistic, smooth_max
@@ -509,3 +510,29 @@ def test_chord_steps_that_diverge_fall_back_to_solves_at_the_point() -> None:
     assert abs(sol.events[-1].t - 6914.9057) < 1e-3
     x_star = newton_minimizer(obj, d)
     np.testing.assert_allclose(sol.x[-1], x_star, rtol=1e-9, atol=1e-9)
+
+
+def test_a_long_steady_tie_mode_past_the_first_judgement_runs_to_the_minimizer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Started at 1e3 scale at rtol = 1e-13, the last tie mode takes 2464 tries (steps of a
+    # steady curve): a cap on all tries at 2000 ended the run -1 at t = 1593.4. Its
+    # progress is judged instead (see `TryBudget`, shared with the sign flow): the run
+    # reaches the minimizer with the event path's events.
+    import filippov._tie_continuation as tc
+
+    most = longest_mode(monkeypatch, tc, "TryBudget")
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((40, 3))
+    y = np.sign(A @ rng.standard_normal(3) + rng.standard_normal(40))
+    obj = ridge_logistic(A, y, 0.1)
+    x0 = 1e3 * rng.standard_normal(3)
+    system = fp.steepest_descent_flow(obj, "l1")
+    kw = {"rtol": 1e-13, "atol": 1e-15}
+    sol = fp.solve(system, x0, (0.0, 1e4), method="continuation", **kw)
+    assert sol.status == 1, sol.message
+    assert most[0] > 2000  # (the case is one: a tie mode past the first judgement)
+    ref = fp.solve(system, x0, (0.0, 1e4), method="events", **kw)
+    assert ref.status == 1, ref.message
+    same_events(sol, ref, atol=1e-8)
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 3), rtol=0, atol=1e-10)
