@@ -229,7 +229,13 @@ def mlp_classifier(
     hidden : int, default 16
         Width of the hidden layer.
     weight_decay : float, default 0
-        Ridge weight :math:`\lambda \ge 0` on all parameters.
+        Ridge weight :math:`\lambda \ge 0` on all parameters. Without it the loss is
+        invariant under adding the same vector to every row of ``[W2, b2]`` (softmax sees
+        only differences of the logits), so its Hessian is singular everywhere, on a
+        subspace of dimension ``hidden + 1``. Flows then meet sliding sets whose
+        selection is not unique, and the paths stop with status −4 (a singular block) or
+        −5 (precision lost) rather than pick one; a small ``weight_decay`` (1e-4, say)
+        removes the invariance.
     name : str, optional
 
     Returns
