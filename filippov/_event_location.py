@@ -89,7 +89,10 @@ def locate_event(
     def g_of_t(s: float) -> float:
         return field.guard(_state(dense, s))
 
-    t_ev = _bracketed_root(g_of_t, lo, hi)
+    def deep(s: float, value: float) -> bool:
+        return field.below(_state(dense, s), _GRAZE_TOL)
+
+    t_ev = _bracketed_root(g_of_t, lo, hi, deep=deep)
     x_ev = _state(dense, t_ev)
     return t_ev, x_ev, field.guard_values(x_ev)[0]
 
@@ -115,29 +118,169 @@ def turning_point(
     return t_ev, _state(dense, t_ev)
 
 
-def _bracketed_root(fun: Callable[[float], float], lo: float, hi: float) -> float:
-    """A zero of ``fun`` in ``[lo, hi]``, where ``fun(lo) > 0 >= fun(hi)``, to a few ulps.
+def _bracketed_root(
+    fun: Callable[[float], float],
+    lo: float,
+    hi: float,
+    f_lo: float | None = None,
+    f_hi: float | None = None,
+    deep: Callable[[float, float], bool] | None = None,
+) -> float:
+    """The earliest zero of ``fun`` in ``[lo, hi]``, where ``fun(lo) > 0 >= fun(hi)``, to
+    a few ulps: a time at which ``fun`` is at or below zero, a few ulps past one at which
+    it is still positive (``f_lo``, ``f_hi``: ``fun`` at the ends when known).
 
-    ``brentq`` first; it can exhaust its iterations on a flat root (a guard like
+    With ``deep`` given (whether a value of ``fun`` at a time is below zero by more than a
+    grazing contact's depth), the bracket is first narrowed to its earliest sign change
+    (:func:`_first_bracket`): ``brentq`` returns *a* zero of a bracket, and on a bracket
+    holding three roots of one guard entry it returned the last (an event located late,
+    silently). Then ``brentq``; it can exhaust its iterations on a flat root (a guard like
     ``(x + 1)³`` near a degenerate minimum, whose values sink into rounding noise long
     before the bracket is small), so bisection, which needs at most ~64 halvings of a
     double interval and never fails, finishes from the bracket brentq was given.
+
+    The time returned is never one at which ``fun`` is still positive (brentq's estimate
+    may be, by rounding): :func:`_past_sign_change` moves it the few ulps to the sign
+    change. An event located there would show no guard at its boundary to the transition,
+    which then restarts the same mode, whose guard reaches zero at its very start: a flat
+    guard in rounding noise (|h'| ~ 5e-5, |h| ~ 1e-12 over 4e-8) repeated this until
+    brentq was called on a bracket of zero length ("f(a) and f(b) must have different
+    signs", status −1).
     """
+    seen: dict[float, float] = {}
+
+    def f(s: float) -> float:
+        v = seen.get(s)
+        if v is None:
+            v = seen[s] = fun(s)
+        return v
+
+    if f_lo is not None:
+        seen[lo] = f_lo
+    if f_hi is not None:
+        seen[hi] = f_hi
+    if deep is not None:
+        lo, hi = _first_bracket(f, lo, hi, deep)
     xtol = _xtol(hi)
+    if hi - lo <= xtol:
+        return hi
     root, info = brentq(
-        fun, lo, hi, xtol=xtol, rtol=4 * _EPS, maxiter=200, full_output=True, disp=False
+        f, lo, hi, xtol=xtol, rtol=4 * _EPS, maxiter=200, full_output=True, disp=False
     )
     if info.converged:
-        return float(root)
+        return _past_sign_change(f, float(root), hi)
     while hi - lo > xtol + 4 * _EPS * abs(hi):
         mid = 0.5 * (lo + hi)
         if mid <= lo or mid >= hi:
             break
-        if fun(mid) > 0.0:
+        if f(mid) > 0.0:
             lo = mid
         else:
             hi = mid
     return hi
+
+
+def _past_sign_change(fun: Callable[[float], float], t: float, hi: float) -> float:
+    """``t`` if ``fun(t) <= 0``; else the first time found past ``t`` (and not past
+    ``hi``, where ``fun(hi) <= 0``) at which ``fun`` is not positive, a double or two past
+    one at which it is (steps of ¼, ½, 1, 2, … ulps of 1 or ``t``, then halving).
+
+    A time at which ``fun`` raises FloatingPointError (the exact pole of an ``h`` like
+    ``1/x``, which these steps of an ulp can land on) is stepped over."""
+
+    def positive(s: float) -> bool | None:
+        try:
+            return bool(fun(s) > 0.0)
+        except FloatingPointError:
+            return None
+
+    if positive(t) is False:
+        return t
+    a, step = t, _xtol(t) / 16
+    b = min(t + step, hi)
+    while positive(b) is not False and b < hi:
+        a, step = b, 2.0 * step
+        b = min(t + step, hi)
+    while True:
+        mid = 0.5 * (a + b)
+        if mid <= a or mid >= b:
+            return b
+        above = positive(mid)
+        if above is None:
+            return b
+        if above:
+            a = mid
+        else:
+            b = mid
+
+
+#: Equispaced interior samples of a bracket, and the most nested brackets, in
+#: :func:`_first_bracket` (the polynomial through 10 values has degree 9, as in
+#: `scan_step`).
+_BRACKET_SAMPLES = 8
+_BRACKET_LEVELS = 3
+
+
+def _first_bracket(
+    fun: Callable[[float], float],
+    lo: float,
+    hi: float,
+    deep: Callable[[float, float], bool],
+) -> tuple[float, float]:
+    """A bracket ``[a, b]`` in ``[lo, hi]`` (``fun(a) > 0 >= fun(b)``) of the earliest sign
+    change of ``fun`` on ``[lo, hi]`` that its samples resolve.
+
+    ``fun`` is sampled at ``_BRACKET_SAMPLES`` equispaced interior points; the bracket is
+    narrowed to the first sampled sign change, or to an earlier window below zero between
+    samples: the polynomial through all the samples (exact for a polynomial guard of degree
+    up to 9 along a straight motion, as in `scan_step`) has a local minimum there at or
+    near zero, and ``fun`` itself is checked at it, counting only when ``deep`` (below
+    zero by more than a grazing contact, the depth `scan_step` confirms a window with:
+    shallower ones are touches). The narrowed bracket is searched in the same way while
+    the polynomial is not monotone on it (several roots, or a window, may be inside), up
+    to ``_BRACKET_LEVELS`` times. This is our own search, not scipy's: its root finders
+    (brentq, bisect, ridder, toms748) each return *some* zero of a bracket.
+    """
+    k = _BRACKET_SAMPLES
+    to_cheb = _equispaced_to_chebyshev(k + 2)
+    for _ in range(_BRACKET_LEVELS):
+        ts = np.linspace(lo, hi, k + 2)
+        if not bool(np.all(np.diff(ts) > 0.0)):
+            break  # (a bracket of a few ulps)
+        v = np.array([fun(float(s)) for s in ts])
+        past = np.flatnonzero(~(v > 0.0))  # (a non-finite value counts as past the root)
+        if not past.size or past[0] == 0:
+            break  # (not a bracket: brentq says so)
+        j = int(past[0])
+        if not bool(np.all(np.isfinite(v))):
+            lo, hi = float(ts[j - 1]), float(ts[j])
+            break
+        coef = to_cheb @ v
+        # The polynomial's local minima (its derivative's real roots where it turns up)
+        # before the first sampled sign change, at or near zero (a window it may miss
+        # by its interpolation error, or by rounding in its roots).
+        d1 = chebyshev.chebder(coef)
+        crit = chebyshev.chebroots(d1) if d1.size > 1 else np.zeros(0)
+        crit = np.sort(crit.real[(np.abs(crit.imag) <= 1e-9) & (np.abs(crit.real) < 1.0)])
+        t_crit = 0.5 * ((hi - lo) * crit + lo + hi)
+        turns = t_crit[(t_crit > lo) & (t_crit < hi)]
+        minima = crit[chebyshev.chebval(crit, chebyshev.chebder(d1)) > 0.0]
+        low = chebyshev.chebval(minima, coef) <= 1e-3 * float(np.max(np.abs(v)))
+        t_min = 0.5 * ((hi - lo) * minima[low] + lo + hi)
+        window = None
+        for s in t_min[(t_min > lo) & (t_min < ts[j])].tolist():
+            value = fun(s)
+            if value <= 0.0 and deep(s, value):
+                window = s
+                break
+        if window is not None:
+            i = int(np.searchsorted(ts, window)) - 1
+            lo, hi = float(ts[i]), window
+            continue
+        lo, hi = float(ts[j - 1]), float(ts[j])
+        if not bool(np.any((turns > lo) & (turns < hi))):
+            break  # monotone on the bracket (as far as the polynomial shows)
+    return lo, hi
 
 
 def _state(dense: Callable[..., FloatArray], s: float) -> FloatArray:
@@ -162,6 +305,16 @@ def _others_min(values: FloatArray, located: int) -> float:
     return float(np.min(np.delete(values, located), initial=np.inf))
 
 
+def _deeper_than(field: ModeField, position: int, tol: float) -> Callable[[float, float], bool]:
+    """Whether a value of guard entry ``position`` (of h alone) is at or below ``−tol``
+    times its scale, as :meth:`ModeField.below` judges it."""
+    scale = max(1.0, field.h_scale)
+    if field.norm == "l1" and field.index_scales is not None:
+        scale = max(1.0, float(field.index_scales[field.entry_index(position)]))
+    limit = -tol * scale
+    return lambda s, value: value <= limit
+
+
 def _earliest_root(
     field: ModeField,
     dense: Callable[..., FloatArray],
@@ -170,10 +323,17 @@ def _earliest_root(
     g_lo: FloatArray,
     g_hi: FloatArray,
     cand: np.ndarray,
+    narrow: bool = True,
 ) -> tuple[float, int]:
     """The earliest time in ``(lo, hi]`` at which one of the guard entries ``cand`` (all
     of h alone, positive in ``g_lo`` at ``lo`` and not in ``g_hi`` at ``hi``) reaches zero,
     and that entry.
+
+    With ``narrow``, each entry's bracket is first narrowed to its earliest sign change
+    (:func:`_first_bracket`); without (`scan_step` on a whole step, which then searches
+    the step up to the root found with the same samples and windows, and locates any
+    earlier sign change through :func:`locate_event`), ``brentq`` may return a later root
+    of an entry that has several in the step.
 
     The entries are taken in the order of their linear root estimates; each is located by
     ``brentq`` on the dense output, evaluating h only. After each root the remaining
@@ -203,12 +363,109 @@ def _earliest_root(
                 return v
             return float(field.cheap_entries(_state(dense, s), np.array([c]))[0])
 
-        t_hi = _bracketed_root(entry, lo, t_hi)
+        deep = _deeper_than(field, c, _GRAZE_TOL) if narrow else None
+        t_hi = _bracketed_root(entry, lo, t_hi, known[lo], known[t_hi], deep)
         if pending and t_hi > lo:
             vals = field.cheap_entries(_state(dense, t_hi), np.asarray(pending))
             at_hi = dict(zip(pending, (float(v) for v in vals), strict=True))
             pending = [p for p in pending if at_hi[p] <= 0.0]
     return t_hi, located
+
+
+def _offset_positions(field: ModeField) -> np.ndarray:
+    """Guard positions of the ℓ1 indices that still keep an offset from their boundary
+    (they started the mode on it; see :meth:`ModeField.settle_offsets`)."""
+    if field.norm != "l1":
+        return np.empty(0, dtype=np.intp)
+    return np.flatnonzero(field.offset[field.fixed] > 0.0)
+
+
+def release_offsets(field: ModeField, x: FloatArray, g: FloatArray) -> FloatArray:
+    """The guard entries ``g`` at ``x`` (the end of an accepted step without event) after
+    releasing the offsets that have done their job.
+
+    An index that starts a mode on its boundary keeps an offset (a margin above the
+    rounding of its ``h_i`` there), so that it cannot fire at the mode's own start. Kept
+    for the whole mode, it delays the index's next arrival until ``σ_i h_i = −offset``,
+    by ``offset / |h_i'|``: with a margin of 1e-9 (1e-12 of ``|∂h_i/∂x|`` at x0) and a
+    flat crossing (``|h_i'|`` = 1.2e-4, two roots 6e-3 apart) an event 9e-6 late,
+    silently. Once the guard has risen to three times its offset (``σ_i h_i`` to twice
+    it), the index has left its boundary by more than its rounding: the offset is dropped
+    (set to 0) for the rest of the mode, as on the continuation path.
+    """
+    pos = _offset_positions(field)
+    if not pos.size:
+        return g
+    idx = field.fixed[pos]
+    off = field.offset[idx]
+    up = g[pos] >= 3.0 * off
+    if not bool(np.any(up)):
+        return g
+    field.offset[idx[up]] = 0.0
+    return np.asarray(field.guard_values(x)[0], dtype=float)
+
+
+def without_late_offsets(
+    field: ModeField,
+    dense: Callable[..., FloatArray],
+    t_old: float,
+    g_old: FloatArray,
+    t_ev: float,
+    values: FloatArray,
+) -> tuple[float, FloatArray, FloatArray] | None:
+    """The event moved earlier, when an index with an offset crossed its surface before
+    the event located on ``[t_old, t_ev]`` (``g_old``: the guard at ``t_old``, ``values``
+    at ``t_ev``); ``None`` when none did.
+
+    The offsets of :func:`release_offsets` are dropped at the end of a step only; within
+    one step (often the whole rest of a mode on a constant field) ``σ_i h_i`` can rise
+    above the offset and come back to its surface: the guard ``σ_i h_i + offset`` then
+    reaches 0 late, or not at all (a window shallower than the offset is taken for a
+    touch). Each index with an offset and ``σ_i h_i <= 0`` at ``t_ev`` is sampled on the
+    step up to ``t_ev``: if its guard reaches four times its offset at a sample (as on
+    the continuation path, where such a step is cut at that peak), the offset is dropped
+    and the earliest root of ``σ_i h_i`` after that sample located. Returns
+    ``(t, x(t), guard entries at t)`` at the earliest of them.
+    """
+    pos = _offset_positions(field)
+    if not pos.size:
+        return None
+    off = field.offset[field.fixed[pos]]
+    pos, off = pos[values[pos] - off <= 0.0], off[values[pos] - off <= 0.0]
+    if not pos.size or not t_ev > t_old:
+        return None
+    ts = np.linspace(t_old, t_ev, _DIP_SAMPLES + 2)[:-1]
+    X = np.asarray(dense(ts[1:]), dtype=float).T
+    raw = [np.asarray(g_old[pos], dtype=float) - off]
+    raw.extend(field.cheap_entries(np.ascontiguousarray(xk), pos) - off for xk in X)
+    R = np.asarray(raw)
+    best: float | None = None
+    released = []
+    for col, c in enumerate(pos.tolist()):
+        above = np.flatnonzero(R[:, col] >= 3.0 * off[col])  # (the guard at 4 offsets)
+        if not above.size:
+            continue
+        released.append(c)
+        k = int(above[0])
+        shift = float(off[col])
+
+        def entry(s: float, c: int = c, shift: float = shift) -> float:
+            return float(field.cheap_entries(_state(dense, s), np.array([c]))[0]) - shift
+
+        t_c = _bracketed_root(
+            entry,
+            float(ts[k]),
+            t_ev,
+            float(R[k, col]),
+            float(values[c]) - shift,
+            _deeper_than(field, c, _GRAZE_TOL),
+        )
+        best = t_c if best is None else min(best, t_c)
+    if best is None:
+        return None
+    field.offset[field.fixed[np.asarray(released)]] = 0.0
+    x_ev = _state(dense, best)
+    return best, x_ev, np.asarray(field.guard_values(x_ev)[0], dtype=float)
 
 
 #: Interior points at which each accepted step's dense output is checked for guards that
@@ -307,7 +564,10 @@ def scan_step(
     located = -1
     cand = _cheap_crossings(field, g_new)
     if cand.size:
-        t_root, located = _earliest_root(field, dense, t_old, t_new, g_old, g_new, cand)
+        # (not narrowed: the search below covers the step up to the root found)
+        t_root, located = _earliest_root(
+            field, dense, t_old, t_new, g_old, g_new, cand, narrow=False
+        )
         t_hi = t_root
     # _DIP_SAMPLES interior samples on the part of the step searched, however short it is
     # (the polynomial through them resolves the guards there as finely as on a whole step).

@@ -40,7 +40,14 @@ from filippov._certify import (
     equilibrated_condition,
     initial_zero_rtol,
 )
-from filippov._event_location import ModeDense, locate_event, scan_step, turning_point
+from filippov._event_location import (
+    ModeDense,
+    locate_event,
+    release_offsets,
+    scan_step,
+    turning_point,
+    without_late_offsets,
+)
 from filippov._l2_arrival import arrive_l2
 from filippov._mode_field import ModeField, _min_norm_correction, check_selection_precision
 from filippov._recorder import Recorder, make_mode, record_l1_transition
@@ -402,9 +409,9 @@ def _integrate_mode(
                 field, attracting, dense, t_old, t_new, x_new, (ts[0], x, ts, interps)
             )
 
-        def record_turn(until: float) -> None:
+        def record_turn(until: float, keep_later: bool = False) -> None:
             # (in time order with the step's other events; a turn past the step's event
-            # is not on this mode's trajectory)
+            # is not on this mode's trajectory, one past a contact may still be)
             nonlocal turn
             if turn is not None and turn[0] <= until:
                 rec.event(
@@ -417,22 +424,28 @@ def _integrate_mode(
                     unique=False,
                     note=REPELLING_NOTE,
                 )
+            elif keep_later:
+                return
             turn = None
 
-        if t_touch is not None:
-            if turn is not None and turn[0] <= t_touch:
-                record_turn(t_touch)
-            vals = field.guard_values(np.asarray(dense(t_touch), dtype=float))[0]
+        def record_touch(t_touch: float | None, dense: Callable[..., FloatArray]) -> None:
+            if t_touch is None:
+                return
+            record_turn(t_touch, keep_later=True)
+            x_touch = np.asarray(dense(t_touch), dtype=float)
+            vals = field.guard_values(x_touch)[0]
             k = int(np.argmin(vals))
             rec.event(
                 t_touch,
-                np.asarray(dense(t_touch), dtype=float),
+                x_touch,
                 "tangency",
                 (field.entry_index(k),),
                 field.mode,
                 field.mode,
                 note="grazing contact: the trajectory touches the surface and turns back",
             )
+
+        located: tuple[float, FloatArray, FloatArray] | None = None
         if bracket is not None:
             if bracket[0] == "event":  # already located by the scan
                 _, t_ev, x_ev, values = bracket
@@ -441,12 +454,30 @@ def _integrate_mode(
                 try:
                     t_ev, x_ev, values = locate_event(field, dense, lo, hi, g_lo, g_hi)
                 except FloatingPointError as exc:
+                    record_touch(t_touch, dense)
                     if lo > ts[-1]:
                         interps.append(dense)
                         ts.append(lo)
                     raise fail(
                         -3, f"non-finite value while locating an event ({exc})", lo, dense(lo)
                     ) from None
+            try:
+                # (an index with an offset that crossed before the event: see
+                # `without_late_offsets`)
+                located = without_late_offsets(field, dense, t_old, g_old, t_ev, values)
+            except FloatingPointError as exc:
+                record_touch(t_touch, dense)
+                raise fail(
+                    -3, f"non-finite value while locating an event ({exc})", t_old, x_old
+                ) from None
+            if located is None:
+                located = (t_ev, x_ev, values)
+        # (a contact found before the step's sign change: not one past the event when a
+        # released offset moved the event before it)
+        if t_touch is not None and (located is None or t_touch < located[0]):
+            record_touch(t_touch, dense)
+        if located is not None:
+            t_ev, x_ev, values = located
             record_turn(t_ev)
             if t_ev > ts[-1]:
                 interps.append(dense)
@@ -467,7 +498,7 @@ def _integrate_mode(
         ts.append(t_new)
         if solver.status == "finished":
             return t_new, record(t_new, x_new), None, h_next
-        t_old, x_old, g_old = t_new, x_new, g_new
+        t_old, x_old, g_old = t_new, x_new, release_offsets(field, x_new, g_new)
 
 
 def _repelling_turn(

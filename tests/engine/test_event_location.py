@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import filippov as fp
+from filippov._event_location import locate_event
 from filippov._event_path import _l1_selection
+from filippov._mode_field import ModeField
 from filippov.engine import EventOptions
 from filippov.objectives import Objective, ridge_logistic, slope
 from filippov.selection import solve_box_vi
@@ -449,3 +451,162 @@ def test_a_window_deep_on_its_own_scale_but_shallow_on_the_largest_is_found():
     assert sum(1 for r in roots for c in r if 0.0 < c < T) == len(sol.events) == 15
     # (the window's ends are located to its depth over its slope, ~1e-7: not to 1e-8)
     assert err < 1e-6
+
+
+def _one_guard(h, dh):
+    """The mode of ``s' = 1``, ``y' = −sign(h(s))`` with ``σ = −1`` (``y' = 1``), its guard
+    ``−h(s)``, and a dense output ``x(s) = (s, 0)`` (as scipy's: one column per time)."""
+    system = fp.FilippovSystem(
+        np.array([1.0, 0.0]),
+        np.array([[0.0], [1.0]]),
+        lambda x: np.array([h(x[0])]),
+        "l1",
+        jac_h=lambda x: np.array([[dh(x[0]), 0.0]]),
+    )
+    field = ModeField(
+        system, "l1", np.array([-1.0]), np.array([], dtype=np.intp), np.zeros(1), 1.0, 0.0, None
+    )
+
+    def dense(s):
+        s = np.asarray(s, dtype=float)
+        return np.array([s, np.zeros_like(s)])
+
+    return field, dense
+
+
+@pytest.mark.parametrize("known_ends", [True, False])
+@pytest.mark.parametrize(
+    "roots", [(0.2, 0.25, 0.7), (0.1, 0.12, 0.9), (0.3, 0.32, 0.8), (0.02, 0.03, 0.6)]
+)
+def test_the_earliest_of_several_roots_of_a_guard_in_one_bracket_is_located(roots, known_ends):
+    # −h = −(s − r0)(s − r1)(s − r2) is positive at 0 and negative at 1, and below zero on
+    # (r0, r1) too: brentq on [0, 1] returned r2, an event late by up to 0.8.
+    r0, r1, r2 = roots
+    field, dense = _one_guard(
+        lambda s: (s - r0) * (s - r1) * (s - r2),
+        lambda s: (s - r1) * (s - r2) + (s - r0) * (s - r2) + (s - r0) * (s - r1),
+    )
+    g_lo, g_hi = (field.guard_values(dense(t))[0] for t in (0.0, 1.0))
+    ends = (g_lo, g_hi) if known_ends else (None, None)
+    t, x, values = locate_event(field, dense, 0.0, 1.0, *ends)
+    assert t == pytest.approx(r0, rel=0, abs=1e-15)
+    assert values[0] <= 0.0  # the event's guard is at its boundary (the transition sees it)
+    np.testing.assert_array_equal(x, [t, 0.0])
+
+
+@pytest.mark.parametrize("ulps_before", [1, 2, 3])
+@pytest.mark.parametrize("known_ends", [True, False])
+def test_a_root_at_the_start_of_a_bracket_is_located_where_the_guard_has_reached_zero(
+    ulps_before, known_ends
+):
+    # −h = 0.3 − s from a few ulps before 0.3: brentq returned the bracket's start, where the
+    # guard was still positive (1e-16): the transition saw no boundary, restarted the same
+    # mode, whose guard reached zero at its start again, until brentq was called on a
+    # bracket of zero length ("f(a) and f(b) must have different signs", status −1).
+    field, dense = _one_guard(lambda s: s - 0.3, lambda s: 1.0)
+    lo = 0.3
+    for _ in range(ulps_before):
+        lo = float(np.nextafter(lo, 0.0))
+    g_lo, g_hi = (field.guard_values(dense(t))[0] for t in (lo, 1.0))
+    assert g_lo[0] > 0.0
+    ends = (g_lo, g_hi) if known_ends else (None, None)
+    t, _, values = locate_event(field, dense, lo, 1.0, *ends)
+    assert lo < t <= 0.3 + 1e-16
+    assert values[0] <= 0.0
+
+
+def test_a_flat_root_at_a_modes_start_and_an_offset_do_not_stop_or_delay_the_run():
+    # A reviewer's system (seed 1022 of its generator, degree up to 9). h_3 is flat at its
+    # root 2.2071891 (|h_3'| = 5e-5 and rounding 1e-12 in h_3 over 4e-8): a mode started
+    # there found its guard's root at its own start, and the run ended −1 ("f(a) and f(b)
+    # must have different signs"). Past it, h_3's offset (1.1e-9, from |∂h_3/∂x| at x0)
+    # delayed its next root 2.2136150 (|h_3'| = 1.2e-4) by 9e-6: y_3 off by 1.9e-5.
+    roots = [
+        [2.359257759118033],
+        [
+            2.970368057684158,
+            3.153634486552289,
+            1.51970427379096,
+            0.5535093587129527,
+            3.0054994870739167,
+            1.564988163218075,
+        ],
+        [
+            0.6488384435626666,
+            2.8497607102769074,
+            3.0208448155950705,
+            0.5845707851172741,
+            3.8243337805261675,
+            3.0847653541099365,
+            0.008653723582568773,
+            3.1714863972360314,
+        ],
+        [
+            1.4731420815575256,
+            1.5272407113253696,
+            1.3134234065340862,
+            2.207189142642655,
+            2.2136150364700447,
+            2.655702599874544,
+            1.762094661402656,
+            2.6034947555951735,
+            3.594017331370269,
+        ],
+        [
+            2.6092811475163242,
+            2.6373318977100833,
+            2.3057411018756615,
+            2.178920876007376,
+            0.35403996456302345,
+        ],
+        [
+            1.421511669002536,
+            1.4537368941988604,
+            1.215176549429839,
+            2.4974539831297595,
+            1.470562522850392,
+            0.5349240494680472,
+            3.780056608860214,
+        ],
+    ]
+    lead = [
+        -1.6395023784975262,
+        2.1610892983147907,
+        -0.5555657171258814,
+        -0.38557481456843695,
+        1.120847316738482,
+        1.4450154030010665,
+    ]
+    T = 3.7552502681687434
+    err, sol = _run_polynomial_guards(roots, lead, T)
+    assert sol.status == 0, sol.message
+    assert sum(1 for r in roots for c in r if 0.0 < c < T) == len(sol.events) == 34
+    # (h_3's roots at 2.2071891 and 2.2136150 are located to 8e-8 by its rounding)
+    assert err < 1e-6
+
+
+def test_an_index_offset_does_not_delay_its_next_crossing():
+    # Seed 442 of the same generator (degree up to 5): the offset an index keeps from its
+    # surface after crossing it (against its own rounding at the mode's start) was kept for
+    # the whole mode, so its next root was located where σ h = −offset, late by offset/|h'|:
+    # y ended 3.4e-6 off with status 0. The offset is dropped once σ h exceeds it.
+    roots = [
+        [2.9711321031802296, 3.0658309622845517, 2.802644065191939],
+        [1.3009470290286007, 1.303010171813521],
+        [
+            3.156250448343242,
+            3.158133434738725,
+            0.03792362744633948,
+            2.4444306137423526,
+            3.1676273996201822,
+        ],
+        [3.8977295940077443, 2.9942414691140993, 3.2161226287640754, 3.6983969089382462],
+    ]
+    lead = [0.652458490330259, 1.2378174512801228, 2.850296850413199, -2.508571771031564]
+    T = 3.378866147903413
+    err, sol = _run_polynomial_guards(roots, lead, T)
+    assert sol.status == 0, sol.message
+    # (and a tangency of h_2 at 3.15625, in its cluster of three roots within 0.012)
+    crossings = [e for e in sol.events if e.kind == "crossing"]
+    assert sum(1 for r in roots for c in r if 0.0 < c < T) == len(crossings) == 12
+    assert err < 1e-7
