@@ -49,7 +49,7 @@ from filippov._event_location import (
     without_late_offsets,
 )
 from filippov._l2_arrival import arrive_l2
-from filippov._mode_field import ModeField, _min_norm_correction, check_selection_precision
+from filippov._mode_field import ModeField, check_selection_precision, min_norm_correction
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._tie_repelling import REPELLING_NOTE, locate_turn
@@ -656,7 +656,7 @@ def _onto_zero_set(
     for _ in range(4):
         if size == 0.0:
             break
-        d = B @ _min_norm_correction(Jac @ B, hx)
+        d = B @ min_norm_correction(Jac @ B, hx)
         if not np.all(np.isfinite(d)):
             break
         moved = x - d

@@ -181,7 +181,7 @@ class ModeField:
         if not through_relays and self.gain > 0:
             # An ill-conditioned M would amplify the drift into the relay values: the
             # correction is then the minimal-norm one, normal to the manifold.
-            v -= self.gain * _min_norm_correction(JF, hx[F])
+            v -= self.gain * min_norm_correction(JF, hx[F])
         return lam, v
 
     def _relay(
@@ -306,7 +306,7 @@ class ModeField:
             if float(np.max(np.abs(res), initial=0.0)) == 0.0:
                 return x
             BF = self._free_columns(x)
-            d = BF @ _min_norm_correction(rows @ BF, res)
+            d = BF @ min_norm_correction(rows @ BF, res)
             # Newton converges quadratically: once the correction is at the rounding level
             # of x, x is on the manifold to rounding and a further step would only move it
             # by rounding.
@@ -422,7 +422,7 @@ class ModeField:
         return -1
 
 
-def _min_norm_correction(rows: FloatArray, res: FloatArray) -> FloatArray:
+def min_norm_correction(rows: FloatArray, res: FloatArray) -> FloatArray:
     """Smallest ``d`` with ``rows @ d = res`` (rows independent: the manifold's normals).
 
     Through the normal equations ``rows rowsᵀ y = res``, ``d = rowsᵀ y`` (a k×k Cholesky
