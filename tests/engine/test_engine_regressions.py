@@ -623,3 +623,33 @@ def test_the_greedy_flows_rest_on_the_event_path_is_the_minimizer(seed: int) -> 
         # own accuracy, not more)
         t_rest = sol.events[-1].t
         assert np.abs(sol(t_rest - 1e-9) - x_min).max() < 1e-7
+
+
+@pytest.mark.parametrize(
+    ("expr", "x0", "rtol"),
+    [
+        # A rest merged with the tie entry before it: the probe read the tie's tiny common
+        # |∂_i f| (curvature 1e-7) as 0 on the last mode's velocity; the state is 9e-3
+        # from the minimizer there (the tie mode to t = 0.459 was skipped).
+        ("0.5*x0**2 + 0.5e-7*x1**2 + 1e-3*x0**4", [0.45, 0.009], 1e-10),
+        # A degenerate minimum: Newton only creeps toward it (8e-6 off after 4 steps).
+        ("(x0+1)**4 + (x1-0.5)**2", [1.0, -0.25], 1e-12),
+    ],
+)
+def test_a_rest_state_is_not_moved_onto_the_minimizer_beyond_the_paths_accuracy(
+    expr: str, x0: list[float], rtol: float
+) -> None:
+    # Moving the greedy flow's rest state onto ∇f = 0 corrects the location error of
+    # the arrival; moved across a skipped mode or onto a degenerate zero it turned the
+    # end-of-run check's −5 into a success with a wrong trajectory (stranger review).
+    obj = Objective.from_expr(expr, variables=["x0", "x1"])
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, x0, (0.0, 10.0), method="events", rtol=rtol, atol=rtol / 100)
+    if sol.status >= 0:
+        # (a success must be the flow's own arrival: continuous, on time)
+        ref = fp.solve(flow, x0, (0.0, 10.0), method="continuation", rtol=1e-12)
+        assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=1e-6)
+        t_rest = sol.events[-1].t
+        assert np.abs(sol(t_rest) - sol(t_rest - 1e-12)).max() < 1e-6
+    else:
+        assert sol.status == -5, sol.message
