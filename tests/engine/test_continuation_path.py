@@ -1070,6 +1070,22 @@ def longest_mode(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> 
     return most
 
 
+def far_start_runs(
+    obj: Objective, norm: str, x0: np.ndarray, most: list[int]
+) -> tuple[fp.FilippovSolution, fp.FilippovSolution]:
+    """The continuation and event paths at rtol = 1e-13 from ``x0`` (both to status 1),
+    the former with a mode past the first judgement of its tries (``most``, from
+    `longest_mode`)."""
+    system = fp.steepest_descent_flow(obj, norm)
+    kw = {"rtol": 1e-13, "atol": 1e-15}
+    sol = fp.solve(system, x0, (0.0, 1e4), method="continuation", **kw)
+    assert sol.status == 1, sol.message
+    assert most[0] > 2000  # (the case is one: a mode past the first judgement)
+    ref = fp.solve(system, x0, (0.0, 1e4), method="events", **kw)
+    assert ref.status == 1, ref.message
+    return sol, ref
+
+
 def test_a_long_steady_mode_past_the_first_judgement_runs_to_the_minimizer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -1085,13 +1101,7 @@ def test_a_long_steady_mode_past_the_first_judgement_runs_to_the_minimizer(
     y = np.sign(A @ rng.standard_normal(2) + rng.standard_normal(40))
     obj = ridge_logistic(A, y, 0.1)
     x0 = 1e3 * rng.standard_normal(2)
-    system = fp.steepest_descent_flow(obj, "linf")
-    kw = {"rtol": 1e-13, "atol": 1e-15}
-    sol = fp.solve(system, x0, (0.0, 1e4), method="continuation", **kw)
-    assert sol.status == 1, sol.message
-    assert most[0] > 2000  # (the case is one: a mode past the first judgement)
-    ref = fp.solve(system, x0, (0.0, 1e4), method="events", **kw)
-    assert ref.status == 1, ref.message
+    sol, ref = far_start_runs(obj, "linf", x0, most)
     assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
     np.testing.assert_allclose(
         [e.t for e in sol.events], [e.t for e in ref.events], rtol=0, atol=1e-9

@@ -15,7 +15,7 @@ import problems as P
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from test_continuation_path import longest_mode
+from test_continuation_path import far_start_runs, longest_mode
 
 import filippov as fp
 from filippov.objectives import Objective, ridge_logistic, smooth_max
@@ -527,12 +527,6 @@ def test_a_long_steady_tie_mode_past_the_first_judgement_runs_to_the_minimizer(
     y = np.sign(A @ rng.standard_normal(3) + rng.standard_normal(40))
     obj = ridge_logistic(A, y, 0.1)
     x0 = 1e3 * rng.standard_normal(3)
-    system = fp.steepest_descent_flow(obj, "l1")
-    kw = {"rtol": 1e-13, "atol": 1e-15}
-    sol = fp.solve(system, x0, (0.0, 1e4), method="continuation", **kw)
-    assert sol.status == 1, sol.message
-    assert most[0] > 2000  # (the case is one: a tie mode past the first judgement)
-    ref = fp.solve(system, x0, (0.0, 1e4), method="events", **kw)
-    assert ref.status == 1, ref.message
+    sol, ref = far_start_runs(obj, "l1", x0, most)
     same_events(sol, ref, atol=1e-8)
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 3), rtol=0, atol=1e-10)
