@@ -763,7 +763,7 @@ def _transition(
     tie_tol: float,
     t_tol: float,
     rec: Recorder,
-    state_tol: tuple[float, float] = (0.0, 0.0),
+    state_tol: tuple[float, float],
 ) -> tuple[
     float,
     FloatArray,
