@@ -1803,7 +1803,7 @@ def _steps(
         record_l1_transition(
             rec, t, x, np.flatnonzero(zero), np.sign(g), sigma, sigma == 0, None, mode, True
         )
-    h_step = min(span, 1e-2 * max(1.0, float(np.abs(x).max())))
+    h_step = min(span, first_step(x))
     stalls = 0
     while True:
         if stationary:
@@ -1832,7 +1832,7 @@ def _steps(
             # outside the range of its error estimate that the midpoint check passed
             # and the mode's dense output was 6.5e-4 off its curve (∂_0 f = -4e-5 where
             # it slides), reported as a success. It starts as a run does.
-            h_step = min(h_step, 1e-2 * max(1.0, float(np.abs(x).max())))
+            h_step = min(h_step, first_step(x))
         if arrived is None:
             return REACHED_END
         stalls = stalls + 1 if t_new == t else 0
@@ -2217,6 +2217,13 @@ def _bordered_guess(
     e_j = np.zeros(guess.size)
     e_j[-1] = 1.0
     return np.asarray(guess + r_j * block.precondition(e_j))
+
+
+def first_step(x: FloatArray) -> float:
+    """The first continuation step of a run from ``x`` (and of a mode after one with no
+    sliding index): a hundredth of the state's size, at least of 1; the step control
+    takes it from there."""
+    return 1e-2 * max(1.0, float(np.abs(x).max()))
 
 
 class _TryBudget:

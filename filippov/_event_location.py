@@ -478,12 +478,17 @@ _GRAZE_TOL = 1e-10
 
 
 @functools.cache
+@functools.lru_cache(maxsize=8)
 def _equispaced_to_chebyshev(n: int) -> FloatArray:
     """The matrix taking the values at ``n`` equispaced nodes of an interval to the
     Chebyshev coefficients of their interpolating polynomial on it (the inverse of the
     Chebyshev–Vandermonde matrix, taken once per ``n``: a product per step instead of a
     least-squares fit)."""
-    return np.asarray(np.linalg.inv(chebyshev.chebvander(np.linspace(-1.0, 1.0, n), n - 1)), float)
+    inverse = np.asarray(
+        np.linalg.inv(chebyshev.chebvander(np.linspace(-1.0, 1.0, n), n - 1)), float
+    )
+    inverse.flags.writeable = False  # (shared by every call)
+    return inverse
 
 
 def _interpolant_dips(ts: FloatArray, G: FloatArray) -> dict[int, float]:

@@ -672,7 +672,8 @@ def _onto_zero_set(
       projection would have hidden behind a success.
 
     Otherwise ``x`` is returned as it is (the end-of-run checks then judge it)."""
-    if hx.shape[0] != x.shape[0] or not equilibrated_condition(Jac @ B) <= MAX_CONDITION:
+    M = Jac @ B
+    if hx.shape[0] != x.shape[0] or not equilibrated_condition(M) <= MAX_CONDITION:
         return x
     rtol, atol = state_tol
     allowed = _REST_MOVE * (rtol * max(1.0, float(np.max(np.abs(x)))) + atol)
@@ -680,7 +681,7 @@ def _onto_zero_set(
     for _ in range(6):
         if size == 0.0:
             return x
-        d = B @ min_norm_correction(Jac @ B, hx)
+        d = B @ min_norm_correction(M, hx)
         step = float(np.max(np.abs(d)))
         if not math.isfinite(step):
             return start
@@ -697,7 +698,7 @@ def _onto_zero_set(
         if converged:
             return x
         last = step
-        Jac = system.kernel_jacobian(x, hx.shape[0])
+        M = system.kernel_jacobian(x, hx.shape[0]) @ B
     return start
 
 

@@ -52,6 +52,7 @@ from filippov._continuation_path import (
     bracketed_newton_step,
     cholesky,
     first_roots,
+    first_step,
     hermite,
     hermite_slope,
     mode_scale,
@@ -1084,7 +1085,7 @@ def tie_steps(
     if block.S.size > 1:
         rec.event(t, x, "tie-entry", block.S, None, mode, unique=unique, note="initial tie")
     c = float(np.mean(sigma[block.S] * g[block.S]))
-    h_step = min(t_end - t0, 1e-2 * max(1.0, float(np.abs(x).max())))
+    h_step = min(t_end - t0, first_step(x))
     stalls = 0
     while True:
         yield
