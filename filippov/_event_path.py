@@ -798,22 +798,35 @@ def _transition(
     if norm == "l1":
         sigma = field.sigma.copy()
         J = set(int(j) for j in field.free)
-        arrived = np.asarray(
-            sorted(field.entry_index(p) for p in hits if kinds[p] == 0), dtype=np.intp
-        )
         exited = [field.entry_index(p) for p in hits if kinds[p] == 1]
         for j in exited:
             sigma[j] = np.sign(lam_ev[j])
             J.discard(j)
-        cand = np.array(sorted(J | set(int(i) for i in arrived)), dtype=np.intp)
+        entries = [int(p) for p in hits if kinds[p] == 0]
+        late = _late_on_next_mode(system, field, x, f0, B, sigma, J, entries, values, margin, t_tol)
+        # Arrivals the probe alone put at this event (their guards above their rounding).
+        early = [p for p in entries if p not in late and values[p] > margin[field.entry_index(p)]]
         old_sigma = field.sigma.copy()
-        sigma[cand] = 0.0
-        rec.n_selection_solves += 1
-        lam = sigma.copy()
-        lam[cand], interior, unique, Jc = _l1_selection(system, x, f0, B, sigma, cand)
-        free = cand[interior]
-        leaving = np.delete(cand, interior)
-        sigma[leaving] = np.sign(lam[leaving])
+        signs = sigma
+        while True:
+            arrived = np.asarray(
+                sorted(field.entry_index(p) for p in entries if p not in late), dtype=np.intp
+            )
+            cand = np.array(sorted(J | set(int(i) for i in arrived)), dtype=np.intp)
+            sigma = signs.copy()
+            sigma[cand] = 0.0
+            rec.n_selection_solves += 1
+            lam = sigma.copy()
+            lam[cand], interior, unique, Jc = _l1_selection(system, x, f0, B, sigma, cand)
+            free = cand[interior]
+            leaving = np.delete(cand, interior)
+            sigma[leaving] = np.sign(lam[leaving])
+            if not early or not _merge_moves_state(x, hx, B, free, Jc[interior], state_tol):
+                break
+            # The merged arrivals put the new mode's manifold beyond the run's accuracy
+            # from x: they are taken in their own events (see `_merge_moves_state`).
+            late.update(early)
+            early = []
         mode = make_mode("l1", sigma, free)
         in_J = np.zeros(m, dtype=bool)
         in_J[free] = True
@@ -831,6 +844,8 @@ def _transition(
         return t, x, sigma, free, offset, False, (hx, Jc[interior])
     Jac = system.kernel_jacobian(x, m)
     if norm == "linf":
+        late = _late_on_next_tie(system, field, f0, B, hx, Jac, hits, values, kinds, tie_tol, t_tol)
+        hits = np.asarray([p for p in hits if p not in late], dtype=np.intp)
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             x = _onto_zero_set(system, x, hx, Jac, B, state_tol)
@@ -904,6 +919,132 @@ def _transition(
         f"the ℓ2 relay passes through h = 0 at t = {t:.12g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
     )
+
+
+def _late_on_next_mode(
+    system: FilippovSystem,
+    field: ModeField,
+    x: FloatArray,
+    f0: FloatArray,
+    B: FloatArray,
+    sigma: FloatArray,
+    J: set[int],
+    entries: list[int],
+    values: FloatArray,
+    margin: FloatArray,
+    t_tol: float,
+) -> set[int]:
+    """The guard entries among ``entries`` (ℓ1 arrivals at an event) that only the probe
+    along the old mode's velocity put within ``t_tol``: on the mode that follows the
+    certain arrivals (guard at or below 0), they would not reach 0 within ``t_tol``.
+
+    Why: the probe reads the old mode's rates, and an arrival changes them. On a valley
+    (a softplus plus ``|Ax + b|²`` with a rank-deficient ``A`` and a ridge of 1e-5), the
+    sign flow's last free index had its guard 2.9e-7 above 0, falling at rate 1.2 on the
+    old mode: merged with the entry of another index, and the rest mode that followed
+    was projected onto the minimizer, a jump of 0.027 (2.7e6 tolerances) past a mode of
+    length 0.027 in which that guard falls at rate 1e-5; the run reported success. The
+    guards within ``margin`` of 0 (their rounding) still arrive: they cannot be told
+    from 0. Returns positions in ``values``."""
+    candidates = [p for p in entries if values[p] > margin[field.entry_index(p)]]
+    if not candidates:
+        return set()
+    certain = {field.entry_index(p) for p in entries if p not in candidates}
+    cand = np.array(sorted(J | certain), dtype=np.intp)
+    signs = sigma.copy()
+    signs[cand] = 0.0
+    try:
+        lam_cand = _l1_selection(system, x, f0, B, signs, cand)[0]
+    except np.linalg.LinAlgError:
+        return set()  # (no next mode to judge by: the probe's answer stands)
+    lam = signs
+    lam[cand] = lam_cand
+    velocity = f0 - B @ lam
+    idx = np.array([field.entry_index(p) for p in candidates], dtype=np.intp)
+    rates = sigma[idx] * (system.kernel_jacobian_rows(x, idx, sigma.shape[0]) @ velocity)
+    return {p for p, rate in zip(candidates, rates, strict=True) if values[p] + t_tol * rate > 0.0}
+
+
+def _merge_moves_state(
+    x: FloatArray,
+    hx: FloatArray,
+    B: FloatArray,
+    free: np.ndarray,
+    rows: FloatArray,
+    state_tol: tuple[float, float],
+) -> bool:
+    """Whether the first Newton correction of the new ℓ1 mode's start projection (onto
+    ``h_free = 0`` in the span of ``B_free``, as `ModeField.project` takes it) moves ``x``
+    by more than `_REST_MOVE` tolerances.
+
+    Why: arrivals that the probe merged with an event are not at 0 there; the projection
+    puts them there. Where the sliding block is ill-conditioned a small guard is a long
+    way: on a valley (a Hessian eigenvalue of 1.4e-6) a sign flow's crossing at t = 0.3251
+    and the entry of another index 4e-7 later were merged into one entry of both, the
+    state was projected 0.037 (1e5 tolerances) onto the minimizer, and a whole sliding
+    mode of length 0.037 was skipped (status 0, no warning). Taken one by one, each
+    arrival is located on its own guard and the mode between them is integrated."""
+    if free.size == 0:
+        return False
+    BF = B[:, free]
+    with np.errstate(all="ignore"):
+        move = BF @ min_norm_correction(rows @ BF, hx[free])
+    rtol, atol = state_tol
+    tol = rtol * max(1.0, float(np.max(np.abs(x)))) + atol
+    return not float(np.max(np.abs(move))) <= _REST_MOVE * tol
+
+
+def _late_on_next_tie(
+    system: FilippovSystem,
+    field: ModeField,
+    f0: FloatArray,
+    B: FloatArray,
+    hx: FloatArray,
+    Jac: FloatArray,
+    hits: np.ndarray,
+    values: FloatArray,
+    kinds: np.ndarray,
+    tie_tol: float,
+    t_tol: float,
+) -> set[int]:
+    """`_late_on_next_mode` for an ℓ∞ relay (the greedy flow's ties): the guard entries
+    of ``hits`` that are above ``tie_tol`` at the event, indices joining the tie and the
+    tie's common value reaching 0 (the rest), that the probe along the old mode's velocity
+    put within ``t_tol`` but that would not reach 0 within it on the tie that the certain
+    events select. (The tie's common ``|∂f|`` falls far more slowly once its last index
+    has joined, where the Hessian is ill-conditioned: merged with that entry, the rest was
+    taken a whole tie mode early, see `_onto_zero_set`.) First-order rates along the next
+    mode's velocity; returns positions in ``values``."""
+    candidates = [int(p) for p in hits if kinds[p] != 1 and values[p] > tie_tol]
+    certain = [int(p) for p in hits if int(p) not in candidates]
+    if not candidates or any(kinds[p] == 2 for p in certain):
+        return set()
+    m = hx.shape[0]
+    joined = {field.entry_index(p) for p in certain if kinds[p] == 0}
+    left = {field.entry_index(p) for p in certain if kinds[p] == 1}
+    cand = np.array(sorted((set(int(i) for i in field.free) - left) | joined), dtype=int)
+    if cand.size == 0:
+        return set()
+    signs = np.zeros(m)
+    signs[cand] = np.sign(hx[cand])
+    try:
+        cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=signs)
+    except np.linalg.LinAlgError:
+        return set()  # (no next mode to judge by: the probe's answer stands)
+    free = np.asarray(cv.free, dtype=int) if cand.size > 1 else cand
+    if free.size == 0:
+        return set()
+    rates = Jac @ np.asarray(cv.velocity, dtype=float)
+    tie_rate = float(np.mean(signs[free] * rates[free]))
+    late = set()
+    for p in candidates:
+        rate = tie_rate
+        if kinds[p] == 0:
+            i = field.entry_index(p)
+            rate -= float(np.sign(hx[i]) * rates[i])
+        if values[p] + t_tol * rate > 0.0:
+            late.add(p)
+    return late
 
 
 def _refuse_jumps_in_probe(

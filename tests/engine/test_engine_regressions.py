@@ -653,3 +653,80 @@ def test_a_rest_state_is_not_moved_onto_the_minimizer_beyond_the_paths_accuracy(
         assert np.abs(sol(t_rest) - sol(t_rest - 1e-12)).max() < 1e-6
     else:
         assert sol.status == -5, sol.message
+
+
+def _valley_objective(seed: int) -> tuple[Objective, np.ndarray, np.ndarray]:
+    """A convex valley as plain callables: ``|Ax + b|²`` with a rank-deficient ``A``, a
+    ridge ``ε|x − c|²`` with ``ε`` from 1e-8 to 1e-3, and a softplus of one direction
+    (Hessian eigenvalues down to about 1e-6); its start, and its minimizer by Newton's
+    method (independent of the flows)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 7))
+    c = rng.standard_normal(n)
+    A = rng.standard_normal((max(1, n - 1), n))
+    b = rng.standard_normal(A.shape[0])
+    eps = 10 ** rng.uniform(-8, -3)
+    w = rng.standard_normal(n)
+
+    def sig(z: float) -> float:
+        return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        return 2 * A.T @ (A @ x + b) + 2 * eps * (x - c) + w * sig(float(w @ x))
+
+    def hess(x: np.ndarray) -> np.ndarray:
+        s = sig(float(w @ x))
+        return 2 * A.T @ A + 2 * eps * np.eye(n) + s * (1 - s) * np.outer(w, w)
+
+    def f(x: np.ndarray) -> float:
+        r = A @ x + b
+        return float(r @ r + eps * (x - c) @ (x - c) + np.logaddexp(0, w @ x))
+
+    x_min = np.zeros(n)
+    for _ in range(60):
+        x_min = x_min - np.linalg.solve(hess(x_min), grad(x_min))
+    x0 = x_min + rng.standard_normal(n) * 10 ** rng.uniform(-0.5, 0.7)
+    return Objective(f, grad, hess, n=n), x0, x_min
+
+
+@pytest.mark.parametrize("seed", [9, 10])
+def test_arrivals_near_an_event_are_not_merged_across_an_ill_conditioned_mode(seed: int) -> None:
+    # Events within rtol·span of each other on the last mode's velocity were merged. On
+    # a valley (Hessian eigenvalue ~1e-6) the sign flow's last free index had |∂_i f| =
+    # 2.9e-7 falling at rate 1.2 (seed 9), and an index arrived 4e-7 after a crossing
+    # (seed 10): merged, the next mode's start projection moved the state 0.027 and
+    # 0.037 onto the minimizer, and a whole mode was skipped (status 1 and 0, no
+    # warning). On the next mode's rates the first guard falls at 1e-5: not simultaneous.
+    obj, x0, x_min = _valley_objective(seed)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="events", rtol=1e-8, atol=1e-10)
+    ref = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-13, atol=1e-15)
+    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-8)
+    assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=1e-7)
+    ts = np.linspace(0.0, sol.t[-1], 3001)
+    # (the state's scale is up to 33: 1e-6 is 3 of the run's tolerances)
+    assert np.abs(sol(ts) - ref(ts)).max() < 1e-6
+    # no jump at any event: the state is continuous through every mode's start
+    for e in sol.events:
+        assert np.abs(sol(e.t) - sol(e.t - 1e-12)).max() < 1e-6
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-8, 1e-10])
+def test_the_greedy_flows_last_tie_entry_is_not_merged_with_its_rest(rtol: float) -> None:
+    # On the last tie's rates the common |∂_i f| falls 1e-7 times as fast as on the
+    # mode before it: the probe along the old velocity merged the rest with the tie
+    # entry and the run ended −5 (the tie mode to t = 0.459 skipped, the state 9e-3
+    # from the minimizer). The greedy flow moves at unit ℓ1 speed straight toward 0
+    # here (f is separable and convex with its minimum at 0): it arrives at
+    # t = ‖x0‖₁ = 0.459.
+    obj = Objective.from_expr("0.5*x0**2 + 0.5e-7*x1**2 + 1e-3*x0**4", variables=["x0", "x1"])
+    flow = fp.steepest_descent_flow(obj, "l1")
+    x0 = np.array([0.45, 0.009])
+    sol = fp.solve(flow, x0, (0.0, 10.0), method="events", rtol=rtol, atol=rtol / 100)
+    assert sol.status == 1, sol.message
+    assert [e.kind for e in sol.events] == ["tie-entry", "stationary"]
+    assert sol.events[-1].t == pytest.approx(0.459, abs=1e-9)
+    ts = np.linspace(0.0, 0.459, 200)
+    # unit ℓ1 speed toward 0 throughout: ‖x(t)‖₁ = 0.459 − t
+    np.testing.assert_allclose(np.abs(sol(ts)).sum(axis=1), 0.459 - ts, atol=max(1e-9, 10 * rtol))
