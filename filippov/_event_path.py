@@ -83,6 +83,9 @@ _GROWTH_UNINFORMED = 5.0
 #: The most an ℓ∞ relay's rest state is moved onto ``h = 0``, in tolerances (see
 #: `_onto_zero_set`).
 _REST_MOVE = 100.0
+#: The largest factor by which a tangential arrival at an ℓ∞ rest may lengthen the rest
+#: correction's move along the path (see `_arrival`).
+_ARRIVAL_FACTOR = 1e8
 
 # Solutions pickled before the mode field and the event location moved to their own
 # modules reference these classes here (event-path dense outputs hold the field): the
@@ -643,6 +646,7 @@ def _onto_zero_set(
     Jac: FloatArray,
     B: FloatArray,
     state_tol: tuple[float, float],
+    arrival: tuple[FloatArray, float] | None = None,
 ) -> FloatArray:
     """The rest state at ``h = 0`` of an ℓ∞ relay: ``x`` moved onto ``h = 0`` by Newton
     corrections in the span of ``B`` (what the relay values can do; minimal-norm), as a
@@ -669,7 +673,13 @@ def _onto_zero_set(
       ``state_tol = (rtol, atol)``): a rest merged too early with the entry before it
       (the entry's probe read the tie's tiny common ``|h_i|`` as 0 on the last mode's
       velocity) left the state 9e-3 from the zero, a whole tie mode skipped, which a
-      projection would have hidden behind a success.
+      projection would have hidden behind a success. With ``arrival = (v, A)``, the
+      velocity of the mode that arrives and the factor by which its time error
+      amplifies the guard's (`_arrival`), the part of the move along ``v`` may be
+      ``A`` times longer: a location error moves the state along its path, a skipped
+      mode across it. (On a valley, a Hessian eigenvalue of 2.8e-6, the greedy flow's
+      last tie arrives with ``A = 5.9e5``; at rtol = 1e-10 its rest was located 3.8e-7,
+      480 tolerances, from the minimizer along the path, and kept there.)
 
     Otherwise ``x`` is returned as it is (the end-of-run checks then judge it)."""
     M = Jac @ B
@@ -677,6 +687,13 @@ def _onto_zero_set(
         return x
     rtol, atol = state_tol
     allowed = _REST_MOVE * (rtol * max(1.0, float(np.max(np.abs(x)))) + atol)
+    along, factor = arrival if arrival is not None else (np.zeros_like(x), 1.0)
+
+    def within(move: FloatArray) -> bool:
+        part = (move @ along) * along  # (``along`` is a unit vector, or 0)
+        across = float(np.max(np.abs(move - part)))
+        return across <= allowed and float(np.max(np.abs(part))) <= allowed * factor
+
     start, size, last = x, float(np.max(np.abs(hx), initial=0.0)), np.inf
     for _ in range(6):
         if size == 0.0:
@@ -691,7 +708,7 @@ def _onto_zero_set(
         moved = x - d
         _, B_new, h_new = system.kernel_evaluate(moved)
         new_size = float(np.max(np.abs(h_new), initial=0.0))
-        if new_size < size and float(np.max(np.abs(moved - start))) <= allowed:
+        if new_size < size and within(moved - start):
             x, hx, size, B = moved, h_new, new_size, B_new
         elif not converged:
             return start
@@ -700,6 +717,23 @@ def _onto_zero_set(
         last = step
         M = system.kernel_jacobian(x, hx.shape[0]) @ B
     return start
+
+
+def _arrival(field: ModeField, Jac: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
+    """``(v/‖v‖, A)`` for an ℓ∞ relay's tie arriving at ``h = 0`` with velocity ``v``:
+    ``A = ‖v‖‖∇m‖/|∇m·v|`` (at most `_ARRIVAL_FACTOR`), with ``m`` the tie's common
+    ``σ_i h_i`` (its guard). The located time is off by the guard's error over its rate
+    ``∇m·v``, and the state by ``v`` times that: ``A`` times what the guard's error is
+    in state units. ``None`` without a tie or a velocity."""
+    F = field.free
+    speed = float(np.linalg.norm(v))
+    if F.size == 0 or not speed > 0.0:
+        return None
+    grad_m = (field.sigma[F][:, None] * Jac[F]).mean(axis=0)
+    rate = abs(float(grad_m @ v))
+    reach = speed * float(np.linalg.norm(grad_m))
+    factor = reach / rate if rate > 0.0 else np.inf
+    return v / speed, float(min(max(factor, 1.0), _ARRIVAL_FACTOR))
 
 
 def _linf_rest_at_zero(
@@ -848,7 +882,7 @@ def _transition(
         hits = np.asarray([p for p in hits if p not in late], dtype=np.intp)
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
-            x = _onto_zero_set(system, x, hx, Jac, B, state_tol)
+            x = _onto_zero_set(system, x, hx, Jac, B, state_tol, _arrival(field, Jac, v_ev))
             x0 = np.zeros(m)
             # (every index, as the rest mode and the exact and continuation paths name it;
             # at h = 0 every relay value is free: staying is the only solution when

@@ -730,3 +730,17 @@ def test_the_greedy_flows_last_tie_entry_is_not_merged_with_its_rest(rtol: float
     ts = np.linspace(0.0, 0.459, 200)
     # unit ℓ1 speed toward 0 throughout: ‖x(t)‖₁ = 0.459 − t
     np.testing.assert_allclose(np.abs(sol(ts)).sum(axis=1), 0.459 - ts, atol=max(1e-9, 10 * rtol))
+
+
+def test_a_tangential_arrival_at_the_greedy_flows_rest_is_moved_onto_the_minimizer() -> None:
+    # The last tie of this valley's greedy flow arrives almost along its guard's level
+    # set (the guard's rate is 5.9e5 times smaller than its gradient times the speed):
+    # the located time's error, times the speed, left the rest 3.8e-7 from the
+    # minimizer at rtol = 1e-10 (480 tolerances, status 1), beyond the rest correction's
+    # bound. A move along the path is now allowed that factor more than one across it.
+    obj, x0, x_min = _valley_objective(6)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="events", rtol=1e-10, atol=1e-12)
+    assert sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary"
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
