@@ -86,6 +86,8 @@ _REST_MOVE = 100.0
 #: The largest factor by which a tangential arrival at an ℓ∞ rest may lengthen the rest
 #: correction's move along the path (see `_arrival`).
 _ARRIVAL_FACTOR = 1e8
+#: The most Newton corrections of an ℓ∞ relay's rest state (see `_onto_zero_set`).
+_REST_NEWTON = 8
 
 # Solutions pickled before the mode field and the event location moved to their own
 # modules reference these classes here (event-path dense outputs hold the field): the
@@ -266,7 +268,7 @@ def _steps(
             )
         t, x = t_new, x_new
         t, x, sigma, free, offset, stationary, seed = _transition(
-            system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec, tols
+            system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec, tols, t_end
         )
 
 
@@ -665,10 +667,11 @@ def _onto_zero_set(
     * ``∂h/∂x B`` is resolved in double precision (`filippov._certify.MAX_CONDITION`):
       the zero is isolated (on a valley of zeros a projection picks a point the solution
       does not reach);
-    * Newton converges within six corrections, each reducing ``|h|``: the last one at
-      rounding of ``x`` or a quadratic contraction of the one before (at a degenerate
-      zero, ``(x + 1)⁴``, it only creeps by 2/3 a step: four corrections left the state
-      8e-6 from the minimizer);
+    * Newton converges within `_REST_NEWTON` corrections, each reducing ``|h|`` (or, a
+      hundredth of the first or less, at the noise of ``h``'s rounding) and contracting
+      by at least half, until the distance left is under 1 % of the tolerance (at a
+      degenerate zero, ``(x + 1)⁴``, it only creeps by 2/3 a step: four corrections left
+      the state 8e-6 from the minimizer);
     * it moves the state by at most `_REST_MOVE` tolerances (``rtol·max(1, |x|) + atol``,
       ``state_tol = (rtol, atol)``): a rest merged too early with the entry before it
       (the entry's probe read the tie's tiny common ``|h_i|`` as 0 on the last mode's
@@ -694,27 +697,43 @@ def _onto_zero_set(
         across = float(np.max(np.abs(move - part)))
         return across <= allowed and float(np.max(np.abs(part))) <= allowed * factor
 
-    start, size, last = x, float(np.max(np.abs(hx), initial=0.0)), np.inf
-    for _ in range(6):
+    tol = allowed / _REST_MOVE
+    start, size = x, float(np.max(np.abs(hx), initial=0.0))
+    first = last = np.inf
+    for k in range(_REST_NEWTON):
         if size == 0.0:
             return x
         d = B @ min_norm_correction(M, hx)
         step = float(np.max(np.abs(d)))
         if not math.isfinite(step):
             return start
-        # Converged: the correction is at rounding of x, or it contracted quadratically
-        # from the last one (Newton at an isolated zero); it is taken if it helps.
-        converged = step <= 64 * _EPS * float(np.max(np.abs(x))) or step <= 1e-3 * last
+        if step <= 64 * _EPS * float(np.max(np.abs(x))):
+            return x  # (at rounding of x)
+        # Newton's contraction θ = |d_k|/|d_{k−1}| (a first correction proves nothing by
+        # its size: on a valley one moved the rest 2e4 tolerances along the path and
+        # overshot, and the run reported success 2700 tolerances off). Converged once
+        # the distance left, θ/(1 − θ)·|d_k| after this correction, is under 1 % of the
+        # tolerance (at an ill-conditioned zero the contraction is only linear, 0.05 per
+        # correction there); not contracting: no isolated zero within reach.
+        theta = step / last
+        if not theta < 0.5:
+            return start
+        converged = k > 0 and theta / (1.0 - theta) * step <= 1e-2 * tol
         moved = x - d
         _, B_new, h_new = system.kernel_evaluate(moved)
         new_size = float(np.max(np.abs(h_new), initial=0.0))
         if new_size < size and within(moved - start):
             x, hx, size, B = moved, h_new, new_size, B_new
-        elif not converged:
+        elif k > 0 and step <= 1e-2 * first and within(moved - start):
+            # |h| no longer falls: the corrections are at the noise of h's rounding, a
+            # hundredth of the first or less (the noise is the rounding over the smallest
+            # singular value: above the rounding of x where ∂h/∂x B is ill-conditioned).
+            return x
+        else:
             return start
         if converged:
             return x
-        last = step
+        first, last = (step if k == 0 else first), step
         M = system.kernel_jacobian(x, hx.shape[0]) @ B
     return start
 
@@ -799,6 +818,7 @@ def _transition(
     t_tol: float,
     rec: Recorder,
     state_tol: tuple[float, float],
+    t_end: float = np.inf,
 ) -> tuple[
     float,
     FloatArray,
@@ -814,7 +834,9 @@ def _transition(
     ``tie_tol`` that of an index leaving an ℓ∞ tie. Returns ``(t, x, sigma, free,
     offset, stationary, seed)``; ``seed`` holds ``h(x)`` and the Jacobian rows of the new
     free set when they were evaluated here (ℓ1). ``state_tol``: the run's ``(rtol, atol)``
-    (they bound the move of a rest state onto ``h = 0``, see `_onto_zero_set`).
+    (they bound the move of a rest state onto ``h = 0``, see `_onto_zero_set`); a rest
+    moved ahead along its path starts that much later, up to ``t_end`` (the returned
+    ``t``).
     """
     m = field.m
     f0, B, hx, _, _ = field.evaluate(x)  # the event state, cached by the location
@@ -882,7 +904,20 @@ def _transition(
         hits = np.asarray([p for p in hits if p not in late], dtype=np.intp)
         if np.any(kinds[hits] == 2):
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
-            x = _onto_zero_set(system, x, hx, Jac, B, state_tol, _arrival(field, Jac, v_ev))
+            arrival = _arrival(field, Jac, v_ev)
+            x_rest = _onto_zero_set(system, x, hx, Jac, B, state_tol, arrival)
+            if arrival is not None and x_rest is not x:
+                # Moved along the path: the rest is that much farther on it, and the path
+                # goes on at the mode's velocity until then (the state stays continuous
+                # along it; only the part across, within 100 tolerances, is a jump). A
+                # rest located late is moved back: the path is cut where it begins.
+                ahead = float((x_rest - x) @ arrival[0]) / float(np.linalg.norm(v_ev))
+                if ahead > 0.0 and t < t + ahead <= t_end:
+                    rec.linear_segment(t, t + ahead, x, v_ev, old_mode, field.evaluate(x)[4])
+                    t += ahead
+                elif ahead < 0.0 and rec.cut_last_segment(t + ahead) is not None:
+                    t += ahead
+            x = x_rest
             x0 = np.zeros(m)
             # (every index, as the rest mode and the exact and continuation paths name it;
             # at h = 0 every relay value is free: staying is the only solution when

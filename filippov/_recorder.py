@@ -196,6 +196,46 @@ class Recorder:
         )
         self._breakpoint(t1, x1)
 
+    def cut_last_segment(self, t1: float) -> FloatArray | None:
+        """End the last segment at ``t1``, inside it, and return the state there; ``None``
+        (nothing changed) when ``t1`` is not inside it, an event was recorded after
+        ``t1``, or its dense output is neither nodal nor linear.
+
+        For a rest that was located late: the path is cut where the rest really begins.
+        A nodal segment keeps its pieces before ``t1`` and the part of the next one up to
+        ``t1``, sampled from itself (a piece's polynomial restricted to a sub-interval is
+        the same polynomial: its values to rounding).
+        """
+        if not self.segments:
+            return None
+        seg = self.segments[-1]
+        if not seg.t0 < t1 < seg.t1 or self.t[-1] != seg.t1:
+            return None
+        if self.events and self.events[-1].t > t1:
+            return None
+        dense = seg.dense
+        if isinstance(dense, NodalDense) and dense.offset == 0.0:
+            b = np.asarray(dense.breaks)
+            cut: Any = NodalDense.sample(dense, np.append(b[b < t1], t1), dense.n)
+        elif isinstance(dense, LinearDense):
+            cut = dense
+        else:
+            return None
+        x1 = np.asarray(cut(np.array([t1]))[0], dtype=float)
+        self.segments[-1] = _unchecked(
+            Segment,
+            t0=seg.t0,
+            t1=float(t1),
+            mode=seg.mode,
+            kind=seg.kind,
+            lam=seg.lam,
+            dense=cut,
+        )
+        self.t[-1] = float(t1)
+        self.x[-1] = frozen_array(x1)
+        self._stacked = None
+        return x1
+
     def _breakpoint(self, t: float, x: FloatArray) -> None:
         if t == self.t[-1] and np.array_equal(x, self.x[-1]):
             return

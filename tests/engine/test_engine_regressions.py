@@ -744,3 +744,40 @@ def test_a_tangential_arrival_at_the_greedy_flows_rest_is_moved_onto_the_minimiz
     assert sol.status == 1, sol.message
     assert sol.events[-1].kind == "stationary"
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
+
+
+def test_the_greedy_flows_rest_correction_is_kept_only_once_newton_has_converged() -> None:
+    # (Stranger review.) The rest correction took its first Newton step as converged
+    # (its contraction was measured against an infinite last step): on this valley it
+    # moved the rest 2e4 tolerances along the path, overshot the minimizer, and the run
+    # reported success 8.5e-6 (2700 tolerances) from it; the corrections after it shrink
+    # only twentyfold each (an ill-conditioned zero), to the minimizer.
+    obj, x0, x_min = _valley_objective(26)
+    T = 20 * (1 + np.max(np.abs(x0 - x_min))) * x0.size
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "l1"), x0, (0.0, T), method="events", rtol=1e-10, atol=1e-12
+    )
+    if sol.status >= 0:
+        np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
+    else:
+        assert sol.status == -5, sol.message
+
+
+@pytest.mark.parametrize("rtol", [1e-8, 1e-10])
+def test_a_rest_moved_along_the_path_starts_where_the_path_reaches_it(rtol: float) -> None:
+    # The greedy flow's last tie arrives at this valley's minimizer almost tangentially:
+    # its rest was located 7.6e-6 late at rtol = 1e-8 (the guard's error over its tiny
+    # rate), and the rest correction then moved the state back along the path, a jump
+    # of 30 tolerances at the rest. The path is now cut (or, located early, continued at
+    # the mode's velocity) where it reaches the corrected rest.
+    obj, x0, x_min = _valley_objective(6)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="events", rtol=rtol, atol=rtol / 100)
+    ref = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-13, atol=1e-15)
+    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    t_rest = sol.events[-1].t
+    assert t_rest == pytest.approx(ref.events[-1].t, abs=1e-8)
+    ts = np.linspace(t_rest - 1e-3, t_rest + 1e-3, 2001)
+    tol = rtol * np.abs(x0).max()
+    assert np.abs(sol(ts) - ref(ts)).max() < 3 * tol
+    assert np.abs(sol(t_rest) - sol(t_rest - 1e-12)).max() < tol
