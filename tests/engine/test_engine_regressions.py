@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import pickle
 
 import numpy as np
 import pytest
@@ -775,9 +776,12 @@ def test_a_rest_moved_along_the_path_starts_where_the_path_reaches_it(rtol: floa
     sol = fp.solve(flow, x0, (0.0, 100.0), method="events", rtol=rtol, atol=rtol / 100)
     ref = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-13, atol=1e-15)
     assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
     t_rest = sol.events[-1].t
     assert t_rest == pytest.approx(ref.events[-1].t, abs=1e-8)
     ts = np.linspace(t_rest - 1e-3, t_rest + 1e-3, 2001)
     tol = rtol * np.abs(x0).max()
     assert np.abs(sol(ts) - ref(ts)).max() < 3 * tol
     assert np.abs(sol(t_rest) - sol(t_rest - 1e-12)).max() < tol
+    # (the cut segment is data like any other: it pickles to an equal solution)
+    assert pickle.loads(pickle.dumps(sol)) == sol
