@@ -649,7 +649,7 @@ def _onto_zero_set(
     B: FloatArray,
     state_tol: tuple[float, float],
     arrival: tuple[FloatArray, float] | None = None,
-) -> FloatArray:
+) -> tuple[FloatArray, bool]:
     """The rest state at ``h = 0`` of an ℓ∞ relay: ``x`` moved onto ``h = 0`` by Newton
     corrections in the span of ``B`` (what the relay values can do; minimal-norm), as a
     sliding mode's start is moved onto its manifold (`ModeField.project`).
@@ -684,10 +684,11 @@ def _onto_zero_set(
       last tie arrives with ``A = 5.9e5``; at rtol = 1e-10 its rest was located 3.8e-7,
       480 tolerances, from the minimizer along the path, and kept there.)
 
-    Otherwise ``x`` is returned as it is (the end-of-run checks then judge it)."""
+    Otherwise ``x`` is returned as it is (the end-of-run checks then judge it). Returns
+    ``(state, whether the correction was kept or needed none)``."""
     M = Jac @ B
     if hx.shape[0] != x.shape[0] or not equilibrated_condition(M) <= MAX_CONDITION:
-        return x
+        return x, False
     rtol, atol = state_tol
     allowed = _REST_MOVE * (rtol * max(1.0, float(np.max(np.abs(x)))) + atol)
     along, factor = arrival if arrival is not None else (np.zeros_like(x), 1.0)
@@ -702,13 +703,13 @@ def _onto_zero_set(
     first = last = np.inf
     for k in range(_REST_NEWTON):
         if size == 0.0:
-            return x
+            return x, True
         d = B @ min_norm_correction(M, hx)
         step = float(np.max(np.abs(d)))
         if not math.isfinite(step):
-            return start
+            return start, False
         if step <= 64 * _EPS * float(np.max(np.abs(x))):
-            return x  # (at rounding of x)
+            return x, True  # (at rounding of x)
         # Newton's contraction θ = |d_k|/|d_{k−1}| (a first correction proves nothing by
         # its size: on a valley one moved the rest 2e4 tolerances along the path and
         # overshot, and the run reported success 2700 tolerances off). Converged once
@@ -717,7 +718,7 @@ def _onto_zero_set(
         # correction there); not contracting: no isolated zero within reach.
         theta = step / last
         if not theta < 0.5:
-            return start
+            return start, False
         converged = k > 0 and theta / (1.0 - theta) * step <= 1e-2 * tol
         moved = x - d
         _, B_new, h_new = system.kernel_evaluate(moved)
@@ -728,14 +729,48 @@ def _onto_zero_set(
             # |h| no longer falls: the corrections are at the noise of h's rounding, a
             # hundredth of the first or less (the noise is the rounding over the smallest
             # singular value: above the rounding of x where ∂h/∂x B is ill-conditioned).
-            return x
+            return x, True
         else:
-            return start
+            return start, False
         if converged:
-            return x
+            return x, True
         first, last = (step if k == 0 else first), step
         M = system.kernel_jacobian(x, hx.shape[0]) @ B
-    return start
+    return start, False
+
+
+def _linf_rest(
+    system: FilippovSystem,
+    field: ModeField,
+    x: FloatArray,
+    hx: FloatArray,
+    Jac: FloatArray,
+    B: FloatArray,
+    v: FloatArray,
+    values: FloatArray,
+    hits: np.ndarray,
+    kinds: np.ndarray,
+    tie_tol: float,
+    state_tol: tuple[float, float],
+) -> tuple[FloatArray, tuple[FloatArray, float] | None] | None:
+    """``(rest state, arrival)`` (`_onto_zero_set`, `_arrival`) when ``hits`` hold an ℓ∞
+    relay's rest (``h`` reaching 0, guard kind 2); ``None`` without one, and when only
+    the probe put it here (its guard above ``tie_tol``) and ``h = 0`` is not within the
+    run's accuracy of ``x`` (the correction was refused): not a rest yet.
+
+    Why: the probe reads the old mode's rates. On a valley an index crossed and two
+    left the tie at the same event, to join it again 2.5e-5 later; only on the tie of
+    all of them does the common value fall slowly, and the rest came 0.87 after that.
+    The probe put the rest at the crossing (its guard 2.4e-5, falling fast on the old
+    tie): the run ended −5, 0.3 from the minimizer."""
+    rests = [int(p) for p in hits if kinds[p] == 2]
+    if not rests:
+        return None
+    arrival = _arrival(field, Jac, v)
+    x_rest, kept = _onto_zero_set(system, x, hx, Jac, B, state_tol, arrival)
+    if not kept and all(values[p] > tie_tol for p in rests):
+        return None
+    return x_rest, arrival
 
 
 def _arrival(field: ModeField, Jac: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
@@ -902,10 +937,16 @@ def _transition(
     if norm == "linf":
         late = _late_on_next_tie(system, field, f0, B, hx, Jac, hits, values, kinds, tie_tol, t_tol)
         hits = np.asarray([p for p in hits if p not in late], dtype=np.intp)
-        if np.any(kinds[hits] == 2):
+        rest = _linf_rest(
+            system, field, x, hx, Jac, B, v_ev, values, hits, kinds, tie_tol, state_tol
+        )
+        if rest is None:
+            # (no rest, or one that only the probe put here and that is no rest yet: see
+            # `_linf_rest`; the tie that the other events select goes on)
+            hits = np.asarray([p for p in hits if kinds[p] != 2], dtype=np.intp)
+        else:
+            x_rest, arrival = rest
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
-            arrival = _arrival(field, Jac, v_ev)
-            x_rest = _onto_zero_set(system, x, hx, Jac, B, state_tol, arrival)
             if arrival is not None and x_rest is not x:
                 # Moved along the path: the rest is that much farther on it, and the path
                 # goes on at the mode's velocity until then (the state stays continuous
@@ -1091,28 +1132,42 @@ def _late_on_next_tie(
     m = hx.shape[0]
     joined = {field.entry_index(p) for p in certain if kinds[p] == 0}
     left = {field.entry_index(p) for p in certain if kinds[p] == 1}
-    cand = np.array(sorted((set(int(i) for i in field.free) - left) | joined), dtype=int)
-    if cand.size == 0:
+    stay = set(int(i) for i in field.free) - left
+
+    def tie_rates(members: set[int]) -> tuple[FloatArray, float] | None:
+        """The rates of ``h`` and the common rate of the tie selected on ``members``."""
+        cand = np.array(sorted(members), dtype=int)
+        if cand.size == 0:
+            return None
+        signs = np.zeros(m)
+        signs[cand] = np.sign(hx[cand])
+        try:
+            cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=signs)
+        except np.linalg.LinAlgError:
+            return None  # (no next mode to judge by: the probe's answer stands)
+        free = np.asarray(cv.free, dtype=int) if cand.size > 1 else cand
+        if free.size == 0:
+            return None
+        rates = Jac @ np.asarray(cv.velocity, dtype=float)
+        return rates, float(np.mean(signs[free] * rates[free]))
+
+    first = tie_rates(stay | joined)
+    if first is None:
         return set()
-    signs = np.zeros(m)
-    signs[cand] = np.sign(hx[cand])
-    try:
-        cv = consistent_relay(system.norm, f0, B, hx, Jac, free=cand, signs=signs)
-    except np.linalg.LinAlgError:
-        return set()  # (no next mode to judge by: the probe's answer stands)
-    free = np.asarray(cv.free, dtype=int) if cand.size > 1 else cand
-    if free.size == 0:
-        return set()
-    rates = Jac @ np.asarray(cv.velocity, dtype=float)
-    tie_rate = float(np.mean(signs[free] * rates[free]))
+    rates, tie_rate = first
     late = set()
     for p in candidates:
-        rate = tie_rate
-        if kinds[p] == 0:
-            i = field.entry_index(p)
-            rate -= float(np.sign(hx[i]) * rates[i])
-        if values[p] + t_tol * rate > 0.0:
+        i = field.entry_index(p)
+        if kinds[p] == 0 and values[p] + t_tol * (tie_rate - np.sign(hx[i]) * rates[i]) > 0.0:
             late.add(p)
+    # The rest on the tie that every arrival kept here makes (a cascade: on a valley an
+    # index crossed, two left the tie and joined it again 2.5e-5 later, and only on the
+    # tie of all of them does the common value fall slowly, 0.87 more to the rest).
+    kept = {field.entry_index(p) for p in candidates if kinds[p] == 0 and p not in late}
+    rests = [p for p in candidates if kinds[p] == 2]
+    last = tie_rates(stay | joined | kept) if rests and kept else first
+    if last is not None:
+        late.update(p for p in rests if values[p] + t_tol * last[1] > 0.0)
     return late
 
 

@@ -785,3 +785,23 @@ def test_a_rest_moved_along_the_path_starts_where_the_path_reaches_it(rtol: floa
     assert np.abs(sol(t_rest) - sol(t_rest - 1e-12)).max() < tol
     # (the cut segment is data like any other: it pickles to an equal solution)
     assert pickle.loads(pickle.dumps(sol)) == sol
+
+
+def test_a_rest_the_probe_merged_is_dropped_when_the_state_is_not_at_it() -> None:
+    # At t = 3.7995 of this valley's greedy flow an index crosses and two leave the tie,
+    # to join it again 1.5e-5 and 2.5e-5 later; on the tie of all of them the common
+    # |∂_i f| (2.4e-5 here) falls slowly, and the rest comes at t = 4.6705. The probe
+    # (rtol·span = 2.1e-4 at rtol = 1e-6) put the rest at the crossing, on the old tie's
+    # rates: the rest correction refused the move (0.3, across the path) and the run
+    # ended −5. A rest that only the probe put there is now dropped when h = 0 is not
+    # within the run's accuracy, and the tie goes on.
+    obj, x0, x_min = _valley_objective(4)
+    T = 20 * (1 + np.max(np.abs(x0 - x_min))) * x0.size
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, x0, (0.0, T), method="events", rtol=1e-6, atol=1e-8)
+    ref = fp.solve(flow, x0, (0.0, T), method="continuation", rtol=1e-13, atol=1e-15)
+    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=1e-5)
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
+    ts = np.linspace(0.0, sol.events[-1].t, 2001)
+    assert np.abs(sol(ts) - ref(ts)).max() < 1e-5  # (tolerance: 1e-6 · |x0| = 5.8e-6)
