@@ -43,6 +43,7 @@ from filippov._certify import (
 from filippov._event_location import (
     ModeDense,
     locate_event,
+    on_projected_path,
     release_offsets,
     scan_step,
     turning_point,
@@ -485,6 +486,15 @@ def _integrate_mode(
         # released offset moved the event before it)
         if t_touch is not None and (located is None or t_touch < located[0]):
             record_touch(t_touch, dense)
+        if located is not None and on_manifold:
+            # (the event on the recorded path: see `on_projected_path`)
+            try:
+                state_tol = opts.rtol * max(1.0, float(np.max(np.abs(located[1])))) + opts.atol
+                moved = on_projected_path(field, dense, ts, interps, located, state_tol)
+            except (FloatingPointError, np.linalg.LinAlgError):
+                moved = None
+            if moved is not None:
+                located = moved
         if located is not None:
             t_ev, x_ev, values = located
             record_turn(t_ev)
