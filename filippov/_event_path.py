@@ -785,19 +785,50 @@ def _linf_rest(
 
 def _arrival(field: ModeField, Jac: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
     """``(v/‖v‖, A)`` for an ℓ∞ relay's tie arriving at ``h = 0`` with velocity ``v``:
-    ``A = ‖v‖‖∇m‖/|∇m·v|`` (at most `_ARRIVAL_FACTOR`), with ``m`` the tie's common
-    ``σ_i h_i`` (its guard). The located time is off by the guard's error over its rate
-    ``∇m·v``, and the state by ``v`` times that: ``A`` times what the guard's error is
-    in state units. ``None`` without a tie or a velocity."""
+    `_arrival_along` the tie's common ``σ_i h_i`` (its guard). ``None`` without a tie."""
     F = field.free
-    speed = float(np.linalg.norm(v))
-    if F.size == 0 or not speed > 0.0:
+    if F.size == 0:
         return None
-    grad_m = (field.sigma[F][:, None] * Jac[F]).mean(axis=0)
-    rate = abs(float(grad_m @ v))
-    reach = speed * float(np.linalg.norm(grad_m))
+    return _arrival_along((field.sigma[F][:, None] * Jac[F]).mean(axis=0), v)
+
+
+def _arrival_along(grad_guard: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
+    """``(v/‖v‖, A)`` for a guard with gradient ``grad_guard`` reaching 0 at velocity
+    ``v``: ``A = ‖v‖‖∇g‖/|∇g·v|`` (at most `_ARRIVAL_FACTOR`). The located time is off by
+    the guard's error over its rate ``∇g·v``, and the state by ``v`` times that: ``A``
+    times what the guard's error is in state units. ``None`` without a velocity."""
+    speed = float(np.linalg.norm(v))
+    if not speed > 0.0:
+        return None
+    rate = abs(float(grad_guard @ v))
+    reach = speed * float(np.linalg.norm(grad_guard))
     factor = reach / rate if rate > 0.0 else np.inf
     return v / speed, float(min(max(factor, 1.0), _ARRIVAL_FACTOR))
+
+
+def _rest_where_the_path_reaches(
+    rec: Recorder,
+    field: ModeField,
+    t: float,
+    x: FloatArray,
+    x_rest: FloatArray,
+    arrival: tuple[FloatArray, float],
+    v: FloatArray,
+    t_end: float,
+) -> float:
+    """The time of a rest moved from ``x`` (located at ``t`` on the path of ``field``'s
+    mode, velocity ``v`` there) to ``x_rest`` along the path: later by the move along it
+    over the speed, the path going on at ``v`` until then (a linear segment, up to
+    ``t_end``), or earlier, the recorded path cut there (`Recorder.cut_last_segment`).
+    The state stays continuous along the path; only the part across it (within 100
+    tolerances, see `_onto_zero_set`) is a jump."""
+    ahead = float((x_rest - x) @ arrival[0]) / float(np.linalg.norm(v))
+    if ahead > 0.0 and t < t + ahead <= t_end:
+        rec.linear_segment(t, t + ahead, x, v, field.mode, field.evaluate(x)[4])
+        return t + ahead
+    if ahead < 0.0 and rec.cut_last_segment(t + ahead) is not None:
+        return t + ahead
+    return t
 
 
 def _linf_rest_at_zero(
@@ -928,6 +959,19 @@ def _transition(
             # from x: they are taken in their own events (see `_merge_moves_state`).
             late.update(early)
             early = []
+        seed: tuple[FloatArray, FloatArray] | None = (hx, Jc[interior])
+        if free.size == m == x.shape[0] and arrived.size and np.array_equal(cand, np.arange(m)):
+            # Every index slides: the rest at h = 0 (a sign flow's minimizer). As for an
+            # ℓ∞ relay's rest (`_onto_zero_set`), the state is moved onto it where that
+            # only corrects the arrival's location along the path (on a valley the last
+            # entry was located 7e-3 early, the start projection jumped that far, and
+            # the run ended with status 0), and the rest starts where the path gets there.
+            guards = old_sigma[arrived][:, None] * Jc[arrived]
+            arrival = _arrival_along(guards.mean(axis=0), v_ev)
+            x_rest, kept = _onto_zero_set(system, x, hx, Jc, B, state_tol, arrival)
+            if kept and arrival is not None and x_rest is not x:
+                t = _rest_where_the_path_reaches(rec, field, t, x, x_rest, arrival, v_ev, t_end)
+                x, seed = x_rest, None
         mode = make_mode("l1", sigma, free)
         in_J = np.zeros(m, dtype=bool)
         in_J[free] = True
@@ -942,7 +986,7 @@ def _transition(
         offset[starting_at_zero] = margin[starting_at_zero] + np.abs(hx[starting_at_zero])
         # h and the rows of the new sliding set at x: the new mode's projection starts
         # from them instead of evaluating them again.
-        return t, x, sigma, free, offset, False, (hx, Jc[interior])
+        return t, x, sigma, free, offset, False, seed
     Jac = system.kernel_jacobian(x, m)
     if norm == "linf":
         late = _late_on_next_tie(system, field, f0, B, hx, Jac, hits, values, kinds, tie_tol, t_tol)
@@ -958,16 +1002,7 @@ def _transition(
             x_rest, arrival = rest
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             if arrival is not None and x_rest is not x:
-                # Moved along the path: the rest is that much farther on it, and the path
-                # goes on at the mode's velocity until then (the state stays continuous
-                # along it; only the part across, within 100 tolerances, is a jump). A
-                # rest located late is moved back: the path is cut where it begins.
-                ahead = float((x_rest - x) @ arrival[0]) / float(np.linalg.norm(v_ev))
-                if ahead > 0.0 and t < t + ahead <= t_end:
-                    rec.linear_segment(t, t + ahead, x, v_ev, old_mode, field.evaluate(x)[4])
-                    t += ahead
-                elif ahead < 0.0 and rec.cut_last_segment(t + ahead) is not None:
-                    t += ahead
+                t = _rest_where_the_path_reaches(rec, field, t, x, x_rest, arrival, v_ev, t_end)
             x = x_rest
             x0 = np.zeros(m)
             # (every index, as the rest mode and the exact and continuation paths name it;

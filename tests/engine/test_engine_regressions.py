@@ -826,3 +826,25 @@ def test_an_entry_is_located_on_the_recorded_path_not_the_integrators_drift() ->
     assert np.abs(sol(ts) - ref(ts)).max() < 3 * tol
     for e in sol.events:
         assert np.abs(sol(e.t) - sol(e.t - 1e-12)).max() < tol
+
+
+def test_the_sign_flows_rest_starts_where_the_path_reaches_the_minimizer() -> None:
+    # The last entry of this valley's sign flow arrives almost tangentially (its guard
+    # falls at 1e-5 near the minimizer): at rtol = 1e-6 it was located 7e-3 early, the
+    # rest mode's start projection jumped that far onto the minimizer, and the run ended
+    # with status 0 (no rest found from there). The rest correction of the ℓ∞ relay's
+    # rest now serves the sign flow too: moved along the path, it starts where the path
+    # gets there.
+    obj, x0, x_min = _valley_objective(18)
+    T = 20 * (1 + np.max(np.abs(x0 - x_min))) * x0.size
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, T), method="events", rtol=1e-6, atol=1e-8)
+    ref = fp.solve(flow, x0, (0.0, T), method="continuation", rtol=1e-13, atol=1e-15)
+    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
+    tol = 1e-6 * np.abs(x0).max()
+    assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=tol)
+    ts = np.linspace(0.0, sol.events[-1].t + 0.01, 4001)
+    assert np.abs(sol(ts) - ref(ts)).max() < 3 * tol
+    t_rest = sol.events[-1].t
+    assert np.abs(sol(t_rest) - sol(t_rest - 1e-12)).max() < tol
