@@ -484,13 +484,15 @@ def on_projected_path(
     interps: list[Callable[..., FloatArray]],
     located: tuple[float, FloatArray, FloatArray],
     state_tol: float,
+    not_before: float,
 ) -> tuple[float, FloatArray, FloatArray] | None:
     """The event moved earlier when, on the mode's path projected onto its manifold (the
     solution as recorded), a guard entry is already below 0 at the event located on the
     integrator's own dense output, by more than ``state_tol`` in state units (its depth
     over its rate times the speed); ``None`` otherwise. ``dense`` is the located step's
     dense output, ``ts`` and ``interps`` the mode's earlier steps (``ts[-1]`` the step's
-    start). Returns ``(t, integrator state at t, guard entries at the projected state)``.
+    start; ``not_before``: no earlier event, as the last one recorded). Returns ``(t,
+    integrator state at t, guard entries at the projected state)``.
 
     Why: the integrator's state drifts off the manifold by a fraction of the tolerance,
     which moves a guard by that drift over the sliding block's smallest eigenvalue. On a
@@ -524,7 +526,7 @@ def on_projected_path(
 
     # The bracket's start: the step's start, or an earlier step's (the projected guard
     # may have crossed before the step the integrator's output crossed in).
-    starts = [t for t in reversed(ts) if t < t_ev]
+    starts = [t for t in reversed(ts) if not_before <= t < t_ev]
     lo = next((t for t in starts if guard(t) > 0.0), None)
     if lo is None:
         return None

@@ -445,11 +445,13 @@ def _integrate_mode(
             x_touch = np.asarray(dense(t_touch), dtype=float)
             vals = field.guard_values(x_touch)[0]
             k = int(np.argmin(vals))
+            # (the ℓ∞ relay's rest guard, of no one index: the tie's indices touch 0)
+            touched = (field.entry_index(k),) if field.entry_index(k) >= 0 else field.free
             rec.event(
                 t_touch,
                 x_touch,
                 "tangency",
-                (field.entry_index(k),),
+                touched,
                 field.mode,
                 field.mode,
                 note="grazing contact: the trajectory touches the surface and turns back",
@@ -482,19 +484,21 @@ def _integrate_mode(
                 ) from None
             if located is None:
                 located = (t_ev, x_ev, values)
-        # (a contact found before the step's sign change: not one past the event when a
-        # released offset moved the event before it)
-        if t_touch is not None and (located is None or t_touch < located[0]):
-            record_touch(t_touch, dense)
         if located is not None and on_manifold:
-            # (the event on the recorded path: see `on_projected_path`)
+            # (the event on the recorded path: see `on_projected_path`; not before an
+            # event already recorded, which must stay in time order)
+            not_before = max(ts[0], rec.events[-1].t) if rec.events else ts[0]
             try:
                 state_tol = opts.rtol * max(1.0, float(np.max(np.abs(located[1])))) + opts.atol
-                moved = on_projected_path(field, dense, ts, interps, located, state_tol)
+                moved = on_projected_path(field, dense, ts, interps, located, state_tol, not_before)
             except (FloatingPointError, np.linalg.LinAlgError):
                 moved = None
             if moved is not None:
                 located = moved
+        # (a contact found before the step's sign change: not one past the event when a
+        # released offset, or the recorded path, moved the event before it)
+        if t_touch is not None and (located is None or t_touch < located[0]):
+            record_touch(t_touch, dense)
         if located is not None:
             t_ev, x_ev, values = located
             record_turn(t_ev)
@@ -783,6 +787,12 @@ def _linf_rest(
     return x_rest, arrival
 
 
+def _state_tol(x: FloatArray, state_tol: tuple[float, float]) -> float:
+    """The run's tolerance on a state of the size of ``x``: ``rtol·max(1, |x|) + atol``."""
+    rtol, atol = state_tol
+    return rtol * max(1.0, float(np.max(np.abs(x)))) + atol
+
+
 def _arrival(field: ModeField, Jac: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
     """``(v/‖v‖, A)`` for an ℓ∞ relay's tie arriving at ``h = 0`` with velocity ``v``:
     `_arrival_along` the tie's common ``σ_i h_i`` (its guard). ``None`` without a tie."""
@@ -815,14 +825,23 @@ def _rest_where_the_path_reaches(
     arrival: tuple[FloatArray, float],
     v: FloatArray,
     t_end: float,
+    tol: float,
 ) -> float:
     """The time of a rest moved from ``x`` (located at ``t`` on the path of ``field``'s
     mode, velocity ``v`` there) to ``x_rest`` along the path: later by the move along it
     over the speed, the path going on at ``v`` until then (a linear segment, up to
     ``t_end``), or earlier, the recorded path cut there (`Recorder.cut_last_segment`).
-    The state stays continuous along the path; only the part across it (within 100
-    tolerances, see `_onto_zero_set`) is a jump."""
-    ahead = float((x_rest - x) @ arrival[0]) / float(np.linalg.norm(v))
+    The state stays continuous along the path; the part across it must be within the
+    state tolerance ``tol`` (else the rest keeps its time: a move mostly across the path is
+    no location error)."""
+    move = x_rest - x
+    along = float(move @ arrival[0])
+    if float(np.max(np.abs(move - along * arrival[0]))) > tol:
+        # Mostly across the path: not the arrival's location error alone (the old velocity
+        # would carry the state elsewhere, uphill on a valley's floor); the rest keeps its
+        # time.
+        return t
+    ahead = along / float(np.linalg.norm(v))
     if ahead > 0.0 and t < t + ahead <= t_end:
         rec.linear_segment(t, t + ahead, x, v, field.mode, field.evaluate(x)[4])
         return t + ahead
@@ -970,7 +989,9 @@ def _transition(
             arrival = _arrival_along(guards.mean(axis=0), v_ev)
             x_rest, kept = _onto_zero_set(system, x, hx, Jc, B, state_tol, arrival)
             if kept and arrival is not None and x_rest is not x:
-                t = _rest_where_the_path_reaches(rec, field, t, x, x_rest, arrival, v_ev, t_end)
+                t = _rest_where_the_path_reaches(
+                    rec, field, t, x, x_rest, arrival, v_ev, t_end, _state_tol(x, state_tol)
+                )
                 x, seed = x_rest, None
         mode = make_mode("l1", sigma, free)
         in_J = np.zeros(m, dtype=bool)
@@ -1002,7 +1023,9 @@ def _transition(
             x_rest, arrival = rest
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             if arrival is not None and x_rest is not x:
-                t = _rest_where_the_path_reaches(rec, field, t, x, x_rest, arrival, v_ev, t_end)
+                t = _rest_where_the_path_reaches(
+                    rec, field, t, x, x_rest, arrival, v_ev, t_end, _state_tol(x, state_tol)
+                )
             x = x_rest
             x0 = np.zeros(m)
             # (every index, as the rest mode and the exact and continuation paths name it;
