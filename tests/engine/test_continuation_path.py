@@ -17,6 +17,7 @@ import pytest
 import scipy.optimize
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from objective_families import degenerate_quartic
 
 import filippov as fp
 from filippov.engine import Finished
@@ -1164,26 +1165,7 @@ def test_a_mode_after_a_free_mode_does_not_start_with_the_free_modes_step() -> N
     # sliding mode that followed, that first step was so far outside the range of its
     # error estimate that the midpoint check passed, and the mode's dense output was
     # 6.5e-4 off its curve (∂_0 f = -4e-5 where it slides), reported as a success.
-    rng = np.random.default_rng(14)
-    n = int(rng.integers(2, 7))
-    c = rng.standard_normal(n)
-    M = rng.standard_normal((n, n))
-    p = int(rng.integers(0, n + 1))
-    x0 = c + rng.standard_normal(n) * 10 ** rng.uniform(-0.5, 0.7)
-
-    def grad(x: np.ndarray) -> np.ndarray:
-        z = M @ (x - c)
-        return M.T @ np.r_[4 * z[:p] ** 3, 2 * z[p:] + 0.01 * np.sinh(z[p:])]
-
-    def hess(x: np.ndarray) -> np.ndarray:
-        z = M @ (x - c)
-        return M.T @ np.diag(np.r_[12 * z[:p] ** 2, 2 + 0.01 * np.cosh(z[p:])]) @ M
-
-    def f(x: np.ndarray) -> float:
-        z = M @ (x - c)
-        return float(np.sum(z[:p] ** 4) + np.sum(z[p:] ** 2) + 0.01 * np.sum(np.cosh(z[p:]) - 1))
-
-    obj = Objective(f, grad, hess, n=n)
+    obj, x0 = degenerate_quartic(14)
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "linf"),
         x0,

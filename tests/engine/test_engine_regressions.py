@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from objective_families import degenerate_quartic, valley_objective
 
 import filippov as fp
 from filippov.objectives import Objective, rotated_quadratic, smooth_max
@@ -657,38 +658,20 @@ def test_a_rest_state_is_not_moved_onto_the_minimizer_beyond_the_paths_accuracy(
         assert sol.status == -5, sol.message
 
 
-def _valley_objective(seed: int) -> tuple[Objective, np.ndarray, np.ndarray]:
-    """A convex valley as plain callables: ``|Ax + b|²`` with a rank-deficient ``A``, a
-    ridge ``ε|x − c|²`` with ``ε`` from 1e-8 to 1e-3, and a softplus of one direction
-    (Hessian eigenvalues down to about 1e-6); its start, and its minimizer by Newton's
-    method (independent of the flows)."""
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(2, 7))
-    c = rng.standard_normal(n)
-    A = rng.standard_normal((max(1, n - 1), n))
-    b = rng.standard_normal(A.shape[0])
-    eps = 10 ** rng.uniform(-8, -3)
-    w = rng.standard_normal(n)
-
-    def sig(z: float) -> float:
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-    def grad(x: np.ndarray) -> np.ndarray:
-        return 2 * A.T @ (A @ x + b) + 2 * eps * (x - c) + w * sig(float(w @ x))
-
-    def hess(x: np.ndarray) -> np.ndarray:
-        s = sig(float(w @ x))
-        return 2 * A.T @ A + 2 * eps * np.eye(n) + s * (1 - s) * np.outer(w, w)
-
-    def f(x: np.ndarray) -> float:
-        r = A @ x + b
-        return float(r @ r + eps * (x - c) @ (x - c) + np.logaddexp(0, w @ x))
-
-    x_min = np.zeros(n)
-    for _ in range(60):
-        x_min = x_min - np.linalg.solve(hess(x_min), grad(x_min))
-    x0 = x_min + rng.standard_normal(n) * 10 ** rng.uniform(-0.5, 0.7)
-    return Objective(f, grad, hess, n=n), x0, x_min
+def _valley_runs(
+    seed: int, norm: str, rtol: float, T: float | None = None
+) -> tuple[fp.FilippovSolution, fp.FilippovSolution, np.ndarray, np.ndarray]:
+    """A valley's flow (`valley_objective`) on the event path at ``rtol`` (``atol = rtol/100``)
+    and its reference, the continuation path at rtol 1e-13, both to their stationary
+    point; with the start and the minimizer. ``T`` by default: 20(1 + |x0 − x*|)·n."""
+    obj, x0, x_min = valley_objective(seed)
+    if T is None:
+        T = 20 * (1 + float(np.max(np.abs(x0 - x_min)))) * x0.size
+    flow = fp.steepest_descent_flow(obj, norm)
+    sol = fp.solve(flow, x0, (0.0, T), method="events", rtol=rtol, atol=rtol / 100)
+    ref = fp.solve(flow, x0, (0.0, T), method="continuation", rtol=1e-13, atol=1e-15)
+    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    return sol, ref, x0, x_min
 
 
 @pytest.mark.parametrize("seed", [9, 10])
@@ -699,11 +682,7 @@ def test_arrivals_near_an_event_are_not_merged_across_an_ill_conditioned_mode(se
     # (seed 10): merged, the next mode's start projection moved the state 0.027 and
     # 0.037 onto the minimizer, and a whole mode was skipped (status 1 and 0, no
     # warning). On the next mode's rates the first guard falls at 1e-5: not simultaneous.
-    obj, x0, x_min = _valley_objective(seed)
-    flow = fp.steepest_descent_flow(obj, "linf")
-    sol = fp.solve(flow, x0, (0.0, 100.0), method="events", rtol=1e-8, atol=1e-10)
-    ref = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-13, atol=1e-15)
-    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    sol, ref, _, x_min = _valley_runs(seed, "linf", 1e-8, 100.0)
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-8)
     assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=1e-7)
     ts = np.linspace(0.0, sol.t[-1], 3001)
@@ -740,7 +719,7 @@ def test_a_tangential_arrival_at_the_greedy_flows_rest_is_moved_onto_the_minimiz
     # the located time's error, times the speed, left the rest 3.8e-7 from the
     # minimizer at rtol = 1e-10 (480 tolerances, status 1), beyond the rest correction's
     # bound. A move along the path is now allowed that factor more than one across it.
-    obj, x0, x_min = _valley_objective(6)
+    obj, x0, x_min = valley_objective(6)
     flow = fp.steepest_descent_flow(obj, "l1")
     sol = fp.solve(flow, x0, (0.0, 100.0), method="events", rtol=1e-10, atol=1e-12)
     assert sol.status == 1, sol.message
@@ -754,7 +733,7 @@ def test_the_greedy_flows_rest_correction_is_kept_only_once_newton_has_converged
     # moved the rest 2e4 tolerances along the path, overshot the minimizer, and the run
     # reported success 8.5e-6 (2700 tolerances) from it; the corrections after it shrink
     # only twentyfold each (an ill-conditioned zero), to the minimizer.
-    obj, x0, x_min = _valley_objective(26)
+    obj, x0, x_min = valley_objective(26)
     T = 20 * (1 + np.max(np.abs(x0 - x_min))) * x0.size
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "l1"), x0, (0.0, T), method="events", rtol=1e-10, atol=1e-12
@@ -772,11 +751,7 @@ def test_a_rest_moved_along_the_path_starts_where_the_path_reaches_it(rtol: floa
     # rate), and the rest correction then moved the state back along the path, a jump
     # of 30 tolerances at the rest. The path is now cut (or, located early, continued at
     # the mode's velocity) where it reaches the corrected rest.
-    obj, x0, x_min = _valley_objective(6)
-    flow = fp.steepest_descent_flow(obj, "l1")
-    sol = fp.solve(flow, x0, (0.0, 100.0), method="events", rtol=rtol, atol=rtol / 100)
-    ref = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-13, atol=1e-15)
-    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    sol, ref, x0, x_min = _valley_runs(6, "l1", rtol, 100.0)
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
     t_rest = sol.events[-1].t
     assert t_rest == pytest.approx(ref.events[-1].t, abs=1e-8)
@@ -796,12 +771,7 @@ def test_a_rest_the_probe_merged_is_dropped_when_the_state_is_not_at_it() -> Non
     # rates: the rest correction refused the move (0.3, across the path) and the run
     # ended −5. A rest that only the probe put there is now dropped when h = 0 is not
     # within the run's accuracy, and the tie goes on.
-    obj, x0, x_min = _valley_objective(4)
-    T = 20 * (1 + np.max(np.abs(x0 - x_min))) * x0.size
-    flow = fp.steepest_descent_flow(obj, "l1")
-    sol = fp.solve(flow, x0, (0.0, T), method="events", rtol=1e-6, atol=1e-8)
-    ref = fp.solve(flow, x0, (0.0, T), method="continuation", rtol=1e-13, atol=1e-15)
-    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    sol, ref, _, x_min = _valley_runs(4, "l1", 1e-6)
     assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=1e-5)
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
     ts = np.linspace(0.0, sol.events[-1].t, 2001)
@@ -815,12 +785,8 @@ def test_an_entry_is_located_on_the_recorded_path_not_the_integrators_drift() ->
     # ∂_4 f = 0 at t = 6.85001 on the recorded (projected) path, but 1.8e-3 later on the
     # integrator's output, where the entry was located; the path ran 1.8e-3 past the
     # minimizer (490 tolerances) and the next mode's projection jumped back.
-    obj, x0, x_min = _valley_objective(29)
-    T = 20 * (1 + np.max(np.abs(x0 - x_min))) * x0.size
-    flow = fp.steepest_descent_flow(obj, "linf")
-    sol = fp.solve(flow, x0, (0.0, T), method="events", rtol=1e-8, atol=1e-10)
-    ref = fp.solve(flow, x0, (0.0, T), method="continuation", rtol=1e-13, atol=1e-15)
-    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    sol, ref, x0, x_min = _valley_runs(29, "linf", 1e-8)
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
     assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=1e-7)
     ts = np.linspace(0.0, sol.events[-1].t + 0.01, 4001)
     tol = 1e-8 * np.abs(x0).max()
@@ -836,12 +802,7 @@ def test_the_sign_flows_rest_starts_where_the_path_reaches_the_minimizer() -> No
     # with status 0 (no rest found from there). The rest correction of the ℓ∞ relay's
     # rest now serves the sign flow too: moved along the path, it starts where the path
     # gets there.
-    obj, x0, x_min = _valley_objective(18)
-    T = 20 * (1 + np.max(np.abs(x0 - x_min))) * x0.size
-    flow = fp.steepest_descent_flow(obj, "linf")
-    sol = fp.solve(flow, x0, (0.0, T), method="events", rtol=1e-6, atol=1e-8)
-    ref = fp.solve(flow, x0, (0.0, T), method="continuation", rtol=1e-13, atol=1e-15)
-    assert sol.status == 1 and ref.status == 1, (sol.message, ref.message)
+    sol, ref, x0, x_min = _valley_runs(18, "linf", 1e-6)
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
     tol = 1e-6 * np.abs(x0).max()
     assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=tol)
@@ -849,31 +810,6 @@ def test_the_sign_flows_rest_starts_where_the_path_reaches_the_minimizer() -> No
     assert np.abs(sol(ts) - ref(ts)).max() < 3 * tol
     t_rest = sol.events[-1].t
     assert np.abs(sol(t_rest) - sol(t_rest - 1e-12)).max() < tol
-
-
-def _quartic_objective(seed: int) -> tuple[Objective, np.ndarray]:
-    """A convex objective with a degenerate minimum: ``Σ z_i⁴`` over some of ``z = M(x −
-    c)`` and ``z_i² + 0.01(cosh z_i − 1)`` over the others (a random ``M``), and a start."""
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(2, 7))
-    c = rng.standard_normal(n)
-    M = rng.standard_normal((n, n))
-    p = int(rng.integers(0, n + 1))
-
-    def f(x: np.ndarray) -> float:
-        z = M @ (x - c)
-        return float(np.sum(z[:p] ** 4) + np.sum(z[p:] ** 2) + 0.01 * np.sum(np.cosh(z[p:]) - 1))
-
-    def grad(x: np.ndarray) -> np.ndarray:
-        z = M @ (x - c)
-        return M.T @ np.r_[4 * z[:p] ** 3, 2 * z[p:] + 0.01 * np.sinh(z[p:])]
-
-    def hess(x: np.ndarray) -> np.ndarray:
-        z = M @ (x - c)
-        return M.T @ np.diag(np.r_[12 * z[:p] ** 2, 2 + 0.01 * np.cosh(z[p:])]) @ M
-
-    x0 = c + rng.standard_normal(n) * 10 ** rng.uniform(-0.5, 0.7)
-    return Objective(f, grad, hess, n=n), x0
 
 
 @pytest.mark.parametrize(
@@ -892,7 +828,7 @@ def _quartic_objective(seed: int) -> tuple[Objective, np.ndarray]:
 def test_a_degenerate_minimums_event_path_solution_saves_and_loads(
     seed: int, norm: str, rtol: float, T: float, tmp_path: Any
 ) -> None:
-    obj, x0 = _quartic_objective(seed)
+    obj, x0 = degenerate_quartic(seed)
     sol = fp.solve(
         fp.steepest_descent_flow(obj, norm),
         x0,
@@ -916,7 +852,7 @@ def test_a_rest_moved_across_its_path_keeps_its_time() -> None:
     # floor); its part along the old velocity was taken for a location error, and the
     # path continued at that velocity: f rose on it, and the run ended −5 ("f
     # increased"). A move mostly across the path now keeps the rest's time.
-    obj, _, x_min = _valley_objective(4)
+    obj, _, x_min = valley_objective(4)
     xs = np.array(
         [
             4.761177056943897,
