@@ -502,17 +502,26 @@ def on_projected_path(
     ran that far past the minimizer, and the next mode's projection jumped back.
     """
     t_ev, x_ev, _ = located
+    # (the entries of h alone, by one evaluation of h: the projection is the record's)
     x_proj = field.project(x_ev)
-    values = np.asarray(field.guard_values(x_proj)[0], dtype=float)
-    k = int(np.argmin(values))
-    if not values[k] < 0.0:
+    cheap = np.flatnonzero(field.cheap)
+    if not cheap.size:
         return None
+    depths = field.cheap_entries(x_proj, cheap)
+    k = int(cheap[int(np.argmin(depths))])
+    depth = float(np.min(depths))
+    if not depth < -64 * _EPS * max(1.0, field.h_scale):
+        return None  # (at or above rounding: most events)
     speed = float(np.max(np.abs(field.rhs(t_ev, x_proj))))
-    # (the guard's rate along the path, from the step's interpolant: the depth's time)
+    # (the guard's rate along the path, from the step's interpolant itself: the drift
+    # moves the guard, hardly its rate; the depth over it is the time the event is late)
     dt = 1e-6 * max(abs(t_ev - ts[-1]), 64 * _EPS * max(1.0, abs(t_ev)))
-    earlier = field.guard_values(field.project(_state(dense, t_ev - dt)))[0][k]
-    rate = (earlier - values[k]) / dt
-    if not rate > 0.0 or -values[k] / rate * speed <= state_tol:
+    pair = np.array([k])
+    rate = (
+        float(field.cheap_entries(_state(dense, t_ev - dt), pair)[0])
+        - float(field.cheap_entries(x_ev, pair)[0])
+    ) / dt
+    if not rate > 0.0 or -depth / rate * speed <= state_tol:
         return None
     before = OdeSolution(np.asarray(ts), interps) if len(ts) > 1 else None
 
@@ -522,7 +531,7 @@ def on_projected_path(
         return np.asarray(before(t), dtype=float)
 
     def guard(t: float) -> float:
-        return float(field.guard_values(field.project(raw(t)))[0][k])
+        return float(field.cheap_entries(field.project(raw(t)), np.array([k]))[0])
 
     # The bracket's start: the step's start, or an earlier step's (the projected guard
     # may have crossed before the step the integrator's output crossed in).
@@ -530,7 +539,7 @@ def on_projected_path(
     lo = next((t for t in starts if guard(t) > 0.0), None)
     if lo is None:
         return None
-    t_new = _bracketed_root(guard, lo, t_ev, None, float(values[k]))
+    t_new = _bracketed_root(guard, lo, t_ev, None, depth)
     x_new = raw(t_new)
     return t_new, x_new, np.asarray(field.guard_values(field.project(x_new))[0], dtype=float)
 

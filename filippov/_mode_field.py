@@ -107,6 +107,9 @@ class ModeField:
         self._kkt: tuple[FloatArray, np.ndarray] | None = None
         #: The state :meth:`start` projected the mode's start to.
         self._projected: bytes | None = None
+        #: The last state projected and its projection (an event's state is projected by
+        #: its location on the recorded path and again by the mode's record).
+        self._last_projection: tuple[bytes, FloatArray] | None = None
         self.mode = (
             make_mode(norm, sigma, F)
             if norm != "l2"
@@ -287,10 +290,21 @@ class ModeField:
         """
         if not self.needs_jac:
             return x  # no manifold to hold: nothing free (or a single ℓ∞ index)
-        if x.tobytes() == self._projected:
+        key = x.tobytes()
+        if key == self._projected:
             # The mode's start state, already projected (the dense output reproduces it
             # exactly at the start time, where the recorded segment is first evaluated).
             return x
+        if self._last_projection is not None and self._last_projection[0] == key:
+            return self._last_projection[1].copy()
+        projected = self._newton_projection(x, seed)
+        self._last_projection = (key, projected.copy())
+        return projected
+
+    def _newton_projection(
+        self, x: FloatArray, seed: tuple[FloatArray, FloatArray] | None
+    ) -> FloatArray:
+        """The Newton iterations of :meth:`project`."""
         JF: FloatArray | None
         for i in range(3):
             if i == 0 and seed is not None:

@@ -215,13 +215,14 @@ class Recorder:
             return None
         dense = seg.dense
         if isinstance(dense, NodalDense) and dense.offset == 0.0:
-            b = np.asarray(dense.breaks)
-            cut: Any = NodalDense.sample(dense, np.append(b[b < t1], t1), dense.n)
+            # (neither samples the segment's nodes: a nodal segment is sampled when first read)
+            cut: Any = dense._until(t1)
+            x1 = dense._state_at(t1)
         elif isinstance(dense, LinearDense):
             cut = dense
+            x1 = np.asarray(dense(t1), dtype=float)
         else:
             return None
-        x1 = np.asarray(cut(np.array([t1]))[0], dtype=float)
         self.segments[-1] = _unchecked(
             Segment,
             t0=seg.t0,

@@ -403,6 +403,25 @@ class NodalDense(SegmentDense):
         """States at the nodes, shape ``(P, 17, n)``."""
         return self._store.get()
 
+    def _until(self, t1: float) -> NodalDense:
+        """The same interpolant on its pieces up to ``t1`` (on the clock ``t - offset``),
+        the last one cut there. A piece's polynomial restricted to a sub-interval is the
+        same polynomial, so the cut piece's values are its own to rounding; when the
+        values are not taken yet, they will be taken from the same source, at the new
+        nodes (nothing is evaluated now)."""
+        b = np.asarray(self.breaks)
+        breaks = np.append(b[b < t1], t1)
+        source = self._store.source()
+        return NodalDense.sample(source if source is not None else self, breaks, self._store.n)
+
+    def _state_at(self, t: float) -> FloatArray:
+        """The state at ``t`` (clock ``t - offset``), from the source while the values
+        are not taken yet: one evaluation, not the whole segment's nodes."""
+        source = self._store.source()
+        if source is None:
+            return np.asarray(self(t + self.offset), dtype=float)
+        return np.asarray(source(np.array([t])), dtype=float).reshape(-1)[: self._store.n]
+
     def _shifted(self, dt: float) -> NodalDense:
         """The same interpolant read at ``t - dt`` (sharing the values)."""
         return trusted_record(
@@ -491,6 +510,10 @@ class NodeValues:
     ) -> None:
         self.n = n
         self._values, self._fun, self._breaks = values, fun, breaks
+
+    def source(self) -> Callable[[FloatArray], Any] | None:
+        """The function the values are to be taken from, while they are not taken yet."""
+        return self._fun if self._values is None else None
 
     def get(self) -> FloatArray:
         if self._values is None:
