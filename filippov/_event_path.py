@@ -703,8 +703,8 @@ def _onto_zero_set(
     M = Jac @ B
     if hx.shape[0] != x.shape[0] or not equilibrated_condition(M) <= MAX_CONDITION:
         return x, False
-    rtol, atol = state_tol
-    allowed = _REST_MOVE * (rtol * max(1.0, float(np.max(np.abs(x)))) + atol)
+    tol = _state_tol(x, state_tol)
+    allowed = _REST_MOVE * tol
     along, factor = arrival if arrival is not None else (np.zeros_like(x), 1.0)
 
     def within(move: FloatArray) -> bool:
@@ -712,7 +712,6 @@ def _onto_zero_set(
         across = float(np.max(np.abs(move - part)))
         return across <= allowed and float(np.max(np.abs(part))) <= allowed * factor
 
-    tol = allowed / _REST_MOVE
     start, size = x, float(np.max(np.abs(hx), initial=0.0))
     first = last = np.inf
     for k in range(_REST_NEWTON):
@@ -1167,9 +1166,7 @@ def _merge_moves_state(
     BF = B[:, free]
     with np.errstate(all="ignore"):
         move = BF @ min_norm_correction(rows @ BF, hx[free])
-    rtol, atol = state_tol
-    tol = rtol * max(1.0, float(np.max(np.abs(x)))) + atol
-    return not float(np.max(np.abs(move))) <= _REST_MOVE * tol
+    return not float(np.max(np.abs(move))) <= _REST_MOVE * _state_tol(x, state_tol)
 
 
 def _late_on_next_tie(

@@ -203,8 +203,9 @@ class Recorder:
 
         For a rest that was located late: the path is cut where the rest really begins.
         A nodal segment keeps its pieces before ``t1`` and the part of the next one up to
-        ``t1``, sampled from itself (a piece's polynomial restricted to a sub-interval is
-        the same polynomial: its values to rounding).
+        ``t1`` (`NodalDense._until`: from the segment's source when it is not sampled
+        yet, else from itself, a piece's polynomial restricted to a sub-interval being the
+        same polynomial).
         """
         if not self.segments:
             return None
