@@ -271,6 +271,8 @@ def _steps(
         t, x, sigma, free, offset, stationary, seed = _transition(
             system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec, tols, t_end
         )
+        if not stationary and t >= t_end:
+            return REACHED_END  # (a rest the path gets to only after t_end)
 
 
 def _integrate_mode(
@@ -825,14 +827,17 @@ def _rest_where_the_path_reaches(
     v: FloatArray,
     t_end: float,
     tol: float,
-) -> float:
+) -> float | None:
     """The time of a rest moved from ``x`` (located at ``t`` on the path of ``field``'s
     mode, velocity ``v`` there) to ``x_rest`` along the path: later by the move along it
     over the speed, the path going on at ``v`` until then (a linear segment, up to
     ``t_end``), or earlier, the recorded path cut there (`Recorder.cut_last_segment`).
     The state stays continuous along the path; the part across it must be within the
     state tolerance ``tol`` (else the rest keeps its time: a move mostly across the path is
-    no location error)."""
+    no location error). ``None`` when the path gets there only after ``t_end``: it is
+    recorded at ``v`` up to ``t_end``, where the run ends before its rest (it jumped onto
+    the rest there: 536 tolerances on a valley's sign flow, reported with the state at the
+    minimizer)."""
     move = x_rest - x
     along = float(move @ arrival[0])
     if float(np.max(np.abs(move - along * arrival[0]))) > tol:
@@ -841,6 +846,9 @@ def _rest_where_the_path_reaches(
         # time.
         return t
     ahead = along / float(np.linalg.norm(v))
+    if ahead > 0.0 and t < t_end < t + ahead:
+        rec.linear_segment(t, t_end, x, v, field.mode, field.evaluate(x)[4])
+        return None
     if ahead > 0.0 and t < t + ahead <= t_end:
         rec.linear_segment(t, t + ahead, x, v, field.mode, field.evaluate(x)[4])
         return t + ahead
@@ -988,10 +996,12 @@ def _transition(
             arrival = _arrival_along(guards.mean(axis=0), v_ev)
             x_rest, kept = _onto_zero_set(system, x, hx, Jc, B, state_tol, arrival)
             if kept and arrival is not None and x_rest is not x:
-                t = _rest_where_the_path_reaches(
+                t_rest = _rest_where_the_path_reaches(
                     rec, field, t, x, x_rest, arrival, v_ev, t_end, _state_tol(x, state_tol)
                 )
-                x, seed = x_rest, None
+                if t_rest is None:  # (the run ends on the path, before the rest)
+                    return t_end, rec.x[-1], field.sigma, field.free, field.offset, False, None
+                t, x, seed = t_rest, x_rest, None
         mode = make_mode("l1", sigma, free)
         in_J = np.zeros(m, dtype=bool)
         in_J[free] = True
@@ -1022,9 +1032,12 @@ def _transition(
             x_rest, arrival = rest
             _linf_rest_at_zero(system.norm, f0, B, Jac, t)
             if arrival is not None and x_rest is not x:
-                t = _rest_where_the_path_reaches(
+                t_rest = _rest_where_the_path_reaches(
                     rec, field, t, x, x_rest, arrival, v_ev, t_end, _state_tol(x, state_tol)
                 )
+                if t_rest is None:  # (the run ends on the path, before the rest)
+                    return t_end, rec.x[-1], field.sigma, field.free, field.offset, False, None
+                t = t_rest
             x = x_rest
             x0 = np.zeros(m)
             # (every index, as the rest mode and the exact and continuation paths name it;

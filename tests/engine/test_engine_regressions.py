@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import pickle
 from typing import Any
 
@@ -867,3 +868,25 @@ def test_a_rest_moved_across_its_path_keeps_its_time() -> None:
     )
     assert sol.status == 1, sol.message
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
+
+
+def test_a_rest_the_path_reaches_only_after_t_end_is_not_taken() -> None:
+    # (Stranger review.) Located 4.5e-3 early, this valley's sign-flow rest would start
+    # after t_end = 2.462: it kept its time and the state jumped onto the minimizer (536
+    # tolerances), reported as the end state. The path now runs on at the arriving
+    # mode's velocity up to t_end, with no rest and no jump.
+    obj, x0, x_min = valley_objective(18)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 2.462), method="events", rtol=1e-6, atol=1e-8)
+    ref = fp.solve(flow, x0, (0.0, 2.462), method="continuation", rtol=1e-13, atol=1e-15)
+    assert sol.status == 0 and ref.status == 0, (sol.message, ref.message)
+    assert "stationary" not in [e.kind for e in sol.events]
+    tol = 1e-6 * np.abs(x0).max()
+    segs = sol.segments
+    for a, b in itertools.pairwise(segs):  # (continuous: no jump onto x_min)
+        assert np.abs(a.x1 - b.x0).max() < tol
+    # the piece added after the last event adds no error to what the run had there
+    t_last = sol.events[-1].t
+    before = np.abs(sol(t_last) - ref(t_last)).max()
+    assert np.abs(sol.x[-1] - ref.x[-1]).max() <= before + tol
+    assert np.abs(sol.x[-1] - x_min).max() > 100 * tol  # (the rest is not reached)
