@@ -512,16 +512,7 @@ def on_projected_path(
     depth = float(np.min(depths))
     if not depth < -64 * _EPS * max(1.0, field.h_scale):
         return None  # (at or above rounding: most events)
-    speed = float(np.max(np.abs(field.rhs(t_ev, x_proj))))
-    # (the guard's rate along the path, from the step's interpolant itself: the drift
-    # moves the guard, hardly its rate; the depth over it is the time the event is late)
-    dt = 1e-6 * max(abs(t_ev - ts[-1]), 64 * _EPS * max(1.0, abs(t_ev)))
-    pair = np.array([k])
-    rate = (
-        float(field.cheap_entries(_state(dense, t_ev - dt), pair)[0])
-        - float(field.cheap_entries(x_ev, pair)[0])
-    ) / dt
-    if not rate > 0.0 or -depth / rate * speed <= state_tol:
+    if not _off_by_more_than(field, dense, ts[-1], (t_ev, x_ev, x_proj), k, -depth, state_tol):
         return None
     before = OdeSolution(np.asarray(ts), interps) if len(ts) > 1 else None
 
@@ -544,8 +535,66 @@ def on_projected_path(
     return t_new, x_new, np.asarray(field.guard_values(field.project(x_new))[0], dtype=float)
 
 
+def _off_by_more_than(
+    field: ModeField,
+    dense: Callable[..., FloatArray],
+    t_step: float,
+    at: tuple[float, FloatArray, FloatArray],
+    k: int,
+    gap: float,
+    state_tol: float,
+) -> bool:
+    """Whether guard entry ``k`` being ``gap`` away from 0 on the projected path at the
+    event ``at = (t, integrator state, projected state)`` puts the event more than
+    ``state_tol`` off in state units: ``gap`` over the guard's rate, times the speed.
+    The rate is the integrator's guard's, by a difference on the step's interpolant
+    (``t_step`` its start): the drift moves the guard, hardly its rate."""
+    t_ev, x_ev, x_proj = at
+    speed = float(np.max(np.abs(field.rhs(t_ev, x_proj))))
+    dt = 1e-6 * max(abs(t_ev - t_step), 64 * _EPS * max(1.0, abs(t_ev)))
+    pair = np.array([k])
+    rate = (
+        float(field.cheap_entries(_state(dense, t_ev - dt), pair)[0])
+        - float(field.cheap_entries(x_ev, pair)[0])
+    ) / dt
+    return rate > 0.0 and gap / rate * speed > state_tol
+
+
+def early_on_projected_path(
+    field: ModeField,
+    dense: Callable[..., FloatArray],
+    t_step: float,
+    located: tuple[float, FloatArray, FloatArray],
+    state_tol: float,
+) -> FloatArray | None:
+    """The projected state at an event that the integrator's drift put early: the entry
+    that fired (a cheap one, see `ModeField.cheap`) is still above 0 on the projected path
+    by more than ``state_tol`` in state units (as in `on_projected_path`), and so is every
+    other guard entry there. The caller goes on from that state with a new integrator,
+    whose output then starts on the manifold; ``None`` otherwise (the event stands).
+
+    Why: the drift off a sliding manifold moves a guard by the drift over the block's
+    smallest eigenvalue, either way. On a valley (an eigenvalue of 4e-6) a sign flow's
+    crossing was located 3.7e-4 early at rtol = 1e-6 (where its guard on the projected
+    path was still 1.5e-5, falling at 0.04), and the run ended 104 tolerances off.
+    ``t_step``: the located step's start.
+    """
+    t_ev, x_ev, values = located
+    k = int(np.argmin(values))
+    if not field.cheap[k]:
+        return None  # (an exit guard: its selection is not evaluated twice here)
+    x_proj = field.project(x_ev)
+    ahead = np.asarray(field.guard_values(x_proj)[0], dtype=float)
+    if not float(np.min(ahead)) > 64 * _EPS * max(1.0, field.h_scale):
+        return None  # (some guard is at 0 on the projected path too: a real event)
+    if not _off_by_more_than(
+        field, dense, t_step, (t_ev, x_ev, x_proj), k, float(ahead[k]), state_tol
+    ):
+        return None
+    return x_proj
+
+
 @functools.cache
-@functools.lru_cache(maxsize=8)
 def _equispaced_to_chebyshev(n: int) -> FloatArray:
     """The matrix taking the values at ``n`` equispaced nodes of an interval to the
     Chebyshev coefficients of their interpolating polynomial on it (the inverse of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import pickle
@@ -870,16 +871,27 @@ def test_a_rest_moved_across_its_path_keeps_its_time() -> None:
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
 
 
-def test_a_rest_the_path_reaches_only_after_t_end_is_not_taken() -> None:
-    # (Stranger review.) Located 4.5e-3 early, this valley's sign-flow rest would start
-    # after t_end = 2.462: it kept its time and the state jumped onto the minimizer (536
-    # tolerances), reported as the end state. The path now runs on at the arriving
-    # mode's velocity up to t_end, with no rest and no jump.
+@functools.cache
+def _valley_18_up_to_its_rest() -> tuple[
+    fp.FilippovSolution, fp.FilippovSolution, np.ndarray, np.ndarray
+]:
+    """Valley 18's sign flow up to t = 2.462, just before its rest (at 2.46549), on the
+    event path at rtol 1e-6 and on the continuation path at rtol 1e-13 (the reference);
+    with the start and the minimizer. (Two tests read the same runs.)"""
     obj, x0, x_min = valley_objective(18)
     flow = fp.steepest_descent_flow(obj, "linf")
     sol = fp.solve(flow, x0, (0.0, 2.462), method="events", rtol=1e-6, atol=1e-8)
     ref = fp.solve(flow, x0, (0.0, 2.462), method="continuation", rtol=1e-13, atol=1e-15)
     assert sol.status == 0 and ref.status == 0, (sol.message, ref.message)
+    return sol, ref, x0, x_min
+
+
+def test_a_rest_the_path_reaches_only_after_t_end_is_not_taken() -> None:
+    # (Stranger review.) Located 4.5e-3 early, this valley's sign-flow rest would start
+    # after t_end = 2.462: it kept its time and the state jumped onto the minimizer (536
+    # tolerances), reported as the end state. The path now runs on at the arriving
+    # mode's velocity up to t_end, with no rest and no jump.
+    sol, ref, x0, x_min = _valley_18_up_to_its_rest()
     assert "stationary" not in [e.kind for e in sol.events]
     tol = 1e-6 * np.abs(x0).max()
     segs = sol.segments
@@ -890,3 +902,51 @@ def test_a_rest_the_path_reaches_only_after_t_end_is_not_taken() -> None:
     before = np.abs(sol(t_last) - ref(t_last)).max()
     assert np.abs(sol.x[-1] - ref.x[-1]).max() <= before + tol
     assert np.abs(sol.x[-1] - x_min).max() > 100 * tol  # (the rest is not reached)
+
+
+def test_an_event_the_integrators_drift_puts_early_is_taken_on_the_recorded_path() -> None:
+    # The integrator's drift off a sliding manifold moves a guard by the drift over the
+    # block's smallest eigenvalue (4e-6 on this valley), either way. The crossing of
+    # index 4 fired on the integrator's output 3.7e-4 early, where its guard on the
+    # recorded (projected) path was still 1.5e-5, falling at 0.04: the run ended 104
+    # tolerances off the reference. The mode now goes on from the projected state.
+    sol, ref, x0, _ = _valley_18_up_to_its_rest()
+    tol = 1e-6 * np.abs(x0).max()
+
+    def crossings(s: fp.FilippovSolution) -> list[float]:
+        return [e.t for e in s.events if e.kind == "crossing" and e.indices == (4,)]
+
+    # (the flow moves at unit speed in the max norm: a time off by tol is tol in state)
+    np.testing.assert_allclose(crossings(sol), crossings(ref), rtol=0, atol=tol)
+    ts = np.linspace(0.0, 2.462, 2001)
+    assert np.abs(sol(ts) - ref(ts)).max() < 5 * tol
+    for a, b in itertools.pairwise(sol.segments):  # (continuous through the restart)
+        assert np.abs(a.x1 - b.x0).max() < tol
+
+
+def test_a_rest_on_an_ill_conditioned_block_is_stationary_within_the_tolerance() -> None:
+    # Where every index slides the nominal velocity is 0 at any state and the mode's
+    # field is the drift correction alone, gain times the move onto the manifold: that
+    # move's rounding over the smallest eigenvalue (4e-6). At a sign flow's rest 2.9e-12
+    # from the minimizer it was 1.1e-12 at gain 0.1, above the test's 1e-12: the rest was
+    # integrated as a mode to t_end (status 0). Now it is judged by the move itself.
+    from filippov._event_path import _is_stationary
+    from filippov._mode_field import ModeField
+
+    obj, _, x_min = valley_objective(18)
+    system = fp.steepest_descent_flow(obj, "linf")
+    n = x_min.size
+    eigenvalues, vectors = np.linalg.eigh(obj.hess(x_min))
+    assert eigenvalues[0] < 1e-5
+    field = ModeField(
+        system, system.norm.name, np.zeros(n), np.arange(n), np.zeros(n), 1.0, 0.1, None
+    )
+    near = x_min + 1e-10 * vectors[:, 0]  # (the drift correction: 0.1 × 1e-10 ≫ 1e-12)
+    f0, B, _, _, lam = field.evaluate(near)
+    assert np.abs(f0 - B @ lam).max() > 1e-12
+    assert not _is_stationary(field, near, 1.0, 0.0)
+    assert _is_stationary(field, near, 1.0, 1e-8)
+    # a state off the rest by more than the tolerance is not at rest
+    assert not _is_stationary(field, x_min + 1e-6 * vectors[:, 0], 1.0, 1e-8)
+    sol, _, _, _ = _valley_runs(18, "linf", 1e-6, 100.0)
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
