@@ -143,7 +143,17 @@ def _safe_ratio(num: FloatArray, den: FloatArray) -> FloatArray:
 
 
 def _smoothness(L: FloatArray | None, problem: Problem) -> FloatArray:
-    return L if L is not None else problem.smoothness()
+    """The per-coordinate smoothness constants: the policy's own ``L`` (one per
+    coordinate of the problem, checked here: the policy is built before it sees one),
+    else the problem's."""
+    if L is None:
+        return problem.smoothness()
+    if L.shape != (problem.n,):
+        raise ValueError(
+            f"`L` must hold one smoothness constant per coordinate: {problem.n} for this "
+            f"problem. Got {L.size} instead."
+        )
+    return L
 
 
 class Constant(StepPolicy):

@@ -950,3 +950,22 @@ def test_a_rest_on_an_ill_conditioned_block_is_stationary_within_the_tolerance()
     assert not _is_stationary(field, x_min + 1e-6 * vectors[:, 0], 1.0, 1e-8)
     sol, _, _, _ = _valley_runs(18, "linf", 1e-6, 100.0)
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-9)
+
+
+def test_an_arrival_within_rtol_times_a_long_span_is_not_merged_past_a_crossing() -> None:
+    # With t_end = 196 the simultaneity probe, rtol·(t_end − t0) = 2e-4 in time, was 27
+    # tolerances of travel: index 0's entry 4.2e-5 after index 1's was merged with it
+    # and index 3's crossing between them skipped (73 tolerances off, status 1). The
+    # probe is now also within the state tolerance along the path.
+    sol, ref, x0, x_min = _valley_runs(0, "linf", 1e-6)
+    tol = 1e-6 * np.abs(x0).max()
+
+    def events(s: fp.FilippovSolution) -> list[tuple[str, tuple[int, ...]]]:
+        return [(e.kind, e.indices) for e in s.events]
+
+    assert events(sol) == events(ref)
+    assert ("crossing", (3,)) in events(sol)[8:]
+    np.testing.assert_allclose([e.t for e in sol.events], [e.t for e in ref.events], atol=tol)
+    ts = np.linspace(0.0, sol.events[-1].t, 3001)
+    assert np.abs(sol(ts) - ref(ts)).max() < 5 * tol
+    np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=tol)

@@ -760,6 +760,15 @@ def test_bad_objective_and_smoothness_of_general_objectives() -> None:
     assert np.all(np.isnan(traj.diagnostics["face_curvature"]))
 
 
+@pytest.mark.parametrize("policy", [S.Adaptive, S.FaceAware])
+@pytest.mark.parametrize("L", [[5.0], [1.0, 1.0, 1.0]])
+def test_smoothness_constants_of_the_wrong_length_raise(policy: type, L: list[float]) -> None:
+    # (stranger review) Adaptive(L=[5.0]) on a 2-D problem ran with broadcast steps, and
+    # FaceAware(L=[1, 1, 1]) failed inside a matrix product.
+    with pytest.raises(ValueError, match="`L` must hold one smoothness constant per coordinate: 2"):
+        S.SignGD(step=policy(L=L)).run(slope(0.5), [1.0, 1.0], n_steps=2)
+
+
 def test_greedy_selection_rule_with_a_single_active_coordinate():
     # Regression: the selection rule crashed when the tie set had one index.
     traj = S.GreedyCD(step=0.1, tie="selection").run(
