@@ -607,7 +607,7 @@ def _equispaced_to_chebyshev(n: int) -> FloatArray:
     return inverse
 
 
-def _interpolant_dips(ts: FloatArray, G: FloatArray) -> dict[int, float]:
+def interpolant_dips(ts: FloatArray, G: FloatArray) -> dict[int, float]:
     """``{i: t}`` for each interval ``(ts[i], ts[i + 1])`` in which the polynomial through
     all the samples ``G`` at the equispaced times ``ts`` (one row per time, one column per
     guard entry; degree up to 9) is negative for some entry: ``t`` the middle of the
@@ -663,7 +663,7 @@ def scan_step(
     of the part of the step it covers (however short: after an event the integrator's
     step often runs to the end of the span, and the next root is early in it); between
     samples each component is modelled by the polynomial through all of them, whose
-    negative windows are found from its roots (`_interpolant_dips`), and by the parabola
+    negative windows are found from its roots (`interpolant_dips`), and by the parabola
     through three consecutive samples (for grazing contacts); a predicted window is
     checked on the guard itself. A window narrower than the samples resolve is still
     missed where the polynomial is not close to the guard. Measured on a review's random
@@ -720,7 +720,7 @@ def scan_step(
     t_graze: float | None = None
     # (through every sample: the guards are smooth on the whole step, and the samples
     # past a sign change pin the polynomial down before it)
-    suspects = _interpolant_dips(ts, G) if len(ts) >= 3 else {}
+    suspects = interpolant_dips(ts, G) if len(ts) >= 3 else {}
 
     def confirmed_dip(i: int) -> float | None:
         # Where the polynomial through all the samples dips below zero in interval i, the

@@ -540,3 +540,58 @@ def test_start_on_a_repulsive_surface_is_labelled_as_classify_and_as_the_event_p
         assert [(e.t, e.kind, e.unique) for e in s.events] == [(0.0, "repulsive", False)]
         # the sliding branch (x' = 1 on y = 0) is kept, as the event path keeps it
         np.testing.assert_allclose(s(1.0), [1.0, 0.0], atol=1e-9)
+
+
+@pytest.mark.parametrize(("L", "d"), [(10.0, 0.1), (3.0, 1e-3), (100.0, 1e-4)])
+def test_a_surface_reached_and_left_within_one_step_is_found_on_the_stewart_path(
+    L: float, d: float
+) -> None:
+    # (stranger review) Below y = 0 the field (1, −x) carries the state along the
+    # parabola y = d − x²/2, which reaches y = 0 at x = −√(2d); there the field above,
+    # (1, −1), points back down: it slides (velocity (1, 0)) until x = 0, where the field
+    # below turns tangent, and leaves along y = −x²/2. DOP853 steps far over the
+    # polynomial solution; the four equispaced samples per step stepped over the dip
+    # (38 of 40 cases), and the field below was integrated up to 0.1 inside y > 0.
+    def field(x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return np.array([1.0, -x[0]]) if s[0] < 0 else np.array([1.0, -1.0])
+
+    system = fp.stewart_system(
+        field, lambda x: np.array([x[1]]), jac=lambda x: np.array([[0.0, 1.0]]), n=2
+    )
+    sol = fp.solve(system, [-L, -L * L / 2 + d], (0.0, 2 * L))
+    assert sol.status == 0, sol.message
+    assert [e.kind for e in sol.events] == ["sliding-entry", "exit"]
+    np.testing.assert_allclose([e.t for e in sol.events], [L - np.sqrt(2 * d), L], rtol=1e-9)
+    ts = np.linspace(0.0, 2 * L, 401)
+    x = ts - L  # (the first coordinate moves at unit speed throughout)
+    y = np.where(ts < L - np.sqrt(2 * d), d - x**2 / 2, np.where(ts < L, 0.0, -(x**2) / 2))
+    np.testing.assert_allclose(sol(ts)[:, 1], y, rtol=0, atol=1e-8 * L * L)
+
+
+def test_a_stewart_field_that_is_not_finite_stops_the_run_with_its_partial_solution() -> None:
+    # (stranger review) A NaN field at x0 hung in the integrator's step (a NaN error
+    # estimate shrinks the step for ever); one appearing mid-run ended −1 without naming it.
+    at_start = fp.stewart_system(
+        {"-": lambda x: np.array([1.0, 1.0]), "+": lambda x: np.array([np.nan, -1.0])},
+        ["y"],
+        variables=["x", "y"],
+    )
+    sol = fp.solve(at_start, [0.0, 1.0], (0.0, 1.0))
+    assert sol.status == -3 and "not finite at t = 0" in sol.message, sol.message
+    # x' = 1 + √(1 − x) is NaN once x > 1: at t ≈ 0.6137 from x = 0
+    midway = fp.stewart_system(
+        {
+            "-": lambda x: np.array([1.0, 1.0]),
+            "+": lambda x: np.array([1.0 + np.sqrt(1.0 - x[0]), -1.0]),
+        },
+        ["y"],
+        variables=["x", "y"],
+    )
+    with np.errstate(invalid="ignore"):
+        sol = fp.solve(midway, [0.0, 5.0], (0.0, 3.0))
+    assert sol.status == -3 and "not finite" in sol.message, sol.message
+    assert 0.5 < sol.t[-1] < 0.6137
+    # the partial solution is kept: x(t) solves x' = 1 + √(1 − x) up to there
+    ts = np.linspace(0.0, sol.t[-1], 50)
+    assert np.all(np.isfinite(sol(ts)))
+    assert np.abs(sol(ts)[:, 1] - (5.0 - ts)).max() < 1e-9
