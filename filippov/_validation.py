@@ -56,6 +56,8 @@ def preview(value: Any, limit: int = 60) -> str:
 
 
 def _is_arraylike(value: Any) -> bool:
+    if np.iscomplexobj(value):
+        return False  # (not real numbers: the caller's message says so)
     try:
         np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -63,8 +65,26 @@ def _is_arraylike(value: Any) -> bool:
     return True
 
 
+def real_values(value: Any, name: str) -> FloatArray:
+    """``value`` (a user function's result) as a float64 array; a ``TypeError`` naming
+    ``name`` if it holds complex numbers (NumPy would drop their imaginary parts with a
+    warning only)."""
+    if np.iscomplexobj(value):
+        raise TypeError(
+            f"`{name}` must be an array of real numbers. Got complex values "
+            f"{preview(value)} instead."
+        )
+    return np.asarray(value, dtype=float)
+
+
 def as_float_array(value: ArrayLike, name: str) -> FloatArray:
-    """Convert ``value`` to a float64 array or raise a ``TypeError`` naming ``name``."""
+    """Convert ``value`` to a float64 array or raise a ``TypeError`` naming ``name``
+    (complex numbers included: see `real_values`)."""
+    if np.iscomplexobj(value):
+        raise TypeError(
+            f"`{name}` must be an array of real numbers. Got complex values "
+            f"{preview(value)} instead."
+        )
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

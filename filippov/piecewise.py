@@ -44,6 +44,8 @@ genetic regulatory networks using piecewise-linear models", Bull. Math. Biol. 66
 from __future__ import annotations
 
 import itertools
+import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -728,6 +730,15 @@ class _Thresholds:
         return self.G
 
 
+def _is_index(value: Any) -> bool:
+    """Whether ``value`` is an integer (not a float that ``int`` would truncate)."""
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
+
+
 def gene_network(
     production: Sequence[Sequence[tuple[float, Sequence[tuple[int, str]]]]],
     decay: ArrayLike,
@@ -771,27 +782,38 @@ def gene_network(
     for g in gam:
         require_positive(float(g), "decay")
     genes, values = [], []
-    for item in thresholds:
+    for pos, item in enumerate(thresholds):
         j, th = item
-        if not 0 <= int(j) < n:
-            raise ValueError(f"a threshold's gene must be in [0, {n}). Got {j!r} instead.")
+        if not _is_index(j) or not 0 <= int(j) < n:
+            raise ValueError(
+                f"`thresholds[{pos}]`: the threshold's gene must be an integer in [0, {n}). "
+                f"Got {j!r} instead."
+            )
+        if not math.isfinite(float(th)):
+            raise ValueError(
+                f"`thresholds[{pos}]`: the threshold must be a finite number. Got {th!r} instead."
+            )
         genes.append(int(j))
         values.append(float(th))
     k = len(genes)
     if len(production) != n:
         raise ValueError(f"`production` must have one entry per gene ({n}). Got {len(production)}.")
     terms: list[list[tuple[float, list[tuple[int, int]]]]] = []
-    for gene_terms in production:
+    for gene, gene_terms in enumerate(production):
         parsed = []
         for kappa, factors in gene_terms:
             fs = []
             for t, d in factors:
-                if not 0 <= int(t) < k or d not in ("+", "-"):
+                if not _is_index(t) or not 0 <= int(t) < k or d not in ("+", "-"):
                     raise ValueError(
-                        f"a factor must be (threshold index in [0, {k}), '+' or '-'). "
-                        f"Got {(t, d)!r} instead."
+                        f"`production[{gene}]`: a factor must be (threshold index, an integer "
+                        f"in [0, {k}), '+' or '-'). Got {(t, d)!r} instead."
                     )
                 fs.append((int(t), 1 if d == "+" else -1))
+            if not math.isfinite(float(kappa)):
+                raise ValueError(
+                    f"`production[{gene}]`: a rate must be a finite number. Got {kappa!r} instead."
+                )
             parsed.append((float(kappa), fs))
         terms.append(parsed)
     thr = _Thresholds(genes, np.array(values), n)

@@ -33,6 +33,7 @@ from filippov._validation import (
     as_float_array,
     as_matrix,
     as_vector,
+    real_values,
     require_callable,
     require_positive,
 )
@@ -394,10 +395,10 @@ class FilippovSystem:
         finiteness are checked. :meth:`evaluate` is the public, validating version.
         """
         n = x.shape[0]
-        f0 = np.asarray(self._f0(x), dtype=float).reshape(-1)
+        f0 = real_values(self._f0(x), "f0(x)").reshape(-1)
         if f0.shape != (n,):
             raise ValueError(f"`f0(x)` must have shape ({n},). Got shape {f0.shape} instead.")
-        hx = np.asarray(self._h(x), dtype=float)
+        hx = real_values(self._h(x), "h(x)")
         if hx.ndim > 1:
             raise ValueError(
                 f"`h(x)` must be a vector of shape (m,). Got shape {hx.shape} instead."
@@ -408,7 +409,7 @@ class FilippovSystem:
             raise ValueError(
                 "`h(x)` must have at least one switching function. Got an empty array."
             )
-        B = np.asarray(self._B(x), dtype=float)
+        B = real_values(self._B(x), "B(x)")
         if B.ndim == 1 and m == 1:
             B = B.reshape(-1, 1)
         if B.shape != (n, m):
@@ -448,7 +449,7 @@ class FilippovSystem:
         if m is None:
             m = np.asarray(self._h(x), dtype=float).reshape(-1).shape[0]
         if self._jac_h is not None:
-            J = np.asarray(self._jac_h(x), dtype=float)
+            J = real_values(self._jac_h(x), "jac_h(x)")
             if J.ndim == 1 and m == 1:
                 J = J.reshape(1, -1)
         else:

@@ -136,7 +136,15 @@ APIS: list[Api] = [
         "gene_network",
         fp.gene_network,
         lambda: {"production": [[(2.0, [(0, "-")])]], "decay": [1.0], "thresholds": [(0, 1.0)]},
-        {"decay": ["abc", [NAN], [-1.0]], "selection": CHOICE, "name": TEXT},
+        {
+            "decay": ["abc", [NAN], [-1.0]],
+            # (stranger review: a NaN threshold ran to a "stationary point" at t = 0, and
+            # float indices were truncated by int())
+            "thresholds": [[(0, NAN)], [(0.9, 1.0)], [(3, 1.0)]],
+            "production": [[[(NAN, [(0, "-")])]], [[(2.0, [(0.7, "-")])]]],
+            "selection": CHOICE,
+            "name": TEXT,
+        },
     ),
     Api(
         "PiecewiseSystem",
@@ -169,8 +177,8 @@ APIS: list[Api] = [
         fp.FilippovSystem,
         lambda: {"f0": np.zeros(2), "B": np.eye(2), "h": lambda x: x, "norm": "l1"},
         {
-            "f0": ["abc", [NAN, 0.0]],
-            "B": ["abc", [[NAN, 0.0], [0.0, 1.0]]],
+            "f0": ["abc", [NAN, 0.0], [1j, 0.0]],
+            "B": ["abc", [[NAN, 0.0], [0.0, 1.0]], 1j * np.eye(2)],
             "h": [3, np.ones(2)],
             "norm": CHOICE,
             "jac_h": CALLABLE,

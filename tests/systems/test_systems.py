@@ -306,3 +306,13 @@ def test_piecewise_system_rejects_non_callables():
         fp.piecewise_system(np.ones(2), lambda x: x, lambda x: x[0])
     with pytest.raises(TypeError, match="`grad_h` must be a callable"):
         fp.piecewise_system(lambda x: x, lambda x: x, lambda x: x[0], grad_h=[0.0, 1.0])
+
+
+def test_a_field_function_returning_complex_numbers_is_refused() -> None:
+    # (stranger review) NumPy dropped the imaginary part with a ComplexWarning only: a
+    # callable f0 returning [1j, 0] ran as f0 = 0.
+    system = fp.FilippovSystem(
+        lambda x: np.array([1j, 0.0]), np.eye(2), lambda x: x, "l1", jac_h=lambda x: np.eye(2)
+    )
+    with pytest.raises(TypeError, match=r"`f0\(x\)` must be an array of real numbers"):
+        fp.solve(system, [1.0, 1.0], (0.0, 1.0))
