@@ -346,6 +346,9 @@ def _integrate_mode(
     # Whether the tie attracts at the last accepted state (None: not a watched tie); see
     # `_repelling_turn`.
     attracting = field.tie_curvature(x) > 0.0 if field.watches_ties else None
+    # Whether a componentwise relay's sliding attracts at the last accepted state (None:
+    # not watched); see `_sliding_turn`.
+    sliding_attracts = field.sliding_attraction(x) > 0.0 if field.watches_sliding else None
     # The ℓ2 direction u = h/‖h‖ at the last accepted state (free ℓ2 modes only; see below).
     watch_reversal = field.norm == "l2" and not field.free.size
     h_old = field.evaluate(x)[2] if watch_reversal else None
@@ -426,6 +429,10 @@ def _integrate_mode(
             attracting, turn = _repelling_turn(
                 field, attracting, dense, t_old, t_new, x_new, (ts[0], x, ts, interps)
             )
+        elif sliding_attracts is not None:
+            sliding_attracts, turn = _sliding_turn(
+                field, sliding_attracts, dense, t_old, t_new, x_new
+            )
 
         def record_turn(until: float, keep_later: bool = False) -> None:
             # (in time order with the step's other events; a turn past the step's event
@@ -440,7 +447,7 @@ def _integrate_mode(
                     field.mode,
                     field.mode,
                     unique=False,
-                    note=REPELLING_NOTE,
+                    note=REPELLING_NOTE if field.watches_ties else SLIDING_REPELLING_NOTE,
                 )
             elif keep_later:
                 return
@@ -610,6 +617,45 @@ def _repelling_turn(
             steps = OdeSolution(np.r_[ts, t_new], [*interps, dense])
     tau = locate_turn(lambda s: field.tie_curvature(state(steps, s)), lo, t_new)
     return False, (tau, state(steps, tau))
+
+
+#: The note of a componentwise relay's sliding that turned repelling (`_sliding_turn`).
+SLIDING_REPELLING_NOTE = (
+    "the sliding turned repelling (a two-fold: the sliding block (dh/dx)_F B_F passed "
+    "through a singular matrix): other Filippov solutions leave from here; the path keeps "
+    "sliding"
+)
+
+
+def _sliding_turn(
+    field: ModeField,
+    attracting: bool,
+    dense: Callable[..., FloatArray],
+    t_old: float,
+    t_new: float,
+    x_new: FloatArray,
+) -> tuple[bool, tuple[float, FloatArray] | None]:
+    """Whether a componentwise relay's sliding attracts at the end of the step ``[t_old,
+    t_new]``, and where in it it turned repelling (``None``: it did not), located by
+    ``brentq`` on `ModeField.sliding_attraction` along the mode's dense output (projected,
+    as the solution is).
+
+    Why: at a two-fold (both fields tangent to the surface) the equivalent control stays
+    inside its box, so no exit guard fires; past it both fields point away from the
+    surface and sliding on is one Filippov solution among many (leaving to either side
+    at any time are others). Unwatched, ``x' = (1, ±x)`` above and below ``y = 0`` slid
+    on through ``x = 0`` with every event reported unique.
+    """
+    if field.sliding_attraction(x_new) > 0.0:
+        return True, None
+    if not attracting:
+        return False, None
+
+    def attraction(tau: float) -> float:
+        return field.sliding_attraction(field.project(np.asarray(dense(tau), dtype=float)))
+
+    tau = locate_turn(attraction, t_old, t_new)
+    return False, (tau, field.project(np.asarray(dense(tau), dtype=float)))
 
 
 def _initial_mode(

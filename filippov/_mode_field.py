@@ -228,6 +228,27 @@ class ModeField:
         tie, ``M = σ H_TT σ`` symmetric) that can turn repelling: two or more indices."""
         return self.norm == "linf" and self.free.size > 1 and self.system.objective is not None
 
+    @property
+    def watches_sliding(self) -> bool:
+        """Whether the mode slides on a componentwise (ℓ1) relay's surfaces of a system
+        that is not a steepest-descent flow, whose sliding can turn repelling (a two-fold:
+        ``M = (∂h/∂x)_F B_F`` passing through a singular matrix). (A gradient flow's ``M``
+        is the Hessian block: its entries are judged at each entry, see the selection.)"""
+        return self.norm == "l1" and self.free.size > 0 and self.system.objective is None
+
+    def sliding_attraction(self, x: FloatArray) -> float:
+        """``det M`` of the sliding block ``M = (∂h/∂x)_F B_F`` at ``x``: positive where
+        the sliding surfaces of a ``watches_sliding`` mode attract (for one surface ``M``
+        itself, the rate at which the relay drives ``h`` to 0); a sign change is an
+        eigenvalue passing through 0, where the sliding velocity ceases to be unique."""
+        _, B, _, JF, _ = self.evaluate(x)
+        assert JF is not None
+        M = JF @ B[:, self.free]
+        if M.shape == (1, 1):
+            return float(M[0, 0])
+        sign, logdet = np.linalg.slogdet(M)
+        return float(sign) * float(np.exp(logdet / M.shape[0]))  # (its k-th root: no overflow)
+
     def bordered_sign(self, x: FloatArray) -> float:
         """The sign of ``det [[M, 1], [1ᵀ, 0]]`` at ``x`` from the LU factor the selection
         solved with (0 where it is singular): −1 wherever the tie attracts (that matrix's

@@ -595,3 +595,28 @@ def test_a_stewart_field_that_is_not_finite_stops_the_run_with_its_partial_solut
     ts = np.linspace(0.0, sol.t[-1], 50)
     assert np.all(np.isfinite(sol(ts)))
     assert np.abs(sol(ts)[:, 1] - (5.0 - ts)).max() < 1e-9
+
+
+def test_sliding_through_a_two_fold_is_flagged_as_turning_repulsive() -> None:
+    # (stranger review) Above y = 0 the field is (1, x), below (1, −x): from (−2, 0.3)
+    # the state reaches y = 0 at x = −√0.6 (t = 2 − √3.4), where both fields point at the
+    # surface, and slides at (1, 0). At x = 0 (t = 2) both turn tangent, and past it both
+    # point away: sliding on is one Filippov solution among many. The equivalent
+    # control stays 0, so no exit fired and every event was reported unique.
+    system = fp.piecewise_system(
+        lambda x: np.array([1.0, -x[0]]),
+        lambda x: np.array([1.0, x[0]]),
+        lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )
+    sol = fp.solve(system, [-2.0, 0.3], (0.0, 4.0))
+    assert sol.status == 0, sol.message
+    assert [(e.kind, e.unique) for e in sol.events] == [
+        ("sliding-entry", True),
+        ("repulsive", False),
+    ]
+    np.testing.assert_allclose([e.t for e in sol.events], [2 - np.sqrt(3.4), 2.0], rtol=1e-9)
+    assert "repelling" in sol.events[1].note
+    assert system.classify(np.array([0.5, 0.0]), 0).kind == "repulsive"
+    ts = np.linspace(2 - np.sqrt(3.4), 4.0, 50)
+    np.testing.assert_allclose(sol(ts)[:, 1], 0.0, atol=1e-12)  # (the path keeps sliding)
