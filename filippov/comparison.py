@@ -256,7 +256,9 @@ def _match_events(
         j0 = int(np.searchsorted(all_t, ev.t, side="left"))
         local = [*steps[max(j0 - 2, 0) : j0 + 2], *np.diff(t[max(k0 - 1, 0) : k0 + 2])]
         tol = 2.0 * max(local, default=0.0)
-        start = max(k0 - 1, 0)
+        # (from the iterate before the one a step before the event: a sign change that
+        # arrives at the iterate one step before it counts)
+        start = max(k0 - 2, 0)
         for i in ev.indices:
             col = h[start:, i]
             change = np.flatnonzero(col[1:] * col[:-1] <= 0.0)

@@ -147,3 +147,26 @@ def test_convergence_study_refuses_a_system_that_is_not_one():
         fp.convergence_study(signgd, "flow", [0.6, 0.1], 1.0, [0.1, 0.05])
     with pytest.raises(TypeError, match="`scheme_factory` must be a callable"):
         fp.convergence_study(None, _flow(), [0.6, 0.1], 1.0, [0.1, 0.05])
+
+
+def test_an_event_matched_by_the_iterate_one_step_before_it_counts():
+    # (stranger review) The search for the scheme's sign change starts one step before
+    # the event, but a change arriving at that very iterate was skipped: with h = 0.2 the
+    # sliding entry at t = 3.1235 was matched at 3.2 while h_1 changed sign at t = 3.0.
+    obj = slope(0.5)
+    x0 = np.array([0.6137, 0.1234567])
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 4.0), rtol=1e-12, atol=1e-14)
+    traj = fp.schemes.SignGD(step=0.2).run(obj, x0, t_final=4.0)
+    report = fp.compare(traj, sol, system=flow)
+    h = np.array([flow.h(x) for x in traj.x])
+    for match in report.events:
+        # the first iterate, from one step before the event, whose h_i differs in sign
+        # from the iterate before it (from the iterates themselves)
+        later = [
+            k
+            for k in range(1, len(traj.t))
+            if traj.t[k] >= match.t - 0.2 - 1e-12 and h[k, match.index] * h[k - 1, match.index] <= 0
+        ]
+        assert match.t_discrete == pytest.approx(traj.t[later[0]])
+    assert report.events[1].t_discrete == pytest.approx(3.0)
