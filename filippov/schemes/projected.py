@@ -68,9 +68,13 @@ class ProjectedSignGD(Scheme):
     :math:`c = (g^{k+1}-g^k)/\eta_k + d u`, and the next relay value is the clipped
     discrete equivalent control :math:`u = \operatorname{clip}((g/\eta + c)/d, -1, 1)`,
     which lands :math:`\partial_i f` on 0 within a few steps and keeps it there.
-    Tracking ends (plain sign steps again) when :math:`|c| \ge d`: the equivalent control
-    leaves :math:`[-1, 1]`, the flow leaves the sliding surface. For a quadratic whose
-    other coordinates keep their relay values the model is exact.
+    Tracking ends when :math:`|c| \ge d`: the equivalent control leaves :math:`[-1, 1]`,
+    the flow leaves the sliding surface; that step is a plain sign step unless the two-hit
+    test, run on it as on every coordinate not tracking, fires again there (a fresh
+    :math:`\theta`). While tracking, :math:`u` may take the sign against the gradient's
+    (the equivalent control of sliding lies anywhere in :math:`[-1, 1]`); only the two-hit
+    step's :math:`\theta` is clamped to :math:`[0, 1]`. For a quadratic whose other
+    coordinates keep their relay values the model is exact.
 
     Counters: ``freezes`` (frozen coordinates), ``two_hit`` (θ corrections triggered),
     ``tracking`` (coordinates in tracking mode after the step).
