@@ -29,19 +29,33 @@ _L2_ARC_POINTS = 400
 
 
 def arrive_l2(
-    system: FilippovSystem, field: ModeField, t: float, x: FloatArray, rec: Recorder
-) -> tuple[float, FloatArray]:
+    system: FilippovSystem,
+    field: ModeField,
+    t: float,
+    x: FloatArray,
+    rec: Recorder,
+    t_end: float = np.inf,
+) -> tuple[float, FloatArray, bool]:
     """Finish the finite-time arrival at ``h = 0`` from the guard's stop at ``‖h‖ = δ``:
     in closed form for a gradient flow at a nondegenerate minimum
     (:func:`_arrive_l2_linearized`), else by straight Newton steps
-    (:func:`_arrive_l2_newton`)."""
-    arrived = _arrive_l2_linearized(system, field, t, x, rec)
-    return arrived if arrived is not None else _arrive_l2_newton(system, field, t, x, rec)
+    (:func:`_arrive_l2_newton`). Returns ``(t, x, arrived)``: the path is recorded up to
+    ``t_end`` at most, and ``arrived`` is false when it ends there before ``h = 0`` (a
+    stationary event past ``t_end`` was recorded, and the end-of-run check failed it)."""
+    arrived = _arrive_l2_linearized(system, field, t, x, rec, t_end)
+    if arrived is not None:
+        return arrived
+    return _arrive_l2_newton(system, field, t, x, rec, t_end)
 
 
 def _arrive_l2_linearized(
-    system: FilippovSystem, field: ModeField, t: float, x: FloatArray, rec: Recorder
-) -> tuple[float, FloatArray] | None:
+    system: FilippovSystem,
+    field: ModeField,
+    t: float,
+    x: FloatArray,
+    rec: Recorder,
+    t_end: float = np.inf,
+) -> tuple[float, FloatArray, bool] | None:
     """The last stretch of a normalized gradient flow ``x' = −g/‖g‖`` into a minimum with
     positive definite Hessian ``H``, on the quadratic model at ``x`` (``None`` when the
     system is not such a flow there).
@@ -103,10 +117,12 @@ def _arrive_l2_linearized(
         return np.asarray(x_star + (decay * c) @ Q.T, dtype=np.float64)
 
     # pieces: the spline's intervals (dense is smooth on each)
+    t_stop = min(t_arrive, t_end)
     breaks = t_start + length[keep]
-    breaks = np.r_[breaks[breaks < t_arrive], t_arrive]
-    rec.dense_segment(t, t_arrive, dense, x_star, field.mode, hx / np.linalg.norm(hx), breaks)
-    return t_arrive, x_star.copy()
+    breaks = np.r_[breaks[breaks < t_stop], t_stop]
+    x_stop = x_star if t_stop == t_arrive else dense(np.array([t_stop]))[0]
+    rec.dense_segment(t, t_stop, dense, x_stop, field.mode, hx / np.linalg.norm(hx), breaks)
+    return t_stop, x_stop.copy(), t_stop == t_arrive
 
 
 def _l2_arc_speed(lam: FloatArray, c: FloatArray, s: FloatArray) -> FloatArray:
@@ -115,8 +131,13 @@ def _l2_arc_speed(lam: FloatArray, c: FloatArray, s: FloatArray) -> FloatArray:
 
 
 def _arrive_l2_newton(
-    system: FilippovSystem, field: ModeField, t: float, x: FloatArray, rec: Recorder
-) -> tuple[float, FloatArray]:
+    system: FilippovSystem,
+    field: ModeField,
+    t: float,
+    x: FloatArray,
+    rec: Recorder,
+    t_end: float = np.inf,
+) -> tuple[float, FloatArray, bool]:
     """Finish the finite-time arrival at ``h = 0`` by Newton steps along the flow.
 
     The guard stops the smooth integration at ``‖h‖ = δ`` (the field is singular at
@@ -141,7 +162,10 @@ def _arrive_l2_newton(
         tau = -nh / rate
         if tau <= 4 * _EPS * max(1.0, abs(t)):
             break  # below the time resolution: arrived to rounding
+        if t + tau > t_end:  # (the run ends on the way in)
+            x = rec.linear_segment(t, t_end, x, v, mode, u).copy()
+            return t_end, x, False
         # the recorder keeps its end state frozen; user functions get a writable copy
         x = rec.linear_segment(t, t + tau, x, v, mode, u).copy()
         t = t + tau
-    return t, x
+    return t, x, True

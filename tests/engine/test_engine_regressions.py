@@ -13,7 +13,7 @@ import pytest
 from objective_families import degenerate_quartic, valley_objective
 
 import filippov as fp
-from filippov.objectives import Objective, rotated_quadratic, smooth_max
+from filippov.objectives import Objective, rotated_quadratic, separable_quadratic, smooth_max
 from filippov.systems import piecewise_system
 
 
@@ -969,3 +969,80 @@ def test_an_arrival_within_rtol_times_a_long_span_is_not_merged_past_a_crossing(
     ts = np.linspace(0.0, sol.events[-1].t, 3001)
     assert np.abs(sol(ts) - ref(ts)).max() < 5 * tol
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("before", [1e-11, 1e-13])
+def test_an_l2_arrival_just_after_t_end_ends_the_run_at_t_end(before: float) -> None:
+    # (stranger review) The ℓ2 flow of ½‖x‖² moves straight to 0 at unit speed and
+    # arrives at t = ‖x0‖ = 2. The arrival's last stretch (closed form or Newton steps)
+    # ignored t_end: with t_end just before 2 the stationary event was recorded after
+    # t_end and the run ended −5.
+    flow = fp.steepest_descent_flow(separable_quadratic([1.0, 1.0, 1.0], [0.0, 0.0, 0.0]), "l2")
+    x0 = np.array([3.0, 4.0, 12.0]) / 13 * 2
+    t_end = 2.0 - before
+    sol = fp.solve(flow, x0, (0.0, t_end))
+    assert sol.status == 0, sol.message
+    assert sol.t[-1] == t_end
+    assert "stationary" not in [e.kind for e in sol.events]
+    np.testing.assert_allclose(sol.x[-1], x0 * (1 - t_end / 2), rtol=0, atol=1e-12)
+
+
+#: A smooth, strongly convex objective of 20 variables (a stranger review's random
+#: expression: quadratic, quartic, log-cosh, exponential and softplus terms).
+_ROUGH_BOWL = (
+    "2.36699*(x0 - (-0.802004))**2 + 1.70341*(x1 - (-0.527374))**2 + 2.81833*(x2 - (0.424749)"
+    ")**2 + 2.59761*(x3 - (-0.452177))**2 + 1.79728*(x4 - (0.812522))**2 + 1.96654*(x5 - (-0."
+    "414621))**2 + 0.548282*(x6 - (-1.03561))**2 + 0.288547*(x7 - (-0.023798))**2 + 1.98426*("
+    "x8 - (0.591361))**2 + 1.10803*(x9 - (1.26612))**2 + 0.82868*(x10 - (-1.13584))**2 + 0.63"
+    "6474*(x11 - (-0.147967))**2 + 1.05545*(x12 - (1.10327))**2 + 1.69773*(x13 - (0.729762))*"
+    "*2 + 0.654293*(x14 - (-0.000581466))**2 + 0.932527*(x15 - (-0.11684))**2 + 2.45998*(x16 "
+    "- (0.581299))**2 + 2.27329*(x17 - (0.457016))**2 + 2.44248*(x18 - (0.586591))**2 + 1.227"
+    "27*(x19 - (2.17018))**2 + 0.1*(x16 + (1)*1.36487*x8)**4 + 0.1*(x11 + (1)*0.309883*x7)**4"
+    " + log(cosh((x16 + (1)*1.08016*x4))) + 0.3*exp(0.5*(x17 + (1)*0.469856*x3)) + log(cosh(("
+    "x8 + (1)*0.10937*x9))) + 0.1*(x11 + (1)*1.3421*x13)**4 + 0.3*exp(0.5*(x13 + (-1)*1.07511"
+    "*x11)) + 0.3*exp(0.5*(x13 + (-1)*1.05635*x16)) + 0.3*exp(0.5*(x1 + (-1)*0.648317*x9)) + "
+    "log(1 + exp((x0 + (1)*0.912514*x14))) + log(1 + exp((x7 + (-1)*1.45444*x1))) + log(1 + e"
+    "xp((x19 + (1)*0.516013*x11))) + log(1 + exp((x15 + (1)*0.233743*x9)))"
+)
+
+
+def test_an_l2_flows_step_over_a_smooth_minimum_is_no_pole() -> None:
+    # One DOP853 step over the minimum, on a curved approach, put the turn of the
+    # direction on its dense output at ‖h‖ = 1.6e-5, just above both ends, 1.5e-6 from
+    # the minimizer: read as a pole of h, the run ended −3. A pole makes ‖h‖ unbounded.
+    from scipy.optimize import minimize
+
+    obj = Objective.from_expr(_ROUGH_BOWL, variables=[f"x{i}" for i in range(20)])
+    x0 = np.array(
+        [
+            -0.5103085224905161,
+            -0.6992858221977525,
+            -2.0453039758111884,
+            -0.22929421087154933,
+            -1.361721243694501,
+            -0.3746120624150199,
+            -1.5262994696182997,
+            0.9527444092910999,
+            -1.9090968944368476,
+            0.34845135620978557,
+            -0.15530128587822917,
+            -0.022965037600020895,
+            -1.2997575035839044,
+            1.2166121045742355,
+            2.6909666943364376,
+            2.503038092903987,
+            -2.2326254456592927,
+            0.6277823029490132,
+            -2.4968697505219746,
+            -1.064080981633096,
+        ]
+    )
+    rtol = 8.25905542957123e-07
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l2"), x0, (0.0, 14.4), rtol=rtol, atol=rtol / 100)
+    assert sol.status == 1, sol.message
+    best = minimize(
+        obj.f, x0, jac=obj.grad, hess=obj.hess, method="trust-exact", options={"gtol": 1e-12}
+    )
+    np.testing.assert_allclose(sol.x[-1], best.x, rtol=0, atol=1e-9)
+    # the arrival time, the gradient flow's arc length: 9.6131995246 (scipy, rtol 1e-13)
+    assert sol.events[-1].t == pytest.approx(9.6131995246, abs=10 * rtol * 2.7)
