@@ -488,23 +488,23 @@ def _run_mode(
             # crossing) may dip below 0 and come back within one step
             armed |= g_new < -1e-12 * np.maximum(np.abs(g_new), 1.0)
             t_lo = t_j
-        if not fired.size:
-            # A dip and return between the samples (a surface crossed and crossed back
-            # within one step: DOP853 steps far over a polynomial solution).
-            dip = _dip_between_samples(mode, dense, samples, armed_before)
-            if dip is not None:
-                t_lo, t_j, fired = dip
+        # Brackets (guard, lo, hi): the guards fired at a sample, and those of a dip and
+        # return between the samples up to it (a surface crossed and crossed back within
+        # one step: DOP853 steps far over a polynomial solution), which may come first.
+        brackets = [(int(k), t_lo, t_j) for k in fired]
+        dip = _dip_between_samples(mode, dense, samples, armed_before)
+        if dip is not None and (not fired.size or dip[0] <= t_lo):
+            brackets += [(int(k), dip[0], dip[1]) for k in dip[2]]
         roots: list[tuple[float, int]] = []
-        for k in fired:
+        for k, lo, hi in brackets:
 
-            def g(tt: float, k: int = int(k), dense: object = dense) -> float:
+            def g(tt: float, k: int = k, dense: object = dense) -> float:
                 return float(mode.guards(dense(tt))[k])  # type: ignore[operator]
 
-            ga = g(t_lo)
-            if ga >= 0:
-                roots.append((t_lo, int(k)))
+            if g(lo) >= 0:
+                roots.append((lo, k))
             else:
-                roots.append((brentq(g, t_lo, t_j, xtol=1e-15, rtol=1e-15, maxiter=200), int(k)))
+                roots.append((brentq(g, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=200), k))
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.

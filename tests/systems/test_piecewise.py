@@ -542,9 +542,10 @@ def test_start_on_a_repulsive_surface_is_labelled_as_classify_and_as_the_event_p
         np.testing.assert_allclose(s(1.0), [1.0, 0.0], atol=1e-9)
 
 
+@pytest.mark.parametrize("second", [False, True])
 @pytest.mark.parametrize(("L", "d"), [(10.0, 0.1), (3.0, 1e-3), (100.0, 1e-4)])
 def test_a_surface_reached_and_left_within_one_step_is_found_on_the_stewart_path(
-    L: float, d: float
+    L: float, d: float, second: bool
 ) -> None:
     # (stranger review) Below y = 0 the field (1, −x) carries the state along the
     # parabola y = d − x²/2, which reaches y = 0 at x = −√(2d); there the field above,
@@ -555,13 +556,25 @@ def test_a_surface_reached_and_left_within_one_step_is_found_on_the_stewart_path
     def field(x: np.ndarray, s: np.ndarray) -> np.ndarray:
         return np.array([1.0, -x[0]]) if s[0] < 0 else np.array([1.0, -1.0])
 
-    system = fp.stewart_system(
-        field, lambda x: np.array([x[1]]), jac=lambda x: np.array([[0.0, 1.0]]), n=2
-    )
+    if second:
+        # (a second surface x = L/2, the same fields on both sides, crossed in the same
+        # step after the dip: its sampled firing hid the dip before it)
+        system = fp.stewart_system(
+            field,
+            lambda x: np.array([x[1], x[0] - L / 2]),
+            jac=lambda x: np.array([[0.0, 1.0], [1.0, 0.0]]),
+            n=2,
+        )
+    else:
+        system = fp.stewart_system(
+            field, lambda x: np.array([x[1]]), jac=lambda x: np.array([[0.0, 1.0]]), n=2
+        )
     sol = fp.solve(system, [-L, -L * L / 2 + d], (0.0, 2 * L))
     assert sol.status == 0, sol.message
-    assert [e.kind for e in sol.events] == ["sliding-entry", "exit"]
-    np.testing.assert_allclose([e.t for e in sol.events], [L - np.sqrt(2 * d), L], rtol=1e-9)
+    events = [(e.kind, e.indices) for e in sol.events]
+    times = [L - np.sqrt(2 * d), L]
+    assert events == [("sliding-entry", (0,)), ("exit", (0,))] + second * [("crossing", (1,))]
+    np.testing.assert_allclose([e.t for e in sol.events], times + second * [1.5 * L], rtol=1e-9)
     ts = np.linspace(0.0, 2 * L, 401)
     x = ts - L  # (the first coordinate moves at unit speed throughout)
     y = np.where(ts < L - np.sqrt(2 * d), d - x**2 / 2, np.where(ts < L, 0.0, -(x**2) / 2))
