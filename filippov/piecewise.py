@@ -53,7 +53,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from filippov._validation import FloatArray, as_vector, require_int, require_positive
+from filippov._validation import (
+    FloatArray,
+    as_vector,
+    real_values,
+    require_int,
+    require_positive,
+)
 
 IndexLike = Sequence[int] | np.ndarray
 
@@ -370,14 +376,14 @@ class PiecewiseSystem:
     def c(self, x: ArrayLike) -> FloatArray:
         """The switching functions ``c(x)``, shape ``(k,)``."""
         xv = np.asarray(x, dtype=float)
-        out = np.asarray(self._c(xv), dtype=float).reshape(-1)
+        out = real_values(self._c(xv), "switching(x)").reshape(-1)
         if out.shape != (self.k,):
             raise ValueError(f"`switching(x)` must have shape ({self.k},). Got {out.shape}.")
         return out
 
     def jacobian(self, x: ArrayLike) -> FloatArray:
         """``∂c/∂x``, shape ``(k, n)``."""
-        out = np.asarray(self._jac(np.asarray(x, dtype=float)), dtype=float)
+        out = real_values(self._jac(np.asarray(x, dtype=float)), "jac(x)")
         out = out.reshape(self.k, -1) if out.size == self.k * self.n else out
         if out.shape != (self.k, self.n):
             raise ValueError(
@@ -388,7 +394,9 @@ class PiecewiseSystem:
     def field(self, x: ArrayLike, signs: Sequence[int]) -> FloatArray:
         """The field ``f_σ(x)`` of the region with sign pattern ``signs``."""
         key = tuple(int(s) for s in signs)
-        out = np.asarray(self._field(np.asarray(x, dtype=float), key), dtype=float).reshape(-1)
+        out = real_values(self._field(np.asarray(x, dtype=float), key), "field(x, signs)").reshape(
+            -1
+        )
         if out.shape != (self.n,):
             raise ValueError(
                 f"the field of region {key} must have shape ({self.n},). Got {out.shape}."
@@ -662,7 +670,7 @@ def stewart_system(
         if n_opt is None:
             raise ValueError("`n` must be given (the state dimension).")
         n_dim = int(n_opt)
-        k = int(np.asarray(switching(np.zeros(int(n_dim))), dtype=float).size)
+        k = int(real_values(switching(np.zeros(int(n_dim))), "switching(x)").size)
     if n is not None and int(n) != n_dim:
         raise ValueError(f"`n` = {n} disagrees with the {n_dim} variables.")
     if isinstance(fields, Mapping):

@@ -633,3 +633,21 @@ def test_sliding_through_a_two_fold_is_flagged_as_turning_repulsive() -> None:
     assert system.classify(np.array([0.5, 0.0]), 0).kind == "repulsive"
     ts = np.linspace(2 - np.sqrt(3.4), 4.0, 50)
     np.testing.assert_allclose(sol(ts)[:, 1], 0.0, atol=1e-12)  # (the path keeps sliding)
+
+
+def test_a_stewart_system_returning_complex_numbers_is_refused() -> None:
+    # (stranger review) NumPy dropped the imaginary parts with a ComplexWarning only.
+    field_c = fp.stewart_system(
+        {"-": lambda x: np.array([1.0 + 1j, 1.0]), "+": lambda x: np.array([1.0, -1.0])},
+        ["y"],
+        variables=["x", "y"],
+    )
+    with pytest.raises(TypeError, match=r"`field\(x, signs\)` must be an array of real numbers"):
+        fp.solve(field_c, [0.0, -1.0], (0.0, 2.0))
+    with pytest.raises(TypeError, match=r"`switching\(x\)` must be an array of real numbers"):
+        fp.stewart_system(
+            lambda x, s: np.array([1.0, -float(s[0])]),
+            lambda x: np.array([x[1] + 0j]),
+            jac=lambda x: np.array([[0.0, 1.0]]),
+            n=2,
+        )
