@@ -1019,6 +1019,8 @@ def _is_stationary(field: ModeField, x: FloatArray, v_scale: float, state_tol: f
         return True
     if not field.gain > 0.0 or not field.free.size:
         return False
+    if float(np.max(np.abs(v))) > field.gain * state_tol + 1e-12 * v_scale:
+        return False  # (faster than any drift correction within the tolerance: moving)
     nominal = ModeField(
         field.system, field.norm, field.sigma, field.free, field.offset, field.h_scale, 0.0, None
     )
