@@ -5,8 +5,9 @@ velocity is the region's field (``S`` empty) or the sliding selection of
 :meth:`~filippov.piecewise.PiecewiseSystem.mode_velocity`, plus a drift correction
 ``−g ∇c_Sᵀ (∇c_S ∇c_Sᵀ)⁻¹ c_S`` towards the manifold. It is integrated with a scipy
 ``OdeSolver`` driven step by step. Its events, each a function that is negative while
-the mode holds, are checked at every step end and located by ``brentq`` on the dense
-output:
+the mode holds, are checked at nine equispaced points of every step (its end among
+them), modelled between them by the polynomial through all of them (a surface reached and
+left within one step), and located by ``brentq`` on the dense output:
 
 * a switching function outside ``S`` reaching zero, ``−σ_i c_i``;
 * for each ``i ∈ S`` and side ``s``, the normal velocity ``s ∇c_i · v`` of the mode with
