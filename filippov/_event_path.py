@@ -1015,11 +1015,12 @@ def _is_stationary(field: ModeField, x: FloatArray, v_scale: float, state_tol: f
     """
     f0, B, _, _, lam = field.evaluate(x)
     v = f0 - B @ lam
-    if float(np.max(np.abs(v))) <= 1e-12 * v_scale:
+    speed = float(np.max(np.abs(v)))
+    if speed <= 1e-12 * v_scale:
         return True
     if not field.gain > 0.0 or not field.free.size:
         return False
-    if float(np.max(np.abs(v))) > field.gain * state_tol + 1e-12 * v_scale:
+    if speed > field.gain * state_tol + 1e-12 * v_scale:
         return False  # (faster than any drift correction within the tolerance: moving)
     nominal = ModeField(
         field.system, field.norm, field.sigma, field.free, field.offset, field.h_scale, 0.0, None

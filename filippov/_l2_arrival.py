@@ -40,8 +40,8 @@ def arrive_l2(
     in closed form for a gradient flow at a nondegenerate minimum
     (:func:`_arrive_l2_linearized`), else by straight Newton steps
     (:func:`_arrive_l2_newton`). Returns ``(t, x, arrived)``: the path is recorded up to
-    ``t_end`` at most, and ``arrived`` is false when it ends there before ``h = 0`` (a
-    stationary event past ``t_end`` was recorded, and the end-of-run check failed it)."""
+    ``t_end`` at most, and ``arrived`` is false when it ends there before ``h = 0`` (the
+    run ends at ``t_end``: a stationary event recorded past it made the run end −5)."""
     arrived = _arrive_l2_linearized(system, field, t, x, rec, t_end)
     if arrived is not None:
         return arrived
