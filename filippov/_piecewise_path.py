@@ -24,6 +24,7 @@ solutions, and the event is flagged ``unique=False``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -135,6 +136,25 @@ def _leaves(
     if choice is None:
         return 0.0  # undecided on that side: neither proves nor rules out attraction
     return float(s * grad @ choice.selection.velocity)
+
+
+def _two_fold(
+    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], signs: np.ndarray, i: int, s: int
+) -> bool:
+    """Whether sliding index ``i``, leaving to side ``s`` at ``x``, leaves at a two-fold:
+    released to the other side too, the flow does not come back (its normal velocity
+    there is not negative beyond ``1e-8`` of the fields' scale).
+
+    Why: at a regular exit the field on the other side still pushes onto the surface, and
+    leaving to side ``s`` is the only continuation. At a two-fold both fields turn
+    tangent at once and point away after it: leaving to either side and sliding on are
+    all Filippov solutions. (``x' = (1, ±x)`` above and below ``y = 0`` left at ``x = 0``
+    to one side, the event reported unique.)"""
+    other = _leaves(system, x, free, signs, i, -s)
+    grad = system.jacobian(x)[i]
+    fields = system.adjacent(x, free, signs)[1]
+    scale = float(np.linalg.norm(grad)) * max(float(np.max(np.abs(fields))), 1e-300)
+    return other > -1e-8 * scale
 
 
 @dataclass(frozen=True)
@@ -358,6 +378,8 @@ def _steps(
         base = signs.copy()
         base[base == 0] = 1
         choice = _choose(system, x, zero_t, base, forced, old_signs, t)
+        if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s):
+            choice = dataclasses.replace(choice, unique=False)
         arrived = tuple(j for j in zero_t if j not in free)
         _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
         signs, free = choice.signs, choice.free

@@ -574,6 +574,7 @@ def test_a_surface_reached_and_left_within_one_step_is_found_on_the_stewart_path
     events = [(e.kind, e.indices) for e in sol.events]
     times = [L - np.sqrt(2 * d), L]
     assert events == [("sliding-entry", (0,)), ("exit", (0,))] + second * [("crossing", (1,))]
+    assert all(e.unique for e in sol.events)
     np.testing.assert_allclose([e.t for e in sol.events], times + second * [1.5 * L], rtol=1e-9)
     ts = np.linspace(0.0, 2 * L, 401)
     x = ts - L  # (the first coordinate moves at unit speed throughout)
@@ -633,6 +634,18 @@ def test_sliding_through_a_two_fold_is_flagged_as_turning_repulsive() -> None:
     assert system.classify(np.array([0.5, 0.0]), 0).kind == "repulsive"
     ts = np.linspace(2 - np.sqrt(3.4), 4.0, 50)
     np.testing.assert_allclose(sol(ts)[:, 1], 0.0, atol=1e-12)  # (the path keeps sliding)
+    # The Stewart path leaves at the two-fold to one side (another of the solutions): not
+    # unique either. A regular exit (the dip test above: the field on the other side
+    # still pushes onto the surface) stays unique.
+    stewart = fp.stewart_system(
+        lambda x, s: np.array([1.0, -x[0]]) if s[0] < 0 else np.array([1.0, x[0]]),
+        lambda x: np.array([x[1]]),
+        jac=lambda x: np.array([[0.0, 1.0]]),
+        n=2,
+    )
+    sol = fp.solve(stewart, [-2.0, 0.3], (0.0, 4.0))
+    assert [(e.kind, e.unique) for e in sol.events] == [("sliding-entry", True), ("exit", False)]
+    np.testing.assert_allclose([e.t for e in sol.events], [2 - np.sqrt(3.4), 2.0], rtol=1e-9)
 
 
 def test_a_stewart_system_returning_complex_numbers_is_refused() -> None:
