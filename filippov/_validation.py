@@ -69,6 +69,12 @@ def real_values(value: Any, name: str) -> FloatArray:
     """``value`` (a user function's result) as a float64 array; a ``TypeError`` naming
     ``name`` if it holds complex numbers (NumPy would drop their imaginary parts with a
     warning only)."""
+    _refuse_complex(value, name)
+    return np.asarray(value, dtype=float)
+
+
+def _refuse_complex(value: Any, name: str) -> None:
+    """A ``TypeError`` naming ``name`` if ``value`` holds complex numbers."""
     # (an array's dtype directly: `np.iscomplexobj` costs more, on every evaluation)
     complex_values = (
         value.dtype.kind == "c" if isinstance(value, np.ndarray) else np.iscomplexobj(value)
@@ -78,17 +84,12 @@ def real_values(value: Any, name: str) -> FloatArray:
             f"`{name}` must be an array of real numbers. Got complex values "
             f"{preview(value)} instead."
         )
-    return np.asarray(value, dtype=float)
 
 
 def as_float_array(value: ArrayLike, name: str) -> FloatArray:
     """Convert ``value`` to a float64 array or raise a ``TypeError`` naming ``name``
     (complex numbers included: see `real_values`)."""
-    if np.iscomplexobj(value):
-        raise TypeError(
-            f"`{name}` must be an array of real numbers. Got complex values "
-            f"{preview(value)} instead."
-        )
+    _refuse_complex(value, name)
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
