@@ -35,7 +35,7 @@ See ``docs/theory.rst`` (the continuation path, tie modes).
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -965,7 +965,18 @@ def _run_tie_mode(
         if what == "join":
             tm.located = int(tm.F[k_hit % tm.F.size])
             what = "event"
-        pts.append(p_ev)
+        if p_ev.tau == cur.tau:
+            # An event at the step's start: no zero-length piece (the dense output's
+            # times must increase strictly; a repeated one made the solution unusable).
+            pts[-1] = p_ev
+        else:
+            # The dense output's last node takes the slope of the step's interpolant,
+            # whose error the step control measured, not the tangent solved at the event
+            # (as on the sign flow's modes, see `_run_mode` there): a curve that bends
+            # sharply just before the event would otherwise bulge across the last piece.
+            u_end, cdot_end = _slope_guess(tm, cur, new, h, p_ev.tau)
+            pts.append(replace(p_ev, u=u_end, cdot=cdot_end, dz=None))
+        # (a turn is located on the dense output as recorded)
         _watch_repelling(tm, pts, t, mode, rec, True)
         record(p_ev)
         return t + tau_ev, p_ev, max(h_step, 1e-3 * h), what

@@ -1181,3 +1181,41 @@ def test_a_mode_after_a_free_mode_does_not_start_with_the_free_modes_step() -> N
             if S and seg.t1 > seg.t0:
                 for t in np.linspace(seg.t0, seg.t1, 50):
                     assert np.abs(obj.grad(sol(t))[S]).max() < 1e-8, (t, S)
+
+
+@pytest.mark.parametrize(
+    ("seed", "rtol"), [(14, 1e-13), (23, 1e-13), (42, 1e-8), (97, 1e-8), (9, 1e-10), (17, 1e-10)]
+)
+def test_the_last_piece_before_an_event_follows_the_checked_interpolant(
+    seed: int, rtol: float
+) -> None:
+    # Degenerate quartics whose sliding curve bends sharply just before the entry that
+    # ends its mode (at the minimizer). The last piece of the dense output ended with the
+    # tangent solved there, not the slope of the step's interpolant whose error the step
+    # control had measured: the cubic bulged across the piece, ∂_S f up to 2.8e-2 on
+    # sliding pieces (1e-3 in the state at rtol 1e-13, seed 14), with status 1.
+    obj, x0 = degenerate_quartic(seed)
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"),
+        x0,
+        (0.0, 30.0),
+        method="continuation",
+        rtol=rtol,
+        atol=rtol / 100,
+    )
+    assert sol.status == 1, sol.message
+    sliding = 0
+    for seg in sol.segments:
+        S = [i for i, s in enumerate(seg.mode.signs) if s == 0]
+        if S and len(S) < obj.n and seg.t1 > seg.t0:
+            sliding += 1
+            for t in np.linspace(seg.t0, seg.t1, 41):
+                g = obj.grad(sol(t))
+                assert np.abs(g[S]).max() <= 1e-6 * max(1.0, np.abs(g).max()), (t, S)
+    assert sliding
+    # ... and the state is the event path's (an independent integrator) between events
+    ref = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), x0, (0.0, sol.t[-1]), rtol=1e-12, atol=1e-14
+    )
+    ts = np.linspace(0.0, sol.t[-1], 201)
+    assert np.abs(sol(ts) - ref(ts)).max() <= 1e-5

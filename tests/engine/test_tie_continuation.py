@@ -15,6 +15,7 @@ import problems as P
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
+from objective_families import degenerate_quartic
 from test_continuation_path import far_start_runs, longest_mode
 
 import filippov as fp
@@ -530,3 +531,20 @@ def test_a_long_steady_tie_mode_past_the_first_judgement_runs_to_the_minimizer(
     sol, ref = far_start_runs(obj, "l1", x0, most)
     same_events(sol, ref, atol=1e-8)
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 3), rtol=0, atol=1e-10)
+
+
+def test_an_event_at_a_tie_steps_start_leaves_a_usable_solution() -> None:
+    # A degenerate quartic (seed 18) whose greedy flow locates an event at the very start
+    # of a tie mode's step: the point was appended as a piece of zero length, and every
+    # evaluation of the solution in that mode raised "`x` must be strictly increasing".
+    # (The run ends with an honest self-check failure at the degenerate minimum.)
+    obj, x0 = degenerate_quartic(18)
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, x0, (0.0, 30.0), method="continuation", rtol=1e-8, atol=1e-10)
+    ts = np.linspace(0.0, sol.t[-1], 400)
+    states = sol(ts)
+    assert np.isfinite(states).all()
+    ref = fp.solve(system, x0, (0.0, sol.t[-1]), rtol=1e-10, atol=1e-12)
+    # (the event path's trajectory: the continuation's up to the precision both lose at
+    # the minimizer, where the tie's block is singular)
+    assert np.abs(states - ref(ts)).max() <= 1e-3
