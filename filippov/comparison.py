@@ -128,7 +128,8 @@ def compare(
     ----------
     traj : DiscreteTrajectory
         A single (non-batched) run; its flow times ``t_k`` must start at the solution's
-        initial time.
+        initial time and its first iterate at the solution's initial point (else
+        ``ValueError``).
     sol : FilippovSolution
         The continuous solution from the same initial point.
     system : FilippovSystem, optional
@@ -175,6 +176,15 @@ def compare(
     if abs(t[0] - t_lo) > 1e-12 * max(1.0, abs(t_lo)):
         raise ValueError(
             f"`traj` must start at the solution's initial time {t_lo!r}. Got t[0] = {t[0]!r}."
+        )
+    x_start = np.asarray(sol.x[0], dtype=float)
+    scale = max(1.0, float(np.max(np.abs(x_start), initial=0.0)))
+    if not np.allclose(x[0], x_start, rtol=1e-12, atol=1e-12 * scale):
+        # (the errors would measure the distance between two starts, not the tracking)
+        raise ValueError(
+            "`traj` must start from the solution's initial point "
+            f"{np.array2string(x_start, precision=12)}. Got x[0] = "
+            f"{np.array2string(x[0], precision=12)}."
         )
     keep = t <= t_hi * (1 + 1e-14) + 1e-300
     truncated = not bool(np.all(keep))

@@ -170,3 +170,17 @@ def test_an_event_matched_by_the_iterate_one_step_before_it_counts():
         ]
         assert match.t_discrete == pytest.approx(traj.t[later[0]])
     assert report.events[1].t_discrete == pytest.approx(3.0)
+
+
+def test_compare_refuses_a_trajectory_from_another_start() -> None:
+    # The sup error would measure the distance between the two starts (here 0.3), not
+    # how the scheme tracks the flow: refused, naming both points.
+    obj = separable_quadratic([1.0, 4.0], [0.5, -1.0])
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, [0.0, 0.0], (0.0, 1.0))
+    traj = fp.schemes.SignGD(step=0.01).run(obj, [0.3, 0.0], t_final=1.0)
+    with pytest.raises(ValueError, match=r"initial point \[0\. 0\.\]\. Got x\[0\] = \[0\.3 0\. \]"):
+        fp.compare(traj, sol, system=flow)
+    # (rounding of the start is not a different start)
+    same = fp.schemes.SignGD(step=0.01).run(obj, [1e-17, 0.0], t_final=1.0)
+    assert fp.compare(same, sol, system=flow).sup_error_inf <= 0.01 + 1e-12
