@@ -83,8 +83,9 @@ _EPS = np.finfo(float).eps
 #: growth rule), nothing the next mode's curvature can be read from (see `_integrate_mode`).
 _GROWTH_UNINFORMED = 5.0
 #: A turn of the ℓ2 direction within a step is a pole of ``h`` (status −3) when ``‖h‖``
-#: there is more than this many times its size at both ends of the step (a pole makes it
-#: unbounded; a step over the minimum, a turn of the order of the ends).
+#: there is more than this many times its size at both ends of the step, or above the
+#: far end and this many times the largest ``‖h‖`` of the mode's states before (a pole
+#: makes it unbounded; a step over the minimum, a turn of the order of the ends).
 _POLE_FACTOR = 1e3
 #: Restarts of a mode's integrator from the projected path at an early event (see
 #: `early_on_projected_path`), at most: each puts the integrator back on the manifold,
@@ -284,6 +285,27 @@ def _steps(
             return REACHED_END  # (a rest the path gets to only after t_end)
 
 
+def _flipped_at_a_pole(
+    h_old: FloatArray, h_at: FloatArray | None, h_turn: float, h_far: float, h_seen: float
+) -> bool:
+    """Whether an ℓ2 turn whose ``‖h‖`` is within `_POLE_FACTOR` of the step's ends is a
+    pole all the same: ``h`` reversed (at an angle above 120° from the step's start) with
+    ``‖h‖`` there above the far end and above every ``‖h‖`` the mode has seen.
+
+    An integrator that crawls up to a pole ends its step just past it, where ``‖h‖`` is
+    already huge: 1.2e12 and 1.1e11 at the ends, 5.2e14 at the turn of ``log(x) + y²``,
+    which the ends' test called an arrival. An arrival does not pass: ``h`` turns through
+    90° continuously where the approach is curved, and where it reverses (a straight
+    approach) ``‖h‖`` at the turn is near 0, below what the mode has seen.
+    """
+    if not (h_turn > h_far and h_turn > h_seen):
+        return False
+    if h_at is None:  # (not finite at the turn: the ends' test calls it a pole already)
+        return True
+    cosine = float(h_old @ h_at) / (float(np.linalg.norm(h_old)) * h_turn)
+    return cosine < -0.5
+
+
 def _integrate_mode(
     field: ModeField,
     solver_cls: type[OdeSolver],
@@ -356,6 +378,9 @@ def _integrate_mode(
     # The ℓ2 direction u = h/‖h‖ at the last accepted state (free ℓ2 modes only; see below).
     watch_reversal = field.norm == "l2" and not field.free.size
     h_old = field.evaluate(x)[2] if watch_reversal else None
+    # The largest ‖h‖ at the mode's accepted states so far (ℓ2 free modes): a pole's turn
+    # is far above it, an arrival's below it (see the turn test below).
+    h_seen = float(np.linalg.norm(h_old)) if h_old is not None else 0.0
     span = max(abs(t_end - t), 1e-300)
     restarts = 0  # (from the projected path at an early event: see below)
     while True:
@@ -415,14 +440,18 @@ def _integrate_mode(
                     interps.append(dense)
                     ts.append(t_ev)
                 try:
-                    h_turn = float(np.linalg.norm(field.evaluate(x_ev)[2]))
+                    h_at: FloatArray | None = field.evaluate(x_ev)[2]
+                    h_turn = float(np.linalg.norm(h_at))
                 except FloatingPointError:
-                    h_turn = float("inf")
+                    h_at, h_turn = None, float("inf")
                 # (large against both ends: not within a factor, as a step over a curved
                 # approach to the minimum put the turn of its dense output at 1.6e-5
                 # against ends just below it, 1.5e-6 from the minimizer: a false pole)
-                h_ends = max(float(np.linalg.norm(h_old)), float(np.linalg.norm(h_new)))
-                if not h_turn <= _POLE_FACTOR * h_ends:
+                h_far = float(np.linalg.norm(h_new))
+                h_ends = max(float(np.linalg.norm(h_old)), h_far)
+                if not h_turn <= _POLE_FACTOR * h_ends or _flipped_at_a_pole(
+                    h_old, h_at, h_turn, h_far, h_seen
+                ):
                     raise fail(
                         -3,
                         "h turns around without passing through 0 (a pole or discontinuity of h)",
@@ -431,6 +460,7 @@ def _integrate_mode(
                     )
                 return t_ev, record(t_ev, x_ev), field.guard_values(x_ev)[0], h_next
             h_old = h_new
+            h_seen = max(h_seen, float(np.linalg.norm(h_new)))
         t_touch, bracket = scan
         turn: tuple[float, FloatArray] | None = None
         if attracting is not None:
