@@ -439,11 +439,10 @@ def _integrate_mode(
                 if t_ev > ts[-1]:
                     interps.append(dense)
                     ts.append(t_ev)
-                try:
-                    h_at: FloatArray | None = field.evaluate(x_ev)[2]
-                    h_turn = float(np.linalg.norm(h_at))
-                except FloatingPointError:
-                    h_at, h_turn = None, float("inf")
+                h_at: FloatArray | None = None
+                with contextlib.suppress(FloatingPointError):  # (not finite: a pole)
+                    h_at = field.evaluate(x_ev)[2]
+                h_turn = float("inf") if h_at is None else float(np.linalg.norm(h_at))
                 # (large against both ends: not within a factor, as a step over a curved
                 # approach to the minimum put the turn of its dense output at 1.6e-5
                 # against ends just below it, 1.5e-6 from the minimizer: a false pole)
