@@ -114,6 +114,11 @@ _SIMPLE_ROOT = 2.0
 #: distance from the curve is within this fraction of the tolerance (a hundredth of what
 #: a `fresh` corrector's last correction may leave).
 _SHIFT_TOL = 1e-3
+#: A step shorter than this fraction of the last one, after a try from its start was
+#: rejected with an error above `_BEND_REJECTION` tolerances, has its error measured at
+#: its midpoint, not estimated from the extrapolation of the last step (see `_run_mode`).
+_SHORT_STEP = 0.5
+_BEND_REJECTION = 1e3
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
@@ -2366,6 +2371,10 @@ def _run_mode(
 
     # the guards at the last accepted point (taken once, not again at each try)
     cur_guards: tuple[_Point | None, FloatArray, FloatArray] = (None, offset_F, offset_F)
+    # (the last point a try from which was rejected by more than `_BEND_REJECTION`, and
+    # the last midpoint measurement of a short step after it: its start, size and error)
+    bent: _Point | None = None
+    short_step: tuple[_Point, float, float] | None = None
     # A smooth curve needs a few steps between events; thousands are judged by their
     # progress (see `_TryBudget`).
     budget = _TryBudget()
@@ -2475,6 +2484,32 @@ def _run_mode(
             measured = _midpoint_error(cm, cur, new, h)
             if measured is not None:
                 (err_x, err_g), order = measured, 4
+        elif (
+            prev is not None
+            and bent is cur
+            and h < _SHORT_STEP * hp
+            and max(err_x, err_g / cm.g_tol.tol) <= 1.0
+        ):
+            # A step much shorter than the last one after a try from here was rejected by
+            # orders of magnitude (the curve bends where the last step saw it straight):
+            # the extrapolation's defect, rescaled by (hp/h)², assumes x'''' as even over
+            # the last long step as over this short one, which the rejection disproves.
+            # Measured instead at the midpoint (one correction, and this step's tangent,
+            # which a step not ending the mode solves anyway): a step of 0.458 after one
+            # of 3.88 (and a try of 2.29 rejected at 6e6) was estimated at 0.71 tolerances
+            # and was 800 off, on a softplus sum at rtol 1e-10 (status 0). Where the curve
+            # itself is determined only above the tolerance (a nearly singular block), the
+            # measurement stays at that floor however short the step: then the estimate
+            # stands (`at_error_floor`).
+            u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
+            new = cm.point(tau, xn, gn, u_guess)
+            new.z, new.z_step = cm.last_z, cm.last_step
+            measured = _midpoint_error(cm, cur, new, h)
+            if measured is not None:
+                at_floor = at_error_floor(short_step, cur, h, measured[0])
+                short_step = (cur, h, measured[0])
+                if not at_floor:
+                    err_x, err_g = measured
         # The gradient's interpolant only has to show sign changes: a looser tolerance,
         # not below the gradient's rounding (see `GradientTolerance`).
         err = cm.g_tol.error(err_x, err_g, h, t + cur.tau)
@@ -2487,6 +2522,8 @@ def _run_mode(
                 if moved is not None:
                     pts[0] = moved
                     continue
+            if err > _BEND_REJECTION and prev is not None:
+                bent = cur
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         cm.g_tol.accepted()
@@ -2621,6 +2658,14 @@ def _run_mode(
         ]
         cm.settle_start(p_ev.x)
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
+
+
+def at_error_floor(last: tuple[Any, float, float] | None, start: Any, h: float, err: float) -> bool:
+    """Whether a step's measured error ``err`` is a floor, not the interpolant's: the last
+    measurement ``(start, h, err)`` was from the same point with a step at least 1.25
+    times this one, and the error has not halved since (an interpolation error falls as
+    ``h⁴``: by 2.4 at that ratio)."""
+    return last is not None and last[0] is start and h <= 0.8 * last[1] and err >= 0.5 * last[2]
 
 
 def _offset_peak(
@@ -3061,4 +3106,6 @@ first_roots = _first_roots
 offset_peak = _offset_peak
 #: The correctors' iteration limit and the tries allowed in one mode (both paths).
 MAX_NEWTON = _MAX_NEWTON
+SHORT_STEP = _SHORT_STEP
+BEND_REJECTION = _BEND_REJECTION
 TryBudget = _TryBudget

@@ -43,12 +43,15 @@ from scipy.linalg import cho_solve, lu_factor, lu_solve
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
+    BEND_REJECTION,
     MAX_NEWTON,
+    SHORT_STEP,
     ContinuationOptions,
     CurveDense,
     GradientTolerance,
     SlidingBlock,
     TryBudget,
+    at_error_floor,
     bracketed_newton_step,
     cholesky,
     first_roots,
@@ -788,6 +791,10 @@ def _run_tie_mode(
     budget = TryBudget()
     # the guards at the last accepted point (computed once, not again at each try)
     cur_guards: tuple[_TiePoint | None, FloatArray, FloatArray] = (None, first.g, first.g)
+    # (the last point a try from which was rejected by more than `BEND_REJECTION`, and the
+    # last midpoint measurement of a short step after it, as on the sign flow's curves)
+    bent: _TiePoint | None = None
+    short_step: tuple[_TiePoint, float, float] | None = None
     while True:
         cur = pts[-1]
         spent = budget.spent(len(pts) - 1, cur.tau)
@@ -876,9 +883,31 @@ def _run_tie_mode(
             measured = _midpoint_error(tm, cur, new, h)
             if measured is not None:
                 (err_x, err_g), order = measured, 4
+        elif (
+            prev is not None
+            and bent is cur
+            and h < SHORT_STEP * hp
+            and max(err_x, err_g / tm.g_tol.tol) <= 1.0
+        ):
+            # A step much shorter than the last one after a try from here was rejected by
+            # orders of magnitude: measured at its midpoint, not estimated from the last
+            # step's extrapolation (as on the sign flow's curves, see `_run_mode` there).
+            try:
+                new = tm.point(tau, xn, gn, cn, _slope_guess(tm, prev, cur, hp, tau))
+            except np.linalg.LinAlgError:
+                h_step = h / 4  # (as below: no factor at the step's end, a shorter step)
+                continue
+            measured = _midpoint_error(tm, cur, new, h)
+            if measured is not None:
+                at_floor = at_error_floor(short_step, cur, h, measured[0])
+                short_step = (cur, h, measured[0])
+                if not at_floor:
+                    err_x, err_g = measured
         # (the gradient's tolerance not below its rounding, as on the sign flow's curves)
         err = tm.g_tol.error(err_x, err_g, h, t + cur.tau)
         if err > 1.0:
+            if err > BEND_REJECTION and prev is not None:
+                bent = cur
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         tm.g_tol.accepted()

@@ -1219,3 +1219,42 @@ def test_the_last_piece_before_an_event_follows_the_checked_interpolant(
     )
     ts = np.linspace(0.0, sol.t[-1], 201)
     assert np.abs(sol(ts) - ref(ts)).max() <= 1e-5
+
+
+def _scaled_softplus_228() -> tuple[Objective, np.ndarray, float]:
+    """A stranger review's softplus sum of a random linear map with columns scaled by
+    10^±1.5 and a small ridge (n = 9, m = 21): its sliding curve bends sharply after a long
+    straight stretch."""
+    rng = np.random.default_rng(228)
+    n = int(rng.integers(2, 13))
+    m = int(rng.integers(n, 3 * n + 1))
+    A = rng.standard_normal((m, n)) * 10.0 ** rng.uniform(-1.5, 1.5, n)
+    c = rng.standard_normal(m) * 3
+    lam = 10.0 ** rng.uniform(-4, -1)
+
+    def sig(z: np.ndarray) -> np.ndarray:
+        return 0.5 * (1 + np.tanh(0.5 * z))
+
+    obj = Objective(
+        lambda x: float(np.sum(np.logaddexp(0, A @ x - c)) + 0.5 * lam * x @ x),
+        lambda x: A.T @ sig(A @ x - c) + lam * x,
+        lambda x: (A.T * (sig(A @ x - c) * (1 - sig(A @ x - c)))) @ A + lam * np.eye(n),
+        n=n,
+    )
+    x0 = rng.standard_normal(n) * 10.0 ** rng.uniform(-1, 1.5)
+    return obj, x0, float(np.random.default_rng(228 + 999).uniform(2, 30))
+
+
+def test_a_step_much_shorter_than_the_last_has_its_error_measured() -> None:
+    # After a step of 3.88 on a nearly straight stretch, the next (0.458, after a
+    # rejection) ended where the curve starts to bend: the extrapolation's defect rescaled
+    # by (hp/h)² estimated 0.71 tolerances, and the dense output was 2.3e-6 off, 800
+    # tolerances, with status 0. The error of such a step is measured at its midpoint.
+    obj, x0, T = _scaled_softplus_228()
+    flow = fp.steepest_descent_flow(obj, "linf")
+    ref = fp.solve(flow, x0, (0.0, T), method="events", rtol=1e-13, atol=1e-15)
+    sol = fp.solve(flow, x0, (0.0, T), method="continuation", rtol=1e-10, atol=1e-12)
+    assert sol.status == 0
+    ts = np.linspace(0.0, T, 4001)
+    # (states of size 30: the tolerance 3e-9; a global error of a few tolerances)
+    assert np.abs(sol(ts) - ref(ts)).max() <= 5e-8
