@@ -1258,3 +1258,16 @@ def test_a_step_much_shorter_than_the_last_has_its_error_measured() -> None:
     ts = np.linspace(0.0, T, 4001)
     # (states of size 30: the tolerance 3e-9; a global error of a few tolerances)
     assert np.abs(sol(ts) - ref(ts)).max() <= 5e-8
+
+
+def test_a_measurement_that_does_not_fall_with_the_step_is_a_floor() -> None:
+    from filippov._continuation_path import at_error_floor
+
+    start, other = object(), object()
+    # An interpolation error falls as h⁴: by 2.4 when the step shrinks by 1.25.
+    assert not at_error_floor(None, start, 0.1, 5.0)
+    assert not at_error_floor((start, 1.0, 8.0), start, 0.5, 0.5)  # fell 16-fold: real
+    assert at_error_floor((start, 1.0, 8.0), start, 0.5, 6.0)  # did not halve: floor
+    assert at_error_floor((start, 1.0, 8.0), start, 0.8, 4.0)
+    assert not at_error_floor((start, 1.0, 8.0), start, 0.9, 8.0)  # (step not shorter enough)
+    assert not at_error_floor((other, 1.0, 8.0), start, 0.5, 8.0)  # (from another point)

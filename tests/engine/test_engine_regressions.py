@@ -1046,3 +1046,23 @@ def test_an_l2_flows_step_over_a_smooth_minimum_is_no_pole() -> None:
     np.testing.assert_allclose(sol.x[-1], best.x, rtol=0, atol=1e-9)
     # the arrival time, the gradient flow's arc length: 9.6131995246 (scipy, rtol 1e-13)
     assert sol.events[-1].t == pytest.approx(9.6131995246, abs=10 * rtol * 2.7)
+
+
+def test_an_l2_turn_is_a_pole_when_h_reverses_above_all_it_has_seen() -> None:
+    from filippov._event_path import _flipped_at_a_pole
+
+    h_old = np.array([4.9e10, 1.56])
+    # log(x) + y² crawled up to its pole: ends 4.9e10 and 7.9e12, turn 3.1e15 pointing back
+    at_pole = np.array([-3.1e15, 1.56])
+    assert _flipped_at_a_pole(h_old, at_pole, float(np.linalg.norm(at_pole)), 7.9e12, 4.9e10)
+    # ... not when the mode saw larger values before (an arrival after a steep stretch),
+    assert not _flipped_at_a_pole(h_old, at_pole, float(np.linalg.norm(at_pole)), 7.9e12, 1e16)
+    # ... nor when h turned through 90° (a curved approach to a minimum: the turn is where
+    # h is perpendicular to the step's start),
+    across = np.array([1.0, -3.1e15])
+    assert not _flipped_at_a_pole(h_old, across, float(np.linalg.norm(across)), 7.9e12, 4.9e10)
+    # ... nor below the far end (a straight arrival: ‖h‖ near 0 at the turn)
+    small = np.array([-1e-3, 0.0])
+    assert not _flipped_at_a_pole(h_old, small, 1e-3, 7.9e12, 4.9e10)
+    # (not finite at the turn: a pole)
+    assert _flipped_at_a_pole(h_old, None, float("inf"), 7.9e12, 4.9e10)
