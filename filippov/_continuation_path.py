@@ -2372,9 +2372,9 @@ def _run_mode(
     # the guards at the last accepted point (taken once, not again at each try)
     cur_guards: tuple[_Point | None, FloatArray, FloatArray] = (None, offset_F, offset_F)
     # (the last point a try from which was rejected by more than `_BEND_REJECTION`, and
-    # the last midpoint measurement of a short step after it: its start, size and error)
+    # the midpoint measurements of the short steps after it)
     bent: _Point | None = None
-    short_step: tuple[_Point, float, float] | None = None
+    short_steps = ShortStepErrors()
     # A smooth curve needs a few steps between events; thousands are judged by their
     # progress (see `_TryBudget`).
     budget = _TryBudget()
@@ -2504,12 +2504,9 @@ def _run_mode(
             u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
             new = cm.point(tau, xn, gn, u_guess)
             new.z, new.z_step = cm.last_z, cm.last_step
-            measured = _midpoint_error(cm, cur, new, h)
-            if measured is not None:
-                at_floor = at_error_floor(short_step, cur, h, measured[0])
-                short_step = (cur, h, measured[0])
-                if not at_floor:
-                    err_x, err_g = measured
+            taken = short_steps.taken(cur, h, _midpoint_error(cm, cur, new, h))
+            if taken is not None:
+                err_x, err_g = taken
         # The gradient's interpolant only has to show sign changes: a looser tolerance,
         # not below the gradient's rounding (see `GradientTolerance`).
         err = cm.g_tol.error(err_x, err_g, h, t + cur.tau)
@@ -2666,6 +2663,23 @@ def at_error_floor(last: tuple[Any, float, float] | None, start: Any, h: float, 
     times this one, and the error has not halved since (an interpolation error falls as
     ``h⁴``: by 2.4 at that ratio)."""
     return last is not None and last[0] is start and h <= 0.8 * last[1] and err >= 0.5 * last[2]
+
+
+class ShortStepErrors:
+    """The midpoint measurements of a mode's short steps after a bend (see `_run_mode`):
+    each is taken unless it is a floor (`at_error_floor`) against the last one."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Any, float, float] | None = None
+
+    def taken(self, start: Any, h: float, measured: tuple[float, float] | None) -> Any:
+        """``measured`` (state error in tolerances, gradient error) to take for a step of
+        ``h`` from ``start``, or None: no measurement, or at the floor."""
+        if measured is None:
+            return None
+        floor = at_error_floor(self.last, start, h, measured[0])
+        self.last = (start, h, measured[0])
+        return None if floor else measured
 
 
 def _offset_peak(

@@ -49,9 +49,9 @@ from filippov._continuation_path import (
     ContinuationOptions,
     CurveDense,
     GradientTolerance,
+    ShortStepErrors,
     SlidingBlock,
     TryBudget,
-    at_error_floor,
     bracketed_newton_step,
     cholesky,
     first_roots,
@@ -792,9 +792,9 @@ def _run_tie_mode(
     # the guards at the last accepted point (computed once, not again at each try)
     cur_guards: tuple[_TiePoint | None, FloatArray, FloatArray] = (None, first.g, first.g)
     # (the last point a try from which was rejected by more than `BEND_REJECTION`, and the
-    # last midpoint measurement of a short step after it, as on the sign flow's curves)
+    # midpoint measurements of the short steps after it, as on the sign flow's curves)
     bent: _TiePoint | None = None
-    short_step: tuple[_TiePoint, float, float] | None = None
+    short_steps = ShortStepErrors()
     while True:
         cur = pts[-1]
         spent = budget.spent(len(pts) - 1, cur.tau)
@@ -897,12 +897,9 @@ def _run_tie_mode(
             except np.linalg.LinAlgError:
                 h_step = h / 4  # (as below: no factor at the step's end, a shorter step)
                 continue
-            measured = _midpoint_error(tm, cur, new, h)
-            if measured is not None:
-                at_floor = at_error_floor(short_step, cur, h, measured[0])
-                short_step = (cur, h, measured[0])
-                if not at_floor:
-                    err_x, err_g = measured
+            taken = short_steps.taken(cur, h, _midpoint_error(tm, cur, new, h))
+            if taken is not None:
+                err_x, err_g = taken
         # (the gradient's tolerance not below its rounding, as on the sign flow's curves)
         err = tm.g_tol.error(err_x, err_g, h, t + cur.tau)
         if err > 1.0:
