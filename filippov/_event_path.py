@@ -83,9 +83,9 @@ _EPS = np.finfo(float).eps
 #: growth rule), nothing the next mode's curvature can be read from (see `_integrate_mode`).
 _GROWTH_UNINFORMED = 5.0
 #: A turn of the ℓ2 direction within a step is a pole of ``h`` (status −3) when ``‖h‖``
-#: there is more than this many times its size at both ends of the step, or above the
-#: far end and this many times the largest ``‖h‖`` of the mode's states before (a pole
-#: makes it unbounded; a step over the minimum, a turn of the order of the ends).
+#: there is more than this many times its size at both ends of the step (a pole makes it
+#: unbounded; a step over the minimum, a turn of the order of the ends), or where ``h``
+#: reversed above everything the mode has seen (see `_flipped_at_a_pole`).
 _POLE_FACTOR = 1e3
 #: Restarts of a mode's integrator from the projected path at an early event (see
 #: `early_on_projected_path`), at most: each puts the integrator back on the manifold,
