@@ -44,13 +44,14 @@ import scipy.sparse.linalg  # noqa: E402
 import filippov as fp  # noqa: E402
 from filippov.objectives import Objective, ridge_logistic  # noqa: E402
 
-from .peers import all_methods, implicit_euler_lbfgsb  # noqa: E402
+from .peers import all_methods, implicit_euler_lbfgsb, regularized_at  # noqa: E402
 from .problems import GRID_STEP, Problem  # noqa: E402
 
 PEERS = (
     "implicit Euler h=0.001",
     "implicit Euler h=0.001 L-BFGS-B",
     "tanh ε=0.0001 RK45",
+    "tanh ε=0.0001 RK45 rtol=1e-05",
     "tanh ε=0.0001 Radau",
 )
 
@@ -183,7 +184,10 @@ def run_dimension(d: int, cap: float, events_upto: int) -> list[dict[str, Any]]:
         reference="events-tight",
         objective=obj,
     )
-    by_name = {m.name: m for m in [*all_methods(), implicit_euler_lbfgsb(1e-3)]}
+    by_name = {
+        m.name: m
+        for m in [*all_methods(), implicit_euler_lbfgsb(1e-3), regularized_at("RK45", 1e-4, 1e-5)]
+    }
     for name in PEERS:
         # Best of REPEATS too for the runs short enough to repeat (a slow peer's ratio
         # is far from any target: one run).
