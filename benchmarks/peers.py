@@ -558,8 +558,9 @@ def regularized_at(solver: str, eps: float, rtol: float) -> Method:
 
     The regularized flow's distance from the Filippov solution is set by ``ε`` (about
     5e-4 at ``ε = 1e-4`` on the logistic benchmarks), not by the integrator's tolerance:
-    a user matching that accuracy would run it at the loosest ``rtol`` that keeps it
-    (``rtol = 1e-5`` there, with about 35% fewer evaluations than at 1e-8).
+    a user matching that accuracy would run it at the loosest ``rtol`` that keeps it:
+    ``rtol = 1e-5`` there (at d = 50, RK45 took 30% fewer evaluations than at 1e-8 and Radau
+    60% fewer, for the same error to three digits; at 1e-4 RK45's error grew by half).
     """
     return Method(
         f"tanh ε={eps:g} {solver} rtol={rtol:g}",
