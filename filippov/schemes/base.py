@@ -767,6 +767,18 @@ def run(
             face = None if face_of is None else face_of(Gs)
             if face is not None:
                 v = np.where(face, v, 0.0)  # the policy's inactive coordinates stay put
+                # A point whose active face is empty moves no more (the step along nothing
+                # is 0, and so is the time it advances): it is stationary by the policy's
+                # own test, and a run of such points stops instead of spinning to max_steps.
+                idle = ~face.any(axis=1)
+                if idle.any() and (idle | done).all():
+                    when = _fmt_state(t if batched else t[0])
+                    status = Status.FINISHED if done.any() else Status.STATIONARY
+                    message = (
+                        f"Every gradient component is within the active-face threshold of "
+                        f"{policy!r} at k={k}, t={when}: no coordinate moves."
+                    )
+                    break
             if constant_eta is not None:
                 eta = constant_eta.copy()
             else:

@@ -302,7 +302,8 @@ class FaceAware(StepPolicy):
     With :math:`\tau = 0` (the default) :math:`A_k = \{i : g_{k,i} \ne 0\}` and the step
     is :class:`Adaptive` whenever no gradient component is exactly zero. The trajectory's
     ``face_size`` and ``face_curvature`` diagnostics record :math:`|A_k|` and
-    :math:`\sum_{i\in A_k} L_i`.
+    :math:`\sum_{i\in A_k} L_i`. An empty face (every :math:`|g_{k,i}| \le \tau`) is
+    stationarity by this test: the run stops there with status 1 (``STATIONARY``).
 
     Parameters
     ----------

@@ -206,10 +206,7 @@ class CompactSolution(FilippovSolution):
         if ts.ndim > 1 or self._reader.n_segments == 0:
             return super().__call__(t)
         require_finite(ts, "t")
-        flat = np.atleast_1d(ts)
-        lo, hi = self.t_span
-        if np.any((flat < lo) | (flat > hi)):
-            return super().__call__(t)  # the base class words the error
+        flat = self._in_range(np.atleast_1d(ts))
         out = np.empty((flat.shape[0], self._n))
         which = np.clip(np.searchsorted(self._seg_t0, flat, side="right") - 1, 0, None)
         for k in np.unique(which).tolist():

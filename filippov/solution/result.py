@@ -417,6 +417,24 @@ class FilippovSolution:
 
     # ---- dense output
 
+    def _in_range(self, flat: FloatArray) -> FloatArray:
+        """The times ``flat`` (1-D, finite) clipped onto the time range, or ``ValueError``
+        naming those outside it."""
+        lo, hi = self.t_span
+        # Times a few ulps outside are the range's ends (times built as k·h, or t0 + sums
+        # of steps, land an ulp past them), clipped onto them.
+        slack = 4 * np.finfo(np.float64).eps * max(abs(lo), abs(hi))
+        outside = (flat < lo - slack) | (flat > hi + slack)
+        if np.any(outside):
+            # (every digit: a time just past an end shows as the end at fewer)
+            shown = ", ".join(repr(float(v)) for v in flat[outside][:5])
+            more = f" and {int(outside.sum()) - 5} more" if outside.sum() > 5 else ""
+            raise ValueError(
+                f"`t` must lie in the solution's time range [{lo!r}, {hi!r}]. "
+                f"Got {shown}{more} instead."
+            )
+        return np.clip(flat, lo, hi)
+
     def __call__(self, t: ArrayLike) -> FloatArray:
         """State at ``t``: scalar -> ``(n,)``, 1-D array -> ``(len(t), n)``.
 
@@ -432,7 +450,8 @@ class FilippovSolution:
         Raises
         ------
         ValueError
-            If a time lies outside ``[t[0], t[-1]]`` or is not finite.
+            If a time lies outside ``[t[0], t[-1]]`` (by more than 4 ulps, taken as the
+            end) or is not finite.
         """
         ts = as_float_array(t, "t")
         if ts.ndim > 1:
@@ -441,14 +460,7 @@ class FilippovSolution:
                 f"{ts.shape} instead."
             )
         require_finite(ts, "t")
-        flat = np.atleast_1d(ts)
-        lo, hi = self.t_span
-        outside = (flat < lo) | (flat > hi)
-        if np.any(outside):
-            raise ValueError(
-                f"`t` must lie in the solution's time range [{lo!r}, {hi!r}]. "
-                f"Got {preview(flat[outside])} instead."
-            )
+        flat = self._in_range(np.atleast_1d(ts))
         out = np.empty((flat.shape[0], self.n))
         if not self._segments:
             # A run that stopped at its start: only the breakpoints themselves are known.

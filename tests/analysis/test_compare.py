@@ -187,3 +187,67 @@ def test_compare_refuses_a_trajectory_from_another_start() -> None:
     same = fp.schemes.SignGD(step=0.01).run(obj, x0.astype(np.float32), t_final=1.0)
     assert np.abs(same.x[0] - x0).max() > 1e-9
     assert fp.compare(same, sol, system=flow).sup_error_inf <= 0.011
+
+
+def _quadratic_of_a_review() -> tuple[fp.Objective, np.ndarray]:
+    """A random 4-D quadratic (a stranger review's 15th draw from seed 15) whose second
+    sliding entry SignGD reaches 2.0-2.4 steps late at every step size."""
+    rng = np.random.default_rng(15)
+    for _ in range(15):
+        n = rng.integers(2, 5)
+        Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+        H = Q @ np.diag(np.geomspace(1, 10 ** rng.uniform(0, 1.5), n)) @ Q.T
+        b = rng.normal(size=n)
+        x0 = rng.normal(size=n) * 2
+    return fp.Objective.quadratic(0.5 * (H + H.T), b), x0
+
+
+def test_an_entry_reached_as_late_as_the_error_explains_agrees_at_every_step() -> None:
+    # SignGD is O(h) off the flow, so the sign change of h_1 may lag its entry by a fixed
+    # number of steps (2.0-2.4 here) however small h is: a tolerance of two steps called
+    # it missed at h = 1e-2, 1e-3 and 1e-4 alike. The margin the error allows shrinks
+    # with h as the error does.
+    obj, x0 = _quadratic_of_a_review()
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 2.0))
+    assert [e.kind for e in sol.events[:3]] == ["crossing", "sliding-entry", "sliding-entry"]
+    for h in (1e-2, 1e-3, 1e-4):
+        rep = fp.compare(fp.schemes.SignGD(step=h).run(obj, x0, t_final=2.0), sol, system=flow)
+        assert rep.events_agree, rep.summary()
+        late = rep.events[2]
+        assert late.t_discrete is not None and late.t_discrete - late.t > 1.9 * h
+        # (the tolerance is a few steps, not a fixed time)
+        assert all(2 * h <= e.tol <= 10 * h for e in rep.events)
+
+
+def test_a_sign_change_later_than_the_error_explains_is_missed() -> None:
+    # The solution itself on a grid, except that after the sliding entry the iterates are
+    # held 0.05 off the manifold on the side they came from for 0.3: exact before the
+    # event, so no error margin, and the sign change 30 steps late is a miss.
+    obj = slope(0.5)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.array([0.6, 0.1])
+    sol = fp.solve(flow, x0, (0.0, 3.0), rtol=1e-12, atol=1e-14)
+    (entry,) = [e for e in sol.events if e.kind == "sliding-entry"]
+    t = np.arange(301) * 0.01
+    x = sol(t)
+    side = np.sign(flow.h(x0)[0])
+    normal = np.array([1.0, -0.5]) / np.hypot(1.0, 0.5)  # ∇h_0 of h_0 = x_0 − x_1 / 2
+    held = (t > entry.t) & (t < entry.t + 0.3)
+    x[held] += side * 0.05 * normal
+    traj = fp.DiscreteTrajectory(x, t, np.arange(301), {"step": np.full(300, 0.01)})
+    rep = fp.compare(traj, sol, system=flow)
+    (match,) = rep.events
+    assert match.t_discrete is not None and match.t_discrete >= entry.t + 0.3
+    assert not match.agrees and rep.events_agree is False
+    assert match.tol < 0.03
+
+
+def test_an_order_is_not_fitted_to_rounding() -> None:
+    # (stranger review) SignGD is exact before any switch: its errors, 4e-16 to 2e-14,
+    # are rounding, and a fit through them gave an "order" of -2.
+    obj = separable_quadratic([1.0, 2.0], [0.0, 0.0])
+    flow = fp.steepest_descent_flow(obj, "linf")
+    study = fp.convergence_study(signgd, flow, [3.0, -2.5], 1.5, [0.04, 0.02, 0.01, 0.005])
+    assert np.all(study.sup_errors < 1e-13)
+    assert np.isnan(study.order) and np.isnan(study.final_order)

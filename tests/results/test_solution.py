@@ -452,8 +452,22 @@ def test_call_rejects_times_out_of_range() -> None:
     sol = crossing_solution()
     with pytest.raises(ValueError, match=r"`t` must lie in the solution's time range \[0.0, 2.5\]"):
         sol(2.6)
-    with pytest.raises(ValueError, match=r"time range \[0.0, 2.5\]\. Got \[-1\.\] instead"):
+    with pytest.raises(ValueError, match=r"time range \[0.0, 2.5\]\. Got -1\.0 instead"):
         sol([0.5, -1.0])
+    # (every digit of a time just past the end: at fewer it reads as the end itself)
+    with pytest.raises(ValueError, match=r"Got 2\.500000000001 instead"):
+        sol(2.500000000001)
+
+
+def test_a_time_an_ulp_past_an_end_is_that_end() -> None:
+    # (stranger review) Times built as k·h land an ulp past the end: 150000 * 1e-5 is
+    # 1.5000000000000002, and sol(t) raised. A few ulps are the end itself.
+    sol = crossing_solution()
+    past, before = np.nextafter(2.5, 3.0), np.nextafter(0.0, -1.0)
+    assert np.array_equal(sol(past), sol(2.5))
+    assert np.array_equal(sol([before, 1.0, past]), sol([0.0, 1.0, 2.5]))
+    with pytest.raises(ValueError, match="time range"):
+        sol(2.5 + 1e-12)
     with pytest.raises(ValueError, match="`t` must be finite"):
         sol([np.nan])
     with pytest.raises(ValueError, match="`t` must be a scalar or a 1-D array"):

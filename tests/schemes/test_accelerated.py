@@ -205,7 +205,11 @@ def test_face_aware_differs_from_adaptive_when_a_component_is_below_tau(seed, n,
     tau = float(mags[i]) if i == n - 1 else 0.5 * float(mags[i] + mags[i + 1])
     face = S.SignGD(step=S.FaceAware(L, tau=tau)).run(obj, x0, n_steps=1)
     adaptive = S.SignGD(step=S.Adaptive(L)).run(obj, x0, n_steps=1)
-    assert not np.allclose(face.x[1], adaptive.x[1], rtol=1e-9, atol=0.0)
+    if i == n - 1:
+        # an empty face: stationary by the policy's test, the run stops at x0
+        assert face.status == 1 and face.x.shape == (1, n)
+    else:
+        assert not np.allclose(face.x[1], adaptive.x[1], rtol=1e-9, atol=0.0)
     # below every |g_i| the face is full and the two steps agree
     same = S.SignGD(step=S.FaceAware(L, tau=0.5 * float(mags[0]))).run(obj, x0, n_steps=1)
     np.testing.assert_allclose(same.x[1], adaptive.x[1], rtol=1e-12, atol=1e-14)
@@ -379,3 +383,22 @@ def test_asgd_points_that_reach_t_final_stay_put() -> None:
         np.testing.assert_array_equal(
             run.x[reached:, i], np.repeat(run.x[[reached], i], len(run.x) - reached, axis=0)
         )
+
+
+def test_a_face_aware_run_stops_where_its_active_face_is_empty() -> None:
+    # (stranger review) Once every |g_i| <= tau nothing moves and the time does not
+    # advance: a run to t_final spun through max_steps (100000 identical iterates, -6).
+    obj = Objective.quadratic(np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -1.0]))
+    traj = S.SignGD(step=S.FaceAware(tau=1e-6)).run(obj, [1.0, 2.0], t_final=50.0)
+    assert traj.status == 1
+    assert "active-face threshold" in traj.message and traj.x.shape[0] < 100
+    g_end = obj.grad(traj.x[-1])
+    assert np.abs(g_end).max() <= 1e-6 < np.abs(obj.grad(traj.x[-2])).max()
+    # a threshold above the gradient at the start: stopped there
+    traj = S.SignGD(step=S.FaceAware(tau=1e9)).run(obj, [1.0, 2.0], t_final=1.0)
+    assert traj.status == 1 and traj.x.shape == (1, 2)
+    # a batch stops once every point's face is empty
+    starts = np.array([[1.0, 2.0], [3.0, -1.0]])
+    batch = S.SignGD(step=S.FaceAware(tau=1e-6)).run(obj, starts, t_final=50.0)
+    assert batch.status == 1
+    assert np.abs(np.array([obj.grad(x) for x in batch.x[-1]])).max() <= 1e-6
