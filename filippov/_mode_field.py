@@ -219,7 +219,15 @@ class ModeField:
         if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)
             assert JF is not None
             return _solve_min_norm(JF @ B, JF @ f0 + self.gain * hx)
-        return hx / np.linalg.norm(hx)
+        size = float(np.linalg.norm(hx))
+        if size == 0.0:
+            # h = 0 exactly: a step landed on the zero set itself, inside the arrival
+            # guard's ‖h‖ = δ (a straight arrival at a minimizer that is a float, as
+            # cosh(½(x − 0.3)) from 1.3). The relay's set is then the whole ball; its
+            # least-norm element, 0, stands until the transition selects on the face
+            # (h/‖h‖ was 0/0, and a NaN velocity ended the run −1).
+            return np.zeros_like(hx)
+        return hx / size
 
     # -- ties turning repelling (see filippov._tie_repelling) --------------------------
     @property

@@ -178,12 +178,15 @@ def is_symmetric(M: FloatArray) -> bool:
     return float(np.max(np.abs(M - M.T))) <= 1e-12 * scale
 
 
-def is_pd_symmetric(S: FloatArray, tol: float) -> bool:
-    """Whether the symmetric matrix ``S`` is positive definite, relative to its scale."""
+def is_pd_symmetric(S: FloatArray, tol: float, scale: float = 0.0) -> bool:
+    """Whether the symmetric matrix ``S`` is positive definite, relative to its scale (or
+    to ``scale`` when that is larger: a matrix reduced from a larger one is judged on the
+    larger one's scale)."""
     if S.size == 0:
         return True
     eig = np.linalg.eigvalsh(S)
-    return bool(eig[0] > max(tol, 100 * _EPS) * max(float(np.max(np.abs(eig))), 1e-300))
+    size = max(float(np.max(np.abs(eig))), scale, 1e-300)
+    return bool(eig[0] > max(tol, 100 * _EPS) * size)
 
 
 # ---------------------------------------------------------------------------------------
@@ -729,7 +732,12 @@ def _monotone_on_simplex(M: FloatArray, tol: float) -> bool:
     if k == 1:
         return True
     Z = _ones_complement_basis(k)
-    return is_pd_symmetric(Z.T @ (0.5 * (M + M.T)) @ Z, tol)
+    Ms = 0.5 * (M + M.T)
+    # On M's own scale (its largest entry, at most its spectral radius): the reduced
+    # matrix of a rank-one M = c·11ᵀ is rounding, 3e-33 against c = 0.24 for a function
+    # of x + y, and on its own scale a 1 × 1 matrix is always definite -- the tie of two
+    # indices whose rates can never differ was called unique.
+    return is_pd_symmetric(Z.T @ Ms @ Z, tol, float(np.max(np.abs(Ms))))
 
 
 def _simplex_kkt(M: FloatArray, a: FloatArray, S: IntArray) -> tuple[FloatArray, float]:

@@ -519,8 +519,14 @@ def _cse_with_private_names(exprs: Any) -> Any:
 
 
 def _lambdify(args: Sequence[Any], expr: Any) -> Callable[..., Any]:
+    # The arguments as dummies of private names: lambdify puts each argument's name into
+    # the generated code's namespace, where a variable called `numpy` or `scipy` took the
+    # place of the module the code calls (numpy.sqrt of a Symbol: AttributeError).
+    private = [sympy.Dummy(f"arg{k}") for k in range(len(args))]
+    swap = dict(zip(args, private, strict=True))
+    expr = [e.xreplace(swap) for e in expr] if isinstance(expr, list) else expr.xreplace(swap)
     return sympy.lambdify(
-        args,
+        private,
         expr,
         modules=["scipy", "numpy"],
         printer=_exact_float_printer(),

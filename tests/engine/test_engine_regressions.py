@@ -1066,3 +1066,22 @@ def test_an_l2_turn_is_a_pole_when_h_reverses_above_all_it_has_seen() -> None:
     assert not _flipped_at_a_pole(h_old, small, 1e-3, 7.9e12, 4.9e10)
     # (not finite at the turn: a pole)
     assert _flipped_at_a_pole(h_old, None, float("inf"), 7.9e12, 4.9e10)
+
+
+@pytest.mark.parametrize(
+    ("expr", "names", "x0", "x_star"),
+    [
+        ("cosh(0.5*(x - 0.3))", ["x"], [1.3], [0.3]),
+        ("cosh(x) + cosh(y)", ["x", "y"], [1.0, 1.0], [0.0, 0.0]),
+        ("cosh(2*(x + 0.955)) + cosh(2*(y + 0.955))", ["x", "y"], [0.045, 0.045], [-0.955] * 2),
+    ],
+)
+def test_an_l2_flow_that_lands_exactly_on_its_minimizer_stops_there(expr, names, x0, x_star):
+    # (stranger review) A straight arrival at a minimizer that is a float put a step's
+    # end on h = 0 exactly, inside the arrival guard: h/‖h‖ = 0/0, a NaN velocity in the
+    # transition's probe, and the run ended −1 (20 of 108 separable cosh sums).
+    obj = fp.Objective.from_expr(expr, names)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l2"), x0, (0.0, 5.0))
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], x_star, atol=1e-9)
+    assert sol.events[-1].kind == "stationary"

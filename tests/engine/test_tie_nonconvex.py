@@ -459,3 +459,31 @@ def test_attracting_ties_of_convex_objectives_are_never_flagged_repelling(
     assert sol.events and sol.events[0].kind == "tie-entry"
     assert all(e.kind != "repulsive" for e in sol.events)
     assert all(e.unique for e in sol.events)
+
+
+@pytest.mark.parametrize("method", ["auto", "events"])
+def test_a_tie_of_rates_that_can_never_differ_is_flagged_not_chosen(method: str) -> None:
+    # (stranger review) f = log(1 + eʸ⁺ˣ): |∂ₓf| = |∂ᵧf| everywhere, so every split of the
+    # greedy flow's speed between x and y keeps the tie -- its Filippov solution is not
+    # unique. The initial tie was called unique, the flow moved one index alone, which one
+    # depending on the order of the variables, with status 0 and no event.
+    ends = []
+    for names in (["x", "y"], ["y", "x"]):
+        obj = Objective.from_expr("log(1 + exp(x + y))", names)
+        x0 = np.array([0.5, -1.0] if names[0] == "x" else [-1.0, 0.5])
+        sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 3.0), method=method)
+        first = sol.events[0]
+        assert first.kind == "tie-entry" and first.t == 0.0 and not first.unique
+        assert sol.status >= 0
+        end = sol.x[-1] if names[0] == "x" else sol.x[-1][::-1]
+        ends.append(end)
+        # (both indices move: the minimal-norm split, 1/2 each, keeps the tie)
+        np.testing.assert_allclose(end, [0.5 - 1.5, -1.0 - 1.5], atol=1e-8)
+    np.testing.assert_allclose(ends[0], ends[1], atol=1e-12)
+
+
+def test_the_continuation_path_refuses_a_tie_that_can_never_open() -> None:
+    obj = Objective.from_expr("log(1 + exp(x + y))", ["x", "y"])
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, [0.5, -1.0], (0.0, 3.0), method="continuation")
+    assert sol.status == -4 and "singular" in sol.message

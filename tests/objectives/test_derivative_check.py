@@ -97,6 +97,20 @@ def test_sympy_subexpression_names_never_meet_user_names():
     np.testing.assert_allclose(obj.hess(x), other.hess(x), rtol=1e-14)
 
 
+@pytest.mark.parametrize("name", ["numpy", "scipy", "builtins", "Dummy", "arg0"])
+def test_variables_named_like_the_compiled_codes_modules_are_variables(name: str) -> None:
+    # (stranger review) lambdify puts the arguments' names into the generated code's
+    # namespace: a variable called numpy took the place of the module, and f raised
+    # "'Symbol' object has no attribute 'sqrt'".
+    obj = Objective.from_expr(f"sqrt(1 + {name}**2) + exp({name})*y", variables=[name, "y"])
+    ref = Objective.from_expr("sqrt(1 + x**2) + exp(x)*y", variables=["x", "y"])
+    x = np.array([0.5, 2.0])
+    assert obj.f(x) == pytest.approx(ref.f(x), rel=1e-15)
+    np.testing.assert_allclose(obj.grad(x), ref.grad(x), rtol=1e-15)
+    np.testing.assert_allclose(obj.hess(x), ref.hess(x), rtol=1e-15)
+    assert obj.f(x) == pytest.approx(np.sqrt(1.25) + 2 * np.exp(0.5), rel=1e-15)
+
+
 # -- wrong derivatives are reported, and refused -----------------------------------------
 
 H2 = np.array([[2.0, 1.0], [1.0, 3.0]])

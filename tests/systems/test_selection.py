@@ -670,3 +670,18 @@ def test_spd_box_selector_matches_solve_box_vi(d: int, seed: int) -> None:
         free = np.setdiff1d(np.arange(d), cand)
         sigma[free] = np.where(sigma[free] == 0.0, 1.0, sigma[free])
         sigma[free[rng.random(free.size) < 0.2]] *= -1.0
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("c", [0.235, 1e-6, 3e4])
+def test_simplex_with_rates_that_can_never_differ_is_not_unique(k: int, c: float) -> None:
+    # (stranger review) M = c·11ᵀ (a function of x₀ + x₁ + …: every rate equal for any
+    # weights): its reduced matrix on Σd = 0 is rounding (3e-33 at c = 0.235, k = 2), and
+    # judged on its own scale a 1 × 1 rounding was "definite": unique=True, and the flow
+    # moved one index alone, which one depending on the order of the variables.
+    M = c * np.ones((k, k))
+    sel = solve_simplex_vi(M, np.full(k, 0.3 * c))
+    assert not sel.unique
+    assert np.all(np.abs(sel.lam - 1.0 / k) <= 1e-12)  # the minimal-norm weights
+    # a definite block of the same scale stays unique
+    assert solve_simplex_vi(M + c * np.eye(k), np.zeros(k)).unique
