@@ -432,6 +432,28 @@ def _check_constants(source: str, result: Any) -> None:
             )
 
 
+def _check_hidden_kinks(source: str, expr: Any) -> None:
+    """Refuse an even power under a fractional one that leaves a kink: ``(u**2)**(1/2)``
+    is ``|u|`` (and ``(u**4)**0.25`` too), which the function whitelist does not see.
+
+    ``(u**k)**p`` with ``k`` even is ``|u|**(k p)``: C² at ``u = 0`` only when ``k p`` is an
+    even integer or at least 2. (Other kinks, as ``sqrt(x**2 + y**2)`` at the origin, are
+    not read off the formula: the flows then stop with a failure status, not silently.)
+    """
+    for node in sympy.preorder_traversal(expr):
+        if not (isinstance(node, sympy.Pow) and isinstance(node.base, sympy.Pow)):
+            continue
+        k, p = node.base.exp, node.exp
+        if not (k.is_Integer and k.is_even and p.is_number and not p.is_integer):
+            continue
+        a = float(k * p)
+        if a < 2.0 and not (a.is_integer() and int(a) % 2 == 0):
+            raise ValueError(
+                f"`expr` must be smooth (C²): `{node}` is |{node.base.base}|^{a:g}, not twice "
+                f"differentiable where {node.base.base} = 0. Got {source!r} instead."
+            )
+
+
 def _check_derived(source: str, exprs: Sequence[Any]) -> None:
     """Refuse derivatives that left the smooth, real, elementary world."""
     allowed = set(ALLOWED_FUNCTIONS.values())
@@ -577,7 +599,9 @@ def from_expr(
         For syntax errors, unknown symbols, disallowed syntax (attribute access,
         subscripts, lambdas, comprehensions, comparisons, strings, keyword arguments,
         non-whitelisted calls such as ``__import__``), non-smooth functions (``abs``,
-        ``sign``, ``max``, ``min``, ...), non-scalar expressions (tuples, lists) and
+        ``sign``, ``max``, ``min``, ...) and ``|u|`` in disguise (``sqrt(u**2)``,
+        ``(u**4)**0.25``: an even power under a fractional one that is not twice
+        differentiable where ``u = 0``), non-scalar expressions (tuples, lists) and
         constants that are complex, infinite or too large. Also for formulas past
         the limits that keep parsing and differentiation bounded: more than 20 000
         characters, a syntax tree more than 100 levels deep, exact numeric powers
@@ -604,6 +628,7 @@ def from_expr(
     param_values = _check_params(params, var_names)
     symbols = {nm: sympy.Symbol(nm) for nm in (*var_names, *param_values)}
     f_expr = parse_expression(expr, symbols)
+    _check_hidden_kinks(expr, f_expr)
     xs = [symbols[v] for v in var_names]
     depth = _formula_depth(f_expr, set(xs))
     if depth > _MAX_FORMULA_DEPTH:
