@@ -189,11 +189,11 @@ def test_compare_refuses_a_trajectory_from_another_start() -> None:
     assert fp.compare(same, sol, system=flow).sup_error_inf <= 0.011
 
 
-def _quadratic_of_a_review() -> tuple[fp.Objective, np.ndarray]:
-    """A random 4-D quadratic (a stranger review's 15th draw from seed 15) whose second
-    sliding entry SignGD reaches 2.0-2.4 steps late at every step size."""
+def _quadratic_of_a_review(draws: int = 15) -> tuple[fp.Objective, np.ndarray]:
+    """A stranger review's random quadratic (n = 2-4), its ``draws``-th from seed 15; the
+    15th's second sliding entry SignGD reaches 2.0-2.4 steps late at every step size."""
     rng = np.random.default_rng(15)
-    for _ in range(15):
+    for _ in range(draws):
         n = rng.integers(2, 5)
         Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
         H = Q @ np.diag(np.geomspace(1, 10 ** rng.uniform(0, 1.5), n)) @ Q.T
@@ -257,14 +257,7 @@ def test_events_of_a_subsampled_trajectory_are_not_judged() -> None:
     # (stranger review) Every 7th iterate of the same run put an entry 88 steps late and
     # called it missed, where all iterates show it 1 step late: near a sliding manifold h
     # chatters, and a stride can stay on one side of it. No verdict, and the reason.
-    rng = np.random.default_rng(15)
-    for _ in range(2):
-        n = rng.integers(2, 5)
-        Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
-        H = Q @ np.diag(np.geomspace(1, 10 ** rng.uniform(0, 1.5), n)) @ Q.T
-        b = rng.normal(size=n)
-        x0 = rng.normal(size=n) * 2
-    obj = fp.Objective.quadratic(0.5 * (H + H.T), b)
+    obj, x0 = _quadratic_of_a_review(draws=2)
     flow = fp.steepest_descent_flow(obj, "linf")
     sol = fp.solve(flow, x0, (0.0, 2.0))
     full = fp.compare(signgd(1e-3).run(obj, x0, t_final=2.0), sol, system=flow)
