@@ -499,6 +499,12 @@ def _integrate_mode(
             k = int(np.argmin(vals))
             # (the ℓ∞ relay's rest guard, of no one index: the tie's indices touch 0)
             touched = (field.entry_index(k),) if field.entry_index(k) >= 0 else field.free
+            unique = (
+                field.norm != "l1"
+                or k >= field.fixed.size
+                or _other_side_stays(field, x_touch, field.entry_index(k))
+            )
+            note = "grazing contact: the trajectory touches the surface and turns back"
             rec.event(
                 t_touch,
                 x_touch,
@@ -506,7 +512,8 @@ def _integrate_mode(
                 touched,
                 field.mode,
                 field.mode,
-                note="grazing contact: the trajectory touches the surface and turns back",
+                unique=unique,
+                note=note if unique else f"{note}; {_GRAZING_FORK_NOTE}",
             )
 
         located: tuple[float, FloatArray, FloatArray] | None = None
@@ -693,6 +700,31 @@ def _sliding_turn(
 
     tau = locate_turn(attraction, t_old, t_new)
     return False, (tau, field.project(np.asarray(dense(tau), dtype=float)))
+
+
+#: The note of a grazing contact where the other side's field leads away from the surface.
+_GRAZING_FORK_NOTE = (
+    "the field on the other side leads away from the surface too: a solution that "
+    "crosses into it here is a Filippov solution as well (the path keeps the side it is on)"
+)
+
+
+def _other_side_stays(field: ModeField, x: FloatArray, i: int) -> bool:
+    """Whether at a grazing contact of the ℓ1 relay's surface ``h_i = 0`` the field on the
+    other side (``λ_i = −σ_i``) points back across the surface, so that the trajectory
+    turning back is the only continuation. Where it points into its own side instead
+    (``σ_i ḣ_i < 0`` there), a solution entering that side exists too: two Filippov
+    solutions leave the contact (a parabola grazing a surface whose other field leads
+    upward, or a gradient flow where ``∂²f/∂x_i² < 0``).
+    """
+    f0, B, _, _, lam = field.evaluate(x)
+    row = field.system.kernel_jacobian_rows(x, np.array([i]), field.m)[0]
+    other = lam.copy()
+    other[i] = -field.sigma[i]
+    rate = float(row @ (f0 - B @ other))
+    # (a rate within rounding of 0 -- a field tangent on both sides -- decides nothing)
+    scale = float(np.linalg.norm(row)) * (float(np.linalg.norm(f0)) + float(np.abs(B).sum()))
+    return not field.sigma[i] * rate < -1e-9 * scale
 
 
 def _initial_mode(

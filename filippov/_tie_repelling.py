@@ -33,6 +33,10 @@ from filippov._validation import FloatArray
 
 _EPS = float(np.finfo(float).eps)
 
+#: ``|κ|`` at most this times the block's largest entry is rounding (see
+#: `tangent_curvature`); the tie selection's uniqueness test uses the same tolerance.
+_CURVATURE_ROUNDING = 1e-12
+
 #: The note of the event a tie turning repelling is recorded with.
 REPELLING_NOTE = (
     "the tie turned repelling (its Hessian block became indefinite on the tie's tangent "
@@ -53,7 +57,10 @@ def tangent_curvature(H: FloatArray, s: FloatArray) -> float:
     Returns
     -------
     float
-        ``κ = min dᵀHd`` over unit ``d ⊥ s``: positive where the tie attracts.
+        ``κ = min dᵀHd`` over unit ``d ⊥ s``: positive where the tie attracts; 0 where
+        it is within rounding of 0 on the block's scale (1e-12 of its largest entry, the
+        selection's test of uniqueness): a tie whose rates can never differ, as of a
+        function of ``x₀ + x₁``, is neither.
 
     Examples
     --------
@@ -72,7 +79,11 @@ def tangent_curvature(H: FloatArray, s: FloatArray) -> float:
     w /= float(np.linalg.norm(w))
     Hw = H @ w
     QHQ = H - 2.0 * np.outer(w, Hw) - 2.0 * np.outer(Hw, w) + 4.0 * float(w @ Hw) * np.outer(w, w)
-    return float(np.linalg.eigvalsh(QHQ[1:, 1:])[0])
+    kappa = float(np.linalg.eigvalsh(QHQ[1:, 1:])[0])
+    # (rounding: κ of softplus(x₀ + x₂) + softplus(x₀ − x₁ + x₂) on the tie of x₀ and x₂
+    # went between 0 and 1.4e-17 against entries of 1e-2, and each step from one to the
+    # other was recorded as the tie turning repelling)
+    return 0.0 if abs(kappa) <= _CURVATURE_ROUNDING * float(np.max(np.abs(H))) else kappa
 
 
 def locate_turn(kappa: Callable[[float], float], lo: float, hi: float) -> float:

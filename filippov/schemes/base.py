@@ -773,11 +773,20 @@ def run(
                 idle = ~face.any(axis=1)
                 if idle.any() and (idle | done).all():
                     when = _fmt_state(t if batched else t[0])
-                    status = Status.FINISHED if done.any() else Status.STATIONARY
-                    message = (
-                        f"Every gradient component is within the active-face threshold of "
-                        f"{policy!r} at k={k}, t={when}: no coordinate moves."
-                    )
+                    if done.any():  # (a batch: some points reached t_final first)
+                        status = Status.FINISHED
+                        message = (
+                            f"Reached t_final={t_end:.12g} at the points that moved on; the "
+                            f"others ({int(np.count_nonzero(idle & ~done))} of {m}) stopped "
+                            f"where every gradient component is within the active-face "
+                            f"threshold of {policy!r} (t={when})."
+                        )
+                    else:
+                        status = Status.STATIONARY
+                        message = (
+                            f"Every gradient component is within the active-face threshold "
+                            f"of {policy!r} at k={k}, t={when}: no coordinate moves."
+                        )
                     break
             if constant_eta is not None:
                 eta = constant_eta.copy()

@@ -303,7 +303,8 @@ class FaceAware(StepPolicy):
     is :class:`Adaptive` whenever no gradient component is exactly zero. The trajectory's
     ``face_size`` and ``face_curvature`` diagnostics record :math:`|A_k|` and
     :math:`\sum_{i\in A_k} L_i`. An empty face (every :math:`|g_{k,i}| \le \tau`) is
-    stationarity by this test: the run stops there with status 1 (``STATIONARY``).
+    stationarity by this test: the run stops there with status 1 (``STATIONARY``; a
+    batch some of whose points reach ``t_final`` first ends with status 0).
 
     Parameters
     ----------

@@ -241,6 +241,14 @@ def test_a_sign_change_later_than_the_error_explains_is_missed() -> None:
     assert match.t_discrete is not None and match.t_discrete >= entry.t + 0.3
     assert not match.agrees and rep.events_agree is False
     assert match.tol < 0.03
+    # (stranger review) A trajectory running 20 steps behind the solution is 20 steps
+    # behind in h too, so its error explains the lag: without a cap on that margin every
+    # lag agreed. One step behind agrees; twenty do not.
+    for lag, agrees in ((1, True), (20, False)):
+        behind = sol(np.maximum(t - lag * 0.01, 0.0))
+        traj = fp.DiscreteTrajectory(behind, t, np.arange(301), {"step": np.full(300, 0.01)})
+        (match,) = fp.compare(traj, sol, system=flow).events
+        assert match.agrees is agrees and match.tol <= 10 * 0.01 + 1e-12
 
 
 def test_an_order_is_not_fitted_to_rounding() -> None:

@@ -475,6 +475,8 @@ def test_a_tie_of_rates_that_can_never_differ_is_flagged_not_chosen(method: str)
         first = sol.events[0]
         assert first.kind == "tie-entry" and first.t == 0.0 and not first.unique
         assert sol.status >= 0
+        # (the tie's curvature is 0: rounding of it is no turn to repelling)
+        assert [e.kind for e in sol.events] == ["tie-entry"]
         end = sol.x[-1] if names[0] == "x" else sol.x[-1][::-1]
         ends.append(end)
         # (both indices move: the minimal-norm split, 1/2 each, keeps the tie)
@@ -487,3 +489,23 @@ def test_the_continuation_path_refuses_a_tie_that_can_never_open() -> None:
     flow = fp.steepest_descent_flow(obj, "l1")
     sol = fp.solve(flow, [0.5, -1.0], (0.0, 3.0), method="continuation")
     assert sol.status == -4 and "singular" in sol.message
+
+
+def test_rounding_of_a_ties_zero_curvature_is_no_turn_to_repelling() -> None:
+    # (stranger review) On the tie of x0 and x2 of a function of x0 + x2 (and x1) the
+    # curvature is 0; it was evaluated as 0 to 1.4e-17 against entries of 1e-2, and each
+    # change between the two recorded the tie "turning repelling".
+    obj = Objective.from_expr(
+        "log(1 + exp(x0 + x2)) + log(1 + exp(x0 - x1 + x2))", ["x0", "x1", "x2"]
+    )
+    x0 = np.array([-0.40186432, 0.60428208, -2.23447848])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 3.0), method="events")
+    assert sol.status == 0
+    assert [(e.kind, e.unique) for e in sol.events] == [("tie-entry", False)]
+    from filippov._tie_repelling import tangent_curvature
+
+    for t in np.linspace(0.0, 3.0, 13):
+        block = obj.hess(sol(t))[np.ix_([0, 2], [0, 2])]
+        assert tangent_curvature(block, np.ones(2)) == 0.0
+    # a real curvature of the same scale is kept
+    assert tangent_curvature(np.array([[0.1, 0.0], [0.0, 0.1]]), np.ones(2)) > 0.0

@@ -402,3 +402,15 @@ def test_a_face_aware_run_stops_where_its_active_face_is_empty() -> None:
     batch = S.SignGD(step=S.FaceAware(tau=1e-6)).run(obj, starts, t_final=50.0)
     assert batch.status == 1
     assert np.abs(np.array([obj.grad(x) for x in batch.x[-1]])).max() <= 1e-6
+
+
+def test_a_batch_whose_other_points_reach_t_final_says_so() -> None:
+    # (stranger review) One point idle from its start, the other reaching t_final: the
+    # status was 0 with a message that every point's face was empty.
+    obj = Objective.quadratic(np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -1.0]))
+    x_star = np.linalg.solve(np.array([[2.0, 0.5], [0.5, 1.0]]), -np.array([1.0, -1.0]))
+    starts = np.array([x_star + 1e-9, [30.0, -20.0]])
+    batch = S.SignGD(step=S.FaceAware(tau=1e-6)).run(obj, starts, t_final=0.5)
+    assert batch.status == 0
+    assert batch.message.startswith("Reached t_final=0.5") and "(1 of 2)" in batch.message
+    assert batch.t[-1].tolist() == [0.0, 0.5]

@@ -664,3 +664,25 @@ def test_a_stewart_system_returning_complex_numbers_is_refused() -> None:
             jac=lambda x: np.array([[0.0, 1.0]]),
             n=2,
         )
+
+
+@pytest.mark.parametrize(("c", "unique"), [(-1.0, True), (1.0, False)])
+def test_a_grazing_contact_is_not_unique_when_the_other_field_leads_away(c, unique) -> None:
+    # (stranger review) Below x₂ = 0 the field (1, −x₁) moves along the parabola
+    # x₂ = −x₁²/2 from (−1, −½), which touches the surface at t = 1 and turns back.
+    # Above, the field is (1, c): with c = 1 it leads away from the surface too, and
+    # x(t) = (t − 1, t − 1) after t = 1 is a second Filippov solution; the contact was
+    # recorded unique in both cases.
+    system = fp.piecewise_system(
+        lambda x: np.array([1.0, -x[0]]),
+        lambda x: np.array([1.0, c]),
+        lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )
+    sol = fp.solve(system, [-1.0, -0.5], (0.0, 3.0))
+    (touch,) = [e for e in sol.events if e.kind == "tangency"]
+    assert touch.t == pytest.approx(1.0, abs=1e-8) and touch.unique is unique
+    assert ("crosses into it" in touch.note) is not unique
+    # the path itself keeps the side it is on: the parabola
+    t = np.linspace(0.0, 3.0, 31)
+    np.testing.assert_allclose(sol(t)[:, 1], -0.5 * (t - 1.0) ** 2, atol=1e-8)
