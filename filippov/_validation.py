@@ -68,7 +68,13 @@ def _is_arraylike(value: Any) -> bool:
 def real_values(value: Any, name: str) -> FloatArray:
     """``value`` (a user function's result) as a float64 array; a ``TypeError`` naming
     ``name`` if it holds complex numbers (NumPy would drop their imaginary parts with a
-    warning only)."""
+    warning only), or if it is ``None`` (NumPy reads that as NaN: a function without its
+    ``return`` then showed as a shape or non-finite error)."""
+    if value is None:
+        raise TypeError(
+            f"`{name}` must return an array of real numbers. Got None instead (a function "
+            "without `return`?)."
+        )
     _refuse_complex(value, name)
     return np.asarray(value, dtype=float)
 

@@ -992,7 +992,7 @@ class _TwoFields:
 
     @staticmethod
     def _field(F: Field, label: str, x: FloatArray) -> FloatArray:
-        value = np.asarray(F(x), dtype=float)
+        value = real_values(F(x), f"{label}(x)")
         if value.shape != x.shape:
             raise ValueError(
                 f"`{label}(x)` must have shape {x.shape} (the state's). "
@@ -1010,7 +1010,7 @@ class _TwoFields:
         return (0.5 * diff).reshape(-1, 1)
 
     def h_vec(self, x: FloatArray) -> FloatArray:
-        value = np.asarray(self.h(x), dtype=float)
+        value = real_values(self.h(x), "h(x)")
         if value.size != 1:
             raise ValueError(
                 "`h(x)` must be one scalar switching function for a two-field system. "
@@ -1020,7 +1020,7 @@ class _TwoFields:
 
     def jac(self, x: FloatArray) -> FloatArray:
         assert self.grad_h is not None
-        value = np.asarray(self.grad_h(x), dtype=float)
+        value = real_values(self.grad_h(x), "grad_h(x)")
         if value.size != x.size:
             raise ValueError(
                 f"`grad_h(x)` must have shape {x.shape} (the state's). "

@@ -686,3 +686,22 @@ def test_a_grazing_contact_is_not_unique_when_the_other_field_leads_away(c, uniq
     # the path itself keeps the side it is on: the parabola
     t = np.linspace(0.0, 3.0, 31)
     np.testing.assert_allclose(sol(t)[:, 1], -0.5 * (t - 1.0) ** 2, atol=1e-8)
+
+
+def test_a_field_without_return_is_named_as_such() -> None:
+    # (stranger review) None read as NaN: "must have shape (2,). Got shape (1,)", a shape
+    # the user never returned.
+    general = fp.FilippovSystem(
+        lambda x: None,
+        np.array([[0.0], [1.0]]),
+        lambda x: x[1:],
+        "l1",
+        jac_h=lambda x: np.array([[0.0, 1.0]]),
+    )
+    with pytest.raises(TypeError, match=r"`f0\(x\)` must return an array.*Got None"):
+        fp.solve(general, [1.0, 0.5], (0.0, 1.0))
+    two = fp.piecewise_system(
+        lambda x: None, lambda x: np.ones(2), lambda x: x[1], grad_h=lambda x: np.array([0.0, 1.0])
+    )
+    with pytest.raises(TypeError, match=r"`F_minus\(x\)` must return an array.*Got None"):
+        fp.solve(two, [1.0, -0.5], (0.0, 1.0))
