@@ -509,3 +509,26 @@ def test_rounding_of_a_ties_zero_curvature_is_no_turn_to_repelling() -> None:
         assert tangent_curvature(block, np.ones(2)) == 0.0
     # a real curvature of the same scale is kept
     assert tangent_curvature(np.array([[0.1, 0.0], [0.0, 0.1]]), np.ones(2)) > 0.0
+
+
+@pytest.mark.parametrize("method", ["auto", "events"])
+def test_a_larger_tie_holding_two_indices_whose_rates_never_differ_moves_at_speed_one(
+    method: str,
+) -> None:
+    # (stranger review) ∂f/∂x1 = ∂f/∂x2 everywhere: when x0 joins their tie at t = 0.2445
+    # the tie's bordered KKT matrix is singular in exact arithmetic but not in rounding,
+    # and its rounding inverse moved x1 and x2 to ±6e10 within 3e-5 (status −3).
+    obj = Objective.from_expr("log(1 + exp(x0 - x1 - x2)) + log(1 + exp(-x0))", ["x0", "x1", "x2"])
+    x0 = np.array([-1.6166554, -0.73253404, -0.22943478])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 3.0), method=method)
+    assert sol.status == 0, sol.message
+    (tie,) = sol.events
+    assert tie.kind == "tie-entry" and not tie.unique and tie.t == pytest.approx(0.2445, abs=1e-4)
+    t = np.linspace(0.26, 3.0, 12)
+    X = sol(t)
+    for x in X:
+        g = obj.grad(x)
+        np.testing.assert_allclose(g, g[0], rtol=1e-7)  # the three stay tied
+    v = np.diff(X, axis=0) / np.diff(t)[:, None]
+    np.testing.assert_allclose(np.abs(v).sum(axis=1), 1.0, rtol=1e-6)  # ‖ẋ‖₁ = 1
+    np.testing.assert_allclose(v[:, 1], v[:, 2], rtol=1e-6)  # (the minimal-norm split)
