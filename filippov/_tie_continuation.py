@@ -34,12 +34,13 @@ See ``docs/theory.rst`` (the continuation path, tie modes).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_solve, lu_factor, lu_solve
+from scipy.linalg import LinAlgWarning, cho_solve, lu_factor, lu_solve
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
@@ -200,7 +201,11 @@ class _TieBlock(SlidingBlock):
         rho0 = 2.0 * float(np.abs(R).sum(axis=1).max()) / S.size or 1.0
         best: tuple[float, float, tuple[FloatArray, np.ndarray]] | None = None
         for rho in (rho0, 8.0 * rho0, rho0 / 8.0):
-            lu = lu_factor(R + rho * np.outer(sT, sT), check_finite=False)
+            with warnings.catch_warnings():
+                # (a singular H̃ is one outcome this judges by the pivots below, not news
+                # for the user: scipy's LinAlgWarning is silenced here)
+                warnings.simplefilter("ignore", LinAlgWarning)
+                lu = lu_factor(R + rho * np.outer(sT, sT), check_finite=False)
             pivots = np.abs(np.diag(lu[0]))
             ratio = float(pivots.min() / pivots.max()) if pivots.max() > 0.0 else 0.0
             if best is None or ratio > best[0]:
