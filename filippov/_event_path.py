@@ -645,10 +645,15 @@ def _repelling_turn(
         return True, None
     if not attracting and sign > 0.0:
         return False, None  # (an odd number of curvatures below 0: still repelling)
-    if field.tie_curvature(x_new) > 0.0:
+    kappa = field.tie_curvature(x_new)
+    if kappa > 0.0:
         return True, None
     if not attracting:
         return False, None
+    if kappa == 0.0:
+        # κ within rounding of 0 (a tie whose rates can never differ): neither attracting
+        # nor repelling, so no turn here; the watch goes on (see `tangent_curvature`)
+        return True, None
 
     def state(steps: Callable[..., FloatArray], tau: float) -> FloatArray:
         return field.project(np.asarray(steps(tau), dtype=float))
@@ -711,16 +716,32 @@ _GRAZING_FORK_NOTE = (
 
 def _other_side_stays(field: ModeField, x: FloatArray, i: int) -> bool:
     """Whether at a grazing contact of the ℓ1 relay's surface ``h_i = 0`` the field on the
-    other side (``λ_i = −σ_i``) points back across the surface, so that the trajectory
-    turning back is the only continuation. Where it points into its own side instead
-    (``σ_i ḣ_i < 0`` there), a solution entering that side exists too: two Filippov
-    solutions leave the contact (a parabola grazing a surface whose other field leads
-    upward, or a gradient flow where ``∂²f/∂x_i² < 0``).
+    other side (``λ_i = −σ_i``, the mode's sliding indices with the equivalent control
+    that keeps them on their surfaces there) points back across the surface, so that the
+    trajectory turning back is the only continuation. Where it points into its own side
+    instead (``σ_i ḣ_i < 0`` there), a solution entering that side exists too: two
+    Filippov solutions leave the contact (a parabola grazing a surface whose other field
+    leads upward; a sign flow where ``∂²f/∂x_i²``, or its Schur complement in the sliding
+    block, is negative). Undecided (``True``) where that equivalent control leaves
+    ``[−1, 1]``: the sliding set would change as well.
     """
     f0, B, _, _, lam = field.evaluate(x)
     row = field.system.kernel_jacobian_rows(x, np.array([i]), field.m)[0]
     other = lam.copy()
     other[i] = -field.sigma[i]
+    F = field.free
+    if F.size:
+        # Sliding on F: the other side's velocity keeps h_F = 0 with its own equivalent
+        # control (for a sign flow the rate is then the Schur complement's, not H_ii's:
+        # H_ii = 0.037 against −0.678 on a review's case, which was called unique).
+        JF = field.system.kernel_jacobian_rows(x, F, field.m)
+        fixed = field.fixed
+        try:
+            other[F] = np.linalg.solve(JF @ B[:, F], JF @ (f0 - B[:, fixed] @ other[fixed]))
+        except np.linalg.LinAlgError:
+            return True  # (not decided here)
+        if not float(np.max(np.abs(other[F]))) < 1.0:
+            return True  # (the other side's sliding set would change too: not decided here)
     rate = float(row @ (f0 - B @ other))
     # (a rate within rounding of 0 -- a field tangent on both sides -- decides nothing)
     scale = float(np.linalg.norm(row)) * (float(np.linalg.norm(f0)) + float(np.abs(B).sum()))

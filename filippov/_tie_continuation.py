@@ -721,6 +721,12 @@ def _watch_repelling(
     if kappa_i > 0.0:
         tm.attracting, tm.checked = True, i
         return
+    if kappa_i == 0.0:
+        # κ within rounding of 0 (a tie whose rates can never differ): neither attracting
+        # nor repelling, so no turn (the point's index may be the last one checked, and
+        # the search below would run past the points: an IndexError on a duplicated
+        # column without a ridge)
+        return
     turned = bool(tm.attracting)
     tm.attracting = False
     if not turned:

@@ -532,3 +532,43 @@ def test_a_larger_tie_holding_two_indices_whose_rates_never_differ_moves_at_spee
     v = np.diff(X, axis=0) / np.diff(t)[:, None]
     np.testing.assert_allclose(np.abs(v).sum(axis=1), 1.0, rtol=1e-6)  # ‖ẋ‖₁ = 1
     np.testing.assert_allclose(v[:, 1], v[:, 2], rtol=1e-6)  # (the minimal-norm split)
+
+
+def _duplicated_column_model(seed: int) -> tuple[Objective, np.ndarray]:
+    """A stranger review's GLM with a duplicated (sometimes tripled) column and no ridge:
+    the duplicates' rates can never differ."""
+    from filippov.objectives import linear_model
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(2, 5)), int(rng.integers(5, 12))
+    A = rng.normal(size=(m, n))
+    j = int(rng.integers(n))
+    A = np.c_[A, A[:, j]]
+    if rng.random() < 0.3:
+        A = np.c_[A, A[:, j]]
+    y = rng.choice([-1.0, 1.0], size=m)
+    obj = linear_model(A, y, 0.0, str(rng.choice(["logistic", "squared"])))
+    x0 = rng.normal(size=A.shape[1]) * 0.5
+    if rng.random() < 0.5:
+        x0[-1] = x0[j]
+    return obj, x0
+
+
+def test_a_tie_whose_curvature_is_rounding_is_watched_without_a_turn() -> None:
+    # (stranger review) With κ = 0 exactly (rounding read as 0) at a point the watch had
+    # just found attracting, the continuation path searched for the turn past its points:
+    # IndexError from fp.solve on the default path.
+    obj, x0 = _duplicated_column_model(12)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    cont = fp.solve(flow, x0, (0.0, 2.0), method="auto")
+    events = fp.solve(flow, x0, (0.0, 2.0), method="events")
+    assert cont.method == "continuation" and cont.status == events.status == 1
+    assert not any(e.kind == "repulsive" for e in cont.events)
+    assert cont.events[-1].t == pytest.approx(events.events[-1].t, abs=1e-7)
+    # (the tie of the duplicates is not unique, flagged so on both paths, and they split
+    # its speed differently: the ends agree in f and in x1 + x3, which alone f sees)
+    assert any(e.kind == "tie-entry" and not e.unique for e in cont.events)
+    end_c, end_e = cont.x[-1], events.x[-1]
+    np.testing.assert_allclose(end_c[[0, 2]], end_e[[0, 2]], atol=1e-7)
+    assert end_c[1] + end_c[3] == pytest.approx(end_e[1] + end_e[3], abs=1e-7)
+    assert obj.f(end_c) == pytest.approx(obj.f(end_e), abs=1e-12)

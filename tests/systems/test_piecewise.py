@@ -705,3 +705,28 @@ def test_a_field_without_return_is_named_as_such() -> None:
     )
     with pytest.raises(TypeError, match=r"`F_minus\(x\)` must return an array.*Got None"):
         fp.solve(two, [1.0, -0.5], (0.0, 1.0))
+
+
+def test_a_grazing_contact_while_sliding_weighs_the_other_side_with_its_own_sliding() -> None:
+    # (stranger review) A sign flow sliding on ∂₀f = 0 grazes ∂₁f = 0 at t = 0.5. With the
+    # relay of index 1 flipped and index 0 still sliding (its equivalent control −0.84,
+    # inside [−1, 1]) ∂₁f moves away through 0: a second solution, at the rate of the
+    # Schur complement H₁₁ − H₁₀²/H₀₀ = −0.68, not of H₁₁ = 0.037, which was tested.
+    rng = np.random.default_rng(5004)
+    M = rng.normal(size=(3, 3))
+    H0 = (M + M.T) / 2
+    H0[0, 0] = abs(H0[0, 0]) + 0.5
+    b, W, cc = rng.normal(size=3), rng.normal(size=(2, 3)), rng.normal(size=2) * 0.5
+    obj = fp.Objective(
+        lambda x: 0.5 * x @ H0 @ x + b @ x + cc @ np.sin(W @ x),
+        lambda x: H0 @ x + b + W.T @ (cc * np.cos(W @ x)),
+        lambda x: H0 - (W.T * (cc * np.sin(W @ x))) @ W,
+        n=3,
+    )
+    x0 = np.array([-0.9111366047960353, -0.9518991229421315, -0.3483015796932519])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 1.5), method="events")
+    (touch,) = [e for e in sol.events if e.kind == "tangency"]
+    assert touch.t == pytest.approx(0.5, abs=1e-6) and touch.indices == (1,)
+    assert touch.mode_before.free == (0,) and not touch.unique
+    H = obj.hess(touch.x)
+    assert H[1, 1] > 0.0 > H[1, 1] - H[1, 0] ** 2 / H[0, 0]  # (the case's point)
