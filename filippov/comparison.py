@@ -46,7 +46,8 @@ class EventMatch:
         The switching function concerned.
     t_discrete : float or None
         Flow time of the first iterate, from one step before the event on, at which the
-        scheme's ``h_index`` changes sign (or reaches zero); ``None`` if it never does.
+        scheme's ``h_index`` changes sign (or reaches zero, to its rounding); ``None`` if
+        it never does.
     agrees : bool
         ``|t_discrete − t| ≤ tol``.
     tol : float
@@ -295,6 +296,10 @@ def _match_events(
     if system.norm.name != "l1":
         return ()  # sign changes of h are the ℓ1 relay's events; ties have no sign change.
     h = np.array([system.h(xk) for xk in x])  # (k, m)
+    # The rounding of h_i: of its values, and of ∇h_i·x at the iterates' size.
+    x_size = float(np.max(np.abs(x)))
+    jac_size = np.abs(system.jacobian(x[-1])).sum(axis=1)
+    zero = 64 * np.finfo(np.float64).eps * (np.max(np.abs(h), axis=0) + jac_size * x_size)
     out = []
     for ev in sol.events:
         if ev.kind not in _SWITCH_KINDS or ev.t <= t[0]:
@@ -322,7 +327,10 @@ def _match_events(
             # whatever its size (a trajectory running behind the solution by 20 steps is
             # behind in h too) would make every lag agree.
             margin = min(margin, _EVENT_MARGIN_STEPS * step)
-            col = h[start:, i]
+            # (|h_i| within its rounding is 0: the implicit step lands on the manifold to
+            # -2.2e-16 and stays on that side, and its "sign change" came 7 steps later,
+            # when the rounding flipped)
+            col = np.where(np.abs(h[start:, i]) <= zero[i], 0.0, h[start:, i])
             change = np.flatnonzero(col[1:] * col[:-1] <= 0.0)
             t_disc = float(t[start + change[0] + 1]) if change.size else None
             agrees = t_disc is not None and abs(t_disc - ev.t) <= tol + margin
