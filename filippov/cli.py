@@ -430,11 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"filippov: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        # An output path that cannot be written (missing folder, permissions).
-        print(
-            f"filippov: error: cannot write {exc.filename or ''}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
+        # An output path that cannot be written (missing folder, permissions), or -- no
+        # file named -- another system error, as a scheduler that cannot be reached.
+        what = f"cannot write {exc.filename}: " if exc.filename else ""
+        print(f"filippov: error: {what}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except (ValueError, TypeError) as exc:
         # Validation errors of the library name the bad input; show them in one line.

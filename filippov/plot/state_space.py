@@ -441,17 +441,21 @@ def phase_portrait(
         levels = (
             lo + (float(np.quantile(F, 0.97)) - lo) * np.linspace(0.0, 1.0, n_contours + 1)[1:] ** 2
         )
-        cs = ax.contour(
-            xs,
-            ys,
-            F,
-            levels=levels,
-            colors="#BBBBBB",
-            linewidths=0.7,
-            negative_linestyles="solid",
-            zorder=0,
-        )
-        tag(cs, "objective", None)
+        # (an objective flat over the window has no contours: matplotlib refused the equal
+        # levels with "Contour levels must be increasing")
+        levels = np.unique(levels)
+        if levels.size > 1:
+            cs = ax.contour(
+                xs,
+                ys,
+                F,
+                levels=levels,
+                colors="#BBBBBB",
+                linewidths=0.7,
+                negative_linestyles="solid",
+                zorder=0,
+            )
+            tag(cs, "objective", None)
 
     if field:
         xs, ys, P = window_grid(xlim, ylim, field_resolution)

@@ -301,3 +301,35 @@ def test_broken_pipe_is_status_141_without_a_message(monkeypatch, capsys):
     _, err = capsys.readouterr()
     assert code == 141
     assert err == ""
+
+
+def test_a_portrait_of_a_flat_objective_is_drawn_without_contours(capsys, tmp_path):
+    # (stranger review) matplotlib refused the equal contour levels of a constant f:
+    # "Contour levels must be increasing", exit 2.
+    target = tmp_path / "flat.png"
+    code, out, err = run(
+        ["portrait", "3", "--vars", "x,y", "--xlim=-4,2", "--ylim=-4,2", "--plot", str(target)],
+        capsys,
+    )
+    assert code == 0 and err == "" and target.stat().st_size > 0
+    assert str(target) in out
+
+
+def test_a_scheduler_that_cannot_be_reached_is_not_a_file_that_cannot_be_written(
+    capsys, tmp_path, monkeypatch
+):
+    # (stranger review) Every OSError read "cannot write : ..." with an empty file name.
+    pytest.importorskip("dask.distributed")
+    import dask.distributed
+
+    def unreachable(address: str) -> None:
+        raise OSError(f"Timed out trying to connect to {address} after 30 s")
+
+    monkeypatch.setattr(dask.distributed, "Client", unreachable)
+    args = ["sweep", SLOPE, "--vars", "x,y", "--params", "a=0.5", "--xlim=-3,1", "--ylim=-3,1"]
+    args += ["--num", "2", "--t-end", "1", "--out", str(tmp_path / "t.csv")]
+    code, _, err = run([*args, "--scheduler", "tcp://127.0.0.1:1"], capsys)
+    assert code == 2
+    assert err.strip() == (
+        "filippov: error: Timed out trying to connect to tcp://127.0.0.1:1 after 30 s"
+    )
