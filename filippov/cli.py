@@ -75,8 +75,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _floats(text: str, name: str) -> list[float]:
+    items = text.split(",")
+    if len(items) > 1 and not all(v.strip() for v in items):
+        # ("1,,2" was read as 1,2: a number the user meant to type went missing unsaid)
+        raise _UsageError(f"{name} has an empty item between its commas, got {text!r}")
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in items if v.strip()]
     except ValueError:
         raise _UsageError(f"{name} must be comma-separated numbers, got {text!r}") from None
     if not values or not all(np.isfinite(values)):
@@ -93,6 +97,8 @@ def _params(items: Sequence[str]) -> dict[str, float]:
             name, sep, value = part.partition("=")
             if not sep or not name.strip():
                 raise _UsageError(f"--params expects name=value pairs, got {part!r}")
+            if name.strip() in out:
+                raise _UsageError(f"--params gives {name.strip()!r} twice")
             out[name.strip()] = _floats(value, f"parameter {name.strip()!r}")[0]
     return out
 

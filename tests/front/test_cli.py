@@ -333,3 +333,19 @@ def test_a_scheduler_that_cannot_be_reached_is_not_a_file_that_cannot_be_written
     assert err.strip() == (
         "filippov: error: Timed out trying to connect to tcp://127.0.0.1:1 after 30 s"
     )
+
+
+@pytest.mark.parametrize("x0", ["1,,2", "1,2,", ",1,2"])
+def test_an_empty_item_between_commas_is_refused(capsys, x0):
+    # (stranger review) "1,,2" ran as (1, 2): a number the user meant went missing unsaid.
+    args = ["simulate", "x**2 + y**2", "--vars", "x,y", f"--x0={x0}", "--t-end", "1"]
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert err.strip() == f"filippov: error: --x0 has an empty item between its commas, got {x0!r}"
+
+
+def test_a_parameter_given_twice_is_refused(capsys):
+    # (stranger review) the last value won without a word
+    args = ["simulate", SLOPE, "--vars", "x,y", "--params", "a=0.5", "--params", "a=2"]
+    code, _, err = run([*args, "--x0", "0.6,0.1", "--t-end", "1"], capsys)
+    assert code == 2 and err.strip() == "filippov: error: --params gives 'a' twice"
