@@ -17,7 +17,7 @@ from scipy.linalg.lapack import dgecon, dgesv, dposv
 
 from filippov._certify import MAX_CONDITION, STATUS_UNCERTIFIED, equilibrated_condition
 from filippov._recorder import Recorder, make_mode
-from filippov._tie_repelling import tangent_curvature
+from filippov._tie_repelling import TIE_ROUNDING, tangent_curvature
 from filippov._validation import FloatArray
 from filippov.engine.protocol import PathFailure
 from filippov.solution import Mode
@@ -29,9 +29,6 @@ _EPS = np.finfo(float).eps
 _RELAY_CORRECTION_MAX_CONDITION = 1e8
 #: The ℓ2 guard's stopping radius ‖h‖ = δ, relative to the scale of h.
 _L2_STOP = 1e-10
-#: A tie's bordered KKT matrix with a reciprocal condition number below this is singular
-#: (the non-unique tie its entry flagged): its minimal-norm solution is taken.
-_TIE_SINGULAR = 1e-12
 
 
 class ModeField:
@@ -224,7 +221,7 @@ class ModeField:
                 # differ make it singular in exact arithmetic, and its rounding inverse
                 # moved them at 1e15. (Tested only then: in every right-hand side the
                 # estimate took the breast-cancer ℓ1 event path from 0.42-0.46 s to 0.50-0.63.)
-                sol, self._kkt = _solve_min_norm_factored(K, np.r_[a, 1.0], _TIE_SINGULAR)
+                sol, self._kkt = _solve_min_norm_factored(K, np.r_[a, 1.0], TIE_ROUNDING)
             lam[F] = s * sol[:k]
             return lam
         if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)

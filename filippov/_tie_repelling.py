@@ -33,9 +33,11 @@ from filippov._validation import FloatArray
 
 _EPS = float(np.finfo(float).eps)
 
-#: ``|κ|`` at most this times the block's largest entry is rounding (see
-#: `tangent_curvature`); the tie selection's uniqueness test uses the same tolerance.
-_CURVATURE_ROUNDING = 1e-12
+#: A tie's block is singular to this relative tolerance: ``|κ|`` at most this times the
+#: block's largest entry is rounding (see `tangent_curvature`), and so is a reciprocal
+#: condition number of the tie's bordered KKT matrix below it (`filippov._mode_field`);
+#: the tie selection's uniqueness test uses the same tolerance.
+TIE_ROUNDING = 1e-12
 
 #: The note of the event a tie turning repelling is recorded with.
 REPELLING_NOTE = (
@@ -83,7 +85,7 @@ def tangent_curvature(H: FloatArray, s: FloatArray) -> float:
     # (rounding: κ of softplus(x₀ + x₂) + softplus(x₀ − x₁ + x₂) on the tie of x₀ and x₂
     # went between 0 and 1.4e-17 against entries of 1e-2, and each step from one to the
     # other was recorded as the tie turning repelling)
-    return 0.0 if abs(kappa) <= _CURVATURE_ROUNDING * float(np.max(np.abs(H))) else kappa
+    return 0.0 if abs(kappa) <= TIE_ROUNDING * float(np.max(np.abs(H))) else kappa
 
 
 def locate_turn(kappa: Callable[[float], float], lo: float, hi: float) -> float:
