@@ -469,6 +469,13 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
             step = np.linalg.lstsq(M, hx[free], rcond=None)[0]
         if float(np.max(np.abs(step))) <= 64.0 * _EPS * max(1.0, float(np.max(np.abs(x)))):
             return None
+        # At rest in a valley of zeros (duplicated features: M exactly singular, h in its
+        # range) the state along the valley is the path's, not rounding's -- the rest is
+        # flagged not unique -- and what rounding can move is the state across the valley,
+        # which M's condition on its range tells (the whole M's is infinite).
+        on_range = _condition_on_range(M, hx[free], x)
+        if on_range is not None and on_range <= MAX_CONDITION:
+            return None
     cond = equilibrated_condition(M)
     if cond <= MAX_CONDITION:
         return None
@@ -478,6 +485,27 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         f"double precision resolves ({MAX_CONDITION:.0e}); its velocity and end state "
         "are rounding"
     )
+
+
+def _condition_on_range(M: FloatArray, h: FloatArray, x: FloatArray) -> float | None:
+    """The condition number of ``M`` on its range, when ``M`` is singular to rounding and
+    ``h`` has no component off that range beyond rounding (else None): the singular values
+    of ``M`` (symmetric with a positive diagonal: scaled to a unit diagonal first, as in
+    `equilibrated_condition`) above ``k·eps`` of the largest, largest over smallest."""
+    k = M.shape[0]
+    if np.array_equal(M, M.T) and bool(np.all(np.diag(M) > 0)):
+        d = 1.0 / np.sqrt(np.diag(M))
+        M, h = M * d[:, None] * d[None, :], h * d
+    U, sv, _ = np.linalg.svd(M)
+    top = float(sv[0]) if sv.size else 0.0
+    kept = sv > k * _EPS * top
+    if top == 0.0 or bool(np.all(kept)):
+        return None
+    # (h's rounding: that of M times x's, ‖M‖·ulp(x), on the scale of its entries)
+    off_range = float(np.max(np.abs(U[:, ~kept].T @ h)))
+    if off_range > 64.0 * _EPS * top * max(1.0, float(np.max(np.abs(x)))):
+        return None
+    return top / float(sv[kept][-1])
 
 
 def equilibrated_condition(M: FloatArray) -> float:

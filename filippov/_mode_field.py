@@ -27,6 +27,12 @@ _EPS = np.finfo(float).eps
 #: Largest condition of an ℓ1 sliding selection whose drift is corrected through the
 #: relay values (beyond it the correction is normal to the manifold).
 _RELAY_CORRECTION_MAX_CONDITION = 1e8
+#: A tie KKT factor whose smallest pivot is at most this fraction of its largest has its
+#: condition estimated (`_tiny_pivot`), which then judges it against TIE_ROUNDING: the
+#: pivots of duplicated features' ties, singular in exact arithmetic, were 2-4e-17 of the
+#: largest. At rounding only: a tie turning repelling passes through a singular K, and
+#: its steps away from the turn keep LU's weights, as before.
+_PIVOT_ROUNDING = 64 * _EPS
 #: The ℓ2 guard's stopping radius ‖h‖ = δ, relative to the scale of h.
 _L2_STOP = 1e-10
 
@@ -211,17 +217,23 @@ class ModeField:
             K[:k, :k] = M
             K[:k, k] = 1.0
             K[k, :k] = 1.0
+            rhs = np.r_[a, 1.0]
             # (the LU factor of the bordered K kept: it gives the sign of det K for
             # nothing, see `bordered_sign`)
-            sol, self._kkt = _solve_min_norm_factored(K, np.r_[a, 1.0])
-            if self._kkt is not None and not float(np.max(np.abs(sol[:k]))) <= 2.0:
-                # Weights far off the simplex (a valid tie's stay in [0, 1] up to the drift
-                # correction): K may be singular to the selection's tolerance, not only to
-                # LU's exact zero -- two indices of a larger tie whose rates can never
-                # differ make it singular in exact arithmetic, and its rounding inverse
-                # moved them at 1e15. (Tested only then: in every right-hand side the
-                # estimate took the breast-cancer ℓ1 event path from 0.42-0.46 s to 0.50-0.63.)
-                sol, self._kkt = _solve_min_norm_factored(K, np.r_[a, 1.0], TIE_ROUNDING)
+            sol, self._kkt = _solve_min_norm_factored(K, rhs)
+            if self._kkt is not None and (
+                not float(np.max(np.abs(sol[:k]))) <= 2.0 or _tiny_pivot(self._kkt[0])
+            ):
+                # K may be singular to the selection's tolerance, not only to LU's exact
+                # zero: two indices of a tie whose rates can never differ (duplicated
+                # features) make it singular in exact arithmetic, and its rounding inverse
+                # split their common weight at random -- moved them at 1e15, or gave one a
+                # negative weight (a velocity outside F(x), read as a pole of h). Signs: a
+                # weight far off the simplex (a valid tie's stay in [0, 1] up to the drift
+                # correction), or a pivot at rounding. (Then only: the condition estimate
+                # in every right-hand side took the breast-cancer ℓ1 event path from
+                # 0.42-0.46 s to 0.50-0.63 s.)
+                sol, self._kkt = _solve_min_norm_factored(K, rhs, TIE_ROUNDING)
             lam[F] = s * sol[:k]
             return lam
         if F.size:  # ℓ2 held at h = 0: ḣ = −gain·h (drift pulled back through λ)
@@ -497,6 +509,13 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
     minimal-norm choice.
     """
     return _solve_min_norm_factored(M, a)[0]
+
+
+def _tiny_pivot(lu: FloatArray) -> bool:
+    """Whether an LU factor's smallest pivot is at rounding of its largest (``O(k)``: a
+    cheap sign that the matrix may be singular, which a condition estimate then decides)."""
+    pivots = np.abs(np.diagonal(lu))
+    return bool(pivots.min() <= _PIVOT_ROUNDING * pivots.max())
 
 
 def _solve_min_norm_factored(
