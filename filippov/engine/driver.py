@@ -7,11 +7,13 @@ The paths follow :mod:`filippov.engine.protocol`; all of them return a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import inspect
 import re
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -258,19 +260,20 @@ def solve(
     candidates = _candidates(path_cls, system)
     check = require_flag(check_derivatives, "check_derivatives")
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
-    if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
-        system.c(x0_arr)
-        system.jacobian(x0_arr)
-        if check:
-            _check_piecewise_jacobian(system, x0_arr)
-    else:
-        system.evaluate(x0_arr)
-        if candidates[0].name != "continuation":
-            # (Not on the continuation path: it never forms the dense Hessian, ~1 s at
-            # d = 1000; an objective checks the shape of whatever it returns when asked.)
+    with _evaluated_at_x0(x0_arr, t0):
+        if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
+            system.c(x0_arr)
             system.jacobian(x0_arr)
-        if check:
-            _check_system_derivatives(system, x0_arr)
+            if check:
+                _check_piecewise_jacobian(system, x0_arr)
+        else:
+            system.evaluate(x0_arr)
+            if candidates[0].name != "continuation":
+                # (Not on the continuation path: it never forms the dense Hessian, ~1 s at
+                # d = 1000; an objective checks the shape of whatever it returns when asked.)
+                system.jacobian(x0_arr)
+            if check:
+                _check_system_derivatives(system, x0_arr)
     _check_path_options(candidates[0], keywords, options, explicit=path_cls is not None)
     # The paths integrate in τ = t − t0 (see Recorder.finish): at t0 = 1e15 a time is only
     # resolved to 0.125, which moved event times, shortened segments and ended the sign
@@ -305,6 +308,24 @@ def solve(
                 f"{exc}); the path reported: {message}",
             )
     return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
+
+
+@contextlib.contextmanager
+def _evaluated_at_x0(x0: FloatArray, t0: float) -> Iterator[None]:
+    """Name the start as the place where a user function failed before the run began.
+
+    Later in a run the same failures end it with status -1 and the partial solution (see
+    `run`); at ``x0`` there is nothing to keep, so the error is raised -- as a ValueError
+    that says where (the user's traceback stays chained below it). Errors of our own
+    validation (shapes, non-finite values: ValueError, TypeError) pass unchanged.
+    """
+    try:
+        yield
+    except (ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        raise ValueError(
+            f"the system's functions raised at the start x0 = {preview(x0)} (t = {t0!r}), "
+            f"before the run began: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def run(path: IntegrationPath, max_events: int, zeno_spacing: float) -> tuple[int, str]:

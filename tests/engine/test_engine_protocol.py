@@ -182,6 +182,34 @@ def test_failures_of_a_path_end_the_run_with_a_status_and_keep_the_partial_solut
     assert sol.status == -1 and "ArithmeticError" in sol.message
 
 
+def _system_raising_at_x0(which: str) -> Any:
+    """A system one of whose user functions divides by zero wherever it is evaluated."""
+    if which == "relay field":
+        return fp.FilippovSystem(
+            lambda x: 1.0 / 0.0 * x, np.eye(2), lambda x: x, "l1", jac_h=lambda x: np.eye(2)
+        )
+    if which == "objective gradient":
+        objective = fp.Objective(
+            lambda x: float(x @ x), grad=lambda x: 1.0 / float(x[0] - x[0]) * x, hvp=lambda x, v: v
+        )
+        return fp.steepest_descent_flow(objective, "linf")
+    return fp.piecewise_system(
+        lambda x: np.ones(2), lambda x: -np.ones(2), lambda x: 1.0 / float(x[1] - x[1])
+    )
+
+
+@pytest.mark.parametrize("which", ["relay field", "objective gradient", "switching function"])
+def test_a_user_function_that_raises_at_x0_is_named_at_the_start(which: str) -> None:
+    # (before: the user's ZeroDivisionError alone, with nothing saying the run had not begun)
+    system = _system_raising_at_x0(which)
+    with pytest.raises(
+        ValueError, match=r"raised at the start x0 = \[1\. 2\.\] \(t = 0\.5\), before"
+    ) as info:
+        fp.solve(system, [1.0, 2.0], (0.5, 2.0))
+    assert "ZeroDivisionError" in str(info.value)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)  # (the user's traceback kept)
+
+
 @pytest.mark.parametrize("method", ["exact", "events", "continuation"])
 def test_the_event_limit_is_the_drivers_on_every_path(method: str) -> None:
     system, x0 = _sign_flow() if method != "continuation" else _logistic_flow()
