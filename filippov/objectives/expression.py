@@ -432,26 +432,81 @@ def _check_constants(source: str, result: Any) -> None:
             )
 
 
-def _check_hidden_kinks(source: str, expr: Any) -> None:
-    """Refuse an even power under a fractional one that leaves a kink: ``(u**2)**(1/2)``
-    is ``|u|`` (and ``(u**4)**0.25`` too), which the function whitelist does not see.
+def _check_hidden_kinks(
+    source: str, expr: Any, variables: Sequence[Any] = (), values: Mapping[Any, float] | None = None
+) -> None:
+    """Refuse a fractional power of something that vanishes like a power of ``|u|``: a
+    kink the function whitelist does not see.
 
-    ``(u**k)**p`` with ``k`` even is ``|u|**(k p)``: C² at ``u = 0`` only when ``k p`` is an
-    even integer or at least 2. (Other kinks, as ``sqrt(x**2 + y**2)`` at the origin, are
-    not read off the formula: the flows then stop with a failure status, not silently.)
+    ``(u**k)**p`` with ``k`` even is ``|u|**(k p)`` (``(u**2)**(1/2)`` is ``|u|``): C² at
+    ``u = 0`` only when ``k p`` is an even integer or at least 2. So is ``(c₁ L₁**k₁ + … +
+    c_j L_j**k_j)**p`` near a common zero of affine forms ``L_i`` of the ``variables``
+    (``c_i > 0``, ``k_i`` even, ``k`` the least of them) when the ``L_i`` are multiples of
+    one form; with independent forms (``sqrt(x**2 + y**2)``, a cone at the origin) it is C²
+    there only when ``k p > 2``. ``values`` gives the parameters' values (``sqrt(x**2 + a)`` with
+    ``a = 0`` is ``|x|``). Other kinks (a zero of a base that is no such sum) are not read
+    off the formula: the flows then stop with a failure status, not silently.
     """
     for node in sympy.preorder_traversal(expr):
-        if not (isinstance(node, sympy.Pow) and isinstance(node.base, sympy.Pow)):
+        if not isinstance(node, sympy.Pow):
             continue
-        k, p = node.base.exp, node.exp
-        if not (k.is_Integer and k.is_even and p.is_number and not p.is_integer):
+        p = node.exp.xreplace(values) if values else node.exp
+        if not p.is_number or p.is_integer:
             continue
+        rank, verb = 1, "is"
+        if isinstance(node.base, sympy.Pow):
+            k, u = node.base.exp, node.base.base
+            if not (k.is_Integer and k.is_even):
+                continue
+        else:
+            found = _vanishing_order(node.base, variables, values)
+            if found is None:
+                continue
+            k, u, rank = found
+            verb = "behaves like"
         a = float(k * p)
-        if a < 2.0 and not (a.is_integer() and int(a) % 2 == 0):
+        # One form: |L|^a, smooth when a is an even integer. Several independent ones:
+        # a homogeneous function of degree a that is no polynomial (p is not an integer),
+        # whose second derivatives are of degree a - 2: continuous at the zero only if a > 2
+        # (sqrt(x**4 + y**4) has degree 2 and is not C² at the origin).
+        even = a.is_integer() and int(a) % 2 == 0
+        if (rank == 1 and a < 2.0 and not even) or (rank > 1 and a <= 2.0):
+            like = f"|{u}|^{a:g}" if rank == 1 else f"‖({', '.join(map(str, u))})‖^{a:g}"
+            where = f"{u} = 0" if rank == 1 else " = ".join(map(str, u)) + " = 0"
             raise ValueError(
-                f"`expr` must be smooth (C²): `{node}` is |{node.base.base}|^{a:g}, not twice "
-                f"differentiable where {node.base.base} = 0. Got {source!r} instead."
+                f"`expr` must be smooth (C²): `{node}` {verb} {like}, not twice "
+                f"differentiable where {where}. Got {source!r} instead."
             )
+
+
+def _vanishing_order(
+    base: Any, variables: Sequence[Any], values: Mapping[Any, float] | None
+) -> tuple[Any, Any, int] | None:
+    """``(k, forms, rank)`` when ``base`` is ``c₁ L₁**k₁ + … + c_j L_j**k_j`` with numbers
+    ``c_i > 0``, even ``k_i`` (``k`` their least) and affine forms ``L_i`` of ``variables``
+    that vanish together (``forms``: the ``L_i``, or the one form when their linear parts
+    have rank 1); else None."""
+    if not variables:
+        return None
+    base = base.xreplace(values) if values else base
+    forms, orders = [], []
+    for term in sympy.Add.make_args(base):
+        coeff, rest = term.as_coeff_Mul()
+        if not (coeff.is_number and coeff.is_positive and isinstance(rest, sympy.Pow)):
+            return None
+        L, k = rest.base, rest.exp
+        if not (k.is_Integer and k.is_even and k > 0 and L.free_symbols <= set(variables)):
+            return None
+        if not L.free_symbols or not L.is_polynomial(*variables):
+            return None
+        if sympy.Poly(L, *variables).total_degree() != 1:
+            return None
+        forms.append(L)
+        orders.append(k)
+    if not forms or sympy.linsolve(forms, *variables) == sympy.S.EmptySet:
+        return None
+    rank = sympy.linear_eq_to_matrix(forms, *variables)[0].rank()
+    return min(orders), (forms[0] if rank == 1 else forms), rank
 
 
 def _check_derived(source: str, exprs: Sequence[Any]) -> None:
@@ -628,8 +683,10 @@ def from_expr(
     param_values = _check_params(params, var_names)
     symbols = {nm: sympy.Symbol(nm) for nm in (*var_names, *param_values)}
     f_expr = parse_expression(expr, symbols)
-    _check_hidden_kinks(expr, f_expr)
     xs = [symbols[v] for v in var_names]
+    _check_hidden_kinks(
+        expr, f_expr, xs, {symbols[nm]: sympy.Float(v) for nm, v in param_values.items()}
+    )
     depth = _formula_depth(f_expr, set(xs))
     if depth > _MAX_FORMULA_DEPTH:
         raise ValueError(

@@ -783,6 +783,18 @@ def test_huge_powers_are_refused_quickly() -> None:
         ("(x**4)**0.25", r"\|x\|\^1"),
         ("sqrt((x - y)**2)", r"\|x - y\|\^1, not twice differentiable where x - y = 0"),
         ("((x - 1)**2)**0.75", r"\|x - 1\|\^1.5"),
+        # a cone, and other powers of sums of even powers of affine forms with a common zero
+        (
+            "sqrt(x**2 + y**2)",
+            r"`sqrt\(x\*\*2 \+ y\*\*2\)` behaves like ‖\(x, y\)‖\^1, not twice "
+            r"differentiable where x = y = 0",
+        ),
+        ("(x**2 + y**2)**0.75", r"‖\(x, y\)‖\^1.5"),
+        ("sqrt((x - 1)**2 + 2*(x + y)**2)", r"‖\(x - 1, x \+ y\)‖\^1, .* x - 1 = x \+ y = 0"),
+        ("sqrt(x**4 + y**4)", r"‖\(x, y\)‖\^2"),  # (degree 2, but no polynomial)
+        ("(x**2 + y**4)**0.75", r"‖\(x, y\)‖\^1.5"),
+        ("1 / sqrt(x**2 + y**2)", r"‖\(x, y\)‖\^-1"),
+        ("sqrt((x + y)**2 + (2*x + 2*y)**2)", r"behaves like \|x \+ y\|\^1"),
         ("x + z", "unknown symbol `z`"),
         ("e**x", "unknown symbol `e`"),
         ("(x, y)", "single scalar.*tuple"),
@@ -985,7 +997,18 @@ def test_smooth_max_kept_softmax_follows_the_point_not_the_buffer() -> None:
     np.testing.assert_allclose(obj.grad(buffer), g, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("expr", ["(x**2)**1.5 + y**2", "(x**4)**0.5 + y", "sqrt(x**2 + 1) + y**2"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "(x**2)**1.5 + y**2",
+        "(x**4)**0.5 + y",
+        "sqrt(x**2 + 1) + y**2",
+        "(x**2 + y**2)**1.5",  # (r³: C²)
+        "(x**2 + y**4)**1.5",
+        "sqrt((x - 1)**2 + (x - 2)**2) + y**2",  # (the two forms have no common zero)
+        "sqrt(x**4 + (2*x)**4) + y**2",  # (one form: √17 x²)
+    ],
+)
 def test_even_powers_under_powers_that_stay_twice_differentiable_are_accepted(expr: str) -> None:
     # |x|³ and x² are C² (the refusal above is of |x|^a with a < 2 only), and
     # sqrt(x² + 1) never reaches the root's kink.
@@ -994,3 +1017,13 @@ def test_even_powers_under_powers_that_stay_twice_differentiable_are_accepted(ex
     h = 1e-6
     fd = [(obj.f(x + h * e) - obj.f(x - h * e)) / (2 * h) for e in np.eye(2)]
     np.testing.assert_allclose(obj.grad(x), fd, rtol=1e-7, atol=1e-9)
+
+
+def test_a_kink_made_by_a_parameters_value_is_refused_and_a_smooth_value_kept() -> None:
+    # sqrt(x² + a) is |x| at a = 0 only: the check reads the parameters' values.
+    with pytest.raises(ValueError, match=r"\|x\|\^1, not twice differentiable where x = 0"):
+        Objective.from_expr("sqrt(x**2 + a) + y**2", ["x", "y"], params={"a": 0.0})
+    with pytest.raises(ValueError, match=r"‖\(x, y\)‖\^1"):
+        Objective.from_expr("(x**2 + y**2)**p", ["x", "y"], params={"p": 0.5})
+    smooth = Objective.from_expr("sqrt(x**2 + a) + y**2", ["x", "y"], params={"a": 1.0})
+    np.testing.assert_allclose(smooth.grad([0.0, 1.0]), [0.0, 2.0], atol=1e-15)
