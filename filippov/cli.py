@@ -38,6 +38,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -339,8 +340,12 @@ def _portrait(args: argparse.Namespace) -> int:
 
 
 def _expr_objective(expr: str, variables: list[str], **params: float) -> Objective:
-    """The sweep's problem factory (module level, so that it pickles for the workers)."""
-    return Objective.from_expr(expr, variables=variables, params=params)
+    """The sweep's problem factory (module level, so that it pickles for the workers).
+    (A --params value the expression does not use was warned about once, before the
+    sweep: not again in every run.)"""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`params` .* do not occur", category=UserWarning)
+        return Objective.from_expr(expr, variables=variables, params=params)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -370,6 +375,16 @@ def _sweep(args: argparse.Namespace) -> int:
     Objective.from_expr(
         args.expr, variables=variables, params={**fixed, **{k: v[0] for k, v in axes.items()}}
     )
+    import sympy
+
+    from filippov.objectives import parse_expression
+
+    names = [*variables, *fixed, *axes]
+    used = parse_expression(args.expr, {n: sympy.Symbol(n) for n in names}).free_symbols
+    for name in axes:
+        if sympy.Symbol(name) not in used:
+            # (every value of such an axis would repeat the same runs)
+            raise _UsageError(f"--axis {name}: the expression does not use {name!r}")
     factory = partial(_expr_objective, args.expr, variables, **fixed)
     starts = grid(_limits(args.xlim, "--xlim"), _limits(args.ylim, "--ylim"), num=args.num)
     client = None

@@ -16,6 +16,7 @@ import ast
 import functools
 import keyword
 import unicodedata
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -683,6 +684,17 @@ def from_expr(
     param_values = _check_params(params, var_names)
     symbols = {nm: sympy.Symbol(nm) for nm in (*var_names, *param_values)}
     f_expr = parse_expression(expr, symbols)
+    unused = [nm for nm in param_values if symbols[nm] not in f_expr.free_symbols]
+    if unused:
+        # (not an error: a dict of parameters may be shared between expressions; but a
+        # sweep over such a parameter repeats one run, and a user who meant to use it
+        # should hear of it)
+        warnings.warn(
+            f"`params` {unused} do not occur in `expr` {_preview_text(expr)} (after "
+            "simplification); their values change nothing.",
+            UserWarning,
+            stacklevel=2,
+        )
     xs = [symbols[v] for v in var_names]
     _check_hidden_kinks(
         expr, f_expr, xs, {symbols[nm]: sympy.Float(v) for nm, v in param_values.items()}

@@ -139,6 +139,13 @@ def time_series(
         if fun is None:
             return X
         out = np.asarray(fun(X), dtype=float)
+        if out.ndim == 0 or out.shape[0] != len(X) or out.ndim > 2:
+            # (a map of one state, x[0]**2, gave numpy's "cannot reshape array of size 2")
+            raise ValueError(
+                f"`fun` must map the states, an array of shape {X.shape} (one row per "
+                f"time), to values of shape ({len(X)},) or ({len(X)}, p). Got shape "
+                f"{out.shape} instead."
+            )
         return out.reshape(len(X), -1)
 
     Y = values(np.asarray(sol(ts), dtype=float))

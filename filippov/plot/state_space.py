@@ -470,7 +470,11 @@ def phase_portrait(
             "zorder": 1,
             "broken_streamlines": True,
         }
-        stream = ax.streamplot(xs, ys, U, W, **{**stream_style, **kwargs})
+        # matplotlib's streamplot scales speeds by the grid spacing and squares them: in a
+        # window of width 1e-300 that overflows to inf, harmlessly (the lines are drawn),
+        # and numpy's warning was the only thing the user saw of it.
+        with np.errstate(over="ignore"):
+            stream = ax.streamplot(xs, ys, U, W, **{**stream_style, **kwargs})
         tag(stream.lines, "field", lab("vector field (vertex selector)"))
         stream.arrows.set_gid("field:arrows")
 

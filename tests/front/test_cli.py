@@ -349,3 +349,14 @@ def test_a_parameter_given_twice_is_refused(capsys):
     args = ["simulate", SLOPE, "--vars", "x,y", "--params", "a=0.5", "--params", "a=2"]
     code, _, err = run([*args, "--x0", "0.6,0.1", "--t-end", "1"], capsys)
     assert code == 2 and err.strip() == "filippov: error: --params gives 'a' twice"
+
+
+def test_a_sweep_axis_the_expression_does_not_use_is_refused(capsys, tmp_path):
+    # (stranger review) every value of such an axis repeated the same runs
+    args = ["sweep", "x**2 + y**2", "--vars", "x,y", "--xlim=-1,1", "--ylim=-1,1"]
+    args += ["--num", "2", "--t-end", "1", "--out", str(tmp_path / "t.csv"), "--axis", "b=1,2"]
+    with pytest.warns(UserWarning, match=r"`params` \['b'\] do not occur"):
+        code, _, err = run(args, capsys)
+    assert code == 2
+    assert err.strip() == "filippov: error: --axis b: the expression does not use 'b'"
+    assert not (tmp_path / "t.csv").exists()

@@ -13,6 +13,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -718,3 +720,25 @@ def test_maps_and_piecewise_portraits_pass_keywords_on():
     ax = plot.piecewise_portrait(net, (0, 2), (0, 2), resolution=20, color="#123456")
     (field,) = plot.artists(ax, "field")
     assert to_hex(field.get_colors()[0]) == "#123456"
+
+
+def test_time_series_names_a_fun_of_one_state_instead_of_the_rows() -> None:
+    # (stranger review) fun=lambda x: x[0]**2 maps a single state: numpy said "cannot
+    # reshape array of size 2 into shape (402,newaxis)"
+    sol = fp.solve(fp.steepest_descent_flow(fp.Objective.quadratic(np.eye(2))), [1.0, 2.0], (0, 3))
+    for fun in (lambda x: x[0] ** 2, lambda x: np.ones(5), lambda x: 1.0):
+        with pytest.raises(ValueError, match=r"`fun` must map the states, an array of shape"):
+            plot.time_series(sol, fun=fun)
+    ax = plot.time_series(sol, fun=lambda X: X[:, 0] ** 2)  # one value per time: fine
+    (line,) = plot.artists(ax, "component:*")
+    t, y = line.get_xydata().T
+    np.testing.assert_allclose(y, sol(t)[:, 0] ** 2, atol=1e-12)
+
+
+def test_a_phase_portrait_of_a_tiny_window_leaks_no_overflow_warning() -> None:
+    # (stranger review) streamplot squares speeds over the grid spacing: inf at width 1e-300
+    system = fp.steepest_descent_flow(slope(0.5), "linf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot.phase_portrait(system, xlim=(0.0, 1e-300), ylim=(0.0, 1e-300))
+    assert plot.artists(ax, "field")

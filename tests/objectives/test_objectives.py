@@ -1027,3 +1027,13 @@ def test_a_kink_made_by_a_parameters_value_is_refused_and_a_smooth_value_kept() 
         Objective.from_expr("(x**2 + y**2)**p", ["x", "y"], params={"p": 0.5})
     smooth = Objective.from_expr("sqrt(x**2 + a) + y**2", ["x", "y"], params={"a": 1.0})
     np.testing.assert_allclose(smooth.grad([0.0, 1.0]), [0.0, 2.0], atol=1e-15)
+
+
+def test_a_parameter_the_expression_never_uses_is_warned_about() -> None:
+    # (stranger review) accepted without a word; a sweep over it repeated one run
+    with pytest.warns(UserWarning, match=r"`params` \['b'\] do not occur in `expr`"):
+        obj = Objective.from_expr("0.5*(x - a*y)**2", ["x", "y"], params={"a": 2.0, "b": 1.0})
+    np.testing.assert_allclose(obj.grad([1.0, 0.0]), [1.0, -2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Objective.from_expr("0.5*(x - a*y)**2", ["x", "y"], params={"a": 2.0})
