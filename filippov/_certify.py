@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import warnings
 
@@ -489,23 +490,47 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
 
 def _condition_on_range(M: FloatArray, h: FloatArray, x: FloatArray) -> float | None:
     """The condition number of ``M`` on its range, when ``M`` is singular to rounding and
-    ``h`` has no component off that range beyond rounding (else None): the singular values
-    of ``M`` (symmetric with a positive diagonal: scaled to a unit diagonal first, as in
-    `equilibrated_condition`) above ``k·eps`` of the largest, largest over smallest."""
-    k = M.shape[0]
-    if np.array_equal(M, M.T) and bool(np.all(np.diag(M) > 0)):
-        d = 1.0 / np.sqrt(np.diag(M))
-        M, h = M * d[:, None] * d[None, :], h * d
-    U, sv, _ = np.linalg.svd(M)
-    top = float(sv[0]) if sv.size else 0.0
-    kept = sv > k * _EPS * top
-    if top == 0.0 or bool(np.all(kept)):
+    ``h`` has no component off that range beyond rounding (else None)."""
+    split = RangeSplit.of(M)
+    if split is None:
         return None
     # (h's rounding: that of M times x's, ‖M‖·ulp(x), on the scale of its entries)
-    off_range = float(np.max(np.abs(U[:, ~kept].T @ h)))
-    if off_range > 64.0 * _EPS * top * max(1.0, float(np.max(np.abs(x)))):
+    off_range = float(np.max(np.abs(split.left_null.T @ (h * split.scaling))))
+    if off_range > 64.0 * _EPS * split.top * max(1.0, float(np.max(np.abs(x)))):
         return None
-    return top / float(sv[kept][-1])
+    return split.condition
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeSplit:
+    """A matrix ``M`` singular to rounding split into its range and null spaces: its
+    singular values above ``k·eps`` of the largest (``top``) span the range, and
+    ``condition`` is the largest over the smallest of those; ``left_null`` and
+    ``right_null`` hold the singular vectors of the others. A symmetric ``M`` with a
+    positive diagonal is split after scaling to ``D M D``, ``D`` the inverse square root of
+    its diagonal, as in `equilibrated_condition` (``scaling``: ``D``'s diagonal; else ones).
+    ``O(k³)``: for a matrix whose estimated condition is already beyond `MAX_CONDITION`."""
+
+    condition: float
+    top: float
+    left_null: FloatArray
+    right_null: FloatArray
+    scaling: FloatArray
+
+    @classmethod
+    def of(cls, M: FloatArray) -> RangeSplit | None:
+        """The split of ``M``, or None where ``M`` is not singular to rounding."""
+        k = M.shape[0]
+        d = np.ones(k)
+        if M.shape[0] == M.shape[1] and np.array_equal(M, M.T) and bool(np.all(np.diag(M) > 0)):
+            d = 1.0 / np.sqrt(np.diag(M))
+            M = M * d[:, None] * d[None, :]
+        U, sv, Vt = np.linalg.svd(M)
+        top = float(sv[0]) if sv.size else 0.0
+        kept = sv > k * _EPS * top
+        if top == 0.0 or bool(np.all(kept)):
+            return None
+        return cls(top / float(sv[kept][-1]), top, U[:, ~kept], Vt[~kept].T, d)
 
 
 def equilibrated_condition(M: FloatArray) -> float:

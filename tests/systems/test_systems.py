@@ -316,3 +316,25 @@ def test_a_field_function_returning_complex_numbers_is_refused() -> None:
     )
     with pytest.raises(TypeError, match=r"`f0\(x\)` must be an array of real numbers"):
         fp.solve(system, [1.0, 1.0], (0.0, 1.0))
+
+
+def test_redundant_switching_functions_slide_to_rest_on_the_event_path() -> None:
+    # (stranger review) h = (x1, x2, x1 + x2) with B = Gᵀ/2: the sliding selection
+    # M = G Gᵀ/2 is exactly singular (its λ are not unique), but B maps its null space to 0,
+    # so the motion is. The event path stopped −5 ("precision lost") at the origin, which
+    # is a Filippov equilibrium (c = Bλ with λ = (0.6, −0.4, 0) in the box); the exact
+    # path, independent code, ran through.
+    G = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    B, c = 0.5 * G.T, np.array([0.3, -0.2])
+    lam = np.array([0.6, -0.4, 0.0])
+    np.testing.assert_allclose(B @ lam, c, atol=1e-15)
+    affine = fp.FilippovSystem.affine(c, B, G, np.zeros(3), "l1")
+    general = fp.FilippovSystem(lambda x: c.copy(), B, lambda x: G @ x, "l1", jac_h=lambda x: G)
+    exact = fp.solve(affine, [1.0, 0.7], (0.0, 3.0), method="exact")
+    for system in (general, affine):
+        sol = fp.solve(system, [1.0, 0.7], (0.0, 3.0), method="events")
+        assert sol.status == exact.status == 1, sol.message
+        assert sol.events[-1].t == pytest.approx(exact.events[-1].t, abs=1e-9)
+        np.testing.assert_allclose(sol.x[-1], 0.0, atol=1e-12)
+        t = np.linspace(0.0, 3.0, 61)
+        np.testing.assert_allclose(sol(t), exact(t), atol=1e-8)
