@@ -1046,9 +1046,10 @@ def _linf_rest_at_zero(
     if float(np.max(np.abs(cv.velocity))) > 1e-12 * max(float(np.max(np.abs(B))), 1e-300):
         raise PathFailure(
             -4,
-            f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
-            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of the linf relay "
-            "is not supported",
+            f"h = 0 reached at t = {t:.12g}, where the linf relay cannot hold the state at "
+            f"rest (its selection there gives the velocity "
+            f"{np.array2string(cv.velocity, precision=6)}, not 0): passing through h = 0, "
+            "or moving along it, is not supported",
         )
 
 

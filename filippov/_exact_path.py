@@ -832,9 +832,10 @@ def linf_steps(
             return Rest(t, x, np.arange(m), old_mode, mode0, cv.lam, unique, note=note)
         return Finished(
             -4,
-            f"h = 0 reached at t = {t:.12g} with a nonzero consistent velocity "
-            f"{np.array2string(cv.velocity, precision=6)}: motion on h = 0 of the linf relay "
-            "is not supported",
+            f"h = 0 reached at t = {t:.12g}, where the linf relay cannot hold the state at "
+            f"rest (its selection there gives the velocity "
+            f"{np.array2string(cv.velocity, precision=6)}, not 0): passing through h = 0, "
+            "or moving along it, is not supported",
         )
 
     if float(np.max(np.abs(h))) == 0.0:

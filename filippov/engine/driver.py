@@ -22,7 +22,14 @@ from filippov._certify import STATUS_UNCERTIFIED, certify
 from filippov._compact_recorder import CompactRecorder
 from filippov._derivative_check import directional_mismatch, random_directions, relative_error
 from filippov._recorder import Recorder, check_accumulation
-from filippov._validation import FloatArray, as_vector, preview, require_flag, require_positive
+from filippov._validation import (
+    FloatArray,
+    NonFiniteError,
+    as_vector,
+    preview,
+    require_flag,
+    require_positive,
+)
 from filippov.engine.protocol import (
     IntegrationPath,
     PathFailure,
@@ -317,10 +324,13 @@ def _evaluated_at_x0(x0: FloatArray, t0: float) -> Iterator[None]:
     Later in a run the same failures end it with status -1 and the partial solution (see
     `run`); at ``x0`` there is nothing to keep, so the error is raised -- as a ValueError
     that says where (the user's traceback stays chained below it). Errors of our own
-    validation (shapes, non-finite values: ValueError, TypeError) pass unchanged.
+    validation (shapes, non-finite values: ValueError, TypeError, NonFiniteError -- a
+    FloatingPointError too) pass unchanged.
     """
     try:
         yield
+    except NonFiniteError:
+        raise  # (our own check of what a function returned: it names the value already)
     except (ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
         raise ValueError(
             f"the system's functions raised at the start x0 = {preview(x0)} (t = {t0!r}), "

@@ -244,3 +244,16 @@ def test_the_integrators_counters_are_summed_over_modes(integrator: str) -> None
     else:  # implicit: every mode starts a solver with a Jacobian and its LU factors
         assert stats["njev"] >= 1 and stats["nlu"] >= stats["njev"]
     assert sol.njev == stats["njev"] and sol.nlu == stats["nlu"]
+
+
+def test_a_non_finite_value_at_x0_keeps_its_own_error() -> None:
+    # (review of the change above) NonFiniteError is a FloatingPointError too: it was
+    # wrapped as if the user's function had raised, though it returned NaN.
+    from filippov._validation import NonFiniteError
+
+    objective = fp.Objective(
+        lambda x: 0.0, grad=lambda x: np.array([np.nan, 1.0]), hvp=lambda x, v: v
+    )
+    with pytest.raises(NonFiniteError, match=r"`grad\(x\)` must be finite") as info:
+        fp.solve(fp.steepest_descent_flow(objective, "linf"), [1.0, 2.0], (0.0, 1.0))
+    assert "raised at the start" not in str(info.value)
