@@ -452,7 +452,9 @@ def _check_hidden_kinks(
         if not isinstance(node, sympy.Pow):
             continue
         p = node.exp.xreplace(values) if values else node.exp
-        if not p.is_number or p.is_integer:
+        # (an integer value written as a float, 1.0 or a parameter's 1, is an integer
+        # power: sympy's Float(1.0).is_integer is not True)
+        if not p.is_number or p.is_integer or float(p).is_integer():
             continue
         rank, verb = 1, "is"
         if isinstance(node.base, sympy.Pow):

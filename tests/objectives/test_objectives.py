@@ -1007,6 +1007,8 @@ def test_smooth_max_kept_softmax_follows_the_point_not_the_buffer() -> None:
         "(x**2 + y**4)**1.5",
         "sqrt((x - 1)**2 + (x - 2)**2) + y**2",  # (the two forms have no common zero)
         "sqrt(x**4 + (2*x)**4) + y**2",  # (one form: √17 x²)
+        "(x**2 + y**2)**1.0",  # (an integer power written as a float)
+        "((x - 1)**2 + (y + 1)**2)**1. + x",
     ],
 )
 def test_even_powers_under_powers_that_stay_twice_differentiable_are_accepted(expr: str) -> None:
@@ -1025,6 +1027,8 @@ def test_a_kink_made_by_a_parameters_value_is_refused_and_a_smooth_value_kept() 
         Objective.from_expr("sqrt(x**2 + a) + y**2", ["x", "y"], params={"a": 0.0})
     with pytest.raises(ValueError, match=r"‖\(x, y\)‖\^1"):
         Objective.from_expr("(x**2 + y**2)**p", ["x", "y"], params={"p": 0.5})
+    for p in (1, 1.0, 2.0):  # integer powers, whatever their type
+        Objective.from_expr("(x**2 + y**2)**p", ["x", "y"], params={"p": p})
     smooth = Objective.from_expr("sqrt(x**2 + a) + y**2", ["x", "y"], params={"a": 1.0})
     np.testing.assert_allclose(smooth.grad([0.0, 1.0]), [0.0, 2.0], atol=1e-15)
 
