@@ -290,9 +290,50 @@ class _Mode:
                 out[k] = _released(self.system, x, self.free, self.signs, i, s)
         return out
 
+    def guard_scales(self, x: FloatArray) -> FloatArray:
+        """Each guard's natural size at ``x``, what "at rounding" is judged against:
+        ``‖∇c_i‖₁ max(‖x‖∞, 1)`` for a hit of ``c_i = 0`` (as `_zero_set`), and
+        ``‖∇c_i‖₁`` times the largest adjacent field for an exit (a normal speed). Not
+        an absolute 1e-12: fields of 1e-6 and a switching function in micro-units put an
+        exit's whole guard below it, and the sliding went on past the exit unseen."""
+        J = self.system.jacobian(x)
+        row = np.abs(J).sum(axis=1)
+        fields = self.system.adjacent(x, self.free, self.signs)[1]
+        speed = float(np.max(np.abs(fields))) if np.size(fields) else 0.0
+        reach = max(float(np.max(np.abs(x))), 1.0)
+        out = np.array([row[i] * (reach if kind == "hit" else speed) for kind, i, _ in self.labels])
+        return np.maximum(out, 1e-300)
+
     def lam(self, x: FloatArray) -> FloatArray:
         sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
         return self.signs.astype(float) if sel is None else sel.lam
+
+
+#: A guard is armed (below its surface, so that reaching 0 is an event) once it is below 0
+#: by more than this fraction of its natural size (`_Mode.guard_scales`).
+_ARM_RTOL = 1e-12
+
+
+def _finite_guards(mode: _Mode, t: float, x: FloatArray) -> FloatArray:
+    """The mode's guards at ``x``; a failure (−3) naming the switching function, the time
+    and the state where one is not finite (a NaN guard never fires: the mode ran on past
+    ``c = NaN`` as if in a region, or event location failed on it, reported at the wrong
+    time)."""
+    g = mode.guards(x)
+    if bool(np.all(np.isfinite(g))):
+        return g
+    c = np.asarray(mode.system.c(x), dtype=float)
+    bad = np.flatnonzero(~np.isfinite(c))
+    what = (
+        f"switching function {int(bad[0])} is {c[bad[0]]}"
+        if bad.size
+        else "the sliding velocity is not finite"
+    )
+    raise PathFailure(
+        -3,
+        f"{what} at t = {t:.12g}, x = {np.array2string(np.asarray(x), precision=12)}; the "
+        "solution is returned up to there",
+    )
 
 
 def _zero_set(system: PiecewiseSystem, x: FloatArray, opts: PiecewiseOptions) -> np.ndarray:
@@ -355,7 +396,8 @@ def _steps(
         mode = _Mode(system, free, signs, gain, rec)
         mode_rec = make_mode("l1", signs, free)
         vel = choice.selection.velocity
-        v_scale = max(1.0, float(np.max(np.abs(system.adjacent(x, free, signs)[1]))))
+        # (relative to the fields' own size: with max(1, ·) fields of 1e-12 were "at rest")
+        v_scale = float(np.max(np.abs(system.adjacent(x, free, signs)[1])))
         if float(np.max(np.abs(vel))) <= 1e-12 * v_scale:
             return Rest(t, x, free, old_mode, mode_rec, choice.selection.lam, choice.unique)
         yield
@@ -467,9 +509,10 @@ def _run_mode(
         raise PathFailure(
             -3, f"non-finite value ({exc}); the solution is returned up to there"
         ) from None
-    g_prev = mode.guards(x)
-    g_scale = np.maximum(np.abs(g_prev), 1e-300)
-    armed = g_prev < -1e-12 * np.maximum(g_scale, 1.0)
+    g_prev = _finite_guards(mode, t, x)
+    # (a guard is armed once it is below 0 beyond the rounding of its own size)
+    g_tol = _ARM_RTOL * mode.guard_scales(x)
+    armed = g_prev < -g_tol
     g_start = g_prev.copy()
     ts = [t]
     interps: list[object] = []
@@ -502,14 +545,18 @@ def _run_mode(
         for j in range(1, _SAMPLES + 1):
             t_j = float(solver.t) if j == _SAMPLES else t_step + j * (solver.t - t_step) / _SAMPLES
             y_j = solver.y if j == _SAMPLES else dense(t_j)
-            g_new = mode.guards(np.asarray(y_j, dtype=float))
+            try:
+                g_new = _finite_guards(mode, t_j, np.asarray(y_j, dtype=float))
+            except PathFailure:
+                _record(rec, mode, ts, interps, t_lo, mode_rec)  # (up to the last finite one)
+                raise
             samples.append((t_j, g_new))
             fired = np.flatnonzero(armed & (g_new >= 0))
             if fired.size:
                 break
             # armed from interior samples too: a guard starting at 0 (just after a
             # crossing) may dip below 0 and come back within one step
-            armed |= g_new < -1e-12 * np.maximum(np.abs(g_new), 1.0)
+            armed |= g_new < -g_tol
             t_lo = t_j
         # Brackets (guard, lo, hi): the guards fired at a sample, and those of a dip and
         # return between the samples up to it (a surface crossed and crossed back within
@@ -531,7 +578,7 @@ def _run_mode(
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.
-        roots += _missed_sign_changes(mode, dense, t_step, t_j, g_start, g_new, armed)
+        roots += _missed_sign_changes(mode, dense, t_step, t_j, g_start, g_new, armed, g_tol)
         if roots:
             best_t, best_k = min(roots)
             t_hit = float(best_t)
@@ -587,10 +634,12 @@ def _missed_sign_changes(
     g_start: FloatArray,
     g_end: FloatArray,
     armed: np.ndarray,
+    g_tol: FloatArray,
 ) -> list[tuple[float, int]]:
     """The (time, label) of each region guard that is on the wrong side at ``t1`` unseen.
 
-    A "hit" guard ``−σ_i c_i`` not armed (it started at 0) but positive at ``t1`` beyond
+    An "exit" guard not armed (it started at 0) but positive at ``t1`` beyond its rounding
+    ``g_tol`` fires where it left 0. A "hit" guard ``−σ_i c_i`` not armed (it started at 0) but positive at ``t1`` beyond
     its start and rounding means ``c_i`` changed sign between samples without being seen.
     Its excursion below 0 is found on a fine grid of ``[t0, t1]`` (geometric near ``t0``,
     where such a guard starts) refined by a bounded minimisation, and the return to 0
@@ -600,14 +649,38 @@ def _missed_sign_changes(
 
     out: list[tuple[float, int]] = []
     for k, (kind, _i, _s) in enumerate(mode.labels):
-        if kind != "hit" or armed[k]:
-            continue
-        tol = 1e-12 * max(abs(float(g_start[k])), abs(float(g_end[k])), 1e-300)
-        if not g_end[k] > max(float(g_start[k]), 0.0) + tol:
+        if armed[k]:
             continue
 
         def g(tt: float, k: int = k) -> float:
             return float(mode.guards(np.asarray(dense(tt), dtype=float))[k])  # type: ignore[operator, arg-type]
+
+        if kind == "exit":
+            # An exit guard never armed -- it started at 0, at a fold of the sliding
+            # (the other side's field turning tangent there) -- and now clearly positive:
+            # the sliding ceased where it left 0, the last time it was not above it (at the
+            # step's start if it never was). Unseen, the mode ran on past the fold with
+            # negative weights, a velocity outside the Filippov set, status 0.
+            if not (g_end[k] > g_tol[k] and g_start[k] <= g_tol[k]):
+                # (one positive from the mode's start is a repulsive sliding kept on
+                # purpose, flagged not unique: the solution that stays)
+                continue
+            t_a = t0
+            for tt in np.linspace(t0, t1, 65)[1:]:
+                if g(float(tt)) > g_tol[k]:
+                    t_b = float(tt)
+                    break
+                t_a = float(tt)
+            else:
+                t_b = t1
+            if g(t_a) > 0.0:
+                out.append((t_a, k))
+            else:
+                out.append((float(brentq(g, t_a, t_b, xtol=1e-15, rtol=1e-15, maxiter=200)), k))
+            continue
+        tol = 1e-12 * max(abs(float(g_start[k])), abs(float(g_end[k])), 1e-300)
+        if not g_end[k] > max(float(g_start[k]), 0.0) + tol:
+            continue
 
         h = t1 - t0
         grid = np.unique(np.r_[t0 + h * 2.0 ** -np.arange(1, 60), np.linspace(t0, t1, 65)])

@@ -269,7 +269,14 @@ def solve(
     # Validate shapes once, up front: a wrong user function fails here with a clear message.
     with _evaluated_at_x0(x0_arr, t0):
         if isinstance(system, PiecewiseSystem):  # several surfaces, a field per region
-            system.c(x0_arr)
+            c0 = np.asarray(system.c(x0_arr), dtype=float)
+            if not bool(np.all(np.isfinite(c0))):
+                # (a NaN c has no side: it was read as the "+" region, and the run went
+                # on, status 0, past where the switching function is even defined)
+                raise NonFiniteError(
+                    f"the switching functions must be finite at x0 = {preview(x0_arr)}. "
+                    f"Got c(x0) = {preview(c0)} instead."
+                )
             system.jacobian(x0_arr)
             if check:
                 _check_piecewise_jacobian(system, x0_arr)

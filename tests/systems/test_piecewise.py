@@ -730,3 +730,77 @@ def test_a_grazing_contact_while_sliding_weighs_the_other_side_with_its_own_slid
     assert touch.mode_before.free == (0,) and not touch.unique
     H = obj.hess(touch.x)
     assert H[1, 1] > 0.0 > H[1, 1] - H[1, 0] ** 2 / H[0, 0]  # (the case's point)
+
+
+def _fold(scale: float = 1.0, k: float = 1.0) -> fp.PiecewiseSystem:
+    """Sliding on y = 0 while x < 0 (f₋ = (1, −x) pushes up, f₊ = (1, −1) down), up to the
+    fold x = 0 where f₋ turns tangent; past it both push down. Fields times ``scale``
+    (time stretched by its inverse), the switching function ``k·y``."""
+
+    def fields(x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return scale * (np.array([1.0, -1.0]) if s[0] > 0 else np.array([1.0, -x[0]]))
+
+    return fp.stewart_system(
+        fields, lambda x: np.array([k * x[1]]), jac=lambda x: np.array([[0.0, k]]), n=2
+    )
+
+
+@pytest.mark.parametrize("x0", [[-1e-12, 0.0], [0.0, 0.0], [-0.5, 0.5], [-1.0, 0.5]])
+def test_sliding_ends_at_the_fold_even_when_it_starts_there(x0: list[float]) -> None:
+    # (stranger review) Past the fold staying on y = 0 needs 0 in conv{−1, −x}: impossible,
+    # and the only solution falls along y = −x²/2. An exit guard starting at 0 (a start,
+    # or an arrival, at the fold) was never armed, and the mode slid on to the end with
+    # negative weights, status 0.
+    sol = fp.solve(_fold(), x0, (0.0, 2.0))
+    assert sol.status == 0, sol.message
+    kinds = [e.kind for e in sol.events]
+    assert kinds[-1] == "exit", kinds
+    x_end = x0[0] + 2.0
+    fold_t = -x0[0]  # (x moves at speed 1: the fold is reached at t = −x0)
+    assert sol.events[-1].t == pytest.approx(fold_t, abs=1e-9)
+    t = np.linspace(max(fold_t, 0.0) + 0.01, 2.0, 30)
+    X = sol(t)
+    np.testing.assert_allclose(X[:, 0], x0[0] + t, atol=1e-9)
+    np.testing.assert_allclose(X[:, 1], -0.5 * X[:, 0] ** 2, atol=1e-8)  # (f₋ below, from 0)
+    np.testing.assert_allclose(sol(2.0), [x_end, -0.5 * x_end**2], atol=1e-8)
+
+
+@pytest.mark.parametrize(("scale", "k"), [(1.0, 1.0), (1e-12, 1.0), (1.0, 1e-12), (1e-6, 1e-6)])
+def test_events_do_not_depend_on_the_units_of_fields_or_switching_functions(
+    scale: float, k: float
+) -> None:
+    # (stranger review) Absolute 1e-12 thresholds: fields of 1e-12 were "at rest" at t = 0
+    # (status 1), and an exit guard of size scale·k below 1e-12 never armed (the sliding
+    # went on to the end). Exactly: entry at scale·t = 0.5, exit at 1, x(T) = (2, −2).
+    sol = fp.solve(_fold(scale, k), [-1.0, 0.5], (0.0, 3.0 / scale))
+    assert sol.status == 0, sol.message
+    assert [e.kind for e in sol.events] == ["sliding-entry", "exit"]
+    np.testing.assert_allclose([e.t * scale for e in sol.events], [0.5, 1.0], atol=1e-9)
+    np.testing.assert_allclose(sol(3.0 / scale), [2.0, -2.0], atol=1e-8)
+
+
+def test_a_switching_function_that_is_not_finite_is_named_with_its_time() -> None:
+    # (stranger review) c = log(y) at y < 0 was read as the "+" region (status 0); and
+    # c = y − sqrt(1 − x), NaN from x = 1 on, failed "at t = 0" with the whole solution
+    # dropped (a LinAlgError of the root finder on NaN samples).
+    with np.errstate(divide="ignore"):  # (the constructor probes c at the origin)
+        logs = fp.stewart_system(
+            lambda x, s: np.array([1.0, -1.0 if s[0] > 0 else 1.0]),
+            lambda x: np.array([np.log(x[1])]),
+            jac=lambda x: np.array([[0.0, 1.0 / x[1]]]),
+            n=2,
+        )
+    roots = fp.stewart_system(
+        lambda x, s: np.array([1.0, 0.1]),
+        lambda x: np.array([x[1] - np.sqrt(1.0 - x[0])]),
+        jac=lambda x: np.array([[0.5 / np.sqrt(1.0 - x[0]), 1.0]]),
+        n=2,
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        with pytest.raises(ValueError, match=r"switching functions must be finite at x0"):
+            fp.solve(logs, [0.0, -0.5], (0.0, 3.0), check_derivatives=False)
+        sol = fp.solve(roots, [0.0, 2.0], (0.0, 3.0))
+    assert sol.status == -3
+    assert sol.message.startswith("switching function 0 is nan at t = 1.")
+    assert 0.9 < sol.t[-1] <= 1.0  # (the solution kept up to where c was last finite)
+    np.testing.assert_allclose(sol(0.5), [0.5, 2.05], atol=1e-9)
