@@ -277,6 +277,9 @@ def solve(
                     f"the switching functions must be finite at x0 = {preview(x0_arr)}. "
                     f"Got c(x0) = {preview(c0)} instead."
                 )
+            # (the field of the start's region: its shape, as c's; a wrong one failed the
+            # run -1 at t = 0 instead of being refused)
+            system.field(x0_arr, system.region(x0_arr))
             system.jacobian(x0_arr)
             if check:
                 _check_piecewise_jacobian(system, x0_arr)

@@ -804,3 +804,12 @@ def test_a_switching_function_that_is_not_finite_is_named_with_its_time() -> Non
     assert sol.message.startswith("switching function 0 is nan at t = 1.")
     assert 0.9 < sol.t[-1] <= 1.0  # (the solution kept up to where c was last finite)
     np.testing.assert_allclose(sol(0.5), [0.5, 2.05], atol=1e-9)
+
+
+def test_a_region_field_of_the_wrong_shape_is_refused_before_the_run() -> None:
+    # (stranger review) it ran and failed −1 "at t = 0" instead
+    system = fp.stewart_system(
+        lambda x, s: np.ones(3), lambda x: x[:1], jac=lambda x: np.array([[1.0, 0.0]]), n=2
+    )
+    with pytest.raises(ValueError, match=r"the field of region \(1,\) must have shape \(2,\)"):
+        fp.solve(system, [1.0, 0.0], (0.0, 1.0))
