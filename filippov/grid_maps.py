@@ -68,10 +68,14 @@ def grid_map(table: pd.DataFrame, value: str) -> tuple[FloatArray, FloatArray, F
     px = table["x0_0"].to_numpy(dtype=float)
     py = table["x0_1"].to_numpy(dtype=float)
     xs, ys = np.unique(px), np.unique(py)
-    if len(xs) < 2 or len(ys) < 2 or len(xs) * len(ys) != len(table):
+    # (distinct points too: a run given twice and one missing made the right count, and
+    # the second overwrote the first while the missing one was drawn as never arrived)
+    points = len(np.unique(np.column_stack([px, py]), axis=0))
+    if len(xs) < 2 or len(ys) < 2 or len(xs) * len(ys) != len(table) or points != len(table):
         raise ValueError(
             "`table` must hold one run per point of a 2-D grid (from `filippov.grid`). Got "
-            f"{len(table)} runs over {len(xs)} x {len(ys)} distinct coordinates instead."
+            f"{len(table)} runs at {points} distinct points over {len(xs)} x {len(ys)} "
+            "distinct coordinates instead."
         )
     try:
         shown = table[value].to_numpy(dtype=float, na_value=np.nan)

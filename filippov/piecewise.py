@@ -505,10 +505,15 @@ class PiecewiseSystem:
         sig = list(self.region(xv))
         grad = self.jacobian(xv)[i]
         sig[i] = 1
-        a_plus = float(grad @ self.field(xv, sig))
+        f_plus = self.field(xv, sig)
         sig[i] = -1
-        a_minus = float(grad @ self.field(xv, sig))
-        tol = 1e-9 * max(1e-300, float(np.linalg.norm(grad)) * (abs(a_plus) + abs(a_minus)))
+        f_minus = self.field(xv, sig)
+        a_plus, a_minus = float(grad @ f_plus), float(grad @ f_minus)
+        # Tangency: a normal speed within 1e-9 of the largest it could be, ‖∇c‖ times the
+        # fields' size (as FilippovSystem.classify). (‖∇c‖·(|a₊| + |a₋|) counted ∇c twice:
+        # c scaled by 1e9 made every sliding point a tangency.)
+        speed = max(float(np.linalg.norm(f_plus)), float(np.linalg.norm(f_minus)))
+        tol = 1e-9 * max(1e-300, float(np.linalg.norm(grad)) * speed)
         if abs(a_plus) <= tol or abs(a_minus) <= tol:
             kind = "tangency"
         elif a_plus * a_minus > 0:

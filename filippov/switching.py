@@ -500,8 +500,9 @@ def _split_path(
     return runs, folds
 
 
-def _length(xy: FloatArray) -> float:
-    return float(np.sum(np.linalg.norm(np.diff(xy, axis=0), axis=1)))
+def _length(xy: FloatArray, extent: tuple[float, float] = (1.0, 1.0)) -> float:
+    """The length of a path, in units of the window's sides ``extent`` (width, height)."""
+    return float(np.sum(np.linalg.norm(np.diff(xy, axis=0) / np.asarray(extent), axis=1)))
 
 
 def switching_set(
@@ -560,6 +561,7 @@ def switching_set(
     Hv, _ = selector_field(system, P)
     diag = float(np.hypot(xlim[1] - xlim[0], ylim[1] - ylim[0]))
     spacing = diag / 300.0
+    extent = (xlim[1] - xlim[0], ylim[1] - ylim[0])
     pieces: list[ManifoldPiece] = []
     folds: list[tuple[tuple[int, ...], FloatArray]] = []
     for index, z in _manifold_functions(system, Hv):
@@ -579,7 +581,10 @@ def switching_set(
             pieces.extend(
                 ManifoldPiece(index, k, pts)
                 for k, pts in runs
-                if _length(pts) > 1e-6 * diag  # junction points of two manifolds
+                # (junction points of two manifolds dropped; measured in the window's
+                # own units: a piece across the short side of a 1e6-to-1 window is short
+                # against the diagonal, and whole manifolds vanished)
+                if _length(pts, extent) > 1e-6
             )
             folds.extend((index, p) for p in fold_pts)
     return SwitchingSet(tuple(pieces), tuple(folds))

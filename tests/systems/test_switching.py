@@ -324,3 +324,42 @@ def test_classify_points_on_an_linf_tie_surface_matches_the_vertex_fields():
         assert got.kind == ("sliding", "sliding")
         np.testing.assert_allclose(got.a_plus, -1.0)
         np.testing.assert_allclose(got.a_minus, 4.0)
+
+
+@pytest.mark.parametrize(
+    ("xlim", "ylim"),
+    [((-1e6, 1e6), (-3.5, -2.5)), ((-1.6, -1.4), (-5e5, 5e5)), ((0.0, 1e-7), (-5.0, 1.0))],
+)
+def test_manifolds_across_the_short_side_of_an_elongated_window_are_drawn(xlim, ylim) -> None:
+    # (stranger review) pieces shorter than 1e-6 of the diagonal were dropped as junction
+    # fragments: a whole manifold across the short side of a 1e6-to-1 window vanished.
+    # slope(0.5): sliding on ∂₁f = 0 and on ∂₂f = 0, two lines that cross each window.
+    system = fp.steepest_descent_flow(slope(0.5), "linf")
+    sw = switching_set(system, xlim, ylim, resolution=101)
+    assert sorted({(p.index, p.kind) for p in sw.pieces}) == [((0,), "sliding"), ((1,), "sliding")]
+
+
+def test_a_grid_map_refuses_a_run_given_twice_for_one_missing() -> None:
+    # (stranger review) four runs over 2 x 2 coordinates passed the count: (0, 0) twice,
+    # the second overwriting the first, and (1, 1) drawn as never arrived
+    table = pd.DataFrame(
+        {"x0_0": [0.0, 1.0, 0.0, 0.0], "x0_1": [0.0, 0.0, 1.0, 0.0], "t": [1.0, 2.0, 3.0, 99.0]}
+    )
+    with pytest.raises(ValueError, match=r"4 runs at 3 distinct points over 2 x 2"):
+        grid_map(table, "t")
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4, 1e9])
+def test_a_piecewise_surfaces_kind_does_not_depend_on_the_scale_of_its_function(scale) -> None:
+    # (stranger review) the tangency tolerance counted ∇c twice: c = 1e9·y made every
+    # sliding point a tangency, and at 1e4 a side 1e-5 weaker than the other was one
+    for slow in (1.0, 1e-6):
+        system = fp.stewart_system(
+            lambda x, s, slow=slow: np.array([1.0, -slow if s[0] > 0 else 1.0]),
+            lambda x: np.array([scale * x[1]]),
+            jac=lambda x: np.array([[0.0, scale]]),
+            n=2,
+        )
+        kind, a_plus, a_minus = system.classify(np.array([0.3, 0.0]), 0)
+        assert kind == "sliding", (scale, slow, a_plus, a_minus)
+        assert a_plus == pytest.approx(-slow * scale) and a_minus == pytest.approx(scale)
