@@ -637,6 +637,19 @@ class FilippovSystem:
         lam[idx] = value
         others = np.array([j for j in face.free if j != idx], dtype=int)
         if others.size:
+            # A surface that coincides with this one here (its gradient parallel: a
+            # duplicated feature, h_j = h_i) is on the same side as it, not at its own
+            # consistent value: on side s of h_i = 0 its relay is s times the sign of the
+            # two gradients' alignment. (Held at the VI's value, f(x₁ + x₂)'s attracting
+            # line was called a tangency.)
+            gi = J[idx]
+            norms = np.linalg.norm(J[others], axis=1) * float(np.linalg.norm(gi))
+            dots = J[others] @ gi
+            with np.errstate(invalid="ignore", divide="ignore"):
+                parallel = (norms > 0) & (np.abs(dots) >= (1.0 - 1e-12) * norms)
+            lam[others[parallel]] = value * np.sign(dots[parallel])
+            others = others[~parallel]
+        if others.size:
             fixed = np.setdiff1d(np.arange(hx.shape[0]), others)
             a = J[others] @ (f0 - B[:, fixed] @ lam[fixed])
             M = J[others] @ B[:, others]

@@ -363,3 +363,15 @@ def test_a_piecewise_surfaces_kind_does_not_depend_on_the_scale_of_its_function(
         kind, a_plus, a_minus = system.classify(np.array([0.3, 0.0]), 0)
         assert kind == "sliding", (scale, slow, a_plus, a_minus)
         assert a_plus == pytest.approx(-slow * scale) and a_minus == pytest.approx(scale)
+
+
+def test_coincident_switching_surfaces_are_classified_as_the_flow_moves() -> None:
+    # (stranger review) f = ½(x₁ + x₂)²: h₀ = h₁ = x₁ + x₂. Off the line both relays take
+    # the sign of x₁ + x₂, so a± = ∓2 (attracting); with the other relay held at its VI
+    # value on the line, both surfaces were called tangencies.
+    system = fp.steepest_descent_flow(fp.Objective.quadratic(np.ones((2, 2))), "linf")
+    for i in (0, 1):
+        c = system.classify([0.5, -0.5], i)
+        assert (c.kind, c.a_plus, c.a_minus) == ("sliding", -2.0, 2.0)
+    sw = switching_set(system, (-1.0, 1.0), (-1.0, 1.0), resolution=41)
+    assert {p.kind for p in sw.pieces} == {"sliding"} and not sw.folds
