@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -505,6 +506,30 @@ def _length(xy: FloatArray, extent: tuple[float, float] = (1.0, 1.0)) -> float:
     return float(np.sum(np.linalg.norm(np.diff(xy, axis=0) / np.asarray(extent), axis=1)))
 
 
+def _edge_lines(
+    contourpy: Any,
+    xs: FloatArray,
+    ys: FloatArray,
+    Z: Any,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+) -> list[FloatArray]:
+    """The zero lines of ``Z`` that lie on the window's edge with ``Z < 0`` inside.
+
+    contourpy counts a value equal to the level as below it, so a zero row on the edge is
+    a line only when the values inside are above 0: a minimizer's line on the left or
+    bottom edge was drawn and the same line on the right or top edge was not. Traced as
+    the zero lines of ``−Z`` that run along the edge (interior lines come from ``Z``)."""
+    out = []
+    for line in contourpy.contour_generator(xs, ys, -Z, line_type="Separate").lines(0.0):
+        xy = np.asarray(line, dtype=float)
+        on_x = (xy[:, 0] == xlim[0]) | (xy[:, 0] == xlim[1])
+        on_y = (xy[:, 1] == ylim[0]) | (xy[:, 1] == ylim[1])
+        if len(xy) >= 2 and (bool(np.all(on_x)) or bool(np.all(on_y))):
+            out.append(xy)
+    return out
+
+
 def switching_set(
     system: FilippovSystem,
     xlim: tuple[float, float],
@@ -573,7 +598,7 @@ def switching_set(
             continue
         gen = contourpy.contour_generator(xs, ys, Zm, line_type="Separate")
         classify = _Classifier(system, index)
-        for line in gen.lines(0.0):
+        for line in [*gen.lines(0.0), *_edge_lines(contourpy, xs, ys, Zm, xlim, ylim)]:
             xy = _resample_path(np.asarray(line, dtype=float), spacing)
             if len(xy) < 2:
                 continue

@@ -375,3 +375,17 @@ def test_coincident_switching_surfaces_are_classified_as_the_flow_moves() -> Non
         assert (c.kind, c.a_plus, c.a_minus) == ("sliding", -2.0, 2.0)
     sw = switching_set(system, (-1.0, 1.0), (-1.0, 1.0), resolution=41)
     assert {p.kind for p in sw.pieces} == {"sliding"} and not sw.folds
+
+
+@pytest.mark.parametrize(("xlim", "ylim"), [((1.0, 2.0), (1.0, 2.0)), ((0.0, 1.0), (0.0, 1.0))])
+def test_a_manifold_on_the_windows_edge_is_drawn_on_either_side(xlim, ylim) -> None:
+    # (stranger review) f = ½(x₁ − 1)² + (x₂ − 1)²: its sliding lines x₁ = 1 and x₂ = 1
+    # on the left and bottom edges were drawn, on the right and top edges not (contourpy
+    # counts a value equal to the level as below it).
+    system = fp.steepest_descent_flow(fp.Objective.quadratic(np.diag([1.0, 2.0]), [-1.0, -2.0]))
+    sw = switching_set(system, xlim, ylim, resolution=21)
+    assert sorted({(p.index, p.kind) for p in sw.pieces}) == [((0,), "sliding"), ((1,), "sliding")]
+    for p in sw.pieces:  # (each along its edge, from corner to corner)
+        i = p.index[0]
+        np.testing.assert_allclose(p.xy[:, i], 1.0, atol=1e-12)
+        assert np.ptp(p.xy[:, 1 - i]) == pytest.approx(1.0)
