@@ -291,17 +291,21 @@ class _Mode:
         return out
 
     def guard_scales(self, x: FloatArray) -> FloatArray:
-        """Each guard's natural size at ``x``, what "at rounding" is judged against:
-        ``‖∇c_i‖₁ max(‖x‖∞, 1)`` for a hit of ``c_i = 0`` (as `_zero_set`), and
-        ``‖∇c_i‖₁`` times the largest adjacent field for an exit (a normal speed). Not
-        an absolute 1e-12: fields of 1e-6 and a switching function in micro-units put an
-        exit's whole guard below it, and the sliding went on past the exit unseen."""
-        J = self.system.jacobian(x)
-        row = np.abs(J).sum(axis=1)
+        """Each guard's natural size at ``x``, what "at rounding" is judged against,
+        component by component (as `_zero_set`): ``|∇c_i| · max(|x|, 1)`` for a hit of
+        ``c_i = 0``, and ``|∇c_i|`` times the adjacent fields' largest ``|F_j|`` for an
+        exit (a normal speed). Not an absolute 1e-12: fields of 1e-6 and a switching
+        function in micro-units put an exit's whole guard below it, and the sliding went
+        on past the exit unseen. Not with norms over all components either: a coordinate
+        of 1e5 that ``c_i`` does not read hid a crossing 1e-8 deep."""
+        J = np.abs(self.system.jacobian(x))
         fields = self.system.adjacent(x, self.free, self.signs)[1]
-        speed = float(np.max(np.abs(fields))) if np.size(fields) else 0.0
-        reach = max(float(np.max(np.abs(x))), 1.0)
-        out = np.array([row[i] * (reach if kind == "hit" else speed) for kind, i, _ in self.labels])
+        speeds = np.max(np.abs(fields), axis=0) if np.size(fields) else np.zeros(x.size)
+        hits = J @ np.maximum(np.abs(x), 1.0)
+        exits = J @ speeds
+        out = np.array(
+            [hits[i] if kind == "hit" else exits[i] for kind, i, _ in self.labels], dtype=float
+        )
         return np.maximum(out, 1e-300)
 
     def lam(self, x: FloatArray) -> FloatArray:

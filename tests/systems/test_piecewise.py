@@ -813,3 +813,33 @@ def test_a_region_field_of_the_wrong_shape_is_refused_before_the_run() -> None:
     )
     with pytest.raises(ValueError, match=r"the field of region \(1,\) must have shape \(2,\)"):
         fp.solve(system, [1.0, 0.0], (0.0, 1.0))
+
+
+@pytest.mark.parametrize("big", [0.0, 1e6, 1e9])
+def test_a_coordinate_the_switching_function_does_not_read_hides_no_event(big: float) -> None:
+    # (review of the relative thresholds) Guard sizes from norms over all components let
+    # an unrelated coordinate (z = 1e6) or field component (z' = 1e10) hide a crossing
+    # 1e-8 deep and a fold exit: sizes are taken component by component, as c reads them.
+    crossing = fp.stewart_system(
+        lambda x, s: np.array([x[1], 1.0 if s[0] > 0 else -1.0, 0.0]),
+        lambda x: np.array([x[0]]),
+        jac=lambda x: np.array([[1.0, 0.0, 0.0]]),
+        n=3,
+    )
+    # x₁ = −1e-8 + 2e-4 t − t²/2 reaches 0 at t₁, then the + field carries it away
+    t1 = 2e-4 - np.sqrt(2e-8)
+    sol = fp.solve(crossing, [-1e-8, 2e-4, big], (0.0, 0.1))
+    assert [e.kind for e in sol.events] == ["crossing"]
+    assert sol.events[0].t == pytest.approx(t1, rel=1e-9)
+    y1 = 2e-4 - t1
+    assert sol(0.1)[0] == pytest.approx(y1 * (0.1 - t1) + (0.1 - t1) ** 2 / 2, rel=1e-8)
+    fold = fp.stewart_system(
+        lambda x, s: np.array([1.0, -1e-3 if s[0] > 0 else -1e-3 * x[0], 10.0 * big]),
+        lambda x: np.array([x[1]]),
+        jac=lambda x: np.array([[0.0, 1.0, 0.0]]),
+        n=3,
+    )
+    sol = fp.solve(fold, [-1.0, 0.0, 0.0], (0.0, 2.0))
+    assert [e.kind for e in sol.events] == ["sliding-entry", "exit"]
+    assert sol.events[1].t == pytest.approx(1.0, abs=1e-9)
+    assert sol(2.0)[1] == pytest.approx(-0.5e-3, rel=1e-8)  # (y = −1e-3 (x − 1)²/2 past it)
