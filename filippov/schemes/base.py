@@ -816,6 +816,14 @@ def run(
                     f"Step {k} failed at t={_fmt_state(t)}: {exc}",
                 )
                 break
+            if face is not None and not face.all():
+                # The policy's inactive coordinates stay put whatever the scheme's update
+                # builds its step from: the sliding-track rule rebuilt it from sign(g) and
+                # moved a coordinate the face left out, uphill (f from 0.5 to 1.497 in one
+                # step of a face-aware step size whose bound it broke).
+                held = np.where(face, upd.x, Xs)
+                if not np.array_equal(held, upd.x):
+                    upd = upd._replace(x=held, g=None)
             X_new = upd.x
             if not _all_finite(X_new, ones):
                 status = Status.NON_FINITE

@@ -291,3 +291,41 @@ def test_an_implicit_step_on_the_manifold_to_rounding_has_arrived(h: float) -> N
     assert len(rep.events) == 3 and rep.events_agree, rep.summary()
     for e in rep.events:
         assert e.t_discrete is not None and 0.0 <= e.t_discrete - e.t <= 2 * h + 1e-12
+
+
+@pytest.mark.parametrize("h", [0.04, 0.01, 0.0025])
+def test_the_freeze_rules_one_sided_arrivals_are_entries(h: float) -> None:
+    # (stranger review) The freeze rule stops a coordinate whose step would cross, so h_i
+    # arrives at the manifold from one side and never changes sign: both sliding entries
+    # of the slope example (t = 1.1, 3.1) were "missed" at every step size, while h₀ stayed
+    # within one step of 0 all along the sliding.
+    system = fp.steepest_descent_flow(slope(0.5), "linf")
+    sol = fp.solve(system, [0.6, 0.1], (0.0, 4.0))
+    scheme = fp.schemes.ProjectedSignGD(step=h, mode="freeze")
+    report = fp.compare(scheme.run(slope(0.5), [0.6, 0.1], t_final=4.0), sol, system=system)
+    assert [round(e.t, 12) for e in report.events] == [1.1, 3.1]
+    assert report.events_agree, report.events
+    for e in report.events:
+        assert e.t_discrete is not None and abs(e.t_discrete - e.t) <= 2 * h
+
+
+def test_a_convergence_study_refuses_a_run_cut_short() -> None:
+    # (stranger review) at h = 3e-5 the default max_steps = 100 000 stops SignGD at t = 3
+    # of T = 4: its errors and the fitted order covered [0, 3], with nothing said
+    system = fp.steepest_descent_flow(slope(0.5), "linf")
+    with pytest.raises(
+        ValueError, match=r"the run with step 3e-05 ended at t = 3\.0.* before T = 4"
+    ):
+        fp.convergence_study(signgd, system, [0.6, 0.1], 4.0, [1e-3, 3e-5])
+
+
+def test_an_exact_schemes_order_is_not_fitted_to_the_references_error() -> None:
+    # (stranger review) the implicit step is exact on a sliding example; its errors are the
+    # reference solution's own, ~1e-10 at every step, and a fit gave an "order" of -0.013
+    obj = fp.Objective.from_expr("0.5*(x - y**2/4)**2 + 0.5*(y + 3)**2", ["x", "y"])
+    system = fp.steepest_descent_flow(obj, "linf")
+    study = fp.convergence_study(
+        lambda h: fp.schemes.ImplicitSignGD(step=h), system, [1.0, 1.0], 4.0, [0.1, 0.05, 0.02]
+    )
+    assert np.all(study.sup_errors < 1e-7) and np.all(study.sup_errors > 1e-13)
+    assert np.isnan(study.order)

@@ -815,3 +815,25 @@ def test_tuned_scores_on_the_validation_objective() -> None:
         slope(0.5), [1.0, 1.0], n_steps=2
     )
     assert traj.success
+
+
+@pytest.mark.parametrize(
+    "scheme",
+    [
+        S.SignGD(step=S.FaceAware(tau=0.01)),
+        S.ProjectedSignGD(step=S.FaceAware(tau=0.01), mode="freeze"),
+        S.ProjectedSignGD(step=S.FaceAware(tau=0.01), mode="sliding-track"),
+        S.ImplicitSignGD(step=S.FaceAware(tau=0.01)),
+    ],
+    ids=repr,
+)
+def test_a_face_aware_steps_inactive_coordinates_stay_put_in_every_scheme(scheme) -> None:
+    # (stranger review) |g₂| = 3e-3 ≤ τ: coordinate 2 is outside the active face and must
+    # not move (DESIGN, the FaceAware docstring). The sliding-track rule rebuilt its step
+    # from sign(g) and moved it to −0.999: f went from 0.5 to 1.497, breaking the step's
+    # descent bound f(x₀) − ‖g_A‖₁²/(2 Σ_A L_i) = 1.5e-6.
+    obj = separable_quadratic([1.0, 3.0], [0.0, 0.0])
+    x0 = np.array([1.0, 1e-3])
+    tr = scheme.run(obj, x0, n_steps=1)
+    np.testing.assert_array_equal(tr.x[1], [0.0, 1e-3])
+    assert obj.f(tr.x[1]) <= obj.f(x0) - 0.5 + 1e-15
