@@ -56,11 +56,11 @@ def preview(value: Any, limit: int = 60) -> str:
 
 
 def _is_arraylike(value: Any) -> bool:
-    if np.iscomplexobj(value):
-        return False  # (not real numbers: the caller's message says so)
     try:
+        if np.iscomplexobj(value):
+            return False  # (not real numbers: the caller's message says so)
         np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # (ragged nesting too: shown by its repr)
         return False
     return True
 
@@ -82,9 +82,16 @@ def real_values(value: Any, name: str) -> FloatArray:
 def _refuse_complex(value: Any, name: str) -> None:
     """A ``TypeError`` naming ``name`` if ``value`` holds complex numbers."""
     # (an array's dtype directly: `np.iscomplexobj` costs more, on every evaluation)
-    complex_values = (
-        value.dtype.kind == "c" if isinstance(value, np.ndarray) else np.iscomplexobj(value)
-    )
+    if isinstance(value, np.ndarray):
+        complex_values = value.dtype.kind == "c"
+    else:
+        try:
+            complex_values = np.iscomplexobj(value)
+        except (TypeError, ValueError) as exc:  # (ragged nesting: numpy's own message)
+            raise TypeError(
+                f"`{name}` must be an array of real numbers. Got {preview(value)} instead "
+                "(not a regular array: its rows differ in length?)."
+            ) from exc
     if complex_values:
         raise TypeError(
             f"`{name}` must be an array of real numbers. Got complex values "

@@ -456,6 +456,15 @@ def convergence_study(
                 f"`scheme_factory` must return a Scheme. Got {type(scheme).__name__} for "
                 f"step {float(h)!r} instead."
             )
+        relay = _RELAY_OF_CONSTRAINT.get(scheme.norm_name)
+        if relay is not None and relay != system.norm.name:
+            # (SignGD against the greedy flow gave an "order" of 0.003 with errors of 1)
+            constraint = {v: k for k, v in _RELAY_OF_CONSTRAINT.items()}[system.norm.name]
+            raise ValueError(
+                f"`scheme_factory` gives {type(scheme).__name__}, which discretizes the "
+                f"{scheme.norm_name} steepest-descent flow, but `system` is the {constraint} "
+                "flow; compare a scheme with the flow it discretizes."
+            )
         schemes.append(scheme)
     sol = solve(system, x0_arr, (0.0, T), rtol=_REFERENCE_RTOL, atol=_REFERENCE_ATOL)
     reports = []
@@ -490,6 +499,9 @@ def convergence_study(
     )
 
 
+#: The relay norm of a steepest-descent flow for each constraint norm (a scheme's
+#: ``norm_name``): the relay is the constraint's dual.
+_RELAY_OF_CONSTRAINT = {"linf": "l1", "l1": "linf", "l2": "l2"}
 #: The tolerances of `convergence_study`'s reference solution (``solve``'s defaults).
 _REFERENCE_RTOL, _REFERENCE_ATOL = 1e-10, 1e-12
 

@@ -41,6 +41,11 @@ class ASGD(Scheme):
     trajectory's ``nfev``/``njev``). The trajectory's face diagnostics refer to
     :math:`\nabla f(y_k)`, the gradient the step uses.
 
+    ASGD does not track the sign flow at flow time :math:`t_k = \sum_{j<k} \eta_j`, with or
+    without the restart: wherever the extrapolation is kept its steps settle at
+    :math:`\eta/(1-\beta)`, another clock (see the theory page), so
+    :func:`filippov.convergence_study` against :math:`x(t_k)` shows no order.
+
     This is not a heavy ball of gradients (:math:`m_k = \beta m_{k-1} + g_k`,
     :math:`d_k = \operatorname{sign} m_k`): that one is
     :class:`~filippov.schemes.RestartedSignum`.

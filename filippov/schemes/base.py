@@ -225,7 +225,11 @@ class Problem:
             G = self.objective.eval_grad_rows(X)
             if G.shape == X.shape:
                 return self.check_grad(G) if check else G
-        elif self.batched and X.shape[0] > 1:
+        elif (
+            self.batched
+            and X.shape[0] > 1
+            and callable(getattr(self.objective, "grad_batch", None))
+        ):
             G = np.asarray(self.objective.grad_batch(X), dtype=np.float64)
         elif X.shape[0] == 1:
             G = np.asarray(self.objective.grad(X[0]), dtype=np.float64).reshape(1, -1)
@@ -248,7 +252,14 @@ class Problem:
         if quad is not None:
             return quad[0]
         self.nhev += 1
-        H = np.asarray(self.objective.hess(x), dtype=np.float64)
+        hess = getattr(self.objective, "hess", None)
+        if not callable(hess):
+            raise TypeError(
+                f"this scheme needs the objective's Hessian, and {type(self.objective).__name__} "
+                "has no `hess` method: pass a filippov Objective (fp.Objective(f, grad), whose "
+                "Hessian is taken by finite differences of grad, or with hess= / hvp=)"
+            )
+        H = np.asarray(hess(x), dtype=np.float64)
         if H.shape != (self.n, self.n):
             raise ValueError(
                 f"`objective.hess` must return shape ({self.n}, {self.n}). "
@@ -288,8 +299,9 @@ class Problem:
         if self._L is None:
             raise ValueError(
                 "`objective` must admit separable smoothness constants for this step "
-                "policy (pass L=... to the policy). Got "
-                f"{getattr(self.objective, 'name', self.objective)!r}: {self._L_error} instead."
+                "policy (pass L=... to the policy); for "
+                f"{getattr(self.objective, 'name', type(self.objective).__name__)!r} they "
+                f"could not be computed ({str(self._L_error).rstrip('.')})."
             )
         return self._L
 

@@ -329,3 +329,10 @@ def test_an_exact_schemes_order_is_not_fitted_to_the_references_error() -> None:
     )
     assert np.all(study.sup_errors < 1e-7) and np.all(study.sup_errors > 1e-13)
     assert np.isnan(study.order)
+
+
+def test_a_convergence_study_refuses_a_scheme_of_another_flow() -> None:
+    # (stranger review) SignGD against the ℓ1 (greedy) flow: an "order" of 0.003
+    greedy = fp.steepest_descent_flow(slope(0.5), "l1")
+    with pytest.raises(ValueError, match=r"SignGD, which discretizes the linf .* the l1 flow"):
+        fp.convergence_study(signgd, greedy, [0.6, 0.1], 1.0, [0.02, 0.01])

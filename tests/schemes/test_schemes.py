@@ -837,3 +837,31 @@ def test_a_face_aware_steps_inactive_coordinates_stay_put_in_every_scheme(scheme
     tr = scheme.run(obj, x0, n_steps=1)
     np.testing.assert_array_equal(tr.x[1], [0.0, 1e-3])
     assert obj.f(tr.x[1]) <= obj.f(x0) - 0.5 + 1e-15
+
+
+def test_a_ragged_start_is_named() -> None:
+    # (stranger review) numpy's "inhomogeneous shape" error, naming nothing of ours
+    for call in (
+        lambda: S.SignGD(step=0.1).run(slope(0.5), [[0.1, 0.2], [0.3]], n_steps=2),
+        lambda: fp.solve(fp.steepest_descent_flow(slope(0.5)), [[0.1, 0.2], [0.3]], (0, 1)),
+    ):
+        with pytest.raises(TypeError, match=r"`x0` must be an array of real numbers.*differ"):
+            call()
+
+
+def test_an_objective_with_only_f_and_grad_runs_or_is_told_what_it_lacks() -> None:
+    # (stranger review) run() accepts any object with f and grad: a batch raised
+    # AttributeError 'grad_batch', the implicit step AttributeError 'hess'
+    class Duck:
+        def f(self, x: np.ndarray) -> float:
+            return float(x @ x)
+
+        def grad(self, x: np.ndarray) -> np.ndarray:
+            return 2.0 * np.asarray(x)
+
+    batch = S.SignGD(step=0.1).run(Duck(), np.ones((3, 2)), n_steps=2)
+    np.testing.assert_allclose(batch.x[-1], np.full((3, 2), 0.8))
+    with pytest.raises(TypeError, match=r"needs the objective's Hessian, and Duck has no `hess`"):
+        S.ImplicitSignGD(step=0.1).run(Duck(), [0.6, 0.1], n_steps=2)
+    with pytest.raises(ValueError, match=r"for 'Duck' they could not be computed"):
+        S.SignGD(step="adaptive").run(Duck(), [0.6, 0.1], n_steps=2)
