@@ -336,3 +336,28 @@ def test_a_convergence_study_refuses_a_scheme_of_another_flow() -> None:
     greedy = fp.steepest_descent_flow(slope(0.5), "l1")
     with pytest.raises(ValueError, match=r"SignGD, which discretizes the linf .* the l1 flow"):
         fp.convergence_study(signgd, greedy, [0.6, 0.1], 1.0, [0.02, 0.01])
+
+
+def test_a_trajectory_that_stalls_a_step_short_of_the_manifold_misses_its_entry() -> None:
+    # (review of the freeze fix) held within a step of 0 but never sliding: SignGD's own
+    # iterates up to a step short of the entry, then frozen for good. A miss, as before.
+    system = fp.steepest_descent_flow(slope(0.5), "linf")
+    sol = fp.solve(system, [1.0, 1.0], (0.0, 4.0))
+    (entry,) = [e for e in sol.events if e.kind == "sliding-entry"]
+    run = fp.schemes.SignGD(step=0.01).run(slope(0.5), [1.0, 1.0], t_final=4.0)
+    x = run.x.copy()
+    stop = int(np.searchsorted(run.t, entry.t - 0.015))
+    x[stop:] = x[stop]
+    stalled = fp.DiscreteTrajectory(x, run.t, run.k, {"step": np.full(len(run.t) - 1, 0.01)})
+    (match,) = fp.compare(stalled, sol, system=system).events
+    assert match.t_discrete is None and not match.agrees
+
+
+def test_a_quadratics_order_keeps_errors_of_large_states() -> None:
+    # (review) the reference's tolerance floor, 100 (1e-10 max|x| + 1e-12), dropped real
+    # errors of 1e-5 on states of 1000 (order nan); the exact path's reference is exact
+    system = fp.steepest_descent_flow(slope(0.5), "linf")
+    study = fp.convergence_study(
+        signgd, system, [500.0 + 1e-5, 1000.0], 1e-4, [8e-6, 4e-6, 2e-6, 1e-6]
+    )
+    assert np.isfinite(study.order) and study.order > 0.5
