@@ -154,10 +154,17 @@ class ProjectedSignGD(Scheme):
             return Update(
                 np.where(flip, x, trial), None, None, {"freezes": np.count_nonzero(flip, axis=1)}
             )
-        return self._sliding_track(x, g, eta, state)
+        # (coordinates a face-aware step leaves out: v = 0 where g ≠ 0; they stay put, and
+        # the tracking state records the 0 applied there, not a relay value never used)
+        return self._sliding_track(x, g, eta, state, held=(v == 0) & (g != 0))
 
     def _sliding_track(
-        self, x: FloatArray, g: FloatArray, eta: FloatArray, state: dict[str, Any]
+        self,
+        x: FloatArray,
+        g: FloatArray,
+        eta: FloatArray,
+        state: dict[str, Any],
+        held: np.ndarray | None = None,
     ) -> Update:
         s = np.sign(g)
         u = s.copy()
@@ -214,6 +221,10 @@ class ProjectedSignGD(Scheme):
                 c = np.where(ok, 0.5 * (delta1 + delta2), c)
                 tracking |= ok
 
+        if held is not None and held.any():
+            u = np.where(held, 0.0, u)
+            two_hit &= ~held
+            tracking &= ~held
         x_new = x - e * u
         moved = eta > 0
         new_state = {

@@ -865,3 +865,17 @@ def test_an_objective_with_only_f_and_grad_runs_or_is_told_what_it_lacks() -> No
         S.ImplicitSignGD(step=0.1).run(Duck(), [0.6, 0.1], n_steps=2)
     with pytest.raises(ValueError, match=r"for 'Duck' they could not be computed"):
         S.SignGD(step="adaptive").run(Duck(), [0.6, 0.1], n_steps=2)
+
+
+def test_sliding_track_with_a_face_aware_step_never_moves_an_inactive_coordinate() -> None:
+    # (review) after the driver held them, the tracking state still recorded relay values
+    # never applied (870 stale entries over 40 quadratics): the rule now applies 0 there
+    tau = 0.05
+    for seed in range(10):
+        obj = rotated_quadratic([0.5, 1.0, 2.0, 4.0], rotation=0.6, seed=seed)
+        x0 = np.random.default_rng(seed).normal(size=4)
+        scheme = S.ProjectedSignGD(step=S.FaceAware(tau=tau), mode="sliding-track")
+        tr = scheme.run(obj, x0, n_steps=60)
+        G = np.array([obj.grad(x) for x in tr.x[:-1]])
+        still = np.abs(G) <= tau
+        np.testing.assert_array_equal(tr.x[1:][still], tr.x[:-1][still])
