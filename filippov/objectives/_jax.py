@@ -148,10 +148,13 @@ def jax_callables(fun: Callable[..., Any], *, dense_hessian: bool) -> JaxCallabl
             return np.zeros((0, n))
         if hess_c is not None:  # small n: one compiled program, sliced in numpy
             return _as_f64(hess_c(x))[rows]
-        units = np.zeros((_bucket(k, n), n))
-        units[np.arange(k), rows] = 1.0
+        # Each distinct row once (the batch is padded to at most n rows: more rows than n,
+        # repeats asked for, overflowed it), handed out in the order asked for.
+        distinct, where = np.unique(rows, return_inverse=True)
+        units = np.zeros((_bucket(distinct.size, n), n))
+        units[np.arange(distinct.size), distinct] = 1.0
         # (Sliced as a numpy array: slicing the JAX array compiles a program per shape.)
-        return _as_f64(hvps_c(x, jnp.asarray(units)))[:k]
+        return _as_f64(hvps_c(x, jnp.asarray(units)))[where]
 
     def grad_batch(X: FloatArray) -> FloatArray:
         require_scalar(X)

@@ -888,18 +888,26 @@ def smooth_max(
         g = probs(x) @ Am + lam_f * x
         return g if Qm is None else g + Qm @ x
 
+    # The softmax's covariance Σ p_i (a_i − ā)(a_i − ā)ᵀ / T from the rows centred on their
+    # p-weighted mean ā = pᵀA: the uncentred Aᵀ diag(p) A − ā āᵀ cancels to eps·|a|²/T,
+    # far above a covariance of nearly one-hot p or of rows shifted by a common 1e7 (the
+    # Hessian went indefinite; correct objectives failed their own derivative check).
+    # (kept at the last x, as the softmax: a CG loop takes many products at one point)
+    centred_rows = _kept_at_last_point(lambda x: Am - probs(x) @ Am)
+
+    def centred(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        return probs(x), centred_rows(x)
+
     def hess(x: FloatArray) -> FloatArray:
-        p = probs(x)
-        Ap = p @ Am
-        H = ((Am.T * p) @ Am - np.outer(Ap, Ap)) / T + lam_f * np.eye(n)
+        p, Ac = centred(x)
+        H = (Ac.T * p) @ Ac / T + lam_f * np.eye(n)
         if Qm is not None:
             H = H + Qm
         return 0.5 * (H + H.T)
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
-        p = probs(x)
-        Av = Am @ v
-        out = Am.T @ (p * (Av - p @ Av)) / T + lam_f * v
+        p, Ac = centred(x)
+        out = Ac.T @ (p * (Ac @ v)) / T + lam_f * v
         return out if Qm is None else out + Qm @ v
 
     def grad_batch(X: FloatArray) -> FloatArray:
@@ -914,7 +922,9 @@ def smooth_max(
     def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
         p = probs(x)
         Ap = p @ Am
-        R = ((At[rows] * p) @ Am - np.outer(Ap[rows], Ap)) / T
+        # (centred as `hess`: rows ā_r of the centred columns, O(m·k·n) still)
+        Ct = At[rows] - Ap[rows, None]
+        R = (Ct * p) @ centred_rows(x) / T
         R[np.arange(rows.size), rows] += lam_f
         return R if Qm is None else R + Qm[rows]
 

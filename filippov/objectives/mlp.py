@@ -83,7 +83,8 @@ class MLPLoss:
         return W1, b1, W2, b2
 
     def forward(self, x: FloatArray) -> tuple[FloatArray, ...]:
-        """Activations ``A``, probabilities ``P`` and per-sample losses at ``x``.
+        """Activations ``A``, probabilities ``P``, per-sample losses and ``tanh'`` of the
+        hidden pre-activations at ``x``.
 
         The driver asks for ``grad`` and ``f`` at the same point in a row: the last forward
         pass is kept (keyed by the bytes of ``x``) so the pair costs one pass.
@@ -92,26 +93,36 @@ class MLPLoss:
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         W1, b1, W2, b2 = self.unpack(x)
-        A = np.tanh(self.X @ W1.T + b1)
+        pre = self.X @ W1.T + b1
+        A = np.tanh(pre)
+        # tanh' = sech² = 4a/(1 + a)² with a = e^{−2|z|}: 1 − tanh² cancels to 0 for a
+        # saturated unit (|z| ≳ 18), and a gradient entry that should be 3.6e-18 was 0,
+        # which a sign flow reads as "at rest" (as `_logcosh_second` of the library)
+        a = np.exp(-2.0 * np.abs(pre))
+        slope = 4.0 * a / (1.0 + a) ** 2
         Z = A @ W2.T + b2
         Z -= Z.max(axis=1, keepdims=True)  # log-sum-exp shift: exp never overflows
         E = np.exp(Z)
         S = E.sum(axis=1)
         P = E / S[:, None]
         losses = np.log(S) - Z[np.arange(self.m), self.labels]
-        out = (A, P, losses)
+        out = (A, P, losses, slope)
         self._cache = (key, out)
         return out
 
+    def _tanh_slope(self, x: FloatArray) -> FloatArray:
+        """``tanh'`` of the hidden pre-activations at ``x`` (from the forward pass)."""
+        return self.forward(x)[3]
+
     def f(self, x: FloatArray) -> float:
-        _, _, losses = self.forward(x)
+        _, _, losses, _ = self.forward(x)
         return float(np.mean(losses)) + 0.5 * self.lam * float(x @ x)
 
     def grad(self, x: FloatArray) -> FloatArray:
         _, _, W2, _ = self.unpack(x)
-        A, P, _ = self.forward(x)
+        A, P, _, _ = self.forward(x)
         D2 = (P - self.Y) / self.m  # ∂loss/∂Z
-        D1 = (D2 @ W2) * (1.0 - A * A)  # ∂loss/∂(pre-activation)
+        D1 = (D2 @ W2) * self._tanh_slope(x)  # ∂loss/∂(pre-activation)
         g = np.concatenate(
             [(D1.T @ self.X).ravel(), D1.sum(axis=0), (D2.T @ A).ravel(), D2.sum(axis=0)]
         )
@@ -126,8 +137,8 @@ class MLPLoss:
         d, h, c, m = self.d, self.h, self.c, self.m
         k = V.shape[1]
         _, _, W2, _ = self.unpack(x)
-        A, P, _ = self.forward(x)
-        S = 1.0 - A * A  # tanh'
+        A, P, _, _ = self.forward(x)
+        S = self._tanh_slope(x)  # tanh'
         D2 = (P - self.Y) / m
         DA = D2 @ W2
         i = h * d

@@ -221,3 +221,19 @@ def test_check_derivatives_arguments():
         obj.check_derivatives([1.0, 2.0], tol=-1.0)
     with pytest.raises(ValueError, match="x"):
         obj.check_derivatives([1.0, np.nan])
+
+
+@pytest.mark.parametrize("factor", [1.001, 1.01, 1.05])
+def test_derivatives_off_by_a_fraction_of_a_percent_are_caught(factor: float) -> None:
+    # (stranger review) the step kept shrinking while it saw a mismatch and returned "no
+    # mismatch" where the rounding, growing like 1/s, first swallowed it: gradients 1%
+    # off and Hessians 0.1% off passed a check of tolerance 1e-6.
+    x = np.array([3.0, 2.5, -1.0, 2.0])
+    f = lambda y: float(np.exp(y).sum())  # noqa: E731
+    wrong_grad = Objective(f, lambda y: factor * np.exp(y), lambda y: np.diag(np.exp(y)))
+    check = wrong_grad.check_derivatives(x)
+    assert not check.ok and check.grad_error > 1e-4
+    assert "gradient" in str(check)
+    wrong_hess = Objective(f, lambda y: np.exp(y), lambda y: factor * np.diag(np.exp(y)))
+    check = wrong_hess.check_derivatives(x)
+    assert not check.ok and check.grad_error == 0.0 and check.hess_error > 5e-4

@@ -173,3 +173,14 @@ def test_a_non_scalar_fun_is_named_with_the_shape_it_returned(fun, shape: str) -
             method(np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="`fun` must return a scalar"):  # before any step
         fp.schemes.SignGD(step=0.1).run(obj, [1.0, 2.0], n_steps=3)
+
+
+def test_jax_hessian_rows_asked_for_twice_are_given_twice() -> None:
+    # (stranger review) more rows than n, repeats included, overflowed the padded batch:
+    # IndexError with dense_hessian=False
+    jnp = pytest.importorskip("jax.numpy")
+    obj = fp.Objective.from_jax(lambda x: jnp.sum(x**4) + x[0] * x[1], n=3, dense_hessian=False)
+    x = np.array([1.0, 2.0, 3.0])
+    H = np.array([[12.0, 1.0, 0.0], [1.0, 48.0, 0.0], [0.0, 0.0, 108.0]])
+    rows = np.array([2, 0, 0, 1, 1])
+    np.testing.assert_allclose(obj.hess_rows(x, rows), H[rows], rtol=1e-14)

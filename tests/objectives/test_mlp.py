@@ -303,3 +303,23 @@ def test_curvature_probe_is_deterministic_and_checks_arguments(point):
     np.testing.assert_allclose(
         [tiny.lambda_min, tiny.lambda_max], np.linalg.eigvalsh([[2.0, 1.0], [1.0, 3.0]])
     )
+
+
+@pytest.mark.parametrize("w", [10.0, 18.0, 20.0])
+def test_a_saturated_units_gradient_keeps_its_digits(w: float) -> None:
+    # (stranger review) tanh' as 1 − tanh² cancels for |z| ≳ 18: a gradient entry of
+    # 3.6e-18 came out 0, which a sign flow reads as at rest. Reference: the closed form
+    # with sech² = 4a/(1 + a)², a = e^{-2|z|}, for one sample, one hidden unit, 2 classes.
+    # (a second sample with input 0 makes the second class; it adds nothing to ∂f/∂W1)
+    X = np.array([[1.0], [0.0]])
+    obj = mlp_classifier(X, np.array([0, 1]), hidden=1, weight_decay=0.0)
+    # x = (W1, b1, W2 (2×1), b2 (2)): sample 1 has z = w, a = tanh w, logits (a, −a)
+    x = np.array([w, 0.0, 1.0, -1.0, 0.0, 0.0])
+    a = np.tanh(w)
+    p0 = 1.0 / (1.0 + np.exp(-2.0 * a))  # its softmax for class 0
+    e = np.exp(-2.0 * w)
+    sech2 = 4.0 * e / (1.0 + e) ** 2
+    d_a = (p0 - 1.0) * 1.0 + (1.0 - p0) * (-1.0)  # ∂loss/∂a = (P − Y)·W2
+    expected = 0.5 * d_a * sech2  # (the mean over the 2 samples)
+    assert obj.grad(x)[0] == pytest.approx(expected, rel=1e-12)
+    assert obj.grad(x)[0] != 0.0

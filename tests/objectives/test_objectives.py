@@ -1041,3 +1041,41 @@ def test_a_parameter_the_expression_never_uses_is_warned_about() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Objective.from_expr("0.5*(x - a*y)**2", ["x", "y"], params={"a": 2.0})
+
+
+@pytest.mark.parametrize("shift", [0.0, 1e5, 1e7])
+def test_smooth_max_curvature_keeps_its_digits_when_the_rows_share_a_large_offset(shift) -> None:
+    # (stranger review) Aᵀdiag(p)A − āāᵀ cancels to eps·|a|²/T: rows shifted by a common
+    # 1e7 (which changes nothing: the softmax is shift-invariant) gave a Hessian 10% off,
+    # and at 1e8 an indefinite one. Reference: the centred covariance in exact rationals.
+    from fractions import Fraction
+
+    from filippov.objectives import smooth_max
+
+    rng = np.random.default_rng(3)
+    A0 = rng.normal(size=(6, 3))
+    T, x = 0.7, rng.normal(size=3)
+    obj = smooth_max(A0 + shift, None, lam=0.0, temperature=T)
+    z = (A0 @ x) / T  # (the shift adds the same to every z: p is unchanged)
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    P = [Fraction(float(v)) for v in p]
+    rows = [[Fraction(float(v)) for v in r] for r in A0]
+    mean = [sum(P[i] * rows[i][j] for i in range(6)) for j in range(3)]
+    ref = np.array(
+        [
+            [
+                float(sum(P[i] * (rows[i][a] - mean[a]) * (rows[i][b] - mean[b]) for i in range(6)))
+                / T
+                for b in range(3)
+            ]
+            for a in range(3)
+        ]
+    )
+    # (the shifted data's own rounding: centred entries good to eps·shift, 2e-9 at 1e7)
+    tol = 1e-12 + 1e-14 * shift
+    np.testing.assert_allclose(obj.hess(x), ref, rtol=0, atol=tol)
+    np.testing.assert_allclose(obj.hess_rows(x, np.array([2, 0])), ref[[2, 0]], rtol=0, atol=tol)
+    v = rng.normal(size=3)
+    np.testing.assert_allclose(obj.hvp(x, v), ref @ v, rtol=0, atol=tol * 3)
+    assert np.linalg.eigvalsh(obj.hess(x)).min() > 0.5 * np.linalg.eigvalsh(ref).min()
