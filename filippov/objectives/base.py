@@ -441,7 +441,10 @@ class Objective:
         to the size of the derivative (``‖∇f(x)‖₂``, ``max_v ‖∇²f(x) v‖∞``) and only beyond
         the finite difference's own error estimate, so a correct derivative reads about
         zero and a sign slip or a missing term reads as order one. In the spirit of
-        :func:`scipy.optimize.check_grad`.
+        :func:`scipy.optimize.check_grad`. A mismatch seen at the larger steps stands when
+        a smaller step's rounding alone hides it (errors of 0.1 % are caught); the price is
+        that a feature of ``f`` only some hundred ulps of ``f`` tall, which no step
+        resolves, can read as a mismatch of a correct derivative.
 
         :func:`~filippov.engine.solve` runs this check at ``x0`` (one direction, no dense
         Hessian) and refuses an objective that fails it; see its ``check_derivatives``

@@ -888,28 +888,28 @@ def smooth_max(
         g = probs(x) @ Am + lam_f * x
         return g if Qm is None else g + Qm @ x
 
-    # The softmax's covariance Σ p_i (a_i − ā)(a_i − ā)ᵀ / T from the rows centred on their
+    # The softmax's covariance Σ p_i (a_i − ā)(a_i − ā)ᵀ / T with the rows centred on their
     # p-weighted mean ā = pᵀA: the uncentred Aᵀ diag(p) A − ā āᵀ cancels to eps·|a|²/T,
     # far above a covariance of nearly one-hot p or of rows shifted by a common 1e7 (the
     # Hessian went indefinite; correct objectives failed their own derivative check).
-    # (kept at the last x, as the softmax: a CG loop takes many products at one point)
-    centred_rows = _kept_at_last_point(lambda x: Am - probs(x) @ Am)
-
-    def centred(x: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return probs(x), centred_rows(x)
-
+    # The products centre without an m × n copy: Σ p_i w_i (a_i − ā) is Aᵀ(p∘w) − ā Σ p_i w_i,
+    # the second term 0 in exact arithmetic and the offset's rounding in floating point.
     def hess(x: FloatArray) -> FloatArray:
-        p, Ac = centred(x)
+        p = probs(x)
+        Ac = Am - p @ Am  # (the dense Hessian is O(m·n²): the copy is its small part)
         H = (Ac.T * p) @ Ac / T + lam_f * np.eye(n)
         if Qm is not None:
             H = H + Qm
         return 0.5 * (H + H.T)
 
-    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
-        p, Ac = centred(x)
-        out = Ac.T @ (p * (Ac @ v)) / T + lam_f * v
-        return out if Qm is None else out + Qm @ v
+    # ā = pᵀA kept at the last x as the softmax (products at one point share it)
+    mean_row = _kept_at_last_point(lambda x: probs(x) @ Am)
 
+    def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
+        p, Ap = probs(x), mean_row(x)
+        pw = p * (Am @ v - Ap @ v)
+        out = (Am.T @ pw - Ap * pw.sum()) / T + lam_f * v
+        return out if Qm is None else out + Qm @ v
     def grad_batch(X: FloatArray) -> FloatArray:
         P = scipy.special.softmax((X @ Am.T + bv) / T, axis=1)
         G = np.asarray(P @ Am + lam_f * X)
@@ -920,11 +920,10 @@ def smooth_max(
     At = np.ascontiguousarray(Am.T)
 
     def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
-        p = probs(x)
-        Ap = p @ Am
-        # (centred as `hess`: rows ā_r of the centred columns, O(m·k·n) still)
-        Ct = At[rows] - Ap[rows, None]
-        R = (Ct * p) @ centred_rows(x) / T
+        p, Ap = probs(x), mean_row(x)
+        # (centred as `hvp`: the k rows' columns, then the offset's rounding taken off)
+        Cp = (At[rows] - Ap[rows, None]) * p
+        R = (Cp @ Am - np.outer(Cp.sum(axis=1), Ap)) / T
         R[np.arange(rows.size), rows] += lam_f
         return R if Qm is None else R + Qm[rows]
 

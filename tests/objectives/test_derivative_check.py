@@ -237,3 +237,20 @@ def test_derivatives_off_by_a_fraction_of_a_percent_are_caught(factor: float) ->
     wrong_hess = Objective(f, lambda y: np.exp(y), lambda y: factor * np.diag(np.exp(y)))
     check = wrong_hess.check_derivatives(x)
     assert not check.ok and check.grad_error == 0.0 and check.hess_error > 5e-4
+
+
+def test_a_feature_the_larger_steps_did_not_resolve_is_no_mismatch() -> None:
+    # (review of the change above) a bump 4.3e-6 wide on a value of 3.5e6 (5000 ulps of f
+    # tall) reads 0.056 off at a step of 7e-6 and 1e-4 at 7e-7, where rounding starts to
+    # dominate: the mismatch fell with the step, so it was the wide step's, not the
+    # gradient's (exact here, closed form).
+    C, w, A = 3523758.5168608795, 4.3399664586788105e-06, 2.3605611498739973e-06
+    obj = Objective(
+        lambda y: C + y[0] + A * np.exp(-((y[0] / w) ** 2)),
+        lambda y: np.array([1 - 2 * A * y[0] / w**2 * np.exp(-((y[0] / w) ** 2))]),
+        lambda y: np.array(
+            [[-2 * A / w**2 * (1 - 2 * y[0] ** 2 / w**2) * np.exp(-((y[0] / w) ** 2))]]
+        ),
+        name="bump",
+    )
+    assert obj.check_derivatives(np.array([6.700239402065745e-06])).ok
