@@ -910,6 +910,7 @@ def smooth_max(
         pw = p * (Am @ v - Ap @ v)
         out = (Am.T @ pw - Ap * pw.sum()) / T + lam_f * v
         return out if Qm is None else out + Qm @ v
+
     def grad_batch(X: FloatArray) -> FloatArray:
         P = scipy.special.softmax((X @ Am.T + bv) / T, axis=1)
         G = np.asarray(P @ Am + lam_f * X)
