@@ -550,6 +550,11 @@ class FilippovSystem:
             for k, v in enumerate(vset.relay_vertices)
             if _region_has_interior(J, vset.relay_vertices, k)
         ]
+        if not keep:
+            # The first-order test decided nothing (every linearised tie degenerate: f = ¼x₂⁴
+            # at the origin, a zero Hessian), and the empty set it gave is no Filippov set:
+            # the vertices that are the unique maximiser at points around x are.
+            keep = _vertices_seen_around(self, vset)
         relay = vset.relay_vertices[keep]
         return VelocitySet(vset.x, vset.f0, vset.B, vset.face, relay, vset.f0 - relay @ vset.B.T)
 
@@ -821,6 +826,36 @@ def _kind_from_sides(a_plus: float, a_minus: float, zero_tol: float) -> str:
     if a_plus < 0 < a_minus:
         return "sliding"
     return "repulsive"
+
+
+def _vertices_seen_around(system: FilippovSystem, vset: VelocitySet) -> list[int]:
+    """The ℓ∞ face's vertices ``s e_i`` that are the unique maximiser ``s h_i`` of ``|h|`` at
+    points of a small sphere around the state (a sampled, higher-order stand-in for
+    `_region_has_interior` where the linearised ties are degenerate); all of them when no
+    sample decides (``h`` vanishing around the state too)."""
+    x = vset.x
+    rng = np.random.default_rng(0)  # (deterministic: the same set at the same state)
+    D = rng.standard_normal((256, x.size))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    radius = 1e-3 * max(1.0, float(np.max(np.abs(x))))
+    seen: set[int] = set()
+    index = {
+        (int(np.flatnonzero(v)[0]), float(v[np.flatnonzero(v)[0]])): k
+        for k, v in enumerate(vset.relay_vertices)
+    }
+    for d in D:
+        hs = np.asarray(system.kernel_evaluate(x + radius * d)[2], dtype=float)
+        hy = np.abs(hs)
+        order = np.argsort(hy)
+        top = int(order[-1])
+        if hy.size > 1 and not hy[top] > hy[int(order[-2])]:
+            continue  # (a tie at the sample: it decides nothing)
+        if hy[top] == 0.0:
+            continue
+        k = index.get((top, float(np.sign(hs[top]))))
+        if k is not None:
+            seen.add(k)
+    return sorted(seen) if seen else list(range(len(vset.relay_vertices)))
 
 
 def _region_has_interior(J: FloatArray, relay_vertices: FloatArray, k: int) -> bool:

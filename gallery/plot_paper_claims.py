@@ -184,7 +184,8 @@ table.add(
     "Paper 2, Prop. 5.3 and Sec. 7.3",
     "increasing steps of adaptive SignGD, face-aware SignGD and ASGD + restart (adaptive): "
     + str(max(increases[n][lab] for n in benchmarks for lab in adaptive_labels)),
-    "yes",
+    # (measured, not asserted: a row that says "yes" whatever ran cannot fail)
+    "yes" if max(increases[n][lab] for n in benchmarks for lab in adaptive_labels) == 0 else "no",
 )
 table.add(
     "Linear rate (1 - mu/sum L_i)^k for adaptive SignGD",
@@ -215,21 +216,28 @@ table.add(
     "increasing steps under the adaptive step: "
     + per_problem({n: increases[n]["ASGD + restart, adaptive"] for n in benchmarks})
     + "; the inequality is also tested at every step on 30 random problems (test suite)",
-    "yes",
+    "yes" if all(increases[n]["ASGD + restart, adaptive"] == 0 for n in benchmarks) else "no",
 )
 table.add(
     "Without the restart ASGD overshoots occasionally",
     "Paper 2, Sec. 7.3",
     "increasing steps of ASGD without restart (adaptive step, 400 steps): "
-    + per_problem({n: increases[n]["ASGD, no restart, adaptive"] for n in benchmarks}),
-    "yes",
+    + per_problem({n: increases[n]["ASGD, no restart, adaptive"] for n in benchmarks})
+    + " (the paper: on ill-conditioned smooth-max instances)",
+    "yes"
+    if increases["smooth max"]["ASGD, no restart, adaptive"] > 0
+    else (
+        "partly" if any(increases[n]["ASGD, no restart, adaptive"] for n in benchmarks) else "no"
+    ),
 )
 table.add(
     "The face-aware step (active-face curvature) sharpens the adaptive step",
     "Paper 2, Sec. 5.3, Prop. 5.5",
     f"final gap ratio face-aware (relative tau = {FACE_TAU}) / adaptive after 400 steps: "
     + per_problem(face_ratio),
-    "yes",
+    "yes"
+    if all(float(r) < 1.0 for r in face_ratio.values())
+    else ("partly" if any(float(r) < 1.0 for r in face_ratio.values()) else "no"),
 )
 table.add(
     "The active face collapses, earlier for ASGD + restart than for SignGD",

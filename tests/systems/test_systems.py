@@ -338,3 +338,15 @@ def test_redundant_switching_functions_slide_to_rest_on_the_event_path() -> None
         np.testing.assert_allclose(sol.x[-1], 0.0, atol=1e-12)
         t = np.linspace(0.0, 3.0, 61)
         np.testing.assert_allclose(sol(t), exact(t), atol=1e-8)
+
+
+@pytest.mark.parametrize("expr", ["0.25*y**4", "0.5*y**2 + 0.25*y**4", "0.5*y**2"])
+def test_a_greedy_flows_filippov_set_where_the_hessian_vanishes_is_the_vertical_segment(
+    expr: str,
+) -> None:
+    # (stranger review) f = ¼y⁴ at the origin: the first-order test of Lemma 4.2 saw no
+    # region with interior for any vertex (a zero Hessian) and returned an empty set. Near
+    # the origin |∂_y f| > |∂_x f| = 0 off y = 0, so only ±e_y are ever the greedy choice.
+    system = fp.steepest_descent_flow(fp.Objective.from_expr(expr, ["x", "y"]), "l1")
+    fset = system.filippov_set(np.zeros(2))
+    assert sorted(map(tuple, fset.vertices + 0.0)) == [(0.0, -1.0), (0.0, 1.0)]
