@@ -348,7 +348,9 @@ def _match_events(
                 # the trajectory's own record of freezes in those steps. Not for other
                 # schemes (one that stalls a step short of the manifold and never slides
                 # is a miss) nor for crossings (a one-sided arrival is their miss).
-                held = _held_arrival(sol, ev, i, t, col, start, step, jac_ev[i], frozen)
+                held = _held_arrival(
+                    sol, ev, i, t, col, start, step, jac_ev[i], frozen, tol + margin
+                )
                 if held is not None and abs(held - ev.t) <= tol + margin:
                     t_disc, agrees = held, True
             out.append(EventMatch(ev.t, ev.kind, int(i), t_disc, bool(agrees), float(tol + margin)))
@@ -365,10 +367,12 @@ def _held_arrival(
     step: float,
     grad_i: FloatArray,
     frozen: np.ndarray,
+    reach: float,
 ) -> float | None:
     """The time a freeze-rule trajectory arrived at the manifold ``h_i = 0`` of the
     sliding entry ``ev`` (see `_match_events`), or None. ``col`` is ``h_i`` at the iterates
-    from ``start`` on, ``frozen[k]`` whether step ``k`` froze a coordinate."""
+    from ``start`` on, ``frozen[k]`` whether step ``k`` froze a coordinate; arrivals later
+    than ``reach`` after the event are not looked for (they could not agree)."""
     band = float(np.abs(grad_i).sum()) * step
     # the flow slides on i until its next event on i (or the solution's end)
     later = [e.t for e in sol.events if e.t > ev.t and i in e.indices]
@@ -376,10 +380,13 @@ def _held_arrival(
     within = np.abs(col) <= band
     for j in np.flatnonzero(within):
         k = start + int(j)
-        window = np.flatnonzero((t >= t[k]) & (t <= min(t_stop, t[k] + 10.0 * step)))
-        if window.size < 3:
+        if t[k] > ev.t + reach:
+            break  # (bounded: a long run along the manifold costs no more than the window)
+        # the iterates from k while the flow slides, at most 10 steps (t is increasing)
+        end = int(np.searchsorted(t, min(t_stop, t[k] + 10.0 * step), side="right"))
+        if end - k < 3:
             continue
-        if bool(np.all(within[window - start])) and bool(np.any(frozen[window[:-1]])):
+        if bool(np.all(within[k - start : end - start])) and bool(np.any(frozen[k : end - 1])):
             return float(t[k])
     return None
 
