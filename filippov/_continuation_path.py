@@ -114,11 +114,11 @@ _SIMPLE_ROOT = 2.0
 #: distance from the curve is within this fraction of the tolerance (a hundredth of what
 #: a `fresh` corrector's last correction may leave).
 _SHIFT_TOL = 1e-3
-#: A step shorter than this fraction of the last one, after a try from its start was
-#: rejected with an error above `_BEND_REJECTION` tolerances, has its error measured at
-#: its midpoint, not estimated from the extrapolation of the last step (see `_run_mode`).
+#: A step shorter than this fraction of the last one, or longer than `_LONG_STEP` times
+#: it, has its error measured at its midpoint, not only estimated from the extrapolation
+#: of the last step (see `_run_mode`).
 _SHORT_STEP = 0.5
-_BEND_REJECTION = 1e3
+_LONG_STEP = 2.0
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
@@ -715,6 +715,31 @@ class _Block:
     def set(self, x: FloatArray, S: np.ndarray) -> None:
         self.S = np.asarray(S, dtype=np.intp).copy()
         self.refresh(x)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """The preconditioner as it is (references: a factor is replaced, never changed
+        in place), for `restore`."""
+        return (
+            self.S,
+            self.version,
+            self.L,
+            self.single,
+            self.size,
+            self.key,
+            self._inverse,
+            self._inverse_of,
+            self._inverse32,
+            self._inverse32_of,
+        )
+
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        """Take back the preconditioner of `snapshot` if it has changed since (on the same
+        sliding set), as a new version: tokens taken of the discarded one stay invalid."""
+        if snap[0] is not self.S or (snap[2] is self.L and snap[3] is self.single):
+            return
+        (_, _, self.L, self.single, self.size, self.key, self._inverse, self._inverse_of,
+         self._inverse32, self._inverse32_of) = snap  # fmt: skip
+        self.version += 1
 
     def add(self, x: FloatArray, j: int) -> None:
         """Append index ``j``: one Hessian row and a bordered Cholesky step."""
@@ -2371,15 +2396,26 @@ def _run_mode(
 
     # the guards at the last accepted point (taken once, not again at each try)
     cur_guards: tuple[_Point | None, FloatArray, FloatArray] = (None, offset_F, offset_F)
-    # (the last point a try from which was rejected by more than `_BEND_REJECTION`, and
-    # the midpoint measurements of the short steps after it)
-    bent: _Point | None = None
+    # (the midpoint measurements of the steps of another length than the last)
     short_steps = ShortStepErrors()
     # A smooth curve needs a few steps between events; thousands are judged by their
     # progress (see `_TryBudget`).
     budget = _TryBudget()
+    tried_from: _Point | None = None
+    factor_at_cur: tuple[Any, ...] = ()
     while True:
         cur = pts[-1]
+        if tried_from is cur:
+            # A rejected try from here may have refreshed the block's factor at a point
+            # far off the curve (a long step's iterates, where H_SS can differ by orders
+            # of magnitude), and the next try's chord steps would correct with it: a
+            # correction within the tolerance then no longer bounds the distance to the
+            # curve. Seen on a softplus sum: H_SS = 125 on the curve, 1.5e-3 in the
+            # factor, and the state drifted off the curve until no step converged
+            # (status -1). The factor the last accepted point had is taken back.
+            cm.block.restore(factor_at_cur)
+        else:
+            tried_from, factor_at_cur = cur, cm.block.snapshot()
         spent = budget.spent(len(pts) - 1, cur.tau)
         if spent is not None:
             record(cur)
@@ -2486,27 +2522,28 @@ def _run_mode(
                 (err_x, err_g), order = measured, 4
         elif (
             prev is not None
-            and bent is cur
-            and h < _SHORT_STEP * hp
+            and S.size
+            and not _SHORT_STEP * hp <= h <= _LONG_STEP * hp
             and max(err_x, err_g / cm.g_tol.tol) <= 1.0
         ):
-            # A step much shorter than the last one after a try from here was rejected by
-            # orders of magnitude (the curve bends where the last step saw it straight):
-            # the extrapolation's defect, rescaled by (hp/h)², assumes x'''' as even over
-            # the last long step as over this short one, which the rejection disproves.
-            # Measured instead at the midpoint (one correction, and this step's tangent,
-            # which a step not ending the mode solves anyway): a step of 0.458 after one
-            # of 3.88 (and a try of 2.29 rejected at 6e6) was estimated at 0.71 tolerances
-            # and was 800 off, on a softplus sum at rtol 1e-10 (status 0). Where the curve
-            # itself is determined only above the tolerance (a nearly singular block), the
-            # measurement stays at that floor however short the step: then the estimate
-            # stands (`at_error_floor`).
+            # A step of another length than the last one: the extrapolation's defect,
+            # rescaled by (hp/h)⁴, assumes x'''' as even over the last step as over this
+            # one, which a change of length (the curve bends, or straightens) puts in
+            # doubt. Measured instead at the midpoint (one correction, and this step's
+            # tangent, which a step not ending the mode solves anyway). On a softplus sum,
+            # a step of 0.458 after one of 3.88 was estimated at 0.71 tolerances and was
+            # 800 off at rtol 1e-10; a step of 3.88 after one of 0.97, where the curve
+            # starts to bend after a straight stretch, was 50 off at rtol 1e-12 (both
+            # status 0). Where the curve itself is determined only above the tolerance (a
+            # nearly singular block), the measurement stays at that floor however short the
+            # step: then the estimate stands (`at_error_floor`).
             u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
             new = cm.point(tau, xn, gn, u_guess)
             new.z, new.z_step = cm.last_z, cm.last_step
             taken = short_steps.taken(cur, h, _midpoint_error(cm, cur, new, h))
             if taken is not None:
-                err_x, err_g = taken
+                # (the larger of the two: each can miss what the other sees)
+                err_x, err_g = max(err_x, taken[0]), max(err_g, taken[1])
         # The gradient's interpolant only has to show sign changes: a looser tolerance,
         # not below the gradient's rounding (see `GradientTolerance`).
         err = cm.g_tol.error(err_x, err_g, h, t + cur.tau)
@@ -2519,8 +2556,6 @@ def _run_mode(
                 if moved is not None:
                     pts[0] = moved
                     continue
-            if err > _BEND_REJECTION and prev is not None:
-                bent = cur
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         cm.g_tol.accepted()
@@ -2550,6 +2585,11 @@ def _run_mode(
                 u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
             new = cm.point(tau, xn, gn, u_guess)
             new.z, new.z_step = cm.last_z, cm.last_step
+            if S.size:
+                err_q = _max_abs(_quintic_defect(prev, cur, new, S, hp, h)) / cm.tol(xn)
+                if err_q > 1.0:
+                    h_step = h * max(0.2, 0.9 * err_q**-0.25)
+                    continue
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         if cur_guards[0] is not cur:
@@ -2740,6 +2780,39 @@ def _quartic_slope(
     )
 
 
+def _quintic_weights(hp: float, h: float) -> FloatArray:
+    """Weights of ``(x(−hp), x'(−hp), x(0), x'(0), x(h), x'(h))`` giving the quintic
+    Hermite interpolant through them at ``h/2``, minus the cubic Hermite's on ``[0, h]``."""
+    nodes = (-hp, 0.0, h)
+    rows = []
+    for t in nodes:
+        rows.append([t**k for k in range(6)])
+        rows.append([k * t ** (k - 1) if k else 0.0 for k in range(6)])
+    V = np.array(rows)
+    e = np.array([(0.5 * h) ** k for k in range(6)])
+    w = np.linalg.solve(V.T, e)
+    h00, h10, h01, h11 = _hermite_basis(0.5)
+    w[2] -= h00
+    w[3] -= h10 * h
+    w[4] -= h01
+    w[5] -= h11 * h
+    return w
+
+
+def _quintic_defect(
+    prev: Any, cur: Any, new: Any, S: np.ndarray, hp: float, h: float
+) -> FloatArray:
+    """The quintic Hermite interpolant through three points of a curve (states ``x[S]``
+    and tangents ``u``, at ``−hp``, 0 and ``h``) minus the cubic one through the last two,
+    at the last step's midpoint: the cubic dense output's error there, from data that
+    sees a change of ``x''''`` over the two steps (see `_run_mode`)."""
+    w = _quintic_weights(hp, h)
+    return (
+        w[0] * prev.x[S] + w[1] * prev.u + w[2] * cur.x[S] + w[3] * cur.u
+        + w[4] * new.x[S] + w[5] * new.u
+    )  # fmt: skip
+
+
 def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> tuple[float, float] | None:
     """The error of the step's cubic Hermite dense output at its midpoint, where the
     error term ``s²(1−s)² h⁴ x''''/24`` is largest: the corrector's distance there from
@@ -2769,6 +2842,22 @@ def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> F
     return np.asarray(_hermite_slope(cur.x[cm.S], cur.u, new.x[cm.S], new.u, h, s))
 
 
+def _tight_if_possible(
+    cm: _Mode, tau: float, xs: FloatArray, only: int | None, z: FloatArray | None
+) -> tuple[FloatArray, FloatArray] | None:
+    """The corrector at an event's iterate: to rounding at the last index's entry (where
+    the state becomes the stationary point), else to the tolerance. Where the curve ends
+    at a degenerate minimum, Newton converges only linearly there and may not reach
+    rounding within its iterations: the tolerance's point is taken then, as every step's
+    (the run failed -1 on some degenerate quartics at rtol 1e-13, depending on the steps
+    that led there)."""
+    tight = cm.F.size == 1
+    corrected = cm.correct(tau, xs, tight=tight, fresh=True, only=only, z_guess=z, z_exact=True)
+    if corrected is None and tight:
+        corrected = cm.correct(tau, xs, fresh=True, only=only, z_guess=z, z_exact=True)
+    return corrected
+
+
 def _curve_state(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, only: int | None = None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -2782,9 +2871,7 @@ def _curve_state(
     # gradients were taken at, off by ‖B‖·tol, would spoil Newton's quadratic last
     # correction, and the event times would lose a digit or two.)
     z = _z_between(cm, cur, new, h, s)
-    corrected = cm.correct(
-        tau, xs, tight=cm.F.size == 1, fresh=True, only=only, z_guess=z, z_exact=True
-    )
+    corrected = _tight_if_possible(cm, tau, xs, only, z)
     if corrected is None:
         raise PathFailure(
             -1,
@@ -2803,7 +2890,7 @@ def _curve_point(
     S = cm.S
     xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
     z = _z_between(cm, cur, new, h, s)  # (B x itself: see `_curve_state`)
-    corrected = cm.correct(tau, xs, tight=cm.F.size == 1, fresh=True, z_guess=z, z_exact=True)
+    corrected = _tight_if_possible(cm, tau, xs, None, z)
     if corrected is None:
         raise PathFailure(
             -1,
@@ -2984,7 +3071,15 @@ def _refine_entry(
             x, g = moved
             predicted = None
         else:
-            x, g, predicted = _curve_state(cm, cur, new, h, tau, only=j)
+            try:
+                x, g, predicted = _curve_state(cm, cur, new, h, tau, only=j)
+            except PathFailure:
+                if best is None:
+                    raise
+                # (the corrector fails near a degenerate minimum, where the curve ends,
+                # after the bracket has closed on the root: the point at or just past it
+                # found so far is the entry; a degenerate quartic at rtol 1e-13 failed -1)
+                break
         val = sj * g[j] + offset[j]
         s = (tau - cur.tau) / h
         slope = float(_hermite_slope(G0, D0, G1, D1, h, s))
@@ -3118,8 +3213,9 @@ hermite_slope = _hermite_slope
 bracketed_newton_step = _bracketed_newton_step
 first_roots = _first_roots
 offset_peak = _offset_peak
+quintic_defect = _quintic_defect
 #: The correctors' iteration limit and the tries allowed in one mode (both paths).
 MAX_NEWTON = _MAX_NEWTON
 SHORT_STEP = _SHORT_STEP
-BEND_REJECTION = _BEND_REJECTION
+LONG_STEP = _LONG_STEP
 TryBudget = _TryBudget

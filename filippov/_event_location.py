@@ -30,26 +30,63 @@ class ModeDense:
 
     A module-level class, not a closure, so that solutions pickle: the projection needs
     only the system and the mode, and the mode's field is rebuilt from them on loading.
+
+    The projection calls the user's functions when the dense output is first read (the
+    recorder samples it lazily: projecting every node at once tripled the event path's
+    cost). Those functions may read state the user changes after the solve (a parameter
+    loop over one closure): the projection would then follow another system, silently.
+    ``check`` is ``(x, h_J(x))`` at the mode's last state as the solve saw it; each read
+    evaluates ``h_J`` there afresh and refuses to go on if it moved.
     """
 
-    def __init__(self, ode_sol: OdeSolution, field: ModeField | None) -> None:
+    def __init__(
+        self,
+        ode_sol: OdeSolution,
+        field: ModeField | None,
+        check: tuple[FloatArray, FloatArray] | None = None,
+    ) -> None:
         self.ode_sol = ode_sol
         self.field = field
+        self.check = check
 
     def __call__(self, s: FloatArray) -> FloatArray:
         X = np.asarray(self.ode_sol(s)).T
         if self.field is None:
             return X
+        if self.check is not None:
+            # (at every call: one evaluation against the projections of all the nodes a
+            # read takes at once; a single state read during the solve is one too)
+            self._system_unchanged(self.field, *self.check)
         return np.array([self.field.project(xk) for xk in np.atleast_2d(X)])
+
+    @staticmethod
+    def _system_unchanged(field: ModeField, x: FloatArray, h_then: FloatArray) -> None:
+        # Straight from the system (the mode's own evaluations are cached by state).
+        h_now = np.asarray(field.system.kernel_evaluate(x)[2], dtype=float)[field.free]
+        # (rounding of the same functions, under another BLAS threading, stays far below)
+        scale = max(float(np.abs(h_then).max(initial=0.0)), float(np.abs(h_now).max(initial=0.0)))
+        tol = 1e-9 * max(scale, 1.0) if scale else 0.0
+        moved = float(np.abs(h_now - h_then).max(initial=0.0))
+        if not moved <= tol:
+            raise RuntimeError(
+                "the system this solution was computed with has changed since the solve: "
+                f"its switching functions h_J at the state x = {np.array2string(x, precision=6)} "
+                f"moved by {moved:.3g}. The event path's dense output on sliding segments is "
+                "projected onto the mode's manifold when first read, with the system's "
+                "functions as they are then. Read the solution (sol(t), save, pickle) before "
+                "changing what its functions depend on, or give each run its own objective; "
+                "the breakpoints sol.t, sol.x and the events are not affected."
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         f = self.field
         mode = None if f is None else (f.system, f.norm, f.sigma, f.free)
-        return {"ode_sol": self.ode_sol, "mode": mode}
+        return {"ode_sol": self.ode_sol, "mode": mode, "check": self.check}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.ode_sol = state["ode_sol"]
         self.field = None
+        self.check = state.get("check")
         if state["mode"] is not None:
             system, norm, sigma, free = state["mode"]
             m = sigma.shape[0]

@@ -341,7 +341,12 @@ def _integrate_mode(
             return x_stop
         steps = np.asarray(ts)
         ode_sol = OdeSolution(steps, interps)
-        dense = ModeDense(ode_sol, field if on_manifold else None)
+        check = None
+        if on_manifold:
+            # (h_J where the solve left the mode: the first read of the dense output checks
+            # that the system still gives it, see `ModeDense`)
+            check = (x_stop.copy(), np.asarray(field.evaluate(x_stop)[2])[field.free].copy())
+        dense = ModeDense(ode_sol, field if on_manifold else None, check)
         # one piece per integrator step, the last one ending at t_stop
         breaks = np.r_[steps[steps < t_stop], t_stop] if t_stop > steps[0] else steps[:1].repeat(2)
         rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0, breaks)

@@ -44,7 +44,7 @@ from scipy.linalg import LinAlgWarning, cho_solve, lu_factor, lu_solve
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
-    BEND_REJECTION,
+    LONG_STEP,
     MAX_NEWTON,
     SHORT_STEP,
     ContinuationOptions,
@@ -61,6 +61,7 @@ from filippov._continuation_path import (
     hermite_slope,
     mode_scale,
     offset_peak,
+    quintic_defect,
     zero_tolerance,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
@@ -802,12 +803,19 @@ def _run_tie_mode(
     budget = TryBudget()
     # the guards at the last accepted point (computed once, not again at each try)
     cur_guards: tuple[_TiePoint | None, FloatArray, FloatArray] = (None, first.g, first.g)
-    # (the last point a try from which was rejected by more than `BEND_REJECTION`, and the
-    # midpoint measurements of the short steps after it, as on the sign flow's curves)
-    bent: _TiePoint | None = None
+    # (the midpoint measurements of the steps of another length than the last, as on the
+    # sign flow's curves)
     short_steps = ShortStepErrors()
+    tried_from: _TiePoint | None = None
+    factor_at_cur: tuple[Any, ...] = ()
     while True:
         cur = pts[-1]
+        if tried_from is cur:
+            # (the factor of the last accepted point, not one a rejected try took far off
+            # the curve: as on the sign flow's curves, see `_run_mode` there)
+            tm.block.restore(factor_at_cur)
+        else:
+            tried_from, factor_at_cur = cur, tm.block.snapshot()
         spent = budget.spent(len(pts) - 1, cur.tau)
         if spent is not None:
             record(cur)
@@ -896,13 +904,12 @@ def _run_tie_mode(
                 (err_x, err_g), order = measured, 4
         elif (
             prev is not None
-            and bent is cur
-            and h < SHORT_STEP * hp
+            and not SHORT_STEP * hp <= h <= LONG_STEP * hp
             and max(err_x, err_g / tm.g_tol.tol) <= 1.0
         ):
-            # A step much shorter than the last one after a try from here was rejected by
-            # orders of magnitude: measured at its midpoint, not estimated from the last
-            # step's extrapolation (as on the sign flow's curves, see `_run_mode` there).
+            # A step much shorter or much longer than the last one: measured at its
+            # midpoint, not estimated from the last step's extrapolation (as on the sign
+            # flow's curves, see `_run_mode` there).
             try:
                 new = tm.point(tau, xn, gn, cn, _slope_guess(tm, prev, cur, hp, tau))
             except np.linalg.LinAlgError:
@@ -910,12 +917,11 @@ def _run_tie_mode(
                 continue
             taken = short_steps.taken(cur, h, _midpoint_error(tm, cur, new, h))
             if taken is not None:
-                err_x, err_g = taken
+                # (the larger of the two: each can miss what the other sees)
+                err_x, err_g = max(err_x, taken[0]), max(err_g, taken[1])
         # (the gradient's tolerance not below its rounding, as on the sign flow's curves)
         err = tm.g_tol.error(err_x, err_g, h, t + cur.tau)
         if err > 1.0:
-            if err > BEND_REJECTION and prev is not None:
-                bent = cur
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         tm.g_tol.accepted()
@@ -928,6 +934,12 @@ def _run_tie_mode(
                 # (as a failed corrector above: no factor at the step's end, a shorter step;
                 # the corrector's chord steps need none there)
                 h_step = h / 4
+                continue
+            # (the three points' quintic against the step's cubic, as on the sign flow's
+            # curves: see `_run_mode` there)
+            err_q = float(np.abs(quintic_defect(prev, cur, new, T, hp, h)).max()) / tm.tol(xn)
+            if err_q > 1.0:
+                h_step = h * max(0.2, 0.9 * err_q**-0.25)
                 continue
         # Events on this step: joins and the zero of c on the Hermite interpolants of the
         # guards; leaves (a weight reaching 0) at the step's end.

@@ -464,3 +464,52 @@ def test_an_l1_flow_does_not_depend_on_the_objectives_scale(scale: float) -> Non
         assert sol.status == ref.status, (seed, sol.message, ref.message)
         assert [e.kind for e in sol.events] == [e.kind for e in ref.events], seed
         np.testing.assert_allclose(sol(t), ref(t), rtol=0, atol=1e-8, err_msg=f"seed {seed}")
+
+
+# -- a solution read after its system changed -------------------------------------------
+
+
+def _parametrised_objective(p: dict[str, float]) -> Objective:
+    """A smooth objective whose callables read ``p["a"]`` when called (a parameter study
+    over one closure)."""
+
+    def f(x: np.ndarray) -> float:
+        return 0.5 * (x[0] - p["a"] * x[1]) ** 2 + 0.5 * (x[1] + 3) ** 2 + 0.1 * np.cos(x[0])
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        r = x[0] - p["a"] * x[1]
+        return np.array([r - 0.1 * np.sin(x[0]), -p["a"] * r + x[1] + 3])
+
+    def hess(x: np.ndarray) -> np.ndarray:
+        a = p["a"]
+        return np.array([[1 - 0.1 * np.cos(x[0]), -a], [-a, a * a + 1]])
+
+    return Objective(f, grad, hess, n=2)
+
+
+def test_the_event_paths_sliding_states_are_not_read_from_a_changed_system() -> None:
+    # A stranger review's parameter loop: the event path projects its dense output onto
+    # the sliding manifold when first read, with the user's functions as they are then.
+    # The a = 0.5 run read after the a = 0.8 run was 0.80 off inside its sliding segment,
+    # off its own manifold (|∂₁f| = 0.82), and jumped by 0.87 at the segment's end.
+    p = {"a": 0.5}
+    flow = fp.steepest_descent_flow(_parametrised_objective(p), "linf")
+    x0, span = [0.6, 0.1], (0.0, 4.0)
+    kept = fp.solve(flow, x0, span, method="events")
+    read_now = fp.solve(flow, x0, span, method="events")
+    seg = next(s for s in read_now.segments if s.kind == "sliding")
+    tm = np.linspace(seg.t0, seg.t1, 7)[1:-1]
+    expected = read_now(tm)
+    # on the a = 0.5 manifold: ∂₁f = 0 (an independent check of what the read returns)
+    assert max(abs(_parametrised_objective(p).grad(x)[0]) for x in expected) <= 1e-9
+    p["a"] = 0.8
+    fp.solve(flow, x0, span, method="events")
+    with pytest.raises(RuntimeError, match="changed since the solve"):
+        kept(tm)
+    import pickle
+
+    with pytest.raises(RuntimeError, match="changed since the solve"):
+        pickle.dumps(kept)
+    np.testing.assert_array_equal(kept.x, read_now.x)  # the breakpoints are kept
+    p["a"] = 0.5  # the system as it was: the read is the one taken at once
+    np.testing.assert_allclose(kept(tm), expected, rtol=0, atol=1e-14)
