@@ -423,12 +423,73 @@ def _steps(
             return Finished(-4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}")
         base = signs.copy()
         base[base == 0] = 1
-        choice = _choose(system, x, zero_t, base, forced, old_signs, t)
+        # Surfaces read at zero off the state alone (the tolerance of `_zero_set`) but
+        # strictly on the mode's side and not reached by the flow are no part of the event
+        # (`_choice_beside`); the others are decided with it, as one event.
+        aside = _aside(system, x, zero_t, free, i if kind == "hit" else None, old_signs)
+        beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs)
+        if beside is not None:
+            zero_t, choice = beside
+        else:
+            choice = _choose(system, x, zero_t, base, forced, old_signs, t)
         if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s):
             choice = dataclasses.replace(choice, unique=False)
         arrived = tuple(j for j in zero_t if j not in free)
         _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
         signs, free = choice.signs, choice.free
+
+
+def _aside(
+    system: PiecewiseSystem,
+    x: FloatArray,
+    zero: tuple[int, ...],
+    free: tuple[int, ...],
+    hit: int | None,
+    signs: np.ndarray,
+) -> tuple[int, ...]:
+    """The indices of ``zero`` only read at zero by the tolerance: neither slid on nor the
+    one whose guard fired, with ``c_i`` strictly on the side the mode held (``σ_i c_i > 0``)."""
+    c = system.c(x)
+    return tuple(j for j in zero if j not in free and j != hit and signs[j] * c[j] > 0)
+
+
+def _choice_beside(
+    system: PiecewiseSystem,
+    x: FloatArray,
+    zero: tuple[int, ...],
+    aside: tuple[int, ...],
+    signs: np.ndarray,
+    forced: dict[int, int] | None,
+    previous: np.ndarray,
+) -> tuple[tuple[int, ...], ModeChoice] | None:
+    """``(zero without aside, the mode chosen there)`` when that mode keeps the state on
+    the side of every index of ``aside`` (its normal velocity does not point across beyond
+    rounding, as `choose_mode` judges rates); ``None`` otherwise (they are then part of
+    the event).
+
+    Why: the zero tolerance of `_zero_set` is absolute near the origin (``max(|x|, 1)``),
+    and a trajectory converging to a point on several surfaces gets closer to the ones it
+    is not crossing than that. At the twisting controller's Zeno point every x2 = 0 event
+    at ``|x1| < 1e-12`` became a codimension-2 event whose candidates all move along
+    ``x1 = 0`` (``x1' = x2 ≈ 0``): their rates were rounding, and the relaxed choice took
+    the region on the other side of ``x1 = 0``, where the state was not. That mode's guard
+    started positive, never armed, and the run ended with status −4 ("changed sign
+    without an event") instead of reaching the accumulation check. A surface the flow does
+    not reach is not part of the event: the Lur'e event path does not merge it either."""
+    if not aside:
+        return None
+    reduced = tuple(j for j in zero if j not in aside)
+    choice = choose_mode(system, x, reduced, signs, forced=forced, previous=previous)
+    if choice is None:
+        return None
+    v = choice.selection.velocity
+    vs = max(float(np.max(np.abs(v))), 1e-300)
+    grads = system.jacobian(x)
+    for j in aside:
+        tol = 1e-10 * float(np.linalg.norm(grads[j])) * vs
+        if choice.signs[j] * float(grads[j] @ v) < -tol:
+            return None  # it crosses c_j = 0 at once: a simultaneous event (a corner)
+    return reduced, choice
 
 
 def _choose(

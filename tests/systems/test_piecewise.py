@@ -843,3 +843,80 @@ def test_a_coordinate_the_switching_function_does_not_read_hides_no_event(big: f
     assert [e.kind for e in sol.events] == ["sliding-entry", "exit"]
     assert sol.events[1].t == pytest.approx(1.0, abs=1e-9)
     assert sol(2.0)[1] == pytest.approx(-0.5e-3, rel=1e-8)  # (y = −1e-3 (x − 1)²/2 past it)
+
+
+# ---------------------------------------------------------------------------------------
+# the twisting controller's Zeno point: Stewart and Lur'e forms against the closed form
+# ---------------------------------------------------------------------------------------
+def _twisting_zeno_time(a: float, b: float, x0: tuple[float, float]) -> float:
+    """Closed-form accumulation time of x1'' = −a sign(x1) − b sign(x2), a > b > 0.
+
+    From a peak (|x1| = X, x2 = 0) the state falls to x1 = 0 with |x2''| = a − b (time
+    sqrt(2X/(a − b)), speed v = sqrt(2X(a − b))) and stops with a + b (time v/(a + b)) at
+    the next peak X (a − b)/(a + b): a half-turn takes T(X) = 2a sqrt(2X)/((a + b)
+    sqrt(a − b)) and the peaks contract by q = (a − b)/(a + b), the times by sqrt(q):
+    t* = T(X0)/(1 − sqrt(q)). A start (0, v) first rises to X0 = v²/(2(a + b)) in
+    |v|/(a + b)."""
+    x1, v = x0
+    t_pre, X = (abs(v) / (a + b), v * v / (2 * (a + b))) if x1 == 0 else (0.0, abs(x1))
+    half_turn = 2 * a * np.sqrt(2 * X) / ((a + b) * np.sqrt(a - b))
+    return t_pre + half_turn / (1 - np.sqrt((a - b) / (a + b)))
+
+
+def _twisting_stewart(a: float, b: float) -> fp.PiecewiseSystem:
+    # four regions (signs of x1 and x2): x2' = −a σ1 − b σ2
+    return fp.stewart_system(
+        lambda x, s: np.array([x[1], -a * s[0] - b * s[1]]),
+        lambda x: np.array([x[0], x[1]]),
+        jac=lambda x: np.eye(2),
+        n=2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "x0"),
+    [
+        (2.0, 1.0, (1.0, 0.0)),  # the brief's case: -4 at t = 4.4614187 before the fix
+        (5.0, 2.0, (0.0, 1.0)),  # a start on the surface x1 = 0 (crossed at once)
+        (2.5, 1.0, (-0.7, 0.0)),
+    ],
+)
+def test_twisting_zeno_point_stewart_and_lure_forms_agree_with_closed_form(
+    a: float, b: float, x0: tuple[float, float]
+) -> None:
+    """Both forms stop at the accumulation (status −2) at the closed-form t*, x* = 0.
+
+    Why: near t* the peaks of |x1| fall below the piecewise path's absolute zero
+    tolerance (1e-12), so each x2 = 0 event read x1 = 0 too; at that codimension-2 event
+    every candidate moves along x1 = 0 (x1' = x2 ≈ 0) and the choice took the region on
+    the other side of x1 = 0 from the state. Its guard never armed and the run ended with
+    status −4 ("changed sign without an event") instead of the accumulation."""
+    t_star = _twisting_zeno_time(a, b, x0)
+    span = (0.0, 2.0 * t_star)
+    forms = {"lure": fp.twisting_system(a, b), "stewart": _twisting_stewart(a, b)}
+    for name, system in forms.items():
+        sol = fp.solve(system, list(x0), span)
+        assert sol.status == -2, (name, sol.message)
+        acc = [ev for ev in sol.events if ev.kind == "accumulation"]
+        assert len(acc) == 1 and acc[0] is sol.events[-1], name
+        # (Aitken's extrapolation of an exact geometric sequence: errors ~1e-13 seen;
+        # a wrong contraction ratio would move t* by 1e-2)
+        assert abs(acc[0].t - t_star) < 1e-9, (name, acc[0].t, t_star)
+        assert f"t* = {acc[0].t:.12g}" in sol.message
+        np.testing.assert_allclose(acc[0].x, 0.0, atol=1e-9)
+        np.testing.assert_allclose(sol(acc[0].t), 0.0, atol=1e-9)
+        others = sol.events[:-1]
+        assert all(ev.kind == "crossing" for ev in others[1:]), name
+        if name == "stewart":
+            # every mode starts in (the closure of) its region: the sign of each
+            # switching function at the event agrees with the region chosen there, up
+            # to the rounding of the located surface (the wrong region was 1.3e-13 off)
+            for ev in others:
+                signs = np.array(ev.mode_after.signs)
+                assert np.all(signs * np.array(ev.x) >= -1e-14), (ev.t, ev.x, ev.mode_after)
+    # The continuation after t*: 0 lies in the Filippov set at the origin and both forms
+    # rest there (V = a|x1| + x2²/2 does not increase, so the rest is the only solution).
+    for system in forms.values():
+        rest = fp.solve(system, [0.0, 0.0], (0.0, 1.0))
+        assert rest.status == 1 and all(ev.unique for ev in rest.events)
+        np.testing.assert_array_equal(rest(1.0), [0.0, 0.0])
