@@ -2401,6 +2401,30 @@ def _run_mode(
     # A smooth curve needs a few steps between events; thousands are judged by their
     # progress (see `_TryBudget`).
     budget = _TryBudget()
+
+    def shorter(cur: _Point, h: float, nonfinite: str = "", singular: str = "") -> float:
+        """The next try's step after one from ``cur`` failed (its corrector did not
+        converge, or its state, tangent or products were not finite: a shorter step, or
+        the run ends at the edge of the region where the objective is finite); raises
+        once the step is at rounding."""
+        if h / 4 >= 1e-14 * max(1.0, tau_end):
+            return h / 4
+        record(cur)
+        where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
+        if singular:
+            raise np.linalg.LinAlgError(singular)
+        if nonfinite:
+            raise PathFailure(
+                -3,
+                f"non-finite values just past {where} ({nonfinite}); the solution "
+                "is returned up to that point",
+            )
+        raise PathFailure(
+            -1,
+            f"the corrector did not converge at {where} with steps down to "
+            f"rounding ({cm.why_stuck()}); the solution is returned up to that point",
+        )
+
     tried_from: _Point | None = None
     factor_at_cur: tuple[Any, ...] = ()
     while True:
@@ -2465,25 +2489,7 @@ def _run_mode(
             # block is, so a shorter one is tried before the block is called singular.
             corrected, singular = None, str(exc)
         if corrected is None:
-            # Shorter steps: the corrector converges, or the run ends at the edge of the
-            # region where the objective is finite.
-            h_step = h / 4
-            if h_step < 1e-14 * max(1.0, tau_end):
-                record(cur)
-                where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
-                if singular:
-                    raise np.linalg.LinAlgError(singular)
-                if nonfinite:
-                    raise PathFailure(
-                        -3,
-                        f"non-finite values just past {where} ({nonfinite}); the solution "
-                        "is returned up to that point",
-                    )
-                raise PathFailure(
-                    -1,
-                    f"the corrector did not converge at {where} with steps down to "
-                    f"rounding ({cm.why_stuck()}); the solution is returned up to that point",
-                )
+            h_step = shorter(cur, h, nonfinite, singular)
             continue
         xn, gn = corrected
         # The local error of the cubic Hermite dense output on this step. With a previous
@@ -2503,7 +2509,12 @@ def _run_mode(
             order = 4
         else:
             # (the CG's first guess: the slope of the quadratic through x0, u0 and x1)
-            new = cm.point(tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u)
+            try:
+                new = cm.point(tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u)
+            except FloatingPointError as exc:
+                # (a product at the trial point: shorter, as a corrector's, not the end)
+                h_step = shorter(cur, h, str(exc))
+                continue
             new.z, new.z_step = cm.last_z, cm.last_step
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
@@ -2538,7 +2549,11 @@ def _run_mode(
             # nearly singular block), the measurement stays at that floor however short the
             # step: then the estimate stands (`at_error_floor`).
             u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
-            new = cm.point(tau, xn, gn, u_guess)
+            try:
+                new = cm.point(tau, xn, gn, u_guess)
+            except FloatingPointError as exc:
+                h_step = shorter(cur, h, str(exc))
+                continue
             new.z, new.z_step = cm.last_z, cm.last_step
             taken = short_steps.taken(cur, h, _midpoint_error(cm, cur, new, h))
             if taken is not None:
@@ -2570,7 +2585,11 @@ def _run_mode(
                 # state gives it to O(h⁴) without a tangent solve (see `_quartic_slope`).
                 u_end = _quartic_slope(prev, cur, tau, xn, S)
                 if not S.size or _max_abs(u_end) < 1.0 - _EXIT_MARGIN:
-                    gdot, Bxdot = cm.rate(xn, u_end)
+                    try:
+                        gdot, Bxdot = cm.rate(xn, u_end)
+                    except FloatingPointError as exc:
+                        h_step = shorter(cur, h, str(exc))
+                        continue
                     new = _Point(tau, xn, gn, u_end, gdot, cm.last_z, Bxdot, cm.last_step)
         if new is None:
             # The first guess of the tangent's CG: the slope of the quartic through the
@@ -2583,7 +2602,15 @@ def _run_mode(
                 u_guess = _quartic_slope(prev, cur, tau, xn, S)
             else:
                 u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
-            new = cm.point(tau, xn, gn, u_guess)
+            try:
+                new = cm.point(tau, xn, gn, u_guess)
+            except FloatingPointError as exc:
+                # The tangent's products at the trial point (the Hessian may be the
+                # first thing to overflow there): a shorter step, as for the corrector's.
+                # It ended the run with no state (the driver's generic failure) 4.6 away
+                # from where the trajectory first met non-finite values.
+                h_step = shorter(cur, h, str(exc))
+                continue
             new.z, new.z_step = cm.last_z, cm.last_step
             if S.size:
                 err_q = _max_abs(_quintic_defect(prev, cur, new, S, hp, h)) / cm.tol(xn)

@@ -806,6 +806,28 @@ def _run_tie_mode(
     # (the midpoint measurements of the steps of another length than the last, as on the
     # sign flow's curves)
     short_steps = ShortStepErrors()
+
+    def shorter(cur: _TiePoint, h: float, nonfinite: str = "", singular: str = "") -> float:
+        """The next try's step after one from ``cur`` failed (as on the sign flow's
+        curves, see `_run_mode` there); raises once the step is at rounding."""
+        if h / 4 >= 1e-14 * max(1.0, tau_end):
+            return h / 4
+        record(cur)
+        where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
+        if singular:
+            raise np.linalg.LinAlgError(singular)
+        if nonfinite:
+            raise PathFailure(
+                -3,
+                f"non-finite values just past {where} ({nonfinite}); the solution "
+                "is returned up to that point",
+            )
+        raise PathFailure(
+            -1,
+            f"the corrector did not converge at {where} with steps down to rounding; "
+            "the solution is returned up to that point",
+        )
+
     tried_from: _TiePoint | None = None
     factor_at_cur: tuple[Any, ...] = ()
     while True:
@@ -861,23 +883,7 @@ def _run_tie_mode(
             # one is tried before the tie is given up.
             corrected, singular = None, str(exc)
         if corrected is None:
-            h_step = h / 4
-            if h_step < 1e-14 * max(1.0, tau_end):
-                record(cur)
-                where = f"t = {t + cur.tau:.12g}"
-                if singular:
-                    raise np.linalg.LinAlgError(singular)
-                if nonfinite:
-                    raise PathFailure(
-                        -3,
-                        f"non-finite values just past {where} ({nonfinite}); the solution "
-                        "is returned up to that point",
-                    )
-                raise PathFailure(
-                    -1,
-                    f"the corrector did not converge at {where} with steps down to rounding; "
-                    "the solution is returned up to that point",
-                )
+            h_step = shorter(cur, h, nonfinite, singular)
             continue
         xn, gn, cn = corrected
         # Local error of the cubic Hermite dense output, as on the sign flow's curves:
@@ -915,6 +921,9 @@ def _run_tie_mode(
             except np.linalg.LinAlgError:
                 h_step = h / 4  # (as below: no factor at the step's end, a shorter step)
                 continue
+            except FloatingPointError as exc:  # (as below)
+                h_step = shorter(cur, h, str(exc))
+                continue
             taken = short_steps.taken(cur, h, _midpoint_error(tm, cur, new, h))
             if taken is not None:
                 # (the larger of the two: each can miss what the other sees)
@@ -934,6 +943,11 @@ def _run_tie_mode(
                 # (as a failed corrector above: no factor at the step's end, a shorter step;
                 # the corrector's chord steps need none there)
                 h_step = h / 4
+                continue
+            except FloatingPointError as exc:
+                # (the tangent's products at the trial point: a shorter step, as for the
+                # corrector's, not the end of the run with no state)
+                h_step = shorter(cur, h, str(exc))
                 continue
             # (the three points' quintic against the step's cubic, as on the sign flow's
             # curves: see `_run_mode` there)

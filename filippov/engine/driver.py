@@ -369,8 +369,9 @@ def run(path: IntegrationPath, max_events: int, zeno_spacing: float) -> tuple[in
                     if rec.n_events >= max_events:
                         return -2, (
                             f"more than max_events = {max_events} events by "
-                            f"t = {rec.t[-1]:.12g}; the events may accumulate (Zeno): raise "
-                            "`max_events` if the system really switches this often"
+                            f"t = {rec.t[-1]:.12g}, x = {_state(rec)}; the events may "
+                            "accumulate (Zeno): raise `max_events` if the system really "
+                            "switches this often"
                         )
                     continue
                 if isinstance(outcome, Rest):
@@ -380,16 +381,21 @@ def run(path: IntegrationPath, max_events: int, zeno_spacing: float) -> tuple[in
         return failure.status, failure.message
     except SelectionError as exc:
         return -4, (
-            f"the sliding selection at t = {rec.t[-1]:.12g} could not be solved: {exc} "
-            "(the solution up to there is kept)"
+            f"the sliding selection at t = {rec.t[-1]:.12g}, x = {_state(rec)} could not "
+            f"be solved: {exc} (the solution up to there is kept)"
         )
     except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
         # A numerical routine giving up (e.g. a root bracket lost to rounding) ends the
         # run as a failure with what it said, the partial solution kept.
         return -1, (
-            f"the integration failed at t = {rec.t[-1]:.12g} "
+            f"the integration failed at t = {rec.t[-1]:.12g}, x = {_state(rec)} "
             f"({type(exc).__name__}: {exc}); the solution up to there is kept"
         )
+
+
+def _state(rec: Recorder) -> str:
+    """The last recorded state, for a message (where the partial solution ends)."""
+    return np.array2string(np.asarray(rec.x[-1]), precision=12, threshold=20)
 
 
 def _record_rest(rec: Recorder, rest: Rest, horizon: float) -> tuple[int, str]:

@@ -1339,3 +1339,44 @@ def test_a_measurement_that_does_not_fall_with_the_step_is_a_floor() -> None:
     assert at_error_floor((start, 1.0, 8.0), start, 0.8, 4.0)
     assert not at_error_floor((start, 1.0, 8.0), start, 0.9, 8.0)  # (step not shorter enough)
     assert not at_error_floor((other, 1.0, 8.0), start, 0.5, 8.0)  # (from another point)
+
+
+def test_a_non_finite_hessian_at_a_trial_point_only_shortens_the_step() -> None:
+    # A stranger review's objective whose Hessian is infinite within 1.5 of c. The tangent
+    # solve at a long step's trial point, 4.6 from any state the flow reached, ended the
+    # run with status -1 at t = 7.13 and no state in the message (the driver's generic
+    # failure); the flow first meets the region at t = 10.92, where the event path stops
+    # -3. Such a trial point now shortens the step, as a corrector's does.
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # (the review's third draw)
+        n = int(rng.integers(2, 12))
+        A = rng.normal(size=(n + 2, n))
+        c = rng.normal(size=n) + 3
+        bad_within = 1.0 + rng.uniform(0, 1)
+        x0 = c + rng.normal(size=n) * 3 + 4
+    mu = 0.3
+
+    def hess(x: np.ndarray) -> np.ndarray:
+        H = A.T @ A + mu * np.eye(n) + np.diag(0.09 * np.cosh(0.3 * (x - c)))
+        return H * np.inf if np.linalg.norm(x - c) < bad_within else H
+
+    obj = Objective(
+        lambda x: float(
+            0.5 * np.sum((A @ (x - c)) ** 2)
+            + 0.5 * mu * np.sum((x - c) ** 2)
+            + np.sum(np.cosh(0.3 * (x - c)))
+        ),
+        lambda x: A.T @ (A @ (x - c)) + mu * (x - c) + 0.3 * np.sinh(0.3 * (x - c)),
+        hess,
+        n=n,
+    )
+    flow = fp.steepest_descent_flow(obj, "linf")
+    events = fp.solve(flow, x0, (0.0, 60.0), method="events")
+    cont = fp.solve(flow, x0, (0.0, 60.0), method="continuation")
+    assert events.status == cont.status == -3, (events.message, cont.message)
+    assert abs(cont.t[-1] - events.t[-1]) <= 1e-6 * events.t[-1]
+    assert "x = [" in cont.message
+    # (where the run stops, the flow is at the region's edge, not 4.6 away from it)
+    assert np.linalg.norm(cont.x[-1] - c) <= bad_within + 1e-6
+    ts = np.linspace(0.0, cont.t[-1], 101)
+    np.testing.assert_allclose(cont(ts), events(ts), atol=1e-6)

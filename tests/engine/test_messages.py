@@ -34,3 +34,39 @@ def test_motion_on_h_zero_message_reads_right(method: str) -> None:
     assert "the linf relay cannot hold the state at rest" in sol.message, sol.message
     assert "passing through h = 0, or moving along it, is not supported" in sol.message
     assert " an linf" not in sol.message
+
+
+@pytest.mark.parametrize("norm", ["linf", "l1"])
+@pytest.mark.parametrize("method", ["continuation", "events"])
+def test_a_failure_names_the_state_where_the_solution_ends(norm: str, method: str) -> None:
+    # (a stranger review: the greedy flow's continuation path, the event limit and the
+    # driver's generic failure named the time alone)
+    c = np.array([3.0, 2.5, 3.5])
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        r = np.sinh(x - c) + np.array([x[0] - x[1], x[1] - x[0], 0.0])
+        return r * np.nan if np.linalg.norm(x - c) < 1.0 else r  # undefined near c
+
+    obj = fp.Objective(
+        lambda x: float(np.sum(np.cosh(x - c)) + 0.5 * (x[0] - x[1]) ** 2),
+        grad,
+        lambda x: np.diag(np.cosh(x - c)) + np.array([[1.0, -1, 0], [-1, 1, 0], [0, 0, 0]]),
+        n=3,
+    )
+    flow = fp.steepest_descent_flow(obj, norm)
+    sol = fp.solve(
+        flow, c + np.array([4.0, -3.0, 2.0]), (0, 30), method=method, check_derivatives=False
+    )
+    assert sol.status == -3
+    named = sol.message.split("x = [", 1)[1].split("]", 1)[0]
+    np.testing.assert_allclose(np.array(named.split(), dtype=float), sol.x[-1], atol=1e-9)
+
+
+def test_the_event_limit_names_the_state_where_the_solution_ends() -> None:
+    obj = fp.Objective.from_expr(
+        "exp(0.5*x0 - x1) + log(cosh(x1 + 2*x2)) + 0.3*(x0**2 + x1**2 + x2**2)",
+        variables=["x0", "x1", "x2"],
+    )
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), [2.0, -1.5, 1.0], (0, 20), max_events=1)
+    assert sol.status == -2
+    assert "x = [" in sol.message
