@@ -576,7 +576,9 @@ def _curve_point(
     """The point of the curve at ``tau`` in the step ``[a, b]`` (to rounding, gradient
     evaluated there), with its tangent when asked."""
     z = _hermite_z(tm, a, b, h, (tau - a.tau) / h)
-    corrected = tm.correct(tau, z[:-1], float(z[-1]), fresh=True)
+    corrected = tm.correct(tau, z[:-1], float(z[-1]), tight=True, fresh=True)
+    if corrected is None:
+        corrected = tm.correct(tau, z[:-1], float(z[-1]), fresh=True)
     if corrected is None:
         raise PathFailure(
             -1,
