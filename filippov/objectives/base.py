@@ -450,7 +450,12 @@ class Objective:
         :func:`scipy.optimize.check_grad`. A mismatch seen at the larger steps stands when
         a smaller step's rounding alone hides it (errors of 0.1 % are caught); the price is
         that a feature of ``f`` only some hundred ulps of ``f`` tall, which no step
-        resolves, can read as a mismatch of a correct derivative.
+        resolves, can read as a mismatch of a correct derivative. Where ``f`` is large
+        beside its variation (``f + 1e12``), its rounding hides gradient errors:
+        ``grad_resolution`` of the result says how finely the gradient was checked, and a
+        Hessian that disagrees with the gradient is then blamed on the gradient when
+        wider steps of ``f`` show its error, on the Hessian when they check the gradient
+        finely, and on neither alone (``"gradient or Hessian"``) when they cannot tell.
 
         :func:`~filippov.engine.solve` runs this check at ``x0`` (one direction, no dense
         Hessian) and refuses an objective that fails it; see its ``check_derivatives``
