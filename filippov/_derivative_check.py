@@ -104,6 +104,40 @@ def directional_mismatch(
     return best
 
 
+def coarse_mismatch(
+    fun: Callable[[FloatArray], FloatArray],
+    x: FloatArray,
+    v: FloatArray,
+    claimed: FloatArray,
+    *,
+    widenings: int = 3,
+) -> tuple[float, float]:
+    """:func:`directional_mismatch` at steps ten, a hundred, ... times wider than its
+    first: ``(excess, uncertainty)`` of the first wider step that shows a mismatch, else
+    of the one with the smallest uncertainty.
+
+    For a ``fun`` whose value is large beside its variation (an offset of 1e12 on terms
+    of size one), the rounding of the differences at the usual steps exceeds the
+    derivative itself and hides any error in it; wider steps divide that rounding by the
+    widening, while the spread between a step and its half keeps their truncation
+    counted. The widening stops once the spread (truncation, a feature of ``fun`` not
+    resolved) outweighs the rounding: wider steps would only see more of it. Used to
+    tell which derivative is wrong when a check has already failed, never to fail one.
+    """
+    s = _REL_STEP * max(1.0, float(np.max(np.abs(x))))
+    best = (0.0, float("inf"))
+    for _ in range(widenings):
+        s *= 10.0
+        excess, uncertainty, _mismatch, rounding = _mismatch_at_step(fun, x, v, claimed, s)
+        if excess > 0.0:
+            return excess, uncertainty
+        if uncertainty < best[1]:
+            best = (excess, uncertainty)
+        if 2.0 * rounding < uncertainty:
+            break
+    return best
+
+
 def _mismatch_at_step(
     fun: Callable[[FloatArray], FloatArray],
     x: FloatArray,

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from filippov._derivative_check import directional_mismatch, random_directions, relative_error
+from filippov._derivative_check import (
+    coarse_mismatch,
+    directional_mismatch,
+    random_directions,
+    relative_error,
+)
 from filippov._lazy import LazyModule
 from filippov._validation import FloatArray, as_float_array, require_finite
 
@@ -178,6 +183,12 @@ class DerivativeCheck:
         The tolerance the errors were held to.
     name : str
         The objective's name (used in the verdict).
+    grad_resolution : float
+        The smallest gradient error the comparison with ``f`` could have seen, relative
+        as ``grad_error`` (to ``‖∇f(x)‖₂``, or to the gradient's change over the point's
+        scale when that is larger). Tiny as a rule; above ``tol`` where ``f`` is large
+        beside its variation (``f + 1e12``): its rounding then hides gradient errors, and
+        a disagreement of gradient and Hessian cannot be blamed on the Hessian.
 
     Examples
     --------
@@ -191,6 +202,7 @@ class DerivativeCheck:
     hess_error: float
     tol: float
     name: str = "objective"
+    grad_resolution: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -200,10 +212,19 @@ class DerivativeCheck:
     @property
     def culprit(self) -> str | None:
         """``"gradient"`` or ``"Hessian"``: the derivative that failed (gradient first,
-        because a wrong gradient also spoils the Hessian check), or ``None``."""
+        because a wrong gradient also spoils the Hessian check), ``"gradient or Hessian"``
+        when the Hessian disagrees with the gradient and ``f`` could not tell whether the
+        gradient is right (``grad_resolution`` above ``tol`` and above 1/100 of
+        ``hess_error``), or ``None``."""
         if self.grad_error > self.tol:
             return "gradient"
         if self.hess_error > self.tol:
+            # The Hessian is blamed when the gradient was checked against f finely: to
+            # tol, or to 1/100 of the Hessian's disagreement (a gradient error that tilts
+            # its derivative by that much is, as a rule, of that relative size at x too:
+            # a missing term, a wrong factor).
+            if self.grad_resolution > max(self.tol, 0.01 * self.hess_error):
+                return "gradient or Hessian"
             return "Hessian"
         return None
 
@@ -213,8 +234,21 @@ class DerivativeCheck:
             f"gradient error {self.grad_error:.3g}, Hessian error {self.hess_error:.3g}, "
             f"tol {self.tol:.3g}"
         )
+        # (f's rounding hid gradient errors of this size: said, as the verdict rests on it)
+        unresolved = (
+            f"; finite differences of f resolve the gradient only to a relative "
+            f"{self.grad_resolution:.3g} here: f is large beside its variation"
+        )
         if self.ok:
+            if self.grad_resolution > self.tol:
+                numbers += unresolved
             return f"derivatives of {name!r} are consistent ({numbers})"
+        if self.culprit == "gradient or Hessian":
+            return (
+                f"the gradient and the Hessian of {name!r} disagree (the Hessian with finite "
+                f"differences of the gradient), and either may be wrong: {numbers}"
+                f"{unresolved}, so the gradient could not be checked against f"
+            )
         return (
             f"the {self.culprit} of {name!r} disagrees with finite differences of "
             f"{'f' if self.culprit == 'gradient' else 'the gradient'} ({numbers})"
@@ -255,12 +289,20 @@ def derivative_check(
     g_max = float(np.max(np.abs(g))) if g.size else 0.0
     g_scale = g_max * float(np.linalg.norm(g / g_max)) if g_max > 0.0 else 0.0
     grad_error = hess_error = 0.0
+    # The largest uncertainty of the differences of f: what a gradient error below it
+    # would have gone unseen behind (f's rounding, when f is large beside its variation).
+    grad_unc = 0.0
     for v in V:
         excess, unc = directional_mismatch(raw_f, xv, v, np.asarray(g @ v))
         grad_error = max(grad_error, relative_error(excess, g_scale, unc))
+        grad_unc = max(grad_unc, unc)
     if not hessian:
         return DerivativeCheck(
-            grad_error=grad_error, hess_error=0.0, tol=tol_value, name=objective.name
+            grad_error=grad_error,
+            hess_error=0.0,
+            tol=tol_value,
+            name=objective.name,
+            grad_resolution=_resolution(grad_unc, g_scale),
         )
     hvps = [objective.hvp(xv, v) for v in V]
     h_scale = max(float(np.max(np.abs(hv))) for hv in hvps)
@@ -273,6 +315,36 @@ def derivative_check(
         asym = float(np.max(np.abs(H - H.T))) if H.size else 0.0
         vs_hvp = max(float(np.max(np.abs(H @ v - hv))) for v, hv in zip(V, hvps, strict=True))
         hess_error = max(hess_error, relative_error(max(asym, vs_hvp), h_scale, 0.0))
+    # The gradient's size, or its change over the point's scale (the unit of the steps)
+    # when larger: at a stationary point a gradient known to 1e-10 is well checked.
+    g_size = max(g_scale, h_scale * max(1.0, float(np.max(np.abs(xv)))))
+    resolution = _resolution(grad_unc, g_size)
+    if hess_error > tol_value and grad_error <= tol_value and resolution > tol_value:
+        # (`DerivativeCheck.culprit` then needs the gradient's resolution beside the
+        # Hessian's error)
+        # The Hessian disagrees with the gradient, and f's differences could not say
+        # whether the gradient is right (a wrong gradient passed at f + 1e12 and the
+        # correct Hessian was blamed). Wider steps divide f's rounding: they either show
+        # the gradient's mismatch or check it finely enough to blame the Hessian. (Only
+        # here, where the check has failed already: they never fail a check.)
+        resolution = 0.0
+        for v in V:
+            excess, unc = coarse_mismatch(raw_f, xv, v, np.asarray(g @ v))
+            grad_error = max(grad_error, relative_error(excess, g_scale, unc))
+            resolution = max(resolution, _resolution(unc, g_size))
     return DerivativeCheck(
-        grad_error=grad_error, hess_error=hess_error, tol=tol_value, name=objective.name
+        grad_error=grad_error,
+        hess_error=hess_error,
+        tol=tol_value,
+        name=objective.name,
+        grad_resolution=resolution,
     )
+
+
+def _resolution(uncertainty: float, size: float) -> float:
+    """The smallest mismatch a directional check of uncertainty ``uncertainty`` sees
+    (``10·uncertainty``, see :func:`~filippov._derivative_check.relative_error`), relative
+    to the derivative's ``size``."""
+    if uncertainty == 0.0:
+        return 0.0
+    return 10.0 * uncertainty / max(size, float(np.finfo(float).tiny))

@@ -119,6 +119,12 @@ class Objective:
     #: the continuation path then takes its products on the sliding columns of ``B`` only.
     _linear_model: tuple[Any, float, Any, Any] | None = None
 
+    #: Optional ``() -> (H, b, c)`` of an objective known to be the quadratic
+    #: ``½xᵀHx + bᵀx + c`` whose dense ``H`` costs a pass over data to form (a squared-loss
+    #: :func:`~filippov.objectives.linear_model`): :attr:`quadratic_data` calls it on first
+    #: request only, so that an objective never used as a quadratic does not pay for it.
+    _quadratic_factory: Callable[[], tuple[FloatArray, FloatArray, float]] | None = None
+
     #: How to build this objective again, ``(constructor, args, kwargs)``, for pickling:
     #: set by the constructors of this module, whose callables are closures (see
     #: :meth:`__reduce_ex__`); ``None`` for objectives made of user callables.
@@ -444,7 +450,12 @@ class Objective:
         :func:`scipy.optimize.check_grad`. A mismatch seen at the larger steps stands when
         a smaller step's rounding alone hides it (errors of 0.1 % are caught); the price is
         that a feature of ``f`` only some hundred ulps of ``f`` tall, which no step
-        resolves, can read as a mismatch of a correct derivative.
+        resolves, can read as a mismatch of a correct derivative. Where ``f`` is large
+        beside its variation (``f + 1e12``), its rounding hides gradient errors:
+        ``grad_resolution`` of the result says how finely the gradient was checked, and a
+        Hessian that disagrees with the gradient is then blamed on the gradient when
+        wider steps of ``f`` show its error, on the Hessian when they check the gradient
+        finely, and on neither alone (``"gradient or Hessian"``) when they cannot tell.
 
         :func:`~filippov.engine.solve` runs this check at ``x0`` (one direction, no dense
         Hessian) and refuses an objective that fails it; see its ``check_derivatives``
@@ -509,6 +520,9 @@ class Objective:
             H = np.diag(lv)
             H.flags.writeable = False
             self._quadratic = (H, b, c)
+        if self._quadratic is None and self._quadratic_factory is not None:
+            H, b, c = self._quadratic_factory()
+            self._quadratic = (readonly(H), readonly(b), float(c))
         return self._quadratic
 
     @property
@@ -543,7 +557,11 @@ class Objective:
         return self._minimizer
 
     def __repr__(self) -> str:
-        quadratic = self._quadratic is not None or self._separable is not None
+        quadratic = (
+            self._quadratic is not None
+            or self._separable is not None
+            or self._quadratic_factory is not None
+        )
         kind = "quadratic" if quadratic else "general"
         return (
             f"Objective(name={self.name!r}, n={self.n}, kind={kind!r}, hessian={self._hess_kind!r})"

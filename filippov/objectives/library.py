@@ -107,6 +107,23 @@ def _sparse_data_matrix(A: Any) -> scipy.sparse.csr_array:
     return Ac
 
 
+def _mean_over_samples(total: Callable[[FloatArray], Any], w: FloatArray, m: int) -> Any:
+    """``total(w) / m`` for a ``total`` linear in the per-sample weights ``w``: a sum over
+    the samples (``np.sum``, ``w @ A``, ``Aᵀ diag(w) A``) made a mean.
+
+    The sum is taken first, as it always was, and ``w / m`` summed instead only when that
+    overflows: a Poisson model's ``e^z`` near ``z = 709`` has a finite mean whose sum is
+    ``inf``, and ``f``, ``grad`` and ``hess`` refused such a point while ``hess_rows``
+    (which divides first) returned finite rows. Where the mean itself overflows both give
+    ``inf``, which the objective's finiteness checks then name (numpy's overflow warnings
+    are silenced: they would only repeat it)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = total(w) / m
+        if np.isfinite(out).all():
+            return out
+        return total(w / m)
+
+
 #: Largest number of entries of an (m, k) block of ``A V`` that a sparse-data Hessian's
 #: product with a matrix ``V`` forms at once (2 MB): its columns are taken in chunks.
 _HESSIAN_BLOCK = 1 << 18
@@ -134,22 +151,27 @@ def _sparse_glm(
     Bt = B.T.tocsr()
 
     def f(x: FloatArray) -> float:
-        return float(np.mean(value(B @ x))) + 0.5 * lam * float(x @ x)
+        return float(_mean_over_samples(np.sum, value(B @ x), m)) + 0.5 * lam * float(x @ x)
+
+    def back(r: FloatArray) -> FloatArray:  # Bᵀ r
+        return np.asarray(Bt @ r)
 
     def grad(x: FloatArray) -> FloatArray:
-        return np.asarray(Bt @ dloss(B @ x)) / m + lam * x
+        return _mean_over_samples(back, dloss(B @ x), m) + lam * x
 
     weights = _kept_at_last_point(lambda x: d2loss(B @ x))  # ℓ''(B x)
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
-        return np.asarray(Bt @ (weights(x) * (B @ v))) / m + lam * v
+        Bv = B @ v
+        return _mean_over_samples(lambda w: back(w * Bv), weights(x), m) + lam * v
 
     def hess(x: FloatArray) -> scipy.sparse.linalg.LinearOperator:
         w = weights(x)  # (never modified in place: the operator may keep it)
 
         def matvec(v: Any) -> FloatArray:
             vv = np.asarray(v, dtype=np.float64).reshape(-1)
-            return np.asarray(Bt @ (w * (B @ vv))) / m + lam * vv
+            Bv = B @ vv
+            return _mean_over_samples(lambda u: back(u * Bv), w, m) + lam * vv
 
         def matmat(V: Any) -> FloatArray:
             Vm = np.asarray(V, dtype=np.float64)
@@ -158,8 +180,11 @@ def _sparse_glm(
             step = max(1, _HESSIAN_BLOCK // m)
             for j in range(0, Vm.shape[1], step):
                 Vj = Vm[:, j : j + step]
-                out[:, j : j + step] = np.asarray(Bt @ (w[:, None] * (B @ Vj))) / m + lam * Vj
+                out[:, j : j + step] = _mean_over_samples(_block(B @ Vj), w, m) + lam * Vj
             return out
+
+        def _block(BV: FloatArray) -> Callable[[FloatArray], FloatArray]:
+            return lambda u: back(u[:, None] * BV)  # Bᵀ diag(u) B V
 
         return scipy.sparse.linalg.LinearOperator(
             (n, n),
@@ -178,18 +203,22 @@ def _sparse_glm(
         D = np.empty_like(Z)
         for i in range(Z.shape[1]):
             D[:, i] = dloss(Z[:, i])
-        return np.asarray(Bt @ D).T / m + lam * X
+        return _mean_over_samples(back, D, m).T + lam * X
 
     def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
         # Rows of Bᵀ diag(w) B: the rows `rows` of Bᵀ, their entries weighted (a new
         # array: Bt itself is never written), times B, a sparse product made dense only
         # as the (k, n) result.
         Bt_rows = Bt[rows]
-        weighted = scipy.sparse.csr_array(
-            (Bt_rows.data * weights(x)[Bt_rows.indices], Bt_rows.indices, Bt_rows.indptr),
-            shape=Bt_rows.shape,
-        )
-        R = np.asarray((weighted @ B).toarray()) / m
+
+        def rows_of(w: FloatArray) -> FloatArray:
+            weighted = scipy.sparse.csr_array(
+                (Bt_rows.data * w[Bt_rows.indices], Bt_rows.indices, Bt_rows.indptr),
+                shape=Bt_rows.shape,
+            )
+            return np.asarray((weighted @ B).toarray())
+
+        R = _mean_over_samples(rows_of, weights(x), m)
         R[np.arange(rows.size), rows] += lam
         return R
 
@@ -642,6 +671,35 @@ def _loss_array(values: Any, m: int, what: str) -> FloatArray:
     return out
 
 
+#: Largest dimension ``n`` of sparse data whose squared-loss model exposes its quadratic
+#: data: the exact path takes the dense ``n × n`` Hessian (32 MB at this size), which sparse
+#: storage exists to avoid for many features; beyond it the model runs the continuation
+#: path on its sparse products.
+_SPARSE_QUADRATIC_MAX_N = 2048
+
+
+def _squared_loss_quadratic(
+    A: Any, y: FloatArray, lam: float
+) -> Callable[[], tuple[FloatArray, FloatArray, float]]:
+    """``() -> (H, b, c)`` of the ridge regression ``f(x) = mean ½(a_iᵀx − y_i)² +
+    (λ/2)‖x‖²`` on the data ``A`` (dense, or scipy.sparse CSR): ``H = AᵀA/m + λI``,
+    ``b = −Aᵀy/m``, ``c = yᵀy/(2m)``, so that ``½xᵀHx + bᵀx + c`` is ``f`` expanded.
+    ``H`` is symmetrized as the objective's ``hess`` is."""
+
+    def data() -> tuple[FloatArray, FloatArray, float]:
+        m, n = A.shape
+        if scipy.sparse.issparse(A):
+            H = np.asarray((A.T @ A).toarray()) / m
+            b = -np.asarray(A.T @ y) / m
+        else:
+            H = (A.T @ A) / m
+            b = -(y @ A) / m
+        H = H + lam * np.eye(n)
+        return 0.5 * (H + H.T), b, 0.5 * float(y @ y) / m
+
+    return data
+
+
 def linear_model(
     A: ArrayLike,
     y: ArrayLike,
@@ -663,6 +721,14 @@ def linear_model(
     A scipy.sparse ``A`` (any format) is kept in CSR form and never made dense, as for
     :func:`ridge_logistic`: sparse products, a ``LinearOperator`` Hessian, and the
     continuation path on the objective's own products.
+
+    The squared loss (ridge regression) is the quadratic
+    ``½xᵀ(AᵀA/m + λI)x − (Aᵀy/m)ᵀx + yᵀy/(2m)``: its ``quadratic_data`` is set (formed on
+    first request), so that :func:`filippov.steepest_descent_flow` gives the
+    piecewise-affine system and :func:`filippov.solve` the exact path, as for
+    :meth:`Objective.quadratic`. For sparse ``A`` this holds up to ``n = 2048`` features
+    (the exact path takes a dense ``n × n`` Hessian); beyond, the model runs the
+    continuation path on its sparse products.
 
     Parameters
     ----------
@@ -747,6 +813,15 @@ def linear_model(
     def d2loss(z: FloatArray) -> FloatArray:
         return _loss_array(second(z, yv), m, "second")
 
+    # The squared loss makes f the quadratic ½xᵀ(AᵀA/m + λI)x − (Aᵀy/m)ᵀx + yᵀy/(2m): its
+    # data is exposed (formed on first request) so that the sign and greedy flows take
+    # the exact path, as for every quadratic (DESIGN §1.4). Only the library's own
+    # squared loss: a GLMLoss of the user's is taken as the functions it is.
+    squared = (spec.value, spec.first, spec.second) == (
+        _squared_value,
+        _squared_first,
+        _squared_second,
+    )
     label = spec.name
     full_name = (
         f"linear_model({label}, m={m}, n={n}, lam={lam_f:g})" if name is None else _check_name(name)
@@ -757,39 +832,49 @@ def linear_model(
             return _loss_array(value(z, yv), m, "value")
 
         obj = _sparse_glm(sparse_A, lam_f, loss_value, dloss, d2loss, full_name)
+        if squared and n <= _SPARSE_QUADRATIC_MAX_N:
+            obj._quadratic_factory = _squared_loss_quadratic(sparse_A, yv, lam_f)
         return obj._with_recipe(linear_model, sparse_A, yv, lam_f, loss, name=obj.name)
 
     def f(x: FloatArray) -> float:
-        return float(np.mean(_loss_array(value(Am @ x, yv), m, "value"))) + 0.5 * lam_f * float(
-            x @ x
-        )
+        values = _loss_array(value(Am @ x, yv), m, "value")
+        return float(_mean_over_samples(np.sum, values, m)) + 0.5 * lam_f * float(x @ x)
 
+    # (Every sum over the samples through `_mean_over_samples`: a mean whose sum
+    # overflows is still finite, in every method alike.)
     def grad(x: FloatArray) -> FloatArray:
-        return (dloss(Am @ x) @ Am) / m + lam_f * x
+        return _mean_over_samples(lambda d: d @ Am, dloss(Am @ x), m) + lam_f * x
 
     def hess(x: FloatArray) -> FloatArray:
-        H = (Am.T * d2loss(Am @ x)) @ Am / m + lam_f * np.eye(n)
-        return 0.5 * (H + H.T)
+        H = _mean_over_samples(lambda w: (Am.T * w) @ Am, d2loss(Am @ x), m)
+        H = H + lam_f * np.eye(n)
+        # (halves first: H + Hᵀ overflows for entries above half the largest float, and
+        # halving is exact, so the result is (H + Hᵀ)/2 to the same rounding)
+        return 0.5 * H + 0.5 * H.T
 
     weights = _kept_at_last_point(lambda x: d2loss(Am @ x))
 
     def hvp(x: FloatArray, v: FloatArray) -> FloatArray:
-        return Am.T @ (weights(x) * (Am @ v)) / m + lam_f * v
+        Av = Am @ v
+        return _mean_over_samples(lambda w: Am.T @ (w * Av), weights(x), m) + lam_f * v
 
     def grad_batch(X: FloatArray) -> FloatArray:
         Z = X @ Am.T
         if Z.ndim == 1:
-            return (dloss(Z) @ Am) / m + lam_f * X
+            return _mean_over_samples(lambda d: d @ Am, dloss(Z), m) + lam_f * X
         # (row by row: a loss of the user's need only take vectors)
         D = np.empty_like(Z)
         for i, z in enumerate(Z):
             D[i] = dloss(z)
-        return D @ Am / m + lam_f * X
+        return _mean_over_samples(lambda W: W @ Am, D, m) + lam_f * X
 
     At = np.ascontiguousarray(Am.T)
 
     def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
-        R = (At[rows] * (weights(x) / m)) @ Am
+        # (the weights divided by m before the sum: no overflow while the mean is finite;
+        # where it is not, the finiteness check names it, as for the other methods)
+        with np.errstate(over="ignore", invalid="ignore"):
+            R = (At[rows] * (weights(x) / m)) @ Am
         R[np.arange(rows.size), rows] += lam_f
         return R
 
@@ -804,8 +889,11 @@ def linear_model(
     )
     obj._hess_rows = hess_rows
     # f = mean ℓ(Ax, y) + (λ/2)‖x‖²: the continuation path takes its products on the
-    # sliding columns of A (see its `_LinearModel`).
+    # sliding columns of A (see its `_LinearModel`), also for the squared loss when it is
+    # asked for (method="continuation") instead of the exact path.
     obj._linear_model = (Am, lam_f, dloss, d2loss)
+    if squared:
+        obj._quadratic_factory = _squared_loss_quadratic(Am, yv, lam_f)
     return obj._with_recipe(linear_model, Am, yv, lam_f, loss, name=obj.name)
 
 

@@ -562,9 +562,14 @@ def test_a_tie_whose_curvature_is_rounding_is_watched_without_a_turn() -> None:
     # IndexError from fp.solve on the default path.
     obj, x0 = _duplicated_column_model(12)
     flow = fp.steepest_descent_flow(obj, "l1")
-    cont = fp.solve(flow, x0, (0.0, 2.0), method="auto")
+    # (a squared loss: "auto" now takes the exact path for it, a quadratic; the case is
+    # the continuation path's, asked for by name)
+    cont = fp.solve(flow, x0, (0.0, 2.0), method="continuation")
     events = fp.solve(flow, x0, (0.0, 2.0), method="events")
     assert cont.method == "continuation" and cont.status == events.status == 1
+    exact = fp.solve(flow, x0, (0.0, 2.0))
+    assert exact.method == "exact" and exact.status == 1
+    assert obj.f(exact.x[-1]) == pytest.approx(obj.f(events.x[-1]), abs=1e-12)
     assert not any(e.kind == "repulsive" for e in cont.events)
     assert cont.events[-1].t == pytest.approx(events.events[-1].t, abs=1e-7)
     # (the tie of the duplicates is not unique, flagged so on both paths, and they split

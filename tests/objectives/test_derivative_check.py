@@ -254,3 +254,54 @@ def test_a_feature_the_larger_steps_did_not_resolve_is_no_mismatch() -> None:
         name="bump",
     )
     assert obj.check_derivatives(np.array([6.700239402065745e-06])).ok
+
+
+# -- an objective large beside its variation: f's rounding hides gradient errors ---------
+
+
+def _offset(offset: float, *, wrong_grad: bool = False, wrong_hess: bool = False) -> Objective:
+    """``f = x0²x1 + sin x1 + 3x0 + offset``, the gradient missing ``cos x1`` or the
+    Hessian missing ``−sin x1`` on request."""
+
+    def grad(x):
+        return np.array([2 * x[0] * x[1] + 3, x[0] ** 2 + (0.0 if wrong_grad else np.cos(x[1]))])
+
+    def hess(x):
+        return np.array([[2 * x[1], 2 * x[0]], [2 * x[0], 0.0 if wrong_hess else -np.sin(x[1])]])
+
+    return Objective(lambda x: x[0] ** 2 * x[1] + np.sin(x[1]) + 3 * x[0] + offset, grad, hess, n=2)
+
+
+X_OFFSET = np.array([0.7, 1.3])
+
+
+def test_a_wrong_gradient_under_a_large_offset_is_blamed_not_the_hessian() -> None:
+    # At f ≈ 1e12 the rounding of f's differences (~2 at the usual step) exceeded the
+    # gradient's error (cos 1.3 = 0.27): the gradient passed, and its disagreement with
+    # the correct Hessian was reported as "the Hessian ... disagrees".
+    check = _offset(1e12, wrong_grad=True).check_derivatives(X_OFFSET)
+    assert not check.ok
+    assert check.culprit == "gradient", str(check)
+    assert str(check).startswith("the gradient of")
+    with pytest.raises(ValueError, match="the gradient of"):
+        fp.solve(fp.steepest_descent_flow(_offset(1e12, wrong_grad=True), "l2"), X_OFFSET, (0, 1))
+
+
+def test_a_wrong_hessian_under_a_large_offset_is_never_blamed_on_the_gradient() -> None:
+    check = _offset(1e12, wrong_hess=True).check_derivatives(X_OFFSET)
+    assert not check.ok and check.grad_error == 0.0
+    assert check.culprit in ("Hessian", "gradient or Hessian")
+    assert "Hessian" in str(check)
+    if check.culprit == "gradient or Hessian":  # (then it says why it cannot tell)
+        assert "could not be checked against f" in str(check)
+
+
+def test_correct_derivatives_under_a_large_offset_pass_and_say_what_was_checked() -> None:
+    small = _offset(0.0).check_derivatives(X_OFFSET)
+    assert small.ok and small.grad_resolution < 1e-8 and "resolve" not in str(small)
+    large = _offset(1e12).check_derivatives(X_OFFSET)
+    assert large.ok and large.culprit is None
+    # (f's rounding at 1e12, ~1e-4 per value, over a step of ~1e-3: no gradient error
+    # below order one could be seen, and the verdict says so)
+    assert large.grad_resolution > 0.1
+    assert "resolve the gradient only" in str(large)

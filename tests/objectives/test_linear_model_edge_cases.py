@@ -1,0 +1,147 @@
+"""``objectives.linear_model``: the squared loss as a quadratic (the exact path), and the
+Poisson loss where its per-sample terms sum past the largest float.
+
+The quadratic data is compared with the expansion of ``mean ½(a_iᵀx − y_i)² + (λ/2)‖x‖²``
+written out sample by sample, and the exact path's trajectory with the continuation path
+on the same objective and with the exact path of an ``Objective.quadratic`` built from
+that expansion. The Poisson values near ``z = 709`` are compared with ``math.exp``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import filippov as fp
+from filippov._validation import NonFiniteError
+from filippov.objectives import Objective, linear_model
+
+
+def _ridge_expansion(
+    A: np.ndarray, y: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(H, b, c)`` of ``mean ½(a_iᵀx − y_i)² + (λ/2)‖x‖²``, summed sample by sample."""
+    m, n = A.shape
+    H = lam * np.eye(n)
+    b = np.zeros(n)
+    c = 0.0
+    for a_i, y_i in zip(A, y, strict=True):
+        H += np.outer(a_i, a_i) / m
+        b -= y_i * a_i / m
+        c += 0.5 * y_i * y_i / m
+    return H, b, c
+
+
+def _problem(m: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, n)), 2.0 * rng.standard_normal(m), rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_squared_loss_exposes_its_quadratic_data(sparse: bool) -> None:
+    A, y, x = _problem(12, 4, 3)
+    if sparse:
+        A[np.abs(A) < 0.6] = 0.0
+    lam = 0.2
+    obj = linear_model(sp.csr_array(A) if sparse else A, y, lam, loss="squared")
+    assert obj.quadratic_data is not None
+    H, b, c = obj.quadratic_data
+    H_ref, b_ref, c_ref = _ridge_expansion(A, y, lam)
+    np.testing.assert_allclose(H, H_ref, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(b, b_ref, rtol=1e-13, atol=1e-14)
+    assert c == pytest.approx(c_ref, rel=1e-13)
+    # consistent with the objective's own f, grad and hess (½xᵀHx + bᵀx + c is f expanded)
+    for point in (x, -3.0 * x, np.zeros(4)):
+        assert obj.f(point) == pytest.approx(0.5 * point @ H @ point + b @ point + c, rel=1e-12)
+        np.testing.assert_allclose(obj.grad(point), H @ point + b, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(obj.hess(point), H, rtol=1e-13, atol=1e-14)
+    assert "kind='quadratic'" in repr(obj)
+
+
+def test_other_losses_and_wide_sparse_data_are_not_marked_quadratic() -> None:
+    A, y, _ = _problem(10, 3, 4)
+    for loss in ("logistic", "poisson", "logcosh"):
+        target = (
+            np.sign(y) if loss == "logistic" else (np.abs(np.round(y)) if loss == "poisson" else y)
+        )
+        assert linear_model(A, target, 0.1, loss=loss).quadratic_data is None
+    # (sparse with more features than the exact path's dense Hessian is kept for)
+    wide = sp.random_array((5, 3000), density=1e-3, random_state=0, format="csr")
+    assert linear_model(wide, np.ones(5), 0.1, loss="squared").quadratic_data is None
+
+
+@pytest.mark.parametrize(("norm", "sparse"), [("linf", False), ("l1", False), ("linf", True)])
+def test_squared_loss_flows_take_the_exact_path(norm: str, sparse: bool) -> None:
+    A, y, x0 = _problem(20, 5, 7)
+    if sparse:
+        A[np.abs(A) < 0.4] = 0.0
+    lam = 0.05
+    x0 = 2.0 * x0
+    obj = linear_model(sp.csr_array(A) if sparse else A, y, lam, loss="squared")
+    T = 6.0
+    sol = fp.solve(fp.steepest_descent_flow(obj, norm), x0, (0.0, T))
+    assert sol.method == "exact" and sol.status in (0, 1), sol.message
+    assert len(sol.events) >= 2  # (sliding modes: the comparison is not of one straight line)
+    cont = fp.solve(fp.steepest_descent_flow(obj, norm), x0, (0.0, T), method="continuation")
+    assert cont.method == "continuation", cont.method
+    quad = Objective.quadratic(*_ridge_expansion(A, y, lam))
+    ref = fp.solve(fp.steepest_descent_flow(quad, norm), x0, (0.0, T))
+    assert ref.method == "exact"
+    ts = np.linspace(0.0, T, 97)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(sol(ts), cont(ts), rtol=0, atol=1e-8)
+
+
+#: Two samples of an intercept model: ``z_i = x_0 + a_i x_1`` with ``a = (1, −1)``.
+_A_INTERCEPT = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 0.0]])
+_Y_COUNTS = np.array([1.0, 2.0, 0.0])
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("z", [709.0, 709.5])
+def test_poisson_near_the_exponential_overflow_is_finite_in_every_method(
+    sparse: bool, z: float
+) -> None:
+    # e^z is finite, three of them sum past the largest float: the mean, f's term and every
+    # derivative's, is finite; f, grad, hess and hvp refused it while hess_rows did not.
+    lam = 0.1
+    A = sp.csr_array(_A_INTERCEPT) if sparse else _A_INTERCEPT
+    obj = linear_model(A, _Y_COUNTS, lam, loss="poisson")
+    x = np.array([z, 0.0])
+    e = math.exp(z)
+    assert 3.0 * e == math.inf  # (the case: the sum overflows, the mean does not)
+    a1 = _A_INTERCEPT[:, 1]
+    f_ref = e - _Y_COUNTS.mean() * z + 0.5 * lam * z * z
+    g_ref = np.array([e - _Y_COUNTS.mean() + lam * z, float(np.mean(a1 * (e - _Y_COUNTS)))])
+    H_ref = np.array([[e + lam, e * a1.mean()], [e * a1.mean(), e * np.mean(a1 * a1) + lam]])
+    assert obj.f(x) == pytest.approx(f_ref, rel=1e-14)
+    np.testing.assert_allclose(obj.grad(x), g_ref, rtol=1e-14, atol=1e-14 * e)
+    np.testing.assert_allclose(
+        obj.grad_batch(np.array([x, x])), [g_ref, g_ref], rtol=1e-14, atol=1e-14 * e
+    )
+    np.testing.assert_allclose(obj.hess(x), H_ref, rtol=1e-14, atol=1e-14 * e)
+    np.testing.assert_allclose(obj.hess_rows(x, [0, 1]), H_ref, rtol=1e-14, atol=1e-14 * e)
+    v = np.array([0.5, -0.25])
+    np.testing.assert_allclose(obj.hvp(x, v), H_ref @ v, rtol=1e-14, atol=1e-14 * e)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_poisson_past_the_exponential_overflow_is_refused_by_every_method(sparse: bool) -> None:
+    A = sp.csr_array(_A_INTERCEPT) if sparse else _A_INTERCEPT
+    obj = linear_model(A, _Y_COUNTS, 0.1, loss="poisson")
+    x = np.array([710.0, 0.0])  # e^710 is not a float
+    calls = {
+        "f(x)": lambda: obj.f(x),
+        "grad(x)": lambda: obj.grad(x),
+        "grad_batch(X)": lambda: obj.grad_batch(np.array([x, x])),
+        "hess(x)": lambda: obj.hess(x),
+        "hvp(x, v)": lambda: obj.hvp(x, np.array([1.0, 0.0])),
+        "hess_rows(x, rows)": lambda: obj.hess_rows(x, [0]),
+    }
+    for what, call in calls.items():
+        with pytest.raises(NonFiniteError, match=re.escape(f"`{what}` must be finite")):
+            call()
