@@ -198,7 +198,9 @@ class Problem:
             if self.separable is not None:
                 lv, b, c = self.separable
                 return 0.5 * ((X * X) @ lv) + X @ b + c
-            quad = self.quadratic
+            # (not a linear model's: its f is a mean of squared residuals, while the
+            # expanded ½xᵀHx + bᵀx + c cancels against c = ‖y‖²/2m near a close fit)
+            quad = None if getattr(self.objective, "_linear_model", None) else self.quadratic
             if quad is not None:
                 H, b, c = quad
                 return 0.5 * np.einsum("ij,ij->i", X @ H, X) + X @ b + c

@@ -879,3 +879,21 @@ def test_sliding_track_with_a_face_aware_step_never_moves_an_inactive_coordinate
         G = np.array([obj.grad(x) for x in tr.x[:-1]])
         still = np.abs(G) <= tau
         np.testing.assert_array_equal(tr.x[1:][still], tr.x[:-1][still])
+
+
+def test_a_batched_run_takes_a_linear_models_values_from_its_residuals() -> None:
+    # A squared-loss linear model is a quadratic (its flows take the exact path), but its
+    # f is a mean of squared residuals: the expanded ½xᵀHx + bᵀx + c of a batched run
+    # cancelled against c = ‖y‖²/2m near a close fit (8e-5 relative at f = 5e-13).
+    from filippov.objectives import linear_model
+    from filippov.schemes.base import Problem
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((30, 5))
+    x_fit = rng.standard_normal(5)
+    y = A @ x_fit + 1e-9 * rng.standard_normal(30)
+    obj = linear_model(A, y, lam=1e-12, loss="squared")
+    X = np.array([x_fit, x_fit + 1e-7])
+    problem = Problem(obj, X[0], fp.schemes.SignGD(step=0.1), batched=True)
+    expected = [0.5 * np.mean((A @ x - y) ** 2) + 0.5e-12 * x @ x for x in X]
+    np.testing.assert_allclose(problem.f_rows(X), expected, rtol=1e-10)
