@@ -103,6 +103,9 @@ def as_float_array(value: ArrayLike, name: str) -> FloatArray:
     """Convert ``value`` to a float64 array or raise a ``TypeError`` naming ``name``
     (complex numbers included: see `real_values`)."""
     _refuse_complex(value, name)
+    if isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind in "US":
+        # (numpy would parse them: "1e3" as 1000.0; text is never a number here)
+        raise TypeError(f"`{name}` must be an array of real numbers. Got {preview(value)} instead.")
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -453,6 +453,8 @@ class FilippovSolution:
             If a time lies outside ``[t[0], t[-1]]`` (by more than 4 ulps, taken as the
             end) or is not finite.
         """
+        if np.asarray(t).dtype.kind == "b":
+            raise TypeError(f"`t` must be a time or an array of times. Got {t!r} instead.")
         ts = as_float_array(t, "t")
         if ts.ndim > 1:
             raise ValueError(

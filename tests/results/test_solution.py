@@ -902,3 +902,12 @@ def test_saved_mode_of_an_undefined_norm_still_loads() -> None:
     assert (mode.norm, mode.signs, mode.free, mode.label) == ("gone", (1, 0), (1,), "free on {1}")
     with pytest.raises(ValueError, match="`free` must not repeat"):
         Mode._from_json({"norm": "gone", "signs": [1, 0], "free": [1, 1]})
+
+
+@pytest.mark.parametrize("t", ["1", b"1", ["0.5", "1"], True, np.array([True, False])])
+def test_a_time_given_as_text_or_a_boolean_is_refused(t: object) -> None:
+    # (numpy parses "1" as 1.0 and takes True for 1: a stranger review's sol("1") and
+    # sol(True) returned the state at t = 1)
+    sol = crossing_solution()
+    with pytest.raises(TypeError, match="`t` must be"):
+        sol(t)
