@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from filippov import schemes as _schemes
 from filippov._validation import FloatArray, as_vector, require_callable, require_positive
 from filippov.engine import solve
 from filippov.schemes.base import Scheme
@@ -162,6 +163,16 @@ def compare(
     -------
     ComparisonReport
 
+    Raises
+    ------
+    ValueError
+        Besides a mismatched start: when ``system`` is a steepest-descent flow (it has an
+        objective) that the trajectory's scheme does not discretize, as recorded in
+        ``traj.metadata``: a scheme of another norm (SignGD against the ℓ1 flow), or
+        :class:`~filippov.schemes.GD`, the Euler step of the gradient flow ``x' = −∇f``,
+        against the ℓ2 flow ``x' = −∇f/‖∇f‖₂`` (that is :class:`~filippov.schemes.NormalizedGD`'s).
+        Errors against the wrong flow measure nothing.
+
     Examples
     --------
     >>> import filippov as fp
@@ -182,6 +193,12 @@ def compare(
         raise TypeError(
             f"`system` must be a FilippovSystem or None. Got {type(system).__name__} instead."
         )
+    # (a system built by hand, without an objective, may be any flow: nothing to check)
+    ident = None if system is None or system.objective is None else _trajectory_flow(traj)
+    if system is not None and ident is not None:
+        why = _flow_mismatch(*ident, system.norm.name)
+        if why is not None:
+            raise ValueError(f"`traj` comes from {why}")
     x = np.asarray(traj.x, dtype=float)
     t = np.asarray(traj.t, dtype=float)
     if x.ndim != 2:
@@ -454,9 +471,10 @@ def convergence_study(
     ------
     TypeError, ValueError
         Naming the argument, before anything is solved: a factory that is not callable or
-        does not return a :class:`~filippov.schemes.Scheme`, a system without an
-        objective, a ``T`` that is not a positive number, fewer than two distinct
-        positive steps.
+        does not return a :class:`~filippov.schemes.Scheme`, a scheme that does not
+        discretize ``system`` (another norm's flow; :class:`~filippov.schemes.GD`, whose
+        flow is the gradient flow), a system without an objective, a ``T`` that is not a
+        positive number, fewer than two distinct positive steps.
 
     Examples
     --------
@@ -494,16 +512,9 @@ def convergence_study(
                 f"`scheme_factory` must return a Scheme. Got {type(scheme).__name__} for "
                 f"step {float(h)!r} instead."
             )
-        relay = _RELAY_OF_CONSTRAINT.get(scheme.norm_name)
-        # (steepest-descent flows only: a system built by hand may be any flow)
-        if relay is not None and system.objective is not None and relay != system.norm.name:
-            # (SignGD against the greedy flow gave an "order" of 0.003 with errors of 1)
-            constraint = {v: k for k, v in _RELAY_OF_CONSTRAINT.items()}[system.norm.name]
-            raise ValueError(
-                f"`scheme_factory` gives {type(scheme).__name__}, which discretizes the "
-                f"{scheme.norm_name} steepest-descent flow, but `system` is the {constraint} "
-                "flow; compare a scheme with the flow it discretizes."
-            )
+        why = _flow_mismatch(type(scheme).__name__, scheme.norm_name, scheme.flow, system.norm.name)
+        if why is not None:
+            raise ValueError(f"`scheme_factory` gives {why}")
         schemes.append(scheme)
     sol = solve(system, x0_arr, (0.0, T), rtol=_REFERENCE_RTOL, atol=_REFERENCE_ATOL)
     reports = []
@@ -542,6 +553,73 @@ def convergence_study(
 #: The relay norm of a steepest-descent flow for each constraint norm (a scheme's
 #: ``norm_name``): the relay is the constraint's dual.
 _RELAY_OF_CONSTRAINT = {"linf": "l1", "l1": "linf", "l2": "l2"}
+_CONSTRAINT_OF_RELAY = {v: k for k, v in _RELAY_OF_CONSTRAINT.items()}
+#: The steepest-descent flow of each constraint norm and the scheme that is its Euler step.
+_STEEPEST_DESCENT = {
+    "linf": ("x' ∈ −Sign(∇f)", "SignGD"),
+    "l1": ("the greedy coordinate flow", "GreedyCD"),
+    "l2": ("x' = −∇f/‖∇f‖₂", "NormalizedGD"),
+}
+#: What a scheme's ``flow`` other than "steepest-descent" is, and how to compare with it.
+_OTHER_FLOWS = {
+    "gradient": (
+        "the gradient flow x' = −∇f",
+        "The gradient flow is a smooth ODE: compare with it built as a system without "
+        "switching (B = 0) and without an objective, fp.FilippovSystem(lambda x: "
+        "-obj.grad(x), "
+        "np.zeros((n, 1)), lambda x: np.ones(1), 'l1', jac_h=lambda x: np.zeros((1, n)))",
+    ),
+}
+
+
+def _flow_mismatch(
+    scheme: str, norm_name: str, flow: str, relay: str, what: str = "`system`"
+) -> str | None:
+    """Why the scheme named ``scheme`` (of ``norm_name`` and ``flow``, see
+    :attr:`filippov.schemes.Scheme.flow`) does not discretize the steepest-descent flow
+    whose relay norm is ``relay`` (``what``, in the message), as the end of an error
+    message; ``None`` when it does.
+    (Callers ask only of systems with an objective: one built by hand without one may be
+    any flow, the gradient flow among them.)"""
+    constraint = _CONSTRAINT_OF_RELAY.get(relay, relay)
+    target, euler = _STEEPEST_DESCENT.get(constraint, ("", ""))
+    target = f"the {constraint} steepest-descent flow" + (f" {target}" if target else "")
+    if flow != "steepest-descent":
+        # (GD against the l2 flow reported a "tracking error" of 2.2 at every step size:
+        # it follows the same orbits at another speed)
+        own, how = _OTHER_FLOWS.get(flow, (f"the {flow!r} flow", ""))
+        return (
+            f"{scheme}, which discretizes {own}, not a steepest-descent flow, but {what} "
+            f"is {target}"
+            + (f" (its Euler step is {euler})" if euler else "")
+            + ". "
+            + (f"{how}." if how else "Compare a scheme with the flow it discretizes.")
+        )
+    if _RELAY_OF_CONSTRAINT.get(norm_name) != relay:
+        # (SignGD against the greedy flow gave an "order" of 0.003 with errors of 1)
+        return (
+            f"{scheme}, which discretizes the {norm_name} steepest-descent flow, but "
+            f"{what} is {target}; compare a scheme with the flow it discretizes."
+        )
+    return None
+
+
+def _trajectory_flow(traj: DiscreteTrajectory) -> tuple[str, str, str] | None:
+    """The scheme name, ``norm_name`` and ``flow`` a trajectory's metadata records, or
+    ``None`` for a trajectory without them (built by hand)."""
+    meta = traj.metadata
+    norm = meta.get("norm")
+    if not isinstance(norm, str):
+        return None
+    name = str(meta.get("scheme_class") or meta.get("scheme") or "the scheme")
+    flow = meta.get("flow")
+    if not isinstance(flow, str):
+        # (a trajectory saved before `flow` was recorded: its class says, if it is ours)
+        cls = getattr(_schemes, name, None)
+        flow = cls.flow if isinstance(cls, type) and issubclass(cls, Scheme) else None
+    return name, norm, flow if isinstance(flow, str) else "steepest-descent"
+
+
 #: The tolerances of `convergence_study`'s reference solution (``solve``'s defaults).
 _REFERENCE_RTOL, _REFERENCE_ATOL = 1e-10, 1e-12
 

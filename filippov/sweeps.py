@@ -54,7 +54,7 @@ from filippov._validation import (
     require_flag,
     require_int,
 )
-from filippov.comparison import compare
+from filippov.comparison import _RELAY_OF_CONSTRAINT, _flow_mismatch, compare
 from filippov.engine import solve
 from filippov.objectives import Objective
 from filippov.schemes import DiscreteTrajectory, Scheme
@@ -775,6 +775,18 @@ def _plan(
             )
         if span[0] != 0.0:
             raise ValueError(f"`t_span` must start at 0 for run={run!r}. Got {t_span!r}.")
+        if run == "compare" and scheme.flow != "steepest-descent":
+            # The compared flow is a steepest-descent flow (of the scheme's norm, or the
+            # problem's own with an objective): GD's gradient flow is none of them, and
+            # every run would raise it (GD against the l2 flow: errors of the speed).
+            why = _flow_mismatch(
+                type(scheme).__name__,
+                scheme.norm_name,
+                scheme.flow,
+                _RELAY_OF_CONSTRAINT.get(scheme.norm_name, scheme.norm_name),
+                "the flow run='compare' compares it with",
+            )
+            raise ValueError(f"`scheme` is {why}")
     elif scheme is not None or steps is not None:
         raise ValueError("`scheme` and `steps` apply to run='scheme' or run='compare' only.")
     norm_axis: tuple[str | None, ...] = (None,)
