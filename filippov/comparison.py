@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from filippov import schemes as _schemes
+from filippov._scheme_flows import flow_mismatch
 from filippov._validation import FloatArray, as_vector, require_callable, require_positive
 from filippov.engine import solve
 from filippov.schemes.base import Scheme
@@ -196,7 +197,7 @@ def compare(
     # (a system built by hand, without an objective, may be any flow: nothing to check)
     ident = None if system is None or system.objective is None else _trajectory_flow(traj)
     if system is not None and ident is not None:
-        why = _flow_mismatch(*ident, system.norm.name)
+        why = flow_mismatch(*ident, system.norm.name)
         if why is not None:
             raise ValueError(f"`traj` comes from {why}")
     x = np.asarray(traj.x, dtype=float)
@@ -512,7 +513,7 @@ def convergence_study(
                 f"`scheme_factory` must return a Scheme. Got {type(scheme).__name__} for "
                 f"step {float(h)!r} instead."
             )
-        why = _flow_mismatch(type(scheme).__name__, scheme.norm_name, scheme.flow, system.norm.name)
+        why = flow_mismatch(type(scheme).__name__, scheme.norm_name, scheme.flow, system.norm.name)
         if why is not None:
             raise ValueError(f"`scheme_factory` gives {why}")
         schemes.append(scheme)
@@ -548,60 +549,6 @@ def convergence_study(
         final_order=_fit_order(step_arr, fin, rounding),
         reports=tuple(reports),
     )
-
-
-#: The relay norm of a steepest-descent flow for each constraint norm (a scheme's
-#: ``norm_name``): the relay is the constraint's dual.
-_RELAY_OF_CONSTRAINT = {"linf": "l1", "l1": "linf", "l2": "l2"}
-_CONSTRAINT_OF_RELAY = {v: k for k, v in _RELAY_OF_CONSTRAINT.items()}
-#: The steepest-descent flow of each constraint norm and the scheme that is its Euler step.
-_STEEPEST_DESCENT = {
-    "linf": ("x' ∈ −Sign(∇f)", "SignGD"),
-    "l1": ("the greedy coordinate flow", "GreedyCD"),
-    "l2": ("x' = −∇f/‖∇f‖₂", "NormalizedGD"),
-}
-#: What a scheme's ``flow`` other than "steepest-descent" is, and how to compare with it.
-_OTHER_FLOWS = {
-    "gradient": (
-        "the gradient flow x' = −∇f",
-        "The gradient flow is a smooth ODE: compare with it built as a system without "
-        "switching (B = 0) and without an objective, fp.FilippovSystem(lambda x: "
-        "-obj.grad(x), "
-        "np.zeros((n, 1)), lambda x: np.ones(1), 'l1', jac_h=lambda x: np.zeros((1, n)))",
-    ),
-}
-
-
-def _flow_mismatch(
-    scheme: str, norm_name: str, flow: str, relay: str, what: str = "`system`"
-) -> str | None:
-    """Why the scheme named ``scheme`` (of ``norm_name`` and ``flow``, see
-    :attr:`filippov.schemes.Scheme.flow`) does not discretize the steepest-descent flow
-    whose relay norm is ``relay`` (``what``, in the message), as the end of an error
-    message; ``None`` when it does.
-    (Callers ask only of systems with an objective: one built by hand without one may be
-    any flow, the gradient flow among them.)"""
-    constraint = _CONSTRAINT_OF_RELAY.get(relay, relay)
-    target, euler = _STEEPEST_DESCENT.get(constraint, ("", ""))
-    target = f"the {constraint} steepest-descent flow" + (f" {target}" if target else "")
-    if flow != "steepest-descent":
-        # (GD against the l2 flow reported a "tracking error" of 2.2 at every step size:
-        # it follows the same orbits at another speed)
-        own, how = _OTHER_FLOWS.get(flow, (f"the {flow!r} flow", ""))
-        return (
-            f"{scheme}, which discretizes {own}, not a steepest-descent flow, but {what} "
-            f"is {target}"
-            + (f" (its Euler step is {euler})" if euler else "")
-            + ". "
-            + (f"{how}." if how else "Compare a scheme with the flow it discretizes.")
-        )
-    if _RELAY_OF_CONSTRAINT.get(norm_name) != relay:
-        # (SignGD against the greedy flow gave an "order" of 0.003 with errors of 1)
-        return (
-            f"{scheme}, which discretizes the {norm_name} steepest-descent flow, but "
-            f"{what} is {target}; compare a scheme with the flow it discretizes."
-        )
-    return None
 
 
 def _trajectory_flow(traj: DiscreteTrajectory) -> tuple[str, str, str] | None:

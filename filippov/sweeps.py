@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from filippov._scheme_flows import RELAY_OF_CONSTRAINT, flow_mismatch
 from filippov._validation import (
     FloatArray,
     as_float_array,
@@ -54,7 +55,7 @@ from filippov._validation import (
     require_flag,
     require_int,
 )
-from filippov.comparison import _RELAY_OF_CONSTRAINT, _flow_mismatch, compare
+from filippov.comparison import compare
 from filippov.engine import solve
 from filippov.objectives import Objective
 from filippov.schemes import DiscreteTrajectory, Scheme
@@ -779,11 +780,11 @@ def _plan(
             # The compared flow is a steepest-descent flow (of the scheme's norm, or the
             # problem's own with an objective): GD's gradient flow is none of them, and
             # every run would raise it (GD against the l2 flow: errors of the speed).
-            why = _flow_mismatch(
+            why = flow_mismatch(
                 type(scheme).__name__,
                 scheme.norm_name,
                 scheme.flow,
-                _RELAY_OF_CONSTRAINT.get(scheme.norm_name, scheme.norm_name),
+                RELAY_OF_CONSTRAINT.get(scheme.norm_name, scheme.norm_name),
                 "the flow run='compare' compares it with",
             )
             raise ValueError(f"`scheme` is {why}")

@@ -20,7 +20,7 @@ from filippov.objectives import rotated_quadratic, separable_quadratic
 OBJ = rotated_quadratic([1.0, 10.0], rotation=0.4, seed=0)
 X0 = np.array([3.0, -2.0])
 T = 1.0
-GD_MESSAGE = r"GD, which discretizes the gradient flow .*l2 steepest-descent flow.*NormalizedGD"
+GD_MESSAGE = r"GD, which discretizes the gradient flow .*the l2 flow.*NormalizedGD"
 
 
 def _solution(norm: str) -> tuple[fp.FilippovSystem, fp.FilippovSolution]:
@@ -48,7 +48,7 @@ def test_compare_refuses_gd_from_a_trajectory_saved_without_its_flow() -> None:
 def test_compare_refuses_a_scheme_of_another_norm() -> None:
     flow, sol = _solution("l1")
     traj = S.SignGD(step=0.01).run(OBJ, X0, t_final=T)
-    with pytest.raises(ValueError, match=r"SignGD, which discretizes the linf .* l1 steepest"):
+    with pytest.raises(ValueError, match=r"SignGD, which discretizes the linf .* the l1 flow"):
         fp.compare(traj, sol, system=flow)
 
 
