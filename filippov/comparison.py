@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from filippov import schemes as _schemes
+from filippov._scheme_flows import flow_mismatch
 from filippov._validation import FloatArray, as_vector, require_callable, require_positive
 from filippov.engine import solve
 from filippov.schemes.base import Scheme
@@ -162,6 +164,16 @@ def compare(
     -------
     ComparisonReport
 
+    Raises
+    ------
+    ValueError
+        Besides a mismatched start: when ``system`` is a steepest-descent flow (it has an
+        objective) that the trajectory's scheme does not discretize, as recorded in
+        ``traj.metadata``: a scheme of another norm (SignGD against the ℓ1 flow), or
+        :class:`~filippov.schemes.GD`, the Euler step of the gradient flow ``x' = −∇f``,
+        against the ℓ2 flow ``x' = −∇f/‖∇f‖₂`` (that is :class:`~filippov.schemes.NormalizedGD`'s).
+        Errors against the wrong flow measure nothing.
+
     Examples
     --------
     >>> import filippov as fp
@@ -182,6 +194,12 @@ def compare(
         raise TypeError(
             f"`system` must be a FilippovSystem or None. Got {type(system).__name__} instead."
         )
+    # (a system built by hand, without an objective, may be any flow: nothing to check)
+    ident = None if system is None or system.objective is None else _trajectory_flow(traj)
+    if system is not None and ident is not None:
+        why = flow_mismatch(*ident, system.norm.name)
+        if why is not None:
+            raise ValueError(f"`traj` comes from {why}")
     x = np.asarray(traj.x, dtype=float)
     t = np.asarray(traj.t, dtype=float)
     if x.ndim != 2:
@@ -454,9 +472,10 @@ def convergence_study(
     ------
     TypeError, ValueError
         Naming the argument, before anything is solved: a factory that is not callable or
-        does not return a :class:`~filippov.schemes.Scheme`, a system without an
-        objective, a ``T`` that is not a positive number, fewer than two distinct
-        positive steps.
+        does not return a :class:`~filippov.schemes.Scheme`, a scheme that does not
+        discretize ``system`` (another norm's flow; :class:`~filippov.schemes.GD`, whose
+        flow is the gradient flow), a system without an objective, a ``T`` that is not a
+        positive number, fewer than two distinct positive steps.
 
     Examples
     --------
@@ -494,16 +513,9 @@ def convergence_study(
                 f"`scheme_factory` must return a Scheme. Got {type(scheme).__name__} for "
                 f"step {float(h)!r} instead."
             )
-        relay = _RELAY_OF_CONSTRAINT.get(scheme.norm_name)
-        # (steepest-descent flows only: a system built by hand may be any flow)
-        if relay is not None and system.objective is not None and relay != system.norm.name:
-            # (SignGD against the greedy flow gave an "order" of 0.003 with errors of 1)
-            constraint = {v: k for k, v in _RELAY_OF_CONSTRAINT.items()}[system.norm.name]
-            raise ValueError(
-                f"`scheme_factory` gives {type(scheme).__name__}, which discretizes the "
-                f"{scheme.norm_name} steepest-descent flow, but `system` is the {constraint} "
-                "flow; compare a scheme with the flow it discretizes."
-            )
+        why = flow_mismatch(type(scheme).__name__, scheme.norm_name, scheme.flow, system.norm.name)
+        if why is not None:
+            raise ValueError(f"`scheme_factory` gives {why}")
         schemes.append(scheme)
     sol = solve(system, x0_arr, (0.0, T), rtol=_REFERENCE_RTOL, atol=_REFERENCE_ATOL)
     reports = []
@@ -539,9 +551,22 @@ def convergence_study(
     )
 
 
-#: The relay norm of a steepest-descent flow for each constraint norm (a scheme's
-#: ``norm_name``): the relay is the constraint's dual.
-_RELAY_OF_CONSTRAINT = {"linf": "l1", "l1": "linf", "l2": "l2"}
+def _trajectory_flow(traj: DiscreteTrajectory) -> tuple[str, str, str] | None:
+    """The scheme name, ``norm_name`` and ``flow`` a trajectory's metadata records, or
+    ``None`` for a trajectory without them (built by hand)."""
+    meta = traj.metadata
+    norm = meta.get("norm")
+    if not isinstance(norm, str):
+        return None
+    name = str(meta.get("scheme_class") or meta.get("scheme") or "the scheme")
+    flow = meta.get("flow")
+    if not isinstance(flow, str):
+        # (a trajectory saved before `flow` was recorded: its class says, if it is ours)
+        cls = getattr(_schemes, name, None)
+        flow = cls.flow if isinstance(cls, type) and issubclass(cls, Scheme) else None
+    return name, norm, flow if isinstance(flow, str) else "steepest-descent"
+
+
 #: The tolerances of `convergence_study`'s reference solution (``solve``'s defaults).
 _REFERENCE_RTOL, _REFERENCE_ATOL = 1e-10, 1e-12
 

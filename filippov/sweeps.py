@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from filippov._scheme_flows import RELAY_OF_CONSTRAINT, flow_mismatch
 from filippov._validation import (
     FloatArray,
     as_float_array,
@@ -775,6 +776,18 @@ def _plan(
             )
         if span[0] != 0.0:
             raise ValueError(f"`t_span` must start at 0 for run={run!r}. Got {t_span!r}.")
+        if run == "compare" and scheme.flow != "steepest-descent":
+            # The compared flow is a steepest-descent flow (of the scheme's norm, or the
+            # problem's own with an objective): GD's gradient flow is none of them, and
+            # every run would raise it (GD against the l2 flow: errors of the speed).
+            why = flow_mismatch(
+                type(scheme).__name__,
+                scheme.norm_name,
+                scheme.flow,
+                RELAY_OF_CONSTRAINT.get(scheme.norm_name, scheme.norm_name),
+                "the flow run='compare' compares it with",
+            )
+            raise ValueError(f"`scheme` is {why}")
     elif scheme is not None or steps is not None:
         raise ValueError("`scheme` and `steps` apply to run='scheme' or run='compare' only.")
     norm_axis: tuple[str | None, ...] = (None,)

@@ -1,9 +1,10 @@
 """Discretizations of the steepest-descent flows: SignGD and its relatives.
 
 Every scheme is the Euler step of a flow :math:`x' \\in -\\partial\\|\\nabla f(x)\\|_*`,
-built from the flow's norm geometry and a step policy; one driver (:func:`run`) owns the
-loop, the flow time :math:`t_k = \\sum_{j<k}\\eta_j` and the diagnostics, and returns a
-:class:`DiscreteTrajectory`.
+built from the flow's norm geometry and a step policy (except :class:`GD`, the Euler
+step of the smooth gradient flow :math:`x' = -\\nabla f`: see ``Scheme.flow``); one
+driver (:func:`run`) owns the loop, the flow time :math:`t_k = \\sum_{j<k}\\eta_j` and
+the diagnostics, and returns a :class:`DiscreteTrajectory`.
 
 Examples
 --------

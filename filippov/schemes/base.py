@@ -415,6 +415,13 @@ class Scheme(ABC):
     """
 
     norm_name: ClassVar[str] = "linf"
+    #: The flow the scheme discretizes at the flow times ``t_k = Σ_{j<k} η_j``:
+    #: ``"steepest-descent"``, the steepest-descent flow of ``norm_name``
+    #: (:func:`filippov.steepest_descent_flow`), or ``"gradient"``, the smooth gradient
+    #: flow ``x' = −∇f`` (:class:`~filippov.schemes.GD`, whose ``norm_name`` "l2" only
+    #: sets its diagnostics). :func:`filippov.compare` refuses a flow it does not
+    #: discretize.
+    flow: ClassVar[str] = "steepest-descent"
     extra_diagnostics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, step: StepPolicy | float | str) -> None:
@@ -933,6 +940,7 @@ def run(
         "scheme": repr(scheme),
         "scheme_class": type(scheme).__name__,
         "norm": scheme.norm.name,
+        "flow": scheme.flow,
         "step": policy.describe(pstate),
         "objective": str(getattr(objective, "name", type(objective).__name__)),
         "n": n,

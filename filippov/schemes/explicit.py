@@ -39,6 +39,12 @@ class GD(Scheme):
 
         x_{k+1} = x_k - \eta_k g_k .
 
+    The gradient flow is smooth; it is *not* the ℓ2 steepest-descent flow
+    :math:`x' = -\nabla f/\|\nabla f\|_2` of ``steepest_descent_flow(obj, "l2")`` (same
+    orbits, another speed), whose Euler step is :class:`NormalizedGD`. Its ``norm_name``
+    "l2" only sets the diagnostics (``grad_norm`` is :math:`\|g_k\|_2`), and
+    :func:`filippov.compare` refuses it against a steepest-descent flow.
+
     Parameters
     ----------
     step : StepPolicy, float or str
@@ -54,6 +60,7 @@ class GD(Scheme):
     """
 
     norm_name = "l2"
+    flow = "gradient"
 
     def direction(self, problem: Problem, x: FloatArray, g: FloatArray, state: Any) -> Direction:
         return Direction(-g, state)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._validation import require_positive
 from ..selection import solve_box_vi
@@ -47,6 +48,16 @@ class ImplicitSignGD(Scheme):
     :math:`\|z_{j+1} - z_j\|_\infty \le \mathrm{tol}\,(1 + \|z_j\|_\infty)`. The counter
     ``inner_iterations`` records the number of VI solves per step and ``nonunique`` the
     steps whose VI had no unique solution (:math:`\nabla^2 f` not a P-matrix).
+
+    With a :class:`~filippov.schemes.FaceAware` step only the active coordinates
+    :math:`A_k` move, and the inclusion is solved in them with the others fixed from the
+    start: :math:`x_{k+1,I} = x_{k,I}`, :math:`x_{k+1,A} = x_{k,A} - \eta_k\lambda_A`,
+    :math:`\lambda_A \in \operatorname{Sign}(\nabla_A f(x_{k+1}))` (the box VI with
+    :math:`M = \eta H_{AA}`, :math:`a = g_{k,A}` for a quadratic). For a convex :math:`f`
+    the inclusion says that :math:`x_{k+1}` minimizes :math:`f` over the box
+    :math:`\{y : |y_i - x_{k,i}| \le \eta_k,\ i \in A_k;\ y_i = x_{k,i},\ i \notin A_k\}`,
+    which holds the explicit face-aware step, so the step keeps its bound
+    :math:`f(x_{k+1}) \le f(x_k) - \|g_{A_k}\|_1^2/(2\sum_{i\in A_k} L_i)`.
 
     Parameters
     ----------
@@ -110,30 +121,44 @@ class ImplicitSignGD(Scheme):
         iters = np.zeros(x.shape[0], dtype=np.int64)
         nonunique = np.zeros(x.shape[0], dtype=np.int64)
         quad = problem.quadratic
+        # The step policy's active face (FaceAware; the driver asks it the same question
+        # of the same gradients): the inactive coordinates are fixed from the start and
+        # the inclusion is solved in the active ones only. Solving the whole box and
+        # then holding the inactive coordinates gave a point that solves neither problem
+        # (its active part assumed the others moved) and lost the descent bound.
+        face = self.step.face(g)
         for row in range(x.shape[0]):
             h = float(eta[row])
             if h == 0.0:
                 continue
+            A = np.arange(x.shape[1]) if face is None else np.flatnonzero(face[row])
+            if A.size == 0:
+                continue
             if quad is not None:
-                sel = solve_box_vi(h * quad[0], g[row])
-                x_new[row] = x[row] - h * np.asarray(sel.lam, dtype=np.float64)
+                H_AA = quad[0] if A.size == x.shape[1] else quad[0][np.ix_(A, A)]
+                sel = solve_box_vi(h * H_AA, g[row, A])
+                x_new[row, A] = x[row, A] - h * np.asarray(sel.lam, dtype=np.float64)
                 iters[row] = 1
                 nonunique[row] = 0 if sel.unique else 1
             else:
-                x_new[row], iters[row], nonunique[row] = self._newton(problem, x[row], g[row], h)
+                x_new[row], iters[row], nonunique[row] = self._newton(problem, x[row], g[row], h, A)
         return Update(x_new, state, None, {"inner_iterations": iters, "nonunique": nonunique})
 
     def _newton(
-        self, problem: Problem, x: FloatArray, g: FloatArray, h: float
+        self, problem: Problem, x: FloatArray, g: FloatArray, h: float, A: NDArray[np.intp]
     ) -> tuple[FloatArray, int, int]:
+        """Josephy-Newton on the inclusion in the coordinates ``A`` (the others fixed)."""
         z = x
         gz = g
         flagged = 0
         for it in range(1, self.max_iter + 1):
             H = problem.hess(z)
-            sel = solve_box_vi(h * H, gz + H @ (x - z))
+            H_AA = H if A.size == x.size else H[np.ix_(A, A)]
+            # ∇_A f(x − hλ) ≈ ∇_A f(z) + H_AA (x_A − hλ − z_A): z and x agree off A
+            sel = solve_box_vi(h * H_AA, gz[A] + H_AA @ (x[A] - z[A]))
             flagged = 0 if sel.unique else 1
-            z_new = x - h * np.asarray(sel.lam, dtype=np.float64)
+            z_new = x.copy()
+            z_new[A] = x[A] - h * np.asarray(sel.lam, dtype=np.float64)
             if not np.all(np.isfinite(z_new)):
                 raise StepFailure("the implicit sign step produced a non-finite iterate")
             if np.max(np.abs(z_new - z)) <= self.tol * (1.0 + np.max(np.abs(z))):

@@ -1,0 +1,117 @@
+"""Which flow a scheme discretizes (review F3, item 1).
+
+GD, ``x_{k+1} = x_k − η g_k``, is the Euler step of the gradient flow ``x' = −∇f``, not of
+the ℓ2 steepest-descent flow ``x' = −∇f/‖∇f‖₂`` (normalized GD's): against that flow its
+"tracking error" is the difference of two speeds along one orbit (2.2 at every step on
+the example below). compare, convergence_study and sweep refuse it, and any scheme of
+another norm, naming both flows; every scheme still runs against its own flow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import filippov as fp
+import filippov.schemes as S
+from filippov.objectives import rotated_quadratic, separable_quadratic
+
+OBJ = rotated_quadratic([1.0, 10.0], rotation=0.4, seed=0)
+X0 = np.array([3.0, -2.0])
+T = 1.0
+GD_MESSAGE = r"GD, which discretizes the gradient flow .*the l2 flow.*NormalizedGD"
+
+
+def _solution(norm: str) -> tuple[fp.FilippovSystem, fp.FilippovSolution]:
+    flow = fp.steepest_descent_flow(OBJ, norm)
+    return flow, fp.solve(flow, X0, (0.0, T))
+
+
+def test_compare_refuses_gd_against_the_l2_flow_and_names_both_flows() -> None:
+    flow, sol = _solution("l2")
+    traj = S.GD(step=0.01).run(OBJ, X0, t_final=T)
+    with pytest.raises(ValueError, match=GD_MESSAGE) as info:
+        fp.compare(traj, sol, system=flow)
+    assert "B = 0" in str(info.value)  # ... and says which system GD does track
+
+
+def test_compare_refuses_gd_from_a_trajectory_saved_without_its_flow() -> None:
+    # (a trajectory saved before the metadata recorded `flow`: its class still says)
+    flow, sol = _solution("l2")
+    traj = S.GD(step=0.01).run(OBJ, X0, t_final=T)
+    del traj.metadata["flow"]
+    with pytest.raises(ValueError, match=GD_MESSAGE):
+        fp.compare(traj, sol, system=flow)
+
+
+def test_compare_refuses_a_scheme_of_another_norm() -> None:
+    flow, sol = _solution("l1")
+    traj = S.SignGD(step=0.01).run(OBJ, X0, t_final=T)
+    with pytest.raises(ValueError, match=r"SignGD, which discretizes the linf .* the l1 flow"):
+        fp.compare(traj, sol, system=flow)
+
+
+def test_convergence_study_refuses_gd_against_the_l2_flow() -> None:
+    flow = fp.steepest_descent_flow(OBJ, "l2")
+    with pytest.raises(ValueError, match=r"`scheme_factory` gives " + GD_MESSAGE):
+        fp.convergence_study(lambda h: S.GD(step=h), flow, X0, T, [0.02, 0.01])
+
+
+def test_sweep_refuses_gd_for_a_comparison_before_running() -> None:
+    with pytest.raises(ValueError, match=r"`scheme` is " + GD_MESSAGE):
+        fp.sweep(OBJ, X0, t_span=(0.0, T), run="compare", scheme=S.GD(step=0.1))
+
+
+def test_gd_tracks_the_gradient_flow_built_as_the_message_says() -> None:
+    # The system the message names, against the closed form x(t) = exp(−Ht) x0 (b = 0):
+    # GD's error is first order in the step.
+    n = 2
+    system = fp.FilippovSystem(
+        lambda x: -OBJ.grad(x),
+        np.zeros((n, 1)),
+        lambda x: np.ones(1),
+        "l1",
+        jac_h=lambda x: np.zeros((1, n)),
+    )
+    sol = fp.solve(system, X0, (0.0, T))
+    H = OBJ.quadratic_data[0]
+    for t in (0.1, 0.5, T):
+        np.testing.assert_allclose(sol(t), scipy.linalg.expm(-H * t) @ X0, atol=1e-7)
+    errors = [
+        fp.compare(S.GD(step=h).run(OBJ, X0, t_final=T), sol, system=system).sup_error_inf
+        for h in (0.01, 0.005)
+    ]
+    assert errors[0] < 0.2
+    assert 1.8 < errors[0] / errors[1] < 2.2
+
+
+LEGITIMATE = [
+    ("l2", lambda h: S.NormalizedGD(step=h)),
+    ("linf", lambda h: S.SignGD(step=h)),
+    ("linf", lambda h: S.ImplicitSignGD(step=h)),
+    ("linf", lambda h: S.ProjectedSignGD(step=h, mode="freeze")),
+    ("linf", lambda h: S.ProjectedSignGD(step=h, mode="sliding-track")),
+    ("linf", lambda h: S.RestartedSignum(step=h, beta=0.5)),
+    ("linf", lambda h: S.Signum(step=h, beta=0.5)),
+    ("linf", lambda h: S.ASGD(step=h, beta=0.5)),
+    ("linf", lambda h: S.Adam(step=h)),
+    ("l1", lambda h: S.GreedyCD(step=h, tie="vertex")),
+    ("l1", lambda h: S.GreedyCD(step=h, tie="equal")),
+    ("l1", lambda h: S.GreedyCD(step=h, tie="selection")),
+]
+
+
+@pytest.mark.parametrize(("norm", "factory"), LEGITIMATE)
+def test_every_scheme_is_compared_with_its_own_flow(norm, factory) -> None:
+    obj = separable_quadratic([1.0, 3.0], [0.5, -1.0])
+    flow = fp.steepest_descent_flow(obj, norm)
+    sol = fp.solve(flow, [0.0, 0.0], (0.0, 0.5))
+    rep = fp.compare(factory(0.01).run(obj, [0.0, 0.0], t_final=0.5), sol, system=flow)
+    assert np.isfinite(rep.sup_error_inf)
+
+
+def test_normalized_gd_tracks_the_l2_flow_at_first_order() -> None:
+    flow = fp.steepest_descent_flow(OBJ, "l2")
+    study = fp.convergence_study(lambda h: S.NormalizedGD(step=h), flow, X0, T, [0.02, 0.01])
+    assert 0.8 < study.order < 1.2
