@@ -351,7 +351,7 @@ def _expr_objective(expr: str, variables: list[str], **params: float) -> Objecti
 def _sweep(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from filippov.sweeps import _check_param_names, grid, sweep
+    from filippov.sweeps import check_param_names, grid, sweep
 
     out = output_path(args.out, "--out", make_parents=True)
     if out.suffix not in (".parquet", ".csv"):
@@ -381,7 +381,7 @@ def _sweep(args: argparse.Namespace) -> int:
             raise _UsageError(f"{name!r} is given both by --params and by --axis; keep one of them")
         axes[name] = _floats(values, f"--axis {name}")
     try:
-        _check_param_names(axes)
+        check_param_names(axes)
     except ValueError as exc:
         raise _UsageError(f"--axis: {exc}") from None
     # Build once here: a bad expression is a usage error before any worker starts.

@@ -77,7 +77,7 @@ from filippov.systems import FilippovSystem, steepest_descent_flow
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
-__all__ = ["STATUS_RAISED", "grid", "read_table", "sweep"]
+__all__ = ["STATUS_RAISED", "check_param_names", "grid", "read_table", "sweep"]
 
 #: Status of a run that raised an exception (its ``message`` holds the exception).
 STATUS_RAISED = -10
@@ -226,7 +226,7 @@ class _Plan:
         return h.hexdigest(), sorted(set(ident.unverified))
 
 
-def _check_param_names(names: Iterable[str], run: str = "solve") -> None:
+def check_param_names(names: Iterable[str], run: str = "solve") -> None:
     """Refuse parameter names that are also columns of the table of a ``run`` sweep
     (the output would overwrite the parameter's value in every row).
 
@@ -556,15 +556,15 @@ def _environment() -> dict[str, str]:
     """Versions that define the computation: filippov (its version and the digest of its
     sources, so that a development tree changed between two runs counts as another
     filippov), Python and the numerical libraries it runs on."""
-    import filippov
-
-    root = Path(filippov.__file__).resolve().parent
+    root = Path(__file__).resolve().parent  # this module is filippov/sweeps.py
+    # (read from sys.modules: an import of the package would cross the layers upward)
+    version = getattr(sys.modules.get("filippov"), "__version__", "?")
     h = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     env = {
-        "filippov": f"{getattr(filippov, '__version__', '?')} sources {h.hexdigest()}",
+        "filippov": f"{version} sources {h.hexdigest()}",
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
     }
     for name in ("numpy", "scipy", "sympy"):
@@ -1137,7 +1137,7 @@ def _plan(
         if not isinstance(params, Mapping):
             raise TypeError(f"`params` must be a mapping name -> values. Got {params!r}.")
         names = tuple(params)
-        _check_param_names(names, run)
+        check_param_names(names, run)
         values = [_axis(params[n], f"params[{n!r}]") for n in names]
         param_grid = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
     if run != "solve":

@@ -282,7 +282,8 @@ def _blas_recording_slope(a):
     # (module level: the plan travels pickled, and a module's function by reference)
     from threadpoolctl import threadpool_info
 
-    _BLAS_INSIDE.append([i["num_threads"] for i in threadpool_info()])
+    # (BLAS only: an OpenMP runtime's setting is per thread, a worker's is its own)
+    _BLAS_INSIDE.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
     return slope(a)
 
 
