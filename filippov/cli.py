@@ -351,7 +351,7 @@ def _expr_objective(expr: str, variables: list[str], **params: float) -> Objecti
 def _sweep(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from filippov.sweeps import grid, sweep
+    from filippov.sweeps import check_param_names, grid, sweep
 
     out = output_path(args.out, "--out", make_parents=True)
     if out.suffix not in (".parquet", ".csv"):
@@ -365,12 +365,25 @@ def _sweep(args: argparse.Namespace) -> int:
     if len(variables) != 2:
         raise _UsageError("a grid sweep needs a 2-D flow (two variables in --vars)")
     fixed = _params(args.params)
-    axes = {}
+    axes: dict[str, list[float]] = {}
     for item in args.axis:
         name, sep, values = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise _UsageError(f"--axis expects name=v1,v2,..., got {item!r}")
-        axes[name.strip()] = _floats(values, f"--axis {name.strip()}")
+        # Refused rather than merged or overridden: either reading loses values unsaid
+        # (a second --axis replaced the first; an --axis silently beat --params).
+        if name in axes:
+            raise _UsageError(
+                f"--axis gives {name!r} twice; give all its values in one --axis {name}=v1,v2,..."
+            )
+        if name in fixed:
+            raise _UsageError(f"{name!r} is given both by --params and by --axis; keep one of them")
+        axes[name] = _floats(values, f"--axis {name}")
+    try:
+        check_param_names(axes)
+    except ValueError as exc:
+        raise _UsageError(f"--axis: {exc}") from None
     # Build once here: a bad expression is a usage error before any worker starts.
     Objective.from_expr(
         args.expr, variables=variables, params={**fixed, **{k: v[0] for k, v in axes.items()}}

@@ -19,15 +19,24 @@ size: chunking decides only where a run is computed.
 Reliability. A run that fails (negative status) or raises becomes a row with its status
 and message (status :data:`STATUS_RAISED` and the exception's text for a run that
 raised); with ``out=`` every finished chunk is written to its own file (written under a
-temporary name, then renamed, so a file present is a file complete) next to a manifest,
-and a sweep started again with the same ``out`` runs only the chunks that are missing.
+temporary name, fsynced, then renamed, so a file present is a file complete) next to a
+manifest, and a sweep started again with the same ``out`` runs only the chunks that are
+missing (a chunk file that cannot be read is computed again, with a warning naming it).
+The manifest identifies the sweep by its inputs and by the code that computes them (the
+bytecode of the user's factory and functions, the library versions): an edited factory
+is another sweep, refused, never served the old chunks.
+
+Parameter names must not be column names of the table (``t_end``, ``f_final``, ``band``
+…): such a parameter is refused, since the output would overwrite its value in the rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
+import io
 import itertools
 import json
 import math
@@ -35,9 +44,12 @@ import os
 import pickle
 import sys
 import threading
+import types
+import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from filippov._npz_io import atomic_write_bytes
 from filippov._scheme_flows import RELAY_OF_CONSTRAINT, flow_mismatch
 from filippov._validation import (
     FloatArray,
@@ -65,7 +78,7 @@ from filippov.systems import FilippovSystem, steepest_descent_flow
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
-__all__ = ["STATUS_RAISED", "grid", "read_table", "sweep"]
+__all__ = ["STATUS_RAISED", "check_param_names", "grid", "read_table", "sweep"]
 
 #: Status of a run that raised an exception (its ``message`` holds the exception).
 STATUS_RAISED = -10
@@ -73,7 +86,9 @@ STATUS_RAISED = -10
 _KINDS = ("solve", "scheme", "compare")
 _FORMATS = ("parquet", "csv")
 _MANIFEST = "manifest.json"
-_MANIFEST_VERSION = 1
+#: 2: the fingerprint describes the problem's code and the library versions (version 1
+#: digested the pickled problem, in which a function is only its name).
+_MANIFEST_VERSION = 2
 #: Largest default chunk: ~0.1-1 s of millisecond runs, small enough to keep every worker
 #: busy until the end and to lose little work to an interruption.
 _MAX_CHUNK = 500
@@ -186,76 +201,49 @@ class _Plan:
             cols["step"] = "float64"
         if self.seeds != (None,):
             cols["seed"] = "int64"
-        cols.update({"status": "int64", "message": "str"})
-        if self.kind in ("solve", "compare"):
-            cols.update(
-                {
-                    "method": "str",
-                    "t_end": "float64",
-                    "t_sliding_entry": "float64",
-                    "t_stationary": "float64",
-                    "sliding_duration": "float64",
-                    "n_events": "Int64",
-                }
-            )
-            cols.update({_count_column(k): "Int64" for k in EVENT_KINDS})
-        if self.kind == "scheme":
-            cols.update({"n_steps": "Int64", "t_end": "float64"})
-        cols.update({f"xf_{i}": "float64" for i in range(n)})
-        cols["f_final"] = "float64"
-        if self.kind == "compare":
-            cols.update(
-                {
-                    "scheme_status": "Int64",
-                    "scheme_message": "str",
-                    "n_steps": "Int64",
-                    "tracking_error": "float64",
-                    "final_error": "float64",
-                    "band": "float64",
-                    "events_agree": "boolean",
-                }
-            )
-        if self.keep_solutions:
-            cols["solution"] = "object"
+        cols.update(_output_columns(self.kind, n, self.keep_solutions))
         return cols
 
-    def fingerprint(self) -> str:
-        """A digest of the inputs of every run, to recognise the same sweep on resume."""
-        h = hashlib.sha256()
+    def fingerprint(self) -> tuple[str, list[str]]:
+        """A digest of everything that defines the runs, to recognise the same sweep on
+        resume, and what in it could not be verified (see :class:`_Identity`)."""
+        ident = _Identity()
         desc = {
+            "environment": _environment(),
             "kind": self.kind,
-            "problem": _describe(self.problem),
-            "params": [{k: _describe(v) for k, v in p.items()} for p in self.params],
+            "problem": ident.digest(self.problem, "problem"),
+            "params": ident.digest(self.params, "params"),
             "norms": list(self.norms),
             "steps": list(self.steps),
             "seeds": list(self.seeds),
             "t_span": list(self.t_span),
-            "solve_options": {k: _describe(v) for k, v in sorted(self.solve_options.items())},
-            "scheme": _describe(self.scheme),
-            "scheme_options": {k: _describe(v) for k, v in sorted(self.scheme_options.items())},
+            "solve_options": ident.digest(self.solve_options, "solve_options"),
+            "scheme": ident.digest(self.scheme, "scheme"),
+            "scheme_options": ident.digest(self.scheme_options, "scheme_options"),
             "check_derivatives": self.check_derivatives,
+            "x0": ident.digest(np.ascontiguousarray(self.x0, dtype=float), "x0"),
         }
-        h.update(json.dumps(desc, sort_keys=True).encode())
-        h.update(np.ascontiguousarray(self.x0).tobytes())
-        h.update(str(self.x0.shape).encode())
-        return h.hexdigest()
+        h = hashlib.sha256(json.dumps(desc, sort_keys=True).encode())
+        return h.hexdigest(), sorted(set(ident.unverified))
 
 
-def _describe(value: Any) -> Any:
-    """A JSON-safe description of an input for the fingerprint: the value itself, or a
-    digest of its pickle (library objects pickle by their recipe and data, functions by
-    their qualified name), or its ``repr`` when it does not pickle."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, np.ndarray):
-        return hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
-    try:
-        return hashlib.sha256(pickle.dumps(value, protocol=4)).hexdigest()
-    except Exception:
-        name = getattr(value, "__qualname__", None)
-        if callable(value) and name is not None:
-            return f"{getattr(value, '__module__', '')}.{name}"
-        return repr(value)
+def check_param_names(names: Iterable[str], run: str = "solve") -> None:
+    """Refuse parameter names that are also columns of the table of a ``run`` sweep
+    (the output would overwrite the parameter's value in every row).
+
+    Raises
+    ------
+    ValueError
+        Naming the clashing parameters and every reserved name.
+    """
+    reserved = _reserved_names(run)
+    clash = [n for n in names if n in reserved or n.startswith(_RESERVED_PREFIXES)]
+    if clash:
+        raise ValueError(
+            f"`params` names must not be columns of the {run!r} sweep table, whose values "
+            f"would overwrite them. Got {clash}. Reserved: {', '.join(reserved)} and the "
+            f"prefixes {', '.join(p + '*' for p in _RESERVED_PREFIXES)}."
+        )
 
 
 def _param_dtype(values: list[Any]) -> str:
@@ -274,6 +262,320 @@ def _param_value(value: Any, dtype: str) -> Any:
 
 def _count_column(kind: str) -> str:
     return "n_" + kind.replace("-", "_")
+
+
+def _output_columns(kind: str, n: int, keep_solutions: bool) -> dict[str, str]:
+    """The columns a run of ``kind`` writes (after the inputs), and their dtypes."""
+    cols: dict[str, str] = {"status": "int64", "message": "str"}
+    if kind in ("solve", "compare"):
+        cols.update(
+            {
+                "method": "str",
+                "t_end": "float64",
+                "t_sliding_entry": "float64",
+                "t_stationary": "float64",
+                "sliding_duration": "float64",
+                "n_events": "Int64",
+            }
+        )
+        cols.update({_count_column(k): "Int64" for k in EVENT_KINDS})
+    if kind == "scheme":
+        cols.update({"n_steps": "Int64", "t_end": "float64"})
+    cols.update({f"xf_{i}": "float64" for i in range(n)})
+    cols["f_final"] = "float64"
+    if kind == "compare":
+        cols.update(
+            {
+                "scheme_status": "Int64",
+                "scheme_message": "str",
+                "n_steps": "Int64",
+                "tracking_error": "float64",
+                "final_error": "float64",
+                "band": "float64",
+                "events_agree": "boolean",
+            }
+        )
+    if keep_solutions:
+        cols["solution"] = "object"
+    return cols
+
+
+def _reserved_names(kind: str) -> list[str]:
+    """Names a parameter may not take: the columns of a ``kind`` sweep other than the
+    parameters (derived from :func:`_output_columns`, so that the two cannot drift apart;
+    ``x0_*``, ``xf_*`` and ``n_*`` are refused as prefixes)."""
+    # (the input columns besides x0_* and the parameters: see _Plan.columns)
+    names = {"run", "norm", "step", "seed", *_output_columns(kind, 0, keep_solutions=True)}
+    return sorted(n for n in names if not n.startswith(_RESERVED_PREFIXES))
+
+
+#: Prefixes of the columns that come one per coordinate or per event kind.
+_RESERVED_PREFIXES = ("x0_", "xf_", "n_")
+
+
+# ------------------------------------------------------------------------- sweep identity
+class _Identity:
+    """A digest of everything that defines a sweep's computation, for resuming from ``out``.
+
+    ``pickle`` stores a function (and a class) by its qualified name only, so a digest of
+    the pickled problem does not change when the user edits the factory between two runs
+    of a script: the old chunks would come back as the new sweep's results. Here a plain
+    Python function of the user's own code (``__main__``, or a module that is not an
+    installed package) is described by what it computes: its bytecode, constants (nested
+    code included), defaults, closure cell contents and the module-level names its code
+    reads (recursively: a helper it calls is described the same way); a class of the
+    user's code by its methods; a user module it reads by its source file. Functions and
+    classes of installed packages (and of filippov) go by name: the package versions and
+    the digest of filippov's sources are part of the identity (:func:`_environment`).
+
+    What cannot be described (an object that neither pickles nor is a plain function,
+    e.g. a closure over a lock, a C extension object) is named in :attr:`unverified`: the
+    digest cannot tell whether it changed, so a resume needs ``force_resume=True``.
+    Line numbers and file names are left out, so that moving a function in its file or
+    editing another part of the script does not void the chunks already computed.
+    """
+
+    def __init__(self) -> None:
+        self.unverified: list[str] = []
+        self._cache: dict[int, str] = {}
+        self._keep: list[Any] = []  # what is cached by id stays alive (ids are reused)
+        self._active: set[int] = set()
+
+    def digest(self, value: Any, where: str = "problem") -> str:
+        key = id(value)
+        if key in self._cache:
+            return self._cache[key]
+        if key in self._active:  # a function reaching itself (recursion, methods)
+            return "recursive:" + _qualified_name(value)
+        self._active.add(key)
+        try:
+            text = self._describe(value, where)
+        finally:
+            self._active.discard(key)
+        out = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        self._cache[key] = out
+        self._keep.append(value)
+        return out
+
+    def _describe(self, value: Any, where: str) -> str:
+        if value is None or isinstance(value, bool | int | float | complex | str | bytes):
+            return f"{type(value).__name__}:{value!r}"
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            data = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
+            return f"ndarray:{value.dtype.str}:{value.shape}:{data}"
+        if type(value) in (list, tuple):
+            items = [self.digest(v, where) for v in value]
+            return f"{type(value).__name__}:{items}"
+        if type(value) is dict:
+            pairs = [(self.digest(k, where), self.digest(v, where)) for k, v in value.items()]
+            return f"dict:{pairs}"
+        if type(value) in (set, frozenset):  # pickle's order follows string hashing
+            return f"set:{sorted(self.digest(v, where) for v in value)}"
+        if isinstance(value, types.CodeType):
+            return self._code(value, where)
+        if isinstance(value, types.ModuleType):
+            return self._module(value, where)
+        if isinstance(value, types.FunctionType) and not _by_name(value):
+            return self._function(value, where)
+        if isinstance(value, type) and _is_user_code(value.__module__):
+            return self._class(value, where)
+        return self._pickled(value, where)
+
+    def _pickled(self, value: Any, where: str) -> str:
+        """Pickle ``value`` with the functions, classes and modules inside it described."""
+        buf = io.BytesIO()
+        pickler = _IdentityPickler(buf, self, where)
+        try:
+            pickler.dump(value)
+        except Exception as exc:
+            self.unverified.append(
+                f"{where}: {_qualified_name(value)} ({type(exc).__name__}: {exc})"
+            )
+            return "unverified:" + _qualified_name(value)
+        return "pickle:" + hashlib.sha256(buf.getvalue()).hexdigest()
+
+    def _function(self, fn: types.FunctionType, where: str) -> str:
+        name = _qualified_name(fn)
+        where = f"{where} -> {name}"
+        cells = []
+        for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False):
+            try:
+                contents = cell.cell_contents
+            except ValueError:  # a cell not yet filled
+                cells.append((var, "empty"))
+                continue
+            cells.append((var, self.digest(contents, f"{where} (closure variable {var!r})")))
+        reads = []
+        for var in sorted(_global_names(fn.__code__)):
+            if var in fn.__globals__:
+                reads.append((var, self.digest(fn.__globals__[var], f"{where} (global {var!r})")))
+        parts = (
+            name,
+            self._code(fn.__code__, where),
+            self.digest(fn.__defaults__, where),
+            self.digest(fn.__kwdefaults__, where),
+            cells,
+            reads,
+        )
+        return f"function:{parts}"
+
+    def _code(self, code: types.CodeType, where: str) -> str:
+        consts = [self.digest(c, where) for c in code.co_consts]
+        parts = (
+            code.co_argcount,
+            code.co_posonlyargcount,
+            code.co_kwonlyargcount,
+            code.co_flags,
+            code.co_code.hex(),
+            code.co_names,
+            code.co_varnames,
+            code.co_freevars,
+            code.co_cellvars,
+            consts,
+        )
+        return f"code:{parts}"
+
+    def _class(self, cls: type, where: str) -> str:
+        where = f"{where} -> class {_qualified_name(cls)}"
+        members = []
+        for key, member in vars(cls).items():
+            if isinstance(member, staticmethod | classmethod):
+                member = member.__func__
+            if isinstance(member, property):
+                member = (member.fget, member.fset, member.fdel)
+            elif key.startswith("__") and not isinstance(member, types.FunctionType):
+                continue  # __dict__, __weakref__, __module__, dataclass bookkeeping
+            members.append((key, self.digest(member, where)))
+        bases = [self.digest(b, where) for b in cls.__bases__]
+        return f"class:{_qualified_name(cls)}:{bases}:{members}"
+
+    def _module(self, module: types.ModuleType, where: str) -> str:
+        name = module.__name__
+        if not _is_user_code(name):
+            return f"module:{name}:{_package_version(name)}"
+        path = getattr(module, "__file__", None)
+        try:
+            source = Path(path).read_bytes() if path else None
+        except OSError:
+            source = None
+        if source is None:
+            self.unverified.append(f"{where}: module {name} (its source cannot be read)")
+            return f"module:{name}:unverified"
+        return f"module:{name}:{hashlib.sha256(source).hexdigest()}"
+
+
+class _IdentityPickler(pickle.Pickler):
+    """A pickler that hands functions, classes and modules to :class:`_Identity`."""
+
+    def __init__(self, file: io.BytesIO, identity: _Identity, where: str) -> None:
+        super().__init__(file, protocol=4)
+        self._identity = identity
+        self._where = where
+
+    def reducer_override(self, obj: Any) -> Any:
+        if (
+            isinstance(obj, types.CodeType | types.ModuleType)
+            or (isinstance(obj, types.FunctionType) and not _by_name(obj))
+            or (isinstance(obj, type) and _is_user_code(obj.__module__))
+            or type(obj) in (set, frozenset)  # (not always reached: pickle's fast paths)
+        ):  # (not always reached: pickle's fast paths)
+            return (str, (self._identity.digest(obj, self._where),))
+        return NotImplemented
+
+
+def _qualified_name(value: Any) -> str:
+    name = getattr(value, "__qualname__", None)
+    if not isinstance(name, str):
+        return f"a {type(value).__module__}.{type(value).__qualname__}"
+    return f"{getattr(value, '__module__', None) or '?'}.{name}"
+
+
+def _by_name(fn: types.FunctionType) -> bool:
+    """Whether a function is identified by its name: code of an installed package or of
+    filippov (versioned), reachable from its module under its qualified name (pickle
+    cannot store a lambda or a nested function by name: those are described by value)."""
+    if _is_user_code(fn.__module__) or "<" in fn.__qualname__:
+        return False
+    target: Any = sys.modules.get(fn.__module__)
+    for part in fn.__qualname__.split("."):
+        target = getattr(target, part, None)
+    return target is fn
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """The names a code object (and the code nested in it) may read from its globals."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+@functools.cache
+def _installed_roots() -> tuple[Path, ...]:
+    import site
+    import sysconfig
+
+    paths = {sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.update(site.getsitepackages() if hasattr(site, "getsitepackages") else ())
+    paths.add(site.getusersitepackages() if hasattr(site, "getusersitepackages") else None)
+    return tuple(Path(p).resolve() for p in paths if p)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_user_code(module_name: str | None) -> bool:
+    """Whether a module is the user's own code (described by value), not an installed
+    package, the standard library or filippov (identified by name and version)."""
+    if not module_name or module_name == "__main__":
+        return True
+    if module_name.split(".")[0] == "filippov":
+        return False
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if module is None or path is None:  # built in, or not imported (a pickled name)
+        return module is None
+    resolved = Path(path).resolve()
+    return not any(resolved.is_relative_to(root) for root in _installed_roots())
+
+
+@functools.lru_cache(maxsize=256)
+def _package_version(module_name: str) -> str:
+    top = module_name.split(".")[0]
+    version = getattr(sys.modules.get(top), "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version(top)
+    except Exception:
+        return f"python {sys.version_info.major}.{sys.version_info.minor}"
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> dict[str, str]:
+    """Versions that define the computation: filippov (its version and the digest of its
+    sources, so that a development tree changed between two runs counts as another
+    filippov), Python and the numerical libraries it runs on."""
+    root = Path(__file__).resolve().parent  # this module is filippov/sweeps.py
+    # (read from sys.modules: an import of the package would cross the layers upward)
+    version = getattr(sys.modules.get("filippov"), "__version__", "?")
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    env = {
+        "filippov": f"{version} sources {h.hexdigest()}",
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+    }
+    for name in ("numpy", "scipy", "sympy"):
+        try:
+            from importlib.metadata import version as dist_version
+
+            env[name] = dist_version(name)
+        except Exception:
+            env[name] = "absent"
+    return env
 
 
 # ------------------------------------------------------------------------- one run
@@ -461,10 +763,16 @@ _PLANS: OrderedDict[str, _Plan] = OrderedDict()
 _LOCK = threading.RLock()
 
 
-def _run_chunk(payload: bytes, digest: str, start: int, x0: FloatArray) -> pd.DataFrame:
+def _run_chunk(
+    payload: bytes, digest: str, start: int, x0: FloatArray, caller: int
+) -> pd.DataFrame:
     """Worker entry point: the table of runs ``start, start + 1, …`` from the states ``x0``
     (one row each; sent with the chunk, so a task carries O(chunk) data, not the grid).
-    The table is built here, in parallel, and travels back column by column."""
+    The table is built here, in parallel, and travels back column by column.
+
+    ``caller`` is the id of the process that runs the sweep: a worker in another process
+    limits its BLAS to one thread while it computes; a thread of the caller's process
+    does not (the caller limited the whole process once, around the whole sweep)."""
     with _LOCK:
         plan = _PLANS.get(digest)
         if plan is None:
@@ -476,11 +784,42 @@ def _run_chunk(payload: bytes, digest: str, start: int, x0: FloatArray) -> pd.Da
     # threads in each of them fight over the same cores (measured with 2 workers on 2
     # cores: the event-path sweep ran 1.12x the serial throughput with the default
     # threads).
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
+    with _one_blas_thread(os.getpid() != caller):
         rows = [_run_one(plan, start + i, x) for i, x in enumerate(x0)]
     return _frame(rows, plan.columns())
+
+
+#: The BLAS limit of this process shared by the threads that need it: (holders, limiter).
+_BLAS_HOLDERS: list[Any] = [0, None]
+
+
+@contextmanager
+def _one_blas_thread(active: bool = True) -> Iterator[None]:
+    """Limit this process's BLAS to one thread while at least one holder is inside.
+
+    threadpoolctl's limits are process-wide: threads that each entered
+    ``threadpool_limits(1)`` and left in another order restored each other's saved
+    values, leaving the process at one thread for good. Here the first holder saves and
+    limits, the last one restores, so the setting before the first is the one after the
+    last, however the holders overlap.
+    """
+    if not active:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with _LOCK:
+        if _BLAS_HOLDERS[0] == 0:
+            _BLAS_HOLDERS[1] = threadpool_limits(limits=1)
+        _BLAS_HOLDERS[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _BLAS_HOLDERS[0] -= 1
+            if _BLAS_HOLDERS[0] == 0:
+                _BLAS_HOLDERS[1].restore_original_limits()
+                _BLAS_HOLDERS[1] = None
 
 
 def _dumps(plan: _Plan) -> bytes:
@@ -589,18 +928,43 @@ _KNOWN_DTYPES: dict[str, str] = {
 
 
 def _write_atomic(df: pd.DataFrame, path: Path, fmt: str) -> None:
-    """Write ``df`` to ``path`` so that the file, when present, is complete: a temporary
-    name in the same folder, then ``os.replace`` (atomic on POSIX and Windows)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write ``df`` to ``path`` so that the file, when present, is complete and durable:
+    serialised in memory (a chunk is at most a few hundred rows), then written by
+    :func:`filippov._npz_io.atomic_write_bytes` (a temporary file in the same folder,
+    fsynced, renamed over ``path``, the folder fsynced): without the fsync a crash soon
+    after the rename can leave an empty chunk file behind the final name."""
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        data = buf.getvalue()
+    else:
+        data = df.to_csv(index=False).encode("utf-8")
+    atomic_write_bytes(path, data)
+
+
+def _read_chunk(
+    path: Path, fmt: str, columns: Mapping[str, str], runs: tuple[int, int]
+) -> pd.DataFrame:
+    """The chunk file ``path`` of runs ``runs[0]`` to ``runs[1] - 1``, checked.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when it cannot be read (empty, truncated, damaged) or does not
+        hold exactly those runs with the sweep's columns.
+    """
     try:
-        if fmt == "parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        df = _conform(_read(path, fmt), columns)
+    except Exception as exc:  # pyarrow's and pandas' errors have no common base
+        raise ValueError(
+            f"the chunk file {path} cannot be read ({type(exc).__name__}: {exc})"
+        ) from exc
+    lo, hi = runs
+    missing = [c for c in columns if c not in df.columns]
+    if missing or list(df["run"]) != list(range(lo, hi)):
+        what = f"lacks the columns {missing}" if missing else f"does not hold runs {lo}-{hi - 1}"
+        raise ValueError(f"the chunk file {path} {what}")
+    return df
 
 
 def _read(path: Path, fmt: str) -> pd.DataFrame:
@@ -657,7 +1021,16 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise ValueError(f"`path` must be a sweep folder with a {_MANIFEST}. Got {p}.")
         fmt = manifest["format"]
         columns = manifest["columns"]
-        parts = [_conform(_read(f, fmt), columns) for f in sorted(p.glob(f"chunk-*.{fmt}"))]
+        parts = []
+        for f in sorted(p.glob(f"chunk-*.{fmt}")):
+            try:
+                parts.append(_conform(_read(f, fmt), columns))
+            except Exception as exc:  # pyarrow's and pandas' errors have no common base
+                raise ValueError(
+                    f"the chunk file {f} cannot be read ({type(exc).__name__}: {exc}); "
+                    "run the sweep again with the same `out` to compute it again (or "
+                    "delete the file to read the other chunks)."
+                ) from exc
         if not parts:
             raise ValueError(f"the sweep folder {p} holds no finished chunk yet.")
         df = pd.concat(parts, ignore_index=True)
@@ -674,16 +1047,21 @@ def _load_manifest(folder: Path) -> dict[str, Any] | None:
     path = folder / _MANIFEST
     if not path.exists():
         return None
-    with open(path, encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"the sweep manifest {path} is damaged ({exc}); the chunks next to it cannot "
+            "be identified: give a new folder, or delete this one to start again."
+        ) from None
+    if not isinstance(data, dict):
+        raise ValueError(f"the sweep manifest {path} is damaged (not a JSON object).")
     return data
 
 
 def _write_manifest(folder: Path, data: Mapping[str, Any]) -> None:
-    tmp = folder / f".{_MANIFEST}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, folder / _MANIFEST)
+    atomic_write_bytes(folder / _MANIFEST, json.dumps(data, indent=2).encode("utf-8"))
 
 
 # ------------------------------------------------------------------------- validation
@@ -760,10 +1138,7 @@ def _plan(
         if not isinstance(params, Mapping):
             raise TypeError(f"`params` must be a mapping name -> values. Got {params!r}.")
         names = tuple(params)
-        reserved = {"run", "status", "message", "norm", "step", "seed", "method"}
-        clash = [n for n in names if n in reserved or n.startswith(("x0_", "xf_", "n_"))]
-        if clash:
-            raise ValueError(f"`params` names must not be table columns. Got {clash}.")
+        check_param_names(names, run)
         values = [_axis(params[n], f"params[{n!r}]") for n in names]
         param_grid = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
     if run != "solve":
@@ -791,6 +1166,13 @@ def _plan(
     elif scheme is not None or steps is not None:
         raise ValueError("`scheme` and `steps` apply to run='scheme' or run='compare' only.")
     norm_axis: tuple[str | None, ...] = (None,)
+    if norms is not None and isinstance(problem, FilippovSystem):
+        # (a factory's systems are known only when built: each run's row says it then)
+        raise ValueError(
+            "`norms` applies to objectives (it picks the steepest-descent flow); `problem` "
+            f"is a FilippovSystem ({problem.name!r}), whose flow is fixed: pass its "
+            "objective instead, or leave `norms` out."
+        )
     if norms is not None:
         norm_axis = _axis(norms, "norms")
         bad = [n for n in norm_axis if n not in ("linf", "l1", "l2")]
@@ -852,6 +1234,7 @@ def sweep(
     out: str | os.PathLike[str] | None = None,
     table_format: str = "parquet",
     progress: bool | None = None,
+    force_resume: bool = False,
 ) -> pd.DataFrame:
     r"""Run :func:`~filippov.engine.solve`, a scheme, or both and :func:`~filippov.comparison.compare`,
     over the product of axes; one table row per run.
@@ -919,11 +1302,21 @@ def sweep(
         A folder (made when missing) where each finished chunk is written as its own
         ``chunk-NNNNNN.parquet`` (or ``.csv``) next to ``manifest.json``. Started again
         with the same folder and the same inputs, the sweep runs only the missing chunks;
-        a folder holding another sweep is a ``ValueError``.
+        a folder holding another sweep is a ``ValueError``. The same inputs include the
+        code of the problem: a factory (or an objective's functions) of your own code is
+        recognised by its bytecode, constants, defaults, closure and the module-level
+        values it reads, not by its name, so an edited factory is another sweep;
+        library code is recognised by the versions of filippov (and of its sources),
+        Python, NumPy, SciPy and SymPy.
     table_format : {"parquet", "csv"}
         File format of the chunks in ``out``.
     progress : bool, optional
         Show a tqdm progress bar; default: only when stderr is a terminal.
+    force_resume : bool, default False
+        Reuse the chunks in ``out`` although part of the problem cannot be verified to
+        be unchanged (an object that neither pickles nor is a plain function, such as a
+        closure over a lock: a resume is refused with a message naming it unless this is
+        given). Never overrides a difference that was detected.
 
     Returns
     -------
@@ -946,7 +1339,8 @@ def sweep(
     ------
     TypeError, ValueError
         Bad inputs, a problem that cannot be pickled for the workers, an ``out`` folder
-        of another sweep; never for a run that fails (its row says why).
+        of another sweep (or of one that cannot be verified, without ``force_resume``);
+        never for a run that fails (its row says why).
 
     Examples
     --------
@@ -1006,12 +1400,34 @@ def sweep(
         folder = Path(os.fspath(out))
         folder.mkdir(parents=True, exist_ok=True)
         manifest = _load_manifest(folder)
-    fingerprint = plan.fingerprint() if folder is not None else ""
+    fingerprint, unverified = plan.fingerprint() if folder is not None else ("", [])
     if manifest is not None:
+        if manifest.get("format_version") != _MANIFEST_VERSION:
+            raise ValueError(
+                f"`out` ({folder}) holds the chunks of a sweep written by another filippov "
+                "version, whose inputs cannot be compared with this one's; give a new "
+                "folder, or delete this one to start again."
+            )
         if manifest.get("fingerprint") != fingerprint or manifest.get("n_runs") != n_runs:
             raise ValueError(
-                f"`out` ({folder}) holds the chunks of another sweep (different inputs); "
-                "give a new folder, or delete this one to start again."
+                f"`out` ({folder}) holds the chunks of another sweep (different inputs, "
+                "problem code or filippov/numerical library versions); give a new folder, "
+                "or delete this one to start again."
+            )
+        if unverified:
+            what = "; ".join(unverified)
+            if not force_resume:
+                raise ValueError(
+                    f"`out` ({folder}) holds chunks that cannot be verified to come from "
+                    f"this sweep: the code of {what} cannot be read, so a change to it "
+                    "would go unnoticed. Pass force_resume=True to reuse the chunks if you "
+                    "are sure it did not change; otherwise give a new folder."
+                )
+            warnings.warn(
+                f"reusing the chunks in {folder} with force_resume=True: whether {what} "
+                "changed since they were computed is not verified.",
+                UserWarning,
+                stacklevel=2,
             )
         if chunk_size is not None and chunk_size != manifest["chunk_size"]:
             raise ValueError(
@@ -1039,6 +1455,7 @@ def sweep(
                     {
                         "format_version": _MANIFEST_VERSION,
                         "fingerprint": fingerprint,
+                        "unverified": unverified,
                         "n_runs": n_runs,
                         "chunk_size": chunk_size,
                         "n_chunks": n_chunks,
@@ -1051,7 +1468,12 @@ def sweep(
             for c in range(n_chunks):
                 path = folder / f"chunk-{c:06d}.{table_format}"
                 if path.exists():
-                    done[c] = _conform(_read(path, table_format), columns)
+                    runs = (c * chunk_size, min(n_runs, (c + 1) * chunk_size))
+                    try:
+                        done[c] = _read_chunk(path, table_format, columns, runs)
+                    except ValueError as exc:
+                        # (left in place: the recomputed chunk replaces it atomically)
+                        warnings.warn(f"{exc}; computing it again.", UserWarning, stacklevel=2)
         todo = [c for c in range(n_chunks) if c not in done]
         bounds = {c: (c * chunk_size, min(n_runs, (c + 1) * chunk_size)) for c in todo}
         results: dict[int, pd.DataFrame] = {}
@@ -1072,21 +1494,27 @@ def sweep(
                     bar.update(hi - lo)
             else:
                 digest = hashlib.sha256(payload).hexdigest()
-                futures: dict[Future[pd.DataFrame], int] = {
-                    ex.submit(_run_chunk, payload, digest, lo, _states(plan, lo, hi)): c
-                    for c in todo
-                    for lo, hi in [bounds[c]]
-                }
-                try:
-                    from concurrent.futures import as_completed
+                # Workers that may be threads of this process (a thread pool, a Dask
+                # client of an in-process cluster) share its BLAS: limited once here for
+                # the whole sweep, and restored exactly afterwards (see _run_chunk).
+                in_process = not isinstance(ex, ProcessPoolExecutor)
+                caller = os.getpid()
+                with _one_blas_thread(in_process):
+                    futures: dict[Future[pd.DataFrame], int] = {
+                        ex.submit(_run_chunk, payload, digest, lo, _states(plan, lo, hi), caller): c
+                        for c in todo
+                        for lo, hi in [bounds[c]]
+                    }
+                    try:
+                        from concurrent.futures import as_completed
 
-                    for fut in as_completed(futures):
-                        c = futures[fut]
-                        finish(c, fut.result())
-                        bar.update(bounds[c][1] - bounds[c][0])
-                finally:
-                    for fut in futures:
-                        fut.cancel()
+                        for fut in as_completed(futures):
+                            c = futures[fut]
+                            finish(c, fut.result())
+                            bar.update(bounds[c][1] - bounds[c][0])
+                    finally:
+                        for fut in futures:
+                            fut.cancel()
         finally:
             bar.close()
     finally:

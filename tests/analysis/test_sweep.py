@@ -127,29 +127,27 @@ def test_resume_reruns_only_missing_chunks(tmp_path):
     assert _slope_sweep(executor="serial", out=out).attrs["sweep"]["chunks_run"] == []
 
 
-_INTERRUPT = {"at": 2.0}
-
-
 def _interrupting_slope(a):
-    if a == _INTERRUPT["at"]:
+    # The interruption is read from the environment, not from a module-level value: a
+    # value the factory reads is part of the sweep's identity (another value, another
+    # sweep), which an interruption is not.
+    if str(a) == os.environ.get("FILIPPOV_TEST_INTERRUPT_AT"):
         raise KeyboardInterrupt
     return slope(a)
 
 
-def test_resume_after_a_keyboard_interrupt(tmp_path):
+def test_resume_after_a_keyboard_interrupt(tmp_path, monkeypatch):
     starts = fp.grid((-6.0, 1.0), (-6.0, 0.5), num=2)
     kw = {"t_span": (0.0, 30.0), "params": {"a": [0.5, 0.25, 2.0]}, "executor": "serial"}
+    monkeypatch.setenv("FILIPPOV_TEST_INTERRUPT_AT", "2.0")
     with pytest.raises(KeyboardInterrupt):
         fp.sweep(_interrupting_slope, starts, chunk_size=4, out=tmp_path / "s", **kw)
     assert sorted(p.name for p in (tmp_path / "s").glob("chunk-*")) == [
         "chunk-000000.parquet",
         "chunk-000001.parquet",
     ]
-    _INTERRUPT["at"] = None
-    try:
-        resumed = fp.sweep(_interrupting_slope, starts, out=tmp_path / "s", **kw)
-    finally:
-        _INTERRUPT["at"] = 2.0
+    monkeypatch.delenv("FILIPPOV_TEST_INTERRUPT_AT")
+    resumed = fp.sweep(_interrupting_slope, starts, out=tmp_path / "s", **kw)
     assert resumed.attrs["sweep"]["chunks_run"] == [2]
     fresh = fp.sweep(slope, starts, **kw)
     pd.testing.assert_frame_equal(fresh, resumed, check_exact=True)
