@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -28,10 +29,24 @@ from filippov.solution import (
 from filippov.solution import readonly_view as _readonly  # engine-facing constructors
 from filippov.solution import trusted_record as _unchecked
 
-#: Number of consecutive shrinking event gaps that make a Zeno run.
+#: Longest period (in distinct event times) of the accumulations the check recognizes:
+#: a rotation through up to four crossings (the twisting controller with unequal gains on
+#: the two sides of ``x1 = 0`` repeats its pattern of gaps every four events).
+ZENO_MAX_PERIOD = 4
+#: Least number of gap ratios ``g[k] / g[k − p]`` that must agree for a geometric
+#: accumulation of period ``p`` (and two per phase of the period: see `_n_ratios`).
 ZENO_RUN = 6
-#: How many of the latest events the accumulation check looks at.
-ZENO_TAIL = 64
+#: Relative accuracy asked of the extrapolated time still to go, ``t* − t_last``: every
+#: ratio of the window lies within ``ZENO_RATIO_TOL · (1 − ρ)`` of the period's ratio ``ρ``
+#: (relative), which moves the estimate by at most ``~ZENO_RATIO_TOL`` of that time.
+ZENO_RATIO_TOL = 1e-3
+#: Consecutive event gaps below ``zeno_spacing · span``, on recurring switching functions,
+#: that stop a run as an accumulation even without a geometric pattern (a run whose gaps
+#: stay that small cannot reach the end of its span before ``max_events`` anyway).
+ZENO_STALL = 48
+#: How many of the latest events the accumulation check looks at (the windows above must
+#: fit in it, simultaneous events included).
+ZENO_TAIL = 256
 
 
 _new = object.__new__
@@ -435,130 +450,248 @@ def record_tie_change(
         rec.event(t, x, "tie-exit", left, old_mode, mode, unique=unique)
 
 
-#: How many of the last relations "this gap is shorter than the gap two before" make the
-#: shrinking test of the accumulation check (those among ``ZENO_RUN + 1`` times).
-_SHRINKING = ZENO_RUN - 2
+def _n_ratios(p: int) -> int:
+    """How many gap ratios ``g[k] / g[k − p]`` a geometric accumulation of period ``p``
+    must show: at least ``ZENO_RUN``, and two for each phase of the period (three whole
+    periods of gaps). (Not more: the gaps of a fast contraction reach the resolution of
+    time soon after the spacing that triggers the check; the exact path's ``l1`` system
+    of ``test_exact_path_stops_at_an_accumulation_point`` contracts by 0.0067 every four
+    times and offers 14 times, 13 in the pattern, when its gaps first fall below it.)"""
+    return max(ZENO_RUN, 2 * p)
 
 
-def _recent_runs(rec: Recorder, n: int) -> tuple[list[list[Any]], int]:
-    """The last ``ZENO_RUN + 1`` runs of equal times among the recorder's events, oldest
-    first, each ``[t, first, last]`` (event indices; ``first`` may be cut at the start of
-    the tail), extended by the events recorded since the last call; and how many of the
-    last relations between the runs' times ``t[e] − t[e−1] < t[e−2] − t[e−3]`` (a gap
-    shorter than the one two before it) hold in a row.
+#: Distinct times kept by `_recent_runs`: the geometric test's longest window
+#: (``_n_ratios(p) + p`` gaps) and the stall guard's (``ZENO_STALL`` gaps, each run
+#: compared with the ``ZENO_MAX_PERIOD`` runs before it).
+_KEPT = max(
+    max(_n_ratios(p) + p + 1 for p in range(1, ZENO_MAX_PERIOD + 1)),
+    ZENO_STALL + ZENO_MAX_PERIOD + 1,
+)
+#: The geometric test's windows: (period, ratios, distinct times), computed once (the
+#: check runs after every event).
+_WINDOWS = tuple((p, _n_ratios(p), _n_ratios(p) + p + 1) for p in range(1, ZENO_MAX_PERIOD + 1))
+#: Distinct times all the windows need (the longest).
+_ALL_WINDOWS = max(size for _, _, size in _WINDOWS)
+
+
+class _Runs:
+    """What the accumulation check keeps on a recorder between calls (see `_recent_runs`).
+
+    ``runs``: the last ``_KEPT`` runs of equal times, oldest first, each
+    ``[t, first, last, group]`` (event indices; ``first`` may be cut at ``base``, where
+    the runs were last rebuilt from; ``group``: the switching functions of the run's
+    events, computed when first needed, ``None`` until then). ``shrink[p − 1]``: how many
+    of the last relations "a gap shorter than the gap ``p`` before it" hold in a row.
+    ``stall``: how many of the last complete runs in a row came at most ``tiny`` after
+    the one before and hit no switching function that the ``ZENO_MAX_PERIOD`` runs before
+    it did not (chattering among a few manifolds, in any order; events on ever new
+    manifolds, as those of a large sign flow near its end, are no stall); ``last_seen``:
+    the number (``complete``, counted from ``base``) of the last complete run that hit
+    each switching function, from which that is decided without building sets.
+    """
+
+    __slots__ = ("base", "complete", "last_seen", "runs", "seen", "shrink", "stall", "tiny")
+
+    def __init__(self, base: int, tiny: float) -> None:
+        self.seen = self.base = base
+        self.tiny = tiny
+        self.runs: list[list[Any]] = []
+        self.shrink = [0] * ZENO_MAX_PERIOD
+        self.stall = 0
+        self.complete = 0
+        self.last_seen: dict[int, int] = {}
+
+    def close(self, events: Any, run: list[Any], close_gap: bool) -> None:
+        """Count the complete ``run`` (its events all recorded) towards a stall:
+        ``close_gap`` whether it came at most ``tiny`` after the run before it."""
+        number, last_seen = self.complete, self.last_seen
+        oldest = number - ZENO_MAX_PERIOD  # (the runs number − 4 … number − 1 before it)
+        recurring = close_gap
+        for j in range(max(run[1], self.base), run[2] + 1):
+            for i in events[j].indices:
+                if recurring and last_seen.get(i, oldest - 1) < oldest:
+                    recurring = False
+                last_seen[i] = number
+        self.stall = self.stall + 1 if recurring else 0
+        self.complete = number + 1
+
+    def group(self, events: Any, run: list[Any]) -> frozenset[int]:
+        """The switching functions involved in ``run`` (cached on it)."""
+        if run[3] is None:
+            run[3] = frozenset(
+                i for j in range(max(run[1], self.base), run[2] + 1) for i in events[j].indices
+            )
+        return run[3]
+
+
+def _recent_runs(rec: Recorder, n: int, tiny: float) -> _Runs:
+    """The accumulation check's view of the recorder's first ``n`` events, extended by the
+    events recorded since the last call (see `_Runs`); ``tiny`` is the spacing below which
+    a gap counts towards a stall.
 
     Why kept: the accumulation check runs after every event, and near the end of a long
     sign flow (a long ``t_span``) its cheap exit fails at almost every event; walking back
     over the event records each time to find the runs (records long evicted from the
     cache) cost about 10 µs per event of a d = 1000 run, and testing the shrinking gaps
-    afresh on the last seven times another ~2 µs. The relations only depend on the
-    sequence of distinct times, so the count is the same whether the runs were extended
-    or rebuilt from the tail.
+    afresh another ~2 µs. The relations only depend on the sequence of distinct times (and
+    the switching functions of each), so every count the check reads (the last ones, whose
+    runs all start within the last ``ZENO_TAIL`` events) is the same whether the runs were
+    extended or rebuilt from the tail.
     """
     events = rec.events
-    state = rec.__dict__.get("_zeno_runs")  # [seen, runs, streak], updated in place
-    if state is None or state[0] > n or n - state[0] > ZENO_TAIL:
+    state = rec.__dict__.get("_zeno_runs")
+    if state is None or state.seen > n or n - state.seen > ZENO_TAIL or state.tiny != tiny:
         # a new list of events, or a long gap: from the tail
-        state = rec.__dict__["_zeno_runs"] = [n - min(n, ZENO_TAIL), [], 0]
-    seen, runs, streak = state
-    for j in range(seen, n):
+        state = rec.__dict__["_zeno_runs"] = _Runs(n - min(n, ZENO_TAIL), tiny)
+    runs, shrink = state.runs, state.shrink
+    for j in range(state.seen, n):
         t = events[j].t
         if runs and runs[-1][0] == t:
             runs[-1][2] = j
+            runs[-1][3] = None  # (a simultaneous event may add a switching function)
             continue
-        runs.append([t, j, j])
-        if len(runs) < 4:
-            streak = 0
-        elif t - runs[-2][0] < runs[-3][0] - runs[-4][0]:
-            streak += 1
-        else:
-            streak = 0
-    if len(runs) > ZENO_RUN + 1:
-        del runs[: -ZENO_RUN - 1]
-    state[0], state[2] = n, streak
-    return runs, streak
+        if runs:  # the last run is complete now: does it extend a stall?
+            state.close(events, runs[-1], len(runs) >= 2 and runs[-1][0] - runs[-2][0] <= tiny)
+        runs.append([t, j, j, None])
+        gap = t - runs[-2][0] if len(runs) >= 2 else 0.0
+        for p in range(1, ZENO_MAX_PERIOD + 1):
+            if len(runs) >= p + 2 and gap < runs[-1 - p][0] - runs[-2 - p][0]:
+                shrink[p - 1] += 1
+            else:
+                shrink[p - 1] = 0
+    if len(runs) > _KEPT:
+        del runs[:-_KEPT]
+    state.seen = n
+    return state
+
+
+def _geometric_limit(times: list[float], p: int) -> tuple[float, float, float] | None:
+    """``(t*, ρ, worst)`` when the gaps between ``times`` contract with period ``p``: each
+    gap ``ρ`` times the gap ``p`` before it, the same ``ρ < 1`` to ``ZENO_RATIO_TOL ·
+    (1 − ρ)`` (relative; ``worst`` the largest deviation) over the whole window; ``t*``
+    the sum of the geometric series of whole periods (Aitken's Δ² on ``times`` with step
+    ``p``); else ``None``."""
+    gaps = [t1 - t0 for t0, t1 in pairwise(times)]
+    a, b, c = times[-1 - 2 * p], times[-1 - p], times[-1]
+    rho = (c - b) / (b - a)  # (distinct increasing times: b > a)
+    if not 0.0 < rho < 1.0:
+        return None
+    worst = max(abs(gaps[k] / (gaps[k - p] * rho) - 1.0) for k in range(p, len(gaps)))
+    if worst > ZENO_RATIO_TOL * (1.0 - rho):
+        return None
+    return c + (c - b) * rho / (1.0 - rho), rho, worst
+
+
+def _state_text(x: FloatArray) -> str:
+    return np.array2string(np.asarray(x), precision=12, threshold=20)
 
 
 def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple[int, str] | None:
     """Detect accumulating events (Zeno) and extrapolate their limit when geometric.
 
-    Triggered when the last gap between event times is below ``zeno_spacing · span``. The
-    limit time and state are estimated by Aitken's Δ² on the event sequence with period
-    ``p`` (1 or 2: a rotation through two manifolds, as in the twisting controller); the
-    period whose successive estimates agree best is used, and the run stops with status −2
-    and an ``"accumulation"`` event carrying the estimate.
+    Triggered when the last gap between distinct event times is below
+    ``zeno_spacing · span``. The run then stops with status −2 in three cases:
+
+    * geometric accumulation with a period ``p ≤ ZENO_MAX_PERIOD`` (a rotation through up
+      to four crossings): the same switching functions recur every ``p`` distinct times,
+      and every gap of the last ``_n_ratios(p)`` is ``ρ`` times the gap ``p`` before it,
+      one ``ρ < 1`` to ``ZENO_RATIO_TOL · (1 − ρ)``. The limit time is the sum of the
+      geometric series of whole periods and the state is extrapolated per component
+      (Aitken's Δ² with step ``p``); an ``"accumulation"`` event carries them, and a
+      straight segment bridges to them;
+    * the gaps shrink so (with recurring switching functions) but not with one ratio,
+      once the windows of all periods could be tested: stopped at the last event,
+      nothing extrapolated;
+    * ``ZENO_STALL`` gaps in a row below ``zeno_spacing · span``, each run of events on
+      switching functions hit by the ``ZENO_MAX_PERIOD`` runs before it (events stalled
+      at the resolution of time, or chattering): such a run cannot reach the end of its
+      span before ``max_events``, and each of its events may be costly.
     """
     # Only the recent events matter: the check runs after every event, so it must cost
-    # O(1), not O(number of events so far). The runs of equal times among the last
-    # ZENO_TAIL events are kept on the recorder and extended by the events recorded since
-    # the last call (see _recent_runs); the cheap exit first: the last gap between
-    # distinct event times is not tiny.
+    # O(1), not O(number of events so far): the runs of equal times and the counts the
+    # tests read are kept on the recorder (see _recent_runs); the cheap exits first.
     events = rec.events
     n = len(events)
     if n < 2:
         return None
-    runs, streak = _recent_runs(rec, n)
+    tiny = zeno_spacing * max(span, 1e-300)
+    state = _recent_runs(rec, n, tiny)
+    runs = state.runs
     lowest = n - min(n, ZENO_TAIL)
     if len(runs) < 2 or runs[-2][2] < lowest:  # one time over the whole tail
         return None
-    if runs[-1][0] - runs[-2][0] > zeno_spacing * max(span, 1e-300):
+    gap = runs[-1][0] - runs[-2][0]
+    if gap > tiny:
         return None
-    # The last ZENO_RUN + 1 distinct times (simultaneous events share a time) within the
-    # last ZENO_TAIL events, with the first event at each time (in the tail) and the
-    # switching functions involved there.
-    if len(runs) < ZENO_RUN + 1 or runs[-ZENO_RUN - 1][2] < lowest:
-        return None
-    # A Zeno run: the last gaps shrink (per period of at most two) and the last is tiny.
-    # (The relations among the last ZENO_RUN + 1 times, counted by _recent_runs as the
-    # times arrive: with a long span this test runs at nearly every event of a long run.)
-    if streak < _SHRINKING:
-        return None
-    recent = runs[-ZENO_RUN - 1 :]
-    tl = [run[0] for run in recent]
-    spans = [(max(first, lowest), last) for _, first, last in recent]
-    distinct = [events[first] for first, _ in spans]
-    groups = [
-        frozenset(i for j in range(first, end + 1) for i in events[j].indices)
-        for first, end in spans
-    ]
-    # ... and the same switching functions are hit again and again (period 1, 2 or 3).
-    # Close events on *different* manifolds are no accumulation: the sign flow of a
-    # d = 2000 quadratic has thousands of distinct events, some 1e-10 apart near the end,
-    # which a test on the times alone took for a Zeno run.
-    run = groups[-ZENO_RUN - 1 :]
-    if not any(all(run[k] == run[k - p] for k in range(p, len(run))) for p in (1, 2, 3)):
-        return None
-    times = np.array(tl)  # (numpy only now: the tests above fail at most events)
-    gaps = np.diff(times)
-    gap = float(gaps[-1])
-    states = np.array([e.x for e in distinct])
-    ev = distinct
-    best: tuple[float, int, float, FloatArray] | None = None
-    for p in (1, 2):
-        if len(times) < 2 * p + 2:
-            continue
-        est = []
-        for end in (len(times) - 1, len(times) - 2):
-            a, b, c = times[end - 2 * p], times[end - p], times[end]
-            den = (c - b) - (b - a)
-            if den == 0 or not (0 < (c - b) < (b - a)):
-                break
-            est.append(c - (c - b) ** 2 / den)
-        if len(est) == 2:
-            spread = abs(est[0] - est[1])
-            if best is None or spread < best[0]:
-                xa, xb, xc = states[-1 - 2 * p], states[-1 - p], states[-1]
-                den_x = (xc - xb) - (xb - xa)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    x_star = np.where(np.abs(den_x) > 0, xc - (xc - xb) ** 2 / den_x, xc)
-                best = (spread, p, est[0], x_star)
-    last = ev[-1]
-    if best is None:
+    # Periods whose gaps have shrunk long enough, over runs that all start in the tail.
+    windows = []
+    shrink = state.shrink
+    for p, need, size in _WINDOWS if max(shrink) >= ZENO_RUN else ():  # (most events: none)
+        if shrink[p - 1] >= need and len(runs) >= size and runs[-size][1] >= lowest:
+            window = runs[-size:]
+            # ... on the same switching functions every p times. Close events on
+            # *different* manifolds are no accumulation: the sign flow of a d = 2000
+            # quadratic has thousands of distinct events, some 1e-10 apart near the end,
+            # which a test on the times alone took for a Zeno run.
+            groups = [state.group(events, r) for r in window]
+            if all(groups[k] == groups[k - p] for k in range(p, len(groups))):
+                windows.append((p, window))
+    # (The smallest period with one ratio first: a multiple of the true period fits too.)
+    for p, window in windows:
+        fit = _geometric_limit([r[0] for r in window], p)
+        if fit is not None:
+            if fit[0] - ZENO_RATIO_TOL * (fit[0] - window[-1][0]) > span:
+                # The limit lies beyond the end of the run (even allowing for the error of
+                # the estimate): finitely many events remain, and the run reaches its end.
+                return None
+            return _record_accumulation(rec, events, window, p, *fit)
+    last = events[runs[-1][1]]
+    if windows and len(runs) >= _ALL_WINDOWS and runs[-_ALL_WINDOWS][1] >= lowest:
+        # (Only once every period could have been tested: the gaps of a period-4 pattern
+        # also shrink with period 2, and a run stopped on that before its own window is
+        # complete loses an extrapolation it would have had a few events later.)
         return -2, (
-            f"events accumulate near t = {last.t:.12g} (gap {gap:.3g} below zeno_spacing "
-            f"· span) without a geometric pattern to extrapolate; stopped (Zeno guard)"
+            f"events accumulate near t = {last.t:.12g}, x = {_state_text(last.x)} (gap "
+            f"{gap:.3g} below zeno_spacing · span, shrinking with period {windows[0][0]}) "
+            "without a geometric pattern to extrapolate; stopped (Zeno guard)"
         )
-    spread, p, t_star, x_star = best
+    size = ZENO_STALL + ZENO_MAX_PERIOD + 1
+    if state.stall >= ZENO_STALL and len(runs) >= size and runs[-size][1] >= lowest:
+        funcs = sorted(set().union(*(state.group(events, r) for r in runs[-ZENO_STALL - 1 :])))
+        return -2, (
+            f"events keep recurring on switching functions {funcs} less than zeno_spacing "
+            f"· span = {tiny:.3g} apart ({ZENO_STALL} such gaps in a row, the last "
+            f"{gap:.3g}) without a geometric pattern to extrapolate: stopped at t = "
+            f"{last.t:.12g}, x = {_state_text(last.x)} (Zeno guard; lower `zeno_spacing` "
+            "if the system really switches this fast)"
+        )
+    return None
+
+
+def _record_accumulation(
+    rec: Recorder,
+    events: Any,
+    window: list[list[Any]],
+    p: int,
+    t_star: float,
+    rho: float,
+    worst: float,
+) -> tuple[int, str]:
+    """Record the extrapolated accumulation point of a geometric Zeno run of period ``p``
+    (the ``"accumulation"`` event and the segment bridging to it); ``(−2, message)``."""
+    # The state: per component, Aitken's Δ² on the states at the first event of the
+    # last three times a period apart (each component may contract at its own rate: the
+    # twisting controller's positions as ρ², its speeds as ρ); a component that does
+    # not contract (ratio of its differences not in (−1, 1)) keeps its last value.
+    xa, xb, xc = (
+        np.asarray(events[r[1]].x) for r in (window[-1 - 2 * p], window[-1 - p], window[-1])
+    )
+    d1, d2 = xb - xa, xc - xb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = d2 / d1
+        contracting = np.isfinite(sigma) & (np.abs(sigma) < 1.0)
+        x_star = np.where(contracting, xc + d2 * sigma / (1.0 - sigma), xc)
+    last = events[window[-1][1]]
     t_last, x_last = rec.t[-1], rec.x[-1]
     if t_star > t_last and last.mode_after is not None:
         # Bridge to the extrapolated limit with a straight segment, so the dense output
@@ -575,12 +708,13 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
         last.mode_after,
         last.mode_after,
         note=(
-            f"Zeno point extrapolated by Aitken's delta-squared (period {p}) from "
-            f"the last {len(ev)} distinct event times; estimates agree to {spread:.2g}"
+            f"Zeno point extrapolated from the last {len(window)} distinct event times: "
+            f"gaps contracting by {rho:.9g} per period of {p} (ratios agree to "
+            f"{worst:.2g}), the geometric series of whole periods summed"
         ),
     )
     return -2, (
-        f"Zeno accumulation of events: extrapolated limit t* = {t_star:.12g}, "
-        f"x* = {np.array2string(x_star, precision=6)} (see the 'accumulation' event); "
-        "integration stopped there"
+        f"Zeno accumulation of events (gaps contracting by {rho:.6g} per period of {p} "
+        f"event times): stopped at the extrapolated limit t = {t_star:.12g}, x = "
+        f"{np.array2string(x_star, precision=6)} (the 'accumulation' event)"
     )

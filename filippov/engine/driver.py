@@ -111,7 +111,12 @@ def solve(
         ``|h_i|``, and ``zero_tol`` (relative to the scale of ``h``) sets the margins that
         keep an event from firing again at its own time.
     zeno_spacing : float
-        Events closer than ``zeno_spacing · (t_end − t0)`` trigger the accumulation check.
+        Events closer than ``zeno_spacing · (t_end − t0)`` trigger the accumulation check
+        (status −2): gaps that contract geometrically, with a period of up to four event
+        times on recurring switching functions, are summed to the limit, recorded as an
+        ``"accumulation"`` event; gaps shrinking otherwise, or 48 such close events in a
+        row on the same few switching functions, stop the run there (a run whose events
+        stay that close cannot reach ``t_end`` within ``max_events``).
     stabilization : float
         Gain of the drift correction on sliding manifolds, in units of ``1/(t_end − t0)``.
     check_derivatives : bool, default True

@@ -198,56 +198,220 @@ def test_zeno_guard_ignores_close_events_on_different_manifolds() -> None:
     assert check_accumulation(rec, span=1.0, zeno_spacing=1e-8) is None  # type: ignore[arg-type]
 
 
-def _trailing_shrinking(times: list[float]) -> int:
-    """How many of the last relations ``g[e] < g[e − 2]`` between the gaps of ``times``
-    (distinct, increasing) hold in a row, counted directly."""
-    count = 0
-    for e in range(len(times) - 1, 2, -1):
-        if times[e] - times[e - 1] < times[e - 2] - times[e - 3]:
-            count += 1
+def _periodic_geometric_events(
+    phases: list[float], rho: list[float], n: int
+) -> tuple[list[float], list[tuple[int, ...]], float]:
+    """Event times whose gaps repeat with period ``p = len(phases)``: gap ``k`` is
+    ``phases[k % p] · rho[k % p] ** (k // p)``, each on switching function ``k % p``; and
+    the sum of all the gaps (the accumulation time, from t = 0): phase ``i`` contributes
+    ``phases[i] / (1 − rho[i])``."""
+    p = len(phases)
+    times, indices, t = [], [], 0.0
+    for k in range(n):
+        t += phases[k % p] * rho[k % p] ** (k // p)
+        times.append(t)
+        indices.append((k % p,))
+    return times, indices, sum(c / (1.0 - r) for c, r in zip(phases, rho, strict=True))
+
+
+def _first_stop(
+    times: list[float],
+    indices: list[tuple[int, ...]],
+    state: Any,
+    spacing: float = 1e-8,
+    span: float = 10.0,
+) -> tuple[Any, tuple[int, str] | None]:
+    """Record the events one by one, checking for an accumulation after each (as the
+    driver does); the recorder and the first stop."""
+    from filippov._recorder import Recorder, check_accumulation, make_mode
+
+    rec = Recorder(0.0, state(0.0), "exact")
+    mode = make_mode("l1", np.array([1.0, -1.0]), [])
+    out = None
+    for t, idx in zip(times, indices, strict=True):
+        rec.event(t, state(t), "crossing", idx, mode, mode)
+        out = check_accumulation(rec, span=span, zeno_spacing=spacing)
+        if out is not None:
+            break
+    return rec, out
+
+
+@pytest.mark.parametrize(
+    ("phases", "rho"),
+    [
+        ([1.0], [0.5]),
+        ([1.0, 0.3], [0.6, 0.6]),
+        ([1.0, 0.3, 2.0], [0.45, 0.45, 0.45]),
+        # the asymmetric twisting controller's pattern: four gaps, one ratio per turn
+        ([0.82, 0.49, 1.10, 0.16], [0.29, 0.29, 0.29, 0.29]),
+    ],
+)
+def test_zeno_guard_extrapolates_geometric_accumulations_of_period_up_to_four(
+    phases: list[float], rho: list[float]
+) -> None:
+    """Gaps repeating with period p ≤ 4 and one contraction ratio per period: stopped at
+    the sum of the geometric series (closed form), with the state extrapolated to its
+    limit. Before, only periods 1 and 2 were recognized (each gap compared with the one
+    two before): period 3 and 4 ran on (the asymmetric twisting controller ground on for
+    minutes or ended −4)."""
+    times, indices, t_star = _periodic_geometric_events(phases, rho, 200)
+    # a state that reaches 0 at t*: (t* − t, (t* − t)²)
+    state = lambda t: np.array([t_star - t, (t_star - t) ** 2])  # noqa: E731
+    rec, out = _first_stop(times, indices, state)
+    assert out is not None and out[0] == -2, out
+    acc = rec.events[-1]
+    assert acc.kind == "accumulation"
+    # (the sum of a geometric series from its first terms: rounding only; a wrong period
+    # misses by about one gap, here ~1e-8)
+    assert abs(acc.t - t_star) <= 1e-13 * t_star, (acc.t, t_star)
+    np.testing.assert_allclose(acc.x, 0.0, atol=1e-13)
+    assert f"t = {acc.t:.12g}" in out[1] and f"period of {len(phases)}" in out[1]
+
+
+def test_zeno_guard_lets_a_run_end_before_a_limit_beyond_its_span() -> None:
+    """Geometric gaps whose limit lies just beyond the end of the run (t* = span + 1e-8,
+    gaps below zeno_spacing · span before the end): the events up to the end are finitely
+    many, and the run is not stopped at a limit it never reaches (it was, at t*)."""
+    times, indices, t_star = _periodic_geometric_events([1.0, 0.3], [0.6, 0.6], 200)
+    span = t_star - 1e-8
+    kept = [k for k, t in enumerate(times) if t <= span]
+    assert times[kept[-1]] - times[kept[-2]] < 1e-8 * span  # (the check does run)
+    rec, out = _first_stop(
+        [times[k] for k in kept],
+        [indices[k] for k in kept],
+        lambda t: np.array([t_star - t]),
+        span=span,
+    )
+    assert out is None and rec.n_events == len(kept)
+
+
+def test_zeno_guard_invents_no_limit_when_the_phases_contract_differently() -> None:
+    """Gaps of period 2 whose two phases contract by different ratios (0.5 and 0.3): the
+    events do accumulate (at the closed-form sum), but no geometric series of whole
+    periods fits them, and an extrapolation with one ratio lands beside the limit (the
+    previous code recorded one, Aitken's Δ² of period 1 or 2, 4.9e-8 early). The guard
+    stops the run without inventing a limit."""
+    times, indices, t_star = _periodic_geometric_events([1.0, 0.4], [0.5, 0.3], 200)
+    rec, out = _first_stop(times, indices, lambda t: np.array([t_star - t, 0.0]))
+    assert out is not None and out[0] == -2, out
+    assert "accumulation" not in rec.kinds, [ev.t - t_star for ev in rec.events[-2:]]
+    assert "without a geometric pattern" in out[1]
+    assert rec.events[-1].t < t_star
+
+
+def test_zeno_guard_stops_a_stall_of_recurring_events_without_a_pattern() -> None:
+    """Events on two alternating switching functions at tiny gaps of no pattern (a run
+    stalled at the resolution of time, or chattering): stopped after ZENO_STALL of them
+    with a message naming the time and state; the same gaps on ever new switching
+    functions (the close events of a large sign flow) are left to run."""
+    from filippov._recorder import ZENO_STALL
+
+    rng = np.random.default_rng(3)
+    gaps = np.concatenate([np.full(30, 0.1), 1e-9 * rng.uniform(0.5, 2.0, 400)])
+    times = list(np.cumsum(gaps))
+    state = lambda t: np.array([t, -t])  # noqa: E731
+    rec, out = _first_stop(times, [(k % 2,) for k in range(len(times))], state)
+    assert out is not None and out[0] == -2 and "accumulation" not in rec.kinds
+    n_tiny = rec.n_events - 30
+    assert ZENO_STALL <= n_tiny <= ZENO_STALL + 2, n_tiny
+    last = rec.events[-1]
+    assert f"t = {last.t:.12g}" in out[1] and "x = [" in out[1] and "[0, 1]" in out[1]
+    rec, out = _first_stop(times, [(k,) for k in range(len(times))], state)
+    assert out is None and rec.n_events == len(times)
+
+
+def _direct_counts(
+    times: list[float], groups: list[frozenset[int]], tiny: float, max_period: int
+) -> tuple[list[int], int]:
+    """The accumulation check's counts, directly over all distinct ``times`` (increasing)
+    and the switching functions hit at each: per period ``p``, how many of the last
+    relations ``g[e] < g[e − p]`` between the gaps hold in a row; and how many of the
+    complete runs (all but the last time) in a row came at most ``tiny`` after the one
+    before, on switching functions hit at the ``max_period`` times before it."""
+    shrink = []
+    for p in range(1, max_period + 1):
+        count = 0
+        for e in range(len(times) - 1, p, -1):
+            if times[e] - times[e - 1] < times[e - p] - times[e - p - 1]:
+                count += 1
+            else:
+                break
+        shrink.append(count)
+    stall = 0
+    for i in range(len(times) - 2, 0, -1):
+        before = frozenset().union(*groups[max(0, i - max_period) : i])
+        if times[i] - times[i - 1] <= tiny and groups[i] <= before:
+            stall += 1
         else:
             break
-    return count
+    return shrink, stall
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_zeno_guard_counts_shrinking_gaps_as_a_direct_count(seed: int) -> None:
-    """The accumulation check counts the shrinking gaps as the event times arrive (O(1)
-    per event, not the last seven times tested again at every event): that count must
-    decide as the direct one over all distinct times does, whether the check ran after
-    every event or only now and then (its runs then rebuilt from the last events), with
-    simultaneous events, and the check must give the same answer both ways."""
-    from filippov._recorder import ZENO_RUN, Recorder, _recent_runs, check_accumulation, make_mode
+    """The accumulation check counts the shrinking gaps (per period 1 to 4) and the stall
+    as the event times arrive (O(1) per event, not the last times tested again at every
+    event): those counts must be the direct ones over all distinct times, whether the
+    check ran after every event or only now and then (its runs then rebuilt from the
+    last events), with simultaneous events, and the check must give the same answer
+    both ways."""
+    from filippov._recorder import (
+        ZENO_MAX_PERIOD,
+        ZENO_STALL,
+        Recorder,
+        _n_ratios,
+        _recent_runs,
+        check_accumulation,
+        make_mode,
+    )
 
     rng = np.random.default_rng(seed)
     mode = make_mode("l1", np.array([1.0, -1.0]), [])
     every, sparse = Recorder(0.0, np.zeros(2), "exact"), Recorder(0.0, np.zeros(2), "exact")
+    tiny = 1e-4
     times: list[float] = []
+    groups: list[frozenset[int]] = []
     t, gap = 0.0, 0.1
-    longest = 0
-    for k in range(600):
+    longest = [0] * ZENO_MAX_PERIOD
+    longest_stall = 0
+    stalled = False
+    for k in range(1500):
+        # mostly two alternating switching functions, now and then a new one (not while
+        # the gaps stall, below)
+        stall_phase = 700 <= k < 900
+        idx = (k % 2,) if stall_phase or rng.random() < 0.97 else (2 + k,)
         if times and rng.random() < 0.2:
-            pass  # a simultaneous event: same time
+            groups[-1] = groups[-1] | set(idx)  # a simultaneous event: same time
         else:
-            # mostly shrinking gaps (runs of Zeno-like events), sometimes growing again
+            # mostly shrinking gaps (runs of Zeno-like events), sometimes growing again;
+            # for a while tiny gaps of no pattern (a stall)
             gap *= rng.choice([0.5, 0.9, 1.1, 3.0], p=[0.35, 0.2, 0.25, 0.2])
-            t += gap
-            times.append(t)
+            gap = min(gap, 0.1) if not stall_phase else tiny * rng.uniform(0.1, 1.0)
+            if t + gap == t:  # (below the resolution of time: simultaneous after all)
+                groups[-1] = groups[-1] | set(idx)
+            else:
+                t += gap
+                times.append(t)
+                groups.append(frozenset(idx))
         for rec in (every, sparse):
-            rec.event(t, np.full(2, t), "crossing", (k % 2,), mode, mode)
-        runs, streak = _recent_runs(every, every.n_events)
-        assert [r[0] for r in runs] == times[-len(runs) :]
-        if len(runs) >= ZENO_RUN + 1:  # (when the check looks at the count at all)
-            assert min(streak, ZENO_RUN - 2) == min(_trailing_shrinking(times), ZENO_RUN - 2)
-        longest = max(longest, streak)
-        out_every = check_accumulation(every, span=1.0, zeno_spacing=1e-4)  # type: ignore[arg-type]
+            rec.event(t, np.full(2, t), "crossing", idx, mode, mode)
+        state = _recent_runs(every, every.n_events, tiny)
+        assert [r[0] for r in state.runs] == times[-len(state.runs) :]
+        shrink, stall = _direct_counts(times, groups, tiny, ZENO_MAX_PERIOD)
+        assert state.shrink == shrink and state.stall == stall
+        longest = [max(a, b) for a, b in zip(longest, shrink, strict=True)]
+        longest_stall = max(longest_stall, stall)
+        out_every = check_accumulation(every, span=1.0, zeno_spacing=tiny)  # type: ignore[arg-type]
         # the other recorder checked now and then (often after more than ZENO_TAIL events)
         if out_every is not None or rng.random() < 0.02:
-            out_sparse = check_accumulation(sparse, span=1.0, zeno_spacing=1e-4)  # type: ignore[arg-type]
+            out_sparse = check_accumulation(sparse, span=1.0, zeno_spacing=tiny)  # type: ignore[arg-type]
             assert out_sparse == out_every
-            if out_every is not None:  # an accumulation event was recorded: the run ends
+            stalled |= out_every is not None and "events keep recurring" in out_every[1]
+            if every.kinds["accumulation"]:  # (extrapolated: the run would end here)
                 break
-    assert longest >= ZENO_RUN - 2  # (the sequence did reach the count the check needs)
+    # (the sequence did reach the counts the check needs)
+    assert all(c >= _n_ratios(p) for p, c in enumerate(longest, 1)), longest
+    assert longest_stall >= ZENO_STALL and stalled
 
 
 def _random_ill_conditioned_sign_flow(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -902,7 +904,7 @@ def test_twisting_zeno_point_stewart_and_lure_forms_agree_with_closed_form(
         # (Aitken's extrapolation of an exact geometric sequence: errors ~1e-13 seen;
         # a wrong contraction ratio would move t* by 1e-2)
         assert abs(acc[0].t - t_star) < 1e-9, (name, acc[0].t, t_star)
-        assert f"t* = {acc[0].t:.12g}" in sol.message
+        assert f"t = {acc[0].t:.12g}" in sol.message
         np.testing.assert_allclose(acc[0].x, 0.0, atol=1e-9)
         np.testing.assert_allclose(sol(acc[0].t), 0.0, atol=1e-9)
         others = sol.events[:-1]
@@ -920,3 +922,204 @@ def test_twisting_zeno_point_stewart_and_lure_forms_agree_with_closed_form(
         rest = fp.solve(system, [0.0, 0.0], (0.0, 1.0))
         assert rest.status == 1 and all(ev.unique for ev in rest.events)
         np.testing.assert_array_equal(rest(1.0), [0.0, 0.0])
+
+
+# ---------------------------------------------------------------------------------------
+# the twisting controller with unequal gains on the two sides: period-4 accumulation
+# ---------------------------------------------------------------------------------------
+def _asymmetric_twisting_events(
+    a_plus: float, a_minus: float, b: float, x1_0: float, n: int
+) -> tuple[list[float], float]:
+    """Closed-form event times of ``x1' = x2``, ``x2' = −a_plus − b sign(x2)`` for
+    ``x1 > 0`` and ``a_minus − b sign(x2)`` for ``x1 < 0`` (``a_± > b > 0``) from the peak
+    ``(x1_0, 0)``, and their accumulation time.
+
+    From a peak ``|x1| = X`` on the side with gain ``a`` (the other ``a'``) the state falls
+    to ``x1 = 0`` with ``|x2''| = a − b`` (time ``sqrt(2X/(a − b))``, speed
+    ``v = sqrt(2X(a − b))``), then stops with ``a' + b`` (time ``v/(a' + b)``) at the peak
+    ``q X`` on the other side, ``q = (a − b)/(a' + b)``. The two half-turns contract the
+    peaks by ``q_R = (a_plus − b)/(a_minus + b)`` and ``q_L = (a_minus − b)/(a_plus + b)``,
+    so a whole turn (four events) scales the times by ``sqrt(q_R q_L)``: ``t* = (T_1 +
+    T_2)/(1 − sqrt(q_R q_L))`` with the first turn's half-turns ``T_1, T_2``."""
+    gains = [a_plus, a_minus] if x1_0 > 0 else [a_minus, a_plus]
+    X, t, times, turn = abs(x1_0), 0.0, [], 0.0
+    for k in range(max(n, 2)):
+        fall, stop = gains[k % 2] - b, gains[(k + 1) % 2] + b
+        v = np.sqrt(2.0 * X * fall)
+        times += [t + np.sqrt(2.0 * X / fall), t + np.sqrt(2.0 * X / fall) + v / stop]
+        if k < 2:
+            turn += times[-1] - t
+        t, X = times[-1], X * fall / stop
+    q = (a_plus - b) / (a_minus + b) * (a_minus - b) / (a_plus + b)
+    return times[:n], turn / (1.0 - np.sqrt(q))
+
+
+def _asymmetric_twisting_forms(a_plus: float, a_minus: float, b: float) -> dict[str, object]:
+    # Lur'e: x2' = −(a_plus − a_minus)/2 − (a_plus + a_minus)/2 sign(x1) − b sign(x2)
+    c, a = -(a_plus - a_minus) / 2.0, (a_plus + a_minus) / 2.0
+    lure = FilippovSystem(
+        lambda x: np.array([x[1], c]),
+        np.array([[0.0, 0.0], [a, b]]),
+        lambda x: np.array(x, dtype=float),
+        "l1",
+        jac_h=lambda x: np.eye(2),
+    )
+    stewart = fp.stewart_system(
+        lambda x, s: np.array([x[1], -(a_plus if s[0] > 0 else a_minus) * s[0] - b * s[1]]),
+        lambda x: np.array([x[0], x[1]]),
+        jac=lambda x: np.eye(2),
+        n=2,
+    )
+    return {"lure": lure, "stewart": stewart}
+
+
+@pytest.mark.parametrize(
+    ("a_plus", "a_minus", "b", "x1_0"),
+    [
+        (5.0, 3.0, 2.0, 1.0),  # the reported case: -4 (Stewart), minutes (Lur'e) before
+        (3.0, 5.0, 2.0, -0.5),
+        (4.0, 2.5, 1.0, 0.8),
+    ],
+)
+def test_asymmetric_twisting_zeno_point_of_period_four_against_closed_form(
+    a_plus: float, a_minus: float, b: float, x1_0: float
+) -> None:
+    """Unequal gains on the two sides of x1 = 0: the gaps between events repeat with
+    period four (one ratio per whole turn, sqrt(q_R q_L)); both forms stop with status −2
+    at the closed-form accumulation time, the state extrapolated to the origin.
+
+    Why: the accumulation check compared each gap with the one two before it only
+    (periods 1 and 2); here one gap in four is longer than the gap two before it, so it
+    never fired. The Stewart form ended −4 after ~75 events once x2 at the crossings fell
+    to ~1e-10; the Lur'e form crossed on at a state stalled near (1e-31, 3e-15), its time
+    advancing by a few ulps per event, 5.4 ms each: about 9 minutes to max_events."""
+    ref_times, t_star = _asymmetric_twisting_events(a_plus, a_minus, b, x1_0, 12)
+    for name, system in _asymmetric_twisting_forms(a_plus, a_minus, b).items():
+        # (max_events only bounds the time the old code took to fail: ~60 events are used)
+        sol = fp.solve(system, [x1_0, 0.0], (0.0, 2.0 * t_star), max_events=2000)
+        assert sol.status == -2, (name, sol.message)
+        acc = sol.events[-1]
+        assert acc.kind == "accumulation" and sol.counts["accumulation"] == 1, name
+        assert all(ev.kind == "crossing" for ev in sol.events[1:-1]), name
+        assert len(sol.events) < 100, (name, len(sol.events))
+        # the events themselves follow the closed form ...
+        got = [ev.t for ev in sol.events[1 : 1 + len(ref_times)]]
+        np.testing.assert_allclose(got, ref_times, rtol=0, atol=1e-10)
+        # ... and so does their limit (errors ~1e-13 seen; a series of the wrong period
+        # misses by about one gap, ~1e-8, when the check fires)
+        assert abs(acc.t - t_star) < 1e-10, (name, acc.t, t_star)
+        assert "period of 4" in acc.note, (name, acc.note)
+        np.testing.assert_allclose(acc.x, 0.0, atol=1e-9)
+        np.testing.assert_allclose(sol(acc.t), 0.0, atol=1e-9)
+        assert f"t = {acc.t:.12g}" in sol.message
+
+
+def test_twisting_zeno_message_names_the_limit_in_the_callers_time() -> None:
+    """With t0 ≠ 0 the paths run in τ = t − t0: the message named the extrapolated limit
+    as "t* = τ*" (3.617 for a run from t0 = 100), which the driver's shift of "t = …" did
+    not reach; it now says "t = t0 + τ*", the accumulation event's time."""
+    _, t_star = _asymmetric_twisting_events(5.0, 3.0, 2.0, 1.0, 1)
+    system = _asymmetric_twisting_forms(5.0, 3.0, 2.0)["stewart"]
+    sol = fp.solve(system, [1.0, 0.0], (100.0, 100.0 + 2.0 * t_star), max_events=2000)
+    acc = sol.events[-1]
+    assert sol.status == -2 and acc.kind == "accumulation"
+    assert abs(acc.t - (100.0 + t_star)) < 1e-10
+    named = re.search(r"limit t = (\S+),", sol.message)
+    assert named is not None, sol.message
+    assert abs(float(named.group(1)) - (100.0 + t_star)) < 1e-9, sol.message
+
+
+def test_stalled_twisting_stops_by_the_spacing_guard_within_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the geometric test (disabled here), the Lur'e form of the asymmetric
+    twisting controller stalls near the origin: each event moves the time by a few ulps
+    and costs ~5 ms (a codimension-2 selection with a linear program). The spacing guard
+    stops it after ZENO_STALL such events, with a message naming time and state; before,
+    only max_events did (100 000 by default: about 9 minutes)."""
+    import time
+
+    from filippov import _recorder
+
+    monkeypatch.setattr(_recorder, "_WINDOWS", ())
+    _, t_star = _asymmetric_twisting_events(5.0, 3.0, 2.0, 1.0, 1)
+    system = _asymmetric_twisting_forms(5.0, 3.0, 2.0)["lure"]
+    start = time.perf_counter()
+    sol = fp.solve(system, [1.0, 0.0], (0.0, 2.0 * t_star))
+    elapsed = time.perf_counter() - start
+    assert sol.status == -2 and "events keep recurring" in sol.message, sol.message
+    assert sol.counts["accumulation"] == 0
+    last = sol.events[-1]
+    assert abs(last.t - t_star) < 1e-9 and np.max(np.abs(last.x)) < 1e-6
+    assert f"t = {last.t:.12g}" in sol.message and "x = [" in sol.message
+    assert len(sol.events) < 150 and elapsed < 5.0, (len(sol.events), elapsed)
+
+
+# ---------------------------------------------------------------------------------------
+# many crossings with slowly shrinking gaps, no accumulation: the damped relay oscillator
+# ---------------------------------------------------------------------------------------
+_DAMPING = 1.0
+
+
+def _damped_relay_forms() -> dict[str, object]:
+    """``x'' = −sign(x) − c x'``: crossings of x = 0 forever, ever closer (the energy
+    decays like exp(−2ct/3), a half-period like its square root) but never accumulating
+    (the crossings up to time t grow like exp(ct/3))."""
+    c = _DAMPING
+    lure = FilippovSystem(
+        lambda x: np.array([x[1], -c * x[1]]),
+        np.array([[0.0], [1.0]]),
+        lambda x: np.array([x[0]]),
+        "l1",
+        jac_h=lambda x: np.array([[1.0, 0.0]]),
+    )
+    stewart = fp.stewart_system(
+        lambda x, s: np.array([x[1], -s[0] - c * x[1]]),
+        lambda x: np.array([x[0]]),
+        jac=lambda x: np.array([[1.0, 0.0]]),
+        n=2,
+    )
+    return {"lure": lure, "stewart": stewart}
+
+
+def _damped_relay_crossings(v0: float, t_end: float) -> list[float]:
+    """The crossing times of ``x'' = −sign(x) − c x'`` from ``(0, v0)``, ``v0 > 0``, up to
+    ``t_end``: on a half-cycle from x = 0 with speed v (mirrored on the other side)
+    ``x(t) = −t/c + (v + 1/c)(1 − e^{−ct})/c``, whose positive root (scipy's brentq) is
+    the half-period and ``|x'|`` there the next speed."""
+    from scipy.optimize import brentq
+
+    c = _DAMPING
+    t, v, times = 0.0, v0, [0.0]
+    while True:
+        a = v + 1.0 / c
+        half = brentq(lambda s, a=a: -s / c + a * (1.0 - np.exp(-c * s)) / c, 1e-3 * v, 3.0 * v)
+        if t + half > t_end:
+            return times
+        t, v = t + half, abs(a * np.exp(-c * half) - 1.0 / c)
+        times.append(t)
+
+
+def test_damped_relay_oscillator_runs_its_many_crossings_to_the_end() -> None:
+    """218 crossings with gaps shrinking slowly (by ~0.5 % each at the end): no Zeno
+    point, and the run reaches the end of its span with the closed-form crossings."""
+    ref = _damped_relay_crossings(1.0, 15.0)
+    sol = fp.solve(_damped_relay_forms()["stewart"], [0.0, 1.0], (0.0, 15.0))
+    assert sol.status == 0, sol.message
+    assert sol.counts["accumulation"] == 0 and len(sol.events) == len(ref) == 218
+    # (atol-level errors at each crossing add up over the run: 1.6e-8 seen)
+    np.testing.assert_allclose([ev.t for ev in sol.events], ref, rtol=0, atol=1e-7)
+
+
+def test_damped_relay_oscillator_is_not_given_an_invented_zeno_point() -> None:
+    """With a coarse zeno_spacing (2e-3 of the span: the last ~100 gaps below it) the
+    guard may stop the run, but it must not extrapolate an accumulation point that does
+    not exist: the ratio of successive gaps drifts towards 1 (0.990 to 0.995), so no one
+    geometric series fits them. Before, Aitken's Δ² on the last seven times recorded an
+    "accumulation" at t* = 15.63, beyond the end of the span, with x* = 0."""
+    for name, system in _damped_relay_forms().items():
+        sol = fp.solve(system, [0.0, 1.0], (0.0, 15.0), zeno_spacing=2e-3)
+        assert sol.counts["accumulation"] == 0, (name, sol.message)
+        assert sol.status == -2 and "without a geometric pattern" in sol.message, name
+        ref = _damped_relay_crossings(1.0, sol.events[-1].t + 1e-6)
+        np.testing.assert_allclose([ev.t for ev in sol.events], ref, rtol=0, atol=1e-7)
