@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -728,7 +729,9 @@ def check_linear_rate(
     if check_assumptions:
         for x in X:
             H = np.asarray(objective.hess(x), dtype=np.float64)
-            tol = rtol * max(float(Lv.max()), 1.0)
+            # (relative to the curvatures' own scale: an absolute floor of rtol let a wrong
+            # L or μ pass on the same problem scaled by 1e-12)
+            tol = rtol * float(np.abs(Lv).max(initial=0.0))
             if np.linalg.eigvalsh(np.diag(Lv) - H)[0] < -tol or np.linalg.eigvalsh(H)[0] < mu - tol:
                 assumption_violations += 1
 
@@ -854,7 +857,7 @@ def linf_vs_separable(H: Any, l: Any = None) -> LinfVsSeparable:  # noqa: E741
             f"`l` must be {Hm.shape[0]} non-negative finite constants. Got {np.array2string(lv)} "
             "instead."
         )
-    tol = 1e-12 * max(float(lv.max(initial=0.0)), 1.0)
+    tol = 1e-12 * max(float(lv.max(initial=0.0)), float(np.abs(Hm).max(initial=0.0)))
     D = np.diag(lv)
     valid = bool(np.linalg.eigvalsh(D - Hm)[0] >= -tol and np.linalg.eigvalsh(D + Hm)[0] >= -tol)
     res = linf_smoothness(Hm, seed=0)
@@ -897,7 +900,9 @@ def describe_advantage(advantage: Any, concentration: Any, ratio: Any, margin: f
     wins = adv > 1.0 + m
     even = (adv >= 1.0 / (1.0 + m)) & ~wins
     where = (
-        f" (concentration ≥ {conc[wins].min():.2f}, λmax/λavg ≥ {rat[wins].min():.1f})"
+        # (rounded down: the bound printed must hold for every win)
+        f" (concentration ≥ {math.floor(100 * conc[wins].min()) / 100:.2f}, "
+        f"λmax/λavg ≥ {math.floor(10 * rat[wins].min()) / 10:.1f})"
         if wins.any()
         else ""
     )

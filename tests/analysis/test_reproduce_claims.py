@@ -179,3 +179,23 @@ def test_paper2_runs_has_one_momentum_for_every_asgd_run() -> None:
     runs = paper2_runs(bench, n_steps=3, beta=0.5, grid=[1e-2], budget=2)
     for label in ("ASGD + restart, tuned", "ASGD, no restart, tuned", "ASGD + restart, adaptive"):
         assert "beta=0.5," in runs[label].metadata["scheme"]
+
+
+def test_describe_advantage_rounds_its_bounds_down() -> None:
+    # (a review: a concentration of 0.8996 among the wins printed as "≥ 0.90")
+    text = describe_advantage([1.5, 1.4], [0.8996, 0.95], [4.99, 6.0])
+    assert "concentration ≥ 0.89" in text and "λmax/λavg ≥ 4.9" in text
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-12])
+def test_theorem_5_4_assumptions_are_judged_on_the_problems_own_scale(scale: float) -> None:
+    # A wrong L (same sum, diag(L) not above H) or a μ above λ_min passed the assumption
+    # test on the same quadratic scaled by 1e-12: its tolerance had an absolute floor.
+    d = np.array([1.0, 2.0, 3.0, 4.0]) * scale
+    obj = separable_quadratic(d, np.zeros(4))
+    run = S.SignGD(step=S.Adaptive(d)).run(obj, np.array([0.1, 0.3, -0.7, 1.0]), n_steps=30)
+    bad_L = np.array([0.5, 2.0, 3.0, 4.5]) * scale
+    assert not check_linear_rate(run, obj, bad_L, 1.0 * scale, np.zeros(4), 0.0).holds
+    high_mu = check_linear_rate(run, obj, d, 1.5 * scale, np.zeros(4), 0.0)
+    assert high_mu.assumption_violations == 31 and not high_mu.holds
+    assert check_linear_rate(run, obj, d, 1.0 * scale, np.zeros(4), 0.0).holds
