@@ -260,8 +260,18 @@ def _steps(
             )
             unique = True if recorded else _rest_is_unique(system, x, free, m, sigma)
             f0, B, hx = system.kernel_evaluate(x)
+            if norm == "linf" and free.size == m and not sigma.any():
+                # At rest on h = 0 the face is the whole ℓ1 ball, and λ is the one that keeps
+                # h = 0 (0 for a gradient flow), read as at h = 0 (`_linf_rest_at_zero`).
+                # With the tie set passed as free, the selection was the tie's, on the
+                # simplex: the greedy flow's every rest was recorded with ‖λ‖₁ = 1, a
+                # velocity −λ of size 1 at a rest.
+                hx = np.zeros(m)
+                free_lam: np.ndarray | None = None
+            else:
+                free_lam = free
             lam = consistent_relay(
-                system.norm, f0, B, hx, system.kernel_jacobian(x, m), free=free, signs=sigma
+                system.norm, f0, B, hx, system.kernel_jacobian(x, m), free=free_lam, signs=sigma
             ).lam
             return Rest(t, x, free, field.mode, field.mode, lam, unique, record_event=not recorded)
         yield
@@ -813,7 +823,11 @@ def _initial_mode(
         if bool(np.all(np.abs(hx) <= ztol)):
             _linf_rest_at_zero(system.norm, f0, B, system.kernel_jacobian(x, m), t)
             return np.zeros(m), np.arange(m), offset, True
-        cand = np.flatnonzero(np.abs(hx) >= hm - tie_tol)
+        # (not an index whose h_i is exactly 0, even where the largest |h| ties 0 at the
+        # tie tolerance: its sign is 0, so as a member it would carry part of the tie's
+        # weight and move nothing, a counterfeit rest; it meets the tie only at the rest,
+        # see `_zero_entries_as_rest`)
+        cand = np.flatnonzero((np.abs(hx) >= hm - tie_tol) & (hx != 0.0))
         sigma = np.zeros(m)
         sigma[cand] = np.sign(hx[cand])
         if cand.size == 1:
@@ -1238,6 +1252,7 @@ def _transition(
         return t, x, sigma, free, offset, False, seed
     Jac = system.kernel_jacobian(x, m)
     if norm == "linf":
+        hits = _zero_entries_as_rest(field, hx, hits, kinds, tie_tol)
         late = _late_on_next_tie(system, field, f0, B, hx, Jac, hits, values, kinds, tie_tol, t_tol)
         hits = np.asarray([p for p in hits if p not in late], dtype=np.intp)
         rest = _linf_rest(
@@ -1401,6 +1416,35 @@ def _merge_moves_state(
     with np.errstate(all="ignore"):
         move = BF @ min_norm_correction(rows @ BF, hx[free])
     return not float(np.max(np.abs(move))) <= _REST_MOVE * _state_tol(x, state_tol)
+
+
+def _zero_entries_as_rest(
+    field: ModeField, hx: FloatArray, hits: np.ndarray, kinds: np.ndarray, tie_tol: float
+) -> np.ndarray:
+    """``hits`` of an ℓ∞ relay's event with each arrival at the tie of an index whose
+    ``h_i`` is at zero (``|h_i| <= tie_tol``) replaced by the tie's common value reaching
+    0 (the rest, guard kind 2).
+
+    Why: such an index meets the tie's common ``|h|`` only where that value is itself at
+    zero, so its entry is the rest, not a tie with one more member. Taken as an entry, it
+    joined the tie with sign ``sign(h_i) = 0``: a member that carries part of the tie's
+    weight and moves nothing. On the greedy flow started 5e-11 from a minimizer whose
+    partials 2 and 4 were exactly 0, the probe put those entries and the rest at the
+    first event; the rest was judged late on the tie of all of them (its common rate
+    diluted by the two dead members), the entries were kept, and the tie's velocity
+    vanished with ``λ`` on the dead members: a counterfeit rest, recorded with ``λ`` of
+    size 1 (velocity ``−λ ≠ 0``), and the run failed its self-check (−5). The rest is
+    then decided as any other (`_late_on_next_tie`, `_linf_rest`), and an index at zero
+    that does not arrive with it is left to its own event on the next mode (its guard
+    there is at least the rest's)."""
+    zero_entries = [
+        int(p) for p in hits if kinds[p] == 0 and abs(hx[field.entry_index(p)]) <= tie_tol
+    ]
+    if not zero_entries:
+        return hits
+    rest = [int(p) for p in np.flatnonzero(kinds == 2)]
+    kept = set(int(p) for p in hits) - set(zero_entries)
+    return np.asarray(sorted(kept | set(rest)), dtype=np.intp)
 
 
 def _late_on_next_tie(

@@ -490,23 +490,60 @@ class _TieMode:
 
     def rest_point(self, tau: float, xs: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         """Where ``c`` reaches 0: ``∇_T f = 0`` by Newton to rounding from ``xs`` (near
-        ``τ``), its time from the linear constraint."""
+        ``τ``), its time from the linear constraint.
+
+        At a degenerate minimizer (a singular Hessian there: ``f = Σ (x_i − a_i)⁴``)
+        Newton converges only linearly, at a steady rate ``θ`` (2/3 on a quartic: each
+        step is a third of the distance left). There the step is lengthened by
+        ``1/(1 − θ)``, the whole distance that the rate predicts, when that lowers the
+        gradient more than Newton's own step does; and the iteration stops once the
+        distance left, ``θ/(1 − θ)`` times the last step, is within the tolerance. (With
+        Newton's step alone, a quartic's rest reached from 0.05 away, where the tie
+        value's zero on its interpolant put it, needed some 40 steps to the tolerance; the
+        run ended −1 after 24.) ``PathFailure`` (−1) when it does not converge.
+        """
         T, block = self.T, self.block
         x = self.x0.copy()
         x[T] = xs
         last = np.inf
+        theta_last = np.nan
+        g = block.grad(x)
         for it in range(3 * _MAX_NEWTON):
-            g = block.grad(x)
-            delta = block.solve_unshifted(x, g[T])
-            x[T] -= delta
-            scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+            try:
+                delta = block.solve_unshifted(x, g[T])
+            except np.linalg.LinAlgError:
+                # (a singular Hessian at the state: on the minimizer itself, where the
+                # lengthened step can land, the gradient is its rounding there)
+                if it > 0 and float(np.abs(g).max()) <= _gradient_rounding(block, x, g):
+                    return -float(self.sT @ (x[T] - self.x0T)), x, g
+                raise
             size = float(np.abs(delta).max())
-            # To rounding; or, for an ill-conditioned block, where the steps stop shrinking
-            # within the tolerance (their floor is about cond(H_TT)·eps, above 64 eps).
-            if size <= 64 * _EPS * scale or (it >= 2 and size > 0.5 * last and size <= self.tol(x)):
-                g = block.grad(x)
+            theta = size / last
+            x_new = x.copy()
+            x_new[T] -= delta
+            g_new = block.grad(x_new)
+            if it >= 2 and 0.2 <= theta <= 0.95 and abs(theta - theta_last) <= 0.1 * theta:
+                # (linear convergence at a steady rate: a singular Hessian at the root)
+                x_far = x.copy()
+                x_far[T] -= delta / (1.0 - theta)
+                g_far = block.grad(x_far)
+                if float(np.abs(g_far[T]).max()) < float(np.abs(g_new[T]).max()):
+                    x_new, g_new = x_far, g_far
+            x, g = x_new, g_new
+            scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
+            tol = self.tol(x)
+            # To rounding; or where the distance left by the steps' contraction is within
+            # the tolerance; or, for an ill-conditioned block, where the steps stop
+            # shrinking within the tolerance (their floor is about cond(H_TT)·eps, above
+            # 64 eps).
+            left = theta / (1.0 - theta) * size if theta < 1.0 else np.inf
+            if (
+                size <= 64 * _EPS * scale
+                or (it >= 2 and left <= tol)
+                or (it >= 2 and size > 0.5 * last and size <= tol)
+            ):
                 return -float(self.sT @ (x[T] - self.x0T)), x, g
-            last = size
+            last, theta_last = size, theta
         raise PathFailure(
             -1,
             "Newton's method did not converge onto the stationary point near "
@@ -645,6 +682,38 @@ def _refine_join(
     if best is None:
         return new
     return tm.point(best[0], best[1], best[2], best[3], _slope_guess(tm, cur, new, h, best[0]))
+
+
+def _first_join(
+    tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float, tau: float, k: int, offset: FloatArray
+) -> tuple[_TiePoint, int]:
+    """`_refine_join` of guard ``k`` (the first root on the guards' interpolants), then of
+    any other join guard already below its rounding at the point found: that join came
+    first. Returns the earliest join point and its guard.
+
+    Why: a guard with a multiple root is 0 to its rounding over a whole interval around
+    it (``c − |∂_j f| = 4δ³`` on a quartic, 16 eps·c wide for ``|δ| ≲ 1.5e-5``), and its
+    refinement stops anywhere in it. On the greedy flow of a sum of quartics the joins of
+    two indices fall at the same time, t = 1.5, one a triple root, the other simple; the
+    triple one, found first on the interpolants, was located at 1.50001038, where the
+    simple one's guard was −1.2e-4: the next tie started 1e-5 off the path with a spread
+    of 1.2e-4 that it kept to the rest (there 0.05 from the minimizer)."""
+    p = _refine_join(tm, cur, new, h, tau, k, offset)
+    for _ in range(2 * tm.F.size):
+        V, _ = _guards(tm, p, offset)
+        floor = 16 * _EPS * abs(p.c)
+        behind = [i for i in np.flatnonzero(V[: 2 * tm.F.size] < -floor) if i != k]
+        if not behind or p.tau <= cur.tau:
+            break
+        # (each refined from the point found, below its root: the bracket's upper side)
+        first = min(
+            ((_refine_join(tm, cur, new, h, p.tau, int(i), offset), int(i)) for i in behind),
+            key=lambda q: q[0].tau,
+        )
+        if not first[0].tau < p.tau:
+            break
+        p, k = first
+    return p, k
 
 
 def _refine_leave(tm: _TieMode, cur: _TiePoint, new: _TiePoint, leaving: np.ndarray) -> _TiePoint:
@@ -1014,13 +1083,55 @@ def _run_tie_mode(
         candidates: list[tuple[float, _TiePoint, str]] = []
         if k_hit == zero_guard:
             z = _hermite_z(tm, cur, new, h, (tau_hit - cur.tau) / h)
-            tau_z, xz, gz = tm.rest_point(tau_hit, z[:-1])
+            try:
+                tau_z, xz, gz = tm.rest_point(tau_hit, z[:-1])
+            except (PathFailure, np.linalg.LinAlgError) as exc:
+                # The solution holds the mode up to its last point, not up to the zero
+                # that the interpolant of c put ahead of it: the message says so (it
+                # named the zero's time while the solution ended a whole mode earlier).
+                record(cur)
+                raise PathFailure(
+                    -1,
+                    "Newton's method did not converge onto the stationary point that the tie "
+                    f"value's zero put near t = {t + tau_hit:.12g} ({exc}); the solution is "
+                    f"returned up to t = {t + cur.tau:.12g}, x = "
+                    f"{np.array2string(cur.x, precision=12)}",
+                ) from exc
             if not cur.tau <= tau_z <= new.tau:
+                # Outside the step by more than the tolerance (the tie moves at unit ℓ1
+                # speed: a time off by the state's tolerance): the stationary point is not
+                # where this curve's c reaches 0, and taking it here would make the state
+                # jump. (A tie kept with a spread of 1.2e-4 from a join located 1e-5 late
+                # reached c = 0 0.05 from the minimizer; its rest, clamped into the step,
+                # put the minimizer at t = 4.4514 instead of 4.5, silently.)
+                if not cur.tau - tm.tol(xz) <= tau_z <= new.tau + tm.tol(xz):
+                    # (kept only up to the stationary point's time when that is earlier:
+                    # past it the curve moves where the solution rests)
+                    kept = [p for p in pts if p.tau <= tau_z] or pts[:1]
+                    end = kept[-1]
+                    record(end)
+                    raise PathFailure(
+                        -1,
+                        f"the tie value reached 0 near t = {t + tau_hit:.12g}, but the "
+                        f"stationary point there is reached at t = {t + tau_z:.12g} along "
+                        "the tie (the tie's curve does not end at it); the solution is "
+                        f"returned up to t = {t + end.tau:.12g}, x = "
+                        f"{np.array2string(end.x, precision=12)}",
+                    )
                 tau_z = min(max(tau_z, cur.tau), new.tau)
-            p_z = tm.point(tau_z, xz, gz, 0.0, _slope_guess(tm, cur, new, h, tau_z))
+            guess = _slope_guess(tm, cur, new, h, tau_z)
+            try:
+                p_z = tm.point(tau_z, xz, gz, 0.0, guess)
+            except np.linalg.LinAlgError:
+                # (a singular Hessian at the rest: a degenerate minimizer. The tangent
+                # there only ends the dense output, which takes the interpolant's slope
+                # anyway; the gradient's rate is the interpolant's too)
+                s_z = (tau_z - cur.tau) / h
+                gdot = np.asarray(hermite_slope(cur.g, cur.gdot, new.g, new.gdot, h, s_z))
+                p_z = _TiePoint(tau_z, xz, gz, 0.0, guess[0], guess[1], gdot)
             candidates.append((p_z.tau, p_z, "zero"))
         elif k_hit >= 0:
-            p_j = _refine_join(tm, cur, new, h, tau_hit, k_hit, offset)
+            p_j, k_hit = _first_join(tm, cur, new, h, tau_hit, k_hit, offset)
             candidates.append((p_j.tau, p_j, "join"))
         if leaving.size:
             p_l = _refine_leave(tm, cur, new, leaving)

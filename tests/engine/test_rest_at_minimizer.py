@@ -1,0 +1,136 @@
+"""A steepest-descent flow started at (or within rounding of) a minimizer is at rest.
+
+The minimizers are computed here, independently of the paths: scipy's BFGS, polished by
+Newton's method with the dense Hessian. Every run, on both general paths and for both the
+ℓ1 (greedy) and the ℓ∞ (sign) flow, must end with status 1, keep the state at the
+minimizer (to the distance the start's gradient allows) and record a rest whose relay
+values vanish: for these flows ``ẋ = −λ`` (``f0 = 0``, ``B = I``), so a rest recorded
+with ``λ ≠ 0`` is no rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+import filippov as fp
+from filippov.objectives import Objective, mlp_classifier, ridge_logistic
+
+#: A convex objective whose partials 2 and 4 vanish exactly wherever x2 = x4 = 0 (they
+#: enter only through even separable terms): the review's reproduction of a false -5.
+_SEPARABLE = (
+    "0.711*cos(-0.058*x3 + 0.122) + 0.261*exp(1.092*x0 + 0.031) + 0.400*(x3 - 0.418)**4"
+    " + 0.524*cos(1.423*x0 + -0.066) + 0.804*exp(-1.135*x3 + -1.432) + 0.523*x3*x1"
+    " + 0.431*(x0**2 + x1**2 + x2**2 + x3**2 + x4**2) + 0.05*(x0**4 + x1**4 + x2**4 + x3**4"
+    " + x4**4)"
+)
+
+
+def _minimizer(obj: Objective, x0: np.ndarray) -> np.ndarray:
+    """scipy's BFGS, then Newton steps with the dense Hessian (to rounding)."""
+    x = minimize(obj.f, x0, jac=obj.grad, method="BFGS", options={"gtol": 1e-10}).x
+    for _ in range(6):
+        x = x - np.linalg.solve(obj.hess(x), obj.grad(x))
+    return np.asarray(x)
+
+
+def _objectives() -> list[tuple[str, Objective, np.ndarray]]:
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(9, 4))
+    y = rng.choice([-1.0, 1.0], size=9)
+    X = rng.normal(size=(12, 2))
+    labels = (X[:, 0] * X[:, 1] > 0).astype(int)
+    convex = (
+        "exp(0.3*x0 - 0.2*x1) + log(cosh(x0 + 0.5*x1 - 0.3)) + 0.2*(x0**2 + x1**2 + x2**2)"
+        " + 0.1*(x2 - 0.4)**4 + 0.3*x1*x2"
+    )
+    mlp = mlp_classifier(X, labels, hidden=2, weight_decay=0.05)
+    assert mlp.n is not None
+    return [
+        (
+            "separable",
+            Objective.from_expr(_SEPARABLE, variables=[f"x{i}" for i in range(5)]),
+            np.zeros(5),
+        ),
+        ("convex", Objective.from_expr(convex, variables=["x0", "x1", "x2"]), np.zeros(3)),
+        ("ridge_logistic", ridge_logistic(A, y, lam=0.1), np.zeros(4)),
+        ("mlp", mlp, np.full(mlp.n, 0.3)),
+    ]
+
+
+def _check_rest(obj: Objective, sol: fp.FilippovSolution, x_star: np.ndarray, g0: float) -> None:
+    assert sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary"
+    # The state stays at the minimizer: within the start's gradient over the Hessian's
+    # smallest eigenvalue (and a little rounding) of it, at every time.
+    lam_min = float(np.linalg.eigvalsh(obj.hess(x_star))[0])
+    reach = 4.0 * g0 / lam_min + 1e-12
+    ts = np.linspace(sol.t[0], sol.t[-1], 9)
+    assert np.abs(sol(ts) - x_star).max() <= reach
+    rest = sol.segments[-1]
+    assert rest.kind == "stationary"
+    # ẋ = −λ for these flows: the rest's relay values are its velocity.
+    assert np.abs(np.asarray(rest.lam)).max() <= 1e-9
+    assert np.abs(obj.grad(sol(sol.t[-1]))).max() <= max(4.0 * g0, 1e-12)
+
+
+@pytest.mark.parametrize("norm", ["l1", "linf"])
+@pytest.mark.parametrize("method", ["events", "continuation"])
+def test_start_at_a_minimizer_is_a_rest(norm: str, method: str) -> None:
+    # Starts at the minimizer and 1e-13 .. 1e-9 from it, some coordinates exactly at the
+    # minimizer's (on the separable objective: its exactly zero partials). The old event
+    # path recorded the greedy flow's rest with λ of size 1 where partials were exactly 0
+    # (a tie joined by them, status -5).
+    rng = np.random.default_rng(11)
+    for _, obj, x0 in _objectives():
+        x_star = _minimizer(obj, x0)
+        flow = fp.steepest_descent_flow(obj, norm=norm)
+        for scale in (0.0, 1e-13, 1e-11, 1e-9):
+            xp = x_star + scale * rng.normal(size=x_star.size)
+            xp[::2] = x_star[::2]
+            g0 = float(np.abs(obj.grad(xp)).max())
+            sol = fp.solve(flow, xp, (0.0, 2.0), method=method)
+            _check_rest(obj, sol, x_star, g0)
+
+
+def test_greedy_events_rest_where_partials_vanish_exactly() -> None:
+    # The review's start: a minimizer to BFGS's accuracy (|∇f| = 5e-11), partials 2 and 4
+    # exactly 0. The old event path joined them to the tie (sign 0) and ended -5 with the
+    # rest's velocity component 0 at -0.23.
+    obj = Objective.from_expr(_SEPARABLE, variables=[f"x{i}" for i in range(5)])
+    xs = np.array([-0.8261203995274621, -0.1694380153627147, 0.0, 0.2811251560591206, 0.0])
+    x_star = _minimizer(obj, xs)
+    assert x_star[2] == 0.0 and x_star[4] == 0.0  # (the symmetric coordinates)
+    flow = fp.steepest_descent_flow(obj, norm="l1")
+    for method in ("events", "continuation"):
+        sol = fp.solve(flow, xs, (0.0, 3.0), method=method)
+        _check_rest(obj, sol, x_star, float(np.abs(obj.grad(xs)).max()))
+    # And 1e-13 from it, where every |∂ᵢf| ties 0 at the tie tolerance (the initial tie
+    # took the exactly zero partials as members with sign 0).
+    xp = x_star + np.array([2e-13, -1e-13, 0.0, 1e-13, 0.0])
+    sol = fp.solve(flow, xp, (0.0, 3.0), method="events")
+    _check_rest(obj, sol, x_star, float(np.abs(obj.grad(xp)).max()))
+
+
+def test_certify_rejects_a_rest_recorded_with_a_moving_relay() -> None:
+    # A greedy-flow rest at the minimizer of a quadratic (closed form: x* = A⁻¹b) recorded
+    # with λ on the tie's simplex (‖λ‖₁ = 1, velocity −λ), as the old event path did: the
+    # self-check judged only h = 0 at such a rest and let it pass.
+    from filippov._certify import STATUS_UNCERTIFIED, certify
+    from filippov._recorder import Recorder, make_mode
+
+    A = np.array([[2.0, 0.5], [0.5, 1.0]])
+    b = np.array([1.0, -1.0])
+    obj = Objective.quadratic(A, -b)
+    x_star = np.linalg.solve(A, b)
+    assert np.abs(obj.grad(x_star)).max() <= 1e-15
+    system = fp.steepest_descent_flow(obj, norm="l1")
+    mode = make_mode("linf", np.zeros(2), np.arange(2))
+    for lam, expected in ((np.array([0.4, -0.6]), STATUS_UNCERTIFIED), (np.zeros(2), 1)):
+        rec = Recorder(0.0, x_star, "events")
+        rec.linear_segment(0.0, 1.0, x_star, np.zeros(2), mode, lam, kind="stationary")
+        rec.t.append(1.0)
+        rec.x.append(x_star.copy())
+        status, message = certify(system, rec, 1, "stationary point reached at t = 0")
+        assert status == expected, message
