@@ -2425,6 +2425,20 @@ def _run_mode(
             f"rounding ({cm.why_stuck()}); the solution is returned up to that point",
         )
 
+    def _located(cur: _Point, locate: Callable[..., Any], *args: Any) -> Any:
+        """An event located inside the step from ``cur``; if that fails, the mode is kept
+        up to ``cur`` and the failure names where the solution ends (it dropped the whole
+        mode, and named only the time of the failed iterate)."""
+        try:
+            return locate(*args)
+        except PathFailure as failure:
+            record(cur)
+            where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
+            raise PathFailure(
+                failure.status, f"{failure.message}; the solution is returned up to {where}"
+            ) from failure
+
+    quintic_floor = ShortStepErrors()
     tried_from: _Point | None = None
     factor_at_cur: tuple[Any, ...] = ()
     while True:
@@ -2573,9 +2587,7 @@ def _run_mode(
                     continue
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
-        cm.g_tol.accepted()
-        cm.stuck.reset()
-        h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
+        h_accept = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None  # (only the first step computes its tangent above)
             if h <= 2.0 * hp and (sigma_F * gn[F] + offset_F < 0.0).any():
@@ -2614,9 +2626,16 @@ def _run_mode(
             new.z, new.z_step = cm.last_z, cm.last_step
             if S.size:
                 err_q = _max_abs(_quintic_defect(prev, cur, new, S, hp, h)) / cm.tol(xn)
-                if err_q > 1.0:
+                # (not where it stays at a floor as the step shrinks: a nearly singular
+                # block's curve is determined only above the tolerance, as for the
+                # midpoint measurements)
+                if err_q > 1.0 and quintic_floor.taken(cur, h, (err_q, 0.0)) is not None:
                     h_step = h * max(0.2, 0.9 * err_q**-0.25)
                     continue
+        # (the step is accepted: its stall bookkeeping is reset only now)
+        cm.g_tol.accepted()
+        cm.stuck.reset()
+        h_step = h_accept
         # Events on this step: entries of F (on the Hermite interpolant of the guards)
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         if cur_guards[0] is not cur:
@@ -2647,7 +2666,7 @@ def _run_mode(
         exit_idx = (np.abs(new.u) >= 1.0).nonzero()[0] if S.size else np.zeros(0, int)
         p_x: _Point | None = None
         if exit_idx.size:
-            p_x, new = _refine_exit(cm, cur, new, exit_idx)
+            p_x, new = _located(cur, _refine_exit, cm, cur, new, exit_idx)
             if p_x is None:
                 # (the tighter tangent keeps every |ẋ_i| below 1 at the step's end)
                 exit_idx = exit_idx[:0]
@@ -2674,7 +2693,7 @@ def _run_mode(
         # Locate on the curve itself.
         candidates: list[tuple[float, _Point, str]] = []
         if j_entry >= 0:
-            p_e = _refine_entry(cm, cur, new, h, tau_entry, j_entry, offset)
+            p_e = _located(cur, _refine_entry, cm, cur, new, h, tau_entry, j_entry, offset)
             candidates.append((p_e.tau, p_e, "entry"))
         if p_x is not None:
             candidates.append((p_x.tau, p_x, "exit"))

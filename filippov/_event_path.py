@@ -353,10 +353,15 @@ def _integrate_mode(
         ode_sol = OdeSolution(steps, interps)
         check = None
         if on_manifold:
-            # (h_J where the solve left the mode: the first read of the dense output checks
-            # that the system still gives it, see `ModeDense`)
-            check = (x_stop.copy(), np.asarray(field.evaluate(x_stop)[2])[field.free].copy())
-        dense = ModeDense(ode_sol, field if on_manifold else None, check)
+            # (h_J where the solve left the mode, and its gradients' norms: each read of the
+            # dense output checks that the system still gives it, see `ModeDense`)
+            _, _, h_stop, J_stop, _ = field.evaluate(x_stop)
+            check = (
+                x_stop.copy(),
+                np.asarray(h_stop)[field.free].copy(),
+                np.linalg.norm(np.asarray(J_stop), axis=1),
+            )
+        dense = ModeDense(ode_sol, field if on_manifold else None, check, (opts.rtol, opts.atol))
         # one piece per integrator step, the last one ending at t_stop
         breaks = np.r_[steps[steps < t_stop], t_stop] if t_stop > steps[0] else steps[:1].repeat(2)
         rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0, breaks)

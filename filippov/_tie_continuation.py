@@ -120,6 +120,17 @@ class _TieBlock(SlidingBlock):
         """Whether the block's factor is a Cholesky factor (``H̃`` positive definite)."""
         return self.lu is None
 
+    def snapshot(self) -> tuple[Any, ...]:
+        # (the shift and the LU factors belong to the factor: a restore without them
+        # left a try's ρ with the snapshot's L, or an LU that `precondition` prefers)
+        return (*super().snapshot(), self.shift, self.lu, self.kept)
+
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        version = self.version
+        super().restore(snap[:-3])
+        if self.version != version:
+            self.shift, self.lu, self.kept = snap[-3:]
+
     def _set_factor(self, L: FloatArray) -> None:
         self.lu = None
         super()._set_factor(L)
@@ -899,6 +910,7 @@ def _run_tie_mode(
             "the solution is returned up to that point",
         )
 
+    quintic_floor = ShortStepErrors()
     tried_from: _TiePoint | None = None
     factor_at_cur: tuple[Any, ...] = ()
     while True:
@@ -1004,8 +1016,7 @@ def _run_tie_mode(
         if err > 1.0:
             h_step = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
-        tm.g_tol.accepted()
-        h_step = h * min(4.0, 0.9 * err ** (-1.0 / order))
+        h_accept = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None
             try:
@@ -1023,9 +1034,11 @@ def _run_tie_mode(
             # (the three points' quintic against the step's cubic, as on the sign flow's
             # curves: see `_run_mode` there)
             err_q = float(np.abs(quintic_defect(prev, cur, new, T, hp, h)).max()) / tm.tol(xn)
-            if err_q > 1.0:
+            if err_q > 1.0 and quintic_floor.taken(cur, h, (err_q, 0.0)) is not None:
                 h_step = h * max(0.2, 0.9 * err_q**-0.25)
                 continue
+        tm.g_tol.accepted()  # (the step is accepted: only now)
+        h_step = h_accept
         # Events on this step: joins and the zero of c on the Hermite interpolants of the
         # guards; leaves (a weight reaching 0) at the step's end.
         if cur_guards[0] is not cur:

@@ -513,3 +513,83 @@ def test_the_event_paths_sliding_states_are_not_read_from_a_changed_system() -> 
     np.testing.assert_array_equal(kept.x, read_now.x)  # the breakpoints are kept
     p["a"] = 0.5  # the system as it was: the read is the one taken at once
     np.testing.assert_allclose(kept(tm), expected, rtol=0, atol=1e-14)
+
+
+def test_a_change_of_the_manifold_inside_a_sliding_segment_is_refused_too() -> None:
+    # (a review of the check above: it compared h_J at the mode's last state only, and a
+    # bump term added at the middle of the segment, e^-50 at its end, was read 0.5 off)
+    p: dict[str, float] = {"a": 0.0, "c": 0.0}
+
+    def bump(x: np.ndarray) -> tuple[float, float, float]:
+        z = x[1] - p["c"]
+        e = p["a"] * np.exp(-(z**2) / 0.02)
+        return e, e * (-2 * z / 0.02), e * ((2 * z / 0.02) ** 2 - 2 / 0.02)
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        e, de, _ = bump(x)
+        r = x[0] - 0.5 * x[1]
+        return np.array([r + e, -0.5 * r + x[1] + 3 + de * x[0]])
+
+    def hess(x: np.ndarray) -> np.ndarray:
+        _, de, dde = bump(x)
+        return np.array([[1.0, -0.5 + de], [-0.5 + de, 1.25 + dde * x[0]]])
+
+    obj = Objective(
+        lambda x: float(0.5 * (x[0] - 0.5 * x[1]) ** 2 + 0.5 * (x[1] + 3) ** 2 + bump(x)[0] * x[0]),
+        grad,
+        hess,
+        n=2,
+    )
+    flow = fp.steepest_descent_flow(obj, "linf")
+    kept = fp.solve(flow, [0.6, 0.1], (0.0, 4.0), method="events")
+    seg = next(s for s in kept.segments if s.kind == "sliding")
+    t_mid = 0.5 * (seg.t0 + seg.t1)
+    x_mid = fp.solve(flow, [0.6, 0.1], (0.0, 4.0), method="events")(t_mid)
+    p["a"], p["c"] = 0.5, float(x_mid[1])
+    with pytest.raises(RuntimeError, match="changed since the solve"):
+        kept(t_mid)
+
+
+def test_a_gradient_reproducible_only_to_1e_7_reads_without_a_false_alarm() -> None:
+    # (the same review: a gradient from a warm-started inner solve stopped at 1e-7 moved
+    # h_J by 1.8e-8 between the solve and the read, and the read was refused)
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((3, 3)) + 2 * np.eye(3)
+    K = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    b = rng.standard_normal(3)
+    K_inv = np.linalg.inv(K)
+    warm = {"y": np.zeros(3)}
+
+    def inner_solve(r: np.ndarray) -> np.ndarray:
+        y = warm["y"].copy()
+        for _ in range(500):
+            y_new = y + (r - K @ y) / np.diag(K)
+            done = np.max(np.abs(y_new - y)) <= 1e-7 * max(1.0, np.max(np.abs(y_new)))
+            y = y_new
+            if done:
+                break
+        warm["y"] = y
+        return y
+
+    obj = Objective(
+        lambda x: float(0.5 * (A @ x - b) @ K_inv @ (A @ x - b) + np.sum(np.cosh(0.3 * x))),
+        lambda x: A.T @ inner_solve(A @ x - b) + 0.3 * np.sinh(0.3 * x),
+        lambda x: A.T @ K_inv @ A + np.diag(0.09 * np.cosh(0.3 * x)),
+        n=3,
+    )
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, [2.0, -1.5, 1.0], (0.0, 6.0), method="events", check_derivatives=False)
+    assert sum(s.kind == "sliding" for s in sol.segments) >= 2
+    X = sol(np.linspace(0.0, sol.t[-1], 201))  # (no error)
+    exact = fp.solve(
+        fp.steepest_descent_flow(
+            Objective(
+                obj.f, lambda x: A.T @ K_inv @ (A @ x - b) + 0.3 * np.sinh(0.3 * x), obj.hess, n=3
+            ),
+            "linf",
+        ),
+        [2.0, -1.5, 1.0],
+        (0.0, 6.0),
+        method="events",
+    )
+    np.testing.assert_allclose(X, exact(np.linspace(0.0, sol.t[-1], 201)), atol=1e-5)
