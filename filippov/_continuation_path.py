@@ -2334,6 +2334,40 @@ class _TryBudget:
         return None
 
 
+def shorter_step(
+    h: float,
+    tau_end: float,
+    record: Callable[[], None],
+    t: float,
+    x: FloatArray,
+    nonfinite: str = "",
+    singular: str = "",
+    why: str = "",
+) -> float:
+    """The step of the next try after a failed one of length ``h`` (both paths' curves):
+    a quarter of it, or, once that is at rounding, the failure, with the mode recorded up
+    to the state ``x`` at time ``t`` where the solution then ends: −3 for non-finite
+    values, ``LinAlgError`` for a singular block, else −1 (``why``: the corrector's own
+    account)."""
+    if h / 4 >= 1e-14 * max(1.0, tau_end):
+        return h / 4
+    record()
+    where = f"t = {t:.12g}, x = {np.array2string(x, precision=12)}"
+    if singular:
+        raise np.linalg.LinAlgError(singular)
+    if nonfinite:
+        raise PathFailure(
+            -3,
+            f"non-finite values just past {where} ({nonfinite}); the solution "
+            "is returned up to that point",
+        )
+    raise PathFailure(
+        -1,
+        f"the corrector did not converge at {where} with steps down to rounding{why}; "
+        "the solution is returned up to that point",
+    )
+
+
 def _run_mode(
     cm: _Mode,
     t: float,
@@ -2405,25 +2439,11 @@ def _run_mode(
     def shorter(cur: _Point, h: float, nonfinite: str = "", singular: str = "") -> float:
         """The next try's step after one from ``cur`` failed (its corrector did not
         converge, or its state, tangent or products were not finite: a shorter step, or
-        the run ends at the edge of the region where the objective is finite); raises
-        once the step is at rounding."""
-        if h / 4 >= 1e-14 * max(1.0, tau_end):
-            return h / 4
-        record(cur)
-        where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
-        if singular:
-            raise np.linalg.LinAlgError(singular)
-        if nonfinite:
-            raise PathFailure(
-                -3,
-                f"non-finite values just past {where} ({nonfinite}); the solution "
-                "is returned up to that point",
-            )
-        raise PathFailure(
-            -1,
-            f"the corrector did not converge at {where} with steps down to "
-            f"rounding ({cm.why_stuck()}); the solution is returned up to that point",
-        )
+        the run ends at the edge of the region where the objective is finite)."""
+        return shorter_step(
+            h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular,
+            f" ({cm.why_stuck()})",
+        )  # fmt: skip
 
     def _located(cur: _Point, locate: Callable[..., Any], *args: Any) -> Any:
         """An event located inside the step from ``cur``; if that fails, the mode is kept

@@ -62,6 +62,7 @@ from filippov._continuation_path import (
     mode_scale,
     offset_peak,
     quintic_defect,
+    shorter_step,
     zero_tolerance,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
@@ -891,23 +892,9 @@ def _run_tie_mode(
 
     def shorter(cur: _TiePoint, h: float, nonfinite: str = "", singular: str = "") -> float:
         """The next try's step after one from ``cur`` failed (as on the sign flow's
-        curves, see `_run_mode` there); raises once the step is at rounding."""
-        if h / 4 >= 1e-14 * max(1.0, tau_end):
-            return h / 4
-        record(cur)
-        where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
-        if singular:
-            raise np.linalg.LinAlgError(singular)
-        if nonfinite:
-            raise PathFailure(
-                -3,
-                f"non-finite values just past {where} ({nonfinite}); the solution "
-                "is returned up to that point",
-            )
-        raise PathFailure(
-            -1,
-            f"the corrector did not converge at {where} with steps down to rounding; "
-            "the solution is returned up to that point",
+        curves, see `_run_mode` there)."""
+        return shorter_step(
+            h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular
         )
 
     quintic_floor = ShortStepErrors()
