@@ -118,12 +118,15 @@ class Objective:
     #: (a generalized linear model, set by library objectives such as ``ridge_logistic``):
     #: the continuation path then takes its products on the sliding columns of ``B`` only.
     _linear_model: tuple[Any, float, Any, Any] | None = None
+    #: Whether f is a mean of squared residuals whose quadratic data is derived (its
+    #: values are best taken from the residuals, not the expanded quadratic).
+    _squared_loss: bool = False
 
     #: Optional ``() -> (H, b, c)`` of an objective known to be the quadratic
     #: ``½xᵀHx + bᵀx + c`` whose dense ``H`` costs a pass over data to form (a squared-loss
     #: :func:`~filippov.objectives.linear_model`): :attr:`quadratic_data` calls it on first
     #: request only, so that an objective never used as a quadratic does not pay for it.
-    _quadratic_factory: Callable[[], tuple[FloatArray, FloatArray, float]] | None = None
+    _quadratic_factory: Callable[[], tuple[FloatArray, FloatArray, float] | None] | None = None
 
     #: How to build this objective again, ``(constructor, args, kwargs)``, for pickling:
     #: set by the constructors of this module, whose callables are closures (see
@@ -521,8 +524,12 @@ class Objective:
             H.flags.writeable = False
             self._quadratic = (H, b, c)
         if self._quadratic is None and self._quadratic_factory is not None:
-            H, b, c = self._quadratic_factory()
-            self._quadratic = (readonly(H), readonly(b), float(c))
+            data = self._quadratic_factory()
+            # (a factory may decline: its quadratic would not stand for f accurately)
+            self._quadratic_factory = None
+            if data is not None:
+                H, b, c = data
+                self._quadratic = (readonly(H), readonly(b), float(c))
         return self._quadratic
 
     @property

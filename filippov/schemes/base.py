@@ -198,9 +198,11 @@ class Problem:
             if self.separable is not None:
                 lv, b, c = self.separable
                 return 0.5 * ((X * X) @ lv) + X @ b + c
-            # (not a linear model's: its f is a mean of squared residuals, while the
-            # expanded ½xᵀHx + bᵀx + c cancels against c = ‖y‖²/2m near a close fit)
-            quad = None if getattr(self.objective, "_linear_model", None) else self.quadratic
+            # (not a squared-loss linear model's, dense or sparse: its f is a mean of
+            # squared residuals, while the expanded ½xᵀHx + bᵀx + c cancels against
+            # c = ‖y‖²/2m near a close fit)
+            derived = getattr(self.objective, "_squared_loss", False)
+            quad = None if derived else self.quadratic
             if quad is not None:
                 H, b, c = quad
                 return 0.5 * np.einsum("ij,ij->i", X @ H, X) + X @ b + c
