@@ -33,8 +33,10 @@ Parameter names must not be column names of the table (``t_end``, ``f_final``, `
 from __future__ import annotations
 
 import dataclasses
+import dis
 import functools
 import hashlib
+import importlib.util
 import inspect
 import io
 import itertools
@@ -409,6 +411,14 @@ class _Identity:
         for var in sorted(_global_names(fn.__code__)):
             if var in fn.__globals__:
                 reads.append((var, self.digest(fn.__globals__[var], f"{where} (global {var!r})")))
+        # (modules imported inside the function: not in its globals, and a user module's
+        # constants changed there returned the old chunks)
+        for mod in sorted(_imported_names(fn.__code__)):
+            module = sys.modules.get(mod)
+            if module is not None:
+                reads.append((mod, self.digest(module, f"{where} (import {mod!r})")))
+            else:  # (not imported yet: the factory runs after the identity is taken)
+                reads.append((mod, self._unloaded_module(mod, f"{where} (import {mod!r})")))
         parts = (
             name,
             self._code(fn.__code__, where),
@@ -448,6 +458,27 @@ class _Identity:
             members.append((key, self.digest(member, where)))
         bases = [self.digest(b, where) for b in cls.__bases__]
         return f"class:{_qualified_name(cls)}:{bases}:{members}"
+
+    def _unloaded_module(self, name: str, where: str) -> str:
+        """A module not imported yet, by its source file (found without importing it),
+        or by name and version where that file is installed (as `_is_user_code` decides
+        for an imported one, so that both give the same digest)."""
+        try:
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec is not None else None
+            path = Path(origin).resolve() if origin and origin != "built-in" else None
+            installed = name.split(".")[0] == "filippov" or (
+                path is not None and any(path.is_relative_to(r) for r in _installed_roots())
+            )
+            if installed or origin == "built-in":
+                return f"module:{name}:{_package_version(name)}"
+            source = path.read_bytes() if path is not None else None
+        except (ImportError, ValueError, OSError):
+            source = None
+        if source is None:
+            self.unverified.append(f"{where}: module {name} (its source cannot be found)")
+            return f"module:{name}:unverified"
+        return f"module:{name}:{hashlib.sha256(source).hexdigest()}"
 
     def _module(self, module: types.ModuleType, where: str) -> str:
         name = module.__name__
@@ -500,6 +531,15 @@ def _by_name(fn: types.FunctionType) -> bool:
     for part in fn.__qualname__.split("."):
         target = getattr(target, part, None)
     return target is fn
+
+
+def _imported_names(code: types.CodeType) -> set[str]:
+    """The modules a code object (and the code nested in it) imports itself."""
+    names = {str(i.argval) for i in dis.get_instructions(code) if i.opname == "IMPORT_NAME"}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _imported_names(const)
+    return names
 
 
 def _global_names(code: types.CodeType) -> set[str]:
