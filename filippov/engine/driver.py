@@ -602,6 +602,11 @@ def _shift_times_in(message: str, t0: float) -> str:
     return _TIME_IN_MESSAGE.sub(lambda m: f"t = {t0 + float(m.group(1))!r}", message)
 
 
+#: A gradient the derivative check at x0 resolves only coarser than this (relative) is
+#: reported in a warning.
+_UNCHECKED_GRADIENT = 1e-3
+
+
 def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
     """Raise ``ValueError`` when a derivative the engine trusts disagrees with its function
     at ``x0`` (see ``check_derivatives`` of :func:`solve`)."""
@@ -610,6 +615,17 @@ def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
         check = system.objective.check_derivatives(x0, n_directions=2, dense=False)
         if not check.ok:
             raise ValueError(f"{check} at x0 = {preview(x0)}; {hint}.")
+        if check.grad_resolution > _UNCHECKED_GRADIENT:
+            # (f so large beside its variation that its finite differences cannot see
+            # the gradient: a review's gradient off by 100% of its norm passed under
+            # f + 1e12; said, since nothing else would)
+            warnings.warn(
+                f"the gradient could be checked against f at x0 only to a relative "
+                f"{check.grad_resolution:.2g} (f is large beside its variation there): "
+                "a gradient wrong by less would go unnoticed",
+                UserWarning,
+                stacklevel=3,
+            )
         return
     if system.affine_data is not None or not system.has_exact_jacobian:
         return  # no user derivative: affine data is exact, finite differences are ours

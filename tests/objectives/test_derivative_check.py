@@ -305,3 +305,21 @@ def test_correct_derivatives_under_a_large_offset_pass_and_say_what_was_checked(
     # below order one could be seen, and the verdict says so)
     assert large.grad_resolution > 0.1
     assert "resolve the gradient only" in str(large)
+
+
+@pytest.mark.parametrize(
+    ("offset", "warned"), [(0.0, False), (1e6, False), (1e9, True), (1e12, True)]
+)
+def test_solve_says_when_the_gradient_could_not_be_checked(offset: float, warned: bool) -> None:
+    # (a review: under f + 1e12 a gradient off by 100% of its norm passed the check at x0,
+    # and solve ran with it, saying nothing; its finite differences cannot see it there)
+    import warnings
+
+    import filippov as fp
+
+    obj = Objective.from_expr(f"exp(0.5*x) + (x - y)**2 + cos(y) + {offset!r}", ["x", "y"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fp.solve(fp.steepest_descent_flow(obj, "linf"), [0.3, -0.7], (0.0, 0.1))
+    said = [w for w in caught if "could be checked against f" in str(w.message)]
+    assert bool(said) == warned
