@@ -30,6 +30,12 @@ _EPS = np.finfo(float).eps
 #: objective families at rtol 1e-6 to 1e-10), and an objective whose gradient is only
 #: reproducible to 1e-7 moves it by far less.
 _MOVE_TOLERANCES = 1e4
+#: ... and how far the manifold may have moved at the mode's last state, in the state's
+#: units: the same state before and after, so no drift enters; but a gradient that is
+#: reproducible only to 1e-7 (a warm-started inner solve) moved it by 143 tolerances at
+#: rtol 1e-10 with nothing changed. (Under the nodes' bound a minimizer moved by 1e3
+#: tolerances was read silently; at this one a move of 1e3 or more is refused.)
+_END_MOVE_TOLERANCES = 1e3
 
 
 class ModeDense:
@@ -95,7 +101,7 @@ class ModeDense:
         # (the manifold's move in the state's units: h's change over its gradient's size)
         moved = float(np.max(np.abs(h_now - h_then) / np.maximum(row_norms, 1e-300), initial=0.0))
         tol = float(self._tol(x[None, :])[0])
-        if not moved <= _MOVE_TOLERANCES * tol:
+        if not moved <= _END_MOVE_TOLERANCES * tol:
             self._refuse(
                 f"its switching functions h_J at the state x = {np.array2string(x, precision=6)} "
                 f"moved by {moved / tol:.3g} tolerances in the state's units"

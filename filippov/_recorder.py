@@ -646,6 +646,10 @@ def check_accumulation(rec: Recorder, span: float, zeno_spacing: float) -> tuple
                 return None
             return _record_accumulation(rec, events, window, p, *fit)
     last = events[runs[-1][1]]
+    # (A whole period below the spacing, not its last gap alone: a damped relay whose two
+    # crossings per half-turn close up like e^-t has one long gap of 2.2 in each period
+    # of four, and was stopped for an accumulation that is not there.)
+    windows = [(p, w) for p, w in windows if runs[-1][0] - runs[-1 - p][0] <= tiny]
     if windows and len(runs) >= _ALL_WINDOWS and runs[-_ALL_WINDOWS][1] >= lowest:
         # (Only once every period could have been tested: the gaps of a period-4 pattern
         # also shrink with period 2, and a run stopped on that before its own window is

@@ -1123,3 +1123,29 @@ def test_damped_relay_oscillator_is_not_given_an_invented_zeno_point() -> None:
         assert sol.status == -2 and "without a geometric pattern" in sol.message, name
         ref = _damped_relay_crossings(1.0, sol.events[-1].t + 1e-6)
         np.testing.assert_allclose([ev.t for ev in sol.events], ref, rtol=0, atol=1e-7)
+
+
+def test_a_period_with_one_long_gap_is_no_accumulation() -> None:
+    # (a review) x'' = -sign(x) - 0.01 sign(x - z) - 0.05 x', z' = -z: the surface x = z
+    # drifts onto x = 0, so each half-turn has two crossings z/|x'| apart (a gap closing
+    # like e^-t) and one long gap of about 2. The switching functions recur with period
+    # four, and the guard stopped the run at t = 15.98 for "events accumulating without a
+    # geometric pattern" on the short gap alone. The flow oscillates on to t = 40.
+    from scipy.integrate import solve_ivp
+
+    c, eps = 0.05, 0.01
+    system = FilippovSystem(
+        lambda s: np.array([s[1], -c * s[1], -s[2]]),
+        np.array([[0.0, 0.0], [1.0, eps], [0.0, 0.0]]),
+        lambda s: np.array([s[0], s[0] - s[2]]),
+        "l1",
+        jac_h=lambda s: np.array([[1.0, 0.0, 0.0], [1.0, 0.0, -1.0]]),
+    )
+    sol = fp.solve(system, [1.0, 0.0, 0.5], (0.0, 40.0), method="events")
+    assert sol.status == 0, sol.message
+
+    def rhs(t: float, s: np.ndarray) -> list[float]:
+        return [s[1], -np.sign(s[0]) - eps * np.sign(s[0] - s[2]) - c * s[1], -s[2]]
+
+    ref = solve_ivp(rhs, (0.0, 40.0), [1.0, 0.0, 0.5], max_step=1e-3, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sol.x[-1], ref.y[:, -1], atol=2e-5)
