@@ -905,6 +905,12 @@ def linf_steps(
         if dropped_now:  # after a zero-length segment: decide them jointly (see above)
             joined = np.union1d(joined, np.fromiter(dropped_now, dtype=np.intp))
         hm_new = float(np.mean(np.abs(h[A])))
+        if hm_new <= rel * h_scale:
+            # The tie reached 0 with the join, to rounding (τ_tie below τ_zero only by
+            # it): h = 0, not a tie change. On a singular quadratic the new tie's block was
+            # singular, its rate 0, and the flow slid on along the valley of minimizers at
+            # unit speed with |h| ~ 1e-14 (3.55 away from the event path's rest).
+            return at_zero(old_mode, "max |h| reached 0")
         h[A] = s * hm_new
         h[joined] = np.sign(h[joined]) * hm_new
         in_cand = np.zeros(m, dtype=bool)  # (a mask, not union1d: no sort of the tie)

@@ -593,3 +593,32 @@ def test_a_gradient_reproducible_only_to_1e_7_reads_without_a_false_alarm() -> N
         method="events",
     )
     np.testing.assert_allclose(X, exact(np.linspace(0.0, sol.t[-1], 201)), atol=1e-5)
+
+
+def test_a_greedy_flow_stops_in_a_valley_of_minimizers_on_the_exact_path() -> None:
+    # A review's singular PSD quadratic (rank 3, eigenvalues 75-99, b in the range of H):
+    # the ℓ1 tie reached h = 0 with a join, to rounding, and the exact path took it for a
+    # tie change; the new tie's block was singular, its rate 0, and the flow slid on along
+    # the valley of minimizers at unit ℓ1 speed for 8 time units (|g| ~ 1e-14), status 0,
+    # 3.55 away from the event path's rest.
+    H = np.array(
+        [
+            [85.95425590262926, -5.292472757172263, 7.321284692840301, 5.0758776534406795],
+            [-5.292472757172263, 66.55250865629677, -38.120709785129016, -12.464186466082136],
+            [7.321284692840301, -38.120709785129016, 39.318111881305036, -26.654832633719092],
+            [5.0758776534406795, -12.464186466082136, -26.654832633719092, 69.4713792680405],
+        ]
+    )
+    b = np.array([-65.0124470555611, 9.078805466103066, -64.39887793691562, 105.43908991105772])
+    x0 = np.array(
+        [0.3339224286186936, 0.10593325338271584, 1.5322881179434122, 0.14318480381708215]
+    )
+    flow = fp.steepest_descent_flow(Objective.quadratic(H, b), "l1")
+    exact = fp.solve(flow, x0, (3.0, 12.9), method="exact")
+    assert exact.status == 1, exact.message
+    rest = exact.events[-1]
+    assert rest.kind == "stationary" and not rest.unique
+    assert np.abs(H @ rest.x + b).max() <= 1e-10 * np.abs(b).max()
+    ref = fp.solve(flow, x0, (3.0, 12.9), method="events", rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(exact(12.9), ref(12.9), atol=1e-9)
+    assert abs(rest.t - ref.events[-1].t) <= 1e-9

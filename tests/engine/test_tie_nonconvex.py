@@ -562,12 +562,16 @@ def test_a_tie_whose_curvature_is_rounding_is_watched_without_a_turn() -> None:
     # IndexError from fp.solve on the default path.
     obj, x0 = _duplicated_column_model(12)
     flow = fp.steepest_descent_flow(obj, "l1")
-    # (a squared loss: "auto" now takes the exact path for it, a quadratic; the case is
-    # the continuation path's, asked for by name)
+    # (a squared loss whose H is singular, a duplicated column: it exposes no quadratic
+    # data, so "auto" takes the continuation path; the case is that path's, asked for by
+    # name. The exact path on the same quadratic, given as one, ends at the same f.)
     cont = fp.solve(flow, x0, (0.0, 2.0), method="continuation")
     events = fp.solve(flow, x0, (0.0, 2.0), method="events")
     assert cont.method == "continuation" and cont.status == events.status == 1
-    exact = fp.solve(flow, x0, (0.0, 2.0))
+    assert fp.solve(flow, x0, (0.0, 2.0)).method == "continuation"
+    A, y = obj._linear_model[0], obj.eval_grad(np.zeros(x0.size))  # (b = ∇f(0) = −Aᵀy/m)
+    quadratic = Objective.quadratic(A.T @ A / A.shape[0], y)
+    exact = fp.solve(fp.steepest_descent_flow(quadratic, "l1"), x0, (0.0, 2.0))
     assert exact.method == "exact" and exact.status == 1
     assert obj.f(exact.x[-1]) == pytest.approx(obj.f(events.x[-1]), abs=1e-12)
     assert not any(e.kind == "repulsive" for e in cont.events)
