@@ -107,6 +107,16 @@ _ModeDense = ModeDense
 _ModeField = ModeField
 
 
+#: Steps of one mode, each kept short by the accuracy (not by ``max_step``) and
+#: `_CRAWL_STEP`, after which the run ends as a failure instead of crawling on (see
+#: `_integrate_mode`).
+_MAX_MODE_STEPS = 10_000
+#: ... counted only when shorter than this fraction of the run's span: a smooth mode over
+#: a long span (an oscillation that never reaches its surface) takes as many steps as it
+#: needs, a crawl does not.
+_CRAWL_STEP = 1e-5
+
+
 @dataclass(frozen=True)
 class EventOptions:
     """Options of the event path (see :func:`filippov.solve`, which validates them).
@@ -403,10 +413,24 @@ def _integrate_mode(
     h_seen = float(np.linalg.norm(h_old)) if h_old is not None else 0.0
     span = max(abs(t_end - t), 1e-300)
     restarts = 0  # (from the projected path at an early event: see below)
+    crawl = 0  # (steps in this mode that the accuracy, not max_step, kept short)
     while True:
         try:
             message = solver.step()
             rec.count_step(solver)
+            h_now = float(getattr(solver, "h_abs", 0.0) or 0.0)
+            crawl += h_now < 0.5 * opts.max_step and h_now < _CRAWL_STEP * span
+            if crawl > _MAX_MODE_STEPS:
+                # (never hang: an explicit integrator on a stiff mode crawls, as the ℓ2
+                # flow x' = −g/‖g‖ near a minimizer, whose Jacobian is about H/‖g‖: no
+                # result after 15 minutes at condition 1e6, 7.8 s with Radau)
+                raise fail(
+                    -1,
+                    f"the integrator took {_MAX_MODE_STEPS} steps in one mode (a stiff mode? "
+                    "integrator='Radau' takes long steps where an explicit method crawls)",
+                    t_old,
+                    x_old,
+                )
             if solver.status == "failed":
                 raise fail(-1, f"the integrator failed ({message})", t_old, x_old)
             t_new, x_new = float(solver.t), np.array(solver.y)

@@ -622,3 +622,26 @@ def test_a_greedy_flow_stops_in_a_valley_of_minimizers_on_the_exact_path() -> No
     ref = fp.solve(flow, x0, (3.0, 12.9), method="events", rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(exact(12.9), ref(12.9), atol=1e-9)
     assert abs(rest.t - ref.events[-1].t) <= 1e-9
+
+
+def test_a_stiff_mode_ends_with_a_clear_failure_instead_of_crawling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # (a review) The ℓ2 flow x' = −g/‖g‖ of x⁴/4 + y²/2 near its minimizer is stiff (its
+    # Jacobian is about H/‖g‖): DOP853 crawled on with no result after minutes (15 at a
+    # condition-1e6 quadratic). The mode's steps kept short by the accuracy are capped
+    # (10 000, shorter than 1e-5 of the span; 500 here, for speed).
+    import filippov._event_path as event_path
+
+    monkeypatch.setattr(event_path, "_MAX_MODE_STEPS", 500)
+    obj = Objective(
+        lambda x: x[0] ** 4 / 4 + x[1] ** 2 / 2,
+        lambda x: np.array([x[0] ** 3, x[1]]),
+        lambda x: np.diag([3 * x[0] ** 2, 1.0]),
+    )
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l2"), [0.8, -0.5], (0.0, 3.0))
+    assert sol.status == -1 and "Radau" in sol.message and "x = [" in sol.message
+    # (the partial solution is kept, up to before the arrival at t = 1.0150809958967,
+    # the arc length of the gradient path)
+    assert 0.9 < sol.t[-1] < 1.0150809958967
+    assert np.linalg.norm(sol.x[-1]) < np.linalg.norm([0.8, -0.5])
