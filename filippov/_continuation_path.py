@@ -721,7 +721,6 @@ class _Block:
         in place), for `restore`."""
         return (
             self.S,
-            self.version,
             self.L,
             self.single,
             self.size,
@@ -735,9 +734,9 @@ class _Block:
     def restore(self, snap: tuple[Any, ...]) -> None:
         """Take back the preconditioner of `snapshot` if it has changed since (on the same
         sliding set), as a new version: tokens taken of the discarded one stay invalid."""
-        if snap[0] is not self.S or (snap[2] is self.L and snap[3] is self.single):
+        if snap[0] is not self.S or (snap[1] is self.L and snap[2] is self.single):
             return
-        (_, _, self.L, self.single, self.size, self.key, self._inverse, self._inverse_of,
+        (_, self.L, self.single, self.size, self.key, self._inverse, self._inverse_of,
          self._inverse32, self._inverse32_of) = snap  # fmt: skip
         self.version += 1
 
@@ -2772,8 +2771,9 @@ def at_error_floor(last: tuple[Any, float, float] | None, start: Any, h: float, 
 
 
 class ShortStepErrors:
-    """The midpoint measurements of a mode's short steps after a bend (see `_run_mode`):
-    each is taken unless it is a floor (`at_error_floor`) against the last one."""
+    """A mode's error measurements of the steps from one point (the midpoint ones of steps
+    of another length than the last, and the quintic checks; see `_run_mode`): each is
+    taken unless it is a floor (`at_error_floor`) against the last one."""
 
     def __init__(self) -> None:
         self.last: tuple[Any, float, float] | None = None

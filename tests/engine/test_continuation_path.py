@@ -1315,7 +1315,7 @@ def test_a_factor_taken_by_a_rejected_try_is_dropped() -> None:
     obj, x0, _ = _scaled_softplus_228()
     block = _Block(obj, obj.n, Recorder(0.0, x0, "continuation"))
     block.set(x0, np.array([7]))
-    on_curve = block.snapshot()
+    on_curve, version_on_curve = block.snapshot(), block.version
     r = np.array([1.0])
     before = block.precondition(r).copy()
     far = x0 + 50.0
@@ -1324,7 +1324,7 @@ def test_a_factor_taken_by_a_rejected_try_is_dropped() -> None:
     dropped = block.version
     block.restore(on_curve)
     np.testing.assert_array_equal(block.precondition(r), before)
-    assert block.version not in (dropped, on_curve[1])
+    assert block.version not in (dropped, version_on_curve)
     kept = block.version
     block.restore(on_curve)  # (the same factor again: nothing to take back)
     assert block.version == kept
