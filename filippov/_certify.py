@@ -15,6 +15,7 @@ import threading
 import warnings
 
 import numpy as np
+import scipy.linalg
 
 from filippov._recorder import Recorder
 from filippov._validation import FloatArray
@@ -481,10 +482,14 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         # Where h vanishes to rounding -- the Newton step to its zero is below the rounding
         # of x -- the end state is that zero whatever M's condition: at a degenerate
         # minimum (h ~ (x − c)^q, M singular there) M says nothing about where h vanishes.
+        rounding = 64.0 * _EPS * max(1.0, float(np.max(np.abs(x))))
+        step = _spd_step(M, hx[free])
+        if step is not None and float(np.max(np.abs(step))) <= rounding:
+            return None
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             step = np.linalg.lstsq(M, hx[free], rcond=None)[0]
-        if float(np.max(np.abs(step))) <= 64.0 * _EPS * max(1.0, float(np.max(np.abs(x)))):
+        if float(np.max(np.abs(step))) <= rounding:
             return None
         # At rest in a valley of zeros (duplicated features: M exactly singular, h in its
         # range) the state along the valley is the path's, not rounding's -- the rest is
@@ -502,6 +507,24 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         f"double precision resolves ({MAX_CONDITION:.0e}); its velocity and end state "
         "are rounding"
     )
+
+
+def _spd_step(M: FloatArray, h: FloatArray) -> FloatArray | None:
+    """``M⁻¹ h`` by a Cholesky factor when ``M`` is symmetric and the factor exists (else
+    None): the rest test's Newton step, an order of magnitude cheaper than the SVD of
+    ``lstsq`` (about 20 ms of a 0.4 s run at k = 200). Its verdict needs no condition
+    number: the computed step ``s`` solves ``(M + E) s = h`` with ``|E|`` at ``M``'s
+    rounding, so a step below the rounding of ``x`` puts ``h`` at the rounding of ``M x``,
+    which is what the test asks, however ill-conditioned ``M`` is."""
+    if M.shape[0] != M.shape[1] or not np.array_equal(M, M.T):
+        return None
+    try:
+        factor = scipy.linalg.cho_factor(M, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    with np.errstate(all="ignore"):
+        step = scipy.linalg.cho_solve(factor, h, check_finite=False)
+    return np.asarray(step) if np.all(np.isfinite(step)) else None
 
 
 def _condition_on_range(M: FloatArray, h: FloatArray, x: FloatArray) -> float | None:

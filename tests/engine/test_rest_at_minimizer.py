@@ -134,3 +134,26 @@ def test_certify_rejects_a_rest_recorded_with_a_moving_relay() -> None:
         rec.x.append(x_star.copy())
         status, message = certify(system, rec, 1, "stationary point reached at t = 0")
         assert status == expected, message
+
+
+def test_the_rest_tests_cholesky_step_agrees_with_a_direct_solve_and_declines_the_rest() -> None:
+    """`_spd_step` (the end-of-run rest test's Newton step, by a Cholesky factor instead of
+    an SVD) is ``M⁻¹h`` on symmetric positive definite matrices, and declines (None) any
+    other matrix, so that the SVD path judges those as before."""
+    from filippov._certify import _spd_step
+
+    rng = np.random.default_rng(5)
+    for k in (1, 7, 60):
+        Q = rng.standard_normal((k, k))
+        M = Q @ Q.T + 0.1 * np.eye(k)
+        M = 0.5 * (M + M.T)
+        h = rng.standard_normal(k)
+        step = _spd_step(M, h)
+        assert step is not None
+        np.testing.assert_allclose(
+            M @ step, h, rtol=0, atol=1e-9 * np.abs(M).max() * np.abs(step).max()
+        )
+    assert _spd_step(np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2)) is None  # not symmetric
+    assert _spd_step(np.diag([1.0, -1.0]), np.ones(2)) is None  # indefinite
+    assert _spd_step(np.ones((2, 3)), np.ones(2)) is None  # not square
+    assert _spd_step(np.diag([1.0, np.nan]), np.ones(2)) is None  # not finite
