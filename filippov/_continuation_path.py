@@ -480,7 +480,9 @@ class _LinearModel:
         return self._w32[1]
 
     def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
-        return (self.dloss(z) @ self.B) / self.m + self.lam * x
+        # (the mean of the per-sample terms, not their sum over m: a Poisson model near
+        # z = 709 has a finite mean whose sum overflows, as in the objective itself)
+        return (self.dloss(z) / self.m) @ self.B + self.lam * x
 
     def times(self, v: FloatArray) -> FloatArray:
         """``B v``: from the last one by its few changed columns (``O(m)`` each), or one

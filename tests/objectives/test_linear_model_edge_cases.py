@@ -185,3 +185,18 @@ def test_a_batched_run_on_a_sparse_squared_loss_takes_f_from_its_residuals() -> 
     problem = Problem(obj, X[0], fp.schemes.SignGD(step=0.1), batched=True)
     expected = [0.5 * np.mean((A @ x - y) ** 2) + 0.5e-12 * x @ x for x in X]
     np.testing.assert_allclose(problem.f_rows(X), expected, rtol=1e-10)
+
+
+def test_the_continuation_paths_linear_model_takes_a_finite_mean_near_the_overflow() -> None:
+    # The continuation path's own column passes over a linear model (not the objective's
+    # methods) summed ℓ'(z) over the samples before dividing by m: inf where the mean is
+    # finite.
+    from filippov._continuation_path import _LinearModel
+
+    obj = linear_model(_A_INTERCEPT, _Y_COUNTS, 0.1, loss="poisson")
+    lm = _LinearModel(obj._linear_model)
+    x = np.array([709.5, 0.0])
+    e = math.exp(709.5)
+    a1 = _A_INTERCEPT[:, 1]
+    g_ref = np.array([e - _Y_COUNTS.mean() + 0.1 * 709.5, float(np.mean(a1 * (e - _Y_COUNTS)))])
+    np.testing.assert_allclose(lm.grad(x, _A_INTERCEPT @ x), g_ref, rtol=1e-14, atol=1e-14 * e)
