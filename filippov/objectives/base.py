@@ -127,6 +127,9 @@ class Objective:
     #: :func:`~filippov.objectives.linear_model`): :attr:`quadratic_data` calls it on first
     #: request only, so that an objective never used as a quadratic does not pay for it.
     _quadratic_factory: Callable[[], tuple[FloatArray, FloatArray, float] | None] | None = None
+    #: ``() -> minimizer or None``, taken on the first request of `minimizer` (a closed form
+    #: whose cost -- a least-squares solve on the data -- is not paid at construction).
+    _minimizer_factory: Callable[[], FloatArray | None] | None = None
 
     #: How to build this objective again, ``(constructor, args, kwargs)``, for pickling:
     #: set by the constructors of this module, whose callables are closures (see
@@ -561,6 +564,11 @@ class Objective:
         >>> slope(a=0.5).minimizer
         array([-1.5, -3. ])
         """
+        if self._minimizer is None and self._minimizer_factory is not None:
+            found = self._minimizer_factory()
+            self._minimizer_factory = None
+            if found is not None:
+                self._minimizer = readonly(found)
         return self._minimizer
 
     def __repr__(self) -> str:

@@ -714,6 +714,36 @@ def _squared_loss_quadratic(
     return data
 
 
+#: Largest data (m·n entries) whose squared-loss minimizer `_squared_loss_minimizer` takes
+#: by a dense least-squares solve (a sparse matrix is densified for it: 64 MB at most).
+_SQUARED_LOSS_MINIMIZER_MAX_SIZE = 1 << 23
+
+
+def _squared_loss_minimizer(A: Any, y: FloatArray, lam: float) -> Callable[[], FloatArray | None]:
+    """``() -> x*`` of the ridge regression ``f(x) = mean ½(a_iᵀx − y_i)² + (λ/2)‖x‖²``:
+    the least-squares solution of the stacked system ``[A/√m; √λ I] x = [y/√m; 0]``, whose
+    condition is ``A``'s, not the squared one of the normal equations ``AᵀA/m + λI`` (at
+    ``λ = 0`` on data with singular values from 1 to 1e-6: 5e-12 relative against 3e-6 by
+    the normal equations, measured against a 50-digit solve). ``None`` where ``x*`` is not unique (``λ = 0`` and ``A`` of numerical rank below
+    ``n``) or the data is above `_SQUARED_LOSS_MINIMIZER_MAX_SIZE` entries."""
+
+    def solve() -> FloatArray | None:
+        m, n = A.shape
+        if m * n > _SQUARED_LOSS_MINIMIZER_MAX_SIZE:
+            return None
+        dense = np.asarray(A.toarray() if scipy.sparse.issparse(A) else A, dtype=float)
+        root_m = np.sqrt(m)
+        if lam > 0.0:
+            K = np.vstack([dense / root_m, np.sqrt(lam) * np.eye(n)])
+            rhs = np.concatenate([y / root_m, np.zeros(n)])
+        else:
+            K, rhs = dense / root_m, y / root_m
+        x, _, rank, _ = np.linalg.lstsq(K, rhs, rcond=None)
+        return np.asarray(x) if rank == n and np.all(np.isfinite(x)) else None
+
+    return solve
+
+
 def linear_model(
     A: ArrayLike,
     y: ArrayLike,
@@ -760,6 +790,9 @@ def linear_model(
     -------
     Objective
         Pickles as its recipe when the loss is named or made of module-level functions.
+        With ``loss="squared"`` (ridge regression) its ``minimizer`` is the closed form,
+        a least-squares solve taken on first request (``None`` when it is not unique:
+        ``lam = 0`` with rank-deficient ``A``; or for data above 2²³ entries).
 
     Raises
     ------
@@ -849,6 +882,8 @@ def linear_model(
         if squared and n <= _SPARSE_QUADRATIC_MAX_N:
             obj._quadratic_factory = _squared_loss_quadratic(sparse_A, yv, lam_f)
             obj._squared_loss = True
+        if squared:
+            obj._minimizer_factory = _squared_loss_minimizer(sparse_A, yv, lam_f)
         return obj._with_recipe(linear_model, sparse_A, yv, lam_f, loss, name=obj.name)
 
     def f(x: FloatArray) -> float:
@@ -910,6 +945,7 @@ def linear_model(
     if squared:
         obj._quadratic_factory = _squared_loss_quadratic(Am, yv, lam_f)
         obj._squared_loss = True
+        obj._minimizer_factory = _squared_loss_minimizer(Am, yv, lam_f)
     return obj._with_recipe(linear_model, Am, yv, lam_f, loss, name=obj.name)
 
 

@@ -200,3 +200,55 @@ def test_the_continuation_paths_linear_model_takes_a_finite_mean_near_the_overfl
     a1 = _A_INTERCEPT[:, 1]
     g_ref = np.array([e - _Y_COUNTS.mean() + 0.1 * 709.5, float(np.mean(a1 * (e - _Y_COUNTS)))])
     np.testing.assert_allclose(lm.grad(x, _A_INTERCEPT @ x), g_ref, rtol=1e-14, atol=1e-14 * e)
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-9, 0.1])
+def test_the_squared_loss_minimizer_is_the_closed_form_to_the_datas_condition(lam: float) -> None:
+    # Against a 50-digit solve of the normal equations (mpmath), on data with singular
+    # values from 1 to 1e-6: a solve of the normal equations in double precision is
+    # 3e-6 off at λ = 0.
+    import mpmath
+
+    rng = np.random.default_rng(0)
+    m, n = 40, 6
+    U, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = U @ np.diag(np.logspace(0, -6, n)) @ V.T
+    y = rng.standard_normal(m)
+    obj = linear_model(A, y, lam, loss="squared")
+    with mpmath.workdps(50):
+        Am, ym = mpmath.matrix(A.tolist()), mpmath.matrix(y.tolist())
+        x_ref = mpmath.lu_solve(Am.T * Am / m + lam * mpmath.eye(n), Am.T * ym / m)
+        x_ref = np.array([float(v) for v in x_ref])
+    x = obj.minimizer
+    assert x is not None
+    assert np.max(np.abs(x - x_ref)) <= 1e-10 * np.max(np.abs(x_ref))
+    assert not x.flags.writeable
+
+
+def test_the_squared_loss_minimizer_matches_ridge_on_sparse_data_and_survives_pickling() -> None:
+    import pickle
+
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(1)
+    m, n, lam = 60, 9, 0.05
+    A = sp.random_array((m, n), density=0.4, random_state=rng, format="csr")
+    y = rng.standard_normal(m)
+    obj = linear_model(A, y, lam, loss="squared")
+    # f = (1/2m)‖Ax − y‖² + (λ/2)‖x‖²: sklearn's ‖y − Ax‖² + α‖x‖² with α = mλ.
+    ref = Ridge(alpha=m * lam, fit_intercept=False, solver="svd", tol=1e-14).fit(A.toarray(), y)
+    assert obj.minimizer is not None
+    np.testing.assert_allclose(obj.minimizer, ref.coef_, rtol=0, atol=1e-12)
+    again = pickle.loads(pickle.dumps(obj))
+    np.testing.assert_allclose(again.minimizer, ref.coef_, rtol=0, atol=1e-12)
+
+
+def test_an_unregularized_rank_deficient_squared_loss_has_no_minimizer() -> None:
+    # λ = 0 and a duplicated column: a whole line of minimizers, none is "the" minimizer.
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((20, 3))
+    A[:, 2] = A[:, 1]
+    assert linear_model(A, rng.standard_normal(20), 0.0, loss="squared").minimizer is None
+    # Other losses have no closed form.
+    assert linear_model(A, np.sign(rng.standard_normal(20)), 0.1, loss="logistic").minimizer is None
