@@ -129,7 +129,9 @@ def _build_parser() -> _Parser:
     )
     sim.add_argument("--t-end", type=float, required=True, help="final time")
     sim.add_argument("--t0", type=float, default=0.0, help="initial time (default 0)")
-    sim.add_argument("--method", default="auto", choices=("auto", "exact", "events"))
+    sim.add_argument(
+        "--method", default="auto", choices=("auto", "exact", "events", "continuation")
+    )
     sim.add_argument("--rtol", type=float, default=1e-10)
     sim.add_argument("--atol", type=float, default=1e-12)
     sim.add_argument("--json", action="store_true", help="print the solution as JSON")

@@ -360,3 +360,29 @@ def test_a_sweep_axis_the_expression_does_not_use_is_refused(capsys, tmp_path):
     assert code == 2
     assert err.strip() == "filippov: error: --axis b: the expression does not use 'b'"
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_simulate_takes_the_continuation_path_and_agrees_with_the_event_path(capsys):
+    # (the continuation path was not among --method's choices: reachable only by "auto")
+    args = [
+        "simulate",
+        "log(cosh(x - 2*y)) + 0.5*(y + 1)**2 + 0.1*x**2",
+        "--vars",
+        "x,y",
+        "--x0",
+        "0.7,0.2",
+        "--t-end",
+        "6",
+        "--json",
+    ]
+    results = {}
+    for method in ("continuation", "events"):
+        code, out, err = run([*args, "--method", method], capsys)
+        assert code == 0, err
+        results[method] = json.loads(out)
+    cont, ev = results["continuation"], results["events"]
+    assert cont["status"] == ev["status"] == 1
+    t_cont = [e["t"] for e in cont["events"]]
+    t_ev = [e["t"] for e in ev["events"]]
+    assert len(t_cont) == len(t_ev) >= 2
+    np.testing.assert_allclose(t_cont, t_ev, rtol=0, atol=1e-7)
