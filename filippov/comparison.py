@@ -8,6 +8,7 @@ segments, and whether the scheme enters and leaves sliding where the flow does.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,6 +201,14 @@ def compare(
         why = flow_mismatch(*ident, system.norm.name)
         if why is not None:
             raise ValueError(f"`traj` comes from {why}")
+    off_clock = _not_tracking(traj)
+    if off_clock is not None:
+        warnings.warn(
+            f"`traj` is not a discretization that converges to x(t_k): {off_clock}; the "
+            "errors reported measure that, not a tracking error.",
+            UserWarning,
+            stacklevel=2,
+        )
     x = np.asarray(traj.x, dtype=float)
     t = np.asarray(traj.t, dtype=float)
     if x.ndim != 2:
@@ -565,6 +574,18 @@ def _trajectory_flow(traj: DiscreteTrajectory) -> tuple[str, str, str] | None:
         cls = getattr(_schemes, name, None)
         flow = cls.flow if isinstance(cls, type) and issubclass(cls, Scheme) else None
     return name, norm, flow if isinstance(flow, str) else "steepest-descent"
+
+
+def _not_tracking(traj: DiscreteTrajectory) -> str | None:
+    """The scheme's `Scheme.not_tracking` note a trajectory's metadata records (for one
+    saved before it was recorded: its class's, if it is one of ours), else ``None``."""
+    meta = traj.metadata
+    if "not_tracking" in meta:
+        note = meta["not_tracking"]
+        return note if isinstance(note, str) else None
+    cls = getattr(_schemes, str(meta.get("scheme_class", "")), None)
+    note = cls.not_tracking if isinstance(cls, type) and issubclass(cls, Scheme) else None
+    return note if isinstance(note, str) else None
 
 
 #: The tolerances of `convergence_study`'s reference solution (``solve``'s defaults).

@@ -424,6 +424,11 @@ class Scheme(ABC):
     #: sets its diagnostics). :func:`filippov.compare` refuses a flow it does not
     #: discretize.
     flow: ClassVar[str] = "steepest-descent"
+    #: Why the scheme's iterates do not converge to ``x(t_k)`` as the step shrinks, when
+    #: they do not (``None``: they do): :func:`filippov.compare` and
+    #: :func:`filippov.convergence_study` warn with it, since their "errors" then measure
+    #: another clock or another flow, not a discretization's tracking error.
+    not_tracking: ClassVar[str | None] = None
     extra_diagnostics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, step: StepPolicy | float | str) -> None:
@@ -943,6 +948,7 @@ def run(
         "scheme_class": type(scheme).__name__,
         "norm": scheme.norm.name,
         "flow": scheme.flow,
+        "not_tracking": scheme.not_tracking,
         "step": policy.describe(pstate),
         "objective": str(getattr(objective, "name", type(objective).__name__)),
         "n": n,

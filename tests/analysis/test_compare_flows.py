@@ -9,6 +9,8 @@ another norm, naming both flows; every scheme still runs against its own flow.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -107,8 +109,34 @@ def test_every_scheme_is_compared_with_its_own_flow(norm, factory) -> None:
     obj = separable_quadratic([1.0, 3.0], [0.5, -1.0])
     flow = fp.steepest_descent_flow(obj, norm)
     sol = fp.solve(flow, [0.0, 0.0], (0.0, 0.5))
-    rep = fp.compare(factory(0.01).run(obj, [0.0, 0.0], t_final=0.5), sol, system=flow)
+    traj = factory(0.01).run(obj, [0.0, 0.0], t_final=0.5)
+    if isinstance(factory(0.01), S.ASGD):
+        with pytest.warns(UserWarning, match="another clock"):
+            rep = fp.compare(traj, sol, system=flow)
+    else:
+        rep = fp.compare(traj, sol, system=flow)
     assert np.isfinite(rep.sup_error_inf)
+
+
+def test_asgd_is_compared_with_a_warning_because_its_distance_does_not_shrink_with_the_step():
+    # Independently of the warning's text: ASGD's distance to x(t_k) does not fall with
+    # the step (its steps settle at η/(1−β): another clock), SignGD's halves.
+    obj = rotated_quadratic([1.0, 10.0], rotation=0.4, seed=0)  # (SignGD slides: O(η))
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = [3.0, -2.0]
+    sol = fp.solve(flow, x0, (0.0, 3.0))  # (a sliding entry at t = 2.35)
+    sup = {}
+    for name, make in (("sign", S.SignGD), ("asgd", lambda step: S.ASGD(step=step, beta=0.5))):
+        errs = []
+        for h in (0.01, 0.005):
+            traj = make(step=h).run(obj, x0, t_final=3.0)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                errs.append(fp.compare(traj, sol, system=flow).sup_error_inf)
+            assert any("another clock" in str(w.message) for w in caught) == (name == "asgd")
+        sup[name] = errs
+    assert sup["sign"][1] < 0.6 * sup["sign"][0]
+    assert sup["asgd"][1] > 0.8 * sup["asgd"][0] and sup["asgd"][0] > 0.1
 
 
 def test_normalized_gd_tracks_the_l2_flow_at_first_order() -> None:
