@@ -483,8 +483,8 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         # of x -- the end state is that zero whatever M's condition: at a degenerate
         # minimum (h ~ (x − c)^q, M singular there) M says nothing about where h vanishes.
         rounding = 64.0 * _EPS * max(1.0, float(np.max(np.abs(x))))
-        step = _spd_step(M, hx[free])
-        if step is not None and float(np.max(np.abs(step))) <= rounding:
+        spd_step = _spd_step(M, hx[free])
+        if spd_step is not None and float(np.max(np.abs(spd_step))) <= rounding:
             return None
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
