@@ -2850,21 +2850,22 @@ def _quartic_slope(
 
 def _quintic_weights(hp: float, h: float) -> FloatArray:
     """Weights of ``(x(−hp), x'(−hp), x(0), x'(0), x(h), x'(h))`` giving the quintic
-    Hermite interpolant through them at ``h/2``, minus the cubic Hermite's on ``[0, h]``."""
-    nodes = (-hp, 0.0, h)
-    rows = []
-    for t in nodes:
-        rows.append([t**k for k in range(6)])
-        rows.append([k * t ** (k - 1) if k else 0.0 for k in range(6)])
-    V = np.array(rows)
-    e = np.array([(0.5 * h) ** k for k in range(6)])
-    w = np.linalg.solve(V.T, e)
-    h00, h10, h01, h11 = _hermite_basis(0.5)
-    w[2] -= h00
-    w[3] -= h10 * h
-    w[4] -= h01
-    w[5] -= h11 * h
-    return w
+    Hermite interpolant through them at ``h/2``, minus the cubic Hermite's on ``[0, h]``.
+
+    In closed form (by sympy, from the six interpolation conditions): a 6×6 solve per
+    step cost 7% of a run at rtol = 1e-12, and its monomial matrix loses digits when
+    ``hp`` and ``h`` differ by orders of magnitude."""
+    r = h + hp
+    return np.array(
+        [
+            h**4 * (h * h + 5.0 * h * hp + 5.0 * hp * hp) / (16.0 * hp**3 * r**3),
+            h**4 * (h + 2.0 * hp) / (32.0 * hp * hp * r * r),
+            -h * (h * h + 2.0 * h * hp - 4.0 * hp * hp) / (16.0 * hp**3),
+            h * h * (h + 4.0 * hp) / (32.0 * hp * hp),
+            -h * (5.0 * h * h + 10.0 * h * hp + 4.0 * hp * hp) / (16.0 * r**3),
+            h * h * (3.0 * h + 4.0 * hp) / (32.0 * r * r),
+        ]
+    )
 
 
 def _quintic_defect(

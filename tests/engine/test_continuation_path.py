@@ -576,6 +576,30 @@ def test_quartic_slope_is_fourth_order_on_an_analytic_curve():
         assert 14.0 < errors[0] / errors[1] < 18.0 and 14.0 < errors[1] / errors[2] < 18.0
 
 
+@pytest.mark.parametrize(("hp", "h"), [(1.0, 1.0), (0.3, 1.7), (2e-3, 5e-2), (4.0, 0.01)])
+def test_quintic_check_is_exact_on_quintics_and_measures_the_cubics_midpoint_error(hp, h):
+    # The quintic check's defect (quintic Hermite through three points, minus the cubic
+    # through the last two, at the last step's midpoint) is, on a curve that is a quintic
+    # polynomial, the cubic interpolant's true error there: computed here from the
+    # polynomial itself (numpy's polynomial class), not from the weights.
+    from filippov import _continuation_path as cp
+
+    rng = np.random.default_rng(7)
+    polys = [np.polynomial.Polynomial(rng.standard_normal(6)) for _ in range(3)]
+
+    def point(t: float) -> cp._Point:
+        x = np.array([p(t) for p in polys])
+        u = np.array([p.deriv()(t) for p in polys])
+        return cp._Point(t, x, np.zeros(3), u, None)
+
+    prev, cur, new = point(-hp), point(0.0), point(h)
+    cubic_mid = cp._hermite(cur.x, cur.u, new.x, new.u, h, 0.5)
+    true_error = np.array([p(0.5 * h) for p in polys]) - cubic_mid
+    defect = cp._quintic_defect(prev, cur, new, np.arange(3), hp, h)
+    scale = max(1.0, float(np.abs(cubic_mid).max()))
+    np.testing.assert_allclose(defect, true_error, rtol=0, atol=1e-13 * scale)
+
+
 @pytest.mark.parametrize("linear_model", [True, False])
 def test_mode_ends_without_tangent_solves_match_a_tight_run(
     linear_model: bool, monkeypatch: pytest.MonkeyPatch
