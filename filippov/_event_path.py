@@ -25,10 +25,12 @@ of the guard prevent it, the state is never nudged.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,7 +59,7 @@ from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._tie_repelling import REPELLING_NOTE, locate_turn
 from filippov._validation import FloatArray, require_positive_limit
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
-from filippov.norms import Norm
+from filippov.norms import Norm, get_norm
 from filippov.selection import (
     box_tolerances,
     is_p_matrix,
@@ -221,6 +223,12 @@ def _steps(
     t = float(t0)
     f0, B, hx = system.kernel_evaluate(x)
     m = hx.shape[0]
+    if norm == "linf" and m == 1:
+        return (
+            yield from scalar_linf_as_l1(
+                lambda named: _steps(l1_twin(system), x0, t0, t_end, opts, named), rec
+            )
+        )
     # Scale of h: its size at x0, or (when x0 lies on the manifolds, h(x0) = 0) the size
     # of its first-order variation over the state's scale. It sets the ℓ2 stopping radius,
     # the pole test and the tolerance of ties (|h_i| compared with max |h|, so on the scale
@@ -303,6 +311,105 @@ def _steps(
         )
         if not stationary and t >= t_end:
             return REACHED_END  # (a rest the path gets to only after t_end)
+
+
+def l1_twin(system: FilippovSystem) -> FilippovSystem:
+    """``system`` with ``φ = ℓ1``: the same inclusion when ``h`` is scalar (``m = 1``).
+
+    On ``R^1`` the ℓ∞ and ℓ1 norms are both ``|·|``, with the same subdifferential: sign
+    off 0, ``[−1, 1]`` at 0. The ℓ∞ machinery reads ``h = 0`` as the codimension-``m``
+    rest set of a tie (it neither crosses nor slides there), which for ``m = 1`` is an
+    ordinary switching surface: a relay ``y' = a − sign(y)`` reaching ``y = 0`` ended with
+    status −4 where the same system written with ``"l1"`` crossed or slid. The ℓ1
+    machinery integrates it; `scalar_linf_as_l1` records its modes as ℓ∞ modes.
+    """
+    twin = copy.copy(system)  # (shallow: the same user functions and affine data)
+    twin.norm = get_norm("l1")
+    return twin
+
+
+def _as_linf_mode(mode: Mode | None) -> Mode | None:
+    """The ℓ∞ name of a scalar (``m = 1``) ℓ1 mode: ``h ≠ 0`` is the regular mode whose
+    active set is ``{0}`` with the sign of ``h``; sliding on ``h = 0`` is the face
+    ``signs = (0,)``, ``free = (0,)`` (the whole ``[−1, 1]``, as the ℓ∞ rest at ``h = 0``
+    is named)."""
+    if mode is None or mode.norm != "l1":
+        return mode
+    return make_mode("linf", np.asarray(mode.signs, dtype=float), (0,))
+
+
+class _LinfNamedRecorder:
+    """A recorder that names the modes it is given as ℓ∞ modes (`_as_linf_mode`) and
+    passes everything else to the run's recorder (a full or a compact one: the records
+    are renamed on their way in, never rewritten afterwards)."""
+
+    def __init__(self, rec: Recorder) -> None:
+        object.__setattr__(self, "_rec", rec)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rec, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._rec, name, value)  # (the counters the loops increment)
+
+    def event(
+        self,
+        t: float,
+        x: FloatArray,
+        kind: str,
+        indices: Any,
+        mode_before: Mode | None,
+        mode_after: Mode | None,
+        **kwargs: Any,
+    ) -> None:
+        self._rec.event(
+            t, x, kind, indices, _as_linf_mode(mode_before), _as_linf_mode(mode_after), **kwargs
+        )
+
+    def linear_segment(
+        self,
+        t0: float,
+        t1: float,
+        x0: FloatArray,
+        v: FloatArray,
+        mode: Mode,
+        lam: FloatArray,
+        **kwargs: Any,
+    ) -> FloatArray:
+        named = _as_linf_mode(mode)
+        assert named is not None
+        return self._rec.linear_segment(t0, t1, x0, v, named, lam, **kwargs)
+
+    def dense_segment(
+        self,
+        t0: float,
+        t1: float,
+        dense: Callable[[FloatArray], FloatArray],
+        x1: FloatArray,
+        mode: Mode,
+        lam: FloatArray,
+        breaks: FloatArray,
+    ) -> None:
+        named = _as_linf_mode(mode)
+        assert named is not None
+        self._rec.dense_segment(t0, t1, dense, x1, named, lam, breaks)
+
+
+def scalar_linf_as_l1(
+    loop: Callable[[Recorder], Generator[None, None, Finished | Rest]], rec: Recorder
+) -> Generator[None, None, Finished | Rest]:
+    """Run ``loop(recorder)``, a path's ℓ1 loop over the twin of a scalar ℓ∞ system
+    (`l1_twin`), on the run's recorder behind `_LinfNamedRecorder`: every mode it records,
+    and the modes of a rest it ends at, are named as ℓ∞ modes (`_as_linf_mode`)."""
+    named = cast(Recorder, _LinfNamedRecorder(rec))
+    outcome = yield from loop(named)
+    if isinstance(outcome, Rest):
+        mode = _as_linf_mode(outcome.mode)
+        assert mode is not None
+        outcome = dataclasses.replace(
+            outcome, mode_before=_as_linf_mode(outcome.mode_before), mode=mode
+        )
+    return outcome
 
 
 def _flipped_at_a_pole(

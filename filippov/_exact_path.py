@@ -46,6 +46,7 @@ import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
 
 from filippov._certify import component_scales, initial_zero_rtol
+from filippov._event_path import scalar_linf_as_l1
 from filippov._recorder import Recorder, make_mode, record_l1_transition, record_tie_change
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray, user_stacklevel
@@ -178,8 +179,17 @@ class ExactPath(SteppedPath):
 
     def steps(self) -> Generator[None, None, Finished | Rest]:
         data = self.system.affine_data
-        loop = l1_steps if self.system.norm.name == "l1" else linf_steps
-        return (yield from loop(data, self.x0, 0.0, self.horizon, self.options, self.recorder))
+        args = (data, self.x0, 0.0, self.horizon, self.options)
+        if self.system.norm.name == "l1":
+            return (yield from l1_steps(*args, self.recorder))
+        if data.G.shape[0] == 1:
+            # One switching function: ∂‖·‖∞ = ∂|·| = ∂‖·‖₁, and h = 0 is a surface to
+            # cross or slide on, which the ℓ∞ loop treats as a tie's rest set (see
+            # `filippov._event_path.l1_twin`): the ℓ1 loop, its modes named as ℓ∞ ones.
+            return (
+                yield from scalar_linf_as_l1(lambda named: l1_steps(*args, named), self.recorder)
+            )
+        return (yield from linf_steps(*args, self.recorder))
 
 
 def l1_steps(

@@ -206,7 +206,8 @@ class Mode:
     ----------
     kind : str
         ``"regular"`` (a vertex of the face: ℓ1 with J empty, ℓ∞ with |A| = 1, ℓ2 with
-        h ≠ 0), ``"sliding"`` (ℓ1 with J nonempty; ℓ2 held at h = 0), or ``"tie"``
+        h ≠ 0), ``"sliding"`` (ℓ1 with J nonempty; ℓ2 held at h = 0; ℓ∞ with one
+        switching function held at h = 0, where ∂|·| = [−1, 1] as for ℓ1), or ``"tie"``
         (ℓ∞ with |A| > 1). Whether a segment is *stationary* (zero velocity) is a
         property of the dynamics, recorded in :attr:`Segment.kind`, not of the face.
     label : str
@@ -335,6 +336,9 @@ class Mode:
     def kind(self) -> str:
         """``"regular"``, ``"sliding"`` or ``"tie"`` (see the class docstring)."""
         if self.norm == "linf":
+            if len(self.free) == 1 and self.signs[self.free[0]] == 0:
+                # (m = 1 at h = 0: the whole [−1, 1], the face a scalar relay slides on)
+                return "sliding"
             return "tie" if len(self.free) > 1 else "regular"
         return "sliding" if self.free else "regular"
 
@@ -353,6 +357,8 @@ class Mode:
             if len(self.free) == 1:
                 i = self.free[0]
                 s = self.signs[i]
+                if s == 0:
+                    return f"sliding on {fmt_set(self.free)}"
                 return f"regular {'+' if s > 0 else '-' if s < 0 else ''}e{i}"
             return "regular"
         if self.norm == "l2":

@@ -49,12 +49,16 @@ def test_guard_dipping_below_zero_inside_one_step_is_found():
 @pytest.mark.parametrize("method", ["exact", "events"])
 def test_linf_relay_reaching_h_zero_with_drift_is_not_called_stationary(method):
     # x' = (1, 2) − (0, 1) λ, λ ∈ ∂|x2|: at x2 = 0 the velocity is not zero, so the state
-    # is no equilibrium (it was reported as one); the run now stops with status −4.
+    # is no equilibrium (it was reported as one). With one switching function ∂‖·‖∞ =
+    # ∂|·|: x2' = 3 below 0, 1 above (a± = 1, 3 > 0), a crossing at t = 1/3 (the run
+    # stopped there with status −4 before), then x2 = (t − 1/3) up to t = 1.
     system = fp.FilippovSystem.affine([1.0, 2.0], [[0.0], [1.0]], [[0.0, 1.0]], [0.0], "linf")
     sol = fp.solve(system, [0.0, -1.0], (0.0, 1.0), method=method)
-    assert sol.status == -4
+    assert sol.status == 0, sol.message
     assert "stationary" not in sol.counts or sol.counts["stationary"] == 0
-    assert sol.t[-1] == pytest.approx(1 / 3, abs=1e-9)
+    assert [e.kind for e in sol.events] == ["crossing"]
+    assert sol.events[0].t == pytest.approx(1 / 3, abs=1e-9)
+    np.testing.assert_allclose(sol(1.0), [1.0, 2 / 3], atol=1e-9)
 
 
 def test_exact_greedy_path_does_not_loop_on_a_dropped_tie_index():
