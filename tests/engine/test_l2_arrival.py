@@ -64,3 +64,21 @@ def test_l2_arrival_at_a_degenerate_minimum_is_not_cut_short(x0: tuple[float, fl
     # at unit speed: a distance d before the arrival, the state is (±d, 0).
     for d in [5e-4, 1e-4, 1e-6]:
         np.testing.assert_allclose(sol(T - d), [np.sign(x0[0]) * d, 0.0], rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("norm", ["l2", "l1"])
+def test_a_saddle_reached_on_the_event_path_says_why_it_is_not_unique(norm: str) -> None:
+    # (review) f = (x² − y²)/2 from (1, 0) runs along the saddle's stable manifold into
+    # it (ℓ2 flow and ℓ1 flow, whose relay is ℓ∞, both at unit speed: t = 1). The rest at
+    # h = 0 was recorded unique=False with an empty note, though a non-unique event
+    # documents the engine's choice in its note.
+    H = np.diag([1.0, -1.0])
+    obj = Objective(lambda x: 0.5 * x @ H @ x, lambda x: H @ x, lambda x: H, n=2)
+    flow = fp.steepest_descent_flow(obj, norm)
+    sol = fp.solve(flow, np.array([1.0, 0.0]), (0.0, 3.0), method="events")
+    assert sol.status == 1, sol.message
+    (event,) = [e for e in sol.events if e.kind == "stationary"]
+    assert event.t == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(event.x, [0.0, 0.0], rtol=0, atol=1e-12)
+    assert not event.unique
+    assert "saddle" in event.note and "P-matrix" in event.note
