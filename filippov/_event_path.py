@@ -819,6 +819,13 @@ def _repelling_turn(
     return False, (tau, state(steps, tau))
 
 
+#: The note of a rest at ``h = 0`` (ℓ∞ or ℓ2 relay) recorded ``unique=False``: what the run
+#: chose (an :class:`~filippov.solution.Event` documents its choice at a non-unique event).
+_REST_AT_ZERO_NOTE = (
+    "∂h/∂x B is no P-matrix at h = 0 (a gradient flow: no strict local minimum, e.g. a "
+    "saddle), so other Filippov solutions may leave this equilibrium; the run stays at rest"
+)
+
 #: The note of a componentwise relay's sliding that turned repelling (`_sliding_turn`).
 SLIDING_REPELLING_NOTE = (
     "the sliding turned repelling (a two-fold: the sliding block (dh/dx)_F B_F passed "
@@ -1413,6 +1420,7 @@ def _transition(
             # (every index, as the rest mode and the exact and continuation paths name it;
             # at h = 0 every relay value is free: staying is the only solution when
             # ∂h/∂x B is a P-matrix, see `solve`)
+            unique = is_p_matrix(Jac @ B) is True
             rec.event(
                 t,
                 x,
@@ -1420,7 +1428,8 @@ def _transition(
                 np.arange(m),
                 old_mode,
                 make_mode("linf", x0, np.arange(m)),
-                unique=is_p_matrix(Jac @ B) is True,
+                unique=unique,
+                note="" if unique else _REST_AT_ZERO_NOTE,
             )
             return t, x, np.zeros(m), np.arange(m), offset, True, None
         A = set(int(i) for i in field.free)
@@ -1471,7 +1480,8 @@ def _transition(
     cv = consistent_relay(system.norm, f0, B, hx, Jac, free=np.arange(m))
     mode = Mode("l2", (0,) * m, tuple(range(m)))
     if float(np.max(np.abs(cv.velocity))) <= 1e-10 * max(float(np.max(np.abs(B))), 1e-300):
-        rec.event(t, x, "stationary", np.arange(m), old_mode, mode, unique=cv.unique)
+        note = "" if cv.unique else _REST_AT_ZERO_NOTE
+        rec.event(t, x, "stationary", np.arange(m), old_mode, mode, unique=cv.unique, note=note)
         return t, x, np.zeros(m), np.arange(m), offset, True, None
     if cv.free:
         rec.event(t, x, "sliding-entry", np.arange(m), old_mode, mode, unique=cv.unique)

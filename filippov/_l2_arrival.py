@@ -8,19 +8,34 @@ along the flow (see :mod:`filippov._event_path`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg
+from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicHermiteSpline
 
 from filippov._mode_field import ModeField
 from filippov._recorder import Recorder
 from filippov._validation import FloatArray
+from filippov.engine.protocol import PathFailure
 from filippov.systems import FilippovSystem
 
 _EPS = np.finfo(float).eps
 #: Newton steps of the ℓ2 arrival, at most: quadratic convergence needs a few; a degenerate
 #: minimum (‖h‖ ~ distance^p) converges linearly, by the factor (p − 1)/p per step.
 _L2_NEWTON_STEPS = 200
+#: A straight Newton step is taken only when it shrinks ‖h‖ at least by this factor (a
+#: straight degenerate arrival's shrinks it by ((p − 1)/p)^p ≤ 0.3 at ‖h‖ ~ distance^p ≥
+#: distance³, by 1/e for p → ∞; a regular one's by O(‖h‖)).
+_L2_NEWTON_PROGRESS = 0.5
+#: The relative tolerance of the integration of the arrival's path (`_arrive_l2_stiff`):
+#: the rest of the time is that short (≤ ‖h‖/|rate| at the guard's ‖h‖ = δ, a few times
+#: δ^(1/p) at a degenerate minimum), so its error is far below the run's tolerances.
+_L2_STIFF_RTOL = 1e-11
+#: The range of σ = log(1 + s/s₀) the arrival's integration may take: dt/dσ decays like
+#: e^(−σ/(p−1)) at ‖h‖ ~ distance^p, below rounding by σ ≈ 37 (p − 1).
+_L2_SIGMA_MAX = 700.0
 #: The closed-form ℓ2 arrival is used when the gradient at its predicted minimizer is at
 #: most this fraction of the gradient where it starts.
 _L2_MODEL_TOL = 1e-4
@@ -143,29 +158,154 @@ def _arrive_l2_newton(
     The guard stops the smooth integration at ``‖h‖ = δ`` (the field is singular at
     ``h = 0``); near a regular arrival ``‖h‖`` decreases linearly in time, so a few Newton
     steps on ``‖h(x + τ v)‖ = 0`` land on ``h = 0`` with an error ``O(δ²)``; near a
-    degenerate one (``‖h‖ ~ distance^p``) they converge linearly. They stop when ``‖h‖``
-    stops shrinking (rounding) or the step is below the time resolution.
+    degenerate one (``‖h‖ ~ distance^p``) along a straight path they converge linearly,
+    ``‖h‖`` shrinking by ``((p − 1)/p)^p ≥ 1/e`` per step. They end at ``h = 0`` or when
+    the step is below the time resolution.
+
+    A straight step is an explicit Euler step of the flow, so it is tried before it is
+    recorded: one that does not halve ``‖h‖`` is not an arrival. On ``x⁴/4 + y²/2`` the
+    second step, ``τ = ‖h‖/rate`` with the rate of the stiff ``y`` (curvature 1 against
+    ``3x² = 6e-7``), threw ``y`` from −3e-13 to 2.5e-8, and the loop stopped there and
+    reported the arrival 4.4e-4 before the minimizer (3.8e-4 of the arrival time). Such
+    a stretch, and any that Newton steps do not finish, is integrated by
+    :func:`_arrive_l2_stiff` instead.
     """
     mode = field.mode
-    previous = float("inf")
     for _ in range(_L2_NEWTON_STEPS):
         f0, B, hx = system.kernel_evaluate(x)
         nh = float(np.linalg.norm(hx))
-        if nh == 0.0 or nh >= 0.99 * previous:
-            break
-        previous = nh
+        if nh == 0.0:
+            return t, x, True
         u = hx / nh
         v = f0 - B @ u
         rate = float(u @ (system.kernel_jacobian(x, hx.shape[0]) @ v))
         if rate >= 0:
-            break
+            break  # ‖h‖ does not fall along the flow here: no Newton step
         tau = -nh / rate
         if tau <= 4 * _EPS * max(1.0, abs(t)):
-            break  # below the time resolution: arrived to rounding
+            return t, x, True  # below the time resolution: arrived to rounding
+        try:
+            h_trial = system.kernel_evaluate(x + tau * v)[2]
+        except FloatingPointError:
+            break
+        if not float(np.linalg.norm(h_trial)) <= _L2_NEWTON_PROGRESS * nh:
+            break  # the straight step is no good (stiff, or curved): integrate instead
         if t + tau > t_end:  # (the run ends on the way in)
             x = rec.linear_segment(t, t_end, x, v, mode, u).copy()
             return t_end, x, False
         # the recorder keeps its end state frozen; user functions get a writable copy
         x = rec.linear_segment(t, t + tau, x, v, mode, u).copy()
         t = t + tau
-    return t, x, True
+    return _arrive_l2_stiff(system, field, t, x, rec, t_end)
+
+
+def _arrive_l2_stiff(
+    system: FilippovSystem,
+    field: ModeField,
+    t: float,
+    x: FloatArray,
+    rec: Recorder,
+    t_end: float = np.inf,
+) -> tuple[float, FloatArray, bool]:
+    """The rest of the arrival at ``h = 0``, integrated on the flow's own path.
+
+    Along the flow ``x' = f0 − B h/‖h‖`` put ``dt = ‖h‖ ds``: ``dx/ds = ‖h‖ f0 − B h``,
+    smooth through ``h = 0``, which it reaches as ``s → ∞`` (the time ``t(s)`` is an
+    integral that converges, the arrival time its limit). With ``s = s₀(e^σ − 1)`` the
+    decay, exponential or algebraic in ``s``, takes a moderate range of ``σ``; the
+    problem is stiff (ill-conditioned or degenerate arrivals: the reason the Newton steps
+    stopped), so Radau integrates it, with its Jacobian from ``∂h/∂x`` (the terms of
+    ``∂f0`` and ``∂B``, of the order of ``‖h‖``, left out: only Radau's Newton iteration
+    uses it). It stops when ``dt/dσ`` is below the time resolution: what is left of the
+    time is a few times that. Raises :class:`~filippov.engine.protocol.PathFailure`
+    (status −1), naming ``t`` and ``x``, when ``h = 0`` is not reached.
+    """
+    mode = field.mode
+    m = field.sigma.shape[0]
+    n = x.size
+    _, B, hx = system.kernel_evaluate(x)
+    nh = float(np.linalg.norm(hx))
+    lam = hx / nh if nh > 0.0 else np.zeros(m)
+    # s₀: the fastest scale of s where it starts, 1/‖∂h/∂x B‖ (the stiff transient's), so
+    # that σ = 0 resolves it; a slower arrival only takes more σ (logarithmically)
+    jac = system.kernel_jacobian(x, m)
+    scale = float(np.linalg.norm(jac @ B, ord=2)) if nh > 0.0 else 1.0
+    s0 = 1.0 / max(scale, 1e-300)
+    x_scale = max(1.0, float(np.max(np.abs(x))))
+    t_res = 4 * _EPS * max(1.0, abs(t))
+
+    def rhs(sigma: float, z: FloatArray) -> FloatArray:
+        f0, B, h = system.kernel_evaluate(z[:n])
+        w = s0 * math.exp(sigma)
+        nrm = float(np.linalg.norm(h))
+        return np.r_[w * (nrm * f0 - B @ h), w * nrm]
+
+    def jacobian(sigma: float, z: FloatArray) -> FloatArray:
+        f0, B, h = system.kernel_evaluate(z[:n])
+        Jh = system.kernel_jacobian(z[:n], m)
+        nrm = float(np.linalg.norm(h))
+        u = h / nrm if nrm > 0.0 else np.zeros(m)
+        out = np.zeros((n + 1, n + 1))
+        out[:n, :n] = np.outer(f0, u @ Jh) - B @ Jh
+        out[n, :n] = u @ Jh
+        return s0 * math.exp(sigma) * out
+
+    def slow(sigma: float, z: FloatArray) -> float:
+        # dt/dσ against the time resolution (terminal)
+        return float(rhs(sigma, z)[n]) - t_res
+
+    slow.terminal = True  # type: ignore[attr-defined]
+    slow.direction = -1  # type: ignore[attr-defined]
+    atol = np.r_[np.full(n, 1e-15 * x_scale), t_res]
+    failure = ""
+    try:
+        ode = solve_ivp(
+            rhs,
+            (0.0, _L2_SIGMA_MAX),
+            np.r_[x, 0.0],
+            method="Radau",
+            jac=jacobian,
+            rtol=_L2_STIFF_RTOL,
+            atol=atol,
+            events=slow,
+            dense_output=True,
+            # (scipy's own first step overflows on components far below their atol)
+            first_step=1e-3,
+        )
+    except (FloatingPointError, np.linalg.LinAlgError, ValueError) as exc:
+        failure = f"({type(exc).__name__}: {exc})"
+    else:
+        if ode.status != 1:
+            failure = f"(Radau on the path's parameter: {ode.message})"
+        elif not np.all(np.isfinite(ode.y)):
+            failure = "(a non-finite state)"
+    if failure:
+        raise PathFailure(
+            -1,
+            f"the ℓ2 arrival at h = 0 from t = {t:.12g}, x = {_fmt(x)} (‖h‖ = {nh:.3g}) "
+            f"does not finish: neither Newton steps nor the integration of the flow's "
+            f"path reach h = 0 {failure}",
+        )
+    sig_nodes = ode.t
+    t_nodes = t + ode.y[n]
+    keep = np.r_[True, np.diff(t_nodes) > 0.0]
+    sig_nodes, t_nodes = sig_nodes[keep], t_nodes[keep]
+    # σ(t) between the nodes: monotone cubic Hermite with dσ/dt = 1/(dt/dσ) at the nodes
+    rates = np.array([rhs(sg, ode.sol(sg))[n] for sg in sig_nodes])
+    sigma_of_t = CubicHermiteSpline(t_nodes, sig_nodes, 1.0 / np.maximum(rates, 1e-300))
+    t_arrive = float(t_nodes[-1])
+    t_start = t
+
+    def dense(ts: FloatArray) -> FloatArray:
+        tt = np.clip(np.asarray(ts, dtype=float), t_start, t_arrive)
+        return np.asarray(ode.sol(sigma_of_t(tt))[:n].T, dtype=np.float64)
+
+    t_stop = min(t_arrive, t_end)
+    breaks = np.r_[t_nodes[1:][t_nodes[1:] < t_stop], t_stop]
+    x_stop = dense(np.array([t_stop]))[0]
+    rec.dense_segment(t, t_stop, dense, x_stop, mode, lam, breaks)
+    return t_stop, x_stop.copy(), t_stop == t_arrive
+
+
+def _fmt(x: FloatArray) -> str:
+    return np.array2string(np.asarray(x), precision=12, max_line_width=10_000)

@@ -1,0 +1,84 @@
+"""The finite-time arrival of the ℓ2 steepest-descent flow at a degenerate minimum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import filippov as fp
+from filippov.objectives import Objective
+
+
+def _quartic_valley() -> Objective:
+    """``f = x⁴/4 + y²/2``: a degenerate minimum, stiff across the valley."""
+    return Objective(
+        lambda x: x[0] ** 4 / 4 + x[1] ** 2 / 2,
+        lambda x: np.array([x[0] ** 3, x[1]]),
+        lambda x: np.diag([3 * x[0] ** 2, 1.0]),
+        n=2,
+    )
+
+
+def _quartic_valley_arrival_time(x0: float, y0: float) -> float:
+    """The ℓ2 flow's arrival time, independently of the library.
+
+    The ℓ2 flow ``x' = −∇f/‖∇f‖`` runs along the path of the gradient flow ``dx/ds = −∇f``
+    at unit speed, so it arrives at ``T = ∫₀^∞ ‖∇f(x(s))‖ ds``. Here the gradient flow is
+    known: ``x(s) = x0/√(1 + 2 x0² s)``, ``y(s) = y0 e^(−s)``. Past ``S = 60`` the ``y``
+    term is below rounding and ``∫_S^∞ x³ ds = x(S)`` (as ``dx/ds = −x³``).
+    """
+
+    def xs(s: float) -> float:
+        return x0 / np.sqrt(1 + 2 * x0**2 * s)
+
+    S = 60.0
+    head = quad(
+        lambda s: np.hypot(xs(s) ** 3, y0 * np.exp(-s)),
+        0.0,
+        S,
+        epsabs=1e-15,
+        epsrel=1e-13,
+        limit=500,
+        points=[0.1, 1.0, 5.0, 20.0],
+    )[0]
+    return float(head + abs(xs(S)))
+
+
+@pytest.mark.parametrize("x0", [(1.0, 0.7), (-0.6, 1.5)])
+def test_l2_arrival_at_a_degenerate_minimum_is_not_cut_short(x0: tuple[float, float]) -> None:
+    # (review) The last stretch, from the guard's ‖∇f‖ = δ at x ≈ 6.7e-4, went by straight
+    # Newton steps; the second one (its rate from the stiff y) threw y to 2.5e-8, ‖∇f‖
+    # stopped shrinking, and the stall was reported as the arrival: the stationary event at
+    # t = 1.29919 instead of 1.29963 (3.4e-4 early, 4.4e-4 from the minimizer), which only
+    # the end-of-run self-check caught (status −5).
+    T = _quartic_valley_arrival_time(*x0)
+    flow = fp.steepest_descent_flow(_quartic_valley(), "l2")
+    sol = fp.solve(flow, np.array(x0), (0.0, T + 1.0), integrator="Radau")
+    assert sol.status == 1, sol.message
+    stationary = [e for e in sol.events if e.kind == "stationary"]
+    assert len(stationary) == 1
+    assert stationary[0].t == pytest.approx(T, rel=1e-10)
+    np.testing.assert_allclose(sol.x[-1], [0.0, 0.0], rtol=0, atol=1e-12)
+    # The last stretch runs along the x axis (y = y0 e^(−s) is far below rounding there)
+    # at unit speed: a distance d before the arrival, the state is (±d, 0).
+    for d in [5e-4, 1e-4, 1e-6]:
+        np.testing.assert_allclose(sol(T - d), [np.sign(x0[0]) * d, 0.0], rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("norm", ["l2", "l1"])
+def test_a_saddle_reached_on_the_event_path_says_why_it_is_not_unique(norm: str) -> None:
+    # (review) f = (x² − y²)/2 from (1, 0) runs along the saddle's stable manifold into
+    # it (ℓ2 flow and ℓ1 flow, whose relay is ℓ∞, both at unit speed: t = 1). The rest at
+    # h = 0 was recorded unique=False with an empty note, though a non-unique event
+    # documents the engine's choice in its note.
+    H = np.diag([1.0, -1.0])
+    obj = Objective(lambda x: 0.5 * x @ H @ x, lambda x: H @ x, lambda x: H, n=2)
+    flow = fp.steepest_descent_flow(obj, norm)
+    sol = fp.solve(flow, np.array([1.0, 0.0]), (0.0, 3.0), method="events")
+    assert sol.status == 1, sol.message
+    (event,) = [e for e in sol.events if e.kind == "stationary"]
+    assert event.t == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(event.x, [0.0, 0.0], rtol=0, atol=1e-12)
+    assert not event.unique
+    assert "saddle" in event.note and "P-matrix" in event.note
