@@ -51,6 +51,7 @@ from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs, spotrf, spotri
 from scipy.optimize import brentq
 
 from filippov._recorder import Recorder, make_mode, record_l1_transition
+from filippov._rest import rest_is_unique
 from filippov._validation import (
     FloatArray,
     require_finite,
@@ -1838,7 +1839,10 @@ def _steps(
     stalls = 0
     while True:
         if stationary:
-            return Rest(t, x, np.arange(n), mode, mode, np.zeros(n))
+            # (a rest whose whole block was factored is unique: a positive definite
+            # Hessian; one reached with a singular block, see `_select`, is probed)
+            unique = block.S.size == n or _sign_rest_unique(system, x, sigma)
+            return Rest(t, x, np.arange(n), mode, mode, np.zeros(n), unique)
         yield
         # Guards of indices starting on (or within rounding of) their boundary are offset
         # so that the event that put them there cannot fire again at its own time.
@@ -1879,6 +1883,16 @@ def _steps(
         new_sigma[arrived] = 0.0
         if exited:
             block.set(x, np.flatnonzero(new_sigma == 0))
+        free_now = np.flatnonzero(new_sigma != 0)
+        if free_now.size and _gradient_at_rounding(obj, x, g, free_now, g_scale, rec):
+            # Every free partial is rounding at the event (the sliding ones are zero to
+            # the corrector's tolerance): all of them arrive, and the flow rests
+            # (`_select`). A duplicated feature without a ridge (∂₀f ≡ ∂₁f) arrived
+            # one index at a time, ∂₁f = −4e-18 left out below a zero tolerance on a scale
+            # that was itself rounding; the selection then crossed index 0 and the run slid
+            # along the valley of minimizers at unit speed with ∇f = 0, to t = 10 (status 0).
+            arrived = np.union1d(arrived, free_now).tolist()
+            new_sigma[arrived] = 0.0
         try:
             sigma, mode, stationary = _select(
                 obj, block, x, new_sigma, arrived, rec, previous=old_sigma
@@ -1897,6 +1911,26 @@ def _steps(
             mode,
             True,
         )
+
+
+def _gradient_at_rounding(
+    obj: Objective,
+    x: FloatArray,
+    g: FloatArray,
+    free: np.ndarray,
+    g_scale: float,
+    rec: Recorder,
+) -> bool:
+    """Whether the partials ``free`` of the gradient ``g`` at ``x`` are at their rounding:
+    at most 64 times the gradient's change when every coordinate moves by one ulp (the
+    rounding of its terms, or ``‖H‖·ulp(x)``), as the tie continuation's rest test. One
+    gradient more, taken only when they are below 1e-8 of the run's start scale."""
+    size = _max_abs(g[free])
+    if not size <= 1e-8 * g_scale:
+        return False
+    rec.nfev += 1
+    g_up = np.asarray(obj.grad(np.nextafter(x, np.inf)), dtype=float)
+    return size <= 64.0 * _max_abs(g_up - g)
 
 
 def mode_scale(size: float, g_scale: float) -> float:
@@ -1953,6 +1987,24 @@ def _select(
     """
     S_old = block.S
     arrived = np.asarray(arrived, dtype=np.intp)
+    n = x.size
+    if np.union1d(S_old, arrived).size == n and S_old.size < n:
+        # Every partial vanishes at x: the flow rests there (the least velocity of
+        # −Sign(0); `_select_sliding` says so once the block holds every index). Where
+        # that block is singular -- a duplicated feature and no ridge, ∂₀f ≡ ∂₁f, a
+        # valley of minimizers -- its factor fails, and the Schur-complement crossing
+        # below took the arrival for a crossing: the run slid along the valley at unit
+        # speed with ∇f = 0 (a velocity in −Sign(0), but not the rest, and not flagged).
+        # The rest stands then too; whether other solutions leave is probed there
+        # (`_sign_rest_unique`, as the block does not hold every index).
+        try:
+            return _select_sliding(obj, block, x, sigma, arrived, rec)
+        except np.linalg.LinAlgError:
+            with contextlib.suppress(np.linalg.LinAlgError):  # (only its S is read now)
+                block.set(x, S_old)
+        at_zero = sigma.copy()
+        at_zero[arrived] = 0.0
+        return at_zero, make_mode("l1", at_zero, np.arange(n)), True
     try:
         return _select_sliding(obj, block, x, sigma, arrived, rec)
     except np.linalg.LinAlgError:
@@ -1980,6 +2032,22 @@ def _select(
             "definite, and crossing does not take them off their boundaries"
         )
     return out
+
+
+def _sign_rest_unique(system: FilippovSystem, x: FloatArray, sigma: FloatArray) -> bool:
+    """Whether staying at the sign flow's rest ``x`` (every partial zero) is its only
+    solution: the event path's test of an ℓ1-relay equilibrium (the selections on the zero
+    set, each candidate departure probed a short step along it), for rests whose Hessian
+    block was not factored (see `_select`)."""
+    m = x.size
+
+    def evaluate(z: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        f0, B, hz = system.kernel_evaluate(z)
+        return f0, B, hz, system.kernel_jacobian(z, m)
+
+    f0, B, _ = system.kernel_evaluate(x)
+    v_scale = float(np.max(np.abs(f0), initial=0.0)) + float(np.max(np.abs(B)))
+    return rest_is_unique(evaluate, x, np.arange(m), sigma, v_scale)
 
 
 def _enter_and_exit(

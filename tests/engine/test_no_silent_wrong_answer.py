@@ -645,3 +645,33 @@ def test_a_stiff_mode_ends_with_a_clear_failure_instead_of_crawling(
     # the arc length of the gradient path)
     assert 0.9 < sol.t[-1] < 1.0150809958967
     assert np.linalg.norm(sol.x[-1]) < np.linalg.norm([0.8, -0.5])
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_duplicated_feature_without_a_ridge_rests_where_the_gradient_vanishes(seed: int) -> None:
+    # ∂₀f ≡ ∂₁f (two equal columns, λ = 0): a valley of minimizers. The continuation path
+    # arrived there one index at a time, crossed index 0 with ∇f at rounding, and slid
+    # along the valley at unit speed with ∇f = 0 to t = 10 (8.5 away, status 0): a velocity
+    # in −Sign(0), but not the rest the flow comes to, and not flagged. The reference is
+    # independent of the continuation path: the event path's end state, and a minimizer
+    # check on the objective itself.
+    from filippov.objectives import ridge_logistic
+
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(30, 4))
+    A[:, 1] = A[:, 0]
+    y = np.where(A @ rng.normal(size=4) + rng.normal(size=30) > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, lam=0.0)
+    x0 = np.random.default_rng(7).normal(size=4)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 10.0), method="continuation")
+    ref = fp.solve(flow, x0, (0.0, 10.0), method="events")
+    assert sol.status == 1, sol.message
+    rest = sol.events[-1]
+    assert rest.kind == "stationary" and not rest.unique  # (the valley: other solutions)
+    np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(sol(10.0), sol(rest.t), rtol=0, atol=0)
+    assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-12
+    # ℓ∞ flow: every coordinate moves at speed ≤ 1, the free ones at exactly 1, so the
+    # rest cannot come before the largest distance any coordinate covered.
+    assert rest.t >= np.max(np.abs(sol.x[-1] - x0)) - 1e-9
