@@ -100,6 +100,40 @@ class PiecewisePath(SteppedPath):
 _SAMPLES = 9
 
 
+class RunScales:
+    """The run's own scale of each state component and each field component.
+
+    ``x[j]`` is the largest ``|x_j|`` and ``v[j]`` the largest ``|F_j|`` of the fields
+    around the state met so far (at the start and at every event). They are what rounding
+    is judged against, component by component: a switching function ``c_i`` is at zero
+    within ``zero_tol · |∇c_i| · x`` and a normal speed ``∇c_i · v`` is at rounding within
+    a fraction of ``|∇c_i| · v``.
+
+    Why the run's and not the current ones, nor absolute floors: near an accumulation
+    point (the twisting controller's) the state and the field's first component are
+    themselves rounding of the run's earlier values, so their current size judges nothing;
+    and an absolute floor (``max(|x|, 1)``, ``‖∇c‖ · max_j |v_j|``) mixes units. The
+    twisting controller with states of 1e-8 read ``x1 = 1e-12`` as zero (status 1,
+    "stationary at t = 0"), and with times of 1e-4 read ``x1' = x2`` as at rounding
+    beside ``x2' = ±(a ± b)`` (an absolute 1e-10 in time) and ended −4.
+    """
+
+    def __init__(self, x: FloatArray) -> None:
+        self.x = np.abs(np.asarray(x, dtype=float))
+        self.v = np.zeros_like(self.x)
+
+    def update(self, x: FloatArray, fields: FloatArray) -> None:
+        """Take in the state ``x`` and the fields ``(m, n)`` around it."""
+        self.x = np.maximum(self.x, np.abs(x))
+        if np.size(fields):
+            self.v = np.maximum(self.v, np.max(np.abs(fields), axis=0))
+
+    def rate_tol(self, grad: FloatArray, v: FloatArray, rtol: float) -> float:
+        """``rtol · |∇c| · max(|v|, run's field scale)``, component by component: the
+        rounding of the normal speed ``∇c · v``."""
+        return rtol * float(np.abs(grad) @ np.maximum(np.abs(v), self.v))
+
+
 def _released(
     system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], signs: np.ndarray, i: int, s: int
 ) -> float:
@@ -118,7 +152,13 @@ def _released(
 
 
 def _leaves(
-    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], signs: np.ndarray, i: int, s: int
+    system: PiecewiseSystem,
+    x: FloatArray,
+    free: tuple[int, ...],
+    signs: np.ndarray,
+    i: int,
+    s: int,
+    scales: RunScales,
 ) -> float:
     """``s ∇c_i · v`` for the mode the flow would choose with ``i`` released to side ``s``.
 
@@ -132,29 +172,34 @@ def _leaves(
     grad = system.jacobian(x)[i]
     if not sub:
         return float(s * grad @ system.field(x, sig))
-    choice = choose_mode(system, x, sub, sig, check=False)
+    choice = choose_mode(system, x, sub, sig, scales=scales, check=False)
     if choice is None:
         return 0.0  # undecided on that side: neither proves nor rules out attraction
     return float(s * grad @ choice.selection.velocity)
 
 
 def _two_fold(
-    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], signs: np.ndarray, i: int, s: int
+    system: PiecewiseSystem,
+    x: FloatArray,
+    free: tuple[int, ...],
+    signs: np.ndarray,
+    i: int,
+    s: int,
+    scales: RunScales,
 ) -> bool:
     """Whether sliding index ``i``, leaving to side ``s`` at ``x``, leaves at a two-fold:
     released to the other side too, the flow does not come back (its normal velocity
-    there is not negative beyond ``1e-8`` of the fields' scale).
+    there is not negative beyond ``1e-8`` of its scale, `RunScales.rate_tol`).
 
     Why: at a regular exit the field on the other side still pushes onto the surface, and
     leaving to side ``s`` is the only continuation. At a two-fold both fields turn
     tangent at once and point away after it: leaving to either side and sliding on are
     all Filippov solutions. (``x' = (1, ±x)`` above and below ``y = 0`` left at ``x = 0``
     to one side, the event reported unique.)"""
-    other = _leaves(system, x, free, signs, i, -s)
+    other = _leaves(system, x, free, signs, i, -s, scales)
     grad = system.jacobian(x)[i]
     fields = system.adjacent(x, free, signs)[1]
-    scale = float(np.linalg.norm(grad)) * max(float(np.max(np.abs(fields))), 1e-300)
-    return other > -1e-8 * scale
+    return other > -scales.rate_tol(grad, np.max(np.abs(fields), axis=0), 1e-8)
 
 
 @dataclass(frozen=True)
@@ -174,6 +219,7 @@ def choose_mode(
     zero: tuple[int, ...],
     signs: np.ndarray,
     *,
+    scales: RunScales,
     forced: dict[int, int] | None = None,
     previous: np.ndarray | None = None,
     check: bool = True,
@@ -186,6 +232,7 @@ def choose_mode(
     comes back). ``forced`` fixes the side of indices known to leave (an exit event).
     Among several consistent candidates (non-unique solutions) the one keeping the most
     surfaces, then the fewest sign changes from ``previous``, is returned, flagged.
+    Rates within ``1e-10`` of their scale (`RunScales.rate_tol`) are at rounding.
     """
     forced = forced or {}
     grads = system.jacobian(x)
@@ -202,10 +249,9 @@ def choose_mode(
             if sel is None:
                 continue
             v = sel.velocity
-            vs = max(float(np.max(np.abs(v))), 1e-300)
             ok = True
             for i, a in zip(zero, assign, strict=True):
-                tol = 1e-10 * float(np.linalg.norm(grads[i])) * vs
+                tol = max(scales.rate_tol(grads[i], v, 1e-10), 1e-300)
                 if a != 0:
                     rate = a * float(grads[i] @ v)
                     need = -tol if (relaxed or i in forced) else tol
@@ -214,7 +260,8 @@ def choose_mode(
                         break
                 else:
                     for side in (1, -1):
-                        if _leaves(system, x, free, sig, i, side) > (1e3 if relaxed else 1) * tol:
+                        leaves = _leaves(system, x, free, sig, i, side, scales)
+                        if leaves > (1e3 if relaxed else 1) * tol:
                             ok = False
                             break
                     if not ok:
@@ -247,8 +294,10 @@ class _Mode:
         signs: np.ndarray,
         gain: float,
         rec: Recorder,
+        scales: RunScales,
     ) -> None:
         self.system = system
+        self.scales = scales
         self.free = free
         self.signs = signs
         self.gain = gain
@@ -292,16 +341,16 @@ class _Mode:
 
     def guard_scales(self, x: FloatArray) -> FloatArray:
         """Each guard's natural size at ``x``, what "at rounding" is judged against,
-        component by component (as `_zero_set`): ``|∇c_i| · max(|x|, 1)`` for a hit of
-        ``c_i = 0``, and ``|∇c_i|`` times the adjacent fields' largest ``|F_j|`` for an
-        exit (a normal speed). Not an absolute 1e-12: fields of 1e-6 and a switching
+        component by component (as `_zero_set`): ``|∇c_i|`` times the run's state scale
+        (`RunScales`) for a hit of ``c_i = 0``, and ``|∇c_i|`` times the adjacent fields'
+        largest ``|F_j|`` for an exit (a normal speed). Not an absolute 1e-12: fields of 1e-6 and a switching
         function in micro-units put an exit's whole guard below it, and the sliding went
         on past the exit unseen. Not with norms over all components either: a coordinate
         of 1e5 that ``c_i`` does not read hid a crossing 1e-8 deep."""
         J = np.abs(self.system.jacobian(x))
         fields = self.system.adjacent(x, self.free, self.signs)[1]
         speeds = np.max(np.abs(fields), axis=0) if np.size(fields) else np.zeros(x.size)
-        hits = J @ np.maximum(np.abs(x), 1.0)
+        hits = J @ np.maximum(np.abs(x), self.scales.x)
         exits = J @ speeds
         out = np.array(
             [hits[i] if kind == "hit" else exits[i] for kind, i, _ in self.labels], dtype=float
@@ -340,10 +389,17 @@ def _finite_guards(mode: _Mode, t: float, x: FloatArray) -> FloatArray:
     )
 
 
-def _zero_set(system: PiecewiseSystem, x: FloatArray, opts: PiecewiseOptions) -> np.ndarray:
+def _zero_set(
+    system: PiecewiseSystem, x: FloatArray, opts: PiecewiseOptions, scales: RunScales
+) -> np.ndarray:
+    """The indices with ``|c_i| ≤ zero_tol · |∇c_i| · (the run's state scale)``.
+
+    Why not ``max(|x|, 1)``: that absolute floor read ``x1 = 1e-12`` of a twisting
+    controller started at ``(1e-12, 0)`` as on ``x1 = 0``; the start became the origin's
+    double sliding, "stationary at t = 0" (status 1) for a state that moves."""
     c = system.c(x)
     J = system.jacobian(x)
-    scale = np.abs(J) @ np.maximum(np.abs(x), 1.0)
+    scale = np.abs(J) @ np.maximum(np.abs(x), scales.x)
     return np.flatnonzero(np.abs(c) <= opts.zero_tol * np.maximum(scale, 1e-300))
 
 
@@ -364,11 +420,13 @@ def _steps(
     solver_cls = INTEGRATORS[opts.integrator]
     c = system.c(x)
     signs = np.where(c < 0, -1, 1)
-    zero = tuple(int(i) for i in _zero_set(system, x, opts))
+    scales = RunScales(x)
+    zero = tuple(int(i) for i in _zero_set(system, x, opts, scales))
     if len(zero) > MAX_CODIM:
         raise PathFailure(-4, f"{len(zero)} switching functions vanish at x0 (at most {MAX_CODIM})")
+    scales.update(x, system.adjacent(x, zero, signs)[1])
     old_mode = None
-    choice = _choose(system, x, zero, signs, None, signs, t)
+    choice = _choose(system, x, zero, signs, None, signs, t, scales)
     # A start on a repulsive surface: both sides and the sliding are Filippov solutions.
     # As the event path of piecewise_system, stay on it (the sliding mode, flagged
     # non-unique, labelled "repulsive" as classify() labels it).
@@ -397,12 +455,14 @@ def _steps(
         )
     free = choice.free
     while True:
-        mode = _Mode(system, free, signs, gain, rec)
+        mode = _Mode(system, free, signs, gain, rec, scales)
         mode_rec = make_mode("l1", signs, free)
         vel = choice.selection.velocity
-        # (relative to the fields' own size: with max(1, ·) fields of 1e-12 were "at rest")
-        v_scale = float(np.max(np.abs(system.adjacent(x, free, signs)[1])))
-        if float(np.max(np.abs(vel))) <= 1e-12 * v_scale:
+        # At rest when every component of the velocity is zero relative to that component
+        # of the fields around (with max(1, ·) fields of 1e-12 were "at rest"; with the
+        # largest component, a component of 1e-13 beside one of 1 was).
+        v_scale = np.max(np.abs(system.adjacent(x, free, signs)[1]), axis=0)
+        if bool(np.all(np.abs(vel) <= 1e-12 * v_scale)):
             return Rest(t, x, free, old_mode, mode_rec, choice.selection.lam, choice.unique)
         yield
         t_new, x_new, hit = _run_mode(mode, solver_cls, t, x, t_end, opts, rec, mode_rec)
@@ -412,27 +472,29 @@ def _steps(
         kind, i, s = hit
         old_mode = mode_rec
         old_signs = signs.copy()
+        scales.update(x, np.empty(0))
         if kind == "hit":
-            zero_now = set(free) | {i} | set(int(j) for j in _zero_set(system, x, opts))
+            zero_now = set(free) | {i} | set(int(j) for j in _zero_set(system, x, opts, scales))
             forced = None
         else:
-            zero_now = set(free) | set(int(j) for j in _zero_set(system, x, opts))
+            zero_now = set(free) | set(int(j) for j in _zero_set(system, x, opts, scales))
             forced = {i: s}
         zero_t = tuple(sorted(zero_now))
         if len(zero_t) > MAX_CODIM:
             return Finished(-4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}")
         base = signs.copy()
         base[base == 0] = 1
+        scales.update(x, system.adjacent(x, zero_t, base)[1])
         # Surfaces read at zero off the state alone (the tolerance of `_zero_set`) but
         # strictly on the mode's side and not reached by the flow are no part of the event
         # (`_choice_beside`); the others are decided with it, as one event.
         aside = _aside(system, x, zero_t, free, i if kind == "hit" else None, old_signs)
-        beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs)
+        beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs, scales)
         if beside is not None:
             zero_t, choice = beside
         else:
-            choice = _choose(system, x, zero_t, base, forced, old_signs, t)
-        if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s):
+            choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales)
+        if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s, scales):
             choice = dataclasses.replace(choice, unique=False)
         arrived = tuple(j for j in zero_t if j not in free)
         _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
@@ -461,15 +523,16 @@ def _choice_beside(
     signs: np.ndarray,
     forced: dict[int, int] | None,
     previous: np.ndarray,
+    scales: RunScales,
 ) -> tuple[tuple[int, ...], ModeChoice] | None:
     """``(zero without aside, the mode chosen there)`` when that mode keeps the state on
     the side of every index of ``aside`` (its normal velocity does not point across beyond
     rounding, as `choose_mode` judges rates); ``None`` otherwise (they are then part of
     the event).
 
-    Why: the zero tolerance of `_zero_set` is absolute near the origin (``max(|x|, 1)``),
-    and a trajectory converging to a point on several surfaces gets closer to the ones it
-    is not crossing than that. At the twisting controller's Zeno point every x2 = 0 event
+    Why: the zero tolerance of `_zero_set` is on the run's scale, and a trajectory
+    converging to a point on several surfaces gets closer to the ones it is not crossing
+    than that. At the twisting controller's Zeno point every x2 = 0 event
     at ``|x1| < 1e-12`` became a codimension-2 event whose candidates all move along
     ``x1 = 0`` (``x1' = x2 ≈ 0``): their rates were rounding, and the relaxed choice took
     the region on the other side of ``x1 = 0``, where the state was not. That mode's guard
@@ -479,14 +542,13 @@ def _choice_beside(
     if not aside:
         return None
     reduced = tuple(j for j in zero if j not in aside)
-    choice = choose_mode(system, x, reduced, signs, forced=forced, previous=previous)
+    choice = choose_mode(system, x, reduced, signs, scales=scales, forced=forced, previous=previous)
     if choice is None:
         return None
     v = choice.selection.velocity
-    vs = max(float(np.max(np.abs(v))), 1e-300)
     grads = system.jacobian(x)
     for j in aside:
-        tol = 1e-10 * float(np.linalg.norm(grads[j])) * vs
+        tol = scales.rate_tol(grads[j], v, 1e-10)
         if choice.signs[j] * float(grads[j] @ v) < -tol:
             return None  # it crosses c_j = 0 at once: a simultaneous event (a corner)
     return reduced, choice
@@ -500,8 +562,9 @@ def _choose(
     forced: dict[int, int] | None,
     previous: np.ndarray,
     t: float,
+    scales: RunScales,
 ) -> ModeChoice:
-    choice = choose_mode(system, x, zero, signs, forced=forced, previous=previous)
+    choice = choose_mode(system, x, zero, signs, scales=scales, forced=forced, previous=previous)
     if choice is None:
         raise PathFailure(
             -4,
@@ -639,7 +702,7 @@ def _run_mode(
             if g(lo) >= 0:
                 roots.append((lo, k))
             else:
-                roots.append((brentq(g, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=200), k))
+                roots.append((_root(g, lo, hi), k))
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.
@@ -657,6 +720,24 @@ def _run_mode(
         x_hit = np.asarray(solver.y, dtype=float)
     _record(rec, mode, ts, interps, t_hit, mode_rec, x_hit)
     return t_hit, x_hit, hit
+
+
+#: Event times are located to this fraction of the window they are bracketed in (and to
+#: rounding of the time itself, brentq's ``rtol``).
+_TIME_RTOL = 1e-15
+
+
+def _root(g: Any, lo: float, hi: float) -> float:
+    """The zero of ``g`` in ``[lo, hi]`` (``g(lo) < 0 <= g(hi)``) to rounding.
+
+    Why relative to the window ``hi − lo`` (a part of one integrator step, the local time
+    scale) and not an absolute 1e-15: with times of 1e-8 (the twisting controller with
+    gains of 1 and states of 1e-16) an absolute 1e-15 put each event 1e-8 of the whole
+    time off, and the accumulation of events was read with a contraction ratio of 1 and
+    its limit at twice its time, or the mode at a misplaced event ended −4."""
+    return float(
+        brentq(g, lo, hi, xtol=max(_TIME_RTOL * (hi - lo), 1e-300), rtol=1e-15, maxiter=200)
+    )
 
 
 def _dip_between_samples(
@@ -741,7 +822,7 @@ def _missed_sign_changes(
             if g(t_a) > 0.0:
                 out.append((t_a, k))
             else:
-                out.append((float(brentq(g, t_a, t_b, xtol=1e-15, rtol=1e-15, maxiter=200)), k))
+                out.append((_root(g, t_a, t_b), k))
             continue
         tol = 1e-12 * max(abs(float(g_start[k])), abs(float(g_end[k])), 1e-300)
         if not g_end[k] > max(float(g_start[k]), 0.0) + tol:
@@ -754,7 +835,9 @@ def _missed_sign_changes(
         j = int(np.argmin(vals)) if grid.size else -1
         t_a, g_a = (float(grid[j]), float(vals[j])) if j >= 0 else (t0, 0.0)
         if not g_a < 0:
-            res = minimize_scalar(g, bounds=(t0, t1), method="bounded", options={"xatol": 1e-15})
+            # (to rounding of the window, not an absolute 1e-15: see `_root`)
+            xatol = _TIME_RTOL * (t1 - t0)
+            res = minimize_scalar(g, bounds=(t0, t1), method="bounded", options={"xatol": xatol})
             t_a, g_a = float(res.x), float(res.fun)
         if not g_a < 0:
             sw = mode.labels[k][1]
@@ -769,7 +852,7 @@ def _missed_sign_changes(
             if g(float(tt)) >= 0:
                 t_b = float(tt)
                 break
-        out.append((float(brentq(g, t_a, t_b, xtol=1e-15, rtol=1e-15, maxiter=200)), k))
+        out.append((_root(g, t_a, t_b), k))
     return out
 
 
