@@ -573,6 +573,35 @@ def _gradient_rounding(block: _TieBlock, x: FloatArray, g: FloatArray) -> float:
     return 64.0 * float(np.abs(g_up - g).max())
 
 
+def _stuck_reason(tm: _TieMode, x: FloatArray) -> str:
+    """What a tie mode whose steps fell to rounding is told about the cause: a nearly
+    singular block of the tied indices when its condition number (taken now, on the
+    failure's way out) is beyond 1e8, where the curve is determined only far above the
+    tolerance (collinear features under a ridge of 1e-12 were told "a discontinuity of
+    the gradient?"); else that question."""
+    T = tm.T
+    if T.size:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                H = tm.block.rows(x, T)[:, T]
+                cond = float(np.linalg.cond(0.5 * (H + H.T)))
+            except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+                cond = float("nan")
+        if not cond <= 1e8:
+            return (
+                f"the Hessian block of the tied indices {_brief(T)} has condition number "
+                f"{cond:.3g}: nearly singular (collinear features under a weak ridge?), "
+                "its curve is determined only far above the tolerance"
+            )
+    return "a discontinuity of the gradient?"
+
+
+def _brief(indices: np.ndarray) -> str:
+    shown = ", ".join(str(int(i)) for i in indices[:8])
+    return f"{{{shown}{', …' if indices.size > 8 else ''}}}"
+
+
 def _guards(tm: _TieMode, p: _TiePoint, offset: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Join guards ``c − ∂_j f`` and ``c + ∂_j f`` (``j`` frozen, plus offsets) and the
     zero guard ``c`` (last), with their rates along the curve."""
@@ -924,8 +953,9 @@ def _run_tie_mode(
             record(cur)
             raise PathFailure(
                 -1,
-                f"the step size fell to rounding at t = {t + cur.tau:.12g} (a discontinuity "
-                "of the gradient?); the solution is returned up to that point",
+                f"the step size fell to rounding at t = {t + cur.tau:.12g}, x = "
+                f"{np.array2string(cur.x, precision=12)} ({_stuck_reason(tm, cur.x)}); the "
+                "solution is returned up to that point",
             )
         h = min(h_step, tau_end - cur.tau)
         prev = pts[-2] if len(pts) > 1 else None

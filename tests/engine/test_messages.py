@@ -70,3 +70,22 @@ def test_the_event_limit_names_the_state_where_the_solution_ends() -> None:
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), [2.0, -1.5, 1.0], (0, 20), max_events=1)
     assert sol.status == -2
     assert "x = [" in sol.message
+
+
+def test_a_tie_curve_stuck_on_collinear_features_says_its_block_is_nearly_singular() -> None:
+    # Duplicated features under a ridge of 1e-12: the greedy flow's tie curve of the two
+    # is determined only far above the tolerance, and its steps fall to rounding. The
+    # failure said "a discontinuity of the gradient?" (the gradient is smooth).
+    from filippov.objectives import ridge_logistic
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(30, 4))
+    A[:, 1] = A[:, 0]
+    y = np.where(A @ rng.normal(size=4) + rng.normal(size=30) > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, lam=1e-12)
+    x0 = np.random.default_rng(7).normal(size=4)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 10.0), method="continuation")
+    assert sol.status == -1
+    assert "nearly singular" in sol.message and "{0, 1}" in sol.message
+    assert "discontinuity" not in sol.message
+    assert "x = [" in sol.message
