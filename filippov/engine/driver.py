@@ -89,7 +89,9 @@ def solve(
         and tie curves with Hessian–vector products (an error for other systems; see the
         theory page). ``"auto"`` picks the exact path whenever it applies, else the
         continuation path for sign and greedy flows (the event path when it fails for
-        want of a positive definite sliding block), else the event path. A subclass of
+        want of a positive definite sliding block: the message then ends with how the
+        continuation path ended, also in ``sol.info["failed_path"]`` as ``method``,
+        ``status`` and ``message``), else the event path. A subclass of
         :class:`~filippov.engine.IntegrationPath` runs a path of your own.
     integrator : {"auto", "DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}, default "auto"
         The scipy ``OdeSolver`` used inside each mode by the event and piecewise paths.
@@ -313,6 +315,7 @@ def solve(
     # resolved to 0.125, which moved event times, shortened segments and ended the sign
     # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
     span = _tau_span(t0, t_end)
+    failed_first: tuple[str, int, str] | None = None
     for position, candidate in enumerate(candidates):
         opts = options if options is not None else _options_for(candidate, keywords)
         rec = _make_recorder(system, x0_arr, candidate, storage, checkpoints, t0)
@@ -323,6 +326,21 @@ def solve(
             break
         # (method="auto": the next candidate runs the system from the start; the
         # continuation path needs a positive definite sliding block, for instance.)
+        failed_first = (candidate.name, status, message)
+    if failed_first is not None:
+        # The solution says that another path failed before this one ran, and why: a
+        # user comparing runs otherwise saw only "events (DOP853)" and could not tell a
+        # continuation run that fails from one that never applied.
+        name, first_status, first_message = failed_first
+        rec.info["failed_path"] = {
+            "method": name,
+            "status": first_status,
+            "message": _shift_times_in(first_message, t0),
+        }
+        message = (
+            f"{message} (method='auto' ran the {path.name!r} path after the {name!r} path "
+            f"ended with status {first_status}: {first_message})"
+        )
     tolerances = path.certify_tolerances()
     if tolerances is not None:
         try:
