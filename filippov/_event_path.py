@@ -34,7 +34,7 @@ from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolution, OdeSolver, Radau
+from scipy.integrate import DOP853, RK23, RK45, OdeSolution, OdeSolver
 
 from filippov._certify import (
     MAX_CONDITION,
@@ -56,6 +56,13 @@ from filippov._l2_arrival import arrive_l2
 from filippov._mode_field import ModeField, check_selection_precision, min_norm_correction
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
+from filippov._stiffness import (
+    AUTO,
+    StiffnessTest,
+    explicit_name,
+    integrators,
+    name_the_switch,
+)
 from filippov._tie_repelling import REPELLING_NOTE, locate_turn
 from filippov._validation import FloatArray, require_positive_limit
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
@@ -69,15 +76,6 @@ from filippov.selection import (
 )
 from filippov.solution import Mode
 from filippov.systems import FilippovSystem, consistent_relay
-
-INTEGRATORS: dict[str, type[OdeSolver]] = {
-    "RK23": RK23,
-    "RK45": RK45,
-    "DOP853": DOP853,
-    "Radau": Radau,
-    "BDF": BDF,
-    "LSODA": LSODA,
-}
 
 _EPS = np.finfo(float).eps
 #: A step that grew by this factor or more is not carried to the next mode: the last
@@ -126,7 +124,9 @@ class EventOptions:
     Attributes
     ----------
     integrator : str
-        The scipy ``OdeSolver`` used inside each mode (a key of ``INTEGRATORS``).
+        The scipy ``OdeSolver`` used inside each mode (a key of ``_stiffness.INTEGRATORS``), or
+        ``"auto"``: DOP853, continued with Radau in a mode DOP853 finds stiff (see
+        :mod:`filippov._stiffness`).
     rtol, atol : float
         Its tolerances.
     zero_tol : float
@@ -165,7 +165,7 @@ class EventOptions:
     (7, 0.48435)
     """
 
-    integrator: str = "DOP853"
+    integrator: str = AUTO
     rtol: float = 1e-10
     atol: float = 1e-12
     zero_tol: float = 1e-12
@@ -192,7 +192,7 @@ class EventPath(SteppedPath):
 
     @property
     def label(self) -> str:
-        return f"events ({self.options.integrator})"
+        return f"events ({explicit_name(self.options.integrator)})"
 
     def running(self) -> contextlib.AbstractContextManager[object]:
         # Non-finite values are found by explicit checks (status −3) and near a pole
@@ -256,7 +256,7 @@ def _steps(
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
     tols = (opts.rtol, opts.atol)
-    solver_cls = INTEGRATORS[opts.integrator]
+    solver_cls, stiff_cls = integrators(opts.integrator)
 
     sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, margin, tie_tol, rec)
     stalls = 0
@@ -294,7 +294,7 @@ def _steps(
             return Rest(t, x, free, field.mode, field.mode, lam, unique, record_event=not recorded)
         yield
         t_new, x_new, hit, h_next = _integrate_mode(
-            field, solver_cls, t, x, t_end, opts, rec, first_step=h_next
+            field, solver_cls, t, x, t_end, opts, rec, first_step=h_next, stiff_cls=stiff_cls
         )
         if hit is None:
             return REACHED_END
@@ -442,6 +442,7 @@ def _integrate_mode(
     opts: EventOptions,
     rec: Recorder,
     first_step: float | None = None,
+    stiff_cls: type[OdeSolver] | None = None,
 ) -> tuple[float, FloatArray, FloatArray | None, float | None]:
     """Integrate one mode until its guard changes sign or ``t_end``.
 
@@ -449,6 +450,8 @@ def _integrate_mode(
     ``h`` is the step the integrator would take next (``None`` if it does not say), for the
     next mode to start with: ``first_step`` spares scipy's initial-step heuristic, which
     costs an evaluation per mode and proposes steps far shorter than the tolerances allow.
+    Given ``stiff_cls``, the mode goes on with it from the first state at which
+    :class:`~filippov._stiffness.StiffnessTest` finds the mode stiff (``integrator="auto"``).
     Raises :class:`~filippov.engine.protocol.PathFailure` (after recording the steps taken) on non-finite values, a
     singular selection or a solver failure.
     """
@@ -521,6 +524,10 @@ def _integrate_mode(
     span = max(abs(t_end - t), 1e-300)
     restarts = 0  # (from the projected path at an early event: see below)
     crawl = 0  # (steps in this mode that the accuracy, not max_step, kept short)
+    stiffness = StiffnessTest() if stiff_cls is not None else None
+    explicit_cls = solver_cls
+    h_seen_explicit = h_seen  # (h_seen when the mode switched to stiff_cls)
+    fell_back = False  # (from stiff_cls to explicit_cls, which failed)
     while True:
         try:
             message = solver.step()
@@ -531,15 +538,41 @@ def _integrate_mode(
                 # (never hang: an explicit integrator on a stiff mode crawls, as the ℓ2
                 # flow x' = −g/‖g‖ near a minimizer, whose Jacobian is about H/‖g‖: no
                 # result after 15 minutes at condition 1e6, 7.8 s with Radau)
+                why = (
+                    "a stiff mode? integrator='Radau' or 'auto' (the default) takes long "
+                    "steps where an explicit method crawls"
+                    if isinstance(solver, (RK23, RK45, DOP853))
+                    else f"the implicit {type(solver).__name__} too: the field varies "
+                    "on a scale shorter than 1e-5 of the span"
+                )
                 raise fail(
                     -1,
-                    f"the integrator took {_MAX_MODE_STEPS} steps in one mode (a stiff mode? "
-                    "integrator='Radau' takes long steps where an explicit method crawls)",
+                    f"the integrator took {_MAX_MODE_STEPS} steps in one mode ({why})",
                     t_old,
                     x_old,
                 )
             if solver.status == "failed":
+                if stiff_cls is not None and isinstance(solver, stiff_cls):
+                    # The implicit integrator that a stiff mode switched to fails where
+                    # its Newton iteration meets a pole or a jump of the field (the ℓ2
+                    # flow of log(x) + 1e4 y²/2 ended −1, "step size less than spacing",
+                    # 2e-16 short of the pole): DOP853 goes on from the last state and
+                    # steps over it, which the turn test below reads as a pole (−3). The
+                    # ‖h‖ it compares with stays the mode's before the switch: the states
+                    # near the pole, closer to it than a step lands beyond it (‖h‖ 5.8e15
+                    # against 8e14 at the turn), made the pole an arrival.
+                    solver_cls, h_seen, fell_back = explicit_cls, h_seen_explicit, True
+                    solver = explicit_cls(
+                        field.rhs, t_old, x_old, t_end, rtol=opts.rtol, atol=opts.atol,
+                        max_step=opts.max_step,
+                    )  # fmt: skip
+                    continue
                 raise fail(-1, f"the integrator failed ({message})", t_old, x_old)
+            if stiffness is not None and stiffness.stiff_after(solver):
+                # (the steps are held at DOP853's stability boundary: the mode goes on
+                # with the implicit integrator from the end of this step, below)
+                assert stiff_cls is not None
+                solver_cls, stiffness, h_seen_explicit = stiff_cls, None, h_seen
             t_new, x_new = float(solver.t), np.array(solver.y)
             g_new = field.guard_values(x_new)[0]
             dense = solver.dense_output()
@@ -610,7 +643,8 @@ def _integrate_mode(
                     )
                 return t_ev, record(t_ev, x_ev), field.guard_values(x_ev)[0], h_next
             h_old = h_new
-            h_seen = max(h_seen, float(np.linalg.norm(h_new)))
+            if not fell_back:
+                h_seen = max(h_seen, float(np.linalg.norm(h_new)))
         t_touch, bracket = scan
         turn: tuple[float, FloatArray] | None = None
         if attracting is not None:
@@ -769,6 +803,37 @@ def _integrate_mode(
         if solver.status == "finished":
             return t_new, record(t_new, x_new), None, h_next
         t_old, x_old, g_old = t_new, x_new, release_offsets(field, x_new, g_new)
+        if not isinstance(solver, solver_cls):
+            try:
+                solver = _switched_to(solver_cls, field, solver, t_end, opts, rec)
+            except (FloatingPointError, np.linalg.LinAlgError) as exc:
+                raise fail(-3, f"non-finite or singular value ({exc})", t_old, x_old) from None
+            crawl = 0
+
+
+def _switched_to(
+    solver_cls: type[OdeSolver],
+    field: ModeField,
+    solver: OdeSolver,
+    t_end: float,
+    opts: EventOptions,
+    rec: Recorder,
+) -> OdeSolver:
+    """``solver_cls`` started where ``solver`` stands, with its step size; the run's
+    method names the switch (``integrator="auto"`` in a stiff mode)."""
+    name_the_switch(rec)
+    h = float(getattr(solver, "h_abs", 0.0) or 0.0)
+    start = {"first_step": min(h, t_end - solver.t)} if h > 0 else {}
+    return solver_cls(
+        field.rhs,
+        solver.t,
+        np.array(solver.y),
+        t_end,
+        rtol=opts.rtol,
+        atol=opts.atol,
+        max_step=opts.max_step,
+        **start,
+    )
 
 
 def _repelling_turn(

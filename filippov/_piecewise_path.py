@@ -31,12 +31,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.integrate import OdeSolution
+from scipy.integrate import OdeSolution, OdeSolver
 from scipy.optimize import brentq
 
 from filippov._event_location import interpolant_dips
-from filippov._event_path import INTEGRATORS
 from filippov._recorder import Recorder, make_mode
+from filippov._stiffness import (
+    AUTO,
+    StiffnessTest,
+    explicit_name,
+    integrators,
+    name_the_switch,
+)
 from filippov._validation import FloatArray, NonFiniteError
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
 from filippov.piecewise import MAX_CODIM, PiecewiseSelection, PiecewiseSystem
@@ -49,7 +55,8 @@ class PiecewiseOptions:
     Attributes
     ----------
     integrator : str
-        The scipy ``OdeSolver`` used inside each mode.
+        The scipy ``OdeSolver`` used inside each mode, or ``"auto"``: DOP853, continued
+        with Radau in a mode DOP853 finds stiff (see :mod:`filippov._stiffness`).
     rtol, atol : float
         Its tolerances.
     zero_tol : float
@@ -58,7 +65,7 @@ class PiecewiseOptions:
         Gain of the drift correction on sliding surfaces, in units of ``1/(t_end − t0)``.
     """
 
-    integrator: str = "DOP853"
+    integrator: str = AUTO
     rtol: float = 1e-10
     atol: float = 1e-12
     zero_tol: float = 1e-12
@@ -80,7 +87,7 @@ class PiecewisePath(SteppedPath):
 
     @property
     def label(self) -> str:
-        return f"events ({self.options.integrator}, {self.system.selection})"
+        return f"events ({explicit_name(self.options.integrator)}, {self.system.selection})"
 
     def running(self) -> contextlib.AbstractContextManager[object]:
         return np.errstate(all="ignore")
@@ -417,7 +424,7 @@ def _steps(
     t = float(t0)
     span = t_end - t0
     gain = opts.stabilization / span
-    solver_cls = INTEGRATORS[opts.integrator]
+    solver_cls, stiff_cls = integrators(opts.integrator)
     c = system.c(x)
     signs = np.where(c < 0, -1, 1)
     scales = RunScales(x)
@@ -465,7 +472,7 @@ def _steps(
         if bool(np.all(np.abs(vel) <= 1e-12 * v_scale)):
             return Rest(t, x, free, old_mode, mode_rec, choice.selection.lam, choice.unique)
         yield
-        t_new, x_new, hit = _run_mode(mode, solver_cls, t, x, t_end, opts, rec, mode_rec)
+        t_new, x_new, hit = _run_mode(mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls)
         t, x = t_new, x_new
         if hit is None:
             return REACHED_END
@@ -622,15 +629,18 @@ def _record_transition(
 
 def _run_mode(
     mode: _Mode,
-    solver_cls: type,
+    solver_cls: type[OdeSolver],
     t: float,
     x: FloatArray,
     t_end: float,
     opts: PiecewiseOptions,
     rec: Recorder,
     mode_rec: object,
+    stiff_cls: type[OdeSolver] | None = None,
 ) -> tuple[float, FloatArray, tuple[str, int, int] | None]:
-    """Integrate one mode to its first event or ``t_end``; record the segment."""
+    """Integrate one mode to its first event or ``t_end``; record the segment (given
+    ``stiff_cls``, the mode goes on with it where DOP853 finds it stiff: see
+    :mod:`filippov._stiffness`)."""
     try:
         solver = solver_cls(mode.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol)
     except FloatingPointError as exc:
@@ -647,6 +657,7 @@ def _run_mode(
     hit: tuple[str, int, int] | None = None
     t_hit = t_end
     x_hit = x
+    stiffness = StiffnessTest() if stiff_cls is not None else None
     while solver.status == "running":
         try:
             msg = solver.step()
@@ -657,9 +668,16 @@ def _run_mode(
                 f"non-finite value ({exc}); the solution is returned up to t = {ts[-1]:.12g}",
             ) from None
         rec.count_step(solver)
+        if solver.status == "failed" and stiff_cls is not None and isinstance(solver, stiff_cls):
+            # (the implicit integrator a stiff mode switched to fails where its Newton
+            # iteration meets a jump or a pole: DOP853 goes on from the last state, as on
+            # the event path)
+            solver = solver_cls(mode.rhs, solver.t, solver.y, t_end, rtol=opts.rtol, atol=opts.atol)
+            continue
         if solver.status == "failed":
             _record(rec, mode, ts, interps, solver.t_old or t, mode_rec)
             raise PathFailure(-1, f"the integrator failed at t = {solver.t:.12g}: {msg}")
+        stiff = stiffness is not None and stiffness.stiff_after(solver)
         dense = solver.dense_output()
         ts.append(solver.t)
         interps.append(dense)
@@ -715,6 +733,23 @@ def _run_mode(
             ts[-1] = t_hit
             break
         g_prev = g_new
+        if stiff and solver.status == "running":
+            # (the steps are held at DOP853's stability boundary: the mode goes on with
+            # the implicit integrator from here, with the step it reached)
+            assert stiff_cls is not None
+            stiffness = None
+            first = {"first_step": min(solver.h_abs, t_end - solver.t)} if solver.h_abs > 0 else {}
+            try:
+                solver = stiff_cls(
+                    mode.rhs, solver.t, solver.y, t_end, rtol=opts.rtol, atol=opts.atol, **first
+                )
+            except FloatingPointError as exc:
+                _record(rec, mode, ts, interps, ts[-1], mode_rec)
+                raise PathFailure(
+                    -3,
+                    f"non-finite value ({exc}); the solution is returned up to t = {ts[-1]:.12g}",
+                ) from None
+            name_the_switch(rec)
     if hit is None:
         t_hit = float(solver.t)
         x_hit = np.asarray(solver.y, dtype=float)

@@ -114,6 +114,9 @@ class Recorder:
         #: knows it and it is symmetric positive definite (then it bounds every sliding
         #: block's): the end-of-run precision check uses it instead of factoring again.
         self.spd_condition: float | None = None
+        #: JSON-safe metadata for the solution's ``info`` (e.g. a path that failed before
+        #: this one ran; see `filippov.engine.driver.solve`).
+        self.info: dict[str, Any] = {}
 
     def states(self) -> FloatArray:
         """The breakpoint states as one ``(k, n)`` array, built once (the end-of-run
@@ -328,6 +331,7 @@ class Recorder:
             counters={"n_steps": self.n_steps},
             method=self.method,
             n_selection_solves=self.n_selection_solves,
+            info=self.info,
         )
 
 

@@ -272,6 +272,7 @@ class FilippovSolution:
         method: str,
         nlu: int = 0,
         counters: Mapping[str, int] | None = None,
+        info: dict[str, Any] | None = None,
     ) -> FilippovSolution:
         """A solution from the engine's recorder, not validated and not copied.
 
@@ -289,8 +290,8 @@ class FilippovSolution:
         x.setflags(write=False)
         four = (int(nfev), int(njev), int(nlu), int(n_selection_solves))
         obj._set_fields(
-            t, x, events, segments, Status(status), message, method, four, {},
-            _without_default_zeros(counters or {}),
+            t, x, events, segments, Status(status), message, method, four,
+            json_normalize(info, "info") if info else {}, _without_default_zeros(counters or {}),
         )  # fmt: skip
         return obj
 

@@ -1,0 +1,53 @@
+"""``method="auto"``: a run of the event path after the continuation path failed says so."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Generator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov.engine.protocol import Finished
+from filippov.objectives import ridge_logistic
+
+
+def test_the_fallback_names_the_failed_continuation_and_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # (The solution of the fallback read like any event-path run: nothing said that the
+    # continuation path had run and failed, nor why.)
+    from filippov import _continuation_path
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((12, 3))
+    obj = ridge_logistic(A, np.where(rng.standard_normal(12) + A[:, 0] > 0, 1.0, -1.0), 0.1)
+    system = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.array([1.0, -0.5, 0.25])
+    t_span = (3.0, 8.0)
+    events = fp.solve(system, x0, t_span, method="events")
+    why = "the sliding block is not positive definite at t = 0.25"
+
+    def refuse(*args: object) -> Generator[None, None, Finished]:
+        return Finished(-4, why)  # (in the path's clock τ = t − t0)
+        yield  # (a generator that ends at once)
+
+    monkeypatch.setattr(_continuation_path, "_steps", refuse)
+    auto = fp.solve(system, x0, t_span)
+    assert auto.status == events.status and auto.method == events.method
+    np.testing.assert_array_equal(auto.x[-1], events.x[-1])
+    assert auto.message.startswith(events.message)
+    said = "the sliding block is not positive definite at t = 3.25"
+    assert "'continuation' path ended with status -4" in auto.message
+    assert said in auto.message and said in auto.summary()
+    assert auto.info == {"failed_path": {"method": "continuation", "status": -4, "message": said}}
+    # (a run that did not fall back carries no such record)
+    assert events.info == {} and "continuation" not in events.message
+    # (kept by a pickle and by a saved file)
+    assert pickle.loads(pickle.dumps(auto)).info == auto.info
+    path = tmp_path / "fallback.npz"
+    auto.save(path)
+    loaded = fp.FilippovSolution.load(path)
+    assert loaded.info == auto.info and loaded.message == auto.message
