@@ -59,6 +59,7 @@ from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._stiffness import (
     AUTO,
     StiffnessTest,
+    check_integration_options,
     explicit_name,
     integrators,
     name_the_switch,
@@ -144,7 +145,9 @@ class EventOptions:
     Raises
     ------
     TypeError, ValueError
-        If ``max_step`` is not a number > 0.
+        If a field is out of its range (``integrator`` not a known name, a tolerance not
+        finite and > 0, ``zero_tol`` not in ``[0, 1)``, ``stabilization`` negative,
+        ``max_step`` not > 0); the error names the field.
 
     Examples
     --------
@@ -173,7 +176,9 @@ class EventOptions:
     max_step: float = np.inf
 
     def __post_init__(self) -> None:
-        # (only the field solve has no keyword for: the others it checks itself)
+        check_integration_options(
+            self.integrator, self.rtol, self.atol, self.zero_tol, self.stabilization
+        )
         require_positive_limit(self.max_step, "max_step")
 
 

@@ -39,6 +39,7 @@ from filippov._recorder import Recorder, make_mode
 from filippov._stiffness import (
     AUTO,
     StiffnessTest,
+    check_integration_options,
     explicit_name,
     integrators,
     name_the_switch,
@@ -63,6 +64,11 @@ class PiecewiseOptions:
         Relative tolerance for reading zeros of the switching functions off the state.
     stabilization : float
         Gain of the drift correction on sliding surfaces, in units of ``1/(t_end − t0)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a field is out of its range; the error names the field.
     """
 
     integrator: str = AUTO
@@ -70,6 +76,11 @@ class PiecewiseOptions:
     atol: float = 1e-12
     zero_tol: float = 1e-12
     stabilization: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_integration_options(
+            self.integrator, self.rtol, self.atol, self.zero_tol, self.stabilization
+        )
 
 
 class PiecewisePath(SteppedPath):

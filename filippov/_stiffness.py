@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau
 
+from filippov._validation import require_non_negative, require_positive
+
 #: The scipy integrators ``solve`` accepts by name.
 INTEGRATORS: dict[str, type[OdeSolver]] = {
     "RK23": RK23,
@@ -45,6 +47,26 @@ _STIFF_H_LAMBDA = 6.1
 _STIFF_STEPS = 15
 #: ... unless this many in a row below it come in between (Hairer's DOP853: 6).
 _NON_STIFF_STEPS = 6
+
+
+def check_integration_options(
+    integrator: object, rtol: object, atol: object, zero_tol: object, stabilization: object
+) -> None:
+    """Refuse, naming the field, what an options object of the event or piecewise path
+    holds out of range (``options=`` reaches a path as given: ``solve`` checks only its
+    keywords, and ``EventOptions(integrator="Euler")`` raised a bare ``KeyError`` inside the
+    run, ``rtol=-1`` a ``TypeError`` about complex numbers from inside scipy)."""
+    if not isinstance(integrator, str) or integrator not in INTEGRATOR_NAMES:
+        raise ValueError(
+            f"`integrator` must be one of {INTEGRATOR_NAMES}. Got {integrator!r} instead."
+        )
+    require_positive(rtol, "rtol")  # type: ignore[arg-type]
+    require_positive(atol, "atol")  # type: ignore[arg-type]
+    if require_non_negative(zero_tol, "zero_tol") >= 1.0:  # type: ignore[arg-type]
+        raise ValueError(
+            f"`zero_tol` must be a small relative tolerance < 1. Got {zero_tol!r} instead."
+        )
+    require_non_negative(stabilization, "stabilization")  # type: ignore[arg-type]
 
 
 def integrators(name: str) -> tuple[type[OdeSolver], type[OdeSolver] | None]:

@@ -810,3 +810,28 @@ def test_every_public_entry_point_is_in_the_table() -> None:
     }
     missing = sorted(wanted - names)
     assert not missing, missing
+
+
+@pytest.mark.parametrize("options_class", ["EventOptions", "PiecewiseOptions"])
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("integrator", "Euler", ValueError),
+        ("integrator", None, ValueError),
+        ("rtol", -1.0, ValueError),
+        ("atol", float("nan"), ValueError),
+        ("atol", "1e-12", TypeError),
+        ("zero_tol", 2.0, ValueError),
+        ("stabilization", -1.0, ValueError),
+    ],
+)
+def test_an_options_object_refuses_a_bad_field_by_name(options_class, field, value, error):
+    # `options=` reaches the path as given (solve checks its keywords only): the event
+    # path's options raised a bare KeyError for an unknown integrator inside the run, and
+    # a TypeError about complex numbers from inside scipy for rtol = -1.
+    import filippov._piecewise_path as piecewise_path
+    from filippov import engine
+
+    cls = getattr(engine, options_class, None) or getattr(piecewise_path, options_class)
+    with pytest.raises(error, match=f"`{field}`"):
+        cls(**{field: value})
