@@ -53,7 +53,12 @@ from filippov._event_location import (
     without_late_offsets,
 )
 from filippov._l2_arrival import arrive_l2
-from filippov._mode_field import ModeField, check_selection_precision, min_norm_correction
+from filippov._mode_field import (
+    ModeField,
+    check_selection_precision,
+    min_norm_correction,
+    selection_beyond_precision,
+)
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._stiffness import (
@@ -1452,6 +1457,9 @@ def _transition(
         in_J = np.zeros(m, dtype=bool)
         in_J[free] = True
         record_l1_transition(rec, t, x, arrived, old_sigma, sigma, in_J, old_mode, mode, unique)
+        if free.size == m and _rests_on_a_singular_block(f0, B, lam, Jc):
+            # (the loop records the rest, its uniqueness probed: `_rest_is_unique`)
+            return t, x, sigma, free, offset, True, None
         # `record_l1_transition` reports free indices that left; exits found by the guard
         # were free before the event too, so they are covered.
         at_zero = np.zeros(m, dtype=bool)
@@ -1561,6 +1569,30 @@ def _transition(
         f"the ℓ2 relay passes through h = 0 at t = {t:.12g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
     )
+
+
+def _rests_on_a_singular_block(
+    f0: FloatArray, B: FloatArray, lam: FloatArray, Jac: FloatArray
+) -> bool:
+    """Whether an ℓ1 relay whose every index is at zero (every relay value free, ``Jac``
+    the Jacobian rows of all of them) rests where its selection block ``M = ∂h/∂x B`` is
+    singular beyond double precision: the selected ``λ`` (the minimal-norm one) gives the
+    velocity ``f0 − Bλ = 0`` to ``1e-12`` of the field's scale, as `_is_stationary` reads
+    a rest.
+
+    Why: the rest of a sign flow in a valley of minimizers (``f = g(x₀ + x₁)``, or two
+    equal columns of a linear model without a ridge: ``∂₀f ≡ ∂₁f``, the Hessian singular
+    everywhere) was taken for a sliding mode, whose selection ``check_selection_precision``
+    refuses (condition number inf): the run ended −5 at the correct rest, where the exact
+    and continuation paths report it (status 1, flagged not unique). Every partial is zero
+    there and ``0 ∈ f0 − B·[−1, 1]^m``: the state stays, whatever the selection's other
+    solutions (which `_rest_is_unique` probes). A nonzero velocity (a Lur'e system moving
+    along a curve of zeros of ``h``) is no rest: it is left to that refusal."""
+    M = Jac @ B
+    if not selection_beyond_precision(M, B):
+        return False
+    v_scale = max(float(np.max(np.abs(f0), initial=0.0)) + float(np.max(np.abs(B))), 1e-300)
+    return float(np.max(np.abs(f0 - B @ lam), initial=0.0)) <= 1e-12 * v_scale
 
 
 def _late_on_next_mode(

@@ -568,6 +568,19 @@ def _velocity_determined(M: FloatArray, BF: FloatArray) -> bool:
     return float(np.max(np.abs(moved))) <= 64.0 * _EPS * M.shape[0] * size
 
 
+def selection_beyond_precision(M: FloatArray, BF: FloatArray, cond: float | None = None) -> bool:
+    """Whether an ℓ1 sliding selection ``M = (∂h/∂x)_J B_J`` (``BF = B_J``) is beyond what
+    double precision resolves, as `check_selection_precision` judges it: a positive
+    diagonal (a zero one is a flat zero of ``h_i``, left to the minimal-norm selection),
+    an equilibrated condition number (``cond``, when known) above `MAX_CONDITION`, and a
+    null space the velocity does not ignore (`_velocity_determined`)."""
+    if M.shape[0] < 2 or not bool(np.all(np.diag(M) > 0.0)):
+        return False
+    if cond is None:
+        cond = equilibrated_condition(M)
+    return cond > MAX_CONDITION and not _velocity_determined(M, BF)
+
+
 def check_selection_precision(field: ModeField, x: FloatArray) -> None:
     """Fail (status −5) when an ℓ1 sliding mode's selection matrix ``M = (∂h/∂x)_J B_J`` is
     beyond what double precision resolves: its equivalent control, and so the velocity,
@@ -588,7 +601,7 @@ def check_selection_precision(field: ModeField, x: FloatArray) -> None:
     # of order cond·drift and the integrator crawls (seen at condition 1e10-1e11).
     field.correct_through_relays = cond <= _RELAY_CORRECTION_MAX_CONDITION
     field._key = None  # the cached velocity was computed before this choice
-    if cond > MAX_CONDITION and not _velocity_determined(M, B[:, F]):
+    if selection_beyond_precision(M, B[:, F], cond):
         raise PathFailure(
             STATUS_UNCERTIFIED,
             f"precision lost: the sliding selection on switching functions "

@@ -157,3 +157,70 @@ def test_the_rest_tests_cholesky_step_agrees_with_a_direct_solve_and_declines_th
     assert _spd_step(np.diag([1.0, -1.0]), np.ones(2)) is None  # indefinite
     assert _spd_step(np.ones((2, 3)), np.ones(2)) is None  # not square
     assert _spd_step(np.diag([1.0, np.nan]), np.ones(2)) is None  # not finite
+
+
+@pytest.mark.parametrize(
+    ("expr", "x0", "rate"),
+    [
+        # f = g(a·x), a valley of minimizers a·x = 0: the sign flow moves every coordinate
+        # at unit speed, a·x falls at ‖a‖₁ until it reaches 0 at t* = a·x0 / ‖a‖₁
+        ("log(cosh(x0 + x1))", [1.0, 0.5], [1.0, 1.0]),
+        ("0.5*(x0 + x1)**2", [1.0, 0.5], [1.0, 1.0]),
+        ("log(cosh(x0 + 2*x1))", [1.0, 0.5], [1.0, 2.0]),
+        ("log(cosh(x0 + x1 + x2))", [1.0, 0.5, -0.2], [1.0, 1.0, 1.0]),
+    ],
+)
+def test_the_event_path_rests_in_a_valley_of_minimizers(
+    expr: str, x0: list[float], rate: list[float]
+) -> None:
+    """The sign flow of ``g(a·x)`` (``a > 0``) from ``a·x0 > 0``: ``x(t) = x0 − t·1`` until
+    ``a·x = 0`` at ``t* = a·x0/‖a‖₁``, where every partial ``g'(0) a_i`` vanishes and the
+    flow rests. The Hessian ``g''(0) a aᵀ`` is singular: staying is not the only solution
+    (any motion along the valley at speed ≤ 1 keeps ``∇f = 0``), so the rest is flagged.
+
+    Why: the event path took the arrival for a sliding mode on every index, whose selection
+    block ``M = g'' a aᵀ`` has condition number inf, and ended −5 ("precision lost") at
+    the correct rest, where the exact and continuation paths end with status 1."""
+    names = [f"x{i}" for i in range(len(x0))]
+    obj = Objective.from_expr(expr, names)
+    start, a = np.asarray(x0), np.asarray(rate)
+    t_star = float(a @ start) / float(a.sum())
+    x_star = start - t_star
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 5.0), method="events")
+    assert sol.status == 1, sol.message
+    rest = sol.events[-1]
+    assert rest.kind == "stationary" and rest.unique is False
+    assert rest.t == pytest.approx(t_star, rel=1e-9)
+    t = np.linspace(0.0, 5.0, 41)
+    expected = start - np.minimum(t, t_star)[:, None]
+    np.testing.assert_allclose(sol(t), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sol.x[-1], x_star, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_event_path_rests_where_a_duplicated_feature_zeroes_the_gradient(seed: int) -> None:
+    """Logistic regression without a ridge and two equal columns (``∂₀f ≡ ∂₁f``): a valley
+    of minimizers. The event path ended −5 ("precision lost", condition number inf) when
+    its last pair of partials reached 0 together, at the rest itself. Independent checks:
+    the gradient vanishes there, x₀ − x₁ never changes (equal partials, equal relay
+    values), every coordinate moved at speed ≤ 1, and the continuation path (another
+    code path) rests at the same state."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(30, 4))
+    A[:, 1] = A[:, 0]
+    y = np.where(A @ rng.normal(size=4) + rng.normal(size=30) > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, lam=0.0)
+    x0 = np.random.default_rng(7).normal(size=4)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 10.0), method="events")
+    assert sol.status == 1, sol.message
+    rest = sol.events[-1]
+    assert rest.kind == "stationary" and rest.unique is False
+    assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-11
+    X = sol(np.linspace(0.0, 10.0, 101))
+    np.testing.assert_allclose(X[:, 0] - X[:, 1], x0[0] - x0[1], rtol=0, atol=1e-12)
+    assert rest.t >= np.max(np.abs(sol.x[-1] - x0)) - 1e-9
+    ref = fp.solve(flow, x0, (0.0, 10.0), method="continuation")
+    assert ref.status == 1, ref.message
+    np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-8)
+    assert rest.t == pytest.approx(ref.events[-1].t, rel=1e-8)

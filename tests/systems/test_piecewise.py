@@ -1154,22 +1154,12 @@ def test_a_period_with_one_long_gap_is_no_accumulation() -> None:
 # the twisting controller at every scale: states, gains and times scaled
 _TWISTING_CASES = [(2.0, 1.0, (1.0, 0.0)), (5.0, 2.0, (0.0, 1.0)), (2.5, 1.0, (-0.7, 0.0))]
 _SCALES = [1e-8, 1e-6, 1e-4, 1e-2, 1.0, 1e2, 1e4]
-# The Lur'e form (the event path) with times of 1e-6 and below: status −2 by its spacing
-# guard or its extrapolation, 1e-9 to 1e-6 of t* off (an absolute time tolerance there).
-_LURE_SHORT_TIMES = pytest.mark.xfail(
-    strict=True, reason="event path: the accumulation time is 1e-9..1e-6 of t* off"
-)
 
 
 @pytest.mark.parametrize(
     ("form", "kind", "scale"),
     [
-        pytest.param(
-            form,
-            kind,
-            s,
-            marks=[_LURE_SHORT_TIMES] if (form, kind) == ("lure", "states") and s < 1e-4 else [],
-        )
+        (form, kind, s)
         for form in ("lure", "stewart")
         # "states and gains": x -> s x, (a, b) -> s (a, b), the same times; "states":
         # x -> s² x, (a, b) unchanged, times -> s t (the scaling the report used)
@@ -1190,7 +1180,10 @@ def test_twisting_zeno_point_at_every_scale(form: str, kind: str, scale: float) 
     absolute time of 1e-10), and brentq located events to an absolute 1e-15 in time. With
     times of 1e-4 the run ended −4 ("changed sign without an event"), with states of 1e-8
     and the same times it crossed on for ~110 s and ended 0 at a state 7e-5 off the
-    origin, with times of 1e-8 it claimed an accumulation at twice t*."""
+    origin, with times of 1e-8 it claimed an accumulation at twice t*. The event path (the
+    Lur'e form) located its event times to an absolute 8.9e-16 (4 ulps of 1): with times of
+    1e-6 its extrapolated limit was ~1e-8 of t* off, with times of 1e-8 the gaps' ratios no
+    longer agreed and it stopped at its last crossing, 1.7e-7 of t* off."""
     lam, alpha = (scale, scale) if kind == "states and gains" else (scale**2, 1.0)
     for a, b, (x1, v) in _TWISTING_CASES:
         A, B = alpha * a, alpha * b
