@@ -50,6 +50,7 @@ from scipy.linalg.blas import dsyrk, idamax, ssyrk
 from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs, spotrf, spotri
 from scipy.optimize import brentq
 
+from filippov._certify import MAX_CONDITION
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import rest_is_unique
 from filippov._validation import (
@@ -1831,6 +1832,9 @@ def _steps(
         sigma, mode, stationary = _select(obj, block, x, sigma, np.flatnonzero(zero), rec)
     except np.linalg.LinAlgError as exc:
         return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
+    undetermined = None if stationary else _undetermined_selection(block, t, x)
+    if undetermined is not None:
+        return Finished(-4, undetermined)
     if zero.any():
         record_l1_transition(
             rec, t, x, np.flatnonzero(zero), np.sign(g), sigma, sigma == 0, None, mode, True
@@ -1841,7 +1845,8 @@ def _steps(
         if stationary:
             # (a rest whose whole block was factored is unique: a positive definite
             # Hessian; one reached with a singular block, see `_select`, is probed)
-            unique = block.S.size == n or _sign_rest_unique(system, x, sigma)
+            full = block.S.size == n and _singular_to_precision(block) is None
+            unique = full or _sign_rest_unique(system, x, sigma)
             return Rest(t, x, np.arange(n), mode, mode, np.zeros(n), unique)
         yield
         # Guards of indices starting on (or within rounding of) their boundary are offset
@@ -1899,6 +1904,9 @@ def _steps(
             )
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
+        undetermined = None if stationary else _undetermined_selection(block, t, x)
+        if undetermined is not None:
+            return Finished(-4, undetermined)
         record_l1_transition(
             rec,
             t,
@@ -1911,6 +1919,42 @@ def _steps(
             mode,
             True,
         )
+
+
+def _singular_to_precision(block: _Block) -> float | None:
+    """The condition number of the block's exact Cholesky factor, estimated from its
+    pivots (``(max L_ii / min L_ii)²``, a lower bound), when beyond `MAX_CONDITION`
+    (where double precision does not determine its solves); else ``None`` (also for a
+    block held as a single-precision inverse, whose pivots are not kept)."""
+    if block.single is not None or not block.L.size:
+        return None
+    pivots = np.abs(np.diag(block.L))
+    low = float(pivots.min())
+    estimate = np.inf if low == 0.0 else (float(pivots.max()) / low) ** 2
+    return estimate if estimate > MAX_CONDITION else None
+
+
+def _undetermined_selection(block: _Block, t: float, x: FloatArray) -> str | None:
+    """Why the sliding mode just selected is not determined (the failure's message), when
+    its block is singular to double precision (`_singular_to_precision`), else ``None``.
+
+    A Hessian singular on the sliding set -- duplicated features, ``½(x0 + x1)² + ½(x0 +
+    x1 + x2)²`` -- factored with a pivot at rounding (2.1e-8 against 1.41), and the run
+    slid on with a split of the motion between the indices that rounding chose (x0 at
+    0.10, x1 at 0.40 where the least-norm split moves both at 0.25), to a rest flagged
+    unique, status 1. The split is not the flow's to choose silently: the run ends −4
+    (``"auto"`` then runs the event path, which says the same)."""
+    cond = _singular_to_precision(block)
+    if cond is None:
+        return None
+    shown = ", ".join(str(int(i)) for i in block.S[:8]) + (", …" if block.S.size > 8 else "")
+    return (
+        f"the sliding block on {{{shown}}} at t = {t:.12g}, x = "
+        f"{np.array2string(x, precision=12)} is singular to double precision (condition "
+        f"number at least {cond:.3g}): how the motion splits between these indices is not "
+        "determined (duplicated or collinear features?); the solution is returned up to "
+        "there"
+    )
 
 
 def _gradient_at_rounding(
