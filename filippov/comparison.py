@@ -584,7 +584,9 @@ def _not_tracking(traj: DiscreteTrajectory) -> str | None:
         note = meta["not_tracking"]
         return note if isinstance(note, str) else None
     cls = getattr(_schemes, str(meta.get("scheme_class", "")), None)
-    note = cls.not_tracking if isinstance(cls, type) and issubclass(cls, Scheme) else None
+    note = vars(cls).get("not_tracking") if isinstance(cls, type) else None
+    if isinstance(note, property):  # (decided per instance: not known from the class)
+        return None
     return note if isinstance(note, str) else None
 
 

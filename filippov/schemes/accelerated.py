@@ -77,11 +77,18 @@ class ASGD(Scheme):
 
     norm_name = "linf"
     extra_diagnostics = ("restarts",)
-    not_tracking = (
-        "ASGD's steps settle at η/(1−β) wherever its extrapolation is kept: it runs on "
-        "another clock than the flow time t_k = Σ η_j, and its distance to x(t_k) does "
-        "not shrink with the step (see the ASGD docstring)"
-    )
+
+    @property
+    def not_tracking(self) -> str | None:  # type: ignore[override]
+        """Why ASGD does not converge to ``x(t_k)`` (see `Scheme.not_tracking`); ``None``
+        for ``beta = 0``, where it is SignGD."""
+        if self.beta == 0.0:
+            return None
+        return (
+            "ASGD's steps settle at η/(1−β) wherever its extrapolation is kept: it runs "
+            "on another clock than the flow time t_k = Σ η_j, and its distance to x(t_k) "
+            "does not shrink with the step (see the ASGD docstring)"
+        )
 
     def __init__(
         self, step: StepPolicy | float | str, *, beta: float = 0.9, restart: bool = True

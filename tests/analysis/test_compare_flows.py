@@ -143,3 +143,16 @@ def test_normalized_gd_tracks_the_l2_flow_at_first_order() -> None:
     flow = fp.steepest_descent_flow(OBJ, "l2")
     study = fp.convergence_study(lambda h: S.NormalizedGD(step=h), flow, X0, T, [0.02, 0.01])
     assert 0.8 < study.order < 1.2
+
+
+def test_asgd_without_extrapolation_is_signgd_and_compared_without_a_warning():
+    obj = rotated_quadratic([1.0, 10.0], rotation=0.4, seed=0)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, [3.0, -2.0], (0.0, 3.0))
+    asgd = S.ASGD(step=0.01, beta=0.0, restart=False).run(obj, [3.0, -2.0], t_final=3.0)
+    sign = S.SignGD(step=0.01).run(obj, [3.0, -2.0], t_final=3.0)
+    np.testing.assert_allclose(asgd.x, sign.x, rtol=0, atol=1e-14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rep = fp.compare(asgd, sol, system=flow)
+    assert rep.sup_error_inf == pytest.approx(fp.compare(sign, sol, system=flow).sup_error_inf)

@@ -698,3 +698,27 @@ def test_a_sliding_block_singular_to_precision_is_refused_not_split_by_rounding(
     exact = fp.solve(flow, [1.0, 0.5, 2.0], (0.0, 5.0), method="exact")
     assert exact.status == 1 and not exact.events[-1].unique
     np.testing.assert_allclose(exact.x[-1], [0.25, -0.25, 0.0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("stiff", "centre"), [(1e8, 1.0), (1.0, 1e9)])
+def test_a_stiff_or_large_coordinate_does_not_hide_a_small_partial_as_rounding(stiff, centre):
+    # The rest test at an entry compared the free partials with the gradient's largest
+    # change over one ulp of every coordinate: the stiff (or large) coordinate's 1e-6
+    # hid ∂₁f = 1e-7, and the run rested at t = 1 with x₁ 1e-7 from its minimizer,
+    # reported unique. Closed form: x₀ arrives at t = 1, x₁ at t = 1 + 1e-7.
+    c, d = 0.3, 1e-7
+    obj = Objective(
+        lambda z: (
+            0.5 * stiff * (z[0] - centre) ** 2 + 0.5 * (z[1] - c) ** 2 + 0.25 * (z[1] - c) ** 4
+        ),
+        lambda z: np.array([stiff * (z[0] - centre), (z[1] - c) + (z[1] - c) ** 3]),
+        lambda z: np.diag([stiff, 1.0 + 3 * (z[1] - c) ** 2]),
+        n=2,
+    )
+    x0 = np.array([centre - 1.0, c + 1.0 + d])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 3.0), method="continuation")
+    assert sol.status == 1, sol.message
+    rest = sol.events[-1]
+    assert rest.kind == "stationary"
+    assert rest.t == pytest.approx(1.0 + d, abs=1e-12)
+    assert abs(sol.x[-1][1] - c) <= 1e-13
