@@ -856,7 +856,7 @@ def scan_step(
             pred = np.where(
                 cand_j, g0 + d01 * (t_star - t0) + curv * (t_star - t0) * (t_star - t1), np.inf
             )
-        if float(np.min(pred)) > _GRAZE_TOL * max(1.0, field.h_scale):
+        if float(np.min(pred)) > _GRAZE_TOL * field.h_scale:
             continue
         # (not `> 0`: a touch's parabola comes down to zero only to rounding and to the
         # integrator's error, above it as often as below, and one predicted 5e-16 above
@@ -874,11 +874,11 @@ def scan_step(
         margin = 1e-6 * (t2 - t0)
         if not (t0 + margin < t_min < t2 - margin):
             continue  # the minimum is at an end (e.g. a guard starting at its offset)
-        if g_min <= -_GRAZE_TOL * max(1.0, field.h_scale):
+        if g_min <= -_GRAZE_TOL * field.h_scale:
             lo = t0 if t_min <= t1 else t1
             return t_graze, ("cross", float(lo), t_min, None, None)
         depth = min(float(mins[j - 1]), float(mins[j + 1])) - g_min
-        if abs(g_min) <= _GRAZE_TOL * max(1.0, field.h_scale) and depth > 100 * abs(g_min):
+        if abs(g_min) <= _GRAZE_TOL * field.h_scale and depth > 100 * abs(g_min):
             # A real touch: the guard comes down to zero from well above and turns back
             # (a guard that merely wobbles at its start offset is not a contact). The
             # search goes on: the guard may still cross zero later in the step.

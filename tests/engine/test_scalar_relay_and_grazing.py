@@ -133,3 +133,30 @@ def test_near_miss_of_a_surface_is_no_contact():
     sol = fp.solve(system, [0.0, k * tau**2 + 1e-8], (0.0, 3.0), method="events")
     assert sol.status == 0, sol.message
     assert sol.events == ()
+
+
+@pytest.mark.parametrize("k", [1e-6, 1e-3, 1.0])
+def test_a_grazing_tolerance_in_the_units_of_h(k: float) -> None:
+    # h = k·y with y(t) = y_min + (t − 1)²: the contact tolerance was 1e-10·max(1, h's
+    # scale), so with h in micro-units a near miss 3e-5 off the surface was recorded as a
+    # tangency, and a real dip of 1e-9 was taken for one (its sliding missed).
+    def make() -> fp.FilippovSystem:
+        return fp.FilippovSystem(
+            lambda z: np.array([1.0, 2 * z[0] + 1]),
+            np.array([[0.0], [1.0]]),
+            lambda z: np.array([k * z[1]]),
+            "l1",
+            jac_h=lambda z: np.array([[0.0, k]]),
+        )
+
+    miss = fp.solve(make(), np.array([-1.0, 1.0 + 3e-5]), (0.0, 2.0))
+    assert miss.status == 0 and not miss.events
+    assert miss.x[-1][1] == pytest.approx(1.0 + 3e-5, abs=1e-12)
+    # A dip of 1e-9 (y' = 2x above y = 0, 2x + 2 below, x = t − 1): it reaches y = 0 at
+    # t = 1 − √(1e-9), slides while 2x ≤ 0 ≤ 2x + 2, until x = 0 (t = 1), and leaves
+    # upward, y = (t − 1)² after.
+    dip = fp.solve(make(), np.array([-1.0, 1.0 - 1e-9]), (0.0, 2.0))
+    kinds = [e.kind for e in dip.events]
+    assert kinds == ["sliding-entry", "exit"]
+    assert dip.events[0].t == pytest.approx(1.0 - math.sqrt(1e-9), abs=1e-9)
+    assert dip.x[-1][1] == pytest.approx(1.0, abs=1e-9)
