@@ -1847,7 +1847,9 @@ def _steps(
             # Hessian; one reached with a singular block, see `_select`, is probed)
             full = block.S.size == n and _singular_to_precision(block) is None
             unique = full or _sign_rest_unique(system, x, sigma)
-            return Rest(t, x, np.arange(n), mode, mode, np.zeros(n), unique)
+            return Rest(
+                t, x, np.arange(n), mode, mode, np.zeros(n), unique, "" if unique else _REST_NOTE
+            )
         yield
         # Guards of indices starting on (or within rounding of) their boundary are offset
         # so that the event that put them there cannot fire again at its own time.
@@ -1919,6 +1921,14 @@ def _steps(
             mode,
             True,
         )
+
+
+#: The note of a sign-flow rest recorded ``unique=False`` (an event documents its choice).
+_REST_NOTE = (
+    "the Hessian is singular here (a valley of minimizers, or a saddle): other solutions "
+    "of the inclusion leave this point (along the valley, or down from the saddle); the "
+    "run stays at rest"
+)
 
 
 def _singular_to_precision(block: _Block) -> float | None:

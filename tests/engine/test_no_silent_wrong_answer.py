@@ -672,6 +672,7 @@ def test_a_duplicated_feature_without_a_ridge_rests_where_the_gradient_vanishes(
     assert sol.status == 1, sol.message
     rest = sol.events[-1]
     assert rest.kind == "stationary" and not rest.unique  # (the valley: other solutions)
+    assert "valley" in rest.note
     np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-8)
     np.testing.assert_allclose(sol(10.0), sol(rest.t), rtol=0, atol=0)
     assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-12
