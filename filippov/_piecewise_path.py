@@ -23,6 +23,7 @@ solutions, and the event is flagged ``unique=False``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import itertools
@@ -118,36 +119,62 @@ class PiecewisePath(SteppedPath):
 _SAMPLES = 9
 
 
+#: How many recent samples (events and accepted integrator steps) `RunScales` keeps.
+_SCALE_WINDOW = 16
+
+
 class RunScales:
-    """The run's own scale of each state component and each field component.
+    """The recent scale of each state component and each field component.
 
-    ``x[j]`` is the largest ``|x_j|`` and ``v[j]`` the largest ``|F_j|`` of the fields
-    around the state met so far (at the start and at every event). They are what rounding
-    is judged against, component by component: a switching function ``c_i`` is at zero
-    within ``zero_tol · |∇c_i| · x`` and a normal speed ``∇c_i · v`` is at rounding within
-    a fraction of ``|∇c_i| · v``.
+    ``x[j]`` is the largest ``|x_j|`` and ``v[j]`` the largest ``|F_j|`` over the last
+    `_SCALE_WINDOW` samples: the states and fields around them at the events, the states
+    and the mode's velocity at the ends of accepted integrator steps. They are what
+    rounding is judged against, component by component: a switching function ``c_i`` is
+    at zero within ``zero_tol · |∇c_i| · x`` and a normal speed ``∇c_i · v`` is at
+    rounding within a fraction of ``|∇c_i| · v``.
 
-    Why the run's and not the current ones, nor absolute floors: near an accumulation
+    Why recent values and not the current ones, nor absolute floors: near an accumulation
     point (the twisting controller's) the state and the field's first component are
-    themselves rounding of the run's earlier values, so their current size judges nothing;
-    and an absolute floor (``max(|x|, 1)``, ``‖∇c‖ · max_j |v_j|``) mixes units. The
-    twisting controller with states of 1e-8 read ``x1 = 1e-12`` as zero (status 1,
+    themselves rounding of the values of a few events before, so their current size judges
+    nothing; and an absolute floor (``max(|x|, 1)``, ``‖∇c‖ · max_j |v_j|``) mixes units.
+    The twisting controller with states of 1e-8 read ``x1 = 1e-12`` as zero (status 1,
     "stationary at t = 0"), and with times of 1e-4 read ``x1' = x2`` as at rounding
     beside ``x2' = ±(a ± b)`` (an absolute 1e-10 in time) and ended −4.
+
+    Why not the whole run's largest values: a decayed transient is no measure of the
+    accuracy now. ``x' = −(x − 1/2)`` from ``x = 1e9`` read ``x = 1 + 5e-5`` as on
+    ``x = 1`` (a crossing merged into an event 1e-4 early), and from ``x = 1e6`` a crossing
+    of ``x = 1`` at normal speed 1e-5 as a tangency (−4). A window of integrator steps
+    forgets such a transient within the mode (the steps grow with its time scale); at an
+    accumulation point the modes are a few steps each, and the window spans several
+    events (its scales at the last turns of the twisting controller).
     """
 
     def __init__(self, x: FloatArray) -> None:
-        self.x = np.abs(np.asarray(x, dtype=float))
-        self.v = np.zeros_like(self.x)
+        x = np.abs(np.asarray(x, dtype=float))
+        self._xs: collections.deque[np.ndarray] = collections.deque([x], maxlen=_SCALE_WINDOW)
+        self._vs: collections.deque[np.ndarray] = collections.deque(maxlen=_SCALE_WINDOW)
+        self.x = x
+        self.v = np.zeros_like(x)
 
     def update(self, x: FloatArray, fields: FloatArray) -> None:
-        """Take in the state ``x`` and the fields ``(m, n)`` around it."""
-        self.x = np.maximum(self.x, np.abs(x))
+        """Take in the state ``x`` and the fields ``(m, n)`` around it (or the mode's
+        velocity, ``(n,)``) as one sample; an empty ``fields`` adds the state alone."""
+        self._xs.append(np.abs(np.asarray(x, dtype=float)))
         if np.size(fields):
-            self.v = np.maximum(self.v, np.max(np.abs(fields), axis=0))
+            self._vs.append(np.max(np.abs(np.atleast_2d(fields)), axis=0))
+        self.x = np.max(np.array(self._xs), axis=0)
+        if self._vs:
+            self.v = np.max(np.array(self._vs), axis=0)
+
+    def update_fields(self, fields: FloatArray) -> None:
+        """Take in the fields ``(m, n)`` around the last sample's state."""
+        if np.size(fields):
+            self._vs.append(np.max(np.abs(np.atleast_2d(fields)), axis=0))
+            self.v = np.max(np.array(self._vs), axis=0)
 
     def rate_tol(self, grad: FloatArray, v: FloatArray, rtol: float) -> float:
-        """``rtol · |∇c| · max(|v|, run's field scale)``, component by component: the
+        """``rtol · |∇c| · max(|v|, recent field scale)``, component by component: the
         rounding of the normal speed ``∇c · v``."""
         return rtol * float(np.abs(grad) @ np.maximum(np.abs(v), self.v))
 
@@ -442,7 +469,7 @@ def _steps(
     zero = tuple(int(i) for i in _zero_set(system, x, opts, scales))
     if len(zero) > MAX_CODIM:
         raise PathFailure(-4, f"{len(zero)} switching functions vanish at x0 (at most {MAX_CODIM})")
-    scales.update(x, system.adjacent(x, zero, signs)[1])
+    scales.update_fields(system.adjacent(x, zero, signs)[1])
     old_mode = None
     choice = _choose(system, x, zero, signs, None, signs, t, scales)
     # A start on a repulsive surface: both sides and the sliding are Filippov solutions.
@@ -502,7 +529,7 @@ def _steps(
             return Finished(-4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}")
         base = signs.copy()
         base[base == 0] = 1
-        scales.update(x, system.adjacent(x, zero_t, base)[1])
+        scales.update_fields(system.adjacent(x, zero_t, base)[1])
         # Surfaces read at zero off the state alone (the tolerance of `_zero_set`) but
         # strictly on the mode's side and not reached by the flow are no part of the event
         # (`_choice_beside`); the others are decided with it, as one event.
@@ -744,6 +771,9 @@ def _run_mode(
             ts[-1] = t_hit
             break
         g_prev = g_new
+        # (the window of recent scales follows the mode: a decayed transient is forgotten)
+        f_step = getattr(solver, "f", None)
+        mode.scales.update(solver.y, np.empty(0) if f_step is None else f_step)
         if stiff and solver.status == "running":
             # (the steps are held at DOP853's stability boundary: the mode goes on with
             # the implicit integrator from here, with the step it reached)
