@@ -690,14 +690,31 @@ def _record_accumulation(
     # The state: per component, Aitken's Δ² on the states at the first event of the
     # last three times a period apart (each component may contract at its own rate: the
     # twisting controller's positions as ρ², its speeds as ρ); a component that does
-    # not contract (ratio of its differences not in (−1, 1)) keeps its last value.
+    # not contract (ratio of its differences not in (−1, 1), or differences at rounding)
+    # keeps its last value.
     xa, xb, xc = (
         np.asarray(events[r[1]].x) for r in (window[-1 - 2 * p], window[-1 - p], window[-1])
     )
     d1, d2 = xb - xa, xc - xb
+    # (differences at a component's rounding are no contraction: the twisting
+    # controller's x2 at its x2 = 0 crossings is rounding of the event times, |x2'| ulp(t)
+    # ~ 1e-24 with times of 1e-8, drifting by an even -3.3e-24 a period; read as a ratio
+    # near 1, Aitken's step put x2 at -2.8e-17. A component's rounding: that of its size
+    # over the window and of its rate, estimated from the window's events, times t.)
+    xs = np.array([np.asarray(events[r[1]].x, dtype=float) for r in window])
+    ts = np.array([float(events[r[1]].t) for r in window])
+    dt = np.diff(ts)
+    moving = dt > 0.0
+    rate = (
+        np.max(np.abs(np.diff(xs, axis=0))[moving] / dt[moving][:, None], axis=0)
+        if moving.any()
+        else np.zeros(xs.shape[1])
+    )
+    rounding = 64.0 * np.finfo(float).eps * (np.max(np.abs(xs), axis=0) + abs(t_star) * rate)
+    resolved = np.minimum(np.abs(d1), np.abs(d2)) > rounding
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = d2 / d1
-        contracting = np.isfinite(sigma) & (np.abs(sigma) < 1.0)
+        contracting = resolved & np.isfinite(sigma) & (np.abs(sigma) < 1.0)
         x_star = np.where(contracting, xc + d2 * sigma / (1.0 - sigma), xc)
     last = events[window[-1][1]]
     t_last, x_last = rec.t[-1], rec.x[-1]

@@ -1159,25 +1159,7 @@ _SCALES = [1e-8, 1e-6, 1e-4, 1e-2, 1.0, 1e2, 1e4]
 @pytest.mark.parametrize(
     ("form", "kind", "scale"),
     [
-        pytest.param(
-            form,
-            kind,
-            s,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "states of 1e-16 with unit gains (x2 of 1e-8): x2 at the x2 = 0 "
-                    "crossings is rounding of the event times (~1e-23), drifting by the "
-                    "same -3.3e-24 per period; the recorder's Aitken extrapolation of the "
-                    "state reads that drift as contraction by a ratio ~1 and puts x2 at "
-                    "-2.8e-17 (> 1e-9 of its scale). t* is still right to 1.2e-14. "
-                    "Since the recent-scale window (the run-maximum scales happened to "
-                    "give equal x2 values, kept as they were)"
-                ),
-            ),
-        )
-        if (form, kind, s) == ("stewart", "states", 1e-8)
-        else (form, kind, s)
+        (form, kind, s)
         for form in ("lure", "stewart")
         # "states and gains": x -> s x, (a, b) -> s (a, b), the same times; "states":
         # x -> s² x, (a, b) unchanged, times -> s t (the scaling the report used)
