@@ -9,10 +9,11 @@ along the flow (see :mod:`filippov._event_path`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
-from scipy.integrate import solve_ivp
+from scipy.integrate import OdeSolution, Radau
 from scipy.interpolate import CubicHermiteSpline
 
 from filippov._mode_field import ModeField
@@ -36,6 +37,13 @@ _L2_STIFF_RTOL = 1e-11
 #: The range of σ = log(1 + s/s₀) the arrival's integration may take: dt/dσ decays like
 #: e^(−σ/(p−1)) at ‖h‖ ~ distance^p, below rounding by σ ≈ 37 (p − 1).
 _L2_SIGMA_MAX = 700.0
+#: Radau steps of the arrival's integration, at most: an arrival takes a few hundred
+#: (σ ≲ 40 (p − 1) at steps of O(1)); more means ``h = 0`` is not being reached (‖h‖
+#: stalls above zero), and the arrival fails −1 in seconds instead of crawling on.
+_L2_STIFF_STEPS = 3000
+#: The arrival has stopped at rounding when a σ step moves ``x`` by at most this many
+#: units of ``eps·max(1, ‖x‖∞)`` and the linear model puts ``h = 0`` within as many.
+_L2_STALL_ULPS = 16.0
 #: The closed-form ℓ2 arrival is used when the gradient at its predicted minimizer is at
 #: most this fraction of the gradient where it starts.
 _L2_MODEL_TOL = 1e-4
@@ -216,14 +224,15 @@ def _arrive_l2_stiff(
     problem is stiff (ill-conditioned or degenerate arrivals: the reason the Newton steps
     stopped), so Radau integrates it, with its Jacobian from ``∂h/∂x`` (the terms of
     ``∂f0`` and ``∂B``, of the order of ``‖h‖``, left out: only Radau's Newton iteration
-    uses it). It stops when ``dt/dσ`` is below the time resolution: what is left of the
-    time is a few times that. Raises :class:`~filippov.engine.protocol.PathFailure`
+    uses it). It stops when ``dt/dσ`` is below the time resolution (what is left of the
+    time is a few times that), or when the state has stalled at ``h = 0`` to rounding
+    (:func:`_integrate_arrival`). Raises :class:`~filippov.engine.protocol.PathFailure`
     (status −1), naming ``t`` and ``x``, when ``h = 0`` is not reached.
     """
     mode = field.mode
     m = field.sigma.shape[0]
     n = x.size
-    _, B, hx = system.kernel_evaluate(x)
+    f0_start, B, hx = system.kernel_evaluate(x)
     nh = float(np.linalg.norm(hx))
     lam = hx / nh if nh > 0.0 else np.zeros(m)
     # s₀: the fastest scale of s where it starts, 1/‖∂h/∂x B‖ (the stiff transient's), so
@@ -250,35 +259,21 @@ def _arrive_l2_stiff(
         out[n, :n] = u @ Jh
         return s0 * math.exp(sigma) * out
 
-    def slow(sigma: float, z: FloatArray) -> float:
-        # dt/dσ against the time resolution (terminal)
-        return float(rhs(sigma, z)[n]) - t_res
-
-    slow.terminal = True  # type: ignore[attr-defined]
-    slow.direction = -1  # type: ignore[attr-defined]
-    atol = np.r_[np.full(n, 1e-15 * x_scale), t_res]
+    # t to the time the flow takes to cross x's own tolerance, no finer: the rounding of
+    # x makes dt/dσ = s‖h‖ that noisy near a minimizer far from the origin, and a finer
+    # tolerance on t held Radau to σ steps of 1e-3 there ((x − 1000)⁴/4 + y²/2: x − a at
+    # 800 ulps after 3000 steps)
+    x_atol = 1e-15 * x_scale
+    speed = float(np.linalg.norm(f0_start - B @ lam))
+    t_atol = max(t_res, min(x_atol / max(speed, 1e-300), _L2_STIFF_RTOL * max(1.0, abs(t))))
+    atol = np.r_[np.full(n, x_atol), t_atol]
     failure = ""
     try:
-        ode = solve_ivp(
-            rhs,
-            (0.0, _L2_SIGMA_MAX),
-            np.r_[x, 0.0],
-            method="Radau",
-            jac=jacobian,
-            rtol=_L2_STIFF_RTOL,
-            atol=atol,
-            events=slow,
-            dense_output=True,
-            # (scipy's own first step overflows on components far below their atol)
-            first_step=1e-3,
-        )
+        sig_nodes, z_nodes, sol = _integrate_arrival(system, rhs, jacobian, x, atol, t_res, m)
+    except _ArrivalFailure as exc:
+        failure = f"({exc})"
     except (FloatingPointError, np.linalg.LinAlgError, ValueError) as exc:
         failure = f"({type(exc).__name__}: {exc})"
-    else:
-        if ode.status != 1:
-            failure = f"(Radau on the path's parameter: {ode.message})"
-        elif not np.all(np.isfinite(ode.y)):
-            failure = "(a non-finite state)"
     if failure:
         raise PathFailure(
             -1,
@@ -286,25 +281,116 @@ def _arrive_l2_stiff(
             f"does not finish: neither Newton steps nor the integration of the flow's "
             f"path reach h = 0 {failure}",
         )
-    sig_nodes = ode.t
-    t_nodes = t + ode.y[n]
+    t_nodes = t + z_nodes[n]
     keep = np.r_[True, np.diff(t_nodes) > 0.0]
     sig_nodes, t_nodes = sig_nodes[keep], t_nodes[keep]
     # σ(t) between the nodes: monotone cubic Hermite with dσ/dt = 1/(dt/dσ) at the nodes
-    rates = np.array([rhs(sg, ode.sol(sg))[n] for sg in sig_nodes])
+    rates = np.array([rhs(sg, sol(sg))[n] for sg in sig_nodes])
     sigma_of_t = CubicHermiteSpline(t_nodes, sig_nodes, 1.0 / np.maximum(rates, 1e-300))
     t_arrive = float(t_nodes[-1])
     t_start = t
 
     def dense(ts: FloatArray) -> FloatArray:
         tt = np.clip(np.asarray(ts, dtype=float), t_start, t_arrive)
-        return np.asarray(ode.sol(sigma_of_t(tt))[:n].T, dtype=np.float64)
+        return np.asarray(sol(sigma_of_t(tt))[:n].T, dtype=np.float64)
 
     t_stop = min(t_arrive, t_end)
     breaks = np.r_[t_nodes[1:][t_nodes[1:] < t_stop], t_stop]
     x_stop = dense(np.array([t_stop]))[0]
     rec.dense_segment(t, t_stop, dense, x_stop, mode, lam, breaks)
     return t_stop, x_stop.copy(), t_stop == t_arrive
+
+
+class _ArrivalFailure(Exception):
+    """The integration of the arrival's path ends without reaching ``h = 0``."""
+
+
+def _integrate_arrival(
+    system: FilippovSystem,
+    rhs: Callable[[float, FloatArray], FloatArray],
+    jacobian: Callable[[float, FloatArray], FloatArray],
+    x: FloatArray,
+    atol: FloatArray,
+    t_res: float,
+    m: int,
+) -> tuple[FloatArray, FloatArray, OdeSolution]:
+    """Radau on ``z = (x, t − t₀)`` in σ, step by step, until the arrival is reached:
+    ``dt/dσ`` below the time resolution ``t_res``, or the state stalled at rounding
+    (:func:`_stalled_at_rounding`). Returns the σ nodes, the states there and the dense
+    output. Raises :class:`_ArrivalFailure` when Radau fails, σ runs out or the step
+    budget :data:`_L2_STIFF_STEPS` is spent.
+
+    The steps are taken one by one because the stall is a property of a step, not of a
+    point: with ``x`` a few ulps from a minimizer away from the origin ``h`` no longer
+    shrinks (it is at its rounding) while ``dt/dσ = s‖h‖`` grows with ``s``, so the
+    ``dt/dσ`` test alone never ends the arrival (``(x − 10)⁴/4 + y²/2`` crawled σ
+    60 → 65 over 90 000 evaluations).
+    """
+    n = x.size
+    solver = Radau(
+        rhs,
+        0.0,
+        np.r_[x, 0.0],
+        _L2_SIGMA_MAX,
+        jac=jacobian,
+        rtol=_L2_STIFF_RTOL,
+        atol=atol,
+        # (scipy's own first step overflows on components far below their atol)
+        first_step=1e-3,
+    )
+    sigmas = [0.0]
+    states = [solver.y.copy()]
+    interpolants = []
+    for _ in range(_L2_STIFF_STEPS):
+        message = solver.step()
+        if solver.status == "failed":
+            raise _ArrivalFailure(f"Radau on the path's parameter: {message}")
+        z_old, z = states[-1], solver.y
+        if not np.all(np.isfinite(z)):
+            raise _ArrivalFailure("a non-finite state")
+        sigmas.append(solver.t)
+        states.append(z.copy())
+        interpolants.append(solver.dense_output())
+        # dt/dσ below the time resolution: what is left of the time is a few times that
+        if float(rhs(solver.t, z)[n]) < t_res:
+            break
+        if _stalled_at_rounding(system, z_old[:n], z[:n], m):
+            break
+        if solver.status == "finished":
+            raise _ArrivalFailure(f"h = 0 not reached by σ = {_L2_SIGMA_MAX:g}")
+    else:
+        raise _ArrivalFailure(
+            f"h = 0 not reached in {_L2_STIFF_STEPS} Radau steps (σ = {solver.t:.3g}, "
+            f"‖h‖ = {float(np.linalg.norm(system.kernel_evaluate(solver.y[:n])[2])):.3g})"
+        )
+    return np.array(sigmas), np.array(states).T, OdeSolution(sigmas, interpolants)
+
+
+def _stalled_at_rounding(system: FilippovSystem, x_old: FloatArray, x: FloatArray, m: int) -> bool:
+    """Whether the arrival has reached ``h = 0`` to rounding: the last σ step moved ``x``
+    by a few ulps at most, and the Newton step of the linear model of ``h`` at ``x`` to
+    ``h = 0`` is as short (with ``h`` in the range of ``∂h/∂x``: a gradient that stalls
+    above zero, as on ``x⁴/4 + 1e-11 y``, is no arrival).
+
+    The time still left is then the time to cross a few ulps of ``x`` (the Newton step
+    is ``1/p`` of the distance at ``‖h‖ ~ distance^p``), far below the run's tolerances.
+    """
+    ulp = _EPS * float(np.max(np.abs(x)))
+    if not float(np.max(np.abs(x - x_old))) <= _L2_STALL_ULPS * ulp:
+        return False
+    h = system.kernel_evaluate(x)[2]
+    nh = float(np.linalg.norm(h))
+    if nh == 0.0:
+        return True
+    Jh = system.kernel_jacobian(x, m)
+    # rcond=0: only exact zero singular values dropped (a degenerate minimum's are tiny;
+    # LAPACK's least squares drops them below eps·max even with rcond=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = np.linalg.pinv(Jh, rcond=0.0) @ h
+    if not np.all(np.isfinite(step)):
+        return False
+    residual = float(np.linalg.norm(Jh @ step - h))
+    return bool(residual <= 0.5 * nh and float(np.max(np.abs(step))) <= _L2_STALL_ULPS * ulp)
 
 
 def _fmt(x: FloatArray) -> str:
