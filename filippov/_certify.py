@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import warnings
 
@@ -19,6 +20,7 @@ import scipy.linalg
 
 from filippov._recorder import Recorder
 from filippov._validation import FloatArray
+from filippov.solution import LinearDense, NodalDense, Segment
 from filippov.systems import FilippovSystem
 
 __all__ = ["component_scales", "initial_zero_rtol"]
@@ -92,6 +94,10 @@ _RESOLVED_PER_CONDITION = 1e-14
 #: Equilibrated condition numbers beyond this leave less than ~3 correct digits in a
 #: sliding selection computed in double precision (eps · 1e13 ≈ 2e-3).
 MAX_CONDITION = 1e13
+#: The largest jump of the state between consecutive segments the self-check allows, in
+#: drift tolerances (an event path's mode start corrects the event's location error by at
+#: most 100 of the path's tolerances, one drift tolerance; see `_jump_failure`).
+_JUMP_TOLERANCES = 10.0
 #: How many breakpoints the descent check evaluates f at (evenly spaced, both ends kept):
 #: f costs O(n²) for a quadratic, so every breakpoint of a d = 1000 run would cost more
 #: than the run itself.
@@ -184,7 +190,9 @@ def _certify(
 ) -> tuple[int, str]:
     checked = _manifold_failure(system, rec, status, drift_rtol, drift_atol)
     if checked is None:
-        failure = _descent_failure(system, rec)
+        failure = _jump_failure(rec, drift_rtol, drift_atol)
+        if failure is None:
+            failure = _descent_failure(system, rec)
         if failure is None:
             failure = _precision_failure(system, rec)
         if failure is None:
@@ -195,6 +203,54 @@ def _certify(
         f"self-check failed: {failure} (the path reported: {message}; the solution is "
         "kept but is not a certified answer)"
     )
+
+
+def _segment_state(seg: Segment, t: float) -> FloatArray:
+    """The state of ``seg`` at ``t`` (its start or end), at the cost of one evaluation."""
+    dense = seg.dense
+    if isinstance(dense, LinearDense):
+        return np.asarray(dense.x0 + (t - dense.t0) * dense.v, dtype=float)
+    if isinstance(dense, NodalDense):
+        # (one evaluation of the source while the segment's nodes are not sampled yet)
+        return dense._state_at(t - dense.offset)
+    return np.asarray(seg(t), dtype=float).reshape(-1)
+
+
+def _jump_failure(rec: Recorder, drift_rtol: float, drift_atol: float) -> str | None:
+    """Where the state jumps between two consecutive segments, by more than
+    `_JUMP_TOLERANCES` drift tolerances or the square root of the drift tolerance (and the
+    check's own rounding); ``None`` when the path is continuous.
+
+    A Filippov solution is absolutely continuous: the state at the end of a mode is the
+    one the next mode starts from, up to the start's projection onto its manifold (a
+    correction of the event's location error, the path's tolerance). A mode start that
+    moved the state 0.15 across a valley in one instant was reported as a unique
+    stationary point. Two evaluations per segment (``O(n)``); compact records are
+    exact-path replays, continuous by construction, and are not read."""
+    segments = rec.segments
+    if not isinstance(segments, list) or len(segments) < 2:
+        return None
+    scale = max(1.0, float(np.max(path_scale(rec), initial=0.0)))
+    # Beyond the drift tolerances a path may move a mode's start onto a curve that an
+    # ill-conditioned block puts further away (the continuation path: 2.6e-7 on a ridge of
+    # 1e-8, 18 drift tolerances); no such correction reaches the square root of the
+    # tolerance (1e-4 at the default rtol), and a jump across a valley (0.15) is caught.
+    allowed = (
+        max(_JUMP_TOLERANCES * (drift_rtol * scale + drift_atol), np.sqrt(drift_rtol) * scale)
+        + _CHECK_RTOL * scale
+    )
+    for prev, seg in itertools.pairwise(segments):
+        before = _segment_state(prev, prev.t1)
+        after = _segment_state(seg, seg.t0)
+        jump = float(np.max(np.abs(after - before), initial=0.0))
+        if not jump <= allowed:
+            return (
+                f"the state jumps by {jump:.3g} at t = {seg.t0:.12g}, from "
+                f"x = {np.array2string(before, precision=12)} to "
+                f"{np.array2string(after, precision=12)} (a Filippov solution is "
+                f"continuous; the path's accuracy allows {allowed:.3g})"
+            )
+    return None
 
 
 def _descent_failure(system: FilippovSystem, rec: Recorder) -> str | None:

@@ -105,6 +105,10 @@ _REST_MOVE = 100.0
 _ARRIVAL_FACTOR = 1e8
 #: The most Newton corrections of an ℓ∞ relay's rest state (see `_onto_zero_set`).
 _REST_NEWTON = 8
+#: The most a mode's start moves the state onto its manifold (`ModeField.start`), in
+#: tolerances (``rtol·max(1, |x|) + atol``), or the square root of ``rtol`` on the state's
+#: scale where that is more (see `_start_jump`).
+_START_MOVE = 100.0
 
 # Solutions pickled before the mode field and the event location moved to their own
 # modules reference these classes here (event-path dense outputs hold the field): the
@@ -279,7 +283,11 @@ def _steps(
         field.index_scales = index_scales
         if not stationary:
             check_selection_precision(field, x)
-            x = field.start(x, seed)
+            x_start = field.start(x, seed)
+            jump = _start_jump(x, x_start, tols, t, field.mode)
+            if jump is not None:
+                return jump
+            x = x_start
             field.settle_offsets(x, margin, tie_tol)
             stationary = _is_stationary(field, x, v_scale, _state_tol(x, tols))
         if stationary:
@@ -308,6 +316,12 @@ def _steps(
         )
         if hit is None:
             return REACHED_END
+        if hit is _REST_AT_ZERO:
+            # (every h_i is 0 where the sliding block degenerates and the velocity 0 is
+            # in the relay's set: a rest on the whole face, see `_rest_at_zero_of_h`)
+            t, x = t_new, x_new
+            sigma, free, offset, stationary = np.zeros(m), np.arange(m), np.zeros(m), True
+            continue
         stalls = stalls + 1 if t_new == t else 0
         if stalls > 2 * m + 4:
             return Finished(
@@ -797,6 +811,22 @@ def _integrate_mode(
                 interps.append(dense)
                 ts.append(t_ev)
             if abs(float(np.min(values))) > 1e-6 * max(1.0, field.h_scale):
+                k = int(np.argmin(values))
+                if field.kinds[k] == 1 and _degenerate_block(field, x_ev):
+                    # A relay value jumped, not h: it passed through the pole the selection
+                    # has where the sliding block ∂h_F/∂x·B_F degenerates (h is smooth).
+                    x_rest = record(t_ev, x_ev)
+                    if _rest_at_zero_of_h(field, x_rest, opts.zero_tol):
+                        return t_ev, x_rest, _REST_AT_ZERO, h_next
+                    raise fail(
+                        -4,
+                        f"the sliding selection is singular: the relay value of index "
+                        f"{field.entry_index(k)} passes through a pole (guard "
+                        f"{float(values[k]):.3g}) where the sliding block ∂h/∂x·B of "
+                        f"{_brief_set(field.free)} degenerates, h being continuous there",
+                        t_ev,
+                        x_rest,
+                    )
                 # The guard changed sign without passing through zero: h has a pole or a
                 # jump there, not a switching surface.
                 raise fail(
@@ -1202,6 +1232,102 @@ def _linf_rest(
     if not kept and all(values[p] > tie_tol for p in rests):
         return None
     return x_rest, arrival
+
+
+#: The guard values `_integrate_mode` returns for a rest where every ``h_i`` vanishes and
+#: the sliding block degenerates (see `_rest_at_zero_of_h`): compared by identity.
+_REST_AT_ZERO: FloatArray = np.zeros(0)
+#: A sliding block is degenerate when its smallest singular value is this fraction of
+#: ``‖∂h_F/∂x‖·‖B_F‖`` or less (where a relay value ``λ = M⁻¹a`` has its pole).
+_DEGENERATE_BLOCK = 1e-6
+
+
+def _degenerate_block(field: ModeField, x: FloatArray) -> bool:
+    """Whether the sliding block ``M = ∂h_F/∂x · B_F`` of ``field``'s mode is singular
+    at ``x`` on its scale (`_DEGENERATE_BLOCK`): where the relay values it selects have a
+    pole, without one in ``h``."""
+    F = field.free
+    if F.size == 0:
+        return False
+    _, B, hx, _, _ = field.evaluate(x)
+    J = field.system.kernel_jacobian(x, hx.shape[0])[F]
+    BF = np.asarray(B, dtype=float).reshape(x.size, field.m)[:, F]
+    # (on the scale the rows had on the path, the run's `index_scales`: a row can vanish
+    # with the block, ∂h_0/∂x = (2r + 4x0², 2x0) at the valley's x0 = 0 of the example below)
+    rows = float(np.linalg.norm(J, 2))
+    if field.index_scales is not None:
+        rows = max(rows, float(np.max(field.index_scales[F])))
+    scale = rows * float(np.linalg.norm(BF, 2))
+    if not (math.isfinite(scale) and scale > 0.0):
+        return False
+    smallest = float(np.linalg.svd(J @ BF, compute_uv=False)[-1])
+    return smallest <= _DEGENERATE_BLOCK * scale
+
+
+def _rest_at_zero_of_h(field: ModeField, x: FloatArray, zero_tol: float) -> bool:
+    """Whether ``x`` is a rest on the whole face ``h = 0``: every ``h_i`` is 0 to
+    ``zero_tol`` on its own scale (`component_scales`), and the velocity 0 is in the relay's
+    set there (``f0 = Bλ`` for a ``λ`` in the dual unit ball: least squares, to
+    ``1e-12`` of the field's scale).
+
+    Why: on ``(x0² + x1 − 1)²/2`` the ℓ∞ flow slides on ``x0 = 0`` into the valley
+    ``x1 = 1 − x0²``, where ``∂h_0/∂x0 = 2(x0² + x1 − 1) + 4x0²`` vanishes: the sliding
+    relay value ``λ_0 = −x0/(x0² + x1 − 1)``, a 0/0 on the path, passed through its pole
+    2.7e-13 before the valley and the run ended −3 ("a pole or discontinuity of h") at
+    the minimizer it had reached."""
+    system = field.system
+    f0, B, hx = system.kernel_evaluate(x)
+    J = system.kernel_jacobian(x, hx.shape[0])
+    scales = component_scales(J, x, hx - J @ x)
+    if not bool(np.all(np.abs(hx) <= zero_tol * np.maximum(scales, 1e-300))):
+        return False
+    B = np.asarray(B, dtype=float).reshape(x.size, hx.shape[0])
+    lam = np.linalg.lstsq(B, f0, rcond=None)[0]
+    v_scale = max(float(np.max(np.abs(f0), initial=0.0)) + float(np.max(np.abs(B))), 1e-300)
+    if not float(np.max(np.abs(f0 - B @ lam), initial=0.0)) <= 1e-12 * v_scale:
+        return False
+    return bool(system.norm.dual(lam) <= 1.0 + 1e-12)
+
+
+def _brief_set(idx: np.ndarray) -> str:
+    """``{0, 2, 3}`` (at most six indices, then ``...``)."""
+    shown = ", ".join(str(int(i)) for i in idx[:6])
+    return "{" + shown + (", ...}" if idx.size > 6 else "}")
+
+
+def _start_jump(
+    x: FloatArray, x_start: FloatArray, state_tol: tuple[float, float], t: float, mode: Mode
+) -> Finished | None:
+    """Status −4 when a mode's start (its Newton projection onto the manifold,
+    `ModeField.start`) moved the state from ``x`` to ``x_start`` by more than
+    `_START_MOVE` tolerances and ``√rtol·max(1, |x|)``; ``None`` otherwise.
+
+    Why: a Filippov solution is continuous, and the projection only corrects the event's
+    location error (the dense output's, at the tolerance). A larger move is a jump the
+    inclusion does not make: the manifold is not where the path is. With two equal columns
+    of a ridge-logistic objective (λ = 1e-13) both partials reached 0 together, up to
+    λ·(x0 − x1); the rest mode's block had condition ~1e12 and its projection moved the
+    state 0.15 across the valley in one instant, reported as a unique stationary point
+    (status 1), where the solution slides on along the valley for 0.15 time units.
+    """
+    move = float(np.max(np.abs(x_start - x), initial=0.0))
+    # The event's location error reaches the start amplified by the manifold's condition:
+    # 100-960 tolerances (1e-9) on the ℓ1 flows of a scaled softplus family at rtol = 1e-12;
+    # none reaches the square root of the tolerance, a jump across a valley (0.15) does.
+    allowed = max(
+        _START_MOVE * _state_tol(x, state_tol),
+        math.sqrt(state_tol[0]) * max(1.0, float(np.max(np.abs(x)))),
+    )
+    if move <= allowed:
+        return None
+    return Finished(
+        -4,
+        f"no consistent mode found at t = {t:.12g}: starting mode {mode.label} would move "
+        f"the state by {move:.3g} ({move / _state_tol(x, state_tol):.3g} tolerances) onto "
+        f"its manifold, from x = {np.array2string(x, precision=12)} to "
+        f"{np.array2string(x_start, precision=12)}; a Filippov solution does not jump "
+        "(the manifold's equations are ill-conditioned or the mode is wrong here)",
+    )
 
 
 def _state_tol(x: FloatArray, state_tol: tuple[float, float]) -> float:

@@ -1,0 +1,69 @@
+"""A mode's start never moves the state by more than the path's accuracy.
+
+A Filippov solution is continuous. The event path starts a sliding mode by a Newton
+projection onto its manifold, which only corrects the event's location error; through an
+ill-conditioned block it once moved the state 0.15 across a valley in one instant and the
+run reported a unique stationary point (status 1). The path now ends -4 there, and the
+end-of-run self-check rejects a solution whose state jumps between two segments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import filippov as fp
+import filippov._event_path as event_path
+from filippov.objectives import ridge_logistic
+
+
+def _equal_columns_flow() -> tuple[fp.FilippovSystem, np.ndarray]:
+    # Two equal columns: the partials of the two coordinates differ only by
+    # lam·(x0 − x1) = 1e-13·(x0 − x1), so they reach 0 together to rounding; the flow
+    # then slides along the valley (x0 up, x1 down at speed 1) until x0 = x1.
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(30, 4))
+    A[:, 1] = A[:, 0]
+    y = np.where(A @ rng.normal(size=4) + rng.normal(size=30) > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, lam=1e-13)
+    x0 = np.random.default_rng(7).normal(size=4)
+    return fp.steepest_descent_flow(obj, "linf"), x0
+
+
+def _largest_lipschitz_excess(sol: fp.FilippovSolution) -> float:
+    """How far the dense output breaks ``|x(s) − x(t)|_∞ ≤ |s − t|``, which every solution
+    of the ℓ∞ steepest-descent flow ``x' ∈ −∂‖·‖₁(∇f)`` obeys (each velocity component is
+    in [−1, 1]); read on a grid with both sides of every event, 1e-9 apart."""
+    t_lo, t_hi = sol.t_span
+    ts = [np.linspace(t_lo, t_hi, 401)]
+    for ev in sol.events:
+        ts.append(np.clip([ev.t - 1e-9, ev.t, ev.t + 1e-9], t_lo, t_hi))
+    grid = np.unique(np.concatenate(ts))
+    xs = sol(grid)
+    steps = np.max(np.abs(np.diff(xs, axis=0)), axis=1)
+    return float(np.max(steps - np.diff(grid), initial=0.0))
+
+
+def test_equal_columns_mode_start_does_not_jump():
+    system, x0 = _equal_columns_flow()
+    sol = fp.solve(system, x0, (0.0, 10.0), method="events")
+    if sol.status in (0, 1):
+        # A success must be continuous (1-Lipschitz in time, checked on the dense output).
+        assert _largest_lipschitz_excess(sol) <= 1e-6, sol.message
+    else:
+        assert sol.status == -4, sol.message
+        assert "would move the state" in sol.message
+        # What was kept up to the failure is a solution: no jump on it either.
+        assert _largest_lipschitz_excess(sol) <= 1e-6
+
+
+def test_self_check_rejects_a_jump_at_an_event(monkeypatch):
+    # Without the path's own guard the projection's jump reaches the end-of-run check,
+    # which compares the state at both sides of every segment boundary.
+    monkeypatch.setattr(event_path, "_start_jump", lambda *args: None)
+    system, x0 = _equal_columns_flow()
+    sol = fp.solve(system, x0, (0.0, 10.0), method="events")
+    assert sol.status == -5, sol.message
+    assert "the state jumps by" in sol.message
+    seg_before, seg_after = sol.segments[-2], sol.segments[-1]
+    jump = np.max(np.abs(seg_after(seg_after.t0) - seg_before(seg_before.t1)))
+    assert jump > 0.1  # the jump it names is really on the dense output
