@@ -50,7 +50,7 @@ _NON_STIFF_STEPS = 6
 
 
 def check_integration_options(
-    integrator: object, rtol: object, atol: object, zero_tol: object, stabilization: object
+    integrator: str, rtol: float, atol: float, zero_tol: float, stabilization: float
 ) -> None:
     """Refuse, naming the field, what an options object of the event or piecewise path
     holds out of range (``options=`` reaches a path as given: ``solve`` checks only its
@@ -60,13 +60,13 @@ def check_integration_options(
         raise ValueError(
             f"`integrator` must be one of {INTEGRATOR_NAMES}. Got {integrator!r} instead."
         )
-    require_positive(rtol, "rtol")  # type: ignore[arg-type]
-    require_positive(atol, "atol")  # type: ignore[arg-type]
-    if require_non_negative(zero_tol, "zero_tol") >= 1.0:  # type: ignore[arg-type]
+    require_positive(rtol, "rtol")
+    require_positive(atol, "atol")
+    if require_non_negative(zero_tol, "zero_tol") >= 1.0:
         raise ValueError(
             f"`zero_tol` must be a small relative tolerance < 1. Got {zero_tol!r} instead."
         )
-    require_non_negative(stabilization, "stabilization")  # type: ignore[arg-type]
+    require_non_negative(stabilization, "stabilization")
 
 
 def integrators(name: str) -> tuple[type[OdeSolver], type[OdeSolver] | None]:
