@@ -56,8 +56,8 @@ from filippov._rest import rest_is_unique
 from filippov._validation import (
     FloatArray,
     require_finite,
-    require_non_negative,
     require_positive,
+    require_relative_tolerance,
 )
 from filippov.engine.protocol import (
     REACHED_END,
@@ -195,11 +195,7 @@ class ContinuationOptions:
         # negative or NaN tolerance would silently make every corrector test pass or fail.
         require_positive(self.rtol, "rtol")
         require_positive(self.atol, "atol")
-        zero_tol = require_non_negative(self.zero_tol, "zero_tol")
-        if zero_tol >= 1.0:
-            raise ValueError(
-                f"`zero_tol` must be a small relative tolerance < 1. Got {self.zero_tol!r} instead."
-            )
+        require_relative_tolerance(self.zero_tol, "zero_tol")
 
 
 def unsupported(system: Any) -> str | None:
@@ -1083,10 +1079,18 @@ class CurveDense:
         tv = np.atleast_1d(np.asarray(ts, dtype=float))
         out = self.x0[None, :] - (tv - self.t0)[:, None] * self.sigma[None, :]
         if self.ts.size > 1 and self.S.size:
+            clipped = np.clip(tv, self.ts[0], self.ts[-1])
+            at = np.searchsorted(self.ts, clipped)
+            if np.all(at < self.ts.size) and np.array_equal(self.ts[at], clipped):
+                # At the nodes themselves the interpolant is its data: no spline (the
+                # self-check reads every segment's ends, 0.1 ms a spline, 8% of a d = 200
+                # run).
+                out[:, self.S] = self.XS[at]
+                return out
             # Built per call, not kept: its coefficients are twice the states and tangents
             # (~100 MB over a d = 1000 run), and most segments are never evaluated.
             spline = CubicHermiteSpline(self.ts, self.XS, self.US, axis=0)
-            out[:, self.S] = spline(np.clip(tv, self.ts[0], self.ts[-1]))
+            out[:, self.S] = spline(clipped)
         return out
 
 

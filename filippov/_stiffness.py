@@ -26,7 +26,11 @@ from typing import Any
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau
 
-from filippov._validation import require_non_negative, require_positive
+from filippov._validation import (
+    require_non_negative,
+    require_positive,
+    require_relative_tolerance,
+)
 
 #: The scipy integrators ``solve`` accepts by name.
 INTEGRATORS: dict[str, type[OdeSolver]] = {
@@ -49,6 +53,13 @@ _STIFF_STEPS = 15
 _NON_STIFF_STEPS = 6
 
 
+def require_integrator(name: object) -> str:
+    """``name`` if it is one of `INTEGRATOR_NAMES`, else a ``ValueError`` listing them."""
+    if not isinstance(name, str) or name not in INTEGRATOR_NAMES:
+        raise ValueError(f"`integrator` must be one of {INTEGRATOR_NAMES}. Got {name!r} instead.")
+    return name
+
+
 def check_integration_options(
     integrator: str, rtol: float, atol: float, zero_tol: float, stabilization: float
 ) -> None:
@@ -56,16 +67,10 @@ def check_integration_options(
     holds out of range (``options=`` reaches a path as given: ``solve`` checks only its
     keywords, and ``EventOptions(integrator="Euler")`` raised a bare ``KeyError`` inside the
     run, ``rtol=-1`` a ``TypeError`` about complex numbers from inside scipy)."""
-    if not isinstance(integrator, str) or integrator not in INTEGRATOR_NAMES:
-        raise ValueError(
-            f"`integrator` must be one of {INTEGRATOR_NAMES}. Got {integrator!r} instead."
-        )
+    require_integrator(integrator)
     require_positive(rtol, "rtol")
     require_positive(atol, "atol")
-    if require_non_negative(zero_tol, "zero_tol") >= 1.0:
-        raise ValueError(
-            f"`zero_tol` must be a small relative tolerance < 1. Got {zero_tol!r} instead."
-        )
+    require_relative_tolerance(zero_tol, "zero_tol")
     require_non_negative(stabilization, "stabilization")
 
 

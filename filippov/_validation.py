@@ -242,6 +242,15 @@ def require_non_negative(value: float, name: str) -> float:
     return v
 
 
+def require_relative_tolerance(value: float, name: str) -> float:
+    """Raise unless ``value`` is a relative tolerance: a finite number in ``[0, 1)``
+    (``TypeError`` if not a real number)."""
+    v = require_non_negative(value, name)
+    if v >= 1.0:
+        raise ValueError(f"`{name}` must be a small relative tolerance < 1. Got {value!r} instead.")
+    return v
+
+
 def require_int(value: Any, name: str, minimum: int | None = None) -> int:
     """Validate an integer (Python or numpy, not a bool or a float), at least ``minimum``.
 

@@ -243,12 +243,9 @@ def solve(
         )
     path_cls = _resolve_method(method, system, options)
     # The paths import scipy's integrators and LAPACK: loaded on the first solve.
-    from filippov._stiffness import INTEGRATOR_NAMES
+    from filippov._stiffness import require_integrator
 
-    if not isinstance(integrator, str) or integrator not in INTEGRATOR_NAMES:
-        raise ValueError(
-            f"`integrator` must be one of {INTEGRATOR_NAMES}. Got {integrator!r} instead."
-        )
+    integrator = require_integrator(integrator)
     rtol = require_positive(rtol, "rtol")
     if rtol < _MIN_RTOL:
         # Below ~100 eps no OdeSolver can honour rtol (scipy clamps it itself, and the

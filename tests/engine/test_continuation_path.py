@@ -1428,3 +1428,27 @@ def test_greedy_flow_events_are_located_on_the_curve_to_rounding(seed: int, rtol
     tol = rtol * np.abs(X).max(axis=1) + rtol / 100
     # (1.0 tolerance at most here, measured; 19.9 and 37.6 before)
     assert (np.abs(sol(ts) - X).max(axis=1) / tol).max() <= 3.0
+
+
+def test_curve_dense_reads_its_nodes_as_its_spline_does():
+    # At node times the dense output returns the node states without building the
+    # spline (the self-check reads every segment's ends); they must be the spline's
+    # values there, and other times still go through the spline.
+    from scipy.interpolate import CubicHermiteSpline
+
+    from filippov import _continuation_path as cp
+
+    rng = np.random.default_rng(3)
+    ts = np.cumsum(rng.uniform(0.1, 1.0, 6))
+    XS, US = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    x0, sigma, S = rng.standard_normal(4), np.array([1.0, 0.0, -1.0, 0.0]), np.array([1, 3])
+    dense = cp.CurveDense(x0, ts[0], sigma, S, ts, XS, US)
+    spline = CubicHermiteSpline(ts, XS, US, axis=0)
+    for query in (ts, ts[[0, -1]], np.array([ts[2], 0.5 * (ts[2] + ts[3])])):
+        got = dense(query)
+        np.testing.assert_allclose(got[:, S], spline(query), rtol=0, atol=1e-14)
+        np.testing.assert_allclose(
+            got[:, [0, 2]], x0[[0, 2]] - np.outer(query - ts[0], sigma[[0, 2]]), rtol=0, atol=1e-14
+        )
+    # (outside the nodes' span the sliding part is held at the ends, as before)
+    np.testing.assert_allclose(dense(np.array([ts[-1] + 1.0]))[:, S], XS[[-1]], rtol=0, atol=1e-14)
