@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -131,6 +131,10 @@ _TANGENT_RTOL = 1e-8
 #: function itself, and its error divided by its rate is the error of the exit's time
 #: (at 1e-8, exit times were off by up to 5e-8 against independent roots).
 _EXIT_RTOL = 1e-13
+#: The tolerance (rtol) at and below which a linear model's curves carry their second
+#: derivatives (`_Mode.quintic`, where the loss's third derivative is known).
+_QUINTIC_RTOL = 1e-11
+_ACCEL_RTOL = 1e-8
 #: How far (in requested tolerances) a mode's start may be moved onto its curve (see
 #: `_Mode.off_curve`): beyond, it is no rounding of the entry, and is left alone.
 _START_SHIFT_MAX = 1e4
@@ -347,7 +351,10 @@ class _LinearModel:
     """
 
     def __init__(self, data: Any) -> None:
-        B, lam, dloss, d2loss = data
+        B, lam, dloss, d2loss = data[:4]
+        #: The loss's third derivative, or ``None`` (a loss of the user's): with it the
+        #: curves carry their second derivatives (`_Mode.accel`).
+        self.d3loss = data[4] if len(data) > 4 else None
         self.B = np.asarray(B, dtype=np.float64)
         self.m, self.n = self.B.shape
         self.lam = float(lam)
@@ -1051,7 +1058,9 @@ def _cg_iterations(
 class CurveDense:
     """Dense output of one continuation mode: free coordinates linear in ``t``, sliding ones
     the cubic Hermite interpolant of the continuation steps (states and tangents on the
-    curve). Module-level and made of arrays, so solutions pickle."""
+    curve), or the quintic one where the steps carry the curve's second derivatives too
+    (``AS``: a linear model with a known third derivative of its loss). Module-level and
+    made of arrays, so solutions pickle."""
 
     def __init__(
         self,
@@ -1062,6 +1071,7 @@ class CurveDense:
         ts: FloatArray,
         XS: FloatArray,
         US: FloatArray,
+        AS: FloatArray | None = None,
     ) -> None:
         self.x0 = x0
         self.t0 = t0
@@ -1070,6 +1080,12 @@ class CurveDense:
         self.ts = ts
         self.XS = XS
         self.US = US
+        self.AS = AS
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # (solutions pickled before the quintic dense output have no ``AS``)
+        state.setdefault("AS", None)
+        self.__dict__.update(state)
 
     @property
     def n(self) -> int:
@@ -1086,6 +1102,22 @@ class CurveDense:
                 # self-check reads every segment's ends, 0.1 ms a spline, 8% of a d = 200
                 # run).
                 out[:, self.S] = self.XS[at]
+                return out
+            if self.AS is not None:
+                # The quintic on the pieces asked for only (a spline of every piece
+                # would hold three times the states: see below).
+                i = np.clip(at - 1, 0, self.ts.size - 2)
+                h = (self.ts[i + 1] - self.ts[i])[:, None]
+                frac = (clipped - self.ts[i]) / h[:, 0]
+                control = _quintic_control(
+                    self.XS[i], self.US[i], self.AS[i], self.XS[i + 1], self.US[i + 1],
+                    self.AS[i + 1], h,  # type: ignore[arg-type]
+                )  # fmt: skip
+                t = 1.0 - frac[:, None]
+                f = frac[:, None]
+                out[:, self.S] = sum(
+                    (math.comb(5, k) * f**k * t ** (5 - k)) * c for k, c in enumerate(control)
+                )
                 return out
             # Built per call, not kept: its coefficients are twice the states and tangents
             # (~100 MB over a d = 1000 run), and most segments are never evaluated.
@@ -1119,6 +1151,11 @@ class _Point:
     #: ``gdot`` is taken on the free indices only (0 on ``S``, where ``H ẋ`` is the
     #: tangent's residual): enough for the guards, not for a product of the tangent.
     free_rates: bool = False
+    #: On a mode with second derivatives (`_Mode.quintic`): ``ẍ_S``, ``d²∇f/dτ²`` on the
+    #: free indices (0 on ``S``) and ``B ẍ``; ``None`` elsewhere.
+    a: Any = None
+    gddot: Any = None
+    zddot: Any = None
 
 
 class _Stall:
@@ -1250,6 +1287,14 @@ class _Mode:
         self.last_step: FloatArray | None = None
         #: ``(z, ℓ'(z)/m)`` of the last partial gradient (`complete` takes it again).
         self._partial_dl: tuple[FloatArray | None, FloatArray] = (None, np.zeros(0))
+        #: Whether the curve's points carry its second derivatives (`accel`): the steps'
+        #: interpolants are then quintic, of order 6 (see `_run_mode`).
+        self.quintic = (
+            self.lm is not None
+            and self.lm.d3loss is not None
+            and self.S.size > 0
+            and opts.rtol <= _QUINTIC_RTOL
+        )
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -1542,7 +1587,7 @@ class _Mode:
         corrected = self.correct(0.0, x[self.S] - delta, fresh=True)
         if corrected is None:
             return None
-        point = self.point(0.0, corrected[0], corrected[1], start.u)
+        point = self.point(0.0, corrected[0], corrected[1], start.u, a_guess=start.a)
         point.z, point.z_step = self.last_z, self.last_step
         return point
 
@@ -1634,9 +1679,56 @@ class _Mode:
         g: FloatArray,
         u_guess: FloatArray | None,
         rtol: float = _TANGENT_RTOL,
+        a_guess: FloatArray | None = None,
+        second: bool = True,
     ) -> _Point:
         """The tangent and gradient rate at a point on the curve (the tangent's CG to
-        relative residual ``rtol``)."""
+        relative residual ``rtol``), with the second derivatives on a `quintic` mode
+        unless ``second`` is false (an event's point: the mode's last node takes the
+        step interpolant's, as its slope, see `_run_mode`)."""
+        p = self._tangent_point(tau, x, g, u_guess, rtol)
+        return self.accel(p, a_guess) if self.quintic and second else p
+
+    def accel(self, p: _Point, a_guess: FloatArray | None = None) -> _Point:
+        """``p`` with the curve's second derivatives there (on a `quintic` mode; else
+        ``p`` as it is).
+
+        Differentiating ``∇_S f(x(τ)) = 0`` twice, with ``ẍ_F = 0``: ``H_SS ẍ_S = −B_Sᵀ r``
+        with ``r = ℓ₃(z) ∘ ż² / m`` (``ℓ₃`` the loss's third derivative, ``z = B x``,
+        ``ż = B ẋ``): one more solve on the tangent's block. Then ``B ẍ = B_S ẍ_S`` and
+        ``d²∇f/dτ² = Bᵀ(w ∘ B ẍ + r)`` on the free indices (a pass over their columns),
+        ``w = ℓ''(z)/m``.
+        """
+        if not self.quintic or p.a is not None:
+            return p
+        lm, block, S = self.lm, self.block, self.S
+        assert lm is not None and lm.d3loss is not None
+        BS = lm.columns(S)
+        zdot = p.zdot if p.zdot is not None else BS @ p.u - self.z_sigma
+        third = _finite(lm.d3loss(lm.z(p.x)) / lm.m, "the loss's third derivative")
+        r = third * (zdot * zdot)
+        self.rec.njev += 1
+        rhs = -(r @ BS)
+        # (the caller may still read the tangent's CG sums: kept across this solve)
+        kept = (block._pending, block._last_product)
+        try:
+            a = block.solve(
+                p.x, rhs, guess=a_guess, rtol=_ACCEL_RTOL, atol=_ACCEL_RTOL * _norm(rhs)
+            )
+        finally:
+            block._pending, block._last_product = kept
+        zddot = BS @ a
+        gddot = lm.back_free(lm.weights(p.x) * zddot + r, S, np.zeros(p.x.size))
+        return replace(p, zdot=zdot, a=a, zddot=zddot, gddot=_finite(gddot, "hvp(x, v)"))
+
+    def _tangent_point(
+        self,
+        tau: float,
+        x: FloatArray,
+        g: FloatArray,
+        u_guess: FloatArray | None,
+        rtol: float,
+    ) -> _Point:
         S = self.S
         big = S.size * self.block.n > _DIRECT_SIZE
         if self.lm is not None and S.size and u_guess is not None and tau > 0.0 and big:
@@ -1805,6 +1897,117 @@ def _hermite_slope(
     dh01 = -6 * s * s + 6 * s
     dh11 = 3 * s * s - 2 * s
     return (dh00 * y0 + dh01 * y1) / h + dh10 * d0 + dh11 * d1
+
+
+# The quintic Hermite interpolant of a step (values, first and second derivatives at both
+# ends) in Bernstein form: its control points are the data in closed form, its values and
+# derivatives are sums of them with the Bernstein weights, and a guard whose control
+# points are all positive cannot vanish on the step (the convex hull property). Written
+# here rather than with scipy's `BPoly`: a step's interpolants are evaluated a few times
+# on small arrays, where building a `BPoly` costs more than the evaluation.
+def _quintic_control(
+    y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Bernstein control points on ``[0, 1]`` of the quintic with values ``y``, rates ``d``
+    and second derivatives ``a`` in ``τ`` at the ends of a step of length ``h``."""
+    hd0, hd1 = h * d0, h * d1
+    c0, c1 = (h * h / 20.0) * a0, (h * h / 20.0) * a1
+    return (y0, y0 + 0.2 * hd0, y0 + 0.4 * hd0 + c0, y1 - 0.4 * hd1 + c1, y1 - 0.2 * hd1, y1)
+
+
+def _bernstein_sum(points: Sequence[Any], s: Any) -> Any:
+    """``Σ_k points[k] · C(n, k) s^k (1 − s)^(n−k)`` (``n = len(points) − 1``), at a
+    fraction ``s`` (a float, or an array: broadcast along a new last axis as `_hermite`)."""
+    n = len(points) - 1
+    if not isinstance(s, float):
+        s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+    t = 1.0 - s
+    out = 0.0
+    for k, p in enumerate(points):
+        out = out + (math.comb(n, k) * s**k * t ** (n - k)) * p
+    return out
+
+
+def _quintic(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any) -> Any:
+    """The quintic Hermite interpolant on ``[0, h]`` at fractions ``s``."""
+    return _bernstein_sum(_quintic_control(y0, d0, a0, y1, d1, a1, h), s)
+
+
+def _quintic_slope(
+    y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any
+) -> Any:
+    """Derivative in ``τ`` of :func:`_quintic` at fractions ``s``."""
+    b = _quintic_control(y0, d0, a0, y1, d1, a1, h)
+    return _bernstein_sum([(5.0 / h) * (b[k + 1] - b[k]) for k in range(5)], s)
+
+
+def _quintic_curvature(
+    y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any
+) -> Any:
+    """Second derivative in ``τ`` of :func:`_quintic` at fractions ``s``."""
+    b = _quintic_control(y0, d0, a0, y1, d1, a1, h)
+    c = 20.0 / (h * h)
+    return _bernstein_sum([c * (b[k + 2] - 2.0 * b[k + 1] + b[k]) for k in range(4)], s)
+
+
+#: Monomial coefficients of the quintic Bernstein basis: row ``j`` gives ``s^j``'s
+#: coefficient from the control points, ``(−1)^(j−k) C(5, j) C(j, k)`` for ``k ≤ j``.
+_BERNSTEIN_TO_POWER = np.array(
+    [
+        [(-1) ** (j - k) * math.comb(5, j) * math.comb(j, k) if k <= j else 0 for k in range(6)]
+        for j in range(6)
+    ],
+    dtype=float,
+)
+
+
+def _first_roots_quintic(
+    G0: FloatArray,
+    D0: FloatArray,
+    E0: FloatArray,
+    G1: FloatArray,
+    D1: FloatArray,
+    E1: FloatArray,
+    h: float,
+) -> list[tuple[int, float]]:
+    """:func:`_first_roots` for guards known with their second derivatives: the first
+    root in ``(0, 1]`` of each guard's quintic Hermite interpolant that is negative
+    somewhere there. Exact for the quintic as the cubic's is for the cubic: a guard whose
+    control points are all positive is positive on the step (most guards of a step); the
+    others are evaluated at samples and at their critical points in ``(0, 1)`` (the real
+    roots of the quartic derivative), and the first sign change is bracketed."""
+    b = _quintic_control(G0, D0, E0, G1, D1, E1, h)
+    may_dip = np.minimum.reduce(b) <= 0.0
+    which = may_dip.nonzero()[0]
+    out: list[tuple[int, float]] = []
+    if not which.size:
+        return out
+    control = np.array([bk[which] for bk in b])  # (6, candidates)
+    power = _BERNSTEIN_TO_POWER @ control
+    for col, k in enumerate(which.tolist()):
+        c = power[:, col].tolist()  # p(s) = Σ c[j] s^j
+
+        def quintic(s: float, c: list[float] = c) -> float:
+            return c[0] + s * (c[1] + s * (c[2] + s * (c[3] + s * (c[4] + s * c[5]))))
+
+        slope = [5.0 * c[5], 4.0 * c[4], 3.0 * c[3], 2.0 * c[2], c[1]]
+        crit: list[float] = []
+        if any(slope[:-1]) and all(math.isfinite(v) for v in slope):
+            crit = [
+                float(r.real)
+                for r in np.roots(np.trim_zeros(np.array(slope), "f"))
+                if abs(r.imag) <= 1e-12 * max(1.0, abs(r.real)) and 0.0 < r.real < 1.0
+            ]
+        points = sorted([*_GUARD_SAMPLES, *crit])
+        if not any(quintic(p) < 0.0 for p in points):
+            continue
+        lo = 0.0
+        for hi in points:
+            if quintic(hi) < 0.0:
+                break
+            lo = hi
+        out.append((k, brentq(quintic, lo, hi, xtol=1e-15) if quintic(lo) > 0 else lo))
+    return out
 
 
 def _steps(
@@ -2527,6 +2730,7 @@ def _run_mode(
         first = cm.point(0.0, x.copy(), g, None)
     if cm.lm is not None:
         first.z = cm.z0
+    first = cm.accel(first)  # (the selection's tangent: its second derivative too)
     pts = [first]
     tau_end = t_end - t
     lam0 = sigma.copy()
@@ -2547,8 +2751,9 @@ def _run_mode(
             ts,
             np.array([p.x[S] for p in pts]),
             np.array([p.u for p in pts]),
+            np.array([p.a for p in pts]) if all(p.a is not None for p in pts) else None,
         )
-        # one piece per continuation step (the Hermite cubics are sampled exactly)
+        # one piece per continuation step (the Hermite interpolants are sampled exactly)
         t_stop = t + last.tau
         breaks = np.append(ts[ts < t_stop], t_stop)
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
@@ -2556,12 +2761,16 @@ def _run_mode(
     sigma_F, offset_F = sigma[F], offset[F]
     offsets = bool((offset_F > 0.0).any())  # (whether any guard is offset: most modes none)
 
-    def guards(p: _Point) -> tuple[FloatArray, FloatArray]:
-        """The entry guards of ``F`` at ``p`` and their rates."""
-        return sigma_F * p.g[F] + offset_F, sigma_F * p.gdot[F]
+    def guards(p: _Point) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """The entry guards of ``F`` at ``p``, their rates and (on a quintic mode) their
+        second derivatives."""
+        second = None if p.gddot is None else sigma_F * p.gddot[F]
+        return sigma_F * p.g[F] + offset_F, sigma_F * p.gdot[F], second
 
     # the guards at the last accepted point (taken once, not again at each try)
-    cur_guards: tuple[_Point | None, FloatArray, FloatArray] = (None, offset_F, offset_F)
+    cur_guards: tuple[_Point | None, FloatArray, FloatArray, FloatArray | None] = (
+        None, offset_F, offset_F, None,
+    )  # fmt: skip
     # (the midpoint measurements of the steps of another length than the last)
     short_steps = ShortStepErrors()
     # A smooth curve needs a few steps between events; thousands are judged by their
@@ -2635,13 +2844,16 @@ def _run_mode(
         if prev is not None:
             hp = cur.tau - prev.tau
             s = 1.0 + h / hp
-            xs_pred = _hermite(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
-            if _has_z(prev, cur):
-                z_pred = _hermite(cm.point_z(prev), prev.zdot, cm.point_z(cur), cur.zdot, hp, s)
+            xs_pred = _states_at(prev, cur, S, hp, s)
+            z_pred = _z_between(cm, prev, cur, hp, s)
         else:
             xs_pred = cur.x[S] + h * cur.u
+            if cur.a is not None:
+                xs_pred = xs_pred + (0.5 * h * h) * cur.a
             if _has_z(cur, cur):
                 z_pred = cm.point_z(cur) + h * cur.zdot
+                if cur.zddot is not None:
+                    z_pred = z_pred + (0.5 * h * h) * cur.zddot
         nonfinite = singular = ""
         try:
             # (a guess only: extrapolated z's taken as exact would carry their rounding on
@@ -2666,29 +2878,52 @@ def _run_mode(
         # an order-3 estimate, conservative by about h x''''/x'''.
         g_scale = cm.g_scale
         new: _Point | None = None
+        in_units = False  # (whether err_x is in units of the tolerance already)
         if prev is not None:
             # (Without the new tangent: a rejected step costs no tangent solve.)
-            shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
-            g_pred = _hermite(prev.g, prev.gdot, cur.g, cur.gdot, hp, s)
+            if prev.a is not None and cur.a is not None:
+                # The quintic's: error term s³(s−1)³ hp⁶ x⁽⁶⁾/720 at s = 1 + h/hp, and
+                # h⁶ x⁽⁶⁾/(64·720) at the midpoint of the new step: order 6.
+                shrink = 64.0 * (s * (s - 1.0)) ** 3 * (hp / h) ** 6
+                order = 6
+            else:
+                shrink = 16.0 * (s * (s - 1.0)) ** 2 * (hp / h) ** 4
+                order = 4
+            g_pred = _gradients_at(prev, cur, hp, s)
             err_x = _max_abs(xn[S] - xs_pred) / shrink if S.size else 0.0
             err_g = _max_abs(gn - g_pred) / shrink
-            order = 4
         else:
             # (the CG's first guess: the slope of the quadratic through x0, u0 and x1)
             try:
-                new = cm.point(tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u)
+                new = cm.point(
+                    tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u, a_guess=cur.a
+                )
             except FloatingPointError as exc:
                 # (a product at the trial point: shorter, as a corrector's, not the end)
                 h_step = shorter(cur, h, str(exc))
                 continue
             new.z, new.z_step = cm.last_z, cm.last_step
+        if prev is None and cm.quintic:
+            # A quintic mode's first step: no second step to compare with, and the
+            # tangent defect's estimate is of order 3 (hundreds of times the quintic's
+            # error): measured where it is largest, at the step's midpoint (one
+            # correction).
+            assert new is not None
+            measured = _midpoint_error(cm, cur, new, h)
+            if measured is None:
+                h_step = shorter(cur, h)
+                continue
+            (err_x, err_g), order, in_units = measured, 6, True
+        elif prev is None:
+            assert new is not None
             dx = new.u - (2.0 * (xn[S] - cur.x[S]) / h - cur.u) if S.size else np.zeros(1)
             dg = new.gdot - (2.0 * (gn - cur.g) / h - cur.gdot)
             err_x = h * _max_abs(dx) / 8.0
             err_g = h * _max_abs(dg) / 8.0
             order = 3
-        err_x /= cm.tol(xn)
-        if prev is None and max(err_x, err_g / cm.g_tol.tol) > 1.0:
+        if not in_units:
+            err_x /= cm.tol(xn)
+        if prev is None and not in_units and max(err_x, err_g / cm.g_tol.tol) > 1.0:
             # The order-3 estimate overstates the cubic's O(h⁴) error by about
             # 8 x'''/(h x'''') (hundreds on the logistic benchmarks): before rejecting,
             # measure the error where it is largest, at the step's midpoint (one
@@ -2714,9 +2949,9 @@ def _run_mode(
             # status 0). Where the curve itself is determined only above the tolerance (a
             # nearly singular block), the measurement stays at that floor however short the
             # step: then the estimate stands (`at_error_floor`).
-            u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s) if S.size else cur.u
+            u_guess = _slopes_at(prev, cur, S, hp, s) if S.size else cur.u
             try:
-                new = cm.point(tau, xn, gn, u_guess)
+                new = cm.point(tau, xn, gn, u_guess, a_guess=_curvatures_at(prev, cur, S, hp, s))
             except FloatingPointError as exc:
                 h_step = shorter(cur, h, str(exc))
                 continue
@@ -2742,7 +2977,7 @@ def _run_mode(
         h_accept = h * min(4.0, 0.9 * err ** (-1.0 / order))
         if new is None:
             assert prev is not None  # (only the first step computes its tangent above)
-            if h <= 2.0 * hp and (sigma_F * gn[F] + offset_F < 0.0).any():
+            if not cm.quintic and h <= 2.0 * hp and (sigma_F * gn[F] + offset_F < 0.0).any():
                 # An entry inside this step is certain (a guard is negative at its end),
                 # and the mode ends there: the end's tangent is only interpolation data
                 # for this step. The quartic through the last two points and the new
@@ -2760,14 +2995,19 @@ def _run_mode(
             # last two points and the new state (error O(h⁴)) for steps that do not grow
             # much, else of the cubic extrapolation (O(h³)).
             assert prev is not None
+            a_guess = None
             if not S.size:
                 u_guess = cur.u
+            elif cm.quintic:
+                # (the quintic extrapolation's slope and second derivative: O(h⁵), O(h⁴))
+                u_guess = _slopes_at(prev, cur, S, hp, s)
+                a_guess = _curvatures_at(prev, cur, S, hp, s)
             elif h <= 2.0 * hp:
                 u_guess = _quartic_slope(prev, cur, tau, xn, S)
             else:
                 u_guess = _hermite_slope(prev.x[S], prev.u, cur.x[S], cur.u, hp, s)
             try:
-                new = cm.point(tau, xn, gn, u_guess)
+                new = cm.point(tau, xn, gn, u_guess, a_guess=a_guess)
             except FloatingPointError as exc:
                 # The tangent's products at the trial point (the Hessian may be the
                 # first thing to overflow there): a shorter step, as for the corrector's.
@@ -2776,7 +3016,8 @@ def _run_mode(
                 h_step = shorter(cur, h, str(exc))
                 continue
             new.z, new.z_step = cm.last_z, cm.last_step
-            if S.size:
+            # (the check of a cubic's error: a quintic mode's steps are measured above)
+            if S.size and not cm.quintic:
                 err_q = _max_abs(_quintic_defect(prev, cur, new, S, hp, h)) / cm.tol(xn)
                 # (not where it stays at a floor as the step shrinks: a nearly singular
                 # block's curve is determined only above the tolerance, as for the
@@ -2792,14 +3033,20 @@ def _run_mode(
         # and exits of S (the equivalent control crossing ±1 at the step's end).
         if cur_guards[0] is not cur:
             cur_guards = (cur, *guards(cur))
-        _, G0, D0 = cur_guards
-        G1, D1 = guards(new)
+        _, G0, D0, E0 = cur_guards
+        G1, D1, E1 = guards(new)
         tau_entry, j_entry, c_entry, s_entry = np.inf, -1, -1, 1.0
-        for c, s_root in _first_roots(G0, D0, G1, D1, h):
+        if E0 is not None and E1 is not None:
+            roots = _first_roots_quintic(G0, D0, E0, G1, D1, E1, h)
+        else:
+            roots = _first_roots(G0, D0, G1, D1, h)
+        for c, s_root in roots:
             if cur.tau + s_root * h < tau_entry:
                 tau_entry, j_entry, c_entry, s_entry = cur.tau + s_root * h, int(F[c]), c, s_root
         if j_entry >= 0 and offset_F[c_entry] > 0.0:
-            s_peak = _offset_peak(G0, D0, G1, D1, h, c_entry, s_entry, offset_F[c_entry])
+            s_peak = _offset_peak(
+                G0, D0, G1, D1, h, c_entry, s_entry, offset_F[c_entry], E0, E1
+            )
             if s_peak is not None and s_peak * h > 64 * _EPS * max(1.0, abs(tau)):
                 # The offset guard rose clear of its boundary and comes back inside this
                 # step: the step is cut at its peak, where the offset is dropped (below),
@@ -2822,10 +3069,10 @@ def _run_mode(
             if p_x is None:
                 # (the tighter tangent keeps every |ẋ_i| below 1 at the step's end)
                 exit_idx = exit_idx[:0]
-                G1, D1 = guards(new)
+                G1, D1, E1 = guards(new)
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
-            cur_guards = (new, G1, D1)
+            cur_guards = (new, G1, D1, E1)
             # An offset has done its work once its guard has left the boundary it started
             # on (at twice the offset: the event that put it there cannot fire again). It
             # is dropped then, so that a return of the guard to 0 later in the mode is
@@ -2864,7 +3111,9 @@ def _run_mode(
             h_step = 0.5 * (p_ev.tau - cur.tau)
             continue
         if p_ev.tau == cur.tau:
-            pts[-1] = p_ev  # (an event at the step's start: no zero-length piece)
+            # (an event at the step's start: no zero-length piece; the start's second
+            # derivative where the event's point was solved without it)
+            pts[-1] = p_ev if p_ev.a is not None or cur.a is None else replace(p_ev, a=cur.a)
         else:
             # The last piece of the dense output ends with the slope of the step's
             # interpolant, whose error the step control measured, not with a tangent
@@ -2872,7 +3121,13 @@ def _run_mode(
             # degenerate minimum, where ẋ_S turns within a boundary layer), a cubic held
             # to the solved slope bulges across the whole piece (1e-3 off at rtol 1e-13
             # on a degenerate quartic). On a smooth curve the two agree to O(h³).
-            pts.append(replace(p_ev, u=_slope_guess(cm, cur, new, h, p_ev.tau)))
+            pts.append(
+                replace(
+                    p_ev,
+                    u=_slope_guess(cm, cur, new, h, p_ev.tau),
+                    a=_accel_guess(cm, cur, new, h, p_ev.tau),
+                )
+            )
         record(p_ev)
         G = sigma[F] * p_ev.g[F]
         # (on the smaller of the start's and the event's scales: the gradient can shrink by
@@ -2930,16 +3185,54 @@ def _offset_peak(
     k: int,
     s_root: float,
     offset: float,
+    E0: FloatArray | None = None,
+    E1: FloatArray | None = None,
 ) -> float | None:
-    """The fraction of a step of length ``h`` at which guard ``k``'s cubic Hermite interpolant peaks
-    before its first root ``s_root``, when the peak is at least 4 times the guard's
-    ``offset`` (the guard has left the boundary it started on: the offset can be dropped
-    there, see `_run_mode`); else ``None``."""
+    """The fraction of a step of length ``h`` at which guard ``k``'s Hermite interpolant
+    (cubic; quintic with second derivatives ``E0, E1``) peaks before its first root
+    ``s_root``, when the peak is at least 4 times the guard's ``offset`` (the guard has
+    left the boundary it started on: the offset can be dropped there, see `_run_mode`);
+    else ``None``."""
     s = np.linspace(0.0, s_root, 17)
     ks = slice(k, k + 1)
-    vals = np.ravel(_hermite(G0[ks], D0[ks], G1[ks], D1[ks], h, s))
+    if E0 is not None and E1 is not None:
+        vals = np.ravel(_quintic(G0[ks], D0[ks], E0[ks], G1[ks], D1[ks], E1[ks], h, s))
+    else:
+        vals = np.ravel(_hermite(G0[ks], D0[ks], G1[ks], D1[ks], h, s))
     i = int(np.argmax(vals))
     return float(s[i]) if i > 0 and vals[i] >= 4.0 * offset else None
+
+
+def _states_at(p0: _Point, p1: _Point, S: np.ndarray, h: float, s: Any) -> Any:
+    """The sliding states at fraction ``s`` of the step ``[p0, p1]`` of length ``h`` by
+    its interpolant: quintic where both points carry the curve's second derivatives,
+    else the cubic Hermite one (also beyond the step: the predictors' extrapolation)."""
+    if p0.a is not None and p1.a is not None:
+        return _quintic(p0.x[S], p0.u, p0.a, p1.x[S], p1.u, p1.a, h, s)
+    return _hermite(p0.x[S], p0.u, p1.x[S], p1.u, h, s)
+
+
+def _slopes_at(p0: _Point, p1: _Point, S: np.ndarray, h: float, s: Any) -> Any:
+    """The derivative in ``τ`` of `_states_at`."""
+    if p0.a is not None and p1.a is not None:
+        return _quintic_slope(p0.x[S], p0.u, p0.a, p1.x[S], p1.u, p1.a, h, s)
+    return _hermite_slope(p0.x[S], p0.u, p1.x[S], p1.u, h, s)
+
+
+def _curvatures_at(p0: _Point, p1: _Point, S: np.ndarray, h: float, s: Any) -> Any:
+    """The second derivative in ``τ`` of the quintic `_states_at`; ``None`` without the
+    points' second derivatives."""
+    if p0.a is not None and p1.a is not None:
+        return _quintic_curvature(p0.x[S], p0.u, p0.a, p1.x[S], p1.u, p1.a, h, s)
+    return None
+
+
+def _gradients_at(p0: _Point, p1: _Point, h: float, s: Any) -> Any:
+    """The gradient at fraction ``s`` of the step ``[p0, p1]`` by its interpolant, as
+    `_states_at` (quintic where both points carry ``d²∇f/dτ²``)."""
+    if p0.gddot is not None and p1.gddot is not None:
+        return _quintic(p0.g, p0.gdot, p0.gddot, p1.g, p1.gdot, p1.gddot, h, s)
+    return _hermite(p0.g, p0.gdot, p1.g, p1.gdot, h, s)
 
 
 def _has_z(a: _Point, b: _Point) -> bool:
@@ -2949,11 +3242,15 @@ def _has_z(a: _Point, b: _Point) -> bool:
 
 def _z_between(cm: _Mode, cur: _Point, new: _Point, h: float, s: float) -> FloatArray | None:
     """``B x`` at fraction ``s`` of the step ``[cur, new]`` by the Hermite interpolant of
-    the points' ``B x`` and ``B ẋ`` (``z`` is affine in ``x``: the interpolant of the
-    states maps to it, to rounding), or ``None`` without their sample-space data."""
+    the points' ``B x`` and ``B ẋ`` (and ``B ẍ``: quintic, as `_states_at`; ``z`` is affine
+    in ``x``: the interpolant of the states maps to it, to rounding), or ``None`` without
+    their sample-space data."""
     if not _has_z(cur, new):
         return None
-    return np.asarray(_hermite(cm.point_z(cur), cur.zdot, cm.point_z(new), new.zdot, h, s))
+    z0, z1 = cm.point_z(cur), cm.point_z(new)
+    if cur.zddot is not None and new.zddot is not None:
+        return np.asarray(_quintic(z0, cur.zdot, cur.zddot, z1, new.zdot, new.zddot, h, s))
+    return np.asarray(_hermite(z0, cur.zdot, z1, new.zdot, h, s))
 
 
 def _quartic_slope(
@@ -3021,7 +3318,7 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> tuple[floa
     the corrector does not converge."""
     S = cm.S
     tau = cur.tau + 0.5 * h
-    xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, 0.5) if S.size else np.zeros(0)
+    xs = _states_at(cur, new, S, h, 0.5) if S.size else np.zeros(0)
     try:
         corrected = cm.correct(tau, xs, z_guess=_z_between(cm, cur, new, h, 0.5), z_exact=True)
     except FloatingPointError:
@@ -3029,7 +3326,7 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> tuple[floa
     if corrected is None:
         return None
     xm, gm = corrected
-    g_pred = _hermite(cur.g, cur.gdot, new.g, new.gdot, h, 0.5)
+    g_pred = _gradients_at(cur, new, h, 0.5)
     err_x = _max_abs(xm[S] - xs) / cm.tol(xm) if S.size else 0.0
     return err_x, _max_abs(gm - g_pred)
 
@@ -3040,7 +3337,15 @@ def _slope_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> F
     if not cm.S.size:
         return cur.u
     s = (tau - cur.tau) / h
-    return np.asarray(_hermite_slope(cur.x[cm.S], cur.u, new.x[cm.S], new.u, h, s))
+    return np.asarray(_slopes_at(cur, new, cm.S, h, s))
+
+
+def _accel_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> Any:
+    """The second derivative of the sliding states at ``tau`` in the step ``[cur, new]`` by
+    its quintic interpolant (``None`` on a mode without second derivatives)."""
+    if not cm.S.size:
+        return None
+    return _curvatures_at(cur, new, cm.S, h, (tau - cur.tau) / h)
 
 
 def _tight_if_possible(
@@ -3067,7 +3372,7 @@ def _curve_state(
     and the sliding state the step's interpolant predicted there."""
     s = (tau - cur.tau) / h
     S = cm.S
-    xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
+    xs = _states_at(cur, new, S, h, s) if S.size else np.zeros(0)
     # (The sample-space z from the points' B x itself, to rounding: one from the z their
     # gradients were taken at, off by ‖B‖·tol, would spoil Newton's quadratic last
     # correction, and the event times would lose a digit or two.)
@@ -3089,7 +3394,7 @@ def _curve_point(
     Newton corrector, then its tangent, solved to ``rtol``)."""
     s = (tau - cur.tau) / h
     S = cm.S
-    xs = _hermite(cur.x[S], cur.u, new.x[S], new.u, h, s) if S.size else np.zeros(0)
+    xs = _states_at(cur, new, S, h, s) if S.size else np.zeros(0)
     z = _z_between(cm, cur, new, h, s)  # (B x itself: see `_curve_state`)
     corrected = _tight_if_possible(cm, tau, xs, None, z)
     if corrected is None:
@@ -3099,7 +3404,8 @@ def _curve_point(
             f"t = {cm.t_start + tau:.12g}",
         )
     xn, gn = corrected
-    return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau), rtol)
+    # (an exit's points: the event's, which takes the interpolant's second derivative)
+    return cm.point(tau, xn, gn, _slope_guess(cm, cur, new, h, tau), rtol, second=False)
 
 
 class _Shift:
@@ -3168,22 +3474,34 @@ class _Shift:
         tol = cm.tol(self.x)
         self.u = np.asarray(_slope_guess(cm, cur, new, h, self.tau))
         slope_error = curvature = 0.0  # (no sliding index: x_F is linear in τ)
+        quintic = cur.a is not None and new.a is not None
         if S.size:
             inner = s * (1.0 - s)
             # (at an end of the step, where the interpolation error vanishes, its slope
             # is not estimated: no move)
             off = _max_abs(self.x[S] - self.xs_pred) / (inner * h) if inner > 0 else np.inf
-            slope_error = 2.0 * abs(1.0 - 2.0 * s) * off + tol / h
-            # The interpolant's second derivative is ((u1 − u0) + (6s − 3) c)/h with
-            # c = u0 + u1 − 2 (x1 − x0)/h: at most (|u1 − u0| + 3|c|)/h on the step.
-            u0, u1 = cur.u, new.u
-            c = u0 + u1 - (2.0 / h) * (new.x[S] - cur.x[S])
-            curvature = 0.5 * (_max_abs(u1 - u0) + 3.0 * _max_abs(c)) / h
+            # (the error's shape: c s²(1−s)² for the cubic, c s³(1−s)³ for the quintic)
+            slope_error = (3.0 if quintic else 2.0) * abs(1.0 - 2.0 * s) * off + tol / h
+            if quintic:
+                # The quintic's second derivative is a cubic in Bernstein form: at most
+                # its largest control point on the step (the convex hull).
+                b = _quintic_control(cur.x[S], cur.u, cur.a, new.x[S], new.u, new.a, h)
+                second = [b[k + 2] - 2.0 * b[k + 1] + b[k] for k in range(4)]
+                curvature = 0.5 * (20.0 / (h * h)) * max(_max_abs(c) for c in second)
+            else:
+                # The interpolant's second derivative is ((u1 − u0) + (6s − 3) c)/h with
+                # c = u0 + u1 − 2 (x1 − x0)/h: at most (|u1 − u0| + 3|c|)/h on the step.
+                u0, u1 = cur.u, new.u
+                c = u0 + u1 - (2.0 / h) * (new.x[S] - cur.x[S])
+                curvature = 0.5 * (_max_abs(u1 - u0) + 3.0 * _max_abs(c)) / h
         self.bound = (slope_error, curvature, _SHIFT_TOL * tol)
         assert cm.lm is not None
         if _has_z(cur, new):
             z0, z1 = cm.point_z(cur), cm.point_z(new)
-            self.zdot = _hermite_slope(z0, cur.zdot, z1, new.zdot, h, s)
+            if cur.zddot is not None and new.zddot is not None:
+                self.zdot = _quintic_slope(z0, cur.zdot, cur.zddot, z1, new.zdot, new.zddot, h, s)
+            else:
+                self.zdot = _hermite_slope(z0, cur.zdot, z1, new.zdot, h, s)
         elif S.size:  # (B ẋ by a pass over the sliding columns)
             self.zdot = cm.lm.columns(S) @ self.u - cm.z_sigma
         else:
@@ -3230,14 +3548,22 @@ class _Shift:
         return deviation <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope)
 
 
-def _guard_slope(G0: Any, D0: Any, G1: Any, D1: Any, h: float, s: float, val: float) -> float:
+def _guard_slope(
+    G0: Any, D0: Any, G1: Any, D1: Any, h: float, s: float, val: float, E: Any = None
+) -> float:
     """The slope at fraction ``s`` of a step of the quartic through a guard's values and
     rates at the step's ends (the cubic Hermite interpolant's data) and its value ``val``
     on the curve at ``s``: the cubic's plus that of ``c s²(1−s)²``, the interpolation error
-    that puts ``val`` there (``inf`` at the step's ends, where it tells nothing)."""
+    that puts ``val`` there (``inf`` at the step's ends, where it tells nothing). With the
+    second derivatives ``E = (E0, E1)``: the sextic through the quintic's data and ``val``,
+    the error ``c s³(1−s)³``."""
     inner = s * (1.0 - s)
     if not inner > 0:
         return np.inf
+    if E is not None:
+        error = val - float(_quintic(G0, D0, E[0], G1, D1, E[1], h, s))
+        error_slope = error * 3.0 * (1.0 - 2.0 * s) / (inner * h)
+        return float(_quintic_slope(G0, D0, E[0], G1, D1, E[1], h, s)) + error_slope
     error = val - float(_hermite(G0, D0, G1, D1, h, s))
     error_slope = error * 2.0 * (1.0 - 2.0 * s) / (inner * h)
     return float(_hermite_slope(G0, D0, G1, D1, h, s)) + error_slope
@@ -3261,6 +3587,10 @@ def _refine_entry(
     sj = cm.sigma[j]
     G0, G1 = sj * cur.g[j] + offset[j], sj * new.g[j] + offset[j]
     D0, D1 = sj * cur.gdot[j], sj * new.gdot[j]
+    # (the guard's second derivatives on a quintic mode's step)
+    E = None
+    if cur.gddot is not None and new.gddot is not None:
+        E = (sj * cur.gddot[j], sj * new.gddot[j])
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     last_iterate: tuple[float, float] | None = None
@@ -3283,14 +3613,17 @@ def _refine_entry(
                 break
         val = sj * g[j] + offset[j]
         s = (tau - cur.tau) / h
-        slope = float(_hermite_slope(G0, D0, G1, D1, h, s))
+        if E is not None:
+            slope = float(_quintic_slope(G0, D0, E[0], G1, D1, E[1], h, s))
+        else:
+            slope = float(_hermite_slope(G0, D0, G1, D1, h, s))
         if predicted is not None:
             # Moves on a linear model only (elsewhere the guard costs a whole gradient,
             # half of a solve: on a log-sum-exp objective the moves' time was no gain at
             # rtol = 1e-10 and 8% more at 1e-8, where half of them failed `agrees`), and
             # not at the last index's entry (its corrector is tight, to rounding).
             if cm.lm is not None and cm.F.size > 1:
-                curve_slope = _guard_slope(G0, D0, G1, D1, h, s, val)
+                curve_slope = _guard_slope(G0, D0, G1, D1, h, s, val, E)
                 shift = _Shift(cm, cur, new, h, tau, (x, g, predicted), (val, curve_slope))
         elif shift is not None and not shift.agrees(tau, val):
             # (solved for at the same τ, and moves from there)
@@ -3309,7 +3642,7 @@ def _refine_entry(
                     p = _entry_point(cm, cur, new, h, tau, x, cm.complete(x, g))
                     if p is not None:
                         return p
-            p = cm.point(tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau))
+            p = cm.point(tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau), second=False)
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
@@ -3324,7 +3657,7 @@ def _refine_entry(
         return new
     # The point at or just past the root (the guard ≤ 0 there).
     x, g = best[1], cm.complete(best[1], best[2])
-    return cm.point(best[0], x, g, _slope_guess(cm, cur, new, h, best[0]))
+    return cm.point(best[0], x, g, _slope_guess(cm, cur, new, h, best[0]), second=False)
 
 
 def _entry_point(
@@ -3346,7 +3679,9 @@ def _entry_point(
     u = _slope_guess(cm, cur, new, h, tau)
     if cm.S.size and _max_abs(u) >= 1.0 - _EXIT_MARGIN:
         return None
-    return _Point(tau, x, g, np.array(u, dtype=float, copy=True), None)
+    # (and the interpolant's second derivative, the last node's on a quintic mode)
+    a = _accel_guess(cm, cur, new, h, tau)
+    return _Point(tau, x, g, np.array(u, dtype=float, copy=True), None, a=a)
 
 
 def _bracketed_newton_step(
@@ -3387,7 +3722,7 @@ def _refine_exit(
         if tau not in cache:
             if tau == new.tau:
                 # (the corrected state is kept: only its tangent is solved again)
-                cache[tau] = cm.point(tau, new.x, new.g, new.u, _EXIT_RTOL)
+                cache[tau] = cm.point(tau, new.x, new.g, new.u, _EXIT_RTOL, a_guess=new.a)
                 cache[tau].z, cache[tau].z_step = new.z, new.z_step
             else:
                 cache[tau] = _curve_point(cm, cur, new, h, tau, _EXIT_RTOL)

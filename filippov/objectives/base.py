@@ -114,10 +114,11 @@ class Objective:
     #: "slice the dense Hessian".
     _hess_rows: Callable[[FloatArray, NDArray[np.intp]], Any] | None = None
 
-    #: Optional ``(B, λ, ℓ', ℓ'')`` of an objective ``f(x) = mean_i ℓ(b_iᵀx) + (λ/2)‖x‖²``
-    #: (a generalized linear model, set by library objectives such as ``ridge_logistic``):
-    #: the continuation path then takes its products on the sliding columns of ``B`` only.
-    _linear_model: tuple[Any, float, Any, Any] | None = None
+    #: Optional ``(B, λ, ℓ', ℓ'', ℓ''' or None)`` of an objective ``f(x) = mean_i
+    #: ℓ(b_iᵀx) + (λ/2)‖x‖²`` (a generalized linear model, set by library objectives such
+    #: as ``ridge_logistic``): the continuation path then takes its products on the
+    #: sliding columns of ``B`` only (and with ``ℓ'''`` the curves' second derivatives).
+    _linear_model: tuple[Any, float, Any, Any, Any] | None = None
     #: Whether f is a mean of squared residuals whose quadratic data is derived (its
     #: values are best taken from the residuals, not the expanded quadratic).
     _squared_loss: bool = False
