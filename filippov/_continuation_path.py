@@ -1107,14 +1107,14 @@ class CurveDense:
                 # The quintic on the pieces asked for only (a spline of every piece
                 # would hold three times the states: see below).
                 i = np.clip(at - 1, 0, self.ts.size - 2)
-                h = (self.ts[i + 1] - self.ts[i])[:, None]
-                frac = (clipped - self.ts[i]) / h[:, 0]
+                h = self.ts[i + 1] - self.ts[i]
+                hs = h[:, None]  # (each row its piece's length: `_quintic_control` broadcasts)
                 control = _quintic_control(
                     self.XS[i], self.US[i], self.AS[i], self.XS[i + 1], self.US[i + 1],
-                    self.AS[i + 1], h,  # type: ignore[arg-type]
+                    self.AS[i + 1], hs,
                 )  # fmt: skip
-                t = 1.0 - frac[:, None]
-                f = frac[:, None]
+                f = ((clipped - self.ts[i]) / h)[:, None]
+                t = 1.0 - f
                 out[:, self.S] = sum(
                     (math.comb(5, k) * f**k * t ** (5 - k)) * c for k, c in enumerate(control)
                 )
@@ -1933,9 +1933,7 @@ def _quintic(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: 
     return _bernstein_sum(_quintic_control(y0, d0, a0, y1, d1, a1, h), s)
 
 
-def _quintic_slope(
-    y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any
-) -> Any:
+def _quintic_slope(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any) -> Any:
     """Derivative in ``τ`` of :func:`_quintic` at fractions ``s``."""
     b = _quintic_control(y0, d0, a0, y1, d1, a1, h)
     return _bernstein_sum([(5.0 / h) * (b[k + 1] - b[k]) for k in range(5)], s)
@@ -2895,9 +2893,7 @@ def _run_mode(
         else:
             # (the CG's first guess: the slope of the quadratic through x0, u0 and x1)
             try:
-                new = cm.point(
-                    tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u, a_guess=cur.a
-                )
+                new = cm.point(tau, xn, gn, 2.0 * (xn[S] - cur.x[S]) / h - cur.u, a_guess=cur.a)
             except FloatingPointError as exc:
                 # (a product at the trial point: shorter, as a corrector's, not the end)
                 h_step = shorter(cur, h, str(exc))
@@ -3044,9 +3040,7 @@ def _run_mode(
             if cur.tau + s_root * h < tau_entry:
                 tau_entry, j_entry, c_entry, s_entry = cur.tau + s_root * h, int(F[c]), c, s_root
         if j_entry >= 0 and offset_F[c_entry] > 0.0:
-            s_peak = _offset_peak(
-                G0, D0, G1, D1, h, c_entry, s_entry, offset_F[c_entry], E0, E1
-            )
+            s_peak = _offset_peak(G0, D0, G1, D1, h, c_entry, s_entry, offset_F[c_entry], E0, E1)
             if s_peak is not None and s_peak * h > 64 * _EPS * max(1.0, abs(tau)):
                 # The offset guard rose clear of its boundary and comes back inside this
                 # step: the step is cut at its peak, where the offset is dropped (below),
@@ -3642,7 +3636,9 @@ def _refine_entry(
                     p = _entry_point(cm, cur, new, h, tau, x, cm.complete(x, g))
                     if p is not None:
                         return p
-            p = cm.point(tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau), second=False)
+            p = cm.point(
+                tau, x, cm.complete(x, g), _slope_guess(cm, cur, new, h, tau), second=False
+            )
             slope = sj * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope):
                 return p
