@@ -1875,8 +1875,12 @@ def _first_roots(
         if not dips:
             continue
 
-        def cubic(s: float, q: tuple[float, float, float, float] = (g0, b, c, d)) -> float:
-            return q[0] + s * (q[1] + s * (q[2] + s * q[3]))
+        def cubic(
+            s: float, q: tuple[float, float, float, float] = (g0, b, c, d), end: float = g1
+        ) -> float:
+            # (the end value itself at s = 1: the expanded sum rounds a guard barely
+            # negative there to ≥ 0, and brentq was then handed the bracket [1, 1])
+            return end if s == 1.0 else q[0] + s * (q[1] + s * (q[2] + s * q[3]))
 
         points = sorted([*_GUARD_SAMPLES, *crit])
         lo = 0.0
@@ -1985,7 +1989,10 @@ def _first_roots_quintic(
     for col, k in enumerate(which.tolist()):
         c = power[:, col].tolist()  # p(s) = Σ c[j] s^j
 
-        def quintic(s: float, c: list[float] = c) -> float:
+        def quintic(s: float, c: list[float] = c, end: float = float(G1[k])) -> float:
+            # (the end value itself at s = 1, as in `_first_roots`)
+            if s == 1.0:
+                return end
             return c[0] + s * (c[1] + s * (c[2] + s * (c[3] + s * (c[4] + s * c[5]))))
 
         slope = [5.0 * c[5], 4.0 * c[4], 3.0 * c[3], 2.0 * c[2], c[1]]
@@ -3012,14 +3019,22 @@ def _run_mode(
                 h_step = shorter(cur, h, str(exc))
                 continue
             new.z, new.z_step = cm.last_z, cm.last_step
-            # (the check of a cubic's error: a quintic mode's steps are measured above)
-            if S.size and not cm.quintic:
-                err_q = _max_abs(_quintic_defect(prev, cur, new, S, hp, h)) / cm.tol(xn)
+            if S.size:
+                # (a quintic step's: the degree-8 interpolant's through the three points,
+                # whose second derivatives see a bend that starts at the step's end, as
+                # the extrapolation does not: on far starts of logistic regressions the
+                # quintic dense output was up to 8770 tolerances off between its nodes)
+                defect = (
+                    _octic_defect(prev, cur, new, S, hp, h)
+                    if new.a is not None and prev.a is not None and cur.a is not None
+                    else _quintic_defect(prev, cur, new, S, hp, h)
+                )
+                err_q = _max_abs(defect) / cm.tol(xn)
                 # (not where it stays at a floor as the step shrinks: a nearly singular
                 # block's curve is determined only above the tolerance, as for the
                 # midpoint measurements)
                 if err_q > 1.0 and quintic_floor.taken(cur, h, (err_q, 0.0)) is not None:
-                    h_step = h * max(0.2, 0.9 * err_q**-0.25)
+                    h_step = h * max(0.2, 0.9 * err_q ** (-1.0 / order))
                     continue
         # (the step is accepted: its stall bookkeeping is reset only now)
         cm.g_tol.accepted()
@@ -3302,6 +3317,45 @@ def _quintic_defect(
     return (
         w[0] * prev.x[S] + w[1] * prev.u + w[2] * cur.x[S] + w[3] * cur.u
         + w[4] * new.x[S] + w[5] * new.u
+    )  # fmt: skip
+
+
+def _octic_weights(hp: float, h: float) -> FloatArray:
+    """Weights of ``(x, x', x'')`` at ``−hp``, 0 and ``h`` giving the degree-8 Hermite
+    interpolant through them at ``h/2``, minus the quintic Hermite's on ``[0, h]``: the
+    `_quintic_defect` of a quintic step, in closed form (by sympy, from the nine
+    interpolation conditions; a solve would lose digits at step ratios far from 1)."""
+    r = h + hp
+    h2, h3, p2, p3 = h * h, h**3, hp * hp, hp**3
+    return np.array(
+        [
+            -(h**6)
+            * (6 * h**4 + 51 * h3 * hp + 163 * h2 * p2 + 224 * h * p3 + 112 * hp**4)
+            / (256 * hp**5 * r**5),
+            -(h**6) * (h + 2 * hp) * (3 * h2 + 14 * h * hp + 14 * p2) / (256 * hp**4 * r**4),
+            -(h**6) * (h + 2 * hp) ** 2 / (512 * p3 * r**3),
+            h * (6 * h**4 + 21 * h3 * hp - 2 * h2 * p2 - 36 * h * p3 + 72 * hp**4) / (256 * hp**5),
+            -h2 * (3 * h3 + 13 * h2 * hp + 6 * h * p2 - 36 * p3) / (256 * hp**4),
+            h3 * (h2 + 6 * h * hp + 12 * p2) / (512 * p3),
+            -h
+            * (91 * h**4 + 371 * h3 * hp + 538 * h2 * p2 + 324 * h * p3 + 72 * hp**4)
+            / (256 * r**5),
+            h2 * (32 * h3 + 107 * h2 * hp + 114 * h * p2 + 36 * p3) / (256 * r**4),
+            -h3 * (7 * h2 + 18 * h * hp + 12 * p2) / (512 * r**3),
+        ]
+    )
+
+
+def _octic_defect(prev: Any, cur: Any, new: Any, S: np.ndarray, hp: float, h: float) -> FloatArray:
+    """The degree-8 Hermite interpolant through three points of a curve (states, tangents
+    and second derivatives at ``−hp``, 0 and ``h``) minus the quintic through the last
+    two, at the last step's midpoint: the quintic dense output's error there, from data
+    that sees a change of ``x⁽⁶⁾`` over the two steps (see `_run_mode`)."""
+    w = _octic_weights(hp, h)
+    return (
+        w[0] * prev.x[S] + w[1] * prev.u + w[2] * prev.a
+        + w[3] * cur.x[S] + w[4] * cur.u + w[5] * cur.a
+        + w[6] * new.x[S] + w[7] * new.u + w[8] * new.a
     )  # fmt: skip
 
 

@@ -1675,7 +1675,7 @@ def _transition(
             f"the ℓ2 relay leaves h = 0 at t = {t:.12g}; continuing from h = 0 needs a "
             "direction choice the event path does not make (not supported)",
         )
-    t, x, reached = arrive_l2(system, field, t, x, rec, t_end)
+    t, x, reached = arrive_l2(system, field, t, x, rec, t_end, state_tol)
     if not reached:  # (the run ends on the way in, at t_end)
         return t, x, field.sigma, field.free, field.offset, False, None
     f0, B, hx = system.kernel_evaluate(x)

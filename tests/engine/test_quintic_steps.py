@@ -276,3 +276,65 @@ def test_a_curve_pickled_without_second_derivatives_loads_as_cubic() -> None:
     back = pickle.loads(pickle.dumps(old))
     assert back.AS is None
     np.testing.assert_allclose(back(np.array([0.5])), [[-0.5, 0.5]], atol=1e-15)
+
+
+def test_a_guard_negative_only_by_rounding_at_the_step_end_is_a_root() -> None:
+    # (review) With the end value 1e-18..1e-14 below zero, the expanded polynomial rounds
+    # to ≥ 0 at s = 1: the quintic reported no root in 9038 of 20000 such steps, and the
+    # cubic raised brentq's "f(a) and f(b) must have different signs" in 27%.
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        G0, D0, E0 = rng.uniform(0.1, 10), rng.uniform(-10, 10), rng.uniform(-50, 50)
+        D1, E1, G1 = -rng.uniform(0.1, 10), rng.uniform(-50, 50), -(10.0 ** rng.uniform(-18, -14))
+        arrays = [np.array([v]) for v in (G0, D0, E0, G1, D1, E1)]
+        quintic = cp._first_roots_quintic(*arrays, 1.0)
+        cubic = cp._first_roots(arrays[0], arrays[1], arrays[3], arrays[4], 1.0)
+        assert len(quintic) == 1 and len(cubic) == 1
+        assert 0.0 < quintic[0][1] <= 1.0 and 0.0 < cubic[0][1] <= 1.0
+
+
+def test_a_bend_at_a_steps_end_is_seen_on_a_far_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (review) A far start of a ridge logistic regression: a step of 2.22 after one of
+    # 4.23 (a ratio the extrapolation's estimate is trusted at) was estimated at 0.78
+    # tolerances, but the curve starts to bend at its end (ẍ from −9.8e-6 to −1.1e-4)
+    # and the quintic between the nodes was 8770 tolerances off (5.5e-6; status 1, the
+    # events and the end state right). The degree-8 defect through the three points'
+    # second derivatives sees the bend.
+    rng = np.random.default_rng(298163)
+    A = rng.standard_normal((31, 4)) / 2.0 * 14.7
+    y = np.where(A @ rng.standard_normal(4) + 0.5 * rng.standard_normal(31) > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, 1.24e-5)
+    x0 = np.array([58.07255512021723, 56.29089131206341, -27.807643423330102, -92.6574154874459])
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, x0, (0.0, 1e4), method="continuation", rtol=1e-11, atol=1e-13)
+    assert sol.status == 1 and any(c.AS is not None for c in _curves(sol))
+    monkeypatch.setattr(cp, "_QUINTIC_RTOL", 0.0)
+    ref = fp.solve(system, x0, (0.0, 1e4), method="continuation", rtol=1e-13, atol=1e-15)
+    ts = np.linspace(0.0, min(sol.t[-1], ref.t[-1]), 20001)
+    tol = 1e-11 * float(np.abs(ref(ts)).max()) + 1e-13
+    assert float(np.abs(sol(ts) - ref(ts)).max()) <= 3.0 * tol
+
+
+def test_the_octic_defect_is_the_quintics_error_on_a_degree_8_curve() -> None:
+    # The defect's weights (closed form by sympy) against a polynomial of degree 8, whose
+    # degree-8 interpolant is itself: the defect is then the quintic's true error at the
+    # midpoint; and 0 on a quintic. Step ratios h/hp from 0.01 to 6.7 (a step grows by 4
+    # at most; at 1000 the closed form's cancellations leave 6e-3 on a quintic).
+    rng = np.random.default_rng(4)
+    for hp, h in [(1.0, 1.0), (0.3, 2.0), (5.0, 0.05), (0.5, 2.0), (2.0, 0.4)]:
+        for degree in (5, 8):
+            polys = [np.polynomial.Polynomial(rng.standard_normal(degree + 1)) for _ in range(2)]
+
+            def point(t: float, polys: list = polys) -> cp._Point:
+                return cp._Point(
+                    t, np.array([p(t) for p in polys]), np.zeros(2),
+                    np.array([p.deriv()(t) for p in polys]), None,
+                    a=np.array([p.deriv(2)(t) for p in polys]),
+                )  # fmt: skip
+
+            prev, cur, new = point(-hp), point(0.0), point(h)
+            quintic_mid = cp._states_at(cur, new, np.arange(2), h, 0.5)
+            true_error = np.array([p(0.5 * h) for p in polys]) - quintic_mid
+            defect = cp._octic_defect(prev, cur, new, np.arange(2), hp, h)
+            scale = sum(float(np.abs(p.coef).sum()) for p in polys) * max(1.0, hp, h) ** 8
+            np.testing.assert_allclose(defect, true_error, rtol=0, atol=1e-12 * scale)
