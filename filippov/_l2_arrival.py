@@ -216,7 +216,7 @@ def _arrive_l2_newton(
         # the recorder keeps its end state frozen; user functions get a writable copy
         x = rec.linear_segment(t, t + tau, x, v, mode, u).copy()
         t = t + tau
-    return _arrive_l2_stiff(system, field, t, x, rec, t_end)
+    return _arrive_l2_stiff(system, field, t, x, rec, t_end, state_tol)
 
 
 def _straight_enough(
@@ -247,6 +247,7 @@ def _arrive_l2_stiff(
     x: FloatArray,
     rec: Recorder,
     t_end: float = np.inf,
+    state_tol: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[float, FloatArray, bool]:
     """The rest of the arrival at ``h = 0``, integrated on the flow's own path.
 
@@ -302,7 +303,12 @@ def _arrive_l2_stiff(
     atol = np.r_[np.full(n, x_atol), t_atol]
     failure = ""
     try:
-        sig_nodes, z_nodes, sol = _integrate_arrival(system, rhs, jacobian, x, atol, t_res, m)
+        # (the time left that may be dropped where Radau cannot go on: see
+        # `_integrate_arrival`)
+        t_done = 1e-2 * (state_tol[0] * max(1.0, abs(t)) + state_tol[1])
+        sig_nodes, z_nodes, sol = _integrate_arrival(
+            system, rhs, jacobian, x, atol, t_res, m, t_done
+        )
     except _ArrivalFailure as exc:
         failure = f"({exc})"
     except (FloatingPointError, np.linalg.LinAlgError, ValueError) as exc:
@@ -346,11 +352,13 @@ def _integrate_arrival(
     atol: FloatArray,
     t_res: float,
     m: int,
+    t_done: float = 0.0,
 ) -> tuple[FloatArray, FloatArray, OdeSolution]:
     """Radau on ``z = (x, t − t₀)`` in σ, step by step, until the arrival is reached:
     ``dt/dσ`` below the time resolution ``t_res``, or the state stalled at rounding
     (:func:`_stalled_at_rounding`). Returns the σ nodes, the states there and the dense
-    output. Raises :class:`_ArrivalFailure` when Radau fails, σ runs out or the step
+    output. Raises :class:`_ArrivalFailure` when Radau fails (unless the time left is
+    below ``t_done``, a fraction of the run's tolerance on ``t``), σ runs out or the step
     budget :data:`_L2_STIFF_STEPS` is spent.
 
     The steps are taken one by one because the stall is a property of a step, not of a
@@ -377,6 +385,13 @@ def _integrate_arrival(
     for _ in range(_L2_STIFF_STEPS):
         message = solver.step()
         if solver.status == "failed":
+            # Where Radau's steps collapse this close to h = 0 the rest is dropped: a
+            # component far below its atol, free to move by it, turns extremely stiff
+            # as s grows (x⁴/4 + y⁶/6: x jumped from 1e-26 to 6e-18 at σ = 106, y at
+            # 4e-14, 3.7e-14 of time left); the time left, at most 10 times the Newton
+            # step's (degenerate arrivals of order p ≤ 10), is below `t_done`
+            if len(states) > 1 and 10.0 * _newton_time(system, states[-1][:n], m) < t_done:
+                break
             raise _ArrivalFailure(f"Radau on the path's parameter: {message}")
         z_old, z = states[-1], solver.y
         if not np.all(np.isfinite(z)):
@@ -385,7 +400,10 @@ def _integrate_arrival(
         states.append(z.copy())
         interpolants.append(solver.dense_output())
         # dt/dσ below the time resolution: what is left of the time is a few times that
-        if float(rhs(solver.t, z)[n]) < t_res:
+        # ((p − 1) dt/dσ at ‖h‖ ~ distance^p), once past the fast transient, while dt/dσ
+        # = s‖h‖ still grows with s: the time to cross the distance the linear model of h
+        # puts h = 0 at, at the flow's speed, says which (it is 1/p of the time left)
+        if float(rhs(solver.t, z)[n]) < t_res and _newton_time(system, z[:n], m) < t_res:
             break
         if _stalled_at_rounding(system, z_old[:n], z[:n], m):
             break
@@ -397,6 +415,25 @@ def _integrate_arrival(
             f"‖h‖ = {float(np.linalg.norm(system.kernel_evaluate(solver.y[:n])[2])):.3g})"
         )
     return np.array(sigmas), np.array(states).T, OdeSolution(sigmas, interpolants)
+
+
+def _newton_time(system: FilippovSystem, x: FloatArray, m: int) -> float:
+    """The time to cross the Newton step of the linear model of ``h`` at ``x`` to ``h = 0``
+    at the flow's speed there (``inf`` where it is not finite). Not ``‖h‖`` over its
+    rate: where a stiff component of ``h`` is at its rounding (``y`` at 1e-18 beside
+    ``x³ = 8e-20`` on ``x⁴/4 + y²/2``) that rate is the stiff one's, while ``x`` is still
+    far from the minimizer; the Newton step of that component is its rounding too."""
+    f0, B, h = system.kernel_evaluate(x)
+    nh = float(np.linalg.norm(h))
+    if nh == 0.0:
+        return 0.0
+    speed = float(np.linalg.norm(f0 - B @ (h / nh)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = np.linalg.pinv(system.kernel_jacobian(x, m), rcond=0.0) @ h
+    distance = float(np.linalg.norm(step))
+    if not (math.isfinite(distance) and speed > 0.0):
+        return math.inf
+    return distance / speed
 
 
 def _stalled_at_rounding(system: FilippovSystem, x_old: FloatArray, x: FloatArray, m: int) -> bool:
