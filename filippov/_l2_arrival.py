@@ -41,6 +41,9 @@ _L2_SIGMA_MAX = 700.0
 #: (σ ≲ 40 (p − 1) at steps of O(1)); more means ``h = 0`` is not being reached (‖h‖
 #: stalls above zero), and the arrival fails −1 in seconds instead of crawling on.
 _L2_STIFF_STEPS = 3000
+#: Radau steps after which the arrival may also end within a fraction of the run's time
+#: tolerance of ``h = 0`` (see `_integrate_arrival`), not only at the time resolution.
+_L2_LONG_ARRIVAL = 500
 #: The arrival has stopped at rounding when a σ step moves ``x`` by at most this many
 #: units of ``eps·max(1, ‖x‖∞)`` and the linear model puts ``h = 0`` within as many.
 _L2_STALL_ULPS = 16.0
@@ -382,15 +385,21 @@ def _integrate_arrival(
     sigmas = [0.0]
     states = [solver.y.copy()]
     interpolants = []
-    for _ in range(_L2_STIFF_STEPS):
+
+    def close_enough() -> bool:
+        """Whether the time left is below ``t_done``: at most 10 times the Newton step's
+        (degenerate arrivals of order p ≤ 10). Asked only where Radau cannot go on, or
+        has gone on long: an arrival of order 6 at the origin has ‖h‖ ~ distance⁵, and
+        dt/dσ decays only like e^(−σ/5) (3000 steps took σ to 106 at ‖h‖ = 8e-68, a
+        distance of 3e-14; and a component far below its atol, free to move by it,
+        turns extremely stiff as s grows: x⁴/4 + y⁶/6 had x jump from 1e-26 to 6e-18 at
+        σ = 106, and Radau's steps collapsed)."""
+        return len(states) > 1 and 10.0 * _newton_time(system, states[-1][:n], m) < t_done
+
+    for step in range(_L2_STIFF_STEPS):
         message = solver.step()
         if solver.status == "failed":
-            # Where Radau's steps collapse this close to h = 0 the rest is dropped: a
-            # component far below its atol, free to move by it, turns extremely stiff
-            # as s grows (x⁴/4 + y⁶/6: x jumped from 1e-26 to 6e-18 at σ = 106, y at
-            # 4e-14, 3.7e-14 of time left); the time left, at most 10 times the Newton
-            # step's (degenerate arrivals of order p ≤ 10), is below `t_done`
-            if len(states) > 1 and 10.0 * _newton_time(system, states[-1][:n], m) < t_done:
+            if close_enough():
                 break
             raise _ArrivalFailure(f"Radau on the path's parameter: {message}")
         z_old, z = states[-1], solver.y
@@ -407,9 +416,13 @@ def _integrate_arrival(
             break
         if _stalled_at_rounding(system, z_old[:n], z[:n], m):
             break
+        if (solver.status == "finished" or step >= _L2_LONG_ARRIVAL) and close_enough():
+            break
         if solver.status == "finished":
             raise _ArrivalFailure(f"h = 0 not reached by σ = {_L2_SIGMA_MAX:g}")
     else:
+        if close_enough():
+            return np.array(sigmas), np.array(states).T, OdeSolution(sigmas, interpolants)
         raise _ArrivalFailure(
             f"h = 0 not reached in {_L2_STIFF_STEPS} Radau steps (σ = {solver.t:.3g}, "
             f"‖h‖ = {float(np.linalg.norm(system.kernel_evaluate(solver.y[:n])[2])):.3g})"

@@ -52,8 +52,10 @@ def test_l2_arrival_away_from_origin_finishes(a: float) -> None:
     ev = [e for e in sol.events if e.kind == "stationary"]
     assert len(ev) == 1
     assert ev[0].t == pytest.approx(T, rel=1e-10)
-    # the minimizer to rounding: x − a a few ulps of the run's x-tolerance 1e-15·|x|
-    np.testing.assert_allclose(sol.x[-1], [a, 0.0], rtol=0, atol=2e-14 * a)
+    # the minimizer within a thousandth of the run's state tolerance (rtol = 1e-10 by
+    # default: 1e-10·a); a long arrival may end that close instead of at rounding (see
+    # `_integrate_arrival`): x − a was 4.4e-13 at a = 10, and 2e-14·a before that rule
+    np.testing.assert_allclose(sol.x[-1], [a, 0.0], rtol=0, atol=1e-13 * a)
 
 
 def test_l2_arrival_gradient_never_zero_fails_promptly() -> None:
