@@ -1553,15 +1553,50 @@ class _Mode:
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * _max_abs(x)
 
-    def why_stuck(self) -> str:
-        """What a run that failed with its steps at rounding is told about the cause."""
+    def why_stuck(self, x: FloatArray | None = None) -> str:
+        """What a run that failed with its steps at rounding at ``x`` is told about the
+        cause."""
         if not self.start_off:
+            floor = None if x is None else self._curve_floor(x)
+            if floor is not None:
+                bound, lam_min, tol = floor
+                return (
+                    "the sliding block is too ill-conditioned for the tolerance: the curve "
+                    f"∇_S f = 0 is determined only to about {bound:.2g} here (the "
+                    f"gradient's rounding over the block's smallest eigenvalue {lam_min:.3g}),"
+                    f" above the tolerance {tol:.2g}; a looser rtol/atol, or a rescaled "
+                    "problem, may pass"
+                )
             return "a discontinuity of the gradient?"
         return (
             f"the mode's start is {self.start_off:.3g} off its curve, beyond "
             f"{_START_SHIFT_MAX:g} tolerances: a nearly singular sliding block puts the "
             "new curve that far from an entry whose partial is zero only to its tolerance"
         )
+
+    def _curve_floor(self, x: FloatArray) -> tuple[float, float, float] | None:
+        """``(δ, λ_min, tol)`` when the curve through ``x`` is determined only to ``δ``, above
+        the state's tolerance: ``δ = ε max_i (|H_i·| |x|)_i / λ_min(H_SS)``, the gradient's
+        rounding on ``S`` (the terms of ``∂_i f`` at their size, as in
+        :func:`~filippov._certify.component_scales`) over the block's smallest eigenvalue.
+        A quadratic of condition 1e12 failed −1 there with "a discontinuity of the
+        gradient?": its gradient's rounding was 1e-4 of a block whose curve the corrector
+        was asked to find to 4e-11. One Hessian-rows evaluation, only once a run fails."""
+        S = self.S
+        if not S.size:
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                rows = np.asarray(self.block.rows(x, S), dtype=float)
+                block = 0.5 * (rows[:, S] + rows[:, S].T)
+                lam_min = float(np.linalg.eigvalsh(block)[0])
+                noise = _EPS * float((np.abs(rows) @ np.abs(x)).max())
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            return None
+        tol = self.tol(x)
+        if not (lam_min > 0.0 and math.isfinite(noise)) or not noise / lam_min > tol:
+            return None
+        return noise / lam_min, lam_min, tol
 
     def off_curve(self, start: _Point) -> _Point | None:
         """The mode's start corrected onto its curve by Newton, when it is off by more than
@@ -2682,13 +2717,13 @@ def shorter_step(
     x: FloatArray,
     nonfinite: str = "",
     singular: str = "",
-    why: str = "",
+    why: str | Callable[[], str] = "",
 ) -> float:
     """The step of the next try after a failed one of length ``h`` (both paths' curves):
     a quarter of it, or, once that is at rounding, the failure, with the mode recorded up
     to the state ``x`` at time ``t`` where the solution then ends: −3 for non-finite
     values, ``LinAlgError`` for a singular block, else −1 (``why``: the corrector's own
-    account)."""
+    account, or a function giving it: asked only when the run fails)."""
     if h / 4 >= 1e-14 * max(1.0, tau_end):
         return h / 4
     record()
@@ -2701,9 +2736,10 @@ def shorter_step(
             f"non-finite values just past {where} ({nonfinite}); the solution "
             "is returned up to that point",
         )
+    account = why() if callable(why) else why
     raise PathFailure(
         -1,
-        f"the corrector did not converge at {where} with steps down to rounding{why}; "
+        f"the corrector did not converge at {where} with steps down to rounding{account}; "
         "the solution is returned up to that point",
     )
 
@@ -2788,7 +2824,7 @@ def _run_mode(
         the run ends at the edge of the region where the objective is finite)."""
         return shorter_step(
             h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular,
-            f" ({cm.why_stuck()})",
+            lambda: f" ({cm.why_stuck(cur.x)})",
         )  # fmt: skip
 
     def _located(cur: _Point, locate: Callable[..., Any], *args: Any) -> Any:
@@ -2837,7 +2873,7 @@ def _run_mode(
             raise PathFailure(
                 -1,
                 f"the step size fell to rounding at t = {t + cur.tau:.12g}, x = "
-                f"{np.array2string(cur.x, precision=12)} ({cm.why_stuck()}); the solution "
+                f"{np.array2string(cur.x, precision=12)} ({cm.why_stuck(cur.x)}); the solution "
                 "is returned up to that point",
             )
         h = min(h_step, tau_end - cur.tau)

@@ -89,3 +89,21 @@ def test_a_tie_curve_stuck_on_collinear_features_says_its_block_is_nearly_singul
     assert "nearly singular" in sol.message and "{0, 1}" in sol.message
     assert "discontinuity" not in sol.message
     assert "x = [" in sol.message
+
+
+def test_an_ill_conditioned_sliding_block_is_named_when_the_corrector_fails() -> None:
+    # (review R11) A quadratic of condition 1e12 given as callables (so not on the exact
+    # path): the gradient's rounding (ε·1e12·|x| ~ 1e-4) over the sliding block's smallest
+    # eigenvalue puts its curve beyond the default tolerance, the corrector cannot meet
+    # it, and the run failed −1 "(a discontinuity of the gradient?)" though f is smooth.
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    H = Q @ np.diag(np.logspace(0, 12, 5)) @ Q.T
+    H = 0.5 * (H + H.T)
+    b = rng.standard_normal(5)
+    obj = Objective(lambda x: 0.5 * x @ H @ x - b @ x, lambda x: H @ x - b, lambda x: H, n=5)
+    x0 = rng.standard_normal(5)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 100.0), method="continuation")
+    assert sol.status == -1
+    assert "too ill-conditioned for the tolerance" in sol.message
+    assert "discontinuity" not in sol.message
