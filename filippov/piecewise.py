@@ -423,10 +423,16 @@ class PiecewiseSystem:
 
     def filippov_set(self, x: ArrayLike, *, tol: float = 1e-12) -> FloatArray:
         """The vertices of the Filippov set at ``x``: the fields of the regions whose
-        closure holds ``x`` (``|c_i| ≤ tol · (1 + |x|)`` counts as on surface ``i``)."""
+        closure holds ``x`` (``|c_i| ≤ tol · s_i`` counts as on surface ``i``, with
+        ``s_i = Σ_j |∂c_i/∂x_j| |x_j| + |c_i − ∂c_i/∂x · x|`` the size of the terms ``c_i``
+        is made of, as the engine reads zeros: each surface on its own scale)."""
         xv = as_vector(x, "x", self.n)
         cx = self.c(xv)
-        zero = np.flatnonzero(np.abs(cx) <= tol * (1.0 + float(np.max(np.abs(xv)))))
+        # (not tol·(1 + max|x|): that mixed c_i's units with the state's, so c = 1e9·y
+        # was never on its surface off the origin, and c = 1e-9·y always was)
+        J = self.jacobian(xv)
+        scale = np.abs(J) @ np.abs(xv) + np.abs(cx - J @ xv)
+        zero = np.flatnonzero(np.abs(cx) <= tol * scale)
         _, F = self.adjacent(xv, zero, np.where(cx < 0, -1, 1))
         return F
 
@@ -509,11 +515,13 @@ class PiecewiseSystem:
         sig[i] = -1
         f_minus = self.field(xv, sig)
         a_plus, a_minus = float(grad @ f_plus), float(grad @ f_minus)
-        # Tangency: a normal speed within 1e-9 of the largest it could be, ‖∇c‖ times the
-        # fields' size (as FilippovSystem.classify). (‖∇c‖·(|a₊| + |a₋|) counted ∇c twice:
-        # c scaled by 1e9 made every sliding point a tangency.)
-        speed = max(float(np.linalg.norm(f_plus)), float(np.linalg.norm(f_minus)))
-        tol = 1e-9 * max(1e-300, float(np.linalg.norm(grad)) * speed)
+        # Tangency: a normal speed within 1e-9 of the largest it could be, the sum of the
+        # sizes of its terms |∂c/∂x_j| |f_j| (‖∇c‖·(|a₊| + |a₋|) counted ∇c twice: c scaled
+        # by 1e9 made every sliding point a tangency; ‖∇c‖·‖f‖ mixed the state's
+        # components' units: a fast component that c does not depend on hid a slow
+        # crossing)
+        size = max(float(np.abs(grad) @ np.abs(f_plus)), float(np.abs(grad) @ np.abs(f_minus)))
+        tol = 1e-9 * max(1e-300, size)
         if abs(a_plus) <= tol or abs(a_minus) <= tol:
             kind = "tangency"
         elif a_plus * a_minus > 0:

@@ -1223,3 +1223,45 @@ def test_a_slow_sliding_component_is_not_rest() -> None:
     assert sol.status == 0, sol.message
     assert sol.events[0].kind == "sliding-entry"
     np.testing.assert_allclose(sol(10.0), [x0 + 10.0 * u, 0.0], rtol=1e-9, atol=1e-25)
+
+
+def test_the_filippov_set_reads_each_surface_on_its_own_scale() -> None:
+    # (review H2/H8) `|c_i| ≤ tol·(1 + max|x|)` mixed c's units with the state's: a
+    # surface c = 1e9·(y − 0.3) was missed 1e-14 (relative) off it, and c = 1e-9·(y − 0.3)
+    # was "on" its surface 1e-3 away.
+    def system(k: str) -> fp.PiecewiseSystem:
+        return fp.stewart_system(
+            {(-1,): ["1", "1"], (1,): ["1", "-3"]}, [f"{k}*(y - 0.3)"], variables=["x", "y"]
+        )
+
+    near, far = [1.0, 0.3 + 1e-14], [1.0, 0.3 + 1e-3]
+    assert len(system("1e9").filippov_set(near)) == 2  # on the surface: both fields
+    assert len(system("1e-9").filippov_set(far)) == 1  # off it: one region's field
+    assert len(system("1").filippov_set(near)) == 2 and len(system("1").filippov_set(far)) == 1
+
+
+def test_classify_compares_the_normal_speed_with_its_own_terms() -> None:
+    # A crossing of c = y at normal speeds 0.01 and 0.02 beside a fast x' = 1e12 that c
+    # does not depend on: the tangency tolerance 1e-9·‖∇c‖·‖f‖ = 1e3 called it a tangency.
+    system = fp.stewart_system(
+        {(-1,): ["1e12", "0.02"], (1,): ["1e12", "0.01"]}, ["y"], variables=["x", "y"]
+    )
+    kind, a_plus, a_minus = system.classify([0.0, 0.0], 0)
+    assert kind == "crossing"
+    assert a_plus == pytest.approx(0.01) and a_minus == pytest.approx(0.02)
+
+
+def test_a_two_field_systems_classify_compares_the_normal_speed_with_its_own_terms() -> None:
+    # The same for the Lur'e form of a two-field system (`FilippovSystem.classify`),
+    # whose tangency tolerance was 1e-9·‖∇h‖·(‖f0‖ + Σ|B|).
+    from filippov.systems import piecewise_system
+
+    system = piecewise_system(
+        lambda x: np.array([1e12, 0.02]),
+        lambda x: np.array([1e12, 0.01]),
+        lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )
+    cls = system.classify(np.array([0.0, 0.0]), 0)
+    assert cls.kind == "crossing"
+    assert sorted([cls.a_plus, cls.a_minus]) == pytest.approx([0.01, 0.02])
