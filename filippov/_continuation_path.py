@@ -1968,8 +1968,25 @@ def _bernstein_sum(points: Sequence[Any], s: Any) -> Any:
 
 
 def _quintic(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any) -> Any:
-    """The quintic Hermite interpolant on ``[0, h]`` at fractions ``s``."""
-    return _bernstein_sum(_quintic_control(y0, d0, a0, y1, d1, a1, h), s)
+    """The quintic Hermite interpolant on ``[0, h]`` at fractions ``s``.
+
+    The Bernstein weights ``β_k(s)`` are folded into weights of the six data (the control
+    points are sums of them, see `_quintic_control`): six products with the data instead
+    of building the six control points first (the states in sample space are
+    interpolated so at every point of a tight run)."""
+    if not isinstance(s, float):
+        s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+    t = 1.0 - s
+    b0, b1, b2 = t**5, 5.0 * s * t**4, 10.0 * s * s * t**3
+    b3, b4, b5 = 10.0 * s**3 * t * t, 5.0 * s**4 * t, s**5
+    return (
+        (b0 + b1 + b2) * y0
+        + (h * (0.2 * b1 + 0.4 * b2)) * d0
+        + (h * h / 20.0 * b2) * a0
+        + (b3 + b4 + b5) * y1
+        - (h * (0.4 * b3 + 0.2 * b4)) * d1
+        + (h * h / 20.0 * b3) * a1
+    )
 
 
 def _quintic_slope(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any) -> Any:
