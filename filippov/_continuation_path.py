@@ -1917,14 +1917,20 @@ def _first_roots(
             # negative there to ≥ 0, and brentq was then handed the bracket [1, 1])
             return end if s == 1.0 else q[0] + s * (q[1] + s * (q[2] + s * q[3]))
 
-        points = sorted([*_GUARD_SAMPLES, *crit])
-        lo = 0.0
-        for hi in points:
-            if cubic(hi) < 0.0:
-                break
-            lo = hi
-        out.append((k, brentq(cubic, lo, hi, xtol=1e-15) if cubic(lo) > 0 else lo))
+        out.append((k, _first_sign_change(cubic, sorted([*_GUARD_SAMPLES, *crit]))))
     return out
+
+
+def _first_sign_change(p: Callable[[float], float], points: list[float]) -> float:
+    """The first root in ``(0, 1]`` of a guard polynomial ``p``, bracketed between the
+    last of the sorted ``points`` (its samples and critical points) before the first one
+    where ``p < 0`` (there is one) and that one."""
+    lo = hi = 0.0
+    for hi in points:
+        if p(hi) < 0.0:
+            break
+        lo = hi
+    return float(brentq(p, lo, hi, xtol=1e-15)) if p(lo) > 0 else lo
 
 
 def _hermite_slope(
@@ -2056,14 +2062,8 @@ def _first_roots_quintic(
                 if abs(r.imag) <= 1e-12 * max(1.0, abs(r.real)) and 0.0 < r.real < 1.0
             ]
         points = sorted([*_GUARD_SAMPLES, *crit])
-        if not any(quintic(p) < 0.0 for p in points):
-            continue
-        lo = 0.0
-        for hi in points:
-            if quintic(hi) < 0.0:
-                break
-            lo = hi
-        out.append((k, brentq(quintic, lo, hi, xtol=1e-15) if quintic(lo) > 0 else lo))
+        if any(quintic(p) < 0.0 for p in points):
+            out.append((k, _first_sign_change(quintic, points)))
     return out
 
 
