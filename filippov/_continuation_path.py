@@ -134,6 +134,8 @@ _EXIT_RTOL = 1e-13
 #: The tolerance (rtol) at and below which a linear model's curves carry their second
 #: derivatives (`_Mode.quintic`, where the loss's third derivative is known).
 _QUINTIC_RTOL = 1e-11
+#: The relative residual of the second derivatives' CG (`_Mode.accel`): they enter a
+#: step's interpolant as about h²·δẍ/60, far below its tolerance (as the tangents').
 _ACCEL_RTOL = 1e-8
 #: How far (in requested tolerances) a mode's start may be moved onto its curve (see
 #: `_Mode.off_curve`): beyond, it is no rounding of the entry, and is left alone.
@@ -1108,16 +1110,11 @@ class CurveDense:
                 # would hold three times the states: see below).
                 i = np.clip(at - 1, 0, self.ts.size - 2)
                 h = self.ts[i + 1] - self.ts[i]
-                hs = h[:, None]  # (each row its piece's length: `_quintic_control` broadcasts)
-                control = _quintic_control(
+                # (row k at its own piece: the lengths as a column, the fractions too)
+                out[:, self.S] = _quintic(
                     self.XS[i], self.US[i], self.AS[i], self.XS[i + 1], self.US[i + 1],
-                    self.AS[i + 1], hs,
+                    self.AS[i + 1], h[:, None], (clipped - self.ts[i]) / h,
                 )  # fmt: skip
-                f = ((clipped - self.ts[i]) / h)[:, None]
-                t = 1.0 - f
-                out[:, self.S] = sum(
-                    (math.comb(5, k) * f**k * t ** (5 - k)) * c for k, c in enumerate(control)
-                )
                 return out
             # Built per call, not kept: its coefficients are twice the states and tangents
             # (~100 MB over a d = 1000 run), and most segments are never evaluated.

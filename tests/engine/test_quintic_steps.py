@@ -338,3 +338,21 @@ def test_the_octic_defect_is_the_quintics_error_on_a_degree_8_curve() -> None:
             defect = cp._octic_defect(prev, cur, new, np.arange(2), hp, h)
             scale = sum(float(np.abs(p.coef).sum()) for p in polys) * max(1.0, hp, h) ** 8
             np.testing.assert_allclose(defect, true_error, rtol=0, atol=1e-12 * scale)
+
+
+def test_the_quintic_dense_output_reproduces_quintics_on_every_piece() -> None:
+    # Pieces of different lengths, times at and between the nodes: the dense output of a
+    # quintic mode is its data's quintic Hermite interpolant piece by piece (free
+    # coordinates linear in t).
+    rng = np.random.default_rng(0)
+    ts = np.array([0.0, 0.3, 1.0, 1.2])
+    polys = [np.polynomial.Polynomial(rng.standard_normal(6)) for _ in range(2)]
+    data = [np.array([[p.deriv(k)(t) for p in polys] for t in ts]) for k in range(3)]
+    curve = cp.CurveDense(
+        np.array([0.5, 0.0, 0.0]), 0.0, np.array([1.0, 0.0, 0.0]), np.array([1, 2]), ts, *data
+    )
+    tt = np.linspace(0.0, 1.2, 37)
+    out = curve(tt)
+    expected = np.array([[p(t) for p in polys] for t in tt])
+    np.testing.assert_allclose(out[:, 1:], expected, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(out[:, 0], 0.5 - tt, rtol=0, atol=1e-15)
