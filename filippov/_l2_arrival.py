@@ -205,13 +205,14 @@ def _arrive_l2_newton(
         tau = -nh / rate
         if tau <= 4 * _EPS * max(1.0, abs(t)):
             return t, x, True  # below the time resolution: arrived to rounding
+        end = x + tau * v
         try:
-            h_trial = system.kernel_evaluate(x + tau * v)[2]
+            trial = system.kernel_evaluate(end)
         except FloatingPointError:
             break
-        if not float(np.linalg.norm(h_trial)) <= _L2_NEWTON_PROGRESS * nh:
+        if not float(np.linalg.norm(trial[2])) <= _L2_NEWTON_PROGRESS * nh:
             break  # the straight step is no good (stiff, or curved): integrate instead
-        if not _straight_enough(system, x, tau, v, state_tol):
+        if not _straight_enough(trial, end, tau, v, state_tol):
             break  # the path curves away from the step: integrate it instead
         if t + tau > t_end:  # (the run ends on the way in)
             x = rec.linear_segment(t, t_end, x, v, mode, u).copy()
@@ -223,18 +224,18 @@ def _arrive_l2_newton(
 
 
 def _straight_enough(
-    system: FilippovSystem,
-    x: FloatArray,
+    kernel_at_end: tuple[FloatArray, FloatArray, FloatArray],
+    end: FloatArray,
     tau: float,
     v: FloatArray,
     state_tol: tuple[float, float],
 ) -> bool:
-    """Whether the straight step ``x + τ v`` stays within a tenth of the state's tolerance
-    of the flow's path: ``τ‖v_end − v‖∞/2``, with ``v_end`` the flow's velocity at the
+    """Whether the straight step of length ``τ`` at velocity ``v`` to ``end`` (where the
+    system's kernel is ``(f0, B, h)``) stays within a tenth of the state's tolerance of
+    the flow's path: ``τ‖v_end − v‖∞/2``, with ``v_end`` the flow's velocity at the
     step's end (whose ``h`` is not 0 there: the step halved ``‖h‖``, no more)."""
     rtol, atol = state_tol
-    end = x + tau * v
-    f0, B, h = system.kernel_evaluate(end)
+    f0, B, h = kernel_at_end
     nh = float(np.linalg.norm(h))
     if not nh > 0.0:
         return True  # (the step ends at h = 0 itself: nothing is left to curve)
