@@ -356,3 +356,37 @@ def test_the_quintic_dense_output_reproduces_quintics_on_every_piece() -> None:
     expected = np.array([[p(t) for p in polys] for t in tt])
     np.testing.assert_allclose(out[:, 1:], expected, rtol=0, atol=1e-13)
     np.testing.assert_allclose(out[:, 0], 0.5 - tt, rtol=0, atol=1e-15)
+
+
+def test_quintic_nodes_are_on_the_curve_on_a_far_start() -> None:
+    # (review R14) A far start (|x0| ~ 4.5e3) at rtol 1e-13: the corrector took its first
+    # correction at the z extrapolated from the last two points, the quintic predictor was
+    # so close that this correction was accepted, and z's error (1e-9..1.5e-8 at |z| ~ 5e3)
+    # stayed in the state: nodes up to 1.7 tolerances off the curve here (2.7 between
+    # them, the cubic's 1.4). Every node's distance to the curve ∇_S f = 0, by a
+    # dense-Hessian Newton step, is checked.
+    rng = np.random.default_rng(612878)
+    A = rng.standard_normal((36, 9)) / 3.0 * 0.827359437259483
+    z = A @ rng.standard_normal(9)
+    y = np.where(z + 0.5 * rng.standard_normal(36) > 0, 1.0, -1.0)
+    obj = linear_model(A, y, 1.7111243792250917e-07, loss="logistic")
+    x0 = np.array(
+        [1769.43361962, 1864.95018313, 347.37145977, 705.50946118, 4563.6128232,
+         271.97239271, 696.21409391, -4558.61996964, 1609.87424118]
+    )  # fmt: skip
+    rtol, atol = 1e-13, 1e-15
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 1e4), method="continuation",
+        rtol=rtol, atol=atol,
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+    worst = 0.0
+    for curve in _curves(sol):
+        if not curve.S.size or curve.AS is None:
+            continue
+        S = curve.S
+        for x in curve(curve.ts):
+            H = obj.hess(x)
+            off = np.linalg.solve(H[np.ix_(S, S)], obj.grad(x)[S])
+            worst = max(worst, float(np.abs(off).max()) / (atol + rtol * np.abs(x).max()))
+    assert worst <= 1.5, worst  # (1.74 with the extrapolated z; 1.06 without)
