@@ -119,6 +119,11 @@ class Objective:
     #: as ``ridge_logistic``): the continuation path then takes its products on the
     #: sliding columns of ``B`` only (and with ``ℓ'''`` the curves' second derivatives).
     _linear_model: tuple[Any, float, Any, Any, Any] | None = None
+    #: For such a linear model, a bound ``c`` on its loss's second derivative everywhere
+    #: (``ℓ'' ≤ c``: 1/4 for the logistic loss, 1 for the squared and log-cosh ones), or
+    #: ``None``: with it :func:`~filippov.geometry.separable_smoothness` certifies its
+    #: constants (``∇²f ⪯ (c/m) BᵀB + λI``) instead of sampling.
+    _loss_curvature_max: float | None = None
     #: Whether f is a mean of squared residuals whose quadratic data is derived (its
     #: values are best taken from the residuals, not the expanded quadratic).
     _squared_loss: bool = False

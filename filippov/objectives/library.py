@@ -495,6 +495,7 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
     # f = mean ℓ(yA x) + (λ/2)‖x‖² with ℓ(z) = log(1 + e^{−z}): the continuation path takes
     # its products on the sliding columns of yA only (ℓ' = −expit(−z), ℓ'' = expit·expit(−·)).
     obj._linear_model = (yA, lam_f, _logistic_dloss, _logistic_d2loss, _logistic_d3loss)
+    obj._loss_curvature_max = 0.25  # (ℓ'' = p(1 − p) ≤ 1/4)
     return obj._with_recipe(ridge_logistic, Am, yv, lam_f, name=obj.name)
 
 
@@ -684,6 +685,15 @@ GLM_LOSSES: dict[str, GLMLoss] = {
     ),
     "squared": GLMLoss(_squared_value, _squared_first, _squared_second, "squared"),
     "logcosh": GLMLoss(_logcosh_value, _logcosh_first, _logcosh_second, "logcosh"),
+}
+
+#: Bounds on the second derivative in ``z`` of the named losses, everywhere (Poisson's
+#: ``e^z`` has none): ``ℓ''`` of the logistic loss is ``p(1 − p) ≤ 1/4``, of log-cosh
+#: ``sech² ≤ 1``.
+_CURVATURE_BOUNDS: dict[Any, float] = {
+    _logistic_second: 0.25,
+    _squared_second: 1.0,
+    _logcosh_second: 1.0,
 }
 
 #: The third derivatives in ``z`` of the named losses, by their second derivative: with
@@ -983,6 +993,7 @@ def linear_model(
     third = _THIRD_DERIVATIVES.get(spec.second)
     d3loss = None if third is None else (lambda z: _loss_array(third(z, yv), m, "third"))
     obj._linear_model = (Am, lam_f, dloss, d2loss, d3loss)
+    obj._loss_curvature_max = _CURVATURE_BOUNDS.get(spec.second)
     if squared:
         obj._quadratic_factory = _squared_loss_quadratic(Am, yv, lam_f)
         obj._squared_loss = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -938,6 +939,19 @@ def run(
     def out(arr: NDArray[Any]) -> NDArray[Any]:
         return arr if batched else arr[:, 0]
 
+    if problem._L is not None and problem._L_kind == "sampled":
+        # The step policy used sampled constants: diag(L) ⪰ ∇²f is not certified, and
+        # a step longer than the bound allows may not decrease f (SignGD's adaptive step
+        # settled into a 2-cycle above the minimum of a ridge logistic regression whose
+        # sampled ΣL was 0.67 against a bound of 2.17: status 0, nothing said).
+        warnings.warn(
+            f"the step policy {policy!r} used separable smoothness "
+            f"constants sampled around x0 (ΣL = {float(np.sum(problem._L)):.4g}), not a "
+            "certified bound diag(L) ⪰ ∇²f: steps may not decrease f. Pass L=... to the "
+            "policy (see filippov.geometry.separable_smoothness) to certify them.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     x_arr = xs.array() if batched else xs.array()[:, 0, :]
     diag: dict[str, NDArray[Any]] = {}
     for records in (it_rec, st_rec):

@@ -437,7 +437,8 @@ class Armijo(StepPolicy):
             if pending.size == 0:
                 break
             trial = ctx.x[pending] + eta[pending, None] * ctx.v[pending]
-            ft = ctx.problem.f_rows(trial)
+            ft = _trial_values(ctx, trial)
+            # (a non-finite trial value is no sufficient decrease: NaN fails the test)
             ok = ft <= f0[pending] + self.c * eta[pending] * slope[pending]
             pending = pending[~ok]
             eta[pending] *= self.shrink
@@ -598,7 +599,30 @@ def _validate_L(L: ArrayLike) -> FloatArray:
     arr = as_vector(L, "L")
     if np.any(arr < 0):
         raise ValueError(f"`L` must be non-negative. Got {arr.tolist()} instead.")
+    if not float(arr.sum()) > 0.0:
+        # (every step would be 0: a run to t_final spun to its step cap at t = 0)
+        raise ValueError(f"`L` must have a positive sum. Got {arr.tolist()} instead.")
     return arr
+
+
+def _trial_values(ctx: StepContext, trial: FloatArray) -> FloatArray:
+    """``f`` at a line search's trial points, NaN where it is not finite there (an
+    overflow past the region where ``f`` is finite is a failed trial, backtracked from,
+    not the end of the run: ``exp(50x)`` from an initial step of 100 raised)."""
+    with np.errstate(all="ignore"):
+        finite = np.all(np.isfinite(trial), axis=1)
+        values = np.full(trial.shape[0], np.nan)
+        if finite.any():
+            try:
+                values[finite] = ctx.problem.f_rows(trial[finite])
+            except (FloatingPointError, ValueError, OverflowError):
+                # (one row's non-finite value raises for all: each on its own)
+                for i in np.flatnonzero(finite).tolist():
+                    try:
+                        values[i] = ctx.problem.f_rows(trial[i : i + 1])[0]
+                    except (FloatingPointError, ValueError, OverflowError):
+                        values[i] = np.nan
+    return values
 
 
 def _in_open_unit(value: float, name: str) -> float:

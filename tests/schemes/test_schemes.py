@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.optimize
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from problems import implicit_euler_sign_flow
@@ -750,8 +751,10 @@ def test_bad_objective_and_smoothness_of_general_objectives() -> None:
     with pytest.raises(TypeError, match="`scheme` must be a Scheme"):
         S.run("SignGD", slope(0.5), [1.0, 1.0], n_steps=1)
     # general objective: adaptive steps use a sampled estimate around x0, labelled as such
+    # and said (review R15: a sampled ΣL below the bound left SignGD in a 2-cycle, silent)
     obj = Objective.from_expr("x**4 + y**2 + x*y", variables=["x", "y"])
-    traj = S.SignGD(step="adaptive").run(obj, [0.5, -0.5], n_steps=20)
+    with pytest.warns(RuntimeWarning, match="sampled around x0.*not a certified bound"):
+        traj = S.SignGD(step="adaptive").run(obj, [0.5, -0.5], n_steps=20)
     assert traj.metadata["smoothness"]["kind"] == "sampled"
     assert np.all(np.isfinite(traj.diagnostics["face_curvature"]))
     # explicit constants are used as given; face curvature needs no estimate then
@@ -897,3 +900,51 @@ def test_a_batched_run_takes_a_linear_models_values_from_its_residuals() -> None
     problem = Problem(obj, X[0], fp.schemes.SignGD(step=0.1), batched=True)
     expected = [0.5 * np.mean((A @ x - y) ** 2) + 0.5e-12 * x @ x for x in X]
     np.testing.assert_allclose(problem.f_rows(X), expected, rtol=1e-10)
+
+
+def test_a_linear_models_smoothness_constants_are_certified() -> None:
+    # (review R15) ridge logistic regression took constants sampled in a unit box around
+    # x0 (ΣL = 0.67 against the bound's 2.17): SignGD's adaptive step then rose at 1001
+    # of 2000 steps, in a 2-cycle at f = 1.0528 above the minimum 0.4304, status 0. With
+    # ℓ'' ≤ 1/4, ∇²f ⪯ AᵀA/(4m) + λI bounds them everywhere.
+    from filippov.geometry import separable_smoothness
+    from filippov.objectives import linear_model, ridge_logistic
+
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((40, 5))
+    y = np.sign(A @ np.ones(5) + 0.1 * rng.standard_normal(40))
+    obj = ridge_logistic(A, y, 0.1)
+    bound = separable_smoothness(obj)
+    assert bound.kind == "bound"
+    for x in 10.0 * rng.standard_normal((200, 5)):  # (diag(L) ⪰ ∇²f(x), far from x0 too)
+        assert np.linalg.eigvalsh(np.diag(bound.L) - obj.hess(x)).min() >= -1e-12
+    traj = S.SignGD(step="adaptive").run(obj, -30.0 * np.ones(5), n_steps=2000)
+    assert traj.metadata["smoothness"]["kind"] == "bound"
+    assert np.all(np.diff(traj.f) <= 1e-12 * traj.f[0])
+    f_star = float(
+        scipy.optimize.minimize(obj.f, np.zeros(5), jac=obj.grad, hess=obj.hess,
+                                method="trust-exact").fun
+    )  # fmt: skip
+    assert traj.f[-1] <= f_star + 1e-3
+    # the log-cosh loss (ℓ'' ≤ 1) is certified as well; Poisson's e^z has no bound
+    z = A @ np.ones(5)
+    assert separable_smoothness(linear_model(A, z, 0.1, loss="logcosh")).kind == "bound"
+    counts = rng.poisson(1.0, 40).astype(float)
+    poisson = linear_model(A, counts, 0.1, loss="poisson")
+    assert separable_smoothness(poisson, seed=0).kind == "sampled"
+
+
+def test_armijo_backtracks_from_a_trial_where_f_overflows() -> None:
+    # (review R15) exp(50x) at an initial trial step of 100 raised NonFiniteError instead
+    # of shrinking the step; no trajectory came back.
+    obj = Objective.from_expr("exp(50*x) + exp(-50*x) + y**2", variables=["x", "y"])
+    traj = S.SignGD(step=S.Armijo(initial=100.0)).run(obj, [0.3, 1.0], n_steps=10)
+    assert traj.status == 0 and traj.x.shape[0] == 11
+    assert np.all(np.diff(traj.f) < 0) and traj.f[-1] < traj.f[0]
+
+
+def test_smoothness_constants_that_sum_to_zero_are_refused() -> None:
+    # (review R15) Adaptive(L=[0, 0]) made every step 0: a run to t_final spun 100 000
+    # steps at t = 0.
+    with pytest.raises(ValueError, match="`L` must have a positive sum"):
+        S.Adaptive(L=[0.0, 0.0])
