@@ -957,6 +957,17 @@ def run(
     for records in (it_rec, st_rec):
         for name, rows in records.items():
             diag[name] = out(rows.array())
+    flagged = int(np.count_nonzero(diag["nonunique"])) if "nonunique" in diag else 0
+    if flagged:
+        # An implicit step whose VI has several solutions takes the least-norm one: the
+        # iterate may then follow another solution than the flow's (review R15: from
+        # (0.3, 0.05) on x² − y² it landed on the repelling y = 0 and stopped at the saddle
+        # as "stationary", while the flow leaves it). Said, not chosen silently.
+        message = (
+            f"{message} {flagged} step(s) had no unique implicit step (the variational "
+            "inequality's least-norm solution was taken; see the 'nonunique' diagnostic): "
+            "the iterates may follow another Filippov solution than the flow's."
+        )
     metadata: dict[str, Any] = {
         "scheme": repr(scheme),
         "scheme_class": type(scheme).__name__,

@@ -948,3 +948,17 @@ def test_smoothness_constants_that_sum_to_zero_are_refused() -> None:
     # steps at t = 0.
     with pytest.raises(ValueError, match="`L` must have a positive sum"):
         S.Adaptive(L=[0.0, 0.0])
+
+
+def test_an_implicit_run_with_non_unique_steps_says_so() -> None:
+    # (review R15) On x² − y² from (0.3, 0.05) the implicit step's box VI has three
+    # solutions once η exceeds the distance to the repelling y = 0; the least-norm one
+    # lands on it and the run stopped at the saddle "stationary", with only a diagnostic
+    # counter saying the step was not unique (the flow leaves: y = 0.05 + t).
+    saddle = Objective.quadratic(np.diag([1.0, -1.0]), np.zeros(2))
+    traj = S.ImplicitSignGD(step=0.1).run(saddle, [0.3, 0.05], t_final=0.5)
+    assert int(np.count_nonzero(traj.diagnostics["nonunique"])) >= 1
+    assert "no unique implicit step" in traj.message
+    # a convex problem's implicit steps are unique: nothing is added
+    bowl = separable_quadratic([1.0, 2.0], [0.0, 0.0])
+    assert "unique" not in S.ImplicitSignGD(step=0.1).run(bowl, [1.0, 1.0], n_steps=5).message
