@@ -201,6 +201,16 @@ def compare(
         why = flow_mismatch(*ident, system.norm.name)
         if why is not None:
             raise ValueError(f"`traj` comes from {why}")
+    if system is None:
+        # Without the system, the solution's own relay says which flow it is of: a
+        # steepest-descent scheme against a solution of another relay measured nothing
+        # (SignGD against the ℓ1 flow's solution: an "error" of 0.5; review R15)
+        ident = _trajectory_flow(traj)
+        relays = {seg.mode.norm for seg in sol.segments if seg.kind != "stationary"}
+        if ident is not None and ident[2] == "steepest-descent" and len(relays) == 1:
+            why = flow_mismatch(*ident, relays.pop(), what="`sol`'s flow")
+            if why is not None:
+                raise ValueError(f"`traj` comes from {why}")
     off_clock = _not_tracking(traj)
     if off_clock is not None:
         warnings.warn(

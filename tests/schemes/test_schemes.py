@@ -962,3 +962,16 @@ def test_an_implicit_run_with_non_unique_steps_says_so() -> None:
     # a convex problem's implicit steps are unique: nothing is added
     bowl = separable_quadratic([1.0, 2.0], [0.0, 0.0])
     assert "unique" not in S.ImplicitSignGD(step=0.1).run(bowl, [1.0, 1.0], n_steps=5).message
+
+
+def test_compare_without_the_system_reads_the_solutions_flow() -> None:
+    # (review R15) fp.compare(traj, sol) without system= compared SignGD with the ℓ1
+    # flow's solution and reported an "error" of 0.5; the check ran only with system=.
+    obj = separable_quadratic([1.0, 2.0], [0.0, 0.0])
+    x0 = np.array([1.0, 1.5])
+    traj = S.SignGD(step=0.01).run(obj, x0, t_final=2.0)
+    sign_flow = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 3.0))
+    assert fp.compare(traj, sign_flow).sup_error_inf <= 0.01 + 1e-12
+    greedy_flow = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 3.0))
+    with pytest.raises(ValueError, match="`sol`'s flow is the l1 flow"):
+        fp.compare(traj, greedy_flow)
