@@ -424,14 +424,18 @@ class PiecewiseSystem:
     def filippov_set(self, x: ArrayLike, *, tol: float = 1e-12) -> FloatArray:
         """The vertices of the Filippov set at ``x``: the fields of the regions whose
         closure holds ``x`` (``|c_i| ≤ tol · s_i`` counts as on surface ``i``, with
-        ``s_i = Σ_j |∂c_i/∂x_j| |x_j| + |c_i − ∂c_i/∂x · x|`` the size of the terms ``c_i``
-        is made of, as the engine reads zeros: each surface on its own scale)."""
+        ``s_i = Σ_j |∂c_i/∂x_j| (|x_j| + ‖x‖∞) + |c_i − ∂c_i/∂x · x|``: the size of the
+        terms ``c_i`` is made of, and of its change when the state moves by its own size,
+        the solvers' tolerance; each surface on its own scale)."""
         xv = as_vector(x, "x", self.n)
         cx = self.c(xv)
         # (not tol·(1 + max|x|): that mixed c_i's units with the state's, so c = 1e9·y
-        # was never on its surface off the origin, and c = 1e-9·y always was)
+        # was never on its surface off the origin, and c = 1e-9·y always was. The ‖x‖∞
+        # term: a surface through the origin, c = y, has terms of size |y| alone, and a
+        # solver's sliding state 2e-16 off it (rounding of a state of size 1) was off)
         J = self.jacobian(xv)
-        scale = np.abs(J) @ np.abs(xv) + np.abs(cx - J @ xv)
+        size = float(np.max(np.abs(xv), initial=0.0))
+        scale = np.abs(J) @ (np.abs(xv) + size) + np.abs(cx - J @ xv)
         zero = np.flatnonzero(np.abs(cx) <= tol * scale)
         _, F = self.adjacent(xv, zero, np.where(cx < 0, -1, 1))
         return F

@@ -1265,3 +1265,23 @@ def test_a_two_field_systems_classify_compares_the_normal_speed_with_its_own_ter
     cls = system.classify(np.array([0.0, 0.0]), 0)
     assert cls.kind == "crossing"
     assert sorted([cls.a_plus, cls.a_minus]) == pytest.approx([0.01, 0.02])
+
+
+def test_the_filippov_set_of_a_surface_through_the_origin_holds_a_sliding_state() -> None:
+    # (review R16) With the scale |∂c/∂x||x| + |intercept| alone, c = y (whose terms are y
+    # itself) counted only exact zeros: a sliding state of the solver 2e-16 off y = 0 had
+    # one field, and none of 50 dense-output samples had the solver's velocity (1, 0).
+    for k in ("1", "1e9", "1e-9"):
+        system = fp.stewart_system(
+            {(-1,): ["1", "1"], (1,): ["1", "-3"]}, [f"{k}*y"], variables=["x", "y"]
+        )
+        assert len(system.filippov_set([5.0, 1e-17])) == 2
+        assert len(system.filippov_set([5.0, 1e-3])) == 1
+        sol = fp.solve(system, np.array([0.5, 1.0]), (0.0, 3.0))
+        assert sol.status == 0, sol.message
+        for t in np.linspace(1.0, 3.0, 11):  # (sliding from t = 1/3)
+            F = system.filippov_set(sol(t))
+            assert len(F) == 2
+            # the velocity (1, 0) is in the segment between the two fields
+            lam = (0.0 - F[1][1]) / (F[0][1] - F[1][1])
+            assert 0.0 <= lam <= 1.0
