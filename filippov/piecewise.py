@@ -204,15 +204,22 @@ def _multipliers_off_support(
 
 
 def _constraints(F: FloatArray, N: FloatArray) -> FloatArray:
-    """The rows ``1ᵀ`` and ``N Fᵀ / ‖N Fᵀ‖_max`` of the equations on ``θ``.
+    """The rows ``1ᵀ`` and ``(N Fᵀ)_i / s_i`` of the equations on ``θ``, with ``s_i`` the
+    size of the terms of row ``i``: ``max_k Σ_j |N_ij| |F_kj|``.
 
     Scaling the rows with right-hand side 0 leaves the feasible set and the minimal-norm
     solution unchanged, and makes the system (and its tolerances) independent of the
-    units of ``F`` and ``N``. One common factor, not one per row: a row much smaller than
-    the others stays small (scaled up, its rounding would decide feasibility)."""
+    units of ``F`` and of each surface. Each row by its own terms, not by their sizes'
+    entries: a row whose entries are rounding (terms cancelling) stays that small, while
+    a surface of other units is not read as zero. (One common factor for all rows
+    dropped a row 1e-10 of the others into the tolerance: sliding on two surfaces, one
+    scaled by 1e10, moved off it with status 0, z 43% off.)"""
     NF = N @ F.T
-    size = float(np.max(np.abs(NF))) if NF.size else 0.0
-    return np.vstack([np.ones(F.shape[0]), NF / size if size > 0 else NF])
+    if not NF.size:
+        return np.vstack([np.ones(F.shape[0]), NF])
+    size = (np.abs(N) @ np.abs(F).T).max(axis=1)
+    scaled = np.divide(NF, size[:, None], out=np.zeros_like(NF), where=size[:, None] > 0)
+    return np.vstack([np.ones(F.shape[0]), scaled])
 
 
 def _single_velocity(F: FloatArray, A: FloatArray, b: FloatArray, eps: float) -> bool:

@@ -1285,3 +1285,27 @@ def test_the_filippov_set_of_a_surface_through_the_origin_holds_a_sliding_state(
             # the velocity (1, 0) is in the segment between the two fields
             lam = (0.0 - F[1][1]) / (F[0][1] - F[1][1])
             assert 0.0 <= lam <= 1.0
+
+
+@pytest.mark.parametrize("eps", [1.0, 1e-10])
+@pytest.mark.parametrize("scale", [1.0, 1e10])
+def test_sliding_on_two_surfaces_does_not_depend_on_their_units(eps: float, scale: float) -> None:
+    # (review R16) Four fields around x = 0 and y = 0; by hand, sliding on both from t = 1
+    # (z = 0.75) with the minimal-norm Stewart weights θ = (5, 8, 5.5, 7.5)/26: z' = 15/52,
+    # z(3) = 0.75 + 30/52. The equations on θ were scaled by one common factor, so a
+    # surface scaled by 1e-10 against the other (or fields whose y-components are 1e-10
+    # of the rest) fell into the tolerance: status 0 with z(3) = 0.75 (43% off) and y
+    # drifting off its surface, or −4 "no consistent mode" at 1e8.
+    E = repr(eps)
+    fields = {
+        (-1, -1): ["2", E, "0"],
+        (1, -1): ["-1", E, "0"],
+        (-1, 1): ["1", f"-{E}", "0"],
+        (1, 1): ["-1", f"-{E}", "1"],
+    }
+    system = fp.stewart_system(
+        fields, [f"{scale!r}*x", f"{1.0 / scale!r}*y"], variables=["x", "y", "z"]
+    )
+    sol = fp.solve(system, np.array([1.0, 0.5 * eps, 0.0]), (0.0, 3.0))
+    assert sol.status == 0, sol.message
+    np.testing.assert_allclose(sol.x[-1], [0.0, 0.0, 0.75 + 30 / 52], rtol=0, atol=1e-8)
