@@ -219,6 +219,16 @@ def compare(
             UserWarning,
             stacklevel=2,
         )
+    if int(traj.status) < 0:
+        # (as `convergence_study` refuses such a run: here its errors cover only the part
+        # it ran, and nothing said so; review R15)
+        warnings.warn(
+            f"`traj` ended early (status {int(traj.status)}: {traj.message.rstrip('.')}): "
+            "the errors reported cover its run only, up to t = "
+            f"{float(np.asarray(traj.t).reshape(-1)[-1]):.12g}.",
+            UserWarning,
+            stacklevel=2,
+        )
     x = np.asarray(traj.x, dtype=float)
     t = np.asarray(traj.t, dtype=float)
     if x.ndim != 2:

@@ -975,3 +975,15 @@ def test_compare_without_the_system_reads_the_solutions_flow() -> None:
     greedy_flow = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 3.0))
     with pytest.raises(ValueError, match="`sol`'s flow is the l1 flow"):
         fp.compare(traj, greedy_flow)
+
+
+def test_compare_says_when_the_trajectory_ended_early() -> None:
+    # (review R15) A run cut short by max_steps was compared over the part it ran, with
+    # nothing said (convergence_study refuses such runs).
+    obj = separable_quadratic([1.0, 2.0], [0.0, 0.0])
+    x0 = np.array([1.0, 1.5])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 3.0))
+    short = S.SignGD(step=0.01).run(obj, x0, t_final=2.0, max_steps=50)
+    assert short.status == Status.MAX_STEPS
+    with pytest.warns(UserWarning, match="ended early.*up to t = 0.5"):
+        fp.compare(short, sol)
