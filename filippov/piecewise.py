@@ -302,6 +302,17 @@ def bilinear_selection(
             continue
         beta = float(beta_c.real)
         d1, d2 = B1 + D1 * beta, B2 + D2 * beta
+        if max(abs(d1), abs(d2)) <= tol * scale:
+            # α drops out of both equations at this β (it divided by zero, with numpy's
+            # warning): no α solves them unless both vanish there too, and then every α
+            # does, a segment of velocities: its ends stand for it (not unique)
+            rest = max(abs(A1 + C1 * beta), abs(A2 + C2 * beta))
+            if rest <= tol * scale and -eps <= beta <= 1 + eps:
+                for end in (0.0, 1.0):
+                    ab = np.array([end, min(max(beta, 0.0), 1.0)])
+                    if not any(np.allclose(ab, s, atol=1e-12) for s in sols):
+                        sols.append(ab)
+            continue
         alpha = -(A1 + C1 * beta) / d1 if abs(d1) >= abs(d2) else -(A2 + C2 * beta) / d2
         if -eps <= alpha <= 1 + eps and -eps <= beta <= 1 + eps:
             ab = np.clip([alpha, beta], 0.0, 1.0)

@@ -1309,3 +1309,17 @@ def test_sliding_on_two_surfaces_does_not_depend_on_their_units(eps: float, scal
     sol = fp.solve(system, np.array([1.0, 0.5 * eps, 0.0]), (0.0, 3.0))
     assert sol.status == 0, sol.message
     np.testing.assert_allclose(sol.x[-1], [0.0, 0.0, 0.75 + 30 / 52], rtol=0, atol=1e-8)
+
+
+def test_the_bilinear_selection_drops_a_root_where_alpha_is_undetermined_quietly() -> None:
+    # (review R16) At a root β of the bilinear system where α drops out of both
+    # equations, α was computed by dividing by zero (numpy's RuntimeWarning, an error in
+    # this suite); the root is no solution there, and the selection is the other one:
+    # α = 3/5, β = 1/2 (z' = 0.3 by hand, as in the test above).
+    fields = {(-1, -1): ["2", "1", "0"], (1, -1): ["-1", "1", "0"],
+              (-1, 1): ["1", "-1", "0"], (1, 1): ["-1", "-1", "1"]}  # fmt: skip
+    system = fp.stewart_system(fields, ["x", "y"], variables=["x", "y", "z"], selection="bilinear")
+    sel = system.mode_velocity([0.0, 0.0, 0.0], [0, 1], [0, 0])
+    assert sel is not None and sel.unique
+    np.testing.assert_allclose(sel.velocity, [0.0, 0.0, 0.3], atol=1e-15)
+    np.testing.assert_allclose(sel.weights, [0.2, 0.3, 0.2, 0.3], atol=1e-15)
