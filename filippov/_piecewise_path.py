@@ -4,7 +4,9 @@ A mode is a set ``S`` of surfaces held at ``c_i = 0`` plus the signs of the othe
 velocity is the region's field (``S`` empty) or the sliding selection of
 :meth:`~filippov.piecewise.PiecewiseSystem.mode_velocity`, plus a drift correction
 ``−g ∇c_Sᵀ (∇c_S ∇c_Sᵀ)⁻¹ c_S`` towards the manifold. It is integrated with a scipy
-``OdeSolver`` driven step by step. Its events, each a function that is negative while
+``OdeSolver`` driven step by step, and every state the path reads or records is projected
+onto ``c_S = 0`` (`_Mode.project`: the drift stays at rounding, not at the integrator's
+tolerance). Its events, each a function that is negative while
 the mode holds, are checked at nine equispaced points of every step (its end among
 them), modelled between them by the polynomial through all of them (a surface reached and
 left within one step), and located by ``brentq`` on the dense output:
@@ -36,6 +38,7 @@ from scipy.integrate import OdeSolution, OdeSolver
 from scipy.optimize import brentq
 
 from filippov._event_location import interpolant_dips
+from filippov._mode_field import min_norm_correction
 from filippov._recorder import Recorder, make_mode
 from filippov._stiffness import (
     AUTO,
@@ -351,6 +354,8 @@ class _Mode:
         #: (kind, index, side): "hit" of a regular index, "exit" of a free one to a side
         self.labels: list[tuple[str, int, int]] = [("hit", i, 0) for i in self.regular]
         self.labels += [("exit", i, s) for i in free for s in (1, -1)]
+        #: the last state projected and its projection (`project`)
+        self._projected: tuple[bytes, FloatArray] | None = None
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
@@ -406,6 +411,51 @@ class _Mode:
         sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
         return self.signs.astype(float) if sel is None else sel.lam
 
+    def project(self, x: FloatArray) -> FloatArray:
+        """``x`` moved onto the mode's surfaces ``c_S = 0`` by Newton steps of least norm
+        (``d = ∇c_Sᵀ (∇c_S ∇c_Sᵀ)⁻¹ c_S``); ``x`` itself in a region (no surface held).
+
+        Why, beside the drift correction in :meth:`rhs`: that term only keeps the
+        integrator's drift at its own tolerance (a sliding state 3e-11 off a circle at
+        rtol = 1e-10, atol = 1e-12), while DESIGN §1.3 asks the solution on the manifold
+        below ``atol``. Every state the path reads or records (guards, events, the dense
+        output) is taken through this, as the Lur'e path's states are through its
+        ``ModeField.project``.
+        """
+        if not self.free:
+            return x
+        key = x.tobytes()
+        if self._projected is not None and self._projected[0] == key:
+            return self._projected[1].copy()
+        rows = list(self.free)
+        y = np.array(x, dtype=float)
+        for _ in range(3):
+            cS = np.asarray(self.system.c(y), dtype=float)[rows]
+            N = np.asarray(self.system.jacobian(y), dtype=float)[rows]
+            d = min_norm_correction(N, cS)
+            if not bool(np.all(np.isfinite(d))):
+                # (a non-finite surface or gradient: the guards report it, with the state)
+                return np.array(x, dtype=float)
+            y = y - d
+            # Newton converges quadratically: a step at the rounding of y leaves y on the
+            # surfaces to rounding, and a further one would move it by rounding only.
+            if float(np.max(np.abs(d))) <= 4 * _EPS * float(np.max(np.abs(y))):
+                break
+        self._projected = (key, y.copy())
+        return y
+
+    def on_surfaces(self, dense: Any) -> Any:
+        """``dense`` (a step's dense output, ``t -> x``) with each state projected."""
+        if not self.free:
+            return dense
+
+        def projected(tt: float) -> FloatArray:
+            return self.project(np.asarray(dense(tt), dtype=float))
+
+        return projected
+
+
+_EPS = float(np.finfo(float).eps)
 
 #: A guard is armed (below its surface, so that reaching 0 is an event) once it is below 0
 #: by more than this fraction of its natural size (`_Mode.guard_scales`).
@@ -679,6 +729,9 @@ def _run_mode(
     """Integrate one mode to its first event or ``t_end``; record the segment (given
     ``stiff_cls``, the mode goes on with it where DOP853 finds it stiff: see
     :mod:`filippov._stiffness`)."""
+    # (a surface the event reached is at zero to the root's rounding: the mode starts on
+    # all of its surfaces, as every state it records is)
+    x = mode.project(x)
     try:
         solver = solver_cls(mode.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol)
     except FloatingPointError as exc:
@@ -716,9 +769,11 @@ def _run_mode(
             _record(rec, mode, ts, interps, solver.t_old or t, mode_rec)
             raise PathFailure(-1, f"the integrator failed at t = {solver.t:.12g}: {msg}")
         stiff = stiffness is not None and stiffness.stiff_after(solver)
-        dense = solver.dense_output()
+        raw_dense = solver.dense_output()
         ts.append(solver.t)
-        interps.append(dense)
+        interps.append(raw_dense)
+        # (the guards and the event read the states the solution records: on the surfaces)
+        dense = mode.on_surfaces(raw_dense)
         # The guards at interior points of the step too: a surface touched and left
         # again within one step (a short stick of a block) changes no sign at its ends.
         t_step = t_lo = float(solver.t_old)
@@ -728,7 +783,7 @@ def _run_mode(
         armed_before = armed.copy()
         for j in range(1, _SAMPLES + 1):
             t_j = float(solver.t) if j == _SAMPLES else t_step + j * (solver.t - t_step) / _SAMPLES
-            y_j = solver.y if j == _SAMPLES else dense(t_j)
+            y_j = mode.project(solver.y) if j == _SAMPLES else dense(t_j)
             try:
                 g_new = _finite_guards(mode, t_j, np.asarray(y_j, dtype=float))
             except PathFailure:
@@ -793,7 +848,7 @@ def _run_mode(
             name_the_switch(rec)
     if hit is None:
         t_hit = float(solver.t)
-        x_hit = np.asarray(solver.y, dtype=float)
+        x_hit = mode.project(np.asarray(solver.y, dtype=float))
     _record(rec, mode, ts, interps, t_hit, mode_rec, x_hit)
     return t_hit, x_hit, hit
 
@@ -948,9 +1003,15 @@ def _record(
     sol = OdeSolution(np.array(ts), interps)
 
     def dense(tt: FloatArray) -> FloatArray:
-        return np.asarray(sol(np.asarray(tt, dtype=float)), dtype=float).T
+        xs = np.asarray(sol(np.asarray(tt, dtype=float)), dtype=float).T
+        if not mode.free:
+            return xs
+        # (each state on the mode's surfaces, as the path read it: `_Mode.project`)
+        if xs.ndim == 1:
+            return mode.project(xs)
+        return np.array([mode.project(row) for row in xs])
 
-    x_end = np.asarray(sol(t1), dtype=float) if x1 is None else x1
+    x_end = dense(np.asarray(t1)) if x1 is None else x1
     # one piece per integrator step, the last one ending at t1 (sampled into a NodalDense,
     # so the solution pickles and saves like the event path's)
     steps = np.asarray(ts, dtype=float)

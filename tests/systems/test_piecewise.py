@@ -1323,3 +1323,47 @@ def test_the_bilinear_selection_drops_a_root_where_alpha_is_undetermined_quietly
     assert sel is not None and sel.unique
     np.testing.assert_allclose(sel.velocity, [0.0, 0.0, 0.3], atol=1e-15)
     np.testing.assert_allclose(sel.weights, [0.2, 0.3, 0.2, 0.3], atol=1e-15)
+
+
+def _circle_system() -> fp.PiecewiseSystem:
+    # Inside the unit circle: rotation plus r' = r; outside: rotation plus r' = −r. Both
+    # push onto r = 1, where the sliding velocity is the rotation alone. From (0.5, 0):
+    # r = e^t/2 up to t = ln 2, then x(t) = (cos t, sin t) (by hand).
+    table = {"-": ["-y + x", "x + y"], "+": ["-y - x", "x - y"]}
+    return fp.stewart_system(table, ["x**2 + y**2 - 1"], variables=["x", "y"])
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_sliding_states_are_on_their_surface_below_atol(rtol: float) -> None:
+    # DESIGN §1.3: drift below atol on a sliding manifold. The drift correction alone left
+    # the sliding states 3e-11 off the circle at rtol = 1e-10, atol = 1e-12 (4.6e-7 at
+    # rtol = 1e-6): every state the path records is now projected onto the surface.
+    atol = 1e-2 * rtol
+    sol = fp.solve(_circle_system(), [0.5, 0.0], (0.0, 20.0), rtol=rtol, atol=atol)
+    assert sol.status == 0, sol.message
+    assert [e.kind for e in sol.events] == ["sliding-entry"]
+    t_in = sol.events[0].t
+    assert abs(t_in - np.log(2.0)) < 100 * rtol
+    ts = np.linspace(t_in, 20.0, 1501)
+    X = sol(ts).T
+    assert np.max(np.abs(np.hypot(X[0], X[1]) - 1.0)) <= atol
+    # ... and on the closed-form path, to the integration's tolerance
+    np.testing.assert_allclose(X, [np.cos(ts), np.sin(ts)], rtol=0, atol=1e3 * rtol)
+
+
+def test_sliding_states_on_two_surfaces_are_on_both_below_atol() -> None:
+    # Rotation about z on the cylinder x² + y² = 1 (c₁) and the plane z = x/2 (c₂), each
+    # field pushing onto both (c₁' = −2s₁(x² + y²), c₂' = −s₂ + s₁x/2 off the intersection):
+    # from (1, 0, 1/2), x(t) = (cos t, sin t, cos t / 2) by hand.
+    table = {}
+    for s1 in (-1, 1):
+        for s2 in (-1, 1):
+            table[(s1, s2)] = [f"-y - ({s1})*x", f"x - ({s1})*y", f"-y/2 - ({s2})"]
+    system = fp.stewart_system(table, ["x**2 + y**2 - 1", "z - x/2"], variables=["x", "y", "z"])
+    sol = fp.solve(system, [1.0, 0.0, 0.5], (0.0, 10.0), rtol=1e-10, atol=1e-12)
+    assert sol.status == 0, sol.message
+    ts = np.linspace(0.0, 10.0, 1001)
+    X = sol(ts).T
+    assert np.max(np.abs(np.hypot(X[0], X[1]) - 1.0)) <= 1e-12
+    assert np.max(np.abs(X[2] - X[0] / 2)) <= 1e-12
+    np.testing.assert_allclose(X, [np.cos(ts), np.sin(ts), np.cos(ts) / 2], rtol=0, atol=1e-7)
