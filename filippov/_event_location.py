@@ -82,10 +82,24 @@ class ModeDense:
             moved = np.abs(P - np.atleast_2d(X)).max(axis=1) / self._tol(np.atleast_2d(X))
             k = int(np.argmax(moved))
             if moved[k] > _MOVE_TOLERANCES:
-                self._refuse(
+                what = (
                     f"projecting the integrator's state {np.array2string(np.atleast_2d(X)[k], precision=6)} "
                     f"onto the mode's manifold moves it by {moved[k]:.3g} tolerances"
                 )
+                if self.check is not None:
+                    # (the system's functions are as they were at the segment's end: the
+                    # state itself is that far off, the integrator's drift on a sliding
+                    # block too ill-conditioned for the drift correction; review R19 saw
+                    # 1.1e4 tolerances on a tie whose block row shrank to 1.4e-5)
+                    raise RuntimeError(
+                        f"{what}, and the system is unchanged since the solve: the solve's "
+                        "integrator drifted that far off the sliding manifold inside this "
+                        "segment (an ill-conditioned sliding block), so its dense output "
+                        "is not accurate here; the breakpoints sol.t, sol.x and the events "
+                        "are projected states. A tighter rtol, or method='continuation', "
+                        "may follow this mode."
+                    )
+                self._refuse(what)
         return P
 
     def _tol(self, X: FloatArray) -> FloatArray:
@@ -470,9 +484,12 @@ def _earliest_root(
 
 
 def _offset_positions(field: ModeField) -> np.ndarray:
-    """Guard positions of the ℓ1 indices that still keep an offset from their boundary
-    (they started the mode on it; see :meth:`ModeField.settle_offsets`)."""
-    if field.norm != "l1":
+    """Guard positions of the ℓ1 indices, or of the ℓ∞ indices off the tie, that still
+    keep an offset from their boundary (they started the mode on it; see
+    :meth:`ModeField.settle_offsets`). The ℓ∞ ties' offsets are released as the ℓ1
+    indices' are: kept for a whole mode, each re-entry into the tie came late by the
+    offset over its rate (review R19)."""
+    if field.norm not in ("l1", "linf"):
         return np.empty(0, dtype=np.intp)
     return np.flatnonzero(field.offset[field.fixed] > 0.0)
 

@@ -54,6 +54,7 @@ from filippov._event_location import (
 )
 from filippov._l2_arrival import arrive_l2
 from filippov._mode_field import (
+    TIE_MARGIN_ULPS,
     ModeField,
     check_selection_precision,
     min_norm_correction,
@@ -1664,7 +1665,18 @@ def _transition(
             rec.event(t, x, "tangency", joined, old_mode, mode, unique=cv.unique)
         if left:
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=cv.unique)
-        near = np.setdiff1d(np.arange(m), free)
+        # Offsets only for the indices that start the mode on the tie: those that left it
+        # or were candidates not selected, and any at or above its value by rounding. Every
+        # index outside the tie got one, and a tie offset is an absolute margin on the
+        # state's scale (`h_scale`, from x0): near a minimizer, where |h| had fallen to 1e-6
+        # of it, it was 3e-4 of the tie's value, and each later entry came that much late
+        # (a greedy flow 2.4e4 tolerances off the exact path, status 1; review R19). An
+        # index still below the tie, however little, fires where it reaches it.
+        out = np.setdiff1d(np.arange(m), free)
+        tie_value = float(np.mean(np.abs(hx[free]))) if free.size else 0.0
+        on_tie = np.isin(out, cand) | np.isin(out, field.free)
+        near = out[on_tie | (tie_value - np.abs(hx[out]) <= 0.0)]
+        offset[out] = 0.0
         offset[near] = tie_tol
         return t, x, sigma_new, free, offset, False, None
     # ℓ2
@@ -1811,8 +1823,13 @@ def _zero_entries_as_rest(
     then decided as any other (`_late_on_next_tie`, `_linf_rest`), and an index at zero
     that does not arrive with it is left to its own event on the next mode (its guard
     there is at least the rest's)."""
+    # (at zero to the rounding of h, not to the whole tie tolerance: near a minimizer
+    # the tie's value itself fell to that tolerance, 2.6e-10 against 2.5e-10, and the
+    # last entry before a long tie of every index was taken for the rest, 1.9e-5 short
+    # of it; review R19)
+    at_zero = min(tie_tol, TIE_MARGIN_ULPS * _EPS * field.h_scale)
     zero_entries = [
-        int(p) for p in hits if kinds[p] == 0 and abs(hx[field.entry_index(p)]) <= tie_tol
+        int(p) for p in hits if kinds[p] == 0 and abs(hx[field.entry_index(p)]) <= at_zero
     ]
     if not zero_entries:
         return hits

@@ -29,6 +29,8 @@ from filippov.solution import Mode
 from filippov.systems import FilippovSystem
 
 _EPS = np.finfo(float).eps
+#: The offset of an index that starts an ℓ∞ mode on the tie, in ulps of ``h_scale``.
+TIE_MARGIN_ULPS = 16.0
 #: Largest condition of an ℓ1 sliding selection whose drift is corrected through the
 #: relay values (beyond it the correction is normal to the manifold).
 _RELAY_CORRECTION_MAX_CONDITION = 1e8
@@ -421,7 +423,11 @@ class ModeField:
         else:
             hm = float(np.mean(self.sigma[self.free] * hx[self.free]))
             raw = hm - np.abs(hx[flagged])
-            margin = np.full(flagged.size, tie_tol)
+            # Above the rounding of h (16 ulps of its scale), not the whole tie tolerance:
+            # near a minimizer that tolerance (1e-12 of h's scale at x0) was a third of
+            # the tie's value; the offset then never came off (`release_offsets` waits for
+            # three of it) and each re-entry into the tie came late (review R19).
+            margin = np.full(flagged.size, min(tie_tol, TIE_MARGIN_ULPS * _EPS * self.h_scale))
         # (The cache holds no guard values, so it stays valid.)
         self.offset[flagged] = margin + np.maximum(-raw, 0.0)
 

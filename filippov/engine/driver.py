@@ -88,8 +88,9 @@ def solve(
         steepest-descent flows of an objective followed as continuation of their sliding
         and tie curves with Hessian–vector products (an error for other systems; see the
         theory page). ``"auto"`` picks the exact path whenever it applies, else the
-        continuation path for sign and greedy flows (the event path when it fails for
-        want of a positive definite sliding block: the message then ends with how the
+        continuation path for sign and greedy flows (the event path when that ends with
+        status −1, −2 or −4, e.g. for want of a positive definite sliding block, a
+        corrector that cannot converge, or events recurring: the message then ends with how the
         continuation path ended, also in ``sol.info["failed_path"]`` as ``method``,
         ``status`` and ``message``), else the event path. A subclass of
         :class:`~filippov.engine.IntegrationPath` runs a path of your own.
