@@ -514,7 +514,8 @@ def _vanishing_order(
 
 def _check_derived(source: str, exprs: Sequence[Any]) -> None:
     """Refuse derivatives that left the smooth, real, elementary world."""
-    allowed = set(ALLOWED_FUNCTIONS.values())
+    # (with the functions the derivatives of tanh are written in: see `_tanh_sech`)
+    allowed = {*ALLOWED_FUNCTIONS.values(), _tanh_sech(), sympy.sech}
     for e in exprs:
         _check_constants(source, e)
         for fn in e.atoms(sympy.Function):
@@ -575,14 +576,43 @@ def _check_params(params: Any, var_names: Sequence[str]) -> dict[str, float]:
 
 
 @functools.cache
+def _tanh_sech() -> type:
+    """``tanh`` whose derivative is written ``sech(u)**2``, not sympy's ``1 - tanh(u)**2``.
+
+    In floating point ``1 - tanh(u)**2`` cancels to the rounding of 1 once ``|u|`` passes
+    a few units: relative error ``eps·cosh²u`` (1e-5 at ``u = 13.7``), and exactly 0 from
+    ``|u| ≈ 19`` on, where ``sech²`` is still 1e-16 and more -- a gradient entry of
+    ``tanh(x - 30)`` at ``x = 0`` was 0 instead of 3.5e-26, which a sign flow reads as at
+    rest (as the library's network and log-cosh loss, fixed the same way). ``sech``
+    compiles to ``1/cosh`` (see `_exact_float_printer`): no cancellation, and 0 where
+    ``cosh`` overflows.
+    Used for differentiating only (``Objective.expr`` keeps sympy's ``tanh``); the class
+    is named ``tanh`` so that it prints, and compiles, as ``numpy.tanh``."""
+
+    class tanh(sympy.tanh):  # (named so: the printer looks functions up by class name)
+        def fdiff(self, argindex: int = 1) -> Any:
+            return sympy.sech(self.args[0]) ** 2
+
+    return tanh
+
+
+@functools.cache
 def _exact_float_printer() -> type:
     from sympy.printing.numpy import SciPyPrinter
 
     class _ExactFloatPrinter(SciPyPrinter):
-        """SciPy/NumPy printer that writes float constants with full (repr) precision."""
+        """SciPy/NumPy printer that writes float constants with full (repr) precision,
+        and ``sech`` as ``1/cosh``."""
 
         def _print_Float(self, expr: Any) -> str:
             return repr(float(expr))
+
+        def _print_sech(self, expr: Any) -> str:
+            # (sympy's printer rewrites sech in exponentials, and rewrites its argument
+            # with it: sin(u) became complex exponentials, x**12 exp(12 log x), NaN for
+            # x < 0. 1/cosh is 0 where cosh overflows, as sech² underflows there.)
+            cosh = self._module_format(self._module + ".cosh")
+            return f"(1/{cosh}({self._print(expr.args[0])}))"
 
     return _ExactFloatPrinter
 
@@ -719,6 +749,7 @@ def from_expr(
     literals = sorted(f_expr.atoms(sympy.Float), key=lambda c: float(c))
     stand_ins = [sympy.Dummy(f"c{k}") for k in range(len(literals))]
     f_sym = f_expr.xreplace(dict(zip(literals, stand_ins, strict=True)))
+    f_sym = f_sym.replace(sympy.tanh, _tanh_sech())  # (its derivative as sech²)
     grad_exprs = [sympy.diff(f_sym, xi) for xi in xs]
     upper = [(i, j) for i in range(n) for j in range(i, n)]
     hess_exprs = [sympy.diff(grad_exprs[i], xs[j]) for i, j in upper]

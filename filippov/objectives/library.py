@@ -520,7 +520,9 @@ def _logistic_d3loss(z: FloatArray) -> FloatArray:
     the same third derivative in ``z`` (``y³ ℓ₃(yz) = ℓ₃(z)``)."""
     p = scipy.special.expit(-z)
     q = scipy.special.expit(z)
-    return p * q * (p - q)
+    # (p − q = −tanh(z/2): the difference of two numbers near ½ kept only the rounding of
+    # ½ for small |z|, 9e-5 relative error at z = 1e-12 and 0 at z = 1e-20)
+    return -p * q * np.tanh(0.5 * z)
 
 
 @dataclass(frozen=True)
@@ -639,8 +641,11 @@ def _squared_second(z: FloatArray, y: FloatArray) -> FloatArray:
 
 def _logcosh_value(z: FloatArray, y: FloatArray) -> FloatArray:
     r = z - y
-    # log cosh r = log(e^r + e^−r) − log 2, without overflow for large |r|
-    return np.logaddexp(r, -r) - np.log(2.0)
+    # log cosh r = log(e^r + e^−r) − log 2, without overflow for large |r|; for |r| < 1
+    # log1p(2 sinh²(r/2)) (cosh r − 1 = 2 sinh²(r/2)), since the former cancels to the
+    # rounding of log 2 near a perfect fit (0 for |r| ≤ 1e-9, where the loss is r²/2).
+    small = np.log1p(2.0 * np.sinh(0.5 * np.clip(r, -1.0, 1.0)) ** 2)
+    return np.where(np.abs(r) < 1.0, small, np.logaddexp(r, -r) - np.log(2.0))
 
 
 def _logcosh_first(z: FloatArray, y: FloatArray) -> FloatArray:

@@ -252,3 +252,32 @@ def test_an_unregularized_rank_deficient_squared_loss_has_no_minimizer() -> None
     assert linear_model(A, rng.standard_normal(20), 0.0, loss="squared").minimizer is None
     # Other losses have no closed form.
     assert linear_model(A, np.sign(rng.standard_normal(20)), 0.1, loss="logistic").minimizer is None
+
+
+@pytest.mark.parametrize("r", [1e-3, 1e-5, 1e-7, 1e-9, 1e-20, 0.5, 0.999, 1.0, 3.0])
+def test_logcosh_loss_near_a_perfect_fit_keeps_its_digits(r: float) -> None:
+    # (stranger review R18) log cosh r as logaddexp(r, −r) − log 2 cancelled to the
+    # rounding of log 2: f = 0 for |r| ≤ 1e-9 (where it is r²/2), 8e-4 relative error at
+    # r = 1e-7. Reference: the series r²/2 − r⁴/12 + r⁶/45 for small r, else
+    # log(cosh r) (no cancellation for r ≥ 0.5).
+    expected = r * r / 2 - r**4 / 12 + r**6 / 45 if r < 1e-2 else math.log(math.cosh(r))
+    obj = linear_model([[1.0], [-1.0]], [0.0, 0.0], 0.0, loss="logcosh")
+    assert obj.f([r]) == pytest.approx(expected, rel=1e-14, abs=0.0)  # (both samples: |r|)
+
+
+@pytest.mark.parametrize("z", [1e-20, 1e-12, 1e-7, 1e-3, 0.7, 5.0, 40.0])
+def test_logistic_third_derivative_near_zero_keeps_its_digits(z: float) -> None:
+    # (stranger review R18) ℓ''' = pq(p − q) took p − q as a difference of two numbers
+    # near ½: 9e-5 relative error at z = 1e-12, 0 at z = 1e-20. Closed form:
+    # p − q = −tanh(z/2), pq = 1/(4 cosh²(z/2)), so ℓ''' = −tanh(z/2) / (4 cosh²(z/2)),
+    # odd in z; the loss's labels (±1) do not change it.
+    expected = -math.tanh(z / 2) / (4.0 * math.cosh(z / 2) ** 2)
+    A = np.array([[1.0], [-1.0]])
+    for model in (
+        linear_model(A, [1.0, -1.0], 0.0, loss="logistic"),
+        fp.objectives.ridge_logistic(A, [1.0, -1.0], 0.0),
+    ):
+        A_used, _, _, _, third = model._linear_model
+        zz = np.asarray(A_used @ np.array([z]))
+        got = third(zz)
+        np.testing.assert_allclose(got, expected * np.sign(zz) / np.sign(z), rtol=1e-14, atol=0)

@@ -46,7 +46,7 @@ def point() -> np.ndarray:
 def test_loss_matches_a_sample_by_sample_computation(point, lam):
     obj = mlp_classifier(X_DATA, Y_DATA, hidden=H, weight_decay=lam)
     assert obj.n == N
-    assert obj.f(point) == pytest.approx(_loss_by_hand(point, lam), rel=1e-13)
+    assert obj.f(point) == pytest.approx(_loss_by_hand(point, lam), rel=1e-13, abs=0.0)
     # zero parameters: every class has probability 1/C
     assert obj.f(np.zeros(N)) == pytest.approx(np.log(C), rel=1e-15)
 
@@ -157,7 +157,7 @@ def test_forward_cache_does_not_serve_a_stale_point(point):
     moved = point.copy()
     g0 = obj.grad(moved)
     moved[0] += 0.5  # same array object, new values
-    assert obj.f(moved) == pytest.approx(_loss_by_hand(moved), rel=1e-13)
+    assert obj.f(moved) == pytest.approx(_loss_by_hand(moved), rel=1e-13, abs=0.0)
     assert not np.array_equal(obj.grad(moved), g0)
 
 
@@ -233,7 +233,7 @@ def test_update_alignment_known_cases():
     g = obj.grad(x0)
     nz = np.count_nonzero(g)
     expected = np.abs(g).sum() / (np.sqrt(nz) * np.linalg.norm(g))
-    assert cos_gd.gradient_sign[0] == pytest.approx(expected, rel=1e-13)
+    assert cos_gd.gradient_sign[0] == pytest.approx(expected, rel=1e-13, abs=0.0)
     assert cos_gd.k.tolist() == list(range(8))
 
 
@@ -246,7 +246,7 @@ def test_update_alignment_momentum_is_the_written_out_filter():
         m = 0.9 * m + 0.1 * obj.grad(traj.x[k])
         step = traj.x[k + 1] - traj.x[k]
         want = -step @ np.sign(m) / (np.linalg.norm(step) * np.linalg.norm(np.sign(m)))
-        assert cos.momentum_sign[k] == pytest.approx(want, rel=1e-12)
+        assert cos.momentum_sign[k] == pytest.approx(want, rel=1e-12, abs=0.0)
 
 
 def test_update_alignment_refuses_what_it_cannot_use():
@@ -321,5 +321,34 @@ def test_a_saturated_units_gradient_keeps_its_digits(w: float) -> None:
     sech2 = 4.0 * e / (1.0 + e) ** 2
     d_a = (p0 - 1.0) * 1.0 + (1.0 - p0) * (-1.0)  # ∂loss/∂a = (P − Y)·W2
     expected = 0.5 * d_a * sech2  # (the mean over the 2 samples)
-    assert obj.grad(x)[0] == pytest.approx(expected, rel=1e-12)
+    assert obj.grad(x)[0] == pytest.approx(expected, rel=1e-12, abs=0.0)
     assert obj.grad(x)[0] != 0.0
+
+
+@pytest.mark.parametrize("margin", [30.0, 37.0, 45.0])
+def test_a_well_classified_samples_loss_and_gradient_keep_their_digits(margin: float) -> None:
+    # (stranger review R18) log S and P_y − 1 of a sample classified with a large margin
+    # cancel to the rounding of 1: at margin 37 the loss e^{-37} = 8.5e-17 and the
+    # gradient entries ±8.5e-17 came out 0 (a sign flow reads that as at rest), at
+    # margin 30 they were off by 1e-3. Closed form: inputs ±1, one saturated hidden unit
+    # (tanh 20 = 1 in double), logits (s, −s) for sample 0 (label 0) and (−s, s) for
+    # sample 1 (label 1), s = margin / 2: both samples lose log1p(e^{-margin}), and
+    # ∂f/∂W2 = (−δ, δ) with δ = e^{-margin} / (1 + e^{-margin}).
+    obj = mlp_classifier(np.array([[1.0], [-1.0]]), np.array([0, 1]), hidden=1)
+    s = 0.5 * margin
+    x = np.array([20.0, 0.0, s, -s, 0.0, 0.0])  # (W1, b1, W2 (2×1), b2 (2))
+    e = np.exp(-margin)
+    delta = e / (1.0 + e)
+    assert obj.f(x) == pytest.approx(np.log1p(e), rel=1e-13, abs=0.0)
+    g = obj.grad(x)
+    assert g[2] == pytest.approx(-delta, rel=1e-13, abs=0.0)
+    assert g[3] == pytest.approx(delta, rel=1e-13, abs=0.0)
+    assert g[4:] == pytest.approx([0.0, 0.0], abs=1e-30)  # (the two samples' terms cancel)
+    # Along v = (1, −1) in W2, f(t) = log1p(e^{-(margin + 2t)}) for both samples, so
+    # vᵀHv = 4δ(1 − δ), split evenly over the two W2 entries (old: half of it, or less,
+    # from the softmax Jacobian's own cancellation).
+    v = np.array([0.0, 0.0, 1.0, -1.0, 0.0, 0.0])
+    Hv = obj.hvp(x, v)
+    curv = 2.0 * delta * (1.0 - delta)
+    assert Hv[2] == pytest.approx(curv, rel=1e-12, abs=0.0)
+    assert Hv[3] == pytest.approx(-curv, rel=1e-12, abs=0.0)

@@ -1079,3 +1079,29 @@ def test_smooth_max_curvature_keeps_its_digits_when_the_rows_share_a_large_offse
     v = rng.normal(size=3)
     np.testing.assert_allclose(obj.hvp(x, v), ref @ v, rtol=0, atol=tol * 3)
     assert np.linalg.eigvalsh(obj.hess(x)).min() > 0.5 * np.linalg.eigvalsh(ref).min()
+
+
+@pytest.mark.parametrize("x", [0.0, 10.0, 12.0, 25.0, -400.0])
+def test_from_expr_tanh_derivatives_keep_their_digits_in_the_tails(x: float) -> None:
+    # (stranger review R18) sympy writes tanh' as 1 - tanh(u)**2, which cancels to the
+    # rounding of 1: relative error eps·cosh²(u), and exactly 0 from |u| ≈ 19 on (the
+    # gradient of tanh(x - 30) at x = 0 was 0 instead of 3.5e-26: "at rest" to a sign
+    # flow). Closed forms with sech² u = 4a/(1 + a)², a = e^{-2|u|}: f' = sech² u,
+    # f'' = -2 tanh(u) sech² u; y enters through tanh(sin(y) * y**12) (a sech of a
+    # composite argument must compile to real arithmetic, also for y < 0).
+    obj = Objective.from_expr("tanh(x - 30) + tanh(sin(y) * y**12)", variables=["x", "y"])
+    y = -1.3
+    u = x - 30.0
+    a = np.exp(-2.0 * abs(u))
+    sech2 = 4.0 * a / (1.0 + a) ** 2
+    w = np.sin(y) * y**12
+    b = np.exp(-2.0 * abs(w))
+    sech2_w = 4.0 * b / (1.0 + b) ** 2
+    dw = np.cos(y) * y**12 + 12.0 * np.sin(y) * y**11
+    g = obj.grad([x, y])
+    H = obj.hess([x, y])
+    assert g[0] == pytest.approx(sech2, rel=1e-13, abs=0.0)
+    assert g[1] == pytest.approx(sech2_w * dw, rel=1e-12, abs=0.0)
+    assert H[0, 0] == pytest.approx(-2.0 * np.tanh(u) * sech2, rel=1e-13, abs=0.0)
+    assert H[0, 1] == 0.0 and H[1, 0] == 0.0
+    assert np.isfinite(H).all()
