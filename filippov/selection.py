@@ -615,7 +615,10 @@ def solve_box_vi(
     * Other ``M`` with ``k ≤ 10``: all ``3^k`` active patterns are enumerated, every
       solution is found and the minimal-norm one is returned (``"enumeration"``).
       ``n_solutions`` counts the distinct solutions.
-    * Other ``M`` with ``k > 10``: a block pivoting attempt, then a Lemke-type
+    * Other ``M`` with ``k > 10``: indices whose row and column of ``M`` vanish are settled
+      apart (``λ_i = sign(a_i)``, or the minimal-norm 0 when ``a_i`` vanishes too, then
+      ``unique=False``; method ``"...+decoupled"``), the rest solved as its own VI. Then
+      a block pivoting attempt, then a Lemke-type
       complementary pivoting path on the box itself (``"lemke"``). Because ``λ`` is
       bounded the path cannot end on a secondary ray, so it reaches a solution for any
       ``M`` unless the data are degenerate (then ``SelectionError``).
@@ -665,6 +668,10 @@ def solve_box_vi(
         return _make_box_selection(
             Mf, af, lam, p, unique=True, method=method, n_solutions=None, n_pivots=iters
         )
+    if k > _BOX_ENUM_MAX:
+        split = _box_split_decoupled(Mf, af, p0, t, tol_w)
+        if split is not None:
+            return split
     unique = is_p_matrix(Mf, tol=t) is True
     if k <= _BOX_ENUM_MAX:
         sols, fallback = _box_enumerate(Mf, af, tol_lam, tol_w)
@@ -706,6 +713,51 @@ def solve_box_vi(
     p = _pattern_of(lam, tol_lam)
     return _make_box_selection(
         Mf, af, lam, p, unique=unique, method="lemke", n_solutions=None, n_pivots=iters + more
+    )
+
+
+def _box_split_decoupled(
+    M: FloatArray, a: FloatArray, p0: IntArray, tol: float, tol_w: float
+) -> Selection | None:
+    """The box VI with its decoupled indices settled apart, or ``None`` when it has none.
+
+    An index ``i`` whose row and column of ``M`` vanish (to ``tol`` of ``M``'s largest
+    entry) neither moves nor is moved by the others: ``w_i = a_i`` whatever ``λ``. Its
+    relay value is then ``sign(a_i)``, or, when ``a_i`` vanishes too, any value in
+    ``[−1, 1]`` -- the minimal-norm one, 0, and the VI is not unique. A sign flow's zero
+    Hessian row (a feature absent from the data, no ridge term: ``∂_i f ≡ 0``) is such an
+    index. For ``k > 10`` the general path (block pivoting, Lemke) returns *a* solution, not
+    the minimal-norm one, and put it at a bound: the coordinate then moved at unit speed
+    along a direction in which ``f`` is flat, for ever (an "exit" from sliding, the run
+    never stationary). The rest of the VI is solved on its own block.
+    """
+    k = a.shape[0]
+    top = float(np.max(np.abs(M)))
+    if top == 0.0:
+        loose = np.ones(k, dtype=bool)
+    else:
+        small = np.abs(M) <= tol * top
+        loose = np.all(small, axis=1) & np.all(small, axis=0)
+    if not np.any(loose):
+        return None
+    D = np.flatnonzero(loose)
+    R = np.flatnonzero(~loose)
+    pattern = np.zeros(k, dtype=np.int64)
+    pattern[D] = np.where(a[D] > tol_w, 1, np.where(a[D] < -tol_w, -1, 0))
+    lam = pattern.astype(np.float64)
+    unique = not bool(np.any(pattern[D] == 0))
+    method, n_pivots = "decoupled", 0
+    if R.size:
+        # (the decoupled columns' share of a_R is below the tolerance: M_RD ≈ 0)
+        rest = solve_box_vi(
+            M[np.ix_(R, R)], a[R] - M[np.ix_(R, D)] @ lam[D], warm_start=p0[R], tol=tol
+        )
+        lam[R] = rest.lam
+        pattern[R] = rest.pattern
+        unique = unique and rest.unique
+        method, n_pivots = rest.method + "+decoupled", rest.n_pivots
+    return _make_box_selection(
+        M, a, lam, pattern, unique=unique, method=method, n_solutions=None, n_pivots=n_pivots
     )
 
 

@@ -39,10 +39,12 @@ __all__ = [
     "check_callable",
     "check_dimension",
     "check_name",
+    "checked_operator",
     "derivative_check",
     "finite_scalar",
     "is_operator",
     "nonnegative",
+    "operator_product",
     "operator_rows",
     "pd_solve",
     "readonly",
@@ -101,10 +103,64 @@ def is_operator(H: Any) -> bool:
     return scipy.sparse.issparse(H) or isinstance(H, scipy.sparse.linalg.LinearOperator)
 
 
+def checked_operator(H: Any, n: int, name: str = "hess(x)") -> Any:
+    """A sparse or LinearOperator Hessian ``H`` returned by a user's callable, checked to
+    be ``(n, n)`` and real before any product with it (else ``ValueError``/``TypeError``
+    naming ``name``). Unchecked, a wrong shape surfaced as scipy's "dimension mismatch"
+    or an ``IndexError`` that named nothing of the user's, and a complex one lost its
+    imaginary part behind a ``ComplexWarning`` where a dense complex Hessian is refused."""
+    kind = "sparse array" if scipy.sparse.issparse(H) else "LinearOperator"
+    if tuple(H.shape) != (n, n):
+        raise ValueError(
+            f"`{name}` must return an array of shape ({n}, {n}). Got a {kind} of shape "
+            f"{tuple(H.shape)} instead."
+        )
+    dtype = getattr(H, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind not in "biuf":
+        raise TypeError(
+            f"`{name}` must return an array of real numbers. Got a {kind} of dtype "
+            f"{np.dtype(dtype)} instead."
+        )
+    return H
+
+
+def operator_product(H: Any, V: Any, name: str = "hess(x)") -> FloatArray:
+    """``H @ V`` for a checked operator ``H`` (:func:`checked_operator`), as float64: a
+    complex result (a ``LinearOperator`` whose products are complex, whatever its
+    ``dtype`` says) is refused rather than cut to its real part."""
+    try:
+        out = np.asarray(H @ V)
+    except ValueError as err:
+        if scipy.sparse.issparse(H):
+            raise
+        # (scipy's reshape of a matvec of the wrong length, naming nothing of the user's)
+        raise ValueError(
+            f"The LinearOperator returned by `{name}` failed a product with a "
+            f"{np.shape(V)} array (do its matvec/matmat return arrays of its shape "
+            f"{tuple(H.shape)}?): {err}"
+        ) from err
+    if out.dtype.kind not in "biuf":
+        raise TypeError(
+            f"`{name}` must return an array of real numbers. Got products of dtype "
+            f"{out.dtype} from its LinearOperator instead."
+        )
+    expected = (H.shape[0], *np.shape(V)[1:])
+    if out.shape != expected and out.size == int(np.prod(expected)) and out.ndim == 2:
+        out = out.reshape(expected)  # (a (n, 1) product of a vector)
+    if out.shape != expected:
+        # (scipy checks a matvec's length, not a matmat's shape)
+        raise ValueError(
+            f"The LinearOperator returned by `{name}` gave a product of shape {out.shape} "
+            f"with a {np.shape(V)} array; expected {expected}."
+        )
+    return np.asarray(out, dtype=np.float64)
+
+
 def operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
     """Rows ``rows`` of a sparse or LinearOperator Hessian as a dense ``(k, n)`` array
     (sparse: the rows sliced; operator: ``k`` products with unit vectors, the Hessian
-    being symmetric)."""
+    being symmetric). ``H`` is checked first (:func:`checked_operator`)."""
+    checked_operator(H, n)
     if scipy.sparse.issparse(H):
         return np.asarray(scipy.sparse.csr_array(H)[rows].toarray(), dtype=np.float64)
     # The unit vectors in blocks of at most ~1M entries: a whole Hessian (rows = all n)
@@ -115,7 +171,7 @@ def operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
         part = rows[start : start + step]
         E = np.zeros((n, part.size))
         E[part, np.arange(part.size)] = 1.0
-        out[start : start + part.size] = np.asarray(H @ E, dtype=np.float64).T
+        out[start : start + part.size] = operator_product(H, E).T
     return out
 
 

@@ -34,9 +34,11 @@ from ._checks import (
     check_callable,
     check_dimension,
     check_name,
+    checked_operator,
     derivative_check,
     finite_scalar,
     is_operator,
+    operator_product,
     operator_rows,
     pd_solve,
     readonly,
@@ -242,7 +244,7 @@ class Objective:
     def _hvp_from_hess(self, x: FloatArray, v: FloatArray) -> FloatArray:
         H = self._hess(x)
         if is_operator(H):  # sparse or LinearOperator: the product, never the matrix
-            return np.asarray(H @ v, dtype=np.float64).reshape(-1)
+            return operator_product(checked_operator(H, x.size), v).reshape(-1)
         return returned_matrix(H, "hess(x)", (x.size, x.size)) @ v
 
     def _hess_from_hvp(self, x: FloatArray) -> FloatArray:
