@@ -80,12 +80,13 @@ def test_auto_runs_the_event_path_when_the_tie_continuation_reports_too_many_eve
     assert np.max(np.abs(sol(ts) - exact(ts))) <= 30 * tol
 
 
-def test_a_drifted_segment_is_reported_as_drift_not_as_a_changed_system() -> None:
+def test_a_tie_with_a_nearly_singular_block_does_not_drift_off_its_manifold() -> None:
     # (review R19) A log-cosh model on 0/1 data whose greedy flow slides on a tie with a
-    # block row of 1.4e-5: the event path's integrator drifts 1e4 tolerances off the tie
-    # inside a segment (left: a real inaccuracy of that path there). Reading the segment
-    # said "the system this solution was computed with has changed since the solve",
-    # though nothing had; it now says what happened.
+    # block row of 1.4e-5: the event path's integrator drifted 1.1e4 tolerances off the
+    # tie inside a segment, whose reading then failed ("the system ... has changed since
+    # the solve", though nothing had), and the events came up to 1.8e-3 off the
+    # continuation path's at rtol 1e-12. A mode now goes on from the projected state
+    # once its drift passes 10 tolerances: the segments read, the events 1.2e-4 off.
     from scipy.optimize import minimize
 
     from filippov.objectives import linear_model
@@ -114,13 +115,12 @@ def test_a_drifted_segment_is_reported_as_drift_not_as_a_changed_system() -> Non
     )  # fmt: skip
     assert sol.status == 1, sol.message
     np.testing.assert_allclose(sol.x[-1], x_min, rtol=0, atol=1e-6)
-    messages = []
-    for seg in sol.segments:
-        try:
-            seg(np.linspace(seg.t0, seg.t1, 5))
-        except RuntimeError as exc:
-            messages.append(str(exc))
-    if not messages:
-        pytest.skip("no drifted segment on this machine (the event path held the tie)")
-    assert all("the system is unchanged since the solve" in m for m in messages)
-    assert not any("has changed since the solve" in m for m in messages)
+    ref = fp.solve(
+        fp.steepest_descent_flow(obj, "l1"), x0, (0.0, T), method="continuation",
+        rtol=1e-12, atol=1e-14,
+    )  # fmt: skip
+    assert ref.status == 1, ref.message
+    assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
+    assert max(abs(a.t - b.t) for a, b in zip(sol.events, ref.events, strict=True)) <= 5e-4
+    ts = np.linspace(0.0, ref.events[-1].t, 400)
+    assert np.max(np.abs(sol(ts) - ref(ts))) <= 1e-3  # (reading every segment)
