@@ -2096,7 +2096,8 @@ def _steps(
     try:
         sigma, mode, stationary = _select(obj, block, x, sigma, np.flatnonzero(zero), rec)
     except np.linalg.LinAlgError as exc:
-        return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
+        why = _not_positive_definite(obj, x, np.flatnonzero(sigma == 0))
+        return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}{why}")
     undetermined = None if stationary else _undetermined_selection(block, t, x)
     if undetermined is not None:
         return Finished(-4, undetermined)
@@ -2170,7 +2171,8 @@ def _steps(
                 obj, block, x, new_sigma, arrived, rec, previous=old_sigma
             )
         except np.linalg.LinAlgError as exc:
-            return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
+            why = _not_positive_definite(obj, x, np.flatnonzero(new_sigma == 0))
+            return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}{why}")
         undetermined = None if stationary else _undetermined_selection(block, t, x)
         if undetermined is not None:
             return Finished(-4, undetermined)
@@ -2282,6 +2284,28 @@ def _free_size(g: FloatArray, sigma: FloatArray) -> float:
     """The largest ``|∂_i f|`` over the free indices (``σ_i ≠ 0``), 0 if none."""
     free = g[sigma != 0]
     return _max_abs(free) if free.size else 0.0
+
+
+def _not_positive_definite(obj: Objective, x: FloatArray, S: np.ndarray) -> str:
+    """What a failed selection's message adds (asked only then): the sliding set's Hessian
+    block is not positive definite, and which of its diagonal entries are not positive.
+
+    Why: LAPACK's "1-th leading minor of the array is not positive definite" named neither
+    the block nor the coordinate (a feature absent from a model's data, with no ridge term:
+    ``∂²f/∂x_i² = 0``, R17)."""
+    if not S.size:
+        return ""
+    try:
+        diagonal = np.asarray(obj.eval_hess_rows(x, S), dtype=float)[np.arange(S.size), S]
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        diagonal = np.full(S.size, np.nan)
+    flat = np.flatnonzero(~(diagonal > 0.0))
+    where = f"{{{', '.join(str(int(i)) for i in S[:6])}{', ...' if S.size > 6 else ''}}}"
+    said = f" (the Hessian block of the sliding coordinates {where} is not positive definite"
+    if flat.size:
+        i, value = int(S[flat[0]]), float(diagonal[flat[0]])
+        said += f": ∂²f/∂x_{i}² = {value:.3g} there, f is not strictly convex along x_{i}"
+    return said + "; method='events' follows such modes)"
 
 
 def _select(

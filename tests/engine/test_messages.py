@@ -107,3 +107,25 @@ def test_an_ill_conditioned_sliding_block_is_named_when_the_corrector_fails() ->
     assert sol.status == -1
     assert "too ill-conditioned for the tolerance" in sol.message
     assert "discontinuity" not in sol.message
+
+
+def test_a_sliding_block_that_is_not_positive_definite_is_named_with_its_flat_coordinate() -> None:
+    # (review R17) Features absent from the data (zero columns) and no ridge term: ∂f/∂x_3
+    # ≡ 0 and ∂²f/∂x_3² = 0, so the continuation path's sliding block at t = 0 is singular.
+    # Its −4 said only LAPACK's "1-th leading minor of the array is not positive definite
+    # (dpotrf)"; it now names the block, the coordinate and the way on.
+    from filippov.objectives import linear_model
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((60, 14))
+    A[:, [3, 9]] = 0.0
+    obj = linear_model(A, rng.standard_normal(60), 0.0, loss="logcosh")
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = rng.standard_normal(14)
+    sol = fp.solve(flow, x0, (0.0, 50.0), method="continuation")
+    assert sol.status == -4
+    assert "sliding coordinates {3, 9} is not positive definite" in sol.message
+    assert "∂²f/∂x_3² = 0 there" in sol.message
+    auto = fp.solve(flow, x0, (0.0, 50.0))
+    assert auto.status == 1 and "∂²f/∂x_3² = 0" in auto.message
+    np.testing.assert_allclose(auto.x[-1][[3, 9]], x0[[3, 9]], rtol=0, atol=1e-14)
