@@ -82,11 +82,10 @@ class ModeDense:
             moved = np.abs(P - np.atleast_2d(X)).max(axis=1) / self._tol(np.atleast_2d(X))
             k = int(np.argmax(moved))
             if moved[k] > _MOVE_TOLERANCES:
-                what = (
+                self._refuse(
                     f"projecting the integrator's state {np.array2string(np.atleast_2d(X)[k], precision=6)} "
                     f"onto the mode's manifold moves it by {moved[k]:.3g} tolerances"
                 )
-                self._refuse(what)
         return P
 
     def _tol(self, X: FloatArray) -> FloatArray:
