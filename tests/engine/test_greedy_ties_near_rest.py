@@ -124,3 +124,41 @@ def test_a_tie_with_a_nearly_singular_block_does_not_drift_off_its_manifold() ->
     assert max(abs(a.t - b.t) for a, b in zip(sol.events, ref.events, strict=True)) <= 5e-4
     ts = np.linspace(0.0, ref.events[-1].t, 400)
     assert np.max(np.abs(sol(ts) - ref(ts))) <= 1e-3  # (reading every segment)
+
+
+def test_a_tie_entry_is_not_taken_for_the_rest_by_a_jump_across_the_path() -> None:
+    # (review R20) An ill-conditioned quadratic (condition 7.7e5) started 1.5e-4 from its
+    # minimizer: after a crossing at t = 2.351e-4 the common |∂f| of the tie is 3.5e-9 and
+    # the rest guard's probe put h = 0 at the next tie-entry. The move onto h = 0 was
+    # kept (59 tolerances across the path, within 100; 296 along it, within 100 times the
+    # arrival factor 12), but the rest kept its time, as a move across the path is no
+    # location error: the state jumped 1.2e-4 (233 tolerances) onto the minimizer at
+    # t = 2.351e-4, two tie-entries skipped and the rest reported at half its time
+    # (the exact path rests at t = 4.963e-4), status 1.
+    rng = np.random.default_rng(5013)
+    n = int(rng.integers(3, 9))
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    lo = rng.choice([-1, -3, -6])
+    H = Q @ np.diag(10 ** rng.uniform(lo, 1.5, n)) @ Q.T
+    H = 0.5 * (H + H.T)
+    b = -H @ (10 ** rng.uniform(-1, 2) * rng.standard_normal(n))
+    x_min = np.linalg.solve(H, -b)
+    x0 = x_min + 10 ** rng.uniform(-7, -3) * rng.standard_normal(n)
+    rtol = float(10 ** rng.uniform(-12, -6))
+    exact = fp.solve(fp.steepest_descent_flow(Objective.quadratic(H, b), "l1"), x0, (0.0, 1e4))
+    assert exact.status == 1
+    plain = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H)
+    sol = fp.solve(
+        fp.steepest_descent_flow(plain, "l1"),
+        x0,
+        (0.0, 1e4),
+        method="events",
+        rtol=rtol,
+        atol=rtol / 100,
+    )
+    assert sol.status == 1, sol.message
+    tol = rtol * max(1.0, float(np.max(np.abs(x_min)))) + rtol / 100
+    assert [e.kind for e in sol.events] == [e.kind for e in exact.events]
+    assert abs(sol.events[-1].t - exact.events[-1].t) <= 30 * tol  # (unit ℓ1 speed)
+    ts = np.linspace(0.0, 1.5 * exact.events[-1].t, 2001)
+    assert np.max(np.abs(sol(ts) - exact(ts))) <= 30 * tol
