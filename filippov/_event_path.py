@@ -75,6 +75,7 @@ from filippov._validation import FloatArray, require_positive_limit
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
 from filippov.norms import Norm, get_norm
 from filippov.selection import (
+    SelectionError,
     box_tolerances,
     is_p_matrix,
     is_pd_symmetric,
@@ -628,6 +629,23 @@ def _integrate_mode(
             continue
         except np.linalg.LinAlgError as exc:
             raise fail(-4, f"singular sliding selection ({exc})", t_old, x_old) from None
+        except SelectionError as exc:
+            raise fail(
+                -4, f"the sliding selection could not be solved ({exc})", t_old, x_old
+            ) from None
+        except (ValueError, ArithmeticError, RuntimeError) as exc:
+            # A user function (f, grad, h, a field) raised inside a step. The driver would
+            # end the run too, but with the mode's accepted steps dropped and the message
+            # naming the last event: a grad raising at t = 0.4 was reported "at t = 0,
+            # x = x0", the solution ending there. Kept up to the last accepted step,
+            # which the message names.
+            raise fail(
+                -1,
+                f"the system's functions raised ({type(exc).__name__}: {exc}) in the step "
+                "from the last accepted state",
+                t_old,
+                x_old,
+            ) from exc
         h_next = getattr(solver, "h_abs", None)
         h_next = float(h_next) if h_next is not None else None
         h_last = getattr(solver, "h_previous", None)  # (scipy's explicit Runge–Kutta)

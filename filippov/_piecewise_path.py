@@ -748,6 +748,17 @@ def _run_mode(
                 -3,
                 f"non-finite value ({exc}); the solution is returned up to t = {ts[-1]:.12g}",
             ) from None
+        except (ValueError, ArithmeticError, RuntimeError) as exc:
+            # A user field or switching function raised inside a step: the mode is kept
+            # up to the last accepted step, which the message names (the driver alone
+            # dropped the mode and named the last event's time and state).
+            _record(rec, mode, ts, interps, ts[-1], mode_rec)
+            raise PathFailure(
+                -1,
+                f"the system's functions raised ({type(exc).__name__}: {exc}) in the step "
+                f"from t = {ts[-1]:.12g}, x = {np.array2string(solver.y, precision=12)}; "
+                "the solution is returned up to there",
+            ) from exc
         rec.count_step(solver)
         if solver.status == "failed" and stiff_cls is not None and isinstance(solver, stiff_cls):
             # (the implicit integrator a stiff mode switched to fails where its Newton

@@ -445,7 +445,8 @@ def _split_path(
     Where the kind changes between two samples the boundary is bisected; it is a fold
     when the one-sided normal velocities ``a±`` are continuous there and one of them
     vanishes (otherwise the path met another switching manifold, where ``a±`` jump).
-    A sample classified ``"tangency"`` is a fold itself.
+    A sample classified ``"tangency"`` after one of another kind is a fold itself (the
+    path's first sample is not: a path tangential all along has no fold).
     """
     info = [classify(p) for p in xy]
     scale = max([max(abs(a), abs(b)) for _, a, b in info] + [1e-300])
@@ -457,8 +458,9 @@ def _split_path(
             folds.append(np.array(point, dtype=float))
 
     kind = info[0][0]
-    if kind == "tangency":
-        add_fold(xy[0])
+    # (not the first sample when tangential: the kind does not change at the path's
+    # start; a manifold tangential all along, as x1 = 0 of x' = (1, 0.3) − sign(x), had
+    # a fold drawn at the window's edge)
     current: list[FloatArray] = [xy[0]]
     for idx in range(1, len(xy)):
         k_new = info[idx][0]
@@ -469,6 +471,8 @@ def _split_path(
             boundary = xy[idx]
             add_fold(boundary)
         elif kind == "tangency":
+            # (a tangential stretch ends here: at a junction with another manifold, where
+            # a± jump, as often as at a fold; its start was marked if it had one)
             boundary = xy[idx - 1]
         else:
             lo, hi = xy[idx - 1].copy(), xy[idx].copy()

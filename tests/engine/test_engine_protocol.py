@@ -8,7 +8,7 @@ limit, the stationary stop and failures behave the same on every path.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import filippov as fp
+from filippov._validation import FloatArray
 from filippov.engine import (
     ContinuationOptions,
     EventOptions,
@@ -257,3 +258,59 @@ def test_a_non_finite_value_at_x0_keeps_its_own_error() -> None:
     with pytest.raises(NonFiniteError, match=r"`grad\(x\)` must be finite") as info:
         fp.solve(fp.steepest_descent_flow(objective, "linf"), [1.0, 2.0], (0.0, 1.0))
     assert "raised at the start" not in str(info.value)
+
+
+class _UserFailure(RuntimeError):
+    """What a user's function raises once the state leaves its domain."""
+
+
+def _grad_failing_below(edge: float) -> Callable[[FloatArray], FloatArray]:
+    """The gradient of ``x1²/2 + x2²/2``, raising wherever ``x1 < edge``."""
+
+    def grad(x: FloatArray) -> FloatArray:
+        if x[0] < edge:
+            raise _UserFailure("grad failed")
+        return np.array([x[0], x[1]])
+
+    return grad
+
+
+def _system_failing_below(which: str, edge: float) -> Any:
+    if which == "piecewise":
+        # x' = −sign(x) componentwise, as a Stewart system whose field raises past the edge
+        def field(x: FloatArray, signs: tuple[int, ...]) -> FloatArray:
+            if x[0] < edge:
+                raise _UserFailure("field failed")
+            return -np.asarray(signs, dtype=float)
+
+        return fp.stewart_system(field, lambda x: x, jac=lambda x: np.eye(2), n=2)
+    objective = fp.Objective(
+        lambda x: 0.5 * float(x @ x), _grad_failing_below(edge), hess=lambda x: np.eye(2), n=2
+    )
+    return fp.steepest_descent_flow(objective, which)
+
+
+@pytest.mark.parametrize("which", ["linf", "l2", "piecewise"])
+def test_a_user_function_raising_mid_mode_keeps_the_mode_up_to_its_last_step(which: str) -> None:
+    # (review R21) From x0 = (0.6, 0.9), x1 falls at speed 1 for the sign flow and the
+    # piecewise system (x1 = 0.6 − t) and at speed 0.6/|x0| for the ℓ2 flow (straight to
+    # the origin), so the user's function first raises when x1 < 0.2, at t = 0.4 and
+    # t = 0.4·|x0|/0.6: there was no event before. The run used to end at t = 0 with
+    # the message naming x0 (the mode's steps dropped); the solution now runs up to the
+    # last accepted step before that time, on the closed-form path, and the message names
+    # that state.
+    system = _system_failing_below(which, 0.2)
+    x0 = np.array([0.6, 0.9])
+    sol = fp.solve(system, x0, (0.0, 3.0), method="auto" if which == "piecewise" else "events")
+    t_fail = 0.4 if which != "l2" else 0.4 * float(np.linalg.norm(x0)) / 0.6
+    assert sol.status == -1, sol.message
+    assert "(_UserFailure: " in sol.message and " failed)" in sol.message, sol.message
+    t_end = sol.t[-1]
+    assert 0.0 < t_end < t_fail, (t_end, sol.message)
+    ts = np.linspace(0.0, t_end, 7)
+    if which == "l2":
+        expected = x0 * (1.0 - ts / float(np.linalg.norm(x0)))[:, None]
+    else:
+        expected = x0 - ts[:, None]
+    np.testing.assert_allclose(sol(ts), expected, rtol=0.0, atol=1e-9)
+    assert f"t = {t_end:.12g}" in sol.message, sol.message

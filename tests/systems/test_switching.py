@@ -389,3 +389,17 @@ def test_a_manifold_on_the_windows_edge_is_drawn_on_either_side(xlim, ylim) -> N
         i = p.index[0]
         np.testing.assert_allclose(p.xy[:, i], 1.0, atol=1e-12)
         assert np.ptp(p.xy[:, 1 - i]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("drift", [(1.0, 0.3), (0.3, -1.0)])
+def test_a_manifold_tangential_all_along_has_no_fold(drift: tuple[float, float]) -> None:
+    # (review R21) x' = d − sign(x): on x_i = 0, a+ = d_i − 1 and a− = d_i + 1. With
+    # |d_i| = 1 one of them is 0 everywhere: the manifold is tangential all along, its kind
+    # changes nowhere, and a fold (where the kind changes) has no place on it. A fold was
+    # marked at the first point of the traced line, on the window's edge. The other
+    # manifold (|d_j| < 1) is sliding throughout.
+    system = fp.FilippovSystem.affine(drift, np.eye(2), np.eye(2), [0.0, 0.0], "l1")
+    i = 0 if abs(drift[0]) == 1.0 else 1
+    sw = switching_set(system, (-2.0, 2.0), (-2.0, 2.0), resolution=41)
+    assert {(p.index, p.kind) for p in sw.pieces} == {((i,), "tangency"), ((1 - i,), "sliding")}
+    assert sw.folds == ()
