@@ -848,7 +848,12 @@ def linf_steps(
             "or moving along it, is not supported",
         )
 
-    if float(np.max(np.abs(h))) == 0.0:
+    # h(x0) = 0 is read per index on the scale of the terms h_i is computed from, as in the
+    # ℓ1 loop. Why not only an exact zero: a start at a minimizer computed in floating
+    # point (lstsq of an ill-conditioned H) has |h| at rounding, e.g. 1e-9 on terms of size
+    # 2e6; the flow then wandered through a dozen events of noise in 1e-13 time and the
+    # run ended with status -5 ("f increased") where the sign flow rests at t = 0.
+    if bool(np.all(np.abs(h) <= initial_zero_rtol(opts.zero_tol) * component_scales(G, x0, e))):
         return at_zero(None, "h = 0 at the start")
 
     A = tie_set(h)
