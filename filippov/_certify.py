@@ -267,6 +267,21 @@ def _descent_failure(system: FilippovSystem, rec: Recorder) -> str | None:
     tol = _CHECK_RTOL * float(np.max(np.abs(fs)))
     rise = np.flatnonzero(fs[1:] > fs[:-1] + tol)
     if rise.size:
+        # f is computed from terms that can be far larger than f itself (½xᵀHx + bᵀx of a
+        # quadratic of condition 1e9 near its minimizer: terms ~1e7, f = −0.037): its
+        # rounding, not a fraction of |f|, is what a rise must exceed. Estimated, only
+        # when a rise is seen, from f's change under a one-ulp move of each sample (the
+        # rounding of its terms, or |∇f|·ulp(x), whichever is larger), 64 times. (Every
+        # sign and greedy flow of that quadratic started 1e-6 from its minimizer ended −5,
+        # "f increased", on rises of 1e-9; review R22.)
+        with np.errstate(all="ignore"):
+            noise = max(
+                abs(float(obj.f(np.nextafter(np.array(rec.x[i]), np.inf))) - f)
+                for i, f in zip(picks, fs, strict=True)
+            )
+        if np.isfinite(noise):
+            rise = np.flatnonzero(fs[1:] > fs[:-1] + max(tol, 64.0 * noise))
+    if rise.size:
         i, j = int(picks[rise[0]]), int(picks[rise[0] + 1])
         return (
             f"f increased from {fs[rise[0]]:.6g} at t = {rec.t[i]:.12g} to "
