@@ -274,11 +274,14 @@ def _descent_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         # rounding of its terms, or |∇f|·ulp(x), whichever is larger), 64 times. (Every
         # sign and greedy flow of that quadratic started 1e-6 from its minimizer ended −5,
         # "f increased", on rises of 1e-9; review R22.)
-        with np.errstate(all="ignore"):
-            noise = max(
-                abs(float(obj.f(np.nextafter(np.array(rec.x[i]), np.inf))) - f)
-                for i, f in zip(picks, fs, strict=True)
-            )
+        try:
+            with np.errstate(all="ignore"):
+                noise = max(
+                    abs(float(obj.f(np.nextafter(np.array(rec.x[i]), np.inf))) - f)
+                    for i, f in zip(picks, fs, strict=True)
+                )
+        except (ValueError, ArithmeticError):  # (f not finite an ulp away: no allowance)
+            noise = np.nan
         if np.isfinite(noise):
             rise = np.flatnonzero(fs[1:] > fs[:-1] + max(tol, 64.0 * noise))
     if rise.size:
