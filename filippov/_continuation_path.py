@@ -3158,6 +3158,24 @@ def _run_mode(
                 # (the tighter tangent keeps every |ẋ_i| below 1 at the step's end)
                 exit_idx = exit_idx[:0]
                 G1, D1, E1 = guards(new)
+        # Locate the entry on the curve itself.
+        p_e: _Point | None = None
+        if j_entry >= 0:
+            p_e = _located(cur, _refine_entry, cm, cur, new, h, tau_entry, j_entry, offset)
+            if p_e is None:
+                # No root on the curve: the step's end read its guard off (see
+                # `_refine_entry`). Its end is solved on the curve again, with the gradient
+                # there, and the step is kept if every guard is positive at it (else taken
+                # again, shorter: the guards' interpolants then start from sound values).
+                if p_x is None:
+                    x_c, g_c, _ = _located(cur, _curve_state, cm, cur, new, h, new.tau)
+                    new = cm.point(new.tau, x_c, g_c, new.u, a_guess=new.a)
+                    new.z, new.z_step = cm.last_z, cm.last_step
+                    G1, D1, E1 = guards(new)
+                    if not (G1 > 0.0).all() or (np.abs(new.u) >= 1.0).any():
+                        h_step = h / 2
+                        continue
+                j_entry = -1
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
             cur_guards = (new, G1, D1, E1)
@@ -3177,10 +3195,8 @@ def _run_mode(
                 record(new)
                 return t + new.tau, new.x, new.g, h_step, None, []
             continue
-        # Locate on the curve itself.
         candidates: list[tuple[float, _Point, str]] = []
-        if j_entry >= 0:
-            p_e = _located(cur, _refine_entry, cm, cur, new, h, tau_entry, j_entry, offset)
+        if p_e is not None:
             candidates.append((p_e.tau, p_e, "entry"))
         if p_x is not None:
             candidates.append((p_x.tau, p_x, "exit"))
@@ -3698,8 +3714,10 @@ def _guard_slope(
 
 def _refine_entry(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, j: int, offset: FloatArray
-) -> _Point:
-    """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve.
+) -> _Point | None:
+    """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve;
+    ``None`` when the guard stays clearly positive on the curve up to the step's end (the
+    guard read at the step's end was off: see below).
 
     Newton from the Hermite estimate on the guard's values on the curve itself, with the
     slope of the step's Hermite interpolant of the guard (the tangent, a linear solve, is
@@ -3722,6 +3740,7 @@ def _refine_entry(
     last_step = np.inf
     last_iterate: tuple[float, float] | None = None
     shift: _Shift | None = None
+    val = np.inf
     for _ in range(200):
         # (∂_j f alone at the iterates: the whole gradient only at the point returned)
         moved = shift.at(tau, j) if shift is not None else None
@@ -3783,6 +3802,15 @@ def _refine_entry(
             break
         lo, hi, tau, last_step = bracket
     if best is None:
+        if val > cm.ztol:
+            # The guard is positive on the curve all the way to the step's end, where the
+            # step read it as ≤ 0: that reading is the gradient before the corrector's last
+            # correction, at a state within the tolerance of the curve, so it is off by up
+            # to ‖H‖·tol -- more than the guard itself near the minimizer of an
+            # ill-conditioned objective at a loose tolerance. Not an entry (on a Rosenbrock
+            # function at rtol 1e-4 the last index "arrived" with ∂_j f = -0.011: a
+            # stationary point 0.017 from the minimizer, and a spurious tangency before).
+            return None
         return new
     # The point at or just past the root (the guard ≤ 0 there).
     x, g = best[1], cm.complete(best[1], best[2])
