@@ -1127,6 +1127,16 @@ class CurveDense:
         return out
 
 
+def distinct_times(ts: FloatArray) -> np.ndarray:
+    """The nodes a mode's dense output keeps of its points at the times ``ts`` (not
+    decreasing): of a run of equal times, the last. Why: a step, or an event located
+    within rounding of the last point, can be shorter than the ulp of ``t`` while its
+    ``τ`` is not, and the spline's times must increase strictly (on the greedy flow of a
+    smooth max at t = 30.2 a join 2e-15 after the last point made ``sol(t)`` raise
+    "`x` must be strictly increasing" on its whole segment)."""
+    return np.flatnonzero(np.append(ts[1:] > ts[:-1], True))
+
+
 @dataclass
 class _Point:
     """A point of the curve: time in the mode, state, gradient, tangent, gradient rate.
@@ -2826,19 +2836,21 @@ def _run_mode(
             rec.linear_segment(t, t + last.tau, x, -sigma, mode, lam0)
             return
         ts = np.array([t + p.tau for p in pts])
+        keep = distinct_times(ts)
+        nodes = [pts[i] for i in keep]
         dense = CurveDense(
             x.copy(),
             t,
             sigma.copy(),
             S.copy(),
-            ts,
-            np.array([p.x[S] for p in pts]),
-            np.array([p.u for p in pts]),
-            np.array([p.a for p in pts]) if all(p.a is not None for p in pts) else None,
+            ts[keep],
+            np.array([p.x[S] for p in nodes]),
+            np.array([p.u for p in nodes]),
+            np.array([p.a for p in nodes]) if all(p.a is not None for p in nodes) else None,
         )
         # one piece per continuation step (the Hermite interpolants are sampled exactly)
         t_stop = t + last.tau
-        breaks = np.append(ts[ts < t_stop], t_stop)
+        breaks = np.append(dense.ts[dense.ts < t_stop], t_stop)
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
     sigma_F, offset_F = sigma[F], offset[F]
