@@ -1127,6 +1127,16 @@ class CurveDense:
         return out
 
 
+def distinct_times(ts: FloatArray) -> np.ndarray:
+    """The nodes a mode's dense output keeps of its points at the times ``ts`` (not
+    decreasing): of a run of equal times, the last. Why: a step, or an event located
+    within rounding of the last point, can be shorter than the ulp of ``t`` while its
+    ``τ`` is not, and the spline's times must increase strictly (on the greedy flow of a
+    smooth max at t = 30.2 a join 2e-15 after the last point made ``sol(t)`` raise
+    "`x` must be strictly increasing" on its whole segment)."""
+    return np.flatnonzero(np.append(ts[1:] > ts[:-1], True))
+
+
 @dataclass
 class _Point:
     """A point of the curve: time in the mode, state, gradient, tangent, gradient rate.
@@ -2826,19 +2836,21 @@ def _run_mode(
             rec.linear_segment(t, t + last.tau, x, -sigma, mode, lam0)
             return
         ts = np.array([t + p.tau for p in pts])
+        keep = distinct_times(ts)
+        nodes = [pts[i] for i in keep]
         dense = CurveDense(
             x.copy(),
             t,
             sigma.copy(),
             S.copy(),
-            ts,
-            np.array([p.x[S] for p in pts]),
-            np.array([p.u for p in pts]),
-            np.array([p.a for p in pts]) if all(p.a is not None for p in pts) else None,
+            ts[keep],
+            np.array([p.x[S] for p in nodes]),
+            np.array([p.u for p in nodes]),
+            np.array([p.a for p in nodes]) if all(p.a is not None for p in nodes) else None,
         )
         # one piece per continuation step (the Hermite interpolants are sampled exactly)
         t_stop = t + last.tau
-        breaks = np.append(ts[ts < t_stop], t_stop)
+        breaks = np.append(dense.ts[dense.ts < t_stop], t_stop)
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
     sigma_F, offset_F = sigma[F], offset[F]
@@ -3158,6 +3170,24 @@ def _run_mode(
                 # (the tighter tangent keeps every |ẋ_i| below 1 at the step's end)
                 exit_idx = exit_idx[:0]
                 G1, D1, E1 = guards(new)
+        # Locate the entry on the curve itself.
+        p_e: _Point | None = None
+        if j_entry >= 0:
+            p_e = _located(cur, _refine_entry, cm, cur, new, h, tau_entry, j_entry, offset)
+            if p_e is None:
+                # No root on the curve: the step's end read its guard off (see
+                # `_refine_entry`). Its end is solved on the curve again, with the gradient
+                # there, and the step is kept if every guard is positive at it (else taken
+                # again, shorter: the guards' interpolants then start from sound values).
+                if p_x is None:
+                    x_c, g_c, _ = _located(cur, _curve_state, cm, cur, new, h, new.tau)
+                    new = cm.point(new.tau, x_c, g_c, new.u, a_guess=new.a)
+                    new.z, new.z_step = cm.last_z, cm.last_step
+                    G1, D1, E1 = guards(new)
+                    if not (G1 > 0.0).all() or (np.abs(new.u) >= 1.0).any():
+                        h_step = h / 2
+                        continue
+                j_entry = -1
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
             cur_guards = (new, G1, D1, E1)
@@ -3177,10 +3207,8 @@ def _run_mode(
                 record(new)
                 return t + new.tau, new.x, new.g, h_step, None, []
             continue
-        # Locate on the curve itself.
         candidates: list[tuple[float, _Point, str]] = []
-        if j_entry >= 0:
-            p_e = _located(cur, _refine_entry, cm, cur, new, h, tau_entry, j_entry, offset)
+        if p_e is not None:
             candidates.append((p_e.tau, p_e, "entry"))
         if p_x is not None:
             candidates.append((p_x.tau, p_x, "exit"))
@@ -3698,8 +3726,10 @@ def _guard_slope(
 
 def _refine_entry(
     cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, j: int, offset: FloatArray
-) -> _Point:
-    """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve.
+) -> _Point | None:
+    """The first ``τ`` in the step with ``σ_j ∂_j f(x(τ)) + offset_j = 0`` on the curve;
+    ``None`` when the guard stays clearly positive on the curve up to the step's end (the
+    guard read at the step's end was off: see below).
 
     Newton from the Hermite estimate on the guard's values on the curve itself, with the
     slope of the step's Hermite interpolant of the guard (the tangent, a linear solve, is
@@ -3722,6 +3752,7 @@ def _refine_entry(
     last_step = np.inf
     last_iterate: tuple[float, float] | None = None
     shift: _Shift | None = None
+    val = np.inf
     for _ in range(200):
         # (∂_j f alone at the iterates: the whole gradient only at the point returned)
         moved = shift.at(tau, j) if shift is not None else None
@@ -3783,6 +3814,15 @@ def _refine_entry(
             break
         lo, hi, tau, last_step = bracket
     if best is None:
+        if val > cm.ztol:
+            # The guard is positive on the curve all the way to the step's end, where the
+            # step read it as ≤ 0: that reading is the gradient before the corrector's last
+            # correction, at a state within the tolerance of the curve, so it is off by up
+            # to ‖H‖·tol -- more than the guard itself near the minimizer of an
+            # ill-conditioned objective at a loose tolerance. Not an entry (on a Rosenbrock
+            # function at rtol 1e-4 the last index "arrived" with ∂_j f = -0.011: a
+            # stationary point 0.017 from the minimizer, and a spurious tangency before).
+            return None
         return new
     # The point at or just past the root (the guard ≤ 0 there).
     x, g = best[1], cm.complete(best[1], best[2])

@@ -55,6 +55,7 @@ from filippov._continuation_path import (
     TryBudget,
     bracketed_newton_step,
     cholesky,
+    distinct_times,
     first_roots,
     first_step,
     hermite,
@@ -898,17 +899,18 @@ def _run_tie_mode(
         if t + last.tau <= t:  # (also a step below the ulp of t: no zero-length piece)
             return
         ts = np.array([t + p.tau for p in pts])
+        keep = distinct_times(ts)  # (a join within the ulp of t of the last point)
         dense = CurveDense(
             x.copy(),
             t,
             np.zeros(n),
             T.copy(),
-            ts,
-            np.array([p.x[T] for p in pts]),
-            np.array([p.u for p in pts]),
+            ts[keep],
+            np.array([pts[i].x[T] for i in keep]),
+            np.array([pts[i].u for i in keep]),
         )
         t_stop = t + last.tau
-        breaks = np.r_[ts[ts < t_stop], t_stop]
+        breaks = np.r_[dense.ts[dense.ts < t_stop], t_stop]
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
     # (the sign flow's judgement of many tries: see `TryBudget`)

@@ -1455,3 +1455,32 @@ def test_curve_dense_reads_its_nodes_as_its_spline_does():
         )
     # (outside the nodes' span the sliding part is held at the ends, as before)
     np.testing.assert_allclose(dense(np.array([ts[-1] + 1.0]))[:, S], XS[[-1]], rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "x0",
+    [[0.70675741, -1.75678915, 0.22238447], [0.54784675, -0.92085314, -1.8361059]],
+)
+def test_an_entry_the_curve_does_not_confirm_is_not_taken(x0: list[float]) -> None:
+    """Near the minimizer of a Rosenbrock function at rtol 1e-4 a step's end read the last
+    free partial ∂_2 f ≥ 0 from the gradient before the corrector's last correction (off
+    by ‖H‖·tol ≈ 0.01, more than ∂_2 f itself); the curve never confirmed the sign change,
+    but the entry was taken at the step's end anyway: a stationary point with
+    ∂_2 f = -0.013, 0.016 from the minimizer (1, 1, 1), reported with status 1 (for the
+    second start: a spurious tangency, then status -5). Checked against the closed-form
+    minimizer."""
+    obj = Objective.from_expr(
+        "100*(x1 - x0**2)**2 + (1 - x0)**2 + 100*(x2 - x1**2)**2 + (1 - x1)**2",
+        ["x0", "x1", "x2"],
+    )
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"),
+        x0,
+        t_span=(0.0, 10.0),
+        rtol=1e-4,
+        atol=1e-6,
+        method="continuation",
+    )
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], np.ones(3), atol=1e-8)
+    assert not [e for e in sol.events if e.kind == "tangency"]

@@ -622,3 +622,37 @@ def test_a_failure_at_a_degenerate_rest_names_where_the_solution_ends(seed: int)
     assert np.array2string(sol(sol.t[-1]), precision=12) in sol.message
     auto = fp.solve(system, x0, span, method="auto")
     assert auto.method.startswith("events")
+
+
+def test_a_join_within_the_ulp_of_t_keeps_the_dense_output_usable() -> None:
+    """On this greedy flow of a smooth max (d = 25, rtol 1e-4) a join was located 2e-15
+    after a tie mode's last point at t = 30.22: ``τ`` differed, ``t + τ`` did not, and the
+    mode's spline got two nodes at one time, so ``sol(t)`` raised "`x` must be strictly
+    increasing" anywhere on that segment of a run with status 1. Every segment is
+    evaluated, consecutive segments meet, and the end is the minimizer (Newton's, here)."""
+    rng = np.random.default_rng(3)
+    for d in (3, 10):  # (the draws that led to this problem)
+        rng.standard_normal((2 * d, d)), rng.standard_normal(2 * d)
+        rng.uniform(-3, 3, d), rng.uniform(-1e-3, 1e-3, d)
+    A, b = rng.standard_normal((50, 25)), rng.standard_normal(50)
+    x0 = np.array([
+        0.8758484434853446, -1.1940098201585359, 1.4113538483227253, 2.5055036932626242,
+        -1.1693966909915146, -0.3620581591414683, -3.0449024615412963, 2.046034449634192,
+        -0.8273658045284671, 0.7127589831814128, -1.8360838881940953, 1.129316558421552,
+        0.06423212113565707, 2.825979474768283, 2.6527390531100576, 0.5126309340693024,
+        -1.8537015612076875, -1.7672795368552894, 0.25768946143167504, 1.891269696903933,
+        2.6418669422815135, 2.1020384156381327, 1.8854594368690538, 0.037622934700419275,
+        0.41921884051871255,
+    ])  # fmt: skip
+    obj = smooth_max(A, b, lam=0.1, temperature=0.5)
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "l1"), x0, t_span=(0.0, 100.0), rtol=1e-4, atol=1e-6,
+        method="continuation",
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+    for seg in sol.segments:
+        xs = seg(np.linspace(seg.t0, seg.t1, 5))
+        assert np.isfinite(xs).all()
+    for before, after in zip(sol.segments[:-1], sol.segments[1:], strict=True):
+        np.testing.assert_allclose(before(before.t1), after(after.t0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 25), rtol=0, atol=1e-8)
