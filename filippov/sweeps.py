@@ -994,7 +994,7 @@ def _read_chunk(
         hold exactly those runs with the sweep's columns.
     """
     try:
-        df = _conform(_read(path, fmt), columns)
+        df = _conform(_read(path, fmt, columns), columns)
     except Exception as exc:  # pyarrow's and pandas' errors have no common base
         raise ValueError(
             f"the chunk file {path} cannot be read ({type(exc).__name__}: {exc})"
@@ -1007,21 +1007,31 @@ def _read_chunk(
     return df
 
 
-def _read(path: Path, fmt: str) -> pd.DataFrame:
+def _read(path: Path, fmt: str, columns: Mapping[str, str]) -> pd.DataFrame:
     import pandas as pd
 
     if fmt == "parquet":
         return pd.read_parquet(path)
-    return _read_csv(path)
+    return _read_csv(path, columns)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """``read_csv`` with floats read back exactly (pandas < 3 needs asking; 3 deprecates it)."""
+def _read_csv(path: Path, columns: Mapping[str, str]) -> pd.DataFrame:
+    """``read_csv`` that gives back what ``to_csv`` wrote: floats exactly (pandas < 3 needs
+    asking; 3 deprecates it), and the text of the ``columns`` of dtype ``"str"`` as text.
+
+    Only an empty field is missing: pandas' default missing markers also take the strings
+    ``"None"``, ``"NA"``, ``"nan"``, ``"null"`` … for missing values, and its type
+    inference reads a string parameter ``"007"`` as the integer 7, so a resumed CSV sweep
+    gave another table than the same sweep run at once. (An empty string and a missing
+    value are both written as an empty field: CSV cannot tell them apart, parquet can.)
+    """
     import pandas as pd
 
-    if int(pd.__version__.split(".")[0]) >= 3:
-        return pd.read_csv(path)
-    return pd.read_csv(path, float_precision="round_trip")
+    text = {name: "str" for name, dtype in columns.items() if dtype == "str"}
+    kwargs: dict[str, Any] = {"keep_default_na": False, "na_values": [""], "dtype": text}
+    if int(pd.__version__.split(".")[0]) < 3:
+        kwargs["float_precision"] = "round_trip"
+    return pd.read_csv(path, **kwargs)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -1038,6 +1048,10 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Rows sorted by ``run``; counts and statuses as integers again when read from CSV.
+        Only an empty CSV field is read as missing (strings such as ``"None"`` or
+        ``"NA"`` stay strings). A CSV file written by ``to_csv`` does not record the
+        dtypes of the parameter columns (pandas infers them; parquet files and ``out``
+        folders keep them) nor tell an empty string from a missing value.
 
     Examples
     --------
@@ -1064,7 +1078,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         parts = []
         for f in sorted(p.glob(f"chunk-*.{fmt}")):
             try:
-                parts.append(_conform(_read(f, fmt), columns))
+                parts.append(_conform(_read(f, fmt, columns), columns))
             except Exception as exc:  # pyarrow's and pandas' errors have no common base
                 raise ValueError(
                     f"the chunk file {f} cannot be read ({type(exc).__name__}: {exc}); "
@@ -1077,7 +1091,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     elif p.suffix == ".parquet":
         df = pd.read_parquet(p)
     elif p.suffix == ".csv":
-        df = _conform(_read_csv(p), _KNOWN_DTYPES)
+        df = _conform(_read_csv(p, _KNOWN_DTYPES), _KNOWN_DTYPES)
     else:
         raise ValueError(f"`path` must end in .parquet or .csv, or be a folder. Got {p}.")
     return df.sort_values("run", kind="stable").reset_index(drop=True)
@@ -1476,6 +1490,20 @@ def sweep(
             )
         chunk_size = int(manifest["chunk_size"])
         table_format = str(manifest["format"])
+    if folder is not None and table_format == "csv":
+        # CSV writes an empty string and a missing value alike (an empty field): a
+        # parameter "" would come back from the chunk files as missing, and a resumed
+        # sweep would differ from the same sweep run at once.
+        empty = [
+            n
+            for n in plan.param_names
+            if any(isinstance(p[n], str) and not p[n] for p in plan.params)
+        ]
+        if empty:
+            raise ValueError(
+                f"`params` {empty} hold the empty string, which CSV chunk files cannot tell "
+                "from a missing value; use table_format='parquet' or another value."
+            )
 
     serial = executor is None or (isinstance(executor, str) and executor == "serial")
     # Checked before any worker starts: a problem that cannot travel is a TypeError now.

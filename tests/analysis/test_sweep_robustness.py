@@ -360,3 +360,40 @@ def test_norms_with_a_ready_system_are_refused_up_front():
         warnings.simplefilter("error")
         table = fp.sweep(flow, X0, t_span=(0.0, 20.0), executor="serial")
     np.testing.assert_allclose(table[["xf_0", "xf_1"]], _minimizers(0.5, 2), atol=1e-9)
+
+
+# ------------------------------------------------------------------ CSV text columns
+def _labelled_slope(a, label):
+    return slope(a)
+
+
+def test_csv_chunks_and_files_give_back_string_parameters_as_written(tmp_path):
+    # pandas' default missing markers read the strings "None", "NA", "nan", "null" as
+    # missing, and its type inference read "007" as 7: a resumed CSV sweep differed from
+    # the same sweep run at once (review R25).
+    labels = ["None", "NA", "nan", "null", "007", "1.50"]
+    kw = {**KW, "params": {"a": [0.5], "label": labels}, "chunk_size": 4}
+    fresh = fp.sweep(_labelled_slope, X0, **kw)
+    assert fresh["label"].tolist() == [lab for lab in labels for _ in X0]
+    out = tmp_path / "chunks"
+    fp.sweep(_labelled_slope, X0, out=out, table_format="csv", **kw)
+    resumed = fp.sweep(_labelled_slope, X0, out=out, table_format="csv", **kw)
+    assert resumed.attrs["sweep"]["chunks_read"] == [0, 1, 2]
+    pd.testing.assert_frame_equal(fresh, resumed, check_exact=True)
+    pd.testing.assert_frame_equal(fresh, read_table(out), check_exact=True)
+    np.testing.assert_allclose(resumed[["xf_0", "xf_1"]], _minimizers(0.5, 12), atol=1e-9)
+    # A whole table written with to_csv: the labels stay strings (not missing values).
+    fresh.to_csv(tmp_path / "t.csv", index=False)
+    back = read_table(tmp_path / "t.csv")
+    assert back["label"].isna().sum() == 0
+    assert back["label"].tolist()[:8] == ["None"] * 2 + ["NA"] * 2 + ["nan"] * 2 + ["null"] * 2
+
+
+def test_an_empty_string_parameter_is_refused_with_csv_chunks(tmp_path):
+    # CSV writes "" and a missing value alike: the chunks would come back as missing.
+    kw = {**KW, "params": {"a": [0.5], "label": ["", "x"]}}
+    with pytest.raises(ValueError, match=r"\['label'\] hold the empty string.*parquet"):
+        fp.sweep(_labelled_slope, X0, out=tmp_path, table_format="csv", **kw)
+    table = fp.sweep(_labelled_slope, X0, out=tmp_path / "p", **kw)  # parquet keeps it
+    pd.testing.assert_frame_equal(table, read_table(tmp_path / "p"), check_exact=True)
+    assert table["label"].tolist() == ["", "", "x", "x"]
