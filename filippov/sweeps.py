@@ -258,6 +258,18 @@ def _param_dtype(values: list[Any]) -> str:
     return "str"
 
 
+def _require_int64(values: Sequence[Any], name: str) -> None:
+    """Refuse integers that the table's int64 column cannot hold (pandas raised an
+    ``OverflowError`` naming no parameter, after the first chunk had been computed)."""
+    info = np.iinfo(np.int64)
+    big = [v for v in values if not info.min <= int(v) <= info.max]
+    if big:
+        raise ValueError(
+            f"`{name}` must hold integers that fit in 64 bits (their table column is "
+            f"int64). Got {big} instead; pass such values as strings (or floats)."
+        )
+
+
 def _param_value(value: Any, dtype: str) -> Any:
     return repr(value) if dtype == "str" and not isinstance(value, str) else value
 
@@ -1243,6 +1255,11 @@ def _plan(
         if not factory:
             raise ValueError("`seeds` needs a problem factory taking a `seed` keyword.")
         seed_axis = tuple(require_int(s, "seeds", 0) for s in _axis(seeds, "seeds"))
+        _require_int64([s for s in seed_axis if s is not None], "seeds")
+    param_dtypes = {n: _param_dtype([p[n] for p in param_grid]) for n in names}
+    for n, dtype in param_dtypes.items():
+        if dtype == "int64":
+            _require_int64([p[n] for p in param_grid], f"params[{n!r}]")
     return _Plan(
         problem=problem,
         factory=factory,
@@ -1262,7 +1279,7 @@ def _plan(
         scheme_options=_options(scheme_options, "scheme_options", _SCHEME_OPTIONS),
         check_derivatives=require_flag(check_derivatives, "check_derivatives"),
         keep_solutions=require_flag(keep_solutions, "keep_solutions"),
-        param_dtypes={n: _param_dtype([p[n] for p in param_grid]) for n in names},
+        param_dtypes=param_dtypes,
     )
 
 

@@ -397,3 +397,20 @@ def test_an_empty_string_parameter_is_refused_with_csv_chunks(tmp_path):
     table = fp.sweep(_labelled_slope, X0, out=tmp_path / "p", **kw)  # parquet keeps it
     pd.testing.assert_frame_equal(table, read_table(tmp_path / "p"), check_exact=True)
     assert table["label"].tolist() == ["", "", "x", "x"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"params": {"a": [1, 2**70]}}, r"params\['a'\].*64 bits.*1180591620717411303424"),
+        ({"params": {"a": [np.uint64(2**63 + 5)]}}, r"params\['a'\].*64 bits"),
+        ({"seeds": [1, 2**64]}, r"seeds.*64 bits"),
+    ],
+)
+def test_integers_beyond_int64_are_refused_up_front(kwargs, match):
+    # pandas raised an OverflowError naming no parameter, once a chunk had been computed.
+    def factory(a=1, seed=None):
+        return slope(0.5)
+
+    with pytest.raises(ValueError, match=match):
+        fp.sweep(factory, X0, t_span=(0.0, 20.0), executor="serial", **kwargs)
