@@ -338,7 +338,8 @@ class _Identity:
     installed package) is described by what it computes: its bytecode, constants (nested
     code included), defaults, closure cell contents and the module-level names its code
     reads (recursively: a helper it calls is described the same way); a class of the
-    user's code by its methods; a user module it reads by its source file. Functions and
+    user's code by its methods; a user module it reads by its source file and the current
+    values of the attributes the code names (set at run time, they are not in the file). Functions and
     classes of installed packages (and of filippov) go by name: the package versions and
     the digest of filippov's sources are part of the identity (:func:`_environment`).
 
@@ -420,15 +421,19 @@ class _Identity:
                 continue
             cells.append((var, self.digest(contents, f"{where} (closure variable {var!r})")))
         reads = []
-        for var in sorted(_global_names(fn.__code__)):
+        names = _global_names(fn.__code__)
+        for var in sorted(names):
             if var in fn.__globals__:
-                reads.append((var, self.digest(fn.__globals__[var], f"{where} (global {var!r})")))
+                value = fn.__globals__[var]
+                reads.append((var, self.digest(value, f"{where} (global {var!r})")))
+                reads.extend(self._module_values(value, names, f"{where} (global {var!r})"))
         # (modules imported inside the function: not in its globals, and a user module's
         # constants changed there returned the old chunks)
         for mod in sorted(_imported_names(fn.__code__)):
             module = sys.modules.get(mod)
             if module is not None:
                 reads.append((mod, self.digest(module, f"{where} (import {mod!r})")))
+                reads.extend(self._module_values(module, names, f"{where} (import {mod!r})"))
             else:  # (not imported yet: the factory runs after the identity is taken)
                 reads.append((mod, self._unloaded_module(mod, f"{where} (import {mod!r})")))
         parts = (
@@ -440,6 +445,20 @@ class _Identity:
             reads,
         )
         return f"function:{parts}"
+
+    def _module_values(self, module: Any, names: set[str], where: str) -> list[tuple[str, str]]:
+        """The current values of the attributes ``names`` of a user module a function
+        reads (``config.SCALE``): a module is described by its source file, but a script
+        may set its attributes at run time (``config.SCALE = 3.0``) without changing that
+        file, and the old chunks came back for the new value."""
+        if not isinstance(module, types.ModuleType) or not _is_user_code(module.__name__):
+            return []
+        attrs = vars(module)
+        return [
+            (f"{module.__name__}.{name}", self.digest(attrs[name], f"{where}.{name}"))
+            for name in sorted(names)
+            if name in attrs and not name.startswith("__")
+        ]
 
     def _code(self, code: types.CodeType, where: str) -> str:
         consts = [self.digest(c, where) for c in code.co_consts]

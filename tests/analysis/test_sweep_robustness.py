@@ -414,3 +414,26 @@ def test_integers_beyond_int64_are_refused_up_front(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         fp.sweep(factory, X0, t_span=(0.0, 20.0), executor="serial", **kwargs)
+
+
+def test_resume_refuses_a_user_module_attribute_set_at_run_time(tmp_path, monkeypatch):
+    # A user module is described by its source file; a script that sets its attribute
+    # (`settings.SCALE = 3.0`) left that file unchanged, and the chunks computed with the
+    # old value came back as the new sweep's (review R25).
+    (tmp_path / "r25_sweep_settings.py").write_text("SCALE = 1.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import r25_sweep_settings as settings
+
+    namespace: dict[str, object] = {"settings": settings, "slope": slope}
+    exec("def factory(a):\n    return slope(settings.SCALE * a)\n", namespace)
+    factory = namespace["factory"]
+    kw = {**KW, "params": {"a": [0.5]}, "out": tmp_path / "out"}
+    first = fp.sweep(factory, X0, **kw)
+    np.testing.assert_allclose(first[["xf_0", "xf_1"]], _minimizers(0.5, 2), atol=1e-9)
+    monkeypatch.setattr(settings, "SCALE", 3.0)
+    with pytest.raises(ValueError, match="another sweep"):
+        fp.sweep(factory, X0, **kw)
+    monkeypatch.setattr(settings, "SCALE", 1.0)  # the same value again: resumed
+    again = fp.sweep(factory, X0, **kw)
+    assert again.attrs["sweep"]["chunks_run"] == []
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
