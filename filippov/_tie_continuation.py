@@ -691,11 +691,12 @@ def _midpoint_error(
 
 def _refine_join(
     tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float, tau: float, k: int, offset: FloatArray
-) -> _TiePoint:
+) -> _TiePoint | None:
     """The first ``τ`` in the step where join guard ``k`` (see :func:`_guards`) is 0 on
     the curve: Newton with the slope of the guard's Hermite interpolant, inside a bracket
     every evaluation shrinks, bisecting when Newton leaves it or stalls (as the sign
-    flow's entries are located)."""
+    flow's entries are located). ``None`` when the guard stays clearly positive on the
+    curve up to the step's end (the guard read at the step's end was off: see below)."""
     nF = tm.F.size
     j, side = int(tm.F[k % nF]), (-1.0 if k < nF else 1.0)
     V0, R0 = _guards(tm, cur, offset)
@@ -704,6 +705,7 @@ def _refine_join(
     lo, hi = cur.tau, new.tau
     best: tuple[float, FloatArray, FloatArray, float] | None = None
     last_step = np.inf
+    val = np.inf
     for _ in range(200):
         x, g, c, _ = _curve_point(tm, cur, new, h, tau, False)
         val = c + side * g[j] + offset[j]
@@ -722,16 +724,27 @@ def _refine_join(
             break
         lo, hi, tau, last_step = bracket
     if best is None:
+        if val > tm.ztol:
+            # The guard is positive on the curve all the way to the step's end, where the
+            # step read it as ≤ 0: that reading is the gradient before the corrector's last
+            # correction (`_TieMode.correct`), at a state within the tolerance of the curve,
+            # so it is off by up to ‖H‖·tol -- more than the guard itself near a join of an
+            # ill-conditioned objective at a loose tolerance. Not a join (as on the sign
+            # flow's curves, `_continuation_path._refine_entry`): taken at the step's end,
+            # the next selection found the index not tied and reported a tangency that the
+            # solution does not have (smooth max, rtol 1e-4).
+            return None
         return new
     return tm.point(best[0], best[1], best[2], best[3], _slope_guess(tm, cur, new, h, best[0]))
 
 
 def _first_join(
     tm: _TieMode, cur: _TiePoint, new: _TiePoint, h: float, tau: float, k: int, offset: FloatArray
-) -> tuple[_TiePoint, int]:
+) -> tuple[_TiePoint, int] | None:
     """`_refine_join` of guard ``k`` (the first root on the guards' interpolants), then of
     any other join guard already below its rounding at the point found: that join came
-    first. Returns the earliest join point and its guard.
+    first. Returns the earliest join point and its guard; ``None`` when the curve does not
+    confirm the join of guard ``k`` (see `_refine_join`).
 
     Why: a guard with a multiple root is 0 to its rounding over a whole interval around
     it (``c − |∂_j f| = 4δ³`` on a quartic, 16 eps·c wide for ``|δ| ≲ 1.5e-5``), and its
@@ -740,7 +753,10 @@ def _first_join(
     triple one, found first on the interpolants, was located at 1.50001038, where the
     simple one's guard was −1.2e-4: the next tie started 1e-5 off the path with a spread
     of 1.2e-4 that it kept to the rest (there 0.05 from the minimizer)."""
-    p = _refine_join(tm, cur, new, h, tau, k, offset)
+    found = _refine_join(tm, cur, new, h, tau, k, offset)
+    if found is None:
+        return None
+    p = found
     for _ in range(2 * tm.F.size):
         V, _ = _guards(tm, p, offset)
         floor = 16 * _EPS * abs(p.c)
@@ -748,10 +764,13 @@ def _first_join(
         if not behind or p.tau <= cur.tau:
             break
         # (each refined from the point found, below its root: the bracket's upper side)
-        first = min(
-            ((_refine_join(tm, cur, new, h, p.tau, int(i), offset), int(i)) for i in behind),
-            key=lambda q: q[0].tau,
-        )
+        # (each refined from a point where its guard is below 0 on the curve: its bracket
+        # holds a root there, so `_refine_join` finds one)
+        refined = [(_refine_join(tm, cur, new, h, p.tau, int(i), offset), int(i)) for i in behind]
+        found_first = [(q, i) for q, i in refined if q is not None]
+        if not found_first:
+            break
+        first = min(found_first, key=lambda q: q[0].tau)
         if not first[0].tau < p.tau:
             break
         p, k = first
@@ -1093,6 +1112,26 @@ def _run_tie_mode(
                 continue
             k_hit = -1
         leaving = np.flatnonzero(-sT * new.u <= 0.0) if T.size > 1 else np.zeros(0, dtype=np.intp)
+        # Locate a join on the curve itself.
+        joined: tuple[_TiePoint, int] | None = None
+        if 0 <= k_hit < zero_guard:
+            joined = _first_join(tm, cur, new, h, tau_hit, k_hit, offset)
+            if joined is None:
+                # No root on the curve: the step's end read its guard off (see
+                # `_refine_join`). Its end is solved on the curve again, with the gradient
+                # there, and the step is kept if every guard is positive at it (else taken
+                # again, shorter: the guards' interpolants then start from sound values).
+                # With a weight leaving in the step, that leave is the event (located on
+                # the curve by `_refine_leave`).
+                k_hit = -1
+                if leaving.size == 0:
+                    p_end = _curve_point(tm, cur, new, h, new.tau, True)[3]
+                    assert p_end is not None
+                    new = p_end
+                    V1, R1 = _guards(tm, new, offset)
+                    if not (V1 > 0.0).all() or (T.size > 1 and (-sT * new.u <= 0.0).any()):
+                        h_step = h / 2
+                        continue
         if k_hit < 0 and leaving.size == 0:
             pts.append(new)
             _watch_repelling(tm, pts, t, mode, rec, new.tau >= tau_end)
@@ -1162,8 +1201,8 @@ def _run_tie_mode(
                 gdot = np.asarray(hermite_slope(cur.g, cur.gdot, new.g, new.gdot, h, s_z))
                 p_z = _TiePoint(tau_z, xz, gz, 0.0, guess[0], guess[1], gdot)
             candidates.append((p_z.tau, p_z, "zero"))
-        elif k_hit >= 0:
-            p_j, k_hit = _first_join(tm, cur, new, h, tau_hit, k_hit, offset)
+        elif joined is not None:
+            p_j, k_hit = joined
             candidates.append((p_j.tau, p_j, "join"))
         if leaving.size:
             p_l = _refine_leave(tm, cur, new, leaving)

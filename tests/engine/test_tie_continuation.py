@@ -656,3 +656,23 @@ def test_a_join_within_the_ulp_of_t_keeps_the_dense_output_usable() -> None:
     for before, after in zip(sol.segments[:-1], sol.segments[1:], strict=True):
         np.testing.assert_allclose(before(before.t1), after(after.t0), rtol=0, atol=1e-12)
     np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, 25), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", [7, 41, 78])
+def test_a_join_the_curve_does_not_confirm_is_not_taken(seed: int) -> None:
+    """At rtol 1e-4 on a smooth max a step's end read a frozen partial's join guard ≤ 0
+    from the gradient before the corrector's last correction (off by ‖H‖·tol); the curve
+    never confirmed the join, but it was taken at the step's end anyway, and the next
+    selection, finding the index not tied, reported a tangency the solution does not have
+    (its end was right: the rest is Newton's). Checked against the event path at rtol
+    1e-12: the same events, at the same times."""
+    rng = np.random.default_rng(seed)
+    A, b, x0 = rng.standard_normal((9, 3)), rng.standard_normal(9), rng.uniform(-3, 3, 3)
+    obj = smooth_max(A, b, 1e-4, 0.1, quadratic=np.diag(np.geomspace(1e-3, 1, 3)))
+    flow = fp.steepest_descent_flow(obj, "l1")
+    ref = fp.solve(flow, x0, t_span=(0.0, 200.0), rtol=1e-12, atol=1e-14, method="events")
+    sol = fp.solve(flow, x0, t_span=(0.0, 200.0), rtol=1e-4, atol=1e-6, method="continuation")
+    assert ref.status == 1 and sol.status == 1, (ref.message, sol.message)
+    assert [e.kind for e in sol.events] == [e.kind for e in ref.events]
+    np.testing.assert_allclose([e.t for e in sol.events], [e.t for e in ref.events], atol=1e-6)
+    np.testing.assert_allclose(sol.x[-1], ref.x[-1], atol=1e-10)
