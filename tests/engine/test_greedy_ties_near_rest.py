@@ -30,6 +30,27 @@ def _near_start_quadratic(
     return H, b, x_min, x0, rtol
 
 
+def _assert_the_event_path_follows_the_exact_path(
+    H: np.ndarray, b: np.ndarray, x_min: np.ndarray, x0: np.ndarray, rtol: float, t_end: float
+) -> None:
+    """The greedy flow of ``½xᵀHx + bᵀx`` as plain callables on the event path, against the
+    same quadratic on the exact path (exact to rounding): status 1, the same event kinds,
+    the rest's time and the states within 30 tolerances (at unit ℓ1 speed, a time error
+    is a state error of the same size)."""
+    exact = fp.solve(fp.steepest_descent_flow(Objective.quadratic(H, b), "l1"), x0, (0.0, t_end))
+    assert exact.status == 1
+    t_rest = exact.events[-1].t
+    plain = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H)
+    flow = fp.steepest_descent_flow(plain, "l1")
+    sol = fp.solve(flow, x0, (0.0, t_end), method="events", rtol=rtol, atol=rtol / 100)
+    assert sol.status == 1, sol.message
+    tol = rtol * max(1.0, float(np.max(np.abs(x_min)))) + rtol / 100
+    assert [e.kind for e in sol.events] == [e.kind for e in exact.events]
+    assert abs(sol.events[-1].t - t_rest) <= 30 * tol
+    ts = np.linspace(0.0, 1.5 * t_rest, 2001)
+    assert np.max(np.abs(sol(ts) - exact(ts))) <= 30 * tol
+
+
 # (the seeds on which the event path ended status 1 between 226 and 24 484 tolerances off
 # the exact path before the fix)
 @pytest.mark.parametrize("seed", [8, 22, 25, 26, 38, 50])
@@ -41,24 +62,7 @@ def test_the_greedy_flows_ties_near_a_minimizer_follow_the_exact_path(seed: int)
     # 5e-6 off at rtol = 2e-12, status 1). Only indices on the tie get one now, of the
     # rounding of h, and it is released once they leave the tie, as on the ℓ1 relay.
     H, b, x_min, x0, rtol = _near_start_quadratic(seed)
-    exact = fp.solve(fp.steepest_descent_flow(Objective.quadratic(H, b), "l1"), x0, (0.0, 10.0))
-    assert exact.status == 1
-    t_rest = exact.events[-1].t
-    plain = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H)
-    sol = fp.solve(
-        fp.steepest_descent_flow(plain, "l1"),
-        x0,
-        (0.0, 10.0),
-        method="events",
-        rtol=rtol,
-        atol=rtol / 100,
-    )
-    assert sol.status == 1, sol.message
-    tol = rtol * max(1.0, float(np.max(np.abs(x_min)))) + rtol / 100
-    ts = np.linspace(0.0, 1.5 * t_rest, 2001)
-    assert np.max(np.abs(sol(ts) - exact(ts))) <= 30 * tol
-    assert [e.kind for e in sol.events] == [e.kind for e in exact.events]
-    assert abs(sol.events[-1].t - t_rest) <= 30 * tol  # (unit ℓ1 speed: time ~ length)
+    _assert_the_event_path_follows_the_exact_path(H, b, x_min, x0, rtol, 10.0)
 
 
 def test_auto_runs_the_event_path_when_the_tie_continuation_reports_too_many_events() -> None:
@@ -145,20 +149,4 @@ def test_a_tie_entry_is_not_taken_for_the_rest_by_a_jump_across_the_path() -> No
     x_min = np.linalg.solve(H, -b)
     x0 = x_min + 10 ** rng.uniform(-7, -3) * rng.standard_normal(n)
     rtol = float(10 ** rng.uniform(-12, -6))
-    exact = fp.solve(fp.steepest_descent_flow(Objective.quadratic(H, b), "l1"), x0, (0.0, 1e4))
-    assert exact.status == 1
-    plain = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H)
-    sol = fp.solve(
-        fp.steepest_descent_flow(plain, "l1"),
-        x0,
-        (0.0, 1e4),
-        method="events",
-        rtol=rtol,
-        atol=rtol / 100,
-    )
-    assert sol.status == 1, sol.message
-    tol = rtol * max(1.0, float(np.max(np.abs(x_min)))) + rtol / 100
-    assert [e.kind for e in sol.events] == [e.kind for e in exact.events]
-    assert abs(sol.events[-1].t - exact.events[-1].t) <= 30 * tol  # (unit ℓ1 speed)
-    ts = np.linspace(0.0, 1.5 * exact.events[-1].t, 2001)
-    assert np.max(np.abs(sol(ts) - exact(ts))) <= 30 * tol
+    _assert_the_event_path_follows_the_exact_path(H, b, x_min, x0, rtol, 1e4)
