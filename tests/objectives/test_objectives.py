@@ -1105,3 +1105,20 @@ def test_from_expr_tanh_derivatives_keep_their_digits_in_the_tails(x: float) -> 
     assert H[0, 0] == pytest.approx(-2.0 * np.tanh(u) * sech2, rel=1e-13, abs=0.0)
     assert H[0, 1] == 0.0 and H[1, 0] == 0.0
     assert np.isfinite(H).all()
+
+
+@pytest.mark.parametrize("name", ["asin", "acos", "atanh"])
+def test_from_expr_inverse_function_derivatives_keep_their_digits_near_one(name: str) -> None:
+    # (stranger review R18) sympy writes asin' = 1/sqrt(1 - u**2) (acos' its negative,
+    # atanh' = 1/(1 - u**2)): with 1 - |u| = δ below 1e-8 the square drops δ², a relative
+    # error of about δ/2 (4.5e-10 at δ = 9e-10). Written with (1 - u)(1 + u) (exact near
+    # ±1) they are exact to rounding. Closed forms in the factored form, with the exact
+    # δ = 1 - |u| of the double u, against the compiled gradient and Hessian.
+    obj = Objective.from_expr(f"{name}(x) + y**2", variables=["x", "y"])
+    for delta in [1e-12, 3.7e-11, 9e-10, 4e-9, 1e-7]:
+        for u in (1.0 - delta, -1.0 + delta):
+            q = (1.0 - u) * (1.0 + u)  # (1 - u and 1 + u are exact here)
+            d1 = {"asin": 1 / np.sqrt(q), "acos": -1 / np.sqrt(q), "atanh": 1 / q}[name]
+            d2 = {"asin": u / q**1.5, "acos": -u / q**1.5, "atanh": 2 * u / q**2}[name]
+            assert obj.grad([u, 0.0])[0] == pytest.approx(d1, rel=1e-14, abs=0.0)
+            assert obj.hess([u, 0.0])[0, 0] == pytest.approx(d2, rel=1e-13, abs=0.0)
