@@ -131,8 +131,11 @@ def solve(
         (status −2): gaps that contract geometrically, with a period of up to four event
         times on recurring switching functions, are summed to the limit, recorded as an
         ``"accumulation"`` event; gaps shrinking otherwise, or 48 such close events in a
-        row on the same few switching functions, stop the run there (a run whose events
-        stay that close cannot reach ``t_end`` within ``max_events``).
+        row on the same few switching functions, stop the run there (with the default, a
+        run whose events stay that close cannot reach ``t_end`` within ``max_events``;
+        a ``zeno_spacing`` of ``1/max_events`` or more also stops a regular fast switching,
+        such as a relay oscillator with more than ``1/zeno_spacing`` switchings in the
+        span).
     stabilization : float
         Gain of the drift correction on sliding manifolds, in units of ``1/(t_end − t0)``.
     check_derivatives : bool, default True
