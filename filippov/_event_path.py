@@ -557,6 +557,20 @@ def _integrate_mode(
     explicit_cls = solver_cls
     h_seen_explicit = h_seen  # (h_seen when the mode switched to stiff_cls)
     fell_back = False  # (from stiff_cls to explicit_cls, which failed)
+
+    def restarted_at(t_at: float, x_at: FloatArray) -> OdeSolver:
+        """A new integrator of the mode from ``(t_at, x_at)``, a projected state, that
+        starts with the step the current one had reached."""
+        h_go_on = float(getattr(solver, "h_abs", 0.0) or 0.0)
+        restart = {"first_step": min(h_go_on, t_end - t_at)} if h_go_on > 0 else {}
+        try:
+            return solver_cls(
+                field.rhs, t_at, x_at, t_end, rtol=opts.rtol, atol=opts.atol,
+                max_step=opts.max_step, **restart,
+            )  # fmt: skip
+        except (FloatingPointError, np.linalg.LinAlgError) as exc:
+            raise fail(-3, f"non-finite or singular value ({exc})", t_at, x_at) from None
+
     while True:
         try:
             message = solver.step()
@@ -802,23 +816,7 @@ def _integrate_mode(
                     if t_ev > ts[-1]:
                         interps.append(dense)
                         ts.append(t_ev)
-                    h_go_on = float(getattr(solver, "h_abs", 0.0) or 0.0)
-                    restart = {"first_step": min(h_go_on, t_end - t_ev)} if h_go_on > 0 else {}
-                    try:
-                        solver = solver_cls(
-                            field.rhs,
-                            t_ev,
-                            x_on,
-                            t_end,
-                            rtol=opts.rtol,
-                            atol=opts.atol,
-                            max_step=opts.max_step,
-                            **restart,
-                        )
-                    except (FloatingPointError, np.linalg.LinAlgError) as exc:
-                        raise fail(
-                            -3, f"non-finite or singular value ({exc})", t_ev, x_on
-                        ) from None
+                    solver = restarted_at(t_ev, x_on)
                     t_old, x_old = t_ev, x_on
                     g_old = release_offsets(field, x_on, field.guard_values(x_on)[0])
                     continue
@@ -877,15 +875,7 @@ def _integrate_mode(
                 x_on = x_new
             drift = float(np.max(np.abs(x_on - x_new)))
             if drift > _DRIFT_RESTART * _state_tol(x_new, (opts.rtol, opts.atol)):
-                h_go_on = float(getattr(solver, "h_abs", 0.0) or 0.0)
-                restart = {"first_step": min(h_go_on, t_end - t_new)} if h_go_on > 0 else {}
-                try:
-                    solver = solver_cls(
-                        field.rhs, t_new, x_on, t_end, rtol=opts.rtol, atol=opts.atol,
-                        max_step=opts.max_step, **restart,
-                    )  # fmt: skip
-                except (FloatingPointError, np.linalg.LinAlgError) as exc:
-                    raise fail(-3, f"non-finite or singular value ({exc})", t_new, x_on) from None
+                solver = restarted_at(t_new, x_on)
                 x_new, g_new = x_on, field.guard_values(x_on)[0]
         t_old, x_old, g_old = t_new, x_new, release_offsets(field, x_new, g_new)
         if not isinstance(solver, solver_cls):

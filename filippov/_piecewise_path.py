@@ -1009,7 +1009,7 @@ def _record(
         xs = np.asarray(sol(np.asarray(tt, dtype=float)), dtype=float).T
         if not mode.free:
             return xs
-        # (each state on the mode's surfaces, as the path read it: `_Mode.project`)
+        # (each state on the mode's surfaces, as the events and mode starts are: `_Mode.project`)
         if xs.ndim == 1:
             return mode.project(xs)
         return np.array([mode.project(row) for row in xs])
