@@ -110,10 +110,12 @@ def _matches_simpson(
     """Whether ``h_i(x + δ) − h_i(x − δ) = change`` agrees, within a factor 4, with
     Simpson's rule on the Jacobian, ``(∂h_i(x − δ) + 4 ∂h_i(x) + ∂h_i(x + δ))·δ/3`` (off by
     the factor q/3 for ``h_i ~ (x − c)^q`` flat at x, q ≤ 11)."""
-    m = system.kernel_evaluate(x)[2].shape[0]
+    m = system.kernel_f0_h(x)[1].shape[0]
     try:
         with np.errstate(all="ignore"):
-            rows = [system.kernel_jacobian(x + s * delta, m)[i] for s in (-1.0, 0.0, 1.0)]
+            # (row i alone: a gradient flow's is one Hessian row, not the whole Hessian)
+            one = np.array([i], dtype=np.intp)
+            rows = [system.kernel_jacobian_rows(x + s * delta, one, m)[0] for s in (-1.0, 0.0, 1.0)]
     except FloatingPointError:
         return False
     simpson = float((rows[0] + 4.0 * rows[1] + rows[2]) @ delta) / 3.0
@@ -295,16 +297,26 @@ def _descent_failure(system: FilippovSystem, rec: Recorder) -> str | None:
 
 
 def _end_state(
-    system: FilippovSystem, rec: Recorder
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """``(x, f0, B, h, ∂h/∂x, S)`` at the end state; ``S[i]`` is the size of the terms
-    ``h_i`` is made of there: ``|∂h_i/∂x|`` times each component's size on the path, plus
+    system: FilippovSystem, rec: Recorder, rows: np.ndarray | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray, FloatArray, FloatArray]:
+    """``(x, f0, B, h, J, S)`` at the end state (``B`` ``None`` when it is the identity:
+    see `_times_B`). ``J`` holds the rows ``rows`` of ``∂h/∂x`` (every row when ``None``)
+    and ``S`` their scales, in the same order: ``S`` of row ``i`` is the size of the terms
+    ``h_i`` is made of there, ``|∂h_i/∂x|`` times each component's size on the path, plus
     the intercept ``|h_i − ∂h_i/∂x · x|``."""
     x = np.array(rec.x[-1], dtype=float)
-    f0, B, hx = system.kernel_evaluate(x)
-    jac = _end_jacobian(system, x, hx.shape[0])
-    intercept = hx - jac @ x
+    if system.B_is_identity:  # (a steepest-descent flow: its n × n identity is not built)
+        (f0, hx), B = system.kernel_f0_h(x), None
+    else:
+        f0, B, hx = system.kernel_evaluate(x)
+    jac = _end_jacobian(system, x, hx.shape[0], rows)
+    intercept = (hx if rows is None else hx[rows]) - jac @ x
     return x, f0, B, hx, jac, component_scales(jac, path_scale(rec), intercept)
+
+
+def _times_B(B: FloatArray | None, v: FloatArray) -> FloatArray:
+    """``B v``, with ``B = None`` standing for the identity (see `_end_state`)."""
+    return v if B is None else B @ v
 
 
 #: The last end-state Jacobian, per thread: the manifold and precision checks of one run
@@ -312,14 +324,29 @@ def _end_state(
 _END_JACOBIAN = threading.local()
 
 
-def _end_jacobian(system: FilippovSystem, x: FloatArray, m: int) -> FloatArray:
-    """``∂h/∂x`` at the end state ``x``, computed once for both checks of a run."""
+def _end_jacobian(
+    system: FilippovSystem, x: FloatArray, m: int, rows: np.ndarray | None = None
+) -> FloatArray:
+    """The rows ``rows`` of ``∂h/∂x`` at the end state ``x`` (all when ``None``), computed
+    once for both checks of a run.
+
+    Only the rows a check reads are computed: a run that ends sliding on ``k`` of ``n``
+    manifolds needs ``k`` rows, ``k/n`` of a gradient flow's dense Hessian (which for a
+    sparse or operator Hessian is ``n`` products and an ``n × n`` array: 100 MB at
+    ``n = 2500`` in the self-check of a run whose data took 0.6 MB).
+    """
     key = x.tobytes()
     kept = getattr(_END_JACOBIAN, "entry", None)
     if kept is not None and kept[0] is system and kept[1] == key:
-        return kept[2]
-    jac = system.kernel_jacobian(x, m)
-    _END_JACOBIAN.entry = (system, key, jac)
+        if kept[2] is None:  # (every row kept)
+            return kept[3] if rows is None else kept[3][rows]
+        if rows is not None and np.array_equal(kept[2], rows):
+            return kept[3]
+    if rows is None:
+        jac = system.kernel_jacobian(x, m)
+    else:
+        jac = system.kernel_jacobian_rows(x, np.asarray(rows, dtype=np.intp), m)
+    _END_JACOBIAN.entry = (system, key, None if rows is None else rows.copy(), jac)
     return jac
 
 
@@ -349,7 +376,9 @@ def _check_zeros(
     state_atol: float,
     what: str,
 ) -> None:
-    """Raise :class:`_Unresolved` unless the switching functions ``idx`` are zero at ``x``.
+    """Raise :class:`_Unresolved` unless the switching functions ``idx`` are zero at ``x``
+    (``hx`` is all of ``h(x)``; ``jac`` and ``scale`` are the rows of ``idx`` alone, in
+    its order, as :func:`_end_state` gives them for ``rows = idx``).
 
     First, cheaply, each on its own scale: ``|h_i| ≤ _ZERO_ULPS · eps · S_i`` (``S`` from
     :func:`_end_state`): rounding of the terms ``h_i`` is made of, which is what the exact
@@ -369,13 +398,14 @@ def _check_zeros(
     idx = np.asarray(idx, dtype=np.intp)
     if not system.is_affine:
         X = path_scale(rec)
-        for i in _rough_candidates(system, idx, x, jac, X).tolist():
-            predicted = 2.0 * _CHECK_RTOL * scale[i]
-            delta = _CHECK_RTOL * X * np.sign(jac[i])
+        for p in _rough_candidates(system, idx, x, jac, X).tolist():
+            i = int(idx[p])
+            predicted = 2.0 * _CHECK_RTOL * scale[p]
+            delta = _CHECK_RTOL * X * np.sign(jac[p])
             with np.errstate(all="ignore"):
                 try:
-                    lo = float(system.kernel_evaluate(x - delta)[2][i])
-                    hi = float(system.kernel_evaluate(x + delta)[2][i])
+                    lo = float(system.kernel_f0_h(x - delta)[1][i])
+                    hi = float(system.kernel_f0_h(x + delta)[1][i])
                 except FloatingPointError:  # h not finite next to x (NonFiniteError too)
                     lo = hi = np.nan
             smooth = np.isfinite(lo) and np.isfinite(hi)
@@ -394,13 +424,14 @@ def _check_zeros(
                 )
     # One vectorised test (idx may hold all of d = 1000 indices).
     zero_rtol = _ZERO_ULPS * _EPS
-    off = idx[np.abs(hx[idx]) > zero_rtol * scale[idx]]
+    h_idx = hx[idx]
+    off = np.flatnonzero(np.abs(h_idx) > zero_rtol * scale)  # (positions in idx)
     if not off.size:
         return
     size = float(np.max(path_scale(rec)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        d, _, _, sv = np.linalg.lstsq(jac[idx], hx[idx], rcond=None)
+        d, _, _, sv = np.linalg.lstsq(jac, h_idx, rcond=None)
     dist = float(np.max(np.abs(d), initial=0.0))
     # What double precision can resolve of that manifold: ~1e-14 of the size per unit of
     # condition (the bar the issue sets); the path's own accuracy otherwise.
@@ -408,11 +439,12 @@ def _check_zeros(
     allowed = max(state_rtol, zero_rtol, _RESOLVED_PER_CONDITION * cond)
     if np.isfinite(dist) and dist <= allowed * size + state_atol:
         return
-    i = int(off[np.argmax(np.abs(hx[off]) / np.maximum(scale[off], 1e-300))])
+    p = int(off[np.argmax(np.abs(h_idx[off]) / np.maximum(scale[off], 1e-300))])
+    i = int(idx[p])
     raise _Unresolved(
         STATUS_UNCERTIFIED,
         f"{what}, but h_{i} = {hx[i]:.6g} is not zero on its own scale (tolerance "
-        f"{zero_rtol * scale[i]:.3g}) and the state is {dist:.3g} away from where the "
+        f"{zero_rtol * scale[p]:.3g}) and the state is {dist:.3g} away from where the "
         f"switching functions {_brief(idx)} vanish ({dist / max(size, 1e-300):.3g} of the "
         f"path's size, above {allowed:.3g}: precision lost or an "
         f"inaccurate end) {_where(rec, x)}",
@@ -422,8 +454,9 @@ def _check_zeros(
 def _rough_candidates(
     system: FilippovSystem, idx: np.ndarray, x: FloatArray, jac: FloatArray, X: FloatArray
 ) -> np.ndarray:
-    """The indices of ``idx`` whose ``h_i`` the per-index smoothness test of
-    :func:`_check_zeros` must look at: those that fail one shared test.
+    """The positions in ``idx`` of the ``h_i`` that the per-index smoothness test of
+    :func:`_check_zeros` must look at: those that fail one shared test (``jac``: the
+    rows of ``idx``, in its order).
 
     The per-index test costs two evaluations of ``h`` per index (2000 gradients at the
     stationary end of a d = 1000 sign flow, more than the run). One pair first, along
@@ -435,23 +468,20 @@ def _rough_candidates(
     the per-index test (which also tells a flat zero from a pole), so its messages and
     statuses are unchanged.
     """
+    every = np.arange(idx.size)
     if idx.size <= 2:
-        return idx
+        return every
     r = np.where(np.random.default_rng(0).random(x.size) < 0.5, -1.0, 1.0)
     delta = _CHECK_RTOL * X * r
     with np.errstate(all="ignore"):
         try:
-            change = (
-                system.kernel_evaluate(x + delta)[2][idx]
-                - system.kernel_evaluate(x - delta)[2][idx]
-            )
+            change = system.kernel_f0_h(x + delta)[1][idx] - system.kernel_f0_h(x - delta)[1][idx]
         except FloatingPointError:  # not finite next to x: every index to the full test
-            return idx
-        rows = jac[idx]
-        predicted = 2.0 * (rows @ delta)
-        window = 1.5 * _CHECK_RTOL * (np.abs(rows) @ X)
+            return every
+        predicted = 2.0 * (jac @ delta)
+        window = 1.5 * _CHECK_RTOL * (np.abs(jac) @ X)
     ok = np.isfinite(change) & (np.abs(change - predicted) <= window)
-    return idx[~ok]
+    return every[~ok]
 
 
 def _where(rec: Recorder, x: FloatArray) -> str:
@@ -479,11 +509,17 @@ def _manifold_failure(
     holds_zeros = mode.norm == "l1" or at_rest
     if not (free.size and holds_zeros) and status != 1:
         return None
-    x, f0, B, hx, jac, scale = _end_state(system, rec)
+    # A stationary end reads every row (the other relays' signs, the velocity); any other
+    # only the rows of the manifolds its final mode slides on.
+    rows = None if status == 1 else free
+    x, f0, B, hx, jac, scale = _end_state(system, rec, rows)
     what = "the end is reported stationary" if status == 1 else "the final mode slides on h_i = 0"
     try:
         if holds_zeros:
-            _check_zeros(system, rec, free, x, hx, jac, scale, drift_rtol, drift_atol, what)
+            jac_f, scale_f = jac, scale
+            if rows is None and free.size != hx.size:
+                jac_f, scale_f = jac[free], scale[free]
+            _check_zeros(system, rec, free, x, hx, jac_f, scale_f, drift_rtol, drift_atol, what)
     except _Unresolved as bad:
         return bad.status, bad.message
     if status != 1:
@@ -498,7 +534,8 @@ def _manifold_failure(
                 f"{what}, but h_{i} = {hx[i]:.6g} has the sign opposite to its relay value "
                 f"{signs[i]:+.0f} {_where(rec, x)}"
             )
-    v = f0 - B @ lam
+    v = f0 - _times_B(B, lam)
+    absB = None if B is None else np.abs(B)
     if at_rest:
         # At rest on h = 0 (every relay value free) the recorded λ is the one that holds
         # the state there, 0 for a gradient flow: the velocity is judged against the
@@ -510,14 +547,14 @@ def _manifold_failure(
         # ∂h/∂x B times eps (a sign flow of condition 1e10 rested with a velocity of
         # 1.3e-9): that allowance is added where the tight test alone fails (it costs a
         # factorization).
-        reach = float(np.max(np.abs(f0) + np.abs(B) @ np.ones(lam.size), initial=0.0))
+        reach = float(np.max(np.abs(f0) + _times_B(absB, np.ones(lam.size)), initial=0.0))
         moving = np.flatnonzero(np.abs(v) > _CHECK_RTOL * reach)
         if moving.size:
-            cond = equilibrated_condition(jac @ B)
+            cond = equilibrated_condition(jac if B is None else jac @ B)
             allowance = (_CHECK_RTOL + 64 * _EPS * min(cond, MAX_CONDITION)) * reach
             moving = np.flatnonzero(np.abs(v) > allowance)
     else:
-        v_tol = _CHECK_RTOL * (np.abs(f0) + np.abs(B) @ np.abs(lam))
+        v_tol = _CHECK_RTOL * (np.abs(f0) + _times_B(absB, np.abs(lam)))
         moving = np.flatnonzero(np.abs(v) > np.maximum(v_tol, _CHECK_RTOL * float(np.max(v_tol))))
     if moving.size:
         i = int(moving[0])
@@ -546,12 +583,13 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         # (O(k³): ~20 ms at d = 1000).
         return None
     x = np.array(rec.x[-1], dtype=float)
-    _, B, hx = system.kernel_evaluate(x)
-    jac = _end_jacobian(system, x, hx.shape[0])
-    if B.shape[0] == B.shape[1] and np.array_equal(B, np.eye(B.shape[0])):
-        M = jac[np.ix_(free, free)]  # B = I (every steepest-descent flow): no product
+    hx = system.kernel_f0_h(x)[1]
+    jac = _end_jacobian(system, x, hx.shape[0], free)  # (the rows of `free` alone)
+    if system.B_is_identity:
+        M = jac[:, free]  # B = I (every steepest-descent flow): no product
     else:
-        M = jac[free] @ B[:, free]
+        B = system.kernel_evaluate(x)[1]
+        M = jac @ B[:, free]
     if at_rest:
         # Where h vanishes to rounding -- the Newton step to its zero is below the rounding
         # of x -- the end state is that zero whatever M's condition: at a degenerate

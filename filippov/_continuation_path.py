@@ -366,7 +366,7 @@ class _LinearModel:
         self.lam = float(lam)
         self.dloss = dloss
         self.d2loss = d2loss
-        self.cols_f = np.asfortranarray(self.B).copy()
+        self.cols_f = np.array(self.B, order="F")  # (one copy: permuted in place below)
         #: ``cols_f`` in single precision (the same column order), made when first asked
         #: for: the products of CG's last iterations (see `_LOOSE_RESIDUAL`) and the
         #: corrector's updates (`_LOOSE_STEP`) read half the bytes. (Half the data's size
@@ -652,6 +652,15 @@ class _Block:
         self.rec.njev += 1
         return self.obj.eval_hess_rows(x, rows)
 
+    def square(self, x: FloatArray, S: np.ndarray) -> FloatArray:
+        """The block ``H_SS`` at ``x`` (one Hessian evaluation counted): from the sliding
+        columns of a linear model, else the objective's own block, never its ``|S| × n``
+        rows (see :meth:`~filippov.objectives.Objective.eval_hess_block`)."""
+        self.rec.njev += 1
+        if self.lm is not None:
+            return self.lm.block(x, S)
+        return self.obj.eval_hess_block(x, S)
+
     def matvec(self, x: FloatArray, vS: FloatArray) -> FloatArray:
         full = np.zeros(self.n)
         full[self.S] = vS
@@ -696,7 +705,7 @@ class _Block:
             _add_to_diagonal(R, self.lm.lam)
             self._set_factor(_cholesky(R))
             return
-        R = self.rows(x, self.S)[:, self.S]
+        R = self.square(x, self.S)
         self._set_factor(scipy.linalg.cholesky(0.5 * (R + R.T), lower=True))
 
     def _set_factor(self, L: FloatArray) -> None:
@@ -1066,7 +1075,10 @@ class CurveDense:
     the cubic Hermite interpolant of the continuation steps (states and tangents on the
     curve), or the quintic one where the steps carry the curve's second derivatives too
     (``AS``: a linear model with a known third derivative of its loss). Module-level and
-    made of arrays, so solutions pickle."""
+    made of arrays, so solutions pickle. One is kept per mode of a run: its start ``x0``
+    is shared with the run's breakpoint there (`Recorder.kept_state`) and the free
+    coordinates' signs ``sigma`` may be small integers, as the modes' records are what a
+    long run at large ``n`` holds most of."""
 
     def __init__(
         self,
@@ -2142,6 +2154,9 @@ def _steps(
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the sliding block became singular after t = {t:.12g} ({exc})")
         t_new, x, g, h_step, arrived, exited = out
+        # (read-only from here, the breakpoint's own array: the event there and the next
+        # mode's dense output keep this state without copies of their own)
+        x = rec.kept_state(t_new, x)
         if not cm.S.size:
             # A mode with no sliding index moves on a line: its steps grew fourfold
             # whenever the guards' interpolation allowed, and say nothing of the next
@@ -2568,13 +2583,7 @@ def _box_selection(
     block (``b = H_JF σ_F``), when the interior solution leaves the box."""
     n = x.size
     J = block.S
-    if block.lm is not None:
-        # H_JJ = B_Jᵀ diag(w) B_J + λI from the block's columns (the Hessian rows would
-        # take all n columns of B).
-        block.rec.njev += 1
-        M = block.lm.block(x, J)
-    else:
-        M = block.rows(x, J)[:, J]
+    M = block.square(x, J)  # (not the rows of J: on a linear model they take all of B)
     M = 0.5 * (M + M.T)
     # (a block that is not positive definite: see `_select`; the box VI of an indefinite
     # block has no unique solution)
@@ -2839,9 +2848,9 @@ def _run_mode(
         keep = distinct_times(ts)
         nodes = [pts[i] for i in keep]
         dense = CurveDense(
-            x.copy(),
+            rec.kept_state(t, x),
             t,
-            sigma.copy(),
+            sigma.astype(np.int8),  # (±1 and 0: an eighth of the bytes of floats)
             S.copy(),
             ts[keep],
             np.array([p.x[S] for p in nodes]),

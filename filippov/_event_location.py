@@ -97,7 +97,7 @@ class ModeDense:
         self, field: ModeField, x: FloatArray, h_then: FloatArray, row_norms: FloatArray
     ) -> None:
         # Straight from the system (the mode's own evaluations are cached by state).
-        h_now = np.asarray(field.system.kernel_evaluate(x)[2], dtype=float)[field.free]
+        h_now = np.asarray(field.system.kernel_f0_h(x)[1], dtype=float)[field.free]
         # (the manifold's move in the state's units: h's change over its gradient's size)
         moved = float(np.max(np.abs(h_now - h_then) / np.maximum(row_norms, 1e-300), initial=0.0))
         tol = float(self._tol(x[None, :])[0])
@@ -196,7 +196,7 @@ def turning_point(
 
     def along(s: float) -> float:
         try:
-            value = float(h_lo @ field.system.kernel_evaluate(_state(dense, s))[2])
+            value = float(h_lo @ field.system.kernel_f0_h(_state(dense, s))[1])
         except FloatingPointError:
             return -1.0
         return value if np.isfinite(value) else -1.0

@@ -114,7 +114,7 @@ def _arrive_l2_linearized(
     # the predicted x* is O(‖x − x*‖²), at a degenerate one (‖g‖ ~ distance^p) a fixed
     # fraction of ‖g(x)‖.
     try:
-        g_star = system.kernel_evaluate(x_star)[2]
+        g_star = system.kernel_f0_h(x_star)[1]
     except FloatingPointError:
         return None
     if not float(np.linalg.norm(g_star)) <= _L2_MODEL_TOL * float(np.linalg.norm(hx)):
@@ -426,7 +426,7 @@ def _integrate_arrival(
             return np.array(sigmas), np.array(states).T, OdeSolution(sigmas, interpolants)
         raise _ArrivalFailure(
             f"h = 0 not reached in {_L2_STIFF_STEPS} Radau steps (σ = {solver.t:.3g}, "
-            f"‖h‖ = {float(np.linalg.norm(system.kernel_evaluate(solver.y[:n])[2])):.3g})"
+            f"‖h‖ = {float(np.linalg.norm(system.kernel_f0_h(solver.y[:n])[1])):.3g})"
         )
     return np.array(sigmas), np.array(states).T, OdeSolution(sigmas, interpolants)
 
@@ -462,7 +462,7 @@ def _stalled_at_rounding(system: FilippovSystem, x_old: FloatArray, x: FloatArra
     ulp = _EPS * float(np.max(np.abs(x)))
     if not float(np.max(np.abs(x - x_old))) <= _L2_STALL_ULPS * ulp:
         return False
-    h = system.kernel_evaluate(x)[2]
+    h = system.kernel_f0_h(x)[1]
     nh = float(np.linalg.norm(h))
     if nh == 0.0:
         return True

@@ -477,7 +477,7 @@ class ModeField:
     def cheap_entries(self, x: FloatArray, positions: np.ndarray) -> FloatArray:
         """Guard entries ``positions``, all of h alone (:attr:`cheap`), at ``x``: one
         evaluation of h, not of the whole mode."""
-        hx = self._cache[2] if x.tobytes() == self._key else self.system.kernel_evaluate(x)[2]
+        hx = self._cache[2] if x.tobytes() == self._key else self.system.kernel_f0_h(x)[1]
         F, out = self.free, self.fixed
         if self.norm == "l1":
             i = out[positions]

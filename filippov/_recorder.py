@@ -8,6 +8,7 @@ they return.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
@@ -83,10 +84,41 @@ def index_tuple(indices: IndexLike) -> tuple[int, ...]:
     return tuple(int(i) for i in indices)
 
 
+#: ``_INDEX_INTS[i] == i``: the Python ints every mode record's ``free`` tuple holds (see
+#: `shared_indices`), grown under `_INDEX_LOCK` (runs may record in several threads).
+_INDEX_INTS: list[int] = []
+_INDEX_LOCK = threading.Lock()
+
+
+def shared_indices(values: list[int]) -> tuple[int, ...]:
+    """``tuple(values)`` for non-negative ints, holding the shared int objects of
+    `_INDEX_INTS` rather than new ones.
+
+    Why: CPython shares only the ints up to 256; every other index of a tuple built from
+    ``tolist()`` is an int object of its own (28 bytes, besides the tuple's 8-byte slot).
+    A run records one mode per event, each with its sliding set: at d = 1000 the ``free``
+    tuples of a sign flow to its stationary point held 15 MB, four fifths of it ints.
+
+    Examples
+    --------
+    >>> a, b = shared_indices([300, 5]), shared_indices([300])
+    >>> a, a[0] is b[0]
+    ((300, 5), True)
+    """
+    if min(values, default=0) < 0:  # (not indices: as they are, never wrapped around)
+        return tuple(values)
+    top = max(values, default=-1)
+    if top >= len(_INDEX_INTS):
+        with _INDEX_LOCK:
+            if top >= len(_INDEX_INTS):  # (another thread may have grown it meanwhile)
+                _INDEX_INTS.extend(range(len(_INDEX_INTS), max(top + 1, 2 * len(_INDEX_INTS))))
+    return tuple(map(_INDEX_INTS.__getitem__, values))
+
+
 def make_mode(norm: str, sigma: FloatArray, free: IndexLike) -> Mode:
     """A hashable mode record from the engine's working arrays (canonical by construction)."""
     signs = tuple(np.sign(np.asarray(sigma)).astype(np.int64).tolist())
-    free_sorted = tuple(np.sort(np.asarray(free, dtype=np.int64)).tolist())
+    free_sorted = shared_indices(np.sort(np.asarray(free, dtype=np.int64)).tolist())
     return _unchecked(Mode, norm=norm, signs=signs, free=free_sorted)
 
 
@@ -255,6 +287,16 @@ class Recorder:
         self.x[-1] = frozen_array(x1)
         self._stacked = None
         return x1
+
+    def kept_state(self, t: float, x: FloatArray) -> FloatArray:
+        """``x``, the state at ``t``, read-only for a record that keeps it: the last
+        breakpoint's own array when that is the same state (stored once: a mode's dense
+        output keeps its start, which is the breakpoint its segment starts at), else a
+        read-only copy."""
+        last = self.x[-1]
+        if self.t[-1] == t and (last is x or np.array_equal(last, x)):
+            return last
+        return frozen_array(np.array(x, dtype=np.float64))
 
     def _breakpoint(self, t: float, x: FloatArray) -> None:
         if t == self.t[-1] and np.array_equal(x, self.x[-1]):

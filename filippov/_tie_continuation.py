@@ -307,6 +307,13 @@ class _TieBlock(SlidingBlock):
         self.kept = (x.tobytes(), np.asarray(rows), R)
         return R
 
+    def square(self, x: FloatArray, S: np.ndarray) -> FloatArray:
+        # A tie's block from its rows, which are kept: the tie's products at the same
+        # point are then taken from them (`product_from_rows`), not evaluated again.
+        if self.lm is not None:
+            return super().square(x, S)
+        return self.rows(x, S)[:, S]
+
     def product_from_rows(self, x: FloatArray, y: FloatArray) -> FloatArray | None:
         """``H [y; 0]`` (``y`` on the block) from the rows kept at ``x``, if they are the
         block's."""
@@ -585,7 +592,7 @@ def _stuck_reason(tm: _TieMode, x: FloatArray) -> str:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             try:
-                H = tm.block.rows(x, T)[:, T]
+                H = tm.block.square(x, T)
                 cond = float(np.linalg.cond(0.5 * (H + H.T)))
             except (np.linalg.LinAlgError, FloatingPointError, ValueError):
                 cond = float("nan")
@@ -818,11 +825,7 @@ def _tangent_curvature_at(tm: _TieMode, x: FloatArray) -> float:
     :mod:`filippov._tie_repelling`): from the Hessian rows alone, leaving the block's
     factor and kept rows as they are (the path's own solves must not change)."""
     block, T = tm.block, tm.T
-    if block.lm is not None:
-        block.rec.njev += 1
-        R = block.lm.block(x, T)
-    else:
-        R = SlidingBlock.rows(block, x, T)[:, T]
+    R = SlidingBlock.square(block, x, T)  # (the block alone: the kept rows stay the tie's)
     return tangent_curvature(np.asarray(R, dtype=float), tm.sT)
 
 
@@ -920,9 +923,9 @@ def _run_tie_mode(
         ts = np.array([t + p.tau for p in pts])
         keep = distinct_times(ts)  # (a join within the ulp of t of the last point)
         dense = CurveDense(
-            x.copy(),
+            rec.kept_state(t, x),
             t,
-            np.zeros(n),
+            np.zeros(n, dtype=np.int8),  # (no free coordinate moves on a tie mode)
             T.copy(),
             ts[keep],
             np.array([pts[i].x[T] for i in keep]),
@@ -1264,7 +1267,7 @@ def _select(
             new_sigma[A] = sA
             # (to 1e-12, directly or by CG; a CG solve's product is not kept for the tangent)
             return new_sigma, True, y
-    R = block.rows(x, A)[:, A]
+    R = block.square(x, A)
     M = sA[:, None] * (0.5 * (R + R.T)) * sA[None, :]
     # warm started from the old tie (the block's first ``kept`` indices)
     try:

@@ -268,6 +268,11 @@ class FilippovSystem:
     'sliding'
     """
 
+    #: ``B(x)`` is the identity for every ``x`` (see `B_is_identity`); set by the
+    #: steepest-descent flows, whose ``B`` is then built only when asked for. (A class
+    #: default, so that systems pickled before it load.)
+    _B_is_identity = False
+
     def __init__(
         self,
         f0: Field | ArrayLike,
@@ -389,11 +394,46 @@ class FilippovSystem:
         """``B`` when it is a constant matrix (``None`` when it depends on ``x``)."""
         return self._B_const
 
+    @property
+    def B_is_identity(self) -> bool:
+        """``True`` when ``B(x)`` is the identity matrix for every ``x`` (a steepest-descent
+        flow's ``B = I``): the engine then skips products with ``B``, and the ``n × n``
+        identity is built only when ``B`` itself is asked for (:meth:`evaluate`,
+        :attr:`B_constant`).
+
+        Examples
+        --------
+        >>> import filippov as fp
+        >>> flow = fp.steepest_descent_flow(fp.objectives.ridge_logistic([[1.0, 2.0]], [1.0], 0.1))
+        >>> flow.B_is_identity, flow.B_constant.shape
+        (True, (2, 2))
+        """
+        return self._B_is_identity
+
     def kernel_evaluate(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """``(f0(x), B(x), h(x))`` for the engine: ``x`` a finite float vector of length
         ``n`` that the caller validated (not checked again); the results' shapes and
         finiteness are checked. :meth:`evaluate` is the public, validating version.
         """
+        f0, hx = self.kernel_f0_h(x)
+        n, m = x.shape[0], hx.shape[0]
+        B = real_values(self._B(x), "B(x)")
+        if B.ndim == 1 and m == 1:
+            B = B.reshape(-1, 1)
+        if B.shape != (n, m):
+            raise ValueError(
+                f"`B(x)` must have shape ({n}, {m}) (n states, m switching functions). "
+                f"Got shape {B.shape} instead."
+            )
+        # A constant B was checked once at construction; a computed one is checked here
+        # (this runs in every right-hand-side evaluation of the engine).
+        if not (self._B_const is not None or self._B_is_identity or np.all(np.isfinite(B))):
+            raise NonFiniteError(f"`B(x)` is not finite at x = {x}.")
+        return f0, B, hx
+
+    def kernel_f0_h(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(f0(x), h(x))``, checked as by :meth:`kernel_evaluate`, without ``B(x)`` (the
+        paths of a system whose `B_is_identity` never ask for ``B``)."""
         n = x.shape[0]
         f0 = real_values(self._f0(x), "f0(x)").reshape(-1)
         if f0.shape != (n,):
@@ -409,24 +449,13 @@ class FilippovSystem:
             raise ValueError(
                 "`h(x)` must have at least one switching function. Got an empty array."
             )
-        B = real_values(self._B(x), "B(x)")
-        if B.ndim == 1 and m == 1:
-            B = B.reshape(-1, 1)
-        if B.shape != (n, m):
-            raise ValueError(
-                f"`B(x)` must have shape ({n}, {m}) (n states, m switching functions). "
-                f"Got shape {B.shape} instead."
-            )
-        # Constant f0 / B were checked once at construction; only computed values are
-        # checked here (this runs in every right-hand-side evaluation of the engine).
-        for name, val, const in (
-            ("f0(x)", f0, self._f0_const),
-            ("B(x)", B, self._B_const),
-            ("h(x)", hx, None),
-        ):
-            if const is None and not np.all(np.isfinite(val)):
-                raise NonFiniteError(f"`{name}` is not finite at x = {x}.")
-        return f0, B, hx
+        # A constant f0 was checked once at construction; only computed values are checked
+        # here (this runs in every right-hand-side evaluation of the engine).
+        if self._f0_const is None and not np.all(np.isfinite(f0)):
+            raise NonFiniteError(f"`f0(x)` is not finite at x = {x}.")
+        if not np.all(np.isfinite(hx)):
+            raise NonFiniteError(f"`h(x)` is not finite at x = {x}.")
+        return f0, hx
 
     @property
     def has_exact_jacobian(self) -> bool:
@@ -435,7 +464,7 @@ class FilippovSystem:
 
     def h(self, x: ArrayLike) -> FloatArray:
         """Switching functions ``h(x)``, shape ``(m,)``."""
-        return self.evaluate(x)[2]
+        return self.kernel_f0_h(self._state(x))[1]
 
     def jacobian(self, x: ArrayLike) -> FloatArray:
         """Jacobian ``∂h/∂x`` at ``x``, shape ``(m, n)``."""
@@ -852,7 +881,7 @@ def _vertices_seen_around(system: FilippovSystem, vset: VelocitySet) -> list[int
         for k, v in enumerate(vset.relay_vertices)
     }
     for d in D:
-        hs = np.asarray(system.kernel_evaluate(x + radius * d)[2], dtype=float)
+        hs = np.asarray(system.kernel_f0_h(x + radius * d)[1], dtype=float)
         hy = np.abs(hs)
         order = np.argsort(hy)
         top = int(order[-1])
@@ -956,6 +985,7 @@ def steepest_descent_flow(objective: Objective, norm: str = "linf") -> FilippovS
         n = H.shape[0]
         sys = FilippovSystem.affine(np.zeros(n), np.eye(n), H, b, phi, name=name)
         sys.objective = objective
+        sys._B_is_identity = True
         return sys
     return _GradientFlowSystem(objective, phi, name)
 
@@ -963,19 +993,31 @@ def steepest_descent_flow(objective: Objective, norm: str = "linf") -> FilippovS
 class _GradientFlowSystem(FilippovSystem):
     """Steepest-descent flow of a general objective: ``f0 = 0``, ``B = I``, ``h = ∇f``."""
 
+    #: The identity once built (see `_eye`); a class default for systems pickled before it.
+    _identity = np.zeros((0, 0))
+
     def __init__(self, objective: Objective, phi: str, name: str) -> None:
-        # With a known dimension f0 = 0 and B = I are constants (built and checked once);
-        # otherwise they are made to the size of each state.
+        # With a known dimension f0 = 0 is a constant (built and checked once); otherwise
+        # it is made to the size of each state. B = I is never a constant array: the
+        # engine's paths for these flows skip products with it (`B_is_identity`), and an
+        # n × n identity is 8 n² bytes (72 MB at n = 3000, against a sparse model's data
+        # of a few MB); it is built once, when something asks for B itself.
         n = objective.n
         super().__init__(
             self._zero if n is None else np.zeros(n),
-            self._eye if n is None else np.eye(n),
+            self._eye,
             objective.grad,
             phi,
             jac_h=objective.hess,
             name=name,
             objective=objective,
         )
+        self._B_is_identity = True
+
+    @property
+    def B_constant(self) -> FloatArray | None:
+        # (B = I is constant; built when first asked for, see __init__)
+        return None if self.n is None else self._eye(np.zeros(self.n))
 
     def kernel_jacobian_rows(self, x: FloatArray, rows: NDArray[np.intp], m: int) -> FloatArray:
         # Rows of the Hessian: k of them cost about k/n of the dense Hessian for objectives
@@ -989,9 +1031,18 @@ class _GradientFlowSystem(FilippovSystem):
     def _zero(x: FloatArray) -> FloatArray:
         return np.zeros_like(x)
 
-    @staticmethod
-    def _eye(x: FloatArray) -> FloatArray:
-        return np.eye(x.shape[0])
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_identity"] = np.zeros((0, 0))  # (rebuilt when asked for: not pickled)
+        return state
+
+    def _eye(self, x: FloatArray) -> FloatArray:
+        n = x.shape[0]
+        if self._identity.shape[0] != n:
+            # (kept, read-only: the same n × n array for every evaluation that asks)
+            self._identity = np.eye(n)
+            self._identity.setflags(write=False)
+        return self._identity
 
 
 def piecewise_system(

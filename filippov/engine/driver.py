@@ -304,7 +304,10 @@ def solve(
             if check:
                 _check_piecewise_jacobian(system, x0_arr)
         else:
-            system.evaluate(x0_arr)
+            if system.B_is_identity:
+                system.h(x0_arr)  # (f0 and h checked; B = I is not built for nothing)
+            else:
+                system.evaluate(x0_arr)
             if candidates[0].name != "continuation":
                 # (Not on the continuation path: it never forms the dense Hessian, ~1 s at
                 # d = 1000; an objective checks the shape of whatever it returns when asked.)

@@ -175,6 +175,27 @@ def operator_rows(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
     return out
 
 
+def operator_block(H: Any, rows: NDArray[np.intp], n: int) -> FloatArray:
+    """The square block ``H[rows][:, rows]`` of a sparse or LinearOperator Hessian as a
+    dense ``(k, k)`` array, never forming its ``(k, n)`` rows (sparse: sliced as sparse;
+    operator: products with the unit vectors of ``rows``, a chunk of ~1M entries at a
+    time, of which only the entries of ``rows`` are kept). ``H`` is checked first
+    (:func:`checked_operator`)."""
+    checked_operator(H, n)
+    if scipy.sparse.issparse(H):
+        Hr = scipy.sparse.csr_array(H)[rows]
+        return np.asarray(Hr[:, rows].toarray(), dtype=np.float64)
+    out = np.empty((rows.size, rows.size))
+    step = max(1, (1 << 20) // max(n, 1))
+    for start in range(0, rows.size, step):
+        part = rows[start : start + step]
+        E = np.zeros((n, part.size))
+        E[part, np.arange(part.size)] = 1.0
+        # (column j of the product is H e_j: the entries of `rows` are the block's column)
+        out[:, start : start + part.size] = operator_product(H, E)[rows]
+    return out
+
+
 def returned_scalar(value: Any, name: str) -> float:
     """Validate what a callable returned: one finite number (a size-1 array is accepted)."""
     arr = as_float_array(value, name)

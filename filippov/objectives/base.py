@@ -38,6 +38,7 @@ from ._checks import (
     derivative_check,
     finite_scalar,
     is_operator,
+    operator_block,
     operator_product,
     operator_rows,
     pd_solve,
@@ -115,6 +116,10 @@ class Objective:
     #: few rows for less than the whole Hessian (see :meth:`hess_rows`); ``None`` means
     #: "slice the dense Hessian".
     _hess_rows: Callable[[FloatArray, NDArray[np.intp]], Any] | None = None
+
+    #: Optional ``(x, rows) -> ∇²f(x)[rows][:, rows]``, set by library objectives whose
+    #: square blocks cost less than their rows (see :meth:`eval_hess_block`).
+    _hess_block: Callable[[FloatArray, NDArray[np.intp]], Any] | None = None
 
     #: Optional ``(B, λ, ℓ', ℓ'', ℓ''' or None)`` of an objective ``f(x) = mean_i
     #: ℓ(b_iᵀx) + (λ/2)‖x‖²`` (a generalized linear model, set by library objectives such
@@ -710,6 +715,34 @@ class Objective:
             # checked for finiteness without the defensive copy of `returned_matrix`.
             return require_finite(R, "hess_rows(x, rows)")
         return returned_matrix(R, "hess_rows(x, rows)", (rows.size, x.size))
+
+    def eval_hess_block(self, x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        """The square block ``∇²f(x)[rows][:, rows]``, shape ``(k, k)``, for a caller that
+        validated ``x`` and ``rows`` as for :meth:`eval_hess_rows`.
+
+        What the continuation path factors for its sliding coordinates. Taking it as
+        ``hess_rows(x, rows)[:, rows]`` forms ``k × n`` rows first: for a sparse or
+        operator Hessian, or a model of sparse data, that is ``n/k`` times the block's
+        memory (a dense ``n × n`` array when every coordinate slides). Objectives that
+        can, form the block alone; a sparse Hessian is sliced as sparse, a
+        ``LinearOperator`` is multiplied by unit vectors a chunk at a time.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from filippov.objectives import slope
+        >>> slope(a=0.5).eval_hess_block(np.zeros(2), np.array([1], dtype=np.intp))
+        array([[1.25]])
+        """
+        k = rows.size
+        if self._hess_block is not None:
+            return returned_matrix(self._hess_block(x, rows), "hess_block(x, rows)", (k, k))
+        if self._hess_rows is None and self._hess_kind == "exact":
+            H = self._hess(x)
+            if is_operator(H):
+                return returned_matrix(operator_block(H, rows, x.size), "hess(x)", (k, k))
+            return returned_matrix(H, "hess(x)", (x.size, x.size))[np.ix_(rows, rows)]
+        return self.eval_hess_rows(x, rows)[:, rows]
 
     # ---- constructors ----------------------------------------------------------------
 

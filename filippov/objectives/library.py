@@ -222,10 +222,28 @@ def _sparse_glm(
         R[np.arange(rows.size), rows] += lam
         return R
 
+    def hess_block(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        # The block alone: Bᵀ_rows diag(w) B_rows, sparse until the (k, k) result (the
+        # rows above would be (k, n): the continuation path's blocks only need this).
+        Bt_rows = Bt[rows]
+        B_rows = Bt_rows.T.tocsr()  # (the columns `rows` of B, as m × k)
+
+        def block_of(w: FloatArray) -> FloatArray:
+            weighted = scipy.sparse.csr_array(
+                (Bt_rows.data * w[Bt_rows.indices], Bt_rows.indices, Bt_rows.indptr),
+                shape=Bt_rows.shape,
+            )
+            return np.asarray((weighted @ B_rows).toarray())
+
+        R = _mean_over_samples(block_of, weights(x), m)
+        R[np.arange(rows.size), np.arange(rows.size)] += lam
+        return R
+
     obj = Objective._build(
         f=f, grad=grad, hess=hess, hvp=hvp, grad_batch=grad_batch, n=n, name=name
     )
     obj._hess_rows = hess_rows
+    obj._hess_block = hess_block
     return obj
 
 

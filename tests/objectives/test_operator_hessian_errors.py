@@ -34,6 +34,7 @@ def _uses(obj: Objective) -> list[Callable[[], Any]]:
         lambda: obj.hess(x),
         lambda: obj.hvp(x, v),
         lambda: obj.hess_rows(x, [0, 2]),
+        lambda: obj.eval_hess_block(x, np.array([0, 2], dtype=np.intp)),
         lambda: fp.solve(fp.steepest_descent_flow(obj, "linf"), x, (0.0, 1.0)),
     ]
 

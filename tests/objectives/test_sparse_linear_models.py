@@ -235,3 +235,37 @@ def test_flows_on_sparse_data_match_the_dense_flows(kind: str, norm: str, n: int
         [e.t for e in fast.events], [e.t for e in ref.events], rtol=0, atol=1e-9
     )
     np.testing.assert_allclose(fast.x[-1], P.newton_minimizer(dense, n), rtol=0, atol=1e-8)
+
+
+def test_a_flow_of_many_features_builds_no_n_by_n_array() -> None:
+    # A steepest-descent flow's B is the identity: at n = 2500 a dense one is 50 MB, 25
+    # times this sparse model's data; it was built twice with the flow (100 MB at
+    # once) and kept. Neither building the flow nor a run of its first events on the
+    # continuation path (self-check included) may hold an n × n array now.
+    m, n = 5000, 2500
+    A = _sparse_data(m, n, 0.001, seed=3)
+    y = _targets("logistic", m, seed=3)
+    obj = ridge_logistic(A, y, 0.1)
+    x0 = np.random.default_rng(3).standard_normal(n)
+    square_bytes = n * n * 8
+    # (a small solve first: the modules a solve imports are not counted)
+    small = ridge_logistic(_sparse_data(30, 3, 0.5, seed=1), _targets("logistic", 30, 1), 0.1)
+    fp.solve(fp.steepest_descent_flow(small, "linf"), np.ones(3), (0.0, 5.0))
+    tracemalloc.start()
+    try:
+        flow = fp.steepest_descent_flow(obj, "linf")
+        peak_build = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        sol = fp.solve(flow, x0, (0.0, 0.02), method="continuation")
+        peak_solve = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sol.status == 0, sol.message
+    assert len(sol.events) >= 5  # (a run of some events, not a single free mode)
+    assert peak_build < square_bytes / 20, peak_build
+    assert peak_solve < square_bytes / 4, peak_solve
+    # B itself is still there for whoever asks for it: the identity, read-only
+    B = flow.evaluate(x0)[1]
+    assert B.shape == (n, n) and not B.flags.writeable
+    assert np.array_equal(B[:3, :3], np.eye(3)) and B.sum() == n
+    assert flow.B_is_identity and flow.B_constant is B
