@@ -982,7 +982,8 @@ class _Block:
             # (single precision: only near the target, see `_LOOSE_RESIDUAL`)
             self.rec.njev += 1
             q32 = BS32 @ p.astype(np.float32)
-            Hp = (BS32.T @ (w32 * q32)).astype(np.float64) + lam * p
+            # (a single-precision array plus a double one: converted exactly, as astype)
+            Hp = (BS32.T @ (w32 * q32)) + lam * p
             return q32.astype(np.float64), _finite(Hp, "hvp(x, v)")
 
         y = np.zeros(k) if guess is None else guess.copy()
@@ -999,7 +1000,8 @@ class _Block:
 
         def done(it: int, ok: bool) -> tuple[FloatArray, int, bool]:
             self._last_product = None
-            self._pending = (w, base, y0, y.copy(), Bdy.copy())
+            # (``Bdy`` is CG's own sum, changed by no one after it: kept as it is)
+            self._pending = (w, base, y0, y.copy(), Bdy)
             return y, it, ok
 
         bnorm = _norm(b)
@@ -1048,24 +1050,30 @@ def _cg_iterations(
     accurate ``product`` taken instead once ``‖r‖ ≤ loose_below`` (its rounding then
     moves the true residual by a fraction of the target only).
     """
+    # (The updates go through scratch buffers, ``out=``: the same operations in the same
+    # order as ``y += α p`` etc., without a new array each; ``p`` is the first ``z``
+    # itself, then updated in place: no caller holds either.)
     z = precondition(r)
-    p = z.copy()
-    rz = float(r @ z)
+    p = z
+    rz = float(r.dot(z))
+    step_k = np.empty_like(y)
+    step_acc = np.empty_like(acc)
     for it in range(1, max_iter):
-        r_norm = _norm(r)
+        r_norm = math.sqrt(r.dot(r))
         if r_norm <= target:
             return it - 1, True
         P, Ap = loose(p) if loose is not None and r_norm <= loose_below else product(p)
-        pAp = float(p @ Ap)
+        pAp = float(p.dot(Ap))
         if not pAp > 0.0:
             return it, False
         alpha = rz / pAp
-        y += alpha * p
-        acc += alpha * P
-        r -= alpha * Ap
+        y += np.multiply(p, alpha, out=step_k)
+        acc += np.multiply(P, alpha, out=step_acc)
+        r -= np.multiply(Ap, alpha, out=step_k)
         z = precondition(r)
-        rz_new = float(r @ z)
-        p = z + (rz_new / rz) * p
+        rz_new = float(r.dot(z))
+        p *= rz_new / rz
+        p += z
         rz = rz_new
     return max_iter, _norm(r) <= 1e3 * target
 
@@ -1338,8 +1346,8 @@ class _Mode:
         """``z − B_S step``: ``B x`` after a correction ``step`` from the state of ``z``."""
         assert self.lm is not None
         if self.S.size * self.block.n > _DIRECT_SIZE:
-            moved = self.lm.columns32(self.S) @ step.astype(np.float32)
-            return np.asarray(z - moved.astype(np.float64))
+            # (a double minus a single-precision array: converted exactly, as astype)
+            return np.asarray(z - self.lm.columns32(self.S) @ step.astype(np.float32))
         return np.asarray(z - self.lm.columns(self.S) @ step)
 
     def settle_start(self, x: FloatArray) -> None:
@@ -1482,7 +1490,8 @@ class _Mode:
                 small = BS32 is not None and step is not None and last <= _LOOSE_STEP * tol
                 if small and not guessed:
                     assert BS32 is not None and step is not None
-                    z = z - (BS32 @ step.astype(np.float32)).astype(np.float64)
+                    # (minus a single-precision product: converted exactly, as astype)
+                    z = z - (BS32 @ step.astype(np.float32))
                 else:
                     z = self._z(tau, xS)
                     guessed = False
@@ -1494,7 +1503,7 @@ class _Mode:
                 if small:
                     assert BS32 is not None and data_S is not None and dl is not None
                     change = (dl_new - dl).astype(np.float32)
-                    data_S = data_S + (BS32.T @ change).astype(np.float64)
+                    data_S = data_S + (BS32.T @ change)
                 else:
                     data_S = BS.T @ dl_new
                 dl = dl_new
@@ -1860,12 +1869,14 @@ def _bordered_inverse(M: Any, q: Any, s: float) -> Any:
     precision (``O(k²)``: an index joining the block)."""
     k = M.shape[0]
     inverse = np.empty((k + 1, k + 1), dtype=M.dtype)
+    # (``M + outer`` written into the new matrix directly: the same sums as a copy of
+    # ``M`` and ``+=``, without the copy; `np.multiply.outer` is `np.outer` without its
+    # ravels)
     if M.dtype == np.float64:
-        inverse[:k, :k] = M + np.outer(q / s, q)
+        np.add(M, np.multiply.outer(q / s, q), out=inverse[:k, :k])
         inverse[k, :k] = inverse[:k, k] = -q / s
     else:
-        inverse[:k, :k] = M
-        inverse[:k, :k] += np.outer(q / q.dtype.type(s), q)
+        np.add(M, np.multiply.outer(q / q.dtype.type(s), q), out=inverse[:k, :k])
         inverse[k, :k] = inverse[:k, k] = -q / q.dtype.type(s)
     inverse[k, k] = 1.0 / s
     return inverse
@@ -1956,10 +1967,8 @@ def _first_sign_change(p: Callable[[float], float], points: list[float]) -> floa
     return float(brentq(p, lo, hi, xtol=1e-15)) if p(lo) > 0 else lo
 
 
-def _hermite_slope(
-    y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, s: float
-) -> Any:
-    """Derivative in τ of :func:`_hermite` at fraction ``s``."""
+def _hermite_slope(y0: Any, d0: Any, y1: Any, d1: Any, h: float, s: float) -> Any:
+    """Derivative in τ of :func:`_hermite` at fraction ``s`` (of arrays, or of floats)."""
     dh00 = 6 * s * s - 6 * s
     dh10 = 3 * s * s - 4 * s + 1
     dh01 = -6 * s * s + 6 * s
@@ -2361,7 +2370,12 @@ def _select(
     S_old = block.S
     arrived = np.asarray(arrived, dtype=np.intp)
     n = x.size
-    if np.union1d(S_old, arrived).size == n and S_old.size < n:
+    # (whether S_old and arrived cover every index: by a mask, as `np.union1d(S_old,
+    # arrived).size == n` says it, without union1d's sorts at every event)
+    covered = np.zeros(n, dtype=bool)
+    covered[S_old] = True
+    covered[arrived] = True
+    if S_old.size < n and bool(covered.all()):
         # Every partial vanishes at x: the flow rests there (the least velocity of
         # −Sign(0); `_select_sliding` says so once the block holds every index). Where
         # that block is singular -- a duplicated feature and no ridge, ∂₀f ≡ ∂₁f, a
@@ -3171,7 +3185,13 @@ def _run_mode(
                 h_step = h / 2
                 continue
             j_entry = -1
-        exit_idx = (np.abs(new.u) >= 1.0).nonzero()[0] if S.size else np.zeros(0, int)
+        # (the indices only when the largest |ẋ_i| reaches 1: most steps have none; a NaN
+        # fails both tests)
+        exit_idx = (
+            (np.abs(new.u) >= 1.0).nonzero()[0]
+            if S.size and _max_abs(new.u) >= 1.0
+            else np.zeros(0, int)
+        )
         p_x: _Point | None = None
         if exit_idx.size:
             p_x, new = _located(cur, _refine_exit, cm, cur, new, exit_idx)
@@ -3750,13 +3770,15 @@ def _refine_entry(
     within the tolerances (see `_Shift`): mostly one solve per entry.
     """
     lo, hi = cur.tau, new.tau
-    sj = cm.sigma[j]
-    G0, G1 = sj * cur.g[j] + offset[j], sj * new.g[j] + offset[j]
-    D0, D1 = sj * cur.gdot[j], sj * new.gdot[j]
+    # (Python floats: the same IEEE operations as on NumPy scalars, at a fraction of
+    # their cost in the iterations' interpolant evaluations)
+    sj, off_j = float(cm.sigma[j]), float(offset[j])
+    G0, G1 = sj * float(cur.g[j]) + off_j, sj * float(new.g[j]) + off_j
+    D0, D1 = sj * float(cur.gdot[j]), sj * float(new.gdot[j])
     # (the guard's second derivatives on a quintic mode's step)
     E = None
     if cur.gddot is not None and new.gddot is not None:
-        E = (sj * cur.gddot[j], sj * new.gddot[j])
+        E = (sj * float(cur.gddot[j]), sj * float(new.gddot[j]))
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     last_iterate: tuple[float, float] | None = None
@@ -3778,7 +3800,7 @@ def _refine_entry(
                 # after the bracket has closed on the root: the point at or just past it
                 # found so far is the entry; a degenerate quartic at rtol 1e-13 failed -1)
                 break
-        val = sj * g[j] + offset[j]
+        val = sj * float(g[j]) + off_j
         s = (tau - cur.tau) / h
         if E is not None:
             slope = float(_quintic_slope(G0, D0, E[0], G1, D1, E[1], h, s))
