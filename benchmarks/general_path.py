@@ -1,6 +1,7 @@
 """The continuation path at scale: sign flows of ridge logistic regression.
 
 ``python -m benchmarks.general_path [--quick] [--dims 50 200 1000] [--cap SECONDS]``
+(``--sparse 2000``: only the sparse-data model of :func:`sparse_model`, its time and memory)
 
 For each dimension ``d`` (``m = 5d`` Gaussian samples, ``λ = 0.1``, ``x0 ~ N(0, I)``), the
 ℓ∞ steepest-descent flow is run to its stationary point by :func:`filippov.solve` on the

@@ -586,7 +586,9 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
     hx = system.kernel_f0_h(x)[1]
     jac = _end_jacobian(system, x, hx.shape[0], free)  # (the rows of `free` alone)
     if system.B_is_identity:
-        M = jac[:, free]  # B = I (every steepest-descent flow): no product
+        # B = I (every steepest-descent flow): no product, and no copy when every index
+        # is in the block (a rest: the whole n × n Hessian)
+        M = jac if free.size == jac.shape[1] else jac[:, free]
     else:
         B = system.kernel_evaluate(x)[1]
         M = jac @ B[:, free]
