@@ -1273,6 +1273,9 @@ class _Mode:
         self.S = block.S
         self.x0 = x
         self.x0S = x[self.S]  # (the mode's start on S: every corrector's z is from it)
+        #: Records the mode up to its last accepted point when the mode fails inside
+        #: (`_run_mode` sets it once its first point is taken; see `keep_accepted`).
+        self.keep_accepted: Callable[[], None] = _nothing
         self.sigma = sigma
         self.F = np.flatnonzero(sigma != 0)
         self.opts = opts
@@ -2161,7 +2164,13 @@ def _steps(
         try:
             out = _run_mode(cm, t, t_end, g, offset, h_step, mode, rec)
         except np.linalg.LinAlgError as exc:
+            cm.keep_accepted()
             return Finished(-4, f"the sliding block became singular after t = {t:.12g} ({exc})")
+        except (ValueError, ArithmeticError, RuntimeError):
+            # (a user function raising mid-mode: the run fails with the mode's accepted
+            # steps kept, as on the event path; the driver names the error)
+            cm.keep_accepted()
+            raise
         t_new, x, g, h_step, arrived, exited = out
         # (read-only from here, the breakpoint's own array: the event there and the next
         # mode's dense output keep this state without copies of their own)
@@ -2852,7 +2861,10 @@ def _run_mode(
     lam0 = sigma.copy()
     lam0[S] = -first.u
 
+    recorded: list[_Point] = []
+
     def record(last: _Point) -> None:
+        recorded.append(last)
         if t + last.tau <= t:  # (also a step below the ulp of t: no zero-length piece)
             return
         if S.size == 0:
@@ -2876,6 +2888,14 @@ def _run_mode(
         breaks = np.append(dense.ts[dense.ts < t_stop], t_stop)
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
+    def keep_accepted() -> None:
+        # A user function raised, or the block failed, inside the mode: the steps accepted
+        # so far are a solution all the same, kept (the failure's message then names where
+        # they end), unless the mode was recorded already.
+        if not recorded and len(pts) > 1:
+            record(pts[-1])
+
+    cm.keep_accepted = keep_accepted
     sigma_F, offset_F = sigma[F], offset[F]
     offsets = bool((offset_F > 0.0).any())  # (whether any guard is offset: most modes none)
 
@@ -3293,6 +3313,10 @@ def _run_mode(
         ]
         cm.settle_start(p_ev.x)
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
+
+
+def _nothing() -> None:
+    """No-op (a mode's `keep_accepted` before the mode has a point)."""
 
 
 def at_error_floor(last: tuple[Any, float, float] | None, start: Any, h: float, err: float) -> bool:

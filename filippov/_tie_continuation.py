@@ -35,7 +35,7 @@ See ``docs/theory.rst`` (the continuation path, tie modes).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -363,6 +363,9 @@ class _TieMode:
         self.sT = sigma[self.T].copy()
         self.x0 = x
         self.x0T = x[self.T].copy()
+        #: Records the mode up to its last accepted point when it fails inside (set by
+        #: `_run_tie_mode`, as the sign flow's `keep_accepted`).
+        self.keep_accepted: Callable[[], None] = lambda: None
         ties = self.sT * g[self.T]
         self.c0 = float(np.mean(ties))
         #: The tie's spread at the start, kept along the mode: a join is located with the
@@ -917,7 +920,10 @@ def _run_tie_mode(
     lam0 = np.zeros(n)
     lam0[T] = -first.u  # λ = σ ∘ w, ẋ = −λ
 
+    recorded: list[_TiePoint] = []
+
     def record(last: _TiePoint) -> None:
+        recorded.append(last)
         if t + last.tau <= t:  # (also a step below the ulp of t: no zero-length piece)
             return
         ts = np.array([t + p.tau for p in pts])
@@ -935,6 +941,12 @@ def _run_tie_mode(
         breaks = np.r_[dense.ts[dense.ts < t_stop], t_stop]
         rec.dense_segment(t, t_stop, dense, last.x, mode, lam0, breaks)
 
+    def keep_accepted() -> None:
+        # (a failure inside the mode: its accepted steps are kept, see the sign flow's)
+        if not recorded and len(pts) > 1:
+            record(pts[-1])
+
+    tm.keep_accepted = keep_accepted
     # (the sign flow's judgement of many tries: see `TryBudget`)
     budget = TryBudget()
     # the guards at the last accepted point (computed once, not again at each try)
@@ -1361,7 +1373,11 @@ def tie_steps(
                 tm, t, t_end, g, offset, h_step, mode, rec, solved
             )
         except np.linalg.LinAlgError as exc:
+            tm.keep_accepted()
             return Finished(-4, f"the tie block became singular after t = {t:.12g} ({exc})")
+        except (ValueError, ArithmeticError, RuntimeError):
+            tm.keep_accepted()  # (a user function raising mid-mode: see the sign flow's)
+            raise
         if what is None:
             return REACHED_END
         x, g, c = p.x, p.g, p.c

@@ -314,3 +314,48 @@ def test_a_user_function_raising_mid_mode_keeps_the_mode_up_to_its_last_step(whi
         expected = x0 - ts[:, None]
     np.testing.assert_allclose(sol(ts), expected, rtol=0.0, atol=1e-9)
     assert f"t = {t_end:.12g}" in sol.message, sol.message
+
+
+def _quartic_failing_below(edge: float) -> fp.Objective:
+    """``½xᵀHx + ¼Σx⁴`` (its flows curve: the continuation path takes several steps a
+    mode), whose gradient raises wherever ``x1 < edge``."""
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+
+    def grad(x: FloatArray) -> FloatArray:
+        if x[0] < edge:
+            raise _UserFailure("grad failed")
+        return H @ x + x**3
+
+    return fp.Objective(
+        lambda x: 0.5 * float(x @ H @ x) + 0.25 * float(np.sum(x**4)),
+        grad,
+        hess=lambda x: H + np.diag(3.0 * x**2),
+        n=2,
+    )
+
+
+@pytest.mark.parametrize(("norm", "edge"), [("linf", 0.3), ("l1", 0.1)])
+def test_the_continuation_path_keeps_a_mode_up_to_its_last_step_when_a_function_raises(
+    norm: str, edge: float
+) -> None:
+    # (review R21's note) The continuation path dropped the mode in which the user's
+    # gradient raised: the sign flow's run ended at t = 0 and the greedy flow's at its
+    # tie entry (t = 0.315), the accepted steps of the mode lost. They are kept now, up
+    # to the last one before the gradient's edge, on the path of the same flow whose
+    # gradient never raises (here the sign flow's first mode, and the greedy flow's tie).
+    x0 = np.array([1.5, 2.0])
+    opts = {"method": "continuation", "rtol": 1e-10, "atol": 1e-12}
+    ref = fp.solve(
+        fp.steepest_descent_flow(_quartic_failing_below(-np.inf), norm), x0, (0, 5), **opts
+    )
+    assert ref.status == 1, ref.message
+    sol = fp.solve(fp.steepest_descent_flow(_quartic_failing_below(edge), norm), x0, (0, 5), **opts)
+    assert sol.status == -1, sol.message
+    assert "(_UserFailure: grad failed)" in sol.message
+    t_end = sol.t[-1]
+    t_mode = 0.0 if norm == "linf" else ref.events[0].t  # (the failing mode's start)
+    assert t_end > t_mode + 0.5, (t_end, sol.message)
+    assert f"t = {t_end:.12g}" in sol.message
+    assert sol.x[-1][0] >= edge  # (before the edge: the last accepted step)
+    ts = np.linspace(0.0, t_end, 41)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0.0, atol=1e-12)
