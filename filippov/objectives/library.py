@@ -205,38 +205,32 @@ def _sparse_glm(
             D[:, i] = dloss(Z[:, i])
         return _mean_over_samples(back, D, m).T + lam * X
 
-    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
-        # Rows of Bᵀ diag(w) B: the rows `rows` of Bᵀ, their entries weighted (a new
-        # array: Bt itself is never written), times B, a sparse product made dense only
-        # as the (k, n) result.
+    def weighted_rows(x: FloatArray, rows: NDArray[np.intp], right: Any) -> FloatArray:
+        # mean_i w_i B_rows,iᵀ right_i: the rows `rows` of Bᵀ, their entries weighted (a
+        # new array: Bt itself is never written), times `right` (B itself, or its columns
+        # `rows`), a sparse product made dense only as the result.
         Bt_rows = Bt[rows]
 
-        def rows_of(w: FloatArray) -> FloatArray:
+        def product(w: FloatArray) -> FloatArray:
             weighted = scipy.sparse.csr_array(
                 (Bt_rows.data * w[Bt_rows.indices], Bt_rows.indices, Bt_rows.indptr),
                 shape=Bt_rows.shape,
             )
-            return np.asarray((weighted @ B).toarray())
+            return np.asarray((weighted @ right(Bt_rows)).toarray())
 
-        R = _mean_over_samples(rows_of, weights(x), m)
+        return np.asarray(_mean_over_samples(product, weights(x), m))
+
+    def hess_rows(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+        # Rows of Bᵀ diag(w) B + λI: (k, n)
+        R = weighted_rows(x, rows, lambda _: B)
         R[np.arange(rows.size), rows] += lam
         return R
 
     def hess_block(x: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
-        # The block alone: Bᵀ_rows diag(w) B_rows, sparse until the (k, k) result (the
-        # rows above would be (k, n): the continuation path's blocks only need this).
-        Bt_rows = Bt[rows]
-        B_rows = Bt_rows.T.tocsr()  # (the columns `rows` of B, as m × k)
-
-        def block_of(w: FloatArray) -> FloatArray:
-            weighted = scipy.sparse.csr_array(
-                (Bt_rows.data * w[Bt_rows.indices], Bt_rows.indices, Bt_rows.indptr),
-                shape=Bt_rows.shape,
-            )
-            return np.asarray((weighted @ B_rows).toarray())
-
-        R = _mean_over_samples(block_of, weights(x), m)
-        R[np.arange(rows.size), np.arange(rows.size)] += lam
+        # The block alone, (k, k): against the columns `rows` of B (the rows above would
+        # be (k, n): the continuation path's blocks only need this)
+        R = weighted_rows(x, rows, lambda Bt_rows: Bt_rows.T.tocsr())
+        R[np.diag_indices(rows.size)] += lam
         return R
 
     obj = Objective._build(
