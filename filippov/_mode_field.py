@@ -175,7 +175,9 @@ class ModeField:
             BF = B[:, F]
             # B_J made of columns of the identity (every steepest-descent flow, B = I):
             # products with it are plain index operations.
-            unit = B.shape[0] == B.shape[1] and np.array_equal(BF, np.eye(B.shape[0])[:, F])
+            unit = self.system.B_is_identity or (
+                B.shape[0] == B.shape[1] and np.array_equal(BF, np.eye(B.shape[0])[:, F])
+            )
             if self._const_fb:
                 self._l1_parts = (u, BF, unit)
         lam = sigma.copy()
