@@ -538,8 +538,13 @@ def _tiny_pivot(lu: FloatArray, M: FloatArray) -> bool:
     complement ``1ᵀM⁻¹1`` on the other): the test allows for that spread."""
     pivots = np.abs(np.diagonal(lu))
     top = float(np.max(np.abs(M)))
-    spread = max(top, 1.0 / top) ** 2 if top > 0.0 else 1.0
-    return bool(pivots.min() <= _PIVOT_ROUNDING * spread * pivots.max())
+    # (capped so that its square is a float: a Poisson model's block reached |M| ~ 1e200,
+    # and Python's float power raised OverflowError, which the event path reported as
+    # the user's functions raising; beyond the cap every pivot passes as "tiny" and the
+    # condition estimate decides, as it should at such a scale)
+    spread = min(max(top, 1.0 / top), 1e154) ** 2 if top > 0.0 else 1.0
+    lo, hi = float(pivots.min()), float(pivots.max())
+    return bool(hi == 0.0 or lo / hi <= _PIVOT_ROUNDING * spread)
 
 
 def _solve_min_norm_factored(

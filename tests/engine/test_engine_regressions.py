@@ -1263,3 +1263,29 @@ def test_an_l2_flow_that_lands_exactly_on_its_minimizer_stops_there(expr, names,
     assert sol.status == 1, sol.message
     np.testing.assert_allclose(sol.x[-1], x_star, atol=1e-9)
     assert sol.events[-1].kind == "stationary"
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-3, 1.0, 1e3, 1e200])
+def test_the_tie_pivot_test_takes_blocks_of_any_scale(scale: float) -> None:
+    # (review R27) The event path's test for a rounding pivot of a tie's bordered block
+    # squared the block's scale as a Python float: at |M| ~ 1e200 (a Poisson model far
+    # from its minimizer) that raised OverflowError, and the run ended −1 "the system's
+    # functions raised", though no function of the user's had. A regular block passes at
+    # every scale; a singular one is flagged.
+    import scipy.linalg
+
+    from filippov._mode_field import _tiny_pivot
+
+    def bordered(M: np.ndarray) -> np.ndarray:
+        k = M.shape[0]
+        return np.block([[M, np.ones((k, 1))], [np.ones((1, k)), np.zeros((1, 1))]])
+
+    regular = scale * np.array([[2.0, 0.5], [0.5, 1.0]])
+    singular = scale * np.array([[1.0, 1.0], [1.0, 1.0]])
+    for M, expected in ((regular, False), (singular, True)):
+        lu, _ = scipy.linalg.lu_factor(bordered(M))
+        flagged = _tiny_pivot(lu, M)
+        if abs(np.log10(scale)) < 100:
+            assert flagged is expected, (scale, M)
+        else:  # (beyond the spread's cap every pivot is suspect: a condition estimate decides)
+            assert isinstance(flagged, bool)
