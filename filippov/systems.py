@@ -1036,13 +1036,27 @@ class _GradientFlowSystem(FilippovSystem):
         state["_identity"] = np.zeros((0, 0))  # (rebuilt when asked for: not pickled)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_B_is_identity" not in state:
+            # Pickled before `B_is_identity`: ``B`` was then ``np.eye(n)`` as a constant
+            # (a known n) or the static method ``_eye``, stored by its name and loaded as
+            # today's function, which takes the system too (``B(x)`` raised "missing 1
+            # required positional argument"). Either is today's lazily built identity.
+            self._B, self._B_const = self._eye, None
+            self._B_is_identity = True
+
     def _eye(self, x: FloatArray) -> FloatArray:
         n = x.shape[0]
-        if self._identity.shape[0] != n:
+        # (one read of the attribute: a thread asking for another size in between cannot
+        # hand this one its identity, of the wrong shape)
+        eye = self._identity
+        if eye.shape[0] != n:
             # (kept, read-only: the same n × n array for every evaluation that asks)
-            self._identity = np.eye(n)
-            self._identity.setflags(write=False)
-        return self._identity
+            eye = np.eye(n)
+            eye.setflags(write=False)
+            self._identity = eye
+        return eye
 
 
 def piecewise_system(
