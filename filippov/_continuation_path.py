@@ -2174,9 +2174,13 @@ def _steps(
             cm.keep_accepted()
             raise
         t_new, x, g, h_step, arrived, exited = out
-        # (read-only from here, the breakpoint's own array: the event there and the next
-        # mode's dense output keep this state without copies of their own)
-        x = rec.kept_state(t_new, x)
+        # The records keep the breakpoint's own read-only array (the event there and the
+        # next mode's dense output, which finds it by `Recorder.kept_state`, without
+        # copies of their own); the computation goes on with ``x``, which the objective's
+        # callables receive: handed the read-only one, a Hessian that takes its argument
+        # as a writable buffer (ctypes ``from_buffer``, a Cython ``double[:]``) made the
+        # run fail -1 ("read-only") at the first event.
+        x_kept = rec.kept_state(t_new, x)
         if not cm.S.size:
             # A mode with no sliding index moves on a line: its steps grew fourfold
             # whenever the guards' interpolation allowed, and say nothing of the next
@@ -2224,7 +2228,7 @@ def _steps(
         record_l1_transition(
             rec,
             t,
-            x,
+            x_kept,
             np.asarray(arrived, dtype=np.intp),
             old_sigma,
             sigma,
