@@ -89,8 +89,9 @@ def solve(
         and tie curves with Hessian–vector products (an error for other systems; see the
         theory page). ``"auto"`` picks the exact path whenever it applies, else the
         continuation path for sign and greedy flows (the event path when that ends with
-        status −1, −2 or −4, e.g. for want of a positive definite sliding block, a
-        corrector that cannot converge, or events recurring: the message then ends with how the
+        status −1, −2, −4 or −5, e.g. for want of a positive definite sliding block, a
+        corrector that cannot converge, events recurring, or an end that fails the
+        self-check: the message then ends with how the
         continuation path ended, also in ``sol.info["failed_path"]`` as ``method``,
         ``status`` and ``message``), else the event path. A subclass of
         :class:`~filippov.engine.IntegrationPath` runs a path of your own.
@@ -326,6 +327,9 @@ def solve(
         path = candidate(system, x0_arr, span, opts, rec)
         rec.method = path.label
         status, message = run(path, max_events, zeno_spacing)
+        # (checked before the choice: a path whose result fails its self-check may be
+        # retried by the next candidate, as one that failed by itself)
+        status, message = _certified(path, system, rec, status, message, x0_arr.size)
         if status not in candidate.retry_on or position == len(candidates) - 1:
             break
         # (method="auto": the next candidate runs the system from the start; the
@@ -345,25 +349,33 @@ def solve(
             f"{message} (method='auto' ran the {path.name!r} path after the {name!r} path "
             f"ended with status {first_status}: {first_message})"
         )
-    tolerances = path.certify_tolerances()
-    if tolerances is not None:
-        try:
-            # (With the collector paused like the exact path itself: the recorder holds
-            # thousands of records, and a collection triggered here would cost more than
-            # the checks. On one BLAS thread, as the paths run: the end state's dense
-            # least-squares solves took 0.32 s on two threads of a loaded two-core machine
-            # against 0.013 s on one, for d = 200, a third of the run.)
-            with cyclic_gc_paused(), serial_blas(x0_arr.size):
-                status, message = certify(
-                    system, rec, status, message, drift_rtol=tolerances[0], drift_atol=tolerances[1]
-                )
-        except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
-            status, message = (
-                STATUS_UNCERTIFIED,
-                f"self-check failed: the end state could not be checked ({type(exc).__name__}: "
-                f"{exc}); the path reported: {message}",
-            )
     return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
+
+
+def _certified(
+    path: IntegrationPath, system: FilippovSystem, rec: Recorder, status: int, message: str, n: int
+) -> tuple[int, str]:
+    """``(status, message)`` of a run after the end-of-run self-check of its path
+    (unchanged for a path that has none: see `certify`)."""
+    tolerances = path.certify_tolerances()
+    if tolerances is None:
+        return status, message
+    try:
+        # (With the collector paused like the exact path itself: the recorder holds
+        # thousands of records, and a collection triggered here would cost more than
+        # the checks. On one BLAS thread, as the paths run: the end state's dense
+        # least-squares solves took 0.32 s on two threads of a loaded two-core machine
+        # against 0.013 s on one, for d = 200, a third of the run.)
+        with cyclic_gc_paused(), serial_blas(n):
+            return certify(
+                system, rec, status, message, drift_rtol=tolerances[0], drift_atol=tolerances[1]
+            )
+    except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        return (
+            STATUS_UNCERTIFIED,
+            f"self-check failed: the end state could not be checked ({type(exc).__name__}: "
+            f"{exc}); the path reported: {message}",
+        )
 
 
 @contextlib.contextmanager

@@ -40,6 +40,9 @@ def test_no_jumps_and_no_early_entries_after_the_gradient_falls_by_orders() -> N
         method="continuation",
         rtol=rtol,
         atol=atol,
+        # (the library's own gradient: the start's check is not the point, and f there is
+        # too large beside its variation for it, which it says in a warning)
+        check_derivatives=False,
     )
     assert sol.status == 0, sol.message
     # The state is continuous: at every breakpoint the dense output on both sides agrees
