@@ -2170,7 +2170,11 @@ def _steps(
             out = _run_mode(cm, t, t_end, g, offset, h_step, mode, rec)
         except np.linalg.LinAlgError as exc:
             cm.keep_accepted()
-            return Finished(-4, f"the sliding block became singular after t = {t:.12g} ({exc})")
+            return Finished(
+                -4,
+                f"the sliding block became singular after t = {t:.12g} ({exc})"
+                f"{returned_up_to(rec)}",
+            )
         except (ValueError, ArithmeticError, RuntimeError):
             # (a user function raising mid-mode: the run fails with the mode's accepted
             # steps kept, as on the event path; the driver names the error)
@@ -3331,6 +3335,22 @@ def _run_mode(
 
 def _nothing() -> None:
     """No-op (a mode's `keep_accepted` before the mode has a point)."""
+
+
+def returned_up_to(rec: Recorder) -> str:
+    """Where the recorded solution ends, for a failure's message (``"; the solution is
+    returned up to t = …, x = …"``, or nothing before the first record).
+
+    A mode that fails with a singular block keeps its accepted steps (`keep_accepted`),
+    or the steps up to a failed try (`shorter_step`): the solution then ends past the
+    mode's start, which alone the message named ("after t = 0" for a solution up to
+    t = 0.057)."""
+    if not len(rec.t):
+        return ""
+    return (
+        f"; the solution is returned up to t = {float(rec.t[-1]):.12g}, x = "
+        f"{np.array2string(np.asarray(rec.x[-1]), precision=12, threshold=20)}"
+    )
 
 
 def at_error_floor(last: tuple[Any, float, float] | None, start: Any, h: float, err: float) -> bool:

@@ -63,6 +63,7 @@ from filippov._continuation_path import (
     mode_scale,
     offset_peak,
     quintic_defect,
+    returned_up_to,
     shorter_step,
     zero_tolerance,
 )
@@ -1374,7 +1375,10 @@ def tie_steps(
             )
         except np.linalg.LinAlgError as exc:
             tm.keep_accepted()
-            return Finished(-4, f"the tie block became singular after t = {t:.12g} ({exc})")
+            return Finished(
+                -4,
+                f"the tie block became singular after t = {t:.12g} ({exc}){returned_up_to(rec)}",
+            )
         except (ValueError, ArithmeticError, RuntimeError):
             tm.keep_accepted()  # (a user function raising mid-mode: see the sign flow's)
             raise

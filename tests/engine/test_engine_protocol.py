@@ -359,3 +359,51 @@ def test_the_continuation_path_keeps_a_mode_up_to_its_last_step_when_a_function_
     assert sol.x[-1][0] >= edge  # (before the edge: the last accepted step)
     ts = np.linspace(0.0, t_end, 41)
     np.testing.assert_allclose(sol(ts), ref(ts), rtol=0.0, atol=1e-12)
+
+
+def _quartic_singular_below(edge: float) -> fp.Objective:
+    """`_quartic_failing_below`, whose gradient raises ``LinAlgError`` (as a block that
+    cannot be factored does) wherever ``x1 < edge``."""
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+
+    def grad(x: FloatArray) -> FloatArray:
+        if x[0] < edge:
+            raise np.linalg.LinAlgError("not positive definite")
+        return H @ x + x**3
+
+    return fp.Objective(
+        lambda x: 0.5 * float(x @ H @ x) + 0.25 * float(np.sum(x**4)),
+        grad,
+        hess=lambda x: H + np.diag(3.0 * x**2),
+        n=2,
+    )
+
+
+@pytest.mark.parametrize(("norm", "edge"), [("linf", 0.3), ("l1", 0.1)])
+def test_a_singular_block_mid_mode_names_where_the_kept_solution_ends(
+    norm: str, edge: float
+) -> None:
+    # (review R28) A mode whose block fails keeps its accepted steps (status -4), but the
+    # message named only the mode's start ("after t = 0" for a solution up to t = 1.2):
+    # it names where the solution ends now, as every other failure's does.
+    x0 = np.array([1.5, 2.0])
+    opts = {"method": "continuation", "rtol": 1e-10, "atol": 1e-12}
+    ref = fp.solve(
+        fp.steepest_descent_flow(_quartic_failing_below(-np.inf), norm), x0, (0, 5), **opts
+    )
+    sol = fp.solve(
+        fp.steepest_descent_flow(_quartic_singular_below(edge), norm),
+        x0,
+        (0, 5),
+        check_derivatives=False,
+        **opts,
+    )
+    assert sol.status == -4, sol.message
+    t_end = sol.t[-1]
+    assert t_end > 0.5, sol.message
+    assert f"the solution is returned up to t = {t_end:.12g}" in sol.message, sol.message
+    assert sol.x[-1][0] >= edge
+    # (on the run whose gradient never fails, to the tolerance: the greedy flow's last
+    # piece is a try shortened to the edge, whose interpolant differs at rounding of rtol)
+    ts = np.linspace(0.0, t_end, 41)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0.0, atol=1e-9)
