@@ -316,14 +316,15 @@ def test_a_user_function_raising_mid_mode_keeps_the_mode_up_to_its_last_step(whi
     assert f"t = {t_end:.12g}" in sol.message, sol.message
 
 
-def _quartic_failing_below(edge: float) -> fp.Objective:
+def _quartic_failing_below(edge: float, error: Exception | None = None) -> fp.Objective:
     """``½xᵀHx + ¼Σx⁴`` (its flows curve: the continuation path takes several steps a
-    mode), whose gradient raises wherever ``x1 < edge``."""
+    mode), whose gradient raises ``error`` (a `_UserFailure` by default) wherever
+    ``x1 < edge``."""
     H = np.array([[2.0, 0.5], [0.5, 1.0]])
 
     def grad(x: FloatArray) -> FloatArray:
         if x[0] < edge:
-            raise _UserFailure("grad failed")
+            raise error if error is not None else _UserFailure("grad failed")
         return H @ x + x**3
 
     return fp.Objective(
@@ -334,76 +335,47 @@ def _quartic_failing_below(edge: float) -> fp.Objective:
     )
 
 
+@pytest.mark.parametrize("failure", ["raises", "singular"])
 @pytest.mark.parametrize(("norm", "edge"), [("linf", 0.3), ("l1", 0.1)])
-def test_the_continuation_path_keeps_a_mode_up_to_its_last_step_when_a_function_raises(
-    norm: str, edge: float
+def test_the_continuation_path_keeps_a_failing_mode_up_to_its_last_step(
+    norm: str, edge: float, failure: str
 ) -> None:
     # (review R21's note) The continuation path dropped the mode in which the user's
     # gradient raised: the sign flow's run ended at t = 0 and the greedy flow's at its
     # tie entry (t = 0.315), the accepted steps of the mode lost. They are kept now, up
     # to the last one before the gradient's edge, on the path of the same flow whose
     # gradient never raises (here the sign flow's first mode, and the greedy flow's tie).
+    # A block that cannot be factored (LinAlgError: status −4) keeps them too, and its
+    # message names where the solution ends, not only where the mode began ("after
+    # t = 0" for a solution up to t = 1.2; review R28).
     x0 = np.array([1.5, 2.0])
     opts = {"method": "continuation", "rtol": 1e-10, "atol": 1e-12}
     ref = fp.solve(
         fp.steepest_descent_flow(_quartic_failing_below(-np.inf), norm), x0, (0, 5), **opts
     )
     assert ref.status == 1, ref.message
-    sol = fp.solve(fp.steepest_descent_flow(_quartic_failing_below(edge), norm), x0, (0, 5), **opts)
-    assert sol.status == -1, sol.message
-    assert "(_UserFailure: grad failed)" in sol.message
-    t_end = sol.t[-1]
-    t_mode = 0.0 if norm == "linf" else ref.events[0].t  # (the failing mode's start)
-    assert t_end > t_mode + 0.5, (t_end, sol.message)
-    assert f"t = {t_end:.12g}" in sol.message
-    assert sol.x[-1][0] >= edge  # (before the edge: the last accepted step)
-    ts = np.linspace(0.0, t_end, 41)
-    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0.0, atol=1e-12)
-
-
-def _quartic_singular_below(edge: float) -> fp.Objective:
-    """`_quartic_failing_below`, whose gradient raises ``LinAlgError`` (as a block that
-    cannot be factored does) wherever ``x1 < edge``."""
-    H = np.array([[2.0, 0.5], [0.5, 1.0]])
-
-    def grad(x: FloatArray) -> FloatArray:
-        if x[0] < edge:
-            raise np.linalg.LinAlgError("not positive definite")
-        return H @ x + x**3
-
-    return fp.Objective(
-        lambda x: 0.5 * float(x @ H @ x) + 0.25 * float(np.sum(x**4)),
-        grad,
-        hess=lambda x: H + np.diag(3.0 * x**2),
-        n=2,
-    )
-
-
-@pytest.mark.parametrize(("norm", "edge"), [("linf", 0.3), ("l1", 0.1)])
-def test_a_singular_block_mid_mode_names_where_the_kept_solution_ends(
-    norm: str, edge: float
-) -> None:
-    # (review R28) A mode whose block fails keeps its accepted steps (status -4), but the
-    # message named only the mode's start ("after t = 0" for a solution up to t = 1.2):
-    # it names where the solution ends now, as every other failure's does.
-    x0 = np.array([1.5, 2.0])
-    opts = {"method": "continuation", "rtol": 1e-10, "atol": 1e-12}
-    ref = fp.solve(
-        fp.steepest_descent_flow(_quartic_failing_below(-np.inf), norm), x0, (0, 5), **opts
-    )
+    raises = failure == "raises"
+    error = None if raises else np.linalg.LinAlgError("not positive definite")
     sol = fp.solve(
-        fp.steepest_descent_flow(_quartic_singular_below(edge), norm),
+        fp.steepest_descent_flow(_quartic_failing_below(edge, error), norm),
         x0,
         (0, 5),
-        check_derivatives=False,
+        check_derivatives=raises,
         **opts,
     )
-    assert sol.status == -4, sol.message
     t_end = sol.t[-1]
-    assert t_end > 0.5, sol.message
-    assert f"the solution is returned up to t = {t_end:.12g}" in sol.message, sol.message
-    assert sol.x[-1][0] >= edge
-    # (on the run whose gradient never fails, to the tolerance: the greedy flow's last
-    # piece is a try shortened to the edge, whose interpolant differs at rounding of rtol)
+    if raises:
+        assert sol.status == -1, sol.message
+        assert "(_UserFailure: grad failed)" in sol.message
+        assert f"t = {t_end:.12g}" in sol.message
+    else:
+        assert sol.status == -4, sol.message
+        assert f"the solution is returned up to t = {t_end:.12g}" in sol.message, sol.message
+    t_mode = 0.0 if norm == "linf" else ref.events[0].t  # (the failing mode's start)
+    assert t_end > t_mode + 0.5, (t_end, sol.message)
+    assert sol.x[-1][0] >= edge  # (before the edge: the last accepted step)
+    # (on the run whose gradient never fails; to the tolerance where the greedy flow's
+    # block fails: its last piece is a try shortened to the edge, whose interpolant
+    # differs at the rounding of rtol)
     ts = np.linspace(0.0, t_end, 41)
-    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0.0, atol=1e-9)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0.0, atol=1e-12 if raises else 1e-9)
