@@ -1442,4 +1442,8 @@ def tie_steps(
         was_in[T_old] = True
         entered = np.flatnonzero(in_T & ~was_in).tolist()
         left = np.flatnonzero(was_in & ~in_T).tolist()
-        record_tie_change(rec, t, x, entered, left, joined, old_mode, mode, unique)
+        # (the event keeps the breakpoint's own read-only array, as the sign flow's: no
+        # copy of its own; the computation goes on with the writable ``x``)
+        record_tie_change(
+            rec, t, rec.kept_state(t, x), entered, left, joined, old_mode, mode, unique
+        )
