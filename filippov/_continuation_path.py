@@ -1278,7 +1278,7 @@ class _Mode:
         self.x0S = x[self.S]  # (the mode's start on S: every corrector's z is from it)
         #: Records the mode up to its last accepted point when the mode fails inside
         #: (`_run_mode` sets it once its first point is taken; see `keep_accepted`).
-        self.keep_accepted: Callable[[], None] = _nothing
+        self.keep_accepted: Callable[[], None] = no_accepted_steps
         self.sigma = sigma
         self.F = np.flatnonzero(sigma != 0)
         self.opts = opts
@@ -3333,7 +3333,7 @@ def _run_mode(
         return t + tau_ev, p_ev.x, p_ev.g, max(h_step, 1e-3 * h), arrived, exits
 
 
-def _nothing() -> None:
+def no_accepted_steps() -> None:
     """No-op (a mode's `keep_accepted` before the mode has a point)."""
 
 

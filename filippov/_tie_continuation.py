@@ -61,6 +61,7 @@ from filippov._continuation_path import (
     hermite,
     hermite_slope,
     mode_scale,
+    no_accepted_steps,
     offset_peak,
     quintic_defect,
     returned_up_to,
@@ -366,7 +367,7 @@ class _TieMode:
         self.x0T = x[self.T].copy()
         #: Records the mode up to its last accepted point when it fails inside (set by
         #: `_run_tie_mode`, as the sign flow's `keep_accepted`).
-        self.keep_accepted: Callable[[], None] = lambda: None
+        self.keep_accepted: Callable[[], None] = no_accepted_steps
         ties = self.sT * g[self.T]
         self.c0 = float(np.mean(ties))
         #: The tie's spread at the start, kept along the mode: a join is located with the
