@@ -124,9 +124,12 @@ _LONG_STEP = 2.0
 #: An entry point's interpolated tangent this close to ±1 is solved for instead (an exit
 #: at the entry's time is decided on the solved tangent).
 _EXIT_MARGIN = 1e-6
-#: The tangents' CG tolerance (relative residual) on steps: the tangent enters the dense
-#: output as ``h·δu/4``, far below atol there.
+#: The tangents' CG tolerance (relative residual) on steps and in the selection at a
+#: mode's start, at the loose end (see `tangent_rtol`): the tangent enters the dense output
+#: as about ``h·δu/8`` at a step's midpoint.
 _TANGENT_RTOL = 1e-8
+#: ... and its floor at tight tolerances (1e3 times the path's rtol in between).
+_TANGENT_RTOL_FLOOR = 1e-11
 #: ... and where an exit is located: there the equivalent control ``|ẋ_i|`` is the event
 #: function itself, and its error divided by its rate is the error of the exit's time
 #: (at 1e-8, exit times were off by up to 5e-8 against independent roots).
@@ -145,6 +148,25 @@ _SWAP_SEARCH = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
 #: deeper than the interpolation error is found by one of them).
 _GUARD_SAMPLES = tuple(np.linspace(0.125, 1.0, 8).tolist())
+
+
+def tangent_rtol(rtol: float) -> float:
+    """The tangents' CG tolerance on a path run at ``rtol``: ``1e3·rtol``, within
+    [`_TANGENT_RTOL_FLOOR`, `_TANGENT_RTOL`].
+
+    A tangent's error ``δu`` (up to cond(H_SS) times its relative residual) puts the
+    dense output about ``h·δu/8`` off its curve at a step's midpoint, an error that falls
+    only like ``h``: at rtol 5e-13 on the d = 200 logistic benchmark, tangents to 1e-8
+    left the first steps of most modes 1-3 tolerances off, and the step control, which
+    expects order 6 there, shrank them by a few percent a try (up to six tries a mode;
+    5699 gradients and 9061 Hessian products, the trajectory 3.6e-12 off the event path's
+    at rtol 1e-13). Tangents to 5e-10: 3147 and 5619, 1.2e-12 off. At rtol 1e-8 to 1e-11
+    the tighter solves only cost more (and at ``1e3·rtol >= 1e-8`` nothing changes).
+
+    >>> tangent_rtol(1e-8), tangent_rtol(5e-13), tangent_rtol(1e-15)
+    (1e-08, 5e-10, 1e-11)
+    """
+    return min(_TANGENT_RTOL, max(_TANGENT_RTOL_FLOOR, 1e3 * rtol))
 
 
 def _hermite_basis(s: Any) -> tuple[Any, Any, Any, Any]:
@@ -585,6 +607,8 @@ class _Block:
         self._inverse32_of: FloatArray | None = None
         self.n_refresh = 0
         self.excess = 0
+        #: The tangents' CG tolerance (`tangent_rtol` of the path's rtol, set by `_steps`).
+        self.tangent_rtol = _TANGENT_RTOL
         #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ``, ``‖(H σ)_S‖`` and
         #: ``B ẋ`` (a linear model's, else ``None``), as
         #: the selection solved for them at the start of the next mode (its products are
@@ -1751,14 +1775,16 @@ class _Mode:
         x: FloatArray,
         g: FloatArray,
         u_guess: FloatArray | None,
-        rtol: float = _TANGENT_RTOL,
+        rtol: float | None = None,
         a_guess: FloatArray | None = None,
         second: bool = True,
     ) -> _Point:
         """The tangent and gradient rate at a point on the curve (the tangent's CG to
-        relative residual ``rtol``), with the second derivatives on a `quintic` mode
-        unless ``second`` is false (an event's point: the mode's last node takes the
-        step interpolant's, as its slope, see `_run_mode`)."""
+        relative residual ``rtol``, by default the block's `tangent_rtol`), with the
+        second derivatives on a `quintic` mode unless ``second`` is false (an event's
+        point: the mode's last node takes the step interpolant's, as its slope, see
+        `_run_mode`)."""
+        rtol = self.block.tangent_rtol if rtol is None else rtol
         p = self._tangent_point(tau, x, g, u_guess, rtol)
         return self.accel(p, a_guess) if self.quintic and second else p
 
@@ -2122,6 +2148,7 @@ def _steps(
     t = float(t0)
     span = t_end - t0
     block = _Block(obj, n, rec)
+    block.tangent_rtol = tangent_rtol(opts.rtol)
     rec.nfev += 1
     g = obj.grad(x)
     if not np.all(np.isfinite(g)):
@@ -2606,14 +2633,14 @@ def _selection_solve(
     guess: FloatArray | None,
     guess_product: FloatArray | None,
 ) -> FloatArray:
-    """The interior selection's solve ``H_JJ u = b``: to 1e-8 like a tangent (it is the
-    next mode's first tangent), then on to 1e-10 when some ``|u_i|`` is within 1e-6 of 1
+    """The interior selection's solve ``H_JJ u = b``: to the tangents' tolerance (it is
+    the next mode's first tangent: `tangent_rtol`), then on to 1e-10 when some ``|u_i|`` is within 1e-6 of 1
     (the test ``|λ| < 1`` is decided to that, and an index with ``|λ_i|`` within it of 1
     exits at once in the next mode). The last CG's sums are the solution's (`_pending`,
     `last_product`)."""
-    u = block.solve(x, b, guess=guess, rtol=1e-8, guess_product=guess_product)
+    u = block.solve(x, b, guess=guess, rtol=block.tangent_rtol, guess_product=guess_product)
     if u.size and _max_abs(u) >= 1.0 - 1e-6:
-        u = block.solve(x, b, guess=u, rtol=1e-10)
+        u = block.solve(x, b, guess=u, rtol=min(1e-10, block.tangent_rtol))
     return u
 
 
@@ -3630,10 +3657,10 @@ def _curve_state(
 
 
 def _curve_point(
-    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, rtol: float = _TANGENT_RTOL
+    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, rtol: float | None = None
 ) -> _Point:
     """The point of the curve at ``tau`` in the step ``[cur, new]`` (Hermite predictor,
-    Newton corrector, then its tangent, solved to ``rtol``)."""
+    Newton corrector, then its tangent, solved to ``rtol``: by default the tangents')."""
     s = (tau - cur.tau) / h
     S = cm.S
     xs = _states_at(cur, new, S, h, s) if S.size else np.zeros(0)

@@ -347,7 +347,7 @@ def solve(
         }
         message = (
             f"{message} (method='auto' ran the {path.name!r} path after the {name!r} path "
-            f"ended with status {first_status}: {first_message})"
+            f"ended with status {first_status}, its solution discarded: {first_message})"
         )
     return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
 

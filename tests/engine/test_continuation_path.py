@@ -416,6 +416,31 @@ def test_cg_sized_logistic_no_dense_hessian_and_few_products_per_event():
     check_continuity(sol)
 
 
+def test_tight_tolerances_solve_tangents_tightly_enough_for_the_step_control():
+    # At rtol 1e-13 the tangents (the selection's at a mode's start, the steps' own) were
+    # still solved to a relative residual of 1e-8: their error put the first steps of most
+    # modes a few tolerances off at the midpoint, an error falling only like h, and the
+    # step control (expecting order 6) shrank each try by a few percent: 100 gradients and
+    # products per event here, trajectory errors 2-3 times larger. With tangents to
+    # `tangent_rtol(rtol)`: 51.
+    d = 80
+    obj = logistic(d, 5 * d, 5)
+    x0 = np.random.default_rng(1).standard_normal(d)
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"),
+        x0,
+        (0.0, 50.0),
+        method="continuation",
+        rtol=1e-13,
+        atol=1e-15,
+    )
+    assert sol.status == 1 and len(sol.events) == d + 1
+    assert (sol.nfev + sol.njev) / len(sol.events) <= 70
+    np.testing.assert_allclose(sol.x[-1], newton_minimizer(obj, d), rtol=0, atol=1e-12)
+    check_velocities(obj, sol)
+    check_continuity(sol)
+
+
 def test_last_entry_onto_a_stationary_point_at_the_origin():
     # The last entry is located "to rounding"; its corrector's test was relative to the
     # state alone, which converges to 0 here (the minimizer is the origin), so it never
