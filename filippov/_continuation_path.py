@@ -4046,4 +4046,6 @@ quintic_defect = _quintic_defect
 MAX_NEWTON = _MAX_NEWTON
 SHORT_STEP = _SHORT_STEP
 LONG_STEP = _LONG_STEP
+#: (how far a mode's gradient falls before its tolerances are taken again: both paths)
+REFLOOR = _REFLOOR
 TryBudget = _TryBudget
