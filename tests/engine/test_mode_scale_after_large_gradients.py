@@ -7,6 +7,11 @@ tolerance was floored at 1e-21 of the run's start gradient (1e-6 absolute here):
 whose partial was still 1e-2 of the gradient's size were taken to have arrived on their
 sliding manifold, and the next mode's start was moved onto its curve -- jumps of up to
 3500 tolerances in the dense output, reported as a success (status 0).
+
+Left over: a gradient that falls by many orders of magnitude inside ONE mode (Poisson
+models started where ``|∇f(x0)|`` is 1e34 to 1e90) kept the mode's tolerances on its
+start's scale, and the run rested where the gradient was still 1e22 (status −5, by the
+end's self-check). The modes now take their tolerances again as the gradient falls.
 """
 
 from __future__ import annotations
