@@ -3303,9 +3303,15 @@ def _run_mode(
                 offset = offset.copy()
                 offset[F[left]] = 0.0
                 cur_guards = (new, *guards(new))
-            if _free_size(new.g, sigma) < _REFLOOR * cm.scale:
-                # (the gradient has fallen by orders of magnitude since the mode's start:
-                # its tolerances follow it, see `_Mode.set_scale`)
+            if (
+                _free_size(new.g, sigma) < _REFLOOR * cm.scale
+                and _max_abs(new.g) < _REFLOOR * cm.g_scale
+            ):
+                # The gradient has fallen by orders of magnitude since the mode's start:
+                # its tolerances follow it (see `_Mode.set_scale`). (Both the free size and
+                # the floor's scale: each re-floor then lowers the scale by `_REFLOOR` at
+                # least, never again and again at one floor of `mode_scale`, where the
+                # learned rounding would be dropped at every step.)
                 cm.set_scale(new.g)
             if new.tau >= tau_end:
                 record(new)
