@@ -4055,6 +4055,4 @@ quintic_defect = _quintic_defect
 MAX_NEWTON = _MAX_NEWTON
 SHORT_STEP = _SHORT_STEP
 LONG_STEP = _LONG_STEP
-#: (how far a mode's gradient falls before its tolerances are taken again: both paths)
-REFLOOR = _REFLOOR
 TryBudget = _TryBudget

@@ -46,7 +46,6 @@ from scipy.optimize import brentq
 from filippov._continuation_path import (
     LONG_STEP,
     MAX_NEWTON,
-    REFLOOR,
     SHORT_STEP,
     ContinuationOptions,
     CurveDense,
@@ -356,6 +355,7 @@ class _TieMode:
         g: FloatArray,
         sigma: FloatArray,
         opts: ContinuationOptions,
+        g_scale: float,
         t_start: float = 0.0,
     ) -> None:
         self.block = block
@@ -377,14 +377,13 @@ class _TieMode:
         self.delta = self.sT * (ties - self.c0)
         self.F = np.flatnonzero(sigma == 0)
         self.opts = opts
-        #: The mode's scale, the zero tolerance of its join guards on it (see
-        #: `mode_scale`) and the gradient interpolant's tolerance in the step control: on
-        #: the tie value at the mode's start, and again where it falls by orders of
-        #: magnitude inside the mode (`set_scale`).
-        self.scale = self.ztol = 0.0
-        self.g_tol = GradientTolerance(0.0)
-        self.set_scale(self.c0, g)
-        #: The frozen index whose join ended the mode (-1: none).
+        self.g_scale = g_scale
+        #: The zero tolerance of the mode's join guards, on the tie value at its start
+        #: (see `mode_scale`), the gradient interpolant's tolerance in the step control,
+        #: and the frozen index whose join ended the mode (-1: none).
+        scale = mode_scale(self.c0, g_scale)
+        self.ztol = zero_tolerance(scale, opts.zero_tol)
+        self.g_tol = GradientTolerance(1e-6 * scale)
         self.located = -1
         # H_TT⁻¹σ_T by the block's current factor (the chord iterations' Schur complement)
         self._chord: tuple[Any, FloatArray] | None = None
@@ -398,21 +397,6 @@ class _TieMode:
         #: points while it attracts (where a search for the turn to repelling starts).
         self.attracting: bool | None = None
         self.checked = 0
-
-    def set_scale(self, c: float, g: FloatArray) -> None:
-        """Take the mode's tolerances on the tie value ``c``: at its start, and again at an
-        accepted point where ``c`` has fallen below `REFLOOR` of the mode's scale
-        (`_run_tie_mode`), as the sign flow's modes do (see
-        `_continuation_path._Mode.set_scale`). On the tie value at the start alone, a
-        Poisson model started where ``c = 1.5e34`` kept a zero tolerance of 1.5e22 while
-        ``c`` fell to 3.9e21 inside one mode: the mode's end read ``c`` as 0, and the run
-        rested there (the end's self-check failed, −5). `mode_scale`'s floor is on the
-        gradient ``g`` there (as the sign flow's, review R27), not the run's start: else
-        the next mode, where ``c`` was 2.3e8, had a zero tolerance of 1.5e13 (1e-21 of the
-        run's start) and rested at once."""
-        self.scale = mode_scale(c, max(float(np.abs(g).max()), 1e-300))
-        self.ztol = zero_tolerance(self.scale, self.opts.zero_tol)
-        self.g_tol = GradientTolerance(1e-6 * self.scale)
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
@@ -1180,10 +1164,6 @@ def _run_tie_mode(
                 offset[tm.F[left]] = 0.0
                 tm.offset = offset
                 cur_guards = (new, *_guards(tm, new, offset))
-            if new.c < REFLOOR * tm.scale:
-                # (the tie value has fallen by orders of magnitude since the mode's start:
-                # its tolerances follow it, see `_TieMode.set_scale`)
-                tm.set_scale(new.c, new.g)
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new, h_step, None
@@ -1387,7 +1367,7 @@ def tie_steps(
         # Frozen indices starting within rounding of the tie (one that just left it, or
         # touched it and turned back) are offset so that the event that put them there
         # cannot fire again at its own time.
-        tm = _TieMode(block, x, g, sigma, opts, t)
+        tm = _TieMode(block, x, g, sigma, opts, g_scale, t)
         offset = np.maximum(0.0, tm.ztol - (c - np.abs(g)))
         offset[sigma != 0] = 0.0
         try:
