@@ -2362,8 +2362,8 @@ def mode_scale(size: float, g_scale: float) -> float:
     still 1e-2 of the gradient off their boundary arrive; each next mode's start was moved
     onto its curve, jumps of up to 3500 tolerances reported as a success (review R27).
     Where the gradient falls by orders of magnitude inside one mode, the mode takes its
-    tolerances again on the way (`_Mode.set_scale`; on the ℓ1 flow's tie modes,
-    `_TieMode.set_scale`, with the tie value as ``size``).
+    tolerances again on the way (`_Mode.set_scale`; not yet the ℓ1 flow's tie modes,
+    whose floor is still on the run's start).
     """
     return max(abs(size), 1e-9 * g_scale)
 
