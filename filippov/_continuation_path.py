@@ -143,6 +143,10 @@ _ACCEL_RTOL = 1e-8
 #: How far (in requested tolerances) a mode's start may be moved onto its curve (see
 #: `_Mode.off_curve`): beyond, it is no rounding of the entry, and is left alone.
 _START_SHIFT_MAX = 1e4
+#: A mode's tolerances are taken again on the gradient's scale at an accepted point once
+#: its largest free partial has fallen below this fraction of the mode's scale (see
+#: `_Mode.set_scale`).
+_REFLOOR = 1e-3
 #: Up to how many old sliding indices `_enter_and_exit` tries as the one that leaves.
 _SWAP_SEARCH = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
@@ -1309,14 +1313,15 @@ class _Mode:
         self.rec = rec
         #: The mode's start time (τ = 0), for messages in the solution's time.
         self.t_start = 0.0
-        #: The gradient's scale at the start of the run (its size later tends to 0).
+        #: The gradient's largest partial at the mode's start (or where `set_scale` last
+        #: took the tolerances again), the floor of `mode_scale`.
         self.g_scale = 1.0
-        #: The gradient's scale at the mode's start (see `mode_scale`) and the zero
-        #: tolerance of its guards on it (set by `_steps`).
+        #: The gradient's scale for the mode's tolerances (see `mode_scale`) and the zero
+        #: tolerance of its guards on it (set by `set_scale`).
         self.scale = 1.0
         self.ztol = 0.0
         #: The gradient interpolant's tolerance in the step control (its base, 1e-6 of
-        #: `scale`, is set by `_steps`).
+        #: `scale`, is set by `set_scale`).
         self.g_tol = GradientTolerance(0.0)
         #: ‖(H σ)_S‖ at the mode's first point: the scale of the tangent's equations.
         self.b_norm = float("inf")
@@ -1356,6 +1361,33 @@ class _Mode:
             and self.S.size > 0
             and opts.rtol <= _QUINTIC_RTOL
         )
+
+    def set_scale(self, g: FloatArray) -> None:
+        """Take the mode's tolerances on the scale of the gradient ``g``: at its start
+        (`_steps`), and again at an accepted point whose largest free partial has fallen
+        below `_REFLOOR` of the mode's scale (`_run_mode`).
+
+        On the scale of the mode's start alone, a mode inside which the gradient falls by
+        many orders of magnitude (the exponential loss of a Poisson model started where
+        ``|∇f| ≈ 1e44``, falling to 1e22 on a single free mode with every index free)
+        kept a zero tolerance of 1e-21 of the start's gradient (`mode_scale`'s floor, 1e-9
+        of it, times ``zero_tol``): 3.8e23 there, above every free partial at the first
+        entry, so all of them "arrived" with it and the run rested where ``|∇f| = 2.8e22``
+        (the end's self-check failed, −5). Its gradient interpolant's tolerance, 1e-6 of
+        the start's scale, was 1e16 times the gradient itself, so the step control no
+        longer looked at the guards. Taken again at accepted points (not at each: most
+        modes never trigger it, and their runs are unchanged) the tolerances stay within
+        `_REFLOOR` of the gradient they judge; the mode and its curve are the same, so no
+        event is recorded (ending the mode and starting one with the same signs would
+        record one, and pay the next mode's start).
+
+        The learned rounding of the gradient (`GradientTolerance.noise`) is learned again:
+        it is the rounding of the gradient's terms, which fall with it on such a loss.
+        """
+        self.g_scale = max(_max_abs(g), 1e-300)
+        self.scale = mode_scale(_free_size(g, self.sigma), self.g_scale)
+        self.ztol = zero_tolerance(self.scale, self.opts.zero_tol)
+        self.g_tol = GradientTolerance(1e-6 * self.scale)
 
     def _z(self, tau: float, xs: FloatArray) -> FloatArray:
         assert self.lm is not None
@@ -2185,11 +2217,9 @@ def _steps(
         # so that the event that put them there cannot fire again at its own time.
         cm = _Mode(obj, block, x, sigma, opts, rec)
         # The scale the mode's tolerances are floored at: the gradient's largest partial
-        # at the mode's start, not at the run's (see `mode_scale`).
-        cm.g_scale = max(float(np.abs(g).max()), 1e-300)
-        cm.scale = mode_scale(_free_size(g, sigma), cm.g_scale)
-        cm.ztol = zero_tolerance(cm.scale, opts.zero_tol)
-        cm.g_tol = GradientTolerance(1e-6 * cm.scale)
+        # at the mode's start, not at the run's (see `mode_scale`; `_run_mode` takes them
+        # again if the gradient falls by orders of magnitude inside the mode).
+        cm.set_scale(g)
         offset = np.maximum(0.0, cm.ztol - sigma * g)
         offset[sigma == 0] = 0.0
         cm.t_start = t
@@ -2358,6 +2388,9 @@ def mode_scale(size: float, g_scale: float) -> float:
     4e-4, where a floor of 1e-9 of the run's start (a zero tolerance of 3e-6) let indices
     still 1e-2 of the gradient off their boundary arrive; each next mode's start was moved
     onto its curve, jumps of up to 3500 tolerances reported as a success (review R27).
+    Where the gradient falls by orders of magnitude inside one mode, the mode takes its
+    tolerances again on the way (`_Mode.set_scale`; not yet the ℓ1 flow's tie modes,
+    whose floor is still on the run's start).
     """
     return max(abs(size), 1e-9 * g_scale)
 
@@ -3297,6 +3330,16 @@ def _run_mode(
                 offset = offset.copy()
                 offset[F[left]] = 0.0
                 cur_guards = (new, *guards(new))
+            if (
+                _free_size(new.g, sigma) < _REFLOOR * cm.scale
+                and _max_abs(new.g) < _REFLOOR * cm.g_scale
+            ):
+                # The gradient has fallen by orders of magnitude since the mode's start:
+                # its tolerances follow it (see `_Mode.set_scale`). (Both the free size and
+                # the floor's scale: each re-floor then lowers the scale by `_REFLOOR` at
+                # least, never again and again at one floor of `mode_scale`, where the
+                # learned rounding would be dropped at every step.)
+                cm.set_scale(new.g)
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new.x, new.g, h_step, None, []

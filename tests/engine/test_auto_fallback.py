@@ -54,39 +54,24 @@ def test_the_fallback_names_the_failed_continuation_and_why(
 
 
 def test_auto_runs_the_event_path_when_the_continuation_fails_its_self_check() -> None:
-    # (review R27) A Poisson model started where its linear predictor reaches 40
-    # (|∇f(x0)| ~ 1e15): the sign flow's gradient falls by 15 orders inside one mode, the
-    # continuation path takes ∂₁f = 0.93 for an arrival and declares a rest, and its
-    # self-check refuses it (−5). "auto" returned that −5; it now runs the event path,
-    # which ends at the stationary point (a scipy minimizer's, within rounding).
+    # (review R27) A Poisson model started where |∇f(x0)| ~ 1e35: the ℓ1 flow's tie
+    # modes floor their zero tolerance at 1e-21 of the run's start (1e14), the tie value
+    # "reaches 0" where ∂₂f = -2.3e14 and the continuation path declares a rest there,
+    # which its self-check refuses (−5). "auto"
+    # returned that −5; it now runs the event path, which ends at the stationary point (a
+    # scipy minimizer's, within rounding). (The case was a sign-flow run until the sign
+    # flow's modes learned to take their tolerances again as the gradient falls.)
     from scipy.optimize import minimize
 
     from filippov.objectives import linear_model
 
-    A = np.array(
-        [
-            [0.12920154816283685, 0.19267300263478246],
-            [0.12321655263812889, 0.24257597400740039],
-            [0.00055428194770725, -0.23839864741515868],
-            [-0.009613673202364757, 0.08085231466376101],
-            [0.06955607003969562, -0.10064991188111784],
-            [-0.34507820487004115, 0.3509565257068381],
-            [-0.0004616296832717679, 0.07801031252961385],
-            [-0.10683341634714723, -0.13802303936097451],
-            [0.1078370129744881, 0.15940537580664255],
-            [-0.15792171747404324, -0.09420919550780633],
-            [-0.11765993734728128, -0.1826085794480777],
-            [-0.13941156109121178, -0.02010888188004819],
-            [-0.29258558822757075, 0.35920662594094493],
-            [-0.24021465254553714, -0.06597200486955267],
-            [0.2984294839308252, -0.07067407522180648],
-            [0.007349354929860223, 0.10448130273572373],
-        ]
-    )
-    y = np.array([1.0, 1, 3, 2, 2, 2, 2, 1, 5, 2, 2, 2, 1, 2, 2, 4])
-    obj = linear_model(A, y, 0.0004828062819510238, "poisson")
-    x0 = np.array([110.86693521930613, -96.43352779153469])
-    flow = fp.steepest_descent_flow(obj, "linf")
+    rng = np.random.default_rng(173)
+    m, n = int(rng.integers(20, 60)), int(rng.integers(3, 12))
+    A = rng.standard_normal((m, n))
+    y = rng.poisson(np.exp(np.clip(A @ rng.standard_normal(n) * 0.3, -5, 5))).astype(float)
+    x0 = rng.standard_normal(n) * rng.uniform(5, 20)
+    obj = linear_model(A, y, 1e-2, "poisson")
+    flow = fp.steepest_descent_flow(obj, "l1")
     opts = {"rtol": 1e-10, "atol": 1e-12}
     first = fp.solve(flow, x0, (0.0, 1e4), method="continuation", **opts)
     assert first.status == -5  # (if the continuation learns to pass, pick another case)
@@ -96,6 +81,6 @@ def test_auto_runs_the_event_path_when_the_continuation_fails_its_self_check() -
     assert "ran the 'events' path after the 'continuation' path ended with status -5" in (
         sol.message
     )
-    ref = minimize(obj.f, np.zeros(2), jac=obj.grad, method="BFGS", options={"gtol": 1e-12}).x
+    ref = minimize(obj.f, np.zeros(n), jac=obj.grad, method="BFGS", options={"gtol": 1e-12}).x
     np.testing.assert_allclose(sol.x[-1], ref, atol=1e-7)
     assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-12
