@@ -107,6 +107,9 @@ _LOOSE_CONDITION = 1e4
 _LOOSE_STEP = 100.0
 #: Blocks above this size are preconditioned with the factor's explicit inverse.
 _INVERSE_SIZE = 64
+#: Rows of a single-precision inverse updated at once by a bordered step in place (the
+#: rank-one term of a strip, 64 × 2000 entries: 0.5 MB, within the cache).
+_STRIP = 64
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
 #: iterates) is within this factor of the interpolated slope there (else the root is
 #: confirmed on the curve's tangent).
@@ -583,6 +586,11 @@ class _Block:
         self._inverse_of: FloatArray | None = None
         self._inverse32 = np.zeros((0, 0), dtype=np.float32)
         self._inverse32_of: FloatArray | None = None
+        #: The memory a single-precision inverse of an objective's own products grows in
+        #: (see `_bordered_in_place`), and the inverse last grown there (its leading
+        #: block, a view).
+        self._single_buffer: Any = None
+        self._single_grown: Any = None
         self.n_refresh = 0
         self.excess = 0
         #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ``, ``‖(H σ)_S‖`` and
@@ -709,20 +717,55 @@ class _Block:
             self._set_factor(_cholesky(R))
             return
         R = self.square(x, self.S)
-        self._set_factor(scipy.linalg.cholesky(0.5 * (R + R.T), lower=True))
+        R = 0.5 * (R + R.T)
+        k = self.S.size
+        if self._single_inverse_at(k):
+            # A large block of an objective's own products (sparse data): preconditioned
+            # by a single-precision inverse anyway (see `precondition`), so kept as that
+            # alone, as a linear model's is. An index joining it is then one bordered step
+            # on half the bytes, with no factor to copy (it cost half a sparse-data run:
+            # see `_add_single`). A block that single precision cannot factor keeps the
+            # double factor (and `_singular_to_precision` its pivots).
+            try:
+                self._factor_single(R.astype(np.float32), k, 0.0)
+                return
+            except np.linalg.LinAlgError:
+                pass
+        self._set_factor(scipy.linalg.cholesky(R, lower=True, overwrite_a=True))
+
+    #: Whether a large block of an objective without a linear model's columns is kept
+    #: as a single-precision inverse alone (see `_single_inverse_at`). The tie modes'
+    #: blocks (shifted, or LU-factored, and solved with their factor) keep theirs.
+    _generic_single = True
+
+    def _single_inverse_at(self, k: int) -> bool:
+        """Whether a block of ``k`` indices of an objective's own products (no linear
+        model) is kept as a single-precision inverse: where `precondition` would apply
+        the factor's inverse in single precision (``k > _INVERSE_SIZE``, ``k·n >
+        _DIRECT_SIZE``). (A linear model's blocks decide in `refresh` itself.)"""
+        return (
+            self._generic_single
+            and self.lm is None
+            and k > _INVERSE_SIZE
+            and k * self.n > _DIRECT_SIZE
+        )
 
     def _set_factor(self, L: FloatArray) -> None:
         self.L, self.single = L, None
         self.size = L.shape[0]
         self.version += 1
 
-    def _factor_single(self, R32: Any, k: int) -> None:
+    def _factor_single(self, R32: Any, k: int, ridge: float | None = None) -> None:
         """Factor and invert the block ``R32`` (single precision, lower triangle, without
         its ridge) in single precision: the preconditioner of a large block is applied as
         a single-precision inverse anyway, and the factor and inverse in double cost
-        twice as much (about 30 of 90 ms of a refresh at |S| = 1000, m = 5000)."""
-        assert self.lm is not None
-        _add_to_diagonal(R32, self.lm.lam)
+        twice as much (about 30 of 90 ms of a refresh at |S| = 1000, m = 5000).
+        ``ridge``: the ridge to add (a linear model's ``λ`` when ``None``)."""
+        if ridge is None:
+            assert self.lm is not None
+            ridge = self.lm.lam
+        if ridge:
+            _add_to_diagonal(R32, ridge)
         L32, info = spotrf(R32, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError(
@@ -731,9 +774,21 @@ class _Block:
         inv32, info = spotri(L32, lower=1)
         if info != 0:
             raise np.linalg.LinAlgError(f"spotri failed (info {info})")
-        inverse = _symmetric_from_lower(inv32)
-        # The inverse alone (the bordered steps need no factor: see `add`).
+        self._keep_single(_symmetric_from_lower(inv32), k)
+
+    def _keep_single(self, inverse: Any, k: int) -> None:
+        """Keep the single-precision inverse alone as the preconditioner (the bordered
+        steps need no factor: see `add`)."""
         self.L, self.single = np.zeros((0, 0)), inverse
+        if self.lm is None:
+            # (the double inverse, if any, was of the factor just dropped: not kept, it
+            # would be an n × n array of memory for nothing)
+            self._inverse, self._inverse_of = np.zeros((0, 0)), None
+            self._inverse32 = np.zeros((0, 0), dtype=np.float32)
+            self._inverse32_of = None
+            # (the inverse grown before is no longer the preconditioner: its buffer goes
+            # with it, unless a snapshot keeps it; a restored one is copied to grow)
+            self._single_buffer = self._single_grown = None
         self.size = k
         self.version += 1
 
@@ -805,6 +860,11 @@ class _Block:
             self._inverse = _bordered_inverse(self._inverse, self._inverse @ c, s)
             self._inverse_of = L
         self._set_factor(L)
+        if self._single_inverse_at(k + 1):
+            # The block has grown to where it is kept as a single-precision inverse (see
+            # `refresh`): the one `precondition` would apply, from here on bordered alone.
+            self.precondition(np.zeros(k + 1))  # (makes the double inverse and its copy)
+            self._keep_single(self._inverse32, k + 1)
 
     def _add_single(self, x: FloatArray, c: FloatArray, h_jj: float) -> None:
         """`add` on a single-precision inverse ``M``: with ``q = M c`` and the Schur
@@ -819,9 +879,47 @@ class _Block:
             # matrix: factor the block afresh at x.
             self.refresh(x)
             return
-        self.single = _bordered_inverse(M, q32, s)
+        if self.lm is None:
+            self.single = self._bordered_in_place(M, q32, s)
+        else:
+            self.single = _bordered_inverse(M, q32, s)
         self.size = k + 1
         self.version += 1
+
+    def _bordered_in_place(self, M: Any, q32: Any, s: float) -> Any:
+        """:func:`_bordered_inverse` of the single-precision inverse ``M`` written into
+        ``M``'s own memory when ``M`` is the leading block of `_single_buffer` (the
+        inverse grown last), else into a new buffer with room to grow: the new inverse
+        is that buffer's leading ``k + 1`` square, a view.
+
+        Every index joining a block of an objective's own products copied the whole
+        inverse (and built its rank-one term as a new matrix): at n = 2000 on sparse data
+        a block grows one index at a time to 2000, and those copies were most of the
+        run. Changing ``M`` in place keeps `snapshot`'s contract (a preconditioner is
+        replaced, never changed): an index joining makes a new sliding set, and `restore`
+        takes back a snapshot of the same sliding set only, never one from before an
+        `add`; and a snapshot's ``M`` after a `refresh` is an array of its own."""
+        k = M.shape[0]
+        buffer = self._single_buffer
+        if M is not self._single_grown or buffer is None or buffer.shape[0] <= k:
+            # (half as much again as needed, at most the whole block: a buffer is copied
+            # into a new one O(log n) times as the block grows)
+            capacity = min(self.n, k + 1 + k // 2)
+            buffer = np.empty((capacity, capacity), dtype=np.float32)
+            buffer[:k, :k] = M
+            self._single_buffer = buffer
+        inverse = buffer[: k + 1, : k + 1]
+        scaled = q32 / q32.dtype.type(s)
+        # M + (q/s) qᵀ, in place by strips of rows: the rank-one term is never a k × k
+        # array of its own (the same sums as `_bordered_inverse`'s)
+        old = inverse[:k, :k]
+        for i in range(0, k, _STRIP):
+            strip = old[i : i + _STRIP]
+            strip += np.multiply.outer(scaled[i : i + _STRIP], q32)
+        inverse[k, :k] = inverse[:k, k] = -scaled
+        inverse[k, k] = 1.0 / s
+        self._single_grown = inverse
+        return inverse
 
     def precondition(self, r: FloatArray) -> FloatArray:
         if self.single is not None:

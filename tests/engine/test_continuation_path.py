@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Generator
+from typing import Any
 
 import numpy as np
 import problems as P
@@ -1358,6 +1359,88 @@ def test_a_factor_taken_by_a_rejected_try_is_dropped() -> None:
     block.set(x0, np.array([3]))
     block.restore(on_curve)  # (another sliding set: left alone)
     assert block.S.tolist() == [3]
+
+
+def _sparse_logistic_block(n: int) -> tuple[Any, Objective, np.ndarray]:
+    """A `_Block` of a ridge logistic regression on sparse data (no ``_linear_model``: the
+    block takes the objective's own products), its objective and a point."""
+    import scipy.sparse
+
+    from filippov._continuation_path import _Block
+    from filippov._recorder import Recorder
+
+    rng = np.random.default_rng(11)
+    A = scipy.sparse.random_array((5 * n, n), density=0.05, rng=rng, format="csr")
+    obj = ridge_logistic(A, np.where(rng.random(5 * n) < 0.5, 1.0, 0.0), 0.1)
+    assert obj._linear_model is None
+    x = rng.standard_normal(n)
+    return _Block(obj, n, Recorder(0.0, x, "continuation")), obj, x
+
+
+def _exact_solve(obj: Objective, x: np.ndarray, S: np.ndarray, r: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(obj.hess(x)[np.ix_(S, S)], r)
+
+
+def test_a_large_sparse_data_block_grows_its_single_precision_inverse_in_place() -> None:
+    # A large block of an objective's own products (sparse data) is preconditioned by a
+    # single-precision inverse, and an index joining it updates that inverse in place:
+    # on main every join copied the double factor and the double inverse (O(|S|²) new
+    # memory each: most of a sparse-data run at n = 2000).
+    from filippov._continuation_path import _DIRECT_SIZE, _INVERSE_SIZE
+
+    n = 150
+    block, obj, x = _sparse_logistic_block(n)
+    k = _INVERSE_SIZE + 16
+    assert k * n > _DIRECT_SIZE
+    block.set(x, np.arange(k))
+    assert block.single is not None and block.single.dtype == np.float32
+    block.add(x, k)  # (into a new buffer with room to grow)
+    grown = block.single
+    block.add(x, k + 1)  # (in place: the same memory)
+    assert block.size == k + 2 and np.shares_memory(block.single, grown)
+    S = np.arange(k + 2)
+    r = np.random.default_rng(0).standard_normal(k + 2)
+    # (all at one point: the bordered inverse is H_SS⁻¹ to single precision)
+    exact = _exact_solve(obj, x, S, r)
+    np.testing.assert_allclose(
+        block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
+    )
+
+
+def test_a_restored_inverse_grows_in_place_as_if_never_replaced() -> None:
+    # `restore` takes back the preconditioner of the last accepted point after a try that
+    # refreshed it elsewhere; the in-place growth of the next index that joins must start
+    # from the restored inverse, untouched by the refresh (and a snapshot from before an
+    # index joined is never taken back: its inverse was grown over).
+    from filippov._continuation_path import _INVERSE_SIZE
+
+    n = 150
+    k = _INVERSE_SIZE + 16
+    block, obj, x = _sparse_logistic_block(n)
+    twin, _, _ = _sparse_logistic_block(n)
+    for b in (block, twin):
+        b.set(x, np.arange(k))
+        b.add(x, k)
+    before_join = block.snapshot()
+    block.add(x, k + 1)
+    twin.add(x, k + 1)
+    r = np.random.default_rng(1).standard_normal(k + 2)
+    on_curve = block.snapshot()
+    kept = block.precondition(r).copy()
+    block.refresh(x + 3.0)  # (a try's refresh far off: another inverse)
+    assert not np.allclose(block.precondition(r), kept)
+    block.restore(on_curve)
+    np.testing.assert_array_equal(block.precondition(r), kept)
+    block.restore(before_join)  # (another sliding set: left alone)
+    np.testing.assert_array_equal(block.precondition(r), kept)
+    block.add(x, k + 2)
+    twin.add(x, k + 2)
+    r = np.append(r, 0.5)
+    np.testing.assert_array_equal(block.precondition(r), twin.precondition(r))
+    exact = _exact_solve(obj, x, np.arange(k + 3), r)
+    np.testing.assert_allclose(
+        block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
+    )
 
 
 def test_a_measurement_that_does_not_fall_with_the_step_is_a_floor() -> None:
