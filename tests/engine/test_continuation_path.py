@@ -1370,11 +1370,14 @@ def _sparse_logistic_block(n: int) -> tuple[Any, Objective, np.ndarray]:
     from filippov._recorder import Recorder
 
     rng = np.random.default_rng(11)
-    A = scipy.sparse.random_array((5 * n, n), density=0.05, rng=rng, format="csr")
+    # (3 nonzeros a row: too few for the block to take the data by its sparse columns)
+    A = scipy.sparse.random_array((5 * n, n), density=0.02, rng=rng, format="csr")
     obj = ridge_logistic(A, np.where(rng.random(5 * n) < 0.5, 1.0, 0.0), 0.1)
     assert obj._linear_model is None
     x = rng.standard_normal(n)
-    return _Block(obj, n, Recorder(0.0, x, "continuation")), obj, x
+    block = _Block(obj, n, Recorder(0.0, x, "continuation"))
+    assert block.lm is None
+    return block, obj, x
 
 
 def _exact_solve(obj: Objective, x: np.ndarray, S: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -1441,6 +1444,72 @@ def test_a_restored_inverse_grows_in_place_as_if_never_replaced() -> None:
     np.testing.assert_allclose(
         block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
     )
+
+
+def test_sparse_columns_take_the_dense_models_products() -> None:
+    # On sparse data with enough nonzeros a row, the block takes the data by its sliding
+    # columns: every product the column machinery uses is the dense model's, to rounding.
+    import scipy.sparse
+
+    from filippov._continuation_path import _Block, _LinearModel, _SparseLinearModel
+    from filippov._recorder import Recorder
+
+    rng = np.random.default_rng(5)
+    m, n = 300, 60
+    A = scipy.sparse.random_array((m, n), density=0.2, rng=rng, format="csr")
+    obj = ridge_logistic(A, np.where(rng.random(m) < 0.5, 1.0, 0.0), 0.1)
+    x = rng.standard_normal(n)
+    block = _Block(obj, n, Recorder(0.0, x, "continuation"))
+    sparse = block.lm
+    assert isinstance(sparse, _SparseLinearModel)
+    dense = _LinearModel((sparse.B.toarray(), *obj._sparse_linear_model[1:]))
+
+    def close(a: object, b: object) -> None:
+        b = np.asarray(b)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13 * np.abs(b).max())
+
+    S = np.array([7, 3, 40, 12])
+    r = rng.standard_normal(m)
+    for a_set in (S, np.append(S, 9), np.array([9, 7]), np.append(S, 9)):
+        # (a new set, one index more, another set, and back: gathered and appended)
+        v = rng.standard_normal(a_set.size)
+        close(sparse.columns(a_set) @ v, dense.columns(a_set) @ v)
+        close(sparse.columns(a_set).T @ r, dense.columns(a_set).T @ r)
+        close(r @ sparse.columns(a_set), r @ dense.columns(a_set))
+        single = sparse.columns32(a_set) @ v.astype(np.float32)
+        assert single.dtype == np.float32  # (and the products of single precision:)
+        exact = dense.columns(a_set) @ v
+        np.testing.assert_allclose(single, exact, rtol=0, atol=1e-6 * np.abs(exact).max())
+        close(sparse.block(x, a_set), dense.block(x, a_set))
+        close(sparse.back_free(r, a_set, x, 1.5), dense.back_free(r, a_set, x, 1.5))
+        assert sparse.squared_norms(a_set) == pytest.approx(dense.squared_norms(a_set), 1e-12)
+    z = dense.z(x)
+    close(sparse.z(x), z)
+    close(sparse.grad(x, z), obj.grad(x))
+    close(sparse.times(x), z)
+    close(sparse.back(r), dense.back(r))
+    close(sparse.column(9), dense.B[:, 9])  # (B: the labels times A)
+
+
+def test_sparse_columns_handed_out_keep_their_entries() -> None:
+    # The sliding columns live in buffers that an index joining appends to: a matrix of
+    # the columns handed out before (a CG loop's, a mode's) keeps its entries when the
+    # set grows and when another set is gathered.
+    import scipy.sparse
+
+    from filippov._continuation_path import _ColumnStore
+
+    A = scipy.sparse.random_array((50, 30), density=0.3, rng=np.random.default_rng(2))
+    csc = scipy.sparse.csc_array(A)
+    dense = A.toarray()
+    store = _ColumnStore(csc)
+    kept = []
+    for S in ([4, 1], [4, 1, 20], [4, 1, 20, 0], [3], [3, 29], [4, 1, 20, 0, 7]):
+        store.hold(np.array(S))
+        kept.append((S, store.matrix(), store.matrix32()))
+    for S, matrix, matrix32 in kept:
+        np.testing.assert_array_equal(matrix.toarray(), dense[:, S])
+        np.testing.assert_array_equal(matrix32.toarray(), dense[:, S].astype(np.float32))
 
 
 def test_a_measurement_that_does_not_fall_with_the_step_is_a_floor() -> None:
