@@ -32,7 +32,8 @@ States are on the curve to the corrector's tolerance at every step: there is no 
 correct and no stabilisation gain. On a generalized linear model (an objective exposing
 ``_linear_model``, as :func:`~filippov.objectives.ridge_logistic`) the products touch
 only the sliding columns of its data, and ``B x`` is affine along a mode
-(:class:`_LinearModel`). See ``docs/theory.rst`` (the continuation path).
+(:class:`_LinearModel`; on sparse data with enough nonzeros a row, the sparse columns:
+:class:`_SparseLinearModel`). See ``docs/theory.rst`` (the continuation path).
 """
 
 from __future__ import annotations
@@ -975,10 +976,11 @@ class _Block:
     _generic_single = True
 
     def _single_inverse_at(self, k: int) -> bool:
-        """Whether a block of ``k`` indices of an objective's own products (no linear
-        model) is kept as a single-precision inverse: where `precondition` would apply
-        the factor's inverse in single precision (``k > _INVERSE_SIZE``, ``k·n >
-        _DIRECT_SIZE``). (A linear model's blocks decide in `refresh` itself.)"""
+        """Whether a block of ``k`` indices of an objective's own products or of sparse
+        data (`_SparseLinearModel`) is kept as a single-precision inverse: where
+        `precondition` would apply the factor's inverse in single precision (``k >
+        _INVERSE_SIZE``, ``k·n > _DIRECT_SIZE``). (A dense linear model's blocks decide
+        in `refresh` itself.)"""
         return (
             self._generic_single
             and (self.lm is None or self.lm.sparse)
