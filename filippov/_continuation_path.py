@@ -601,11 +601,13 @@ class _SparseColumns:
 class _ColumnStore:
     """The columns of a sliding set ``S`` of sparse data (CSC, ``B``'s order of the
     entries within a column), in buffers of room for all of ``B``: an index joining
-    ``S`` appends its column (``O(nnz)`` of that column, not of ``S``'s), a new set is
-    gathered afresh into new buffers. `matrix` and `matrix32` are CSC arrays over the
-    buffers' leading parts (views: a later append writes past them only, so an array
-    handed out before keeps its columns), the second with the values in single
-    precision."""
+    ``S`` appends its column, a new set is gathered afresh into new buffers (the
+    indexing of ``csc[:, S]`` cost more than the copy itself, once per event).
+    `matrix` and `matrix32` are CSC arrays of the buffers' leading parts, the second
+    with the values in single precision. (scipy copies a view of less than half its
+    buffer into an array of its own, so a matrix costs a copy of ``S``'s entries, one
+    contiguous pass; and it would keep its columns anyway: a later append writes past
+    the leading parts only, a new set into new buffers.)"""
 
     def __init__(self, csc: Any) -> None:
         self.csc = csc
