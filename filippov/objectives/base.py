@@ -126,6 +126,10 @@ class Objective:
     #: as ``ridge_logistic``): the continuation path then takes its products on the
     #: sliding columns of ``B`` only (and with ``ℓ'''`` the curves' second derivatives).
     _linear_model: tuple[Any, float, Any, Any, Any] | None = None
+    #: The same ``(B, λ, ℓ', ℓ'')`` for a ``B`` in scipy.sparse form (set by the library's
+    #: models on sparse data instead of ``_linear_model``, whose users make ``B`` dense):
+    #: the continuation path takes its products on the sparse columns of ``B``.
+    _sparse_linear_model: tuple[Any, float, Any, Any] | None = None
     #: For such a linear model, a bound ``c`` on its loss's second derivative everywhere
     #: (``ℓ'' ≤ c``: 1/4 for the logistic loss, 1 for the squared and log-cosh ones), or
     #: ``None``: with it :func:`~filippov.geometry.separable_smoothness` certifies its

@@ -144,8 +144,9 @@ def _sparse_glm(
     CSR copy of ``Bᵀ`` (whose rows are also the Hessian rows' factors). The Hessian
     ``Bᵀ diag(ℓ''/m) B + λI`` is returned as a ``LinearOperator`` (of products only:
     ``Objective.hess`` makes it dense when asked, ``hvp`` and ``hess_rows`` never do), and
-    no ``_linear_model`` is exposed: the continuation path's column products keep a dense
-    copy of ``B``, so it takes the objective's products instead.
+    no ``_linear_model`` is exposed (its users keep a dense copy of ``B``): the data is
+    ``_sparse_linear_model`` instead, whose sparse columns the continuation path's
+    products take (see ``_SparseLinearModel`` there).
     """
     m, n = B.shape
     Bt = B.T.tocsr()
@@ -238,6 +239,7 @@ def _sparse_glm(
     )
     obj._hess_rows = hess_rows
     obj._hess_block = hess_block
+    obj._sparse_linear_model = (B, lam, dloss, d2loss)
     return obj
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Generator
+from typing import Any
 
 import numpy as np
 import problems as P
@@ -1383,6 +1384,157 @@ def test_a_factor_taken_by_a_rejected_try_is_dropped() -> None:
     block.set(x0, np.array([3]))
     block.restore(on_curve)  # (another sliding set: left alone)
     assert block.S.tolist() == [3]
+
+
+def _sparse_logistic_block(n: int) -> tuple[Any, Objective, np.ndarray]:
+    """A `_Block` of a ridge logistic regression on sparse data (no ``_linear_model``: the
+    block takes the objective's own products), its objective and a point."""
+    import scipy.sparse
+
+    from filippov._continuation_path import _Block
+    from filippov._recorder import Recorder
+
+    rng = np.random.default_rng(11)
+    # (3 nonzeros a row: too few for the block to take the data by its sparse columns)
+    A = scipy.sparse.random_array((5 * n, n), density=0.02, rng=rng, format="csr")
+    obj = ridge_logistic(A, np.where(rng.random(5 * n) < 0.5, 1.0, 0.0), 0.1)
+    assert obj._linear_model is None
+    x = rng.standard_normal(n)
+    block = _Block(obj, n, Recorder(0.0, x, "continuation"))
+    assert block.lm is None
+    return block, obj, x
+
+
+def _exact_solve(obj: Objective, x: np.ndarray, S: np.ndarray, r: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(obj.hess(x)[np.ix_(S, S)], r)
+
+
+def test_a_large_sparse_data_block_grows_its_single_precision_inverse_in_place() -> None:
+    # A large block of an objective's own products (sparse data) is preconditioned by a
+    # single-precision inverse, and an index joining it updates that inverse in place:
+    # on main every join copied the double factor and the double inverse (O(|S|²) new
+    # memory each: most of a sparse-data run at n = 2000).
+    from filippov._continuation_path import _DIRECT_SIZE, _INVERSE_SIZE
+
+    n = 150
+    block, obj, x = _sparse_logistic_block(n)
+    k = _INVERSE_SIZE + 16
+    assert k * n > _DIRECT_SIZE
+    block.set(x, np.arange(k))
+    assert block.single is not None and block.single.dtype == np.float32
+    block.add(x, k)  # (into a new buffer with room to grow)
+    grown = block.single
+    block.add(x, k + 1)  # (in place: the same memory)
+    assert block.size == k + 2 and np.shares_memory(block.single, grown)
+    S = np.arange(k + 2)
+    r = np.random.default_rng(0).standard_normal(k + 2)
+    # (all at one point: the bordered inverse is H_SS⁻¹ to single precision)
+    exact = _exact_solve(obj, x, S, r)
+    np.testing.assert_allclose(
+        block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
+    )
+
+
+def test_a_restored_inverse_grows_in_place_as_if_never_replaced() -> None:
+    # `restore` takes back the preconditioner of the last accepted point after a try that
+    # refreshed it elsewhere; the in-place growth of the next index that joins must start
+    # from the restored inverse, untouched by the refresh (and a snapshot from before an
+    # index joined is never taken back: its inverse was grown over).
+    from filippov._continuation_path import _INVERSE_SIZE
+
+    n = 150
+    k = _INVERSE_SIZE + 16
+    block, obj, x = _sparse_logistic_block(n)
+    twin, _, _ = _sparse_logistic_block(n)
+    for b in (block, twin):
+        b.set(x, np.arange(k))
+        b.add(x, k)
+    before_join = block.snapshot()
+    block.add(x, k + 1)
+    twin.add(x, k + 1)
+    r = np.random.default_rng(1).standard_normal(k + 2)
+    on_curve = block.snapshot()
+    kept = block.precondition(r).copy()
+    block.refresh(x + 3.0)  # (a try's refresh far off: another inverse)
+    assert not np.allclose(block.precondition(r), kept)
+    block.restore(on_curve)
+    np.testing.assert_array_equal(block.precondition(r), kept)
+    block.restore(before_join)  # (another sliding set: left alone)
+    np.testing.assert_array_equal(block.precondition(r), kept)
+    block.add(x, k + 2)
+    twin.add(x, k + 2)
+    r = np.append(r, 0.5)
+    np.testing.assert_array_equal(block.precondition(r), twin.precondition(r))
+    exact = _exact_solve(obj, x, np.arange(k + 3), r)
+    np.testing.assert_allclose(
+        block.precondition(r), exact, rtol=0, atol=1e-5 * np.abs(exact).max()
+    )
+
+
+def test_sparse_columns_take_the_dense_models_products() -> None:
+    # On sparse data with enough nonzeros a row, the block takes the data by its sliding
+    # columns: every product the column machinery uses is the dense model's, to rounding.
+    import scipy.sparse
+
+    from filippov._continuation_path import _Block, _LinearModel, _SparseLinearModel
+    from filippov._recorder import Recorder
+
+    rng = np.random.default_rng(5)
+    m, n = 300, 60
+    A = scipy.sparse.random_array((m, n), density=0.2, rng=rng, format="csr")
+    obj = ridge_logistic(A, np.where(rng.random(m) < 0.5, 1.0, 0.0), 0.1)
+    x = rng.standard_normal(n)
+    block = _Block(obj, n, Recorder(0.0, x, "continuation"))
+    sparse = block.lm
+    assert isinstance(sparse, _SparseLinearModel)
+    dense = _LinearModel((sparse.B.toarray(), *obj._sparse_linear_model[1:]))
+
+    def close(a: object, b: object) -> None:
+        b = np.asarray(b)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13 * np.abs(b).max())
+
+    S = np.array([7, 3, 40, 12])
+    r = rng.standard_normal(m)
+    for a_set in (S, np.append(S, 9), np.array([9, 7]), np.append(S, 9)):
+        # (a new set, one index more, another set, and back: gathered and appended)
+        v = rng.standard_normal(a_set.size)
+        close(sparse.columns(a_set) @ v, dense.columns(a_set) @ v)
+        close(sparse.columns(a_set).T @ r, dense.columns(a_set).T @ r)
+        close(r @ sparse.columns(a_set), r @ dense.columns(a_set))
+        single = sparse.columns32(a_set) @ v.astype(np.float32)
+        assert single.dtype == np.float32  # (and the products of single precision:)
+        exact = dense.columns(a_set) @ v
+        np.testing.assert_allclose(single, exact, rtol=0, atol=1e-6 * np.abs(exact).max())
+        close(sparse.block(x, a_set), dense.block(x, a_set))
+        close(sparse.back_free(r, a_set, x, 1.5), dense.back_free(r, a_set, x, 1.5))
+        assert sparse.squared_norms(a_set) == pytest.approx(dense.squared_norms(a_set), 1e-12)
+    z = dense.z(x)
+    close(sparse.z(x), z)
+    close(sparse.grad(x, z), obj.grad(x))
+    close(sparse.times(x), z)
+    close(sparse.back(r), dense.back(r))
+    close(sparse.column(9), dense.B[:, 9])  # (B: the labels times A)
+
+
+def test_sparse_columns_handed_out_keep_their_entries() -> None:
+    # The sliding columns live in buffers that an index joining appends to: a matrix of
+    # the columns handed out before (a CG loop's, a mode's) keeps its entries when the
+    # set grows and when another set is gathered.
+    import scipy.sparse
+
+    from filippov._continuation_path import _ColumnStore
+
+    A = scipy.sparse.random_array((50, 30), density=0.3, rng=np.random.default_rng(2))
+    csc = scipy.sparse.csc_array(A)
+    dense = A.toarray()
+    store = _ColumnStore(csc)
+    kept = []
+    for S in ([4, 1], [4, 1, 20], [4, 1, 20, 0], [3], [3, 29], [4, 1, 20, 0, 7]):
+        store.hold(np.array(S))
+        kept.append((S, store.matrix(), store.matrix32()))
+    for S, matrix, matrix32 in kept:
+        np.testing.assert_array_equal(matrix.toarray(), dense[:, S])
+        np.testing.assert_array_equal(matrix32.toarray(), dense[:, S].astype(np.float32))
 
 
 def test_a_measurement_that_does_not_fall_with_the_step_is_a_floor() -> None:
