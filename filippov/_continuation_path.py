@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -2395,19 +2395,6 @@ def _quintic_control(
     return (y0, y0 + 0.2 * hd0, y0 + 0.4 * hd0 + c0, y1 - 0.4 * hd1 + c1, y1 - 0.2 * hd1, y1)
 
 
-def _bernstein_sum(points: Sequence[Any], s: Any) -> Any:
-    """``Σ_k points[k] · C(n, k) s^k (1 − s)^(n−k)`` (``n = len(points) − 1``), at a
-    fraction ``s`` (a float, or an array: broadcast along a new last axis as `_hermite`)."""
-    n = len(points) - 1
-    if not isinstance(s, float):
-        s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
-    t = 1.0 - s
-    out = 0.0
-    for k, p in enumerate(points):
-        out = out + (math.comb(n, k) * s**k * t ** (n - k)) * p
-    return out
-
-
 def _quintic(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any) -> Any:
     """The quintic Hermite interpolant on ``[0, h]`` at fractions ``s``.
 
@@ -2431,18 +2418,42 @@ def _quintic(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: 
 
 
 def _quintic_slope(y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any) -> Any:
-    """Derivative in ``τ`` of :func:`_quintic` at fractions ``s``."""
-    b = _quintic_control(y0, d0, a0, y1, d1, a1, h)
-    return _bernstein_sum([(5.0 / h) * (b[k + 1] - b[k]) for k in range(5)], s)
+    """Derivative in ``τ`` of :func:`_quintic` at fractions ``s``: ``(5/h) Σ_k (b_{k+1} −
+    b_k) β⁴_k(s)`` over the control points ``b`` of `_quintic_control`, with the quartic
+    Bernstein weights folded into weights of the six data (as in `_quintic`: six products
+    instead of the control points, their differences and a Bernstein sum; the sample-space
+    rates of every tight run's points are interpolated so)."""
+    if not isinstance(s, float):
+        s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+    t = 1.0 - s
+    c0, c1, c2 = t**4, 4.0 * s * t**3, 6.0 * s * s * t * t
+    c3, c4 = 4.0 * s**3 * t, s**4
+    return (
+        (5.0 / h * c2) * (y1 - y0)
+        + (c0 + c1 - 2.0 * c2) * d0
+        + (c4 + c3 - 2.0 * c2) * d1
+        + (0.25 * h * (c1 - c2)) * a0
+        + (0.25 * h * (c2 - c3)) * a1
+    )
 
 
 def _quintic_curvature(
     y0: Any, d0: Any, a0: Any, y1: Any, d1: Any, a1: Any, h: float, s: Any
 ) -> Any:
-    """Second derivative in ``τ`` of :func:`_quintic` at fractions ``s``."""
-    b = _quintic_control(y0, d0, a0, y1, d1, a1, h)
-    c = 20.0 / (h * h)
-    return _bernstein_sum([c * (b[k + 2] - 2.0 * b[k + 1] + b[k]) for k in range(4)], s)
+    """Second derivative in ``τ`` of :func:`_quintic` at fractions ``s``: ``(20/h²) Σ_k
+    (b_{k+2} − 2b_{k+1} + b_k) β³_k(s)``, folded into weights of the data as
+    `_quintic_slope`."""
+    if not isinstance(s, float):
+        s = np.asarray(s, dtype=float)[..., None] if np.ndim(s) else float(s)
+    t = 1.0 - s
+    e0, e1, e2, e3 = t**3, 3.0 * s * t * t, 3.0 * s * s * t, s**3
+    return (
+        (20.0 / (h * h) * (e1 - e2)) * (y1 - y0)
+        + ((8.0 * e2 - 12.0 * e1) / h) * d0
+        + ((12.0 * e2 - 8.0 * e1) / h) * d1
+        + (e0 - 2.0 * e1 + e2) * a0
+        + (e1 - 2.0 * e2 + e3) * a1
+    )
 
 
 #: Monomial coefficients of the quintic Bernstein basis: row ``j`` gives ``s^j``'s
