@@ -116,6 +116,16 @@ _INVERSE_SIZE = 64
 #: 1000), 3.6 against 3.9 s at 10, 19 against 23 s at 20 (n = 2000); and at 0.8 per row
 #: (m = 60 000, n = 80) its sample vectors were 13 MB against 5 MB at the peak.
 _SPARSE_COLUMNS_ROW_NNZ = 8
+#: A block of an objective's own products or of sparse data is kept as a single-precision
+#: inverse (`_Block._single_inverse_at`) only while its condition number, estimated from
+#: its Cholesky pivots, is below this: 6e-8 of it (single precision's rounding) is then a
+#: 6e-2 relative error of the preconditioner. Beyond, its float32 copy loses the small
+#: eigenvalues it has (a ridge of 1e-7 beside entries of 1 is rounding there), the inverse
+#: is no preconditioner, and CG and the steps crawled where the double factor's inverse
+#: did not (sparse log-cosh model, m = 40 < n = 80, λ = 1e-7, |S| = 75: the step size fell
+#: to rounding, −1, where a01d7e1 rested at t = 1.396, status 1). The double factor also
+#: keeps its pivots for `_singular_to_precision`.
+_SINGLE_MAX_CONDITION = 1e6
 #: Rows of a single-precision inverse updated at once by a bordered step in place (the
 #: rank-one term of a strip, 64 × 2000 entries: 0.5 MB, within the cache).
 _STRIP = 64
@@ -347,6 +357,16 @@ def _add_to_diagonal(R: Any, value: float) -> None:
         R.ravel(order="K")[:: R.shape[0] + 1] += value
     else:
         R.flat[:: R.shape[0] + 1] += value
+
+
+def _pivot_condition(L: Any) -> float:
+    """The condition number of ``L Lᵀ`` estimated from the Cholesky factor's pivots
+    (``(max L_ii / min L_ii)²``, a lower bound; ``inf`` for a zero pivot)."""
+    if not L.size:
+        return 1.0
+    pivots = np.abs(np.diagonal(L))
+    low = float(pivots.min())
+    return float("inf") if low == 0.0 else (float(pivots.max()) / low) ** 2
 
 
 def _symmetric_from_lower(inv: Any) -> Any:
@@ -991,10 +1011,11 @@ class _Block:
             # by a single-precision inverse anyway (see `precondition`), so kept as that
             # alone, as a linear model's is. An index joining it is then one bordered step
             # on half the bytes, with no factor to copy (it cost half a sparse-data run:
-            # see `_add_single`). A block that single precision cannot factor keeps the
-            # double factor (and `_singular_to_precision` its pivots).
+            # see `_add_single`). A block that single precision cannot factor, or not
+            # well (`_SINGLE_MAX_CONDITION`), keeps the double factor (and
+            # `_singular_to_precision` its pivots).
             try:
-                self._factor_single(R.astype(np.float32), k, 0.0)
+                self._factor_single(R.astype(np.float32), k, 0.0, _SINGLE_MAX_CONDITION)
                 return
             except np.linalg.LinAlgError:
                 pass
@@ -1023,12 +1044,16 @@ class _Block:
         self.size = L.shape[0]
         self.version += 1
 
-    def _factor_single(self, R32: Any, k: int, ridge: float | None = None) -> None:
+    def _factor_single(
+        self, R32: Any, k: int, ridge: float | None = None, max_condition: float | None = None
+    ) -> None:
         """Factor and invert the block ``R32`` (single precision, lower triangle, without
         its ridge) in single precision: the preconditioner of a large block is applied as
         a single-precision inverse anyway, and the factor and inverse in double cost
         twice as much (about 30 of 90 ms of a refresh at |S| = 1000, m = 5000).
-        ``ridge``: the ridge to add (a linear model's ``λ`` when ``None``)."""
+        ``ridge``: the ridge to add (a linear model's ``λ`` when ``None``); raises
+        ``LinAlgError`` also when the factor's pivots estimate a condition number above
+        ``max_condition`` (if given)."""
         if ridge is None:
             assert self.lm is not None
             ridge = self.lm.lam
@@ -1039,6 +1064,8 @@ class _Block:
             raise np.linalg.LinAlgError(
                 f"{info}-th leading minor of the array is not positive definite (spotrf)"
             )
+        if max_condition is not None and _pivot_condition(L32) > max_condition:
+            raise np.linalg.LinAlgError("too ill-conditioned for single precision")
         inv32, info = spotri(L32, lower=1)
         if info != 0:
             raise np.linalg.LinAlgError(f"spotri failed (info {info})")
@@ -1129,7 +1156,7 @@ class _Block:
             self._inverse = _bordered_inverse(self._inverse, self._inverse @ c, s)
             self._inverse_of = L
         self._set_factor(L)
-        if self._single_inverse_at(k + 1):
+        if self._single_inverse_at(k + 1) and _pivot_condition(L) <= _SINGLE_MAX_CONDITION:
             # The block has grown to where it is kept as a single-precision inverse (see
             # `refresh`): the one `precondition` would apply, from here on bordered alone.
             self.precondition(np.zeros(k + 1))  # (makes the double inverse and its copy)
@@ -1143,9 +1170,14 @@ class _Block:
         k = M.shape[0]
         q32 = M @ c.astype(np.float32)
         s = h_jj - float(c @ q32.astype(np.float64))
-        if not s > 1e-8 * abs(h_jj):
+        if not s > 1e-8 * abs(h_jj) or (
+            (self.lm is None or self.lm.sparse) and s * _SINGLE_MAX_CONDITION < abs(h_jj)
+        ):
             # The old inverse (taken at other points) and the new row do not make a PD
-            # matrix: factor the block afresh at x.
+            # matrix: factor the block afresh at x. (Also where the new pivot, sqrt(s),
+            # is small beside sqrt(h_jj): the block's condition number is at least
+            # h_jj/s, beyond what a single-precision inverse of an objective's own
+            # products is kept for, see `_SINGLE_MAX_CONDITION`.)
             self.refresh(x)
             return
         if self.lm is None or self.lm.sparse:
