@@ -154,7 +154,9 @@ def certify(
       and ``f0 − B λ`` vanishes, each component on its own scale;
     * **precision**: the final mode's selection is resolved in double precision (its
       equilibrated condition number is below ``MAX_CONDITION``); beyond that the
-      computed velocity, and so the end state, is rounding.
+      computed velocity, and so the end state, is rounding. A rest it resolves whose
+      end state is determined only beyond the drift tolerances gets a note in the
+      message (`_rest_precision_note`), not a failure.
 
     Parameters
     ----------
@@ -172,7 +174,8 @@ def certify(
     -------
     (int, str)
         ``(status, message)`` unchanged when the run failed already or every check
-        passes; ``(−5, what failed)`` otherwise (``−3`` for a pole or jump of ``h``).
+        passes (the message with the rest's precision note, if any); ``(−5, what
+        failed)`` otherwise (``−3`` for a pole or jump of ``h``).
     """
     if status < 0 or not rec.segments:
         return status, message
@@ -195,10 +198,11 @@ def _certify(
         failure = _jump_failure(rec, drift_rtol, drift_atol)
         if failure is None:
             failure = _descent_failure(system, rec)
+        note = ""
         if failure is None:
-            failure = _precision_failure(system, rec)
+            failure, note = _precision_failure(system, rec, drift_rtol, drift_atol)
         if failure is None:
-            return status, message
+            return status, message + note
         checked = (STATUS_UNCERTIFIED, failure)
     bad_status, failure = checked
     return bad_status, (
@@ -564,7 +568,13 @@ def _manifold_failure(
     return None
 
 
-def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
+def _precision_failure(
+    system: FilippovSystem, rec: Recorder, drift_rtol: float = 0.0, drift_atol: float = 0.0
+) -> tuple[str | None, str]:
+    """``(failure, note)``: why the final mode's selection is not resolved in double
+    precision (or ``None``), and, at a rest it resolves, a note for the run's message
+    when the end state is determined only beyond the path's drift tolerances (see
+    `_rest_precision_note`; "" otherwise)."""
     seg = rec.segments[-1]
     mode = seg.mode
     free = np.asarray(mode.free, dtype=np.intp)
@@ -573,7 +583,7 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
     # state is where h vanishes, resolved through the same M on every index. (A ℓ∞ tie
     # facet selects through a bordered system whose conditioning M alone does not tell.)
     if not free.size or not (mode.norm == "l1" or at_rest):
-        return None
+        return None, ""
     k = free.size
     if rec.spd_condition is not None and 10.0 * k * k * rec.spd_condition <= MAX_CONDITION:
         # Every principal block of a symmetric positive definite matrix is at most as
@@ -581,7 +591,7 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         # the best diagonal scaling (van der Sluis), 1-norm and 2-norm condition numbers
         # agree within a factor k, and the estimate within 10: no need to factor again
         # (O(k³): ~20 ms at d = 1000).
-        return None
+        return None, ""
     x = np.array(rec.x[-1], dtype=float)
     hx = system.kernel_f0_h(x)[1]
     jac = _end_jacobian(system, x, hx.shape[0], free)  # (the rows of `free` alone)
@@ -599,27 +609,60 @@ def _precision_failure(system: FilippovSystem, rec: Recorder) -> str | None:
         rounding = 64.0 * _EPS * max(1.0, float(np.max(np.abs(x))))
         spd_step = _spd_step(M, hx[free])
         if spd_step is not None and float(np.max(np.abs(spd_step))) <= rounding:
-            return None
+            return None, ""
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             step = np.linalg.lstsq(M, hx[free], rcond=None)[0]
         if float(np.max(np.abs(step))) <= rounding:
-            return None
+            return None, ""
         # At rest in a valley of zeros (duplicated features: M exactly singular, h in its
         # range) the state along the valley is the path's, not rounding's -- the rest is
         # flagged not unique -- and what rounding can move is the state across the valley,
         # which M's condition on its range tells (the whole M's is infinite).
         on_range = _condition_on_range(M, hx[free], x)
         if on_range is not None and on_range <= MAX_CONDITION:
-            return None
+            return None, ""
     cond = equilibrated_condition(M)
     if cond <= MAX_CONDITION:
-        return None
+        note = ""
+        if at_rest:
+            note = _rest_precision_note(step, x, cond, drift_rtol, drift_atol)
+        return None, note
     return (
         f"precision lost: the sliding selection of the final mode (switching functions "
         f"{_brief(free)}) has condition number {cond:.3g} after equilibration, beyond what "
         f"double precision resolves ({MAX_CONDITION:.0e}); its velocity and end state "
         "are rounding"
+    ), ""
+
+
+def _rest_precision_note(
+    step: np.ndarray, x: FloatArray, cond: float, drift_rtol: float, drift_atol: float
+) -> str:
+    """The message's note on a rest whose end state is determined only beyond the path's
+    drift tolerances (``""`` otherwise, and for a path exact to rounding, whose drift
+    tolerances are 0).
+
+    The Newton step ``M⁻¹ h`` from the end state to where ``h`` vanishes is its distance
+    from the rest point to first order, or, where ``h`` is at its rounding there, how far
+    rounding leaves that point undetermined: at a degenerate minimum (``f ~ (x − c)⁴``
+    along a direction) the gradient is at its rounding over a ball of radius about
+    ``eps^(1/3)``, and a run at rtol 1e-12 rested 2.9e-6 from the minimizer, three million
+    tolerances, with nothing said (review R29). The selection is resolved (its condition
+    is below `MAX_CONDITION`): the rest stands, and the message says how well it is
+    known."""
+    if drift_rtol == 0.0 and drift_atol == 0.0:
+        return ""
+    size = float(np.max(np.abs(step)))
+    allowance = drift_atol + drift_rtol * float(np.max(np.abs(x)))
+    if not size > allowance:
+        return ""
+    return (
+        f" (the end state is determined to about {size:.2g} only: the Newton step from it "
+        f"to where the switching functions vanish, through their Jacobian of condition "
+        f"{cond:.2g} there, is {size / allowance:.3g} times the self-check's drift "
+        "tolerance -- a degenerate or ill-conditioned rest, whose switching functions are "
+        "at their rounding over that distance)"
     )
 
 

@@ -224,3 +224,26 @@ def test_the_event_path_rests_where_a_duplicated_feature_zeroes_the_gradient(see
     assert ref.status == 1, ref.message
     np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-8)
     assert rest.t == pytest.approx(ref.events[-1].t, rel=1e-8)
+
+
+@pytest.mark.parametrize("x0", [[-1.2, 1.0], [3.0, -2.0], [2.0, 2.0]])
+def test_a_degenerate_minimum_says_how_well_its_rest_is_known(x0: list[float]) -> None:
+    # (review R29) At a degenerate minimum (f ~ (x0 − 1)⁴ along the valley of a
+    # Rosenbrock-like term) the gradient is at its rounding over a ball of radius ~1e-6:
+    # at rtol 1e-12 the sign flow rests 1e-6 from the minimizer (1, 1), a million
+    # tolerances, and the message said nothing. It now gives the Newton step to where the
+    # gradient vanishes, which is within a small factor of the true distance (e/3 for a
+    # quartic); at rtol 1e-6 the rest is within the self-check's drift tolerance: no note.
+    obj = Objective.from_expr("(x0-1)**4 + 0.5*(x1-x0**2)**2", ["x0", "x1"])
+    flow = fp.steepest_descent_flow(obj, "linf")
+    tight = fp.solve(flow, np.array(x0), (0, 100.0), method="continuation", rtol=1e-12,
+                     atol=1e-14)  # fmt: skip
+    assert tight.status == 1, tight.message
+    distance = float(np.max(np.abs(tight.x[-1] - 1.0)))
+    assert distance > 1e-8  # (if the rest gets this close, the case no longer tests the note)
+    said = float(tight.message.split("determined to about ")[1].split(" only")[0])
+    assert distance / 10 <= said <= 2 * distance
+    loose = fp.solve(flow, np.array(x0), (0, 100.0), method="continuation", rtol=1e-6,
+                     atol=1e-8)  # fmt: skip
+    assert loose.status == 1 and "determined to about" not in loose.message
+    assert np.max(np.abs(loose.x[-1] - 1.0)) <= 1e-4
