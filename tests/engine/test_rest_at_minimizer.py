@@ -157,6 +157,16 @@ def test_the_rest_tests_cholesky_step_agrees_with_a_direct_solve_and_declines_th
     assert _spd_step(np.diag([1.0, -1.0]), np.ones(2)) is None  # indefinite
     assert _spd_step(np.ones((2, 3)), np.ones(2)) is None  # not square
     assert _spd_step(np.diag([1.0, np.nan]), np.ones(2)) is None  # not finite
+    # Symmetric to rounding (a sparse Hessian made dense sums its entries in another order
+    # than its transpose's): taken, as its symmetric part; asymmetric beyond it: declined.
+    Q = rng.standard_normal((30, 30))
+    M = Q @ Q.T + np.eye(30)
+    h = rng.standard_normal(30)
+    nudged = M + np.triu(np.full((30, 30), 4 * np.finfo(float).eps * np.abs(M).max()), 1)
+    step = _spd_step(nudged, h)
+    assert step is not None
+    np.testing.assert_allclose(step, np.linalg.solve(M, h), rtol=1e-8)
+    assert _spd_step(M + np.triu(np.full((30, 30), 1e-6), 1), h) is None
 
 
 @pytest.mark.parametrize(
