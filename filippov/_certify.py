@@ -658,8 +658,9 @@ def _rest_precision_note(
     if not size > allowance:
         return ""
     return (
-        f" (the end state is determined to about {size:.2g} only: the Newton step from it "
-        f"to where the switching functions vanish, through their Jacobian of condition "
+        f" (the end state is determined to about {size:.2g} only, or worse: the Newton step "
+        "from it to where the switching functions vanish (a third of the distance at a "
+        "quartic minimum), through their Jacobian of condition "
         f"{cond:.2g} there, is {size / allowance:.3g} times the self-check's drift "
         "tolerance -- a degenerate or ill-conditioned rest, whose switching functions are "
         "at their rounding over that distance)"
