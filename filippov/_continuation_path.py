@@ -418,42 +418,47 @@ class _LinearModel:
     """
 
     def __init__(self, data: Any) -> None:
-        B, lam, dloss, d2loss = data[:4]
-        #: The loss's third derivative, or ``None`` (a loss of the user's): with it the
-        #: curves carry their second derivatives (`_Mode.accel`).
-        self.d3loss = data[4] if len(data) > 4 else None
-        self.B: Any = np.asarray(B, dtype=np.float64)  # (scipy.sparse: a subclass's)
-        self.m, self.n = self.B.shape
-        self.lam = float(lam)
-        self.dloss = dloss
-        self.d2loss = d2loss
+        self.B: Any = np.asarray(data[0], dtype=np.float64)  # (scipy.sparse: a subclass's)
+        self._start(data)
         self.cols_f = np.array(self.B, order="F")  # (one copy: permuted in place below)
         #: ``cols_f`` in single precision (the same column order), made when first asked
         #: for: the products of CG's last iterations (see `_LOOSE_RESIDUAL`) and the
         #: corrector's updates (`_LOOSE_STEP`) read half the bytes. (Half the data's size
         #: in memory: 20 MB at m = 5000, n = 1000.)
         self.cols32: Any = None
-        #: The columns' squared norms (see `squared_norms`), taken when first asked for.
-        self._squared_norms: FloatArray | None = None
-        #: The last index array asked `squared_norms` for, and its sum.
-        self._norms_of: tuple[np.ndarray | None, float] = (None, 0.0)
         #: The index array of the last `columns` call and its view (returned again for it).
         self._columns_of: np.ndarray | None = None
         self._columns = self.cols_f[:, :0]
         #: Column ``i`` of ``cols_f`` is column ``order[i]`` of ``B``; ``where`` inverts it.
         self.order = np.arange(self.n)
         self.where = np.arange(self.n)
+        #: ``(v, B v)`` of the last `times` (the selection's ``H σ``: its ``B σ`` is the
+        #: next mode's, and the next selection's σ differs from it in the indices that
+        #: arrived), and how many column updates it carries since its last full pass.
+        self.last_v = (np.zeros(0), np.zeros(0))
+        self.updates = 0
+
+    def _start(self, data: Any) -> None:
+        """The loss, the ridge and the caches every form of the data keeps (``self.B`` is
+        set: its shape is the model's)."""
+        _, lam, dloss, d2loss = data[:4]
+        #: The loss's third derivative, or ``None`` (a loss of the user's): with it the
+        #: curves carry their second derivatives (`_Mode.accel`).
+        self.d3loss = data[4] if len(data) > 4 else None
+        self.m, self.n = self.B.shape
+        self.lam = float(lam)
+        self.dloss = dloss
+        self.d2loss = d2loss
+        #: The columns' squared norms (see `squared_norms`), taken when first asked for.
+        self._squared_norms: FloatArray | None = None
+        #: The last index array asked `squared_norms` for, and its sum.
+        self._norms_of: tuple[np.ndarray | None, float] = (None, 0.0)
         #: ``z = B x`` of the last points, keyed by ``x.tobytes()``, whether it is ``B x``
         #: to rounding (not the ``z`` before a last correction, kept for weights), and that
         #: last correction if known (``B x`` is then ``z − B_S δ``: see `_Mode.settle`).
         self.zs: dict[bytes, tuple[FloatArray, bool, FloatArray | None]] = {}
         #: Modes started (every `_FULL_PASS_EVERY`-th takes ``B x₀`` by a full pass).
         self.modes = 0
-        #: ``(v, B v)`` of the last `times` (the selection's ``H σ``: its ``B σ`` is the
-        #: next mode's, and the next selection's σ differs from it in the indices that
-        #: arrived), and how many column updates it carries since its last full pass.
-        self.last_v = (np.zeros(0), np.zeros(0))
-        self.updates = 0
         #: ``B v`` of the last two full passes of `times`, keyed by ``v.tobytes()``.
         self.passes: dict[bytes, FloatArray] = {}
         self.w_key = b""
@@ -729,30 +734,16 @@ class _SparseLinearModel(_LinearModel):
     def __init__(self, data: Any) -> None:  # (no call of the dense model's: no copies)
         import scipy.sparse
 
-        B, lam, dloss, d2loss = data[:4]
-        self.d3loss = data[4] if len(data) > 4 else None
-        self.B = scipy.sparse.csr_array(B, dtype=np.float64)
+        self.B = scipy.sparse.csr_array(data[0], dtype=np.float64)
+        self._start(data)
         self.Bt = self.B.T.tocsr()  # (Bᵀ r as a CSR product)
         self.csc = self.Bt.T  # (B in CSC: the same arrays as Bᵀ in CSR, no copy)
-        self.m, self.n = self.B.shape
-        self.lam = float(lam)
-        self.dloss = dloss
-        self.d2loss = d2loss
-        self._squared_norms: FloatArray | None = None
-        self._norms_of: tuple[np.ndarray | None, float] = (None, 0.0)
         #: The index array of the last `columns` call, its columns and (when asked for)
         #: their single-precision copy.
         self._columns_of: np.ndarray | None = None
         self._columns: Any = None
         self._columns32: Any = None
         self._store = _ColumnStore(self.csc)
-        self.zs: dict[bytes, tuple[FloatArray, bool, FloatArray | None]] = {}
-        self.modes = 0
-        self.passes: dict[bytes, FloatArray] = {}
-        self.w_key = b""
-        self.w = np.zeros(0)
-        self._w_range: tuple[FloatArray | None, float, float] = (None, 0.0, 0.0)
-        self._w32: tuple[FloatArray | None, Any] = (None, None)
 
     def columns(self, S: np.ndarray) -> Any:
         """``B[:, S]`` (CSC), kept for the last index array (sliding sets are replaced,
