@@ -10,6 +10,7 @@ import errno
 import numbers
 import os
 import sys
+import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -423,3 +424,107 @@ def input_path(path: Any, name: str) -> Path:
 
 #: Index sets: a sequence of ints or an integer array (what numpy's set routines return).
 IndexLike = Sequence[int] | NDArray[np.integer[Any]]
+
+
+class UserFunctionError(RuntimeError):
+    """A user's function raised an exception that is not a numerical failure (a
+    ``KeyError``, ``TypeError``, ``IndexError``, ``AssertionError`` …).
+
+    The engine ends a run with status −1 and keeps the partial solution when one is raised
+    mid-run, as for a numerical failure; at the start, :func:`filippov.solve` raises a
+    ``ValueError`` that names the start. The user's exception is chained
+    (``__cause__``), and the message names the function and the line that raised.
+    """
+
+
+#: A user's function's exceptions that pass through `UserFunction` unchanged: the
+#: numerical failures and bad values the engine already ends a run on (``ValueError``,
+#: ``np.linalg.LinAlgError`` among them, ``ArithmeticError``, ``RuntimeError``), and
+#: ``MemoryError``, which no run should turn into a status.
+_PASSED_THROUGH = (ValueError, ArithmeticError, RuntimeError, MemoryError)
+
+
+class UserFunction:
+    """A user's callable as the engine calls it: any exception other than the numerical
+    failures of `_PASSED_THROUGH` is raised again as a :class:`UserFunctionError`.
+
+    Why: the engine keeps the partial solution of a run for the exceptions it knows to be
+    failures of the computation. A ``KeyError`` raised by a user's ``grad`` at ``t = 500``
+    propagated out of :func:`filippov.solve` instead, and the 500 units of time computed
+    before it were lost. Only the user's own callables are wrapped (the library's are not),
+    so an exception of filippov's own code still propagates as the bug it is.
+
+    Examples
+    --------
+    >>> def grad(x):
+    ...     return {"a": x}["b"]
+    >>> UserFunction(grad, "grad")(1.0)
+    Traceback (most recent call last):
+    ...
+    filippov._validation.UserFunctionError: `grad` raised KeyError: 'b' (in grad, ...)
+    """
+
+    __slots__ = ("function", "label")
+
+    def __init__(self, function: Any, label: str) -> None:
+        self.function = function
+        self.label = label
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self.function(*args)
+        except _PASSED_THROUGH:
+            raise
+        except Exception as exc:
+            raise UserFunctionError(
+                f"`{self.label}` raised {type(exc).__name__}: {exc}{_raised_where(exc)}"
+            ) from exc
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (UserFunction, (self.function, self.label))
+
+    def __repr__(self) -> str:
+        return f"UserFunction({self.function!r}, {self.label!r})"
+
+
+def _raised_where(exc: BaseException) -> str:
+    """`` (in NAME, FILE:LINE)`` of the innermost frame of ``exc``'s traceback in the user's
+    own code (not this package's, the standard library's or an installed package's, such
+    as numpy's, where the user's call went wrong): the line the user looks for, since a
+    run that ends on it keeps a message, not the traceback."""
+    where = fallback = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        here = f" (in {code.co_name}, {os.path.basename(code.co_filename)}:{tb.tb_lineno})"
+        if not code.co_filename.startswith(_NOT_USER_CODE):
+            where = here
+        elif not fallback and not code.co_filename.startswith(_PACKAGE_DIR):
+            fallback = here  # (the function called: a user's package installed itself)
+        tb = tb.tb_next
+    return where or fallback
+
+
+#: Where code that is not the user's lives: this package, the standard library and the
+#: installed packages (see `_raised_where`).
+_NOT_USER_CODE = tuple(
+    {_PACKAGE_DIR}
+    | {
+        path
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    }
+)
+
+
+def user_function(function: Any, label: str) -> Any:
+    """``function`` wrapped as a :class:`UserFunction`; returned as it is when it is
+    ``None``, wrapped already, or filippov's own (a function, method or callable object
+    of this package's modules: the library's objectives, a flow's ``∇f``, an affine map),
+    whose exceptions are bugs to propagate and whose hot paths need no call layer more."""
+    if function is None or isinstance(function, UserFunction):
+        return function
+    module = getattr(function, "__module__", None)
+    if isinstance(module, str) and (module == "filippov" or module.startswith("filippov.")):
+        return function
+    return UserFunction(function, label)

@@ -36,6 +36,7 @@ from filippov._validation import (
     real_values,
     require_callable,
     require_positive,
+    user_function,
 )
 from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
@@ -192,7 +193,7 @@ def _require_name(name: Any) -> str:
 def _constant_or_callable(value: Any, name: str) -> tuple[Field, FloatArray | None]:
     """Wrap an array as a constant function; return (callable, constant or None)."""
     if callable(value):
-        return value, None
+        return user_function(value, name), None
     arr = as_float_array(value, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"`{name}` must be finite. Got {arr} instead.")
@@ -304,8 +305,8 @@ class FilippovSystem:
             )
         self._f0, self._f0_const = _constant_or_callable(f0, "f0")
         self._B, self._B_const = _constant_or_callable(B, "B")
-        self._h = h
-        self._jac_h = jac_h
+        self._h = user_function(h, "h")
+        self._jac_h = user_function(jac_h, "jac_h")
         self._warned_fd = False
         self.name = name
         self.affine_data = affine
@@ -1109,7 +1110,10 @@ class _TwoFields:
     the system pickles whenever the user's callables do)."""
 
     def __init__(self, F_minus: Field, F_plus: Field, h: Field, grad_h: Field | None) -> None:
-        self.F_minus, self.F_plus, self.h, self.grad_h = F_minus, F_plus, h, grad_h
+        self.F_minus = user_function(F_minus, "F_minus")
+        self.F_plus = user_function(F_plus, "F_plus")
+        self.h = user_function(h, "h")
+        self.grad_h = user_function(grad_h, "grad_h")
 
     @staticmethod
     def _field(F: Field, label: str, x: FloatArray) -> FloatArray:

@@ -26,6 +26,7 @@ from filippov._validation import (
     as_vector,
     require_finite,
     require_symmetric,
+    user_function,
 )
 
 from . import _jax, expression
@@ -170,6 +171,10 @@ class Objective:
         self.n: int | None = check_dimension(n)
         self.name: str = check_name(name)
         self.expr: Any = None
+        # (the user's callables raise what is not a numerical failure as a
+        # UserFunctionError, so that a run keeps its partial solution: see UserFunction)
+        f, grad = user_function(f, "f"), user_function(grad, "grad")
+        hess, hvp = user_function(hess, "hess"), user_function(hvp, "hvp")
         self._f = f
         self._grad = grad
         self._grad_batch: Callable[[FloatArray], Any] | None = None

@@ -1,0 +1,130 @@
+"""A user's function that raises mid-run, whatever it raises, ends the run with status −1
+and the partial solution (before: a ``KeyError``, ``IndexError`` or ``TypeError``
+propagated out of ``solve`` and the time computed before it was lost)."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov._validation import UserFunction, UserFunctionError, user_function
+
+#: The quadratic ``½‖x − c‖²`` whose user gradient raises left of ``x₀ = BARRIER``.
+CENTER = np.array([0.1, 0.5])
+BARRIER = 0.3
+
+
+def _grad(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x - CENTER)
+
+
+def _grad_raising_left_of_the_barrier(x: np.ndarray) -> np.ndarray:
+    if x[0] < BARRIER:
+        raise KeyError("no data left of the barrier")
+    return _grad(x)
+
+
+def _hess(x: np.ndarray) -> np.ndarray:
+    return np.eye(2)
+
+
+def _value(x: np.ndarray) -> float:
+    return 0.5 * float((x - CENTER) @ (x - CENTER))
+
+
+def _exact_linf_flow(x0: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The ℓ∞ flow of ``½‖x − c‖²`` in closed form: each coordinate moves at unit speed
+    towards its ``c_i`` and stays there."""
+    gap = x0 - CENTER
+    arrived = np.minimum(t[:, None], np.abs(gap)[None, :])
+    return x0 - np.sign(gap) * arrived
+
+
+@pytest.mark.parametrize("method", ["events", "continuation", "auto"])
+def test_a_key_error_mid_run_keeps_the_partial_solution(method: str) -> None:
+    obj = fp.Objective(_value, grad=_grad_raising_left_of_the_barrier, hess=_hess)
+    x0 = np.array([1.0, 2.0])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 10.0), method=method)
+    assert sol.status == -1, sol.message
+    # The message names the function, the exception and the user's line that raised.
+    assert "`grad` raised KeyError" in sol.message and "no data left of the barrier" in sol.message
+    assert "test_user_exceptions.py" in sol.message and "_grad_raising_left" in sol.message
+    # What was computed before is kept, and it is the flow's solution: x₀ moves at unit
+    # speed on both coordinates until the barrier is reached at t = 0.7.
+    t_end = sol.t[-1]
+    assert 0.2 < t_end <= 1.0 - BARRIER + 1e-12
+    ts = np.linspace(0.0, t_end, 50)
+    np.testing.assert_allclose(sol(ts), _exact_linf_flow(x0, ts), atol=1e-8)
+
+
+def test_an_index_error_of_a_switching_function_keeps_the_partial_solution() -> None:
+    def h(x: np.ndarray) -> np.ndarray:
+        if x[0] < 0.0:
+            raise IndexError("negative states are not tabulated")
+        return x
+
+    system = fp.FilippovSystem(lambda x: -np.ones(2), np.eye(2), h, "l1", jac_h=lambda x: np.eye(2))
+    sol = fp.solve(system, [1.0, 2.0], (0.0, 3.0))
+    assert sol.status == -1
+    assert "`h` raised IndexError: negative states are not tabulated" in sol.message
+    # x' = −1 − sign(x) = −2 on both coordinates until x₀ reaches 0 at t = 0.5.
+    assert 0.1 < sol.t[-1] <= 0.5 + 1e-9
+    np.testing.assert_allclose(sol.x[-1], [1.0, 2.0] - 2.0 * sol.t[-1], atol=1e-9)
+
+
+def test_a_two_field_system_names_the_field_that_raised() -> None:
+    def F_plus(x: np.ndarray) -> np.ndarray:
+        if x[1] < 0.5:
+            raise AttributeError("'Table' object has no attribute 'row'")
+        return np.array([1.0, -1.0])
+
+    system = fp.piecewise_system(lambda x: np.array([1.0, 1.0]), F_plus, lambda x: x[0] - 2.0)
+    with pytest.warns(UserWarning, match="finite differences"):
+        sol = fp.solve(system, [0.0, 1.0], (0.0, 5.0), method="events")
+    assert sol.status == -1 and "`F_plus` raised AttributeError" in sol.message
+    # x' = (1, 1) up to the crossing at t = 2, then (1, −1): x₁ = 3 − (t − 2) falls
+    # to 0.5 at t = 4.5, where F_plus raises.
+    assert [e.kind for e in sol.events] == ["crossing"]
+    assert 2.0 < sol.t[-1] <= 4.5 + 1e-9
+    np.testing.assert_allclose(sol.x[-1], [sol.t[-1], 5.0 - sol.t[-1]], atol=1e-9)
+
+
+def test_a_type_error_at_the_start_names_the_start_and_chains_the_users_error() -> None:
+    def grad(x: np.ndarray) -> np.ndarray:
+        return x + "1"  # (a user's bug: a str where a number was meant)
+
+    obj = fp.Objective(_value, grad=grad, hess=_hess)
+    with pytest.raises(
+        ValueError, match=r"raised at the start x0 = \[1\. 2\.\].*`grad` raised"
+    ) as info:
+        fp.solve(fp.steepest_descent_flow(obj, "linf"), [1.0, 2.0], (0.0, 1.0))
+    wrapped = info.value.__cause__
+    assert isinstance(wrapped, UserFunctionError)
+    assert isinstance(wrapped.__cause__, TypeError)
+
+
+def test_numerical_failures_pass_unchanged_and_the_librarys_functions_are_not_wrapped() -> None:
+    def grad(x: np.ndarray) -> np.ndarray:
+        raise ZeroDivisionError("pole")
+
+    # (ValueError, ArithmeticError, RuntimeError: the engine's own statuses already)
+    with pytest.raises(ZeroDivisionError, match="pole"):
+        fp.Objective(_value, grad=grad, hess=_hess).grad(np.ones(2))
+    library = fp.objectives.ridge_logistic([[1.0, 2.0]], [1.0], 0.1)
+    assert not isinstance(library._grad, UserFunction)
+    assert user_function(library.grad, "grad") == library.grad  # (a bound method: equal)
+    assert user_function(None, "hess") is None
+    wrapped = user_function(_grad, "grad")
+    assert user_function(wrapped, "grad") is wrapped
+
+
+def test_wrapped_functions_pickle_and_still_name_the_function() -> None:
+    obj = fp.Objective(_value, grad=_grad_raising_left_of_the_barrier, hess=_hess)
+    loaded: Any = pickle.loads(pickle.dumps(fp.steepest_descent_flow(obj, "linf")))
+    np.testing.assert_allclose(loaded.h(np.array([1.0, 2.0])), [0.9, 1.5])
+    with pytest.raises(UserFunctionError, match="`grad` raised KeyError"):
+        loaded.h(np.array([0.0, 2.0]))
