@@ -59,6 +59,7 @@ from filippov._validation import (
     real_values,
     require_int,
     require_positive,
+    user_function,
 )
 
 IndexLike = Sequence[int] | np.ndarray
@@ -379,9 +380,11 @@ class PiecewiseSystem:
         for value, label in ((field, "field"), (switching, "switching"), (jac, "jac")):
             if not callable(value):
                 raise TypeError(f"`{label}` must be callable. Got {type(value).__name__} instead.")
-        self._field = field
-        self._c = switching
-        self._jac = jac
+        # (the user's callables raise what is not a numerical failure as a
+        # UserFunctionError: a run keeps its partial solution, see UserFunction)
+        self._field = user_function(field, "field")
+        self._c = user_function(switching, "switching")
+        self._jac = user_function(jac, "jac")
         self.n = require_int(n, "n", 1)
         self.k = require_int(k, "k", 1)
         self.selection = selection
@@ -721,7 +724,7 @@ def stewart_system(
                     )
                 table[sk] = _ExprVector(list(val), names, pars)
             elif callable(val):
-                table[sk] = val
+                table[sk] = user_function(val, f"fields[{key!r}]")
             else:
                 raise TypeError(
                     f"`fields[{key!r}]` must be a callable or expression strings. "

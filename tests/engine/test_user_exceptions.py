@@ -128,3 +128,26 @@ def test_wrapped_functions_pickle_and_still_name_the_function() -> None:
     np.testing.assert_allclose(loaded.h(np.array([1.0, 2.0])), [0.9, 1.5])
     with pytest.raises(UserFunctionError, match="`grad` raised KeyError"):
         loaded.h(np.array([0.0, 2.0]))
+
+
+def test_a_stewart_systems_region_field_that_raises_keeps_the_partial_solution() -> None:
+    def below(x: np.ndarray) -> np.ndarray:
+        return np.array([1.0, 0.0])
+
+    def above(x: np.ndarray) -> np.ndarray:
+        if x[0] > 1.5:
+            raise LookupError("no rates tabulated beyond 1.5")
+        return np.array([1.0, 0.0])
+
+    system = fp.stewart_system(
+        {(-1,): below, (1,): above},
+        lambda x: np.array([x[0] - 1.0]),
+        jac=lambda x: np.array([[1.0, 0.0]]),
+        n=2,
+    )
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 3.0))
+    assert sol.status == -1 and "`fields[(1,)]` raised LookupError" in sol.message
+    # x₀ = t: the surface is crossed at t = 1, the field above raises past t = 1.5.
+    assert [e.kind for e in sol.events] == ["crossing"]
+    assert 1.0 < sol.t[-1] <= 1.5 + 1e-9
+    np.testing.assert_allclose(sol.x[-1], [sol.t[-1], 0.0], atol=1e-9)
