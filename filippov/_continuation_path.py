@@ -495,10 +495,14 @@ class _LinearModel:
         """``‖B_S‖_F²``, the sum of the columns' squared norms (taken once for all columns)."""
         if self._norms_of[0] is S:  # (every CG on the block asks: kept per index array)
             return self._norms_of[1]
+        self._norms_of = (S, float(self.column_squared_norms()[S].sum()))
+        return self._norms_of[1]
+
+    def column_squared_norms(self) -> FloatArray:
+        """The squared norm of every column of ``B`` (taken when first asked for)."""
         if self._squared_norms is None:
             self._squared_norms = np.einsum("ij,ij->j", self.B, self.B)
-        self._norms_of = (S, float(self._squared_norms[S].sum()))
-        return self._norms_of[1]
+        return self._squared_norms
 
     def columns32(self, S: np.ndarray) -> Any:
         """``B[:, S]`` in single precision, as a view (see `columns`)."""
@@ -763,13 +767,10 @@ class _SparseLinearModel(_LinearModel):
             self._columns32 = _SparseColumns(self._store.matrix32())
         return self._columns32
 
-    def squared_norms(self, S: np.ndarray) -> float:
-        if self._norms_of[0] is S:
-            return self._norms_of[1]
+    def column_squared_norms(self) -> FloatArray:
         if self._squared_norms is None:
             self._squared_norms = np.asarray(self.csc.multiply(self.csc).sum(axis=0)).ravel()
-        self._norms_of = (S, float(self._squared_norms[S].sum()))
-        return self._norms_of[1]
+        return self._squared_norms
 
     def grad(self, x: FloatArray, z: FloatArray) -> FloatArray:
         return np.asarray(self.Bt @ (self.dloss(z) / self.m)) + self.lam * x

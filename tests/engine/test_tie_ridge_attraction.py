@@ -1,0 +1,109 @@
+"""The ℓ1 flow's tie modes on a ridge linear model: the ridge proves a tie attracting
+(``κ ≥ λ`` where every weight ``ℓ''(Bx)/m`` is nonnegative) without the dense block and
+its eigenvalue problem, which took 36 % of a d = 200 ridge-logistic ℓ1 run."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import filippov as fp
+from filippov import _tie_continuation
+from filippov._continuation_path import _LinearModel
+from filippov._tie_continuation import _ridge_proves_attracting
+from filippov._tie_repelling import tangent_curvature
+from filippov.objectives import linear_model
+
+
+def _model(loss: str, lam: float, seed: int, m: int = 40, n: int = 12) -> Any:
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n)) * 10.0 ** rng.uniform(-1, 1, n)
+    if loss == "poisson":
+        y = rng.poisson(2.0, m).astype(float)
+    elif loss == "logistic":
+        y = np.sign(rng.standard_normal(m))
+    else:
+        y = rng.standard_normal(m)
+    return linear_model(A, y, lam, loss=loss), rng
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    loss=st.sampled_from(["logistic", "poisson", "squared", "logcosh"]),
+    lam=st.sampled_from([1e-15, 1e-6, 1e-2, 1.0]),
+    seed=st.integers(0, 10_000),
+)
+def test_the_ridges_proof_agrees_with_the_tangent_curvature(
+    loss: str, lam: float, seed: int
+) -> None:
+    obj, rng = _model(loss, lam, seed)
+    lm = _LinearModel(obj._linear_model)
+    T = np.sort(rng.choice(obj.n, size=int(rng.integers(2, obj.n + 1)), replace=False))
+    sT = rng.choice([-1.0, 1.0], size=T.size)
+    x = rng.standard_normal(obj.n) * 0.3
+    proved = _ridge_proves_attracting(SimpleNamespace(block=SimpleNamespace(lm=lm), T=T), x)
+    # κ from the objective's own dense Hessian (not the linear model's columns)
+    kappa = tangent_curvature(obj.hess(x)[np.ix_(T, T)], sT)
+    if proved:
+        assert kappa > 0.0 and kappa >= lam * (1.0 - 1e-6)
+    # A ridge well above the rounding of the block proves it (a convex loss whose weights
+    # are bounded: ℓ'' ≤ 1 for these three, so the bound is at most ‖B‖_F²/m ≈ 1e3 here;
+    # a Poisson model's exp(z) weights are not bounded)
+    if lam >= 1e-6 and loss != "poisson":
+        assert proved
+
+
+def test_a_nonconvex_loss_or_no_ridge_is_left_to_the_curvature() -> None:
+    cauchy = fp.objectives.GLMLoss(
+        value=lambda z, y: np.log1p((z - y) ** 2),
+        first=lambda z, y: 2 * (z - y) / (1 + (z - y) ** 2),
+        second=lambda z, y: 2 * (1 - (z - y) ** 2) / (1 + (z - y) ** 2) ** 2,
+        name="cauchy",
+    )
+    rng = np.random.default_rng(3)
+    A, y = rng.standard_normal((30, 6)), 5.0 * rng.standard_normal(30)
+    T = np.arange(4)
+    labels = np.sign(y)
+    for obj in (
+        linear_model(A, y, 0.1, loss=cauchy),
+        linear_model(A, labels, 0.0, loss="logistic"),
+    ):
+        lm = _LinearModel(obj._linear_model)
+        tm = SimpleNamespace(block=SimpleNamespace(lm=lm), T=T)
+        assert not _ridge_proves_attracting(tm, np.zeros(6))
+
+
+def test_an_l1_run_of_a_ridge_model_solves_no_eigenvalue_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # d = 120: the tie blocks past |T| = 34 are solved by conjugate gradients, whose
+    # points carry no factor that proves the tie attracting; κ was evaluated at the
+    # first and last point of each such mode (an eigenvalue problem each, 175 of them).
+    rng = np.random.default_rng(120)
+    A = rng.standard_normal((600, 120))
+    y = np.sign(A @ rng.standard_normal(120) + rng.standard_normal(600))
+    obj = fp.objectives.ridge_logistic(A, y, 0.1)
+    calls = []
+
+    def counted(H: Any, s: Any) -> float:
+        calls.append(H.shape[0])
+        return tangent_curvature(H, s)
+
+    monkeypatch.setattr(_tie_continuation, "tangent_curvature", counted)
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "l1"),
+        rng.standard_normal(120),
+        (0.0, 1e4),
+        method="continuation",
+        rtol=1e-8,
+        atol=1e-10,
+    )
+    assert sol.status == 1, sol.message
+    assert calls == []
+    assert np.abs(obj.grad(sol.x[-1])).max() <= 1e-12
+    assert not any(e.kind == "repulsive" for e in sol.events)
