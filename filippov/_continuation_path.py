@@ -4448,6 +4448,7 @@ def _refine_exit(
 #: of the greedy flow (:mod:`filippov._tie_continuation`).
 SlidingBlock = _Block
 cholesky = _cholesky
+finite = _finite
 hermite = _hermite
 hermite_slope = _hermite_slope
 bracketed_newton_step = _bracketed_newton_step

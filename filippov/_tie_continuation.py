@@ -56,6 +56,7 @@ from filippov._continuation_path import (
     bracketed_newton_step,
     cholesky,
     distinct_times,
+    finite,
     first_roots,
     first_step,
     hermite,
@@ -405,6 +406,8 @@ class _TieMode:
         #: points while it attracts (where a search for the turn to repelling starts).
         self.attracting: bool | None = None
         self.checked = 0
+        #: ``B x₀`` on a linear model (see `_z0`), once asked for.
+        self._bx0: FloatArray | None = None
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
@@ -429,14 +432,15 @@ class _TieMode:
         done = False
         no_chord = False
         g: FloatArray | None = None
+        gT = np.zeros(0)
         # (once: the corrections move x by far less than its size)
         tol = self.tol(x)
         for it in range(_MAX_NEWTON):
             if g is None:
-                g = block.grad(x)
+                g, gT = self._gradient(x, xT)
             if done:
-                return x, g, c
-            r1 = g[T] - sT * c - self.delta
+                return x, self._completed(x, g, gT), c
+            r1 = gT - sT * c - self.delta
             r2 = float(sT @ (xT - self.x0T)) + tau
             chord = it < 4 and block.size == T.size and not no_chord
             if chord:
@@ -469,7 +473,8 @@ class _TieMode:
             x[T] = xT
             c += dc_shifted + block.shift * r2
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
-                return x, g, c  # (the gradient before this last, small correction)
+                # (the gradient before this last, small correction)
+                return x, self._completed(x, g, gT), c
             g = None
             if tight:
                 scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
@@ -483,6 +488,46 @@ class _TieMode:
                 done = size <= tol
             last = size
         return None
+
+    def _gradient(self, x: FloatArray, xT: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The corrector's gradient at ``x`` (``xT = x[T]``): ``(g, g_T)``.
+
+        On a dense linear model only ``∂_T f`` is taken, from the tie's columns, at
+        ``z = B x₀ + B_T (x_T − x₀_T)`` (``x_F`` is frozen along a tie mode): ``m·|T|``
+        instead of two passes over all of ``B``, which made 70 % of a d = 1000 ℓ1 run;
+        ``g`` is then ``(ℓ'(z)/m, x)``, which `_completed` turns into the whole gradient
+        if the corrector returns it. ``z`` is remembered for ``x``: the block's solves at
+        ``x`` take their weights from it.
+        """
+        block = self.block
+        lm = block.lm
+        if lm is None:
+            g = block.grad(x)
+            return g, g[self.T]
+        block.rec.nfev += 1
+        BT = lm.columns(self.T)
+        z = self._z0() + BT @ (xT - self.x0T)
+        lm.remember(x, z)
+        dl = lm.dloss(z) / lm.m
+        gT = finite(BT.T @ dl + lm.lam * xT, "grad(x)")
+        return dl, gT
+
+    def _z0(self) -> FloatArray:
+        """``B x₀`` of the mode's start (remembered, or one pass, once a mode)."""
+        lm = self.block.lm
+        assert lm is not None
+        if self._bx0 is None:
+            z0 = lm.exact_z(self.x0)
+            self._bx0 = lm.B @ self.x0 if z0 is None else z0
+        return self._bx0
+
+    def _completed(self, x: FloatArray, g: FloatArray, gT: FloatArray) -> FloatArray:
+        """The whole gradient from `_gradient`'s ``(g, g_T)`` (at the state it was taken
+        at, whose ``x_F`` is ``x``'s): on a linear model a pass over the free columns."""
+        lm = self.block.lm
+        if lm is None:
+            return g
+        return finite(lm.back_free(g, self.T, x, gT), "grad(x)")
 
     def point(
         self,
