@@ -552,6 +552,9 @@ def _integrate_mode(
     h_seen = float(np.linalg.norm(h_old)) if h_old is not None else 0.0
     span = max(abs(t_end - t), 1e-300)
     restarts = 0  # (from the projected path at an early event: see below)
+    # The step cap of the retries toward a region where the field is not finite (see the
+    # FloatingPointError below): it only shrinks, so the retries end.
+    retry_cap = span
     crawl = 0  # (steps in this mode that the accuracy, not max_step, kept short)
     stiffness = StiffnessTest() if stiff_cls is not None else None
     explicit_cls = solver_cls
@@ -624,9 +627,18 @@ def _integrate_mode(
             # A trial step reached a region where the field is not finite. Retry from the
             # last accepted state with a smaller step cap, so the partial solution runs
             # up to the edge of that region instead of stopping a whole step short.
-            tried = min(float(getattr(solver, "h_abs", span) or span), t_end - t_old)
+            # The step that met it: the one just accepted when its guards or the scan of
+            # its dense output did, else the trial step. Not `h_abs` after an accepted
+            # step: that is the *next* step's size, up to ten times the step taken, and a
+            # quarter of it retried the same step forever (a band |h| < 1e-4 where B(x)
+            # is inf, which the integrator's stages stepped over and the event scan met:
+            # a hang). The cap only shrinks, so the retries end at the edge.
+            taken = float(solver.t) - t_old
+            trial = taken if taken > 0.0 else float(getattr(solver, "h_abs", span) or span)
+            tried = min(trial, t_end - t_old, retry_cap)
             if tried <= 1e-13 * max(1.0, abs(t_old)) or tried <= 1e-15 * span:
                 raise fail(-3, f"non-finite value ({exc})", t_old, x_old) from None
+            retry_cap = tried / 4
             try:
                 solver = solver_cls(
                     field.rhs,
@@ -635,8 +647,8 @@ def _integrate_mode(
                     t_end,
                     rtol=opts.rtol,
                     atol=opts.atol,
-                    max_step=min(tried / 4, opts.max_step),
-                    first_step=tried / 4,
+                    max_step=min(retry_cap, opts.max_step),
+                    first_step=retry_cap,
                 )
             except FloatingPointError:
                 raise fail(-3, f"non-finite value ({exc})", t_old, x_old) from None
