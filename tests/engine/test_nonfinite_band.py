@@ -15,11 +15,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import filippov as fp
+from filippov.systems import FilippovSystem
 
 #: Half-width of the band |x1| < DELTA around the manifold x1 = 0 where a function is not
 #: finite (1e-4 and 1e-6 both hung before the fix; 1e-2 did not: a stage fell in the band).
@@ -96,3 +99,28 @@ def test_nonfinite_band_around_the_manifold_ends_the_run_at_its_edge() -> None:
         assert DELTA <= x1_end <= DELTA + 1e-9, (culprit, res)
         assert abs(res["t_end"] - (1.0 - x1_end)) <= 1e-12, (culprit, res)
         assert f"t = {res['t_end']:.12g}" in res["message"], (culprit, res)
+
+
+def _rotation(nan_where: Callable[[np.ndarray], bool]) -> FilippovSystem:
+    """The rotation x' = (−x2, x1) (its relay never switches: B = 0, h = x1 + 5), with f0
+    NaN where ``nan_where(x)``."""
+
+    def f0(x: np.ndarray) -> np.ndarray:
+        return np.array([np.nan, np.nan]) if nan_where(x) else np.array([-x[1], x[0]])
+
+    return FilippovSystem(
+        f0, np.zeros((2, 1)), lambda x: np.array([x[0] + 5.0]), "l1", jac_h=lambda x: _E1
+    )
+
+
+_E1 = np.array([[1.0, 0.0]])
+
+
+def test_the_check_of_jac_h_at_x0_evaluates_h_alone() -> None:
+    # f0 NaN outside the circle of radius 1 + 1e-4, x0 on the unit circle: the finite
+    # differences of h near x0 went through `system.h`, which evaluates f0 too, and
+    # refused the start with "`f0(x)` is not finite at x = [1.00051 ...]".
+    system = _rotation(lambda x: bool(np.hypot(x[0], x[1]) > 1.0 + 1e-4))
+    sol = fp.solve(system, [1.0, 0.0], (0.0, 20.0))
+    assert sol.status == 0, sol.message
+    np.testing.assert_allclose(sol.x[-1], [np.cos(20.0), np.sin(20.0)], rtol=0, atol=1e-8)
