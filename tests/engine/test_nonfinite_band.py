@@ -116,6 +116,23 @@ def _rotation(nan_where: Callable[[np.ndarray], bool]) -> FilippovSystem:
 _E1 = np.array([[1.0, 0.0]])
 
 
+def test_a_region_only_stages_reach_does_not_shorten_the_rest_of_the_mode() -> None:
+    # f0 NaN 1e-7 outside the unit circle over the arc 0.2 < angle < 0.4: only the
+    # explicit stages of a long step reach it, never the solution. After the retries
+    # passed it, the mode went on with their short cap: 2676 steps instead of 64.
+    def outside_on_the_arc(x: np.ndarray) -> bool:
+        return bool(np.hypot(x[0], x[1]) > 1.0 + 1e-7 and 0.2 < np.arctan2(x[1], x[0]) < 0.4)
+
+    clean = fp.solve(_rotation(lambda x: False), [1.0, 0.0], (0.0, 20.0))
+    sol = fp.solve(_rotation(outside_on_the_arc), [1.0, 0.0], (0.0, 20.0))
+    assert clean.status == 0 and sol.status == 0, sol.message
+    np.testing.assert_allclose(sol.x[-1], [np.cos(20.0), np.sin(20.0)], rtol=0, atol=1e-8)
+    assert sol.stats["n_steps"] <= 4 * clean.stats["n_steps"], (
+        sol.stats["n_steps"],
+        clean.stats["n_steps"],
+    )
+
+
 def test_the_check_of_jac_h_at_x0_evaluates_h_alone() -> None:
     # f0 NaN outside the circle of radius 1 + 1e-4, x0 on the unit circle: the finite
     # differences of h near x0 went through `system.h`, which evaluates f0 too, and
