@@ -770,7 +770,16 @@ def _run_mode(
             _record(rec, mode, ts, interps, solver.t_old or t, mode_rec)
             raise PathFailure(-1, f"the integrator failed at t = {solver.t:.12g}: {msg}")
         stiff = stiffness is not None and stiffness.stiff_after(solver)
-        dense = solver.dense_output()
+        try:
+            # (DOP853's dense output evaluates the field at stages of its own: a field not
+            # finite there ended the run −1 in the driver, the whole mode dropped)
+            dense = solver.dense_output()
+        except FloatingPointError as exc:
+            _record(rec, mode, ts, interps, ts[-1], mode_rec)
+            raise PathFailure(
+                -3,
+                f"non-finite value ({exc}); the solution is returned up to t = {ts[-1]:.12g}",
+            ) from None
         ts.append(solver.t)
         interps.append(dense)
         # The guards at interior points of the step too: a surface touched and left
@@ -806,13 +815,22 @@ def _run_mode(
         roots: list[tuple[float, int]] = []
         for k, lo, hi in brackets:
 
-            def g(tt: float, k: int = k, dense: object = dense) -> float:
-                return float(mode.guards(dense(tt))[k])  # type: ignore[operator]
+            def g(tt: float, k: int = k, dense: Any = dense) -> float:
+                # (checked: brentq on a NaN guard raised its own ValueError, which ended
+                # the run −1 in the driver, the mode dropped and c not named)
+                return float(_finite_guards(mode, tt, np.asarray(dense(tt), dtype=float))[k])
 
-            if g(lo) >= 0:
-                roots.append((lo, k))
-            else:
-                roots.append((_root(g, lo, hi), k))
+            try:
+                if g(lo) >= 0:
+                    roots.append((lo, k))
+                else:
+                    roots.append((_root(g, lo, hi), k))
+            except PathFailure as failure:
+                # (the guards were finite at lo, a sample: the mode is kept up to there)
+                _record(rec, mode, ts, interps, lo, mode_rec)
+                raise PathFailure(
+                    failure.status, failure.message.replace("up to there", f"up to t = {lo:.12g}")
+                ) from None
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.

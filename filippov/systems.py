@@ -439,17 +439,7 @@ class FilippovSystem:
         f0 = real_values(self._f0(x), "f0(x)").reshape(-1)
         if f0.shape != (n,):
             raise ValueError(f"`f0(x)` must have shape ({n},). Got shape {f0.shape} instead.")
-        hx = real_values(self._h(x), "h(x)")
-        if hx.ndim > 1:
-            raise ValueError(
-                f"`h(x)` must be a vector of shape (m,). Got shape {hx.shape} instead."
-            )
-        hx = hx.reshape(-1)
-        m = hx.shape[0]
-        if m == 0:
-            raise ValueError(
-                "`h(x)` must have at least one switching function. Got an empty array."
-            )
+        hx = self._checked_h(x)
         # A constant f0 was checked once at construction; only computed values are checked
         # here (this runs in every right-hand-side evaluation of the engine).
         if self._f0_const is None and not np.all(np.isfinite(f0)):
@@ -457,6 +447,29 @@ class FilippovSystem:
         if not np.all(np.isfinite(hx)):
             raise NonFiniteError(f"`h(x)` is not finite at x = {x}.")
         return f0, hx
+
+    def kernel_h(self, x: FloatArray) -> FloatArray:
+        """``h(x)`` alone, its shape and finiteness checked, for the engine (``x`` validated
+        by the caller): where only ``h`` is asked for, as in the check of ``jac_h`` at ``x0``
+        (through :meth:`h`, it refused a start 5e-4 from where ``f0`` is not finite)."""
+        hx = self._checked_h(x)
+        if not np.all(np.isfinite(hx)):
+            raise NonFiniteError(f"`h(x)` is not finite at x = {x}.")
+        return hx
+
+    def _checked_h(self, x: FloatArray) -> FloatArray:
+        """``h(x)`` as a vector of at least one entry (its finiteness not checked)."""
+        hx = real_values(self._h(x), "h(x)")
+        if hx.ndim > 1:
+            raise ValueError(
+                f"`h(x)` must be a vector of shape (m,). Got shape {hx.shape} instead."
+            )
+        hx = hx.reshape(-1)
+        if hx.shape[0] == 0:
+            raise ValueError(
+                "`h(x)` must have at least one switching function. Got an empty array."
+            )
+        return hx
 
     @property
     def has_exact_jacobian(self) -> bool:

@@ -675,7 +675,9 @@ def _check_system_derivatives(system: FilippovSystem, x0: np.ndarray) -> None:
         return
     if system.affine_data is not None or not system.has_exact_jacobian:
         return  # no user derivative: affine data is exact, finite differences are ours
-    h_raw = lambda y: np.asarray(system.h(y), dtype=np.float64).reshape(-1)  # noqa: E731
+    # (h alone: the differences' points are near x0, not on the path, and f0 need not be
+    # finite there)
+    h_raw = lambda y: system.kernel_h(np.asarray(y, dtype=np.float64))  # noqa: E731
     J = system.jacobian(x0)
     V = random_directions(x0.size, 2, 0)
     scale = max(float(np.max(np.abs(J @ v))) for v in V)

@@ -1367,3 +1367,56 @@ def test_sliding_states_on_two_surfaces_are_on_both_below_atol() -> None:
     assert np.max(np.abs(np.hypot(X[0], X[1]) - 1.0)) <= 1e-12
     assert np.max(np.abs(X[2] - X[0] / 2)) <= 1e-12
     np.testing.assert_allclose(X, [np.cos(ts), np.sin(ts), np.cos(ts) / 2], rtol=0, atol=1e-7)
+
+
+def test_a_switching_function_not_finite_near_its_surface_keeps_the_mode_and_names_c() -> None:
+    # (review: non-finite values in a band around a manifold) c NaN for |x1| < 1e-4 around
+    # its surface x1 = 0: the event's root search (brentq) met the NaN and raised its own
+    # "function value ... is NaN", which ended the run −1 at t = 0, the mode dropped.
+    def field(x: np.ndarray, signs: tuple[int, ...]) -> np.ndarray:
+        return np.array([-signs[0] - 0.3 * x[0], 1.0 - 0.2 * x[1]])
+
+    def c(x: np.ndarray) -> np.ndarray:
+        return np.array([np.nan if abs(x[0]) < 1e-4 else x[0]])
+
+    system = fp.PiecewiseSystem(field, c, lambda x: np.array([[1.0, 0.0]]), 2, 1)
+    sol = fp.solve(system, [1.0, 0.0], (0.0, 3.0))
+    assert sol.status == -3 and "switching function 0 is nan" in sol.message, sol.message
+    assert f"up to t = {sol.t[-1]:.12g}" in sol.message, sol.message
+    # x1' = −1 − 0.3 x1 from 1 reaches the band at t = ln(1.3 / (1 + 3e-5)) / 0.3 ≈ 0.8745:
+    # the mode is kept up to the last sample before it
+    t_band = np.log(1.3 / (1.0 + 0.3e-4)) / 0.3
+    assert 0.5 < sol.t[-1] < t_band
+    ts = np.linspace(0.0, sol.t[-1], 50)
+    np.testing.assert_allclose(sol(ts)[:, 0], (13 * np.exp(-0.3 * ts) - 10) / 3, rtol=0, atol=1e-8)
+
+
+def test_a_field_not_finite_at_a_dense_output_stage_keeps_the_mode() -> None:
+    # (review: non-finite values in a band around a manifold) DOP853's dense output
+    # evaluates the field at stages of its own; a NaN there (|h| < 0.01, which the step's
+    # own stages missed) ended the run −1 at t = 0, the mode dropped.
+    A = np.array([[-0.275, -0.026], [0.128, -0.279]])
+    G = np.array([[0.893, 0.072]])
+    e = np.array([0.391])
+    B = np.array([[2.189], [-0.141]])
+    c0 = np.array([-0.38, -0.187])
+
+    def field(x: np.ndarray, signs: tuple[int, ...]) -> np.ndarray:
+        v = A @ x + c0 - B @ np.asarray(signs, dtype=float)
+        return np.array([np.nan, v[1]]) if abs(G[0] @ x + e[0]) < 0.01 else v
+
+    system = fp.PiecewiseSystem(field, lambda x: G @ x + e, lambda x: G, 2, 1)
+    sol = fp.solve(system, [0.083, -4.65], (0.0, 10.0))
+    assert sol.status == -3 and "field is not finite" in sol.message, sol.message
+    assert sol.t[-1] > 0.0 and f"up to t = {sol.t[-1]:.12g}" in sol.message, sol.message
+    # the mode kept is the regular one from x0: x' = A x + c0 − B (h > 0)
+    ref = fp.solve(
+        fp.PiecewiseSystem(
+            lambda x, s: A @ x + c0 - B[:, 0], lambda x: G @ x + e, lambda x: G, 2, 1
+        ),
+        [0.083, -4.65],
+        (0.0, sol.t[-1]),
+    )
+    assert ref.status == 0, ref.message
+    ts = np.linspace(0.0, sol.t[-1], 20)
+    np.testing.assert_allclose(sol(ts), ref(ts), rtol=0, atol=1e-8)

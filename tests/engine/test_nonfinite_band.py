@@ -1,0 +1,143 @@
+"""A user function that is not finite in a thin band around a switching manifold ends
+the run promptly (status −3, the partial solution kept up to the band's edge), never hangs.
+
+Review: an ℓ1 Lur'e system whose ``B(x)`` is inf for ``|h(x)| < δ`` hung (more than 40 s).
+The integrator's steps jumped over the band (none of their stages fell in it), and the
+event scan of an accepted step met the non-finite value; the retry toward the edge of the
+region then took the integrator's *next* step size (about four times the step accepted)
+as the step that failed, and a quarter of it retried the same step forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import filippov as fp
+from filippov.systems import FilippovSystem
+
+#: Half-width of the band |x1| < DELTA around the manifold x1 = 0 where a function is not
+#: finite (1e-4 and 1e-6 both hung before the fix; 1e-2 did not: a stage fell in the band).
+DELTA = 1e-4
+
+# The relay x' = (0, 1) − B(x) sign(x1) from (1, 0): x1 = 1 − t reaches the band at
+# t = 1 − DELTA. The run is in a subprocess with a timeout: a hang fails the test, slowly,
+# instead of stalling the suite (pytest-timeout is not among the test extras).
+_CHILD = textwrap.dedent(
+    """
+    import json, sys, warnings
+    import numpy as np
+    import filippov as fp
+    from filippov.systems import FilippovSystem
+
+    DELTA = float(sys.argv[1])
+
+    def make(culprit, bad):
+        def in_band(x):
+            return abs(x[0]) < DELTA
+
+        def f0(x):
+            return np.array([bad if culprit == "f0" and in_band(x) else 0.0, 1.0])
+
+        def B(x):
+            return np.array([[bad if culprit == "B" and in_band(x) else 1.0], [0.0]])
+
+        def h(x):
+            return np.array([bad if culprit == "h" and in_band(x) else x[0]])
+
+        return FilippovSystem(f0, B, h, "l1", jac_h=lambda x: np.array([[1.0, 0.0]]))
+
+    out = {}
+    for culprit, bad in (("B", np.inf), ("f0", np.nan), ("h", np.nan)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            sol = fp.solve(make(culprit, bad), [1.0, 0.0], (0.0, 3.0))
+        out[culprit] = {
+            "status": int(sol.status),
+            "message": sol.message,
+            "t_end": float(sol.t[-1]),
+            "x_end": [float(v) for v in sol.x[-1]],
+            "finite": bool(np.all(np.isfinite(sol.x))),
+        }
+    print(json.dumps(out))
+    """
+)
+
+
+def test_nonfinite_band_around_the_manifold_ends_the_run_at_its_edge() -> None:
+    # (the child imports the filippov under test, not another install)
+    root = str(Path(fp.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, repr(DELTA)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("solve hung: no result within 60 s for a function not finite in a band")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    for culprit, res in results.items():
+        assert res["status"] == int(fp.Status.NON_FINITE), (culprit, res)
+        assert f"`{culprit}(x)` is not finite" in res["message"], (culprit, res)
+        assert res["finite"], (culprit, res)
+        # The partial solution reaches the band's edge (x1 = 1 − t), not a step short.
+        x1_end = res["x_end"][0]
+        assert DELTA <= x1_end <= DELTA + 1e-9, (culprit, res)
+        assert abs(res["t_end"] - (1.0 - x1_end)) <= 1e-12, (culprit, res)
+        assert f"t = {res['t_end']:.12g}" in res["message"], (culprit, res)
+
+
+def _rotation(nan_where: Callable[[np.ndarray], bool]) -> FilippovSystem:
+    """The rotation x' = (−x2, x1) (its relay never switches: B = 0, h = x1 + 5), with f0
+    NaN where ``nan_where(x)``."""
+
+    def f0(x: np.ndarray) -> np.ndarray:
+        return np.array([np.nan, np.nan]) if nan_where(x) else np.array([-x[1], x[0]])
+
+    return FilippovSystem(
+        f0, np.zeros((2, 1)), lambda x: np.array([x[0] + 5.0]), "l1", jac_h=lambda x: _E1
+    )
+
+
+_E1 = np.array([[1.0, 0.0]])
+
+
+def test_a_region_only_stages_reach_does_not_shorten_the_rest_of_the_mode() -> None:
+    # f0 NaN 1e-7 outside the unit circle over the arc 0.2 < angle < 0.4: only the
+    # explicit stages of a long step reach it, never the solution. After the retries
+    # passed it, the mode went on with their short cap: 2676 steps instead of 64.
+    def outside_on_the_arc(x: np.ndarray) -> bool:
+        return bool(np.hypot(x[0], x[1]) > 1.0 + 1e-7 and 0.2 < np.arctan2(x[1], x[0]) < 0.4)
+
+    clean = fp.solve(_rotation(lambda x: False), [1.0, 0.0], (0.0, 20.0))
+    sol = fp.solve(_rotation(outside_on_the_arc), [1.0, 0.0], (0.0, 20.0))
+    assert clean.status == 0 and sol.status == 0, sol.message
+    np.testing.assert_allclose(sol.x[-1], [np.cos(20.0), np.sin(20.0)], rtol=0, atol=1e-8)
+    assert sol.stats["n_steps"] <= 4 * clean.stats["n_steps"], (
+        sol.stats["n_steps"],
+        clean.stats["n_steps"],
+    )
+
+
+def test_the_check_of_jac_h_at_x0_evaluates_h_alone() -> None:
+    # f0 NaN outside the circle of radius 1 + 1e-4, x0 on the unit circle: the finite
+    # differences of h near x0 went through `system.h`, which evaluates f0 too, and
+    # refused the start with "`f0(x)` is not finite at x = [1.00051 ...]".
+    system = _rotation(lambda x: bool(np.hypot(x[0], x[1]) > 1.0 + 1e-4))
+    sol = fp.solve(system, [1.0, 0.0], (0.0, 20.0))
+    assert sol.status == 0, sol.message
+    np.testing.assert_allclose(sol.x[-1], [np.cos(20.0), np.sin(20.0)], rtol=0, atol=1e-8)
