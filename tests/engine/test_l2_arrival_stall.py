@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -43,11 +41,12 @@ def _arrival_time(d0: float, y0: float) -> float:
 def test_l2_arrival_away_from_origin_finishes(a: float) -> None:
     obj = _shifted_quartic_valley(a)
     T = _arrival_time(1.0, 1.0)
-    start = time.perf_counter()
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "l2"), np.array([a + 1.0, 1.0]), (0, 3), integrator="Radau"
     )
-    assert time.perf_counter() - start < 4.0
+    # Finishes: a bound on the work, not on wall time (which the machine's load sets):
+    # about 5 000 gradients now, minutes of them when the stop never came.
+    assert sol.nfev <= 20_000
     assert sol.status == 1, sol.message
     ev = [e for e in sol.events if e.kind == "stationary"]
     assert len(ev) == 1
@@ -67,10 +66,9 @@ def test_l2_arrival_gradient_never_zero_fails_promptly() -> None:
         lambda z: np.diag([3 * z[0] ** 2, 0.0]),
         n=2,
     )
-    start = time.perf_counter()
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "l2"), np.array([1.0, 1.0]), (0, 3), integrator="Radau"
     )
-    assert time.perf_counter() - start < 5.0
+    assert sol.nfev <= 5_000  # (about 500 now; 56 s of them before)
     assert sol.status == -1
     assert "h = 0" in sol.message

@@ -1037,22 +1037,19 @@ def test_stalled_twisting_stops_by_the_spacing_guard_within_seconds(
     and costs ~5 ms (a codimension-2 selection with a linear program). The spacing guard
     stops it after ZENO_STALL such events, with a message naming time and state; before,
     only max_events did (100 000 by default: about 9 minutes)."""
-    import time
-
     from filippov import _recorder
 
     monkeypatch.setattr(_recorder, "_WINDOWS", ())
     _, t_star = _asymmetric_twisting_events(5.0, 3.0, 2.0, 1.0, 1)
     system = _asymmetric_twisting_forms(5.0, 3.0, 2.0)["lure"]
-    start = time.perf_counter()
     sol = fp.solve(system, [1.0, 0.0], (0.0, 2.0 * t_star))
-    elapsed = time.perf_counter() - start
     assert sol.status == -2 and "events keep recurring" in sol.message, sol.message
     assert sol.counts["accumulation"] == 0
     last = sol.events[-1]
     assert abs(last.t - t_star) < 1e-9 and np.max(np.abs(last.x)) < 1e-6
     assert f"t = {last.t:.12g}" in sol.message and "x = [" in sol.message
-    assert len(sol.events) < 150 and elapsed < 5.0, (len(sol.events), elapsed)
+    # (the work is bounded by the events: a wall-clock bound would measure the load)
+    assert len(sol.events) < 150, len(sol.events)
 
 
 # ---------------------------------------------------------------------------------------
