@@ -151,3 +151,30 @@ def test_a_stewart_systems_region_field_that_raises_keeps_the_partial_solution()
     assert [e.kind for e in sol.events] == ["crossing"]
     assert 1.0 < sol.t[-1] <= 1.5 + 1e-9
     np.testing.assert_allclose(sol.x[-1], [sol.t[-1], 0.0], atol=1e-9)
+
+
+class _UnprintableError(Exception):
+    """A user's exception whose own ``__str__`` raises (a lookup in a table that fails)."""
+
+    def __str__(self) -> str:
+        raise KeyError("no text for this error")
+
+
+def _grad_raising_unprintable(x: np.ndarray) -> np.ndarray:
+    if x[0] < BARRIER:
+        raise _UnprintableError()
+    return _grad(x)
+
+
+@pytest.mark.parametrize("method", ["events", "continuation"])
+def test_an_exception_whose_str_raises_still_ends_the_run_naming_the_function(
+    method: str,
+) -> None:
+    # (before: the KeyError of its __str__, raised while the message was built, escaped
+    # `solve` and the run was lost)
+    obj = fp.Objective(_value, grad=_grad_raising_unprintable, hess=_hess)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), [1.0, 2.0], (0.0, 10.0), method=method)
+    assert sol.status == -1, sol.message
+    assert "`grad` raised _UnprintableError" in sol.message
+    assert "_grad_raising_unprintable" in sol.message
+    assert 0.2 < sol.t[-1] <= 1.0 - BARRIER + 1e-12
