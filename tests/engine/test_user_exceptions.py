@@ -178,3 +178,14 @@ def test_an_exception_whose_str_raises_still_ends_the_run_naming_the_function(
     assert "`grad` raised _UnprintableError" in sol.message
     assert "_grad_raising_unprintable" in sol.message
     assert 0.2 < sol.t[-1] <= 1.0 - BARRIER + 1e-12
+
+
+def test_a_schemes_smoothness_bound_from_a_raising_hessian_is_still_a_value_error() -> None:
+    # (before: the UserFunctionError of the wrapped Hessian escaped the step policy's
+    # handler, which turns a Hessian that cannot be evaluated into its own ValueError)
+    def hess(x: np.ndarray) -> np.ndarray:
+        raise TypeError("this Hessian takes a JAX array")
+
+    obj = fp.Objective(_value, grad=_grad, hess=hess)
+    with pytest.raises(ValueError, match=r"could not be computed \(`hess` raised TypeError"):
+        fp.schemes.SignGD(step="adaptive").run(obj, [0.6, 0.1], n_steps=2)
