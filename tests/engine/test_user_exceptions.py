@@ -189,3 +189,35 @@ def test_a_schemes_smoothness_bound_from_a_raising_hessian_is_still_a_value_erro
     obj = fp.Objective(_value, grad=_grad, hess=hess)
     with pytest.raises(ValueError, match=r"could not be computed \(`hess` raised TypeError"):
         fp.schemes.SignGD(step="adaptive").run(obj, [0.6, 0.1], n_steps=2)
+
+
+def test_a_user_glm_loss_raising_mid_run_keeps_the_partial_solution() -> None:
+    # (before: a GLMLoss's functions were called unwrapped inside the library's linear
+    # model, and a KeyError in its `first` escaped `solve`, the run lost)
+    calls = {"first": 0}
+
+    def first(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        calls["first"] += 1
+        if calls["first"] > 100:  # (mid-run: a whole run calls it 500 to 700 times)
+            raise KeyError("no derivative tabulated")
+        return (z - y) / np.sqrt(1.0 + (z - y) ** 2)
+
+    pseudo_huber = fp.objectives.GLMLoss(
+        value=lambda z, y: np.sqrt(1.0 + (z - y) ** 2) - 1.0,
+        first=first,
+        second=lambda z, y: (1.0 + (z - y) ** 2) ** -1.5,
+        name="pseudo-huber",
+    )
+    rng = np.random.default_rng(5)
+    A, y = rng.standard_normal((20, 4)), rng.standard_normal(20)
+    obj = fp.objectives.linear_model(A, y, 0.1, loss=pseudo_huber)
+    x0 = np.array([2.0, -1.0, 0.5, 1.5])
+    for method in ("events", "continuation"):
+        calls["first"] = 0
+        flow = fp.steepest_descent_flow(obj, "l1")
+        sol = fp.solve(flow, x0, (0.0, 50.0), method=method, check_derivatives=False)
+        assert sol.status == -1, sol.message
+        assert "`loss.first` raised KeyError: 'no derivative tabulated'" in sol.message
+        assert "test_user_exceptions.py" in sol.message
+        # (what was computed before is kept: the run moved off x0, f fell)
+        assert sol.t[-1] > 0.0 and obj.f(sol.x[-1]) < obj.f(x0)
