@@ -477,7 +477,7 @@ class UserFunction:
             raise
         except Exception as exc:
             raise UserFunctionError(
-                f"`{self.label}` raised {type(exc).__name__}: {exc}{_raised_where(exc)}"
+                f"`{self.label}` raised {type(exc).__name__}: {_text_of(exc)}{_raised_where(exc)}"
             ) from exc
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -485,6 +485,20 @@ class UserFunction:
 
     def __repr__(self) -> str:
         return f"UserFunction({self.function!r}, {self.label!r})"
+
+
+def _text_of(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder when the exception's own ``__str__`` raises.
+
+    Why: the message is built while the user's exception is handled; an ``__str__`` that
+    raises (a ``KeyError`` from a lookup in it, say) escaped `UserFunction` in its place,
+    out of :func:`filippov.solve` and losing the run, or, a ``RuntimeError`` there, ended
+    the run with a message naming neither the function nor its exception.
+    """
+    try:
+        return str(exc)
+    except Exception as inner:
+        return f"<str() of the exception raised {type(inner).__name__}>"
 
 
 def _raised_where(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from filippov._validation import (
     as_vector,
     require_finite,
     require_positive,
+    user_function,
 )
 
 # (The bodies below use the names these had when the library was part of one module.)
@@ -913,7 +914,12 @@ def linear_model(
     if spec.check_targets is not None:
         spec.check_targets(yv)
     lam_f = _nonnegative(lam, "lam")
-    value, first, second = spec.value, spec.first, spec.second
+    # (a GLMLoss of the user's: its functions raise what is not a numerical failure as a
+    # UserFunctionError, so that a run keeps its partial solution, as an Objective's do;
+    # the library's own losses are left as they are)
+    value = user_function(spec.value, "loss.value")
+    first = user_function(spec.first, "loss.first")
+    second = user_function(spec.second, "loss.second")
     # Each callable once on the data at x = 0, so that a loss of the wrong shape fails
     # here, with the callable named, rather than inside a solver.
     z0 = np.zeros(m)

@@ -26,7 +26,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._status import Status
-from .._validation import as_float_array, require_finite, require_flag, require_positive
+from .._validation import (
+    UserFunctionError,
+    as_float_array,
+    require_finite,
+    require_flag,
+    require_positive,
+)
 from ..geometry import separable_smoothness
 from ..norms import Norm, get_norm
 from ..objectives import Objective
@@ -288,7 +294,9 @@ class Problem:
             else:
                 center = self.x0.reshape(-1, self.n).mean(axis=0)
                 bound = separable_smoothness(self.objective, center=center, seed=0)
-        except (TypeError, ValueError, NotImplementedError) as exc:
+        except (TypeError, ValueError, NotImplementedError, UserFunctionError) as exc:
+            # (a user's Hessian raising: its TypeError comes as a UserFunctionError, and
+            # the policy's ValueError below says what the step needed and why it failed)
             self._L_error = str(exc)
             return
         L = np.asarray(bound.L, dtype=np.float64)

@@ -151,3 +151,73 @@ def test_a_stewart_systems_region_field_that_raises_keeps_the_partial_solution()
     assert [e.kind for e in sol.events] == ["crossing"]
     assert 1.0 < sol.t[-1] <= 1.5 + 1e-9
     np.testing.assert_allclose(sol.x[-1], [sol.t[-1], 0.0], atol=1e-9)
+
+
+class _UnprintableError(Exception):
+    """A user's exception whose own ``__str__`` raises (a lookup in a table that fails)."""
+
+    def __str__(self) -> str:
+        raise KeyError("no text for this error")
+
+
+def _grad_raising_unprintable(x: np.ndarray) -> np.ndarray:
+    if x[0] < BARRIER:
+        raise _UnprintableError()
+    return _grad(x)
+
+
+@pytest.mark.parametrize("method", ["events", "continuation"])
+def test_an_exception_whose_str_raises_still_ends_the_run_naming_the_function(
+    method: str,
+) -> None:
+    # (before: the KeyError of its __str__, raised while the message was built, escaped
+    # `solve` and the run was lost)
+    obj = fp.Objective(_value, grad=_grad_raising_unprintable, hess=_hess)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), [1.0, 2.0], (0.0, 10.0), method=method)
+    assert sol.status == -1, sol.message
+    assert "`grad` raised _UnprintableError" in sol.message
+    assert "_grad_raising_unprintable" in sol.message
+    assert 0.2 < sol.t[-1] <= 1.0 - BARRIER + 1e-12
+
+
+def test_a_schemes_smoothness_bound_from_a_raising_hessian_is_still_a_value_error() -> None:
+    # (before: the UserFunctionError of the wrapped Hessian escaped the step policy's
+    # handler, which turns a Hessian that cannot be evaluated into its own ValueError)
+    def hess(x: np.ndarray) -> np.ndarray:
+        raise TypeError("this Hessian takes a JAX array")
+
+    obj = fp.Objective(_value, grad=_grad, hess=hess)
+    with pytest.raises(ValueError, match=r"could not be computed \(`hess` raised TypeError"):
+        fp.schemes.SignGD(step="adaptive").run(obj, [0.6, 0.1], n_steps=2)
+
+
+def test_a_user_glm_loss_raising_mid_run_keeps_the_partial_solution() -> None:
+    # (before: a GLMLoss's functions were called unwrapped inside the library's linear
+    # model, and a KeyError in its `first` escaped `solve`, the run lost)
+    calls = {"first": 0}
+
+    def first(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        calls["first"] += 1
+        if calls["first"] > 100:  # (mid-run: a whole run calls it 500 to 700 times)
+            raise KeyError("no derivative tabulated")
+        return (z - y) / np.sqrt(1.0 + (z - y) ** 2)
+
+    pseudo_huber = fp.objectives.GLMLoss(
+        value=lambda z, y: np.sqrt(1.0 + (z - y) ** 2) - 1.0,
+        first=first,
+        second=lambda z, y: (1.0 + (z - y) ** 2) ** -1.5,
+        name="pseudo-huber",
+    )
+    rng = np.random.default_rng(5)
+    A, y = rng.standard_normal((20, 4)), rng.standard_normal(20)
+    obj = fp.objectives.linear_model(A, y, 0.1, loss=pseudo_huber)
+    x0 = np.array([2.0, -1.0, 0.5, 1.5])
+    for method in ("events", "continuation"):
+        calls["first"] = 0
+        flow = fp.steepest_descent_flow(obj, "l1")
+        sol = fp.solve(flow, x0, (0.0, 50.0), method=method, check_derivatives=False)
+        assert sol.status == -1, sol.message
+        assert "`loss.first` raised KeyError: 'no derivative tabulated'" in sol.message
+        assert "test_user_exceptions.py" in sol.message
+        # (what was computed before is kept: the run moved off x0, f fell)
+        assert sol.t[-1] > 0.0 and obj.f(sol.x[-1]) < obj.f(x0)
