@@ -31,6 +31,9 @@ class NonFiniteError(ValueError, FloatingPointError):
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: The prefix of this package's files (with the separator: a user's ``filippov_demo.py``
+#: beside the package is not the package's).
+_PACKAGE_PREFIX = os.path.join(_PACKAGE_DIR, "")
 
 
 def user_stacklevel() -> int:
@@ -40,7 +43,7 @@ def user_stacklevel() -> int:
     call depth varies, as in a path's generator)."""
     level = 1
     frame = sys._getframe(1)  # the function that warns: stacklevel 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_PREFIX):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
@@ -513,7 +516,7 @@ def _raised_where(exc: BaseException) -> str:
         here = f" (in {code.co_name}, {os.path.basename(code.co_filename)}:{tb.tb_lineno})"
         if not code.co_filename.startswith(_NOT_USER_CODE):
             where = here
-        elif not fallback and not code.co_filename.startswith(_PACKAGE_DIR):
+        elif not fallback and not code.co_filename.startswith(_PACKAGE_PREFIX):
             fallback = here  # (the function called: a user's package installed itself)
         tb = tb.tb_next
     return where or fallback
@@ -522,9 +525,9 @@ def _raised_where(exc: BaseException) -> str:
 #: Where code that is not the user's lives: this package, the standard library and the
 #: installed packages (see `_raised_where`).
 _NOT_USER_CODE = tuple(
-    {_PACKAGE_DIR}
+    {_PACKAGE_PREFIX}
     | {
-        path
+        os.path.join(path, "")
         for key in ("stdlib", "platstdlib", "purelib", "platlib")
         if (path := sysconfig.get_paths().get(key))
     }

@@ -221,3 +221,15 @@ def test_a_user_glm_loss_raising_mid_run_keeps_the_partial_solution() -> None:
         assert "test_user_exceptions.py" in sol.message
         # (what was computed before is kept: the run moved off x0, f fell)
         assert sol.t[-1] > 0.0 and obj.f(sol.x[-1]) < obj.f(x0)
+
+
+def test_a_users_file_named_like_the_package_is_the_users() -> None:
+    # (a prefix match without the separator took ``…/filippov_demo.py`` beside the
+    # package for the package's own code, and named no line)
+    from filippov import _validation
+
+    source = "def grad(x):\n    raise KeyError('beside the package')\n"
+    scope: dict[str, Any] = {}
+    exec(compile(source, _validation._PACKAGE_DIR + "_demo.py", "exec"), scope)
+    with pytest.raises(UserFunctionError, match=r"\(in grad, filippov_demo\.py:2\)"):
+        UserFunction(scope["grad"], "grad")(np.zeros(2))
