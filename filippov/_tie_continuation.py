@@ -58,6 +58,7 @@ from filippov._continuation_path import (
     distinct_times,
     first_roots,
     first_step,
+    grows_past,
     hermite,
     hermite_slope,
     mode_scale,
@@ -423,6 +424,7 @@ class _TieMode:
         last = np.inf
         done = False
         no_chord = False
+        newton_last = False  # (whether the last correction was a Newton step, not a chord's)
         g: FloatArray | None = None
         # (once: the corrections move x by far less than its size)
         tol = self.tol(x)
@@ -449,7 +451,8 @@ class _TieMode:
             dc_shifted = (float(sT @ z) - r2) / q
             dx = y * dc_shifted - z
             size = float(np.abs(dx).max())
-            if not size < 2 * last and size > tol:
+            # (the first Newton correction after chord steps is not judged against them)
+            if grows_past(size, last, chord or newton_last) and size > tol:
                 if chord:
                     # The factor (taken at an earlier point) is too far from H_TT here for
                     # chord steps: where the curvature changes fast against its own size
@@ -476,7 +479,7 @@ class _TieMode:
                 done = size <= 64 * _EPS * scale or stalled
             else:
                 done = size <= tol
-            last = size
+            last, newton_last = size, not chord
         return None
 
     def point(
