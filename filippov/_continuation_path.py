@@ -117,7 +117,8 @@ _INVERSE_SIZE = 64
 #: (m = 60 000, n = 80) its sample vectors were 13 MB against 5 MB at the peak.
 _SPARSE_COLUMNS_ROW_NNZ = 8
 #: A block of an objective's own products or of sparse data is kept as a single-precision
-#: inverse (`_Block._single_inverse_at`) only while its condition number after
+#: inverse (`_Block._single_inverse_at`; a dense linear model's, factored afresh in
+#: `_Block.refresh`) only while its condition number after
 #: equilibration, estimated from its Cholesky pivots (`_pivot_condition`), is below this:
 #: 6e-8 of it (single precision's rounding, relative to each entry's own size: the
 #: float32 copy and factor perturb the equilibrated block) is then a 6e-3 relative error
@@ -1006,12 +1007,24 @@ class _Block:
                 BS32 = self.lm.columns32(self.S)
                 Bw32 = np.multiply(BS32, root_w.astype(np.float32), order="F")
                 R32 = ssyrk(1.0, Bw32, trans=1, lower=1)
-                if k > _INVERSE_SIZE:
-                    self._factor_single(R32, k)
+                try:
+                    if k > _INVERSE_SIZE:
+                        self._factor_single(R32, k, None, _SINGLE_MAX_CONDITION)
+                        return
+                    R = R32.astype(np.float64)
+                    _add_to_diagonal(R, self.lm.lam)
+                    self._set_factor(_cholesky(R))
                     return
-                R = R32.astype(np.float64)
-            else:  # the exact factor: the solve itself for small blocks
-                R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
+                except np.linalg.LinAlgError:
+                    # A block whose single-precision copy is not positive definite, or
+                    # is too ill-conditioned for a single-precision inverse to precondition
+                    # it (`_SINGLE_MAX_CONDITION`), is factored in double precision, as
+                    # `_factor_square` does: duplicated columns under a ridge of 1e-8
+                    # (condition ~4e6 after equilibration, a positive definite Hessian)
+                    # ended −4, "the sliding block became singular (... spotrf)".
+                    pass
+            # (the exact factor: the solve itself for small blocks)
+            R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
             _add_to_diagonal(R, self.lm.lam)
             self._set_factor(_cholesky(R))
             return

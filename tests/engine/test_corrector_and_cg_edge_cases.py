@@ -6,6 +6,8 @@
 * CG for a right-hand side of zero returns zero (`_zero_solution`): a squared-loss model
   at rtol 1e-11 (where the curves carry their second derivatives, ``H_SS ẍ_S = 0`` for a
   quadratic) ended −4, "conjugate gradients ... did not converge".
+* A dense linear model's block that single precision cannot factor is factored in double:
+  duplicated columns under a ridge of 1e-8 ended −4, "the sliding block became singular".
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import filippov as fp
 from filippov.objectives import linear_model
 
 
-def _duplicated_sparse_logistic(
-    seed: int, lam: float
+def _duplicated_sparse_data(
+    seed: int, loss: str = "logistic"
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """m = 600 samples, n = 150 features, 27 nonzeros a row (the sparse columns' path),
-    a few columns repeated exactly (the draws of the fuzzing run that found it)."""
+    """Sparse data with a few columns repeated exactly, targets for ``loss`` and a start
+    (the draws of the fuzzing run that found these)."""
     rng = np.random.default_rng(seed)
     n = int(rng.choice([40, 80, 150]))
     m = int(rng.choice([n // 2, 2 * n, 4 * n]))
@@ -35,8 +37,9 @@ def _duplicated_sparse_logistic(
         i, j = rng.integers(0, n, 2)
         A[:, i] = A[:, j]
     A = sp.csr_matrix(A)
-    noise = rng.standard_normal(m)
-    y = np.where(A @ rng.standard_normal(n) + noise > 0, 1.0, -1.0)
+    y = rng.standard_normal(m)
+    if loss == "logistic":
+        y = np.where(A @ rng.standard_normal(n) + y > 0, 1.0, -1.0)
     return A, y, rng.standard_normal(n) * 0.3
 
 
@@ -57,7 +60,7 @@ def test_sparse_duplicated_columns_under_a_ridge_rest_at_the_minimizer() -> None
     # one: its Schur complement came out 8.7e-4 for 2.0e-4, the chord steps contracted by
     # 0.82, and the Newton correction after them (4.6 times the last chord step) was taken
     # for divergence at every step size: −1 at t = 0.68 ("the corrector did not converge").
-    A, y, x0 = _duplicated_sparse_logistic(4, 1e-4)
+    A, y, x0 = _duplicated_sparse_data(4)
     assert A.shape == (600, 150) and A.nnz >= 8 * A.shape[0]  # (the sparse columns' path)
     ends = []
     for data in (A, A.toarray()):
@@ -70,6 +73,21 @@ def test_sparse_duplicated_columns_under_a_ridge_rest_at_the_minimizer() -> None
     x_star = _newton_minimizer(obj, ends[1].copy())
     for end in ends:
         np.testing.assert_allclose(end, x_star, rtol=0, atol=1e-10)
+
+
+def test_a_dense_block_single_precision_cannot_factor_is_factored_in_double() -> None:
+    # 300 samples, 150 features (made dense here), duplicated columns, ridge 1e-8:
+    # a positive definite Hessian whose sliding blocks have condition ~1e6-1e7 after
+    # equilibration; their single-precision copy is not positive definite, and the run
+    # ended −4 at t = 0.376 ("86-th leading minor ... (spotrf)").
+    A, y, x0 = _duplicated_sparse_data(0, "logcosh")
+    obj = linear_model(A.toarray(), y, 1e-8, "logcosh")
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-8)
+    assert sol.status == 1, sol.message
+    x_star = _newton_minimizer(obj, np.asarray(sol.x[-1]).copy())
+    scale = float(np.max(np.abs(x_star)))
+    assert np.max(np.abs(sol.x[-1] - x_star)) <= 1e-9 * scale
 
 
 def test_a_squared_loss_at_a_tight_tolerance_rests_at_the_minimizer() -> None:
