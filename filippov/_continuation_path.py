@@ -1021,8 +1021,21 @@ class _Block:
                     # it (`_SINGLE_MAX_CONDITION`), is factored in double precision, as
                     # `_factor_square` does: duplicated columns under a ridge of 1e-8
                     # (condition ~4e6 after equilibration, a positive definite Hessian)
-                    # ended −4, "the sliding block became singular (... spotrf)".
-                    pass
+                    # ended −4, "the sliding block became singular (... spotrf)". One
+                    # singular to double precision too (duplicated columns without a
+                    # ridge) is refused as the single one was: its factor's pivot at
+                    # rounding made the preconditioner's products NaN (−1).
+                    R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
+                    _add_to_diagonal(R, self.lm.lam)
+                    L = _cholesky(R)
+                    condition = _pivot_condition(L)
+                    if condition > MAX_CONDITION:
+                        raise np.linalg.LinAlgError(
+                            "the sliding block is singular to double precision (condition "
+                            f"number at least {condition:.3g} after equilibration)"
+                        ) from None
+                    self._set_factor(L)
+                    return
             # (the exact factor: the solve itself for small blocks)
             R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
             _add_to_diagonal(R, self.lm.lam)
@@ -2009,7 +2022,7 @@ class _Mode:
             size = _max_abs(delta)
             # (the first Newton correction after chord steps is not judged against them:
             # see `_grows_past`)
-            if _grows_past(size, last, chord or newton_last) and size > tol:
+            if _grows_past(size, last, before, chord or newton_last) and size > tol:
                 if chord:
                     # The block's preconditioner (single precision, or stale) is too far
                     # from H_SS here for chord steps (an ill-conditioned block): the
@@ -2170,7 +2183,7 @@ class _Mode:
         x[S] = xs
         if S.size == 0:
             return x, self.grad(x)
-        last = np.inf
+        last = before = np.inf
         done = False
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
@@ -2189,7 +2202,7 @@ class _Mode:
             else:
                 delta = self.block.solve(x, g[S], rtol=1e-10)
             size = _max_abs(delta)
-            if _grows_past(size, last, chord or newton_last) and size > self.tol(x):
+            if _grows_past(size, last, before, chord or newton_last) and size > self.tol(x):
                 if chord:
                     # (as in `_correct_columns`: the factor is too far from H_SS here)
                     no_chord = True
@@ -2202,7 +2215,7 @@ class _Mode:
                 # guards resolve: the gradient before it is kept (one evaluation saved).
                 return x, g
             floor = newton_last and not chord and 0.5 * last <= size <= tol
-            last, newton_last = size, not chord
+            before, last, newton_last = last, size, not chord
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding
             # (or to the curve's own rounding, `floor`, where corrections stop contracting).
@@ -2742,25 +2755,30 @@ _REST_NOTE = (
 )
 
 
-def _grows_past(size: float, last: float, comparable: bool) -> bool:
-    """Whether a corrector's correction of ``size`` after one of ``last`` diverges: at
-    least twice as large, when the two are ``comparable`` (both chord steps, both Newton
-    steps, or a chord step after a Newton step); never for the first Newton correction
-    after chord steps.
+def _grows_past(size: float, last: float, before: float, comparable: bool) -> bool:
+    """Whether a corrector's correction of ``size`` after ones of ``last`` and ``before``
+    diverges: at least twice as large as ``last`` when the two are ``comparable`` (both
+    chord steps, both Newton steps, or a chord step after a Newton step); for the first
+    Newton correction after chord steps, at least twice the distance the chord steps'
+    contraction ``ρ = last/before`` leaves, ``last/(1 − ρ)`` (``ρ`` at most 0.9).
 
     A chord step's size measures how far the factor it solves with moves the state, not
     how far the curve is: a factor (taken at other points, or bordered from one) whose
     inverse is too small along some direction makes the chord steps short and slow to
-    contract, and the Newton correction that follows, the distance itself, many times
+    contract, and the Newton correction that follows, the distance itself, several times
     longer. Sparse data with a duplicated column under a ridge of 1e-4: the bordered
     single-precision inverse, from a stale one, took the new Schur complement as 8.7e-4
     where it is 2.0e-4 (two equal columns: about 2λ); the chord steps contracted by 0.82
     a step, the Newton correction after them was 4.6 times the last (9.1e-8 against
     2.0e-8), was read as divergence at every step size, and the run ended −1 ("the
     corrector did not converge ... with steps down to rounding") where the dense data's
-    rested at the minimizer. The Newton corrections after it are judged against it.
+    rested at the minimizer. (Not judging that correction at all let a wild one through
+    elsewhere: a run that rests at t = 14.3 ended −1 at t = 1.52.)
     """
-    return comparable and not size < 2 * last
+    if comparable:
+        return not size < 2 * last
+    rho = min(last / before, 0.9) if 0.0 < before < np.inf else 0.0
+    return not size < 2 * last / (1.0 - rho)
 
 
 def _singular_to_precision(block: _Block) -> float | None:

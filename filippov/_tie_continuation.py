@@ -421,7 +421,7 @@ class _TieMode:
         x = self.x0.copy()
         x[T] = xs
         xT = x[T]  # (a copy, kept equal to x[T]: not gathered again at each iteration)
-        last = np.inf
+        last = before = np.inf
         done = False
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
@@ -452,7 +452,7 @@ class _TieMode:
             dx = y * dc_shifted - z
             size = float(np.abs(dx).max())
             # (the first Newton correction after chord steps is not judged against them)
-            if grows_past(size, last, chord or newton_last) and size > tol:
+            if grows_past(size, last, before, chord or newton_last) and size > tol:
                 if chord:
                     # The factor (taken at an earlier point) is too far from H_TT here for
                     # chord steps: where the curvature changes fast against its own size
@@ -479,7 +479,7 @@ class _TieMode:
                 done = size <= 64 * _EPS * scale or stalled
             else:
                 done = size <= tol
-            last, newton_last = size, not chord
+            before, last, newton_last = last, size, not chord
         return None
 
     def point(

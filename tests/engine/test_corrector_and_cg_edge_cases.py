@@ -122,3 +122,25 @@ def test_cg_for_a_zero_right_hand_side_returns_zero_from_any_guess() -> None:
         y = block.solve(x, np.zeros(120), guess=guess, rtol=1e-8)
         assert np.array_equal(y, np.zeros(120))
         assert np.array_equal(block.last_product, np.zeros(150))
+
+
+def test_a_first_newton_correction_after_chord_steps_is_still_bounded() -> None:
+    # (a guard: with the first Newton correction after chord steps not judged at all, a
+    # wild one went through and this run, which rests at t = 14.3, ended −1 at t = 1.52)
+    A, y, x0 = _duplicated_sparse_data(9)
+    obj = linear_model(A, y, 1e-6)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-8)
+    assert sol.status == 1, sol.message
+    assert abs(sol.events[-1].t - 14.3186004929) < 1e-6
+
+
+def test_a_dense_block_singular_to_double_precision_is_still_refused() -> None:
+    # (a guard: duplicated columns without a ridge; factored in double after single
+    # precision failed, the block's pivot at rounding made the products NaN, −1)
+    A, y, x0 = _duplicated_sparse_data(7)
+    obj = linear_model(A.toarray(), y, 0.0)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-8)
+    assert sol.status == -4, sol.message
+    assert "sliding" in sol.message
