@@ -2020,9 +2020,7 @@ class _Mode:
                 lm.remember(x, z, exact=not guessed)
                 delta = self.block.solve(x, gS, rtol=1e-10)
             size = _max_abs(delta)
-            # (the first Newton correction after chord steps is not judged against them:
-            # see `_grows_past`)
-            if _grows_past(size, last, before, chord or newton_last) and size > tol:
+            if not size < 2 * last and size > tol:
                 if chord:
                     # The block's preconditioner (single precision, or stale) is too far
                     # from H_SS here for chord steps (an ill-conditioned block): the
@@ -2183,7 +2181,7 @@ class _Mode:
         x[S] = xs
         if S.size == 0:
             return x, self.grad(x)
-        last = before = np.inf
+        last = np.inf
         done = False
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
@@ -2202,7 +2200,7 @@ class _Mode:
             else:
                 delta = self.block.solve(x, g[S], rtol=1e-10)
             size = _max_abs(delta)
-            if _grows_past(size, last, before, chord or newton_last) and size > self.tol(x):
+            if not size < 2 * last and size > self.tol(x):
                 if chord:
                     # (as in `_correct_columns`: the factor is too far from H_SS here)
                     no_chord = True
@@ -2215,7 +2213,7 @@ class _Mode:
                 # guards resolve: the gradient before it is kept (one evaluation saved).
                 return x, g
             floor = newton_last and not chord and 0.5 * last <= size <= tol
-            before, last, newton_last = last, size, not chord
+            last, newton_last = size, not chord
             # Newton's error after a correction of size δ is O(δ²) (plus the CG residual's
             # 1e-10 δ): one within the tolerance leaves the point on the curve to rounding
             # (or to the curve's own rounding, `floor`, where corrections stop contracting).
@@ -2753,32 +2751,6 @@ _REST_NOTE = (
     "of the inclusion leave this point (along the valley, or down from the saddle); the "
     "run stays at rest"
 )
-
-
-def _grows_past(size: float, last: float, before: float, comparable: bool) -> bool:
-    """Whether a corrector's correction of ``size`` after ones of ``last`` and ``before``
-    diverges: at least twice as large as ``last`` when the two are ``comparable`` (both
-    chord steps, both Newton steps, or a chord step after a Newton step); for the first
-    Newton correction after chord steps, at least twice the distance the chord steps'
-    contraction ``ρ = last/before`` leaves, ``last/(1 − ρ)`` (``ρ`` at most 0.9).
-
-    A chord step's size measures how far the factor it solves with moves the state, not
-    how far the curve is: a factor (taken at other points, or bordered from one) whose
-    inverse is too small along some direction makes the chord steps short and slow to
-    contract, and the Newton correction that follows, the distance itself, several times
-    longer. Sparse data with a duplicated column under a ridge of 1e-4: the bordered
-    single-precision inverse, from a stale one, took the new Schur complement as 8.7e-4
-    where it is 2.0e-4 (two equal columns: about 2λ); the chord steps contracted by 0.82
-    a step, the Newton correction after them was 4.6 times the last (9.1e-8 against
-    2.0e-8), was read as divergence at every step size, and the run ended −1 ("the
-    corrector did not converge ... with steps down to rounding") where the dense data's
-    rested at the minimizer. (Not judging that correction at all let a wild one through
-    elsewhere: a run that rests at t = 14.3 ended −1 at t = 1.52.)
-    """
-    if comparable:
-        return not size < 2 * last
-    rho = min(last / before, 0.9) if 0.0 < before < np.inf else 0.0
-    return not size < 2 * last / (1.0 - rho)
 
 
 def _singular_to_precision(block: _Block) -> float | None:
@@ -4554,7 +4526,6 @@ bracketed_newton_step = _bracketed_newton_step
 first_roots = _first_roots
 offset_peak = _offset_peak
 quintic_defect = _quintic_defect
-grows_past = _grows_past
 #: The correctors' iteration limit and the tries allowed in one mode (both paths).
 MAX_NEWTON = _MAX_NEWTON
 SHORT_STEP = _SHORT_STEP

@@ -58,7 +58,6 @@ from filippov._continuation_path import (
     distinct_times,
     first_roots,
     first_step,
-    grows_past,
     hermite,
     hermite_slope,
     mode_scale,
@@ -421,10 +420,9 @@ class _TieMode:
         x = self.x0.copy()
         x[T] = xs
         xT = x[T]  # (a copy, kept equal to x[T]: not gathered again at each iteration)
-        last = before = np.inf
+        last = np.inf
         done = False
         no_chord = False
-        newton_last = False  # (whether the last correction was a Newton step, not a chord's)
         g: FloatArray | None = None
         # (once: the corrections move x by far less than its size)
         tol = self.tol(x)
@@ -451,8 +449,7 @@ class _TieMode:
             dc_shifted = (float(sT @ z) - r2) / q
             dx = y * dc_shifted - z
             size = float(np.abs(dx).max())
-            # (the first Newton correction after chord steps is not judged against them)
-            if grows_past(size, last, before, chord or newton_last) and size > tol:
+            if not size < 2 * last and size > tol:
                 if chord:
                     # The factor (taken at an earlier point) is too far from H_TT here for
                     # chord steps: where the curvature changes fast against its own size
@@ -479,7 +476,7 @@ class _TieMode:
                 done = size <= 64 * _EPS * scale or stalled
             else:
                 done = size <= tol
-            before, last, newton_last = last, size, not chord
+            last = size
         return None
 
     def point(

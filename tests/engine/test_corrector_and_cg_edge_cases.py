@@ -1,8 +1,5 @@
-"""The continuation path's corrector and CG on problems that are fine.
+"""The continuation path's block solver on problems that are fine.
 
-* A Newton correction after chord steps is not judged against them (`_grows_past`):
-  sparse data with duplicated columns under a ridge (a positive definite Hessian) ended
-  −1 where the same data, dense, rested at the minimizer.
 * CG for a right-hand side of zero returns zero (`_zero_solution`): a squared-loss model
   at rtol 1e-11 (where the curves carry their second derivatives, ``H_SS ẍ_S = 0`` for a
   quadratic) ended −4, "conjugate gradients ... did not converge".
@@ -55,26 +52,6 @@ def _newton_minimizer(obj: fp.Objective, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def test_sparse_duplicated_columns_under_a_ridge_rest_at_the_minimizer() -> None:
-    # Duplicated column 118 of 11 joined a single-precision inverse bordered from a stale
-    # one: its Schur complement came out 8.7e-4 for 2.0e-4, the chord steps contracted by
-    # 0.82, and the Newton correction after them (4.6 times the last chord step) was taken
-    # for divergence at every step size: −1 at t = 0.68 ("the corrector did not converge").
-    A, y, x0 = _duplicated_sparse_data(4)
-    assert A.shape == (600, 150) and A.nnz >= 8 * A.shape[0]  # (the sparse columns' path)
-    ends = []
-    for data in (A, A.toarray()):
-        obj = linear_model(data, y, 1e-4)
-        flow = fp.steepest_descent_flow(obj, "linf")
-        sol = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-8)
-        assert sol.status == 1, sol.message
-        assert sol.events[-1].unique
-        ends.append(np.asarray(sol.x[-1]))
-    x_star = _newton_minimizer(obj, ends[1].copy())
-    for end in ends:
-        np.testing.assert_allclose(end, x_star, rtol=0, atol=1e-10)
-
-
 def test_a_dense_block_single_precision_cannot_factor_is_factored_in_double() -> None:
     # 300 samples, 150 features (made dense here), duplicated columns, ridge 1e-8:
     # a positive definite Hessian whose sliding blocks have condition ~1e6-1e7 after
@@ -122,17 +99,6 @@ def test_cg_for_a_zero_right_hand_side_returns_zero_from_any_guess() -> None:
         y = block.solve(x, np.zeros(120), guess=guess, rtol=1e-8)
         assert np.array_equal(y, np.zeros(120))
         assert np.array_equal(block.last_product, np.zeros(150))
-
-
-def test_a_first_newton_correction_after_chord_steps_is_still_bounded() -> None:
-    # (a guard: with the first Newton correction after chord steps not judged at all, a
-    # wild one went through and this run, which rests at t = 14.3, ended −1 at t = 1.52)
-    A, y, x0 = _duplicated_sparse_data(9)
-    obj = linear_model(A, y, 1e-6)
-    flow = fp.steepest_descent_flow(obj, "linf")
-    sol = fp.solve(flow, x0, (0.0, 100.0), method="continuation", rtol=1e-8)
-    assert sol.status == 1, sol.message
-    assert abs(sol.events[-1].t - 14.3186004929) < 1e-6
 
 
 def test_a_dense_block_singular_to_double_precision_is_still_refused() -> None:
