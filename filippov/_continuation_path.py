@@ -117,15 +117,23 @@ _INVERSE_SIZE = 64
 #: (m = 60 000, n = 80) its sample vectors were 13 MB against 5 MB at the peak.
 _SPARSE_COLUMNS_ROW_NNZ = 8
 #: A block of an objective's own products or of sparse data is kept as a single-precision
-#: inverse (`_Block._single_inverse_at`) only while its condition number, estimated from
-#: its Cholesky pivots, is below this: 6e-8 of it (single precision's rounding) is then a
-#: 6e-2 relative error of the preconditioner. Beyond, its float32 copy loses the small
-#: eigenvalues it has (a ridge of 1e-7 beside entries of 1 is rounding there), the inverse
-#: is no preconditioner, and CG and the steps crawled where the double factor's inverse
-#: did not (sparse log-cosh model, m = 40 < n = 80, λ = 1e-7, |S| = 75: the step size fell
-#: to rounding, −1, where a01d7e1 rested at t = 1.396, status 1). The double factor also
-#: keeps its pivots for `_singular_to_precision`.
-_SINGLE_MAX_CONDITION = 1e6
+#: inverse (`_Block._single_inverse_at`; a dense linear model's, factored afresh in
+#: `_Block.refresh`) only while its condition number after
+#: equilibration, estimated from its Cholesky pivots (`_pivot_condition`), is below this:
+#: 6e-8 of it (single precision's rounding, relative to each entry's own size: the
+#: float32 copy and factor perturb the equilibrated block) is then a 6e-3 relative error
+#: of the preconditioner. Beyond, its float32 copy loses the small eigenvalues it has (a
+#: ridge of 1e-7 beside entries of 1 is rounding there), the inverse is no
+#: preconditioner, and CG and the steps crawled where the double factor's inverse did not
+#: (sparse log-cosh model, m = 40 < n = 80, λ = 1e-7, |S| = 75: the step size fell to
+#: rounding, −1, where a01d7e1 rested at t = 1.396, status 1). Well below 1/eps32: the
+#: estimate is read off the float32 factor itself, whose equilibrated squared pivots
+#: stop at rounding, about 1e-6 (that block's estimate was 6.5e5; 1e6 took it as
+#: single precision). Its raw pivots (4.3e6) had passed only by the spread of the
+#: diagonal, which also kept every badly scaled block (columns over 1e-3 … 1e3: 1e12) in
+#: double precision however well conditioned. The double factor also keeps its pivots for
+#: `_singular_to_precision`.
+_SINGLE_MAX_CONDITION = 1e5
 #: Rows of a single-precision inverse updated at once by a bordered step in place (the
 #: rank-one term of a strip, 64 × 2000 entries: 0.5 MB, within the cache).
 _STRIP = 64
@@ -360,13 +368,31 @@ def _add_to_diagonal(R: Any, value: float) -> None:
 
 
 def _pivot_condition(L: Any) -> float:
-    """The condition number of ``L Lᵀ`` estimated from the Cholesky factor's pivots
-    (``(max L_ii / min L_ii)²``, a lower bound; ``inf`` for a zero pivot)."""
+    """The condition number of ``H = L Lᵀ`` after symmetric equilibration, ``D H D`` with
+    ``D = diag(H)^(−1/2)`` (unit diagonal), estimated from the pivots of its Cholesky
+    factor ``D L``: ``(max / min of L_ii / ‖L_i,:‖)²``, a lower bound (``inf`` for a zero
+    pivot). ``O(k²)``: ``diag(H)`` is the factor's squared row norms.
+
+    Why equilibrated: what the estimate decides is whether a block's solves (the sliding
+    velocity, the curve's corrections) are determined in the precision they are computed
+    in, and the rounding they see is relative to each row's own scale. Cholesky's backward
+    error is ``|ΔH_ij| ≤ c·eps·sqrt(H_ii H_jj)`` (Demmel; van der Sluis), and a computed
+    partial ``∂_i f`` carries rounding on the scale of its own terms, about
+    ``sqrt(H_ii)``: both are perturbations ``D⁻¹ E D⁻¹`` and ``D⁻¹ e`` with ``E``, ``e``
+    at rounding, which move the solution ``y`` by ``D (DHD)⁻¹ (E D⁻¹y + e)``: each
+    component, on its own scale, by ``cond(DHD)·eps``. The raw ratio ``(max L_ii /
+    min L_ii)²`` adds the spread of the diagonal, which no rounding turns into error: a
+    quadratic whose columns are scaled by 1e-3 … 1e3 (``cond(DHD)`` about 100) read as
+    1e13 and was refused −4 as singular to double precision.
+    """
     if not L.size:
         return 1.0
-    pivots = np.abs(np.diagonal(L))
+    rows = np.sqrt(np.einsum("ij,ij->i", L, L, dtype=np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pivots = np.abs(np.diagonal(L)) / rows
     low = float(pivots.min())
-    return float("inf") if low == 0.0 else (float(pivots.max()) / low) ** 2
+    # (NaN, a zero row, fails the test too)
+    return float(pivots.max() / low) ** 2 if low > 0.0 else float("inf")
 
 
 def _symmetric_from_lower(inv: Any) -> Any:
@@ -982,12 +1008,37 @@ class _Block:
                 BS32 = self.lm.columns32(self.S)
                 Bw32 = np.multiply(BS32, root_w.astype(np.float32), order="F")
                 R32 = ssyrk(1.0, Bw32, trans=1, lower=1)
-                if k > _INVERSE_SIZE:
-                    self._factor_single(R32, k)
+                try:
+                    if k > _INVERSE_SIZE:
+                        self._factor_single(R32, k, None, _SINGLE_MAX_CONDITION)
+                        return
+                    R = R32.astype(np.float64)
+                    _add_to_diagonal(R, self.lm.lam)
+                    self._set_factor(_cholesky(R))
                     return
-                R = R32.astype(np.float64)
-            else:  # the exact factor: the solve itself for small blocks
-                R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
+                except np.linalg.LinAlgError:
+                    # A block whose single-precision copy is not positive definite, or
+                    # is too ill-conditioned for a single-precision inverse to precondition
+                    # it (`_SINGLE_MAX_CONDITION`), is factored in double precision, as
+                    # `_factor_square` does: duplicated columns under a ridge of 1e-8
+                    # (condition ~4e6 after equilibration, a positive definite Hessian)
+                    # ended −4, "the sliding block became singular (... spotrf)". One
+                    # singular to double precision too (duplicated columns without a
+                    # ridge) is refused as the single one was: its factor's pivot at
+                    # rounding made the preconditioner's products NaN (−1).
+                    R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
+                    _add_to_diagonal(R, self.lm.lam)
+                    L = _cholesky(R)
+                    condition = _pivot_condition(L)
+                    if condition > MAX_CONDITION:
+                        raise np.linalg.LinAlgError(
+                            "the sliding block is singular to double precision (condition "
+                            f"number at least {condition:.3g} after equilibration)"
+                        ) from None
+                    self._set_factor(L)
+                    return
+            # (the exact factor: the solve itself for small blocks)
+            R = dsyrk(1.0, np.multiply(BS, root_w, order="F"), trans=1, lower=1)
             _add_to_diagonal(R, self.lm.lam)
             self._set_factor(_cholesky(R))
             return
@@ -1317,6 +1368,10 @@ class _Block:
             return self._pcg_columns(x, b, guess, rtol, atol, guess_product)
         k = self.S.size
         S = self.S
+        bnorm = _norm(b)
+        if _zero_solution(bnorm, atol, guess):
+            self.last_product = np.zeros(self.n)
+            return np.zeros(k), 0, True
         y = np.zeros(k) if guess is None else guess.copy()
         full = np.zeros(self.n)
         if guess is not None and guess_product is not None:
@@ -1327,9 +1382,6 @@ class _Block:
         else:
             Hy = np.zeros(self.n)
         self.last_product = Hy
-        bnorm = _norm(b)
-        if bnorm <= atol and guess is None:
-            return y, 0, True
         r = b - Hy[S]
         # The residual cannot go below the rounding of a product: stop there.
         target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
@@ -1380,6 +1432,9 @@ class _Block:
             Hp = (BS32.T @ (w32 * q32)) + lam * p
             return q32.astype(np.float64), _finite(Hp, "hvp(x, v)")
 
+        bnorm = _norm(b)
+        if _zero_solution(bnorm, atol, guess):
+            guess = None
         y = np.zeros(k) if guess is None else guess.copy()
         base: FloatArray | None = None
         y0 = np.zeros(k)
@@ -1398,8 +1453,7 @@ class _Block:
             self._pending = (w, base, y0, y.copy(), Bdy)
             return y, it, ok
 
-        bnorm = _norm(b)
-        if bnorm <= atol and guess is None:
+        if guess is None and bnorm <= atol:
             return done(0, True)
         r = b - HyS
         target = max(rtol * bnorm, 64 * _EPS * bnorm, atol)
@@ -1421,6 +1475,21 @@ class _Block:
             _LOOSE_RESIDUAL * target,
         )
         return done(*iterations)
+
+
+def _zero_solution(bnorm: float, atol: float, guess: FloatArray | None) -> bool:
+    """Whether CG on a positive definite block returns ``y = 0`` at once for a right-hand
+    side of norm ``bnorm``: within ``atol`` from no guess, or ``b = 0`` whatever the guess.
+
+    ``b = 0`` makes the target ``max(rtol, 64 eps)·‖b‖`` zero (``atol`` is 0 in the
+    solves of the curves), which only ``y = 0`` itself meets: from a nonzero guess CG
+    brings the residual down geometrically to underflow and then fails. A squared loss's
+    second derivatives along a mode solve ``H_SS ẍ_S = 0`` (no third derivative): at rtol
+    1e-11 (m = 600, n = 150, λ = 0.1) their CG from an extrapolated guess went from 3e-5
+    to 2.5e-45 in 12 iterations and the run ended −4, "conjugate gradients on the
+    sliding block did not converge".
+    """
+    return bnorm == 0.0 or (guess is None and bnorm <= atol)
 
 
 def _cg_iterations(
@@ -2686,15 +2755,19 @@ _REST_NOTE = (
 
 
 def _singular_to_precision(block: _Block) -> float | None:
-    """The condition number of the block's exact Cholesky factor, estimated from its
-    pivots (``(max L_ii / min L_ii)²``, a lower bound), when beyond `MAX_CONDITION`
-    (where double precision does not determine its solves); else ``None`` (also for a
-    block held as a single-precision inverse, whose pivots are not kept)."""
+    """The condition number of the block after symmetric equilibration, estimated from
+    its exact Cholesky factor's pivots (`_pivot_condition`, a lower bound), when beyond
+    `MAX_CONDITION` (where double precision does not determine its solves); else ``None``
+    (also for a block held as a single-precision inverse, whose pivots are not kept).
+
+    Equilibrated, as the self-check's precision test (`MAX_CONDITION` is a bound on the
+    equilibrated condition number): the solves' rounding is relative to each index's own
+    scale (see `_pivot_condition`), so a badly scaled block of well-separated indices is
+    determined, and a block of duplicated or collinear features (a zero pivot of the
+    equilibrated factor as of the raw one) is not."""
     if block.single is not None or not block.L.size:
         return None
-    pivots = np.abs(np.diag(block.L))
-    low = float(pivots.min())
-    estimate = np.inf if low == 0.0 else (float(pivots.max()) / low) ** 2
+    estimate = _pivot_condition(block.L)
     return estimate if estimate > MAX_CONDITION else None
 
 
