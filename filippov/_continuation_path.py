@@ -172,11 +172,11 @@ _QUINTIC_RTOL = 1e-11
 _ACCEL_RTOL = 1e-8
 #: How far (in requested tolerances) a mode's start may be moved onto its curve (see
 #: `_Mode.off_curve`): beyond, it is no rounding of the entry, and is left alone.
-_START_SHIFT_MAX = 1e4
+START_SHIFT_MAX = 1e4
 #: A mode's tolerances are taken again on the gradient's scale at an accepted point once
 #: its largest free partial has fallen below this fraction of the mode's scale (see
 #: `_Mode.set_scale`).
-_REFLOOR = 1e-3
+REFLOOR = 1e-3
 #: Up to how many old sliding indices `_enter_and_exit` tries as the one that leaves.
 _SWAP_SEARCH = 64
 #: Samples per step of the Hermite interpolant of the guards (a dip between step points
@@ -1797,7 +1797,7 @@ class _Mode:
     def set_scale(self, g: FloatArray) -> None:
         """Take the mode's tolerances on the scale of the gradient ``g``: at its start
         (`_steps`), and again at an accepted point whose largest free partial has fallen
-        below `_REFLOOR` of the mode's scale (`_run_mode`).
+        below `REFLOOR` of the mode's scale (`_run_mode`).
 
         On the scale of the mode's start alone, a mode inside which the gradient falls by
         many orders of magnitude (the exponential loss of a Poisson model started where
@@ -1809,7 +1809,7 @@ class _Mode:
         the start's scale, was 1e16 times the gradient itself, so the step control no
         longer looked at the guards. Taken again at accepted points (not at each: most
         modes never trigger it, and their runs are unchanged) the tolerances stay within
-        `_REFLOOR` of the gradient they judge; the mode and its curve are the same, so no
+        `REFLOOR` of the gradient they judge; the mode and its curve are the same, so no
         event is recorded (ending the mode and starting one with the same signs would
         record one, and pay the next mode's start).
 
@@ -2096,7 +2096,7 @@ class _Mode:
             return "a discontinuity of the gradient?"
         return (
             f"the mode's start is {self.start_off:.3g} off its curve, beyond "
-            f"{_START_SHIFT_MAX:g} tolerances: a nearly singular sliding block puts the "
+            f"{START_SHIFT_MAX:g} tolerances: a nearly singular sliding block puts the "
             "new curve that far from an entry whose partial is zero only to its tolerance"
         )
 
@@ -2130,13 +2130,13 @@ class _Mode:
         curve, where the arrived index's partial is zero only to its tolerance ``r``, and
         the new curve is ``H_SS⁻¹ r`` away -- above the tolerance when ``H_SS`` is nearly
         singular (duplicated features under a weak ridge: ``r/λ``). The state moves by
-        that at the event, never by more than `_START_SHIFT_MAX` requested tolerances."""
+        that at the event, never by more than `START_SHIFT_MAX` requested tolerances."""
         x = start.x.copy()
         g = self.block.grad(x)
         delta = self.block.solve(x, g[self.S], rtol=1e-12)
         size = _max_abs(delta)
         requested = self.opts.atol + self.opts.rtol * float(np.abs(x).max())
-        if not self.tol(x) < size <= _START_SHIFT_MAX * requested:
+        if not self.tol(x) < size <= START_SHIFT_MAX * requested:
             # (on the curve; or so far off it that the start is not a rounding of the
             # entry -- a partial read as zero against a huge gradient: not moved, and
             # said if the run fails)
@@ -2836,8 +2836,9 @@ def mode_scale(size: float, g_scale: float) -> float:
     still 1e-2 of the gradient off their boundary arrive; each next mode's start was moved
     onto its curve, jumps of up to 3500 tolerances reported as a success (review R27).
     Where the gradient falls by orders of magnitude inside one mode, the mode takes its
-    tolerances again on the way (`_Mode.set_scale`; not yet the ℓ1 flow's tie modes,
-    whose floor is still on the run's start).
+    tolerances again on the way (`_Mode.set_scale`; the ℓ1 flow's tie modes are taken
+    again from the point where it happens, see `filippov._tie_continuation.tie_steps`,
+    and their ``g_scale`` is the largest partial at the tie mode's start, the tie value).
     """
     return max(abs(size), 1e-9 * g_scale)
 
@@ -3780,12 +3781,12 @@ def _run_mode(
                 offset[F[left]] = 0.0
                 cur_guards = (new, *guards(new))
             if (
-                _free_size(new.g, sigma) < _REFLOOR * cm.scale
-                and _max_abs(new.g) < _REFLOOR * cm.g_scale
+                _free_size(new.g, sigma) < REFLOOR * cm.scale
+                and _max_abs(new.g) < REFLOOR * cm.g_scale
             ):
                 # The gradient has fallen by orders of magnitude since the mode's start:
                 # its tolerances follow it (see `_Mode.set_scale`). (Both the free size and
-                # the floor's scale: each re-floor then lowers the scale by `_REFLOOR` at
+                # the floor's scale: each re-floor then lowers the scale by `REFLOOR` at
                 # least, never again and again at one floor of `mode_scale`, where the
                 # learned rounding would be dropped at every step.)
                 cm.set_scale(new.g)

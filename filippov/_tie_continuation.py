@@ -46,7 +46,9 @@ from scipy.optimize import brentq
 from filippov._continuation_path import (
     LONG_STEP,
     MAX_NEWTON,
+    REFLOOR,
     SHORT_STEP,
+    START_SHIFT_MAX,
     ContinuationOptions,
     CurveDense,
     GradientTolerance,
@@ -87,6 +89,15 @@ _EPS = float(np.finfo(float).eps)
 _MAX_NEWTON = MAX_NEWTON
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
 _MIN_WEIGHT = 1e-12
+#: The tie selection's rates are decided to at least this fraction of the tie value's
+#: own rate (`_rate_tolerance`), not only to 1e-12 of the Hessian block's scale.
+_RATE_RTOL = 1e-6
+#: A tie whose partials at a mode's start are spread over more than this fraction of
+#: their mean is not resolved (`_unresolved_tie`).
+_TIE_SPREAD = 1e-2
+#: A mode's start is moved onto the tie when its spread is above this many zero
+#: tolerances (`_TieMode.recentred`; above one after a re-floor).
+_RECENTRE_ZTOLS = 64.0
 
 
 class _TieBlock(SlidingBlock):
@@ -391,6 +402,8 @@ class _TieMode:
         #: (see `mode_scale`), the gradient interpolant's tolerance in the step control,
         #: and the frozen index whose join ended the mode (-1: none).
         scale = mode_scale(self.c0, g_scale)
+        #: The gradient's scale of the mode's tolerances (see `mode_scale`).
+        self.scale = scale
         self.ztol = zero_tolerance(scale, opts.zero_tol)
         self.g_tol = GradientTolerance(1e-6 * scale)
         self.located = -1
@@ -411,6 +424,52 @@ class _TieMode:
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
+
+    def recentred(self, g: FloatArray, refloored: bool) -> tuple[FloatArray, FloatArray] | None:
+        """The mode's start moved onto the tie itself (``δ = 0``, at the same time: Newton
+        on the bordered system to rounding), with the gradient there; ``None`` where the
+        start's spread ``δ`` is within `_RECENTRE_ZTOLS` zero tolerances of the mode
+        (within one when the mode is taken again after a re-floor, ``refloored``) or within
+        the rounding of the gradient ``g`` at the start, or where the move would exceed
+        `START_SHIFT_MAX` tolerances.
+
+        Why: the spread is kept along the mode (`__init__`) and so, in absolute terms,
+        from mode to mode: it is what locating a join left, up to ``zero_tol`` of the tie
+        value *then*. Where the gradient falls by orders of magnitude (a Poisson model
+        started where ``‖∇f‖ = 1e19``) a spread of 2.9e-3, left by joins at ``c ≈ 3e10``,
+        was carried to ``c = 0.15``, where the partials of the tie of 8 were 2% apart: the
+        curve followed was no tie (the flow's own tie attracts; this curve kept the
+        offset), and its distance ``H⁻¹δ`` to the tie grew as the Hessian fell. Moved onto
+        the tie while that distance is small, the start has the spread of its own scale.
+        The move is a correction of the path's error, as the sign flow's starts are moved
+        onto their curves (`_continuation_path._Mode.off_curve`, by as many tolerances at
+        most); the ordinary spread of a join, a few zero tolerances (up to 8 in the
+        logistic and log-cosh fuzz runs and the breast-cancer benchmark), is left alone.
+        """
+        above = 1.0 if refloored else _RECENTRE_ZTOLS
+        spread = float(np.abs(self.delta).max())
+        if self.T.size < 2 or not (spread > above * self.ztol and self.c0 > 0.0):
+            return None
+        if spread <= _gradient_rounding(self.block, self.x0, g):
+            # (a spread within the gradient's rounding is no offset to take out: moving
+            # such starts onto their ties made the events of ill-conditioned quadratics
+            # started 1e-7 from their minimizer recur near the rest until the Zeno guard
+            # stopped runs that reach it without the move)
+            return None
+        delta = self.delta
+        self.delta = np.zeros_like(delta)
+        try:
+            corrected = self.correct(0.0, self.x0T.copy(), self.c0, tight=True, fresh=True)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            corrected = None
+        finally:
+            self.delta = delta
+        if corrected is None:
+            return None
+        x, g, _ = corrected
+        if not float(np.abs(x - self.x0).max()) <= START_SHIFT_MAX * self.tol(self.x0):
+            return None
+        return x, g
 
     def _chord_y(self) -> FloatArray:
         version = self.block.version
@@ -991,7 +1050,9 @@ def _run_tie_mode(
     """Follow one tie mode from ``t`` until an event or ``t_end``.
 
     Returns ``(t, point, next step, what ended the mode)``: ``None`` at ``t_end``,
-    ``"event"`` at a join or leave, ``"zero"`` at the stationary point.
+    ``"event"`` at a join or leave, ``"zero"`` at the stationary point, ``"refloor"`` at an
+    accepted point where the tie value has fallen below `REFLOOR` of the mode's scale
+    (the same tie is then taken again there, on its own scale: see `tie_steps`).
     """
     T, sT, n = tm.T, tm.sT, tm.x0.size
     x = tm.x0
@@ -1248,6 +1309,12 @@ def _run_tie_mode(
             if new.tau >= tau_end:
                 record(new)
                 return t + new.tau, new, h_step, None
+            if abs(new.c) < REFLOOR * tm.scale:
+                # The tie value has fallen by orders of magnitude since the mode's start:
+                # the mode is taken again from here, on this scale (see `tie_steps`).
+                _watch_repelling(tm, pts, t, mode, rec, True)
+                record(new)
+                return t + new.tau, new, h_step, "refloor"
             continue
         candidates: list[tuple[float, _TiePoint, str]] = []
         if k_hit == zero_guard:
@@ -1366,13 +1433,75 @@ def _select(
     M = sA[:, None] * (0.5 * (R + R.T)) * sA[None, :]
     # warm started from the old tie (the block's first ``kept`` indices)
     try:
-        sel = solve_simplex_vi(M, np.zeros(A.size), warm_start=np.arange(kept) if kept else None)
+        sel = solve_simplex_vi(
+            M,
+            np.zeros(A.size),
+            warm_start=np.arange(kept) if kept else None,
+            tol=_rate_tolerance(M, y, sA, block),
+        )
     except SelectionError as exc:
         raise np.linalg.LinAlgError(str(exc)) from exc
     support = np.asarray(sel.lam, dtype=float) > 0.0
     new_sigma[A[support]] = sA[support]
     block.set(x, A[support])
     return new_sigma, bool(sel.unique), None
+
+
+def _rate_tolerance(M: FloatArray, y: FloatArray | None, sA: FloatArray, block: _TieBlock) -> float:
+    """The simplex VI's tolerance for deciding the tie on the scale of its own rates: its
+    default (``1e-12``, of ``M``'s largest row sum) where that is at most `_RATE_RTOL` of
+    the tie value's rate, else that fraction of the rate (at least 64 ulps of the row
+    sums, the rounding of the rates).
+
+    The rate's scale is ``1/q``, ``q = σᵀH⁻¹σ`` (``y = H⁻¹σ``, solved for the interior
+    selection; an unshifted positive definite block's): the rate of the interior
+    solution, at most that of the VI's (``wᵀMw`` is least on the simplex's plane there).
+
+    Why: on a nearly singular tie block ``1/q`` is far below ``‖H‖``. On unregularized
+    logistic regression of the breast-cancer data (raw features, separable: ``‖∇f‖∞``
+    falls to 8e-6 while ``‖H‖ = 8e3``) a frozen index reached a tie of 21 with its rate
+    1.4e-8 below the tie's (whose rate was 1.1e-8), under the VI's default tolerance of
+    2.5e-8: the VI left it out (a "tangency"), the tie went on without it, its guard was
+    negative at once, and 48 such tangencies within 1e-8 of time ended the run −2 at
+    t = 695. (The VI's test of monotonicity, on the same tolerance, called such blocks
+    not monotone, and their VIs then found no solution.) Decided on the rates' scale the
+    index joins and two others leave, as their weights on the new tie say.
+    """
+    default = 1e-12
+    if y is None or block.shift or not block.definite:
+        return default
+    q = float(sA @ y)
+    row = float(np.max(np.sum(np.abs(M), axis=1)))
+    if not (q > 0.0 and default * row * q > _RATE_RTOL):
+        return default
+    return max(64 * _EPS, _RATE_RTOL / (q * row))
+
+
+def _unresolved_tie(
+    ties: FloatArray, c: float, T: np.ndarray, t: float, g_scale: float
+) -> str | None:
+    """Why a new tie mode is not started (``None``: it is): the tied partials
+    ``σ_i ∂_i f`` (``ties``, at the mode's start, corrected to rounding) are spread over
+    more than `_TIE_SPREAD` of their mean ``c``, so the gradient no longer tells the tie.
+
+    The start's spread is kept along the mode (`_TieMode.__init__`) and is moved onto the
+    tie only within `START_SHIFT_MAX` tolerances (`_TieMode.recentred`). At rtol 1e-12 a
+    Poisson model started where ``‖∇f‖ = 7e15`` kept a spread, left by joins where the
+    gradient was orders of magnitude larger, to where the tie value was 7.25 and the
+    partials of its tie of 4 were 3% apart; the run went on along that curve, whose tie
+    value reached 0 at t = 35.42 where the stationary point of the tie was at t = 35.45
+    (−1, 0.09 from the minimizer). It ends here instead, saying so.
+    """
+    spread = float(np.max(np.abs(ties - c)))
+    if spread <= _TIE_SPREAD * abs(c):
+        return None
+    return (
+        f"the tie on {_brief(T)} is not resolved at t = {t:.12g}: its partials |∂_i f| "
+        f"range over [{float(np.min(ties)):.3g}, {float(np.max(ties)):.3g}] around the tie "
+        f"value {c:.3g} ({abs(c) / g_scale:.2g} of the start's largest partial), more "
+        f"than {_TIE_SPREAD:g} of it apart; the gradient no longer decides which indices "
+        "are tied at this tolerance"
+    )
 
 
 def _rest_unique(block: _TieBlock, x: FloatArray) -> bool:
@@ -1443,12 +1572,25 @@ def tie_steps(
     c = float(np.mean(sigma[block.S] * g[block.S]))
     h_step = min(t_end - t0, first_step(x))
     stalls = 0
+    refloored = False
     while True:
         yield
         # Frozen indices starting within rounding of the tie (one that just left it, or
         # touched it and turned back) are offset so that the event that put them there
         # cannot fire again at its own time.
-        tm = _TieMode(block, x, g, sigma, opts, g_scale, t)
+        tm = _TieMode(block, x, g, sigma, opts, float(np.max(np.abs(g))), t)
+        moved = tm.recentred(g, refloored)
+        refloored = False
+        if moved is not None:
+            x, g = moved
+            c = float(np.mean(sigma[tm.T] * g[tm.T]))
+            solved = None  # (the selection's solve was at the event's state)
+            tm = _TieMode(block, x, g, sigma, opts, float(np.max(np.abs(g))), t)
+        unresolved = _unresolved_tie(tm.sT * g[tm.T], tm.c0, tm.T, t, g_scale)
+        if unresolved is not None and np.max(np.abs(tm.delta)) > _gradient_rounding(block, x, g):
+            # (not where the tie value is the gradient's rounding, near the rest: the
+            # stationary point is located by Newton's method there, `_TieMode.rest_point`)
+            return Finished(-4, f"{unresolved}{returned_up_to(rec)}")
         offset = np.maximum(0.0, tm.ztol - (c - np.abs(g)))
         offset[sigma != 0] = 0.0
         try:
@@ -1466,6 +1608,18 @@ def tie_steps(
             raise
         if what is None:
             return REACHED_END
+        if what == "refloor":
+            # The same tie from an accepted point where its value has fallen below
+            # `REFLOOR` of the mode's scale: its tolerances on the gradient's scale there
+            # (as the sign flow's modes take theirs again, `_Mode.set_scale`), its start
+            # moved onto the tie if its spread has become large on that scale
+            # (`_TieMode.recentred`). The mode and its tie are the same: no event.
+            t, x = t_new, p.x
+            g = block.grad(x)  # (the point's own is the one before its last correction)
+            c = float(np.mean(sigma[tm.T] * g[tm.T]))
+            solved = None
+            refloored = True
+            continue
         x, g, c = p.x, p.g, p.c
         # (an event where the tie value is 0 to the mode's zero tolerance is the rest point,
         # whatever located it: a join as c reaches 0, where a singular Hessian keeps ċ = 0
@@ -1498,7 +1652,7 @@ def tie_steps(
         # (on the smaller of the mode's start and end scales: the tie value can shrink by
         # orders of magnitude inside one mode; the index located joins whatever its
         # guard's rounding there)
-        ztol_end = min(tm.ztol, zero_tolerance(mode_scale(c, g_scale), opts.zero_tol))
+        ztol_end = min(tm.ztol, zero_tolerance(mode_scale(c, tm.g_scale), opts.zero_tol))
         near = c - np.abs(g[frozen]) + end_offset <= ztol_end
         near |= frozen == tm.located
         joined = frozen[near & (g[frozen] != 0.0)]

@@ -53,16 +53,20 @@ def test_the_fallback_names_the_failed_continuation_and_why(
     assert loaded.info == auto.info and loaded.message == auto.message
 
 
-def test_auto_runs_the_event_path_when_the_continuation_fails_its_self_check() -> None:
+def test_auto_runs_the_event_path_when_the_continuation_fails_its_self_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # (review R27) A Poisson model started where |∇f(x0)| ~ 1e35: the ℓ1 flow's tie
-    # modes floor their zero tolerance at 1e-21 of the run's start (1e14), the tie value
-    # "reaches 0" where ∂₂f = -2.3e14 and the continuation path declares a rest there,
-    # which its self-check refuses (−5). "auto"
-    # returned that −5; it now runs the event path, which ends at the stationary point (a
-    # scipy minimizer's, within rounding). (The case was a sign-flow run until the sign
-    # flow's modes learned to take their tolerances again as the gradient falls.)
+    # modes floored their zero tolerance at 1e-21 of the run's start (1e14), the tie
+    # value "reached 0" where ∂₂f = -2.3e14 and the continuation path declared a rest
+    # there, which its self-check refused (−5); "auto" returned that −5. It then ran the
+    # event path, which ends at the stationary point (a scipy minimizer's, within
+    # rounding). The tie modes now take their tolerances on their own scale and reach
+    # the stationary point themselves; the fallback on a failed self-check is checked
+    # with a self-check made to fail for the continuation path's run.
     from scipy.optimize import minimize
 
+    from filippov.engine import driver
     from filippov.objectives import linear_model
 
     rng = np.random.default_rng(173)
@@ -73,14 +77,24 @@ def test_auto_runs_the_event_path_when_the_continuation_fails_its_self_check() -
     obj = linear_model(A, y, 1e-2, "poisson")
     flow = fp.steepest_descent_flow(obj, "l1")
     opts = {"rtol": 1e-10, "atol": 1e-12}
+    ref = minimize(obj.f, np.zeros(n), jac=obj.grad, method="BFGS", options={"gtol": 1e-12}).x
     first = fp.solve(flow, x0, (0.0, 1e4), method="continuation", **opts)
-    assert first.status == -5  # (if the continuation learns to pass, pick another case)
+    assert first.status == 1, first.message
+    np.testing.assert_allclose(first.x[-1], ref, atol=1e-7)
+
+    certify = driver.certify
+
+    def failing_for_the_continuation(system, rec, status, message, **kwargs):  # type: ignore[no-untyped-def]
+        if rec.method == "continuation":
+            return -5, f"self-check failed: (made to fail) the path reported: {message}"
+        return certify(system, rec, status, message, **kwargs)
+
+    monkeypatch.setattr(driver, "certify", failing_for_the_continuation)
     sol = fp.solve(flow, x0, (0.0, 1e4), **opts)
     assert sol.status == 1, sol.message
     assert sol.info["failed_path"]["status"] == -5
     assert "ran the 'events' path after the 'continuation' path ended with status -5" in (
         sol.message
     )
-    ref = minimize(obj.f, np.zeros(n), jac=obj.grad, method="BFGS", options={"gtol": 1e-12}).x
     np.testing.assert_allclose(sol.x[-1], ref, atol=1e-7)
     assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-12
