@@ -744,10 +744,7 @@ def _run_mode(
             msg = solver.step()
         except FloatingPointError as exc:
             _record(rec, mode, ts, interps, ts[-1], mode_rec)
-            raise PathFailure(
-                -3,
-                f"non-finite value ({exc}); the solution is returned up to t = {ts[-1]:.12g}",
-            ) from None
+            raise _non_finite(exc, ts[-1]) from None
         except (ValueError, ArithmeticError, RuntimeError) as exc:
             # A user field or switching function raised inside a step: the mode is kept
             # up to the last accepted step, which the message names (the driver alone
@@ -776,10 +773,7 @@ def _run_mode(
             dense = solver.dense_output()
         except FloatingPointError as exc:
             _record(rec, mode, ts, interps, ts[-1], mode_rec)
-            raise PathFailure(
-                -3,
-                f"non-finite value ({exc}); the solution is returned up to t = {ts[-1]:.12g}",
-            ) from None
+            raise _non_finite(exc, ts[-1]) from None
         ts.append(solver.t)
         interps.append(dense)
         # The guards at interior points of the step too: a surface touched and left
@@ -862,10 +856,7 @@ def _run_mode(
                 )
             except FloatingPointError as exc:
                 _record(rec, mode, ts, interps, ts[-1], mode_rec)
-                raise PathFailure(
-                    -3,
-                    f"non-finite value ({exc}); the solution is returned up to t = {ts[-1]:.12g}",
-                ) from None
+                raise _non_finite(exc, ts[-1]) from None
             name_the_switch(rec)
     if hit is None:
         t_hit = float(solver.t)
@@ -1006,6 +997,14 @@ def _missed_sign_changes(
                 break
         out.append((_root(g, t_a, t_b), k))
     return out
+
+
+def _non_finite(exc: BaseException, t_kept: float) -> PathFailure:
+    """The failure (−3) of a mode that met a non-finite value, its solution kept up to
+    ``t_kept`` (the last accepted step's end)."""
+    return PathFailure(
+        -3, f"non-finite value ({exc}); the solution is returned up to t = {t_kept:.12g}"
+    )
 
 
 def _record(

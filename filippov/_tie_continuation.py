@@ -1490,7 +1490,17 @@ def _unresolved_tie(
     gradient was orders of magnitude larger, to where the tie value was 7.25 and the
     partials of its tie of 4 were 3% apart; the run went on along that curve, whose tie
     value reached 0 at t = 35.42 where the stationary point of the tie was at t = 35.45
-    (−1, 0.09 from the minimizer). It ends here instead, saying so.
+    (−1, 0.09 from the minimizer). It ended here instead, saying so; since the tie
+    correctors read the tie's own columns (a linear model's ``∂_T f`` at the tie's ``z``)
+    that run keeps its tie and rests at the minimizer, and this stays as a safety net.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _unresolved_tie(np.array([7.17, 7.23]), 7.2, np.array([0, 1]), 3.0, 1.0) is None
+    True
+    >>> _unresolved_tie(np.array([7.0, 7.4]), 7.2, np.array([0, 1]), 3.0, 1.0)[:36]
+    'the tie on {0, 1} is not resolved at'
     """
     spread = float(np.max(np.abs(ties - c)))
     if spread <= _TIE_SPREAD * abs(c):

@@ -80,16 +80,21 @@ def test_a_nonconvex_loss_or_no_ridge_is_left_to_the_curvature() -> None:
         assert not _ridge_proves_attracting(tm, np.zeros(6))
 
 
+def _ridge_logistic_d120() -> tuple[Any, np.ndarray]:
+    """A ridge logistic regression (d = 120, m = 600, λ = 0.1) and a start ``x0 ~ N(0, I)``."""
+    rng = np.random.default_rng(120)
+    A = rng.standard_normal((600, 120))
+    y = np.sign(A @ rng.standard_normal(120) + rng.standard_normal(600))
+    return fp.objectives.ridge_logistic(A, y, 0.1), rng.standard_normal(120)
+
+
 def test_an_l1_run_of_a_ridge_model_solves_no_eigenvalue_problem(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # d = 120: the tie blocks past |T| = 34 are solved by conjugate gradients, whose
     # points carry no factor that proves the tie attracting; κ was evaluated at the
     # first and last point of each such mode (an eigenvalue problem each, 175 of them).
-    rng = np.random.default_rng(120)
-    A = rng.standard_normal((600, 120))
-    y = np.sign(A @ rng.standard_normal(120) + rng.standard_normal(600))
-    obj = fp.objectives.ridge_logistic(A, y, 0.1)
+    obj, x0 = _ridge_logistic_d120()
     calls = []
 
     def counted(H: Any, s: Any) -> float:
@@ -99,7 +104,7 @@ def test_an_l1_run_of_a_ridge_model_solves_no_eigenvalue_problem(
     monkeypatch.setattr(_tie_continuation, "tangent_curvature", counted)
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "l1"),
-        rng.standard_normal(120),
+        x0,
         (0.0, 1e4),
         method="continuation",
         rtol=1e-8,
@@ -114,11 +119,7 @@ def test_an_l1_run_of_a_ridge_model_solves_no_eigenvalue_problem(
 def test_the_tie_corrector_reads_the_ties_columns_not_all_the_data(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rng = np.random.default_rng(120)
-    A = rng.standard_normal((600, 120))
-    y = np.sign(A @ rng.standard_normal(120) + rng.standard_normal(600))
-    obj = fp.objectives.ridge_logistic(A, y, 0.1)
-    x0 = rng.standard_normal(120)
+    obj, x0 = _ridge_logistic_d120()
     passes = {"grad": 0, "z": 0}
     whole_gradient, whole_z = _LinearModel.grad, _LinearModel.z
 
