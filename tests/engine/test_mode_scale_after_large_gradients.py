@@ -16,6 +16,8 @@ end's self-check). The modes now take their tolerances again as the gradient fal
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -81,6 +83,21 @@ def _poisson_falling_inside_one_mode(seed: int) -> tuple[fp.Objective, np.ndarra
     return linear_model(A, y, 1e-2, loss="poisson"), x0
 
 
+def _trust_exact_minimizer(obj: Any, n: int) -> np.ndarray:
+    """The minimizer found independently of the paths: a trust-region Newton method from
+    the origin (the objectives are strictly convex: ridge 1e-2)."""
+    return np.asarray(
+        scipy.optimize.minimize(
+            obj.f,
+            np.zeros(n),
+            jac=obj.grad,
+            hess=obj.hess,
+            method="trust-exact",
+            options={"gtol": 1e-13},
+        ).x
+    )
+
+
 @pytest.mark.parametrize("seed", [2, 9])
 def test_no_false_rest_when_the_gradient_falls_by_orders_inside_one_mode(seed: int) -> None:
     # The mode's zero tolerance stayed on its start's scale (1e-21 of 4e44): at the first
@@ -99,14 +116,7 @@ def test_no_false_rest_when_the_gradient_falls_by_orders_inside_one_mode(seed: i
     assert sol.status == 1, sol.message
     # The rest is the minimizer (the objective is strictly convex: ridge 1e-2), found
     # independently by a trust-region Newton method from the origin.
-    x_star = scipy.optimize.minimize(
-        obj.f,
-        np.zeros(x0.size),
-        jac=obj.grad,
-        hess=obj.hess,
-        method="trust-exact",
-        options={"gtol": 1e-13},
-    ).x
+    x_star = _trust_exact_minimizer(obj, x0.size)
     assert np.abs(obj.grad(x_star)).max() <= 1e-10
     np.testing.assert_allclose(sol.x[-1], x_star, rtol=0.0, atol=1e-8)
     # Every index that enters its sliding manifold before the rest is at it (its partial
@@ -140,14 +150,7 @@ def test_greedy_flow_no_false_rest_when_the_gradient_falls_by_orders(seed: int) 
         atol=1e-10,
     )
     assert sol.status == 1, sol.message
-    x_star = scipy.optimize.minimize(
-        obj.f,
-        np.zeros(x0.size),
-        jac=obj.grad,
-        hess=obj.hess,
-        method="trust-exact",
-        options={"gtol": 1e-13},
-    ).x
+    x_star = _trust_exact_minimizer(obj, x0.size)
     assert np.abs(obj.grad(x_star)).max() <= 1e-10
     np.testing.assert_allclose(sol.x[-1], x_star, rtol=0.0, atol=1e-8)
     # The tie after every event is a tie: its partials σ_i ∂_i f agree to a small
@@ -185,13 +188,6 @@ def test_greedy_flow_keeps_its_tie_resolved_at_tight_tolerances() -> None:
         tie = np.asarray(mode.free, dtype=int)
         ties = np.asarray(mode.signs, dtype=float)[tie] * obj.grad(np.asarray(e.x))[tie]
         assert np.max(np.abs(ties - np.mean(ties))) <= _TIE_SPREAD * np.mean(ties), (e.t, ties)
-    x_star = scipy.optimize.minimize(
-        obj.f,
-        np.zeros(x0.size),
-        jac=obj.grad,
-        hess=obj.hess,
-        method="trust-exact",
-        options={"gtol": 1e-13},
-    ).x
+    x_star = _trust_exact_minimizer(obj, x0.size)
     np.testing.assert_allclose(sol.x[-1], x_star, rtol=0.0, atol=1e-10)
     np.testing.assert_allclose(loose.x[-1], x_star, rtol=0.0, atol=1e-8)
