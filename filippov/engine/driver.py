@@ -435,6 +435,14 @@ def run(path: IntegrationPath, max_events: int, zeno_spacing: float) -> tuple[in
             f"the sliding selection at t = {rec.t[-1]:.12g}, x = {_state(rec)} could not "
             f"be solved: {exc} (the solution up to there is kept)"
         )
+    except NonFiniteError as exc:
+        # A function's value that is not finite, met where no path retries toward it (a
+        # jac_h at an event, a gradient inside an accepted continuation step): the
+        # status that says so (it was −1, "the integration failed").
+        return -3, (
+            f"non-finite value ({exc}) after t = {rec.t[-1]:.12g}, x = {_state(rec)}; the "
+            "solution up to there is kept"
+        )
     except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
         # A numerical routine giving up (e.g. a root bracket lost to rounding) ends the
         # run as a failure with what it said, the partial solution kept.

@@ -141,3 +141,21 @@ def test_the_check_of_jac_h_at_x0_evaluates_h_alone() -> None:
     sol = fp.solve(system, [1.0, 0.0], (0.0, 20.0))
     assert sol.status == 0, sol.message
     np.testing.assert_allclose(sol.x[-1], [np.cos(20.0), np.sin(20.0)], rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["events", "auto"])
+def test_a_jacobian_not_finite_at_an_event_ends_the_run_as_a_non_finite_value(
+    method: str,
+) -> None:
+    # x' ∈ 0.5 − Sign(x) reaches its manifold x = 0 at t = 2, where jac_h is not finite.
+    # The run ended −1 ("the integration failed", the driver's generic failure); a value
+    # that is not finite is −3 (Status.NON_FINITE), with the solution up to the event.
+    def jac(x: np.ndarray) -> np.ndarray:
+        return np.array([[1.0]]) if abs(x[0]) > 1e-3 else np.array([[np.inf]])
+
+    system = FilippovSystem(np.array([0.5]), np.array([[1.0]]), lambda x: x, "l1", jac_h=jac)
+    sol = fp.solve(system, [1.0], (0.0, 5.0), method=method)
+    assert sol.status == fp.Status.NON_FINITE, sol.message
+    assert "`jac_h(x)` is not finite" in sol.message
+    assert sol.t[-1] == pytest.approx(2.0, abs=1e-12)
+    np.testing.assert_allclose(sol(np.array([0.0, 1.0, 2.0])), [[1.0], [0.5], [0.0]], atol=1e-12)
