@@ -98,27 +98,27 @@ def _trust_exact_minimizer(obj: Any, n: int) -> np.ndarray:
     )
 
 
+def _rest_at_the_minimizer(seed: int, norm: str, gradient_above: float) -> tuple[Any, Any]:
+    """``(objective, solution)`` of the continuation path's run (rtol 1e-8) of the flow
+    ``norm`` from a start where ``|∇f| > gradient_above``, asserted to rest at the
+    minimizer found independently (`_trust_exact_minimizer`)."""
+    obj, x0 = _poisson_falling_inside_one_mode(seed)
+    assert np.abs(obj.grad(x0)).max() > gradient_above
+    flow = fp.steepest_descent_flow(obj, norm)
+    sol = fp.solve(flow, x0, (0.0, 200.0), method="continuation", rtol=1e-8, atol=1e-10)
+    assert sol.status == 1, sol.message
+    x_star = _trust_exact_minimizer(obj, x0.size)
+    assert np.abs(obj.grad(x_star)).max() <= 1e-10
+    np.testing.assert_allclose(sol.x[-1], x_star, rtol=0.0, atol=1e-8)
+    return obj, sol
+
+
 @pytest.mark.parametrize("seed", [2, 9])
 def test_no_false_rest_when_the_gradient_falls_by_orders_inside_one_mode(seed: int) -> None:
     # The mode's zero tolerance stayed on its start's scale (1e-21 of 4e44): at the first
     # entry, where |∇f| = 2.8e22, every free partial was below it and "arrived" with the
     # located index, and the run rested there (the end's self-check: status −5).
-    obj, x0 = _poisson_falling_inside_one_mode(seed)
-    assert np.abs(obj.grad(x0)).max() > 1e40
-    sol = fp.solve(
-        fp.steepest_descent_flow(obj, "linf"),
-        x0,
-        (0.0, 200.0),
-        method="continuation",
-        rtol=1e-8,
-        atol=1e-10,
-    )
-    assert sol.status == 1, sol.message
-    # The rest is the minimizer (the objective is strictly convex: ridge 1e-2), found
-    # independently by a trust-region Newton method from the origin.
-    x_star = _trust_exact_minimizer(obj, x0.size)
-    assert np.abs(obj.grad(x_star)).max() <= 1e-10
-    np.testing.assert_allclose(sol.x[-1], x_star, rtol=0.0, atol=1e-8)
+    obj, sol = _rest_at_the_minimizer(seed, "linf", 1e40)
     # Every index that enters its sliding manifold before the rest is at it (its partial
     # negligible on the gradient's own scale at the event), not one of many "arriving"
     # at once (at the rest the whole gradient is rounding: the check above holds there).
@@ -139,20 +139,7 @@ def test_greedy_flow_no_false_rest_when_the_gradient_falls_by_orders(seed: int) 
     # gradient, was carried to where it was percents of the tie value. Now each tie mode
     # is on its own scale, is taken again where its value falls below 1e-3 of it, and
     # its start is moved onto the tie when the spread has grown on that scale.
-    obj, x0 = _poisson_falling_inside_one_mode(seed)
-    assert np.abs(obj.grad(x0)).max() > 1e25
-    sol = fp.solve(
-        fp.steepest_descent_flow(obj, "l1"),
-        x0,
-        (0.0, 200.0),
-        method="continuation",
-        rtol=1e-8,
-        atol=1e-10,
-    )
-    assert sol.status == 1, sol.message
-    x_star = _trust_exact_minimizer(obj, x0.size)
-    assert np.abs(obj.grad(x_star)).max() <= 1e-10
-    np.testing.assert_allclose(sol.x[-1], x_star, rtol=0.0, atol=1e-8)
+    obj, sol = _rest_at_the_minimizer(seed, "l1", 1e25)
     # The tie after every event is a tie: its partials σ_i ∂_i f agree to a small
     # fraction of their mean (by the objective's own gradient at the event's state).
     for e in sol.events:
