@@ -4533,4 +4533,8 @@ quintic_defect = _quintic_defect
 MAX_NEWTON = _MAX_NEWTON
 SHORT_STEP = _SHORT_STEP
 LONG_STEP = _LONG_STEP
+#: A root search's secant test of a simple root and the margin an event's point keeps
+#: before it takes the interpolant's tangent (both paths' event points).
+SIMPLE_ROOT = _SIMPLE_ROOT
+EXIT_MARGIN = _EXIT_MARGIN
 TryBudget = _TryBudget

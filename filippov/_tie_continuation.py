@@ -44,10 +44,12 @@ from scipy.linalg import LinAlgWarning, cho_solve, lu_factor, lu_solve
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
+    EXIT_MARGIN,
     LONG_STEP,
     MAX_NEWTON,
     REFLOOR,
     SHORT_STEP,
+    SIMPLE_ROOT,
     START_SHIFT_MAX,
     ContinuationOptions,
     CurveDense,
@@ -89,6 +91,9 @@ _EPS = float(np.finfo(float).eps)
 _MAX_NEWTON = MAX_NEWTON
 #: A weight of the interior selection below this (of a total of 1) is not kept in the tie.
 _MIN_WEIGHT = 1e-12
+#: A join's last point takes the interpolant's tangent only where every weight of the tie
+#: is above this (`_join_point`; the sign flow's entries keep the same margin from 1).
+_JOIN_WEIGHT_MARGIN = EXIT_MARGIN
 #: The tie selection's rates are decided to at least this fraction of the tie value's
 #: own rate (`_rate_tolerance`), not only to 1e-12 of the Hessian block's scale.
 _RATE_RTOL = 1e-6
@@ -96,7 +101,7 @@ _RATE_RTOL = 1e-6
 #: their mean is not resolved (`_unresolved_tie`).
 _TIE_SPREAD = 1e-2
 #: A mode's start is moved onto the tie when its spread is above this many zero
-#: tolerances (`_TieMode.recentred`; above one after a re-floor).
+#: tolerances (`_TieMode.recentred`; above `REFLOOR` of one after a re-floor).
 _RECENTRE_ZTOLS = 64.0
 
 
@@ -421,6 +426,8 @@ class _TieMode:
         self.checked = 0
         #: ``B x₀`` on a linear model (see `_z0`), once asked for.
         self._bx0: FloatArray | None = None
+        #: ``(g, ℓ'(z)/m, ∂_T f)`` of the last `correct` with ``only``: see `complete`.
+        self.last_partial: tuple[FloatArray, ...] | None = None
 
     def tol(self, x: FloatArray) -> float:
         return self.opts.atol + self.opts.rtol * float(np.abs(x).max())
@@ -429,7 +436,8 @@ class _TieMode:
         """The mode's start moved onto the tie itself (``δ = 0``, at the same time: Newton
         on the bordered system to rounding), with the gradient there; ``None`` where the
         start's spread ``δ`` is within `_RECENTRE_ZTOLS` zero tolerances of the mode
-        (within one when the mode is taken again after a re-floor, ``refloored``) or within
+        (within `REFLOOR` of one when the mode is taken again after a re-floor,
+        ``refloored``) or within
         the rounding of the gradient ``g`` at the start, or where the move would exceed
         `START_SHIFT_MAX` tolerances.
 
@@ -446,7 +454,14 @@ class _TieMode:
         most); the ordinary spread of a join, a few zero tolerances (up to 8 in the
         logistic and log-cosh fuzz runs and the breast-cancer benchmark), is left alone.
         """
-        above = 1.0 if refloored else _RECENTRE_ZTOLS
+        # After a re-floor, a spread above the zero tolerance of the *next* re-floor's
+        # scale (`REFLOOR` of this one's) is taken out now: the Hessian falls with the
+        # gradient, so the move that does it, ``H⁻¹δ``, grows by about as much as the scale
+        # falls, and one re-floor later it can exceed `START_SHIFT_MAX` tolerances. (A
+        # spread of 0.26 left by a join at c = 5e14, half a zero tolerance at the first
+        # re-floor, was too far to move at the next ones and reached 2 % of the tie value
+        # at c = 25: −4, "not resolved".)
+        above = REFLOOR if refloored else _RECENTRE_ZTOLS
         spread = float(np.abs(self.delta).max())
         if self.T.size < 2 or not (spread > above * self.ztol and self.c0 > 0.0):
             return None
@@ -478,11 +493,21 @@ class _TieMode:
         return self._chord[1]
 
     def correct(
-        self, tau: float, xs: FloatArray, c: float, tight: bool = False, fresh: bool = False
+        self,
+        tau: float,
+        xs: FloatArray,
+        c: float,
+        tight: bool = False,
+        fresh: bool = False,
+        only: int | None = None,
     ) -> tuple[FloatArray, FloatArray, float] | None:
         """Newton on the bordered system at ``tau`` from ``(xs, c)``; ``None`` if it does
         not converge. ``tight`` and ``fresh`` as for the sign flow's corrector: to
-        rounding, and with the gradient evaluated at the state returned."""
+        rounding, and with the gradient evaluated at the state returned.
+
+        ``only``: on a linear model, the gradient returned is NaN but on ``T`` and at the
+        frozen index ``only`` (a join guard's iterates read nothing else: the pass over
+        the other free columns is left to `complete`, for the point kept)."""
         T, sT, block = self.T, self.sT, self.block
         x = self.x0.copy()
         x[T] = xs
@@ -498,7 +523,7 @@ class _TieMode:
             if g is None:
                 g, gT = self._gradient(x, xT)
             if done:
-                return x, self._completed(x, g, gT), c
+                return x, self._completed(x, g, gT, only), c
             r1 = gT - sT * c - self.delta
             r2 = float(sT @ (xT - self.x0T)) + tau
             chord = it < 4 and block.size == T.size and not no_chord
@@ -533,7 +558,7 @@ class _TieMode:
             c += dc_shifted + block.shift * r2
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
                 # (the gradient before this last, small correction)
-                return x, self._completed(x, g, gT), c
+                return x, self._completed(x, g, gT, only), c
             g = None
             if tight:
                 scale = max(float(np.abs(x).max()), float(np.abs(self.x0).max()))
@@ -580,13 +605,34 @@ class _TieMode:
             self._bx0 = lm.B @ self.x0 if z0 is None else z0
         return self._bx0
 
-    def _completed(self, x: FloatArray, g: FloatArray, gT: FloatArray) -> FloatArray:
+    def _completed(
+        self, x: FloatArray, g: FloatArray, gT: FloatArray, only: int | None = None
+    ) -> FloatArray:
         """The whole gradient from `_gradient`'s ``(g, g_T)`` (at the state it was taken
-        at, whose ``x_F`` is ``x``'s): on a linear model a pass over the free columns."""
+        at, whose ``x_F`` is ``x``'s): on a linear model a pass over the free columns.
+        With ``only``, on ``T`` and at ``only`` alone, NaN elsewhere (see `correct`); the
+        loss's derivatives are kept for `complete`."""
         lm = self.block.lm
         if lm is None:
             return g
+        if only is not None:
+            out = np.full(x.size, np.nan)
+            out[self.T] = gT
+            out[only] = finite(np.asarray([lm.column(only) @ g + lm.lam * x[only]]), "grad(x)")[0]
+            self.last_partial = (out, g, gT)
+            return out
         return finite(lm.back_free(g, self.T, x, gT), "grad(x)")
+
+    def complete(
+        self, x: FloatArray, g: FloatArray, partial: tuple[FloatArray, ...] | None
+    ) -> FloatArray:
+        """The whole gradient at ``x`` from ``g``, returned by `correct` with ``only``, and
+        ``partial``, `last_partial` read right after that call; ``g`` itself when it is
+        whole already (not a linear model, or no ``only``)."""
+        lm = self.block.lm
+        if lm is None or partial is None or partial[0] is not g:
+            return g
+        return finite(lm.back_free(partial[1], self.T, x, partial[2]), "grad(x)")
 
     def point(
         self,
@@ -774,14 +820,35 @@ def _slope_guess(tm: _TieMode, a: _TiePoint, b: _TiePoint, h: float, tau: float)
 
 
 def _curve_point(
-    tm: _TieMode, a: _TiePoint, b: _TiePoint, h: float, tau: float, with_tangent: bool
+    tm: _TieMode,
+    a: _TiePoint,
+    b: _TiePoint,
+    h: float,
+    tau: float,
+    with_tangent: bool,
+    anchor: tuple[float, FloatArray] | None = None,
+    only: int | None = None,
 ) -> tuple[FloatArray, FloatArray, float, _TiePoint | None]:
     """The point of the curve at ``tau`` in the step ``[a, b]`` (to rounding, gradient
-    evaluated there), with its tangent when asked."""
+    evaluated there), with its tangent when asked.
+
+    ``anchor``: ``(τ_s, z_s)``, a point of the curve solved in this step; the corrector
+    then starts from the step's interpolant shifted by its error at ``τ_s``, ``z_s −
+    z_I(τ_s)``. The interpolation error is smooth in ``τ`` (``O(tol)`` on the step, with a
+    slope of ``O(tol/h)``), so that start is off the curve by ``O(|τ − τ_s|/h)``
+    tolerances, against about one from the interpolant: a root search's later iterates,
+    ``|τ − τ_s|`` at most 1e-6 of ``h`` and mostly far less, start at rounding and take one
+    correction to it instead of three or four (each two passes over the tie's columns;
+    on the d = 300 logistic benchmark, 4.6 gradients per iterate made two thirds of the
+    run's).
+    """
     z = _hermite_z(tm, a, b, h, (tau - a.tau) / h)
-    corrected = tm.correct(tau, z[:-1], float(z[-1]), tight=True, fresh=True)
+    if anchor is not None:
+        tau_s, z_s = anchor
+        z = z + (z_s - _hermite_z(tm, a, b, h, (tau_s - a.tau) / h))
+    corrected = tm.correct(tau, z[:-1], float(z[-1]), tight=True, fresh=True, only=only)
     if corrected is None:
-        corrected = tm.correct(tau, z[:-1], float(z[-1]), fresh=True)
+        corrected = tm.correct(tau, z[:-1], float(z[-1]), fresh=True, only=only)
     if corrected is None:
         raise PathFailure(
             -1,
@@ -827,22 +894,46 @@ def _refine_join(
     V1, R1 = _guards(tm, new, offset)
     G0, D0, G1, D1 = V0[k], R0[k], V1[k], R1[k]
     lo, hi = cur.tau, new.tau
-    best: tuple[float, FloatArray, FloatArray, float] | None = None
+    best: tuple[float, FloatArray, FloatArray, float, Any] | None = None
     last_step = np.inf
     val = np.inf
+    anchor: tuple[float, FloatArray] | None = None
+    last_iterate: tuple[float, float] | None = None
     for _ in range(200):
-        x, g, c, _ = _curve_point(tm, cur, new, h, tau, False)
+        # (∂_j f alone at the iterates, on a linear model: the whole gradient only at the
+        # point returned, `_TieMode.complete`)
+        x, g, c, _ = _curve_point(tm, cur, new, h, tau, False, anchor, only=j)
+        partial = tm.last_partial
+        # (the next iterate's corrector starts from this solved point's error: see
+        # `_curve_point`)
+        zs = np.empty(tm.T.size + 1)
+        zs[:-1], zs[-1] = x[tm.T], c
+        anchor = (tau, zs)
         val = c + side * g[j] + offset[j]
         slope = float(hermite_slope(G0, D0, G1, D1, h, (tau - cur.tau) / h))
         # The guard is a difference of two values of size c: it is known to 16 eps c.
         floor = 16 * _EPS * abs(c)
         if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope) + floor:
+            g = tm.complete(x, g, partial)
+            # The root to rounding by the interpolant's slope. Near a multiple root the
+            # interpolant's slope and the curve's differ: unless the secant through the
+            # last two iterates (on the curve) agrees with it, the root is confirmed with
+            # the curve's own slope (a tangent solve), as the sign flow's entries are.
+            if last_iterate is not None and last_iterate[0] != tau:
+                secant = (val - last_iterate[1]) / (tau - last_iterate[0])
+                if slope / SIMPLE_ROOT <= secant <= slope * SIMPLE_ROOT or (
+                    slope * SIMPLE_ROOT <= secant <= slope / SIMPLE_ROOT
+                ):
+                    p_join = _join_point(tm, cur, new, h, tau, x, g, c)
+                    if p_join is not None:
+                        return p_join
             p = tm.point(tau, x, g, c, _slope_guess(tm, cur, new, h, tau))
             slope = p.cdot + side * float(p.gdot[j])
             if abs(val) <= 4 * _EPS * max(1.0, abs(tau)) * abs(slope) + floor:
                 return p
         if not val > 0:  # (the hi side of the bracket, as the step below takes it)
-            best = (tau, x, g, c)
+            best = (tau, x, g, c, partial)
+        last_iterate = (tau, val)
         bracket = bracketed_newton_step(tau, val, slope, lo, hi, last_step)
         if bracket is None:
             break
@@ -859,7 +950,37 @@ def _refine_join(
             # solution does not have (smooth max, rtol 1e-4).
             return None
         return new
-    return tm.point(best[0], best[1], best[2], best[3], _slope_guess(tm, cur, new, h, best[0]))
+    g_best = tm.complete(best[1], best[2], best[4])
+    return tm.point(best[0], best[1], g_best, best[3], _slope_guess(tm, cur, new, h, best[0]))
+
+
+def _join_point(
+    tm: _TieMode,
+    cur: _TiePoint,
+    new: _TiePoint,
+    h: float,
+    tau: float,
+    x: FloatArray,
+    g: FloatArray,
+    c: float,
+) -> _TiePoint | None:
+    """The mode's last point at a join located at ``tau`` inside the step ``[cur, new]``,
+    with the slope of the step's interpolants as its tangent and gradient rate instead of
+    a tangent solve (as the sign flow's entries, `_continuation_path._entry_point`);
+    ``None`` when some weight ``−σ_i ẋ_i`` of the tie is near 0 (a leave at the same time
+    is then decided on the solved tangent).
+
+    The mode ends here: the tangent serves only as the last node of the dense output,
+    which takes the interpolant's slope anyway (`_run_tie_mode`), and for the leaves read
+    at the join. The state and gradient are the corrector's, on the curve. (A tangent
+    solve and a pass over all the columns at each join were 12 % of the d = 1000 logistic
+    benchmark's ℓ1 run.)
+    """
+    u, cdot = _slope_guess(tm, cur, new, h, tau)
+    if tm.T.size > 1 and not float(np.min(-tm.sT * u)) > _JOIN_WEIGHT_MARGIN:
+        return None
+    gdot = np.asarray(hermite_slope(cur.g, cur.gdot, new.g, new.gdot, h, (tau - cur.tau) / h))
+    return _TiePoint(tau, x, g, c, np.array(u, dtype=float, copy=True), float(cdot), gdot)
 
 
 def _first_join(

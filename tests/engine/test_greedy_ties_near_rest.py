@@ -68,8 +68,9 @@ def test_the_greedy_flows_ties_near_a_minimizer_follow_the_exact_path(seed: int)
 def test_auto_runs_the_event_path_when_the_tie_continuation_reports_too_many_events() -> None:
     # (review R19) On 17 of 60 such quadratics the tie continuation's events recur at an
     # exit until its Zeno guard stops it (−2), where the event path follows the exact
-    # path; method="auto" returned the −2.
-    H, b, x_min, x0, rtol = _near_start_quadratic(6)
+    # path; method="auto" returned the −2. (11 of the 60 now; seed 6, R19's case, passes
+    # since the joins' iterates start from the last solved point, and 12 fails instead.)
+    H, b, x_min, x0, rtol = _near_start_quadratic(12)
     plain = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H)
     flow = fp.steepest_descent_flow(plain, "l1")
     first = fp.solve(flow, x0, (0.0, 10.0), method="continuation", rtol=rtol, atol=rtol / 100)
