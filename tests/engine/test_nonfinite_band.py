@@ -242,3 +242,41 @@ def test_a_band_met_while_the_continuation_path_locates_an_event_names_that_step
     assert start == pytest.approx(sol.t[-1], abs=1e-11) and start < 0.86017 < end
     ts = np.linspace(0.0, sol.t[-1], 11)
     np.testing.assert_allclose(sol(ts), np.c_[ts, ts], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("culprit", ["f0", "B", "h", "jac_h"])
+def test_reading_a_sliding_segment_that_ends_at_a_band_keeps_the_documented_contract(
+    culprit: str,
+) -> None:
+    # x' = (0, 1) − (1, 0) sign(h), h = x₁ (1 + sin(x₂)/10): x₁ = 1 − t reaches h = 0 at
+    # t = 1 and slides there, x₂ = t, into the band 1.5 < x₂ < 1.6 where `culprit` is not
+    # finite. The run ends −3 at its edge; reading the solution (its sliding segment is
+    # projected onto h = 0 when first read, which evaluates h and jac_h) gives the kept
+    # states up to there, and a time past it the ValueError that names the range
+    # (`FilippovSolution.__call__`), not the system's NonFiniteError.
+    def bad(name: str, x: np.ndarray) -> bool:
+        return culprit == name and 1.5 < x[1] < 1.6
+
+    system = FilippovSystem(
+        lambda x: np.array([np.nan if bad("f0", x) else 0.0, 1.0]),
+        lambda x: np.array([[np.inf if bad("B", x) else 1.0], [0.0]]),
+        lambda x: np.array([np.nan if bad("h", x) else x[0] * (1.0 + 0.1 * np.sin(x[1]))]),
+        "l1",
+        jac_h=lambda x: np.array(
+            [
+                [
+                    np.inf if bad("jac_h", x) else 1.0 + 0.1 * np.sin(x[1]),
+                    0.1 * np.cos(x[1]) * x[0],
+                ]
+            ]
+        ),
+    )
+    sol = fp.solve(system, [1.0, 0.0], (0.0, 3.0))
+    assert sol.status == fp.Status.NON_FINITE, sol.message
+    assert sol.t[-1] == pytest.approx(1.5, abs=1e-9)
+    assert [seg.kind for seg in sol.segments] == ["regular", "sliding"]
+    ts = np.linspace(0.0, sol.t[-1], 301)
+    exact = np.c_[np.maximum(1.0 - ts, 0.0), ts]
+    np.testing.assert_allclose(sol(ts), exact, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match=re.escape(f"time range [0.0, {float(sol.t[-1])!r}]")):
+        sol(1.55)
