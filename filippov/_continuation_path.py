@@ -1739,6 +1739,9 @@ class _Mode:
         #: Records the mode up to its last accepted point when the mode fails inside
         #: (`_run_mode` sets it once its first point is taken; see `keep_accepted`).
         self.keep_accepted: Callable[[], None] = no_accepted_steps
+        #: The step cap of the retries toward a region where the objective is not finite
+        #: (`_run_mode` sets the mode's; `_midpoint_error` reports to it too).
+        self.retry = NonFiniteRetry(math.inf)
         self.sigma = sigma
         self.F = np.flatnonzero(sigma != 0)
         self.opts = opts
@@ -3356,6 +3359,43 @@ def shorter_step(
     )
 
 
+class NonFiniteRetry:
+    """The step cap of the retries toward a region where the objective is not finite
+    (both paths' curves; the event path's `retry_cap`, see `_integrate_mode`).
+
+    A try of length ``h`` that met a non-finite value is taken again at a quarter of it
+    (`shorter_step`); without a cap, the next accepted step grew fourfold again and the
+    one after it jumped the region whole: a gradient NaN for 0.5 < x₁ < 0.6 met twice by
+    a free mode's tries, crossed by its next steps, and the run ended "stationary point
+    reached" (status 1) on a path through states where the flow is not defined. The cap
+    (a quarter of the failed try) only shrinks while the tries end inside the failed
+    one, so they close in on the region's edge, where `shorter_step` ends the run −3.
+    Once an accepted point passes the failed try's end, what it met was off the curve
+    (a long step's prediction or corrector iterates) or isolated: the cap grows fourfold
+    per stretch of its length passed, then goes.
+    """
+
+    __slots__ = ("_cap", "_horizon", "_until")
+
+    def __init__(self, horizon: float) -> None:
+        self._horizon = horizon
+        self._cap = self._until = math.inf
+
+    def failed(self, tau: float, h: float) -> None:
+        """A try from ``tau`` of length ``h`` met a non-finite value."""
+        tried = min(h, self._cap)
+        self._cap, self._until = tried / 4, tau + tried
+
+    def cap(self, tau: float) -> float:
+        """The longest step from the accepted point at ``tau`` (``inf``: no retry)."""
+        if tau > self._until:
+            self._cap = 4.0 * self._cap
+            self._until = tau + self._cap
+            if self._cap >= self._horizon:
+                self._cap = self._until = math.inf
+        return self._cap
+
+
 def _run_mode(
     cm: _Mode,
     t: float,
@@ -3442,11 +3482,14 @@ def _run_mode(
     # A smooth curve needs a few steps between events; thousands are judged by their
     # progress (see `_TryBudget`).
     budget = _TryBudget()
+    retry = cm.retry = NonFiniteRetry(tau_end)
 
     def shorter(cur: _Point, h: float, nonfinite: str = "", singular: str = "") -> float:
         """The next try's step after one from ``cur`` failed (its corrector did not
         converge, or its state, tangent or products were not finite: a shorter step, or
         the run ends at the edge of the region where the objective is finite)."""
+        if nonfinite:
+            retry.failed(cur.tau, h)
         return shorter_step(
             h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular,
             lambda: f" ({cm.why_stuck(cur.x)})",
@@ -3464,6 +3507,21 @@ def _run_mode(
             raise PathFailure(
                 failure.status, f"{failure.message}; the solution is returned up to {where}"
             ) from failure
+        except FloatingPointError as exc:  # NonFiniteError of a gradient or product
+            # A point of the curve inside the accepted step, between its finite ends, is
+            # not finite: status −3 with the step that met it named (the driver's generic
+            # −3 named only the step's start, as if the value had been met there). The
+            # solution ends at the step's start: no shorter try approaches the region
+            # from here (see the README's limits on non-finite values).
+            record(cur)
+            where = f"t = {t + cur.tau:.12g}, x = {np.array2string(cur.x, precision=12)}"
+            step_end = args[2].tau  # (each `locate` takes (cm, cur, new, ...))
+            raise PathFailure(
+                -3,
+                f"non-finite value while locating an event in the step from t = "
+                f"{t + cur.tau:.12g} to t = {t + step_end:.12g} ({exc}); the solution is "
+                f"returned up to {where}",
+            ) from exc
 
     quintic_floor = ShortStepErrors()
     tried_from: _Point | None = None
@@ -3501,7 +3559,7 @@ def _run_mode(
                 f"{np.array2string(cur.x, precision=12)} ({cm.why_stuck(cur.x)}); the solution "
                 "is returned up to that point",
             )
-        h = min(h_step, tau_end - cur.tau)
+        h = min(h_step, tau_end - cur.tau, retry.cap(cur.tau))
         prev = pts[-2] if len(pts) > 1 else None
         tau = cur.tau + h
         if tau_end - tau < 1e-3 * h:
@@ -3894,6 +3952,8 @@ class ShortStepErrors:
         ``h`` from ``start``, or None: no measurement, or at the floor."""
         if measured is None:
             return None
+        if not math.isfinite(measured[0]):
+            return measured  # (the curve is not finite inside the step: never a floor)
         floor = at_error_floor(self.last, start, h, measured[0])
         self.last = (start, h, measured[0])
         return None if floor else measured
@@ -4077,14 +4137,19 @@ def _midpoint_error(cm: _Mode, cur: _Point, new: _Point, h: float) -> tuple[floa
     """The error of the step's cubic Hermite dense output at its midpoint, where the
     error term ``s²(1−s)² h⁴ x''''/24`` is largest: the corrector's distance there from
     the interpolant, ``(state's in units of its tolerance, gradient's)``. ``None`` when
-    the corrector does not converge."""
+    the corrector does not converge; ``inf`` when the curve is not finite there (the step
+    is then rejected, and the retries are capped: see `NonFiniteRetry`)."""
     S = cm.S
     tau = cur.tau + 0.5 * h
     xs = _states_at(cur, new, S, h, 0.5) if S.size else np.zeros(0)
     try:
         corrected = cm.correct(tau, xs, z_guess=_z_between(cm, cur, new, h, 0.5), z_exact=True)
     except FloatingPointError:
-        return None
+        # (a NaN inside a step whose ends are finite: read as no measurement, the step of
+        # another length was accepted across it, and a band where the gradient is NaN was
+        # crossed, the run ending "stationary point reached")
+        cm.retry.failed(cur.tau, h)
+        return math.inf, math.inf
     if corrected is None:
         return None
     xm, gm = corrected

@@ -739,10 +739,39 @@ def _run_mode(
     t_hit = t_end
     x_hit = x
     stiffness = StiffnessTest() if stiff_cls is not None else None
+    # The retries toward a region where the field or a switching function is not finite,
+    # as on the event path (`_integrate_mode` there): from the last accepted state, with
+    # steps capped at a quarter of the step that met it, the cap shrinking while the
+    # retries end inside that step, so that the solution ends at the region's edge, not
+    # a whole step short of it (0.3 of 0.41 time units short, a field NaN for x₁ < 0.5).
+    # Past the step's end without meeting it again, the cap grows fourfold per stretch.
+    span = max(t_end - t, 1e-300)
+    retry_cap, retry_until = span, None
+    t_good, x_good = t, x
+
+    def retried(tried: float) -> bool:
+        """Whether the mode is taken again from the last accepted state after a step of
+        length ``tried`` met a non-finite value (else the caller ends the run −3)."""
+        nonlocal solver, retry_cap, retry_until
+        tried = min(tried, t_end - t_good, retry_cap)
+        if tried <= 1e-13 * max(1.0, abs(t_good)) or tried <= 1e-15 * span:
+            return False
+        retry_cap, retry_until = tried / 4, t_good + tried
+        try:
+            solver = type(solver)(
+                mode.rhs, t_good, x_good, t_end, rtol=opts.rtol, atol=opts.atol,
+                max_step=retry_cap, first_step=retry_cap,
+            )  # fmt: skip
+        except FloatingPointError:
+            return False
+        return True
+
     while solver.status == "running":
         try:
             msg = solver.step()
         except FloatingPointError as exc:
+            if retried(float(getattr(solver, "h_abs", span) or span)):
+                continue
             _record(rec, mode, ts, interps, ts[-1], mode_rec)
             raise _non_finite(exc, ts[-1]) from None
         except (ValueError, ArithmeticError, RuntimeError) as exc:
@@ -772,6 +801,8 @@ def _run_mode(
             # finite there ended the run −1 in the driver, the whole mode dropped)
             dense = solver.dense_output()
         except FloatingPointError as exc:
+            if retried(float(solver.t) - t_good):
+                continue
             _record(rec, mode, ts, interps, ts[-1], mode_rec)
             raise _non_finite(exc, ts[-1]) from None
         ts.append(solver.t)
@@ -783,14 +814,22 @@ def _run_mode(
         g_new = g_prev
         samples = [(t_step, g_prev)]
         armed_before = armed.copy()
+        restarted = False  # (a sample or root met a non-finite value: the step is retried)
         for j in range(1, _SAMPLES + 1):
             t_j = float(solver.t) if j == _SAMPLES else t_step + j * (solver.t - t_step) / _SAMPLES
             y_j = solver.y if j == _SAMPLES else dense(t_j)
             try:
                 g_new = _finite_guards(mode, t_j, np.asarray(y_j, dtype=float))
-            except PathFailure:
+            except PathFailure as failure:
+                # (the step's end read before `retried` replaces the solver)
+                if retried(float(ts[-1]) - t_good):
+                    restarted = True
+                    break
                 _record(rec, mode, ts, interps, t_lo, mode_rec)  # (up to the last finite one)
-                raise
+                raise PathFailure(
+                    failure.status,
+                    failure.message.replace("up to there", f"up to t = {t_lo:.12g}"),
+                ) from None
             samples.append((t_j, g_new))
             fired = np.flatnonzero(armed & (g_new >= 0))
             if fired.size:
@@ -820,11 +859,21 @@ def _run_mode(
                 else:
                     roots.append((_root(g, lo, hi), k))
             except PathFailure as failure:
+                if not restarted and retried(float(ts[-1]) - t_good):
+                    restarted = True
+                    break
                 # (the guards were finite at lo, a sample: the mode is kept up to there)
                 _record(rec, mode, ts, interps, lo, mode_rec)
                 raise PathFailure(
                     failure.status, failure.message.replace("up to there", f"up to t = {lo:.12g}")
                 ) from None
+        if restarted:
+            # (the step is dropped: the retries start from its start, the last accepted
+            # state, with the guards armed as they were there)
+            ts.pop()
+            interps.pop()
+            armed = armed_before
+            continue
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.
@@ -844,6 +893,17 @@ def _run_mode(
         # (the window of recent scales follows the mode: a decayed transient is forgotten)
         f_step = getattr(solver, "f", None)
         mode.scales.update(solver.y, np.empty(0) if f_step is None else f_step)
+        t_good, x_good = float(solver.t), np.array(solver.y, dtype=float)
+        if retry_until is not None and t_good > retry_until and solver.status == "running":
+            # The retries passed the end of the step that met a non-finite value without
+            # meeting one again (it was off the path: a stage, the dense output's): the cap
+            # grows fourfold per stretch of its length passed, as on the event path.
+            retry_cap = min(4.0 * retry_cap, span)
+            retry_until = t_good + retry_cap if retry_cap < span else None
+            solver = type(solver)(
+                mode.rhs, t_good, x_good, t_end, rtol=opts.rtol, atol=opts.atol,
+                max_step=retry_cap, first_step=min(retry_cap, t_end - t_good),
+            )  # fmt: skip
         if stiff and solver.status == "running":
             # (the steps are held at DOP853's stability boundary: the mode goes on with
             # the implicit integrator from here, with the step it reached)
@@ -851,6 +911,8 @@ def _run_mode(
             stiffness = None
             first = {"first_step": min(solver.h_abs, t_end - solver.t)} if solver.h_abs > 0 else {}
             try:
+                # (under a retry's cap as the integrator it replaces: see `retried`)
+                first["max_step"] = retry_cap
                 solver = stiff_cls(
                     mode.rhs, solver.t, solver.y, t_end, rtol=opts.rtol, atol=opts.atol, **first
                 )

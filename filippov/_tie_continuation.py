@@ -34,6 +34,7 @@ See ``docs/theory.rst`` (the continuation path, tie modes).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,7 @@ from filippov._continuation_path import (
     ContinuationOptions,
     CurveDense,
     GradientTolerance,
+    NonFiniteRetry,
     ShortStepErrors,
     SlidingBlock,
     TryBudget,
@@ -393,6 +395,9 @@ class _TieMode:
         #: Records the mode up to its last accepted point when it fails inside (set by
         #: `_run_tie_mode`, as the sign flow's `keep_accepted`).
         self.keep_accepted: Callable[[], None] = no_accepted_steps
+        #: The step cap of the retries toward a region where the objective is not finite
+        #: (set by `_run_tie_mode`; `_midpoint_error` reports to it too).
+        self.retry = NonFiniteRetry(math.inf)
         ties = self.sT * g[self.T]
         self.c0 = float(np.mean(ties))
         #: The tie's spread at the start, kept along the mode: a join is located with the
@@ -865,12 +870,15 @@ def _midpoint_error(
 ) -> tuple[float, float] | None:
     """The dense output's error at the step's midpoint (as the sign flow's continuation
     measures it): ``(state's in units of its tolerance, gradient's)``; ``None`` when the
-    corrector fails there."""
+    corrector fails there; ``inf`` where the curve is not finite (as the sign flow's)."""
     tau = cur.tau + 0.5 * h
     z = _hermite_z(tm, cur, new, h, 0.5)
     try:
         corrected = tm.correct(tau, z[:-1], float(z[-1]))
-    except (FloatingPointError, np.linalg.LinAlgError):
+    except FloatingPointError:
+        tm.retry.failed(cur.tau, h)
+        return math.inf, math.inf
+    except np.linalg.LinAlgError:
         return None
     if corrected is None:
         return None
@@ -1219,10 +1227,15 @@ def _run_tie_mode(
     # (the midpoint measurements of the steps of another length than the last, as on the
     # sign flow's curves)
     short_steps = ShortStepErrors()
+    # (the retries toward a region where the objective is not finite: capped so that they
+    # close in on its edge, as on the sign flow's curves; see `NonFiniteRetry`)
+    retry = tm.retry = NonFiniteRetry(tau_end)
 
     def shorter(cur: _TiePoint, h: float, nonfinite: str = "", singular: str = "") -> float:
         """The next try's step after one from ``cur`` failed (as on the sign flow's
         curves, see `_run_mode` there)."""
+        if nonfinite:
+            retry.failed(cur.tau, h)
         return shorter_step(
             h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular
         )
@@ -1258,7 +1271,7 @@ def _run_tie_mode(
                 f"{np.array2string(cur.x, precision=12)} ({_stuck_reason(tm, cur.x)}); the "
                 "solution is returned up to that point",
             )
-        h = min(h_step, tau_end - cur.tau)
+        h = min(h_step, tau_end - cur.tau, retry.cap(cur.tau))
         prev = pts[-2] if len(pts) > 1 else None
         tau = cur.tau + h
         if tau_end - tau < 1e-3 * h:

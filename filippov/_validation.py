@@ -476,8 +476,16 @@ class UserFunction:
     def __call__(self, *args: Any) -> Any:
         try:
             return self.function(*args)
-        except _PASSED_THROUGH:
-            raise
+        except _PASSED_THROUGH as exc:
+            if isinstance(exc, MemoryError) or _printable(exc):
+                raise
+            # A numerical failure whose own ``__str__`` raises: every handler of the
+            # engine formats the exception into its message, and the ``__str__``'s error
+            # escaped `solve` from there, the run lost (a ValueError subclass with a
+            # lookup in its ``__str__``). Raised again with a message that can be read.
+            raise UserFunctionError(
+                f"`{self.label}` raised {type(exc).__name__}: {_text_of(exc)}{_raised_where(exc)}"
+            ) from exc
         except Exception as exc:
             raise UserFunctionError(
                 f"`{self.label}` raised {type(exc).__name__}: {_text_of(exc)}{_raised_where(exc)}"
@@ -488,6 +496,15 @@ class UserFunction:
 
     def __repr__(self) -> str:
         return f"UserFunction({self.function!r}, {self.label!r})"
+
+
+def _printable(exc: BaseException) -> bool:
+    """Whether ``str(exc)`` returns (see `_text_of`)."""
+    try:
+        str(exc)
+    except Exception:
+        return False
+    return True
 
 
 def _text_of(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -159,3 +160,123 @@ def test_a_jacobian_not_finite_at_an_event_ends_the_run_as_a_non_finite_value(
     assert "`jac_h(x)` is not finite" in sol.message
     assert sol.t[-1] == pytest.approx(2.0, abs=1e-12)
     np.testing.assert_allclose(sol(np.array([0.0, 1.0, 2.0])), [[1.0], [0.5], [0.0]], atol=1e-12)
+
+
+#: The sign and greedy flows of f = e^(x₁−1) − x₁ + (x₀ − 3)²/2 + sin(x₀) x₁²/10 from 0:
+#: under ℓ∞ both coordinates rise at unit speed (x = (t, t)) until ∂₁f = 0 near x₁ = 0.86,
+#: where x₁ slides; under ℓ1 x₀ moves first, then the two tie.
+def _objective(nan_where: Callable[[np.ndarray, np.ndarray], bool]) -> fp.Objective:
+    """That objective, its gradient NaN where ``nan_where(x, clean gradient)``."""
+
+    def f(x: np.ndarray) -> float:
+        return float(
+            np.exp(x[1] - 1) - x[1] + 0.5 * (x[0] - 3) ** 2 + 0.1 * np.sin(x[0]) * x[1] ** 2
+        )
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        g = np.array(
+            [
+                x[0] - 3 + 0.1 * np.cos(x[0]) * x[1] ** 2,
+                np.exp(x[1] - 1) - 1 + 0.2 * np.sin(x[0]) * x[1],
+            ]
+        )
+        return np.full(2, np.nan) if nan_where(x, g) else g
+
+    def hess(x: np.ndarray) -> np.ndarray:
+        off = 0.2 * np.cos(x[0]) * x[1]
+        return np.array(
+            [
+                [1 - 0.1 * np.sin(x[0]) * x[1] ** 2, off],
+                [off, np.exp(x[1] - 1) + 0.2 * np.sin(x[0])],
+            ]
+        )
+
+    return fp.Objective(f, grad, hess, n=2)
+
+
+def _in_band(lo: float, hi: float) -> Callable[[np.ndarray, np.ndarray], bool]:
+    return lambda x, g: bool(lo < x[1] < hi)
+
+
+def test_a_band_the_sign_flows_curve_enters_ends_the_continuation_run_at_its_edge() -> None:
+    # ∇f is NaN for 0.5 < x₁ < 0.6, on the free mode's line x = (t, t). Its tries met the
+    # band twice; the next accepted steps grew fourfold again and jumped it, and the run
+    # ended "stationary point reached" (status 1) on a path through the band.
+    flow = fp.steepest_descent_flow(_objective(_in_band(0.5, 0.6)), "linf")
+    sol = fp.solve(flow, [0.0, 0.0], (0.0, 6.0), method="continuation", check_derivatives=False)
+    assert sol.status == fp.Status.NON_FINITE, sol.message
+    assert "`grad(x)` must be finite" in sol.message
+    assert f"t = {sol.t[-1]:.12g}" in sol.message
+    # (at the band's edge, not a step short of it; the kept solution is the flow's)
+    assert 0.5 - 1e-10 <= sol.t[-1] <= 0.5
+    ts = np.linspace(0.0, sol.t[-1], 11)
+    np.testing.assert_allclose(sol(ts), np.c_[ts, ts], rtol=0, atol=1e-12)
+
+
+def test_a_band_a_tie_modes_curve_enters_ends_at_its_edge_as_on_the_event_path() -> None:
+    # The greedy (ℓ1) flow's tie mode meets the band 0.3 < x₁ < 0.31 (at its midpoint
+    # measurement and corrector): the run ended status 1, through the band. Now at its
+    # edge, where the event path (an independent integration) ends too.
+    flow = fp.steepest_descent_flow(_objective(_in_band(0.3, 0.31)), "l1")
+    sol = fp.solve(flow, [0.0, 0.0], (0.0, 6.0), method="continuation", check_derivatives=False)
+    ref = fp.solve(flow, [0.0, 0.0], (0.0, 6.0), method="events", check_derivatives=False)
+    assert sol.status == ref.status == fp.Status.NON_FINITE, (sol.message, ref.message)
+    assert "`grad(x)` must be finite" in sol.message
+    assert sol.x[-1][1] == pytest.approx(0.3, abs=1e-10)
+    assert sol.t[-1] == pytest.approx(ref.t[-1], abs=1e-7)
+    np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-7)
+
+
+def test_a_band_met_while_the_continuation_path_locates_an_event_names_that_step() -> None:
+    # ∇f NaN for |∂₁f| < 1e-4, a band around the manifold ∂₁f = 0 that x = (t, t) reaches
+    # at t = 0.86017 (the event path's edge). The steps jump the band, and the entry's
+    # location meets it: −3 (the driver's generic one named only the step's start, as if
+    # the value had been met there), the solution kept up to that step's start.
+    flow = fp.steepest_descent_flow(_objective(lambda x, g: bool(abs(g[1]) < 1e-4)), "linf")
+    sol = fp.solve(flow, [0.0, 0.0], (0.0, 6.0), method="continuation", check_derivatives=False)
+    assert sol.status == fp.Status.NON_FINITE, sol.message
+    assert "`grad(x)` must be finite" in sol.message
+    match = re.search(r"locating an event in the step from t = (\S+) to t = (\S+) \(", sol.message)
+    assert match is not None, sol.message
+    start, end = float(match[1]), float(match[2])
+    assert start == pytest.approx(sol.t[-1], abs=1e-11) and start < 0.86017 < end
+    ts = np.linspace(0.0, sol.t[-1], 11)
+    np.testing.assert_allclose(sol(ts), np.c_[ts, ts], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("culprit", ["f0", "B", "h", "jac_h"])
+def test_reading_a_sliding_segment_that_ends_at_a_band_keeps_the_documented_contract(
+    culprit: str,
+) -> None:
+    # x' = (0, 1) − (1, 0) sign(h), h = x₁ (1 + sin(x₂)/10): x₁ = 1 − t reaches h = 0 at
+    # t = 1 and slides there, x₂ = t, into the band 1.5 < x₂ < 1.6 where `culprit` is not
+    # finite. The run ends −3 at its edge; reading the solution (its sliding segment is
+    # projected onto h = 0 when first read, which evaluates h and jac_h) gives the kept
+    # states up to there, and a time past it the ValueError that names the range
+    # (`FilippovSolution.__call__`), not the system's NonFiniteError.
+    def bad(name: str, x: np.ndarray) -> bool:
+        return culprit == name and 1.5 < x[1] < 1.6
+
+    system = FilippovSystem(
+        lambda x: np.array([np.nan if bad("f0", x) else 0.0, 1.0]),
+        lambda x: np.array([[np.inf if bad("B", x) else 1.0], [0.0]]),
+        lambda x: np.array([np.nan if bad("h", x) else x[0] * (1.0 + 0.1 * np.sin(x[1]))]),
+        "l1",
+        jac_h=lambda x: np.array(
+            [
+                [
+                    np.inf if bad("jac_h", x) else 1.0 + 0.1 * np.sin(x[1]),
+                    0.1 * np.cos(x[1]) * x[0],
+                ]
+            ]
+        ),
+    )
+    sol = fp.solve(system, [1.0, 0.0], (0.0, 3.0))
+    assert sol.status == fp.Status.NON_FINITE, sol.message
+    assert sol.t[-1] == pytest.approx(1.5, abs=1e-9)
+    assert [seg.kind for seg in sol.segments] == ["regular", "sliding"]
+    ts = np.linspace(0.0, sol.t[-1], 301)
+    exact = np.c_[np.maximum(1.0 - ts, 0.0), ts]
+    np.testing.assert_allclose(sol(ts), exact, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match=re.escape(f"time range [0.0, {float(sol.t[-1])!r}]")):
+        sol(1.55)

@@ -180,6 +180,34 @@ def test_an_exception_whose_str_raises_still_ends_the_run_naming_the_function(
     assert 0.2 < sol.t[-1] <= 1.0 - BARRIER + 1e-12
 
 
+@pytest.mark.parametrize("base", [ValueError, RuntimeError, ZeroDivisionError])
+@pytest.mark.parametrize("method", ["events", "continuation"])
+def test_a_numerical_failure_whose_str_raises_ends_the_run_with_a_readable_message(
+    base: type[Exception], method: str
+) -> None:
+    # The numerical failures (ValueError, ArithmeticError, RuntimeError) pass through
+    # `UserFunction` for the engine to handle; one whose own __str__ raised escaped
+    # `solve` from the handler that formatted it (a KeyError), and the run was lost.
+    class Unprintable(base):  # type: ignore[misc, valid-type]
+        def __str__(self) -> str:
+            raise KeyError("no text for this error")
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        if x[0] < BARRIER:
+            raise Unprintable()
+        return _grad(x)
+
+    obj = fp.Objective(_value, grad=grad, hess=_hess)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), [1.0, 2.0], (0.0, 10.0), method=method)
+    assert sol.status == -1, sol.message
+    assert "`grad` raised Unprintable: <str() of the exception raised KeyError>" in sol.message
+    assert "test_user_exceptions.py" in sol.message
+    # (the partial solution: the exact flow up to the last state before the barrier)
+    assert 0.2 < sol.t[-1] <= 1.0 - BARRIER + 1e-12
+    ts = np.linspace(0.0, sol.t[-1], 20)
+    np.testing.assert_allclose(sol(ts), _exact_linf_flow(np.array([1.0, 2.0]), ts), atol=1e-9)
+
+
 def test_a_schemes_smoothness_bound_from_a_raising_hessian_is_still_a_value_error() -> None:
     # (before: the UserFunctionError of the wrapped Hessian escaped the step policy's
     # handler, which turns a Hessian that cannot be evaluated into its own ValueError)
