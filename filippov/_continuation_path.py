@@ -4602,4 +4602,6 @@ LONG_STEP = _LONG_STEP
 #: before it takes the interpolant's tangent (both paths' event points).
 SIMPLE_ROOT = _SIMPLE_ROOT
 EXIT_MARGIN = _EXIT_MARGIN
+#: Blocks with ``|S|·n`` above this are solved by conjugate gradients (no factor at x).
+DIRECT_SIZE = _DIRECT_SIZE
 TryBudget = _TryBudget

@@ -45,6 +45,7 @@ from scipy.linalg import LinAlgWarning, cho_solve, lu_factor, lu_solve
 from scipy.optimize import brentq
 
 from filippov._continuation_path import (
+    DIRECT_SIZE,
     EXIT_MARGIN,
     LONG_STEP,
     MAX_NEWTON,
@@ -976,14 +977,21 @@ def _join_point(
     with the slope of the step's interpolants as its tangent and gradient rate instead of
     a tangent solve (as the sign flow's entries, `_continuation_path._entry_point`);
     ``None`` when some weight ``−σ_i ẋ_i`` of the tie is near 0 (a leave at the same time
-    is then decided on the solved tangent).
+    is then decided on the solved tangent), or where the solve would leave the block's
+    factor at the point.
 
     The mode ends here: the tangent serves only as the last node of the dense output,
     which takes the interpolant's slope anyway (`_run_tie_mode`), and for the leaves read
     at the join. The state and gradient are the corrector's, on the curve. (A tangent
     solve and a pass over all the columns at each join were 12 % of the d = 1000 logistic
-    benchmark's ℓ1 run.)
+    benchmark's ℓ1 run.) A block solved directly keeps its factor at the point, which
+    tells `_watch_repelling` that the tie attracts there: without it that is the tangent
+    curvature from the dense block, unless a ridge proves it (a tanh network's ℓ1 flow
+    took 108 more of them and gained nothing).
     """
+    direct = tm.block.shift or tm.T.size * tm.block.n <= DIRECT_SIZE
+    if direct and not _ridge_proves_attracting(tm, x):
+        return None
     u, cdot = _slope_guess(tm, cur, new, h, tau)
     if tm.T.size > 1 and not float(np.min(-tm.sT * u)) > _JOIN_WEIGHT_MARGIN:
         return None
