@@ -104,8 +104,9 @@ _RATE_RTOL = 1e-6
 #: their mean is not resolved (`_unresolved_tie`).
 _TIE_SPREAD = 1e-2
 #: A mode's start is moved onto the tie when its spread is above this many zero
-#: tolerances (`_TieMode.recentred`; above `REFLOOR` of one after a re-floor).
-_RECENTRE_ZTOLS = 64.0
+#: tolerances (`_TieMode.recentred`; above `REFLOOR` of one after a re-floor). It was 64:
+#: see `_TieMode.recentred` for why one.
+_RECENTRE_ZTOLS = 1.0
 
 
 class _TieBlock(SlidingBlock):
@@ -443,9 +444,8 @@ class _TieMode:
         on the bordered system to rounding), with the gradient there; ``None`` where the
         start's spread ``δ`` is within `_RECENTRE_ZTOLS` zero tolerances of the mode
         (within `REFLOOR` of one when the mode is taken again after a re-floor,
-        ``refloored``) or within
-        the rounding of the gradient ``g`` at the start, or where the move would exceed
-        `START_SHIFT_MAX` tolerances.
+        ``refloored``) or within the rounding of the gradient ``g`` at the start, or where
+        the move would exceed `START_SHIFT_MAX` tolerances.
 
         Why: the spread is kept along the mode (`__init__`) and so, in absolute terms,
         from mode to mode: it is what locating a join left, up to ``zero_tol`` of the tie
@@ -457,16 +457,19 @@ class _TieMode:
         the tie while that distance is small, the start has the spread of its own scale.
         The move is a correction of the path's error, as the sign flow's starts are moved
         onto their curves (`_continuation_path._Mode.off_curve`, by as many tolerances at
-        most); the ordinary spread of a join, a few zero tolerances (up to 8 in the
-        logistic and log-cosh fuzz runs and the breast-cancer benchmark), is left alone.
+        most).
+
+        When: as soon as the spread is above the mode's zero tolerance and the gradient's
+        rounding, and after a re-floor above the zero tolerance of the *next* re-floor's
+        scale (`REFLOOR` of this one's). The Hessian falls with the gradient, so the move,
+        ``H⁻¹δ``, grows about as fast as the scale falls: a spread left alone until it is
+        many tolerances (it was 64 at a mode's start, one after a re-floor) could be too
+        far to move by then. A spread of 1.8e-5, the rounding of a join at ``c = 1e11``,
+        was 18 zero tolerances at ``c = 1e6``, and too far to move at ``c = 600``; it
+        reached 2 % of the tie value at ``c = 2e-4``: −4, "not resolved" (3 of 120 Poisson
+        models from ``|∇f| ≈ 1e40`` at rtol 1e-12; 0 now, and the other 1077 runs of
+        Poisson, logistic and log-cosh models at rtol 1e-6 to 1e-12 kept their events).
         """
-        # After a re-floor, a spread above the zero tolerance of the *next* re-floor's
-        # scale (`REFLOOR` of this one's) is taken out now: the Hessian falls with the
-        # gradient, so the move that does it, ``H⁻¹δ``, grows by about as much as the scale
-        # falls, and one re-floor later it can exceed `START_SHIFT_MAX` tolerances. (A
-        # spread of 0.26 left by a join at c = 5e14, half a zero tolerance at the first
-        # re-floor, was too far to move at the next ones and reached 2 % of the tie value
-        # at c = 25: −4, "not resolved".)
         above = REFLOOR if refloored else _RECENTRE_ZTOLS
         spread = float(np.abs(self.delta).max())
         if self.T.size < 2 or not (spread > above * self.ztol and self.c0 > 0.0):
