@@ -845,11 +845,13 @@ def _curve_point(
     then starts from the step's interpolant shifted by its error at ``τ_s``, ``z_s −
     z_I(τ_s)``. The interpolation error is smooth in ``τ`` (``O(tol)`` on the step, with a
     slope of ``O(tol/h)``), so that start is off the curve by ``O(|τ − τ_s|/h)``
-    tolerances, against about one from the interpolant: a root search's later iterates,
-    ``|τ − τ_s|`` at most 1e-6 of ``h`` and mostly far less, start at rounding and take one
-    correction to it instead of three or four (each two passes over the tie's columns;
-    on the d = 300 logistic benchmark, 4.6 gradients per iterate made two thirds of the
-    run's).
+    tolerances, against about one from the interpolant (and by at most twice the
+    interpolant's error after a bisection's long move). A root search's Newton iterates
+    after the first move by far less than ``h`` (4e-9 to 2e-6 of it on the logistic
+    benchmarks, see `_continuation_path._Shift`): they start at rounding and take one
+    correction to it instead of three or four, each two passes over the tie's columns (on
+    the d = 300 logistic benchmark, 4.6 gradients per iterate made two thirds of the
+    run's; two now).
     """
     z = _hermite_z(tm, a, b, h, (tau - a.tau) / h)
     if anchor is not None:
