@@ -269,8 +269,8 @@ def _steps(
     # started at rest has scale 0 at x0 and rounding ~1e-17 after a half period. So it is
     # the row's size times the state's size (still per index, never the largest h), the
     # state's size at least 1 as for h_scale (a state started at 0 has no size of its own).
-    x_size = max(float(np.max(np.abs(x))), 1.0)
-    margin = np.maximum(ztol, opts.zero_tol * np.max(np.abs(jac0), axis=1) * x_size)
+    margin_x0 = _guard_margin(jac0, x, opts.zero_tol)
+    margin = margin_x0
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
@@ -335,11 +335,35 @@ def _steps(
                 f"row at x = {np.array2string(x, precision=12)}",
             )
         t, x = t_new, x_new
+        # The margins on the scale of h where this event is, never above x0's: kept on x0's
+        # scale, an index leaving its surface on a Poisson model started where |∇f| = 7e6
+        # kept an offset of 1.3e-5 where |∇f| had fallen to 7e-3; its partial went through
+        # 0 unseen, the coordinate moved against its sign for 0.009, and the next entry's
+        # projection jumped 1.6e-4 (7e3 tolerances at rtol 1e-8), reported as a success
+        # (review r32; the continuation path's tolerances follow the mode's scale too).
+        margin = np.minimum(
+            margin_x0, _guard_margin(system.kernel_jacobian(x, m), x, opts.zero_tol)
+        )
         t, x, sigma, free, offset, stationary, seed = _transition(
             system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec, tols, t_end
         )
         if not stationary and t >= t_end:
             return REACHED_END  # (a rest the path gets to only after t_end)
+
+
+def _guard_margin(jac: FloatArray, x: FloatArray, zero_tol: float) -> FloatArray:
+    """The margin (guard offset) of each index starting a mode on its boundary, at ``x``.
+
+    It must cover the rounding of ``h_i`` along the motion, not only where it is read:
+    ``h = v`` of an oscillator started at rest has scale 0 at x0 and rounding ~1e-17
+    after a half period. So it is the row's size times the state's size (per index, never
+    the largest ``h``), the state's size at least 1 (a state at 0 has no size of its
+    own), and at least the tolerance that reads ``h_i = 0`` (:func:`initial_zero_rtol` of
+    :func:`component_scales`).
+    """
+    ztol = initial_zero_rtol(zero_tol) * np.maximum(component_scales(jac, x), 1e-300)
+    x_size = max(float(np.max(np.abs(x))), 1.0)
+    return np.asarray(np.maximum(ztol, zero_tol * np.max(np.abs(jac), axis=1) * x_size), float)
 
 
 def l1_twin(system: FilippovSystem) -> FilippovSystem:
