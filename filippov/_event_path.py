@@ -269,8 +269,9 @@ def _steps(
     # started at rest has scale 0 at x0 and rounding ~1e-17 after a half period. So it is
     # the row's size times the state's size (still per index, never the largest h), the
     # state's size at least 1 as for h_scale (a state started at 0 has no size of its own).
-    x_size = max(float(np.max(np.abs(x))), 1.0)
-    margin = np.maximum(ztol, opts.zero_tol * np.max(np.abs(jac0), axis=1) * x_size)
+    margin_x0 = _guard_margin(jac0, x, opts.zero_tol)
+    margin = margin_x0
+    h_x0 = float(np.max(np.abs(hx), initial=0.0))
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
     gain = opts.stabilization / span if span > 0 else 0.0
@@ -335,11 +336,57 @@ def _steps(
                 f"row at x = {np.array2string(x, precision=12)}",
             )
         t, x = t_new, x_new
+        # The margins where this event is (see `_event_margin`).
+        margin = _event_margin(system, x, m, opts.zero_tol, margin_x0, h_x0)
         t, x, sigma, free, offset, stationary, seed = _transition(
             system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec, tols, t_end
         )
         if not stationary and t >= t_end:
             return REACHED_END  # (a rest the path gets to only after t_end)
+
+
+def _guard_margin(jac: FloatArray, x: FloatArray, zero_tol: float) -> FloatArray:
+    """The margin (guard offset) of each index starting a mode on its boundary, at ``x``.
+
+    It must cover the rounding of ``h_i`` along the motion, not only where it is read:
+    ``h = v`` of an oscillator started at rest has scale 0 at x0 and rounding ~1e-17
+    after a half period. So it is the row's size times the state's size (per index, never
+    the largest ``h``), the state's size at least 1 (a state at 0 has no size of its
+    own), and at least the tolerance that reads ``h_i = 0`` (:func:`initial_zero_rtol` of
+    :func:`component_scales`).
+    """
+    ztol = initial_zero_rtol(zero_tol) * np.maximum(component_scales(jac, x), 1e-300)
+    x_size = max(float(np.max(np.abs(x))), 1.0)
+    return np.asarray(np.maximum(ztol, zero_tol * np.max(np.abs(jac), axis=1) * x_size), float)
+
+
+def _event_margin(
+    system: FilippovSystem,
+    x: FloatArray,
+    m: int,
+    zero_tol: float,
+    margin_x0: FloatArray,
+    h_x0: float,
+) -> FloatArray:
+    """The guard margins at an event at ``x``: x0's (:func:`_guard_margin`), lowered where
+    both ``h`` as a whole and the row's own scale have fallen since x0.
+
+    Kept on x0's scale, an index leaving its surface on a Poisson model started where
+    ``|∇f| = 7e6`` kept an offset of 1.3e-5 where ``|∇f|`` had fallen to 7e-3: its partial
+    went through 0 unseen, the coordinate moved against its sign for 0.009, and the next
+    entry's projection jumped 1.6e-4 (7e3 tolerances at rtol 1e-8), reported as a success
+    (review r32; the continuation path's tolerances follow each mode's scale too). The
+    row's scale alone would not do: at a flat root of ``h_i`` (``|∂h_i/∂x|`` = 5e-5 there)
+    it falls below the rounding of ``h_i``, which the margin is there to cover, and rounding
+    then fired spurious events. So a margin is lowered to its row's scale at ``x`` only as
+    far as ``max |h|`` has fallen from x0's (a gradient that shrank by orders of magnitude
+    along the run); elsewhere it stays x0's.
+    """
+    if not h_x0 > 0.0:
+        return margin_x0
+    here = _guard_margin(system.kernel_jacobian(x, m), x, zero_tol)
+    fallen = float(np.max(np.abs(system.kernel_f0_h(x)[1]), initial=0.0)) / h_x0
+    return np.asarray(np.minimum(margin_x0, np.maximum(here, fallen * margin_x0)), float)
 
 
 def l1_twin(system: FilippovSystem) -> FilippovSystem:

@@ -13,7 +13,7 @@ import numpy as np
 
 import filippov as fp
 import filippov._event_path as event_path
-from filippov.objectives import ridge_logistic
+from filippov.objectives import linear_model, ridge_logistic
 
 
 def _equal_columns_flow() -> tuple[fp.FilippovSystem, np.ndarray]:
@@ -67,3 +67,33 @@ def test_self_check_rejects_a_jump_at_an_event(monkeypatch):
     seg_before, seg_after = sol.segments[-2], sol.segments[-1]
     jump = np.max(np.abs(seg_after(seg_after.t0) - seg_before(seg_before.t1)))
     assert jump > 0.1  # the jump it names is really on the dense output
+
+
+def _poisson_far_from_its_scale() -> tuple[fp.FilippovSystem, np.ndarray]:
+    # Poisson regression, 20 samples, 100 features (an intercept column), ridge 1e-6; the
+    # data and x0 are the draws of a reviewer's batch (three models drawn in turn, this
+    # is the third). |∇f(x0)| = 7e6, and |∇f| = 7e-3 near t = 0.733.
+    rng = np.random.default_rng(7)
+    for loss in ("logistic", "logcosh", "poisson"):
+        A = rng.standard_normal((20, 100))
+        A[:, 0] = 1.0
+        z = A @ (rng.standard_normal(100) / 10.0)
+        if loss == "poisson":
+            y = rng.poisson(np.exp(np.clip(z, -5.0, 3.0))).astype(float)
+        else:
+            rng.standard_normal(20)
+        x0 = rng.standard_normal(100)
+    obj = linear_model(A, y, 1e-6, loss="poisson")
+    return fp.steepest_descent_flow(obj, "linf"), x0
+
+
+def test_offsets_follow_the_gradient_scale_not_x0s():
+    # Index 77 leaves its surface at t = 0.73285. With its offset kept on x0's scale
+    # (1.3e-5, where |∇f| had fallen to 7e-3) its partial went through 0 unseen, x_77
+    # moved against its sign for 0.009, and the next mode's start jumped by 1.6e-4
+    # (7e3 tolerances) at t = 0.7417, reported as a success at rtol 1e-8 (and refused,
+    # -4, at rtol 1e-9). The margins now follow the scale at each event.
+    system, x0 = _poisson_far_from_its_scale()
+    sol = fp.solve(system, x0, (0.0, 0.75), method="events", rtol=1e-8)
+    assert sol.status >= 0, sol.message
+    assert _largest_lipschitz_excess(sol) <= 1e-6
