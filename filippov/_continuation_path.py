@@ -137,6 +137,21 @@ _SINGLE_MAX_CONDITION = 1e5
 #: Rows of a single-precision inverse updated at once by a bordered step in place (the
 #: rank-one term of a strip, 64 × 2000 entries: 0.5 MB, within the cache).
 _STRIP = 64
+#: An index joins the block by a bordered step on the old factor unless the step's Schur
+#: complement ``s`` (the new pivot's square) is below this share of its diagonal entry:
+#: a column nearly in the span of the sliding ones (a duplicated feature under a ridge
+#: λ, ``s ≈ 2λ``). Its ``s`` is taken with a factor from other points, and for such a
+#: column is mostly that factor's staleness: 3.3e-4 of ``h_jj`` where the block's own is
+#: 4e-6 (a ridge of 1e-8), 0.039 where it is 0.007 (1e-4); the chord steps on it then
+#: contracted by 0.8 to 0.99 a step and no step converged (−1). The block is factored
+#: afresh at the point instead. (Other columns' shares were 0.18 to 1 in those runs.)
+_DEPENDENT_PIVOT = 0.05
+#: The first Newton correction after chord steps may be longer than twice the last of
+#: them (see `_Mode._correct_columns`) if the next correction is below this share of it.
+_PROBATION = 0.25
+#: An entry's guard is "slow" when its rate is below this share of the largest free
+#: rate: its root is located on curve points corrected to rounding (see `_refine_entry`).
+_SLOW_GUARD = 1e-4
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
 #: iterates) is within this factor of the interpolated slope there (else the root is
 #: confirmed on the curve's tangent).
@@ -870,7 +885,9 @@ class _Block:
         #: ``(L Lᵀ)⁻¹`` explicitly, and the factor it inverts (see `precondition`).
         self._inverse = np.zeros((0, 0))
         self._inverse_of: FloatArray | None = None
-        self._inverse32 = np.zeros((0, 0), dtype=np.float32)
+        #: The single-precision copy of ``_inverse`` that `precondition` applies (``None``
+        #: for a block too ill-conditioned for it), and the inverse it copies.
+        self._inverse32: Any = np.zeros((0, 0), dtype=np.float32)
         self._inverse32_of: FloatArray | None = None
         #: The memory a single-precision inverse of an objective's own products grows in
         #: (see `_bordered_in_place`), and the inverse last grown there (its leading
@@ -1186,9 +1203,10 @@ class _Block:
             return
         w = _forward(self.L, c) if k else np.zeros(0)
         s = float(row[j]) - float(w @ w)
-        if not s > 1e-8 * abs(float(row[j])):
+        if not s > _DEPENDENT_PIVOT * abs(float(row[j])):
             # The old factor (taken at other points) and the new row do not make a PD
-            # matrix: factor the block afresh at x.
+            # matrix, or one whose new pivot is not to be trusted (`_DEPENDENT_PIVOT`):
+            # factor the block afresh at x.
             self.refresh(x)
             return
         L = np.zeros((k + 1, k + 1))
@@ -1213,7 +1231,7 @@ class _Block:
         k = M.shape[0]
         q32 = M @ c.astype(np.float32)
         s = h_jj - float(c @ q32.astype(np.float64))
-        if not s > 1e-8 * abs(h_jj) or (
+        if not s > _DEPENDENT_PIVOT * abs(h_jj) or (
             (self.lm is None or self.lm.sparse) and s * _SINGLE_MAX_CONDITION < abs(h_jj)
         ):
             # The old inverse (taken at other points) and the new row do not make a PD
@@ -1284,9 +1302,15 @@ class _Block:
                 # Only a preconditioner here (small blocks' factors are their solves): in
                 # single precision it reads half the bytes.
                 if self._inverse32_of is not self._inverse:
-                    self._inverse32 = self._inverse.astype(np.float32)
+                    # (not a block too ill-conditioned for single precision: its inverse,
+                    # rounded to it, is no longer positive definite along the block's
+                    # near-null directions -- two equal columns under a ridge of 1e-8 --
+                    # and CG on it broke down; the double inverse is applied instead)
+                    single = _pivot_condition(self.L) <= _SINGLE_MAX_CONDITION
+                    self._inverse32 = self._inverse.astype(np.float32) if single else None
                     self._inverse32_of = self._inverse
-                return (self._inverse32 @ r.astype(np.float32)).astype(np.float64)
+                if self._inverse32 is not None:
+                    return (self._inverse32 @ r.astype(np.float32)).astype(np.float64)
             return np.asarray(self._inverse @ r)
         # LAPACK directly: the scipy wrappers' argument checks cost more than the solve
         # for the small blocks of most modes (called in every CG iteration).
@@ -1535,6 +1559,12 @@ def _cg_iterations(
         r -= np.multiply(Ap, alpha, out=step_k)
         z = precondition(r)
         rz_new = float(r.dot(z))
+        if not rz_new > 0.0:
+            # (r = 0 exactly: converged; else a preconditioner not positive definite on
+            # r, an inverse rounded beyond its precision: not converged, as for pᵀAp ≤ 0.
+            # It divided by zero at the next iteration, ending the run -1, "the
+            # integration failed (ZeroDivisionError ...)".)
+            return it, _norm(r) <= target
         p *= rz_new / rz
         p += z
         rz = rz_new
@@ -1969,6 +1999,7 @@ class _Mode:
         guessed = given and not z_exact
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
+        probation = False
         # z, ℓ'(z)/m and B_Sᵀ ℓ'(z)/m at x, and the correction taken since the last
         # iterate (None: none, the chord step was dropped).
         z: FloatArray | None = None
@@ -2034,7 +2065,22 @@ class _Mode:
                     no_chord = True
                     step = None
                     continue
-                return None  # diverging
+                if newton_last:
+                    return None  # diverging
+                # The first Newton correction after chord steps: theirs measured how far
+                # the factor moves the state, not how far the curve is. A factor too
+                # stiff along some direction (stale, or bordered from a stale one) makes
+                # them short and slow to contract, and the Newton correction, the
+                # distance itself, is several times the last (4.6 times on sparse data
+                # with a duplicated column under a ridge of 1e-4: read as divergence at
+                # every step size, −1). It is taken on probation: the next correction
+                # must be within `_PROBATION` of it (Newton's, from the curve's basin,
+                # is far smaller), or the corrector gives up as before.
+                probation = True
+            elif probation:
+                if not size < _PROBATION * last and size > tol:
+                    return None
+                probation = False
             xS = xS - delta  # (x[S] kept alongside: no gathers in the loop)
             x[S] = xS
             step = delta
@@ -2189,6 +2235,7 @@ class _Mode:
         done = False
         no_chord = False
         newton_last = False  # (whether the last correction was a Newton step, not a chord's)
+        probation = False
         for it in range(_MAX_NEWTON + 1):  # (as in `_correct_columns`)
             g = self.grad(x)
             if done:
@@ -2209,7 +2256,13 @@ class _Mode:
                     # (as in `_correct_columns`: the factor is too far from H_SS here)
                     no_chord = True
                     continue
-                return None  # diverging
+                if newton_last:
+                    return None  # diverging
+                probation = True  # (after chord steps: see `_correct_columns`)
+            elif probation:
+                if not size < _PROBATION * last and size > self.tol(x):
+                    return None
+                probation = False
             x[S] -= delta
             tol = self.tol(x)
             if not tight and size <= (0.1 if fresh else 1.0) * tol:
@@ -4176,15 +4229,20 @@ def _accel_guess(cm: _Mode, cur: _Point, new: _Point, h: float, tau: float) -> A
 
 
 def _tight_if_possible(
-    cm: _Mode, tau: float, xs: FloatArray, only: int | None, z: FloatArray | None
+    cm: _Mode,
+    tau: float,
+    xs: FloatArray,
+    only: int | None,
+    z: FloatArray | None,
+    slow_guard: bool = False,
 ) -> tuple[FloatArray, FloatArray] | None:
     """The corrector at an event's iterate: to rounding at the last index's entry (where
     the state becomes the stationary point), else to the tolerance. Where the curve ends
     at a degenerate minimum, Newton converges only linearly there and may not reach
     rounding within its iterations: the tolerance's point is taken then, as every step's
     (the run failed -1 on some degenerate quartics at rtol 1e-13, depending on the steps
-    that led there)."""
-    tight = cm.F.size == 1
+    that led there). Also to rounding for a ``slow_guard`` (see `_refine_entry`)."""
+    tight = slow_guard or cm.F.size == 1
     corrected = cm.correct(tau, xs, tight=tight, fresh=True, only=only, z_guess=z, z_exact=True)
     if corrected is None and tight:
         corrected = cm.correct(tau, xs, fresh=True, only=only, z_guess=z, z_exact=True)
@@ -4192,7 +4250,13 @@ def _tight_if_possible(
 
 
 def _curve_state(
-    cm: _Mode, cur: _Point, new: _Point, h: float, tau: float, only: int | None = None
+    cm: _Mode,
+    cur: _Point,
+    new: _Point,
+    h: float,
+    tau: float,
+    only: int | None = None,
+    slow_guard: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """State and gradient of the curve at ``tau`` in the step ``[cur, new]`` (with
     ``only``, possibly the gradient on ``S`` and at ``only`` alone: see `_Mode.correct`),
@@ -4204,7 +4268,7 @@ def _curve_state(
     # gradients were taken at, off by ‖B‖·tol, would spoil Newton's quadratic last
     # correction, and the event times would lose a digit or two.)
     z = _z_between(cm, cur, new, h, s)
-    corrected = _tight_if_possible(cm, tau, xs, only, z)
+    corrected = _tight_if_possible(cm, tau, xs, only, z, slow_guard)
     if corrected is None:
         raise PathFailure(
             -1,
@@ -4422,6 +4486,13 @@ def _refine_entry(
     E = None
     if cur.gddot is not None and new.gddot is not None:
         E = (sj * float(cur.gddot[j]), sj * float(new.gddot[j]))
+    # A guard whose rate is far below the gradient's (an index whose column duplicates
+    # a sliding one: its partial is the twin's, zero on the curve, plus λ times their
+    # difference, moving at 2λ) is read at the iterates off by the residual the
+    # corrector's tolerance leaves on ∂_S f, which locates its root far beyond the
+    # tolerance (1e-4 in x at λ = 1e-8, rtol 1e-8): the next mode's start was that far
+    # off its curve, and the run ended -1. Its iterates are corrected to rounding.
+    slow_guard = cm.F.size > 1 and max(abs(D0), abs(D1)) < _SLOW_GUARD * _max_abs(cur.gdot[cm.F])
     best: tuple[float, FloatArray, FloatArray] | None = None
     last_step = np.inf
     last_iterate: tuple[float, float] | None = None
@@ -4435,7 +4506,7 @@ def _refine_entry(
             predicted = None
         else:
             try:
-                x, g, predicted = _curve_state(cm, cur, new, h, tau, only=j)
+                x, g, predicted = _curve_state(cm, cur, new, h, tau, j, slow_guard)
             except PathFailure:
                 if best is None:
                     raise
@@ -4454,7 +4525,7 @@ def _refine_entry(
             # half of a solve: on a log-sum-exp objective the moves' time was no gain at
             # rtol = 1e-10 and 8% more at 1e-8, where half of them failed `agrees`), and
             # not at the last index's entry (its corrector is tight, to rounding).
-            if cm.lm is not None and cm.F.size > 1:
+            if cm.lm is not None and cm.F.size > 1 and not slow_guard:
                 curve_slope = _guard_slope(G0, D0, G1, D1, h, s, val, E)
                 shift = _Shift(cm, cur, new, h, tau, (x, g, predicted), (val, curve_slope))
         elif shift is not None and not shift.agrees(tau, val):
