@@ -483,13 +483,15 @@ class UserFunction:
             # engine formats the exception into its message, and the ``__str__``'s error
             # escaped `solve` from there, the run lost (a ValueError subclass with a
             # lookup in its ``__str__``). Raised again with a message that can be read.
-            raise UserFunctionError(
-                f"`{self.label}` raised {type(exc).__name__}: {_text_of(exc)}{_raised_where(exc)}"
-            ) from exc
+            raise self._failure(exc) from exc
         except Exception as exc:
-            raise UserFunctionError(
-                f"`{self.label}` raised {type(exc).__name__}: {_text_of(exc)}{_raised_where(exc)}"
-            ) from exc
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: BaseException) -> UserFunctionError:
+        """The error that names this function, ``exc`` and the user's line it came from."""
+        return UserFunctionError(
+            f"`{self.label}` raised {type(exc).__name__}: {_text_of(exc)}{_raised_where(exc)}"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (UserFunction, (self.function, self.label))
