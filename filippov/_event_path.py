@@ -55,6 +55,7 @@ from filippov._event_location import (
 from filippov._l2_arrival import arrive_l2
 from filippov._mode_field import (
     TIE_MARGIN_ULPS,
+    Margins,
     ModeField,
     check_selection_precision,
     min_norm_correction,
@@ -270,7 +271,7 @@ def _steps(
     # the row's size times the state's size (still per index, never the largest h), the
     # state's size at least 1 as for h_scale (a state started at 0 has no size of its own).
     margin_x0 = _guard_margin(jac0, x, opts.zero_tol)
-    margin = margin_x0
+    margin: Margins = margin_x0
     h_x0 = float(np.max(np.abs(hx), initial=0.0))
     v_scale = max(float(np.max(np.abs(f0))) + float(np.max(np.abs(B))), 1e-300)
     span = t_end - t0
@@ -336,8 +337,8 @@ def _steps(
                 f"row at x = {np.array2string(x, precision=12)}",
             )
         t, x = t_new, x_new
-        # The margins where this event is (see `_event_margin`).
-        margin = _event_margin(system, x, m, opts.zero_tol, margin_x0, h_x0)
+        # The margins where this event is (see `_EventMargins`).
+        margin = _EventMargins(system, x, m, opts.zero_tol, margin_x0, h_x0)
         t, x, sigma, free, offset, stationary, seed = _transition(
             system, field, t, x, hit, norm, margin, tie_tol, opts.rtol * span, rec, tols, t_end
         )
@@ -360,16 +361,10 @@ def _guard_margin(jac: FloatArray, x: FloatArray, zero_tol: float) -> FloatArray
     return np.asarray(np.maximum(ztol, zero_tol * np.max(np.abs(jac), axis=1) * x_size), float)
 
 
-def _event_margin(
-    system: FilippovSystem,
-    x: FloatArray,
-    m: int,
-    zero_tol: float,
-    margin_x0: FloatArray,
-    h_x0: float,
-) -> FloatArray:
-    """The guard margins at an event at ``x``: x0's (:func:`_guard_margin`), lowered where
-    both ``h`` as a whole and the row's own scale have fallen since x0.
+class _EventMargins:
+    """The guard margins at an event at ``x``, indexed as an array (``margins[i]``,
+    ``margins[rows]``): x0's (:func:`_guard_margin`), lowered where both ``h`` as a whole
+    and the row's own scale have fallen since x0.
 
     Kept on x0's scale, an index leaving its surface on a Poisson model started where
     ``|∇f| = 7e6`` kept an offset of 1.3e-5 where ``|∇f|`` had fallen to 7e-3: its partial
@@ -381,12 +376,43 @@ def _event_margin(
     then fired spurious events. So a margin is lowered to its row's scale at ``x`` only as
     far as ``max |h|`` has fallen from x0's (a gradient that shrank by orders of magnitude
     along the run); elsewhere it stays x0's.
+
+    Only the rows asked for are taken (`kernel_jacobian_rows`): an event reads the margins
+    of the few indices leaving or arriving, and the whole Jacobian at every event (a dense
+    Hessian on a gradient flow, ``n`` Hessian–vector products for an objective with no
+    rows of its own) was work for the other rows.
     """
-    if not h_x0 > 0.0:
-        return margin_x0
-    here = _guard_margin(system.kernel_jacobian(x, m), x, zero_tol)
-    fallen = float(np.max(np.abs(system.kernel_f0_h(x)[1]), initial=0.0)) / h_x0
-    return np.asarray(np.minimum(margin_x0, np.maximum(here, fallen * margin_x0)), float)
+
+    def __init__(
+        self,
+        system: FilippovSystem,
+        x: FloatArray,
+        m: int,
+        zero_tol: float,
+        margin_x0: FloatArray,
+        h_x0: float,
+    ) -> None:
+        self._system, self._x, self._m, self._zero_tol = system, x, m, zero_tol
+        self._x0 = margin_x0
+        self._fallen = np.nan
+        if h_x0 > 0.0:
+            self._fallen = float(np.max(np.abs(system.kernel_f0_h(x)[1]), initial=0.0)) / h_x0
+        self._known: dict[int, float] = {}
+
+    def __getitem__(self, index: Any) -> Any:
+        rows = np.atleast_1d(np.asarray(index, dtype=np.intp))
+        if not self._fallen < 1.0:  # (h has not fallen, or no scale at x0: x0's margins)
+            return self._x0[index]
+        missing = np.array([i for i in rows.tolist() if i not in self._known], dtype=np.intp)
+        if missing.size:
+            jac = self._system.kernel_jacobian_rows(self._x, missing, self._m)
+            here = _guard_margin(jac, self._x, self._zero_tol)
+            lowered = np.minimum(
+                self._x0[missing], np.maximum(here, self._fallen * self._x0[missing])
+            )
+            self._known.update(zip(missing.tolist(), lowered.tolist(), strict=True))
+        values = np.array([self._known[i] for i in rows.tolist()], dtype=float)
+        return values if np.ndim(index) else values[0]
 
 
 def l1_twin(system: FilippovSystem) -> FilippovSystem:
@@ -1136,7 +1162,7 @@ def _initial_mode(
     t: float,
     norm: str,
     ztol: FloatArray,
-    margin: FloatArray,
+    margin: Margins,
     tie_tol: float,
     rec: Recorder,
 ) -> tuple[FloatArray, np.ndarray, FloatArray, bool]:
@@ -1613,7 +1639,7 @@ def _transition(
     x: FloatArray,
     values: FloatArray,
     norm: str,
-    margin: FloatArray,
+    margin: Margins,
     tie_tol: float,
     t_tol: float,
     rec: Recorder,
@@ -1870,7 +1896,7 @@ def _late_on_next_mode(
     J: set[int],
     entries: list[int],
     values: FloatArray,
-    margin: FloatArray,
+    margin: Margins,
     t_tol: float,
 ) -> set[int]:
     """The guard entries among ``entries`` (ℓ1 arrivals at an event) that only the probe

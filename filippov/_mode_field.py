@@ -10,7 +10,7 @@ correction) and its guard, the distances to every face boundary (see
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.linalg.lapack import dgecon, dgesv, dposv
@@ -27,6 +27,14 @@ from filippov._validation import FloatArray
 from filippov.engine.protocol import PathFailure
 from filippov.solution import Mode
 from filippov.systems import FilippovSystem
+
+
+class Margins(Protocol):
+    """Per-index guard margins read as an array (``margins[i]``, ``margins[rows]``): an
+    ndarray, or the event path's margins taken at an event row by row."""
+
+    def __getitem__(self, index: Any) -> Any: ...
+
 
 _EPS = np.finfo(float).eps
 #: The offset of an index that starts an ℓ∞ mode on the tie, in ulps of ``h_scale``.
@@ -405,7 +413,7 @@ class ModeField:
         self._projected = x.tobytes()
         return x
 
-    def settle_offsets(self, x: FloatArray, ztol: FloatArray, tie_tol: float) -> None:
+    def settle_offsets(self, x: FloatArray, ztol: Margins, tie_tol: float) -> None:
         """Set the offsets of indices that start on their boundary from the state the mode
         really starts at (after projection, which moves ``h``): their guards start at
         ``ztol[i]`` > 0 (ℓ1, each index on its own scale) or ``tie_tol`` (ℓ∞ ties, on

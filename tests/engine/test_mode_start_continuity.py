@@ -9,7 +9,10 @@ end-of-run self-check rejects a solution whose state jumps between two segments.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pytest
 
 import filippov as fp
 import filippov._event_path as event_path
@@ -96,4 +99,27 @@ def test_offsets_follow_the_gradient_scale_not_x0s():
     system, x0 = _poisson_far_from_its_scale()
     sol = fp.solve(system, x0, (0.0, 0.75), method="events", rtol=1e-8)
     assert sol.status >= 0, sol.message
+    assert _largest_lipschitz_excess(sol) <= 1e-6
+
+
+def test_the_margins_at_an_event_take_only_the_rows_they_are_read_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The margins follow the scale at each event from the Jacobian's rows of the indices
+    # that read them (a few per event), not from the whole Jacobian at every event: on a
+    # gradient flow that is a dense Hessian (the first version of the margins took one
+    # per event, 56 on this run against 6 without them).
+    system, x0 = _poisson_far_from_its_scale()
+    calls = {"whole": 0}
+    whole = type(system).kernel_jacobian
+
+    def counted(self: Any, *args: Any) -> Any:
+        calls["whole"] += 1
+        return whole(self, *args)
+
+    monkeypatch.setattr(type(system), "kernel_jacobian", counted)
+    sol = fp.solve(system, x0, (0.0, 0.75), method="events", rtol=1e-8)
+    assert sol.status >= 0, sol.message
+    assert len(sol.events) >= 20
+    assert calls["whole"] <= len(sol.events) // 4
     assert _largest_lipschitz_excess(sol) <= 1e-6
