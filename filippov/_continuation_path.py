@@ -3878,6 +3878,7 @@ def _run_mode(
                 j_entry = -1
         if j_entry < 0 and exit_idx.size == 0:
             pts.append(new)
+            rec.n_steps += 1  # (an accepted step; one cut at an event is counted below)
             cur_guards = (new, G1, D1, E1)
             # An offset has done its work once its guard has left the boundary it started
             # on (at twice the offset: the event that put it there cannot fire again). It
@@ -3929,6 +3930,7 @@ def _run_mode(
             # derivative where the event's point was solved without it)
             pts[-1] = p_ev if p_ev.a is not None or cur.a is None else replace(p_ev, a=cur.a)
         else:
+            rec.n_steps += 1  # (the step, cut at its event)
             # The last piece of the dense output ends with the slope of the step's
             # interpolant, whose error the step control measured, not with a tangent
             # solved at the event: where the curve bends sharply just before the event (a

@@ -98,7 +98,8 @@ def _kind_key(kind: str) -> str:
 #: * ``njev`` -- evaluations of its Jacobian (discrete runs: of the Hessian);
 #: * ``nlu`` -- LU decompositions;
 #: * ``n_selection_solves`` -- solves of the sliding selection (box / simplex / ball VI);
-#: * ``n_steps`` -- integrator steps (discrete runs: steps of the scheme);
+#: * ``n_steps`` -- integrator steps (the continuation path's accepted steps, a step cut
+#:   at an event included; 0 on the exact path; discrete runs: steps of the scheme);
 #: * ``n_events`` -- events of every kind (0 for a discrete run);
 #: * ``n_crossing``, ``n_sliding_entry``, ... -- events of each kind of
 #:   :data:`EVENT_KINDS`, ``-`` written ``_`` (the column names of :func:`filippov.sweep`).

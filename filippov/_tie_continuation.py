@@ -1440,6 +1440,7 @@ def _run_tie_mode(
                         continue
         if k_hit < 0 and leaving.size == 0:
             pts.append(new)
+            rec.n_steps += 1  # (an accepted step; one cut at an event is counted below)
             _watch_repelling(tm, pts, t, mode, rec, new.tau >= tau_end)
             cur_guards = (new, V1, R1)
             # Offsets that have done their work are dropped, as in the sign flow's modes
@@ -1529,6 +1530,7 @@ def _run_tie_mode(
             # times must increase strictly; a repeated one made the solution unusable).
             pts[-1] = p_ev
         else:
+            rec.n_steps += 1  # (the step, cut at its event)
             # The dense output's last node takes the slope of the step's interpolant,
             # whose error the step control measured, not the tangent solved at the event
             # (as on the sign flow's modes, see `_run_mode` there): a curve that bends

@@ -247,6 +247,20 @@ def test_the_integrators_counters_are_summed_over_modes(integrator: str) -> None
     assert sol.njev == stats["njev"] and sol.nlu == stats["nlu"]
 
 
+@pytest.mark.parametrize("norm", ["linf", "l1"])
+def test_the_continuation_path_counts_its_steps(norm: str) -> None:
+    # (it reported n_steps = 0: only scipy solvers' steps were counted)
+    _, x0 = _logistic_flow()
+    obj = _logistic_flow()[0].objective
+    sol = fp.solve(fp.steepest_descent_flow(obj, norm), x0, (0.0, 50.0), method="continuation")
+    stats = sol.stats
+    assert sol.status == 1 and len(sol.events) >= 3
+    # every mode of positive length takes a step at least; each step corrects a point
+    moving = sum(seg.t1 > seg.t0 for seg in sol.segments if seg.kind != "stationary")
+    assert stats["n_steps"] >= moving >= len(sol.events) - 1
+    assert stats["nfev"] > stats["n_steps"]
+
+
 def test_a_non_finite_value_at_x0_keeps_its_own_error() -> None:
     # (review of the change above) NonFiniteError is a FloatingPointError too: it was
     # wrapped as if the user's function had raised, though it returned NaN.
