@@ -94,6 +94,9 @@ class ModeField:
         #: The scale of each ``h_i`` (``max(|h_i|, |∂h_i/∂x|·|x|)`` at the run's start), for
         #: :meth:`below`; ``None``: every entry on ``h_scale``.
         self.index_scales: FloatArray | None = None
+        #: The scale whose rounding a tie's offsets cover (x0's ``h_scale`` on the event
+        #: path, where ``h_scale`` follows ``h`` as it falls).
+        self.rounding_scale = h_scale
         # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see filippov._l2_arrival).
         # Small, so that the straight Newton steps of the arrival are short: the velocity
         # −h/‖h‖ turns along the way, and the last stretch should be rounding-sized.
@@ -437,7 +440,9 @@ class ModeField:
             # near a minimizer that tolerance (1e-12 of h's scale at x0) was a third of
             # the tie's value; the offset then never came off (`release_offsets` waits for
             # three of it) and each re-entry into the tie came late (review R19).
-            margin = np.full(flagged.size, min(tie_tol, TIE_MARGIN_ULPS * _EPS * self.h_scale))
+            margin = np.full(
+                flagged.size, min(tie_tol, TIE_MARGIN_ULPS * _EPS * self.rounding_scale)
+            )
         # (The cache holds no guard values, so it stays valid.)
         self.offset[flagged] = margin + np.maximum(-raw, 0.0)
 
