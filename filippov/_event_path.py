@@ -131,6 +131,9 @@ _MAX_MODE_STEPS = 10_000
 #: a long span (an oscillation that never reaches its surface) takes as many steps as it
 #: needs, a crawl does not.
 _CRAWL_STEP = 1e-5
+#: An ℓ2 mode's steps are held to this fraction of the time ``h`` would take to vanish at
+#: its current rate (the field is singular there; see `_integrate_mode`).
+_L2_ARRIVAL_STEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -645,6 +648,18 @@ def _integrate_mode(
     # The largest ‖h‖ at the mode's accepted states so far (ℓ2 free modes): a pole's turn
     # is far above it, an arrival's below it (see the turn test below).
     h_seen = float(np.linalg.norm(h_old)) if h_old is not None else 0.0
+    if h_old is not None:
+        # The ℓ2 field −B h/‖h‖ is singular where h = 0: a step longer than the time h
+        # takes to vanish passes the arrival, and the embedded error estimate, its stages
+        # straddling the singularity, can accept it. Started 2.8e-7 from a minimizer (rtol
+        # 1e-8), DOP853's first step was 2.1e-6 long and ended 1.3e-6 away; the path
+        # wandered, f rose 38-fold, and the arrival came 16 times late, with status 1.
+        # So steps are held to a fraction of that time, ‖h‖ over h's rate: J ẋ at the
+        # mode's start, then the last step's secant (near a minimum, the distance to it
+        # at unit speed, whatever the conditioning: not a stability limit).
+        rate0 = float(np.linalg.norm(field.system.kernel_jacobian(x, field.m) @ field.rhs(t, x)))
+        if rate0 > 0.0:
+            solver.max_step = min(opts.max_step, _L2_ARRIVAL_STEP * h_seen / rate0)
     span = max(abs(t_end - t), 1e-300)
     restarts = 0  # (from the projected path at an early event: see below)
     # The step cap of the retries toward a region where the field is not finite (see the
@@ -721,7 +736,13 @@ def _integrate_mode(
                     )  # fmt: skip
                     continue
                 raise fail(-1, f"the integrator failed ({message})", t_old, x_old)
-            if stiffness is not None and stiffness.stiff_after(solver):
+            # (a step held by an ℓ2 mode's arrival cap, not by the error control, is not at
+            # the stability boundary, and says nothing of stiffness: counted, the capped
+            # steps of a condition-10 quadratic's arrival switched it to Radau)
+            capped = h_old is not None and (
+                float(solver.t) - t_old >= (1.0 - 1e-9) * float(solver.max_step)
+            )
+            if stiffness is not None and not capped and stiffness.stiff_after(solver):
                 # (the steps are held at DOP853's stability boundary: the mode goes on
                 # with the implicit integrator from the end of this step, below)
                 assert stiff_cls is not None
@@ -822,6 +843,10 @@ def _integrate_mode(
                         x_ev,
                     )
                 return t_ev, record(t_ev, x_ev), field.guard_values(x_ev)[0], h_next
+            rate = float(np.linalg.norm(h_new - h_old)) / max(t_new - t_old, 1e-300)
+            if rate > 0.0:  # (see the start of the mode)
+                h_size = float(np.linalg.norm(h_new))
+                solver.max_step = min(opts.max_step, _L2_ARRIVAL_STEP * h_size / rate)
             h_old = h_new
             if not fell_back:
                 h_seen = max(h_seen, float(np.linalg.norm(h_new)))

@@ -82,3 +82,59 @@ def test_a_saddle_reached_on_the_event_path_says_why_it_is_not_unique(norm: str)
     np.testing.assert_allclose(event.x, [0.0, 0.0], rtol=0, atol=1e-12)
     assert not event.unique
     assert "saddle" in event.note and "P-matrix" in event.note
+
+
+# A smooth strongly convex objective typed as a user would (a fuzz case: the ℓ2 event
+# path wandered away from its minimizer when started near it).
+_FUZZ_EXPR = (
+    "1.6142551184157028*(x0 - (2.955))**2 + 0.42152493752290604*(x1 - (-3.679))**2"
+    " + 0.921522470311167*(x2 - (0.54))**2 + 0.291*exp(0.163*x1 + (-0.161)*x0 + (1.479))"
+    " + 0.1143*x1*x2"
+)
+
+
+def _newton_minimizer(obj: Objective, x: np.ndarray) -> np.ndarray:
+    for _ in range(50):
+        x = x - np.linalg.solve(obj.hess(x), obj.grad(x))
+    return x
+
+
+def _gradient_path_length(obj: Objective, x0: np.ndarray) -> float:
+    """``∫ ‖∇f‖ ds`` along the gradient flow ``dx/ds = −∇f`` (smooth, integrated by scipy
+    alone): the ℓ2 flow runs along that path at unit speed, so this is its arrival time."""
+    from scipy.integrate import solve_ivp
+
+    def rhs(_s: float, z: np.ndarray) -> np.ndarray:
+        g = obj.grad(z[:-1])
+        return np.append(-g, np.linalg.norm(g))
+
+    out = solve_ivp(rhs, (0.0, 60.0), np.append(x0, 0.0), method="LSODA", rtol=1e-12, atol=1e-20)
+    return float(out.y[-1, -1])
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-8])
+@pytest.mark.parametrize("seed", range(6))
+def test_an_l2_flow_started_near_its_minimizer_does_not_step_past_it(
+    rtol: float, seed: int
+) -> None:
+    # DOP853's error estimate, its stages straddling the singularity of −∇f/‖∇f‖ at the
+    # minimizer, accepted a first step 8 times longer than the distance to it (started
+    # 2.8e-7 away, rtol 1e-8): the path wandered 1.8e-6 away, f rose 38-fold and the
+    # arrival came at t = 4.9e-6 for 3.0e-7, with status 1. Steps are now held to half
+    # the time h takes to vanish at its current rate.
+    obj = Objective.from_expr(_FUZZ_EXPR, variables=["x0", "x1", "x2"])
+    x_star = _newton_minimizer(obj, np.array([2.9, -3.6, 0.5]))
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(3)
+    x0 = x_star + 10 ** rng.uniform(-7, -4) * u / np.linalg.norm(u)
+    tol = rtol * float(np.max(np.abs(x_star))) + rtol / 1000
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l2"), x0, (0.0, 1.0), rtol=rtol, atol=rtol / 1000)
+    assert sol.status == 1, sol.message
+    T = _gradient_path_length(obj, x0)
+    assert abs(sol.events[-1].t - T) <= 30 * tol
+    ts = np.linspace(0.0, 2.0 * T, 801)
+    X = sol(ts)
+    start = float(np.linalg.norm(x0 - x_star))
+    assert float(np.max(np.linalg.norm(X - x_star, axis=1))) <= start + 2 * tol
+    f = np.array([obj.f(x) for x in X])
+    assert np.all(np.diff(f) <= 1e-14), float(np.max(np.diff(f)))
