@@ -576,6 +576,19 @@ def without_late_offsets(
 #: dip below zero and come back within the step (the step ends alone would miss them), on
 #: the part of the step searched (up to the earliest root at its end, if any).
 _DIP_SAMPLES = 8
+#: How many times `scan_step` may sample an interval between its samples anew where the
+#: polynomial through them comes within its own error of zero (`interpolant_close_calls`):
+#: each level samples an interval 9 times finer, and the polynomial's error falls by
+#: about 9^10 for a smooth guard, so one level resolves it and a second rarely runs.
+_REFINE_LEVELS = 2
+#: The polynomial's error estimate in `interpolant_close_calls`: this many times its two
+#: highest Chebyshev coefficients. Equispaced interpolation of a guard with a notch (a
+#: sech² of width 0.1 between samples 0.23 apart) is off by more than its tail: with the
+#: tail alone 2 of 8 such notches 4.4e-7 deep were still missed, with 4 times it none
+#: (of 200 random notches 151 were missed without refinement, 84 with the tail alone, 58
+#: with 4 times it: 6 of them wider than a quarter of the spacing, none than half). Softmax regressions' event runs evaluated
+#: their guards 0.2% more often (8226 against 8210 over 8 runs), nfev unchanged.
+_CLOSE_FACTOR = 4.0
 #: A guard whose minimum inside a step lies within this (relative) distance of zero
 #: touches its boundary without crossing it: a grazing contact, recorded as a tangency.
 _GRAZE_TOL = 1e-10
@@ -748,6 +761,54 @@ def interpolant_dips(ts: FloatArray, G: FloatArray) -> dict[int, float]:
     return out
 
 
+def interpolant_close_calls(ts: FloatArray, G: FloatArray) -> list[int]:
+    """The intervals ``(ts[i], ts[i + 1])``, in order, in which the polynomial through
+    all the samples ``G`` (as in :func:`interpolant_dips`) comes within its own error
+    estimate of zero for an entry that is positive at both of the interval's samples:
+    where the guard may dip below zero unseen by the samples and the polynomial alike.
+
+    The error estimate of entry ``c`` is `_CLOSE_FACTOR` times ``|a_{k−1}| + |a_k|``, its
+    two highest Chebyshev coefficients (the difference to the polynomials of one and two
+    degrees less through the same values, the usual tail estimate). Entries whose series cannot come within
+    it of zero (``a_0 − Σ_{j≥1} |a_j| > err``, most of them), or whose estimate is at
+    rounding (a polynomial guard, for which the polynomial is exact), are skipped. So is
+    the first interval for an entry at most its estimate above zero at the step's start
+    (an index that starts the mode on its boundary, with its offset), and the last for one
+    at its end (the surface reached there, located at the step's end): they are at zero
+    by construction, and sampling them anew would cost a refinement at most steps.
+    """
+    n = len(ts)
+    if n < 4 or not bool(np.all(np.diff(ts) > 0.0)):
+        return []
+    a, b = float(ts[0]), float(ts[-1])
+    G2 = G.reshape(n, -1)
+    coef = _equispaced_to_chebyshev(n) @ G2
+    err = _CLOSE_FACTOR * (np.abs(coef[-1]) + np.abs(coef[-2]))
+    lowest = coef[0] - np.abs(coef[1:]).sum(axis=0)
+    at_rounding = err <= 64 * _EPS * np.maximum(1.0, np.abs(G2).max(axis=0))
+    out: set[int] = set()
+    for c in np.flatnonzero(~(lowest > err) & ~at_rounding).tolist():
+        series = coef[:, c].copy()
+        series[0] -= err[c]
+        roots = chebyshev.chebroots(series)
+        real = roots.real[(np.abs(roots.imag) <= 1e-9) & (np.abs(roots.real) < 1.0)]
+        edges = np.concatenate(([-1.0], np.sort(real), [1.0]))
+        mids = 0.5 * (edges[:-1] + edges[1:])
+        col = G2[:, c]
+        for w in np.flatnonzero(chebyshev.chebval(mids, series) < 0.0).tolist():
+            lo_t = 0.5 * ((b - a) * float(edges[w]) + a + b)
+            hi_t = 0.5 * ((b - a) * float(edges[w + 1]) + a + b)
+            first = min(max(int(np.searchsorted(ts, lo_t, side="right")) - 1, 0), n - 2)
+            last = min(max(int(np.searchsorted(ts, hi_t, side="left")) - 1, 0), n - 2)
+            for i in range(first, last + 1):
+                if not (col[i] > 0.0 and col[i + 1] > 0.0):
+                    continue  # (a sign change at a sample: the scan's own bracket)
+                if (i == 0 and col[0] <= err[c]) or (i == n - 2 and col[-1] <= err[c]):
+                    continue
+                out.add(i)
+    return sorted(out)
+
+
 def scan_step(
     field: ModeField,
     dense: Callable[..., FloatArray],
@@ -755,6 +816,7 @@ def scan_step(
     t_new: float,
     g_old: FloatArray,
     g_new: FloatArray,
+    level: int = 0,
 ) -> tuple[float | None, tuple[Any, ...] | None]:
     """Find the first place in the step where the guard changes sign.
 
@@ -769,8 +831,11 @@ def scan_step(
     samples each component is modelled by the polynomial through all of them, whose
     negative windows are found from its roots (`interpolant_dips`), and by the parabola
     through three consecutive samples (for grazing contacts); a predicted window is
-    checked on the guard itself. A window narrower than the samples resolve is still
-    missed where the polynomial is not close to the guard. Measured on a review's random
+    checked on the guard itself. Where the polynomial comes within its own error estimate
+    of zero between two positive samples (`interpolant_close_calls`), that interval is
+    searched again as a step of its own, up to `_REFINE_LEVELS` deep. A window narrower
+    than the samples resolve is still missed where the guard shows nothing of it at the
+    samples (a notch narrower than about a quarter of their spacing). Measured on a review's random
     systems of polynomial guards of degree up to 5 (a state moving at constant speed, so
     the polynomial is exact; random, shared and double roots), counting runs that end
     with status ≥ 0 and a trajectory more than 1e-6 off: 29 of 900 before (the
@@ -825,6 +890,11 @@ def scan_step(
     # (through every sample: the guards are smooth on the whole step, and the samples
     # past a sign change pin the polynomial down before it)
     suspects = interpolant_dips(ts, G) if len(ts) >= 3 else {}
+    # Intervals before the first sampled sign change where the polynomial comes within
+    # its own error of zero: sampled anew, as a step of their own (`refined`).
+    close = set(interpolant_close_calls(ts, G)) if level < _REFINE_LEVELS else set()
+    if first is not None:
+        close = {i for i in close if i < first - 1}
 
     def confirmed_dip(i: int) -> float | None:
         # Where the polynomial through all the samples dips below zero in interval i, the
@@ -834,6 +904,19 @@ def scan_step(
         if t_dip is None:
             return None
         return t_dip if field.below(_state(dense, t_dip), _GRAZE_TOL) else None
+
+    def refined(i: int) -> tuple[float | None, tuple[Any, ...] | None] | None:
+        # Where the polynomial is not close enough to the guard to tell, the interval is
+        # searched as a step of its own (its own samples, polynomial, parabolas and, up
+        # to `_REFINE_LEVELS`, refinements). A reviewer's softmax regression (ℓ1 flow,
+        # n = 40): a tie entry's guard dipped 4.4e-7 below zero for 0.078 between two
+        # samples 0.23 apart of a DOP853 step 2.1 long, where the polynomial through the
+        # samples stayed above zero; the entry and its exit were missed and the run
+        # ended at a stationary point 9.4e-7 off (status 1).
+        if i not in close:
+            return None
+        close.discard(i)
+        return scan_step(field, dense, float(ts[i]), float(ts[i + 1]), G[i], G[i + 1], level + 1)
 
     if last == 1:
         # (the first sampled sign change is at the first sample: the loop below, over
@@ -847,6 +930,13 @@ def scan_step(
             t_dip = confirmed_dip(i)
             if t_dip is not None:
                 return t_graze, ("cross", float(ts[i]), t_dip, None, None)
+            sub = refined(i)
+            if sub is not None:
+                sub_graze, sub_found = sub
+                if t_graze is None:
+                    t_graze = sub_graze
+                if sub_found is not None:
+                    return t_graze, sub_found
         if t_graze is not None and t0 < t_graze < t2:
             continue  # the contact already found
         g0, g1, g2 = G[j - 1], G[j], G[j + 1]
