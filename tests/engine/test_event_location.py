@@ -676,3 +676,46 @@ def test_tie_entry_notches_wider_than_half_the_sample_spacing_are_found(w, depth
     )
     assert sol.status == 0, sol.message
     assert [e.kind for e in sol.events][:1] == ["tie-entry"]
+
+
+def _trend_break_before_a_root(t_c: float, T_cut: float) -> fp.FilippovSystem:
+    # A sign flow (ℓ1 relay) moving at constant velocity (DOP853's steps grow to 100 and
+    # more): h_1 reaches 0 at T_cut (the step is cut there), and h_2 = G(t) + (x2 − x0)
+    # falls linearly through 0 at t_c < T_cut, where index 2 starts to slide, until a
+    # jump 5e-3 before T_cut lifts G by 2.5e-5 (its equivalent control saturates: exit).
+    a, jump, w, t_j = 1e-6, 2.5e-5, 1e-4, T_cut - 5e-3
+
+    def G(t: float) -> float:
+        return a * (t_c - t) + jump * (1.0 + np.tanh((t - t_j) / w)) / 2
+
+    def dG(t: float) -> float:
+        return -a + jump / (2 * w) * (1.0 - np.tanh((t - t_j) / w) ** 2)
+
+    return fp.FilippovSystem(
+        np.zeros(3),
+        np.eye(3),
+        lambda x: np.array([1.0, 0.01 * (T_cut + x[0]), G(-x[0]) + x[2] - x[0]]),
+        "l1",
+        jac_h=lambda x: np.array([[0.0, 0.0, 0.0], [0.01, 0.0, 0.0], [-dG(-x[0]) - 1.0, 0.0, 1.0]]),
+    )
+
+
+@pytest.mark.parametrize("t_c", [143.0, 144.4])
+def test_a_window_in_the_last_interval_before_a_located_root_is_found(t_c: float) -> None:
+    # (a fuzz's log-cosh model with scaled columns, rebuilt) A free step 128 long was
+    # cut at one guard's root; another guard fell linearly through 0 in the step's last
+    # interval and was lifted back above 0 just before the cut. The polynomial through the
+    # samples bent to meet the last one and stayed above 0 (its tail estimate too): the
+    # sliding entry and its exit were missed, status 0, 3.4 off. The end intervals are
+    # now also read from the polynomial through the other samples.
+    T_cut = 147.8
+    sol = fp.solve(
+        _trend_break_before_a_root(t_c, T_cut), np.zeros(3), (0.0, 160.0), method="events",
+        rtol=1e-8, atol=1e-10,
+    )  # fmt: skip
+    assert sol.status == 0, sol.message
+    kinds = [(e.kind, e.indices) for e in sol.events]
+    assert kinds == [("sliding-entry", (2,)), ("exit", (2,)), ("crossing", (1,))]
+    assert abs(sol.events[0].t - t_c) < 1e-6
+    assert T_cut - 6e-3 < sol.events[1].t < T_cut - 4e-3  # (on the jump)
+    assert abs(sol.events[2].t - T_cut) < 1e-6
