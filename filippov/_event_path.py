@@ -131,9 +131,11 @@ _MAX_MODE_STEPS = 10_000
 #: a long span (an oscillation that never reaches its surface) takes as many steps as it
 #: needs, a crawl does not.
 _CRAWL_STEP = 1e-5
-#: An ℓ2 mode's steps are held to this fraction of the time ``h`` would take to vanish at
-#: its current rate (the field is singular there; see `_integrate_mode`).
+#: An ℓ2 mode's steps are held to this fraction of the time ``‖h‖`` would take to vanish
+#: at its current rate of shrinking (the field is singular there; see `_integrate_mode`) ...
 _L2_ARRIVAL_STEP = 0.5
+#: ... and to the time ``h`` takes to turn by this many radians.
+_L2_TURN_STEP = 1.0
 
 
 @dataclass(frozen=True)
@@ -346,8 +348,8 @@ def _steps(
         jac_event = None
         if norm == "linf":
             # The scale of h, and with it the tolerance of ties, is taken again at each
-            # event, as at x0 (never above x0's; a tie's offsets still cover x0's rounding,
-            # see `ModeField.rounding_scale`). Kept at x0's, a greedy flow started where
+            # event, as at x0 (never above x0's; the ceiling of a tie's offsets stays on
+            # x0's scale, see `ModeField.rounding_scale`). Kept at x0's, a greedy flow started where
             # |∇f| = 2e17 read every index within 1e-12 · 2e17 of the largest as tied once
             # |∇f| was 1e4, and was reported stationary there: the self-check's −5 (or −4)
             # on 20 of 20 Poisson models started so far, and on 2 of 12 from |∇f| ≈ 3e8.
@@ -361,6 +363,20 @@ def _steps(
         )  # fmt: skip
         if not stationary and t >= t_end:
             return REACHED_END  # (a rest the path gets to only after t_end)
+
+
+def _l2_step_cap(h: FloatArray, h_rate: FloatArray) -> float:
+    """The longest step of an ℓ2 mode at ``h`` moving at ``h_rate``: `_L2_ARRIVAL_STEP`
+    of the time ``‖h‖`` takes to vanish at its rate of shrinking (where it shrinks), and
+    the time ``h`` takes to turn by `_L2_TURN_STEP` radians (see `_integrate_mode`)."""
+    size = max(float(np.linalg.norm(h)), 1e-300)
+    radial = float(h @ h_rate) / size
+    # (the turn alone: h growing toward a pole is not capped, so that the step over the
+    # pole is taken and named as one, as before the caps; capped at a turn of 1 with the
+    # growth counted, the steps closed in on the pole of log x and ended there, −1)
+    turning = float(np.linalg.norm(h_rate - (radial / size) * h))
+    cap = _L2_TURN_STEP * size / turning if turning > 0.0 else math.inf
+    return min(cap, _L2_ARRIVAL_STEP * size / -radial) if radial < 0.0 else cap
 
 
 def _h_scale(hx: FloatArray, jac: FloatArray, x: FloatArray) -> float:
@@ -648,18 +664,22 @@ def _integrate_mode(
     # The largest ‖h‖ at the mode's accepted states so far (ℓ2 free modes): a pole's turn
     # is far above it, an arrival's below it (see the turn test below).
     h_seen = float(np.linalg.norm(h_old)) if h_old is not None else 0.0
+    # The ℓ2 field −B h/‖h‖ is singular where h = 0: a step longer than the time ‖h‖
+    # takes to vanish passes the arrival, and the embedded error estimate, its stages
+    # straddling the singularity, can accept it. Started 2.8e-7 from a minimizer (rtol
+    # 1e-8), DOP853's first step was 2.1e-6 long and ended 1.3e-6 away; the path wandered,
+    # f rose 38-fold, and the arrival came 16 times late, with status 1. So while ‖h‖
+    # shrinks, steps are held to half of ‖h‖ over its rate of shrinking (−h·ḣ/‖h‖ at the
+    # mode's start, then the last step's secant): near a minimum the distance to it at
+    # unit speed, whatever the conditioning (not a stability limit). And h may turn by a
+    # radian per step at most (‖h‖ over ‖ḣ‖): the turn test below reads a turn of 90° in
+    # one step as an arrival missed, and a relay whose h turns at a constant size (h =
+    # (cos ωs, sin ωs)) ended −1 at rtol 1e-4 ("the ℓ2 arrival ... does not finish") when
+    # DOP853's steps turned it that far. (Set before every step, so that an integrator
+    # started anew, Radau in a stiff mode, keeps it; scipy's LSODA reads it only once.)
+    l2_cap = math.inf
     if h_old is not None:
-        # The ℓ2 field −B h/‖h‖ is singular where h = 0: a step longer than the time h
-        # takes to vanish passes the arrival, and the embedded error estimate, its stages
-        # straddling the singularity, can accept it. Started 2.8e-7 from a minimizer (rtol
-        # 1e-8), DOP853's first step was 2.1e-6 long and ended 1.3e-6 away; the path
-        # wandered, f rose 38-fold, and the arrival came 16 times late, with status 1.
-        # So steps are held to a fraction of that time, ‖h‖ over h's rate: J ẋ at the
-        # mode's start, then the last step's secant (near a minimum, the distance to it
-        # at unit speed, whatever the conditioning: not a stability limit).
-        rate0 = float(np.linalg.norm(field.system.kernel_jacobian(x, field.m) @ field.rhs(t, x)))
-        if rate0 > 0.0:
-            solver.max_step = min(opts.max_step, _L2_ARRIVAL_STEP * h_seen / rate0)
+        l2_cap = _l2_step_cap(h_old, field.system.kernel_jacobian(x, field.m) @ field.rhs(t, x))
     span = max(abs(t_end - t), 1e-300)
     restarts = 0  # (from the projected path at an early event: see below)
     # The step cap of the retries toward a region where the field is not finite (see the
@@ -698,6 +718,8 @@ def _integrate_mode(
 
     while True:
         try:
+            if h_old is not None:  # (the ℓ2 arrival's cap: see the mode's start)
+                solver.max_step = min(opts.max_step, l2_cap)
             message = solver.step()
             rec.count_step(solver)
             h_now = float(getattr(solver, "h_abs", 0.0) or 0.0)
@@ -843,10 +865,8 @@ def _integrate_mode(
                         x_ev,
                     )
                 return t_ev, record(t_ev, x_ev), field.guard_values(x_ev)[0], h_next
-            rate = float(np.linalg.norm(h_new - h_old)) / max(t_new - t_old, 1e-300)
-            if rate > 0.0:  # (see the start of the mode)
-                h_size = float(np.linalg.norm(h_new))
-                solver.max_step = min(opts.max_step, _L2_ARRIVAL_STEP * h_size / rate)
+            # (see the mode's start: from the step's secant)
+            l2_cap = _l2_step_cap(h_new, (h_new - h_old) / max(t_new - t_old, 1e-300))
             h_old = h_new
             if not fell_back:
                 h_seen = max(h_seen, float(np.linalg.norm(h_new)))
@@ -1869,8 +1889,8 @@ def _transition(
             rec.event(t, x, "tie-exit", left, old_mode, mode, unique=cv.unique)
         # Offsets only for the indices that start the mode on the tie: those that left it
         # or were candidates not selected, and any at or above its value by rounding. Every
-        # index outside the tie got one, and a tie offset is an absolute margin on the
-        # state's scale (`h_scale`, from x0): near a minimizer, where |h| had fallen to 1e-6
+        # index outside the tie got one, and a tie offset is an absolute margin (`tie_tol`,
+        # then on h's scale at x0, now at the event): near a minimizer, where |h| had fallen to 1e-6
         # of it, it was 3e-4 of the tie's value, and each later entry came that much late
         # (a greedy flow 2.4e4 tolerances off the exact path, status 1; review R19). An
         # index still below the tie, however little, fires where it reaches it.

@@ -94,8 +94,10 @@ class ModeField:
         #: The scale of each ``h_i`` (``max(|h_i|, |∂h_i/∂x|·|x|)`` at the run's start), for
         #: :meth:`below`; ``None``: every entry on ``h_scale``.
         self.index_scales: FloatArray | None = None
-        #: The scale whose rounding a tie's offsets cover (x0's ``h_scale`` on the event
-        #: path, where ``h_scale`` follows ``h`` as it falls).
+        #: The scale of the ceiling `settle_offsets` puts on a tie's offsets (16 ulps of
+        #: it): x0's ``h_scale`` on the event path, where ``h_scale`` follows ``h`` as it
+        #: falls (16 ulps of the event's scale let an index that had just left a tie of a
+        #: rotated quadratic's greedy flow fire again at once, three times).
         self.rounding_scale = h_scale
         # The ℓ2 guard stops at ‖h‖ = δ (the field is singular at h = 0; see filippov._l2_arrival).
         # Small, so that the straight Newton steps of the arrival are short: the velocity

@@ -138,3 +138,30 @@ def test_an_l2_flow_started_near_its_minimizer_does_not_step_past_it(
     assert float(np.max(np.linalg.norm(X - x_star, axis=1))) <= start + 2 * tol
     f = np.array([obj.f(x) for x in X])
     assert np.all(np.diff(f) <= 1e-14), float(np.max(np.diff(f)))
+
+
+@pytest.mark.parametrize("omega, rtol", [(1.0, 1e-4), (10.0, 1e-3)])
+def test_an_l2_relay_whose_h_turns_without_shrinking_is_no_arrival(
+    omega: float, rtol: float
+) -> None:
+    # x' = (0, 0, 1) − B h/‖h‖ with h = (cos ωx₂, sin ωx₂): h turns at a constant size, so
+    # x(t) = (−sin ωt/ω, −(1 − cos ωt)/ω, t). At these loose tolerances DOP853's steps
+    # turned h by 90° or more, the turn test read that as an arrival at h = 0 missed,
+    # and the run ended −1 ("the ℓ2 arrival ... does not finish"). Steps turn h by a
+    # radian at most now.
+    system = fp.FilippovSystem(
+        np.array([0.0, 0.0, 1.0]),
+        np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]),
+        lambda x: np.array([np.cos(omega * x[2]), np.sin(omega * x[2])]),
+        "l2",
+        jac_h=lambda x: np.array(
+            [[0.0, 0.0, -omega * np.sin(omega * x[2])], [0.0, 0.0, omega * np.cos(omega * x[2])]]
+        ),
+    )
+    T = 100.0
+    sol = fp.solve(system, np.zeros(3), (0.0, T), method="events", rtol=rtol, atol=rtol / 100)
+    assert sol.status == 0, sol.message
+    assert not sol.events
+    ts = np.linspace(0.0, T, 501)
+    exact = np.column_stack([-np.sin(omega * ts) / omega, -(1.0 - np.cos(omega * ts)) / omega, ts])
+    np.testing.assert_allclose(sol(ts), exact, rtol=0.0, atol=1e-6)
