@@ -189,6 +189,21 @@ def _poisson_from_about_1e40(seed: int) -> tuple[fp.Objective, np.ndarray]:
     return linear_model(A, y, 1e-2, loss="poisson"), rng.standard_normal(n) * rng.uniform(5, 20)
 
 
+def _greedy_rest(
+    obj: Any, x0: np.ndarray, span: tuple[float, float], method: str, rtol: float, tol: float
+) -> Any:
+    """The greedy flow's run from ``x0`` on ``method`` at ``rtol``, asserted to rest within
+    ``tol`` (relative to its size) of the minimizer found independently."""
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, x0, span, method=method, rtol=rtol, atol=rtol / 100)
+    assert sol.status == 1, sol.message
+    x_star = _trust_exact_minimizer(obj, x0.size)
+    np.testing.assert_allclose(
+        sol.x[-1], x_star, rtol=0.0, atol=tol * max(1.0, np.abs(x_star).max())
+    )
+    return sol
+
+
 @pytest.mark.parametrize("seed", [28, 74])
 def test_greedy_flow_takes_out_a_spread_left_at_a_large_scale_before_it_is_too_far(
     seed: int,
@@ -200,13 +215,7 @@ def test_greedy_flow_takes_out_a_spread_left_at_a_large_scale_before_it_is_too_f
     # the run ended −4 ("not resolved"). Taken out above one zero tolerance, it rests.
     obj, x0 = _poisson_from_about_1e40(seed)
     assert float(np.abs(obj.grad(x0)).max()) > 1e20
-    flow = fp.steepest_descent_flow(obj, "l1")
-    sol = fp.solve(flow, x0, (0.0, 200.0), method="continuation", rtol=1e-12, atol=1e-14)
-    assert sol.status == 1, sol.message
-    x_star = _trust_exact_minimizer(obj, x0.size)
-    np.testing.assert_allclose(
-        sol.x[-1], x_star, rtol=0.0, atol=1e-10 * max(1.0, np.abs(x_star).max())
-    )
+    sol = _greedy_rest(obj, x0, (0.0, 200.0), "continuation", 1e-12, 1e-10)
     for e in sol.events:  # (every tie followed is one: within the spread a tie may have)
         mode = e.mode_after
         if mode is None or len(mode.free) < 2:
@@ -236,14 +245,9 @@ def test_event_path_greedy_flow_ties_follow_the_gradients_scale(seed: int) -> No
     # such models failed). It is taken again at each event.
     obj, x0 = _poisson_started_at_a_huge_gradient(seed)
     assert float(np.abs(obj.grad(x0)).max()) > 1e11
-    flow = fp.steepest_descent_flow(obj, "l1")
-    sol = fp.solve(flow, x0, (0.0, 1e6), method="events", rtol=1e-8, atol=1e-10)
-    assert sol.status == 1, sol.message
-    x_star = _trust_exact_minimizer(obj, x0.size)
-    np.testing.assert_allclose(
-        sol.x[-1], x_star, rtol=0.0, atol=1e-7 * max(1.0, np.abs(x_star).max())
-    )
+    sol = _greedy_rest(obj, x0, (0.0, 1e6), "events", 1e-8, 1e-7)
     # the same events as the continuation path's tie modes (an independent engine)
+    flow = fp.steepest_descent_flow(obj, "l1")
     ref = fp.solve(flow, x0, (0.0, 1e6), method="continuation", rtol=1e-10, atol=1e-12)
     assert ref.status == 1, ref.message
     assert [(e.kind, e.indices) for e in sol.events] == [(e.kind, e.indices) for e in ref.events]
