@@ -771,10 +771,12 @@ def interpolant_close_calls(ts: FloatArray, G: FloatArray) -> list[int]:
 
     The error estimate of entry ``c`` is `_CLOSE_FACTOR` times ``|a_{k−1}| + |a_k|``, its
     two highest Chebyshev coefficients (the difference to the polynomials of one and two
-    degrees less through the same values, the usual tail estimate). Entries whose series cannot come within
-    it of zero (``a_0 − Σ_{j≥1} |a_j| > err``, most of them), or whose estimate is at
-    rounding (a polynomial guard, for which the polynomial is exact), are skipped. So is
-    the first interval for an entry at most its estimate above zero at the step's start
+    degrees less through the same values, the usual tail estimate). Entries whose series
+    cannot come within it of zero (``a_0 − Σ_{j≥1} |a_j| > err``, most of them), or whose
+    estimate is at rounding (a polynomial guard, for which the polynomial is exact), are
+    skipped. The two end intervals are also read from the polynomial through the other
+    samples (the end one left out), where a trend that breaks inside them shows. Left out
+    is the first interval for an entry at most its estimate above zero at the step's start
     (an index that starts the mode on its boundary, with its offset), and the last for one
     at its end (the surface reached there, located at the step's end): they are at zero
     by construction, and sampling them anew would cost a refinement at most steps. (Left

@@ -349,11 +349,12 @@ def _steps(
         if norm == "linf":
             # The scale of h, and with it the tolerance of ties, is taken again at each
             # event, as at x0 (never above x0's; the ceiling of a tie's offsets stays on
-            # x0's scale, see `ModeField.rounding_scale`). Kept at x0's, a greedy flow started where
-            # |∇f| = 2e17 read every index within 1e-12 · 2e17 of the largest as tied once
-            # |∇f| was 1e4, and was reported stationary there: the self-check's −5 (or −4)
-            # on 20 of 20 Poisson models started so far, and on 2 of 12 from |∇f| ≈ 3e8.
-            # (The event's transition needs the whole Jacobian anyway: it is passed on.)
+            # x0's scale, see `ModeField.rounding_scale`). Kept at x0's, a greedy flow
+            # started where |∇f| = 2e17 read every index within 1e-12 · 2e17 of the
+            # largest as tied once |∇f| was 1e4, and was reported stationary there: the
+            # self-check's −5 (or −4) on 20 of 20 Poisson models started so far, and on 2
+            # of 12 from |∇f| ≈ 3e8. (The transition needs the whole Jacobian anyway: it
+            # is passed on.)
             jac_event = system.kernel_jacobian(x, m)
             h_scale = min(h_scale_x0, _h_scale(field.evaluate(x)[2], jac_event, x))
             tie_tol = opts.zero_tol * h_scale
@@ -669,14 +670,15 @@ def _integrate_mode(
     # straddling the singularity, can accept it. Started 2.8e-7 from a minimizer (rtol
     # 1e-8), DOP853's first step was 2.1e-6 long and ended 1.3e-6 away; the path wandered,
     # f rose 38-fold, and the arrival came 16 times late, with status 1. So while ‖h‖
-    # shrinks, steps are held to half of ‖h‖ over its rate of shrinking (−h·ḣ/‖h‖ at the
-    # mode's start, then the last step's secant): near a minimum the distance to it at
-    # unit speed, whatever the conditioning (not a stability limit). And h may turn by a
-    # radian per step at most (‖h‖ over ‖ḣ‖): the turn test below reads a turn of 90° in
-    # one step as an arrival missed, and a relay whose h turns at a constant size (h =
-    # (cos ωs, sin ωs)) ended −1 at rtol 1e-4 ("the ℓ2 arrival ... does not finish") when
-    # DOP853's steps turned it that far. (Set before every step, so that an integrator
-    # started anew, Radau in a stiff mode, keeps it; scipy's LSODA reads it only once.)
+    # shrinks, steps are held to half of ‖h‖ over its rate of shrinking (−h·ḣ/‖h‖ at
+    # the mode's start, then the last step's secant): near a minimum the distance to it
+    # at unit speed, whatever the conditioning (not a stability limit). And h may turn by
+    # about a radian per step (‖h‖ over the rate of ḣ across h): the turn test below
+    # reads a turn of 90° in one step as an arrival missed, and a relay whose h turns at
+    # a constant size (h = (cos ωs, sin ωs)) ended −1 at rtol 1e-4 ("the ℓ2 arrival ...
+    # does not finish") when DOP853's steps turned it that far. (Set before every step,
+    # so that an integrator started anew, Radau in a stiff mode, keeps it; scipy's LSODA
+    # reads it only once.)
     l2_cap = math.inf
     if h_old is not None:
         l2_cap = _l2_step_cap(h_old, field.system.kernel_jacobian(x, field.m) @ field.rhs(t, x))
@@ -718,7 +720,7 @@ def _integrate_mode(
 
     while True:
         try:
-            if h_old is not None:  # (the ℓ2 arrival's cap: see the mode's start)
+            if h_old is not None:  # (the ℓ2 mode's cap: see the mode's start)
                 solver.max_step = min(opts.max_step, l2_cap)
             message = solver.step()
             rec.count_step(solver)
@@ -758,7 +760,7 @@ def _integrate_mode(
                     )  # fmt: skip
                     continue
                 raise fail(-1, f"the integrator failed ({message})", t_old, x_old)
-            # (a step held by an ℓ2 mode's arrival cap, not by the error control, is not at
+            # (a step held by an ℓ2 mode's cap, not by the error control, is not at
             # the stability boundary, and says nothing of stiffness: counted, the capped
             # steps of a condition-10 quadratic's arrival switched it to Radau)
             capped = h_old is not None and (
