@@ -569,7 +569,11 @@ def _flipped_at_a_pole(
     90° continuously where the approach is curved, and where it reverses (a straight
     approach) ``‖h‖`` at the turn is near 0, below what the mode has seen.
     """
-    if not (h_turn > h_far and h_turn > h_seen):
+    # (at or above the far end: the turn located at the step's end itself, as when the
+    # step ended just past the pole of log(x) + 1e4 y²/2 with ‖h‖ = 1.5e14 there and
+    # 7000 the most the mode had seen; strictly above, that was called an arrival, on
+    # one machine's rounding and not another's)
+    if not (h_turn >= h_far and h_turn > h_seen):
         return False
     if h_at is None:  # (not finite at the turn: the ends' test calls it a pole already)
         return True

@@ -14,7 +14,7 @@ comes back has the right shape and is finite. Three ways to build one:
 and :meth:`Objective.from_jax` for a loss written in JAX. The library functions
 (:func:`separable_quadratic`, :func:`rotated_quadratic`, :func:`ridge_logistic`,
 :func:`linear_model`, :func:`smooth_max`, :func:`slope`, :func:`mlp_classifier`) build the test problems used in
-the experiments of the seed papers.
+the experiments of the seed papers; :func:`matrix_factorization` is the nonconvex low-rank model.
 
 Objectives must be smooth (C²): the non-smoothness of a Filippov system lives in the norm
 (``steepest_descent_flow(obj, norm="linf")``), never in ``f``. That is why ``abs``, ``sign``,
@@ -26,6 +26,7 @@ The package, by job (import the names from here; the modules are its layout):
 * :mod:`filippov.objectives.expression` -- the safe expression parser and ``from_expr``;
 * :mod:`filippov.objectives.library` -- the quadratics and smooth losses of the library;
 * :mod:`filippov.objectives.mlp` -- the one-hidden-layer network objective;
+* :mod:`filippov.objectives.factorization` -- low-rank matrix factorization (completion);
 * ``filippov.objectives._jax`` -- the JAX callables of ``from_jax`` (JAX imported on use);
 * ``filippov.objectives._checks`` -- argument and value checks shared by the modules.
 
@@ -46,6 +47,7 @@ from .base import Objective
 # `filippov.objectives._rebuild` (their recipes name the public constructors below).
 from .base import rebuild_from_recipe as _rebuild  # noqa: F401
 from .expression import ALLOWED_FUNCTIONS, parse_expression
+from .factorization import matrix_factorization, matrix_factorization_init, matrix_factors
 from .library import (
     GLM_LOSSES,
     GLMLoss,
@@ -65,6 +67,9 @@ __all__ = [
     "GLMLoss",
     "Objective",
     "linear_model",
+    "matrix_factorization",
+    "matrix_factorization_init",
+    "matrix_factors",
     "mlp_classifier",
     "mlp_init",
     "parse_expression",
