@@ -53,7 +53,7 @@ from scipy.optimize import brentq
 
 from filippov._certify import MAX_CONDITION
 from filippov._recorder import Recorder, make_mode, record_l1_transition
-from filippov._rest import rest_is_unique
+from filippov._rest import NON_UNIQUE_REST_NOTE, rest_is_unique
 from filippov._validation import (
     FloatArray,
     require_finite,
@@ -2709,7 +2709,14 @@ def _steps(
             full = block.S.size == n and _singular_to_precision(block) is None
             unique = full or _sign_rest_unique(system, x, sigma)
             return Rest(
-                t, x, np.arange(n), mode, mode, np.zeros(n), unique, "" if unique else _REST_NOTE
+                t,
+                x,
+                np.arange(n),
+                mode,
+                mode,
+                np.zeros(n),
+                unique,
+                "" if unique else NON_UNIQUE_REST_NOTE,
             )
         yield
         # Guards of indices starting on (or within rounding of) their boundary are offset
@@ -2800,14 +2807,6 @@ def _steps(
             mode,
             True,
         )
-
-
-#: The note of a sign-flow rest recorded ``unique=False`` (an event documents its choice).
-_REST_NOTE = (
-    "the Hessian is singular here (a valley of minimizers, or a saddle): other solutions "
-    "of the inclusion leave this point (along the valley, or down from the saddle); the "
-    "run stays at rest"
-)
 
 
 def _singular_to_precision(block: _Block) -> float | None:

@@ -307,7 +307,11 @@ def _steps(
             recorded = bool(rec.events) and (
                 rec.events[-1].kind == "stationary" and rec.events[-1].t == t
             )
-            unique = True if recorded else _rest_is_unique(system, x, free, m, sigma)
+            if recorded:  # (its note goes into the run's message, as the other paths')
+                unique, note = rec.events[-1].unique, rec.events[-1].note
+            else:
+                unique = _rest_is_unique(system, x, free, m, sigma)
+                note = "" if unique else _REST_AT_ZERO_NOTE
             f0, B, hx = system.kernel_evaluate(x)
             if norm == "linf" and free.size == m and not sigma.any():
                 # At rest on h = 0 the face is the whole ℓ1 ball, and λ is the one that keeps
@@ -322,7 +326,9 @@ def _steps(
             lam = consistent_relay(
                 system.norm, f0, B, hx, system.kernel_jacobian(x, m), free=free_lam, signs=sigma
             ).lam
-            return Rest(t, x, free, field.mode, field.mode, lam, unique, record_event=not recorded)
+            return Rest(
+                t, x, free, field.mode, field.mode, lam, unique, note, record_event=not recorded
+            )
         yield
         t_new, x_new, hit, h_next = _integrate_mode(
             field, solver_cls, t, x, t_end, opts, rec, first_step=h_next, stiff_cls=stiff_cls

@@ -30,6 +30,14 @@ from filippov.solution import Mode
 #: ``evaluate(x) -> (f0, B, h, J)`` at a state.
 Evaluate = Callable[[FloatArray], tuple[FloatArray, FloatArray, FloatArray, FloatArray]]
 
+#: The note of a steepest-descent flow's rest recorded ``unique=False`` (an event documents
+#: its choice) on the continuation paths of the sign and greedy flows.
+NON_UNIQUE_REST_NOTE = (
+    "the Hessian is singular here (a valley of minimizers, or a saddle): other solutions "
+    "of the inclusion leave this point (along the valley, or down from the saddle); the "
+    "run stays at rest"
+)
+
 #: Largest zero set whose selection set is enumerated (3^k patterns).
 _MAX_ENUM = 6
 #: Relative size of the probing step ``ε v`` (times the state's size).

@@ -77,6 +77,7 @@ from filippov._continuation_path import (
     zero_tolerance,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
+from filippov._rest import NON_UNIQUE_REST_NOTE
 from filippov._tie_repelling import (
     REPELLING_NOTE,
     TIE_ROUNDING,
@@ -1703,6 +1704,7 @@ def tie_steps(
     mode_rest = make_mode("linf", np.zeros(n), np.arange(n))
     c = float(np.abs(g).max())
     if c == 0.0:
+        unique = _rest_unique(block, x)
         return Rest(
             t,
             x,
@@ -1710,8 +1712,8 @@ def tie_steps(
             None,
             mode_rest,
             np.zeros(n),
-            _rest_unique(block, x),
-            "h = 0 at the start",
+            unique,
+            "h = 0 at the start" + ("" if unique else f"; {NON_UNIQUE_REST_NOTE}"),
         )
     g_scale = c
     ztol = max(opts.zero_tol, 64 * _EPS) * g_scale
@@ -1795,7 +1797,8 @@ def tie_steps(
             # Hessian is a P-matrix (positive definite: the tie block's factor says so
             # when every index is tied and the factor is H_TT's own, not a shifted one's).
             unique = (block.S.size == n and not block.shift) or _rest_unique(block, x)
-            return Rest(t_new, x, np.arange(n), mode, mode_rest, np.zeros(n), unique)
+            note = "" if unique else NON_UNIQUE_REST_NOTE
+            return Rest(t_new, x, np.arange(n), mode, mode_rest, np.zeros(n), unique, note)
         stalls = stalls + 1 if t_new == t else 0
         if stalls > 2 * n + 4:
             return Finished(

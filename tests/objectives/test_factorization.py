@@ -142,16 +142,24 @@ def test_pickles_to_an_equal_objective() -> None:
     np.testing.assert_array_equal(back.hvp(x, x), obj.hvp(x, x))
 
 
-@pytest.mark.parametrize("norm", ["linf", "l1"])
-def test_sign_and_greedy_flows_rest_at_a_stationary_point(norm: str) -> None:
+@pytest.mark.parametrize(
+    ("norm", "method"),
+    [("linf", "auto"), ("l1", "auto"), ("l1", "events"), ("l2", "auto")],
+)
+def test_flows_rest_at_a_minimizer_on_the_valley_and_say_it_is_not_unique(
+    norm: str, method: str
+) -> None:
     """From a small start (near the saddle at 0) the flows leave the saddle and rest
     where the gradient vanishes, ``f`` falling all the way; the rest lies on a valley
-    of minimizers (rank 2: the factors' rotations), and the rest says it is not unique."""
+    of minimizers (rank 2: the factors' rotations), and the rest says it is not unique,
+    in its event and in the run's message (the greedy flow's continuation path and the
+    event path said so only in the event)."""
     M, mask = _problem(6, 5, 2, seed=11)
     obj = matrix_factorization(M, 2, lam=1e-2, mask=mask)
     x0 = matrix_factorization_init((6, 5), 2, scale=0.1, seed=3)
-    sol = fp.solve(fp.steepest_descent_flow(obj, norm), x0, (0.0, 200.0))
+    sol = fp.solve(fp.steepest_descent_flow(obj, norm), x0, (0.0, 200.0), method=method)
     assert sol.status == 1, sol.message
+    assert "other" in sol.message and "solutions" in sol.message
     assert np.max(np.abs(obj.grad(sol.x[-1]))) <= 1e-9
     values = [obj.f(x) for x in sol(np.linspace(0.0, sol.t[-1], 400))]
     assert np.all(np.diff(values) <= 1e-12 * max(1.0, values[0]))
