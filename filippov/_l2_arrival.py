@@ -111,41 +111,10 @@ def _arrive_l2_linearized(
     an eigenvector). The model's error is ``O(‖x − x*‖²)``, rounding-sized at the guard's
     ``‖g‖ = δ``.
     """
-    if system.objective is None:
+    model = _quadratic_model(system, x)
+    if model is None:
         return None
-    f0, B, hx = system.kernel_evaluate(x)
-    n = x.size
-    if hx.size != n or np.any(f0 != 0.0) or not np.array_equal(B, np.eye(n)):
-        return None
-    H = system.kernel_jacobian(x, n)
-    H = 0.5 * (H + H.T)
-    lam, Q = scipy.linalg.eigh(H)
-    flat = ~(lam > 1e-8 * max(lam[-1], 1e-300))
-    if flat.any():
-        # A valley of minimizers (the rotations of a low-rank factorization's factors):
-        # eigenvalues at rounding, with the gradient along them at its rounding too. The
-        # model is the quadratic one across the valley; along it nothing moves. Else
-        # singular or indefinite: a degenerate arrival (Newton steps).
-        if flat.all() or lam[0] < -1e-8 * lam[-1]:
-            return None
-        floor = max(
-            _EPS * float(np.linalg.norm(np.abs(H) @ np.abs(x))),
-            _L2_NOISE_FLOOR * _probe_noise(system, x, n),
-        )
-        if not np.all(np.abs(Q[:, flat].T @ hx) <= floor):
-            return None
-        lam, Q = lam[~flat], Q[:, ~flat]
-    c = (Q.T @ hx) / lam  # coordinates of x − x* in the eigenbasis
-    x_star = x - Q @ c
-    # The model must be good at this distance: at a nondegenerate minimum the gradient at
-    # the predicted x* is O(‖x − x*‖²), at a degenerate one (‖g‖ ~ distance^p) a fixed
-    # fraction of ‖g(x)‖.
-    try:
-        g_star = system.kernel_f0_h(x_star)[1]
-    except FloatingPointError:
-        return None
-    if not float(np.linalg.norm(g_star)) <= _L2_MODEL_TOL * float(np.linalg.norm(hx)):
-        return None
+    lam, Q, c, x_star, hx = model
     # Arc length on a grid of s, geometric from the fastest mode's time scale to where the
     # slowest mode has decayed below rounding; per interval a 3-point Gauss rule, exact
     # enough for a path this short (its length is ~‖g‖/λ_min).
@@ -178,6 +147,56 @@ def _arrive_l2_linearized(
     x_stop = x_star if t_stop == t_arrive else dense(np.array([t_stop]))[0]
     rec.dense_segment(t, t_stop, dense, x_stop, field.mode, hx / np.linalg.norm(hx), breaks)
     return t_stop, x_stop.copy(), t_stop == t_arrive
+
+
+def _quadratic_model(
+    system: FilippovSystem, x: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray] | None:
+    """The quadratic model of a normalized gradient flow's arrival at ``x`` (see
+    `_arrive_l2_linearized`): ``(λ, Q, c, x*, g)`` with ``H = QΛQᵀ`` (the eigenpairs
+    across a valley of minimizers only), ``c = Qᵀ(x − x*)`` and the gradient ``g`` at
+    ``x``; ``None`` when the system is not such a flow there or the model is not good at
+    this distance."""
+    if system.objective is None:
+        return None
+    f0, B, hx = system.kernel_evaluate(x)
+    n = x.size
+    if hx.size != n or np.any(f0 != 0.0) or not np.array_equal(B, np.eye(n)):
+        return None
+    H = system.kernel_jacobian(x, n)
+    H = 0.5 * (H + H.T)
+    lam, Q = scipy.linalg.eigh(H)
+    # (the gradient's rounding here: a component below it carries no information, and the
+    # model's check below cannot ask for less)
+    rounding = _EPS * float(np.linalg.norm(np.abs(H) @ np.abs(x)))
+    flat = ~(lam > 1e-8 * max(lam[-1], 1e-300))
+    if flat.any():
+        # A valley of minimizers (the rotations of a low-rank factorization's factors):
+        # eigenvalues at rounding, with the gradient along them at its rounding too. The
+        # model is the quadratic one across the valley; along it nothing moves. Else
+        # singular or indefinite: a degenerate arrival (Newton steps).
+        if flat.all() or lam[0] < -1e-8 * lam[-1]:
+            return None
+        floor = max(rounding, _L2_NOISE_FLOOR * _probe_noise(system, x, n))
+        if not np.all(np.abs(Q[:, flat].T @ hx) <= floor):
+            return None
+        lam, Q = lam[~flat], Q[:, ~flat]
+    c = (Q.T @ hx) / lam  # coordinates of x − x* in the eigenbasis
+    x_star = x - Q @ c
+    # The model must be good at this distance: at a nondegenerate minimum the gradient at
+    # the predicted x* is O(‖x − x*‖²), at a degenerate one (‖g‖ ~ distance^p) a fixed
+    # fraction of ‖g(x)‖.
+    try:
+        g_star = system.kernel_f0_h(x_star)[1]
+    except FloatingPointError:
+        return None
+    # (or within a few times the gradient's rounding: on a factorization's valley, with
+    # ‖g‖ = 4e-10 at the guard, g(x*) was 4.5e-14 from rounding alone, and the arrival
+    # fell to an integration that h's noise held until it failed)
+    model_tol = max(_L2_MODEL_TOL * float(np.linalg.norm(hx)), _L2_NOISE_FLOOR * rounding)
+    if not float(np.linalg.norm(g_star)) <= model_tol:
+        return None
+    return lam, Q, c, x_star, hx
 
 
 def _l2_arc_speed(lam: FloatArray, c: FloatArray, s: FloatArray) -> FloatArray:
@@ -329,15 +348,18 @@ def _arrive_l2_stiff(
     # x makes dt/dσ = s‖h‖ that noisy near a minimizer far from the origin, and a finer
     # tolerance on t held Radau to σ steps of 1e-3 there ((x − 1000)⁴/4 + y²/2: x − a at
     # 800 ulps after 3000 steps)
-    x_atol = 1e-15 * x_scale
+    x_atol = max(1e-15 * x_scale, 1e-3 * (state_tol[0] * x_scale + state_tol[1]))
     speed = float(np.linalg.norm(f0_start - B @ lam))
     t_atol = max(t_res, min(x_atol / max(speed, 1e-300), _L2_STIFF_RTOL * max(1.0, abs(t))))
     atol = np.r_[np.full(n, x_atol), t_atol]
     noise: list[float] = []  # (h's evaluation noise, measured by `_probe_noise`)
 
     def finishes(z: FloatArray) -> bool:
-        """Whether Newton steps finish the arrival from ``z`` (`_rounding_step`), with
-        the noise of ``h`` measured there first."""
+        """Whether the arrival can be finished from ``z``: on the quadratic model in
+        closed form (`_quadratic_model`, a gradient flow), or by Newton steps
+        (`_rounding_step`, with the noise of ``h`` measured there first)."""
+        if _quadratic_model(system, z) is not None:
+            return True
         noise.append(_probe_noise(system, z, m))
         floor = _L2_NOISE_FLOOR * noise[-1]
         return _rounding_step(system, z, m, floor, state_tol) is not None
@@ -380,8 +402,14 @@ def _arrive_l2_stiff(
     x_stop = dense(np.array([t_stop]))[0]
     rec.dense_segment(t, t_stop, dense, x_stop, mode, lam, breaks)
     if stalled and t_stop == t_arrive:
-        # held at h's rounding short of h = 0 by more than the time tolerance: Newton
-        # steps finish it (`_rounding_step`), to within that rounding
+        # Close enough to h = 0 for the quadratic model (which the guard's stop was not:
+        # across a valley of minimizers of curvature 7e-4 the model's x* was 1.6e-10 off
+        # there, and h's noise then held Radau's steps until it failed), or held at h's
+        # rounding short of h = 0 by more than the time tolerance: the closed form, or
+        # Newton steps (`_rounding_step`) to within that rounding, finish it.
+        closed = _arrive_l2_linearized(system, field, t_stop, x_stop.copy(), rec, t_end)
+        if closed is not None:
+            return closed
         floor = _L2_NOISE_FLOOR * (noise[-1] if noise else 0.0)
         return _finish_at_rounding(
             system, field, t_stop, x_stop.copy(), rec, t_end, state_tol, floor
