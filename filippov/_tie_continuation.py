@@ -1249,9 +1249,14 @@ def _run_tie_mode(
         curves, see `_run_mode` there)."""
         if nonfinite:
             retry.failed(cur.tau, h)
+        # (the cause, as when h_step falls to rounding below and on the sign flow's
+        # curves: a tie curve on collinear features under a ridge of 1e-12 whose tries
+        # failed at a step of rounding, before h_step did -- which of the two comes first
+        # is the rounding's choice -- said only "the corrector did not converge")
         return shorter_step(
-            h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular
-        )
+            h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular,
+            lambda: f" ({_stuck_reason(tm, cur.x)})",
+        )  # fmt: skip
 
     quintic_floor = ShortStepErrors()
     tried_from: _TiePoint | None = None
