@@ -60,6 +60,7 @@ from filippov._continuation_path import (
     ShortStepErrors,
     SlidingBlock,
     TryBudget,
+    _singular_to_precision,
     bracketed_newton_step,
     cholesky,
     distinct_times,
@@ -1250,9 +1251,14 @@ def _run_tie_mode(
         curves, see `_run_mode` there)."""
         if nonfinite:
             retry.failed(cur.tau, h)
+        # (the cause, as when h_step falls to rounding below and on the sign flow's
+        # curves: a tie curve on collinear features under a ridge of 1e-12 whose tries
+        # failed at a step of rounding, before h_step did -- which of the two comes first
+        # is the rounding's choice -- said only "the corrector did not converge")
         return shorter_step(
-            h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular
-        )
+            h, tau_end, lambda: record(cur), t + cur.tau, cur.x, nonfinite, singular,
+            lambda: f" ({_stuck_reason(tm, cur.x)})",
+        )  # fmt: skip
 
     quintic_floor = ShortStepErrors()
     tried_from: _TiePoint | None = None
@@ -1570,6 +1576,14 @@ def _select(
         # enumeration, as the event path does). So does it where H_AA is indefinite there
         # (the block's factor is an LU: the VI is not monotone, and its interior solution
         # one of several).
+        y = None
+    if y is not None and block.definite and _singular_to_precision(block) is not None:
+        # A block singular to double precision is singular (as on the sign flow's curves,
+        # see `_undetermined_selection`): the VI decides. Duplicated columns without a
+        # ridge joining a tie together: their rows are equal, whether the Cholesky factor
+        # fails or ends on a pivot at rounding is the rounding's choice (it did not fail
+        # with OpenBLAS's Haswell kernels), and that pivot's solve split the duplicates'
+        # speed arbitrarily, the tie-entry flagged unique.
         y = None
     if y is not None and block.definite:
         # (w = −σ∘ẋ = σ∘y/q also for a shifted block: see `_TieMode.point`)

@@ -65,16 +65,36 @@ def test_the_greedy_flows_ties_near_a_minimizer_follow_the_exact_path(seed: int)
     _assert_the_event_path_follows_the_exact_path(H, b, x_min, x0, rtol, 10.0)
 
 
-def test_auto_runs_the_event_path_when_the_tie_continuation_reports_too_many_events() -> None:
+def test_auto_runs_the_event_path_when_the_tie_continuation_reports_too_many_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # (review R19) On 17 of 60 such quadratics the tie continuation's events recur at an
     # exit until its Zeno guard stops it (−2), where the event path follows the exact
-    # path; method="auto" returned the −2. (11 of the 60 now; seed 6, R19's case, passes
-    # since the joins' iterates start from the last solved point, and 12 fails instead.)
+    # path; method="auto" returned the −2. (11 of the 60 later; seed 6, R19's case,
+    # passes since the joins' iterates start from the last solved point.) Which seeds end
+    # −2 depends on rounding: seed 12, which did, ends status 1 on the exact path's rest
+    # with OpenBLAS's Haswell kernels (another 9 of the 60 end −2 there). So the −2 is made
+    # here, not found: the continuation run of seed 12 (25 events) is stopped by the
+    # driver's own event limit at 10 events, a genuine −2 of that path, while the event
+    # path keeps the caller's limit. On the bug (−2 not in the continuation's retry_on)
+    # auto returns that −2 and the status check below fails.
+    from filippov.engine import IntegrationPath, driver
+
+    real_run = driver.run
+
+    def run_with_few_events_on_the_continuation(
+        path: IntegrationPath, max_events: int, zeno_spacing: float
+    ) -> tuple[int, str]:
+        if path.name == "continuation":
+            max_events = min(max_events, 10)
+        return real_run(path, max_events, zeno_spacing)
+
+    monkeypatch.setattr(driver, "run", run_with_few_events_on_the_continuation)
     H, b, x_min, x0, rtol = _near_start_quadratic(12)
     plain = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H)
     flow = fp.steepest_descent_flow(plain, "l1")
     first = fp.solve(flow, x0, (0.0, 10.0), method="continuation", rtol=rtol, atol=rtol / 100)
-    assert first.status == -2  # (if the continuation learns to pass, pick another case)
+    assert first.status == -2 and "max_events = 10" in first.message
     sol = fp.solve(flow, x0, (0.0, 10.0), rtol=rtol, atol=rtol / 100)
     assert sol.status == 1, sol.message
     assert sol.info["failed_path"]["status"] == -2

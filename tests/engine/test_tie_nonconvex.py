@@ -556,7 +556,9 @@ def _duplicated_column_model(seed: int) -> tuple[Objective, np.ndarray]:
     return obj, x0
 
 
-def test_a_tie_whose_curvature_is_rounding_is_watched_without_a_turn() -> None:
+def test_a_tie_whose_curvature_is_rounding_is_watched_without_a_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # (stranger review) With κ = 0 exactly (rounding read as 0) at a point the watch had
     # just found attracting, the continuation path searched for the turn past its points:
     # IndexError from fp.solve on the default path.
@@ -583,3 +585,22 @@ def test_a_tie_whose_curvature_is_rounding_is_watched_without_a_turn() -> None:
     np.testing.assert_allclose(end_c[[0, 2]], end_e[[0, 2]], atol=1e-7)
     assert end_c[1] + end_c[3] == pytest.approx(end_e[1] + end_e[3], abs=1e-7)
     assert obj.f(end_c) == pytest.approx(obj.f(end_e), abs=1e-12)
+    # Whether the watch meets κ = 0 right after a point it found attracting is the
+    # rounding's choice: the tie of all four's block is singular, and its factor at a
+    # point either ends on a pivot at rounding (a Cholesky factor: "attracting") or
+    # fails (LU: κ decides). With OpenBLAS's Haswell kernels the mode's two points agree
+    # and the guard is not reached. So the case is made here: the factor says attracting
+    # at that mode's start and nothing at its end (as a factor taken at a rejected try
+    # leaves it), where κ = 0. Without the κ = 0 guard the watch took that for a turn
+    # (a "repulsive" event at the rest, or the IndexError past its points).
+    real_factor_says = tc._factor_says
+
+    def attracting_at_the_start(tm: tc._TieMode, p: tc._TiePoint) -> bool | None:
+        if tm.T.size == x0.size:  # (the duplicates' tie: κ = 0 on it)
+            return True if p.tau == 0.0 else None
+        return real_factor_says(tm, p)
+
+    monkeypatch.setattr(tc, "_factor_says", attracting_at_the_start)
+    forced = fp.solve(flow, x0, (0.0, 2.0), method="continuation")
+    assert forced.status == 1 and forced.events[-1].t == pytest.approx(cont.events[-1].t)
+    assert not any(e.kind == "repulsive" for e in forced.events)
