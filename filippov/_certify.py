@@ -722,9 +722,16 @@ def _symmetric_to_rounding(M: FloatArray) -> bool:
 
 
 def _condition_on_range(M: FloatArray, h: FloatArray, x: FloatArray) -> float | None:
-    """The condition number of ``M`` on its range, when ``M`` is singular to rounding and
-    ``h`` has no component off that range beyond rounding (else None)."""
-    split = RangeSplit.of(M)
+    """The condition number of ``M`` on its range, when ``M`` is singular to what double
+    precision resolves (singular values below ``1/MAX_CONDITION`` of the largest, after
+    equilibration) and ``h`` has no component off that range beyond rounding (else None).
+
+    Not only exactly singular (``k·eps``): on the valley of minimizers of a low-rank
+    factorization (the factors' rotations) the rest is a little off the valley, where the
+    Hessian's eigenvalue along it is 4e-14 of the largest, not 0, while the gradient along
+    it is at rounding; every such rest of the sign flow's event path ended −5 ("precision
+    lost"), on a correct minimizer."""
+    split = RangeSplit.of(M, 1.0 / MAX_CONDITION)
     if split is None:
         return None
     # (h's rounding: that of M times x's, ‖M‖·ulp(x), on the scale of its entries)
@@ -751,8 +758,10 @@ class RangeSplit:
     scaling: FloatArray
 
     @classmethod
-    def of(cls, M: FloatArray) -> RangeSplit | None:
-        """The split of ``M``, or None where ``M`` is not singular to rounding."""
+    def of(cls, M: FloatArray, null_below: float | None = None) -> RangeSplit | None:
+        """The split of ``M``, or None where ``M`` is not singular to rounding (singular
+        values at most ``null_below`` of the largest, ``k·eps`` unless given, count as
+        null)."""
         k = M.shape[0]
         d = np.ones(k)
         if M.shape[0] == M.shape[1] and np.array_equal(M, M.T) and bool(np.all(np.diag(M) > 0)):
@@ -760,7 +769,7 @@ class RangeSplit:
             M = M * d[:, None] * d[None, :]
         U, sv, Vt = np.linalg.svd(M)
         top = float(sv[0]) if sv.size else 0.0
-        kept = sv > k * _EPS * top
+        kept = sv > (k * _EPS if null_below is None else null_below) * top
         if top == 0.0 or bool(np.all(kept)):
             return None
         return cls(top / float(sv[kept][-1]), top, U[:, ~kept], Vt[~kept].T, d)
