@@ -152,6 +152,9 @@ _PROBATION = 0.25
 #: An entry's guard is "slow" when its rate is below this share of the largest free
 #: rate: its root is located on curve points corrected to rounding (see `_refine_entry`).
 _SLOW_GUARD = 1e-4
+#: Failed corrector solves in a row that an entry's root search tries past before it
+#: takes the point at or just past the root found so far (see `_refine_entry`).
+_ENTRY_FAILURES = 8
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
 #: iterates) is within this factor of the interpolated slope there (else the root is
 #: confirmed on the curve's tangent).
@@ -4500,6 +4503,7 @@ def _refine_entry(
     last_iterate: tuple[float, float] | None = None
     shift: _Shift | None = None
     val = np.inf
+    failures = 0
     for _ in range(200):
         # (∂_j f alone at the iterates: the whole gradient only at the point returned)
         moved = shift.at(tau, j) if shift is not None else None
@@ -4515,7 +4519,20 @@ def _refine_entry(
                 # (the corrector fails near a degenerate minimum, where the curve ends,
                 # after the bracket has closed on the root: the point at or just past it
                 # found so far is the entry; a degenerate quartic at rtol 1e-13 failed -1)
-                break
+                failures += 1
+                if failures > _ENTRY_FAILURES or hi - tau <= 4 * _EPS * max(1.0, abs(hi)):
+                    break
+                # The bracket may still be wide there: one failed solve (Newton converges
+                # only linearly on the nearly singular block by the root) ended the search
+                # 4.6e-10 in τ past the root of a degenerate quartic at rtol 1e-13 (seed
+                # 17), its gradient 2.4e-31 where its rounding is 4e-33, and the self-check
+                # failed -5. The solve is tried again between the failed iterate and the
+                # bracket's end past the root: wherever the root is in the bracket, a
+                # success there either moves that end toward the root or moves the other
+                # end past the failed iterate (7 failed solves there, 4 in a row).
+                tau = 0.5 * (tau + hi)
+                continue
+        failures = 0
         val = sj * float(g[j]) + off_j
         s = (tau - cur.tau) / h
         if E is not None:
