@@ -152,6 +152,9 @@ _PROBATION = 0.25
 #: An entry's guard is "slow" when its rate is below this share of the largest free
 #: rate: its root is located on curve points corrected to rounding (see `_refine_entry`).
 _SLOW_GUARD = 1e-4
+#: How far CG's residual may grow over its first before CG is stopped, not converged
+#: (see `_cg_iterations`).
+_CG_GROWTH = 1e12
 #: Failed corrector solves in a row that an entry's root search tries past before it
 #: takes the point at or just past the root found so far (see `_refine_entry`).
 _ENTRY_FAILURES = 8
@@ -1548,10 +1551,20 @@ def _cg_iterations(
     rz = float(r.dot(z))
     step_k = np.empty_like(y)
     step_acc = np.empty_like(acc)
+    # A bound on the residual's growth: on a positive definite A the error's A-norm falls
+    # at every iteration (any positive definite preconditioner), so ‖r‖ ≤ sqrt(cond(A))
+    # ‖r₀‖, below 1e12 ‖r₀‖ for any block of raw condition up to 1e24 (equilibrated
+    # condition beyond `MAX_CONDITION` is refused anyway). On a block singular to double
+    # precision (duplicated columns without a ridge) the residual grew fourfold an
+    # iteration, to 7e153 after 128, the products overflowed, and the run ended −3 blaming
+    # `hvp(x, v)` for a NaN that CG made, instead of refusing the block (−4).
+    r_limit = _CG_GROWTH * math.sqrt(r.dot(r))
     for it in range(1, max_iter):
         r_norm = math.sqrt(r.dot(r))
         if r_norm <= target:
             return it - 1, True
+        if not r_norm <= r_limit:  # (NaN too)
+            return it, False
         P, Ap = loose(p) if loose is not None and r_norm <= loose_below else product(p)
         pAp = float(p.dot(Ap))
         if not pAp > 0.0:
