@@ -152,6 +152,12 @@ _PROBATION = 0.25
 #: An entry's guard is "slow" when its rate is below this share of the largest free
 #: rate: its root is located on curve points corrected to rounding (see `_refine_entry`).
 _SLOW_GUARD = 1e-4
+#: How far CG's residual may grow over its first before CG is stopped, not converged
+#: (see `_cg_iterations`).
+_CG_GROWTH = 1e12
+#: Failed corrector solves in a row that an entry's root search tries past before it
+#: takes the point at or just past the root found so far (see `_refine_entry`).
+_ENTRY_FAILURES = 8
 #: An entry's root is simple when the guard's secant slope on the curve (its last two
 #: iterates) is within this factor of the interpolated slope there (else the root is
 #: confirmed on the curve's tangent).
@@ -1545,10 +1551,20 @@ def _cg_iterations(
     rz = float(r.dot(z))
     step_k = np.empty_like(y)
     step_acc = np.empty_like(acc)
+    # A bound on the residual's growth: on a positive definite A the error's A-norm falls
+    # at every iteration (any positive definite preconditioner), so ‖r‖ ≤ sqrt(cond(A))
+    # ‖r₀‖, below 1e12 ‖r₀‖ for any block of raw condition up to 1e24 (equilibrated
+    # condition beyond `MAX_CONDITION` is refused anyway). On a block singular to double
+    # precision (duplicated columns without a ridge) the residual grew fourfold an
+    # iteration, to 7e153 after 128, the products overflowed, and the run ended −3 blaming
+    # `hvp(x, v)` for a NaN that CG made, instead of refusing the block (−4).
+    r_limit = _CG_GROWTH * math.sqrt(r.dot(r))
     for it in range(1, max_iter):
         r_norm = math.sqrt(r.dot(r))
         if r_norm <= target:
             return it - 1, True
+        if not r_norm <= r_limit:  # (NaN too)
+            return it, False
         P, Ap = loose(p) if loose is not None and r_norm <= loose_below else product(p)
         pAp = float(p.dot(Ap))
         if not pAp > 0.0:
@@ -4499,6 +4515,7 @@ def _refine_entry(
     last_iterate: tuple[float, float] | None = None
     shift: _Shift | None = None
     val = np.inf
+    failures = 0
     for _ in range(200):
         # (∂_j f alone at the iterates: the whole gradient only at the point returned)
         moved = shift.at(tau, j) if shift is not None else None
@@ -4514,7 +4531,20 @@ def _refine_entry(
                 # (the corrector fails near a degenerate minimum, where the curve ends,
                 # after the bracket has closed on the root: the point at or just past it
                 # found so far is the entry; a degenerate quartic at rtol 1e-13 failed -1)
-                break
+                failures += 1
+                if failures > _ENTRY_FAILURES or hi - tau <= 4 * _EPS * max(1.0, abs(hi)):
+                    break
+                # The bracket may still be wide there: one failed solve (Newton converges
+                # only linearly on the nearly singular block by the root) ended the search
+                # 4.6e-10 in τ past the root of a degenerate quartic at rtol 1e-13 (seed
+                # 17), its gradient 2.4e-31 where its rounding is 4e-33, and the self-check
+                # failed -5. The solve is tried again between the failed iterate and the
+                # bracket's end past the root: wherever the root is in the bracket, a
+                # success there either moves that end toward the root or moves the other
+                # end past the failed iterate (7 failed solves there, 4 in a row).
+                tau = 0.5 * (tau + hi)
+                continue
+        failures = 0
         val = sj * float(g[j]) + off_j
         s = (tau - cur.tau) / h
         if E is not None:

@@ -182,13 +182,20 @@ def test_a_curve_below_its_tolerance_fails_and_says_why() -> None:
     # gradient?". (Its start was 1.6e-5 off its curve after an entry located on points
     # within the corrector's tolerance, and the run failed at t = 1.29 saying that; the
     # duplicate's slow guard is now located on points corrected to rounding, and the run
-    # gets to t = 1.32, where the curve itself is below the tolerance.)
+    # gets past that entry, t = 1.2987, along the new curve, where the curve itself is
+    # below the tolerance.)
     obj, x0 = duplicated_features(1e-8, 0)
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 30.0), method="continuation")
     assert sol.status == -1
     assert "too ill-conditioned for the tolerance" in sol.message
     assert "discontinuity" not in sol.message
-    assert 1.32 < sol.t[-1] < 1.33 and len(sol.events) == 5
+    assert len(sol.events) == 5
+    entry = sol.events[-1].t
+    assert 1.298 < entry < 1.299
+    # Where along that curve the corrector stops is the rounding's choice (t = 1.32 with
+    # one BLAS, 1.3146 with another): pinned is only that the run left the entry, which
+    # the off-curve start above did not (it stopped at the entry's own time).
+    assert sol.t[-1] > entry + 1e-3
 
 
 @pytest.mark.parametrize("lam", [1e-1, 1e-6])

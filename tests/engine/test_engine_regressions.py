@@ -507,7 +507,16 @@ def test_near_singular_sign_flow_does_not_loop_at_one_time(
     monkeypatch.setattr(_exact_path, "_INCREMENTAL_MAX_COND", np.inf)
     system, x0, _ = _random_ill_conditioned_sign_flow(seed, (12.0, 14.0))
     sol = _integrate_l1(system, x0, incremental)
-    assert sol.status in (0, 1), sol.message
+    # At condition 1e12+ the selection's rates are resolved to ~cond·eps only, and which
+    # of them rounding puts on which side decides the modes: with 2 BLAS threads, seed 1
+    # on the incremental path chattered through a cycle of three selections at distinct,
+    # shrinking times, and the Zeno guard stopped it (−2, 386 events) where one thread
+    # reached t = 5 (0). That stop is an honest one. The loop at one time this test is
+    # about never triggers it (its events share one time: no gap shrinks) -- it ran to
+    # `max_events` (also −2, but with that message), and it fails the counts below.
+    zeno_stop = sol.status == -2 and "events accumulate" in sol.message
+    assert sol.status in (0, 1) or zeno_stop, sol.message
+    assert "max_events" not in sol.message
     times = [ev.t for ev in sol.events]
     # each event at one time adds a function to the joint selection there: at most d
     assert max(times.count(t) for t in set(times)) <= x0.size
