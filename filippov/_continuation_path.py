@@ -132,7 +132,7 @@ _SPARSE_COLUMNS_ROW_NNZ = 8
 #: single precision). Its raw pivots (4.3e6) had passed only by the spread of the
 #: diagonal, which also kept every badly scaled block (columns over 1e-3 … 1e3: 1e12) in
 #: double precision however well conditioned. The double factor also keeps its pivots for
-#: `_singular_to_precision`.
+#: `singular_to_precision`.
 _SINGLE_MAX_CONDITION = 1e5
 #: Rows of a single-precision inverse updated at once by a bordered step in place (the
 #: rank-one term of a strip, 64 × 2000 entries: 0.5 MB, within the cache).
@@ -1079,7 +1079,7 @@ class _Block:
             # on half the bytes, with no factor to copy (it cost half a sparse-data run:
             # see `_add_single`). A block that single precision cannot factor, or not
             # well (`_SINGLE_MAX_CONDITION`), keeps the double factor (and
-            # `_singular_to_precision` its pivots).
+            # `singular_to_precision` its pivots).
             try:
                 self._factor_single(R.astype(np.float32), k, 0.0, _SINGLE_MAX_CONDITION)
                 return
@@ -2722,7 +2722,7 @@ def _steps(
         if stationary:
             # (a rest whose whole block was factored is unique: a positive definite
             # Hessian; one reached with a singular block, see `_select`, is probed)
-            full = block.S.size == n and _singular_to_precision(block) is None
+            full = block.S.size == n and singular_to_precision(block) is None
             unique = full or _sign_rest_unique(system, x, sigma)
             return Rest(
                 t,
@@ -2825,7 +2825,7 @@ def _steps(
         )
 
 
-def _singular_to_precision(block: _Block) -> float | None:
+def singular_to_precision(block: _Block) -> float | None:
     """The condition number of the block after symmetric equilibration, estimated from
     its exact Cholesky factor's pivots (`_pivot_condition`, a lower bound), when beyond
     `MAX_CONDITION` (where double precision does not determine its solves); else ``None``
@@ -2844,7 +2844,7 @@ def _singular_to_precision(block: _Block) -> float | None:
 
 def _undetermined_selection(block: _Block, t: float, x: FloatArray) -> str | None:
     """Why the sliding mode just selected is not determined (the failure's message), when
-    its block is singular to double precision (`_singular_to_precision`), else ``None``.
+    its block is singular to double precision (`singular_to_precision`), else ``None``.
 
     A Hessian singular on the sliding set -- duplicated features, ``½(x0 + x1)² + ½(x0 +
     x1 + x2)²`` -- factored with a pivot at rounding (2.1e-8 against 1.41), and the run
@@ -2852,7 +2852,7 @@ def _undetermined_selection(block: _Block, t: float, x: FloatArray) -> str | Non
     0.10, x1 at 0.40 where the least-norm split moves both at 0.25), to a rest flagged
     unique, status 1. The split is not the flow's to choose silently: the run ends −4
     (``"auto"`` then runs the event path, which says the same)."""
-    cond = _singular_to_precision(block)
+    cond = singular_to_precision(block)
     if cond is None:
         return None
     shown = ", ".join(str(int(i)) for i in block.S[:8]) + (", …" if block.S.size > 8 else "")

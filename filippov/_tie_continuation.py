@@ -60,7 +60,6 @@ from filippov._continuation_path import (
     ShortStepErrors,
     SlidingBlock,
     TryBudget,
-    _singular_to_precision,
     bracketed_newton_step,
     cholesky,
     distinct_times,
@@ -75,6 +74,7 @@ from filippov._continuation_path import (
     quintic_defect,
     returned_up_to,
     shorter_step,
+    singular_to_precision,
     zero_tolerance,
 )
 from filippov._recorder import Recorder, make_mode, record_tie_change
@@ -1577,7 +1577,7 @@ def _select(
         # (the block's factor is an LU: the VI is not monotone, and its interior solution
         # one of several).
         y = None
-    if y is not None and block.definite and _singular_to_precision(block) is not None:
+    if y is not None and block.definite and singular_to_precision(block) is not None:
         # A block singular to double precision is singular (as on the sign flow's curves,
         # see `_undetermined_selection`): the VI decides. Duplicated columns without a
         # ridge joining a tie together: their rows are equal, whether the Cholesky factor

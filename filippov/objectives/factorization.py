@@ -171,7 +171,11 @@ def matrix_factorization(
     ``M ≠ 0``), and the loss is invariant under ``U → UQ, V → VQ`` with ``Q`` orthogonal
     (under any invertible ``Q`` when ``λ = 0``), so for ``r ≥ 2`` every minimizer lies on
     a valley of minimizers where the Hessian is singular. Sign and greedy flows then rest
-    on such a valley; a point of it is not unique, and the rest says so.
+    on such a valley; a point of it is not unique, and the rest says so. The invariance
+    holds at every point, not only at minimizers: near the rest the sliding block of most
+    coordinates can be singular to double precision along the orbit of rotations (seen
+    with ``r = 3``), where the sign and greedy flows stop with status −4 or −5 and a
+    message rather than choose how the motion splits; the ℓ2 flow arrives.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """The continuation path judges its sliding block's conditioning after equilibration.
 
-Whether a block's solves are determined to double precision (`_singular_to_precision`:
+Whether a block's solves are determined to double precision (`singular_to_precision`:
 a selection refused −4, a rest flagged not unique) was read off the raw pivot ratio of its
 Cholesky factor, ``(max L_ii / min L_ii)²``, which carries the spread of the block's
 diagonal: columns scaled by 1e-3 … 1e3 spread it by 1e12 although the block, scaled to
