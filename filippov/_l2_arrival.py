@@ -480,11 +480,13 @@ def _finish_at_rounding(
         if nh <= floor:
             return t, x, True
         step = _rounding_step(system, x, m, floor, state_tol)
-        if step is not None and not np.any(step):
+        if step is None:
+            break
+        if not np.any(step):
             return t, x, True
         u = h / nh
         speed = float(np.linalg.norm(f0 - B @ u))
-        length = float(np.linalg.norm(step)) if step is not None else math.nan
+        length = float(np.linalg.norm(step))
         if not (speed > 0.0 and length > 0.0):
             break
         tau = length / speed
