@@ -2,7 +2,8 @@
 
 ``python -m benchmarks.general_path [--quick] [--dims 50 200 1000] [--cap SECONDS]``
 (``--sparse 2000``: only the sparse-data model of :func:`sparse_model`, its time and memory;
-``--greedy 50 200``: only the ℓ1 flows of those dimensions, :func:`greedy`)
+``--greedy 50 200``: only the ℓ1 flows of those dimensions, :func:`greedy`;
+``--factorization``: only the flows of low-rank factorizations, :func:`factorizations`)
 
 For each dimension ``d`` (``m = 5d`` Gaussian samples, ``λ = 0.1``, ``x0 ~ N(0, I)``), the
 ℓ∞ steepest-descent flow is run to its stationary point by :func:`filippov.solve` on the
@@ -361,6 +362,49 @@ def networks() -> list[dict[str, Any]]:
     return rows
 
 
+#: ``--factorization``: (p, q, rank) of the random low-rank matrices factored.
+FACTORIZATIONS = ((20, 15, 2), (40, 30, 3))
+
+
+def factorizations() -> list[dict[str, Any]]:
+    """``--factorization``: the ℓ∞ and ℓ1 flows (continuation path), the ℓ∞ flow on the
+    event path and the ℓ2 flow of `matrix_factorization` (a nonconvex model whose
+    minimizers form valleys: the factors' rotations) of a random rank-``r`` matrix, 60 %
+    of its entries observed, λ = 1e-3, from ``matrix_factorization_init(scale=0.1,
+    seed=1)``, default tolerances, t ∈ [0, 200]; the end's ``max |∇f|`` in the column of
+    end errors (no minimizer to compare with: a valley)."""
+    from filippov.objectives import matrix_factorization, matrix_factorization_init
+
+    rows = []
+    for p, q, r in FACTORIZATIONS:
+        rng = np.random.default_rng(0)
+        M = rng.standard_normal((p, r)) @ rng.standard_normal((q, r)).T
+        mask = rng.random((p, q)) < 0.6
+        obj = matrix_factorization(M, r, lam=1e-3, mask=mask)
+        x0 = matrix_factorization_init((p, q), r, scale=0.1, seed=1)
+        runs = (
+            ("linf", "continuation"),
+            ("l1", "continuation"),
+            ("linf", "events"),
+            ("l2", "auto"),
+        )
+        for norm, method in runs:
+            start, cpu = time.perf_counter(), time.process_time()
+            sol = fp.solve(fp.steepest_descent_flow(obj, norm), x0, (0.0, 200.0), method=method)
+            rows.append(
+                {
+                    "d": obj.n,
+                    "method": f"factorization {p}×{q}, r = {r}, {norm}: fp {method}",
+                    "status": sol.status,
+                    "wall": time.perf_counter() - start,
+                    "events": len(sol.events),
+                    "end_err": float(np.max(np.abs(obj.grad(sol.x[-1])))),
+                    "note": f"CPU {time.process_time() - cpu:.3g} s; {sol.message[:150]}",
+                }
+            )
+    return rows
+
+
 def breast_cancer() -> list[dict[str, Any]]:
     """The gallery's problem: standardized features plus an intercept, λ = 1e-2, x0 = 0."""
     try:
@@ -465,6 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--greedy", type=int, nargs="*", default=None, help="only the ℓ1 flows of dimensions d"
     )
+    parser.add_argument(
+        "--factorization",
+        action="store_true",
+        help="only the low-rank matrix factorizations (matrix_factorization)",
+    )
     parser.add_argument("--rtol", type=float, default=1e-10, help="filippov's rtol")
     parser.add_argument(
         "--repeat", type=int, default=REPEATS, help="timed runs per method (the best is shown)"
@@ -500,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.networks:
         show(networks())
+        return 0
+    if args.factorization:
+        show(factorizations())
         return 0
     warm_up()
     if args.greedy is not None:
