@@ -47,15 +47,12 @@ _L2_LONG_ARRIVAL = 500
 #: The arrival has stopped at rounding when a σ step moves ``x`` by at most this many
 #: units of ``eps·max(1, ‖x‖∞)`` and the linear model puts ``h = 0`` within as many.
 _L2_STALL_ULPS = 16.0
-#: Components of ``h`` within this many times the evaluation noise of ``h`` last
-#: measured along the arrival are rounding (see `_probe_noise`, `_newton_step`).
+#: A flat direction's component of ``h`` within this many times the evaluation noise of
+#: ``h`` measured along it is rounding (see `_probe_noise`, `_quadratic_model`).
 _L2_NOISE_FLOOR = 4.0
-#: The arrival's integration asks whether Newton steps finish it at σ steps 0, 1, 3, 7, 15
-#: and then every this many (`_probe_step`).
+#: The arrival's integration asks whether the quadratic model finishes it at σ steps 0, 1,
+#: 3, 7, 15 and then every this many (`_probe_step`).
 _L2_PROBE_EVERY = 32
-#: Newton steps that finish an arrival held at ``h``'s rounding (`_finish_at_rounding`),
-#: at most: each halves ``‖h‖`` at least (a degenerate minimum's by ((p − 1)/p)^p).
-_L2_ROUNDING_STEPS = 100
 #: The closed-form ℓ2 arrival is used when the gradient at its predicted minimizer is at
 #: most this fraction of the gradient where it starts.
 _L2_MODEL_TOL = 1e-4
@@ -79,7 +76,7 @@ def arrive_l2(
     (:func:`_arrive_l2_newton`). Returns ``(t, x, arrived)``: the path is recorded up to
     ``t_end`` at most, and ``arrived`` is false when it ends there before ``h = 0`` (the
     run ends at ``t_end``: a stationary event recorded past it made the run end −5)."""
-    arrived = _arrive_l2_linearized(system, field, t, x, rec, t_end)
+    arrived = _arrive_l2_linearized(system, field, t, x, rec, t_end, state_tol)
     if arrived is not None:
         return arrived
     return _arrive_l2_newton(system, field, t, x, rec, t_end, state_tol)
@@ -92,6 +89,7 @@ def _arrive_l2_linearized(
     x: FloatArray,
     rec: Recorder,
     t_end: float = np.inf,
+    state_tol: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[float, FloatArray, bool] | None:
     """The last stretch of a normalized gradient flow ``x' = −g/‖g‖`` into a minimum with
     positive definite Hessian ``H``, on the quadratic model at ``x`` (``None`` when the
@@ -111,7 +109,7 @@ def _arrive_l2_linearized(
     an eigenvector). The model's error is ``O(‖x − x*‖²)``, rounding-sized at the guard's
     ``‖g‖ = δ``.
     """
-    model = _quadratic_model(system, x)
+    model = _quadratic_model(system, x, state_tol)
     if model is None:
         return None
     lam, Q, c, x_star, hx = model
@@ -150,13 +148,13 @@ def _arrive_l2_linearized(
 
 
 def _quadratic_model(
-    system: FilippovSystem, x: FloatArray
+    system: FilippovSystem, x: FloatArray, state_tol: tuple[float, float] = (0.0, 0.0)
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray] | None:
     """The quadratic model of a normalized gradient flow's arrival at ``x`` (see
     `_arrive_l2_linearized`): ``(λ, Q, c, x*, g)`` with ``H = QΛQᵀ`` (the eigenpairs
     across a valley of minimizers only), ``c = Qᵀ(x − x*)`` and the gradient ``g`` at
     ``x``; ``None`` when the system is not such a flow there or the model is not good at
-    this distance."""
+    this distance (``state_tol = (rtol, atol)``: see the valley's model check below)."""
     if system.objective is None:
         return None
     f0, B, hx = system.kernel_evaluate(x)
@@ -166,20 +164,22 @@ def _quadratic_model(
     H = system.kernel_jacobian(x, n)
     H = 0.5 * (H + H.T)
     lam, Q = scipy.linalg.eigh(H)
-    # (the gradient's rounding here: a component below it carries no information, and the
-    # model's check below cannot ask for less)
-    rounding = _EPS * float(np.linalg.norm(np.abs(H) @ np.abs(x)))
     flat = ~(lam > 1e-8 * max(lam[-1], 1e-300))
     if flat.any():
         # A valley of minimizers (the rotations of a low-rank factorization's factors):
-        # eigenvalues at rounding, with the gradient along them at its rounding too. The
-        # model is the quadratic one across the valley; along it nothing moves. Else
-        # singular or indefinite: a degenerate arrival (Newton steps).
+        # eigenvalues at rounding, with the gradient along them within its measured noise
+        # (`_probe_noise`, projected on each of their eigenvectors: an exact component, as
+        # x³ of x⁴/4 or λ₀ d of a quadratic of condition 1e9 centred at 1000, is far above
+        # its own noise, however small, and is kept). The model is the quadratic one
+        # across the valley; along it nothing moves. Else singular or indefinite: a
+        # degenerate arrival (Newton steps).
         if flat.all() or lam[0] < -1e-8 * lam[-1]:
             return None
-        floor = max(rounding, _L2_NOISE_FLOOR * _probe_noise(system, x, n))
+        noise = _noise_along(_probe_noise(system, x, n), Q[:, flat])
+        floor = _L2_NOISE_FLOOR * np.maximum(noise, _EPS * float(np.linalg.norm(hx)))
         if not np.all(np.abs(Q[:, flat].T @ hx) <= floor):
             return None
+        Q_flat = Q[:, flat]
         lam, Q = lam[~flat], Q[:, ~flat]
     c = (Q.T @ hx) / lam  # coordinates of x − x* in the eigenbasis
     x_star = x - Q @ c
@@ -190,12 +190,38 @@ def _quadratic_model(
         g_star = system.kernel_f0_h(x_star)[1]
     except FloatingPointError:
         return None
-    # (or within a few times the gradient's rounding: on a factorization's valley, with
-    # ‖g‖ = 4e-10 at the guard, g(x*) was 4.5e-14 from rounding alone, and the arrival
-    # fell to an integration that h's noise held until it failed)
-    model_tol = max(_L2_MODEL_TOL * float(np.linalg.norm(hx)), _L2_NOISE_FLOOR * rounding)
-    if not float(np.linalg.norm(g_star)) <= model_tol:
-        return None
+    size_star = float(np.linalg.norm(g_star))
+    if flat.any():
+        noise_star_samples = _probe_noise(system, x_star, n)
+    if not size_star <= _L2_MODEL_TOL * float(np.linalg.norm(hx)):
+        # On a valley the gradient at x* may be its own noise and still above 1e-4 of
+        # ‖g‖ (1.6e-15 against 1.3e-13 on a factorization, whose arrival then ended −1):
+        # the model stands where that noise moves x* by at most a tenth of the state
+        # tolerance across the valley. (Not elsewhere: a nondegenerate minimum keeps the
+        # relative check, whatever its conditioning.)
+        if not flat.any():
+            return None
+        noise_size = float(np.max(np.linalg.norm(noise_star_samples, axis=1)))
+        if not size_star <= _L2_NOISE_FLOOR * noise_size:
+            return None
+    rtol, atol = state_tol
+    if rtol > 0.0 or atol > 0.0:
+        # x* within a tenth of the state tolerance, by the gradient there over the least
+        # curvature: the relative check alone let the model's closed form end a curved
+        # degenerate arrival ((x − 10)⁴/4 + (y + 10)⁶/6) 2.3 time tolerances early.
+        tol = rtol * max(1.0, float(np.max(np.abs(x)))) + atol
+        if not size_star / float(lam[0]) <= 0.1 * tol:
+            return None
+    if flat.any():
+        # At x*, where the gradient across the valley is gone, what is left along the
+        # flat directions must be its own noise too: there the projection's rounding is
+        # that of a vanishing gradient, and a real component shows (at x the rounding of
+        # the large components hid x³ = 1e-27 of a degenerate saddle y²/2 − x⁴/4 + x⁶/6,
+        # and the run rested at (1e-9, 0), status 1, where the flow goes on along x).
+        noise_star = _noise_along(noise_star_samples, Q_flat)
+        floor_star = _L2_NOISE_FLOOR * np.maximum(noise_star, _EPS * float(np.linalg.norm(g_star)))
+        if not np.all(np.abs(Q_flat.T @ g_star) <= floor_star):
+            return None
     return lam, Q, c, x_star, hx
 
 
@@ -298,7 +324,6 @@ def _arrive_l2_stiff(
     rec: Recorder,
     t_end: float = np.inf,
     state_tol: tuple[float, float] = (0.0, 0.0),
-    newton_finish: bool = True,
 ) -> tuple[float, FloatArray, bool]:
     """The rest of the arrival at ``h = 0``, integrated on the flow's own path.
 
@@ -348,21 +373,15 @@ def _arrive_l2_stiff(
     # x makes dt/dσ = s‖h‖ that noisy near a minimizer far from the origin, and a finer
     # tolerance on t held Radau to σ steps of 1e-3 there ((x − 1000)⁴/4 + y²/2: x − a at
     # 800 ulps after 3000 steps)
-    x_atol = max(1e-15 * x_scale, 1e-3 * (state_tol[0] * x_scale + state_tol[1]))
+    x_atol = 1e-15 * x_scale
     speed = float(np.linalg.norm(f0_start - B @ lam))
     t_atol = max(t_res, min(x_atol / max(speed, 1e-300), _L2_STIFF_RTOL * max(1.0, abs(t))))
     atol = np.r_[np.full(n, x_atol), t_atol]
-    noise: list[float] = []  # (h's evaluation noise, measured by `_probe_noise`)
 
     def finishes(z: FloatArray) -> bool:
-        """Whether the arrival can be finished from ``z``: on the quadratic model in
-        closed form (`_quadratic_model`, a gradient flow), or by Newton steps
-        (`_rounding_step`, with the noise of ``h`` measured there first)."""
-        if _quadratic_model(system, z) is not None:
-            return True
-        noise.append(_probe_noise(system, z, m))
-        floor = _L2_NOISE_FLOOR * noise[-1]
-        return _rounding_step(system, z, m, floor, state_tol) is not None
+        """Whether the quadratic model finishes the arrival from ``z`` in closed form
+        (`_quadratic_model`, a gradient flow, within a tenth of the state tolerance)."""
+        return _quadratic_model(system, z, state_tol) is not None
 
     failure = ""
     try:
@@ -370,9 +389,8 @@ def _arrive_l2_stiff(
         # `_integrate_arrival`)
         t_done = 1e-2 * (state_tol[0] * max(1.0, abs(t)) + state_tol[1])
         sig_nodes, z_nodes, sol, stalled = _integrate_arrival(
-            system, rhs, jacobian, x, atol, t_res, m, t_done, noise,
-            finishes if newton_finish else None,
-        )  # fmt: skip
+            system, rhs, jacobian, x, atol, t_res, m, t_done, finishes
+        )
     except _ArrivalFailure as exc:
         failure = f"({exc})"
     except (FloatingPointError, np.linalg.LinAlgError, ValueError) as exc:
@@ -398,107 +416,20 @@ def _arrive_l2_stiff(
         return np.asarray(sol(sigma_of_t(tt))[:n].T, dtype=np.float64)
 
     t_stop = min(t_arrive, t_end)
-    breaks = np.r_[t_nodes[1:][t_nodes[1:] < t_stop], t_stop]
+    # (from the arrival's start: the nodes begin at t itself; without it the first piece
+    # was dropped, and an arrival of one σ step left a segment of no pieces that no
+    # evaluation could read, a fuzz found)
+    breaks = np.r_[t_nodes[t_nodes < t_stop], t_stop]
     x_stop = dense(np.array([t_stop]))[0]
     rec.dense_segment(t, t_stop, dense, x_stop, mode, lam, breaks)
     if stalled and t_stop == t_arrive:
-        # Close enough to h = 0 for the quadratic model (which the guard's stop was not:
+        # Close enough to h = 0 for the quadratic model, which the guard's stop was not:
         # across a valley of minimizers of curvature 7e-4 the model's x* was 1.6e-10 off
-        # there, and h's noise then held Radau's steps until it failed), or held at h's
-        # rounding short of h = 0 by more than the time tolerance: the closed form, or
-        # Newton steps (`_rounding_step`) to within that rounding, finish it.
-        closed = _arrive_l2_linearized(system, field, t_stop, x_stop.copy(), rec, t_end)
+        # there, and h's noise then held Radau's steps until the arrival failed.
+        closed = _arrive_l2_linearized(system, field, t_stop, x_stop.copy(), rec, t_end, state_tol)
         if closed is not None:
             return closed
-        floor = _L2_NOISE_FLOOR * (noise[-1] if noise else 0.0)
-        return _finish_at_rounding(
-            system, field, t_stop, x_stop.copy(), rec, t_end, state_tol, floor
-        )
     return t_stop, x_stop.copy(), t_stop == t_arrive
-
-
-def _rounding_step(
-    system: FilippovSystem,
-    x: FloatArray,
-    m: int,
-    floor: float,
-    state_tol: tuple[float, float],
-) -> FloatArray | None:
-    """The last stretch of an arrival held at ``h``'s rounding (`_integrate_arrival`):
-    the Newton step to ``h = 0`` with the components of ``h`` within ``floor`` left out
-    (`_newton_step`), where it is within the run's state tolerance ``rtol·max(1, ‖x‖∞)
-    + atol``, explains ``h`` and at least halves ``‖h‖`` (or ends within ``floor``);
-    else ``None``.
-
-    A step, not the flow's path: the path to ``h = 0`` from there is shorter than the
-    state tolerance, so the straight step stands for it within that tolerance. Not a
-    straight step along the flow's velocity ``−h/‖h‖`` (as `_arrive_l2_newton` takes):
-    with ``h`` at its rounding in the stiff directions such a step overshot, ``‖h‖``
-    rising from 1e-13 to 6e-13 on the factorization's valley of minimizers."""
-    step, nh, unexplained = _newton_step(system, x, m, floor)
-    rtol, atol = state_tol
-    tol = rtol * max(1.0, float(np.max(np.abs(x)))) + atol
-    if not (np.all(np.isfinite(step)) and unexplained <= 0.5 * nh):
-        return None
-    ulp = _EPS * float(np.max(np.abs(x)))
-    if nh <= floor or float(np.max(np.abs(step))) <= _L2_STALL_ULPS * ulp:
-        # every component of h within its rounding, or the step within a few ulps of x
-        # (a degenerate minimum away from the origin: x − a = 1e-12 at a = 10, where
-        # x − step rounds to x): arrived
-        return np.zeros_like(x)
-    if not float(np.max(np.abs(step))) <= tol:
-        return None
-    try:
-        h_end = system.kernel_f0_h(x - step)[1]
-    except FloatingPointError:
-        return None
-    if not float(np.linalg.norm(h_end)) <= max(_L2_NEWTON_PROGRESS * nh, floor):
-        return None
-    return step
-
-
-def _finish_at_rounding(
-    system: FilippovSystem,
-    field: ModeField,
-    t: float,
-    x: FloatArray,
-    rec: Recorder,
-    t_end: float,
-    state_tol: tuple[float, float],
-    floor: float,
-) -> tuple[float, FloatArray, bool]:
-    """The end of an arrival held at ``h``'s rounding: `_rounding_step` steps, each
-    recorded as a straight piece at the flow's speed, until ``‖h‖`` is within ``floor``
-    (then the arrival is at ``h = 0`` to rounding), or the step's time is below the time
-    resolution. Where no such step is left, the integration of the path goes on from
-    there (`_arrive_l2_stiff`, without them)."""
-    m = field.sigma.shape[0]
-    nh = math.inf
-    for _ in range(_L2_ROUNDING_STEPS):
-        f0, B, h = system.kernel_evaluate(x)
-        nh = float(np.linalg.norm(h))
-        if nh <= floor:
-            return t, x, True
-        step = _rounding_step(system, x, m, floor, state_tol)
-        if step is None:
-            break
-        if not np.any(step):
-            return t, x, True
-        u = h / nh
-        speed = float(np.linalg.norm(f0 - B @ u))
-        length = float(np.linalg.norm(step))
-        if not (speed > 0.0 and length > 0.0):
-            break
-        tau = length / speed
-        if tau <= 4 * _EPS * max(1.0, abs(t)):
-            return t, x, True  # below the time resolution: arrived to rounding
-        if t + tau > t_end:
-            x = rec.linear_segment(t, t_end, x, -step / tau, field.mode, u).copy()
-            return t_end, x, False
-        x = rec.linear_segment(t, t + tau, x, -step / tau, field.mode, u).copy()
-        t = t + tau
-    # (no such step from here: the path's integration goes on, without these steps)
-    return _arrive_l2_stiff(system, field, t, x, rec, t_end, state_tol, newton_finish=False)
 
 
 class _ArrivalFailure(Exception):
@@ -514,7 +445,6 @@ def _integrate_arrival(
     t_res: float,
     m: int,
     t_done: float = 0.0,
-    noise: list[float] | None = None,
     finishes: Callable[[FloatArray], bool] | None = None,
 ) -> tuple[FloatArray, FloatArray, OdeSolution, bool]:
     """Radau on ``z = (x, t − t₀)`` in σ, step by step, until the arrival is reached:
@@ -544,7 +474,6 @@ def _integrate_arrival(
     )
     sigmas = [0.0]
     states = [solver.y.copy()]
-    noise = [] if noise is None else noise
     interpolants = []
 
     def close_enough() -> bool:
@@ -555,8 +484,7 @@ def _integrate_arrival(
         distance of 3e-14; and a component far below its atol, free to move by it,
         turns extremely stiff as s grows: x⁴/4 + y⁶/6 had x jump from 1e-26 to 6e-18 at
         σ = 106, and Radau's steps collapsed)."""
-        floor = _L2_NOISE_FLOOR * (noise[-1] if noise else 0.0)
-        return len(states) > 1 and 10.0 * _newton_time(system, states[-1][:n], m, floor) < t_done
+        return len(states) > 1 and 10.0 * _newton_time(system, states[-1][:n], m) < t_done
 
     for step in range(_L2_STIFF_STEPS):
         message = solver.step()
@@ -574,20 +502,18 @@ def _integrate_arrival(
         # ((p − 1) dt/dσ at ‖h‖ ~ distance^p), once past the fast transient, while dt/dσ
         # = s‖h‖ still grows with s: the time to cross the distance the linear model of h
         # puts h = 0 at, at the flow's speed, says which (it is 1/p of the time left)
-        floor = _L2_NOISE_FLOOR * (noise[-1] if noise else 0.0)
-        if float(rhs(solver.t, z)[n]) < t_res and _newton_time(system, z[:n], m, floor) < t_res:
+        if float(rhs(solver.t, z)[n]) < t_res and _newton_time(system, z[:n], m) < t_res:
             break
-        if _stalled_at_rounding(system, z_old[:n], z[:n], m, floor):
+        if _stalled_at_rounding(system, z_old[:n], z[:n], m):
             break
         if (solver.status == "finished" or step >= _L2_LONG_ARRIVAL) and close_enough():
             break
         if finishes is not None and _probe_step(step) and finishes(z[:n]):
-            # Within the state tolerance of h = 0, where a Newton step on the linear model
-            # of h, its rounding left out, ends there or halves ‖h‖: the caller finishes
-            # with such steps. Radau's σ steps shrink to what the field's noise allows
-            # near h's rounding: on a valley of minimizers (a low-rank factorization's
-            # rotations) 3000 of them ended −1 at ‖h‖ = 2.7e-14, 1.3e-12 short of h = 0
-            # across the valley, every such run of 6 random factorizations.
+            # Close enough for the quadratic model (within a tenth of the state tolerance):
+            # the caller finishes in closed form. Radau's σ steps shrink to what the
+            # field's noise allows near h's rounding: on a valley of minimizers (a low-rank
+            # factorization's rotations) 3000 of them ended −1 at ‖h‖ = 2.7e-14, 1.3e-12
+            # short of h = 0 across the valley, every such run of 6 random factorizations.
             return np.array(sigmas), np.array(states).T, OdeSolution(sigmas, interpolants), True
         if solver.status == "finished":
             raise _ArrivalFailure(f"h = 0 not reached by σ = {_L2_SIGMA_MAX:g}")
@@ -601,68 +527,30 @@ def _integrate_arrival(
     return np.array(sigmas), np.array(states).T, OdeSolution(sigmas, interpolants), False
 
 
-def _newton_step(
-    system: FilippovSystem, x: FloatArray, m: int, noise: float = 0.0
-) -> tuple[FloatArray, float, float]:
-    """The Newton step of the linear model of ``h`` at ``x`` to ``h = 0``, with ``‖h‖`` and
-    the part of ``h`` that no step explains: ``(step, ‖h‖, unexplained)``.
-
-    Components of ``h`` along the singular vectors of ``∂h/∂x`` that are within the
-    rounding of ``h`` (``eps·‖|∂h/∂x||x|‖``, or the evaluation ``noise`` measured along
-    the arrival) are left out: they carry no information, and divided by a singular
-    value at rounding (a valley of minimizers: a low-rank factorization's rotations)
-    they made a step of 3e-5 out of a component of 1e-19. Components above it with a zero
-    singular value are what the step cannot explain (a gradient that stalls above zero,
-    ``x⁴/4 + 1e-11 y``). A degenerate minimum's tiny singular values stay: its ``h``
-    along them (``x³`` of ``x⁴/4``) is far above its rounding.
-    """
-    h = system.kernel_f0_h(x)[1]
-    nh = float(np.linalg.norm(h))
-    if nh == 0.0:
-        return np.zeros_like(x), 0.0, 0.0
-    Jh = system.kernel_jacobian(x, m)
-    with np.errstate(over="ignore", invalid="ignore"):
-        floor = max(_EPS * float(np.linalg.norm(np.abs(Jh) @ np.abs(x))), noise)
-        try:
-            left, values, right_t = np.linalg.svd(Jh, full_matrices=False)
-        except np.linalg.LinAlgError:
-            return np.full_like(x, np.nan), nh, nh
-        c = left.T @ h
-        outside = float(np.linalg.norm(h - left @ c))  # (h outside the range, m > n)
-        meaningful = np.abs(c) > floor
-        solvable = meaningful & (values > 0.0)
-        step = right_t[solvable].T @ (c[solvable] / values[solvable])
-    unexplained = math.hypot(float(np.linalg.norm(c[meaningful & ~solvable])), outside)
-    return step, nh, unexplained
-
-
-def _newton_time(system: FilippovSystem, x: FloatArray, m: int, noise: float = 0.0) -> float:
+def _newton_time(system: FilippovSystem, x: FloatArray, m: int) -> float:
     """The time to cross the Newton step of the linear model of ``h`` at ``x`` to ``h = 0``
-    (`_newton_step`) at the flow's speed there (``inf`` where it is not finite). Not
-    ``‖h‖`` over its rate: where a stiff component of ``h`` is at its rounding (``y`` at
-    1e-18 beside ``x³ = 8e-20`` on ``x⁴/4 + y²/2``) that rate is the stiff one's, while
-    ``x`` is still far from the minimizer; the Newton step of that component is its
-    rounding too."""
+    at the flow's speed there (``inf`` where it is not finite). Not ``‖h‖`` over its
+    rate: where a stiff component of ``h`` is at its rounding (``y`` at 1e-18 beside
+    ``x³ = 8e-20`` on ``x⁴/4 + y²/2``) that rate is the stiff one's, while ``x`` is still
+    far from the minimizer; the Newton step of that component is its rounding too."""
     f0, B, h = system.kernel_evaluate(x)
     nh = float(np.linalg.norm(h))
     if nh == 0.0:
         return 0.0
     speed = float(np.linalg.norm(f0 - B @ (h / nh)))
-    step = _newton_step(system, x, m, noise)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = np.linalg.pinv(system.kernel_jacobian(x, m), rcond=0.0) @ h
     distance = float(np.linalg.norm(step))
     if not (math.isfinite(distance) and speed > 0.0):
         return math.inf
     return distance / speed
 
 
-def _stalled_at_rounding(
-    system: FilippovSystem, x_old: FloatArray, x: FloatArray, m: int, floor: float = 0.0
-) -> bool:
+def _stalled_at_rounding(system: FilippovSystem, x_old: FloatArray, x: FloatArray, m: int) -> bool:
     """Whether the arrival has reached ``h = 0`` to rounding: the last σ step moved ``x``
     by a few ulps at most, and the Newton step of the linear model of ``h`` at ``x`` to
-    ``h = 0`` (`_newton_step`, components of ``h`` within ``floor`` left out) is as
-    short, with ``h`` explained by it (a gradient that stalls above zero, as on ``x⁴/4 +
-    1e-11 y``, is no arrival).
+    ``h = 0`` is as short (with ``h`` in the range of ``∂h/∂x``: a gradient that stalls
+    above zero, as on ``x⁴/4 + 1e-11 y``, is no arrival).
 
     The time still left is then the time to cross a few ulps of ``x`` (the Newton step
     is ``1/p`` of the distance at ``‖h‖ ~ distance^p``), far below the run's tolerances.
@@ -670,37 +558,72 @@ def _stalled_at_rounding(
     ulp = _EPS * float(np.max(np.abs(x)))
     if not float(np.max(np.abs(x - x_old))) <= _L2_STALL_ULPS * ulp:
         return False
-    step, nh, unexplained = _newton_step(system, x, m, floor)
+    h = system.kernel_f0_h(x)[1]
+    nh = float(np.linalg.norm(h))
     if nh == 0.0:
         return True
+    Jh = system.kernel_jacobian(x, m)
+    # rcond=0: only exact zero singular values dropped (a degenerate minimum's are tiny;
+    # LAPACK's least squares drops them below eps·max even with rcond=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = np.linalg.pinv(Jh, rcond=0.0) @ h
     if not np.all(np.isfinite(step)):
         return False
-    return bool(unexplained <= 0.5 * nh and float(np.max(np.abs(step))) <= _L2_STALL_ULPS * ulp)
+    residual = float(np.linalg.norm(Jh @ step - h))
+    return bool(residual <= 0.5 * nh and float(np.max(np.abs(step))) <= _L2_STALL_ULPS * ulp)
 
 
 def _probe_step(step: int) -> bool:
-    """Whether the arrival's integration asks at σ step ``step`` if Newton steps finish it
+    """Whether the arrival's integration asks at σ step ``step`` if the quadratic model finishes it
     (`_integrate_arrival`): at steps 0, 1, 3, 7, 15, … and every 32nd (each ask costs a
-    Jacobian and its singular values)."""
+    Jacobian and its eigenvalues)."""
     return (step < _L2_PROBE_EVERY and (step + 1) & step == 0) or step % _L2_PROBE_EVERY == 0
 
 
-def _probe_noise(system: FilippovSystem, x: FloatArray, m: int) -> float:
-    """The rounding of the evaluation of ``h`` near ``x``: how far ``h`` at a point a few
-    ulps away (each coordinate moved by 4 ulps, alternating in sign) is from ``h(x)`` plus
-    ``∂h/∂x`` times the move (zero in exact arithmetic, to first order). Why measured:
-    where ``h``'s terms cancel (``UVᵀ − M`` of a factorization) its rounding is 10 times
-    ``eps·|∂h/∂x||x|`` and more."""
-    h = system.kernel_f0_h(x)[1]
-    signs = np.where(np.arange(x.size) % 2 == 0, 4.0, -4.0)
-    moved = x + signs * np.spacing(np.abs(x))
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            change = system.kernel_f0_h(moved)[1] - h - system.kernel_jacobian(x, m) @ (moved - x)
-            size = float(np.linalg.norm(change))
-    except FloatingPointError:  # (not finite a few ulps away: no noise measured)
-        return 0.0
-    return size if math.isfinite(size) else 0.0
+def _probe_noise(system: FilippovSystem, x: FloatArray, m: int) -> FloatArray:
+    """The rounding of the evaluation of ``h`` near ``x``: signed samples, one a row, each
+    the central difference of ``h`` over a move of the coordinates (4, 16 and 64 ulps,
+    in three sign patterns) minus ``∂h/∂x`` times the move, zero in exact arithmetic to
+    third order in the move. Consumers take, along each direction they ask about, the
+    largest sample projected on it.
+
+    Why measured, not bounded by ``eps·|∂h/∂x||x|``: where ``h``'s terms cancel
+    (``UVᵀ − M`` of a factorization) its rounding is 10 times that bound and more, and
+    where ``h`` is computed relative to a shift (``H(x − a)``, ``a`` = 1000) it is far
+    below it. Why central: a one-sided difference kept the second-order term, and near a
+    degenerate minimum that term, 1.8e-43, was taken for noise and hid a component of
+    5e-43. Why several: a move of a few ulps leaves most roundings as they were, and one
+    such sample saw a factorization's noise along its valley 4 times too small.
+    Signed: projected on an eigenvector of a shifted quadratic's Hessian, the noise that
+    came through ``H`` is filtered as ``H`` filters it (``λ₀`` times the shift's rounding
+    along a flat one)."""
+    index = np.arange(x.size)
+    patterns = (
+        np.where(index % 2 == 0, 1.0, -1.0),
+        np.where((index * 7 + 3) % 5 < 2, 1.0, -1.0),
+        np.ones(x.size),
+    )
+    jac = system.kernel_jacobian(x, m)
+    rows = []
+    for ulps, signs in zip((4.0, 16.0, 64.0), patterns, strict=True):
+        move = ulps * signs * np.spacing(np.abs(x))
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                up = system.kernel_f0_h(x + move)[1]
+                down = system.kernel_f0_h(x - move)[1]
+                change = up - down - jac @ ((x + move) - (x - move))
+        except FloatingPointError:  # (not finite a few ulps away: no noise measured)
+            continue
+        rows.append(np.where(np.isfinite(change), change, 0.0))
+    return np.array(rows) if rows else np.zeros((1, m))
+
+
+def _noise_along(noise: FloatArray | None, vectors: FloatArray) -> FloatArray:
+    """The largest of the ``noise`` samples (`_probe_noise`) projected on each column of
+    ``vectors`` (zeros when there are none)."""
+    if noise is None:
+        return np.zeros(vectors.shape[1])
+    return np.asarray(np.max(np.abs(noise @ vectors), axis=0), dtype=np.float64)
 
 
 def _fmt(x: FloatArray) -> str:

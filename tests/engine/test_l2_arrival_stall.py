@@ -72,3 +72,21 @@ def test_l2_arrival_gradient_never_zero_fails_promptly() -> None:
     assert sol.nfev <= 5_000  # (about 500 now; 56 s of them before)
     assert sol.status == -1
     assert "h = 0" in sol.message
+
+
+@pytest.mark.parametrize("a", [0.0, 10.0])
+def test_every_piece_of_an_arrival_is_kept(a: float) -> None:
+    """Each dense segment's pieces run from its start to its end: the stiff arrival's
+    pieces began at its first σ node after the start, so the first piece was lost, and an
+    arrival of one σ step left a segment of no pieces that ``sol(t)`` could not read."""
+    obj = _shifted_quartic_valley(a)
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "l2"), np.array([a + 1.0, 1.0]), (0, 3), integrator="Radau"
+    )
+    assert sol.status == 1, sol.message
+    dense = [seg for seg in sol.segments if hasattr(seg.dense, "breaks")]
+    assert dense
+    for seg in dense:
+        assert seg.dense.breaks[0] == seg.t0 and seg.dense.breaks[-1] == seg.t1
+        ts = np.linspace(seg.t0, seg.t1, 7)
+        assert np.all(np.isfinite(sol(ts)))
