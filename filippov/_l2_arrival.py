@@ -53,6 +53,11 @@ _L2_NOISE_FLOOR = 4.0
 #: The arrival's integration asks whether the quadratic model finishes it at σ steps 0, 1,
 #: 3, 7, 15 and then every this many (`_probe_step`).
 _L2_PROBE_EVERY = 32
+#: Eigenvalues of the Hessian at most this fraction of its largest may be a valley of
+#: minimizers (a low-rank factorization's rotations: 1e-14 to 1e-19 of it seen), the
+#: gradient along them its noise (see `_quadratic_model`); between this and 1e-8 the
+#: arrival is a degenerate one.
+_L2_VALLEY_FLAT = 1e-12
 #: The closed-form ℓ2 arrival is used when the gradient at its predicted minimizer is at
 #: most this fraction of the gradient where it starts.
 _L2_MODEL_TOL = 1e-4
@@ -90,6 +95,7 @@ def _arrive_l2_linearized(
     rec: Recorder,
     t_end: float = np.inf,
     state_tol: tuple[float, float] = (0.0, 0.0),
+    strict: bool = False,
 ) -> tuple[float, FloatArray, bool] | None:
     """The last stretch of a normalized gradient flow ``x' = −g/‖g‖`` into a minimum with
     positive definite Hessian ``H``, on the quadratic model at ``x`` (``None`` when the
@@ -109,7 +115,7 @@ def _arrive_l2_linearized(
     an eigenvector). The model's error is ``O(‖x − x*‖²)``, rounding-sized at the guard's
     ``‖g‖ = δ``.
     """
-    model = _quadratic_model(system, x, state_tol)
+    model = _quadratic_model(system, x, state_tol, strict)
     if model is None:
         return None
     lam, Q, c, x_star, hx = model
@@ -148,13 +154,16 @@ def _arrive_l2_linearized(
 
 
 def _quadratic_model(
-    system: FilippovSystem, x: FloatArray, state_tol: tuple[float, float] = (0.0, 0.0)
+    system: FilippovSystem,
+    x: FloatArray,
+    state_tol: tuple[float, float] = (0.0, 0.0),
+    strict: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray] | None:
     """The quadratic model of a normalized gradient flow's arrival at ``x`` (see
     `_arrive_l2_linearized`): ``(λ, Q, c, x*, g)`` with ``H = QΛQᵀ`` (the eigenpairs
     across a valley of minimizers only), ``c = Qᵀ(x − x*)`` and the gradient ``g`` at
     ``x``; ``None`` when the system is not such a flow there or the model is not good at
-    this distance (``state_tol = (rtol, atol)``: see the valley's model check below)."""
+    this distance (``state_tol = (rtol, atol)`` and ``strict``: see the checks below)."""
     if system.objective is None:
         return None
     f0, B, hx = system.kernel_evaluate(x)
@@ -165,6 +174,13 @@ def _quadratic_model(
     H = 0.5 * (H + H.T)
     lam, Q = scipy.linalg.eigh(H)
     flat = ~(lam > 1e-8 * max(lam[-1], 1e-300))
+    if flat.any() and not np.all(np.abs(lam[flat]) <= _L2_VALLEY_FLAT * lam[-1]):
+        # Singular or indefinite beyond a valley's rounding-level eigenvalues: a
+        # degenerate arrival (Newton steps), as before valleys were taken. (A quadratic
+        # of condition 1e10 centred at 1000 whose gradient is computed as Hx − Ha has a
+        # real component λ₀d = 1e-13 along its flat direction, the size of its noise: it
+        # was taken for a valley and the run rested 1e-3 off, status 1.)
+        return None
     if flat.any():
         # A valley of minimizers (the rotations of a low-rank factorization's factors):
         # eigenvalues at rounding, with the gradient along them within its measured noise
@@ -205,10 +221,14 @@ def _quadratic_model(
         if not size_star <= _L2_NOISE_FLOOR * noise_size:
             return None
     rtol, atol = state_tol
-    if rtol > 0.0 or atol > 0.0:
+    if (strict or flat.any()) and (rtol > 0.0 or atol > 0.0):
         # x* within a tenth of the state tolerance, by the gradient there over the least
-        # curvature: the relative check alone let the model's closed form end a curved
-        # degenerate arrival ((x − 10)⁴/4 + (y + 10)⁶/6) 2.3 time tolerances early.
+        # curvature, on a valley and where the model is asked again along the arrival's
+        # integration (``strict``): the relative check alone let the model's closed form
+        # end a curved degenerate arrival ((x − 10)⁴/4 + (y + 10)⁶/6) 2.3 time tolerances
+        # early. (Not at the guard's stop otherwise: there it refused the closed form on
+        # quadratics of condition 1e7 centred at 1000 that it had finished within the
+        # tolerance, and the integration then failed −1.)
         tol = rtol * max(1.0, float(np.max(np.abs(x)))) + atol
         if not size_star / float(lam[0]) <= 0.1 * tol:
             return None
@@ -381,7 +401,7 @@ def _arrive_l2_stiff(
     def finishes(z: FloatArray) -> bool:
         """Whether the quadratic model finishes the arrival from ``z`` in closed form
         (`_quadratic_model`, a gradient flow, within a tenth of the state tolerance)."""
-        return _quadratic_model(system, z, state_tol) is not None
+        return _quadratic_model(system, z, state_tol, strict=True) is not None
 
     failure = ""
     try:
@@ -426,7 +446,9 @@ def _arrive_l2_stiff(
         # Close enough to h = 0 for the quadratic model, which the guard's stop was not:
         # across a valley of minimizers of curvature 7e-4 the model's x* was 1.6e-10 off
         # there, and h's noise then held Radau's steps until the arrival failed.
-        closed = _arrive_l2_linearized(system, field, t_stop, x_stop.copy(), rec, t_end, state_tol)
+        closed = _arrive_l2_linearized(
+            system, field, t_stop, x_stop.copy(), rec, t_end, state_tol, strict=True
+        )
         if closed is not None:
             return closed
     return t_stop, x_stop.copy(), t_stop == t_arrive
