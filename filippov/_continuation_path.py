@@ -2851,7 +2851,9 @@ def _undetermined_selection(block: _Block, t: float, x: FloatArray) -> str | Non
     slid on with a split of the motion between the indices that rounding chose (x0 at
     0.10, x1 at 0.40 where the least-norm split moves both at 0.25), to a rest flagged
     unique, status 1. The split is not the flow's to choose silently: the run ends −4
-    (``"auto"`` then runs the event path, which says the same)."""
+    (``"auto"`` then runs the event path, which follows the least-norm split where the
+    selection is consistent and flags it, see `filippov._mode_field._least_norm_sliding`,
+    and stops −5 otherwise)."""
     cond = singular_to_precision(block)
     if cond is None:
         return None

@@ -1776,6 +1776,11 @@ def _transition(
         late = _late_on_next_mode(system, field, x, f0, B, sigma, J, entries, values, margin, t_tol)
         # Arrivals the probe alone put at this event (their guards above their rounding).
         early = [p for p in entries if p not in late and values[p] > margin[field.entry_index(p)]]
+        if _gradient_at_rounding_everywhere(system, x, hx, field.h_scale, rec):
+            # The whole gradient is rounding: every index arrives (the rest), none exits.
+            J = set(int(j) for j in field.free)
+            sigma = field.sigma.copy()
+            entries, late, early = list(range(field.fixed.size)), set(), []
         old_sigma = field.sigma.copy()
         signs = sigma
         while True:
@@ -1941,6 +1946,29 @@ def _transition(
         f"the ℓ2 relay passes through h = 0 at t = {t:.12g} (a crossing of a codimension-"
         f"{m} set); the event path does not continue through it (not supported)",
     )
+
+
+def _gradient_at_rounding_everywhere(
+    system: FilippovSystem, x: FloatArray, hx: FloatArray, h_scale: float, rec: Recorder
+) -> bool:
+    """Whether a steepest-descent flow's every partial ``h = ∇f`` at ``x`` is at its
+    rounding: at most 64 times its own change when every coordinate moves by one ulp
+    (one gradient more, taken only where every ``|h_i|`` is below 1e-8 of ``h_scale``);
+    as the continuation path's `_gradient_at_rounding` reads it.
+
+    Why: a sign flow reaching a valley of minimizers on a singular sliding block (a
+    matrix factorization's, `filippov._mode_field.LEAST_NORM_SLIDING_NOTE`) arrived with
+    every partial at 1e-16: the last entries and exits there were rounding, taken one by
+    one (an index "leaving" at ∂f = 3e-16 while others arrived), until a guard at
+    rounding moved the wrong way and the run ended −3 ("a pole or discontinuity of h") at
+    the minimizer."""
+    if system.objective is None or not hx.size:
+        return False
+    if not float(np.max(np.abs(hx))) <= 1e-8 * h_scale:
+        return False
+    rec.nfev += 1
+    h_up = system.kernel_evaluate(np.nextafter(x, np.inf))[2]
+    return bool(np.all(np.abs(hx) <= 64.0 * np.abs(h_up - hx)))
 
 
 def _rests_on_a_singular_block(

@@ -25,6 +25,7 @@ from filippov._recorder import Recorder, make_mode
 from filippov._tie_repelling import TIE_ROUNDING, tangent_curvature
 from filippov._validation import FloatArray
 from filippov.engine.protocol import PathFailure
+from filippov.selection import is_symmetric
 from filippov.solution import Mode
 from filippov.systems import FilippovSystem
 
@@ -107,6 +108,11 @@ class ModeField:
         #: Whether the drift correction goes through the mode's relay values (velocity in
         #: F(x)); False for ill-conditioned selections (see check_selection_precision).
         self.correct_through_relays = True
+        #: Where an ℓ1 sliding matrix is singular to double precision with a consistent
+        #: selection (see `check_selection_precision`): an orthonormal basis of a space
+        #: transversal to its null space, which borders the matrix in every right-hand
+        #: side (`least_norm_selection`); ``None`` otherwise.
+        self.null_basis: FloatArray | None = None
         self.rec = rec
         m = sigma.shape[0]
         self.m = m
@@ -203,7 +209,14 @@ class ModeField:
         # exactly at their fixed rate (a correction normal to the manifold would move them).
         through_relays = self.correct_through_relays
         rhs = JF @ u + self.gain * hx[F] if through_relays else JF @ u
-        lam[F] = lam_F = _solve_min_norm(JF[:, F] if unit else JF @ BF, rhs)
+        M = JF[:, F] if unit else JF @ BF
+        if self.null_basis is not None:
+            lam_F, basis = least_norm_selection(M, rhs, self.null_basis)
+            if basis is not None:  # (the null space turns along the mode: followed)
+                self.null_basis = basis
+        else:
+            lam_F = _solve_min_norm(M, rhs)
+        lam[F] = lam_F
         if unit:
             v = u.copy()
             v[F] -= lam_F
@@ -212,7 +225,7 @@ class ModeField:
         if not through_relays and self.gain > 0:
             # An ill-conditioned M would amplify the drift into the relay values: the
             # correction is then the minimal-norm one, normal to the manifold.
-            v -= self.gain * min_norm_correction(JF, hx[F])
+            v -= self.gain * min_norm_correction(JF, hx[F], self.null_basis)
         return lam, v
 
     def _relay(
@@ -519,14 +532,21 @@ class ModeField:
         return -1
 
 
-def min_norm_correction(rows: FloatArray, res: FloatArray) -> FloatArray:
+def min_norm_correction(
+    rows: FloatArray, res: FloatArray, null_basis: FloatArray | None = None
+) -> FloatArray:
     """Smallest ``d`` with ``rows @ d = res`` (rows independent: the manifold's normals).
 
     Through the normal equations ``rows rowsᵀ y = res``, ``d = rowsᵀ y`` (a k×k Cholesky
     solve, LAPACK's posv called directly: this runs in every right-hand side of a sliding
     mode); falls back to least squares when the normals are dependent (the Cholesky
-    factorisation fails).
+    factorisation fails). With ``null_basis`` (a mode whose rows are dependent, see
+    `ModeField.null_basis`) the normal equations are bordered with it instead: an LU
+    solve of the same size, not an SVD of the rows in every right-hand side.
     """
+    if null_basis is not None:
+        y, _ = least_norm_selection(rows @ rows.T, res, null_basis)
+        return np.asarray(rows.T @ y, dtype=np.float64)
     with np.errstate(all="ignore"):  # overflow near a pole of h: non-finite, caught later
         _, y, info = dposv(rows @ rows.T, res)
     if info == 0:
@@ -543,6 +563,62 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
     minimal-norm choice.
     """
     return _solve_min_norm_factored(M, a)[0]
+
+
+def least_norm_selection(
+    M: FloatArray, a: FloatArray, basis: FloatArray
+) -> tuple[FloatArray, FloatArray | None]:
+    """The least-norm solution of ``M y = a`` for a symmetric ``M`` singular to double
+    precision with ``a`` in its range, and an orthonormal basis of ``M``'s null space at
+    this ``M`` (``None`` where the bordered matrix is singular: ``basis`` no longer
+    transversal; least squares then).
+
+    ``basis`` (``k × q``) need only be transversal to the null space: the bordered system
+    ``[[M, N], [Nᵀ, 0]]`` is then regular, its solution for ``(a, 0)`` solves ``M y = a``
+    (``a`` consistent, the border's multipliers at rounding) and its solutions for ``(0,
+    I)`` span the null space of ``M`` itself. The null component is projected out of
+    ``y``. One LU of size ``k + q`` per call, as the regular selection's; an SVD in every
+    right-hand side cost 10-20 times that at ``k`` = 200.
+
+    Why not least squares with a cut-off: it needs the SVD, and where ``M`` is singular
+    only to rounding a cut-off moves with the rounding; the border follows the null
+    space as it turns along the mode (the rotations of a matrix factorization's factors
+    move with the factors)."""
+    k, q = basis.shape
+    K = np.zeros((k + q, k + q))
+    K[:k, :k] = M
+    K[:k, k:] = basis
+    K[k:, :k] = basis.T
+    rhs = np.zeros((k + q, 1 + q))
+    rhs[:k, 0] = a
+    rhs[k:, 1:] = np.eye(q)
+    _, _, sol, info = dgesv(K, rhs)
+    if info != 0 or not bool(np.all(np.isfinite(sol))):
+        return np.asarray(np.linalg.lstsq(M, a, rcond=1.0 / MAX_CONDITION)[0]), None
+    null, _ = np.linalg.qr(sol[:k, 1:])
+    y = sol[:k, 0]
+    return np.asarray(y - null @ (null.T @ y), dtype=np.float64), np.asarray(null)
+
+
+def consistent_null_basis(M: FloatArray, a: FloatArray, a_size: FloatArray) -> FloatArray | None:
+    """An orthonormal basis of the null space of a symmetric ``M`` singular to double
+    precision (singular values below ``1/MAX_CONDITION`` of the largest, after symmetric
+    equilibration), when ``M y = a`` is consistent to rounding there: every null vector
+    ``w`` has ``|wᵀa| ≤ 64·k·eps·|w|ᵀ a_size`` (``a_size ≥ |a|`` entrywise, the size of
+    the terms ``a`` was summed from). ``None`` where ``M`` is not symmetric or not singular
+    to that precision, or ``a`` has a component off its range: a selection whose size is
+    not bounded, not a choice among equals."""
+    if M.shape[0] < 2 or not is_symmetric(M):
+        return None
+    split = RangeSplit.of(0.5 * (M + M.T), 1.0 / MAX_CONDITION)
+    if split is None:
+        return None
+    # (the split's vectors are in the equilibrated coordinates: back to M's)
+    null, _ = np.linalg.qr(split.scaling[:, None] * split.right_null)
+    k = M.shape[0]
+    off = np.abs(null.T @ a)
+    bound = 64.0 * k * _EPS * (np.abs(null).T @ a_size)
+    return np.asarray(null) if bool(np.all(off <= bound)) else None
 
 
 def _tiny_pivot(lu: FloatArray, M: FloatArray) -> bool:
@@ -630,6 +706,8 @@ def check_selection_precision(field: ModeField, x: FloatArray) -> None:
     field.correct_through_relays = cond <= _RELAY_CORRECTION_MAX_CONDITION
     field._key = None  # the cached velocity was computed before this choice
     if selection_beyond_precision(M, B[:, F], cond):
+        if _least_norm_sliding(field, x, M, cond):
+            return
         raise PathFailure(
             STATUS_UNCERTIFIED,
             f"precision lost: the sliding selection on switching functions "
@@ -637,3 +715,64 @@ def check_selection_precision(field: ModeField, x: FloatArray) -> None:
             f"equilibration, beyond what double precision resolves ({MAX_CONDITION:.0e}), "
             f"at x = {np.array2string(x, precision=12)}; the solution is kept up to there",
         )
+
+
+#: The note of a sliding mode whose selection is not unique (`_least_norm_sliding`).
+LEAST_NORM_SLIDING_NOTE = (
+    "the sliding block is singular to double precision with a consistent selection "
+    "(a symmetry or valley of f inside the sliding set): the motion along its null space "
+    "is not unique, and the least-norm selection is followed"
+)
+
+
+def _least_norm_sliding(field: ModeField, x: FloatArray, M: FloatArray, cond: float) -> bool:
+    """Whether the ℓ1 sliding mode ``field``, whose selection matrix ``M`` is singular to
+    double precision (condition ``cond``), is followed with its least-norm selection
+    (DESIGN.md §1.2: a sliding matrix that is not a P-matrix, the continuation not unique,
+    the minimal-norm solution picked and flagged): ``M`` symmetric (a gradient flow's
+    Hessian block), the selection consistent to rounding (`consistent_null_basis`) and
+    its least-norm solution inside the box ``[−1, 1]``. Then the field solves with it
+    (`ModeField.null_basis`), and the event that started the mode is flagged
+    ``unique=False`` with `LEAST_NORM_SLIDING_NOTE` (the run's message says so too).
+
+    Why: where every free index of a matrix factorization's flow lies in one column of
+    the factors, the rotations of the other columns move only sliding indices and leave
+    f unchanged, so ``H_SS`` is singular exactly along them; the run stopped −5 ("precision
+    lost") partway on most rank-3 factorizations, where its velocity is bounded and only
+    its component along those rotations is free. A selection with a component off the
+    range (its size not bounded: a fold of the sliding manifold) still stops −5."""
+    f0, B, _, JF, _ = field.evaluate(x)
+    assert JF is not None
+    F, out = field.free, field.fixed
+    u = f0 - B[:, out] @ field.sigma[out]
+    a = JF @ u
+    a_size = np.abs(JF) @ np.abs(u)
+    basis = consistent_null_basis(M, a, a_size)
+    if basis is None:
+        return False
+    lam, kept = least_norm_selection(M, a, basis)
+    if kept is None or not float(np.max(np.abs(lam), initial=0.0)) <= 1.0 + 1e-8:
+        return False
+    field.null_basis = kept
+    field.correct_through_relays = False  # (cond > MAX_CONDITION: normal to the manifold)
+    field._key = None
+    rec = field.rec
+    if rec is not None:
+        t = float(rec.t[-1])
+        if rec.events and rec.events[-1].mode_after == field.mode:
+            t = rec.events[-1].t
+            last = rec.events[-1]
+            note = (
+                f"{last.note}; {LEAST_NORM_SLIDING_NOTE}" if last.note else LEAST_NORM_SLIDING_NOTE
+            )
+            last.__dict__.update(unique=False, note=note)  # (frozen for users, built here)
+        rec.info.setdefault(
+            "least_norm_sliding",
+            {
+                "t": t,
+                "indices": int(F.size),
+                "condition": float(cond) if np.isfinite(cond) else None,  # (JSON: no inf)
+                "note": LEAST_NORM_SLIDING_NOTE,
+            },
+        )
+    return True

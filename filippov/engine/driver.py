@@ -330,6 +330,13 @@ def solve(
         # (checked before the choice: a path whose result fails its self-check may be
         # retried by the next candidate, as one that failed by itself)
         status, message = _certified(path, system, rec, status, message, x0_arr.size)
+        least_norm = rec.info.get("least_norm_sliding")
+        if least_norm is not None:
+            # (a choice among solutions: said in the message, not only in the events)
+            message = (
+                f"{message}; the solution is not unique from t = {least_norm['t']:.12g} on: "
+                f"{least_norm['note']} (events flagged unique=False)"
+            )
         if status not in candidate.retry_on or position == len(candidates) - 1:
             break
         # (method="auto": the next candidate runs the system from the start; the

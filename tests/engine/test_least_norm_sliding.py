@@ -1,0 +1,190 @@
+"""Sliding on a block singular to double precision, with a consistent selection: the event
+path follows the least-norm selection and flags it (DESIGN.md §1.2).
+
+The references are closed forms derived by hand (a valley circle, duplicated features)
+and, for a matrix factorization, the invariants of a Filippov solution: the velocity in
+``−Sign(∇f)`` at every sampled time, ``f`` falling, the least-norm velocity orthogonal to
+the rotations that leave ``f`` and the free coordinates unchanged, and a stationary end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import filippov as fp
+from filippov._mode_field import consistent_null_basis, least_norm_selection
+from filippov.objectives import Objective, matrix_factorization, matrix_factorization_init
+
+# f = ¼(x0² + x1² − x2)² + ½(x2 − 3)²: its valley r² = x2 makes the block of (x0, x1)
+# singular along the circle's tangent. From (0.6, 0.3, 1) every coordinate moves at +1
+# until r² = x2 at t1 (2t² + 0.8t − 0.55 = 0); then (x0, x1) slide on the valley while x2
+# rises at 1, the least-norm motion radial: (x0, x1) ∝ √x2, until x2 = 3 (t = 2), the rest.
+_CIRCLE = "(x0**2 + x1**2 - x2)**2/4 + (x2 - 3)**2/2"
+_CIRCLE_X0 = np.array([0.6, 0.3, 1.0])
+_T1 = (-0.8 + np.sqrt(0.64 + 4.4)) / 4
+
+
+def _circle_exact(t: float) -> np.ndarray:
+    if t <= _T1:
+        return _CIRCLE_X0 + t
+    x2_entry = 1.0 + _T1
+    x2 = min(1.0 + t, 3.0)
+    return np.r_[(_CIRCLE_X0[:2] + _T1) * np.sqrt(x2 / x2_entry), x2]
+
+
+@pytest.mark.parametrize("method", ["events", "auto"])
+def test_a_valley_circle_is_followed_with_the_least_norm_motion(method: str) -> None:
+    obj = Objective.from_expr(_CIRCLE, ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), _CIRCLE_X0, (0.0, 5.0), method=method, rtol=1e-10
+    )
+    assert sol.status == 1, sol.message
+    ts = np.linspace(0.0, 5.0, 401)
+    err = max(float(np.max(np.abs(sol(t) - _circle_exact(float(t))))) for t in ts)
+    assert err < 1e-7
+    entry = sol.events[0]
+    assert entry.kind == "sliding-entry" and set(entry.indices) == {0, 1}
+    assert entry.t == pytest.approx(_T1, abs=1e-9)
+    assert not entry.unique and "least-norm" in entry.note
+    assert sol.info["least_norm_sliding"]["t"] == pytest.approx(_T1, abs=1e-9)
+    assert f"not unique from t = {_T1:.6f}"[:24] in sol.message
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].t == pytest.approx(2.0, abs=1e-8)
+
+
+def test_duplicated_features_split_their_motion_equally() -> None:
+    # f = ½(x0 + x1)² + ½(x0 + x1 + x2)² from (1, 2, 3): all move at −1 until ∂0f = ∂1f =
+    # 9 − 5t vanishes (t = 1.8); then 2(x0 + x1) + x2 = 0 is kept with x2 falling at 1, so
+    # x0 + x1 rises at ½, split equally by the least norm (¼ each), until x2 = 0 (t = 3).
+    obj = Objective.from_expr("(x0 + x1)**2/2 + (x0 + x1 + x2)**2/2", ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), np.array([1.0, 2.0, 3.0]), (0.0, 4.0),
+        method="events", rtol=1e-10,
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+
+    def exact(t: float) -> np.ndarray:
+        if t <= 1.8:
+            return np.array([1.0, 2.0, 3.0]) - t
+        s = min(t, 3.0) - 1.8
+        return np.array([-0.8 + s / 4, 0.2 + s / 4, 1.2 - s])
+
+    err = max(float(np.max(np.abs(sol(t) - exact(float(t))))) for t in np.linspace(0, 4, 321))
+    assert err < 1e-8
+    assert not sol.events[0].unique
+
+
+def _factorization(p: int, q: int, r: int, seed: int) -> tuple[Objective, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((p, r)) @ rng.standard_normal((q, r)).T
+    mask = rng.random((p, q)) < 0.7
+    return (
+        matrix_factorization(M, r, lam=1e-3, mask=mask),
+        matrix_factorization_init((p, q), r, scale=0.1, seed=seed),
+    )
+
+
+def _rotation_tangents(x: np.ndarray, p: int, q: int, r: int) -> list[np.ndarray]:
+    """The tangents at ``x`` of the rotations of two factor columns (f is invariant under
+    them: the loss sees U Vᵀ only, the ridge ‖U‖² + ‖V‖²)."""
+    U, V = x[: p * r].reshape(p, r), x[p * r :].reshape(q, r)
+    out = []
+    for a in range(r):
+        for b in range(a + 1, r):
+            A = np.zeros((r, r))
+            A[a, b], A[b, a] = 1.0, -1.0
+            out.append(np.r_[(U @ A).ravel(), (V @ A).ravel()])
+    return out
+
+
+def test_a_factorization_flow_passes_its_singular_sliding_block() -> None:
+    # 8 × 6, rank 3: once every free coordinate lies in one column of the factors, the
+    # rotations of the other two columns move sliding coordinates only, and H_SS is
+    # singular along them. The run ended −5 ("precision lost") there.
+    p, q, r = 8, 6, 3
+    obj, x0 = _factorization(p, q, r, seed=3)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 100.0), method="events")
+    assert sol.status == 1, sol.message
+    assert "least_norm_sliding" in sol.info and "not unique" in sol.message
+    assert any(not e.unique for e in sol.events)
+    t_ln = sol.info["least_norm_sliding"]["t"]
+    t_rest = sol.events[-1].t
+    assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-8
+    # f falls, and the velocity is in −Sign(∇f) at every sampled time (inside segments).
+    ts = np.r_[np.linspace(0.0, t_ln, 200)[1:], np.linspace(t_ln, t_rest, 200)[1:-1]]
+    fs = np.array([obj.f(sol(t)) for t in ts])
+    assert np.all(np.diff(fs) <= 1e-12 * max(1.0, abs(fs[0])))
+    event_times = np.array([e.t for e in sol.events])
+    checked_after = 0
+    for t in ts:
+        if np.min(np.abs(event_times - t)) < 1e-6:
+            continue
+        h = 1e-8
+        v = (sol(t + h) - sol(t - h)) / (2 * h)
+        x = sol(t)
+        g = obj.grad(x)
+        assert np.max(np.abs(v)) <= 1.0 + 1e-5
+        moving = np.abs(g) > 1e-6
+        assert np.allclose(v[moving], -np.sign(g[moving]), atol=1e-5)
+        segment = next(s for s in sol.segments if s.t0 <= t <= s.t1)
+        free = np.asarray(segment.mode.signs) != 0
+        assert np.allclose(v[free], -np.asarray(segment.mode.signs)[free], atol=1e-5)
+        if t > t_ln + 1e-6:
+            # The least norm: no motion along a rotation that keeps every free coordinate.
+            for tangent in _rotation_tangents(x, p, q, r):
+                if np.max(np.abs(tangent[free]), initial=0.0) == 0.0:
+                    checked_after += 1
+                    along = abs(tangent @ v) / (np.linalg.norm(tangent) * np.linalg.norm(v))
+                    assert along < 1e-6
+    assert checked_after > 0  # (the least-norm stretch was sampled)
+
+
+def test_a_factorization_flow_rests_where_its_whole_gradient_is_rounding() -> None:
+    # 6 × 5, rank 3, seed 0: the flow reaches its valley with every partial at 1e-16; the
+    # last entries and exits there were rounding, and the run ended −3 ("a pole or
+    # discontinuity of h") or −5 at the minimizer.
+    obj, x0 = _factorization(6, 5, 3, seed=0)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 100.0), method="events")
+    assert sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary"
+    assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-12
+
+
+def test_an_inconsistent_singular_block_has_no_least_norm_selection() -> None:
+    M = np.array([[1.0, 1.0], [1.0, 1.0]])
+    assert consistent_null_basis(M, np.array([1.0, -1.0]), np.ones(2)) is None
+    basis = consistent_null_basis(M, np.array([1.0, 1.0]), np.ones(2))
+    assert basis is not None and basis.shape == (2, 1)
+    assert abs(float(basis[0, 0])) == pytest.approx(np.sqrt(0.5))
+    assert consistent_null_basis(np.eye(2), np.ones(2), np.ones(2)) is None  # (regular)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    k=st.integers(2, 8),
+    q=st.integers(1, 2),
+    seed=st.integers(0, 2**32 - 1),
+    tilt=st.floats(0.0, 0.5),
+)
+def test_the_bordered_solve_is_the_least_norm_solution(
+    k: int, q: int, seed: int, tilt: float
+) -> None:
+    # A PSD M of rank k − q, a right side in its range, and a border only transversal to
+    # the null space (tilted off it): the solve is pinv(M) a, the basis spans null(M).
+    if q >= k:
+        q = k - 1
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((k, k)))
+    w = np.r_[rng.uniform(0.1, 10.0, k - q), np.zeros(q)]
+    M = (Q * w) @ Q.T
+    M = 0.5 * (M + M.T)
+    a = M @ rng.standard_normal(k)
+    null = Q[:, k - q :]
+    border, _ = np.linalg.qr(null + tilt * rng.standard_normal((k, q)))
+    y, basis = least_norm_selection(M, a, border)
+    assert basis is not None
+    expected = np.linalg.pinv(M, rcond=1e-10) @ a
+    assert np.allclose(y, expected, atol=1e-9 * max(1.0, float(np.max(np.abs(expected)))))
+    assert np.allclose(basis @ (basis.T @ null), null, atol=1e-8)
