@@ -1780,7 +1780,7 @@ def _transition(
             # The whole gradient is rounding: every index arrives (the rest), none exits.
             J = set(int(j) for j in field.free)
             sigma = field.sigma.copy()
-            entries, late, early = list(range(field.fixed.size)), set(), []
+            entries, late, early, exited = list(range(field.fixed.size)), set(), [], []
         old_sigma = field.sigma.copy()
         signs = sigma
         while True:

@@ -45,8 +45,9 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
 
-from filippov._certify import component_scales, initial_zero_rtol
+from filippov._certify import MAX_CONDITION, component_scales, initial_zero_rtol
 from filippov._event_path import scalar_linf_as_l1
+from filippov._mode_field import LEAST_NORM_SLIDING_NOTE
 from filippov._recorder import Recorder, make_mode, record_l1_transition, record_tie_change
 from filippov._rest import record_initial_leave, rest_is_unique
 from filippov._validation import FloatArray, user_stacklevel
@@ -235,6 +236,12 @@ def l1_steps(
     gb_cond = spd_condition(GB) if m > 0 else None
     rec.spd_condition = gb_cond
     gb_pd = gb_cond is not None
+    # Positive definite beyond what double precision resolves (duplicated features without
+    # a ridge: Cholesky passed on a block singular in exact arithmetic, its condition
+    # estimate 2e16): every block's selection is not unique then, and says so -- the
+    # sign flow of ½(x0 + x1)² + ½(x0 + x1 + x2)² reported its split of the motion
+    # between x0 and x1 (the least-norm one) unique, where the event path flags it.
+    gb_determined = gb_cond is not None and gb_cond <= MAX_CONDITION
     spd = (
         SpdBoxSelector(GB, Gc0)
         if opts.incremental and gb_cond is not None and gb_cond <= _INCREMENTAL_MAX_COND
@@ -259,7 +266,7 @@ def l1_steps(
         # when one index joins a sliding set); it is the VI solution when it is feasible.
         try:
             lam_c = np.linalg.solve(M, a)
-            if gb_pd and np.all(np.abs(lam_c) < 1.0 - 1e-12):
+            if gb_determined and np.all(np.abs(lam_c) < 1.0 - 1e-12):
                 return lam_c, np.ones(cand.size, dtype=bool), True
         except np.linalg.LinAlgError:
             pass
@@ -268,7 +275,18 @@ def l1_steps(
         interior[np.asarray(sel.interior, dtype=int)] = True
         # A symmetric positive definite G B makes every block a P-matrix, so the solution
         # is unique even where the solver, on a near-singular block, cannot prove it.
-        return np.asarray(sel.lam, dtype=float), interior, bool(sel.unique) or gb_pd
+        unique = bool(sel.unique) or gb_determined
+        if not unique and gb_pd and interior.any():
+            rec.info.setdefault(
+                "least_norm_sliding",
+                {
+                    "t": float(rec.t[-1]),
+                    "indices": int(np.count_nonzero(interior)),
+                    "condition": float(gb_cond) if gb_cond is not None else None,
+                    "note": LEAST_NORM_SLIDING_NOTE,
+                },
+            )
+        return np.asarray(sel.lam, dtype=float), interior, unique
 
     def select(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         rec.n_selection_solves += 1

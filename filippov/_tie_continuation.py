@@ -1800,7 +1800,18 @@ def tie_steps(
         # whatever located it: a join as c reaches 0, where a singular Hessian keeps ċ = 0
         # and the next tie would follow a valley of minimizers at c = 0; on the mode's
         # scale, not the run's: the gradient can fall by orders of magnitude)
-        if what == "zero" or c <= tm.ztol:
+        # (also where the whole gradient is its rounding: a factorization's greedy flow
+        # reached its valley with max |∂f| = 1.8e-14 on a mode of scale 5e-6, its tie value
+        # far above that mode's zero tolerance, and went on with crossings and tie exits
+        # of rounding, 250 events in 1.3e-10 of time, until the Zeno guard ended it −2)
+        if (
+            what == "zero"
+            or c <= tm.ztol
+            or (
+                float(np.abs(g).max()) <= 1e-8 * g_scale
+                and float(np.abs(g).max()) <= _gradient_rounding(block, x, g)
+            )
+        ):
             if float(np.abs(g).max()) > max(ztol, _gradient_rounding(block, x, g)):
                 return Finished(
                     -4,

@@ -332,11 +332,13 @@ def solve(
         status, message = _certified(path, system, rec, status, message, x0_arr.size)
         least_norm = rec.info.get("least_norm_sliding")
         if least_norm is not None:
-            # (a choice among solutions: said in the message, not only in the events)
+            # (a choice among solutions: said in the message, not only in the events; its
+            # time in τ = t − t0, as the message's others, shifted with them below)
             message = (
                 f"{message}; the solution is not unique from t = {least_norm['t']:.12g} on: "
                 f"{least_norm['note']} (events flagged unique=False)"
             )
+            least_norm["t"] += t0  # (the user reads t in info)
         if status not in candidate.retry_on or position == len(candidates) - 1:
             break
         # (method="auto": the next candidate runs the system from the start; the

@@ -188,3 +188,40 @@ def test_the_bordered_solve_is_the_least_norm_solution(
     expected = np.linalg.pinv(M, rcond=1e-10) @ a
     assert np.allclose(y, expected, atol=1e-9 * max(1.0, float(np.max(np.abs(expected)))))
     assert np.allclose(basis @ (basis.T @ null), null, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["events", "auto", "exact"])
+def test_duplicated_features_are_flagged_on_every_path_and_at_any_start_time(
+    method: str,
+) -> None:
+    # The exact path (auto's choice for this quadratic) reported the split unique: its
+    # Hessian passed Cholesky by rounding (condition estimate 2e16).
+    obj = Objective.from_expr("(x0 + x1)**2/2 + (x0 + x1 + x2)**2/2", ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), np.array([1.0, 2.0, 3.0]), (100.0, 104.0),
+        method=method,
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+    entry = sol.events[0]
+    assert entry.kind == "sliding-entry" and entry.t == pytest.approx(101.8, abs=1e-9)
+    assert not entry.unique
+    assert sol.info["least_norm_sliding"]["t"] == pytest.approx(101.8, abs=1e-9)
+    assert "not unique from t = 101.8" in sol.message
+    assert np.allclose(sol(104.0), [-0.5, 0.5, 0.0], atol=1e-9)
+
+
+def test_the_greedy_continuation_rests_where_its_whole_gradient_is_rounding() -> None:
+    # 6 × 5, rank 3: the greedy (ℓ1) flow's tie continuation reached the valley with max
+    # |∂f| = 1.8e-14 on a mode of scale 5e-6 and went on with crossings and tie exits of
+    # rounding until the Zeno guard ended it −2. The event path (an independent reference
+    # for the whole run: its own integrator, selections and event location) rests there.
+    obj, x0 = _factorization(6, 5, 3, seed=0)
+    system = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(system, x0, (0.0, 100.0), method="continuation")
+    assert sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary" and not sol.events[-1].unique
+    reference = fp.solve(system, x0, (0.0, 100.0), method="events")
+    assert reference.status == 1, reference.message
+    assert len(sol.events) == len(reference.events)
+    assert np.max(np.abs(sol.x[-1] - reference.x[-1])) < 1e-8
+    assert sol.events[-1].t == pytest.approx(reference.events[-1].t, abs=1e-8)
