@@ -295,7 +295,7 @@ def _steps(
         field.index_scales = index_scales
         field.rounding_scale = h_scale_x0
         if not stationary:
-            check_selection_precision(field, x)
+            check_selection_precision(field, x, opts.rtol)
             x_start = field.start(x, seed)
             jump = _start_jump(x, x_start, tols, t, field.mode)
             if jump is not None:
@@ -1761,7 +1761,11 @@ def _transition(
         t_tol = min(t_tol, _state_tol(x, state_tol) / speed)
     probe = field.guard_values(x + t_tol * v_ev)[0]
     hits = np.flatnonzero((values <= 0.0) | (probe <= 0.0))
-    if norm == "l1":
+    # (before the jump test: a guard of rounding that moves the wrong way is no pole)
+    at_rounding = norm == "l1" and _gradient_at_rounding_everywhere(
+        system, x, hx, field.h_scale, _state_tol(x, state_tol), rec
+    )
+    if norm == "l1" and not at_rounding:
         _refuse_jumps_in_probe(system, field, x, v_ev, values, probe, t, t_tol)
     old_mode = field.mode
     offset = np.zeros(m)
@@ -1776,7 +1780,7 @@ def _transition(
         late = _late_on_next_mode(system, field, x, f0, B, sigma, J, entries, values, margin, t_tol)
         # Arrivals the probe alone put at this event (their guards above their rounding).
         early = [p for p in entries if p not in late and values[p] > margin[field.entry_index(p)]]
-        if _gradient_at_rounding_everywhere(system, x, hx, field.h_scale, rec):
+        if at_rounding:
             # The whole gradient is rounding: every index arrives (the rest), none exits.
             J = set(int(j) for j in field.free)
             sigma = field.sigma.copy()
@@ -1949,12 +1953,24 @@ def _transition(
 
 
 def _gradient_at_rounding_everywhere(
-    system: FilippovSystem, x: FloatArray, hx: FloatArray, h_scale: float, rec: Recorder
+    system: FilippovSystem,
+    x: FloatArray,
+    hx: FloatArray,
+    h_scale: float,
+    state_tol: float,
+    rec: Recorder,
 ) -> bool:
     """Whether a steepest-descent flow's every partial ``h = ∇f`` at ``x`` is at its
-    rounding: at most 64 times its own change when every coordinate moves by one ulp
-    (one gradient more, taken only where every ``|h_i|`` is below 1e-8 of ``h_scale``);
-    as the continuation path's `_gradient_at_rounding` reads it.
+    rounding: at most 64 times the gradient's largest change when every coordinate moves
+    by one ulp (one gradient more, taken only where every ``|h_i|`` is below 1e-8 of
+    ``h_scale``) -- and ``x`` is a rest to
+    the state's tolerance ``state_tol``: the least-norm Newton step to ``h = 0`` (the
+    Hessian's singular values at rounding cut) is at most that long.
+
+    The second test: a coupled gradient's rounding bound counts every coordinate's ulp,
+    and ``½(x0 − 1e8 + ½x1)² + 1e-9·½(x1 − 1)²`` at x0 ≈ 1e8 had ∂₁f = 2.7e-7 within 64
+    times its change over those ulps (7.5e-9) while 266 from its zero: the rest was
+    declared there and the state moved by 268 at once (review of the first version).
 
     Why: a sign flow reaching a valley of minimizers on a singular sliding block (a
     matrix factorization's, `filippov._mode_field.LEAST_NORM_SLIDING_NOTE`) arrived with
@@ -1968,7 +1984,15 @@ def _gradient_at_rounding_everywhere(
         return False
     rec.nfev += 1
     h_up = system.kernel_evaluate(np.nextafter(x, np.inf))[2]
-    return bool(np.all(np.abs(hx) <= 64.0 * np.abs(h_up - hx)))
+    # (against the gradient's largest change, not each partial's own: a partial of 1e-16
+    # whose own change over an ulp was 1e-19 -- its coordinates near 0 -- kept a
+    # factorization's rest from being read on one BLAS thread count, and the run ended
+    # −3 at the minimizer; the Newton step below keeps a real partial beside a stiff one)
+    if not float(np.max(np.abs(hx))) <= 64.0 * float(np.max(np.abs(h_up - hx))):
+        return False
+    jac = system.kernel_jacobian(x, hx.size)
+    step = np.linalg.lstsq(jac, hx, rcond=hx.size * _EPS)[0]
+    return float(np.max(np.abs(step))) <= state_tol
 
 
 def _rests_on_a_singular_block(

@@ -113,6 +113,9 @@ class ModeField:
         #: transversal to its null space, which borders the matrix in every right-hand
         #: side (`least_norm_selection`); ``None`` otherwise.
         self.null_basis: FloatArray | None = None
+        #: What the run's tolerance allows ``H_SS`` along that basis (the slack of
+        #: `least_norm_selection`: the state within ``rtol`` of the manifold).
+        self.null_slack = 0.0
         self.rec = rec
         m = sigma.shape[0]
         self.m = m
@@ -172,7 +175,7 @@ class ModeField:
         f0, B, hx = self.system.kernel_evaluate(x)
         JF = self.system.kernel_jacobian_rows(x, self.free, self.m) if self.needs_jac else None
         if self.norm == "l1":
-            lam, v = self._relay_l1(f0, B, hx, JF)
+            lam, v = self._relay_l1(f0, B, hx, JF, x)
         else:
             lam, v = self._relay(f0, B, hx, JF), None
         self._key = key
@@ -181,7 +184,12 @@ class ModeField:
         return self._cache
 
     def _relay_l1(
-        self, f0: FloatArray, B: FloatArray, hx: FloatArray, JF: FloatArray | None
+        self,
+        f0: FloatArray,
+        B: FloatArray,
+        hx: FloatArray,
+        JF: FloatArray | None,
+        x: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:
         """ℓ1 mode: ``λ`` (signs off ``J``, equivalent control on ``J``) and the velocity
         ``f0 − Bλ``, with the drift correction on the sliding manifold ``h_J = 0``."""
@@ -211,9 +219,26 @@ class ModeField:
         rhs = JF @ u + self.gain * hx[F] if through_relays else JF @ u
         M = JF[:, F] if unit else JF @ BF
         if self.null_basis is not None:
-            lam_F, basis = least_norm_selection(M, rhs, self.null_basis)
-            if basis is not None:  # (the null space turns along the mode: followed)
-                self.null_basis = basis
+            # (the null space turns along the mode: followed. A block that turns regular
+            # beyond what the tolerance allows ends the run: its unique selection is not
+            # the least-norm one chosen at the start, which has by then drifted off the
+            # manifold along the null vector -- followed on, 0.3 off at t = 1 on a block
+            # singular only at the start, status 0, and its dense output unreadable.)
+            # (the slack: the run's tolerance, and the drift at this state, which a trial
+            # stage of a step can have far beyond it)
+            drift = float(np.max(np.abs(hx[F]))) / max(float(np.max(np.abs(x))), 1e-300)
+            slack = self.null_slack + 64.0 * drift
+            lam_F, basis = least_norm_selection(M, rhs, self.null_basis, slack)
+            if basis is None:
+                raise PathFailure(
+                    -4,
+                    "the sliding block, singular to rounding where the mode started (its "
+                    "least-norm selection followed), is no longer singular along its null "
+                    f"space at x = {np.array2string(x, precision=12)} (beyond what the "
+                    "tolerance allows): the selection chosen at the start is not this "
+                    "block's; the solution is returned up to there",
+                )
+            self.null_basis = basis
         else:
             lam_F = _solve_min_norm(M, rhs)
         lam[F] = lam_F
@@ -410,7 +435,7 @@ class ModeField:
             if float(np.max(np.abs(res), initial=0.0)) == 0.0:
                 return x
             BF = self._free_columns(x)
-            d = BF @ min_norm_correction(rows @ BF, res)
+            d = BF @ min_norm_correction(rows @ BF, res, self.null_basis)
             # Newton converges quadratically: once the correction is at the rounding level
             # of x, x is on the manifold to rounding and a further step would only move it
             # by rounding.
@@ -566,12 +591,21 @@ def _solve_min_norm(M: FloatArray, a: FloatArray) -> FloatArray:
 
 
 def least_norm_selection(
-    M: FloatArray, a: FloatArray, basis: FloatArray
+    M: FloatArray, a: FloatArray, basis: FloatArray, slack: float = 0.0
 ) -> tuple[FloatArray, FloatArray | None]:
     """The least-norm solution of ``M y = a`` for a symmetric ``M`` singular to double
     precision with ``a`` in its range, and an orthonormal basis of ``M``'s null space at
-    this ``M`` (``None`` where the bordered matrix is singular: ``basis`` no longer
-    transversal; least squares then).
+    this ``M``; or, where ``M`` is no longer singular along that basis (``max |M Z|`` above
+    ``64·k·eps·max|M| + slack``) or the bordered matrix is singular, ``M``'s own solution
+    (least squares where singular) and ``None``. ``slack``: what the state's distance
+    from the mode's manifold allows (a symmetry's null vector ``n`` of ``H_SS`` on the
+    manifold has ``H_SS n`` of the size of ``∇_S f / |x|`` off it: 4e-9 against a
+    drift of 2.5e-8 on a factorization's).
+
+    The regular case: a block singular only where the mode starts (``x2 = 0`` in ``½(x0 +
+    x1 − ½x2)² + ½x2²(x0 − x1 − 0.8x2)²``) is regular along the rest of it, and its
+    unique selection is not the bordered one (which kept ``Nᵀy = 0``: 0.3 off by t = 1 in
+    a review of the first version).
 
     ``basis`` (``k × q``) need only be transversal to the null space: the bordered system
     ``[[M, N], [Nᵀ, 0]]`` is then regular, its solution for ``(a, 0)`` solves ``M y = a``
@@ -594,23 +628,31 @@ def least_norm_selection(
     rhs[k:, 1:] = np.eye(q)
     _, _, sol, info = dgesv(K, rhs)
     if info != 0 or not bool(np.all(np.isfinite(sol))):
-        return np.asarray(np.linalg.lstsq(M, a, rcond=1.0 / MAX_CONDITION)[0]), None
+        return _solve_min_norm(M, a), None
     null, _ = np.linalg.qr(sol[:k, 1:])
+    if float(np.max(np.abs(M @ null))) > 64.0 * k * _EPS * float(np.max(np.abs(M))) + slack:
+        return _solve_min_norm(M, a), None
     y = sol[:k, 0]
     return np.asarray(y - null @ (null.T @ y), dtype=np.float64), np.asarray(null)
 
 
 def consistent_null_basis(M: FloatArray, a: FloatArray, a_size: FloatArray) -> FloatArray | None:
-    """An orthonormal basis of the null space of a symmetric ``M`` singular to double
-    precision (singular values below ``1/MAX_CONDITION`` of the largest, after symmetric
-    equilibration), when ``M y = a`` is consistent to rounding there: every null vector
-    ``w`` has ``|wᵀa| ≤ 64·k·eps·|w|ᵀ a_size`` (``a_size ≥ |a|`` entrywise, the size of
-    the terms ``a`` was summed from). ``None`` where ``M`` is not symmetric or not singular
-    to that precision, or ``a`` has a component off its range: a selection whose size is
-    not bounded, not a choice among equals."""
+    """An orthonormal basis of the null space of a symmetric ``M`` singular to rounding
+    (singular values at most ``k·eps`` of the largest, after symmetric equilibration),
+    when ``M y = a`` is consistent to rounding there: every null vector ``w`` has ``|wᵀa|
+    ≤ 64·k·eps·|w|ᵀ a_size`` (``a_size ≥ |a|`` entrywise, the size of the terms ``a`` was
+    summed from). ``None`` where ``M`` is not symmetric or not singular to rounding, or
+    ``a`` has a component off its range: a selection whose size is not bounded, not a
+    choice among equals.
+
+    At rounding, not below ``1/MAX_CONDITION``: a regular block of condition 1e14 (its
+    small eigenvalue resolved to a few per cent) with ``wᵀa`` of 7e-15, consistent to the
+    test above, has a selection component of O(1) along ``w``; cutting it moved a run by
+    2.5 with status 1, and called it not unique (review of the first version). Such a
+    block stays refused (−5, precision lost)."""
     if M.shape[0] < 2 or not is_symmetric(M):
         return None
-    split = RangeSplit.of(0.5 * (M + M.T), 1.0 / MAX_CONDITION)
+    split = RangeSplit.of(0.5 * (M + M.T))
     if split is None:
         return None
     # (the split's vectors are in the equilibrated coordinates: back to M's)
@@ -685,7 +727,7 @@ def selection_beyond_precision(M: FloatArray, BF: FloatArray, cond: float | None
     return cond > MAX_CONDITION and not _velocity_determined(M, BF)
 
 
-def check_selection_precision(field: ModeField, x: FloatArray) -> None:
+def check_selection_precision(field: ModeField, x: FloatArray, rtol: float = 0.0) -> None:
     """Fail (status −5) when an ℓ1 sliding mode's selection matrix ``M = (∂h/∂x)_J B_J`` is
     beyond what double precision resolves: its equivalent control, and so the velocity,
     would be rounding, and the integrator crawls on that noise for ever (a condition-1e16
@@ -706,14 +748,16 @@ def check_selection_precision(field: ModeField, x: FloatArray) -> None:
     field.correct_through_relays = cond <= _RELAY_CORRECTION_MAX_CONDITION
     field._key = None  # the cached velocity was computed before this choice
     if selection_beyond_precision(M, B[:, F], cond):
-        if _least_norm_sliding(field, x, M, cond):
+        declined = _least_norm_sliding(field, x, M, cond, rtol)
+        if declined is None:
             return
         raise PathFailure(
             STATUS_UNCERTIFIED,
             f"precision lost: the sliding selection on switching functions "
             f"{np.array2string(F, threshold=8)} has condition number {cond:.3g} after "
             f"equilibration, beyond what double precision resolves ({MAX_CONDITION:.0e}), "
-            f"at x = {np.array2string(x, precision=12)}; the solution is kept up to there",
+            f"at x = {np.array2string(x, precision=12)}{declined}; the solution is kept up "
+            "to there",
         )
 
 
@@ -725,9 +769,12 @@ LEAST_NORM_SLIDING_NOTE = (
 )
 
 
-def _least_norm_sliding(field: ModeField, x: FloatArray, M: FloatArray, cond: float) -> bool:
-    """Whether the ℓ1 sliding mode ``field``, whose selection matrix ``M`` is singular to
-    double precision (condition ``cond``), is followed with its least-norm selection
+def _least_norm_sliding(
+    field: ModeField, x: FloatArray, M: FloatArray, cond: float, rtol: float
+) -> str | None:
+    """``None`` where the ℓ1 sliding mode ``field``, whose selection matrix ``M`` is
+    singular to double precision (condition ``cond``), is followed with its least-norm
+    selection; else what the failure's message adds (why not, or "")
     (DESIGN.md §1.2: a sliding matrix that is not a P-matrix, the continuation not unique,
     the minimal-norm solution picked and flagged): ``M`` symmetric (a gradient flow's
     Hessian block), the selection consistent to rounding (`consistent_null_basis`) and
@@ -741,7 +788,7 @@ def _least_norm_sliding(field: ModeField, x: FloatArray, M: FloatArray, cond: fl
     lost") partway on most rank-3 factorizations, where its velocity is bounded and only
     its component along those rotations is free. A selection with a component off the
     range (its size not bounded: a fold of the sliding manifold) still stops −5."""
-    f0, B, _, JF, _ = field.evaluate(x)
+    f0, B, hx, JF, _ = field.evaluate(x)
     assert JF is not None
     F, out = field.free, field.fixed
     u = f0 - B[:, out] @ field.sigma[out]
@@ -749,11 +796,24 @@ def _least_norm_sliding(field: ModeField, x: FloatArray, M: FloatArray, cond: fl
     a_size = np.abs(JF) @ np.abs(u)
     basis = consistent_null_basis(M, a, a_size)
     if basis is None:
-        return False
-    lam, kept = least_norm_selection(M, a, basis)
-    if kept is None or not float(np.max(np.abs(lam), initial=0.0)) <= 1.0 + 1e-8:
-        return False
+        return ""
+    # (a null vector of H_SS on the manifold is one off it by the size of ∇_S f / |x|:
+    # the state's tolerance, rtol·|x|, times |H_SS| over |x|; and the drift here)
+    drift = float(np.max(np.abs(hx[F]))) / max(float(np.max(np.abs(x))), 1e-300)
+    slack = 64.0 * rtol * float(np.max(np.abs(M)))
+    lam, kept = least_norm_selection(M, a, basis, slack + 64.0 * drift)
+    if kept is None:
+        return ""
+    size = float(np.max(np.abs(lam), initial=0.0))
+    if not size <= 1.0 + 1e-8:
+        # (other selections, along the null space, may lie in the box: which one to
+        # follow, and whether an index leaves, is not decided here)
+        return (
+            f" (singular to rounding with a consistent selection, but its least-norm "
+            f"selection leaves the box: max |λ| = {size:.6g})"
+        )
     field.null_basis = kept
+    field.null_slack = slack
     field.correct_through_relays = False  # (cond > MAX_CONDITION: normal to the manifold)
     field._key = None
     rec = field.rec
@@ -775,4 +835,4 @@ def _least_norm_sliding(field: ModeField, x: FloatArray, M: FloatArray, cond: fl
                 "note": LEAST_NORM_SLIDING_NOTE,
             },
         )
-    return True
+    return None

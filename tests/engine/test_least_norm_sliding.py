@@ -104,7 +104,7 @@ def test_a_factorization_flow_passes_its_singular_sliding_block() -> None:
     # rotations of the other two columns move sliding coordinates only, and H_SS is
     # singular along them. The run ended −5 ("precision lost") there.
     p, q, r = 8, 6, 3
-    obj, x0 = _factorization(p, q, r, seed=3)
+    obj, x0 = _factorization(p, q, r, seed=4)
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 100.0), method="events")
     assert sol.status == 1, sol.message
     assert "least_norm_sliding" in sol.info and "not unique" in sol.message
@@ -141,11 +141,15 @@ def test_a_factorization_flow_passes_its_singular_sliding_block() -> None:
     assert checked_after > 0  # (the least-norm stretch was sampled)
 
 
-def test_a_factorization_flow_rests_where_its_whole_gradient_is_rounding() -> None:
-    # 6 × 5, rank 3, seed 0: the flow reaches its valley with every partial at 1e-16; the
-    # last entries and exits there were rounding, and the run ended −3 ("a pole or
-    # discontinuity of h") or −5 at the minimizer.
-    obj, x0 = _factorization(6, 5, 3, seed=0)
+@pytest.mark.parametrize(("p", "q", "r"), [(6, 5, 3), (8, 6, 4)])
+def test_a_factorization_flow_rests_where_its_whole_gradient_is_rounding(
+    p: int, q: int, r: int
+) -> None:
+    # The flow reaches its valley with every partial at 1e-16; the last entries and exits
+    # there were rounding, and the run ended −3 ("a pole or discontinuity of h") or −5 at
+    # the minimizer (8 × 6 × 4: −3 with two BLAS threads only, a partial of 1e-16 whose
+    # own change over an ulp was 1e-19 read as no rounding).
+    obj, x0 = _factorization(p, q, r, seed=0)
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 100.0), method="events")
     assert sol.status == 1, sol.message
     assert sol.events[-1].kind == "stationary"
@@ -225,3 +229,76 @@ def test_the_greedy_continuation_rests_where_its_whole_gradient_is_rounding() ->
     assert len(sol.events) == len(reference.events)
     assert np.max(np.abs(sol.x[-1] - reference.x[-1])) < 1e-8
     assert sol.events[-1].t == pytest.approx(reference.events[-1].t, abs=1e-8)
+
+
+# Cases of a review of the first version, each a wrong answer it gave with status 0 or 1.
+
+
+def test_a_nearly_singular_but_regular_block_is_not_cut() -> None:
+    # Eigenvalues 2 and 2e-14 (condition 1e14, the small one resolved to a few per cent),
+    # the selection's component along it O(1): cutting it moved the run by 2.5, status 1,
+    # "not unique". Exact: x = (−0.75t, −0.25t, t, t) to the rest at t = 10.
+    obj = Objective.from_expr(
+        "(x0 + x1 + x3)**2/2 + 1e-14*(x0 - x1 + 0.5*x2)**2/2 + (x2 - 10)**2/2 + (x3 - 10)**2/2",
+        ["x0", "x1", "x2", "x3"],
+    )
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), np.zeros(4), (0.0, 12.0), method="events",
+        rtol=1e-10,
+    )  # fmt: skip
+    assert "least_norm_sliding" not in sol.info
+    if sol.status >= 0:
+        for t in np.linspace(0.0, 12.0, 25):
+            exact = np.array([-0.75, -0.25, 1.0, 1.0]) * min(float(t), 10.0)
+            assert np.max(np.abs(sol(t) - exact)) < 1e-6
+    else:
+        assert sol.status == -5 and "precision lost" in sol.message
+
+
+def test_a_block_singular_only_where_the_mode_starts_is_not_followed_as_singular() -> None:
+    # H_SS = [[1, 1], [1, 1]] at x2 = 0 and regular for x2 > 0: the unique solution is
+    # (0.65t, −0.15t, t). The first version bordered the regular block for the whole
+    # mode: 0.3 off at t = 1, status 0, and `sol(t)` raised.
+    obj = Objective.from_expr(
+        "(x0 + x1 - 0.5*x2)**2/2 + x2**2*(x0 - x1 - 0.8*x2)**2/2 + (x2 - 3)**2/2",
+        ["x0", "x1", "x2"],
+    )
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), np.zeros(3), (0.0, 2.0), method="events",
+        rtol=1e-10,
+    )  # fmt: skip
+    ts = np.linspace(0.0, sol.t[-1], 50)
+    states = sol(ts)  # (readable everywhere)
+    if sol.status >= 0:
+        assert np.max(np.abs(states - np.outer(ts, [0.65, -0.15, 1.0]))) < 1e-6
+    else:
+        assert sol.status == -4
+
+
+def test_a_gradient_above_its_rounding_is_no_rest() -> None:
+    # ∂1f = 2.7e-7 at the event is within 64 times its change over every coordinate's ulp
+    # (x0 ≈ 1e8 leaks into it through the coupling) but 266 from its zero: the first
+    # version declared the rest there and moved x1 by 268 at once. Exact: x1 = 501 − t.
+    obj = Objective.from_expr("(x0 - 100000000.0 + 0.5*x1)**2/2 + 1e-9*(x1 - 1)**2/2", ["x0", "x1"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), np.array([1e8 + 100.0, 501.0]), (0.0, 450.0),
+        method="events", rtol=1e-10,
+    )  # fmt: skip
+    assert sol.status == 0, sol.message
+    for t in (250.0, 300.0, 449.0):
+        assert sol(t)[1] == pytest.approx(501.0 - t, abs=1e-6)
+
+
+def test_a_least_norm_mode_start_is_projected_along_the_range_only() -> None:
+    # 8 × 6, rank 2, no ridge (a GL(2) symmetry): the mode's start projection ignored the
+    # null space, moved the state 2.7e-6 along it, and every `sol(t)` on that segment of a
+    # status-1 run raised ("the system ... has changed since the solve").
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((8, 2)) @ rng.standard_normal((6, 2)).T
+    mask = rng.random((8, 6)) < 0.7
+    obj = matrix_factorization(M, 2, lam=0.0, mask=mask)
+    x0 = matrix_factorization_init((8, 6), 2, scale=0.1, seed=3)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 100.0), method="events")
+    sol(np.linspace(0.0, sol.t[-1], 400))  # (readable everywhere, whatever the status)
+    if sol.status == 1:
+        assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-8
