@@ -758,21 +758,28 @@ def _least_norm_sliding(field: ModeField, x: FloatArray, M: FloatArray, cond: fl
     field._key = None
     rec = field.rec
     if rec is not None:
-        t = float(rec.t[-1])
-        if rec.events and rec.events[-1].mode_after == field.mode:
-            t = rec.events[-1].t
-            last = rec.events[-1]
-            note = (
-                f"{last.note}; {LEAST_NORM_SLIDING_NOTE}" if last.note else LEAST_NORM_SLIDING_NOTE
-            )
-            last.__dict__.update(unique=False, note=note)  # (frozen for users, built here)
-        rec.info.setdefault(
-            "least_norm_sliding",
-            {
-                "t": t,
-                "indices": int(F.size),
-                "condition": float(cond) if np.isfinite(cond) else None,  # (JSON: no inf)
-                "note": LEAST_NORM_SLIDING_NOTE,
-            },
-        )
+        flag_least_norm_sliding(rec, float(rec.t[-1]), field.mode, int(F.size), cond)
     return True
+
+
+def flag_least_norm_sliding(rec: Recorder, t: float, mode: Mode, indices: int, cond: float) -> None:
+    """Flag a sliding mode followed with its least-norm selection: the event that started
+    it (the last recorded, if its mode after is ``mode``) becomes ``unique=False`` with
+    `LEAST_NORM_SLIDING_NOTE`, and the run's first such mode goes into
+    ``rec.info["least_norm_sliding"]`` (its time -- the event's, else ``t`` --, its
+    number of sliding indices and the condition estimate; the driver's message says so).
+    Shared by the event path (`_least_norm_sliding`) and the continuation path."""
+    if rec.events and rec.events[-1].mode_after == mode:
+        t = rec.events[-1].t
+        last = rec.events[-1]
+        note = f"{last.note}; {LEAST_NORM_SLIDING_NOTE}" if last.note else LEAST_NORM_SLIDING_NOTE
+        last.__dict__.update(unique=False, note=note)  # (frozen for users, built here)
+    rec.info.setdefault(
+        "least_norm_sliding",
+        {
+            "t": t,
+            "indices": indices,
+            "condition": float(cond) if np.isfinite(cond) else None,  # (JSON: no inf)
+            "note": LEAST_NORM_SLIDING_NOTE,
+        },
+    )

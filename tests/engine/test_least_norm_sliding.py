@@ -188,3 +188,81 @@ def test_the_bordered_solve_is_the_least_norm_solution(
     expected = np.linalg.pinv(M, rcond=1e-10) @ a
     assert np.allclose(y, expected, atol=1e-9 * max(1.0, float(np.max(np.abs(expected)))))
     assert np.allclose(basis @ (basis.T @ null), null, atol=1e-8)
+
+
+# The continuation path follows the same least-norm selections (`_least_norm_select`): it
+# stopped −4 at each of them ("singular to double precision", or "leading minor not
+# positive definite"), and "auto" ran the whole flow again on the event path.
+
+
+def test_the_continuation_path_follows_the_valley_circle() -> None:
+    obj = Objective.from_expr(_CIRCLE, ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), _CIRCLE_X0, (0.0, 5.0), method="continuation",
+        rtol=1e-10,
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+    ts = np.linspace(0.0, 5.0, 401)
+    err = max(float(np.max(np.abs(sol(t) - _circle_exact(float(t))))) for t in ts)
+    assert err < 1e-7
+    entry = sol.events[0]
+    assert entry.kind == "sliding-entry" and set(entry.indices) == {0, 1}
+    assert entry.t == pytest.approx(_T1, abs=1e-9)
+    assert not entry.unique and "least-norm" in entry.note
+    assert sol.info["least_norm_sliding"]["t"] == pytest.approx(_T1, abs=1e-9)
+    assert sol.info["least_norm_sliding"]["indices"] == 2
+    assert f"not unique from t = {_T1:.6f}"[:24] in sol.message
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].t == pytest.approx(2.0, abs=1e-8)
+
+
+def test_the_continuation_path_splits_duplicated_features_equally() -> None:
+    obj = Objective.from_expr("(x0 + x1)**2/2 + (x0 + x1 + x2)**2/2", ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), np.array([1.0, 2.0, 3.0]), (0.0, 4.0),
+        method="continuation", rtol=1e-10,
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+
+    def exact(t: float) -> np.ndarray:
+        if t <= 1.8:
+            return np.array([1.0, 2.0, 3.0]) - t
+        s = min(t, 3.0) - 1.8
+        return np.array([-0.8 + s / 4, 0.2 + s / 4, 1.2 - s])
+
+    err = max(float(np.max(np.abs(sol(t) - exact(float(t))))) for t in np.linspace(0, 4, 321))
+    assert err < 1e-8
+    assert not sol.events[0].unique and "least-norm" in sol.events[0].note
+    assert "not unique" in sol.message
+
+
+def _events_by_time(sol: fp.Solution) -> list[tuple[float, str, frozenset[int]]]:
+    """(time to 1e-7, kind, indices) with simultaneous events of a kind merged (the paths
+    record two indices arriving at one instant as one event or two)."""
+    merged: dict[tuple[float, str], set[int]] = {}
+    for e in sol.events:
+        merged.setdefault((round(e.t, 7), e.kind), set()).update(e.indices)
+    return sorted((t, kind, frozenset(idx)) for (t, kind), idx in merged.items())
+
+
+def test_a_factorization_flow_on_the_continuation_path_agrees_with_the_event_path() -> None:
+    # 12 × 9, rank 3: the block becomes singular at t = 2.1434 (an entry that made every
+    # free coordinate lie in one column of the factors), then rests at t = 2.2545.
+    p, q, r = 12, 9, 3
+    rng = np.random.default_rng(1)
+    M = rng.standard_normal((p, r)) @ rng.standard_normal((q, r)).T
+    mask = rng.random((p, q)) < 0.6
+    obj = matrix_factorization(M, r, lam=1e-3, mask=mask)
+    x0 = matrix_factorization_init((p, q), r, scale=0.1, seed=2)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    cont = fp.solve(flow, x0, (0.0, 100.0), method="continuation")
+    ev = fp.solve(flow, x0, (0.0, 100.0), method="events")
+    assert cont.status == 1, cont.message
+    assert ev.status == 1, ev.message
+    assert "not unique" in cont.message
+    t_ln = cont.info["least_norm_sliding"]["t"]
+    assert t_ln == pytest.approx(ev.info["least_norm_sliding"]["t"], abs=1e-7)
+    assert any(not e.unique and e.t == t_ln for e in cont.events)
+    assert _events_by_time(cont) == _events_by_time(ev)
+    ts = np.linspace(0.0, 100.0, 2001)
+    assert max(float(np.max(np.abs(cont(t) - ev(t)))) for t in ts) < 1e-6
+    assert np.max(np.abs(obj.grad(cont.x[-1]))) < 1e-8
