@@ -48,10 +48,15 @@ import numpy as np
 import scipy.linalg
 from scipy.interpolate import CubicHermiteSpline
 from scipy.linalg.blas import dsyrk, idamax, ssyrk
-from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs, spotrf, spotri
+from scipy.linalg.lapack import dgetrf, dgetrs, dpotrf, dpotri, dpotrs, dtrtrs, spotrf, spotri
 from scipy.optimize import brentq
 
-from filippov._certify import MAX_CONDITION
+from filippov._certify import MAX_CONDITION, RangeSplit
+from filippov._mode_field import (
+    consistent_null_basis,
+    flag_least_norm_sliding,
+    least_norm_selection,
+)
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import NON_UNIQUE_REST_NOTE, rest_is_unique
 from filippov._validation import (
@@ -902,6 +907,17 @@ class _Block:
         self._single_grown: Any = None
         self.n_refresh = 0
         self.excess = 0
+        #: A block singular to double precision whose selection is consistent, followed
+        #: with its least-norm solves (see `enter_least_norm`): ``(lu, piv, null)``, the LU
+        #: factor of the bordered block ``[[H_SS, N], [Nᵀ, 0]]`` at the factor's point and
+        #: an orthonormal basis of ``H_SS``'s null space there (the next refresh's border
+        #: ``N``); ``None`` for a regular block (`L` or `single`). Replaced, never changed.
+        self.least_norm: tuple[Any, Any, FloatArray] | None = None
+        #: The condition estimate reported where a mode is followed with them, and how far
+        #: from singular along its null space the block may be at a refresh (the slack
+        #: of `least_norm_selection`: the tolerance's and the selection's drift).
+        self.least_norm_condition = float("inf")
+        self.least_norm_slack = 0.0
         #: The tangents' CG tolerance (`tangent_rtol` of the path's rtol, set by `_steps`).
         self.tangent_rtol = _TANGENT_RTOL
         #: The first point's tangent ``ẋ_S``, gradient rate ``H ẋ``, ``‖(H σ)_S‖`` and
@@ -1001,6 +1017,9 @@ class _Block:
         self.n_refresh += 1
         self.excess = 0
         self.key = b""
+        if self.least_norm is not None:
+            self._factor_least_norm(self._symmetric_square(x), self.least_norm[2])
+            return
         if self.S.size == 0:
             self._set_factor(np.zeros((0, 0)))
             return
@@ -1110,6 +1129,76 @@ class _Block:
         self.size = L.shape[0]
         self.version += 1
 
+    def _symmetric_square(self, x: FloatArray) -> FloatArray:
+        R = self.square(x, self.S)
+        return np.asarray(0.5 * (R + R.T), dtype=np.float64)
+
+    def enter_least_norm(self, x: FloatArray, M: FloatArray, border: FloatArray) -> None:
+        """Solve on the block ``M = H_SS(x)`` (symmetric, singular to double precision)
+        with its least-norm solutions from here on, ``border`` a basis transversal to its
+        null space (see `filippov._mode_field.least_norm_selection`): every solve is then
+        direct, at its own point, and the preconditioner (the corrector's chord steps) is
+        the bordered factor at an earlier point. Raises ``LinAlgError`` where the bordered
+        block is singular. `add` and `set` leave it (a new sliding set is selected again:
+        `_least_norm_select`)."""
+        self.L, self.single = np.zeros((0, 0)), None
+        self._factor_least_norm(M, border)
+        self.key = x.tobytes()
+
+    def leave_least_norm(self) -> None:
+        """Back to a regular block, with no factor (`refresh` makes one)."""
+        if self.least_norm is not None:
+            self.least_norm = None
+            self.L, self.single = np.zeros((0, 0)), None
+            self.size = 0
+            self.version += 1
+
+    def _factor_least_norm(self, M: FloatArray, border: FloatArray) -> None:
+        """The LU factor of ``[[M, N], [Nᵀ, 0]]`` (``N = border``) and the null space of
+        ``M`` from its solutions for ``(0, I)`` (as `least_norm_selection`)."""
+        k, q = border.shape
+        if k != self.S.size:
+            raise np.linalg.LinAlgError("the null space's border does not fit the block")
+        K = np.zeros((k + q, k + q))
+        K[:k, :k] = M
+        K[:k, k:] = border
+        K[k:, :k] = border.T
+        lu, piv, info = dgetrf(K)
+        if info != 0 or not bool(np.all(np.isfinite(lu))):
+            raise np.linalg.LinAlgError(
+                "the sliding block's bordered system is singular (its null space changed)"
+            )
+        rhs = np.zeros((k + q, q))
+        rhs[k:] = np.eye(q)
+        sol, info = dgetrs(lu, piv, rhs)
+        if info != 0 or not bool(np.all(np.isfinite(sol))):
+            raise np.linalg.LinAlgError(f"dgetrs failed (info {info})")
+        null, _ = np.linalg.qr(sol[:k])
+        top = float(np.max(np.abs(M)))
+        if float(np.max(np.abs(M @ null))) > 64.0 * k * _EPS * top + self.least_norm_slack:
+            # (a block singular only where the mode started: its unique selection beyond
+            # is not the least-norm one, see `least_norm_selection`)
+            raise np.linalg.LinAlgError(
+                "the sliding block, singular to rounding where the mode started (its "
+                "least-norm selection followed), is no longer singular along its null space"
+            )
+        self.least_norm = (lu, piv, np.asarray(null))
+        self.size = k
+        self.version += 1
+
+    def _least_norm_apply(self, r: FloatArray) -> FloatArray:
+        """The least-norm solution of ``H_SS y = r`` with the bordered factor."""
+        assert self.least_norm is not None
+        lu, piv, null = self.least_norm
+        k, q = null.shape
+        rhs = np.zeros(k + q)
+        rhs[:k] = r
+        sol, info = dgetrs(lu, piv, rhs)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"dgetrs failed (info {info})")
+        y = sol[:k]
+        return np.asarray(y - null @ (null.T @ y), dtype=np.float64)
+
     def _factor_single(
         self, R32: Any, k: int, ridge: float | None = None, max_condition: float | None = None
     ) -> None:
@@ -1155,7 +1244,27 @@ class _Block:
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
         self.S = np.asarray(S, dtype=np.intp).copy()
-        self.refresh(x)
+        if self.least_norm is None:
+            self.refresh(x)
+            return
+        # From a block followed with least-norm solves (an index exits it): the new
+        # block is factored if it is regular, else followed the same way, with the null
+        # space of its own (the selection checks it again: `_least_norm_select`).
+        self.leave_least_norm()
+        try:
+            self.refresh(x)
+            if singular_to_precision(self) is None:
+                return
+        except np.linalg.LinAlgError:
+            pass
+        M = self._symmetric_square(x)
+        split = RangeSplit.of(M, 1.0 / MAX_CONDITION)
+        if split is None or not _semidefinite(M):
+            raise np.linalg.LinAlgError(
+                "the sliding block is not positive definite (after an exit from a singular one)"
+            )
+        null, _ = np.linalg.qr(split.scaling[:, None] * split.right_null)
+        self.enter_least_norm(x, M, np.asarray(null))
 
     def snapshot(self) -> tuple[Any, ...]:
         """The preconditioner as it is (references: a factor is replaced, never changed
@@ -1170,19 +1279,30 @@ class _Block:
             self._inverse_of,
             self._inverse32,
             self._inverse32_of,
+            self.least_norm,
         )
 
     def restore(self, snap: tuple[Any, ...]) -> None:
         """Take back the preconditioner of `snapshot` if it has changed since (on the same
         sliding set), as a new version: tokens taken of the discarded one stay invalid."""
-        if snap[0] is not self.S or (snap[1] is self.L and snap[2] is self.single):
+        if snap[0] is not self.S or (
+            snap[1] is self.L and snap[2] is self.single and snap[9] is self.least_norm
+        ):
             return
         (_, self.L, self.single, self.size, self.key, self._inverse, self._inverse_of,
-         self._inverse32, self._inverse32_of) = snap  # fmt: skip
+         self._inverse32, self._inverse32_of, self.least_norm) = snap  # fmt: skip
         self.version += 1
 
     def add(self, x: FloatArray, j: int) -> None:
         """Append index ``j``: one Hessian row and a bordered Cholesky step."""
+        if self.least_norm is not None:
+            # (a block followed with least-norm solves: the new one is factored afresh,
+            # and selected again if it is singular too, see `_select`)
+            self.S = np.append(self.S, j).astype(np.intp)
+            self.new_row = None
+            self.leave_least_norm()
+            self.refresh(x)
+            return
         k = self.S.size
         if self.lm is not None:
             # H_{S j} and H_jj from the sliding columns and column j alone.
@@ -1290,6 +1410,8 @@ class _Block:
         return inverse
 
     def precondition(self, r: FloatArray) -> FloatArray:
+        if self.least_norm is not None:
+            return self._least_norm_apply(r)
         if self.single is not None:
             return (self.single @ r.astype(np.float32)).astype(np.float64)
         k = self.L.shape[0]
@@ -1340,7 +1462,7 @@ class _Block:
         """
         if self.S.size == 0:
             return np.zeros(0)
-        if self.S.size * self.n <= _DIRECT_SIZE:
+        if self.S.size * self.n <= _DIRECT_SIZE or self.least_norm is not None:
             # A small block: its exact factor at x costs less than a CG loop's overhead.
             key = x.tobytes()
             if self.key != key:
@@ -2365,7 +2487,8 @@ class _Mode:
         rtol: float,
     ) -> _Point:
         S = self.S
-        big = S.size * self.block.n > _DIRECT_SIZE
+        # (a block followed with least-norm solves solves directly: no CG sums)
+        big = S.size * self.block.n > _DIRECT_SIZE and self.block.least_norm is None
         if self.lm is not None and S.size and u_guess is not None and tau > 0.0 and big:
             return self._point_columns(tau, x, g, u_guess, rtol)
         if S.size and u_guess is not None and tau > 0.0 and big:
@@ -2711,11 +2834,16 @@ def _steps(
         return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}{why}")
     undetermined = None if stationary else _undetermined_selection(block, t, x)
     if undetermined is not None:
-        return Finished(-4, undetermined)
+        selected = _least_norm_select(block, x, sigma, block.S, rec)
+        if selected is None:
+            return Finished(-4, undetermined)
+        sigma, mode, stationary = selected
     if zero.any():
         record_l1_transition(
             rec, t, x, np.flatnonzero(zero), np.sign(g), sigma, sigma == 0, None, mode, True
         )
+    if block.least_norm is not None and not stationary:
+        flag_least_norm_sliding(rec, t, mode, block.S.size, block.least_norm_condition)
     h_step = min(span, first_step(x))
     stalls = 0
     while True:
@@ -2790,7 +2918,11 @@ def _steps(
             new_sigma[i] = -np.sign(u_i)  # λ_i = −ẋ_i reached ±1: the relay saturates
         new_sigma[arrived] = 0.0
         if exited:
-            block.set(x, np.flatnonzero(new_sigma == 0))
+            try:
+                block.set(x, np.flatnonzero(new_sigma == 0))
+            except np.linalg.LinAlgError as exc:
+                # (only from a block followed with least-norm solves: see `_Block.set`)
+                return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}")
         free_now = np.flatnonzero(new_sigma != 0)
         if free_now.size and _gradient_at_rounding(obj, x, g, free_now, g_scale, rec):
             # Every free partial is rounding at the event (the sliding ones are zero to
@@ -2801,6 +2933,8 @@ def _steps(
             # along the valley of minimizers at unit speed with ∇f = 0, to t = 10 (status 0).
             arrived = np.union1d(arrived, free_now).tolist()
             new_sigma[arrived] = 0.0
+        entry = block.entry_tangent  # (the old mode's velocity: see `_arrivals_cross`)
+        S_before = block.S
         try:
             sigma, mode, stationary = _select(
                 obj, block, x, new_sigma, arrived, rec, previous=old_sigma
@@ -2810,7 +2944,14 @@ def _steps(
             return Finished(-4, f"the sliding selection at t = {t:.12g} failed: {exc}{why}")
         undetermined = None if stationary else _undetermined_selection(block, t, x)
         if undetermined is not None:
-            return Finished(-4, undetermined)
+            # (a block factored with a pivot at rounding: followed with its least-norm
+            # selection where that is consistent, see `_least_norm_select`)
+            new = np.setdiff1d(np.asarray(arrived, dtype=np.intp), S_before)
+            crossing = _arrivals_cross(block, x, entry, new)
+            selected = _least_norm_select(block, x, sigma, block.S, rec) if crossing else None
+            if selected is None:
+                return Finished(-4, undetermined)
+            sigma, mode, stationary = selected
         record_l1_transition(
             rec,
             t,
@@ -2823,6 +2964,8 @@ def _steps(
             mode,
             True,
         )
+        if block.least_norm is not None and not stationary:
+            flag_least_norm_sliding(rec, t, mode, block.S.size, block.least_norm_condition)
 
 
 def singular_to_precision(block: _Block) -> float | None:
@@ -2854,6 +2997,8 @@ def _undetermined_selection(block: _Block, t: float, x: FloatArray) -> str | Non
     (``"auto"`` then runs the event path, which follows the least-norm split where the
     selection is consistent and flags it, see `filippov._mode_field._least_norm_sliding`,
     and stops −5 otherwise)."""
+    if block.least_norm is not None:
+        return None  # (followed with its least-norm selection: `_least_norm_select`)
     cond = singular_to_precision(block)
     if cond is None:
         return None
@@ -2978,6 +3123,7 @@ def _select(
     S_old = block.S
     arrived = np.asarray(arrived, dtype=np.intp)
     n = x.size
+    entry = block.entry_tangent  # (before `_select_sliding` takes it)
     # (whether S_old and arrived cover every index: by a mask, as `np.union1d(S_old,
     # arrived).size == n` says it, without union1d's sorts at every event)
     covered = np.zeros(n, dtype=bool)
@@ -3003,6 +3149,13 @@ def _select(
     try:
         return _select_sliding(obj, block, x, sigma, arrived, rec)
     except np.linalg.LinAlgError:
+        # A block singular to double precision (not positive definite to the factor)
+        # with a consistent selection: followed with its least-norm one.
+        J = np.concatenate([S_old, np.setdiff1d(arrived, S_old)]).astype(np.intp)
+        if _arrivals_cross(block, x, entry, np.setdiff1d(arrived, S_old)):
+            selected = _least_norm_select(block, x, sigma, J, rec)
+            if selected is not None:
+                return selected
         if previous is None:
             raise  # (no side the indices came from: the run ends −4)
         swapped = _enter_and_exit(obj, block, x, sigma, arrived, rec, S_old)
@@ -3145,6 +3298,16 @@ def _select_sliding(
     if J.size == n:
         # Every component of the gradient vanishes: the velocity is 0 (λ = 0 solves the VI).
         return sigma, make_mode("l1", sigma, J), True
+    if block.least_norm is not None:
+        # (a block followed with least-norm solves since an exit: selected again)
+        selected = _least_norm_select(block, x, sigma, J, rec)
+        if selected is None:
+            block.leave_least_norm()
+            raise np.linalg.LinAlgError(
+                "the sliding block is singular to double precision, and its selection is "
+                "not a consistent one inside the box"
+            )
+        return selected
     if block.lm is not None and J.size * n > _DIRECT_SIZE:
         u, gdot, b, Bxdot = _interior_columns(block, x, sigma, arrived)
         if _max_abs(u) < 1.0 - 1e-12:
@@ -3178,6 +3341,121 @@ def _select_sliding(
         block.tangent = (u, Hu - Hsigma, _norm(b), None)
         return sigma, make_mode("l1", sigma, J), False
     return _box_selection(block, x, sigma, b)
+
+
+def _arrivals_cross(
+    block: _Block, x: FloatArray, entry: _EntryTangent | None, arrived: np.ndarray
+) -> bool:
+    """Whether the indices ``arrived`` (new to the sliding set) reached their boundaries
+    at a rate above rounding along the old mode (velocity ``entry``: `_Block.entry_tangent`
+    at the event; ``True`` without one), before a least-norm selection takes them in.
+
+    Why: on a matrix factorization a free index can lie in the valley that makes the
+    block singular, its partial zero to rounding all along the mode (the event path's
+    stays at 1e-16); the continuation's guard of it carries the corrector's tolerance
+    (1e-11), and a crossing of that was read as an entry, which the least-norm selection
+    then took as a sliding index: a solution of the inclusion, but another one than the
+    event path's, 1e-2 away at the rest. Such an arrival is left to the failure it was
+    (−4; ``"auto"`` runs the event path)."""
+    if entry is None or not arrived.size:
+        return True
+    S_old, u_old, gdot_old, sigma_old = entry
+    if u_old.size != S_old.size:
+        return True
+    v = -np.asarray(sigma_old, dtype=np.float64).copy()
+    v[S_old] = u_old
+    rates = block.hvp_full(x, v) if gdot_old is None else gdot_old
+    rows = np.asarray(block.rows(x, arrived), dtype=np.float64)
+    size = np.abs(rows) @ np.abs(v)
+    return bool(np.all(np.abs(rates[arrived]) > 1e-8 * size))
+
+
+def _semidefinite(M: FloatArray) -> bool:
+    """Whether the symmetric ``M`` is positive semidefinite to double precision: no
+    eigenvalue below ``−1/MAX_CONDITION`` of the largest after symmetric equilibration
+    (a null space at rounding, not a block that is indefinite)."""
+    diagonal = np.diag(M)
+    d = np.ones(M.shape[0])
+    if bool(np.all(diagonal > 0.0)):
+        d = 1.0 / np.sqrt(diagonal)
+    try:
+        w = np.linalg.eigvalsh(M * d[:, None] * d[None, :])
+    except np.linalg.LinAlgError:
+        return False
+    return bool(w[-1] > 0.0 and w[0] >= -w[-1] / MAX_CONDITION)
+
+
+def _least_norm_select(
+    block: _Block, x: FloatArray, sigma: FloatArray, J: np.ndarray, rec: Recorder
+) -> tuple[FloatArray, Any, bool] | None:
+    """The mode sliding on ``J`` (``sigma`` 0 there) with the least-norm selection
+    ``u = H_JJ⁺ H_JF σ_F``, when ``H_JJ`` is singular to double precision, positive
+    semidefinite, the selection consistent (`consistent_null_basis`, on the terms of
+    ``H_JF σ_F``) and inside the box (``|u| < 1``): the block is then followed with
+    least-norm solves (`_Block.enter_least_norm`), and `_steps` flags the mode's entry.
+    Else ``None``, the block untouched.
+
+    As the event path does (`filippov._mode_field._least_norm_sliding`, DESIGN.md §1.2):
+    once every free coordinate of a rank-3 matrix factorization lies in one column of the
+    factors, the rotations of the other columns move sliding coordinates only and leave
+    f unchanged, and ``H_JJ`` is singular along them; the run stopped −4 there ("leading
+    minor not positive definite", or a pivot at rounding: `_undetermined_selection`), and
+    ``"auto"`` ran the whole flow again on the event path, ten times slower."""
+    n = x.size
+    J = np.asarray(J, dtype=np.intp)
+    if not 2 <= J.size < n:
+        return None
+    M = block.square(x, J)
+    M = np.asarray(0.5 * (M + M.T), dtype=np.float64)
+    Hsigma = block.hvp_full(x, sigma)
+    b = Hsigma[J]  # H_JF σ_F (σ_J = 0)
+    rows = np.asarray(block.rows(x, J), dtype=np.float64)
+    a_size = np.abs(rows) @ np.abs(sigma)
+    if not (np.all(np.isfinite(M)) and np.all(np.isfinite(b)) and np.all(np.isfinite(a_size))):
+        return None
+    M_up = block.square(np.nextafter(x, np.inf), J)
+    noise = float(np.max(np.abs(0.5 * (M_up + M_up.T) - M)))
+    basis = consistent_null_basis(M, b, a_size, noise)
+    if basis is None or not _semidefinite(M):
+        return None
+    # (a null vector of H_JJ on the curve is one off it by about |∇_J f| / |x|: the
+    # selection's own distance and the run's tolerance, rtol ≈ 1e-3 of the tangents')
+    g = block.grad(x)
+    drift = _max_abs(g[J]) / max(_max_abs(x), 1e-300)
+    slack = 64.0 * (drift + 1e-3 * block.tangent_rtol * float(np.max(np.abs(M))))
+    u, null = least_norm_selection(M, b, basis, slack)
+    if null is None or not _max_abs(u) < 1.0 - 1e-12:
+        return None
+    snap = block.snapshot()
+    block.S = J.copy()
+    block.least_norm_slack = slack
+    try:
+        block.enter_least_norm(x, M, null)
+        u = block.solve(x, b)  # (the factor's own: as the mode's solves)
+    except np.linalg.LinAlgError:
+        u = np.full(J.size, np.nan)
+    if not _max_abs(u) < 1.0 - 1e-12:
+        block.least_norm = None
+        block.S = snap[0]
+        block.restore(snap)
+        return None
+    rec.n_selection_solves += 1
+    v = np.zeros(n)
+    v[J] = u
+    Hu = block.hvp_full(x, v)
+    block.tangent = (u, Hu - Hsigma, _norm(b), None)
+    block.entry_tangent = None
+    block.least_norm_condition = _equilibrated_condition(M)
+    return sigma, make_mode("l1", sigma, J), False
+
+
+def _equilibrated_condition(M: FloatArray) -> float:
+    """The condition number of the symmetric ``M`` after symmetric equilibration (``inf``
+    where singular), for the run's report (`flag_least_norm_sliding`)."""
+    diagonal = np.diag(M)
+    d = 1.0 / np.sqrt(diagonal) if bool(np.all(diagonal > 0.0)) else np.ones(M.shape[0])
+    sv = np.linalg.svd(M * d[:, None] * d[None, :], compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0.0 else float("inf")
 
 
 def _selection_solve(
@@ -3635,14 +3913,32 @@ def _run_mode(
         if tau_end - tau < 1e-3 * h:
             tau, h = tau_end, tau_end - cur.tau
         z_pred = None
+        xs_start = None
+        err_null = 0.0
+        least_norm = cm.block.least_norm
+        null_basis = least_norm[2] if least_norm is not None and S.size else None
         if prev is not None:
             hp = cur.tau - prev.tau
             s = 1.0 + h / hp
             xs_pred = _states_at(prev, cur, S, hp, s)
-            # (not on a quintic mode: its predictor is so close that the first correction,
-            # taken at the extrapolated z, is accepted, and z's error then stays in the
-            # state: nodes 2.7 tolerances off the curve on a far start at rtol 1e-13)
-            z_pred = None if cm.quintic else _z_between(cm, prev, cur, hp, s)
+            if null_basis is not None:
+                # A block followed with least-norm solves: the corrector moves the state
+                # along the block's range only, and the curve's points are not determined
+                # along its null space (a valley, a symmetry): there they are integrated,
+                # from the last point alone (the cubic extrapolation from two points
+                # amplifies their errors fivefold a step), with the second-order
+                # Adams–Bashforth step. Its distance to the extrapolation, along the null
+                # space, bounds its local error there.
+                step_ab2 = h * cur.u + (0.5 * h * h / hp) * (cur.u - prev.u)
+                along = null_basis.T @ (xs_pred - cur.x[S] - step_ab2)
+                xs_start = xs_pred - null_basis @ along
+                err_null = _max_abs(null_basis @ along)
+            else:
+                # (not on a quintic mode: its predictor is so close that the first
+                # correction, taken at the extrapolated z, is accepted, and z's error then
+                # stays in the state: nodes 2.7 tolerances off the curve on a far start at
+                # rtol 1e-13)
+                z_pred = None if cm.quintic else _z_between(cm, prev, cur, hp, s)
         else:
             xs_pred = cur.x[S] + h * cur.u
             if cur.a is not None:
@@ -3653,7 +3949,7 @@ def _run_mode(
         try:
             # (a guess only: extrapolated z's taken as exact would carry their rounding on
             # to the next step's, growing by the extrapolation's factor every step)
-            corrected = cm.correct(tau, xs_pred, z_guess=z_pred)
+            corrected = cm.correct(tau, xs_pred if xs_start is None else xs_start, z_guess=z_pred)
         except FloatingPointError as exc:  # NonFiniteError of a gradient or product
             corrected, nonfinite = None, str(exc)
         except np.linalg.LinAlgError as exc:
@@ -3687,6 +3983,8 @@ def _run_mode(
             g_pred = _gradients_at(prev, cur, hp, s)
             err_x = _max_abs(xn[S] - xs_pred) / shrink if S.size else 0.0
             err_g = _max_abs(gn - g_pred) / shrink
+            if xs_start is not None:
+                err_x = max(err_x, err_null)
         else:
             # (the CG's first guess: the slope of the quadratic through x0, u0 and x1)
             try:

@@ -124,7 +124,8 @@ class ModeDense:
 
     def __getstate__(self) -> dict[str, Any]:
         f = self.field
-        mode = None if f is None else (f.system, f.norm, f.sigma, f.free)
+        # (with a least-norm mode's null basis: its projection borders the block with it)
+        mode = None if f is None else (f.system, f.norm, f.sigma, f.free, f.null_basis)
         return {
             "ode_sol": self.ode_sol,
             "mode": mode,
@@ -138,10 +139,11 @@ class ModeDense:
         self.check = state.get("check")
         self.state_tol = state.get("state_tol")
         if state["mode"] is not None:
-            system, norm, sigma, free = state["mode"]
+            system, norm, sigma, free, *rest = state["mode"]
             m = sigma.shape[0]
             # Projection uses neither the offsets, the scale, the gain nor a recorder.
             self.field = ModeField(system, norm, sigma, free, np.zeros(m), 1.0, 0.0, None)
+            self.field.null_basis = rest[0] if rest else None
 
 
 def locate_event(

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import daxpy as _daxpy
 
-from filippov._certify import MAX_CONDITION, component_scales, initial_zero_rtol
+from filippov._certify import component_scales, initial_zero_rtol
 from filippov._event_path import scalar_linf_as_l1
 from filippov._mode_field import LEAST_NORM_SLIDING_NOTE
 from filippov._recorder import Recorder, make_mode, record_l1_transition, record_tie_change
@@ -241,7 +241,9 @@ def l1_steps(
     # estimate 2e16): every block's selection is not unique then, and says so -- the
     # sign flow of ½(x0 + x1)² + ½(x0 + x1 + x2)² reported its split of the motion
     # between x0 and x1 (the least-norm one) unique, where the event path flags it.
-    gb_determined = gb_cond is not None and gb_cond <= MAX_CONDITION
+    # (singular to rounding, its condition beyond 1/(m·eps); not merely beyond MAX_CONDITION:
+    # a regular block of condition 8e13 is not a choice among solutions, and was flagged)
+    gb_determined = gb_cond is not None and gb_cond * m * np.finfo(float).eps < 1.0
     spd = (
         SpdBoxSelector(GB, Gc0)
         if opts.incremental and gb_cond is not None and gb_cond <= _INCREMENTAL_MAX_COND

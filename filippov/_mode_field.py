@@ -636,7 +636,9 @@ def least_norm_selection(
     return np.asarray(y - null @ (null.T @ y), dtype=np.float64), np.asarray(null)
 
 
-def consistent_null_basis(M: FloatArray, a: FloatArray, a_size: FloatArray) -> FloatArray | None:
+def consistent_null_basis(
+    M: FloatArray, a: FloatArray, a_size: FloatArray, noise: float = 0.0
+) -> FloatArray | None:
     """An orthonormal basis of the null space of a symmetric ``M`` singular to rounding
     (singular values at most ``k·eps`` of the largest, after symmetric equilibration),
     when ``M y = a`` is consistent to rounding there: every null vector ``w`` has ``|wᵀa|
@@ -649,15 +651,24 @@ def consistent_null_basis(M: FloatArray, a: FloatArray, a_size: FloatArray) -> F
     small eigenvalue resolved to a few per cent) with ``wᵀa`` of 7e-15, consistent to the
     test above, has a selection component of O(1) along ``w``; cutting it moved a run by
     2.5 with status 1, and called it not unique (review of the first version). Such a
-    block stays refused (−5, precision lost)."""
+    block stays refused (−5, precision lost). ``noise``: the block's own change when every
+    coordinate moves by one ulp (``max |M(x⁺) − M(x)|``, as the gradient's rounding is
+    measured), where the caller has it: singular values up to ``64·k`` times it count as
+    null too (a factorization's rotation block had its null singular value at 5e-14 of
+    the largest, 4 times ``k·eps``, and the run stopped −4 a step before its rest; the
+    regular block above is a quadratic's, its noise 0)."""
     if M.shape[0] < 2 or not is_symmetric(M):
         return None
-    split = RangeSplit.of(0.5 * (M + M.T))
+    k = M.shape[0]
+    top = float(np.max(np.abs(M)))
+    # (the cut: rounding, k·eps, or the block's measured noise, never beyond what double
+    # precision resolves at all)
+    cut = min(max(k * _EPS, 64.0 * k * noise / top if top > 0.0 else 0.0), 1.0 / MAX_CONDITION)
+    split = RangeSplit.of(0.5 * (M + M.T), cut)
     if split is None:
         return None
     # (the split's vectors are in the equilibrated coordinates: back to M's)
     null, _ = np.linalg.qr(split.scaling[:, None] * split.right_null)
-    k = M.shape[0]
     off = np.abs(null.T @ a)
     bound = 64.0 * k * _EPS * (np.abs(null).T @ a_size)
     return np.asarray(null) if bool(np.all(off <= bound)) else None
@@ -794,7 +805,12 @@ def _least_norm_sliding(
     u = f0 - B[:, out] @ field.sigma[out]
     a = JF @ u
     a_size = np.abs(JF) @ np.abs(u)
-    basis = consistent_null_basis(M, a, a_size)
+    x_up = np.nextafter(x, np.inf)
+    M_up = field.system.kernel_jacobian_rows(x_up, F, field.m)[:, F]
+    if not field.system.B_is_identity:
+        M_up = M_up @ B[:, F]
+    noise = float(np.max(np.abs(M_up - M)))
+    basis = consistent_null_basis(M, a, a_size, noise)
     if basis is None:
         return ""
     # (a null vector of H_SS on the manifold is one off it by the size of ∇_S f / |x|:
@@ -818,21 +834,28 @@ def _least_norm_sliding(
     field._key = None
     rec = field.rec
     if rec is not None:
-        t = float(rec.t[-1])
-        if rec.events and rec.events[-1].mode_after == field.mode:
-            t = rec.events[-1].t
-            last = rec.events[-1]
-            note = (
-                f"{last.note}; {LEAST_NORM_SLIDING_NOTE}" if last.note else LEAST_NORM_SLIDING_NOTE
-            )
-            last.__dict__.update(unique=False, note=note)  # (frozen for users, built here)
-        rec.info.setdefault(
-            "least_norm_sliding",
-            {
-                "t": t,
-                "indices": int(F.size),
-                "condition": float(cond) if np.isfinite(cond) else None,  # (JSON: no inf)
-                "note": LEAST_NORM_SLIDING_NOTE,
-            },
-        )
+        flag_least_norm_sliding(rec, float(rec.t[-1]), field.mode, int(F.size), cond)
     return None
+
+
+def flag_least_norm_sliding(rec: Recorder, t: float, mode: Mode, indices: int, cond: float) -> None:
+    """Flag a sliding mode followed with its least-norm selection: the event that started
+    it (the last recorded, if its mode after is ``mode``) becomes ``unique=False`` with
+    `LEAST_NORM_SLIDING_NOTE`, and the run's first such mode goes into
+    ``rec.info["least_norm_sliding"]`` (its time -- the event's, else ``t`` --, its
+    number of sliding indices and the condition estimate; the driver's message says so).
+    Shared by the event path (`_least_norm_sliding`) and the continuation path."""
+    if rec.events and rec.events[-1].mode_after == mode:
+        t = rec.events[-1].t
+        last = rec.events[-1]
+        note = f"{last.note}; {LEAST_NORM_SLIDING_NOTE}" if last.note else LEAST_NORM_SLIDING_NOTE
+        last.__dict__.update(unique=False, note=note)  # (frozen for users, built here)
+    rec.info.setdefault(
+        "least_norm_sliding",
+        {
+            "t": t,
+            "indices": indices,
+            "condition": float(cond) if np.isfinite(cond) else None,  # (JSON: no inf)
+            "note": LEAST_NORM_SLIDING_NOTE,
+        },
+    )

@@ -255,6 +255,20 @@ def test_a_nearly_singular_but_regular_block_is_not_cut() -> None:
         assert sol.status == -5 and "precision lost" in sol.message
 
 
+def test_the_exact_path_does_not_flag_a_regular_block_of_condition_1e14() -> None:
+    # The same quadratic on the exact path: its Hessian passes Cholesky with condition
+    # 8e13, unique in exact arithmetic; a first version flagged its entry "repulsive",
+    # not unique, with the least-norm note (the test was "beyond 1e13", not "singular").
+    obj = Objective.from_expr(
+        "(x0 + x1 + x3)**2/2 + 1e-14*(x0 - x1 + 0.5*x2)**2/2 + (x2 - 10)**2/2 + (x3 - 10)**2/2",
+        ["x0", "x1", "x2", "x3"],
+    )
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), np.zeros(4), (0.0, 12.0), method="exact")
+    assert sol.status == 1
+    assert "least_norm_sliding" not in sol.info
+    assert sol.events[0].kind == "sliding-entry" and sol.events[0].unique
+
+
 def test_a_block_singular_only_where_the_mode_starts_is_not_followed_as_singular() -> None:
     # H_SS = [[1, 1], [1, 1]] at x2 = 0 and regular for x2 > 0: the unique solution is
     # (0.65t, −0.15t, t). The first version bordered the regular block for the whole
@@ -302,3 +316,103 @@ def test_a_least_norm_mode_start_is_projected_along_the_range_only() -> None:
     sol(np.linspace(0.0, sol.t[-1], 400))  # (readable everywhere, whatever the status)
     if sol.status == 1:
         assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-8
+
+
+# The continuation path follows the same least-norm selections (`_least_norm_select`): it
+# stopped −4 at each of them ("singular to double precision", or "leading minor not
+# positive definite"), and "auto" ran the whole flow again on the event path.
+
+
+def test_the_continuation_path_follows_the_valley_circle() -> None:
+    obj = Objective.from_expr(_CIRCLE, ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), _CIRCLE_X0, (0.0, 5.0), method="continuation",
+        rtol=1e-10,
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+    ts = np.linspace(0.0, 5.0, 401)
+    err = max(float(np.max(np.abs(sol(t) - _circle_exact(float(t))))) for t in ts)
+    assert err < 1e-7
+    entry = sol.events[0]
+    assert entry.kind == "sliding-entry" and set(entry.indices) == {0, 1}
+    assert entry.t == pytest.approx(_T1, abs=1e-9)
+    assert not entry.unique and "least-norm" in entry.note
+    assert sol.info["least_norm_sliding"]["t"] == pytest.approx(_T1, abs=1e-9)
+    assert sol.info["least_norm_sliding"]["indices"] == 2
+    assert f"not unique from t = {_T1:.6f}"[:24] in sol.message
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].t == pytest.approx(2.0, abs=1e-8)
+
+
+def test_the_continuation_path_splits_duplicated_features_equally() -> None:
+    obj = Objective.from_expr("(x0 + x1)**2/2 + (x0 + x1 + x2)**2/2", ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), np.array([1.0, 2.0, 3.0]), (0.0, 4.0),
+        method="continuation", rtol=1e-10,
+    )  # fmt: skip
+    assert sol.status == 1, sol.message
+
+    def exact(t: float) -> np.ndarray:
+        if t <= 1.8:
+            return np.array([1.0, 2.0, 3.0]) - t
+        s = min(t, 3.0) - 1.8
+        return np.array([-0.8 + s / 4, 0.2 + s / 4, 1.2 - s])
+
+    err = max(float(np.max(np.abs(sol(t) - exact(float(t))))) for t in np.linspace(0, 4, 321))
+    assert err < 1e-8
+    assert not sol.events[0].unique and "least-norm" in sol.events[0].note
+    assert "not unique" in sol.message
+
+
+def _events_by_time(sol: fp.Solution) -> list[tuple[float, str, frozenset[int]]]:
+    """(time to 1e-7, kind, indices) with simultaneous events of a kind merged (the paths
+    record two indices arriving at one instant as one event or two)."""
+    merged: dict[tuple[float, str], set[int]] = {}
+    for e in sol.events:
+        merged.setdefault((round(e.t, 7), e.kind), set()).update(e.indices)
+    return sorted((t, kind, frozenset(idx)) for (t, kind), idx in merged.items())
+
+
+def test_a_factorization_flow_on_the_continuation_path_agrees_with_the_event_path() -> None:
+    # 12 × 9, rank 3: the block becomes singular at t = 2.1434 (an entry that made every
+    # free coordinate lie in one column of the factors), then rests at t = 2.2545.
+    p, q, r = 12, 9, 3
+    rng = np.random.default_rng(1)
+    M = rng.standard_normal((p, r)) @ rng.standard_normal((q, r)).T
+    mask = rng.random((p, q)) < 0.6
+    obj = matrix_factorization(M, r, lam=1e-3, mask=mask)
+    x0 = matrix_factorization_init((p, q), r, scale=0.1, seed=2)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    cont = fp.solve(flow, x0, (0.0, 100.0), method="continuation")
+    ev = fp.solve(flow, x0, (0.0, 100.0), method="events")
+    assert cont.status == 1, cont.message
+    assert ev.status == 1, ev.message
+    assert "not unique" in cont.message
+    t_ln = cont.info["least_norm_sliding"]["t"]
+    assert t_ln == pytest.approx(ev.info["least_norm_sliding"]["t"], abs=1e-7)
+    assert any(not e.unique and e.t == t_ln for e in cont.events)
+    # (the events before the rest; at the rest's instant the gradient is rounding, and
+    # which indices the two paths record arriving or leaving there is rounding too)
+    t_rest = cont.events[-1].t
+    assert t_rest == pytest.approx(ev.events[-1].t, abs=1e-7)
+    assert [e for e in _events_by_time(cont) if e[0] < t_rest - 1e-7] == [
+        e for e in _events_by_time(ev) if e[0] < t_rest - 1e-7
+    ]
+    ts = np.linspace(0.0, 100.0, 2001)
+    assert max(float(np.max(np.abs(cont(t) - ev(t)))) for t in ts) < 1e-6
+    assert np.max(np.abs(obj.grad(cont.x[-1]))) < 1e-8
+
+
+def test_a_least_norm_solution_reads_the_same_after_pickling() -> None:
+    # The pickled dense output rebuilds its mode, now with the null basis its projection
+    # borders the singular block with (read before its first projection, as a worker
+    # process would; an invariant: it passed without the basis too, its moves at rounding).
+    import pickle
+
+    obj = Objective.from_expr(_CIRCLE, ["x0", "x1", "x2"])
+    sol = fp.solve(
+        fp.steepest_descent_flow(obj, "linf"), _CIRCLE_X0, (0.0, 5.0), method="events", rtol=1e-10
+    )
+    ts = np.linspace(0.0, 5.0, 101)
+    again = pickle.loads(pickle.dumps(sol))
+    assert again.info == sol.info
+    assert np.allclose(again(ts), sol(ts), rtol=0.0, atol=1e-12)

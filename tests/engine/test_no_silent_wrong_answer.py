@@ -681,24 +681,29 @@ def test_a_duplicated_feature_without_a_ridge_rests_where_the_gradient_vanishes(
     assert rest.t >= np.max(np.abs(sol.x[-1] - x0)) - 1e-9
 
 
-def test_a_sliding_block_singular_to_precision_is_refused_not_split_by_rounding() -> None:
+def test_a_sliding_block_singular_to_precision_is_not_split_by_rounding() -> None:
     # ∂₀f ≡ ∂₁f (½(x0 + x1)² + ½(x0 + x1 + x2)²): from t = 1 the flow slides on ∂₀f = 0
     # with x2 still moving, and how x0 and x1 share the motion is not determined. The
     # block factored with a pivot at rounding and the run went on with the split rounding
     # chose (x0 at 0.10, x1 at 0.40 per unit time; the least-norm split moves both at
-    # 0.25), to a rest 0.15 from the exact path's, flagged unique, status 1.
+    # 0.25), to a rest 0.15 from the exact path's, flagged unique, status 1. It was then
+    # refused (−4); now the least-norm split is followed and flagged, as on the event path
+    # (`_least_norm_select`).
     obj = Objective.from_expr("0.5*(x0+x1)**2 + 0.5*(x0+x1+x2)**2", ["x0", "x1", "x2"])
     flow = fp.steepest_descent_flow(obj, "linf")
     sol = fp.solve(flow, [1.0, 0.5, 2.0], (0.0, 5.0), method="continuation")
-    assert sol.status == -4
-    assert "singular to double precision" in sol.message and "{0, 1}" in sol.message
-    # Up to the entry the motion is determined: every coordinate at unit speed to t = 1.
-    assert sol.t[-1] == pytest.approx(1.0, abs=1e-12)
-    np.testing.assert_allclose(sol.x[-1], [0.0, -0.5, 1.0], rtol=0, atol=1e-12)
+    assert sol.status == 1, sol.message
+    entry = sol.events[0]
+    assert entry.kind == "sliding-entry" and set(entry.indices) == {0, 1}
+    assert entry.t == pytest.approx(1.0, abs=1e-12)
+    assert not entry.unique and "least-norm" in entry.note
+    assert "not unique from t = 1" in sol.message
     # The exact path takes the least-norm split and says the rest is not unique.
     exact = fp.solve(flow, [1.0, 0.5, 2.0], (0.0, 5.0), method="exact")
     assert exact.status == 1 and not exact.events[-1].unique
     np.testing.assert_allclose(exact.x[-1], [0.25, -0.25, 0.0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sol.x[-1], exact.x[-1], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(sol(1.5), [0.125, -0.375, 0.5], rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize(("stiff", "centre"), [(1e8, 1.0), (1.0, 1e9)])
