@@ -35,7 +35,7 @@ def _circle_exact(t: float) -> np.ndarray:
     return np.r_[(_CIRCLE_X0[:2] + _T1) * np.sqrt(x2 / x2_entry), x2]
 
 
-@pytest.mark.parametrize("method", ["events", "auto"])
+@pytest.mark.parametrize("method", ["events", "continuation", "auto"])
 def test_a_valley_circle_is_followed_with_the_least_norm_motion(method: str) -> None:
     obj = Objective.from_expr(_CIRCLE, ["x0", "x1", "x2"])
     sol = fp.solve(
@@ -50,18 +50,20 @@ def test_a_valley_circle_is_followed_with_the_least_norm_motion(method: str) -> 
     assert entry.t == pytest.approx(_T1, abs=1e-9)
     assert not entry.unique and "least-norm" in entry.note
     assert sol.info["least_norm_sliding"]["t"] == pytest.approx(_T1, abs=1e-9)
+    assert sol.info["least_norm_sliding"]["indices"] == 2
     assert f"not unique from t = {_T1:.6f}"[:24] in sol.message
     assert sol.events[-1].kind == "stationary" and sol.events[-1].t == pytest.approx(2.0, abs=1e-8)
 
 
-def test_duplicated_features_split_their_motion_equally() -> None:
+@pytest.mark.parametrize("method", ["events", "continuation"])
+def test_duplicated_features_split_their_motion_equally(method: str) -> None:
     # f = ½(x0 + x1)² + ½(x0 + x1 + x2)² from (1, 2, 3): all move at −1 until ∂0f = ∂1f =
     # 9 − 5t vanishes (t = 1.8); then 2(x0 + x1) + x2 = 0 is kept with x2 falling at 1, so
     # x0 + x1 rises at ½, split equally by the least norm (¼ each), until x2 = 0 (t = 3).
     obj = Objective.from_expr("(x0 + x1)**2/2 + (x0 + x1 + x2)**2/2", ["x0", "x1", "x2"])
     sol = fp.solve(
         fp.steepest_descent_flow(obj, "linf"), np.array([1.0, 2.0, 3.0]), (0.0, 4.0),
-        method="events", rtol=1e-10,
+        method=method, rtol=1e-10,
     )  # fmt: skip
     assert sol.status == 1, sol.message
 
@@ -73,7 +75,8 @@ def test_duplicated_features_split_their_motion_equally() -> None:
 
     err = max(float(np.max(np.abs(sol(t) - exact(float(t))))) for t in np.linspace(0, 4, 321))
     assert err < 1e-8
-    assert not sol.events[0].unique
+    assert not sol.events[0].unique and "least-norm" in sol.events[0].note
+    assert "not unique" in sol.message
 
 
 def _factorization(p: int, q: int, r: int, seed: int) -> tuple[Objective, np.ndarray]:
@@ -321,46 +324,6 @@ def test_a_least_norm_mode_start_is_projected_along_the_range_only() -> None:
 # The continuation path follows the same least-norm selections (`_least_norm_select`): it
 # stopped −4 at each of them ("singular to double precision", or "leading minor not
 # positive definite"), and "auto" ran the whole flow again on the event path.
-
-
-def test_the_continuation_path_follows_the_valley_circle() -> None:
-    obj = Objective.from_expr(_CIRCLE, ["x0", "x1", "x2"])
-    sol = fp.solve(
-        fp.steepest_descent_flow(obj, "linf"), _CIRCLE_X0, (0.0, 5.0), method="continuation",
-        rtol=1e-10,
-    )  # fmt: skip
-    assert sol.status == 1, sol.message
-    ts = np.linspace(0.0, 5.0, 401)
-    err = max(float(np.max(np.abs(sol(t) - _circle_exact(float(t))))) for t in ts)
-    assert err < 1e-7
-    entry = sol.events[0]
-    assert entry.kind == "sliding-entry" and set(entry.indices) == {0, 1}
-    assert entry.t == pytest.approx(_T1, abs=1e-9)
-    assert not entry.unique and "least-norm" in entry.note
-    assert sol.info["least_norm_sliding"]["t"] == pytest.approx(_T1, abs=1e-9)
-    assert sol.info["least_norm_sliding"]["indices"] == 2
-    assert f"not unique from t = {_T1:.6f}"[:24] in sol.message
-    assert sol.events[-1].kind == "stationary" and sol.events[-1].t == pytest.approx(2.0, abs=1e-8)
-
-
-def test_the_continuation_path_splits_duplicated_features_equally() -> None:
-    obj = Objective.from_expr("(x0 + x1)**2/2 + (x0 + x1 + x2)**2/2", ["x0", "x1", "x2"])
-    sol = fp.solve(
-        fp.steepest_descent_flow(obj, "linf"), np.array([1.0, 2.0, 3.0]), (0.0, 4.0),
-        method="continuation", rtol=1e-10,
-    )  # fmt: skip
-    assert sol.status == 1, sol.message
-
-    def exact(t: float) -> np.ndarray:
-        if t <= 1.8:
-            return np.array([1.0, 2.0, 3.0]) - t
-        s = min(t, 3.0) - 1.8
-        return np.array([-0.8 + s / 4, 0.2 + s / 4, 1.2 - s])
-
-    err = max(float(np.max(np.abs(sol(t) - exact(float(t))))) for t in np.linspace(0, 4, 321))
-    assert err < 1e-8
-    assert not sol.events[0].unique and "least-norm" in sol.events[0].note
-    assert "not unique" in sol.message
 
 
 def _events_by_time(sol: fp.Solution) -> list[tuple[float, str, frozenset[int]]]:
