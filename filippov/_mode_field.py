@@ -570,7 +570,9 @@ def min_norm_correction(
     solve of the same size, not an SVD of the rows in every right-hand side.
     """
     if null_basis is not None:
-        y, _ = least_norm_selection(rows @ rows.T, res, null_basis)
+        # (no regularity test: the correction ignores the null space it is given, and a
+        # state off the manifold makes the normal equations regular to its distance)
+        y, _ = least_norm_selection(rows @ rows.T, res, null_basis, np.inf)
         return np.asarray(rows.T @ y, dtype=np.float64)
     with np.errstate(all="ignore"):  # overflow near a pole of h: non-finite, caught later
         _, y, info = dposv(rows @ rows.T, res)
