@@ -56,6 +56,7 @@ from filippov._mode_field import (
     consistent_null_basis,
     flag_least_norm_sliding,
     least_norm_selection,
+    range_drift,
 )
 from filippov._recorder import Recorder, make_mode, record_l1_transition
 from filippov._rest import NON_UNIQUE_REST_NOTE, rest_is_unique
@@ -3413,18 +3414,28 @@ def _least_norm_select(
     a_size = np.abs(rows) @ np.abs(sigma)
     if not (np.all(np.isfinite(M)) and np.all(np.isfinite(b)) and np.all(np.isfinite(a_size))):
         return None
-    M_up = block.square(np.nextafter(x, np.inf), J)
-    noise = float(np.max(np.abs(0.5 * (M_up + M_up.T) - M)))
-    basis = consistent_null_basis(M, b, a_size, noise)
+    basis = consistent_null_basis(M, b, a_size)
     if basis is None or not _semidefinite(M):
         return None
     # (a null vector of H_JJ on the curve is one off it by about |∇_J f| / |x|: the
     # selection's own distance and the run's tolerance, rtol ≈ 1e-3 of the tangents')
     g = block.grad(x)
-    drift = _max_abs(g[J]) / max(_max_abs(x), 1e-300)
-    slack = 64.0 * (drift + 1e-3 * block.tangent_rtol * float(np.max(np.abs(M))))
+    tolerance = 64.0 * 1e-3 * block.tangent_rtol * float(np.max(np.abs(M)))
+    slack = 64.0 * range_drift(g[J], basis, x) + tolerance
     u, null = least_norm_selection(M, b, basis, slack)
     if null is None or not _max_abs(u) < 1.0 - 1e-12:
+        return None
+    # (singular a short way along the motion too: a block singular only where the mode
+    # starts is regular along it, its unique selection not the least-norm one; see
+    # `filippov._mode_field._stays_singular`, the event path's test)
+    velocity = -sigma.copy()
+    velocity[J] = u
+    x_p = x + (1e-3 * max(_max_abs(x), 1.0) / max(_max_abs(velocity), 1e-300)) * velocity
+    M_p = block.square(x_p, J)
+    M_p = np.asarray(0.5 * (M_p + M_p.T), dtype=np.float64)
+    b_p = block.hvp_full(x_p, sigma)[J]
+    drift_p = 64.0 * range_drift(block.grad(x_p)[J], null, x_p) + tolerance
+    if least_norm_selection(M_p, b_p, null, drift_p)[1] is None:
         return None
     snap = block.snapshot()
     block.S = J.copy()

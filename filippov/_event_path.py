@@ -295,7 +295,7 @@ def _steps(
         field.index_scales = index_scales
         field.rounding_scale = h_scale_x0
         if not stationary:
-            check_selection_precision(field, x, opts.rtol)
+            check_selection_precision(field, x)
             x_start = field.start(x, seed)
             jump = _start_jump(x, x_start, tols, t, field.mode)
             if jump is not None:

@@ -278,7 +278,7 @@ def l1_steps(
         # A symmetric positive definite G B makes every block a P-matrix, so the solution
         # is unique even where the solver, on a near-singular block, cannot prove it.
         unique = bool(sel.unique) or gb_determined
-        if not unique and gb_pd and interior.any():
+        if not unique and interior.any() and (gb_pd or _semidefinite_to_rounding(M)):
             rec.info.setdefault(
                 "least_norm_sliding",
                 {
@@ -441,6 +441,18 @@ def l1_steps(
             _hold_bound_off_their_manifolds(r, leaving, sigma)
         held = np.union1d(again, leaving) if again.size else leaving
         held = held[~in_J[held]]
+
+
+def _semidefinite_to_rounding(M: FloatArray) -> bool:
+    """Whether the symmetric ``M`` is positive semidefinite to rounding (its smallest
+    eigenvalue at least ``−k·eps`` of its largest): a singular sliding block whose
+    selection is a choice among solutions (a sign flow's Hessian with a null space of two
+    or more dimensions fails Cholesky, where one of one passes it by rounding)."""
+    if M.size == 0 or not np.array_equal(M, M.T):
+        return False
+    eig = np.linalg.eigvalsh(M)
+    top = float(np.max(np.abs(eig)))
+    return bool(eig[0] >= -M.shape[0] * np.finfo(float).eps * top)
 
 
 def _advance_spd(
