@@ -48,11 +48,12 @@ import numpy as np
 import scipy.linalg
 from scipy.interpolate import CubicHermiteSpline
 from scipy.linalg.blas import dsyrk, idamax, ssyrk
-from scipy.linalg.lapack import dgetrf, dgetrs, dpotrf, dpotri, dpotrs, dtrtrs, spotrf, spotri
+from scipy.linalg.lapack import dgetrs, dpotrf, dpotri, dpotrs, dtrtrs, spotrf, spotri
 from scipy.optimize import brentq
 
 from filippov._certify import MAX_CONDITION, RangeSplit
 from filippov._mode_field import (
+    bordered_null_space,
     consistent_null_basis,
     flag_least_norm_sliding,
     least_norm_selection,
@@ -1157,32 +1158,19 @@ class _Block:
     def _factor_least_norm(self, M: FloatArray, border: FloatArray) -> None:
         """The LU factor of ``[[M, N], [Nᵀ, 0]]`` (``N = border``) and the null space of
         ``M`` from its solutions for ``(0, I)`` (as `least_norm_selection`)."""
-        k, q = border.shape
+        k = border.shape[0]
         if k != self.S.size:
             raise np.linalg.LinAlgError("the null space's border does not fit the block")
-        K = np.zeros((k + q, k + q))
-        K[:k, :k] = M
-        K[:k, k:] = border
-        K[k:, :k] = border.T
-        lu, piv, info = dgetrf(K)
-        if info != 0 or not bool(np.all(np.isfinite(lu))):
-            raise np.linalg.LinAlgError(
-                "the sliding block's bordered system is singular (its null space changed)"
-            )
-        rhs = np.zeros((k + q, q))
-        rhs[k:] = np.eye(q)
-        sol, info = dgetrs(lu, piv, rhs)
-        if info != 0 or not bool(np.all(np.isfinite(sol))):
-            raise np.linalg.LinAlgError(f"dgetrs failed (info {info})")
-        null, _ = np.linalg.qr(sol[:k])
-        top = float(np.max(np.abs(M)))
-        if float(np.max(np.abs(M @ null))) > 64.0 * k * _EPS * top + self.least_norm_slack:
-            # (a block singular only where the mode started: its unique selection beyond
-            # is not the least-norm one, see `least_norm_selection`)
+        factor = bordered_null_space(M, border, self.least_norm_slack)
+        if factor is None:
+            # (its bordered system singular, or the block no longer singular along the
+            # null space: a block singular only where the mode started, whose unique
+            # selection beyond is not the least-norm one, see `least_norm_selection`)
             raise np.linalg.LinAlgError(
                 "the sliding block, singular to rounding where the mode started (its "
                 "least-norm selection followed), is no longer singular along its null space"
             )
+        lu, piv, null = factor
         self.least_norm = (lu, piv, np.asarray(null))
         self.size = k
         self.version += 1

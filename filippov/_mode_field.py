@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.linalg.lapack import dgecon, dgesv, dposv
+from scipy.linalg.lapack import dgecon, dgesv, dgetrf, dgetrs, dposv
 
 from filippov._certify import (
     MAX_CONDITION,
@@ -618,22 +618,44 @@ def least_norm_selection(
     only to rounding a cut-off moves with the rounding; the border follows the null
     space as it turns along the mode (the rotations of a matrix factorization's factors
     move with the factors)."""
+    factor = bordered_null_space(M, basis, slack)
+    if factor is None:
+        return _solve_min_norm(M, a), None
+    lu, piv, null = factor
     k, q = basis.shape
-    K = np.zeros((k + q, k + q))
-    K[:k, :k] = M
-    K[:k, k:] = basis
-    K[k:, :k] = basis.T
-    rhs = np.zeros((k + q, 1 + q))
-    rhs[:k, 0] = a
-    rhs[k:, 1:] = np.eye(q)
-    _, _, sol, info = dgesv(K, rhs)
+    sol, info = dgetrs(lu, piv, np.r_[a, np.zeros(q)])
     if info != 0 or not bool(np.all(np.isfinite(sol))):
         return _solve_min_norm(M, a), None
-    null, _ = np.linalg.qr(sol[:k, 1:])
+    y = sol[:k]
+    return np.asarray(y - null @ (null.T @ y), dtype=np.float64), null
+
+
+def bordered_null_space(
+    M: FloatArray, border: FloatArray, slack: float = 0.0
+) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+    """``(lu, piv, null)``: the LU factor of ``[[M, N], [Nᵀ, 0]]`` (``N = border``, ``k ×
+    q``) and an orthonormal basis of ``M``'s null space from its solutions for ``(0, I)``
+    (see `least_norm_selection`); ``None`` where that matrix is singular (the border no
+    longer transversal to the null space) or ``M`` is no longer singular along the basis
+    (``max |M Z|`` above ``64·k·eps·max|M| + slack``). Shared by the event path's
+    selection and the continuation path's block (`_Block._factor_least_norm`)."""
+    k, q = border.shape
+    K = np.zeros((k + q, k + q))
+    K[:k, :k] = M
+    K[:k, k:] = border
+    K[k:, :k] = border.T
+    lu, piv, info = dgetrf(K)
+    if info != 0 or not bool(np.all(np.isfinite(lu))):
+        return None
+    rhs = np.zeros((k + q, q))
+    rhs[k:] = np.eye(q)
+    sol, info = dgetrs(lu, piv, rhs)
+    if info != 0 or not bool(np.all(np.isfinite(sol))):
+        return None
+    null = np.asarray(np.linalg.qr(sol[:k])[0])
     if float(np.max(np.abs(M @ null))) > 64.0 * k * _EPS * float(np.max(np.abs(M))) + slack:
-        return _solve_min_norm(M, a), None
-    y = sol[:k, 0]
-    return np.asarray(y - null @ (null.T @ y), dtype=np.float64), np.asarray(null)
+        return None
+    return lu, piv, null
 
 
 def consistent_null_basis(M: FloatArray, a: FloatArray, a_size: FloatArray) -> FloatArray | None:
