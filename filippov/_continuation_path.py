@@ -1247,7 +1247,9 @@ class _Block:
         except np.linalg.LinAlgError:
             pass
         M = self._symmetric_square(x)
-        split = RangeSplit.of(M, 1.0 / MAX_CONDITION)
+        # (its null space at rounding, k·eps, as `consistent_null_basis` takes it: not up
+        # to 1/MAX_CONDITION, where a regular block's resolved small eigenvalue was cut)
+        split = RangeSplit.of(M)
         if split is None or not _semidefinite(M):
             raise np.linalg.LinAlgError(
                 "the sliding block is not positive definite (after an exit from a singular one)"
