@@ -659,6 +659,31 @@ def test_a_tie_entry_notch_between_a_long_steps_samples_is_found(tk, T):
     assert tk - half < sol.events[1].t < tk + half
 
 
+@pytest.mark.parametrize(
+    "c, w, depth, tk, T",
+    [
+        # A dip the samples showed (one sample at 27 % of the level) that the polynomial
+        # through them did not resolve: its tail estimate (1.4e-3) was below its distance
+        # from zero, and nothing was sampled anew.
+        (0.0078125, 0.1875, 6.92114727347331e-05, 1.4375, 4.0),
+        # A notch 1e-8 deep and 4e-4 wide right after a sample 1.1e-7 above zero: the
+        # interval sampled anew that starts there had its first interval exempted as if
+        # that sample were the step's start on its boundary.
+        (0.0078125, 0.1875, 1e-08, 1.6484375, 3.9375),
+    ],
+)
+def test_tie_entry_notches_the_fuzz_found_are_entered(c, w, depth, tk, T):
+    # Hypothesis' examples of the invariant below (both ended status 0 with no event).
+    sol = fp.solve(
+        _notched_tie(c, w, depth, tk), [0.0, 0.0], (0.0, T), method="events", rtol=1e-8, atol=1e-10
+    )
+    assert sol.status == 0, sol.message
+    half = w * np.arccosh(np.sqrt((c + depth) / c))
+    assert [e.kind for e in sol.events] == ["tie-entry", "tie-exit"]
+    assert abs(sol.events[0].t - (tk - half)) < 1e-7
+    assert tk - half < sol.events[1].t < tk + half
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     w=st.floats(0.17, 0.3),
