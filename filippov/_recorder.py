@@ -149,6 +149,29 @@ class Recorder:
         #: JSON-safe metadata for the solution's ``info`` (e.g. a path that failed before
         #: this one ran; see `filippov.engine.driver.solve`).
         self.info: dict[str, Any] = {}
+        #: Where another path's run went on from this one's last state (τ), if one did
+        #: (`append_run`).
+        self.handed_over_at: float | None = None
+
+    def append_run(self, other: Recorder, tau: float) -> None:
+        """Append the records of ``other``, a run started from this one's last state and
+        recorded in its own clock from 0, shifted to start at ``tau`` (this run's last
+        time); its counters are added to this run's."""
+        if float(self.t[-1]) != tau or not np.array_equal(other.x[0], self.x[-1]):
+            raise ValueError("a run is appended only where the last one ended")
+        self.t.extend(float(t) + tau for t in other.t[1:])
+        self.x.extend(other.x[1:])
+        self._stacked = None
+        self.events.extend(_shift_event(ev, tau) for ev in other.events)
+        self.segments.extend(_shift_segment(seg, tau) for seg in other.segments)
+        self.nfev += other.nfev
+        self.njev += other.njev
+        self.nlu += other.nlu
+        self.n_steps += other.n_steps
+        self.n_selection_solves += other.n_selection_solves
+        self.kinds.update(other.kinds)
+        # (the whole sliding matrix's condition was known for one part at most)
+        self.spd_condition = None
 
     def states(self) -> FloatArray:
         """The breakpoint states as one ``(k, n)`` array, built once (the end-of-run

@@ -14,6 +14,7 @@ import inspect
 import re
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -93,7 +94,12 @@ def solve(
         corrector that cannot converge, events recurring, or an end that fails the
         self-check: the message then ends with how the
         continuation path ended, also in ``sol.info["failed_path"]`` as ``method``,
-        ``status`` and ``message``), else the event path. A subclass of
+        ``status`` and ``message``), else the event path. After a −4 of a continuation
+        run that got somewhere (a situation it declines, its part self-checked, no
+        least-norm selection in it), the event path goes on from that run's last state,
+        the solution keeps both parts (``sol.method`` ``"continuation, then events
+        (…)"``, ``info["failed_path"]["handed_over_at"]`` the time), and only if that
+        fails too does the event path run from the start. A subclass of
         :class:`~filippov.engine.IntegrationPath` runs a path of your own.
     integrator : {"auto", "DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA"}, default "auto"
         The scipy ``OdeSolver`` used inside each mode by the event and piecewise paths.
@@ -321,6 +327,7 @@ def solve(
     # flow of the slope example at (−1.525, −3.025) instead of (−1.5, −3).
     span = _tau_span(t0, t_end)
     failed_first: tuple[str, int, str] | None = None
+    handed_over_at: float | None = None
     for position, candidate in enumerate(candidates):
         opts = options if options is not None else _options_for(candidate, keywords)
         rec = _make_recorder(system, x0_arr, candidate, storage, checkpoints, t0)
@@ -330,20 +337,21 @@ def solve(
         # (checked before the choice: a path whose result fails its self-check may be
         # retried by the next candidate, as one that failed by itself)
         status, message = _certified(path, system, rec, status, message, x0_arr.size)
-        least_norm = rec.info.get("least_norm_sliding")
-        if least_norm is not None:
-            # (a choice among solutions: said in the message, not only in the events; its
-            # time in τ = t − t0, as the message's others, shifted with them below)
-            message = (
-                f"{message}; the solution is not unique from t = {least_norm['t']:.12g} on: "
-                f"{least_norm['note']} (events flagged unique=False)"
-            )
-            least_norm["t"] += t0  # (the user reads t in info)
+        message = _with_least_norm_note(rec, message, t0)
         if status not in candidate.retry_on or position == len(candidates) - 1:
             break
+        failed_first = (candidate.name, status, message)
+        following = candidates[position + 1]
+        if _may_hand_over(rec, status, following):
+            # (method="auto": the next candidate goes on from where this one stopped)
+            opts = options if options is not None else _options_for(following, keywords)
+            handed = _handed_over(system, rec, following, opts, span, max_events, zeno_spacing, t0)
+            if handed is not None:
+                path, status, message = handed
+                handed_over_at = rec.handed_over_at
+                break
         # (method="auto": the next candidate runs the system from the start; the
         # continuation path needs a positive definite sliding block, for instance.)
-        failed_first = (candidate.name, status, message)
     if failed_first is not None:
         # The solution says that another path failed before this one ran, and why: a
         # user comparing runs otherwise saw only "events (DOP853)" and could not tell a
@@ -354,11 +362,98 @@ def solve(
             "status": first_status,
             "message": _shift_times_in(first_message, t0),
         }
-        message = (
-            f"{message} (method='auto' ran the {path.name!r} path after the {name!r} path "
-            f"ended with status {first_status}, its solution discarded: {first_message})"
-        )
+        if handed_over_at is None:
+            message = (
+                f"{message} (method='auto' ran the {path.name!r} path after the {name!r} "
+                f"path ended with status {first_status}, its solution discarded: "
+                f"{first_message})"
+            )
+        else:
+            rec.info["failed_path"]["handed_over_at"] = handed_over_at + t0
+            message = (
+                f"{message} (method='auto' ran the {path.name!r} path from t = "
+                f"{handed_over_at!r} on, where the {name!r} path ended with status "
+                f"{first_status}, and kept that path's solution before it: {first_message})"
+            )
     return rec.finish(status, _shift_times_in(message, t0), t_offset=t0)
+
+
+def _with_least_norm_note(rec: Recorder, message: str, t0: float) -> str:
+    """``message``, saying where the solution stopped being unique when a path followed a
+    least-norm selection (``rec.info["least_norm_sliding"]``, whose time is then shifted
+    from τ to ``t``)."""
+    least_norm = rec.info.get("least_norm_sliding")
+    if least_norm is None:
+        return message
+    # (a choice among solutions: said in the message, not only in the events; its time
+    # in τ = t − t0, as the message's others, shifted with them by the caller)
+    message = (
+        f"{message}; the solution is not unique from t = {least_norm['t']:.12g} on: "
+        f"{least_norm['note']} (events flagged unique=False)"
+    )
+    least_norm["t"] += t0  # (the user reads t in info)
+    return message
+
+
+def _may_hand_over(rec: Recorder, status: int, following: type[IntegrationPath]) -> bool:
+    """Whether ``method="auto"`` lets the event path go on from where a continuation run
+    ended (instead of running the system again from the start).
+
+    Only after a run that declined a situation it does not integrate (status −4: a
+    sliding block that is not positive definite, a selection it cannot decide), that got
+    somewhere, and whose partial solution passed its self-check (a −4 it kept). Not
+    after a failed step or corrector (−1, −2: the last state may not be on its
+    manifolds to the tolerance), nor a failed self-check (−5), nor after a least-norm
+    selection (a block singular along a mode: a −4 that follows may say that the block
+    was regular after all, and then the part since that mode is not the solution).
+    """
+    return (
+        status == -4
+        and following.name == "events"
+        and len(rec.t) > 1
+        and rec.t[-1] > 0.0
+        and "least_norm_sliding" not in rec.info
+    )
+
+
+def _handed_over(
+    system: FilippovSystem,
+    rec: Recorder,
+    path_cls: type[IntegrationPath],
+    opts: Any,
+    span: float,
+    max_events: int,
+    zeno_spacing: float,
+    t0: float,
+) -> tuple[IntegrationPath, int, str] | None:
+    """Run ``path_cls`` from the last state of ``rec`` to the end of the span, and append
+    its records to ``rec``; ``(path, status, message)``, or None (``rec`` unchanged) when
+    that run fails too (the caller then runs the system again from the start: a
+    different path from the start may go where this one cannot).
+
+    The new path runs in its own clock from 0 (the paths' convention) on a recorder of
+    its own; its records, its message's times and its least-norm note are shifted by
+    the hand-over time.
+    """
+    tau = float(rec.t[-1])
+    x = np.array(rec.x[-1], dtype=float)
+    rest = Recorder(0.0, x, path_cls.name)
+    path = path_cls(system, x, span - tau, opts, rest)
+    rest.method = path.label
+    status, message = run(path, max(1, max_events - rec.n_events), zeno_spacing)
+    status, message = _certified(path, system, rest, status, message, x.size)
+    if status < 0:
+        return None
+    # (the note's time in the new run's clock, as the message's others: all shifted)
+    message = _shift_times_in(_with_least_norm_note(rest, message, t0 + tau), tau)
+    least_norm = rest.info.get("least_norm_sliding")
+    rec.append_run(rest, tau)
+    if least_norm is not None:
+        # (its time was shifted to t from the new run's clock: t0 + tau)
+        rec.info["least_norm_sliding"] = least_norm
+    rec.method = f"{rec.method}, then {path.label}"
+    rec.handed_over_at = tau
+    return path, status, message
 
 
 def _certified(

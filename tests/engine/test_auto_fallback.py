@@ -98,3 +98,111 @@ def test_auto_runs_the_event_path_when_the_continuation_fails_its_self_check(
     )
     np.testing.assert_allclose(sol.x[-1], ref, atol=1e-7)
     assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-12
+
+
+def _repelled_pair() -> fp.FilippovSystem:
+    # ∂_0 f and ∂_1 f reach 0 together at τ = 1 from x0 = (1, 1, 0) (x = (1 − τ, 1 − τ, −τ)
+    # before), where the block H_SS of {0, 1} is indefinite: the continuation path
+    # declines (−4); the event path slides on both after it (x = (0, 0, −τ)).
+    from filippov.objectives import Objective
+
+    H = np.array([[-1.0, 2.0, 0.0], [2.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
+    b = np.array([0.0, 0.0, 10.0])
+    obj = Objective(lambda x: 0.5 * x @ H @ x + b @ x, lambda x: H @ x + b, lambda x: H, n=3)
+    return fp.steepest_descent_flow(obj, "linf")
+
+
+def test_auto_goes_on_with_the_event_path_from_where_the_continuation_declined() -> None:
+    # The event path ran the whole span again after such a −4 (3–5 times the time of
+    # the continuation's part on rank-3 factorizations); it now goes on from the state
+    # where the continuation stopped, and the solution keeps both parts.
+    system = _repelled_pair()
+    x0, t0 = np.array([1.0, 1.0, 0.0]), 5.0
+    first = fp.solve(system, x0, (t0, t0 + 3.0), method="continuation")
+    assert first.status == -4 and first.t[-1] == pytest.approx(t0 + 1.0, abs=1e-12)
+    after = fp.solve(system, first.x[-1], (first.t[-1], t0 + 3.0), method="events")
+    auto = fp.solve(system, x0, (t0, t0 + 3.0))
+    assert auto.status == after.status == 0, auto.message
+    assert auto.method == f"continuation, then {after.method}"
+    assert auto.info["failed_path"] == {
+        "method": "continuation",
+        "status": -4,
+        "message": first.message,
+        "handed_over_at": first.t[-1],
+    }
+    assert f"path from t = {float(first.t[-1])!r} on, where the 'continuation' path ended" in (
+        auto.message
+    )
+    assert auto.message.startswith(after.message)
+    # Before the hand-over: the continuation's own solution; after it: the event path's
+    # from the hand-over state (same records, shifted by the hand-over time).
+    before = np.linspace(t0, first.t[-1], 11)
+    np.testing.assert_array_equal(auto(before), first(before))
+    later = np.linspace(first.t[-1], t0 + 3.0, 11)
+    np.testing.assert_allclose(auto(later), after(later), rtol=0, atol=1e-14)
+    assert [(e.t, e.kind, e.indices) for e in auto.events] == [
+        (e.t, e.kind, e.indices) for e in (*first.events, *after.events)
+    ]
+    assert auto.stats["nfev"] == first.stats["nfev"] + after.stats["nfev"]
+    # The closed form, and the state continuous through the hand-over.
+    tau = np.linspace(0.0, 3.0, 61)
+    closed = np.column_stack([np.clip(1.0 - tau, 0.0, None)] * 2 + [-tau])
+    np.testing.assert_allclose(auto(t0 + tau), closed, rtol=0, atol=1e-12)
+    assert np.all(np.diff(auto.t) >= 0.0)
+    # (kept by a pickle and a saved file)
+    assert pickle.loads(pickle.dumps(auto)).info == auto.info
+
+
+def test_a_handed_over_run_that_fails_makes_auto_run_from_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Where the event path cannot go on from the continuation's last state, it runs
+    # from the start (as before the hand-over): a path from the start may go elsewhere.
+    from filippov.engine import driver
+
+    system = _repelled_pair()
+    x0 = np.array([1.0, 1.0, 0.0])
+    events = fp.solve(system, x0, (0.0, 3.0), method="events")
+    run = driver.run
+
+    def failing_when_handed_over(path, max_events, zeno_spacing):  # type: ignore[no-untyped-def]
+        if path.name == "events" and not np.array_equal(path.x0, x0):
+            return -1, "made to fail"
+        return run(path, max_events, zeno_spacing)
+
+    monkeypatch.setattr(driver, "run", failing_when_handed_over)
+    auto = fp.solve(system, x0, (0.0, 3.0))
+    assert auto.status == 0 and auto.method == events.method
+    assert "handed_over_at" not in auto.info["failed_path"]
+    assert "its solution discarded" in auto.message
+    np.testing.assert_array_equal(auto.x[-1], events.x[-1])
+    assert [e.t for e in auto.events] == [e.t for e in events.events]
+
+
+@pytest.mark.parametrize(
+    "status, info, handed",
+    [
+        (-4, {}, True),
+        (-1, {}, False),
+        (-2, {}, False),
+        (-5, {}, False),
+        (-4, {"least_norm_sliding": {"t": 0.5, "note": "n"}}, False),
+    ],
+)
+def test_which_continuation_runs_are_handed_over(
+    status: int, info: dict[str, object], handed: bool
+) -> None:
+    # Only a −4 (a situation declined, the part before it self-checked) of a run that got
+    # somewhere; never after a least-norm selection, whose part since then may be wrong
+    # once a −4 says the block was regular after all.
+    from filippov._event_path import EventPath
+    from filippov._recorder import Recorder, make_mode
+    from filippov.engine.driver import _may_hand_over
+
+    rec = Recorder(0.0, np.zeros(2), "continuation")
+    rec.info.update(info)
+    assert not _may_hand_over(rec, status, EventPath)  # (nothing recorded yet)
+    rec.linear_segment(
+        0.0, 0.5, np.zeros(2), np.ones(2), make_mode("l1", np.ones(2), []), np.zeros(2)
+    )
+    assert _may_hand_over(rec, status, EventPath) is handed
