@@ -1863,11 +1863,17 @@ def _transition(
                 if t_rest is None:  # (the run ends on the path, before the rest)
                     return t_end, rec.x[-1], field.sigma, field.free, field.offset, False, None
                 t = t_rest
-            x = x_rest
+            moved, x = x_rest is not x, x_rest
             x0 = np.zeros(m)
             # (every index, as the rest mode and the exact and continuation paths name it;
             # at h = 0 every relay value is free: staying is the only solution when
-            # ∂h/∂x B is a P-matrix, see `solve`)
+            # ∂h/∂x B is a P-matrix, see `solve`; read at the rest, not at the event: near
+            # a valley of minimizers the Hessian's flat eigenvalue grows with the distance
+            # to it: a rank-1 factorization's greedy flow had it at 6e-12 of the largest
+            # at its event state, 8e-17 at the rest, and its rest recorded unique)
+            if moved:
+                f0, B, _ = system.kernel_evaluate(x)
+                Jac = system.kernel_jacobian(x, m)
             unique = is_p_matrix(Jac @ B) is True
             rec.event(
                 t,

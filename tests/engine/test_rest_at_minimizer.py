@@ -257,3 +257,46 @@ def test_a_degenerate_minimum_says_how_well_its_rest_is_known(x0: list[float]) -
                      atol=1e-8)  # fmt: skip
     assert loose.status == 1 and "determined to about" not in loose.message
     assert np.max(np.abs(loose.x[-1] - 1.0)) <= 1e-4
+
+
+@pytest.mark.parametrize(("p", "q", "seed"), [(4, 3, 0), (4, 3, 2), (6, 5, 0), (8, 6, 2)])
+def test_the_greedy_flows_rest_on_a_factorization_valley_is_flagged(
+    p: int, q: int, seed: int
+) -> None:
+    """A rank-1 factorization without a ridge: every minimizer lies on a valley
+    (``U → cU, V → V/c``) where the Hessian is singular, so staying is not the only
+    solution there (the path along the valley is one too). The greedy flow's event path
+    read the Hessian at its event state, where the flat eigenvalue was still 6e-12 of the
+    largest (the state a few tolerances off the valley), and flagged its rest unique,
+    without the note; the continuation path flags the same rests. Independent checks: the
+    gradient vanishes at the rest, and the Hessian there has an eigenvalue at rounding."""
+    from filippov.objectives import matrix_factorization, matrix_factorization_init
+
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((p, 1)) @ rng.standard_normal((q, 1)).T
+    obj = matrix_factorization(M, 1, lam=0.0)
+    x0 = matrix_factorization_init((p, q), 1, scale=0.1, seed=seed)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="events")
+    assert sol.status == 1, sol.message
+    rest = sol.events[-1]
+    assert np.max(np.abs(obj.grad(rest.x))) < 1e-12
+    eig = np.linalg.eigvalsh(obj.hess(rest.x))
+    assert abs(eig[0]) < 1e-12 * eig[-1]
+    assert rest.kind == "stationary" and rest.unique is False
+    assert "no P-matrix" in rest.note and "no P-matrix" in sol.message
+    ref = fp.solve(flow, x0, (0.0, 100.0), method="continuation")
+    assert ref.status == 1 and ref.events[-1].unique is False, ref.message
+
+
+def test_the_greedy_flows_rest_at_a_strict_minimum_stays_unique() -> None:
+    # (the other side of the test above: a ridge makes the minimizer strict)
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((40, 6))
+    y = np.where(A @ rng.standard_normal(6) + rng.standard_normal(40) > 0, 1.0, -1.0)
+    obj = ridge_logistic(A, y, lam=0.1)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, rng.standard_normal(6), (0.0, 50.0), method="events")
+    assert sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].unique is True
+    assert "P-matrix" not in sol.message
