@@ -710,7 +710,7 @@ class _TieMode:
                 # lengthened step can land, the gradient is its rounding there)
                 if it > 0 and float(np.abs(g).max()) <= _gradient_rounding(block, x, g):
                     return -float(self.sT @ (x[T] - self.x0T)), x, g
-                raise
+                delta = _least_norm_newton_step(block, x, T, g[T])
             size = float(np.abs(delta).max())
             theta = size / last
             x_new = x.copy()
@@ -743,6 +743,36 @@ class _TieMode:
             "Newton's method did not converge onto the stationary point near "
             f"t = {self.t_start + tau:.12g}",
         )
+
+
+def _least_norm_newton_step(
+    block: _TieBlock, x: FloatArray, T: np.ndarray, gT: FloatArray
+) -> FloatArray:
+    """The least-norm Newton step ``H_TT⁺ g_T`` onto ``∇_T f = 0`` where ``H_TT`` is
+    singular (a valley of minimizers: a factorization's rescalings): the step normal to
+    the valley, to the nearest of its stationary points. Eigenvalues within
+    ``k·eps`` of the largest count as zero; ``LinAlgError`` when ``g_T`` has a part along
+    them beyond the rounding of ``H_TT`` times the step (no stationary point that a
+    Newton step reaches: the failure is reported as before).
+
+    (A greedy flow of a rank-1 factorization without a ridge reached its rest on the
+    valley, where the factor of ``H_TT`` failed at Newton's first step, and ended −1;
+    the event path rests there.)"""
+    H = block.square(x, T)
+    H = 0.5 * (H + H.T)
+    lam, V = np.linalg.eigh(H)
+    top = float(np.abs(lam).max()) if lam.size else 0.0
+    if not top > 0.0:
+        raise np.linalg.LinAlgError("the Hessian block is zero")
+    flat = np.abs(lam) <= T.size * _EPS * top
+    c = V.T @ gT
+    step = V[:, ~flat] @ (c[~flat] / lam[~flat])
+    along = float(np.abs(c[flat]).max()) if flat.any() else 0.0
+    if along > 64 * T.size * _EPS * top * max(float(np.abs(step).max()), float(np.abs(x).max())):
+        raise np.linalg.LinAlgError(
+            "the Hessian block is singular and the gradient has a part along its null space"
+        )
+    return np.asarray(step)
 
 
 def _gradient_rounding(block: _TieBlock, x: FloatArray, g: FloatArray) -> float:

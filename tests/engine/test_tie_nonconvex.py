@@ -604,3 +604,30 @@ def test_a_tie_whose_curvature_is_rounding_is_watched_without_a_turn(
     forced = fp.solve(flow, x0, (0.0, 2.0), method="continuation")
     assert forced.status == 1 and forced.events[-1].t == pytest.approx(cont.events[-1].t)
     assert not any(e.kind == "repulsive" for e in forced.events)
+
+
+@pytest.mark.parametrize(("p", "q", "seed"), [(4, 3, 1), (6, 5, 1), (8, 6, 1)])
+def test_the_greedy_flow_rests_on_a_factorization_valley(p: int, q: int, seed: int) -> None:
+    # A rank-1 factorization without a ridge: its minimizers form valleys (U → cU,
+    # V → V/c) where the Hessian is singular. The tie value reached 0 there, the factor
+    # of H_TT failed at Newton's first step onto the rest, and the run ended −1 ("did not
+    # converge onto the stationary point"); the least-norm step (normal to the valley)
+    # now reaches it. Independent checks: the event path's rest, the gradient at the
+    # end, the greedy invariants.
+    from filippov.objectives import matrix_factorization, matrix_factorization_init
+
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((p, 1)) @ rng.standard_normal((q, 1)).T
+    obj = matrix_factorization(M, 1, lam=0.0)
+    x0 = matrix_factorization_init((p, q), 1, scale=0.1, seed=seed)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, x0, (0.0, 100.0), method="continuation")
+    assert sol.status == 1, sol.message
+    ref = fp.solve(flow, x0, (0.0, 100.0), method="events")
+    assert ref.status == 1, ref.message
+    assert np.max(np.abs(obj.grad(sol.x[-1]))) < 1e-12
+    np.testing.assert_allclose(sol.x[-1], ref.x[-1], rtol=0, atol=1e-7)
+    assert sol.events[-1].t == pytest.approx(ref.events[-1].t, abs=1e-7)
+    assert sol.events[-1].unique is False and "singular" in sol.message
+    check_greedy_velocities(obj, sol)
+    check_continuity(sol)
