@@ -224,12 +224,25 @@ class EventPath(SteppedPath):
         # overflow is expected on the way there: numpy's warnings would only be noise.
         return np.errstate(all="ignore")
 
+    #: The face to start in, instead of reading it off ``h(x0)`` (set by the driver when
+    #: it hands a run over from another path in the middle of a mode: that path's mode,
+    #: so that the run goes on in it and records no start-up events).
+    initial_mode: Mode | None = None
+
     def certify_tolerances(self) -> tuple[float, float] | None:
         return 100.0 * self.options.rtol, 100.0 * self.options.atol
 
     def steps(self) -> Generator[None, None, Finished | Rest]:
         return (
-            yield from _steps(self.system, self.x0, 0.0, self.horizon, self.options, self.recorder)
+            yield from _steps(
+                self.system,
+                self.x0,
+                0.0,
+                self.horizon,
+                self.options,
+                self.recorder,
+                initial_mode=self.initial_mode,
+            )
         )
 
 
@@ -240,9 +253,11 @@ def _steps(
     t_end: float,
     opts: EventOptions,
     rec: Recorder,
+    initial_mode: Mode | None = None,
 ) -> Generator[None, None, Finished | Rest]:
     """Integrate ``system`` from ``(t0, x0)`` to ``t_end`` mode by mode (the loop of
-    :class:`EventPath`)."""
+    :class:`EventPath`), from the face ``initial_mode`` when given (see
+    `EventPath.initial_mode`)."""
     norm = system.norm.name
     x = np.array(x0, dtype=float)
     t = float(t0)
@@ -283,7 +298,14 @@ def _steps(
     tols = (opts.rtol, opts.atol)
     solver_cls, stiff_cls = integrators(opts.integrator)
 
-    sigma, free, offset, stationary = _initial_mode(system, x, t, norm, ztol, margin, tie_tol, rec)
+    if initial_mode is None:
+        sigma, free, offset, stationary = _initial_mode(
+            system, x, t, norm, ztol, margin, tie_tol, rec
+        )
+    else:
+        sigma = np.asarray(initial_mode.signs, dtype=float)
+        free = np.asarray(initial_mode.free, dtype=np.intp)
+        offset, stationary = np.zeros(m), False
     h_scale_x0 = h_scale
     stalls = 0
     # The step size the last mode ended with: the next mode starts with it (the field's

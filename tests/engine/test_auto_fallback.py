@@ -114,41 +114,50 @@ def _repelled_pair() -> fp.FilippovSystem:
 
 def test_auto_goes_on_with_the_event_path_from_where_the_continuation_declined() -> None:
     # The event path ran the whole span again after such a −4 (3–5 times the time of
-    # the continuation's part on rank-3 factorizations); it now goes on from the state
-    # where the continuation stopped, and the solution keeps both parts.
+    # the continuation's part on rank-3 factorizations); it now goes on from the middle
+    # of the continuation's last mode, in that mode, and the solution keeps both parts.
     system = _repelled_pair()
     x0, t0 = np.array([1.0, 1.0, 0.0]), 5.0
     first = fp.solve(system, x0, (t0, t0 + 3.0), method="continuation")
     assert first.status == -4 and first.t[-1] == pytest.approx(t0 + 1.0, abs=1e-12)
-    after = fp.solve(system, first.x[-1], (first.t[-1], t0 + 3.0), method="events")
+    events = fp.solve(system, x0, (t0, t0 + 3.0), method="events")
     auto = fp.solve(system, x0, (t0, t0 + 3.0))
-    assert auto.status == after.status == 0, auto.message
-    assert auto.method == f"continuation, then {after.method}"
+    assert auto.status == events.status == 0, auto.message
+    assert auto.method == f"continuation, then {events.method}"
+    last = first.segments[-1]
+    handed = auto.info["failed_path"]["handed_over_at"]
+    assert handed == pytest.approx(0.5 * (last.t0 + last.t1), abs=1e-12)
     assert auto.info["failed_path"] == {
         "method": "continuation",
         "status": -4,
         "message": first.message,
-        "handed_over_at": first.t[-1],
+        "handed_over_at": handed,
     }
-    assert f"path from t = {float(first.t[-1])!r} on, where the 'continuation' path ended" in (
-        auto.message
-    )
-    assert auto.message.startswith(after.message)
-    # Before the hand-over: the continuation's own solution; after it: the event path's
-    # from the hand-over state (same records, shifted by the hand-over time).
-    before = np.linspace(t0, first.t[-1], 11)
-    np.testing.assert_array_equal(auto(before), first(before))
-    later = np.linspace(first.t[-1], t0 + 3.0, 11)
-    np.testing.assert_allclose(auto(later), after(later), rtol=0, atol=1e-14)
-    assert [(e.t, e.kind, e.indices) for e in auto.events] == [
-        (e.t, e.kind, e.indices) for e in (*first.events, *after.events)
+    assert f"path from t = {handed!r} on, where the 'continuation' path ended" in auto.message
+    assert auto.message.startswith(events.message)
+    # Before the hand-over: the continuation's own solution; after it the event path's,
+    # which locates the arrival itself and records it as a run from the start does (the
+    # mode before it the continuation's).
+    before = np.linspace(t0, handed, 11)
+    np.testing.assert_allclose(auto(before), first(before), rtol=0, atol=1e-15)
+    assert [(e.kind, e.indices) for e in auto.events] == [
+        (e.kind, e.indices) for e in events.events
     ]
-    assert auto.stats["nfev"] == first.stats["nfev"] + after.stats["nfev"]
+    np.testing.assert_allclose(
+        [e.t for e in auto.events], [e.t for e in events.events], rtol=0, atol=1e-9
+    )
+    assert auto.events[0].mode_before == last.mode
+    assert auto.stats["n_events"] == events.stats["n_events"]
     # The closed form, and the state continuous through the hand-over.
     tau = np.linspace(0.0, 3.0, 61)
     closed = np.column_stack([np.clip(1.0 - tau, 0.0, None)] * 2 + [-tau])
     np.testing.assert_allclose(auto(t0 + tau), closed, rtol=0, atol=1e-12)
     assert np.all(np.diff(auto.t) >= 0.0)
+    for a, b in zip(auto.segments[:-1], auto.segments[1:], strict=True):
+        assert a.t1 == b.t0
+        np.testing.assert_allclose(
+            a.dense(np.array([a.t1])), b.dense(np.array([b.t0])), rtol=0, atol=1e-12
+        )
     # (kept by a pickle and a saved file)
     assert pickle.loads(pickle.dumps(auto)).info == auto.info
 
@@ -180,29 +189,47 @@ def test_a_handed_over_run_that_fails_makes_auto_run_from_the_start(
 
 
 @pytest.mark.parametrize(
-    "status, info, handed",
+    "status, info, norm, handed",
     [
-        (-4, {}, True),
-        (-1, {}, False),
-        (-2, {}, False),
-        (-5, {}, False),
-        (-4, {"least_norm_sliding": {"t": 0.5, "note": "n"}}, False),
+        (-4, {}, "linf", True),
+        (-1, {}, "linf", False),
+        (-2, {}, "linf", False),
+        (-5, {}, "linf", False),
+        (-4, {"least_norm_sliding": {"t": 0.5, "note": "n"}}, "linf", False),
+        (-4, {}, "l1", False),
     ],
 )
 def test_which_continuation_runs_are_handed_over(
-    status: int, info: dict[str, object], handed: bool
+    status: int, info: dict[str, object], norm: str, handed: bool
 ) -> None:
-    # Only a −4 (a situation declined, the part before it self-checked) of a run that got
-    # somewhere; never after a least-norm selection, whose part since then may be wrong
-    # once a −4 says the block was regular after all.
+    # Only a −4 (a situation declined, the part before it self-checked) of a sign flow's
+    # run that got somewhere; never after a least-norm selection, whose part since then
+    # may be wrong once a −4 says the block was regular after all, nor for the greedy
+    # flow (a review's network: tie modes moving 13.5 times too fast before a −4).
     from filippov._event_path import EventPath
     from filippov._recorder import Recorder, make_mode
     from filippov.engine.driver import _may_hand_over
+    from filippov.objectives import Objective
 
-    rec = Recorder(0.0, np.zeros(2), "continuation")
+    obj = Objective(lambda x: 0.5 * x @ x, lambda x: x, lambda x: np.eye(2), n=2)
+    system = fp.steepest_descent_flow(obj, norm)
+    rec = Recorder(0.0, np.ones(2), "continuation")
     rec.info.update(info)
-    assert not _may_hand_over(rec, status, EventPath)  # (nothing recorded yet)
-    rec.linear_segment(
-        0.0, 0.5, np.zeros(2), np.ones(2), make_mode("l1", np.ones(2), []), np.zeros(2)
-    )
-    assert _may_hand_over(rec, status, EventPath) is handed
+    assert not _may_hand_over(system, rec, status, EventPath)  # (nothing recorded yet)
+    mode = make_mode("l1", -np.ones(2), [])
+    rec.linear_segment(0.0, 0.5, np.ones(2), -np.ones(2), mode, np.zeros(2))
+    assert _may_hand_over(system, rec, status, EventPath) is handed
+
+
+def test_a_part_faster_than_the_flow_is_not_handed_over() -> None:
+    # (the cheap check of the kept part: every coordinate of a sign flow moves at most
+    # at speed 1 between breakpoints)
+    from filippov._recorder import Recorder, make_mode
+    from filippov.engine.driver import _speed_bound_holds
+
+    rec = Recorder(0.0, np.ones(2), "continuation")
+    mode = make_mode("l1", -np.ones(2), [])
+    rec.linear_segment(0.0, 0.5, np.ones(2), -np.ones(2), mode, np.zeros(2))
+    assert _speed_bound_holds(rec, 1e-8, 1e-10)
+    rec.linear_segment(0.5, 0.6, rec.x[-1], np.array([-1.0, -1.01]), mode, np.zeros(2))
+    assert not _speed_bound_holds(rec, 1e-8, 1e-10)
