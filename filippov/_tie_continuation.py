@@ -1638,7 +1638,50 @@ def _select(
     support = np.asarray(sel.lam, dtype=float) > 0.0
     new_sigma[A[support]] = sA[support]
     block.set(x, A[support])
+    if not sel.unique and int(support.sum()) > 1:
+        _refuse_weights_off_the_simplex(block, x, R[np.ix_(support, support)], sA[support])
     return new_sigma, bool(sel.unique), None
+
+
+def _refuse_weights_off_the_simplex(
+    block: _TieBlock, x: FloatArray, R: FloatArray, sT: FloatArray
+) -> None:
+    """Raise ``LinAlgError`` when the tie's equations on the support the simplex VI chose
+    are singular to double precision and the mode's own solve for its weights gives a
+    negative one: the bordered matrix ``[[H_TT, −σ], [σᵀ, 0]]``, equilibrated, has a
+    singular value at ``(k + 1)·eps`` of its largest (a direction ``d`` with ``σᵀd = 0``
+    along which ``H_TT`` is zero), so the tie's weights are not determined and the
+    mode's solves return whatever the rounding gives along ``d``; a split inside the
+    simplex is one of the solutions (duplicated features: the event path splits them
+    otherwise, to the same ``f``), one outside it is none.
+
+    (A two-class network's output weights of one hidden unit have partials exactly
+    opposite, a tie that never ends and a block ``h·[[1, −1], [−1, 1]]``: its Cholesky
+    factor passed on a pivot at rounding, and the mode's weights were −0.58 and 1.58, a
+    motion 13.5 times faster than the flow allows, before a −4 later on. The run now ends
+    −4 where the tie starts; the event path follows such ties.)"""
+    k = sT.size
+    K = np.zeros((k + 1, k + 1))
+    K[:k, :k] = 0.5 * (R + R.T)
+    K[:k, k] = -sT
+    K[k, :k] = sT
+    scale = np.sqrt(np.maximum(np.abs(K).max(axis=1), 1e-300))
+    singular = np.linalg.svd(K / scale[:, None] / scale[None, :], compute_uv=False)
+    if singular[-1] > 64 * (k + 1) * _EPS * singular[0]:
+        return
+    try:
+        y = block.solve(x, sT, rtol=1e-12)
+        q = float(sT @ y)
+        weights = sT * y / q
+    except np.linalg.LinAlgError:
+        weights = np.full(k, np.nan)
+    if not float(np.min(weights)) >= -_MIN_WEIGHT:
+        raise np.linalg.LinAlgError(
+            f"the tie block of {k} indices at this point is singular on the tie's tangent "
+            "space σ_Tᵀd = 0 to double precision (the bordered system [[H_TT, −σ], [σᵀ, 0]] "
+            "of the tie's equations is singular: the tie's weights are not determined, "
+            "and the split its solve gives has a weight below 0)"
+        )
 
 
 def _rate_tolerance(M: FloatArray, y: FloatArray | None, sA: FloatArray, block: _TieBlock) -> float:

@@ -631,3 +631,28 @@ def test_the_greedy_flow_rests_on_a_factorization_valley(p: int, q: int, seed: i
     assert sol.events[-1].unique is False and "singular" in sol.message
     check_greedy_velocities(obj, sol)
     check_continuity(sol)
+
+
+def test_a_tie_that_never_ends_with_an_undetermined_split_is_refused() -> None:
+    # (stranger review) A two-class network: the output weights of one hidden unit for
+    # the two classes have partials exactly opposite, so their tie never ends and its
+    # block h·[[1, −1], [−1, 1]] is singular on the tie's tangent space. Its Cholesky
+    # factor passed on a pivot at rounding, and the continuation path followed weights
+    # −0.58 and 1.58: a motion 13.5 times faster than the greedy flow allows (‖ẋ‖₁ ≤ 1),
+    # 5.7e-4 off the event path's after 8.5e-5, then −4 later on. It now ends −4 where
+    # the tie starts, and "auto" runs the event path, which follows such ties.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    obj = mlp_classifier(X, y, hidden=3)
+    x0 = mlp_init(2, 2, hidden=3, seed=0)
+    g = obj.grad(x0)
+    assert g[10] == -g[13] != 0.0  # (the premise: exactly opposite partials)
+    flow = fp.steepest_descent_flow(obj, "l1")
+    cont = fp.solve(flow, x0, (5.0, 5.6), method="continuation")
+    assert cont.status == -4 and cont.t[-1] == 5.0, cont.message
+    assert "weights are not determined" in cont.message
+    auto = fp.solve(flow, x0, (5.0, 5.6))
+    assert auto.status == 0 and auto.method.startswith("events"), auto.message
+    speeds = np.abs(np.diff(auto.x, axis=0)).sum(axis=1) / np.maximum(np.diff(auto.t), 1e-300)
+    assert np.all(speeds[np.diff(auto.t) > 0] <= 1.0 + 1e-9)
