@@ -11,6 +11,7 @@ with ``λ ≠ 0`` is no rest.
 from __future__ import annotations
 
 import numpy as np
+import problems as P
 import pytest
 from scipy.optimize import minimize
 
@@ -270,12 +271,7 @@ def test_the_greedy_flows_rest_on_a_factorization_valley_is_flagged(
     largest (the state a few tolerances off the valley), and flagged its rest unique,
     without the note; the continuation path flags the same rests. Independent checks: the
     gradient vanishes at the rest, and the Hessian there has an eigenvalue at rounding."""
-    from filippov.objectives import matrix_factorization, matrix_factorization_init
-
-    rng = np.random.default_rng(seed)
-    M = rng.standard_normal((p, 1)) @ rng.standard_normal((q, 1)).T
-    obj = matrix_factorization(M, 1, lam=0.0)
-    x0 = matrix_factorization_init((p, q), 1, scale=0.1, seed=seed)
+    obj, x0 = P.rank_one_factorization(p, q, seed)
     flow = fp.steepest_descent_flow(obj, "l1")
     sol = fp.solve(flow, x0, (0.0, 100.0), method="events")
     assert sol.status == 1, sol.message

@@ -11,6 +11,7 @@ simplex VI at its tie facets), and the invariants of the greedy flow's Filippov 
 from __future__ import annotations
 
 import numpy as np
+import problems as P
 import pytest
 from test_tie_continuation import check_continuity, check_greedy_velocities, same_events
 
@@ -614,12 +615,7 @@ def test_the_greedy_flow_rests_on_a_factorization_valley(p: int, q: int, seed: i
     # converge onto the stationary point"); the least-norm step (normal to the valley)
     # now reaches it. Independent checks: the event path's rest, the gradient at the
     # end, the greedy invariants.
-    from filippov.objectives import matrix_factorization, matrix_factorization_init
-
-    rng = np.random.default_rng(seed)
-    M = rng.standard_normal((p, 1)) @ rng.standard_normal((q, 1)).T
-    obj = matrix_factorization(M, 1, lam=0.0)
-    x0 = matrix_factorization_init((p, q), 1, scale=0.1, seed=seed)
+    obj, x0 = P.rank_one_factorization(p, q, seed)
     flow = fp.steepest_descent_flow(obj, "l1")
     sol = fp.solve(flow, x0, (0.0, 100.0), method="continuation")
     assert sol.status == 1, sol.message

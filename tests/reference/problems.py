@@ -1112,3 +1112,15 @@ def check_rest_at_the_minimizer(
     t_rest = next(e.t for e in sol.events if e.kind == "stationary")
     distance = float(np.linalg.norm(x0 - x_star, ord=speed_norm))
     assert distance - 1e-14 * scale <= t_rest < sol.t[-1]
+
+
+def rank_one_factorization(p: int, q: int, seed: int) -> tuple[Any, np.ndarray]:
+    """``½‖UVᵀ − M‖²`` for a random rank-1 ``p × q`` matrix ``M`` and rank-1 factors, no
+    ridge (every minimizer on a valley ``U → cU, V → V/c``, the Hessian singular there),
+    and the library's small random start."""
+    from filippov.objectives import matrix_factorization, matrix_factorization_init
+
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((p, 1)) @ rng.standard_normal((q, 1)).T
+    obj = matrix_factorization(M, 1, lam=0.0)
+    return obj, matrix_factorization_init((p, q), 1, scale=0.1, seed=seed)
