@@ -1649,7 +1649,7 @@ def _refuse_weights_off_the_simplex(
     """Raise ``LinAlgError`` when the tie's equations on the support the simplex VI chose
     are singular to double precision and the mode's own solve for its weights gives a
     negative one: the bordered matrix ``[[H_TT, −σ], [σᵀ, 0]]``, equilibrated, has a
-    singular value at ``(k + 1)·eps`` of its largest (a direction ``d`` with ``σᵀd = 0``
+    singular value within ``64 (k + 1)·eps`` of its largest (a direction ``d`` with ``σᵀd = 0``
     along which ``H_TT`` is zero), so the tie's weights are not determined and the
     mode's solves return whatever the rounding gives along ``d``; a split inside the
     simplex is one of the solutions (duplicated features: the event path splits them
@@ -1672,7 +1672,7 @@ def _refuse_weights_off_the_simplex(
     try:
         y = block.solve(x, sT, rtol=1e-12)
         q = float(sT @ y)
-        weights = sT * y / q
+        weights = sT * y / q if q != 0.0 else np.full(k, np.nan)
     except np.linalg.LinAlgError:
         weights = np.full(k, np.nan)
     if not float(np.min(weights)) >= -_MIN_WEIGHT:
