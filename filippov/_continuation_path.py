@@ -2870,8 +2870,11 @@ def _steps(
             cm.keep_accepted()
             return Finished(
                 -4,
-                f"the sliding block became singular after t = {t:.12g} ({exc})"
-                f"{returned_up_to(rec)}",
+                # (the mode's start, not where it stopped: `returned_up_to` says that;
+                # the exception says what failed, a block turned singular or, after a
+                # least-norm selection, one no longer singular)
+                f"a solve with the sliding block failed in the mode that started at "
+                f"t = {t:.12g} ({exc}){returned_up_to(rec)}",
             )
         except (ValueError, ArithmeticError, RuntimeError):
             # (a user function raising mid-mode: the run fails with the mode's accepted

@@ -1849,7 +1849,8 @@ def tie_steps(
             tm.keep_accepted()
             return Finished(
                 -4,
-                f"the tie block became singular after t = {t:.12g} ({exc}){returned_up_to(rec)}",
+                f"a solve with the tie block failed in the mode that started at t = {t:.12g} "
+                f"({exc}){returned_up_to(rec)}",
             )
         except (ValueError, ArithmeticError, RuntimeError):
             tm.keep_accepted()  # (a user function raising mid-mode: see the sign flow's)
