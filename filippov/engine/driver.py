@@ -94,10 +94,10 @@ def solve(
         corrector that cannot converge, events recurring, or an end that fails the
         self-check: the message then ends with how the
         continuation path ended, also in ``sol.info["failed_path"]`` as ``method``,
-        ``status`` and ``message``), else the event path. After a −4 of a continuation
-        run that got somewhere (a situation it declines, its part self-checked, no
-        least-norm selection in it), the event path goes on from that run's last state,
-        the solution keeps both parts (``sol.method`` ``"continuation, then events
+        ``status`` and ``message``), else the event path. After a −4 of a sign flow's
+        continuation run that got somewhere (a situation it declines, its part
+        self-checked, no least-norm selection in it), the event path goes on from the
+        middle of that run's last mode, in that mode, the solution keeps both parts (``sol.method`` ``"continuation, then events
         (…)"``, ``info["failed_path"]["handed_over_at"]`` the time), and only if that
         fails too does the event path run from the start. A subclass of
         :class:`~filippov.engine.IntegrationPath` runs a path of your own.
@@ -343,7 +343,7 @@ def solve(
         failed_first = (candidate.name, status, message)
         following = candidates[position + 1]
         if _may_hand_over(system, rec, status, following):
-            # (method="auto": the next candidate goes on from where this one stopped)
+            # (method="auto": the next candidate goes on from within this one's last mode)
             opts = options if options is not None else _options_for(following, keywords)
             handed = _handed_over(
                 system, path, rec, following, opts, span, max_events, zeno_spacing, t0
