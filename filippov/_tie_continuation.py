@@ -1893,9 +1893,11 @@ def tie_steps(
                     f"(max |∂f| = {float(np.abs(g).max()):.3g})",
                 )
             # At h = 0 every relay value is free: staying is the only solution when the
-            # Hessian is a P-matrix (positive definite: the tie block's factor says so
-            # when every index is tied and the factor is H_TT's own, not a shifted one's).
-            unique = (block.S.size == n and not block.shift) or _rest_unique(block, x)
+            # Hessian is a P-matrix (positive definite), read at the rest itself. (Not from
+            # the tie block's factor when every index is tied: taken earlier in the mode,
+            # it said positive definite on a circle of minimizers, (x0² + x1² − 1)², whose
+            # Hessian at the rest has eigenvalues 0 and 8, and the rest was flagged unique.)
+            unique = _rest_unique(block, x)
             note = "" if unique else NON_UNIQUE_REST_NOTE
             return Rest(t_new, x, np.arange(n), mode, mode_rest, np.zeros(n), unique, note)
         stalls = stalls + 1 if t_new == t else 0

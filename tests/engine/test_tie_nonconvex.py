@@ -652,3 +652,23 @@ def test_a_tie_that_never_ends_with_an_undetermined_split_is_refused() -> None:
     assert auto.status == 0 and auto.method.startswith("events"), auto.message
     speeds = np.abs(np.diff(auto.x, axis=0)).sum(axis=1) / np.maximum(np.diff(auto.t), 1e-300)
     assert np.all(speeds[np.diff(auto.t) > 0] <= 1.0 + 1e-9)
+
+
+@pytest.mark.parametrize("t_end", [5.0, 40.0])
+def test_a_greedy_rest_on_a_circle_of_minimizers_is_not_unique(t_end: float) -> None:
+    # (stranger review) f = (x0² + x1² − 1)²: every point of the unit circle is a
+    # minimizer, the Hessian there has eigenvalues 0 and 8, and the path along the circle
+    # is a Filippov solution too. The continuation path took the rest's uniqueness from
+    # the tie block's factor, taken earlier in the mode where the block was positive
+    # definite, and flagged it unique (the event path did not).
+    obj = Objective.from_expr("(x0**2 + x1**2 - 1)**2", ["x0", "x1"])
+    flow = fp.steepest_descent_flow(obj, "l1")
+    sol = fp.solve(flow, [2.0, 1.0], (0.0, t_end), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(sol.x[-1], [np.sqrt(0.5)] * 2, rtol=0, atol=1e-9)
+    assert min(np.linalg.eigvalsh(obj.hess(sol.x[-1]))) < 1e-8
+    rest = sol.events[-1]
+    assert rest.kind == "stationary" and rest.unique is False, rest
+    ref = fp.solve(flow, [2.0, 1.0], (0.0, t_end), method="events")
+    assert ref.events[-1].unique is False
+    assert rest.t == pytest.approx(ref.events[-1].t, abs=1e-7)
