@@ -1636,30 +1636,39 @@ def _select(
     except SelectionError as exc:
         raise np.linalg.LinAlgError(str(exc)) from exc
     support = np.asarray(sel.lam, dtype=float) > 0.0
-    new_sigma[A[support]] = sA[support]
     block.set(x, A[support])
     if not sel.unique and int(support.sum()) > 1:
-        _refuse_weights_off_the_simplex(block, x, R[np.ix_(support, support)], sA[support])
+        kept_here = _split_inside_the_simplex(block, x, R[np.ix_(support, support)], sA[support])
+        if kept_here is not None:
+            support[np.flatnonzero(support)[~kept_here]] = False
+            block.set(x, A[support])
+    new_sigma[A[support]] = sA[support]
     return new_sigma, bool(sel.unique), None
 
 
-def _refuse_weights_off_the_simplex(
+def _split_inside_the_simplex(
     block: _TieBlock, x: FloatArray, R: FloatArray, sT: FloatArray
-) -> None:
-    """Raise ``LinAlgError`` when the tie's equations on the support the simplex VI chose
-    are singular to double precision and the mode's own solve for its weights gives a
-    negative one: the bordered matrix ``[[H_TT, −σ], [σᵀ, 0]]``, equilibrated, has a
-    singular value within ``64 (k + 1)·eps`` of its largest (a direction ``d`` with ``σᵀd = 0``
-    along which ``H_TT`` is zero), so the tie's weights are not determined and the
-    mode's solves return whatever the rounding gives along ``d``; a split inside the
-    simplex is one of the solutions (duplicated features: the event path splits them
-    otherwise, to the same ``f``), one outside it is none.
+) -> np.ndarray | None:
+    """Where the tie's equations on the support the simplex VI chose are singular to
+    double precision, the indices of that support to keep (a mask) so that the mode's
+    own solve splits the weights inside the simplex; None where nothing is to drop.
+    ``LinAlgError`` where no such subset is found.
+
+    Singular: the bordered matrix ``[[H_TT, −σ], [σᵀ, 0]]``, equilibrated, has a singular
+    value within ``64 (k + 1)·eps`` of its largest (a direction ``d`` with ``σᵀd = 0``
+    along which ``H_TT`` is zero). The tie's weights are then not determined: every
+    split ``w + αd`` of the VI's gives the same rates, and the mode's solves return
+    whatever the rounding gives along ``d``. A split inside the simplex is one of the
+    flow's solutions (duplicated features: the event path splits them otherwise, to the
+    same ``f``) and is kept; from one with negative weights, those indices are dropped
+    from the tie (weight 0: the split where the line ``w + αd`` leaves the simplex, one of
+    the solutions too) and the rest solved again, until every weight is at least 0.
 
     (A two-class network's output weights of one hidden unit have partials exactly
     opposite, a tie that never ends and a block ``h·[[1, −1], [−1, 1]]``: its Cholesky
-    factor passed on a pivot at rounding, and the mode's weights were −0.58 and 1.58, a
-    motion 13.5 times faster than the flow allows, before a −4 later on. The run now ends
-    −4 where the tie starts; the event path follows such ties.)"""
+    factor passed on a pivot at rounding, and the mode followed weights −0.58 and 1.58,
+    a motion 13.5 times faster than the flow allows, until its exit was located 8.5e-5
+    later.)"""
     k = sT.size
     K = np.zeros((k + 1, k + 1))
     K[:k, :k] = 0.5 * (R + R.T)
@@ -1668,20 +1677,32 @@ def _refuse_weights_off_the_simplex(
     scale = np.sqrt(np.maximum(np.abs(K).max(axis=1), 1e-300))
     singular = np.linalg.svd(K / scale[:, None] / scale[None, :], compute_uv=False)
     if singular[-1] > 64 * (k + 1) * _EPS * singular[0]:
-        return
-    try:
-        y = block.solve(x, sT, rtol=1e-12)
-        q = float(sT @ y)
-        weights = sT * y / q if q != 0.0 else np.full(k, np.nan)
-    except np.linalg.LinAlgError:
-        weights = np.full(k, np.nan)
-    if not float(np.min(weights)) >= -_MIN_WEIGHT:
-        raise np.linalg.LinAlgError(
-            f"the tie block of {k} indices at this point is singular on the tie's tangent "
-            "space σ_Tᵀd = 0 to double precision (the bordered system [[H_TT, −σ], [σᵀ, 0]] "
-            "of the tie's equations is singular: the tie's weights are not determined, "
-            "and the split its solve gives has a weight below 0)"
-        )
+        return None
+    kept = np.ones(k, dtype=bool)
+    S = block.S.copy()
+    for _ in range(k):
+        sK = sT[kept]
+        try:
+            y = block.solve(x, sK, rtol=1e-12) if sK.size > 1 else np.ones(1) * sK
+            q = float(sK @ y)
+            weights = sK * y / q if q != 0.0 else np.full(sK.size, np.nan)
+        except np.linalg.LinAlgError:
+            weights = np.full(sK.size, np.nan)
+        if not np.all(np.isfinite(weights)):
+            break
+        if float(np.min(weights)) >= -_MIN_WEIGHT:
+            return kept if not kept.all() else None
+        positions = np.flatnonzero(kept)
+        kept[positions[weights <= _MIN_WEIGHT]] = False
+        if not kept.any():
+            break
+        block.set(x, S[kept])
+    raise np.linalg.LinAlgError(
+        f"the tie block of {k} indices at this point is singular on the tie's tangent "
+        "space σ_Tᵀd = 0 to double precision (the bordered system [[H_TT, −σ], [σᵀ, 0]] "
+        "of the tie's equations is singular: the tie's weights are not determined, and "
+        "no split its solves give keeps them inside the simplex)"
+    )
 
 
 def _rate_tolerance(M: FloatArray, y: FloatArray | None, sA: FloatArray, block: _TieBlock) -> float:
@@ -1815,8 +1836,11 @@ def tie_steps(
     except np.linalg.LinAlgError as exc:
         return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
     mode = make_mode("linf", sigma, block.S)
-    if block.S.size > 1:
-        rec.event(t, x, "tie-entry", block.S, None, mode, unique=unique, note="initial tie")
+    if block.S.size > 1 or not unique:
+        # (a tie whose split is not determined and that the selection carries on one
+        # index, `_split_inside_the_simplex`, is recorded too: the choice is the run's)
+        tied = block.S if block.S.size > 1 else cand
+        rec.event(t, x, "tie-entry", tied, None, mode, unique=unique, note="initial tie")
     c = float(np.mean(sigma[block.S] * g[block.S]))
     h_step = min(t_end - t0, first_step(x))
     stalls = 0
