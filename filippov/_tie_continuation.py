@@ -1639,9 +1639,8 @@ def _select(
     block.set(x, A[support])
     if not sel.unique and int(support.sum()) > 1:
         kept_here = _split_inside_the_simplex(block, x, R[np.ix_(support, support)], sA[support])
-        if kept_here is not None:
+        if kept_here is not None:  # (the block is set to them already)
             support[np.flatnonzero(support)[~kept_here]] = False
-            block.set(x, A[support])
     new_sigma[A[support]] = sA[support]
     return new_sigma, bool(sel.unique), None
 
@@ -1651,8 +1650,8 @@ def _split_inside_the_simplex(
 ) -> np.ndarray | None:
     """Where the tie's equations on the support the simplex VI chose are singular to
     double precision, the indices of that support to keep (a mask) so that the mode's
-    own solve splits the weights inside the simplex; None where nothing is to drop.
-    ``LinAlgError`` where no such subset is found.
+    own solve splits the weights inside the simplex (the block is left set to them);
+    None where nothing is to drop. ``LinAlgError`` where no such subset is found.
 
     Singular: the bordered matrix ``[[H_TT, −σ], [σᵀ, 0]]``, equilibrated, has a singular
     value within ``64 (k + 1)·eps`` of its largest (a direction ``d`` with ``σᵀd = 0``
