@@ -146,6 +146,7 @@ class _TieBlock(SlidingBlock):
     shift = 0.0
     #: The LU factors of ``H̃`` where it has no Cholesky factor (see above), else None.
     lu: tuple[FloatArray, np.ndarray] | None = None
+
     #: (a tie's block keeps its double factor: it is shifted, LU-factored or solved
     #: with it, see `precondition` and `solve_unshifted`)
     _generic_single = False
@@ -171,10 +172,17 @@ class _TieBlock(SlidingBlock):
         super()._set_factor(L)
 
     def set(self, x: FloatArray, S: np.ndarray) -> None:
+        self.leave_least_norm()  # (a new tie: selected again, see `_select`)
         self.shift = 0.0  # (a new tie: its block is tried unshifted first)
         super().set(x, S)
 
     def add(self, x: FloatArray, j: int) -> None:
+        if self.least_norm is not None:
+            self.leave_least_norm()
+            self.shift = 0.0
+            self.S = np.append(self.S, j).astype(np.intp)
+            self.refresh(x)
+            return
         if not self.shift:
             super().add(x, j)  # (falls back to `refresh` when the bordered step fails)
             return
@@ -197,7 +205,45 @@ class _TieBlock(SlidingBlock):
             self.shift = 0.0
             self._set_factor(np.zeros((0, 0)))  # (no factor: `size` is not the block's)
 
+    def follow_least_norm(
+        self, x: FloatArray, R: FloatArray, sT: FloatArray, null: FloatArray
+    ) -> FloatArray:
+        """Solve the tie's equations on the block ``R = H_TT(x)`` (the block's ``S``),
+        singular on the tie's tangent space along ``null`` (an orthonormal basis), with
+        their least-norm solutions from here on; returns the weights ``w = σ∘y/q`` of the
+        least-norm tangent. ``LinAlgError`` where that is not possible.
+
+        The factor is `SlidingBlock`'s least-norm one of ``H̃ = H_TT + ρσσᵀ`` (``ρ`` as
+        `_refresh_shifted` takes it first): ``H̃`` is singular exactly along the null
+        directions ``d`` of ``H_TT`` with ``σᵀd = 0`` where ``H_TT`` is semidefinite, and
+        its least-norm solves give the tangent and Newton steps orthogonal to them: the
+        split of the weights with the least ``‖ẋ‖₂`` (the event path's choice), and the
+        state's part along them kept from the mode's start."""
+        k = sT.size
+        R = 0.5 * (R + R.T)
+        rho = 2.0 * float(np.abs(R).sum(axis=1).max()) / k or 1.0
+        self.lu = None
+        self.shift = rho
+        self.enter_least_norm(x, R + rho * np.outer(sT, sT), null)
+        y = self._least_norm_apply(sT)
+        q = float(sT @ y)
+        if not q > 0.0:
+            self.leave_least_norm()
+            raise np.linalg.LinAlgError("the tie's least-norm tangent is not a descent")
+        return np.asarray(sT * y / q)
+
     def refresh(self, x: FloatArray) -> None:
+        if self.least_norm is not None:
+            # (the least-norm factor at x, along the null space it follows: `LinAlgError`
+            # where the block is no longer singular along it)
+            assert self.signs is not None
+            self.n_refresh += 1
+            self.excess = 0
+            sT = self.signs[self.S]
+            M = self._symmetric_square(x) + self.shift * np.outer(sT, sT)
+            self._factor_least_norm(M, self.least_norm[2])
+            self.key = x.tobytes()
+            return
         if not self.shift:
             try:
                 super().refresh(x)
@@ -285,7 +331,7 @@ class _TieBlock(SlidingBlock):
         self.key = x.tobytes()
 
     def precondition(self, r: FloatArray) -> FloatArray:
-        if not self.shift:
+        if not self.shift or self.least_norm is not None:
             return super().precondition(r)
         # (the shifted factor in double precision, whatever the block's size: it is the
         # solve itself, not a preconditioner)
@@ -316,6 +362,11 @@ class _TieBlock(SlidingBlock):
         atol: float = 0.0,
         guess_product: FloatArray | None = None,
     ) -> FloatArray:
+        if self.least_norm is not None:
+            if self.key != x.tobytes():
+                self.refresh(x)
+            self.last_product = None
+            return self._least_norm_apply(b)
         if self.size != self.S.size:  # (a candidate block without a factor)
             self.refresh(x)
         if not self.shift:
@@ -1330,6 +1381,16 @@ def _run_tie_mode(
             hp = cur.tau - prev.tau
             s = 1.0 + h / hp
             z_pred = _hermite_z(tm, prev, cur, hp, s)
+            least_norm = tm.block.least_norm
+            if least_norm is not None:
+                # Followed with least-norm solves, the curve's tangent has no part along
+                # the block's null space, and the corrector moves the state off it only:
+                # the extrapolation's part along it, which nothing corrects, is dropped (it
+                # amplified the points' rounding there fivefold a step: a two-class
+                # network's twin output weights drifted together from 1e-13 to 1e9).
+                null = least_norm[2]
+                z_pred = z_pred.copy()
+                z_pred[:-1] -= null @ (null.T @ (z_pred[:-1] - cur.x[T]))
         else:
             z_pred = _z(tm, cur) + h * _dz(cur)
         nonfinite = singular = ""
@@ -1581,7 +1642,12 @@ def _run_tie_mode(
 
 
 def _select(
-    block: _TieBlock, x: FloatArray, sigma: FloatArray, rec: Recorder, kept: int = 0
+    block: _TieBlock,
+    x: FloatArray,
+    sigma: FloatArray,
+    rec: Recorder,
+    kept: int = 0,
+    g: FloatArray | None = None,
 ) -> tuple[FloatArray, bool, FloatArray | None]:
     """The weights on the candidate tie set ``block.S`` (signs ``sigma``).
 
@@ -1635,73 +1701,106 @@ def _select(
         )
     except SelectionError as exc:
         raise np.linalg.LinAlgError(str(exc)) from exc
-    support = np.asarray(sel.lam, dtype=float) > 0.0
-    block.set(x, A[support])
-    if not sel.unique and int(support.sum()) > 1:
-        kept_here = _split_inside_the_simplex(block, x, R[np.ix_(support, support)], sA[support])
-        if kept_here is not None:  # (the block is set to them already)
-            support[np.flatnonzero(support)[~kept_here]] = False
+    lam = np.asarray(sel.lam, dtype=float)
+    support = lam > 0.0
+    unique = bool(sel.unique)
+    if not unique and g is not None:
+        twins = _twins_of(support, np.abs(g[A]), R)
+        if twins.any():
+            # (the least-norm split below moves them with the support's own)
+            support |= twins
+    try:
+        block.set(x, A[support])
+        refused: np.linalg.LinAlgError | None = None
+    except np.linalg.LinAlgError as exc:
+        # The support's tie equations have no factor: where they are singular (a tie of
+        # three of a two-class network, two of whose partials are exactly opposite) the
+        # least-norm split below decides; else the error stands.
+        if int(support.sum()) <= 1:
+            raise
+        refused = exc
+    if (not unique or refused is not None) and int(support.sum()) > 1:
+        R_s, sS = R[np.ix_(support, support)], sA[support]
+        null = _bordered_null_space(R_s, sS)
+        if null is None:
+            if refused is not None:
+                raise refused
+        else:
+            # Singular on the tie's tangent space (to double precision): the weights are
+            # not determined there. Every split ``w + β σ∘d`` (d in the null space) gives
+            # the tie the same rates; the least-norm one, the event path's choice, is
+            # followed where its weights are in the simplex, and flagged not unique.
+            # (The block's own solve split them as the rounding gave: weights −0.58 and
+            # 1.58 on a two-class network, a motion 13.5 times faster than the flow
+            # allows.)
+            block.signs = new_sigma.copy()
+            block.signs[A[support]] = sS
+            try:
+                weights: FloatArray | None = block.follow_least_norm(x, R_s, sS, null)
+            except np.linalg.LinAlgError:
+                weights = None
+            if weights is None or not float(np.min(weights)) >= -_MIN_WEIGHT:
+                raise np.linalg.LinAlgError(
+                    f"the tie block of {int(support.sum())} indices at this point is "
+                    "singular on the tie's tangent space σ_Tᵀd = 0 to double precision (the "
+                    "bordered system [[H_TT, −σ], [σᵀ, 0]] of the tie's equations is "
+                    "singular: the tie's weights are not determined), and its least-norm "
+                    "split "
+                    + ("has no factor" if weights is None else f"leaves the simplex ({weights})")
+                )
+            unique = False
     new_sigma[A[support]] = sA[support]
-    return new_sigma, bool(sel.unique), None
+    return new_sigma, unique, None
 
 
-def _split_inside_the_simplex(
-    block: _TieBlock, x: FloatArray, R: FloatArray, sT: FloatArray
-) -> np.ndarray | None:
-    """Where the tie's equations on the support the simplex VI chose are singular to
-    double precision, the indices of that support to keep (a mask) so that the mode's
-    own solve splits the weights inside the simplex (the block is left set to them);
-    None where nothing is to drop. ``LinAlgError`` where no such subset is found.
+def _twins_of(support: np.ndarray, partials: FloatArray, R: FloatArray) -> np.ndarray:
+    """The candidates off ``support`` that are twins of one on it: ``|∂_j f| = |∂_q f|``
+    to rounding and Hessian rows ``H_j = ±H_q`` on the candidates to rounding (a
+    direction ``e_j ∓ e_q`` along which the tie's equations are singular, as between a
+    two-class network's output weights of one hidden unit, or duplicated features).
 
-    Singular: the bordered matrix ``[[H_TT, −σ], [σᵀ, 0]]``, equilibrated, has a singular
-    value within ``64 (k + 1)·eps`` of its largest (a direction ``d`` with ``σᵀd = 0``
-    along which ``H_TT`` is zero). The tie's weights are then not determined: every
-    split ``w + αd`` of the VI's gives the same rates, and the mode's solves return
-    whatever the rounding gives along ``d``. A split inside the simplex is one of the
-    flow's solutions (duplicated features: the event path splits them otherwise, to the
-    same ``f``) and is kept; from one with negative weights, those indices are dropped
-    from the tie (weight 0: the split where the line ``w + αd`` leaves the simplex, one of
-    the solutions too) and the rest solved again, until every weight is at least 0.
+    A simplex VI's solution puts the twins' common weight on one of them (any split is
+    one); the least-norm split, which `_select` then takes, shares it (as the event path
+    does). With the twin left out its guard stays at the tie (exactly, its partial being
+    the tied one's) but for the corrector's residual, which crossed the guard's offset
+    again and again: a two-class network's twin "joined" the tie 288 times in 40 time
+    units, each a tangency event and a new mode.
+    """
+    twins = np.zeros(support.size, dtype=bool)
+    on = np.flatnonzero(support)
+    off = np.flatnonzero(~support)
+    if not on.size or not off.size:
+        return twins
+    scale = float(np.max(np.abs(R))) if R.size else 0.0
+    for j in off:
+        gaps = np.abs(partials[on] - partials[j])
+        for q in on[gaps <= 8 * _EPS * partials[on]]:
+            rows = np.minimum(
+                np.abs(R[j] - R[q]).max(), np.abs(R[j] + R[q]).max()
+            )  # (H_j = H_q, or H_j = −H_q: opposite partials)
+            if rows <= 64 * R.shape[0] * _EPS * scale:
+                twins[j] = True
+                break
+    return twins
 
-    (A two-class network's output weights of one hidden unit have partials exactly
-    opposite, a tie that never ends and a block ``h·[[1, −1], [−1, 1]]``: its Cholesky
-    factor passed on a pivot at rounding, and the mode followed weights −0.58 and 1.58,
-    a motion 13.5 times faster than the flow allows, until its exit was located 8.5e-5
-    later.)"""
+
+def _bordered_null_space(R: FloatArray, sT: FloatArray) -> FloatArray | None:
+    """An orthonormal basis of the directions ``d`` (``σᵀd = 0``) along which the tie's
+    equations on the block ``R = H_TT`` are singular to double precision (the state parts
+    of the bordered matrix's right singular vectors within ``64 (k + 1)·eps`` of its
+    largest singular value, after equilibration), or None where they are regular."""
     k = sT.size
     K = np.zeros((k + 1, k + 1))
     K[:k, :k] = 0.5 * (R + R.T)
     K[:k, k] = -sT
     K[k, :k] = sT
     scale = np.sqrt(np.maximum(np.abs(K).max(axis=1), 1e-300))
-    singular = np.linalg.svd(K / scale[:, None] / scale[None, :], compute_uv=False)
-    if singular[-1] > 64 * (k + 1) * _EPS * singular[0]:
+    _, singular, vt = np.linalg.svd(K / scale[:, None] / scale[None, :])
+    small = singular <= 64 * (k + 1) * _EPS * singular[0]
+    if not small.any():
         return None
-    kept = np.ones(k, dtype=bool)
-    S = block.S.copy()
-    for _ in range(k):
-        sK = sT[kept]
-        try:
-            y = block.solve(x, sK, rtol=1e-12) if sK.size > 1 else np.ones(1) * sK
-            q = float(sK @ y)
-            weights = sK * y / q if q != 0.0 else np.full(sK.size, np.nan)
-        except np.linalg.LinAlgError:
-            weights = np.full(sK.size, np.nan)
-        if not np.all(np.isfinite(weights)):
-            break
-        if float(np.min(weights)) >= -_MIN_WEIGHT:
-            return kept if not kept.all() else None
-        positions = np.flatnonzero(kept)
-        kept[positions[weights <= _MIN_WEIGHT]] = False
-        if not kept.any():
-            break
-        block.set(x, S[kept])
-    raise np.linalg.LinAlgError(
-        f"the tie block of {k} indices at this point is singular on the tie's tangent "
-        "space σ_Tᵀd = 0 to double precision (the bordered system [[H_TT, −σ], [σᵀ, 0]] "
-        "of the tie's equations is singular: the tie's weights are not determined, and "
-        "no split its solves give keeps them inside the simplex)"
-    )
+    directions = (vt[small, :k] / scale[None, :k]).T
+    return np.asarray(np.linalg.qr(directions)[0])
 
 
 def _rate_tolerance(M: FloatArray, y: FloatArray | None, sA: FloatArray, block: _TieBlock) -> float:
@@ -1831,13 +1930,13 @@ def tie_steps(
     try:
         block.signs = sigma
         block.candidates(x, cand, [])
-        sigma, unique, solved = _select(block, x, sigma, rec)
+        sigma, unique, solved = _select(block, x, sigma, rec, g=g)
     except np.linalg.LinAlgError as exc:
         return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
     mode = make_mode("linf", sigma, block.S)
     if block.S.size > 1 or not unique:
-        # (a tie whose split is not determined and that the selection carries on one
-        # index, `_split_inside_the_simplex`, is recorded too: the choice is the run's)
+        # (a tie whose split is not determined is recorded even on one index: the choice
+        # of the split is the run's)
         tied = block.S if block.S.size > 1 else cand
         rec.event(t, x, "tie-entry", tied, None, mode, unique=unique, note="initial tie")
     c = float(np.mean(sigma[block.S] * g[block.S]))
@@ -1952,7 +2051,7 @@ def tie_steps(
             staying = np.setdiff1d(T_old, leaves) if leaves.size else None
             kept = block.S.size if staying is None else staying.size
             block.candidates(x, staying, joined.tolist())
-            sigma, unique, solved = _select(block, x, cand_sigma, rec, kept)
+            sigma, unique, solved = _select(block, x, cand_sigma, rec, kept, g)
         except np.linalg.LinAlgError as exc:
             return Finished(-4, f"the tie selection at t = {t:.12g} failed: {exc}")
         T = block.S
