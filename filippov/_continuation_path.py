@@ -2925,7 +2925,8 @@ def _steps(
             # one index at a time, ∂₁f = −4e-18 left out below a zero tolerance on a scale
             # that was itself rounding; the selection then crossed index 0 and the run slid
             # along the valley of minimizers at unit speed with ∇f = 0, to t = 10 (status 0).
-            arrived = np.union1d(arrived, free_now).tolist()
+            # (`arrived` may be empty, a list: its union with ints is then of floats)
+            arrived = np.union1d(np.asarray(arrived, dtype=np.intp), free_now).tolist()
             new_sigma[arrived] = 0.0
         entry = block.entry_tangent  # (the old mode's velocity: see `_arrivals_cross`)
         S_before = block.S

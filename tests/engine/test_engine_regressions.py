@@ -14,7 +14,13 @@ import pytest
 from objective_families import degenerate_quartic, valley_objective
 
 import filippov as fp
-from filippov.objectives import Objective, rotated_quadratic, separable_quadratic, smooth_max
+from filippov.objectives import (
+    Objective,
+    linear_model,
+    rotated_quadratic,
+    separable_quadratic,
+    smooth_max,
+)
 from filippov.systems import piecewise_system
 
 
@@ -1301,3 +1307,23 @@ def test_the_tie_pivot_test_takes_blocks_of_any_scale(scale: float) -> None:
             assert flagged is expected, (scale, M)
         else:  # (beyond the spread's cap every pivot is suspect: a condition estimate decides)
             assert isinstance(flagged, bool)
+
+
+def test_an_exit_at_a_rest_where_every_free_partial_is_rounding_does_not_raise() -> None:
+    # (stranger fuzz) A Poisson model without a ridge at rtol 1e-6: at t = 55.38 an index
+    # exits its sliding set while every free partial is rounding, so the arrivals (none
+    # located, an empty list) were joined with the free indices by `np.union1d`, whose
+    # result for an empty list is of floats; indexing with it raised `IndexError` out of
+    # `solve`, and `auto` did not fall back either.
+    rng = np.random.default_rng(4264737906899728536)
+    A = rng.standard_normal((18, 13))
+    w = rng.standard_normal(13)
+    y = rng.poisson(np.exp(A @ (0.4 * w))).astype(float)
+    obj = linear_model(A, y, 0.0, loss="poisson")
+    x0 = 4.0 * rng.standard_normal(13)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(flow, x0, (0.0, 150.0), method="continuation", rtol=1e-6)
+    assert sol.status == 1, sol.message
+    rest = sol.events[-1]
+    assert rest.kind == "stationary" and rest.t == pytest.approx(55.3757, abs=1e-3)
+    assert float(np.max(np.abs(obj.grad(sol.x[-1])))) < 1e-10
