@@ -412,6 +412,21 @@ def l1_steps(
         in_cand = in_J.copy()
         in_cand[arrived] = True
         in_cand[again] = True
+        free_now = np.flatnonzero(~in_cand)
+        if free_now.size and free_now.size < m:
+            # Every free h_i at its rounding (64 ulps of its terms, as h(x0) = 0 is read):
+            # all of them arrive with the others, and the selection decides. On a
+            # quadratic with a line of minimizers the sign flow's last free partial sat at
+            # 3e-14 with rate 0 when the others had arrived, and the run went on along the
+            # valley at unit speed, to t_end (status 0, nothing flagged), where the event
+            # and continuation paths rest (as `_continuation_path` does at such an event).
+            h_free = G[free_now] @ x + e[free_now]
+            floor = initial_zero_rtol(opts.zero_tol) * component_scales(G[free_now], x, e[free_now])
+            if bool(np.all(np.abs(h_free) <= floor)):
+                h[free_now] = 0.0
+                in_cand[free_now] = True
+                sigma[free_now] = 0.0
+                arrived = np.union1d(arrived, free_now)
         cand = np.flatnonzero(in_cand)
         sigma[arrived] = 0.0
         sigma[again] = 0.0
@@ -869,8 +884,12 @@ def linf_steps(
         if float(np.max(np.abs(cv.velocity))) <= 1e-12 * b_max:
             # At h = 0 every relay value is free: staying is the only solution only if GB
             # is a P-matrix (a strict minimum), as on every norm (see the event path).
-            # (A symmetric positive definite G B is one: no eigenvalue test needed.)
-            unique = gb_cond is not None or is_p_matrix(GB) is True
+            # (A symmetric positive definite G B is one: no eigenvalue test needed; but
+            # not one positive definite only to rounding, whose Cholesky factor passed on
+            # a pivot at rounding: a quadratic with a line of minimizers, eigenvalues
+            # (0, 1, 10, 100), had its rest flagged unique.)
+            determined = gb_cond is not None and gb_cond * m * np.finfo(float).eps < 1.0
+            unique = determined or (gb_cond is None and is_p_matrix(GB) is True)
             return Rest(t, x, np.arange(m), old_mode, mode0, cv.lam, unique, note=note)
         return Finished(
             -4,

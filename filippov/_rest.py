@@ -98,7 +98,16 @@ def rest_is_unique(
         eps = _PROBE * size / speed
         xe = x + eps * v
         f0e, Be, he, Je = evaluate(xe)
-        moved = np.abs(he[zero]) > 1e-3 * eps * np.abs(Je[zero]) @ np.abs(v)
+        # Moved off its manifold: by more than 1e-3 of what the step can change it, and
+        # more than its rounding (64 ulps of the terms it is computed from, as an affine
+        # h's component scale). Without the floor, a departure along which h does not
+        # change at all (a coordinate f does not depend on, a valley: Je v = 0) read the
+        # rounding of h as a move off the manifold, and the rest was flagged unique.
+        Jz = Je[zero]
+        terms = np.abs(Jz) @ np.abs(xe) + np.abs(he[zero] - Jz @ xe)
+        moved = np.abs(he[zero]) > np.maximum(
+            1e-3 * eps * np.abs(Jz) @ np.abs(v), 64 * np.finfo(float).eps * terms
+        )
         still = zero[~moved]
         sig = lam.copy()
         sig[zero] = np.sign(he[zero])

@@ -1327,3 +1327,63 @@ def test_an_exit_at_a_rest_where_every_free_partial_is_rounding_does_not_raise()
     rest = sol.events[-1]
     assert rest.kind == "stationary" and rest.t == pytest.approx(55.3757, abs=1e-3)
     assert float(np.max(np.abs(obj.grad(sol.x[-1])))) < 1e-10
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_exact_sign_flow_rests_on_a_line_of_minimizers(seed: int) -> None:
+    # (stranger fuzz) A quadratic whose Hessian has eigenvalues (0, 1, 10, 100): a line of
+    # minimizers. At the last sliding entry the one free partial sat at its rounding
+    # (3e-14) with rate 0, and the exact path went on along the valley at unit speed to
+    # t_end: status 0, nothing flagged, 59.5 from where the event path rests.
+    obj = rotated_quadratic([0.0, 1.0, 10.0, 100.0], rotation=1.0, seed=seed)
+    x0 = np.random.default_rng(seed).standard_normal(4)
+    flow = fp.steepest_descent_flow(obj, "linf")
+    exact = fp.solve(flow, x0, (0.0, 60.0), method="auto")
+    assert exact.method == "exact" and exact.status == 1, exact.message
+    ref = fp.solve(flow, x0, (0.0, 60.0), method="events")
+    assert ref.status == 1, ref.message
+    rest, ref_rest = exact.events[-1], ref.events[-1]
+    assert rest.kind == ref_rest.kind == "stationary"
+    assert rest.unique is False and ref_rest.unique is False
+    assert rest.t == pytest.approx(ref_rest.t, abs=1e-8)
+    np.testing.assert_allclose(exact.x[-1], ref.x[-1], rtol=0, atol=1e-7)
+    assert float(np.max(np.abs(obj.grad(exact.x[-1])))) < 1e-12
+
+
+def test_the_exact_sign_flow_of_underdetermined_least_squares_rests() -> None:
+    # (stranger fuzz) Least squares with fewer samples than features: the same drift
+    # along the minimizers (48 away at t = 50, status 0) for this seed; nine others of
+    # twenty ended −5 (precision lost).
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((3, 6))
+    y = rng.standard_normal(3)
+    obj = Objective.quadratic(A.T @ A, -A.T @ y)
+    x0 = rng.standard_normal(6)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 50.0), method="auto")
+    assert sol.method == "exact" and sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].unique is False
+    assert float(np.max(np.abs(A @ sol.x[-1] - y))) < 1e-10  # (an interpolating minimizer)
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_the_exact_greedy_rest_on_a_line_of_minimizers_is_not_unique(seed: int) -> None:
+    # (stranger fuzz) The greedy flow's exact path flagged this rest unique: its Hessian's
+    # Cholesky factor passed on a pivot at rounding (eigenvalues 0, 1, 10, 100).
+    obj = rotated_quadratic([0.0, 1.0, 10.0, 100.0], rotation=1.0, seed=seed)
+    x0 = np.random.default_rng(seed).standard_normal(4)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "l1"), x0, (0.0, 60.0), method="auto")
+    assert sol.method == "exact" and sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].unique is False
+
+
+@pytest.mark.parametrize("method", ["auto", "events"])
+def test_a_rest_is_not_unique_where_a_coordinate_does_not_enter_f(method: str) -> None:
+    # (stranger fuzz) x0 does not enter f (l0 = 0): it may leave the rest at any speed up
+    # to 1. The rest's probe of that departure read the rounding of ∂f (which does not
+    # change along it at all) as a move off the manifold, and flagged the rest unique.
+    curvatures = np.array([0.0, 7.5, 1.6, 8.2])
+    obj = separable_quadratic(curvatures, np.array([0.3, -1.2, 0.8, 0.5]))
+    x0 = np.array([0.4, 0.9, -1.1, 0.2])
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 60.0), method=method)
+    assert sol.status == 1, sol.message
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].unique is False
