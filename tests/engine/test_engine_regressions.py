@@ -1387,3 +1387,24 @@ def test_a_rest_is_not_unique_where_a_coordinate_does_not_enter_f(method: str) -
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 60.0), method=method)
     assert sol.status == 1, sol.message
     assert sol.events[-1].kind == "stationary" and sol.events[-1].unique is False
+
+
+def test_a_rest_whose_partials_are_rounding_of_their_terms_is_taken_without_a_jump() -> None:
+    # (stranger fuzz) A Poisson model without a ridge at rtol 1e-6 reaches its valley with
+    # the free partials at 3.8e-14, the rounding of their terms (|H_i|·ulp(x) = 1.5e-14 at
+    # |x| = 54), but above 64 times their change over one ulp of x (a signed sum that
+    # cancelled: 2.5e-16). A mode of zero length started there, moved its start 0.027
+    # along the valley onto a "curve" its block does not determine, and rested: the
+    # solution jumped by 0.027 (500 tolerances) at its rest.
+    rng = np.random.default_rng(2117469121284635785)
+    A = rng.standard_normal((19, 17))
+    w = rng.standard_normal(17)
+    y = rng.poisson(np.exp(A @ (0.4 * w))).astype(float)
+    obj = linear_model(A, y, 0.0, loss="poisson")
+    x0 = 4.0 * rng.standard_normal(17)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 150.0), rtol=1e-6)
+    assert sol.status == 1, sol.message
+    jumps = [float(np.max(np.abs(b.x0 - a.x1))) for a, b in itertools.pairwise(sol.segments)]
+    assert max(jumps) < 1e-10, max(jumps)
+    assert sol.events[-1].kind == "stationary" and sol.events[-1].unique is False
+    assert float(np.max(np.abs(obj.grad(sol.x[-1])))) < 1e-12
