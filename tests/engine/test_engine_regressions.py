@@ -17,6 +17,8 @@ import filippov as fp
 from filippov.objectives import (
     Objective,
     linear_model,
+    mlp_classifier,
+    mlp_init,
     rotated_quadratic,
     separable_quadratic,
     smooth_max,
@@ -1408,3 +1410,20 @@ def test_a_rest_whose_partials_are_rounding_of_their_terms_is_taken_without_a_ju
     assert max(jumps) < 1e-10, max(jumps)
     assert sol.events[-1].kind == "stationary" and sol.events[-1].unique is False
     assert float(np.max(np.abs(obj.grad(sol.x[-1])))) < 1e-12
+
+
+def test_a_twin_partial_at_rounding_is_not_called_a_pole() -> None:
+    # (stranger fuzz) A two-class network without weight decay: the partial of an output
+    # weight, its twin's exactly, sat at 2e-17 with a rate of 2e-16 at an event, and the
+    # probe of simultaneous events took its sign change for a jump: −3, "a pole or
+    # discontinuity of h", of a smooth gradient.
+    rng = np.random.default_rng(7716474967216410308)
+    X = rng.standard_normal((22, 2))
+    W = rng.standard_normal((2, 2))
+    y = np.argmax(X @ W + 0.5 * rng.standard_normal((22, 2)), axis=1)
+    y[:2] = np.arange(2)
+    obj = mlp_classifier(X, y, hidden=2, weight_decay=0.0)
+    x0 = mlp_init(2, 2, hidden=2, seed=0)
+    sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 5.0), method="events")
+    assert "pole" not in sol.message, sol.message
+    assert sol.t[-1] == 5.0 and sol.status in (0, -5), sol.message
