@@ -87,7 +87,7 @@ from filippov._tie_repelling import (
 )
 from filippov._validation import FloatArray
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest
-from filippov.selection import SelectionError, is_p_matrix, solve_simplex_vi
+from filippov.selection import SelectionError, is_p_matrix, simplex_twins, solve_simplex_vi
 from filippov.systems import FilippovSystem
 
 _EPS = float(np.finfo(float).eps)
@@ -1705,7 +1705,7 @@ def _select(
     support = lam > 0.0
     unique = bool(sel.unique)
     if not unique and g is not None:
-        twins = _twins_of(support, np.abs(g[A]), R)
+        twins = simplex_twins(support, np.abs(g[A]), M)
         if twins.any():
             # (the least-norm split below moves them with the support's own)
             support |= twins
@@ -1751,37 +1751,6 @@ def _select(
             unique = False
     new_sigma[A[support]] = sA[support]
     return new_sigma, unique, None
-
-
-def _twins_of(support: np.ndarray, partials: FloatArray, R: FloatArray) -> np.ndarray:
-    """The candidates off ``support`` that are twins of one on it: ``|∂_j f| = |∂_q f|``
-    to rounding and Hessian rows ``H_j = ±H_q`` on the candidates to rounding (a
-    direction ``e_j ∓ e_q`` along which the tie's equations are singular, as between a
-    two-class network's output weights of one hidden unit, or duplicated features).
-
-    A simplex VI's solution puts the twins' common weight on one of them (any split is
-    one); the least-norm split, which `_select` then takes, shares it (as the event path
-    does). With the twin left out its guard stays at the tie (exactly, its partial being
-    the tied one's) but for the corrector's residual, which crossed the guard's offset
-    again and again: a two-class network's twin "joined" the tie 288 times in 40 time
-    units, each a tangency event and a new mode.
-    """
-    twins = np.zeros(support.size, dtype=bool)
-    on = np.flatnonzero(support)
-    off = np.flatnonzero(~support)
-    if not on.size or not off.size:
-        return twins
-    scale = float(np.max(np.abs(R))) if R.size else 0.0
-    for j in off:
-        gaps = np.abs(partials[on] - partials[j])
-        for q in on[gaps <= 8 * _EPS * partials[on]]:
-            rows = np.minimum(
-                np.abs(R[j] - R[q]).max(), np.abs(R[j] + R[q]).max()
-            )  # (H_j = H_q, or H_j = −H_q: opposite partials)
-            if rows <= 64 * R.shape[0] * _EPS * scale:
-                twins[j] = True
-                break
-    return twins
 
 
 def _bordered_null_space(R: FloatArray, sT: FloatArray) -> FloatArray | None:

@@ -43,6 +43,7 @@ __all__ = [
     "SelectionError",
     "box_vi_solution_set",
     "is_p_matrix",
+    "simplex_twins",
     "solve_ball_vi",
     "solve_box_vi",
     "solve_simplex_vi",
@@ -1501,3 +1502,54 @@ def box_vi_solution_set(M: ArrayLike, a: ArrayLike, *, tol: float = 1e-10) -> Bo
     if not found:
         return BoxSolutionSet(np.zeros((0, k)), False)
     return BoxSolutionSet(_dedupe(np.vstack(found), 1e-9), continuum)
+
+
+def simplex_twins(support: ArrayLike, sizes: ArrayLike, M: ArrayLike) -> NDArray[np.bool_]:
+    """The indices off ``support`` that are twins of one on it in a tie's simplex VI:
+    equal ``sizes`` (``|h_j| = |h_q|``, the tied values) to 8 ulps and equal rows of the
+    signed matrix ``M = S J B S`` (``S = diag(sign h)``) to rounding, so that the weight of
+    ``q`` may be shared with ``j`` in any proportion with the same rates.
+
+    Two exactly opposite (or equal) partials of a gradient flow -- a two-class network's
+    output weights of one hidden unit, duplicated features -- are such twins. The VI's
+    solution (any point of its solution set) may carry their common weight on one of
+    them; the least-norm split shares it, and keeps the state from moving along the
+    directions that leave ``f`` unchanged. With the twin left out, its value stays at
+    the tie and the paths recorded it "joining" the tie at almost every step.
+
+    Parameters
+    ----------
+    support : array_like of bool, shape (k,)
+        The VI's support on the tie candidates.
+    sizes : array_like, shape (k,)
+        ``|h_i|`` of the candidates.
+    M : array_like, shape (k, k)
+        The tie's signed matrix.
+
+    Returns
+    -------
+    ndarray of bool, shape (k,)
+        True at the twins off the support.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.array([[2.0, 2.0, 1.0], [2.0, 2.0, 1.0], [1.0, 1.0, 3.0]])
+    >>> simplex_twins([True, False, True], [0.5, 0.5, 0.5], M).tolist()
+    [False, True, False]
+    """
+    on_mask = np.asarray(support, dtype=bool)
+    sizes = np.abs(np.asarray(sizes, dtype=float))
+    M = np.asarray(M, dtype=float)
+    twins = np.zeros(on_mask.size, dtype=bool)
+    on, off = np.flatnonzero(on_mask), np.flatnonzero(~on_mask)
+    if not on.size or not off.size:
+        return twins
+    scale = float(np.max(np.abs(M))) if M.size else 0.0
+    rows_tol = 64 * M.shape[0] * _EPS * scale
+    for j in off:
+        for q in on[np.abs(sizes[on] - sizes[j]) <= 8 * _EPS * sizes[on]]:
+            if float(np.max(np.abs(M[j] - M[q]))) <= rows_tol:
+                twins[j] = True
+                break
+    return twins

@@ -40,7 +40,13 @@ from filippov._validation import (
 )
 from filippov.norms import Face, Norm, get_norm
 from filippov.objectives import Objective
-from filippov.selection import Selection, solve_ball_vi, solve_box_vi, solve_simplex_vi
+from filippov.selection import (
+    Selection,
+    simplex_twins,
+    solve_ball_vi,
+    solve_box_vi,
+    solve_simplex_vi,
+)
 
 __all__ = [
     "AffineData",
@@ -801,9 +807,12 @@ def consistent_relay(
         a = S @ (J[F] @ f0)
         M = S @ (J[F] @ B[:, F]) @ S
         sel = solve_simplex_vi(M, a)
+        w = np.asarray(sel.lam, dtype=float)
+        if not sel.unique:
+            w = _with_twins(w, np.abs(hx[F]), M, a)
         lam = np.zeros(m)
-        lam[F] = s * sel.lam
-        support = tuple(int(F[k]) for k in np.flatnonzero(sel.lam > 0))
+        lam[F] = s * w
+        support = tuple(int(F[k]) for k in np.flatnonzero(w > 0))
         return ConsistentVelocity(f0 - B @ lam, lam, support, sel, sel.unique)
     # ℓ2
     if float(np.linalg.norm(hx)) > 0.0 and free is None and face.dim == 0:
@@ -815,6 +824,30 @@ def consistent_relay(
     lam = np.asarray(sel.lam, dtype=float)
     inside = tuple(range(m)) if float(np.linalg.norm(lam)) < 1.0 - 1e-12 else ()
     return ConsistentVelocity(f0 - B @ lam, lam, inside, sel, sel.unique)
+
+
+def _with_twins(w: FloatArray, sizes: FloatArray, M: FloatArray, a: FloatArray) -> FloatArray:
+    """The simplex VI's weights ``w`` with the twins of its support
+    (:func:`~filippov.selection.simplex_twins`) taken in: the least-norm weights with the
+    same rates on the enlarged support (``M w + r 1 = a``, ``Σ w = 1``, by least squares:
+    the twins' rows make it singular), or ``w`` itself where those leave the simplex."""
+    support = w > 0.0
+    twins = simplex_twins(support, sizes, M)
+    if not twins.any():
+        return w
+    S = np.flatnonzero(support | twins)
+    k = S.size
+    K = np.zeros((k + 1, k + 1))
+    K[:k, :k] = M[np.ix_(S, S)]
+    K[:k, k] = 1.0
+    K[k, :k] = 1.0
+    sol = np.linalg.lstsq(K, np.r_[a[S], 1.0], rcond=None)[0]
+    ws = sol[:k]
+    if not float(np.min(ws)) >= -1e-12 or not abs(float(np.sum(ws)) - 1.0) <= 1e-9:
+        return w
+    out = np.zeros_like(w)
+    out[S] = np.maximum(ws, 0.0)
+    return out / float(np.sum(out))
 
 
 def ball_like_l1_at_zero(f0: FloatArray, B: FloatArray, J: FloatArray) -> ConsistentVelocity:
