@@ -1427,3 +1427,24 @@ def test_a_twin_partial_at_rounding_is_not_called_a_pole() -> None:
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 5.0), method="events")
     assert "pole" not in sol.message, sol.message
     assert sol.t[-1] == 5.0 and sol.status in (0, -5), sol.message
+
+
+@pytest.mark.parametrize(("delta", "stiffness"), [(3e-5, "1e9"), (3e-6, "1e9")])
+def test_a_meaningful_partial_beside_a_stiff_coupling_is_not_read_as_rounding(
+    delta: float, stiffness: str
+) -> None:
+    # (review of a first fix of the jump above) Its bound 64·|H_i|·ulp(x) took in the
+    # stiff coupling K (x0 − x1)², though x0 − x1 is computed exactly: a partial of 3e-5
+    # along the soft direction was read as rounding where index 2 arrived, and the flow
+    # rested delta before its minimizer (3.5, 3, 0), flagged unique.
+    obj = Objective.from_expr(
+        f"0.5*{stiffness}*(x0 - x1 - 0.5)**2 + log(cosh(x1 - 3)) + 0.5*x2**2", ["x0", "x1", "x2"]
+    )
+    flow = fp.steepest_descent_flow(obj, "linf")
+    x0 = np.array([2.2, 2.1, 1.3 - delta])  # (index 2 arrives delta before the rest at 1.3)
+    sol = fp.solve(flow, x0, (0.0, 10.0), method="continuation")
+    assert sol.status == 1, sol.message
+    np.testing.assert_allclose(
+        sol.x[-1], [3.5, 3.0, 0.0], rtol=0, atol=max(1e-9 * float(stiffness) * 1e-6, 1e-7)
+    )
+    assert sol.events[-1].t == pytest.approx(1.3, abs=1e-6)
