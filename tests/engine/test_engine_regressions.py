@@ -1311,18 +1311,23 @@ def test_the_tie_pivot_test_takes_blocks_of_any_scale(scale: float) -> None:
             assert isinstance(flagged, bool)
 
 
+def poisson_without_ridge(seed: int, m: int, d: int) -> tuple[Objective, np.ndarray]:
+    """A Poisson model without a ridge (a valley of minimizers where ``m < d``) and a far
+    start, as the stranger fuzz drew them (its seeds)."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, d))
+    w = rng.standard_normal(d)
+    y = rng.poisson(np.exp(A @ (0.4 * w))).astype(float)
+    return linear_model(A, y, 0.0, loss="poisson"), 4.0 * rng.standard_normal(d)
+
+
 def test_an_exit_at_a_rest_where_every_free_partial_is_rounding_does_not_raise() -> None:
     # (stranger fuzz) A Poisson model without a ridge at rtol 1e-6: at t = 55.38 an index
     # exits its sliding set while every free partial is rounding, so the arrivals (none
     # located, an empty list) were joined with the free indices by `np.union1d`, whose
     # result for an empty list is of floats; indexing with it raised `IndexError` out of
     # `solve`, and `auto` did not fall back either.
-    rng = np.random.default_rng(4264737906899728536)
-    A = rng.standard_normal((18, 13))
-    w = rng.standard_normal(13)
-    y = rng.poisson(np.exp(A @ (0.4 * w))).astype(float)
-    obj = linear_model(A, y, 0.0, loss="poisson")
-    x0 = 4.0 * rng.standard_normal(13)
+    obj, x0 = poisson_without_ridge(4264737906899728536, 18, 13)
     flow = fp.steepest_descent_flow(obj, "linf")
     sol = fp.solve(flow, x0, (0.0, 150.0), method="continuation", rtol=1e-6)
     assert sol.status == 1, sol.message
@@ -1393,17 +1398,12 @@ def test_a_rest_is_not_unique_where_a_coordinate_does_not_enter_f(method: str) -
 
 def test_a_rest_whose_partials_are_rounding_of_their_terms_is_taken_without_a_jump() -> None:
     # (stranger fuzz) A Poisson model without a ridge at rtol 1e-6 reaches its valley with
-    # the free partials at 3.8e-14, the rounding of their terms (|H_i|·ulp(x) = 1.5e-14 at
-    # |x| = 54), but above 64 times their change over one ulp of x (a signed sum that
-    # cancelled: 2.5e-16). A mode of zero length started there, moved its start 0.027
-    # along the valley onto a "curve" its block does not determine, and rested: the
-    # solution jumped by 0.027 (500 tolerances) at its rest.
-    rng = np.random.default_rng(2117469121284635785)
-    A = rng.standard_normal((19, 17))
-    w = rng.standard_normal(17)
-    y = rng.poisson(np.exp(A @ (0.4 * w))).astype(float)
-    obj = linear_model(A, y, 0.0, loss="poisson")
-    x0 = 4.0 * rng.standard_normal(17)
+    # the free partials at 3.8e-14, the rounding of their evaluation at |x| = 54, but above
+    # 64 times their change over one ulp of x (a signed sum that cancelled: 2.5e-16). A
+    # mode of zero length started there, moved its start 0.027 along the valley onto a
+    # "curve" its block does not determine, and rested: the solution jumped by 0.027 (500
+    # tolerances) at its rest.
+    obj, x0 = poisson_without_ridge(2117469121284635785, 19, 17)
     sol = fp.solve(fp.steepest_descent_flow(obj, "linf"), x0, (0.0, 150.0), rtol=1e-6)
     assert sol.status == 1, sol.message
     jumps = [float(np.max(np.abs(b.x0 - a.x1))) for a, b in itertools.pairwise(sol.segments)]
