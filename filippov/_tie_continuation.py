@@ -146,7 +146,6 @@ class _TieBlock(SlidingBlock):
     shift = 0.0
     #: The LU factors of ``H̃`` where it has no Cholesky factor (see above), else None.
     lu: tuple[FloatArray, np.ndarray] | None = None
-
     #: (a tie's block keeps its double factor: it is shifted, LU-factored or solved
     #: with it, see `precondition` and `solve_unshifted`)
     _generic_single = False
