@@ -1539,17 +1539,17 @@ def simplex_twins(support: ArrayLike, sizes: ArrayLike, M: ArrayLike) -> NDArray
     [False, True, False]
     """
     on_mask = np.asarray(support, dtype=bool)
-    sizes = np.abs(np.asarray(sizes, dtype=float))
-    M = np.asarray(M, dtype=float)
+    size = np.abs(np.asarray(sizes, dtype=float))
+    Mf = np.asarray(M, dtype=float)
     twins = np.zeros(on_mask.size, dtype=bool)
     on, off = np.flatnonzero(on_mask), np.flatnonzero(~on_mask)
     if not on.size or not off.size:
         return twins
-    scale = float(np.max(np.abs(M))) if M.size else 0.0
-    rows_tol = 64 * M.shape[0] * _EPS * scale
+    scale = float(np.max(np.abs(Mf))) if Mf.size else 0.0
+    rows_tol = 64 * Mf.shape[0] * _EPS * scale
     for j in off:
-        for q in on[np.abs(sizes[on] - sizes[j]) <= 8 * _EPS * sizes[on]]:
-            if float(np.max(np.abs(M[j] - M[q]))) <= rows_tol:
+        for q in on[np.abs(size[on] - size[j]) <= 8 * _EPS * size[on]]:
+            if float(np.max(np.abs(Mf[j] - Mf[q]))) <= rows_tol:
                 twins[j] = True
                 break
     return twins
