@@ -573,8 +573,15 @@ def min_norm_correction(
         y, _ = least_norm_selection(rows @ rows.T, res, null_basis, np.inf)
         return np.asarray(rows.T @ y, dtype=np.float64)
     with np.errstate(all="ignore"):  # overflow near a pole of h: non-finite, caught later
-        _, y, info = dposv(rows @ rows.T, res)
-    if info == 0:
+        factor, y, info = dposv(rows @ rows.T, res)
+        pivots = np.abs(np.diagonal(factor)) if info == 0 else None
+    # (normal equations whose condition, the pivots' ratio squared, is beyond 1e12 square
+    # the rows' near-dependence past what double precision resolves: least squares on the
+    # rows themselves, cut at rounding. Two tied indices of duplicated features have rows
+    # equal but for rounding, 3e-17 apart against 0.26: the normal equations' solve
+    # passed on a pivot at rounding, the projection moved the state 1e64 tolerances, and
+    # reading the solution raised.)
+    if info == 0 and pivots is not None and float(np.min(pivots)) > 1e-6 * float(np.max(pivots)):
         return np.asarray(rows.T @ y, dtype=np.float64)
     return np.asarray(np.linalg.lstsq(rows, res, rcond=None)[0], dtype=np.float64)
 

@@ -17,7 +17,7 @@ from test_tie_continuation import check_continuity, check_greedy_velocities, sam
 
 import filippov as fp
 import filippov._tie_continuation as tc
-from filippov.objectives import Objective, mlp_classifier, mlp_init
+from filippov.objectives import Objective, linear_model, mlp_classifier, mlp_init
 
 # A saddle in (x0, x1): H_TT has eigenvalue −3 along σ_T = (1, 1) and +1 along (1, −1),
 # the tie's tangent space, so the tie of x0 and x1 attracts (each alone would fall behind
@@ -757,3 +757,27 @@ def test_a_greedy_rest_on_a_circle_of_minimizers_is_not_unique(t_end: float) -> 
     ref = fp.solve(flow, [2.0, 1.0], (0.0, t_end), method="events")
     assert ref.events[-1].unique is False
     assert rest.t == pytest.approx(ref.events[-1].t, abs=1e-7)
+
+
+def test_the_event_paths_tie_with_duplicated_features_projects_and_reads() -> None:
+    # (review rv7, the same on the base) A logistic model with a duplicated column and no
+    # ridge: the tie of the duplicates and a third index has constraint rows that are
+    # equal but for rounding (3e-17 apart against 0.26). The projection's normal equations
+    # passed on a pivot at rounding and moved the state 1e64 tolerances: the run ended −4
+    # ("a relay value passes through a pole"), and reading its last segment raised
+    # RuntimeError ("the system ... has changed since the solve").
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((12, 4))
+    A = np.hstack([A, A[:, :1]])
+    y = (rng.random(12) < 0.5).astype(float)
+    obj = linear_model(A, y, 0.0, loss="logistic")
+    x0 = rng.standard_normal(5)
+    x0[4] = x0[0]
+    flow = fp.steepest_descent_flow(obj, "l1")
+    ev = fp.solve(flow, x0, (0.0, 20.0), method="events")
+    cont = fp.solve(flow, x0, (0.0, 20.0), method="continuation")
+    assert ev.status == cont.status == 1, (ev.message, cont.message)
+    assert [e.kind for e in ev.events] == [e.kind for e in cont.events]
+    ts = np.linspace(0.0, 20.0, 81)
+    np.testing.assert_allclose(ev(ts), cont(ts), rtol=0, atol=1e-7)
+    check_greedy_velocities(obj, ev)
