@@ -663,13 +663,16 @@ def _integrate_mode(
         rec.dense_segment(ts[0], t_stop, dense, x_stop, field.mode, lam0, breaks)
         return x_stop
 
-    def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> PathFailure:
-        record(t_last, x_last)
+    def failure(status: int, what: str, t_last: float, x_last: FloatArray) -> PathFailure:
         return PathFailure(
             status,
             f"{what} at t = {t_last:.12g}, x = {np.array2string(x_last, precision=12)}; "
             "the solution is returned up to that point",
         )
+
+    def fail(status: int, what: str, t_last: float, x_last: FloatArray) -> PathFailure:
+        record(t_last, x_last)
+        return failure(status, what, t_last, x_last)
 
     start: dict[str, float] = {}
     if first_step is not None and np.isfinite(first_step) and first_step > 0 and t_end > t:
@@ -1037,7 +1040,8 @@ def _integrate_mode(
                     x_rest = record(t_ev, x_ev)
                     if _rest_at_zero_of_h(field, x_rest, opts.zero_tol):
                         return t_ev, x_rest, _REST_AT_ZERO, h_next
-                    raise fail(
+                    # (recorded just above: not again, which kept the mode twice)
+                    raise failure(
                         -4,
                         f"the sliding selection is singular: the relay value of index "
                         f"{field.entry_index(k)} passes through a pole (guard "

@@ -31,3 +31,19 @@ def test_sliding_into_a_valley_of_minimizers_rests_there():
     np.testing.assert_allclose(sol(ts), exact, rtol=0, atol=1e-9)
     x_end = sol(10.0)
     assert abs(x_end[0] ** 2 + x_end[1] - 1.0) <= 1e-12  # on the valley
+
+
+def test_a_pole_of_the_selection_off_a_rest_ends_the_run_with_its_mode_kept_once():
+    # The same valley with a coordinate whose partial never vanishes (0.1·x2): at t = 1
+    # the sliding block degenerates while ∇f ≠ 0, a singular selection (−4). The failure
+    # recorded the mode a second time: two segments over [0.3, 1].
+    obj = Objective.from_expr("0.5*(x0**2+x1-1)**2 + 0.1*x2", ["x0", "x1", "x2"])
+    system = fp.steepest_descent_flow(obj, "linf")
+    sol = fp.solve(system, [0.3, 2.0, 0.0], (0.0, 10.0), method="events")
+    assert sol.status == -4 and "pole" in sol.message, sol.message
+    spans = [(seg.t0, seg.t1) for seg in sol.segments]
+    assert len(spans) == len(set(spans)) == 2, spans
+    assert abs(sol.t[-1] - 1.0) <= 1e-6
+    ts = np.linspace(0.0, sol.t[-1], 101)
+    exact = np.column_stack([np.maximum(0.3 - ts, 0.0), 2.0 - ts, -ts])
+    np.testing.assert_allclose(sol(ts), exact, rtol=0, atol=1e-7)
