@@ -1704,7 +1704,7 @@ def _select(
     support = lam > 0.0
     unique = bool(sel.unique)
     if not unique and g is not None:
-        twins = simplex_twins(support, np.abs(g[A]), M)
+        twins = simplex_twins(support, np.abs(g[A]), M) >= 0
         if twins.any():
             # (the least-norm split below moves them with the support's own)
             support |= twins

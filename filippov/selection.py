@@ -1504,18 +1504,23 @@ def box_vi_solution_set(M: ArrayLike, a: ArrayLike, *, tol: float = 1e-10) -> Bo
     return BoxSolutionSet(_dedupe(np.vstack(found), 1e-9), continuum)
 
 
-def simplex_twins(support: ArrayLike, sizes: ArrayLike, M: ArrayLike) -> NDArray[np.bool_]:
-    """The indices off ``support`` that are twins of one on it in a tie's simplex VI:
-    equal ``sizes`` (``|h_j| = |h_q|``, the tied values) to 8 ulps and equal rows of the
-    signed matrix ``M = S J B S`` (``S = diag(sign h)``) to rounding, so that the weight of
-    ``q`` may be shared with ``j`` in any proportion with the same rates.
+def simplex_twins(
+    support: ArrayLike, sizes: ArrayLike, M: ArrayLike, a: ArrayLike | None = None
+) -> NDArray[np.intp]:
+    """For each candidate of a tie's simplex VI, the index on ``support`` it is a twin of
+    (``-1``: none, and for the support's own indices): equal ``sizes`` (``|h_j| = |h_q|``,
+    the tied values) to 8 ulps, equal rows and columns of the signed matrix ``M = S J B S``
+    (``S = diag(sign h)``) and equal drift terms ``a`` to rounding. The weight of ``q`` may
+    then be shared with ``j`` in any proportion: every rate ``a − M w`` stays as it is.
 
     Two exactly opposite (or equal) partials of a gradient flow -- a two-class network's
     output weights of one hidden unit, duplicated features -- are such twins. The VI's
     solution (any point of its solution set) may carry their common weight on one of
-    them; the least-norm split shares it, and keeps the state from moving along the
-    directions that leave ``f`` unchanged. With the twin left out, its value stays at
-    the tie and the paths recorded it "joining" the tie at almost every step.
+    them; the least-norm split shares it equally, and keeps the state from moving along
+    the directions that leave ``f`` unchanged. With the twin left out, its value stays at
+    the tie and the paths recorded it "joining" the tie at almost every step. (Rows alone
+    are not enough where ``M`` is not symmetric or ``a`` differs -- an ℓ∞ relay that is no
+    gradient flow: the shared weight changed the rates, a selection off the VI's.)
 
     Parameters
     ----------
@@ -1525,31 +1530,41 @@ def simplex_twins(support: ArrayLike, sizes: ArrayLike, M: ArrayLike) -> NDArray
         ``|h_i|`` of the candidates.
     M : array_like, shape (k, k)
         The tie's signed matrix.
+    a : array_like, shape (k,), optional
+        The VI's drift terms (zero when omitted: a gradient flow's).
 
     Returns
     -------
-    ndarray of bool, shape (k,)
-        True at the twins off the support.
+    ndarray of int, shape (k,)
+        The twin on the support of each candidate off it, else -1.
 
     Examples
     --------
     >>> import numpy as np
     >>> M = np.array([[2.0, 2.0, 1.0], [2.0, 2.0, 1.0], [1.0, 1.0, 3.0]])
     >>> simplex_twins([True, False, True], [0.5, 0.5, 0.5], M).tolist()
-    [False, True, False]
+    [-1, 0, -1]
+    >>> simplex_twins([True, False, True], [0.5, 0.5, 0.5], M, [0.0, 0.1, 0.0]).tolist()
+    [-1, -1, -1]
     """
     on_mask = np.asarray(support, dtype=bool)
     size = np.abs(np.asarray(sizes, dtype=float))
     Mf = np.asarray(M, dtype=float)
-    twins = np.zeros(on_mask.size, dtype=bool)
+    af = np.zeros(on_mask.size) if a is None else np.asarray(a, dtype=float)
+    twin_of = np.full(on_mask.size, -1, dtype=np.intp)
     on, off = np.flatnonzero(on_mask), np.flatnonzero(~on_mask)
     if not on.size or not off.size:
-        return twins
+        return twin_of
     scale = float(np.max(np.abs(Mf))) if Mf.size else 0.0
-    rows_tol = 64 * Mf.shape[0] * _EPS * scale
+    tol = 64 * Mf.shape[0] * _EPS * scale
+    a_tol = 64 * _EPS * max(float(np.max(np.abs(af), initial=0.0)), scale)
     for j in off:
         for q in on[np.abs(size[on] - size[j]) <= 8 * _EPS * size[on]]:
-            if float(np.max(np.abs(Mf[j] - Mf[q]))) <= rows_tol:
-                twins[j] = True
+            if (
+                float(np.max(np.abs(Mf[j] - Mf[q]))) <= tol
+                and float(np.max(np.abs(Mf[:, j] - Mf[:, q]))) <= tol
+                and abs(float(af[j] - af[q])) <= a_tol
+            ):
+                twin_of[j] = q
                 break
-    return twins
+    return twin_of

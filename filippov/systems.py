@@ -827,27 +827,17 @@ def consistent_relay(
 
 
 def _with_twins(w: FloatArray, sizes: FloatArray, M: FloatArray, a: FloatArray) -> FloatArray:
-    """The simplex VI's weights ``w`` with the twins of its support
-    (:func:`~filippov.selection.simplex_twins`) taken in: the least-norm weights with the
-    same rates on the enlarged support (``M w + r 1 = a``, ``Σ w = 1``, by least squares:
-    the twins' rows make it singular), or ``w`` itself where those leave the simplex."""
-    support = w > 0.0
-    twins = simplex_twins(support, sizes, M)
-    if not twins.any():
+    """The simplex VI's weights ``w`` with each weight on the support shared equally with
+    its twins off it (:func:`~filippov.selection.simplex_twins`): the least-norm split,
+    with every rate as it was (the twins' rows, columns and drift terms are equal)."""
+    twin_of = simplex_twins(w > 0.0, sizes, M, a)
+    if not np.any(twin_of >= 0):
         return w
-    S = np.flatnonzero(support | twins)
-    k = S.size
-    K = np.zeros((k + 1, k + 1))
-    K[:k, :k] = M[np.ix_(S, S)]
-    K[:k, k] = 1.0
-    K[k, :k] = 1.0
-    sol = np.linalg.lstsq(K, np.r_[a[S], 1.0], rcond=None)[0]
-    ws = sol[:k]
-    if not float(np.min(ws)) >= -1e-12 or not abs(float(np.sum(ws)) - 1.0) <= 1e-9:
-        return w
-    out = np.zeros_like(w)
-    out[S] = np.maximum(ws, 0.0)
-    return out / float(np.sum(out))
+    out = np.asarray(w, dtype=float).copy()
+    for q in np.unique(twin_of[twin_of >= 0]):
+        group = np.append(np.flatnonzero(twin_of == q), q)
+        out[group] = w[q] / group.size
+    return out
 
 
 def ball_like_l1_at_zero(f0: FloatArray, B: FloatArray, J: FloatArray) -> ConsistentVelocity:

@@ -1429,22 +1429,37 @@ def test_a_twin_partial_at_rounding_is_not_called_a_pole() -> None:
     assert sol.t[-1] == 5.0 and sol.status in (0, -5), sol.message
 
 
-@pytest.mark.parametrize(("delta", "stiffness"), [(3e-5, "1e9"), (3e-6, "1e9")])
+@pytest.mark.parametrize(
+    ("delta", "stiffness", "soft", "m"),
+    [
+        (3e-5, "1e9", "log(cosh(x1 - {m}))", 3.0),
+        (3e-6, "1e9", "log(cosh(x1 - {m}))", 3.0),
+        (1e-3, "1e10", "log(cosh(x1 - {m}))", 3.75),
+        (1e-4, "1e9", "0.5*(x1 - {m})**2", 3.75),
+    ],
+)
 def test_a_meaningful_partial_beside_a_stiff_coupling_is_not_read_as_rounding(
-    delta: float, stiffness: str
+    delta: float, stiffness: str, soft: str, m: float
 ) -> None:
-    # (review of a first fix of the jump above) Its bound 64·|H_i|·ulp(x) took in the
-    # stiff coupling K (x0 − x1)², though x0 − x1 is computed exactly: a partial of 3e-5
-    # along the soft direction was read as rounding where index 2 arrived, and the flow
-    # rested delta before its minimizer (3.5, 3, 0), flagged unique.
+    # (reviews rv7, rv8) The test of free partials at their rounding near a rest read a
+    # partial of 3e-5 to 1e-3 along the soft direction as rounding where index 2 arrived,
+    # and the flow rested delta before its minimizer (m + 0.5, m, 0), flagged unique: first
+    # with a bound 64·|H_i|·ulp(x), which took in the stiff coupling K (x0 − x1)² (x0 − x1
+    # is computed exactly), then with differences taken around the corrector's gradient
+    # from before its last correction, off by K·2ulp.
     obj = Objective.from_expr(
-        f"0.5*{stiffness}*(x0 - x1 - 0.5)**2 + log(cosh(x1 - 3)) + 0.5*x2**2", ["x0", "x1", "x2"]
+        f"0.5*{stiffness}*(x0 - x1 - 0.5)**2 + {soft.format(m=m)} + 0.5*x2**2",
+        ["x0", "x1", "x2"],
     )
     flow = fp.steepest_descent_flow(obj, "linf")
-    x0 = np.array([2.2, 2.1, 1.3 - delta])  # (index 2 arrives delta before the rest at 1.3)
-    sol = fp.solve(flow, x0, (0.0, 10.0), method="continuation")
+    # (x0 travels 1.3 at unit speed: the rest is at t = 1.3; index 2 arrives delta before
+    # the rest of a run without it, as the review built the cases: that run's rest is
+    # within the zero tolerance on its scale, 1e-6 early at K = 1e9)
+    x0 = np.array([m + 0.5 - 1.3, m - 1.2, 0.0])
+    t_rest = fp.solve(flow, x0, (0.0, 20.0), method="continuation", rtol=1e-10).events[-1].t
+    x0[2] = t_rest - delta
+    sol = fp.solve(flow, x0, (0.0, 20.0), method="continuation")
     assert sol.status == 1, sol.message
-    np.testing.assert_allclose(
-        sol.x[-1], [3.5, 3.0, 0.0], rtol=0, atol=max(1e-9 * float(stiffness) * 1e-6, 1e-7)
-    )
-    assert sol.events[-1].t == pytest.approx(1.3, abs=1e-6)
+    # (to 5e-7: the zero tolerance on the run's scale, ∇f up to 4e9 at the start)
+    np.testing.assert_allclose(sol.x[-1], [m + 0.5, m, 0.0], rtol=0, atol=5e-7)
+    assert sol.events[-1].t == pytest.approx(1.3, abs=5e-7)

@@ -18,6 +18,7 @@ from test_tie_continuation import check_continuity, check_greedy_velocities, sam
 import filippov as fp
 import filippov._tie_continuation as tc
 from filippov.objectives import Objective, linear_model, mlp_classifier, mlp_init
+from filippov.selection import simplex_twins
 
 # A saddle in (x0, x1): H_TT has eigenvalue −3 along σ_T = (1, 1) and +1 along (1, −1),
 # the tie's tangent space, so the tie of x0 and x1 attracts (each alone would fall behind
@@ -781,3 +782,21 @@ def test_the_event_paths_tie_with_duplicated_features_projects_and_reads() -> No
     ts = np.linspace(0.0, 20.0, 81)
     np.testing.assert_allclose(ev(ts), cont(ts), rtol=0, atol=1e-7)
     check_greedy_velocities(obj, ev)
+
+
+def test_twins_of_a_relay_that_is_no_gradient_flow_keep_every_rate() -> None:
+    # (review rv8) Twins were read off equal rows of the signed tie matrix alone: for an
+    # ℓ∞ relay that is no gradient flow (M not symmetric, drift terms differing) the
+    # shared weight changed the rates, a selection off the VI's: f0 = (0.3, 0),
+    # B = [[1, 2], [1, 2]] at the tie (1, 1) gave rates −0.75 and −1.05 on its support.
+    M = np.array([[1.0, 2.0], [1.0, 2.0]])
+    assert simplex_twins([True, False], [1.0, 1.0], M, [0.3, 0.0]).tolist() == [-1, -1]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        A = rng.standard_normal((4, 4))
+        A[1] = A[0]  # (equal rows, unequal columns)
+        a = rng.standard_normal(4)
+        a[1] = a[0]
+        assert simplex_twins([True, False, True, True], np.ones(4), A, a)[1] == -1
+        S = A @ A.T  # (symmetric: rows 0 and 1 equal, so are the columns)
+        assert simplex_twins([True, False, True, True], np.ones(4), S, a)[1] == 0
