@@ -82,9 +82,20 @@ class ModeDense:
             moved = np.abs(P - np.atleast_2d(X)).max(axis=1) / self._tol(np.atleast_2d(X))
             k = int(np.argmax(moved))
             if moved[k] > _MOVE_TOLERANCES:
+                # (the end check above passed, or had nothing to compare: a move this large
+                # is a change of the system inside the segment, or the integrator's
+                # interpolant far off the manifold between its nodes; the message names
+                # both instead of asserting the first)
+                checked = self.check is not None
                 self._refuse(
                     f"projecting the integrator's state {np.array2string(np.atleast_2d(X)[k], precision=6)} "
-                    f"onto the mode's manifold moves it by {moved[k]:.3g} tolerances"
+                    f"onto the mode's manifold moves it by {moved[k]:.3g} tolerances",
+                    "the switching functions at the mode's last state are as the solve saw "
+                    "them, so either the system changed inside the segment, or the "
+                    "integrator's interpolant left the manifold this far between its nodes"
+                    if checked
+                    else "either the system changed, or the integrator's interpolant left the "
+                    "manifold this far between its nodes",
                 )
         return P
 
@@ -108,14 +119,21 @@ class ModeDense:
             )
 
     @staticmethod
-    def _refuse(what: str) -> None:
-        # (a drift of the solve's own integrator would read the same, and the event path
-        # restarts a mode from the projected state once its drift passes 10 tolerances,
-        # so that a move this large means a changed system; review R19 saw a drift of
-        # 1.1e4 tolerances before that restart)
+    def _refuse(what: str, cause: str = "") -> None:
+        # (a drift of the solve's own integrator reads the same as a change inside the
+        # segment; the event path restarts a mode from the projected state once its drift
+        # passes 10 tolerances at the nodes, so a move this large is most likely a changed
+        # system, but a duplicated-feature tie's ill-conditioned projection once moved
+        # states by 1.3e64 tolerances with the system unchanged: ``cause`` says which
+        # checks passed)
+        lead = (
+            "the system this solution was computed with has changed since the solve"
+            if not cause
+            else "the system this solution was computed with may have changed since the solve"
+        )
+        detail = f" ({cause})" if cause else ""
         raise RuntimeError(
-            "the system this solution was computed with has changed since the solve: "
-            f"{what}. The event path's dense output on sliding segments is projected onto "
+            f"{lead}: {what}{detail}. The event path's dense output on sliding segments is projected onto "
             "the mode's manifold when first read, with the system's functions as they are "
             "then. Read the solution (sol(t), save, pickle) before changing what its "
             "functions depend on, or give each run its own objective; the breakpoints "
