@@ -1742,6 +1742,11 @@ class CurveDense:
     def __call__(self, ts: FloatArray) -> FloatArray:
         tv = np.atleast_1d(np.asarray(ts, dtype=float))
         out = self.x0[None, :] - (tv - self.t0)[:, None] * self.sigma[None, :]
+        if tv.size == 1 and self.ts.size > 1 and self.S.size and tv[0] in (self.ts[0], self.ts[-1]):
+            # (a segment's first or last node alone, as the self-check reads every
+            # segment's ends: the node's data without the search below)
+            out[:, self.S] = self.XS[0 if tv[0] == self.ts[0] else -1]
+            return out
         if self.ts.size > 1 and self.S.size:
             clipped = np.clip(tv, self.ts[0], self.ts[-1])
             at = np.searchsorted(self.ts, clipped)

@@ -548,7 +548,7 @@ def test_a_change_of_the_manifold_inside_a_sliding_segment_is_refused_too() -> N
     p["a"], p["c"] = 0.5, float(x_mid[1])
     # (the end check passes here: the message names the two causes a projection's move
     # can have, not only a changed system)
-    with pytest.raises(RuntimeError, match="may have changed since the solve.*inside the segment"):
+    with pytest.raises(RuntimeError, match=r"may have changed since the solve.*inside the segment"):
         kept(t_mid)
 
 
