@@ -211,6 +211,21 @@ def compare(
             why = flow_mismatch(*ident, relays.pop(), what="`sol`'s flow")
             if why is not None:
                 raise ValueError(f"`traj` comes from {why}")
+        elif ident is not None and len(relays) == 1:
+            # A scheme of a smooth flow (GD: x' = −∇f) against a relay's solution: only a
+            # system built by hand for that flow (no objective, so nothing to check) makes
+            # this a comparison; GD against a sign flow's solution reported "errors" of
+            # 0.35 at every step size without a word (stranger fuzz fz11). Warned, not
+            # refused: the solution does not record which system it is of.
+            why = flow_mismatch(*ident, relays.pop(), what="`sol`'s flow")
+            if why is not None:
+                warnings.warn(
+                    f"`traj` comes from {why} Unless `sol` is of a system built for the "
+                    "scheme's own flow, the errors reported measure nothing; pass that "
+                    "system as `system=` to compare without this warning.",
+                    UserWarning,
+                    stacklevel=2,
+                )
     off_clock = _not_tracking(traj)
     if off_clock is not None:
         warnings.warn(

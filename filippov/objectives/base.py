@@ -178,6 +178,7 @@ class Objective:
         self._f = f
         self._grad = grad
         self._grad_batch: Callable[[FloatArray], Any] | None = None
+        self._f_batch: Callable[[FloatArray], Any] | None = None
         self._quadratic: tuple[FloatArray, FloatArray, float] | None = None
         self._separable: tuple[FloatArray, FloatArray, float] | None = None
         self._minimizer: FloatArray | None = None
@@ -220,6 +221,7 @@ class Objective:
         quadratic: tuple[FloatArray, FloatArray, float] | None = None,
         separable: tuple[FloatArray, FloatArray, float] | None = None,
         minimizer: FloatArray | None = None,
+        f_batch: Callable[[FloatArray], Any] | None = None,
     ) -> Objective:
         # Only for callables written in this module: they must return fresh arrays and never
         # modify their input, because the scheme driver calls them without validation or
@@ -227,6 +229,9 @@ class Objective:
         # with diagonal Hessian diag(l); its dense `quadratic_data` is then built on demand.
         obj = cls(f, grad, hess, hvp=hvp, n=n, name=name)
         obj._grad_batch = grad_batch
+        # (values at the rows of a matrix, in the same form as ``f``: a closed form that
+        # expands it, ½Σ l x² + bᵀx + c for ½Σ l (x − c)², cancels where |c| is large)
+        obj._f_batch = f_batch
         obj._trusted = True
         if quadratic is not None:
             H, b, c = quadratic
@@ -656,6 +661,8 @@ class Objective:
         >>> slope(a=0.5).eval_f_rows(np.array([[0.0, 0.0], [-1.5, -3.0]]))
         array([4.5, 0. ])
         """
+        if self._trusted and self._f_batch is not None and X.shape[0] > 1:
+            return np.asarray(self._f_batch(X), dtype=np.float64).reshape(X.shape[0])
         f = self._f if self._trusted else self.f
         return np.array([float(f(x)) for x in X], dtype=np.float64)
 

@@ -202,14 +202,14 @@ class Problem:
         """
         self.nfev += X.shape[0]
         if self.batched and X.shape[0] > 1:
-            if self.separable is not None:
-                lv, b, c = self.separable
-                return 0.5 * ((X * X) @ lv) + X @ b + c
             # (not a squared-loss linear model's, dense or sparse: its f is a mean of
             # squared residuals, while the expanded ½xᵀHx + bᵀx + c cancels against
-            # c = ‖y‖²/2m near a close fit)
+            # c = ‖y‖²/2m near a close fit; nor a separable quadratic's, ½Σ l (x − c)²,
+            # whose expanded form cancels where |c| is large -- batched Armijo steps
+            # stalled 1.5e-4 from a minimizer at 1e4 that the single run reached, and f
+            # read −3e-8 there: the objective's own rows, `eval_f_rows`, below)
             derived = getattr(self.objective, "_squared_loss", False)
-            quad = None if derived else self.quadratic
+            quad = None if derived or self.separable is not None else self.quadratic
             if quad is not None:
                 H, b, c = quad
                 return 0.5 * np.einsum("ij,ij->i", X @ H, X) + X @ b + c
@@ -439,6 +439,11 @@ class Scheme(ABC):
     #: another clock or another flow, not a discretization's tracking error.
     not_tracking: ClassVar[str | None] = None
     extra_diagnostics: ClassVar[tuple[str, ...]] = ()
+    #: What a step counted in the ``nonunique`` diagnostic (if the scheme reports one)
+    #: met, for the run's message.
+    nonunique_note: ClassVar[str] = (
+        "had no unique implicit step (the variational inequality's least-norm solution was taken"
+    )
 
     def __init__(self, step: StepPolicy | float | str) -> None:
         self.step: StepPolicy = as_policy(step)
@@ -972,9 +977,8 @@ def run(
         # (0.3, 0.05) on x² − y² it landed on the repelling y = 0 and stopped at the saddle
         # as "stationary", while the flow leaves it). Said, not chosen silently.
         message = (
-            f"{message} {flagged} step(s) had no unique implicit step (the variational "
-            "inequality's least-norm solution was taken; see the 'nonunique' diagnostic): "
-            "the iterates may follow another Filippov solution than the flow's."
+            f"{message} {flagged} step(s) {scheme.nonunique_note}; see the 'nonunique' "
+            "diagnostic): the iterates may follow another Filippov solution than the flow's."
         )
     metadata: dict[str, Any] = {
         "scheme": repr(scheme),

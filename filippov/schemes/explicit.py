@@ -177,7 +177,10 @@ class GreedyCD(Scheme):
 
     All rules have the same first-order decrease :math:`\eta\|g\|_\infty` on an exact tie
     (seed paper 2, Lemma 4.4). The counter ``tie_breaks`` records how many indices leave
-    the tie set at each step and ``tie_size`` records :math:`|A_k|`.
+    the tie set at each step, ``tie_size`` records :math:`|A_k|`, and ``nonunique`` the
+    steps whose selection had several solutions (``"selection"`` only: a tie block
+    singular on the simplex, duplicated coordinates; one of them is taken, and the
+    run's message says so).
 
     Parameters
     ----------
@@ -205,7 +208,11 @@ class GreedyCD(Scheme):
     """
 
     norm_name = "l1"
-    extra_diagnostics = ("tie_breaks", "tie_size")
+    extra_diagnostics = ("tie_breaks", "tie_size", "nonunique")
+    nonunique_note = (
+        "had a tie whose selection, a simplex variational inequality, has several "
+        "solutions (one was taken"
+    )
 
     def __init__(
         self,
@@ -218,6 +225,9 @@ class GreedyCD(Scheme):
         if tie not in TIE_RULES:
             raise ValueError(f"`tie` must be one of {TIE_RULES}. Got {tie!r} instead.")
         try:
+            # (a string or a bool is no tolerance, although float() takes "0.1" and True)
+            if isinstance(tie_tol, str | bytes | bool):
+                raise TypeError
             tol = float(tie_tol)
         except (TypeError, ValueError):
             raise TypeError(
@@ -251,7 +261,8 @@ class GreedyCD(Scheme):
             w = np.zeros_like(g)
             np.divide(tie, size[:, None], out=w, where=size[:, None] > 0)
             v = -s * w
-        else:
+        nonunique = np.zeros(g.shape[0], dtype=np.int64)
+        if self.tie == "selection":
             v = np.zeros_like(g)
             for row in range(g.shape[0]):
                 A = np.flatnonzero(tie[row])
@@ -263,11 +274,15 @@ class GreedyCD(Scheme):
                 else:
                     H = problem.hess(x[row])
                     M = sA[:, None] * H[np.ix_(A, A)] * sA[None, :]
-                    weights = np.asarray(solve_simplex_vi(M, np.zeros(A.size)).lam, dtype=float)
+                    sel = solve_simplex_vi(M, np.zeros(A.size))
+                    weights = np.asarray(sel.lam, dtype=float)
+                    # (a singular tie block: every split of some weights keeps the tie,
+                    # and the one taken is not the flow's to choose silently; fz11)
+                    nonunique[row] = 0 if sel.unique else 1
                 v[row, A] = -sA * weights
         breaks = (
             np.zeros(g.shape[0], dtype=np.int64)
             if state is None
             else np.count_nonzero(state & ~tie, axis=1)
         )
-        return Direction(v, tie, {"tie_breaks": breaks, "tie_size": size})
+        return Direction(v, tie, {"tie_breaks": breaks, "tie_size": size, "nonunique": nonunique})

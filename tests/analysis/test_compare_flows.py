@@ -47,6 +47,32 @@ def test_compare_refuses_gd_from_a_trajectory_saved_without_its_flow() -> None:
         fp.compare(traj, sol, system=flow)
 
 
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_compare_warns_of_gd_against_a_relays_solution_without_the_system(norm: str) -> None:
+    # (stranger fuzz fz11) without `system=` the check above could not run, and GD
+    # against a sign flow's solution reported "errors" of 0.35 at every step size, silent
+    _, sol = _solution(norm)
+    traj = S.GD(step=0.01).run(OBJ, X0, t_final=T)
+    with pytest.warns(UserWarning, match=GD_MESSAGE.replace("the l2 flow.*NormalizedGD", "")):
+        fp.compare(traj, sol)
+    # A system built for the gradient flow itself, given, compares without a word.
+    n = X0.size
+    gradient_flow = fp.FilippovSystem(
+        lambda x: -OBJ.grad(x), np.zeros((n, 1)), lambda x: np.ones(1), "l1",
+        jac_h=lambda x: np.zeros((1, n)),
+    )  # fmt: skip
+    exact = fp.solve(gradient_flow, X0, (0.0, T), rtol=1e-12, atol=1e-14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = fp.compare(traj, exact, system=gradient_flow)
+    # (against the closed form x(t) = x* + e^{−Ht}(x0 − x*) of this quadratic's flow)
+    H = np.asarray(OBJ.hess(X0))
+    x_star = np.linalg.solve(H, -OBJ.grad(np.zeros(n)))
+    closed = [x_star + scipy.linalg.expm(-H * t) @ (X0 - x_star) for t in traj.t]
+    by_hand = float(np.max(np.abs(traj.x - np.array(closed))))
+    assert report.sup_error_inf == pytest.approx(by_hand, rel=1e-8)
+
+
 def test_compare_refuses_a_scheme_of_another_norm() -> None:
     flow, sol = _solution("l1")
     traj = S.SignGD(step=0.01).run(OBJ, X0, t_final=T)

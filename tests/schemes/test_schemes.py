@@ -438,10 +438,26 @@ def test_greedy_cd_selection_keeps_the_tie_vertex_zigzags() -> None:
     assert switches >= 30  # the single moving coordinate keeps changing: zig-zag
     equal, _ = _greedy("equal")
     assert equal.diagnostics["tie_breaks"].sum() > 0  # unequal l_i: equal weights break it
+    assert sel.diagnostics["nonunique"].sum() == 0  # (a positive definite tie block)
+    assert "several solutions" not in sel.message
     # every rule has the same first-order decrease eta * ||g||_inf on the exact tie
     for traj in (sel, vertex, equal):
         step0 = traj.x[0] - traj.x[1]
         assert obj.grad(traj.x[0]) @ step0 == pytest.approx(0.05 * 4.0, rel=1e-12)
+
+
+def test_greedy_cd_selection_flags_a_tie_whose_split_is_not_determined() -> None:
+    # (stranger fuzz fz11) H = [[1, 1, 0], [1, 1, 0], [0, 0, 2]]: the tie on {0, 1} is
+    # kept by every split of its weight (rates −M w = (−1, −1) for all w on the simplex),
+    # and the selection took one of them without a word.
+    H = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    obj = Objective.quadratic(H, [-1.0, -1.0, 0.0])
+    traj = S.GreedyCD(step=0.1, tie="selection").run(obj, [-1.0, 0.0, 0.1], n_steps=3)
+    np.testing.assert_array_equal(traj.diagnostics["nonunique"], [1, 1, 1])
+    assert "3 step(s) had a tie whose selection" in traj.message
+    # the split taken keeps the tie: |∂₀f| = |∂₁f| at every iterate
+    g = np.array([obj.grad(x) for x in traj.x])
+    np.testing.assert_allclose(np.abs(g[:, 0]), np.abs(g[:, 1]), rtol=0, atol=1e-15)
 
 
 def test_greedy_cd_vertex_is_the_l1_lmo() -> None:
@@ -680,8 +696,28 @@ def test_separable_quadratic_runs_without_its_dense_hessian() -> None:
     np.testing.assert_array_equal(traj.diagnostics["face_curvature"][0], 14.0)
     for row in range(4):
         f_row = [obj.f(x) for x in traj.x[:, row]]
-        # closed-form batch values ½xᵀLx + bᵀx + c cancel near the minimum (as for a dense H)
-        np.testing.assert_allclose(traj.diagnostics["f"][:, row], f_row, rtol=1e-9, atol=1e-15)
+        # (the batch's values are the objective's own rows, centred: to rounding)
+        np.testing.assert_allclose(traj.diagnostics["f"][:, row], f_row, rtol=1e-14, atol=1e-15)
+
+
+def test_a_batched_separable_quadratic_takes_its_values_in_the_centred_form() -> None:
+    # (stranger fuzz fz11) a batch took f = ½Σ l x² + bᵀx + c for ½Σ l (x − c)²: with
+    # centres at 1e4 that cancelled to 4e-8 at f ≈ 1, Armijo stalled 1.5e-4 from the
+    # minimizer (181 zero steps of 200, status 0) where the single run reaches it, and
+    # f read −3e-8 at the end. The batch now reads the objective's own centred rows.
+    from filippov.schemes.base import Problem
+
+    c = np.array([1e4, -1e4, 3e3])
+    obj = separable_quadratic([1.0, 2.0, 0.5], c)
+    x0 = c + np.array([1.0, -0.7, 0.4])
+    X = np.array([x0 - 1e-6, c + 1e-9, c])
+    problem = Problem(obj, X[0], S.SignGD(step=0.1), batched=True)
+    np.testing.assert_allclose(problem.f_rows(X), [obj.f(x) for x in X], rtol=1e-14, atol=0)
+    single = S.SignGD(step=S.Armijo()).run(obj, x0, n_steps=200)
+    batch = S.SignGD(step=S.Armijo()).run(obj, np.array([x0, x0 + 0.1]), n_steps=200)
+    np.testing.assert_array_equal(single.x[-1], c)
+    np.testing.assert_array_equal(batch.x[-1, 0], c)
+    assert np.all(batch.diagnostics["f"] >= 0.0)
 
 
 def test_save_every_keeps_aligned_x_and_t() -> None:
@@ -710,6 +746,7 @@ def test_save_every_keeps_aligned_x_and_t() -> None:
         (lambda: S.SignGD(step=[0.1]), TypeError, "`step` must be a positive number"),
         (lambda: S.GreedyCD(step=0.1, tie="random"), ValueError, "`tie` must be one of"),
         (lambda: S.GreedyCD(step=0.1, tie_tol=1.5), ValueError, "`tie_tol` must lie in"),
+        (lambda: S.GreedyCD(step=0.1, tie_tol="0.1"), TypeError, "`tie_tol` must be a number"),
         (lambda: S.ProjectedSignGD(step=0.1, mode="slide"), ValueError, "`mode` must be one of"),
         (lambda: S.RestartedSignum(step=0.1, beta=1.0), ValueError, "`beta` must lie in"),
         (lambda: S.Adam(step=0.1, beta2=-0.1), ValueError, "`beta2` must lie in"),
