@@ -685,8 +685,13 @@ def stewart_system(
     [(0.5, 'sliding-entry', (1,)), (1.0, 'sliding-entry', (0,)), (1.0, 'stationary', (0, 1))]
     """
     _check_name_and_selection(name, selection)
-    names = list(variables) if variables is not None else None
-    pars = dict(params or {})
+    from filippov.objectives.expression import check_declared_names, check_params
+
+    # (as `Objective.from_expr` checks them: a parameter named like a variable replaced it
+    # in every expression -- x' = x with params {"x": 5} was solved as x' = 5, status 0 --
+    # and a repeated variable reached sympy as a raw SyntaxError; stranger fuzz fz12)
+    names = check_declared_names(variables) if variables is not None else None
+    pars = check_params(params, names or [])
     if isinstance(switching, (list, tuple)) and all(isinstance(s, str) for s in switching):
         if names is None:
             raise ValueError("`variables` must name the coordinates when `switching` is strings.")

@@ -535,7 +535,9 @@ def _check_derived(source: str, exprs: Sequence[Any]) -> None:
             )
 
 
-def _check_declared_names(variables: Any) -> list[str]:
+def check_declared_names(variables: Any) -> list[str]:
+    """The declared variable names, checked (identifiers, no function or constant names,
+    none repeated): also for `filippov.stewart_system`'s expression strings."""
     if isinstance(variables, str) or not isinstance(variables, Sequence):
         raise TypeError(
             f"`variables` must be a list of names such as ['x', 'y']. Got {variables!r} instead."
@@ -562,7 +564,9 @@ def _check_identifier(value: Any, what: str) -> str:
     return name
 
 
-def _check_params(params: Any, var_names: Sequence[str]) -> dict[str, float]:
+def check_params(params: Any, var_names: Sequence[str]) -> dict[str, float]:
+    """The parameters as ``{name: float}``, checked (identifiers, finite numbers, no name
+    of a variable in ``var_names``, which the parameter would replace)."""
     if params is None:
         return {}
     if not isinstance(params, Mapping):
@@ -747,8 +751,8 @@ def from_expr(
     array([[ 1.  , -0.5 ],
            [-0.5 ,  1.25]])
     """
-    var_names = _check_declared_names(variables)
-    param_values = _check_params(params, var_names)
+    var_names = check_declared_names(variables)
+    param_values = check_params(params, var_names)
     symbols = {nm: sympy.Symbol(nm) for nm in (*var_names, *param_values)}
     f_expr = parse_expression(expr, symbols)
     unused = [nm for nm in param_values if symbols[nm] not in f_expr.free_symbols]

@@ -346,6 +346,17 @@ def test_bad_input_is_refused_clearly() -> None:
         fp.stewart_system({"+": ["1"], "-": ["1"]}, ["x"], variables=["x"], selection="lazy")
     with pytest.raises(ValueError, match="is not allowed"):
         fp.stewart_system({"+": ["__import__('os')"], "-": ["1"]}, ["x"], variables=["x"])
+    # (stranger fuzz fz12) a parameter named like a variable replaced it: x' = x with
+    # {"x": 5} was solved as x' = 5, and a surface y − a with {"y": 0} was never reached
+    fields = {"+": ["x", "-1"], "-": ["x", "1"]}
+    with pytest.raises(ValueError, match="must not reuse a variable name"):
+        fp.stewart_system(fields, ["y"], variables=["x", "y"], params={"x": 5.0})
+    with pytest.raises(ValueError, match="must not reuse a variable name"):
+        fp.stewart_system(fields, ["y - a"], variables=["x", "y"], params={"a": 0.5, "y": 0.0})
+    with pytest.raises(ValueError, match="must not repeat a name"):
+        fp.stewart_system({"+": ["1"], "-": ["-1"]}, ["y"], variables=["y", "y"])
+    with pytest.raises(ValueError, match="params"):
+        fp.stewart_system(fields, ["y - a"], variables=["x", "y"], params={"a": float("nan")})
     with pytest.raises(ValueError, match="threshold"):
         fp.gene_network([[(1.0, [(0, "-")])]], [1.0], [(3, 1.0)])
     with pytest.raises(ValueError, match="exact"):
