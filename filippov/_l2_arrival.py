@@ -425,6 +425,15 @@ def _arrive_l2_stiff(
     t_nodes = t + z_nodes[n]
     keep = np.r_[True, np.diff(t_nodes) > 0.0]
     sig_nodes, t_nodes = sig_nodes[keep], t_nodes[keep]
+    if t_nodes.size < 2:
+        # (no time passes along the integration: ‖h‖ at rounding already, and a flow that
+        # does not come to rest there -- a relay passing through h = 0 at finite speed;
+        # the caller says which. scipy's spline raised a bare ValueError here.)
+        raise PathFailure(
+            -1,
+            f"the ℓ2 arrival at h = 0 from t = {t:.12g}, x = {_fmt(x)} (‖h‖ = {nh:.3g}) "
+            "does not finish: its integration in log ‖h‖ takes no time",
+        )
     # σ(t) between the nodes: monotone cubic Hermite with dσ/dt = 1/(dt/dσ) at the nodes
     rates = np.array([rhs(sg, sol(sg))[n] for sg in sig_nodes])
     sigma_of_t = CubicHermiteSpline(t_nodes, sig_nodes, 1.0 / np.maximum(rates, 1e-300))

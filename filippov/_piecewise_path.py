@@ -279,12 +279,22 @@ def choose_mode(
     into that side, and every kept index is attracting (released to either side, the flow
     comes back). ``forced`` fixes the side of indices known to leave (an exit event).
     Among several consistent candidates (non-unique solutions) the one keeping the most
-    surfaces, then the fewest sign changes from ``previous``, is returned, flagged.
-    Rates within ``1e-10`` of their scale (`RunScales.rate_tol`) are at rounding.
+    surfaces, then the fewest sign changes from ``previous``, is returned, flagged. A
+    sliding mode whose velocity exists but whose kept surfaces are not attracting is never
+    returned, but staying on them is a Filippov solution too: its existence flags the
+    choice as well. Rates within ``1e-10`` of their scale (`RunScales.rate_tol`) are at
+    rounding.
     """
     forced = forced or {}
     grads = system.jacobian(x)
     cands: list[tuple[tuple[int, ...], np.ndarray, PiecewiseSelection]] = []
+    # Sliding modes that keep surfaces the flow leaves (not attracting) but whose velocity
+    # exists, with every other index moving into its side: staying on those surfaces is
+    # a Filippov solution too. Never chosen, but the choice is then not unique: two
+    # relays reaching a corner whose G B is not a P-matrix can rest there or cross into
+    # either of two regions, and a gene network's corner with 0 in the hull of its four
+    # fields can rest; both were flagged unique (stranger fuzz fz12).
+    repelling = 0
     for relaxed in (False, True):
         for assign in itertools.product((0, 1, -1), repeat=len(zero)):
             if any(forced.get(i, a) != a for i, a in zip(zero, assign, strict=True)):
@@ -297,25 +307,25 @@ def choose_mode(
             if sel is None:
                 continue
             v = sel.velocity
-            ok = True
+            crosses = attracts = True
             for i, a in zip(zero, assign, strict=True):
                 tol = max(scales.rate_tol(grads[i], v, 1e-10), 1e-300)
                 if a != 0:
                     rate = a * float(grads[i] @ v)
                     need = -tol if (relaxed or i in forced) else tol
                     if rate < need:
-                        ok = False
+                        crosses = False
                         break
-                else:
+                elif attracts:
                     for side in (1, -1):
                         leaves = _leaves(system, x, free, sig, i, side, scales)
                         if leaves > (1e3 if relaxed else 1) * tol:
-                            ok = False
+                            attracts = False
                             break
-                    if not ok:
-                        break
-            if ok:
+            if crosses and attracts:
                 cands.append((free, sig, sel))
+            elif crosses and free and not relaxed:
+                repelling += 1
         if cands:
             break
     if not cands:
@@ -329,7 +339,8 @@ def choose_mode(
     free, sig, _ = cands[0]
     sel = system.mode_velocity(x, free, sig, check_unique=check)
     assert sel is not None
-    return ModeChoice(free, sig, sel, len(cands) == 1 and sel.unique, len(cands))
+    unique = len(cands) == 1 and sel.unique and not repelling
+    return ModeChoice(free, sig, sel, unique, len(cands) + repelling)
 
 
 class _Mode:
@@ -573,7 +584,7 @@ def _steps(
         # Surfaces read at zero off the state alone (the tolerance of `_zero_set`) but
         # strictly on the mode's side and not reached by the flow are no part of the event
         # (`_choice_beside`); the others are decided with it, as one event.
-        aside = _aside(system, x, zero_t, free, i if kind == "hit" else None, old_signs)
+        aside = _aside(system, x, zero_t, free, i if kind == "hit" else None, old_signs, scales)
         beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs, scales)
         if beside is not None:
             zero_t, choice = beside
@@ -593,11 +604,23 @@ def _aside(
     free: tuple[int, ...],
     hit: int | None,
     signs: np.ndarray,
+    scales: RunScales,
 ) -> tuple[int, ...]:
     """The indices of ``zero`` only read at zero by the tolerance: neither slid on nor the
-    one whose guard fired, with ``c_i`` strictly on the side the mode held (``σ_i c_i > 0``)."""
+    one whose guard fired, with ``c_i`` strictly on the side the mode held (``σ_i c_i > 0``)
+    beyond the rounding of its terms.
+
+    Why beyond rounding: an index the flow reaches at the same instant as the one whose
+    guard fired is as close to zero as that one, its rounding; taken aside, the event was
+    decided without it. Two relays reaching ``c = 0`` together (``c₀ = 5.5e-17``) were
+    read as a crossing of one, flagged unique, where resting at the corner and the two
+    other regions are Filippov solutions too (stranger fuzz fz12); the Lur'e paths flagged
+    it."""
     c = system.c(x)
-    return tuple(j for j in zero if j not in free and j != hit and signs[j] * c[j] > 0)
+    rounding = 64 * _EPS * (np.abs(system.jacobian(x)) @ np.maximum(np.abs(x), scales.x))
+    return tuple(
+        j for j in zero if j not in free and j != hit and signs[j] * c[j] > max(rounding[j], 0.0)
+    )
 
 
 def _choice_beside(

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.optimize
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -1461,3 +1462,61 @@ def test_a_region_only_the_integrators_stages_reach_does_not_end_the_piecewise_r
     np.testing.assert_allclose(sol.x[-1], [np.cos(20.0), np.sin(20.0)], rtol=0, atol=1e-8)
     # (the cap grows back once the retries pass the step that met it: 187 steps, not 64)
     assert sol.stats["n_steps"] <= 4 * clean.stats["n_steps"]
+
+
+def test_a_corner_where_two_relays_arrive_together_is_flagged_not_unique() -> None:
+    # (stranger fuzz fz12) Two relays whose G B is not a P-matrix reach h₁ = h₂ = 0 at
+    # once (h₁ = 5.5e-17 there): resting at the corner (λ = (0.837, 0.822) in the box) and
+    # crossing into (−, +) or (+, −) are all Filippov solutions. The Lur'e paths flagged
+    # the event; the Stewart path took one relay aside as "not reached" and reported a
+    # crossing of the other, flagged unique.
+    G = np.array(
+        [[0.8216181435011584, 0.33043707618338714], [-1.303157231604361, 0.9053558666731177]]
+    )
+    B = np.array(
+        [[-0.5369532353602852, 0.5811181041963531], [0.36457239618607573, 0.294132496655526]]
+    )
+    c0 = np.array([0.02842224131579679, 0.5467129866124469])
+    e = np.array([0.29315986508143854, 0.22419227134379247])
+    x0 = np.array([-0.15048039962707865, -0.39369641038615955])
+    t_star = 0.7895472563248469
+    # (the three continuations, checked independently: the rest's λ solves G B λ = G c0)
+    lam = np.linalg.solve(G @ B, G @ c0)
+    assert np.all(np.abs(lam) < 1.0)
+    for s in ((-1.0, 1.0), (1.0, -1.0)):
+        assert np.all(np.array(s) * (G @ (c0 - B @ np.array(s))) > 0.0)
+    stewart = fp.stewart_system(
+        lambda x, s: c0 - B @ np.array(s, float), lambda x: G @ x + e, jac=lambda x: G.copy(), n=2
+    )
+    sol = fp.solve(stewart, x0, (0.0, 1.6), rtol=1e-9, atol=1e-11)
+    at_corner = [ev for ev in sol.events if abs(ev.t - t_star) < 1e-6]
+    assert at_corner and not any(ev.unique for ev in at_corner)
+
+
+def test_a_gene_network_corner_that_can_rest_is_flagged_not_unique() -> None:
+    # (stranger fuzz fz12) At the threshold corner 0 lies in the hull of the four fields
+    # (weights (0, 0.597, 0.344, 0.058)), so resting there is a solution, beside the
+    # attracting sliding mode on x₂ = θ₂ the path takes: that choice was flagged unique.
+    gam = np.array([1.3692553728757908, 1.0576280822159727])
+    th = np.array([0.6755035836793399, 1.286747858045743])
+    K = {
+        (-1, -1): [0.0, 3.565],
+        (-1, 1): [1.007, 0.0],
+        (1, -1): [0.939, 3.398],
+        (1, 1): [0.0, 3.279],
+    }
+    K = {k: np.array(v) for k, v in K.items()}
+    fields_at_corner = np.array([K[s] - gam * th for s in K])
+    weights = scipy.optimize.linprog(
+        np.zeros(4),
+        A_eq=np.vstack([fields_at_corner.T, np.ones(4)]),
+        b_eq=[0.0, 0.0, 1.0],
+        bounds=[(0, None)] * 4,
+    )
+    assert weights.status == 0  # 0 ∈ F(corner)
+    system = fp.stewart_system(
+        lambda x, s: K[tuple(s)] - gam * x, lambda x: x - th, jac=lambda x: np.eye(2), n=2
+    )
+    sol = fp.solve(system, [3.288060774623303, 3.1033963513269], (0.0, 2.7060514844911094))
+    at_corner = [ev for ev in sol.events if np.allclose(ev.x, th, atol=1e-9)]
+    assert at_corner and not any(ev.unique for ev in at_corner)
