@@ -946,10 +946,10 @@ def _integrate_mode(
             k = int(np.argmin(vals))
             # (the ℓ∞ relay's rest guard, of no one index: the tie's indices touch 0)
             touched = (field.entry_index(k),) if field.entry_index(k) >= 0 else field.free
-            unique = (
-                field.norm != "l1"
-                or k >= field.fixed.size
-                or _other_side_stays(field, x_touch, field.entry_index(k))
+            fork = (
+                ""
+                if field.norm != "l1" or k >= field.fixed.size
+                else _other_side_fork(field, x_touch, field.entry_index(k))
             )
             note = "grazing contact: the trajectory touches the surface and turns back"
             rec.event(
@@ -959,8 +959,8 @@ def _integrate_mode(
                 touched,
                 field.mode,
                 field.mode,
-                unique=unique,
-                note=note if unique else f"{note}; {_GRAZING_FORK_NOTE}",
+                unique=not fork,
+                note=f"{note}; {fork}" if fork else note,
             )
 
         located: tuple[float, FloatArray, FloatArray] | None = None
@@ -1225,18 +1225,27 @@ _GRAZING_FORK_NOTE = (
     "the field on the other side leads away from the surface too: a solution that "
     "crosses into it here is a Filippov solution as well (the path keeps the side it is on)"
 )
+#: The note of a grazing contact where the other side's field is tangent too.
+_TWO_FOLD_NOTE = (
+    "the field on the other side is tangent to the surface there too (a two-fold): "
+    "solutions that cross into that side or slide on the surface may leave here as well "
+    "(the path keeps the side it is on)"
+)
 
 
-def _other_side_stays(field: ModeField, x: FloatArray, i: int) -> bool:
-    """Whether at a grazing contact of the ℓ1 relay's surface ``h_i = 0`` the field on the
-    other side (``λ_i = −σ_i``, the mode's sliding indices with the equivalent control
-    that keeps them on their surfaces there) points back across the surface, so that the
-    trajectory turning back is the only continuation. Where it points into its own side
-    instead (``σ_i ḣ_i < 0`` there), a solution entering that side exists too: two
-    Filippov solutions leave the contact (a parabola grazing a surface whose other field
-    leads upward; a sign flow where ``∂²f/∂x_i²``, or its Schur complement in the sliding
-    block, is negative). Undecided (``True``) where that equivalent control leaves
-    ``[−1, 1]``: the sliding set would change as well.
+def _other_side_fork(field: ModeField, x: FloatArray, i: int) -> str:
+    """Why other Filippov solutions leave a grazing contact of the ℓ1 relay's surface
+    ``h_i = 0`` at ``x`` (the event's note), or ``""`` where the trajectory turning back is
+    the only continuation: the field on the other side (``λ_i = −σ_i``, the mode's sliding
+    indices with the equivalent control that keeps them on their surfaces there) points
+    back across the surface. Where it points into its own side instead (``σ_i ḣ_i < 0``
+    there), a solution entering that side exists too (a parabola grazing a surface whose
+    other field leads upward; a sign flow where ``∂²f/∂x_i²``, or its Schur complement in
+    the sliding block, is negative). Where it is tangent too, to rounding, the contact is
+    a two-fold, whose continuation higher orders decide: flagged (``F± = (−1, ∓x₁)`` on
+    ``h = y`` touches at x₁ = 0, beyond which both fields leave the surface, and was
+    called unique; stranger fuzz fz12). Undecided (``""``) where that equivalent control
+    leaves ``[−1, 1]``: the sliding set would change as well.
     """
     f0, B, _, _, lam = field.evaluate(x)
     row = field.system.kernel_jacobian_rows(x, np.array([i]), field.m)[0]
@@ -1252,13 +1261,16 @@ def _other_side_stays(field: ModeField, x: FloatArray, i: int) -> bool:
         try:
             other[F] = np.linalg.solve(JF @ B[:, F], JF @ (f0 - B[:, fixed] @ other[fixed]))
         except np.linalg.LinAlgError:
-            return True  # (not decided here)
+            return ""  # (not decided here)
         if not float(np.max(np.abs(other[F]))) < 1.0:
-            return True  # (the other side's sliding set would change too: not decided here)
+            return ""  # (the other side's sliding set would change too: not decided here)
     rate = float(row @ (f0 - B @ other))
-    # (a rate within rounding of 0 -- a field tangent on both sides -- decides nothing)
     scale = float(np.linalg.norm(row)) * (float(np.linalg.norm(f0)) + float(np.abs(B).sum()))
-    return not field.sigma[i] * rate < -1e-9 * scale
+    if field.sigma[i] * rate < -1e-9 * scale:
+        return _GRAZING_FORK_NOTE
+    if abs(rate) <= 1e-9 * scale:
+        return _TWO_FOLD_NOTE
+    return ""
 
 
 def _initial_mode(

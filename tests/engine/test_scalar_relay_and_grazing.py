@@ -160,3 +160,44 @@ def test_a_grazing_tolerance_in_the_units_of_h(k: float) -> None:
     assert kinds == ["sliding-entry", "exit"]
     assert dip.events[0].t == pytest.approx(1.0 - math.sqrt(1e-9), abs=1e-9)
     assert dip.x[-1][1] == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("form", ["two fields", "lur'e"])
+def test_a_grazing_contact_at_a_two_fold_is_not_called_unique(form: str) -> None:
+    # (stranger fuzz fz12) F± = (−1, ∓x₁) on ±y > 0, h = y, from (1, 0.5): y = 0.5 − t +
+    # t²/2 touches y = 0 at t = 1, x₁ = 0, where F₋ is tangent too; beyond it both fields
+    # leave the surface (ẏ = −x₁ > 0 above, ẏ = x₁ < 0 below), so turning back, crossing
+    # into y < 0 and sliding on y = 0 are all Filippov solutions. It was flagged unique.
+    def f_plus(x: np.ndarray) -> np.ndarray:
+        return np.array([-1.0, -x[0]])
+
+    def f_minus(x: np.ndarray) -> np.ndarray:
+        return np.array([-1.0, x[0]])
+
+    if form == "two fields":
+        system = fp.piecewise_system(
+            f_minus, f_plus, lambda x: x[1], grad_h=lambda x: np.array([0.0, 1.0])
+        )
+    else:
+        system = fp.FilippovSystem(
+            lambda x: np.array([-1.0, 0.0]), lambda x: np.array([[0.0], [x[0]]]),
+            lambda x: x[1:2], "l1", jac_h=lambda x: np.array([[0.0, 1.0]]),
+        )  # fmt: skip
+    sol = fp.solve(system, [1.0, 0.5], (0.0, 3.0))
+    touch = [ev for ev in sol.events if ev.kind == "tangency"]
+    assert len(touch) == 1 and touch[0].t == pytest.approx(1.0, abs=1e-9)
+    assert not touch[0].unique and "two-fold" in touch[0].note
+    # the branch kept turns back: y = 0.5 − t + t²/2 with x₁ = 1 − t (closed form)
+    np.testing.assert_allclose(sol(2.0), [-1.0, 0.5], atol=1e-8)
+
+
+def test_a_grazing_contact_whose_other_side_pushes_back_stays_unique() -> None:
+    # (the same touch with F₋ = (−1, 1) below: it pushes back across the surface, so
+    # turning back is the only continuation)
+    system = fp.piecewise_system(
+        lambda x: np.array([-1.0, 1.0]), lambda x: np.array([-1.0, -x[0]]), lambda x: x[1],
+        grad_h=lambda x: np.array([0.0, 1.0]),
+    )  # fmt: skip
+    sol = fp.solve(system, [1.0, 0.5], (0.0, 3.0))
+    touch = [ev for ev in sol.events if ev.kind == "tangency"]
+    assert len(touch) == 1 and touch[0].unique
