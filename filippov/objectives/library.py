@@ -454,6 +454,7 @@ def ridge_logistic(A: ArrayLike, y: ArrayLike, lam: float, *, name: str | None =
         yB = sparse_A.copy()
         yB.data *= np.repeat(yv, np.diff(sparse_A.indptr))
         obj = _sparse_glm(yB, lam_f, _logistic_of_margin, _logistic_dloss, _logistic_d2loss, label)
+        obj._loss_curvature_max = 0.25  # (as the dense model's: ℓ'' ≤ 1/4)
         return obj._with_recipe(ridge_logistic, sparse_A, yv, lam_f, name=obj.name)
     yA = yv[:, None] * Am  # rows y_i a_i
 
@@ -954,6 +955,7 @@ def linear_model(
             return _loss_array(value(z, yv), m, "value")
 
         obj = _sparse_glm(sparse_A, lam_f, loss_value, dloss, d2loss, full_name)
+        obj._loss_curvature_max = _CURVATURE_BOUNDS.get(spec.second)
         if squared and n <= _SPARSE_QUADRATIC_MAX_N:
             obj._quadratic_factory = _squared_loss_quadratic(sparse_A, yv, lam_f)
             obj._squared_loss = True
