@@ -1241,12 +1241,47 @@ def _other_side_fork(field: ModeField, x: FloatArray, i: int) -> str:
     back across the surface. Where it points into its own side instead (``σ_i ḣ_i < 0``
     there), a solution entering that side exists too (a parabola grazing a surface whose
     other field leads upward; a sign flow where ``∂²f/∂x_i²``, or its Schur complement in
-    the sliding block, is negative). Where it is tangent too, to rounding, the contact is
-    a two-fold, whose continuation higher orders decide: flagged (``F± = (−1, ∓x₁)`` on
+    the sliding block, is negative). Where it is tangent too (to 1e-9 of the scale of its
+    normal rate), the contact is
+    a two-fold, whose continuation higher orders decide: the other side's rate is read
+    again a short way beyond the contact along the path (a move of 1e-6 of the state's
+    size), and unless it points back across there, flagged (``F± = (−1, ∓x₁)`` on
     ``h = y`` touches at x₁ = 0, beyond which both fields leave the surface, and was
-    called unique; stranger fuzz fz12). Undecided (``""``) where that equivalent control
-    leaves ``[−1, 1]``: the sliding set would change as well.
+    called unique; stranger fuzz fz12; with ``F₋ = (−1, x₁²)``, tangent at the contact
+    but pushing back on both sides of it, it stays unique; review rv9). Undecided
+    (``""``) where that equivalent control leaves ``[−1, 1]``: the sliding set would
+    change as well.
     """
+    at_contact = _other_side_rate(field, x, i)
+    if at_contact is None:
+        return ""  # (not decided here)
+    sigma_i = float(field.sigma[i])
+    rate, scale, _ = at_contact
+    if sigma_i * rate < -1e-9 * scale:
+        return _GRAZING_FORK_NOTE
+    if sigma_i * rate > 1e-9 * scale:
+        return ""
+    # Tangent on both sides to 1e-9 of the normal rates' scale: a little way on along the
+    # path, where a solution crossing into the other side would go.
+    f0, B, _, _, lam = field.evaluate(x)
+    v = f0 - B @ lam
+    speed = float(np.max(np.abs(v)))
+    if not speed > 0.0:
+        return _TWO_FOLD_NOTE
+    ahead = x + (1e-6 * max(1.0, float(np.max(np.abs(x)))) / speed) * v
+    beyond = _other_side_rate(field, ahead, i)
+    # (against the rounding of the normal rate's own terms there: a fast coordinate that
+    # h_i does not see widened the test by its speed, review rv9)
+    if beyond is not None and sigma_i * beyond[0] > 64 * _EPS * beyond[2]:
+        return ""  # (it points back across there: turning back is the only way on)
+    return _TWO_FOLD_NOTE
+
+
+def _other_side_rate(field: ModeField, x: FloatArray, i: int) -> tuple[float, float, float] | None:
+    """``(ḣ_i, a scale, the scale of its terms)`` at ``x`` under the field of the other side
+    of ``h_i = 0`` (see `_other_side_fork`): ``‖∇h_i‖·(‖f0‖ + Σ|B|)`` and ``|∇h_i|·(|f0| +
+    |B||λ|)``, the latter over the components ``h_i`` depends on only; ``None`` where it is
+    not decided here."""
     f0, B, _, _, lam = field.evaluate(x)
     row = field.system.kernel_jacobian_rows(x, np.array([i]), field.m)[0]
     other = lam.copy()
@@ -1261,16 +1296,13 @@ def _other_side_fork(field: ModeField, x: FloatArray, i: int) -> str:
         try:
             other[F] = np.linalg.solve(JF @ B[:, F], JF @ (f0 - B[:, fixed] @ other[fixed]))
         except np.linalg.LinAlgError:
-            return ""  # (not decided here)
+            return None
         if not float(np.max(np.abs(other[F]))) < 1.0:
-            return ""  # (the other side's sliding set would change too: not decided here)
+            return None  # (the other side's sliding set would change too)
     rate = float(row @ (f0 - B @ other))
     scale = float(np.linalg.norm(row)) * (float(np.linalg.norm(f0)) + float(np.abs(B).sum()))
-    if field.sigma[i] * rate < -1e-9 * scale:
-        return _GRAZING_FORK_NOTE
-    if abs(rate) <= 1e-9 * scale:
-        return _TWO_FOLD_NOTE
-    return ""
+    terms = float(np.abs(row) @ (np.abs(f0) + np.abs(B) @ np.abs(other)))
+    return rate, scale, terms
 
 
 def _initial_mode(

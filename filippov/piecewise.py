@@ -690,6 +690,8 @@ def stewart_system(
     # (as `Objective.from_expr` checks them: a parameter named like a variable replaced it
     # in every expression -- x' = x with params {"x": 5} was solved as x' = 5, status 0 --
     # and a repeated variable reached sympy as a raw SyntaxError; stranger fuzz fz12)
+    if isinstance(variables, np.ndarray):  # (an array of names, as before the check)
+        variables = variables.tolist()
     names = check_declared_names(variables) if variables is not None else None
     pars = check_params(params, names or [])
     if isinstance(switching, (list, tuple)) and all(isinstance(s, str) for s in switching):

@@ -648,6 +648,20 @@ class Objective:
             return np.asarray(self._grad_batch(X), dtype=np.float64)
         return np.stack([np.asarray(self._grad(x), dtype=np.float64) for x in X])
 
+    @property
+    def f_rows_vectorized(self) -> bool:
+        """Whether :meth:`eval_f_rows` takes the values of several rows in one call of the
+        objective's own formula (library objectives and expressions), rather than one call
+        per row.
+
+        Examples
+        --------
+        >>> from filippov.objectives import Objective
+        >>> Objective.from_expr("(x - 3)**2", ["x"]).f_rows_vectorized
+        True
+        """
+        return self._trusted and self._f_batch is not None
+
     def eval_f_rows(self, X: FloatArray) -> FloatArray:
         """Objective values at the rows of ``X``, for a driver that validated ``X`` itself.
 

@@ -829,6 +829,13 @@ def from_expr(
             [np.broadcast_to(np.asarray(c, dtype=float), (m,)) for c in comps]
         ).reshape(m, n)
 
+    def f_batch(X: FloatArray) -> FloatArray:
+        # (the formula itself at every row: a batched driver's closed-form ½xᵀHx + bᵀx + c
+        # of a quadratic given centred, (x − 1e4)²/2, cancelled to −3e-8 near its
+        # minimizer; review rv9)
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(f_num(*X.T, *pvals), dtype=float), (X.shape[0],))
+
     # A formula of degree <= 2 is a quadratic: keep (H, b, c) so that its flows take the
     # engine's exact path (every second derivative is then free of the variables).
     quadratic = None
@@ -845,6 +852,7 @@ def from_expr(
         hess=hess,
         hvp=None,
         grad_batch=grad_batch,
+        f_batch=f_batch,
         n=n,
         name=check_name(expr.strip() if name is None else name),
         quadratic=quadratic,

@@ -201,13 +201,19 @@ class Problem:
         ``Objective.f`` does); closed-form quadratic values are not.
         """
         self.nfev += X.shape[0]
-        if self.batched and X.shape[0] > 1:
-            # (not a squared-loss linear model's, dense or sparse: its f is a mean of
-            # squared residuals, while the expanded ½xᵀHx + bᵀx + c cancels against
-            # c = ‖y‖²/2m near a close fit; nor a separable quadratic's, ½Σ l (x − c)²,
-            # whose expanded form cancels where |c| is large -- batched Armijo steps
-            # stalled 1.5e-4 from a minimizer at 1e4 that the single run reached, and f
-            # read −3e-8 there: the objective's own rows, `eval_f_rows`, below)
+        objective = self.objective
+        if (
+            self.batched
+            and X.shape[0] > 1
+            and not (isinstance(objective, Objective) and objective.f_rows_vectorized)
+        ):
+            # (The objective's own formula at the rows where it has one for them, below:
+            # a quadratic's expanded ½xᵀHx + bᵀx + c cancels where the formula is centred
+            # -- a separable quadratic ½Σ l (x − c)² or an expression (x − 1e4)²/2 read
+            # −3e-8 near the minimizer, and batched Armijo steps stalled 1.5e-4 from it
+            # where the single run reached it; fz11, review rv9. Nor a squared-loss
+            # linear model's, dense or sparse: its f is a mean of squared residuals, and
+            # the expanded form cancels against c = ‖y‖²/2m near a close fit.)
             derived = getattr(self.objective, "_squared_loss", False)
             quad = None if derived or self.separable is not None else self.quadratic
             if quad is not None:

@@ -178,9 +178,10 @@ class GreedyCD(Scheme):
     All rules have the same first-order decrease :math:`\eta\|g\|_\infty` on an exact tie
     (seed paper 2, Lemma 4.4). The counter ``tie_breaks`` records how many indices leave
     the tie set at each step, ``tie_size`` records :math:`|A_k|`, and ``nonunique`` the
-    steps whose selection had several solutions (``"selection"`` only: a tie block
-    singular on the simplex, duplicated coordinates; one of them is taken, and the
-    run's message says so).
+    steps whose selection is not known to be unique (``"selection"`` only: a tie block
+    not positive definite on the simplex, as for duplicated coordinates, where every
+    split of their weight keeps the tie; the solution found is taken, and the run's
+    message says so).
 
     Parameters
     ----------
@@ -210,8 +211,9 @@ class GreedyCD(Scheme):
     norm_name = "l1"
     extra_diagnostics = ("tie_breaks", "tie_size", "nonunique")
     nonunique_note = (
-        "had a tie whose selection, a simplex variational inequality, has several "
-        "solutions (one was taken"
+        "had a tie whose selection, a simplex variational inequality, is not known to be "
+        "unique (its block is not positive definite on the simplex; the solution found "
+        "was taken"
     )
 
     def __init__(
@@ -276,8 +278,11 @@ class GreedyCD(Scheme):
                     M = sA[:, None] * H[np.ix_(A, A)] * sA[None, :]
                     sel = solve_simplex_vi(M, np.zeros(A.size))
                     weights = np.asarray(sel.lam, dtype=float)
-                    # (a singular tie block: every split of some weights keeps the tie,
-                    # and the one taken is not the flow's to choose silently; fz11)
+                    # (a tie block not positive definite on the simplex: uniqueness is
+                    # not known -- for a singular one every split of some weights keeps
+                    # the tie -- and the one taken is not the flow's to choose silently;
+                    # fz11. `unique` is the sufficient test, so a block like diag(1, −1)
+                    # with a single solution is flagged too: "not known", not "several")
                     nonunique[row] = 0 if sel.unique else 1
                 v[row, A] = -sA * weights
         breaks = (

@@ -201,3 +201,30 @@ def test_a_grazing_contact_whose_other_side_pushes_back_stays_unique() -> None:
     sol = fp.solve(system, [1.0, 0.5], (0.0, 3.0))
     touch = [ev for ev in sol.events if ev.kind == "tangency"]
     assert len(touch) == 1 and touch[0].unique
+
+
+@pytest.mark.parametrize(
+    ("below", "fast"),
+    [
+        (lambda x: np.array([-1.0, x[0] ** 2, 0.0]), 0.0),  # tangent, pushes back beyond
+        (lambda x: np.array([-1.0, 1e-12, 0.0]), 0.0),  # pushes back weakly
+        (lambda x: np.array([-1.0, 1e-6 + x[0] ** 2, 1e4]), 1e4),  # a fast unrelated z
+    ],
+)
+def test_a_grazing_contact_whose_other_side_pushes_back_is_unique_however_weakly(
+    below, fast: float
+) -> None:
+    # (review rv9 of the two-fold flag) F₋ tangent at the contact but pushing back on both
+    # sides of it (ẏ = x₁² ≥ 0), or pushing back by 1e-12, was called a two-fold; a
+    # coordinate z' = 1e4 that h = y does not see widened the tolerance. Turning back is
+    # the only continuation in each.
+    def above(x: np.ndarray) -> np.ndarray:
+        return np.array([-1.0, -x[0], fast])
+
+    system = fp.piecewise_system(
+        below, above, lambda x: x[1], grad_h=lambda x: np.array([0.0, 1.0, 0.0])
+    )
+    sol = fp.solve(system, [1.0, 0.5, 0.0], (0.0, 3.0))
+    touch = [ev for ev in sol.events if ev.kind == "tangency"]
+    assert len(touch) == 1 and touch[0].unique
+    np.testing.assert_allclose(sol(2.0)[:2], [-1.0, 0.5], atol=1e-8)

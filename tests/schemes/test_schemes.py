@@ -439,7 +439,7 @@ def test_greedy_cd_selection_keeps_the_tie_vertex_zigzags() -> None:
     equal, _ = _greedy("equal")
     assert equal.diagnostics["tie_breaks"].sum() > 0  # unequal l_i: equal weights break it
     assert sel.diagnostics["nonunique"].sum() == 0  # (a positive definite tie block)
-    assert "several solutions" not in sel.message
+    assert "not known to be unique" not in sel.message
     # every rule has the same first-order decrease eta * ||g||_inf on the exact tie
     for traj in (sel, vertex, equal):
         step0 = traj.x[0] - traj.x[1]
@@ -700,15 +700,21 @@ def test_separable_quadratic_runs_without_its_dense_hessian() -> None:
         np.testing.assert_allclose(traj.diagnostics["f"][:, row], f_row, rtol=1e-14, atol=1e-15)
 
 
-def test_a_batched_separable_quadratic_takes_its_values_in_the_centred_form() -> None:
-    # (stranger fuzz fz11) a batch took f = ½Σ l x² + bᵀx + c for ½Σ l (x − c)²: with
-    # centres at 1e4 that cancelled to 4e-8 at f ≈ 1, Armijo stalled 1.5e-4 from the
-    # minimizer (181 zero steps of 200, status 0) where the single run reaches it, and
-    # f read −3e-8 at the end. The batch now reads the objective's own centred rows.
-    from filippov.schemes.base import Problem
-
+@pytest.mark.parametrize("given_as", ["separable_quadratic", "from_expr"])
+def test_a_batched_centred_quadratic_takes_its_values_in_its_own_form(given_as: str) -> None:
+    # (stranger fuzz fz11, review rv9) a batch took f = ½Σ l x² + bᵀx + c for
+    # ½Σ l (x − c)²: with centres at 1e4 that cancelled to 4e-8 at f ≈ 1, Armijo stalled
+    # 1.5e-4 from the minimizer (181 zero steps of 200, status 0) where the single run
+    # reaches it, and f read −3e-8 at the end. The batch now reads the objective's own
+    # centred formula at its rows.
     c = np.array([1e4, -1e4, 3e3])
-    obj = separable_quadratic([1.0, 2.0, 0.5], c)
+    if given_as == "separable_quadratic":
+        obj = separable_quadratic([1.0, 2.0, 0.5], c)
+    else:
+        obj = Objective.from_expr(
+            "(x - 10000)**2/2 + (y + 10000)**2 + (z - 3000)**2/4", ["x", "y", "z"]
+        )
+        assert obj.quadratic_data is not None  # (detected as a quadratic: the case)
     x0 = c + np.array([1.0, -0.7, 0.4])
     X = np.array([x0 - 1e-6, c + 1e-9, c])
     problem = Problem(obj, X[0], S.SignGD(step=0.1), batched=True)
