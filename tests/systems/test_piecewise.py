@@ -1520,3 +1520,12 @@ def test_a_gene_network_corner_that_can_rest_is_flagged_not_unique() -> None:
     sol = fp.solve(system, [3.288060774623303, 3.1033963513269], (0.0, 2.7060514844911094))
     at_corner = [ev for ev in sol.events if np.allclose(ev.x, th, atol=1e-9)]
     assert at_corner and not any(ev.unique for ev in at_corner)
+
+
+def test_stewart_system_takes_its_variables_as_an_array_too() -> None:
+    # (review rv9: the checks of its names refused a NumPy array of them, which it took
+    # before) x' = 1 above y = x − 0.5, −1 below: from 0 it reaches 0.5 and slides there
+    system = fp.stewart_system({"+": ["-1"], "-": ["1"]}, ["x - 0.5"], variables=np.array(["x"]))
+    sol = fp.solve(system, [0.0], (0.0, 1.0))
+    assert sol.status in (0, 1)
+    np.testing.assert_allclose(sol.x[-1], [0.5], atol=1e-10)
