@@ -167,6 +167,14 @@ def test_an_l2_relay_whose_h_turns_without_shrinking_is_no_arrival(
     np.testing.assert_allclose(sol(ts), exact, rtol=0.0, atol=1e-6)
 
 
+def _drifting_l2_relay(a: float) -> fp.FilippovSystem:
+    """x' ∈ (a, 0) − ∂‖x‖₂: h = x, B = I."""
+    return fp.FilippovSystem(
+        lambda x: np.array([a, 0.0]), np.eye(2), lambda x: x.copy(), "l2",
+        jac_h=lambda x: np.eye(2),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("a", [1.01, 1.5, 3.0])
 def test_an_l2_relay_passing_through_zero_ends_minus_4_with_its_reason(a: float) -> None:
     # x' = (a, 0) − x/‖x‖ from (−2, 0): h = x reaches 0 at t = 2/(1 + a) at speed 1 + a,
@@ -174,11 +182,7 @@ def test_an_l2_relay_passing_through_zero_ends_minus_4_with_its_reason(a: float)
     # which the README's limits say ends −4. At a = 1.01 and 1.5 the arrival's machinery
     # ended −1 instead (scipy's "`x` must contain at least 2 elements" at 1.5; stranger
     # fuzz fz12).
-    system = fp.FilippovSystem(
-        lambda x: np.array([a, 0.0]), np.eye(2), lambda x: x.copy(), "l2",
-        jac_h=lambda x: np.eye(2),
-    )  # fmt: skip
-    sol = fp.solve(system, [-2.0, 0.0], (0.0, 4.0))
+    sol = fp.solve(_drifting_l2_relay(a), [-2.0, 0.0], (0.0, 4.0))
     assert sol.status == -4
     assert "passes through h = 0" in sol.message
     t_cross = 2.0 / (1.0 + a)
@@ -192,11 +196,7 @@ def test_an_l2_relay_passing_through_zero_ends_minus_4_with_its_reason(a: float)
 @pytest.mark.parametrize("a", [0.5, 0.99])
 def test_an_l2_relay_reaching_zero_at_finite_speed_rests_where_it_can(a: float) -> None:
     # (the same relay with ‖(a, 0)‖ < 1: λ = (a, 0) makes the velocity 0 at h = 0)
-    system = fp.FilippovSystem(
-        lambda x: np.array([a, 0.0]), np.eye(2), lambda x: x.copy(), "l2",
-        jac_h=lambda x: np.eye(2),
-    )  # fmt: skip
-    sol = fp.solve(system, [-2.0, 0.0], (0.0, 4.0))
+    sol = fp.solve(_drifting_l2_relay(a), [-2.0, 0.0], (0.0, 4.0))
     assert sol.status == 1
     assert sol.events[-1].t == pytest.approx(2.0 / (1.0 + a), abs=1e-8)
     np.testing.assert_allclose(sol.x[-1], [0.0, 0.0], atol=1e-12)
