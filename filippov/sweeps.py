@@ -1248,8 +1248,20 @@ def _plan(
                 "the flow run='compare' compares it with",
             )
             raise ValueError(f"`scheme` is {why}")
+        if run == "scheme" and solve_options:
+            # (refused as `norms` is: taken silently, a run="scheme" sweep with
+            # solve_options={"method": "events"} ran as without them; stranger fuzz fz14)
+            raise ValueError(
+                "`solve_options` apply to run='solve' or run='compare' only (run='scheme' "
+                "solves no flow)."
+            )
     elif scheme is not None or steps is not None:
         raise ValueError("`scheme` and `steps` apply to run='scheme' or run='compare' only.")
+    elif scheme_options:
+        raise ValueError(
+            "`scheme_options` apply to run='scheme' or run='compare' only (run='solve' runs "
+            "no scheme)."
+        )
     norm_axis: tuple[str | None, ...] = (None,)
     if norms is not None and isinstance(problem, FilippovSystem):
         # (a factory's systems are known only when built: each run's row says it then)

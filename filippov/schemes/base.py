@@ -170,6 +170,11 @@ class Problem:
         self._L: FloatArray | None = None
         self._L_kind: str | None = None
         self._L_error: str | None = None
+        #: The step policy's active face at the step being taken (``(m, n)`` bool), or
+        #: ``None`` for a policy without one: the driver holds the coordinates outside it
+        #: whatever a scheme's update computes, and a scheme that keeps state per
+        #: coordinate reads here which ones did not move.
+        self.face: np.ndarray | None = None
 
     # -- objective access, vectorized over rows -------------------------------------------
     @property
@@ -856,6 +861,7 @@ def run(
                     # finished points stay put: not at the point the scheme stepped from
                     Xs = np.where(done[:, None], X, Xs)
                     Gs = np.where(done[:, None], G, Gs)
+            problem.face = face
             try:
                 upd = scheme.update(problem, Xs, Gs, v, eta, direction.state)
             except StepFailure as exc:

@@ -237,6 +237,34 @@ class DiscreteTrajectory:
             raise TypeError(f"`metadata` must be a mapping or None. Got {metadata!r} instead.")
         self.metadata: dict[str, Any] = dict(metadata or {})
 
+    def __eq__(self, other: object) -> bool:
+        """Equal arrays (NaN equal to NaN), diagnostics, status, message and metadata: a
+        pickled or saved and loaded copy equals the original (stranger fuzz fz14: it
+        compared unequal, by identity, where the README promises equal objects).
+
+        Examples
+        --------
+        >>> import pickle
+        >>> from filippov.objectives import slope
+        >>> from filippov.schemes import SignGD
+        >>> traj = SignGD(step=0.1).run(slope(0.5), [1.0, 1.0], n_steps=3)
+        >>> pickle.loads(pickle.dumps(traj)) == traj
+        True
+        """
+        if not isinstance(other, DiscreteTrajectory):
+            return NotImplemented
+        return (
+            _same(self.x, other.x)
+            and _same(self.t, other.t)
+            and _same(self.k, other.k)
+            and _same(self.diagnostics, other.diagnostics)
+            and self.status == other.status
+            and self.message == other.message
+            and _same(self.metadata, other.metadata)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     # ------------------------------------------------------------------ shape helpers
     @property
     def batched(self) -> bool:
@@ -546,3 +574,20 @@ class DiscreteTrajectory:
                 message=meta["message"],
                 metadata=meta["metadata"],
             )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two values of a trajectory (arrays, mappings, sequences, scalars) are equal,
+    arrays by value and NaN equal to NaN."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a_arr, b_arr = np.asarray(a), np.asarray(b)
+        if a_arr.shape != b_arr.shape or a_arr.dtype.kind != b_arr.dtype.kind:
+            return False
+        return bool(np.array_equal(a_arr, b_arr, equal_nan=a_arr.dtype.kind in "fc"))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(u, v) for u, v in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True  # (NaN)
+    return bool(a == b)

@@ -256,6 +256,17 @@ def test_norms_and_seeds_axes():
         ({"params": {"a": [1.0]}}, ValueError, "factory"),
         ({"executor": "threads"}, TypeError, "executor"),
         ({"table_format": "xlsx"}, ValueError, "table_format"),
+        # (stranger fuzz fz14: options of the other run kind were taken without effect)
+        ({"scheme_options": {"max_steps": 5}}, ValueError, "scheme_options"),
+        (
+            {
+                "run": "scheme",
+                "scheme": fp.schemes.SignGD(step=0.1),
+                "solve_options": {"rtol": 1e-3},
+            },
+            ValueError,
+            "solve_options",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, error, match):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -86,8 +87,24 @@ def test_save_load_exact_round_trip(tmp_path, make) -> None:
     path = traj.save(tmp_path / "run.npz")
     back = DiscreteTrajectory.load(path)
     assert_same(traj, back)
+    # (stranger fuzz fz14) equal objects, as the README says, loaded and pickled alike
+    assert back == traj and pickle.loads(pickle.dumps(traj)) == traj
     # only the target file exists: the temporary file was renamed into place
     assert sorted(os.listdir(tmp_path)) == ["run.npz"]
+
+
+def test_trajectories_differing_anywhere_are_not_equal() -> None:
+    traj = S.SignGD(step=0.1).run(slope(0.5), [1.0, 1.0], n_steps=5)
+    other = pickle.loads(pickle.dumps(traj))
+    other.x[2, 0] += 1e-15
+    assert other != traj
+    other = pickle.loads(pickle.dumps(traj))
+    other.metadata["step"] = "Constant(0.2)"
+    assert other != traj
+    other = pickle.loads(pickle.dumps(traj))
+    other.diagnostics["f"] = other.diagnostics["f"][:-1]
+    assert other != traj
+    assert traj != "a trajectory"
 
 
 def test_nan_diagnostics_and_no_suffix_path(tmp_path) -> None:
