@@ -200,3 +200,24 @@ def test_an_l2_relay_reaching_zero_at_finite_speed_rests_where_it_can(a: float) 
     assert sol.status == 1
     assert sol.events[-1].t == pytest.approx(2.0 / (1.0 + a), abs=1e-8)
     np.testing.assert_allclose(sol.x[-1], [0.0, 0.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("h_scale", [1.0, 1e6])
+def test_an_l2_arrival_with_h_at_its_time_resolution_already_rests(h_scale: float) -> None:
+    # (stranger fuzz fz13) With h scaled by 1e6 the guard stopped at ‖h‖ = 4.7e-9, where
+    # the arrival's integration in log ‖h‖ took no time, and the run ended −1 ("does not
+    # finish"); unscaled, the same flow rests at t = 1.30065509. Data: fz13's seed 160.
+    rng = np.random.default_rng(160)
+    n = int(rng.integers(2, 5))
+    m = int(rng.integers(1, n + 1))
+    G = rng.normal(size=(m, n))
+    M = np.eye(m) * rng.uniform(0.5, 2) + 0.6 * rng.normal(size=(m, m))
+    B = np.linalg.pinv(G) @ M + (np.eye(n) - np.linalg.pinv(G) @ G) @ rng.normal(size=(n, m))
+    c0 = rng.normal(size=n) * rng.choice([0.1, 0.5, 1.5])
+    e = rng.normal(size=m)
+    x0 = rng.normal(size=n)
+    system = fp.FilippovSystem.affine(c0, B, h_scale * G, h_scale * e, "l2")
+    sol = fp.solve(system, x0, (0.0, 4.0), rtol=1e-6, atol=1e-8)
+    assert sol.status == 1, sol.message
+    assert sol.events[-1].t == pytest.approx(1.30065509, abs=1e-5)
+    np.testing.assert_allclose(G @ sol.x[-1] + e, 0.0, atol=1e-9)
