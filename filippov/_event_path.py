@@ -1393,6 +1393,23 @@ def _initial_mode(
             )
         return sigma, free, offset, False
     if bool(np.all(np.abs(hx) <= ztol)):
+        # ℓ2 at h = 0: a rest or a motion along h = 0 where a relay value of the ball
+        # makes one; where none does, the relay leaves h = 0 at once, which the path does
+        # not continue (as `_transition` refuses it later in a run): a start at h = 0
+        # with ‖B⁻¹f0‖ = 1.98 recorded a unique "stationary" event and ended −5 by the
+        # self-check (stranger fuzz fz13).
+        cv = consistent_relay(
+            system.norm, f0, B, hx, system.kernel_jacobian(x, m), free=np.arange(m)
+        )
+        moving = float(np.max(np.abs(cv.velocity))) > 1e-10 * max(float(np.max(np.abs(B))), 1e-300)
+        if moving and not cv.free:
+            raise PathFailure(
+                -4,
+                f"the ℓ2 relay starts at h = 0 at t = {t:.12g} and leaves it at once (no "
+                "velocity of its Filippov set there vanishes or stays on h = 0); "
+                "continuing from h = 0 needs a direction choice the event path does not "
+                "make (not supported)",
+            )
         return np.zeros(m), np.arange(m), offset, False
     return np.zeros(m), np.empty(0, dtype=int), offset, False
 

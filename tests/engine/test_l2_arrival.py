@@ -221,3 +221,20 @@ def test_an_l2_arrival_with_h_at_its_time_resolution_already_rests(h_scale: floa
     assert sol.status == 1, sol.message
     assert sol.events[-1].t == pytest.approx(1.30065509, abs=1e-5)
     np.testing.assert_allclose(G @ sol.x[-1] + e, 0.0, atol=1e-9)
+
+
+def test_an_l2_relay_started_at_zero_that_leaves_it_ends_minus_4() -> None:
+    # (stranger fuzz fz13) x' ∈ f0 − B ∂‖x‖₂ from x = 0 with ‖B⁻¹f0‖ = 1.98 > 1: no
+    # relay value of the ball holds h = 0, so it leaves at once (the README's limits:
+    # −4). It recorded a "stationary" event flagged unique and ended −5 by the self-check.
+    B = np.array([[1.0, 0.3], [-0.2, 0.8]])
+    f0 = np.array([2.0, 0.5])
+    assert np.linalg.norm(np.linalg.solve(B, f0)) > 1.0
+    system = fp.FilippovSystem.affine(f0, B, np.eye(2), np.zeros(2), "l2")
+    for method in ("auto", "events"):
+        sol = fp.solve(system, [0.0, 0.0], (0.0, 1.0), method=method)
+        assert sol.status == -4 and "leaves it at once" in sol.message
+        assert not any(ev.kind == "stationary" for ev in sol.events)
+    # (with ‖B⁻¹f0‖ < 1 the start is a rest, as before)
+    rest = fp.FilippovSystem.affine(np.array([0.5, 0.1]), B, np.eye(2), np.zeros(2), "l2")
+    assert fp.solve(rest, [0.0, 0.0], (0.0, 1.0)).status == 1
