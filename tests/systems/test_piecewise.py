@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.integrate
 import scipy.optimize
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -1529,3 +1530,80 @@ def test_stewart_system_takes_its_variables_as_an_array_too() -> None:
     sol = fp.solve(system, [0.0], (0.0, 1.0))
     assert sol.status in (0, 1)
     np.testing.assert_allclose(sol.x[-1], [0.5], atol=1e-10)
+
+
+def _four_affine_fields_around_an_intersection() -> tuple[Any, np.ndarray]:
+    """(stranger fuzz fz13, its seed 30) four affine fields around x₁ = x₂ = 0 in R³ whose
+    intersection attracts the flow from the start; the bilinear root (α, β) has β → 0 at
+    t ≈ 1.3388, an exit onto x₁ = 0, x₂ < 0."""
+    rng = np.random.default_rng(30)
+    base, slopes = {}, {}
+    for s1 in (-1, 1):
+        for s2 in (-1, 1):
+            f = rng.normal(size=3)
+            f[0] = -s1 * rng.uniform(0.2, 2)
+            f[1] = -s2 * rng.uniform(0.2, 2)
+            if rng.random() < 0.3:
+                f[int(rng.integers(0, 2))] *= -0.3
+            base[(s1, s2)] = f
+            slopes[(s1, s2)] = 0.3 * rng.normal(size=(3, 3))
+
+    def field(x: np.ndarray, signs: Any) -> np.ndarray:
+        return base[tuple(signs)] + slopes[tuple(signs)] @ x
+
+    return field, np.array([0.0, 0.0, rng.normal()])
+
+
+@pytest.mark.parametrize("rtol", [1e-8, 1e-10])
+def test_a_codimension_2_sliding_runs_to_its_exit_past_a_meaningless_exit_guard(
+    rtol: float,
+) -> None:
+    # (stranger fuzz fz13) The exit guard of x₁ released to the + side -- the sliding on
+    # x₂ = 0 continued there, which has left its box -- changed sign at x₃ = −2.44 while
+    # the intersection still attracts from every side: the run ended −4 "no consistent
+    # mode" (at rtol 1e-8 after a long step past the exit, "ceased to exist", keeping
+    # nothing, sol.t == [0]). The bilinear sliding now runs on to its exit, checked
+    # against the Dieci–Lopez field integrated independently (its root by a grid in β
+    # and brentq, as the fuzz's reference).
+    field, x0 = _four_affine_fields_around_an_intersection()
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection="bilinear"
+    )
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
+    assert sol.status == 0, sol.message
+    exits = [ev for ev in sol.events if ev.kind == "exit"]
+    assert exits and exits[0].indices == (1,) and exits[0].t == pytest.approx(1.3388, abs=1e-3)
+
+    def bilinear_velocity(x: np.ndarray) -> np.ndarray:
+        # (α, β) ∈ [0, 1]² with both normal rates of the bilinear blend zero: the rate of
+        # x₂ is affine in β for each α, solved for β; then the rate of x₁ by bisection in α
+        F = {s: field(x, s) for s in ((-1, -1), (1, -1), (-1, 1), (1, 1))}
+
+        def blend(a: float, b: float) -> np.ndarray:
+            return (
+                (1 - a) * (1 - b) * F[(-1, -1)]
+                + a * (1 - b) * F[(1, -1)]
+                + ((1 - a) * b * F[(-1, 1)] + a * b * F[(1, 1)])
+            )
+
+        def alpha(b: float) -> float:  # (the rate of x₁ is affine in α for each β)
+            low, high = blend(0.0, b)[0], blend(1.0, b)[0]
+            return float(low / (low - high))
+
+        def rate(b: float) -> float:
+            return float(blend(alpha(b), b)[1])
+
+        grid = np.linspace(0.0, 1.0, 401)
+        rates = np.array([rate(b) for b in grid])
+        k = int(np.flatnonzero(rates[:-1] * rates[1:] <= 0.0)[0])
+        b = scipy.optimize.brentq(rate, grid[k], grid[k + 1], xtol=1e-15)
+        assert 0.0 <= alpha(b) <= 1.0
+        return blend(alpha(b), b)
+
+    reference = scipy.integrate.solve_ivp(
+        lambda t, x: bilinear_velocity(x), (0.0, 1.2), x0, rtol=1e-11, atol=1e-13,
+        dense_output=True,
+    )  # fmt: skip
+    ts = np.linspace(0.0, 1.2, 13)
+    np.testing.assert_allclose(sol(ts), reference.sol(ts).T, rtol=0, atol=1e-7)
