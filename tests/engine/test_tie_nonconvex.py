@@ -73,17 +73,21 @@ def test_join_into_a_repelling_tie_takes_the_simplex_vi_as_the_event_path() -> N
     # at t = 1/2. The three-index block is not positive definite on σᵀd = 0 (along
     # (1, 1, −2) its curvature is −2): the simplex VI is not monotone and decides by
     # enumeration. Its only solution moves x0 and x1 (x2 alone would fall below them,
-    # every support with x2 has a negative weight); flagged not unique, as the event path
-    # flags it (a non-monotone VI can have several).
+    # every support with x2 has a negative weight, x0 or x1 alone lets the other's |∂f|
+    # grow past its own), every support's KKT system is regular or inconsistent, and the
+    # tie it holds attracts (with w0 > w1, ∂_1 f grows faster, and x1 takes more): unique,
+    # on both paths. (It was flagged not unique while every non-monotone VI was; stranger
+    # fuzz fz13.)
     obj = saddle()
     system = fp.steepest_descent_flow(obj, "l1")
     sol = fp.solve(system, [0.0, 0.0, 1.5], (0.0, 2.0), method="continuation")
     ref = fp.solve(system, [0.0, 0.0, 1.5], (0.0, 2.0), method="events")
     assert sol.status == ref.status == 0, sol.message
     assert [(e.kind, e.indices, e.unique) for e in sol.events] == [
-        ("crossing", (0, 1), False),
-        ("tie-exit", (2,), False),
+        ("crossing", (0, 1), True),
+        ("tie-exit", (2,), True),
     ]
+    assert [e.unique for e in ref.events] == [True, True]
     same_events(sol, ref, atol=1e-12)
     assert sol.events[0].t == pytest.approx(0.5, abs=1e-12)
     ts = np.linspace(0.0, 2.0, 21)

@@ -685,3 +685,32 @@ def test_simplex_with_rates_that_can_never_differ_is_not_unique(k: int, c: float
     assert np.all(np.abs(sel.lam - 1.0 / k) <= 1e-12)  # the minimal-norm weights
     # a definite block of the same scale stays unique
     assert solve_simplex_vi(M + c * np.eye(k), np.zeros(k)).unique
+
+
+def test_a_simplex_vi_with_one_isolated_solution_is_unique_without_monotonicity() -> None:
+    # (stranger fuzz fz13, review rv9) M = diag(1, −1) is not monotone on the simplex, but
+    # its VI has the single solution w = (0, 1) (checked here on a fine grid), and every
+    # support's KKT system is regular: unique. It was flagged not unique, as every
+    # non-monotone one was (51 of 316 ℓ∞ relays whose continuation is unique).
+    M = np.diag([1.0, -1.0])
+    a = np.zeros(2)
+    sel = solve_simplex_vi(M, a)
+    np.testing.assert_allclose(sel.lam, [0.0, 1.0], atol=1e-12)
+    assert sel.unique and sel.method == "enumeration"
+    grid = np.linspace(0.0, 1.0, 100_001)
+    solutions = []
+    for w0 in grid:
+        w = np.array([w0, 1.0 - w0])
+        rho = a - M @ w
+        r = float(np.max(rho))  # (w solves the VI iff every index it uses attains max ρ)
+        if np.all(rho[w > 0] >= r - 1e-12):
+            solutions.append(w0)
+    assert solutions == [0.0]
+
+
+def test_a_simplex_vi_with_a_singular_support_is_not_called_unique() -> None:
+    # (twin indices: every split of their weight solves it; the enumeration returns one)
+    M = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 3.0]])
+    M[2, 2] = -3.0  # (not monotone: the enumeration decides)
+    sel = solve_simplex_vi(M, np.zeros(3))
+    assert not sel.unique
