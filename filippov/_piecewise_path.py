@@ -550,7 +550,6 @@ def _steps(
             repulsive=repulsive,
         )
     free = choice.free
-    refused: tuple[str, int, int] | None = None
     while True:
         mode = _Mode(system, free, signs, gain, rec, scales)
         mode_rec = make_mode("l1", signs, free)
@@ -562,10 +561,7 @@ def _steps(
         if bool(np.all(np.abs(vel) <= 1e-12 * v_scale)):
             return Rest(t, x, free, old_mode, mode_rec, choice.selection.lam, choice.unique)
         yield
-        t_new, x_new, hit = _run_mode(
-            mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls, refused
-        )
-        refused = None
+        t_new, x_new, hit = _run_mode(mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls)
         t, x = t_new, x_new
         if hit is None:
             return REACHED_END
@@ -592,18 +588,6 @@ def _steps(
         beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs, scales)
         if beside is not None:
             zero_t, choice = beside
-        elif forced and (
-            kept := _exit_refused(system, x, zero_t, base, forced, free, old_signs, scales)
-        ):
-            # An exit's guard -- the sliding on the other surfaces continued smoothly with
-            # the index released, `_released` -- changed sign where that continuation has
-            # left its box (no sliding there), no mode sends the index to that side, and
-            # the mode itself still attracts from every side beyond rounding: no exit. It
-            # goes on, its guard disarmed for a step; the run ended −4 "no consistent
-            # mode" there (stranger fuzz fz13, bilinear and Stewart selections alike).
-            choice = kept
-            refused = (kind, i, s)
-            kind = "refused exit"
         else:
             choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales)
         if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s, scales):
@@ -611,37 +595,6 @@ def _steps(
         arrived = tuple(j for j in zero_t if j not in free)
         _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
         signs, free = choice.signs, choice.free
-
-
-def _exit_refused(
-    system: PiecewiseSystem,
-    x: FloatArray,
-    zero: tuple[int, ...],
-    signs: np.ndarray,
-    forced: dict[int, int],
-    free: tuple[int, ...],
-    previous: np.ndarray,
-    scales: RunScales,
-) -> ModeChoice | None:
-    """The mode on ``free`` again, when an exit (``forced``) fired at ``x`` that no mode
-    makes and that mode attracts from every side by more than the relaxed band of
-    `choose_mode` (a thousand times the rounding of the normal rates); else ``None``,
-    and the exit stands (a failure, −4, where no mode makes it). Where the sliding truly
-    ends, its attraction falls to 0 there: a 3-D Stewart system at rtol 1e-6 went on
-    sliding past such an exit, 4.6e-2 off, until the exit was refused only this way."""
-    if choose_mode(system, x, zero, signs, scales=scales, forced=forced, previous=previous):
-        return None
-    again = choose_mode(system, x, zero, signs, scales=scales, previous=previous)
-    if again is None or again.free != free:
-        return None
-    grads = system.jacobian(x)
-    v = again.selection.velocity
-    for i in free:
-        tol = max(scales.rate_tol(grads[i], v, 1e-10), 1e-300)
-        for side in (1, -1):
-            if not _leaves(system, x, free, again.signs, i, side, scales) < -1e3 * tol:
-                return None
-    return again
 
 
 def _aside(
@@ -785,12 +738,10 @@ def _run_mode(
     rec: Recorder,
     mode_rec: object,
     stiff_cls: type[OdeSolver] | None = None,
-    refused: tuple[str, int, int] | None = None,
 ) -> tuple[float, FloatArray, tuple[str, int, int] | None]:
     """Integrate one mode to its first event or ``t_end``; record the segment (given
     ``stiff_cls``, the mode goes on with it where DOP853 finds it stiff: see
-    :mod:`filippov._stiffness`). ``refused``: the label of an exit refused where this
-    mode starts (see `_steps`); its guard arms only after the first step."""
+    :mod:`filippov._stiffness`)."""
     # (a surface the event reached is at zero to the root's rounding: the mode starts on
     # all of its surfaces, as every state it records is)
     x = mode.project(x)
@@ -804,12 +755,6 @@ def _run_mode(
     # (a guard is armed once it is below 0 beyond the rounding of its own size)
     g_tol = _ARM_RTOL * mode.guard_scales(x)
     armed = g_prev < -g_tol
-    # (a refused exit's guard is at its root here, and may dither about 0 on the first
-    # step: armed there it fired at the start again and again, a loop of zero-length
-    # modes)
-    k_refused = mode.labels.index(refused) if refused in mode.labels else -1
-    if k_refused >= 0:
-        armed[k_refused] = False
     g_start = g_prev.copy()
     ts = [t]
     interps: list[object] = []
@@ -930,10 +875,7 @@ def _run_mode(
                 break
             # armed from interior samples too: a guard starting at 0 (just after a
             # crossing) may dip below 0 and come back within one step
-            arming = g_new < -g_tol
-            if k_refused >= 0 and len(ts) <= 2:
-                arming[k_refused] = False  # (not on the first step: see above)
-            armed |= arming
+            armed |= g_new < -g_tol
             t_lo = t_j
         # Brackets (guard, lo, hi): the guards fired at a sample, and those of a dip and
         # return between the samples up to it (a surface crossed and crossed back within
@@ -974,12 +916,7 @@ def _run_mode(
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.
-        # (not a refused exit's guard, which `choose_mode` found meaningless where the
-        # mode starts: its sign there says nothing of this mode's own consistency)
-        unseen = armed.copy()
-        if k_refused >= 0:
-            unseen[k_refused] = True
-        roots += _missed_sign_changes(mode, dense, t_step, t_j, g_start, g_new, unseen, g_tol)
+        roots += _missed_sign_changes(mode, dense, t_step, t_j, g_start, g_new, armed, g_tol)
         if roots:
             best_t, best_k = min(roots)
             t_hit = float(best_t)

@@ -1170,11 +1170,12 @@ def solve_simplex_vi(
     larger problems get one solution by Lemke's method (``"lemke"``) or, where its
     pivoting fails, a mixed-integer search for a feasible support (``"milp"``, HiGHS),
     checked exactly on its support. ``unique`` is True when the symmetric part of ``M``
-    is positive definite on ``{Σ d_i = 0}``, or when the enumeration finds one solution,
-    every support's KKT system is regular or inconsistent (its solutions are then
-    isolated, and all were seen) and the solution's own support attracts (its block
-    positive definite on ``{Σ d_S = 0}``, or a single index); else ``False``: not known to
-    be unique. ``SelectionError`` when no
+    is positive definite on ``{Σ d_i = 0}``, or when ``M`` is symmetric or of two indices
+    and the enumeration finds one solution, every support's KKT system is regular or
+    inconsistent (its solutions are then isolated, and all were seen) and the solution's
+    own support attracts (its block positive definite on ``{Σ d_S = 0}``, or a single
+    index); else ``False``: not known to be unique (a non-symmetric ``M`` of more indices
+    can let solutions turn about each other out of a tie, which no VI solution describes). ``SelectionError`` when no
     solution is found.
 
     Examples
@@ -1219,14 +1220,18 @@ def solve_simplex_vi(
         method, n_sol, n_solves = "enumeration", int(sols.shape[0]), 2**k - 1
         # One solution found, and every support's KKT system regular: the solutions are
         # isolated points, each the solution of its support's system, and the enumeration
-        # saw them all -- unique without monotonicity (a relay of two ℓ∞ indices with a
-        # non-gradient B was called not unique on 51 of 316 runs whose continuation is;
-        # stranger fuzz fz13).
-        # ... and the solution's own tie attracting: its block positive definite on
-        # {Σ d_S = 0} (a vertex holds no tie). A repelling tie that the VI's one solution
-        # holds is left by other solutions at once, as a repulsive surface is.
-        monotone = (
+        # saw them all; and the solution's own tie attracting (its block positive definite
+        # on {Σ d_S = 0}; a vertex holds no tie: a repelling one is left by other
+        # solutions at once, as a repulsive surface is). That makes the continuation
+        # unique only where the indices cannot turn about each other: M symmetric (the
+        # greedy flows of objectives), or two indices. A non-symmetric M of four indices
+        # with one VI solution let a relay spiral out of the tie through three of them,
+        # a Filippov solution that no VI solution describes (review rv10). (Two ℓ∞ indices
+        # with a non-gradient B were called not unique on 51 of 316 runs whose
+        # continuation is; stranger fuzz fz13.)
+        monotone = monotone or (
             n_sol == 1
+            and (k <= 2 or is_symmetric(Mf))
             and (S.size < 2 or _monotone_on_simplex(Mf[np.ix_(S, S)], t))
             and _simplex_supports_regular(Mf / scale, af / scale)
         )

@@ -714,3 +714,24 @@ def test_a_simplex_vi_with_a_singular_support_is_not_called_unique() -> None:
     M[2, 2] = -3.0  # (not monotone: the enumeration decides)
     sel = solve_simplex_vi(M, np.zeros(3))
     assert not sel.unique
+
+
+def test_a_rotating_simplex_vi_with_one_solution_is_not_called_unique() -> None:
+    # (review rv10) Four indices, one VI solution e₀, every support regular; but among
+    # indices 1–3 the rates turn about each other with an outward drift, so a relay can
+    # spiral out of the four-way tie through them with index 0 left behind: a second
+    # Filippov solution that no VI solution describes. Only symmetric matrices (or two
+    # indices) are proven unique by the enumeration.
+    eps = 0.1
+    v = np.zeros((4, 4))
+    v[:, 0] = [1.0, 0.0, 0.0, 0.0]
+    outward = {1: [2.0, -1.0, -1.0], 2: [-1.0, 2.0, -1.0], 3: [-1.0, -1.0, 2.0]}
+    turn = {1: [0.0, 1.0, -1.0], 2: [-1.0, 0.0, 1.0], 3: [1.0, -1.0, 0.0]}
+    for i in (1, 2, 3):
+        v[1:, i] = np.array(turn[i]) + eps * np.array(outward[i])
+        v[0, i] = eps
+    sel = solve_simplex_vi(-v, np.zeros(4))
+    np.testing.assert_allclose(sel.lam, [1.0, 0.0, 0.0, 0.0], atol=1e-12)
+    assert sel.n_solutions == 1 and not sel.unique
+    # (in each sector of the spiral index 0 falls behind the leader)
+    assert all(v[0, i] - v[i, i] < 0 for i in (1, 2, 3))
