@@ -1242,10 +1242,9 @@ def _other_side_fork(field: ModeField, x: FloatArray, i: int) -> str:
     there), a solution entering that side exists too (a parabola grazing a surface whose
     other field leads upward; a sign flow where ``∂²f/∂x_i²``, or its Schur complement in
     the sliding block, is negative). Where it is tangent too (to 1e-9 of the scale of its
-    normal rate), the contact is
-    a two-fold, whose continuation higher orders decide: the other side's rate is read
-    again a short way beyond the contact along the path (a move of 1e-6 of the state's
-    size), and unless it points back across there, flagged (``F± = (−1, ∓x₁)`` on
+    normal rate), the contact is a two-fold, whose continuation higher orders decide: the
+    other side's rate is read again a short way beyond the contact along the path (a move
+    of 1e-6 of the state's size), and unless it points back across there, flagged (``F± = (−1, ∓x₁)`` on
     ``h = y`` touches at x₁ = 0, beyond which both fields leave the surface, and was
     called unique; stranger fuzz fz12; with ``F₋ = (−1, x₁²)``, tangent at the contact
     but pushing back on both sides of it, it stays unique; review rv9). Undecided
@@ -1398,11 +1397,7 @@ def _initial_mode(
         # not continue (as `_transition` refuses it later in a run): a start at h = 0
         # with ‖B⁻¹f0‖ = 1.98 recorded a unique "stationary" event and ended −5 by the
         # self-check (stranger fuzz fz13).
-        cv = consistent_relay(
-            system.norm, f0, B, hx, system.kernel_jacobian(x, m), free=np.arange(m)
-        )
-        moving = float(np.max(np.abs(cv.velocity))) > 1e-10 * max(float(np.max(np.abs(B))), 1e-300)
-        if moving and not cv.free:
+        if _l2_passes_through(system, x, m):
             raise PathFailure(
                 -4,
                 f"the ℓ2 relay starts at h = 0 at t = {t:.12g} and leaves it at once (no "
