@@ -933,6 +933,16 @@ def _simplex_checked(
     return w
 
 
+def _simplex_kkt_matrix(M: FloatArray, support: IntArray) -> FloatArray:
+    """The simplex VI's KKT matrix ``[[M_SS, 1], [1ᵀ, 0]]`` on ``support``."""
+    s = support.size
+    K = np.zeros((s + 1, s + 1))
+    K[:s, :s] = M[np.ix_(support, support)]
+    K[:s, s] = 1.0
+    K[s, :s] = 1.0
+    return K
+
+
 def _simplex_supports_regular(M: FloatArray, a: FloatArray) -> bool:
     """Whether no support ``S`` of the simplex VI (``M``, ``a`` of scale 1) can carry a
     continuum of solutions: its KKT system ``[[M_SS, 1], [1ᵀ, 0]] (w_S, −r) = (a_S, 1)``
@@ -942,11 +952,7 @@ def _simplex_supports_regular(M: FloatArray, a: FloatArray) -> bool:
     k = M.shape[0]
     for mask in range(1, 1 << k):
         S = np.array([i for i in range(k) if (mask >> i) & 1])
-        s = S.size
-        K = np.zeros((s + 1, s + 1))
-        K[:s, :s] = M[np.ix_(S, S)]
-        K[:s, s] = 1.0
-        K[s, :s] = 1.0
+        K = _simplex_kkt_matrix(M, S)
         if np.linalg.cond(K) < 1e8:
             continue
         rhs = np.concatenate([a[S], [1.0]])
@@ -962,10 +968,7 @@ def _simplex_on_support(
     """The weights on ``support`` from the VI's KKT system (least squares), if they
     satisfy the VI."""
     s = support.size
-    K = np.zeros((s + 1, s + 1))
-    K[:s, :s] = M[np.ix_(support, support)]
-    K[:s, s] = 1.0
-    K[s, :s] = 1.0
+    K = _simplex_kkt_matrix(M, support)
     rhs = np.concatenate([a[support], [1.0]])
     sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
     w = np.zeros(a.shape[0])
@@ -1175,7 +1178,8 @@ def solve_simplex_vi(
     inconsistent (its solutions are then isolated, and all were seen) and the solution's
     own support attracts (its block positive definite on ``{Σ d_S = 0}``, or a single
     index); else ``False``: not known to be unique (a non-symmetric ``M`` of more indices
-    can let solutions turn about each other out of a tie, which no VI solution describes). ``SelectionError`` when no
+    can let solutions turn about each other out of a tie, which no VI solution
+    describes). ``SelectionError`` when no
     solution is found.
 
     Examples
