@@ -2028,12 +2028,14 @@ def _transition(
         # −1 on it, with scipy's "`x` must contain at least 2 elements" or "does not
         # finish" (stranger fuzz fz12).
         if failure.status == -1 and _l2_passes_through(system, x, m):
+            # (t and x are the arrival's start, ‖h‖ away from h = 0: said, not hidden)
+            nh = float(np.linalg.norm(system.kernel_evaluate(x)[2]))
             raise PathFailure(
                 -4,
-                f"the ℓ2 relay passes through h = 0 near t = {t:.12g} (no velocity of its "
-                f"Filippov set there vanishes or stays on h = 0: a crossing of a "
-                f"codimension-{m} set); the event path does not continue through it (not "
-                "supported)",
+                f"the ℓ2 relay passes through h = 0 just after t = {t:.12g} (‖h‖ = {nh:.3g} "
+                "there; no velocity of its Filippov set at h = 0 vanishes or stays on it: "
+                f"a crossing of a codimension-{m} set); the event path does not continue "
+                "through it (not supported)",
             ) from failure
         raise
     if not reached:  # (the run ends on the way in, at t_end)
