@@ -709,7 +709,10 @@ def _build(plan: _Plan, instance: int) -> tuple[FilippovSystem | None, Objective
         x_check = plan.x0[0]
         check = objective.check_derivatives(x_check, n_directions=2, dense=False)
         if not check.ok:
-            raise ValueError(f"{check} at x0 = {preview(x_check)}.")
+            raise ValueError(
+                f"{check} at x0 = {preview(x_check)} (checked once per problem instance, at "
+                "the sweep's first initial state)."
+            )
     return system, objective
 
 
