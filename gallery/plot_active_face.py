@@ -83,6 +83,8 @@ for label, run in runs.items():
 print(
     "coordinates in tracking mode at the end of the sliding-track run:",
     runs["two-hit sliding-track"].diagnostics["tracking"][-1],
+    "of which with their control saturated at ±1 (a plain sign step):",
+    runs["two-hit sliding-track"].diagnostics["saturated"][-1],
 )
 
 # %%
@@ -121,8 +123,9 @@ fig.legend(
 # * The two-hit sliding-track rule detects the sliding coordinates (all 30 end in
 #   tracking mode) but corrects them one at a time with a per-coordinate model that is
 #   exact only when the other relay values are fixed; with 30 coupled coordinates all
-#   tracking, its partial derivatives end at the same size as plain SignGD's (median
-#   about :math:`10^{-2}`, printed above), not at zero, so its face stays full.
+#   tracking, their controls end saturated at :math:`\pm 1` (plain sign steps: the
+#   counts printed above), and its partial derivatives end at the same size as SignGD's
+#   (median about :math:`10^{-2}`), not at zero, so its face stays full.
 # * Explicit SignGD never produces an exactly zero partial derivative (its exact
 #   :math:`|A_k|` stays at 30, printed above): in exact terms its face stays full. With a
 #   numerical threshold the picture changes, which is what the paper's Figure 6 measures

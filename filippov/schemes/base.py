@@ -818,6 +818,9 @@ def run(
             # the point the step starts from: the iterate, or e.g. ASGD's extrapolation
             Xs, Gs, Fs = (X, G, F) if direction.at is None else direction.at
             face = None if face_of is None else face_of(Gs)
+            # (set before the step size too: a policy reading it sees this step's face;
+            # review rv11)
+            problem.face = face
             if face is not None:
                 v = np.where(face, v, 0.0)  # the policy's inactive coordinates stay put
                 # A point whose active face is empty moves no more (the step along nothing
@@ -861,7 +864,6 @@ def run(
                     # finished points stay put: not at the point the scheme stepped from
                     Xs = np.where(done[:, None], X, Xs)
                     Gs = np.where(done[:, None], G, Gs)
-            problem.face = face
             try:
                 upd = scheme.update(problem, Xs, Gs, v, eta, direction.state)
             except StepFailure as exc:

@@ -83,8 +83,8 @@ class ProjectedSignGD(Scheme):
     of two to four coordinates a stranger fuzz saw both settling and cycling.
 
     Counters: ``freezes`` (frozen coordinates), ``two_hit`` (θ corrections triggered),
-    ``tracking`` (coordinates in tracking mode after the step whose control is strictly
-    inside :math:`(-1, 1)`: a saturated one is a plain sign step).
+    ``tracking`` (coordinates in tracking mode after the step) and ``saturated`` (those of
+    them whose control is at :math:`\pm 1`: a plain sign step).
 
     Parameters
     ----------
@@ -112,7 +112,7 @@ class ProjectedSignGD(Scheme):
     """
 
     norm_name = "linf"
-    extra_diagnostics = ("tracking",)
+    extra_diagnostics = ("tracking", "saturated")
 
     def __init__(self, step: StepPolicy | float | str, *, mode: str = "sliding-track") -> None:
         super().__init__(step)
@@ -252,9 +252,10 @@ class ProjectedSignGD(Scheme):
         }
         counts = {
             "two_hit": np.count_nonzero(two_hit, axis=1),
-            # (only controls strictly inside (−1, 1): a saturated one is a plain sign step,
-            # and coordinates cycling at ±1 around a codimension-2 rest were counted as
-            # tracking at every step; stranger fuzz fz14)
-            "tracking": np.count_nonzero(tracking & (np.abs(u) < 1.0), axis=1),
+            "tracking": np.count_nonzero(tracking, axis=1),
+            # (those of them whose control is at ±1, a plain sign step: coordinates
+            # cycling at ±1 around a codimension-2 rest were counted as tracking at every
+            # step with nothing saying so; stranger fuzz fz14)
+            "saturated": np.count_nonzero(tracking & (np.abs(u) >= 1.0), axis=1),
         }
         return Update(x_new, new_state, None, counts)

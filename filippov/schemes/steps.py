@@ -239,8 +239,9 @@ class Adaptive(StepPolicy):
 def active_face(g: ArrayLike, tau: float = 0.0, *, relative: bool = False) -> NDArray[np.bool_]:
     r"""The numerically active coordinates :math:`A = \{i : |g_i| > \tau\}` of a gradient.
 
-    Exact zeros never occur on explicit iterates in floating point, so the active face of
-    seed paper 2 (Sec. 5.3, App. A.2) needs a tolerance: absolute, :math:`|g_i| > \tau`,
+    Exact zeros are rare on explicit iterates in floating point (the sliding-track rule,
+    built to land a partial on 0, does reach them), so the active face of seed paper 2
+    (Sec. 5.3, App. A.2) needs a tolerance: absolute, :math:`|g_i| > \tau`,
     or relative to the largest component, :math:`|g_i| > \tau\|g\|_\infty`. With
     :math:`\tau = 0` it is :math:`\{i : g_i \ne 0\}`.
 

@@ -233,10 +233,9 @@ def test_two_hit_theta_is_clamped_to_unit_interval() -> None:
     # equal steps: theta = (3g - g2) / (g - 2 g1 + g2)
     u, tracking = _sliding_track_step(1.0, -1.0, 1.0)
     assert u == pytest.approx((3 - 1) / (1 + 2 + 1)) and tracking == 1
-    # theta = 8/6 > 1: the plain sign step; the model (c = 1, d = 3) is sliding: tracked,
-    # but not counted while its control is saturated (a plain sign step)
+    # theta = 8/6 > 1: the plain sign step; the model (c = 1, d = 3) is sliding: tracked
     u, tracking = _sliding_track_step(1.0, -1.0, 3.0)
-    assert u == 1.0 and tracking == 0
+    assert u == 1.0 and tracking == 1
     u, tracking = _sliding_track_step(3.0, -1.0, 0.1)  # theta < 0: clamped to 0
     assert u == 0.0 and tracking == 1
     u, tracking = _sliding_track_step(-1.0, 1.0, -1.0)  # negative side: theta = 0.5
@@ -1052,16 +1051,18 @@ def test_sliding_track_ends_tracking_where_a_face_aware_step_holds_an_exact_zero
     np.testing.assert_array_equal(traj.x[k + 1][G[k] == 0.0], traj.x[k][G[k] == 0.0])
 
 
-def test_sliding_track_of_a_coupled_codimension_2_rest_is_not_counted_as_tracking() -> None:
+def test_sliding_track_of_a_coupled_codimension_2_rest_is_counted_as_saturated() -> None:
     # (stranger fuzz fz14) At slope(0.5)'s rest both coordinates track, each from its own
     # model with the other's moves folded into its drift one step late: that coupled
     # iteration does not settle here. The controls saturate and the iterates cycle as
-    # SignGD's (|Δx|/η = 1 in both), which the counter called "tracking 2" at every step.
+    # SignGD's (|Δx|/η = 1 in both), which the counters called "tracking 2" at every step
+    # with nothing saying that both controls were plain sign steps: "saturated" says so.
     obj = slope(a=0.5)
     eta = 0.01
     traj = S.ProjectedSignGD(step=eta, mode="sliding-track").run(obj, [0.6, 0.1], n_steps=2000)
     moves = np.abs(np.diff(traj.x[-6:], axis=0)) / eta
     np.testing.assert_allclose(moves, 1.0, rtol=1e-9)
-    assert np.all(traj.diagnostics["tracking"][-5:] == 0)
+    assert np.all(traj.diagnostics["tracking"][-5:] == 2)
+    assert np.all(traj.diagnostics["saturated"][-5:] == 2)
     # (still within O(η) of the minimizer (−1.5, −3), as the docstring says)
     assert np.abs(traj.x[-1] - [-1.5, -3.0]).max() <= eta
