@@ -285,7 +285,7 @@ def separable_quadratic(l: ArrayLike, c: ArrayLike, *, name: str | None = None) 
         hess=lambda x: np.diag(lv),
         hvp=lambda x, v: lv * v,
         grad_batch=lambda X: (X - cv) * lv,
-        f_batch=lambda X: 0.5 * np.einsum("ij,ij->i", X - cv, (X - cv) * lv),
+        f_batch=lambda X: 0.5 * ((X - cv) ** 2 @ lv),
         n=n,
         name=f"separable_quadratic(n={n})" if name is None else _check_name(name),
         separable=(lv, -lv * cv, 0.5 * float(np.sum(lv * cv**2))),

@@ -178,10 +178,10 @@ class GreedyCD(Scheme):
     All rules have the same first-order decrease :math:`\eta\|g\|_\infty` on an exact tie
     (seed paper 2, Lemma 4.4). The counter ``tie_breaks`` records how many indices leave
     the tie set at each step, ``tie_size`` records :math:`|A_k|`, and ``nonunique`` the
-    steps whose selection is not known to be unique (``"selection"`` only: a tie block
-    not positive definite on the simplex, as for duplicated coordinates, where every
-    split of their weight keeps the tie; the solution found is taken, and the run's
-    message says so).
+    steps whose selection is not known to be unique (``"selection"`` only, as
+    :func:`~filippov.selection.solve_simplex_vi` decides it: duplicated coordinates, where
+    every split of their weight keeps the tie, and other ties it cannot prove unique; the
+    solution found is taken, and the run's message says so).
 
     Parameters
     ----------
@@ -212,8 +212,7 @@ class GreedyCD(Scheme):
     extra_diagnostics = ("tie_breaks", "tie_size", "nonunique")
     nonunique_note = (
         "had a tie whose selection, a simplex variational inequality, is not known to be "
-        "unique (its block is not positive definite on the simplex; the solution found "
-        "was taken"
+        "unique (the solution found was taken"
     )
 
     def __init__(
@@ -278,11 +277,10 @@ class GreedyCD(Scheme):
                     M = sA[:, None] * H[np.ix_(A, A)] * sA[None, :]
                     sel = solve_simplex_vi(M, np.zeros(A.size))
                     weights = np.asarray(sel.lam, dtype=float)
-                    # (a tie block not positive definite on the simplex: uniqueness is
-                    # not known -- for a singular one every split of some weights keeps
-                    # the tie -- and the one taken is not the flow's to choose silently;
-                    # fz11. `unique` is the sufficient test, so a block like diag(1, −1)
-                    # with a single solution is flagged too: "not known", not "several")
+                    # (a selection not proven unique -- for a singular tie block every
+                    # split of some weights keeps the tie -- is not the flow's to choose
+                    # silently; fz11. `unique` is a sufficient test (see
+                    # `solve_simplex_vi`): "not known", not "several")
                     nonunique[row] = 0 if sel.unique else 1
                 v[row, A] = -sA * weights
         breaks = (
