@@ -50,7 +50,15 @@ from filippov._stiffness import (
 )
 from filippov._validation import FloatArray, NonFiniteError
 from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
-from filippov.piecewise import MAX_CODIM, PiecewiseSelection, PiecewiseSystem
+from filippov.piecewise import (
+    MAX_CODIM,
+    PiecewiseSelection,
+    PiecewiseSystem,
+    _bilinear_roots,
+    _in_square,
+    bilinear_root_near,
+    bilinear_selection,
+)
 
 
 @dataclass(frozen=True)
@@ -271,6 +279,7 @@ def choose_mode(
     forced: dict[int, int] | None = None,
     previous: np.ndarray | None = None,
     check: bool = True,
+    ceased: tuple[int, ...] | None = None,
 ) -> ModeChoice | None:
     """The consistent mode at ``x`` among the ``3^s`` candidates on the surfaces ``zero``.
 
@@ -283,7 +292,8 @@ def choose_mode(
     sliding mode whose velocity exists but whose kept surfaces are not attracting is never
     returned, but staying on them is a Filippov solution too: its existence flags the
     choice as well. Rates within ``1e-10`` of their scale (`RunScales.rate_tol`) are at
-    rounding.
+    rounding. ``ceased``: a set of surfaces whose sliding has ceased at ``x`` (a fold of
+    its bilinear root, see `_run_mode`), not a candidate.
     """
     forced = forced or {}
     grads = system.jacobian(x)
@@ -300,6 +310,8 @@ def choose_mode(
             if any(forced.get(i, a) != a for i, a in zip(zero, assign, strict=True)):
                 continue
             free = tuple(i for i, a in zip(zero, assign, strict=True) if a == 0)
+            if free == ceased:
+                continue
             sig = signs.copy()
             for i, a in zip(zero, assign, strict=True):
                 sig[i] = a
@@ -367,10 +379,43 @@ class _Mode:
         self.labels += [("exit", i, s) for i in free for s in (1, -1)]
         #: the last state projected and its projection (`project`)
         self._projected: tuple[bytes, FloatArray] | None = None
+        #: Sliding on two surfaces with the bilinear selection: the weights (α, β) of the
+        #: root the mode follows (`follow`), and the positions of its free indices in them.
+        self.bilinear = len(free) == 2 and system.selection == "bilinear"
+        self.root: FloatArray | None = None
+
+    def follow(self, x: FloatArray) -> None:
+        """Take the bilinear root at ``x`` as the one the mode follows: at its start the
+        root the mode was chosen with (the first in the square), then at each accepted
+        step the one nearest to the last.
+
+        Why: the guards of a bilinear mode's exits are its own root's weights reaching
+        0 or 1 (see `guards`), and its field is that root's blend. The first root in the
+        square, taken afresh at every state, could be the other one where two are in it,
+        and the exits were read off the sliding on one surface continued with the other
+        released (`_released`), which also changes sign where the *other* root of the
+        two equations crosses the square's edge: such a meaningless exit ended runs −4
+        "no consistent mode" while the intersection still attracted (stranger fuzz fz13).
+        """
+        if not self.bilinear:
+            return
+        free = list(self.free)
+        F = self.system.adjacent(x, free, self.signs)[1]
+        N = self.system.jacobian(x)[free]
+        try:
+            if self.root is None:
+                sols = bilinear_selection(F, N, extend=True)[0]
+                self.root = sols[0] if sols else None
+            else:
+                self.root = bilinear_root_near(F, N, self.root)
+        except ValueError:
+            return
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
-        sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False, extend=True)
+        sel = self.system.mode_velocity(
+            x, self.free, self.signs, check_unique=False, extend=True, near=self.root
+        )
         if sel is None:
             raise PathFailure(
                 -4,
@@ -393,12 +438,75 @@ class _Mode:
     def guards(self, x: FloatArray) -> FloatArray:
         c = self.system.c(x)
         out = np.empty(len(self.labels))
+        weights = self._root_weights(x) if self.bilinear else None
         for k, (kind, i, s) in enumerate(self.labels):
             if kind == "hit":
                 out[k] = -self.signs[i] * c[i]
+            elif weights is not None:
+                # the followed root's weight of side s of surface i reaching 1 (α_i = 0
+                # or 1: the blend is then the sliding on the other surface alone, tangent
+                # to this one), unclipped, so that it crosses smoothly
+                out[k] = s * (2.0 * weights[self.free.index(i)] - 1.0) - 1.0
             else:
                 out[k] = _released(self.system, x, self.free, self.signs, i, s)
         return out
+
+    def folds_at(self, x: FloatArray) -> bool:
+        """Whether the followed bilinear root at ``x`` is in the square and the other real
+        root is within `_FOLD_GAP` of it: the two meet just ahead (the retries toward
+        where the field ceased to exist end a step of rounding before it, where the
+        roots are ``O(√(rounding))`` apart)."""
+        if not self.bilinear or self.root is None:
+            return False
+        free = list(self.free)
+        F = self.system.adjacent(x, free, self.signs)[1]
+        N = self.system.jacobian(x)[free]
+        try:
+            roots = _bilinear_roots(F, N, 1e-12)
+        except ValueError:
+            return False
+        if len(roots) != 2:
+            return False
+        gap = float(np.max(np.abs(roots[0] - roots[1])))
+        return gap <= _FOLD_GAP and all(_in_square(r) for r in roots)
+
+    def other_root_in_square(self, x: FloatArray) -> bool:
+        """Whether, beside the followed bilinear root, another real root at ``x`` lies in
+        the square (more than `_FOLD_GAP` from it): at an exit of the followed one, the
+        sliding on both surfaces can go on with that one's blend."""
+        if not self.bilinear or self.root is None:
+            return False
+        free = list(self.free)
+        F = self.system.adjacent(x, free, self.signs)[1]
+        N = self.system.jacobian(x)[free]
+        try:
+            roots = _bilinear_roots(F, N, 1e-12)
+        except ValueError:
+            return False
+        root = self.root
+        if not roots:
+            return False
+        ours = min(roots, key=lambda ab: float(np.max(np.abs(ab - root))))
+        return any(_in_square(r) and float(np.max(np.abs(r - ours))) > _FOLD_GAP for r in roots)
+
+    def _root_weights(self, x: FloatArray) -> FloatArray:
+        """The followed bilinear root's ``(α, β)`` at ``x``, not clipped (`follow`)."""
+        free = list(self.free)
+        F = self.system.adjacent(x, free, self.signs)[1]
+        N = self.system.jacobian(x)[free]
+        try:
+            ab = None if self.root is None else bilinear_root_near(F, N, self.root)
+        except ValueError:
+            ab = None
+        if ab is None:
+            raise PathFailure(
+                -4,
+                f"the sliding velocity on {set(self.free)} ceased to exist at x = "
+                f"{np.array2string(np.asarray(x), precision=12)} (no real root of its "
+                "bilinear equations) without an exit event; the solution is returned up to "
+                "there",
+            )
+        return ab
 
     def guard_scales(self, x: FloatArray) -> FloatArray:
         """Each guard's natural size at ``x``, what "at rounding" is judged against,
@@ -412,14 +520,17 @@ class _Mode:
         fields = self.system.adjacent(x, self.free, self.signs)[1]
         speeds = np.max(np.abs(fields), axis=0) if np.size(fields) else np.zeros(x.size)
         hits = J @ np.maximum(np.abs(x), self.scales.x)
-        exits = J @ speeds
+        # (a bilinear mode's exit guards are weights: of size 1)
+        exits = np.ones(J.shape[0]) if self.bilinear else J @ speeds
         out = np.array(
             [hits[i] if kind == "hit" else exits[i] for kind, i, _ in self.labels], dtype=float
         )
         return np.maximum(out, 1e-300)
 
     def lam(self, x: FloatArray) -> FloatArray:
-        sel = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
+        sel = self.system.mode_velocity(
+            x, self.free, self.signs, check_unique=False, near=self.root
+        )
         return self.signs.astype(float) if sel is None else sel.lam
 
     def project(self, x: FloatArray) -> FloatArray:
@@ -457,6 +568,10 @@ class _Mode:
 
 
 _EPS = float(np.finfo(float).eps)
+
+#: Two bilinear roots this close (in weights) where the field ceased to exist a step of
+#: rounding ahead are a fold (`_Mode.folds_at`).
+_FOLD_GAP = 1e-4
 
 #: A guard is armed (below its surface, so that reaching 0 is an event) once it is below 0
 #: by more than this fraction of its natural size (`_Mode.guard_scales`).
@@ -569,12 +684,13 @@ def _steps(
         old_mode = mode_rec
         old_signs = signs.copy()
         scales.update(x, np.empty(0))
+        ceased = free if kind == "fold" else None
         if kind == "hit":
             zero_now = set(free) | {i} | set(int(j) for j in _zero_set(system, x, opts, scales))
             forced = None
         else:
             zero_now = set(free) | set(int(j) for j in _zero_set(system, x, opts, scales))
-            forced = {i: s}
+            forced = {i: s} if kind == "exit" else None
         zero_t = tuple(sorted(zero_now))
         if len(zero_t) > MAX_CODIM:
             return Finished(-4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}")
@@ -585,12 +701,16 @@ def _steps(
         # strictly on the mode's side and not reached by the flow are no part of the event
         # (`_choice_beside`); the others are decided with it, as one event.
         aside = _aside(system, x, zero_t, free, i if kind == "hit" else None, old_signs, scales)
-        beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs, scales)
+        beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs, scales, ceased)
         if beside is not None:
             zero_t, choice = beside
         else:
-            choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales)
+            choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales, ceased)
         if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s, scales):
+            choice = dataclasses.replace(choice, unique=False)
+        if kind == "exit" and choice.unique and mode.other_root_in_square(x):
+            # (the blend of the other root slides on: a Filippov solution of the same
+            # selection, which a regularization's fast dynamics can carry the state to)
             choice = dataclasses.replace(choice, unique=False)
         arrived = tuple(j for j in zero_t if j not in free)
         _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
@@ -632,6 +752,7 @@ def _choice_beside(
     forced: dict[int, int] | None,
     previous: np.ndarray,
     scales: RunScales,
+    ceased: tuple[int, ...] | None = None,
 ) -> tuple[tuple[int, ...], ModeChoice] | None:
     """``(zero without aside, the mode chosen there)`` when that mode keeps the state on
     the side of every index of ``aside`` (its normal velocity does not point across beyond
@@ -650,7 +771,9 @@ def _choice_beside(
     if not aside:
         return None
     reduced = tuple(j for j in zero if j not in aside)
-    choice = choose_mode(system, x, reduced, signs, scales=scales, forced=forced, previous=previous)
+    choice = choose_mode(
+        system, x, reduced, signs, scales=scales, forced=forced, previous=previous, ceased=ceased
+    )
     if choice is None:
         return None
     v = choice.selection.velocity
@@ -671,8 +794,11 @@ def _choose(
     previous: np.ndarray,
     t: float,
     scales: RunScales,
+    ceased: tuple[int, ...] | None = None,
 ) -> ModeChoice:
-    choice = choose_mode(system, x, zero, signs, scales=scales, forced=forced, previous=previous)
+    choice = choose_mode(
+        system, x, zero, signs, scales=scales, forced=forced, previous=previous, ceased=ceased
+    )
     if choice is None:
         raise PathFailure(
             -4,
@@ -745,6 +871,7 @@ def _run_mode(
     # (a surface the event reached is at zero to the root's rounding: the mode starts on
     # all of its surfaces, as every state it records is)
     x = mode.project(x)
+    mode.follow(x)
     try:
         solver = solver_cls(mode.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol)
     except FloatingPointError as exc:
@@ -807,6 +934,13 @@ def _run_mode(
             # fuzz fz13).
             if retried(float(getattr(solver, "h_abs", span) or span)):
                 continue
+            if mode.folds_at(x_good):
+                # The retries have closed in on where the followed bilinear root meets the
+                # other one and both cease (a fold of the sliding: not a weight reaching
+                # 0 or 1): the sliding on both surfaces ends here, a step of rounding
+                # before the fold, and the event decides where the flow goes on.
+                hit, t_hit, x_hit = ("fold", -1, 0), ts[-1], mode.project(x_good)
+                break
             _record(rec, mode, ts, interps, ts[-1], mode_rec)
             where = np.array2string(np.asarray(solver.y), precision=12)
             raise PathFailure(
@@ -933,6 +1067,7 @@ def _run_mode(
         f_step = getattr(solver, "f", None)
         mode.scales.update(solver.y, np.empty(0) if f_step is None else f_step)
         t_good, x_good = float(solver.t), np.array(solver.y, dtype=float)
+        mode.follow(x_good)
         if retry_until is not None and t_good > retry_until and solver.status == "running":
             # The retries passed the end of the step that met a non-finite value without
             # meeting one again (it was off the path: a stage, the dense output's): the cap

@@ -67,6 +67,7 @@ IndexLike = Sequence[int] | np.ndarray
 __all__ = [
     "PiecewiseSelection",
     "PiecewiseSystem",
+    "bilinear_root_near",
     "bilinear_selection",
     "gene_network",
     "stewart_selection",
@@ -284,21 +285,55 @@ def bilinear_selection(
             "`fields` must hold 4 fields and `normals` 2 gradients (codimension 2). "
             f"Got shapes {F.shape} and {N.shape} instead."
         )
+    sols: list[FloatArray] = []
+    outside: list[FloatArray] = []
+    for root in _bilinear_roots(F, N, tol):
+        if _in_square(root):
+            ab = np.clip(root, 0.0, 1.0)
+            if not any(np.allclose(ab, s, atol=1e-12) for s in sols):
+                sols.append(ab)
+        else:
+            outside.append(root)
+    if not sols and extend and outside:
+        dist = [float(np.max(np.abs(ab - np.clip(ab, 0.0, 1.0)))) for ab in outside]
+        sols = [outside[int(np.argmin(dist))]]
+    if not sols:
+        return sols, np.zeros(0)
+    return sols, _bilinear_weights(sols[0])
+
+
+def _bilinear_weights(ab: FloatArray) -> FloatArray:
+    """The four field weights ``f₋₋, f₊₋, f₋₊, f₊₊`` of the bilinear blend at ``(α, β)``."""
+    a, b_ = float(ab[0]), float(ab[1])
+    return np.array([(1 - a) * (1 - b_), a * (1 - b_), (1 - a) * b_, a * b_])
+
+
+#: Weights within this of the square count as in it (and are clipped to it).
+_SQUARE_BAND = 1e-9
+
+
+def _in_square(ab: FloatArray) -> bool:
+    """Whether the weights ``(α, β)`` are in ``[0, 1]²`` up to `_SQUARE_BAND`."""
+    return bool(np.all(ab >= -_SQUARE_BAND) and np.all(ab <= 1.0 + _SQUARE_BAND))
+
+
+def _bilinear_roots(F: FloatArray, N: FloatArray, tol: float) -> list[FloatArray]:
+    """Every real solution ``(α, β)`` of the two bilinear sliding equations, in the square
+    or not, not clipped (see :func:`bilinear_selection`); where ``α`` drops out of both
+    equations at a root ``β`` and every ``α`` solves them, the segment's ends ``α = 0, 1``
+    stand for it. ``ValueError`` when the two equations coincide."""
     fmm, fpm, fmp, fpp = F
     G = np.stack([fmm, fpm - fmm, fmp - fmm, fpp - fpm - fmp + fmm])  # v = G·(1, α, β, αβ)
     (A1, B1, C1, D1), (A2, B2, C2, D2) = N @ G.T
     scale = max(1e-300, float(np.max(np.abs(N @ G.T))))
-    eps = 1e-9
     coeffs = [C2 * D1 - D2 * C1, A2 * D1 + C2 * B1 - B2 * C1 - D2 * A1, A2 * B1 - B2 * A1]
     coeffs_arr = np.array(coeffs)
     if np.all(np.abs(coeffs_arr) <= tol * scale**2):
         raise ValueError("degenerate bilinear system: the two sliding equations coincide")
     while abs(coeffs_arr[0]) <= tol * scale**2:
         coeffs_arr = coeffs_arr[1:]
-    roots = np.roots(coeffs_arr)
-    sols: list[FloatArray] = []
-    outside: list[FloatArray] = []
-    for beta_c in roots:
+    out: list[FloatArray] = []
+    for beta_c in np.roots(coeffs_arr):
         if abs(beta_c.imag) > 1e-9:
             continue
         beta = float(beta_c.real)
@@ -308,26 +343,40 @@ def bilinear_selection(
             # warning): no α solves them unless both vanish there too, and then every α
             # does, a segment of velocities: its ends stand for it (not unique)
             rest = max(abs(A1 + C1 * beta), abs(A2 + C2 * beta))
-            if rest <= tol * scale and -eps <= beta <= 1 + eps:
-                for end in (0.0, 1.0):
-                    ab = np.array([end, min(max(beta, 0.0), 1.0)])
-                    if not any(np.allclose(ab, s, atol=1e-12) for s in sols):
-                        sols.append(ab)
+            if rest <= tol * scale and -_SQUARE_BAND <= beta <= 1 + _SQUARE_BAND:
+                out += [np.array([end, min(max(beta, 0.0), 1.0)]) for end in (0.0, 1.0)]
             continue
         alpha = -(A1 + C1 * beta) / d1 if abs(d1) >= abs(d2) else -(A2 + C2 * beta) / d2
-        if -eps <= alpha <= 1 + eps and -eps <= beta <= 1 + eps:
-            ab = np.clip([alpha, beta], 0.0, 1.0)
-            if not any(np.allclose(ab, s, atol=1e-12) for s in sols):
-                sols.append(ab)
-        else:
-            outside.append(np.array([alpha, beta]))
-    if not sols and extend and outside:
-        dist = [float(np.max(np.abs(ab - np.clip(ab, 0.0, 1.0)))) for ab in outside]
-        sols = [outside[int(np.argmin(dist))]]
-    if not sols:
-        return sols, np.zeros(0)
-    a, b_ = sols[0]
-    return sols, np.array([(1 - a) * (1 - b_), a * (1 - b_), (1 - a) * b_, a * b_])
+        out.append(np.array([alpha, beta]))
+    return out
+
+
+def bilinear_root_near(
+    fields: ArrayLike, normals: ArrayLike, near: ArrayLike, *, tol: float = 1e-12
+) -> FloatArray | None:
+    """The real solution ``(α, β)`` of the bilinear sliding equations nearest to ``near``,
+    in the square or not and not clipped (``None`` when no real one exists): how a sliding
+    mode follows its own root by continuity (see :meth:`PiecewiseSystem.mode_velocity`).
+
+    Why: two roots can lie in the square (then the selection is not unique), and the
+    first one :func:`bilinear_selection` lists can change from one state to the next; and
+    a root leaving the square is an exit, which its unclipped weights locate (they cross
+    0 or 1 smoothly) while another root stays inside.
+
+    Examples
+    --------
+    >>> from filippov.piecewise import bilinear_root_near
+    >>> F = [[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]]
+    >>> bilinear_root_near(F, [[1.0, 0.0], [0.0, 1.0]], [0.4, 0.6]).tolist()
+    [0.5, 0.5]
+    """
+    F = np.asarray(fields, dtype=float)
+    N = np.asarray(normals, dtype=float)
+    ref = np.asarray(near, dtype=float)
+    roots = _bilinear_roots(F, N, tol)
+    if not roots:
+        return None
+    return min(roots, key=lambda ab: float(np.max(np.abs(ab - ref))))
 
 
 def _check_name_and_selection(name: Any, selection: Any) -> None:
@@ -470,6 +519,7 @@ class PiecewiseSystem:
         *,
         check_unique: bool = True,
         extend: bool = False,
+        near: ArrayLike | None = None,
     ) -> PiecewiseSelection | None:
         """The velocity of the mode sliding on ``free`` (``None`` if no sliding velocity).
 
@@ -488,6 +538,11 @@ class PiecewiseSystem:
             selection the real root nearest to the square) instead of ``None``: the
             integrator evaluates trial points a little past an exit, which its event
             functions then locate.
+        near : array_like, shape (2,), optional
+            For the bilinear selection on two surfaces: the weights ``(α, β)`` of the root
+            followed (:func:`bilinear_root_near`); the real root nearest to them is taken,
+            not the first one in the square, and ``None`` returned where it has left the
+            square (unless ``extend``). Ignored otherwise.
 
         Examples
         --------
@@ -506,6 +561,17 @@ class PiecewiseSystem:
         if not free:
             return PiecewiseSelection(F[0], np.ones(1), P[0])
         N = self.jacobian(xv)[free]
+        if len(free) == 2 and self.selection == "bilinear" and near is not None:
+            try:
+                ab = bilinear_root_near(F, N, near)
+                sols = bilinear_selection(F, N)[0]
+            except ValueError:
+                return None
+            if ab is None or not (extend or _in_square(ab)):
+                return None
+            ab = np.clip(ab, 0.0, 1.0) if _in_square(ab) else ab
+            w = _bilinear_weights(ab)
+            return PiecewiseSelection(F.T @ w, w, w @ P, len(sols) <= 1)
         if len(free) == 2 and self.selection == "bilinear":
             try:
                 sols, w = bilinear_selection(F, N, extend=extend)

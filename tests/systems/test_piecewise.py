@@ -1532,10 +1532,11 @@ def test_stewart_system_takes_its_variables_as_an_array_too() -> None:
     np.testing.assert_allclose(sol.x[-1], [0.5], atol=1e-10)
 
 
-def _four_affine_fields_around_an_intersection() -> tuple[Any, np.ndarray]:
+def _four_affine_fields_around_an_intersection() -> tuple[Any, np.ndarray, Any]:
     """(stranger fuzz fz13, its seed 30) four affine fields around x₁ = x₂ = 0 in R³ whose
-    intersection attracts the flow from the start; the bilinear root (α, β) has β → 0 at
-    t ≈ 1.3388, an exit onto x₁ = 0, x₂ < 0, which the path does not reach (see below)."""
+    intersection attracts the flow from the start; the followed bilinear root (α, β) meets
+    the other root at t ≈ 1.33884 (a fold, at β = 0.0015) and the sliding on both surfaces
+    ceases there. Also the fields' bases and slopes (for the regularized reference)."""
     rng = np.random.default_rng(30)
     base, slopes = {}, {}
     for s1 in (-1, 1):
@@ -1551,29 +1552,73 @@ def _four_affine_fields_around_an_intersection() -> tuple[Any, np.ndarray]:
     def field(x: np.ndarray, signs: Any) -> np.ndarray:
         return base[tuple(signs)] + slopes[tuple(signs)] @ x
 
-    return field, np.array([0.0, 0.0, rng.normal()])
+    return field, np.array([0.0, 0.0, rng.normal()]), (base, slopes)
+
+
+def _product_regularization(base: Any, slopes: Any, x0: np.ndarray, delta: float) -> np.ndarray:
+    """x(2) of the fields blended with the weights (1 ± tanh(x_i/δ))/2 of each side (their
+    product: the regularization whose limit δ → 0 the bilinear sliding is, where its root
+    attracts), by Radau with the exact Jacobian."""
+    keys = [(-1, -1), (1, -1), (-1, 1), (1, 1)]
+    B = np.array([base[k] for k in keys])
+    A = np.array([slopes[k] for k in keys])
+
+    def sides(x: np.ndarray) -> tuple[float, float, float, float]:
+        ta, tb = np.tanh(x[0] / delta), np.tanh(x[1] / delta)
+        return (
+            0.5 * (1 + ta),
+            0.5 * (1 + tb),
+            0.5 * (1 - ta * ta) / delta,
+            0.5 * (1 - tb * tb) / delta,
+        )
+
+    def rhs(t: float, x: np.ndarray) -> np.ndarray:
+        a, b, _, _ = sides(x)
+        return np.array([(1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b]) @ (B + A @ x)
+
+    def jac(t: float, x: np.ndarray) -> np.ndarray:
+        a, b, da, db = sides(x)
+        w = np.array([(1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b])
+        F = B + A @ x
+        J = np.tensordot(w, A, 1)
+        J[:, 0] += da * ((1 - b) * (F[1] - F[0]) + b * (F[3] - F[2]))
+        J[:, 1] += db * ((1 - a) * (F[2] - F[0]) + a * (F[3] - F[1]))
+        return J
+
+    out = scipy.integrate.solve_ivp(
+        rhs, (0.0, 2.0), x0, method="Radau", rtol=1e-11, atol=1e-13, jac=jac
+    )
+    assert out.success
+    return np.asarray(out.y[:, -1])
 
 
 @pytest.mark.parametrize("rtol", [1e-8, 1e-10])
-def test_a_codimension_2_sliding_that_meets_an_undecided_exit_keeps_its_solution(
-    rtol: float,
-) -> None:
-    # (stranger fuzz fz13) The exit guard of x₁ released to the + side -- the sliding on
-    # x₂ = 0 continued there, which has left its box -- changes sign at x₃ = −2.44 while
-    # the intersection still attracts from every side: the run ends −4 "no consistent
-    # mode" there (a limit in the README: refusing such exits let other runs slide past
-    # true ones, review rv10). At rtol 1e-8 a long step past the sliding's end ("ceased
-    # to exist") dropped the whole run, sol.t == [0]: now the step is retried shorter,
-    # and the solution up to the stop is kept, checked against the Dieci–Lopez field
-    # integrated independently (its root by a grid in β and brentq, as the fuzz's).
-    field, x0 = _four_affine_fields_around_an_intersection()
+def test_a_codimension_2_bilinear_sliding_ends_at_the_fold_of_its_root(rtol: float) -> None:
+    # (stranger fuzz fz13) The bilinear mode's exits are its own root's weights reaching 0
+    # or 1. Read off the sliding on one surface continued with the other released, an
+    # exit "fired" at x₃ = −2.44 (t = 0.857), where the *other* root of the two equations
+    # crosses the square's edge, and the run ended −4 "no consistent mode" while the
+    # intersection still attracted. The followed root then meets the other one at
+    # t = 1.33884 (a fold inside the square): the sliding on both surfaces ceases there,
+    # and the flow goes on along x₁ = 0 (an exit of x₂). Checked against the Dieci–Lopez
+    # field integrated independently up to 0.85, and at t = 2 against the product
+    # regularization, whose limit the bilinear sliding is: at δ = 1e-8 it is 1.1e-6 from
+    # this run's end (1e-7: 6e-6, 1e-6: 4e-5: converging to it).
+    field, x0, (base, slopes) = _four_affine_fields_around_an_intersection()
     normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     system = fp.stewart_system(
         field, lambda x: x[:2], jac=lambda x: normals, n=3, selection="bilinear"
     )
     sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
-    assert sol.status == -4 and "no consistent mode" in sol.message
-    assert sol.t[-1] == pytest.approx(0.8567, abs=1e-3)
+    assert sol.status == 0, sol.message
+    events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
+    assert events == [("sliding-entry", (0, 1), True), ("exit", (1,), True)]
+    assert sol.events[1].t == pytest.approx(1.33884, abs=2e-5)
+    np.testing.assert_allclose(sol(sol.events[1].t)[:2], 0.0, atol=1e-12)
+    far = _product_regularization(base, slopes, x0, 1e-6)
+    near = _product_regularization(base, slopes, x0, 1e-8)
+    assert np.max(np.abs(sol.x[-1] - near)) < 3e-6
+    assert np.max(np.abs(sol.x[-1] - near)) < 0.2 * np.max(np.abs(sol.x[-1] - far))
 
     def bilinear_velocity(x: np.ndarray) -> np.ndarray:
         # (α, β) ∈ [0, 1]² with both normal rates of the bilinear blend zero: the rate of
