@@ -1532,22 +1532,25 @@ def test_stewart_system_takes_its_variables_as_an_array_too() -> None:
     np.testing.assert_allclose(sol.x[-1], [0.5], atol=1e-10)
 
 
-def _four_affine_fields_around_an_intersection() -> tuple[Any, np.ndarray, Any]:
+def _four_affine_fields_around_an_intersection(
+    seed: int = 30, flip: float = 0.3, slope: float = 0.3
+) -> tuple[Any, np.ndarray, Any]:
     """(stranger fuzz fz13, its seed 30) four affine fields around x₁ = x₂ = 0 in R³ whose
     intersection attracts the flow from the start; the followed bilinear root (α, β) meets
     the other root at t ≈ 1.33884 (a fold, at β = 0.0015) and the sliding on both surfaces
-    ceases there. Also the fields' bases and slopes (for the regularized reference)."""
-    rng = np.random.default_rng(30)
+    ceases there. Also the fields' bases and slopes (for the regularized reference). Other
+    seeds: the fuzz's other cases."""
+    rng = np.random.default_rng(seed)
     base, slopes = {}, {}
     for s1 in (-1, 1):
         for s2 in (-1, 1):
             f = rng.normal(size=3)
             f[0] = -s1 * rng.uniform(0.2, 2)
             f[1] = -s2 * rng.uniform(0.2, 2)
-            if rng.random() < 0.3:
+            if rng.random() < flip:
                 f[int(rng.integers(0, 2))] *= -0.3
             base[(s1, s2)] = f
-            slopes[(s1, s2)] = 0.3 * rng.normal(size=(3, 3))
+            slopes[(s1, s2)] = slope * rng.normal(size=(3, 3))
 
     def field(x: np.ndarray, signs: Any) -> np.ndarray:
         return base[tuple(signs)] + slopes[tuple(signs)] @ x
@@ -1652,3 +1655,93 @@ def test_a_codimension_2_bilinear_sliding_ends_at_the_fold_of_its_root(rtol: flo
     )  # fmt: skip
     ts = np.linspace(0.0, 0.85, 18)
     np.testing.assert_allclose(sol(ts), reference.sol(ts).T, rtol=0, atol=1e-7)
+
+
+def test_a_codimension_2_bilinear_sliding_exits_where_its_weight_reaches_1() -> None:
+    # (a case of review rv10's fuzz, its seed 0) The followed root's α reaches 1 at
+    # t = 0.628403: the blend is then the sliding on x₂ = 0 alone, tangent to x₁ = 0, and
+    # x₁ leaves to its + side. Against the product regularization, whose end states
+    # converge to this run's linearly in δ (2.8e-6 at δ = 1e-6, 3.4e-8 at 1e-8).
+    field, x0, (base, slopes) = _four_affine_fields_around_an_intersection(0, 0.6, 0.8)
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection="bilinear"
+    )
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
+    assert sol.status == 0, sol.message
+    events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
+    assert events == [("sliding-entry", (0, 1), True), ("exit", (0,), True)]
+    t_exit = sol.events[1].t
+    assert t_exit == pytest.approx(0.628403, abs=2e-6)
+    # (at the exit the root is (1, β): the blend is the sliding on x₂ = 0 with x₁ > 0's
+    # fields, its rate of x₁ zero)
+    x = sol(t_exit)
+    F = system.adjacent(x, [0, 1], [0, 0])[1]
+    sols, _ = fp.piecewise.bilinear_selection(F, normals)
+    assert any(abs(ab[0] - 1.0) < 1e-7 for ab in sols)
+    assert np.all(sol(np.linspace(t_exit + 1e-3, 2.0, 20))[:, 0] > 0.0)
+    far = _product_regularization(base, slopes, x0, 1e-6)
+    near = _product_regularization(base, slopes, x0, 1e-8)
+    assert np.max(np.abs(sol.x[-1] - near)) < 2e-7
+    assert np.max(np.abs(sol.x[-1] - near)) < 0.05 * np.max(np.abs(sol.x[-1] - far))
+
+
+def _two_roots_in_the_square(gap: float, b0: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """The normal rates of four fields whose bilinear equations are α = β and
+    (β − b0)(β − b0 − gap) = 0 on it: roots (b0, b0) and (b0 + gap, b0 + gap)."""
+    b1 = b0 + gap
+    A2, D2 = b0 * b1, 1.0
+    B2 = C2 = -(b0 + b1) / 2.0
+    # v(α, β) = F₋₋ + α(F₊₋ − F₋₋) + β(F₋₊ − F₋₋) + αβ(...): the four corners' rates
+    F = np.array([[0.0, A2], [1.0, A2 + B2], [-1.0, A2 + C2], [0.0, A2 + B2 + C2 + D2]])
+    return F, np.eye(2)
+
+
+def test_the_bilinear_root_followed_is_the_nearest_and_a_fold_has_none() -> None:
+    from filippov.piecewise import bilinear_root_near, bilinear_selection
+
+    F, N = _two_roots_in_the_square(0.4)
+    sols, _ = bilinear_selection(F, N)
+    assert sorted(np.round(ab, 12).tolist() for ab in sols) == [[0.3, 0.3], [0.7, 0.7]]
+    np.testing.assert_allclose(bilinear_root_near(F, N, [0.2, 0.4]), [0.3, 0.3], atol=1e-12)
+    np.testing.assert_allclose(bilinear_root_near(F, N, [0.9, 0.6]), [0.7, 0.7], atol=1e-12)
+    # (outside the square too, unclipped: the continuation just past an exit)
+    G, _ = _two_roots_in_the_square(0.6, b0=-0.1)
+    ab = bilinear_root_near(G, N, [0.0, 0.0])
+    assert ab is not None
+    np.testing.assert_allclose(ab, [-0.1, -0.1], atol=1e-12)
+    a, b = ab
+    weights = np.array([(1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b])
+    np.testing.assert_allclose(G.T @ weights, 0.0, atol=1e-12)
+    # a fold passed: no real root at all
+    H = F.copy()
+    H[:, 1] += 0.05  # ((β − 0.3)(β − 0.7) + 0.05 > 0 on α = β: no real root)
+    assert bilinear_root_near(H, N, [0.5, 0.5]) is None
+
+
+@pytest.mark.parametrize(("gap", "other"), [(0.4, True), (1e-6, False), (0.9, False)])
+def test_a_bilinear_exit_with_another_root_in_the_square_is_not_unique(
+    gap: float, other: bool
+) -> None:
+    # The mode follows the root (0.3, 0.3); another at (0.3 + gap)² in the square (more
+    # than the fold gap away) can slide on where the followed one exits: such an exit is
+    # flagged not unique. A root 1e-6 away is the same root at a fold; 1.2 is outside.
+    from filippov._piecewise_path import RunScales, _Mode
+    from filippov._recorder import Recorder
+
+    F, _ = _two_roots_in_the_square(gap)
+    fields = {(-1, -1): F[0], (1, -1): F[1], (-1, 1): F[2], (1, 1): F[3]}
+    system = fp.stewart_system(
+        lambda x, s: np.array([*fields[tuple(int(v) for v in s)], 1.0]),
+        lambda x: x[:2],
+        jac=lambda x: np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+        n=3,
+        selection="bilinear",
+    )
+    x = np.zeros(3)
+    mode = _Mode(
+        system, (0, 1), np.zeros(2, dtype=int), 0.0, Recorder(0.0, x, "piecewise"), RunScales(x)
+    )
+    mode.root = np.array([0.3, 0.3])
+    assert mode.other_root_in_square(x) is other
+    assert mode.folds_at(x) is (gap < 1e-4)
