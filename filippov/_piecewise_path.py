@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.integrate import OdeSolution, OdeSolver
+from scipy.integrate import DOP853, OdeSolution, OdeSolver
 from scipy.optimize import brentq
 
 from filippov._event_location import interpolant_dips
@@ -907,14 +907,24 @@ def _run_mode(
         if tried <= 1e-13 * max(1.0, abs(t_good)) or tried <= 1e-15 * span:
             return False
         retry_cap, retry_until = tried / 4, t_good + tried
-        try:
-            solver = type(solver)(
-                mode.rhs, t_good, x_good, t_end, rtol=opts.rtol, atol=opts.atol,
-                max_step=retry_cap, first_step=retry_cap,
-            )  # fmt: skip
-        except FloatingPointError:
-            return False
-        return True
+        for cls in (type(solver), DOP853):
+            try:
+                solver = cls(
+                    mode.rhs, t_good, x_good, t_end, rtol=opts.rtol, atol=opts.atol,
+                    max_step=retry_cap, first_step=retry_cap,
+                )  # fmt: skip
+                return True
+            except FloatingPointError:
+                return False
+            except PathFailure:
+                # An implicit integrator's start evaluates the field at states a
+                # finite-difference Jacobian's step apart: close to where a sliding
+                # velocity ceases (a bilinear root's fold), one of them is past it, and
+                # the mode was dropped whole (Radau and BDF, sol.t == [t0]). DOP853 needs
+                # no Jacobian and closes in on it.
+                if cls is DOP853:
+                    return False
+        return False
 
     while solver.status == "running":
         try:

@@ -1745,3 +1745,24 @@ def test_a_bilinear_exit_with_another_root_in_the_square_is_not_unique(
     mode.root = np.array([0.3, 0.3])
     assert mode.other_root_in_square(x) is other
     assert mode.folds_at(x) is (gap < 1e-4)
+
+
+@pytest.mark.parametrize("integrator", ["Radau", "BDF"])
+def test_an_implicit_integrator_closes_in_on_a_bilinear_fold(integrator: str) -> None:
+    # The retries toward the fold restart the integrator at the last accepted state; an
+    # implicit one's start evaluates the field a finite-difference step away, past the
+    # fold, and the whole mode was dropped (sol.t == [0], −4). DOP853 takes the retries.
+    field, x0, _ = _four_affine_fields_around_an_intersection()
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection="bilinear"
+    )
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-8, atol=1e-10, integrator=integrator)
+    assert sol.status == 0, sol.message
+    assert [(e.kind, tuple(e.indices)) for e in sol.events] == [
+        ("sliding-entry", (0, 1)),
+        ("exit", (1,)),
+    ]
+    assert sol.events[1].t == pytest.approx(1.33884, abs=1e-5)
+    reference = fp.solve(system, x0, (0.0, 2.0), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(sol.x[-1], reference.x[-1], atol=1e-5)
