@@ -54,10 +54,10 @@ from filippov.piecewise import (
     MAX_CODIM,
     PiecewiseSelection,
     PiecewiseSystem,
-    _bilinear_roots,
-    _in_square,
     bilinear_root_near,
+    bilinear_roots,
     bilinear_selection,
+    in_weight_square,
 )
 
 
@@ -383,6 +383,9 @@ class _Mode:
         #: root the mode follows (`follow`), and the positions of its free indices in them.
         self.bilinear = len(free) == 2 and system.selection == "bilinear"
         self.root: FloatArray | None = None
+        if self.bilinear:
+            # the other root entering the square: a second solution leaves from there
+            self.labels.append(("branch", -1, 0))
 
     def follow(self, x: FloatArray) -> None:
         """Take the bilinear root at ``x`` as the one the mode follows: at its start the
@@ -438,10 +441,14 @@ class _Mode:
     def guards(self, x: FloatArray) -> FloatArray:
         c = self.system.c(x)
         out = np.empty(len(self.labels))
-        weights = self._root_weights(x) if self.bilinear else None
+        weights, other = self._root_pair(x) if self.bilinear else (None, None)
         for k, (kind, i, s) in enumerate(self.labels):
             if kind == "hit":
                 out[k] = -self.signs[i] * c[i]
+            elif kind == "branch":
+                # how deep the other root is inside the square (−1 with no other real
+                # root: it can only cease by meeting the followed one, a fold)
+                out[k] = -1.0 if other is None else float(np.min(np.minimum(other, 1.0 - other)))
             elif weights is not None:
                 # the followed root's weight of side s of surface i reaching 1 (α_i = 0
                 # or 1: the blend is then the sliding on the other surface alone, tangent
@@ -450,6 +457,29 @@ class _Mode:
             else:
                 out[k] = _released(self.system, x, self.free, self.signs, i, s)
         return out
+
+    def other_root(self, x: FloatArray) -> FloatArray | None:
+        """The bilinear root at ``x`` other than the followed one (``None``: none)."""
+        return self._root_pair(x)[1]
+
+    def record_branch(self, t: float, x: FloatArray, mode_rec: object) -> None:
+        """Record where the other root of the bilinear equations entered the square, the
+        mode going on.
+
+        Why: it enters through the edge of one surface's side, where the sliding on the
+        other surface alone, on that side, turns tangent to the first and then leaves
+        the intersection: another Filippov solution from here (the intersection no
+        longer attracts from that side). The mode goes on with its own root, as the
+        product regularization does; the point is a "repulsive" event flagged not
+        unique. Before, the release guards read it as an exit that no mode makes (−4),
+        and with the root's own exits alone nothing was said (review rv12)."""
+        other = self.other_root(x)
+        edge = 0 if other is None else int(np.argmin(np.minimum(other, 1.0 - other)))
+        self.rec.event(
+            t, x, "repulsive", [self.free[edge]], mode_rec, mode_rec, unique=False,  # type: ignore[arg-type]
+            note="another root of the bilinear equations entered the square: a sliding "
+            "on one surface leaves the intersection from here",
+        )  # fmt: skip
 
     def folds_at(self, x: FloatArray) -> bool:
         """Whether the followed bilinear root at ``x`` is in the square and the other real
@@ -462,13 +492,13 @@ class _Mode:
         F = self.system.adjacent(x, free, self.signs)[1]
         N = self.system.jacobian(x)[free]
         try:
-            roots = _bilinear_roots(F, N, 1e-12)
+            roots = bilinear_roots(F, N, 1e-12)
         except ValueError:
             return False
         if len(roots) != 2:
             return False
         gap = float(np.max(np.abs(roots[0] - roots[1])))
-        return gap <= _FOLD_GAP and all(_in_square(r) for r in roots)
+        return gap <= _FOLD_GAP and all(in_weight_square(r) for r in roots)
 
     def other_root_in_square(self, x: FloatArray) -> bool:
         """Whether, beside the followed bilinear root, another real root at ``x`` lies in
@@ -480,25 +510,29 @@ class _Mode:
         F = self.system.adjacent(x, free, self.signs)[1]
         N = self.system.jacobian(x)[free]
         try:
-            roots = _bilinear_roots(F, N, 1e-12)
+            roots = bilinear_roots(F, N, 1e-12)
         except ValueError:
             return False
         root = self.root
         if not roots:
             return False
         ours = min(roots, key=lambda ab: float(np.max(np.abs(ab - root))))
-        return any(_in_square(r) and float(np.max(np.abs(r - ours))) > _FOLD_GAP for r in roots)
+        return any(
+            in_weight_square(r) and float(np.max(np.abs(r - ours))) > _FOLD_GAP for r in roots
+        )
 
-    def _root_weights(self, x: FloatArray) -> FloatArray:
-        """The followed bilinear root's ``(α, β)`` at ``x``, not clipped (`follow`)."""
+    def _root_pair(self, x: FloatArray) -> tuple[FloatArray, FloatArray | None]:
+        """The followed bilinear root's ``(α, β)`` at ``x`` (`follow`) and the other real
+        root (``None`` if there is none), not clipped."""
         free = list(self.free)
         F = self.system.adjacent(x, free, self.signs)[1]
         N = self.system.jacobian(x)[free]
+        root = self.root
         try:
-            ab = None if self.root is None else bilinear_root_near(F, N, self.root)
+            roots = [] if root is None else bilinear_roots(F, N, 1e-12)
         except ValueError:
-            ab = None
-        if ab is None:
+            roots = []
+        if not roots:
             raise PathFailure(
                 -4,
                 f"the sliding velocity on {set(self.free)} ceased to exist at x = "
@@ -506,7 +540,9 @@ class _Mode:
                 "bilinear equations) without an exit event; the solution is returned up to "
                 "there",
             )
-        return ab
+        assert root is not None  # (no roots are computed without it)
+        roots.sort(key=lambda ab: float(np.max(np.abs(ab - root))))
+        return roots[0], (roots[-1] if len(roots) > 1 else None)
 
     def guard_scales(self, x: FloatArray) -> FloatArray:
         """Each guard's natural size at ``x``, what "at rounding" is judged against,
@@ -523,7 +559,11 @@ class _Mode:
         # (a bilinear mode's exit guards are weights: of size 1)
         exits = np.ones(J.shape[0]) if self.bilinear else J @ speeds
         out = np.array(
-            [hits[i] if kind == "hit" else exits[i] for kind, i, _ in self.labels], dtype=float
+            [
+                hits[i] if kind == "hit" else 1.0 if kind == "branch" else exits[i]
+                for kind, i, _ in self.labels
+            ],
+            dtype=float,
         )
         return np.maximum(out, 1e-300)
 
@@ -883,6 +923,8 @@ def _run_mode(
     g_tol = _ARM_RTOL * mode.guard_scales(x)
     armed = g_prev < -g_tol
     g_start = g_prev.copy()
+    branch_mask = np.array([kind == "branch" for kind, _, _ in mode.labels], dtype=bool)
+    k_branch = int(np.flatnonzero(branch_mask)[0]) if branch_mask.any() else -1
     ts = [t]
     interps: list[object] = []
     hit: tuple[str, int, int] | None = None
@@ -998,6 +1040,7 @@ def _run_mode(
         samples = [(t_step, g_prev)]
         armed_before = armed.copy()
         restarted = False  # (a sample or root met a non-finite value: the step is retried)
+        folded = False  # (a sample or root met a bilinear fold the retries closed in on)
         for j in range(1, _SAMPLES + 1):
             t_j = float(solver.t) if j == _SAMPLES else t_step + j * (solver.t - t_step) / _SAMPLES
             y_j = solver.y if j == _SAMPLES else dense(t_j)
@@ -1008,6 +1051,9 @@ def _run_mode(
                 if retried(float(ts[-1]) - t_good):
                     restarted = True
                     break
+                if mode.folds_at(x_good):
+                    folded = True  # (as where a step fails: see below)
+                    break
                 _record(rec, mode, ts, interps, t_lo, mode_rec)  # (up to the last finite one)
                 raise PathFailure(
                     failure.status,
@@ -1015,6 +1061,17 @@ def _run_mode(
                 ) from None
             samples.append((t_j, g_new))
             fired = np.flatnonzero(armed & (g_new >= 0))
+            if k_branch >= 0 and fired.size == 1 and fired[0] == k_branch:
+                # (alone at this sample: recorded where it crossed 0, the mode going on;
+                # with another guard it waits, and the mode that follows it flags a
+                # second root in the square at its start)
+                def branch(tt: float, dense: Any = dense) -> float:
+                    return float(mode.guards(np.asarray(dense(tt), dtype=float))[k_branch])
+
+                t_b = _root(branch, t_lo, t_j)
+                mode.record_branch(t_b, mode.project(np.asarray(dense(t_b), dtype=float)), mode_rec)
+                armed[k_branch] = False
+                fired = fired[:0]
             if fired.size:
                 break
             # armed from interior samples too: a guard starting at 0 (just after a
@@ -1025,7 +1082,9 @@ def _run_mode(
         # return between the samples up to it (a surface crossed and crossed back within
         # one step: DOP853 steps far over a polynomial solution), which may come first.
         brackets = [(int(k), t_lo, t_j) for k in fired]
-        dip = _dip_between_samples(mode, dense, samples, armed_before)
+        # (not the branch guard: a second root in the square and out again within a
+        # step's samples is not flagged)
+        dip = _dip_between_samples(mode, dense, samples, armed_before & ~branch_mask)
         if dip is not None and (not fired.size or dip[0] <= t_lo):
             brackets += [(int(k), dip[0], dip[1]) for k in dip[2]]
         roots: list[tuple[float, int]] = []
@@ -1045,6 +1104,9 @@ def _run_mode(
                 if not restarted and retried(float(ts[-1]) - t_good):
                     restarted = True
                     break
+                if not restarted and mode.folds_at(x_good):
+                    folded = True
+                    break
                 # (the guards were finite at lo, a sample: the mode is kept up to there)
                 _record(rec, mode, ts, interps, lo, mode_rec)
                 raise PathFailure(
@@ -1057,6 +1119,15 @@ def _run_mode(
             interps.pop()
             armed = armed_before
             continue
+        if folded:
+            # A guard read past a bilinear fold inside an accepted step (its dense output
+            # crossed it where the step's own stages did not): the step is dropped and the
+            # fold is the event, at the last accepted state the retries closed in from.
+            # It ended −4 "ceased to exist" (review rv12, curved surfaces at rtol 1e-7).
+            ts.pop()
+            interps.pop()
+            hit, t_hit, x_hit = ("fold", -1, 0), ts[-1], mode.project(x_good)
+            break
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.
@@ -1190,6 +1261,8 @@ def _missed_sign_changes(
         def g(tt: float, k: int = k) -> float:
             return float(mode.guards(np.asarray(dense(tt), dtype=float))[k])  # type: ignore[operator, arg-type]
 
+        if kind == "branch":
+            continue  # (not a mode change: nothing of the mode's is missed by it)
         if kind == "exit":
             # An exit guard never armed -- it started at 0, at a fold of the sliding
             # (the other side's field turning tangent there) -- and now clearly positive:

@@ -68,6 +68,7 @@ __all__ = [
     "PiecewiseSelection",
     "PiecewiseSystem",
     "bilinear_root_near",
+    "bilinear_roots",
     "bilinear_selection",
     "gene_network",
     "stewart_selection",
@@ -287,8 +288,8 @@ def bilinear_selection(
         )
     sols: list[FloatArray] = []
     outside: list[FloatArray] = []
-    for root in _bilinear_roots(F, N, tol):
-        if _in_square(root):
+    for root in bilinear_roots(F, N, tol):
+        if in_weight_square(root):
             ab = np.clip(root, 0.0, 1.0)
             if not any(np.allclose(ab, s, atol=1e-12) for s in sols):
                 sols.append(ab)
@@ -312,16 +313,35 @@ def _bilinear_weights(ab: FloatArray) -> FloatArray:
 _SQUARE_BAND = 1e-9
 
 
-def _in_square(ab: FloatArray) -> bool:
-    """Whether the weights ``(α, β)`` are in ``[0, 1]²`` up to `_SQUARE_BAND`."""
+def in_weight_square(ab: FloatArray) -> bool:
+    """Whether the bilinear weights ``(α, β)`` are in ``[0, 1]²`` (up to ``1e-9``, the
+    band :func:`bilinear_selection` clips).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from filippov.piecewise import in_weight_square
+    >>> in_weight_square(np.array([1.0 + 1e-12, 0.5])), in_weight_square(np.array([-0.1, 0.5]))
+    (True, False)
+    """
     return bool(np.all(ab >= -_SQUARE_BAND) and np.all(ab <= 1.0 + _SQUARE_BAND))
 
 
-def _bilinear_roots(F: FloatArray, N: FloatArray, tol: float) -> list[FloatArray]:
+def bilinear_roots(fields: ArrayLike, normals: ArrayLike, tol: float = 1e-12) -> list[FloatArray]:
     """Every real solution ``(α, β)`` of the two bilinear sliding equations, in the square
     or not, not clipped (see :func:`bilinear_selection`); where ``α`` drops out of both
     equations at a root ``β`` and every ``α`` solves them, the segment's ends ``α = 0, 1``
-    stand for it. ``ValueError`` when the two equations coincide."""
+    stand for it. ``ValueError`` when the two equations coincide.
+
+    Examples
+    --------
+    >>> from filippov.piecewise import bilinear_roots
+    >>> F = [[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]]
+    >>> [r.tolist() for r in bilinear_roots(F, [[1.0, 0.0], [0.0, 1.0]])]
+    [[0.5, 0.5]]
+    """
+    F = np.asarray(fields, dtype=float)
+    N = np.asarray(normals, dtype=float)
     fmm, fpm, fmp, fpp = F
     G = np.stack([fmm, fpm - fmm, fmp - fmm, fpp - fpm - fmp + fmm])  # v = G·(1, α, β, αβ)
     (A1, B1, C1, D1), (A2, B2, C2, D2) = N @ G.T
@@ -373,7 +393,7 @@ def bilinear_root_near(
     F = np.asarray(fields, dtype=float)
     N = np.asarray(normals, dtype=float)
     ref = np.asarray(near, dtype=float)
-    roots = _bilinear_roots(F, N, tol)
+    roots = bilinear_roots(F, N, tol)
     if not roots:
         return None
     return min(roots, key=lambda ab: float(np.max(np.abs(ab - ref))))
@@ -567,9 +587,9 @@ class PiecewiseSystem:
                 sols = bilinear_selection(F, N)[0]
             except ValueError:
                 return None
-            if ab is None or not (extend or _in_square(ab)):
+            if ab is None or not (extend or in_weight_square(ab)):
                 return None
-            ab = np.clip(ab, 0.0, 1.0) if _in_square(ab) else ab
+            ab = np.clip(ab, 0.0, 1.0) if in_weight_square(ab) else ab
             w = _bilinear_weights(ab)
             return PiecewiseSelection(F.T @ w, w, w @ P, len(sols) <= 1)
         if len(free) == 2 and self.selection == "bilinear":

@@ -1615,9 +1615,16 @@ def test_a_codimension_2_bilinear_sliding_ends_at_the_fold_of_its_root(rtol: flo
     sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
     assert sol.status == 0, sol.message
     events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
-    assert events == [("sliding-entry", (0, 1), True), ("exit", (1,), True)]
-    assert sol.events[1].t == pytest.approx(1.33884, abs=2e-5)
-    np.testing.assert_allclose(sol(sol.events[1].t)[:2], 0.0, atol=1e-12)
+    # (just before the fold the other root enters the square through β = 0: from there
+    # the sliding on x₁ = 0 with x₂ < 0 leaves the intersection too, see the test below)
+    assert events == [
+        ("sliding-entry", (0, 1), True),
+        ("repulsive", (1,), False),
+        ("exit", (1,), True),
+    ]
+    assert sol.events[1].t == pytest.approx(1.338792, abs=2e-6)
+    assert sol.events[2].t == pytest.approx(1.33884, abs=2e-5)
+    np.testing.assert_allclose(sol(sol.events[2].t)[:2], 0.0, atol=1e-12)
     far = _product_regularization(base, slopes, x0, 1e-6)
     near = _product_regularization(base, slopes, x0, 1e-8)
     assert np.max(np.abs(sol.x[-1] - near)) < 3e-6
@@ -1761,8 +1768,85 @@ def test_an_implicit_integrator_closes_in_on_a_bilinear_fold(integrator: str) ->
     assert sol.status == 0, sol.message
     assert [(e.kind, tuple(e.indices)) for e in sol.events] == [
         ("sliding-entry", (0, 1)),
+        ("repulsive", (1,)),
         ("exit", (1,)),
     ]
-    assert sol.events[1].t == pytest.approx(1.33884, abs=1e-5)
+    assert sol.events[2].t == pytest.approx(1.33884, abs=1e-5)
     reference = fp.solve(system, x0, (0.0, 2.0), rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(sol.x[-1], reference.x[-1], atol=1e-5)
+
+
+def test_a_second_bilinear_root_entering_the_square_is_a_branch_of_the_solution() -> None:
+    # (review rv12, the fuzz's seed 44) At t = 1.8293 the other root of the bilinear
+    # equations enters the square through α = 0: from there the sliding on x₂ = 0 with
+    # x₁ < 0 alone leaves the intersection (another Filippov solution), while the
+    # followed root slides on to t = 2, as the product regularization does. The run said
+    # nothing of the second solution: now a "repulsive" event of x₁ flagged not unique,
+    # the mode going on. The departing sliding is checked here by hand: its weight in
+    # [0, 1] and its rate of x₁ negative just after the event, positive just before.
+    field, x0, (base, slopes) = _four_affine_fields_around_an_intersection(44, 0.6, 0.8)
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection="bilinear"
+    )
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
+    assert sol.status == 0, sol.message
+    events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
+    assert events == [("sliding-entry", (0, 1), True), ("repulsive", (0,), False)]
+    t_b = sol.events[1].t
+    assert sol.events[1].mode_before == sol.events[1].mode_after
+
+    def departing_rate(t: float) -> float:
+        # the sliding on x₂ = 0 between the fields of x₁ < 0: weight b of x₂ > 0's
+        x = sol(t)
+        low, high = field(x, (-1, -1)), field(x, (-1, 1))
+        b = low[1] / (low[1] - high[1])
+        assert 0.0 <= b <= 1.0
+        return float(((1 - b) * low + b * high)[0])
+
+    assert departing_rate(t_b - 1e-3) > 0.0 > departing_rate(t_b + 1e-3)
+    assert abs(departing_rate(t_b)) < 1e-8
+    near = _product_regularization(base, slopes, x0, 1e-8)
+    assert np.max(np.abs(sol.x[-1] - near)) < 1e-6
+
+
+def test_a_bilinear_fold_met_between_the_guard_samples_is_an_event() -> None:
+    # (review rv12, curved surfaces and nonlinear fields) At rtol 1e-7 an accepted step's
+    # dense output crossed the fold where its stages did not: the guards' samples met no
+    # real root, and the run ended −4 "ceased to exist" (other tolerances: a fold event at
+    # t = 0.267655, which converges to the product regularization like δ^(2/3)).
+    n, a, b, g = 3, 0.1, 0.2, 0.2
+    keys = [(-1, -1), (1, -1), (-1, 1), (1, 1)]
+    rng = np.random.default_rng(14)
+    B, A, P = {}, {}, {}
+    for k in keys:
+        f = rng.normal(size=n)
+        f[0] = -k[0] * rng.uniform(0.2, 2)
+        f[1] = -k[1] * rng.uniform(0.2, 2)
+        if rng.random() < 0.5:
+            f[int(rng.integers(0, 2))] *= -0.3
+        B[k], A[k], P[k] = f, 0.3 * rng.normal(size=(n, n)), rng.normal(size=(n, n))
+    x0 = np.zeros(n)
+    x0[2:] = rng.normal(size=n - 2)
+    x0[0], x0[1] = a * x0[2] ** 2, -b * np.sin(x0[2])
+
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        k = (int(s[0]), int(s[1]))
+        return B[k] + A[k] @ x + g * np.sin(P[k] @ x)
+
+    system = fp.stewart_system(
+        field,
+        lambda x: np.array([x[0] - a * x[2] ** 2, x[1] + b * np.sin(x[2])]),
+        jac=lambda x: np.array([[1.0, 0.0, -2 * a * x[2]], [0.0, 1.0, b * np.cos(x[2])]]),
+        n=n,
+        selection="bilinear",
+    )
+    ends = []
+    for rtol in (1e-7, 1e-10):
+        sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
+        assert sol.status == 0, sol.message
+        exits = [e for e in sol.events if e.kind == "exit"]
+        assert [tuple(e.indices) for e in exits] == [(1,)]
+        assert exits[0].t == pytest.approx(0.267655, abs=2e-6)
+        ends.append(sol.x[-1])
+    np.testing.assert_allclose(ends[0], ends[1], atol=1e-5)
