@@ -135,10 +135,10 @@ def stewart_selection(
     F = np.atleast_2d(np.asarray(fields, dtype=float))
     N = np.atleast_2d(np.asarray(normals, dtype=float))
     r = F.shape[0]
-    A = _constraints(F, N)
+    A = stewart_constraints(F, N)
     b = np.zeros(A.shape[0])
     b[0] = 1.0
-    # A is scaled to unit size (_constraints), so the tolerances are relative to the
+    # A is scaled to unit size (stewart_constraints), so the tolerances are relative to the
     # fields whatever their units.
     eps = tol * 100.0
     theta: FloatArray | None = None
@@ -206,7 +206,7 @@ def _multipliers_off_support(
     return None if res.status != 0 else y + Z @ res.x
 
 
-def _constraints(F: FloatArray, N: FloatArray) -> FloatArray:
+def stewart_constraints(F: FloatArray, N: FloatArray) -> FloatArray:
     """The rows ``1ᵀ`` and ``(N Fᵀ)_i / s_i`` of the equations on ``θ``, with ``s_i`` the
     size of the terms of row ``i``: ``max_k Σ_j |N_ij| |F_kj|``.
 
@@ -602,7 +602,7 @@ class PiecewiseSystem:
             return PiecewiseSelection(F.T @ w, w, w @ P, len(sols) == 1)
         out = stewart_selection(F, N, check_unique=check_unique)
         if out is None and extend:
-            A = _constraints(F, N)
+            A = stewart_constraints(F, N)
             b = np.zeros(A.shape[0])
             b[0] = 1.0
             out = (np.asarray(np.linalg.lstsq(A, b, rcond=None)[0], dtype=np.float64), False)

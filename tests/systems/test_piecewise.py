@@ -1850,3 +1850,81 @@ def test_a_bilinear_fold_met_between_the_guard_samples_is_an_event() -> None:
         assert exits[0].t == pytest.approx(0.267655, abs=2e-6)
         ends.append(sol.x[-1])
     np.testing.assert_allclose(ends[0], ends[1], atol=1e-5)
+
+
+def _minimal_norm_sliding(
+    field: Any, x: np.ndarray, normals: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The Stewart velocity on x₁ = x₂ = 0 from the segment of feasible weights by hand
+    (independent of `stewart_selection`'s enumeration): θ₀ the least-norm solution of the
+    equations, d their null direction, the segment θ₀ + s d for s ∈ [s_lo, s_hi] (θ ≥ 0),
+    and the minimal-norm point at s = clip(0, s_lo, s_hi) (θ₀ ⊥ d). Also the length."""
+    F = np.array([field(x, s) for s in ((-1, -1), (1, -1), (-1, 1), (1, 1))])
+    A = np.vstack([np.ones(4), normals @ F.T])
+    theta0 = np.linalg.lstsq(A, [1.0, 0.0, 0.0], rcond=None)[0]
+    d = np.linalg.svd(A)[2][-1]
+    ends = -theta0 / d
+    s_lo, s_hi = ends[d > 0].max(), ends[d < 0].min()
+    return F.T @ (theta0 + min(max(0.0, s_lo), s_hi) * d), float(s_hi - s_lo)
+
+
+def test_a_stewart_sliding_on_two_surfaces_goes_on_while_its_weights_are_feasible() -> None:
+    # (a fuzz's seed 22) The release guard of x₁ -- the sliding on x₂ = 0 continued with
+    # x₁ released, out of its own box there -- changed sign at t = 1.969 and the run
+    # ended −4 "no consistent mode", although the segment of feasible weights never
+    # vanishes: the minimal-norm sliding goes on to t = 2 (integrated here by hand).
+    field, x0, _ = _four_affine_fields_around_an_intersection(22, 0.6, 0.8)
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=3)
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
+    assert sol.status == 0, sol.message
+    assert [(e.kind, tuple(e.indices), e.unique) for e in sol.events] == [
+        ("sliding-entry", (0, 1), False)
+    ]
+    reference = scipy.integrate.solve_ivp(
+        lambda t, x: _minimal_norm_sliding(field, x, normals)[0], (0.0, 2.0), x0,
+        rtol=1e-12, atol=1e-14, dense_output=True,
+    )  # fmt: skip
+    ts = np.linspace(0.0, 2.0, 21)
+    np.testing.assert_allclose(sol(ts), reference.sol(ts).T, rtol=0, atol=1e-9)
+    assert min(_minimal_norm_sliding(field, reference.sol(t), normals)[1] for t in ts) > 0.0
+
+
+def test_a_stewart_sliding_on_two_surfaces_exits_where_its_weights_vanish() -> None:
+    # (the fuzz's seed 27) The segment of feasible weights shrinks to a point with the
+    # weights of x₂ > 0's two fields zero at t = 0.486063: the two fields left share
+    # x₂ < 0, and x₂ leaves to that side. The time is the root of the segment's length
+    # along the minimal-norm sliding integrated by hand.
+    field, x0, _ = _four_affine_fields_around_an_intersection(27)
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=3)
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
+    assert sol.status == 0, sol.message
+    assert [(e.kind, tuple(e.indices)) for e in sol.events] == [
+        ("sliding-entry", (0, 1)),
+        ("exit", (1,)),
+    ]
+
+    def length(t: float, x: np.ndarray) -> float:
+        return _minimal_norm_sliding(field, x, normals)[1]
+
+    length.terminal = True  # type: ignore[attr-defined]
+    reference = scipy.integrate.solve_ivp(
+        lambda t, x: _minimal_norm_sliding(field, x, normals)[0], (0.0, 2.0), x0,
+        rtol=1e-12, atol=1e-14, dense_output=True, events=length,
+    )  # fmt: skip
+    t_vanish = float(reference.t_events[0][0])
+    assert t_vanish == pytest.approx(0.486063, abs=1e-6)
+    assert sol.events[1].t == pytest.approx(t_vanish, abs=1e-8)
+    ts = np.linspace(0.0, t_vanish, 11)
+    np.testing.assert_allclose(sol(ts), reference.sol(ts).T, rtol=0, atol=1e-9)
+    # (by hand: the weights left at the vanishing point are those of f₋₋ and f₊₋)
+    x_v = reference.sol(t_vanish)
+    F = np.array([field(x_v, p) for p in ((-1, -1), (1, -1), (-1, 1), (1, 1))])
+    A = np.vstack([np.ones(4), normals @ F.T])
+    theta0 = np.linalg.lstsq(A, [1.0, 0.0, 0.0], rcond=None)[0]
+    d = np.linalg.svd(A)[2][-1]
+    theta = theta0 + (-theta0 / d)[d > 0].max() * d
+    assert sorted(np.argsort(theta)[2:].tolist()) == [0, 1]
+    assert sol.events[1].mode_after.signs[1] == -1
+    assert np.all(sol(np.linspace(t_vanish + 1e-3, 2.0, 20))[:, 1] < 0.0)
