@@ -1810,14 +1810,12 @@ def test_a_second_bilinear_root_entering_the_square_is_a_branch_of_the_solution(
     assert np.max(np.abs(sol.x[-1] - near)) < 1e-6
 
 
-def test_a_bilinear_fold_met_between_the_guard_samples_is_an_event() -> None:
-    # (review rv12, curved surfaces and nonlinear fields) At rtol 1e-7 an accepted step's
-    # dense output crossed the fold where its stages did not: the guards' samples met no
-    # real root, and the run ended −4 "ceased to exist" (other tolerances: a fold event at
-    # t = 0.267655, which converges to the product regularization like δ^(2/3)).
+def _curved_surfaces(seed: int, selection: str = "bilinear") -> tuple[Any, np.ndarray]:
+    """(review rv12's family) x₁ = 0.1 x₃² and x₂ = −0.2 sin x₃ in R³, four fields
+    ``B + A x + 0.2 sin(P x)`` around them, and a start on both."""
     n, a, b, g = 3, 0.1, 0.2, 0.2
     keys = [(-1, -1), (1, -1), (-1, 1), (1, 1)]
-    rng = np.random.default_rng(14)
+    rng = np.random.default_rng(seed)
     B, A, P = {}, {}, {}
     for k in keys:
         f = rng.normal(size=n)
@@ -1839,8 +1837,17 @@ def test_a_bilinear_fold_met_between_the_guard_samples_is_an_event() -> None:
         lambda x: np.array([x[0] - a * x[2] ** 2, x[1] + b * np.sin(x[2])]),
         jac=lambda x: np.array([[1.0, 0.0, -2 * a * x[2]], [0.0, 1.0, b * np.cos(x[2])]]),
         n=n,
-        selection="bilinear",
+        selection=selection,
     )
+    return system, x0
+
+
+def test_a_bilinear_fold_met_between_the_guard_samples_is_an_event() -> None:
+    # (review rv12, curved surfaces and nonlinear fields) At rtol 1e-7 an accepted step's
+    # dense output crossed the fold where its stages did not: the guards' samples met no
+    # real root, and the run ended −4 "ceased to exist" (other tolerances: a fold event at
+    # t = 0.267655, which converges to the product regularization like δ^(2/3)).
+    system, x0 = _curved_surfaces(14)
     ends = []
     for rtol in (1e-7, 1e-10):
         sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
@@ -1928,3 +1935,25 @@ def test_a_stewart_sliding_on_two_surfaces_exits_where_its_weights_vanish() -> N
     assert sorted(np.argsort(theta)[2:].tolist()) == [0, 1]
     assert sol.events[1].mode_after.signs[1] == -1
     assert np.all(sol(np.linspace(t_vanish + 1e-3, 2.0, 20))[:, 1] < 0.0)
+
+
+@pytest.mark.parametrize(
+    ("seed", "selection"), [(2, "bilinear"), (17, "bilinear"), (24, "stewart")]
+)
+def test_an_exit_at_a_loose_tolerance_finds_the_mode_it_leaves_for(
+    seed: int, selection: str
+) -> None:
+    # (review rv12's curved surfaces) The released index leaves tangentially: its rate is
+    # 0 at the exit, and at rtol 1e-7 the event's state, projected onto the sliding
+    # surfaces, moved it to −7.9e-10 against a rounding band of 1.9e-10: "no consistent
+    # mode" (−4), where rtol 1e-10 exits. The same events and end at both tolerances.
+    system, x0 = _curved_surfaces(seed, selection)
+    runs = [fp.solve(system, x0, (0.0, 2.0), rtol=r, atol=r * 1e-2) for r in (1e-7, 1e-10)]
+    for sol in runs:
+        assert sol.status == 0, sol.message
+    loose, tight = ([(e.kind, tuple(e.indices)) for e in sol.events] for sol in runs)
+    assert loose == tight and any(kind == "exit" for kind, _ in loose)
+    np.testing.assert_allclose(
+        [e.t for e in runs[0].events], [e.t for e in runs[1].events], rtol=0, atol=1e-5
+    )
+    np.testing.assert_allclose(runs[0].x[-1], runs[1].x[-1], rtol=0, atol=1e-5)
