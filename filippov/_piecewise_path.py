@@ -59,6 +59,7 @@ from filippov.piecewise import (
     bilinear_selection,
     in_weight_square,
     stewart_constraints,
+    stewart_selection,
 )
 
 
@@ -394,12 +395,14 @@ class _Mode:
         if self.bilinear:
             # the other root entering the square: a second solution leaves from there
             self.labels.append(("branch", -1, 0))
-        #: Sliding on two surfaces with the Stewart selection: its exit is where the
-        #: segment of feasible weights vanishes, one guard (`_stewart_segment`) for the
-        #: four release guards; the hit is named after the pair of fields left (`exit_of`).
+        #: Sliding on two surfaces with the Stewart selection: the sliding ceases where
+        #: its segment of feasible weights vanishes (one more guard, `_stewart_segment`;
+        #: its hit is named after the pair of fields left, `exit_of`). Its release guards
+        #: stay, each sign change read by `release_kind`: an exit where the segment is
+        #: gone, else a branch recorded or a meaningless one passed, inside the mode.
         self.segment = len(free) == 2 and system.selection == "stewart"
         if self.segment:
-            self.labels = [lab for lab in self.labels if lab[0] != "exit"] + [("exit", -1, 0)]
+            self.labels.append(("exit", -1, 0))
 
     def follow(self, x: FloatArray) -> None:
         """Take the bilinear root at ``x`` as the one the mode follows: at its start the
@@ -459,7 +462,7 @@ class _Mode:
         for k, (kind, i, s) in enumerate(self.labels):
             if kind == "hit":
                 out[k] = -self.signs[i] * c[i]
-            elif kind == "exit" and self.segment:
+            elif kind == "exit" and self.segment and i < 0:
                 out[k] = -self._stewart_segment(x)[0]
             elif kind == "branch":
                 # how deep the other root is inside the square (−1 with no other real
@@ -495,13 +498,52 @@ class _Mode:
         A = stewart_constraints(F, N)
         b = np.zeros(A.shape[0])
         b[0] = 1.0
+        _, singular, rows = np.linalg.svd(A)
+        if singular[-1] <= 1e-12 * singular[0]:
+            # (dependent equations: the feasible weights are not a segment; whether any
+            # exist decides, and the selection's weights stand for the last point)
+            found = stewart_selection(F, N, check_unique=False)
+            return (-1.0, np.full(F.shape[0], 0.25)) if found is None else (1.0, found[0])
         theta0 = np.linalg.lstsq(A, b, rcond=None)[0]  # (orthogonal to the null space)
-        d = np.linalg.svd(A)[2][-1]  # (the segment's direction, of unit length)
+        d = rows[-1]  # (the segment's direction, of unit length)
         with np.errstate(divide="ignore", invalid="ignore"):
             ends = -theta0 / d
         s_lo = float(np.max(ends[d > 0], initial=-np.inf))
         s_hi = float(np.min(ends[d < 0], initial=np.inf))
         return s_hi - s_lo, theta0 + s_lo * d
+
+    def release_kind(self, x: FloatArray, k: int) -> str:
+        """What the sign change of a Stewart codimension-2 mode's release guard ``k`` at
+        its root ``x`` is: ``"exit"`` where the segment of feasible weights is gone
+        (the sliding ends: the run leaves); ``"meaningless"`` where no mode sends the
+        index to that side (the sliding on the other surface, continued with it
+        released, has left its own box there); else ``"branch"``: that sliding leaves
+        the intersection, which no longer attracts from this side, while staying is a
+        solution too.
+
+        Why not an exit for every sign change: the meaningless ones ended runs −4 "no
+        consistent mode" in the middle of a sliding that goes on (a fuzz: 49 of 280
+        runs); and taking the branch's departure, as the release guards did, ran into
+        zero-length modes and −4 or −2 soon after on 4 of 140 cases, where the sliding
+        goes on. So the mode goes on with its minimal-norm weights, the branch recorded
+        as a "repulsive" event flagged not unique (the bilinear selection's, too)."""
+        _, i, s = self.labels[k]
+        if self._stewart_segment(x)[0] <= _SEGMENT_GONE:
+            return "exit"
+        base = self.signs.copy()
+        base[base == 0] = 1
+        choice = choose_mode(
+            self.system, x, self.free, base, scales=self.scales, forced={i: s}, check=False
+        )
+        return "meaningless" if choice is None else "branch"
+
+    def record_release(self, t: float, x: FloatArray, k: int, mode_rec: object) -> None:
+        """Record a Stewart codimension-2 mode's branch (`release_kind`), the mode going on."""
+        self.rec.event(
+            t, x, "repulsive", [self.labels[k][1]], mode_rec, mode_rec, unique=False,  # type: ignore[arg-type]
+            note="the intersection stops attracting from this side: a sliding on the other "
+            "surface leaves it from here",
+        )  # fmt: skip
 
     def exit_of(self, x: FloatArray) -> tuple[str, int, int]:
         """The hit of a Stewart codimension-2 mode's segment guard at ``x``: the exit of
@@ -621,7 +663,7 @@ class _Mode:
                 hits[i]
                 if kind == "hit"
                 else 1.0
-                if kind == "branch" or (kind == "exit" and self.segment)
+                if kind == "branch" or (kind == "exit" and i < 0)
                 else exits[i]
                 for kind, i, _ in self.labels
             ],
@@ -670,6 +712,10 @@ class _Mode:
 
 
 _EPS = float(np.finfo(float).eps)
+
+#: A Stewart segment of feasible weights this short (in weights) is gone: a release there
+#: is the sliding's end, not a branch (`_Mode.release_kind`).
+_SEGMENT_GONE = 1e-8
 
 #: Two bilinear roots this close (in weights) where the field ceased to exist a step of
 #: rounding ahead are a fold (`_Mode.folds_at`).
@@ -767,6 +813,7 @@ def _steps(
             repulsive=repulsive,
         )
     free = choice.free
+    refused: tuple[str, int, int] | None = None
     while True:
         mode = _Mode(system, free, signs, gain, rec, scales)
         mode_rec = make_mode("l1", signs, free)
@@ -778,11 +825,30 @@ def _steps(
         if bool(np.all(np.abs(vel) <= 1e-12 * v_scale)):
             return Rest(t, x, free, old_mode, mode_rec, choice.selection.lam, choice.unique)
         yield
-        t_new, x_new, hit = _run_mode(mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls)
+        t_new, x_new, hit = _run_mode(
+            mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls, refused
+        )
+        refused = None
         t, x = t_new, x_new
         if hit is None:
             return REACHED_END
         kind, i, s = hit
+        if kind == "exit" and i >= 0 and mode.segment:
+            # A Stewart codimension-2 mode's release reached by a dip between samples, or
+            # with another guard at one (those alone at a sample are read inside the
+            # mode): read here the same way, and the mode taken again from here with
+            # that guard not armed on its first step (at its root it may dither about 0)
+            # unless the sliding ends (`_Mode.release_kind`).
+            k = mode.labels.index(hit)
+            read = mode.release_kind(x, k)
+            if read != "exit":
+                if read == "branch":
+                    mode.record_release(t, x, k, mode_rec)
+                refused = hit
+                again = system.mode_velocity(x, free, signs, check_unique=False)
+                if again is not None:
+                    choice = dataclasses.replace(choice, selection=again)
+                continue
         old_mode = mode_rec
         old_signs = signs.copy()
         scales.update(x, np.empty(0))
@@ -809,6 +875,16 @@ def _steps(
         else:
             choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales, ceased)
         if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s, scales):
+            choice = dataclasses.replace(choice, unique=False)
+        if (
+            kind == "exit"
+            and i >= 0
+            and choice.unique
+            and mode.segment
+            and mode._stewart_segment(x)[0] > 0.0
+        ):
+            # (a release of a Stewart sliding whose weights are still feasible: staying on
+            # both surfaces is a solution too)
             choice = dataclasses.replace(choice, unique=False)
         if kind == "exit" and choice.unique and mode.other_root_in_square(x):
             # (the blend of the other root slides on: a Filippov solution of the same
@@ -966,6 +1042,7 @@ def _run_mode(
     rec: Recorder,
     mode_rec: object,
     stiff_cls: type[OdeSolver] | None = None,
+    refused: tuple[str, int, int] | None = None,
 ) -> tuple[float, FloatArray, tuple[str, int, int] | None]:
     """Integrate one mode to its first event or ``t_end``; record the segment (given
     ``stiff_cls``, the mode goes on with it where DOP853 finds it stiff: see
@@ -987,6 +1064,13 @@ def _run_mode(
     g_start = g_prev.copy()
     branch_mask = np.array([kind == "branch" for kind, _, _ in mode.labels], dtype=bool)
     k_branch = int(np.flatnonzero(branch_mask)[0]) if branch_mask.any() else -1
+    # (guards passed over inside the mode, until they arm again: no missed sign change;
+    # a release the mode was taken again after, `refused`, from its start, and not armed
+    # on the first step)
+    passed = np.zeros(len(mode.labels), dtype=bool)
+    k_refused = mode.labels.index(refused) if refused in mode.labels else -1
+    if k_refused >= 0:
+        armed[k_refused], passed[k_refused] = False, True
     ts = [t]
     interps: list[object] = []
     hit: tuple[str, int, int] | None = None
@@ -1123,22 +1207,39 @@ def _run_mode(
                 ) from None
             samples.append((t_j, g_new))
             fired = np.flatnonzero(armed & (g_new >= 0))
-            if k_branch >= 0 and fired.size == 1 and fired[0] == k_branch:
-                # (alone at this sample: recorded where it crossed 0, the mode going on;
-                # with another guard it waits, and the mode that follows it flags a
-                # second root in the square at its start)
-                def branch(tt: float, dense: Any = dense) -> float:
-                    return float(mode.guards(np.asarray(dense(tt), dtype=float))[k_branch])
+            if fired.size == 1 and (
+                fired[0] == k_branch or (mode.segment and mode.labels[fired[0]][1] >= 0)
+            ):
+                # A bilinear branch, or a Stewart codimension-2 mode's release, alone at
+                # this sample: located, and recorded (a branch) or passed over (a
+                # release no mode makes, `release_kind`) with the mode going on; with
+                # another guard at the same sample it waits (the mode that follows a
+                # branch flags a second root in the square at its start).
+                k_pass = int(fired[0])
 
-                t_b = _root(branch, t_lo, t_j)
-                mode.record_branch(t_b, mode.project(np.asarray(dense(t_b), dtype=float)), mode_rec)
-                armed[k_branch] = False
-                fired = fired[:0]
+                def passing(tt: float, dense: Any = dense, k: int = k_pass) -> float:
+                    return float(mode.guards(np.asarray(dense(tt), dtype=float))[k])
+
+                t_p = t_lo if passing(t_lo) >= 0 else _root(passing, t_lo, t_j)
+                x_p = mode.project(np.asarray(dense(t_p), dtype=float))
+                if k_pass == k_branch:
+                    mode.record_branch(t_p, x_p, mode_rec)
+                    armed[k_pass], passed[k_pass] = False, True
+                    fired = fired[:0]
+                elif (kind_p := mode.release_kind(x_p, k_pass)) != "exit":
+                    if kind_p == "branch":
+                        mode.record_release(t_p, x_p, k_pass, mode_rec)
+                    armed[k_pass], passed[k_pass] = False, True
+                    fired = fired[:0]
             if fired.size:
                 break
             # armed from interior samples too: a guard starting at 0 (just after a
             # crossing) may dip below 0 and come back within one step
-            armed |= g_new < -g_tol
+            arming = g_new < -g_tol
+            if k_refused >= 0 and len(ts) <= 2:
+                arming[k_refused] = False
+            armed |= arming
+            passed &= ~armed
             t_lo = t_j
         # Brackets (guard, lo, hi): the guards fired at a sample, and those of a dip and
         # return between the samples up to it (a surface crossed and crossed back within
@@ -1146,7 +1247,7 @@ def _run_mode(
         brackets = [(int(k), t_lo, t_j) for k in fired]
         # (not the branch guard: a second root in the square and out again within a
         # step's samples is not flagged)
-        dip = _dip_between_samples(mode, dense, samples, armed_before & ~branch_mask)
+        dip = _dip_between_samples(mode, dense, samples, armed_before & ~branch_mask & ~passed)
         if dip is not None and (not fired.size or dip[0] <= t_lo):
             brackets += [(int(k), dip[0], dip[1]) for k in dip[2]]
         roots: list[tuple[float, int]] = []
@@ -1193,7 +1294,9 @@ def _run_mode(
         # Safety net: at the last point checked the state must lie in the mode's region
         # (sign c_i = σ_i for every regular i). A switching function that left its side
         # unseen (a dip and return between samples) is located on the dense output.
-        roots += _missed_sign_changes(mode, dense, t_step, t_j, g_start, g_new, armed, g_tol)
+        roots += _missed_sign_changes(
+            mode, dense, t_step, t_j, g_start, g_new, armed | passed, g_tol
+        )
         if roots:
             best_t, best_k = min(roots)
             t_hit = float(best_t)

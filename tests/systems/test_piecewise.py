@@ -1957,3 +1957,30 @@ def test_an_exit_at_a_loose_tolerance_finds_the_mode_it_leaves_for(
         [e.t for e in runs[0].events], [e.t for e in runs[1].events], rtol=0, atol=1e-5
     )
     np.testing.assert_allclose(runs[0].x[-1], runs[1].x[-1], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_a_stewart_sliding_that_stops_attracting_is_a_branch_flagged_not_unique(
+    rtol: float,
+) -> None:
+    # (review rv13) From x₃ = 1 the sliding on x₁ = 0 into x₂ > 0 (f₋₊ and f₊₊ at ½, ½,
+    # x₂' = (x₃ − 1)/2 > 0) leaves the intersection while its segment of feasible weights
+    # stays long (0.7 at x₃ = 1.01): leaving and staying are both Filippov solutions.
+    # With the release guards dropped for the segment's length the run stayed, every
+    # event unique; now it stays with the point recorded as a "repulsive" event of x₂,
+    # flagged not unique (the minimal-norm sliding: x₁ = x₂ = 0 to the end).
+    fields = {(-1, -1): (1.0, 1.0), (1, -1): (-1.0, 0.5), (-1, 1): (1.0, -1.0)}
+
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        f = fields.get((int(s[0]), int(s[1])), (-1.0, x[2]))
+        return np.array([f[0], f[1], 1.0])
+
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=3)
+    sol = fp.solve(system, [0.0, 0.0, 0.0], (0.0, 3.0), rtol=rtol, atol=rtol * 1e-2)
+    assert sol.status == 0, sol.message
+    events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
+    assert events == [("sliding-entry", (0, 1), True), ("repulsive", (1,), False)]
+    assert sol.events[1].t == pytest.approx(1.0, abs=1e-6)
+    assert sol.events[1].mode_before == sol.events[1].mode_after
+    np.testing.assert_allclose(sol.x[-1], [0.0, 0.0, 3.0], atol=1e-6)
