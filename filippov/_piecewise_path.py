@@ -581,20 +581,25 @@ class _Mode:
             "on one surface leaves the intersection from here",
         )  # fmt: skip
 
+    def _roots(self, x: FloatArray) -> list[FloatArray]:
+        """Every real root of the bilinear equations at ``x`` (none where they coincide,
+        or for a mode that follows no root)."""
+        if not self.bilinear or self.root is None:
+            return []
+        free = list(self.free)
+        F = self.system.adjacent(x, free, self.signs)[1]
+        N = self.system.jacobian(x)[free]
+        try:
+            return bilinear_roots(F, N, 1e-12)
+        except ValueError:
+            return []
+
     def folds_at(self, x: FloatArray) -> bool:
         """Whether the followed bilinear root at ``x`` is in the square and the other real
         root is within `_FOLD_GAP` of it: the two meet just ahead (the retries toward
         where the field ceased to exist end a step of rounding before it, where the
         roots are ``O(√(rounding))`` apart)."""
-        if not self.bilinear or self.root is None:
-            return False
-        free = list(self.free)
-        F = self.system.adjacent(x, free, self.signs)[1]
-        N = self.system.jacobian(x)[free]
-        try:
-            roots = bilinear_roots(F, N, 1e-12)
-        except ValueError:
-            return False
+        roots = self._roots(x)
         if len(roots) != 2:
             return False
         gap = float(np.max(np.abs(roots[0] - roots[1])))
@@ -604,17 +609,8 @@ class _Mode:
         """Whether, beside the followed bilinear root, another real root at ``x`` lies in
         the square (more than `_FOLD_GAP` from it): at an exit of the followed one, the
         sliding on both surfaces can go on with that one's blend."""
-        if not self.bilinear or self.root is None:
-            return False
-        free = list(self.free)
-        F = self.system.adjacent(x, free, self.signs)[1]
-        N = self.system.jacobian(x)[free]
-        try:
-            roots = bilinear_roots(F, N, 1e-12)
-        except ValueError:
-            return False
-        root = self.root
-        if not roots:
+        roots, root = self._roots(x), self.root
+        if not roots or root is None:
             return False
         ours = min(roots, key=lambda ab: float(np.max(np.abs(ab - root))))
         return any(
@@ -624,14 +620,7 @@ class _Mode:
     def _root_pair(self, x: FloatArray) -> tuple[FloatArray, FloatArray | None]:
         """The followed bilinear root's ``(α, β)`` at ``x`` (`follow`) and the other real
         root (``None`` if there is none), not clipped."""
-        free = list(self.free)
-        F = self.system.adjacent(x, free, self.signs)[1]
-        N = self.system.jacobian(x)[free]
-        root = self.root
-        try:
-            roots = [] if root is None else bilinear_roots(F, N, 1e-12)
-        except ValueError:
-            roots = []
+        roots, root = self._roots(x), self.root
         if not roots:
             raise PathFailure(
                 -4,

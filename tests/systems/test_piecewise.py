@@ -1558,6 +1558,14 @@ def _four_affine_fields_around_an_intersection(
     return field, np.array([0.0, 0.0, rng.normal()]), (base, slopes)
 
 
+def _on_x1_x2(field: Any, selection: str = "bilinear") -> Any:
+    """The Stewart system of ``field`` around x₁ = x₂ = 0 in R³."""
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    return fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection=selection
+    )
+
+
 def _product_regularization(base: Any, slopes: Any, x0: np.ndarray, delta: float) -> np.ndarray:
     """x(2) of the fields blended with the weights (1 ± tanh(x_i/δ))/2 of each side (their
     product: the regularization whose limit δ → 0 the bilinear sliding is, where its root
@@ -1670,10 +1678,7 @@ def test_a_codimension_2_bilinear_sliding_exits_where_its_weight_reaches_1() -> 
     # x₁ leaves to its + side. Against the product regularization, whose end states
     # converge to this run's linearly in δ (2.8e-6 at δ = 1e-6, 3.4e-8 at 1e-8).
     field, x0, (base, slopes) = _four_affine_fields_around_an_intersection(0, 0.6, 0.8)
-    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    system = fp.stewart_system(
-        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection="bilinear"
-    )
+    system = _on_x1_x2(field)
     sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
     assert sol.status == 0, sol.message
     events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
@@ -1684,7 +1689,7 @@ def test_a_codimension_2_bilinear_sliding_exits_where_its_weight_reaches_1() -> 
     # fields, its rate of x₁ zero)
     x = sol(t_exit)
     F = system.adjacent(x, [0, 1], [0, 0])[1]
-    sols, _ = fp.piecewise.bilinear_selection(F, normals)
+    sols, _ = fp.piecewise.bilinear_selection(F, np.eye(3)[:2])
     assert any(abs(ab[0] - 1.0) < 1e-7 for ab in sols)
     assert np.all(sol(np.linspace(t_exit + 1e-3, 2.0, 20))[:, 0] > 0.0)
     far = _product_regularization(base, slopes, x0, 1e-6)
@@ -1785,10 +1790,7 @@ def test_a_second_bilinear_root_entering_the_square_is_a_branch_of_the_solution(
     # the mode going on. The departing sliding is checked here by hand: its weight in
     # [0, 1] and its rate of x₁ negative just after the event, positive just before.
     field, x0, (base, slopes) = _four_affine_fields_around_an_intersection(44, 0.6, 0.8)
-    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    system = fp.stewart_system(
-        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection="bilinear"
-    )
+    system = _on_x1_x2(field)
     sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
     assert sol.status == 0, sol.message
     events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
