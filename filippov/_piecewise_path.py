@@ -282,6 +282,7 @@ def choose_mode(
     previous: np.ndarray | None = None,
     check: bool = True,
     ceased: tuple[int, ...] | None = None,
+    exit_slack: float = 0.0,
 ) -> ModeChoice | None:
     """The consistent mode at ``x`` among the ``3^s`` candidates on the surfaces ``zero``.
 
@@ -295,7 +296,10 @@ def choose_mode(
     returned, but staying on them is a Filippov solution too: its existence flags the
     choice as well. Rates within ``1e-10`` of their scale (`RunScales.rate_tol`) are at
     rounding. ``ceased``: a set of surfaces whose sliding has ceased at ``x`` (a fold of
-    its bilinear root, see `_run_mode`), not a candidate.
+    its bilinear root, see `_run_mode`), not a candidate. ``exit_slack``: the relative
+    tolerance of the event's state (the run's rtol); in the relaxed pass a forced index
+    may leave with a rate that far below 0, and a choice that needs it is flagged not
+    unique (whether the flow leaves is not decided at that tolerance).
     """
     forced = forced or {}
     grads = system.jacobian(x)
@@ -307,6 +311,7 @@ def choose_mode(
     # either of two regions, and a gene network's corner with 0 in the hull of its four
     # fields can rest; both were flagged unique (stranger fuzz fz12).
     repelling = 0
+    undecided = 0  # (candidates whose forced rate needed the slack)
     for relaxed in (False, True):
         for assign in itertools.product((0, 1, -1), repeat=len(zero)):
             if any(forced.get(i, a) != a for i, a in zip(zero, assign, strict=True)):
@@ -322,6 +327,7 @@ def choose_mode(
                 continue
             v = sel.velocity
             crosses = attracts = True
+            loose = False  # (a forced rate accepted only within `exit_slack`)
             for i, a in zip(zero, assign, strict=True):
                 tol = max(scales.rate_tol(grads[i], v, 1e-10), 1e-300)
                 if a != 0:
@@ -333,7 +339,11 @@ def choose_mode(
                         # off it by the integration's drift, which moves the rate by more
                         # than its rounding (−7.9e-10 against 1.9e-10 on a curved surface
                         # at rtol 1e-7: "no consistent mode", where rtol 1e-10 exits).
-                        need = -1e3 * tol
+                        # By the run's tolerance, not a fixed factor of the rounding: a
+                        # grazing sliding whose true rate is −1.1e-9 at rtol 1e-10 was
+                        # left with a fixed 1e3 (review rv14).
+                        need = -max(tol, scales.rate_tol(grads[i], v, exit_slack))
+                        loose = loose or rate < -tol
                     if rate < need:
                         crosses = False
                         break
@@ -345,6 +355,7 @@ def choose_mode(
                             break
             if crosses and attracts:
                 cands.append((free, sig, sel))
+                undecided += loose
             elif crosses and free and not relaxed:
                 repelling += 1
         if cands:
@@ -360,7 +371,7 @@ def choose_mode(
     free, sig, _ = cands[0]
     sel = system.mode_velocity(x, free, sig, check_unique=check)
     assert sel is not None
-    unique = len(cands) == 1 and sel.unique and not repelling
+    unique = len(cands) == 1 and sel.unique and not repelling and not undecided
     return ModeChoice(free, sig, sel, unique, len(cands) + repelling)
 
 
@@ -512,6 +523,13 @@ class _Mode:
         s_hi = float(np.min(ends[d < 0], initial=np.inf))
         return s_hi - s_lo, theta0 + s_lo * d
 
+    def at_pole(self, x: FloatArray, k: int) -> bool:
+        """Whether guard ``k``'s sign change located at ``x`` is a pole, not a root: the
+        guard there is far from 0 on its own scale (a release guard divides by the normal
+        rate of the fields it blends, which can pass through 0). Read as a branch, a pole
+        put a branch event late and twice (review rv14)."""
+        return bool(abs(self.guards(x)[k]) > 1e-6 * self.guard_scales(x)[k])
+
     def release_kind(self, x: FloatArray, k: int) -> str:
         """What the sign change of a Stewart codimension-2 mode's release guard ``k`` at
         its root ``x`` is: ``"exit"`` where the segment of feasible weights is gone
@@ -530,6 +548,8 @@ class _Mode:
         _, i, s = self.labels[k]
         if self._stewart_segment(x)[0] <= _SEGMENT_GONE:
             return "exit"
+        if self.at_pole(x, k):
+            return "meaningless"
         base = self.signs.copy()
         base[base == 0] = 1
         choice = choose_mode(
@@ -858,11 +878,15 @@ def _steps(
         # strictly on the mode's side and not reached by the flow are no part of the event
         # (`_choice_beside`); the others are decided with it, as one event.
         aside = _aside(system, x, zero_t, free, i if kind == "hit" else None, old_signs, scales)
-        beside = _choice_beside(system, x, zero_t, aside, base, forced, old_signs, scales, ceased)
+        # (an exit's released index may leave within the run's tolerance of a tangent)
+        slack = opts.rtol if forced else 0.0
+        beside = _choice_beside(
+            system, x, zero_t, aside, base, forced, old_signs, scales, ceased, slack
+        )
         if beside is not None:
             zero_t, choice = beside
         else:
-            choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales, ceased)
+            choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales, ceased, slack)
         if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s, scales):
             choice = dataclasses.replace(choice, unique=False)
         if (
@@ -920,6 +944,7 @@ def _choice_beside(
     previous: np.ndarray,
     scales: RunScales,
     ceased: tuple[int, ...] | None = None,
+    exit_slack: float = 0.0,
 ) -> tuple[tuple[int, ...], ModeChoice] | None:
     """``(zero without aside, the mode chosen there)`` when that mode keeps the state on
     the side of every index of ``aside`` (its normal velocity does not point across beyond
@@ -939,7 +964,15 @@ def _choice_beside(
         return None
     reduced = tuple(j for j in zero if j not in aside)
     choice = choose_mode(
-        system, x, reduced, signs, scales=scales, forced=forced, previous=previous, ceased=ceased
+        system,
+        x,
+        reduced,
+        signs,
+        scales=scales,
+        forced=forced,
+        previous=previous,
+        ceased=ceased,
+        exit_slack=exit_slack,
     )
     if choice is None:
         return None
@@ -962,10 +995,12 @@ def _choose(
     t: float,
     scales: RunScales,
     ceased: tuple[int, ...] | None = None,
+    exit_slack: float = 0.0,
 ) -> ModeChoice:
     choice = choose_mode(
-        system, x, zero, signs, scales=scales, forced=forced, previous=previous, ceased=ceased
-    )
+        system, x, zero, signs, scales=scales, forced=forced, previous=previous,
+        ceased=ceased, exit_slack=exit_slack,
+    )  # fmt: skip
     if choice is None:
         raise PathFailure(
             -4,
@@ -1057,6 +1092,10 @@ def _run_mode(
     # a release the mode was taken again after, `refused`, from its start, and not armed
     # on the first step)
     passed = np.zeros(len(mode.labels), dtype=bool)
+    # (when each was passed: a sign change of the guard up to then, found again by a dip
+    # after the guard armed through a pole later in the same step, is not an event:
+    # it made the mode's hit at an earlier time, events out of order; review rv14)
+    passed_at = np.full(len(mode.labels), -np.inf)
     k_refused = mode.labels.index(refused) if refused in mode.labels else -1
     if k_refused >= 0:
         armed[k_refused], passed[k_refused] = False, True
@@ -1197,7 +1236,12 @@ def _run_mode(
             samples.append((t_j, g_new))
             fired = np.flatnonzero(armed & (g_new >= 0))
             if fired.size == 1 and (
-                fired[0] == k_branch or (mode.segment and mode.labels[fired[0]][1] >= 0)
+                fired[0] == k_branch
+                or (
+                    mode.segment
+                    and mode.labels[fired[0]][0] == "exit"
+                    and mode.labels[fired[0]][1] >= 0
+                )
             ):
                 # A bilinear branch, or a Stewart codimension-2 mode's release, alone at
                 # this sample: located, and recorded (a branch) or passed over (a
@@ -1214,11 +1258,13 @@ def _run_mode(
                 if k_pass == k_branch:
                     mode.record_branch(t_p, x_p, mode_rec)
                     armed[k_pass], passed[k_pass] = False, True
+                    passed_at[k_pass] = t_p
                     fired = fired[:0]
                 elif (kind_p := mode.release_kind(x_p, k_pass)) != "exit":
                     if kind_p == "branch":
                         mode.record_release(t_p, x_p, k_pass, mode_rec)
                     armed[k_pass], passed[k_pass] = False, True
+                    passed_at[k_pass] = t_p
                     fired = fired[:0]
             if fired.size:
                 break
@@ -1286,6 +1332,7 @@ def _run_mode(
         roots += _missed_sign_changes(
             mode, dense, t_step, t_j, g_start, g_new, armed | passed, g_tol
         )
+        roots = [(tr, k) for tr, k in roots if tr > passed_at[k]]
         if roots:
             best_t, best_k = min(roots)
             t_hit = float(best_t)

@@ -1986,3 +1986,62 @@ def test_a_stewart_sliding_that_stops_attracting_is_a_branch_flagged_not_unique(
     assert sol.events[1].t == pytest.approx(1.0, abs=1e-6)
     assert sol.events[1].mode_before == sol.events[1].mode_after
     np.testing.assert_allclose(sol.x[-1], [0.0, 0.0, 3.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_a_third_surface_crossed_during_a_stewart_codimension_2_sliding(rtol: float) -> None:
+    # (review rv14) Sliding on x₁ = x₂ = 0 in R⁴ while x₃' = −1 crosses x₃ = 1 at t = 1
+    # (x₄' = the sign of x₃ − 1 records the region). The third surface's hit was read as
+    # a release of the sliding ("repulsive", passed over) and the old region's field was
+    # integrated on the wrong side: x₄(3) = 3, status 0. Closed form: x₄(3) = 1 − 2.
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        return np.array([-s[0] * (1 + 0.5 * s[1]), -s[1] * (1 + 0.3 * s[0]), -1.0, float(s[2])])
+
+    system = fp.stewart_system(
+        field, lambda x: np.array([x[0], x[1], x[2] - 1.0]), jac=lambda x: np.eye(3, 4), n=4
+    )
+    sol = fp.solve(system, [0.0, 0.0, 2.0, 0.0], (0.0, 3.0), rtol=rtol, atol=rtol * 1e-2)
+    assert sol.status == 0, sol.message
+    events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
+    assert events == [("sliding-entry", (0, 1), True), ("crossing", (2,), True)]
+    assert sol.events[1].t == pytest.approx(1.0, abs=1e-8)
+    np.testing.assert_allclose(sol.x[-1], [0.0, 0.0, -1.0, -1.0], atol=1e-6)
+
+
+def test_a_passed_release_is_not_found_again_by_a_later_dip() -> None:
+    # (review rv14, the Stewart fuzz's seed 46 at rtol 1e-7) A release passed at a
+    # sample armed again through a pole later in the same step; a dip search then found
+    # the passed crossing and made it the mode's hit at an earlier time: events twice and
+    # out of order. Also a pole of a release guard was read as a branch (late, at 0.897).
+    field, x0, _ = _four_affine_fields_around_an_intersection(46, 0.6, 0.8)
+    system = _on_x1_x2(field, "stewart")
+    for rtol in (1e-7, 1e-10):
+        sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
+        assert sol.status == 0, sol.message
+        times = [e.t for e in sol.events]
+        assert times == sorted(times)
+        events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
+        assert events == [("sliding-entry", (0, 1), False), ("repulsive", (1,), False)]
+        assert sol.events[1].t == pytest.approx(0.8173836, abs=1e-6)
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_a_grazing_sliding_is_left_only_within_the_tolerance_and_then_flagged(rtol: float) -> None:
+    # (review rv14) Sliding on y = 0 whose field above has the normal rate
+    # −(x − 1)² − 1e-10 + 3e4·y: always attracting, by 1e-10 at x = 1. An exit's released
+    # index may leave with a rate below 0 within the run's tolerance (the event state's
+    # error), and such an exit is flagged not unique: a fixed thousand times the
+    # rounding let rtol 1e-10 leave at a rate of −1.1e-9, flagged unique.
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        if s[0] > 0:
+            return np.array([1.0, -((x[0] - 1) ** 2) - 1e-10 + 3e4 * x[1]])
+        return np.array([1.0, 1.0])
+
+    system = fp.stewart_system(
+        field, lambda x: np.array([x[1]]), jac=lambda x: np.array([[0.0, 1.0]]), n=2
+    )
+    sol = fp.solve(system, [0.0, 0.0], (0.0, 3.0), rtol=rtol, atol=rtol * 1e-2, max_events=200)
+    exits = [e for e in sol.events if e.kind == "exit"]
+    assert all(not e.unique for e in exits)
+    if sol.status == 0:
+        np.testing.assert_allclose(sol.x[-1], [3.0, 0.0], atol=1e-6)
