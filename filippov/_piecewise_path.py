@@ -298,8 +298,9 @@ def choose_mode(
     rounding. ``ceased``: a set of surfaces whose sliding has ceased at ``x`` (a fold of
     its bilinear root, see `_run_mode`), not a candidate. ``exit_slack``: the relative
     tolerance of the event's state (the run's rtol); in the relaxed pass a forced index
-    may leave with a rate that far below 0, and a choice that needs it is flagged not
-    unique (whether the flow leaves is not decided at that tolerance).
+    may leave with a rate that far below 0, and a choice that needs more than a thousand
+    times the rounding is flagged not unique (whether the flow leaves is not decided at
+    that tolerance).
     """
     forced = forced or {}
     grads = system.jacobian(x)
@@ -343,7 +344,9 @@ def choose_mode(
                         # grazing sliding whose true rate is −1.1e-9 at rtol 1e-10 was
                         # left with a fixed 1e3 (review rv14).
                         need = -max(tol, scales.rate_tol(grads[i], v, exit_slack))
-                        loose = loose or rate < -tol
+                        # (flagged beyond a thousand times the rounding: within it an
+                        # exit's tangential rate is read as 0, as before; review rv15)
+                        loose = loose or rate < -1e3 * tol
                     if rate < need:
                         crosses = False
                         break
@@ -412,6 +415,10 @@ class _Mode:
         #: stay, each sign change read by `release_kind`: an exit where the segment is
         #: gone, else a branch recorded or a meaningless one passed, inside the mode.
         self.segment = len(free) == 2 and system.selection == "stewart"
+        #: the run's rtol: the slack of an exit's rate (`choose_mode`), which a release
+        #: read inside the mode takes too (without it a branch at rtol 1e-3 was read as
+        #: meaningless and dropped, review rv15)
+        self.exit_slack = 0.0
         if self.segment:
             self.labels.append(("exit", -1, 0))
 
@@ -553,8 +560,9 @@ class _Mode:
         base = self.signs.copy()
         base[base == 0] = 1
         choice = choose_mode(
-            self.system, x, self.free, base, scales=self.scales, forced={i: s}, check=False
-        )
+            self.system, x, self.free, base, scales=self.scales, forced={i: s}, check=False,
+            exit_slack=self.exit_slack,
+        )  # fmt: skip
         return "meaningless" if choice is None else "branch"
 
     def record_release(self, t: float, x: FloatArray, k: int, mode_rec: object) -> None:
@@ -825,6 +833,7 @@ def _steps(
     refused: tuple[str, int, int] | None = None
     while True:
         mode = _Mode(system, free, signs, gain, rec, scales)
+        mode.exit_slack = opts.rtol
         mode_rec = make_mode("l1", signs, free)
         vel = choice.selection.velocity
         # At rest when every component of the velocity is zero relative to that component
