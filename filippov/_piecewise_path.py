@@ -389,6 +389,7 @@ class _Mode:
         gain: float,
         rec: Recorder,
         scales: RunScales,
+        exit_slack: float = 0.0,
     ) -> None:
         self.system = system
         self.scales = scales
@@ -403,7 +404,7 @@ class _Mode:
         #: the last state projected and its projection (`project`)
         self._projected: tuple[bytes, FloatArray] | None = None
         #: Sliding on two surfaces with the bilinear selection: the weights (α, β) of the
-        #: root the mode follows (`follow`), and the positions of its free indices in them.
+        #: root the mode follows (`follow`; α of ``free[0]``, β of ``free[1]``).
         self.bilinear = len(free) == 2 and system.selection == "bilinear"
         self.root: FloatArray | None = None
         if self.bilinear:
@@ -418,7 +419,7 @@ class _Mode:
         #: the run's rtol: the slack of an exit's rate (`choose_mode`), which a release
         #: read inside the mode takes too (without it a branch at rtol 1e-3 was read as
         #: meaningless and dropped, review rv15)
-        self.exit_slack = 0.0
+        self.exit_slack = exit_slack
         if self.segment:
             self.labels.append(("exit", -1, 0))
 
@@ -832,8 +833,7 @@ def _steps(
     free = choice.free
     refused: tuple[str, int, int] | None = None
     while True:
-        mode = _Mode(system, free, signs, gain, rec, scales)
-        mode.exit_slack = opts.rtol
+        mode = _Mode(system, free, signs, gain, rec, scales, exit_slack=opts.rtol)
         mode_rec = make_mode("l1", signs, free)
         vel = choice.selection.velocity
         # At rest when every component of the velocity is zero relative to that component
