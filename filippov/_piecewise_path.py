@@ -531,6 +531,26 @@ class _Mode:
         s_hi = float(np.min(ends[d < 0], initial=np.inf))
         return s_hi - s_lo, theta0 + s_lo * d
 
+    def segment_stays(self, x: FloatArray, v: FloatArray) -> bool:
+        """Whether some Stewart weights still hold the state on both surfaces a little way
+        on from ``x`` along ``v`` (the velocity of the mode an exit chose).
+
+        Why: where the segment of feasible weights shrinks to a point and stays one (two
+        fields' blend cancels both normal rates whatever the others do), its length is
+        0 to rounding from then on, and rounding decides where the guard changes sign: the
+        run left at a time the tolerance set, flagged unique, while sliding on is a
+        Filippov solution to the end. After a true vanishing the weights are infeasible
+        at once. The step is a millionth of the state's scale, as `_corner_decided`'s."""
+        if self._stewart_segment(x)[0] > _SEGMENT_GONE:
+            return True  # (a release of a sliding whose weights are still feasible)
+        speed = float(np.max(np.abs(v)))
+        if not speed > 0.0:
+            return True
+        ahead = x + (1e-6 * max(1.0, float(np.max(np.abs(x)))) / speed) * v
+        fields = self.system.adjacent(ahead, list(self.free), self.signs)[1]
+        normals = self.system.jacobian(ahead)[list(self.free)]
+        return stewart_selection(fields, normals, check_unique=False) is not None
+
     def at_pole(self, x: FloatArray, k: int) -> bool:
         """Whether guard ``k``'s sign change located at ``x`` is a pole, not a root: the
         guard there is far from 0 on its own scale (a release guard divides by the normal
@@ -577,10 +597,29 @@ class _Mode:
     def exit_of(self, x: FloatArray) -> tuple[str, int, int]:
         """The hit of a Stewart codimension-2 mode's segment guard at ``x``: the exit of
         the surface whose side the two fields left share (``("exit", i, s)``), or a fold
-        when they are diagonal (``("fold", -1, 0)``: the sliding ceased, no side named)."""
+        when they are diagonal (``("fold", -1, 0)``: the sliding ceased, no side named);
+        where one field alone is left, the region of that field (``("corner", -1, k)``,
+        ``k`` the field's index in ``adjacent``) if the flow enters it there.
+
+        Why the corner: where the segment shrinks to a vertex (three weights zero: the one
+        field left is tangent to both surfaces at once) the pair was a tie among the zero
+        weights. The exit of one surface then slid on the other with the same field,
+        tangent to the first: exits and entries alternated at one time until the run
+        ended −2 (review rv13's vertex, with DOP853; Radau took two events, the first
+        flagged not unique)."""
         theta = self._stewart_segment(x)[1]
         patterns = self.system.adjacent(x, list(self.free), self.signs)[0]
-        kept = np.argsort(theta)[2:]
+        order = np.argsort(theta)
+        if theta[order[2]] <= _SEGMENT_GONE:
+            corner = np.array(patterns[int(order[3])], dtype=self.signs.dtype)
+            choice = choose_mode(
+                self.system, x, self.free, corner, scales=self.scales,
+                forced={i: int(corner[i]) for i in self.free}, check=False,
+                exit_slack=self.exit_slack,
+            )  # fmt: skip
+            if choice is not None:
+                return ("corner", -1, int(order[3]))
+        kept = order[2:]
         p, q = patterns[int(kept[0])], patterns[int(kept[1])]
         for i in self.free:
             if p[i] == q[i]:
@@ -831,7 +870,7 @@ def _steps(
             repulsive=repulsive,
         )
     free = choice.free
-    refused: tuple[str, int, int] | None = None
+    refused: tuple[tuple[str, int, int], ...] = ()
     while True:
         mode = _Mode(system, free, signs, gain, rec, scales, exit_slack=opts.rtol)
         mode_rec = make_mode("l1", signs, free)
@@ -846,7 +885,11 @@ def _steps(
         t_new, x_new, hit = _run_mode(
             mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls, refused
         )
-        refused = None
+        # (releases read at this very point before stay refused: two read at one point
+        # and each taken again after the other alternated there without end, −2; both
+        # release guards of a vertex where a region opens)
+        still = refused if t_new == t else ()
+        refused = ()
         t, x = t_new, x_new
         if hit is None:
             return REACHED_END
@@ -862,11 +905,17 @@ def _steps(
             if read != "exit":
                 if read == "branch":
                     mode.record_release(t, x, k, mode_rec)
-                refused = hit
+                refused = (*still, hit)
                 again = system.mode_velocity(x, free, signs, check_unique=False)
                 if again is not None:
                     choice = dataclasses.replace(choice, selection=again)
                 continue
+        if kind == "exit" and i >= 0 and mode.segment:
+            # (a release read as the sliding's end: at a vertex of the weights it is the
+            # corner's, as the segment guard's own hit, `_Mode.exit_of`)
+            named = mode.exit_of(x)
+            if named[0] == "corner":
+                kind, i, s = named
         old_mode = mode_rec
         old_signs = signs.copy()
         scales.update(x, np.empty(0))
@@ -877,6 +926,10 @@ def _steps(
         else:
             zero_now = set(free) | set(int(j) for j in _zero_set(system, x, opts, scales))
             forced = {i: s} if kind == "exit" else None
+            if kind == "corner":
+                # (both surfaces left, to the sides of the one field left: `exit_of`)
+                corner = system.adjacent(x, list(free), signs)[0][s]
+                forced = {j: int(corner[j]) for j in free}
         zero_t = tuple(sorted(zero_now))
         if len(zero_t) > MAX_CODIM:
             return Finished(-4, f"{len(zero_t)} switching functions vanish at t = {t:.12g}")
@@ -908,6 +961,17 @@ def _steps(
             # (a release of a Stewart sliding whose weights are still feasible: staying on
             # both surfaces is a solution too)
             choice = dataclasses.replace(choice, unique=False)
+        if kind == "corner" and choice.unique and not _corner_decided(system, x, free, choice):
+            choice = dataclasses.replace(choice, unique=False)
+        if (
+            kind in ("fold", "exit")
+            and mode.segment
+            and choice.unique
+            and mode.segment_stays(x, choice.selection.velocity)
+        ):
+            # (the segment of feasible weights shrank to a point that stays feasible:
+            # sliding on is a solution too, and the exit's time is the tolerance's)
+            choice = dataclasses.replace(choice, unique=False)
         if kind == "exit" and choice.unique and mode.other_root_in_square(x):
             # (the blend of the other root slides on: a Filippov solution of the same
             # selection, which a regularization's fast dynamics can carry the state to)
@@ -915,6 +979,34 @@ def _steps(
         arrived = tuple(j for j in zero_t if j not in free)
         _record_transition(system, rec, t, x, arrived, free, old_signs, choice, old_mode)
         signs, free = choice.signs, choice.free
+
+
+def _corner_decided(
+    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], choice: ModeChoice
+) -> bool:
+    """Whether the region ``choice`` enters at a vertex exit (`_Mode.exit_of`) is the only
+    continuation: the choice on the two surfaces, none forced, a little way on along its
+    field is that region, unique.
+
+    Why a little way on: at the vertex its field is tangent to both surfaces, so every
+    rate there is 0 to rounding, and the slidings on one surface that it ends (their
+    velocity is that field there) cannot be told from it; which of them goes on is
+    decided by how the rates leave 0. The step is a millionth of the state's scale along
+    the field: rates of that order against a rounding band of 1e-10 of their scale."""
+    v = choice.selection.velocity
+    speed = float(np.max(np.abs(v)))
+    if not speed > 0.0:
+        return False
+    ahead = x + (1e-6 * max(1.0, float(np.max(np.abs(x)))) / speed) * v
+    scales = RunScales(ahead)
+    scales.update_fields(system.adjacent(ahead, list(free), choice.signs)[1])
+    later = choose_mode(system, ahead, free, choice.signs.copy(), scales=scales, check=False)
+    return (
+        later is not None
+        and later.unique
+        and later.free == choice.free
+        and bool(np.array_equal(later.signs, choice.signs))
+    )
 
 
 def _aside(
@@ -1075,7 +1167,7 @@ def _run_mode(
     rec: Recorder,
     mode_rec: object,
     stiff_cls: type[OdeSolver] | None = None,
-    refused: tuple[str, int, int] | None = None,
+    refused: tuple[tuple[str, int, int], ...] = (),
 ) -> tuple[float, FloatArray, tuple[str, int, int] | None]:
     """Integrate one mode to its first event or ``t_end``; record the segment (given
     ``stiff_cls``, the mode goes on with it where DOP853 finds it stiff: see
@@ -1105,9 +1197,8 @@ def _run_mode(
     # after the guard armed through a pole later in the same step, is not an event:
     # it made the mode's hit at an earlier time, events out of order; review rv14)
     passed_at = np.full(len(mode.labels), -np.inf)
-    k_refused = mode.labels.index(refused) if refused in mode.labels else -1
-    if k_refused >= 0:
-        armed[k_refused], passed[k_refused] = False, True
+    k_refused = [mode.labels.index(label) for label in refused if label in mode.labels]
+    armed[k_refused], passed[k_refused] = False, True
     ts = [t]
     interps: list[object] = []
     hit: tuple[str, int, int] | None = None
@@ -1280,7 +1371,7 @@ def _run_mode(
             # armed from interior samples too: a guard starting at 0 (just after a
             # crossing) may dip below 0 and come back within one step
             arming = g_new < -g_tol
-            if k_refused >= 0 and len(ts) <= 2:
+            if len(ts) <= 2:
                 arming[k_refused] = False
             armed |= arming
             passed &= ~armed
@@ -1305,6 +1396,12 @@ def _run_mode(
             try:
                 if g(lo) >= 0:
                     roots.append((lo, k))
+                elif g(hi) < 0:
+                    # The sample that fired read the integrator's own state at the step's
+                    # end, and the dense output there is off it by rounding, below 0
+                    # (Radau: −9.4e-16): no bracket, and brentq's ValueError ended the
+                    # run −1 at its start. The guard reached 0 at the step's end.
+                    roots.append((hi, k))
                 else:
                     roots.append((_root(g, lo, hi), k))
             except PathFailure as failure:

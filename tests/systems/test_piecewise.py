@@ -2071,3 +2071,78 @@ def test_a_stewart_branch_on_curved_surfaces_at_a_loose_tolerance(bend: float, r
     assert sol.status == 0, sol.message
     events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
     assert events == [("sliding-entry", (0, 1), True), ("repulsive", (1,), False)]
+
+
+def _vertex_system(minus_plus: tuple[float, float], slope: float = 1.0) -> Any:
+    """Four fields around x₁ = x₂ = 0 in R³ (x₃' = 1): three constant ones, and
+    ``f₊₊ = (x₃ − 1, slope·(x₃ − 1))``, tangent to both surfaces at once at x₃ = 1 and
+    pointing into its own quadrant after (review rv13's vertex)."""
+    fields = {(-1, -1): (1.0, 1.0), (1, -1): (-1.0, 2.0), (-1, 1): minus_plus}
+
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        f = fields.get((int(s[0]), int(s[1])), (x[2] - 1.0, slope * (x[2] - 1.0)))
+        return np.array([f[0], f[1], 1.0])
+
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    return fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=3)
+
+
+@pytest.mark.parametrize("slope", [1.0, 2.0])
+@pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
+@pytest.mark.parametrize("rtol", [1e-4, 1e-10])
+def test_a_stewart_sliding_whose_weights_shrink_to_a_vertex_enters_that_field_s_region(
+    slope: float, integrator: str, rtol: float
+) -> None:
+    # Up to x₃ = 1 the weights are feasible on x₁ = x₂ = 0; there they shrink to f₊₊'s
+    # alone (three weights zero), and f₊₊ points into x₁, x₂ > 0 after: the run enters
+    # that region, x₁ = (t − 1)²/2, x₂ = slope·(t − 1)²/2 (no other continuation: the
+    # other three fields point back, and no blend on one surface holds after t = 1). The
+    # pair of weights left was a tie: exits and entries of one surface alternated at
+    # t = 1 until the run ended −2 (DOP853; Radau at slope 2), or Radau took two exits,
+    # the first flagged not unique.
+    system = _vertex_system((2.0, -1.0), slope)
+    sol = fp.solve(
+        system, [0.0, 0.0, 0.0], (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2, integrator=integrator
+    )
+    assert sol.status == 0, sol.message
+    assert [(e.kind, tuple(e.indices), e.unique) for e in sol.events] == [
+        ("sliding-entry", (0, 1), True),
+        ("exit", (0, 1), True),
+    ]
+    assert sol.events[1].t == pytest.approx(1.0, abs=1e-6)
+    assert sol.events[1].mode_after.free == ()
+    assert tuple(sol.events[1].mode_after.signs) == (1, 1)
+    ts = np.linspace(1.05, 2.0, 20)
+    expected = np.column_stack([(ts - 1) ** 2 / 2, slope * (ts - 1) ** 2 / 2, ts])
+    np.testing.assert_allclose(sol(ts), expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
+def test_a_stewart_sliding_whose_weights_stay_feasible_past_a_vertex(integrator: str) -> None:
+    # As above with f₋₊ = (½, −1): the blend ⅓ f₊₋ + ⅔ f₋₊ cancels both normal rates for
+    # every x₃, so the sliding may go on after x₃ = 1, where f₊₊ opens its quadrant (a
+    # second solution leaves there), and the segment of feasible weights is that one
+    # point from then on. Both release guards vanish at t = 1: each was recorded and the
+    # mode taken again after it, the other read there again, without end (−2 with
+    # DOP853); with Radau the dense output at the step's end read a guard at −9.4e-16
+    # that had fired at the step's own state, and brentq's ValueError ended the run −1
+    # at t = 0. The leaving point after t = 1 is the tolerance's: flagged not unique.
+    system = _vertex_system((0.5, -1.0))
+    sol = fp.solve(
+        system, [0.0, 0.0, 0.0], (0.0, 2.0), rtol=1e-8, atol=1e-10, integrator=integrator
+    )
+    assert sol.status == 0, sol.message
+    events = [(e.kind, tuple(e.indices), e.unique) for e in sol.events]
+    assert events[:3] == [
+        ("sliding-entry", (0, 1), True),
+        ("repulsive", (0,), False),
+        ("repulsive", (1,), False),
+    ]
+    assert [e.t for e in sol.events[1:3]] == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert all(not unique for _, _, unique in events[3:])
+    # (a Filippov solution either way: on x₁ = x₂ = 0, or in f₊₊'s quadrant with x₁ = x₂)
+    ts = np.linspace(0.0, 2.0, 41)
+    states = sol(ts)
+    np.testing.assert_allclose(states[:, 2], ts, atol=1e-8)
+    np.testing.assert_allclose(states[:, 0], states[:, 1], atol=1e-8)
+    assert np.all(states[:, :2] >= -1e-8)
