@@ -2146,3 +2146,19 @@ def test_a_stewart_sliding_whose_weights_stay_feasible_past_a_vertex(integrator:
     np.testing.assert_allclose(states[:, 2], ts, atol=1e-8)
     np.testing.assert_allclose(states[:, 0], states[:, 1], atol=1e-8)
     assert np.all(states[:, :2] >= -1e-8)
+
+
+def test_an_exit_where_the_stewart_weights_truly_vanish_stays_unique() -> None:
+    # (the fuzz's seed 74) The segment's length falls through 0 at 0.47 per unit time at
+    # t = 0.579045: its weights are infeasible at once after, and x₁ leaves, the only
+    # continuation. A first version of the test for a segment that stays a point looked
+    # ahead along the leaving mode's velocity, off the surfaces and backwards along the
+    # intersection, read a segment of 1.2e-6 there, and flagged this exit not unique.
+    field, x0, _ = _four_affine_fields_around_an_intersection(74, 0.6, 0.8)
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=3)
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
+    assert sol.status == 0, sol.message
+    exits = [e for e in sol.events if e.kind == "exit"]
+    assert [(tuple(e.indices), e.unique) for e in exits] == [((0,), True)]
+    assert exits[0].t == pytest.approx(0.579045, abs=1e-6)
