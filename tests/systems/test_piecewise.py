@@ -2162,3 +2162,37 @@ def test_an_exit_where_the_stewart_weights_truly_vanish_stays_unique() -> None:
     exits = [e for e in sol.events if e.kind == "exit"]
     assert [(tuple(e.indices), e.unique) for e in exits] == [((0,), True)]
     assert exits[0].t == pytest.approx(0.579045, abs=1e-6)
+
+
+@pytest.mark.parametrize("selection", ["stewart", "bilinear"])
+@pytest.mark.parametrize("rtol", [1e-7, 1e-10])
+def test_a_start_on_a_repulsive_surface_at_an_intersection_keeps_to_a_consistent_mode(
+    selection: str, rtol: float
+) -> None:
+    # (both fuzzes' seed 8) At the start x₂ = 0 is repulsive and f₊₋ points into its own
+    # quadrant. The start stayed on x₂ = 0 with x₁ on its + side, whose blend moves x₁ at
+    # −0.29, off that side: −4 "switching function 0 changed sign ... without an event".
+    # Now f₊₋'s quadrant, flagged not unique (the solution integrated here by hand until
+    # it leaves the quadrant).
+    field, x0, _ = _four_affine_fields_around_an_intersection(8, 0.6, 0.8)
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection=selection
+    )
+    sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
+    assert sol.status == 0, sol.message
+    start = [e for e in sol.events if e.t == 0.0]
+    assert start and not any(e.unique for e in start)
+    assert start[-1].mode_after.free == ()
+    assert tuple(start[-1].mode_after.signs) == (1, -1)
+
+    def leaves(t: float, x: np.ndarray) -> float:
+        return min(x[0], -x[1]) if t > 0 else 1.0
+
+    leaves.terminal = True  # type: ignore[attr-defined]
+    reference = scipy.integrate.solve_ivp(
+        lambda t, x: field(x, (1, -1)), (0.0, 2.0), x0, rtol=1e-12, atol=1e-14,
+        dense_output=True, events=leaves,
+    )  # fmt: skip
+    ts = np.linspace(0.0, min(float(reference.t[-1]), 2.0), 11)
+    np.testing.assert_allclose(sol(ts), reference.sol(ts).T, rtol=0, atol=1e-5)
