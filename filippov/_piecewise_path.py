@@ -864,11 +864,10 @@ def _steps(
         # (only where its velocity keeps the other surfaces at zero on their sides: at an
         # intersection the sliding on a repulsive surface, with the choice's side of the
         # other one, moved x₁ off that side at −0.29 (a random fuzz's seed 8), and the
-        # run ended −4 "changed sign without an event")
+        # run ended −4 "changed sign without an event"; the choice stands then, with its
+        # own flag: `choose_mode` counts the sliding modes that do not attract)
         if sel0 is not None and _keeps_sides(system, x, zero, sig0, sel0.velocity, scales):
             choice = ModeChoice(free0, sig0, sel0, False, choice.n_candidates + 1)
-        else:
-            choice = dataclasses.replace(choice, unique=False)
     signs = choice.signs
     if zero:
         _record_transition(
