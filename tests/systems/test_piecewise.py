@@ -1558,6 +1558,19 @@ def _four_affine_fields_around_an_intersection(
     return field, np.array([0.0, 0.0, rng.normal()]), (base, slopes)
 
 
+def _stewart_around_an_intersection(
+    seed: int, flip: float = 0.3, slope: float = 0.3, selection: str = "stewart"
+) -> tuple[Any, np.ndarray, Any]:
+    """``(system, x0, field)``: `_four_affine_fields_around_an_intersection`'s fields as a
+    Stewart system on x₁ = 0 and x₂ = 0."""
+    field, x0, _ = _four_affine_fields_around_an_intersection(seed, flip, slope)
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(
+        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection=selection
+    )
+    return system, x0, field
+
+
 def _on_x1_x2(field: Any, selection: str = "bilinear") -> Any:
     """The Stewart system of ``field`` around x₁ = x₂ = 0 in R³."""
     normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -2154,9 +2167,7 @@ def test_an_exit_where_the_stewart_weights_truly_vanish_stays_unique() -> None:
     # continuation. A first version of the test for a segment that stays a point looked
     # ahead along the leaving mode's velocity, off the surfaces and backwards along the
     # intersection, read a segment of 1.2e-6 there, and flagged this exit not unique.
-    field, x0, _ = _four_affine_fields_around_an_intersection(74, 0.6, 0.8)
-    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    system = fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=3)
+    system, x0, _ = _stewart_around_an_intersection(74, 0.6, 0.8)
     sol = fp.solve(system, x0, (0.0, 2.0), rtol=1e-10, atol=1e-12)
     assert sol.status == 0, sol.message
     exits = [e for e in sol.events if e.kind == "exit"]
@@ -2174,11 +2185,7 @@ def test_a_start_on_a_repulsive_surface_at_an_intersection_keeps_to_a_consistent
     # −0.29, off that side: −4 "switching function 0 changed sign ... without an event".
     # Now f₊₋'s quadrant, with the choice's own flag (the solution integrated here by
     # hand until it leaves the quadrant).
-    field, x0, _ = _four_affine_fields_around_an_intersection(8, 0.6, 0.8)
-    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    system = fp.stewart_system(
-        field, lambda x: x[:2], jac=lambda x: normals, n=3, selection=selection
-    )
+    system, x0, field = _stewart_around_an_intersection(8, 0.6, 0.8, selection)
     sol = fp.solve(system, x0, (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2)
     assert sol.status == 0, sol.message
     start = [e for e in sol.events if e.t == 0.0]
