@@ -29,6 +29,7 @@ import collections
 import contextlib
 import dataclasses
 import itertools
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -544,7 +545,7 @@ class _Mode:
         at once. Along the sliding, not along the velocity of the mode chosen: that one
         leaves the surfaces, where the fields differ, and it may run backwards along the
         intersection (a random fuzz's seed 74 read a segment of 1.2e-6 ahead of a true
-        vanishing). The step is a millionth of the state's scale, as `_corner_decided`'s."""
+        vanishing). The step is a millionth of the state's scale (`_a_little_way_on`)."""
         length, theta = self._stewart_segment(x)
         if length > _SEGMENT_GONE:
             return True  # (a release of a sliding whose weights are still feasible)
@@ -552,10 +553,9 @@ class _Mode:
         normals = self.system.jacobian(x)[list(self.free)]
         v = theta @ fields
         along = v - np.linalg.lstsq(normals, normals @ v, rcond=None)[0]
-        speed = float(np.max(np.abs(along)))
-        if not speed > 0.0:
+        ahead = _a_little_way_on(x, along, self.scales)
+        if ahead is None:
             return True
-        ahead = x + (1e-6 * max(1.0, float(np.max(np.abs(x)))) / speed) * along
         fields = self.system.adjacent(ahead, list(self.free), self.signs)[1]
         normals = self.system.jacobian(ahead)[list(self.free)]
         return stewart_selection(fields, normals, check_unique=False) is not None
@@ -975,7 +975,11 @@ def _steps(
             # (a release of a Stewart sliding whose weights are still feasible: staying on
             # both surfaces is a solution too)
             choice = dataclasses.replace(choice, unique=False)
-        if kind == "corner" and choice.unique and not _corner_decided(system, x, free, choice):
+        if (
+            kind == "corner"
+            and choice.unique
+            and not _corner_decided(system, x, free, choice, scales)
+        ):
             choice = dataclasses.replace(choice, unique=False)
         if kind in ("fold", "exit") and mode.segment and choice.unique and mode.segment_stays(x):
             # (the segment of feasible weights shrank to a point that stays feasible:
@@ -1008,8 +1012,31 @@ def _keeps_sides(
     )
 
 
+def _a_little_way_on(x: FloatArray, direction: FloatArray, scales: RunScales) -> FloatArray | None:
+    """``x`` moved along ``direction`` until some component has moved by a millionth of
+    its scale (the larger of its size and the run's recent scale, `RunScales`); ``None``
+    for a zero direction.
+
+    Why per component and from the run's scales: ``1e-6 · max(1, |x|)`` is no step
+    relative to a state below 1: on a vertex system scaled by 1e-3 it was a thousandth of
+    the state, and stepped past a stretch of 1e-4 of it where the weights stay feasible
+    (flagged unique, review rv17)."""
+    scale = np.maximum(np.abs(x), scales.x)
+    moving = np.abs(direction) > 0.0
+    if not moving.any():
+        return None
+    reach = float(np.min(scale[moving] / np.abs(direction[moving])))
+    if not (reach > 0.0 and math.isfinite(reach)):
+        return None
+    return x + (1e-6 * reach) * direction
+
+
 def _corner_decided(
-    system: PiecewiseSystem, x: FloatArray, free: tuple[int, ...], choice: ModeChoice
+    system: PiecewiseSystem,
+    x: FloatArray,
+    free: tuple[int, ...],
+    choice: ModeChoice,
+    run_scales: RunScales,
 ) -> bool:
     """Whether the region ``choice`` enters at a vertex exit (`_Mode.exit_of`) is the only
     continuation: the choice on the two surfaces, none forced, a little way on along its
@@ -1019,12 +1046,11 @@ def _corner_decided(
     rate there is 0 to rounding, and the slidings on one surface that it ends (their
     velocity is that field there) cannot be told from it; which of them goes on is
     decided by how the rates leave 0. The step is a millionth of the state's scale along
-    the field: rates of that order against a rounding band of 1e-10 of their scale."""
-    v = choice.selection.velocity
-    speed = float(np.max(np.abs(v)))
-    if not speed > 0.0:
+    the field (`_a_little_way_on`): rates of that order against a rounding band of 1e-10
+    of their scale."""
+    ahead = _a_little_way_on(x, choice.selection.velocity, run_scales)
+    if ahead is None:
         return False
-    ahead = x + (1e-6 * max(1.0, float(np.max(np.abs(x)))) / speed) * v
     scales = RunScales(ahead)
     scales.update_fields(system.adjacent(ahead, list(free), choice.signs)[1])
     later = choose_mode(system, ahead, free, choice.signs.copy(), scales=scales, check=False)

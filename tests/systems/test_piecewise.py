@@ -2205,3 +2205,34 @@ def test_a_start_on_a_repulsive_surface_at_an_intersection_keeps_to_a_consistent
     )  # fmt: skip
     ts = np.linspace(0.0, min(float(reference.t[-1]), 2.0), 11)
     np.testing.assert_allclose(sol(ts), reference.sol(ts).T, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+def test_an_exit_inside_a_short_stretch_of_feasible_weights_is_flagged_at_any_scale(
+    scale: float,
+) -> None:
+    # (review rv17) As `_vertex_system((0.5, -1.0))`, but the blend of f₊₋ and f₋₊ holds
+    # both surfaces only for 1 ≤ y₃ ≤ 1 + 1e-4 (f₋₊'s second rate falls after), the state
+    # x = scale·y. The exit inside that stretch leaves while sliding on is a solution
+    # too: not unique. The look-ahead stepped 1e-6·max(1, |x|), a thousandth of the state
+    # at scale 1e-3, past the stretch, and flagged the exit unique there.
+    stretch = 1e-4
+
+    def f_y(y: np.ndarray, s: Any) -> np.ndarray:
+        key = (int(s[0]), int(s[1]))
+        a = {
+            (1, 1): (y[2] - 1.0, y[2] - 1.0),
+            (-1, -1): (1.0, 1.0),
+            (1, -1): (-1.0, 2.0),
+        }.get(key, (0.5, -1.0 + max(0.0, y[2] - 1.0 - stretch)))
+        return np.array([a[0], a[1], 1.0])
+
+    normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    system = fp.stewart_system(
+        lambda x, s: scale * f_y(x / scale, s), lambda x: x[:2], jac=lambda x: normals, n=3
+    )
+    sol = fp.solve(system, [0.0, 0.0, 0.0], (0.0, 2.0), rtol=1e-8, atol=1e-10 * scale)
+    assert sol.status == 0, sol.message
+    exits = [e for e in sol.events if e.kind == "exit"]
+    assert exits and exits[0].x[2] / scale - 1.0 < stretch
+    assert not exits[0].unique
