@@ -603,32 +603,70 @@ class _Mode:
             "surface leaves it from here",
         )  # fmt: skip
 
+    def choice_ahead(self, x: FloatArray, direction: FloatArray) -> ModeChoice | None:
+        """The mode chosen on this mode's surfaces, none forced, a little way on from ``x``
+        along ``direction`` (`_a_little_way_on`), where rates that are 0 at ``x`` have
+        left it."""
+        ahead = _a_little_way_on(x, direction, self.scales)
+        if ahead is None:
+            return None
+        scales = RunScales(ahead)
+        scales.update_fields(self.system.adjacent(ahead, list(self.free), self.signs)[1])
+        base = self.signs.copy()
+        base[base == 0] = 1
+        return choose_mode(self.system, ahead, self.free, base, scales=scales, check=False)
+
+    def vertex_exit(self, x: FloatArray) -> tuple[str, int, int] | None:
+        """Where the last feasible weights at ``x`` are a vertex (three zero), the exit
+        that the choice a little way on along the field left makes (`exit_of`); else, or
+        where that choice keeps both surfaces or is none, ``None``."""
+        theta = self._stewart_segment(x)[1]
+        order = np.argsort(theta)
+        if not theta[order[2]] <= _SEGMENT_GONE:
+            return None
+        patterns, fields = self.system.adjacent(x, list(self.free), self.signs)
+        later = self.choice_ahead(x, fields[int(order[3])])
+        if later is None or len(later.free) == 2:
+            return None
+        # (and only where that choice is consistent at x itself: located a little before
+        # the vertex, a sliding that exists only after it is none there, and the run
+        # ended −4; the pair reading then goes on as before)
+        base = self.signs.copy()
+        base[base == 0] = 1
+        now = choose_mode(
+            self.system, x, self.free, base, scales=self.scales, check=False,
+            forced={j: int(later.signs[j]) for j in self.free}, exit_slack=self.exit_slack,
+        )  # fmt: skip
+        if now is None:
+            return None
+        if not later.free:
+            corner = tuple(int(later.signs[i]) for i in self.free)
+            kept_patterns = [tuple(int(p[i]) for i in self.free) for p in patterns]
+            return ("corner", -1, kept_patterns.index(corner))
+        (i,) = (j for j in self.free if j not in later.free)
+        return ("exit", int(i), int(later.signs[i]))
+
     def exit_of(self, x: FloatArray) -> tuple[str, int, int]:
         """The hit of a Stewart codimension-2 mode's segment guard at ``x``: the exit of
         the surface whose side the two fields left share (``("exit", i, s)``), or a fold
         when they are diagonal (``("fold", -1, 0)``: the sliding ceased, no side named);
-        where one field alone is left, the region of that field (``("corner", -1, k)``,
-        ``k`` the field's index in ``adjacent``) if the flow enters it there.
+        where one field alone is left (a vertex of the weights), what the choice a little
+        way on along that field is: the region of a field (``("corner", -1, k)``, ``k``
+        its index in ``adjacent``), or the exit of one surface to a side.
 
-        Why the corner: where the segment shrinks to a vertex (three weights zero: the one
-        field left is tangent to both surfaces at once) the pair was a tie among the zero
-        weights. The exit of one surface then slid on the other with the same field,
-        tangent to the first: exits and entries alternated at one time until the run
-        ended −2 (review rv13's vertex, with DOP853; Radau took two events, the first
-        flagged not unique)."""
+        Why the vertex: there the pair was a tie among the zero weights. The exit of one
+        surface then slid on the other with the same field, tangent to the first: exits
+        and entries alternated at one time until the run ended −2 (review rv13's vertex).
+        And why a little way on: at the vertex the field left is tangent to both surfaces,
+        every rate is 0, and each continuation passes the local test there; taking its
+        region always entered it where the field turns back to one surface after, and
+        the run ended −4 (review rv16)."""
+        at_vertex = self.vertex_exit(x)
+        if at_vertex is not None:
+            return at_vertex
         theta = self._stewart_segment(x)[1]
         patterns = self.system.adjacent(x, list(self.free), self.signs)[0]
-        order = np.argsort(theta)
-        if theta[order[2]] <= _SEGMENT_GONE:
-            corner = np.array(patterns[int(order[3])], dtype=self.signs.dtype)
-            choice = choose_mode(
-                self.system, x, self.free, corner, scales=self.scales,
-                forced={i: int(corner[i]) for i in self.free}, check=False,
-                exit_slack=self.exit_slack,
-            )  # fmt: skip
-            if choice is not None:
-                return ("corner", -1, int(order[3]))
-        kept = order[2:]
+        kept = np.argsort(theta)[2:]
         p, q = patterns[int(kept[0])], patterns[int(kept[1])]
         for i in self.free:
             if p[i] == q[i]:
@@ -925,11 +963,12 @@ def _steps(
                     choice = dataclasses.replace(choice, selection=again)
                 continue
         if kind == "exit" and i >= 0 and mode.segment:
-            # (a release read as the sliding's end: at a vertex of the weights it is the
-            # corner's, as the segment guard's own hit, `_Mode.exit_of`)
-            named = mode.exit_of(x)
-            if named[0] == "corner":
-                kind, i, s = named
+            # (a release read as the sliding's end: at a vertex of the weights, the exit
+            # the choice a little way on makes, as for the segment guard's own hit,
+            # `_Mode.exit_of`)
+            at_vertex = mode.vertex_exit(x)
+            if at_vertex is not None:
+                kind, i, s = at_vertex
         old_mode = mode_rec
         old_signs = signs.copy()
         scales.update(x, np.empty(0))
@@ -963,6 +1002,22 @@ def _steps(
             zero_t, choice = beside
         else:
             choice = _choose(system, x, zero_t, base, forced, old_signs, t, scales, ceased, slack)
+        if mode.segment and kind in ("exit", "fold", "corner") and choice.n_candidates > 1:
+            # The Stewart sliding ended with several continuations consistent at the
+            # event itself, where some rate is 0 to rounding: the one the choice a little
+            # way on along the sliding's last velocity makes, if it is among them. (Its
+            # weights collapsed from a segment to none at once, and a release's exit slid
+            # on one surface with a weight outside [0, 1] by rounding, which then grew:
+            # a velocity outside the Filippov set, status 0; review rv16.)
+            theta = mode._stewart_segment(x)[1]
+            later = mode.choice_ahead(x, theta @ system.adjacent(x, list(free), old_signs)[1])
+            if later is not None:
+                taken = choose_mode(
+                    system, x, zero_t, base, scales=scales, previous=old_signs,
+                    forced={j: int(later.signs[j]) for j in free}, exit_slack=slack,
+                )  # fmt: skip
+                if taken is not None:
+                    choice = dataclasses.replace(taken, unique=False)
         if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s, scales):
             choice = dataclasses.replace(choice, unique=False)
         if (
@@ -1013,16 +1068,22 @@ def _keeps_sides(
 
 
 def _a_little_way_on(x: FloatArray, direction: FloatArray, scales: RunScales) -> FloatArray | None:
-    """``x`` moved along ``direction`` until some component has moved by a millionth of
-    its scale (the larger of its size and the run's recent scale, `RunScales`); ``None``
-    for a zero direction.
+    """``x`` moved along ``direction`` until a component that moves with it has moved by
+    a millionth of its scale (the larger of its size and the run's recent scale,
+    `RunScales`); ``None`` for a zero direction or a state without scale.
 
     Why per component and from the run's scales: ``1e-6 · max(1, |x|)`` is no step
     relative to a state below 1: on a vertex system scaled by 1e-3 it was a thousandth of
     the state, and stepped past a stretch of 1e-4 of it where the weights stay feasible
-    (flagged unique, review rv17)."""
+    (flagged unique, review rv17). Why only the components that move with it (within a
+    thousandth of the largest move): the coordinates held at 0 on the surfaces have no
+    scale, and a direction's rounding along them (2e-10) made the step nothing; the choice
+    was then read at the vertex itself."""
     scale = np.maximum(np.abs(x), scales.x)
-    moving = np.abs(direction) > 0.0
+    speed = float(np.max(np.abs(direction)))
+    if not speed > 0.0:
+        return None
+    moving = (np.abs(direction) >= 1e-3 * speed) & (scale > 0.0)
     if not moving.any():
         return None
     reach = float(np.min(scale[moving] / np.abs(direction[moving])))

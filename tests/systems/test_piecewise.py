@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -2086,14 +2087,26 @@ def test_a_stewart_branch_on_curved_surfaces_at_a_loose_tolerance(bend: float, r
     assert events == [("sliding-entry", (0, 1), True), ("repulsive", (1,), False)]
 
 
-def _vertex_system(minus_plus: tuple[float, float], slope: float = 1.0) -> Any:
-    """Four fields around x₁ = x₂ = 0 in R³ (x₃' = 1): three constant ones, and
-    ``f₊₊ = (x₃ − 1, slope·(x₃ − 1))``, tangent to both surfaces at once at x₃ = 1 and
-    pointing into its own quadrant after (review rv13's vertex)."""
-    fields = {(-1, -1): (1.0, 1.0), (1, -1): (-1.0, 2.0), (-1, 1): minus_plus}
+def _vertex_system(
+    minus_plus: tuple[float, float] | Callable[[float], tuple[float, float]],
+    slope: float = 1.0,
+    offset: float = 0.0,
+) -> Any:
+    """Four fields around x₁ = x₂ = 0 in R³ (x₃' = 1): f₋₋ = (1, 1), f₊₋ = (−1, 2),
+    ``minus_plus`` (a pair, or a function of ``a = x₃ − 1``), and ``f₊₊ = (a, slope·a)``
+    moved by ``offset·(1, −1)``, tangent to both surfaces at once at x₃ = 1 (review
+    rv13's vertex)."""
+    fixed = {(-1, -1): (1.0, 1.0), (1, -1): (-1.0, 2.0)}
 
     def field(x: np.ndarray, s: Any) -> np.ndarray:
-        f = fields.get((int(s[0]), int(s[1])), (x[2] - 1.0, slope * (x[2] - 1.0)))
+        a = x[2] - 1.0
+        key = (int(s[0]), int(s[1]))
+        if key == (1, 1):
+            f = (a + offset, slope * a - offset)
+        elif key == (-1, 1):
+            f = minus_plus(a) if callable(minus_plus) else minus_plus
+        else:
+            f = fixed[key]
         return np.array([f[0], f[1], 1.0])
 
     normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -2236,3 +2249,62 @@ def test_an_exit_inside_a_short_stretch_of_feasible_weights_is_flagged_at_any_sc
     exits = [e for e in sol.events if e.kind == "exit"]
     assert exits and exits[0].x[2] / scale - 1.0 < stretch
     assert not exits[0].unique
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e-9])
+@pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
+@pytest.mark.parametrize("rtol", [1e-4, 1e-7])
+def test_a_vertex_whose_field_turns_back_to_one_surface_slides_on_it(
+    offset: float, integrator: str, rtol: float
+) -> None:
+    # (review rv16) f₊₊ = (a, −0.3a): after x₃ = 1 it points into x₁ > 0 but back onto
+    # x₂ = 0, so the run slides on x₂ = 0 into x₁ > 0 (the blend of f₊₋ and f₊₊:
+    # x₁' = 1.7a/(2 + 0.3a), by hand), unique. Entering f₊₊'s quadrant at every vertex
+    # ended −4 a little later; with f₊₊ moved by 1e-9·(1, −1) the weights end on the
+    # pair f₊₋, f₊₊ 6e-10 before the vertex, read as one too. (rtol 1e-10 with DOP853
+    # and no offset ends −4 as on the base: its exit is located 2e-10 early, where that
+    # sliding does not exist yet.)
+    system = _vertex_system((2.0, -1.0), -0.3, offset)
+    sol = fp.solve(
+        system, [0.0, 0.0, 0.0], (0.0, 2.0), rtol=rtol, atol=rtol * 1e-2, integrator=integrator
+    )
+    assert sol.status == 0, sol.message
+    last = sol.events[-1]
+    assert last.kind == "exit" and last.mode_after.free == (1,)
+    assert tuple(last.mode_after.signs) == (1, 0)
+    assert last.t == pytest.approx(1.0, abs=1e-6)
+
+    def x1_rate(t: float, y: np.ndarray) -> np.ndarray:
+        a = t - 1.0
+        return np.array([1.7 * a / (2.0 + 0.3 * a)])
+
+    ts = np.linspace(1.0, 2.0, 11)
+    by_hand = scipy.integrate.solve_ivp(
+        x1_rate, (1.0, 2.0), [0.0], t_eval=ts, rtol=1e-12, atol=1e-14
+    ).y[0]
+    np.testing.assert_allclose(sol(ts)[:, 0], by_hand, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(sol(ts)[:, 1], 0.0, atol=1e-8)
+
+
+@pytest.mark.parametrize("kappa", [-1e-3, -1e-2])
+@pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
+@pytest.mark.parametrize("rtol", [1e-5, 1e-10])
+def test_weights_that_collapse_at_once_after_a_vertex_leave_into_the_only_region(
+    kappa: float, integrator: str, rtol: float
+) -> None:
+    # (review rv16) `_vertex_system((0.5, −1))` with f₋₊'s second rate −1 − κa, κ < 0:
+    # after x₃ = 1 no weights hold both surfaces, no blend on one surface is convex, and
+    # f₊₊'s quadrant is the only continuation: x₁ = x₂ = (t − 1)²/2. A release read as the
+    # sliding's end slid on x₁ = 0 with a weight outside [0, 1] by rounding, which then
+    # grew (status 0, x₂(1.4) = 0.607, a velocity 5.4 off the Filippov set); before
+    # that, −2 (the two releases alternating at t = 1).
+    system = _vertex_system(lambda a: (0.5, -1.0 - kappa * a))
+    sol = fp.solve(
+        system, [0.0, 0.0, 0.0], (0.0, 1.4), rtol=rtol, atol=rtol * 1e-2, integrator=integrator
+    )
+    assert sol.status == 0, sol.message
+    assert sol.events[-1].mode_after.free == ()
+    assert tuple(sol.events[-1].mode_after.signs) == (1, 1)
+    ts = np.linspace(1.05, 1.4, 8)
+    expected = np.column_stack([(ts - 1) ** 2 / 2, (ts - 1) ** 2 / 2, ts])
+    np.testing.assert_allclose(sol(ts), expected, rtol=0, atol=1e-6)
