@@ -1068,22 +1068,21 @@ def _keeps_sides(
 
 
 def _a_little_way_on(x: FloatArray, direction: FloatArray, scales: RunScales) -> FloatArray | None:
-    """``x`` moved along ``direction`` until a component that moves with it has moved by
-    a millionth of its scale (the larger of its size and the run's recent scale,
-    `RunScales`); ``None`` for a zero direction or a state without scale.
+    """``x`` moved along ``direction`` until a component has moved by a millionth of its
+    scale (the larger of its size and the run's recent scale, `RunScales`); ``None`` for
+    a direction that moves no component with a scale.
 
     Why per component and from the run's scales: ``1e-6 · max(1, |x|)`` is no step
     relative to a state below 1: on a vertex system scaled by 1e-3 it was a thousandth of
     the state, and stepped past a stretch of 1e-4 of it where the weights stay feasible
-    (flagged unique, review rv17). Why only the components that move with it (within a
-    thousandth of the largest move): the coordinates held at 0 on the surfaces have no
-    scale, and a direction's rounding along them (2e-10) made the step nothing; the choice
-    was then read at the vertex itself."""
+    (flagged unique, review rv17). Why not the components without scale (below 1e-12 of
+    the largest): the coordinates held at 0 on the surfaces have none, and a direction's
+    rounding along them (2e-10) made the step nothing; the choice was then read at the
+    vertex itself. And why every other moving component, however slow: a fast bystander
+    alone (x₄' = 1e4 at x₄ = 1e8, which no field reads) set a step of 1e-2 in time, past
+    a stretch of 1e-4 where the weights stay feasible (review rv18)."""
     scale = np.maximum(np.abs(x), scales.x)
-    speed = float(np.max(np.abs(direction)))
-    if not speed > 0.0:
-        return None
-    moving = (np.abs(direction) >= 1e-3 * speed) & (scale > 0.0)
+    moving = (np.abs(direction) > 0.0) & (scale > 1e-12 * float(np.max(scale)))
     if not moving.any():
         return None
     reach = float(np.min(scale[moving] / np.abs(direction[moving])))

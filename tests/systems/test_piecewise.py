@@ -2308,3 +2308,27 @@ def test_weights_that_collapse_at_once_after_a_vertex_leave_into_the_only_region
     ts = np.linspace(1.05, 1.4, 8)
     expected = np.column_stack([(ts - 1) ** 2 / 2, (ts - 1) ** 2 / 2, ts])
     np.testing.assert_allclose(sol(ts), expected, rtol=0, atol=1e-6)
+
+
+def test_a_fast_bystander_coordinate_does_not_set_the_look_ahead() -> None:
+    # (review rv18) The short stretch of feasible weights above (scale 1) with a fourth
+    # coordinate no field reads, x₄' = 1e4 from x₄ = 1e8: the look-ahead took its step
+    # from x₄ alone (1e-2 in time), past the stretch of 1e-4, and flagged the exit unique.
+    stretch = 1e-4
+
+    def field(y: np.ndarray, s: Any) -> np.ndarray:
+        key = (int(s[0]), int(s[1]))
+        a = {
+            (1, 1): (y[2] - 1.0, y[2] - 1.0),
+            (-1, -1): (1.0, 1.0),
+            (1, -1): (-1.0, 2.0),
+        }.get(key, (0.5, -1.0 + max(0.0, y[2] - 1.0 - stretch)))
+        return np.array([a[0], a[1], 1.0, 1e4])
+
+    normals = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
+    system = fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=4)
+    sol = fp.solve(system, [0.0, 0.0, 0.0, 1e8], (0.0, 2.0), rtol=1e-8, atol=1e-10)
+    assert sol.status == 0, sol.message
+    exits = [e for e in sol.events if e.kind == "exit"]
+    assert exits and exits[0].x[2] - 1.0 < stretch
+    assert not exits[0].unique
