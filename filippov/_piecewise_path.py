@@ -616,6 +616,24 @@ class _Mode:
         base[base == 0] = 1
         return choose_mode(self.system, ahead, self.free, base, scales=scales, check=False)
 
+    def corner_decided(self, x: FloatArray, choice: ModeChoice) -> bool:
+        """Whether the region ``choice`` enters at a vertex exit (`exit_of`) is the only
+        continuation: the choice a little way on along its field (`choice_ahead`) is that
+        region, unique.
+
+        Why a little way on: at the vertex its field is tangent to both surfaces, so every
+        rate there is 0 to rounding, and the slidings on one surface that it ends (their
+        velocity is that field there) cannot be told from it; which of them goes on is
+        decided by how the rates leave 0 (rates of a millionth of their scale against a
+        rounding band of 1e-10 of it)."""
+        later = self.choice_ahead(x, choice.selection.velocity)
+        return (
+            later is not None
+            and later.unique
+            and later.free == choice.free
+            and bool(np.array_equal(later.signs, choice.signs))
+        )
+
     def vertex_exit(self, x: FloatArray) -> tuple[str, int, int] | None:
         """Where the last feasible weights at ``x`` are a vertex (three zero), the exit
         that the choice a little way on along the field left makes (`exit_of`); else, or
@@ -1030,11 +1048,7 @@ def _steps(
             # (a release of a Stewart sliding whose weights are still feasible: staying on
             # both surfaces is a solution too)
             choice = dataclasses.replace(choice, unique=False)
-        if (
-            kind == "corner"
-            and choice.unique
-            and not _corner_decided(system, x, free, choice, scales)
-        ):
+        if kind == "corner" and choice.unique and not mode.corner_decided(x, choice):
             choice = dataclasses.replace(choice, unique=False)
         if kind in ("fold", "exit") and mode.segment and choice.unique and mode.segment_stays(x):
             # (the segment of feasible weights shrank to a point that stays feasible:
@@ -1089,37 +1103,6 @@ def _a_little_way_on(x: FloatArray, direction: FloatArray, scales: RunScales) ->
     if not (reach > 0.0 and math.isfinite(reach)):
         return None
     return x + (1e-6 * reach) * direction
-
-
-def _corner_decided(
-    system: PiecewiseSystem,
-    x: FloatArray,
-    free: tuple[int, ...],
-    choice: ModeChoice,
-    run_scales: RunScales,
-) -> bool:
-    """Whether the region ``choice`` enters at a vertex exit (`_Mode.exit_of`) is the only
-    continuation: the choice on the two surfaces, none forced, a little way on along its
-    field is that region, unique.
-
-    Why a little way on: at the vertex its field is tangent to both surfaces, so every
-    rate there is 0 to rounding, and the slidings on one surface that it ends (their
-    velocity is that field there) cannot be told from it; which of them goes on is
-    decided by how the rates leave 0. The step is a millionth of the state's scale along
-    the field (`_a_little_way_on`): rates of that order against a rounding band of 1e-10
-    of their scale."""
-    ahead = _a_little_way_on(x, choice.selection.velocity, run_scales)
-    if ahead is None:
-        return False
-    scales = RunScales(ahead)
-    scales.update_fields(system.adjacent(ahead, list(free), choice.signs)[1])
-    later = choose_mode(system, ahead, free, choice.signs.copy(), scales=scales, check=False)
-    return (
-        later is not None
-        and later.unique
-        and later.free == choice.free
-        and bool(np.array_equal(later.signs, choice.signs))
-    )
 
 
 def _aside(
