@@ -2220,6 +2220,23 @@ def test_a_start_on_a_repulsive_surface_at_an_intersection_keeps_to_a_consistent
     np.testing.assert_allclose(sol(ts), reference.sol(ts).T, rtol=0, atol=1e-5)
 
 
+def _short_stretch_field(stretch: float) -> Callable[[np.ndarray, Any], np.ndarray]:
+    """`_vertex_system((0.5, −1))`'s fields with f₋₊'s second rate rising after
+    y₃ = 1 + ``stretch``: the blend of f₊₋ and f₋₊ holds both surfaces only on
+    1 ≤ y₃ ≤ 1 + ``stretch`` (review rv17)."""
+
+    def field(y: np.ndarray, s: Any) -> np.ndarray:
+        key = (int(s[0]), int(s[1]))
+        a = {
+            (1, 1): (y[2] - 1.0, y[2] - 1.0),
+            (-1, -1): (1.0, 1.0),
+            (1, -1): (-1.0, 2.0),
+        }.get(key, (0.5, -1.0 + max(0.0, y[2] - 1.0 - stretch)))
+        return np.array([a[0], a[1], 1.0])
+
+    return field
+
+
 @pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
 def test_an_exit_inside_a_short_stretch_of_feasible_weights_is_flagged_at_any_scale(
     scale: float,
@@ -2230,16 +2247,7 @@ def test_an_exit_inside_a_short_stretch_of_feasible_weights_is_flagged_at_any_sc
     # too: not unique. The look-ahead stepped 1e-6·max(1, |x|), a thousandth of the state
     # at scale 1e-3, past the stretch, and flagged the exit unique there.
     stretch = 1e-4
-
-    def f_y(y: np.ndarray, s: Any) -> np.ndarray:
-        key = (int(s[0]), int(s[1]))
-        a = {
-            (1, 1): (y[2] - 1.0, y[2] - 1.0),
-            (-1, -1): (1.0, 1.0),
-            (1, -1): (-1.0, 2.0),
-        }.get(key, (0.5, -1.0 + max(0.0, y[2] - 1.0 - stretch)))
-        return np.array([a[0], a[1], 1.0])
-
+    f_y = _short_stretch_field(stretch)
     normals = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     system = fp.stewart_system(
         lambda x, s: scale * f_y(x / scale, s), lambda x: x[:2], jac=lambda x: normals, n=3
@@ -2315,15 +2323,10 @@ def test_a_fast_bystander_coordinate_does_not_set_the_look_ahead() -> None:
     # coordinate no field reads, x₄' = 1e4 from x₄ = 1e8: the look-ahead took its step
     # from x₄ alone (1e-2 in time), past the stretch of 1e-4, and flagged the exit unique.
     stretch = 1e-4
+    f_y = _short_stretch_field(stretch)
 
     def field(y: np.ndarray, s: Any) -> np.ndarray:
-        key = (int(s[0]), int(s[1]))
-        a = {
-            (1, 1): (y[2] - 1.0, y[2] - 1.0),
-            (-1, -1): (1.0, 1.0),
-            (1, -1): (-1.0, 2.0),
-        }.get(key, (0.5, -1.0 + max(0.0, y[2] - 1.0 - stretch)))
-        return np.array([a[0], a[1], 1.0, 1e4])
+        return np.append(f_y(y, s), 1e4)
 
     normals = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
     system = fp.stewart_system(field, lambda x: x[:2], jac=lambda x: normals, n=4)
