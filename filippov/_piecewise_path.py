@@ -587,10 +587,9 @@ class _Mode:
             return "exit"
         if self.at_pole(x, k):
             return "meaningless"
-        base = self.signs.copy()
-        base[base == 0] = 1
         choice = choose_mode(
-            self.system, x, self.free, base, scales=self.scales, forced={i: s}, check=False,
+            self.system, x, self.free, self.base_signs(), scales=self.scales, forced={i: s},
+            check=False,
             exit_slack=self.exit_slack,
         )  # fmt: skip
         return "meaningless" if choice is None else "branch"
@@ -603,6 +602,13 @@ class _Mode:
             "surface leaves it from here",
         )  # fmt: skip
 
+    def base_signs(self) -> np.ndarray:
+        """The mode's signs with its sliding indices at +1: the ``signs`` `choose_mode`
+        takes on this mode's surfaces (their sides come from its candidates)."""
+        base = self.signs.copy()
+        base[base == 0] = 1
+        return base
+
     def choice_ahead(self, x: FloatArray, direction: FloatArray) -> ModeChoice | None:
         """The mode chosen on this mode's surfaces, none forced, a little way on from ``x``
         along ``direction`` (`_a_little_way_on`), where rates that are 0 at ``x`` have
@@ -612,9 +618,9 @@ class _Mode:
             return None
         scales = RunScales(ahead)
         scales.update_fields(self.system.adjacent(ahead, list(self.free), self.signs)[1])
-        base = self.signs.copy()
-        base[base == 0] = 1
-        return choose_mode(self.system, ahead, self.free, base, scales=scales, check=False)
+        return choose_mode(
+            self.system, ahead, self.free, self.base_signs(), scales=scales, check=False
+        )
 
     def corner_decided(self, x: FloatArray, choice: ModeChoice) -> bool:
         """Whether the region ``choice`` enters at a vertex exit (`exit_of`) is the only
@@ -649,10 +655,8 @@ class _Mode:
         # (and only where that choice is consistent at x itself: located a little before
         # the vertex, a sliding that exists only after it is none there, and the run
         # ended −4; the pair reading then goes on as before)
-        base = self.signs.copy()
-        base[base == 0] = 1
         now = choose_mode(
-            self.system, x, self.free, base, scales=self.scales, check=False,
+            self.system, x, self.free, self.base_signs(), scales=self.scales, check=False,
             forced={j: int(later.signs[j]) for j in self.free}, exit_slack=self.exit_slack,
         )  # fmt: skip
         if now is None:
