@@ -423,6 +423,34 @@ class _Mode:
         self.exit_slack = exit_slack
         if self.segment:
             self.labels.append(("exit", -1, 0))
+        #: +1, or −1 for the exit guards of a codimension-1 sliding kept on a repulsive
+        #: surface, read the other way round (`repel`)
+        self.orient = np.ones(len(self.labels))
+
+    def repel(self, g: FloatArray, g_tol: FloatArray) -> bool:
+        """Read the exit guards the other way round where this is a codimension-1 sliding
+        on a repulsive surface (both exit guards ``g`` positive beyond their rounding
+        ``g_tol`` at the mode's start), and say whether it is.
+
+        Why: such a sliding, kept on purpose and flagged not unique, ceases where one of
+        them falls to 0 (its weight reaches 0 or 1: that side's field turns onto the
+        surface, and the other side's still leaves it), and the run leaves to the other
+        side there (`repelled_exit`). Read as attractive guards, they fired only where
+        one came back up to 0; the sliding ran on in between with a weight outside
+        [0, 1], a velocity outside the Filippov set, status 0 (review rv18: 3.1 off it)."""
+        if len(self.free) != 1:
+            return False
+        exits = [k for k, (kind, _, _) in enumerate(self.labels) if kind == "exit"]
+        if not all(g[k] > g_tol[k] for k in exits):
+            return False
+        self.orient[exits] = -1.0
+        return True
+
+    def repelled_exit(self, label: tuple[str, int, int]) -> tuple[str, int, int]:
+        """The exit a guard's root makes: for a repulsive sliding's guard (`repel`) of
+        side ``s`` falling to 0, the other side's."""
+        kind, i, s = label
+        return (kind, i, -s) if self.orient[self.labels.index(label)] < 0 else label
 
     def follow(self, x: FloatArray) -> None:
         """Take the bilinear root at ``x`` as the one the mode follows: at its start the
@@ -495,7 +523,7 @@ class _Mode:
                 out[k] = s * (2.0 * weights[self.free.index(i)] - 1.0) - 1.0
             else:
                 out[k] = _released(self.system, x, self.free, self.signs, i, s)
-        return out
+        return out * self.orient
 
     def _stewart_segment(self, x: FloatArray) -> tuple[float, FloatArray]:
         """The length of the segment of feasible Stewart weights ``θ ≥ 0``, ``Σθ = 1``,
@@ -1040,7 +1068,15 @@ def _steps(
                 )  # fmt: skip
                 if taken is not None:
                     choice = dataclasses.replace(taken, unique=False)
-        if kind == "exit" and choice.unique and _two_fold(system, x, free, old_signs, i, s, scales):
+        # (not after a repulsive sliding: the side ``-s`` turned tangent, not side ``s``,
+        # whose field still leaves; `_Mode.repel`)
+        repelled = bool(np.any(mode.orient < 0))
+        if (
+            kind == "exit"
+            and not repelled
+            and choice.unique
+            and _two_fold(system, x, free, old_signs, i, s, scales)
+        ):
             choice = dataclasses.replace(choice, unique=False)
         if (
             kind == "exit"
@@ -1285,6 +1321,8 @@ def _run_mode(
     g_prev = _finite_guards(mode, t, x)
     # (a guard is armed once it is below 0 beyond the rounding of its own size)
     g_tol = _ARM_RTOL * mode.guard_scales(x)
+    if mode.repel(g_prev, g_tol):
+        g_prev = -g_prev
     armed = g_prev < -g_tol
     g_start = g_prev.copy()
     branch_mask = np.array([kind == "branch" for kind, _, _ in mode.labels], dtype=bool)
@@ -1547,7 +1585,7 @@ def _run_mode(
             # made the path 2.5 times slower; review R20. The event's state is the
             # solution's, projected.)
             x_hit = mode.project(np.asarray(dense(t_hit), dtype=float))
-            hit = mode.labels[best_k]
+            hit = mode.repelled_exit(mode.labels[best_k])
             if mode.segment and hit == ("exit", -1, 0):
                 hit = mode.exit_of(x_hit)
             ts[-1] = t_hit
