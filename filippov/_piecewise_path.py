@@ -379,6 +379,10 @@ def choose_mode(
     return ModeChoice(free, sig, sel, unique, len(cands) + repelling)
 
 
+#: `_Mode.start_piece`'s piece when none is given: the one the weights at the state lie on.
+_DECIDE = -2
+
+
 class _Mode:
     """The right-hand side and the event functions of one mode."""
 
@@ -423,6 +427,14 @@ class _Mode:
         self.exit_slack = exit_slack
         if self.segment:
             self.labels.append(("exit", -1, 0))
+            # one guard per weight: where the minimal-norm weights change which of them
+            # are zero (`start_piece`)
+            self.labels += [("weight", k, 0) for k in range(4)]
+        #: The piece of the Stewart minimal-norm weights a codimension-2 mode integrates
+        #: (`start_piece`): ``None`` the line's own minimal-norm point, ``j`` the segment's
+        #: end where weight ``j`` is 0; ``pieces`` False where the weights are no segment.
+        self.piece: int | None = None
+        self.pieces = False
         #: +1, or −1 for the exit guards of a codimension-1 sliding kept on a repulsive
         #: surface, read the other way round (`repel`)
         self.orient = np.ones(len(self.labels))
@@ -481,16 +493,21 @@ class _Mode:
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
-        sel = self.system.mode_velocity(
-            x, self.free, self.signs, check_unique=False, extend=True, near=self.root
-        )
-        if sel is None:
-            raise PathFailure(
-                -4,
-                f"the sliding velocity on {set(self.free)} ceased to exist at t = {t:.12g} "
-                "without an exit event",
+        if self.pieces:
+            # (the piece's weights, smooth: `start_piece`)
+            F, _, theta = self._piece_weights(x)
+            v = theta @ F
+        else:
+            sel = self.system.mode_velocity(
+                x, self.free, self.signs, check_unique=False, extend=True, near=self.root
             )
-        v = sel.velocity
+            if sel is None:
+                raise PathFailure(
+                    -4,
+                    f"the sliding velocity on {set(self.free)} ceased to exist at "
+                    f"t = {t:.12g} without an exit event",
+                )
+            v = sel.velocity
         if self.free and self.gain > 0:
             N = self.system.jacobian(x)[list(self.free)]
             cS = self.system.c(x)[list(self.free)]
@@ -512,6 +529,8 @@ class _Mode:
                 out[k] = -self.signs[i] * c[i]
             elif kind == "exit" and self.segment and i < 0:
                 out[k] = -self._stewart_segment(x)[0]
+            elif kind == "weight":
+                out[k] = self._piece_guard(x, i)
             elif kind == "branch":
                 # how deep the other root is inside the square (−1 with no other real
                 # root: it can only cease by meeting the followed one, a fold)
@@ -540,6 +559,21 @@ class _Mode:
         weights integrated independently slide on to the end). The segment's length is
         continuous, and 0 exactly where its last point has two weights zero: the pair of
         fields left names the exit (`exit_of`)."""
+        F, _, theta0, d = self._weight_line(x)
+        if d is None:
+            # (dependent equations: the feasible weights are not a segment; whether any
+            # exist decides, and the selection's weights stand for the last point)
+            N = self.system.jacobian(x)[list(self.free)]
+            found = stewart_selection(F, N, check_unique=False)
+            return (-1.0, np.full(F.shape[0], 0.25)) if found is None else (1.0, found[0])
+        s_lo, s_hi, _, _ = _segment_ends(theta0, d)
+        return s_hi - s_lo, theta0 + s_lo * d
+
+    def _weight_line(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, Any]:
+        """The adjacent fields ``F``, the scaled equations ``A θ = e₁`` of the Stewart
+        weights on the two surfaces at ``x``, their minimal-norm solution ``θ₀`` and the
+        direction ``d`` of their line of solutions (unit length; ``None`` where the
+        equations are dependent and the solutions are no line)."""
         free = list(self.free)
         F = self.system.adjacent(x, free, self.signs)[1]
         N = self.system.jacobian(x)[free]
@@ -547,18 +581,66 @@ class _Mode:
         b = np.zeros(A.shape[0])
         b[0] = 1.0
         _, singular, rows = np.linalg.svd(A)
+        theta0: FloatArray = np.asarray(np.linalg.lstsq(A, b, rcond=None)[0], dtype=float)
         if singular[-1] <= 1e-12 * singular[0]:
-            # (dependent equations: the feasible weights are not a segment; whether any
-            # exist decides, and the selection's weights stand for the last point)
-            found = stewart_selection(F, N, check_unique=False)
-            return (-1.0, np.full(F.shape[0], 0.25)) if found is None else (1.0, found[0])
-        theta0 = np.linalg.lstsq(A, b, rcond=None)[0]  # (orthogonal to the null space)
-        d = rows[-1]  # (the segment's direction, of unit length)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ends = -theta0 / d
-        s_lo = float(np.max(ends[d > 0], initial=-np.inf))
-        s_hi = float(np.min(ends[d < 0], initial=np.inf))
-        return s_hi - s_lo, theta0 + s_lo * d
+            return F, A, theta0, None
+        return F, A, theta0, rows[-1]
+
+    def _piece_weights(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The adjacent fields, the line's minimal-norm weights ``θ₀`` and the weights of
+        the mode's piece at ``x`` (`start_piece`): ``θ₀`` itself, or the point of the line
+        where weight ``j = piece`` is 0. Both are smooth in ``x``, where the minimal-norm
+        weights of the segment (``θ₀`` clipped to it) have a kink at each change of piece."""
+        F, _, theta0, d = self._weight_line(x)
+        if self.piece is None or d is None or abs(d[self.piece]) <= _FLAT_WEIGHT:
+            return F, theta0, theta0
+        return F, theta0, theta0 - (theta0[self.piece] / d[self.piece]) * d
+
+    def _piece_guard(self, x: FloatArray, k: int) -> float:
+        """Weight ``k``'s guard (< 0 while the piece holds): in the interior piece ``−θ₀ₖ``
+        (the line's minimal-norm point leaves the segment through ``θₖ = 0``); at the end
+        where ``θⱼ = 0``, ``θ₀ⱼ`` for ``k = j`` (the line's point comes back inside: the
+        interior again) and ``−θₖ`` of the end point for the others (another weight
+        reaches 0 there: the segment's other end, or a new binding weight)."""
+        if not self.pieces:
+            return -1.0
+        _, theta0, theta = self._piece_weights(x)
+        if self.piece is None:
+            return float(-theta0[k])
+        return float(theta0[k]) if k == self.piece else float(-theta[k])
+
+    def start_piece(self, x: FloatArray, piece: int | None = _DECIDE) -> None:
+        """Take the piece of the minimal-norm Stewart weights the mode integrates: the
+        one given (after a change of piece inside the sliding, `next_piece`), or the one
+        the minimal-norm weights at ``x`` lie on.
+
+        Why pieces: those weights are ``θ₀`` (the minimal-norm solution of the equations)
+        clipped to the segment of feasible ones, with a kink where ``θ₀`` leaves it. An
+        integrator's step over the kink saw a smooth field on most of its stages (the
+        minimal-norm solution continued past the segment's end, `mode_velocity`'s
+        ``extend``), and DOP853 at rtol 1e-10 accepted a step of 0.12 over it: the state
+        lagged by 6e-4 and its velocity was 4e-3 off the Filippov set, the sliding's end
+        3e-3 late (random Stewart systems, seeds 593, 672, 954). Each piece's weights are
+        smooth, and the guards ``("weight", k)`` end the piece at the kink."""
+        if not self.segment:
+            return
+        _, _, theta0, d = self._weight_line(x)
+        self.pieces = d is not None
+        if d is None:
+            return
+        if piece != _DECIDE:
+            self.piece = piece
+            return
+        s_lo, s_hi, j_lo, j_hi = _segment_ends(theta0, d)
+        self.piece = (
+            j_lo if s_lo > 0.0 and j_lo >= 0 else j_hi if s_hi < 0.0 and j_hi >= 0 else None
+        )
+
+    def next_piece(self, k: int) -> int | None:
+        """The piece after weight ``k``'s guard fired (`_piece_guard`)."""
+        if self.piece is None:
+            return k
+        return None if k == self.piece else k
 
     def segment_stays(self, x: FloatArray) -> bool:
         """Whether some Stewart weights still hold the state on both surfaces a little way
@@ -817,7 +899,7 @@ class _Mode:
                 hits[i]
                 if kind == "hit"
                 else 1.0
-                if kind == "branch" or (kind == "exit" and i < 0)
+                if kind in ("branch", "weight") or (kind == "exit" and i < 0)
                 else exits[i]
                 for kind, i, _ in self.labels
             ],
@@ -878,6 +960,33 @@ _FOLD_GAP = 1e-4
 #: A guard is armed (below its surface, so that reaching 0 is an event) once it is below 0
 #: by more than this fraction of its natural size (`_Mode.guard_scales`).
 _ARM_RTOL = 1e-12
+
+
+def _segment_ends(theta0: FloatArray, d: FloatArray) -> tuple[float, float, int, int]:
+    """The ends ``s_lo ≤ s_hi`` of the segment ``θ₀ + s d ≥ 0`` (crossed over where it is
+    empty) and the weight that is 0 at each (−1 where unbounded).
+
+    A weight the line does not move (``|d_k|`` at rounding, `_FLAT_WEIGHT`) bounds
+    nothing: it is ``θ₀ₖ`` everywhere, and the segment is empty only if that is below 0
+    beyond rounding (its length then that value). Read as a bound, ``θ₀ₖ / d_k`` was
+    rounding over rounding (−1e-16 / −2.5e-16): a segment of length 1e-3 in place of
+    1.25, and a change of piece at every step where weight ``k`` is 0 throughout."""
+    moving = np.abs(d) > _FLAT_WEIGHT
+    flat_low = float(np.min(theta0[~moving], initial=0.0))
+    if flat_low < -_FLAT_WEIGHT:
+        return 0.0, flat_low, -1, -1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ends = -theta0 / d
+    lo = np.where(moving & (d > 0), ends, -np.inf)
+    hi = np.where(moving & (d < 0), ends, np.inf)
+    j_lo, j_hi = int(np.argmax(lo)), int(np.argmin(hi))
+    s_lo, s_hi = float(lo[j_lo]), float(hi[j_hi])
+    return s_lo, s_hi, (j_lo if np.isfinite(s_lo) else -1), (j_hi if np.isfinite(s_hi) else -1)
+
+
+#: A weight whose direction component along the line of solutions (of unit length) is
+#: this small does not move along it (`_segment_ends`).
+_FLAT_WEIGHT = 1e-12
 
 
 def _finite_guards(mode: _Mode, t: float, x: FloatArray) -> FloatArray:
@@ -973,6 +1082,7 @@ def _steps(
         )
     free = choice.free
     refused: tuple[tuple[str, int, int], ...] = ()
+    piece: int | None = _DECIDE
     while True:
         mode = _Mode(system, free, signs, gain, rec, scales, exit_slack=opts.rtol)
         mode_rec = make_mode("l1", signs, free)
@@ -985,8 +1095,9 @@ def _steps(
             return Rest(t, x, free, old_mode, mode_rec, choice.selection.lam, choice.unique)
         yield
         t_new, x_new, hit = _run_mode(
-            mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls, refused
+            mode, solver_cls, t, x, t_end, opts, rec, mode_rec, stiff_cls, refused, piece
         )
+        piece = _DECIDE
         # (releases read at this very point before stay refused: two read at one point
         # and each taken again after the other alternated there without end, −2; both
         # release guards of a vertex where a region opens)
@@ -996,6 +1107,15 @@ def _steps(
         if hit is None:
             return REACHED_END
         kind, i, s = hit
+        if kind == "weight":
+            # (the minimal-norm weights changed piece: the same sliding goes on, with no
+            # event, from the kink, `_Mode.start_piece`)
+            piece = mode.next_piece(i)
+            refused = still
+            again = system.mode_velocity(x, free, signs, check_unique=False)
+            if again is not None:
+                choice = dataclasses.replace(choice, selection=again)
+            continue
         if kind == "exit" and i >= 0 and mode.segment:
             # A Stewart codimension-2 mode's release reached by a dip between samples, or
             # with another guard at one (those alone at a sample are read inside the
@@ -1077,16 +1197,6 @@ def _steps(
             and choice.unique
             and _two_fold(system, x, free, old_signs, i, s, scales)
         ):
-            choice = dataclasses.replace(choice, unique=False)
-        if (
-            kind == "exit"
-            and i >= 0
-            and choice.unique
-            and mode.segment
-            and mode._stewart_segment(x)[0] > 0.0
-        ):
-            # (a release of a Stewart sliding whose weights are still feasible: staying on
-            # both surfaces is a solution too)
             choice = dataclasses.replace(choice, unique=False)
         if kind == "corner" and choice.unique and not mode.corner_decided(x, choice):
             choice = dataclasses.replace(choice, unique=False)
@@ -1304,14 +1414,16 @@ def _run_mode(
     mode_rec: object,
     stiff_cls: type[OdeSolver] | None = None,
     refused: tuple[tuple[str, int, int], ...] = (),
+    piece: int | None = _DECIDE,
 ) -> tuple[float, FloatArray, tuple[str, int, int] | None]:
     """Integrate one mode to its first event or ``t_end``; record the segment (given
     ``stiff_cls``, the mode goes on with it where DOP853 finds it stiff: see
-    :mod:`filippov._stiffness`)."""
+    :mod:`filippov._stiffness`; ``piece``: see `_Mode.start_piece`)."""
     # (a surface the event reached is at zero to the root's rounding: the mode starts on
     # all of its surfaces, as every state it records is)
     x = mode.project(x)
     mode.follow(x)
+    mode.start_piece(x, piece)
     try:
         solver = solver_cls(mode.rhs, t, x, t_end, rtol=opts.rtol, atol=opts.atol)
     except FloatingPointError as exc:
@@ -1586,6 +1698,9 @@ def _run_mode(
             # solution's, projected.)
             x_hit = mode.project(np.asarray(dense(t_hit), dtype=float))
             hit = mode.repelled_exit(mode.labels[best_k])
+            if hit[0] == "weight" and mode._stewart_segment(x_hit)[0] <= _SEGMENT_GONE:
+                # (the segment's other end reached: it vanishes, as its own guard says)
+                hit = ("exit", -1, 0)
             if mode.segment and hit == ("exit", -1, 0):
                 hit = mode.exit_of(x_hit)
             ts[-1] = t_hit
@@ -1710,7 +1825,7 @@ def _missed_sign_changes(
 
         if kind == "branch":
             continue  # (not a mode change: nothing of the mode's is missed by it)
-        if kind == "exit":
+        if kind in ("exit", "weight"):
             # An exit guard never armed -- it started at 0, at a fold of the sliding
             # (the other side's field turning tangent there) -- and now clearly positive:
             # the sliding ceased where it left 0, the last time it was not above it (at the

@@ -2364,3 +2364,86 @@ def test_a_fast_bystander_coordinate_does_not_set_the_look_ahead() -> None:
     exits = [e for e in sol.events if e.kind == "exit"]
     assert exits and exits[0].x[2] - 1.0 < stretch
     assert not exits[0].unique
+
+
+#: Four fields ``b + c·z`` around the intersection of x₁ = 0 and x₂ = 0 (of a random
+#: Stewart system, review rv18's seed 672, its x₁ and x₂ terms dropped): sliding on both
+#: from z = 0.1007, the minimal-norm weights reach the end of their segment at z ≈ 0.0335
+#: (a kink of the velocity) and the segment vanishes at z ≈ 0.0305.
+_KINKED_FIELDS = {
+    (-1, -1): ([-0.5037, 1.448, -1.1454], [1.0085, -1.3812, 0.4683]),
+    (-1, 1): ([0.582, 0.2015, -0.1214], [1.998, -1.5132, -1.5767]),
+    (1, -1): ([-1.9759, -0.3892, 0.5321], [-0.2396, -1.1682, -1.4886]),
+    (1, 1): ([-1.7136, -0.4, -0.5053], [0.1129, -0.4269, -2.2735]),
+}
+
+
+def _kinked_field(z: float, signs: tuple[int, int]) -> np.ndarray:
+    b, c = _KINKED_FIELDS[signs]
+    return np.array(b) + np.array(c) * z
+
+
+@pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_a_stewart_sliding_on_two_surfaces_follows_its_weights_past_their_kink(
+    integrator: str, rtol: float
+) -> None:
+    # The minimal-norm weights are the line's own minimal-norm point clipped to the
+    # segment of feasible ones, with a kink where it leaves. DOP853 at rtol 1e-10
+    # stepped over it (its stages mostly saw the line's point continued): z lagged, the
+    # velocity was 4e-3 off the Filippov set, and the sliding ended 3.6e-3 late. The
+    # reference is independent of the library: on the intersection only z moves, so the
+    # time to reach z is ∫ dz / z' (quad), z' from the minimal-norm weights of scipy's
+    # bounded least squares; the end is where a linear program finds no weights.
+    from scipy.integrate import quad
+    from scipy.optimize import linprog, lsq_linear
+
+    order = list(_KINKED_FIELDS)
+
+    def fields(z: float) -> np.ndarray:
+        return np.array([_kinked_field(z, s) for s in order])
+
+    def rate(z: float) -> float:
+        F = fields(z)
+        heavy = 1e6 * np.vstack([np.ones(4), F[:, :2].T])
+        A = np.vstack([np.eye(4), heavy])
+        res = lsq_linear(A, np.r_[np.zeros(4), 1e6, 0.0, 0.0], bounds=(0, np.inf), method="bvls")
+        return float((res.x @ F)[2])
+
+    def feasible(z: float) -> bool:
+        F = fields(z)
+        eq = np.vstack([np.ones(4), F[:, :2].T])
+        return (
+            linprog(np.zeros(4), A_eq=eq, b_eq=[1.0, 0.0, 0.0], bounds=[(0, None)] * 4).status == 0
+        )
+
+    z0 = 0.1007
+    lo, hi = 0.0, z0
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if feasible(mid) else (mid, hi)
+
+    def time_to(z: float) -> float:
+        return float(quad(lambda u: -1.0 / rate(u), z, z0, limit=200, epsabs=1e-13)[0])
+
+    system = fp.stewart_system(
+        lambda x, s: _kinked_field(x[2], (int(s[0]), int(s[1]))),
+        lambda x: x[:2],
+        jac=lambda x: np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+        n=3,
+    )
+    sol = fp.solve(
+        system, [0.0, 0.0, z0], (0.0, 1.0), rtol=rtol, atol=rtol * 1e-2, integrator=integrator
+    )
+    assert sol.status == 0, sol.message
+    assert [(e.kind, tuple(e.indices)) for e in sol.events] == [
+        ("sliding-entry", (0, 1)),
+        ("exit", (1,)),
+    ]
+    tol = 100.0 * rtol
+    # (the reference's end to HiGHS's feasibility tolerance, 1e-7)
+    assert sol.events[1].t == pytest.approx(time_to(hi), abs=max(tol, 1e-7))
+    # (the segment vanishes: a unique exit, not one flagged by rounding of its length)
+    assert sol.events[1].unique
+    ts = np.linspace(0.01, sol.events[1].t, 7)
+    np.testing.assert_allclose([time_to(z) for z in sol(ts)[:, 2]], ts, atol=tol)
