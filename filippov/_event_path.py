@@ -1858,6 +1858,8 @@ def _transition(
         for j in exited:
             sigma[j] = np.sign(lam_ev[j])
             J.discard(j)
+        for j in exited:
+            sigma[j] = _exit_side(system, x, f0, B, sigma, J, j)
         entries = [int(p) for p in hits if kinds[p] == 0]
         late = _late_on_next_mode(system, field, x, f0, B, sigma, J, entries, values, margin, t_tol)
         # Arrivals the probe alone put at this event (their guards above their rounding).
@@ -2398,6 +2400,39 @@ def _jumps_along(
         else:
             hi, g_hi = mid, g_mid
     return min(abs(g_lo), abs(g_hi)) > 1e-2 * max(abs(float(values[k])), abs(float(probe[k])))
+
+
+def _exit_side(
+    system: FilippovSystem,
+    x: FloatArray,
+    f0: FloatArray,
+    B: FloatArray,
+    sigma: FloatArray,
+    free: set[int],
+    j: int,
+) -> float:
+    """The side relay ``j`` leaves to where its sliding ends with ``λ_j = s = sigma[j]``:
+    ``s``, unless the field with relay ``j`` at ``−s`` (the others of ``free`` sliding on)
+    leaves ``h_j = 0`` on its own side beyond the rounding of its terms. Then the sliding
+    was repulsive (kept from a start on a repulsive manifold, flagged not unique): ``λ_j``
+    reached ``s`` where the field of side ``s`` turns onto the manifold, and side ``−s``
+    is the only way on.
+
+    Why: side ``s`` was taken, where that field points back across at once; the state
+    crossed to side ``−s`` only when ``h_j`` had passed the guard's margin, with the
+    wrong field in between, ``√(2·atol)`` off (1.4e-6 at atol 1e-12) and a crossing
+    recorded that no solution makes."""
+    s = float(sigma[j])
+    other = sigma.copy()
+    other[j] = -s
+    lam = other.copy()
+    cand = np.asarray(sorted(free), dtype=np.intp)
+    if cand.size:
+        lam[cand] = _l1_selection(system, x, f0, B, other, cand)[0]
+    row = system.kernel_jacobian_rows(x, np.array([j], dtype=np.intp), sigma.shape[0])[0]
+    rate = float(row @ (f0 - B @ lam))
+    terms = float(np.abs(row) @ (np.abs(f0) + np.abs(B) @ np.abs(lam)))
+    return -s if -s * rate > 1e-9 * terms else s
 
 
 def _l1_selection(

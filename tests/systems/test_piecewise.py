@@ -559,22 +559,32 @@ def test_start_on_a_repulsive_surface_is_labelled_as_classify_and_as_the_event_p
         np.testing.assert_allclose(s(1.0), [1.0, 0.0], atol=1e-9)
 
 
+@pytest.mark.parametrize("form", ["stewart", "relay"])
 @pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
 @pytest.mark.parametrize("rtol", [1e-4, 1e-8, 1e-12])
 def test_a_repulsive_sliding_ends_where_its_weight_leaves_the_unit_interval(
-    integrator: str, rtol: float
+    form: str, integrator: str, rtol: float
 ) -> None:
     # Above y = 0 the field is (1, 1); below, (1, −1 + x). From the origin both leave
     # y = 0 and the sliding on it (x' = 1, weight 1/(2 − x) of the field below) is kept,
     # flagged not unique. At x = 1 the field below turns onto the surface: the weight
     # reaches 1 and the only continuation is above, y = t − 1. The sliding ran on to the
     # end with weights up to 2, a velocity outside the Filippov set, status 0 (review
-    # rv18, a random Stewart system 3.1 off the set).
-    system = fp.stewart_system(
-        lambda x, s: np.array([1.0, 1.0]) if s[0] > 0 else np.array([1.0, -1.0 + x[0]]),
-        lambda x: np.array([x[1]]),
-        jac=lambda x: np.array([[0.0, 1.0]]),
-        n=2,
+    # rv18, a random Stewart system 3.1 off the set). The relay form's event path left to
+    # the side below, whose field points back, and crossed only past the guard's margin:
+    # y 1.4e-6 low at atol 1e-12, with a crossing no solution makes.
+    below, above = (lambda x: np.array([1.0, -1.0 + x[0]])), (lambda x: np.array([1.0, 1.0]))
+    system = (
+        fp.stewart_system(
+            lambda x, s: above(x) if s[0] > 0 else below(x),
+            lambda x: np.array([x[1]]),
+            jac=lambda x: np.array([[0.0, 1.0]]),
+            n=2,
+        )
+        if form == "stewart"
+        else fp.piecewise_system(
+            below, above, lambda x: x[1], grad_h=lambda x: np.array([0.0, 1.0])
+        )
     )
     sol = fp.solve(
         system, [0.0, 0.0], (0.0, 1.5), rtol=rtol, atol=rtol * 1e-2, integrator=integrator
