@@ -425,6 +425,9 @@ class _Mode:
         #: read inside the mode takes too (without it a branch at rtol 1e-3 was read as
         #: meaningless and dropped, review rv15)
         self.exit_slack = exit_slack
+        #: A Stewart sliding on two or more surfaces reads each sign change of a release
+        #: guard at its root (`release_kind`): an exit, a branch or nothing.
+        self.reads_releases = len(free) >= 2 and system.selection == "stewart"
         if self.segment:
             self.labels.append(("exit", -1, 0))
             # one guard per weight: where the minimal-norm weights change which of them
@@ -693,7 +696,14 @@ class _Mode:
         goes on. So the mode goes on with its minimal-norm weights, the branch recorded
         as a "repulsive" event flagged not unique (the bilinear selection's, too)."""
         _, i, s = self.labels[k]
-        if self._stewart_segment(x)[0] <= _SEGMENT_GONE:
+        if self.segment and self._stewart_segment(x)[0] <= _SEGMENT_GONE:
+            return "exit"
+        if not self.segment and not self._holds_ahead(x):
+            # (three or more surfaces: no segment to measure; the weights at x and a
+            # little way on along the sliding decide whether it goes on. Read as an
+            # exit, every release there ended the run −4 "no consistent mode" in the
+            # middle of a sliding on three surfaces that goes on, its minimal-norm
+            # weights all above 0.001: a random fuzz, 6 of 50 runs)
             return "exit"
         if self.at_pole(x, k):
             return "meaningless"
@@ -703,6 +713,19 @@ class _Mode:
             exit_slack=self.exit_slack,
         )  # fmt: skip
         return "meaningless" if choice is None else "branch"
+
+    def _holds_ahead(self, x: FloatArray) -> bool:
+        """Whether Stewart weights hold the state on all the mode's surfaces at ``x`` and
+        a little way on along that sliding's velocity (`_a_little_way_on`)."""
+        here = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
+        if here is None:
+            return False
+        ahead = _a_little_way_on(x, here.velocity, self.scales)
+        if ahead is None:
+            return True
+        return (
+            self.system.mode_velocity(ahead, self.free, self.signs, check_unique=False) is not None
+        )
 
     def record_release(self, t: float, x: FloatArray, k: int, mode_rec: object) -> None:
         """Record a Stewart codimension-2 mode's branch (`release_kind`), the mode going on."""
@@ -1116,7 +1139,7 @@ def _steps(
             if again is not None:
                 choice = dataclasses.replace(choice, selection=again)
             continue
-        if kind == "exit" and i >= 0 and mode.segment:
+        if kind == "exit" and i >= 0 and mode.reads_releases:
             # A Stewart codimension-2 mode's release reached by a dip between samples, or
             # with another guard at one (those alone at a sample are read inside the
             # mode): read here the same way, and the mode taken again from here with
@@ -1588,7 +1611,7 @@ def _run_mode(
             if fired.size == 1 and (
                 fired[0] == k_branch
                 or (
-                    mode.segment
+                    mode.reads_releases
                     and mode.labels[fired[0]][0] == "exit"
                     and mode.labels[fired[0]][1] >= 0
                 )

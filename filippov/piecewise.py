@@ -142,7 +142,15 @@ def stewart_selection(
     # fields whatever their units.
     eps = tol * 100.0
     theta: FloatArray | None = None
-    for size in range(1, r + 1):
+    # The common case first: the minimal-norm solution of the equations alone is
+    # feasible, so it is the minimal-norm feasible one (the KKT conditions hold with
+    # every multiplier of θ ≥ 0 zero). Enumerating every smaller support first cost a
+    # sliding on three surfaces (8 weights, 255 supports) 50 ms per velocity.
+    whole = np.linalg.lstsq(A, b, rcond=None)[0]
+    if np.max(np.abs(A @ whole - b)) <= eps and np.min(whole) >= 0.0:
+        theta = whole / whole.sum()
+    sizes = range(1, r + 1) if theta is None else range(0)
+    for size in sizes:
         for P in itertools.combinations(range(r), size):
             AP = A[:, P]
             # KKT on the support P: tP = APᵀ y with AP APᵀ y = b. The normal equations square

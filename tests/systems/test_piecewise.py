@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -2457,3 +2458,76 @@ def test_a_stewart_sliding_on_two_surfaces_follows_its_weights_past_their_kink(
     assert sol.events[1].unique
     ts = np.linspace(0.01, sol.events[1].t, 7)
     np.testing.assert_allclose([time_to(z) for z in sol(ts)[:, 2]], ts, atol=tol)
+
+
+#: Eight fields ``b + a·w`` around the intersection of x₁ = x₂ = x₃ = 0 in R⁴ (w = x₄; a
+#: random Stewart system's, its other terms dropped): the sliding on all three surfaces
+#: holds from w = 1.101 to t = 2 (one minimal-norm weight reaches 0 at w ≈ 1.72).
+_THREE_SURFACE_FIELDS = {
+    (-1, -1, -1): ([0.587, 0.894, 0.971, -1.26], [-1.821, 0.472, 0.553, -0.726]),
+    (-1, -1, 1): ([0.789, 1.147, -0.781, -0.696], [-0.805, 0.576, 0.829, -0.484]),
+    (-1, 1, -1): ([-0.062, -1.351, 1.67, -0.195], [0.313, 0.941, -0.575, 0.293]),
+    (-1, 1, 1): ([1.782, -1.517, -0.207, 1.408], [-0.456, 0.563, -1.371, 1.158]),
+    (1, -1, -1): ([-0.347, 0.689, 0.264, 0.475], [0.924, 0.557, -0.277, 1.202]),
+    (1, -1, 1): ([-0.232, 0.874, 0.261, -0.687], [-0.045, 0.502, -0.814, 0.213]),
+    (1, 1, -1): ([-1.358, -0.704, 0.995, 0.019], [-1.21, 0.314, -0.419, 1.748]),
+    (1, 1, 1): ([0.186, -1.174, -1.258, -0.043], [0.058, -0.801, 0.232, -0.278]),
+}
+
+
+def _three_surface_fields(w: float) -> np.ndarray:
+    return np.array([np.add(b, np.multiply(a, w)) for b, a in _THREE_SURFACE_FIELDS.values()])
+
+
+@functools.cache
+def _three_surface_time_to(w: float) -> float:
+    """The time the sliding on all three surfaces takes from w = 1.101 to ``w``,
+    independent of the library: only w moves, so it is ∫ dw / w' (quad), w' from the
+    minimal-norm weights of scipy's bounded least squares."""
+    from scipy.integrate import quad
+    from scipy.optimize import lsq_linear
+
+    def rate(u: float) -> float:
+        F = _three_surface_fields(u)
+        A = np.vstack([np.eye(8), 1e6 * np.vstack([np.ones(8), F[:, :3].T])])
+        res = lsq_linear(
+            A, np.r_[np.zeros(8), 1e6, 0.0, 0.0, 0.0], bounds=(0, np.inf), method="bvls"
+        )
+        return float((res.x @ F)[3])
+
+    return float(quad(lambda u: 1.0 / rate(u), 1.101, w, epsabs=1e-13)[0])
+
+
+@pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_a_release_no_mode_makes_does_not_end_a_sliding_on_three_surfaces(
+    integrator: str, rtol: float
+) -> None:
+    # At t ≈ 1.93 the sliding on x₁ = x₂ = 0 continued with x₃ released below turns to
+    # leave x₃ = 0, while no mode sends x₃ to either side: the release guard's sign change
+    # ended the run −4 "no consistent mode" in the middle of a sliding that holds (as for
+    # two surfaces, `release_kind`).
+    order = list(_THREE_SURFACE_FIELDS)
+    system = fp.stewart_system(
+        lambda x, s: _three_surface_fields(x[3])[order.index(tuple(int(v) for v in s))],
+        lambda x: x[:3],
+        jac=lambda x: np.eye(4)[:3],
+        n=4,
+    )
+    sol = fp.solve(
+        system,
+        [0.0, 0.0, 0.0, 1.101],
+        (0.0, 2.0),
+        rtol=rtol,
+        atol=rtol * 1e-2,
+        integrator=integrator,
+    )
+    assert sol.status == 0, sol.message
+    assert (sol.events[0].kind, tuple(sol.events[0].indices)) == ("sliding-entry", (0, 1, 2))
+    assert all(e.kind == "repulsive" and not e.unique for e in sol.events[1:])
+    ts = np.array([0.5, 1.0, 1.5, 2.0])
+    xs = sol(ts)
+    np.testing.assert_allclose(xs[:, :3], 0.0, atol=1e-9)
+    # (w rounded to 1e-9, so that the four runs share the reference's integrals)
+    times = [_three_surface_time_to(round(float(w), 9)) for w in xs[:, 3]]
+    np.testing.assert_allclose(times, ts, atol=max(100.0 * rtol, 1e-8))
