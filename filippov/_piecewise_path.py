@@ -433,6 +433,10 @@ class _Mode:
             # one guard per weight: where the minimal-norm weights change which of them
             # are zero (`start_piece`)
             self.labels += [("weight", k, 0) for k in range(4)]
+        elif self.reads_releases:
+            # (three or more surfaces: the sliding ceases where its weights do,
+            # `_weights_margin`; its hit is a fold, the event choosing among the others)
+            self.labels.append(("exit", -1, 0))
         #: The piece of the Stewart minimal-norm weights a codimension-2 mode integrates
         #: (`start_piece`): ``None`` the line's own minimal-norm point, ``j`` the segment's
         #: end where weight ``j`` is 0; ``pieces`` False where the weights are no segment.
@@ -532,6 +536,8 @@ class _Mode:
                 out[k] = -self.signs[i] * c[i]
             elif kind == "exit" and self.segment and i < 0:
                 out[k] = -self._stewart_segment(x)[0]
+            elif kind == "exit" and i < 0:
+                out[k] = -self._weights_margin(x)
             elif kind == "weight":
                 out[k] = self._piece_guard(x, i)
             elif kind == "branch":
@@ -713,6 +719,46 @@ class _Mode:
             exit_slack=self.exit_slack,
         )  # fmt: skip
         return "meaningless" if choice is None else "branch"
+
+    def _weights_margin(self, x: FloatArray) -> float:
+        """How far inside its feasible set a Stewart sliding on three or more surfaces is
+        at ``x``: the largest ``s`` with ``θ ≥ s`` for some ``θ`` of the equations
+        (``Σθ = 1``, ``N Fᵀ θ = 0``), a linear program (below 0: no weights hold; −1 where
+        the equations have no solution).
+
+        Why: the minimal-norm weights continued past the end of the feasible set (the
+        integrator's trial points need a field there) slid on with weights below 0, a
+        velocity 0.11 off the Filippov set, where no release guard changed sign (a
+        random system on three surfaces, status 0). Continuous in ``x``, 0 where the
+        feasible set vanishes (on two surfaces the segment's length says it, exactly)."""
+        from scipy.optimize import linprog  # on first use (light import)
+
+        free = list(self.free)
+        F = self.system.adjacent(x, free, self.signs)[1]
+        A = stewart_constraints(F, self.system.jacobian(x)[free])
+        r = F.shape[0]
+        b = np.zeros(A.shape[0])
+        b[0] = 1.0
+        # The equations' own minimal-norm solution, when it is feasible, bounds the margin
+        # from below: enough for the guard's sign, and the linear program (ms each) is
+        # left for where no weights or only small ones hold, about the guard's root.
+        whole = np.linalg.lstsq(A, b, rcond=None)[0]
+        if np.max(np.abs(A @ whole - b)) <= 1e-12 and np.min(whole) > 1e-3:
+            return float(np.min(whole))
+        cost = np.zeros(r + 1)
+        cost[-1] = -1.0
+        res = linprog(
+            cost,
+            A_ub=np.hstack([-np.eye(r), np.ones((r, 1))]),
+            b_ub=np.zeros(r),
+            A_eq=np.hstack([A, np.zeros((A.shape[0], 1))]),
+            b_eq=b,
+            bounds=[(None, None)] * (r + 1),
+            method="highs",
+            # (HiGHS's default feasibility tolerance, 1e-7, would be the event's accuracy)
+            options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+        )
+        return float(-res.fun) if res.status == 0 else -1.0
 
     def _holds_ahead(self, x: FloatArray) -> bool:
         """Whether Stewart weights hold the state on all the mode's surfaces at ``x`` and
@@ -1726,6 +1772,8 @@ def _run_mode(
                 hit = ("exit", -1, 0)
             if mode.segment and hit == ("exit", -1, 0):
                 hit = mode.exit_of(x_hit)
+            elif hit == ("exit", -1, 0):
+                hit = ("fold", -1, 0)  # (three or more surfaces: `_weights_margin`)
             ts[-1] = t_hit
             break
         g_prev = g_new

@@ -2475,27 +2475,59 @@ _THREE_SURFACE_FIELDS = {
 }
 
 
-def _three_surface_fields(w: float) -> np.ndarray:
-    return np.array([np.add(b, np.multiply(a, w)) for b, a in _THREE_SURFACE_FIELDS.values()])
+#: The same form for a random system whose sliding on the three surfaces (from w = 0.1227)
+#: stops attracting from one side at t ≈ 0.827 and ends at t ≈ 0.833, where its feasible
+#: weights vanish.
+_VANISHING_THREE_SURFACE_FIELDS = {
+    (-1, -1, -1): ([1.703, 1.828, 0.712, -0.509], [1.11, 0.898, -0.222, 1.539]),
+    (-1, -1, 1): ([1.785, 1.634, -1.006, -1.274], [-1.407, 1.492, 1.878, -0.104]),
+    (-1, 1, -1): ([0.611, -0.962, 1.261, -1.972], [0.899, -2.124, 2.154, 3.089]),
+    (-1, 1, 1): ([-0.316, -0.959, -0.321, -1.841], [0.584, -1.167, -0.732, -0.897]),
+    (1, -1, -1): ([-1.104, 1.997, 1.047, 0.267], [-0.699, 1.675, -0.226, -1.414]),
+    (1, -1, 1): ([-1.519, 0.207, -1.881, -0.216], [-1.745, 0.107, -0.562, -1.845]),
+    (1, 1, -1): ([-1.679, -0.766, -0.26, 0.616], [-2.344, -1.23, -0.414, -0.84]),
+    (1, 1, 1): ([-0.861, -0.392, 0.271, 1.455], [0.469, -0.327, -0.545, -1.8]),
+}
+
+_THREE_SURFACE_TABLES = {
+    "holds": _THREE_SURFACE_FIELDS,
+    "vanishes": _VANISHING_THREE_SURFACE_FIELDS,
+}
+
+
+def _three_surface_fields(w: float, table: str = "holds") -> np.ndarray:
+    return np.array(
+        [np.add(b, np.multiply(a, w)) for b, a in _THREE_SURFACE_TABLES[table].values()]
+    )
+
+
+def _three_surface_system(table: str) -> fp.PiecewiseSystem:
+    order = list(_THREE_SURFACE_TABLES[table])
+    return fp.stewart_system(
+        lambda x, s: _three_surface_fields(x[3], table)[order.index(tuple(int(v) for v in s))],
+        lambda x: x[:3],
+        jac=lambda x: np.eye(4)[:3],
+        n=4,
+    )
 
 
 @functools.cache
-def _three_surface_time_to(w: float) -> float:
-    """The time the sliding on all three surfaces takes from w = 1.101 to ``w``,
-    independent of the library: only w moves, so it is ∫ dw / w' (quad), w' from the
-    minimal-norm weights of scipy's bounded least squares."""
+def _three_surface_time_to(w: float, table: str = "holds", w0: float = 1.101) -> float:
+    """The time the sliding on all three surfaces takes from ``w0`` to ``w``, independent
+    of the library: only w moves, so it is ∫ dw / w' (quad), w' from the minimal-norm
+    weights of scipy's bounded least squares."""
     from scipy.integrate import quad
     from scipy.optimize import lsq_linear
 
     def rate(u: float) -> float:
-        F = _three_surface_fields(u)
+        F = _three_surface_fields(u, table)
         A = np.vstack([np.eye(8), 1e6 * np.vstack([np.ones(8), F[:, :3].T])])
         res = lsq_linear(
             A, np.r_[np.zeros(8), 1e6, 0.0, 0.0, 0.0], bounds=(0, np.inf), method="bvls"
         )
         return float((res.x @ F)[3])
 
-    return float(quad(lambda u: 1.0 / rate(u), 1.101, w, epsabs=1e-13)[0])
+    return float(quad(lambda u: 1.0 / rate(u), w0, w, epsabs=1e-13)[0])
 
 
 @pytest.mark.parametrize("integrator", ["DOP853", "Radau"])
@@ -2507,13 +2539,7 @@ def test_a_release_no_mode_makes_does_not_end_a_sliding_on_three_surfaces(
     # leave x₃ = 0, while no mode sends x₃ to either side: the release guard's sign change
     # ended the run −4 "no consistent mode" in the middle of a sliding that holds (as for
     # two surfaces, `release_kind`).
-    order = list(_THREE_SURFACE_FIELDS)
-    system = fp.stewart_system(
-        lambda x, s: _three_surface_fields(x[3])[order.index(tuple(int(v) for v in s))],
-        lambda x: x[:3],
-        jac=lambda x: np.eye(4)[:3],
-        n=4,
-    )
+    system = _three_surface_system("holds")
     sol = fp.solve(
         system,
         [0.0, 0.0, 0.0, 1.101],
@@ -2531,3 +2557,44 @@ def test_a_release_no_mode_makes_does_not_end_a_sliding_on_three_surfaces(
     # (w rounded to 1e-9, so that the four runs share the reference's integrals)
     times = [_three_surface_time_to(round(float(w), 9)) for w in xs[:, 3]]
     np.testing.assert_allclose(times, ts, atol=max(100.0 * rtol, 1e-8))
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(rtol: float) -> None:
+    # Once a release no mode makes no longer ends the sliding on three surfaces, the end
+    # of its feasible weights must: with none of its release guards changing sign there,
+    # the minimal-norm weights continued past it slid on with weights below 0, a
+    # velocity 0.11 off the Filippov set, status 0. The end is independent of the
+    # library: w where a linear program first finds no weights (bisection), reached at
+    # ∫ dw / w' (`_three_surface_time_to`).
+    from scipy.optimize import linprog
+
+    w0 = 0.1227
+
+    def feasible(w: float) -> bool:
+        F = _three_surface_fields(w, "vanishes")
+        eq = np.vstack([np.ones(8), F[:, :3].T])
+        res = linprog(np.zeros(8), A_eq=eq, b_eq=[1.0, 0, 0, 0], bounds=[(0, None)] * 8)
+        return res.status == 0
+
+    lo, hi = w0, -1.0  # (w falls)
+    assert feasible(lo) and not feasible(hi)
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if feasible(mid) else (lo, mid)
+    t_end = _three_surface_time_to(round(lo, 12), "vanishes", w0)
+    sol = fp.solve(
+        _three_surface_system("vanishes"),
+        [0.0, 0.0, 0.0, w0],
+        (0.0, 0.85),
+        rtol=rtol,
+        atol=rtol * 1e-2,
+    )
+    assert sol.status == 0, sol.message
+    ends = [e for e in sol.events if e.kind == "exit"]
+    assert ends and set(ends[0].indices) <= {0, 1, 2}
+    # (the reference's end to HiGHS's feasibility tolerance, 1e-7)
+    assert ends[0].t == pytest.approx(t_end, abs=max(100.0 * rtol, 1e-7))
+    assert all(e.kind == "repulsive" for e in sol.events if 0.0 < e.t < ends[0].t)
+    ts = np.linspace(0.1, ends[0].t, 5)
+    np.testing.assert_allclose(sol(ts)[:, :3], 0.0, atol=1e-9)
