@@ -379,6 +379,10 @@ def choose_mode(
     return ModeChoice(free, sig, sel, unique, len(cands) + repelling)
 
 
+#: A repulsive sliding's other side counts as leaving at the root of one side's guard
+#: when its own guard is above this fraction of its natural size (`_Mode.repelled_exit`).
+_TURN_RTOL = 1e-8
+
 #: `_Mode.start_piece`'s piece when none is given: the one the weights at the state lie on.
 _DECIDE = -2
 
@@ -465,11 +469,29 @@ class _Mode:
         self.orient[exits] = -1.0
         return True
 
-    def repelled_exit(self, label: tuple[str, int, int]) -> tuple[str, int, int]:
-        """The exit a guard's root makes: for a repulsive sliding's guard (`repel`) of
-        side ``s`` falling to 0, the other side's."""
+    def repelled_exit(self, label: tuple[str, int, int], x: FloatArray) -> tuple[str, int, int]:
+        """The exit a guard's root at ``x`` makes: for a repulsive sliding's guard (`repel`)
+        of side ``s`` falling to 0, the other side's, where that side's field still leaves
+        the surface; where it turns tangent at the same point (both rates vanish at once:
+        the surface turns attractive), ``("turn", i, 0)``: the same sliding goes on, its
+        guards read as usual again.
+
+        Why the turn: the weight stays inside [0, 1] through such a point and the sliding
+        is the only way on after it; reading it as an exit to the other side, where that
+        field turns back onto the surface too, ended the run −4 "changed sign without an
+        event" right after an exit flagged unique (review rv19, ``f± = (1, ±a(1 − x₁))``)."""
         kind, i, s = label
-        return (kind, i, -s) if self.orient[self.labels.index(label)] < 0 else label
+        if self.orient[self.labels.index(label)] > 0:
+            return label
+        k_other = self.labels.index((kind, i, -s))
+        other = -float(self.guards(x)[k_other])  # (as read before `repel`: > 0 leaves)
+        # (against the run's recent field scale, not the fields at x: their normal parts
+        # vanish there, and a scale of 2e-19 read rounding as leaving)
+        fields = self.system.adjacent(x, self.free, self.signs)[1]
+        grad = self.system.jacobian(x)[i]
+        if other > self.scales.rate_tol(grad, np.max(np.abs(fields), axis=0), _TURN_RTOL):
+            return (kind, i, -s)
+        return ("turn", i, 0)
 
     def follow(self, x: FloatArray) -> None:
         """Take the bilinear root at ``x`` as the one the mode follows: at its start the
@@ -1176,6 +1198,11 @@ def _steps(
         if hit is None:
             return REACHED_END
         kind, i, s = hit
+        if kind == "turn":
+            # (a repulsive sliding whose two sides turn tangent at once: it attracts from
+            # here, and goes on with no event, `_Mode.repelled_exit`)
+            refused = still
+            continue
         if kind == "weight":
             # (the minimal-norm weights changed piece: the same sliding goes on, with no
             # event, from the kink, `_Mode.start_piece`)
@@ -1766,7 +1793,7 @@ def _run_mode(
             # made the path 2.5 times slower; review R20. The event's state is the
             # solution's, projected.)
             x_hit = mode.project(np.asarray(dense(t_hit), dtype=float))
-            hit = mode.repelled_exit(mode.labels[best_k])
+            hit = mode.repelled_exit(mode.labels[best_k], x_hit)
             if hit[0] == "weight" and mode._stewart_segment(x_hit)[0] <= _SEGMENT_GONE:
                 # (the segment's other end reached: it vanishes, as its own guard says)
                 hit = ("exit", -1, 0)

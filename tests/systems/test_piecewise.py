@@ -2377,6 +2377,43 @@ def test_a_fast_bystander_coordinate_does_not_set_the_look_ahead() -> None:
     assert not exits[0].unique
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "scale_x", "scale_f", "integrator"),
+    [
+        (1.0, 1.0, 1.0, 1.0, "DOP853"),
+        (1.0, 2.0, 1.0, 1.0, "Radau"),
+        (3.0, 0.5, 1.0, 1.0, "DOP853"),
+        (1.0, 1.0, 1e-3, 1e-3, "DOP853"),
+        (1.0, 1.0, 1e3, 1e-3, "BDF"),
+    ],
+)
+def test_a_repulsive_sliding_whose_two_sides_turn_tangent_at_once_slides_on(
+    a: float, b: float, scale_x: float, scale_f: float, integrator: str
+) -> None:
+    # (review rv19) f± = (1, ±a(1 − x₁)) and (1, ∓b(1 − x₁)) on either side of y = 0: the
+    # surface repels for x₁ < 1 and attracts after, the weight b/(a + b) inside [0, 1]
+    # throughout, so y = 0 to the end. Both sides' guards, read the other way round
+    # (`_Mode.repel`), reached 0 at once, and the first was taken as an exit to the other
+    # side, flagged unique: −4 "changed sign without an event" right after. The states
+    # and fields scaled: the other side's rate is judged on the run's field scale (the
+    # fields' normal parts vanish at the turn, a scale of 2e-19).
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        u = 1.0 - x[0] / scale_x
+        return scale_f * np.array([1.0, a * u if s[0] > 0 else -b * u])
+
+    system = fp.stewart_system(field, lambda x: x[1:2], jac=lambda x: np.array([[0.0, 1.0]]), n=2)
+    T = 2.0 * scale_x / scale_f
+    sol = fp.solve(
+        system, [0.0, 0.0], (0.0, T), rtol=1e-10, atol=1e-12 * scale_x, integrator=integrator
+    )
+    assert sol.status == 0, sol.message
+    assert [(e.kind, e.unique) for e in sol.events] == [("repulsive", False)]
+    ts = np.linspace(0.0, T, 9)
+    np.testing.assert_allclose(
+        sol(ts) / scale_x, np.column_stack([ts * scale_f / scale_x, 0 * ts]), atol=1e-8
+    )
+
+
 #: Four fields ``b + c·z`` around the intersection of x₁ = 0 and x₂ = 0 (of a random
 #: Stewart system, review rv18's seed 672, its x₁ and x₂ terms dropped): sliding on both
 #: from z = 0.1007, the minimal-norm weights reach the end of their segment at z ≈ 0.0335
