@@ -740,6 +740,17 @@ class _Mode:
             check=False,
             exit_slack=self.exit_slack,
         )  # fmt: skip
+        if choice is None:
+            # (and a little way on along the sliding, where the departure's rate has left
+            # 0: at the root itself its consistency is a matter of rounding, and a branch
+            # of three surfaces was dropped with the state in thousands, review rv20)
+            here = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
+            ahead = None if here is None else _a_little_way_on(x, here.velocity, self.scales)
+            if ahead is not None:
+                choice = choose_mode(
+                    self.system, ahead, self.free, self.base_signs(), scales=self.scales,
+                    forced={i: s}, check=False, exit_slack=self.exit_slack,
+                )  # fmt: skip
         return "meaningless" if choice is None else "branch"
 
     def _weights_margin(self, x: FloatArray) -> float:
