@@ -380,7 +380,8 @@ def choose_mode(
 
 
 #: A repulsive sliding's other side counts as leaving at the root of one side's guard
-#: when its own guard is above this fraction of its natural size (`_Mode.repelled_exit`).
+#: when its normal rate is above this fraction of its scale (`RunScales.rate_tol`;
+#: `_Mode.repelled_exit`).
 _TURN_RTOL = 1e-8
 
 #: `_Mode.start_piece`'s piece when none is given: the one the weights at the state lie on.
@@ -709,8 +710,8 @@ class _Mode:
         return bool(abs(self.guards(x)[k]) > 1e-6 * self.guard_scales(x)[k])
 
     def release_kind(self, x: FloatArray, k: int) -> str:
-        """What the sign change of a Stewart codimension-2 mode's release guard ``k`` at
-        its root ``x`` is: ``"exit"`` where the segment of feasible weights is gone
+        """What the sign change of a Stewart release guard ``k`` (a sliding on two or more
+        surfaces) at its root ``x`` is: ``"exit"`` where the feasible weights are gone
         (the sliding ends: the run leaves); ``"meaningless"`` where no mode sends the
         index to that side (the sliding on the other surface, continued with it
         released, has left its own box there); else ``"branch"``: that sliding leaves
@@ -807,7 +808,7 @@ class _Mode:
         )
 
     def record_release(self, t: float, x: FloatArray, k: int, mode_rec: object) -> None:
-        """Record a Stewart codimension-2 mode's branch (`release_kind`), the mode going on."""
+        """Record a Stewart sliding's branch (`release_kind`), the mode going on."""
         self.rec.event(
             t, x, "repulsive", [self.labels[k][1]], mode_rec, mode_rec, unique=False,  # type: ignore[arg-type]
             note="the intersection stops attracting from this side: a sliding on the other "
@@ -1700,7 +1701,7 @@ def _run_mode(
                     and mode.labels[fired[0]][1] >= 0
                 )
             ):
-                # A bilinear branch, or a Stewart codimension-2 mode's release, alone at
+                # A bilinear branch, or a Stewart sliding's release, alone at
                 # this sample: located, and recorded (a branch) or passed over (a
                 # release no mode makes, `release_kind`) with the mode going on; with
                 # another guard at the same sample it waits (the mode that follows a
