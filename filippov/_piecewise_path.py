@@ -745,8 +745,7 @@ class _Mode:
             # (and a little way on along the sliding, where the departure's rate has left
             # 0: at the root itself its consistency is a matter of rounding, and a branch
             # of three surfaces was dropped with the state in thousands, review rv20)
-            here = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
-            ahead = None if here is None else _a_little_way_on(x, here.velocity, self.scales)
+            ahead = self._along_sliding(x)[1]
             if ahead is not None:
                 choice = choose_mode(
                     self.system, ahead, self.free, self.base_signs(), scales=self.scales,
@@ -794,15 +793,20 @@ class _Mode:
         )
         return float(-res.fun) if res.status == 0 else -1.0
 
-    def _holds_ahead(self, x: FloatArray) -> bool:
-        """Whether Stewart weights hold the state on all the mode's surfaces at ``x`` and
-        a little way on along that sliding's velocity (`_a_little_way_on`)."""
+    def _along_sliding(self, x: FloatArray) -> tuple[bool, FloatArray | None]:
+        """Whether the mode's sliding has a velocity at ``x``, and the state a little way
+        on along it (`_a_little_way_on`; ``None`` without one or where nothing moves)."""
         here = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
         if here is None:
-            return False
-        ahead = _a_little_way_on(x, here.velocity, self.scales)
-        if ahead is None:
-            return True
+            return False, None
+        return True, _a_little_way_on(x, here.velocity, self.scales)
+
+    def _holds_ahead(self, x: FloatArray) -> bool:
+        """Whether Stewart weights hold the state on all the mode's surfaces at ``x`` and
+        a little way on along that sliding's velocity."""
+        holds, ahead = self._along_sliding(x)
+        if not holds or ahead is None:
+            return holds
         return (
             self.system.mode_velocity(ahead, self.free, self.signs, check_unique=False) is not None
         )
