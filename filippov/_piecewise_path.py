@@ -554,15 +554,17 @@ class _Mode:
         c = self.system.c(x)
         out = np.empty(len(self.labels))
         weights, other = self._root_pair(x) if self.bilinear else (None, None)
+        # (the line of Stewart weights once for the segment's guard and the four weights')
+        line = self._weight_line(x) if self.segment else None
         for k, (kind, i, s) in enumerate(self.labels):
             if kind == "hit":
                 out[k] = -self.signs[i] * c[i]
             elif kind == "exit" and self.segment and i < 0:
-                out[k] = -self._stewart_segment(x)[0]
+                out[k] = -self._stewart_segment(x, line)[0]
             elif kind == "exit" and i < 0:
                 out[k] = -self._weights_margin(x)
             elif kind == "weight":
-                out[k] = self._piece_guard(x, i)
+                out[k] = self._piece_guard(x, i, line)
             elif kind == "branch":
                 # how deep the other root is inside the square (−1 with no other real
                 # root: it can only cease by meeting the followed one, a fold)
@@ -576,7 +578,9 @@ class _Mode:
                 out[k] = _released(self.system, x, self.free, self.signs, i, s)
         return out * self.orient
 
-    def _stewart_segment(self, x: FloatArray) -> tuple[float, FloatArray]:
+    def _stewart_segment(
+        self, x: FloatArray, line: tuple[FloatArray, FloatArray, FloatArray, Any] | None = None
+    ) -> tuple[float, FloatArray]:
         """The length of the segment of feasible Stewart weights ``θ ≥ 0``, ``Σθ = 1``,
         ``N Fᵀ θ = 0`` on the two surfaces at ``x`` (negative: how far the two ends have
         passed each other, none feasible), and the weights at its end that bounds it
@@ -590,8 +594,9 @@ class _Mode:
         middle of a sliding that goes on (a fuzz: 5 of 40 random cases; the minimal-norm
         weights integrated independently slide on to the end). The segment's length is
         continuous, and 0 exactly where its last point has two weights zero: the pair of
-        fields left names the exit (`exit_of`)."""
-        F, _, theta0, d = self._weight_line(x)
+        fields left names the exit (`exit_of`). ``line``: `_weight_line` at ``x``, if
+        already computed."""
+        F, _, theta0, d = self._weight_line(x) if line is None else line
         if d is None:
             # (dependent equations: the feasible weights are not a segment; whether any
             # exist decides, and the selection's weights stand for the last point)
@@ -618,17 +623,25 @@ class _Mode:
             return F, A, theta0, None
         return F, A, theta0, rows[-1]
 
-    def _piece_weights(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _piece_weights(
+        self, x: FloatArray, line: tuple[FloatArray, FloatArray, FloatArray, Any] | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """The adjacent fields, the line's minimal-norm weights ``θ₀`` and the weights of
         the mode's piece at ``x`` (`start_piece`): ``θ₀`` itself, or the point of the line
         where weight ``j = piece`` is 0. Both are smooth in ``x``, where the minimal-norm
-        weights of the segment (``θ₀`` clipped to it) have a kink at each change of piece."""
-        F, _, theta0, d = self._weight_line(x)
+        weights of the segment (``θ₀`` clipped to it) have a kink at each change of piece.
+        ``line``: `_weight_line` at ``x``, if already computed."""
+        F, _, theta0, d = self._weight_line(x) if line is None else line
         if self.piece is None or d is None or abs(d[self.piece]) <= _FLAT_WEIGHT:
             return F, theta0, theta0
         return F, theta0, theta0 - (theta0[self.piece] / d[self.piece]) * d
 
-    def _piece_guard(self, x: FloatArray, k: int) -> float:
+    def _piece_guard(
+        self,
+        x: FloatArray,
+        k: int,
+        line: tuple[FloatArray, FloatArray, FloatArray, Any] | None = None,
+    ) -> float:
         """Weight ``k``'s guard (< 0 while the piece holds): in the interior piece ``−θ₀ₖ``
         (the line's minimal-norm point leaves the segment through ``θₖ = 0``); at the end
         where ``θⱼ = 0``, ``θ₀ⱼ`` for ``k = j`` (the line's point comes back inside: the
@@ -636,7 +649,7 @@ class _Mode:
         reaches 0 there: the segment's other end, or a new binding weight)."""
         if not self.pieces:
             return -1.0
-        _, theta0, theta = self._piece_weights(x)
+        _, theta0, theta = self._piece_weights(x, line)
         if self.piece is None:
             return float(-theta0[k])
         return float(theta0[k]) if k == self.piece else float(-theta[k])
