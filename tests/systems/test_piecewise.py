@@ -2414,6 +2414,31 @@ def test_a_repulsive_sliding_whose_two_sides_turn_tangent_at_once_slides_on(
     )
 
 
+def _reference_sliding_velocity(F: np.ndarray, k: int) -> np.ndarray:
+    """The Stewart minimal-norm sliding velocity of the fields ``F`` (rows) on the
+    surfaces ``x₁ = … = x_k = 0``, independent of the library: the weights by scipy's
+    bounded least squares, the equations weighted heavily."""
+    from scipy.optimize import lsq_linear
+
+    r = F.shape[0]
+    A = np.vstack([np.eye(r), 1e6 * np.vstack([np.ones(r), F[:, :k].T])])
+    rhs = np.r_[np.zeros(r), 1e6, np.zeros(k)]
+    return F.T @ lsq_linear(A, rhs, bounds=(0, np.inf), method="bvls").x
+
+
+def _reference_weights_exist(F: np.ndarray, k: int) -> bool:
+    """Whether Stewart weights hold x₁ = … = x_k = 0 with the fields ``F`` (a linear
+    program: the sliding exists)."""
+    from scipy.optimize import linprog
+
+    r = F.shape[0]
+    eq = np.vstack([np.ones(r), F[:, :k].T])
+    return (
+        linprog(np.zeros(r), A_eq=eq, b_eq=np.r_[1.0, np.zeros(k)], bounds=[(0, None)] * r).status
+        == 0
+    )
+
+
 #: Four fields ``b + c·z`` around the intersection of x₁ = 0 and x₂ = 0 (of a random
 #: Stewart system, review rv18's seed 672, its x₁ and x₂ terms dropped): sliding on both
 #: from z = 0.1007, the minimal-norm weights reach the end of their segment at z ≈ 0.0335
@@ -2444,7 +2469,6 @@ def test_a_stewart_sliding_on_two_surfaces_follows_its_weights_past_their_kink(
     # time to reach z is ∫ dz / z' (quad), z' from the minimal-norm weights of scipy's
     # bounded least squares; the end is where a linear program finds no weights.
     from scipy.integrate import quad
-    from scipy.optimize import linprog, lsq_linear
 
     order = list(_KINKED_FIELDS)
 
@@ -2452,18 +2476,10 @@ def test_a_stewart_sliding_on_two_surfaces_follows_its_weights_past_their_kink(
         return np.array([_kinked_field(z, s) for s in order])
 
     def rate(z: float) -> float:
-        F = fields(z)
-        heavy = 1e6 * np.vstack([np.ones(4), F[:, :2].T])
-        A = np.vstack([np.eye(4), heavy])
-        res = lsq_linear(A, np.r_[np.zeros(4), 1e6, 0.0, 0.0], bounds=(0, np.inf), method="bvls")
-        return float((res.x @ F)[2])
+        return float(_reference_sliding_velocity(fields(z), 2)[2])
 
     def feasible(z: float) -> bool:
-        F = fields(z)
-        eq = np.vstack([np.ones(4), F[:, :2].T])
-        return (
-            linprog(np.zeros(4), A_eq=eq, b_eq=[1.0, 0.0, 0.0], bounds=[(0, None)] * 4).status == 0
-        )
+        return _reference_weights_exist(fields(z), 2)
 
     z0 = 0.1007
     lo, hi = 0.0, z0
@@ -2558,15 +2574,9 @@ def _three_surface_time_to(w: float, table: str = "holds", w0: float = 1.101) ->
     of the library: only w moves, so it is ∫ dw / w' (quad), w' from the minimal-norm
     weights of scipy's bounded least squares."""
     from scipy.integrate import quad
-    from scipy.optimize import lsq_linear
 
     def rate(u: float) -> float:
-        F = _three_surface_fields(u, table)
-        A = np.vstack([np.eye(8), 1e6 * np.vstack([np.ones(8), F[:, :3].T])])
-        res = lsq_linear(
-            A, np.r_[np.zeros(8), 1e6, 0.0, 0.0, 0.0], bounds=(0, np.inf), method="bvls"
-        )
-        return float((res.x @ F)[3])
+        return float(_reference_sliding_velocity(_three_surface_fields(u, table), 3)[3])
 
     return float(quad(lambda u: 1.0 / rate(u), w0, w, epsabs=1e-13)[0])
 
@@ -2610,15 +2620,10 @@ def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
     # velocity 0.11 off the Filippov set, status 0. The end is independent of the
     # library: w where a linear program first finds no weights (bisection), reached at
     # ∫ dw / w' (`_three_surface_time_to`).
-    from scipy.optimize import linprog
-
     w0 = 0.1227
 
     def feasible(w: float) -> bool:
-        F = _three_surface_fields(w, "vanishes")
-        eq = np.vstack([np.ones(8), F[:, :3].T])
-        res = linprog(np.zeros(8), A_eq=eq, b_eq=[1.0, 0, 0, 0], bounds=[(0, None)] * 8)
-        return res.status == 0
+        return _reference_weights_exist(_three_surface_fields(w, "vanishes"), 3)
 
     lo, hi = w0, -1.0  # (w falls)
     assert feasible(lo) and not feasible(hi)
