@@ -11,6 +11,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from filippov import schemes
@@ -110,6 +112,62 @@ def test_hessian_rows_are_the_dense_hessians_rows_in_any_order(point):
     x = mlp_init(D, C, hidden=12, seed=1)
     rows = np.random.default_rng(2).permutation(wide.n)[:70]
     np.testing.assert_allclose(wide.hess_rows(x, rows), wide.hess(x)[rows], rtol=0, atol=1e-14)
+
+
+def _products_hessian(obj: Objective, x: np.ndarray) -> np.ndarray:
+    """The Hessian column by column from Hessian-vector products (the R-operator)."""
+    return np.column_stack([obj.hvp(x, e) for e in np.eye(obj.n)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(6, 40),
+    d=st.integers(1, 6),
+    c=st.integers(2, 5),
+    h=st.integers(1, 7),
+    lam=st.sampled_from([0.0, 1e-3, 0.1]),
+    spread=st.sampled_from([0.3, 1.0, 8.0, 40.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_assembled_hessian_rows_equal_the_r_operator_entry_by_entry(m, d, c, h, lam, spread, seed):
+    """The closed form of the Hessian against the R-operator's products, every entry to
+    1e-9 of its own size: large weights saturate hidden units and make most samples
+    well classified, where the curvature is as small as the other classes' probabilities
+    (entries down to 1e-20 here) and a difference of large terms would lose it."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, d))
+    y = rng.integers(0, c, m)
+    y[:c] = np.arange(c)
+    obj = mlp_classifier(X, y, hidden=h, weight_decay=lam)
+    x = spread * mlp_init(d, c, hidden=h, seed=seed % 1000) + 0.3 * rng.standard_normal(obj.n)
+    reference = _products_hessian(obj, x)
+    model = obj._hess_rows.__self__
+    rows = rng.permutation(obj.n)[: int(rng.integers(1, obj.n + 1))]
+    tiny = 1e-300  # (entry by entry: the smallest entries are the ones at risk)
+    np.testing.assert_allclose(
+        model._assembled_rows(x, rows), reference[rows], rtol=1e-9, atol=tiny
+    )
+    # and the public callables, whichever way the cost model takes each
+    np.testing.assert_allclose(obj.hess(x), reference, rtol=1e-9, atol=tiny)
+    for k in (1, 3, obj.n):
+        part = rows[:k]
+        np.testing.assert_allclose(obj.hess_rows(x, part), reference[part], rtol=1e-9, atol=tiny)
+
+
+def test_hessian_rows_take_both_routes_and_agree(point, monkeypatch):
+    """`hess_rows` by products and by the closed form give the same rows (the cost
+    model decides only which is faster)."""
+    from filippov.objectives.mlp import MLPLoss
+
+    obj = mlp_classifier(X_DATA, Y_DATA, hidden=H, weight_decay=0.05)
+    rows = np.array([N - 1, 0, 7, 20, 21])
+    routes = {}
+    for pays in (False, True):
+        monkeypatch.setattr(MLPLoss, "_assembly_pays", lambda self, k, pays=pays: pays)
+        routes[pays] = obj.hess_rows(point, rows)
+    scale = np.abs(routes[False]).max()
+    np.testing.assert_allclose(routes[True], routes[False], rtol=0, atol=1e-14 * scale)
+    assert not np.array_equal(routes[True], routes[False])  # (two computations, not one)
 
 
 def test_labels_are_mapped_and_bad_data_refused():
