@@ -410,3 +410,28 @@ def test_a_well_classified_samples_loss_and_gradient_keep_their_digits(margin: f
     curv = 2.0 * delta * (1.0 - delta)
     assert Hv[2] == pytest.approx(curv, rel=1e-12, abs=0.0)
     assert Hv[3] == pytest.approx(-curv, rel=1e-12, abs=0.0)
+
+
+def test_assembled_rows_across_sample_chunks(monkeypatch):
+    """Samples taken in several chunks (shrunk here: 20 samples each, the last one
+    shorter) give the rows of one pass and the R-operator's."""
+    import filippov.objectives.mlp as mlp_module
+
+    rng = np.random.default_rng(3)
+    m, d, c, h = 70, 6, 4, 3
+    X = rng.standard_normal((m, d))
+    y = rng.integers(0, c, m)
+    y[:c] = np.arange(c)
+    obj = mlp_classifier(X, y, hidden=h, weight_decay=1e-3)
+    model = obj._hess_rows.__self__
+    x = 2.0 * mlp_init(d, c, hidden=h, seed=3)
+    rows = rng.permutation(obj.n)[:25]
+    whole = model._assembled_rows(x, rows)
+    monkeypatch.setattr(mlp_module, "_JACOBIAN_CHUNK", 20 * c * obj.n)
+    chunked = model._assembled_rows(x, rows)
+    E = np.zeros((obj.n, rows.size))
+    E[rows, np.arange(rows.size)] = 1.0
+    reference = model.hvp_block(x, E).T
+    scale = np.abs(reference).max()
+    np.testing.assert_allclose(chunked, reference, rtol=0, atol=1e-14 * scale)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-15 * scale)
