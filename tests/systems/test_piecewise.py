@@ -2610,6 +2610,46 @@ def test_a_release_no_mode_makes_does_not_end_a_sliding_on_three_surfaces(
     np.testing.assert_allclose(times, ts, atol=max(100.0 * rtol, 1e-8))
 
 
+@pytest.mark.parametrize(
+    ("integrator", "rtol", "scale"),
+    [
+        ("DOP853", 1e-8, 1.0),
+        ("DOP853", 1e-8, 1e3),
+        ("DOP853", 1e-10, 1e-3),
+        ("DOP853", 1e-12, 1.0),
+        ("Radau", 1e-8, 1e3),
+        ("Radau", 1e-10, 1.0),
+    ],
+)
+def test_a_sliding_on_three_surfaces_follows_its_weights_past_their_kinks(
+    integrator: str, rtol: float, scale: float
+) -> None:
+    # The minimal-norm weights of this sliding change support three times before its
+    # end (at w ≈ −0.33, −0.44, −0.495): a kink in the velocity at each. Integrated as
+    # one smooth field, DOP853 stepped over them, and the state lagged 1e-6 in time at
+    # rtol 1e-8 (x₁..x₃ in thousandths), 2.7e-9 at rtol 1e-10; a change of 1e-13 in the
+    # weights' rounding moved the end 8.7e-7 at rtol 1e-10. Now the sliding is followed
+    # on each support, with no event at a change of support. The reference is
+    # independent of the library (`_three_surface_time_to`).
+    w0 = 0.1227
+    sol = fp.solve(
+        _three_surface_system("vanishes", scale),
+        [0.0, 0.0, 0.0, w0],
+        (0.0, 0.82),
+        rtol=rtol,
+        atol=rtol * 1e-2,
+        integrator=integrator,
+    )
+    assert sol.status == 0, sol.message
+    assert all(e.t == 0.0 for e in sol.events)
+    ts = np.linspace(0.05, 0.82, 12)
+    xs = sol(ts)
+    np.testing.assert_allclose(xs[:, :3], 0.0, atol=1e-9)
+    # (w rounded to 1e-10: the reference's own rounding, 2.2e-10 in time)
+    times = [_three_surface_time_to(round(float(w), 10), "vanishes", w0) for w in xs[:, 3]]
+    np.testing.assert_allclose(times, ts, rtol=0.0, atol=max(10.0 * rtol, 1e-9))
+
+
 @pytest.mark.parametrize(("rtol", "scale"), [(1e-6, 1.0), (1e-10, 1.0), (1e-10, 1e3)])
 def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
     rtol: float, scale: float
