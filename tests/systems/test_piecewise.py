@@ -2610,6 +2610,24 @@ def test_a_release_no_mode_makes_does_not_end_a_sliding_on_three_surfaces(
     np.testing.assert_allclose(times, ts, atol=max(100.0 * rtol, 1e-8))
 
 
+#: The start of the "vanishes" sliding on three surfaces: w = x₄ (x₁ = x₂ = x₃ = 0).
+_VANISHES_START = 0.1227
+
+
+def _solve_vanishes(
+    scale: float, t1: float, rtol: float, integrator: str = "DOP853"
+) -> fp.FilippovSolution:
+    """The "vanishes" system (x₁..x₃ in units ``scale``) from its start to ``t1``."""
+    return fp.solve(
+        _three_surface_system("vanishes", scale),
+        [0.0, 0.0, 0.0, _VANISHES_START],
+        (0.0, t1),
+        rtol=rtol,
+        atol=rtol * 1e-2,
+        integrator=integrator,
+    )
+
+
 @pytest.mark.parametrize(
     ("integrator", "rtol", "scale"),
     [
@@ -2631,15 +2649,8 @@ def test_a_sliding_on_three_surfaces_follows_its_weights_past_their_kinks(
     # weights' rounding moved the end 8.7e-7 at rtol 1e-10. Now the sliding is followed
     # on each support, with no event at a change of support. The reference is
     # independent of the library (`_three_surface_time_to`).
-    w0 = 0.1227
-    sol = fp.solve(
-        _three_surface_system("vanishes", scale),
-        [0.0, 0.0, 0.0, w0],
-        (0.0, 0.82),
-        rtol=rtol,
-        atol=rtol * 1e-2,
-        integrator=integrator,
-    )
+    w0 = _VANISHES_START
+    sol = _solve_vanishes(scale, 0.82, rtol, integrator)
     assert sol.status == 0, sol.message
     assert all(e.t == 0.0 for e in sol.events)
     ts = np.linspace(0.05, 0.82, 12)
@@ -2660,7 +2671,7 @@ def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
     # velocity 0.11 off the Filippov set, status 0. The end is independent of the
     # library: w where a linear program first finds no weights (bisection), reached at
     # ∫ dw / w' (`_three_surface_time_to`).
-    w0 = 0.1227
+    w0 = _VANISHES_START
 
     def feasible(w: float) -> bool:
         return _reference_weights_exist(_three_surface_fields(w, "vanishes"), 3)
@@ -2671,13 +2682,7 @@ def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if feasible(mid) else (lo, mid)
     t_end = _three_surface_time_to(round(lo, 12), "vanishes", w0)
-    sol = fp.solve(
-        _three_surface_system("vanishes", scale),
-        [0.0, 0.0, 0.0, w0],
-        (0.0, 0.85),
-        rtol=rtol,
-        atol=rtol * 1e-2,
-    )
+    sol = _solve_vanishes(scale, 0.85, rtol)
     assert sol.status == 0, sol.message
     ends = [e for e in sol.events if e.kind == "exit"]
     assert ends and set(ends[0].indices) <= {0, 1, 2}
