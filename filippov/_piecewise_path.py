@@ -2111,13 +2111,9 @@ def _missed_sign_changes(
             # the sliding ceased where it left 0, the last time it was not above it (at the
             # step's start if it never was). Unseen, the mode ran on past the fold with
             # negative weights, a velocity outside the Filippov set, status 0.
-            if not (g_end[k] > g_tol[k] and (kind == "weight" or g_start[k] <= g_tol[k])):
-                # (an exit's guard positive from the mode's start is a repulsive sliding
-                # kept on purpose, flagged not unique: the solution that stays. A weight's
-                # is not: its support does not hold there -- two weights reached 0 at
-                # once and one was taken out -- and the root is the start. Passed over,
-                # the other weight slid on below 0 with status 0, 4.4e-6 off at rtol
-                # 1e-8, review rv22.)
+            if not (g_end[k] > g_tol[k] and g_start[k] <= g_tol[k]):
+                # (one positive from the mode's start is a repulsive sliding kept on
+                # purpose, flagged not unique: the solution that stays)
                 continue
             t_a = t0
             for tt in np.linspace(t0, t1, 65)[1:]:

@@ -2686,7 +2686,7 @@ def _symmetric_three_surface_fields(w: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("integrator", "rtol"), [("DOP853", 1e-8), ("DOP853", 1e-10), ("Radau", 1e-8)]
+    ("integrator", "rtol"), [("DOP853", 1e-7), ("DOP853", 1e-8), ("DOP853", 1e-10), ("Radau", 1e-8)]
 )
 def test_two_weights_reaching_zero_together_both_leave_the_support(
     integrator: str, rtol: float
