@@ -386,6 +386,17 @@ _TURN_RTOL = 1e-8
 
 #: `_Mode.start_piece`'s piece when none is given: the one the weights at the state lie on.
 _DECIDE = -2
+#: `_Mode.start_piece`'s piece for a sliding on three or more surfaces taken again after
+#: its support changed at one point over and over: its minimal-norm weights, unfollowed.
+_NO_PIECES = -3
+#: Changes of support at one point in a row after which `_NO_PIECES` is taken there.
+_SUPPORT_CHANGES = 4
+#: A support's weights hold at a state when its guards are at most this (rounding of
+#: weights of size 1; `_Mode._take_support`).
+_SUPPORT_HOLDS = 1e-9
+#: A mode's piece: the codimension-2 piece (an index or ``None``), a support on three or
+#: more surfaces (a tuple), or `_DECIDE` / `_NO_PIECES`.
+Piece = int | tuple[int, ...] | None
 
 
 class _Mode:
@@ -442,11 +453,18 @@ class _Mode:
             # (three or more surfaces: the sliding ceases where its weights do,
             # `_weights_margin`; its hit is a fold, the event choosing among the others)
             self.labels.append(("exit", -1, 0))
+            # one guard per weight: where the minimal-norm weights change support
+            # (`start_piece`)
+            self.labels += [("weight", k, 0) for k in range(2 ** len(free))]
         #: The piece of the Stewart minimal-norm weights a codimension-2 mode integrates
         #: (`start_piece`): ``None`` the line's own minimal-norm point, ``j`` the segment's
         #: end where weight ``j`` is 0; ``pieces`` False where the weights are no segment.
         self.piece: int | None = None
         self.pieces = False
+        #: The support of the Stewart minimal-norm weights a mode on three or more
+        #: surfaces integrates (`start_piece`; ``None``: the weights are not followed on
+        #: a support, each velocity is the minimal-norm one).
+        self.support: tuple[int, ...] | None = None
         #: +1, or −1 for the exit guards of a codimension-1 sliding kept on a repulsive
         #: surface, read the other way round (`repel`)
         self.orient = np.ones(len(self.labels))
@@ -523,7 +541,11 @@ class _Mode:
 
     def rhs(self, t: float, x: FloatArray) -> FloatArray:
         self.rec.nfev += 1
-        if self.pieces:
+        if self.support is not None:
+            # (the support's weights, smooth: `start_piece`)
+            F, theta, _ = self._support_weights(x, self.support)
+            v = theta @ F
+        elif self.pieces:
             # (the piece's weights, smooth: `start_piece`)
             F, _, theta = self._piece_weights(x)
             v = theta @ F
@@ -556,6 +578,7 @@ class _Mode:
         weights, other = self._root_pair(x) if self.bilinear else (None, None)
         # (the line of Stewart weights once for the segment's guard and the four weights')
         line = self._weight_line(x) if self.segment else None
+        on_support = self._support_guards(x) if self.support is not None else None
         for k, (kind, i, s) in enumerate(self.labels):
             if kind == "hit":
                 out[k] = -self.signs[i] * c[i]
@@ -563,6 +586,8 @@ class _Mode:
                 out[k] = -self._stewart_segment(x, line)[0]
             elif kind == "exit" and i < 0:
                 out[k] = -self._weights_margin(x)
+            elif kind == "weight" and on_support is not None:
+                out[k] = on_support[i]
             elif kind == "weight":
                 out[k] = self._piece_guard(x, i, line)
             elif kind == "branch":
@@ -654,7 +679,7 @@ class _Mode:
             return float(-theta0[k])
         return float(theta0[k]) if k == self.piece else float(-theta[k])
 
-    def start_piece(self, x: FloatArray, piece: int | None = _DECIDE) -> None:
+    def start_piece(self, x: FloatArray, piece: Piece = _DECIDE) -> None:
         """Take the piece of the minimal-norm Stewart weights the mode integrates: the
         one given (after a change of piece inside the sliding, `next_piece`), or the one
         the minimal-norm weights at ``x`` lie on.
@@ -666,14 +691,20 @@ class _Mode:
         ``extend``), and DOP853 at rtol 1e-10 accepted a step of 0.12 over it: the state
         lagged by 6e-4 and its velocity was 4e-3 off the Filippov set, the sliding's end
         3e-3 late (random Stewart systems, seeds 593, 672, 954). Each piece's weights are
-        smooth, and the guards ``("weight", k)`` end the piece at the kink."""
+        smooth, and the guards ``("weight", k)`` end the piece at the kink.
+
+        On three or more surfaces (`_start_support`) the pieces are the supports of the
+        minimal-norm weights, and ``piece`` is a support."""
+        if self.reads_releases and not self.segment:
+            self._start_support(x, piece)
+            return
         if not self.segment:
             return
         _, _, theta0, d = self._weight_line(x)
         self.pieces = d is not None
         if d is None:
             return
-        if piece != _DECIDE:
+        if piece != _DECIDE and not isinstance(piece, tuple):
             self.piece = piece
             return
         s_lo, s_hi, j_lo, j_hi = _segment_ends(theta0, d)
@@ -681,8 +712,107 @@ class _Mode:
             j_lo if s_lo > 0.0 and j_lo >= 0 else j_hi if s_hi < 0.0 and j_hi >= 0 else None
         )
 
-    def next_piece(self, k: int) -> int | None:
-        """The piece after weight ``k``'s guard fired (`_piece_guard`)."""
+    def _start_support(self, x: FloatArray, support: Piece) -> None:
+        """Take the support of the minimal-norm Stewart weights a sliding on three or more
+        surfaces integrates: the one given (after a weight's guard fired inside the
+        sliding, `next_piece`), else that of the minimal-norm weights a little way on
+        along the sliding (at ``x`` where there are none there, or where that support's
+        weights do not hold at ``x``); none (each velocity the minimal-norm one) where
+        the weights on it do not meet the equations or do not hold at ``x``.
+
+        Why: the minimal-norm weights are those of their support's equations, with a
+        kink wherever the support changes. An integrator's step over a kink saw a smooth
+        field on its stages, and its error estimate missed the kink: a run on three
+        surfaces at rtol 1e-10 ended 8.7e-7 off its exit time after a change of 1e-13 in
+        the weights' rounding (`stewart_selection` solved another way) moved its steps.
+        On a fixed support the weights are smooth in ``x``; the guards
+        ``("weight", k)`` (`_support_guards`) end the support where a weight on it
+        reaches 0 or a weight off it would enter, and the same sliding goes on, with no
+        event, on the next one."""
+        self.support = None
+        if support is _NO_PIECES:
+            return
+        if isinstance(support, tuple):
+            self._take_support(x, support)
+            return
+        free = list(self.free)
+        here = stewart_selection(
+            self.system.adjacent(x, free, self.signs)[1],
+            self.system.jacobian(x)[free],
+            check_unique=False,
+        )
+        if here is None:
+            return
+        candidates = [tuple(np.flatnonzero(here[0] > 0.0).tolist())]
+        fields = self.system.adjacent(x, free, self.signs)[1]
+        normals = self.system.jacobian(x)[free]
+        v = here[0] @ fields
+        along = v - np.linalg.lstsq(normals, normals @ v, rcond=None)[0]
+        ahead = _a_little_way_on(x, along, self.scales)
+        if ahead is not None:
+            there = stewart_selection(
+                self.system.adjacent(ahead, free, self.signs)[1],
+                self.system.jacobian(ahead)[free],
+                check_unique=False,
+            )
+            if there is not None:
+                candidates.insert(0, tuple(np.flatnonzero(there[0] > 0.0).tolist()))
+        for candidate in candidates:
+            if self._take_support(x, candidate):
+                return
+
+    def _take_support(self, x: FloatArray, support: tuple[int, ...]) -> bool:
+        """Follow the weights on ``support`` if they meet the equations and hold at ``x``
+        (every guard of `_support_guards` at most ``_SUPPORT_HOLDS``); say whether."""
+        self.support = support
+        guards = self._support_guards(x)
+        if guards is None or float(np.max(guards)) > _SUPPORT_HOLDS:
+            self.support = None
+            return False
+        return True
+
+    def _support_weights(
+        self, x: FloatArray, support: tuple[int, ...]
+    ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """The adjacent fields, the minimal-norm weights of the equations on ``support``
+        (0 off it; smooth in ``x``, continued below 0 past the support's end) and their
+        multipliers ``y`` (``θ_P = A_Pᵀ y``; ``None`` where the weights on the support do
+        not meet the equations to 1e-10: no such solution)."""
+        free = list(self.free)
+        F = self.system.adjacent(x, free, self.signs)[1]
+        A = stewart_constraints(F, self.system.jacobian(x)[free])
+        b = np.zeros(A.shape[0])
+        b[0] = 1.0
+        P = list(support)
+        theta = np.zeros(F.shape[0])
+        if not P:
+            return F, theta, None
+        AP = A[:, P]
+        theta[P] = np.linalg.lstsq(AP, b, rcond=None)[0]
+        if float(np.max(np.abs(AP @ theta[P] - b))) > 1e-10:
+            return F, theta, None
+        y = np.asarray(np.linalg.lstsq(AP.T, theta[P], rcond=None)[0], dtype=float)
+        return F, theta, A.T @ y
+
+    def _support_guards(self, x: FloatArray) -> FloatArray | None:
+        """The guards ``("weight", k)`` of a sliding on its support (< 0 while it holds):
+        ``−θ_k`` on the support (a weight reaching 0 leaves it), and off it ``(Aᵀy)_k``,
+        the negative of the multiplier of ``θ_k ≥ 0`` (the KKT conditions of the
+        minimal-norm weights: at 0 the weight enters). ``None`` where the support's
+        weights do not meet the equations."""
+        assert self.support is not None
+        _, theta, multipliers = self._support_weights(x, self.support)
+        if multipliers is None:
+            return None
+        out = multipliers.copy()
+        out[list(self.support)] = -theta[list(self.support)]
+        return out
+
+    def next_piece(self, k: int) -> Piece:
+        """The piece after weight ``k``'s guard fired (`_piece_guard`; on three or more
+        surfaces the support with ``k`` taken out or in, `_support_guards`)."""
+        if self.support is not None:
+            return tuple(sorted(set(self.support) ^ {k}))
         if self.piece is None:
             return k
         return None if k == self.piece else k
@@ -1202,7 +1332,9 @@ def _steps(
         )
     free = choice.free
     refused: tuple[tuple[str, int, int], ...] = ()
-    piece: int | None = _DECIDE
+    piece: Piece = _DECIDE
+    # (changes of support at one point in a row: see `_NO_PIECES`)
+    support_changes_here = 0
     while True:
         mode = _Mode(system, free, signs, gain, rec, scales, exit_slack=opts.rtol)
         mode_rec = make_mode("l1", signs, free)
@@ -1221,7 +1353,8 @@ def _steps(
         # (releases read at this very point before stay refused: two read at one point
         # and each taken again after the other alternated there without end, −2; both
         # release guards of a vertex where a region opens)
-        still = refused if t_new == t else ()
+        at_start = t_new == t
+        still = refused if at_start else ()
         refused = ()
         t, x = t_new, x_new
         if hit is None:
@@ -1236,6 +1369,13 @@ def _steps(
             # (the minimal-norm weights changed piece: the same sliding goes on, with no
             # event, from the kink, `_Mode.start_piece`)
             piece = mode.next_piece(i)
+            if mode.support is not None:
+                # (a support changed at the same point again and again -- several weights
+                # at 0 together, rounding deciding each guard -- is given up there: the
+                # minimal-norm weights, unfollowed, as before supports were followed)
+                support_changes_here = support_changes_here + 1 if at_start else 0
+                if support_changes_here >= _SUPPORT_CHANGES:
+                    piece = _NO_PIECES
             refused = still
             again = system.mode_velocity(x, free, signs, check_unique=False)
             if again is not None:
@@ -1539,7 +1679,7 @@ def _run_mode(
     mode_rec: object,
     stiff_cls: type[OdeSolver] | None = None,
     refused: tuple[tuple[str, int, int], ...] = (),
-    piece: int | None = _DECIDE,
+    piece: Piece = _DECIDE,
 ) -> tuple[float, FloatArray, tuple[str, int, int] | None]:
     """Integrate one mode to its first event or ``t_end``; record the segment (given
     ``stiff_cls``, the mode goes on with it where DOP853 finds it stiff: see
@@ -1563,6 +1703,7 @@ def _run_mode(
     armed = g_prev < -g_tol
     g_start = g_prev.copy()
     branch_mask = np.array([kind == "branch" for kind, _, _ in mode.labels], dtype=bool)
+    weight_mask = np.array([kind == "weight" for kind, _, _ in mode.labels], dtype=bool)
     k_branch = int(np.flatnonzero(branch_mask)[0]) if branch_mask.any() else -1
     # (guards passed over inside the mode, until they arm again: no missed sign change;
     # a release the mode was taken again after, `refused`, from its start, and not armed
@@ -1709,7 +1850,15 @@ def _run_mode(
                     failure.message.replace("up to there", f"up to t = {t_lo:.12g}"),
                 ) from None
             samples.append((t_j, g_new))
-            fired = np.flatnonzero(armed & (g_new >= 0))
+            # (a weight's guard that started at 0 -- a support taken at a kink -- and
+            # rises fires too: its support does not hold. Two weights of a symmetric
+            # system reached 0 at once; the support that dropped one kept the other,
+            # which went below 0 and came back above it within one step. Only the
+            # step's end was read, and the run slid on it with status 0, 4.4e-6 off at
+            # rtol 1e-8, review rv22.)
+            fired = np.flatnonzero(
+                (armed & (g_new >= 0)) | (weight_mask & ~armed & ~passed & (g_new > g_tol))
+            )
             if fired.size == 1 and (
                 fired[0] == k_branch
                 or (
@@ -1823,7 +1972,11 @@ def _run_mode(
             # solution's, projected.)
             x_hit = mode.project(np.asarray(dense(t_hit), dtype=float))
             hit = mode.repelled_exit(mode.labels[best_k], x_hit)
-            if hit[0] == "weight" and mode._stewart_segment(x_hit)[0] <= _SEGMENT_GONE:
+            if (
+                hit[0] == "weight"
+                and mode.segment
+                and mode._stewart_segment(x_hit)[0] <= _SEGMENT_GONE
+            ):
                 # (the segment's other end reached: it vanishes, as its own guard says)
                 hit = ("exit", -1, 0)
             if mode.segment and hit == ("exit", -1, 0):

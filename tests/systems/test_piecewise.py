@@ -2610,6 +2610,121 @@ def test_a_release_no_mode_makes_does_not_end_a_sliding_on_three_surfaces(
     np.testing.assert_allclose(times, ts, atol=max(100.0 * rtol, 1e-8))
 
 
+#: The start of the "vanishes" sliding on three surfaces: w = x₄ (x₁ = x₂ = x₃ = 0).
+_VANISHES_START = 0.1227
+
+
+def _solve_vanishes(
+    scale: float, t1: float, rtol: float, integrator: str = "DOP853"
+) -> fp.FilippovSolution:
+    """The "vanishes" system (x₁..x₃ in units ``scale``) from its start to ``t1``."""
+    return fp.solve(
+        _three_surface_system("vanishes", scale),
+        [0.0, 0.0, 0.0, _VANISHES_START],
+        (0.0, t1),
+        rtol=rtol,
+        atol=rtol * 1e-2,
+        integrator=integrator,
+    )
+
+
+@pytest.mark.parametrize(
+    ("integrator", "rtol", "scale"),
+    [
+        ("DOP853", 1e-8, 1.0),
+        ("DOP853", 1e-8, 1e3),
+        ("DOP853", 1e-10, 1e-3),
+        ("DOP853", 1e-12, 1.0),
+        ("Radau", 1e-8, 1e3),
+        ("Radau", 1e-10, 1.0),
+    ],
+)
+def test_a_sliding_on_three_surfaces_follows_its_weights_past_their_kinks(
+    integrator: str, rtol: float, scale: float
+) -> None:
+    # The minimal-norm weights of this sliding change support three times before its
+    # end (at w ≈ −0.33, −0.44, −0.495): a kink in the velocity at each. Integrated as
+    # one smooth field, DOP853 stepped over them, and the state lagged 1e-6 in time at
+    # rtol 1e-8 (x₁..x₃ in thousandths), 2.7e-9 at rtol 1e-10; a change of 1e-13 in the
+    # weights' rounding moved the end 8.7e-7 at rtol 1e-10. Now the sliding is followed
+    # on each support, with no event at a change of support. The reference is
+    # independent of the library (`_three_surface_time_to`).
+    w0 = _VANISHES_START
+    sol = _solve_vanishes(scale, 0.82, rtol, integrator)
+    assert sol.status == 0, sol.message
+    assert all(e.t == 0.0 for e in sol.events)
+    ts = np.linspace(0.05, 0.82, 12)
+    xs = sol(ts)
+    np.testing.assert_allclose(xs[:, :3], 0.0, atol=1e-9)
+    # (w rounded to 1e-10: the reference's own rounding, 2.2e-10 in time)
+    times = [_three_surface_time_to(round(float(w), 10), "vanishes", w0) for w in xs[:, 3]]
+    np.testing.assert_allclose(times, ts, rtol=0.0, atol=max(10.0 * rtol, 1e-9))
+
+
+#: Fields ``f_s(w) = (b₁e^{a₁w}, b₂e^{a₂w}, b₃e^{a₃w}, b₄ + a₄w)`` symmetric under the swap
+#: of surfaces 1 and 2 (review rv22's seed 27, rounded): two minimal-norm weights of the
+#: sliding on all three surfaces reach 0 together at w ≈ 0.559 and come back at 0.608.
+_SYMMETRIC_THREE_SURFACE_FIELDS = {
+    (-1, -1, -1): ([1.722, 1.722, 0.232, 1.534], [-0.367, -0.367, 4.194, 0.096]),
+    (-1, -1, 1): ([0.409, 0.409, -0.51, 1.724], [1.996, 1.996, -1.871, -0.198]),
+    (-1, 1, -1): ([0.441, -1.833, 1.195, 1.55], [0.758, 0.448, 1.81, 0.195]),
+    (-1, 1, 1): ([0.797, -1.273, -0.583, 0.849], [-1.409, 0.024, -0.925, 0.021]),
+    (1, -1, -1): ([-1.833, 0.441, 1.195, 1.55], [0.448, 0.758, 1.81, 0.195]),
+    (1, -1, 1): ([-1.273, 0.797, -0.583, 0.849], [0.024, -1.409, -0.925, 0.021]),
+    (1, 1, -1): ([-0.913, -0.913, 0.357, 0.541], [0.79, 0.79, 2.89, 0.158]),
+    (1, 1, 1): ([-1.378, -1.378, -0.46, 0.592], [-3.367, -3.367, 0.27, -0.11]),
+}
+
+
+def _symmetric_three_surface_fields(w: float) -> np.ndarray:
+    rows = []
+    for b, a in _SYMMETRIC_THREE_SURFACE_FIELDS.values():
+        f = np.add(b, np.multiply(a, w))
+        f[:3] = np.multiply(b[:3], np.exp(np.multiply(a[:3], w)))
+        rows.append(f)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize(
+    ("integrator", "rtol"), [("DOP853", 1e-7), ("DOP853", 1e-8), ("DOP853", 1e-10), ("Radau", 1e-8)]
+)
+def test_two_weights_reaching_zero_together_both_leave_the_support(
+    integrator: str, rtol: float
+) -> None:
+    # Taking one of the two weights out of the support and keeping the other, which then
+    # went below 0 and back above it within one step (its guard read only at the step's
+    # end), slid on with a velocity 1e-4 off the minimal-norm one: w 4.4e-6 off at rtol
+    # 1e-8, status 0 (review rv22). The reference is independent of the library: only w
+    # moves, t = ∫ dw / w' (quad), w' from scipy's bounded least squares.
+    from scipy.integrate import quad
+
+    order = list(_SYMMETRIC_THREE_SURFACE_FIELDS)
+    system = fp.stewart_system(
+        lambda x, s: _symmetric_three_surface_fields(x[3])[order.index(tuple(int(v) for v in s))],
+        lambda x: x[:3],
+        jac=lambda x: np.eye(4)[:3],
+        n=4,
+    )
+    w0 = 0.3
+    sol = fp.solve(
+        system, [0.0, 0.0, 0.0, w0], (0.0, 0.5), rtol=rtol, atol=rtol * 1e-2, integrator=integrator
+    )
+    assert sol.status == 0, sol.message
+    ts = np.linspace(0.05, 0.5, 10)
+    xs = sol(ts)
+    np.testing.assert_allclose(xs[:, :3], 0.0, atol=1e-9)
+    assert xs[-1, 3] > 0.65  # (past the double zero and the return)
+
+    def rate(u: float) -> float:
+        return float(_reference_sliding_velocity(_symmetric_three_surface_fields(u), 3)[3])
+
+    times = [
+        quad(lambda u: 1.0 / rate(u), w0, float(w), points=[0.559, 0.608], epsabs=1e-13)[0]
+        for w in xs[:, 3]
+    ]
+    np.testing.assert_allclose(times, ts, rtol=0.0, atol=max(10.0 * rtol, 1e-8))
+
+
 @pytest.mark.parametrize(("rtol", "scale"), [(1e-6, 1.0), (1e-10, 1.0), (1e-10, 1e3)])
 def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
     rtol: float, scale: float
@@ -2620,7 +2735,7 @@ def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
     # velocity 0.11 off the Filippov set, status 0. The end is independent of the
     # library: w where a linear program first finds no weights (bisection), reached at
     # ∫ dw / w' (`_three_surface_time_to`).
-    w0 = 0.1227
+    w0 = _VANISHES_START
 
     def feasible(w: float) -> bool:
         return _reference_weights_exist(_three_surface_fields(w, "vanishes"), 3)
@@ -2631,13 +2746,7 @@ def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if feasible(mid) else (lo, mid)
     t_end = _three_surface_time_to(round(lo, 12), "vanishes", w0)
-    sol = fp.solve(
-        _three_surface_system("vanishes", scale),
-        [0.0, 0.0, 0.0, w0],
-        (0.0, 0.85),
-        rtol=rtol,
-        atol=rtol * 1e-2,
-    )
+    sol = _solve_vanishes(scale, 0.85, rtol)
     assert sol.status == 0, sol.message
     ends = [e for e in sol.events if e.kind == "exit"]
     assert ends and set(ends[0].indices) <= {0, 1, 2}
