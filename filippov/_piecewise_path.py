@@ -730,33 +730,23 @@ class _Mode:
         reaches 0 or a weight off it would enter, and the same sliding goes on, with no
         event, on the next one."""
         self.support = None
-        if support is _NO_PIECES:
+        if support == _NO_PIECES:
             return
         if isinstance(support, tuple):
             self._take_support(x, support)
             return
-        free = list(self.free)
-        here = stewart_selection(
-            self.system.adjacent(x, free, self.signs)[1],
-            self.system.jacobian(x)[free],
-            check_unique=False,
-        )
+        here = self.system.mode_velocity(x, self.free, self.signs, check_unique=False)
         if here is None:
             return
-        candidates = [tuple(np.flatnonzero(here[0] > 0.0).tolist())]
-        fields = self.system.adjacent(x, free, self.signs)[1]
-        normals = self.system.jacobian(x)[free]
-        v = here[0] @ fields
-        along = v - np.linalg.lstsq(normals, normals @ v, rcond=None)[0]
-        ahead = _a_little_way_on(x, along, self.scales)
-        if ahead is not None:
-            there = stewart_selection(
-                self.system.adjacent(ahead, free, self.signs)[1],
-                self.system.jacobian(ahead)[free],
-                check_unique=False,
-            )
-            if there is not None:
-                candidates.insert(0, tuple(np.flatnonzero(there[0] > 0.0).tolist()))
+        candidates = [tuple(np.flatnonzero(here.weights > 0.0).tolist())]
+        ahead = _a_little_way_on(x, here.velocity, self.scales)
+        there = (
+            None
+            if ahead is None
+            else self.system.mode_velocity(ahead, self.free, self.signs, check_unique=False)
+        )
+        if there is not None:
+            candidates.insert(0, tuple(np.flatnonzero(there.weights > 0.0).tolist()))
         for candidate in candidates:
             if self._take_support(x, candidate):
                 return
