@@ -31,13 +31,14 @@ from filippov._validation import (
 
 from .base import Objective
 
+__all__ = ["MLPLoss", "mlp_classifier", "mlp_init"]
+
 # Directions per R-operator block in `MLPLoss.hess_rows`: the block holds a few
 # (k, m, hidden) arrays, about 15 MB each for the digits data and k = 64.
 _BLOCK = 64
 #: Numbers of the softmax-weighted Jacobian `MLPLoss._assembled_rows` holds at a time
 #: (its samples are taken in chunks of this over ``c·n``).
 _JACOBIAN_CHUNK = 1 << 20
-__all__ = ["MLPLoss", "mlp_classifier", "mlp_init"]
 
 
 def _n_params(n_features: int, hidden: int, n_classes: int) -> int:
