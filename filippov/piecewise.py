@@ -474,6 +474,13 @@ class PiecewiseSystem:
         The sliding velocity on codimension-2 intersections (codimension 1 is Filippov's
         in both; codimension 3 and more is Stewart's).
     name : str
+
+    Notes
+    -----
+    ``field`` and ``jac`` must be functions of their arguments alone within a run: their
+    values at the last state asked for are kept and handed out again (as copies) for
+    the same state. Every run starts afresh (:meth:`forget`), so a field whose
+    parameters change between runs (a sweep that mutates what it reads) is read anew.
     """
 
     def __init__(
@@ -500,11 +507,25 @@ class PiecewiseSystem:
         self.k = require_int(k, "k", 1)
         self.selection = selection
         self.name = name
+        # The fields and the Jacobian at the last state asked for: at one state, the
+        # guards of a sliding on several surfaces ask for the same regions' fields many
+        # times over (each release guard's sliding, the weights' equations and margin),
+        # and a user's field is often the costliest call of a run (a sliding on three
+        # surfaces asked each of its eight fields five times per state). One tuple,
+        # replaced whole: a run in another thread sharing the system reads a consistent
+        # (state, values) pair, never another state's values.
+        self._field_memo: tuple[bytes, dict[tuple[int, ...], FloatArray]] = (b"", {})
+        self._jac_memo: tuple[bytes, FloatArray | None] = (b"", None)
 
     def __repr__(self) -> str:
         return f"PiecewiseSystem({self.name!r}, n={self.n}, k={self.k}, {self.selection})"
 
     # -- evaluation ---------------------------------------------------------------------
+    def forget(self) -> None:
+        """Drop the fields and Jacobian kept for the last state (see the Notes above)."""
+        self._field_memo = (b"", {})
+        self._jac_memo = (b"", None)
+
     def c(self, x: ArrayLike) -> FloatArray:
         """The switching functions ``c(x)``, shape ``(k,)``."""
         xv = np.asarray(x, dtype=float)
@@ -515,25 +536,40 @@ class PiecewiseSystem:
 
     def jacobian(self, x: ArrayLike) -> FloatArray:
         """``∂c/∂x``, shape ``(k, n)``."""
-        out = real_values(self._jac(np.asarray(x, dtype=float)), "jac(x)")
+        xv = np.asarray(x, dtype=float)
+        state = xv.tobytes()
+        memo = self._jac_memo
+        if memo[0] == state and memo[1] is not None:
+            return memo[1].copy()
+        out = np.array(real_values(self._jac(xv), "jac(x)"))
         out = out.reshape(self.k, -1) if out.size == self.k * self.n else out
         if out.shape != (self.k, self.n):
             raise ValueError(
                 f"`jac(x)` must have shape ({self.k}, {self.n}). Got {out.shape} instead."
             )
-        return out
+        self._jac_memo = (state, out)
+        return out.copy()
 
     def field(self, x: ArrayLike, signs: Sequence[int]) -> FloatArray:
         """The field ``f_σ(x)`` of the region with sign pattern ``signs``."""
         key = tuple(int(s) for s in signs)
-        out = real_values(self._field(np.asarray(x, dtype=float), key), "field(x, signs)").reshape(
-            -1
-        )
-        if out.shape != (self.n,):
-            raise ValueError(
-                f"the field of region {key} must have shape ({self.n},). Got {out.shape}."
-            )
-        return out
+        xv = np.asarray(x, dtype=float)
+        state = xv.tobytes()
+        memo = self._field_memo
+        if memo[0] != state:
+            memo = (state, {})
+            self._field_memo = memo
+        kept = memo[1].get(key)
+        if kept is None:
+            # (a copy: a field that fills and returns one buffer of its own at every call
+            # gave every region the last region's field where several were gathered)
+            kept = np.array(real_values(self._field(xv, key), "field(x, signs)")).reshape(-1)
+            if kept.shape != (self.n,):
+                raise ValueError(
+                    f"the field of region {key} must have shape ({self.n},). Got {kept.shape}."
+                )
+            memo[1][key] = kept
+        return kept.copy()
 
     def region(self, x: ArrayLike) -> tuple[int, ...]:
         """The sign pattern of ``c(x)`` (``+1`` at an exact zero)."""

@@ -2760,3 +2760,106 @@ def test_a_sliding_on_three_surfaces_ends_where_its_weights_vanish(
     assert [tuple(e.indices) for e in between] == [(0,)]
     ts = np.linspace(0.1, ends[0].t, 5)
     np.testing.assert_allclose(sol(ts)[:, :3], 0.0, atol=1e-9)
+
+
+def _symmetric_three_surface_system(field: Any = None) -> fp.PiecewiseSystem:
+    """The system of `_SYMMETRIC_THREE_SURFACE_FIELDS` (``field`` in its place, if given)."""
+    order = list(_SYMMETRIC_THREE_SURFACE_FIELDS)
+
+    def fields(x: np.ndarray, s: Any) -> np.ndarray:
+        return _symmetric_three_surface_fields(x[3])[order.index(tuple(int(v) for v in s))]
+
+    return fp.stewart_system(
+        fields if field is None else field, lambda x: x[:3], jac=lambda x: np.eye(4)[:3], n=4
+    )
+
+
+def test_the_weights_margin_bound_from_the_last_program_is_a_lower_bound() -> None:
+    # Where the minimal-norm weights have zeros and the feasible set stays wide, the
+    # margin guard takes the last linear program's maximizer moved onto the state's
+    # equations instead of a program at every evaluation (review rv22: 3-5.5x the run's
+    # time there). That value must never exceed the margin itself (else the guard could
+    # say "inside" where the weights are gone), and the programs must become rare.
+    from scipy import optimize
+
+    from filippov._piecewise_path import RunScales, _Mode
+    from filippov._recorder import Recorder
+
+    system = _symmetric_three_surface_system()
+    x = np.array([0.0, 0.0, 0.0, 0.56])
+    signs = np.zeros(3, dtype=int)
+
+    def mode() -> Any:
+        return _Mode(system, (0, 1, 2), signs, 0.0, Recorder(0.0, x, "piecewise"), RunScales(x))
+
+    warm, cold = mode(), mode()
+    programs = 0
+    real_linprog = optimize.linprog
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal programs
+        programs += 1
+        return real_linprog(*args, **kwargs)
+
+    rng = np.random.default_rng(5)
+    # along the stretch where two weights are 0 (w ≈ 0.559 to 0.608), off the surfaces too
+    states = [np.array([*rng.uniform(-1e-3, 1e-3, 3), w]) for w in np.linspace(0.56, 0.6, 40)]
+    exact = []
+    for state in states:
+        cold._inside = None  # (the program itself at each state)
+        exact.append(cold._weights_margin(state))
+    optimize.linprog = counted
+    try:
+        bounds = [warm._weights_margin(state) for state in states]
+    finally:
+        optimize.linprog = real_linprog
+    assert min(exact) > 0.03  # (the feasible set stays wide on this stretch)
+    assert all(b <= e + 1e-12 for b, e in zip(bounds, exact, strict=True))
+    assert min(bounds) > 0.5 * min(exact)
+    assert programs <= 2
+
+
+def test_a_field_that_returns_one_buffer_gives_each_region_its_own_field() -> None:
+    # A field that fills and returns one array of its own at every call (a common way to
+    # save allocations) gave every region of a sliding the last region's field where
+    # their fields were gathered (`PiecewiseSystem.adjacent`).
+    buffer = np.empty(4)
+    plain = _symmetric_three_surface_system()
+
+    def in_place(x: np.ndarray, s: Any) -> np.ndarray:
+        buffer[:] = plain.field(x, s)
+        return buffer
+
+    reused = _symmetric_three_surface_system(in_place)
+    x = np.array([0.0, 0.0, 0.0, 0.4])
+    np.testing.assert_array_equal(
+        reused.adjacent(x, (0, 1, 2), np.zeros(3))[1], plain.adjacent(x, (0, 1, 2), np.zeros(3))[1]
+    )
+    a = fp.solve(reused, [0.0, 0.0, 0.0, 0.3], (0.0, 0.3), rtol=1e-8, atol=1e-10)
+    b = fp.solve(plain, [0.0, 0.0, 0.0, 0.3], (0.0, 0.3), rtol=1e-8, atol=1e-10)
+    assert a.status == b.status == 0
+    np.testing.assert_array_equal(a.x[-1], b.x[-1])
+
+
+def test_a_run_after_a_change_of_the_fields_parameters_reads_them_afresh() -> None:
+    # The fields at the last state are kept for the guards' many questions at one state.
+    # A sweep that changes what the field reads and goes on from the last state was
+    # handed the old fields there: the surface, crossed now, read as attracting, and the
+    # run slid on it to the end (x₁ = 0 where it is 0.5; status 0).
+    params = {"push": 0.0}
+
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        return np.array([-float(s[0]) + params["push"], 1.0])
+
+    def system() -> fp.PiecewiseSystem:
+        return fp.stewart_system(field, lambda x: x[:1], jac=lambda x: np.eye(2)[:1], n=2)
+
+    swept = system()
+    first = fp.solve(swept, [0.5, 0.0], (0.0, 1.0), rtol=1e-10, atol=1e-12)
+    assert [e.kind for e in first.events] == ["sliding-entry"]
+    params["push"] = 2.0  # (both fields now point to x₁ > 0: the surface is crossed)
+    again = fp.solve(swept, first.x[-1], (0.0, 0.5), rtol=1e-10, atol=1e-12)
+    fresh = fp.solve(system(), first.x[-1], (0.0, 0.5), rtol=1e-10, atol=1e-12)
+    assert again.status == fresh.status == 0
+    assert [e.kind for e in again.events] == [e.kind for e in fresh.events] == ["crossing"]
+    np.testing.assert_allclose(again.x[-1], [0.5, 1.5], atol=1e-9)
