@@ -150,9 +150,18 @@ def stewart_selection(
     whole = np.linalg.lstsq(A, b, rcond=None)[0]
     if np.max(np.abs(A @ whole - b)) <= eps and np.min(whole) >= 0.0:
         theta = whole / whole.sum()
+    if theta is None and r >= 8:
+        # Next, the support of the least-distance weights (an estimate), checked as
+        # each support of the enumeration is: on four surfaces (16 weights) the
+        # enumeration up to the support of size 8 or so took 0.3 s per velocity. (Not on
+        # two surfaces: their 15 supports cost less than the estimate.)
+        estimate = _least_distance_weights(A, b)
+        if estimate is not None:
+            support = np.flatnonzero(estimate > _SUPPORT_CUT * np.max(estimate))
+            theta = _first_kkt_support(A, b, support[None, :], eps)
     sizes = range(1, r + 1) if theta is None else range(0)
     for size in sizes:
-        theta = _smallest_kkt_support(A, b, size, eps)
+        theta = _first_kkt_support(A, b, _supports(r, size), eps)
         if theta is not None:
             break
     if theta is None:
@@ -170,10 +179,44 @@ def _supports(r: int, size: int) -> np.ndarray:
     return np.array(list(itertools.combinations(range(r), size)), dtype=np.intp).reshape(-1, size)
 
 
-def _smallest_kkt_support(A: FloatArray, b: FloatArray, size: int, eps: float) -> FloatArray | None:
-    """The weights ``θ`` (summing to 1) on the first support of ``size`` weights, in
-    `itertools.combinations` order, that meets the KKT conditions of
-    ``min ½‖θ‖²``, ``Aθ = b``, ``θ ≥ 0`` to ``eps``; ``None`` if none does.
+#: Weights of the least-distance estimate above this fraction of the largest are its
+#: support (`stewart_selection`; the others come out at the rounding of the largest).
+_SUPPORT_CUT = 1e-9
+
+
+def _least_distance_weights(A: FloatArray, b: FloatArray) -> FloatArray | None:
+    """An estimate of the minimal-norm ``θ ≥ 0`` with ``Aθ = b`` (``None``: no such
+    ``θ`` found), as the least-distance problem ``min ‖θ‖`` over ``Gθ ≥ h`` (``G`` the
+    rows of ``A`` and ``−A`` and the identity) solved through the non-negative least
+    squares ``min ‖E u − f‖``, ``E = [Gᵀ; hᵀ]``, ``f = e_last`` (Lawson and Hanson,
+    *Solving Least Squares Problems*, ch. 23): ``θ = −r₁..ᵣ / r_last`` with ``r = E u −
+    f``. scipy has no quadratic program solver; its NNLS is an exact active-set method.
+    Only an estimate: its support is checked as the enumeration's supports are."""
+    from scipy.optimize import nnls  # on first use (light import)
+
+    r = A.shape[1]
+    G = np.vstack([A, -A, np.eye(r)])
+    h = np.concatenate([b, -b, np.zeros(r)])
+    E = np.vstack([G.T, h[None, :]])
+    f = np.zeros(r + 1)
+    f[-1] = 1.0
+    try:
+        u, _ = nnls(E, f, maxiter=50 * E.shape[1])
+    except RuntimeError:  # (iteration limit: the enumeration decides)
+        return None
+    residual = E @ u - f
+    if not abs(residual[-1]) > 1e-12:  # (no weights: Gθ ≥ h is infeasible)
+        return None
+    theta = -residual[:r] / residual[-1]
+    return theta if np.all(np.isfinite(theta)) and np.max(theta) > 0.0 else None
+
+
+def _first_kkt_support(
+    A: FloatArray, b: FloatArray, supports: np.ndarray, eps: float
+) -> FloatArray | None:
+    """The weights ``θ`` (summing to 1) on the first of ``supports`` (rows of indices,
+    all of one size) that meets the KKT conditions of ``min ½‖θ‖²``, ``Aθ = b``,
+    ``θ ≥ 0`` to ``eps``; ``None`` if none does.
 
     On a support ``P``: ``θ_P = A_Pᵀ y`` with ``A_P A_Pᵀ y = b`` (least squares with
     LAPACK's rank cut, as ``numpy.linalg.lstsq``), feasible to ``eps``, ``θ_P ≥ −eps``,
@@ -190,7 +233,8 @@ def _smallest_kkt_support(A: FloatArray, b: FloatArray, size: int, eps: float) -
     dependent rows.
     """
     r = A.shape[1]
-    supports = _supports(r, size)
+    if not supports.size:
+        return None
     AP = np.moveaxis(A[:, supports], 1, 0)  # (count, rows, size)
     M = AP @ np.swapaxes(AP, 1, 2)
     cut = np.finfo(float).eps * M.shape[1]  # (lstsq's rcond=None)
@@ -198,24 +242,44 @@ def _smallest_kkt_support(A: FloatArray, b: FloatArray, size: int, eps: float) -
     tP = np.einsum("cis,ci->cs", AP, y)
     residual = np.max(np.abs(np.einsum("cis,cs->ci", AP, tP) - b), axis=1)
     candidates = np.flatnonzero((residual <= eps) & (np.min(tP, axis=1) >= -eps))
-    for c in candidates.tolist():
-        P = supports[c]
-        out = np.setdiff1d(np.arange(r), P)
-        yc = y[c]
-        # The multipliers y are not unique when AP's rows are dependent (a zero row, or
-        # one of size 1e-9 against 1): the minimal-norm y can fail the signs off the
-        # support where another y of the same tP meets them (found by hypothesis:
-        # θ = (½, 0, 0, ½) refused, None returned for a feasible set).
-        if (
-            out.size
-            and np.min(-(A[:, out].T @ yc)) < -eps
-            and _multipliers_off_support(A, P.tolist(), out, yc, eps) is None
-        ):
-            continue
-        theta = np.zeros(r)
-        theta[P] = np.clip(tP[c], 0.0, None)
-        return theta / theta.sum()
-    return None
+    if not candidates.size:
+        return None
+    # The multipliers of θ ≥ 0 off each candidate's support, −(Aᵀy)_k, all at once (one
+    # candidate at a time, the sign tests and the supports' complements took 45 of 50 s
+    # of a sliding on four surfaces, tens of thousands of candidates per velocity).
+    on_support = np.zeros((candidates.size, r), dtype=bool)
+    on_support[np.arange(candidates.size)[:, None], supports[candidates]] = True
+    signs_hold = np.all(on_support | (y[candidates] @ A <= eps), axis=1)
+    # The multipliers y are not unique when AP's rows are dependent (a zero row, or one of
+    # size 1e-9 against 1): the minimal-norm y can fail the signs off the support where
+    # another y of the same tP meets them (found by hypothesis: θ = (½, 0, 0, ½) refused,
+    # None returned for a feasible set). Only then is there another y to look for
+    # (`_multipliers_off_support`): AP of rank below its row count, by `null_space`'s
+    # own rank cut (checked here for the candidates before the first whose signs hold).
+    holds = np.flatnonzero(signs_hold)
+    first = int(holds[0]) if holds.size else candidates.size
+    before = candidates[:first]
+    if before.size:
+        singular = np.linalg.svd(AP[before], compute_uv=False)
+        cut = np.finfo(float).eps * max(AP.shape[1], AP.shape[2]) * singular[:, :1]
+        dependent = np.sum(singular > cut, axis=1) < AP.shape[1]
+        for c in before[dependent].tolist():
+            P = supports[c]
+            out = np.setdiff1d(np.arange(r), P)
+            if out.size and _multipliers_off_support(A, P.tolist(), out, y[c], eps) is not None:
+                return _normalized_on(r, P, tP[c])
+    if not holds.size:
+        return None
+    c = int(candidates[first])
+    return _normalized_on(r, supports[c], tP[c])
+
+
+def _normalized_on(r: int, P: np.ndarray, weights: FloatArray) -> FloatArray:
+    """``r`` weights: ``weights`` (clipped at 0) on the support ``P``, 0 off it, summing
+    to 1."""
+    theta = np.zeros(r)
+    theta[P] = np.clip(weights, 0.0, None)
+    return theta / theta.sum()
 
 
 def _multipliers_off_support(
@@ -233,9 +297,12 @@ def _multipliers_off_support(
     G = A[:, out].T
     lhs, rhs = G @ Z, -(G @ y) + eps
     # (each row scaled to unit size: HiGHS drops coefficients below 1e-9, and the rows
-    # that matter here are exactly those, e.g. 1e-9·c ≤ −½)
+    # that matter here are exactly those, e.g. 1e-9·c ≤ −½; but not a row that is 0 up
+    # to the rounding of G Z: scaled up, −1e-17·c ≤ −2 read as c ≥ 2e17, and a support
+    # whose multipliers fail for every c passed -- θ = (1, 0, 0, 0) of norm 1 taken for
+    # the minimal-norm (⅓, ⅓, ⅓, 0) of integer fields around two surfaces)
     size = np.max(np.abs(lhs), axis=1)
-    keep = size > 0
+    keep = size > 64 * np.finfo(float).eps * max(1.0, float(np.max(np.abs(G))))
     if np.any(rhs[~keep] < 0):
         return None
     res = linprog(

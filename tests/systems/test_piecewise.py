@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -460,6 +461,80 @@ def test_stewart_selection_is_the_minimal_norm_feasible_weight(values: list[floa
     )
     if res.success and np.abs(A @ res.x - b).max() <= 1e-9:
         assert theta @ theta <= res.x @ res.x + 1e-8
+
+
+def test_integer_fields_with_a_zero_field_get_the_minimal_norm_weights() -> None:
+    # The equations read θ₃ = 0 and θ₁ = θ₂ with Σθ = 1: the minimal-norm weights are
+    # (⅓, ⅓, ⅓, 0), by hand. The support {0, 2} passed the KKT check on multipliers
+    # found by a linear program in which a row of rounding (1e-17), scaled to unit size,
+    # let them be 2e17: θ = (1, 0, 0, 0) was returned, the zero field, a sliding at rest
+    # where the minimal-norm one moves at (0, 1, ⅓, 0).
+    from filippov import piecewise
+
+    F = np.array([[0, 0, 0, 0], [-1, 0, 1, 0], [1, 3, 0, 0], [1, 0, -1, -1]], dtype=float)
+    N = np.array([[-1, 0, 0, 0], [-1, 0, 0, -2]], dtype=float)
+    out = piecewise.stewart_selection(F, N, check_unique=False)
+    assert out is not None
+    np.testing.assert_allclose(out[0], [1 / 3, 1 / 3, 1 / 3, 0.0], atol=1e-14)
+    np.testing.assert_allclose(out[0] @ F, [0.0, 1.0, 1 / 3, 0.0], atol=1e-14)
+
+
+def _weights_with_zeros(seed: int, surfaces: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fields around an intersection of ``surfaces`` surfaces whose minimal-norm Stewart
+    weights exist and have zeros (the equations' own minimal-norm solution is not
+    feasible), drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    while True:
+        N = rng.standard_normal((surfaces, surfaces + 1))
+        F = rng.standard_normal((2**surfaces, surfaces + 1))
+        for i, side in enumerate(itertools.product((-1, 1), repeat=surfaces)):
+            F[i] -= rng.uniform(0.0, 2.0) * (np.array(side[::-1]) @ N)
+        A = np.vstack([np.ones(len(F)), N @ F.T])
+        whole = np.linalg.lstsq(A, np.eye(len(A))[0], rcond=None)[0]
+        feasible = (
+            scipy.optimize.linprog(np.zeros(len(F)), A_eq=A, b_eq=np.eye(len(A))[0]).status == 0
+        )
+        if feasible and whole.min() < -1e-3:
+            return F, N
+
+
+@pytest.mark.parametrize(("surfaces", "seed"), [(3, s) for s in range(12)] + [(4, 0), (4, 1)])
+def test_weights_with_zeros_on_three_or_four_surfaces_are_the_minimal_norm_ones(
+    surfaces: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Their support comes from a least-distance estimate (an NNLS), checked as each
+    # support of the enumeration is, and from the enumeration if the check fails: both
+    # must give the minimal-norm feasible weights, which an independent solver bounds.
+    from scipy.optimize import minimize
+
+    from filippov import piecewise
+
+    F, N = _weights_with_zeros(seed, surfaces)
+    A = np.vstack([np.ones(len(F)), N @ F.T])
+    b = np.eye(len(A))[0]
+    out = piecewise.stewart_selection(F, N, check_unique=False)
+    assert out is not None
+    theta = out[0]
+    assert theta.min() >= 0.0 and abs(theta.sum() - 1.0) <= 1e-12
+    assert (theta == 0.0).any()
+    np.testing.assert_allclose(N @ F.T @ theta, 0.0, atol=1e-10 * np.abs(F).max())
+    reference = minimize(
+        lambda w: w @ w,
+        np.full(len(F), 1.0 / len(F)),
+        jac=lambda w: 2 * w,
+        constraints=[{"type": "eq", "fun": lambda w: A @ w - b, "jac": lambda w: A}],
+        bounds=[(0, None)] * len(F),
+        method="SLSQP",
+        options={"ftol": 1e-15, "maxiter": 1000},
+    )
+    assert reference.success and np.abs(A @ reference.x - b).max() <= 1e-9
+    assert theta @ theta <= reference.x @ reference.x + 1e-10
+    np.testing.assert_allclose(theta, reference.x, atol=1e-5)
+    # the enumeration alone (a wrong estimate fails its check) gives the same weights
+    monkeypatch.setattr(piecewise, "_least_distance_weights", lambda A, b: np.ones(A.shape[1]))
+    enumerated = piecewise.stewart_selection(F, N, check_unique=False)
+    assert enumerated is not None
+    np.testing.assert_allclose(enumerated[0], theta, rtol=0.0, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------
