@@ -330,7 +330,7 @@ class ContinuationPath(SteppedPath):
         # threads made a d = 200 run 3x slower on a loaded machine).
         stack = contextlib.ExitStack()
         stack.enter_context(np.errstate(all="ignore"))
-        stack.enter_context(serial_blas(self.x0.size))
+        stack.enter_context(serial_blas())
         return stack
 
     def certify_tolerances(self) -> tuple[float, float] | None:

@@ -73,7 +73,14 @@ from filippov._stiffness import (
 )
 from filippov._tie_repelling import REPELLING_NOTE, locate_turn
 from filippov._validation import FloatArray, require_positive_limit
-from filippov.engine.protocol import REACHED_END, Finished, PathFailure, Rest, SteppedPath
+from filippov.engine.protocol import (
+    REACHED_END,
+    Finished,
+    PathFailure,
+    Rest,
+    SteppedPath,
+    serial_blas,
+)
 from filippov.norms import Norm, get_norm
 from filippov.selection import (
     SelectionError,
@@ -222,7 +229,11 @@ class EventPath(SteppedPath):
     def running(self) -> contextlib.AbstractContextManager[object]:
         # Non-finite values are found by explicit checks (status −3) and near a pole
         # overflow is expected on the way there: numpy's warnings would only be noise.
-        return np.errstate(all="ignore")
+        # One BLAS thread, as the other paths (`serial_blas`).
+        stack = contextlib.ExitStack()
+        stack.enter_context(np.errstate(all="ignore"))
+        stack.enter_context(serial_blas())
+        return stack
 
     #: The face to start in, instead of reading it off ``h(x0)`` (set by the driver when
     #: it hands a run over from another path in the middle of a mode: that path's mode,

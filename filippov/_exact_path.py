@@ -174,7 +174,7 @@ class ExactPath(SteppedPath):
 
     def running(self) -> contextlib.AbstractContextManager[object]:
         stack = contextlib.ExitStack()
-        stack.enter_context(serial_blas(self.system.affine_data.G.shape[0]))
+        stack.enter_context(serial_blas())
         stack.enter_context(cyclic_gc_paused())
         return stack
 

@@ -1292,7 +1292,20 @@ def _steps(
 ) -> Generator[None, None, Finished | Rest]:
     """Integrate ``system`` from ``x0`` on ``[t0, t_end]`` into ``rec`` (the loop of
     :class:`PiecewisePath`)."""
-    system.forget()  # (the run reads the user's functions afresh)
+    # (the fields at the last state kept while the run is inside, dropped after)
+    with system.remembering():
+        return (yield from _run_steps(system, x0, t0, t_end, opts, rec))
+
+
+def _run_steps(
+    system: PiecewiseSystem,
+    x0: FloatArray,
+    t0: float,
+    t_end: float,
+    opts: PiecewiseOptions,
+    rec: Recorder,
+) -> Generator[None, None, Finished | Rest]:
+    """The body of `_steps`."""
     x = np.array(x0, dtype=float)
     t = float(t0)
     span = t_end - t0

@@ -43,11 +43,13 @@ genetic regulatory networks using piecewise-linear models", Bull. Math. Biol. 66
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +104,10 @@ class PiecewiseSelection:
     weights: FloatArray
     lam: FloatArray
     unique: bool = True
+
+
+#: Guards the count of runs inside each system's `PiecewiseSystem.remembering`.
+_MEMO_LOCK = threading.Lock()
 
 
 # ---------------------------------------------------------------------------------------
@@ -544,10 +550,11 @@ class PiecewiseSystem:
 
     Notes
     -----
-    ``field`` and ``jac`` must be functions of their arguments alone within a run: their
-    values at the last state asked for are kept and handed out again (as copies) for
-    the same state. Every run starts afresh (:meth:`forget`), so a field whose
-    parameters change between runs (a sweep that mutates what it reads) is read anew.
+    ``field`` and ``jac`` must be functions of their arguments alone while a run of
+    :func:`filippov.solve` is inside: their values at the last state asked for are then
+    kept and handed out again (as copies) for the same state (see :meth:`remembering`).
+    Outside runs every call asks the user's function, so a field whose parameters
+    change between calls (a sweep that mutates what it reads) is read anew.
     """
 
     def __init__(
@@ -574,24 +581,51 @@ class PiecewiseSystem:
         self.k = require_int(k, "k", 1)
         self.selection = selection
         self.name = name
-        # The fields and the Jacobian at the last state asked for: at one state, the
-        # guards of a sliding on several surfaces ask for the same regions' fields many
-        # times over (each release guard's sliding, the weights' equations and margin),
-        # and a user's field is often the costliest call of a run (a sliding on three
-        # surfaces asked each of its eight fields five times per state). One tuple,
-        # replaced whole: a run in another thread sharing the system reads a consistent
-        # (state, values) pair, never another state's values.
+        self._forget()
+
+    def _forget(self) -> None:
+        # The fields and the Jacobian at the last state asked for, while runs are inside
+        # (`remembering`): at one state, the guards of a sliding on several surfaces ask
+        # for the same regions' fields many times over (each release guard's sliding,
+        # the weights' equations and margin), and a user's field is often the costliest
+        # call of a run (a sliding on three surfaces asked each of its eight fields five
+        # times per state). One tuple, replaced whole: a run in another thread sharing
+        # the system reads a consistent (state, values) pair, never another state's.
         self._field_memo: tuple[bytes, dict[tuple[int, ...], FloatArray]] = (b"", {})
         self._jac_memo: tuple[bytes, FloatArray | None] = (b"", None)
+        self._runs_inside = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        # (the kept values are a run's, not the system's: not pickled)
+        state = self.__dict__.copy()
+        for key in ("_field_memo", "_jac_memo", "_runs_inside"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._forget()
 
     def __repr__(self) -> str:
         return f"PiecewiseSystem({self.name!r}, n={self.n}, k={self.k}, {self.selection})"
 
     # -- evaluation ---------------------------------------------------------------------
-    def forget(self) -> None:
-        """Drop the fields and Jacobian kept for the last state (see the Notes above)."""
-        self._field_memo = (b"", {})
-        self._jac_memo = (b"", None)
+    @contextlib.contextmanager
+    def remembering(self) -> Iterator[None]:
+        """Keep the fields and the Jacobian at the last state asked for while inside
+        (a run of the piecewise path); they are dropped when the last run sharing the
+        system leaves, and were dropped when the first came in."""
+        with _MEMO_LOCK:
+            if self._runs_inside == 0:
+                self._field_memo, self._jac_memo = (b"", {}), (b"", None)
+            self._runs_inside += 1
+        try:
+            yield
+        finally:
+            with _MEMO_LOCK:
+                self._runs_inside -= 1
+                if self._runs_inside == 0:
+                    self._field_memo, self._jac_memo = (b"", {}), (b"", None)
 
     def c(self, x: ArrayLike) -> FloatArray:
         """The switching functions ``c(x)``, shape ``(k,)``."""
@@ -606,7 +640,7 @@ class PiecewiseSystem:
         xv = np.asarray(x, dtype=float)
         state = xv.tobytes()
         memo = self._jac_memo
-        if memo[0] == state and memo[1] is not None:
+        if self._runs_inside and memo[0] == state and memo[1] is not None:
             return memo[1].copy()
         out = np.array(real_values(self._jac(xv), "jac(x)"))
         out = out.reshape(self.k, -1) if out.size == self.k * self.n else out
@@ -614,7 +648,8 @@ class PiecewiseSystem:
             raise ValueError(
                 f"`jac(x)` must have shape ({self.k}, {self.n}). Got {out.shape} instead."
             )
-        self._jac_memo = (state, out)
+        if self._runs_inside:
+            self._jac_memo = (state, out)
         return out.copy()
 
     def field(self, x: ArrayLike, signs: Sequence[int]) -> FloatArray:
@@ -623,7 +658,9 @@ class PiecewiseSystem:
         xv = np.asarray(x, dtype=float)
         state = xv.tobytes()
         memo = self._field_memo
-        if memo[0] != state:
+        if not self._runs_inside:
+            memo = (state, {})  # (kept by no one: every call asks the function)
+        elif memo[0] != state:
             memo = (state, {})
             self._field_memo = memo
         kept = memo[1].get(key)

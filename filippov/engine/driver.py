@@ -336,7 +336,7 @@ def solve(
         status, message = run(path, max_events, zeno_spacing)
         # (checked before the choice: a path whose result fails its self-check may be
         # retried by the next candidate, as one that failed by itself)
-        status, message = _certified(path, system, rec, status, message, x0_arr.size)
+        status, message = _certified(path, system, rec, status, message)
         message = _with_least_norm_note(rec, message, t0)
         if status not in candidate.retry_on or position == len(candidates) - 1:
             break
@@ -486,7 +486,7 @@ def _handed_over(
     path.initial_mode = last.mode  # type: ignore[attr-defined]
     rest.method = path.label
     status, message = run(path, max(1, max_events - rec.n_events), zeno_spacing)
-    status, message = _certified(path, system, rest, status, message, x.size)
+    status, message = _certified(path, system, rest, status, message)
     if status < 0:
         rec.segments[:], rec.t[:], rec.x[:] = kept
         rec._stacked = None
@@ -504,7 +504,7 @@ def _handed_over(
 
 
 def _certified(
-    path: IntegrationPath, system: FilippovSystem, rec: Recorder, status: int, message: str, n: int
+    path: IntegrationPath, system: FilippovSystem, rec: Recorder, status: int, message: str
 ) -> tuple[int, str]:
     """``(status, message)`` of a run after the end-of-run self-check of its path
     (unchanged for a path that has none: see `certify`)."""
@@ -517,7 +517,7 @@ def _certified(
         # the checks. On one BLAS thread, as the paths run: the end state's dense
         # least-squares solves took 0.32 s on two threads of a loaded two-core machine
         # against 0.013 s on one, for d = 200, a third of the run.)
-        with cyclic_gc_paused(), serial_blas(n):
+        with cyclic_gc_paused(), serial_blas():
             return certify(
                 system, rec, status, message, drift_rtol=tolerances[0], drift_atol=tolerances[1]
             )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -235,24 +236,49 @@ def cyclic_gc_paused() -> Iterator[None]:
 #: Allocations during a pause of the collector beyond which :func:`cyclic_gc_paused`
 #: moves them to the oldest generation when it ends (short runs are left alone).
 _PROMOTE_AFTER = 10_000
-#: Systems with at least this many switching functions run the exact path on one BLAS
-#: thread (see :func:`serial_blas`); below it BLAS does not start threads anyway.
-_SERIAL_BLAS_FROM = 128
+#: The BLAS limit of this process while paths run: ``[the thread that set it, the
+#: limit, the thread-pool controller]`` (each ``None`` until used; see
+#: :func:`serial_blas`).
+_BLAS_STATE: list[Any] = [None, None, None]
+_BLAS_LOCK = threading.Lock()
 
 
-def serial_blas(m: int) -> contextlib.AbstractContextManager[object]:
-    """Limit BLAS to one thread while the exact or continuation path runs, and while the
-    driver checks a run's end state (for ``m`` switching functions or coordinates).
+@contextlib.contextmanager
+def serial_blas() -> Iterator[None]:
+    """Limit BLAS to one thread while the exact, continuation or event path runs, and while
+    the driver checks a run's end state.
 
     Why: every event does a few matrix-vector products and rank-one updates on a few MB,
     which are memory bound, interleaved with short numpy operations. OpenBLAS's worker
     threads spin between those calls against the Python thread: the sign flow of the
     d = 1000 benchmark quadratic took 13.8 s with two threads on a two-core machine and
-    2.9 s with one. ``threadpoolctl`` (the scikit-learn team's library) changes the limit
-    for this call only and restores it afterwards; it costs ~2 ms, so small systems skip it.
-    """
-    if m < _SERIAL_BLAS_FROM:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits  # (imported on first use: ~20 ms)
+    2.9 s with one. Small systems too: a network's objective takes Gram products of
+    ``m·c × n`` Jacobians, and the ℓ∞ flow of a 67-parameter network took 7.7-9.6 s
+    with two threads on a two-core machine that ran another process, against 1.9-2.1 s
+    with one. ``threadpoolctl`` (the scikit-learn team's library) changes the limit and
+    restores it afterwards; its controller, made once, costs 0.03 ms a call (a fresh
+    ``threadpool_limits`` 0.5-2 ms).
 
-    return threadpool_limits(limits=1, user_api="blas")
+    The limit is process-wide, and the thread that set it restores it when it leaves,
+    whether or not runs in other threads are still inside (they go on with BLAS's
+    threads: slower, never wrong). Restored by another thread while the one that set it
+    was alive, OpenBLAS 0.3.31 kept one thread for good; and runs that each saved and
+    restored the setting, leaving in another order, also left the process at one.
+    """
+    me = threading.get_ident()
+    with _BLAS_LOCK:
+        owner = _BLAS_STATE[0] is None
+        if owner:
+            if _BLAS_STATE[2] is None:
+                from threadpoolctl import ThreadpoolController  # (first use: ~20 ms)
+
+                _BLAS_STATE[2] = ThreadpoolController()
+            _BLAS_STATE[0] = me
+            _BLAS_STATE[1] = _BLAS_STATE[2].limit(limits=1, user_api="blas")
+    try:
+        yield
+    finally:
+        if owner:
+            with _BLAS_LOCK:
+                _BLAS_STATE[1].restore_original_limits()
+                _BLAS_STATE[0] = _BLAS_STATE[1] = None

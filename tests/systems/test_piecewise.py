@@ -2938,3 +2938,64 @@ def test_a_run_after_a_change_of_the_fields_parameters_reads_them_afresh() -> No
     assert again.status == fresh.status == 0
     assert [e.kind for e in again.events] == [e.kind for e in fresh.events] == ["crossing"]
     np.testing.assert_allclose(again.x[-1], [0.5, 1.5], atol=1e-9)
+
+
+def test_the_system_asked_between_runs_answers_with_its_current_parameters() -> None:
+    # (review rv24) Kept past the run, the last state's values answered `classify`,
+    # `field` and the start's Jacobian check of the next run: a loop over a parameter at
+    # a fixed point got the first answer every time, and a run after a change of the
+    # switching function's parameter was refused ("the Jacobian disagrees with finite
+    # differences").
+    params = {"push": 0.0, "tilt": 0.0}
+
+    def field(x: np.ndarray, s: Any) -> np.ndarray:
+        return np.array([-float(s[0]) + params["push"], 1.0])
+
+    system = fp.stewart_system(
+        field,
+        lambda x: np.array([x[0] + params["tilt"] * x[1]]),
+        jac=lambda x: np.array([[1.0, params["tilt"]]]),
+        n=2,
+    )
+    first = fp.solve(system, [0.5, 0.0], (0.0, 1.0), rtol=1e-10, atol=1e-12)
+    x = first.x[-1]
+    assert system.classify(x, 0)[0] == "sliding"
+    params["push"] = 2.0
+    np.testing.assert_array_equal(system.field(x, (1,)), [1.0, 1.0])
+    assert system.classify(x, 0)[0] == "crossing"
+    params["tilt"] = 0.5
+    again = fp.solve(system, x, (0.0, 0.5), rtol=1e-10, atol=1e-12)
+    assert again.status == 0, again.message
+
+
+def test_values_kept_inside_a_run_are_handed_out_as_copies() -> None:
+    system = _symmetric_three_surface_system()
+    x = np.array([0.0, 0.0, 0.0, 0.4])
+    with system.remembering():
+        kept = system.field(x, (1, 1, 1)).copy()
+        system.field(x, (1, 1, 1))[:] = 99.0
+        system.jacobian(x)[:] = 99.0
+        np.testing.assert_array_equal(system.field(x, (1, 1, 1)), kept)
+        np.testing.assert_array_equal(system.jacobian(x), np.eye(4)[:3])
+
+
+def test_the_margin_bound_needs_the_equations_to_hold() -> None:
+    # Fields with the same normal rate on the first surface: Σθ = 1 and that rate's row
+    # cannot both hold, no weights exist (margin −1), whatever point the last program
+    # left: moved onto equations it cannot meet, it is no bound.
+    from filippov._piecewise_path import RunScales, _Mode
+    from filippov._recorder import Recorder
+
+    order = list(itertools.product((-1, 1), repeat=3))
+
+    def fields(x: np.ndarray, s: Any) -> np.ndarray:
+        i = order.index(tuple(int(v) for v in s))
+        return np.array([1.0, -float(s[1]), -float(s[2]) * (1 + 0.1 * i), 0.3])
+
+    system = fp.stewart_system(fields, lambda x: x[:3], jac=lambda x: np.eye(4)[:3], n=4)
+    x = np.zeros(4)
+    mode = _Mode(
+        system, (0, 1, 2), np.zeros(3, dtype=int), 0.0, Recorder(0.0, x, "piecewise"), RunScales(x)
+    )
+    mode._inside = np.full(8, 1 / 8)
+    assert mode._weights_margin(x) == -1.0
