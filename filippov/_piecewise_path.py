@@ -116,7 +116,13 @@ class PiecewisePath(SteppedPath):
         return f"events ({explicit_name(self.options.integrator)}, {self.system.selection})"
 
     def running(self) -> contextlib.AbstractContextManager[object]:
-        return np.errstate(all="ignore")
+        # (the fields at the last state kept while the run is inside, dropped when it
+        # leaves: here, which the driver leaves however the run ends, not in the steps'
+        # generator, which a run stopped early by the driver leaves paused, review rv25)
+        stack = contextlib.ExitStack()
+        stack.enter_context(np.errstate(all="ignore"))
+        stack.enter_context(self.system.remembering())
+        return stack
 
     def certify_tolerances(self) -> tuple[float, float] | None:
         return None  # the end-of-run self-check reads Lur'e systems only
@@ -1292,20 +1298,6 @@ def _steps(
 ) -> Generator[None, None, Finished | Rest]:
     """Integrate ``system`` from ``x0`` on ``[t0, t_end]`` into ``rec`` (the loop of
     :class:`PiecewisePath`)."""
-    # (the fields at the last state kept while the run is inside, dropped after)
-    with system.remembering():
-        return (yield from _run_steps(system, x0, t0, t_end, opts, rec))
-
-
-def _run_steps(
-    system: PiecewiseSystem,
-    x0: FloatArray,
-    t0: float,
-    t_end: float,
-    opts: PiecewiseOptions,
-    rec: Recorder,
-) -> Generator[None, None, Finished | Rest]:
-    """The body of `_steps`."""
     x = np.array(x0, dtype=float)
     t = float(t0)
     span = t_end - t0
