@@ -591,9 +591,12 @@ class PiecewiseSystem:
         # call of a run (a sliding on three surfaces asked each of its eight fields five
         # times per state). One tuple, replaced whole: a run in another thread sharing
         # the system reads a consistent (state, values) pair, never another state's.
+        self._drop_values()
+        self._runs_inside = 0
+
+    def _drop_values(self) -> None:
         self._field_memo: tuple[bytes, dict[tuple[int, ...], FloatArray]] = (b"", {})
         self._jac_memo: tuple[bytes, FloatArray | None] = (b"", None)
-        self._runs_inside = 0
 
     def __getstate__(self) -> dict[str, Any]:
         # (the kept values are a run's, not the system's: not pickled)
@@ -617,7 +620,7 @@ class PiecewiseSystem:
         system leaves, and were dropped when the first came in."""
         with _MEMO_LOCK:
             if self._runs_inside == 0:
-                self._field_memo, self._jac_memo = (b"", {}), (b"", None)
+                self._drop_values()
             self._runs_inside += 1
         try:
             yield
@@ -625,7 +628,7 @@ class PiecewiseSystem:
             with _MEMO_LOCK:
                 self._runs_inside -= 1
                 if self._runs_inside == 0:
-                    self._field_memo, self._jac_memo = (b"", {}), (b"", None)
+                    self._drop_values()
 
     def c(self, x: ArrayLike) -> FloatArray:
         """The switching functions ``c(x)``, shape ``(k,)``."""

@@ -236,10 +236,9 @@ def cyclic_gc_paused() -> Iterator[None]:
 #: Allocations during a pause of the collector beyond which :func:`cyclic_gc_paused`
 #: moves them to the oldest generation when it ends (short runs are left alone).
 _PROMOTE_AFTER = 10_000
-#: The BLAS limit of this process while paths run: ``[the thread that set it, the
-#: limit, the thread-pool controller]`` (each ``None`` until used; see
-#: :func:`serial_blas`).
-_BLAS_STATE: list[Any] = [None, None, None]
+#: The BLAS limit of this process while paths run and the thread-pool controller that
+#: set it: ``[limit, controller]`` (each ``None`` until used; see :func:`serial_blas`).
+_BLAS_STATE: list[Any] = [None, None]
 _BLAS_LOCK = threading.Lock()
 
 
@@ -265,20 +264,19 @@ def serial_blas() -> Iterator[None]:
     was alive, OpenBLAS 0.3.31 kept one thread for good; and runs that each saved and
     restored the setting, leaving in another order, also left the process at one.
     """
-    me = threading.get_ident()
     with _BLAS_LOCK:
+        # (the first in sets the limit and is the one to restore it)
         owner = _BLAS_STATE[0] is None
         if owner:
-            if _BLAS_STATE[2] is None:
+            if _BLAS_STATE[1] is None:
                 from threadpoolctl import ThreadpoolController  # (first use: ~20 ms)
 
-                _BLAS_STATE[2] = ThreadpoolController()
-            _BLAS_STATE[0] = me
-            _BLAS_STATE[1] = _BLAS_STATE[2].limit(limits=1, user_api="blas")
+                _BLAS_STATE[1] = ThreadpoolController()
+            _BLAS_STATE[0] = _BLAS_STATE[1].limit(limits=1, user_api="blas")
     try:
         yield
     finally:
         if owner:
             with _BLAS_LOCK:
-                _BLAS_STATE[1].restore_original_limits()
-                _BLAS_STATE[0] = _BLAS_STATE[1] = None
+                _BLAS_STATE[0].restore_original_limits()
+                _BLAS_STATE[0] = None
